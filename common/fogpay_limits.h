@@ -1,0 +1,91 @@
+/*
+ * fogpay_limits.h - every size and count limit of fogpay, in one place.
+ *
+ * Each limit is a named constant with the reason for its value. Input over a
+ * limit is refused with a specific error; it never reaches a fixed buffer.
+ * The static assertions at the end state how the limits relate.
+ */
+#ifndef FOGPAY_LIMITS_H
+#define FOGPAY_LIMITS_H
+
+#include <assert.h>
+
+/* A device id is its MQTT client id. MQTT 3.1.1 guarantees servers accept
+ * 23 bytes; fogpay holds device ids to that so any broker takes them. */
+#define FOGPAY_DEVICE_ID_MAX 23
+
+/* Gateway ids appear in topics and receipts; same reasoning as devices. */
+#define FOGPAY_GATEWAY_ID_MAX 23
+
+/* A payment reference is a short purpose code, not free text: keeping it
+ * short keeps personal data out of messages and intents small. */
+#define FOGPAY_REFERENCE_MAX 32
+
+/* Meter ids and units of pay-per-use readings ("kWh", "h", "L"). */
+#define FOGPAY_METER_ID_MAX 23
+#define FOGPAY_UNIT_MAX 8
+
+/* Key ids are short: a gateway key is named by 8 bytes of its hash. */
+#define FOGPAY_KID_MAX 16
+
+/* SHA-256 everywhere: chain hashes, intent hashes. */
+#define FOGPAY_HASH_BYTES 32
+
+/* An intent links to its predecessor by the first 8 bytes of the SHA-256 of
+ * the previous signed intent. The link is inside the signed payload, so a
+ * forger would need the device key; 8 bytes keep a signed intent under the
+ * 128-byte wire target. */
+#define FOGPAY_PREV_HASH_BYTES 8
+
+/* Ed25519 and ES256 (raw r||s) signatures are both 64 bytes. */
+#define FOGPAY_SIGNATURE_BYTES 64
+
+/* Largest public key: an uncompressed P-256 point (0x04 || x || y). */
+#define FOGPAY_PUBLIC_KEY_MAX 65
+
+/* The messages of the contract nest at most a map inside an array inside a
+ * map (a batch record); COSE adds one level. Deeper input is refused. */
+#define FOGPAY_CBOR_DEPTH_MAX 8
+
+/* Largest signed device or gateway message other than a batch (intent,
+ * receipt, usage, command). Well above the largest valid one (about 260
+ * bytes for a receipt with every field), well below any MQTT limit. Larger
+ * payloads on device topics are refused before decoding. */
+#define FOGPAY_MESSAGE_MAX 512
+
+/* The wire target for a signed intent; the benchmark reports the real size. */
+#define FOGPAY_INTENT_TARGET_BYTES 128
+
+/* An intent may live at most a day; devices that are offline longer sign a
+ * new intent when they return. */
+#define FOGPAY_TTL_MAX_S 86400u
+
+/* The gateway accepts intents created at most this far in its future. */
+#define FOGPAY_CLOCK_SKEW_MAX_S 300u
+
+/* Largest single amount in minor units: 10^12 (ten billion euros). Sums of
+ * such amounts stay far from INT64_MAX, so balances never overflow. */
+#define FOGPAY_AMOUNT_MAX_MINOR 1000000000000ull
+
+/* ISO 4217 numeric currency codes run from 001 to 999. */
+#define FOGPAY_CURRENCY_MIN 1u
+#define FOGPAY_CURRENCY_MAX 999u
+
+/* Upstream batches: count of transfer records and encoded size. A batch of
+ * 500 records is about 75 KiB, comfortably inside an MQTT message. */
+#define FOGPAY_BATCH_RECORDS_MAX 500
+#define FOGPAY_BATCH_BYTES_MAX (256 * 1024)
+
+/* The record of one transfer in a batch, encoded. */
+#define FOGPAY_RECORD_BYTES_MAX 384
+
+/* Legal-entity pseudonymous ids ("le-" followed by 16 hex digits). */
+#define FOGPAY_ENTITY_ID_MAX 23
+
+static_assert(FOGPAY_PREV_HASH_BYTES <= FOGPAY_HASH_BYTES, "prev hash is a prefix of a hash");
+static_assert(FOGPAY_INTENT_TARGET_BYTES <= FOGPAY_MESSAGE_MAX, "an intent is a message");
+static_assert(FOGPAY_RECORD_BYTES_MAX * FOGPAY_BATCH_RECORDS_MAX <= FOGPAY_BATCH_BYTES_MAX,
+              "a full batch of the largest records fits the batch size");
+static_assert(FOGPAY_AMOUNT_MAX_MINOR < (1ull << 53), "amounts stay exact in JSON numbers");
+
+#endif

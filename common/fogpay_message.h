@@ -1,0 +1,227 @@
+/*
+ * fogpay_message.h - the messages of the wire contract (schemas/*.cddl):
+ * encode and decode of each payload, and the signed envelope around it.
+ *
+ * Every payload is a CBOR map with small unsigned integer keys. Encoding is
+ * deterministic (RFC 8949 section 4.2.1: shortest heads, keys in ascending
+ * order, definite lengths), so a decoded message re-encodes byte for byte.
+ * Decoding is strict: the input must be exactly one map, keys ascending with
+ * no duplicates, every required key present, no unknown key, every integer
+ * and length in range; each violation has its own error. Decoded structs own
+ * their text in fixed arrays (NUL-terminated) sized by fogpay_limits.h, so
+ * they hold no pointers into the input and need no freeing.
+ *
+ * Times on devices are unix seconds (compact); times in the ledger and in
+ * batches are unix milliseconds.
+ */
+#ifndef FOGPAY_MESSAGE_H
+#define FOGPAY_MESSAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "fogpay_cbor.h"
+#include "fogpay_error.h"
+#include "fogpay_limits.h"
+
+/* Payment intent, device to gateway (schemas/intent.cddl). Exactly one of
+ * payee_device (non-empty) and payee_account (non-zero) names the payee. */
+typedef struct fogpay_intent {
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];    /* key 1 */
+    uint64_t seq;                                /* key 2, >= 1 */
+    char payee_device[FOGPAY_DEVICE_ID_MAX + 1]; /* key 3 */
+    uint64_t payee_account;                      /* key 4 */
+    uint64_t amount_minor;                       /* key 5, 1..FOGPAY_AMOUNT_MAX_MINOR */
+    uint16_t currency;                           /* key 6, ISO 4217 numeric */
+    uint64_t created_s;                          /* key 7 */
+    uint32_t ttl_s;                              /* key 8, 1..FOGPAY_TTL_MAX_S */
+    char reference[FOGPAY_REFERENCE_MAX + 1];    /* key 9, optional */
+    uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES];   /* key 10 */
+} fogpay_intent;
+
+/* Meter reading for pay-per-use, device to gateway (schemas/usage.cddl).
+ * Readings share the device's sequence and previous-hash chain with intents. */
+typedef struct fogpay_usage {
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1]; /* key 1 */
+    uint64_t seq;                             /* key 2 */
+    char meter_id[FOGPAY_METER_ID_MAX + 1];   /* key 3 */
+    uint64_t quantity;                        /* key 4 */
+    char unit[FOGPAY_UNIT_MAX + 1];           /* key 5 */
+    uint64_t created_s;                       /* key 6 */
+    uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES]; /* key 7 */
+} fogpay_usage;
+
+typedef enum fogpay_receipt_kind {
+    FOGPAY_RECEIPT_INTENT = 0,
+    FOGPAY_RECEIPT_USAGE = 1,
+} fogpay_receipt_kind;
+
+typedef enum fogpay_receipt_status {
+    FOGPAY_STATUS_SETTLED = 0,  /* the transfer is committed */
+    FOGPAY_STATUS_REJECTED = 1, /* refused; reason says why; no money moved */
+    FOGPAY_STATUS_STORED = 2,   /* a usage reading is committed */
+} fogpay_receipt_status;
+
+/* Receipt, gateway to device (schemas/receipt.cddl). A repeated (device,
+ * seq) is answered with the original receipt's bytes. For a rejection,
+ * transfer_id, position and chain_hash are absent (zero). */
+typedef struct fogpay_receipt {
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];   /* key 1 */
+    uint64_t seq;                               /* key 2 */
+    uint8_t kind;                               /* key 3, fogpay_receipt_kind */
+    uint8_t status;                             /* key 4, fogpay_receipt_status */
+    uint16_t reason;                            /* key 5, fogpay_error, 0 when settled */
+    uint64_t transfer_id;                       /* key 6, settled intents only */
+    int64_t balance_after_minor;                /* key 7, payer wallet; with has_balance */
+    bool has_balance;
+    uint64_t position;                          /* key 8, chain position */
+    uint8_t chain_hash[FOGPAY_HASH_BYTES];      /* key 9, with position */
+    char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1]; /* key 10 */
+    uint64_t time_s;                            /* key 11 */
+    uint8_t intent_hash[FOGPAY_HASH_BYTES];     /* key 12, SHA-256 of the signed message */
+    uint16_t currency;                          /* key 13, with has_balance */
+} fogpay_receipt;
+
+typedef enum fogpay_command_kind {
+    FOGPAY_COMMAND_SUSPEND = 0,
+    FOGPAY_COMMAND_RESUME = 1,
+    FOGPAY_COMMAND_LIMITS = 2,
+} fogpay_command_kind;
+
+/* Command, gateway to device (schemas/command.cddl). Limits are present only
+ * for FOGPAY_COMMAND_LIMITS; zero there means "no limit". */
+typedef struct fogpay_command {
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];   /* key 1 */
+    uint64_t command_seq;                       /* key 2, per device, increasing */
+    uint8_t kind;                               /* key 3 */
+    uint64_t issued_s;                          /* key 4 */
+    char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1]; /* key 5 */
+    uint16_t reason;                            /* key 6, optional, why (0 = operator) */
+    uint64_t per_payment_minor;                 /* key 7, limits only */
+    uint64_t per_day_minor;                     /* key 8, limits only */
+    uint64_t wallet_max_minor;                  /* key 9, limits only */
+} fogpay_command;
+
+typedef enum fogpay_transfer_kind {
+    FOGPAY_TRANSFER_PAYMENT = 0,  /* device intent, wallet to wallet or account */
+    FOGPAY_TRANSFER_FUNDING = 1,  /* operator funds a wallet from a system account */
+    FOGPAY_TRANSFER_REFUND = 2,   /* returns (part of) an earlier payment */
+    FOGPAY_TRANSFER_REVERSAL = 3, /* undoes an earlier transfer in full */
+    FOGPAY_TRANSFER_WITHDRAWAL = 4, /* operator moves money out of a wallet */
+} fogpay_transfer_kind;
+
+/* One settled transfer as the chain hashes it and batches carry it
+ * (schemas/transfer.cddl). The id is the chain position (1-based). */
+typedef struct fogpay_transfer {
+    uint64_t position;                           /* key 1 */
+    uint8_t kind;                                /* key 2 */
+    uint64_t debit_account;                      /* key 3 */
+    uint64_t credit_account;                     /* key 4 */
+    uint64_t amount_minor;                       /* key 5 */
+    uint16_t currency;                           /* key 6 */
+    uint64_t time_ms;                            /* key 7 */
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];    /* key 8, optional: the paying device */
+    uint64_t seq;                                /* key 9, with device_id */
+    char payer_entity[FOGPAY_ENTITY_ID_MAX + 1]; /* key 10, optional pseudonym */
+    char payee_entity[FOGPAY_ENTITY_ID_MAX + 1]; /* key 11, optional pseudonym */
+    uint8_t intent_hash[FOGPAY_HASH_BYTES];      /* key 12, with device_id */
+    char reference[FOGPAY_REFERENCE_MAX + 1];    /* key 13, optional */
+    uint64_t related_position;                   /* key 14, optional: refunded/reversed */
+} fogpay_transfer;
+
+/* Header of an upstream batch (schemas/batch.cddl); key 8 is the array of
+ * transfer records, read with fogpay_batch_next(). */
+typedef struct fogpay_batch_header {
+    char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1]; /* key 1 */
+    uint64_t batch_seq;                         /* key 2 */
+    uint64_t first_position;                    /* key 3 */
+    uint64_t last_position;                     /* key 4 */
+    uint8_t hash_before[FOGPAY_HASH_BYTES];     /* key 5 */
+    uint8_t hash_after[FOGPAY_HASH_BYTES];      /* key 6 */
+    uint64_t created_ms;                        /* key 7 */
+    uint32_t record_count;                      /* length of key 8 */
+} fogpay_batch_header;
+
+typedef enum fogpay_ack_status {
+    FOGPAY_ACK_STORED = 0,  /* stored (or stored before): the gateway may forget it */
+    FOGPAY_ACK_REFUSED = 1, /* refused for reason; never stored */
+    FOGPAY_ACK_RESEND = 2,  /* a gap: send again from resend_from */
+} fogpay_ack_status;
+
+/* Batch acknowledgement, cloud to gateway (schemas/batch.cddl). */
+typedef struct fogpay_batch_ack {
+    char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1]; /* key 1 */
+    uint64_t batch_seq;                         /* key 2 */
+    uint8_t status;                             /* key 3 */
+    uint16_t reason;                            /* key 4 */
+    uint64_t stored_position;                   /* key 5, last position the cloud holds */
+    uint8_t stored_hash[FOGPAY_HASH_BYTES];     /* key 6, chain hash there */
+    uint64_t resend_from;                       /* key 7, optional, with FOGPAY_ACK_RESEND */
+} fogpay_batch_ack;
+
+/* Encoders write the deterministic payload into buf (capacity cap) and set
+ * *len; they validate the struct as the decoder would and return the same
+ * errors, so nothing invalid is ever signed. Decoders fill *out only on
+ * success. */
+fogpay_error fogpay_intent_encode(const fogpay_intent *in, uint8_t *buf, size_t cap, size_t *len);
+fogpay_error fogpay_intent_decode(const uint8_t *buf, size_t len, fogpay_intent *out);
+fogpay_error fogpay_usage_encode(const fogpay_usage *in, uint8_t *buf, size_t cap, size_t *len);
+fogpay_error fogpay_usage_decode(const uint8_t *buf, size_t len, fogpay_usage *out);
+fogpay_error fogpay_receipt_encode(const fogpay_receipt *in, uint8_t *buf, size_t cap,
+                                   size_t *len);
+fogpay_error fogpay_receipt_decode(const uint8_t *buf, size_t len, fogpay_receipt *out);
+fogpay_error fogpay_command_encode(const fogpay_command *in, uint8_t *buf, size_t cap,
+                                   size_t *len);
+fogpay_error fogpay_command_decode(const uint8_t *buf, size_t len, fogpay_command *out);
+fogpay_error fogpay_transfer_encode(const fogpay_transfer *in, uint8_t *buf, size_t cap,
+                                    size_t *len);
+fogpay_error fogpay_transfer_decode(const uint8_t *buf, size_t len, fogpay_transfer *out);
+fogpay_error fogpay_batch_ack_encode(const fogpay_batch_ack *in, uint8_t *buf, size_t cap,
+                                     size_t *len);
+fogpay_error fogpay_batch_ack_decode(const uint8_t *buf, size_t len, fogpay_batch_ack *out);
+
+/* Batch writing: begin with the header (record_count set), then append
+ * exactly record_count encoded transfers, then finish. */
+typedef struct fogpay_batch_writer {
+    fogpay_cbor_writer cbor;
+    uint32_t expected;
+    uint32_t written;
+} fogpay_batch_writer;
+fogpay_error fogpay_batch_begin(fogpay_batch_writer *bw, const fogpay_batch_header *h,
+                                uint8_t *buf, size_t cap);
+fogpay_error fogpay_batch_add(fogpay_batch_writer *bw, const fogpay_transfer *t);
+fogpay_error fogpay_batch_finish(fogpay_batch_writer *bw, size_t *len);
+
+/* Batch reading: decodes and checks the header, then yields each record in
+ * turn. *record_cbor receives a view of the record's encoded bytes (what the
+ * chain hashes). Returns FOGPAY_OK per record; after the last record,
+ * fogpay_batch_next() checks that nothing trails and returns
+ * FOGPAY_ERR_NOT_FOUND to mean "no more". */
+typedef struct fogpay_batch_reader {
+    fogpay_cbor_reader cbor;
+    uint32_t remaining;
+} fogpay_batch_reader;
+fogpay_error fogpay_batch_open(fogpay_batch_reader *br, const uint8_t *buf, size_t len,
+                               fogpay_batch_header *out);
+fogpay_error fogpay_batch_next(fogpay_batch_reader *br, fogpay_transfer *out,
+                               fogpay_bytes *record_cbor);
+
+/* ISO 4217: alphabetic code to numeric and minor-unit exponent, for the
+ * currencies fogpay knows (EUR, USD, GBP, CHF, JPY, SEK, ...). Returns false
+ * for an unknown code. */
+bool fogpay_currency_from_code(const char *alpha3, uint16_t *numeric, int *exponent);
+/* The alphabetic code of a numeric one, or NULL. Static storage. */
+const char *fogpay_currency_code(uint16_t numeric, int *exponent);
+
+/* Parses a decimal amount ("1.50", "12", "0.07") exactly into minor units
+ * for a currency with the given exponent: no floating point, no more
+ * decimals than the exponent, no sign, no exponent notation, at most
+ * FOGPAY_AMOUNT_MAX_MINOR. FOGPAY_ERR_FIELD_RANGE or FOGPAY_ERR_TEXT_INVALID. */
+fogpay_error fogpay_amount_parse(const char *text, int exponent, uint64_t *amount_minor);
+
+/* Formats minor units as a decimal with exponent digits after the point,
+ * with a leading '-' for negative balances, into out (at least 32 bytes). */
+void fogpay_amount_format(int64_t amount_minor, int exponent, char *out, size_t cap);
+
+#endif

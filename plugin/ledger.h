@@ -1,0 +1,214 @@
+/*
+ * ledger.h - the gateway's ledger in SQLite: the registry of legal entities
+ * and devices, ownership history, accounts, double-entry transfers in a hash
+ * chain, device messages with their receipts, and verification.
+ *
+ * Design. One SQLite file in WAL mode with synchronous=FULL, so a commit
+ * has reached the disk when fogpay_ledger_commit() returns; a receipt that
+ * says settled is published only after that. The schema is
+ * schemas/ledger.sql; its version is in PRAGMA user_version and checked at
+ * open. Every statement is prepared once at open and then bound, stepped,
+ * checked and reset. Transfers are never updated or deleted: corrections
+ * are new transfers. The chain: hash(n) = SHA-256(hash(n-1) || record(n)),
+ * where record(n) is the deterministic CBOR of the transfer
+ * (fogpay_transfer_encode) and hash(0) is 32 zero bytes.
+ *
+ * Responsibilities. The ledger owns every check that needs stored state:
+ * device status, (device, seq) duplicates and conflicts, payee existence and
+ * status, per-payment and per-day limits, funds, the payee's wallet maximum.
+ * The caller (plugin/intent.c) owns everything before that: topic, size,
+ * decoding, signature, expiry, currency being enabled.
+ *
+ * Threading and ownership. A fogpay_ledger is used by one thread at a time;
+ * it owns its sqlite3 handle and statements and is freed by
+ * fogpay_ledger_close(). Output structs are filled by value; nothing
+ * returned points into the ledger.
+ */
+#ifndef FOGPAY_LEDGER_H
+#define FOGPAY_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "fogpay_error.h"
+#include "fogpay_key.h"
+#include "fogpay_limits.h"
+#include "fogpay_message.h"
+
+typedef struct fogpay_ledger fogpay_ledger;
+
+typedef enum fogpay_device_status {
+    FOGPAY_DEVICE_ACTIVE = 0,
+    FOGPAY_DEVICE_SUSPENDED = 1,
+    FOGPAY_DEVICE_REVOKED = 2,
+} fogpay_device_status;
+
+/* Limits of a device, in minor units of any currency; 0 means no limit. */
+typedef struct fogpay_device_limits {
+    uint64_t per_payment_minor;
+    uint64_t per_day_minor;
+    uint64_t wallet_max_minor;
+} fogpay_device_limits;
+
+/* Password hashes are PBKDF2-HMAC-SHA256 in the form
+ * "pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>". */
+#define FOGPAY_PASSWORD_HASH_MAX 160
+
+typedef struct fogpay_device {
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];
+    uint8_t status; /* fogpay_device_status */
+    int alg;        /* fogpay_alg of the current key */
+    uint8_t public_key[FOGPAY_PUBLIC_KEY_MAX];
+    size_t public_key_len;
+    char password_hash[FOGPAY_PASSWORD_HASH_MAX]; /* empty: certificate login only */
+    fogpay_device_limits limits;
+    uint64_t last_command_seq;
+    uint64_t created_ms;
+} fogpay_device;
+
+/* Personal data of a legal entity. It is stored in its own table and never
+ * copied: everything else names the entity by its pseudonymous id. */
+typedef struct fogpay_entity_personal {
+    const char *name;     /* required, at most 200 bytes */
+    const char *contact;  /* optional */
+    const char *bank_ref; /* optional */
+} fogpay_entity_personal;
+
+/* Opens (create: creating when absent) the ledger at path. Errors:
+ * FOGPAY_ERR_STORAGE (cannot open, not a database), FOGPAY_ERR_SCHEMA_VERSION
+ * (a database of another version, or not initialised and create is false).
+ * *out is the caller's to close. */
+fogpay_error fogpay_ledger_open(const char *path, bool create, fogpay_ledger **out);
+void fogpay_ledger_close(fogpay_ledger *l);
+
+/* The last SQLite message, for logs; static until the next call. */
+const char *fogpay_ledger_last_message(const fogpay_ledger *l);
+
+/* Transactions. Several settlements may share one transaction (group
+ * commit). Commit is durable when it returns FOGPAY_OK. */
+fogpay_error fogpay_ledger_begin(fogpay_ledger *l);
+fogpay_error fogpay_ledger_commit(fogpay_ledger *l);
+void fogpay_ledger_rollback(fogpay_ledger *l);
+
+/* Savepoints inside a transaction, so one refused settlement in a group
+ * leaves the others intact. */
+fogpay_error fogpay_ledger_savepoint(fogpay_ledger *l);
+fogpay_error fogpay_ledger_release(fogpay_ledger *l);
+void fogpay_ledger_rollback_to(fogpay_ledger *l);
+
+/* Registry. Each call is its own transaction unless one is open. */
+fogpay_error fogpay_ledger_entity_create(fogpay_ledger *l, const fogpay_entity_personal *p,
+                                         uint64_t now_ms, char id_out[FOGPAY_ENTITY_ID_MAX + 1]);
+fogpay_error fogpay_ledger_device_register(fogpay_ledger *l, const char *device_id,
+                                           const fogpay_key *public_key,
+                                           const char *password_hash, const char *owner_entity,
+                                           const fogpay_device_limits *limits, uint64_t now_ms);
+fogpay_error fogpay_ledger_device_get(fogpay_ledger *l, const char *device_id, fogpay_device *out);
+fogpay_error fogpay_ledger_device_set_status(fogpay_ledger *l, const char *device_id,
+                                             fogpay_device_status status, uint64_t now_ms);
+fogpay_error fogpay_ledger_device_set_limits(fogpay_ledger *l, const char *device_id,
+                                             const fogpay_device_limits *limits, uint64_t now_ms);
+/* Replaces the device key; the old one is kept as revoked in the key
+ * history. */
+fogpay_error fogpay_ledger_device_rotate_key(fogpay_ledger *l, const char *device_id,
+                                             const fogpay_key *public_key, uint64_t now_ms);
+/* Next command sequence number for the device, stored. */
+fogpay_error fogpay_ledger_device_next_command_seq(fogpay_ledger *l, const char *device_id,
+                                                   uint64_t *seq_out);
+
+/* Ownership history, append-only: from effective_ms on, entity holds the
+ * device in the given role ("owner" or "lessee"). An effective time before
+ * the latest entry of the device is refused (FOGPAY_ERR_FIELD_RANGE). */
+fogpay_error fogpay_ledger_ownership_change(fogpay_ledger *l, const char *device_id,
+                                            const char *entity_id, const char *role,
+                                            uint64_t effective_ms, uint64_t now_ms);
+/* The entity that holds device_id at time_ms (lessee before owner). */
+fogpay_error fogpay_ledger_owner_at(fogpay_ledger *l, const char *device_id, uint64_t time_ms,
+                                    char entity_out[FOGPAY_ENTITY_ID_MAX + 1]);
+
+/* Accounts. A device has one wallet per currency, created on first use; an
+ * entity has one account per currency; the system funding account per
+ * currency is where operator funding comes from (its balance goes negative:
+ * it is the counterpart that keeps the per-currency sum at zero). */
+fogpay_error fogpay_ledger_wallet(fogpay_ledger *l, const char *device_id, uint16_t currency,
+                                  uint64_t *account_out);
+fogpay_error fogpay_ledger_entity_account(fogpay_ledger *l, const char *entity_id,
+                                          uint16_t currency, uint64_t *account_out);
+fogpay_error fogpay_ledger_balance(fogpay_ledger *l, uint64_t account, int64_t *balance_out);
+
+/* Operator funding of a device wallet from the system account. */
+fogpay_error fogpay_ledger_fund(fogpay_ledger *l, const char *device_id, uint16_t currency,
+                                uint64_t amount_minor, const char *reference, uint64_t now_ms,
+                                fogpay_transfer *out);
+
+/* Refund or reversal of an earlier payment, as a new transfer. */
+fogpay_error fogpay_ledger_refund(fogpay_ledger *l, uint64_t position, uint64_t amount_minor,
+                                  uint64_t now_ms, fogpay_transfer *out);
+
+/* Looks up an earlier message of device_id with this seq. FOGPAY_OK: the
+ * same message (same hash) was answered; its receipt bytes are copied to
+ * receipt (capacity cap, *receipt_len set). FOGPAY_ERR_SEQ_CONFLICT: that
+ * seq carried another message. FOGPAY_ERR_NOT_FOUND: new. */
+fogpay_error fogpay_ledger_message_lookup(fogpay_ledger *l, const char *device_id, uint64_t seq,
+                                          const uint8_t hash[FOGPAY_HASH_BYTES], uint8_t *receipt,
+                                          size_t cap, size_t *receipt_len);
+
+/* Settles an authenticated intent inside the open transaction: checks every
+ * stored-state rule (see above), then inserts the transfer at the next
+ * chain position with the legal entities behind payer and payee at now_ms.
+ * On FOGPAY_OK *out and *balance_after (the payer wallet) are set. A policy
+ * error changes nothing. */
+fogpay_error fogpay_ledger_settle(fogpay_ledger *l, const fogpay_intent *intent,
+                                  const uint8_t intent_hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
+                                  fogpay_transfer *out, int64_t *balance_after);
+
+/* Stores an authenticated usage reading (its own table) inside the open
+ * transaction. */
+fogpay_error fogpay_ledger_store_usage(fogpay_ledger *l, const fogpay_usage *usage,
+                                       const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms);
+
+/* Records the answer to a device message, settled or refused, with the
+ * signed receipt, so a repeat gets the same bytes. position is 0 when no
+ * transfer was made. */
+fogpay_error fogpay_ledger_message_record(fogpay_ledger *l, const char *device_id, uint64_t seq,
+                                          uint8_t kind, const uint8_t hash[FOGPAY_HASH_BYTES],
+                                          uint8_t status, uint16_t reason, uint64_t position,
+                                          const uint8_t *receipt, size_t receipt_len,
+                                          uint64_t now_ms);
+
+/* Appends a refused message to the bounded rejection log (monitoring). */
+fogpay_error fogpay_ledger_rejection_log(fogpay_ledger *l, const char *client_id, uint64_t seq,
+                                         fogpay_error reason, uint64_t now_ms);
+
+/* Reading transfers. A filter field that is empty or zero does not filter. */
+typedef struct fogpay_transfer_filter {
+    const char *device_id;
+    const char *entity_id;
+    uint64_t from_ms;
+    uint64_t to_ms; /* exclusive; 0 = no end */
+    uint64_t after_position; /* paging: positions greater than this */
+    uint32_t limit;          /* at most this many; at most 1000 */
+} fogpay_transfer_filter;
+
+typedef int (*fogpay_transfer_visit)(void *ctx, const fogpay_transfer *t,
+                                     const uint8_t hash[FOGPAY_HASH_BYTES]);
+
+fogpay_error fogpay_ledger_transfer_get(fogpay_ledger *l, uint64_t position, fogpay_transfer *out,
+                                        uint8_t hash_out[FOGPAY_HASH_BYTES]);
+/* Calls visit for each matching transfer in chain order; a non-zero return
+ * stops the walk. */
+fogpay_error fogpay_ledger_transfer_list(fogpay_ledger *l, const fogpay_transfer_filter *f,
+                                         fogpay_transfer_visit visit, void *ctx);
+/* The last position (0 for an empty chain) and the hash there. */
+fogpay_error fogpay_ledger_chain_head(fogpay_ledger *l, uint64_t *position,
+                                      uint8_t hash[FOGPAY_HASH_BYTES]);
+
+/* Checks the whole ledger: every chain hash from position 1, positions
+ * contiguous, every balance equal to its transfers, per-currency sums zero,
+ * no wallet below zero. FOGPAY_OK, or FOGPAY_ERR_LEDGER_CORRUPT with the
+ * first bad position in *bad_position and a sentence in problem. */
+fogpay_error fogpay_ledger_verify(fogpay_ledger *l, uint64_t *checked, uint64_t *bad_position,
+                                  char *problem, size_t problem_cap);
+
+#endif

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# tests/run.sh - installs what fogpay needs from Debian's packages, builds,
+# and runs every test: unit, conformance, integration, and the same unit
+# tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+#
+# Run it from anywhere, as root on a fresh Debian machine (or as a user with
+# the packages already installed). The closing line is meson's summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
+  mosquitto mosquitto-dev mosquitto-clients libmosquitto-dev
+  libpaho-mqtt-dev libsqlite3-dev sqlite3 libcbor-dev libwolfssl-dev
+  libcunit1-dev libcjson-dev postgresql libpq-dev)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "tests/run.sh: missing packages: ${missing[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# Debian starts a system mosquitto on port 1883 when the package is
+# installed; the tests start their own brokers and never use it.
+
+jobs=$(nproc)
+if [ ! -f build/build.ninja ]; then
+  meson setup build
+fi
+ninja -C build
+if [ ! -f build-asan/build.ninja ]; then
+  CC=clang meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+fi
+ninja -C build-asan
+
+# Unit tests under the sanitizers first (fast), then the whole suite.
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan --suite unit --print-errorlogs --num-processes "$jobs"
+meson test -C build --print-errorlogs --num-processes "$jobs"
