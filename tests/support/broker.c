@@ -185,6 +185,12 @@ bool test_broker_start(test_broker *b, const char *extra_conf)
         perror("test_broker_start: config");
         return false;
     }
+    /* Run as root, Mosquitto drops to the mosquitto user unless told not
+     * to; the tests' files (ledger, keys with mode 0600) belong to the user
+     * running the tests, so the broker stays that user. */
+    if (geteuid() == 0) {
+        fputs("user root\n", f);
+    }
     fprintf(f,
             "per_listener_settings false\n"
             "listener %d 127.0.0.1\n"
