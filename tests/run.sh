@@ -40,7 +40,26 @@ if [ ! -f build-asan/build.ninja ]; then
 fi
 ninja -C build-asan
 
-# Unit tests under the sanitizers first (fast), then the whole suite.
+# Unit tests under the sanitizers first (fast), then the whole suite. Both
+# runs are counted in the closing line.
+status=0
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build-asan --suite unit --print-errorlogs --num-processes "$jobs"
-meson test -C build --print-errorlogs --num-processes "$jobs"
+  meson test -C build-asan --suite unit --print-errorlogs --num-processes "$jobs" || status=1
+meson test -C build --print-errorlogs --num-processes "$jobs" || status=1
+
+python3 - build-asan/meson-logs/testlog.json build/meson-logs/testlog.json <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    with open(path) as log:
+        for line in log:
+            result = json.loads(line).get("result")
+            if result in ("OK", "EXPECTEDFAIL"):
+                passed += 1
+            elif result == "SKIP":
+                skipped += 1
+            else:
+                failed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit "$status"
