@@ -1,0 +1,215 @@
+/*
+ * test_fogpayctl.c - fogpayctl's offline mode on a real ledger file: init,
+ * keygen, create-entity, register-device, fund, verify, export, and
+ * tampering with the file through the sqlite3 shell.
+ *
+ * The program under test is the built fogpayctl, passed as argv[1]; each
+ * test runs it through /bin/sh in its own temporary directory and checks
+ * the exit status and output.
+ */
+#include <CUnit/Basic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CMD_MAX 4096
+#define OUT_MAX 65536
+
+static const char *fogpayctl;
+static char dir[256];
+static char pub[256];   /* public key text of dev-a */
+static char entity[64]; /* owner of dev-a */
+
+/* Runs a shell command line, captures its stdout into out (NUL-terminated)
+ * and returns its exit status, or -1 when it could not run. */
+static int run(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int run(char *out, size_t cap, const char *fmt, ...)
+{
+    char cmd[CMD_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof cmd) {
+        return -1;
+    }
+    FILE *p = popen(cmd, "r");
+    if (p == NULL) {
+        return -1;
+    }
+    size_t len = fread(out, 1, cap - 1, p);
+    out[len] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void strip_newline(char *s)
+{
+    s[strcspn(s, "\n")] = '\0';
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s != '\0'; s++) {
+        n += *s == '\n';
+    }
+    return n;
+}
+
+/* A fresh directory with an initialised ledger holding one entity, one
+ * registered device "dev-a" and two fundings (10.00 and 2.50 EUR). */
+static void provision(void)
+{
+    static char out[OUT_MAX];
+    snprintf(dir, sizeof dir, "/tmp/fogpay-ctl-XXXXXX");
+    CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+    CU_ASSERT_EQUAL_FATAL(run(out, sizeof out, "%s --db %s/l.db init", fogpayctl, dir), 0);
+    CU_ASSERT_EQUAL_FATAL(run(out, sizeof out, "%s keygen --out %s/dev.key", fogpayctl, dir), 0);
+    strip_newline(out);
+    CU_ASSERT_FATAL(strncmp(out, "ed25519:", 8) == 0);
+    snprintf(pub, sizeof pub, "%s", out);
+    CU_ASSERT_EQUAL_FATAL(
+        run(out, sizeof out, "%s --db %s/l.db create-entity --name 'Ex Ltd'", fogpayctl, dir), 0);
+    strip_newline(out);
+    CU_ASSERT_FATAL(strncmp(out, "le-", 3) == 0);
+    snprintf(entity, sizeof entity, "%s", out);
+    CU_ASSERT_EQUAL_FATAL(run(out, sizeof out,
+                              "%s --db %s/l.db register-device --device dev-a --public-key %s "
+                              "--owner %s --per-payment 5.00 --currency EUR",
+                              fogpayctl, dir, pub, entity),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(run(out, sizeof out,
+                              "%s --db %s/l.db fund --device dev-a --currency EUR --amount 10.00",
+                              fogpayctl, dir),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(run(out, sizeof out,
+                              "%s --db %s/l.db fund --device dev-a --currency EUR --amount 2.50 "
+                              "--reference top-up",
+                              fogpayctl, dir),
+                          0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "balance 12.50 EUR"));
+}
+
+static void cleanup(void)
+{
+    char out[256];
+    run(out, sizeof out, "rm -rf %s", dir);
+}
+
+static void test_offline_verify_ok(void)
+{
+    static char out[OUT_MAX];
+    provision();
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 2 transfers checked"));
+    cleanup();
+}
+
+static void test_offline_export_csv_json(void)
+{
+    static char out[OUT_MAX];
+    provision();
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db export --format csv", fogpayctl, dir), 0);
+    /* A header and one line per transfer. */
+    CU_ASSERT_EQUAL(count_lines(out), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, ",10.00,EUR,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, ",top-up\n"));
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --db %s/l.db export --format json --device dev-a", fogpayctl, dir),
+        0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"amount\":\"2.50\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"position\":2"));
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db export --format xml", fogpayctl, dir), 2);
+    cleanup();
+}
+
+static void test_offline_refusals(void)
+{
+    static char out[OUT_MAX];
+    provision();
+    /* The same device again: the ledger refuses a duplicate. */
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db register-device --device dev-a --public-key "
+                        "%s --owner %s 2>&1",
+                        fogpayctl, dir, pub, entity),
+                    1);
+    /* More decimals than the currency has, and an unknown currency. */
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db fund --device dev-a --currency EUR --amount 1.505 2>&1",
+                        fogpayctl, dir),
+                    2);
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db fund --device dev-a --currency XXZ --amount 1 2>&1",
+                        fogpayctl, dir),
+                    2);
+    /* Funding a device that does not exist. */
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db fund --device nobody --currency EUR --amount 1 2>&1",
+                        fogpayctl, dir),
+                    1);
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/none.db verify 2>&1", fogpayctl, dir), 1);
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s frobnicate 2>&1", fogpayctl), 2);
+    cleanup();
+}
+
+/* Drops every trigger that guards the transfers, then changes the amount of
+ * the second transfer: verify must fail and name position 2. */
+static void test_offline_tamper(void)
+{
+    static char out[OUT_MAX];
+    provision();
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "sqlite3 %s/l.db \"SELECT 'DROP TRIGGER ' || name || ';' FROM "
+                        "sqlite_master WHERE type = 'trigger'\" | sqlite3 %s/l.db",
+                        dir, dir),
+                    0);
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "sqlite3 %s/l.db \"SELECT name FROM sqlite_master WHERE type = 'table' "
+                        "AND name LIKE 'transfer%%' ORDER BY length(name) LIMIT 1\"",
+                        dir),
+                    0);
+    strip_newline(out);
+    char table[64];
+    snprintf(table, sizeof table, "%s", out);
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "sqlite3 %s/l.db \"SELECT name FROM pragma_table_info('%s') WHERE name "
+                        "LIKE 'amount%%' LIMIT 1\"",
+                        dir, table),
+                    0);
+    strip_newline(out);
+    char column[64];
+    snprintf(column, sizeof column, "%s", out);
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "sqlite3 %s/l.db \"UPDATE %s SET %s = %s + 1 WHERE rowid = 2\"", dir, table,
+                        column, column),
+                    0);
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "corrupt at position 2"));
+    cleanup();
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s PATH-OF-FOGPAYCTL\n", argv[0]);
+        return 2;
+    }
+    fogpayctl = argv[1];
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        return 1;
+    }
+    CU_pSuite s = CU_add_suite("fogpayctl offline", NULL, NULL);
+    CU_add_test(s, "init, register, fund, verify ok", test_offline_verify_ok);
+    CU_add_test(s, "export csv and json", test_offline_export_csv_json);
+    CU_add_test(s, "refusals: duplicate, bad amount, unknown device", test_offline_refusals);
+    CU_add_test(s, "tampered amount found at its position", test_offline_tamper);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    CU_cleanup_registry();
+    return failed == 0 ? 0 : 1;
+}
