@@ -1,0 +1,680 @@
+/*
+ * control.c - the operator's JSON commands on $CONTROL/fogpay/v1 (see
+ * control.h for the request and reply format).
+ *
+ * Design. One table maps each command name to its handler. A handler reads
+ * its fields from the command object, calls the ledger, and fills the
+ * response's "data" object; it returns a fogpay_error and, for a failure, a
+ * sentence for people. Every field is validated here before the ledger sees
+ * it: text must be a JSON string, amounts are decimal strings parsed exactly
+ * with fogpay_amount_parse in the named currency, integers are JSON numbers
+ * that are whole and in range. Personal data (names, contacts, bank
+ * references) is passed to the ledger's personal table and is never echoed
+ * in a reply or a log.
+ *
+ * Ownership. cJSON trees built here are freed here; the reply string is the
+ * caller's (see fogpay_control_handle).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "control.h"
+#include "fogpay_key.h"
+#include "fogpay_limits.h"
+
+/* A response under construction: handlers add to data and may set message. */
+typedef struct control_reply {
+    cJSON *data;
+    const char *message; /* static sentence for a failure, or NULL */
+} control_reply;
+
+typedef fogpay_error (*control_handler)(const fogpay_control_context *c, const cJSON *cmd,
+                                        uint64_t now_ms, control_reply *r);
+
+typedef struct control_command {
+    const char *name;
+    control_handler handler;
+} control_command;
+
+/* Field access. Each returns FOGPAY_ERR_MISSING_FIELD for an absent
+ * required field and sets r->message naming the rule. */
+
+static fogpay_error control__text(const cJSON *cmd, const char *name, bool required, size_t max_len,
+                                  const char **out, control_reply *r)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(cmd, name);
+    if (item == NULL) {
+        *out = NULL;
+        if (required) {
+            r->message = "a required field is missing";
+            return FOGPAY_ERR_MISSING_FIELD;
+        }
+        return FOGPAY_OK;
+    }
+    if (!cJSON_IsString(item) || item->valuestring == NULL || item->valuestring[0] == '\0' ||
+        strlen(item->valuestring) > max_len) {
+        r->message = "a text field is not a non-empty string of allowed length";
+        return FOGPAY_ERR_TEXT_INVALID;
+    }
+    *out = item->valuestring;
+    return FOGPAY_OK;
+}
+
+static fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uint64_t *out,
+                                 control_reply *r)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(cmd, name);
+    if (item == NULL) {
+        if (required) {
+            r->message = "a required field is missing";
+            return FOGPAY_ERR_MISSING_FIELD;
+        }
+        return FOGPAY_OK;
+    }
+    /* Whole numbers up to 2^53 are exact in a double; larger are refused. */
+    if (!cJSON_IsNumber(item) || item->valuedouble < 0 || item->valuedouble > 9007199254740992.0 ||
+        item->valuedouble != (double)(uint64_t)item->valuedouble) {
+        r->message = "a number field is not a whole number in range";
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    *out = (uint64_t)item->valuedouble;
+    return FOGPAY_OK;
+}
+
+/* The numeric currency and its exponent from a "currency" field. */
+static fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int *exponent,
+                                      control_reply *r)
+{
+    const char *code = NULL;
+    fogpay_error err = control__text(cmd, "currency", true, 3, &code, r);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (!fogpay_currency_from_code(code, currency, exponent)) {
+        r->message = "the currency is not an ISO 4217 code this gateway knows";
+        return FOGPAY_ERR_CURRENCY_UNSUPPORTED;
+    }
+    return FOGPAY_OK;
+}
+
+/* A decimal-string amount in the given exponent; absent and optional
+ * leaves *out at 0. */
+static fogpay_error control__amount(const cJSON *cmd, const char *name, bool required, int exponent,
+                                    uint64_t *out, control_reply *r)
+{
+    const char *text = NULL;
+    fogpay_error err = control__text(cmd, name, required, 32, &text, r);
+    if (err != FOGPAY_OK || text == NULL) {
+        if (err == FOGPAY_ERR_TEXT_INVALID) {
+            r->message = "an amount is a decimal string such as \"1.50\"";
+        }
+        return err;
+    }
+    err = fogpay_amount_parse(text, exponent, out);
+    if (err != FOGPAY_OK) {
+        r->message = "an amount is a decimal string such as \"1.50\" with at most the "
+                     "currency's decimals";
+    }
+    return err;
+}
+
+static void control__hex(const uint8_t *bytes, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 0x0f];
+    }
+    out[2 * len] = '\0';
+}
+
+static void control__add_amount(cJSON *obj, const char *name, int64_t minor, int exponent)
+{
+    char text[32];
+    fogpay_amount_format(minor, exponent, text, sizeof text);
+    cJSON_AddStringToObject(obj, name, text);
+}
+
+/* The JSON form of a transfer (getTransfer, listTransfers, fundWallet). */
+static cJSON *control__transfer_json(const fogpay_transfer *t,
+                                     const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+        return NULL;
+    }
+    int exponent = 0;
+    const char *code = fogpay_currency_code(t->currency, &exponent);
+    char hex[2 * FOGPAY_HASH_BYTES + 1];
+    cJSON_AddNumberToObject(o, "position", (double)t->position);
+    cJSON_AddNumberToObject(o, "kind", t->kind);
+    cJSON_AddNumberToObject(o, "debit", (double)t->debit_account);
+    cJSON_AddNumberToObject(o, "credit", (double)t->credit_account);
+    control__add_amount(o, "amount", (int64_t)t->amount_minor, exponent);
+    cJSON_AddStringToObject(o, "currency", code ? code : "");
+    cJSON_AddNumberToObject(o, "time", (double)t->time_ms);
+    if (t->device_id[0] != '\0') {
+        cJSON_AddStringToObject(o, "device", t->device_id);
+        cJSON_AddNumberToObject(o, "seq", (double)t->seq);
+        control__hex(t->intent_hash, FOGPAY_HASH_BYTES, hex);
+        cJSON_AddStringToObject(o, "intentHash", hex);
+    }
+    if (t->payer_entity[0] != '\0') {
+        cJSON_AddStringToObject(o, "payerEntity", t->payer_entity);
+    }
+    if (t->payee_entity[0] != '\0') {
+        cJSON_AddStringToObject(o, "payeeEntity", t->payee_entity);
+    }
+    if (hash != NULL) {
+        control__hex(hash, FOGPAY_HASH_BYTES, hex);
+        cJSON_AddStringToObject(o, "chainHash", hex);
+    }
+    if (t->reference[0] != '\0') {
+        cJSON_AddStringToObject(o, "reference", t->reference);
+    }
+    if (t->related_position != 0) {
+        cJSON_AddNumberToObject(o, "relatedPosition", (double)t->related_position);
+    }
+    return o;
+}
+
+static fogpay_error control__create_entity(const fogpay_control_context *c, const cJSON *cmd,
+                                           uint64_t now_ms, control_reply *r)
+{
+    fogpay_entity_personal p = {0};
+    fogpay_error err = control__text(cmd, "name", true, 200, &p.name, r);
+    if (err == FOGPAY_OK) {
+        err = control__text(cmd, "contact", false, 200, &p.contact, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__text(cmd, "bankReference", false, 200, &p.bank_ref, r);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    char id[FOGPAY_ENTITY_ID_MAX + 1];
+    err = fogpay_ledger_entity_create(c->ledger, &p, now_ms, id);
+    if (err == FOGPAY_OK) {
+        cJSON_AddStringToObject(r->data, "entity", id);
+    }
+    return err;
+}
+
+/* Limits from an object {perPayment, perDay, walletMax, currency}; each
+ * amount optional (absent: no limit). */
+static fogpay_error control__limits(const cJSON *obj, fogpay_device_limits *limits,
+                                    control_reply *r)
+{
+    uint16_t currency = 0;
+    int exponent = 0;
+    *limits = (fogpay_device_limits){0};
+    fogpay_error err = control__currency(obj, &currency, &exponent, r);
+    if (err == FOGPAY_OK) {
+        err = control__amount(obj, "perPayment", false, exponent, &limits->per_payment_minor, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__amount(obj, "perDay", false, exponent, &limits->per_day_minor, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__amount(obj, "walletMax", false, exponent, &limits->wallet_max_minor, r);
+    }
+    return err;
+}
+
+static fogpay_error control__register_device(const fogpay_control_context *c, const cJSON *cmd,
+                                             uint64_t now_ms, control_reply *r)
+{
+    const char *device = NULL;
+    const char *public_key = NULL;
+    const char *owner = NULL;
+    fogpay_device_limits limits = {0};
+    fogpay_error err = control__text(cmd, "device", true, FOGPAY_DEVICE_ID_MAX, &device, r);
+    if (err == FOGPAY_OK) {
+        err = control__text(cmd, "publicKey", true, FOGPAY_PUBLIC_KEY_TEXT_MAX, &public_key, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__text(cmd, "owner", true, FOGPAY_ENTITY_ID_MAX, &owner, r);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(cmd, "password") != NULL) {
+        r->message = "passwords are set with the operators' password tool, not in this command";
+        return FOGPAY_ERR_UNKNOWN_FIELD;
+    }
+    const cJSON *limits_json = cJSON_GetObjectItemCaseSensitive(cmd, "limits");
+    if (limits_json != NULL) {
+        if (!cJSON_IsObject(limits_json)) {
+            r->message = "limits is an object {perPayment, perDay, walletMax, currency}";
+            return FOGPAY_ERR_FIELD_RANGE;
+        }
+        err = control__limits(limits_json, &limits, r);
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+    }
+    fogpay_key *key = NULL;
+    err = fogpay_key_from_public_text(public_key, &key);
+    if (err != FOGPAY_OK) {
+        r->message = "publicKey is not \"ed25519:<hex>\" or \"p256:<hex>\" of a valid key";
+        return FOGPAY_ERR_TEXT_INVALID;
+    }
+    err = fogpay_ledger_device_register(c->ledger, device, key, "", owner, &limits, now_ms);
+    fogpay_key_free(key);
+    if (err == FOGPAY_OK) {
+        cJSON_AddStringToObject(r->data, "device", device);
+    }
+    return err;
+}
+
+/* Sets a device's status, then tells the device when there is a command
+ * for it (suspend, resume). */
+static fogpay_error control__set_status(const fogpay_control_context *c, const cJSON *cmd,
+                                        uint64_t now_ms, control_reply *r,
+                                        fogpay_device_status status)
+{
+    const char *device = NULL;
+    const char *reason = NULL;
+    fogpay_error err = control__text(cmd, "device", true, FOGPAY_DEVICE_ID_MAX, &device, r);
+    if (err == FOGPAY_OK) {
+        err = control__text(cmd, "reason", false, FOGPAY_REFERENCE_MAX, &reason, r);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    err = fogpay_ledger_device_set_status(c->ledger, device, status, now_ms);
+    if (err != FOGPAY_OK || c->send_command == NULL) {
+        return err;
+    }
+    if (status == FOGPAY_DEVICE_SUSPENDED || status == FOGPAY_DEVICE_REVOKED) {
+        err = c->send_command(c->send_ctx, device, FOGPAY_COMMAND_SUSPEND, NULL);
+    } else {
+        err = c->send_command(c->send_ctx, device, FOGPAY_COMMAND_RESUME, NULL);
+    }
+    if (err != FOGPAY_OK) {
+        r->message = "the status is stored but the signed command could not be sent";
+    }
+    return err;
+}
+
+static fogpay_error control__suspend(const fogpay_control_context *c, const cJSON *cmd,
+                                     uint64_t now_ms, control_reply *r)
+{
+    return control__set_status(c, cmd, now_ms, r, FOGPAY_DEVICE_SUSPENDED);
+}
+
+static fogpay_error control__resume(const fogpay_control_context *c, const cJSON *cmd,
+                                    uint64_t now_ms, control_reply *r)
+{
+    return control__set_status(c, cmd, now_ms, r, FOGPAY_DEVICE_ACTIVE);
+}
+
+static fogpay_error control__revoke(const fogpay_control_context *c, const cJSON *cmd,
+                                    uint64_t now_ms, control_reply *r)
+{
+    return control__set_status(c, cmd, now_ms, r, FOGPAY_DEVICE_REVOKED);
+}
+
+static fogpay_error control__set_limits(const fogpay_control_context *c, const cJSON *cmd,
+                                        uint64_t now_ms, control_reply *r)
+{
+    const char *device = NULL;
+    fogpay_device_limits limits;
+    fogpay_error err = control__text(cmd, "device", true, FOGPAY_DEVICE_ID_MAX, &device, r);
+    if (err == FOGPAY_OK) {
+        err = control__limits(cmd, &limits, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_device_set_limits(c->ledger, device, &limits, now_ms);
+    }
+    if (err == FOGPAY_OK && c->send_command != NULL) {
+        err = c->send_command(c->send_ctx, device, FOGPAY_COMMAND_LIMITS, &limits);
+        if (err != FOGPAY_OK) {
+            r->message = "the limits are stored but the signed command could not be sent";
+        }
+    }
+    return err;
+}
+
+/* The balance of a device wallet into data as {balance, currency}. */
+static fogpay_error control__balance_into(const fogpay_control_context *c, const char *device,
+                                          uint16_t currency, int exponent, control_reply *r)
+{
+    uint64_t account = 0;
+    int64_t balance = 0;
+    fogpay_error err = fogpay_ledger_wallet(c->ledger, device, currency, &account);
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_balance(c->ledger, account, &balance);
+    }
+    if (err == FOGPAY_OK) {
+        control__add_amount(r->data, "balance", balance, exponent);
+        cJSON_AddStringToObject(r->data, "currency", fogpay_currency_code(currency, &exponent));
+    }
+    return err;
+}
+
+static fogpay_error control__fund(const fogpay_control_context *c, const cJSON *cmd,
+                                  uint64_t now_ms, control_reply *r)
+{
+    const char *device = NULL;
+    const char *reference = NULL;
+    uint16_t currency = 0;
+    int exponent = 0;
+    uint64_t amount = 0;
+    fogpay_error err = control__text(cmd, "device", true, FOGPAY_DEVICE_ID_MAX, &device, r);
+    if (err == FOGPAY_OK) {
+        err = control__currency(cmd, &currency, &exponent, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__amount(cmd, "amount", true, exponent, &amount, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__text(cmd, "reference", false, FOGPAY_REFERENCE_MAX, &reference, r);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_transfer t;
+    err = fogpay_ledger_fund(c->ledger, device, currency, amount, reference ? reference : "",
+                             now_ms, &t);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    cJSON_AddNumberToObject(r->data, "transfer", (double)t.position);
+    return control__balance_into(c, device, currency, exponent, r);
+}
+
+static fogpay_error control__get_balance(const fogpay_control_context *c, const cJSON *cmd,
+                                         uint64_t now_ms, control_reply *r)
+{
+    const char *device = NULL;
+    uint16_t currency = 0;
+    int exponent = 0;
+    fogpay_device d;
+    fogpay_error err = control__text(cmd, "device", true, FOGPAY_DEVICE_ID_MAX, &device, r);
+    if (err == FOGPAY_OK) {
+        err = control__currency(cmd, &currency, &exponent, r);
+    }
+    /* A wallet is created on first use; asking about an unknown device must
+     * not create one. */
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_device_get(c->ledger, device, &d);
+    }
+    if (err == FOGPAY_OK) {
+        cJSON_AddStringToObject(r->data, "device", device);
+        err = control__balance_into(c, device, currency, exponent, r);
+    }
+    return err;
+}
+
+static fogpay_error control__transfer_ownership(const fogpay_control_context *c, const cJSON *cmd,
+                                                uint64_t now_ms, control_reply *r)
+{
+    const char *device = NULL;
+    const char *entity = NULL;
+    const char *role = NULL;
+    uint64_t effective_ms = now_ms;
+    fogpay_error err = control__text(cmd, "device", true, FOGPAY_DEVICE_ID_MAX, &device, r);
+    if (err == FOGPAY_OK) {
+        err = control__text(cmd, "entity", true, FOGPAY_ENTITY_ID_MAX, &entity, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__text(cmd, "role", true, 8, &role, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__u64(cmd, "effective", false, &effective_ms, r);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (strcmp(role, "owner") != 0 && strcmp(role, "lessee") != 0) {
+        r->message = "role is \"owner\" or \"lessee\"";
+        return FOGPAY_ERR_TEXT_INVALID;
+    }
+    return fogpay_ledger_ownership_change(c->ledger, device, entity, role, effective_ms, now_ms);
+}
+
+static fogpay_error control__get_transfer(const fogpay_control_context *c, const cJSON *cmd,
+                                          uint64_t now_ms, control_reply *r)
+{
+    uint64_t id = 0;
+    fogpay_error err = control__u64(cmd, "id", true, &id, r);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_transfer t;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    err = fogpay_ledger_transfer_get(c->ledger, id, &t, hash);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    cJSON *o = control__transfer_json(&t, hash);
+    if (o == NULL) {
+        return FOGPAY_ERR_NO_MEMORY;
+    }
+    cJSON_AddItemToObject(r->data, "transfer", o);
+    return FOGPAY_OK;
+}
+
+/* Most transfers in one listTransfers page, and the default page. */
+#define CONTROL_LIST_LIMIT_MAX     1000u
+#define CONTROL_LIST_LIMIT_DEFAULT 100u
+
+typedef struct control_list {
+    cJSON *array;
+    uint64_t last_position;
+    uint32_t count;
+    bool no_memory;
+} control_list;
+
+static int control__list_visit(void *ctx, const fogpay_transfer *t,
+                               const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    control_list *list = ctx;
+    cJSON *o = control__transfer_json(t, hash);
+    if (o == NULL) {
+        list->no_memory = true;
+        return 1;
+    }
+    cJSON_AddItemToArray(list->array, o);
+    list->last_position = t->position;
+    list->count++;
+    return 0;
+}
+
+static fogpay_error control__list_transfers(const fogpay_control_context *c, const cJSON *cmd,
+                                            uint64_t now_ms, control_reply *r)
+{
+    fogpay_transfer_filter f = {0};
+    uint64_t limit = CONTROL_LIST_LIMIT_DEFAULT;
+    fogpay_error err = control__text(cmd, "device", false, FOGPAY_DEVICE_ID_MAX, &f.device_id, r);
+    if (err == FOGPAY_OK) {
+        err = control__text(cmd, "entity", false, FOGPAY_ENTITY_ID_MAX, &f.entity_id, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__u64(cmd, "from", false, &f.from_ms, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__u64(cmd, "to", false, &f.to_ms, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__u64(cmd, "after", false, &f.after_position, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__u64(cmd, "limit", false, &limit, r);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (limit == 0 || limit > CONTROL_LIST_LIMIT_MAX) {
+        r->message = "limit is between 1 and 1000";
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    f.limit = (uint32_t)limit;
+    control_list list = {.array = cJSON_AddArrayToObject(r->data, "transfers")};
+    if (list.array == NULL) {
+        return FOGPAY_ERR_NO_MEMORY;
+    }
+    err = fogpay_ledger_transfer_list(c->ledger, &f, control__list_visit, &list);
+    if (err == FOGPAY_OK && list.no_memory) {
+        err = FOGPAY_ERR_NO_MEMORY;
+    }
+    /* A full page may have more after it: the cursor is its last position. */
+    if (err == FOGPAY_OK && list.count == f.limit) {
+        cJSON_AddNumberToObject(r->data, "next", (double)list.last_position);
+    }
+    return err;
+}
+
+static fogpay_error control__verify(const fogpay_control_context *c, const cJSON *cmd,
+                                    uint64_t now_ms, control_reply *r)
+{
+    uint64_t checked = 0;
+    uint64_t bad_position = 0;
+    char problem[256] = "";
+    fogpay_error err =
+        fogpay_ledger_verify(c->ledger, &checked, &bad_position, problem, sizeof problem);
+    cJSON_AddNumberToObject(r->data, "checked", (double)checked);
+    cJSON_AddBoolToObject(r->data, "ok", err == FOGPAY_OK);
+    if (err == FOGPAY_ERR_LEDGER_CORRUPT) {
+        cJSON_AddNumberToObject(r->data, "badPosition", (double)bad_position);
+        cJSON_AddStringToObject(r->data, "problem", problem);
+    }
+    return err;
+}
+
+static fogpay_error control__refund(const fogpay_control_context *c, const cJSON *cmd,
+                                    uint64_t now_ms, control_reply *r)
+{
+    uint64_t id = 0;
+    fogpay_transfer original;
+    fogpay_error err = control__u64(cmd, "id", true, &id, r);
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_transfer_get(c->ledger, id, &original, NULL);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    int exponent = 0;
+    fogpay_currency_code(original.currency, &exponent);
+    uint64_t amount = original.amount_minor;
+    err = control__amount(cmd, "amount", false, exponent, &amount, r);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_transfer t;
+    err = fogpay_ledger_refund(c->ledger, id, amount, now_ms, &t);
+    if (err == FOGPAY_OK) {
+        cJSON_AddNumberToObject(r->data, "transfer", (double)t.position);
+    }
+    return err;
+}
+
+static const control_command control_commands[] = {
+    {"createLegalEntity", control__create_entity},
+    {"registerDevice", control__register_device},
+    {"suspendDevice", control__suspend},
+    {"resumeDevice", control__resume},
+    {"revokeDevice", control__revoke},
+    {"setLimits", control__set_limits},
+    {"fundWallet", control__fund},
+    {"transferOwnership", control__transfer_ownership},
+    {"getBalance", control__get_balance},
+    {"getTransfer", control__get_transfer},
+    {"listTransfers", control__list_transfers},
+    {"verifyLedger", control__verify},
+    {"refund", control__refund},
+};
+
+/* Adds one response for cmd (an element of "commands") to responses. */
+static void control__run_one(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                             cJSON *responses)
+{
+    cJSON *resp = cJSON_CreateObject();
+    if (resp == NULL) {
+        return;
+    }
+    cJSON_AddItemToArray(responses, resp);
+    control_reply r = {.data = cJSON_CreateObject(), .message = NULL};
+    fogpay_error err = FOGPAY_ERR_NOT_FOUND;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(cmd, "command");
+    if (!cJSON_IsObject(cmd) || !cJSON_IsString(name)) {
+        err = FOGPAY_ERR_MISSING_FIELD;
+        r.message = "each command is an object with a \"command\" name";
+    } else {
+        cJSON_AddStringToObject(resp, "command", name->valuestring);
+        r.message = "unknown command";
+        for (size_t i = 0; i < sizeof control_commands / sizeof control_commands[0]; i++) {
+            if (strcmp(control_commands[i].name, name->valuestring) == 0) {
+                r.message = NULL;
+                err =
+                    r.data ? control_commands[i].handler(c, cmd, now_ms, &r) : FOGPAY_ERR_NO_MEMORY;
+                break;
+            }
+        }
+    }
+    if (err != FOGPAY_OK) {
+        cJSON_AddStringToObject(resp, "error", fogpay_error_name(err));
+        cJSON_AddStringToObject(resp, "errorMessage",
+                                r.message ? r.message : fogpay_error_string(err));
+    }
+    if (r.data != NULL) {
+        cJSON_AddItemToObject(resp, "data", r.data);
+    }
+    const cJSON *corr = cJSON_GetObjectItemCaseSensitive(cmd, "correlationData");
+    if (cJSON_IsString(corr)) {
+        cJSON_AddStringToObject(resp, "correlationData", corr->valuestring);
+    }
+}
+
+char *fogpay_control_handle(const fogpay_control_context *c, const char *payload, size_t len,
+                            uint64_t now_ms)
+{
+    cJSON *reply = cJSON_CreateObject();
+    cJSON *responses = cJSON_AddArrayToObject(reply, "responses");
+    if (responses == NULL) {
+        cJSON_Delete(reply);
+        return NULL;
+    }
+    cJSON *request = NULL;
+    const cJSON *commands = NULL;
+    fogpay_error err = FOGPAY_OK;
+    const char *message = NULL;
+    if (len > FOGPAY_CONTROL_REQUEST_MAX) {
+        err = FOGPAY_ERR_PAYLOAD_TOO_LARGE;
+        message = "the request is larger than the control limit";
+    } else {
+        request = cJSON_ParseWithLength(payload, len);
+        commands = cJSON_GetObjectItemCaseSensitive(request, "commands");
+        if (request == NULL) {
+            err = FOGPAY_ERR_TEXT_INVALID;
+            message = "the request is not valid JSON";
+        } else if (!cJSON_IsArray(commands)) {
+            err = FOGPAY_ERR_MISSING_FIELD;
+            message = "the request has no \"commands\" array";
+        } else if (cJSON_GetArraySize(commands) > FOGPAY_CONTROL_COMMANDS_MAX) {
+            err = FOGPAY_ERR_PAYLOAD_TOO_LARGE;
+            message = "the request holds more than 100 commands";
+        }
+    }
+    if (err != FOGPAY_OK) {
+        cJSON *resp = cJSON_CreateObject();
+        cJSON_AddItemToArray(responses, resp);
+        cJSON_AddStringToObject(resp, "error", fogpay_error_name(err));
+        cJSON_AddStringToObject(resp, "errorMessage", message);
+    } else {
+        const cJSON *cmd = NULL;
+        cJSON_ArrayForEach(cmd, commands)
+        {
+            control__run_one(c, cmd, now_ms, responses);
+        }
+    }
+    char *text = cJSON_PrintUnformatted(reply);
+    cJSON_Delete(reply);
+    cJSON_Delete(request);
+    return text;
+}

@@ -1,0 +1,52 @@
+/*
+ * control.h - operator control of the gateway: the JSON commands of
+ * $CONTROL/fogpay/v1, in the style of Mosquitto's dynamic-security plugin.
+ *
+ * A request is {"commands":[{"command":"<name>", ..., "correlationData":"..."}]};
+ * the reply is {"responses":[{"command":"<name>", "error":"<fogpay_error_name>"
+ * (absent on success), "errorMessage":"<sentence>" (with error), "data":{...},
+ * "correlationData":"..."}]}, one response per command, in order.
+ *
+ * fogpay_control_handle() does the work on a ledger and knows nothing of the
+ * broker, so the tests and fogpayctl-like tools can drive it directly; the
+ * plugin's fogpay_control_on_message() (control.c) calls it with the
+ * gateway's ledger and a function that signs and publishes device commands.
+ * The operator ACL is enforced by the plugin core before this is reached.
+ */
+#ifndef FOGPAY_CONTROL_H
+#define FOGPAY_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fogpay_error.h"
+#include "fogpay_message.h"
+#include "ledger.h"
+
+/* Largest request accepted on the control topic; larger ones are answered
+ * with payload_too_large without being parsed. */
+#define FOGPAY_CONTROL_REQUEST_MAX (64 * 1024)
+
+/* Most commands in one request. */
+#define FOGPAY_CONTROL_COMMANDS_MAX 100
+
+/* Sends a signed command (suspend, resume, limits) to a device; limits is
+ * NULL except for FOGPAY_COMMAND_LIMITS. */
+typedef fogpay_error (*fogpay_control_send_fn)(void *ctx, const char *device_id,
+                                               fogpay_command_kind kind,
+                                               const fogpay_device_limits *limits);
+
+typedef struct fogpay_control_context {
+    fogpay_ledger *ledger;
+    fogpay_control_send_fn send_command; /* may be NULL: no device commands */
+    void *send_ctx;
+} fogpay_control_context;
+
+/* Handles one request payload (len bytes, not NUL-terminated) at now_ms and
+ * returns the reply as a NUL-terminated JSON string from malloc, which the
+ * caller frees with free(); NULL only when memory ran out. Malformed JSON
+ * gets a reply with one response carrying the error. */
+char *fogpay_control_handle(const fogpay_control_context *c, const char *payload, size_t len,
+                            uint64_t now_ms);
+
+#endif
