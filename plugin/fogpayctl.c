@@ -25,6 +25,7 @@
 #include "fogpay_key.h"
 #include "fogpay_limits.h"
 #include "fogpay_message.h"
+#include "fogpayctl.h"
 #include "ledger.h"
 
 #define CTL_EXIT_OK    0
@@ -544,7 +545,14 @@ static const ctl_command ctl_commands[] = {
 
 static void ctl_print_usage(FILE *out)
 {
-    fprintf(out, "usage: %s [--db FILE] COMMAND [OPTIONS]\n\noffline commands:\n", ctl_program);
+    fprintf(out,
+            "usage: %s -h HOST [-p PORT] [-u USER] [-P PASS] [--cafile CA] [--timeout MS]\n"
+            "              CONTROL-COMMAND [--field value]...\n"
+            "       %s [--db FILE] COMMAND [OPTIONS]\n\n"
+            "control commands (online): createLegalEntity registerDevice suspendDevice\n"
+            "  resumeDevice revokeDevice setLimits fundWallet transferOwnership getBalance\n"
+            "  getTransfer listTransfers verifyLedger refund\n\noffline commands:\n",
+            ctl_program, ctl_program);
     for (size_t i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++) {
         fprintf(out, "  %s %s\n", ctl_program, ctl_commands[i].usage);
     }
@@ -555,13 +563,43 @@ int main(int argc, char **argv)
     static const struct option options[] = {
         {"db", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'H'},
+        {"cafile", required_argument, NULL, 'C'},
+        {"timeout", required_argument, NULL, 't'},
         {NULL, 0, NULL, 0},
     };
     const char *db_path = NULL;
+    fogpayctl_connection conn = {.host = NULL, .port = 1883, .timeout_ms = 5000};
+    uint64_t number = 0;
     int opt;
     /* "+" stops at the command name, so its options are left for it. */
-    while ((opt = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "+h:p:u:P:", options, NULL)) != -1) {
         switch (opt) {
+        case 'h':
+            conn.host = optarg;
+            break;
+        case 'p':
+            if (!ctl_parse_u64(optarg, &number) || number == 0 || number > 65535) {
+                fprintf(stderr, "%s: -p takes a port number\n", ctl_program);
+                return CTL_EXIT_USAGE;
+            }
+            conn.port = (int)number;
+            break;
+        case 'u':
+            conn.username = optarg;
+            break;
+        case 'P':
+            conn.password = optarg;
+            break;
+        case 'C':
+            conn.cafile = optarg;
+            break;
+        case 't':
+            if (!ctl_parse_u64(optarg, &number) || number == 0 || number > 600000) {
+                fprintf(stderr, "%s: --timeout takes milliseconds (1 to 600000)\n", ctl_program);
+                return CTL_EXIT_USAGE;
+            }
+            conn.timeout_ms = (int)number;
+            break;
         case 'D':
             db_path = optarg;
             break;
@@ -583,6 +621,9 @@ int main(int argc, char **argv)
         if (strcmp(ctl_commands[i].name, name) == 0) {
             command = &ctl_commands[i];
         }
+    }
+    if (command == NULL && conn.host != NULL) {
+        return fogpayctl_online(&conn, argc - optind, argv + optind);
     }
     if (command == NULL) {
         fprintf(stderr, "%s: unknown command \"%s\"\n", ctl_program, name);
