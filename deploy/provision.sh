@@ -48,7 +48,7 @@ online)
     [ -n "${FOGPAY_CAFILE:-}" ] && CONN="$CONN --cafile $FOGPAY_CAFILE"
     # shellcheck disable=SC2086
     ENTITY=$("$FOGPAYCTL" $CONN createLegalEntity --name "Example Charging Ltd" \
-        --contact "ops@example.invalid" | sed -n 's/.*"entity":"\([^"]*\)".*/\1/p')
+        --contact "ops@example.invalid" | sed -n 's/.*"entity":[[:space:]]*"\([^"]*\)".*/\1/p')
     [ -n "$ENTITY" ] || { echo "$0: createLegalEntity gave no entity id" >&2; exit 1; }
     # shellcheck disable=SC2086
     "$FOGPAYCTL" $CONN registerDevice --device "$DEVICE" --public-key "$PUBKEY" \
