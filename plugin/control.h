@@ -49,4 +49,19 @@ typedef struct fogpay_control_context {
 char *fogpay_control_handle(const fogpay_control_context *c, const char *payload, size_t len,
                             uint64_t now_ms);
 
+/* The request and reply topics. */
+#define FOGPAY_CONTROL_TOPIC          "$CONTROL/fogpay/v1"
+#define FOGPAY_CONTROL_RESPONSE_TOPIC "$CONTROL/fogpay/v1/response"
+
+struct mosquitto_evt_control;
+
+/* Broker side (control_event.c): handles the MOSQ_EVT_CONTROL event of one
+ * request on FOGPAY_CONTROL_TOPIC and publishes the reply (QoS 0, not
+ * retained) on FOGPAY_CONTROL_RESPONSE_TOPIC with
+ * mosquitto_broker_publish_copy, the way the dynamic-security plugin
+ * answers. Returns a MOSQ_ERR_* value. Called on the broker's main thread;
+ * the event's payload is only read. */
+int fogpay_control_event(const fogpay_control_context *c, const struct mosquitto_evt_control *ev,
+                         uint64_t now_ms);
+
 #endif
