@@ -617,6 +617,12 @@ static void control__run_one(const fogpay_control_context *c, const cJSON *cmd, 
             }
         }
     }
+    /* For an operator, naming a device that does not exist is the same
+     * fault as naming any other missing thing. */
+    if (err == FOGPAY_ERR_UNKNOWN_DEVICE) {
+        err = FOGPAY_ERR_NOT_FOUND;
+        r.message = "no device has that id";
+    }
     if (err != FOGPAY_OK) {
         cJSON_AddStringToObject(resp, "error", fogpay_error_name(err));
         cJSON_AddStringToObject(resp, "errorMessage",
