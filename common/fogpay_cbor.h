@@ -41,6 +41,15 @@ typedef enum fogpay_cbor_type {
     FOGPAY_CBOR_FLOAT = 8,  /* generic mode only */
 } fogpay_cbor_type;
 
+/* In generic mode the "break" that ends an indefinite-length item is
+ * returned as a SIMPLE item with this value, which no well-formed simple
+ * value can take (values below 32 are only encodable in the initial byte,
+ * where 31 means break). */
+#define FOGPAY_CBOR_SIMPLE_BREAK 31u
+
+/* Marks an indefinite length in fogpay_cbor_item.value (generic mode). */
+#define FOGPAY_CBOR_INDEFINITE UINT64_MAX
+
 /* One decoded head. For BYTES and TEXT, bytes views the content and value is
  * its length; for ARRAY and MAP, value is the count of items or pairs
  * (UINT64_MAX for indefinite length in generic mode); for TAG the tag number;

@@ -1,5 +1,5 @@
 /*
- * fogpay_message.h - the messages of the wire contract (schemas/*.cddl):
+ * fogpay_message.h - the messages of the wire contract (the CDDL files in schemas/):
  * encode and decode of each payload, and the signed envelope around it.
  *
  * Every payload is a CBOR map with small unsigned integer keys. Encoding is
@@ -206,6 +206,11 @@ fogpay_error fogpay_batch_open(fogpay_batch_reader *br, const uint8_t *buf, size
                                fogpay_batch_header *out);
 fogpay_error fogpay_batch_next(fogpay_batch_reader *br, fogpay_transfer *out,
                                fogpay_bytes *record_cbor);
+
+/* The seq (key 2) of a message that failed to decode, found by a lenient
+ * walk of its top-level map, so that a rejection receipt can name it.
+ * FOGPAY_ERR_NOT_FOUND when there is none to be found. */
+fogpay_error fogpay_message_peek_seq(const uint8_t *buf, size_t len, uint64_t *seq);
 
 /* ISO 4217: alphabetic code to numeric and minor-unit exponent, for the
  * currencies fogpay knows (EUR, USD, GBP, CHF, JPY, SEK, ...). Returns false

@@ -1,0 +1,107 @@
+/*
+ * fogpay_error.c - names and sentences for the one error enum.
+ *
+ * One table, indexed by searching, holds the snake_case name (stable: it is
+ * what logs, JSON replies and schemas/reason.cddl use) and a sentence for
+ * people. Every value of the enum has a row; the unit tests check it.
+ */
+#include "fogpay_error.h"
+
+#include <stddef.h>
+
+typedef struct error_row {
+    fogpay_error err;
+    const char *name;
+    const char *text;
+} error_row;
+
+static const error_row error_rows[] = {
+    {FOGPAY_OK, "ok", "success"},
+    {FOGPAY_ERR_CBOR_TRUNCATED, "cbor_truncated", "the CBOR input ends inside an item"},
+    {FOGPAY_ERR_CBOR_ILL_FORMED, "cbor_ill_formed", "the CBOR input is not well-formed"},
+    {FOGPAY_ERR_CBOR_INDEFINITE, "cbor_indefinite", "indefinite-length CBOR is not accepted"},
+    {FOGPAY_ERR_CBOR_NOT_DETERMINISTIC, "cbor_not_deterministic",
+     "the CBOR is not deterministically encoded (non-shortest head or unsorted keys)"},
+    {FOGPAY_ERR_CBOR_TYPE, "cbor_type", "a CBOR item has the wrong type"},
+    {FOGPAY_ERR_CBOR_TOO_DEEP, "cbor_too_deep", "the CBOR input nests too deeply"},
+    {FOGPAY_ERR_CBOR_TOO_LONG, "cbor_too_long", "a CBOR length or count is over its limit"},
+    {FOGPAY_ERR_CBOR_TRAILING, "cbor_trailing", "bytes follow the end of the message"},
+    {FOGPAY_ERR_DUPLICATE_KEY, "duplicate_key", "a map key appears twice"},
+    {FOGPAY_ERR_MISSING_FIELD, "missing_field", "a required field is missing"},
+    {FOGPAY_ERR_UNKNOWN_FIELD, "unknown_field", "the message has a field the contract does not define"},
+    {FOGPAY_ERR_FIELD_RANGE, "field_range", "a field is outside its allowed range"},
+    {FOGPAY_ERR_TEXT_INVALID, "text_invalid", "a text field is not valid UTF-8 or has characters not allowed"},
+    {FOGPAY_ERR_PAYLOAD_TOO_LARGE, "payload_too_large", "the message is larger than its limit"},
+    {FOGPAY_ERR_COSE_STRUCTURE, "cose_structure", "the message is not a COSE_Sign1 array of four items"},
+    {FOGPAY_ERR_COSE_TAG, "cose_tag", "the message carries a CBOR tag other than COSE_Sign1 (18)"},
+    {FOGPAY_ERR_COSE_ALG_UNSUPPORTED, "cose_alg_unsupported",
+     "the signature algorithm is absent or not EdDSA/ES256"},
+    {FOGPAY_ERR_COSE_HEADER, "cose_header", "a COSE header is malformed"},
+    {FOGPAY_ERR_WRONG_TOPIC, "wrong_topic", "the topic is not one this message may be published on"},
+    {FOGPAY_ERR_BAD_SIGNATURE, "bad_signature", "the signature does not verify"},
+    {FOGPAY_ERR_UNKNOWN_DEVICE, "unknown_device", "the device is not registered"},
+    {FOGPAY_ERR_DEVICE_MISMATCH, "device_mismatch", "the message names another device than the sender"},
+    {FOGPAY_ERR_KEY_REVOKED, "key_revoked", "the signing key has been revoked"},
+    {FOGPAY_ERR_DEVICE_SUSPENDED, "device_suspended", "the device is suspended"},
+    {FOGPAY_ERR_DEVICE_REVOKED, "device_revoked", "the device is revoked"},
+    {FOGPAY_ERR_SEQ_CONFLICT, "seq_conflict", "the sequence number was already used for another message"},
+    {FOGPAY_ERR_EXPIRED, "expired", "the message has expired"},
+    {FOGPAY_ERR_NOT_YET_VALID, "not_yet_valid", "the message was created too far in the future"},
+    {FOGPAY_ERR_CURRENCY_UNSUPPORTED, "currency_unsupported", "the currency is not accepted here"},
+    {FOGPAY_ERR_UNKNOWN_PAYEE, "unknown_payee", "the payee does not exist"},
+    {FOGPAY_ERR_AMOUNT_ZERO, "amount_zero", "the amount is zero"},
+    {FOGPAY_ERR_AMOUNT_TOO_LARGE, "amount_too_large", "the amount is over the largest single amount"},
+    {FOGPAY_ERR_LIMIT_PER_PAYMENT, "limit_per_payment", "the amount is over the device's per-payment limit"},
+    {FOGPAY_ERR_LIMIT_PER_DAY, "limit_per_day", "the payment would exceed the device's daily limit"},
+    {FOGPAY_ERR_INSUFFICIENT_FUNDS, "insufficient_funds", "the wallet does not hold enough funds"},
+    {FOGPAY_ERR_WALLET_MAX, "wallet_max", "the payee's wallet would exceed its maximum"},
+    {FOGPAY_ERR_PAYEE_SELF, "payee_self", "a device cannot pay itself"},
+    {FOGPAY_ERR_PAYEE_INACTIVE, "payee_inactive", "the payee is revoked"},
+    {FOGPAY_ERR_NOT_AUTHORISED, "not_authorised", "this identity may not do that"},
+    {FOGPAY_ERR_NOT_FOUND, "not_found", "no such item"},
+    {FOGPAY_ERR_EXISTS, "exists", "the item already exists"},
+    {FOGPAY_ERR_CHAIN_MISMATCH, "chain_mismatch", "the hash chain does not continue"},
+    {FOGPAY_ERR_GAP, "gap", "positions are missing before this batch"},
+    {FOGPAY_ERR_UNKNOWN_GATEWAY, "unknown_gateway", "the gateway or its key is not registered"},
+    {FOGPAY_ERR_STORAGE, "storage", "the storage failed"},
+    {FOGPAY_ERR_STORAGE_BUSY, "storage_busy", "the storage is busy"},
+    {FOGPAY_ERR_SCHEMA_VERSION, "schema_version", "the database has another schema version"},
+    {FOGPAY_ERR_LEDGER_CORRUPT, "ledger_corrupt", "the ledger fails verification"},
+    {FOGPAY_ERR_JOURNAL_FULL, "journal_full", "the journal is full"},
+    {FOGPAY_ERR_IO, "io", "an input/output operation failed"},
+    {FOGPAY_ERR_NO_MEMORY, "no_memory", "out of memory"},
+    {FOGPAY_ERR_CRYPTO, "crypto", "a cryptographic operation failed"},
+    {FOGPAY_ERR_BUFFER_TOO_SMALL, "buffer_too_small", "the output buffer is too small"},
+    {FOGPAY_ERR_INVALID_ARGUMENT, "invalid_argument", "an argument is invalid"},
+    {FOGPAY_ERR_KEY_FILE, "key_file", "the key file is missing, malformed, or readable by others"},
+    {FOGPAY_ERR_CONFIG, "config", "an option is missing or invalid"},
+    {FOGPAY_ERR_TIMEOUT, "timeout", "the operation timed out"},
+    {FOGPAY_ERR_NETWORK, "network", "the network operation failed"},
+};
+
+static const error_row *error_find(fogpay_error err)
+{
+    for (size_t i = 0; i < sizeof(error_rows) / sizeof(error_rows[0]); i++) {
+        if (error_rows[i].err == err) {
+            return &error_rows[i];
+        }
+    }
+    return NULL;
+}
+
+const char *fogpay_error_name(fogpay_error err)
+{
+    const error_row *row = error_find(err);
+    return row ? row->name : "unknown_error";
+}
+
+const char *fogpay_error_string(fogpay_error err)
+{
+    const error_row *row = error_find(err);
+    return row ? row->text : "unknown error";
+}
+
+int fogpay_error_is_reason(fogpay_error err)
+{
+    return err >= FOGPAY_ERR_CBOR_TRUNCATED && err < FOGPAY_ERR_STORAGE && error_find(err) != NULL;
+}

@@ -1,0 +1,722 @@
+/*
+ * fogpay_message.c - encode and decode of the messages of the wire contract.
+ *
+ * Design. Each message is described once, by a table of its fields (key,
+ * kind, whether required, range, where it lives in the struct). One decoder
+ * walks a map against such a table and one encoder writes a struct from it,
+ * so the CDDL in schemas/ and this file have one shape to agree on. Rules
+ * that tie fields together (exactly one payee, a chain hash only with a
+ * position) live in a small check function per message, run by the decoder.
+ * The encoder validates by decoding what it wrote: whatever it emits, the
+ * decoder accepts, and whatever the decoder refuses, the encoder refuses
+ * with the same error.
+ *
+ * Optional fields are absent exactly when their value is zero or empty, so
+ * a decoded message re-encodes byte for byte; an optional field sent with a
+ * zero or empty value is refused (FOGPAY_ERR_FIELD_RANGE).
+ */
+#include "fogpay_message.h"
+
+#include <stddef.h>
+#include <string.h>
+
+typedef enum field_kind {
+    FIELD_UINT,  /* unsigned integer stored in 1, 2, 4 or 8 bytes */
+    FIELD_INT,   /* signed 64-bit integer with a presence flag */
+    FIELD_ID,    /* text of [A-Za-z0-9._:-] */
+    FIELD_PRINT, /* text of printable ASCII */
+    FIELD_BYTES, /* byte string of exactly size bytes */
+} field_kind;
+
+typedef struct field_spec {
+    uint8_t key;
+    uint8_t kind;
+    bool required;
+    size_t offset;
+    size_t size;
+    uint64_t min;
+    uint64_t max;
+    fogpay_error below; /* error for a value under min (FIELD_RANGE if 0) */
+    fogpay_error above; /* error for a value over max */
+    size_t flag_offset; /* FIELD_INT: where its bool presence flag is */
+} field_spec;
+
+#define MEMBER_SIZE(type, member) sizeof(((type *)0)->member)
+#define UINT_FIELD(type, k, member, req, lo, hi)                                               \
+    {.key = k, .kind = FIELD_UINT, .required = req, .offset = offsetof(type, member),          \
+     .size = MEMBER_SIZE(type, member), .min = lo, .max = hi}
+#define TEXT_FIELD(type, k, member, req, text_kind)                                            \
+    {.key = k, .kind = text_kind, .required = req, .offset = offsetof(type, member),           \
+     .size = MEMBER_SIZE(type, member)}
+#define BYTES_FIELD(type, k, member, req)                                                      \
+    {.key = k, .kind = FIELD_BYTES, .required = req, .offset = offsetof(type, member),         \
+     .size = MEMBER_SIZE(type, member)}
+
+#define U8_MAX_VALUE 0xffu
+#define U16_MAX_VALUE 0xffffu
+#define TIME_MS_MAX 0x7fffffffffffull /* year 6429: any real time, and exact in JSON */
+#define TIME_S_MAX 0xffffffffffull
+
+/* Keys of a fogpay map are below this, so presence fits in a bit mask. */
+#define FIELD_KEY_LIMIT 32
+
+static const field_spec intent_fields[] = {
+    TEXT_FIELD(fogpay_intent, 1, device_id, true, FIELD_ID),
+    UINT_FIELD(fogpay_intent, 2, seq, true, 1, UINT64_MAX),
+    TEXT_FIELD(fogpay_intent, 3, payee_device, false, FIELD_ID),
+    UINT_FIELD(fogpay_intent, 4, payee_account, false, 1, UINT64_MAX),
+    {.key = 5, .kind = FIELD_UINT, .required = true, .offset = offsetof(fogpay_intent, amount_minor),
+     .size = MEMBER_SIZE(fogpay_intent, amount_minor), .min = 1, .max = FOGPAY_AMOUNT_MAX_MINOR,
+     .below = FOGPAY_ERR_AMOUNT_ZERO, .above = FOGPAY_ERR_AMOUNT_TOO_LARGE},
+    UINT_FIELD(fogpay_intent, 6, currency, true, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
+    UINT_FIELD(fogpay_intent, 7, created_s, true, 1, TIME_S_MAX),
+    UINT_FIELD(fogpay_intent, 8, ttl_s, true, 1, FOGPAY_TTL_MAX_S),
+    TEXT_FIELD(fogpay_intent, 9, reference, false, FIELD_PRINT),
+    BYTES_FIELD(fogpay_intent, 10, prev_hash, true),
+};
+
+static const field_spec usage_fields[] = {
+    TEXT_FIELD(fogpay_usage, 1, device_id, true, FIELD_ID),
+    UINT_FIELD(fogpay_usage, 2, seq, true, 1, UINT64_MAX),
+    TEXT_FIELD(fogpay_usage, 3, meter_id, true, FIELD_ID),
+    UINT_FIELD(fogpay_usage, 4, quantity, true, 0, UINT64_MAX),
+    TEXT_FIELD(fogpay_usage, 5, unit, true, FIELD_ID),
+    UINT_FIELD(fogpay_usage, 6, created_s, true, 1, TIME_S_MAX),
+    BYTES_FIELD(fogpay_usage, 7, prev_hash, true),
+};
+
+static const field_spec receipt_fields[] = {
+    TEXT_FIELD(fogpay_receipt, 1, device_id, true, FIELD_ID),
+    UINT_FIELD(fogpay_receipt, 2, seq, true, 0, UINT64_MAX),
+    UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_USAGE),
+    UINT_FIELD(fogpay_receipt, 4, status, true, 0, FOGPAY_STATUS_STORED),
+    UINT_FIELD(fogpay_receipt, 5, reason, false, 1, 99),
+    UINT_FIELD(fogpay_receipt, 6, transfer_id, false, 1, UINT64_MAX),
+    {.key = 7, .kind = FIELD_INT, .required = false,
+     .offset = offsetof(fogpay_receipt, balance_after_minor), .size = sizeof(int64_t),
+     .flag_offset = offsetof(fogpay_receipt, has_balance)},
+    UINT_FIELD(fogpay_receipt, 8, position, false, 1, UINT64_MAX),
+    BYTES_FIELD(fogpay_receipt, 9, chain_hash, false),
+    TEXT_FIELD(fogpay_receipt, 10, gateway_id, true, FIELD_ID),
+    UINT_FIELD(fogpay_receipt, 11, time_s, true, 1, TIME_S_MAX),
+    BYTES_FIELD(fogpay_receipt, 12, intent_hash, true),
+    UINT_FIELD(fogpay_receipt, 13, currency, false, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
+};
+
+static const field_spec command_fields[] = {
+    TEXT_FIELD(fogpay_command, 1, device_id, true, FIELD_ID),
+    UINT_FIELD(fogpay_command, 2, command_seq, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_command, 3, kind, true, 0, FOGPAY_COMMAND_LIMITS),
+    UINT_FIELD(fogpay_command, 4, issued_s, true, 1, TIME_S_MAX),
+    TEXT_FIELD(fogpay_command, 5, gateway_id, true, FIELD_ID),
+    UINT_FIELD(fogpay_command, 6, reason, false, 1, 99),
+    UINT_FIELD(fogpay_command, 7, per_payment_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
+    UINT_FIELD(fogpay_command, 8, per_day_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
+    UINT_FIELD(fogpay_command, 9, wallet_max_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
+};
+
+static const field_spec transfer_fields[] = {
+    UINT_FIELD(fogpay_transfer, 1, position, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_WITHDRAWAL),
+    UINT_FIELD(fogpay_transfer, 3, debit_account, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_transfer, 4, credit_account, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_transfer, 5, amount_minor, true, 1, FOGPAY_AMOUNT_MAX_MINOR),
+    UINT_FIELD(fogpay_transfer, 6, currency, true, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
+    UINT_FIELD(fogpay_transfer, 7, time_ms, true, 1, TIME_MS_MAX),
+    TEXT_FIELD(fogpay_transfer, 8, device_id, false, FIELD_ID),
+    UINT_FIELD(fogpay_transfer, 9, seq, false, 1, UINT64_MAX),
+    TEXT_FIELD(fogpay_transfer, 10, payer_entity, false, FIELD_ID),
+    TEXT_FIELD(fogpay_transfer, 11, payee_entity, false, FIELD_ID),
+    BYTES_FIELD(fogpay_transfer, 12, intent_hash, false),
+    TEXT_FIELD(fogpay_transfer, 13, reference, false, FIELD_PRINT),
+    UINT_FIELD(fogpay_transfer, 14, related_position, false, 1, UINT64_MAX),
+};
+
+/* Keys 1..7 of a batch; key 8, the records, is read by fogpay_batch_next(). */
+static const field_spec batch_header_fields[] = {
+    TEXT_FIELD(fogpay_batch_header, 1, gateway_id, true, FIELD_ID),
+    UINT_FIELD(fogpay_batch_header, 2, batch_seq, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_batch_header, 3, first_position, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_batch_header, 4, last_position, true, 1, UINT64_MAX),
+    BYTES_FIELD(fogpay_batch_header, 5, hash_before, true),
+    BYTES_FIELD(fogpay_batch_header, 6, hash_after, true),
+    UINT_FIELD(fogpay_batch_header, 7, created_ms, true, 1, TIME_MS_MAX),
+};
+
+static const field_spec batch_ack_fields[] = {
+    TEXT_FIELD(fogpay_batch_ack, 1, gateway_id, true, FIELD_ID),
+    UINT_FIELD(fogpay_batch_ack, 2, batch_seq, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_batch_ack, 3, status, true, 0, FOGPAY_ACK_RESEND),
+    UINT_FIELD(fogpay_batch_ack, 4, reason, false, 1, 99),
+    UINT_FIELD(fogpay_batch_ack, 5, stored_position, true, 0, UINT64_MAX),
+    BYTES_FIELD(fogpay_batch_ack, 6, stored_hash, true),
+    UINT_FIELD(fogpay_batch_ack, 7, resend_from, false, 1, UINT64_MAX),
+};
+
+#define COUNT(table) (sizeof(table) / sizeof((table)[0]))
+
+/* ---- field access ------------------------------------------------------ */
+
+static uint64_t uint_get(const void *base, const field_spec *f)
+{
+    const uint8_t *p = (const uint8_t *)base + f->offset;
+    switch (f->size) {
+    case 1: return *p;
+    case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
+    default: { uint64_t v; memcpy(&v, p, 8); return v; }
+    }
+}
+
+static void uint_set(void *base, const field_spec *f, uint64_t value)
+{
+    uint8_t *p = (uint8_t *)base + f->offset;
+    switch (f->size) {
+    case 1: *p = (uint8_t)value; break;
+    case 2: { uint16_t v = (uint16_t)value; memcpy(p, &v, 2); break; }
+    case 4: { uint32_t v = (uint32_t)value; memcpy(p, &v, 4); break; }
+    default: memcpy(p, &value, 8);
+    }
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* True when the field has a value to send (required fields always do). */
+static bool field_present(const void *base, const field_spec *f)
+{
+    const uint8_t *p = (const uint8_t *)base + f->offset;
+    if (f->required) {
+        return true;
+    }
+    switch (f->kind) {
+    case FIELD_UINT: return uint_get(base, f) != 0;
+    case FIELD_INT: return *((const bool *)((const uint8_t *)base + f->flag_offset));
+    case FIELD_BYTES: return !all_zero(p, f->size);
+    default: return p[0] != '\0';
+    }
+}
+
+static bool text_allowed(uint8_t kind, uint8_t c)
+{
+    if (kind == FIELD_PRINT) {
+        return c >= 0x20 && c <= 0x7e;
+    }
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == ':' || c == '-';
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+static fogpay_error read_value(fogpay_cbor_reader *r, const field_spec *f, void *base)
+{
+    fogpay_cbor_item item;
+    fogpay_error err = fogpay_cbor_read(r, &item);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    uint8_t *p = (uint8_t *)base + f->offset;
+    switch (f->kind) {
+    case FIELD_UINT:
+        if (item.type != FOGPAY_CBOR_UINT) {
+            return FOGPAY_ERR_CBOR_TYPE;
+        }
+        if (item.value < f->min) {
+            return f->below ? f->below : FOGPAY_ERR_FIELD_RANGE;
+        }
+        if (item.value > f->max) {
+            return f->above ? f->above : FOGPAY_ERR_FIELD_RANGE;
+        }
+        if (!f->required && item.value == 0) {
+            return FOGPAY_ERR_FIELD_RANGE;
+        }
+        uint_set(base, f, item.value);
+        return FOGPAY_OK;
+    case FIELD_INT: {
+        if (item.type != FOGPAY_CBOR_UINT && item.type != FOGPAY_CBOR_NEGINT) {
+            return FOGPAY_ERR_CBOR_TYPE;
+        }
+        if (item.value > (uint64_t)INT64_MAX) {
+            return FOGPAY_ERR_FIELD_RANGE;
+        }
+        int64_t v = item.type == FOGPAY_CBOR_UINT ? (int64_t)item.value : -1 - (int64_t)item.value;
+        memcpy(p, &v, sizeof v);
+        *((bool *)((uint8_t *)base + f->flag_offset)) = true;
+        return FOGPAY_OK;
+    }
+    case FIELD_BYTES:
+        if (item.type != FOGPAY_CBOR_BYTES) {
+            return FOGPAY_ERR_CBOR_TYPE;
+        }
+        if (item.bytes.len != f->size) {
+            return FOGPAY_ERR_FIELD_RANGE;
+        }
+        if (!f->required && all_zero(item.bytes.ptr, item.bytes.len)) {
+            return FOGPAY_ERR_FIELD_RANGE;
+        }
+        memcpy(p, item.bytes.ptr, f->size);
+        return FOGPAY_OK;
+    default:
+        if (item.type != FOGPAY_CBOR_TEXT) {
+            return FOGPAY_ERR_CBOR_TYPE;
+        }
+        if (item.bytes.len >= f->size) {
+            return FOGPAY_ERR_CBOR_TOO_LONG;
+        }
+        if (item.bytes.len == 0) {
+            return FOGPAY_ERR_FIELD_RANGE;
+        }
+        for (size_t i = 0; i < item.bytes.len; i++) {
+            if (!text_allowed(f->kind, item.bytes.ptr[i])) {
+                return FOGPAY_ERR_TEXT_INVALID;
+            }
+        }
+        memcpy(p, item.bytes.ptr, item.bytes.len);
+        p[item.bytes.len] = '\0';
+        return FOGPAY_OK;
+    }
+}
+
+/* Reads pairs key/value pairs into base (zeroed by the caller) following
+ * the table; keys must ascend. */
+static fogpay_error decode_pairs(fogpay_cbor_reader *r, uint64_t pairs, const field_spec *fields,
+                                 size_t count, void *base)
+{
+    uint32_t seen = 0;
+    uint64_t last_key = 0;
+    for (uint64_t i = 0; i < pairs; i++) {
+        fogpay_cbor_item key;
+        fogpay_error err = fogpay_cbor_read(r, &key);
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+        if (key.type != FOGPAY_CBOR_UINT) {
+            return FOGPAY_ERR_CBOR_TYPE;
+        }
+        const field_spec *f = NULL;
+        for (size_t k = 0; k < count; k++) {
+            if (fields[k].key == key.value) {
+                f = &fields[k];
+                break;
+            }
+        }
+        if (!f) {
+            return FOGPAY_ERR_UNKNOWN_FIELD;
+        }
+        if (seen & (1u << f->key)) {
+            return FOGPAY_ERR_DUPLICATE_KEY;
+        }
+        if (i > 0 && key.value < last_key) {
+            return FOGPAY_ERR_CBOR_NOT_DETERMINISTIC;
+        }
+        seen |= 1u << f->key;
+        last_key = key.value;
+        err = read_value(r, f, base);
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+    }
+    for (size_t k = 0; k < count; k++) {
+        if (fields[k].required && !(seen & (1u << fields[k].key))) {
+            return FOGPAY_ERR_MISSING_FIELD;
+        }
+    }
+    return FOGPAY_OK;
+}
+
+/* Opens the top-level map of a message of at most max_len bytes. */
+static fogpay_error open_map(fogpay_cbor_reader *r, const uint8_t *buf, size_t len,
+                             size_t max_len, uint64_t *pairs)
+{
+    if (!buf) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (len > max_len) {
+        return FOGPAY_ERR_PAYLOAD_TOO_LARGE;
+    }
+    fogpay_cbor_reader_init(r, buf, len);
+    fogpay_cbor_item item;
+    fogpay_error err = fogpay_cbor_read(r, &item);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (item.type != FOGPAY_CBOR_MAP) {
+        return FOGPAY_ERR_CBOR_TYPE;
+    }
+    if (item.value >= FIELD_KEY_LIMIT) {
+        return FOGPAY_ERR_CBOR_TOO_LONG;
+    }
+    *pairs = item.value;
+    return FOGPAY_OK;
+}
+
+static fogpay_error decode_message(const uint8_t *buf, size_t len, size_t max_len,
+                                   const field_spec *fields, size_t count, void *base)
+{
+    fogpay_cbor_reader r;
+    uint64_t pairs;
+    fogpay_error err = open_map(&r, buf, len, max_len, &pairs);
+    if (err == FOGPAY_OK) {
+        err = decode_pairs(&r, pairs, fields, count, base);
+    }
+    if (err == FOGPAY_OK && !fogpay_cbor_reader_done(&r)) {
+        err = FOGPAY_ERR_CBOR_TRAILING;
+    }
+    return err;
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+static void write_pairs(fogpay_cbor_writer *w, const field_spec *fields, size_t count,
+                        const void *base)
+{
+    for (size_t k = 0; k < count; k++) {
+        const field_spec *f = &fields[k];
+        if (!field_present(base, f)) {
+            continue;
+        }
+        const uint8_t *p = (const uint8_t *)base + f->offset;
+        fogpay_cbor_put_uint(w, f->key);
+        switch (f->kind) {
+        case FIELD_UINT:
+            fogpay_cbor_put_uint(w, uint_get(base, f));
+            break;
+        case FIELD_INT: {
+            int64_t v;
+            memcpy(&v, p, sizeof v);
+            fogpay_cbor_put_int(w, v);
+            break;
+        }
+        case FIELD_BYTES:
+            fogpay_cbor_put_bytes(w, p, f->size);
+            break;
+        default:
+            fogpay_cbor_put_text(w, (const char *)p, strnlen((const char *)p, f->size));
+        }
+    }
+}
+
+static uint64_t count_present(const field_spec *fields, size_t count, const void *base)
+{
+    uint64_t n = 0;
+    for (size_t k = 0; k < count; k++) {
+        n += field_present(base, &fields[k]);
+    }
+    return n;
+}
+
+static fogpay_error encode_message(const field_spec *fields, size_t count, const void *base,
+                                   uint8_t *buf, size_t cap, size_t *len)
+{
+    if (!base || !buf || !len) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_cbor_writer w;
+    fogpay_cbor_writer_init(&w, buf, cap);
+    fogpay_cbor_put_map(&w, count_present(fields, count, base));
+    write_pairs(&w, fields, count, base);
+    return fogpay_cbor_writer_finish(&w, len);
+}
+
+/* ---- rules across fields ----------------------------------------------- */
+
+static fogpay_error intent_check(const fogpay_intent *in)
+{
+    bool to_device = in->payee_device[0] != '\0';
+    bool to_account = in->payee_account != 0;
+    if (!to_device && !to_account) {
+        return FOGPAY_ERR_MISSING_FIELD;
+    }
+    return to_device && to_account ? FOGPAY_ERR_FIELD_RANGE : FOGPAY_OK;
+}
+
+static bool hash_present(const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    return !all_zero(hash, FOGPAY_HASH_BYTES);
+}
+
+static fogpay_error receipt_check(const fogpay_receipt *in)
+{
+    bool rejected = in->status == FOGPAY_STATUS_REJECTED;
+    if (rejected != (in->reason != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE; /* a reason exactly when rejected */
+    }
+    if (rejected && !fogpay_error_is_reason((fogpay_error)in->reason)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if ((in->position != 0) != hash_present(in->chain_hash)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (in->has_balance != (in->currency != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    bool settled = in->status == FOGPAY_STATUS_SETTLED;
+    if (settled != (in->transfer_id != 0) || (settled && in->kind != FOGPAY_RECEIPT_INTENT)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (in->status == FOGPAY_STATUS_STORED && in->kind != FOGPAY_RECEIPT_USAGE) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return FOGPAY_OK;
+}
+
+static fogpay_error command_check(const fogpay_command *in)
+{
+    bool limits = in->per_payment_minor || in->per_day_minor || in->wallet_max_minor;
+    if (limits && in->kind != FOGPAY_COMMAND_LIMITS) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return FOGPAY_OK;
+}
+
+static fogpay_error transfer_check(const fogpay_transfer *in)
+{
+    bool device = in->device_id[0] != '\0';
+    if (in->debit_account == in->credit_account) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (device != (in->seq != 0) || device != hash_present(in->intent_hash)) {
+        return FOGPAY_ERR_FIELD_RANGE; /* device, seq and intent hash come together */
+    }
+    bool corrects = in->kind == FOGPAY_TRANSFER_REFUND || in->kind == FOGPAY_TRANSFER_REVERSAL;
+    if (corrects != (in->related_position != 0) || in->related_position >= in->position) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return FOGPAY_OK;
+}
+
+static fogpay_error batch_header_check(const fogpay_batch_header *h)
+{
+    if (h->last_position < h->first_position ||
+        h->last_position - h->first_position >= FOGPAY_BATCH_RECORDS_MAX) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return FOGPAY_OK;
+}
+
+static fogpay_error batch_ack_check(const fogpay_batch_ack *a)
+{
+    if ((a->status == FOGPAY_ACK_REFUSED) != (a->reason != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if ((a->status == FOGPAY_ACK_RESEND) != (a->resend_from != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return FOGPAY_OK;
+}
+
+/* ---- the public encoders and decoders ----------------------------------- */
+
+/* Generates the decode and encode pair of a flat message. The encoder
+ * checks its output by decoding it. */
+#define FLAT_MESSAGE(name, type, table, max_len, check)                                        \
+    fogpay_error fogpay_##name##_decode(const uint8_t *buf, size_t len, type *out)             \
+    {                                                                                          \
+        type tmp;                                                                              \
+        memset(&tmp, 0, sizeof tmp);                                                           \
+        fogpay_error err = decode_message(buf, len, max_len, table, COUNT(table), &tmp);       \
+        if (err == FOGPAY_OK) {                                                                \
+            err = check(&tmp);                                                                 \
+        }                                                                                      \
+        if (err == FOGPAY_OK && out) {                                                         \
+            *out = tmp;                                                                        \
+        }                                                                                      \
+        return err;                                                                            \
+    }                                                                                          \
+    fogpay_error fogpay_##name##_encode(const type *in, uint8_t *buf, size_t cap, size_t *len) \
+    {                                                                                          \
+        size_t n = 0;                                                                          \
+        fogpay_error err = encode_message(table, COUNT(table), in, buf, cap, &n);              \
+        if (err == FOGPAY_OK) {                                                                \
+            err = fogpay_##name##_decode(buf, n, NULL);                                        \
+        }                                                                                      \
+        if (err == FOGPAY_OK) {                                                                \
+            *len = n;                                                                          \
+        }                                                                                      \
+        return err;                                                                            \
+    }
+
+static fogpay_error no_check(const void *in)
+{
+    (void)in;
+    return FOGPAY_OK;
+}
+
+static fogpay_error usage_check(const fogpay_usage *in)
+{
+    return no_check(in);
+}
+
+FLAT_MESSAGE(intent, fogpay_intent, intent_fields, FOGPAY_MESSAGE_MAX, intent_check)
+FLAT_MESSAGE(usage, fogpay_usage, usage_fields, FOGPAY_MESSAGE_MAX, usage_check)
+FLAT_MESSAGE(receipt, fogpay_receipt, receipt_fields, FOGPAY_MESSAGE_MAX, receipt_check)
+FLAT_MESSAGE(command, fogpay_command, command_fields, FOGPAY_MESSAGE_MAX, command_check)
+FLAT_MESSAGE(transfer, fogpay_transfer, transfer_fields, FOGPAY_RECORD_BYTES_MAX, transfer_check)
+FLAT_MESSAGE(batch_ack, fogpay_batch_ack, batch_ack_fields, FOGPAY_MESSAGE_MAX, batch_ack_check)
+
+/* ---- batches ------------------------------------------------------------ */
+
+#define BATCH_RECORDS_KEY 8
+
+fogpay_error fogpay_batch_begin(fogpay_batch_writer *bw, const fogpay_batch_header *h,
+                                uint8_t *buf, size_t cap)
+{
+    if (!bw || !h || !buf) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = batch_header_check(h);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (h->record_count != h->last_position - h->first_position + 1) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    fogpay_cbor_writer_init(&bw->cbor, buf, cap < FOGPAY_BATCH_BYTES_MAX ? cap : FOGPAY_BATCH_BYTES_MAX);
+    bw->expected = h->record_count;
+    bw->written = 0;
+    fogpay_cbor_put_map(&bw->cbor, COUNT(batch_header_fields) + 1);
+    write_pairs(&bw->cbor, batch_header_fields, COUNT(batch_header_fields), h);
+    fogpay_cbor_put_uint(&bw->cbor, BATCH_RECORDS_KEY);
+    fogpay_cbor_put_array(&bw->cbor, h->record_count);
+    return bw->cbor.err == FOGPAY_ERR_BUFFER_TOO_SMALL ? FOGPAY_ERR_PAYLOAD_TOO_LARGE : bw->cbor.err;
+}
+
+fogpay_error fogpay_batch_add(fogpay_batch_writer *bw, const fogpay_transfer *t)
+{
+    if (bw->written >= bw->expected) {
+        return FOGPAY_ERR_CBOR_TOO_LONG;
+    }
+    uint8_t record[FOGPAY_RECORD_BYTES_MAX];
+    size_t len;
+    fogpay_error err = fogpay_transfer_encode(t, record, sizeof record, &len);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_cbor_put_raw(&bw->cbor, record, len);
+    if (bw->cbor.err != FOGPAY_OK) {
+        return bw->cbor.err == FOGPAY_ERR_BUFFER_TOO_SMALL ? FOGPAY_ERR_PAYLOAD_TOO_LARGE
+                                                           : bw->cbor.err;
+    }
+    bw->written++;
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_batch_finish(fogpay_batch_writer *bw, size_t *len)
+{
+    if (bw->written != bw->expected) {
+        return FOGPAY_ERR_MISSING_FIELD;
+    }
+    return fogpay_cbor_writer_finish(&bw->cbor, len);
+}
+
+fogpay_error fogpay_batch_open(fogpay_batch_reader *br, const uint8_t *buf, size_t len,
+                               fogpay_batch_header *out)
+{
+    fogpay_batch_header h;
+    memset(&h, 0, sizeof h);
+    uint64_t pairs;
+    fogpay_error err = open_map(&br->cbor, buf, len, FOGPAY_BATCH_BYTES_MAX, &pairs);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (pairs != COUNT(batch_header_fields) + 1) {
+        return pairs < COUNT(batch_header_fields) + 1 ? FOGPAY_ERR_MISSING_FIELD
+                                                      : FOGPAY_ERR_UNKNOWN_FIELD;
+    }
+    err = decode_pairs(&br->cbor, pairs - 1, batch_header_fields, COUNT(batch_header_fields), &h);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_cbor_item item;
+    err = fogpay_cbor_read(&br->cbor, &item);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (item.type != FOGPAY_CBOR_UINT || item.value != BATCH_RECORDS_KEY) {
+        return item.type != FOGPAY_CBOR_UINT ? FOGPAY_ERR_CBOR_TYPE : FOGPAY_ERR_UNKNOWN_FIELD;
+    }
+    err = fogpay_cbor_read(&br->cbor, &item);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (item.type != FOGPAY_CBOR_ARRAY) {
+        return FOGPAY_ERR_CBOR_TYPE;
+    }
+    if (item.value > FOGPAY_BATCH_RECORDS_MAX) {
+        return FOGPAY_ERR_CBOR_TOO_LONG;
+    }
+    err = batch_header_check(&h);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (item.value != h.last_position - h.first_position + 1) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    h.record_count = (uint32_t)item.value;
+    br->remaining = h.record_count;
+    if (out) {
+        *out = h;
+    }
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_batch_next(fogpay_batch_reader *br, fogpay_transfer *out,
+                               fogpay_bytes *record_cbor)
+{
+    if (br->remaining == 0) {
+        return fogpay_cbor_reader_done(&br->cbor) ? FOGPAY_ERR_NOT_FOUND : FOGPAY_ERR_CBOR_TRAILING;
+    }
+    size_t start = br->cbor.pos;
+    fogpay_error err = fogpay_cbor_skip(&br->cbor);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_bytes record = {br->cbor.ptr + start, br->cbor.pos - start};
+    err = fogpay_transfer_decode(record.ptr, record.len, out);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    br->remaining--;
+    if (record_cbor) {
+        *record_cbor = record;
+    }
+    return FOGPAY_OK;
+}
+
+/* ---- peeking ------------------------------------------------------------ */
+
+fogpay_error fogpay_message_peek_seq(const uint8_t *buf, size_t len, uint64_t *seq)
+{
+    fogpay_cbor_reader r;
+    fogpay_cbor_reader_init_generic(&r, buf, len > FOGPAY_MESSAGE_MAX ? FOGPAY_MESSAGE_MAX : len);
+    fogpay_cbor_item item;
+    if (fogpay_cbor_read(&r, &item) != FOGPAY_OK || item.type != FOGPAY_CBOR_MAP ||
+        item.value >= FIELD_KEY_LIMIT) {
+        return FOGPAY_ERR_NOT_FOUND;
+    }
+    for (uint64_t i = 0; i < item.value; i++) {
+        fogpay_cbor_item key;
+        if (fogpay_cbor_read(&r, &key) != FOGPAY_OK) {
+            return FOGPAY_ERR_NOT_FOUND;
+        }
+        if (key.type == FOGPAY_CBOR_UINT && key.value == 2) {
+            fogpay_cbor_item value;
+            if (fogpay_cbor_read(&r, &value) == FOGPAY_OK && value.type == FOGPAY_CBOR_UINT) {
+                *seq = value.value;
+                return FOGPAY_OK;
+            }
+            return FOGPAY_ERR_NOT_FOUND;
+        }
+        if (fogpay_cbor_skip(&r) != FOGPAY_OK) {
+            return FOGPAY_ERR_NOT_FOUND;
+        }
+    }
+    return FOGPAY_ERR_NOT_FOUND;
+}
