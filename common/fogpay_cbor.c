@@ -136,8 +136,9 @@ static fogpay_error read_argument(fogpay_cbor_reader *r, int major, int ai, uint
     }
     r->pos += n;
     *value = v;
-    /* Floats (major 7, ai 25..27) have no shortest-form rule here. */
-    if (!r->generic && !(major == 7 && ai > 24) && v < shortest_min[ai - 24]) {
+    /* Major type 7 has its own rules: simple values in read_simple(), and
+     * floats are refused in strict mode. */
+    if (!r->generic && major != 7 && v < shortest_min[ai - 24]) {
         return FOGPAY_ERR_CBOR_NOT_DETERMINISTIC;
     }
     return FOGPAY_OK;

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Writes the payload test vectors of schemas/vectors/ (payloads.json).
+
+This is a second, independent CBOR encoder (a few lines of Python, no
+libraries) so that the vectors do not come from the C code they test. Run it
+from the repository root after changing the contract:
+
+    python3 schemas/vectors/generate.py > schemas/vectors/payloads.json
+
+Each vector names a message type, its hex, and either "diagnostic" (the value
+in RFC 8949 diagnostic notation; it must decode, and re-encode to the same
+bytes) or "error" (the fogpay_error name the decoder must return).
+"""
+import json
+import struct
+
+
+def head(major, value, width=None):
+    """A CBOR head; width forces a non-shortest encoding (1, 2, 4 or 8)."""
+    if width is None:
+        if value < 24:
+            return bytes([major << 5 | value])
+        width = 1 if value < 0x100 else 2 if value < 0x10000 else 4 if value < 0x100000000 else 8
+    ai = {1: 24, 2: 25, 4: 26, 8: 27}[width]
+    return bytes([major << 5 | ai]) + value.to_bytes(width, "big")
+
+
+def enc(v):
+    if isinstance(v, Raw):
+        return v.data
+    if isinstance(v, bool):
+        return bytes([0xF5 if v else 0xF4])
+    if isinstance(v, int):
+        return head(0, v) if v >= 0 else head(1, -1 - v)
+    if isinstance(v, bytes):
+        return head(2, len(v)) + v
+    if isinstance(v, str):
+        b = v.encode()
+        return head(3, len(b)) + b
+    if isinstance(v, list):
+        return head(4, len(v)) + b"".join(enc(x) for x in v)
+    if isinstance(v, Pairs):
+        return head(5, len(v.items)) + b"".join(enc(k) + enc(x) for k, x in v.items)
+    if isinstance(v, dict):
+        return enc(Pairs(sorted(v.items())))
+    raise TypeError(v)
+
+
+class Raw:
+    def __init__(self, data):
+        self.data = data
+
+
+class Pairs:
+    """A map in the given order, duplicates allowed (for invalid vectors)."""
+
+    def __init__(self, items):
+        self.items = items
+
+
+def diag(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, bytes):
+        return "h'" + v.hex() + "'"
+    if isinstance(v, str):
+        return '"' + v + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(diag(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(diag(k) + ": " + diag(x) for k, x in sorted(v.items())) + "}"
+    raise TypeError(v)
+
+
+PREV = bytes.fromhex("0011223344556677")
+HASH_A = bytes(range(1, 33))
+HASH_B = bytes(range(33, 65))
+
+INTENT = {1: "meter-07", 2: 42, 3: "charger-1", 5: 150, 6: 978, 7: 1764000000, 8: 300, 10: PREV}
+INTENT_ACCOUNT = {1: "meter-07", 2: 43, 4: 17, 5: 99, 6: 840, 7: 1764000000, 8: 60,
+                  9: "coffee", 10: PREV}
+USAGE = {1: "meter-07", 2: 44, 3: "m1", 4: 1250, 5: "kWh", 6: 1764000100, 7: PREV}
+RECEIPT_SETTLED = {1: "meter-07", 2: 42, 3: 0, 4: 0, 6: 7, 7: 850, 8: 7, 9: HASH_A,
+                   10: "gw-1", 11: 1764000001, 12: HASH_B, 13: 978}
+RECEIPT_REJECTED = {1: "meter-07", 2: 42, 3: 0, 4: 1, 5: 45, 10: "gw-1", 11: 1764000001,
+                    12: HASH_B}
+RECEIPT_NEGATIVE = {1: "meter-07", 2: 42, 3: 0, 4: 0, 6: 7, 7: -5, 8: 7, 9: HASH_A,
+                    10: "gw-1", 11: 1764000001, 12: HASH_B, 13: 978}
+COMMAND_SUSPEND = {1: "meter-07", 2: 1, 3: 0, 4: 1764000200, 5: "gw-1"}
+COMMAND_LIMITS = {1: "meter-07", 2: 2, 3: 2, 4: 1764000300, 5: "gw-1", 7: 500, 8: 5000,
+                  9: 100000}
+TRANSFER = {1: 7, 2: 0, 3: 3, 4: 5, 5: 150, 6: 978, 7: 1764000000123, 8: "meter-07", 9: 42,
+            10: "le-00112233445566aa", 11: "le-8899aabbccddeeff", 12: HASH_B}
+TRANSFER_FUNDING = {1: 1, 2: 1, 3: 1, 4: 3, 5: 10000, 6: 978, 7: 1764000000000}
+ACK = {1: "gw-1", 2: 3, 3: 0, 5: 7, 6: HASH_A}
+ACK_RESEND = {1: "gw-1", 2: 4, 3: 2, 5: 7, 6: HASH_A, 7: 8}
+
+
+def with_(base, **changes):
+    out = dict(base)
+    for k, v in changes.items():
+        key = int(k[1:])
+        if v is None:
+            out.pop(key, None)
+        else:
+            out[key] = v
+    return out
+
+
+valid = [
+    ("intent", "intent to a device", INTENT),
+    ("intent", "intent to an account with a reference", INTENT_ACCOUNT),
+    ("usage", "meter reading", USAGE),
+    ("receipt", "settled receipt", RECEIPT_SETTLED),
+    ("receipt", "rejection receipt: insufficient funds", RECEIPT_REJECTED),
+    ("receipt", "settled receipt with a negative balance field", RECEIPT_NEGATIVE),
+    ("command", "suspend", COMMAND_SUSPEND),
+    ("command", "new limits", COMMAND_LIMITS),
+    ("transfer", "payment record", TRANSFER),
+    ("transfer", "funding record", TRANSFER_FUNDING),
+    ("batch_ack", "stored", ACK),
+    ("batch_ack", "resend from a gap", ACK_RESEND),
+]
+
+invalid = [
+    ("intent", "not a map", [1, 2], "cbor_type"),
+    ("intent", "empty input", Raw(b""), "cbor_truncated"),
+    ("intent", "truncated in the middle", Raw(enc(INTENT)[:20]), "cbor_truncated"),
+    ("intent", "trailing byte", Raw(enc(INTENT) + b"\x00"), "cbor_trailing"),
+    ("intent", "indefinite-length map", Raw(b"\xbf" + enc(INTENT)[1:] + b"\xff"), "cbor_indefinite"),
+    ("intent", "non-shortest seq", Raw(head(5, 9) + enc(1) + enc("meter-07") + enc(2) + head(0, 42, 2) +
+        b"".join(enc(k) + enc(v) for k, v in sorted(INTENT.items()) if k > 2)), "cbor_not_deterministic"),
+    ("intent", "keys out of order", Pairs([(2, 42), (1, "meter-07")] +
+        [(k, v) for k, v in sorted(INTENT.items()) if k > 2]), "cbor_not_deterministic"),
+    ("intent", "duplicate key", Pairs(sorted(INTENT.items()) + [(1, "meter-07")]), "duplicate_key"),
+    ("intent", "missing seq", with_(INTENT, k2=None), "missing_field"),
+    ("intent", "missing payee", with_(INTENT, k3=None), "missing_field"),
+    ("intent", "two payees", with_(INTENT, k4=5), "field_range"),
+    ("intent", "unknown key 20", with_(INTENT, k20=1), "unknown_field"),
+    ("intent", "zero amount", with_(INTENT, k5=0), "amount_zero"),
+    ("intent", "amount over 10^12", with_(INTENT, k5=10**12 + 1), "amount_too_large"),
+    ("intent", "negative amount", with_(INTENT, k5=-150), "cbor_type"),
+    ("intent", "amount as text", with_(INTENT, k5="1.50"), "cbor_type"),
+    ("intent", "currency 1000", with_(INTENT, k6=1000), "field_range"),
+    ("intent", "ttl over a day", with_(INTENT, k8=86401), "field_range"),
+    ("intent", "seq zero", with_(INTENT, k2=0), "field_range"),
+    ("intent", "device id of 24 characters", with_(INTENT, k1="d" * 24), "cbor_too_long"),
+    ("intent", "device id with a slash", with_(INTENT, k1="meter/07"), "text_invalid"),
+    ("intent", "empty device id", with_(INTENT, k1=""), "field_range"),
+    ("intent", "reference of 33 characters", with_(INTENT, k9="r" * 33), "cbor_too_long"),
+    ("intent", "empty optional reference", with_(INTENT, k9=""), "field_range"),
+    ("intent", "prev hash of 7 bytes", with_(INTENT, k10=PREV[:7]), "field_range"),
+    ("intent", "invalid UTF-8 in the reference", Raw(enc(with_(INTENT, k9="ab")).replace(b"\x62ab", b"\x62\xc3\x28")), "text_invalid"),
+    ("intent", "float amount", Raw(enc(with_(INTENT, k5=150)).replace(b"\x05\x18\x96", b"\x05\xf9\x3c\x00")), "cbor_type"),
+    ("intent", "nested map as amount", with_(INTENT, k5={1: 1}), "cbor_type"),
+    ("intent", "oversized: 600 bytes", Raw(head(5, 1) + enc(9) + head(3, 595, 2) + b"x" * 595), "payload_too_large"),
+    ("receipt", "settled with a reason", with_(RECEIPT_SETTLED, k5=45), "field_range"),
+    ("receipt", "rejected without a reason", with_(RECEIPT_REJECTED, k5=None), "field_range"),
+    ("receipt", "reason that is not a rejection reason", with_(RECEIPT_REJECTED, k5=60), "field_range"),
+    ("receipt", "position without a chain hash", with_(RECEIPT_SETTLED, k9=None), "field_range"),
+    ("receipt", "balance without currency", with_(RECEIPT_SETTLED, k13=None), "field_range"),
+    ("command", "limits on a suspend", with_(COMMAND_SUSPEND, k7=5), "field_range"),
+    ("command", "unknown kind", with_(COMMAND_SUSPEND, k3=3), "field_range"),
+    ("transfer", "debit equals credit", with_(TRANSFER, k4=3), "field_range"),
+    ("transfer", "device without seq", with_(TRANSFER, k9=None), "field_range"),
+    ("usage", "unit of 9 characters", with_(USAGE, k5="kilowatth"), "cbor_too_long"),
+    ("batch_ack", "refused without a reason", with_(ACK, k3=1), "field_range"),
+    ("batch_ack", "resend without a position", with_(ACK_RESEND, k7=None), "field_range"),
+]
+
+
+def main():
+    vectors = []
+    for kind, name, value in valid:
+        vectors.append({"type": kind, "name": name, "hex": enc(value).hex(), "diagnostic": diag(value)})
+    for kind, name, value, error in invalid:
+        vectors.append({"type": kind, "name": name, "hex": enc(value).hex(), "error": error})
+    print(json.dumps({"vectors": vectors}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+/*
+ * test_key.c - key files, public key text, key ids, and password hashes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fogpay_key.h"
+#include "fogpay_password.h"
+#include "testutil.h"
+
+static char dir[256];
+
+static int suite_init(void)
+{
+    testutil_tempdir(dir, sizeof dir);
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    testutil_rmtree(dir);
+    return 0;
+}
+
+static void save_load(fogpay_alg alg, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.key", dir, name);
+    fogpay_key *key, *loaded;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(alg, &key), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_key_save(key, path, false), FOGPAY_OK);
+    struct stat st;
+    CU_ASSERT_EQUAL(stat(path, &st), 0);
+    CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+    /* Exclusive creation: an existing key is never silently replaced. */
+    CU_ASSERT_EQUAL(fogpay_key_save(key, path, false), FOGPAY_ERR_KEY_FILE);
+
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_load(path, &loaded), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_key_alg(loaded), alg);
+    CU_ASSERT(fogpay_key_has_private(loaded));
+    char a[FOGPAY_PUBLIC_KEY_TEXT_MAX], b[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    CU_ASSERT_EQUAL(fogpay_key_public_text(key, a, sizeof a), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_key_public_text(loaded, b, sizeof b), FOGPAY_OK);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    CU_ASSERT_EQUAL(strncmp(a, alg == FOGPAY_ALG_EDDSA ? "ed25519:" : "p256:", 5), 0);
+
+    /* The loaded key signs what the original's public key verifies. */
+    uint8_t sig[FOGPAY_SIGNATURE_BYTES];
+    CU_ASSERT_EQUAL(fogpay_key_sign(loaded, (const uint8_t *)"abc", 3, sig), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_key_verify(key, (const uint8_t *)"abc", 3, sig, sizeof sig), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_key_verify(key, (const uint8_t *)"abd", 3, sig, sizeof sig),
+                    FOGPAY_ERR_BAD_SIGNATURE);
+    CU_ASSERT_EQUAL(fogpay_key_verify(key, (const uint8_t *)"abc", 3, sig, 63),
+                    FOGPAY_ERR_BAD_SIGNATURE);
+    uint8_t kid1[FOGPAY_KID_BYTES], kid2[FOGPAY_KID_BYTES];
+    CU_ASSERT_EQUAL(fogpay_key_id(key, kid1), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_key_id(loaded, kid2), FOGPAY_OK);
+    CU_ASSERT(memcmp(kid1, kid2, sizeof kid1) == 0);
+
+    /* A key file others can read is refused. */
+    CU_ASSERT_EQUAL(chmod(path, 0640), 0);
+    fogpay_key *refused = NULL;
+    CU_ASSERT_EQUAL(fogpay_key_load(path, &refused), FOGPAY_ERR_KEY_FILE);
+    CU_ASSERT_PTR_NULL(refused);
+    CU_ASSERT_EQUAL(fogpay_key_save(key, path, true), FOGPAY_OK);
+    stat(path, &st);
+    CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+    fogpay_key_free(key);
+    fogpay_key_free(loaded);
+}
+
+static void test_files_eddsa(void)
+{
+    save_load(FOGPAY_ALG_EDDSA, "ed");
+}
+
+static void test_files_es256(void)
+{
+    save_load(FOGPAY_ALG_ES256, "ec");
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    chmod(path, 0600);
+}
+
+static void test_bad_files(void)
+{
+    static const char *bodies[] = {
+        "",
+        "fogpay-key v2 ed25519 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60\n",
+        "fogpay-key v1 rsa 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60\n",
+        "fogpay-key v1 ed25519 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f6\n",
+        "fogpay-key v1 ed25519 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7fzz\n",
+        "fogpay-key v1 ed25519 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60 x\n",
+    };
+    char path[512];
+    snprintf(path, sizeof path, "%s/bad.key", dir);
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        write_file(path, bodies[i]);
+        fogpay_key *key = NULL;
+        CU_ASSERT_EQUAL(fogpay_key_load(path, &key), FOGPAY_ERR_KEY_FILE);
+        CU_ASSERT_PTR_NULL(key);
+    }
+    fogpay_key *key = NULL;
+    snprintf(path, sizeof path, "%s/absent.key", dir);
+    CU_ASSERT_EQUAL(fogpay_key_load(path, &key), FOGPAY_ERR_KEY_FILE);
+
+    /* RFC 8032 test 1: the secret gives the known public key. */
+    snprintf(path, sizeof path, "%s/rfc8032.key", dir);
+    write_file(path, "fogpay-key v1 ed25519 "
+                     "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60\n");
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_load(path, &key), FOGPAY_OK);
+    char text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    CU_ASSERT_EQUAL(fogpay_key_public_text(key, text, sizeof text), FOGPAY_OK);
+    CU_ASSERT_STRING_EQUAL(text,
+        "ed25519:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+    fogpay_key_free(key);
+}
+
+static void test_public_text(void)
+{
+    static const struct {
+        const char *text;
+        fogpay_error err;
+    } cases[] = {
+        {"ed25519:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", FOGPAY_OK},
+        {"ed448:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+         FOGPAY_ERR_TEXT_INVALID},
+        {"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", FOGPAY_ERR_TEXT_INVALID},
+        {"ed25519:d75a98", FOGPAY_ERR_FIELD_RANGE},
+        {"ed25519:g75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+         FOGPAY_ERR_TEXT_INVALID},
+        /* Not a point on P-256. */
+        {"p256:04"
+         "0000000000000000000000000000000000000000000000000000000000000001"
+         "0000000000000000000000000000000000000000000000000000000000000001",
+         FOGPAY_ERR_CRYPTO},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fogpay_key *key = NULL;
+        fogpay_error err = fogpay_key_from_public_text(cases[i].text, &key);
+        if (err != cases[i].err) {
+            printf("\n  %s: %s\n", cases[i].text, fogpay_error_name(err));
+        }
+        CU_ASSERT_EQUAL(err, cases[i].err);
+        fogpay_key_free(key);
+    }
+}
+
+static void test_passwords(void)
+{
+    char stored[FOGPAY_PASSWORD_HASH_TEXT_MAX], again[FOGPAY_PASSWORD_HASH_TEXT_MAX];
+    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash("s3cret", 6, 1000, stored, sizeof stored), FOGPAY_OK);
+    CU_ASSERT_EQUAL(strncmp(stored, "pbkdf2-sha256$1000$", 19), 0);
+    CU_ASSERT_EQUAL(fogpay_password_check("s3cret", 6, stored), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_password_check("s3creT", 6, stored), FOGPAY_ERR_NOT_AUTHORISED);
+    CU_ASSERT_EQUAL(fogpay_password_check("s3cre", 5, stored), FOGPAY_ERR_NOT_AUTHORISED);
+    /* Salted: the same password hashes differently each time. */
+    CU_ASSERT_EQUAL(fogpay_password_hash("s3cret", 6, 1000, again, sizeof again), FOGPAY_OK);
+    CU_ASSERT_STRING_NOT_EQUAL(stored, again);
+    CU_ASSERT_EQUAL(fogpay_password_check("s3cret", 6, "plain"), FOGPAY_ERR_FIELD_RANGE);
+    CU_ASSERT_EQUAL(fogpay_password_check("s3cret", 6, "pbkdf2-sha256$10$00$00"),
+                    FOGPAY_ERR_FIELD_RANGE);
+    stored[strlen(stored) - 1] = 'x';
+    CU_ASSERT_EQUAL(fogpay_password_check("s3cret", 6, stored), FOGPAY_ERR_FIELD_RANGE);
+    CU_ASSERT_EQUAL(fogpay_password_hash("s3cret", 6, 10, again, sizeof again),
+                    FOGPAY_ERR_INVALID_ARGUMENT);
+}
+
+int main(void)
+{
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("key", suite_init, suite_clean);
+    CU_add_test(s, "Ed25519 key files", test_files_eddsa);
+    CU_add_test(s, "P-256 key files", test_files_es256);
+    CU_add_test(s, "malformed key files", test_bad_files);
+    CU_add_test(s, "public key text", test_public_text);
+    CU_add_test(s, "password hashes", test_passwords);
+    return testutil_run();
+}

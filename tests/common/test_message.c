@@ -1,0 +1,430 @@
+/*
+ * test_message.c - the messages of the wire contract: the vectors of
+ * schemas/vectors/payloads.json, round trips, the size of a signed intent,
+ * damage to a signed intent at every byte and bit, batches, and amounts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "fogpay_cose.h"
+#include "fogpay_hash.h"
+#include "fogpay_message.h"
+#include "testutil.h"
+
+/* Decodes buf as a message of the named type and re-encodes it into out.
+ * Returns the decoder's error. */
+static fogpay_error decode_named(const char *type, const uint8_t *buf, size_t len, uint8_t *out,
+                                 size_t cap, size_t *out_len)
+{
+#define ROUND_TRIP(name, st)                                                                   \
+    if (strcmp(type, #name) == 0) {                                                            \
+        st m;                                                                                  \
+        fogpay_error e = fogpay_##name##_decode(buf, len, &m);                                 \
+        if (e == FOGPAY_OK) {                                                                  \
+            CU_ASSERT_EQUAL(fogpay_##name##_encode(&m, out, cap, out_len), FOGPAY_OK);         \
+        }                                                                                      \
+        return e;                                                                              \
+    }
+    ROUND_TRIP(intent, fogpay_intent)
+    ROUND_TRIP(usage, fogpay_usage)
+    ROUND_TRIP(receipt, fogpay_receipt)
+    ROUND_TRIP(command, fogpay_command)
+    ROUND_TRIP(transfer, fogpay_transfer)
+    ROUND_TRIP(batch_ack, fogpay_batch_ack)
+#undef ROUND_TRIP
+    CU_FAIL("unknown message type in a vector");
+    return FOGPAY_ERR_INVALID_ARGUMENT;
+}
+
+static void test_vectors(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/schemas/vectors/payloads.json", getenv("FOGPAY_SOURCE_DIR"));
+    char *text = testutil_read_file(path, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    const cJSON *vectors = cJSON_GetObjectItem(root, "vectors");
+    CU_ASSERT_FATAL(cJSON_GetArraySize(vectors) > 40);
+    const cJSON *v;
+    cJSON_ArrayForEach(v, vectors)
+    {
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(v, "type"));
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(v, "name"));
+        size_t len;
+        uint8_t *bytes = testutil_hex(cJSON_GetStringValue(cJSON_GetObjectItem(v, "hex")), &len);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(bytes);
+        uint8_t again[FOGPAY_MESSAGE_MAX];
+        size_t again_len = 0;
+        fogpay_error err = decode_named(type, bytes, len, again, sizeof again, &again_len);
+        const char *want_error = cJSON_GetStringValue(cJSON_GetObjectItem(v, "error"));
+        if (want_error) {
+            if (strcmp(fogpay_error_name(err), want_error) != 0) {
+                printf("\n  %s %s: %s, expected %s\n", type, name, fogpay_error_name(err), want_error);
+            }
+            CU_ASSERT_STRING_EQUAL(fogpay_error_name(err), want_error);
+        } else {
+            if (err != FOGPAY_OK) {
+                printf("\n  %s %s: %s\n", type, name, fogpay_error_name(err));
+            }
+            CU_ASSERT_EQUAL(err, FOGPAY_OK);
+            CU_ASSERT(again_len == len && memcmp(again, bytes, len) == 0);
+            char diag[1024];
+            CU_ASSERT_EQUAL(fogpay_cbor_diagnose(bytes, len, diag, sizeof diag), FOGPAY_OK);
+            CU_ASSERT_STRING_EQUAL(diag, cJSON_GetStringValue(cJSON_GetObjectItem(v, "diagnostic")));
+        }
+        free(bytes);
+    }
+    cJSON_Delete(root);
+}
+
+static fogpay_intent sample_intent(void)
+{
+    fogpay_intent in;
+    memset(&in, 0, sizeof in);
+    strcpy(in.device_id, "meter-07");
+    in.seq = 42;
+    strcpy(in.payee_device, "charger1");
+    in.amount_minor = 150;
+    in.currency = 978;
+    in.created_s = 1764000000;
+    in.ttl_s = 300;
+    memcpy(in.prev_hash, "\x00\x11\x22\x33\x44\x55\x66\x77", 8);
+    return in;
+}
+
+static void test_intent_fields(void)
+{
+    fogpay_intent in = sample_intent();
+    strcpy(in.reference, "kWh 12");
+    uint8_t buf[FOGPAY_MESSAGE_MAX];
+    size_t len;
+    CU_ASSERT_EQUAL_FATAL(fogpay_intent_encode(&in, buf, sizeof buf, &len), FOGPAY_OK);
+    fogpay_intent out;
+    CU_ASSERT_EQUAL_FATAL(fogpay_intent_decode(buf, len, &out), FOGPAY_OK);
+    CU_ASSERT_STRING_EQUAL(out.device_id, "meter-07");
+    CU_ASSERT_EQUAL(out.seq, 42);
+    CU_ASSERT_STRING_EQUAL(out.payee_device, "charger1");
+    CU_ASSERT_EQUAL(out.payee_account, 0);
+    CU_ASSERT_EQUAL(out.amount_minor, 150);
+    CU_ASSERT_EQUAL(out.currency, 978);
+    CU_ASSERT_EQUAL(out.created_s, 1764000000);
+    CU_ASSERT_EQUAL(out.ttl_s, 300);
+    CU_ASSERT_STRING_EQUAL(out.reference, "kWh 12");
+    CU_ASSERT(memcmp(out.prev_hash, in.prev_hash, 8) == 0);
+
+    /* The encoder refuses what the decoder would, with the same error. */
+    fogpay_intent bad = sample_intent();
+    bad.amount_minor = 0;
+    CU_ASSERT_EQUAL(fogpay_intent_encode(&bad, buf, sizeof buf, &len), FOGPAY_ERR_AMOUNT_ZERO);
+    bad = sample_intent();
+    bad.payee_account = 9;
+    CU_ASSERT_EQUAL(fogpay_intent_encode(&bad, buf, sizeof buf, &len), FOGPAY_ERR_FIELD_RANGE);
+    bad = sample_intent();
+    bad.device_id[3] = '/';
+    CU_ASSERT_EQUAL(fogpay_intent_encode(&bad, buf, sizeof buf, &len), FOGPAY_ERR_TEXT_INVALID);
+    CU_ASSERT_EQUAL(fogpay_intent_encode(&in, buf, 10, &len), FOGPAY_ERR_BUFFER_TOO_SMALL);
+}
+
+/* A signed intent between devices with 8-character ids, a seq and an
+ * amount under 65536 and no reference fits the 128-byte wire target. */
+static void test_intent_size(void)
+{
+    fogpay_key *key;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key), FOGPAY_OK);
+    fogpay_intent in = sample_intent();
+    in.seq = 65535;
+    in.amount_minor = 65535;
+    uint8_t payload[FOGPAY_MESSAGE_MAX], msg[FOGPAY_MESSAGE_MAX];
+    size_t payload_len, msg_len;
+    CU_ASSERT_EQUAL_FATAL(fogpay_intent_encode(&in, payload, sizeof payload, &payload_len), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, NULL, 0, payload, payload_len, NULL, 0, msg,
+                                                 sizeof msg, &msg_len),
+                          FOGPAY_OK);
+    printf("\n  signed intent: %zu bytes (payload %zu) ", msg_len, payload_len);
+    CU_ASSERT(msg_len <= FOGPAY_INTENT_TARGET_BYTES);
+    CU_ASSERT_EQUAL(msg_len, payload_len + FOGPAY_COSE_OVERHEAD);
+    fogpay_key_free(key);
+}
+
+/* Every truncation and every single-bit flip of a signed intent is either
+ * refused with a specific error or, where the flip leaves a well-formed
+ * message, caught by the signature. Run under the sanitizers too. */
+static void test_damage(void)
+{
+    fogpay_key *key;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key), FOGPAY_OK);
+    fogpay_intent in = sample_intent();
+    uint8_t payload[FOGPAY_MESSAGE_MAX], msg[FOGPAY_MESSAGE_MAX];
+    size_t payload_len, msg_len;
+    CU_ASSERT_EQUAL_FATAL(fogpay_intent_encode(&in, payload, sizeof payload, &payload_len), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, NULL, 0, payload, payload_len, NULL, 0, msg,
+                                                 sizeof msg, &msg_len),
+                          FOGPAY_OK);
+    for (size_t cut = 0; cut < msg_len; cut++) {
+        uint8_t *copy = malloc(cut + 1); /* exact size, so ASan sees any over-read */
+        memcpy(copy, msg, cut);
+        fogpay_cose_sign1 parsed;
+        fogpay_error err = fogpay_cose_sign1_parse(copy, cut, &parsed);
+        CU_ASSERT(err == FOGPAY_ERR_CBOR_TRUNCATED);
+        free(copy);
+    }
+    for (size_t cut = 0; cut < payload_len; cut++) {
+        fogpay_intent out;
+        CU_ASSERT_EQUAL(fogpay_intent_decode(payload, cut, &out),
+                        cut == 0 ? FOGPAY_ERR_CBOR_TRUNCATED : FOGPAY_ERR_CBOR_TRUNCATED);
+    }
+    int accepted = 0;
+    for (size_t bit = 0; bit < msg_len * 8; bit++) {
+        uint8_t copy[FOGPAY_MESSAGE_MAX];
+        memcpy(copy, msg, msg_len);
+        copy[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        fogpay_cose_sign1 parsed;
+        fogpay_error err = fogpay_cose_sign1_parse(copy, msg_len, &parsed);
+        if (err == FOGPAY_OK) {
+            err = fogpay_cose_sign1_verify(&parsed, key, NULL, 0);
+        }
+        if (err == FOGPAY_OK) {
+            fogpay_intent out;
+            err = fogpay_intent_decode(parsed.payload.ptr, parsed.payload.len, &out);
+            accepted += err == FOGPAY_OK;
+        }
+        CU_ASSERT_NOT_EQUAL(err, FOGPAY_OK);
+        CU_ASSERT(err != FOGPAY_ERR_INVALID_ARGUMENT);
+    }
+    CU_ASSERT_EQUAL(accepted, 0);
+
+    /* Wrong types where the envelope's items belong. */
+    static const char *envelopes[] = {
+        "d2830102", /* three items */
+        "d28401a0f640", /* protected header is an integer */
+        "d28443a10127a0f640", /* detached (nil) payload */
+        "d3844043a10127a04040", /* tag 19 */
+        "a10102", /* a map */
+    };
+    static const fogpay_error want[] = {FOGPAY_ERR_COSE_STRUCTURE, FOGPAY_ERR_COSE_STRUCTURE,
+                                        FOGPAY_ERR_COSE_STRUCTURE, FOGPAY_ERR_COSE_TAG,
+                                        FOGPAY_ERR_COSE_STRUCTURE};
+    for (size_t i = 0; i < sizeof envelopes / sizeof envelopes[0]; i++) {
+        size_t len;
+        uint8_t *bytes = testutil_hex(envelopes[i], &len);
+        fogpay_cose_sign1 parsed;
+        fogpay_error err = fogpay_cose_sign1_parse(bytes, len, &parsed);
+        if (err != want[i]) {
+            printf("\n  %s: %s\n", envelopes[i], fogpay_error_name(err));
+        }
+        CU_ASSERT_EQUAL(err, want[i]);
+        free(bytes);
+    }
+
+    /* A valid intent wrapped in deep nesting is refused, not recursed into. */
+    uint8_t deep[FOGPAY_MESSAGE_MAX];
+    size_t depth = sizeof deep - payload_len;
+    memset(deep, 0x81, depth);
+    memcpy(deep + depth, payload, payload_len);
+    fogpay_intent out;
+    CU_ASSERT_EQUAL(fogpay_intent_decode(deep, sizeof deep, &out), FOGPAY_ERR_CBOR_TYPE);
+    CU_ASSERT_EQUAL(fogpay_intent_decode(deep, sizeof deep + 1, &out),
+                    FOGPAY_ERR_PAYLOAD_TOO_LARGE);
+    fogpay_key_free(key);
+}
+
+static fogpay_transfer sample_transfer(uint64_t position)
+{
+    fogpay_transfer t;
+    memset(&t, 0, sizeof t);
+    t.position = position;
+    t.kind = FOGPAY_TRANSFER_PAYMENT;
+    t.debit_account = 3;
+    t.credit_account = 5;
+    t.amount_minor = 100 + position;
+    t.currency = 978;
+    t.time_ms = 1764000000000ull + position;
+    strcpy(t.device_id, "meter-07");
+    t.seq = position;
+    strcpy(t.payer_entity, "le-0011223344556677");
+    memset(t.intent_hash, 0xab, sizeof t.intent_hash);
+    return t;
+}
+
+static void test_batch(void)
+{
+    fogpay_batch_header h;
+    memset(&h, 0, sizeof h);
+    strcpy(h.gateway_id, "gw-1");
+    h.batch_seq = 3;
+    h.first_position = 11;
+    h.last_position = 20;
+    h.record_count = 10;
+    memset(h.hash_before, 1, sizeof h.hash_before);
+    memset(h.hash_after, 2, sizeof h.hash_after);
+    h.created_ms = 1764000000000ull;
+    size_t cap = 8192;
+    uint8_t *buf = malloc(cap);
+    fogpay_batch_writer bw;
+    CU_ASSERT_EQUAL_FATAL(fogpay_batch_begin(&bw, &h, buf, cap), FOGPAY_OK);
+    for (uint64_t p = 11; p <= 20; p++) {
+        fogpay_transfer t = sample_transfer(p);
+        CU_ASSERT_EQUAL(fogpay_batch_add(&bw, &t), FOGPAY_OK);
+    }
+    fogpay_transfer extra = sample_transfer(21);
+    CU_ASSERT_EQUAL(fogpay_batch_add(&bw, &extra), FOGPAY_ERR_CBOR_TOO_LONG);
+    size_t len;
+    CU_ASSERT_EQUAL_FATAL(fogpay_batch_finish(&bw, &len), FOGPAY_OK);
+
+    fogpay_batch_reader br;
+    fogpay_batch_header got;
+    CU_ASSERT_EQUAL_FATAL(fogpay_batch_open(&br, buf, len, &got), FOGPAY_OK);
+    CU_ASSERT_STRING_EQUAL(got.gateway_id, "gw-1");
+    CU_ASSERT_EQUAL(got.record_count, 10);
+    CU_ASSERT(memcmp(got.hash_after, h.hash_after, 32) == 0);
+    uint64_t expect = 11;
+    fogpay_transfer t;
+    fogpay_bytes record;
+    fogpay_error err;
+    while ((err = fogpay_batch_next(&br, &t, &record)) == FOGPAY_OK) {
+        CU_ASSERT_EQUAL(t.position, expect);
+        uint8_t again[FOGPAY_RECORD_BYTES_MAX];
+        size_t again_len;
+        fogpay_transfer want = sample_transfer(expect);
+        CU_ASSERT_EQUAL(fogpay_transfer_encode(&want, again, sizeof again, &again_len), FOGPAY_OK);
+        CU_ASSERT(again_len == record.len && memcmp(again, record.ptr, record.len) == 0);
+        expect++;
+    }
+    CU_ASSERT_EQUAL(err, FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(expect, 21);
+
+    /* Truncated batches never yield a record past the cut. */
+    for (size_t cut = 0; cut < len; cut += 7) {
+        fogpay_batch_reader cr;
+        if (fogpay_batch_open(&cr, buf, cut, &got) != FOGPAY_OK) {
+            continue;
+        }
+        while ((err = fogpay_batch_next(&cr, &t, &record)) == FOGPAY_OK) {
+            CU_ASSERT(record.ptr + record.len <= buf + cut);
+        }
+        CU_ASSERT_NOT_EQUAL(err, FOGPAY_ERR_NOT_FOUND);
+    }
+
+    /* A header whose count disagrees with its positions. */
+    h.record_count = 9;
+    CU_ASSERT_EQUAL(fogpay_batch_begin(&bw, &h, buf, cap), FOGPAY_ERR_FIELD_RANGE);
+    free(buf);
+}
+
+static void test_peek_seq(void)
+{
+    fogpay_intent in = sample_intent();
+    uint8_t buf[FOGPAY_MESSAGE_MAX];
+    size_t len;
+    CU_ASSERT_EQUAL_FATAL(fogpay_intent_encode(&in, buf, sizeof buf, &len), FOGPAY_OK);
+    buf[len - 1] ^= 0xff; /* still a map; seq readable */
+    uint64_t seq = 0;
+    CU_ASSERT_EQUAL(fogpay_message_peek_seq(buf, len, &seq), FOGPAY_OK);
+    CU_ASSERT_EQUAL(seq, 42);
+    CU_ASSERT_EQUAL(fogpay_message_peek_seq(buf, 3, &seq), FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_message_peek_seq((const uint8_t *)"\x82\x01\x02", 3, &seq),
+                    FOGPAY_ERR_NOT_FOUND);
+}
+
+static void test_amounts(void)
+{
+    static const struct {
+        const char *text;
+        int exponent;
+        fogpay_error err;
+        uint64_t minor;
+    } cases[] = {
+        {"1.50", 2, FOGPAY_OK, 150},
+        {"12", 2, FOGPAY_OK, 1200},
+        {"0.07", 2, FOGPAY_OK, 7},
+        {"0.1", 2, FOGPAY_OK, 10},
+        {"500", 0, FOGPAY_OK, 500},
+        {"1.234", 3, FOGPAY_OK, 1234},
+        {"10000000000.00", 2, FOGPAY_OK, 1000000000000ull},
+        {"10000000000.01", 2, FOGPAY_ERR_FIELD_RANGE, 0},
+        {"1.505", 2, FOGPAY_ERR_FIELD_RANGE, 0},
+        {"1.5", 0, FOGPAY_ERR_FIELD_RANGE, 0},
+        {"-1", 2, FOGPAY_ERR_TEXT_INVALID, 0},
+        {"+1", 2, FOGPAY_ERR_TEXT_INVALID, 0},
+        {"1e3", 2, FOGPAY_ERR_TEXT_INVALID, 0},
+        {"1,50", 2, FOGPAY_ERR_TEXT_INVALID, 0},
+        {".5", 2, FOGPAY_ERR_TEXT_INVALID, 0},
+        {"1.", 2, FOGPAY_ERR_TEXT_INVALID, 0},
+        {"1..5", 2, FOGPAY_ERR_TEXT_INVALID, 0},
+        {"", 2, FOGPAY_ERR_TEXT_INVALID, 0},
+        {"99999999999999999999999", 2, FOGPAY_ERR_FIELD_RANGE, 0},
+        {"18446744073709551616", 2, FOGPAY_ERR_FIELD_RANGE, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint64_t minor = 0;
+        fogpay_error err = fogpay_amount_parse(cases[i].text, cases[i].exponent, &minor);
+        if (err != cases[i].err) {
+            printf("\n  \"%s\": %s\n", cases[i].text, fogpay_error_name(err));
+        }
+        CU_ASSERT_EQUAL(err, cases[i].err);
+        if (err == FOGPAY_OK) {
+            CU_ASSERT_EQUAL(minor, cases[i].minor);
+        }
+    }
+    char text[32];
+    fogpay_amount_format(150, 2, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "1.50");
+    fogpay_amount_format(-7, 2, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "-0.07");
+    fogpay_amount_format(500, 0, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "500");
+    fogpay_amount_format(INT64_MIN, 2, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "-92233720368547758.08");
+
+    uint16_t numeric;
+    int exponent;
+    CU_ASSERT(fogpay_currency_from_code("EUR", &numeric, &exponent));
+    CU_ASSERT_EQUAL(numeric, 978);
+    CU_ASSERT_EQUAL(exponent, 2);
+    CU_ASSERT(fogpay_currency_from_code("JPY", &numeric, &exponent));
+    CU_ASSERT_EQUAL(exponent, 0);
+    CU_ASSERT(!fogpay_currency_from_code("XXX", &numeric, &exponent));
+    CU_ASSERT(!fogpay_currency_from_code("eur", &numeric, &exponent));
+    CU_ASSERT_STRING_EQUAL(fogpay_currency_code(840, &exponent), "USD");
+    CU_ASSERT_PTR_NULL(fogpay_currency_code(999, &exponent));
+}
+
+/* Every error value has a distinct name and a sentence; reasons are the
+ * malformed and policy groups only. */
+static void test_errors(void)
+{
+    int named = 0;
+    for (int e = 0; e < 100; e++) {
+        const char *name = fogpay_error_name((fogpay_error)e);
+        if (strcmp(name, "unknown_error") == 0) {
+            continue;
+        }
+        named++;
+        CU_ASSERT(strlen(fogpay_error_string((fogpay_error)e)) > 4);
+        for (int f = 0; f < e; f++) {
+            CU_ASSERT(strcmp(name, fogpay_error_name((fogpay_error)f)) != 0);
+        }
+        CU_ASSERT_EQUAL(fogpay_error_is_reason((fogpay_error)e) != 0, e >= 1 && e < 60);
+    }
+    CU_ASSERT_EQUAL(named, 59);
+    CU_ASSERT_STRING_EQUAL(fogpay_error_name(FOGPAY_ERR_INSUFFICIENT_FUNDS), "insufficient_funds");
+}
+
+int main(void)
+{
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("message", NULL, NULL);
+    CU_add_test(s, "schemas/vectors/payloads.json", test_vectors);
+    CU_add_test(s, "intent fields and encoder checks", test_intent_fields);
+    CU_add_test(s, "signed intent size", test_intent_size);
+    CU_add_test(s, "truncation, bit flips, wrong types, nesting", test_damage);
+    CU_add_test(s, "batch write and read", test_batch);
+    CU_add_test(s, "seq of an undecodable message", test_peek_seq);
+    CU_add_test(s, "exact amounts and currencies", test_amounts);
+    CU_add_test(s, "error names", test_errors);
+    return testutil_run();
+}

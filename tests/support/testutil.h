@@ -1,0 +1,37 @@
+/*
+ * testutil.h - small helpers shared by the CUnit programs: files, hex,
+ * base64url, temporary directories, and running a suite.
+ */
+#ifndef FOGPAY_TESTUTIL_H
+#define FOGPAY_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <CUnit/CUnit.h>
+
+/* Reads a whole file into a NUL-terminated heap buffer the caller frees;
+ * NULL on failure. *len may be NULL. */
+char *testutil_read_file(const char *path, size_t *len);
+
+/* Decodes hex (either case) into a heap buffer the caller frees; NULL for
+ * invalid hex. An empty string gives a 1-byte buffer and *len 0. */
+uint8_t *testutil_hex(const char *hex, size_t *len);
+
+/* Decodes base64url without padding (COSE JWK fields); returns the byte
+ * count or 0 on error. */
+size_t testutil_base64url(const char *text, uint8_t *out, size_t cap);
+
+/* Creates a fresh directory under $TMPDIR (or /tmp) into dir (cap bytes). */
+void testutil_tempdir(char *dir, size_t cap);
+/* Removes dir and everything in it. */
+void testutil_rmtree(const char *dir);
+
+/* Path of the shared conformance data, from FOGPAY_SHARED_DIR. */
+const char *testutil_shared_dir(void);
+
+/* Runs the registered suites verbosely and returns the process exit code:
+ * 0 only when every test passed. */
+int testutil_run(void);
+
+#endif
