@@ -1,0 +1,90 @@
+/*
+ * acl.c - who may publish and read what (MOSQ_EVT_ACL_CHECK).
+ *
+ *   a device D (client id = username = D, registered)
+ *       publish:   <prefix>/dev/D/intent, <prefix>/dev/D/usage
+ *       subscribe and read: <prefix>/dev/D/receipt, <prefix>/dev/D/cmd,
+ *                  <prefix>/dev/D/reply/... (MQTT 5 response topics)
+ *       nothing else, no wildcards
+ *   an operator (operators file)
+ *       publish $CONTROL/fogpay/v1, read its response and every fogpay
+ *       topic except the devices' intent and usage topics' write side
+ *   anyone else
+ *       no fogpay topic; other topics as the broker's own rules say when
+ *       plugin_opt_allow_other_clients is true, else nothing
+ */
+#include <string.h>
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include "control.h"
+#include "gateway.h"
+
+static bool acl_is_control(const char *topic)
+{
+    return strcmp(topic, FOGPAY_CONTROL_TOPIC) == 0 ||
+           strcmp(topic, FOGPAY_CONTROL_RESPONSE_TOPIC) == 0;
+}
+
+/* True when the client is the registered device it claims to be. */
+static bool acl_client_device(fogpay_gateway *gw, struct mosquitto *client, char *device)
+{
+    const char *id = mosquitto_client_id(client);
+    const char *username = mosquitto_client_username(client);
+    if (!id || !username || strcmp(id, username) != 0 || strlen(id) > FOGPAY_DEVICE_ID_MAX) {
+        return false;
+    }
+    fogpay_device d;
+    if (fogpay_ledger_device_get(gw->ledger, id, &d) != FOGPAY_OK ||
+        d.status == FOGPAY_DEVICE_REVOKED) {
+        return false;
+    }
+    strcpy(device, id);
+    return true;
+}
+
+static int acl_device(const char *self, fogpay_topic_kind kind, const char *owner, int access)
+{
+    if (kind == FOGPAY_TOPIC_NONE || kind == FOGPAY_TOPIC_OTHER || kind == FOGPAY_TOPIC_GATEWAY ||
+        strcmp(owner, self) != 0) {
+        return MOSQ_ERR_ACL_DENIED;
+    }
+    if (access == MOSQ_ACL_WRITE) {
+        return kind == FOGPAY_TOPIC_INTENT || kind == FOGPAY_TOPIC_USAGE ? MOSQ_ERR_SUCCESS
+                                                                         : MOSQ_ERR_ACL_DENIED;
+    }
+    return kind == FOGPAY_TOPIC_RECEIPT || kind == FOGPAY_TOPIC_COMMAND ||
+                   kind == FOGPAY_TOPIC_REPLY
+               ? MOSQ_ERR_SUCCESS
+               : MOSQ_ERR_ACL_DENIED;
+}
+
+int fogpay_acl_check(fogpay_gateway *gw, struct mosquitto *client, const char *topic, int access)
+{
+    if (access == MOSQ_ACL_UNSUBSCRIBE) {
+        return MOSQ_ERR_SUCCESS;
+    }
+    char owner[FOGPAY_DEVICE_ID_MAX + 1];
+    fogpay_topic_kind kind = fogpay_topic_parse(gw->options.topic_prefix, topic, owner);
+    bool fogpay_topic = kind != FOGPAY_TOPIC_NONE || acl_is_control(topic);
+
+    char self[FOGPAY_DEVICE_ID_MAX + 1];
+    if (acl_client_device(gw, client, self)) {
+        return acl_device(self, kind, owner, access);
+    }
+    if (fogpay_auth_is_operator(gw, mosquitto_client_username(client))) {
+        if (acl_is_control(topic)) {
+            bool request = strcmp(topic, FOGPAY_CONTROL_TOPIC) == 0;
+            return (access == MOSQ_ACL_WRITE) == request ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+        }
+        if (kind != FOGPAY_TOPIC_NONE) {
+            return access == MOSQ_ACL_WRITE ? MOSQ_ERR_ACL_DENIED : MOSQ_ERR_SUCCESS;
+        }
+    }
+    if (fogpay_topic) {
+        return MOSQ_ERR_ACL_DENIED;
+    }
+    return gw->options.allow_other_clients ? MOSQ_ERR_PLUGIN_DEFER : MOSQ_ERR_ACL_DENIED;
+}

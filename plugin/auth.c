@@ -1,0 +1,81 @@
+/*
+ * auth.c - password login of devices and operators (MOSQ_EVT_BASIC_AUTH).
+ *
+ * A device logs in with its device id as both client id and username, and
+ * the password whose salted hash the registry holds. A device that logs in
+ * with a TLS client certificate (use_identity_as_username) is authenticated
+ * by the broker's TLS layer; the ACL then requires the same identity rules.
+ * Operators are listed in the operators file. Anyone else is refused, or,
+ * when plugin_opt_allow_other_clients is true, left to the broker's other
+ * mechanisms (MOSQ_ERR_PLUGIN_DEFER).
+ */
+#include <string.h>
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include "fogpay_password.h"
+#include "gateway.h"
+
+static const fogpay_operator *auth_find_operator(const fogpay_gateway *gw, const char *username)
+{
+    for (size_t i = 0; username && i < gw->operator_count; i++) {
+        if (strcmp(gw->operators[i].name, username) == 0) {
+            return &gw->operators[i];
+        }
+    }
+    return NULL;
+}
+
+bool fogpay_auth_is_operator(const fogpay_gateway *gw, const char *username)
+{
+    return auth_find_operator(gw, username) != NULL;
+}
+
+int fogpay_auth_basic(fogpay_gateway *gw, struct mosquitto *client, const char *username,
+                      const char *password)
+{
+    const char *client_id = mosquitto_client_id(client);
+    size_t password_len = password ? strlen(password) : 0;
+    if (!username) {
+        return gw->options.allow_other_clients ? MOSQ_ERR_PLUGIN_DEFER : MOSQ_ERR_AUTH;
+    }
+    fogpay_device device;
+    fogpay_error err = fogpay_ledger_device_get(gw->ledger, username, &device);
+    if (err == FOGPAY_OK) {
+        if (!client_id || strcmp(client_id, username) != 0) {
+            mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                                 "fogpay: device %s refused: client id %s is not its device id",
+                                 username, client_id ? client_id : "(none)");
+            return MOSQ_ERR_AUTH;
+        }
+        if (device.status == FOGPAY_DEVICE_REVOKED) {
+            mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: device %s refused: revoked", username);
+            return MOSQ_ERR_AUTH;
+        }
+        if (!password || device.password_hash[0] == '\0' ||
+            fogpay_password_check(password, password_len, device.password_hash) != FOGPAY_OK) {
+            mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: device %s refused: bad password",
+                                 username);
+            return MOSQ_ERR_AUTH;
+        }
+        return MOSQ_ERR_SUCCESS;
+    }
+    if (err != FOGPAY_ERR_NOT_FOUND) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: login of %s: ledger: %s", username,
+                             fogpay_ledger_last_message(gw->ledger));
+        return MOSQ_ERR_AUTH;
+    }
+    const fogpay_operator *op = auth_find_operator(gw, username);
+    if (op) {
+        if (password &&
+            fogpay_password_check(password, password_len, op->password_hash) == FOGPAY_OK) {
+            return MOSQ_ERR_SUCCESS;
+        }
+        mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: operator %s refused: bad password",
+                             username);
+        return MOSQ_ERR_AUTH;
+    }
+    return gw->options.allow_other_clients ? MOSQ_ERR_PLUGIN_DEFER : MOSQ_ERR_AUTH;
+}

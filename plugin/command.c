@@ -1,0 +1,71 @@
+/*
+ * command.c - signed commands from the gateway to a device: suspend,
+ * resume, new limits.
+ *
+ * A command carries a per-device sequence number, stored in the ledger
+ * before it is sent, so a device can refuse an old command replayed to it.
+ * Suspend and resume are published retained at QoS 1 on the device's
+ * command topic: the retained message is the device's current state, which
+ * a device that was offline (or never subscribed before) receives when it
+ * subscribes. New limits go at QoS 1 without retain and reach an offline
+ * device through its persistent session; retaining them would replace the
+ * retained suspend or resume.
+ */
+#include <string.h>
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include "fogpay_cose.h"
+#include "gateway.h"
+
+fogpay_error fogpay_command_send(void *gateway, const char *device_id, fogpay_command_kind kind,
+                                 const fogpay_device_limits *limits)
+{
+    fogpay_gateway *gw = gateway;
+    fogpay_command cmd;
+    memset(&cmd, 0, sizeof cmd);
+    if (!device_id || strlen(device_id) > FOGPAY_DEVICE_ID_MAX) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    strcpy(cmd.device_id, device_id);
+    strcpy(cmd.gateway_id, gw->options.gateway_id);
+    cmd.kind = (uint8_t)kind;
+    cmd.issued_s = fogpay_now_ms() / 1000;
+    if (kind == FOGPAY_COMMAND_LIMITS && limits) {
+        cmd.per_payment_minor = limits->per_payment_minor;
+        cmd.per_day_minor = limits->per_day_minor;
+        cmd.wallet_max_minor = limits->wallet_max_minor;
+    }
+    fogpay_error err = fogpay_ledger_device_next_command_seq(gw->ledger, device_id, &cmd.command_seq);
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    size_t payload_len = 0;
+    if (err == FOGPAY_OK) {
+        err = fogpay_command_encode(&cmd, payload, sizeof payload, &payload_len);
+    }
+    uint8_t *signed_command = mosquitto_malloc(FOGPAY_MESSAGE_MAX);
+    if (!signed_command) {
+        return FOGPAY_ERR_NO_MEMORY;
+    }
+    size_t len = 0;
+    if (err == FOGPAY_OK) {
+        err = fogpay_cose_sign1_sign(gw->key, gw->kid, sizeof gw->kid, payload, payload_len, NULL,
+                                     0, signed_command, FOGPAY_MESSAGE_MAX, &len);
+    }
+    if (err != FOGPAY_OK) {
+        mosquitto_free(signed_command);
+        return err;
+    }
+    char topic[FOGPAY_TOPIC_MAX];
+    fogpay_topic_device(gw->options.topic_prefix, device_id, "cmd", topic);
+    bool retain = kind != FOGPAY_COMMAND_LIMITS;
+    if (mosquitto_broker_publish(NULL, topic, (int)len, signed_command, 1, retain, NULL) !=
+        MOSQ_ERR_SUCCESS) {
+        mosquitto_free(signed_command);
+        return FOGPAY_ERR_NETWORK;
+    }
+    mosquitto_log_printf(MOSQ_LOG_INFO, "fogpay: command %u (seq %llu) sent to %s", (unsigned)kind,
+                         (unsigned long long)cmd.command_seq, device_id);
+    return FOGPAY_OK;
+}

@@ -1,0 +1,167 @@
+/*
+ * gateway.h - the gateway plugin's private interface: its state, options,
+ * and the modules behind the broker's callbacks.
+ *
+ * Modules, one noun a file:
+ *   plugin.c    the entry points and the one table of callbacks
+ *   options.c   plugin_opt_* parsing; a bad option stops the broker
+ *   topic.c     device topics: parsing and building
+ *   auth.c      password login of devices and operators (MOSQ_EVT_BASIC_AUTH)
+ *   acl.c       who may publish and read what (MOSQ_EVT_ACL_CHECK)
+ *   intent.c    the path of a device message (MOSQ_EVT_MESSAGE)
+ *   receipt.c   signed receipts, queued until their commit, then published
+ *   command.c   signed commands to devices (suspend, resume, limits)
+ *   control*.c  operator commands on $CONTROL/fogpay/v1
+ *
+ * Threading and ownership. Mosquitto calls every callback on its one main
+ * thread, and the plugin API may only be called from there, so all state
+ * below belongs to that thread and needs no locks. Settlement is grouped:
+ * device messages are settled inside one open SQLite transaction, their
+ * receipts wait in the outbox (receipt.c), and on the broker's tick (or when
+ * the group is full) the transaction is committed with fsync and only then
+ * are the receipts published. A design that moves signature checks, receipt
+ * signing and commits to worker threads keeps this shape: workers return
+ * finished receipts to a queue that the tick drains on the main thread,
+ * which alone calls mosquitto_broker_publish().
+ *
+ * The gateway struct is allocated in mosquitto_plugin_init() and freed in
+ * mosquitto_plugin_cleanup(); it owns the ledger, the gateway key, the
+ * operator table and the outbox.
+ */
+#ifndef FOGPAY_GATEWAY_H
+#define FOGPAY_GATEWAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fogpay_error.h"
+#include "fogpay_key.h"
+#include "fogpay_limits.h"
+#include "fogpay_message.h"
+#include "ledger.h"
+
+struct mosquitto;
+struct mosquitto_opt;
+struct mosquitto_evt_message;
+
+/* Longest topic prefix; topics are built into fixed buffers. */
+#define FOGPAY_TOPIC_PREFIX_MAX 64
+#define FOGPAY_TOPIC_MAX (FOGPAY_TOPIC_PREFIX_MAX + FOGPAY_DEVICE_ID_MAX + 32)
+
+/* Currencies one gateway settles. */
+#define FOGPAY_CURRENCIES_MAX 8
+
+/* Operators in the operators file. */
+#define FOGPAY_OPERATORS_MAX 32
+#define FOGPAY_OPERATOR_NAME_MAX 64
+
+/* Device messages settled in one transaction before it is committed even
+ * if the broker has not ticked: bounds the receipts held back and the work
+ * lost to a failed commit. */
+#define FOGPAY_GROUP_MAX 256
+
+typedef struct fogpay_gateway_options {
+    char db_path[512];
+    bool create_db;
+    char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1];
+    char gateway_key_path[512];
+    char topic_prefix[FOGPAY_TOPIC_PREFIX_MAX + 1];
+    uint16_t currencies[FOGPAY_CURRENCIES_MAX];
+    size_t currency_count;
+    char operators_path[512];
+    bool allow_other_clients;
+} fogpay_gateway_options;
+
+typedef struct fogpay_operator {
+    char name[FOGPAY_OPERATOR_NAME_MAX + 1];
+    char password_hash[FOGPAY_PASSWORD_HASH_MAX];
+} fogpay_operator;
+
+/* A receipt waiting for its transaction's commit. */
+typedef struct fogpay_outbox_entry {
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];
+    uint8_t receipt[FOGPAY_MESSAGE_MAX];
+    size_t receipt_len;
+    char *response_topic;    /* MQTT 5, from malloc, or NULL */
+    void *correlation;       /* MQTT 5, from malloc, or NULL */
+    uint16_t correlation_len;
+} fogpay_outbox_entry;
+
+typedef struct fogpay_gateway {
+    fogpay_gateway_options options;
+    fogpay_ledger *ledger;
+    fogpay_key *key;
+    uint8_t kid[FOGPAY_KID_BYTES];
+    fogpay_operator operators[FOGPAY_OPERATORS_MAX];
+    size_t operator_count;
+    bool in_transaction;
+    fogpay_outbox_entry outbox[FOGPAY_GROUP_MAX];
+    size_t outbox_count;
+    uint64_t settled_total;
+    uint64_t rejected_total;
+} fogpay_gateway;
+
+/* options.c: fills opts from the plugin_opt_* lines. Every problem is logged
+ * with the option's name; FOGPAY_ERR_CONFIG then. */
+fogpay_error fogpay_options_parse(const struct mosquitto_opt *opts, int count,
+                                  fogpay_gateway_options *out);
+/* Loads the operators file ("name:hash" per line). */
+fogpay_error fogpay_options_load_operators(fogpay_gateway *gw);
+bool fogpay_options_currency_enabled(const fogpay_gateway_options *o, uint16_t currency);
+
+/* topic.c */
+typedef enum fogpay_topic_kind {
+    FOGPAY_TOPIC_NONE = 0, /* not under the prefix */
+    FOGPAY_TOPIC_INTENT,
+    FOGPAY_TOPIC_USAGE,
+    FOGPAY_TOPIC_RECEIPT,
+    FOGPAY_TOPIC_COMMAND,
+    FOGPAY_TOPIC_REPLY,    /* dev/{device}/reply/...: MQTT 5 response topics */
+    FOGPAY_TOPIC_GATEWAY,  /* gw/... */
+    FOGPAY_TOPIC_OTHER,    /* under the prefix but none of the above */
+} fogpay_topic_kind;
+
+/* Classifies topic; for device topics, device receives the device id
+ * (FOGPAY_DEVICE_ID_MAX + 1 bytes). Wildcards make a topic OTHER. */
+fogpay_topic_kind fogpay_topic_parse(const char *prefix, const char *topic, char *device);
+/* Builds "<prefix>/dev/<device>/<leaf>" into out (FOGPAY_TOPIC_MAX bytes). */
+void fogpay_topic_device(const char *prefix, const char *device, const char *leaf, char *out);
+
+/* auth.c: MOSQ_EVT_BASIC_AUTH. */
+int fogpay_auth_basic(fogpay_gateway *gw, struct mosquitto *client, const char *username,
+                      const char *password);
+bool fogpay_auth_is_operator(const fogpay_gateway *gw, const char *username);
+
+/* acl.c: MOSQ_EVT_ACL_CHECK. */
+int fogpay_acl_check(fogpay_gateway *gw, struct mosquitto *client, const char *topic,
+                     int access);
+
+/* intent.c: MOSQ_EVT_MESSAGE. Returns MOSQ_ERR_SUCCESS, MOSQ_ERR_ACL_DENIED
+ * for a refused device message (answered with a rejection receipt), or
+ * MOSQ_ERR_PLUGIN_DEFER for messages that are not fogpay's. */
+int fogpay_intent_on_message(fogpay_gateway *gw, struct mosquitto_evt_message *ev,
+                             uint64_t now_ms);
+
+/* receipt.c */
+/* Signs receipt r and queues it for device (with the MQTT 5 response
+ * details of ev, when it has them) until the commit. */
+fogpay_error fogpay_receipt_sign(fogpay_gateway *gw, const fogpay_receipt *r, uint8_t *out,
+                                 size_t cap, size_t *len);
+fogpay_error fogpay_receipt_queue(fogpay_gateway *gw, const char *device_id,
+                                  const uint8_t *receipt, size_t len,
+                                  const struct mosquitto_evt_message *ev);
+/* Opens the group transaction when none is open. */
+fogpay_error fogpay_receipt_group_begin(fogpay_gateway *gw);
+/* Commits the open group, then publishes its receipts; on a failed commit
+ * the receipts are dropped (nothing was settled) and the error logged. */
+void fogpay_receipt_group_commit(fogpay_gateway *gw);
+
+/* command.c: signs and publishes a device command (fogpay_control_send_fn). */
+fogpay_error fogpay_command_send(void *gw, const char *device_id, fogpay_command_kind kind,
+                                 const fogpay_device_limits *limits);
+
+/* The wall clock in milliseconds. */
+uint64_t fogpay_now_ms(void);
+
+#endif

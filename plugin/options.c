@@ -1,0 +1,225 @@
+/*
+ * options.c - the plugin_opt_* lines of mosquitto.conf.
+ *
+ * Every option is described once in a table (name, whether required, the
+ * parser). A missing required option, an unknown option, or a value that
+ * does not parse is logged with the option's name and stops the broker:
+ * nothing is guessed, because a payment gateway that starts with a default
+ * it was not told to use is worse than one that does not start.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include "fogpay_password.h"
+#include "gateway.h"
+
+typedef bool (*option_parse_fn)(const char *value, fogpay_gateway_options *o);
+
+typedef struct option_spec {
+    const char *name;
+    bool required;
+    option_parse_fn parse;
+    const char *expects; /* for the log line */
+} option_spec;
+
+static bool copy_text(const char *value, char *out, size_t cap)
+{
+    size_t n = strlen(value);
+    if (n == 0 || n >= cap) {
+        return false;
+    }
+    memcpy(out, value, n + 1);
+    return true;
+}
+
+static bool parse_bool(const char *value, bool *out)
+{
+    if (strcmp(value, "true") == 0) {
+        *out = true;
+        return true;
+    }
+    if (strcmp(value, "false") == 0) {
+        *out = false;
+        return true;
+    }
+    return false;
+}
+
+static bool opt_db(const char *v, fogpay_gateway_options *o)
+{
+    return copy_text(v, o->db_path, sizeof o->db_path);
+}
+
+static bool opt_create_db(const char *v, fogpay_gateway_options *o)
+{
+    return parse_bool(v, &o->create_db);
+}
+
+static bool opt_gateway_id(const char *v, fogpay_gateway_options *o)
+{
+    if (!copy_text(v, o->gateway_id, sizeof o->gateway_id)) {
+        return false;
+    }
+    for (const char *p = v; *p; p++) {
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool opt_gateway_key(const char *v, fogpay_gateway_options *o)
+{
+    return copy_text(v, o->gateway_key_path, sizeof o->gateway_key_path);
+}
+
+static bool opt_topic_prefix(const char *v, fogpay_gateway_options *o)
+{
+    if (!copy_text(v, o->topic_prefix, sizeof o->topic_prefix)) {
+        return false;
+    }
+    size_t n = strlen(v);
+    return v[0] != '/' && v[n - 1] != '/' && v[0] != '$' && !strpbrk(v, "+#");
+}
+
+static bool opt_currencies(const char *v, fogpay_gateway_options *o)
+{
+    char list[64];
+    if (!copy_text(v, list, sizeof list)) {
+        return false;
+    }
+    o->currency_count = 0;
+    char *save = NULL;
+    for (char *code = strtok_r(list, ",", &save); code; code = strtok_r(NULL, ",", &save)) {
+        uint16_t numeric;
+        if (o->currency_count == FOGPAY_CURRENCIES_MAX ||
+            !fogpay_currency_from_code(code, &numeric, NULL)) {
+            return false;
+        }
+        o->currencies[o->currency_count++] = numeric;
+    }
+    return o->currency_count > 0;
+}
+
+static bool opt_operators(const char *v, fogpay_gateway_options *o)
+{
+    return copy_text(v, o->operators_path, sizeof o->operators_path);
+}
+
+static bool opt_allow_other_clients(const char *v, fogpay_gateway_options *o)
+{
+    return parse_bool(v, &o->allow_other_clients);
+}
+
+static const option_spec option_specs[] = {
+    {"db", true, opt_db, "the path of the ledger database"},
+    {"create_db", false, opt_create_db, "true or false"},
+    {"gateway_id", true, opt_gateway_id, "1 to 23 of [A-Za-z0-9._-]"},
+    {"gateway_key", true, opt_gateway_key, "the path of the gateway's key file"},
+    {"topic_prefix", false, opt_topic_prefix, "a topic without wildcards, leading $ or slashes"},
+    {"currencies", true, opt_currencies, "comma-separated ISO 4217 codes, e.g. EUR,USD"},
+    {"operators", false, opt_operators, "the path of the operators file"},
+    {"allow_other_clients", false, opt_allow_other_clients, "true or false"},
+};
+
+#define OPTION_COUNT (sizeof(option_specs) / sizeof(option_specs[0]))
+
+fogpay_error fogpay_options_parse(const struct mosquitto_opt *opts, int count,
+                                  fogpay_gateway_options *out)
+{
+    memset(out, 0, sizeof *out);
+    strcpy(out->topic_prefix, "fogpay/v1");
+    bool seen[OPTION_COUNT] = {false};
+    fogpay_error err = FOGPAY_OK;
+    for (int i = 0; i < count; i++) {
+        size_t k = 0;
+        while (k < OPTION_COUNT && strcmp(opts[i].key, option_specs[k].name) != 0) {
+            k++;
+        }
+        if (k == OPTION_COUNT) {
+            mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: unknown option plugin_opt_%s", opts[i].key);
+            err = FOGPAY_ERR_CONFIG;
+            continue;
+        }
+        if (seen[k]) {
+            mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: plugin_opt_%s is given twice", opts[i].key);
+            err = FOGPAY_ERR_CONFIG;
+            continue;
+        }
+        seen[k] = true;
+        if (!opts[i].value || !option_specs[k].parse(opts[i].value, out)) {
+            mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: plugin_opt_%s \"%s\" is invalid: expected %s",
+                                 opts[i].key, opts[i].value ? opts[i].value : "",
+                                 option_specs[k].expects);
+            err = FOGPAY_ERR_CONFIG;
+        }
+    }
+    for (size_t k = 0; k < OPTION_COUNT; k++) {
+        if (option_specs[k].required && !seen[k]) {
+            mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: plugin_opt_%s is required: %s",
+                                 option_specs[k].name, option_specs[k].expects);
+            err = FOGPAY_ERR_CONFIG;
+        }
+    }
+    return err;
+}
+
+bool fogpay_options_currency_enabled(const fogpay_gateway_options *o, uint16_t currency)
+{
+    for (size_t i = 0; i < o->currency_count; i++) {
+        if (o->currencies[i] == currency) {
+            return true;
+        }
+    }
+    return false;
+}
+
+fogpay_error fogpay_options_load_operators(fogpay_gateway *gw)
+{
+    gw->operator_count = 0;
+    if (gw->options.operators_path[0] == '\0') {
+        return FOGPAY_OK;
+    }
+    FILE *f = fopen(gw->options.operators_path, "r");
+    if (!f) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: plugin_opt_operators: cannot read %s",
+                             gw->options.operators_path);
+        return FOGPAY_ERR_CONFIG;
+    }
+    char line[512];
+    int number = 0;
+    fogpay_error err = FOGPAY_OK;
+    while (err == FOGPAY_OK && fgets(line, sizeof line, f)) {
+        number++;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '\0' || line[0] == '#') {
+            continue;
+        }
+        char *colon = strchr(line, ':');
+        fogpay_operator *op = &gw->operators[gw->operator_count];
+        if (gw->operator_count == FOGPAY_OPERATORS_MAX || !colon || colon == line ||
+            (size_t)(colon - line) > FOGPAY_OPERATOR_NAME_MAX ||
+            strlen(colon + 1) >= sizeof op->password_hash ||
+            fogpay_password_check("", 0, colon + 1) == FOGPAY_ERR_FIELD_RANGE) {
+            mosquitto_log_printf(MOSQ_LOG_ERR,
+                                 "fogpay: plugin_opt_operators: line %d of %s is not "
+                                 "name:pbkdf2-sha256$... (or too many operators)",
+                                 number, gw->options.operators_path);
+            err = FOGPAY_ERR_CONFIG;
+            break;
+        }
+        memcpy(op->name, line, (size_t)(colon - line));
+        op->name[colon - line] = '\0';
+        strcpy(op->password_hash, colon + 1);
+        gw->operator_count++;
+    }
+    fclose(f);
+    return err;
+}

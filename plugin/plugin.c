@@ -1,0 +1,174 @@
+/*
+ * plugin.c - the entry points of the fogpay Mosquitto plugin (plugin API
+ * version 5) and its one table of callbacks, used both to register and to
+ * unregister. Everything else lives in the modules listed in gateway.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include "control.h"
+#include "gateway.h"
+
+static mosquitto_plugin_id_t *plugin_id;
+
+uint64_t fogpay_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int plugin_on_basic_auth(int event, void *event_data, void *user_data)
+{
+    struct mosquitto_evt_basic_auth *ev = event_data;
+    (void)event;
+    return fogpay_auth_basic(user_data, ev->client, ev->username, ev->password);
+}
+
+static int plugin_on_acl_check(int event, void *event_data, void *user_data)
+{
+    struct mosquitto_evt_acl_check *ev = event_data;
+    (void)event;
+    return fogpay_acl_check(user_data, ev->client, ev->topic, ev->access);
+}
+
+static int plugin_on_message(int event, void *event_data, void *user_data)
+{
+    (void)event;
+    return fogpay_intent_on_message(user_data, event_data, fogpay_now_ms());
+}
+
+static int plugin_on_control(int event, void *event_data, void *user_data)
+{
+    struct mosquitto_evt_control *ev = event_data;
+    fogpay_gateway *gw = user_data;
+    (void)event;
+    if (!fogpay_auth_is_operator(gw, mosquitto_client_username(ev->client))) {
+        return MOSQ_ERR_ACL_DENIED;
+    }
+    /* The reply must not report what a later failed commit would undo. */
+    fogpay_receipt_group_commit(gw);
+    fogpay_control_context ctx = {gw->ledger, fogpay_command_send, gw};
+    return fogpay_control_event(&ctx, ev, fogpay_now_ms());
+}
+
+static int plugin_on_tick(int event, void *event_data, void *user_data)
+{
+    fogpay_gateway *gw = user_data;
+    (void)event;
+    (void)event_data;
+    if (gw->in_transaction || gw->outbox_count > 0) {
+        fogpay_receipt_group_commit(gw);
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+static const struct {
+    int event;
+    MOSQ_FUNC_generic_callback callback;
+    const char *event_data;
+} plugin_callbacks[] = {
+    {MOSQ_EVT_BASIC_AUTH, plugin_on_basic_auth, NULL},
+    {MOSQ_EVT_ACL_CHECK, plugin_on_acl_check, NULL},
+    {MOSQ_EVT_MESSAGE, plugin_on_message, NULL},
+    {MOSQ_EVT_CONTROL, plugin_on_control, FOGPAY_CONTROL_TOPIC},
+    {MOSQ_EVT_TICK, plugin_on_tick, NULL},
+};
+
+#define CALLBACK_COUNT (sizeof(plugin_callbacks) / sizeof(plugin_callbacks[0]))
+
+int mosquitto_plugin_version(int supported_version_count, const int *supported_versions)
+{
+    for (int i = 0; i < supported_version_count; i++) {
+        if (supported_versions[i] == 5) {
+            return 5;
+        }
+    }
+    return -1;
+}
+
+static void plugin_free(fogpay_gateway *gw)
+{
+    if (!gw) {
+        return;
+    }
+    fogpay_receipt_group_commit(gw);
+    fogpay_ledger_close(gw->ledger);
+    fogpay_key_free(gw->key);
+    free(gw);
+}
+
+static fogpay_error plugin_open(fogpay_gateway *gw)
+{
+    fogpay_error err = fogpay_ledger_open(gw->options.db_path, gw->options.create_db, &gw->ledger);
+    if (err != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: plugin_opt_db %s: %s (%s)",
+                             gw->options.db_path, fogpay_error_string(err),
+                             err == FOGPAY_ERR_SCHEMA_VERSION && !gw->options.create_db
+                                 ? "not initialised; run fogpayctl --db FILE init or set "
+                                   "plugin_opt_create_db true"
+                                 : "see the ledger's message");
+        return err;
+    }
+    err = fogpay_key_load(gw->options.gateway_key_path, &gw->key);
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_id(gw->key, gw->kid);
+    }
+    if (err != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_ERR,
+                             "fogpay: plugin_opt_gateway_key %s: %s (it must exist, hold a "
+                             "fogpay key, and be readable by its owner only)",
+                             gw->options.gateway_key_path, fogpay_error_string(err));
+        return err;
+    }
+    return fogpay_options_load_operators(gw);
+}
+
+int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **user_data,
+                          struct mosquitto_opt *opts, int opt_count)
+{
+    fogpay_gateway *gw = calloc(1, sizeof *gw);
+    if (!gw) {
+        return MOSQ_ERR_NOMEM;
+    }
+    if (fogpay_options_parse(opts, opt_count, &gw->options) != FOGPAY_OK ||
+        plugin_open(gw) != FOGPAY_OK) {
+        plugin_free(gw);
+        return MOSQ_ERR_INVAL;
+    }
+    plugin_id = identifier;
+    for (size_t i = 0; i < CALLBACK_COUNT; i++) {
+        int rc = mosquitto_callback_register(identifier, plugin_callbacks[i].event,
+                                             plugin_callbacks[i].callback,
+                                             plugin_callbacks[i].event_data, gw);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: cannot register callback %d",
+                                 plugin_callbacks[i].event);
+            return rc;
+        }
+    }
+    *user_data = gw;
+    char public_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    fogpay_key_public_text(gw->key, public_text, sizeof public_text);
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: gateway %s ready on %s, key %s",
+                         gw->options.gateway_id, gw->options.db_path, public_text);
+    return MOSQ_ERR_SUCCESS;
+}
+
+int mosquitto_plugin_cleanup(void *user_data, struct mosquitto_opt *opts, int opt_count)
+{
+    (void)opts;
+    (void)opt_count;
+    for (size_t i = 0; plugin_id && i < CALLBACK_COUNT; i++) {
+        mosquitto_callback_unregister(plugin_id, plugin_callbacks[i].event,
+                                      plugin_callbacks[i].callback,
+                                      plugin_callbacks[i].event_data);
+    }
+    plugin_free(user_data);
+    return MOSQ_ERR_SUCCESS;
+}
