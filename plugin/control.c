@@ -25,6 +25,7 @@
 #include "control.h"
 #include "fogpay_key.h"
 #include "fogpay_limits.h"
+#include "fogpay_password.h"
 
 /* A response under construction: handlers add to data and may set message. */
 typedef struct control_reply {
@@ -242,9 +243,17 @@ static fogpay_error control__register_device(const fogpay_control_context *c, co
     if (err != FOGPAY_OK) {
         return err;
     }
-    if (cJSON_GetObjectItemCaseSensitive(cmd, "password") != NULL) {
-        r->message = "passwords are set with the operators' password tool, not in this command";
-        return FOGPAY_ERR_UNKNOWN_FIELD;
+    const char *password = NULL;
+    err = control__text(cmd, "password", false, FOGPAY_PASSWORD_MAX, &password, r);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    char password_hash[FOGPAY_PASSWORD_HASH_TEXT_MAX] = "";
+    if (password != NULL &&
+        fogpay_password_hash(password, strlen(password), 0, password_hash, sizeof password_hash) !=
+            FOGPAY_OK) {
+        r->message = "the password could not be hashed";
+        return FOGPAY_ERR_CRYPTO;
     }
     const cJSON *limits_json = cJSON_GetObjectItemCaseSensitive(cmd, "limits");
     if (limits_json != NULL) {
@@ -263,7 +272,8 @@ static fogpay_error control__register_device(const fogpay_control_context *c, co
         r->message = "publicKey is not \"ed25519:<hex>\" or \"p256:<hex>\" of a valid key";
         return FOGPAY_ERR_TEXT_INVALID;
     }
-    err = fogpay_ledger_device_register(c->ledger, device, key, "", owner, &limits, now_ms);
+    err = fogpay_ledger_device_register(c->ledger, device, key, password_hash, owner, &limits,
+                                        now_ms);
     fogpay_key_free(key);
     if (err == FOGPAY_OK) {
         cJSON_AddStringToObject(r->data, "device", device);

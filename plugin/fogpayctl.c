@@ -23,6 +23,7 @@
 
 #include "fogpay_error.h"
 #include "fogpay_key.h"
+#include "fogpay_password.h"
 #include "fogpay_limits.h"
 #include "fogpay_message.h"
 #include "fogpayctl.h"
@@ -338,15 +339,71 @@ static bool ctl_limits_parse(const char *command, const ctl_limits_text *text,
     return true;
 }
 
+/* Reads the first line of path (the password, never taken on the command
+ * line where ps would show it) and hashes it into out. */
+static bool ctl_hash_password_file(const char *command, const char *path, char *out, size_t cap)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    char line[FOGPAY_PASSWORD_MAX + 2];
+    bool ok = f != NULL && fgets(line, sizeof line, f) != NULL;
+    if (f != NULL && f != stdin) {
+        fclose(f);
+    }
+    if (ok) {
+        line[strcspn(line, "\r\n")] = '\0';
+        ok = line[0] != '\0' && fogpay_password_hash(line, strlen(line), 0, out, cap) == FOGPAY_OK;
+    }
+    memset(line, 0, sizeof line);
+    if (!ok) {
+        fprintf(stderr, "%s %s: cannot read a non-empty password of at most %d bytes from %s\n",
+                ctl_program, command, FOGPAY_PASSWORD_MAX, path);
+    }
+    return ok;
+}
+
+/* Prints "NAME:HASH", a line of the gateway's operators file. */
+static int ctl_passwd(fogpay_ledger *l, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"user", required_argument, NULL, 'u'},
+        {"password-file", required_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *user = NULL;
+    const char *password_file = "-";
+    int opt;
+    (void)l;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'u') {
+            user = optarg;
+        } else if (opt == 'P') {
+            password_file = optarg;
+        } else {
+            return CTL_EXIT_USAGE;
+        }
+    }
+    if (user == NULL || user[0] == '\0' || strchr(user, ':') != NULL) {
+        return ctl_usage_error("passwd", "--user NAME (without ':') is required");
+    }
+    char hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
+    if (!ctl_hash_password_file("passwd", password_file, hash, sizeof hash)) {
+        return CTL_EXIT_USAGE;
+    }
+    printf("%s:%s\n", user, hash);
+    return CTL_EXIT_OK;
+}
+
 static int ctl_register_device(fogpay_ledger *l, int argc, char **argv)
 {
     static const struct option options[] = {
         {"device", required_argument, NULL, 'd'},   {"public-key", required_argument, NULL, 'k'},
         {"owner", required_argument, NULL, 'o'},    {"per-payment", required_argument, NULL, 'p'},
         {"per-day", required_argument, NULL, 'D'},  {"wallet-max", required_argument, NULL, 'w'},
-        {"currency", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0},
+        {"currency", required_argument, NULL, 'c'}, {"password-file", required_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0},
     };
     const char *device = NULL;
+    const char *password_file = NULL;
     const char *public_key = NULL;
     const char *owner = NULL;
     ctl_limits_text limits_text = {0};
@@ -374,9 +431,17 @@ static int ctl_register_device(fogpay_ledger *l, int argc, char **argv)
         case 'c':
             limits_text.currency = optarg;
             break;
+        case 'P':
+            password_file = optarg;
+            break;
         default:
             return CTL_EXIT_USAGE;
         }
+    }
+    char password_hash[FOGPAY_PASSWORD_HASH_TEXT_MAX] = "";
+    if (password_file != NULL && !ctl_hash_password_file("register-device", password_file,
+                                                         password_hash, sizeof password_hash)) {
+        return CTL_EXIT_USAGE;
     }
     if (device == NULL || public_key == NULL || owner == NULL) {
         return ctl_usage_error("register-device",
@@ -394,7 +459,8 @@ static int ctl_register_device(fogpay_ledger *l, int argc, char **argv)
                 ctl_program);
         return CTL_EXIT_USAGE;
     }
-    err = fogpay_ledger_device_register(l, device, key, "", owner, &limits, ctl_now_ms());
+    err = fogpay_ledger_device_register(l, device, key, password_hash, owner, &limits,
+                                        ctl_now_ms());
     fogpay_key_free(key);
     if (err != FOGPAY_OK) {
         return ctl_fail("register-device", err);
@@ -537,10 +603,12 @@ static const ctl_command ctl_commands[] = {
      "--db FILE create-entity --name NAME [--contact C] [--bank-reference R]"},
     {"register-device", ctl_register_device, CTL_DB_OPEN,
      "--db FILE register-device --device D --public-key ed25519:HEX --owner ENTITY\n"
-     "              [--per-payment A] [--per-day A] [--wallet-max A] [--currency CUR]"},
+     "              [--per-payment A] [--per-day A] [--wallet-max A] [--currency CUR]\n"
+     "              [--password-file FILE|-]"},
     {"fund", ctl_fund, CTL_DB_OPEN,
      "--db FILE fund --device D --currency CUR --amount 1.50 [--reference R]"},
     {"keygen", ctl_keygen, CTL_DB_NONE, "keygen --out FILE [--alg ed25519|p256]"},
+    {"passwd", ctl_passwd, CTL_DB_NONE, "passwd --user NAME [--password-file FILE|-]"},
 };
 
 static void ctl_print_usage(FILE *out)
