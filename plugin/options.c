@@ -50,7 +50,7 @@ static bool parse_bool(const char *value, bool *out)
     return false;
 }
 
-static bool opt_db(const char *v, fogpay_gateway_options *o)
+static bool opt_database(const char *v, fogpay_gateway_options *o)
 {
     return copy_text(v, o->db_path, sizeof o->db_path);
 }
@@ -119,7 +119,7 @@ static bool opt_allow_other_clients(const char *v, fogpay_gateway_options *o)
 }
 
 static const option_spec option_specs[] = {
-    {"db", true, opt_db, "the path of the ledger database"},
+    {"database", true, opt_database, "the path of the ledger database (Mosquitto needs option names of three letters or more)"},
     {"create_db", false, opt_create_db, "true or false"},
     {"gateway_id", true, opt_gateway_id, "1 to 23 of [A-Za-z0-9._-]"},
     {"gateway_key", true, opt_gateway_key, "the path of the gateway's key file"},

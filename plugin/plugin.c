@@ -107,7 +107,7 @@ static fogpay_error plugin_open(fogpay_gateway *gw)
 {
     fogpay_error err = fogpay_ledger_open(gw->options.db_path, gw->options.create_db, &gw->ledger);
     if (err != FOGPAY_OK) {
-        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: plugin_opt_db %s: %s (%s)",
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: plugin_opt_database %s: %s (%s)",
                              gw->options.db_path, fogpay_error_string(err),
                              err == FOGPAY_ERR_SCHEMA_VERSION && !gw->options.create_db
                                  ? "not initialised; run fogpayctl --db FILE init or set "

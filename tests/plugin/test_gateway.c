@@ -1,0 +1,632 @@
+/*
+ * test_gateway.c - the gateway plugin inside a real Mosquitto on loopback:
+ * payments between devices, exactly-once answers to repeats, every refusal
+ * with its own reason and no money moved, the ACL between devices, operator
+ * control, durability across kill -9, and options that stop the broker.
+ *
+ * The ledger file is provisioned through the ledger API before the broker
+ * starts and read through it (a second SQLite connection, as WAL allows)
+ * while the broker runs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <MQTTClient.h>
+
+#include "broker.h"
+#include "fogpay_cose.h"
+#include "fogpay_hash.h"
+#include "fogpay_password.h"
+#include "ledger.h"
+#include "testutil.h"
+
+#define EUR 978
+#define USD 840
+#define RECEIPT_WAIT_MS 5000
+
+static test_broker broker;
+static char db_path[TEST_BROKER_PATH_MAX];
+static fogpay_key *gateway_key;
+static fogpay_key *key_a, *key_b, *key_c;
+static char entity_a[FOGPAY_ENTITY_ID_MAX + 1];
+
+static void path_in(const char *name, char *out)
+{
+    test_broker_path(&broker, name, out, TEST_BROKER_PATH_MAX);
+}
+
+static void register_device(fogpay_ledger *l, const char *id, fogpay_key **key,
+                            const char *password, const fogpay_device_limits *limits)
+{
+    char hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, key), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash(password, strlen(password), 1000, hash, sizeof hash),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_register(l, id, *key, hash, entity_a, limits, 1000),
+                          FOGPAY_OK);
+}
+
+static void provision(void)
+{
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, true, &l), FOGPAY_OK);
+    fogpay_entity_personal p = {"Example Vending Ltd", "ops@example.invalid", NULL};
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &p, 1000, entity_a), FOGPAY_OK);
+    fogpay_device_limits limits_a = {5000, 10000, 0};
+    fogpay_device_limits none = {0, 0, 0};
+    register_device(l, "dev-a", &key_a, "pass-a", &limits_a);
+    register_device(l, "dev-b", &key_b, "pass-b", &none);
+    register_device(l, "dev-c", &key_c, "pass-c", &none);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-a", EUR, 20000, "initial", 2000, &t), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-b", EUR, 1000, "initial", 2000, &t), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-c", EUR, 1000, "initial", 2000, &t), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_set_status(l, "dev-c", FOGPAY_DEVICE_SUSPENDED, 3000),
+                          FOGPAY_OK);
+    fogpay_ledger_close(l);
+}
+
+static int suite_init(void)
+{
+    return test_broker_init(&broker) ? 0 : 1;
+}
+
+/* Provisions the ledger and starts the gateway: the first test. */
+static void test_start(void)
+{
+    path_in("ledger.db", db_path);
+    char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
+    path_in("gateway.key", key_path);
+    path_in("operators", operators);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &gateway_key), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_save(gateway_key, key_path, false), FOGPAY_OK);
+    provision();
+    char hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
+    fogpay_password_hash("ops-pass", 8, 1000, hash, sizeof hash);
+    FILE *f = fopen(operators, "w");
+    fprintf(f, "ops:%s\n", hash);
+    fclose(f);
+    char conf[TEST_BROKER_CONF_MAX];
+    snprintf(conf, sizeof conf,
+             "allow_anonymous false\n"
+             "plugin %s\n"
+             "plugin_opt_database %s\n"
+             "plugin_opt_gateway_id gw-test\n"
+             "plugin_opt_gateway_key %s\n"
+             "plugin_opt_currencies EUR\n"
+             "plugin_opt_operators %s\n",
+             getenv("FOGPAY_PLUGIN"), db_path, key_path, operators);
+    CU_ASSERT_FATAL(test_broker_start(&broker, conf));
+}
+
+static int suite_clean(void)
+{
+    test_broker_cleanup(&broker);
+    fogpay_key_free(gateway_key);
+    fogpay_key_free(key_a);
+    fogpay_key_free(key_b);
+    fogpay_key_free(key_c);
+    return 0;
+}
+
+/* ---- a device's side, by hand ------------------------------------------ */
+
+typedef struct device {
+    MQTTClient client;
+    const char *id;
+} device;
+
+static int mqtt_connect(MQTTClient *client, const char *id, const char *user, const char *pass)
+{
+    char uri[64];
+    snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", broker.port);
+    MQTTClient_create(client, uri, id, MQTTCLIENT_PERSISTENCE_NONE, NULL);
+    MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
+    opts.username = user;
+    opts.password = pass;
+    opts.cleansession = 1;
+    opts.keepAliveInterval = 30;
+    return MQTTClient_connect(*client, &opts);
+}
+
+static bool device_open(device *d, const char *id, const char *pass)
+{
+    d->id = id;
+    if (mqtt_connect(&d->client, id, id, pass) != MQTTCLIENT_SUCCESS) {
+        MQTTClient_destroy(&d->client);
+        return false;
+    }
+    char topic[96];
+    snprintf(topic, sizeof topic, "fogpay/v1/dev/%s/receipt", id);
+    return MQTTClient_subscribe(d->client, topic, 1) == MQTTCLIENT_SUCCESS;
+}
+
+static void device_close(device *d)
+{
+    MQTTClient_disconnect(d->client, 1000);
+    MQTTClient_destroy(&d->client);
+}
+
+static fogpay_intent intent_to(const char *from, uint64_t seq, const char *to, uint64_t amount)
+{
+    fogpay_intent in;
+    memset(&in, 0, sizeof in);
+    strcpy(in.device_id, from);
+    in.seq = seq;
+    strcpy(in.payee_device, to);
+    in.amount_minor = amount;
+    in.currency = EUR;
+    in.created_s = (uint64_t)time(NULL);
+    in.ttl_s = 300;
+    return in;
+}
+
+static size_t sign_payload(const fogpay_key *key, const uint8_t *payload, size_t len, uint8_t *out)
+{
+    size_t out_len = 0;
+    CU_ASSERT_EQUAL(fogpay_cose_sign1_sign(key, NULL, 0, payload, len, NULL, 0, out,
+                                           FOGPAY_MESSAGE_MAX, &out_len),
+                    FOGPAY_OK);
+    return out_len;
+}
+
+static size_t sign_intent(const fogpay_key *key, const fogpay_intent *in, uint8_t *out)
+{
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_intent_encode(in, payload, sizeof payload, &len), FOGPAY_OK);
+    return sign_payload(key, payload, len, out);
+}
+
+static void publish(device *d, const char *topic_device, const char *leaf, const void *bytes,
+                    size_t len, int qos)
+{
+    char topic[96];
+    snprintf(topic, sizeof topic, "fogpay/v1/dev/%s/%s", topic_device, leaf);
+    MQTTClient_deliveryToken token;
+    MQTTClient_publish(d->client, topic, (int)len, bytes, qos, 0, &token);
+    if (qos > 0) {
+        MQTTClient_waitForCompletion(d->client, token, 5000);
+    }
+}
+
+/* Waits for the next receipt; verifies it with the gateway key. Returns
+ * false when none came. raw receives the signed bytes when not NULL. */
+static bool receive_receipt(device *d, fogpay_receipt *r, uint8_t *raw, size_t *raw_len,
+                            int wait_ms)
+{
+    char *topic = NULL;
+    int topic_len = 0;
+    MQTTClient_message *m = NULL;
+    if (MQTTClient_receive(d->client, &topic, &topic_len, &m, (unsigned long)wait_ms) !=
+            MQTTCLIENT_SUCCESS ||
+        !m) {
+        return false;
+    }
+    fogpay_cose_sign1 msg;
+    bool ok = fogpay_cose_sign1_parse(m->payload, (size_t)m->payloadlen, &msg) == FOGPAY_OK &&
+              fogpay_cose_sign1_verify(&msg, gateway_key, NULL, 0) == FOGPAY_OK &&
+              fogpay_receipt_decode(msg.payload.ptr, msg.payload.len, r) == FOGPAY_OK;
+    CU_ASSERT(ok);
+    if (raw && raw_len) {
+        memcpy(raw, m->payload, (size_t)m->payloadlen);
+        *raw_len = (size_t)m->payloadlen;
+    }
+    MQTTClient_freeMessage(&m);
+    MQTTClient_free(topic);
+    return ok;
+}
+
+/* ---- the ledger's view ---------------------------------------------------- */
+
+static int64_t balance_of(const char *device_id)
+{
+    fogpay_ledger *l;
+    int64_t balance = -1;
+    uint64_t account;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    if (fogpay_ledger_wallet(l, device_id, EUR, &account) == FOGPAY_OK) {
+        fogpay_ledger_balance(l, account, &balance);
+    }
+    fogpay_ledger_close(l);
+    return balance;
+}
+
+static uint64_t chain_length(void)
+{
+    fogpay_ledger *l;
+    uint64_t position = 0;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_chain_head(l, &position, hash), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    return position;
+}
+
+static void assert_ledger_verifies(void)
+{
+    fogpay_ledger *l;
+    uint64_t checked = 0, bad = 0;
+    char problem[256] = "";
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    fogpay_error err = fogpay_ledger_verify(l, &checked, &bad, problem, sizeof problem);
+    if (err != FOGPAY_OK) {
+        printf("\n  verify: %s at %llu: %s\n", fogpay_error_name(err), (unsigned long long)bad,
+               problem);
+    }
+    CU_ASSERT_EQUAL(err, FOGPAY_OK);
+    fogpay_ledger_close(l);
+}
+
+static uint64_t next_seq_a = 1;
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void test_pay(void)
+{
+    device a, b;
+    CU_ASSERT_FATAL(device_open(&a, "dev-a", "pass-a"));
+    CU_ASSERT_FATAL(device_open(&b, "dev-b", "pass-b"));
+    int64_t before_a = balance_of("dev-a"), before_b = balance_of("dev-b");
+    fogpay_intent in = intent_to("dev-a", next_seq_a++, "dev-b", 150);
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    size_t len = sign_intent(key_a, &in, msg);
+    publish(&a, "dev-a", "intent", msg, len, 1);
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(receive_receipt(&a, &r, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_SETTLED);
+    CU_ASSERT_EQUAL(r.seq, in.seq);
+    CU_ASSERT_STRING_EQUAL(r.device_id, "dev-a");
+    CU_ASSERT_STRING_EQUAL(r.gateway_id, "gw-test");
+    CU_ASSERT_EQUAL(r.balance_after_minor, before_a - 150);
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    fogpay_sha256(msg, len, hash);
+    CU_ASSERT(memcmp(r.intent_hash, hash, sizeof hash) == 0);
+    CU_ASSERT_EQUAL(balance_of("dev-a"), before_a - 150);
+    CU_ASSERT_EQUAL(balance_of("dev-b"), before_b + 150);
+    CU_ASSERT_EQUAL(r.position, chain_length());
+    assert_ledger_verifies();
+    device_close(&a);
+    device_close(&b);
+}
+
+static void test_repeats(void)
+{
+    device a;
+    CU_ASSERT_FATAL(device_open(&a, "dev-a", "pass-a"));
+    fogpay_intent in = intent_to("dev-a", next_seq_a++, "dev-b", 100);
+    uint8_t msg[FOGPAY_MESSAGE_MAX], first[FOGPAY_MESSAGE_MAX], again[FOGPAY_MESSAGE_MAX];
+    size_t len = sign_intent(key_a, &in, msg), first_len = 0, again_len = 0;
+    int64_t before = balance_of("dev-a");
+    uint64_t chain_before = chain_length();
+    static const int qos[] = {1, 1, 1, 1, 1, 2, 2, 0};
+    for (size_t i = 0; i < sizeof qos / sizeof qos[0]; i++) {
+        publish(&a, "dev-a", "intent", msg, len, qos[i]);
+        fogpay_receipt r;
+        CU_ASSERT_FATAL(receive_receipt(&a, &r, i == 0 ? first : again,
+                                        i == 0 ? &first_len : &again_len, RECEIPT_WAIT_MS));
+        CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_SETTLED);
+        if (i > 0) {
+            CU_ASSERT(again_len == first_len && memcmp(again, first, first_len) == 0);
+        }
+    }
+    CU_ASSERT_EQUAL(balance_of("dev-a"), before - 100);
+    CU_ASSERT_EQUAL(chain_length(), chain_before + 1);
+
+    /* The same seq with other content is a conflict and moves nothing. */
+    in.amount_minor = 101;
+    len = sign_intent(key_a, &in, msg);
+    publish(&a, "dev-a", "intent", msg, len, 1);
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(receive_receipt(&a, &r, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_REJECTED);
+    CU_ASSERT_EQUAL(r.reason, FOGPAY_ERR_SEQ_CONFLICT);
+    CU_ASSERT_EQUAL(balance_of("dev-a"), before - 100);
+    device_close(&a);
+}
+
+/* Encodes an intent map by hand, so fields the library's encoder refuses
+ * (a zero amount) can be sent. */
+static size_t raw_intent(uint64_t seq, uint64_t amount, uint8_t *out)
+{
+    fogpay_cbor_writer w;
+    fogpay_cbor_writer_init(&w, out, FOGPAY_MESSAGE_MAX);
+    fogpay_cbor_put_map(&w, 8);
+    fogpay_cbor_put_uint(&w, 1);
+    fogpay_cbor_put_text(&w, "dev-a", 5);
+    fogpay_cbor_put_uint(&w, 2);
+    fogpay_cbor_put_uint(&w, seq);
+    fogpay_cbor_put_uint(&w, 3);
+    fogpay_cbor_put_text(&w, "dev-b", 5);
+    fogpay_cbor_put_uint(&w, 5);
+    fogpay_cbor_put_uint(&w, amount);
+    fogpay_cbor_put_uint(&w, 6);
+    fogpay_cbor_put_uint(&w, EUR);
+    fogpay_cbor_put_uint(&w, 7);
+    fogpay_cbor_put_uint(&w, (uint64_t)time(NULL));
+    fogpay_cbor_put_uint(&w, 8);
+    fogpay_cbor_put_uint(&w, 300);
+    fogpay_cbor_put_uint(&w, 10);
+    fogpay_cbor_put_bytes(&w, (const uint8_t *)"\0\0\0\0\0\0\0\0", 8);
+    size_t len = 0;
+    fogpay_cbor_writer_finish(&w, &len);
+    return len;
+}
+
+/* Sends bytes as dev-a and expects a rejection with reason; nothing moves. */
+static void expect_refused(device *a, const uint8_t *bytes, size_t len, fogpay_error reason,
+                           const char *what)
+{
+    int64_t before_a = balance_of("dev-a"), before_b = balance_of("dev-b");
+    uint64_t chain_before = chain_length();
+    publish(a, "dev-a", "intent", bytes, len, 1);
+    fogpay_receipt r;
+    bool got = receive_receipt(a, &r, NULL, NULL, RECEIPT_WAIT_MS);
+    if (!got || r.status != FOGPAY_STATUS_REJECTED || r.reason != reason) {
+        printf("\n  %s: %s, expected %s\n", what,
+               got ? fogpay_error_name((fogpay_error)r.reason) : "no receipt",
+               fogpay_error_name(reason));
+    }
+    CU_ASSERT(got && r.status == FOGPAY_STATUS_REJECTED && r.reason == reason);
+    CU_ASSERT_EQUAL(balance_of("dev-a"), before_a);
+    CU_ASSERT_EQUAL(balance_of("dev-b"), before_b);
+    CU_ASSERT_EQUAL(chain_length(), chain_before);
+}
+
+static void test_refusals(void)
+{
+    device a;
+    CU_ASSERT_FATAL(device_open(&a, "dev-a", "pass-a"));
+    uint8_t msg[FOGPAY_MESSAGE_MAX], payload[FOGPAY_MESSAGE_MAX];
+    size_t len;
+
+    fogpay_intent in = intent_to("dev-a", next_seq_a++, "dev-b", 100);
+    len = sign_intent(key_a, &in, msg);
+    msg[len - 1] ^= 0x01;
+    expect_refused(&a, msg, len, FOGPAY_ERR_BAD_SIGNATURE, "bad signature");
+    len = sign_intent(key_b, &in, msg);
+    expect_refused(&a, msg, len, FOGPAY_ERR_BAD_SIGNATURE, "another device's key");
+    /* Neither forgery used up the seq: the real intent settles. */
+    len = sign_intent(key_a, &in, msg);
+    publish(&a, "dev-a", "intent", msg, len, 1);
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(receive_receipt(&a, &r, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_SETTLED);
+
+    in = intent_to("dev-a", next_seq_a++, "dev-b", 100);
+    in.created_s -= 1000;
+    len = sign_intent(key_a, &in, msg);
+    expect_refused(&a, msg, len, FOGPAY_ERR_EXPIRED, "expired");
+    in = intent_to("dev-a", next_seq_a++, "dev-b", 100);
+    in.created_s += 3600;
+    len = sign_intent(key_a, &in, msg);
+    expect_refused(&a, msg, len, FOGPAY_ERR_NOT_YET_VALID, "from the future");
+    in = intent_to("dev-a", next_seq_a++, "dev-b", 100);
+    in.currency = USD;
+    len = sign_intent(key_a, &in, msg);
+    expect_refused(&a, msg, len, FOGPAY_ERR_CURRENCY_UNSUPPORTED, "unsupported currency");
+    in = intent_to("dev-a", next_seq_a++, "dev-zz", 100);
+    len = sign_intent(key_a, &in, msg);
+    expect_refused(&a, msg, len, FOGPAY_ERR_UNKNOWN_PAYEE, "unknown payee");
+    in = intent_to("dev-a", next_seq_a++, "dev-a", 100);
+    len = sign_intent(key_a, &in, msg);
+    expect_refused(&a, msg, len, FOGPAY_ERR_PAYEE_SELF, "pays itself");
+    len = sign_payload(key_a, payload, raw_intent(next_seq_a++, 0, payload), msg);
+    expect_refused(&a, msg, len, FOGPAY_ERR_AMOUNT_ZERO, "zero amount");
+    len = sign_payload(key_a, payload, raw_intent(next_seq_a++, FOGPAY_AMOUNT_MAX_MINOR + 1, payload),
+                       msg);
+    expect_refused(&a, msg, len, FOGPAY_ERR_AMOUNT_TOO_LARGE, "oversized amount");
+    in = intent_to("dev-a", next_seq_a++, "dev-b", 5001);
+    len = sign_intent(key_a, &in, msg);
+    expect_refused(&a, msg, len, FOGPAY_ERR_LIMIT_PER_PAYMENT, "over the per-payment limit");
+
+    /* The daily limit (100.00) after payments that each pass. */
+    uint64_t spent_today = 150 + 100 + 100;
+    while (spent_today + 5000 <= 10000) {
+        in = intent_to("dev-a", next_seq_a++, "dev-b", 5000);
+        len = sign_intent(key_a, &in, msg);
+        publish(&a, "dev-a", "intent", msg, len, 1);
+        CU_ASSERT_FATAL(receive_receipt(&a, &r, NULL, NULL, RECEIPT_WAIT_MS));
+        CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_SETTLED);
+        spent_today += 5000;
+    }
+    in = intent_to("dev-a", next_seq_a++, "dev-b", 5000);
+    len = sign_intent(key_a, &in, msg);
+    expect_refused(&a, msg, len, FOGPAY_ERR_LIMIT_PER_DAY, "over the daily limit");
+
+    static const uint8_t garbage[] = {0xff, 0x00, 0x13, 0x37};
+    expect_refused(&a, garbage, sizeof garbage, FOGPAY_ERR_CBOR_INDEFINITE, "malformed CBOR");
+    in = intent_to("dev-a", next_seq_a++, "dev-b", 100);
+    len = sign_intent(key_a, &in, msg);
+    expect_refused(&a, msg, len - 10, FOGPAY_ERR_CBOR_TRUNCATED, "truncated");
+    uint8_t big[FOGPAY_MESSAGE_MAX + 100];
+    memset(big, 0x41, sizeof big);
+    expect_refused(&a, big, sizeof big, FOGPAY_ERR_PAYLOAD_TOO_LARGE, "oversized payload");
+    device_close(&a);
+}
+
+static void test_insufficient_and_suspended(void)
+{
+    device b, c;
+    CU_ASSERT_FATAL(device_open(&b, "dev-b", "pass-b"));
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    fogpay_intent in = intent_to("dev-b", 1, "dev-a", (uint64_t)balance_of("dev-b") + 1);
+    size_t len = sign_intent(key_b, &in, msg);
+    int64_t before = balance_of("dev-b");
+    publish(&b, "dev-b", "intent", msg, len, 1);
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(receive_receipt(&b, &r, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(r.reason, FOGPAY_ERR_INSUFFICIENT_FUNDS);
+    CU_ASSERT_EQUAL(balance_of("dev-b"), before);
+    device_close(&b);
+
+    /* A suspended device may connect (to hear its resume) but not pay. */
+    CU_ASSERT_FATAL(device_open(&c, "dev-c", "pass-c"));
+    in = intent_to("dev-c", 1, "dev-a", 10);
+    len = sign_intent(key_c, &in, msg);
+    publish(&c, "dev-c", "intent", msg, len, 1);
+    CU_ASSERT_FATAL(receive_receipt(&c, &r, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(r.reason, FOGPAY_ERR_DEVICE_SUSPENDED);
+    CU_ASSERT_EQUAL(balance_of("dev-c"), 1000);
+    device_close(&c);
+}
+
+static void test_authentication(void)
+{
+    MQTTClient client;
+    CU_ASSERT_NOT_EQUAL(mqtt_connect(&client, "dev-a", "dev-a", "wrong"), MQTTCLIENT_SUCCESS);
+    MQTTClient_destroy(&client);
+    CU_ASSERT_NOT_EQUAL(mqtt_connect(&client, "dev-x", "dev-x", "pass-a"), MQTTCLIENT_SUCCESS);
+    MQTTClient_destroy(&client);
+    /* Another device's password under one's own client id. */
+    CU_ASSERT_NOT_EQUAL(mqtt_connect(&client, "dev-b", "dev-a", "pass-a"), MQTTCLIENT_SUCCESS);
+    MQTTClient_destroy(&client);
+    CU_ASSERT_NOT_EQUAL(mqtt_connect(&client, "anon", NULL, NULL), MQTTCLIENT_SUCCESS);
+    MQTTClient_destroy(&client);
+}
+
+/* dev-a cannot publish as dev-b nor read dev-b's receipts. */
+static void test_acl(void)
+{
+    device a, b;
+    CU_ASSERT_FATAL(device_open(&a, "dev-a", "pass-a"));
+    CU_ASSERT_FATAL(device_open(&b, "dev-b", "pass-b"));
+    int granted = MQTTClient_subscribe(a.client, "fogpay/v1/dev/dev-b/receipt", 1);
+    CU_ASSERT_NOT_EQUAL(granted, MQTTCLIENT_SUCCESS);
+    granted = MQTTClient_subscribe(a.client, "fogpay/v1/dev/+/receipt", 1);
+    CU_ASSERT_NOT_EQUAL(granted, MQTTCLIENT_SUCCESS);
+
+    int64_t before_b = balance_of("dev-b");
+    uint64_t chain_before = chain_length();
+    fogpay_intent in = intent_to("dev-b", 2, "dev-a", 10);
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    size_t len = sign_intent(key_b, &in, msg);
+    publish(&a, "dev-b", "intent", msg, len, 1); /* wrong topic for dev-a */
+    fogpay_receipt r;
+    CU_ASSERT(!receive_receipt(&a, &r, NULL, NULL, 500));
+    CU_ASSERT(!receive_receipt(&b, &r, NULL, NULL, 500));
+    CU_ASSERT_EQUAL(balance_of("dev-b"), before_b);
+    CU_ASSERT_EQUAL(chain_length(), chain_before);
+
+    /* dev-b's own payment: dev-b hears it, dev-a does not. */
+    publish(&b, "dev-b", "intent", msg, len, 1);
+    CU_ASSERT(receive_receipt(&b, &r, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_SETTLED);
+    CU_ASSERT(!receive_receipt(&a, &r, NULL, NULL, 500));
+    device_close(&a);
+    device_close(&b);
+}
+
+static void test_control(void)
+{
+    MQTTClient ops;
+    CU_ASSERT_EQUAL_FATAL(mqtt_connect(&ops, "ops-1", "ops", "ops-pass"), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_EQUAL(MQTTClient_subscribe(ops, "$CONTROL/fogpay/v1/response", 1), MQTTCLIENT_SUCCESS);
+    const char *request =
+        "{\"commands\":[{\"command\":\"getBalance\",\"device\":\"dev-a\",\"currency\":\"EUR\"},"
+        "{\"command\":\"verifyLedger\"}]}";
+    MQTTClient_deliveryToken token;
+    MQTTClient_publish(ops, "$CONTROL/fogpay/v1", (int)strlen(request), request, 1, 0, &token);
+    char *topic = NULL;
+    int topic_len = 0;
+    MQTTClient_message *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(MQTTClient_receive(ops, &topic, &topic_len, &m, RECEIPT_WAIT_MS),
+                          MQTTCLIENT_SUCCESS);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    char *reply = strndup(m->payload, (size_t)m->payloadlen);
+    CU_ASSERT_PTR_NOT_NULL(strstr(reply, "\"getBalance\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(reply, "\"verifyLedger\""));
+    CU_ASSERT_PTR_NULL(strstr(reply, "\"error\""));
+    free(reply);
+    MQTTClient_freeMessage(&m);
+    MQTTClient_free(topic);
+    MQTTClient_disconnect(ops, 1000);
+    MQTTClient_destroy(&ops);
+
+    /* A device cannot send control commands. */
+    device a;
+    CU_ASSERT_FATAL(device_open(&a, "dev-a", "pass-a"));
+    CU_ASSERT_NOT_EQUAL(MQTTClient_subscribe(a.client, "$CONTROL/fogpay/v1/response", 1),
+                        MQTTCLIENT_SUCCESS);
+    device_close(&a);
+}
+
+/* A settled receipt means a durable transfer: kill -9 right after it. */
+static void test_durability(void)
+{
+    device a;
+    CU_ASSERT_FATAL(device_open(&a, "dev-a", "pass-a"));
+    fogpay_intent in = intent_to("dev-a", next_seq_a++, "dev-b", 1);
+    in.amount_minor = 1;
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    size_t len = sign_intent(key_a, &in, msg);
+    int64_t before = balance_of("dev-a");
+    publish(&a, "dev-a", "intent", msg, len, 1);
+    fogpay_receipt r;
+    bool got = receive_receipt(&a, &r, NULL, NULL, RECEIPT_WAIT_MS);
+    CU_ASSERT(got && r.status == FOGPAY_STATUS_SETTLED);
+    test_broker_kill(&broker);
+    device_close(&a);
+    CU_ASSERT_EQUAL(balance_of("dev-a"), before - 1);
+    assert_ledger_verifies();
+    CU_ASSERT_FATAL(test_broker_restart(&broker));
+}
+
+/* Options: a missing or invalid one stops the broker and is named. */
+static void test_bad_options(void)
+{
+    static const struct {
+        const char *conf;
+        const char *named;
+    } cases[] = {
+        {"plugin_opt_gateway_id gw\nplugin_opt_gateway_key /nonexistent\nplugin_opt_currencies EUR\n",
+         "plugin_opt_database"},
+        {"\nplugin_opt_gateway_id gw\nplugin_opt_gateway_key /nonexistent\n"
+         "plugin_opt_currencies EUR\n",
+         "plugin_opt_gateway_key"},
+        {"\nplugin_opt_gateway_id gw\nplugin_opt_gateway_key /x\n"
+         "plugin_opt_currencies EURO\n",
+         "plugin_opt_currencies"},
+        {"\nplugin_opt_gateway_id gw/1\nplugin_opt_gateway_key /x\n"
+         "plugin_opt_currencies EUR\n",
+         "plugin_opt_gateway_id"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        test_broker b;
+        CU_ASSERT_FATAL(test_broker_init(&b));
+        char conf[2048];
+        snprintf(conf, sizeof conf, "allow_anonymous false\nplugin %s\n%s%s%s",
+                 getenv("FOGPAY_PLUGIN"), i == 0 ? "" : "plugin_opt_database ", i == 0 ? "" : db_path,
+                 cases[i].conf);
+        bool started = test_broker_start(&b, conf);
+        CU_ASSERT(!started);
+        char *log = testutil_read_file(b.log_path, NULL);
+        bool named = log && strstr(log, cases[i].named);
+        if (!named) {
+            printf("\n  case %zu: the log does not name %s\n", i, cases[i].named);
+        }
+        CU_ASSERT(named);
+        free(log);
+        test_broker_cleanup(&b);
+    }
+}
+
+int main(void)
+{
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("gateway", suite_init, suite_clean);
+    CU_add_test(s, "provision and start the gateway", test_start);
+    CU_add_test(s, "device pays device", test_pay);
+    CU_add_test(s, "repeats settle once, conflicts refused", test_repeats);
+    CU_add_test(s, "each refusal has its reason and moves nothing", test_refusals);
+    CU_add_test(s, "insufficient funds, suspended device", test_insufficient_and_suspended);
+    CU_add_test(s, "authentication", test_authentication);
+    CU_add_test(s, "ACL between devices", test_acl);
+    CU_add_test(s, "operator control", test_control);
+    CU_add_test(s, "settled means durable across kill -9", test_durability);
+    CU_add_test(s, "bad options stop the broker", test_bad_options);
+    return testutil_run();
+}
