@@ -55,6 +55,27 @@ typedef struct fogpay_device_limits {
  * "pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>". */
 #define FOGPAY_PASSWORD_HASH_MAX 160
 
+/* The schema version this code reads and writes (PRAGMA user_version). */
+#define FOGPAY_LEDGER_SCHEMA_VERSION 1
+
+/* Personal data of a legal entity, in bytes: a company name, an e-mail or
+ * postal contact, an IBAN or similar reference all fit. */
+#define FOGPAY_ENTITY_NAME_MAX     200
+#define FOGPAY_ENTITY_CONTACT_MAX  200
+#define FOGPAY_ENTITY_BANK_REF_MAX 200
+
+/* The rejection log keeps the newest FOGPAY_LEDGER_REJECTIONS_MAX entries:
+ * enough to see a misbehaving device or an attack, bounded so that a flood
+ * of bad messages cannot fill the disk. It also logs clients that are not
+ * devices, whose MQTT client ids may be up to 65535 bytes, so it stores at
+ * most FOGPAY_LEDGER_REJECTION_CLIENT_ID_MAX bytes of the id. */
+#define FOGPAY_LEDGER_REJECTIONS_MAX          10000
+#define FOGPAY_LEDGER_REJECTION_CLIENT_ID_MAX 64
+
+/* Most transfers one fogpay_ledger_transfer_list() call visits: a page that
+ * keeps a reply or an export step small. */
+#define FOGPAY_TRANSFER_LIST_MAX 1000
+
 typedef struct fogpay_device {
     char device_id[FOGPAY_DEVICE_ID_MAX + 1];
     uint8_t status; /* fogpay_device_status */
@@ -92,12 +113,21 @@ fogpay_error fogpay_ledger_commit(fogpay_ledger *l);
 void fogpay_ledger_rollback(fogpay_ledger *l);
 
 /* Savepoints inside a transaction, so one refused settlement in a group
- * leaves the others intact. */
+ * leaves the others intact. They nest; fogpay_ledger_rollback_to() undoes
+ * what was done since the innermost one and ends it, as release does. */
 fogpay_error fogpay_ledger_savepoint(fogpay_ledger *l);
 fogpay_error fogpay_ledger_release(fogpay_ledger *l);
 void fogpay_ledger_rollback_to(fogpay_ledger *l);
 
-/* Registry. Each call is its own transaction unless one is open. */
+/* Registry. Each call is its own transaction unless one is open (then it is
+ * a savepoint in it, so a refusal leaves the rest of the transaction
+ * intact). Errors: FOGPAY_ERR_INVALID_ARGUMENT (NULL), FOGPAY_ERR_FIELD_RANGE
+ * (a length or value over its limit), FOGPAY_ERR_TEXT_INVALID (a device id
+ * of other characters than ASCII letters, digits and ".:_-", as in the codec),
+ * FOGPAY_ERR_EXISTS (the device is registered already, or a rotation to a
+ * key it held before), FOGPAY_ERR_NOT_FOUND (no such device or owner
+ * entity), FOGPAY_ERR_DEVICE_REVOKED (a revoked device stays revoked and
+ * keeps its last key). Entity ids are "le-" and 16 random hex digits. */
 fogpay_error fogpay_ledger_entity_create(fogpay_ledger *l, const fogpay_entity_personal *p,
                                          uint64_t now_ms, char id_out[FOGPAY_ENTITY_ID_MAX + 1]);
 fogpay_error fogpay_ledger_device_register(fogpay_ledger *l, const char *device_id,
@@ -123,7 +153,10 @@ fogpay_error fogpay_ledger_device_next_command_seq(fogpay_ledger *l, const char 
 fogpay_error fogpay_ledger_ownership_change(fogpay_ledger *l, const char *device_id,
                                             const char *entity_id, const char *role,
                                             uint64_t effective_ms, uint64_t now_ms);
-/* The entity that holds device_id at time_ms (lessee before owner). */
+/* The entity that holds device_id at time_ms: the latest entry at or before
+ * time_ms, a lessee before an owner at equal times (so a new owner entry
+ * ends any lease before it). FOGPAY_ERR_NOT_FOUND (entity_out "") when
+ * nobody holds it then or the device is unknown. */
 fogpay_error fogpay_ledger_owner_at(fogpay_ledger *l, const char *device_id, uint64_t time_ms,
                                     char entity_out[FOGPAY_ENTITY_ID_MAX + 1]);
 
@@ -137,12 +170,21 @@ fogpay_error fogpay_ledger_entity_account(fogpay_ledger *l, const char *entity_i
                                           uint16_t currency, uint64_t *account_out);
 fogpay_error fogpay_ledger_balance(fogpay_ledger *l, uint64_t account, int64_t *balance_out);
 
-/* Operator funding of a device wallet from the system account. */
+/* Operator funding of a device wallet from the system account, as its own
+ * transaction unless one is open. Errors: FOGPAY_ERR_NOT_FOUND (unknown
+ * device), FOGPAY_ERR_DEVICE_REVOKED, FOGPAY_ERR_WALLET_MAX,
+ * FOGPAY_ERR_AMOUNT_ZERO, FOGPAY_ERR_AMOUNT_TOO_LARGE. */
 fogpay_error fogpay_ledger_fund(fogpay_ledger *l, const char *device_id, uint16_t currency,
                                 uint64_t amount_minor, const char *reference, uint64_t now_ms,
                                 fogpay_transfer *out);
 
-/* Refund or reversal of an earlier payment, as a new transfer. */
+/* Refund or reversal of the payment at position, as a new transfer from the
+ * payee's account back to the payer's: FOGPAY_TRANSFER_REVERSAL when
+ * amount_minor is the whole payment, FOGPAY_TRANSFER_REFUND for a part;
+ * related_position names the payment. Errors: FOGPAY_ERR_NOT_FOUND,
+ * FOGPAY_ERR_FIELD_RANGE (not a payment), FOGPAY_ERR_AMOUNT_TOO_LARGE (more
+ * than the payment less its earlier refunds), FOGPAY_ERR_INSUFFICIENT_FUNDS
+ * (the payee's account does not hold it). */
 fogpay_error fogpay_ledger_refund(fogpay_ledger *l, uint64_t position, uint64_t amount_minor,
                                   uint64_t now_ms, fogpay_transfer *out);
 
@@ -164,24 +206,32 @@ fogpay_error fogpay_ledger_settle(fogpay_ledger *l, const fogpay_intent *intent,
                                   fogpay_transfer *out, int64_t *balance_after);
 
 /* Stores an authenticated usage reading (its own table) inside the open
- * transaction. */
+ * transaction. FOGPAY_ERR_EXISTS for a repeated (device, seq),
+ * FOGPAY_ERR_NOT_FOUND for an unknown device. */
 fogpay_error fogpay_ledger_store_usage(fogpay_ledger *l, const fogpay_usage *usage,
                                        const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms);
 
 /* Records the answer to a device message, settled or refused, with the
- * signed receipt, so a repeat gets the same bytes. position is 0 when no
- * transfer was made. */
+ * signed receipt (1..FOGPAY_MESSAGE_MAX bytes), so a repeat gets the same
+ * bytes. position is 0 when no transfer was made. FOGPAY_ERR_EXISTS when
+ * (device_id, seq) is recorded already, FOGPAY_ERR_NOT_FOUND for an unknown
+ * device or position. */
 fogpay_error fogpay_ledger_message_record(fogpay_ledger *l, const char *device_id, uint64_t seq,
                                           uint8_t kind, const uint8_t hash[FOGPAY_HASH_BYTES],
                                           uint8_t status, uint16_t reason, uint64_t position,
                                           const uint8_t *receipt, size_t receipt_len,
                                           uint64_t now_ms);
 
-/* Appends a refused message to the bounded rejection log (monitoring). */
+/* Appends a refused message to the bounded rejection log (monitoring): the
+ * newest FOGPAY_LEDGER_REJECTIONS_MAX entries are kept. */
 fogpay_error fogpay_ledger_rejection_log(fogpay_ledger *l, const char *client_id, uint64_t seq,
                                          fogpay_error reason, uint64_t now_ms);
 
-/* Reading transfers. A filter field that is empty or zero does not filter. */
+/* Reading transfers. A filter field that is empty or zero does not filter.
+ * device_id selects every transfer that debits or credits one of the
+ * device's wallets; entity_id every transfer with that payer or payee
+ * entity. A limit over FOGPAY_TRANSFER_LIST_MAX is FOGPAY_ERR_FIELD_RANGE;
+ * 0 means FOGPAY_TRANSFER_LIST_MAX. */
 typedef struct fogpay_transfer_filter {
     const char *device_id;
     const char *entity_id;
@@ -197,7 +247,7 @@ typedef int (*fogpay_transfer_visit)(void *ctx, const fogpay_transfer *t,
 fogpay_error fogpay_ledger_transfer_get(fogpay_ledger *l, uint64_t position, fogpay_transfer *out,
                                         uint8_t hash_out[FOGPAY_HASH_BYTES]);
 /* Calls visit for each matching transfer in chain order; a non-zero return
- * stops the walk. */
+ * stops the walk. visit may read the ledger but must not write to it. */
 fogpay_error fogpay_ledger_transfer_list(fogpay_ledger *l, const fogpay_transfer_filter *f,
                                          fogpay_transfer_visit visit, void *ctx);
 /* The last position (0 for an empty chain) and the hash there. */
@@ -207,7 +257,9 @@ fogpay_error fogpay_ledger_chain_head(fogpay_ledger *l, uint64_t *position,
 /* Checks the whole ledger: every chain hash from position 1, positions
  * contiguous, every balance equal to its transfers, per-currency sums zero,
  * no wallet below zero. FOGPAY_OK, or FOGPAY_ERR_LEDGER_CORRUPT with the
- * first bad position in *bad_position and a sentence in problem. */
+ * first bad position in *bad_position (0 when the fault is in an account's
+ * balance rather than a transfer) and a sentence in problem. *checked is the
+ * count of transfers that passed. Any output pointer may be NULL. */
 fogpay_error fogpay_ledger_verify(fogpay_ledger *l, uint64_t *checked, uint64_t *bad_position,
                                   char *problem, size_t problem_cap);
 

@@ -1,0 +1,574 @@
+/*
+ * ledger.c - the ledger's database: open and close, pragmas, the schema
+ * version, the prepared statements, SQLite codes converted to fogpay_error,
+ * transactions and savepoints.
+ *
+ * Design. Open sets the pragmas the guarantees rest on (WAL journal,
+ * synchronous=FULL so a commit has reached the disk when it returns,
+ * foreign keys on, defensive mode), checks PRAGMA user_version, creates the
+ * schema (schemas/ledger.sql, embedded at build time) in one transaction
+ * when asked to, and prepares every statement of every file once. A file
+ * that is not this ledger, or another version of it, is refused without
+ * being changed.
+ *
+ * Ownership. fogpay_ledger_open() allocates the struct and the caller frees
+ * it with fogpay_ledger_close(), which finalizes the statements and closes
+ * the database (an open transaction is rolled back).
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger_internal.h"
+
+const ledger_stmt_sql ledger_core__sql[] = {
+    {LEDGER_STMT_BEGIN, "BEGIN IMMEDIATE"},
+    {LEDGER_STMT_BEGIN_READ, "BEGIN DEFERRED"},
+    {LEDGER_STMT_COMMIT, "COMMIT"},
+    {LEDGER_STMT_ROLLBACK, "ROLLBACK"},
+    {LEDGER_STMT_SAVEPOINT, "SAVEPOINT fogpay_caller"},
+    {LEDGER_STMT_RELEASE, "RELEASE fogpay_caller"},
+    {LEDGER_STMT_ROLLBACK_TO, "ROLLBACK TO fogpay_caller"},
+    {LEDGER_STMT_OP_SAVEPOINT, "SAVEPOINT ledger_op"},
+    {LEDGER_STMT_OP_RELEASE, "RELEASE ledger_op"},
+    {LEDGER_STMT_OP_ROLLBACK_TO, "ROLLBACK TO ledger_op"},
+};
+const size_t ledger_core__sql_count = sizeof ledger_core__sql / sizeof ledger_core__sql[0];
+
+/* Every file's statements, prepared together at open. */
+static const struct {
+    const ledger_stmt_sql *table;
+    const size_t *count;
+} ledger__tables[] = {
+    {ledger_core__sql, &ledger_core__sql_count},
+    {ledger_registry__sql, &ledger_registry__sql_count},
+    {ledger_account__sql, &ledger_account__sql_count},
+    {ledger_settle__sql, &ledger_settle__sql_count},
+    {ledger_message__sql, &ledger_message__sql_count},
+    {ledger_query__sql, &ledger_query__sql_count},
+    {ledger_verify__sql, &ledger_verify__sql_count},
+};
+
+sqlite3_stmt *ledger__stmt(fogpay_ledger *l, ledger_stmt_id id)
+{
+    assert(id < LEDGER_STMT_COUNT);
+    assert(l->stmt[id] != NULL);
+    return l->stmt[id];
+}
+
+void ledger__bind_int64(fogpay_ledger *l, sqlite3_stmt *s, int index, int64_t value)
+{
+    if (l->bind_rc == SQLITE_OK) {
+        l->bind_rc = sqlite3_bind_int64(s, index, value);
+    }
+}
+
+void ledger__bind_u64(fogpay_ledger *l, sqlite3_stmt *s, int index, uint64_t value)
+{
+    /* Callers check their values against LEDGER_INT_MAX first; a larger one
+     * here is a programmer error. */
+    assert(value <= LEDGER_INT_MAX);
+    ledger__bind_int64(l, s, index, (int64_t)value);
+}
+
+void ledger__bind_text(fogpay_ledger *l, sqlite3_stmt *s, int index, const char *text)
+{
+    assert(text != NULL);
+    if (l->bind_rc == SQLITE_OK) {
+        l->bind_rc = sqlite3_bind_text(s, index, text, -1, SQLITE_STATIC);
+    }
+}
+
+void ledger__bind_text_or_null(fogpay_ledger *l, sqlite3_stmt *s, int index, const char *text)
+{
+    if (text == NULL || text[0] == '\0') {
+        ledger__bind_null(l, s, index);
+    } else {
+        ledger__bind_text(l, s, index, text);
+    }
+}
+
+void ledger__bind_blob(fogpay_ledger *l, sqlite3_stmt *s, int index, const void *data, size_t len)
+{
+    assert(len <= (size_t)INT32_MAX);
+    if (l->bind_rc == SQLITE_OK) {
+        l->bind_rc = sqlite3_bind_blob(s, index, data, (int)len, SQLITE_STATIC);
+    }
+}
+
+void ledger__bind_null(fogpay_ledger *l, sqlite3_stmt *s, int index)
+{
+    if (l->bind_rc == SQLITE_OK) {
+        l->bind_rc = sqlite3_bind_null(s, index);
+    }
+}
+
+int ledger__step(fogpay_ledger *l, sqlite3_stmt *s)
+{
+    int rc = l->bind_rc;
+    l->bind_rc = SQLITE_OK;
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+    return sqlite3_step(s);
+}
+
+void ledger__finish(sqlite3_stmt *s)
+{
+    /* The step's result was checked where it was made; reset repeats it. */
+    (void)sqlite3_reset(s);
+    (void)sqlite3_clear_bindings(s);
+}
+
+fogpay_error ledger__error(fogpay_ledger *l, int rc)
+{
+    assert(rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE);
+    const char *text =
+        sqlite3_extended_errcode(l->db) == rc ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc);
+    snprintf(l->message, sizeof l->message, "%s", text);
+    switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        return FOGPAY_ERR_EXISTS;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        return FOGPAY_ERR_NOT_FOUND;
+    default:
+        break;
+    }
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return FOGPAY_ERR_STORAGE_BUSY;
+    case SQLITE_NOMEM:
+        return FOGPAY_ERR_NO_MEMORY;
+    default:
+        return FOGPAY_ERR_STORAGE;
+    }
+}
+
+fogpay_error ledger__exec(fogpay_ledger *l, sqlite3_stmt *s)
+{
+    int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+fogpay_error ledger__complete(fogpay_ledger *l, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        return rc == SQLITE_ROW ? FOGPAY_ERR_STORAGE : ledger__error(l, rc);
+    }
+    return FOGPAY_OK;
+}
+
+void ledger__note(fogpay_ledger *l, const char *sentence)
+{
+    snprintf(l->message, sizeof l->message, "%s", sentence);
+}
+
+bool ledger__column_text(sqlite3_stmt *s, int column, char *out, size_t cap)
+{
+    assert(cap > 0);
+    const unsigned char *text = sqlite3_column_text(s, column);
+    size_t len = (size_t)sqlite3_column_bytes(s, column);
+    out[0] = '\0';
+    if (text == NULL) {
+        return true;
+    }
+    if (len >= cap || memchr(text, '\0', len) != NULL) {
+        return false;
+    }
+    memcpy(out, text, len);
+    out[len] = '\0';
+    return true;
+}
+
+fogpay_error ledger__check_text(const char *text, size_t max)
+{
+    if (text == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    size_t len = strnlen(text, max + 1);
+    if (len == 0 || len > max) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return FOGPAY_OK;
+}
+
+/* Opening. */
+
+/* Runs a statement at open (not one of the prepared set) and copies the
+ * first column of its first row, if any, into value (may be NULL). */
+static fogpay_error ledger__open_query(fogpay_ledger *l, const char *sql, char *value, size_t cap)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(l->db, sql, -1, &s, NULL);
+    if (rc != SQLITE_OK) {
+        return ledger__error(l, rc);
+    }
+    fogpay_error err = FOGPAY_OK;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && value != NULL && !ledger__column_text(s, 0, value, cap)) {
+        ledger__note(l, "an unexpected answer to a pragma");
+        err = FOGPAY_ERR_STORAGE;
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        err = ledger__error(l, rc);
+    } else if (rc == SQLITE_DONE && value != NULL) {
+        value[0] = '\0';
+    }
+    sqlite3_finalize(s);
+    return err;
+}
+
+/* The schema version, and whether the database holds any object at all. */
+static fogpay_error ledger__read_version(fogpay_ledger *l, long *version, bool *empty)
+{
+    char text[32];
+    fogpay_error err = ledger__open_query(l, "PRAGMA user_version", text, sizeof text);
+    if (err == FOGPAY_OK) {
+        *version = strtol(text, NULL, 10);
+        err = ledger__open_query(l, "SELECT count(*) FROM sqlite_master", text, sizeof text);
+    }
+    if (err == FOGPAY_OK) {
+        *empty = strcmp(text, "0") == 0;
+    }
+    return err;
+}
+
+/* Connection settings, before anything is read. */
+static fogpay_error ledger__configure(fogpay_ledger *l)
+{
+    int rc = sqlite3_extended_result_codes(l->db, 1);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_busy_timeout(l->db, LEDGER_BUSY_TIMEOUT_MS);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_db_config(l->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_db_config(l->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+    }
+    if (rc != SQLITE_OK) {
+        return ledger__error(l, rc);
+    }
+    char value[16];
+    fogpay_error err = ledger__open_query(l, "PRAGMA foreign_keys = ON", NULL, 0);
+    if (err == FOGPAY_OK) {
+        err = ledger__open_query(l, "PRAGMA foreign_keys", value, sizeof value);
+    }
+    if (err == FOGPAY_OK && strcmp(value, "1") != 0) {
+        ledger__note(l, "this SQLite cannot enforce foreign keys");
+        err = FOGPAY_ERR_STORAGE;
+    }
+    return err;
+}
+
+/* The journal and durability pragmas; WAL is kept in the file. */
+static fogpay_error ledger__durability(fogpay_ledger *l)
+{
+    char mode[16];
+    fogpay_error err = ledger__open_query(l, "PRAGMA journal_mode = WAL", mode, sizeof mode);
+    if (err == FOGPAY_OK && strcmp(mode, "wal") != 0) {
+        ledger__note(l, "the ledger needs WAL journaling, which this file cannot use");
+        err = FOGPAY_ERR_STORAGE;
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__open_query(l, "PRAGMA synchronous = FULL", NULL, 0);
+    }
+    return err;
+}
+
+/* Creates the schema in one transaction; if another process created it in
+ * the meantime, its version is checked instead. */
+static fogpay_error ledger__create_schema(fogpay_ledger *l)
+{
+    fogpay_error err = ledger__open_query(l, "BEGIN IMMEDIATE", NULL, 0);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    long version = 0;
+    bool empty = false;
+    err = ledger__read_version(l, &version, &empty);
+    if (err == FOGPAY_OK && version == 0 && empty) {
+        char *message = NULL;
+        int rc = sqlite3_exec(l->db, ledger_schema_sql, NULL, NULL, &message);
+        if (rc != SQLITE_OK) {
+            err = ledger__error(l, rc);
+        }
+        sqlite3_free(message);
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__read_version(l, &version, &empty);
+    }
+    if (err == FOGPAY_OK && version != FOGPAY_LEDGER_SCHEMA_VERSION) {
+        ledger__note(l, "the database holds something other than this ledger version");
+        err = FOGPAY_ERR_SCHEMA_VERSION;
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__open_query(l, "COMMIT", NULL, 0);
+    }
+    if (err != FOGPAY_OK && !sqlite3_get_autocommit(l->db)) {
+        (void)ledger__open_query(l, "ROLLBACK", NULL, 0);
+    }
+    return err;
+}
+
+/* Checks the version; creates the schema in an empty database when asked. */
+static fogpay_error ledger__schema(fogpay_ledger *l, bool create)
+{
+    long version = 0;
+    bool empty = false;
+    fogpay_error err = ledger__read_version(l, &version, &empty);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    bool fresh = version == 0 && empty;
+    if (version != FOGPAY_LEDGER_SCHEMA_VERSION && !(fresh && create)) {
+        snprintf(l->message, sizeof l->message,
+                 "schema version %ld found where version %d is needed%s", version,
+                 FOGPAY_LEDGER_SCHEMA_VERSION, fresh ? " (an empty database)" : "");
+        return FOGPAY_ERR_SCHEMA_VERSION;
+    }
+    err = ledger__durability(l);
+    if (err == FOGPAY_OK && fresh) {
+        err = ledger__create_schema(l);
+    }
+    return err;
+}
+
+static fogpay_error ledger__prepare_all(fogpay_ledger *l)
+{
+    for (size_t t = 0; t < sizeof ledger__tables / sizeof ledger__tables[0]; t++) {
+        for (size_t i = 0; i < *ledger__tables[t].count; i++) {
+            const ledger_stmt_sql *entry = &ledger__tables[t].table[i];
+            assert(entry->id < LEDGER_STMT_COUNT);
+            assert(l->stmt[entry->id] == NULL);
+            int rc = sqlite3_prepare_v3(l->db, entry->sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                        &l->stmt[entry->id], NULL);
+            if (rc != SQLITE_OK) {
+                return ledger__error(l, rc);
+            }
+        }
+    }
+    for (size_t id = 0; id < LEDGER_STMT_COUNT; id++) {
+        assert(l->stmt[id] != NULL);
+    }
+    return FOGPAY_OK;
+}
+
+static void ledger__free(fogpay_ledger *l)
+{
+    for (size_t id = 0; id < LEDGER_STMT_COUNT; id++) {
+        sqlite3_finalize(l->stmt[id]);
+    }
+    /* Every statement is finalized, so the close cannot be deferred. */
+    sqlite3_close(l->db);
+    free(l);
+}
+
+fogpay_error fogpay_ledger_open(const char *path, bool create, fogpay_ledger **out)
+{
+    if (path == NULL || out == NULL || path[0] == '\0') {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    *out = NULL;
+    fogpay_ledger *l = calloc(1, sizeof *l);
+    if (l == NULL) {
+        return FOGPAY_ERR_NO_MEMORY;
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    if (create) {
+        flags |= SQLITE_OPEN_CREATE;
+    }
+    fogpay_error err = FOGPAY_OK;
+    int rc = sqlite3_open_v2(path, &l->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        err = FOGPAY_ERR_STORAGE;
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__configure(l);
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__schema(l, create);
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__prepare_all(l);
+    }
+    if (err != FOGPAY_OK) {
+        ledger__free(l);
+        return err == FOGPAY_ERR_STORAGE_BUSY || err == FOGPAY_ERR_SCHEMA_VERSION ||
+                       err == FOGPAY_ERR_NO_MEMORY
+                   ? err
+                   : FOGPAY_ERR_STORAGE;
+    }
+    *out = l;
+    return FOGPAY_OK;
+}
+
+void fogpay_ledger_close(fogpay_ledger *l)
+{
+    if (l != NULL) {
+        ledger__free(l);
+    }
+}
+
+const char *fogpay_ledger_last_message(const fogpay_ledger *l)
+{
+    if (l == NULL) {
+        return "no ledger";
+    }
+    return l->message;
+}
+
+/* Transactions. */
+
+fogpay_error fogpay_ledger_begin(fogpay_ledger *l)
+{
+    if (l == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (!sqlite3_get_autocommit(l->db)) {
+        ledger__note(l, "a transaction is already open");
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    l->savepoint_depth = 0;
+    return ledger__exec(l, ledger__stmt(l, LEDGER_STMT_BEGIN));
+}
+
+fogpay_error fogpay_ledger_commit(fogpay_ledger *l)
+{
+    if (l == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (sqlite3_get_autocommit(l->db)) {
+        ledger__note(l, "no transaction is open");
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__exec(l, ledger__stmt(l, LEDGER_STMT_COMMIT));
+    if (err == FOGPAY_OK || sqlite3_get_autocommit(l->db)) {
+        l->savepoint_depth = 0;
+    }
+    return err;
+}
+
+void fogpay_ledger_rollback(fogpay_ledger *l)
+{
+    if (l == NULL) {
+        return;
+    }
+    if (!sqlite3_get_autocommit(l->db)) {
+        (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_ROLLBACK));
+    }
+    l->savepoint_depth = 0;
+}
+
+fogpay_error fogpay_ledger_savepoint(fogpay_ledger *l)
+{
+    if (l == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (sqlite3_get_autocommit(l->db)) {
+        ledger__note(l, "a savepoint needs an open transaction");
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (l->savepoint_depth >= LEDGER_SAVEPOINT_DEPTH_MAX) {
+        ledger__note(l, "too many savepoints are open");
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__exec(l, ledger__stmt(l, LEDGER_STMT_SAVEPOINT));
+    if (err == FOGPAY_OK) {
+        l->savepoint_depth++;
+    }
+    return err;
+}
+
+fogpay_error fogpay_ledger_release(fogpay_ledger *l)
+{
+    if (l == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (l->savepoint_depth == 0 || sqlite3_get_autocommit(l->db)) {
+        l->savepoint_depth = 0;
+        ledger__note(l, "no savepoint is open");
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__exec(l, ledger__stmt(l, LEDGER_STMT_RELEASE));
+    if (err == FOGPAY_OK) {
+        l->savepoint_depth--;
+    }
+    return err;
+}
+
+void fogpay_ledger_rollback_to(fogpay_ledger *l)
+{
+    if (l == NULL) {
+        return;
+    }
+    if (l->savepoint_depth == 0 || sqlite3_get_autocommit(l->db)) {
+        l->savepoint_depth = 0;
+        return;
+    }
+    (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_ROLLBACK_TO));
+    (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_RELEASE));
+    l->savepoint_depth--;
+}
+
+fogpay_error ledger__op_begin(fogpay_ledger *l, ledger_op *op)
+{
+    op->own_transaction = sqlite3_get_autocommit(l->db) != 0;
+    ledger_stmt_id id = op->own_transaction ? LEDGER_STMT_BEGIN : LEDGER_STMT_OP_SAVEPOINT;
+    return ledger__exec(l, ledger__stmt(l, id));
+}
+
+fogpay_error ledger__op_end(fogpay_ledger *l, ledger_op *op, fogpay_error err)
+{
+    /* SQLite may have rolled the whole transaction back itself (a full
+     * disk, an I/O error): then there is nothing left to end. */
+    if (sqlite3_get_autocommit(l->db)) {
+        if (!op->own_transaction) {
+            l->savepoint_depth = 0;
+        }
+        return err;
+    }
+    if (op->own_transaction) {
+        if (err == FOGPAY_OK) {
+            err = ledger__exec(l, ledger__stmt(l, LEDGER_STMT_COMMIT));
+        }
+        if (err != FOGPAY_OK && !sqlite3_get_autocommit(l->db)) {
+            (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_ROLLBACK));
+        }
+        return err;
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__exec(l, ledger__stmt(l, LEDGER_STMT_OP_RELEASE));
+        if (err == FOGPAY_OK) {
+            return FOGPAY_OK;
+        }
+    }
+    (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_OP_ROLLBACK_TO));
+    (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_OP_RELEASE));
+    return err;
+}
+
+fogpay_error ledger__read_begin(fogpay_ledger *l, bool *own)
+{
+    *own = sqlite3_get_autocommit(l->db) != 0;
+    if (!*own) {
+        return FOGPAY_OK;
+    }
+    return ledger__exec(l, ledger__stmt(l, LEDGER_STMT_BEGIN_READ));
+}
+
+void ledger__read_end(fogpay_ledger *l, bool own)
+{
+    if (own && !sqlite3_get_autocommit(l->db)) {
+        /* A read transaction wrote nothing: ending it cannot lose work. */
+        (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_ROLLBACK));
+    }
+}

@@ -1,0 +1,302 @@
+/*
+ * ledger_internal.h - what the ledger's files share and nothing else sees:
+ * the struct behind fogpay_ledger, the table of prepared statements, the
+ * helpers that bind, step and convert SQLite codes, and the internal calls
+ * one noun makes into another.
+ *
+ * Files. ledger.c opens and closes the database, prepares every statement,
+ * converts SQLite codes and runs transactions; ledger_registry.c holds legal
+ * entities, devices, keys and ownership; ledger_account.c accounts,
+ * balances and appending to the chain; ledger_settle.c settlement, funding
+ * and refunds; ledger_message.c device messages, usage readings and the
+ * rejection log; ledger_query.c reading transfers; ledger_verify.c
+ * verification.
+ *
+ * Statements. Each file keeps its SQL in a table of {id, text}; ledger.c
+ * prepares all of them once at open with SQLITE_PREPARE_PERSISTENT. A
+ * statement is used as bind, step, check, then ledger__finish() (reset and
+ * clear bindings) on every path, so text bound without copying never
+ * outlives the call that bound it.
+ */
+#ifndef FOGPAY_LEDGER_INTERNAL_H
+#define FOGPAY_LEDGER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include <sqlite3.h>
+
+#include "ledger.h"
+
+/* How long a call waits for another connection's write lock (fogpayctl
+ * working offline on the same file) before it gives up with
+ * FOGPAY_ERR_STORAGE_BUSY. Long enough for another process's single
+ * transaction to commit, short enough that the broker thread calling the
+ * ledger is never stalled for long. */
+#define LEDGER_BUSY_TIMEOUT_MS 2000
+
+/* The last SQLite message kept for fogpay_ledger_last_message(). SQLite's
+ * messages are one sentence naming a table or constraint; longer ones are
+ * cut. */
+#define LEDGER_MESSAGE_MAX 256
+
+/* Savepoints the caller may nest with fogpay_ledger_savepoint(). The plugin
+ * needs one (a settlement inside a group commit); the bound turns a missing
+ * release into an error instead of unbounded growth. */
+#define LEDGER_SAVEPOINT_DEPTH_MAX 8
+
+/* Attempts at a fresh random entity id. 64 random bits make even one
+ * collision unlikely before billions of entities; a few attempts make a
+ * failure a sign of a broken random source, reported as FOGPAY_ERR_STORAGE. */
+#define LEDGER_ENTITY_ID_ATTEMPTS 4
+
+/* Milliseconds in a UTC day: the per-day limit counts from midnight UTC. */
+#define LEDGER_DAY_MS 86400000ull
+
+/* Largest value an INTEGER column holds: every uint64_t stored is checked
+ * against it. */
+#define LEDGER_INT_MAX ((uint64_t)INT64_MAX)
+
+typedef enum ledger_stmt_id {
+    /* ledger.c: transactions and savepoints */
+    LEDGER_STMT_BEGIN,
+    LEDGER_STMT_BEGIN_READ,
+    LEDGER_STMT_COMMIT,
+    LEDGER_STMT_ROLLBACK,
+    LEDGER_STMT_SAVEPOINT,
+    LEDGER_STMT_RELEASE,
+    LEDGER_STMT_ROLLBACK_TO,
+    LEDGER_STMT_OP_SAVEPOINT,
+    LEDGER_STMT_OP_RELEASE,
+    LEDGER_STMT_OP_ROLLBACK_TO,
+    /* ledger_registry.c */
+    LEDGER_STMT_ENTITY_INSERT,
+    LEDGER_STMT_ENTITY_PERSONAL_INSERT,
+    LEDGER_STMT_ENTITY_EXISTS,
+    LEDGER_STMT_DEVICE_INSERT,
+    LEDGER_STMT_DEVICE_GET,
+    LEDGER_STMT_DEVICE_STATE,
+    LEDGER_STMT_DEVICE_SET_STATUS,
+    LEDGER_STMT_DEVICE_SET_LIMITS,
+    LEDGER_STMT_DEVICE_NEXT_COMMAND_SEQ,
+    LEDGER_STMT_KEY_INSERT,
+    LEDGER_STMT_KEY_RETIRE,
+    LEDGER_STMT_OWNERSHIP_INSERT,
+    LEDGER_STMT_OWNERSHIP_LATEST,
+    LEDGER_STMT_OWNERSHIP_AT,
+    /* ledger_account.c */
+    LEDGER_STMT_ACCOUNT_GET,
+    LEDGER_STMT_ACCOUNT_FIND_WALLET,
+    LEDGER_STMT_ACCOUNT_FIND_ENTITY,
+    LEDGER_STMT_ACCOUNT_FIND_SYSTEM,
+    LEDGER_STMT_ACCOUNT_INSERT,
+    LEDGER_STMT_ACCOUNT_ADD,
+    LEDGER_STMT_TRANSFER_INSERT,
+    /* ledger_settle.c */
+    LEDGER_STMT_SPENT_IN_DAY,
+    LEDGER_STMT_REFUNDED_SUM,
+    /* ledger_message.c */
+    LEDGER_STMT_MESSAGE_LOOKUP,
+    LEDGER_STMT_MESSAGE_INSERT,
+    LEDGER_STMT_USAGE_INSERT,
+    LEDGER_STMT_REJECTION_INSERT,
+    LEDGER_STMT_REJECTION_TRIM,
+    /* ledger_query.c */
+    LEDGER_STMT_CHAIN_HEAD,
+    LEDGER_STMT_TRANSFER_GET,
+    LEDGER_STMT_LIST_ALL,
+    LEDGER_STMT_LIST_DEVICE,
+    LEDGER_STMT_LIST_ENTITY,
+    /* ledger_verify.c */
+    LEDGER_STMT_VERIFY_WALK,
+    LEDGER_STMT_VERIFY_BALANCES,
+    LEDGER_STMT_VERIFY_SUMS,
+    LEDGER_STMT_VERIFY_FLOORS,
+    LEDGER_STMT_COUNT
+} ledger_stmt_id;
+
+typedef struct ledger_stmt_sql {
+    ledger_stmt_id id;
+    const char *sql;
+} ledger_stmt_sql;
+
+/* The SQL of each file, prepared by ledger.c. */
+extern const ledger_stmt_sql ledger_core__sql[];
+extern const size_t ledger_core__sql_count;
+extern const ledger_stmt_sql ledger_registry__sql[];
+extern const size_t ledger_registry__sql_count;
+extern const ledger_stmt_sql ledger_account__sql[];
+extern const size_t ledger_account__sql_count;
+extern const ledger_stmt_sql ledger_settle__sql[];
+extern const size_t ledger_settle__sql_count;
+extern const ledger_stmt_sql ledger_message__sql[];
+extern const size_t ledger_message__sql_count;
+extern const ledger_stmt_sql ledger_query__sql[];
+extern const size_t ledger_query__sql_count;
+extern const ledger_stmt_sql ledger_verify__sql[];
+extern const size_t ledger_verify__sql_count;
+
+/* schemas/ledger.sql, NUL-terminated, generated at build time by
+ * ledger_schema_embed.py. */
+extern const char ledger_schema_sql[];
+
+struct fogpay_ledger {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[LEDGER_STMT_COUNT];
+    /* The first failed bind since the last ledger__step (SQLITE_OK if none). */
+    int bind_rc;
+    /* Savepoints opened by the caller and not yet released. */
+    uint32_t savepoint_depth;
+    char message[LEDGER_MESSAGE_MAX];
+};
+
+/* The columns of a transfer in the order ledger__transfer_read() reads
+ * them, for every SELECT that returns transfers. */
+#define LEDGER_TRANSFER_COLUMNS                                                                    \
+    "position, kind, debit_account, credit_account, amount_minor, currency, time_ms, device_id, "  \
+    "seq, payer_entity, payee_entity, intent_hash, reference, related_position, hash"
+#define LEDGER_TRANSFER_COLUMN_COUNT 15
+
+/* ledger.c: statements, binding, stepping, errors. */
+
+/* The prepared statement id (never NULL once the ledger is open). */
+sqlite3_stmt *ledger__stmt(fogpay_ledger *l, ledger_stmt_id id);
+
+/* Binders: the first failure sticks in l->bind_rc and is returned by the
+ * next ledger__step(); later binds do nothing. Text and blobs are bound
+ * without copying, so they must stay alive until ledger__finish(). */
+void ledger__bind_int64(fogpay_ledger *l, sqlite3_stmt *s, int index, int64_t value);
+void ledger__bind_u64(fogpay_ledger *l, sqlite3_stmt *s, int index, uint64_t value);
+void ledger__bind_text(fogpay_ledger *l, sqlite3_stmt *s, int index, const char *text);
+/* Binds NULL for NULL or an empty string: optional text is stored as NULL. */
+void ledger__bind_text_or_null(fogpay_ledger *l, sqlite3_stmt *s, int index, const char *text);
+void ledger__bind_blob(fogpay_ledger *l, sqlite3_stmt *s, int index, const void *data, size_t len);
+void ledger__bind_null(fogpay_ledger *l, sqlite3_stmt *s, int index);
+
+/* Steps s, or returns the stuck bind error without stepping; clears it. */
+int ledger__step(fogpay_ledger *l, sqlite3_stmt *s);
+
+/* Resets s and clears its bindings; every use of a statement ends here. */
+void ledger__finish(sqlite3_stmt *s);
+
+/* Converts a SQLite result code to a fogpay_error and keeps the database's
+ * message for fogpay_ledger_last_message(). Busy and locked become
+ * FOGPAY_ERR_STORAGE_BUSY, a unique or primary-key violation
+ * FOGPAY_ERR_EXISTS, a foreign key naming nothing FOGPAY_ERR_NOT_FOUND,
+ * everything else FOGPAY_ERR_STORAGE. */
+fogpay_error ledger__error(fogpay_ledger *l, int rc);
+
+/* Steps a statement that returns no row, finishes it, and converts a
+ * failure. */
+fogpay_error ledger__exec(fogpay_ledger *l, sqlite3_stmt *s);
+
+/* After the one row of an INSERT or UPDATE ... RETURNING has been read:
+ * steps it to completion (so its change is whole before the reset) and
+ * converts a failure. Does not finish s. */
+fogpay_error ledger__complete(fogpay_ledger *l, sqlite3_stmt *s);
+
+/* Keeps a sentence of the ledger's own for fogpay_ledger_last_message(). */
+void ledger__note(fogpay_ledger *l, const char *sentence);
+
+/* An operation that writes: its own transaction when none is open (so a
+ * registry call or funding is durable on its own), otherwise a savepoint
+ * inside the caller's transaction (so a refusal leaves the caller's other
+ * work intact). ledger__op_end() commits or releases on FOGPAY_OK and rolls
+ * back otherwise; it returns err, or the commit's failure. */
+typedef struct ledger_op {
+    bool own_transaction;
+} ledger_op;
+fogpay_error ledger__op_begin(fogpay_ledger *l, ledger_op *op);
+fogpay_error ledger__op_end(fogpay_ledger *l, ledger_op *op, fogpay_error err);
+
+/* A consistent read over several statements: a read transaction when none
+ * is open (in WAL mode it never blocks the writer), otherwise nothing. */
+fogpay_error ledger__read_begin(fogpay_ledger *l, bool *own);
+void ledger__read_end(fogpay_ledger *l, bool own);
+
+/* Copies a text column into out (capacity cap, NUL-terminated); NULL reads
+ * as "". False if it does not fit: stored data over its limit. */
+bool ledger__column_text(sqlite3_stmt *s, int column, char *out, size_t cap);
+
+/* Checks text is present and 1..max bytes long (FOGPAY_ERR_INVALID_ARGUMENT
+ * for NULL, FOGPAY_ERR_FIELD_RANGE for empty or too long). */
+fogpay_error ledger__check_text(const char *text, size_t max);
+
+/* ledger_registry.c */
+
+/* What settlement needs of a device. */
+typedef struct ledger_device_state {
+    uint8_t status;
+    fogpay_device_limits limits;
+} ledger_device_state;
+
+/* FOGPAY_ERR_NOT_FOUND for an unknown device. */
+fogpay_error ledger__device_state(fogpay_ledger *l, const char *device_id,
+                                  ledger_device_state *out);
+
+/* Checks a device id: 1..FOGPAY_DEVICE_ID_MAX bytes of letters, digits and
+ * '.', '_', ':', '-' (FOGPAY_ERR_FIELD_RANGE, FOGPAY_ERR_TEXT_INVALID). */
+fogpay_error ledger__check_device_id(const char *device_id);
+
+/* FOGPAY_OK when the entity exists, FOGPAY_ERR_NOT_FOUND otherwise. */
+fogpay_error ledger__entity_exists(fogpay_ledger *l, const char *entity_id);
+
+/* ledger_account.c */
+
+typedef enum ledger_account_kind {
+    LEDGER_ACCOUNT_WALLET = 0,
+    LEDGER_ACCOUNT_ENTITY = 1,
+    LEDGER_ACCOUNT_SYSTEM = 2,
+} ledger_account_kind;
+
+typedef struct ledger_account {
+    uint64_t id;
+    ledger_account_kind kind;
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1]; /* wallets */
+    char entity_id[FOGPAY_ENTITY_ID_MAX + 1]; /* entity accounts */
+    uint16_t currency;
+    int64_t balance;
+} ledger_account;
+
+/* Reads account id; FOGPAY_ERR_NOT_FOUND if there is none. */
+fogpay_error ledger__account_get(fogpay_ledger *l, uint64_t id, ledger_account *out);
+
+/* Finds an account without creating it; FOGPAY_ERR_NOT_FOUND if absent.
+ * owner is the device id (wallet), entity id (entity) or NULL (system). */
+fogpay_error ledger__account_find(fogpay_ledger *l, ledger_account_kind kind, const char *owner,
+                                  uint16_t currency, ledger_account *out);
+
+/* Finds or creates the account; the owner must exist (the caller checks).
+ * Call inside a write operation. */
+fogpay_error ledger__account_ensure(fogpay_ledger *l, ledger_account_kind kind, const char *owner,
+                                    uint16_t currency, ledger_account *out);
+
+/* The legal entity behind an account at time_ms: the holder of a wallet's
+ * device, an entity account's entity, "" for the system account or a device
+ * nobody holds. */
+fogpay_error ledger__account_entity(fogpay_ledger *l, const ledger_account *a, uint64_t time_ms,
+                                    char entity_out[FOGPAY_ENTITY_ID_MAX + 1]);
+
+/* Appends t at the next chain position: sets t->position, encodes the
+ * record, chains its hash, inserts it and moves the amount from the debit
+ * to the credit account. Every policy check has been made by the caller;
+ * call inside a write operation. *debit_balance (may be NULL) receives the
+ * debit account's balance after. */
+fogpay_error ledger__transfer_append(fogpay_ledger *l, fogpay_transfer *t, int64_t *debit_balance);
+
+/* ledger_query.c */
+
+/* The last chain position (0 for an empty chain) and the hash there (32
+ * zero bytes for an empty chain). FOGPAY_ERR_LEDGER_CORRUPT if the stored
+ * hash is not 32 bytes. */
+fogpay_error ledger__chain_head(fogpay_ledger *l, uint64_t *position,
+                                uint8_t hash[FOGPAY_HASH_BYTES]);
+
+/* Reads the transfer at the statement's current row (columns
+ * LEDGER_TRANSFER_COLUMNS from column 0) and its chain hash (may be NULL).
+ * FOGPAY_ERR_LEDGER_CORRUPT for stored values outside their limits. */
+fogpay_error ledger__transfer_read(sqlite3_stmt *s, fogpay_transfer *t,
+                                   uint8_t hash[FOGPAY_HASH_BYTES]);
+
+#endif
