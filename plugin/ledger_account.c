@@ -1,0 +1,375 @@
+/*
+ * ledger_account.c - accounts and their balances, and appending a transfer
+ * to the hash chain.
+ *
+ * Design. A device has one wallet per currency and a legal entity one
+ * account per currency, each created on first use; the system account of a
+ * currency is the counterpart of funding and the only account whose balance
+ * may go below zero (the schema refuses it for the others). A balance is
+ * stored and moved in the same transaction as the transfer that moves it,
+ * so it always equals the account's credits minus its debits, which
+ * ledger_verify.c checks.
+ *
+ * Appending is the one way a transfer enters the ledger: it takes the next
+ * position, encodes the record deterministically, hashes it onto the chain
+ * head, inserts the row and moves the balances. Policy checks are the
+ * caller's (ledger_settle.c); appending only guards the chain.
+ *
+ * Ownership. Nothing here allocates; outputs are copied into the caller's
+ * structs.
+ */
+#include <assert.h>
+#include <string.h>
+
+#include "fogpay_hash.h"
+#include "ledger_internal.h"
+
+const ledger_stmt_sql ledger_account__sql[] = {
+    {LEDGER_STMT_ACCOUNT_GET,
+     "SELECT kind, device_id, entity_id, currency, balance FROM accounts WHERE id = ?1"},
+    {LEDGER_STMT_ACCOUNT_FIND_WALLET,
+     "SELECT id, balance FROM accounts WHERE kind = 'wallet' AND device_id = ?1 "
+     "AND currency = ?2"},
+    {LEDGER_STMT_ACCOUNT_FIND_ENTITY,
+     "SELECT id, balance FROM accounts WHERE kind = 'entity' AND entity_id = ?1 "
+     "AND currency = ?2"},
+    {LEDGER_STMT_ACCOUNT_FIND_SYSTEM,
+     "SELECT id, balance FROM accounts WHERE kind = 'system' AND ?1 IS NULL AND currency = ?2"},
+    {LEDGER_STMT_ACCOUNT_INSERT,
+     "INSERT INTO accounts (kind, device_id, entity_id, currency, balance) "
+     "VALUES (?1, ?2, ?3, ?4, 0) RETURNING id"},
+    {LEDGER_STMT_ACCOUNT_ADD,
+     "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1 RETURNING balance"},
+    {LEDGER_STMT_TRANSFER_INSERT,
+     "INSERT INTO transfers (position, kind, debit_account, credit_account, amount_minor, "
+     "currency, time_ms, device_id, seq, payer_entity, payee_entity, intent_hash, reference, "
+     "related_position, record, hash) "
+     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"},
+};
+const size_t ledger_account__sql_count = sizeof ledger_account__sql / sizeof ledger_account__sql[0];
+
+static const char *const account__kind_names[] = {
+    [LEDGER_ACCOUNT_WALLET] = "wallet",
+    [LEDGER_ACCOUNT_ENTITY] = "entity",
+    [LEDGER_ACCOUNT_SYSTEM] = "system",
+};
+
+static bool account__kind_parse(const char *text, ledger_account_kind *kind)
+{
+    for (size_t i = 0; i < sizeof account__kind_names / sizeof account__kind_names[0]; i++) {
+        if (strcmp(text, account__kind_names[i]) == 0) {
+            *kind = (ledger_account_kind)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+fogpay_error ledger__account_get(fogpay_ledger *l, uint64_t id, ledger_account *out)
+{
+    if (id == 0 || id > LEDGER_INT_MAX) {
+        return FOGPAY_ERR_NOT_FOUND;
+    }
+    ledger_account a;
+    memset(&a, 0, sizeof a);
+    a.id = id;
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_ACCOUNT_GET);
+    ledger__bind_u64(l, s, 1, id);
+    int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
+    if (rc == SQLITE_ROW) {
+        char kind[8];
+        int64_t currency = sqlite3_column_int64(s, 3);
+        a.balance = sqlite3_column_int64(s, 4);
+        if (!ledger__column_text(s, 0, kind, sizeof kind) || !account__kind_parse(kind, &a.kind) ||
+            !ledger__column_text(s, 1, a.device_id, sizeof a.device_id) ||
+            !ledger__column_text(s, 2, a.entity_id, sizeof a.entity_id) ||
+            currency < FOGPAY_CURRENCY_MIN || currency > FOGPAY_CURRENCY_MAX) {
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+        }
+        a.currency = (uint16_t)currency;
+    } else if (rc == SQLITE_DONE) {
+        err = FOGPAY_ERR_NOT_FOUND;
+    } else {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    if (err == FOGPAY_OK) {
+        *out = a;
+    }
+    return err;
+}
+
+/* Fills out with an account of known kind, owner and currency. */
+static void account__fill(ledger_account *out, ledger_account_kind kind, const char *owner,
+                          uint16_t currency, uint64_t id, int64_t balance)
+{
+    memset(out, 0, sizeof *out);
+    out->id = id;
+    out->kind = kind;
+    out->currency = currency;
+    out->balance = balance;
+    if (kind == LEDGER_ACCOUNT_WALLET) {
+        memcpy(out->device_id, owner, strnlen(owner, FOGPAY_DEVICE_ID_MAX));
+    } else if (kind == LEDGER_ACCOUNT_ENTITY) {
+        memcpy(out->entity_id, owner, strnlen(owner, FOGPAY_ENTITY_ID_MAX));
+    }
+}
+
+fogpay_error ledger__account_find(fogpay_ledger *l, ledger_account_kind kind, const char *owner,
+                                  uint16_t currency, ledger_account *out)
+{
+    static const ledger_stmt_id finders[] = {
+        [LEDGER_ACCOUNT_WALLET] = LEDGER_STMT_ACCOUNT_FIND_WALLET,
+        [LEDGER_ACCOUNT_ENTITY] = LEDGER_STMT_ACCOUNT_FIND_ENTITY,
+        [LEDGER_ACCOUNT_SYSTEM] = LEDGER_STMT_ACCOUNT_FIND_SYSTEM,
+    };
+    assert((size_t)kind < sizeof finders / sizeof finders[0]);
+    assert((kind == LEDGER_ACCOUNT_SYSTEM) == (owner == NULL));
+    sqlite3_stmt *s = ledger__stmt(l, finders[kind]);
+    ledger__bind_text_or_null(l, s, 1, owner);
+    ledger__bind_int64(l, s, 2, currency);
+    int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
+    if (rc == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        int64_t balance = sqlite3_column_int64(s, 1);
+        if (id < 1) {
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+        } else {
+            account__fill(out, kind, owner, currency, (uint64_t)id, balance);
+        }
+    } else if (rc == SQLITE_DONE) {
+        err = FOGPAY_ERR_NOT_FOUND;
+    } else {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+fogpay_error ledger__account_ensure(fogpay_ledger *l, ledger_account_kind kind, const char *owner,
+                                    uint16_t currency, ledger_account *out)
+{
+    fogpay_error err = ledger__account_find(l, kind, owner, currency, out);
+    if (err != FOGPAY_ERR_NOT_FOUND) {
+        return err;
+    }
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_ACCOUNT_INSERT);
+    ledger__bind_text(l, s, 1, account__kind_names[kind]);
+    ledger__bind_text_or_null(l, s, 2, kind == LEDGER_ACCOUNT_WALLET ? owner : NULL);
+    ledger__bind_text_or_null(l, s, 3, kind == LEDGER_ACCOUNT_ENTITY ? owner : NULL);
+    ledger__bind_int64(l, s, 4, currency);
+    int rc = ledger__step(l, s);
+    if (rc == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        err = id >= 1 ? ledger__complete(l, s) : FOGPAY_ERR_LEDGER_CORRUPT;
+        if (err == FOGPAY_OK) {
+            account__fill(out, kind, owner, currency, (uint64_t)id, 0);
+        }
+    } else {
+        err = ledger__error(l, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+fogpay_error ledger__account_entity(fogpay_ledger *l, const ledger_account *a, uint64_t time_ms,
+                                    char entity_out[FOGPAY_ENTITY_ID_MAX + 1])
+{
+    entity_out[0] = '\0';
+    switch (a->kind) {
+    case LEDGER_ACCOUNT_WALLET: {
+        fogpay_error err = fogpay_ledger_owner_at(l, a->device_id, time_ms, entity_out);
+        return err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_OK : err;
+    }
+    case LEDGER_ACCOUNT_ENTITY:
+        memcpy(entity_out, a->entity_id, sizeof a->entity_id);
+        return FOGPAY_OK;
+    case LEDGER_ACCOUNT_SYSTEM:
+        return FOGPAY_OK;
+    }
+    return FOGPAY_ERR_LEDGER_CORRUPT;
+}
+
+/* Adds delta to an account's balance; *balance_after (may be NULL) is the
+ * result. The schema's floor refuses a wallet or entity account below zero. */
+static fogpay_error account__add(fogpay_ledger *l, uint64_t id, int64_t delta,
+                                 int64_t *balance_after)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_ACCOUNT_ADD);
+    ledger__bind_u64(l, s, 1, id);
+    ledger__bind_int64(l, s, 2, delta);
+    int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
+    if (rc == SQLITE_ROW) {
+        if (balance_after != NULL) {
+            *balance_after = sqlite3_column_int64(s, 0);
+        }
+        err = ledger__complete(l, s);
+    } else if (rc == SQLITE_DONE) {
+        err = FOGPAY_ERR_NOT_FOUND;
+    } else {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+static fogpay_error account__transfer_insert(fogpay_ledger *l, const fogpay_transfer *t,
+                                             const uint8_t *record, size_t record_len,
+                                             const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    bool by_device = t->device_id[0] != '\0';
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_TRANSFER_INSERT);
+    ledger__bind_u64(l, s, 1, t->position);
+    ledger__bind_int64(l, s, 2, t->kind);
+    ledger__bind_u64(l, s, 3, t->debit_account);
+    ledger__bind_u64(l, s, 4, t->credit_account);
+    ledger__bind_u64(l, s, 5, t->amount_minor);
+    ledger__bind_int64(l, s, 6, t->currency);
+    ledger__bind_u64(l, s, 7, t->time_ms);
+    ledger__bind_text_or_null(l, s, 8, t->device_id);
+    if (by_device) {
+        ledger__bind_u64(l, s, 9, t->seq);
+        ledger__bind_blob(l, s, 12, t->intent_hash, FOGPAY_HASH_BYTES);
+    } else {
+        ledger__bind_null(l, s, 9);
+        ledger__bind_null(l, s, 12);
+    }
+    ledger__bind_text_or_null(l, s, 10, t->payer_entity);
+    ledger__bind_text_or_null(l, s, 11, t->payee_entity);
+    ledger__bind_text_or_null(l, s, 13, t->reference);
+    if (t->related_position != 0) {
+        ledger__bind_u64(l, s, 14, t->related_position);
+    } else {
+        ledger__bind_null(l, s, 14);
+    }
+    ledger__bind_blob(l, s, 15, record, record_len);
+    ledger__bind_blob(l, s, 16, hash, FOGPAY_HASH_BYTES);
+    return ledger__exec(l, s);
+}
+
+fogpay_error ledger__transfer_append(fogpay_ledger *l, fogpay_transfer *t, int64_t *debit_balance)
+{
+    assert(t->amount_minor >= 1 && t->amount_minor <= FOGPAY_AMOUNT_MAX_MINOR);
+    assert(t->debit_account != t->credit_account);
+    assert(!sqlite3_get_autocommit(l->db));
+    uint64_t head = 0;
+    uint8_t previous[FOGPAY_HASH_BYTES];
+    fogpay_error err = ledger__chain_head(l, &head, previous);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (head >= LEDGER_INT_MAX || t->time_ms > LEDGER_INT_MAX || t->seq > LEDGER_INT_MAX ||
+        t->debit_account > LEDGER_INT_MAX || t->credit_account > LEDGER_INT_MAX ||
+        t->related_position > head) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    t->position = head + 1;
+    uint8_t record[FOGPAY_RECORD_BYTES_MAX];
+    size_t record_len = 0;
+    err = fogpay_transfer_encode(t, record, sizeof record, &record_len);
+    if (err != FOGPAY_OK) {
+        ledger__note(l, "the transfer does not encode as a record of the contract");
+        return err;
+    }
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    err = fogpay_sha256_pair(previous, sizeof previous, record, record_len, hash);
+    if (err == FOGPAY_OK) {
+        err = account__transfer_insert(l, t, record, record_len, hash);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    /* The chain's positions are the table's row ids: contiguous from 1. */
+    assert(sqlite3_last_insert_rowid(l->db) == (sqlite3_int64)t->position);
+    int64_t amount = (int64_t)t->amount_minor;
+    err = account__add(l, t->debit_account, -amount, debit_balance);
+    if (err == FOGPAY_OK) {
+        err = account__add(l, t->credit_account, amount, NULL);
+    }
+    return err;
+}
+
+/* Public accounts API. */
+
+static fogpay_error account__check_currency(uint16_t currency)
+{
+    return currency >= FOGPAY_CURRENCY_MIN && currency <= FOGPAY_CURRENCY_MAX
+               ? FOGPAY_OK
+               : FOGPAY_ERR_FIELD_RANGE;
+}
+
+/* Finds the account, or creates it in an operation of its own after checking
+ * that its owner exists (FOGPAY_ERR_NOT_FOUND otherwise). */
+static fogpay_error account__get_or_create(fogpay_ledger *l, ledger_account_kind kind,
+                                           const char *owner, uint16_t currency,
+                                           uint64_t *account_out)
+{
+    ledger_account a;
+    fogpay_error err = ledger__account_find(l, kind, owner, currency, &a);
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        ledger_op op;
+        err = ledger__op_begin(l, &op);
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+        ledger_device_state state;
+        err = kind == LEDGER_ACCOUNT_WALLET ? ledger__device_state(l, owner, &state)
+                                            : ledger__entity_exists(l, owner);
+        if (err == FOGPAY_OK) {
+            err = ledger__account_ensure(l, kind, owner, currency, &a);
+        }
+        err = ledger__op_end(l, &op, err);
+    }
+    if (err == FOGPAY_OK) {
+        *account_out = a.id;
+    }
+    return err;
+}
+
+fogpay_error fogpay_ledger_wallet(fogpay_ledger *l, const char *device_id, uint16_t currency,
+                                  uint64_t *account_out)
+{
+    if (l == NULL || account_out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
+    if (err == FOGPAY_OK) {
+        err = account__check_currency(currency);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    return account__get_or_create(l, LEDGER_ACCOUNT_WALLET, device_id, currency, account_out);
+}
+
+fogpay_error fogpay_ledger_entity_account(fogpay_ledger *l, const char *entity_id,
+                                          uint16_t currency, uint64_t *account_out)
+{
+    if (l == NULL || account_out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__check_text(entity_id, FOGPAY_ENTITY_ID_MAX);
+    if (err == FOGPAY_OK) {
+        err = account__check_currency(currency);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    return account__get_or_create(l, LEDGER_ACCOUNT_ENTITY, entity_id, currency, account_out);
+}
+
+fogpay_error fogpay_ledger_balance(fogpay_ledger *l, uint64_t account, int64_t *balance_out)
+{
+    if (l == NULL || balance_out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    ledger_account a;
+    fogpay_error err = ledger__account_get(l, account, &a);
+    if (err == FOGPAY_OK) {
+        *balance_out = a.balance;
+    }
+    return err;
+}

@@ -1,0 +1,611 @@
+/*
+ * ledger_registry.c - the registry in the ledger: legal entities with their
+ * personal data kept apart, devices with their status, limits, password
+ * hash and command sequence, the history of device keys, and the
+ * append-only, effective-dated ownership of devices by legal entities.
+ *
+ * Design. Each public call validates its arguments, then does its reads and
+ * writes as one ledger operation: its own transaction when the caller has
+ * none open, a savepoint inside the caller's otherwise. A device's key is
+ * never deleted: rotation retires the active key (active = 0, revoked_ms)
+ * and inserts the new one, and a key the device held before is refused.
+ * The holder of a device at a time is the latest ownership entry at or
+ * before it, a lessee before an owner at equal times, so a new owner entry
+ * ends any lease before it.
+ *
+ * Ownership. Nothing here allocates; outputs are copied into the caller's
+ * structs and arrays.
+ */
+#include <string.h>
+
+#include "ledger_internal.h"
+
+const ledger_stmt_sql ledger_registry__sql[] = {
+    {LEDGER_STMT_ENTITY_INSERT,
+     "INSERT INTO entities (id, created_ms) VALUES ('le-' || lower(hex(randomblob(8))), ?1) "
+     "RETURNING id"},
+    {LEDGER_STMT_ENTITY_PERSONAL_INSERT,
+     "INSERT INTO entity_personal (entity_id, name, contact, bank_ref) VALUES (?1, ?2, ?3, ?4)"},
+    {LEDGER_STMT_ENTITY_EXISTS, "SELECT 1 FROM entities WHERE id = ?1"},
+    {LEDGER_STMT_DEVICE_INSERT,
+     "INSERT INTO devices (id, status, per_payment_minor, per_day_minor, wallet_max_minor, "
+     "password_hash, last_command_seq, created_ms, updated_ms) "
+     "VALUES (?1, 0, ?2, ?3, ?4, ?5, 0, ?6, ?6)"},
+    {LEDGER_STMT_DEVICE_GET,
+     "SELECT d.status, d.per_payment_minor, d.per_day_minor, d.wallet_max_minor, "
+     "d.password_hash, d.last_command_seq, d.created_ms, k.alg, k.public_key "
+     "FROM devices d LEFT JOIN device_keys k ON k.device_id = d.id AND k.active = 1 "
+     "WHERE d.id = ?1"},
+    {LEDGER_STMT_DEVICE_STATE,
+     "SELECT status, per_payment_minor, per_day_minor, wallet_max_minor FROM devices "
+     "WHERE id = ?1"},
+    {LEDGER_STMT_DEVICE_SET_STATUS,
+     "UPDATE devices SET status = ?2, updated_ms = ?3 WHERE id = ?1"},
+    {LEDGER_STMT_DEVICE_SET_LIMITS,
+     "UPDATE devices SET per_payment_minor = ?2, per_day_minor = ?3, wallet_max_minor = ?4, "
+     "updated_ms = ?5 WHERE id = ?1"},
+    {LEDGER_STMT_DEVICE_NEXT_COMMAND_SEQ,
+     "UPDATE devices SET last_command_seq = last_command_seq + 1 WHERE id = ?1 "
+     "RETURNING last_command_seq"},
+    {LEDGER_STMT_KEY_INSERT,
+     "INSERT INTO device_keys (device_id, alg, public_key, active, from_ms) "
+     "VALUES (?1, ?2, ?3, 1, ?4)"},
+    {LEDGER_STMT_KEY_RETIRE, "UPDATE device_keys SET active = 0, revoked_ms = max(?2, from_ms) "
+                             "WHERE device_id = ?1 AND active = 1"},
+    {LEDGER_STMT_OWNERSHIP_INSERT,
+     "INSERT INTO ownership (device_id, entity_id, role, effective_ms, recorded_ms) "
+     "VALUES (?1, ?2, ?3, ?4, ?5)"},
+    {LEDGER_STMT_OWNERSHIP_LATEST, "SELECT max(effective_ms) FROM ownership WHERE device_id = ?1"},
+    {LEDGER_STMT_OWNERSHIP_AT,
+     "SELECT entity_id FROM ownership WHERE device_id = ?1 AND effective_ms <= ?2 "
+     "ORDER BY effective_ms DESC, role = 'lessee' DESC, id DESC LIMIT 1"},
+};
+const size_t ledger_registry__sql_count =
+    sizeof ledger_registry__sql / sizeof ledger_registry__sql[0];
+
+/* Device ids are letters, digits and these: the characters the codec takes
+ * in an id (fogpay_message.c), none of which means anything in a topic. */
+#define REGISTRY_DEVICE_ID_PUNCTUATION "._:-"
+
+fogpay_error ledger__check_device_id(const char *device_id)
+{
+    fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    for (const char *p = device_id; *p != '\0'; p++) {
+        if (strchr(REGISTRY_DEVICE_ID_PUNCTUATION, *p) == NULL && !(*p >= 'a' && *p <= 'z') &&
+            !(*p >= 'A' && *p <= 'Z') && !(*p >= '0' && *p <= '9')) {
+            return FOGPAY_ERR_TEXT_INVALID;
+        }
+    }
+    return FOGPAY_OK;
+}
+
+/* Optional personal text: NULL or empty is absent; otherwise at most max. */
+static fogpay_error registry__check_optional(const char *text, size_t max)
+{
+    if (text == NULL || text[0] == '\0') {
+        return FOGPAY_OK;
+    }
+    return ledger__check_text(text, max);
+}
+
+static fogpay_error registry__check_limits(const fogpay_device_limits *limits)
+{
+    if (limits->per_payment_minor > LEDGER_INT_MAX || limits->per_day_minor > LEDGER_INT_MAX ||
+        limits->wallet_max_minor > LEDGER_INT_MAX) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return FOGPAY_OK;
+}
+
+fogpay_error ledger__entity_exists(fogpay_ledger *l, const char *entity_id)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_ENTITY_EXISTS);
+    ledger__bind_text(l, s, 1, entity_id);
+    int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
+    if (rc == SQLITE_DONE) {
+        err = FOGPAY_ERR_NOT_FOUND;
+    } else if (rc != SQLITE_ROW) {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+fogpay_error ledger__device_state(fogpay_ledger *l, const char *device_id, ledger_device_state *out)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DEVICE_STATE);
+    ledger__bind_text(l, s, 1, device_id);
+    int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
+    if (rc == SQLITE_ROW) {
+        int64_t status = sqlite3_column_int64(s, 0);
+        int64_t per_payment = sqlite3_column_int64(s, 1);
+        int64_t per_day = sqlite3_column_int64(s, 2);
+        int64_t wallet_max = sqlite3_column_int64(s, 3);
+        if (status < 0 || status > FOGPAY_DEVICE_REVOKED || per_payment < 0 || per_day < 0 ||
+            wallet_max < 0) {
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+        } else {
+            out->status = (uint8_t)status;
+            out->limits.per_payment_minor = (uint64_t)per_payment;
+            out->limits.per_day_minor = (uint64_t)per_day;
+            out->limits.wallet_max_minor = (uint64_t)wallet_max;
+        }
+    } else if (rc == SQLITE_DONE) {
+        err = FOGPAY_ERR_NOT_FOUND;
+    } else {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+/* Legal entities. */
+
+/* Inserts an entity under a fresh random id, retrying the rare collision. */
+static fogpay_error registry__entity_insert(fogpay_ledger *l, uint64_t now_ms,
+                                            char id_out[FOGPAY_ENTITY_ID_MAX + 1])
+{
+    fogpay_error err = FOGPAY_ERR_EXISTS;
+    for (int attempt = 0; attempt < LEDGER_ENTITY_ID_ATTEMPTS && err == FOGPAY_ERR_EXISTS;
+         attempt++) {
+        sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_ENTITY_INSERT);
+        ledger__bind_u64(l, s, 1, now_ms);
+        int rc = ledger__step(l, s);
+        if (rc == SQLITE_ROW) {
+            err = ledger__column_text(s, 0, id_out, FOGPAY_ENTITY_ID_MAX + 1)
+                      ? ledger__complete(l, s)
+                      : FOGPAY_ERR_STORAGE;
+        } else {
+            err = ledger__error(l, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+        }
+        ledger__finish(s);
+    }
+    if (err == FOGPAY_ERR_EXISTS) {
+        ledger__note(l, "no fresh entity id after several random draws");
+        err = FOGPAY_ERR_STORAGE;
+    }
+    return err;
+}
+
+fogpay_error fogpay_ledger_entity_create(fogpay_ledger *l, const fogpay_entity_personal *p,
+                                         uint64_t now_ms, char id_out[FOGPAY_ENTITY_ID_MAX + 1])
+{
+    if (l == NULL || p == NULL || id_out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__check_text(p->name, FOGPAY_ENTITY_NAME_MAX);
+    if (err == FOGPAY_OK) {
+        err = registry__check_optional(p->contact, FOGPAY_ENTITY_CONTACT_MAX);
+    }
+    if (err == FOGPAY_OK) {
+        err = registry__check_optional(p->bank_ref, FOGPAY_ENTITY_BANK_REF_MAX);
+    }
+    if (err == FOGPAY_OK && now_ms > LEDGER_INT_MAX) {
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    char id[FOGPAY_ENTITY_ID_MAX + 1];
+    ledger_op op;
+    err = ledger__op_begin(l, &op);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    err = registry__entity_insert(l, now_ms, id);
+    if (err == FOGPAY_OK) {
+        sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_ENTITY_PERSONAL_INSERT);
+        ledger__bind_text(l, s, 1, id);
+        ledger__bind_text(l, s, 2, p->name);
+        ledger__bind_text_or_null(l, s, 3, p->contact);
+        ledger__bind_text_or_null(l, s, 4, p->bank_ref);
+        err = ledger__exec(l, s);
+    }
+    err = ledger__op_end(l, &op, err);
+    if (err == FOGPAY_OK) {
+        memcpy(id_out, id, sizeof id);
+    }
+    return err;
+}
+
+/* Devices. */
+
+static fogpay_error registry__key_insert(fogpay_ledger *l, const char *device_id,
+                                         const fogpay_key *key, uint64_t now_ms)
+{
+    uint8_t public_key[FOGPAY_PUBLIC_KEY_MAX];
+    size_t public_key_len = 0;
+    fogpay_error err = fogpay_key_public(key, public_key, sizeof public_key, &public_key_len);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_KEY_INSERT);
+    ledger__bind_text(l, s, 1, device_id);
+    ledger__bind_int64(l, s, 2, (int64_t)fogpay_key_alg(key));
+    ledger__bind_blob(l, s, 3, public_key, public_key_len);
+    ledger__bind_u64(l, s, 4, now_ms);
+    return ledger__exec(l, s);
+}
+
+static fogpay_error registry__ownership_insert(fogpay_ledger *l, const char *device_id,
+                                               const char *entity_id, const char *role,
+                                               uint64_t effective_ms, uint64_t now_ms)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_OWNERSHIP_INSERT);
+    ledger__bind_text(l, s, 1, device_id);
+    ledger__bind_text(l, s, 2, entity_id);
+    ledger__bind_text(l, s, 3, role);
+    ledger__bind_u64(l, s, 4, effective_ms);
+    ledger__bind_u64(l, s, 5, now_ms);
+    return ledger__exec(l, s);
+}
+
+static fogpay_error registry__device_insert(fogpay_ledger *l, const char *device_id,
+                                            const char *password_hash,
+                                            const fogpay_device_limits *limits, uint64_t now_ms)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DEVICE_INSERT);
+    ledger__bind_text(l, s, 1, device_id);
+    ledger__bind_u64(l, s, 2, limits->per_payment_minor);
+    ledger__bind_u64(l, s, 3, limits->per_day_minor);
+    ledger__bind_u64(l, s, 4, limits->wallet_max_minor);
+    ledger__bind_text_or_null(l, s, 5, password_hash);
+    ledger__bind_u64(l, s, 6, now_ms);
+    return ledger__exec(l, s);
+}
+
+fogpay_error fogpay_ledger_device_register(fogpay_ledger *l, const char *device_id,
+                                           const fogpay_key *public_key, const char *password_hash,
+                                           const char *owner_entity,
+                                           const fogpay_device_limits *limits, uint64_t now_ms)
+{
+    static const fogpay_device_limits no_limits = {0};
+    if (l == NULL || public_key == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (limits == NULL) {
+        limits = &no_limits;
+    }
+    fogpay_error err = ledger__check_device_id(device_id);
+    if (err == FOGPAY_OK) {
+        err = ledger__check_text(owner_entity, FOGPAY_ENTITY_ID_MAX);
+    }
+    if (err == FOGPAY_OK && password_hash != NULL &&
+        strnlen(password_hash, FOGPAY_PASSWORD_HASH_MAX) >= FOGPAY_PASSWORD_HASH_MAX) {
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (err == FOGPAY_OK) {
+        err = registry__check_limits(limits);
+    }
+    if (err == FOGPAY_OK && now_ms > LEDGER_INT_MAX) {
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    ledger_op op;
+    err = ledger__op_begin(l, &op);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    err = registry__device_insert(l, device_id, password_hash, limits, now_ms);
+    if (err == FOGPAY_OK) {
+        err = registry__key_insert(l, device_id, public_key, now_ms);
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__entity_exists(l, owner_entity);
+    }
+    if (err == FOGPAY_OK) {
+        err = registry__ownership_insert(l, device_id, owner_entity, "owner", now_ms, now_ms);
+    }
+    return ledger__op_end(l, &op, err);
+}
+
+/* Fills out from a DEVICE_GET row. */
+static fogpay_error registry__device_read(sqlite3_stmt *s, fogpay_device *out)
+{
+    int64_t status = sqlite3_column_int64(s, 0);
+    int64_t values[5] = {
+        sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3),
+        sqlite3_column_int64(s, 5), sqlite3_column_int64(s, 6),
+    };
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        if (values[i] < 0) {
+            return FOGPAY_ERR_LEDGER_CORRUPT;
+        }
+    }
+    if (status < 0 || status > FOGPAY_DEVICE_REVOKED ||
+        !ledger__column_text(s, 4, out->password_hash, sizeof out->password_hash)) {
+        return FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    out->status = (uint8_t)status;
+    out->limits.per_payment_minor = (uint64_t)values[0];
+    out->limits.per_day_minor = (uint64_t)values[1];
+    out->limits.wallet_max_minor = (uint64_t)values[2];
+    out->last_command_seq = (uint64_t)values[3];
+    out->created_ms = (uint64_t)values[4];
+    /* A device without an active key has alg 0 and no key bytes. */
+    out->alg = (int)sqlite3_column_int64(s, 7);
+    const void *key = sqlite3_column_blob(s, 8);
+    int key_len = sqlite3_column_bytes(s, 8);
+    if (key_len < 0 || (size_t)key_len > sizeof out->public_key) {
+        return FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    out->public_key_len = (size_t)key_len;
+    if (key_len > 0) {
+        memcpy(out->public_key, key, (size_t)key_len);
+    }
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_ledger_device_get(fogpay_ledger *l, const char *device_id, fogpay_device *out)
+{
+    if (l == NULL || out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_device device;
+    memset(&device, 0, sizeof device);
+    memcpy(device.device_id, device_id, strlen(device_id) + 1);
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DEVICE_GET);
+    ledger__bind_text(l, s, 1, device_id);
+    int rc = ledger__step(l, s);
+    if (rc == SQLITE_ROW) {
+        err = registry__device_read(s, &device);
+    } else if (rc == SQLITE_DONE) {
+        err = FOGPAY_ERR_NOT_FOUND;
+    } else {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    if (err == FOGPAY_OK) {
+        *out = device;
+    }
+    return err;
+}
+
+fogpay_error fogpay_ledger_device_set_status(fogpay_ledger *l, const char *device_id,
+                                             fogpay_device_status status, uint64_t now_ms)
+{
+    if (l == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
+    if (err == FOGPAY_OK && ((unsigned)status > FOGPAY_DEVICE_REVOKED || now_ms > LEDGER_INT_MAX)) {
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    ledger_op op;
+    err = ledger__op_begin(l, &op);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    ledger_device_state state;
+    err = ledger__device_state(l, device_id, &state);
+    /* Revocation is final: a revoked device's identity is not trusted again. */
+    if (err == FOGPAY_OK && state.status == FOGPAY_DEVICE_REVOKED &&
+        status != FOGPAY_DEVICE_REVOKED) {
+        ledger__note(l, "a revoked device stays revoked");
+        err = FOGPAY_ERR_DEVICE_REVOKED;
+    }
+    if (err == FOGPAY_OK) {
+        sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DEVICE_SET_STATUS);
+        ledger__bind_text(l, s, 1, device_id);
+        ledger__bind_int64(l, s, 2, (int64_t)status);
+        ledger__bind_u64(l, s, 3, now_ms);
+        err = ledger__exec(l, s);
+    }
+    return ledger__op_end(l, &op, err);
+}
+
+fogpay_error fogpay_ledger_device_set_limits(fogpay_ledger *l, const char *device_id,
+                                             const fogpay_device_limits *limits, uint64_t now_ms)
+{
+    if (l == NULL || limits == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
+    if (err == FOGPAY_OK) {
+        err = registry__check_limits(limits);
+    }
+    if (err == FOGPAY_OK && now_ms > LEDGER_INT_MAX) {
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    ledger_op op;
+    err = ledger__op_begin(l, &op);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DEVICE_SET_LIMITS);
+    ledger__bind_text(l, s, 1, device_id);
+    ledger__bind_u64(l, s, 2, limits->per_payment_minor);
+    ledger__bind_u64(l, s, 3, limits->per_day_minor);
+    ledger__bind_u64(l, s, 4, limits->wallet_max_minor);
+    ledger__bind_u64(l, s, 5, now_ms);
+    err = ledger__exec(l, s);
+    if (err == FOGPAY_OK && sqlite3_changes(l->db) == 0) {
+        err = FOGPAY_ERR_NOT_FOUND;
+    }
+    return ledger__op_end(l, &op, err);
+}
+
+fogpay_error fogpay_ledger_device_rotate_key(fogpay_ledger *l, const char *device_id,
+                                             const fogpay_key *public_key, uint64_t now_ms)
+{
+    if (l == NULL || public_key == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
+    if (err == FOGPAY_OK && now_ms > LEDGER_INT_MAX) {
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    ledger_op op;
+    err = ledger__op_begin(l, &op);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    ledger_device_state state;
+    err = ledger__device_state(l, device_id, &state);
+    if (err == FOGPAY_OK && state.status == FOGPAY_DEVICE_REVOKED) {
+        err = FOGPAY_ERR_DEVICE_REVOKED;
+    }
+    if (err == FOGPAY_OK) {
+        sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_KEY_RETIRE);
+        ledger__bind_text(l, s, 1, device_id);
+        ledger__bind_u64(l, s, 2, now_ms);
+        err = ledger__exec(l, s);
+    }
+    /* A key this device held before is a unique violation: FOGPAY_ERR_EXISTS. */
+    if (err == FOGPAY_OK) {
+        err = registry__key_insert(l, device_id, public_key, now_ms);
+    }
+    return ledger__op_end(l, &op, err);
+}
+
+fogpay_error fogpay_ledger_device_next_command_seq(fogpay_ledger *l, const char *device_id,
+                                                   uint64_t *seq_out)
+{
+    if (l == NULL || seq_out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    ledger_op op;
+    err = ledger__op_begin(l, &op);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    int64_t seq = 0;
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DEVICE_NEXT_COMMAND_SEQ);
+    ledger__bind_text(l, s, 1, device_id);
+    int rc = ledger__step(l, s);
+    if (rc == SQLITE_ROW) {
+        seq = sqlite3_column_int64(s, 0);
+        err = seq >= 1 ? ledger__complete(l, s) : FOGPAY_ERR_LEDGER_CORRUPT;
+    } else if (rc == SQLITE_DONE) {
+        err = FOGPAY_ERR_NOT_FOUND;
+    } else {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    err = ledger__op_end(l, &op, err);
+    if (err == FOGPAY_OK) {
+        *seq_out = (uint64_t)seq;
+    }
+    return err;
+}
+
+/* Ownership. */
+
+/* The effective time of the device's latest entry; *found false if none. */
+static fogpay_error registry__ownership_latest(fogpay_ledger *l, const char *device_id, bool *found,
+                                               uint64_t *effective_ms)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_OWNERSHIP_LATEST);
+    ledger__bind_text(l, s, 1, device_id);
+    int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
+    *found = false;
+    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+        int64_t value = sqlite3_column_int64(s, 0);
+        *found = true;
+        *effective_ms = value < 0 ? 0 : (uint64_t)value;
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+fogpay_error fogpay_ledger_ownership_change(fogpay_ledger *l, const char *device_id,
+                                            const char *entity_id, const char *role,
+                                            uint64_t effective_ms, uint64_t now_ms)
+{
+    if (l == NULL || role == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
+    if (err == FOGPAY_OK) {
+        err = ledger__check_text(entity_id, FOGPAY_ENTITY_ID_MAX);
+    }
+    if (err == FOGPAY_OK && ((strcmp(role, "owner") != 0 && strcmp(role, "lessee") != 0) ||
+                             effective_ms > LEDGER_INT_MAX || now_ms > LEDGER_INT_MAX)) {
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    ledger_op op;
+    err = ledger__op_begin(l, &op);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    ledger_device_state state;
+    err = ledger__device_state(l, device_id, &state);
+    if (err == FOGPAY_OK) {
+        err = ledger__entity_exists(l, entity_id);
+    }
+    bool found = false;
+    uint64_t latest_ms = 0;
+    if (err == FOGPAY_OK) {
+        err = registry__ownership_latest(l, device_id, &found, &latest_ms);
+    }
+    if (err == FOGPAY_OK && found && effective_ms < latest_ms) {
+        ledger__note(l, "an ownership change may not take effect before the latest one");
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (err == FOGPAY_OK) {
+        err = registry__ownership_insert(l, device_id, entity_id, role, effective_ms, now_ms);
+    }
+    return ledger__op_end(l, &op, err);
+}
+
+fogpay_error fogpay_ledger_owner_at(fogpay_ledger *l, const char *device_id, uint64_t time_ms,
+                                    char entity_out[FOGPAY_ENTITY_ID_MAX + 1])
+{
+    if (l == NULL || entity_out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    entity_out[0] = '\0';
+    fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (time_ms > LEDGER_INT_MAX) {
+        time_ms = LEDGER_INT_MAX;
+    }
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_OWNERSHIP_AT);
+    ledger__bind_text(l, s, 1, device_id);
+    ledger__bind_u64(l, s, 2, time_ms);
+    int rc = ledger__step(l, s);
+    if (rc == SQLITE_ROW) {
+        if (!ledger__column_text(s, 0, entity_out, FOGPAY_ENTITY_ID_MAX + 1)) {
+            entity_out[0] = '\0';
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+        }
+    } else if (rc == SQLITE_DONE) {
+        err = FOGPAY_ERR_NOT_FOUND;
+    } else {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    return err;
+}
