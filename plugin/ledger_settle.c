@@ -1,0 +1,452 @@
+/*
+ * ledger_settle.c - moving money: settling a device's payment intent,
+ * operator funding of a wallet, and refunds or reversals of payments.
+ *
+ * Design. Every rule that needs stored state is checked before anything is
+ * written, in the order ledger.h gives, each with its own fogpay_error; the
+ * writes (a wallet created on first use, the transfer, both balances) then
+ * run as one ledger operation, a savepoint inside the caller's transaction
+ * or a transaction of their own, so a refusal or a storage fault leaves the
+ * ledger as it was. The legal entities behind payer and payee are looked up
+ * at the transfer's time and stored in it; a later change of ownership does
+ * not change them.
+ *
+ * Ownership. Nothing here allocates; the transfer is copied to the caller's
+ * struct only on success.
+ */
+#include <string.h>
+
+#include "ledger_internal.h"
+
+const ledger_stmt_sql ledger_settle__sql[] = {
+    {LEDGER_STMT_SPENT_IN_DAY,
+     "SELECT coalesce(sum(amount_minor), 0) FROM transfers WHERE device_id = ?1 "
+     "AND currency = ?2 AND time_ms >= ?3 AND time_ms < ?4 AND kind = 0"},
+    {LEDGER_STMT_REFUNDED_SUM,
+     "SELECT coalesce(sum(amount_minor), 0) FROM transfers WHERE related_position = ?1 "
+     "AND kind IN (2, 3)"},
+};
+const size_t ledger_settle__sql_count = sizeof ledger_settle__sql / sizeof ledger_settle__sql[0];
+
+/* What a settlement learns about its parties while checking. */
+typedef struct settle_parties {
+    ledger_device_state payer;
+    ledger_account payer_wallet;                 /* id 0 when the payer has no wallet yet */
+    ledger_account payee;                        /* id 0 when the payee device has no wallet yet */
+    char payee_device[FOGPAY_DEVICE_ID_MAX + 1]; /* a wallet's device, or "" */
+    uint64_t payee_wallet_max_minor;             /* 0: no maximum */
+} settle_parties;
+
+/* A single integer from a statement bound by the caller. */
+static fogpay_error settle__scalar(fogpay_ledger *l, sqlite3_stmt *s, int64_t *value)
+{
+    int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
+    if (rc == SQLITE_ROW) {
+        *value = sqlite3_column_int64(s, 0);
+        if (*value < 0) {
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+        }
+    } else {
+        err = ledger__error(l, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+static fogpay_error settle__check_amount(uint64_t amount_minor, uint16_t currency)
+{
+    if (amount_minor == 0) {
+        return FOGPAY_ERR_AMOUNT_ZERO;
+    }
+    if (amount_minor > FOGPAY_AMOUNT_MAX_MINOR) {
+        return FOGPAY_ERR_AMOUNT_TOO_LARGE;
+    }
+    if (currency < FOGPAY_CURRENCY_MIN || currency > FOGPAY_CURRENCY_MAX) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return FOGPAY_OK;
+}
+
+/* The arguments of a settlement, as the decoder would have left them. */
+static fogpay_error settle__check_intent(const fogpay_intent *in, uint64_t now_ms)
+{
+    if (memchr(in->device_id, '\0', sizeof in->device_id) == NULL ||
+        memchr(in->payee_device, '\0', sizeof in->payee_device) == NULL ||
+        memchr(in->reference, '\0', sizeof in->reference) == NULL) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    fogpay_error err = ledger__check_device_id(in->device_id);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (in->seq == 0 || in->seq > LEDGER_INT_MAX || now_ms > LEDGER_INT_MAX ||
+        in->payee_account > LEDGER_INT_MAX) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    /* Exactly one of payee_device and payee_account names the payee. */
+    if ((in->payee_device[0] != '\0') == (in->payee_account != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return settle__check_amount(in->amount_minor, in->currency);
+}
+
+/* Rules 1-3: the payer is a known device, not revoked, not suspended. */
+static fogpay_error settle__check_payer(fogpay_ledger *l, const fogpay_intent *in,
+                                        settle_parties *p)
+{
+    fogpay_error err = ledger__device_state(l, in->device_id, &p->payer);
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        return FOGPAY_ERR_UNKNOWN_DEVICE;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (p->payer.status == FOGPAY_DEVICE_REVOKED) {
+        return FOGPAY_ERR_DEVICE_REVOKED;
+    }
+    if (p->payer.status == FOGPAY_DEVICE_SUSPENDED) {
+        return FOGPAY_ERR_DEVICE_SUSPENDED;
+    }
+    return FOGPAY_OK;
+}
+
+/* The payee's device, when the payee is a device's wallet: known, not the
+ * payer, not revoked (a suspended device may still receive). */
+static fogpay_error settle__check_payee_device(fogpay_ledger *l, const fogpay_intent *in,
+                                               const char *device_id, settle_parties *p)
+{
+    ledger_device_state payee;
+    fogpay_error err = ledger__device_state(l, device_id, &payee);
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        return FOGPAY_ERR_UNKNOWN_PAYEE;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (strcmp(device_id, in->device_id) == 0) {
+        return FOGPAY_ERR_PAYEE_SELF;
+    }
+    if (payee.status == FOGPAY_DEVICE_REVOKED) {
+        return FOGPAY_ERR_PAYEE_INACTIVE;
+    }
+    memcpy(p->payee_device, device_id, strlen(device_id) + 1);
+    p->payee_wallet_max_minor = payee.limits.wallet_max_minor;
+    return FOGPAY_OK;
+}
+
+/* Rules 4-6: the payee exists in the intent's currency, is not the payer,
+ * is not revoked. Resolves the payee account where it exists already. */
+static fogpay_error settle__check_payee(fogpay_ledger *l, const fogpay_intent *in,
+                                        settle_parties *p)
+{
+    fogpay_error err = FOGPAY_OK;
+    if (in->payee_device[0] != '\0') {
+        err = settle__check_payee_device(l, in, in->payee_device, p);
+        if (err == FOGPAY_OK) {
+            err = ledger__account_find(l, LEDGER_ACCOUNT_WALLET, in->payee_device, in->currency,
+                                       &p->payee);
+        }
+        return err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_OK : err;
+    }
+    err = ledger__account_get(l, in->payee_account, &p->payee);
+    if (err == FOGPAY_ERR_NOT_FOUND ||
+        (err == FOGPAY_OK &&
+         (p->payee.kind == LEDGER_ACCOUNT_SYSTEM || p->payee.currency != in->currency))) {
+        return FOGPAY_ERR_UNKNOWN_PAYEE;
+    }
+    if (err == FOGPAY_OK && p->payee.kind == LEDGER_ACCOUNT_WALLET) {
+        err = settle__check_payee_device(l, in, p->payee.device_id, p);
+    }
+    return err;
+}
+
+/* Rules 7-8: the payer's per-payment limit, and its per-day limit over the
+ * payments of the same currency in the UTC day of now_ms. */
+static fogpay_error settle__check_limits(fogpay_ledger *l, const fogpay_intent *in, uint64_t now_ms,
+                                         const settle_parties *p)
+{
+    const fogpay_device_limits *limits = &p->payer.limits;
+    if (limits->per_payment_minor != 0 && in->amount_minor > limits->per_payment_minor) {
+        return FOGPAY_ERR_LIMIT_PER_PAYMENT;
+    }
+    if (limits->per_day_minor == 0) {
+        return FOGPAY_OK;
+    }
+    uint64_t day_start_ms = now_ms - now_ms % LEDGER_DAY_MS;
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_SPENT_IN_DAY);
+    ledger__bind_text(l, s, 1, in->device_id);
+    ledger__bind_int64(l, s, 2, in->currency);
+    ledger__bind_u64(l, s, 3, day_start_ms);
+    ledger__bind_u64(l, s, 4, day_start_ms + LEDGER_DAY_MS);
+    int64_t spent = 0;
+    fogpay_error err = settle__scalar(l, s, &spent);
+    if (err == FOGPAY_OK && (uint64_t)spent + in->amount_minor > limits->per_day_minor) {
+        err = FOGPAY_ERR_LIMIT_PER_DAY;
+    }
+    return err;
+}
+
+/* Rules 9-10: the payer's wallet holds the amount, and the payee's wallet
+ * stays within its maximum. */
+static fogpay_error settle__check_funds(fogpay_ledger *l, const fogpay_intent *in,
+                                        settle_parties *p)
+{
+    fogpay_error err = ledger__account_find(l, LEDGER_ACCOUNT_WALLET, in->device_id, in->currency,
+                                            &p->payer_wallet);
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        return FOGPAY_ERR_INSUFFICIENT_FUNDS;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (p->payer_wallet.balance < 0 || (uint64_t)p->payer_wallet.balance < in->amount_minor) {
+        return FOGPAY_ERR_INSUFFICIENT_FUNDS;
+    }
+    /* A payee account not created yet holds zero. */
+    int64_t payee_balance = p->payee.id != 0 ? p->payee.balance : 0;
+    if (p->payee_wallet_max_minor != 0 &&
+        (payee_balance < 0 ||
+         (uint64_t)payee_balance + in->amount_minor > p->payee_wallet_max_minor)) {
+        return FOGPAY_ERR_WALLET_MAX;
+    }
+    return FOGPAY_OK;
+}
+
+/* The writes of a checked settlement, inside an operation. */
+static fogpay_error settle__write(fogpay_ledger *l, const fogpay_intent *in,
+                                  const uint8_t intent_hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
+                                  settle_parties *p, fogpay_transfer *t, int64_t *balance_after)
+{
+    fogpay_error err = FOGPAY_OK;
+    if (p->payee.id == 0) {
+        err = ledger__account_ensure(l, LEDGER_ACCOUNT_WALLET, p->payee_device, in->currency,
+                                     &p->payee);
+    }
+    memset(t, 0, sizeof *t);
+    if (err == FOGPAY_OK) {
+        err = ledger__account_entity(l, &p->payer_wallet, now_ms, t->payer_entity);
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__account_entity(l, &p->payee, now_ms, t->payee_entity);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    t->kind = FOGPAY_TRANSFER_PAYMENT;
+    t->debit_account = p->payer_wallet.id;
+    t->credit_account = p->payee.id;
+    t->amount_minor = in->amount_minor;
+    t->currency = in->currency;
+    t->time_ms = now_ms;
+    memcpy(t->device_id, in->device_id, sizeof t->device_id);
+    t->seq = in->seq;
+    memcpy(t->intent_hash, intent_hash, FOGPAY_HASH_BYTES);
+    memcpy(t->reference, in->reference, sizeof t->reference);
+    return ledger__transfer_append(l, t, balance_after);
+}
+
+fogpay_error fogpay_ledger_settle(fogpay_ledger *l, const fogpay_intent *intent,
+                                  const uint8_t intent_hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
+                                  fogpay_transfer *out, int64_t *balance_after)
+{
+    if (l == NULL || intent == NULL || intent_hash == NULL || out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = settle__check_intent(intent, now_ms);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    settle_parties p;
+    memset(&p, 0, sizeof p);
+    ledger_op op;
+    err = ledger__op_begin(l, &op);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    err = settle__check_payer(l, intent, &p);
+    if (err == FOGPAY_OK) {
+        err = settle__check_payee(l, intent, &p);
+    }
+    if (err == FOGPAY_OK) {
+        err = settle__check_limits(l, intent, now_ms, &p);
+    }
+    if (err == FOGPAY_OK) {
+        err = settle__check_funds(l, intent, &p);
+    }
+    fogpay_transfer t;
+    int64_t balance = 0;
+    if (err == FOGPAY_OK) {
+        err = settle__write(l, intent, intent_hash, now_ms, &p, &t, &balance);
+    }
+    err = ledger__op_end(l, &op, err);
+    if (err == FOGPAY_OK) {
+        *out = t;
+        if (balance_after != NULL) {
+            *balance_after = balance;
+        }
+    }
+    return err;
+}
+
+/* Funding. */
+
+static fogpay_error settle__fund_write(fogpay_ledger *l, const char *device_id, uint16_t currency,
+                                       uint64_t amount_minor, const char *reference,
+                                       uint64_t now_ms, fogpay_transfer *t)
+{
+    ledger_device_state device;
+    fogpay_error err = ledger__device_state(l, device_id, &device);
+    if (err == FOGPAY_OK && device.status == FOGPAY_DEVICE_REVOKED) {
+        /* Money in a revoked device's wallet could never be spent. */
+        err = FOGPAY_ERR_DEVICE_REVOKED;
+    }
+    ledger_account wallet;
+    ledger_account system;
+    if (err == FOGPAY_OK) {
+        err = ledger__account_ensure(l, LEDGER_ACCOUNT_WALLET, device_id, currency, &wallet);
+    }
+    uint64_t wallet_max = device.limits.wallet_max_minor;
+    if (err == FOGPAY_OK && wallet_max != 0 &&
+        (wallet.balance < 0 || (uint64_t)wallet.balance + amount_minor > wallet_max)) {
+        err = FOGPAY_ERR_WALLET_MAX;
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__account_ensure(l, LEDGER_ACCOUNT_SYSTEM, NULL, currency, &system);
+    }
+    memset(t, 0, sizeof *t);
+    if (err == FOGPAY_OK) {
+        err = ledger__account_entity(l, &wallet, now_ms, t->payee_entity);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    t->kind = FOGPAY_TRANSFER_FUNDING;
+    t->debit_account = system.id;
+    t->credit_account = wallet.id;
+    t->amount_minor = amount_minor;
+    t->currency = currency;
+    t->time_ms = now_ms;
+    memcpy(t->reference, reference, strlen(reference) + 1);
+    return ledger__transfer_append(l, t, NULL);
+}
+
+fogpay_error fogpay_ledger_fund(fogpay_ledger *l, const char *device_id, uint16_t currency,
+                                uint64_t amount_minor, const char *reference, uint64_t now_ms,
+                                fogpay_transfer *out)
+{
+    if (l == NULL || out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (reference == NULL) {
+        reference = "";
+    }
+    fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
+    if (err == FOGPAY_OK) {
+        err = settle__check_amount(amount_minor, currency);
+    }
+    if (err == FOGPAY_OK && (strnlen(reference, FOGPAY_REFERENCE_MAX + 1) > FOGPAY_REFERENCE_MAX ||
+                             now_ms > LEDGER_INT_MAX)) {
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    ledger_op op;
+    err = ledger__op_begin(l, &op);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_transfer t;
+    err = settle__fund_write(l, device_id, currency, amount_minor, reference, now_ms, &t);
+    err = ledger__op_end(l, &op, err);
+    if (err == FOGPAY_OK) {
+        *out = t;
+    }
+    return err;
+}
+
+/* Refunds. */
+
+static fogpay_error settle__refund_write(fogpay_ledger *l, uint64_t position, uint64_t amount_minor,
+                                         uint64_t now_ms, fogpay_transfer *t)
+{
+    fogpay_transfer original;
+    fogpay_error err = fogpay_ledger_transfer_get(l, position, &original, NULL);
+    if (err == FOGPAY_OK && original.kind != FOGPAY_TRANSFER_PAYMENT) {
+        ledger__note(l, "only a payment can be refunded");
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    int64_t refunded = 0;
+    if (err == FOGPAY_OK) {
+        sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_REFUNDED_SUM);
+        ledger__bind_u64(l, s, 1, position);
+        err = settle__scalar(l, s, &refunded);
+    }
+    if (err == FOGPAY_OK && (uint64_t)refunded + amount_minor > original.amount_minor) {
+        ledger__note(l, "the refunds would exceed the payment");
+        err = FOGPAY_ERR_AMOUNT_TOO_LARGE;
+    }
+    /* The money goes back: the payee's account pays, the payer's receives. */
+    ledger_account payer;
+    ledger_account payee;
+    if (err == FOGPAY_OK) {
+        err = ledger__account_get(l, original.credit_account, &payer);
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__account_get(l, original.debit_account, &payee);
+    }
+    if (err == FOGPAY_OK && payer.kind != LEDGER_ACCOUNT_SYSTEM &&
+        (payer.balance < 0 || (uint64_t)payer.balance < amount_minor)) {
+        err = FOGPAY_ERR_INSUFFICIENT_FUNDS;
+    }
+    memset(t, 0, sizeof *t);
+    if (err == FOGPAY_OK) {
+        err = ledger__account_entity(l, &payer, now_ms, t->payer_entity);
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__account_entity(l, &payee, now_ms, t->payee_entity);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    t->kind =
+        amount_minor == original.amount_minor ? FOGPAY_TRANSFER_REVERSAL : FOGPAY_TRANSFER_REFUND;
+    t->debit_account = payer.id;
+    t->credit_account = payee.id;
+    t->amount_minor = amount_minor;
+    t->currency = original.currency;
+    t->time_ms = now_ms;
+    memcpy(t->reference, original.reference, sizeof t->reference);
+    t->related_position = position;
+    return ledger__transfer_append(l, t, NULL);
+}
+
+fogpay_error fogpay_ledger_refund(fogpay_ledger *l, uint64_t position, uint64_t amount_minor,
+                                  uint64_t now_ms, fogpay_transfer *out)
+{
+    if (l == NULL || out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (amount_minor == 0) {
+        return FOGPAY_ERR_AMOUNT_ZERO;
+    }
+    if (amount_minor > FOGPAY_AMOUNT_MAX_MINOR) {
+        return FOGPAY_ERR_AMOUNT_TOO_LARGE;
+    }
+    if (now_ms > LEDGER_INT_MAX) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    ledger_op op;
+    fogpay_error err = ledger__op_begin(l, &op);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_transfer t;
+    err = settle__refund_write(l, position, amount_minor, now_ms, &t);
+    err = ledger__op_end(l, &op, err);
+    if (err == FOGPAY_OK) {
+        *out = t;
+    }
+    return err;
+}
