@@ -1,0 +1,219 @@
+/*
+ * ledger_verify.c - checking the whole ledger: the hash chain from position
+ * 1, contiguous positions, every stored row against its hashed record, each
+ * account's balance against its transfers, each currency summing to zero,
+ * and no wallet or entity account below zero.
+ *
+ * Design. Verification walks the transfers in chain order once. For each it
+ * re-encodes the stored columns with fogpay_transfer_encode and requires the
+ * stored record byte for byte, then recomputes SHA-256(previous hash ||
+ * record) and requires the stored hash; so an edited column, an edited
+ * record or an edited hash is found at its own position, and a deleted row
+ * at the first missing position. Account checks follow, as aggregate
+ * queries. Everything is read in one read transaction, so a concurrent
+ * settlement is either wholly seen or not at all. Removing the newest
+ * transfers leaves a shorter valid chain; that is found by comparing the
+ * head with a copy held elsewhere (the cloud's, after upstream sync).
+ *
+ * Ownership. The problem sentence is written into the caller's buffer.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fogpay_hash.h"
+#include "ledger_internal.h"
+
+/* The walk's columns after the transfer's: the record and the currencies
+ * of the debit and credit accounts (NULL when the account does not exist). */
+#define VERIFY_COLUMN_RECORD          LEDGER_TRANSFER_COLUMN_COUNT
+#define VERIFY_COLUMN_DEBIT_CURRENCY  (LEDGER_TRANSFER_COLUMN_COUNT + 1)
+#define VERIFY_COLUMN_CREDIT_CURRENCY (LEDGER_TRANSFER_COLUMN_COUNT + 2)
+
+const ledger_stmt_sql ledger_verify__sql[] = {
+    {LEDGER_STMT_VERIFY_WALK,
+     "SELECT w.*, d.currency, c.currency FROM (SELECT " LEDGER_TRANSFER_COLUMNS
+     ", record FROM transfers) AS w "
+     "LEFT JOIN accounts AS d ON d.id = w.debit_account "
+     "LEFT JOIN accounts AS c ON c.id = w.credit_account ORDER BY w.position"},
+    {LEDGER_STMT_VERIFY_BALANCES,
+     "SELECT id, balance, computed FROM (SELECT a.id AS id, a.balance AS balance, "
+     "coalesce((SELECT sum(amount_minor) FROM transfers WHERE credit_account = a.id), 0) - "
+     "coalesce((SELECT sum(amount_minor) FROM transfers WHERE debit_account = a.id), 0) "
+     "AS computed FROM accounts AS a) WHERE balance IS NOT computed ORDER BY id LIMIT 1"},
+    {LEDGER_STMT_VERIFY_SUMS,
+     "SELECT currency, sum(balance) FROM accounts GROUP BY currency HAVING sum(balance) <> 0 "
+     "ORDER BY currency LIMIT 1"},
+    {LEDGER_STMT_VERIFY_FLOORS,
+     "SELECT id, balance FROM accounts WHERE kind <> 'system' AND balance < 0 ORDER BY id "
+     "LIMIT 1"},
+};
+const size_t ledger_verify__sql_count = sizeof ledger_verify__sql / sizeof ledger_verify__sql[0];
+
+typedef struct verify_state {
+    uint64_t checked;                    /* transfers that passed */
+    uint8_t previous[FOGPAY_HASH_BYTES]; /* chain hash of the last one */
+    uint64_t bad_position;
+    char problem[LEDGER_MESSAGE_MAX];
+} verify_state;
+
+/* The currency of an account joined to the walk: false when the account
+ * does not exist or is in another currency than the transfer. */
+static bool verify__currency_matches(sqlite3_stmt *s, int column, uint16_t currency)
+{
+    return sqlite3_column_type(s, column) != SQLITE_NULL &&
+           sqlite3_column_int64(s, column) == (int64_t)currency;
+}
+
+/* Checks the transfer at the walk's current row against everything before
+ * it; on failure fills v->bad_position and v->problem. */
+static fogpay_error verify__transfer(sqlite3_stmt *s, verify_state *v)
+{
+    uint64_t expected = v->checked + 1;
+    int64_t position = sqlite3_column_int64(s, 0);
+    v->bad_position = expected;
+    if (position != (int64_t)expected) {
+        snprintf(v->problem, sizeof v->problem,
+                 "position %" PRId64 " follows %" PRIu64 ": transfer %" PRIu64 " is missing",
+                 position, v->checked, expected);
+        return FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    fogpay_transfer t;
+    uint8_t stored_hash[FOGPAY_HASH_BYTES];
+    uint8_t record[FOGPAY_RECORD_BYTES_MAX];
+    size_t record_len = 0;
+    const void *stored_record = sqlite3_column_blob(s, VERIFY_COLUMN_RECORD);
+    size_t stored_record_len = (size_t)sqlite3_column_bytes(s, VERIFY_COLUMN_RECORD);
+    const char *problem = NULL;
+    if (ledger__transfer_read(s, &t, stored_hash) != FOGPAY_OK) {
+        problem = "its stored values are outside their limits";
+    } else if (fogpay_transfer_encode(&t, record, sizeof record, &record_len) != FOGPAY_OK) {
+        problem = "its stored values are not a valid transfer";
+    } else if (stored_record == NULL || stored_record_len != record_len ||
+               memcmp(stored_record, record, record_len) != 0) {
+        problem = "its stored values differ from the record its hash covers";
+    } else {
+        uint8_t hash[FOGPAY_HASH_BYTES];
+        if (fogpay_sha256_pair(v->previous, sizeof v->previous, record, record_len, hash) !=
+            FOGPAY_OK) {
+            return FOGPAY_ERR_CRYPTO;
+        }
+        if (memcmp(hash, stored_hash, FOGPAY_HASH_BYTES) != 0) {
+            problem = "its chain hash is not SHA-256 of the previous hash and its record";
+        } else if (!verify__currency_matches(s, VERIFY_COLUMN_DEBIT_CURRENCY, t.currency) ||
+                   !verify__currency_matches(s, VERIFY_COLUMN_CREDIT_CURRENCY, t.currency)) {
+            problem = "its debit or credit account is missing or in another currency";
+        }
+    }
+    if (problem != NULL) {
+        snprintf(v->problem, sizeof v->problem, "transfer %" PRIu64 ": %s", expected, problem);
+        return FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    memcpy(v->previous, stored_hash, FOGPAY_HASH_BYTES);
+    v->checked = expected;
+    v->bad_position = 0;
+    return FOGPAY_OK;
+}
+
+static fogpay_error verify__chain(fogpay_ledger *l, verify_state *v)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_VERIFY_WALK);
+    fogpay_error err = FOGPAY_OK;
+    /* Bounded by the rows of the table: each step advances one position. */
+    for (;;) {
+        int rc = ledger__step(l, s);
+        if (rc == SQLITE_DONE) {
+            break;
+        }
+        if (rc != SQLITE_ROW) {
+            err = ledger__error(l, rc);
+            break;
+        }
+        err = verify__transfer(s, v);
+        if (err != FOGPAY_OK) {
+            break;
+        }
+    }
+    ledger__finish(s);
+    return err;
+}
+
+/* Runs one of the account checks, which return a row only for a problem:
+ * column 0 names the account or currency, columns 1 and 2 the amounts. */
+static fogpay_error verify__accounts_one(fogpay_ledger *l, ledger_stmt_id id, verify_state *v)
+{
+    sqlite3_stmt *s = ledger__stmt(l, id);
+    int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
+    if (rc == SQLITE_ROW) {
+        int64_t what = sqlite3_column_int64(s, 0);
+        int64_t amount = sqlite3_column_int64(s, 1);
+        /* An account's problem is not at any one position. */
+        v->bad_position = 0;
+        err = FOGPAY_ERR_LEDGER_CORRUPT;
+        if (id == LEDGER_STMT_VERIFY_BALANCES) {
+            snprintf(v->problem, sizeof v->problem,
+                     "account %" PRId64 " holds %" PRId64 " but its transfers sum to %" PRId64,
+                     what, amount, (int64_t)sqlite3_column_int64(s, 2));
+        } else if (id == LEDGER_STMT_VERIFY_SUMS) {
+            snprintf(v->problem, sizeof v->problem,
+                     "the balances in currency %" PRId64 " sum to %" PRId64 ", not zero", what,
+                     amount);
+        } else {
+            snprintf(v->problem, sizeof v->problem,
+                     "account %" PRId64 " is below zero (%" PRId64 ") and is not a system account",
+                     what, amount);
+        }
+    } else if (rc != SQLITE_DONE) {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+static fogpay_error verify__accounts(fogpay_ledger *l, verify_state *v)
+{
+    static const ledger_stmt_id checks[] = {
+        LEDGER_STMT_VERIFY_BALANCES,
+        LEDGER_STMT_VERIFY_SUMS,
+        LEDGER_STMT_VERIFY_FLOORS,
+    };
+    fogpay_error err = FOGPAY_OK;
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0] && err == FOGPAY_OK; i++) {
+        err = verify__accounts_one(l, checks[i], v);
+    }
+    return err;
+}
+
+fogpay_error fogpay_ledger_verify(fogpay_ledger *l, uint64_t *checked, uint64_t *bad_position,
+                                  char *problem, size_t problem_cap)
+{
+    if (l == NULL || (problem == NULL && problem_cap > 0)) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    verify_state v;
+    memset(&v, 0, sizeof v);
+    bool own = false;
+    fogpay_error err = ledger__read_begin(l, &own);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    err = verify__chain(l, &v);
+    if (err == FOGPAY_OK) {
+        err = verify__accounts(l, &v);
+    }
+    ledger__read_end(l, own);
+    if (checked != NULL) {
+        *checked = v.checked;
+    }
+    if (err == FOGPAY_ERR_LEDGER_CORRUPT) {
+        ledger__note(l, v.problem);
+        if (bad_position != NULL) {
+            *bad_position = v.bad_position;
+        }
+        if (problem_cap > 0) {
+            snprintf(problem, problem_cap, "%s", v.problem);
+        }
+    }
+    return err;
+}
