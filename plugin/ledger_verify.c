@@ -36,11 +36,14 @@ const ledger_stmt_sql ledger_verify__sql[] = {
      ", record FROM transfers) AS w "
      "LEFT JOIN accounts AS d ON d.id = w.debit_account "
      "LEFT JOIN accounts AS c ON c.id = w.credit_account ORDER BY w.position"},
+    /* Each side summed in one pass over its index, then joined. */
     {LEDGER_STMT_VERIFY_BALANCES,
-     "SELECT id, balance, computed FROM (SELECT a.id AS id, a.balance AS balance, "
-     "coalesce((SELECT sum(amount_minor) FROM transfers WHERE credit_account = a.id), 0) - "
-     "coalesce((SELECT sum(amount_minor) FROM transfers WHERE debit_account = a.id), 0) "
-     "AS computed FROM accounts AS a) WHERE balance IS NOT computed ORDER BY id LIMIT 1"},
+     "SELECT a.id, a.balance, coalesce(c.total, 0) - coalesce(d.total, 0) FROM accounts AS a "
+     "LEFT JOIN (SELECT credit_account AS id, sum(amount_minor) AS total FROM transfers "
+     "GROUP BY credit_account) AS c ON c.id = a.id "
+     "LEFT JOIN (SELECT debit_account AS id, sum(amount_minor) AS total FROM transfers "
+     "GROUP BY debit_account) AS d ON d.id = a.id "
+     "WHERE a.balance IS NOT coalesce(c.total, 0) - coalesce(d.total, 0) ORDER BY a.id LIMIT 1"},
     {LEDGER_STMT_VERIFY_SUMS,
      "SELECT currency, sum(balance) FROM accounts GROUP BY currency HAVING sum(balance) <> 0 "
      "ORDER BY currency LIMIT 1"},
