@@ -83,6 +83,34 @@ static int intent_reject(intent_context *c, fogpay_error reason)
     return MOSQ_ERR_ACL_DENIED;
 }
 
+/* Retired keys tried when a signature fails, to name the refusal. */
+#define INTENT_RETIRED_KEYS_CHECKED 4
+
+/* FOGPAY_ERR_KEY_REVOKED when one of the device's recently retired keys
+ * verifies msg, else FOGPAY_ERR_BAD_SIGNATURE. */
+static fogpay_error intent_signature_refusal(intent_context *c, const fogpay_cose_sign1 *msg)
+{
+    for (uint32_t i = 0; i < INTENT_RETIRED_KEYS_CHECKED; i++) {
+        int alg = 0;
+        uint8_t pub[FOGPAY_PUBLIC_KEY_MAX];
+        size_t pub_len = 0;
+        fogpay_key *old = NULL;
+        if (fogpay_ledger_device_retired_key(c->gw->ledger, c->device_id, i, &alg, pub,
+                                             &pub_len) != FOGPAY_OK) {
+            break;
+        }
+        if (fogpay_key_from_public((fogpay_alg)alg, pub, pub_len, &old) != FOGPAY_OK) {
+            continue;
+        }
+        fogpay_error err = fogpay_cose_sign1_verify(msg, old, NULL, 0);
+        fogpay_key_free(old);
+        if (err == FOGPAY_OK) {
+            return FOGPAY_ERR_KEY_REVOKED;
+        }
+    }
+    return FOGPAY_ERR_BAD_SIGNATURE;
+}
+
 /* Verifies the envelope with the device's registered key; on success the
  * payload view is set. */
 static fogpay_error intent_verify(intent_context *c, const fogpay_device *device,
@@ -101,8 +129,8 @@ static fogpay_error intent_verify(intent_context *c, const fogpay_device *device
     }
     err = fogpay_cose_sign1_verify(&msg, key, NULL, 0);
     fogpay_key_free(key);
-    if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED) {
-        err = FOGPAY_ERR_BAD_SIGNATURE; /* signed with another kind of key than registered */
+    if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED || err == FOGPAY_ERR_BAD_SIGNATURE) {
+        err = intent_signature_refusal(c, &msg);
     }
     if (err == FOGPAY_OK) {
         *payload = msg.payload;

@@ -143,6 +143,14 @@ fogpay_error fogpay_ledger_device_set_limits(fogpay_ledger *l, const char *devic
  * history. */
 fogpay_error fogpay_ledger_device_rotate_key(fogpay_ledger *l, const char *device_id,
                                              const fogpay_key *public_key, uint64_t now_ms);
+/* The index-th most recently retired key of device_id (0: the key replaced
+ * last), so that a message signed with a revoked key can be told from a
+ * forgery. FOGPAY_ERR_NOT_FOUND past the oldest. public_key has room for
+ * FOGPAY_PUBLIC_KEY_MAX bytes. */
+fogpay_error fogpay_ledger_device_retired_key(fogpay_ledger *l, const char *device_id,
+                                              uint32_t index, int *alg, uint8_t *public_key,
+                                              size_t *public_key_len);
+
 /* Next command sequence number for the device, stored. */
 fogpay_error fogpay_ledger_device_next_command_seq(fogpay_ledger *l, const char *device_id,
                                                    uint64_t *seq_out);

@@ -52,6 +52,9 @@ const ledger_stmt_sql ledger_registry__sql[] = {
      "VALUES (?1, ?2, ?3, 1, ?4)"},
     {LEDGER_STMT_KEY_RETIRE, "UPDATE device_keys SET active = 0, revoked_ms = max(?2, from_ms) "
                              "WHERE device_id = ?1 AND active = 1"},
+    {LEDGER_STMT_KEY_RETIRED_GET, "SELECT alg, public_key FROM device_keys "
+                                  "WHERE device_id = ?1 AND active = 0 ORDER BY id DESC "
+                                  "LIMIT 1 OFFSET ?2"},
     {LEDGER_STMT_OWNERSHIP_INSERT,
      "INSERT INTO ownership (device_id, entity_id, role, effective_ms, recorded_ms) "
      "VALUES (?1, ?2, ?3, ?4, ?5)"},
@@ -369,6 +372,40 @@ fogpay_error fogpay_ledger_device_get(fogpay_ledger *l, const char *device_id, f
     if (err == FOGPAY_OK) {
         *out = device;
     }
+    return err;
+}
+
+fogpay_error fogpay_ledger_device_retired_key(fogpay_ledger *l, const char *device_id,
+                                              uint32_t index, int *alg, uint8_t *public_key,
+                                              size_t *public_key_len)
+{
+    if (l == NULL || alg == NULL || public_key == NULL || public_key_len == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_KEY_RETIRED_GET);
+    ledger__bind_text(l, s, 1, device_id);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)index);
+    int rc = ledger__step(l, s);
+    if (rc == SQLITE_ROW) {
+        const void *key = sqlite3_column_blob(s, 1);
+        int key_len = sqlite3_column_bytes(s, 1);
+        if (key == NULL || key_len <= 0 || key_len > FOGPAY_PUBLIC_KEY_MAX) {
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+        } else {
+            *alg = (int)sqlite3_column_int64(s, 0);
+            memcpy(public_key, key, (size_t)key_len);
+            *public_key_len = (size_t)key_len;
+        }
+    } else if (rc == SQLITE_DONE) {
+        err = FOGPAY_ERR_NOT_FOUND;
+    } else {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
     return err;
 }
 

@@ -30,7 +30,7 @@
 static test_broker broker;
 static char db_path[TEST_BROKER_PATH_MAX];
 static fogpay_key *gateway_key;
-static fogpay_key *key_a, *key_b, *key_c;
+static fogpay_key *key_a, *key_b, *key_c, *key_k_old, *key_k;
 static char entity_a[FOGPAY_ENTITY_ID_MAX + 1];
 
 static void path_in(const char *name, char *out)
@@ -60,7 +60,12 @@ static void provision(void)
     register_device(l, "dev-a", &key_a, "pass-a", &limits_a);
     register_device(l, "dev-b", &key_b, "pass-b", &none);
     register_device(l, "dev-c", &key_c, "pass-c", &none);
+    /* dev-k had its first key replaced: the old one is revoked. */
+    register_device(l, "dev-k", &key_k_old, "pass-k", &none);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key_k), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_rotate_key(l, "dev-k", key_k, 1500), FOGPAY_OK);
     fogpay_transfer t;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-k", EUR, 1000, "initial", 2000, &t), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-a", EUR, 20000, "initial", 2000, &t), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-b", EUR, 1000, "initial", 2000, &t), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-c", EUR, 1000, "initial", 2000, &t), FOGPAY_OK);
@@ -109,6 +114,8 @@ static int suite_clean(void)
     fogpay_key_free(key_a);
     fogpay_key_free(key_b);
     fogpay_key_free(key_c);
+    fogpay_key_free(key_k_old);
+    fogpay_key_free(key_k);
     return 0;
 }
 
@@ -474,6 +481,28 @@ static void test_insufficient_and_suspended(void)
     device_close(&c);
 }
 
+/* A message signed with a replaced key is refused as such; the current key
+ * pays. */
+static void test_revoked_key(void)
+{
+    device k;
+    CU_ASSERT_FATAL(device_open(&k, "dev-k", "pass-k"));
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    fogpay_intent in = intent_to("dev-k", 1, "dev-a", 10);
+    size_t len = sign_intent(key_k_old, &in, msg);
+    publish(&k, "dev-k", "intent", msg, len, 1);
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(receive_receipt(&k, &r, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(r.reason, FOGPAY_ERR_KEY_REVOKED);
+    CU_ASSERT_EQUAL(balance_of("dev-k"), 1000);
+    len = sign_intent(key_k, &in, msg);
+    publish(&k, "dev-k", "intent", msg, len, 1);
+    CU_ASSERT_FATAL(receive_receipt(&k, &r, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_SETTLED);
+    CU_ASSERT_EQUAL(balance_of("dev-k"), 990);
+    device_close(&k);
+}
+
 static void test_authentication(void)
 {
     MQTTClient client;
@@ -623,6 +652,7 @@ int main(void)
     CU_add_test(s, "repeats settle once, conflicts refused", test_repeats);
     CU_add_test(s, "each refusal has its reason and moves nothing", test_refusals);
     CU_add_test(s, "insufficient funds, suspended device", test_insufficient_and_suspended);
+    CU_add_test(s, "revoked key", test_revoked_key);
     CU_add_test(s, "authentication", test_authentication);
     CU_add_test(s, "ACL between devices", test_acl);
     CU_add_test(s, "operator control", test_control);
