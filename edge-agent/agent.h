@@ -1,0 +1,169 @@
+/*
+ * agent.h - libfogpay-agent, the device side of fogpay: what firmware on a
+ * charger, a vending machine or a sensor links to pay, report usage and
+ * obey its gateway.
+ *
+ * A fogpay_agent holds the device key, the gateway's public key, the
+ * journal (agent_journal.h) and the device's persisted state (suspended,
+ * limits, last known balances), and an MQTT connection (agent_client.h).
+ * Paying is: check locally (suspended, limits, journal room), reserve a
+ * sequence number durably, build and sign the intent, journal it with
+ * fsync, publish it at QoS 1, and wait for its receipt. Every receipt and
+ * command is verified with the gateway key before it changes anything.
+ *
+ * Threading and ownership. A fogpay_agent is used by one thread at a time
+ * and is the only user of its state directory. fogpay_agent_open() returns
+ * an agent the caller frees with fogpay_agent_close(); the configuration
+ * strings are copied, so the caller's may go away after open. Outcomes and
+ * status are filled by value; nothing returned points into the agent.
+ */
+#ifndef FOGPAY_AGENT_H
+#define FOGPAY_AGENT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fogpay_error.h"
+#include "fogpay_limits.h"
+#include "fogpay_message.h"
+
+/* Longest path of a file option (key, CA, certificate, hook). */
+#define FOGPAY_AGENT_PATH_MAX 512
+
+/* Longest host name, and topic prefix (as the gateway's). */
+#define FOGPAY_AGENT_HOST_MAX 255
+#define FOGPAY_AGENT_PREFIX_MAX 64
+
+/* Currencies whose last balance the device remembers: a device pays in one
+ * or two; the gateway settles at most eight. */
+#define FOGPAY_AGENT_CURRENCIES_MAX 8
+
+/* Default time to wait for a receipt (and to connect), in milliseconds. */
+#define FOGPAY_AGENT_TIMEOUT_MS_DEFAULT 5000u
+
+typedef struct fogpay_agent fogpay_agent;
+
+/* Called once a message is durable in the journal, before it is sent. */
+typedef void (*fogpay_agent_journaled_fn)(void *ctx, uint64_t seq, uint8_t kind);
+
+typedef struct fogpay_agent_config {
+    const char *state_dir;   /* journal and state; required */
+    const char *key_path;    /* device private key file; required */
+    const char *device_id;   /* = MQTT client id = username; required */
+    const char *gateway_key; /* "ed25519:HEX"; required */
+    const char *host;        /* NULL: 127.0.0.1 */
+    int port;                /* 0: 1883 */
+    const char *password;    /* NULL: no password (certificate login) */
+    const char *cafile;      /* non-NULL: TLS */
+    const char *certfile;    /* client certificate, with keyfile */
+    const char *keyfile;
+    int mqtt_version;        /* 5 or 3 (3.1.1); 0 means 5 */
+    const char *prefix;      /* NULL: "fogpay/v1" */
+    uint32_t timeout_ms;     /* 0: FOGPAY_AGENT_TIMEOUT_MS_DEFAULT */
+    const char *hook;        /* program run with "suspend" or "resume"; NULL: none */
+    bool verbose;            /* log ignored duplicates too */
+    fogpay_agent_journaled_fn journaled;
+    void *journaled_ctx;
+} fogpay_agent_config;
+
+/* The gateway's answer to one message. */
+typedef struct fogpay_agent_outcome {
+    uint64_t seq;
+    uint8_t kind;   /* fogpay_receipt_kind */
+    uint8_t status; /* fogpay_receipt_status */
+    fogpay_error reason;
+    uint64_t transfer_id;
+    bool has_balance;
+    int64_t balance_after_minor;
+    uint16_t currency;
+} fogpay_agent_outcome;
+
+typedef struct fogpay_agent_balance {
+    uint16_t currency;
+    int64_t balance_minor;
+    uint64_t position; /* chain position of the receipt it came from */
+} fogpay_agent_balance;
+
+typedef struct fogpay_agent_status {
+    size_t pending;          /* journaled messages without a receipt */
+    uint64_t next_seq;
+    uint64_t journal_bytes;
+    bool suspended;
+    uint64_t last_command_seq;
+    uint64_t per_payment_minor; /* limits from the gateway; 0: none */
+    uint64_t per_day_minor;
+    uint64_t wallet_max_minor;
+    size_t balance_count;
+    fogpay_agent_balance balances[FOGPAY_AGENT_CURRENCIES_MAX];
+} fogpay_agent_status;
+
+/* Opens the agent: loads the device key and the gateway key, opens the
+ * journal and the state; does not connect. Runs a hook interrupted by a
+ * crash again. Errors: FOGPAY_ERR_CONFIG, FOGPAY_ERR_KEY_FILE,
+ * FOGPAY_ERR_STORAGE, FOGPAY_ERR_IO, FOGPAY_ERR_NO_MEMORY. */
+fogpay_error fogpay_agent_open(const fogpay_agent_config *config, fogpay_agent **out);
+void fogpay_agent_close(fogpay_agent *a);
+
+/* Connects once (with the configured timeout), subscribes to the device's
+ * receipt and command topics (and its reply topic on MQTT 5), takes in
+ * what the broker queued for the session, and resends every pending
+ * message with its original bytes, in order. FOGPAY_ERR_NETWORK. */
+fogpay_error fogpay_agent_connect(fogpay_agent *a);
+bool fogpay_agent_connected(const fogpay_agent *a);
+
+/* Pays amount_minor of currency (ISO 4217 numeric) to the device payee.
+ * reference may be NULL. Refused before anything is signed: malformed
+ * arguments (the encoder's errors: FOGPAY_ERR_FIELD_RANGE,
+ * FOGPAY_ERR_TEXT_INVALID, FOGPAY_ERR_CURRENCY_UNSUPPORTED for an unknown
+ * code), FOGPAY_ERR_DEVICE_SUSPENDED, FOGPAY_ERR_LIMIT_PER_PAYMENT (a limit
+ * the gateway sent), FOGPAY_ERR_JOURNAL_FULL. Once journaled: FOGPAY_OK with
+ * *out set when the receipt came (settled or rejected: see out->status),
+ * FOGPAY_ERR_TIMEOUT when it did not (the intent stays journaled and is
+ * resent on the next connection). out->seq is set once the intent is
+ * journaled, whatever happens after. */
+fogpay_error fogpay_agent_pay(fogpay_agent *a, const char *payee, uint64_t amount_minor,
+                              uint16_t currency, const char *reference,
+                              fogpay_agent_outcome *out);
+
+/* Reports a meter reading, journaled and answered like a payment. */
+fogpay_error fogpay_agent_usage(fogpay_agent *a, const char *meter_id, uint64_t quantity,
+                                const char *unit, fogpay_agent_outcome *out);
+
+/* Waits for and handles incoming messages until the journal is empty or
+ * timeout_ms passed: FOGPAY_OK when empty, FOGPAY_ERR_TIMEOUT, or
+ * FOGPAY_ERR_NETWORK when the connection is lost. */
+fogpay_error fogpay_agent_drain(fogpay_agent *a, uint32_t timeout_ms);
+
+/* The daemon: keeps the connection (reconnecting with exponential backoff
+ * and jitter, resending the journal each time), handles receipts and
+ * commands, until *stop becomes non-zero; with until_drained, also returns
+ * FOGPAY_OK once connected with an empty journal. */
+fogpay_error fogpay_agent_run(fogpay_agent *a, const volatile sig_atomic_t *stop,
+                              bool until_drained);
+
+/* Handles one receipt (the signed bytes as received). FOGPAY_OK when it was
+ * applied: verified, for this device, answering a pending message whose
+ * hash it names; the message leaves the journal and a settled balance is
+ * remembered. Otherwise nothing changes and the error says why:
+ * FOGPAY_ERR_BAD_SIGNATURE (and the COSE and CBOR errors),
+ * FOGPAY_ERR_DEVICE_MISMATCH, FOGPAY_ERR_NOT_FOUND (no pending message
+ * with that seq: an old or replayed receipt), FOGPAY_ERR_SEQ_CONFLICT (the
+ * receipt names another message's hash or kind). */
+fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, size_t len);
+
+/* Handles one command. FOGPAY_OK when applied (state persisted, hook run);
+ * otherwise nothing changes: FOGPAY_ERR_BAD_SIGNATURE (and the COSE and
+ * CBOR errors), FOGPAY_ERR_DEVICE_MISMATCH, FOGPAY_ERR_SEQ_CONFLICT (a
+ * command_seq not above the last one applied: old, replayed or the retained
+ * copy of one already applied). */
+fogpay_error fogpay_agent_command_handle(fogpay_agent *a, const uint8_t *msg, size_t len);
+
+/* The outcome of the last receipt applied, for callers of the handlers. */
+void fogpay_agent_last_outcome(const fogpay_agent *a, fogpay_agent_outcome *out);
+
+/* Journal and state as they are on disk now. */
+void fogpay_agent_status_get(const fogpay_agent *a, fogpay_agent_status *out);
+
+#endif

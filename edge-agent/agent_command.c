@@ -1,0 +1,130 @@
+/*
+ * agent_command.c - commands from the gateway: suspend, resume, limits.
+ *
+ * A command is applied only when its COSE signature verifies with the
+ * gateway key, it names this device, and its command_seq is above the last
+ * one applied (the gateway numbers each device's commands; a retained
+ * suspend delivered again on every subscription, or an old command
+ * replayed, is not applied twice).
+ *
+ * Suspend and resume, crash-consistently: first the new state is persisted
+ * together with "hook pending" (from this moment pay refuses with
+ * FOGPAY_ERR_DEVICE_SUSPENDED, or accepts again), then the hook program
+ * runs, then "hook pending" is cleared. A crash while the hook runs leaves
+ * it pending, and fogpay_agent_open() runs it again: the hook runs at least
+ * once per command, so it must be idempotent. The hook is started with
+ * fork and execv, argument "suspend" or "resume", and waited for; its exit
+ * status is logged.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent_internal.h"
+#include "fogpay_cose.h"
+
+static fogpay_error command_open(const fogpay_agent *a, const uint8_t *msg, size_t len,
+                                 fogpay_command *out)
+{
+    fogpay_cose_sign1 cose;
+    if (!msg || len == 0 || len > FOGPAY_MESSAGE_MAX) {
+        return FOGPAY_ERR_PAYLOAD_TOO_LARGE;
+    }
+    fogpay_error err = fogpay_cose_sign1_parse(msg, len, &cose);
+    if (err == FOGPAY_OK) {
+        err = fogpay_cose_sign1_verify(&cose, a->gateway_key, NULL, 0);
+    }
+    if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED) {
+        err = FOGPAY_ERR_BAD_SIGNATURE;
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_command_decode(cose.payload.ptr, cose.payload.len, out);
+    }
+    return err;
+}
+
+static void command_run_hook(const fogpay_agent *a, const char *what)
+{
+    if (!a->hook[0]) {
+        return;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        agent_log("hook %s %s: fork failed", a->hook, what);
+        return;
+    }
+    if (pid == 0) {
+        char *const argv[] = {(char *)a->hook, (char *)what, NULL};
+        execv(a->hook, argv);
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        agent_log("hook %s %s did not succeed (status %d)", a->hook, what, status);
+    }
+}
+
+static void command_finish_hook(fogpay_agent *a)
+{
+    uint8_t pending = a->state.hook_pending;
+    if (pending == AGENT_HOOK_NONE) {
+        return;
+    }
+    command_run_hook(a, pending == AGENT_HOOK_SUSPEND ? "suspend" : "resume");
+    a->state.hook_pending = AGENT_HOOK_NONE;
+    agent_state_save(a);
+}
+
+void agent_command_resume_hook(fogpay_agent *a)
+{
+    command_finish_hook(a);
+}
+
+fogpay_error fogpay_agent_command_handle(fogpay_agent *a, const uint8_t *msg, size_t len)
+{
+    fogpay_command cmd;
+    fogpay_error err = command_open(a, msg, len, &cmd);
+    if (err == FOGPAY_OK && strcmp(cmd.device_id, a->device_id) != 0) {
+        err = FOGPAY_ERR_DEVICE_MISMATCH;
+    }
+    if (err == FOGPAY_OK && cmd.command_seq <= a->state.last_command_seq) {
+        err = FOGPAY_ERR_SEQ_CONFLICT;
+    }
+    if (err != FOGPAY_OK) {
+        if (err != FOGPAY_ERR_SEQ_CONFLICT || a->verbose) {
+            agent_log("command ignored: %s", fogpay_error_name(err));
+        }
+        return err;
+    }
+    agent_state saved = a->state;
+    a->state.last_command_seq = cmd.command_seq;
+    switch (cmd.kind) {
+    case FOGPAY_COMMAND_SUSPEND:
+        a->state.suspended = true;
+        a->state.hook_pending = AGENT_HOOK_SUSPEND;
+        break;
+    case FOGPAY_COMMAND_RESUME:
+        a->state.suspended = false;
+        a->state.hook_pending = AGENT_HOOK_RESUME;
+        break;
+    default:
+        a->state.per_payment_minor = cmd.per_payment_minor;
+        a->state.per_day_minor = cmd.per_day_minor;
+        a->state.wallet_max_minor = cmd.wallet_max_minor;
+        break;
+    }
+    err = agent_state_save(a);
+    if (err != FOGPAY_OK) {
+        a->state = saved; /* applied again when it comes again */
+        return err;
+    }
+    agent_log("command %llu applied: %s", (unsigned long long)cmd.command_seq,
+              cmd.kind == FOGPAY_COMMAND_SUSPEND  ? "suspend"
+              : cmd.kind == FOGPAY_COMMAND_RESUME ? "resume"
+                                                  : "limits");
+    command_finish_hook(a);
+    return FOGPAY_OK;
+}

@@ -1,0 +1,95 @@
+/*
+ * agent_internal.h - the agent's private state and the functions its
+ * files share. Not installed; firmware uses agent.h.
+ *
+ * Files, one noun each:
+ *   agent.c          open, close, persisted state, status, the message loop, run
+ *   agent_journal.c  the journal and the sequence counter
+ *   agent_client.c   the MQTT connection
+ *   agent_pay.c      building, signing, journaling and sending messages
+ *   agent_receipt.c  verifying receipts and applying them
+ *   agent_command.c  verifying commands, the hook, suspension and limits
+ *
+ * The fogpay_agent struct is allocated by fogpay_agent_open() and owns the
+ * keys, the journal and the client; everything else is held by value.
+ */
+#ifndef FOGPAY_AGENT_INTERNAL_H
+#define FOGPAY_AGENT_INTERNAL_H
+
+#include "agent.h"
+#include "agent_client.h"
+#include "agent_journal.h"
+#include "fogpay_key.h"
+
+/* The persisted state file in the state directory, and its version. */
+#define FOGPAY_AGENT_STATE_FILE "state"
+#define FOGPAY_AGENT_STATE_VERSION 1
+
+/* How long one wait for an incoming message lasts inside longer waits, so
+ * that a stop request or a deadline is noticed promptly. */
+#define FOGPAY_AGENT_POLL_MS 200u
+
+/* After connecting, incoming messages the broker had queued for the
+ * session (commands above all) are taken in for at most this long before
+ * anything is paid. */
+#define FOGPAY_AGENT_SETTLE_IN_MS 150u
+
+/* A hook that was started but not known to have finished, persisted so a
+ * crash in between runs it again at the next start. */
+typedef enum agent_hook_pending {
+    AGENT_HOOK_NONE = 0,
+    AGENT_HOOK_SUSPEND = 1,
+    AGENT_HOOK_RESUME = 2,
+} agent_hook_pending;
+
+typedef struct agent_state {
+    bool suspended;
+    uint8_t hook_pending; /* agent_hook_pending */
+    uint64_t last_command_seq;
+    uint64_t per_payment_minor;
+    uint64_t per_day_minor;
+    uint64_t wallet_max_minor;
+    size_t balance_count;
+    fogpay_agent_balance balances[FOGPAY_AGENT_CURRENCIES_MAX];
+} agent_state;
+
+struct fogpay_agent {
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];
+    char hook[FOGPAY_AGENT_PATH_MAX + 1]; /* empty: none */
+    uint32_t timeout_ms;
+    int mqtt_version;
+    bool verbose;
+    fogpay_agent_journaled_fn journaled;
+    void *journaled_ctx;
+    fogpay_key *key;
+    fogpay_key *gateway_key;
+    fogpay_journal *journal;
+    fogpay_client *client;
+    agent_state state;
+    fogpay_agent_outcome last_outcome; /* of the last receipt applied */
+    char topic_intent[FOGPAY_CLIENT_TOPIC_MAX + 1];
+    char topic_usage[FOGPAY_CLIENT_TOPIC_MAX + 1];
+    char topic_receipt[FOGPAY_CLIENT_TOPIC_MAX + 1];
+    char topic_command[FOGPAY_CLIENT_TOPIC_MAX + 1];
+    char topic_reply[FOGPAY_CLIENT_TOPIC_MAX + 1];
+    fogpay_client_message incoming; /* one received message, reused */
+};
+
+/* agent.c */
+fogpay_error agent_state_save(fogpay_agent *a);
+void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Waits at most timeout_ms for one incoming message and handles it.
+ * FOGPAY_OK (one handled), FOGPAY_ERR_TIMEOUT, FOGPAY_ERR_NETWORK. */
+fogpay_error agent_poll(fogpay_agent *a, uint32_t timeout_ms);
+/* Monotonic milliseconds. */
+uint64_t agent_now_ms(void);
+
+/* agent_pay.c: sends the journaled message e (its original bytes). */
+fogpay_error agent_send_entry(fogpay_agent *a, const fogpay_journal_entry *e);
+/* Sends every pending message in seq order; stops at the first failure. */
+fogpay_error agent_resend_all(fogpay_agent *a);
+
+/* agent_command.c: runs a hook interrupted by a crash, at open. */
+void agent_command_resume_hook(fogpay_agent *a);
+
+#endif

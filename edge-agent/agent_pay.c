@@ -1,0 +1,201 @@
+/*
+ * agent_pay.c - paying and reporting usage: build the message, sign it,
+ * journal it, send it, wait for its receipt.
+ *
+ * Order, and why. Everything that can refuse the message without the
+ * gateway is checked first (arguments through the encoder, suspension,
+ * local limits, journal room), so a refused payment signs nothing and uses
+ * up no sequence number. Then the number is reserved durably
+ * (fogpay_journal_reserve), the message signed, and appended to the
+ * journal with fsync: only a message that is durable is ever sent, so a
+ * crash at any point either leaves nothing (the number is skipped, never
+ * reused) or a journaled message that is sent again with the same bytes.
+ * Intents and usage readings share the sequence and the previous-message
+ * chain: prev_hash is the first bytes of the SHA-256 of the last journaled
+ * signed message.
+ *
+ * Intents carry the longest ttl the gateway accepts (a day), so a payment
+ * queued while the gateway is unreachable still settles when it returns.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "agent_internal.h"
+#include "fogpay_cose.h"
+
+/* A journaled message is also published with an MQTT 5 response topic and
+ * its seq as correlation data. */
+fogpay_error agent_send_entry(fogpay_agent *a, const fogpay_journal_entry *e)
+{
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    fogpay_error err = fogpay_journal_read(a->journal, e, msg, sizeof msg);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    const char *topic = e->kind == FOGPAY_RECEIPT_USAGE ? a->topic_usage : a->topic_intent;
+    const char *reply = a->mqtt_version == 5 ? a->topic_reply : NULL;
+    return fogpay_client_publish(a->client, topic, msg, e->len, reply, e->seq);
+}
+
+fogpay_error agent_resend_all(fogpay_agent *a)
+{
+    /* Entries do not leave the journal while sending: receipts wait in
+     * paho's queue until the next receive. */
+    for (size_t i = 0; i < fogpay_journal_count(a->journal); i++) {
+        fogpay_error err = agent_send_entry(a, fogpay_journal_at(a->journal, i));
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+    }
+    return FOGPAY_OK;
+}
+
+/* Refusals that need no gateway: suspension. Limits are checked by the
+ * caller that knows the amount. */
+static fogpay_error agent_may_send(const fogpay_agent *a)
+{
+    return a->state.suspended ? FOGPAY_ERR_DEVICE_SUSPENDED : FOGPAY_OK;
+}
+
+/* Waits for the receipt of seq, handling everything else that comes. */
+static fogpay_error agent_wait_receipt(fogpay_agent *a, uint64_t seq, fogpay_agent_outcome *out)
+{
+    uint64_t until = agent_now_ms() + a->timeout_ms;
+    for (;;) {
+        if (!fogpay_journal_find(a->journal, seq)) {
+            /* Answered: the receipt that took it out of the journal is the
+             * last one applied. */
+            *out = a->last_outcome;
+            return FOGPAY_OK;
+        }
+        uint64_t now = agent_now_ms();
+        if (now >= until || !fogpay_agent_connected(a)) {
+            return FOGPAY_ERR_TIMEOUT;
+        }
+        uint64_t left = until - now;
+        agent_poll(a, left < FOGPAY_AGENT_POLL_MS ? (uint32_t)left : FOGPAY_AGENT_POLL_MS);
+    }
+}
+
+/* Signs payload, journals it under seq, tells the observer, sends it and
+ * waits for its answer. */
+static fogpay_error agent_submit(fogpay_agent *a, uint64_t seq, uint8_t kind,
+                                 const uint8_t *payload, size_t payload_len,
+                                 fogpay_agent_outcome *out)
+{
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    size_t len = 0;
+    fogpay_error err = fogpay_cose_sign1_sign(a->key, NULL, 0, payload, payload_len, NULL, 0, msg,
+                                              sizeof msg, &len);
+    if (err == FOGPAY_OK) {
+        err = fogpay_journal_append(a->journal, seq, kind, msg, len);
+    }
+    if (err != FOGPAY_OK) {
+        return err; /* seq stays reserved and is skipped */
+    }
+    out->seq = seq;
+    out->kind = kind;
+    if (a->journaled) {
+        a->journaled(a->journaled_ctx, seq, kind);
+    }
+    if (!fogpay_agent_connected(a)) {
+        return FOGPAY_ERR_TIMEOUT;
+    }
+    err = agent_send_entry(a, fogpay_journal_find(a->journal, seq));
+    if (err != FOGPAY_OK) {
+        agent_log("sending seq %llu failed (%s); it stays journaled", (unsigned long long)seq,
+                  fogpay_error_name(err));
+        return FOGPAY_ERR_TIMEOUT;
+    }
+    return agent_wait_receipt(a, seq, out);
+}
+
+fogpay_error fogpay_agent_pay(fogpay_agent *a, const char *payee, uint64_t amount_minor,
+                              uint16_t currency, const char *reference,
+                              fogpay_agent_outcome *out)
+{
+    if (!a || !payee || !out) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    memset(out, 0, sizeof *out);
+    if (!fogpay_currency_code(currency, NULL)) {
+        return FOGPAY_ERR_CURRENCY_UNSUPPORTED;
+    }
+    if (strlen(payee) > FOGPAY_DEVICE_ID_MAX ||
+        (reference && strlen(reference) > FOGPAY_REFERENCE_MAX)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    fogpay_intent in;
+    memset(&in, 0, sizeof in);
+    strcpy(in.device_id, a->device_id);
+    strcpy(in.payee_device, payee);
+    in.amount_minor = amount_minor;
+    in.currency = currency;
+    in.created_s = (uint64_t)time(NULL);
+    in.ttl_s = FOGPAY_TTL_MAX_S;
+    if (reference) {
+        strcpy(in.reference, reference);
+    }
+    in.seq = fogpay_journal_next_seq(a->journal);
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    size_t len = 0;
+    /* A trial encoding validates every field before anything is reserved. */
+    fogpay_error err = fogpay_intent_encode(&in, payload, sizeof payload, &len);
+    if (err == FOGPAY_OK) {
+        err = agent_may_send(a);
+    }
+    if (err == FOGPAY_OK && a->state.per_payment_minor > 0 &&
+        amount_minor > a->state.per_payment_minor) {
+        err = FOGPAY_ERR_LIMIT_PER_PAYMENT;
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_journal_reserve(a->journal, &in.seq);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_journal_prev_hash(a->journal, in.prev_hash);
+    err = fogpay_intent_encode(&in, payload, sizeof payload, &len);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    return agent_submit(a, in.seq, FOGPAY_RECEIPT_INTENT, payload, len, out);
+}
+
+fogpay_error fogpay_agent_usage(fogpay_agent *a, const char *meter_id, uint64_t quantity,
+                                const char *unit, fogpay_agent_outcome *out)
+{
+    if (!a || !meter_id || !unit || !out) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    memset(out, 0, sizeof *out);
+    if (strlen(meter_id) > FOGPAY_METER_ID_MAX || strlen(unit) > FOGPAY_UNIT_MAX) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    fogpay_usage u;
+    memset(&u, 0, sizeof u);
+    strcpy(u.device_id, a->device_id);
+    strcpy(u.meter_id, meter_id);
+    strcpy(u.unit, unit);
+    u.quantity = quantity;
+    u.created_s = (uint64_t)time(NULL);
+    u.seq = fogpay_journal_next_seq(a->journal);
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    size_t len = 0;
+    fogpay_error err = fogpay_usage_encode(&u, payload, sizeof payload, &len);
+    if (err == FOGPAY_OK) {
+        err = agent_may_send(a);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_journal_reserve(a->journal, &u.seq);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_journal_prev_hash(a->journal, u.prev_hash);
+    err = fogpay_usage_encode(&u, payload, sizeof payload, &len);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    return agent_submit(a, u.seq, FOGPAY_RECEIPT_USAGE, payload, len, out);
+}

@@ -1,0 +1,125 @@
+/*
+ * agent_receipt.c - receipts from the gateway: verified, matched to the
+ * journaled message they answer, then applied.
+ *
+ * A receipt changes the device only when all of this holds: its COSE
+ * signature verifies with the configured gateway key; it names this
+ * device; a message with its seq is pending in the journal; its kind and
+ * intent_hash (SHA-256 of the whole signed message) are that message's.
+ * Then the message leaves the journal (settled, stored or rejected: the
+ * gateway's answer to a (device, seq) never changes, so there is nothing
+ * to resend) and a settled receipt's balance becomes the last known one
+ * for its currency, unless a receipt from a later chain position was seen.
+ * Anything else is ignored and logged: a forged receipt, another device's,
+ * a replay of an old one (its message is no longer pending). The second
+ * copy of a receipt that MQTT 5 delivers on both the receipt and the reply
+ * topic is such a replay too, and is logged only when verbose.
+ */
+#include <string.h>
+
+#include "agent_internal.h"
+#include "fogpay_cose.h"
+#include "fogpay_hash.h"
+
+/* Verifies and decodes; writes *out only on success. */
+static fogpay_error receipt_open(const fogpay_agent *a, const uint8_t *msg, size_t len,
+                                 fogpay_receipt *out)
+{
+    fogpay_cose_sign1 cose;
+    if (!msg || len == 0 || len > FOGPAY_MESSAGE_MAX) {
+        return FOGPAY_ERR_PAYLOAD_TOO_LARGE;
+    }
+    fogpay_error err = fogpay_cose_sign1_parse(msg, len, &cose);
+    if (err == FOGPAY_OK) {
+        err = fogpay_cose_sign1_verify(&cose, a->gateway_key, NULL, 0);
+    }
+    if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED) {
+        err = FOGPAY_ERR_BAD_SIGNATURE;
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_receipt_decode(cose.payload.ptr, cose.payload.len, out);
+    }
+    return err;
+}
+
+/* Remembers a settled balance, keeping the one from the latest position. */
+static void receipt_balance(fogpay_agent *a, const fogpay_receipt *r)
+{
+    agent_state *s = &a->state;
+    for (size_t i = 0; i < s->balance_count; i++) {
+        if (s->balances[i].currency == r->currency) {
+            if (r->position >= s->balances[i].position) {
+                s->balances[i].balance_minor = r->balance_after_minor;
+                s->balances[i].position = r->position;
+            }
+            return;
+        }
+    }
+    if (s->balance_count == FOGPAY_AGENT_CURRENCIES_MAX) {
+        agent_log("balance in currency %u not kept: %d currencies known already",
+                  (unsigned)r->currency, FOGPAY_AGENT_CURRENCIES_MAX);
+        return;
+    }
+    fogpay_agent_balance *b = &s->balances[s->balance_count++];
+    b->currency = r->currency;
+    b->balance_minor = r->balance_after_minor;
+    b->position = r->position;
+}
+
+/* Checks r against the pending message it claims to answer. */
+static fogpay_error receipt_match(const fogpay_agent *a, const fogpay_receipt *r)
+{
+    if (strcmp(r->device_id, a->device_id) != 0) {
+        return FOGPAY_ERR_DEVICE_MISMATCH;
+    }
+    const fogpay_journal_entry *e = fogpay_journal_find(a->journal, r->seq);
+    if (!e) {
+        return FOGPAY_ERR_NOT_FOUND;
+    }
+    if (e->kind != r->kind || memcmp(e->hash, r->intent_hash, FOGPAY_HASH_BYTES) != 0) {
+        return FOGPAY_ERR_SEQ_CONFLICT;
+    }
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, size_t len)
+{
+    fogpay_receipt r;
+    fogpay_error err = receipt_open(a, msg, len, &r);
+    if (err == FOGPAY_OK) {
+        err = receipt_match(a, &r);
+    }
+    if (err != FOGPAY_OK) {
+        if (err != FOGPAY_ERR_NOT_FOUND || a->verbose) {
+            agent_log("receipt ignored: %s", fogpay_error_name(err));
+        }
+        return err;
+    }
+    /* The balance first, then the journal: a crash in between resends the
+     * message, and the same receipt sets the same balance again. */
+    if (r.status == FOGPAY_STATUS_SETTLED && r.has_balance) {
+        receipt_balance(a, &r);
+        agent_state_save(a);
+    }
+    err = fogpay_journal_complete(a->journal, r.seq);
+    if (err != FOGPAY_OK) {
+        agent_log("receipt for seq %llu not applied: %s", (unsigned long long)r.seq,
+                  fogpay_error_name(err));
+        return err;
+    }
+    fogpay_agent_outcome *o = &a->last_outcome;
+    memset(o, 0, sizeof *o);
+    o->seq = r.seq;
+    o->kind = r.kind;
+    o->status = r.status;
+    o->reason = (fogpay_error)r.reason;
+    o->transfer_id = r.transfer_id;
+    o->has_balance = r.has_balance;
+    o->balance_after_minor = r.balance_after_minor;
+    o->currency = r.currency;
+    if (r.status == FOGPAY_STATUS_REJECTED) {
+        agent_log("seq %llu rejected: %s", (unsigned long long)r.seq,
+                  fogpay_error_name((fogpay_error)r.reason));
+    }
+    return FOGPAY_OK;
+}

@@ -1,0 +1,468 @@
+/*
+ * fogpay-agent.c - the command-line agent on libfogpay-agent, for scripts,
+ * tests and the README's demo.
+ *
+ *   fogpay-agent keygen --out FILE
+ *   fogpay-agent [options] pay --to PAYEE --amount 1.50 --currency EUR [--ref TEXT] [--count N]
+ *   fogpay-agent [options] usage --meter ID --quantity N --unit kWh
+ *   fogpay-agent [options] run [--drain]
+ *   fogpay-agent [options] status
+ *
+ * Exit status: 0 settled (or stored, or done); 1 a failure (I/O, network in
+ * run, key or state files); 2 a usage error (bad option, amount, currency,
+ * reference); 3 rejected by the gateway; 4 no receipt in time (the message
+ * stays journaled and is resent); 5 refused on the device before signing
+ * (suspended, over a limit the gateway set, journal full).
+ *
+ * Options and subcommand may come in any order (GNU getopt permutes). The
+ * password is read from a file so it never shows in the process list.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "fogpay_key.h"
+#include "fogpay_password.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAILURE 1
+#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_REJECTED 3
+#define CLI_EXIT_TIMEOUT 4
+#define CLI_EXIT_REFUSED 5
+
+/* Payments one `pay --count` makes: a burst for measurements and tests,
+ * bounded like everything else. */
+#define CLI_COUNT_MAX 100000
+
+#define CLI_KEY_TEXT_MAX (FOGPAY_PUBLIC_KEY_TEXT_MAX + 2)
+
+typedef struct cli_options {
+    fogpay_agent_config config;
+    const char *command;
+    const char *out;
+    const char *to;
+    const char *amount;
+    const char *currency;
+    const char *reference;
+    const char *meter;
+    const char *quantity;
+    const char *unit;
+    unsigned long count;
+    bool drain;
+    char password[FOGPAY_PASSWORD_MAX + 2];
+    char gateway_key[CLI_KEY_TEXT_MAX];
+} cli_options;
+
+static volatile sig_atomic_t cli_stop;
+
+static void cli_on_signal(int sig)
+{
+    (void)sig;
+    cli_stop = 1;
+}
+
+static void cli_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: fogpay-agent keygen --out FILE\n"
+            "       fogpay-agent [options] pay --to PAYEE --amount 1.50 --currency EUR [--ref TEXT]"
+            " [--count N]\n"
+            "       fogpay-agent [options] usage --meter ID --quantity N --unit kWh\n"
+            "       fogpay-agent [options] run [--drain]\n"
+            "       fogpay-agent [options] status\n"
+            "options: --dir STATEDIR --key FILE --device ID --gateway-key ed25519:HEX|FILE\n"
+            "         -h HOST -p PORT --password-file F --cafile CA [--cert C --keyfile K]\n"
+            "         --mqtt 5|3 --prefix fogpay/v1 --timeout MS --hook PROGRAM --verbose\n"
+            "exit: 0 settled, 1 failure, 2 usage, 3 rejected, 4 timeout (journaled), "
+            "5 refused on the device\n");
+}
+
+static int cli_usage_error(const char *message)
+{
+    fprintf(stderr, "fogpay-agent: %s\n", message);
+    cli_usage(stderr);
+    return CLI_EXIT_USAGE;
+}
+
+/* Reads the first line of path into out (cap bytes), without its newline. */
+static bool cli_read_line(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return false;
+    }
+    bool ok = fgets(out, (int)cap, f) != NULL;
+    fclose(f);
+    if (!ok) {
+        return false;
+    }
+    size_t n = strcspn(out, "\r\n");
+    if (out[n] == '\0' && n + 1 == cap) {
+        return false; /* longer than the buffer */
+    }
+    out[n] = '\0';
+    return true;
+}
+
+static bool cli_parse_ulong(const char *text, unsigned long max, unsigned long *out)
+{
+    char *end = NULL;
+    if (!text || text[0] < '0' || text[0] > '9') {
+        return false;
+    }
+    unsigned long long v = strtoull(text, &end, 10);
+    if (*end != '\0' || v > max) {
+        return false;
+    }
+    *out = (unsigned long)v;
+    return true;
+}
+
+enum cli_option_id {
+    OPT_DIR = 256, OPT_KEY, OPT_DEVICE, OPT_GATEWAY_KEY, OPT_PASSWORD_FILE, OPT_CAFILE, OPT_CERT,
+    OPT_KEYFILE, OPT_MQTT, OPT_PREFIX, OPT_TIMEOUT, OPT_HOOK, OPT_OUT, OPT_TO, OPT_AMOUNT,
+    OPT_CURRENCY, OPT_REF, OPT_METER, OPT_QUANTITY, OPT_UNIT, OPT_COUNT, OPT_DRAIN, OPT_VERBOSE,
+    OPT_HELP,
+};
+
+static const struct option cli_long_options[] = {
+    {"dir", required_argument, NULL, OPT_DIR},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"device", required_argument, NULL, OPT_DEVICE},
+    {"gateway-key", required_argument, NULL, OPT_GATEWAY_KEY},
+    {"host", required_argument, NULL, 'h'},
+    {"port", required_argument, NULL, 'p'},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"cafile", required_argument, NULL, OPT_CAFILE},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"keyfile", required_argument, NULL, OPT_KEYFILE},
+    {"mqtt", required_argument, NULL, OPT_MQTT},
+    {"prefix", required_argument, NULL, OPT_PREFIX},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"hook", required_argument, NULL, OPT_HOOK},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"to", required_argument, NULL, OPT_TO},
+    {"amount", required_argument, NULL, OPT_AMOUNT},
+    {"currency", required_argument, NULL, OPT_CURRENCY},
+    {"ref", required_argument, NULL, OPT_REF},
+    {"meter", required_argument, NULL, OPT_METER},
+    {"quantity", required_argument, NULL, OPT_QUANTITY},
+    {"unit", required_argument, NULL, OPT_UNIT},
+    {"count", required_argument, NULL, OPT_COUNT},
+    {"drain", no_argument, NULL, OPT_DRAIN},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+/* Options that name files or numbers needing a look before use. */
+static int cli_option_value(cli_options *o, int opt, const char *arg)
+{
+    unsigned long v = 0;
+    switch (opt) {
+    case 'p':
+        if (!cli_parse_ulong(arg, 65535, &v) || v == 0) {
+            return cli_usage_error("-p takes a port number");
+        }
+        o->config.port = (int)v;
+        return 0;
+    case OPT_MQTT:
+        if (strcmp(arg, "5") != 0 && strcmp(arg, "3") != 0) {
+            return cli_usage_error("--mqtt is 5 or 3");
+        }
+        o->config.mqtt_version = arg[0] - '0';
+        return 0;
+    case OPT_TIMEOUT:
+        if (!cli_parse_ulong(arg, 3600000, &v) || v == 0) {
+            return cli_usage_error("--timeout takes milliseconds (1..3600000)");
+        }
+        o->config.timeout_ms = (uint32_t)v;
+        return 0;
+    case OPT_COUNT:
+        if (!cli_parse_ulong(arg, CLI_COUNT_MAX, &o->count) || o->count == 0) {
+            return cli_usage_error("--count takes 1..100000");
+        }
+        return 0;
+    case OPT_PASSWORD_FILE:
+        if (!cli_read_line(arg, o->password, sizeof o->password) ||
+            strlen(o->password) > FOGPAY_PASSWORD_MAX) {
+            fprintf(stderr, "fogpay-agent: cannot read a password from %s\n", arg);
+            return CLI_EXIT_FAILURE;
+        }
+        o->config.password = o->password;
+        return 0;
+    case OPT_GATEWAY_KEY:
+        if (strchr(arg, ':') && strncmp(arg, "/", 1) != 0 && strncmp(arg, ".", 1) != 0) {
+            if (strlen(arg) >= sizeof o->gateway_key) {
+                return cli_usage_error("--gateway-key is too long");
+            }
+            strcpy(o->gateway_key, arg);
+        } else if (!cli_read_line(arg, o->gateway_key, sizeof o->gateway_key)) {
+            fprintf(stderr, "fogpay-agent: cannot read the gateway key from %s\n", arg);
+            return CLI_EXIT_FAILURE;
+        }
+        o->config.gateway_key = o->gateway_key;
+        return 0;
+    default:
+        return cli_usage_error("unknown option");
+    }
+}
+
+static int cli_parse(cli_options *o, int argc, char **argv)
+{
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h:p:", cli_long_options, NULL)) != -1) {
+        const char **slot = NULL;
+        switch (opt) {
+        case OPT_DIR: slot = &o->config.state_dir; break;
+        case OPT_KEY: slot = &o->config.key_path; break;
+        case OPT_DEVICE: slot = &o->config.device_id; break;
+        case 'h': slot = &o->config.host; break;
+        case OPT_CAFILE: slot = &o->config.cafile; break;
+        case OPT_CERT: slot = &o->config.certfile; break;
+        case OPT_KEYFILE: slot = &o->config.keyfile; break;
+        case OPT_PREFIX: slot = &o->config.prefix; break;
+        case OPT_HOOK: slot = &o->config.hook; break;
+        case OPT_OUT: slot = &o->out; break;
+        case OPT_TO: slot = &o->to; break;
+        case OPT_AMOUNT: slot = &o->amount; break;
+        case OPT_CURRENCY: slot = &o->currency; break;
+        case OPT_REF: slot = &o->reference; break;
+        case OPT_METER: slot = &o->meter; break;
+        case OPT_QUANTITY: slot = &o->quantity; break;
+        case OPT_UNIT: slot = &o->unit; break;
+        case OPT_DRAIN: o->drain = true; break;
+        case OPT_VERBOSE: o->config.verbose = true; break;
+        case OPT_HELP: cli_usage(stdout); exit(CLI_EXIT_OK);
+        case '?': return CLI_EXIT_USAGE;
+        default: {
+            int rc = cli_option_value(o, opt, optarg);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+        }
+        if (slot) {
+            *slot = optarg;
+        }
+    }
+    if (optind != argc - 1) {
+        return cli_usage_error("one subcommand is required");
+    }
+    o->command = argv[optind];
+    return 0;
+}
+
+static int cli_keygen(const cli_options *o)
+{
+    if (!o->out) {
+        return cli_usage_error("keygen needs --out FILE");
+    }
+    fogpay_key *key = NULL;
+    fogpay_error err = fogpay_key_generate(FOGPAY_ALG_EDDSA, &key);
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_save(key, o->out, false);
+    }
+    char text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_public_text(key, text, sizeof text);
+    }
+    fogpay_key_free(key);
+    if (err != FOGPAY_OK) {
+        fprintf(stderr, "fogpay-agent: keygen: %s: %s\n", fogpay_error_name(err),
+                fogpay_error_string(err));
+        return CLI_EXIT_FAILURE;
+    }
+    printf("%s\n", text);
+    return CLI_EXIT_OK;
+}
+
+static void cli_on_journaled(void *ctx, uint64_t seq, uint8_t kind)
+{
+    (void)ctx;
+    printf("journaled seq %" PRIu64 " %s\n", seq, kind == FOGPAY_RECEIPT_USAGE ? "usage" : "intent");
+    fflush(stdout);
+}
+
+/* Maps the result of one pay or usage call to a line and an exit status. */
+static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
+{
+    if (err == FOGPAY_ERR_TIMEOUT) {
+        printf("timeout seq %" PRIu64 ": no receipt yet; it stays journaled and will be resent\n",
+               r->seq);
+        return CLI_EXIT_TIMEOUT;
+    }
+    if (err == FOGPAY_ERR_DEVICE_SUSPENDED || err == FOGPAY_ERR_LIMIT_PER_PAYMENT ||
+        err == FOGPAY_ERR_JOURNAL_FULL) {
+        printf("refused: %s: %s\n", fogpay_error_name(err), fogpay_error_string(err));
+        return CLI_EXIT_REFUSED;
+    }
+    if (err == FOGPAY_ERR_FIELD_RANGE || err == FOGPAY_ERR_TEXT_INVALID ||
+        err == FOGPAY_ERR_CURRENCY_UNSUPPORTED || err == FOGPAY_ERR_AMOUNT_ZERO) {
+        fprintf(stderr, "fogpay-agent: %s: %s\n", fogpay_error_name(err), fogpay_error_string(err));
+        return CLI_EXIT_USAGE;
+    }
+    if (err != FOGPAY_OK) {
+        fprintf(stderr, "fogpay-agent: %s: %s\n", fogpay_error_name(err), fogpay_error_string(err));
+        return CLI_EXIT_FAILURE;
+    }
+    if (r->status == FOGPAY_STATUS_REJECTED) {
+        printf("rejected seq %" PRIu64 ": %s: %s\n", r->seq, fogpay_error_name(r->reason),
+               fogpay_error_string(r->reason));
+        return CLI_EXIT_REJECTED;
+    }
+    if (r->status == FOGPAY_STATUS_STORED) {
+        printf("stored seq %" PRIu64 "\n", r->seq);
+        return CLI_EXIT_OK;
+    }
+    int exponent = 0;
+    const char *code = fogpay_currency_code(r->currency, &exponent);
+    char balance[32] = "?";
+    if (r->has_balance) {
+        fogpay_amount_format(r->balance_after_minor, exponent, balance, sizeof balance);
+    }
+    printf("settled seq %" PRIu64 " transfer %" PRIu64 " balance %s %s\n", r->seq, r->transfer_id,
+           balance, code ? code : "?");
+    return CLI_EXIT_OK;
+}
+
+static int cli_pay(fogpay_agent *a, const cli_options *o)
+{
+    uint16_t currency = 0;
+    int exponent = 0;
+    uint64_t amount = 0;
+    if (!o->to || !o->amount || !o->currency) {
+        return cli_usage_error("pay needs --to, --amount and --currency");
+    }
+    if (!fogpay_currency_from_code(o->currency, &currency, &exponent)) {
+        return cli_usage_error("unknown currency");
+    }
+    fogpay_error err = fogpay_amount_parse(o->amount, exponent, &amount);
+    if (err != FOGPAY_OK || amount == 0) {
+        return cli_usage_error("bad amount: a positive decimal with at most the currency's "
+                               "decimals");
+    }
+    if (o->reference && strlen(o->reference) > FOGPAY_REFERENCE_MAX) {
+        return cli_usage_error("--ref is longer than 32 bytes");
+    }
+    int rc = CLI_EXIT_OK;
+    for (unsigned long i = 0; i < (o->count ? o->count : 1); i++) {
+        if (!fogpay_agent_connected(a)) {
+            fogpay_agent_connect(a);
+        }
+        fogpay_agent_outcome r;
+        err = fogpay_agent_pay(a, o->to, amount, currency, o->reference, &r);
+        int one = cli_report(err, &r);
+        if (one != CLI_EXIT_OK) {
+            rc = one;
+        }
+        if (one == CLI_EXIT_USAGE || one == CLI_EXIT_REFUSED || one == CLI_EXIT_FAILURE) {
+            break;
+        }
+    }
+    return rc;
+}
+
+static int cli_usage_report(fogpay_agent *a, const cli_options *o)
+{
+    unsigned long quantity = 0;
+    if (!o->meter || !o->quantity || !o->unit) {
+        return cli_usage_error("usage needs --meter, --quantity and --unit");
+    }
+    if (!cli_parse_ulong(o->quantity, ULONG_MAX, &quantity)) {
+        return cli_usage_error("--quantity takes a whole number");
+    }
+    fogpay_agent_connect(a);
+    fogpay_agent_outcome r;
+    fogpay_error err = fogpay_agent_usage(a, o->meter, quantity, o->unit, &r);
+    return cli_report(err, &r);
+}
+
+static int cli_status(fogpay_agent *a, const cli_options *o)
+{
+    fogpay_agent_status s;
+    fogpay_agent_status_get(a, &s);
+    printf("device %s\npending %zu\nnext_seq %" PRIu64 "\njournal_bytes %" PRIu64
+           "\nsuspended %s\nlast_command_seq %" PRIu64 "\n",
+           o->config.device_id, s.pending, s.next_seq, s.journal_bytes, s.suspended ? "yes" : "no",
+           s.last_command_seq);
+    printf("limits per_payment %" PRIu64 " per_day %" PRIu64 " wallet_max %" PRIu64 "\n",
+           s.per_payment_minor, s.per_day_minor, s.wallet_max_minor);
+    for (size_t i = 0; i < s.balance_count; i++) {
+        int exponent = 0;
+        const char *code = fogpay_currency_code(s.balances[i].currency, &exponent);
+        char text[32];
+        fogpay_amount_format(s.balances[i].balance_minor, exponent, text, sizeof text);
+        printf("balance %s %" PRId64 " %s\n", code ? code : "?", s.balances[i].balance_minor, text);
+    }
+    return CLI_EXIT_OK;
+}
+
+static int cli_run(fogpay_agent *a, const cli_options *o)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = cli_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    fogpay_error err = fogpay_agent_run(a, &cli_stop, o->drain);
+    return err == FOGPAY_OK ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+}
+
+static int cli_with_agent(cli_options *o)
+{
+    if (!o->config.state_dir || !o->config.key_path || !o->config.device_id ||
+        !o->config.gateway_key) {
+        return cli_usage_error("--dir, --key, --device and --gateway-key are required");
+    }
+    o->config.journaled = cli_on_journaled;
+    fogpay_agent *a = NULL;
+    fogpay_error err = fogpay_agent_open(&o->config, &a);
+    if (err != FOGPAY_OK) {
+        fprintf(stderr, "fogpay-agent: cannot start: %s: %s\n", fogpay_error_name(err),
+                fogpay_error_string(err));
+        return err == FOGPAY_ERR_CONFIG ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+    }
+    int rc;
+    if (strcmp(o->command, "pay") == 0) {
+        rc = cli_pay(a, o);
+    } else if (strcmp(o->command, "usage") == 0) {
+        rc = cli_usage_report(a, o);
+    } else if (strcmp(o->command, "run") == 0) {
+        rc = cli_run(a, o);
+    } else {
+        rc = cli_status(a, o);
+    }
+    fogpay_agent_close(a);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    cli_options o;
+    memset(&o, 0, sizeof o);
+    int rc = cli_parse(&o, argc, argv);
+    if (rc != 0) {
+        return rc;
+    }
+    srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+    if (strcmp(o.command, "keygen") == 0) {
+        return cli_keygen(&o);
+    }
+    static const char *const commands[] = {"pay", "usage", "run", "status"};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(o.command, commands[i]) == 0) {
+            return cli_with_agent(&o);
+        }
+    }
+    return cli_usage_error("unknown subcommand");
+}
