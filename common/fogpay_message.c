@@ -464,6 +464,9 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
     if (in->status == FOGPAY_STATUS_STORED && in->kind != FOGPAY_RECEIPT_USAGE) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
+    if (settled != (in->position != 0) || (!settled && in->has_balance)) {
+        return FOGPAY_ERR_FIELD_RANGE; /* chain position and balance only when settled */
+    }
     return FOGPAY_OK;
 }
 
