@@ -503,6 +503,79 @@ static void test_revoked_key(void)
     device_close(&k);
 }
 
+/* MQTT 5: the receipt also comes on the device's response topic with the
+ * request's correlation data; a response topic of another device is not
+ * written to. */
+static void test_mqtt5_response(void)
+{
+    char uri[64];
+    snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", broker.port);
+    MQTTClient client;
+    MQTTClient_createOptions create = MQTTClient_createOptions_initializer;
+    create.MQTTVersion = MQTTVERSION_5;
+    CU_ASSERT_EQUAL_FATAL(MQTTClient_createWithOptions(&client, uri, "dev-a",
+                                                       MQTTCLIENT_PERSISTENCE_NONE, NULL, &create),
+                          MQTTCLIENT_SUCCESS);
+    MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer5;
+    opts.username = "dev-a";
+    opts.password = "pass-a";
+    MQTTResponse resp = MQTTClient_connect5(client, &opts, NULL, NULL);
+    CU_ASSERT_EQUAL_FATAL(resp.reasonCode, MQTTREASONCODE_SUCCESS);
+    MQTTResponse_free(resp);
+    MQTTSubscribe_options sub_opts = MQTTSubscribe_options_initializer;
+    resp = MQTTClient_subscribe5(client, "fogpay/v1/dev/dev-a/reply/r1", 1, &sub_opts, NULL);
+    CU_ASSERT(resp.reasonCode <= MQTTREASONCODE_GRANTED_QOS_2);
+    MQTTResponse_free(resp);
+
+    for (int round = 0; round < 2; round++) {
+        fogpay_intent in = intent_to("dev-a", next_seq_a++, "dev-b", 5);
+        uint8_t msg[FOGPAY_MESSAGE_MAX];
+        size_t len = sign_intent(key_a, &in, msg);
+        MQTTProperties props = MQTTProperties_initializer;
+        MQTTProperty p;
+        p.identifier = MQTTPROPERTY_CODE_RESPONSE_TOPIC;
+        p.value.data.data = round == 0 ? "fogpay/v1/dev/dev-a/reply/r1" : "fogpay/v1/dev/dev-b/reply/x";
+        p.value.data.len = (int)strlen(p.value.data.data);
+        MQTTProperties_add(&props, &p);
+        p.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA;
+        p.value.data.data = "req-42";
+        p.value.data.len = 6;
+        MQTTProperties_add(&props, &p);
+        MQTTClient_deliveryToken token;
+        resp = MQTTClient_publish5(client, "fogpay/v1/dev/dev-a/intent", (int)len, msg, 1, 0, &props,
+                                   &token);
+        MQTTResponse_free(resp);
+        MQTTProperties_free(&props);
+        MQTTClient_waitForCompletion(client, token, 5000);
+
+        char *topic = NULL;
+        int topic_len = 0;
+        MQTTClient_message *m = NULL;
+        int rc = MQTTClient_receive(client, &topic, &topic_len, &m, round == 0 ? RECEIPT_WAIT_MS : 1000);
+        if (round == 0) {
+            CU_ASSERT_FATAL(rc == MQTTCLIENT_SUCCESS && m != NULL);
+            CU_ASSERT_STRING_EQUAL(topic, "fogpay/v1/dev/dev-a/reply/r1");
+            MQTTProperty *corr = MQTTProperties_getProperty(&m->properties,
+                                                            MQTTPROPERTY_CODE_CORRELATION_DATA);
+            CU_ASSERT(corr && corr->value.data.len == 6 && memcmp(corr->value.data.data, "req-42", 6) == 0);
+            fogpay_cose_sign1 parsed;
+            fogpay_receipt r;
+            CU_ASSERT(fogpay_cose_sign1_parse(m->payload, (size_t)m->payloadlen, &parsed) == FOGPAY_OK &&
+                      fogpay_cose_sign1_verify(&parsed, gateway_key, NULL, 0) == FOGPAY_OK &&
+                      fogpay_receipt_decode(parsed.payload.ptr, parsed.payload.len, &r) == FOGPAY_OK &&
+                      r.status == FOGPAY_STATUS_SETTLED && r.seq == in.seq);
+        } else {
+            CU_ASSERT(m == NULL); /* nothing on another device's topic, nothing here */
+        }
+        if (m) {
+            MQTTClient_freeMessage(&m);
+            MQTTClient_free(topic);
+        }
+    }
+    MQTTClient_disconnect5(client, 1000, MQTTREASONCODE_SUCCESS, NULL);
+    MQTTClient_destroy(&client);
+}
+
 static void test_authentication(void)
 {
     MQTTClient client;
@@ -653,6 +726,7 @@ int main(void)
     CU_add_test(s, "each refusal has its reason and moves nothing", test_refusals);
     CU_add_test(s, "insufficient funds, suspended device", test_insufficient_and_suspended);
     CU_add_test(s, "revoked key", test_revoked_key);
+    CU_add_test(s, "MQTT 5 response topic and correlation data", test_mqtt5_response);
     CU_add_test(s, "authentication", test_authentication);
     CU_add_test(s, "ACL between devices", test_acl);
     CU_add_test(s, "operator control", test_control);
