@@ -1,0 +1,611 @@
+/*
+ * test_agent.c - the edge agent against a real Mosquitto with the real
+ * plugin on loopback: two devices paying each other through the CLI with
+ * balances that agree with the gateway's; SIGKILL at random points of a
+ * burst, then every journaled intent settled exactly once; payments queued
+ * while the broker is down settling in order when it returns; forged,
+ * foreign and replayed receipts and forged commands changing nothing; an
+ * operator's suspend reaching an offline device, running its hook, and
+ * stopping payments until resume.
+ *
+ * argv[1] is the fogpay-agent program, argv[2] fogpayctl; FOGPAY_PLUGIN the
+ * plugin. The ledger is provisioned through the ledger API before the
+ * broker starts and read through it (a second connection, as WAL allows).
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "broker.h"
+#include "fogpay_cose.h"
+#include "fogpay_hash.h"
+#include "fogpay_password.h"
+#include "ledger.h"
+#include "testutil.h"
+
+#define EUR 978
+#define ARGS_MAX 40
+#define KILL_ROUNDS 6
+
+static const char *agent_bin;
+static const char *fogpayctl_bin;
+static test_broker broker;
+static char db_path[TEST_BROKER_PATH_MAX];
+static fogpay_key *gateway_key;
+static char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+
+static void path_in(const char *name, char *out)
+{
+    test_broker_path(&broker, name, out, TEST_BROKER_PATH_MAX);
+}
+
+static void write_text(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+    chmod(path, mode);
+}
+
+static void register_device(fogpay_ledger *l, const char *id, const char *entity, uint64_t fund)
+{
+    fogpay_key *key = NULL;
+    char path[TEST_BROKER_PATH_MAX], name[64], hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key), FOGPAY_OK);
+    snprintf(name, sizeof name, "%s.key", id);
+    path_in(name, path);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_save(key, path, false), FOGPAY_OK);
+    snprintf(name, sizeof name, "%s.pass", id);
+    path_in(name, path);
+    write_text(path, id, 0600);
+    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash(id, strlen(id), 1000, hash, sizeof hash), FOGPAY_OK);
+    fogpay_device_limits none = {0, 0, 0};
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_register(l, id, key, hash, entity, &none, 1000),
+                          FOGPAY_OK);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, id, EUR, fund, "initial", 2000, &t), FOGPAY_OK);
+    fogpay_key_free(key);
+}
+
+static int suite_init(void)
+{
+    if (!test_broker_init(&broker)) {
+        return 1;
+    }
+    char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
+    path_in("ledger.db", db_path);
+    path_in("gateway.key", key_path);
+    path_in("operators", operators);
+    if (fogpay_key_generate(FOGPAY_ALG_EDDSA, &gateway_key) != FOGPAY_OK ||
+        fogpay_key_save(gateway_key, key_path, false) != FOGPAY_OK ||
+        fogpay_key_public_text(gateway_key, gateway_text, sizeof gateway_text) != FOGPAY_OK) {
+        return 1;
+    }
+    char hash[FOGPAY_PASSWORD_HASH_TEXT_MAX], line[FOGPAY_PASSWORD_HASH_TEXT_MAX + 8];
+    fogpay_password_hash("ops-pass", 8, 1000, hash, sizeof hash);
+    snprintf(line, sizeof line, "ops:%s\n", hash);
+    FILE *f = fopen(operators, "w");
+    if (!f) {
+        return 1;
+    }
+    fputs(line, f);
+    fclose(f);
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    test_broker_cleanup(&broker);
+    fogpay_key_free(gateway_key);
+    return 0;
+}
+
+static void test_start(void)
+{
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, true, &l), FOGPAY_OK);
+    fogpay_entity_personal p = {"Example Charging Ltd", NULL, NULL};
+    char entity[FOGPAY_ENTITY_ID_MAX + 1];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &p, 1000, entity), FOGPAY_OK);
+    register_device(l, "dev-a", entity, 100000);
+    register_device(l, "dev-b", entity, 1000);
+    fogpay_ledger_close(l);
+    char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
+    path_in("gateway.key", key_path);
+    path_in("operators", operators);
+    char conf[TEST_BROKER_CONF_MAX];
+    snprintf(conf, sizeof conf,
+             "allow_anonymous false\n"
+             "plugin %s\n"
+             "plugin_opt_database %s\n"
+             "plugin_opt_create_db false\n"
+             "plugin_opt_gateway_id gw-test\n"
+             "plugin_opt_gateway_key %s\n"
+             "plugin_opt_currencies EUR\n"
+             "plugin_opt_operators %s\n",
+             getenv("FOGPAY_PLUGIN"), db_path, key_path, operators);
+    CU_ASSERT_FATAL(test_broker_start(&broker, conf));
+}
+
+/* ---- running the agent ---------------------------------------------------- */
+
+/* Starts fogpay-agent for device with the common options, then extra
+ * (NULL-terminated), stdout to out_name in the broker dir (or /dev/null). */
+static pid_t agent_spawn(const char *device, const char *out_name, const char *const *extra)
+{
+    static char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], pass[TEST_BROKER_PATH_MAX],
+        port[16], out[TEST_BROKER_PATH_MAX], name[64];
+    snprintf(name, sizeof name, "state-%s", device);
+    path_in(name, dir);
+    snprintf(name, sizeof name, "%s.key", device);
+    path_in(name, key);
+    snprintf(name, sizeof name, "%s.pass", device);
+    path_in(name, pass);
+    snprintf(port, sizeof port, "%d", broker.port);
+    if (out_name) {
+        path_in(out_name, out);
+    } else {
+        strcpy(out, "/dev/null");
+    }
+    const char *argv[ARGS_MAX] = {agent_bin, "--dir", dir, "--key", key, "--device", device,
+                                  "--gateway-key", gateway_text, "-h", "127.0.0.1", "-p", port,
+                                  "--password-file", pass};
+    size_t n = 15;
+    for (size_t i = 0; extra[i] && n < ARGS_MAX - 1; i++) {
+        argv[n++] = extra[i];
+    }
+    argv[n] = NULL;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        dup2(fd, STDOUT_FILENO);
+        execv(agent_bin, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_exit(pid_t pid)
+{
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int agent(const char *device, const char *out_name, const char *const *extra)
+{
+    return wait_exit(agent_spawn(device, out_name, extra));
+}
+
+/* One line of `status` starting with key: its first number. */
+static long long status_value(const char *device, const char *key)
+{
+    char out[TEST_BROKER_PATH_MAX];
+    path_in("status.out", out);
+    unlink(out);
+    const char *args[] = {"status", NULL};
+    CU_ASSERT_EQUAL(agent(device, "status.out", args), 0);
+    char *text = testutil_read_file(out, NULL);
+    long long value = -1;
+    for (char *line = text; line && *line;) {
+        char *end = strchr(line, '\n');
+        if (strncmp(line, key, strlen(key)) == 0) {
+            value = strtoll(line + strlen(key), NULL, 10);
+        }
+        line = end ? end + 1 : NULL;
+    }
+    free(text);
+    return value;
+}
+
+static int64_t gateway_balance(const char *device)
+{
+    fogpay_ledger *l;
+    uint64_t account = 0;
+    int64_t balance = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_wallet(l, device, EUR, &account), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, account, &balance), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    return balance;
+}
+
+/* Settled payments of device with seq >= from: seqs in chain order. */
+typedef struct paid {
+    uint64_t seqs[4096];
+    size_t count;
+    const char *device;
+    uint64_t from;
+    uint64_t last_position;
+    size_t visited;
+} paid;
+
+static int paid_visit(void *ctx, const fogpay_transfer *t, const uint8_t *hash)
+{
+    (void)hash;
+    paid *p = ctx;
+    p->visited++;
+    p->last_position = t->position;
+    if (t->kind == FOGPAY_TRANSFER_PAYMENT && strcmp(t->device_id, p->device) == 0 &&
+        t->seq >= p->from && p->count < 4096) {
+        p->seqs[p->count++] = t->seq;
+    }
+    return 0;
+}
+
+static void ledger_paid(paid *p, const char *device, uint64_t from)
+{
+    memset(p, 0, sizeof *p);
+    p->device = device;
+    p->from = from;
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    fogpay_transfer_filter f = {.device_id = device, .limit = 1000};
+    for (int page = 0; page < 64; page++) {
+        p->visited = 0;
+        f.after_position = p->last_position;
+        CU_ASSERT_EQUAL(fogpay_ledger_transfer_list(l, &f, paid_visit, p), FOGPAY_OK);
+        if (p->visited < 1000) {
+            break;
+        }
+    }
+    fogpay_ledger_close(l);
+}
+
+/* ---- the tests ------------------------------------------------------------ */
+
+static void test_two_devices_pay_each_other(void)
+{
+    const char *a_pays[] = {"pay", "--to", "dev-b", "--amount", "1.50", "--currency", "EUR",
+                            "--ref", "coffee", NULL};
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, a_pays), 0);
+    const char *b_pays[] = {"--mqtt", "3", "pay", "--to", "dev-a", "--amount", "0.25",
+                            "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, b_pays), 0);
+    CU_ASSERT_EQUAL(status_value("dev-a", "pending "), 0);
+    CU_ASSERT_EQUAL(status_value("dev-b", "pending "), 0);
+    /* B paid last: its view is the gateway's. A's view is from its own
+     * receipt, before B's 0.25 reached it. */
+    CU_ASSERT_EQUAL(status_value("dev-b", "balance EUR "), gateway_balance("dev-b"));
+    CU_ASSERT_EQUAL(status_value("dev-b", "balance EUR "), 1000 + 150 - 25);
+    CU_ASSERT_EQUAL(status_value("dev-a", "balance EUR ") + 25, gateway_balance("dev-a"));
+    /* A pays again: now A agrees with the gateway too. */
+    const char *again[] = {"pay", "--to", "dev-b", "--amount", "0.10", "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, again), 0);
+    CU_ASSERT_EQUAL(status_value("dev-a", "balance EUR "), gateway_balance("dev-a"));
+    /* Refused before anything is signed: the sequence does not move. */
+    long long next = status_value("dev-a", "next_seq ");
+    const char *bad_amount[] = {"pay", "--to", "dev-b", "--amount", "1.234", "--currency", "EUR",
+                                NULL};
+    const char *bad_currency[] = {"pay", "--to", "dev-b", "--amount", "1", "--currency", "XXX",
+                                  NULL};
+    const char *bad_ref[] = {"pay", "--to", "dev-b", "--amount", "1", "--currency", "EUR", "--ref",
+                             "a-reference-longer-than-thirty-two-bytes", NULL};
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, bad_amount), 2);
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, bad_currency), 2);
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, bad_ref), 2);
+    CU_ASSERT_EQUAL(status_value("dev-a", "next_seq "), next);
+    /* A rejection: more than B holds. Exit 3, and the message is answered. */
+    const char *too_much[] = {"pay", "--to", "dev-a", "--amount", "500", "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, too_much), 3);
+    CU_ASSERT_EQUAL(status_value("dev-b", "pending "), 0);
+    /* A usage reading is journaled and stored. */
+    const char *usage[] = {"usage", "--meter", "m1", "--quantity", "42", "--unit", "kWh", NULL};
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, usage), 0);
+}
+
+/* "journaled seq N" lines of a file into seqs; returns the count. */
+static size_t journaled_seqs(const char *name, uint64_t *seqs, size_t cap, size_t n)
+{
+    char path[TEST_BROKER_PATH_MAX];
+    path_in(name, path);
+    char *text = testutil_read_file(path, NULL);
+    for (char *p = text; p && (p = strstr(p, "journaled seq ")) != NULL && n < cap; p++) {
+        seqs[n++] = strtoull(p + 14, NULL, 10);
+    }
+    free(text);
+    return n;
+}
+
+static void test_kill_during_burst(void)
+{
+    uint64_t first = (uint64_t)status_value("dev-a", "next_seq ");
+    int64_t before = gateway_balance("dev-a");
+    srandom((unsigned)time(NULL));
+    static uint64_t journaled[4096];
+    size_t count = 0;
+    for (int round = 0; round < KILL_ROUNDS; round++) {
+        char out[32];
+        snprintf(out, sizeof out, "burst-%d.out", round);
+        const char *burst[] = {"pay", "--to", "dev-b", "--amount", "0.01", "--currency", "EUR",
+                               "--count", "40", NULL};
+        pid_t pid = agent_spawn("dev-a", out, burst);
+        struct timespec ts = {0, (long)(200 + random() % 700) * 1000000L};
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        wait_exit(pid);
+        count = journaled_seqs(out, journaled, 4096, count);
+    }
+    const char *drain[] = {"run", "--drain", NULL};
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, drain), 0);
+    CU_ASSERT_EQUAL(status_value("dev-a", "pending "), 0);
+    paid p;
+    ledger_paid(&p, "dev-a", first);
+    /* Every journaled intent settled exactly once, nothing else settled. */
+    for (size_t i = 0; i < count; i++) {
+        size_t seen = 0;
+        for (size_t k = 0; k < p.count; k++) {
+            seen += p.seqs[k] == journaled[i];
+        }
+        CU_ASSERT_EQUAL(seen, 1);
+    }
+    /* A line may be lost if the kill came between the fsync and the print,
+     * so the ledger may hold more than the lines, never a seq twice. */
+    CU_ASSERT(p.count >= count);
+    for (size_t i = 0; i < p.count; i++) {
+        for (size_t k = i + 1; k < p.count; k++) {
+            CU_ASSERT_NOT_EQUAL(p.seqs[i], p.seqs[k]);
+        }
+    }
+    CU_ASSERT_EQUAL(gateway_balance("dev-a"), before - (int64_t)p.count);
+    CU_ASSERT_EQUAL(status_value("dev-a", "balance EUR "), gateway_balance("dev-a"));
+    fprintf(stderr, "kill test: %zu journaled lines, %zu settled\n", count, p.count);
+}
+
+static void test_broker_down_queues(void)
+{
+    uint64_t first = (uint64_t)status_value("dev-a", "next_seq ");
+    test_broker_stop(&broker);
+    const char *pay[] = {"--timeout", "300", "pay", "--to", "dev-b", "--amount", "0.05",
+                         "--currency", "EUR", NULL};
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(agent("dev-a", NULL, pay), 4);
+    }
+    CU_ASSERT_EQUAL(status_value("dev-a", "pending "), 3);
+    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    const char *drain[] = {"run", "--drain", NULL};
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, drain), 0);
+    CU_ASSERT_EQUAL(status_value("dev-a", "pending "), 0);
+    paid p;
+    ledger_paid(&p, "dev-a", first);
+    CU_ASSERT_EQUAL_FATAL(p.count, 3);
+    for (size_t i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(p.seqs[i], first + i); /* in order, once each */
+    }
+}
+
+static bool wait_for_text(const char *path, const char *text)
+{
+    for (int i = 0; i < 100; i++) {
+        char *s = testutil_read_file(path, NULL);
+        bool found = s && strstr(s, text);
+        free(s);
+        if (found) {
+            return true;
+        }
+        struct timespec ts = {0, 100000000L};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+static int operator_command(const char *command, const char *device)
+{
+    char port[16];
+    snprintf(port, sizeof port, "%d", broker.port);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, STDOUT_FILENO);
+        execl(fogpayctl_bin, fogpayctl_bin, "-h", "127.0.0.1", "-p", port, "-u", "ops", "-P",
+              "ops-pass", command, "--device", device, (char *)NULL);
+        _exit(127);
+    }
+    return wait_exit(pid);
+}
+
+static void test_operator_suspend(void)
+{
+    char hook[TEST_BROKER_PATH_MAX], marker[TEST_BROKER_PATH_MAX], script[2 * TEST_BROKER_PATH_MAX];
+    path_in("hook.sh", hook);
+    path_in("hook.marker", marker);
+    snprintf(script, sizeof script, "#!/bin/sh\necho \"$1\" >> %s\n", marker);
+    write_text(hook, script, 0700);
+    /* dev-b is offline when the operator suspends it. */
+    CU_ASSERT_EQUAL_FATAL(operator_command("suspendDevice", "dev-b"), 0);
+    const char *run[] = {"--hook", hook, "run", NULL};
+    pid_t pid = agent_spawn("dev-b", NULL, run);
+    CU_ASSERT(wait_for_text(marker, "suspend"));
+    kill(pid, SIGTERM);
+    CU_ASSERT_EQUAL(wait_exit(pid), 0);
+    CU_ASSERT_EQUAL(status_value("dev-b", "suspended yes"), 0); /* the line is there */
+    long long next = status_value("dev-b", "next_seq ");
+    const char *pay[] = {"pay", "--to", "dev-a", "--amount", "0.01", "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, pay), 5);
+    CU_ASSERT_EQUAL(status_value("dev-b", "next_seq "), next);
+    /* Resumed while online. */
+    pid = agent_spawn("dev-b", NULL, run);
+    struct timespec ts = {0, 300000000L};
+    nanosleep(&ts, NULL);
+    CU_ASSERT_EQUAL(operator_command("resumeDevice", "dev-b"), 0);
+    CU_ASSERT(wait_for_text(marker, "resume"));
+    kill(pid, SIGTERM);
+    CU_ASSERT_EQUAL(wait_exit(pid), 0);
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, pay), 0);
+}
+
+/* ---- receipts and commands through the library ---------------------------- */
+
+static size_t sign_with(const fogpay_key *key, const uint8_t *payload, size_t len, uint8_t *out)
+{
+    size_t n = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, NULL, 0, payload, len, NULL, 0, out,
+                                                 FOGPAY_MESSAGE_MAX, &n),
+                          FOGPAY_OK);
+    return n;
+}
+
+static size_t receipt_bytes(const fogpay_key *key, const char *device, uint64_t seq,
+                            const uint8_t hash[FOGPAY_HASH_BYTES], int64_t balance, uint8_t *out)
+{
+    fogpay_receipt r;
+    memset(&r, 0, sizeof r);
+    strcpy(r.device_id, device);
+    r.seq = seq;
+    r.kind = FOGPAY_RECEIPT_INTENT;
+    r.status = FOGPAY_STATUS_SETTLED;
+    r.transfer_id = 7;
+    r.position = 7;
+    r.chain_hash[0] = 1;
+    r.has_balance = true;
+    r.balance_after_minor = balance;
+    r.currency = EUR;
+    strcpy(r.gateway_id, "gw-test");
+    r.time_s = (uint64_t)time(NULL);
+    memcpy(r.intent_hash, hash, FOGPAY_HASH_BYTES);
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_receipt_encode(&r, payload, sizeof payload, &len), FOGPAY_OK);
+    return sign_with(key, payload, len, out);
+}
+
+static size_t command_bytes(const fogpay_key *key, const char *device, uint64_t seq, uint8_t kind,
+                            uint8_t *out)
+{
+    fogpay_command c;
+    memset(&c, 0, sizeof c);
+    strcpy(c.device_id, device);
+    c.command_seq = seq;
+    c.kind = kind;
+    c.issued_s = (uint64_t)time(NULL);
+    strcpy(c.gateway_id, "gw-test");
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_command_encode(&c, payload, sizeof payload, &len), FOGPAY_OK);
+    return sign_with(key, payload, len, out);
+}
+
+static void test_forged_messages_change_nothing(void)
+{
+    char dir[TEST_BROKER_PATH_MAX], key_path[TEST_BROKER_PATH_MAX], hook[TEST_BROKER_PATH_MAX],
+        marker[TEST_BROKER_PATH_MAX], script[2 * TEST_BROKER_PATH_MAX];
+    path_in("state-lib", dir);
+    path_in("lib.key", key_path);
+    path_in("lib-hook.sh", hook);
+    path_in("lib-hook.marker", marker);
+    snprintf(script, sizeof script, "#!/bin/sh\necho \"$1\" >> %s\n", marker);
+    write_text(hook, script, 0700);
+    fogpay_key *device_key = NULL, *other = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &device_key), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_save(device_key, key_path, false), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &other), FOGPAY_OK);
+    fogpay_agent_config cfg = {.state_dir = dir, .key_path = key_path, .device_id = "dev-lib",
+                               .gateway_key = gateway_text, .port = 1, .timeout_ms = 200,
+                               .hook = hook};
+    fogpay_agent *a = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_agent_open(&cfg, &a), FOGPAY_OK);
+    fogpay_agent_outcome o;
+    /* Not connected: the intent is journaled and waits. */
+    CU_ASSERT_EQUAL(fogpay_agent_pay(a, "dev-b", 100, EUR, NULL, &o), FOGPAY_ERR_TIMEOUT);
+    CU_ASSERT_EQUAL(o.seq, 1);
+    /* The hash of the journaled bytes, as the gateway would compute it. */
+    char journal[TEST_BROKER_PATH_MAX + 16];
+    snprintf(journal, sizeof journal, "%s/journal", dir);
+    size_t jlen = 0;
+    uint8_t *jbytes = (uint8_t *)testutil_read_file(journal, &jlen);
+    CU_ASSERT_FATAL(jbytes && jlen > 22);
+    uint8_t hash[FOGPAY_HASH_BYTES], wrong[FOGPAY_HASH_BYTES] = {1};
+    fogpay_sha256(jbytes + 22, jlen - 22, hash); /* header 12, type, seq, kind */
+    free(jbytes);
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    size_t n;
+    fogpay_agent_status s;
+    n = receipt_bytes(other, "dev-lib", 1, hash, 900, msg);
+    CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(a, msg, n), FOGPAY_ERR_BAD_SIGNATURE);
+    n = receipt_bytes(gateway_key, "dev-b", 1, hash, 900, msg);
+    CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(a, msg, n), FOGPAY_ERR_DEVICE_MISMATCH);
+    n = receipt_bytes(gateway_key, "dev-lib", 1, wrong, 900, msg);
+    CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(a, msg, n), FOGPAY_ERR_SEQ_CONFLICT);
+    msg[n - 1] ^= 1;
+    CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(a, msg, n), FOGPAY_ERR_BAD_SIGNATURE);
+    fogpay_agent_status_get(a, &s);
+    CU_ASSERT_EQUAL(s.pending, 1);
+    CU_ASSERT_EQUAL(s.balance_count, 0);
+    /* The real one applies; replayed, it changes nothing. */
+    uint8_t good[FOGPAY_MESSAGE_MAX];
+    size_t good_len = receipt_bytes(gateway_key, "dev-lib", 1, hash, 900, good);
+    CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(a, good, good_len), FOGPAY_OK);
+    fogpay_agent_status_get(a, &s);
+    CU_ASSERT_EQUAL(s.pending, 0);
+    CU_ASSERT_EQUAL_FATAL(s.balance_count, 1);
+    CU_ASSERT_EQUAL(s.balances[0].balance_minor, 900);
+    n = receipt_bytes(gateway_key, "dev-lib", 1, hash, 5, msg);
+    CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(a, msg, n), FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(a, good, good_len), FOGPAY_ERR_NOT_FOUND);
+    fogpay_agent_status_get(a, &s);
+    CU_ASSERT_EQUAL(s.balances[0].balance_minor, 900);
+    /* Commands: forged, unsigned, foreign are ignored. */
+    n = command_bytes(other, "dev-lib", 1, FOGPAY_COMMAND_SUSPEND, msg);
+    CU_ASSERT_EQUAL(fogpay_agent_command_handle(a, msg, n), FOGPAY_ERR_BAD_SIGNATURE);
+    uint8_t unsigned_cmd[4] = {0x84, 0x40, 0xa0, 0x40};
+    CU_ASSERT_NOT_EQUAL(fogpay_agent_command_handle(a, unsigned_cmd, sizeof unsigned_cmd),
+                        FOGPAY_OK);
+    n = command_bytes(gateway_key, "dev-b", 1, FOGPAY_COMMAND_SUSPEND, msg);
+    CU_ASSERT_EQUAL(fogpay_agent_command_handle(a, msg, n), FOGPAY_ERR_DEVICE_MISMATCH);
+    fogpay_agent_status_get(a, &s);
+    CU_ASSERT_FALSE(s.suspended);
+    CU_ASSERT_EQUAL(access(marker, F_OK), -1);
+    /* A real suspend: hook runs, pay refused, state survives a reopen. */
+    n = command_bytes(gateway_key, "dev-lib", 2, FOGPAY_COMMAND_SUSPEND, msg);
+    CU_ASSERT_EQUAL(fogpay_agent_command_handle(a, msg, n), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_agent_pay(a, "dev-b", 100, EUR, NULL, &o), FOGPAY_ERR_DEVICE_SUSPENDED);
+    fogpay_agent_close(a);
+    CU_ASSERT_EQUAL_FATAL(fogpay_agent_open(&cfg, &a), FOGPAY_OK);
+    fogpay_agent_status_get(a, &s);
+    CU_ASSERT(s.suspended);
+    CU_ASSERT_EQUAL(s.next_seq, 2);
+    /* An old resume replayed does nothing; a new one resumes. */
+    n = command_bytes(gateway_key, "dev-lib", 1, FOGPAY_COMMAND_RESUME, msg);
+    CU_ASSERT_EQUAL(fogpay_agent_command_handle(a, msg, n), FOGPAY_ERR_SEQ_CONFLICT);
+    CU_ASSERT_EQUAL(fogpay_agent_pay(a, "dev-b", 100, EUR, NULL, &o), FOGPAY_ERR_DEVICE_SUSPENDED);
+    n = command_bytes(gateway_key, "dev-lib", 3, FOGPAY_COMMAND_RESUME, msg);
+    CU_ASSERT_EQUAL(fogpay_agent_command_handle(a, msg, n), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_agent_pay(a, "dev-b", 100, EUR, NULL, &o), FOGPAY_ERR_TIMEOUT);
+    char *hooked = testutil_read_file(marker, NULL);
+    CU_ASSERT_PTR_NOT_NULL(hooked);
+    CU_ASSERT_STRING_EQUAL(hooked ? hooked : "", "suspend\nresume\n");
+    free(hooked);
+    fogpay_agent_close(a);
+    fogpay_key_free(device_key);
+    fogpay_key_free(other);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_agent FOGPAY_AGENT FOGPAYCTL\n");
+        return 2;
+    }
+    agent_bin = argv[1];
+    fogpayctl_bin = argv[2];
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        return 1;
+    }
+    CU_pSuite s = CU_add_suite("agent", suite_init, suite_clean);
+    CU_add_test(s, "gateway starts", test_start);
+    CU_add_test(s, "two devices pay each other; balances agree", test_two_devices_pay_each_other);
+    CU_add_test(s, "SIGKILL during a burst: each intent settles once", test_kill_during_burst);
+    CU_add_test(s, "broker down: payments queue and settle in order", test_broker_down_queues);
+    CU_add_test(s, "operator suspend reaches an offline device", test_operator_suspend);
+    CU_add_test(s, "forged receipts and commands change nothing", test_forged_messages_change_nothing);
+    return testutil_run();
+}
