@@ -89,7 +89,8 @@ pay() { # device payee amount reference
     -h 127.0.0.1 -p "$port" --to "$2" --amount "$3" --currency EUR --ref "$4"
 }
 status() {
-  "$agent" status --dir "$work/$1.state" --device "$1"
+  "$agent" status --dir "$work/$1.state" --device "$1" --key "$work/$1.key" \
+    --gateway-key "$(cat "$work/gateway.pub")"
 }
 
 echo "== car-7 charges three times at charger-1, charger-1 buys a coffee from car-7"
