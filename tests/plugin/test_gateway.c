@@ -656,6 +656,36 @@ static void test_control(void)
     device_close(&a);
 }
 
+/* fogpayctl online: one control command over MQTT 5, reply printed. */
+static void test_fogpayctl_online(void)
+{
+    char command[1024];
+    snprintf(command, sizeof command,
+             "%s -h 127.0.0.1 -p %d -u ops -P ops-pass getBalance --device dev-a --currency EUR",
+             getenv("FOGPAYCTL"), broker.port);
+    FILE *p = popen(command, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    char out[4096];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    CU_ASSERT_EQUAL(status, 0);
+    char expect[64];
+    int64_t minor = balance_of("dev-a");
+    snprintf(expect, sizeof expect, "%lld.%02lld", (long long)(minor / 100), (long long)(minor % 100));
+    if (!strstr(out, expect)) {
+        printf("\n  fogpayctl printed: %s (expected %s)\n", out, expect);
+    }
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, expect));
+
+    /* A wrong operator password is refused. */
+    snprintf(command, sizeof command,
+             "%s -h 127.0.0.1 -p %d -u ops -P wrong getBalance --device dev-a --currency EUR "
+             ">/dev/null 2>&1",
+             getenv("FOGPAYCTL"), broker.port);
+    CU_ASSERT_NOT_EQUAL(system(command), 0);
+}
+
 /* A settled receipt means a durable transfer: kill -9 right after it. */
 static void test_durability(void)
 {
@@ -674,6 +704,54 @@ static void test_durability(void)
     device_close(&a);
     CU_ASSERT_EQUAL(balance_of("dev-a"), before - 1);
     assert_ledger_verifies();
+    CU_ASSERT_FATAL(test_broker_restart(&broker));
+}
+
+/* With plugin_opt_allow_other_clients true, a client that is neither a
+ * device nor an operator uses other topics as before, but no fogpay topic. */
+static void test_other_clients(void)
+{
+    test_broker b;
+    CU_ASSERT_FATAL(test_broker_init(&b));
+    char key_path[TEST_BROKER_PATH_MAX], acl_path[TEST_BROKER_PATH_MAX], conf[2048];
+    path_in("gateway.key", key_path);
+    /* The broker's own rules for other clients: an acl_file. With no rule
+     * at all, Mosquitto denies what every plugin deferred. */
+    path_in("other-clients.acl", acl_path);
+    FILE *acl = fopen(acl_path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(acl);
+    fputs("topic readwrite plant/#\ntopic readwrite fogpay/#\n", acl);
+    fclose(acl);
+    snprintf(conf, sizeof conf,
+             "allow_anonymous true\nacl_file %s\nplugin %s\nplugin_opt_database %s\n"
+             "plugin_opt_gateway_id gw-test\nplugin_opt_gateway_key %s\n"
+             "plugin_opt_currencies EUR\nplugin_opt_allow_other_clients true\n",
+             acl_path, getenv("FOGPAY_PLUGIN"), db_path, key_path);
+    test_broker_stop(&broker); /* one gateway on the ledger at a time */
+    CU_ASSERT_FATAL(test_broker_start(&b, conf));
+    char uri[64];
+    snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", b.port);
+    MQTTClient c;
+    MQTTClient_create(&c, uri, "sensor-logger", MQTTCLIENT_PERSISTENCE_NONE, NULL);
+    MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
+    CU_ASSERT_EQUAL_FATAL(MQTTClient_connect(c, &opts), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_EQUAL(MQTTClient_subscribe(c, "plant/temperature", 1), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_NOT_EQUAL(MQTTClient_subscribe(c, "fogpay/v1/dev/dev-a/receipt", 1), MQTTCLIENT_SUCCESS);
+    MQTTClient_deliveryToken token;
+    MQTTClient_publish(c, "plant/temperature", 4, "21.5", 1, 0, &token);
+    MQTTClient_waitForCompletion(c, token, 5000);
+    char *topic = NULL;
+    int topic_len = 0;
+    MQTTClient_message *m = NULL;
+    CU_ASSERT_EQUAL(MQTTClient_receive(c, &topic, &topic_len, &m, RECEIPT_WAIT_MS), MQTTCLIENT_SUCCESS);
+    CU_ASSERT(m && m->payloadlen == 4 && memcmp(m->payload, "21.5", 4) == 0);
+    if (m) {
+        MQTTClient_freeMessage(&m);
+        MQTTClient_free(topic);
+    }
+    MQTTClient_disconnect(c, 1000);
+    MQTTClient_destroy(&c);
+    test_broker_cleanup(&b);
     CU_ASSERT_FATAL(test_broker_restart(&broker));
 }
 
@@ -730,7 +808,9 @@ int main(void)
     CU_add_test(s, "authentication", test_authentication);
     CU_add_test(s, "ACL between devices", test_acl);
     CU_add_test(s, "operator control", test_control);
+    CU_add_test(s, "fogpayctl online", test_fogpayctl_online);
     CU_add_test(s, "settled means durable across kill -9", test_durability);
+    CU_add_test(s, "other clients, when allowed", test_other_clients);
     CU_add_test(s, "bad options stop the broker", test_bad_options);
     return testutil_run();
 }
