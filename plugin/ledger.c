@@ -47,6 +47,7 @@ static const struct {
     {ledger_settle__sql, &ledger_settle__sql_count},
     {ledger_message__sql, &ledger_message__sql_count},
     {ledger_query__sql, &ledger_query__sql_count},
+    {ledger_sync__sql, &ledger_sync__sql_count},
     {ledger_verify__sql, &ledger_verify__sql_count},
 };
 
@@ -319,7 +320,51 @@ static fogpay_error ledger__create_schema(fogpay_ledger *l)
     return err;
 }
 
-/* Checks the version; creates the schema in an empty database when asked. */
+/* Migrations: from version `from` to from + 1, as one script run in one
+ * transaction. Each is what changed in schemas/ledger.sql at that version. */
+static const struct {
+    long from;
+    const char *sql;
+} ledger__migrations[] = {
+    {1, "CREATE TABLE sync_state ("
+        " id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " acked_position INTEGER NOT NULL CHECK (acked_position >= 0),"
+        " acked_hash BLOB NOT NULL CHECK (length(acked_hash) = 32),"
+        " batch_seq INTEGER NOT NULL CHECK (batch_seq >= 0),"
+        " acked_ms INTEGER NOT NULL CHECK (acked_ms >= 0));"
+        "INSERT INTO sync_state VALUES (1, 0, zeroblob(32), 0, 0);"
+        "PRAGMA user_version = 2;"},
+};
+
+/* Brings an older ledger to this version, one step at a time, each in its
+ * own transaction; a failed step leaves the ledger at the step before. */
+static fogpay_error ledger__migrate(fogpay_ledger *l, long *version)
+{
+    for (size_t i = 0; i < sizeof ledger__migrations / sizeof ledger__migrations[0]; i++) {
+        if (ledger__migrations[i].from != *version) {
+            continue;
+        }
+        fogpay_error err = ledger__open_query(l, "BEGIN IMMEDIATE", NULL, 0);
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+        char *message = NULL;
+        int rc = sqlite3_exec(l->db, ledger__migrations[i].sql, NULL, NULL, &message);
+        sqlite3_free(message);
+        err = rc == SQLITE_OK ? ledger__open_query(l, "COMMIT", NULL, 0) : ledger__error(l, rc);
+        if (err != FOGPAY_OK) {
+            if (!sqlite3_get_autocommit(l->db)) {
+                (void)ledger__open_query(l, "ROLLBACK", NULL, 0);
+            }
+            return err;
+        }
+        *version = ledger__migrations[i].from + 1;
+    }
+    return FOGPAY_OK;
+}
+
+/* Checks the version; creates the schema in an empty database when asked;
+ * migrates an older ledger. */
 static fogpay_error ledger__schema(fogpay_ledger *l, bool create)
 {
     long version = 0;
@@ -329,6 +374,15 @@ static fogpay_error ledger__schema(fogpay_ledger *l, bool create)
         return err;
     }
     bool fresh = version == 0 && empty;
+    if (version >= 1 && version < FOGPAY_LEDGER_SCHEMA_VERSION) {
+        err = ledger__durability(l);
+        if (err == FOGPAY_OK) {
+            err = ledger__migrate(l, &version);
+        }
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+    }
     if (version != FOGPAY_LEDGER_SCHEMA_VERSION && !(fresh && create)) {
         snprintf(l->message, sizeof l->message,
                  "schema version %ld found where version %d is needed%s", version,

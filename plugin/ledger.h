@@ -56,7 +56,7 @@ typedef struct fogpay_device_limits {
 #define FOGPAY_PASSWORD_HASH_MAX 160
 
 /* The schema version this code reads and writes (PRAGMA user_version). */
-#define FOGPAY_LEDGER_SCHEMA_VERSION 1
+#define FOGPAY_LEDGER_SCHEMA_VERSION 2
 
 /* Personal data of a legal entity, in bytes: a company name, an e-mail or
  * postal contact, an IBAN or similar reference all fit. */
@@ -261,6 +261,21 @@ fogpay_error fogpay_ledger_transfer_list(fogpay_ledger *l, const fogpay_transfer
 /* The last position (0 for an empty chain) and the hash there. */
 fogpay_error fogpay_ledger_chain_head(fogpay_ledger *l, uint64_t *position,
                                       uint8_t hash[FOGPAY_HASH_BYTES]);
+
+/* Upstream sync: how far the cloud's last signed ack says its copy of the
+ * chain reaches, and the last batch sequence number used. One row, created
+ * with the ledger (position 0, zero hash, seq 0). */
+typedef struct fogpay_sync_state {
+    uint64_t acked_position;
+    uint8_t acked_hash[FOGPAY_HASH_BYTES];
+    uint64_t batch_seq;
+    uint64_t acked_ms; /* when the last ack that moved it arrived, 0 never */
+} fogpay_sync_state;
+
+fogpay_error fogpay_ledger_sync_get(fogpay_ledger *l, fogpay_sync_state *out);
+/* Stores the state. acked_position may not pass the chain head
+ * (FOGPAY_ERR_FIELD_RANGE). */
+fogpay_error fogpay_ledger_sync_set(fogpay_ledger *l, const fogpay_sync_state *in);
 
 /* Checks the whole ledger: every chain hash from position 1, positions
  * contiguous, every balance equal to its transfers, per-currency sums zero,

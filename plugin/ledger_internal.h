@@ -9,8 +9,8 @@
  * entities, devices, keys and ownership; ledger_account.c accounts,
  * balances and appending to the chain; ledger_settle.c settlement, funding
  * and refunds; ledger_message.c device messages, usage readings and the
- * rejection log; ledger_query.c reading transfers; ledger_verify.c
- * verification.
+ * rejection log; ledger_query.c reading transfers; ledger_sync.c the
+ * upstream sync state; ledger_verify.c verification.
  *
  * Statements. Each file keeps its SQL in a table of {id, text}; ledger.c
  * prepares all of them once at open with SQLITE_PREPARE_PERSISTENT. A
@@ -109,6 +109,9 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_LIST_ALL,
     LEDGER_STMT_LIST_DEVICE,
     LEDGER_STMT_LIST_ENTITY,
+    /* ledger_sync.c */
+    LEDGER_STMT_SYNC_GET,
+    LEDGER_STMT_SYNC_SET,
     /* ledger_verify.c */
     LEDGER_STMT_VERIFY_WALK,
     LEDGER_STMT_VERIFY_BALANCES,
@@ -135,6 +138,8 @@ extern const ledger_stmt_sql ledger_message__sql[];
 extern const size_t ledger_message__sql_count;
 extern const ledger_stmt_sql ledger_query__sql[];
 extern const size_t ledger_query__sql_count;
+extern const ledger_stmt_sql ledger_sync__sql[];
+extern const size_t ledger_sync__sql_count;
 extern const ledger_stmt_sql ledger_verify__sql[];
 extern const size_t ledger_verify__sql_count;
 

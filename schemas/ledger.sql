@@ -1,4 +1,4 @@
--- ledger.sql - the schema of the gateway's ledger (SQLite), version 1.
+-- ledger.sql - the schema of the gateway's ledger (SQLite), version 2.
 --
 -- The plugin embeds this file at build time (plugin/meson.build) and runs it
 -- once, inside one transaction, when it creates a ledger; the runtime never
@@ -39,7 +39,7 @@
 --     last_position); issuing and moving a note are transfers whose record
 --     names the serial, so every note's history is in the chain.
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 -- Legal entities: the parties a payment is assigned to. Devices are never
 -- legal entities.
@@ -247,3 +247,16 @@ CREATE TABLE rejections (
     reason INTEGER NOT NULL,
     time_ms INTEGER NOT NULL CHECK (time_ms >= 0)
 );
+
+-- Upstream sync (plugin/sync.c): how far the cloud's copy of the chain
+-- reaches by its last signed acknowledgement, and the last batch sequence
+-- number used. One row. Transfers past acked_position are the backlog; a
+-- batch is forgotten only when an ack covers it. Version 2 added this table.
+CREATE TABLE sync_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    acked_position INTEGER NOT NULL CHECK (acked_position >= 0),
+    acked_hash BLOB NOT NULL CHECK (length(acked_hash) = 32),
+    batch_seq INTEGER NOT NULL CHECK (batch_seq >= 0),
+    acked_ms INTEGER NOT NULL CHECK (acked_ms >= 0)
+);
+INSERT INTO sync_state VALUES (1, 0, zeroblob(32), 0, 0);

@@ -310,8 +310,44 @@ static void test_schema_version_refused(void)
     CU_ASSERT_EQUAL(fogpay_ledger_open(path, true, &l), FOGPAY_ERR_SCHEMA_VERSION);
     /* Refusing changed nothing. */
     CU_ASSERT_EQUAL(raw_long(path, "PRAGMA user_version"), 99);
-    CU_ASSERT_EQUAL(raw_exec(path, "PRAGMA user_version = 1"), SQLITE_OK);
+    char restore[64];
+    snprintf(restore, sizeof restore, "PRAGMA user_version = %d", FOGPAY_LEDGER_SCHEMA_VERSION);
+    CU_ASSERT_EQUAL(raw_exec(path, restore), SQLITE_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, false, &l), FOGPAY_OK);
+    fogpay_ledger_close(l);
+}
+
+/* A version 1 ledger (before upstream sync) is migrated on open: the sync
+ * state appears at position 0 and everything else stays. */
+static void test_schema_migration(void)
+{
+    char path[512];
+    fogpay_ledger *l = NULL;
+    path_new(path, sizeof path, "migrate");
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, true, &l), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    CU_ASSERT_EQUAL(raw_exec(path, "DROP TABLE sync_state; PRAGMA user_version = 1"), SQLITE_OK);
+    l = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(raw_long(path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
+    fogpay_sync_state st;
+    memset(&st, 0xff, sizeof st);
+    CU_ASSERT_EQUAL(fogpay_ledger_sync_get(l, &st), FOGPAY_OK);
+    CU_ASSERT_EQUAL(st.acked_position, 0);
+    CU_ASSERT_EQUAL(st.batch_seq, 0);
+    static const uint8_t zero[FOGPAY_HASH_BYTES] = {0};
+    CU_ASSERT_EQUAL(memcmp(st.acked_hash, zero, FOGPAY_HASH_BYTES), 0);
+    /* The acked position cannot pass the chain head (empty here). */
+    st.acked_position = 1;
+    CU_ASSERT_EQUAL(fogpay_ledger_sync_set(l, &st), FOGPAY_ERR_FIELD_RANGE);
+    st.acked_position = 0;
+    st.batch_seq = 7;
+    CU_ASSERT_EQUAL(fogpay_ledger_sync_set(l, &st), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    l = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_sync_get(l, &st), FOGPAY_OK);
+    CU_ASSERT_EQUAL(st.batch_seq, 7);
     fogpay_ledger_close(l);
 }
 
@@ -1433,6 +1469,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("ledger", suite_init, suite_clean);
     CU_add_test(s, "open, create, reopen, refuse other files", test_open_create_reopen);
     CU_add_test(s, "another schema version is refused", test_schema_version_refused);
+    CU_add_test(s, "a version 1 ledger is migrated", test_schema_migration);
     CU_add_test(s, "legal entities and their personal data", test_entities);
     CU_add_test(s, "devices: register, status, limits, command seq", test_devices);
     CU_add_test(s, "device key rotation and history", test_key_rotation);
