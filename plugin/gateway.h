@@ -12,6 +12,7 @@
  *   receipt.c   signed receipts, queued until their commit, then published
  *   command.c   signed commands to devices (suspend, resume, limits)
  *   control*.c  operator commands on $CONTROL/fogpay/v1
+ *   sync.c      upstream sync: signed batches out, signed acks in
  *
  * Threading and ownership. Mosquitto calls every callback on its one main
  * thread, and the plugin API may only be called from there, so all state
@@ -24,9 +25,16 @@
  * finished receipts to a queue that the tick drains on the main thread,
  * which alone calls mosquitto_broker_publish().
  *
+ * Upstream sync runs on the same thread, on the tick, after the group
+ * commit: it only ever reads committed transfers, builds at most
+ * sync_window batches of at most sync_batch records each, and hands them to
+ * the broker, whose bridge carries them upstream. Settlement never waits
+ * for it.
+ *
  * The gateway struct is allocated in mosquitto_plugin_init() and freed in
  * mosquitto_plugin_cleanup(); it owns the ledger, the gateway key, the
- * operator table and the outbox.
+ * operator table, the outbox and the sync state (with the cloud's key and
+ * the batch buffer).
  */
 #ifndef FOGPAY_GATEWAY_H
 #define FOGPAY_GATEWAY_H
@@ -61,6 +69,25 @@ struct mosquitto_evt_message;
  * lost to a failed commit. */
 #define FOGPAY_GROUP_MAX 256
 
+/* Upstream sync (sync.c). Defaults measured with bench/sync_bench (see
+ * README.md): a full batch of 500 is the cheapest per transfer; a second
+ * between partial batches keeps the cloud a second behind at most; four
+ * batches in flight keep a 2,000-transfer pipe busy over a slow link; ten
+ * seconds without an ack means the link or the cloud is away, and the wait
+ * doubles with each silent round up to FOGPAY_SYNC_BACKOFF_MAX_MS. */
+#define FOGPAY_SYNC_BATCH_DEFAULT 500
+#define FOGPAY_SYNC_INTERVAL_DEFAULT_MS 1000
+#define FOGPAY_SYNC_INTERVAL_MIN_MS 10
+#define FOGPAY_SYNC_INTERVAL_MAX_MS 3600000
+#define FOGPAY_SYNC_WINDOW_DEFAULT 4
+#define FOGPAY_SYNC_WINDOW_MAX 16
+#define FOGPAY_SYNC_TIMEOUT_DEFAULT_MS 10000
+#define FOGPAY_SYNC_TIMEOUT_MIN_MS 100
+#define FOGPAY_SYNC_TIMEOUT_MAX_MS 600000
+#define FOGPAY_SYNC_BACKOFF_MAX_MS 300000
+/* A signed batch: the payload plus the COSE_Sign1 around it. */
+#define FOGPAY_SYNC_SIGNED_MAX (FOGPAY_BATCH_BYTES_MAX + 256)
+
 typedef struct fogpay_gateway_options {
     char db_path[512];
     bool create_db;
@@ -71,7 +98,42 @@ typedef struct fogpay_gateway_options {
     size_t currency_count;
     char operators_path[512];
     bool allow_other_clients;
+    char cloud_key[FOGPAY_PUBLIC_KEY_TEXT_MAX]; /* empty: no upstream sync */
+    uint32_t sync_batch;
+    uint32_t sync_interval_ms;
+    uint32_t sync_window;
+    uint32_t sync_timeout_ms;
 } fogpay_gateway_options;
+
+/* A batch handed to the broker and not yet covered by an ack. */
+typedef struct fogpay_sync_flight {
+    uint64_t batch_seq;
+    uint64_t first;
+    uint64_t last;
+    uint64_t sent_ms;
+} fogpay_sync_flight;
+
+/* Upstream sync. acked is what the cloud's last signed ack covers (kept in
+ * the ledger); sent_position and sent_hash are where the next batch starts.
+ * Batches in flight are always sent_position's contiguous prefix past
+ * acked, oldest first. */
+typedef struct fogpay_sync {
+    bool enabled;
+    fogpay_key *cloud_key;                  /* verify-only, owned */
+    uint8_t cloud_kid[FOGPAY_KID_BYTES];
+    char batch_topic[FOGPAY_TOPIC_MAX];
+    char ack_topic[FOGPAY_TOPIC_MAX];
+    fogpay_sync_state acked;
+    uint64_t sent_position;
+    uint8_t sent_hash[FOGPAY_HASH_BYTES];
+    fogpay_sync_flight flight[FOGPAY_SYNC_WINDOW_MAX];
+    size_t flight_count;
+    uint64_t last_send_ms;
+    uint64_t quiet_until_ms;                /* backoff: send nothing before */
+    uint32_t timeout_ms;                    /* current wait for an ack */
+    uint8_t *buf;                           /* FOGPAY_SYNC_SIGNED_MAX, owned */
+    uint8_t *payload;                       /* FOGPAY_BATCH_BYTES_MAX, owned */
+} fogpay_sync;
 
 typedef struct fogpay_operator {
     char name[FOGPAY_OPERATOR_NAME_MAX + 1];
@@ -100,6 +162,7 @@ typedef struct fogpay_gateway {
     size_t outbox_count;
     uint64_t settled_total;
     uint64_t rejected_total;
+    fogpay_sync sync;
 } fogpay_gateway;
 
 /* options.c: fills opts from the plugin_opt_* lines. Every problem is logged
@@ -160,6 +223,19 @@ void fogpay_receipt_group_commit(fogpay_gateway *gw);
 /* command.c: signs and publishes a device command (fogpay_control_send_fn). */
 fogpay_error fogpay_command_send(void *gw, const char *device_id, fogpay_command_kind kind,
                                  const fogpay_device_limits *limits);
+
+/* sync.c */
+/* Loads the cloud key and the acked state; sync stays off (and this
+ * returns FOGPAY_OK) when plugin_opt_cloud_key is not set. */
+fogpay_error fogpay_sync_open(fogpay_gateway *gw);
+void fogpay_sync_close(fogpay_gateway *gw);
+/* On the tick, with no group transaction open: re-sends after a timeout,
+ * then sends new batches while the window has room. */
+void fogpay_sync_tick(fogpay_gateway *gw, uint64_t now_ms);
+/* True when ev is on this gateway's ack topic; the ack is then verified and
+ * applied (or logged and ignored). */
+bool fogpay_sync_on_message(fogpay_gateway *gw, const struct mosquitto_evt_message *ev,
+                            uint64_t now_ms);
 
 /* The wall clock in milliseconds. */
 uint64_t fogpay_now_ms(void);

@@ -118,6 +118,54 @@ static bool opt_allow_other_clients(const char *v, fogpay_gateway_options *o)
     return parse_bool(v, &o->allow_other_clients);
 }
 
+/* A whole number of milliseconds or records within [min, max]. */
+static bool parse_u32(const char *value, uint32_t min, uint32_t max, uint32_t *out)
+{
+    if (*value < '0' || *value > '9') {
+        return false;
+    }
+    char *end = NULL;
+    unsigned long long n = strtoull(value, &end, 10);
+    if (*end != '\0' || n < min || n > max) {
+        return false;
+    }
+    *out = (uint32_t)n;
+    return true;
+}
+
+static bool opt_cloud_key(const char *v, fogpay_gateway_options *o)
+{
+    fogpay_key *key = NULL;
+    if (!copy_text(v, o->cloud_key, sizeof o->cloud_key) ||
+        fogpay_key_from_public_text(v, &key) != FOGPAY_OK) {
+        return false;
+    }
+    fogpay_key_free(key);
+    return true;
+}
+
+static bool opt_sync_batch(const char *v, fogpay_gateway_options *o)
+{
+    return parse_u32(v, 1, FOGPAY_BATCH_RECORDS_MAX, &o->sync_batch);
+}
+
+static bool opt_sync_interval(const char *v, fogpay_gateway_options *o)
+{
+    return parse_u32(v, FOGPAY_SYNC_INTERVAL_MIN_MS, FOGPAY_SYNC_INTERVAL_MAX_MS,
+                     &o->sync_interval_ms);
+}
+
+static bool opt_sync_window(const char *v, fogpay_gateway_options *o)
+{
+    return parse_u32(v, 1, FOGPAY_SYNC_WINDOW_MAX, &o->sync_window);
+}
+
+static bool opt_sync_timeout(const char *v, fogpay_gateway_options *o)
+{
+    return parse_u32(v, FOGPAY_SYNC_TIMEOUT_MIN_MS, FOGPAY_SYNC_TIMEOUT_MAX_MS,
+                     &o->sync_timeout_ms);
+}
+
 static const option_spec option_specs[] = {
     {"database", true, opt_database, "the path of the ledger database (Mosquitto needs option names of three letters or more)"},
     {"create_db", false, opt_create_db, "true or false"},
@@ -127,6 +175,11 @@ static const option_spec option_specs[] = {
     {"currencies", true, opt_currencies, "comma-separated ISO 4217 codes, e.g. EUR,USD"},
     {"operators", false, opt_operators, "the path of the operators file"},
     {"allow_other_clients", false, opt_allow_other_clients, "true or false"},
+    {"cloud_key", false, opt_cloud_key, "the cloud's public key as <alg>:<hex> (fogpay-cloud keygen prints it); without it there is no upstream sync"},
+    {"sync_batch", false, opt_sync_batch, "transfers per batch, 1 to 500"},
+    {"sync_interval", false, opt_sync_interval, "milliseconds before a partial batch is sent, 10 to 3600000"},
+    {"sync_window", false, opt_sync_window, "batches awaiting their ack at once, 1 to 16"},
+    {"sync_timeout", false, opt_sync_timeout, "milliseconds before unacknowledged batches are sent again, 100 to 600000"},
 };
 
 #define OPTION_COUNT (sizeof(option_specs) / sizeof(option_specs[0]))
@@ -136,6 +189,10 @@ fogpay_error fogpay_options_parse(const struct mosquitto_opt *opts, int count,
 {
     memset(out, 0, sizeof *out);
     strcpy(out->topic_prefix, "fogpay/v1");
+    out->sync_batch = FOGPAY_SYNC_BATCH_DEFAULT;
+    out->sync_interval_ms = FOGPAY_SYNC_INTERVAL_DEFAULT_MS;
+    out->sync_window = FOGPAY_SYNC_WINDOW_DEFAULT;
+    out->sync_timeout_ms = FOGPAY_SYNC_TIMEOUT_DEFAULT_MS;
     bool seen[OPTION_COUNT] = {false};
     fogpay_error err = FOGPAY_OK;
     for (int i = 0; i < count; i++) {

@@ -40,7 +40,11 @@ static int plugin_on_acl_check(int event, void *event_data, void *user_data)
 static int plugin_on_message(int event, void *event_data, void *user_data)
 {
     (void)event;
-    return fogpay_intent_on_message(user_data, event_data, fogpay_now_ms());
+    uint64_t now_ms = fogpay_now_ms();
+    if (fogpay_sync_on_message(user_data, event_data, now_ms)) {
+        return MOSQ_ERR_SUCCESS;
+    }
+    return fogpay_intent_on_message(user_data, event_data, now_ms);
 }
 
 static int plugin_on_control(int event, void *event_data, void *user_data)
@@ -65,6 +69,7 @@ static int plugin_on_tick(int event, void *event_data, void *user_data)
     if (gw->in_transaction || gw->outbox_count > 0) {
         fogpay_receipt_group_commit(gw);
     }
+    fogpay_sync_tick(gw, fogpay_now_ms());
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -98,6 +103,7 @@ static void plugin_free(fogpay_gateway *gw)
         return;
     }
     fogpay_receipt_group_commit(gw);
+    fogpay_sync_close(gw);
     fogpay_ledger_close(gw->ledger);
     fogpay_key_free(gw->key);
     free(gw);
@@ -126,7 +132,11 @@ static fogpay_error plugin_open(fogpay_gateway *gw)
                              gw->options.gateway_key_path, fogpay_error_string(err));
         return err;
     }
-    return fogpay_options_load_operators(gw);
+    err = fogpay_options_load_operators(gw);
+    if (err == FOGPAY_OK) {
+        err = fogpay_sync_open(gw);
+    }
+    return err;
 }
 
 int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **user_data,

@@ -1,0 +1,353 @@
+/*
+ * sync.c - upstream sync: every committed transfer reaches the cloud, in
+ * chain order, in signed batches, and is forgotten only when the cloud's
+ * signed acknowledgement says it holds it.
+ *
+ * The way upstream is Mosquitto's own bridge (deploy/mosquitto.conf): the
+ * plugin publishes each batch on <prefix>/gw/<gateway>/batch into its own
+ * broker, the bridge forwards that topic to the cloud broker and forwards
+ * <prefix>/gw/<gateway>/ack back. The bridge's MQTT hop delivers nothing
+ * by itself; only an ack signed by the cloud key (plugin_opt_cloud_key)
+ * that names a position and the chain hash there moves the acked state.
+ *
+ * On each tick, with no group transaction open (so only committed
+ * transfers are read):
+ *   - when the oldest batch in flight has waited timeout_ms without an ack,
+ *     everything in flight is dropped and sending starts again from the
+ *     acked position (go-back-N: the cloud stores a batch once however often
+ *     it comes); the timeout then doubles, up to FOGPAY_SYNC_BACKOFF_MAX_MS,
+ *     and returns to plugin_opt_sync_timeout with the next ack that moves;
+ *   - while fewer than sync_window batches are in flight and transfers past
+ *     the last sent position exist, a batch of up to sync_batch of them is
+ *     built, signed and published, unless it would be partial and the last
+ *     batch went out less than sync_interval_ms ago.
+ *
+ * An ack is applied only when its signature verifies with the cloud key,
+ * it names this gateway, and the chain hash it reports at its position is
+ * the ledger's own hash there. stored: the acked position moves forward
+ * (never back) and is written to the ledger; resend: sending restarts at the
+ * cloud's position; refused: the refusal is logged with its reason and
+ * sending restarts after the current timeout.
+ *
+ * Everything here runs on the broker's main thread (see gateway.h).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include "fogpay_cose.h"
+#include "gateway.h"
+
+fogpay_error fogpay_sync_open(fogpay_gateway *gw)
+{
+    fogpay_sync *s = &gw->sync;
+    const fogpay_gateway_options *o = &gw->options;
+    memset(s, 0, sizeof *s);
+    if (o->cloud_key[0] == '\0') {
+        mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                             "fogpay: upstream sync is off (no plugin_opt_cloud_key)");
+        return FOGPAY_OK;
+    }
+    fogpay_error err = fogpay_key_from_public_text(o->cloud_key, &s->cloud_key);
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_id(s->cloud_key, s->cloud_kid);
+    }
+    if (err != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: plugin_opt_cloud_key: %s",
+                             fogpay_error_string(err));
+        return err;
+    }
+    err = fogpay_ledger_sync_get(gw->ledger, &s->acked);
+    if (err != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: sync: cannot read the sync state: %s (%s)",
+                             fogpay_error_string(err), fogpay_ledger_last_message(gw->ledger));
+        return err;
+    }
+    s->buf = malloc(FOGPAY_SYNC_SIGNED_MAX);
+    s->payload = malloc(FOGPAY_BATCH_BYTES_MAX);
+    if (s->buf == NULL || s->payload == NULL) {
+        return FOGPAY_ERR_NO_MEMORY;
+    }
+    snprintf(s->batch_topic, sizeof s->batch_topic, "%s/gw/%s/batch", o->topic_prefix,
+             o->gateway_id);
+    snprintf(s->ack_topic, sizeof s->ack_topic, "%s/gw/%s/ack", o->topic_prefix, o->gateway_id);
+    s->sent_position = s->acked.acked_position;
+    memcpy(s->sent_hash, s->acked.acked_hash, FOGPAY_HASH_BYTES);
+    s->timeout_ms = o->sync_timeout_ms;
+    s->enabled = true;
+    mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                         "fogpay: sync: batches to %s, acks from %s; the cloud holds up to "
+                         "position %" PRIu64,
+                         s->batch_topic, s->ack_topic, s->acked.acked_position);
+    return FOGPAY_OK;
+}
+
+void fogpay_sync_close(fogpay_gateway *gw)
+{
+    fogpay_sync *s = &gw->sync;
+    fogpay_key_free(s->cloud_key);
+    free(s->buf);
+    free(s->payload);
+    memset(s, 0, sizeof *s);
+}
+
+/* Starts sending again from the acked position: in-flight batches are
+ * forgotten (the cloud stores what it already has once). */
+static void sync_rewind(fogpay_sync *s)
+{
+    s->flight_count = 0;
+    s->sent_position = s->acked.acked_position;
+    memcpy(s->sent_hash, s->acked.acked_hash, FOGPAY_HASH_BYTES);
+}
+
+typedef struct sync_batch_fill {
+    fogpay_batch_writer *writer;
+    fogpay_error err;
+} sync_batch_fill;
+
+static int sync_add_record(void *ctx, const fogpay_transfer *t,
+                           const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    sync_batch_fill *fill = ctx;
+    (void)hash;
+    fill->err = fogpay_batch_add(fill->writer, t);
+    return fill->err != FOGPAY_OK;
+}
+
+/* Builds, signs and publishes the batch of count transfers after
+ * sent_position. */
+static fogpay_error sync_send(fogpay_gateway *gw, uint64_t count, uint64_t now_ms)
+{
+    fogpay_sync *s = &gw->sync;
+    fogpay_batch_header h;
+    memset(&h, 0, sizeof h);
+    strcpy(h.gateway_id, gw->options.gateway_id);
+    h.batch_seq = s->acked.batch_seq + 1;
+    h.first_position = s->sent_position + 1;
+    h.last_position = s->sent_position + count;
+    memcpy(h.hash_before, s->sent_hash, FOGPAY_HASH_BYTES);
+    h.created_ms = now_ms;
+    h.record_count = (uint32_t)count;
+    fogpay_transfer last;
+    fogpay_error err = fogpay_ledger_transfer_get(gw->ledger, h.last_position, &last, h.hash_after);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_batch_writer writer;
+    err = fogpay_batch_begin(&writer, &h, s->payload, FOGPAY_BATCH_BYTES_MAX);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    sync_batch_fill fill = {&writer, FOGPAY_OK};
+    fogpay_transfer_filter filter = {.after_position = s->sent_position, .limit = (uint32_t)count};
+    err = fogpay_ledger_transfer_list(gw->ledger, &filter, sync_add_record, &fill);
+    if (err == FOGPAY_OK) {
+        err = fill.err;
+    }
+    size_t payload_len = 0;
+    if (err == FOGPAY_OK) {
+        err = fogpay_batch_finish(&writer, &payload_len);
+    }
+    size_t signed_len = 0;
+    if (err == FOGPAY_OK) {
+        err = fogpay_cose_sign1_sign(gw->key, gw->kid, sizeof gw->kid, s->payload, payload_len,
+                                     NULL, 0, s->buf, FOGPAY_SYNC_SIGNED_MAX, &signed_len);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    /* The sequence number is spent before the batch leaves, so that no two
+     * batches of this gateway ever carry the same one. */
+    fogpay_sync_state next = s->acked;
+    next.batch_seq = h.batch_seq;
+    err = fogpay_ledger_sync_set(gw->ledger, &next);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    s->acked.batch_seq = h.batch_seq;
+    int rc = mosquitto_broker_publish_copy(NULL, s->batch_topic, (int)signed_len, s->buf, 1, false,
+                                           NULL);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        return FOGPAY_ERR_NETWORK;
+    }
+    s->flight[s->flight_count++] =
+        (fogpay_sync_flight){h.batch_seq, h.first_position, h.last_position, now_ms};
+    s->sent_position = h.last_position;
+    memcpy(s->sent_hash, h.hash_after, FOGPAY_HASH_BYTES);
+    s->last_send_ms = now_ms;
+    return FOGPAY_OK;
+}
+
+void fogpay_sync_tick(fogpay_gateway *gw, uint64_t now_ms)
+{
+    fogpay_sync *s = &gw->sync;
+    const fogpay_gateway_options *o = &gw->options;
+    if (!s->enabled || gw->in_transaction || now_ms < s->quiet_until_ms) {
+        return;
+    }
+    if (s->flight_count > 0 && now_ms - s->flight[0].sent_ms >= s->timeout_ms) {
+        mosquitto_log_printf(MOSQ_LOG_WARNING,
+                             "fogpay: sync: no ack for batch %" PRIu64 " (positions %" PRIu64
+                             "..%" PRIu64 ") after %" PRIu32 " ms; sending again from %" PRIu64,
+                             s->flight[0].batch_seq, s->flight[0].first, s->flight[0].last,
+                             s->timeout_ms, s->acked.acked_position + 1);
+        sync_rewind(s);
+        s->timeout_ms = s->timeout_ms >= FOGPAY_SYNC_BACKOFF_MAX_MS / 2
+                            ? FOGPAY_SYNC_BACKOFF_MAX_MS
+                            : s->timeout_ms * 2;
+    }
+    while (s->flight_count < o->sync_window) {
+        uint64_t head = 0;
+        uint8_t head_hash[FOGPAY_HASH_BYTES];
+        fogpay_error err = fogpay_ledger_chain_head(gw->ledger, &head, head_hash);
+        if (err != FOGPAY_OK || head <= s->sent_position) {
+            return;
+        }
+        uint64_t pending = head - s->sent_position;
+        if (pending < o->sync_batch && now_ms - s->last_send_ms < o->sync_interval_ms) {
+            return;
+        }
+        uint64_t count = pending < o->sync_batch ? pending : o->sync_batch;
+        err = sync_send(gw, count, now_ms);
+        if (err != FOGPAY_OK) {
+            mosquitto_log_printf(MOSQ_LOG_ERR,
+                                 "fogpay: sync: cannot send positions %" PRIu64 "..%" PRIu64
+                                 ": %s (%s); trying again in %" PRIu32 " ms",
+                                 s->sent_position + 1, s->sent_position + count,
+                                 fogpay_error_string(err), fogpay_ledger_last_message(gw->ledger),
+                                 s->timeout_ms);
+            s->quiet_until_ms = now_ms + s->timeout_ms;
+            return;
+        }
+    }
+}
+
+/* Verifies and decodes an ack; FOGPAY_OK only for one this gateway may
+ * act on. */
+static fogpay_error sync_read_ack(fogpay_gateway *gw, const uint8_t *bytes, size_t len,
+                                  fogpay_batch_ack *ack)
+{
+    fogpay_sync *s = &gw->sync;
+    if (len > FOGPAY_MESSAGE_MAX) {
+        return FOGPAY_ERR_PAYLOAD_TOO_LARGE;
+    }
+    fogpay_cose_sign1 msg;
+    fogpay_error err = fogpay_cose_sign1_parse(bytes, len, &msg);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (msg.kid.len != FOGPAY_KID_BYTES || memcmp(msg.kid.ptr, s->cloud_kid, FOGPAY_KID_BYTES)) {
+        return FOGPAY_ERR_BAD_SIGNATURE;
+    }
+    err = fogpay_cose_sign1_verify(&msg, s->cloud_key, NULL, 0);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    err = fogpay_batch_ack_decode(msg.payload.ptr, msg.payload.len, ack);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    return strcmp(ack->gateway_id, gw->options.gateway_id) == 0 ? FOGPAY_OK
+                                                                : FOGPAY_ERR_WRONG_TOPIC;
+}
+
+/* True when the ledger's chain hash at position is hash (position 0 has
+ * the zero hash). */
+static bool sync_chain_agrees(fogpay_gateway *gw, uint64_t position,
+                              const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    uint8_t ours[FOGPAY_HASH_BYTES] = {0};
+    if (position > 0) {
+        fogpay_transfer t;
+        if (fogpay_ledger_transfer_get(gw->ledger, position, &t, ours) != FOGPAY_OK) {
+            return false;
+        }
+    }
+    return memcmp(ours, hash, FOGPAY_HASH_BYTES) == 0;
+}
+
+/* Sets the acked state to the cloud's position and writes it down; the
+ * batches it covers leave the window. */
+static void sync_set_acked(fogpay_gateway *gw, const fogpay_batch_ack *ack, uint64_t now_ms)
+{
+    fogpay_sync *s = &gw->sync;
+    fogpay_sync_state next = s->acked;
+    next.acked_position = ack->stored_position;
+    memcpy(next.acked_hash, ack->stored_hash, FOGPAY_HASH_BYTES);
+    next.acked_ms = now_ms;
+    fogpay_error err = fogpay_ledger_sync_set(gw->ledger, &next);
+    if (err != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: sync: cannot record the ack: %s (%s)",
+                             fogpay_error_string(err), fogpay_ledger_last_message(gw->ledger));
+        return;
+    }
+    s->acked = next;
+    size_t keep = 0;
+    for (size_t i = 0; i < s->flight_count; i++) {
+        if (s->flight[i].last > next.acked_position) {
+            s->flight[keep++] = s->flight[i];
+        }
+    }
+    s->flight_count = keep;
+    if (s->sent_position < next.acked_position) {
+        sync_rewind(s);
+    }
+    s->timeout_ms = gw->options.sync_timeout_ms;
+    s->quiet_until_ms = 0;
+}
+
+bool fogpay_sync_on_message(fogpay_gateway *gw, const struct mosquitto_evt_message *ev,
+                            uint64_t now_ms)
+{
+    fogpay_sync *s = &gw->sync;
+    if (!s->enabled || strcmp(ev->topic, s->ack_topic) != 0) {
+        return false;
+    }
+    fogpay_batch_ack ack;
+    fogpay_error err = sync_read_ack(gw, ev->payload, ev->payloadlen, &ack);
+    if (err != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_WARNING, "fogpay: sync: ack ignored: %s",
+                             fogpay_error_string(err));
+        return true;
+    }
+    if (ack.status != FOGPAY_ACK_REFUSED &&
+        !sync_chain_agrees(gw, ack.stored_position, ack.stored_hash)) {
+        mosquitto_log_printf(MOSQ_LOG_ERR,
+                             "fogpay: sync: the cloud reports position %" PRIu64
+                             " with a chain hash this ledger does not have there; ack ignored",
+                             ack.stored_position);
+        return true;
+    }
+    switch (ack.status) {
+    case FOGPAY_ACK_STORED:
+        if (ack.stored_position > s->acked.acked_position) {
+            sync_set_acked(gw, &ack, now_ms);
+        }
+        break;
+    case FOGPAY_ACK_RESEND:
+        /* The cloud's position decides, also below the acked one: a cloud
+         * restored from a backup asks for what it lost. */
+        mosquitto_log_printf(MOSQ_LOG_WARNING,
+                             "fogpay: sync: the cloud holds up to %" PRIu64
+                             " and asks for batch %" PRIu64 " again from %" PRIu64,
+                             ack.stored_position, ack.batch_seq, ack.resend_from);
+        sync_set_acked(gw, &ack, now_ms);
+        sync_rewind(s);
+        break;
+    default:
+        mosquitto_log_printf(MOSQ_LOG_ERR,
+                             "fogpay: sync: the cloud refused batch %" PRIu64 ": %s; sending "
+                             "again from %" PRIu64 " in %" PRIu32 " ms",
+                             ack.batch_seq, fogpay_error_string((fogpay_error)ack.reason),
+                             s->acked.acked_position + 1, s->timeout_ms);
+        sync_rewind(s);
+        s->quiet_until_ms = now_ms + s->timeout_ms;
+        break;
+    }
+    return true;
+}
