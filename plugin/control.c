@@ -557,6 +557,39 @@ static fogpay_error control__verify(const fogpay_control_context *c, const cJSON
     return err;
 }
 
+/* The upstream sync backlog: what the cloud's last ack covers, the chain
+ * head, the transfers past the ack and how long the oldest has waited. */
+static fogpay_error control__sync_status(const fogpay_control_context *c, const cJSON *cmd,
+                                         uint64_t now_ms, control_reply *r)
+{
+    fogpay_sync_state st;
+    uint64_t head = 0;
+    uint8_t head_hash[FOGPAY_HASH_BYTES];
+    fogpay_error err = fogpay_ledger_sync_get(c->ledger, &st);
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_chain_head(c->ledger, &head, head_hash);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    uint64_t oldest_age_ms = 0;
+    if (head > st.acked_position) {
+        fogpay_transfer oldest;
+        err = fogpay_ledger_transfer_get(c->ledger, st.acked_position + 1, &oldest, NULL);
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+        oldest_age_ms = now_ms > oldest.time_ms ? now_ms - oldest.time_ms : 0;
+    }
+    cJSON_AddNumberToObject(r->data, "chainPosition", (double)head);
+    cJSON_AddNumberToObject(r->data, "ackedPosition", (double)st.acked_position);
+    cJSON_AddNumberToObject(r->data, "backlog", (double)(head - st.acked_position));
+    cJSON_AddNumberToObject(r->data, "oldestUnackedAgeMs", (double)oldest_age_ms);
+    cJSON_AddNumberToObject(r->data, "lastBatchSeq", (double)st.batch_seq);
+    cJSON_AddNumberToObject(r->data, "lastAckMs", (double)st.acked_ms);
+    return FOGPAY_OK;
+}
+
 static fogpay_error control__refund(const fogpay_control_context *c, const cJSON *cmd,
                                     uint64_t now_ms, control_reply *r)
 {
@@ -598,6 +631,7 @@ static const control_command control_commands[] = {
     {"listTransfers", control__list_transfers},
     {"verifyLedger", control__verify},
     {"refund", control__refund},
+    {"getSyncStatus", control__sync_status},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */
