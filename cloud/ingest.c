@@ -1,0 +1,402 @@
+/*
+ * ingest.c - the decision on one gateway batch (see ingest.h).
+ *
+ * Checks run cheapest and least trusting first, and each refusal has its
+ * own reason: the size, the COSE envelope, the payload's header (decoding
+ * never trusts its input), the topic's gateway against the payload's, the
+ * key the store registers for that gateway (its kid, then its signature).
+ * Until the signature verifies nobody knows who sent the message, so
+ * nothing is answered: an ack to a forger would tell the real gateway
+ * something false. From there on the gateway is known and every refusal is
+ * answered with a signed ack naming the reason, except a store failure,
+ * which is not the batch's fault: it is left unanswered and the gateway
+ * sends it again after its ack timeout.
+ *
+ * Placement against the stored head is a compare-and-set (store.h): the
+ * head is read, the decision made, and the append succeeds only if the
+ * head is still where it was read. Another ingest process that stored the
+ * same batch in between makes the append fail with chain_mismatch; the
+ * head is read again and the batch now falls out as a duplicate, or as an
+ * overlap whose new tail is appended.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fogpay_hash.h"
+#include "fogpay_message.h"
+#include "ingest.h"
+
+struct fogpay_ingest {
+    fogpay_store *store;         /* borrowed */
+    const fogpay_key *cloud_key; /* borrowed */
+    uint8_t cloud_kid[FOGPAY_KID_BYTES];
+    fogpay_batch_header header;   /* of the batch in hand */
+    fogpay_transfer *transfers;   /* FOGPAY_BATCH_RECORDS_MAX, owned */
+    fogpay_store_record *records; /* FOGPAY_BATCH_RECORDS_MAX, owned; views into the message */
+};
+
+fogpay_error fogpay_ingest_create(fogpay_store *store, const fogpay_key *cloud_key,
+                                  fogpay_ingest **out)
+{
+    if (!store || !cloud_key || !out || !fogpay_key_has_private(cloud_key)) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_ingest *in = calloc(1, sizeof *in);
+    if (!in) {
+        return FOGPAY_ERR_NO_MEMORY;
+    }
+    in->store = store;
+    in->cloud_key = cloud_key;
+    in->transfers = calloc(FOGPAY_BATCH_RECORDS_MAX, sizeof *in->transfers);
+    in->records = calloc(FOGPAY_BATCH_RECORDS_MAX, sizeof *in->records);
+    fogpay_error err = in->transfers && in->records ? FOGPAY_OK : FOGPAY_ERR_NO_MEMORY;
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_id(cloud_key, in->cloud_kid);
+    }
+    if (err != FOGPAY_OK) {
+        fogpay_ingest_destroy(in);
+        return err;
+    }
+    *out = in;
+    return FOGPAY_OK;
+}
+
+void fogpay_ingest_destroy(fogpay_ingest *in)
+{
+    if (!in) {
+        return;
+    }
+    free(in->transfers);
+    free(in->records);
+    free(in);
+}
+
+/* Sets the outcome and reason of *out and its detail from fmt. Returns
+ * reason, so that callers can return through it. */
+static fogpay_error ingest_set(fogpay_ingest_result *out, fogpay_ingest_outcome outcome,
+                               fogpay_error reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static fogpay_error ingest_set(fogpay_ingest_result *out, fogpay_ingest_outcome outcome,
+                               fogpay_error reason, const char *fmt, ...)
+{
+    out->outcome = outcome;
+    out->reason = reason;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->detail, sizeof out->detail, fmt, ap);
+    va_end(ap);
+    return reason;
+}
+
+/* Encodes and signs the ack of the batch in hand into out->ack. A failure
+ * here is the cloud's own (its key, its buffer): the outcome becomes
+ * FAILED and nothing is published, and the gateway sends the batch again. */
+static void ingest_ack(fogpay_ingest *in, fogpay_ingest_result *out, fogpay_ack_status status,
+                       uint64_t position, const uint8_t hash[FOGPAY_HASH_BYTES],
+                       uint64_t resend_from)
+{
+    fogpay_batch_ack ack;
+    memset(&ack, 0, sizeof ack);
+    memcpy(ack.gateway_id, in->header.gateway_id, sizeof ack.gateway_id);
+    ack.batch_seq = in->header.batch_seq;
+    ack.status = (uint8_t)status;
+    ack.reason = status == FOGPAY_ACK_REFUSED ? (uint16_t)out->reason : 0;
+    ack.stored_position = position;
+    memcpy(ack.stored_hash, hash, FOGPAY_HASH_BYTES);
+    ack.resend_from = status == FOGPAY_ACK_RESEND ? resend_from : 0;
+    uint8_t payload[FOGPAY_INGEST_ACK_MAX];
+    size_t payload_len = 0;
+    fogpay_error err = fogpay_batch_ack_encode(&ack, payload, sizeof payload, &payload_len);
+    if (err == FOGPAY_OK) {
+        err =
+            fogpay_cose_sign1_sign(in->cloud_key, in->cloud_kid, sizeof in->cloud_kid, payload,
+                                   payload_len, NULL, 0, out->ack, sizeof out->ack, &out->ack_len);
+    }
+    if (err != FOGPAY_OK) {
+        out->ack_len = 0;
+        ingest_set(out, FOGPAY_INGEST_FAILED, err, "the ack could not be encoded or signed: %s",
+                   fogpay_error_string(err));
+        return;
+    }
+    out->stored_position = position;
+}
+
+/* Establishes who sent msg: fills in->header, and *payload with the
+ * verified payload. Any failure is DROPPED (or FAILED for the store's own). */
+static fogpay_error ingest_check_sender(fogpay_ingest *in, const char *topic_gateway,
+                                        const uint8_t *msg, size_t len, fogpay_store_gateway *gw,
+                                        fogpay_batch_reader *reader, fogpay_ingest_result *out)
+{
+    if (len > FOGPAY_INGEST_MESSAGE_MAX) {
+        return ingest_set(out, FOGPAY_INGEST_DROPPED, FOGPAY_ERR_PAYLOAD_TOO_LARGE,
+                          "%zu bytes, over the %d a signed batch may take", len,
+                          FOGPAY_INGEST_MESSAGE_MAX);
+    }
+    fogpay_cose_sign1 cose;
+    fogpay_error err = fogpay_cose_sign1_parse(msg, len, &cose);
+    if (err != FOGPAY_OK) {
+        return ingest_set(out, FOGPAY_INGEST_DROPPED, err, "not a COSE_Sign1 message");
+    }
+    err = fogpay_batch_open(reader, cose.payload.ptr, cose.payload.len, &in->header);
+    if (err != FOGPAY_OK) {
+        return ingest_set(out, FOGPAY_INGEST_DROPPED, err, "the payload is not a batch");
+    }
+    out->batch_seq = in->header.batch_seq;
+    out->first_position = in->header.first_position;
+    out->last_position = in->header.last_position;
+    if (strcmp(in->header.gateway_id, topic_gateway) != 0) {
+        return ingest_set(out, FOGPAY_INGEST_DROPPED, FOGPAY_ERR_WRONG_TOPIC,
+                          "the payload names gateway %s", in->header.gateway_id);
+    }
+    err = fogpay_store_gateway_get(in->store, topic_gateway, gw);
+    if (err == FOGPAY_ERR_UNKNOWN_GATEWAY) {
+        return ingest_set(out, FOGPAY_INGEST_DROPPED, err, "no such gateway is registered");
+    }
+    if (err != FOGPAY_OK) {
+        return ingest_set(out, FOGPAY_INGEST_FAILED, err, "reading the gateway: %s",
+                          fogpay_store_last_message(in->store));
+    }
+    fogpay_key *key = NULL;
+    err = fogpay_key_from_public_text(gw->public_key, &key);
+    uint8_t kid[FOGPAY_KID_BYTES];
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_id(key, kid);
+    }
+    if (err != FOGPAY_OK) {
+        fogpay_key_free(key);
+        return ingest_set(out, FOGPAY_INGEST_FAILED, err, "the registered key is unusable");
+    }
+    if (cose.kid.len != FOGPAY_KID_BYTES || memcmp(cose.kid.ptr, kid, FOGPAY_KID_BYTES) != 0) {
+        fogpay_key_free(key);
+        return ingest_set(out, FOGPAY_INGEST_DROPPED, FOGPAY_ERR_BAD_SIGNATURE,
+                          "signed under a kid that is not the registered key's");
+    }
+    err = fogpay_cose_sign1_verify(&cose, key, NULL, 0);
+    fogpay_key_free(key);
+    if (err != FOGPAY_OK) {
+        return ingest_set(out, FOGPAY_INGEST_DROPPED, err,
+                          "the signature does not verify with the registered key");
+    }
+    return FOGPAY_OK;
+}
+
+/* Reads every record of a verified batch into in->records, checks its
+ * position and chains it from hash_before. FOGPAY_ERR_CHAIN_MISMATCH (a
+ * refusal to answer) when positions or the chain do not hold together;
+ * a decoding error (DROPPED) when a record is malformed. */
+static fogpay_error ingest_read_records(fogpay_ingest *in, fogpay_batch_reader *reader,
+                                        fogpay_ingest_result *out)
+{
+    const fogpay_batch_header *h = &in->header;
+    const uint8_t *previous = h->hash_before;
+    uint32_t count = 0;
+    fogpay_error err;
+    for (;;) {
+        fogpay_transfer t;
+        fogpay_bytes record;
+        err = fogpay_batch_next(reader, &t, &record);
+        if (err != FOGPAY_OK) {
+            break;
+        }
+        if (count >= h->record_count || count >= FOGPAY_BATCH_RECORDS_MAX) {
+            return ingest_set(out, FOGPAY_INGEST_DROPPED, FOGPAY_ERR_CBOR_TOO_LONG,
+                              "more records than the header counts");
+        }
+        if (t.position != h->first_position + count) {
+            return ingest_set(out, FOGPAY_INGEST_REFUSED, FOGPAY_ERR_CHAIN_MISMATCH,
+                              "record %" PRIu32 " carries position %" PRIu64 ", not %" PRIu64,
+                              count, t.position, h->first_position + count);
+        }
+        in->transfers[count] = t;
+        fogpay_store_record *r = &in->records[count];
+        r->transfer = &in->transfers[count];
+        r->record = record.ptr;
+        r->record_len = record.len;
+        err = fogpay_sha256_pair(previous, FOGPAY_HASH_BYTES, record.ptr, record.len, r->hash);
+        if (err != FOGPAY_OK) {
+            return ingest_set(out, FOGPAY_INGEST_FAILED, err, "hashing record %" PRIu32, count);
+        }
+        previous = r->hash;
+        count++;
+    }
+    if (err != FOGPAY_ERR_NOT_FOUND) {
+        return ingest_set(out, FOGPAY_INGEST_DROPPED, err, "record %" PRIu32 " is malformed",
+                          count);
+    }
+    if (count != h->record_count || count == 0) {
+        return ingest_set(out, FOGPAY_INGEST_DROPPED, FOGPAY_ERR_MISSING_FIELD,
+                          "%" PRIu32 " records where the header counts %" PRIu32, count,
+                          h->record_count);
+    }
+    if (memcmp(previous, h->hash_after, FOGPAY_HASH_BYTES) != 0) {
+        return ingest_set(out, FOGPAY_INGEST_REFUSED, FOGPAY_ERR_CHAIN_MISMATCH,
+                          "the chain recomputed from hash_before over the records does not end "
+                          "at hash_after");
+    }
+    return FOGPAY_OK;
+}
+
+/* The batch's own chain hash at position (first - 1 .. last). */
+static const uint8_t *ingest_batch_hash(const fogpay_ingest *in, uint64_t position)
+{
+    if (position + 1 == in->header.first_position) {
+        return in->header.hash_before;
+    }
+    return in->records[position - in->header.first_position].hash;
+}
+
+/* A batch that ends at or before the head: stored before if the stored
+ * chain at its last position is its hash_after, else a fork. */
+static fogpay_error ingest_duplicate(fogpay_ingest *in, const fogpay_store_gateway *gw,
+                                     fogpay_ingest_result *out)
+{
+    const fogpay_batch_header *h = &in->header;
+    uint8_t stored[FOGPAY_HASH_BYTES];
+    fogpay_error err = fogpay_store_chain_hash(in->store, gw->gateway_id, h->last_position, stored);
+    if (err != FOGPAY_OK) {
+        return ingest_set(out, FOGPAY_INGEST_FAILED, err, "reading the stored chain hash: %s",
+                          fogpay_store_last_message(in->store));
+    }
+    if (memcmp(stored, h->hash_after, FOGPAY_HASH_BYTES) != 0) {
+        ingest_set(out, FOGPAY_INGEST_REFUSED, FOGPAY_ERR_CHAIN_MISMATCH,
+                   "a fork: the stored chain at %" PRIu64 " is not this batch's hash_after",
+                   h->last_position);
+        ingest_ack(in, out, FOGPAY_ACK_REFUSED, gw->position, gw->hash, 0);
+        return out->reason;
+    }
+    ingest_set(out, FOGPAY_INGEST_DUPLICATE, FOGPAY_OK, "stored before; acked again");
+    ingest_ack(in, out, FOGPAY_ACK_STORED, gw->position, gw->hash, 0);
+    return out->reason;
+}
+
+/* One attempt to place the batch against the head in *gw. Returns
+ * FOGPAY_ERR_CHAIN_MISMATCH with *moved set when the head moved under the
+ * append; otherwise the decision is final and in *out. */
+static fogpay_error ingest_place(fogpay_ingest *in, const fogpay_store_gateway *gw, uint64_t now_ms,
+                                 bool *moved, fogpay_ingest_result *out)
+{
+    const fogpay_batch_header *h = &in->header;
+    *moved = false;
+    if (h->last_position <= gw->position) {
+        return ingest_duplicate(in, gw, out);
+    }
+    if (h->first_position > gw->position + 1) {
+        ingest_set(out, FOGPAY_INGEST_RESEND, FOGPAY_ERR_GAP,
+                   "the store holds up to %" PRIu64 "; asked to resend from %" PRIu64, gw->position,
+                   gw->position + 1);
+        ingest_ack(in, out, FOGPAY_ACK_RESEND, gw->position, gw->hash, gw->position + 1);
+        return out->reason;
+    }
+    if (memcmp(ingest_batch_hash(in, gw->position), gw->hash, FOGPAY_HASH_BYTES) != 0) {
+        ingest_set(out, FOGPAY_INGEST_REFUSED, FOGPAY_ERR_CHAIN_MISMATCH,
+                   "a fork: at the stored head %" PRIu64 " the batch's chain differs",
+                   gw->position);
+        ingest_ack(in, out, FOGPAY_ACK_REFUSED, gw->position, gw->hash, 0);
+        return out->reason;
+    }
+    size_t skip = (size_t)(gw->position + 1 - h->first_position);
+    size_t n = h->record_count - skip;
+    fogpay_error err = fogpay_store_append(in->store, gw->gateway_id, gw->position, gw->hash,
+                                           in->records + skip, n, h->batch_seq, now_ms);
+    if (err == FOGPAY_ERR_CHAIN_MISMATCH) {
+        *moved = true;
+        return err;
+    }
+    if (err != FOGPAY_OK) {
+        return ingest_set(out, FOGPAY_INGEST_FAILED, err, "appending: %s",
+                          fogpay_store_last_message(in->store));
+    }
+    out->appended = n;
+    ingest_set(out, FOGPAY_INGEST_STORED, FOGPAY_OK, "%zu new records committed", n);
+    ingest_ack(in, out, FOGPAY_ACK_STORED, h->last_position, h->hash_after, 0);
+    return out->reason;
+}
+
+fogpay_error fogpay_ingest_batch(fogpay_ingest *in, const char *topic_gateway, const uint8_t *msg,
+                                 size_t len, uint64_t now_ms, fogpay_ingest_result *out)
+{
+    memset(out, 0, offsetof(fogpay_ingest_result, ack));
+    snprintf(out->gateway_id, sizeof out->gateway_id, "%s", topic_gateway);
+    fogpay_store_gateway gw;
+    fogpay_batch_reader reader;
+    fogpay_error err = ingest_check_sender(in, topic_gateway, msg, len, &gw, &reader, out);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    err = ingest_read_records(in, &reader, out);
+    if (err == FOGPAY_ERR_CHAIN_MISMATCH) {
+        ingest_ack(in, out, FOGPAY_ACK_REFUSED, gw.position, gw.hash, 0);
+        return out->reason;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    for (uint32_t attempt = 1; attempt <= FOGPAY_INGEST_ATTEMPTS_MAX; attempt++) {
+        out->attempts = attempt;
+        if (attempt > 1) {
+            err = fogpay_store_gateway_get(in->store, topic_gateway, &gw);
+            if (err != FOGPAY_OK) {
+                return ingest_set(out, FOGPAY_INGEST_FAILED, err, "reading the head again: %s",
+                                  fogpay_store_last_message(in->store));
+            }
+        }
+        bool moved;
+        err = ingest_place(in, &gw, now_ms, &moved, out);
+        if (!moved) {
+            return err;
+        }
+    }
+    return ingest_set(out, FOGPAY_INGEST_FAILED, FOGPAY_ERR_STORAGE_BUSY,
+                      "the head moved under each of %d attempts", FOGPAY_INGEST_ATTEMPTS_MAX);
+}
+
+const char *fogpay_ingest_outcome_name(fogpay_ingest_outcome outcome)
+{
+    static const char *const names[] = {"stored",  "duplicate", "resend",
+                                        "refused", "dropped",   "failed"};
+    if ((size_t)outcome >= sizeof names / sizeof names[0]) {
+        return "unknown";
+    }
+    return names[outcome];
+}
+
+void fogpay_ingest_format(const fogpay_ingest_result *r, char *out, size_t cap)
+{
+    snprintf(out, cap,
+             "gateway %s batch %" PRIu64 " positions %" PRIu64 "..%" PRIu64 ": %s (%s: %s; %s)%s",
+             r->gateway_id, r->batch_seq, r->first_position, r->last_position,
+             fogpay_ingest_outcome_name(r->outcome), fogpay_error_name(r->reason),
+             fogpay_error_string(r->reason), r->detail, r->ack_len ? "" : "; no ack");
+}
+
+fogpay_error fogpay_ingest_topic_gateway(const char *prefix, const char *topic,
+                                         char gateway[FOGPAY_GATEWAY_ID_MAX + 1])
+{
+    static const char middle[] = "/gw/";
+    static const char tail[] = "/batch";
+    size_t prefix_len = strlen(prefix);
+    if (strncmp(topic, prefix, prefix_len) != 0 ||
+        strncmp(topic + prefix_len, middle, sizeof middle - 1) != 0) {
+        return FOGPAY_ERR_WRONG_TOPIC;
+    }
+    const char *id = topic + prefix_len + sizeof middle - 1;
+    const char *slash = strchr(id, '/');
+    if (!slash || slash == id || strcmp(slash, tail) != 0 ||
+        (size_t)(slash - id) > FOGPAY_GATEWAY_ID_MAX) {
+        return FOGPAY_ERR_WRONG_TOPIC;
+    }
+    memcpy(gateway, id, (size_t)(slash - id));
+    gateway[slash - id] = '\0';
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_ingest_topic(const char *prefix, const char *gateway, const char *leaf,
+                                 char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/gw/%s/%s", prefix, gateway, leaf);
+    return n < 0 || (size_t)n >= cap ? FOGPAY_ERR_BUFFER_TOO_SMALL : FOGPAY_OK;
+}
