@@ -1,0 +1,692 @@
+/*
+ * store.c - the cloud store's engine-independent half: the engine chosen by
+ * the connection string, argument checks, the compare-and-set append,
+ * paging, verification and messages.
+ *
+ * Design. An engine (store_sqlite.c, store_pg.c) knows how to run a
+ * transaction and read and write single rows and pages of rows; every rule
+ * is here, written once, so both engines keep the same ones. Append is a
+ * compare-and-set: inside one write transaction the gateway's head is read
+ * with a lock (SQLite's write lock taken by BEGIN IMMEDIATE, PostgreSQL's
+ * row lock of SELECT ... FOR UPDATE), compared with what the caller expects,
+ * and only then are the transfers inserted and the head moved; a head that
+ * moved is FOGPAY_ERR_CHAIN_MISMATCH with nothing written. Verification
+ * reads every gateway's rows in bounded pages inside one read transaction
+ * and recomputes the chain from the stored record bytes.
+ *
+ * Ownership. fogpay_store_open() allocates the handle; the caller closes it
+ * with fogpay_store_close(), also after a failed open that returned one (it
+ * then holds only the message). Visitors receive views valid during their
+ * call.
+ */
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fogpay_hash.h"
+#include "store_engine.h"
+
+/* The prefix of a SQLite connection string; without it, a plain path. */
+#define STORE_SQLITE_PREFIX "sqlite:"
+
+void store__note(fogpay_store *s, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(s->message, sizeof s->message, format, ap);
+    va_end(ap);
+}
+
+/* Checks a gateway id: 1..FOGPAY_GATEWAY_ID_MAX bytes of [A-Za-z0-9._-],
+ * the gateway's own rule (plugin/options.c). */
+static fogpay_error store__check_gateway_id(fogpay_store *s, const char *id)
+{
+    if (id == NULL) {
+        store__note(s, "no gateway id was given");
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    size_t len = strnlen(id, FOGPAY_GATEWAY_ID_MAX + 1);
+    if (len == 0 || len > FOGPAY_GATEWAY_ID_MAX) {
+        store__note(s, "a gateway id is 1 to %d bytes", FOGPAY_GATEWAY_ID_MAX);
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != len) {
+        store__note(s, "a gateway id is made of letters, digits, '.', '_' and '-'");
+        return FOGPAY_ERR_TEXT_INVALID;
+    }
+    return FOGPAY_OK;
+}
+
+/* Checks optional filter text: NULL or "" for none, else at most max bytes. */
+static fogpay_error store__check_filter_text(fogpay_store *s, const char *what, const char *text,
+                                             size_t max)
+{
+    if (text != NULL && strnlen(text, max + 1) > max) {
+        store__note(s, "the %s filter is longer than %zu bytes", what, max);
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return FOGPAY_OK;
+}
+
+/* A handle that holds a message, and whether its engine is usable. */
+static bool store__usable(const fogpay_store *s)
+{
+    return s != NULL && s->engine != NULL && s->engine_state != NULL;
+}
+
+/* Chooses the engine and its target from a connection string. */
+static fogpay_error store__parse(fogpay_store *s, const char *conninfo, const store_engine **engine,
+                                 const char **target)
+{
+    size_t len = strnlen(conninfo, FOGPAY_STORE_CONNINFO_MAX + 1);
+    if (len == 0 || len > FOGPAY_STORE_CONNINFO_MAX) {
+        store__note(s, "a store connection string is 1 to %d bytes", FOGPAY_STORE_CONNINFO_MAX);
+        return FOGPAY_ERR_CONFIG;
+    }
+    *engine = &store_sqlite__engine;
+    *target = conninfo;
+    if (strncmp(conninfo, STORE_SQLITE_PREFIX, strlen(STORE_SQLITE_PREFIX)) == 0) {
+        *target = conninfo + strlen(STORE_SQLITE_PREFIX);
+    } else if (strstr(conninfo, "://") != NULL) {
+        store__note(s, "\"%.40s\" is neither sqlite:PATH, a path nor postgresql://...", conninfo);
+        return FOGPAY_ERR_CONFIG;
+    }
+    if ((*target)[0] == '\0') {
+        store__note(s, "the SQLite store needs a file path after \"sqlite:\"");
+        return FOGPAY_ERR_CONFIG;
+    }
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_store_open(const char *conninfo, bool create, fogpay_store **out)
+{
+    if (out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    *out = NULL;
+    fogpay_store *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        return FOGPAY_ERR_NO_MEMORY;
+    }
+    *out = s;
+    if (conninfo == NULL) {
+        store__note(s, "no store connection string was given");
+        return FOGPAY_ERR_CONFIG;
+    }
+    const store_engine *engine = NULL;
+    const char *target = NULL;
+    fogpay_error err = store__parse(s, conninfo, &engine, &target);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    s->engine = engine;
+    err = engine->open(s, target, create);
+    if (err != FOGPAY_OK) {
+        /* The handle keeps the message; the engine keeps nothing. */
+        engine->close(s);
+        assert(s->engine_state == NULL);
+        return err;
+    }
+    assert(s->engine_state != NULL);
+    return FOGPAY_OK;
+}
+
+void fogpay_store_close(fogpay_store *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    if (s->engine != NULL && s->engine_state != NULL) {
+        s->engine->close(s);
+    }
+    free(s);
+}
+
+const char *fogpay_store_last_message(const fogpay_store *s)
+{
+    return s == NULL ? "no store" : s->message;
+}
+
+const char *fogpay_store_engine(const fogpay_store *s)
+{
+    return s == NULL || s->engine == NULL ? "none" : s->engine->name;
+}
+
+/* The common entry check of every call after open. */
+static fogpay_error store__enter(fogpay_store *s)
+{
+    if (s == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (!store__usable(s)) {
+        store__note(s, "this store handle is from a failed open");
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    assert(!s->in_transaction);
+    return FOGPAY_OK;
+}
+
+static fogpay_error store__begin(fogpay_store *s, store_txn kind)
+{
+    fogpay_error err = s->engine->begin(s, kind);
+    s->in_transaction = err == FOGPAY_OK;
+    return err;
+}
+
+/* Commits on FOGPAY_OK and rolls back otherwise; returns err or the
+ * commit's failure. */
+static fogpay_error store__end(fogpay_store *s, fogpay_error err)
+{
+    assert(s->in_transaction);
+    if (err == FOGPAY_OK) {
+        err = s->engine->commit(s);
+    }
+    if (err != FOGPAY_OK) {
+        s->engine->rollback(s);
+    }
+    s->in_transaction = false;
+    return err;
+}
+
+/* Gateways. */
+
+fogpay_error fogpay_store_gateway_add(fogpay_store *s, const char *gateway_id,
+                                      const char *public_key_text, uint64_t now_ms)
+{
+    fogpay_error err = store__enter(s);
+    if (err == FOGPAY_OK) {
+        err = store__check_gateway_id(s, gateway_id);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_store_gateway g = {0};
+    fogpay_key *key = NULL;
+    if (public_key_text == NULL ||
+        strnlen(public_key_text, sizeof g.public_key) >= sizeof g.public_key ||
+        fogpay_key_from_public_text(public_key_text, &key) != FOGPAY_OK) {
+        store__note(s, "the public key of %s is not \"ed25519:<hex>\" or \"p256:<hex>\"",
+                    gateway_id);
+        return FOGPAY_ERR_TEXT_INVALID;
+    }
+    fogpay_key_free(key);
+    if (now_ms > STORE_INT_MAX) {
+        store__note(s, "the time %llu is out of range", (unsigned long long)now_ms);
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    memcpy(g.gateway_id, gateway_id, strlen(gateway_id) + 1);
+    memcpy(g.public_key, public_key_text, strlen(public_key_text) + 1);
+    g.added_ms = now_ms;
+    return s->engine->gateway_insert(s, &g);
+}
+
+fogpay_error fogpay_store_gateway_get(fogpay_store *s, const char *gateway_id,
+                                      fogpay_store_gateway *out)
+{
+    fogpay_error err = store__enter(s);
+    if (err == FOGPAY_OK) {
+        err = store__check_gateway_id(s, gateway_id);
+    }
+    if (err == FOGPAY_OK && out == NULL) {
+        err = FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    return s->engine->gateway_get(s, gateway_id, false, out);
+}
+
+/* Passes gateways on to the caller's visitor and remembers the last id,
+ * where the next page starts. */
+typedef struct store_gateway_walk {
+    fogpay_store_gateway_visit visit;
+    void *ctx;
+    char last_id[FOGPAY_GATEWAY_ID_MAX + 1];
+    bool stopped;
+} store_gateway_walk;
+
+static int store__gateway_walk_visit(void *ctx, const fogpay_store_gateway *g)
+{
+    store_gateway_walk *w = ctx;
+    memcpy(w->last_id, g->gateway_id, sizeof w->last_id);
+    if (w->visit(w->ctx, g) != 0) {
+        w->stopped = true;
+        return 1;
+    }
+    return 0;
+}
+
+fogpay_error fogpay_store_gateway_list(fogpay_store *s, fogpay_store_gateway_visit visit,
+                                       void *ctx)
+{
+    fogpay_error err = store__enter(s);
+    if (err != FOGPAY_OK || visit == NULL) {
+        return err != FOGPAY_OK ? err : FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    store_gateway_walk w = {.visit = visit, .ctx = ctx};
+    for (;;) {
+        uint32_t count = 0;
+        err = s->engine->gateway_page(s, w.last_id, STORE_GATEWAY_PAGE, store__gateway_walk_visit,
+                                      &w, &count);
+        if (err != FOGPAY_OK || w.stopped || count < STORE_GATEWAY_PAGE) {
+            return err;
+        }
+    }
+}
+
+/* Appending. */
+
+/* The checks of append that need no engine: counts, positions that follow,
+ * record sizes, integers that fit a BIGINT. */
+static fogpay_error store__check_records(fogpay_store *s, uint64_t expect_position,
+                                         const fogpay_store_record *records, size_t n)
+{
+    if (records == NULL || n == 0 || n > FOGPAY_BATCH_RECORDS_MAX) {
+        store__note(s, "an append takes 1 to %d records, not %zu", FOGPAY_BATCH_RECORDS_MAX, n);
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (expect_position > STORE_INT_MAX - n) {
+        store__note(s, "the position %llu is out of range", (unsigned long long)expect_position);
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const fogpay_store_record *r = &records[i];
+        const fogpay_transfer *t = r->transfer;
+        if (t == NULL || r->record == NULL || r->record_len == 0 ||
+            r->record_len > FOGPAY_RECORD_BYTES_MAX) {
+            store__note(s, "record %zu has no transfer, or its bytes are not 1 to %d", i,
+                        FOGPAY_RECORD_BYTES_MAX);
+            return FOGPAY_ERR_INVALID_ARGUMENT;
+        }
+        if (t->position != expect_position + 1 + i) {
+            store__note(s, "record %zu is at position %llu where %llu follows", i,
+                        (unsigned long long)t->position,
+                        (unsigned long long)(expect_position + 1 + i));
+            return FOGPAY_ERR_INVALID_ARGUMENT;
+        }
+        if (t->debit_account > STORE_INT_MAX || t->credit_account > STORE_INT_MAX ||
+            t->amount_minor > STORE_INT_MAX || t->time_ms > STORE_INT_MAX ||
+            t->seq > STORE_INT_MAX || t->related_position > STORE_INT_MAX) {
+            store__note(s, "the transfer at position %llu has a number out of range",
+                        (unsigned long long)t->position);
+            return FOGPAY_ERR_FIELD_RANGE;
+        }
+    }
+    return FOGPAY_OK;
+}
+
+/* Inside the write transaction: compare the locked head, insert, move it. */
+static fogpay_error store__append_locked(fogpay_store *s, const char *gateway_id,
+                                         uint64_t expect_position,
+                                         const uint8_t expect_hash[FOGPAY_HASH_BYTES],
+                                         const fogpay_store_record *records, size_t n,
+                                         uint64_t batch_seq, uint64_t received_ms)
+{
+    fogpay_store_gateway g;
+    fogpay_error err = s->engine->gateway_get(s, gateway_id, true, &g);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (g.position != expect_position || memcmp(g.hash, expect_hash, FOGPAY_HASH_BYTES) != 0) {
+        store__note(s,
+                    "the chain of %s is at position %llu (or another hash there), not at %llu "
+                    "as the append expected: nothing was written",
+                    gateway_id, (unsigned long long)g.position,
+                    (unsigned long long)expect_position);
+        return FOGPAY_ERR_CHAIN_MISMATCH;
+    }
+    for (size_t i = 0; i < n && err == FOGPAY_OK; i++) {
+        err = s->engine->transfer_insert(s, gateway_id, &records[i]);
+        if (records[i].transfer->time_ms > g.last_transfer_ms) {
+            g.last_transfer_ms = records[i].transfer->time_ms;
+        }
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    g.position = expect_position + n;
+    memcpy(g.hash, records[n - 1].hash, FOGPAY_HASH_BYTES);
+    g.batch_seq = batch_seq;
+    g.batches++;
+    g.last_batch_ms = received_ms;
+    return s->engine->gateway_set_head(s, &g);
+}
+
+fogpay_error fogpay_store_append(fogpay_store *s, const char *gateway_id,
+                                 uint64_t expect_position,
+                                 const uint8_t expect_hash[FOGPAY_HASH_BYTES],
+                                 const fogpay_store_record *records, size_t n,
+                                 uint64_t batch_seq, uint64_t received_ms)
+{
+    fogpay_error err = store__enter(s);
+    if (err == FOGPAY_OK) {
+        err = store__check_gateway_id(s, gateway_id);
+    }
+    if (err == FOGPAY_OK && expect_hash == NULL) {
+        store__note(s, "no expected hash was given");
+        err = FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (err == FOGPAY_OK) {
+        err = store__check_records(s, expect_position, records, n);
+    }
+    if (err == FOGPAY_OK && (batch_seq > STORE_INT_MAX || received_ms > STORE_INT_MAX)) {
+        store__note(s, "the batch sequence or time is out of range");
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    err = store__begin(s, STORE_TXN_WRITE);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    err = store__append_locked(s, gateway_id, expect_position, expect_hash, records, n, batch_seq,
+                               received_ms);
+    return store__end(s, err);
+}
+
+fogpay_error fogpay_store_chain_hash(fogpay_store *s, const char *gateway_id,
+                                     uint64_t position, uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    fogpay_error err = store__enter(s);
+    if (err == FOGPAY_OK) {
+        err = store__check_gateway_id(s, gateway_id);
+    }
+    if (err == FOGPAY_OK && hash == NULL) {
+        err = FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (position == 0 || position > STORE_INT_MAX) {
+        store__note(s, "there is no chain hash at position %llu", (unsigned long long)position);
+        return FOGPAY_ERR_NOT_FOUND;
+    }
+    return s->engine->chain_hash(s, gateway_id, position, hash);
+}
+
+/* Queries. */
+
+/* Passes rows on as transfers; a row the engine could not read stops the
+ * walk as corrupt. */
+typedef struct store_transfer_walk {
+    fogpay_store *s;
+    fogpay_store_transfer_visit visit;
+    void *ctx;
+    bool corrupt;
+} store_transfer_walk;
+
+static int store__transfer_walk_visit(void *ctx, const store_row *row)
+{
+    store_transfer_walk *w = ctx;
+    if (row->problem != NULL) {
+        store__note(w->s, "the transfer of %s at position %llu is corrupt: %s", row->gateway_id,
+                    (unsigned long long)row->t.position, row->problem);
+        w->corrupt = true;
+        return 1;
+    }
+    return w->visit(w->ctx, row->gateway_id, &row->t, row->hash);
+}
+
+fogpay_error fogpay_store_transfers(fogpay_store *s, const fogpay_store_filter *f,
+                                    fogpay_store_transfer_visit visit, void *ctx)
+{
+    fogpay_error err = store__enter(s);
+    if (err != FOGPAY_OK || f == NULL || visit == NULL) {
+        return err != FOGPAY_OK ? err : FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_store_filter q = *f;
+    q.gateway_id = f->gateway_id != NULL && f->gateway_id[0] != '\0' ? f->gateway_id : NULL;
+    q.device_id = f->device_id != NULL && f->device_id[0] != '\0' ? f->device_id : NULL;
+    q.entity_id = f->entity_id != NULL && f->entity_id[0] != '\0' ? f->entity_id : NULL;
+    q.after_gateway = f->after_gateway != NULL ? f->after_gateway : "";
+    err = store__check_filter_text(s, "gateway", q.gateway_id, FOGPAY_GATEWAY_ID_MAX);
+    if (err == FOGPAY_OK) {
+        err = store__check_filter_text(s, "device", q.device_id, FOGPAY_DEVICE_ID_MAX);
+    }
+    if (err == FOGPAY_OK) {
+        err = store__check_filter_text(s, "entity", q.entity_id, FOGPAY_ENTITY_ID_MAX);
+    }
+    if (err == FOGPAY_OK) {
+        err = store__check_filter_text(s, "after-gateway", q.after_gateway,
+                                       FOGPAY_GATEWAY_ID_MAX);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (q.limit == 0) {
+        q.limit = FOGPAY_STORE_LIST_MAX;
+    }
+    if (q.limit > FOGPAY_STORE_LIST_MAX) {
+        store__note(s, "a page holds at most %d transfers", FOGPAY_STORE_LIST_MAX);
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (q.to_ms == 0 || q.to_ms > STORE_INT_MAX) {
+        q.to_ms = STORE_INT_MAX;
+    }
+    if (q.from_ms > STORE_INT_MAX || q.after_position > STORE_INT_MAX) {
+        return FOGPAY_OK; /* nothing is stored beyond a BIGINT */
+    }
+    store_transfer_walk w = {.s = s, .visit = visit, .ctx = ctx};
+    uint32_t count = 0;
+    err = s->engine->transfer_page(s, &q, store__transfer_walk_visit, &w, &count);
+    if (err == FOGPAY_OK && w.corrupt) {
+        err = FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    return err;
+}
+
+/* Verification. */
+
+/* The first field in which the decoded record a differs from the columns
+ * b, or NULL when they are the same transfer. */
+static const char *store__transfer_difference(const fogpay_transfer *a, const fogpay_transfer *b)
+{
+    if (a->position != b->position) {
+        return "position";
+    }
+    if (a->kind != b->kind || a->related_position != b->related_position) {
+        return "kind or related position";
+    }
+    if (a->debit_account != b->debit_account || a->credit_account != b->credit_account) {
+        return "accounts";
+    }
+    if (a->amount_minor != b->amount_minor || a->currency != b->currency) {
+        return "amount or currency";
+    }
+    if (a->time_ms != b->time_ms) {
+        return "time";
+    }
+    if (strcmp(a->device_id, b->device_id) != 0 || a->seq != b->seq ||
+        memcmp(a->intent_hash, b->intent_hash, FOGPAY_HASH_BYTES) != 0) {
+        return "device, seq or intent hash";
+    }
+    if (strcmp(a->payer_entity, b->payer_entity) != 0 ||
+        strcmp(a->payee_entity, b->payee_entity) != 0) {
+        return "entities";
+    }
+    if (strcmp(a->reference, b->reference) != 0) {
+        return "reference";
+    }
+    return NULL;
+}
+
+/* The walk of one gateway's chain: where it has got to and the first
+ * problem found. */
+typedef struct store_verify_walk {
+    uint64_t position;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    uint64_t checked;
+    uint64_t bad_position;
+    char problem[STORE_MESSAGE_MAX];
+} store_verify_walk;
+
+static int store__verify_fail(store_verify_walk *w, uint64_t position, const char *problem)
+{
+    w->bad_position = position;
+    snprintf(w->problem, sizeof w->problem, "%s", problem);
+    return 1;
+}
+
+static int store__verify_row(void *ctx, const store_row *row)
+{
+    store_verify_walk *w = ctx;
+    uint64_t position = row->t.position;
+    if (row->problem != NULL) {
+        return store__verify_fail(w, position, row->problem);
+    }
+    if (position != w->position + 1) {
+        w->bad_position = w->position + 1;
+        snprintf(w->problem, sizeof w->problem, "position %llu is missing (the next row is %llu)",
+                 (unsigned long long)(w->position + 1), (unsigned long long)position);
+        return 1;
+    }
+    fogpay_transfer decoded;
+    if (fogpay_transfer_decode(row->record, row->record_len, &decoded) != FOGPAY_OK) {
+        return store__verify_fail(w, position, "the record does not decode as a transfer");
+    }
+    const char *difference = store__transfer_difference(&decoded, &row->t);
+    if (difference != NULL) {
+        w->bad_position = position;
+        snprintf(w->problem, sizeof w->problem, "the record and the columns differ in: %s",
+                 difference);
+        return 1;
+    }
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    if (fogpay_sha256_pair(w->hash, FOGPAY_HASH_BYTES, row->record, row->record_len, hash) !=
+        FOGPAY_OK) {
+        return store__verify_fail(w, position, "the chain hash could not be computed");
+    }
+    if (memcmp(hash, row->hash, FOGPAY_HASH_BYTES) != 0) {
+        return store__verify_fail(w, position, "the stored chain hash is not the one recomputed");
+    }
+    memcpy(w->hash, hash, FOGPAY_HASH_BYTES);
+    w->position = position;
+    w->checked++;
+    return 0;
+}
+
+/* Walks one gateway's chain in pages and compares its end with the head.
+ * FOGPAY_ERR_LEDGER_CORRUPT with w->bad_position and w->problem set. */
+static fogpay_error store__verify_gateway(fogpay_store *s, const fogpay_store_gateway *g,
+                                          store_verify_walk *w)
+{
+    fogpay_store_filter f = {
+        .gateway_id = g->gateway_id,
+        .after_gateway = g->gateway_id,
+        .to_ms = STORE_INT_MAX,
+        .limit = STORE_VERIFY_PAGE,
+    };
+    for (;;) {
+        f.after_position = w->position;
+        uint32_t count = 0;
+        fogpay_error err = s->engine->transfer_page(s, &f, store__verify_row, w, &count);
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+        if (w->problem[0] != '\0') {
+            return FOGPAY_ERR_LEDGER_CORRUPT;
+        }
+        if (count < STORE_VERIFY_PAGE) {
+            break;
+        }
+    }
+    if (w->position != g->position || memcmp(w->hash, g->hash, FOGPAY_HASH_BYTES) != 0) {
+        w->bad_position = w->position < g->position ? w->position + 1 : g->position + 1;
+        snprintf(w->problem, sizeof w->problem,
+                 "the head is at position %llu but the rows end at %llu%s",
+                 (unsigned long long)g->position, (unsigned long long)w->position,
+                 w->position == g->position ? " with another hash" : "");
+        return FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    return FOGPAY_OK;
+}
+
+/* A page of gateways copied out, so their chains are walked with no other
+ * statement open. */
+typedef struct store_gateway_page {
+    fogpay_store_gateway *gateways; /* STORE_GATEWAY_PAGE, owned by verify */
+    uint32_t count;
+} store_gateway_page;
+
+static int store__gateway_page_visit(void *ctx, const fogpay_store_gateway *g)
+{
+    store_gateway_page *p = ctx;
+    assert(p->count < STORE_GATEWAY_PAGE);
+    p->gateways[p->count++] = *g;
+    return 0;
+}
+
+/* The walk over every gateway, inside the read transaction. */
+static fogpay_error store__verify_all(fogpay_store *s, store_gateway_page *page, uint64_t *checked,
+                                      char bad_gateway[FOGPAY_GATEWAY_ID_MAX + 1],
+                                      uint64_t *bad_position, char *problem, size_t problem_cap)
+{
+    char after[FOGPAY_GATEWAY_ID_MAX + 1] = "";
+    for (;;) {
+        uint32_t count = 0;
+        page->count = 0;
+        fogpay_error err = s->engine->gateway_page(s, after, STORE_GATEWAY_PAGE,
+                                                   store__gateway_page_visit, page, &count);
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+        for (uint32_t i = 0; i < page->count; i++) {
+            const fogpay_store_gateway *g = &page->gateways[i];
+            store_verify_walk w = {0};
+            err = store__verify_gateway(s, g, &w);
+            *checked += w.checked;
+            if (err == FOGPAY_ERR_LEDGER_CORRUPT) {
+                if (bad_gateway != NULL) {
+                    memcpy(bad_gateway, g->gateway_id, FOGPAY_GATEWAY_ID_MAX + 1);
+                }
+                if (bad_position != NULL) {
+                    *bad_position = w.bad_position;
+                }
+                if (problem != NULL && problem_cap > 0) {
+                    snprintf(problem, problem_cap, "%s", w.problem);
+                }
+                store__note(s, "gateway %s, position %llu: %s", g->gateway_id,
+                            (unsigned long long)w.bad_position, w.problem);
+            }
+            if (err != FOGPAY_OK) {
+                return err;
+            }
+            memcpy(after, g->gateway_id, sizeof after);
+        }
+        if (count < STORE_GATEWAY_PAGE) {
+            return FOGPAY_OK;
+        }
+    }
+}
+
+fogpay_error fogpay_store_verify(fogpay_store *s, uint64_t *checked,
+                                 char bad_gateway[FOGPAY_GATEWAY_ID_MAX + 1],
+                                 uint64_t *bad_position, char *problem, size_t problem_cap)
+{
+    fogpay_error err = store__enter(s);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    store_gateway_page page = {.gateways = calloc(STORE_GATEWAY_PAGE, sizeof *page.gateways)};
+    if (page.gateways == NULL) {
+        store__note(s, "no memory for a page of gateways");
+        return FOGPAY_ERR_NO_MEMORY;
+    }
+    uint64_t count = 0;
+    err = store__begin(s, STORE_TXN_READ);
+    if (err == FOGPAY_OK) {
+        err = store__verify_all(s, &page, &count, bad_gateway, bad_position, problem, problem_cap);
+        /* A read transaction wrote nothing: ending it either way loses
+         * nothing, and a corrupt store is not a failure to read it. */
+        fogpay_error end = store__end(s, FOGPAY_OK);
+        err = err != FOGPAY_OK ? err : end;
+    }
+    free(page.gateways);
+    if (checked != NULL) {
+        *checked = count;
+    }
+    return err;
+}

@@ -1,0 +1,131 @@
+/*
+ * store_engine.h - what cloud/store.c asks of an engine, and nothing else
+ * sees: the struct behind fogpay_store, the table of engine operations, and
+ * a row of the transfers table as an engine reads it.
+ *
+ * Files. store.c holds everything that does not depend on the engine: the
+ * choice of engine by connection string, argument checks, the
+ * compare-and-set of fogpay_store_append written once over the engine's
+ * transaction and row operations, paging, verification and the messages.
+ * store_sqlite.c and store_pg.c each implement the operations below over
+ * the same schema (schemas/cloud.sql), with their SQL prepared once at
+ * open.
+ *
+ * Contract of every operation: it returns a fogpay_error and, for anything
+ * other than FOGPAY_OK, has written a sentence into s->message with
+ * store__note() (the engine's own message included). Values passed in have
+ * been checked by store.c: ids within their limits, integers at most
+ * STORE_INT_MAX, records 1..FOGPAY_RECORD_BYTES_MAX bytes.
+ */
+#ifndef FOGPAY_CLOUD_STORE_ENGINE_H
+#define FOGPAY_CLOUD_STORE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* The last message kept for fogpay_store_last_message(): one sentence of
+ * ours and the engine's own, which for PostgreSQL may carry a detail line.
+ * Longer ones are cut. */
+#define STORE_MESSAGE_MAX 512
+
+/* Largest value a BIGINT column holds: every uint64_t stored is checked
+ * against it. */
+#define STORE_INT_MAX ((uint64_t)INT64_MAX)
+
+/* Gateways read per page when verification walks them all: a page is held
+ * in memory (about 250 bytes a gateway), so this bounds verify's memory
+ * whatever the number of gateways. */
+#define STORE_GATEWAY_PAGE 256
+
+/* Transfers read per page by verification; the same as a back-office page. */
+#define STORE_VERIFY_PAGE FOGPAY_STORE_LIST_MAX
+
+/* How a transaction is begun. A write transaction takes the store's write
+ * lock at once (SQLite BEGIN IMMEDIATE) or row locks as it reads the head
+ * (PostgreSQL SELECT ... FOR UPDATE); a read transaction sees one snapshot. */
+typedef enum store_txn {
+    STORE_TXN_READ,
+    STORE_TXN_WRITE,
+} store_txn;
+
+/* One row of transfers as stored, with the columns read into t (NULL as 0
+ * or ""), the record bytes and the hash. problem is NULL for a row whose
+ * columns fit their types and limits, or a static sentence saying which
+ * does not (verification reports it at the row's position, queries refuse
+ * with FOGPAY_ERR_LEDGER_CORRUPT). */
+typedef struct store_row {
+    char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1];
+    fogpay_transfer t;
+    uint8_t record[FOGPAY_RECORD_BYTES_MAX];
+    size_t record_len;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    const char *problem;
+} store_row;
+
+/* Visitors receive views valid only during the call; a non-zero return
+ * stops the walk. */
+typedef int (*store_row_visit)(void *ctx, const store_row *row);
+
+typedef struct store_engine {
+    const char *name;
+    /* Connects to target (the connection string without the "sqlite:"
+     * prefix for SQLite, the whole URI for PostgreSQL), sets durability,
+     * creates the schema when the store is empty and create is true, checks
+     * the version, prepares the statements. s->engine_state is the
+     * engine's; on failure what was made is released by close. */
+    fogpay_error (*open)(fogpay_store *s, const char *target, bool create);
+    /* Releases everything open made; an open transaction is rolled back.
+     * Safe after a failed open. */
+    void (*close)(fogpay_store *s);
+    fogpay_error (*begin)(fogpay_store *s, store_txn kind);
+    fogpay_error (*commit)(fogpay_store *s);
+    /* Ends an open transaction without keeping anything; never fails in a
+     * way the caller could act on, so it keeps the first message. */
+    void (*rollback)(fogpay_store *s);
+    /* Inserts g as it is; FOGPAY_ERR_EXISTS when the id is taken. */
+    fogpay_error (*gateway_insert)(fogpay_store *s, const fogpay_store_gateway *g);
+    /* Reads one gateway; inside a write transaction it is locked until the
+     * end of it. FOGPAY_ERR_UNKNOWN_GATEWAY when there is none. */
+    fogpay_error (*gateway_get)(fogpay_store *s, const char *gateway_id, bool for_update,
+                                fogpay_store_gateway *out);
+    /* Gateways with id after after_id ("" for the first) in id order, at
+     * most limit of them; *count receives how many were visited. */
+    fogpay_error (*gateway_page)(fogpay_store *s, const char *after_id, uint32_t limit,
+                                 fogpay_store_gateway_visit visit, void *ctx, uint32_t *count);
+    /* Writes g's head fields (position, hash, batch_seq, batches,
+     * last_batch_ms, last_transfer_ms) to its row. */
+    fogpay_error (*gateway_set_head)(fogpay_store *s, const fogpay_store_gateway *g);
+    fogpay_error (*transfer_insert)(fogpay_store *s, const char *gateway_id,
+                                    const fogpay_store_record *r);
+    /* FOGPAY_ERR_NOT_FOUND when there is no row at that position. */
+    fogpay_error (*chain_hash)(fogpay_store *s, const char *gateway_id, uint64_t position,
+                               uint8_t hash[FOGPAY_HASH_BYTES]);
+    /* The rows of f (its limit already resolved, 1..FOGPAY_STORE_LIST_MAX;
+     * after_gateway never NULL) in (gateway_id, position) order; *count
+     * receives how many were visited. */
+    fogpay_error (*transfer_page)(fogpay_store *s, const fogpay_store_filter *f,
+                                  store_row_visit visit, void *ctx, uint32_t *count);
+} store_engine;
+
+struct fogpay_store {
+    const store_engine *engine;
+    void *engine_state; /* the engine's, made by open and freed by close */
+    bool in_transaction;
+    char message[STORE_MESSAGE_MAX];
+};
+
+extern const store_engine store_sqlite__engine;
+extern const store_engine store_pg__engine;
+
+/* store.c: keeps a sentence for fogpay_store_last_message(), printf-style. */
+void store__note(fogpay_store *s, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/* schemas/cloud.sql, NUL-terminated, generated at build time by
+ * plugin/ledger_schema_embed.py (cloud/meson.build); and its version. */
+extern const char cloud_schema_sql[];
+#define STORE_SCHEMA_VERSION 1
+
+#endif

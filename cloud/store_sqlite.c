@@ -1,0 +1,745 @@
+/*
+ * store_sqlite.c - the cloud store on one SQLite file (the default engine).
+ *
+ * Design. Open sets what the guarantees rest on, as the gateway's ledger
+ * does (plugin/ledger.c): WAL journaling, synchronous=FULL so a commit has
+ * reached the disk when it returns, foreign keys on, defensive mode, a busy
+ * timeout so that two ingest processes on one file wait for each other
+ * instead of failing. It checks PRAGMA user_version, creates the schema
+ * (schemas/cloud.sql, embedded) in one BEGIN IMMEDIATE transaction when the
+ * file is empty and creation was asked for, and prepares every statement
+ * once. A file that is not this store, or another version of it, is
+ * refused without being changed. A write transaction is BEGIN IMMEDIATE:
+ * the write lock is taken before the head is read, which makes the
+ * compare-and-set of store.c safe across processes.
+ *
+ * Ownership. The sqlite3 handle and the statements live in a store_sqlite
+ * made by open and freed by close. Every statement is used as bind, step,
+ * check, then sqlite__finish(), so text and blobs bound without copying
+ * never outlive the call that bound them.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store_engine.h"
+
+/* How long a call waits for another connection's write lock (another
+ * ingest process appending, the back office reading) before it gives up
+ * with FOGPAY_ERR_STORAGE_BUSY. An append of a full batch commits in well
+ * under a second even with synchronous=FULL; ten seconds rides out a
+ * queue of several without letting a stuck process hang the rest. */
+#define SQLITE_STORE_BUSY_TIMEOUT_MS 10000
+
+/* The longest statement text built at open (the transfer pages). */
+#define SQLITE_STORE_SQL_MAX 1024
+
+/* The variants of the transfer page: which of the optional filters are
+ * set, as bits. Each has its own statement so SQLite can use the index
+ * that fits. */
+#define SQLITE_PAGE_GATEWAY 1u
+#define SQLITE_PAGE_DEVICE  2u
+#define SQLITE_PAGE_ENTITY  4u
+#define SQLITE_PAGE_VARIANTS 8u
+
+typedef enum sqlite_stmt_id {
+    SQLITE_STMT_BEGIN_WRITE,
+    SQLITE_STMT_BEGIN_READ,
+    SQLITE_STMT_COMMIT,
+    SQLITE_STMT_ROLLBACK,
+    SQLITE_STMT_GATEWAY_INSERT,
+    SQLITE_STMT_GATEWAY_GET,
+    SQLITE_STMT_GATEWAY_PAGE,
+    SQLITE_STMT_GATEWAY_SET_HEAD,
+    SQLITE_STMT_TRANSFER_INSERT,
+    SQLITE_STMT_CHAIN_HASH,
+    SQLITE_STMT_FIXED_COUNT
+} sqlite_stmt_id;
+
+#define SQLITE_GATEWAY_COLUMNS                                                                     \
+    "id, public_key, position, hash, batch_seq, batches, last_batch_ms, last_transfer_ms, added_ms"
+#define SQLITE_TRANSFER_COLUMNS                                                                    \
+    "gateway_id, position, kind, debit_account, credit_account, amount_minor, currency, "          \
+    "time_ms, device_id, seq, payer_entity, payee_entity, intent_hash, reference, "                \
+    "related_position, record, hash"
+
+static const char *const sqlite__sql[SQLITE_STMT_FIXED_COUNT] = {
+    [SQLITE_STMT_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+    [SQLITE_STMT_BEGIN_READ] = "BEGIN DEFERRED",
+    [SQLITE_STMT_COMMIT] = "COMMIT",
+    [SQLITE_STMT_ROLLBACK] = "ROLLBACK",
+    [SQLITE_STMT_GATEWAY_INSERT] = "INSERT INTO gateways (" SQLITE_GATEWAY_COLUMNS
+                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [SQLITE_STMT_GATEWAY_GET] = "SELECT " SQLITE_GATEWAY_COLUMNS " FROM gateways WHERE id = ?1",
+    [SQLITE_STMT_GATEWAY_PAGE] = "SELECT " SQLITE_GATEWAY_COLUMNS
+                                 " FROM gateways WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [SQLITE_STMT_GATEWAY_SET_HEAD] =
+        "UPDATE gateways SET position = ?2, hash = ?3, batch_seq = ?4, batches = ?5,"
+        " last_batch_ms = ?6, last_transfer_ms = ?7 WHERE id = ?1",
+    [SQLITE_STMT_TRANSFER_INSERT] =
+        "INSERT INTO transfers (" SQLITE_TRANSFER_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    [SQLITE_STMT_CHAIN_HASH] = "SELECT hash FROM transfers WHERE gateway_id = ?1 AND position = ?2",
+};
+
+typedef struct store_sqlite {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[SQLITE_STMT_FIXED_COUNT];
+    sqlite3_stmt *page[SQLITE_PAGE_VARIANTS];
+    /* The first failed bind since the last step (SQLITE_OK if none). */
+    int bind_rc;
+} store_sqlite;
+
+static store_sqlite *sqlite__state(fogpay_store *s)
+{
+    assert(s->engine_state != NULL);
+    return s->engine_state;
+}
+
+/* Converts a SQLite code and keeps the database's message with what was
+ * being done. Busy and locked become FOGPAY_ERR_STORAGE_BUSY, a unique or
+ * primary-key violation FOGPAY_ERR_EXISTS. */
+static fogpay_error sqlite__error(fogpay_store *s, sqlite3 *db, int rc, const char *doing)
+{
+    assert(rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE);
+    const char *text =
+        db != NULL && sqlite3_extended_errcode(db) == rc ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    store__note(s, "SQLite could not %s: %s", doing, text);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return FOGPAY_ERR_EXISTS;
+    }
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return FOGPAY_ERR_STORAGE_BUSY;
+    case SQLITE_NOMEM:
+        return FOGPAY_ERR_NO_MEMORY;
+    default:
+        return FOGPAY_ERR_STORAGE;
+    }
+}
+
+/* Binders: the first failure sticks in bind_rc and is returned by the next
+ * sqlite__step(). Text and blobs are bound without copying. */
+static void sqlite__bind_u64(store_sqlite *q, sqlite3_stmt *st, int index, uint64_t value)
+{
+    /* store.c checks every value against STORE_INT_MAX first. */
+    assert(value <= STORE_INT_MAX);
+    if (q->bind_rc == SQLITE_OK) {
+        q->bind_rc = sqlite3_bind_int64(st, index, (int64_t)value);
+    }
+}
+
+static void sqlite__bind_text(store_sqlite *q, sqlite3_stmt *st, int index, const char *text)
+{
+    if (q->bind_rc == SQLITE_OK) {
+        q->bind_rc = text == NULL || text[0] == '\0'
+                         ? sqlite3_bind_null(st, index)
+                         : sqlite3_bind_text(st, index, text, -1, SQLITE_STATIC);
+    }
+}
+
+static void sqlite__bind_blob(store_sqlite *q, sqlite3_stmt *st, int index, const void *data,
+                              size_t len)
+{
+    assert(len <= FOGPAY_RECORD_BYTES_MAX);
+    if (q->bind_rc == SQLITE_OK) {
+        q->bind_rc = data == NULL ? sqlite3_bind_null(st, index)
+                                  : sqlite3_bind_blob(st, index, data, (int)len, SQLITE_STATIC);
+    }
+}
+
+static int sqlite__step(store_sqlite *q, sqlite3_stmt *st)
+{
+    int rc = q->bind_rc;
+    q->bind_rc = SQLITE_OK;
+    return rc != SQLITE_OK ? rc : sqlite3_step(st);
+}
+
+static void sqlite__finish(sqlite3_stmt *st)
+{
+    /* The step's result was checked where it was made; reset repeats it. */
+    (void)sqlite3_reset(st);
+    (void)sqlite3_clear_bindings(st);
+}
+
+/* Steps a statement that returns no row and finishes it. */
+static fogpay_error sqlite__exec(fogpay_store *s, sqlite3_stmt *st, const char *doing)
+{
+    store_sqlite *q = sqlite__state(s);
+    int rc = sqlite__step(q, st);
+    fogpay_error err = FOGPAY_OK;
+    if (rc != SQLITE_DONE) {
+        err = rc == SQLITE_ROW ? FOGPAY_ERR_STORAGE : sqlite__error(s, q->db, rc, doing);
+    }
+    sqlite__finish(st);
+    return err;
+}
+
+/* Reading columns. Each returns false for a value outside its type or
+ * limit: stored data that this store did not write. */
+
+static bool sqlite__u64(sqlite3_stmt *st, int column, uint64_t *out)
+{
+    int type = sqlite3_column_type(st, column);
+    int64_t value = sqlite3_column_int64(st, column);
+    *out = value >= 0 ? (uint64_t)value : 0;
+    return (type == SQLITE_INTEGER && value >= 0) || type == SQLITE_NULL;
+}
+
+static bool sqlite__text(sqlite3_stmt *st, int column, char *out, size_t cap)
+{
+    const unsigned char *text = sqlite3_column_text(st, column);
+    size_t len = (size_t)sqlite3_column_bytes(st, column);
+    out[0] = '\0';
+    if (text == NULL) {
+        return sqlite3_column_type(st, column) == SQLITE_NULL;
+    }
+    if (len >= cap || memchr(text, '\0', len) != NULL) {
+        return false;
+    }
+    memcpy(out, text, len + 1);
+    return true;
+}
+
+/* A blob of exactly FOGPAY_HASH_BYTES; NULL reads as zeros when optional. */
+static bool sqlite__hash(sqlite3_stmt *st, int column, bool optional,
+                         uint8_t out[FOGPAY_HASH_BYTES])
+{
+    memset(out, 0, FOGPAY_HASH_BYTES);
+    if (sqlite3_column_type(st, column) == SQLITE_NULL) {
+        return optional;
+    }
+    const void *blob = sqlite3_column_blob(st, column);
+    if (blob == NULL || sqlite3_column_bytes(st, column) != FOGPAY_HASH_BYTES) {
+        return false;
+    }
+    memcpy(out, blob, FOGPAY_HASH_BYTES);
+    return true;
+}
+
+/* Reads a gateway row (SQLITE_GATEWAY_COLUMNS from column 0). */
+static bool sqlite__gateway_read(sqlite3_stmt *st, fogpay_store_gateway *g)
+{
+    memset(g, 0, sizeof *g);
+    return sqlite__text(st, 0, g->gateway_id, sizeof g->gateway_id) &&
+           sqlite__text(st, 1, g->public_key, sizeof g->public_key) &&
+           sqlite__u64(st, 2, &g->position) && sqlite__hash(st, 3, false, g->hash) &&
+           sqlite__u64(st, 4, &g->batch_seq) && sqlite__u64(st, 5, &g->batches) &&
+           sqlite__u64(st, 6, &g->last_batch_ms) && sqlite__u64(st, 7, &g->last_transfer_ms) &&
+           sqlite__u64(st, 8, &g->added_ms);
+}
+
+/* Reads a transfer row (SQLITE_TRANSFER_COLUMNS from column 0). */
+static void sqlite__row_read(sqlite3_stmt *st, store_row *row)
+{
+    memset(row, 0, sizeof *row);
+    fogpay_transfer *t = &row->t;
+    uint64_t kind = 0;
+    uint64_t currency = 0;
+    if (!sqlite__text(st, 0, row->gateway_id, sizeof row->gateway_id) ||
+        !sqlite__u64(st, 1, &t->position)) {
+        row->problem = "its gateway id or position is not of its type";
+    } else if (!sqlite__u64(st, 2, &kind) || !sqlite__u64(st, 3, &t->debit_account) ||
+               !sqlite__u64(st, 4, &t->credit_account) || !sqlite__u64(st, 5, &t->amount_minor) ||
+               !sqlite__u64(st, 6, &currency) || !sqlite__u64(st, 7, &t->time_ms) ||
+               !sqlite__u64(st, 9, &t->seq) || !sqlite__u64(st, 14, &t->related_position) ||
+               kind > FOGPAY_TRANSFER_WITHDRAWAL || currency > FOGPAY_CURRENCY_MAX) {
+        row->problem = "a number column is out of its range";
+    } else if (!sqlite__text(st, 8, t->device_id, sizeof t->device_id) ||
+               !sqlite__text(st, 10, t->payer_entity, sizeof t->payer_entity) ||
+               !sqlite__text(st, 11, t->payee_entity, sizeof t->payee_entity) ||
+               !sqlite__text(st, 13, t->reference, sizeof t->reference) ||
+               !sqlite__hash(st, 12, true, t->intent_hash)) {
+        row->problem = "a text column or the intent hash is over its limit";
+    } else if (!sqlite__hash(st, 16, false, row->hash)) {
+        row->problem = "the chain hash is not 32 bytes";
+    }
+    t->kind = (uint8_t)kind;
+    t->currency = (uint16_t)currency;
+    const void *record = sqlite3_column_blob(st, 15);
+    int len = sqlite3_column_bytes(st, 15);
+    if (record == NULL || len <= 0 || len > FOGPAY_RECORD_BYTES_MAX) {
+        row->problem = row->problem ? row->problem : "the record is not 1 to 384 bytes";
+    } else {
+        memcpy(row->record, record, (size_t)len);
+        row->record_len = (size_t)len;
+    }
+}
+
+/* Opening. */
+
+/* Runs a statement at open (not one of the prepared set) and copies the
+ * first column of its first row, if any, into value (may be NULL). */
+static fogpay_error sqlite__open_query(fogpay_store *s, const char *sql, char *value, size_t cap)
+{
+    store_sqlite *q = sqlite__state(s);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        return sqlite__error(s, q->db, rc, "read the file's settings");
+    }
+    fogpay_error err = FOGPAY_OK;
+    rc = sqlite3_step(st);
+    if (value != NULL) {
+        value[0] = '\0';
+    }
+    if (rc == SQLITE_ROW && value != NULL && !sqlite__text(st, 0, value, cap)) {
+        store__note(s, "SQLite answered \"%s\" unexpectedly", sql);
+        err = FOGPAY_ERR_STORAGE;
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        err = sqlite__error(s, q->db, rc, "read the file's settings");
+    }
+    sqlite3_finalize(st);
+    return err;
+}
+
+/* The schema version, and whether the file holds any object at all. */
+static fogpay_error sqlite__read_version(fogpay_store *s, long *version, bool *empty)
+{
+    char text[32];
+    fogpay_error err = sqlite__open_query(s, "PRAGMA user_version", text, sizeof text);
+    if (err == FOGPAY_OK) {
+        *version = strtol(text, NULL, 10);
+        err = sqlite__open_query(s, "SELECT count(*) FROM sqlite_master", text, sizeof text);
+    }
+    if (err == FOGPAY_OK) {
+        *empty = strcmp(text, "0") == 0;
+    }
+    return err;
+}
+
+/* Connection settings and the durability pragmas. */
+static fogpay_error sqlite__configure(fogpay_store *s)
+{
+    store_sqlite *q = sqlite__state(s);
+    int rc = sqlite3_extended_result_codes(q->db, 1);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_busy_timeout(q->db, SQLITE_STORE_BUSY_TIMEOUT_MS);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_db_config(q->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_db_config(q->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+    }
+    if (rc != SQLITE_OK) {
+        return sqlite__error(s, q->db, rc, "configure the connection");
+    }
+    char value[16];
+    fogpay_error err = sqlite__open_query(s, "PRAGMA foreign_keys = ON", NULL, 0);
+    if (err == FOGPAY_OK) {
+        err = sqlite__open_query(s, "PRAGMA foreign_keys", value, sizeof value);
+    }
+    if (err == FOGPAY_OK && strcmp(value, "1") != 0) {
+        store__note(s, "this SQLite cannot enforce foreign keys");
+        err = FOGPAY_ERR_STORAGE;
+    }
+    return err;
+}
+
+static fogpay_error sqlite__durability(fogpay_store *s)
+{
+    char mode[16];
+    fogpay_error err = sqlite__open_query(s, "PRAGMA journal_mode = WAL", mode, sizeof mode);
+    if (err == FOGPAY_OK && strcmp(mode, "wal") != 0) {
+        store__note(s, "the store needs WAL journaling, which this file cannot use");
+        err = FOGPAY_ERR_STORAGE;
+    }
+    if (err == FOGPAY_OK) {
+        err = sqlite__open_query(s, "PRAGMA synchronous = FULL", NULL, 0);
+    }
+    return err;
+}
+
+/* Creates the schema and its version in one transaction; if another process
+ * created it in the meantime, its version is checked instead. */
+static fogpay_error sqlite__create_schema(fogpay_store *s)
+{
+    store_sqlite *q = sqlite__state(s);
+    fogpay_error err = sqlite__open_query(s, "BEGIN IMMEDIATE", NULL, 0);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    long version = 0;
+    bool empty = false;
+    err = sqlite__read_version(s, &version, &empty);
+    if (err == FOGPAY_OK && version == 0 && empty) {
+        int rc = sqlite3_exec(q->db, cloud_schema_sql, NULL, NULL, NULL);
+        if (rc == SQLITE_OK) {
+            char pragma[64];
+            snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+            rc = sqlite3_exec(q->db, pragma, NULL, NULL, NULL);
+        }
+        err = rc == SQLITE_OK ? FOGPAY_OK : sqlite__error(s, q->db, rc, "create the schema");
+    }
+    if (err == FOGPAY_OK) {
+        err = sqlite__read_version(s, &version, &empty);
+    }
+    if (err == FOGPAY_OK && version != STORE_SCHEMA_VERSION) {
+        store__note(s, "schema version %ld found where version %d is needed", version,
+                    STORE_SCHEMA_VERSION);
+        err = FOGPAY_ERR_SCHEMA_VERSION;
+    }
+    if (err == FOGPAY_OK) {
+        err = sqlite__open_query(s, "COMMIT", NULL, 0);
+    }
+    if (err != FOGPAY_OK && !sqlite3_get_autocommit(q->db)) {
+        (void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return err;
+}
+
+/* Checks the version and creates the schema in an empty file when asked. */
+static fogpay_error sqlite__schema(fogpay_store *s, bool create)
+{
+    long version = 0;
+    bool empty = false;
+    fogpay_error err = sqlite__read_version(s, &version, &empty);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    bool fresh = version == 0 && empty;
+    if (version != STORE_SCHEMA_VERSION && !(fresh && create)) {
+        store__note(s, "schema version %ld found where version %d of the cloud store is needed%s",
+                    version, STORE_SCHEMA_VERSION, fresh ? " (an empty file)" : "");
+        return FOGPAY_ERR_SCHEMA_VERSION;
+    }
+    err = sqlite__durability(s);
+    if (err == FOGPAY_OK && fresh) {
+        err = sqlite__create_schema(s);
+    }
+    return err;
+}
+
+/* The text of a transfer page variant: the optional filters of mask. With
+ * a gateway, paging is by position alone (?5 is the gateway, ?2 the
+ * position to go on after); without, by (gateway_id, position). */
+static void sqlite__page_sql(unsigned mask, char *sql, size_t cap)
+{
+    int n = snprintf(sql, cap,
+                     "SELECT " SQLITE_TRANSFER_COLUMNS " FROM transfers WHERE %s"
+                     " AND time_ms >= ?3 AND time_ms < ?4%s%s"
+                     " ORDER BY gateway_id, position LIMIT ?8",
+                     (mask & SQLITE_PAGE_GATEWAY) ? "gateway_id = ?5 AND position > ?2"
+                                                  : "(gateway_id, position) > (?1, ?2)",
+                     (mask & SQLITE_PAGE_DEVICE) ? " AND device_id = ?6" : "",
+                     (mask & SQLITE_PAGE_ENTITY) ? " AND (payer_entity = ?7 OR payee_entity = ?7)"
+                                                 : "");
+    assert(n > 0 && (size_t)n < cap);
+}
+
+static fogpay_error sqlite__prepare_all(fogpay_store *s)
+{
+    store_sqlite *q = sqlite__state(s);
+    for (size_t i = 0; i < SQLITE_STMT_FIXED_COUNT; i++) {
+        int rc = sqlite3_prepare_v3(q->db, sqlite__sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &q->stmt[i], NULL);
+        if (rc != SQLITE_OK) {
+            return sqlite__error(s, q->db, rc, "prepare its statements");
+        }
+    }
+    for (unsigned mask = 0; mask < SQLITE_PAGE_VARIANTS; mask++) {
+        char sql[SQLITE_STORE_SQL_MAX];
+        sqlite__page_sql(mask, sql, sizeof sql);
+        int rc = sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->page[mask],
+                                    NULL);
+        if (rc != SQLITE_OK) {
+            return sqlite__error(s, q->db, rc, "prepare its statements");
+        }
+    }
+    return FOGPAY_OK;
+}
+
+static fogpay_error sqlite__open(fogpay_store *s, const char *target, bool create)
+{
+    store_sqlite *q = calloc(1, sizeof *q);
+    if (q == NULL) {
+        store__note(s, "no memory for the SQLite store");
+        return FOGPAY_ERR_NO_MEMORY;
+    }
+    s->engine_state = q;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(target, &q->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        fogpay_error err = sqlite__error(s, q->db, rc, "open the file");
+        store__note(s, "SQLite could not open %s: %s", target,
+                    q->db != NULL ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
+        return err == FOGPAY_ERR_NO_MEMORY ? err : FOGPAY_ERR_STORAGE;
+    }
+    fogpay_error err = sqlite__configure(s);
+    if (err == FOGPAY_OK) {
+        err = sqlite__schema(s, create);
+    }
+    if (err == FOGPAY_OK) {
+        err = sqlite__prepare_all(s);
+    }
+    if (err == FOGPAY_ERR_STORAGE && strstr(s->message, "file is not a database") != NULL) {
+        /* A file of something else is a store of no version of ours. */
+        err = FOGPAY_ERR_SCHEMA_VERSION;
+    }
+    return err;
+}
+
+static void sqlite__close(fogpay_store *s)
+{
+    store_sqlite *q = s->engine_state;
+    if (q == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < SQLITE_STMT_FIXED_COUNT; i++) {
+        sqlite3_finalize(q->stmt[i]);
+    }
+    for (size_t i = 0; i < SQLITE_PAGE_VARIANTS; i++) {
+        sqlite3_finalize(q->page[i]);
+    }
+    /* Every statement is finalized, so the close is not deferred; an open
+     * transaction is rolled back by it. */
+    sqlite3_close(q->db);
+    free(q);
+    s->engine_state = NULL;
+}
+
+/* Transactions. */
+
+static fogpay_error sqlite__begin(fogpay_store *s, store_txn kind)
+{
+    store_sqlite *q = sqlite__state(s);
+    sqlite_stmt_id id = kind == STORE_TXN_WRITE ? SQLITE_STMT_BEGIN_WRITE : SQLITE_STMT_BEGIN_READ;
+    return sqlite__exec(s, q->stmt[id], "begin a transaction");
+}
+
+static fogpay_error sqlite__commit(fogpay_store *s)
+{
+    store_sqlite *q = sqlite__state(s);
+    return sqlite__exec(s, q->stmt[SQLITE_STMT_COMMIT], "commit");
+}
+
+static void sqlite__rollback(fogpay_store *s)
+{
+    store_sqlite *q = sqlite__state(s);
+    if (!sqlite3_get_autocommit(q->db)) {
+        char kept[STORE_MESSAGE_MAX];
+        memcpy(kept, s->message, sizeof kept);
+        (void)sqlite__exec(s, q->stmt[SQLITE_STMT_ROLLBACK], "roll back");
+        memcpy(s->message, kept, sizeof kept);
+    }
+}
+
+/* Gateways. */
+
+static fogpay_error sqlite__gateway_insert(fogpay_store *s, const fogpay_store_gateway *g)
+{
+    store_sqlite *q = sqlite__state(s);
+    sqlite3_stmt *st = q->stmt[SQLITE_STMT_GATEWAY_INSERT];
+    sqlite__bind_text(q, st, 1, g->gateway_id);
+    sqlite__bind_text(q, st, 2, g->public_key);
+    sqlite__bind_u64(q, st, 3, g->position);
+    sqlite__bind_blob(q, st, 4, g->hash, FOGPAY_HASH_BYTES);
+    sqlite__bind_u64(q, st, 5, g->batch_seq);
+    sqlite__bind_u64(q, st, 6, g->batches);
+    sqlite__bind_u64(q, st, 7, g->last_batch_ms);
+    sqlite__bind_u64(q, st, 8, g->last_transfer_ms);
+    sqlite__bind_u64(q, st, 9, g->added_ms);
+    fogpay_error err = sqlite__exec(s, st, "add the gateway");
+    if (err == FOGPAY_ERR_EXISTS) {
+        store__note(s, "the gateway %s is registered already", g->gateway_id);
+    }
+    return err;
+}
+
+static fogpay_error sqlite__gateway_get(fogpay_store *s, const char *gateway_id, bool for_update,
+                                        fogpay_store_gateway *out)
+{
+    /* BEGIN IMMEDIATE already holds the write lock: no row lock to take. */
+    (void)for_update;
+    store_sqlite *q = sqlite__state(s);
+    sqlite3_stmt *st = q->stmt[SQLITE_STMT_GATEWAY_GET];
+    sqlite__bind_text(q, st, 1, gateway_id);
+    int rc = sqlite__step(q, st);
+    fogpay_error err = FOGPAY_OK;
+    if (rc == SQLITE_ROW) {
+        if (!sqlite__gateway_read(st, out)) {
+            store__note(s, "the row of gateway %s holds values out of their range", gateway_id);
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+        }
+    } else if (rc == SQLITE_DONE) {
+        store__note(s, "there is no gateway %s", gateway_id);
+        err = FOGPAY_ERR_UNKNOWN_GATEWAY;
+    } else {
+        err = sqlite__error(s, q->db, rc, "read the gateway");
+    }
+    sqlite__finish(st);
+    return err;
+}
+
+static fogpay_error sqlite__gateway_page(fogpay_store *s, const char *after_id, uint32_t limit,
+                                         fogpay_store_gateway_visit visit, void *ctx,
+                                         uint32_t *count)
+{
+    store_sqlite *q = sqlite__state(s);
+    sqlite3_stmt *st = q->stmt[SQLITE_STMT_GATEWAY_PAGE];
+    if (q->bind_rc == SQLITE_OK) {
+        q->bind_rc = sqlite3_bind_text(st, 1, after_id, -1, SQLITE_STATIC);
+    }
+    sqlite__bind_u64(q, st, 2, limit);
+    fogpay_error err = FOGPAY_OK;
+    *count = 0;
+    int rc;
+    while ((rc = sqlite__step(q, st)) == SQLITE_ROW) {
+        fogpay_store_gateway g;
+        if (!sqlite__gateway_read(st, &g)) {
+            store__note(s, "a gateway row holds values out of their range");
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+            break;
+        }
+        ++*count;
+        if (visit(ctx, &g) != 0) {
+            break;
+        }
+    }
+    if (err == FOGPAY_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        err = sqlite__error(s, q->db, rc, "list the gateways");
+    }
+    sqlite__finish(st);
+    return err;
+}
+
+static fogpay_error sqlite__gateway_set_head(fogpay_store *s, const fogpay_store_gateway *g)
+{
+    store_sqlite *q = sqlite__state(s);
+    sqlite3_stmt *st = q->stmt[SQLITE_STMT_GATEWAY_SET_HEAD];
+    sqlite__bind_text(q, st, 1, g->gateway_id);
+    sqlite__bind_u64(q, st, 2, g->position);
+    sqlite__bind_blob(q, st, 3, g->hash, FOGPAY_HASH_BYTES);
+    sqlite__bind_u64(q, st, 4, g->batch_seq);
+    sqlite__bind_u64(q, st, 5, g->batches);
+    sqlite__bind_u64(q, st, 6, g->last_batch_ms);
+    sqlite__bind_u64(q, st, 7, g->last_transfer_ms);
+    fogpay_error err = sqlite__exec(s, st, "move the gateway's head");
+    if (err == FOGPAY_OK && sqlite3_changes(q->db) != 1) {
+        store__note(s, "the head of gateway %s was not moved", g->gateway_id);
+        err = FOGPAY_ERR_STORAGE;
+    }
+    return err;
+}
+
+/* Transfers. */
+
+static fogpay_error sqlite__transfer_insert(fogpay_store *s, const char *gateway_id,
+                                            const fogpay_store_record *r)
+{
+    store_sqlite *q = sqlite__state(s);
+    sqlite3_stmt *st = q->stmt[SQLITE_STMT_TRANSFER_INSERT];
+    const fogpay_transfer *t = r->transfer;
+    bool device = t->device_id[0] != '\0';
+    sqlite__bind_text(q, st, 1, gateway_id);
+    sqlite__bind_u64(q, st, 2, t->position);
+    sqlite__bind_u64(q, st, 3, t->kind);
+    sqlite__bind_u64(q, st, 4, t->debit_account);
+    sqlite__bind_u64(q, st, 5, t->credit_account);
+    sqlite__bind_u64(q, st, 6, t->amount_minor);
+    sqlite__bind_u64(q, st, 7, t->currency);
+    sqlite__bind_u64(q, st, 8, t->time_ms);
+    sqlite__bind_text(q, st, 9, t->device_id);
+    sqlite__bind_blob(q, st, 13, device ? t->intent_hash : NULL, FOGPAY_HASH_BYTES);
+    if (device) {
+        sqlite__bind_u64(q, st, 10, t->seq);
+    }
+    sqlite__bind_text(q, st, 11, t->payer_entity);
+    sqlite__bind_text(q, st, 12, t->payee_entity);
+    sqlite__bind_text(q, st, 14, t->reference);
+    if (t->related_position != 0) {
+        sqlite__bind_u64(q, st, 15, t->related_position);
+    }
+    sqlite__bind_blob(q, st, 16, r->record, r->record_len);
+    sqlite__bind_blob(q, st, 17, r->hash, FOGPAY_HASH_BYTES);
+    return sqlite__exec(s, st, "store a transfer");
+}
+
+static fogpay_error sqlite__chain_hash(fogpay_store *s, const char *gateway_id, uint64_t position,
+                                       uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    store_sqlite *q = sqlite__state(s);
+    sqlite3_stmt *st = q->stmt[SQLITE_STMT_CHAIN_HASH];
+    sqlite__bind_text(q, st, 1, gateway_id);
+    sqlite__bind_u64(q, st, 2, position);
+    int rc = sqlite__step(q, st);
+    fogpay_error err = FOGPAY_OK;
+    if (rc == SQLITE_ROW) {
+        if (!sqlite__hash(st, 0, false, hash)) {
+            store__note(s, "the chain hash of %s at %llu is not 32 bytes", gateway_id,
+                        (unsigned long long)position);
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+        }
+    } else if (rc == SQLITE_DONE) {
+        store__note(s, "the chain of %s has no position %llu", gateway_id,
+                    (unsigned long long)position);
+        err = FOGPAY_ERR_NOT_FOUND;
+    } else {
+        err = sqlite__error(s, q->db, rc, "read a chain hash");
+    }
+    sqlite__finish(st);
+    return err;
+}
+
+static fogpay_error sqlite__transfer_page(fogpay_store *s, const fogpay_store_filter *f,
+                                          store_row_visit visit, void *ctx, uint32_t *count)
+{
+    store_sqlite *q = sqlite__state(s);
+    unsigned mask = (f->gateway_id ? SQLITE_PAGE_GATEWAY : 0) |
+                    (f->device_id ? SQLITE_PAGE_DEVICE : 0) |
+                    (f->entity_id ? SQLITE_PAGE_ENTITY : 0);
+    sqlite3_stmt *st = q->page[mask];
+    uint64_t after_position = f->after_position;
+    if (f->gateway_id != NULL) {
+        /* Paging inside one gateway's chain: before it, from the start;
+         * after it, nothing is left. */
+        int order = strcmp(f->after_gateway, f->gateway_id);
+        after_position = order < 0 ? 0 : order > 0 ? STORE_INT_MAX : after_position;
+        sqlite__bind_text(q, st, 5, f->gateway_id);
+    } else if (q->bind_rc == SQLITE_OK) {
+        q->bind_rc = sqlite3_bind_text(st, 1, f->after_gateway, -1, SQLITE_STATIC);
+    }
+    sqlite__bind_u64(q, st, 2, after_position);
+    sqlite__bind_u64(q, st, 3, f->from_ms);
+    sqlite__bind_u64(q, st, 4, f->to_ms);
+    sqlite__bind_text(q, st, 6, f->device_id);
+    sqlite__bind_text(q, st, 7, f->entity_id);
+    sqlite__bind_u64(q, st, 8, f->limit);
+    *count = 0;
+    int rc;
+    store_row row;
+    while ((rc = sqlite__step(q, st)) == SQLITE_ROW) {
+        sqlite__row_read(st, &row);
+        ++*count;
+        if (visit(ctx, &row) != 0) {
+            break;
+        }
+    }
+    fogpay_error err = FOGPAY_OK;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        err = sqlite__error(s, q->db, rc, "read transfers");
+    }
+    sqlite__finish(st);
+    return err;
+}
+
+const store_engine store_sqlite__engine = {
+    .name = "sqlite",
+    .open = sqlite__open,
+    .close = sqlite__close,
+    .begin = sqlite__begin,
+    .commit = sqlite__commit,
+    .rollback = sqlite__rollback,
+    .gateway_insert = sqlite__gateway_insert,
+    .gateway_get = sqlite__gateway_get,
+    .gateway_page = sqlite__gateway_page,
+    .gateway_set_head = sqlite__gateway_set_head,
+    .transfer_insert = sqlite__transfer_insert,
+    .chain_hash = sqlite__chain_hash,
+    .transfer_page = sqlite__transfer_page,
+};

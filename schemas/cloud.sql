@@ -1,0 +1,97 @@
+-- cloud.sql - the schema of the cloud's store (cloud/store.h), version 1:
+-- every gateway's key, how far its chain reaches, and its settled transfers.
+--
+-- One text for both engines. cloud/store_sqlite.c and cloud/store_pg.c embed
+-- this file at build time (cloud/meson.build) and run it, unchanged, inside
+-- one transaction when they create a store; the runtime never reads
+-- schemas/. Why one file and not two: the tables are the contract between
+-- the ingest, the back office and verification, and two copies would drift.
+-- It is kept to what SQLite 3.40 and PostgreSQL 15 both take with one
+-- meaning:
+--   * integers are BIGINT: SQLite gives the name INTEGER affinity (64-bit),
+--     PostgreSQL int8. Every uint64_t stored is checked against INT64_MAX
+--     by the store before it is bound.
+--   * bytes are BYTEA: PostgreSQL's binary type. SQLite gives a name it does
+--     not know NUMERIC affinity, and affinity converts only text, so a blob
+--     is stored exactly as bound; length() counts bytes of either.
+--   * text is TEXT; length() counts characters in both, and the ids and
+--     pseudonyms are ASCII.
+--   * no triggers, no WITHOUT ROWID, no partial indexes: their syntax
+--     differs.
+-- What differs is only where the version is kept, so the engine writes it in
+-- the same transaction as this script: SQLite as PRAGMA user_version = 1,
+-- PostgreSQL as the one row of the table fogpay_schema (version BIGINT).
+-- Both are checked at every open; a change of any table is a new version
+-- with its migration.
+--
+-- What is never changed. Transfers are only inserted; a gateway row is
+-- inserted once and afterwards only its head (position, hash, batch_seq,
+-- batches, last_batch_ms, last_transfer_ms) moves, in the transaction that
+-- inserts the transfers it covers (fogpay_store_append). The store has no
+-- statement that updates or deletes a transfer; a deployment on PostgreSQL
+-- grants the ingest role INSERT and SELECT on transfers and nothing more.
+-- Whatever else happens to the rows, fogpay_store_verify finds it: each
+-- record is the deterministic CBOR the gateway's chain hashed
+-- (hash(n) = SHA-256(hash(n-1) || record(n)), hash(0) = 32 zero bytes,
+-- schemas/transfer.cddl), so verification needs nothing but these rows.
+--
+-- Money is an integer count of minor units of an ISO 4217 numeric currency;
+-- times are unix milliseconds. Text limits are those of
+-- common/fogpay_limits.h (gateway and device ids 23 bytes, references 32,
+-- entity ids 23).
+
+-- Gateways: id is the gateway's MQTT client id and topic segment;
+-- public_key its batch-signing key as "<alg>:<hex>". position and hash are
+-- the head of the cloud's copy of its chain (0 and 32 zero bytes before its
+-- first batch); batch_seq the last batch stored, batches how many were;
+-- last_batch_ms when the last one was stored; last_transfer_ms the time of
+-- its newest transfer (0 for none).
+CREATE TABLE gateways (
+    id TEXT PRIMARY KEY NOT NULL CHECK (length(id) BETWEEN 1 AND 23),
+    public_key TEXT NOT NULL CHECK (length(public_key) BETWEEN 1 AND 200),
+    position BIGINT NOT NULL CHECK (position >= 0),
+    hash BYTEA NOT NULL CHECK (length(hash) = 32),
+    batch_seq BIGINT NOT NULL CHECK (batch_seq >= 0),
+    batches BIGINT NOT NULL CHECK (batches >= 0),
+    last_batch_ms BIGINT NOT NULL CHECK (last_batch_ms >= 0),
+    last_transfer_ms BIGINT NOT NULL CHECK (last_transfer_ms >= 0),
+    added_ms BIGINT NOT NULL CHECK (added_ms >= 0)
+);
+
+-- Transfers: each gateway's chain, positions contiguous from 1. The columns
+-- are those of fogpay_transfer (and of the gateway's ledger): kind 0
+-- payment, 1 funding, 2 refund, 3 reversal, 4 withdrawal; device_id, seq and
+-- intent_hash together for a device's payment, NULL otherwise;
+-- payer_entity and payee_entity NULL where there is none; related_position
+-- for refunds and reversals. Accounts are the gateway's account numbers and
+-- mean something only with its gateway_id. record is the transfer's CBOR as
+-- the batch carried it, hash the chain hash at this position.
+CREATE TABLE transfers (
+    gateway_id TEXT NOT NULL REFERENCES gateways (id),
+    position BIGINT NOT NULL CHECK (position >= 1),
+    kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 4),
+    debit_account BIGINT NOT NULL CHECK (debit_account >= 0),
+    credit_account BIGINT NOT NULL CHECK (credit_account >= 0),
+    amount_minor BIGINT NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),
+    currency BIGINT NOT NULL CHECK (currency BETWEEN 1 AND 999),
+    time_ms BIGINT NOT NULL CHECK (time_ms >= 0),
+    device_id TEXT CHECK (device_id IS NULL OR length(device_id) BETWEEN 1 AND 23),
+    seq BIGINT CHECK (seq IS NULL OR seq >= 1),
+    payer_entity TEXT CHECK (payer_entity IS NULL OR length(payer_entity) BETWEEN 1 AND 23),
+    payee_entity TEXT CHECK (payee_entity IS NULL OR length(payee_entity) BETWEEN 1 AND 23),
+    intent_hash BYTEA CHECK (intent_hash IS NULL OR length(intent_hash) = 32),
+    reference TEXT CHECK (reference IS NULL OR length(reference) BETWEEN 1 AND 32),
+    related_position BIGINT CHECK (related_position IS NULL OR related_position >= 1),
+    record BYTEA NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
+    hash BYTEA NOT NULL CHECK (length(hash) = 32),
+    PRIMARY KEY (gateway_id, position),
+    CHECK (debit_account <> credit_account),
+    CHECK ((device_id IS NULL) = (seq IS NULL) AND (device_id IS NULL) = (intent_hash IS NULL))
+);
+-- The back office's questions: a device's payments, a legal entity's
+-- transfers on either side, a period. Each ends in the primary key's order
+-- so a page of one filter reads the index in result order.
+CREATE INDEX transfers_device ON transfers (device_id, gateway_id, position);
+CREATE INDEX transfers_payer_entity ON transfers (payer_entity, gateway_id, position);
+CREATE INDEX transfers_payee_entity ON transfers (payee_entity, gateway_id, position);
+CREATE INDEX transfers_time ON transfers (time_ms);
