@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "fogpay_error.h"
+#include "fogpay_export.h"
 #include "fogpay_key.h"
 #include "fogpay_password.h"
 #include "fogpay_limits.h"
@@ -127,33 +128,6 @@ static int ctl_verify(fogpay_ledger *l, int argc, char **argv)
     return CTL_EXIT_OK;
 }
 
-/* Writes a CSV field, quoted when it holds a comma, quote or line break. */
-static void ctl_csv_text(FILE *out, const char *text)
-{
-    if (strpbrk(text, ",\"\r\n") == NULL) {
-        fputs(text, out);
-        return;
-    }
-    fputc('"', out);
-    for (const char *p = text; *p != '\0'; p++) {
-        if (*p == '"') {
-            fputc('"', out);
-        }
-        fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
-static void ctl_hex(const uint8_t *bytes, size_t len, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 0x0f];
-    }
-    out[2 * len] = '\0';
-}
-
 typedef struct ctl_export_state {
     bool json;
     uint64_t count;
@@ -166,45 +140,10 @@ static int ctl_export_visit(void *ctx, const fogpay_transfer *t,
                             const uint8_t hash[FOGPAY_HASH_BYTES])
 {
     ctl_export_state *e = ctx;
-    int exponent = 0;
-    const char *code = fogpay_currency_code(t->currency, &exponent);
-    char amount[32];
-    fogpay_amount_format((int64_t)t->amount_minor, exponent, amount, sizeof amount);
-    char intent_hex[2 * FOGPAY_HASH_BYTES + 1] = "";
-    char chain_hex[2 * FOGPAY_HASH_BYTES + 1];
-    if (t->device_id[0] != '\0') {
-        ctl_hex(t->intent_hash, FOGPAY_HASH_BYTES, intent_hex);
-    }
-    ctl_hex(hash, FOGPAY_HASH_BYTES, chain_hex);
     if (e->json) {
-        printf("%s{\"position\":%" PRIu64 ",\"kind\":%u,\"debit\":%" PRIu64 ",\"credit\":%" PRIu64
-               ",\"amount\":\"%s\",\"currency\":\"%s\",\"time\":%" PRIu64
-               ",\"device\":\"%s\",\"seq\":%" PRIu64
-               ",\"payerEntity\":\"%s\",\"payeeEntity\":\"%s\",\"intentHash\":\"%s\","
-               "\"chainHash\":\"%s\",\"relatedPosition\":%" PRIu64 ",\"reference\":",
-               e->count ? ",\n" : "", t->position, (unsigned)t->kind, t->debit_account,
-               t->credit_account, amount, code ? code : "", t->time_ms, t->device_id, t->seq,
-               t->payer_entity, t->payee_entity, intent_hex, chain_hex, t->related_position);
-        /* References are short codes; escape the two characters JSON needs. */
-        putchar('"');
-        for (const char *p = t->reference; *p != '\0'; p++) {
-            if (*p == '"' || *p == '\\') {
-                putchar('\\');
-            }
-            if ((unsigned char)*p >= 0x20) {
-                putchar(*p);
-            }
-        }
-        printf("\"}");
+        fogpay_export_json(stdout, t, hash, e->count == 0);
     } else {
-        printf("%" PRIu64 ",%u,%" PRIu64 ",%" PRIu64 ",%s,%s,%" PRIu64 ",", t->position,
-               (unsigned)t->kind, t->debit_account, t->credit_account, amount, code ? code : "",
-               t->time_ms);
-        ctl_csv_text(stdout, t->device_id);
-        printf(",%" PRIu64 ",%s,%s,%s,%s,%" PRIu64 ",", t->seq, t->payer_entity, t->payee_entity,
-               intent_hex, chain_hex, t->related_position);
-        ctl_csv_text(stdout, t->reference);
-        putchar('\n');
+        fogpay_export_csv(stdout, t, hash);
     }
     e->count++;
     e->last_position = t->position;
@@ -253,8 +192,7 @@ static int ctl_export(fogpay_ledger *l, int argc, char **argv)
     if (e.json) {
         printf("[\n");
     } else {
-        printf("position,kind,debit,credit,amount,currency,time_ms,device,seq,payer_entity,"
-               "payee_entity,intent_hash,chain_hash,related_position,reference\n");
+        fogpay_export_csv_header(stdout);
     }
     filter.limit = CTL_EXPORT_PAGE;
     for (;;) {
