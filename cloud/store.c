@@ -85,6 +85,11 @@ static fogpay_error store__parse(fogpay_store *s, const char *conninfo, const st
         store__note(s, "a store connection string is 1 to %d bytes", FOGPAY_STORE_CONNINFO_MAX);
         return FOGPAY_ERR_CONFIG;
     }
+    if (strncmp(conninfo, "postgresql://", 13) == 0 || strncmp(conninfo, "postgres://", 11) == 0) {
+        *engine = &store_pg__engine;
+        *target = conninfo;
+        return FOGPAY_OK;
+    }
     *engine = &store_sqlite__engine;
     *target = conninfo;
     if (strncmp(conninfo, STORE_SQLITE_PREFIX, strlen(STORE_SQLITE_PREFIX)) == 0) {
