@@ -1,0 +1,483 @@
+/*
+ * fogpay_cloud.c - the back office's command-line tool for the cloud store,
+ * in the manner of fogpayctl: create the store, make the cloud's
+ * ack-signing key, register gateways, show each gateway's sync status,
+ * export transfers, verify every chain.
+ *
+ * The store is named by --store CONNINFO or, failing that, the environment
+ * variable FOGPAY_STORE ("sqlite:/path", a plain path, or
+ * "postgresql://..."). Every subcommand is a row of one table
+ * {name, handler, need, usage}; each handler parses its own options with
+ * getopt_long and returns the process exit status: 0 on success, 1 when the
+ * store refused or is corrupt, 2 for a usage error. Messages name what
+ * happened, with the store's own sentence.
+ *
+ * Export. `transfers --gateway G --format csv` prints exactly what
+ * `fogpayctl --db LEDGER export --format csv` prints for that gateway's
+ * ledger (both write through common/fogpay_export.c), so the two compare
+ * row for row. Without --gateway, each CSV line starts with a gateway
+ * column; JSON objects always name their gateway.
+ *
+ * Ownership: main opens the store for the commands that need it and closes
+ * it; handlers free everything else they allocate.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fogpay_error.h"
+#include "fogpay_export.h"
+#include "fogpay_hash.h"
+#include "fogpay_key.h"
+#include "store.h"
+
+#define CLOUD_EXIT_OK    0
+#define CLOUD_EXIT_FAIL  1
+#define CLOUD_EXIT_USAGE 2
+
+/* The environment variable naming the store when --store is not given. */
+#define CLOUD_STORE_ENV "FOGPAY_STORE"
+
+/* The longest problem sentence verify prints. */
+#define CLOUD_PROBLEM_MAX 512
+
+static const char *cloud_program = "fogpay-cloud";
+
+/* Wall-clock time in unix milliseconds. */
+static uint64_t cloud_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Parses a decimal unsigned integer that must fill the whole text. */
+static bool cloud_parse_u64(const char *text, uint64_t *out)
+{
+    if (text == NULL || *text < '0' || *text > '9') {
+        return false;
+    }
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0') {
+        return false;
+    }
+    *out = (uint64_t)v;
+    return true;
+}
+
+/* Reports a store error with the operation that failed and the store's
+ * sentence; returns the failure exit status. */
+static int cloud_fail(fogpay_store *s, const char *what, fogpay_error err)
+{
+    fprintf(stderr, "%s: %s failed: %s (%s): %s\n", cloud_program, what, fogpay_error_string(err),
+            fogpay_error_name(err), fogpay_store_last_message(s));
+    return CLOUD_EXIT_FAIL;
+}
+
+static int cloud_usage_error(const char *command, const char *message)
+{
+    fprintf(stderr, "%s %s: %s\n", cloud_program, command, message);
+    return CLOUD_EXIT_USAGE;
+}
+
+static int cloud_init(fogpay_store *s, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("initialised (%s)\n", fogpay_store_engine(s));
+    return CLOUD_EXIT_OK;
+}
+
+/* Writes the cloud's ack-signing key to --out and prints its public text,
+ * which each gateway is configured with. */
+static int cloud_keygen(fogpay_store *s, int argc, char **argv)
+{
+    (void)s;
+    static const struct option options[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"alg", required_argument, NULL, 'a'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *out = NULL;
+    fogpay_alg alg = FOGPAY_ALG_EDDSA;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'o':
+            out = optarg;
+            break;
+        case 'a':
+            if (strcmp(optarg, "p256") == 0) {
+                alg = FOGPAY_ALG_ES256;
+            } else if (strcmp(optarg, "ed25519") != 0) {
+                return cloud_usage_error("keygen", "--alg is ed25519 or p256");
+            }
+            break;
+        default:
+            return CLOUD_EXIT_USAGE;
+        }
+    }
+    if (out == NULL) {
+        return cloud_usage_error("keygen", "--out FILE is required");
+    }
+    fogpay_key *key = NULL;
+    fogpay_error err = fogpay_key_generate(alg, &key);
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_save(key, out, false);
+    }
+    char text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_public_text(key, text, sizeof text);
+    }
+    fogpay_key_free(key);
+    if (err != FOGPAY_OK) {
+        fprintf(stderr, "%s: keygen failed: %s (%s)\n", cloud_program, fogpay_error_string(err),
+                fogpay_error_name(err));
+        return CLOUD_EXIT_FAIL;
+    }
+    printf("%s\n", text);
+    return CLOUD_EXIT_OK;
+}
+
+static int cloud_add_gateway(fogpay_store *s, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"id", required_argument, NULL, 'i'},
+        {"public-key", required_argument, NULL, 'k'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *id = NULL;
+    const char *public_key = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'i') {
+            id = optarg;
+        } else if (opt == 'k') {
+            public_key = optarg;
+        } else {
+            return CLOUD_EXIT_USAGE;
+        }
+    }
+    if (id == NULL || public_key == NULL) {
+        return cloud_usage_error("add-gateway", "--id and --public-key are required");
+    }
+    fogpay_error err = fogpay_store_gateway_add(s, id, public_key, cloud_now_ms());
+    if (err != FOGPAY_OK) {
+        return cloud_fail(s, "add-gateway", err);
+    }
+    printf("added %s\n", id);
+    return CLOUD_EXIT_OK;
+}
+
+typedef struct cloud_gateways_state {
+    bool json;
+    uint64_t now_ms;
+    uint64_t count;
+} cloud_gateways_state;
+
+/* One gateway's sync status: a text line or a JSON object. The lag is how
+ * far its newest stored transfer lies behind now ("-" or null before its
+ * first). */
+static int cloud_gateways_visit(void *ctx, const fogpay_store_gateway *g)
+{
+    cloud_gateways_state *st = ctx;
+    char hash[2 * FOGPAY_HASH_BYTES + 1];
+    fogpay_hex_encode(g->hash, FOGPAY_HASH_BYTES, hash);
+    bool has_lag = g->last_transfer_ms != 0;
+    uint64_t lag_ms = has_lag && st->now_ms > g->last_transfer_ms ? st->now_ms - g->last_transfer_ms
+                                                                  : 0;
+    char lag[32] = "-";
+    if (has_lag) {
+        snprintf(lag, sizeof lag, "%" PRIu64, lag_ms);
+    }
+    if (st->json) {
+        printf("%s{\"gateway\":\"%s\",\"publicKey\":\"%s\",\"position\":%" PRIu64
+               ",\"hash\":\"%s\",\"batchSeq\":%" PRIu64 ",\"batches\":%" PRIu64
+               ",\"lastBatchMs\":%" PRIu64 ",\"lastTransferMs\":%" PRIu64 ",\"lagMs\":%s"
+               ",\"addedMs\":%" PRIu64 "}",
+               st->count ? ",\n" : "", g->gateway_id, g->public_key, g->position, hash,
+               g->batch_seq, g->batches, g->last_batch_ms, g->last_transfer_ms,
+               has_lag ? lag : "null", g->added_ms);
+    } else {
+        printf("%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%s\t%s\n", g->gateway_id,
+               g->position, g->batches, g->batch_seq, g->last_batch_ms, lag, hash);
+    }
+    st->count++;
+    return 0;
+}
+
+static int cloud_gateways(fogpay_store *s, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"format", required_argument, NULL, 'f'},
+        {NULL, 0, NULL, 0},
+    };
+    cloud_gateways_state st = {.now_ms = cloud_now_ms()};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt != 'f') {
+            return CLOUD_EXIT_USAGE;
+        }
+        if (strcmp(optarg, "json") == 0) {
+            st.json = true;
+        } else if (strcmp(optarg, "text") != 0) {
+            return cloud_usage_error("gateways", "--format is text or json");
+        }
+    }
+    if (st.json) {
+        printf("[\n");
+    } else {
+        printf("gateway\tposition\tbatches\tbatch_seq\tlast_batch_ms\tlag_ms\thash\n");
+    }
+    fogpay_error err = fogpay_store_gateway_list(s, cloud_gateways_visit, &st);
+    if (err != FOGPAY_OK) {
+        return cloud_fail(s, "gateways", err);
+    }
+    if (st.json) {
+        printf("%s]\n", st.count ? "\n" : "");
+    }
+    return CLOUD_EXIT_OK;
+}
+
+typedef struct cloud_export_state {
+    bool json;
+    bool one_gateway; /* --gateway given: fogpayctl's CSV exactly */
+    uint64_t count;
+    char last_gateway[FOGPAY_GATEWAY_ID_MAX + 1];
+    uint64_t last_position;
+} cloud_export_state;
+
+static int cloud_export_visit(void *ctx, const char *gateway_id, const fogpay_transfer *t,
+                              const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    cloud_export_state *e = ctx;
+    if (e->json) {
+        printf("%s{\"gateway\":\"%s\",\"transfer\":", e->count ? ",\n" : "", gateway_id);
+        fogpay_export_json(stdout, t, hash, true);
+        putchar('}');
+    } else {
+        if (!e->one_gateway) {
+            printf("%s,", gateway_id);
+        }
+        fogpay_export_csv(stdout, t, hash);
+    }
+    e->count++;
+    snprintf(e->last_gateway, sizeof e->last_gateway, "%s", gateway_id);
+    e->last_position = t->position;
+    return 0;
+}
+
+/* Parses the options of transfers into the filter; returns an exit status
+ * other than CLOUD_EXIT_OK for a usage error. */
+static int cloud_transfers_options(int argc, char **argv, fogpay_store_filter *f,
+                                   cloud_export_state *e)
+{
+    static const struct option options[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"device", required_argument, NULL, 'd'},
+        {"entity", required_argument, NULL, 'e'},  {"from", required_argument, NULL, 'F'},
+        {"to", required_argument, NULL, 'T'},      {"format", required_argument, NULL, 'f'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'g':
+            f->gateway_id = optarg;
+            e->one_gateway = true;
+            break;
+        case 'd':
+            f->device_id = optarg;
+            break;
+        case 'e':
+            f->entity_id = optarg;
+            break;
+        case 'F':
+            if (!cloud_parse_u64(optarg, &f->from_ms)) {
+                return cloud_usage_error("transfers", "--from takes unix milliseconds");
+            }
+            break;
+        case 'T':
+            if (!cloud_parse_u64(optarg, &f->to_ms)) {
+                return cloud_usage_error("transfers", "--to takes unix milliseconds");
+            }
+            break;
+        case 'f':
+            if (strcmp(optarg, "json") == 0) {
+                e->json = true;
+            } else if (strcmp(optarg, "csv") != 0) {
+                return cloud_usage_error("transfers", "--format is csv or json");
+            }
+            break;
+        default:
+            return CLOUD_EXIT_USAGE;
+        }
+    }
+    return CLOUD_EXIT_OK;
+}
+
+/* Every matching transfer, page after page. */
+static int cloud_transfers(fogpay_store *s, int argc, char **argv)
+{
+    fogpay_store_filter f = {0};
+    cloud_export_state e = {0};
+    int status = cloud_transfers_options(argc, argv, &f, &e);
+    if (status != CLOUD_EXIT_OK) {
+        return status;
+    }
+    if (e.json) {
+        printf("[\n");
+    } else {
+        if (!e.one_gateway) {
+            printf("gateway,");
+        }
+        fogpay_export_csv_header(stdout);
+    }
+    f.limit = FOGPAY_STORE_LIST_MAX;
+    for (;;) {
+        uint64_t before = e.count;
+        fogpay_error err = fogpay_store_transfers(s, &f, cloud_export_visit, &e);
+        if (err != FOGPAY_OK) {
+            return cloud_fail(s, "transfers", err);
+        }
+        if (e.count - before < FOGPAY_STORE_LIST_MAX) {
+            break;
+        }
+        f.after_gateway = e.last_gateway;
+        f.after_position = e.last_position;
+    }
+    if (e.json) {
+        printf("%s]\n", e.count ? "\n" : "");
+    }
+    return CLOUD_EXIT_OK;
+}
+
+/* Prints the count of transfers checked, or the gateway, the first bad
+ * position and the problem (exit 1). */
+static int cloud_verify(fogpay_store *s, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    uint64_t checked = 0;
+    uint64_t bad_position = 0;
+    char bad_gateway[FOGPAY_GATEWAY_ID_MAX + 1] = "";
+    char problem[CLOUD_PROBLEM_MAX] = "";
+    fogpay_error err =
+        fogpay_store_verify(s, &checked, bad_gateway, &bad_position, problem, sizeof problem);
+    if (err == FOGPAY_ERR_LEDGER_CORRUPT) {
+        printf("corrupt: gateway %s at position %" PRIu64 ": %s\n", bad_gateway, bad_position,
+               problem);
+        return CLOUD_EXIT_FAIL;
+    }
+    if (err != FOGPAY_OK) {
+        return cloud_fail(s, "verify", err);
+    }
+    printf("ok: %" PRIu64 " transfers checked\n", checked);
+    return CLOUD_EXIT_OK;
+}
+
+/* How a subcommand reaches the store. */
+typedef enum cloud_store_need {
+    CLOUD_STORE_NONE,   /* no store */
+    CLOUD_STORE_OPEN,   /* an existing, initialised store */
+    CLOUD_STORE_CREATE, /* created when empty */
+} cloud_store_need;
+
+typedef struct cloud_command {
+    const char *name;
+    int (*handler)(fogpay_store *s, int argc, char **argv);
+    cloud_store_need need;
+    const char *usage;
+} cloud_command;
+
+static const cloud_command cloud_commands[] = {
+    {"init", cloud_init, CLOUD_STORE_CREATE, "--store CONNINFO init"},
+    {"keygen", cloud_keygen, CLOUD_STORE_NONE, "keygen --out FILE [--alg ed25519|p256]"},
+    {"add-gateway", cloud_add_gateway, CLOUD_STORE_OPEN,
+     "--store CONNINFO add-gateway --id GATEWAY --public-key ed25519:HEX"},
+    {"gateways", cloud_gateways, CLOUD_STORE_OPEN, "--store CONNINFO gateways [--format text|json]"},
+    {"transfers", cloud_transfers, CLOUD_STORE_OPEN,
+     "--store CONNINFO transfers [--gateway G] [--device D] [--entity E]\n"
+     "              [--from MS] [--to MS] [--format csv|json]"},
+    {"verify", cloud_verify, CLOUD_STORE_OPEN, "--store CONNINFO verify"},
+};
+
+static void cloud_print_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: %s [--store CONNINFO] COMMAND [OPTIONS]\n\n"
+            "CONNINFO is sqlite:PATH, a plain PATH, or postgresql://...; without --store it\n"
+            "is taken from $" CLOUD_STORE_ENV ".\n\ncommands:\n",
+            cloud_program);
+    for (size_t i = 0; i < sizeof cloud_commands / sizeof cloud_commands[0]; i++) {
+        fprintf(out, "  %s %s\n", cloud_program, cloud_commands[i].usage);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"store", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'H'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *conninfo = getenv(CLOUD_STORE_ENV);
+    int opt;
+    /* "+" stops at the command name, so its options are left for it. */
+    while ((opt = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+        if (opt == 's') {
+            conninfo = optarg;
+        } else if (opt == 'H') {
+            cloud_print_usage(stdout);
+            return CLOUD_EXIT_OK;
+        } else {
+            cloud_print_usage(stderr);
+            return CLOUD_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        cloud_print_usage(stderr);
+        return CLOUD_EXIT_USAGE;
+    }
+    const char *name = argv[optind];
+    const cloud_command *command = NULL;
+    for (size_t i = 0; i < sizeof cloud_commands / sizeof cloud_commands[0]; i++) {
+        if (strcmp(cloud_commands[i].name, name) == 0) {
+            command = &cloud_commands[i];
+        }
+    }
+    if (command == NULL) {
+        fprintf(stderr, "%s: unknown command \"%s\"\n", cloud_program, name);
+        cloud_print_usage(stderr);
+        return CLOUD_EXIT_USAGE;
+    }
+    fogpay_store *store = NULL;
+    if (command->need != CLOUD_STORE_NONE) {
+        if (conninfo == NULL || conninfo[0] == '\0') {
+            fprintf(stderr, "%s %s: --store CONNINFO (or $" CLOUD_STORE_ENV ") is required\n",
+                    cloud_program, name);
+            return CLOUD_EXIT_USAGE;
+        }
+        fogpay_error err =
+            fogpay_store_open(conninfo, command->need == CLOUD_STORE_CREATE, &store);
+        if (err != FOGPAY_OK) {
+            fprintf(stderr, "%s: cannot open the store: %s (%s): %s\n", cloud_program,
+                    fogpay_error_string(err), fogpay_error_name(err),
+                    fogpay_store_last_message(store));
+            fogpay_store_close(store);
+            return CLOUD_EXIT_FAIL;
+        }
+    }
+    /* The command's own options start after its name. */
+    int sub_argc = argc - optind;
+    char **sub_argv = argv + optind;
+    optind = 1;
+    int status = command->handler(store, sub_argc, sub_argv);
+    fogpay_store_close(store);
+    return status;
+}
