@@ -190,8 +190,8 @@ static int cloud_gateways_visit(void *ctx, const fogpay_store_gateway *g)
     char hash[2 * FOGPAY_HASH_BYTES + 1];
     fogpay_hex_encode(g->hash, FOGPAY_HASH_BYTES, hash);
     bool has_lag = g->last_transfer_ms != 0;
-    uint64_t lag_ms = has_lag && st->now_ms > g->last_transfer_ms ? st->now_ms - g->last_transfer_ms
-                                                                  : 0;
+    uint64_t lag_ms =
+        has_lag && st->now_ms > g->last_transfer_ms ? st->now_ms - g->last_transfer_ms : 0;
     char lag[32] = "-";
     if (has_lag) {
         snprintf(lag, sizeof lag, "%" PRIu64, lag_ms);
@@ -279,9 +279,12 @@ static int cloud_transfers_options(int argc, char **argv, fogpay_store_filter *f
                                    cloud_export_state *e)
 {
     static const struct option options[] = {
-        {"gateway", required_argument, NULL, 'g'}, {"device", required_argument, NULL, 'd'},
-        {"entity", required_argument, NULL, 'e'},  {"from", required_argument, NULL, 'F'},
-        {"to", required_argument, NULL, 'T'},      {"format", required_argument, NULL, 'f'},
+        {"gateway", required_argument, NULL, 'g'},
+        {"device", required_argument, NULL, 'd'},
+        {"entity", required_argument, NULL, 'e'},
+        {"from", required_argument, NULL, 'F'},
+        {"to", required_argument, NULL, 'T'},
+        {"format", required_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -400,7 +403,8 @@ static const cloud_command cloud_commands[] = {
     {"keygen", cloud_keygen, CLOUD_STORE_NONE, "keygen --out FILE [--alg ed25519|p256]"},
     {"add-gateway", cloud_add_gateway, CLOUD_STORE_OPEN,
      "--store CONNINFO add-gateway --id GATEWAY --public-key ed25519:HEX"},
-    {"gateways", cloud_gateways, CLOUD_STORE_OPEN, "--store CONNINFO gateways [--format text|json]"},
+    {"gateways", cloud_gateways, CLOUD_STORE_OPEN,
+     "--store CONNINFO gateways [--format text|json]"},
     {"transfers", cloud_transfers, CLOUD_STORE_OPEN,
      "--store CONNINFO transfers [--gateway G] [--device D] [--entity E]\n"
      "              [--from MS] [--to MS] [--format csv|json]"},
@@ -463,8 +467,7 @@ int main(int argc, char **argv)
                     cloud_program, name);
             return CLOUD_EXIT_USAGE;
         }
-        fogpay_error err =
-            fogpay_store_open(conninfo, command->need == CLOUD_STORE_CREATE, &store);
+        fogpay_error err = fogpay_store_open(conninfo, command->need == CLOUD_STORE_CREATE, &store);
         if (err != FOGPAY_OK) {
             fprintf(stderr, "%s: cannot open the store: %s (%s): %s\n", cloud_program,
                     fogpay_error_string(err), fogpay_error_name(err),

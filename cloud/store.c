@@ -263,8 +263,7 @@ static int store__gateway_walk_visit(void *ctx, const fogpay_store_gateway *g)
     return 0;
 }
 
-fogpay_error fogpay_store_gateway_list(fogpay_store *s, fogpay_store_gateway_visit visit,
-                                       void *ctx)
+fogpay_error fogpay_store_gateway_list(fogpay_store *s, fogpay_store_gateway_visit visit, void *ctx)
 {
     fogpay_error err = store__enter(s);
     if (err != FOGPAY_OK || visit == NULL) {
@@ -359,11 +358,10 @@ static fogpay_error store__append_locked(fogpay_store *s, const char *gateway_id
     return s->engine->gateway_set_head(s, &g);
 }
 
-fogpay_error fogpay_store_append(fogpay_store *s, const char *gateway_id,
-                                 uint64_t expect_position,
+fogpay_error fogpay_store_append(fogpay_store *s, const char *gateway_id, uint64_t expect_position,
                                  const uint8_t expect_hash[FOGPAY_HASH_BYTES],
-                                 const fogpay_store_record *records, size_t n,
-                                 uint64_t batch_seq, uint64_t received_ms)
+                                 const fogpay_store_record *records, size_t n, uint64_t batch_seq,
+                                 uint64_t received_ms)
 {
     fogpay_error err = store__enter(s);
     if (err == FOGPAY_OK) {
@@ -392,8 +390,8 @@ fogpay_error fogpay_store_append(fogpay_store *s, const char *gateway_id,
     return store__end(s, err);
 }
 
-fogpay_error fogpay_store_chain_hash(fogpay_store *s, const char *gateway_id,
-                                     uint64_t position, uint8_t hash[FOGPAY_HASH_BYTES])
+fogpay_error fogpay_store_chain_hash(fogpay_store *s, const char *gateway_id, uint64_t position,
+                                     uint8_t hash[FOGPAY_HASH_BYTES])
 {
     fogpay_error err = store__enter(s);
     if (err == FOGPAY_OK) {
@@ -455,8 +453,7 @@ fogpay_error fogpay_store_transfers(fogpay_store *s, const fogpay_store_filter *
         err = store__check_filter_text(s, "entity", q.entity_id, FOGPAY_ENTITY_ID_MAX);
     }
     if (err == FOGPAY_OK) {
-        err = store__check_filter_text(s, "after-gateway", q.after_gateway,
-                                       FOGPAY_GATEWAY_ID_MAX);
+        err = store__check_filter_text(s, "after-gateway", q.after_gateway, FOGPAY_GATEWAY_ID_MAX);
     }
     if (err != FOGPAY_OK) {
         return err;

@@ -52,7 +52,8 @@
 #define PG_PAGE_VARIANTS 8u
 
 #define PG_GATEWAY_COLUMNS                                                                         \
-    "id, public_key, position, hash, batch_seq, batches, last_batch_ms, last_transfer_ms, added_ms"
+    "id, public_key, position, hash, batch_seq, batches, last_batch_ms, last_transfer_ms, "        \
+    "added_ms"
 #define PG_TRANSFER_COLUMNS                                                                        \
     "gateway_id, position, kind, debit_account, credit_account, amount_minor, currency, "          \
     "time_ms, device_id, seq, payer_entity, payee_entity, intent_hash, reference, "                \
@@ -72,15 +73,20 @@ static const pg_statement pg__sql_gateway_insert = {
     9,
     {PG_OID_TEXT, PG_OID_TEXT, PG_OID_INT8, PG_OID_BYTEA, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8,
      PG_OID_INT8, PG_OID_INT8}};
-static const pg_statement pg__sql_gateway_get = {
-    "fogpay_gateway_get", "SELECT " PG_GATEWAY_COLUMNS " FROM gateways WHERE id = $1", 1,
-    {PG_OID_TEXT}};
-static const pg_statement pg__sql_gateway_lock = {
-    "fogpay_gateway_lock", "SELECT " PG_GATEWAY_COLUMNS " FROM gateways WHERE id = $1 FOR UPDATE",
-    1, {PG_OID_TEXT}};
+static const pg_statement pg__sql_gateway_get = {"fogpay_gateway_get",
+                                                 "SELECT " PG_GATEWAY_COLUMNS
+                                                 " FROM gateways WHERE id = $1",
+                                                 1,
+                                                 {PG_OID_TEXT}};
+static const pg_statement pg__sql_gateway_lock = {"fogpay_gateway_lock",
+                                                  "SELECT " PG_GATEWAY_COLUMNS
+                                                  " FROM gateways WHERE id = $1 FOR UPDATE",
+                                                  1,
+                                                  {PG_OID_TEXT}};
 static const pg_statement pg__sql_gateway_page = {
     "fogpay_gateway_page",
-    "SELECT " PG_GATEWAY_COLUMNS " FROM gateways WHERE id > $1 ORDER BY id LIMIT $2", 2,
+    "SELECT " PG_GATEWAY_COLUMNS " FROM gateways WHERE id > $1 ORDER BY id LIMIT $2",
+    2,
     {PG_OID_TEXT, PG_OID_INT8}};
 static const pg_statement pg__sql_gateway_set_head = {
     "fogpay_gateway_set_head",
@@ -97,12 +103,15 @@ static const pg_statement pg__sql_transfer_insert = {
      PG_OID_INT8, PG_OID_TEXT, PG_OID_INT8, PG_OID_TEXT, PG_OID_TEXT, PG_OID_BYTEA, PG_OID_TEXT,
      PG_OID_INT8, PG_OID_BYTEA, PG_OID_BYTEA}};
 static const pg_statement pg__sql_chain_hash = {
-    "fogpay_chain_hash", "SELECT hash FROM transfers WHERE gateway_id = $1 AND position = $2", 2,
+    "fogpay_chain_hash",
+    "SELECT hash FROM transfers WHERE gateway_id = $1 AND position = $2",
+    2,
     {PG_OID_TEXT, PG_OID_INT8}};
 
 static const pg_statement *const pg__statements[] = {
-    &pg__sql_gateway_insert, &pg__sql_gateway_get,      &pg__sql_gateway_lock,    &pg__sql_gateway_page,
-    &pg__sql_gateway_set_head, &pg__sql_transfer_insert, &pg__sql_chain_hash,
+    &pg__sql_gateway_insert, &pg__sql_gateway_get,      &pg__sql_gateway_lock,
+    &pg__sql_gateway_page,   &pg__sql_gateway_set_head, &pg__sql_transfer_insert,
+    &pg__sql_chain_hash,
 };
 
 /* Parameters of a transfer page: $1 after gateway, $2 after position,
@@ -182,8 +191,7 @@ static fogpay_error pg__error(fogpay_store *s, const PGresult *res, const char *
     if (strcmp(state, "23505") == 0) {
         return FOGPAY_ERR_EXISTS;
     }
-    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-        strcmp(state, "55P03") == 0) {
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0) {
         return FOGPAY_ERR_STORAGE_BUSY;
     }
     return FOGPAY_ERR_STORAGE;
@@ -195,8 +203,7 @@ static fogpay_error pg__run(fogpay_store *s, const char *name, const pg_params *
                             ExecStatusType expect, const char *doing, PGresult **out)
 {
     store_pg *q = pg__state(s);
-    PGresult *res =
-        PQexecPrepared(q->conn, name, p->count, p->values, p->lengths, p->formats, 1);
+    PGresult *res = PQexecPrepared(q->conn, name, p->count, p->values, p->lengths, p->formats, 1);
     if (res == NULL || PQresultStatus(res) != expect) {
         fogpay_error err = pg__error(s, res, doing);
         PQclear(res);
@@ -425,8 +432,7 @@ static fogpay_error pg__schema(fogpay_store *s, bool create)
     }
     bool fresh = version == 0 && empty;
     if (version != STORE_SCHEMA_VERSION && !(fresh && create)) {
-        store__note(s,
-                    "schema version %ld found where version %d of the cloud store is needed%s",
+        store__note(s, "schema version %ld found where version %d of the cloud store is needed%s",
                     version, STORE_SCHEMA_VERSION, fresh ? " (an empty database)" : "");
         return FOGPAY_ERR_SCHEMA_VERSION;
     }
@@ -435,15 +441,15 @@ static fogpay_error pg__schema(fogpay_store *s, bool create)
 
 static void pg__page_sql(unsigned mask, char *sql, size_t cap)
 {
-    int n = snprintf(sql, cap,
-                     "SELECT " PG_TRANSFER_COLUMNS " FROM transfers WHERE %s"
-                     " AND time_ms >= $3 AND time_ms < $4%s%s"
-                     " ORDER BY gateway_id, position LIMIT $8",
-                     (mask & PG_PAGE_GATEWAY) ? "gateway_id = $5 AND position > $2"
-                                              : "(gateway_id, position) > ($1, $2)",
-                     (mask & PG_PAGE_DEVICE) ? " AND device_id = $6" : "",
-                     (mask & PG_PAGE_ENTITY) ? " AND (payer_entity = $7 OR payee_entity = $7)"
-                                             : "");
+    int n =
+        snprintf(sql, cap,
+                 "SELECT " PG_TRANSFER_COLUMNS " FROM transfers WHERE %s"
+                 " AND time_ms >= $3 AND time_ms < $4%s%s"
+                 " ORDER BY gateway_id, position LIMIT $8",
+                 (mask & PG_PAGE_GATEWAY) ? "gateway_id = $5 AND position > $2"
+                                          : "(gateway_id, position) > ($1, $2)",
+                 (mask & PG_PAGE_DEVICE) ? " AND device_id = $6" : "",
+                 (mask & PG_PAGE_ENTITY) ? " AND (payer_entity = $7 OR payee_entity = $7)" : "");
     assert(n > 0 && (size_t)n < cap);
 }
 
@@ -529,10 +535,9 @@ static void pg__close(fogpay_store *s)
 
 static fogpay_error pg__begin(fogpay_store *s, store_txn kind)
 {
-    return pg__command(s,
-                       kind == STORE_TXN_WRITE ? "BEGIN"
-                                               : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                       "begin a transaction");
+    return pg__command(
+        s, kind == STORE_TXN_WRITE ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        "begin a transaction");
 }
 
 static fogpay_error pg__commit(fogpay_store *s)

@@ -40,9 +40,9 @@
 /* The variants of the transfer page: which of the optional filters are
  * set, as bits. Each has its own statement so SQLite can use the index
  * that fits. */
-#define SQLITE_PAGE_GATEWAY 1u
-#define SQLITE_PAGE_DEVICE  2u
-#define SQLITE_PAGE_ENTITY  4u
+#define SQLITE_PAGE_GATEWAY  1u
+#define SQLITE_PAGE_DEVICE   2u
+#define SQLITE_PAGE_ENTITY   4u
 #define SQLITE_PAGE_VARIANTS 8u
 
 typedef enum sqlite_stmt_id {
@@ -60,7 +60,8 @@ typedef enum sqlite_stmt_id {
 } sqlite_stmt_id;
 
 #define SQLITE_GATEWAY_COLUMNS                                                                     \
-    "id, public_key, position, hash, batch_seq, batches, last_batch_ms, last_transfer_ms, added_ms"
+    "id, public_key, position, hash, batch_seq, batches, last_batch_ms, last_transfer_ms, "        \
+    "added_ms"
 #define SQLITE_TRANSFER_COLUMNS                                                                    \
     "gateway_id, position, kind, debit_account, credit_account, amount_minor, currency, "          \
     "time_ms, device_id, seq, payer_entity, payee_entity, intent_hash, reference, "                \
@@ -74,8 +75,8 @@ static const char *const sqlite__sql[SQLITE_STMT_FIXED_COUNT] = {
     [SQLITE_STMT_GATEWAY_INSERT] = "INSERT INTO gateways (" SQLITE_GATEWAY_COLUMNS
                                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [SQLITE_STMT_GATEWAY_GET] = "SELECT " SQLITE_GATEWAY_COLUMNS " FROM gateways WHERE id = ?1",
-    [SQLITE_STMT_GATEWAY_PAGE] = "SELECT " SQLITE_GATEWAY_COLUMNS
-                                 " FROM gateways WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [SQLITE_STMT_GATEWAY_PAGE] =
+        "SELECT " SQLITE_GATEWAY_COLUMNS " FROM gateways WHERE id > ?1 ORDER BY id LIMIT ?2",
     [SQLITE_STMT_GATEWAY_SET_HEAD] =
         "UPDATE gateways SET position = ?2, hash = ?3, batch_seq = ?4, batches = ?5,"
         " last_batch_ms = ?6, last_transfer_ms = ?7 WHERE id = ?1",
@@ -445,8 +446,8 @@ static fogpay_error sqlite__prepare_all(fogpay_store *s)
     for (unsigned mask = 0; mask < SQLITE_PAGE_VARIANTS; mask++) {
         char sql[SQLITE_STORE_SQL_MAX];
         sqlite__page_sql(mask, sql, sizeof sql);
-        int rc = sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->page[mask],
-                                    NULL);
+        int rc =
+            sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->page[mask], NULL);
         if (rc != SQLITE_OK) {
             return sqlite__error(s, q->db, rc, "prepare its statements");
         }

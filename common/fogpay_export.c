@@ -64,8 +64,8 @@ void fogpay_export_csv(FILE *out, const fogpay_transfer *t, const uint8_t hash[F
     fprintf(out, "%" PRIu64 ",%u,%" PRIu64 ",%" PRIu64 ",%s,%s,%" PRIu64 ",", t->position,
             (unsigned)t->kind, t->debit_account, t->credit_account, x.amount, x.code, t->time_ms);
     export_csv_text(out, t->device_id);
-    fprintf(out, ",%" PRIu64 ",%s,%s,%s,%s,%" PRIu64 ",", t->seq, t->payer_entity,
-            t->payee_entity, x.intent_hex, x.chain_hex, t->related_position);
+    fprintf(out, ",%" PRIu64 ",%s,%s,%s,%s,%" PRIu64 ",", t->seq, t->payer_entity, t->payee_entity,
+            x.intent_hex, x.chain_hex, t->related_position);
     export_csv_text(out, t->reference);
     fputc('\n', out);
 }
@@ -81,9 +81,9 @@ void fogpay_export_json(FILE *out, const fogpay_transfer *t, const uint8_t hash[
             ",\"device\":\"%s\",\"seq\":%" PRIu64
             ",\"payerEntity\":\"%s\",\"payeeEntity\":\"%s\",\"intentHash\":\"%s\","
             "\"chainHash\":\"%s\",\"relatedPosition\":%" PRIu64 ",\"reference\":",
-            first ? "" : ",\n", t->position, (unsigned)t->kind, t->debit_account,
-            t->credit_account, x.amount, x.code, t->time_ms, t->device_id, t->seq,
-            t->payer_entity, t->payee_entity, x.intent_hex, x.chain_hex, t->related_position);
+            first ? "" : ",\n", t->position, (unsigned)t->kind, t->debit_account, t->credit_account,
+            x.amount, x.code, t->time_ms, t->device_id, t->seq, t->payer_entity, t->payee_entity,
+            x.intent_hex, x.chain_hex, t->related_position);
     /* References are short codes; escape the two characters JSON needs and
      * drop control characters. */
     fputc('"', out);

@@ -33,15 +33,15 @@
 
 /* Transfers of the longest chain a test builds: five full batches and a
  * bit, so paging crosses FOGPAY_STORE_LIST_MAX twice. */
-#define CHAIN_MAX 2600
+#define CHAIN_MAX    2600
 #define CONNINFO_MAX 512
-#define CMD_MAX 4096
-#define OUT_MAX (1024 * 1024)
+#define CMD_MAX      4096
+#define OUT_MAX      (1024 * 1024)
 /* Rounds of the two-handle race; each is one contested append. */
 #define RACE_ROUNDS 12
-#define RACE_BATCH 5
+#define RACE_BATCH  5
 
-#define T0_MS 1700000000000ull
+#define T0_MS    1700000000000ull
 #define ENTITY_A "le-00000000000000a1"
 #define ENTITY_B "le-00000000000000b2"
 #define ENTITY_C "le-00000000000000c3"
@@ -104,8 +104,8 @@ static void chain_build(chain *c, uint64_t n)
         chain_transfer(i + 1, t);
         fogpay_store_record *r = &c->r[i];
         size_t len = 0;
-        CU_ASSERT_EQUAL_FATAL(
-            fogpay_transfer_encode(t, c->bytes[i], FOGPAY_RECORD_BYTES_MAX, &len), FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(fogpay_transfer_encode(t, c->bytes[i], FOGPAY_RECORD_BYTES_MAX, &len),
+                              FOGPAY_OK);
         r->transfer = t;
         r->record = c->bytes[i];
         r->record_len = len;
@@ -255,8 +255,8 @@ static int collect_visit(void *ctx, const char *gateway_id, const fogpay_transfe
 
 /* Every transfer matching f, page by page of page_size; *pages receives
  * the number of queries made. */
-static void collect_all(fogpay_store *s, fogpay_store_filter f, uint32_t page_size,
-                        collected *c, unsigned *pages)
+static void collect_all(fogpay_store *s, fogpay_store_filter f, uint32_t page_size, collected *c,
+                        unsigned *pages)
 {
     memset(c, 0, sizeof *c);
     c->hashes_match = true;
@@ -357,8 +357,8 @@ static void test_open_and_version(void)
     fogpay_store_close(s);
     /* The engine cannot reach it. */
     s = NULL;
-    const char *unreachable = use_pg ? "postgresql://postgres@127.0.0.1:1/none"
-                                     : "sqlite:/nonexistent-dir/store.db";
+    const char *unreachable =
+        use_pg ? "postgresql://postgres@127.0.0.1:1/none" : "sqlite:/nonexistent-dir/store.db";
     CU_ASSERT_EQUAL(fogpay_store_open(unreachable, true, &s), FOGPAY_ERR_STORAGE);
     fogpay_store_close(s);
 }
@@ -477,13 +477,13 @@ static void test_append_stale_head(void)
     fogpay_store_gateway seen;
     CU_ASSERT_EQUAL(fogpay_store_gateway_get(s, "gw-a", &seen), FOGPAY_OK);
     CU_ASSERT_EQUAL(chain_append(other, "gw-a", &chain_a, 10, 5, 2), FOGPAY_OK);
-    CU_ASSERT_EQUAL(fogpay_store_append(s, "gw-a", seen.position, seen.hash, &chain_a.r[10], 5, 2,
-                                        T0_MS),
-                    FOGPAY_ERR_CHAIN_MISMATCH);
+    CU_ASSERT_EQUAL(
+        fogpay_store_append(s, "gw-a", seen.position, seen.hash, &chain_a.r[10], 5, 2, T0_MS),
+        FOGPAY_ERR_CHAIN_MISMATCH);
     /* A stale position, and the right position with another hash. */
     CU_ASSERT_EQUAL(chain_append(s, "gw-a", &chain_a, 5, 5, 3), FOGPAY_ERR_CHAIN_MISMATCH);
-    CU_ASSERT_EQUAL(fogpay_store_append(s, "gw-a", 15, chain_hash_at(&chain_a, 14),
-                                        &chain_a.r[15], 5, 3, T0_MS),
+    CU_ASSERT_EQUAL(fogpay_store_append(s, "gw-a", 15, chain_hash_at(&chain_a, 14), &chain_a.r[15],
+                                        5, 3, T0_MS),
                     FOGPAY_ERR_CHAIN_MISMATCH);
     CU_ASSERT_PTR_NOT_NULL(strstr(fogpay_store_last_message(s), "nothing was written"));
 
@@ -574,8 +574,8 @@ static void test_unknown_gateway(void)
 }
 
 /* Counts chain_a's transfers among positions 1..n that a predicate keeps. */
-static uint64_t expected_count(uint64_t n, const char *device, const char *entity,
-                               uint64_t from_ms, uint64_t to_ms)
+static uint64_t expected_count(uint64_t n, const char *device, const char *entity, uint64_t from_ms,
+                               uint64_t to_ms)
 {
     uint64_t count = 0;
     for (uint64_t i = 0; i < n; i++) {
@@ -616,8 +616,8 @@ static void test_queries_and_paging(void)
     CU_ASSERT(c.hashes_match);
     CU_ASSERT_STRING_EQUAL(c.gateway, "gw-b");
     /* Paging inside one gateway from a given position. */
-    fogpay_store_filter after = {.gateway_id = "gw-a", .after_gateway = "gw-a",
-                                 .after_position = 2400};
+    fogpay_store_filter after = {
+        .gateway_id = "gw-a", .after_gateway = "gw-a", .after_position = 2400};
     collect_all(s, after, 0, &c, &pages);
     CU_ASSERT_EQUAL(c.count, n - 2400);
     CU_ASSERT_EQUAL(c.positions[0], 2401);
@@ -639,13 +639,16 @@ static void test_queries_and_paging(void)
                 &pages);
     CU_ASSERT_EQUAL(c.count, n);
     uint64_t from = T0_MS + 1000, to = T0_MS + 2000;
-    collect_all(s, (fogpay_store_filter){.gateway_id = "gw-a", .from_ms = from, .to_ms = to}, 0,
-                &c, &pages);
+    collect_all(s, (fogpay_store_filter){.gateway_id = "gw-a", .from_ms = from, .to_ms = to}, 0, &c,
+                &pages);
     CU_ASSERT_EQUAL(c.count, 100);
     CU_ASSERT_EQUAL(c.positions[0], 100);
     collect_all(s,
-                (fogpay_store_filter){.gateway_id = "gw-a", .device_id = "dev-a",
-                                      .entity_id = ENTITY_B, .from_ms = from, .to_ms = to},
+                (fogpay_store_filter){.gateway_id = "gw-a",
+                                      .device_id = "dev-a",
+                                      .entity_id = ENTITY_B,
+                                      .from_ms = from,
+                                      .to_ms = to},
                 0, &c, &pages);
     CU_ASSERT_EQUAL(c.count, expected_count(n, "dev-a", ENTITY_B, from, to));
     CU_ASSERT(c.count > 0);
@@ -766,13 +769,12 @@ static uint64_t ledger_into_store(const char *ledger_path, fogpay_store *s, cons
 {
     static chain copy;
     sqlite3 *db = NULL;
-    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(ledger_path, &db, SQLITE_OPEN_READONLY, NULL),
-                          SQLITE_OK);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(ledger_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *st = NULL;
-    CU_ASSERT_EQUAL_FATAL(
-        sqlite3_prepare_v2(db, "SELECT record, hash FROM transfers ORDER BY position", -1, &st,
-                           NULL),
-        SQLITE_OK);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db,
+                                             "SELECT record, hash FROM transfers ORDER BY position",
+                                             -1, &st, NULL),
+                          SQLITE_OK);
     copy.n = 0;
     while (sqlite3_step(st) == SQLITE_ROW && copy.n < FOGPAY_BATCH_RECORDS_MAX) {
         size_t i = copy.n++;
@@ -788,8 +790,7 @@ static uint64_t ledger_into_store(const char *ledger_path, fogpay_store *s, cons
     sqlite3_finalize(st);
     sqlite3_close(db);
     CU_ASSERT_FATAL(copy.n > 0);
-    CU_ASSERT_EQUAL(fogpay_store_append(s, gw, 0, zero_hash, copy.r, copy.n, 1, T0_MS),
-                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_store_append(s, gw, 0, zero_hash, copy.r, copy.n, 1, T0_MS), FOGPAY_OK);
     return copy.n;
 }
 
@@ -859,19 +860,18 @@ static void test_fogpay_cloud_tool(void)
                     0);
     CU_ASSERT_STRING_EQUAL(out, expected);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "top-2"));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' transfers --format json --from 1",
-                        cloud, conninfo),
-                    0);
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --store '%s' transfers --format json --from 1", cloud, conninfo),
+        0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"gateway\":\"gw-1\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"amount\":\"0.07\""));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' transfers --format xml", cloud,
-                        conninfo),
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' transfers --format xml", cloud, conninfo),
                     2);
 
     CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' gateways", cloud, conninfo), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "gw-1\t3\t1\t1\t"));
-    CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --store '%s' gateways --format json", cloud, conninfo), 0);
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' gateways --format json", cloud, conninfo),
+                    0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"position\":3"));
     CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' verify", cloud, conninfo), 0);
     CU_ASSERT_STRING_EQUAL(out, "ok: 3 transfers checked\n");

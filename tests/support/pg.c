@@ -26,9 +26,9 @@
 /* Ports tried when the free one is taken between the probe and the start. */
 #define TEST_PG_START_ATTEMPTS 3
 /* Seconds pg_ctl waits for the server to start or stop. */
-#define TEST_PG_WAIT_S 60
+#define TEST_PG_WAIT_S      60
 #define TEST_PG_COMMAND_MAX 2048
-#define TEST_PG_NAME_MAX 63
+#define TEST_PG_NAME_MAX    63
 
 /* The server still running at exit, stopped by the atexit handler. */
 static test_pg *test_pg_running;
@@ -52,8 +52,8 @@ static bool test_pg_run(const test_pg *pg, const char *format, ...)
     int n = vsnprintf(inner, sizeof inner, format, ap);
     va_end(ap);
     char command[TEST_PG_COMMAND_MAX + TEST_PG_PATH_MAX];
-    int m = snprintf(command, sizeof command, "cd '%s' && %s %s >>'%s/commands.log' 2>&1",
-                     pg->dir, pg->as_postgres ? "runuser -u postgres --" : "", inner, pg->dir);
+    int m = snprintf(command, sizeof command, "cd '%s' && %s %s >>'%s/commands.log' 2>&1", pg->dir,
+                     pg->as_postgres ? "runuser -u postgres --" : "", inner, pg->dir);
     if (n < 0 || (size_t)n >= sizeof inner || m < 0 || (size_t)m >= sizeof command) {
         fprintf(stderr, "test_pg: a command line is too long\n");
         return false;
@@ -161,8 +161,9 @@ bool test_pg_start(test_pg *pg)
      * else and lives as long as the test. No fsync: the tests close and
      * reopen, they do not crash the server, so its own crash safety is not
      * under test and syncing would only slow them. */
-    if (!test_pg_run(pg, "'%s/initdb' -D '%s/data' -U postgres -A trust -E UTF8 --locale=C "
-                         "--no-sync",
+    if (!test_pg_run(pg,
+                     "'%s/initdb' -D '%s/data' -U postgres -A trust -E UTF8 --locale=C "
+                     "--no-sync",
                      pg->bin, pg->dir)) {
         fprintf(stderr, "test_pg: initdb failed\n");
         test_pg_dump_log(pg);
@@ -198,8 +199,8 @@ bool test_pg_create_db(test_pg *pg, const char *name, char *conninfo, size_t cap
     size_t len = strlen(name);
     bool valid = pg->running && len > 0 && len <= TEST_PG_NAME_MAX;
     for (size_t i = 0; valid && i < len; i++) {
-        valid = islower((unsigned char)name[i]) || isdigit((unsigned char)name[i]) ||
-                name[i] == '_';
+        valid =
+            islower((unsigned char)name[i]) || isdigit((unsigned char)name[i]) || name[i] == '_';
     }
     if (!valid) {
         fprintf(stderr, "test_pg: \"%s\" is not a database name to create here\n", name);

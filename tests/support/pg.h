@@ -19,7 +19,7 @@
 
 /* The directory is short enough that the socket path inside it stays under
  * the 107 bytes of sun_path. */
-#define TEST_PG_DIR_MAX 64
+#define TEST_PG_DIR_MAX  64
 #define TEST_PG_PATH_MAX 512
 
 typedef struct test_pg {
