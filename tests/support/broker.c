@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -150,6 +151,9 @@ bool test_broker_restart(test_broker *b)
         return false;
     }
     if (pid == 0) {
+        /* A test that dies (an abort, a fatal signal) takes its broker
+         * along instead of leaving it holding the runner's pipes. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int devnull = open("/dev/null", O_RDWR);
         if (devnull >= 0) {
             dup2(devnull, STDIN_FILENO);
