@@ -1,0 +1,798 @@
+/*
+ * test_sync.c - upstream sync end to end, with nothing simulated: two
+ * gateways (Mosquitto with the fogpay plugin, each bridged to the cloud
+ * broker as deploy/mosquitto.conf shows), a cloud broker (plain Mosquitto),
+ * real fogpay-ingest processes and the cloud store, devices paying through
+ * fogpay-agent. The whole suite runs twice: on a SQLite store file, then on
+ * a throwaway PostgreSQL server (skipped, with the reason printed, only
+ * where PostgreSQL cannot run).
+ *
+ *   - both gateways' transfers reach the cloud row for row (the cloud's
+ *     export equals each gateway's own export) and the cloud verifies;
+ *   - partition: the cloud broker is stopped under traffic, settlement goes
+ *     on, and after it returns nothing is lost, doubled or out of order;
+ *   - an ingest process killed with SIGKILL mid-burst and restarted; two
+ *     ingest processes sharing the subscription;
+ *   - batches published by hand on the cloud broker: a duplicate is acked
+ *     stored again and stored once, a flipped byte and an unknown key get no
+ *     ack, a gap gets a resend from the right position, a fork is refused.
+ *
+ * argv: fogpay-agent, fogpayctl, fogpay-ingest, fogpay-cloud; FOGPAY_PLUGIN
+ * the plugin. Gateways are provisioned through the ledger API before their
+ * brokers start, and read through it while they run (WAL allows a second
+ * connection).
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <MQTTClient.h>
+
+#include "broker.h"
+#include "fogpay_cose.h"
+#include "fogpay_hash.h"
+#include "fogpay_password.h"
+#include "ledger.h"
+#include "pg.h"
+#include "store.h"
+#include "testutil.h"
+
+#define EUR 978
+#define GATEWAYS 2
+#define INGESTS_MAX 2
+#define ARGS_MAX 40
+/* Longest wait for the cloud to catch up: the gateways' sync timeout is
+ * 1 s and doubles while the cloud is away, so a few seconds of partition
+ * are made up well within this. */
+#define SYNC_WAIT_MS 60000
+/* How long a batch that must not be acked is given to be acked anyway. */
+#define NO_ACK_WAIT_MS 1500
+/* A signed batch: the largest payload and its COSE_Sign1 around it. */
+#define SIGNED_BATCH_MAX (FOGPAY_BATCH_BYTES_MAX + 256)
+
+static const char *agent_bin;
+static const char *ctl_bin;
+static const char *ingest_bin;
+static const char *cloud_bin;
+
+typedef struct gateway {
+    const char *id;
+    test_broker broker;
+    char db[TEST_BROKER_PATH_MAX];
+    char key_path[TEST_BROKER_PATH_MAX];
+    char key_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+} gateway;
+
+static gateway gws[GATEWAYS] = {{.id = "gw-north"}, {.id = "gw-south"}};
+static test_broker cloud;
+static char work[TEST_BROKER_DIR_MAX];
+static char store_conninfo[FOGPAY_STORE_CONNINFO_MAX];
+static char cloud_key_path[TEST_BROKER_PATH_MAX];
+static char cloud_key_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+static pid_t ingest_pid[INGESTS_MAX];
+static test_pg pg;
+static bool pg_running;
+
+static void path_work(const char *name, char *out)
+{
+    snprintf(out, TEST_BROKER_PATH_MAX, "%s/%s", work, name);
+}
+
+static void gw_path(const gateway *g, const char *name, char *out)
+{
+    test_broker_path(&g->broker, name, out, TEST_BROKER_PATH_MAX);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Runs argv to completion with stdout into out_path (or /dev/null) and
+ * stderr inherited; the exit status, or 128 + signal. */
+static int run(const char *const *argv, const char *out_path)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, STDOUT_FILENO);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* ---- the cloud: store, broker, ingest ------------------------------------ */
+
+static int cloud_tool(const char *out_path, const char *a1, const char *a2, const char *a3,
+                      const char *a4, const char *a5)
+{
+    const char *argv[] = {cloud_bin, "--store", store_conninfo, a1, a2, a3, a4, a5, NULL};
+    return run(argv, out_path);
+}
+
+/* Starts ingest process i with its log in work/ingest-<i>.log and waits for
+ * its ready line. */
+static bool ingest_start(int i)
+{
+    char log[TEST_BROKER_PATH_MAX], name[32], broker_uri[64], client_id[32];
+    snprintf(name, sizeof name, "ingest-%d.log", i);
+    path_work(name, log);
+    snprintf(broker_uri, sizeof broker_uri, "tcp://127.0.0.1:%d", cloud.port);
+    snprintf(client_id, sizeof client_id, "ingest-%d", i);
+    size_t mark = 0;
+    char *before = testutil_read_file(log, &mark);
+    free(before);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        execl(ingest_bin, ingest_bin, "--broker", broker_uri, "--store", store_conninfo, "--key",
+              cloud_key_path, "--client-id", client_id, (char *)NULL);
+        _exit(127);
+    }
+    ingest_pid[i] = pid;
+    for (uint64_t end = now_ms() + 15000; now_ms() < end;) {
+        size_t len = 0;
+        char *text = testutil_read_file(log, &len);
+        bool ready = text && len > mark && strstr(text + mark, "fogpay-ingest: ready");
+        free(text);
+        if (ready) {
+            return true;
+        }
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            ingest_pid[i] = 0;
+            break;
+        }
+        sleep_ms(50);
+    }
+    fprintf(stderr, "ingest %d did not become ready; its log:\n", i);
+    char *text = testutil_read_file(log, NULL);
+    fprintf(stderr, "%s\n", text ? text : "(none)");
+    free(text);
+    return false;
+}
+
+static void ingest_signal(int i, int sig)
+{
+    if (ingest_pid[i] > 0) {
+        kill(ingest_pid[i], sig);
+        waitpid(ingest_pid[i], NULL, 0);
+        ingest_pid[i] = 0;
+    }
+}
+
+/* Count of lines of ingest i's log that contain text. */
+static int ingest_log_count(int i, const char *text)
+{
+    char log[TEST_BROKER_PATH_MAX], name[32];
+    snprintf(name, sizeof name, "ingest-%d.log", i);
+    path_work(name, log);
+    char *all = testutil_read_file(log, NULL);
+    int n = 0;
+    for (char *p = all; p && (p = strstr(p, text)) != NULL; p += strlen(text)) {
+        n++;
+    }
+    free(all);
+    return n;
+}
+
+/* ---- gateways ------------------------------------------------------------- */
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+    chmod(path, 0600);
+}
+
+static void register_device(fogpay_ledger *l, gateway *g, const char *id, const char *entity,
+                            uint64_t fund)
+{
+    fogpay_key *key = NULL;
+    char path[TEST_BROKER_PATH_MAX], name[64], hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key), FOGPAY_OK);
+    snprintf(name, sizeof name, "%s.key", id);
+    gw_path(g, name, path);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_save(key, path, false), FOGPAY_OK);
+    snprintf(name, sizeof name, "%s.pass", id);
+    gw_path(g, name, path);
+    write_text(path, id);
+    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash(id, strlen(id), 1000, hash, sizeof hash), FOGPAY_OK);
+    fogpay_device_limits none = {0, 0, 0};
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_register(l, id, key, hash, entity, &none, 1000),
+                          FOGPAY_OK);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, id, EUR, fund, "initial", 2000, &t), FOGPAY_OK);
+    fogpay_key_free(key);
+}
+
+/* Provisions gateway g (key, ledger with a legal entity and two funded
+ * devices), registers its key with the cloud and starts its broker with the
+ * plugin, sync and the bridge to the cloud broker. */
+static bool gateway_start(gateway *g)
+{
+    if (!test_broker_init(&g->broker)) {
+        return false;
+    }
+    gw_path(g, "ledger.db", g->db);
+    gw_path(g, "gateway.key", g->key_path);
+    fogpay_key *key = NULL;
+    if (fogpay_key_generate(FOGPAY_ALG_EDDSA, &key) != FOGPAY_OK ||
+        fogpay_key_save(key, g->key_path, false) != FOGPAY_OK ||
+        fogpay_key_public_text(key, g->key_text, sizeof g->key_text) != FOGPAY_OK) {
+        fogpay_key_free(key);
+        return false;
+    }
+    fogpay_key_free(key);
+    fogpay_ledger *l = NULL;
+    if (fogpay_ledger_open(g->db, true, &l) != FOGPAY_OK) {
+        return false;
+    }
+    fogpay_entity_personal p = {"Example Vending GmbH", "ops@example.invalid", NULL};
+    char entity[FOGPAY_ENTITY_ID_MAX + 1];
+    CU_ASSERT_EQUAL(fogpay_ledger_entity_create(l, &p, 1000, entity), FOGPAY_OK);
+    register_device(l, g, "dev-a", entity, 1000000);
+    register_device(l, g, "dev-b", entity, 100);
+    fogpay_ledger_close(l);
+    if (cloud_tool(NULL, "add-gateway", "--id", g->id, "--public-key", g->key_text) != 0) {
+        return false;
+    }
+    char conf[TEST_BROKER_CONF_MAX];
+    snprintf(conf, sizeof conf,
+             "allow_anonymous false\n"
+             "plugin %s\n"
+             "plugin_opt_database %s\n"
+             "plugin_opt_gateway_id %s\n"
+             "plugin_opt_gateway_key %s\n"
+             "plugin_opt_currencies EUR\n"
+             "plugin_opt_cloud_key %s\n"
+             "plugin_opt_sync_batch 8\n"
+             "plugin_opt_sync_interval 50\n"
+             "plugin_opt_sync_window 4\n"
+             "plugin_opt_sync_timeout 1000\n"
+             "connection cloud\n"
+             "address 127.0.0.1:%d\n"
+             "remote_clientid bridge-%s\n"
+             "cleansession false\n"
+             "restart_timeout 1\n"
+             "topic fogpay/v1/gw/%s/batch out 1\n"
+             "topic fogpay/v1/gw/%s/ack in 1\n",
+             getenv("FOGPAY_PLUGIN"), g->db, g->id, g->key_path, cloud_key_text, cloud.port,
+             g->id, g->id, g->id);
+    return test_broker_start(&g->broker, conf);
+}
+
+/* dev-a pays dev-b count times on gateway g through fogpay-agent; returns
+ * its pid when background, else waits and returns the exit status. */
+static int agent_pay(gateway *g, int count, bool background, pid_t *pid_out)
+{
+    char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], pass[TEST_BROKER_PATH_MAX],
+        port[16], count_text[16];
+    gw_path(g, "state-dev-a", dir);
+    gw_path(g, "dev-a.key", key);
+    gw_path(g, "dev-a.pass", pass);
+    snprintf(port, sizeof port, "%d", g->broker.port);
+    snprintf(count_text, sizeof count_text, "%d", count);
+    const char *argv[ARGS_MAX] = {agent_bin, "--dir", dir, "--key", key, "--device", "dev-a",
+                                  "--gateway-key", g->key_text, "-h", "127.0.0.1", "-p", port,
+                                  "--password-file", pass, "pay", "--to", "dev-b", "--amount",
+                                  "0.25", "--currency", "EUR", "--count", count_text, NULL};
+    if (!background) {
+        return run(argv, NULL);
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, STDOUT_FILENO);
+        execv(agent_bin, (char *const *)argv);
+        _exit(127);
+    }
+    *pid_out = pid;
+    return 0;
+}
+
+static int wait_exit(pid_t pid)
+{
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The gateway ledger's chain head and the acked position of its sync. */
+static void gateway_positions(const gateway *g, uint64_t *head, uint64_t *acked)
+{
+    fogpay_ledger *l = NULL;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    fogpay_sync_state st = {0};
+    *head = *acked = 0;
+    if (fogpay_ledger_open(g->db, false, &l) == FOGPAY_OK) {
+        fogpay_ledger_chain_head(l, head, hash);
+        fogpay_ledger_sync_get(l, &st);
+        *acked = st.acked_position;
+        fogpay_ledger_close(l);
+    }
+}
+
+/* The position the cloud store holds for g (0 when none or on error). */
+static uint64_t cloud_position(const gateway *g)
+{
+    fogpay_store *s = NULL;
+    fogpay_store_gateway row;
+    uint64_t position = 0;
+    if (fogpay_store_open(store_conninfo, false, &s) == FOGPAY_OK &&
+        fogpay_store_gateway_get(s, g->id, &row) == FOGPAY_OK) {
+        position = row.position;
+    }
+    fogpay_store_close(s);
+    return position;
+}
+
+/* Waits until the cloud holds g's whole chain and g knows it (its acked
+ * position is its head). */
+static bool sync_wait(const gateway *g)
+{
+    uint64_t head = 0, acked = 0;
+    for (uint64_t end = now_ms() + SYNC_WAIT_MS; now_ms() < end; sleep_ms(100)) {
+        gateway_positions(g, &head, &acked);
+        if (head > 0 && acked == head && cloud_position(g) == head) {
+            return true;
+        }
+    }
+    fprintf(stderr, "\n%s: chain head %llu, acked %llu, cloud %llu after %d ms\n", g->id,
+            (unsigned long long)head, (unsigned long long)acked,
+            (unsigned long long)cloud_position(g), SYNC_WAIT_MS);
+    test_broker_dump_log(&g->broker);
+    return false;
+}
+
+/* The gateway's own CSV export equals the cloud's, row for row, and both
+ * the cloud store and the gateway ledger verify. */
+static void compare_with_cloud(const gateway *g)
+{
+    char ours[TEST_BROKER_PATH_MAX], theirs[TEST_BROKER_PATH_MAX];
+    gw_path(g, "export.csv", ours);
+    path_work("cloud-export.csv", theirs);
+    const char *export_argv[] = {ctl_bin, "--db", g->db, "export", "--format", "csv", NULL};
+    CU_ASSERT_EQUAL(run(export_argv, ours), 0);
+    CU_ASSERT_EQUAL(
+        cloud_tool(theirs, "transfers", "--gateway", g->id, "--format", "csv"), 0);
+    size_t ours_len = 0, theirs_len = 0;
+    char *a = testutil_read_file(ours, &ours_len);
+    char *b = testutil_read_file(theirs, &theirs_len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT(ours_len > 0);
+    CU_ASSERT_EQUAL(ours_len, theirs_len);
+    bool same = ours_len == theirs_len && memcmp(a, b, ours_len) == 0;
+    CU_ASSERT(same);
+    if (!same) {
+        fprintf(stderr, "\n%s: gateway export:\n%s\ncloud export:\n%s\n", g->id, a, b);
+    }
+    free(a);
+    free(b);
+    CU_ASSERT_EQUAL(cloud_tool(NULL, "verify", NULL, NULL, NULL, NULL), 0);
+    const char *verify_argv[] = {ctl_bin, "--db", g->db, "verify", NULL};
+    CU_ASSERT_EQUAL(run(verify_argv, NULL), 0);
+}
+
+/* ---- suite set-up, for either store --------------------------------------- */
+
+/* The first test of each suite: the cloud key, store, broker and one
+ * ingest process, then both gateways. */
+static void test_start(void)
+{
+    path_work("cloud.key", cloud_key_path);
+    char pub[TEST_BROKER_PATH_MAX];
+    path_work("cloud.pub", pub);
+    const char *keygen[] = {cloud_bin, "keygen", "--out", cloud_key_path, NULL};
+    CU_ASSERT_EQUAL_FATAL(run(keygen, pub), 0);
+    char *text = testutil_read_file(pub, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    text[strcspn(text, "\r\n")] = '\0';
+    snprintf(cloud_key_text, sizeof cloud_key_text, "%s", text);
+    free(text);
+    CU_ASSERT_EQUAL_FATAL(cloud_tool(NULL, "init", NULL, NULL, NULL, NULL), 0);
+    CU_ASSERT_FATAL(test_broker_init(&cloud));
+    CU_ASSERT_FATAL(test_broker_start(&cloud, "allow_anonymous true\n"));
+    CU_ASSERT_FATAL(ingest_start(0));
+    for (int i = 0; i < GATEWAYS; i++) {
+        CU_ASSERT_FATAL(gateway_start(&gws[i]));
+    }
+}
+
+static int suite_stop(void)
+{
+    for (int i = 0; i < INGESTS_MAX; i++) {
+        ingest_signal(i, SIGTERM);
+    }
+    for (int i = 0; i < GATEWAYS; i++) {
+        test_broker_cleanup(&gws[i].broker);
+    }
+    test_broker_cleanup(&cloud);
+    testutil_rmtree(work);
+    return 0;
+}
+
+static int suite_init_sqlite(void)
+{
+    testutil_tempdir(work, sizeof work);
+    snprintf(store_conninfo, sizeof store_conninfo, "sqlite:%s/cloud.db", work);
+    return 0;
+}
+
+static int suite_init_postgresql(void)
+{
+    testutil_tempdir(work, sizeof work);
+    return pg_running &&
+                   test_pg_create_db(&pg, "fogpay_sync", store_conninfo, sizeof store_conninfo)
+               ? 0
+               : 1;
+}
+
+/* ---- the tests ------------------------------------------------------------ */
+
+/* Two gateways settle; the cloud ends with exactly both ledgers. */
+static void test_two_gateways(void)
+{
+    pid_t pid[GATEWAYS];
+    for (int i = 0; i < GATEWAYS; i++) {
+        CU_ASSERT_EQUAL(agent_pay(&gws[i], 12 + 8 * i, true, &pid[i]), 0);
+    }
+    for (int i = 0; i < GATEWAYS; i++) {
+        CU_ASSERT_EQUAL(wait_exit(pid[i]), 0);
+    }
+    for (int i = 0; i < GATEWAYS; i++) {
+        CU_ASSERT_FATAL(sync_wait(&gws[i]));
+        compare_with_cloud(&gws[i]);
+    }
+    /* Both chains are there: funding (2) plus the payments. */
+    CU_ASSERT_EQUAL(cloud_position(&gws[0]), 2 + 12);
+    CU_ASSERT_EQUAL(cloud_position(&gws[1]), 2 + 20);
+}
+
+/* The cloud broker is away under traffic: the gateways settle on, and all
+ * of it arrives, once and in order, when the cloud is back. */
+static void test_partition(void)
+{
+    uint64_t before[GATEWAYS];
+    for (int i = 0; i < GATEWAYS; i++) {
+        before[i] = cloud_position(&gws[i]);
+    }
+    test_broker_stop(&cloud);
+    for (int i = 0; i < GATEWAYS; i++) {
+        CU_ASSERT_EQUAL(agent_pay(&gws[i], 15, false, NULL), 0); /* settled, every one */
+    }
+    sleep_ms(2500); /* several sync timeouts pass without an ack */
+    for (int i = 0; i < GATEWAYS; i++) {
+        uint64_t head = 0, acked = 0;
+        gateway_positions(&gws[i], &head, &acked);
+        CU_ASSERT_EQUAL(head, before[i] + 15);
+        CU_ASSERT_EQUAL(acked, before[i]); /* the backlog waits, on disk */
+        CU_ASSERT_EQUAL(cloud_position(&gws[i]), before[i]);
+    }
+    CU_ASSERT_FATAL(test_broker_restart(&cloud));
+    for (int i = 0; i < GATEWAYS; i++) {
+        CU_ASSERT_FATAL(sync_wait(&gws[i]));
+        compare_with_cloud(&gws[i]);
+    }
+}
+
+/* An ingest process killed mid-burst and started again loses nothing.
+ * First with no ingest at all while batches go out: the cloud broker has
+ * nobody to give them to and drops them, so only the gateway's re-send
+ * after its timeout brings them. */
+static void test_ingest_killed(void)
+{
+    uint64_t before = cloud_position(&gws[0]);
+    ingest_signal(0, SIGKILL);
+    CU_ASSERT_EQUAL(agent_pay(&gws[0], 10, false, NULL), 0);
+    sleep_ms(500);
+    CU_ASSERT_EQUAL(cloud_position(&gws[0]), before);
+    CU_ASSERT_FATAL(ingest_start(0));
+    CU_ASSERT_FATAL(sync_wait(&gws[0]));
+    compare_with_cloud(&gws[0]);
+
+    pid_t payer;
+    CU_ASSERT_EQUAL(agent_pay(&gws[0], 30, true, &payer), 0);
+    sleep_ms(600);
+    ingest_signal(0, SIGKILL);
+    sleep_ms(400);
+    CU_ASSERT_FATAL(ingest_start(0));
+    CU_ASSERT_EQUAL(wait_exit(payer), 0);
+    CU_ASSERT_FATAL(sync_wait(&gws[0]));
+    compare_with_cloud(&gws[0]);
+}
+
+/* Two ingest processes share the subscription: both store batches, every
+ * transfer is stored once. */
+static void test_two_ingests(void)
+{
+    CU_ASSERT_FATAL(ingest_start(1));
+    int stored_before[INGESTS_MAX];
+    for (int i = 0; i < INGESTS_MAX; i++) {
+        stored_before[i] = ingest_log_count(i, ": stored");
+    }
+    pid_t pid[GATEWAYS];
+    for (int i = 0; i < GATEWAYS; i++) {
+        CU_ASSERT_EQUAL(agent_pay(&gws[i], 24, true, &pid[i]), 0);
+    }
+    for (int i = 0; i < GATEWAYS; i++) {
+        CU_ASSERT_EQUAL(wait_exit(pid[i]), 0);
+    }
+    for (int i = 0; i < GATEWAYS; i++) {
+        CU_ASSERT_FATAL(sync_wait(&gws[i]));
+        compare_with_cloud(&gws[i]);
+    }
+    for (int i = 0; i < INGESTS_MAX; i++) {
+        int stored = ingest_log_count(i, ": stored") - stored_before[i];
+        if (stored == 0) {
+            fprintf(stderr, "\ningest %d stored no batch while sharing the subscription\n", i);
+        }
+        CU_ASSERT(stored > 0);
+    }
+    ingest_signal(1, SIGTERM);
+}
+
+/* ---- batches published by hand on the cloud broker ----------------------- */
+
+typedef struct hand {
+    MQTTClient client;
+    char batch_topic[128];
+    char ack_topic[128];
+} hand;
+
+static bool hand_open(hand *h, const gateway *g)
+{
+    char uri[64];
+    snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", cloud.port);
+    snprintf(h->batch_topic, sizeof h->batch_topic, "fogpay/v1/gw/%s/batch", g->id);
+    snprintf(h->ack_topic, sizeof h->ack_topic, "fogpay/v1/gw/%s/ack", g->id);
+    if (MQTTClient_create(&h->client, uri, "test-hand", MQTTCLIENT_PERSISTENCE_NONE, NULL) !=
+        MQTTCLIENT_SUCCESS) {
+        return false;
+    }
+    MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
+    return MQTTClient_connect(h->client, &opts) == MQTTCLIENT_SUCCESS &&
+           MQTTClient_subscribe(h->client, h->ack_topic, 1) == MQTTCLIENT_SUCCESS;
+}
+
+static void hand_close(hand *h)
+{
+    MQTTClient_disconnect(h->client, 1000);
+    MQTTClient_destroy(&h->client);
+}
+
+/* Publishes bytes as a batch and waits up to wait_ms for the ack of
+ * batch_seq, verified with the cloud key; true when one came. */
+static bool hand_send(hand *h, const uint8_t *bytes, size_t len, uint64_t batch_seq,
+                      unsigned wait_ms, fogpay_batch_ack *ack)
+{
+    MQTTClient_deliveryToken token;
+    if (MQTTClient_publish(h->client, h->batch_topic, (int)len, bytes, 1, 0, &token) !=
+            MQTTCLIENT_SUCCESS ||
+        MQTTClient_waitForCompletion(h->client, token, 5000) != MQTTCLIENT_SUCCESS) {
+        return false;
+    }
+    fogpay_key *cloud_key = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_from_public_text(cloud_key_text, &cloud_key), FOGPAY_OK);
+    bool found = false;
+    for (uint64_t end = now_ms() + wait_ms; !found && now_ms() < end;) {
+        char *topic = NULL;
+        int topic_len = 0;
+        MQTTClient_message *m = NULL;
+        if (MQTTClient_receive(h->client, &topic, &topic_len, &m, 200) != MQTTCLIENT_SUCCESS ||
+            m == NULL) {
+            continue;
+        }
+        fogpay_cose_sign1 msg;
+        if (fogpay_cose_sign1_parse(m->payload, (size_t)m->payloadlen, &msg) == FOGPAY_OK &&
+            fogpay_cose_sign1_verify(&msg, cloud_key, NULL, 0) == FOGPAY_OK &&
+            fogpay_batch_ack_decode(msg.payload.ptr, msg.payload.len, ack) == FOGPAY_OK &&
+            ack->batch_seq == batch_seq) {
+            found = true;
+        }
+        MQTTClient_freeMessage(&m);
+        MQTTClient_free(topic);
+    }
+    fogpay_key_free(cloud_key);
+    return found;
+}
+
+typedef struct batch_build {
+    fogpay_batch_writer writer;
+    fogpay_error err;
+} batch_build;
+
+static int batch_add_visit(void *ctx, const fogpay_transfer *t, const uint8_t *hash)
+{
+    (void)hash;
+    batch_build *b = ctx;
+    b->err = fogpay_batch_add(&b->writer, t);
+    return b->err != FOGPAY_OK;
+}
+
+/* Signs a batch of g's real transfers first..last with key (the gateway's
+ * own unless another is given), under batch_seq. With amount_delta, the
+ * amount of the first record is changed; with shift, every position is
+ * moved up by it; the batch's hashes always follow its records, so the
+ * batch is consistent in itself (a validly signed fork, or transfers from
+ * past the cloud's head). */
+static size_t batch_of(const gateway *g, uint64_t first, uint64_t last, uint64_t batch_seq,
+                       const char *key_path, uint64_t amount_delta, uint64_t shift, uint8_t *out,
+                       size_t cap)
+{
+    fogpay_ledger *l = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    fogpay_batch_header h = {0};
+    snprintf(h.gateway_id, sizeof h.gateway_id, "%s", g->id);
+    h.batch_seq = batch_seq;
+    h.first_position = first;
+    h.last_position = last;
+    h.created_ms = 1;
+    h.record_count = (uint32_t)(last - first + 1);
+    fogpay_transfer t[FOGPAY_BATCH_RECORDS_MAX];
+    uint8_t hash[FOGPAY_HASH_BYTES] = {0};
+    if (first > 1) {
+        fogpay_transfer before;
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_transfer_get(l, first - 1, &before, hash), FOGPAY_OK);
+    }
+    memcpy(h.hash_before, hash, FOGPAY_HASH_BYTES);
+    for (uint64_t p = first; p <= last; p++) {
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_transfer_get(l, p, &t[p - first], NULL), FOGPAY_OK);
+    }
+    fogpay_ledger_close(l);
+    t[0].amount_minor += amount_delta;
+    h.first_position += shift;
+    h.last_position += shift;
+    for (uint64_t i = 0; i < h.record_count; i++) {
+        t[i].position += shift;
+    }
+    for (uint64_t i = 0; i < h.record_count; i++) {
+        uint8_t record[FOGPAY_RECORD_BYTES_MAX], joined[FOGPAY_HASH_BYTES + FOGPAY_RECORD_BYTES_MAX];
+        size_t len = 0;
+        CU_ASSERT_EQUAL_FATAL(fogpay_transfer_encode(&t[i], record, sizeof record, &len), FOGPAY_OK);
+        memcpy(joined, hash, FOGPAY_HASH_BYTES);
+        memcpy(joined + FOGPAY_HASH_BYTES, record, len);
+        CU_ASSERT_EQUAL_FATAL(fogpay_sha256(joined, FOGPAY_HASH_BYTES + len, hash), FOGPAY_OK);
+    }
+    memcpy(h.hash_after, hash, FOGPAY_HASH_BYTES);
+    static uint8_t payload[FOGPAY_BATCH_BYTES_MAX];
+    batch_build b = {.err = FOGPAY_OK};
+    CU_ASSERT_EQUAL_FATAL(fogpay_batch_begin(&b.writer, &h, payload, sizeof payload), FOGPAY_OK);
+    for (uint64_t i = 0; i < h.record_count; i++) {
+        batch_add_visit(&b, &t[i], NULL);
+        CU_ASSERT_EQUAL_FATAL(b.err, FOGPAY_OK);
+    }
+    size_t payload_len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_batch_finish(&b.writer, &payload_len), FOGPAY_OK);
+    fogpay_key *key = NULL;
+    if (key_path) {
+        CU_ASSERT_EQUAL_FATAL(fogpay_key_load(key_path, &key), FOGPAY_OK);
+    } else {
+        CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key), FOGPAY_OK);
+    }
+    uint8_t kid[FOGPAY_KID_BYTES];
+    fogpay_key_id(key, kid);
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, kid, sizeof kid, payload, payload_len, NULL,
+                                                 0, out, cap, &len),
+                          FOGPAY_OK);
+    fogpay_key_free(key);
+    return len;
+}
+
+static void test_hand_batches(void)
+{
+    gateway *g = &gws[0];
+    CU_ASSERT_FATAL(sync_wait(g));
+    uint64_t head = cloud_position(g);
+    CU_ASSERT_FATAL(head >= 5);
+    hand h;
+    CU_ASSERT_FATAL(hand_open(&h, g));
+    static uint8_t bytes[SIGNED_BATCH_MAX];
+    fogpay_batch_ack ack;
+
+    /* A duplicate of stored transfers: acked stored again, stored once. */
+    size_t len = batch_of(g, head - 3, head, 9001, g->key_path, 0, 0, bytes, sizeof bytes);
+    memset(&ack, 0, sizeof ack);
+    CU_ASSERT_FATAL(hand_send(&h, bytes, len, 9001, 10000, &ack));
+    CU_ASSERT_EQUAL(ack.status, FOGPAY_ACK_STORED);
+    CU_ASSERT_EQUAL(ack.stored_position, head);
+    CU_ASSERT_EQUAL(cloud_position(g), head);
+
+    /* One flipped byte in the payload: the signature fails, no ack. */
+    len = batch_of(g, head - 1, head, 9002, g->key_path, 0, 0, bytes, sizeof bytes);
+    bytes[len / 2] ^= 0x01;
+    CU_ASSERT_FALSE(hand_send(&h, bytes, len, 9002, NO_ACK_WAIT_MS, &ack));
+
+    /* Signed by a key the cloud does not know for this gateway: no ack. */
+    len = batch_of(g, head - 1, head, 9003, NULL, 0, 0, bytes, sizeof bytes);
+    CU_ASSERT_FALSE(hand_send(&h, bytes, len, 9003, NO_ACK_WAIT_MS, &ack));
+
+    /* A fork: the same positions with another amount, validly signed. */
+    len = batch_of(g, head - 1, head, 9004, g->key_path, 1, 0, bytes, sizeof bytes);
+    memset(&ack, 0, sizeof ack);
+    CU_ASSERT_FATAL(hand_send(&h, bytes, len, 9004, 10000, &ack));
+    CU_ASSERT_EQUAL(ack.status, FOGPAY_ACK_REFUSED);
+    CU_ASSERT_EQUAL(ack.reason, FOGPAY_ERR_CHAIN_MISMATCH);
+
+    /* A gap: a consistent, validly signed batch that starts two positions
+     * past the cloud's head. */
+    len = batch_of(g, head - 1, head, 9005, g->key_path, 0, 3, bytes, sizeof bytes);
+    memset(&ack, 0, sizeof ack);
+    CU_ASSERT_FATAL(hand_send(&h, bytes, len, 9005, 10000, &ack));
+    CU_ASSERT_EQUAL(ack.status, FOGPAY_ACK_RESEND);
+    CU_ASSERT_EQUAL(ack.resend_from, head + 1);
+    CU_ASSERT_EQUAL(ack.stored_position, head);
+    CU_ASSERT_EQUAL(cloud_position(g), head);
+    hand_close(&h);
+
+    /* Nothing of it was stored; the gateway, which saw every ack through
+     * its bridge, still settles and syncs. */
+    CU_ASSERT_EQUAL(agent_pay(g, 3, false, NULL), 0);
+    CU_ASSERT_FATAL(sync_wait(g));
+    CU_ASSERT_EQUAL(cloud_position(g), head + 3);
+    compare_with_cloud(g);
+}
+
+static void add_tests(CU_pSuite s)
+{
+    CU_add_test(s, "start the cloud and two gateways", test_start);
+    CU_add_test(s, "two gateways reach the cloud row for row", test_two_gateways);
+    CU_add_test(s, "partition: settlement goes on, nothing lost or doubled", test_partition);
+    CU_add_test(s, "ingest killed with SIGKILL mid-burst", test_ingest_killed);
+    CU_add_test(s, "two ingest processes share the subscription", test_two_ingests);
+    CU_add_test(s, "duplicate, flipped byte, unknown key, fork, gap", test_hand_batches);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 5) {
+        fprintf(stderr, "usage: %s FOGPAY-AGENT FOGPAYCTL FOGPAY-INGEST FOGPAY-CLOUD\n", argv[0]);
+        return 2;
+    }
+    agent_bin = argv[1];
+    ctl_bin = argv[2];
+    ingest_bin = argv[3];
+    cloud_bin = argv[4];
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        return 1;
+    }
+    add_tests(CU_add_suite("sync on a SQLite store", suite_init_sqlite, suite_stop));
+    pg_running = test_pg_start(&pg);
+    if (pg_running) {
+        add_tests(CU_add_suite("sync on a PostgreSQL store", suite_init_postgresql, suite_stop));
+    } else {
+        printf("PostgreSQL suite skipped: PostgreSQL cannot run here (the reason is above)\n");
+    }
+    int rc = testutil_run();
+    if (pg_running) {
+        test_pg_stop(&pg);
+    }
+    return rc;
+}
