@@ -66,6 +66,9 @@
  * default) covers an ack that never arrives. */
 #define INGEST_CONNECT_TIMEOUT_S 10
 #define INGEST_ACK_TIMEOUT_MS    10000
+/* Tries at publishing one ack while paho's in-flight window is full, each
+ * after waiting for the oldest outstanding one. */
+#define INGEST_ACK_ATTEMPTS 4
 #define INGEST_KEEPALIVE_S       30
 /* Reconnection: the wait doubles from the minimum to the maximum, with
  * jitter so that a group of workers does not return all at once. */
@@ -348,7 +351,12 @@ static fogpay_error mqtt_connect(MQTTClient client, const ingest_options *o, con
     return FOGPAY_OK;
 }
 
-/* Publishes the ack at QoS 1 and waits for its PUBACK. */
+/* Publishes the ack at QoS 1 without waiting for its PUBACK: the next
+ * MQTTClient_receive() reads it. Waiting here would cost each batch a full
+ * MQTTClient_yield() slice (100 ms in paho's synchronous client) and cap
+ * ingest at ten batches a second; an ack lost before its PUBACK only costs
+ * the gateway a re-send, which is stored once and acked again. When paho's
+ * in-flight window is full, the oldest outstanding ack is waited for. */
 static void publish_ack(MQTTClient client, const ingest_options *o, const fogpay_ingest_result *r)
 {
     char topic[FOGPAY_INGEST_TOPIC_MAX];
@@ -357,17 +365,26 @@ static void publish_ack(MQTTClient client, const ingest_options *o, const fogpay
                 r->gateway_id);
         return;
     }
-    MQTTClient_deliveryToken token = 0;
-    MQTTResponse resp =
-        MQTTClient_publish5(client, topic, (int)r->ack_len, r->ack, 1, 0, NULL, &token);
-    int rc = resp.reasonCode;
-    MQTTResponse_free(resp);
-    if (rc == MQTTCLIENT_SUCCESS) {
-        rc = MQTTClient_waitForCompletion(client, token, INGEST_ACK_TIMEOUT_MS);
+    int rc = MQTTCLIENT_MAX_MESSAGES_INFLIGHT;
+    for (int attempt = 0; attempt < INGEST_ACK_ATTEMPTS && rc == MQTTCLIENT_MAX_MESSAGES_INFLIGHT;
+         attempt++) {
+        MQTTClient_deliveryToken token = 0;
+        MQTTResponse resp =
+            MQTTClient_publish5(client, topic, (int)r->ack_len, r->ack, 1, 0, NULL, &token);
+        rc = resp.reasonCode;
+        MQTTResponse_free(resp);
+        if (rc == MQTTCLIENT_MAX_MESSAGES_INFLIGHT) {
+            MQTTClient_deliveryToken *pending = NULL;
+            if (MQTTClient_getPendingDeliveryTokens(client, &pending) == MQTTCLIENT_SUCCESS &&
+                pending != NULL) {
+                MQTTClient_waitForCompletion(client, pending[0], INGEST_ACK_TIMEOUT_MS);
+            }
+            MQTTClient_free(pending);
+        }
     }
     if (rc != MQTTCLIENT_SUCCESS) {
         fprintf(stderr,
-                "fogpay-ingest: gateway %s batch %" PRIu64 ": the ack was not delivered (%s); "
+                "fogpay-ingest: gateway %s batch %" PRIu64 ": the ack was not sent (%s); "
                 "the gateway will send the batch again\n",
                 r->gateway_id, r->batch_seq, MQTTClient_strerror(rc));
     }

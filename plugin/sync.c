@@ -10,8 +10,8 @@
  * by itself; only an ack signed by the cloud key (plugin_opt_cloud_key)
  * that names a position and the chain hash there moves the acked state.
  *
- * On each tick, with no group transaction open (so only committed
- * transfers are read):
+ * On each tick, and after each ack that frees room in the window, with no
+ * group transaction open (so only committed transfers are read):
  *   - when the oldest batch in flight has waited timeout_ms without an ack,
  *     everything in flight is dropped and sending starts again from the
  *     acked position (go-back-N: the cloud stores a batch once however often
@@ -327,6 +327,9 @@ bool fogpay_sync_on_message(fogpay_gateway *gw, const struct mosquitto_evt_messa
     case FOGPAY_ACK_STORED:
         if (ack.stored_position > s->acked.acked_position) {
             sync_set_acked(gw, &ack, now_ms);
+            /* The window has room again: a backlog drains at the pace of
+             * the acks, not of the broker's ticks. */
+            fogpay_sync_tick(gw, now_ms);
         }
         break;
     case FOGPAY_ACK_RESEND:
