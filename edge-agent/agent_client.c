@@ -145,12 +145,10 @@ bool fogpay_client_connected(fogpay_client *c)
     return c->connected;
 }
 
-fogpay_error fogpay_client_publish(fogpay_client *c, const char *topic, const uint8_t *payload,
-                                   size_t len, const char *response_topic, uint64_t correlation)
+/* One attempt at handing the publish to paho; the MQTTClient_* code. */
+static int client_publish_once(fogpay_client *c, const char *topic, const uint8_t *payload,
+                               size_t len, const char *response_topic, uint64_t correlation)
 {
-    if (!fogpay_client_connected(c)) {
-        return FOGPAY_ERR_NETWORK;
-    }
     MQTTClient_deliveryToken token = 0;
     int rc;
     if (c->opts.mqtt_version == 5) {
@@ -177,10 +175,31 @@ fogpay_error fogpay_client_publish(fogpay_client *c, const char *topic, const ui
     } else {
         rc = MQTTClient_publish(c->handle, topic, (int)len, payload, 1, 0, &token);
     }
-    if (rc != MQTTCLIENT_SUCCESS) {
-        return FOGPAY_ERR_NETWORK;
+    return rc;
+}
+
+fogpay_error fogpay_client_publish(fogpay_client *c, const char *topic, const uint8_t *payload,
+                                   size_t len, const char *response_topic, uint64_t correlation)
+{
+    int rc = MQTTCLIENT_MAX_MESSAGES_INFLIGHT;
+    for (int attempt = 0;
+         attempt < FOGPAY_CLIENT_PUBLISH_ATTEMPTS && rc == MQTTCLIENT_MAX_MESSAGES_INFLIGHT;
+         attempt++) {
+        if (!fogpay_client_connected(c)) {
+            return FOGPAY_ERR_NETWORK;
+        }
+        rc = client_publish_once(c, topic, payload, len, response_topic, correlation);
+        if (rc == MQTTCLIENT_MAX_MESSAGES_INFLIGHT) {
+            /* paho's window is full (a journal re-sent after a reconnect):
+             * wait for the oldest message in flight. */
+            MQTTClient_deliveryToken *pending = NULL;
+            if (MQTTClient_getPendingDeliveryTokens(c->handle, &pending) == MQTTCLIENT_SUCCESS &&
+                pending != NULL) {
+                MQTTClient_waitForCompletion(c->handle, pending[0], c->opts.timeout_ms);
+            }
+            MQTTClient_free(pending);
+        }
     }
-    rc = MQTTClient_waitForCompletion(c->handle, token, c->opts.timeout_ms);
     if (rc != MQTTCLIENT_SUCCESS) {
         return fogpay_client_connected(c) ? FOGPAY_ERR_TIMEOUT : FOGPAY_ERR_NETWORK;
     }

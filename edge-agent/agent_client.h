@@ -47,6 +47,9 @@
  * fleet of devices does not return in lockstep after a gateway restart. */
 #define FOGPAY_CLIENT_BACKOFF_MIN_MS 250u
 #define FOGPAY_CLIENT_BACKOFF_MAX_MS 30000u
+/* Tries at one publish while paho's in-flight window is full, each after
+ * waiting for the oldest message in it. */
+#define FOGPAY_CLIENT_PUBLISH_ATTEMPTS 4
 
 typedef struct fogpay_client_options {
     char host[FOGPAY_AGENT_HOST_MAX + 1];
@@ -79,9 +82,13 @@ fogpay_error fogpay_client_connect(fogpay_client *c, const char *const *topics, 
 void fogpay_client_disconnect(fogpay_client *c);
 bool fogpay_client_connected(fogpay_client *c);
 
-/* Publishes at QoS 1 and waits for the PUBACK. On MQTT 5, response_topic
- * (may be NULL) and the 8-byte big-endian correlation go with it.
- * FOGPAY_ERR_NETWORK, FOGPAY_ERR_TIMEOUT. */
+/* Hands a QoS 1 publish to paho without waiting for its PUBACK: the next
+ * fogpay_client_receive() reads it, and the receipt the caller waits for
+ * says more than a PUBACK could. (paho's synchronous waitForCompletion
+ * spends a whole 100 ms yield slice however early the PUBACK comes.) When
+ * paho's in-flight window is full, waits for the oldest message in it
+ * first. On MQTT 5, response_topic (may be NULL) and the 8-byte big-endian
+ * correlation go with it. FOGPAY_ERR_NETWORK, FOGPAY_ERR_TIMEOUT. */
 fogpay_error fogpay_client_publish(fogpay_client *c, const char *topic, const uint8_t *payload,
                                    size_t len, const char *response_topic, uint64_t correlation);
 
