@@ -230,7 +230,7 @@ static void gateway_start(gateway *g, bool sync, unsigned batch, unsigned window
                  cloud_key_text, batch, window, cloud.port, g->id, g->id, g->id);
     }
     snprintf(conf, sizeof conf,
-             "allow_anonymous false\nmax_inflight_messages %d\nmax_queued_messages 0\n"
+             "allow_anonymous false\nset_tcp_nodelay true\nmax_inflight_messages %d\nmax_queued_messages 0\n"
              "plugin %s\nplugin_opt_database %s\nplugin_opt_gateway_id %s\n"
              "plugin_opt_gateway_key %s\nplugin_opt_currencies EUR\n%s",
              INFLIGHT_MAX, getenv("FOGPAY_PLUGIN"), g->db, g->id, g->key_path, sync_conf);

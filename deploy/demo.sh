@@ -65,6 +65,7 @@ echo "== starting the gateway on 127.0.0.1:$port"
   [ "$(id -u)" -eq 0 ] && echo "user root"
   cat <<EOF
 per_listener_settings false
+set_tcp_nodelay true
 listener $port 127.0.0.1
 allow_anonymous false
 persistence false
