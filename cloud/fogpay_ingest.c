@@ -45,6 +45,7 @@
 
 #include "fogpay_error.h"
 #include "fogpay_key.h"
+#include "fogpay_socket.h"
 #include "ingest.h"
 #include "store.h"
 
@@ -69,6 +70,11 @@
 /* Tries at publishing one ack while paho's in-flight window is full, each
  * after waiting for the oldest outstanding one. */
 #define INGEST_ACK_ATTEMPTS 4
+/* Acks published and not yet PUBACKed. While batches keep arriving, paho's
+ * synchronous client reads PUBACKs only when its queue runs dry; a window
+ * this wide keeps it from stalling on a full one (each stall is a 100 ms
+ * yield slice). */
+#define INGEST_ACKS_INFLIGHT_MAX 1024
 #define INGEST_KEEPALIVE_S       30
 /* Reconnection: the wait doubles from the minimum to the maximum, with
  * jitter so that a group of workers does not return all at once. */
@@ -309,6 +315,7 @@ static fogpay_error mqtt_connect(MQTTClient client, const ingest_options *o, con
     MQTTClient_connectOptions co = MQTTClient_connectOptions_initializer5;
     co.keepAliveInterval = INGEST_KEEPALIVE_S;
     co.cleanstart = 1;
+    co.maxInflightMessages = INGEST_ACKS_INFLIGHT_MAX;
     co.connectTimeout = INGEST_CONNECT_TIMEOUT_S;
     co.username = o->username[0] ? o->username : NULL;
     co.password = o->has_password ? o->password : NULL;
@@ -336,6 +343,9 @@ static fogpay_error mqtt_connect(MQTTClient client, const ingest_options *o, con
                 rc);
         return FOGPAY_ERR_NETWORK;
     }
+    /* paho's new socket, without Nagle: each batch's PUBACK and ack go out
+     * at once (see fogpay_socket.h). */
+    fogpay_socket_nodelay_all();
     MQTTSubscribe_options so = MQTTSubscribe_options_initializer;
     r = MQTTClient_subscribe5(client, filter, 1, &so, NULL);
     rc = r.reasonCode;
