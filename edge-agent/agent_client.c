@@ -15,6 +15,7 @@
 #include <MQTTClient.h>
 
 #include "agent_client.h"
+#include "fogpay_socket.h"
 
 struct fogpay_client {
     fogpay_client_options opts;
@@ -115,6 +116,9 @@ fogpay_error fogpay_client_connect(fogpay_client *c, const char *const *topics, 
         return FOGPAY_ERR_NETWORK;
     }
     c->connected = true;
+    /* paho's new socket, without Nagle: a receipt's PUBACK and the next
+     * intent go out at once (see fogpay_socket.h). */
+    fogpay_socket_nodelay_all();
     fogpay_error err = client_subscribe(c, topics, count);
     if (err != FOGPAY_OK) {
         fogpay_client_disconnect(c);
