@@ -103,7 +103,7 @@ static void cloud_start(void)
     text[strcspn(text, "\r\n")] = '\0';
     snprintf(cloud_key_text, sizeof cloud_key_text, "%s", text);
     free(text);
-    if (!test_broker_init(&cloud) || !test_broker_start(&cloud, "allow_anonymous true\n")) {
+    if (!test_broker_init(&cloud) || !test_broker_start(&cloud, "allow_anonymous true\nset_tcp_nodelay true\n")) {
         die("the cloud broker did not start");
     }
     char uri[64], log[TEST_BROKER_PATH_MAX];
