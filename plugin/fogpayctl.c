@@ -557,7 +557,7 @@ static void ctl_print_usage(FILE *out)
             "       %s [--db FILE] COMMAND [OPTIONS]\n\n"
             "control commands (online): createLegalEntity registerDevice suspendDevice\n"
             "  resumeDevice revokeDevice setLimits fundWallet transferOwnership getBalance\n"
-            "  getTransfer listTransfers verifyLedger refund\n\noffline commands:\n",
+            "  getTransfer listTransfers verifyLedger refund getSyncStatus\n\noffline commands:\n",
             ctl_program, ctl_program);
     for (size_t i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++) {
         fprintf(out, "  %s %s\n", ctl_program, ctl_commands[i].usage);

@@ -238,6 +238,55 @@ static void test_transfers_and_verify(void)
     cJSON_Delete(reply);
 }
 
+static double data_number(const cJSON *resp, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), name);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* The sync backlog: transfers past the cloud's last ack, and the age of the
+ * oldest of them; nothing once an ack covers the chain. */
+static void test_sync_status(void)
+{
+    uint64_t head = 0;
+    uint8_t head_hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_chain_head(ledger, &head, head_hash), FOGPAY_OK);
+    CU_ASSERT_FATAL(head >= 2);
+    fogpay_transfer first;
+    uint8_t first_hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_transfer_get(ledger, 1, &first, first_hash), FOGPAY_OK);
+    fogpay_transfer second;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_transfer_get(ledger, 2, &second, NULL), FOGPAY_OK);
+
+    cJSON *reply = NULL;
+    const cJSON *resp = request("{\"commands\":[{\"command\":\"getSyncStatus\"}]}", &reply);
+    CU_ASSERT_STRING_EQUAL(error_of(resp), "");
+    CU_ASSERT_EQUAL(data_number(resp, "chainPosition"), (double)head);
+    CU_ASSERT_EQUAL(data_number(resp, "ackedPosition"), 0);
+    CU_ASSERT_EQUAL(data_number(resp, "backlog"), (double)head);
+    CU_ASSERT_EQUAL(data_number(resp, "oldestUnackedAgeMs"), (double)(NOW_MS - first.time_ms));
+    cJSON_Delete(reply);
+
+    fogpay_sync_state st = {.acked_position = 1, .batch_seq = 3, .acked_ms = NOW_MS - 5};
+    memcpy(st.acked_hash, first_hash, FOGPAY_HASH_BYTES);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_sync_set(ledger, &st), FOGPAY_OK);
+    resp = request("{\"commands\":[{\"command\":\"getSyncStatus\"}]}", &reply);
+    CU_ASSERT_EQUAL(data_number(resp, "ackedPosition"), 1);
+    CU_ASSERT_EQUAL(data_number(resp, "backlog"), (double)(head - 1));
+    CU_ASSERT_EQUAL(data_number(resp, "oldestUnackedAgeMs"), (double)(NOW_MS - second.time_ms));
+    CU_ASSERT_EQUAL(data_number(resp, "lastBatchSeq"), 3);
+    CU_ASSERT_EQUAL(data_number(resp, "lastAckMs"), (double)(NOW_MS - 5));
+    cJSON_Delete(reply);
+
+    st.acked_position = head;
+    memcpy(st.acked_hash, head_hash, FOGPAY_HASH_BYTES);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_sync_set(ledger, &st), FOGPAY_OK);
+    resp = request("{\"commands\":[{\"command\":\"getSyncStatus\"}]}", &reply);
+    CU_ASSERT_EQUAL(data_number(resp, "backlog"), 0);
+    CU_ASSERT_EQUAL(data_number(resp, "oldestUnackedAgeMs"), 0);
+    cJSON_Delete(reply);
+}
+
 static void test_malformed(void)
 {
     expect("{\"commands\":[{\"command\":", "text_invalid");
@@ -256,6 +305,7 @@ int main(void)
     CU_add_test(s, "fundWallet and getBalance", test_fund_and_balance);
     CU_add_test(s, "suspend, resume, setLimits send commands", test_suspend_resume_limits);
     CU_add_test(s, "getTransfer, listTransfers paging, verifyLedger", test_transfers_and_verify);
+    CU_add_test(s, "getSyncStatus: the backlog past the cloud's ack", test_sync_status);
     CU_add_test(s, "malformed requests", test_malformed);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
