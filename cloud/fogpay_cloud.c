@@ -113,9 +113,7 @@ static int cloud_keygen(fogpay_store *s, int argc, char **argv)
             out = optarg;
             break;
         case 'a':
-            if (strcmp(optarg, "p256") == 0) {
-                alg = FOGPAY_ALG_ES256;
-            } else if (strcmp(optarg, "ed25519") != 0) {
+            if (!fogpay_alg_from_name(optarg, &alg)) {
                 return cloud_usage_error("keygen", "--alg is ed25519 or p256");
             }
             break;
@@ -126,16 +124,8 @@ static int cloud_keygen(fogpay_store *s, int argc, char **argv)
     if (out == NULL) {
         return cloud_usage_error("keygen", "--out FILE is required");
     }
-    fogpay_key *key = NULL;
-    fogpay_error err = fogpay_key_generate(alg, &key);
-    if (err == FOGPAY_OK) {
-        err = fogpay_key_save(key, out, false);
-    }
     char text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
-    if (err == FOGPAY_OK) {
-        err = fogpay_key_public_text(key, text, sizeof text);
-    }
-    fogpay_key_free(key);
+    fogpay_error err = fogpay_key_create_file(alg, out, text, sizeof text);
     if (err != FOGPAY_OK) {
         fprintf(stderr, "%s: keygen failed: %s (%s)\n", cloud_program, fogpay_error_string(err),
                 fogpay_error_name(err));

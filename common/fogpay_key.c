@@ -429,3 +429,34 @@ fogpay_error fogpay_key_verify(const fogpay_key *key, const uint8_t *msg, size_t
     }
     return rc == 0 && result == 1 ? FOGPAY_OK : FOGPAY_ERR_BAD_SIGNATURE;
 }
+
+fogpay_error fogpay_key_create_file(fogpay_alg alg, const char *path, char *public_text,
+                                    size_t cap)
+{
+    if (path == NULL || public_text == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_key *key = NULL;
+    fogpay_error err = fogpay_key_generate(alg, &key);
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_save(key, path, false);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_public_text(key, public_text, cap);
+    }
+    fogpay_key_free(key);
+    return err;
+}
+
+bool fogpay_alg_from_name(const char *name, fogpay_alg *out)
+{
+    if (name != NULL && strcmp(name, "ed25519") == 0) {
+        *out = FOGPAY_ALG_EDDSA;
+        return true;
+    }
+    if (name != NULL && strcmp(name, "p256") == 0) {
+        *out = FOGPAY_ALG_ES256;
+        return true;
+    }
+    return false;
+}

@@ -54,6 +54,13 @@ fogpay_error fogpay_key_load(const char *path, fogpay_key **out);
  * overwrite is true, then fsyncs it. */
 fogpay_error fogpay_key_save(const fogpay_key *key, const char *path, bool overwrite);
 
+/* A new key pair written to path (created exclusively, mode 0600, fsynced)
+ * and its public text "<alg>:<hex>" into public_text (cap bytes, at least
+ * FOGPAY_PUBLIC_KEY_TEXT_MAX): what every tool's keygen does. */
+fogpay_error fogpay_key_create_file(fogpay_alg alg, const char *path, char *public_text,
+                                    size_t cap);
+/* "ed25519" or "p256" to its algorithm; false for any other name. */
+bool fogpay_alg_from_name(const char *name, fogpay_alg *out);
 void fogpay_key_free(fogpay_key *key);
 
 fogpay_alg fogpay_key_alg(const fogpay_key *key);

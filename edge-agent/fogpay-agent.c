@@ -266,16 +266,8 @@ static int cli_keygen(const cli_options *o)
     if (!o->out) {
         return cli_usage_error("keygen needs --out FILE");
     }
-    fogpay_key *key = NULL;
-    fogpay_error err = fogpay_key_generate(FOGPAY_ALG_EDDSA, &key);
-    if (err == FOGPAY_OK) {
-        err = fogpay_key_save(key, o->out, false);
-    }
     char text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
-    if (err == FOGPAY_OK) {
-        err = fogpay_key_public_text(key, text, sizeof text);
-    }
-    fogpay_key_free(key);
+    fogpay_error err = fogpay_key_create_file(FOGPAY_ALG_EDDSA, o->out, text, sizeof text);
     if (err != FOGPAY_OK) {
         fprintf(stderr, "fogpay-agent: keygen: %s: %s\n", fogpay_error_name(err),
                 fogpay_error_string(err));

@@ -89,6 +89,34 @@ static void write_file(const char *path, const char *text)
     chmod(path, 0600);
 }
 
+/* What every tool's keygen does: a new key file and its public text. */
+static void test_create_file(void)
+{
+    fogpay_alg alg = FOGPAY_ALG_EDDSA;
+    CU_ASSERT(fogpay_alg_from_name("p256", &alg));
+    CU_ASSERT_EQUAL(alg, FOGPAY_ALG_ES256);
+    CU_ASSERT(fogpay_alg_from_name("ed25519", &alg));
+    CU_ASSERT_EQUAL(alg, FOGPAY_ALG_EDDSA);
+    CU_ASSERT_FALSE(fogpay_alg_from_name("rsa", &alg));
+    CU_ASSERT_FALSE(fogpay_alg_from_name(NULL, &alg));
+
+    char path[512], text[FOGPAY_PUBLIC_KEY_TEXT_MAX], again[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    snprintf(path, sizeof path, "%s/created.key", dir);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_create_file(FOGPAY_ALG_ES256, path, text, sizeof text),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL(strncmp(text, "p256:", 5), 0);
+    fogpay_key *loaded = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_load(path, &loaded), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_key_public_text(loaded, again, sizeof again), FOGPAY_OK);
+    CU_ASSERT_STRING_EQUAL(text, again);
+    fogpay_key_free(loaded);
+    /* An existing file is never replaced; the text is left alone then. */
+    CU_ASSERT_EQUAL(fogpay_key_create_file(FOGPAY_ALG_EDDSA, path, again, sizeof again),
+                    FOGPAY_ERR_KEY_FILE);
+    CU_ASSERT_EQUAL(fogpay_key_create_file(FOGPAY_ALG_EDDSA, NULL, again, sizeof again),
+                    FOGPAY_ERR_INVALID_ARGUMENT);
+}
+
 static void test_bad_files(void)
 {
     static const char *bodies[] = {
@@ -179,6 +207,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("key", suite_init, suite_clean);
     CU_add_test(s, "Ed25519 key files", test_files_eddsa);
     CU_add_test(s, "P-256 key files", test_files_es256);
+    CU_add_test(s, "a key file as keygen makes it", test_create_file);
     CU_add_test(s, "malformed key files", test_bad_files);
     CU_add_test(s, "public key text", test_public_text);
     CU_add_test(s, "password hashes", test_passwords);
