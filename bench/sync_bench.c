@@ -57,30 +57,10 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void die(const char *what)
 {
     fprintf(stderr, "sync_bench: %s\n", what);
     exit(1);
-}
-
-static int run_quiet(const char *const *argv, const char *out_path)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, STDOUT_FILENO);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
 /* ---- the cloud ------------------------------------------------------------ */
@@ -93,7 +73,7 @@ static void cloud_start(void)
     snprintf(store_conninfo, sizeof store_conninfo, "sqlite:%s/cloud.db", work);
     const char *keygen[] = {cloud_bin, "keygen", "--out", cloud_key_path, NULL};
     const char *init[] = {cloud_bin, "--store", store_conninfo, "init", NULL};
-    if (run_quiet(keygen, pub) != 0 || run_quiet(init, NULL) != 0) {
+    if (testutil_command(keygen, pub) != 0 || testutil_command(init, NULL) != 0) {
         die("fogpay-cloud keygen or init failed");
     }
     char *text = testutil_read_file(pub, NULL);
@@ -125,7 +105,7 @@ static void cloud_start(void)
         if (ready) {
             return;
         }
-        sleep_ms(50);
+        testutil_sleep_ms(50);
     }
     die("fogpay-ingest did not become ready");
 }
@@ -174,7 +154,7 @@ static void gateway_provision(gateway *g, const char *id, uint64_t backlog)
     fogpay_key_free(key);
     const char *add[] = {cloud_bin, "--store", store_conninfo, "add-gateway", "--id", g->id,
                          "--public-key", key_text, NULL};
-    if (run_quiet(add, NULL) != 0) {
+    if (testutil_command(add, NULL) != 0) {
         die("fogpay-cloud add-gateway failed");
     }
     fogpay_ledger *l = NULL;
@@ -254,7 +234,7 @@ static double drain(uint64_t backlog, unsigned batch, unsigned window, int index
         if (now_s() - t0 > DRAIN_WAIT_MS / 1000.0) {
             die("the drain did not finish");
         }
-        sleep_ms(20);
+        testutil_sleep_ms(20);
     }
     double rate = (double)total / (now_s() - t0);
     test_broker_cleanup(&g.broker);
@@ -338,7 +318,7 @@ static double settle(gateway *g, uint64_t first_seq, size_t count)
         int rc;
         while ((rc = MQTTClient_publish(c, "fogpay/v1/dev/dev-a/intent", (int)lens[i], msgs[i], 1,
                                         0, &token)) == MQTTCLIENT_MAX_MESSAGES_INFLIGHT) {
-            sleep_ms(1);
+            testutil_sleep_ms(1);
         }
         if (rc != MQTTCLIENT_SUCCESS) {
             die("publish failed");
@@ -348,7 +328,7 @@ static double settle(gateway *g, uint64_t first_seq, size_t count)
         if (now_s() - t0 > 300) {
             die("receipts missing");
         }
-        sleep_ms(1);
+        testutil_sleep_ms(1);
     }
     double rate = (double)count / (now_s() - t0);
     MQTTClient_disconnect(c, 1000);
@@ -414,7 +394,7 @@ int main(int argc, char **argv)
     uint64_t want = 1 + (uint64_t)ROUNDS * intents;
     double t0 = now_s();
     while (cloud_position(on.id) < want && now_s() - t0 < 120) {
-        sleep_ms(50);
+        testutil_sleep_ms(50);
     }
     printf("  the cloud holds %llu of %llu transfers of the synced gateway\n",
            (unsigned long long)cloud_position(on.id), (unsigned long long)want);

@@ -90,43 +90,13 @@ static void gw_path(const gateway *g, const char *name, char *out)
     test_broker_path(&g->broker, name, out, TEST_BROKER_PATH_MAX);
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Runs argv to completion with stdout into out_path (or /dev/null) and
- * stderr inherited; the exit status, or 128 + signal. */
-static int run(const char *const *argv, const char *out_path)
-{
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, STDOUT_FILENO);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* ---- the cloud: store, broker, ingest ------------------------------------ */
 
 static int cloud_tool(const char *out_path, const char *a1, const char *a2, const char *a3,
                       const char *a4, const char *a5)
 {
     const char *argv[] = {cloud_bin, "--store", store_conninfo, a1, a2, a3, a4, a5, NULL};
-    return run(argv, out_path);
+    return testutil_command(argv, out_path);
 }
 
 /* Starts ingest process i with its log in work/ingest-<i>.log and waits for
@@ -153,7 +123,7 @@ static bool ingest_start(int i)
         _exit(127);
     }
     ingest_pid[i] = pid;
-    for (uint64_t end = now_ms() + 15000; now_ms() < end;) {
+    for (uint64_t end = testutil_now_ms() + 15000; testutil_now_ms() < end;) {
         size_t len = 0;
         char *text = testutil_read_file(log, &len);
         bool ready = text && len > mark && strstr(text + mark, "fogpay-ingest: ready");
@@ -165,7 +135,7 @@ static bool ingest_start(int i)
             ingest_pid[i] = 0;
             break;
         }
-        sleep_ms(50);
+        testutil_sleep_ms(50);
     }
     fprintf(stderr, "ingest %d did not become ready; its log:\n", i);
     char *text = testutil_read_file(log, NULL);
@@ -302,7 +272,7 @@ static int agent_pay(gateway *g, int count, bool background, pid_t *pid_out)
                                   "--password-file", pass, "pay", "--to", "dev-b", "--amount",
                                   "0.25", "--currency", "EUR", "--count", count_text, NULL};
     if (!background) {
-        return run(argv, NULL);
+        return testutil_command(argv, NULL);
     }
     fflush(stdout);
     pid_t pid = fork();
@@ -314,13 +284,6 @@ static int agent_pay(gateway *g, int count, bool background, pid_t *pid_out)
     }
     *pid_out = pid;
     return 0;
-}
-
-static int wait_exit(pid_t pid)
-{
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /* The gateway ledger's chain head and the acked position of its sync. */
@@ -357,7 +320,7 @@ static uint64_t cloud_position(const gateway *g)
 static bool sync_wait(const gateway *g)
 {
     uint64_t head = 0, acked = 0;
-    for (uint64_t end = now_ms() + SYNC_WAIT_MS; now_ms() < end; sleep_ms(100)) {
+    for (uint64_t end = testutil_now_ms() + SYNC_WAIT_MS; testutil_now_ms() < end; testutil_sleep_ms(100)) {
         gateway_positions(g, &head, &acked);
         if (head > 0 && acked == head && cloud_position(g) == head) {
             return true;
@@ -378,7 +341,7 @@ static void compare_with_cloud(const gateway *g)
     gw_path(g, "export.csv", ours);
     path_work("cloud-export.csv", theirs);
     const char *export_argv[] = {ctl_bin, "--db", g->db, "export", "--format", "csv", NULL};
-    CU_ASSERT_EQUAL(run(export_argv, ours), 0);
+    CU_ASSERT_EQUAL(testutil_command(export_argv, ours), 0);
     CU_ASSERT_EQUAL(
         cloud_tool(theirs, "transfers", "--gateway", g->id, "--format", "csv"), 0);
     size_t ours_len = 0, theirs_len = 0;
@@ -397,7 +360,7 @@ static void compare_with_cloud(const gateway *g)
     free(b);
     CU_ASSERT_EQUAL(cloud_tool(NULL, "verify", NULL, NULL, NULL, NULL), 0);
     const char *verify_argv[] = {ctl_bin, "--db", g->db, "verify", NULL};
-    CU_ASSERT_EQUAL(run(verify_argv, NULL), 0);
+    CU_ASSERT_EQUAL(testutil_command(verify_argv, NULL), 0);
 }
 
 /* ---- suite set-up, for either store --------------------------------------- */
@@ -410,7 +373,7 @@ static void test_start(void)
     char pub[TEST_BROKER_PATH_MAX];
     path_work("cloud.pub", pub);
     const char *keygen[] = {cloud_bin, "keygen", "--out", cloud_key_path, NULL};
-    CU_ASSERT_EQUAL_FATAL(run(keygen, pub), 0);
+    CU_ASSERT_EQUAL_FATAL(testutil_command(keygen, pub), 0);
     char *text = testutil_read_file(pub, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     text[strcspn(text, "\r\n")] = '\0';
@@ -464,7 +427,7 @@ static void test_two_gateways(void)
         CU_ASSERT_EQUAL(agent_pay(&gws[i], 12 + 8 * i, true, &pid[i]), 0);
     }
     for (int i = 0; i < GATEWAYS; i++) {
-        CU_ASSERT_EQUAL(wait_exit(pid[i]), 0);
+        CU_ASSERT_EQUAL(testutil_wait_exit(pid[i]), 0);
     }
     for (int i = 0; i < GATEWAYS; i++) {
         CU_ASSERT_FATAL(sync_wait(&gws[i]));
@@ -487,7 +450,7 @@ static void test_partition(void)
     for (int i = 0; i < GATEWAYS; i++) {
         CU_ASSERT_EQUAL(agent_pay(&gws[i], 15, false, NULL), 0); /* settled, every one */
     }
-    sleep_ms(2500); /* several sync timeouts pass without an ack */
+    testutil_sleep_ms(2500); /* several sync timeouts pass without an ack */
     for (int i = 0; i < GATEWAYS; i++) {
         uint64_t head = 0, acked = 0;
         gateway_positions(&gws[i], &head, &acked);
@@ -511,7 +474,7 @@ static void test_ingest_killed(void)
     uint64_t before = cloud_position(&gws[0]);
     ingest_signal(0, SIGKILL);
     CU_ASSERT_EQUAL(agent_pay(&gws[0], 10, false, NULL), 0);
-    sleep_ms(500);
+    testutil_sleep_ms(500);
     CU_ASSERT_EQUAL(cloud_position(&gws[0]), before);
     CU_ASSERT_FATAL(ingest_start(0));
     CU_ASSERT_FATAL(sync_wait(&gws[0]));
@@ -519,11 +482,11 @@ static void test_ingest_killed(void)
 
     pid_t payer;
     CU_ASSERT_EQUAL(agent_pay(&gws[0], 30, true, &payer), 0);
-    sleep_ms(600);
+    testutil_sleep_ms(600);
     ingest_signal(0, SIGKILL);
-    sleep_ms(400);
+    testutil_sleep_ms(400);
     CU_ASSERT_FATAL(ingest_start(0));
-    CU_ASSERT_EQUAL(wait_exit(payer), 0);
+    CU_ASSERT_EQUAL(testutil_wait_exit(payer), 0);
     CU_ASSERT_FATAL(sync_wait(&gws[0]));
     compare_with_cloud(&gws[0]);
 }
@@ -542,7 +505,7 @@ static void test_two_ingests(void)
         CU_ASSERT_EQUAL(agent_pay(&gws[i], 24, true, &pid[i]), 0);
     }
     for (int i = 0; i < GATEWAYS; i++) {
-        CU_ASSERT_EQUAL(wait_exit(pid[i]), 0);
+        CU_ASSERT_EQUAL(testutil_wait_exit(pid[i]), 0);
     }
     for (int i = 0; i < GATEWAYS; i++) {
         CU_ASSERT_FATAL(sync_wait(&gws[i]));
@@ -601,7 +564,7 @@ static bool hand_send(hand *h, const uint8_t *bytes, size_t len, uint64_t batch_
     fogpay_key *cloud_key = NULL;
     CU_ASSERT_EQUAL_FATAL(fogpay_key_from_public_text(cloud_key_text, &cloud_key), FOGPAY_OK);
     bool found = false;
-    for (uint64_t end = now_ms() + wait_ms; !found && now_ms() < end;) {
+    for (uint64_t end = testutil_now_ms() + wait_ms; !found && testutil_now_ms() < end;) {
         char *topic = NULL;
         int topic_len = 0;
         MQTTClient_message *m = NULL;

@@ -4,10 +4,13 @@
 #define _XOPEN_SOURCE 700
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -132,4 +135,41 @@ int testutil_run(void)
     unsigned ran = CU_get_number_of_tests_run();
     CU_cleanup_registry();
     return failed == 0 && ran > 0 ? 0 : 1;
+}
+
+int testutil_command(const char *const *argv, const char *out_path)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+        }
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid < 0 ? -1 : testutil_wait_exit(pid);
+}
+
+int testutil_wait_exit(int pid)
+{
+    int status = 0;
+    if (waitpid((pid_t)pid, &status, 0) != (pid_t)pid) {
+        return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+uint64_t testutil_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void testutil_sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
 }

@@ -30,6 +30,16 @@ void testutil_rmtree(const char *dir);
 /* Path of the shared conformance data, from FOGPAY_SHARED_DIR. */
 const char *testutil_shared_dir(void);
 
+/* Runs argv (argv[0] a path) to completion with its stdout into out_path
+ * (created or truncated; /dev/null when NULL) and stderr inherited. The
+ * exit status, or 128 + the signal that ended it. */
+int testutil_command(const char *const *argv, const char *out_path);
+/* Waits for a child; its exit status, or 128 + the signal that ended it. */
+int testutil_wait_exit(int pid);
+/* A monotonic clock in milliseconds, and a sleep in milliseconds. */
+uint64_t testutil_now_ms(void);
+void testutil_sleep_ms(unsigned ms);
+
 /* Runs the registered suites verbosely and returns the process exit code:
  * 0 only when every test passed. */
 int testutil_run(void);
