@@ -436,6 +436,25 @@ static void test_two_gateways(void)
     /* Both chains are there: funding (2) plus the payments. */
     CU_ASSERT_EQUAL(cloud_position(&gws[0]), 2 + 12);
     CU_ASSERT_EQUAL(cloud_position(&gws[1]), 2 + 20);
+
+    /* The cloud holds pseudonyms, never the entities' personal data: not a
+     * byte of the name or contact is in the store's files. */
+    if (strncmp(store_conninfo, "sqlite:", 7) == 0) {
+        static const char *const files[] = {"", "-wal"};
+        for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+            char path[FOGPAY_STORE_CONNINFO_MAX + 8];
+            snprintf(path, sizeof path, "%s%s", store_conninfo + 7, files[f]);
+            size_t len = 0;
+            char *bytes = testutil_read_file(path, &len);
+            bool personal = false;
+            for (size_t i = 0; bytes && i + 8 <= len && !personal; i++) {
+                personal = memcmp(bytes + i, "Example ", 8) == 0 ||
+                           memcmp(bytes + i, "ops@exam", 8) == 0;
+            }
+            CU_ASSERT_FALSE(personal);
+            free(bytes);
+        }
+    }
 }
 
 /* The cloud broker is away under traffic: the gateways settle on, and all

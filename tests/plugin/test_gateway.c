@@ -755,6 +755,55 @@ static void test_other_clients(void)
     CU_ASSERT_FATAL(test_broker_restart(&broker));
 }
 
+/* True when needle occurs in the len bytes at hay. */
+static bool bytes_contain(const void *hay, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; n > 0 && i + n <= len; i++) {
+        if (memcmp((const char *)hay + i, needle, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The legal entity's name and contact stay in the ledger's personal-data
+ * table: no receipt, no exported transfer, no broker log line holds them,
+ * while the entity's pseudonym is in the transfers. */
+static void test_no_personal_data(void)
+{
+    static const char *const personal[] = {"Example Vending Ltd", "ops@example.invalid"};
+    device a;
+    CU_ASSERT_FATAL(device_open(&a, "dev-a", "pass-a"));
+    fogpay_intent in = intent_to("dev-a", next_seq_a++, "dev-b", 5);
+    uint8_t msg[FOGPAY_MESSAGE_MAX], raw[FOGPAY_MESSAGE_MAX];
+    size_t len = sign_intent(key_a, &in, msg), raw_len = 0;
+    publish(&a, "dev-a", "intent", msg, len, 1);
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(receive_receipt(&a, &r, raw, &raw_len, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_SETTLED);
+    device_close(&a);
+
+    char export_path[TEST_BROKER_PATH_MAX];
+    path_in("export.csv", export_path);
+    const char *argv[] = {getenv("FOGPAYCTL"), "--db", db_path, "export", "--format", "csv",
+                          NULL};
+    CU_ASSERT_EQUAL_FATAL(testutil_command(argv, export_path), 0);
+    size_t export_len = 0, log_len = 0;
+    char *exported = testutil_read_file(export_path, &export_len);
+    char *log = testutil_read_file(broker.log_path, &log_len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(exported);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+    CU_ASSERT(bytes_contain(exported, export_len, entity_a)); /* the pseudonym is there */
+    for (size_t i = 0; i < sizeof personal / sizeof personal[0]; i++) {
+        CU_ASSERT_FALSE(bytes_contain(raw, raw_len, personal[i]));
+        CU_ASSERT_FALSE(bytes_contain(exported, export_len, personal[i]));
+        CU_ASSERT_FALSE(bytes_contain(log, log_len, personal[i]));
+    }
+    free(exported);
+    free(log);
+}
+
 /* Options: a missing or invalid one stops the broker and is named. */
 static void test_bad_options(void)
 {
@@ -811,6 +860,7 @@ int main(void)
     CU_add_test(s, "fogpayctl online", test_fogpayctl_online);
     CU_add_test(s, "settled means durable across kill -9", test_durability);
     CU_add_test(s, "other clients, when allowed", test_other_clients);
+    CU_add_test(s, "no personal data in receipts, transfers or logs", test_no_personal_data);
     CU_add_test(s, "bad options stop the broker", test_bad_options);
     return testutil_run();
 }
