@@ -97,3 +97,50 @@ void fogpay_export_json(FILE *out, const fogpay_transfer *t, const uint8_t hash[
     }
     fputs("\"}", out);
 }
+
+void fogpay_export_event_csv_header(FILE *out)
+{
+    fputs("position,kind,time_ms,device,seq,meter,quantity,unit,entity,role,effective_ms,status,"
+          "usage_hash,chain_hash\n",
+          out);
+}
+
+/* The hashes of an event as hex; the usage hash empty unless it has one. */
+static void export_event_hex(const fogpay_event *e, const uint8_t hash[FOGPAY_HASH_BYTES],
+                             char usage_hex[2 * FOGPAY_HASH_BYTES + 1],
+                             char chain_hex[2 * FOGPAY_HASH_BYTES + 1])
+{
+    usage_hex[0] = '\0';
+    if (e->kind == FOGPAY_EVENT_USAGE) {
+        fogpay_hex_encode(e->usage_hash, FOGPAY_HASH_BYTES, usage_hex);
+    }
+    fogpay_hex_encode(hash, FOGPAY_HASH_BYTES, chain_hex);
+}
+
+void fogpay_export_event_csv(FILE *out, const fogpay_event *e,
+                             const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    char usage_hex[2 * FOGPAY_HASH_BYTES + 1], chain_hex[2 * FOGPAY_HASH_BYTES + 1];
+    export_event_hex(e, hash, usage_hex, chain_hex);
+    fprintf(out,
+            "%" PRIu64 ",%u,%" PRIu64 ",%s,%" PRIu64 ",%s,%" PRIu64 ",%s,%s,%u,%" PRIu64
+            ",%u,%s,%s\n",
+            e->position, (unsigned)e->kind, e->time_ms, e->device_id, e->seq, e->meter_id,
+            e->quantity, e->unit, e->entity_id, (unsigned)e->role, e->effective_ms,
+            (unsigned)e->status, usage_hex, chain_hex);
+}
+
+void fogpay_export_event_json(FILE *out, const fogpay_event *e,
+                              const uint8_t hash[FOGPAY_HASH_BYTES], bool first)
+{
+    char usage_hex[2 * FOGPAY_HASH_BYTES + 1], chain_hex[2 * FOGPAY_HASH_BYTES + 1];
+    export_event_hex(e, hash, usage_hex, chain_hex);
+    fprintf(out,
+            "%s{\"position\":%" PRIu64 ",\"kind\":%u,\"time\":%" PRIu64
+            ",\"device\":\"%s\",\"seq\":%" PRIu64 ",\"meter\":\"%s\",\"quantity\":%" PRIu64
+            ",\"unit\":\"%s\",\"entity\":\"%s\",\"role\":%u,\"effective\":%" PRIu64
+            ",\"status\":%u,\"usageHash\":\"%s\",\"chainHash\":\"%s\"}",
+            first ? "" : ",\n", e->position, (unsigned)e->kind, e->time_ms, e->device_id, e->seq,
+            e->meter_id, e->quantity, e->unit, e->entity_id, (unsigned)e->role, e->effective_ms,
+            (unsigned)e->status, usage_hex, chain_hex);
+}

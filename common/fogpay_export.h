@@ -1,5 +1,6 @@
 /*
- * fogpay_export.h - one settled transfer as a line of CSV or a JSON object,
+ * fogpay_export.h - one settled transfer (or event) as a line of CSV or a
+ * JSON object,
  * the export format of the gateway (fogpayctl export) and of the cloud
  * (fogpay-cloud transfers), so that the two print the same bytes for the
  * same chain and can be compared row for row.
@@ -30,5 +31,14 @@ void fogpay_export_csv(FILE *out, const fogpay_transfer *t, const uint8_t hash[F
 /* Writes one transfer as a JSON object, preceded by ",\n" unless first. */
 void fogpay_export_json(FILE *out, const fogpay_transfer *t, const uint8_t hash[FOGPAY_HASH_BYTES],
                         bool first);
+
+/* Events (fogpay_event) the same way: a header line, then one line per
+ * event with its chain hash; ids and units are of [A-Za-z0-9._:-], so no
+ * field needs quoting. */
+void fogpay_export_event_csv_header(FILE *out);
+void fogpay_export_event_csv(FILE *out, const fogpay_event *e,
+                             const uint8_t hash[FOGPAY_HASH_BYTES]);
+void fogpay_export_event_json(FILE *out, const fogpay_event *e,
+                              const uint8_t hash[FOGPAY_HASH_BYTES], bool first);
 
 #endif

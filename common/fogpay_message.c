@@ -132,7 +132,24 @@ static const field_spec transfer_fields[] = {
     UINT_FIELD(fogpay_transfer, 14, related_position, false, 1, UINT64_MAX),
 };
 
-/* Keys 1..7 of a batch; key 8, the records, is read by fogpay_batch_next(). */
+static const field_spec event_fields[] = {
+    UINT_FIELD(fogpay_event, 1, position, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_USAGE),
+    UINT_FIELD(fogpay_event, 3, time_ms, true, 1, TIME_MS_MAX),
+    TEXT_FIELD(fogpay_event, 4, device_id, true, FIELD_ID),
+    UINT_FIELD(fogpay_event, 5, seq, false, 1, UINT64_MAX),
+    TEXT_FIELD(fogpay_event, 6, meter_id, false, FIELD_ID),
+    UINT_FIELD(fogpay_event, 7, quantity, false, 1, UINT64_MAX),
+    TEXT_FIELD(fogpay_event, 8, unit, false, FIELD_ID),
+    TEXT_FIELD(fogpay_event, 9, entity_id, false, FIELD_ID),
+    UINT_FIELD(fogpay_event, 10, role, false, 1, 1),
+    UINT_FIELD(fogpay_event, 11, effective_ms, false, 1, TIME_MS_MAX),
+    UINT_FIELD(fogpay_event, 12, status, false, 1, 2),
+    BYTES_FIELD(fogpay_event, 13, usage_hash, false),
+};
+
+/* Keys 1..7 of a batch; key 8 or 9, the records, is read by
+ * fogpay_batch_next() or fogpay_batch_next_event(). */
 static const field_spec batch_header_fields[] = {
     TEXT_FIELD(fogpay_batch_header, 1, gateway_id, true, FIELD_ID),
     UINT_FIELD(fogpay_batch_header, 2, batch_seq, true, 1, UINT64_MAX),
@@ -151,6 +168,7 @@ static const field_spec batch_ack_fields[] = {
     UINT_FIELD(fogpay_batch_ack, 5, stored_position, true, 0, UINT64_MAX),
     BYTES_FIELD(fogpay_batch_ack, 6, stored_hash, true),
     UINT_FIELD(fogpay_batch_ack, 7, resend_from, false, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_batch_ack, 8, stream, false, 1, FOGPAY_STREAM_EVENTS),
 };
 
 #define COUNT(table) (sizeof(table) / sizeof((table)[0]))
@@ -495,6 +513,29 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
     return FOGPAY_OK;
 }
 
+/* Which fields an event carries follows from its kind; the others are
+ * absent. Fields whose zero is a value (quantity 0, role owner, status
+ * active) are absent then, and so not required. */
+static fogpay_error event_check(const fogpay_event *in)
+{
+    bool usage = in->kind == FOGPAY_EVENT_USAGE;
+    bool ownership = in->kind == FOGPAY_EVENT_OWNERSHIP;
+    bool entity = ownership || in->kind == FOGPAY_EVENT_REGISTERED;
+    if (usage != (in->seq != 0) || usage != (in->meter_id[0] != '\0') ||
+        usage != (in->unit[0] != '\0') || usage != hash_present(in->usage_hash) ||
+        (!usage && in->quantity != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE; /* seq, meter, unit and hash make a usage event */
+    }
+    if (entity != (in->entity_id[0] != '\0') || ownership != (in->effective_ms != 0) ||
+        (!ownership && in->role != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (in->kind != FOGPAY_EVENT_STATUS && in->status != 0) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return FOGPAY_OK;
+}
+
 static fogpay_error batch_header_check(const fogpay_batch_header *h)
 {
     if (h->last_position < h->first_position ||
@@ -562,11 +603,14 @@ FLAT_MESSAGE(usage, fogpay_usage, usage_fields, FOGPAY_MESSAGE_MAX, usage_check)
 FLAT_MESSAGE(receipt, fogpay_receipt, receipt_fields, FOGPAY_MESSAGE_MAX, receipt_check)
 FLAT_MESSAGE(command, fogpay_command, command_fields, FOGPAY_MESSAGE_MAX, command_check)
 FLAT_MESSAGE(transfer, fogpay_transfer, transfer_fields, FOGPAY_RECORD_BYTES_MAX, transfer_check)
+FLAT_MESSAGE(event, fogpay_event, event_fields, FOGPAY_RECORD_BYTES_MAX, event_check)
 FLAT_MESSAGE(batch_ack, fogpay_batch_ack, batch_ack_fields, FOGPAY_MESSAGE_MAX, batch_ack_check)
 
 /* ---- batches ------------------------------------------------------------ */
 
+/* The records of a batch: key 8 for transfers, key 9 for events. */
 #define BATCH_RECORDS_KEY 8
+#define BATCH_EVENTS_KEY 9
 
 fogpay_error fogpay_batch_begin(fogpay_batch_writer *bw, const fogpay_batch_header *h,
                                 uint8_t *buf, size_t cap)
@@ -578,30 +622,25 @@ fogpay_error fogpay_batch_begin(fogpay_batch_writer *bw, const fogpay_batch_head
     if (err != FOGPAY_OK) {
         return err;
     }
-    if (h->record_count != h->last_position - h->first_position + 1) {
+    if (h->record_count != h->last_position - h->first_position + 1 ||
+        h->stream > FOGPAY_STREAM_EVENTS) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     fogpay_cbor_writer_init(&bw->cbor, buf, cap < FOGPAY_BATCH_BYTES_MAX ? cap : FOGPAY_BATCH_BYTES_MAX);
     bw->expected = h->record_count;
     bw->written = 0;
+    bw->stream = h->stream;
     fogpay_cbor_put_map(&bw->cbor, COUNT(batch_header_fields) + 1);
     write_pairs(&bw->cbor, batch_header_fields, COUNT(batch_header_fields), h);
-    fogpay_cbor_put_uint(&bw->cbor, BATCH_RECORDS_KEY);
+    fogpay_cbor_put_uint(&bw->cbor,
+                         h->stream == FOGPAY_STREAM_EVENTS ? BATCH_EVENTS_KEY : BATCH_RECORDS_KEY);
     fogpay_cbor_put_array(&bw->cbor, h->record_count);
     return bw->cbor.err == FOGPAY_ERR_BUFFER_TOO_SMALL ? FOGPAY_ERR_PAYLOAD_TOO_LARGE : bw->cbor.err;
 }
 
-fogpay_error fogpay_batch_add(fogpay_batch_writer *bw, const fogpay_transfer *t)
+/* Appends one encoded record. */
+static fogpay_error batch_put_record(fogpay_batch_writer *bw, const uint8_t *record, size_t len)
 {
-    if (bw->written >= bw->expected) {
-        return FOGPAY_ERR_CBOR_TOO_LONG;
-    }
-    uint8_t record[FOGPAY_RECORD_BYTES_MAX];
-    size_t len;
-    fogpay_error err = fogpay_transfer_encode(t, record, sizeof record, &len);
-    if (err != FOGPAY_OK) {
-        return err;
-    }
     fogpay_cbor_put_raw(&bw->cbor, record, len);
     if (bw->cbor.err != FOGPAY_OK) {
         return bw->cbor.err == FOGPAY_ERR_BUFFER_TOO_SMALL ? FOGPAY_ERR_PAYLOAD_TOO_LARGE
@@ -609,6 +648,34 @@ fogpay_error fogpay_batch_add(fogpay_batch_writer *bw, const fogpay_transfer *t)
     }
     bw->written++;
     return FOGPAY_OK;
+}
+
+fogpay_error fogpay_batch_add(fogpay_batch_writer *bw, const fogpay_transfer *t)
+{
+    if (bw->stream != FOGPAY_STREAM_TRANSFERS) {
+        return FOGPAY_ERR_CBOR_TYPE;
+    }
+    if (bw->written >= bw->expected) {
+        return FOGPAY_ERR_CBOR_TOO_LONG;
+    }
+    uint8_t record[FOGPAY_RECORD_BYTES_MAX];
+    size_t len;
+    fogpay_error err = fogpay_transfer_encode(t, record, sizeof record, &len);
+    return err == FOGPAY_OK ? batch_put_record(bw, record, len) : err;
+}
+
+fogpay_error fogpay_batch_add_event(fogpay_batch_writer *bw, const fogpay_event *e)
+{
+    if (bw->stream != FOGPAY_STREAM_EVENTS) {
+        return FOGPAY_ERR_CBOR_TYPE;
+    }
+    if (bw->written >= bw->expected) {
+        return FOGPAY_ERR_CBOR_TOO_LONG;
+    }
+    uint8_t record[FOGPAY_RECORD_BYTES_MAX];
+    size_t len;
+    fogpay_error err = fogpay_event_encode(e, record, sizeof record, &len);
+    return err == FOGPAY_OK ? batch_put_record(bw, record, len) : err;
 }
 
 fogpay_error fogpay_batch_finish(fogpay_batch_writer *bw, size_t *len)
@@ -642,9 +709,11 @@ fogpay_error fogpay_batch_open(fogpay_batch_reader *br, const uint8_t *buf, size
     if (err != FOGPAY_OK) {
         return err;
     }
-    if (item.type != FOGPAY_CBOR_UINT || item.value != BATCH_RECORDS_KEY) {
+    if (item.type != FOGPAY_CBOR_UINT ||
+        (item.value != BATCH_RECORDS_KEY && item.value != BATCH_EVENTS_KEY)) {
         return item.type != FOGPAY_CBOR_UINT ? FOGPAY_ERR_CBOR_TYPE : FOGPAY_ERR_UNKNOWN_FIELD;
     }
+    h.stream = item.value == BATCH_EVENTS_KEY ? FOGPAY_STREAM_EVENTS : FOGPAY_STREAM_TRANSFERS;
     err = fogpay_cbor_read(&br->cbor, &item);
     if (err != FOGPAY_OK) {
         return err;
@@ -664,25 +733,58 @@ fogpay_error fogpay_batch_open(fogpay_batch_reader *br, const uint8_t *buf, size
     }
     h.record_count = (uint32_t)item.value;
     br->remaining = h.record_count;
+    br->stream = h.stream;
     if (out) {
         *out = h;
     }
     return FOGPAY_OK;
 }
 
-fogpay_error fogpay_batch_next(fogpay_batch_reader *br, fogpay_transfer *out,
-                               fogpay_bytes *record_cbor)
+/* The next record's bytes, or FOGPAY_ERR_NOT_FOUND after the last one
+ * (when nothing trails). */
+static fogpay_error batch_next_record(fogpay_batch_reader *br, uint8_t stream,
+                                      fogpay_bytes *record)
 {
+    if (br->stream != stream) {
+        return FOGPAY_ERR_CBOR_TYPE;
+    }
     if (br->remaining == 0) {
         return fogpay_cbor_reader_done(&br->cbor) ? FOGPAY_ERR_NOT_FOUND : FOGPAY_ERR_CBOR_TRAILING;
     }
     size_t start = br->cbor.pos;
     fogpay_error err = fogpay_cbor_skip(&br->cbor);
+    if (err == FOGPAY_OK) {
+        *record = (fogpay_bytes){br->cbor.ptr + start, br->cbor.pos - start};
+    }
+    return err;
+}
+
+fogpay_error fogpay_batch_next(fogpay_batch_reader *br, fogpay_transfer *out,
+                               fogpay_bytes *record_cbor)
+{
+    fogpay_bytes record;
+    fogpay_error err = batch_next_record(br, FOGPAY_STREAM_TRANSFERS, &record);
+    if (err == FOGPAY_OK) {
+        err = fogpay_transfer_decode(record.ptr, record.len, out);
+    }
     if (err != FOGPAY_OK) {
         return err;
     }
-    fogpay_bytes record = {br->cbor.ptr + start, br->cbor.pos - start};
-    err = fogpay_transfer_decode(record.ptr, record.len, out);
+    br->remaining--;
+    if (record_cbor) {
+        *record_cbor = record;
+    }
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_batch_next_event(fogpay_batch_reader *br, fogpay_event *out,
+                                     fogpay_bytes *record_cbor)
+{
+    fogpay_bytes record;
+    fogpay_error err = batch_next_record(br, FOGPAY_STREAM_EVENTS, &record);
+    if (err == FOGPAY_OK) {
+        err = fogpay_event_decode(record.ptr, record.len, out);
+    }
     if (err != FOGPAY_OK) {
         return err;
     }

@@ -130,8 +130,44 @@ typedef struct fogpay_transfer {
     uint64_t related_position;                   /* key 14, optional: refunded/reversed */
 } fogpay_transfer;
 
-/* Header of an upstream batch (schemas/batch.cddl); key 8 is the array of
- * transfer records, read with fogpay_batch_next(). */
+typedef enum fogpay_event_kind {
+    FOGPAY_EVENT_REGISTERED = 0, /* a device registered, with its first owner */
+    FOGPAY_EVENT_STATUS = 1,     /* a device's status changed (active, suspended, revoked) */
+    FOGPAY_EVENT_OWNERSHIP = 2,  /* a device's owner or lessee changes from a time on */
+    FOGPAY_EVENT_USAGE = 3,      /* a device's meter reading was stored */
+} fogpay_event_kind;
+
+/* One event of a gateway's event chain (schemas/event.cddl): what the back
+ * office must know besides transfers. The chain is built as the transfer
+ * chain is, over the event records, with its own positions from 1. Which
+ * optional fields an event carries depends on its kind (event_check in
+ * fogpay_message.c); zero values are absent, as everywhere. */
+typedef struct fogpay_event {
+    uint64_t position;                          /* key 1 */
+    uint8_t kind;                               /* key 2 */
+    uint64_t time_ms;                           /* key 3, recorded (gateway clock) */
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];   /* key 4 */
+    uint64_t seq;                               /* key 5, usage */
+    char meter_id[FOGPAY_METER_ID_MAX + 1];     /* key 6, usage */
+    uint64_t quantity;                          /* key 7, usage (absent when 0) */
+    char unit[FOGPAY_UNIT_MAX + 1];             /* key 8, usage */
+    char entity_id[FOGPAY_ENTITY_ID_MAX + 1];   /* key 9, registered and ownership */
+    uint8_t role;                               /* key 10, ownership: 0 owner, 1 lessee */
+    uint64_t effective_ms;                      /* key 11, ownership */
+    uint8_t status;                             /* key 12, status: 0 active, 1 suspended, 2 revoked */
+    uint8_t usage_hash[FOGPAY_HASH_BYTES];      /* key 13, usage: SHA-256 of the signed reading */
+} fogpay_event;
+
+/* The two chains a gateway syncs upstream, each in batches of its own. */
+typedef enum fogpay_stream {
+    FOGPAY_STREAM_TRANSFERS = 0, /* batch key 8: transfer records */
+    FOGPAY_STREAM_EVENTS = 1,    /* batch key 9: event records */
+} fogpay_stream;
+
+/* Header of an upstream batch (schemas/batch.cddl); key 8 (transfers) or
+ * key 9 (events) is the array of records, read with fogpay_batch_next() or
+ * fogpay_batch_next_event(). Positions and hashes are of that stream's
+ * chain. */
 typedef struct fogpay_batch_header {
     char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1]; /* key 1 */
     uint64_t batch_seq;                         /* key 2 */
@@ -140,7 +176,8 @@ typedef struct fogpay_batch_header {
     uint8_t hash_before[FOGPAY_HASH_BYTES];     /* key 5 */
     uint8_t hash_after[FOGPAY_HASH_BYTES];      /* key 6 */
     uint64_t created_ms;                        /* key 7 */
-    uint32_t record_count;                      /* length of key 8 */
+    uint32_t record_count;                      /* length of key 8 or 9 */
+    uint8_t stream;                             /* fogpay_stream: which key holds them */
 } fogpay_batch_header;
 
 typedef enum fogpay_ack_status {
@@ -158,6 +195,7 @@ typedef struct fogpay_batch_ack {
     uint64_t stored_position;                   /* key 5, last position the cloud holds */
     uint8_t stored_hash[FOGPAY_HASH_BYTES];     /* key 6, chain hash there */
     uint64_t resend_from;                       /* key 7, optional, with FOGPAY_ACK_RESEND */
+    uint8_t stream;                             /* key 8, optional: the batch's fogpay_stream */
 } fogpay_batch_ack;
 
 /* Encoders write the deterministic payload into buf (capacity cap) and set
@@ -177,20 +215,26 @@ fogpay_error fogpay_command_decode(const uint8_t *buf, size_t len, fogpay_comman
 fogpay_error fogpay_transfer_encode(const fogpay_transfer *in, uint8_t *buf, size_t cap,
                                     size_t *len);
 fogpay_error fogpay_transfer_decode(const uint8_t *buf, size_t len, fogpay_transfer *out);
+fogpay_error fogpay_event_encode(const fogpay_event *in, uint8_t *buf, size_t cap, size_t *len);
+fogpay_error fogpay_event_decode(const uint8_t *buf, size_t len, fogpay_event *out);
 fogpay_error fogpay_batch_ack_encode(const fogpay_batch_ack *in, uint8_t *buf, size_t cap,
                                      size_t *len);
 fogpay_error fogpay_batch_ack_decode(const uint8_t *buf, size_t len, fogpay_batch_ack *out);
 
-/* Batch writing: begin with the header (record_count set), then append
- * exactly record_count encoded transfers, then finish. */
+/* Batch writing: begin with the header (record_count and stream set),
+ * then append exactly record_count records of that stream (transfers with
+ * fogpay_batch_add, events with fogpay_batch_add_event; the other kind is
+ * FOGPAY_ERR_CBOR_TYPE), then finish. */
 typedef struct fogpay_batch_writer {
     fogpay_cbor_writer cbor;
     uint32_t expected;
     uint32_t written;
+    uint8_t stream;
 } fogpay_batch_writer;
 fogpay_error fogpay_batch_begin(fogpay_batch_writer *bw, const fogpay_batch_header *h,
                                 uint8_t *buf, size_t cap);
 fogpay_error fogpay_batch_add(fogpay_batch_writer *bw, const fogpay_transfer *t);
+fogpay_error fogpay_batch_add_event(fogpay_batch_writer *bw, const fogpay_event *e);
 fogpay_error fogpay_batch_finish(fogpay_batch_writer *bw, size_t *len);
 
 /* Batch reading: decodes and checks the header, then yields each record in
@@ -201,11 +245,16 @@ fogpay_error fogpay_batch_finish(fogpay_batch_writer *bw, size_t *len);
 typedef struct fogpay_batch_reader {
     fogpay_cbor_reader cbor;
     uint32_t remaining;
+    uint8_t stream;
 } fogpay_batch_reader;
 fogpay_error fogpay_batch_open(fogpay_batch_reader *br, const uint8_t *buf, size_t len,
                                fogpay_batch_header *out);
 fogpay_error fogpay_batch_next(fogpay_batch_reader *br, fogpay_transfer *out,
                                fogpay_bytes *record_cbor);
+/* The same for a batch of events; each is FOGPAY_ERR_CBOR_TYPE on a batch
+ * of the other stream. */
+fogpay_error fogpay_batch_next_event(fogpay_batch_reader *br, fogpay_event *out,
+                                     fogpay_bytes *record_cbor);
 
 /* The seq (key 2) of a message that failed to decode, found by a lenient
  * walk of its top-level map, so that a rejection receipt can name it.
