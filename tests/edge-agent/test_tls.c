@@ -272,6 +272,7 @@ static void test_start(void)
              "tls_version tlsv1.2\n"
              "require_certificate true\n"
              "use_identity_as_username true\n"
+             "use_username_as_clientid true\n"
              "allow_anonymous false\n"
              "plugin %s\n"
              "plugin_opt_database %s\n"
@@ -484,13 +485,16 @@ static void assert_refused(const login *who, const char *const *pay, long long p
 
 static void test_another_devices_certificate(void)
 {
-    /* Client id dev-a with dev-b's certificate: Mosquitto makes the
-     * username dev-b, and the ACL finds client id and username apart. */
+    /* Client id dev-a with dev-b's certificate: Mosquitto makes both the
+     * username and (use_username_as_clientid) the client id dev-b, so the
+     * client never holds dev-a's session, and the ACL refuses dev-b on
+     * dev-a's topics. */
     const login who = {"dev-a", "dev-b", false};
     const char *pay[] = {"--timeout", REFUSED_TIMEOUT_MS, "pay", "--to", "dev-b", "--amount",
                          "1.00",      "--currency",       "EUR", NULL};
     assert_refused(&who, pay, 1);
-    CU_ASSERT(broker_log_line("as dev-a (p5", "u'dev-b'"));
+    CU_ASSERT(broker_log_line("as dev-b (p5", "u'dev-b'"));
+    CU_ASSERT_FALSE(broker_log_line("as dev-a (p5", "u'dev-b'"));
 }
 
 static void test_unrelated_ca(void)
