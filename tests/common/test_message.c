@@ -315,6 +315,166 @@ static void test_batch(void)
     free(buf);
 }
 
+static fogpay_event sample_event(uint64_t position, uint8_t kind)
+{
+    fogpay_event e;
+    memset(&e, 0, sizeof e);
+    e.position = position;
+    e.kind = kind;
+    e.time_ms = 1764000000000ull + position;
+    strcpy(e.device_id, "charger-1");
+    switch (kind) {
+    case FOGPAY_EVENT_REGISTERED:
+        strcpy(e.entity_id, "le-00112233445566aa");
+        break;
+    case FOGPAY_EVENT_STATUS:
+        e.status = 1;
+        break;
+    case FOGPAY_EVENT_OWNERSHIP:
+        strcpy(e.entity_id, "le-00112233445566bb");
+        e.role = 1;
+        e.effective_ms = 1764000000000ull;
+        break;
+    default:
+        e.seq = 7;
+        strcpy(e.meter_id, "m-1");
+        e.quantity = 12;
+        strcpy(e.unit, "kWh");
+        memset(e.usage_hash, 0x5a, sizeof e.usage_hash);
+        break;
+    }
+    return e;
+}
+
+/* Events: each kind round-trips byte for byte; fields of another kind, or
+ * missing ones of its own, are refused by both encoder and decoder. */
+static void test_events(void)
+{
+    for (uint8_t kind = FOGPAY_EVENT_REGISTERED; kind <= FOGPAY_EVENT_USAGE; kind++) {
+        fogpay_event e = sample_event(3, kind), back;
+        uint8_t buf[FOGPAY_RECORD_BYTES_MAX], again[FOGPAY_RECORD_BYTES_MAX];
+        size_t len = 0, again_len = 0;
+        CU_ASSERT_EQUAL_FATAL(fogpay_event_encode(&e, buf, sizeof buf, &len), FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(fogpay_event_decode(buf, len, &back), FOGPAY_OK);
+        CU_ASSERT_EQUAL(memcmp(&e, &back, sizeof e), 0);
+        CU_ASSERT_EQUAL(fogpay_event_encode(&back, again, sizeof again, &again_len), FOGPAY_OK);
+        CU_ASSERT(len == again_len && memcmp(buf, again, len) == 0);
+    }
+    /* Zero values that mean something: an active status, an owner role, a
+     * reading of nothing. */
+    fogpay_event e = sample_event(1, FOGPAY_EVENT_STATUS);
+    e.status = 0;
+    uint8_t buf[FOGPAY_RECORD_BYTES_MAX];
+    size_t len = 0;
+    CU_ASSERT_EQUAL(fogpay_event_encode(&e, buf, sizeof buf, &len), FOGPAY_OK);
+    e = sample_event(1, FOGPAY_EVENT_USAGE);
+    e.quantity = 0;
+    CU_ASSERT_EQUAL(fogpay_event_encode(&e, buf, sizeof buf, &len), FOGPAY_OK);
+
+    e = sample_event(1, FOGPAY_EVENT_STATUS);
+    strcpy(e.entity_id, "le-00112233445566aa");
+    CU_ASSERT_EQUAL(fogpay_event_encode(&e, buf, sizeof buf, &len), FOGPAY_ERR_FIELD_RANGE);
+    e = sample_event(1, FOGPAY_EVENT_REGISTERED);
+    e.status = 2;
+    CU_ASSERT_EQUAL(fogpay_event_encode(&e, buf, sizeof buf, &len), FOGPAY_ERR_FIELD_RANGE);
+    e = sample_event(1, FOGPAY_EVENT_REGISTERED);
+    e.entity_id[0] = '\0';
+    CU_ASSERT_EQUAL(fogpay_event_encode(&e, buf, sizeof buf, &len), FOGPAY_ERR_FIELD_RANGE);
+    e = sample_event(1, FOGPAY_EVENT_OWNERSHIP);
+    e.effective_ms = 0;
+    CU_ASSERT_EQUAL(fogpay_event_encode(&e, buf, sizeof buf, &len), FOGPAY_ERR_FIELD_RANGE);
+    e = sample_event(1, FOGPAY_EVENT_USAGE);
+    memset(e.usage_hash, 0, sizeof e.usage_hash);
+    CU_ASSERT_EQUAL(fogpay_event_encode(&e, buf, sizeof buf, &len), FOGPAY_ERR_FIELD_RANGE);
+    e = sample_event(1, FOGPAY_EVENT_STATUS);
+    e.quantity = 5;
+    CU_ASSERT_EQUAL(fogpay_event_encode(&e, buf, sizeof buf, &len), FOGPAY_ERR_FIELD_RANGE);
+    e = sample_event(1, FOGPAY_EVENT_USAGE);
+    e.kind = 4;
+    CU_ASSERT_EQUAL(fogpay_event_encode(&e, buf, sizeof buf, &len), FOGPAY_ERR_FIELD_RANGE);
+    /* A decoder sees a role of 2 the same way: out of range. */
+    e = sample_event(1, FOGPAY_EVENT_OWNERSHIP);
+    CU_ASSERT_EQUAL_FATAL(fogpay_event_encode(&e, buf, sizeof buf, &len), FOGPAY_OK);
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (buf[i] == 0x0a && buf[i + 1] == 0x01) { /* key 10, role 1 */
+            buf[i + 1] = 0x02;
+        }
+    }
+    CU_ASSERT_EQUAL(fogpay_event_decode(buf, len, NULL), FOGPAY_ERR_FIELD_RANGE);
+}
+
+/* A batch of events is keyed 9, read only as events; a transfer batch only
+ * as transfers; the ack names its stream. */
+static void test_event_batch(void)
+{
+    fogpay_batch_header h;
+    memset(&h, 0, sizeof h);
+    strcpy(h.gateway_id, "gw-1");
+    h.batch_seq = 4;
+    h.first_position = 5;
+    h.last_position = 8;
+    h.record_count = 4;
+    h.stream = FOGPAY_STREAM_EVENTS;
+    memset(h.hash_before, 1, sizeof h.hash_before);
+    memset(h.hash_after, 2, sizeof h.hash_after);
+    h.created_ms = 1764000000000ull;
+    uint8_t buf[4096];
+    fogpay_batch_writer bw;
+    CU_ASSERT_EQUAL_FATAL(fogpay_batch_begin(&bw, &h, buf, sizeof buf), FOGPAY_OK);
+    fogpay_transfer wrong = sample_transfer(5);
+    CU_ASSERT_EQUAL(fogpay_batch_add(&bw, &wrong), FOGPAY_ERR_CBOR_TYPE);
+    for (uint64_t p = 5; p <= 8; p++) {
+        fogpay_event e = sample_event(p, (uint8_t)(p % 4));
+        CU_ASSERT_EQUAL(fogpay_batch_add_event(&bw, &e), FOGPAY_OK);
+    }
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_batch_finish(&bw, &len), FOGPAY_OK);
+
+    fogpay_batch_reader br;
+    fogpay_batch_header got;
+    CU_ASSERT_EQUAL_FATAL(fogpay_batch_open(&br, buf, len, &got), FOGPAY_OK);
+    CU_ASSERT_EQUAL(got.stream, FOGPAY_STREAM_EVENTS);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL(fogpay_batch_next(&br, &t, NULL), FOGPAY_ERR_CBOR_TYPE);
+    fogpay_event e;
+    uint64_t expect = 5;
+    fogpay_error err;
+    while ((err = fogpay_batch_next_event(&br, &e, NULL)) == FOGPAY_OK) {
+        CU_ASSERT_EQUAL(e.position, expect);
+        CU_ASSERT_EQUAL(e.kind, expect % 4);
+        expect++;
+    }
+    CU_ASSERT_EQUAL(err, FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(expect, 9);
+
+    /* The same header as transfers: key 8, and events are refused. */
+    h.stream = FOGPAY_STREAM_TRANSFERS;
+    CU_ASSERT_EQUAL_FATAL(fogpay_batch_begin(&bw, &h, buf, sizeof buf), FOGPAY_OK);
+    fogpay_event ev = sample_event(5, FOGPAY_EVENT_STATUS);
+    CU_ASSERT_EQUAL(fogpay_batch_add_event(&bw, &ev), FOGPAY_ERR_CBOR_TYPE);
+
+    fogpay_batch_ack ack, back;
+    memset(&ack, 0, sizeof ack);
+    strcpy(ack.gateway_id, "gw-1");
+    ack.batch_seq = 4;
+    ack.status = FOGPAY_ACK_STORED;
+    ack.stored_position = 8;
+    memset(ack.stored_hash, 2, sizeof ack.stored_hash);
+    ack.stream = FOGPAY_STREAM_EVENTS;
+    uint8_t abuf[FOGPAY_MESSAGE_MAX];
+    size_t alen = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_batch_ack_encode(&ack, abuf, sizeof abuf, &alen), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_batch_ack_decode(abuf, alen, &back), FOGPAY_OK);
+    CU_ASSERT_EQUAL(back.stream, FOGPAY_STREAM_EVENTS);
+    ack.stream = FOGPAY_STREAM_TRANSFERS;
+    size_t plain_len = 0;
+    CU_ASSERT_EQUAL(fogpay_batch_ack_encode(&ack, abuf, sizeof abuf, &plain_len), FOGPAY_OK);
+    CU_ASSERT_EQUAL(plain_len + 2, alen); /* key 8 absent for transfers */
+    ack.stream = 2;
+    CU_ASSERT_EQUAL(fogpay_batch_ack_encode(&ack, abuf, sizeof abuf, &plain_len),
+                    FOGPAY_ERR_FIELD_RANGE);
+}
+
 static void test_peek_seq(void)
 {
     fogpay_intent in = sample_intent();
@@ -423,6 +583,8 @@ int main(void)
     CU_add_test(s, "signed intent size", test_intent_size);
     CU_add_test(s, "truncation, bit flips, wrong types, nesting", test_damage);
     CU_add_test(s, "batch write and read", test_batch);
+    CU_add_test(s, "events of each kind", test_events);
+    CU_add_test(s, "event batches and the ack's stream", test_event_batch);
     CU_add_test(s, "seq of an undecodable message", test_peek_seq);
     CU_add_test(s, "exact amounts and currencies", test_amounts);
     CU_add_test(s, "error names", test_errors);
