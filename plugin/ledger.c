@@ -47,6 +47,7 @@ static const struct {
     {ledger_settle__sql, &ledger_settle__sql_count},
     {ledger_message__sql, &ledger_message__sql_count},
     {ledger_query__sql, &ledger_query__sql_count},
+    {ledger_event__sql, &ledger_event__sql_count},
     {ledger_sync__sql, &ledger_sync__sql_count},
     {ledger_verify__sql, &ledger_verify__sql_count},
 };
@@ -334,6 +335,28 @@ static const struct {
         " acked_ms INTEGER NOT NULL CHECK (acked_ms >= 0));"
         "INSERT INTO sync_state VALUES (1, 0, zeroblob(32), 0, 0);"
         "PRAGMA user_version = 2;"},
+    /* The event chain; events from before it are not backfilled. */
+    {2, "CREATE TABLE events ("
+        " position INTEGER PRIMARY KEY CHECK (position >= 1),"
+        " kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 3),"
+        " time_ms INTEGER NOT NULL CHECK (time_ms >= 1),"
+        " device_id TEXT NOT NULL REFERENCES devices (id),"
+        " record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),"
+        " hash BLOB NOT NULL CHECK (length(hash) = 32));"
+        "CREATE INDEX events_device ON events (device_id);"
+        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+        " BEGIN SELECT RAISE(ABORT, 'events are never changed'); END;"
+        "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+        " BEGIN SELECT RAISE(ABORT, 'events are never deleted'); END;"
+        "CREATE TRIGGER events_next_position BEFORE INSERT ON events"
+        " WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)"
+        " BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;"
+        "ALTER TABLE sync_state ADD COLUMN acked_event_position INTEGER NOT NULL DEFAULT 0"
+        " CHECK (acked_event_position >= 0);"
+        "ALTER TABLE sync_state ADD COLUMN acked_event_hash BLOB NOT NULL"
+        " DEFAULT X'0000000000000000000000000000000000000000000000000000000000000000'"
+        " CHECK (length(acked_event_hash) = 32);"
+        "PRAGMA user_version = 3;"},
 };
 
 /* Brings an older ledger to this version, one step at a time, each in its

@@ -56,7 +56,7 @@ typedef struct fogpay_device_limits {
 #define FOGPAY_PASSWORD_HASH_MAX 160
 
 /* The schema version this code reads and writes (PRAGMA user_version). */
-#define FOGPAY_LEDGER_SCHEMA_VERSION 2
+#define FOGPAY_LEDGER_SCHEMA_VERSION 3
 
 /* Personal data of a legal entity, in bytes: a company name, an e-mail or
  * postal contact, an IBAN or similar reference all fit. */
@@ -157,7 +157,8 @@ fogpay_error fogpay_ledger_device_next_command_seq(fogpay_ledger *l, const char 
 
 /* Ownership history, append-only: from effective_ms on, entity holds the
  * device in the given role ("owner" or "lessee"). An effective time before
- * the latest entry of the device is refused (FOGPAY_ERR_FIELD_RANGE). */
+ * the latest entry of the device is refused (FOGPAY_ERR_FIELD_RANGE), and
+ * so is 0, which the event record cannot carry. */
 fogpay_error fogpay_ledger_ownership_change(fogpay_ledger *l, const char *device_id,
                                             const char *entity_id, const char *role,
                                             uint64_t effective_ms, uint64_t now_ms);
@@ -262,27 +263,61 @@ fogpay_error fogpay_ledger_transfer_list(fogpay_ledger *l, const fogpay_transfer
 fogpay_error fogpay_ledger_chain_head(fogpay_ledger *l, uint64_t *position,
                                       uint8_t hash[FOGPAY_HASH_BYTES]);
 
-/* Upstream sync: how far the cloud's last signed ack says its copy of the
- * chain reaches, and the last batch sequence number used. One row, created
- * with the ledger (position 0, zero hash, seq 0). */
+/* The event chain: what the back office must know besides transfers
+ * (fogpay_event in common/fogpay_message.h). The ledger appends an event,
+ * in the same transaction as the change it records, when a device is
+ * registered (with its owner), when its status changes, when its ownership
+ * changes, and when one of its usage readings is stored. Events are
+ * append-only and hash-chained as transfers are: hash(n) = SHA-256(
+ * hash(n-1) || record(n)), record(n) = fogpay_event_encode() of event n,
+ * hash(0) = 32 zero bytes. An event's time_ms is the now_ms its writer was
+ * given (so at least 1); a change whose event cannot be appended fails as a
+ * whole. A ledger migrated from version 2 has no events for what happened
+ * before the migration. */
+fogpay_error fogpay_ledger_event_head(fogpay_ledger *l, uint64_t *position,
+                                      uint8_t hash[FOGPAY_HASH_BYTES]);
+/* FOGPAY_ERR_NOT_FOUND for a position that holds no event. hash may be
+ * NULL. */
+fogpay_error fogpay_ledger_event_get(fogpay_ledger *l, uint64_t position, fogpay_event *out,
+                                     uint8_t hash[FOGPAY_HASH_BYTES]);
+typedef int (*fogpay_event_visit)(void *ctx, const fogpay_event *e,
+                                  const uint8_t hash[FOGPAY_HASH_BYTES]);
+/* Calls visit for up to limit events after after_position, in chain order
+ * (limit at most FOGPAY_TRANSFER_LIST_MAX; 0 means that); a non-zero return
+ * stops the walk. visit may read the ledger but must not write to it. */
+fogpay_error fogpay_ledger_event_list(fogpay_ledger *l, uint64_t after_position, uint32_t limit,
+                                      fogpay_event_visit visit, void *ctx);
+
+/* Upstream sync: how far the cloud's last signed acks say its copies of the
+ * two chains reach, and the last batch sequence number used (shared by both
+ * streams). One row, created with the ledger (positions 0, zero hashes,
+ * seq 0). */
 typedef struct fogpay_sync_state {
     uint64_t acked_position;
     uint8_t acked_hash[FOGPAY_HASH_BYTES];
     uint64_t batch_seq;
     uint64_t acked_ms; /* when the last ack that moved it arrived, 0 never */
+    uint64_t acked_event_position;
+    uint8_t acked_event_hash[FOGPAY_HASH_BYTES];
 } fogpay_sync_state;
 
 fogpay_error fogpay_ledger_sync_get(fogpay_ledger *l, fogpay_sync_state *out);
-/* Stores the state. acked_position may not pass the chain head
- * (FOGPAY_ERR_FIELD_RANGE). */
+/* Stores the state. acked_position may not pass the chain head, nor
+ * acked_event_position the event chain's head (FOGPAY_ERR_FIELD_RANGE). */
 fogpay_error fogpay_ledger_sync_set(fogpay_ledger *l, const fogpay_sync_state *in);
 
 /* Checks the whole ledger: every chain hash from position 1, positions
  * contiguous, every balance equal to its transfers, per-currency sums zero,
- * no wallet below zero. FOGPAY_OK, or FOGPAY_ERR_LEDGER_CORRUPT with the
- * first bad position in *bad_position (0 when the fault is in an account's
- * balance rather than a transfer) and a sentence in problem. *checked is the
- * count of transfers that passed. Any output pointer may be NULL. */
+ * no wallet below zero; and the event chain the same way (positions
+ * contiguous from 1, each record decoding to the row's kind, time and
+ * device, each hash recomputed). The transfer chain is checked first, then
+ * the event chain, then the accounts. FOGPAY_OK, or
+ * FOGPAY_ERR_LEDGER_CORRUPT with the first bad transfer position in
+ * *bad_position and a sentence in problem. *bad_position is only ever a
+ * transfer position: it is 0 when the fault is in an account's balance or
+ * in the event chain, and then the sentence names the account or the event
+ * ("event N: ..."). *checked is the count of transfers that passed. Any
+ * output pointer may be NULL. */
 fogpay_error fogpay_ledger_verify(fogpay_ledger *l, uint64_t *checked, uint64_t *bad_position,
                                   char *problem, size_t problem_cap);
 

@@ -9,8 +9,9 @@
  * entities, devices, keys and ownership; ledger_account.c accounts,
  * balances and appending to the chain; ledger_settle.c settlement, funding
  * and refunds; ledger_message.c device messages, usage readings and the
- * rejection log; ledger_query.c reading transfers; ledger_sync.c the
- * upstream sync state; ledger_verify.c verification.
+ * rejection log; ledger_query.c reading transfers; ledger_event.c the
+ * event chain; ledger_sync.c the upstream sync state; ledger_verify.c
+ * verification.
  *
  * Statements. Each file keeps its SQL in a table of {id, text}; ledger.c
  * prepares all of them once at open with SQLITE_PREPARE_PERSISTENT. A
@@ -109,11 +110,17 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_LIST_ALL,
     LEDGER_STMT_LIST_DEVICE,
     LEDGER_STMT_LIST_ENTITY,
+    /* ledger_event.c */
+    LEDGER_STMT_EVENT_HEAD,
+    LEDGER_STMT_EVENT_INSERT,
+    LEDGER_STMT_EVENT_GET,
+    LEDGER_STMT_EVENT_LIST,
     /* ledger_sync.c */
     LEDGER_STMT_SYNC_GET,
     LEDGER_STMT_SYNC_SET,
     /* ledger_verify.c */
     LEDGER_STMT_VERIFY_WALK,
+    LEDGER_STMT_VERIFY_EVENTS,
     LEDGER_STMT_VERIFY_BALANCES,
     LEDGER_STMT_VERIFY_SUMS,
     LEDGER_STMT_VERIFY_FLOORS,
@@ -138,6 +145,8 @@ extern const ledger_stmt_sql ledger_message__sql[];
 extern const size_t ledger_message__sql_count;
 extern const ledger_stmt_sql ledger_query__sql[];
 extern const size_t ledger_query__sql_count;
+extern const ledger_stmt_sql ledger_event__sql[];
+extern const size_t ledger_event__sql_count;
 extern const ledger_stmt_sql ledger_sync__sql[];
 extern const size_t ledger_sync__sql_count;
 extern const ledger_stmt_sql ledger_verify__sql[];
@@ -163,6 +172,9 @@ struct fogpay_ledger {
     "position, kind, debit_account, credit_account, amount_minor, currency, time_ms, device_id, "  \
     "seq, payer_entity, payee_entity, intent_hash, reference, related_position, hash"
 #define LEDGER_TRANSFER_COLUMN_COUNT 15
+
+/* The columns of an event in the order ledger__event_read() reads them. */
+#define LEDGER_EVENT_COLUMNS "position, kind, time_ms, device_id, record, hash"
 
 /* ledger.c: statements, binding, stepping, errors. */
 
@@ -304,5 +316,29 @@ fogpay_error ledger__chain_head(fogpay_ledger *l, uint64_t *position,
  * FOGPAY_ERR_LEDGER_CORRUPT for stored values outside their limits. */
 fogpay_error ledger__transfer_read(sqlite3_stmt *s, fogpay_transfer *t,
                                    uint8_t hash[FOGPAY_HASH_BYTES]);
+
+/* ledger_event.c */
+
+/* Appends e (its position ignored) at the next event position: encodes the
+ * record, chains its hash onto the previous event's and inserts the row.
+ * Call inside the write operation of the change the event records, after
+ * that change, so that a failure here fails the change as a whole.
+ * FOGPAY_ERR_FIELD_RANGE (or another codec error) when e is not a valid
+ * event of its kind. */
+fogpay_error ledger__event_append(fogpay_ledger *l, const fogpay_event *e);
+
+/* The last event position (0 for an empty chain) and the hash there (32
+ * zero bytes then). */
+fogpay_error ledger__event_head(fogpay_ledger *l, uint64_t *position,
+                                uint8_t hash[FOGPAY_HASH_BYTES]);
+
+/* Reads the event at the statement's current row (columns
+ * LEDGER_EVENT_COLUMNS from column 0): decodes its record, requires the
+ * row's position, kind, time and device to be the record's, and copies the
+ * stored chain hash (hash may be NULL). The record's bytes are left in
+ * *record and *record_len (may be NULL), valid until the statement moves.
+ * FOGPAY_ERR_LEDGER_CORRUPT otherwise. */
+fogpay_error ledger__event_read(sqlite3_stmt *s, fogpay_event *e, uint8_t hash[FOGPAY_HASH_BYTES],
+                                const uint8_t **record, size_t *record_len);
 
 #endif

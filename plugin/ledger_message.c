@@ -8,7 +8,8 @@
  * with the stored receipt bytes, and the same seq with another hash is a
  * conflict. The rejection log is for monitoring only and takes messages
  * from any client, so it stores a bounded prefix of the client id and keeps
- * only the newest FOGPAY_LEDGER_REJECTIONS_MAX rows.
+ * only the newest FOGPAY_LEDGER_REJECTIONS_MAX rows. A stored usage reading
+ * appends its event (ledger_event.c) in the same operation.
  *
  * Ownership. Receipt bytes are copied into the caller's buffer; nothing
  * here allocates.
@@ -132,6 +133,23 @@ fogpay_error fogpay_ledger_message_record(fogpay_ledger *l, const char *device_i
     return ledger__op_end(l, &op, err);
 }
 
+/* Appends the event of a stored reading; hash is the signed reading's. */
+static fogpay_error message__usage_event(fogpay_ledger *l, const fogpay_usage *usage,
+                                         const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms)
+{
+    fogpay_event e;
+    memset(&e, 0, sizeof e);
+    e.kind = FOGPAY_EVENT_USAGE;
+    e.time_ms = now_ms;
+    memcpy(e.device_id, usage->device_id, sizeof e.device_id);
+    e.seq = usage->seq;
+    memcpy(e.meter_id, usage->meter_id, sizeof e.meter_id);
+    e.quantity = usage->quantity;
+    memcpy(e.unit, usage->unit, sizeof e.unit);
+    memcpy(e.usage_hash, hash, FOGPAY_HASH_BYTES);
+    return ledger__event_append(l, &e);
+}
+
 fogpay_error fogpay_ledger_store_usage(fogpay_ledger *l, const fogpay_usage *usage,
                                        const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms)
 {
@@ -173,6 +191,9 @@ fogpay_error fogpay_ledger_store_usage(fogpay_ledger *l, const fogpay_usage *usa
     ledger__bind_blob(l, s, 7, hash, FOGPAY_HASH_BYTES);
     ledger__bind_u64(l, s, 8, now_ms);
     err = ledger__exec(l, s);
+    if (err == FOGPAY_OK) {
+        err = message__usage_event(l, usage, hash, now_ms);
+    }
     return ledger__op_end(l, &op, err);
 }
 

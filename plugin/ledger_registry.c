@@ -11,7 +11,9 @@
  * and inserts the new one, and a key the device held before is refused.
  * The holder of a device at a time is the latest ownership entry at or
  * before it, a lessee before an owner at equal times, so a new owner entry
- * ends any lease before it.
+ * ends any lease before it. Registration, a change of status and a change
+ * of ownership each append their event (ledger_event.c) in the same
+ * operation, after the change, so that both commit or neither does.
  *
  * Ownership. Nothing here allocates; outputs are copied into the caller's
  * structs and arrays.
@@ -248,6 +250,29 @@ static fogpay_error registry__ownership_insert(fogpay_ledger *l, const char *dev
     return ledger__exec(l, s);
 }
 
+/* Appends the event of kind about device_id at now_ms; entity_id (may be
+ * NULL) for registration and ownership, role and effective_ms for
+ * ownership, status for a status change. The texts were checked against
+ * their limits by the caller. */
+static fogpay_error registry__event_append(fogpay_ledger *l, fogpay_event_kind kind,
+                                           const char *device_id, const char *entity_id,
+                                           uint8_t role, uint64_t effective_ms, uint8_t status,
+                                           uint64_t now_ms)
+{
+    fogpay_event e;
+    memset(&e, 0, sizeof e);
+    e.kind = (uint8_t)kind;
+    e.time_ms = now_ms;
+    memcpy(e.device_id, device_id, strnlen(device_id, FOGPAY_DEVICE_ID_MAX));
+    if (entity_id != NULL) {
+        memcpy(e.entity_id, entity_id, strnlen(entity_id, FOGPAY_ENTITY_ID_MAX));
+    }
+    e.role = role;
+    e.effective_ms = effective_ms;
+    e.status = status;
+    return ledger__event_append(l, &e);
+}
+
 static fogpay_error registry__device_insert(fogpay_ledger *l, const char *device_id,
                                             const char *password_hash,
                                             const fogpay_device_limits *limits, uint64_t now_ms)
@@ -305,6 +330,10 @@ fogpay_error fogpay_ledger_device_register(fogpay_ledger *l, const char *device_
     }
     if (err == FOGPAY_OK) {
         err = registry__ownership_insert(l, device_id, owner_entity, "owner", now_ms, now_ms);
+    }
+    if (err == FOGPAY_OK) {
+        err = registry__event_append(l, FOGPAY_EVENT_REGISTERED, device_id, owner_entity, 0, 0, 0,
+                                     now_ms);
     }
     return ledger__op_end(l, &op, err);
 }
@@ -441,6 +470,11 @@ fogpay_error fogpay_ledger_device_set_status(fogpay_ledger *l, const char *devic
         ledger__bind_int64(l, s, 2, (int64_t)status);
         ledger__bind_u64(l, s, 3, now_ms);
         err = ledger__exec(l, s);
+    }
+    /* Setting the status a device has already is no change to record. */
+    if (err == FOGPAY_OK && state.status != (uint8_t)status) {
+        err = registry__event_append(l, FOGPAY_EVENT_STATUS, device_id, NULL, 0, 0,
+                                     (uint8_t)status, now_ms);
     }
     return ledger__op_end(l, &op, err);
 }
@@ -583,8 +617,11 @@ fogpay_error fogpay_ledger_ownership_change(fogpay_ledger *l, const char *device
     if (err == FOGPAY_OK) {
         err = ledger__check_text(entity_id, FOGPAY_ENTITY_ID_MAX);
     }
+    /* An effective time of 0 has no place in the event record (key 11 is
+     * 1 or more). */
     if (err == FOGPAY_OK && ((strcmp(role, "owner") != 0 && strcmp(role, "lessee") != 0) ||
-                             effective_ms > LEDGER_INT_MAX || now_ms > LEDGER_INT_MAX)) {
+                             effective_ms == 0 || effective_ms > LEDGER_INT_MAX ||
+                             now_ms > LEDGER_INT_MAX)) {
         err = FOGPAY_ERR_FIELD_RANGE;
     }
     if (err != FOGPAY_OK) {
@@ -611,6 +648,11 @@ fogpay_error fogpay_ledger_ownership_change(fogpay_ledger *l, const char *device
     }
     if (err == FOGPAY_OK) {
         err = registry__ownership_insert(l, device_id, entity_id, role, effective_ms, now_ms);
+    }
+    if (err == FOGPAY_OK) {
+        uint8_t role_code = strcmp(role, "lessee") == 0 ? 1 : 0;
+        err = registry__event_append(l, FOGPAY_EVENT_OWNERSHIP, device_id, entity_id, role_code,
+                                     effective_ms, 0, now_ms);
     }
     return ledger__op_end(l, &op, err);
 }

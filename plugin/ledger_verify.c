@@ -2,15 +2,20 @@
  * ledger_verify.c - checking the whole ledger: the hash chain from position
  * 1, contiguous positions, every stored row against its hashed record, each
  * account's balance against its transfers, each currency summing to zero,
- * and no wallet or entity account below zero.
+ * and no wallet or entity account below zero; and the event chain from
+ * position 1 the same way.
  *
  * Design. Verification walks the transfers in chain order once. For each it
  * re-encodes the stored columns with fogpay_transfer_encode and requires the
  * stored record byte for byte, then recomputes SHA-256(previous hash ||
  * record) and requires the stored hash; so an edited column, an edited
  * record or an edited hash is found at its own position, and a deleted row
- * at the first missing position. Account checks follow, as aggregate
- * queries. Everything is read in one read transaction, so a concurrent
+ * at the first missing position. The event chain is walked next, the same
+ * way, except that an event's record is the event: it is decoded, and its
+ * position, kind, time and device must be the row's. An event fault is
+ * reported as "event N: ..." with bad_position 0, so that bad_position
+ * always names a transfer. Account checks follow, as aggregate queries.
+ * Everything is read in one read transaction, so a concurrent
  * settlement is either wholly seen or not at all. Removing the newest
  * transfers leaves a shorter valid chain; that is found by comparing the
  * head with a copy held elsewhere (the cloud's, after upstream sync).
@@ -36,6 +41,7 @@ const ledger_stmt_sql ledger_verify__sql[] = {
      ", record FROM transfers) AS w "
      "LEFT JOIN accounts AS d ON d.id = w.debit_account "
      "LEFT JOIN accounts AS c ON c.id = w.credit_account ORDER BY w.position"},
+    {LEDGER_STMT_VERIFY_EVENTS, "SELECT " LEDGER_EVENT_COLUMNS " FROM events ORDER BY position"},
     /* Each side summed in one pass over its index, then joined. */
     {LEDGER_STMT_VERIFY_BALANCES,
      "SELECT a.id, a.balance, coalesce(c.total, 0) - coalesce(d.total, 0) FROM accounts AS a "
@@ -57,6 +63,8 @@ typedef struct verify_state {
     uint64_t checked;                    /* transfers that passed */
     uint8_t previous[FOGPAY_HASH_BYTES]; /* chain hash of the last one */
     uint64_t bad_position;
+    uint64_t events_checked;                   /* events that passed */
+    uint8_t event_previous[FOGPAY_HASH_BYTES]; /* chain hash of the last one */
     char problem[LEDGER_MESSAGE_MAX];
 } verify_state;
 
@@ -141,6 +149,73 @@ static fogpay_error verify__chain(fogpay_ledger *l, verify_state *v)
     return err;
 }
 
+/* Checks the event at the event walk's current row against everything
+ * before it; on failure fills v->problem (bad_position stays 0: it names
+ * transfers only). */
+static fogpay_error verify__event(sqlite3_stmt *s, verify_state *v)
+{
+    uint64_t expected = v->events_checked + 1;
+    int64_t position = sqlite3_column_int64(s, 0);
+    if (position != (int64_t)expected) {
+        snprintf(v->problem, sizeof v->problem,
+                 "event %" PRIu64 ": missing, event position %" PRId64 " follows %" PRIu64,
+                 expected, position, v->events_checked);
+        return FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    fogpay_event e;
+    uint8_t stored_hash[FOGPAY_HASH_BYTES];
+    const uint8_t *record = NULL;
+    size_t record_len = 0;
+    uint8_t encoded[FOGPAY_RECORD_BYTES_MAX];
+    size_t encoded_len = 0;
+    const char *problem = NULL;
+    if (ledger__event_read(s, &e, stored_hash, &record, &record_len) != FOGPAY_OK) {
+        problem = "its record is not a valid event or differs from its row";
+    } else if (fogpay_event_encode(&e, encoded, sizeof encoded, &encoded_len) != FOGPAY_OK ||
+               encoded_len != record_len || memcmp(encoded, record, record_len) != 0) {
+        problem = "its record is not the deterministic encoding of its event";
+    } else {
+        uint8_t hash[FOGPAY_HASH_BYTES];
+        if (fogpay_sha256_pair(v->event_previous, sizeof v->event_previous, record, record_len,
+                               hash) != FOGPAY_OK) {
+            return FOGPAY_ERR_CRYPTO;
+        }
+        if (memcmp(hash, stored_hash, FOGPAY_HASH_BYTES) != 0) {
+            problem = "its chain hash is not SHA-256 of the previous event hash and its record";
+        }
+    }
+    if (problem != NULL) {
+        snprintf(v->problem, sizeof v->problem, "event %" PRIu64 ": %s", expected, problem);
+        return FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    memcpy(v->event_previous, stored_hash, FOGPAY_HASH_BYTES);
+    v->events_checked = expected;
+    return FOGPAY_OK;
+}
+
+static fogpay_error verify__events(fogpay_ledger *l, verify_state *v)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_VERIFY_EVENTS);
+    fogpay_error err = FOGPAY_OK;
+    /* Bounded by the rows of the table: each step advances one position. */
+    for (;;) {
+        int rc = ledger__step(l, s);
+        if (rc == SQLITE_DONE) {
+            break;
+        }
+        if (rc != SQLITE_ROW) {
+            err = ledger__error(l, rc);
+            break;
+        }
+        err = verify__event(s, v);
+        if (err != FOGPAY_OK) {
+            break;
+        }
+    }
+    ledger__finish(s);
+    return err;
+}
+
 /* Runs one of the account checks, which return a row only for a problem:
  * column 0 names the account or currency, columns 1 and 2 the amounts. */
 static fogpay_error verify__accounts_one(fogpay_ledger *l, ledger_stmt_id id, verify_state *v)
@@ -202,6 +277,9 @@ fogpay_error fogpay_ledger_verify(fogpay_ledger *l, uint64_t *checked, uint64_t 
         return err;
     }
     err = verify__chain(l, &v);
+    if (err == FOGPAY_OK) {
+        err = verify__events(l, &v);
+    }
     if (err == FOGPAY_OK) {
         err = verify__accounts(l, &v);
     }

@@ -1,4 +1,4 @@
--- ledger.sql - the schema of the gateway's ledger (SQLite), version 2.
+-- ledger.sql - the schema of the gateway's ledger (SQLite), version 3.
 --
 -- The plugin embeds this file at build time (plugin/meson.build) and runs it
 -- once, inside one transaction, when it creates a ledger; the runtime never
@@ -11,11 +11,12 @@
 -- Times are unix milliseconds. Text limits are those of common/fogpay_limits.h
 -- (device ids 23 bytes, references 32, entity ids "le-" and 16 hex digits).
 --
--- What is never changed. Transfers and the ownership history are
--- append-only: triggers refuse UPDATE and DELETE, and a transfer must take
--- the next chain position. Corrections are new transfers (refund, reversal).
--- Each transfer keeps the deterministic CBOR record that the chain hashes
--- (hash(n) = SHA-256(hash(n-1) || record(n)), hash(0) = 32 zero bytes), so
+-- What is never changed. Transfers, events and the ownership history are
+-- append-only: triggers refuse UPDATE and DELETE, and a transfer or an
+-- event must take the next position of its chain. Corrections are new
+-- transfers (refund, reversal). Each transfer and each event keeps the
+-- deterministic CBOR record that its chain hashes (hash(n) =
+-- SHA-256(hash(n-1) || record(n)), hash(0) = 32 zero bytes), so
 -- verification needs nothing but this file.
 --
 -- Personal data. A legal entity is named everywhere by its pseudonymous id;
@@ -39,7 +40,7 @@
 --     last_position); issuing and moving a note are transfers whose record
 --     names the serial, so every note's history is in the chain.
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 
 -- Legal entities: the parties a payment is assigned to. Devices are never
 -- legal entities.
@@ -248,15 +249,61 @@ CREATE TABLE rejections (
     time_ms INTEGER NOT NULL CHECK (time_ms >= 0)
 );
 
--- Upstream sync (plugin/sync.c): how far the cloud's copy of the chain
--- reaches by its last signed acknowledgement, and the last batch sequence
--- number used. One row. Transfers past acked_position are the backlog; a
--- batch is forgotten only when an ack covers it. Version 2 added this table.
+-- Events: the second chain, of what the back office must know besides
+-- transfers (fogpay_event, common/fogpay_message.h). kind: 0 a device
+-- registered (with its owner), 1 its status changed, 2 its owner or lessee
+-- changes from a time on, 3 one of its usage readings was stored
+-- (fogpay_event_kind). The ledger appends an event in the same transaction
+-- as the change it records. position is the event's position in its own
+-- chain, contiguous from 1; kind, time_ms and device_id repeat the record
+-- for retrieval; record is fogpay_event_encode() of the event, hash the
+-- chain hash at this position, chained as the transfers are.
+-- Version 3 added this table. Events are not backfilled: in a ledger
+-- migrated from version 2 the chain starts with the first change after the
+-- migration, and what happened before is only in devices, ownership and
+-- usage_readings.
+CREATE TABLE events (
+    position INTEGER PRIMARY KEY CHECK (position >= 1),
+    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 3),
+    time_ms INTEGER NOT NULL CHECK (time_ms >= 1),
+    device_id TEXT NOT NULL REFERENCES devices (id),
+    record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
+    hash BLOB NOT NULL CHECK (length(hash) = 32)
+);
+-- A device's history.
+CREATE INDEX events_device ON events (device_id);
+
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN
+    SELECT RAISE(ABORT, 'events are never changed');
+END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN
+    SELECT RAISE(ABORT, 'events are never deleted');
+END;
+CREATE TRIGGER events_next_position BEFORE INSERT ON events
+WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)
+BEGIN
+    SELECT RAISE(ABORT, 'an event takes the next chain position');
+END;
+
+-- Upstream sync (plugin/sync.c): how far the cloud's copies of the two
+-- chains reach by its last signed acknowledgements, and the last batch
+-- sequence number used (shared by both streams). One row. Transfers past
+-- acked_position and events past acked_event_position are the backlog; a
+-- batch is forgotten only when an ack covers it. Version 2 added this
+-- table, version 3 the acked_event_ columns (ALTER TABLE ... ADD COLUMN
+-- needs a constant default: 32 zero bytes written out).
 CREATE TABLE sync_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     acked_position INTEGER NOT NULL CHECK (acked_position >= 0),
     acked_hash BLOB NOT NULL CHECK (length(acked_hash) = 32),
     batch_seq INTEGER NOT NULL CHECK (batch_seq >= 0),
-    acked_ms INTEGER NOT NULL CHECK (acked_ms >= 0)
+    acked_ms INTEGER NOT NULL CHECK (acked_ms >= 0),
+    acked_event_position INTEGER NOT NULL DEFAULT 0 CHECK (acked_event_position >= 0),
+    acked_event_hash BLOB NOT NULL
+        DEFAULT X'0000000000000000000000000000000000000000000000000000000000000000'
+        CHECK (length(acked_event_hash) = 32)
 );
-INSERT INTO sync_state VALUES (1, 0, zeroblob(32), 0, 0);
+INSERT INTO sync_state (id, acked_position, acked_hash, batch_seq, acked_ms)
+    VALUES (1, 0, zeroblob(32), 0, 0);

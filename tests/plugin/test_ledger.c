@@ -249,8 +249,9 @@ static void test_open_create_reopen(void)
     CU_ASSERT_EQUAL(raw_long(path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
                                    "name IN ('entities', 'entity_personal', 'devices', "
                                    "'device_keys', 'ownership', 'accounts', 'transfers', "
-                                   "'messages', 'usage_readings', 'rejections')"),
-                    10);
+                                   "'messages', 'usage_readings', 'rejections', 'events', "
+                                   "'sync_state')"),
+                    12);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, false, &l), FOGPAY_OK);
     fogpay_ledger_close(l);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, true, &l), FOGPAY_OK);
@@ -317,30 +318,86 @@ static void test_schema_version_refused(void)
     fogpay_ledger_close(l);
 }
 
-/* A version 1 ledger (before upstream sync) is migrated on open: the sync
- * state appears at position 0 and everything else stays. */
-static void test_schema_migration(void)
+/* What a version 2 ledger lacks of version 3: the event chain (its table,
+ * index and triggers go with it) and sync_state's two acked_event_ columns,
+ * the table put back as version 2 created it. */
+static const char *const schema_down_to_2 =
+    "DROP TABLE events;"
+    "CREATE TABLE sync_state_v2 ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " acked_position INTEGER NOT NULL CHECK (acked_position >= 0),"
+    " acked_hash BLOB NOT NULL CHECK (length(acked_hash) = 32),"
+    " batch_seq INTEGER NOT NULL CHECK (batch_seq >= 0),"
+    " acked_ms INTEGER NOT NULL CHECK (acked_ms >= 0));"
+    "INSERT INTO sync_state_v2 SELECT id, acked_position, acked_hash, batch_seq, acked_ms "
+    "FROM sync_state;"
+    "DROP TABLE sync_state;"
+    "ALTER TABLE sync_state_v2 RENAME TO sync_state;"
+    "PRAGMA user_version = 2;";
+
+/* A description of the tables, indexes and triggers of a ledger file that
+ * is the same for a created and a migrated one: names, and each column's
+ * name, type, NOT NULL and default (the stored CREATE text differs after
+ * ALTER TABLE). */
+static void schema_shape(const char *path, char *out, size_t cap)
 {
-    char path[512];
-    fogpay_ledger *l = NULL;
-    path_new(path, sizeof path, "migrate");
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, true, &l), FOGPAY_OK);
-    fogpay_ledger_close(l);
-    CU_ASSERT_EQUAL(raw_exec(path, "DROP TABLE sync_state; PRAGMA user_version = 1"), SQLITE_OK);
-    l = NULL;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, false, &l), FOGPAY_OK);
-    CU_ASSERT_EQUAL(raw_long(path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
+    raw_text(path,
+             "SELECT group_concat(line, ';') FROM (SELECT m.type || ' ' || m.name || "
+             "coalesce((SELECT group_concat(c.name || ':' || c.type || ':' || c.\"notnull\" || "
+             "':' || coalesce(c.dflt_value, ''), ',') FROM pragma_table_info(m.name) AS c "
+             "WHERE m.type = 'table'), '') AS line FROM sqlite_master AS m "
+             "WHERE m.name NOT LIKE 'sqlite_%' ORDER BY m.type, m.name)",
+             out, cap);
+}
+
+static void sync_state_is_empty(fogpay_ledger *l)
+{
+    static const uint8_t zero[FOGPAY_HASH_BYTES] = {0};
     fogpay_sync_state st;
     memset(&st, 0xff, sizeof st);
     CU_ASSERT_EQUAL(fogpay_ledger_sync_get(l, &st), FOGPAY_OK);
     CU_ASSERT_EQUAL(st.acked_position, 0);
-    CU_ASSERT_EQUAL(st.batch_seq, 0);
-    static const uint8_t zero[FOGPAY_HASH_BYTES] = {0};
     CU_ASSERT_EQUAL(memcmp(st.acked_hash, zero, FOGPAY_HASH_BYTES), 0);
-    /* The acked position cannot pass the chain head (empty here). */
+    CU_ASSERT_EQUAL(st.acked_event_position, 0);
+    CU_ASSERT_EQUAL(memcmp(st.acked_event_hash, zero, FOGPAY_HASH_BYTES), 0);
+}
+
+/* A version 1 ledger (before upstream sync) is migrated on open through
+ * version 2 to this one: the sync state appears at position 0, the event
+ * chain empty, and everything else stays. */
+static void test_schema_migration(void)
+{
+    char path[512], fresh[512];
+    fogpay_ledger *l = NULL;
+    path_new(fresh, sizeof fresh, "fresh");
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fresh, true, &l), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    path_new(path, sizeof path, "migrate");
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, true, &l), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    CU_ASSERT_EQUAL(raw_exec(path, "DROP TABLE events; DROP TABLE sync_state; "
+                                   "PRAGMA user_version = 1"),
+                    SQLITE_OK);
+    l = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(raw_long(path, "PRAGMA user_version"), 3);
+    CU_ASSERT_EQUAL(FOGPAY_LEDGER_SCHEMA_VERSION, 3);
+    char shape[4096], fresh_shape[4096];
+    schema_shape(path, shape, sizeof shape);
+    schema_shape(fresh, fresh_shape, sizeof fresh_shape);
+    CU_ASSERT_STRING_EQUAL(shape, fresh_shape);
+    CU_ASSERT_PTR_NOT_NULL(strstr(shape, "trigger events_next_position"));
+    sync_state_is_empty(l);
+    fogpay_sync_state st;
+    CU_ASSERT_EQUAL(fogpay_ledger_sync_get(l, &st), FOGPAY_OK);
+    CU_ASSERT_EQUAL(st.batch_seq, 0);
+    /* The acked positions cannot pass the chain heads (empty here). */
     st.acked_position = 1;
     CU_ASSERT_EQUAL(fogpay_ledger_sync_set(l, &st), FOGPAY_ERR_FIELD_RANGE);
     st.acked_position = 0;
+    st.acked_event_position = 1;
+    CU_ASSERT_EQUAL(fogpay_ledger_sync_set(l, &st), FOGPAY_ERR_FIELD_RANGE);
+    st.acked_event_position = 0;
     st.batch_seq = 7;
     CU_ASSERT_EQUAL(fogpay_ledger_sync_set(l, &st), FOGPAY_OK);
     fogpay_ledger_close(l);
@@ -349,6 +406,69 @@ static void test_schema_migration(void)
     CU_ASSERT_EQUAL(fogpay_ledger_sync_get(l, &st), FOGPAY_OK);
     CU_ASSERT_EQUAL(st.batch_seq, 7);
     fogpay_ledger_close(l);
+}
+
+/* A version 2 ledger with devices, transfers and an acknowledged sync is
+ * migrated to version 3: its rows and sync state stay, the event chain
+ * starts empty (what happened before is not backfilled) and the next
+ * change is event 1. */
+static void test_schema_migration_2_to_3(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    fund(fx.l, "dev-a", EUR, 1000);
+    CU_ASSERT_EQUAL_FATAL(pay(fx.l, "dev-a", 1, "dev-b", 100), FOGPAY_OK);
+    fogpay_sync_state st;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_sync_get(fx.l, &st), FOGPAY_OK);
+    st.acked_position = 1;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_transfer_get(fx.l, 1, &(fogpay_transfer){0}, st.acked_hash),
+                          FOGPAY_OK);
+    st.batch_seq = 4;
+    st.acked_ms = NOW_MS;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_sync_set(fx.l, &st), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_2), SQLITE_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM pragma_table_info('sync_state')"), 5);
+
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), 3);
+    fogpay_sync_state after;
+    CU_ASSERT_EQUAL(fogpay_ledger_sync_get(fx.l, &after), FOGPAY_OK);
+    CU_ASSERT_EQUAL(after.acked_position, 1);
+    CU_ASSERT_EQUAL(memcmp(after.acked_hash, st.acked_hash, FOGPAY_HASH_BYTES), 0);
+    CU_ASSERT_EQUAL(after.batch_seq, 4);
+    CU_ASSERT_EQUAL(after.acked_ms, NOW_MS);
+    CU_ASSERT_EQUAL(after.acked_event_position, 0);
+    uint64_t head = 99;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL(fogpay_ledger_event_head(fx.l, &head, hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(head, 0);
+    fogpay_device d;
+    CU_ASSERT_EQUAL(fogpay_ledger_device_get(fx.l, "dev-a", &d), FOGPAY_OK);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-b", EUR), 100);
+    uint64_t checked = 0;
+    CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(checked, 2);
+    /* The first change after the migration is event 1. */
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_device_set_status(fx.l, "dev-b", FOGPAY_DEVICE_SUSPENDED, NOW_MS + 1),
+        FOGPAY_OK);
+    fogpay_event e;
+    CU_ASSERT_EQUAL(fogpay_ledger_event_get(fx.l, 1, &e, NULL), FOGPAY_OK);
+    CU_ASSERT_EQUAL(e.kind, FOGPAY_EVENT_STATUS);
+    CU_ASSERT_STRING_EQUAL(e.device_id, "dev-b");
+    after.acked_event_position = 1;
+    CU_ASSERT_EQUAL(fogpay_ledger_sync_set(fx.l, &after), FOGPAY_OK);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    /* The migrated ledger is shaped as a created one. */
+    char fresh[512], shape[4096], fresh_shape[4096];
+    path_new(fresh, sizeof fresh, "fresh");
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fresh, true, &fx.l), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    schema_shape(fx.path, shape, sizeof shape);
+    schema_shape(fresh, fresh_shape, sizeof fresh_shape);
+    CU_ASSERT_STRING_EQUAL(shape, fresh_shape);
 }
 
 /* The registry. */
@@ -1078,6 +1198,341 @@ static void test_refund(void)
     fogpay_ledger_close(fx.l);
 }
 
+/* The event chain. */
+
+static uint64_t event_head(fogpay_ledger *l)
+{
+    uint64_t head = 0;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_event_head(l, &head, hash), FOGPAY_OK);
+    return head;
+}
+
+/* Reads the event at position and checks that its hash chains onto the
+ * previous event's: SHA-256(hash(n-1) || fogpay_event_encode(event n)). */
+static fogpay_event event_at(fogpay_ledger *l, uint64_t position)
+{
+    fogpay_event e;
+    uint8_t hash[FOGPAY_HASH_BYTES], previous[FOGPAY_HASH_BYTES] = {0};
+    memset(&e, 0, sizeof e);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_event_get(l, position, &e, hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(e.position, position);
+    if (position > 1) {
+        fogpay_event before;
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_event_get(l, position - 1, &before, previous),
+                              FOGPAY_OK);
+    }
+    uint8_t record[FOGPAY_RECORD_BYTES_MAX], expected[FOGPAY_HASH_BYTES];
+    size_t record_len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_event_encode(&e, record, sizeof record, &record_len), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_sha256_pair(previous, sizeof previous, record, record_len, expected), FOGPAY_OK);
+    CU_ASSERT_EQUAL(memcmp(hash, expected, FOGPAY_HASH_BYTES), 0);
+    return e;
+}
+
+static fogpay_usage usage_of(const char *device, uint64_t seq, uint64_t quantity)
+{
+    fogpay_usage u;
+    memset(&u, 0, sizeof u);
+    snprintf(u.device_id, sizeof u.device_id, "%s", device);
+    u.seq = seq;
+    snprintf(u.meter_id, sizeof u.meter_id, "m1");
+    u.quantity = quantity;
+    snprintf(u.unit, sizeof u.unit, "kWh");
+    u.created_s = NOW_MS / 1000;
+    return u;
+}
+
+/* Each of the four writers appends exactly one event with its fields; a
+ * status set to what it is appends none; a refused change appends none. */
+static void test_event_writers(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    /* The fixture registered dev-a and dev-b. */
+    CU_ASSERT_EQUAL(event_head(fx.l), 2);
+    fogpay_event e = event_at(fx.l, 1);
+    CU_ASSERT_EQUAL(e.kind, FOGPAY_EVENT_REGISTERED);
+    CU_ASSERT_EQUAL(e.time_ms, NOW_MS);
+    CU_ASSERT_STRING_EQUAL(e.device_id, "dev-a");
+    CU_ASSERT_STRING_EQUAL(e.entity_id, fx.entity_a);
+    CU_ASSERT_EQUAL(e.role, 0);
+    CU_ASSERT_EQUAL(e.effective_ms, 0);
+    CU_ASSERT_EQUAL(e.status, 0);
+    CU_ASSERT_EQUAL(e.seq, 0);
+    e = event_at(fx.l, 2);
+    CU_ASSERT_STRING_EQUAL(e.device_id, "dev-b");
+    CU_ASSERT_STRING_EQUAL(e.entity_id, fx.entity_b);
+
+    /* A status change; the same status again is none. */
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_device_set_status(fx.l, "dev-a", FOGPAY_DEVICE_SUSPENDED, NOW_MS + 10),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), 3);
+    e = event_at(fx.l, 3);
+    CU_ASSERT_EQUAL(e.kind, FOGPAY_EVENT_STATUS);
+    CU_ASSERT_EQUAL(e.time_ms, NOW_MS + 10);
+    CU_ASSERT_STRING_EQUAL(e.device_id, "dev-a");
+    CU_ASSERT_EQUAL(e.status, FOGPAY_DEVICE_SUSPENDED);
+    CU_ASSERT_STRING_EQUAL(e.entity_id, "");
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_device_set_status(fx.l, "dev-a", FOGPAY_DEVICE_SUSPENDED, NOW_MS + 11),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), 3);
+    CU_ASSERT_EQUAL(fogpay_ledger_device_set_status(fx.l, "dev-a", FOGPAY_DEVICE_ACTIVE,
+                                                    NOW_MS + 12),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), 4);
+    e = event_at(fx.l, 4);
+    CU_ASSERT_EQUAL(e.status, FOGPAY_DEVICE_ACTIVE);
+
+    /* Ownership: a lessee (role 1), then an owner (role 0). */
+    CU_ASSERT_EQUAL(fogpay_ledger_ownership_change(fx.l, "dev-a", fx.entity_b, "lessee",
+                                                   NOW_MS + 1000, NOW_MS + 20),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), 5);
+    e = event_at(fx.l, 5);
+    CU_ASSERT_EQUAL(e.kind, FOGPAY_EVENT_OWNERSHIP);
+    CU_ASSERT_EQUAL(e.time_ms, NOW_MS + 20);
+    CU_ASSERT_STRING_EQUAL(e.device_id, "dev-a");
+    CU_ASSERT_STRING_EQUAL(e.entity_id, fx.entity_b);
+    CU_ASSERT_EQUAL(e.role, 1);
+    CU_ASSERT_EQUAL(e.effective_ms, NOW_MS + 1000);
+    CU_ASSERT_EQUAL(fogpay_ledger_ownership_change(fx.l, "dev-a", fx.entity_b, "owner",
+                                                   NOW_MS + 2000, NOW_MS + 21),
+                    FOGPAY_OK);
+    e = event_at(fx.l, 6);
+    CU_ASSERT_EQUAL(e.role, 0);
+    CU_ASSERT_EQUAL(e.effective_ms, NOW_MS + 2000);
+
+    /* A stored usage reading, with the reading's message hash. */
+    fogpay_usage u = usage_of("dev-b", 5, 1234);
+    uint8_t reading_hash[FOGPAY_HASH_BYTES];
+    intent_hash_of("dev-b", 5, reading_hash);
+    CU_ASSERT_EQUAL(fogpay_ledger_store_usage(fx.l, &u, reading_hash, NOW_MS + 30), FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), 7);
+    e = event_at(fx.l, 7);
+    CU_ASSERT_EQUAL(e.kind, FOGPAY_EVENT_USAGE);
+    CU_ASSERT_EQUAL(e.time_ms, NOW_MS + 30);
+    CU_ASSERT_STRING_EQUAL(e.device_id, "dev-b");
+    CU_ASSERT_EQUAL(e.seq, 5);
+    CU_ASSERT_STRING_EQUAL(e.meter_id, "m1");
+    CU_ASSERT_EQUAL(e.quantity, 1234);
+    CU_ASSERT_STRING_EQUAL(e.unit, "kWh");
+    CU_ASSERT_EQUAL(memcmp(e.usage_hash, reading_hash, FOGPAY_HASH_BYTES), 0);
+    CU_ASSERT_STRING_EQUAL(e.entity_id, "");
+    /* A reading of quantity 0 is an event without key 7. */
+    u = usage_of("dev-b", 6, 0);
+    CU_ASSERT_EQUAL(fogpay_ledger_store_usage(fx.l, &u, reading_hash, NOW_MS + 31), FOGPAY_OK);
+    e = event_at(fx.l, 8);
+    CU_ASSERT_EQUAL(e.quantity, 0);
+
+    /* Refused changes append nothing. */
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_device_register(fx.l, "dev-a", key_one, NULL, fx.entity_a, NULL, NOW_MS),
+        FOGPAY_ERR_EXISTS);
+    CU_ASSERT_EQUAL(fogpay_ledger_device_register(fx.l, "dev-z", key_one, NULL,
+                                                  "le-0000000000000000", NULL, NOW_MS),
+                    FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_ledger_device_set_status(fx.l, "nobody", FOGPAY_DEVICE_SUSPENDED,
+                                                    NOW_MS),
+                    FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_ledger_ownership_change(fx.l, "dev-a", fx.entity_a, "owner",
+                                                   NOW_MS + 1999, NOW_MS),
+                    FOGPAY_ERR_FIELD_RANGE);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_ownership_change(fx.l, "dev-c", fx.entity_a, "owner", 0, NOW_MS),
+        FOGPAY_ERR_FIELD_RANGE);
+    u = usage_of("dev-b", 5, 1234);
+    CU_ASSERT_EQUAL(fogpay_ledger_store_usage(fx.l, &u, reading_hash, NOW_MS), FOGPAY_ERR_EXISTS);
+    u = usage_of("ghost", 1, 1);
+    CU_ASSERT_EQUAL(fogpay_ledger_store_usage(fx.l, &u, reading_hash, NOW_MS),
+                    FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_device_set_status(fx.l, "dev-b", FOGPAY_DEVICE_REVOKED, NOW_MS + 40),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), 9);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_device_set_status(fx.l, "dev-b", FOGPAY_DEVICE_ACTIVE, NOW_MS + 41),
+        FOGPAY_ERR_DEVICE_REVOKED);
+    CU_ASSERT_EQUAL(event_head(fx.l), 9);
+
+    /* An event shares its change's transaction: rolled back with it. */
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_begin(fx.l), FOGPAY_OK);
+    device_new(fx.l, "dev-c", fx.entity_a, NULL);
+    CU_ASSERT_EQUAL(event_head(fx.l), 10);
+    fogpay_ledger_rollback(fx.l);
+    CU_ASSERT_EQUAL(event_head(fx.l), 9);
+    fogpay_device d;
+    CU_ASSERT_EQUAL(fogpay_ledger_device_get(fx.l, "dev-c", &d), FOGPAY_ERR_NOT_FOUND);
+    /* Other writers append none. */
+    fund(fx.l, "dev-a", EUR, 100);
+    fogpay_device_limits limits = {1, 2, 3};
+    CU_ASSERT_EQUAL(fogpay_ledger_device_set_limits(fx.l, "dev-a", &limits, NOW_MS), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_device_rotate_key(fx.l, "dev-a", key_two, NOW_MS), FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), 9);
+    uint64_t checked = 0;
+    CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(checked, 1);
+    fogpay_ledger_close(fx.l);
+
+    /* The chain cannot be changed through SQL while its triggers stand. */
+    CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "UPDATE events SET time_ms = 1 WHERE position = 1"),
+                        SQLITE_OK);
+    CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "DELETE FROM events WHERE position = 9"), SQLITE_OK);
+    CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "INSERT INTO events SELECT 11, kind, time_ms, device_id, "
+                                          "record, hash FROM events WHERE position = 1"),
+                        SQLITE_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM events"), 9);
+}
+
+/* When its event cannot be appended (here a trigger refuses every event),
+ * each writer's change fails as a whole and leaves nothing behind. */
+static void test_event_append_failure(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, "CREATE TRIGGER events_refuse BEFORE INSERT ON events "
+                                            "BEGIN SELECT RAISE(ABORT, 'no events'); END"),
+                          SQLITE_OK);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_device_register(fx.l, "dev-c", key_one, NULL, fx.entity_a, NULL, NOW_MS),
+        FOGPAY_ERR_STORAGE);
+    fogpay_device d;
+    CU_ASSERT_EQUAL(fogpay_ledger_device_get(fx.l, "dev-c", &d), FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_device_set_status(fx.l, "dev-a", FOGPAY_DEVICE_SUSPENDED, NOW_MS + 1),
+        FOGPAY_ERR_STORAGE);
+    CU_ASSERT_EQUAL(fogpay_ledger_device_get(fx.l, "dev-a", &d), FOGPAY_OK);
+    CU_ASSERT_EQUAL(d.status, FOGPAY_DEVICE_ACTIVE);
+    CU_ASSERT_EQUAL(fogpay_ledger_ownership_change(fx.l, "dev-a", fx.entity_b, "owner",
+                                                   NOW_MS + 1000, NOW_MS),
+                    FOGPAY_ERR_STORAGE);
+    char who[FOGPAY_ENTITY_ID_MAX + 1];
+    CU_ASSERT_EQUAL(fogpay_ledger_owner_at(fx.l, "dev-a", NOW_MS + 1000, who), FOGPAY_OK);
+    CU_ASSERT_STRING_EQUAL(who, fx.entity_a);
+    /* Inside the plugin's group transaction, the savepoint is undone and the
+     * transaction's other work stays. */
+    fogpay_usage u = usage_of("dev-b", 1, 10);
+    uint8_t reading_hash[FOGPAY_HASH_BYTES];
+    intent_hash_of("dev-b", 1, reading_hash);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_begin(fx.l), FOGPAY_OK);
+    fund(fx.l, "dev-a", EUR, 100);
+    CU_ASSERT_EQUAL(fogpay_ledger_store_usage(fx.l, &u, reading_hash, NOW_MS), FOGPAY_ERR_STORAGE);
+    CU_ASSERT_EQUAL(fogpay_ledger_commit(fx.l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 100);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM usage_readings"), 0);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM ownership"), 2);
+    CU_ASSERT_EQUAL(event_head(fx.l), 2);
+    /* Without the trigger the same changes go through, one event each. */
+    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, "DROP TRIGGER events_refuse"), SQLITE_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_store_usage(fx.l, &u, reading_hash, NOW_MS), FOGPAY_OK);
+    device_new(fx.l, "dev-c", fx.entity_a, NULL);
+    CU_ASSERT_EQUAL(event_head(fx.l), 4);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+}
+
+typedef struct collected_events {
+    uint64_t positions[64];
+    size_t count;
+    size_t stop_after; /* 0: never stop */
+} collected_events;
+
+static int collect_event(void *ctx, const fogpay_event *e, const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    collected_events *c = ctx;
+    (void)hash;
+    if (c->count < sizeof c->positions / sizeof c->positions[0]) {
+        c->positions[c->count] = e->position;
+    }
+    c->count++;
+    return c->stop_after != 0 && c->count >= c->stop_after;
+}
+
+static collected_events event_list(fogpay_ledger *l, uint64_t after, uint32_t limit,
+                                   size_t stop_after)
+{
+    collected_events c;
+    memset(&c, 0, sizeof c);
+    c.stop_after = stop_after;
+    CU_ASSERT_EQUAL(fogpay_ledger_event_list(l, after, limit, collect_event, &c), FOGPAY_OK);
+    return c;
+}
+
+static void test_event_list(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    for (int i = 0; i < 5; i++) {
+        char device[16];
+        snprintf(device, sizeof device, "meter-%d", i);
+        device_new(fx.l, device, fx.entity_a, NULL);
+    }
+    /* Seven events: two from the fixture, five here. Pages of three. */
+    collected_events c = event_list(fx.l, 0, 3, 0);
+    CU_ASSERT_EQUAL(c.count, 3);
+    CU_ASSERT_EQUAL(c.positions[0], 1);
+    CU_ASSERT_EQUAL(c.positions[2], 3);
+    c = event_list(fx.l, 3, 3, 0);
+    CU_ASSERT_EQUAL(c.count, 3);
+    CU_ASSERT_EQUAL(c.positions[0], 4);
+    CU_ASSERT_EQUAL(c.positions[2], 6);
+    c = event_list(fx.l, 6, 3, 0);
+    CU_ASSERT_EQUAL(c.count, 1);
+    CU_ASSERT_EQUAL(c.positions[0], 7);
+    c = event_list(fx.l, 7, 3, 0);
+    CU_ASSERT_EQUAL(c.count, 0);
+    c = event_list(fx.l, UINT64_MAX, 0, 0);
+    CU_ASSERT_EQUAL(c.count, 0);
+    /* 0 is the maximum page; the visitor may stop the walk. */
+    c = event_list(fx.l, 0, 0, 0);
+    CU_ASSERT_EQUAL(c.count, 7);
+    c = event_list(fx.l, 1, FOGPAY_TRANSFER_LIST_MAX, 2);
+    CU_ASSERT_EQUAL(c.count, 2);
+    CU_ASSERT_EQUAL(c.positions[1], 3);
+    CU_ASSERT_EQUAL(fogpay_ledger_event_list(fx.l, 0, FOGPAY_TRANSFER_LIST_MAX + 1, collect_event,
+                                             &c),
+                    FOGPAY_ERR_FIELD_RANGE);
+    CU_ASSERT_EQUAL(fogpay_ledger_event_list(fx.l, 0, 1, NULL, &c), FOGPAY_ERR_INVALID_ARGUMENT);
+    CU_ASSERT_EQUAL(fogpay_ledger_event_list(NULL, 0, 1, collect_event, &c),
+                    FOGPAY_ERR_INVALID_ARGUMENT);
+
+    /* One by one, and the head. */
+    fogpay_event e;
+    uint8_t hash[FOGPAY_HASH_BYTES], head_hash[FOGPAY_HASH_BYTES];
+    uint64_t head = 0;
+    CU_ASSERT_EQUAL(fogpay_ledger_event_head(fx.l, &head, head_hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(head, 7);
+    CU_ASSERT_EQUAL(fogpay_ledger_event_get(fx.l, 7, &e, hash), FOGPAY_OK);
+    CU_ASSERT_STRING_EQUAL(e.device_id, "meter-4");
+    CU_ASSERT_EQUAL(memcmp(hash, head_hash, FOGPAY_HASH_BYTES), 0);
+    CU_ASSERT_EQUAL(fogpay_ledger_event_get(fx.l, 7, &e, NULL), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_event_get(fx.l, 0, &e, NULL), FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_ledger_event_get(fx.l, 8, &e, NULL), FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_ledger_event_get(fx.l, UINT64_MAX, &e, NULL), FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_ledger_event_get(fx.l, 1, NULL, NULL), FOGPAY_ERR_INVALID_ARGUMENT);
+    CU_ASSERT_EQUAL(fogpay_ledger_event_head(fx.l, NULL, head_hash), FOGPAY_ERR_INVALID_ARGUMENT);
+
+    /* The sync state's event position: up to the head, kept with its hash. */
+    fogpay_sync_state st;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_sync_get(fx.l, &st), FOGPAY_OK);
+    st.acked_event_position = 8;
+    CU_ASSERT_EQUAL(fogpay_ledger_sync_set(fx.l, &st), FOGPAY_ERR_FIELD_RANGE);
+    st.acked_event_position = 7;
+    memcpy(st.acked_event_hash, head_hash, FOGPAY_HASH_BYTES);
+    CU_ASSERT_EQUAL(fogpay_ledger_sync_set(fx.l, &st), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
+    memset(&st, 0, sizeof st);
+    CU_ASSERT_EQUAL(fogpay_ledger_sync_get(fx.l, &st), FOGPAY_OK);
+    CU_ASSERT_EQUAL(st.acked_event_position, 7);
+    CU_ASSERT_EQUAL(st.acked_position, 0);
+    CU_ASSERT_EQUAL(memcmp(st.acked_event_hash, head_hash, FOGPAY_HASH_BYTES), 0);
+    fogpay_ledger_close(fx.l);
+}
+
 /* Verification and tampering. */
 
 /* A closed ledger file with five transfers: a funding and four payments. */
@@ -1096,8 +1551,8 @@ static void tamper_base(char *path, size_t cap)
     snprintf(path, cap, "%s", fx.path);
 }
 
-/* A copy of base with every trigger of transfers dropped: what an attacker
- * with the file can do. */
+/* A copy of base with every trigger of transfers and events dropped: what
+ * an attacker with the file can do. */
 static void tamper_copy(const char *base, char *path, size_t cap)
 {
     path_new(path, cap, "tampered");
@@ -1105,7 +1560,7 @@ static void tamper_copy(const char *base, char *path, size_t cap)
     char drops[512];
     raw_text(path,
              "SELECT group_concat('DROP TRIGGER ' || name, '; ') FROM sqlite_master WHERE "
-             "type = 'trigger' AND tbl_name = 'transfers'",
+             "type = 'trigger' AND tbl_name IN ('transfers', 'events')",
              drops, sizeof drops);
     CU_ASSERT_EQUAL_FATAL(raw_exec(path, drops), SQLITE_OK);
 }
@@ -1211,6 +1666,107 @@ static void test_verify_tampering(void)
     tamper_sql(base, "UPDATE accounts SET currency = 840 WHERE device_id = 'dev-b'", 2);
     /* A balance that does not follow from the transfers: not at a position. */
     tamper_sql(base, "UPDATE accounts SET balance = balance + 5 WHERE device_id = 'dev-b'", 0);
+}
+
+/* A closed ledger file with the five transfers of tamper_base's kind and
+ * five events: two registrations, a status change, an ownership change and
+ * a usage reading. */
+static void event_tamper_base(char *path, size_t cap)
+{
+    fixture fx;
+    fixture_open(&fx);
+    fund(fx.l, "dev-a", EUR, 1000);
+    for (uint64_t seq = 1; seq <= 4; seq++) {
+        CU_ASSERT_EQUAL_FATAL(pay(fx.l, "dev-a", seq, "dev-b", 10 * seq), FOGPAY_OK);
+    }
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_device_set_status(fx.l, "dev-b", FOGPAY_DEVICE_SUSPENDED, NOW_MS + 1),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_ownership_change(fx.l, "dev-a", fx.entity_b, "lessee",
+                                                         NOW_MS + 100, NOW_MS + 2),
+                          FOGPAY_OK);
+    fogpay_usage u = usage_of("dev-a", 9, 42);
+    uint8_t reading_hash[FOGPAY_HASH_BYTES];
+    intent_hash_of("dev-a", 9, reading_hash);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_store_usage(fx.l, &u, reading_hash, NOW_MS + 3),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), 5);
+    uint64_t checked = 0;
+    CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(checked, 5);
+    fogpay_ledger_close(fx.l);
+    snprintf(path, cap, "%s", fx.path);
+}
+
+/* Tampers with a copy of base through sql and verifies it: corrupt, found
+ * at event event_expected, with bad_position 0 (it names transfers only)
+ * and every transfer checked. */
+static void event_tamper_sql(const char *base, const char *sql, uint64_t event_expected)
+{
+    char path[512];
+    tamper_copy(base, path, sizeof path);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(path, sql), SQLITE_OK);
+    fogpay_ledger *l = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, false, &l), FOGPAY_OK);
+    uint64_t checked = 99, bad = 99;
+    char problem[256] = "", prefix[64];
+    fogpay_error err = verify(l, &checked, &bad, problem, sizeof problem);
+    snprintf(prefix, sizeof prefix, "event %llu: ", (unsigned long long)event_expected);
+    if (err != FOGPAY_ERR_LEDGER_CORRUPT || strncmp(problem, prefix, strlen(prefix)) != 0) {
+        fprintf(stderr, "\n%s: %s (%s), expected event %llu\n", sql, fogpay_error_name(err),
+                problem, (unsigned long long)event_expected);
+    }
+    CU_ASSERT_EQUAL(err, FOGPAY_ERR_LEDGER_CORRUPT);
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_EQUAL(checked, 5);
+    CU_ASSERT_EQUAL(strncmp(problem, prefix, strlen(prefix)), 0);
+    CU_ASSERT_STRING_EQUAL(fogpay_ledger_last_message(l), problem);
+    fogpay_ledger_close(l);
+}
+
+static void test_verify_event_tampering(void)
+{
+    char base[512];
+    event_tamper_base(base, sizeof base);
+    /* An edited record, a row that no longer matches its record, a hash. */
+    event_tamper_sql(base,
+                     "UPDATE events SET record = CAST(substr(record, 1, length(record) - 1) "
+                     "|| x'7e' AS BLOB) WHERE position = 3",
+                     3);
+    event_tamper_sql(base, "UPDATE events SET record = CAST(record || x'00' AS BLOB) "
+                           "WHERE position = 5",
+                     5);
+    event_tamper_sql(base, "UPDATE events SET time_ms = time_ms + 1 WHERE position = 2", 2);
+    event_tamper_sql(base, "UPDATE events SET device_id = 'dev-b' WHERE position = 1", 1);
+    event_tamper_sql(base, "UPDATE events SET hash = zeroblob(32) WHERE position = 4", 4);
+    /* The record of another event, whole, with its hash. */
+    event_tamper_sql(base,
+                     "UPDATE events SET (kind, time_ms, device_id, record, hash) = (SELECT kind, "
+                     "time_ms, device_id, record, hash FROM events WHERE position = 1) "
+                     "WHERE position = 2",
+                     2);
+    /* Deleted: in the middle, the first, and the last but one. */
+    event_tamper_sql(base, "DELETE FROM events WHERE position = 3", 3);
+    event_tamper_sql(base, "DELETE FROM events WHERE position = 1", 1);
+    event_tamper_sql(base, "DELETE FROM events WHERE position = 4", 4);
+    /* Inserted: after the head, and in the middle (the later ones moved up
+     * by one). */
+    event_tamper_sql(base, "INSERT INTO events SELECT 6, kind, time_ms, device_id, record, hash "
+                           "FROM events WHERE position = 5",
+                     6);
+    event_tamper_sql(base,
+                     "UPDATE events SET position = position + 10 WHERE position >= 3; "
+                     "UPDATE events SET position = position - 9 WHERE position >= 13; "
+                     "INSERT INTO events SELECT 3, kind, time_ms, device_id, record, hash "
+                     "FROM events WHERE position = 2",
+                     3);
+    /* A transfer fault is reported first, at its transfer position. */
+    char path[512];
+    tamper_copy(base, path, sizeof path);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(path, "DELETE FROM events WHERE position = 2; "
+                                         "DELETE FROM transfers WHERE position = 4"),
+                          SQLITE_OK);
+    tamper_verify(path, "a transfer and an event deleted", 4);
 }
 
 /* Listing. */
@@ -1470,6 +2026,8 @@ int main(void)
     CU_add_test(s, "open, create, reopen, refuse other files", test_open_create_reopen);
     CU_add_test(s, "another schema version is refused", test_schema_version_refused);
     CU_add_test(s, "a version 1 ledger is migrated", test_schema_migration);
+    CU_add_test(s, "a version 2 ledger is migrated, events not backfilled",
+                test_schema_migration_2_to_3);
     CU_add_test(s, "legal entities and their personal data", test_entities);
     CU_add_test(s, "devices: register, status, limits, command seq", test_devices);
     CU_add_test(s, "device key rotation and history", test_key_rotation);
@@ -1481,7 +2039,11 @@ int main(void)
     CU_add_test(s, "message lookup, record, duplicate, conflict; usage", test_messages);
     CU_add_test(s, "ownership over time and attribution", test_ownership);
     CU_add_test(s, "refund partial, full, reversal, refused", test_refund);
+    CU_add_test(s, "each writer appends its one event", test_event_writers);
+    CU_add_test(s, "a change whose event fails fails whole", test_event_append_failure);
+    CU_add_test(s, "event list paging, get, head, sync position", test_event_list);
     CU_add_test(s, "verify finds each kind of tampering", test_verify_tampering);
+    CU_add_test(s, "verify finds each kind of event tampering", test_verify_event_tampering);
     CU_add_test(s, "transfer list filters and paging", test_transfer_list);
     CU_add_test(s, "durable across close and reopen", test_durability);
     CU_add_test(s, "transactions and savepoints", test_transactions_savepoints);
