@@ -34,8 +34,8 @@
 #define CTL_EXIT_FAIL  1
 #define CTL_EXIT_USAGE 2
 
-/* Export pages through the ledger this many transfers at a time (the
- * ledger's own maximum per list call). */
+/* Export pages through the ledger this many transfers (or events) at a
+ * time (the ledger's own maximum per list call). */
 #define CTL_EXPORT_PAGE 1000u
 
 static const char *ctl_program = "fogpayctl";
@@ -109,8 +109,9 @@ static int ctl_init(fogpay_ledger *l, int argc, char **argv)
     return CTL_EXIT_OK;
 }
 
-/* Prints the count of transfers checked, or the first bad position and the
- * problem (exit 1). */
+/* Prints the count of transfers and events checked, or the problem (exit
+ * 1): with the first bad transfer position when the fault is at one, alone
+ * when it is in an account or the event chain (the sentence names it). */
 static int ctl_verify(fogpay_ledger *l, int argc, char **argv)
 {
     uint64_t checked = 0;
@@ -118,13 +119,24 @@ static int ctl_verify(fogpay_ledger *l, int argc, char **argv)
     char problem[256] = "";
     fogpay_error err = fogpay_ledger_verify(l, &checked, &bad_position, problem, sizeof problem);
     if (err == FOGPAY_ERR_LEDGER_CORRUPT) {
-        printf("corrupt at position %" PRIu64 ": %s\n", bad_position, problem);
+        if (bad_position != 0) {
+            printf("corrupt at position %" PRIu64 ": %s\n", bad_position, problem);
+        } else {
+            printf("corrupt: %s\n", problem);
+        }
         return CTL_EXIT_FAIL;
     }
     if (err != FOGPAY_OK) {
         return ctl_fail("verify", err);
     }
-    printf("ok: %" PRIu64 " transfers checked\n", checked);
+    /* Verification passed, so the event chain is whole up to its head. */
+    uint64_t events = 0;
+    uint8_t head_hash[FOGPAY_HASH_BYTES];
+    err = fogpay_ledger_event_head(l, &events, head_hash);
+    if (err != FOGPAY_OK) {
+        return ctl_fail("reading the event chain head", err);
+    }
+    printf("ok: %" PRIu64 " transfers checked, %" PRIu64 " events checked\n", checked, events);
     return CTL_EXIT_OK;
 }
 
@@ -205,6 +217,63 @@ static int ctl_export(fogpay_ledger *l, int argc, char **argv)
             break;
         }
         filter.after_position = e.last_position;
+    }
+    if (e.json) {
+        printf("\n]\n");
+    }
+    return CTL_EXIT_OK;
+}
+
+/* Visitor of fogpay_ledger_event_list: one CSV line or JSON object per
+ * event. */
+static int ctl_export_event_visit(void *ctx, const fogpay_event *ev,
+                                  const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    ctl_export_state *e = ctx;
+    if (e->json) {
+        fogpay_export_event_json(stdout, ev, hash, e->count == 0);
+    } else {
+        fogpay_export_event_csv(stdout, ev, hash);
+    }
+    e->count++;
+    e->last_position = ev->position;
+    return 0;
+}
+
+/* The whole event chain in order, a page at a time. */
+static int ctl_export_events(fogpay_ledger *l, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"format", required_argument, NULL, 'f'},
+        {NULL, 0, NULL, 0},
+    };
+    ctl_export_state e = {0};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt != 'f') {
+            return CTL_EXIT_USAGE;
+        }
+        if (strcmp(optarg, "json") == 0) {
+            e.json = true;
+        } else if (strcmp(optarg, "csv") != 0) {
+            return ctl_usage_error("export-events", "--format is csv or json");
+        }
+    }
+    if (e.json) {
+        printf("[\n");
+    } else {
+        fogpay_export_event_csv_header(stdout);
+    }
+    for (;;) {
+        uint64_t before = e.count;
+        fogpay_error err = fogpay_ledger_event_list(l, e.last_position, CTL_EXPORT_PAGE,
+                                                    ctl_export_event_visit, &e);
+        if (err != FOGPAY_OK) {
+            return ctl_fail("export-events", err);
+        }
+        if (e.count - before < CTL_EXPORT_PAGE) {
+            break;
+        }
     }
     if (e.json) {
         printf("\n]\n");
@@ -527,6 +596,8 @@ static const ctl_command ctl_commands[] = {
     {"verify", ctl_verify, CTL_DB_OPEN, "--db FILE verify"},
     {"export", ctl_export, CTL_DB_OPEN,
      "--db FILE export [--format csv|json] [--device D] [--entity E] [--from MS] [--to MS]"},
+    {"export-events", ctl_export_events, CTL_DB_OPEN,
+     "--db FILE export-events [--format csv|json]"},
     {"create-entity", ctl_create_entity, CTL_DB_OPEN,
      "--db FILE create-entity --name NAME [--contact C] [--bank-reference R]"},
     {"register-device", ctl_register_device, CTL_DB_OPEN,

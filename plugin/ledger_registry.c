@@ -473,8 +473,8 @@ fogpay_error fogpay_ledger_device_set_status(fogpay_ledger *l, const char *devic
     }
     /* Setting the status a device has already is no change to record. */
     if (err == FOGPAY_OK && state.status != (uint8_t)status) {
-        err = registry__event_append(l, FOGPAY_EVENT_STATUS, device_id, NULL, 0, 0,
-                                     (uint8_t)status, now_ms);
+        err = registry__event_append(l, FOGPAY_EVENT_STATUS, device_id, NULL, 0, 0, (uint8_t)status,
+                                     now_ms);
     }
     return ledger__op_end(l, &op, err);
 }
@@ -619,9 +619,9 @@ fogpay_error fogpay_ledger_ownership_change(fogpay_ledger *l, const char *device
     }
     /* An effective time of 0 has no place in the event record (key 11 is
      * 1 or more). */
-    if (err == FOGPAY_OK && ((strcmp(role, "owner") != 0 && strcmp(role, "lessee") != 0) ||
-                             effective_ms == 0 || effective_ms > LEDGER_INT_MAX ||
-                             now_ms > LEDGER_INT_MAX)) {
+    if (err == FOGPAY_OK &&
+        ((strcmp(role, "owner") != 0 && strcmp(role, "lessee") != 0) || effective_ms == 0 ||
+         effective_ms > LEDGER_INT_MAX || now_ms > LEDGER_INT_MAX)) {
         err = FOGPAY_ERR_FIELD_RANGE;
     }
     if (err != FOGPAY_OK) {

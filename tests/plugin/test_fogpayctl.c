@@ -1,6 +1,7 @@
 /*
  * test_fogpayctl.c - fogpayctl's offline mode on a real ledger file: init,
- * keygen, create-entity, register-device, fund, verify, export, and
+ * keygen, create-entity, register-device, fund, verify, export,
+ * export-events, and
  * tampering with the file through the sqlite3 shell.
  *
  * The program under test is the built fogpayctl, passed as argv[1]; each
@@ -135,6 +136,42 @@ static void test_offline_export_csv_json(void)
     cleanup();
 }
 
+/* The event chain of the provisioned ledger: the registration (kind 0) of
+ * dev-a by its owner; fundings are transfers, not events. */
+static void test_offline_export_events(void)
+{
+    static char out[OUT_MAX], again[OUT_MAX];
+    char expected[128];
+    provision();
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --db %s/l.db export-events --format csv", fogpayctl, dir), 0);
+    /* A header and one line. */
+    CU_ASSERT_EQUAL(count_lines(out), 2);
+    const char *header = "position,kind,time_ms,device,";
+    CU_ASSERT_EQUAL(strncmp(out, header, strlen(header)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n1,0,"));
+    snprintf(expected, sizeof expected, ",dev-a,0,,0,,%s,0,0,0,,", entity);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, expected));
+    /* CSV is the default. */
+    CU_ASSERT_EQUAL(run(again, sizeof again, "%s --db %s/l.db export-events", fogpayctl, dir), 0);
+    CU_ASSERT_STRING_EQUAL(again, out);
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --db %s/l.db export-events --format json", fogpayctl, dir), 0);
+    const char *first = "[\n{\"position\":1,\"kind\":0,";
+    CU_ASSERT_EQUAL(strncmp(out, first, strlen(first)), 0);
+    snprintf(expected, sizeof expected, "\"entity\":\"%s\"", entity);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, expected));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"device\":\"dev-a\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "}\n]\n"));
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --db %s/l.db export-events --format xml 2>&1", fogpayctl, dir), 2);
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s export-events 2>&1", fogpayctl), 2);
+    /* verify counts the events it walked. */
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 2 transfers checked, 1 events checked"));
+    cleanup();
+}
+
 static void test_offline_refusals(void)
 {
     static char out[OUT_MAX];
@@ -213,6 +250,7 @@ int main(int argc, char **argv)
     CU_pSuite s = CU_add_suite("fogpayctl offline", NULL, NULL);
     CU_add_test(s, "init, register, fund, verify ok", test_offline_verify_ok);
     CU_add_test(s, "export csv and json", test_offline_export_csv_json);
+    CU_add_test(s, "export-events csv and json", test_offline_export_events);
     CU_add_test(s, "refusals: duplicate, bad amount, unknown device", test_offline_refusals);
     CU_add_test(s, "tampered amount found at its position", test_offline_tamper);
     CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -1280,9 +1280,9 @@ static void test_event_writers(void)
         fogpay_ledger_device_set_status(fx.l, "dev-a", FOGPAY_DEVICE_SUSPENDED, NOW_MS + 11),
         FOGPAY_OK);
     CU_ASSERT_EQUAL(event_head(fx.l), 3);
-    CU_ASSERT_EQUAL(fogpay_ledger_device_set_status(fx.l, "dev-a", FOGPAY_DEVICE_ACTIVE,
-                                                    NOW_MS + 12),
-                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_device_set_status(fx.l, "dev-a", FOGPAY_DEVICE_ACTIVE, NOW_MS + 12),
+        FOGPAY_OK);
     CU_ASSERT_EQUAL(event_head(fx.l), 4);
     e = event_at(fx.l, 4);
     CU_ASSERT_EQUAL(e.status, FOGPAY_DEVICE_ACTIVE);
@@ -1335,15 +1335,14 @@ static void test_event_writers(void)
     CU_ASSERT_EQUAL(fogpay_ledger_device_register(fx.l, "dev-z", key_one, NULL,
                                                   "le-0000000000000000", NULL, NOW_MS),
                     FOGPAY_ERR_NOT_FOUND);
-    CU_ASSERT_EQUAL(fogpay_ledger_device_set_status(fx.l, "nobody", FOGPAY_DEVICE_SUSPENDED,
-                                                    NOW_MS),
-                    FOGPAY_ERR_NOT_FOUND);
-    CU_ASSERT_EQUAL(fogpay_ledger_ownership_change(fx.l, "dev-a", fx.entity_a, "owner",
-                                                   NOW_MS + 1999, NOW_MS),
-                    FOGPAY_ERR_FIELD_RANGE);
     CU_ASSERT_EQUAL(
-        fogpay_ledger_ownership_change(fx.l, "dev-c", fx.entity_a, "owner", 0, NOW_MS),
+        fogpay_ledger_device_set_status(fx.l, "nobody", FOGPAY_DEVICE_SUSPENDED, NOW_MS),
+        FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_ownership_change(fx.l, "dev-a", fx.entity_a, "owner", NOW_MS + 1999, NOW_MS),
         FOGPAY_ERR_FIELD_RANGE);
+    CU_ASSERT_EQUAL(fogpay_ledger_ownership_change(fx.l, "dev-c", fx.entity_a, "owner", 0, NOW_MS),
+                    FOGPAY_ERR_FIELD_RANGE);
     u = usage_of("dev-b", 5, 1234);
     CU_ASSERT_EQUAL(fogpay_ledger_store_usage(fx.l, &u, reading_hash, NOW_MS), FOGPAY_ERR_EXISTS);
     u = usage_of("ghost", 1, 1);
@@ -1406,9 +1405,9 @@ static void test_event_append_failure(void)
         FOGPAY_ERR_STORAGE);
     CU_ASSERT_EQUAL(fogpay_ledger_device_get(fx.l, "dev-a", &d), FOGPAY_OK);
     CU_ASSERT_EQUAL(d.status, FOGPAY_DEVICE_ACTIVE);
-    CU_ASSERT_EQUAL(fogpay_ledger_ownership_change(fx.l, "dev-a", fx.entity_b, "owner",
-                                                   NOW_MS + 1000, NOW_MS),
-                    FOGPAY_ERR_STORAGE);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_ownership_change(fx.l, "dev-a", fx.entity_b, "owner", NOW_MS + 1000, NOW_MS),
+        FOGPAY_ERR_STORAGE);
     char who[FOGPAY_ENTITY_ID_MAX + 1];
     CU_ASSERT_EQUAL(fogpay_ledger_owner_at(fx.l, "dev-a", NOW_MS + 1000, who), FOGPAY_OK);
     CU_ASSERT_STRING_EQUAL(who, fx.entity_a);
@@ -1492,9 +1491,9 @@ static void test_event_list(void)
     c = event_list(fx.l, 1, FOGPAY_TRANSFER_LIST_MAX, 2);
     CU_ASSERT_EQUAL(c.count, 2);
     CU_ASSERT_EQUAL(c.positions[1], 3);
-    CU_ASSERT_EQUAL(fogpay_ledger_event_list(fx.l, 0, FOGPAY_TRANSFER_LIST_MAX + 1, collect_event,
-                                             &c),
-                    FOGPAY_ERR_FIELD_RANGE);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_event_list(fx.l, 0, FOGPAY_TRANSFER_LIST_MAX + 1, collect_event, &c),
+        FOGPAY_ERR_FIELD_RANGE);
     CU_ASSERT_EQUAL(fogpay_ledger_event_list(fx.l, 0, 1, NULL, &c), FOGPAY_ERR_INVALID_ARGUMENT);
     CU_ASSERT_EQUAL(fogpay_ledger_event_list(NULL, 0, 1, collect_event, &c),
                     FOGPAY_ERR_INVALID_ARGUMENT);
@@ -1688,8 +1687,7 @@ static void event_tamper_base(char *path, size_t cap)
     fogpay_usage u = usage_of("dev-a", 9, 42);
     uint8_t reading_hash[FOGPAY_HASH_BYTES];
     intent_hash_of("dev-a", 9, reading_hash);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_store_usage(fx.l, &u, reading_hash, NOW_MS + 3),
-                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_store_usage(fx.l, &u, reading_hash, NOW_MS + 3), FOGPAY_OK);
     CU_ASSERT_EQUAL(event_head(fx.l), 5);
     uint64_t checked = 0;
     CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
@@ -1733,8 +1731,9 @@ static void test_verify_event_tampering(void)
                      "UPDATE events SET record = CAST(substr(record, 1, length(record) - 1) "
                      "|| x'7e' AS BLOB) WHERE position = 3",
                      3);
-    event_tamper_sql(base, "UPDATE events SET record = CAST(record || x'00' AS BLOB) "
-                           "WHERE position = 5",
+    event_tamper_sql(base,
+                     "UPDATE events SET record = CAST(record || x'00' AS BLOB) "
+                     "WHERE position = 5",
                      5);
     event_tamper_sql(base, "UPDATE events SET time_ms = time_ms + 1 WHERE position = 2", 2);
     event_tamper_sql(base, "UPDATE events SET device_id = 'dev-b' WHERE position = 1", 1);
@@ -1751,8 +1750,9 @@ static void test_verify_event_tampering(void)
     event_tamper_sql(base, "DELETE FROM events WHERE position = 4", 4);
     /* Inserted: after the head, and in the middle (the later ones moved up
      * by one). */
-    event_tamper_sql(base, "INSERT INTO events SELECT 6, kind, time_ms, device_id, record, hash "
-                           "FROM events WHERE position = 5",
+    event_tamper_sql(base,
+                     "INSERT INTO events SELECT 6, kind, time_ms, device_id, record, hash "
+                     "FROM events WHERE position = 5",
                      6);
     event_tamper_sql(base,
                      "UPDATE events SET position = position + 10 WHERE position >= 3; "
