@@ -558,7 +558,8 @@ static fogpay_error control__verify(const fogpay_control_context *c, const cJSON
 }
 
 /* The upstream sync backlog: what the cloud's last ack covers, the chain
- * head, the transfers past the ack and how long the oldest has waited. */
+ * head, the transfers past the ack and how long the oldest has waited; and
+ * the same positions of the event chain. */
 static fogpay_error control__sync_status(const fogpay_control_context *c, const cJSON *cmd,
                                          uint64_t now_ms, control_reply *r)
 {
@@ -587,6 +588,15 @@ static fogpay_error control__sync_status(const fogpay_control_context *c, const 
     cJSON_AddNumberToObject(r->data, "oldestUnackedAgeMs", (double)oldest_age_ms);
     cJSON_AddNumberToObject(r->data, "lastBatchSeq", (double)st.batch_seq);
     cJSON_AddNumberToObject(r->data, "lastAckMs", (double)st.acked_ms);
+    uint64_t event_head = 0;
+    err = fogpay_ledger_event_head(c->ledger, &event_head, head_hash);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    cJSON_AddNumberToObject(r->data, "eventPosition", (double)event_head);
+    cJSON_AddNumberToObject(r->data, "ackedEventPosition", (double)st.acked_event_position);
+    cJSON_AddNumberToObject(r->data, "eventBacklog",
+                            (double)(event_head - st.acked_event_position));
     return FOGPAY_OK;
 }
 

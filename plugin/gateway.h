@@ -113,24 +113,35 @@ typedef struct fogpay_sync_flight {
     uint64_t sent_ms;
 } fogpay_sync_flight;
 
-/* Upstream sync. acked is what the cloud's last signed ack covers (kept in
- * the ledger); sent_position and sent_hash are where the next batch starts.
- * Batches in flight are always sent_position's contiguous prefix past
- * acked, oldest first. */
+/* One chain's way upstream (transfers or events). acked is what the cloud's
+ * last signed ack for this chain covers (kept in the ledger's sync state);
+ * sent_position and sent_hash are where its next batch starts. Batches in
+ * flight are always the contiguous run from acked to sent, oldest first. */
+typedef struct fogpay_sync_stream {
+    uint8_t stream; /* fogpay_stream */
+    uint64_t acked_position;
+    uint8_t acked_hash[FOGPAY_HASH_BYTES];
+    uint64_t sent_position;
+    uint8_t sent_hash[FOGPAY_HASH_BYTES];
+    fogpay_sync_flight flight[FOGPAY_SYNC_WINDOW_MAX];
+    size_t flight_count;
+    uint64_t last_send_ms;
+    uint64_t quiet_until_ms; /* backoff: send nothing before */
+    uint32_t timeout_ms;     /* current wait for an ack */
+} fogpay_sync_stream;
+
+#define FOGPAY_SYNC_STREAMS 2
+
+/* Upstream sync of the two chains, each on its own window, timeouts and
+ * backoff, sharing the batch sequence numbers, the topics and the buffers. */
 typedef struct fogpay_sync {
     bool enabled;
     fogpay_key *cloud_key;                  /* verify-only, owned */
     uint8_t cloud_kid[FOGPAY_KID_BYTES];
     char batch_topic[FOGPAY_TOPIC_MAX];
     char ack_topic[FOGPAY_TOPIC_MAX];
-    fogpay_sync_state acked;
-    uint64_t sent_position;
-    uint8_t sent_hash[FOGPAY_HASH_BYTES];
-    fogpay_sync_flight flight[FOGPAY_SYNC_WINDOW_MAX];
-    size_t flight_count;
-    uint64_t last_send_ms;
-    uint64_t quiet_until_ms;                /* backoff: send nothing before */
-    uint32_t timeout_ms;                    /* current wait for an ack */
+    fogpay_sync_state state;                /* as last written to the ledger */
+    fogpay_sync_stream streams[FOGPAY_SYNC_STREAMS]; /* indexed by fogpay_stream */
     uint8_t *buf;                           /* FOGPAY_SYNC_SIGNED_MAX, owned */
     uint8_t *payload;                       /* FOGPAY_BATCH_BYTES_MAX, owned */
 } fogpay_sync;

@@ -1,7 +1,10 @@
 /*
- * sync.c - upstream sync: every committed transfer reaches the cloud, in
- * chain order, in signed batches, and is forgotten only when the cloud's
- * signed acknowledgement says it holds it.
+ * sync.c - upstream sync: every committed transfer and every event (device
+ * registered, status and ownership changes, usage readings) reaches the
+ * cloud, in chain order, in signed batches, and is forgotten only when the
+ * cloud's signed acknowledgement says it holds it. The two chains go up
+ * independently, each with its own window, timeout and backoff, in batches
+ * of their own (transfers under key 8, events under key 9: batch.cddl).
  *
  * The way upstream is Mosquitto's own bridge (deploy/mosquitto.conf): the
  * plugin publishes each batch on <prefix>/gw/<gateway>/batch into its own
@@ -22,9 +25,9 @@
  *     built, signed and published, unless it would be partial and the last
  *     batch went out less than sync_interval_ms ago.
  *
- * An ack is applied only when its signature verifies with the cloud key,
- * it names this gateway, and the chain hash it reports at its position is
- * the ledger's own hash there. stored: the acked position moves forward
+ * An ack is applied, to the chain it names, only when its signature
+ * verifies with the cloud key, it names this gateway, and the chain hash it
+ * reports at its position is the ledger's own hash there. stored: the acked position moves forward
  * (never back) and is written to the ledger; resend: sending restarts at the
  * cloud's position; refused: the refusal is logged with its reason and
  * sending restarts after the current timeout.
@@ -42,6 +45,66 @@
 
 #include "fogpay_cose.h"
 #include "gateway.h"
+
+/* ---- the two chains, seen alike ---------------------------------------- */
+
+static const char *sync_stream_name(const fogpay_sync_stream *st)
+{
+    return st->stream == FOGPAY_STREAM_EVENTS ? "events" : "transfers";
+}
+
+/* The chain's last position and hash. */
+static fogpay_error sync_head(fogpay_gateway *gw, const fogpay_sync_stream *st, uint64_t *position,
+                              uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    return st->stream == FOGPAY_STREAM_EVENTS
+               ? fogpay_ledger_event_head(gw->ledger, position, hash)
+               : fogpay_ledger_chain_head(gw->ledger, position, hash);
+}
+
+/* The chain hash at a position (1 or more). */
+static fogpay_error sync_hash_at(fogpay_gateway *gw, const fogpay_sync_stream *st,
+                                 uint64_t position, uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    if (st->stream == FOGPAY_STREAM_EVENTS) {
+        fogpay_event e;
+        return fogpay_ledger_event_get(gw->ledger, position, &e, hash);
+    }
+    fogpay_transfer t;
+    return fogpay_ledger_transfer_get(gw->ledger, position, &t, hash);
+}
+
+/* The acked position and hash of a chain in the ledger's sync state. */
+static void sync_state_put(fogpay_sync_state *state, const fogpay_sync_stream *st)
+{
+    if (st->stream == FOGPAY_STREAM_EVENTS) {
+        state->acked_event_position = st->acked_position;
+        memcpy(state->acked_event_hash, st->acked_hash, FOGPAY_HASH_BYTES);
+    } else {
+        state->acked_position = st->acked_position;
+        memcpy(state->acked_hash, st->acked_hash, FOGPAY_HASH_BYTES);
+    }
+}
+
+/* Starts sending a chain again from its acked position: batches in flight
+ * are forgotten (the cloud stores what it already has once). */
+static void sync_rewind(fogpay_sync_stream *st)
+{
+    st->flight_count = 0;
+    st->sent_position = st->acked_position;
+    memcpy(st->sent_hash, st->acked_hash, FOGPAY_HASH_BYTES);
+}
+
+static void sync_stream_init(fogpay_sync_stream *st, uint8_t stream, uint64_t position,
+                             const uint8_t hash[FOGPAY_HASH_BYTES], uint32_t timeout_ms)
+{
+    memset(st, 0, sizeof *st);
+    st->stream = stream;
+    st->acked_position = position;
+    memcpy(st->acked_hash, hash, FOGPAY_HASH_BYTES);
+    st->timeout_ms = timeout_ms;
+    sync_rewind(st);
+}
 
 fogpay_error fogpay_sync_open(fogpay_gateway *gw)
 {
@@ -62,7 +125,7 @@ fogpay_error fogpay_sync_open(fogpay_gateway *gw)
                              fogpay_error_string(err));
         return err;
     }
-    err = fogpay_ledger_sync_get(gw->ledger, &s->acked);
+    err = fogpay_ledger_sync_get(gw->ledger, &s->state);
     if (err != FOGPAY_OK) {
         mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: sync: cannot read the sync state: %s (%s)",
                              fogpay_error_string(err), fogpay_ledger_last_message(gw->ledger));
@@ -76,14 +139,17 @@ fogpay_error fogpay_sync_open(fogpay_gateway *gw)
     snprintf(s->batch_topic, sizeof s->batch_topic, "%s/gw/%s/batch", o->topic_prefix,
              o->gateway_id);
     snprintf(s->ack_topic, sizeof s->ack_topic, "%s/gw/%s/ack", o->topic_prefix, o->gateway_id);
-    s->sent_position = s->acked.acked_position;
-    memcpy(s->sent_hash, s->acked.acked_hash, FOGPAY_HASH_BYTES);
-    s->timeout_ms = o->sync_timeout_ms;
+    sync_stream_init(&s->streams[FOGPAY_STREAM_TRANSFERS], FOGPAY_STREAM_TRANSFERS,
+                     s->state.acked_position, s->state.acked_hash, o->sync_timeout_ms);
+    sync_stream_init(&s->streams[FOGPAY_STREAM_EVENTS], FOGPAY_STREAM_EVENTS,
+                     s->state.acked_event_position, s->state.acked_event_hash,
+                     o->sync_timeout_ms);
     s->enabled = true;
     mosquitto_log_printf(MOSQ_LOG_NOTICE,
-                         "fogpay: sync: batches to %s, acks from %s; the cloud holds up to "
-                         "position %" PRIu64,
-                         s->batch_topic, s->ack_topic, s->acked.acked_position);
+                         "fogpay: sync: batches to %s, acks from %s; the cloud holds transfers "
+                         "up to %" PRIu64 " and events up to %" PRIu64,
+                         s->batch_topic, s->ack_topic, s->state.acked_position,
+                         s->state.acked_event_position);
     return FOGPAY_OK;
 }
 
@@ -96,22 +162,15 @@ void fogpay_sync_close(fogpay_gateway *gw)
     memset(s, 0, sizeof *s);
 }
 
-/* Starts sending again from the acked position: in-flight batches are
- * forgotten (the cloud stores what it already has once). */
-static void sync_rewind(fogpay_sync *s)
-{
-    s->flight_count = 0;
-    s->sent_position = s->acked.acked_position;
-    memcpy(s->sent_hash, s->acked.acked_hash, FOGPAY_HASH_BYTES);
-}
+/* ---- sending ------------------------------------------------------------- */
 
 typedef struct sync_batch_fill {
     fogpay_batch_writer *writer;
     fogpay_error err;
 } sync_batch_fill;
 
-static int sync_add_record(void *ctx, const fogpay_transfer *t,
-                           const uint8_t hash[FOGPAY_HASH_BYTES])
+static int sync_add_transfer(void *ctx, const fogpay_transfer *t,
+                             const uint8_t hash[FOGPAY_HASH_BYTES])
 {
     sync_batch_fill *fill = ctx;
     (void)hash;
@@ -119,22 +178,31 @@ static int sync_add_record(void *ctx, const fogpay_transfer *t,
     return fill->err != FOGPAY_OK;
 }
 
-/* Builds, signs and publishes the batch of count transfers after
- * sent_position. */
-static fogpay_error sync_send(fogpay_gateway *gw, uint64_t count, uint64_t now_ms)
+static int sync_add_event(void *ctx, const fogpay_event *e, const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    sync_batch_fill *fill = ctx;
+    (void)hash;
+    fill->err = fogpay_batch_add_event(fill->writer, e);
+    return fill->err != FOGPAY_OK;
+}
+
+/* Builds, signs and publishes the batch of the count records after the
+ * chain's sent position. */
+static fogpay_error sync_send(fogpay_gateway *gw, fogpay_sync_stream *st, uint64_t count,
+                              uint64_t now_ms)
 {
     fogpay_sync *s = &gw->sync;
     fogpay_batch_header h;
     memset(&h, 0, sizeof h);
     strcpy(h.gateway_id, gw->options.gateway_id);
-    h.batch_seq = s->acked.batch_seq + 1;
-    h.first_position = s->sent_position + 1;
-    h.last_position = s->sent_position + count;
-    memcpy(h.hash_before, s->sent_hash, FOGPAY_HASH_BYTES);
+    h.batch_seq = s->state.batch_seq + 1;
+    h.first_position = st->sent_position + 1;
+    h.last_position = st->sent_position + count;
+    memcpy(h.hash_before, st->sent_hash, FOGPAY_HASH_BYTES);
     h.created_ms = now_ms;
     h.record_count = (uint32_t)count;
-    fogpay_transfer last;
-    fogpay_error err = fogpay_ledger_transfer_get(gw->ledger, h.last_position, &last, h.hash_after);
+    h.stream = st->stream;
+    fogpay_error err = sync_hash_at(gw, st, h.last_position, h.hash_after);
     if (err != FOGPAY_OK) {
         return err;
     }
@@ -144,8 +212,14 @@ static fogpay_error sync_send(fogpay_gateway *gw, uint64_t count, uint64_t now_m
         return err;
     }
     sync_batch_fill fill = {&writer, FOGPAY_OK};
-    fogpay_transfer_filter filter = {.after_position = s->sent_position, .limit = (uint32_t)count};
-    err = fogpay_ledger_transfer_list(gw->ledger, &filter, sync_add_record, &fill);
+    if (st->stream == FOGPAY_STREAM_EVENTS) {
+        err = fogpay_ledger_event_list(gw->ledger, st->sent_position, (uint32_t)count,
+                                       sync_add_event, &fill);
+    } else {
+        fogpay_transfer_filter filter = {.after_position = st->sent_position,
+                                         .limit = (uint32_t)count};
+        err = fogpay_ledger_transfer_list(gw->ledger, &filter, sync_add_transfer, &fill);
+    }
     if (err == FOGPAY_OK) {
         err = fill.err;
     }
@@ -163,69 +237,83 @@ static fogpay_error sync_send(fogpay_gateway *gw, uint64_t count, uint64_t now_m
     }
     /* The sequence number is spent before the batch leaves, so that no two
      * batches of this gateway ever carry the same one. */
-    fogpay_sync_state next = s->acked;
+    fogpay_sync_state next = s->state;
     next.batch_seq = h.batch_seq;
     err = fogpay_ledger_sync_set(gw->ledger, &next);
     if (err != FOGPAY_OK) {
         return err;
     }
-    s->acked.batch_seq = h.batch_seq;
+    s->state = next;
     int rc = mosquitto_broker_publish_copy(NULL, s->batch_topic, (int)signed_len, s->buf, 1, false,
                                            NULL);
     if (rc != MOSQ_ERR_SUCCESS) {
         return FOGPAY_ERR_NETWORK;
     }
-    s->flight[s->flight_count++] =
+    st->flight[st->flight_count++] =
         (fogpay_sync_flight){h.batch_seq, h.first_position, h.last_position, now_ms};
-    s->sent_position = h.last_position;
-    memcpy(s->sent_hash, h.hash_after, FOGPAY_HASH_BYTES);
-    s->last_send_ms = now_ms;
+    st->sent_position = h.last_position;
+    memcpy(st->sent_hash, h.hash_after, FOGPAY_HASH_BYTES);
+    st->last_send_ms = now_ms;
     return FOGPAY_OK;
+}
+
+/* One chain's share of a tick: a timeout, then new batches while its
+ * window has room. */
+static void sync_stream_tick(fogpay_gateway *gw, fogpay_sync_stream *st, uint64_t now_ms)
+{
+    const fogpay_gateway_options *o = &gw->options;
+    if (now_ms < st->quiet_until_ms) {
+        return;
+    }
+    if (st->flight_count > 0 && now_ms - st->flight[0].sent_ms >= st->timeout_ms) {
+        mosquitto_log_printf(MOSQ_LOG_WARNING,
+                             "fogpay: sync: no ack for batch %" PRIu64 " (%s %" PRIu64
+                             "..%" PRIu64 ") after %" PRIu32 " ms; sending again from %" PRIu64,
+                             st->flight[0].batch_seq, sync_stream_name(st), st->flight[0].first,
+                             st->flight[0].last, st->timeout_ms, st->acked_position + 1);
+        sync_rewind(st);
+        st->timeout_ms = st->timeout_ms >= FOGPAY_SYNC_BACKOFF_MAX_MS / 2
+                             ? FOGPAY_SYNC_BACKOFF_MAX_MS
+                             : st->timeout_ms * 2;
+    }
+    while (st->flight_count < o->sync_window) {
+        uint64_t head = 0;
+        uint8_t head_hash[FOGPAY_HASH_BYTES];
+        fogpay_error err = sync_head(gw, st, &head, head_hash);
+        if (err != FOGPAY_OK || head <= st->sent_position) {
+            return;
+        }
+        uint64_t pending = head - st->sent_position;
+        if (pending < o->sync_batch && now_ms - st->last_send_ms < o->sync_interval_ms) {
+            return;
+        }
+        uint64_t count = pending < o->sync_batch ? pending : o->sync_batch;
+        err = sync_send(gw, st, count, now_ms);
+        if (err != FOGPAY_OK) {
+            mosquitto_log_printf(MOSQ_LOG_ERR,
+                                 "fogpay: sync: cannot send %s %" PRIu64 "..%" PRIu64
+                                 ": %s (%s); trying again in %" PRIu32 " ms",
+                                 sync_stream_name(st), st->sent_position + 1,
+                                 st->sent_position + count, fogpay_error_string(err),
+                                 fogpay_ledger_last_message(gw->ledger), st->timeout_ms);
+            st->quiet_until_ms = now_ms + st->timeout_ms;
+            return;
+        }
+    }
 }
 
 void fogpay_sync_tick(fogpay_gateway *gw, uint64_t now_ms)
 {
     fogpay_sync *s = &gw->sync;
-    const fogpay_gateway_options *o = &gw->options;
-    if (!s->enabled || gw->in_transaction || now_ms < s->quiet_until_ms) {
+    if (!s->enabled || gw->in_transaction) {
         return;
     }
-    if (s->flight_count > 0 && now_ms - s->flight[0].sent_ms >= s->timeout_ms) {
-        mosquitto_log_printf(MOSQ_LOG_WARNING,
-                             "fogpay: sync: no ack for batch %" PRIu64 " (positions %" PRIu64
-                             "..%" PRIu64 ") after %" PRIu32 " ms; sending again from %" PRIu64,
-                             s->flight[0].batch_seq, s->flight[0].first, s->flight[0].last,
-                             s->timeout_ms, s->acked.acked_position + 1);
-        sync_rewind(s);
-        s->timeout_ms = s->timeout_ms >= FOGPAY_SYNC_BACKOFF_MAX_MS / 2
-                            ? FOGPAY_SYNC_BACKOFF_MAX_MS
-                            : s->timeout_ms * 2;
-    }
-    while (s->flight_count < o->sync_window) {
-        uint64_t head = 0;
-        uint8_t head_hash[FOGPAY_HASH_BYTES];
-        fogpay_error err = fogpay_ledger_chain_head(gw->ledger, &head, head_hash);
-        if (err != FOGPAY_OK || head <= s->sent_position) {
-            return;
-        }
-        uint64_t pending = head - s->sent_position;
-        if (pending < o->sync_batch && now_ms - s->last_send_ms < o->sync_interval_ms) {
-            return;
-        }
-        uint64_t count = pending < o->sync_batch ? pending : o->sync_batch;
-        err = sync_send(gw, count, now_ms);
-        if (err != FOGPAY_OK) {
-            mosquitto_log_printf(MOSQ_LOG_ERR,
-                                 "fogpay: sync: cannot send positions %" PRIu64 "..%" PRIu64
-                                 ": %s (%s); trying again in %" PRIu32 " ms",
-                                 s->sent_position + 1, s->sent_position + count,
-                                 fogpay_error_string(err), fogpay_ledger_last_message(gw->ledger),
-                                 s->timeout_ms);
-            s->quiet_until_ms = now_ms + s->timeout_ms;
-            return;
-        }
+    for (size_t i = 0; i < FOGPAY_SYNC_STREAMS; i++) {
+        sync_stream_tick(gw, &s->streams[i], now_ms);
     }
 }
+
+/* ---- acks ---------------------------------------------------------------- */
 
 /* Verifies and decodes an ack; FOGPAY_OK only for one this gateway may
  * act on. */
@@ -258,27 +346,27 @@ static fogpay_error sync_read_ack(fogpay_gateway *gw, const uint8_t *bytes, size
 
 /* True when the ledger's chain hash at position is hash (position 0 has
  * the zero hash). */
-static bool sync_chain_agrees(fogpay_gateway *gw, uint64_t position,
+static bool sync_chain_agrees(fogpay_gateway *gw, const fogpay_sync_stream *st, uint64_t position,
                               const uint8_t hash[FOGPAY_HASH_BYTES])
 {
     uint8_t ours[FOGPAY_HASH_BYTES] = {0};
-    if (position > 0) {
-        fogpay_transfer t;
-        if (fogpay_ledger_transfer_get(gw->ledger, position, &t, ours) != FOGPAY_OK) {
-            return false;
-        }
+    if (position > 0 && sync_hash_at(gw, st, position, ours) != FOGPAY_OK) {
+        return false;
     }
     return memcmp(ours, hash, FOGPAY_HASH_BYTES) == 0;
 }
 
-/* Sets the acked state to the cloud's position and writes it down; the
- * batches it covers leave the window. */
-static void sync_set_acked(fogpay_gateway *gw, const fogpay_batch_ack *ack, uint64_t now_ms)
+/* Sets a chain's acked state to the cloud's position and writes it down;
+ * the batches it covers leave the window. */
+static void sync_set_acked(fogpay_gateway *gw, fogpay_sync_stream *st,
+                           const fogpay_batch_ack *ack, uint64_t now_ms)
 {
     fogpay_sync *s = &gw->sync;
-    fogpay_sync_state next = s->acked;
-    next.acked_position = ack->stored_position;
-    memcpy(next.acked_hash, ack->stored_hash, FOGPAY_HASH_BYTES);
+    fogpay_sync_stream moved = *st;
+    moved.acked_position = ack->stored_position;
+    memcpy(moved.acked_hash, ack->stored_hash, FOGPAY_HASH_BYTES);
+    fogpay_sync_state next = s->state;
+    sync_state_put(&next, &moved);
     next.acked_ms = now_ms;
     fogpay_error err = fogpay_ledger_sync_set(gw->ledger, &next);
     if (err != FOGPAY_OK) {
@@ -286,19 +374,21 @@ static void sync_set_acked(fogpay_gateway *gw, const fogpay_batch_ack *ack, uint
                              fogpay_error_string(err), fogpay_ledger_last_message(gw->ledger));
         return;
     }
-    s->acked = next;
+    s->state = next;
+    st->acked_position = moved.acked_position;
+    memcpy(st->acked_hash, moved.acked_hash, FOGPAY_HASH_BYTES);
     size_t keep = 0;
-    for (size_t i = 0; i < s->flight_count; i++) {
-        if (s->flight[i].last > next.acked_position) {
-            s->flight[keep++] = s->flight[i];
+    for (size_t i = 0; i < st->flight_count; i++) {
+        if (st->flight[i].last > st->acked_position) {
+            st->flight[keep++] = st->flight[i];
         }
     }
-    s->flight_count = keep;
-    if (s->sent_position < next.acked_position) {
-        sync_rewind(s);
+    st->flight_count = keep;
+    if (st->sent_position < st->acked_position) {
+        sync_rewind(st);
     }
-    s->timeout_ms = gw->options.sync_timeout_ms;
-    s->quiet_until_ms = 0;
+    st->timeout_ms = gw->options.sync_timeout_ms;
+    st->quiet_until_ms = 0;
 }
 
 bool fogpay_sync_on_message(fogpay_gateway *gw, const struct mosquitto_evt_message *ev,
@@ -315,18 +405,19 @@ bool fogpay_sync_on_message(fogpay_gateway *gw, const struct mosquitto_evt_messa
                              fogpay_error_string(err));
         return true;
     }
+    fogpay_sync_stream *st = &s->streams[ack.stream];
     if (ack.status != FOGPAY_ACK_REFUSED &&
-        !sync_chain_agrees(gw, ack.stored_position, ack.stored_hash)) {
+        !sync_chain_agrees(gw, st, ack.stored_position, ack.stored_hash)) {
         mosquitto_log_printf(MOSQ_LOG_ERR,
-                             "fogpay: sync: the cloud reports position %" PRIu64
+                             "fogpay: sync: the cloud reports %s position %" PRIu64
                              " with a chain hash this ledger does not have there; ack ignored",
-                             ack.stored_position);
+                             sync_stream_name(st), ack.stored_position);
         return true;
     }
     switch (ack.status) {
     case FOGPAY_ACK_STORED:
-        if (ack.stored_position > s->acked.acked_position) {
-            sync_set_acked(gw, &ack, now_ms);
+        if (ack.stored_position > st->acked_position) {
+            sync_set_acked(gw, st, &ack, now_ms);
             /* The window has room again: a backlog drains at the pace of
              * the acks, not of the broker's ticks. */
             fogpay_sync_tick(gw, now_ms);
@@ -336,20 +427,22 @@ bool fogpay_sync_on_message(fogpay_gateway *gw, const struct mosquitto_evt_messa
         /* The cloud's position decides, also below the acked one: a cloud
          * restored from a backup asks for what it lost. */
         mosquitto_log_printf(MOSQ_LOG_WARNING,
-                             "fogpay: sync: the cloud holds up to %" PRIu64
+                             "fogpay: sync: the cloud holds %s up to %" PRIu64
                              " and asks for batch %" PRIu64 " again from %" PRIu64,
-                             ack.stored_position, ack.batch_seq, ack.resend_from);
-        sync_set_acked(gw, &ack, now_ms);
-        sync_rewind(s);
+                             sync_stream_name(st), ack.stored_position, ack.batch_seq,
+                             ack.resend_from);
+        sync_set_acked(gw, st, &ack, now_ms);
+        sync_rewind(st);
         break;
     default:
         mosquitto_log_printf(MOSQ_LOG_ERR,
-                             "fogpay: sync: the cloud refused batch %" PRIu64 ": %s; sending "
+                             "fogpay: sync: the cloud refused batch %" PRIu64 " (%s): %s; sending "
                              "again from %" PRIu64 " in %" PRIu32 " ms",
-                             ack.batch_seq, fogpay_error_string((fogpay_error)ack.reason),
-                             s->acked.acked_position + 1, s->timeout_ms);
-        sync_rewind(s);
-        s->quiet_until_ms = now_ms + s->timeout_ms;
+                             ack.batch_seq, sync_stream_name(st),
+                             fogpay_error_string((fogpay_error)ack.reason),
+                             st->acked_position + 1, st->timeout_ms);
+        sync_rewind(st);
+        st->quiet_until_ms = now_ms + st->timeout_ms;
         break;
     }
     return true;

@@ -265,6 +265,13 @@ static void test_sync_status(void)
     CU_ASSERT_EQUAL(data_number(resp, "ackedPosition"), 0);
     CU_ASSERT_EQUAL(data_number(resp, "backlog"), (double)head);
     CU_ASSERT_EQUAL(data_number(resp, "oldestUnackedAgeMs"), (double)(NOW_MS - first.time_ms));
+    uint64_t event_head = 0;
+    uint8_t event_hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_event_head(ledger, &event_head, event_hash), FOGPAY_OK);
+    CU_ASSERT(event_head >= 2); /* the devices registered by the earlier tests */
+    CU_ASSERT_EQUAL(data_number(resp, "eventPosition"), (double)event_head);
+    CU_ASSERT_EQUAL(data_number(resp, "ackedEventPosition"), 0);
+    CU_ASSERT_EQUAL(data_number(resp, "eventBacklog"), (double)event_head);
     cJSON_Delete(reply);
 
     fogpay_sync_state st = {.acked_position = 1, .batch_seq = 3, .acked_ms = NOW_MS - 5};
@@ -280,10 +287,13 @@ static void test_sync_status(void)
 
     st.acked_position = head;
     memcpy(st.acked_hash, head_hash, FOGPAY_HASH_BYTES);
+    st.acked_event_position = event_head;
+    memcpy(st.acked_event_hash, event_hash, FOGPAY_HASH_BYTES);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_sync_set(ledger, &st), FOGPAY_OK);
     resp = request("{\"commands\":[{\"command\":\"getSyncStatus\"}]}", &reply);
     CU_ASSERT_EQUAL(data_number(resp, "backlog"), 0);
     CU_ASSERT_EQUAL(data_number(resp, "oldestUnackedAgeMs"), 0);
+    CU_ASSERT_EQUAL(data_number(resp, "eventBacklog"), 0);
     cJSON_Delete(reply);
 }
 
