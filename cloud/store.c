@@ -1,7 +1,7 @@
 /*
  * store.c - the cloud store's engine-independent half: the engine chosen by
- * the connection string, argument checks, the compare-and-set append,
- * paging, verification and messages.
+ * the connection string, argument checks, the compare-and-set append of
+ * either chain (transfers, events), paging, verification and messages.
  *
  * Design. An engine (store_sqlite.c, store_pg.c) knows how to run a
  * transaction and read and write single rows and pages of rows; every rule
@@ -10,9 +10,12 @@
  * with a lock (SQLite's write lock taken by BEGIN IMMEDIATE, PostgreSQL's
  * row lock of SELECT ... FOR UPDATE), compared with what the caller expects,
  * and only then are the transfers inserted and the head moved; a head that
- * moved is FOGPAY_ERR_CHAIN_MISMATCH with nothing written. Verification
- * reads every gateway's rows in bounded pages inside one read transaction
- * and recomputes the chain from the stored record bytes.
+ * moved is FOGPAY_ERR_CHAIN_MISMATCH with nothing written. Events are
+ * appended by the same code (store_append says which chain), against the
+ * event head of the same gateway row, so the two chains never wait on
+ * different locks. Verification reads every gateway's rows of both chains
+ * in bounded pages inside one read transaction and recomputes each chain
+ * from the stored record bytes.
  *
  * Ownership. fogpay_store_open() allocates the handle; the caller closes it
  * with fogpay_store_close(), also after a failed open that returned one (it
@@ -37,6 +40,21 @@ void store__note(fogpay_store *s, const char *format, ...)
     va_start(ap, format);
     vsnprintf(s->message, sizeof s->message, format, ap);
     va_end(ap);
+}
+
+void store__note_version(fogpay_store *s, long version, bool empty, const char *where)
+{
+    if (version == 1) {
+        store__note(s,
+                    "schema version 1 found where version %d of the cloud store is needed: "
+                    "version 1 has no event chain and there is no migration (no version 1 store "
+                    "was deployed); create a new store",
+                    STORE_SCHEMA_VERSION);
+        return;
+    }
+    store__note(s, "schema version %ld found where version %d of the cloud store is needed%s%s%s",
+                version, STORE_SCHEMA_VERSION, empty ? " (an empty " : "", empty ? where : "",
+                empty ? ")" : "");
 }
 
 /* Checks a gateway id: 1..FOGPAY_GATEWAY_ID_MAX bytes of [A-Za-z0-9._-],
@@ -282,86 +300,158 @@ fogpay_error fogpay_store_gateway_list(fogpay_store *s, fogpay_store_gateway_vis
 
 /* Appending. */
 
+/* One append of either chain: which, and its n rows (records for
+ * transfers, events for events; the other NULL). Views of the caller's. */
+typedef struct store_append {
+    fogpay_stream stream;
+    const fogpay_store_record *records;
+    const fogpay_store_event *events;
+    size_t n;
+} store_append;
+
+/* The position, record bytes and chain hash of row i of a; NULL record
+ * when the caller gave none. */
+static uint64_t store__append_row(const store_append *a, size_t i, const uint8_t **record,
+                                  size_t *record_len, const uint8_t **hash)
+{
+    if (a->stream == FOGPAY_STREAM_EVENTS) {
+        const fogpay_store_event *e = &a->events[i];
+        *record = e->event != NULL ? e->record : NULL;
+        *record_len = e->record_len;
+        *hash = e->hash;
+        return e->event != NULL ? e->event->position : 0;
+    }
+    const fogpay_store_record *r = &a->records[i];
+    *record = r->transfer != NULL ? r->record : NULL;
+    *record_len = r->record_len;
+    *hash = r->hash;
+    return r->transfer != NULL ? r->transfer->position : 0;
+}
+
+/* Whether row i's numbers fit a BIGINT (positions are checked apart). */
+static bool store__append_row_fits(const store_append *a, size_t i)
+{
+    if (a->stream == FOGPAY_STREAM_EVENTS) {
+        return a->events[i].event->time_ms <= STORE_INT_MAX;
+    }
+    const fogpay_transfer *t = a->records[i].transfer;
+    return t->debit_account <= STORE_INT_MAX && t->credit_account <= STORE_INT_MAX &&
+           t->amount_minor <= STORE_INT_MAX && t->time_ms <= STORE_INT_MAX &&
+           t->seq <= STORE_INT_MAX && t->related_position <= STORE_INT_MAX;
+}
+
 /* The checks of append that need no engine: counts, positions that follow,
  * record sizes, integers that fit a BIGINT. */
-static fogpay_error store__check_records(fogpay_store *s, uint64_t expect_position,
-                                         const fogpay_store_record *records, size_t n)
+static fogpay_error store__check_append(fogpay_store *s, uint64_t expect_position,
+                                        const store_append *a)
 {
-    if (records == NULL || n == 0 || n > FOGPAY_BATCH_RECORDS_MAX) {
-        store__note(s, "an append takes 1 to %d records, not %zu", FOGPAY_BATCH_RECORDS_MAX, n);
+    const char *noun = a->stream == FOGPAY_STREAM_EVENTS ? "event" : "transfer";
+    const void *rows =
+        a->stream == FOGPAY_STREAM_EVENTS ? (const void *)a->events : (const void *)a->records;
+    if (rows == NULL || a->n == 0 || a->n > FOGPAY_BATCH_RECORDS_MAX) {
+        store__note(s, "an append takes 1 to %d records, not %zu", FOGPAY_BATCH_RECORDS_MAX, a->n);
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
-    if (expect_position > STORE_INT_MAX - n) {
+    if (expect_position > STORE_INT_MAX - a->n) {
         store__note(s, "the position %llu is out of range", (unsigned long long)expect_position);
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    for (size_t i = 0; i < n; i++) {
-        const fogpay_store_record *r = &records[i];
-        const fogpay_transfer *t = r->transfer;
-        if (t == NULL || r->record == NULL || r->record_len == 0 ||
-            r->record_len > FOGPAY_RECORD_BYTES_MAX) {
-            store__note(s, "record %zu has no transfer, or its bytes are not 1 to %d", i,
+    for (size_t i = 0; i < a->n; i++) {
+        const uint8_t *record = NULL;
+        size_t len = 0;
+        const uint8_t *hash = NULL;
+        uint64_t position = store__append_row(a, i, &record, &len, &hash);
+        if (record == NULL || len == 0 || len > FOGPAY_RECORD_BYTES_MAX) {
+            store__note(s, "record %zu has no %s, or its bytes are not 1 to %d", i, noun,
                         FOGPAY_RECORD_BYTES_MAX);
             return FOGPAY_ERR_INVALID_ARGUMENT;
         }
-        if (t->position != expect_position + 1 + i) {
+        if (position != expect_position + 1 + i) {
             store__note(s, "record %zu is at position %llu where %llu follows", i,
-                        (unsigned long long)t->position,
+                        (unsigned long long)position,
                         (unsigned long long)(expect_position + 1 + i));
             return FOGPAY_ERR_INVALID_ARGUMENT;
         }
-        if (t->debit_account > STORE_INT_MAX || t->credit_account > STORE_INT_MAX ||
-            t->amount_minor > STORE_INT_MAX || t->time_ms > STORE_INT_MAX ||
-            t->seq > STORE_INT_MAX || t->related_position > STORE_INT_MAX) {
-            store__note(s, "the transfer at position %llu has a number out of range",
-                        (unsigned long long)t->position);
+        if (!store__append_row_fits(a, i)) {
+            store__note(s, "the %s at position %llu has a number out of range", noun,
+                        (unsigned long long)position);
             return FOGPAY_ERR_FIELD_RANGE;
         }
     }
     return FOGPAY_OK;
 }
 
-/* Inside the write transaction: compare the locked head, insert, move it. */
+/* Inserts a's rows and moves the head of its chain in g (in memory). */
+static fogpay_error store__append_insert(fogpay_store *s, const char *gateway_id,
+                                         const store_append *a, fogpay_store_gateway *g)
+{
+    fogpay_error err = FOGPAY_OK;
+    for (size_t i = 0; i < a->n && err == FOGPAY_OK; i++) {
+        if (a->stream == FOGPAY_STREAM_EVENTS) {
+            err = s->engine->event_insert(s, gateway_id, &a->events[i]);
+        } else {
+            err = s->engine->transfer_insert(s, gateway_id, &a->records[i]);
+            if (a->records[i].transfer->time_ms > g->last_transfer_ms) {
+                g->last_transfer_ms = a->records[i].transfer->time_ms;
+            }
+        }
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    const uint8_t *record = NULL;
+    size_t len = 0;
+    const uint8_t *hash = NULL;
+    uint64_t last = store__append_row(a, a->n - 1, &record, &len, &hash);
+    if (a->stream == FOGPAY_STREAM_EVENTS) {
+        g->event_position = last;
+        memcpy(g->event_hash, hash, FOGPAY_HASH_BYTES);
+    } else {
+        g->position = last;
+        memcpy(g->hash, hash, FOGPAY_HASH_BYTES);
+    }
+    return FOGPAY_OK;
+}
+
+/* Inside the write transaction: compare the locked head of a's chain,
+ * insert, move it. */
 static fogpay_error store__append_locked(fogpay_store *s, const char *gateway_id,
                                          uint64_t expect_position,
                                          const uint8_t expect_hash[FOGPAY_HASH_BYTES],
-                                         const fogpay_store_record *records, size_t n,
-                                         uint64_t batch_seq, uint64_t received_ms)
+                                         const store_append *a, uint64_t batch_seq,
+                                         uint64_t received_ms)
 {
     fogpay_store_gateway g;
     fogpay_error err = s->engine->gateway_get(s, gateway_id, true, &g);
     if (err != FOGPAY_OK) {
         return err;
     }
-    if (g.position != expect_position || memcmp(g.hash, expect_hash, FOGPAY_HASH_BYTES) != 0) {
+    bool events = a->stream == FOGPAY_STREAM_EVENTS;
+    uint64_t position = events ? g.event_position : g.position;
+    const uint8_t *hash = events ? g.event_hash : g.hash;
+    if (position != expect_position || memcmp(hash, expect_hash, FOGPAY_HASH_BYTES) != 0) {
         store__note(s,
-                    "the chain of %s is at position %llu (or another hash there), not at %llu "
-                    "as the append expected: nothing was written",
-                    gateway_id, (unsigned long long)g.position,
+                    "the %s chain of %s is at position %llu (or another hash there), not at "
+                    "%llu as the append expected: nothing was written",
+                    events ? "event" : "transfer", gateway_id, (unsigned long long)position,
                     (unsigned long long)expect_position);
         return FOGPAY_ERR_CHAIN_MISMATCH;
     }
-    for (size_t i = 0; i < n && err == FOGPAY_OK; i++) {
-        err = s->engine->transfer_insert(s, gateway_id, &records[i]);
-        if (records[i].transfer->time_ms > g.last_transfer_ms) {
-            g.last_transfer_ms = records[i].transfer->time_ms;
-        }
-    }
+    err = store__append_insert(s, gateway_id, a, &g);
     if (err != FOGPAY_OK) {
         return err;
     }
-    g.position = expect_position + n;
-    memcpy(g.hash, records[n - 1].hash, FOGPAY_HASH_BYTES);
     g.batch_seq = batch_seq;
     g.batches++;
     g.last_batch_ms = received_ms;
     return s->engine->gateway_set_head(s, &g);
 }
 
-fogpay_error fogpay_store_append(fogpay_store *s, const char *gateway_id, uint64_t expect_position,
-                                 const uint8_t expect_hash[FOGPAY_HASH_BYTES],
-                                 const fogpay_store_record *records, size_t n, uint64_t batch_seq,
-                                 uint64_t received_ms)
+/* fogpay_store_append and fogpay_store_append_events: the checks, then
+ * the compare-and-set in one write transaction. */
+static fogpay_error store__append(fogpay_store *s, const char *gateway_id, uint64_t expect_position,
+                                  const uint8_t expect_hash[FOGPAY_HASH_BYTES],
+                                  const store_append *a, uint64_t batch_seq, uint64_t received_ms)
 {
     fogpay_error err = store__enter(s);
     if (err == FOGPAY_OK) {
@@ -372,7 +462,7 @@ fogpay_error fogpay_store_append(fogpay_store *s, const char *gateway_id, uint64
         err = FOGPAY_ERR_INVALID_ARGUMENT;
     }
     if (err == FOGPAY_OK) {
-        err = store__check_records(s, expect_position, records, n);
+        err = store__check_append(s, expect_position, a);
     }
     if (err == FOGPAY_OK && (batch_seq > STORE_INT_MAX || received_ms > STORE_INT_MAX)) {
         store__note(s, "the batch sequence or time is out of range");
@@ -385,13 +475,33 @@ fogpay_error fogpay_store_append(fogpay_store *s, const char *gateway_id, uint64
     if (err != FOGPAY_OK) {
         return err;
     }
-    err = store__append_locked(s, gateway_id, expect_position, expect_hash, records, n, batch_seq,
+    err = store__append_locked(s, gateway_id, expect_position, expect_hash, a, batch_seq,
                                received_ms);
     return store__end(s, err);
 }
 
-fogpay_error fogpay_store_chain_hash(fogpay_store *s, const char *gateway_id, uint64_t position,
-                                     uint8_t hash[FOGPAY_HASH_BYTES])
+fogpay_error fogpay_store_append(fogpay_store *s, const char *gateway_id, uint64_t expect_position,
+                                 const uint8_t expect_hash[FOGPAY_HASH_BYTES],
+                                 const fogpay_store_record *records, size_t n, uint64_t batch_seq,
+                                 uint64_t received_ms)
+{
+    store_append a = {.stream = FOGPAY_STREAM_TRANSFERS, .records = records, .n = n};
+    return store__append(s, gateway_id, expect_position, expect_hash, &a, batch_seq, received_ms);
+}
+
+fogpay_error fogpay_store_append_events(fogpay_store *s, const char *gateway_id,
+                                        uint64_t expect_position,
+                                        const uint8_t expect_hash[FOGPAY_HASH_BYTES],
+                                        const fogpay_store_event *events, size_t n,
+                                        uint64_t batch_seq, uint64_t received_ms)
+{
+    store_append a = {.stream = FOGPAY_STREAM_EVENTS, .events = events, .n = n};
+    return store__append(s, gateway_id, expect_position, expect_hash, &a, batch_seq, received_ms);
+}
+
+/* fogpay_store_chain_hash and fogpay_store_event_hash. */
+static fogpay_error store__hash_at(fogpay_store *s, fogpay_stream stream, const char *gateway_id,
+                                   uint64_t position, uint8_t hash[FOGPAY_HASH_BYTES])
 {
     fogpay_error err = store__enter(s);
     if (err == FOGPAY_OK) {
@@ -404,13 +514,66 @@ fogpay_error fogpay_store_chain_hash(fogpay_store *s, const char *gateway_id, ui
         return err;
     }
     if (position == 0 || position > STORE_INT_MAX) {
-        store__note(s, "there is no chain hash at position %llu", (unsigned long long)position);
+        store__note(s, "there is no %s chain hash at position %llu",
+                    stream == FOGPAY_STREAM_EVENTS ? "event" : "transfer",
+                    (unsigned long long)position);
         return FOGPAY_ERR_NOT_FOUND;
     }
-    return s->engine->chain_hash(s, gateway_id, position, hash);
+    return s->engine->chain_hash(s, stream, gateway_id, position, hash);
+}
+
+fogpay_error fogpay_store_chain_hash(fogpay_store *s, const char *gateway_id, uint64_t position,
+                                     uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    return store__hash_at(s, FOGPAY_STREAM_TRANSFERS, gateway_id, position, hash);
+}
+
+fogpay_error fogpay_store_event_hash(fogpay_store *s, const char *gateway_id, uint64_t position,
+                                     uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    return store__hash_at(s, FOGPAY_STREAM_EVENTS, gateway_id, position, hash);
 }
 
 /* Queries. */
+
+/* Resolves a back-office filter into q: empty text as no filter, the
+ * limit, the end of time. *nothing is set when no row can match. */
+static fogpay_error store__filter_prepare(fogpay_store *s, const fogpay_store_filter *f,
+                                          const char *noun, fogpay_store_filter *q, bool *nothing)
+{
+    *q = *f;
+    *nothing = false;
+    q->gateway_id = f->gateway_id != NULL && f->gateway_id[0] != '\0' ? f->gateway_id : NULL;
+    q->device_id = f->device_id != NULL && f->device_id[0] != '\0' ? f->device_id : NULL;
+    q->entity_id = f->entity_id != NULL && f->entity_id[0] != '\0' ? f->entity_id : NULL;
+    q->after_gateway = f->after_gateway != NULL ? f->after_gateway : "";
+    fogpay_error err = store__check_filter_text(s, "gateway", q->gateway_id, FOGPAY_GATEWAY_ID_MAX);
+    if (err == FOGPAY_OK) {
+        err = store__check_filter_text(s, "device", q->device_id, FOGPAY_DEVICE_ID_MAX);
+    }
+    if (err == FOGPAY_OK) {
+        err = store__check_filter_text(s, "entity", q->entity_id, FOGPAY_ENTITY_ID_MAX);
+    }
+    if (err == FOGPAY_OK) {
+        err = store__check_filter_text(s, "after-gateway", q->after_gateway, FOGPAY_GATEWAY_ID_MAX);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (q->limit == 0) {
+        q->limit = FOGPAY_STORE_LIST_MAX;
+    }
+    if (q->limit > FOGPAY_STORE_LIST_MAX) {
+        store__note(s, "a page holds at most %d %ss", FOGPAY_STORE_LIST_MAX, noun);
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (q->to_ms == 0 || q->to_ms > STORE_INT_MAX) {
+        q->to_ms = STORE_INT_MAX;
+    }
+    /* Nothing is stored beyond a BIGINT. */
+    *nothing = q->from_ms > STORE_INT_MAX || q->after_position > STORE_INT_MAX;
+    return FOGPAY_OK;
+}
 
 /* Passes rows on as transfers; a row the engine could not read stops the
  * walk as corrupt. */
@@ -440,40 +603,102 @@ fogpay_error fogpay_store_transfers(fogpay_store *s, const fogpay_store_filter *
     if (err != FOGPAY_OK || f == NULL || visit == NULL) {
         return err != FOGPAY_OK ? err : FOGPAY_ERR_INVALID_ARGUMENT;
     }
-    fogpay_store_filter q = *f;
-    q.gateway_id = f->gateway_id != NULL && f->gateway_id[0] != '\0' ? f->gateway_id : NULL;
-    q.device_id = f->device_id != NULL && f->device_id[0] != '\0' ? f->device_id : NULL;
-    q.entity_id = f->entity_id != NULL && f->entity_id[0] != '\0' ? f->entity_id : NULL;
-    q.after_gateway = f->after_gateway != NULL ? f->after_gateway : "";
-    err = store__check_filter_text(s, "gateway", q.gateway_id, FOGPAY_GATEWAY_ID_MAX);
-    if (err == FOGPAY_OK) {
-        err = store__check_filter_text(s, "device", q.device_id, FOGPAY_DEVICE_ID_MAX);
-    }
-    if (err == FOGPAY_OK) {
-        err = store__check_filter_text(s, "entity", q.entity_id, FOGPAY_ENTITY_ID_MAX);
-    }
-    if (err == FOGPAY_OK) {
-        err = store__check_filter_text(s, "after-gateway", q.after_gateway, FOGPAY_GATEWAY_ID_MAX);
-    }
-    if (err != FOGPAY_OK) {
+    fogpay_store_filter q;
+    bool nothing = false;
+    err = store__filter_prepare(s, f, "transfer", &q, &nothing);
+    if (err != FOGPAY_OK || nothing) {
         return err;
-    }
-    if (q.limit == 0) {
-        q.limit = FOGPAY_STORE_LIST_MAX;
-    }
-    if (q.limit > FOGPAY_STORE_LIST_MAX) {
-        store__note(s, "a page holds at most %d transfers", FOGPAY_STORE_LIST_MAX);
-        return FOGPAY_ERR_FIELD_RANGE;
-    }
-    if (q.to_ms == 0 || q.to_ms > STORE_INT_MAX) {
-        q.to_ms = STORE_INT_MAX;
-    }
-    if (q.from_ms > STORE_INT_MAX || q.after_position > STORE_INT_MAX) {
-        return FOGPAY_OK; /* nothing is stored beyond a BIGINT */
     }
     store_transfer_walk w = {.s = s, .visit = visit, .ctx = ctx};
     uint32_t count = 0;
     err = s->engine->transfer_page(s, &q, store__transfer_walk_visit, &w, &count);
+    if (err == FOGPAY_OK && w.corrupt) {
+        err = FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    return err;
+}
+
+/* The first column in which the decoded event a differs from the columns
+ * b, or NULL when they agree. Only the columns are compared: the rest of
+ * an event lives in its record alone. */
+static const char *store__event_difference(const fogpay_event *a, const fogpay_event *b)
+{
+    if (a->position != b->position) {
+        return "position";
+    }
+    if (a->kind != b->kind) {
+        return "kind";
+    }
+    if (a->time_ms != b->time_ms) {
+        return "time";
+    }
+    if (strcmp(a->device_id, b->device_id) != 0) {
+        return "device";
+    }
+    if (strcmp(a->entity_id, b->entity_id) != 0) {
+        return "entity";
+    }
+    return NULL;
+}
+
+/* Decodes an event row's record into *out and checks it against the
+ * columns; NULL when it holds, else a static sentence. */
+static const char *store__event_decode(const store_event_row *row, fogpay_event *out,
+                                       const char **difference)
+{
+    *difference = NULL;
+    if (row->problem != NULL) {
+        return row->problem;
+    }
+    if (fogpay_event_decode(row->record, row->record_len, out) != FOGPAY_OK) {
+        return "the record does not decode as an event";
+    }
+    *difference = store__event_difference(out, &row->e);
+    return *difference != NULL ? "the record and the columns differ" : NULL;
+}
+
+/* Passes rows on as events, each decoded from its record; a row that
+ * cannot be read, or whose record is not its columns, stops the walk as
+ * corrupt. */
+typedef struct store_event_walk {
+    fogpay_store *s;
+    fogpay_store_event_visit visit;
+    void *ctx;
+    bool corrupt;
+} store_event_walk;
+
+static int store__event_walk_visit(void *ctx, const store_event_row *row)
+{
+    store_event_walk *w = ctx;
+    fogpay_event e;
+    const char *difference = NULL;
+    const char *problem = store__event_decode(row, &e, &difference);
+    if (problem != NULL) {
+        store__note(w->s, "the event of %s at position %llu is corrupt: %s%s%s", row->gateway_id,
+                    (unsigned long long)row->e.position, problem, difference ? " in: " : "",
+                    difference ? difference : "");
+        w->corrupt = true;
+        return 1;
+    }
+    return w->visit(w->ctx, row->gateway_id, &e, row->hash);
+}
+
+fogpay_error fogpay_store_events(fogpay_store *s, const fogpay_store_filter *f,
+                                 fogpay_store_event_visit visit, void *ctx)
+{
+    fogpay_error err = store__enter(s);
+    if (err != FOGPAY_OK || f == NULL || visit == NULL) {
+        return err != FOGPAY_OK ? err : FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_store_filter q;
+    bool nothing = false;
+    err = store__filter_prepare(s, f, "event", &q, &nothing);
+    if (err != FOGPAY_OK || nothing) {
+        return err;
+    }
+    store_event_walk w = {.s = s, .visit = visit, .ctx = ctx};
+    uint32_t count = 0;
+    err = s->engine->event_page(s, &q, store__event_walk_visit, &w, &count);
     if (err == FOGPAY_OK && w.corrupt) {
         err = FOGPAY_ERR_LEDGER_CORRUPT;
     }
@@ -532,6 +757,36 @@ static int store__verify_fail(store_verify_walk *w, uint64_t position, const cha
     return 1;
 }
 
+/* Whether position follows the walk's; a gap stops it. */
+static bool store__verify_follows(store_verify_walk *w, uint64_t position)
+{
+    if (position == w->position + 1) {
+        return true;
+    }
+    w->bad_position = w->position + 1;
+    snprintf(w->problem, sizeof w->problem, "position %llu is missing (the next row is %llu)",
+             (unsigned long long)(w->position + 1), (unsigned long long)position);
+    return false;
+}
+
+/* Recomputes the chain hash over a row's record, compares it with the
+ * stored one and moves the walk on: 0 to go on, 1 to stop. */
+static int store__verify_link(store_verify_walk *w, uint64_t position, const uint8_t *record,
+                              size_t record_len, const uint8_t stored[FOGPAY_HASH_BYTES])
+{
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    if (fogpay_sha256_pair(w->hash, FOGPAY_HASH_BYTES, record, record_len, hash) != FOGPAY_OK) {
+        return store__verify_fail(w, position, "the chain hash could not be computed");
+    }
+    if (memcmp(hash, stored, FOGPAY_HASH_BYTES) != 0) {
+        return store__verify_fail(w, position, "the stored chain hash is not the one recomputed");
+    }
+    memcpy(w->hash, hash, FOGPAY_HASH_BYTES);
+    w->position = position;
+    w->checked++;
+    return 0;
+}
+
 static int store__verify_row(void *ctx, const store_row *row)
 {
     store_verify_walk *w = ctx;
@@ -539,10 +794,7 @@ static int store__verify_row(void *ctx, const store_row *row)
     if (row->problem != NULL) {
         return store__verify_fail(w, position, row->problem);
     }
-    if (position != w->position + 1) {
-        w->bad_position = w->position + 1;
-        snprintf(w->problem, sizeof w->problem, "position %llu is missing (the next row is %llu)",
-                 (unsigned long long)(w->position + 1), (unsigned long long)position);
+    if (!store__verify_follows(w, position)) {
         return 1;
     }
     fogpay_transfer decoded;
@@ -556,54 +808,94 @@ static int store__verify_row(void *ctx, const store_row *row)
                  difference);
         return 1;
     }
-    uint8_t hash[FOGPAY_HASH_BYTES];
-    if (fogpay_sha256_pair(w->hash, FOGPAY_HASH_BYTES, row->record, row->record_len, hash) !=
-        FOGPAY_OK) {
-        return store__verify_fail(w, position, "the chain hash could not be computed");
-    }
-    if (memcmp(hash, row->hash, FOGPAY_HASH_BYTES) != 0) {
-        return store__verify_fail(w, position, "the stored chain hash is not the one recomputed");
-    }
-    memcpy(w->hash, hash, FOGPAY_HASH_BYTES);
-    w->position = position;
-    w->checked++;
-    return 0;
+    return store__verify_link(w, position, row->record, row->record_len, row->hash);
 }
 
-/* Walks one gateway's chain in pages and compares its end with the head.
- * FOGPAY_ERR_LEDGER_CORRUPT with w->bad_position and w->problem set. */
-static fogpay_error store__verify_gateway(fogpay_store *s, const fogpay_store_gateway *g,
-                                          store_verify_walk *w)
+static int store__verify_event_row(void *ctx, const store_event_row *row)
 {
+    store_verify_walk *w = ctx;
+    uint64_t position = row->e.position;
+    if (row->problem != NULL) {
+        return store__verify_fail(w, position, row->problem);
+    }
+    if (!store__verify_follows(w, position)) {
+        return 1;
+    }
+    fogpay_event decoded;
+    const char *difference = NULL;
+    const char *problem = store__event_decode(row, &decoded, &difference);
+    if (problem != NULL) {
+        w->bad_position = position;
+        snprintf(w->problem, sizeof w->problem, "%s%s%s", problem, difference ? " in: " : "",
+                 difference ? difference : "");
+        return 1;
+    }
+    return store__verify_link(w, position, row->record, row->record_len, row->hash);
+}
+
+/* Walks one of a gateway's chains in pages and compares its end with that
+ * chain's head. FOGPAY_ERR_LEDGER_CORRUPT with w->bad_position and
+ * w->problem set; a problem of the event chain says so. */
+static fogpay_error store__verify_chain(fogpay_store *s, const fogpay_store_gateway *g,
+                                        fogpay_stream stream, store_verify_walk *w)
+{
+    bool events = stream == FOGPAY_STREAM_EVENTS;
     fogpay_store_filter f = {
         .gateway_id = g->gateway_id,
         .after_gateway = g->gateway_id,
         .to_ms = STORE_INT_MAX,
         .limit = STORE_VERIFY_PAGE,
     };
+    uint64_t head = events ? g->event_position : g->position;
+    const uint8_t *head_hash = events ? g->event_hash : g->hash;
     for (;;) {
         f.after_position = w->position;
         uint32_t count = 0;
-        fogpay_error err = s->engine->transfer_page(s, &f, store__verify_row, w, &count);
+        fogpay_error err = events ? s->engine->event_page(s, &f, store__verify_event_row, w, &count)
+                                  : s->engine->transfer_page(s, &f, store__verify_row, w, &count);
         if (err != FOGPAY_OK) {
             return err;
         }
         if (w->problem[0] != '\0') {
-            return FOGPAY_ERR_LEDGER_CORRUPT;
+            break;
         }
         if (count < STORE_VERIFY_PAGE) {
             break;
         }
     }
-    if (w->position != g->position || memcmp(w->hash, g->hash, FOGPAY_HASH_BYTES) != 0) {
-        w->bad_position = w->position < g->position ? w->position + 1 : g->position + 1;
+    if (w->problem[0] == '\0' &&
+        (w->position != head || memcmp(w->hash, head_hash, FOGPAY_HASH_BYTES) != 0)) {
+        w->bad_position = w->position < head ? w->position + 1 : head + 1;
         snprintf(w->problem, sizeof w->problem,
                  "the head is at position %llu but the rows end at %llu%s",
-                 (unsigned long long)g->position, (unsigned long long)w->position,
-                 w->position == g->position ? " with another hash" : "");
-        return FOGPAY_ERR_LEDGER_CORRUPT;
+                 (unsigned long long)head, (unsigned long long)w->position,
+                 w->position == head ? " with another hash" : "");
     }
-    return FOGPAY_OK;
+    if (w->problem[0] == '\0') {
+        return FOGPAY_OK;
+    }
+    if (events) {
+        char problem[STORE_MESSAGE_MAX];
+        memcpy(problem, w->problem, sizeof problem);
+        snprintf(w->problem, sizeof w->problem, "in the event chain: %.*s",
+                 (int)(sizeof w->problem - 32), problem);
+    }
+    return FOGPAY_ERR_LEDGER_CORRUPT;
+}
+
+/* Both chains of one gateway, transfers first; *checked_transfers
+ * receives how many transfers held. */
+static fogpay_error store__verify_gateway(fogpay_store *s, const fogpay_store_gateway *g,
+                                          store_verify_walk *w, uint64_t *checked_transfers)
+{
+    memset(w, 0, sizeof *w);
+    fogpay_error err = store__verify_chain(s, g, FOGPAY_STREAM_TRANSFERS, w);
+    *checked_transfers = w->checked;
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    memset(w, 0, sizeof *w);
+    return store__verify_chain(s, g, FOGPAY_STREAM_EVENTS, w);
 }
 
 /* A page of gateways copied out, so their chains are walked with no other
@@ -637,9 +929,10 @@ static fogpay_error store__verify_all(fogpay_store *s, store_gateway_page *page,
         }
         for (uint32_t i = 0; i < page->count; i++) {
             const fogpay_store_gateway *g = &page->gateways[i];
-            store_verify_walk w = {0};
-            err = store__verify_gateway(s, g, &w);
-            *checked += w.checked;
+            store_verify_walk w;
+            uint64_t transfers = 0;
+            err = store__verify_gateway(s, g, &w, &transfers);
+            *checked += transfers;
             if (err == FOGPAY_ERR_LEDGER_CORRUPT) {
                 if (bad_gateway != NULL) {
                     memcpy(bad_gateway, g->gateway_id, FOGPAY_GATEWAY_ID_MAX + 1);

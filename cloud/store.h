@@ -59,6 +59,8 @@ typedef struct fogpay_store_gateway {
     uint64_t last_batch_ms;                      /* when the last one was stored, 0 none */
     uint64_t last_transfer_ms;                   /* time of its newest transfer, 0 none */
     uint64_t added_ms;
+    uint64_t event_position;                     /* last stored event, 0 for none */
+    uint8_t event_hash[FOGPAY_HASH_BYTES];       /* event chain hash there */
 } fogpay_store_gateway;
 
 /* Registers a gateway and its public key ("<alg>:<hex>", checked).
@@ -99,6 +101,30 @@ fogpay_error fogpay_store_append(fogpay_store *s, const char *gateway_id,
                                  const fogpay_store_record *records, size_t n,
                                  uint64_t batch_seq, uint64_t received_ms);
 
+/* One event to append, as fogpay_store_record is for transfers. */
+typedef struct fogpay_store_event {
+    const fogpay_event *event;
+    const uint8_t *record;
+    size_t record_len;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+} fogpay_store_event;
+
+/* Appends n events to the gateway's event chain exactly as
+ * fogpay_store_append() does for transfers: one transaction, a
+ * compare-and-set on the event head (expect_position, expect_hash),
+ * FOGPAY_ERR_CHAIN_MISMATCH with nothing written when it moved. The
+ * gateway's batch_seq and last_batch_ms move as well. */
+fogpay_error fogpay_store_append_events(fogpay_store *s, const char *gateway_id,
+                                        uint64_t expect_position,
+                                        const uint8_t expect_hash[FOGPAY_HASH_BYTES],
+                                        const fogpay_store_event *events, size_t n,
+                                        uint64_t batch_seq, uint64_t received_ms);
+
+/* The stored event chain hash at a position; FOGPAY_ERR_NOT_FOUND beyond
+ * the event head or at 0. */
+fogpay_error fogpay_store_event_hash(fogpay_store *s, const char *gateway_id, uint64_t position,
+                                     uint8_t hash[FOGPAY_HASH_BYTES]);
+
 /* The stored chain hash at a position of a gateway's chain;
  * FOGPAY_ERR_NOT_FOUND beyond the head or at 0. */
 fogpay_error fogpay_store_chain_hash(fogpay_store *s, const char *gateway_id,
@@ -128,9 +154,18 @@ typedef int (*fogpay_store_transfer_visit)(void *ctx, const char *gateway_id,
 fogpay_error fogpay_store_transfers(fogpay_store *s, const fogpay_store_filter *f,
                                     fogpay_store_transfer_visit visit, void *ctx);
 
-/* Checks the whole store: for every gateway, positions contiguous from 1,
- * every chain hash recomputed from the stored record bytes, every record
- * decoding to exactly the stored columns, the head equal to the last row.
+/* Events for the back office, in (gateway_id, position) order: every set
+ * field narrows (gateway, device, legal entity of registered and ownership
+ * events, time range [from_ms, to_ms)); paging and limit as for transfers. */
+typedef int (*fogpay_store_event_visit)(void *ctx, const char *gateway_id, const fogpay_event *e,
+                                        const uint8_t hash[FOGPAY_HASH_BYTES]);
+fogpay_error fogpay_store_events(fogpay_store *s, const fogpay_store_filter *f,
+                                 fogpay_store_event_visit visit, void *ctx);
+
+/* Checks the whole store: for every gateway and each of its two chains
+ * (transfers, events), positions contiguous from 1, every chain hash
+ * recomputed from the stored record bytes, every record decoding to exactly
+ * the stored columns, the head equal to the last row.
  * FOGPAY_OK with *checked the count of transfers, or
  * FOGPAY_ERR_LEDGER_CORRUPT with the gateway, the first bad position and a
  * sentence. Output pointers may be NULL. */

@@ -1,12 +1,13 @@
 /*
  * store_engine.h - what cloud/store.c asks of an engine, and nothing else
  * sees: the struct behind fogpay_store, the table of engine operations, and
- * a row of the transfers table as an engine reads it.
+ * a row of the transfers and of the events table as an engine reads it.
  *
  * Files. store.c holds everything that does not depend on the engine: the
  * choice of engine by connection string, argument checks, the
- * compare-and-set of fogpay_store_append written once over the engine's
- * transaction and row operations, paging, verification and the messages.
+ * compare-and-set of fogpay_store_append and fogpay_store_append_events
+ * written once over the engine's transaction and row operations, paging,
+ * verification of both chains and the messages.
  * store_sqlite.c and store_pg.c each implement the operations below over
  * the same schema (schemas/cloud.sql), with their SQL prepared once at
  * open.
@@ -40,7 +41,7 @@
  * whatever the number of gateways. */
 #define STORE_GATEWAY_PAGE 256
 
-/* Transfers read per page by verification; the same as a back-office page. */
+/* Rows read per page by verification; the same as a back-office page. */
 #define STORE_VERIFY_PAGE FOGPAY_STORE_LIST_MAX
 
 /* How a transaction is begun. A write transaction takes the store's write
@@ -65,9 +66,23 @@ typedef struct store_row {
     const char *problem;
 } store_row;
 
+/* One row of events as stored: the columns read into e (position, kind,
+ * time_ms, device_id, entity_id; the other fields zero, as the record
+ * alone holds them), the record bytes and the hash; problem as for
+ * store_row. */
+typedef struct store_event_row {
+    char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1];
+    fogpay_event e;
+    uint8_t record[FOGPAY_RECORD_BYTES_MAX];
+    size_t record_len;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    const char *problem;
+} store_event_row;
+
 /* Visitors receive views valid only during the call; a non-zero return
  * stops the walk. */
 typedef int (*store_row_visit)(void *ctx, const store_row *row);
+typedef int (*store_event_row_visit)(void *ctx, const store_event_row *row);
 
 typedef struct store_engine {
     const char *name;
@@ -95,19 +110,25 @@ typedef struct store_engine {
      * most limit of them; *count receives how many were visited. */
     fogpay_error (*gateway_page)(fogpay_store *s, const char *after_id, uint32_t limit,
                                  fogpay_store_gateway_visit visit, void *ctx, uint32_t *count);
-    /* Writes g's head fields (position, hash, batch_seq, batches,
-     * last_batch_ms, last_transfer_ms) to its row. */
+    /* Writes g's head fields (position, hash, event_position, event_hash,
+     * batch_seq, batches, last_batch_ms, last_transfer_ms) to its row. */
     fogpay_error (*gateway_set_head)(fogpay_store *s, const fogpay_store_gateway *g);
     fogpay_error (*transfer_insert)(fogpay_store *s, const char *gateway_id,
                                     const fogpay_store_record *r);
-    /* FOGPAY_ERR_NOT_FOUND when there is no row at that position. */
-    fogpay_error (*chain_hash)(fogpay_store *s, const char *gateway_id, uint64_t position,
-                               uint8_t hash[FOGPAY_HASH_BYTES]);
+    fogpay_error (*event_insert)(fogpay_store *s, const char *gateway_id,
+                                 const fogpay_store_event *e);
+    /* The hash of the row at that position of stream's table (transfers or
+     * events); FOGPAY_ERR_NOT_FOUND when there is none. */
+    fogpay_error (*chain_hash)(fogpay_store *s, fogpay_stream stream, const char *gateway_id,
+                               uint64_t position, uint8_t hash[FOGPAY_HASH_BYTES]);
     /* The rows of f (its limit already resolved, 1..FOGPAY_STORE_LIST_MAX;
      * after_gateway never NULL) in (gateway_id, position) order; *count
      * receives how many were visited. */
     fogpay_error (*transfer_page)(fogpay_store *s, const fogpay_store_filter *f,
                                   store_row_visit visit, void *ctx, uint32_t *count);
+    /* The same over events: the entity filter matches entity_id. */
+    fogpay_error (*event_page)(fogpay_store *s, const fogpay_store_filter *f,
+                               store_event_row_visit visit, void *ctx, uint32_t *count);
 } store_engine;
 
 struct fogpay_store {
@@ -123,9 +144,15 @@ extern const store_engine store_pg__engine;
 /* store.c: keeps a sentence for fogpay_store_last_message(), printf-style. */
 void store__note(fogpay_store *s, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
+/* store.c: the sentence of an open that found schema version `version`
+ * where STORE_SCHEMA_VERSION is needed; where says what was found empty
+ * ("file", "database") when the store holds nothing. The caller returns
+ * FOGPAY_ERR_SCHEMA_VERSION. */
+void store__note_version(fogpay_store *s, long version, bool empty, const char *where);
+
 /* schemas/cloud.sql, NUL-terminated, generated at build time by
  * plugin/ledger_schema_embed.py (cloud/meson.build); and its version. */
 extern const char cloud_schema_sql[];
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 #endif

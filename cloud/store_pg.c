@@ -38,14 +38,14 @@
 /* Parameters of the widest statement (a transfer insert). */
 #define PG_PARAMS_MAX 17
 
-/* The longest statement text built at open (the transfer pages). */
+/* The longest statement text built at open (the transfer and event pages). */
 #define PG_SQL_MAX 1024
 
 /* The key of the advisory lock that serialises creating the schema, so two
  * processes creating one store at once make it once ("fogpay" in ASCII). */
 #define PG_CREATE_LOCK_KEY 0x666f67706179LL
 
-/* The variants of the transfer page, as in store_sqlite.c. */
+/* The variants of the transfer and event pages, as in store_sqlite.c. */
 #define PG_PAGE_GATEWAY  1u
 #define PG_PAGE_DEVICE   2u
 #define PG_PAGE_ENTITY   4u
@@ -53,11 +53,12 @@
 
 #define PG_GATEWAY_COLUMNS                                                                         \
     "id, public_key, position, hash, batch_seq, batches, last_batch_ms, last_transfer_ms, "        \
-    "added_ms"
+    "added_ms, event_position, event_hash"
 #define PG_TRANSFER_COLUMNS                                                                        \
     "gateway_id, position, kind, debit_account, credit_account, amount_minor, currency, "          \
     "time_ms, device_id, seq, payer_entity, payee_entity, intent_hash, reference, "                \
     "related_position, record, hash"
+#define PG_EVENT_COLUMNS "gateway_id, position, kind, time_ms, device_id, entity_id, record, hash"
 
 /* The fixed statements: name, text, parameter types. */
 typedef struct pg_statement {
@@ -69,10 +70,11 @@ typedef struct pg_statement {
 
 static const pg_statement pg__sql_gateway_insert = {
     "fogpay_gateway_insert",
-    "INSERT INTO gateways (" PG_GATEWAY_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    9,
+    "INSERT INTO gateways (" PG_GATEWAY_COLUMNS
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    11,
     {PG_OID_TEXT, PG_OID_TEXT, PG_OID_INT8, PG_OID_BYTEA, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8,
-     PG_OID_INT8, PG_OID_INT8}};
+     PG_OID_INT8, PG_OID_INT8, PG_OID_INT8, PG_OID_BYTEA}};
 static const pg_statement pg__sql_gateway_get = {"fogpay_gateway_get",
                                                  "SELECT " PG_GATEWAY_COLUMNS
                                                  " FROM gateways WHERE id = $1",
@@ -91,9 +93,11 @@ static const pg_statement pg__sql_gateway_page = {
 static const pg_statement pg__sql_gateway_set_head = {
     "fogpay_gateway_set_head",
     "UPDATE gateways SET position = $2, hash = $3, batch_seq = $4, batches = $5,"
-    " last_batch_ms = $6, last_transfer_ms = $7 WHERE id = $1",
-    7,
-    {PG_OID_TEXT, PG_OID_INT8, PG_OID_BYTEA, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8}};
+    " last_batch_ms = $6, last_transfer_ms = $7, event_position = $8, event_hash = $9"
+    " WHERE id = $1",
+    9,
+    {PG_OID_TEXT, PG_OID_INT8, PG_OID_BYTEA, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8,
+     PG_OID_INT8, PG_OID_BYTEA}};
 static const pg_statement pg__sql_transfer_insert = {
     "fogpay_transfer_insert",
     "INSERT INTO transfers (" PG_TRANSFER_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
@@ -108,13 +112,25 @@ static const pg_statement pg__sql_chain_hash = {
     2,
     {PG_OID_TEXT, PG_OID_INT8}};
 
+static const pg_statement pg__sql_event_insert = {
+    "fogpay_event_insert",
+    "INSERT INTO events (" PG_EVENT_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    8,
+    {PG_OID_TEXT, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8, PG_OID_TEXT, PG_OID_TEXT, PG_OID_BYTEA,
+     PG_OID_BYTEA}};
+static const pg_statement pg__sql_event_hash = {
+    "fogpay_event_hash",
+    "SELECT hash FROM events WHERE gateway_id = $1 AND position = $2",
+    2,
+    {PG_OID_TEXT, PG_OID_INT8}};
+
 static const pg_statement *const pg__statements[] = {
     &pg__sql_gateway_insert, &pg__sql_gateway_get,      &pg__sql_gateway_lock,
     &pg__sql_gateway_page,   &pg__sql_gateway_set_head, &pg__sql_transfer_insert,
-    &pg__sql_chain_hash,
+    &pg__sql_chain_hash,     &pg__sql_event_insert,     &pg__sql_event_hash,
 };
 
-/* Parameters of a transfer page: $1 after gateway, $2 after position,
+/* Parameters of a transfer or event page: $1 after gateway, $2 after position,
  * $3 from_ms, $4 to_ms, $5 gateway, $6 device, $7 entity, $8 limit. Every
  * variant declares all eight, used or not. */
 static const Oid pg__page_types[8] = {PG_OID_TEXT, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8,
@@ -289,7 +305,8 @@ static bool pg__gateway_read(const PGresult *res, int row, fogpay_store_gateway 
            pg__u64(res, row, 2, &g->position) && pg__hash(res, row, 3, false, g->hash) &&
            pg__u64(res, row, 4, &g->batch_seq) && pg__u64(res, row, 5, &g->batches) &&
            pg__u64(res, row, 6, &g->last_batch_ms) && pg__u64(res, row, 7, &g->last_transfer_ms) &&
-           pg__u64(res, row, 8, &g->added_ms);
+           pg__u64(res, row, 8, &g->added_ms) && pg__u64(res, row, 9, &g->event_position) &&
+           pg__hash(res, row, 10, false, g->event_hash);
 }
 
 static void pg__row_read(const PGresult *res, int r, store_row *row)
@@ -323,6 +340,33 @@ static void pg__row_read(const PGresult *res, int r, store_row *row)
         row->problem = row->problem ? row->problem : "the record is not 1 to 384 bytes";
     } else {
         memcpy(row->record, PQgetvalue(res, r, 15), (size_t)len);
+        row->record_len = (size_t)len;
+    }
+}
+
+static void pg__event_row_read(const PGresult *res, int r, store_event_row *row)
+{
+    memset(row, 0, sizeof *row);
+    fogpay_event *e = &row->e;
+    uint64_t kind = 0;
+    if (!pg__text(res, r, 0, row->gateway_id, sizeof row->gateway_id) ||
+        !pg__u64(res, r, 1, &e->position)) {
+        row->problem = "its gateway id or position is not of its type";
+    } else if (!pg__u64(res, r, 2, &kind) || !pg__u64(res, r, 3, &e->time_ms) ||
+               kind > FOGPAY_EVENT_USAGE) {
+        row->problem = "a number column is out of its range";
+    } else if (!pg__text(res, r, 4, e->device_id, sizeof e->device_id) ||
+               !pg__text(res, r, 5, e->entity_id, sizeof e->entity_id)) {
+        row->problem = "a text column is over its limit";
+    } else if (!pg__hash(res, r, 7, false, row->hash)) {
+        row->problem = "the chain hash is not 32 bytes";
+    }
+    e->kind = (uint8_t)kind;
+    int len = PQgetlength(res, r, 6);
+    if (PQgetisnull(res, r, 6) || len <= 0 || len > FOGPAY_RECORD_BYTES_MAX) {
+        row->problem = row->problem ? row->problem : "the record is not 1 to 384 bytes";
+    } else {
+        memcpy(row->record, PQgetvalue(res, r, 6), (size_t)len);
         row->record_len = (size_t)len;
     }
 }
@@ -406,8 +450,7 @@ static fogpay_error pg__create_schema(fogpay_store *s)
         }
     }
     if (err == FOGPAY_OK && version != STORE_SCHEMA_VERSION) {
-        store__note(s, "schema version %ld found where version %d is needed", version,
-                    STORE_SCHEMA_VERSION);
+        store__note_version(s, version, empty, "database");
         err = FOGPAY_ERR_SCHEMA_VERSION;
     }
     if (err == FOGPAY_OK) {
@@ -432,30 +475,34 @@ static fogpay_error pg__schema(fogpay_store *s, bool create)
     }
     bool fresh = version == 0 && empty;
     if (version != STORE_SCHEMA_VERSION && !(fresh && create)) {
-        store__note(s, "schema version %ld found where version %d of the cloud store is needed%s",
-                    version, STORE_SCHEMA_VERSION, fresh ? " (an empty database)" : "");
+        store__note_version(s, version, fresh, "database");
         return FOGPAY_ERR_SCHEMA_VERSION;
     }
     return fresh ? pg__create_schema(s) : FOGPAY_OK;
 }
 
-static void pg__page_sql(unsigned mask, char *sql, size_t cap)
+/* The text of a page variant of transfers or events, as in
+ * store_sqlite.c. */
+static void pg__page_sql(bool events, unsigned mask, char *sql, size_t cap)
 {
+    const char *entity =
+        events ? " AND entity_id = $7" : " AND (payer_entity = $7 OR payee_entity = $7)";
     int n =
         snprintf(sql, cap,
-                 "SELECT " PG_TRANSFER_COLUMNS " FROM transfers WHERE %s"
+                 "SELECT %s FROM %s WHERE %s"
                  " AND time_ms >= $3 AND time_ms < $4%s%s"
                  " ORDER BY gateway_id, position LIMIT $8",
+                 events ? PG_EVENT_COLUMNS : PG_TRANSFER_COLUMNS, events ? "events" : "transfers",
                  (mask & PG_PAGE_GATEWAY) ? "gateway_id = $5 AND position > $2"
                                           : "(gateway_id, position) > ($1, $2)",
                  (mask & PG_PAGE_DEVICE) ? " AND device_id = $6" : "",
-                 (mask & PG_PAGE_ENTITY) ? " AND (payer_entity = $7 OR payee_entity = $7)" : "");
+                 (mask & PG_PAGE_ENTITY) ? entity : "");
     assert(n > 0 && (size_t)n < cap);
 }
 
-static void pg__page_name(unsigned mask, char *name, size_t cap)
+static void pg__page_name(bool events, unsigned mask, char *name, size_t cap)
 {
-    snprintf(name, cap, "fogpay_transfer_page_%u", mask);
+    snprintf(name, cap, "fogpay_%s_page_%u", events ? "event" : "transfer", mask);
 }
 
 static fogpay_error pg__prepare(fogpay_store *s, const char *name, const char *sql, int count,
@@ -478,11 +525,12 @@ static fogpay_error pg__prepare_all(fogpay_store *s)
         const pg_statement *st = pg__statements[i];
         err = pg__prepare(s, st->name, st->sql, st->param_count, st->types);
     }
-    for (unsigned mask = 0; mask < PG_PAGE_VARIANTS && !err; mask++) {
+    for (unsigned i = 0; i < 2 * PG_PAGE_VARIANTS && !err; i++) {
+        bool events = i >= PG_PAGE_VARIANTS;
         char sql[PG_SQL_MAX];
         char name[64];
-        pg__page_sql(mask, sql, sizeof sql);
-        pg__page_name(mask, name, sizeof name);
+        pg__page_sql(events, i % PG_PAGE_VARIANTS, sql, sizeof sql);
+        pg__page_name(events, i % PG_PAGE_VARIANTS, name, sizeof name);
         err = pg__prepare(s, name, sql, 8, pg__page_types);
     }
     return err;
@@ -578,6 +626,8 @@ static fogpay_error pg__gateway_insert(fogpay_store *s, const fogpay_store_gatew
     pg__add_u64(&p, g->last_batch_ms);
     pg__add_u64(&p, g->last_transfer_ms);
     pg__add_u64(&p, g->added_ms);
+    pg__add_u64(&p, g->event_position);
+    pg__add_bytes(&p, g->event_hash, FOGPAY_HASH_BYTES);
     PGresult *res = NULL;
     fogpay_error err =
         pg__run(s, pg__sql_gateway_insert.name, &p, PGRES_COMMAND_OK, "add the gateway", &res);
@@ -643,6 +693,8 @@ static fogpay_error pg__gateway_set_head(fogpay_store *s, const fogpay_store_gat
     pg__add_u64(&p, g->batches);
     pg__add_u64(&p, g->last_batch_ms);
     pg__add_u64(&p, g->last_transfer_ms);
+    pg__add_u64(&p, g->event_position);
+    pg__add_bytes(&p, g->event_hash, FOGPAY_HASH_BYTES);
     PGresult *res = NULL;
     fogpay_error err = pg__run(s, pg__sql_gateway_set_head.name, &p, PGRES_COMMAND_OK,
                                "move the gateway's head", &res);
@@ -694,15 +746,38 @@ static fogpay_error pg__transfer_insert(fogpay_store *s, const char *gateway_id,
     return err;
 }
 
-static fogpay_error pg__chain_hash(fogpay_store *s, const char *gateway_id, uint64_t position,
-                                   uint8_t hash[FOGPAY_HASH_BYTES])
+/* Events. */
+
+static fogpay_error pg__event_insert(fogpay_store *s, const char *gateway_id,
+                                     const fogpay_store_event *r)
+{
+    const fogpay_event *e = r->event;
+    pg_params p = {0};
+    pg__add_text(&p, gateway_id);
+    pg__add_u64(&p, e->position);
+    pg__add_u64(&p, e->kind);
+    pg__add_u64(&p, e->time_ms);
+    pg__add_text(&p, e->device_id);
+    pg__add_text(&p, e->entity_id);
+    pg__add_bytes(&p, r->record, r->record_len);
+    pg__add_bytes(&p, r->hash, FOGPAY_HASH_BYTES);
+    PGresult *res = NULL;
+    fogpay_error err =
+        pg__run(s, pg__sql_event_insert.name, &p, PGRES_COMMAND_OK, "store an event", &res);
+    PQclear(res);
+    return err;
+}
+
+static fogpay_error pg__chain_hash(fogpay_store *s, fogpay_stream stream, const char *gateway_id,
+                                   uint64_t position, uint8_t hash[FOGPAY_HASH_BYTES])
 {
     pg_params p = {0};
     pg__add_text(&p, gateway_id);
     pg__add_u64(&p, position);
     PGresult *res = NULL;
-    fogpay_error err =
-        pg__run(s, pg__sql_chain_hash.name, &p, PGRES_TUPLES_OK, "read a chain hash", &res);
+    const char *name =
+        stream == FOGPAY_STREAM_EVENTS ? pg__sql_event_hash.name : pg__sql_chain_hash.name;
+    fogpay_error err = pg__run(s, name, &p, PGRES_TUPLES_OK, "read a chain hash", &res);
     if (err == FOGPAY_OK && PQntuples(res) == 0) {
         store__note(s, "the chain of %s has no position %llu", gateway_id,
                     (unsigned long long)position);
@@ -716,8 +791,10 @@ static fogpay_error pg__chain_hash(fogpay_store *s, const char *gateway_id, uint
     return err;
 }
 
-static fogpay_error pg__transfer_page(fogpay_store *s, const fogpay_store_filter *f,
-                                      store_row_visit visit, void *ctx, uint32_t *count)
+/* Runs the page variant of f over transfers or events; *out receives the
+ * rows (the caller clears it). */
+static fogpay_error pg__page_run(fogpay_store *s, bool events, const fogpay_store_filter *f,
+                                 PGresult **out)
 {
     unsigned mask = (f->gateway_id ? PG_PAGE_GATEWAY : 0) | (f->device_id ? PG_PAGE_DEVICE : 0) |
                     (f->entity_id ? PG_PAGE_ENTITY : 0);
@@ -736,13 +813,37 @@ static fogpay_error pg__transfer_page(fogpay_store *s, const fogpay_store_filter
     pg__add_text(&p, f->entity_id);
     pg__add_u64(&p, f->limit);
     char name[64];
-    pg__page_name(mask, name, sizeof name);
+    pg__page_name(events, mask, name, sizeof name);
+    return pg__run(s, name, &p, PGRES_TUPLES_OK, events ? "read events" : "read transfers", out);
+}
+
+static fogpay_error pg__transfer_page(fogpay_store *s, const fogpay_store_filter *f,
+                                      store_row_visit visit, void *ctx, uint32_t *count)
+{
     PGresult *res = NULL;
     *count = 0;
-    fogpay_error err = pg__run(s, name, &p, PGRES_TUPLES_OK, "read transfers", &res);
+    fogpay_error err = pg__page_run(s, false, f, &res);
     store_row row;
     for (int r = 0; err == FOGPAY_OK && r < PQntuples(res); r++) {
         pg__row_read(res, r, &row);
+        ++*count;
+        if (visit(ctx, &row) != 0) {
+            break;
+        }
+    }
+    PQclear(res);
+    return err;
+}
+
+static fogpay_error pg__event_page(fogpay_store *s, const fogpay_store_filter *f,
+                                   store_event_row_visit visit, void *ctx, uint32_t *count)
+{
+    PGresult *res = NULL;
+    *count = 0;
+    fogpay_error err = pg__page_run(s, true, f, &res);
+    store_event_row row;
+    for (int r = 0; err == FOGPAY_OK && r < PQntuples(res); r++) {
+        pg__event_row_read(res, r, &row);
         ++*count;
         if (visit(ctx, &row) != 0) {
             break;
@@ -764,6 +865,8 @@ const store_engine store_pg__engine = {
     .gateway_page = pg__gateway_page,
     .gateway_set_head = pg__gateway_set_head,
     .transfer_insert = pg__transfer_insert,
+    .event_insert = pg__event_insert,
     .chain_hash = pg__chain_hash,
     .transfer_page = pg__transfer_page,
+    .event_page = pg__event_page,
 };

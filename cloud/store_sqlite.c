@@ -34,12 +34,12 @@
  * queue of several without letting a stuck process hang the rest. */
 #define SQLITE_STORE_BUSY_TIMEOUT_MS 10000
 
-/* The longest statement text built at open (the transfer pages). */
+/* The longest statement text built at open (the transfer and event pages). */
 #define SQLITE_STORE_SQL_MAX 1024
 
-/* The variants of the transfer page: which of the optional filters are
- * set, as bits. Each has its own statement so SQLite can use the index
- * that fits. */
+/* The variants of the transfer page and of the event page: which of the
+ * optional filters are set, as bits. Each has its own statement so SQLite
+ * can use the index that fits. */
 #define SQLITE_PAGE_GATEWAY  1u
 #define SQLITE_PAGE_DEVICE   2u
 #define SQLITE_PAGE_ENTITY   4u
@@ -56,16 +56,20 @@ typedef enum sqlite_stmt_id {
     SQLITE_STMT_GATEWAY_SET_HEAD,
     SQLITE_STMT_TRANSFER_INSERT,
     SQLITE_STMT_CHAIN_HASH,
+    SQLITE_STMT_EVENT_INSERT,
+    SQLITE_STMT_EVENT_HASH,
     SQLITE_STMT_FIXED_COUNT
 } sqlite_stmt_id;
 
 #define SQLITE_GATEWAY_COLUMNS                                                                     \
     "id, public_key, position, hash, batch_seq, batches, last_batch_ms, last_transfer_ms, "        \
-    "added_ms"
+    "added_ms, event_position, event_hash"
 #define SQLITE_TRANSFER_COLUMNS                                                                    \
     "gateway_id, position, kind, debit_account, credit_account, amount_minor, currency, "          \
     "time_ms, device_id, seq, payer_entity, payee_entity, intent_hash, reference, "                \
     "related_position, record, hash"
+#define SQLITE_EVENT_COLUMNS                                                                       \
+    "gateway_id, position, kind, time_ms, device_id, entity_id, record, hash"
 
 static const char *const sqlite__sql[SQLITE_STMT_FIXED_COUNT] = {
     [SQLITE_STMT_BEGIN_WRITE] = "BEGIN IMMEDIATE",
@@ -73,23 +77,28 @@ static const char *const sqlite__sql[SQLITE_STMT_FIXED_COUNT] = {
     [SQLITE_STMT_COMMIT] = "COMMIT",
     [SQLITE_STMT_ROLLBACK] = "ROLLBACK",
     [SQLITE_STMT_GATEWAY_INSERT] = "INSERT INTO gateways (" SQLITE_GATEWAY_COLUMNS
-                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [SQLITE_STMT_GATEWAY_GET] = "SELECT " SQLITE_GATEWAY_COLUMNS " FROM gateways WHERE id = ?1",
     [SQLITE_STMT_GATEWAY_PAGE] =
         "SELECT " SQLITE_GATEWAY_COLUMNS " FROM gateways WHERE id > ?1 ORDER BY id LIMIT ?2",
     [SQLITE_STMT_GATEWAY_SET_HEAD] =
         "UPDATE gateways SET position = ?2, hash = ?3, batch_seq = ?4, batches = ?5,"
-        " last_batch_ms = ?6, last_transfer_ms = ?7 WHERE id = ?1",
+        " last_batch_ms = ?6, last_transfer_ms = ?7, event_position = ?8, event_hash = ?9"
+        " WHERE id = ?1",
     [SQLITE_STMT_TRANSFER_INSERT] =
         "INSERT INTO transfers (" SQLITE_TRANSFER_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
         " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     [SQLITE_STMT_CHAIN_HASH] = "SELECT hash FROM transfers WHERE gateway_id = ?1 AND position = ?2",
+    [SQLITE_STMT_EVENT_INSERT] =
+        "INSERT INTO events (" SQLITE_EVENT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [SQLITE_STMT_EVENT_HASH] = "SELECT hash FROM events WHERE gateway_id = ?1 AND position = ?2",
 };
 
 typedef struct store_sqlite {
     sqlite3 *db;
     sqlite3_stmt *stmt[SQLITE_STMT_FIXED_COUNT];
     sqlite3_stmt *page[SQLITE_PAGE_VARIANTS];
+    sqlite3_stmt *event_page[SQLITE_PAGE_VARIANTS];
     /* The first failed bind since the last step (SQLITE_OK if none). */
     int bind_rc;
 } store_sqlite;
@@ -231,7 +240,8 @@ static bool sqlite__gateway_read(sqlite3_stmt *st, fogpay_store_gateway *g)
            sqlite__u64(st, 2, &g->position) && sqlite__hash(st, 3, false, g->hash) &&
            sqlite__u64(st, 4, &g->batch_seq) && sqlite__u64(st, 5, &g->batches) &&
            sqlite__u64(st, 6, &g->last_batch_ms) && sqlite__u64(st, 7, &g->last_transfer_ms) &&
-           sqlite__u64(st, 8, &g->added_ms);
+           sqlite__u64(st, 8, &g->added_ms) && sqlite__u64(st, 9, &g->event_position) &&
+           sqlite__hash(st, 10, false, g->event_hash);
 }
 
 /* Reads a transfer row (SQLITE_TRANSFER_COLUMNS from column 0). */
@@ -263,6 +273,35 @@ static void sqlite__row_read(sqlite3_stmt *st, store_row *row)
     t->currency = (uint16_t)currency;
     const void *record = sqlite3_column_blob(st, 15);
     int len = sqlite3_column_bytes(st, 15);
+    if (record == NULL || len <= 0 || len > FOGPAY_RECORD_BYTES_MAX) {
+        row->problem = row->problem ? row->problem : "the record is not 1 to 384 bytes";
+    } else {
+        memcpy(row->record, record, (size_t)len);
+        row->record_len = (size_t)len;
+    }
+}
+
+/* Reads an event row (SQLITE_EVENT_COLUMNS from column 0). */
+static void sqlite__event_row_read(sqlite3_stmt *st, store_event_row *row)
+{
+    memset(row, 0, sizeof *row);
+    fogpay_event *e = &row->e;
+    uint64_t kind = 0;
+    if (!sqlite__text(st, 0, row->gateway_id, sizeof row->gateway_id) ||
+        !sqlite__u64(st, 1, &e->position)) {
+        row->problem = "its gateway id or position is not of its type";
+    } else if (!sqlite__u64(st, 2, &kind) || !sqlite__u64(st, 3, &e->time_ms) ||
+               kind > FOGPAY_EVENT_USAGE) {
+        row->problem = "a number column is out of its range";
+    } else if (!sqlite__text(st, 4, e->device_id, sizeof e->device_id) ||
+               !sqlite__text(st, 5, e->entity_id, sizeof e->entity_id)) {
+        row->problem = "a text column is over its limit";
+    } else if (!sqlite__hash(st, 7, false, row->hash)) {
+        row->problem = "the chain hash is not 32 bytes";
+    }
+    e->kind = (uint8_t)kind;
+    const void *record = sqlite3_column_blob(st, 6);
+    int len = sqlite3_column_bytes(st, 6);
     if (record == NULL || len <= 0 || len > FOGPAY_RECORD_BYTES_MAX) {
         row->problem = row->problem ? row->problem : "the record is not 1 to 384 bytes";
     } else {
@@ -381,8 +420,7 @@ static fogpay_error sqlite__create_schema(fogpay_store *s)
         err = sqlite__read_version(s, &version, &empty);
     }
     if (err == FOGPAY_OK && version != STORE_SCHEMA_VERSION) {
-        store__note(s, "schema version %ld found where version %d is needed", version,
-                    STORE_SCHEMA_VERSION);
+        store__note_version(s, version, empty, "file");
         err = FOGPAY_ERR_SCHEMA_VERSION;
     }
     if (err == FOGPAY_OK) {
@@ -405,8 +443,7 @@ static fogpay_error sqlite__schema(fogpay_store *s, bool create)
     }
     bool fresh = version == 0 && empty;
     if (version != STORE_SCHEMA_VERSION && !(fresh && create)) {
-        store__note(s, "schema version %ld found where version %d of the cloud store is needed%s",
-                    version, STORE_SCHEMA_VERSION, fresh ? " (an empty file)" : "");
+        store__note_version(s, version, fresh, "file");
         return FOGPAY_ERR_SCHEMA_VERSION;
     }
     err = sqlite__durability(s);
@@ -416,20 +453,25 @@ static fogpay_error sqlite__schema(fogpay_store *s, bool create)
     return err;
 }
 
-/* The text of a transfer page variant: the optional filters of mask. With
- * a gateway, paging is by position alone (?5 is the gateway, ?2 the
- * position to go on after); without, by (gateway_id, position). */
-static void sqlite__page_sql(unsigned mask, char *sql, size_t cap)
+/* The text of a page variant of transfers or events: the optional
+ * filters of mask. With a gateway, paging is by position alone (?5 is the
+ * gateway, ?2 the position to go on after); without, by (gateway_id,
+ * position). A transfer names an entity on either side, an event in
+ * entity_id. */
+static void sqlite__page_sql(bool events, unsigned mask, char *sql, size_t cap)
 {
+    const char *entity =
+        events ? " AND entity_id = ?7" : " AND (payer_entity = ?7 OR payee_entity = ?7)";
     int n = snprintf(sql, cap,
-                     "SELECT " SQLITE_TRANSFER_COLUMNS " FROM transfers WHERE %s"
+                     "SELECT %s FROM %s WHERE %s"
                      " AND time_ms >= ?3 AND time_ms < ?4%s%s"
                      " ORDER BY gateway_id, position LIMIT ?8",
+                     events ? SQLITE_EVENT_COLUMNS : SQLITE_TRANSFER_COLUMNS,
+                     events ? "events" : "transfers",
                      (mask & SQLITE_PAGE_GATEWAY) ? "gateway_id = ?5 AND position > ?2"
                                                   : "(gateway_id, position) > (?1, ?2)",
                      (mask & SQLITE_PAGE_DEVICE) ? " AND device_id = ?6" : "",
-                     (mask & SQLITE_PAGE_ENTITY) ? " AND (payer_entity = ?7 OR payee_entity = ?7)"
-                                                 : "");
+                     (mask & SQLITE_PAGE_ENTITY) ? entity : "");
     assert(n > 0 && (size_t)n < cap);
 }
 
@@ -443,11 +485,13 @@ static fogpay_error sqlite__prepare_all(fogpay_store *s)
             return sqlite__error(s, q->db, rc, "prepare its statements");
         }
     }
-    for (unsigned mask = 0; mask < SQLITE_PAGE_VARIANTS; mask++) {
+    for (unsigned i = 0; i < 2 * SQLITE_PAGE_VARIANTS; i++) {
+        bool events = i >= SQLITE_PAGE_VARIANTS;
+        unsigned mask = i % SQLITE_PAGE_VARIANTS;
         char sql[SQLITE_STORE_SQL_MAX];
-        sqlite__page_sql(mask, sql, sizeof sql);
-        int rc =
-            sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->page[mask], NULL);
+        sqlite__page_sql(events, mask, sql, sizeof sql);
+        sqlite3_stmt **st = events ? &q->event_page[mask] : &q->page[mask];
+        int rc = sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
         if (rc != SQLITE_OK) {
             return sqlite__error(s, q->db, rc, "prepare its statements");
         }
@@ -496,6 +540,7 @@ static void sqlite__close(fogpay_store *s)
     }
     for (size_t i = 0; i < SQLITE_PAGE_VARIANTS; i++) {
         sqlite3_finalize(q->page[i]);
+        sqlite3_finalize(q->event_page[i]);
     }
     /* Every statement is finalized, so the close is not deferred; an open
      * transaction is rolled back by it. */
@@ -545,6 +590,8 @@ static fogpay_error sqlite__gateway_insert(fogpay_store *s, const fogpay_store_g
     sqlite__bind_u64(q, st, 7, g->last_batch_ms);
     sqlite__bind_u64(q, st, 8, g->last_transfer_ms);
     sqlite__bind_u64(q, st, 9, g->added_ms);
+    sqlite__bind_u64(q, st, 10, g->event_position);
+    sqlite__bind_blob(q, st, 11, g->event_hash, FOGPAY_HASH_BYTES);
     fogpay_error err = sqlite__exec(s, st, "add the gateway");
     if (err == FOGPAY_ERR_EXISTS) {
         store__note(s, "the gateway %s is registered already", g->gateway_id);
@@ -620,6 +667,8 @@ static fogpay_error sqlite__gateway_set_head(fogpay_store *s, const fogpay_store
     sqlite__bind_u64(q, st, 5, g->batches);
     sqlite__bind_u64(q, st, 6, g->last_batch_ms);
     sqlite__bind_u64(q, st, 7, g->last_transfer_ms);
+    sqlite__bind_u64(q, st, 8, g->event_position);
+    sqlite__bind_blob(q, st, 9, g->event_hash, FOGPAY_HASH_BYTES);
     fogpay_error err = sqlite__exec(s, st, "move the gateway's head");
     if (err == FOGPAY_OK && sqlite3_changes(q->db) != 1) {
         store__note(s, "the head of gateway %s was not moved", g->gateway_id);
@@ -661,11 +710,32 @@ static fogpay_error sqlite__transfer_insert(fogpay_store *s, const char *gateway
     return sqlite__exec(s, st, "store a transfer");
 }
 
-static fogpay_error sqlite__chain_hash(fogpay_store *s, const char *gateway_id, uint64_t position,
+/* Events. */
+
+static fogpay_error sqlite__event_insert(fogpay_store *s, const char *gateway_id,
+                                         const fogpay_store_event *r)
+{
+    store_sqlite *q = sqlite__state(s);
+    sqlite3_stmt *st = q->stmt[SQLITE_STMT_EVENT_INSERT];
+    const fogpay_event *e = r->event;
+    sqlite__bind_text(q, st, 1, gateway_id);
+    sqlite__bind_u64(q, st, 2, e->position);
+    sqlite__bind_u64(q, st, 3, e->kind);
+    sqlite__bind_u64(q, st, 4, e->time_ms);
+    sqlite__bind_text(q, st, 5, e->device_id);
+    sqlite__bind_text(q, st, 6, e->entity_id);
+    sqlite__bind_blob(q, st, 7, r->record, r->record_len);
+    sqlite__bind_blob(q, st, 8, r->hash, FOGPAY_HASH_BYTES);
+    return sqlite__exec(s, st, "store an event");
+}
+
+static fogpay_error sqlite__chain_hash(fogpay_store *s, fogpay_stream stream,
+                                       const char *gateway_id, uint64_t position,
                                        uint8_t hash[FOGPAY_HASH_BYTES])
 {
     store_sqlite *q = sqlite__state(s);
-    sqlite3_stmt *st = q->stmt[SQLITE_STMT_CHAIN_HASH];
+    sqlite3_stmt *st =
+        q->stmt[stream == FOGPAY_STREAM_EVENTS ? SQLITE_STMT_EVENT_HASH : SQLITE_STMT_CHAIN_HASH];
     sqlite__bind_text(q, st, 1, gateway_id);
     sqlite__bind_u64(q, st, 2, position);
     int rc = sqlite__step(q, st);
@@ -687,14 +757,15 @@ static fogpay_error sqlite__chain_hash(fogpay_store *s, const char *gateway_id, 
     return err;
 }
 
-static fogpay_error sqlite__transfer_page(fogpay_store *s, const fogpay_store_filter *f,
-                                          store_row_visit visit, void *ctx, uint32_t *count)
+/* Picks the page variant of f among pages (transfers' or events') and
+ * binds f to it. */
+static sqlite3_stmt *sqlite__page_bind(store_sqlite *q, sqlite3_stmt *const *pages,
+                                       const fogpay_store_filter *f)
 {
-    store_sqlite *q = sqlite__state(s);
     unsigned mask = (f->gateway_id ? SQLITE_PAGE_GATEWAY : 0) |
                     (f->device_id ? SQLITE_PAGE_DEVICE : 0) |
                     (f->entity_id ? SQLITE_PAGE_ENTITY : 0);
-    sqlite3_stmt *st = q->page[mask];
+    sqlite3_stmt *st = pages[mask];
     uint64_t after_position = f->after_position;
     if (f->gateway_id != NULL) {
         /* Paging inside one gateway's chain: before it, from the start;
@@ -711,6 +782,14 @@ static fogpay_error sqlite__transfer_page(fogpay_store *s, const fogpay_store_fi
     sqlite__bind_text(q, st, 6, f->device_id);
     sqlite__bind_text(q, st, 7, f->entity_id);
     sqlite__bind_u64(q, st, 8, f->limit);
+    return st;
+}
+
+static fogpay_error sqlite__transfer_page(fogpay_store *s, const fogpay_store_filter *f,
+                                          store_row_visit visit, void *ctx, uint32_t *count)
+{
+    store_sqlite *q = sqlite__state(s);
+    sqlite3_stmt *st = sqlite__page_bind(q, q->page, f);
     *count = 0;
     int rc;
     store_row row;
@@ -729,6 +808,29 @@ static fogpay_error sqlite__transfer_page(fogpay_store *s, const fogpay_store_fi
     return err;
 }
 
+static fogpay_error sqlite__event_page(fogpay_store *s, const fogpay_store_filter *f,
+                                       store_event_row_visit visit, void *ctx, uint32_t *count)
+{
+    store_sqlite *q = sqlite__state(s);
+    sqlite3_stmt *st = sqlite__page_bind(q, q->event_page, f);
+    *count = 0;
+    int rc;
+    store_event_row row;
+    while ((rc = sqlite__step(q, st)) == SQLITE_ROW) {
+        sqlite__event_row_read(st, &row);
+        ++*count;
+        if (visit(ctx, &row) != 0) {
+            break;
+        }
+    }
+    fogpay_error err = FOGPAY_OK;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        err = sqlite__error(s, q->db, rc, "read events");
+    }
+    sqlite__finish(st);
+    return err;
+}
+
 const store_engine store_sqlite__engine = {
     .name = "sqlite",
     .open = sqlite__open,
@@ -741,6 +843,8 @@ const store_engine store_sqlite__engine = {
     .gateway_page = sqlite__gateway_page,
     .gateway_set_head = sqlite__gateway_set_head,
     .transfer_insert = sqlite__transfer_insert,
+    .event_insert = sqlite__event_insert,
     .chain_hash = sqlite__chain_hash,
     .transfer_page = sqlite__transfer_page,
+    .event_page = sqlite__event_page,
 };

@@ -1,5 +1,12 @@
--- cloud.sql - the schema of the cloud's store (cloud/store.h), version 1:
--- every gateway's key, how far its chain reaches, and its settled transfers.
+-- cloud.sql - the schema of the cloud's store (cloud/store.h), version 2:
+-- every gateway's key, how far each of its two chains reaches, its settled
+-- transfers and its events (schemas/event.cddl).
+--
+-- Version 2 adds the event chain: the events table and the gateways'
+-- event head (event_position, event_hash). There is no migration from
+-- version 1: no cloud store of version 1 was ever deployed, so a store of
+-- version 1 is refused at open (FOGPAY_ERR_SCHEMA_VERSION, with a sentence
+-- saying to create a new one) rather than altered.
 --
 -- One text for both engines. cloud/store_sqlite.c and cloud/store_pg.c embed
 -- this file at build time (cloud/meson.build) and run it, unchanged, inside
@@ -19,21 +26,24 @@
 --   * no triggers, no WITHOUT ROWID, no partial indexes: their syntax
 --     differs.
 -- What differs is only where the version is kept, so the engine writes it in
--- the same transaction as this script: SQLite as PRAGMA user_version = 1,
+-- the same transaction as this script: SQLite as PRAGMA user_version = 2,
 -- PostgreSQL as the one row of the table fogpay_schema (version BIGINT).
 -- Both are checked at every open; a change of any table is a new version
 -- with its migration.
 --
--- What is never changed. Transfers are only inserted; a gateway row is
--- inserted once and afterwards only its head (position, hash, batch_seq,
--- batches, last_batch_ms, last_transfer_ms) moves, in the transaction that
--- inserts the transfers it covers (fogpay_store_append). The store has no
--- statement that updates or deletes a transfer; a deployment on PostgreSQL
--- grants the ingest role INSERT and SELECT on transfers and nothing more.
--- Whatever else happens to the rows, fogpay_store_verify finds it: each
--- record is the deterministic CBOR the gateway's chain hashed
--- (hash(n) = SHA-256(hash(n-1) || record(n)), hash(0) = 32 zero bytes,
--- schemas/transfer.cddl), so verification needs nothing but these rows.
+-- What is never changed. Transfers and events are only inserted; a gateway
+-- row is inserted once and afterwards only its heads (position, hash,
+-- event_position, event_hash, batch_seq, batches, last_batch_ms,
+-- last_transfer_ms) move, in the transaction that inserts the rows they
+-- cover (fogpay_store_append, fogpay_store_append_events). The store has
+-- no statement that updates or deletes a transfer or an event; a
+-- deployment on PostgreSQL grants the ingest role INSERT and SELECT on
+-- transfers and events and nothing more. Whatever else happens to the
+-- rows, fogpay_store_verify finds it: each record is the deterministic CBOR
+-- the gateway's chain hashed (hash(n) = SHA-256(hash(n-1) || record(n)),
+-- hash(0) = 32 zero bytes, schemas/transfer.cddl and schemas/event.cddl;
+-- the two chains are separate, each with positions from 1), so
+-- verification needs nothing but these rows.
 --
 -- Money is an integer count of minor units of an ISO 4217 numeric currency;
 -- times are unix milliseconds. Text limits are those of
@@ -42,8 +52,10 @@
 
 -- Gateways: id is the gateway's MQTT client id and topic segment;
 -- public_key its batch-signing key as "<alg>:<hex>". position and hash are
--- the head of the cloud's copy of its chain (0 and 32 zero bytes before its
--- first batch); batch_seq the last batch stored, batches how many were;
+-- the head of the cloud's copy of its transfer chain (0 and 32 zero bytes
+-- before its first batch), event_position and event_hash the same for its
+-- event chain; batch_seq the last batch stored (of either chain: the
+-- gateway numbers its batches in one sequence), batches how many were;
 -- last_batch_ms when the last one was stored; last_transfer_ms the time of
 -- its newest transfer (0 for none).
 CREATE TABLE gateways (
@@ -55,7 +67,9 @@ CREATE TABLE gateways (
     batches BIGINT NOT NULL CHECK (batches >= 0),
     last_batch_ms BIGINT NOT NULL CHECK (last_batch_ms >= 0),
     last_transfer_ms BIGINT NOT NULL CHECK (last_transfer_ms >= 0),
-    added_ms BIGINT NOT NULL CHECK (added_ms >= 0)
+    added_ms BIGINT NOT NULL CHECK (added_ms >= 0),
+    event_position BIGINT NOT NULL CHECK (event_position >= 0),
+    event_hash BYTEA NOT NULL CHECK (length(event_hash) = 32)
 );
 
 -- Transfers: each gateway's chain, positions contiguous from 1. The columns
@@ -95,3 +109,29 @@ CREATE INDEX transfers_device ON transfers (device_id, gateway_id, position);
 CREATE INDEX transfers_payer_entity ON transfers (payer_entity, gateway_id, position);
 CREATE INDEX transfers_payee_entity ON transfers (payee_entity, gateway_id, position);
 CREATE INDEX transfers_time ON transfers (time_ms);
+
+-- Events: each gateway's event chain, positions contiguous from 1, its own
+-- numbering apart from the transfers'. Only what the back office filters
+-- on is a column: kind (0 registered, 1 status, 2 ownership, 3 usage),
+-- time_ms (the gateway's clock when recorded), device_id, and entity_id,
+-- the legal entity of a registration (the first owner) or an ownership
+-- change, NULL for the other kinds. The rest of an event (status, role,
+-- effective time, meter reading) is read from record, the event's CBOR as
+-- the batch carried it; hash is the event chain hash at this position.
+CREATE TABLE events (
+    gateway_id TEXT NOT NULL REFERENCES gateways (id),
+    position BIGINT NOT NULL CHECK (position >= 1),
+    kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 3),
+    time_ms BIGINT NOT NULL CHECK (time_ms >= 1),
+    device_id TEXT NOT NULL CHECK (length(device_id) BETWEEN 1 AND 23),
+    entity_id TEXT CHECK (entity_id IS NULL OR length(entity_id) BETWEEN 1 AND 23),
+    record BYTEA NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
+    hash BYTEA NOT NULL CHECK (length(hash) = 32),
+    PRIMARY KEY (gateway_id, position),
+    CHECK ((entity_id IS NULL) = (kind = 1 OR kind = 3))
+);
+-- A device's history, a legal entity's devices, a period; ordered as the
+-- transfers' indexes are.
+CREATE INDEX events_device ON events (device_id, gateway_id, position);
+CREATE INDEX events_entity ON events (entity_id, gateway_id, position);
+CREATE INDEX events_time ON events (time_ms);

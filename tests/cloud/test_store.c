@@ -142,6 +142,104 @@ static void chain_append_all(fogpay_store *s, const char *gw, const chain *c, ui
     }
 }
 
+/* Events of the longest event chain a test builds: two full pages and a
+ * bit, so paging crosses FOGPAY_STORE_LIST_MAX. */
+#define EVENT_CHAIN_MAX 1100
+
+/* An event chain as a gateway would send it: index i holds position i + 1. */
+typedef struct event_chain {
+    fogpay_event e[EVENT_CHAIN_MAX];
+    uint8_t bytes[EVENT_CHAIN_MAX][FOGPAY_RECORD_BYTES_MAX];
+    fogpay_store_event r[EVENT_CHAIN_MAX];
+    uint64_t n;
+} event_chain;
+
+static event_chain events_a;
+static event_chain events_b;
+
+/* The event at position p: the four kinds in turn, of dev-a (odd) and
+ * dev-b (even); registrations name ENTITY_A, ownership changes ENTITY_B
+ * or ENTITY_C. */
+static void chain_event(uint64_t p, fogpay_event *e)
+{
+    memset(e, 0, sizeof *e);
+    e->position = p;
+    e->time_ms = T0_MS + p * 10;
+    snprintf(e->device_id, sizeof e->device_id, "%s", p % 2 ? "dev-a" : "dev-b");
+    switch (p % 4) {
+    case 0:
+        e->kind = FOGPAY_EVENT_REGISTERED;
+        snprintf(e->entity_id, sizeof e->entity_id, ENTITY_A);
+        break;
+    case 1:
+        e->kind = FOGPAY_EVENT_STATUS;
+        e->status = (uint8_t)(p / 4 % 3);
+        break;
+    case 2:
+        e->kind = FOGPAY_EVENT_OWNERSHIP;
+        snprintf(e->entity_id, sizeof e->entity_id, "%s", p % 8 == 2 ? ENTITY_B : ENTITY_C);
+        e->role = (uint8_t)(p / 4 % 2);
+        e->effective_ms = e->time_ms + 5;
+        break;
+    default:
+        e->kind = FOGPAY_EVENT_USAGE;
+        e->seq = p;
+        snprintf(e->meter_id, sizeof e->meter_id, "meter-1");
+        e->quantity = p % 7;
+        snprintf(e->unit, sizeof e->unit, "kWh");
+        uint8_t seed[8] = {(uint8_t)p, (uint8_t)(p >> 8), 2};
+        CU_ASSERT_EQUAL(fogpay_sha256(seed, sizeof seed, e->usage_hash), FOGPAY_OK);
+        break;
+    }
+}
+
+/* Extends c to n events, encoding and chaining each. */
+static void event_chain_build(event_chain *c, uint64_t n)
+{
+    CU_ASSERT_FATAL(n <= EVENT_CHAIN_MAX);
+    for (uint64_t i = c->n; i < n; i++) {
+        fogpay_event *e = &c->e[i];
+        chain_event(i + 1, e);
+        fogpay_store_event *r = &c->r[i];
+        size_t len = 0;
+        CU_ASSERT_EQUAL_FATAL(fogpay_event_encode(e, c->bytes[i], FOGPAY_RECORD_BYTES_MAX, &len),
+                              FOGPAY_OK);
+        r->event = e;
+        r->record = c->bytes[i];
+        r->record_len = len;
+        const uint8_t *prev = i == 0 ? zero_hash : c->r[i - 1].hash;
+        CU_ASSERT_EQUAL_FATAL(fogpay_sha256_pair(prev, FOGPAY_HASH_BYTES, r->record, len, r->hash),
+                              FOGPAY_OK);
+    }
+    c->n = n;
+}
+
+static const uint8_t *event_hash_at(const event_chain *c, uint64_t p)
+{
+    return p == 0 ? zero_hash : c->r[p - 1].hash;
+}
+
+/* Appends events first+1 .. first+count of c, expecting the event head at
+ * first. */
+static fogpay_error event_append(fogpay_store *s, const char *gw, const event_chain *c,
+                                 uint64_t first, size_t count, uint64_t batch_seq)
+{
+    return fogpay_store_append_events(s, gw, first, event_hash_at(c, first), &c->r[first], count,
+                                      batch_seq, T0_MS + 99999 + batch_seq);
+}
+
+/* Appends events 1..n of c in full batches, numbered from seq_base + 1. */
+static void event_append_all(fogpay_store *s, const char *gw, const event_chain *c, uint64_t n,
+                             uint64_t seq_base)
+{
+    uint64_t seq = seq_base;
+    for (uint64_t done = 0; done < n;) {
+        size_t count = n - done > FOGPAY_BATCH_RECORDS_MAX ? FOGPAY_BATCH_RECORDS_MAX : n - done;
+        CU_ASSERT_EQUAL_FATAL(event_append(s, gw, c, done, count, ++seq), FOGPAY_OK);
+        done += count;
+    }
+}
+
 static void public_key_text(char *out, size_t cap)
 {
     fogpay_key *key = NULL;
@@ -661,16 +759,21 @@ static void test_queries_and_paging(void)
     fogpay_store_close(s);
 }
 
-/* A store of gw-a with 40 transfers and gw-b with 30, tampered with by sql;
- * verify must name gw-a at position bad. */
-static void verify_tampered(const char *sql, uint64_t bad, const char *words)
+/* A store of gw-a with 40 transfers and 40 events and gw-b with 30 of
+ * each, tampered with by sql; verify must name gw-a at position bad, with
+ * a problem that names the event chain exactly when in_events. */
+static void verify_tampered_in(const char *sql, uint64_t bad, const char *words, bool in_events)
 {
     char conninfo[CONNINFO_MAX];
     fogpay_store *s = fresh_store(conninfo, sizeof conninfo, true);
     chain_build(&chain_a, 40);
     chain_build(&chain_b, 30);
+    event_chain_build(&events_a, 40);
+    event_chain_build(&events_b, 30);
     chain_append_all(s, "gw-a", &chain_a, 40);
     chain_append_all(s, "gw-b", &chain_b, 30);
+    event_append_all(s, "gw-a", &events_a, 40, 1);
+    event_append_all(s, "gw-b", &events_b, 30, 1);
     uint64_t checked = 0;
     CU_ASSERT_EQUAL(fogpay_store_verify(s, &checked, NULL, NULL, NULL, 0), FOGPAY_OK);
     CU_ASSERT_EQUAL(checked, 70);
@@ -686,8 +789,19 @@ static void verify_tampered(const char *sql, uint64_t bad, const char *words)
         fprintf(stderr, "problem: %s\n", problem);
     }
     CU_ASSERT_PTR_NOT_NULL(strstr(problem, words));
+    CU_ASSERT_EQUAL(strstr(problem, "event chain") != NULL, in_events);
     CU_ASSERT_PTR_NOT_NULL(strstr(fogpay_store_last_message(s), "gw-a"));
     fogpay_store_close(s);
+}
+
+static void verify_tampered(const char *sql, uint64_t bad, const char *words)
+{
+    verify_tampered_in(sql, bad, words, false);
+}
+
+static void event_verify_tampered(const char *sql, uint64_t bad, const char *words)
+{
+    verify_tampered_in(sql, bad, words, true);
 }
 
 static void test_verify_finds_tampering(void)
@@ -713,6 +827,385 @@ static void test_verify_finds_tampering(void)
                     " record, hash FROM transfers WHERE gateway_id = 'gw-a' AND position = 40",
                     41, "differ");
     verify_tampered("UPDATE gateways SET position = 39 WHERE id = 'gw-a'", 40, "head");
+}
+
+/* Events. */
+
+typedef struct collected_events {
+    uint64_t count;
+    char gateway[FOGPAY_GATEWAY_ID_MAX + 1];
+    uint64_t last_position;
+    uint64_t first_position;
+    bool same;     /* every gw-a event re-encodes to events_a's record, with its hash */
+    bool in_order; /* (gateway, position) ascending */
+} collected_events;
+
+static int collect_event_visit(void *ctx, const char *gateway_id, const fogpay_event *e,
+                               const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    collected_events *c = ctx;
+    int order = strcmp(gateway_id, c->gateway);
+    if (c->count > 0 && (order < 0 || (order == 0 && e->position <= c->last_position))) {
+        c->in_order = false;
+    }
+    if (strcmp(gateway_id, "gw-a") == 0) {
+        uint8_t bytes[FOGPAY_RECORD_BYTES_MAX];
+        size_t len = 0;
+        const fogpay_store_event *want =
+            e->position >= 1 && e->position <= events_a.n ? &events_a.r[e->position - 1] : NULL;
+        if (want == NULL || fogpay_event_encode(e, bytes, sizeof bytes, &len) != FOGPAY_OK ||
+            len != want->record_len || memcmp(bytes, want->record, len) != 0 ||
+            memcmp(hash, want->hash, FOGPAY_HASH_BYTES) != 0) {
+            c->same = false;
+        }
+    }
+    if (c->count == 0) {
+        c->first_position = e->position;
+    }
+    c->count++;
+    snprintf(c->gateway, sizeof c->gateway, "%s", gateway_id);
+    c->last_position = e->position;
+    return 0;
+}
+
+/* Every event matching f, page by page of page_size. */
+static void collect_events(fogpay_store *s, fogpay_store_filter f, uint32_t page_size,
+                           collected_events *c, unsigned *pages)
+{
+    memset(c, 0, sizeof *c);
+    c->same = true;
+    c->in_order = true;
+    f.limit = page_size;
+    *pages = 0;
+    for (;;) {
+        uint64_t before = c->count;
+        CU_ASSERT_EQUAL_FATAL(fogpay_store_events(s, &f, collect_event_visit, c), FOGPAY_OK);
+        ++*pages;
+        uint32_t full = page_size == 0 ? FOGPAY_STORE_LIST_MAX : page_size;
+        CU_ASSERT_FATAL(c->count - before <= full);
+        if (c->count - before < full) {
+            return;
+        }
+        f.after_gateway = c->gateway;
+        f.after_position = c->last_position;
+    }
+}
+
+/* Counts events_a's events among positions 1..n that a filter keeps. */
+static uint64_t expected_events(uint64_t n, const char *device, const char *entity,
+                                uint64_t from_ms, uint64_t to_ms)
+{
+    uint64_t count = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        const fogpay_event *e = &events_a.e[i];
+        count += (device == NULL || strcmp(e->device_id, device) == 0) &&
+                 (entity == NULL || strcmp(e->entity_id, entity) == 0) && e->time_ms >= from_ms &&
+                 (to_ms == 0 || e->time_ms < to_ms);
+    }
+    return count;
+}
+
+static void test_events_append_moves_event_head(void)
+{
+    char conninfo[CONNINFO_MAX];
+    fogpay_store *s = fresh_store(conninfo, sizeof conninfo, false);
+    event_chain_build(&events_a, 1001);
+    CU_ASSERT_EQUAL(event_append(s, "gw-a", &events_a, 0, 1, 1), FOGPAY_OK);
+    fogpay_store_gateway g;
+    CU_ASSERT_EQUAL(fogpay_store_gateway_get(s, "gw-a", &g), FOGPAY_OK);
+    CU_ASSERT_EQUAL(g.event_position, 1);
+    CU_ASSERT_EQUAL(memcmp(g.event_hash, event_hash_at(&events_a, 1), FOGPAY_HASH_BYTES), 0);
+    CU_ASSERT_EQUAL(g.batch_seq, 1);
+    CU_ASSERT_EQUAL(g.batches, 1);
+    CU_ASSERT_EQUAL(g.last_batch_ms, T0_MS + 99999 + 1);
+    /* The transfer chain did not move. */
+    CU_ASSERT_EQUAL(g.position, 0);
+    CU_ASSERT_EQUAL(memcmp(g.hash, zero_hash, FOGPAY_HASH_BYTES), 0);
+    CU_ASSERT_EQUAL(g.last_transfer_ms, 0);
+
+    CU_ASSERT_EQUAL(event_append(s, "gw-a", &events_a, 1, 500, 2), FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_append(s, "gw-a", &events_a, 501, 500, 7), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_store_gateway_get(s, "gw-a", &g), FOGPAY_OK);
+    CU_ASSERT_EQUAL(g.event_position, 1001);
+    CU_ASSERT_EQUAL(memcmp(g.event_hash, event_hash_at(&events_a, 1001), FOGPAY_HASH_BYTES), 0);
+    CU_ASSERT_EQUAL(g.batch_seq, 7);
+    CU_ASSERT_EQUAL(g.batches, 3);
+
+    /* Transfers appended now leave the event head where it is. */
+    chain_build(&chain_a, 5);
+    CU_ASSERT_EQUAL(chain_append(s, "gw-a", &chain_a, 0, 5, 8), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_store_gateway_get(s, "gw-a", &g), FOGPAY_OK);
+    CU_ASSERT_EQUAL(g.position, 5);
+    CU_ASSERT_EQUAL(g.event_position, 1001);
+    CU_ASSERT_EQUAL(memcmp(g.event_hash, event_hash_at(&events_a, 1001), FOGPAY_HASH_BYTES), 0);
+    CU_ASSERT_EQUAL(g.batches, 4);
+
+    /* Counts and positions that do not follow are refused. */
+    CU_ASSERT_EQUAL(event_append(s, "gw-a", &events_a, 1001, 0, 9), FOGPAY_ERR_INVALID_ARGUMENT);
+    CU_ASSERT_EQUAL(fogpay_store_append_events(s, "gw-a", 1000, event_hash_at(&events_a, 1000),
+                                               &events_a.r[1000], 1, 9, T0_MS),
+                    FOGPAY_ERR_CHAIN_MISMATCH);
+    CU_ASSERT_EQUAL(fogpay_store_append_events(s, "gw-a", 1001, event_hash_at(&events_a, 1001),
+                                               &events_a.r[999], 1, 9, T0_MS),
+                    FOGPAY_ERR_INVALID_ARGUMENT);
+    fogpay_store_event no_event = {0};
+    CU_ASSERT_EQUAL(fogpay_store_append_events(s, "gw-a", 1001, event_hash_at(&events_a, 1001),
+                                               &no_event, 1, 9, T0_MS),
+                    FOGPAY_ERR_INVALID_ARGUMENT);
+    CU_ASSERT_EQUAL(event_append(s, "gw-x", &events_a, 0, 1, 1), FOGPAY_ERR_UNKNOWN_GATEWAY);
+
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    uint64_t probes[] = {1, 2, 500, 501, 1001};
+    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+        CU_ASSERT_EQUAL(fogpay_store_event_hash(s, "gw-a", probes[i], hash), FOGPAY_OK);
+        CU_ASSERT_EQUAL(memcmp(hash, event_hash_at(&events_a, probes[i]), FOGPAY_HASH_BYTES), 0);
+    }
+    CU_ASSERT_EQUAL(fogpay_store_event_hash(s, "gw-a", 0, hash), FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_store_event_hash(s, "gw-a", 1002, hash), FOGPAY_ERR_NOT_FOUND);
+    /* Each chain answers for its own positions only. */
+    CU_ASSERT_EQUAL(fogpay_store_chain_hash(s, "gw-a", 6, hash), FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_store_chain_hash(s, "gw-a", 5, hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(memcmp(hash, chain_hash_at(&chain_a, 5), FOGPAY_HASH_BYTES), 0);
+    CU_ASSERT_EQUAL(fogpay_store_event_hash(s, "gw-a", 5, hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(memcmp(hash, event_hash_at(&events_a, 5), FOGPAY_HASH_BYTES), 0);
+    uint64_t checked = 0;
+    CU_ASSERT_EQUAL(fogpay_store_verify(s, &checked, NULL, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(checked, 5);
+    fogpay_store_close(s);
+}
+
+static void test_events_stale_head(void)
+{
+    char conninfo[CONNINFO_MAX];
+    fogpay_store *s = fresh_store(conninfo, sizeof conninfo, false);
+    fogpay_store *other = open_store(conninfo, false);
+    event_chain_build(&events_a, 20);
+    CU_ASSERT_EQUAL(event_append(s, "gw-a", &events_a, 0, 10, 1), FOGPAY_OK);
+
+    /* An ingest read the head, another stored the next batch meanwhile. */
+    fogpay_store_gateway seen;
+    CU_ASSERT_EQUAL(fogpay_store_gateway_get(s, "gw-a", &seen), FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_append(other, "gw-a", &events_a, 10, 5, 2), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_store_append_events(s, "gw-a", seen.event_position, seen.event_hash,
+                                               &events_a.r[10], 5, 2, T0_MS),
+                    FOGPAY_ERR_CHAIN_MISMATCH);
+    /* A stale position, and the right position with another hash. */
+    CU_ASSERT_EQUAL(event_append(s, "gw-a", &events_a, 5, 5, 3), FOGPAY_ERR_CHAIN_MISMATCH);
+    CU_ASSERT_EQUAL(fogpay_store_append_events(s, "gw-a", 15, event_hash_at(&events_a, 14),
+                                               &events_a.r[15], 5, 3, T0_MS),
+                    FOGPAY_ERR_CHAIN_MISMATCH);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fogpay_store_last_message(s), "nothing was written"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fogpay_store_last_message(s), "event chain"));
+    /* The transfer head (0) is no event head: expecting it is stale too. */
+    CU_ASSERT_EQUAL(event_append(s, "gw-a", &events_a, 0, 5, 3), FOGPAY_ERR_CHAIN_MISMATCH);
+
+    /* Nothing was written: head and rows as after the second batch. */
+    fogpay_store_gateway g;
+    CU_ASSERT_EQUAL(fogpay_store_gateway_get(s, "gw-a", &g), FOGPAY_OK);
+    CU_ASSERT_EQUAL(g.event_position, 15);
+    CU_ASSERT_EQUAL(memcmp(g.event_hash, event_hash_at(&events_a, 15), FOGPAY_HASH_BYTES), 0);
+    CU_ASSERT_EQUAL(g.batches, 2);
+    CU_ASSERT_EQUAL(g.batch_seq, 2);
+    collected_events c;
+    unsigned pages = 0;
+    collect_events(s, (fogpay_store_filter){.gateway_id = "gw-a"}, 0, &c, &pages);
+    CU_ASSERT_EQUAL(c.count, 15);
+    CU_ASSERT(c.same);
+    /* And the caller that reads the head again goes on. */
+    CU_ASSERT_EQUAL(event_append(s, "gw-a", &events_a, 15, 5, 3), FOGPAY_OK);
+    fogpay_store_close(other);
+    fogpay_store_close(s);
+}
+
+typedef struct event_racer {
+    fogpay_store *s;
+    pthread_barrier_t *start;
+    uint64_t first;
+    fogpay_error result;
+} event_racer;
+
+static void *event_racer_run(void *arg)
+{
+    event_racer *r = arg;
+    pthread_barrier_wait(r->start);
+    r->result = event_append(r->s, "gw-a", &events_a, r->first, RACE_BATCH, r->first + 1);
+    return NULL;
+}
+
+static void test_events_race(void)
+{
+    char conninfo[CONNINFO_MAX];
+    fogpay_store *s = fresh_store(conninfo, sizeof conninfo, false);
+    event_chain_build(&events_a, RACE_ROUNDS * RACE_BATCH);
+    event_racer racers[2] = {{.s = s}, {.s = open_store(conninfo, false)}};
+    pthread_barrier_t start;
+    int wins = 0;
+    int mismatches = 0;
+    for (uint64_t round = 0; round < RACE_ROUNDS; round++) {
+        CU_ASSERT_FATAL(pthread_barrier_init(&start, NULL, 2) == 0);
+        pthread_t threads[2];
+        for (int i = 0; i < 2; i++) {
+            racers[i].start = &start;
+            racers[i].first = round * RACE_BATCH;
+            CU_ASSERT_FATAL(pthread_create(&threads[i], NULL, event_racer_run, &racers[i]) == 0);
+        }
+        for (int i = 0; i < 2; i++) {
+            pthread_join(threads[i], NULL);
+        }
+        pthread_barrier_destroy(&start);
+        int round_wins = (racers[0].result == FOGPAY_OK) + (racers[1].result == FOGPAY_OK);
+        CU_ASSERT_EQUAL(round_wins, 1);
+        wins += round_wins;
+        mismatches += (racers[0].result == FOGPAY_ERR_CHAIN_MISMATCH) +
+                      (racers[1].result == FOGPAY_ERR_CHAIN_MISMATCH);
+    }
+    CU_ASSERT_EQUAL(wins, RACE_ROUNDS);
+    CU_ASSERT_EQUAL(mismatches, RACE_ROUNDS);
+    fogpay_store_gateway g;
+    CU_ASSERT_EQUAL(fogpay_store_gateway_get(s, "gw-a", &g), FOGPAY_OK);
+    CU_ASSERT_EQUAL(g.event_position, RACE_ROUNDS * RACE_BATCH);
+    CU_ASSERT_EQUAL(g.batches, RACE_ROUNDS);
+    collected_events c;
+    unsigned pages = 0;
+    collect_events(s, (fogpay_store_filter){.gateway_id = "gw-a"}, 0, &c, &pages);
+    CU_ASSERT_EQUAL(c.count, RACE_ROUNDS * RACE_BATCH);
+    CU_ASSERT(c.same);
+    CU_ASSERT_EQUAL(fogpay_store_verify(s, NULL, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_store_close(racers[1].s);
+    fogpay_store_close(s);
+}
+
+static void test_events_queries_and_paging(void)
+{
+    char conninfo[CONNINFO_MAX];
+    fogpay_store *s = fresh_store(conninfo, sizeof conninfo, true);
+    const uint64_t n = EVENT_CHAIN_MAX;
+    event_chain_build(&events_a, n);
+    event_chain_build(&events_b, 30);
+    event_append_all(s, "gw-a", &events_a, n, 0);
+    event_append_all(s, "gw-b", &events_b, 30, 0);
+
+    collected_events c;
+    unsigned pages = 0;
+    /* One gateway, in pages of the maximum: every event once, in order. */
+    collect_events(s, (fogpay_store_filter){.gateway_id = "gw-a"}, 0, &c, &pages);
+    CU_ASSERT_EQUAL(c.count, n);
+    CU_ASSERT_EQUAL(pages, 2);
+    CU_ASSERT(c.in_order);
+    CU_ASSERT(c.same);
+    CU_ASSERT_EQUAL(c.first_position, 1);
+    CU_ASSERT_EQUAL(c.last_position, n);
+    /* Everything, across gateways, in small pages. */
+    collect_events(s, (fogpay_store_filter){0}, 97, &c, &pages);
+    CU_ASSERT_EQUAL(c.count, n + 30);
+    CU_ASSERT_EQUAL(pages, (n + 30) / 97 + 1);
+    CU_ASSERT(c.in_order);
+    CU_ASSERT(c.same);
+    CU_ASSERT_STRING_EQUAL(c.gateway, "gw-b");
+    /* Paging inside one gateway from a given position. */
+    collect_events(s,
+                   (fogpay_store_filter){
+                       .gateway_id = "gw-a", .after_gateway = "gw-a", .after_position = 1050},
+                   0, &c, &pages);
+    CU_ASSERT_EQUAL(c.count, n - 1050);
+    CU_ASSERT_EQUAL(c.first_position, 1051);
+
+    /* By device, entity, time, and together. */
+    collect_events(s, (fogpay_store_filter){.gateway_id = "gw-a", .device_id = "dev-a"}, 0, &c,
+                   &pages);
+    CU_ASSERT_EQUAL(c.count, expected_events(n, "dev-a", NULL, 0, 0));
+    CU_ASSERT_EQUAL(c.count, n / 2);
+    CU_ASSERT(c.same);
+    collect_events(s, (fogpay_store_filter){.device_id = "dev-b"}, 0, &c, &pages);
+    CU_ASSERT_EQUAL(c.count, n / 2 + 15);
+    collect_events(s, (fogpay_store_filter){.gateway_id = "gw-a", .entity_id = ENTITY_A}, 0, &c,
+                   &pages);
+    CU_ASSERT_EQUAL(c.count, expected_events(n, NULL, ENTITY_A, 0, 0));
+    CU_ASSERT_EQUAL(c.count, n / 4);
+    collect_events(s, (fogpay_store_filter){.entity_id = ENTITY_C}, 0, &c, &pages);
+    CU_ASSERT_EQUAL(c.count, expected_events(n, NULL, ENTITY_C, 0, 0) + 4);
+    CU_ASSERT(c.count > 4);
+    uint64_t from = T0_MS + 1000, to = T0_MS + 2000;
+    collect_events(s, (fogpay_store_filter){.gateway_id = "gw-a", .from_ms = from, .to_ms = to}, 0,
+                   &c, &pages);
+    CU_ASSERT_EQUAL(c.count, 100);
+    CU_ASSERT_EQUAL(c.first_position, 100);
+    fogpay_store_filter all = {
+        .device_id = "dev-b", .entity_id = ENTITY_B, .from_ms = from, .to_ms = to};
+    collect_events(s, all, 0, &c, &pages);
+    CU_ASSERT_EQUAL(c.count, expected_events(n, "dev-b", ENTITY_B, from, to));
+    CU_ASSERT(c.count > 0);
+    collect_events(s, (fogpay_store_filter){.device_id = "dev-none"}, 0, &c, &pages);
+    CU_ASSERT_EQUAL(c.count, 0);
+    /* Events are no transfers. */
+    collected t;
+    collect_all(s, (fogpay_store_filter){0}, 0, &t, &pages);
+    CU_ASSERT_EQUAL(t.count, 0);
+
+    fogpay_store_filter too_many = {.limit = FOGPAY_STORE_LIST_MAX + 1};
+    CU_ASSERT_EQUAL(fogpay_store_events(s, &too_many, collect_event_visit, &c),
+                    FOGPAY_ERR_FIELD_RANGE);
+    fogpay_store_close(s);
+}
+
+static void test_events_verify_finds_tampering(void)
+{
+    event_verify_tampered("UPDATE events SET time_ms = time_ms + 1"
+                          " WHERE gateway_id = 'gw-a' AND position = 7",
+                          7, "differ in: time");
+    event_verify_tampered("UPDATE events SET entity_id = 'le-00000000000000c3'"
+                          " WHERE gateway_id = 'gw-a' AND position = 8",
+                          8, "differ in: entity");
+    event_verify_tampered("UPDATE events SET hash = (SELECT hash FROM events"
+                          " WHERE gateway_id = 'gw-a' AND position = 8)"
+                          " WHERE gateway_id = 'gw-a' AND position = 7",
+                          7, "chain hash");
+    event_verify_tampered("UPDATE events SET record = (SELECT record FROM events"
+                          " WHERE gateway_id = 'gw-a' AND position = 13)"
+                          " WHERE gateway_id = 'gw-a' AND position = 12",
+                          12, "differ");
+    event_verify_tampered("DELETE FROM events WHERE gateway_id = 'gw-a' AND position = 7", 7,
+                          "missing");
+    event_verify_tampered("DELETE FROM events WHERE gateway_id = 'gw-a' AND position = 40", 40,
+                          "head");
+    event_verify_tampered("INSERT INTO events SELECT gateway_id, position + 1, kind, time_ms,"
+                          " device_id, entity_id, record, hash FROM events"
+                          " WHERE gateway_id = 'gw-a' AND position = 40",
+                          41, "differ");
+    event_verify_tampered("UPDATE gateways SET event_position = 39 WHERE id = 'gw-a'", 40, "head");
+}
+
+/* A store of version 1 (before events) is refused, saying there is no
+ * migration, and is left as it was. */
+static void test_version_1_refused(void)
+{
+    char conninfo[CONNINFO_MAX];
+    fresh_conninfo(conninfo, sizeof conninfo);
+    const char *v1 = use_pg
+                         ? "CREATE TABLE gateways (id TEXT PRIMARY KEY);"
+                           " CREATE TABLE fogpay_schema (one BOOLEAN PRIMARY KEY DEFAULT true,"
+                           " version BIGINT NOT NULL);"
+                           " INSERT INTO fogpay_schema (version) VALUES (1)"
+                         : "CREATE TABLE gateways (id TEXT PRIMARY KEY); PRAGMA user_version = 1";
+    if (use_pg) {
+        PGconn *conn = PQconnectdb(conninfo);
+        PGresult *res = PQexec(conn, v1);
+        CU_ASSERT_EQUAL(PQresultStatus(res), PGRES_COMMAND_OK);
+        PQclear(res);
+        PQfinish(conn);
+    } else {
+        sqlite3 *db = NULL;
+        CU_ASSERT_EQUAL_FATAL(sqlite3_open(conninfo + strlen("sqlite:"), &db), SQLITE_OK);
+        CU_ASSERT_EQUAL(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+    }
+    for (int create = 0; create < 2; create++) {
+        fogpay_store *s = NULL;
+        CU_ASSERT_EQUAL(fogpay_store_open(conninfo, create == 1, &s), FOGPAY_ERR_SCHEMA_VERSION);
+        CU_ASSERT_PTR_NOT_NULL(strstr(fogpay_store_last_message(s), "version 1"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(fogpay_store_last_message(s), "no migration"));
+        fogpay_store_close(s);
+    }
 }
 
 static void test_durable_across_reopen(void)
@@ -895,6 +1388,16 @@ static void add_tests(CU_pSuite suite)
                 test_queries_and_paging);
     CU_add_test(suite, "verify finds edited, deleted and inserted rows",
                 test_verify_finds_tampering);
+    CU_add_test(suite, "events: append moves the event head only",
+                test_events_append_moves_event_head);
+    CU_add_test(suite, "events: append on a stale event head writes nothing",
+                test_events_stale_head);
+    CU_add_test(suite, "events: two handles race, exactly one wins", test_events_race);
+    CU_add_test(suite, "events by gateway, device, entity, time, paging",
+                test_events_queries_and_paging);
+    CU_add_test(suite, "verify finds edited, deleted and inserted event rows",
+                test_events_verify_finds_tampering);
+    CU_add_test(suite, "a version 1 store is refused: no migration", test_version_1_refused);
     CU_add_test(suite, "durable across close and reopen", test_durable_across_reopen);
     CU_add_test(suite, "fogpay-cloud against fogpayctl's export", test_fogpay_cloud_tool);
 }
