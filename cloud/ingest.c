@@ -12,6 +12,13 @@
  * which is not the batch's fault: it is left unanswered and the gateway
  * sends it again after its ack timeout.
  *
+ * A batch carries one of the gateway's two chains (fogpay_stream):
+ * transfers or events. Both are decided by the same rules against the
+ * head of their own chain (the gateway row's position and hash, or its
+ * event_position and event_hash), appended with fogpay_store_append or
+ * fogpay_store_append_events, and acked with the ack's stream set to the
+ * batch's and that chain's head; one never moves the other.
+ *
  * Placement against the stored head is a compare-and-set (store.h): the
  * head is read, the decision made, and the append succeeds only if the
  * head is still where it was read. Another ingest process that stored the
@@ -33,10 +40,18 @@ struct fogpay_ingest {
     fogpay_store *store;         /* borrowed */
     const fogpay_key *cloud_key; /* borrowed */
     uint8_t cloud_kid[FOGPAY_KID_BYTES];
-    fogpay_batch_header header;   /* of the batch in hand */
-    fogpay_transfer *transfers;   /* FOGPAY_BATCH_RECORDS_MAX, owned */
-    fogpay_store_record *records; /* FOGPAY_BATCH_RECORDS_MAX, owned; views into the message */
+    fogpay_batch_header header;        /* of the batch in hand */
+    fogpay_transfer *transfers;        /* FOGPAY_BATCH_RECORDS_MAX, owned */
+    fogpay_store_record *records;      /* FOGPAY_BATCH_RECORDS_MAX, owned; views into the message */
+    fogpay_event *events;              /* FOGPAY_BATCH_RECORDS_MAX, owned */
+    fogpay_store_event *event_records; /* the same for a batch of events */
 };
+
+/* The head of one of a gateway's chains, as the store holds it. */
+typedef struct ingest_head {
+    uint64_t position;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+} ingest_head;
 
 fogpay_error fogpay_ingest_create(fogpay_store *store, const fogpay_key *cloud_key,
                                   fogpay_ingest **out)
@@ -52,7 +67,11 @@ fogpay_error fogpay_ingest_create(fogpay_store *store, const fogpay_key *cloud_k
     in->cloud_key = cloud_key;
     in->transfers = calloc(FOGPAY_BATCH_RECORDS_MAX, sizeof *in->transfers);
     in->records = calloc(FOGPAY_BATCH_RECORDS_MAX, sizeof *in->records);
-    fogpay_error err = in->transfers && in->records ? FOGPAY_OK : FOGPAY_ERR_NO_MEMORY;
+    in->events = calloc(FOGPAY_BATCH_RECORDS_MAX, sizeof *in->events);
+    in->event_records = calloc(FOGPAY_BATCH_RECORDS_MAX, sizeof *in->event_records);
+    fogpay_error err = in->transfers && in->records && in->events && in->event_records
+                           ? FOGPAY_OK
+                           : FOGPAY_ERR_NO_MEMORY;
     if (err == FOGPAY_OK) {
         err = fogpay_key_id(cloud_key, in->cloud_kid);
     }
@@ -71,6 +90,8 @@ void fogpay_ingest_destroy(fogpay_ingest *in)
     }
     free(in->transfers);
     free(in->records);
+    free(in->events);
+    free(in->event_records);
     free(in);
 }
 
@@ -108,6 +129,7 @@ static void ingest_ack(fogpay_ingest *in, fogpay_ingest_result *out, fogpay_ack_
     ack.stored_position = position;
     memcpy(ack.stored_hash, hash, FOGPAY_HASH_BYTES);
     ack.resend_from = status == FOGPAY_ACK_RESEND ? resend_from : 0;
+    ack.stream = in->header.stream;
     uint8_t payload[FOGPAY_INGEST_ACK_MAX];
     size_t payload_len = 0;
     fogpay_error err = fogpay_batch_ack_encode(&ack, payload, sizeof payload, &payload_len);
@@ -146,6 +168,7 @@ static fogpay_error ingest_check_sender(fogpay_ingest *in, const char *topic_gat
         return ingest_set(out, FOGPAY_INGEST_DROPPED, err, "the payload is not a batch");
     }
     out->batch_seq = in->header.batch_seq;
+    out->stream = in->header.stream;
     out->first_position = in->header.first_position;
     out->last_position = in->header.last_position;
     if (strcmp(in->header.gateway_id, topic_gateway) != 0) {
@@ -184,10 +207,48 @@ static fogpay_error ingest_check_sender(fogpay_ingest *in, const char *topic_gat
     return FOGPAY_OK;
 }
 
-/* Reads every record of a verified batch into in->records, checks its
- * position and chains it from hash_before. FOGPAY_ERR_CHAIN_MISMATCH (a
- * refusal to answer) when positions or the chain do not hold together;
- * a decoding error (DROPPED) when a record is malformed. */
+/* The chain hash slot of record i of the batch in hand. */
+static uint8_t *ingest_record_hash(fogpay_ingest *in, size_t i)
+{
+    return in->header.stream == FOGPAY_STREAM_EVENTS ? in->event_records[i].hash
+                                                     : in->records[i].hash;
+}
+
+/* Reads the next record of the batch's stream into slot i (when i is in
+ * range) and gives its position and bytes; FOGPAY_ERR_NOT_FOUND after the
+ * last. */
+static fogpay_error ingest_next_record(fogpay_ingest *in, fogpay_batch_reader *reader, uint32_t i,
+                                       uint64_t *position, fogpay_bytes *record)
+{
+    bool room = i < FOGPAY_BATCH_RECORDS_MAX;
+    fogpay_error err;
+    if (in->header.stream == FOGPAY_STREAM_EVENTS) {
+        fogpay_event e;
+        err = fogpay_batch_next_event(reader, &e, record);
+        if (err == FOGPAY_OK && room) {
+            in->events[i] = e;
+            in->event_records[i] = (fogpay_store_event){
+                .event = &in->events[i], .record = record->ptr, .record_len = record->len};
+        }
+        *position = e.position;
+        return err;
+    }
+    fogpay_transfer t;
+    err = fogpay_batch_next(reader, &t, record);
+    if (err == FOGPAY_OK && room) {
+        in->transfers[i] = t;
+        in->records[i] = (fogpay_store_record){
+            .transfer = &in->transfers[i], .record = record->ptr, .record_len = record->len};
+    }
+    *position = t.position;
+    return err;
+}
+
+/* Reads every record of a verified batch (of either stream) into
+ * in->records or in->event_records, checks its position and chains it
+ * from hash_before. FOGPAY_ERR_CHAIN_MISMATCH (a refusal to answer) when
+ * positions or the chain do not hold together; a decoding error (DROPPED)
+ * when a record is malformed. */
 static fogpay_error ingest_read_records(fogpay_ingest *in, fogpay_batch_reader *reader,
                                         fogpay_ingest_result *out)
 {
@@ -196,9 +257,9 @@ static fogpay_error ingest_read_records(fogpay_ingest *in, fogpay_batch_reader *
     uint32_t count = 0;
     fogpay_error err;
     for (;;) {
-        fogpay_transfer t;
+        uint64_t position = 0;
         fogpay_bytes record;
-        err = fogpay_batch_next(reader, &t, &record);
+        err = ingest_next_record(in, reader, count, &position, &record);
         if (err != FOGPAY_OK) {
             break;
         }
@@ -206,21 +267,17 @@ static fogpay_error ingest_read_records(fogpay_ingest *in, fogpay_batch_reader *
             return ingest_set(out, FOGPAY_INGEST_DROPPED, FOGPAY_ERR_CBOR_TOO_LONG,
                               "more records than the header counts");
         }
-        if (t.position != h->first_position + count) {
+        if (position != h->first_position + count) {
             return ingest_set(out, FOGPAY_INGEST_REFUSED, FOGPAY_ERR_CHAIN_MISMATCH,
                               "record %" PRIu32 " carries position %" PRIu64 ", not %" PRIu64,
-                              count, t.position, h->first_position + count);
+                              count, position, h->first_position + count);
         }
-        in->transfers[count] = t;
-        fogpay_store_record *r = &in->records[count];
-        r->transfer = &in->transfers[count];
-        r->record = record.ptr;
-        r->record_len = record.len;
-        err = fogpay_sha256_pair(previous, FOGPAY_HASH_BYTES, record.ptr, record.len, r->hash);
+        uint8_t *hash = ingest_record_hash(in, count);
+        err = fogpay_sha256_pair(previous, FOGPAY_HASH_BYTES, record.ptr, record.len, hash);
         if (err != FOGPAY_OK) {
             return ingest_set(out, FOGPAY_INGEST_FAILED, err, "hashing record %" PRIu32, count);
         }
-        previous = r->hash;
+        previous = hash;
         count++;
     }
     if (err != FOGPAY_ERR_NOT_FOUND) {
@@ -241,22 +298,35 @@ static fogpay_error ingest_read_records(fogpay_ingest *in, fogpay_batch_reader *
 }
 
 /* The batch's own chain hash at position (first - 1 .. last). */
-static const uint8_t *ingest_batch_hash(const fogpay_ingest *in, uint64_t position)
+static const uint8_t *ingest_batch_hash(fogpay_ingest *in, uint64_t position)
 {
     if (position + 1 == in->header.first_position) {
         return in->header.hash_before;
     }
-    return in->records[position - in->header.first_position].hash;
+    return ingest_record_hash(in, (size_t)(position - in->header.first_position));
+}
+
+/* The head of the batch's chain in the gateway row gw. */
+static ingest_head ingest_head_of(const fogpay_ingest *in, const fogpay_store_gateway *gw)
+{
+    ingest_head head;
+    bool events = in->header.stream == FOGPAY_STREAM_EVENTS;
+    head.position = events ? gw->event_position : gw->position;
+    memcpy(head.hash, events ? gw->event_hash : gw->hash, FOGPAY_HASH_BYTES);
+    return head;
 }
 
 /* A batch that ends at or before the head: stored before if the stored
  * chain at its last position is its hash_after, else a fork. */
-static fogpay_error ingest_duplicate(fogpay_ingest *in, const fogpay_store_gateway *gw,
-                                     fogpay_ingest_result *out)
+static fogpay_error ingest_duplicate(fogpay_ingest *in, const char *gateway_id,
+                                     const ingest_head *head, fogpay_ingest_result *out)
 {
     const fogpay_batch_header *h = &in->header;
     uint8_t stored[FOGPAY_HASH_BYTES];
-    fogpay_error err = fogpay_store_chain_hash(in->store, gw->gateway_id, h->last_position, stored);
+    fogpay_error err =
+        h->stream == FOGPAY_STREAM_EVENTS
+            ? fogpay_store_event_hash(in->store, gateway_id, h->last_position, stored)
+            : fogpay_store_chain_hash(in->store, gateway_id, h->last_position, stored);
     if (err != FOGPAY_OK) {
         return ingest_set(out, FOGPAY_INGEST_FAILED, err, "reading the stored chain hash: %s",
                           fogpay_store_last_message(in->store));
@@ -265,12 +335,25 @@ static fogpay_error ingest_duplicate(fogpay_ingest *in, const fogpay_store_gatew
         ingest_set(out, FOGPAY_INGEST_REFUSED, FOGPAY_ERR_CHAIN_MISMATCH,
                    "a fork: the stored chain at %" PRIu64 " is not this batch's hash_after",
                    h->last_position);
-        ingest_ack(in, out, FOGPAY_ACK_REFUSED, gw->position, gw->hash, 0);
+        ingest_ack(in, out, FOGPAY_ACK_REFUSED, head->position, head->hash, 0);
         return out->reason;
     }
     ingest_set(out, FOGPAY_INGEST_DUPLICATE, FOGPAY_OK, "stored before; acked again");
-    ingest_ack(in, out, FOGPAY_ACK_STORED, gw->position, gw->hash, 0);
+    ingest_ack(in, out, FOGPAY_ACK_STORED, head->position, head->hash, 0);
     return out->reason;
+}
+
+/* Appends records skip.. of the batch in hand after head, to its chain. */
+static fogpay_error ingest_append(fogpay_ingest *in, const char *gateway_id,
+                                  const ingest_head *head, size_t skip, size_t n, uint64_t now_ms)
+{
+    const fogpay_batch_header *h = &in->header;
+    if (h->stream == FOGPAY_STREAM_EVENTS) {
+        return fogpay_store_append_events(in->store, gateway_id, head->position, head->hash,
+                                          in->event_records + skip, n, h->batch_seq, now_ms);
+    }
+    return fogpay_store_append(in->store, gateway_id, head->position, head->hash,
+                               in->records + skip, n, h->batch_seq, now_ms);
 }
 
 /* One attempt to place the batch against the head in *gw. Returns
@@ -280,28 +363,28 @@ static fogpay_error ingest_place(fogpay_ingest *in, const fogpay_store_gateway *
                                  bool *moved, fogpay_ingest_result *out)
 {
     const fogpay_batch_header *h = &in->header;
+    const ingest_head head = ingest_head_of(in, gw);
     *moved = false;
-    if (h->last_position <= gw->position) {
-        return ingest_duplicate(in, gw, out);
+    if (h->last_position <= head.position) {
+        return ingest_duplicate(in, gw->gateway_id, &head, out);
     }
-    if (h->first_position > gw->position + 1) {
+    if (h->first_position > head.position + 1) {
         ingest_set(out, FOGPAY_INGEST_RESEND, FOGPAY_ERR_GAP,
-                   "the store holds up to %" PRIu64 "; asked to resend from %" PRIu64, gw->position,
-                   gw->position + 1);
-        ingest_ack(in, out, FOGPAY_ACK_RESEND, gw->position, gw->hash, gw->position + 1);
+                   "the store holds up to %" PRIu64 "; asked to resend from %" PRIu64,
+                   head.position, head.position + 1);
+        ingest_ack(in, out, FOGPAY_ACK_RESEND, head.position, head.hash, head.position + 1);
         return out->reason;
     }
-    if (memcmp(ingest_batch_hash(in, gw->position), gw->hash, FOGPAY_HASH_BYTES) != 0) {
+    if (memcmp(ingest_batch_hash(in, head.position), head.hash, FOGPAY_HASH_BYTES) != 0) {
         ingest_set(out, FOGPAY_INGEST_REFUSED, FOGPAY_ERR_CHAIN_MISMATCH,
                    "a fork: at the stored head %" PRIu64 " the batch's chain differs",
-                   gw->position);
-        ingest_ack(in, out, FOGPAY_ACK_REFUSED, gw->position, gw->hash, 0);
+                   head.position);
+        ingest_ack(in, out, FOGPAY_ACK_REFUSED, head.position, head.hash, 0);
         return out->reason;
     }
-    size_t skip = (size_t)(gw->position + 1 - h->first_position);
+    size_t skip = (size_t)(head.position + 1 - h->first_position);
     size_t n = h->record_count - skip;
-    fogpay_error err = fogpay_store_append(in->store, gw->gateway_id, gw->position, gw->hash,
-                                           in->records + skip, n, h->batch_seq, now_ms);
+    fogpay_error err = ingest_append(in, gw->gateway_id, &head, skip, n, now_ms);
     if (err == FOGPAY_ERR_CHAIN_MISMATCH) {
         *moved = true;
         return err;
@@ -329,7 +412,8 @@ fogpay_error fogpay_ingest_batch(fogpay_ingest *in, const char *topic_gateway, c
     }
     err = ingest_read_records(in, &reader, out);
     if (err == FOGPAY_ERR_CHAIN_MISMATCH) {
-        ingest_ack(in, out, FOGPAY_ACK_REFUSED, gw.position, gw.hash, 0);
+        const ingest_head head = ingest_head_of(in, &gw);
+        ingest_ack(in, out, FOGPAY_ACK_REFUSED, head.position, head.hash, 0);
         return out->reason;
     }
     if (err != FOGPAY_OK) {
@@ -367,10 +451,11 @@ const char *fogpay_ingest_outcome_name(fogpay_ingest_outcome outcome)
 void fogpay_ingest_format(const fogpay_ingest_result *r, char *out, size_t cap)
 {
     snprintf(out, cap,
-             "gateway %s batch %" PRIu64 " positions %" PRIu64 "..%" PRIu64 ": %s (%s: %s; %s)%s",
-             r->gateway_id, r->batch_seq, r->first_position, r->last_position,
-             fogpay_ingest_outcome_name(r->outcome), fogpay_error_name(r->reason),
-             fogpay_error_string(r->reason), r->detail, r->ack_len ? "" : "; no ack");
+             "gateway %s batch %" PRIu64 " %spositions %" PRIu64 "..%" PRIu64 ": %s (%s: %s; %s)%s",
+             r->gateway_id, r->batch_seq, r->stream == FOGPAY_STREAM_EVENTS ? "events " : "",
+             r->first_position, r->last_position, fogpay_ingest_outcome_name(r->outcome),
+             fogpay_error_name(r->reason), fogpay_error_string(r->reason), r->detail,
+             r->ack_len ? "" : "; no ack");
 }
 
 fogpay_error fogpay_ingest_topic_gateway(const char *prefix, const char *topic,

@@ -2,7 +2,10 @@
  * ingest.h - the cloud's ingest of gateway batches: the decision for one
  * signed batch, without MQTT, so that it can be tested on its own.
  *
- * A batch arrives on {prefix}/gw/{gateway}/batch. fogpay_ingest_batch()
+ * A batch arrives on {prefix}/gw/{gateway}/batch and carries one of the
+ * gateway's two chains, transfers or events (its header's stream); each is
+ * placed against the head of its own chain and acked with the ack's
+ * stream set to the batch's. fogpay_ingest_batch()
  * checks who sent it (size, COSE_Sign1, the payload's gateway against the
  * topic's, the kid and signature of the key the store registers for that
  * gateway), whether it holds together (positions, the chain recomputed
@@ -80,6 +83,7 @@ typedef struct fogpay_ingest_result {
     fogpay_error reason;                        /* FOGPAY_OK when stored or a duplicate */
     char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1]; /* from the topic */
     uint64_t batch_seq;
+    uint8_t stream; /* fogpay_stream of the batch: which chain positions are of */
     uint64_t first_position;
     uint64_t last_position;
     uint64_t appended;                     /* records this call committed */
@@ -108,7 +112,8 @@ fogpay_error fogpay_ingest_batch(fogpay_ingest *in, const char *topic_gateway, c
 const char *fogpay_ingest_outcome_name(fogpay_ingest_outcome outcome);
 
 /* The one log line of a result (no newline) into out (cap bytes): gateway,
- * batch seq, positions, outcome, reason and detail. */
+ * batch seq, positions (preceded by "events" for a batch of events),
+ * outcome, reason and detail. */
 void fogpay_ingest_format(const fogpay_ingest_result *r, char *out, size_t cap);
 
 /* The gateway id of a topic {prefix}/gw/{gateway}/batch into gateway

@@ -8,6 +8,8 @@
  * and gw-2, each with its own key. The chain of a gateway is made of
  * sample transfers; a "variant" other than 0 changes every record's
  * amount, which gives another chain over the same positions: a fork.
+ * Its event chain is made of sample events the same way (a variant moves
+ * their times), batched on the events stream.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,18 +59,78 @@ static fogpay_transfer sample_transfer(uint64_t position, int variant)
     return t;
 }
 
-/* The chain hash at position of the chain of variant (zeros at 0). */
-static void chain_hash(uint64_t position, int variant, uint8_t out[FOGPAY_HASH_BYTES])
+/* The event at position of the event chain of variant: a registration,
+ * a status change, an ownership change and a usage reading in turn. */
+static fogpay_event sample_event(uint64_t position, int variant)
+{
+    fogpay_event e;
+    memset(&e, 0, sizeof e);
+    e.position = position;
+    e.time_ms = 1764000000000ull + position + 1000 * (uint64_t)variant;
+    strcpy(e.device_id, "meter-07");
+    switch (position % 4) {
+    case 1:
+        e.kind = FOGPAY_EVENT_REGISTERED;
+        strcpy(e.entity_id, "le-0011223344556677");
+        break;
+    case 2:
+        e.kind = FOGPAY_EVENT_STATUS;
+        e.status = 1;
+        break;
+    case 3:
+        e.kind = FOGPAY_EVENT_OWNERSHIP;
+        strcpy(e.entity_id, "le-8899aabbccddeeff");
+        e.effective_ms = e.time_ms;
+        break;
+    default:
+        e.kind = FOGPAY_EVENT_USAGE;
+        e.seq = position;
+        strcpy(e.meter_id, "m-1");
+        e.quantity = position;
+        strcpy(e.unit, "kWh");
+        memset(e.usage_hash, 0xcd, sizeof e.usage_hash);
+        break;
+    }
+    return e;
+}
+
+/* The record at position of the chain of variant (events or transfers),
+ * encoded into record; misplaced shifts its position by one. */
+static size_t sample_record(bool events, uint64_t position, int variant, bool misplaced,
+                            uint8_t record[FOGPAY_RECORD_BYTES_MAX])
+{
+    size_t len = 0;
+    if (events) {
+        fogpay_event e = sample_event(position, variant);
+        e.position += misplaced;
+        CU_ASSERT_EQUAL_FATAL(fogpay_event_encode(&e, record, FOGPAY_RECORD_BYTES_MAX, &len),
+                              FOGPAY_OK);
+    } else {
+        fogpay_transfer t = sample_transfer(position, variant);
+        t.position += misplaced;
+        CU_ASSERT_EQUAL_FATAL(fogpay_transfer_encode(&t, record, FOGPAY_RECORD_BYTES_MAX, &len),
+                              FOGPAY_OK);
+    }
+    return len;
+}
+
+/* The chain hash at position of the transfer or event chain of variant
+ * (zeros at 0). */
+static void stream_hash(bool events, uint64_t position, int variant, uint8_t out[FOGPAY_HASH_BYTES])
 {
     memset(out, 0, FOGPAY_HASH_BYTES);
     for (uint64_t p = 1; p <= position; p++) {
-        fogpay_transfer t = sample_transfer(p, variant);
         uint8_t record[FOGPAY_RECORD_BYTES_MAX];
-        size_t len;
-        CU_ASSERT_EQUAL_FATAL(fogpay_transfer_encode(&t, record, sizeof record, &len), FOGPAY_OK);
+        size_t len = sample_record(events, p, variant, false, record);
         CU_ASSERT_EQUAL_FATAL(fogpay_sha256_pair(out, FOGPAY_HASH_BYTES, record, len, out),
                               FOGPAY_OK);
     }
+}
+
+/* The chain hash at position of the transfer chain of variant. */
+static void chain_hash(uint64_t position, int variant, uint8_t out[FOGPAY_HASH_BYTES])
+{
+    stream_hash(false, position, variant, out);
 }
 
 /* How a test batch departs from a good one. */
@@ -82,6 +144,7 @@ typedef struct batch_spec {
     bool bad_hash_after;   /* hash_after not where the records lead */
     uint64_t misplaced;    /* a record carrying another position, 0 none */
     const fogpay_key *key; /* signs the batch */
+    bool events;           /* a batch of the event chain */
 } batch_spec;
 
 /* Builds and signs the batch of spec into fx.msg. */
@@ -95,21 +158,17 @@ static void build_batch(const batch_spec *spec)
     h.last_position = spec->last;
     h.record_count = (uint32_t)(spec->last - spec->first + 1);
     h.created_ms = now - 1000;
-    chain_hash(spec->first - 1, spec->before_variant, h.hash_before);
+    h.stream = spec->events ? FOGPAY_STREAM_EVENTS : FOGPAY_STREAM_TRANSFERS;
+    stream_hash(spec->events, spec->first - 1, spec->before_variant, h.hash_before);
     uint8_t running[FOGPAY_HASH_BYTES];
     memcpy(running, h.hash_before, sizeof running);
     uint8_t payload_records[TEST_POSITIONS_MAX][FOGPAY_RECORD_BYTES_MAX];
-    fogpay_transfer ts[TEST_POSITIONS_MAX];
+    size_t lens[TEST_POSITIONS_MAX];
     CU_ASSERT_FATAL(h.record_count <= TEST_POSITIONS_MAX);
     for (uint32_t i = 0; i < h.record_count; i++) {
-        ts[i] = sample_transfer(spec->first + i, spec->variant);
-        if (spec->misplaced == spec->first + i) {
-            ts[i].position += 1;
-        }
-        size_t len;
-        CU_ASSERT_EQUAL_FATAL(
-            fogpay_transfer_encode(&ts[i], payload_records[i], FOGPAY_RECORD_BYTES_MAX, &len),
-            FOGPAY_OK);
+        size_t len = sample_record(spec->events, spec->first + i, spec->variant,
+                                   spec->misplaced == spec->first + i, payload_records[i]);
+        lens[i] = len;
         CU_ASSERT_EQUAL_FATAL(
             fogpay_sha256_pair(running, sizeof running, payload_records[i], len, running),
             FOGPAY_OK);
@@ -122,7 +181,16 @@ static void build_batch(const batch_spec *spec)
     fogpay_batch_writer bw;
     CU_ASSERT_EQUAL_FATAL(fogpay_batch_begin(&bw, &h, payload, sizeof payload), FOGPAY_OK);
     for (uint32_t i = 0; i < h.record_count; i++) {
-        CU_ASSERT_EQUAL_FATAL(fogpay_batch_add(&bw, &ts[i]), FOGPAY_OK);
+        if (spec->events) {
+            fogpay_event e;
+            CU_ASSERT_EQUAL_FATAL(fogpay_event_decode(payload_records[i], lens[i], &e), FOGPAY_OK);
+            CU_ASSERT_EQUAL_FATAL(fogpay_batch_add_event(&bw, &e), FOGPAY_OK);
+        } else {
+            fogpay_transfer t;
+            CU_ASSERT_EQUAL_FATAL(fogpay_transfer_decode(payload_records[i], lens[i], &t),
+                                  FOGPAY_OK);
+            CU_ASSERT_EQUAL_FATAL(fogpay_batch_add(&bw, &t), FOGPAY_OK);
+        }
     }
     size_t payload_len;
     CU_ASSERT_EQUAL_FATAL(fogpay_batch_finish(&bw, &payload_len), FOGPAY_OK);
@@ -137,6 +205,14 @@ static void build_batch(const batch_spec *spec)
 static batch_spec good(uint64_t seq, uint64_t first, uint64_t last)
 {
     batch_spec s = {.gateway = "gw-1", .seq = seq, .first = first, .last = last, .key = fx.gw1_key};
+    return s;
+}
+
+/* A good batch of gw-1's event chain. */
+static batch_spec good_events(uint64_t seq, uint64_t first, uint64_t last)
+{
+    batch_spec s = good(seq, first, last);
+    s.events = true;
     return s;
 }
 
@@ -170,6 +246,28 @@ static uint64_t stored_rows(const char *gateway)
     return count;
 }
 
+static int count_event_visit(void *ctx, const char *gateway_id, const fogpay_event *e,
+                             const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    (void)gateway_id;
+    (void)hash;
+    uint64_t *count = ctx;
+    (*count)++;
+    CU_ASSERT_EQUAL(e->position, *count);
+    return 0;
+}
+
+/* Events stored for gateway, checked to run 1..count. */
+static uint64_t stored_events(const char *gateway)
+{
+    fogpay_store_filter f;
+    memset(&f, 0, sizeof f);
+    f.gateway_id = gateway;
+    uint64_t count = 0;
+    CU_ASSERT_EQUAL(fogpay_store_events(fx.store, &f, count_event_visit, &count), FOGPAY_OK);
+    return count;
+}
+
 /* Verifies the result's ack with the cloud's public key alone and decodes
  * it into *ack. */
 static void read_ack(fogpay_batch_ack *ack)
@@ -193,22 +291,30 @@ static void read_ack(fogpay_batch_ack *ack)
                           FOGPAY_OK);
 }
 
-/* Checks the ack of the last result: status, reason, head and chain hash,
- * the batch it answers. */
-static void expect_ack(uint8_t status, fogpay_error reason, uint64_t stored_position,
-                       uint64_t batch_seq)
+/* Checks the ack of the last result: its stream, status, reason, head and
+ * that chain's hash there, the batch it answers. */
+static void expect_stream_ack(bool events, uint8_t status, fogpay_error reason,
+                              uint64_t stored_position, uint64_t batch_seq)
 {
     fogpay_batch_ack ack;
     read_ack(&ack);
     CU_ASSERT_STRING_EQUAL(ack.gateway_id, "gw-1");
+    CU_ASSERT_EQUAL(ack.stream, events ? FOGPAY_STREAM_EVENTS : FOGPAY_STREAM_TRANSFERS);
     CU_ASSERT_EQUAL(ack.batch_seq, batch_seq);
     CU_ASSERT_EQUAL(ack.status, status);
     CU_ASSERT_EQUAL(ack.reason, (uint16_t)reason);
     CU_ASSERT_EQUAL(ack.stored_position, stored_position);
     uint8_t want[FOGPAY_HASH_BYTES];
-    chain_hash(stored_position, 0, want);
+    stream_hash(events, stored_position, 0, want);
     CU_ASSERT(memcmp(ack.stored_hash, want, sizeof want) == 0);
     CU_ASSERT_EQUAL(fx.result.stored_position, stored_position);
+    CU_ASSERT_EQUAL(fx.result.stream, ack.stream);
+}
+
+static void expect_ack(uint8_t status, fogpay_error reason, uint64_t stored_position,
+                       uint64_t batch_seq)
+{
+    expect_stream_ack(false, status, reason, stored_position, batch_seq);
 }
 
 /* Checks a result that must not be answered. */
@@ -238,6 +344,19 @@ static void head_is(const char *gateway, uint64_t position)
     uint8_t want[FOGPAY_HASH_BYTES];
     chain_hash(position, 0, want);
     CU_ASSERT(memcmp(g.hash, want, sizeof want) == 0);
+}
+
+/* Both heads of gateway: the transfer chain at transfers, the event chain
+ * at events, each with its own chain's hash. */
+static void heads_are(const char *gateway, uint64_t transfers, uint64_t events)
+{
+    head_is(gateway, transfers);
+    fogpay_store_gateway g;
+    CU_ASSERT_EQUAL_FATAL(fogpay_store_gateway_get(fx.store, gateway, &g), FOGPAY_OK);
+    CU_ASSERT_EQUAL(g.event_position, events);
+    uint8_t want[FOGPAY_HASH_BYTES];
+    stream_hash(true, events, 0, want);
+    CU_ASSERT(memcmp(g.event_hash, want, sizeof want) == 0);
 }
 
 static void register_gateway(const char *id, const fogpay_key *key)
@@ -594,6 +713,156 @@ static void test_log_line_and_topics(void)
                     FOGPAY_ERR_BUFFER_TOO_SMALL);
 }
 
+/* Event batches. */
+
+/* Stores gw-1's events 1..last as batch seq. */
+static void store_event_prefix(uint64_t seq, uint64_t last)
+{
+    batch_spec s = good_events(seq, 1, last);
+    build_batch(&s);
+    CU_ASSERT_EQUAL_FATAL(ingest_on("gw-1")->outcome, FOGPAY_INGEST_STORED);
+}
+
+static void test_event_batch_stored(void)
+{
+    setup();
+    batch_spec s = good_events(1, 1, 10);
+    build_batch(&s);
+    fogpay_ingest_result *r = ingest_on("gw-1");
+    CU_ASSERT_EQUAL(r->outcome, FOGPAY_INGEST_STORED);
+    CU_ASSERT_EQUAL(r->reason, FOGPAY_OK);
+    CU_ASSERT_EQUAL(r->appended, 10);
+    CU_ASSERT_EQUAL(r->stream, FOGPAY_STREAM_EVENTS);
+    expect_stream_ack(true, FOGPAY_ACK_STORED, FOGPAY_OK, 10, 1);
+    CU_ASSERT_EQUAL(stored_events("gw-1"), 10);
+    CU_ASSERT_EQUAL(stored_rows("gw-1"), 0);
+    CU_ASSERT_EQUAL(stored_events("gw-2"), 0);
+    heads_are("gw-1", 0, 10);
+    char line[FOGPAY_INGEST_DETAIL_MAX + 256];
+    fogpay_ingest_format(r, line, sizeof line);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "gateway gw-1 batch 1 events positions 1..10: stored"));
+    CU_ASSERT_EQUAL(fogpay_store_verify(fx.store, NULL, NULL, NULL, NULL, 0), FOGPAY_OK);
+    /* The next batch continues after the event head, overlapping it. */
+    s = good_events(2, 8, 12);
+    build_batch(&s);
+    CU_ASSERT_EQUAL(ingest_on("gw-1")->appended, 2);
+    expect_stream_ack(true, FOGPAY_ACK_STORED, FOGPAY_OK, 12, 2);
+    heads_are("gw-1", 0, 12);
+    teardown();
+}
+
+static void test_event_duplicate(void)
+{
+    setup();
+    store_event_prefix(1, 10);
+    for (int round = 0; round < 2; round++) {
+        fogpay_ingest_result *r = ingest_on("gw-1");
+        CU_ASSERT_EQUAL(r->outcome, FOGPAY_INGEST_DUPLICATE);
+        CU_ASSERT_EQUAL(r->appended, 0);
+        expect_stream_ack(true, FOGPAY_ACK_STORED, FOGPAY_OK, 10, 1);
+    }
+    /* An older batch inside what is stored is acked with the event head. */
+    batch_spec s = good_events(2, 3, 7);
+    build_batch(&s);
+    CU_ASSERT_EQUAL(ingest_on("gw-1")->outcome, FOGPAY_INGEST_DUPLICATE);
+    expect_stream_ack(true, FOGPAY_ACK_STORED, FOGPAY_OK, 10, 2);
+    CU_ASSERT_EQUAL(stored_events("gw-1"), 10);
+    heads_are("gw-1", 0, 10);
+    teardown();
+}
+
+static void test_event_gap(void)
+{
+    setup();
+    store_event_prefix(1, 10);
+    batch_spec s = good_events(3, 14, 20);
+    build_batch(&s);
+    fogpay_ingest_result *r = ingest_on("gw-1");
+    CU_ASSERT_EQUAL(r->outcome, FOGPAY_INGEST_RESEND);
+    CU_ASSERT_EQUAL(r->reason, FOGPAY_ERR_GAP);
+    fogpay_batch_ack ack;
+    read_ack(&ack);
+    CU_ASSERT_EQUAL(ack.stream, FOGPAY_STREAM_EVENTS);
+    CU_ASSERT_EQUAL(ack.status, FOGPAY_ACK_RESEND);
+    CU_ASSERT_EQUAL(ack.resend_from, 11);
+    CU_ASSERT_EQUAL(ack.stored_position, 10);
+    CU_ASSERT_EQUAL(stored_events("gw-1"), 10);
+    heads_are("gw-1", 0, 10);
+    teardown();
+}
+
+static void test_event_fork(void)
+{
+    setup();
+    store_event_prefix(1, 10);
+    /* Same positions, other events: a chain of their own from 6. */
+    batch_spec s = good_events(2, 6, 10);
+    s.variant = 1;
+    build_batch(&s);
+    CU_ASSERT_EQUAL(ingest_on("gw-1")->outcome, FOGPAY_INGEST_REFUSED);
+    expect_stream_ack(true, FOGPAY_ACK_REFUSED, FOGPAY_ERR_CHAIN_MISMATCH, 10, 2);
+    /* A fork across the head that would add 11..12. */
+    s = good_events(3, 9, 12);
+    s.variant = 1;
+    build_batch(&s);
+    CU_ASSERT_EQUAL(ingest_on("gw-1")->outcome, FOGPAY_INGEST_REFUSED);
+    expect_stream_ack(true, FOGPAY_ACK_REFUSED, FOGPAY_ERR_CHAIN_MISMATCH, 10, 3);
+    /* Broken in itself: refused with the event head. */
+    s = good_events(4, 11, 12);
+    s.bad_hash_after = true;
+    build_batch(&s);
+    CU_ASSERT_EQUAL(ingest_on("gw-1")->outcome, FOGPAY_INGEST_REFUSED);
+    expect_stream_ack(true, FOGPAY_ACK_REFUSED, FOGPAY_ERR_CHAIN_MISMATCH, 10, 4);
+    CU_ASSERT_EQUAL(stored_events("gw-1"), 10);
+    heads_are("gw-1", 0, 10);
+    teardown();
+}
+
+/* The two chains of one gateway move apart: a batch of either is placed
+ * against its own head only. */
+static void test_chains_independent(void)
+{
+    setup();
+    store_prefix(10);
+    heads_are("gw-1", 10, 0);
+    /* Events 1..5 while transfers stand at 10: not a duplicate of them. */
+    store_event_prefix(2, 5);
+    expect_stream_ack(true, FOGPAY_ACK_STORED, FOGPAY_OK, 5, 2);
+    heads_are("gw-1", 10, 5);
+    /* Transfers 11..12 leave the event head at 5. */
+    batch_spec s = good(3, 11, 12);
+    build_batch(&s);
+    CU_ASSERT_EQUAL(ingest_on("gw-1")->outcome, FOGPAY_INGEST_STORED);
+    expect_ack(FOGPAY_ACK_STORED, FOGPAY_OK, 12, 3);
+    heads_are("gw-1", 12, 5);
+    /* Events from 13 are a gap in the event chain, whatever the transfer
+     * head: resend from 6. */
+    s = good_events(4, 13, 14);
+    build_batch(&s);
+    CU_ASSERT_EQUAL(ingest_on("gw-1")->outcome, FOGPAY_INGEST_RESEND);
+    fogpay_batch_ack ack;
+    read_ack(&ack);
+    CU_ASSERT_EQUAL(ack.stream, FOGPAY_STREAM_EVENTS);
+    CU_ASSERT_EQUAL(ack.resend_from, 6);
+    /* Transfers 1..5 again are a duplicate of the transfer chain. */
+    s = good(5, 1, 5);
+    build_batch(&s);
+    CU_ASSERT_EQUAL(ingest_on("gw-1")->outcome, FOGPAY_INGEST_DUPLICATE);
+    expect_ack(FOGPAY_ACK_STORED, FOGPAY_OK, 12, 5);
+    /* Events 6..8 leave the transfer head at 12. */
+    s = good_events(6, 6, 8);
+    build_batch(&s);
+    CU_ASSERT_EQUAL(ingest_on("gw-1")->appended, 3);
+    expect_stream_ack(true, FOGPAY_ACK_STORED, FOGPAY_OK, 8, 6);
+    heads_are("gw-1", 12, 8);
+    CU_ASSERT_EQUAL(stored_rows("gw-1"), 12);
+    CU_ASSERT_EQUAL(stored_events("gw-1"), 8);
+    uint64_t checked = 0;
+    CU_ASSERT_EQUAL(fogpay_store_verify(fx.store, &checked, NULL, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(checked, 12);
+    teardown();
+}
+
 int main(void)
 {
     CU_initialize_registry();
@@ -610,5 +879,10 @@ int main(void)
     CU_add_test(s, "oversized and malformed: no ack", test_malformed);
     CU_add_test(s, "a second ingest on the same store", test_two_ingests);
     CU_add_test(s, "log line and topics", test_log_line_and_topics);
+    CU_add_test(s, "event batch stored, acked on the events stream", test_event_batch_stored);
+    CU_add_test(s, "event batch again: acked stored on the events stream", test_event_duplicate);
+    CU_add_test(s, "event gap: resend from the event head", test_event_gap);
+    CU_add_test(s, "event fork or broken event chain: refused", test_event_fork);
+    CU_add_test(s, "transfer and event chains move independently", test_chains_independent);
     return testutil_run();
 }
