@@ -2,7 +2,7 @@
  * fogpay_cloud.c - the back office's command-line tool for the cloud store,
  * in the manner of fogpayctl: create the store, make the cloud's
  * ack-signing key, register gateways, show each gateway's sync status,
- * export transfers, verify every chain.
+ * export transfers and events, verify every chain.
  *
  * The store is named by --store CONNINFO or, failing that, the environment
  * variable FOGPAY_STORE ("sqlite:/path", a plain path, or
@@ -16,7 +16,9 @@
  * `fogpayctl --db LEDGER export --format csv` prints for that gateway's
  * ledger (both write through common/fogpay_export.c), so the two compare
  * row for row. Without --gateway, each CSV line starts with a gateway
- * column; JSON objects always name their gateway.
+ * column; JSON objects always name their gateway. `events` does the same
+ * for the event chain with the event writers, so that `events --gateway G`
+ * prints what `fogpayctl export-events` prints from G's ledger.
  *
  * Ownership: main opens the store for the commands that need it and closes
  * it; handlers free everything else they allocate.
@@ -173,12 +175,15 @@ typedef struct cloud_gateways_state {
 
 /* One gateway's sync status: a text line or a JSON object. The lag is how
  * far its newest stored transfer lies behind now ("-" or null before its
- * first). */
+ * first). The event chain's head comes last, after the transfer chain's
+ * hash, so that the columns before it read as they always did. */
 static int cloud_gateways_visit(void *ctx, const fogpay_store_gateway *g)
 {
     cloud_gateways_state *st = ctx;
     char hash[2 * FOGPAY_HASH_BYTES + 1];
     fogpay_hex_encode(g->hash, FOGPAY_HASH_BYTES, hash);
+    char event_hash[2 * FOGPAY_HASH_BYTES + 1];
+    fogpay_hex_encode(g->event_hash, FOGPAY_HASH_BYTES, event_hash);
     bool has_lag = g->last_transfer_ms != 0;
     uint64_t lag_ms =
         has_lag && st->now_ms > g->last_transfer_ms ? st->now_ms - g->last_transfer_ms : 0;
@@ -190,13 +195,14 @@ static int cloud_gateways_visit(void *ctx, const fogpay_store_gateway *g)
         printf("%s{\"gateway\":\"%s\",\"publicKey\":\"%s\",\"position\":%" PRIu64
                ",\"hash\":\"%s\",\"batchSeq\":%" PRIu64 ",\"batches\":%" PRIu64
                ",\"lastBatchMs\":%" PRIu64 ",\"lastTransferMs\":%" PRIu64 ",\"lagMs\":%s"
-               ",\"addedMs\":%" PRIu64 "}",
+               ",\"addedMs\":%" PRIu64 ",\"eventPosition\":%" PRIu64 ",\"eventHash\":\"%s\"}",
                st->count ? ",\n" : "", g->gateway_id, g->public_key, g->position, hash,
                g->batch_seq, g->batches, g->last_batch_ms, g->last_transfer_ms,
-               has_lag ? lag : "null", g->added_ms);
+               has_lag ? lag : "null", g->added_ms, g->event_position, event_hash);
     } else {
-        printf("%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%s\t%s\n", g->gateway_id,
-               g->position, g->batches, g->batch_seq, g->last_batch_ms, lag, hash);
+        printf("%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%s\t%s\t%" PRIu64 "\t%s\n",
+               g->gateway_id, g->position, g->batches, g->batch_seq, g->last_batch_ms, lag, hash,
+               g->event_position, event_hash);
     }
     st->count++;
     return 0;
@@ -223,7 +229,8 @@ static int cloud_gateways(fogpay_store *s, int argc, char **argv)
     if (st.json) {
         printf("[\n");
     } else {
-        printf("gateway\tposition\tbatches\tbatch_seq\tlast_batch_ms\tlag_ms\thash\n");
+        printf("gateway\tposition\tbatches\tbatch_seq\tlast_batch_ms\tlag_ms\thash"
+               "\tevent_position\tevent_hash\n");
     }
     fogpay_error err = fogpay_store_gateway_list(s, cloud_gateways_visit, &st);
     if (err != FOGPAY_OK) {
@@ -263,10 +270,30 @@ static int cloud_export_visit(void *ctx, const char *gateway_id, const fogpay_tr
     return 0;
 }
 
-/* Parses the options of transfers into the filter; returns an exit status
- * other than CLOUD_EXIT_OK for a usage error. */
-static int cloud_transfers_options(int argc, char **argv, fogpay_store_filter *f,
-                                   cloud_export_state *e)
+static int cloud_export_event_visit(void *ctx, const char *gateway_id, const fogpay_event *ev,
+                                    const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    cloud_export_state *e = ctx;
+    if (e->json) {
+        printf("%s{\"gateway\":\"%s\",\"event\":", e->count ? ",\n" : "", gateway_id);
+        fogpay_export_event_json(stdout, ev, hash, true);
+        putchar('}');
+    } else {
+        if (!e->one_gateway) {
+            printf("%s,", gateway_id);
+        }
+        fogpay_export_event_csv(stdout, ev, hash);
+    }
+    e->count++;
+    snprintf(e->last_gateway, sizeof e->last_gateway, "%s", gateway_id);
+    e->last_position = ev->position;
+    return 0;
+}
+
+/* Parses the options of transfers or events (command) into the filter;
+ * returns an exit status other than CLOUD_EXIT_OK for a usage error. */
+static int cloud_export_options(const char *command, int argc, char **argv, fogpay_store_filter *f,
+                                cloud_export_state *e)
 {
     static const struct option options[] = {
         {"gateway", required_argument, NULL, 'g'},
@@ -292,19 +319,19 @@ static int cloud_transfers_options(int argc, char **argv, fogpay_store_filter *f
             break;
         case 'F':
             if (!cloud_parse_u64(optarg, &f->from_ms)) {
-                return cloud_usage_error("transfers", "--from takes unix milliseconds");
+                return cloud_usage_error(command, "--from takes unix milliseconds");
             }
             break;
         case 'T':
             if (!cloud_parse_u64(optarg, &f->to_ms)) {
-                return cloud_usage_error("transfers", "--to takes unix milliseconds");
+                return cloud_usage_error(command, "--to takes unix milliseconds");
             }
             break;
         case 'f':
             if (strcmp(optarg, "json") == 0) {
                 e->json = true;
             } else if (strcmp(optarg, "csv") != 0) {
-                return cloud_usage_error("transfers", "--format is csv or json");
+                return cloud_usage_error(command, "--format is csv or json");
             }
             break;
         default:
@@ -314,12 +341,13 @@ static int cloud_transfers_options(int argc, char **argv, fogpay_store_filter *f
     return CLOUD_EXIT_OK;
 }
 
-/* Every matching transfer, page after page. */
-static int cloud_transfers(fogpay_store *s, int argc, char **argv)
+/* Every matching transfer (or, with events, event), page after page. */
+static int cloud_export(fogpay_store *s, bool events, int argc, char **argv)
 {
+    const char *command = events ? "events" : "transfers";
     fogpay_store_filter f = {0};
     cloud_export_state e = {0};
-    int status = cloud_transfers_options(argc, argv, &f, &e);
+    int status = cloud_export_options(command, argc, argv, &f, &e);
     if (status != CLOUD_EXIT_OK) {
         return status;
     }
@@ -329,14 +357,19 @@ static int cloud_transfers(fogpay_store *s, int argc, char **argv)
         if (!e.one_gateway) {
             printf("gateway,");
         }
-        fogpay_export_csv_header(stdout);
+        if (events) {
+            fogpay_export_event_csv_header(stdout);
+        } else {
+            fogpay_export_csv_header(stdout);
+        }
     }
     f.limit = FOGPAY_STORE_LIST_MAX;
     for (;;) {
         uint64_t before = e.count;
-        fogpay_error err = fogpay_store_transfers(s, &f, cloud_export_visit, &e);
+        fogpay_error err = events ? fogpay_store_events(s, &f, cloud_export_event_visit, &e)
+                                  : fogpay_store_transfers(s, &f, cloud_export_visit, &e);
         if (err != FOGPAY_OK) {
-            return cloud_fail(s, "transfers", err);
+            return cloud_fail(s, command, err);
         }
         if (e.count - before < FOGPAY_STORE_LIST_MAX) {
             break;
@@ -350,8 +383,19 @@ static int cloud_transfers(fogpay_store *s, int argc, char **argv)
     return CLOUD_EXIT_OK;
 }
 
-/* Prints the count of transfers checked, or the gateway, the first bad
- * position and the problem (exit 1). */
+static int cloud_transfers(fogpay_store *s, int argc, char **argv)
+{
+    return cloud_export(s, false, argc, argv);
+}
+
+static int cloud_events(fogpay_store *s, int argc, char **argv)
+{
+    return cloud_export(s, true, argc, argv);
+}
+
+/* Prints the count of transfers checked (both chains are), or the
+ * gateway, the first bad position and the problem, which names the event
+ * chain when the fault is there (exit 1). */
 static int cloud_verify(fogpay_store *s, int argc, char **argv)
 {
     (void)argc;
@@ -397,6 +441,9 @@ static const cloud_command cloud_commands[] = {
      "--store CONNINFO gateways [--format text|json]"},
     {"transfers", cloud_transfers, CLOUD_STORE_OPEN,
      "--store CONNINFO transfers [--gateway G] [--device D] [--entity E]\n"
+     "              [--from MS] [--to MS] [--format csv|json]"},
+    {"events", cloud_events, CLOUD_STORE_OPEN,
+     "--store CONNINFO events [--gateway G] [--device D] [--entity E]\n"
      "              [--from MS] [--to MS] [--format csv|json]"},
     {"verify", cloud_verify, CLOUD_STORE_OPEN, "--store CONNINFO verify"},
 };

@@ -9,7 +9,7 @@
  * around the store (the sqlite3 library on the file, libpq on the
  * database). The last test runs the built fogpay-cloud (FOGPAY_CLOUD) and
  * compares its CSV with what the built fogpayctl (FOGPAYCTL) exports from
- * a real ledger.
+ * a real ledger, transfers and events alike.
  *
  * When PostgreSQL cannot be run here, the postgresql suite says why and its
  * tests are not run; the sqlite suite still is.
@@ -1287,6 +1287,37 @@ static uint64_t ledger_into_store(const char *ledger_path, fogpay_store *s, cons
     return copy.n;
 }
 
+/* Copies the ledger's event chain into the store as gateway gw's, in one
+ * batch. */
+static uint64_t ledger_events_into_store(const char *ledger_path, fogpay_store *s, const char *gw)
+{
+    static event_chain copy;
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(ledger_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    CU_ASSERT_EQUAL_FATAL(
+        sqlite3_prepare_v2(db, "SELECT record, hash FROM events ORDER BY position", -1, &st, NULL),
+        SQLITE_OK);
+    copy.n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW && copy.n < FOGPAY_BATCH_RECORDS_MAX) {
+        size_t i = copy.n++;
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        CU_ASSERT_FATAL(len <= FOGPAY_RECORD_BYTES_MAX);
+        memcpy(copy.bytes[i], sqlite3_column_blob(st, 0), len);
+        memcpy(copy.r[i].hash, sqlite3_column_blob(st, 1), FOGPAY_HASH_BYTES);
+        CU_ASSERT_EQUAL(fogpay_event_decode(copy.bytes[i], len, &copy.e[i]), FOGPAY_OK);
+        copy.r[i].event = &copy.e[i];
+        copy.r[i].record = copy.bytes[i];
+        copy.r[i].record_len = len;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    CU_ASSERT_FATAL(copy.n > 0);
+    CU_ASSERT_EQUAL(fogpay_store_append_events(s, gw, 0, zero_hash, copy.r, copy.n, 2, T0_MS),
+                    FOGPAY_OK);
+    return copy.n;
+}
+
 static void test_fogpay_cloud_tool(void)
 {
     const char *cloud = getenv("FOGPAY_CLOUD");
@@ -1344,6 +1375,7 @@ static void test_fogpay_cloud_tool(void)
     char path[400];
     snprintf(path, sizeof path, "%s/l.db", dir);
     CU_ASSERT_EQUAL(ledger_into_store(path, s, "gw-1"), 3);
+    uint64_t events = ledger_events_into_store(path, s, "gw-1");
     fogpay_store_close(s);
 
     /* The gateway's CSV, byte for byte. */
@@ -1361,17 +1393,55 @@ static void test_fogpay_cloud_tool(void)
     CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' transfers --format xml", cloud, conninfo),
                     2);
 
+    /* The gateway's event CSV and JSON, byte for byte. */
+    CU_ASSERT_EQUAL_FATAL(
+        run(expected, sizeof expected, "%s --db %s/l.db export-events --format csv", ctl, dir), 0);
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --store '%s' events --gateway gw-1 --format csv", cloud, conninfo),
+        0);
+    CU_ASSERT_STRING_EQUAL(out, expected);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "dev-a"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, entity));
+    CU_ASSERT_EQUAL_FATAL(
+        run(expected, sizeof expected, "%s --db %s/l.db export-events --format json", ctl, dir), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(expected, "\"device\":\"dev-a\""));
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' events --format json --device dev-a",
+                        cloud, conninfo),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"gateway\":\"gw-1\",\"event\":{\"position\":1,"));
+    /* Every event, each line a gateway column and the gateway's line. */
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --store '%s' events --entity %s", cloud, conninfo, entity), 0);
+    CU_ASSERT_EQUAL(strncmp(out, "gateway,position,kind,", 22), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\ngw-1,1,0,"));
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --store '%s' events --device dev-none", cloud, conninfo), 0);
+    CU_ASSERT_STRING_EQUAL(out, "gateway,position,kind,time_ms,device,seq,meter,quantity,unit,"
+                                "entity,role,effective_ms,status,usage_hash,chain_hash\n");
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' events --to soon", cloud, conninfo), 2);
+
     CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' gateways", cloud, conninfo), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "gw-1\t3\t1\t1\t"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "gw-1\t3\t2\t2\t"));
+    char event_head[64];
+    snprintf(event_head, sizeof event_head, "\t%llu\t", (unsigned long long)events);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, event_head));
     CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' gateways --format json", cloud, conninfo),
                     0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"position\":3"));
+    snprintf(event_head, sizeof event_head, "\"eventPosition\":%llu,", (unsigned long long)events);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, event_head));
     CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' verify", cloud, conninfo), 0);
     CU_ASSERT_STRING_EQUAL(out, "ok: 3 transfers checked\n");
     tamper(conninfo, "UPDATE transfers SET amount_minor = 3 WHERE gateway_id = 'gw-1' AND "
                      "position = 2");
     CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' verify", cloud, conninfo), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "gateway gw-1 at position 2"));
+    CU_ASSERT_PTR_NULL(strstr(out, "event chain"));
+    tamper(conninfo, "UPDATE transfers SET amount_minor = 250 WHERE gateway_id = 'gw-1' AND "
+                     "position = 2");
+    tamper(conninfo, "DELETE FROM events WHERE gateway_id = 'gw-1' AND position = 1");
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' verify", cloud, conninfo), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "gateway gw-1 at position 1: in the event chain"));
     CU_ASSERT_EQUAL(run(out, sizeof out, "%s verify 2>/dev/null", cloud), 2);
     run(out, sizeof out, "rm -rf %s", dir);
 }
