@@ -256,21 +256,25 @@ static bool gateway_start(gateway *g)
     return test_broker_start(&g->broker, conf);
 }
 
-/* dev-a pays dev-b count times on gateway g through fogpay-agent; returns
- * its pid when background, else waits and returns the exit status. */
-static int agent_pay(gateway *g, int count, bool background, pid_t *pid_out)
+/* Runs fogpay-agent as dev-a of gateway g with the subcommand words in
+ * tail (NULL-terminated); returns its pid when background, else waits and
+ * returns the exit status. */
+static int agent_run(gateway *g, const char *const *tail, bool background, pid_t *pid_out)
 {
     char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], pass[TEST_BROKER_PATH_MAX],
-        port[16], count_text[16];
+        port[16];
     gw_path(g, "state-dev-a", dir);
     gw_path(g, "dev-a.key", key);
     gw_path(g, "dev-a.pass", pass);
     snprintf(port, sizeof port, "%d", g->broker.port);
-    snprintf(count_text, sizeof count_text, "%d", count);
     const char *argv[ARGS_MAX] = {agent_bin, "--dir", dir, "--key", key, "--device", "dev-a",
                                   "--gateway-key", g->key_text, "-h", "127.0.0.1", "-p", port,
-                                  "--password-file", pass, "pay", "--to", "dev-b", "--amount",
-                                  "0.25", "--currency", "EUR", "--count", count_text, NULL};
+                                  "--password-file", pass};
+    size_t n = 15;
+    for (size_t i = 0; tail[i] != NULL && n < ARGS_MAX - 1; i++) {
+        argv[n++] = tail[i];
+    }
+    argv[n] = NULL;
     if (!background) {
         return testutil_command(argv, NULL);
     }
@@ -286,78 +290,109 @@ static int agent_pay(gateway *g, int count, bool background, pid_t *pid_out)
     return 0;
 }
 
-/* The gateway ledger's chain head and the acked position of its sync. */
-static void gateway_positions(const gateway *g, uint64_t *head, uint64_t *acked)
+/* dev-a pays dev-b count times on gateway g. */
+static int agent_pay(gateway *g, int count, bool background, pid_t *pid_out)
 {
+    char count_text[16];
+    snprintf(count_text, sizeof count_text, "%d", count);
+    const char *tail[] = {"pay", "--to", "dev-b", "--amount", "0.25", "--currency", "EUR",
+                          "--count", count_text, NULL};
+    return agent_run(g, tail, background, pid_out);
+}
+
+/* Where a gateway's two chains stand: in its ledger, in its acked sync
+ * state, and in the cloud store. */
+typedef struct positions {
+    uint64_t head, acked, cloud;
+    uint64_t event_head, event_acked, event_cloud;
+} positions;
+
+static positions positions_of(const gateway *g)
+{
+    positions p = {0};
     fogpay_ledger *l = NULL;
     uint8_t hash[FOGPAY_HASH_BYTES];
     fogpay_sync_state st = {0};
-    *head = *acked = 0;
     if (fogpay_ledger_open(g->db, false, &l) == FOGPAY_OK) {
-        fogpay_ledger_chain_head(l, head, hash);
+        fogpay_ledger_chain_head(l, &p.head, hash);
+        fogpay_ledger_event_head(l, &p.event_head, hash);
         fogpay_ledger_sync_get(l, &st);
-        *acked = st.acked_position;
+        p.acked = st.acked_position;
+        p.event_acked = st.acked_event_position;
         fogpay_ledger_close(l);
     }
-}
-
-/* The position the cloud store holds for g (0 when none or on error). */
-static uint64_t cloud_position(const gateway *g)
-{
     fogpay_store *s = NULL;
     fogpay_store_gateway row;
-    uint64_t position = 0;
     if (fogpay_store_open(store_conninfo, false, &s) == FOGPAY_OK &&
         fogpay_store_gateway_get(s, g->id, &row) == FOGPAY_OK) {
-        position = row.position;
+        p.cloud = row.position;
+        p.event_cloud = row.event_position;
     }
     fogpay_store_close(s);
-    return position;
+    return p;
 }
 
-/* Waits until the cloud holds g's whole chain and g knows it (its acked
- * position is its head). */
+/* The transfer position the cloud store holds for g (0 when none). */
+static uint64_t cloud_position(const gateway *g)
+{
+    return positions_of(g).cloud;
+}
+
+/* Waits until the cloud holds both of g's chains whole and g knows it (its
+ * acked positions are its heads). */
 static bool sync_wait(const gateway *g)
 {
-    uint64_t head = 0, acked = 0;
-    for (uint64_t end = testutil_now_ms() + SYNC_WAIT_MS; testutil_now_ms() < end; testutil_sleep_ms(100)) {
-        gateway_positions(g, &head, &acked);
-        if (head > 0 && acked == head && cloud_position(g) == head) {
+    positions p = {0};
+    for (uint64_t end = testutil_now_ms() + SYNC_WAIT_MS; testutil_now_ms() < end;
+         testutil_sleep_ms(100)) {
+        p = positions_of(g);
+        if (p.head > 0 && p.acked == p.head && p.cloud == p.head && p.event_head > 0 &&
+            p.event_acked == p.event_head && p.event_cloud == p.event_head) {
             return true;
         }
     }
-    fprintf(stderr, "\n%s: chain head %llu, acked %llu, cloud %llu after %d ms\n", g->id,
-            (unsigned long long)head, (unsigned long long)acked,
-            (unsigned long long)cloud_position(g), SYNC_WAIT_MS);
+    fprintf(stderr,
+            "\n%s after %d ms: transfers head %llu, acked %llu, cloud %llu; events head %llu, "
+            "acked %llu, cloud %llu\n",
+            g->id, SYNC_WAIT_MS, (unsigned long long)p.head, (unsigned long long)p.acked,
+            (unsigned long long)p.cloud, (unsigned long long)p.event_head,
+            (unsigned long long)p.event_acked, (unsigned long long)p.event_cloud);
     test_broker_dump_log(&g->broker);
     return false;
 }
 
-/* The gateway's own CSV export equals the cloud's, row for row, and both
- * the cloud store and the gateway ledger verify. */
-static void compare_with_cloud(const gateway *g)
+/* Runs two exports (gateway, cloud) into files and asserts they are the
+ * same bytes, and not empty. */
+static void compare_exports(const gateway *g, const char *ctl_command, const char *cloud_command)
 {
     char ours[TEST_BROKER_PATH_MAX], theirs[TEST_BROKER_PATH_MAX];
     gw_path(g, "export.csv", ours);
     path_work("cloud-export.csv", theirs);
-    const char *export_argv[] = {ctl_bin, "--db", g->db, "export", "--format", "csv", NULL};
+    const char *export_argv[] = {ctl_bin, "--db", g->db, ctl_command, "--format", "csv", NULL};
     CU_ASSERT_EQUAL(testutil_command(export_argv, ours), 0);
-    CU_ASSERT_EQUAL(
-        cloud_tool(theirs, "transfers", "--gateway", g->id, "--format", "csv"), 0);
+    CU_ASSERT_EQUAL(cloud_tool(theirs, cloud_command, "--gateway", g->id, "--format", "csv"), 0);
     size_t ours_len = 0, theirs_len = 0;
     char *a = testutil_read_file(ours, &ours_len);
     char *b = testutil_read_file(theirs, &theirs_len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     CU_ASSERT(ours_len > 0);
-    CU_ASSERT_EQUAL(ours_len, theirs_len);
     bool same = ours_len == theirs_len && memcmp(a, b, ours_len) == 0;
     CU_ASSERT(same);
     if (!same) {
-        fprintf(stderr, "\n%s: gateway export:\n%s\ncloud export:\n%s\n", g->id, a, b);
+        fprintf(stderr, "\n%s: gateway %s:\n%s\ncloud %s:\n%s\n", g->id, ctl_command, a,
+                cloud_command, b);
     }
     free(a);
     free(b);
+}
+
+/* The gateway's own CSV exports of both chains equal the cloud's, row for
+ * row, and both the cloud store and the gateway ledger verify. */
+static void compare_with_cloud(const gateway *g)
+{
+    compare_exports(g, "export", "transfers");
+    compare_exports(g, "export-events", "events");
     CU_ASSERT_EQUAL(cloud_tool(NULL, "verify", NULL, NULL, NULL, NULL), 0);
     const char *verify_argv[] = {ctl_bin, "--db", g->db, "verify", NULL};
     CU_ASSERT_EQUAL(testutil_command(verify_argv, NULL), 0);
@@ -419,7 +454,31 @@ static int suite_init_postgresql(void)
 
 /* ---- the tests ------------------------------------------------------------ */
 
-/* Two gateways settle; the cloud ends with exactly both ledgers. */
+/* What the back office must know besides transfers, made on gateway g: a
+ * usage reading through the agent, dev-b suspended and resumed, and dev-b
+ * leased to a second legal entity (the last three by the operator's tool's
+ * way, the ledger API on the running gateway's file). */
+static void make_events(gateway *g)
+{
+    const char *usage[] = {"usage", "--meter", "m-1", "--quantity", "7", "--unit", "kWh", NULL};
+    CU_ASSERT_EQUAL(agent_run(g, usage, false, NULL), 0); /* stored */
+    fogpay_ledger *l = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    uint64_t now = (uint64_t)time(NULL) * 1000u;
+    CU_ASSERT_EQUAL(fogpay_ledger_device_set_status(l, "dev-b", FOGPAY_DEVICE_SUSPENDED, now),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_device_set_status(l, "dev-b", FOGPAY_DEVICE_ACTIVE, now),
+                    FOGPAY_OK);
+    fogpay_entity_personal p = {"Example Leasing AG", NULL, NULL};
+    char lessee[FOGPAY_ENTITY_ID_MAX + 1];
+    CU_ASSERT_EQUAL(fogpay_ledger_entity_create(l, &p, now, lessee), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_ownership_change(l, "dev-b", lessee, "lessee", now, now),
+                    FOGPAY_OK);
+    fogpay_ledger_close(l);
+}
+
+/* Two gateways settle; the cloud ends with exactly both ledgers, transfers
+ * and events. */
 static void test_two_gateways(void)
 {
     pid_t pid[GATEWAYS];
@@ -430,12 +489,30 @@ static void test_two_gateways(void)
         CU_ASSERT_EQUAL(testutil_wait_exit(pid[i]), 0);
     }
     for (int i = 0; i < GATEWAYS; i++) {
+        make_events(&gws[i]);
+    }
+    for (int i = 0; i < GATEWAYS; i++) {
         CU_ASSERT_FATAL(sync_wait(&gws[i]));
         compare_with_cloud(&gws[i]);
     }
-    /* Both chains are there: funding (2) plus the payments. */
+    /* Both chains are there: funding (2) plus the payments; and every
+     * event of each kind. */
     CU_ASSERT_EQUAL(cloud_position(&gws[0]), 2 + 12);
     CU_ASSERT_EQUAL(cloud_position(&gws[1]), 2 + 20);
+    for (int i = 0; i < GATEWAYS; i++) {
+        char out[TEST_BROKER_PATH_MAX];
+        path_work("cloud-events.json", out);
+        CU_ASSERT_EQUAL(cloud_tool(out, "events", "--gateway", gws[i].id, "--format", "json"), 0);
+        char *json = testutil_read_file(out, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+        for (int kind = FOGPAY_EVENT_REGISTERED; kind <= FOGPAY_EVENT_USAGE; kind++) {
+            char needle[32];
+            snprintf(needle, sizeof needle, "\"kind\":%d,", kind);
+            CU_ASSERT_PTR_NOT_NULL(strstr(json, needle));
+        }
+        CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"unit\":\"kWh\""));
+        free(json);
+    }
 
     /* The cloud holds pseudonyms, never the entities' personal data: not a
      * byte of the name or contact is in the store's files. */
@@ -471,11 +548,10 @@ static void test_partition(void)
     }
     testutil_sleep_ms(2500); /* several sync timeouts pass without an ack */
     for (int i = 0; i < GATEWAYS; i++) {
-        uint64_t head = 0, acked = 0;
-        gateway_positions(&gws[i], &head, &acked);
-        CU_ASSERT_EQUAL(head, before[i] + 15);
-        CU_ASSERT_EQUAL(acked, before[i]); /* the backlog waits, on disk */
-        CU_ASSERT_EQUAL(cloud_position(&gws[i]), before[i]);
+        positions p = positions_of(&gws[i]);
+        CU_ASSERT_EQUAL(p.head, before[i] + 15);
+        CU_ASSERT_EQUAL(p.acked, before[i]); /* the backlog waits, on disk */
+        CU_ASSERT_EQUAL(p.cloud, before[i]);
     }
     CU_ASSERT_FATAL(test_broker_restart(&cloud));
     for (int i = 0; i < GATEWAYS; i++) {
