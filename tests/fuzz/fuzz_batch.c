@@ -1,12 +1,13 @@
 /*
  * fuzz_batch.c - libFuzzer target for reading upstream batches:
- * fogpay_batch_open() and then fogpay_batch_next() until it reports the end.
+ * fogpay_batch_open() and then fogpay_batch_next() (or, for a batch of
+ * events, fogpay_batch_next_event()) until it reports the end.
  *
  * Any input is either refused with an error of the malformed-input or
  * policy group, or read whole. Every record read re-encodes to exactly the
  * bytes the reader returned for it (the bytes the chain hashes), and a batch
  * read whole is written again by fogpay_batch_begin(), fogpay_batch_add()
- * and fogpay_batch_finish() byte for byte. A mismatch aborts, which
+ * (or fogpay_batch_add_event()) and fogpay_batch_finish() byte for byte. A mismatch aborts, which
  * libFuzzer reports as a crash.
  */
 #include <stddef.h>
@@ -21,14 +22,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* The records of one input, and the batch written again from them; static
  * because a full batch is larger than a fuzzer's stack should be. */
 static fogpay_transfer records[FOGPAY_BATCH_RECORDS_MAX];
+static fogpay_event events[FOGPAY_BATCH_RECORDS_MAX];
 static uint8_t rewritten[FOGPAY_BATCH_BYTES_MAX];
 
-static void check_record(const fogpay_transfer *t, fogpay_bytes record_cbor)
+static void check_record(const fogpay_batch_header *h, uint32_t i, fogpay_bytes record_cbor)
 {
     uint8_t encoded[FOGPAY_RECORD_BYTES_MAX];
     size_t len = 0;
-    if (fogpay_transfer_encode(t, encoded, sizeof encoded, &len) != FOGPAY_OK ||
-        len != record_cbor.len || memcmp(encoded, record_cbor.ptr, len) != 0) {
+    fogpay_error err = h->stream == FOGPAY_STREAM_EVENTS
+                           ? fogpay_event_encode(&events[i], encoded, sizeof encoded, &len)
+                           : fogpay_transfer_encode(&records[i], encoded, sizeof encoded, &len);
+    if (err != FOGPAY_OK || len != record_cbor.len || memcmp(encoded, record_cbor.ptr, len) != 0) {
         abort();
     }
 }
@@ -40,7 +44,10 @@ static void check_rewrite(const fogpay_batch_header *h, const uint8_t *data, siz
         abort();
     }
     for (uint32_t i = 0; i < h->record_count; i++) {
-        if (fogpay_batch_add(&bw, &records[i]) != FOGPAY_OK) {
+        fogpay_error err = h->stream == FOGPAY_STREAM_EVENTS
+                               ? fogpay_batch_add_event(&bw, &events[i])
+                               : fogpay_batch_add(&bw, &records[i]);
+        if (err != FOGPAY_OK) {
             abort();
         }
     }
@@ -68,8 +75,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* One call per record and one more for the end: a bounded loop. */
     for (uint32_t i = 0; i <= h.record_count; i++) {
         fogpay_bytes record_cbor = {NULL, 0};
-        fogpay_transfer t;
-        err = fogpay_batch_next(&br, &t, &record_cbor);
+        uint32_t slot = i < FOGPAY_BATCH_RECORDS_MAX ? i : 0;
+        err = h.stream == FOGPAY_STREAM_EVENTS
+                  ? fogpay_batch_next_event(&br, &events[slot], &record_cbor)
+                  : fogpay_batch_next(&br, &records[slot], &record_cbor);
         if (err == FOGPAY_ERR_NOT_FOUND) {
             if (i != h.record_count) {
                 abort();
@@ -87,8 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             record_cbor.ptr + record_cbor.len > data + size) {
             abort();
         }
-        check_record(&t, record_cbor);
-        records[i] = t;
+        check_record(&h, i, record_cbor);
     }
     abort(); /* the reader never reported the end */
 }

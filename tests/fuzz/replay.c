@@ -32,6 +32,7 @@ int fuzz_command(const uint8_t *data, size_t size);
 int fuzz_batch(const uint8_t *data, size_t size);
 int fuzz_batch_ack(const uint8_t *data, size_t size);
 int fuzz_transfer(const uint8_t *data, size_t size);
+int fuzz_event(const uint8_t *data, size_t size);
 int fuzz_cose(const uint8_t *data, size_t size);
 int fuzz_cbor(const uint8_t *data, size_t size);
 
@@ -39,7 +40,7 @@ typedef int (*fuzz_target)(const uint8_t *data, size_t size);
 
 static const fuzz_target targets[] = {
     fuzz_intent,   fuzz_receipt,  fuzz_usage, fuzz_command, fuzz_batch,
-    fuzz_batch_ack, fuzz_transfer, fuzz_cose, fuzz_cbor,
+    fuzz_batch_ack, fuzz_transfer, fuzz_event, fuzz_cose, fuzz_cbor,
 };
 #define TARGET_COUNT (sizeof targets / sizeof targets[0])
 
