@@ -126,9 +126,13 @@ static fogpay_error verify__transfer(sqlite3_stmt *s, verify_state *v)
     return FOGPAY_OK;
 }
 
-static fogpay_error verify__chain(fogpay_ledger *l, verify_state *v)
+/* Walks the rows of one chain's statement through check, in position
+ * order, stopping at the first fault. */
+static fogpay_error verify__walk(fogpay_ledger *l, ledger_stmt_id id,
+                                 fogpay_error (*check)(sqlite3_stmt *s, verify_state *v),
+                                 verify_state *v)
 {
-    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_VERIFY_WALK);
+    sqlite3_stmt *s = ledger__stmt(l, id);
     fogpay_error err = FOGPAY_OK;
     /* Bounded by the rows of the table: each step advances one position. */
     for (;;) {
@@ -140,7 +144,7 @@ static fogpay_error verify__chain(fogpay_ledger *l, verify_state *v)
             err = ledger__error(l, rc);
             break;
         }
-        err = verify__transfer(s, v);
+        err = check(s, v);
         if (err != FOGPAY_OK) {
             break;
         }
@@ -191,29 +195,6 @@ static fogpay_error verify__event(sqlite3_stmt *s, verify_state *v)
     memcpy(v->event_previous, stored_hash, FOGPAY_HASH_BYTES);
     v->events_checked = expected;
     return FOGPAY_OK;
-}
-
-static fogpay_error verify__events(fogpay_ledger *l, verify_state *v)
-{
-    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_VERIFY_EVENTS);
-    fogpay_error err = FOGPAY_OK;
-    /* Bounded by the rows of the table: each step advances one position. */
-    for (;;) {
-        int rc = ledger__step(l, s);
-        if (rc == SQLITE_DONE) {
-            break;
-        }
-        if (rc != SQLITE_ROW) {
-            err = ledger__error(l, rc);
-            break;
-        }
-        err = verify__event(s, v);
-        if (err != FOGPAY_OK) {
-            break;
-        }
-    }
-    ledger__finish(s);
-    return err;
 }
 
 /* Runs one of the account checks, which return a row only for a problem:
@@ -276,9 +257,9 @@ fogpay_error fogpay_ledger_verify(fogpay_ledger *l, uint64_t *checked, uint64_t 
     if (err != FOGPAY_OK) {
         return err;
     }
-    err = verify__chain(l, &v);
+    err = verify__walk(l, LEDGER_STMT_VERIFY_WALK, verify__transfer, &v);
     if (err == FOGPAY_OK) {
-        err = verify__events(l, &v);
+        err = verify__walk(l, LEDGER_STMT_VERIFY_EVENTS, verify__event, &v);
     }
     if (err == FOGPAY_OK) {
         err = verify__accounts(l, &v);
