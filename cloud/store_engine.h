@@ -150,6 +150,17 @@ void store__note(fogpay_store *s, const char *format, ...) __attribute__((format
  * FOGPAY_ERR_SCHEMA_VERSION. */
 void store__note_version(fogpay_store *s, long version, bool empty, const char *where);
 
+/* store.c, for store_verify.c: the entry check of every call after open;
+ * a transaction of the given kind; its end (commit on FOGPAY_OK, rollback
+ * otherwise; err or the commit's failure); and an event row decoded and
+ * checked against its columns (NULL when it holds, else a static sentence,
+ * with *difference naming the field that differs). */
+fogpay_error store__enter(fogpay_store *s);
+fogpay_error store__begin(fogpay_store *s, store_txn kind);
+fogpay_error store__end(fogpay_store *s, fogpay_error err);
+const char *store__event_decode(const store_event_row *row, fogpay_event *out,
+                                const char **difference);
+
 /* schemas/cloud.sql, NUL-terminated, generated at build time by
  * plugin/ledger_schema_embed.py (cloud/meson.build); and its version. */
 extern const char cloud_schema_sql[];
