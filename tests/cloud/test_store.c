@@ -603,8 +603,13 @@ static void test_append_stale_head(void)
     fogpay_store_close(s);
 }
 
+/* Two handles racing on the same append, one round after another: each
+ * racer calls append(s, first) for its round's first position. */
+typedef fogpay_error (*race_append_fn)(fogpay_store *s, uint64_t first);
+
 typedef struct racer {
     fogpay_store *s;
+    race_append_fn append;
     pthread_barrier_t *start;
     uint64_t first;
     fogpay_error result;
@@ -614,19 +619,17 @@ static void *racer_run(void *arg)
 {
     racer *r = arg;
     pthread_barrier_wait(r->start);
-    r->result = chain_append(r->s, "gw-a", &chain_a, r->first, RACE_BATCH, r->first + 1);
+    r->result = r->append(r->s, r->first);
     return NULL;
 }
 
-static void test_append_race(void)
+/* Runs RACE_ROUNDS rounds of the two racers; counts the wins and the
+ * compare-and-set refusals, asserting one winner a round. */
+static void race_rounds(racer racers[2], int *wins, int *mismatches)
 {
-    char conninfo[CONNINFO_MAX];
-    fogpay_store *s = fresh_store(conninfo, sizeof conninfo, false);
-    chain_build(&chain_a, RACE_ROUNDS * RACE_BATCH);
-    racer racers[2] = {{.s = s}, {.s = open_store(conninfo, false)}};
     pthread_barrier_t start;
-    int wins = 0;
-    int mismatches = 0;
+    *wins = 0;
+    *mismatches = 0;
     for (uint64_t round = 0; round < RACE_ROUNDS; round++) {
         CU_ASSERT_FATAL(pthread_barrier_init(&start, NULL, 2) == 0);
         pthread_t threads[2];
@@ -641,10 +644,26 @@ static void test_append_race(void)
         pthread_barrier_destroy(&start);
         int round_wins = (racers[0].result == FOGPAY_OK) + (racers[1].result == FOGPAY_OK);
         CU_ASSERT_EQUAL(round_wins, 1);
-        wins += round_wins;
-        mismatches += (racers[0].result == FOGPAY_ERR_CHAIN_MISMATCH) +
-                      (racers[1].result == FOGPAY_ERR_CHAIN_MISMATCH);
+        *wins += round_wins;
+        *mismatches += (racers[0].result == FOGPAY_ERR_CHAIN_MISMATCH) +
+                       (racers[1].result == FOGPAY_ERR_CHAIN_MISMATCH);
     }
+}
+
+static fogpay_error race_transfers(fogpay_store *s, uint64_t first)
+{
+    return chain_append(s, "gw-a", &chain_a, first, RACE_BATCH, first + 1);
+}
+
+static void test_append_race(void)
+{
+    char conninfo[CONNINFO_MAX];
+    fogpay_store *s = fresh_store(conninfo, sizeof conninfo, false);
+    chain_build(&chain_a, RACE_ROUNDS * RACE_BATCH);
+    racer racers[2] = {{.s = s, .append = race_transfers},
+                       {.s = open_store(conninfo, false), .append = race_transfers}};
+    int wins = 0, mismatches = 0;
+    race_rounds(racers, &wins, &mismatches);
     CU_ASSERT_EQUAL(wins, RACE_ROUNDS);
     CU_ASSERT_EQUAL(mismatches, RACE_ROUNDS);
     fogpay_store_gateway g;
@@ -1017,19 +1036,9 @@ static void test_events_stale_head(void)
     fogpay_store_close(s);
 }
 
-typedef struct event_racer {
-    fogpay_store *s;
-    pthread_barrier_t *start;
-    uint64_t first;
-    fogpay_error result;
-} event_racer;
-
-static void *event_racer_run(void *arg)
+static fogpay_error race_events(fogpay_store *s, uint64_t first)
 {
-    event_racer *r = arg;
-    pthread_barrier_wait(r->start);
-    r->result = event_append(r->s, "gw-a", &events_a, r->first, RACE_BATCH, r->first + 1);
-    return NULL;
+    return event_append(s, "gw-a", &events_a, first, RACE_BATCH, first + 1);
 }
 
 static void test_events_race(void)
@@ -1037,28 +1046,10 @@ static void test_events_race(void)
     char conninfo[CONNINFO_MAX];
     fogpay_store *s = fresh_store(conninfo, sizeof conninfo, false);
     event_chain_build(&events_a, RACE_ROUNDS * RACE_BATCH);
-    event_racer racers[2] = {{.s = s}, {.s = open_store(conninfo, false)}};
-    pthread_barrier_t start;
-    int wins = 0;
-    int mismatches = 0;
-    for (uint64_t round = 0; round < RACE_ROUNDS; round++) {
-        CU_ASSERT_FATAL(pthread_barrier_init(&start, NULL, 2) == 0);
-        pthread_t threads[2];
-        for (int i = 0; i < 2; i++) {
-            racers[i].start = &start;
-            racers[i].first = round * RACE_BATCH;
-            CU_ASSERT_FATAL(pthread_create(&threads[i], NULL, event_racer_run, &racers[i]) == 0);
-        }
-        for (int i = 0; i < 2; i++) {
-            pthread_join(threads[i], NULL);
-        }
-        pthread_barrier_destroy(&start);
-        int round_wins = (racers[0].result == FOGPAY_OK) + (racers[1].result == FOGPAY_OK);
-        CU_ASSERT_EQUAL(round_wins, 1);
-        wins += round_wins;
-        mismatches += (racers[0].result == FOGPAY_ERR_CHAIN_MISMATCH) +
-                      (racers[1].result == FOGPAY_ERR_CHAIN_MISMATCH);
-    }
+    racer racers[2] = {{.s = s, .append = race_events},
+                       {.s = open_store(conninfo, false), .append = race_events}};
+    int wins = 0, mismatches = 0;
+    race_rounds(racers, &wins, &mismatches);
     CU_ASSERT_EQUAL(wins, RACE_ROUNDS);
     CU_ASSERT_EQUAL(mismatches, RACE_ROUNDS);
     fogpay_store_gateway g;
