@@ -162,7 +162,7 @@ const char *store__event_decode(const store_event_row *row, fogpay_event *out,
                                 const char **difference);
 
 /* schemas/cloud.sql, NUL-terminated, generated at build time by
- * plugin/ledger_schema_embed.py (cloud/meson.build); and its version. */
+ * schemas/embed_sql.py (schemas/meson.build); and its version. */
 extern const char cloud_schema_sql[];
 #define STORE_SCHEMA_VERSION 2
 

@@ -2,7 +2,7 @@
  * store_sqlite.c - the cloud store on one SQLite file (the default engine).
  *
  * Design. Open sets what the guarantees rest on, as the gateway's ledger
- * does (plugin/ledger.c): WAL journaling, synchronous=FULL so a commit has
+ * does (ledger/ledger.c): WAL journaling, synchronous=FULL so a commit has
  * reached the disk when it returns, foreign keys on, defensive mode, a busy
  * timeout so that two ingest processes on one file wait for each other
  * instead of failing. It checks PRAGMA user_version, creates the schema

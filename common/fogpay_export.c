@@ -1,7 +1,7 @@
 /*
  * fogpay_export.c - transfers as CSV lines and JSON objects (see
- * fogpay_export.h). Moved out of plugin/fogpayctl.c unchanged so that the
- * cloud's tool writes the same bytes.
+ * fogpay_export.h), shared by fogpayctl and fogpay-cloud so that both write
+ * the same bytes.
  */
 #include <inttypes.h>
 #include <string.h>

@@ -27,10 +27,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 [ -f build/build.ninja ] || meson setup build
-ninja -C build plugin/fogpay.so plugin/fogpayctl edge-agent/fogpay-agent
+ninja -C build plugin/fogpay.so apps/fogpayctl/fogpayctl edge-agent/fogpay-agent
 
 root=$PWD
-ctl=$root/build/plugin/fogpayctl
+ctl=$root/build/apps/fogpayctl/fogpayctl
 agent=$root/build/edge-agent/fogpay-agent
 plugin=$root/build/plugin/fogpay.so
 work=$(mktemp -d /tmp/fogpay-demo-XXXXXX)

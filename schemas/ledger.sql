@@ -240,7 +240,7 @@ CREATE TABLE usage_readings (
 
 -- Refused messages, for monitoring; also from clients that are not devices.
 -- Bounded: the ledger keeps the newest FOGPAY_LEDGER_REJECTIONS_MAX rows
--- (plugin/ledger.h) and deletes older ones as it inserts.
+-- (ledger/ledger.h) and deletes older ones as it inserts.
 CREATE TABLE rejections (
     id INTEGER PRIMARY KEY,
     client_id TEXT NOT NULL CHECK (length(CAST(client_id AS BLOB)) <= 64),

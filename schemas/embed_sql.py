@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""ledger_schema_embed.py - turns schemas/ledger.sql into a C source file
-defining `const char <name>[]`, the schema NUL-terminated, so the plugin and
-fogpayctl carry their schema and never read schemas/ at run time.
+"""embed_sql.py - turns a schema of schemas/ (ledger.sql, cloud.sql) into a C
+source file defining `const char <name>[]`, the schema NUL-terminated, so the
+programs carry their schema and never read schemas/ at run time.
 
-Usage: ledger_schema_embed.py INPUT.sql OUTPUT.c NAME
+Usage: embed_sql.py INPUT.sql OUTPUT.c NAME
 
 The bytes are written as an initializer list rather than a string literal:
 ISO C11 compilers need only accept string literals of 4095 characters, and
@@ -14,7 +14,7 @@ import sys
 
 def main(argv):
     if len(argv) != 4:
-        sys.stderr.write("usage: ledger_schema_embed.py INPUT.sql OUTPUT.c NAME\n")
+        sys.stderr.write("usage: embed_sql.py INPUT.sql OUTPUT.c NAME\n")
         return 2
     source, target, name = argv[1], argv[2], argv[3]
     with open(source, "rb") as f:
@@ -24,7 +24,7 @@ def main(argv):
         return 1
     lines = [
         f"/* {name} - generated from {source.rsplit('/', 1)[-1]} by",
-        " * ledger_schema_embed.py at build time; edit the .sql file, not this one. */",
+        " * embed_sql.py at build time; edit the .sql file, not this one. */",
         f"extern const char {name}[];",
         f"const char {name}[] = {{",
     ]

@@ -1,5 +1,5 @@
 /*
- * test_control.c - the operator's JSON commands (plugin/control.c) on a
+ * test_control.c - the operator's JSON commands (control/control.c) on a
  * real ledger file: every command's round trip and its refusals, with the
  * device commands it asks to send recorded by a test sender.
  */

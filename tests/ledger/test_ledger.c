@@ -1,5 +1,5 @@
 /*
- * test_ledger.c - the gateway's ledger (plugin/ledger*.c) on SQLite files in
+ * test_ledger.c - the gateway's ledger (ledger/ledger*.c) on SQLite files in
  * a temporary directory: opening and schema versions, the registry,
  * funding, settlement and each of its refusals, daily limits, device
  * messages, ownership over time, refunds, verification against files
