@@ -244,6 +244,7 @@ static int cloud_gateways(fogpay_store *s, int argc, char **argv)
 
 typedef struct cloud_export_state {
     bool json;
+    bool no_memory;
     bool one_gateway; /* --gateway given: fogpayctl's CSV exactly */
     uint64_t count;
     char last_gateway[FOGPAY_GATEWAY_ID_MAX + 1];
@@ -256,7 +257,10 @@ static int cloud_export_visit(void *ctx, const char *gateway_id, const fogpay_tr
     cloud_export_state *e = ctx;
     if (e->json) {
         printf("%s{\"gateway\":\"%s\",\"transfer\":", e->count ? ",\n" : "", gateway_id);
-        fogpay_export_json(stdout, t, hash, true);
+        if (!fogpay_export_json(stdout, t, hash, true)) {
+            e->no_memory = true;
+            return 1;
+        }
         putchar('}');
     } else {
         if (!e->one_gateway) {
@@ -368,6 +372,9 @@ static int cloud_export(fogpay_store *s, bool events, int argc, char **argv)
         uint64_t before = e.count;
         fogpay_error err = events ? fogpay_store_events(s, &f, cloud_export_event_visit, &e)
                                   : fogpay_store_transfers(s, &f, cloud_export_visit, &e);
+        if (err == FOGPAY_OK && e.no_memory) {
+            err = FOGPAY_ERR_NO_MEMORY;
+        }
         if (err != FOGPAY_OK) {
             return cloud_fail(s, command, err);
         }

@@ -1,9 +1,11 @@
 /*
  * fogpay_export.c - transfers as CSV lines and JSON objects (see
- * fogpay_export.h), shared by fogpayctl and fogpay-cloud so that both write
- * the same bytes.
+ * fogpay_export.h), shared by fogpayctl, fogpay-cloud and the control
+ * replies so that all write the same fields. A transfer's JSON object is
+ * built with cJSON in one place (fogpay_export_transfer_object).
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fogpay_export.h"
@@ -34,6 +36,7 @@ typedef struct export_text {
     char chain_hex[2 * FOGPAY_HASH_BYTES + 1];
 } export_text;
 
+/* hash may be NULL: the chain hash is then empty. */
 static void export_text_of(const fogpay_transfer *t, const uint8_t hash[FOGPAY_HASH_BYTES],
                            export_text *x)
 {
@@ -47,7 +50,10 @@ static void export_text_of(const fogpay_transfer *t, const uint8_t hash[FOGPAY_H
     if (t->device_id[0] != '\0') {
         fogpay_hex_encode(t->intent_hash, FOGPAY_HASH_BYTES, x->intent_hex);
     }
-    fogpay_hex_encode(hash, FOGPAY_HASH_BYTES, x->chain_hex);
+    x->chain_hex[0] = '\0';
+    if (hash != NULL) {
+        fogpay_hex_encode(hash, FOGPAY_HASH_BYTES, x->chain_hex);
+    }
 }
 
 void fogpay_export_csv_header(FILE *out)
@@ -70,32 +76,70 @@ void fogpay_export_csv(FILE *out, const fogpay_transfer *t, const uint8_t hash[F
     fputc('\n', out);
 }
 
-void fogpay_export_json(FILE *out, const fogpay_transfer *t, const uint8_t hash[FOGPAY_HASH_BYTES],
-                        bool first)
+/* Adds an unsigned integer as a JSON number written exactly: cJSON keeps
+ * numbers as doubles, which lose digits above 2^53. */
+static bool export_json_u64(cJSON *o, const char *name, uint64_t v)
 {
+    char text[24];
+    snprintf(text, sizeof text, "%" PRIu64, v);
+    return cJSON_AddRawToObject(o, name, text) != NULL;
+}
+
+cJSON *fogpay_export_transfer_object(const fogpay_transfer *t,
+                                     const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+        return NULL;
+    }
     export_text x;
     export_text_of(t, hash, &x);
-    fprintf(out,
-            "%s{\"position\":%" PRIu64 ",\"kind\":%u,\"debit\":%" PRIu64 ",\"credit\":%" PRIu64
-            ",\"amount\":\"%s\",\"currency\":\"%s\",\"time\":%" PRIu64
-            ",\"device\":\"%s\",\"seq\":%" PRIu64
-            ",\"payerEntity\":\"%s\",\"payeeEntity\":\"%s\",\"intentHash\":\"%s\","
-            "\"chainHash\":\"%s\",\"relatedPosition\":%" PRIu64 ",\"reference\":",
-            first ? "" : ",\n", t->position, (unsigned)t->kind, t->debit_account, t->credit_account,
-            x.amount, x.code, t->time_ms, t->device_id, t->seq, t->payer_entity, t->payee_entity,
-            x.intent_hex, x.chain_hex, t->related_position);
-    /* References are short codes; escape the two characters JSON needs and
-     * drop control characters. */
-    fputc('"', out);
-    for (const char *p = t->reference; *p != '\0'; p++) {
-        if (*p == '"' || *p == '\\') {
-            fputc('\\', out);
-        }
-        if ((unsigned char)*p >= 0x20) {
-            fputc(*p, out);
-        }
+    bool ok = export_json_u64(o, "position", t->position) &&
+              export_json_u64(o, "kind", t->kind) &&
+              export_json_u64(o, "debit", t->debit_account) &&
+              export_json_u64(o, "credit", t->credit_account) &&
+              cJSON_AddStringToObject(o, "amount", x.amount) != NULL &&
+              cJSON_AddStringToObject(o, "currency", x.code) != NULL &&
+              export_json_u64(o, "time", t->time_ms);
+    if (ok && t->device_id[0] != '\0') {
+        ok = cJSON_AddStringToObject(o, "device", t->device_id) != NULL &&
+             export_json_u64(o, "seq", t->seq) &&
+             cJSON_AddStringToObject(o, "intentHash", x.intent_hex) != NULL;
     }
-    fputs("\"}", out);
+    if (ok && t->payer_entity[0] != '\0') {
+        ok = cJSON_AddStringToObject(o, "payerEntity", t->payer_entity) != NULL;
+    }
+    if (ok && t->payee_entity[0] != '\0') {
+        ok = cJSON_AddStringToObject(o, "payeeEntity", t->payee_entity) != NULL;
+    }
+    if (ok && hash != NULL) {
+        ok = cJSON_AddStringToObject(o, "chainHash", x.chain_hex) != NULL;
+    }
+    if (ok && t->related_position != 0) {
+        ok = export_json_u64(o, "relatedPosition", t->related_position);
+    }
+    if (ok && t->reference[0] != '\0') {
+        ok = cJSON_AddStringToObject(o, "reference", t->reference) != NULL;
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+bool fogpay_export_json(FILE *out, const fogpay_transfer *t, const uint8_t hash[FOGPAY_HASH_BYTES],
+                        bool first)
+{
+    cJSON *o = fogpay_export_transfer_object(t, hash);
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (text == NULL) {
+        return false;
+    }
+    fprintf(out, "%s%s", first ? "" : ",\n", text);
+    free(text);
+    return true;
 }
 
 void fogpay_export_event_csv_header(FILE *out)

@@ -10,7 +10,14 @@
  * a line break. JSON: an array of objects, one per line; the caller writes
  * "[\n" before the first and "\n]\n" after the last. Amounts are decimals
  * in the currency's minor-unit exponent, hashes lower-case hex (the intent
- * hash empty for a transfer no device caused).
+ * hash empty in CSV for a transfer no device caused).
+ *
+ * A transfer's JSON object is the one of fogpay_export_transfer_object(),
+ * also used by the control replies (getTransfer, listTransfers): fields
+ * that a transfer does not have are absent, never empty or 0 (device, seq
+ * and intentHash only for a transfer a device caused; payerEntity,
+ * payeeEntity, relatedPosition, reference only when set), and integers are
+ * written exactly, whatever their size.
  */
 #ifndef FOGPAY_EXPORT_H
 #define FOGPAY_EXPORT_H
@@ -18,6 +25,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include <cjson/cJSON.h>
 
 #include "fogpay_limits.h"
 #include "fogpay_message.h"
@@ -28,8 +37,15 @@ void fogpay_export_csv_header(FILE *out);
 /* Writes one transfer and its chain hash as a CSV line. */
 void fogpay_export_csv(FILE *out, const fogpay_transfer *t, const uint8_t hash[FOGPAY_HASH_BYTES]);
 
-/* Writes one transfer as a JSON object, preceded by ",\n" unless first. */
-void fogpay_export_json(FILE *out, const fogpay_transfer *t, const uint8_t hash[FOGPAY_HASH_BYTES],
+/* The JSON object of one transfer; hash may be NULL (no "chainHash").
+ * Returns a tree the caller frees with cJSON_Delete (or adds to its own
+ * tree), or NULL when memory ran out. */
+cJSON *fogpay_export_transfer_object(const fogpay_transfer *t,
+                                     const uint8_t hash[FOGPAY_HASH_BYTES]);
+
+/* Writes one transfer as a JSON object, preceded by ",\n" unless first;
+ * false (nothing written) when memory ran out. */
+bool fogpay_export_json(FILE *out, const fogpay_transfer *t, const uint8_t hash[FOGPAY_HASH_BYTES],
                         bool first);
 
 /* Events (fogpay_event) the same way: a header line, then one line per

@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "control.h"
+#include "fogpay_export.h"
 #include "fogpay_key.h"
 #include "fogpay_limits.h"
 #include "fogpay_password.h"
@@ -123,64 +124,11 @@ static fogpay_error control__amount(const cJSON *cmd, const char *name, bool req
     return err;
 }
 
-static void control__hex(const uint8_t *bytes, size_t len, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 0x0f];
-    }
-    out[2 * len] = '\0';
-}
-
 static void control__add_amount(cJSON *obj, const char *name, int64_t minor, int exponent)
 {
     char text[32];
     fogpay_amount_format(minor, exponent, text, sizeof text);
     cJSON_AddStringToObject(obj, name, text);
-}
-
-/* The JSON form of a transfer (getTransfer, listTransfers, fundWallet). */
-static cJSON *control__transfer_json(const fogpay_transfer *t,
-                                     const uint8_t hash[FOGPAY_HASH_BYTES])
-{
-    cJSON *o = cJSON_CreateObject();
-    if (o == NULL) {
-        return NULL;
-    }
-    int exponent = 0;
-    const char *code = fogpay_currency_code(t->currency, &exponent);
-    char hex[2 * FOGPAY_HASH_BYTES + 1];
-    cJSON_AddNumberToObject(o, "position", (double)t->position);
-    cJSON_AddNumberToObject(o, "kind", t->kind);
-    cJSON_AddNumberToObject(o, "debit", (double)t->debit_account);
-    cJSON_AddNumberToObject(o, "credit", (double)t->credit_account);
-    control__add_amount(o, "amount", (int64_t)t->amount_minor, exponent);
-    cJSON_AddStringToObject(o, "currency", code ? code : "");
-    cJSON_AddNumberToObject(o, "time", (double)t->time_ms);
-    if (t->device_id[0] != '\0') {
-        cJSON_AddStringToObject(o, "device", t->device_id);
-        cJSON_AddNumberToObject(o, "seq", (double)t->seq);
-        control__hex(t->intent_hash, FOGPAY_HASH_BYTES, hex);
-        cJSON_AddStringToObject(o, "intentHash", hex);
-    }
-    if (t->payer_entity[0] != '\0') {
-        cJSON_AddStringToObject(o, "payerEntity", t->payer_entity);
-    }
-    if (t->payee_entity[0] != '\0') {
-        cJSON_AddStringToObject(o, "payeeEntity", t->payee_entity);
-    }
-    if (hash != NULL) {
-        control__hex(hash, FOGPAY_HASH_BYTES, hex);
-        cJSON_AddStringToObject(o, "chainHash", hex);
-    }
-    if (t->reference[0] != '\0') {
-        cJSON_AddStringToObject(o, "reference", t->reference);
-    }
-    if (t->related_position != 0) {
-        cJSON_AddNumberToObject(o, "relatedPosition", (double)t->related_position);
-    }
-    return o;
 }
 
 static fogpay_error control__create_entity(const fogpay_control_context *c, const cJSON *cmd,
@@ -462,7 +410,7 @@ static fogpay_error control__get_transfer(const fogpay_control_context *c, const
     if (err != FOGPAY_OK) {
         return err;
     }
-    cJSON *o = control__transfer_json(&t, hash);
+    cJSON *o = fogpay_export_transfer_object(&t, hash);
     if (o == NULL) {
         return FOGPAY_ERR_NO_MEMORY;
     }
@@ -485,7 +433,7 @@ static int control__list_visit(void *ctx, const fogpay_transfer *t,
                                const uint8_t hash[FOGPAY_HASH_BYTES])
 {
     control_list *list = ctx;
-    cJSON *o = control__transfer_json(t, hash);
+    cJSON *o = fogpay_export_transfer_object(t, hash);
     if (o == NULL) {
         list->no_memory = true;
         return 1;

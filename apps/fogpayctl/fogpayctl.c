@@ -142,6 +142,7 @@ static int ctl_verify(fogpay_ledger *l, int argc, char **argv)
 
 typedef struct ctl_export_state {
     bool json;
+    bool no_memory;
     uint64_t count;
     uint64_t last_position;
 } ctl_export_state;
@@ -153,7 +154,10 @@ static int ctl_export_visit(void *ctx, const fogpay_transfer *t,
 {
     ctl_export_state *e = ctx;
     if (e->json) {
-        fogpay_export_json(stdout, t, hash, e->count == 0);
+        if (!fogpay_export_json(stdout, t, hash, e->count == 0)) {
+            e->no_memory = true;
+            return 1;
+        }
     } else {
         fogpay_export_csv(stdout, t, hash);
     }
@@ -210,6 +214,9 @@ static int ctl_export(fogpay_ledger *l, int argc, char **argv)
     for (;;) {
         uint64_t before = e.count;
         fogpay_error err = fogpay_ledger_transfer_list(l, &filter, ctl_export_visit, &e);
+        if (err == FOGPAY_OK && e.no_memory) {
+            err = FOGPAY_ERR_NO_MEMORY;
+        }
         if (err != FOGPAY_OK) {
             return ctl_fail("export", err);
         }

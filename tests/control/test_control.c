@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "fogpay_export.h"
 #include "fogpay_key.h"
 
 #define NOW_MS 1700000000000ull
@@ -215,6 +216,19 @@ static void test_transfers_and_verify(void)
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(t, "amount")->valuestring, "0.07");
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(t, "reference")->valuestring, "r2");
     CU_ASSERT_EQUAL(strlen(cJSON_GetObjectItem(t, "chainHash")->valuestring), 64);
+    /* The reply's transfer is the export's object, byte for byte: a funding
+     * has no device, so no "device", "seq" or "intentHash" at all. */
+    fogpay_transfer stored;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_transfer_get(ledger, 2, &stored, hash), FOGPAY_OK);
+    cJSON *exported = fogpay_export_transfer_object(&stored, hash);
+    char *want = cJSON_PrintUnformatted(exported);
+    char *got = cJSON_PrintUnformatted(t);
+    CU_ASSERT_STRING_EQUAL(got, want);
+    CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(t, "device"));
+    free(want);
+    free(got);
+    cJSON_Delete(exported);
     cJSON_Delete(reply);
     expect("{\"commands\":[{\"command\":\"getTransfer\",\"id\":99}]}", "not_found");
     expect("{\"commands\":[{\"command\":\"getTransfer\",\"id\":-1}]}", "field_range");

@@ -1,0 +1,143 @@
+/*
+ * test_export.c - the export writers (common/fogpay_export.c): a transfer's
+ * JSON object omits what the transfer does not have, writes integers
+ * exactly above 2^53, escapes text, and the array writer prints the same
+ * object; the CSV line keeps every column.
+ */
+#include <CUnit/Basic.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fogpay_export.h"
+#include "testutil.h"
+
+#define EUR 978
+
+/* A payment a device caused, with every optional field set. */
+static fogpay_transfer payment(void)
+{
+    fogpay_transfer t = {.position = 7, .kind = FOGPAY_TRANSFER_PAYMENT, .debit_account = 3,
+                         .credit_account = 4, .amount_minor = 150, .currency = EUR,
+                         .time_ms = 1700000000123ull, .seq = 9007199254740993ull,
+                         .related_position = 2};
+    strcpy(t.device_id, "dev-a");
+    strcpy(t.payer_entity, "le-payer");
+    strcpy(t.payee_entity, "le-payee");
+    strcpy(t.reference, "say \"hi\"\\");
+    memset(t.intent_hash, 0xab, sizeof t.intent_hash);
+    return t;
+}
+
+/* A funding: no device, no entities, no reference. */
+static fogpay_transfer funding(void)
+{
+    fogpay_transfer t = {.position = 1, .kind = FOGPAY_TRANSFER_FUNDING, .debit_account = 1,
+                         .credit_account = 3, .amount_minor = 1000, .currency = EUR,
+                         .time_ms = 1000};
+    return t;
+}
+
+/* Prints the object of t with cJSON, unformatted; the caller frees. */
+static char *object_text(const fogpay_transfer *t, const uint8_t *hash)
+{
+    cJSON *o = fogpay_export_transfer_object(t, hash);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    return text;
+}
+
+static void test_absent_fields_are_omitted(void)
+{
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    memset(hash, 0x01, sizeof hash);
+    fogpay_transfer t = funding();
+    char *text = object_text(&t, hash);
+    CU_ASSERT_STRING_EQUAL(text, "{\"position\":1,\"kind\":1,\"debit\":1,\"credit\":3,"
+                                 "\"amount\":\"10.00\",\"currency\":\"EUR\",\"time\":1000,"
+                                 "\"chainHash\":\"0101010101010101010101010101010101010101010"
+                                 "101010101010101010101\"}");
+    free(text);
+    /* Without a chain hash (a transfer not yet on the chain) there is none. */
+    text = object_text(&t, NULL);
+    CU_ASSERT_PTR_NULL(strstr(text, "chainHash"));
+    free(text);
+}
+
+static void test_every_field_exact_and_escaped(void)
+{
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    memset(hash, 0x02, sizeof hash);
+    fogpay_transfer t = payment();
+    char *text = object_text(&t, hash);
+    /* 2^53 + 1 is not a double: written from the integer, not through one. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"seq\":9007199254740993,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"time\":1700000000123,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"device\":\"dev-a\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"relatedPosition\":2"));
+    cJSON *back = cJSON_Parse(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(back);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(back, "reference")->valuestring, "say \"hi\"\\");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(back, "intentHash")->valuestring,
+                           "abababababababababababababababababababababababababababababababab");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(back, "payerEntity")->valuestring, "le-payer");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(back, "payeeEntity")->valuestring, "le-payee");
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(back), 15);
+    cJSON_Delete(back);
+    free(text);
+}
+
+/* The array writer prints the same object, separated by ",\n". */
+static void test_array_writer_prints_the_object(void)
+{
+    uint8_t hash[FOGPAY_HASH_BYTES] = {0};
+    fogpay_transfer a = funding(), b = payment();
+    char *ta = object_text(&a, hash), *tb = object_text(&b, hash);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT(fogpay_export_json(f, &a, hash, true));
+    CU_ASSERT(fogpay_export_json(f, &b, hash, false));
+    fclose(f);
+    char expected[2048];
+    snprintf(expected, sizeof expected, "%s,\n%s", ta, tb);
+    CU_ASSERT_STRING_EQUAL(buf, expected);
+    free(buf);
+    free(ta);
+    free(tb);
+}
+
+/* CSV keeps a column for every field, empty or 0 when absent. */
+static void test_csv_columns(void)
+{
+    uint8_t hash[FOGPAY_HASH_BYTES] = {0};
+    fogpay_transfer t = funding();
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fogpay_export_csv(f, &t, hash);
+    fclose(f);
+    CU_ASSERT_STRING_EQUAL(buf, "1,1,1,3,10.00,EUR,1000,,0,,,,"
+                                "0000000000000000000000000000000000000000000000000000000000000000"
+                                ",0,\n");
+    free(buf);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        return 1;
+    }
+    CU_pSuite s = CU_add_suite("export", NULL, NULL);
+    CU_add_test(s, "JSON: absent fields omitted", test_absent_fields_are_omitted);
+    CU_add_test(s, "JSON: every field, exact integers, escaped text",
+                test_every_field_exact_and_escaped);
+    CU_add_test(s, "JSON array writer prints the same object", test_array_writer_prints_the_object);
+    CU_add_test(s, "CSV: a column for every field", test_csv_columns);
+    return testutil_run();
+}
