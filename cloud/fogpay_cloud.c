@@ -23,7 +23,6 @@
  * Ownership: main opens the store for the commands that need it and closes
  * it; handlers free everything else they allocate.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,15 +30,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "fogpay_cli.h"
 #include "fogpay_error.h"
 #include "fogpay_export.h"
 #include "fogpay_hash.h"
-#include "fogpay_key.h"
 #include "store.h"
 
-#define CLOUD_EXIT_OK    0
-#define CLOUD_EXIT_FAIL  1
-#define CLOUD_EXIT_USAGE 2
+#define CLOUD_EXIT_OK    FOGPAY_CLI_EXIT_OK
+#define CLOUD_EXIT_FAIL  FOGPAY_CLI_EXIT_FAILURE
+#define CLOUD_EXIT_USAGE FOGPAY_CLI_EXIT_USAGE
 
 /* The environment variable naming the store when --store is not given. */
 #define CLOUD_STORE_ENV "FOGPAY_STORE"
@@ -57,22 +56,6 @@ static uint64_t cloud_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Parses a decimal unsigned integer that must fill the whole text. */
-static bool cloud_parse_u64(const char *text, uint64_t *out)
-{
-    if (text == NULL || *text < '0' || *text > '9') {
-        return false;
-    }
-    errno = 0;
-    char *end = NULL;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0') {
-        return false;
-    }
-    *out = (uint64_t)v;
-    return true;
-}
-
 /* Reports a store error with the operation that failed and the store's
  * sentence; returns the failure exit status. */
 static int cloud_fail(fogpay_store *s, const char *what, fogpay_error err)
@@ -84,8 +67,7 @@ static int cloud_fail(fogpay_store *s, const char *what, fogpay_error err)
 
 static int cloud_usage_error(const char *command, const char *message)
 {
-    fprintf(stderr, "%s %s: %s\n", cloud_program, command, message);
-    return CLOUD_EXIT_USAGE;
+    return fogpay_cli_usage_error(cloud_program, command, message);
 }
 
 static int cloud_init(fogpay_store *s, int argc, char **argv)
@@ -101,40 +83,7 @@ static int cloud_init(fogpay_store *s, int argc, char **argv)
 static int cloud_keygen(fogpay_store *s, int argc, char **argv)
 {
     (void)s;
-    static const struct option options[] = {
-        {"out", required_argument, NULL, 'o'},
-        {"alg", required_argument, NULL, 'a'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *out = NULL;
-    fogpay_alg alg = FOGPAY_ALG_EDDSA;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        switch (opt) {
-        case 'o':
-            out = optarg;
-            break;
-        case 'a':
-            if (!fogpay_alg_from_name(optarg, &alg)) {
-                return cloud_usage_error("keygen", "--alg is ed25519 or p256");
-            }
-            break;
-        default:
-            return CLOUD_EXIT_USAGE;
-        }
-    }
-    if (out == NULL) {
-        return cloud_usage_error("keygen", "--out FILE is required");
-    }
-    char text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
-    fogpay_error err = fogpay_key_create_file(alg, out, text, sizeof text);
-    if (err != FOGPAY_OK) {
-        fprintf(stderr, "%s: keygen failed: %s (%s)\n", cloud_program, fogpay_error_string(err),
-                fogpay_error_name(err));
-        return CLOUD_EXIT_FAIL;
-    }
-    printf("%s\n", text);
-    return CLOUD_EXIT_OK;
+    return fogpay_cli_keygen_command(cloud_program, argc, argv);
 }
 
 static int cloud_add_gateway(fogpay_store *s, int argc, char **argv)
@@ -322,12 +271,12 @@ static int cloud_export_options(const char *command, int argc, char **argv, fogp
             f->entity_id = optarg;
             break;
         case 'F':
-            if (!cloud_parse_u64(optarg, &f->from_ms)) {
+            if (!fogpay_cli_parse_u64(optarg, UINT64_MAX, &f->from_ms)) {
                 return cloud_usage_error(command, "--from takes unix milliseconds");
             }
             break;
         case 'T':
-            if (!cloud_parse_u64(optarg, &f->to_ms)) {
+            if (!fogpay_cli_parse_u64(optarg, UINT64_MAX, &f->to_ms)) {
                 return cloud_usage_error(command, "--to takes unix milliseconds");
             }
             break;

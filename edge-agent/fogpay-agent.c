@@ -28,12 +28,13 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fogpay_cli.h"
 #include "fogpay_key.h"
 #include "fogpay_password.h"
 
-#define CLI_EXIT_OK 0
-#define CLI_EXIT_FAILURE 1
-#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_OK FOGPAY_CLI_EXIT_OK
+#define CLI_EXIT_FAILURE FOGPAY_CLI_EXIT_FAILURE
+#define CLI_EXIT_USAGE FOGPAY_CLI_EXIT_USAGE
 #define CLI_EXIT_REJECTED 3
 #define CLI_EXIT_TIMEOUT 4
 #define CLI_EXIT_REFUSED 5
@@ -92,34 +93,10 @@ static int cli_usage_error(const char *message)
     return CLI_EXIT_USAGE;
 }
 
-/* Reads the first line of path into out (cap bytes), without its newline. */
-static bool cli_read_line(const char *path, char *out, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        return false;
-    }
-    bool ok = fgets(out, (int)cap, f) != NULL;
-    fclose(f);
-    if (!ok) {
-        return false;
-    }
-    size_t n = strcspn(out, "\r\n");
-    if (out[n] == '\0' && n + 1 == cap) {
-        return false; /* longer than the buffer */
-    }
-    out[n] = '\0';
-    return true;
-}
-
 static bool cli_parse_ulong(const char *text, unsigned long max, unsigned long *out)
 {
-    char *end = NULL;
-    if (!text || text[0] < '0' || text[0] > '9') {
-        return false;
-    }
-    unsigned long long v = strtoull(text, &end, 10);
-    if (*end != '\0' || v > max) {
+    uint64_t v = 0;
+    if (!fogpay_cli_parse_u64(text, max, &v)) {
         return false;
     }
     *out = (unsigned long)v;
@@ -192,7 +169,7 @@ static int cli_option_value(cli_options *o, int opt, const char *arg)
         }
         return 0;
     case OPT_PASSWORD_FILE:
-        if (!cli_read_line(arg, o->password, sizeof o->password) ||
+        if (!fogpay_cli_read_line(arg, o->password, sizeof o->password) ||
             strlen(o->password) > FOGPAY_PASSWORD_MAX) {
             fprintf(stderr, "fogpay-agent: cannot read a password from %s\n", arg);
             return CLI_EXIT_FAILURE;
@@ -205,7 +182,7 @@ static int cli_option_value(cli_options *o, int opt, const char *arg)
                 return cli_usage_error("--gateway-key is too long");
             }
             strcpy(o->gateway_key, arg);
-        } else if (!cli_read_line(arg, o->gateway_key, sizeof o->gateway_key)) {
+        } else if (!fogpay_cli_read_line(arg, o->gateway_key, sizeof o->gateway_key)) {
             fprintf(stderr, "fogpay-agent: cannot read the gateway key from %s\n", arg);
             return CLI_EXIT_FAILURE;
         }
@@ -263,18 +240,7 @@ static int cli_parse(cli_options *o, int argc, char **argv)
 
 static int cli_keygen(const cli_options *o)
 {
-    if (!o->out) {
-        return cli_usage_error("keygen needs --out FILE");
-    }
-    char text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
-    fogpay_error err = fogpay_key_create_file(FOGPAY_ALG_EDDSA, o->out, text, sizeof text);
-    if (err != FOGPAY_OK) {
-        fprintf(stderr, "fogpay-agent: keygen: %s: %s\n", fogpay_error_name(err),
-                fogpay_error_string(err));
-        return CLI_EXIT_FAILURE;
-    }
-    printf("%s\n", text);
-    return CLI_EXIT_OK;
+    return fogpay_cli_keygen("fogpay-agent", o->out, NULL);
 }
 
 static void cli_on_journaled(void *ctx, uint64_t seq, uint8_t kind)

@@ -1,25 +1,52 @@
 /*
- * fogpayctl.h - shared between fogpayctl's offline commands (fogpayctl.c)
- * and its online mode (fogpayctl_online.c).
+ * fogpayctl.h - shared by fogpayctl's parts: main and the offline-only
+ * commands (fogpayctl.c), the control commands that work both ways
+ * (fogpayctl_command.c), and the MQTT exchange of the online path
+ * (fogpayctl_online.c).
  */
 #ifndef FOGPAYCTL_H
 #define FOGPAYCTL_H
 
+#include <stdbool.h>
+
+#include "ledger.h"
+
+#define FOGPAYCTL_PROGRAM "fogpayctl"
+
 /* How to reach a gateway's broker as an operator. Strings are borrowed
- * from argv. */
+ * (from argv, or the caller's buffer for the password). */
 typedef struct fogpayctl_connection {
     const char *host;
     int port;
     const char *username;
-    const char *password;
-    const char *cafile; /* TLS when set */
+    const char *password; /* read from --password-file, never from argv */
+    const char *cafile;   /* TLS when set */
     int timeout_ms;
 } fogpayctl_connection;
 
-/* Sends the control command argv[0] with fields from "--some-field value"
- * pairs (camelCased), prints the JSON reply, and returns the exit status:
- * 0 when every response is without error, 1 on an error reply, a network
- * failure or a timeout, 2 for a usage error. */
-int fogpayctl_online(const fogpayctl_connection *conn, int argc, char **argv);
+/* Where a control request goes: exactly one of ledger (offline: the one
+ * control handler on the opened ledger) and conn (online: the gateway's
+ * $CONTROL/fogpay/v1). */
+typedef struct fogpayctl_target {
+    fogpay_ledger *ledger;
+    const fogpayctl_connection *conn;
+    bool json;              /* print the whole reply as JSON, not the text form */
+    bool stdin_taken;       /* the operator password came from standard input */
+} fogpayctl_target;
+
+/* Runs the control command argv[0] (its control name, such as
+ * "suspendDevice", or its alias, such as "suspend-device") with fields
+ * from "--some-field value" pairs, prints the reply and returns the exit
+ * status: 0 when the command succeeded, 1 when it was refused or the
+ * exchange failed, 2 when the command line or the request was malformed.
+ * The same request, the same handler and the same printing on both paths. */
+int fogpayctl_command(const fogpayctl_target *target, int argc, char **argv);
+
+/* Online: publishes request (a NUL-terminated JSON request carrying
+ * correlation) and returns the reply carrying that correlation data, as a
+ * string from malloc the caller frees; NULL after printing why (connect,
+ * publish, timeout). */
+char *fogpayctl_online_exchange(const fogpayctl_connection *conn, const char *request,
+                                const char *correlation);
 
 #endif

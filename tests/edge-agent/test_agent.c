@@ -400,14 +400,16 @@ static bool wait_for_text(const char *path, const char *text)
 
 static int operator_command(const char *command, const char *device)
 {
-    char port[16];
+    char port[16], password_file[TEST_BROKER_PATH_MAX];
     snprintf(port, sizeof port, "%d", broker.port);
+    path_in("ops.password", password_file);
+    write_text(password_file, "ops-pass\n", 0600);
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open("/dev/null", O_WRONLY);
         dup2(fd, STDOUT_FILENO);
-        execl(fogpayctl_bin, fogpayctl_bin, "-h", "127.0.0.1", "-p", port, "-u", "ops", "-P",
-              "ops-pass", command, "--device", device, (char *)NULL);
+        execl(fogpayctl_bin, fogpayctl_bin, "-h", "127.0.0.1", "-p", port, "-u", "ops",
+              "--password-file", password_file, command, "--device", device, (char *)NULL);
         _exit(127);
     }
     return wait_exit(pid);

@@ -659,10 +659,16 @@ static void test_control(void)
 /* fogpayctl online: one control command over MQTT 5, reply printed. */
 static void test_fogpayctl_online(void)
 {
-    char command[1024];
+    char command[1024], password_file[TEST_BROKER_PATH_MAX];
+    path_in("ops.password", password_file);
+    FILE *f = fopen(password_file, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("ops-pass\n", f);
+    fclose(f);
     snprintf(command, sizeof command,
-             "%s -h 127.0.0.1 -p %d -u ops -P ops-pass getBalance --device dev-a --currency EUR",
-             getenv("FOGPAYCTL"), broker.port);
+             "%s -h 127.0.0.1 -p %d -u ops --password-file %s getBalance --device dev-a "
+             "--currency EUR",
+             getenv("FOGPAYCTL"), broker.port, password_file);
     FILE *p = popen(command, "r");
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     char out[4096];
@@ -680,8 +686,8 @@ static void test_fogpayctl_online(void)
 
     /* A wrong operator password is refused. */
     snprintf(command, sizeof command,
-             "%s -h 127.0.0.1 -p %d -u ops -P wrong getBalance --device dev-a --currency EUR "
-             ">/dev/null 2>&1",
+             "echo wrong | %s -h 127.0.0.1 -p %d -u ops --password-file - getBalance --device "
+             "dev-a --currency EUR >/dev/null 2>&1",
              getenv("FOGPAYCTL"), broker.port);
     CU_ASSERT_NOT_EQUAL(system(command), 0);
 }

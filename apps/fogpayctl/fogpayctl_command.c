@@ -1,0 +1,366 @@
+/*
+ * fogpayctl_command.c - the control commands of fogpayctl, one path for
+ * both ways: the request is built from the command line once, handed either
+ * to the one control handler (control/control.c, fogpay_control_handle) on
+ * the opened ledger or to the gateway over MQTT, and the reply is printed
+ * once. Validation and messages are therefore the control handler's on
+ * both paths.
+ *
+ * The request. "--per-payment 5.00" becomes "perPayment":"5.00". Amounts
+ * stay decimal strings; the fields that are integers in the contract (id,
+ * effective, from, to, after, limit) become JSON numbers after a strict
+ * parse. For registerDevice the limit fields (--per-payment, --per-day,
+ * --wallet-max, --currency) go into a "limits" object. A password is never
+ * taken from the command line, where ps shows it: "--password-file FILE"
+ * (or "-" for standard input) is read and sent as "password", and
+ * "--password" is refused. Every request carries a correlationData unique
+ * to this process.
+ *
+ * The reply. By default a line of text for each command that has one (the
+ * summary templates of the table, filled from the reply's data or the
+ * request's fields), the reply's data as JSON for the others, and on a
+ * refusal "fogpayctl COMMAND: <errorMessage> (<error>)" on stderr. With
+ * --json the whole reply is printed. The exit status is 2 when the reply's
+ * error says the request was malformed (the malformed-input group of
+ * fogpay_error, or an unknown currency), 1 for any other error.
+ *
+ * Ownership: cJSON trees and strings are freed here.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "control.h"
+#include "fogpay_cli.h"
+#include "fogpay_limits.h"
+#include "fogpay_password.h"
+#include "fogpayctl.h"
+
+/* Longest field name after camelCasing. */
+#define COMMAND_FIELD_MAX 64
+
+/* Longest line a summary template makes. */
+#define COMMAND_SUMMARY_MAX 512
+
+/* A control command: its name in the contract, the shell-friendly alias
+ * fogpayctl also accepts, and its text form ({field} from data or the
+ * request; NULL prints the data as JSON). */
+typedef struct command_row {
+    const char *name;
+    const char *alias;
+    const char *summary;
+} command_row;
+
+static const command_row command_rows[] = {
+    {"createLegalEntity", "create-entity", "{entity}"},
+    {"registerDevice", "register-device", "registered {device}"},
+    {"suspendDevice", "suspend-device", "suspended {device}"},
+    {"resumeDevice", "resume-device", "resumed {device}"},
+    {"revokeDevice", "revoke-device", "revoked {device}"},
+    {"setLimits", "set-limits", "limits set for {device}"},
+    {"fundWallet", "fund", "transfer {transfer}, balance {balance} {currency}"},
+    {"transferOwnership", "transfer-ownership", "{device}: {role} {entity}"},
+    {"getBalance", "balance", "{device}: balance {balance} {currency}"},
+    {"getTransfer", "get-transfer", NULL},
+    {"listTransfers", "list-transfers", NULL},
+    {"verifyLedger", "verify-ledger", "ok: {checked} transfers checked"},
+    {"refund", NULL, "transfer {transfer}"},
+    {"getSyncStatus", "sync-status", NULL},
+};
+
+static const char *const command_number_fields[] = {"id", "effective", "from",
+                                                    "to", "after",     "limit"};
+static const char *const command_limit_fields[] = {"perPayment", "perDay", "walletMax",
+                                                   "currency"};
+
+static bool command__in(const char *name, const char *const *list, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(name, list[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The row of name (a control name or an alias), or NULL: an unknown name
+ * is still sent, so that the handler answers it as it answers any. */
+static const command_row *command__find(const char *name)
+{
+    for (size_t i = 0; i < sizeof command_rows / sizeof command_rows[0]; i++) {
+        const command_row *row = &command_rows[i];
+        if (strcmp(row->name, name) == 0 || (row->alias && strcmp(row->alias, name) == 0)) {
+            return row;
+        }
+    }
+    return NULL;
+}
+
+/* "--per-payment" to "perPayment"; false when it is not an option name. */
+static bool command__field_name(const char *arg, char out[COMMAND_FIELD_MAX])
+{
+    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0' || strlen(arg) - 2 >= COMMAND_FIELD_MAX) {
+        return false;
+    }
+    size_t n = 0;
+    bool upper = false;
+    for (const char *p = arg + 2; *p != '\0'; p++) {
+        if (*p == '-') {
+            upper = true;
+            continue;
+        }
+        out[n++] = upper && *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
+        upper = false;
+    }
+    out[n] = '\0';
+    return n > 0;
+}
+
+/* Adds one "--field value" to the command object (or its limits). Returns
+ * false after printing why. */
+static bool command__add_field(const fogpayctl_target *target, cJSON *cmd, bool limits_nested,
+                               const char *option, const char *name, const char *value)
+{
+    cJSON *dest = cmd;
+    if (limits_nested && command__in(name, command_limit_fields, 4)) {
+        dest = cJSON_GetObjectItemCaseSensitive(cmd, "limits");
+        if (dest == NULL) {
+            dest = cJSON_AddObjectToObject(cmd, "limits");
+        }
+    }
+    if (strcmp(name, "password") == 0) {
+        fogpay_cli_usage_error(FOGPAYCTL_PROGRAM, option,
+                               "a password on the command line shows in the process list; use "
+                               "--password-file FILE, or - for standard input");
+        return false;
+    }
+    if (strcmp(name, "passwordFile") == 0) {
+        if (strcmp(value, "-") == 0 && target->stdin_taken) {
+            fogpay_cli_usage_error(FOGPAYCTL_PROGRAM, option,
+                                   "standard input already holds the operator's password");
+            return false;
+        }
+        char password[FOGPAY_PASSWORD_MAX + 2];
+        bool ok = fogpay_cli_read_line(value, password, sizeof password) &&
+                  strlen(password) <= FOGPAY_PASSWORD_MAX;
+        if (ok) {
+            ok = cJSON_AddStringToObject(dest, "password", password) != NULL;
+        } else {
+            fprintf(stderr, "%s: cannot read a non-empty password of at most %d bytes from %s\n",
+                    FOGPAYCTL_PROGRAM, FOGPAY_PASSWORD_MAX, value);
+        }
+        memset(password, 0, sizeof password);
+        return ok;
+    }
+    if (command__in(name, command_number_fields, 6)) {
+        uint64_t n = 0;
+        if (!fogpay_cli_parse_u64(value, UINT64_MAX, &n)) {
+            fprintf(stderr, "%s: %s takes a whole number, got \"%s\"\n", FOGPAYCTL_PROGRAM, option,
+                    value);
+            return false;
+        }
+        char text[24];
+        snprintf(text, sizeof text, "%" PRIu64, n);
+        return cJSON_AddRawToObject(dest, name, text) != NULL;
+    }
+    return cJSON_AddStringToObject(dest, name, value) != NULL;
+}
+
+/* Builds {"commands":[{...}]} from argv; NULL with a message on bad usage. */
+static cJSON *command__request(const fogpayctl_target *target, const char *name, int argc,
+                               char **argv, const char *correlation)
+{
+    cJSON *request = cJSON_CreateObject();
+    cJSON *commands = cJSON_AddArrayToObject(request, "commands");
+    cJSON *cmd = cJSON_CreateObject();
+    if (commands == NULL || cmd == NULL || !cJSON_AddItemToArray(commands, cmd)) {
+        cJSON_Delete(cmd);
+        cJSON_Delete(request);
+        return NULL;
+    }
+    cJSON_AddStringToObject(cmd, "command", name);
+    bool limits_nested = strcmp(name, "registerDevice") == 0;
+    for (int i = 1; i < argc; i += 2) {
+        char field[COMMAND_FIELD_MAX];
+        if (!command__field_name(argv[i], field) || i + 1 >= argc) {
+            fprintf(stderr, "%s %s: expected \"--field value\" pairs, got \"%s\"\n",
+                    FOGPAYCTL_PROGRAM, argv[0], argv[i]);
+            cJSON_Delete(request);
+            return NULL;
+        }
+        if (!command__add_field(target, cmd, limits_nested, argv[i], field, argv[i + 1])) {
+            cJSON_Delete(request);
+            return NULL;
+        }
+    }
+    cJSON_AddStringToObject(cmd, "correlationData", correlation);
+    return request;
+}
+
+/* The value of {field} for a summary: from data, else from the request. */
+static void command__value(const cJSON *data, const cJSON *cmd, const char *field, char *out,
+                           size_t cap)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, field);
+    if (v == NULL) {
+        v = cJSON_GetObjectItemCaseSensitive(cmd, field);
+    }
+    if (cJSON_IsString(v)) {
+        snprintf(out, cap, "%s", v->valuestring);
+        return;
+    }
+    char *text = v ? cJSON_PrintUnformatted(v) : NULL;
+    snprintf(out, cap, "%s", text ? text : "?");
+    free(text);
+}
+
+/* Fills template with {field} values into out. */
+static void command__summary(const char *template, const cJSON *data, const cJSON *cmd, char *out,
+                             size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (const char *p = template; *p != '\0' && n + 1 < cap;) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        if (close == NULL || (size_t)(close - p - 1) >= COMMAND_FIELD_MAX) {
+            out[n++] = *p++;
+            out[n] = '\0';
+            continue;
+        }
+        char field[COMMAND_FIELD_MAX];
+        memcpy(field, p + 1, (size_t)(close - p - 1));
+        field[close - p - 1] = '\0';
+        command__value(data, cmd, field, out + n, cap - n);
+        n += strlen(out + n);
+        p = close + 1;
+    }
+}
+
+/* The exit status for an error name: 2 for a malformed request. */
+static int command__error_status(const char *name)
+{
+    for (int e = 1; e < 100; e++) {
+        if (strcmp(fogpay_error_name((fogpay_error)e), name) == 0) {
+            bool malformed = e < FOGPAY_ERR_BAD_SIGNATURE || e == FOGPAY_ERR_CURRENCY_UNSUPPORTED;
+            return malformed ? FOGPAY_CLI_EXIT_USAGE : FOGPAY_CLI_EXIT_FAILURE;
+        }
+    }
+    return FOGPAY_CLI_EXIT_FAILURE;
+}
+
+/* Prints one response and returns its exit status. */
+static int command__print_response(const fogpayctl_target *target, const command_row *row,
+                                   const char *typed, const cJSON *resp, const cJSON *cmd)
+{
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(resp, "error");
+    const cJSON *message = cJSON_GetObjectItemCaseSensitive(resp, "errorMessage");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(resp, "data");
+    if (cJSON_IsString(error)) {
+        if (!target->json) {
+            fprintf(stderr, "%s %s: %s (%s)\n", FOGPAYCTL_PROGRAM, typed,
+                    cJSON_IsString(message) ? message->valuestring : "refused",
+                    error->valuestring);
+        }
+        return command__error_status(error->valuestring);
+    }
+    if (target->json) {
+        return FOGPAY_CLI_EXIT_OK;
+    }
+    if (row != NULL && row->summary != NULL) {
+        char line[COMMAND_SUMMARY_MAX];
+        command__summary(row->summary, data, cmd, line, sizeof line);
+        printf("%s\n", line);
+    } else {
+        char *text = data ? cJSON_Print(data) : NULL;
+        printf("%s\n", text ? text : "{}");
+        free(text);
+    }
+    return FOGPAY_CLI_EXIT_OK;
+}
+
+/* Prints the reply (text or JSON) and returns the exit status: the worst
+ * of its responses. */
+static int command__print(const fogpayctl_target *target, const command_row *row,
+                          const char *typed, const char *reply_text, const cJSON *cmd)
+{
+    cJSON *reply = cJSON_Parse(reply_text);
+    const cJSON *responses = cJSON_GetObjectItemCaseSensitive(reply, "responses");
+    if (!cJSON_IsArray(responses) || cJSON_GetArraySize(responses) == 0) {
+        fprintf(stderr, "%s %s: the reply is not a control reply\n", FOGPAYCTL_PROGRAM, typed);
+        cJSON_Delete(reply);
+        return FOGPAY_CLI_EXIT_FAILURE;
+    }
+    if (target->json) {
+        char *text = cJSON_Print(reply);
+        printf("%s\n", text ? text : "");
+        free(text);
+    }
+    int status = FOGPAY_CLI_EXIT_OK;
+    const cJSON *resp = NULL;
+    cJSON_ArrayForEach(resp, responses)
+    {
+        int one = command__print_response(target, row, typed, resp, cmd);
+        status = one > status ? one : status;
+    }
+    cJSON_Delete(reply);
+    return status;
+}
+
+/* Wall-clock time in unix milliseconds. */
+static uint64_t command__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The reply to request from the target; NULL after printing why. */
+static char *command__exchange(const fogpayctl_target *target, const char *request,
+                               const char *correlation)
+{
+    if (target->conn != NULL) {
+        return fogpayctl_online_exchange(target->conn, request, correlation);
+    }
+    /* Offline there is no broker to reach the devices: the ledger changes,
+     * and each device learns of it from its next receipt or its next
+     * signed command. */
+    fogpay_control_context c = {.ledger = target->ledger, .send_command = NULL};
+    char *reply = fogpay_control_handle(&c, request, strlen(request), command__now_ms());
+    if (reply == NULL) {
+        fogpay_cli_fail(FOGPAYCTL_PROGRAM, "handling the command", FOGPAY_ERR_NO_MEMORY);
+    }
+    return reply;
+}
+
+int fogpayctl_command(const fogpayctl_target *target, int argc, char **argv)
+{
+    const command_row *row = command__find(argv[0]);
+    const char *name = row ? row->name : argv[0];
+    char correlation[64];
+    snprintf(correlation, sizeof correlation, "fogpayctl-%ld-%ld", (long)getpid(),
+             (long)time(NULL));
+    cJSON *request = command__request(target, name, argc, argv, correlation);
+    if (request == NULL) {
+        return FOGPAY_CLI_EXIT_USAGE;
+    }
+    char *payload = cJSON_PrintUnformatted(request);
+    char *reply = payload ? command__exchange(target, payload, correlation) : NULL;
+    int status = FOGPAY_CLI_EXIT_FAILURE;
+    if (reply != NULL) {
+        const cJSON *cmd = cJSON_GetArrayItem(cJSON_GetObjectItem(request, "commands"), 0);
+        status = command__print(target, row, argv[0], reply, cmd);
+    }
+    /* The request may hold a device password. */
+    if (payload != NULL) {
+        memset(payload, 0, strlen(payload));
+    }
+    free(payload);
+    free(reply);
+    cJSON_Delete(request);
+    return status;
+}
