@@ -7,10 +7,14 @@
  * (absent on success), "errorMessage":"<sentence>" (with error), "data":{...},
  * "correlationData":"..."}]}, one response per command, in order.
  *
+ * The requests and replies of every command are published as JSON Schema in
+ * schemas/control.schema.json, with examples in schemas/control-examples/.
+ *
  * fogpay_control_handle() does the work on a ledger and knows nothing of the
- * broker, so the tests and fogpayctl-like tools can drive it directly; the
- * plugin's fogpay_control_on_message() (control.c) calls it with the
- * gateway's ledger and a function that signs and publishes device commands.
+ * broker: fogpayctl's offline path and the tests drive it directly on a
+ * ledger file; the plugin's fogpay_control_event() (control_event.c) calls it
+ * with the gateway's ledger and a function that signs and publishes device
+ * commands.
  * The operator ACL is enforced by the plugin core before this is reached.
  */
 #ifndef FOGPAY_CONTROL_H

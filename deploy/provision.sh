@@ -4,8 +4,13 @@
 # Offline (before the broker starts), on the database file:
 #   deploy/provision.sh offline /var/lib/fogpay/ledger.db
 # Online (a running gateway, as an operator over MQTT):
-#   FOGPAY_HOST=gw.example FOGPAY_PORT=8884 FOGPAY_USER=ops FOGPAY_PASS=... \
-#       deploy/provision.sh online
+#   FOGPAY_HOST=gw.example FOGPAY_PORT=8884 FOGPAY_USER=ops \
+#       FOGPAY_PASSWORD_FILE=/etc/fogpay/ops.pw deploy/provision.sh online
+#
+# Both ways run the same commands through the same control handler; the
+# operator's password is read from FOGPAY_PASSWORD_FILE, and the device's
+# (when DEVICE_PASSWORD_FILE names one) from that file, never from the
+# command line.
 #
 # It creates one legal entity, registers one device owned by it with the
 # public key in device.pub (written by the device's own keygen; the private
@@ -18,6 +23,7 @@ FOGPAYCTL=${FOGPAYCTL:-fogpayctl}
 DEVICE=${DEVICE:-charger-0001}
 PUBKEY_FILE=${PUBKEY_FILE:-device.pub}
 CURRENCY=${CURRENCY:-EUR}
+DEVICE_PASSWORD_FILE=${DEVICE_PASSWORD_FILE:-}
 
 usage() {
     echo "usage: $0 offline DBFILE | online" >&2
@@ -33,34 +39,34 @@ offline)
     [ $# -eq 2 ] || usage
     DB=$2
     [ -e "$DB" ] || "$FOGPAYCTL" --db "$DB" init
-    ENTITY=$("$FOGPAYCTL" --db "$DB" create-entity --name "Example Charging Ltd" \
-        --contact "ops@example.invalid")
-    "$FOGPAYCTL" --db "$DB" register-device --device "$DEVICE" --public-key "$PUBKEY" \
-        --owner "$ENTITY" --per-payment 50.00 --per-day 200.00 --wallet-max 500.00 \
-        --currency "$CURRENCY"
-    "$FOGPAYCTL" --db "$DB" fund --device "$DEVICE" --currency "$CURRENCY" \
-        --amount 100.00 --reference initial
-    "$FOGPAYCTL" --db "$DB" verify
+    set -- --db "$DB"
     ;;
 online)
     [ $# -eq 1 ] || usage
-    CONN="-h ${FOGPAY_HOST:-localhost} -p ${FOGPAY_PORT:-8884} -u ${FOGPAY_USER:?} -P ${FOGPAY_PASS:?}"
-    [ -n "${FOGPAY_CAFILE:-}" ] && CONN="$CONN --cafile $FOGPAY_CAFILE"
-    # shellcheck disable=SC2086
-    ENTITY=$("$FOGPAYCTL" $CONN createLegalEntity --name "Example Charging Ltd" \
-        --contact "ops@example.invalid" | sed -n 's/.*"entity":[[:space:]]*"\([^"]*\)".*/\1/p')
-    [ -n "$ENTITY" ] || { echo "$0: createLegalEntity gave no entity id" >&2; exit 1; }
-    # shellcheck disable=SC2086
-    "$FOGPAYCTL" $CONN registerDevice --device "$DEVICE" --public-key "$PUBKEY" \
-        --owner "$ENTITY" --per-payment 50.00 --per-day 200.00 --wallet-max 500.00 \
-        --currency "$CURRENCY"
-    # shellcheck disable=SC2086
-    "$FOGPAYCTL" $CONN fundWallet --device "$DEVICE" --currency "$CURRENCY" \
-        --amount 100.00 --reference initial
-    # shellcheck disable=SC2086
-    "$FOGPAYCTL" $CONN getBalance --device "$DEVICE" --currency "$CURRENCY"
+    set -- -h "${FOGPAY_HOST:-localhost}" -p "${FOGPAY_PORT:-8884}" -u "${FOGPAY_USER:?}" \
+        --password-file "${FOGPAY_PASSWORD_FILE:?}"
+    if [ -n "${FOGPAY_CAFILE:-}" ]; then
+        set -- "$@" --cafile "$FOGPAY_CAFILE"
+    fi
     ;;
 *)
     usage
     ;;
 esac
+
+# "$@" is now how to reach the ledger: the file, or the gateway.
+ENTITY=$("$FOGPAYCTL" "$@" create-entity --name "Example Charging Ltd" \
+    --contact "ops@example.invalid")
+if [ -n "$DEVICE_PASSWORD_FILE" ]; then
+    "$FOGPAYCTL" "$@" register-device --device "$DEVICE" --public-key "$PUBKEY" \
+        --owner "$ENTITY" --per-payment 50.00 --per-day 200.00 --wallet-max 500.00 \
+        --currency "$CURRENCY" --password-file "$DEVICE_PASSWORD_FILE"
+else
+    "$FOGPAYCTL" "$@" register-device --device "$DEVICE" --public-key "$PUBKEY" \
+        --owner "$ENTITY" --per-payment 50.00 --per-day 200.00 --wallet-max 500.00 \
+        --currency "$CURRENCY"
+fi
+"$FOGPAYCTL" "$@" fund --device "$DEVICE" --currency "$CURRENCY" \
+    --amount 100.00 --reference initial
+"$FOGPAYCTL" "$@" balance --device "$DEVICE" --currency "$CURRENCY"
+"$FOGPAYCTL" "$@" verify-ledger

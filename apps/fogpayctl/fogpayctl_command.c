@@ -326,9 +326,8 @@ static char *command__exchange(const fogpayctl_target *target, const char *reque
     if (target->conn != NULL) {
         return fogpayctl_online_exchange(target->conn, request, correlation);
     }
-    /* Offline there is no broker to reach the devices: the ledger changes,
-     * and each device learns of it from its next receipt or its next
-     * signed command. */
+    /* Offline no broker runs to send a device its signed command (suspend,
+     * resume, limits): the ledger changes, and the gateway enforces it. */
     fogpay_control_context c = {.ledger = target->ledger, .send_command = NULL};
     char *reply = fogpay_control_handle(&c, request, strlen(request), command__now_ms());
     if (reply == NULL) {
