@@ -229,7 +229,10 @@ static int cloud_export_event_visit(void *ctx, const char *gateway_id, const fog
     cloud_export_state *e = ctx;
     if (e->json) {
         printf("%s{\"gateway\":\"%s\",\"event\":", e->count ? ",\n" : "", gateway_id);
-        fogpay_export_event_json(stdout, ev, hash, true);
+        if (!fogpay_export_event_json(stdout, ev, hash, true)) {
+            e->no_memory = true;
+            return 1;
+        }
         putchar('}');
     } else {
         if (!e->one_gateway) {

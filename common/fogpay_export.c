@@ -174,17 +174,62 @@ void fogpay_export_event_csv(FILE *out, const fogpay_event *e,
             (unsigned)e->status, usage_hex, chain_hex);
 }
 
-void fogpay_export_event_json(FILE *out, const fogpay_event *e,
+cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+        return NULL;
+    }
+    char usage_hex[2 * FOGPAY_HASH_BYTES + 1], chain_hex[2 * FOGPAY_HASH_BYTES + 1] = "";
+    export_event_hex(e, hash ? hash : (const uint8_t[FOGPAY_HASH_BYTES]){0}, usage_hex,
+                     chain_hex);
+    bool ok = export_json_u64(o, "position", e->position) && export_json_u64(o, "kind", e->kind) &&
+              export_json_u64(o, "time", e->time_ms) &&
+              cJSON_AddStringToObject(o, "device", e->device_id) != NULL;
+    /* The fields of the event's kind, each also when it is 0 (an active
+     * status, an owner role), none of the other kinds. */
+    switch (ok ? e->kind : -1) {
+    case FOGPAY_EVENT_REGISTERED:
+        ok = cJSON_AddStringToObject(o, "entity", e->entity_id) != NULL;
+        break;
+    case FOGPAY_EVENT_STATUS:
+        ok = export_json_u64(o, "status", e->status);
+        break;
+    case FOGPAY_EVENT_OWNERSHIP:
+        ok = cJSON_AddStringToObject(o, "entity", e->entity_id) != NULL &&
+             export_json_u64(o, "role", e->role) &&
+             export_json_u64(o, "effective", e->effective_ms);
+        break;
+    case FOGPAY_EVENT_USAGE:
+        ok = export_json_u64(o, "seq", e->seq) &&
+             cJSON_AddStringToObject(o, "meter", e->meter_id) != NULL &&
+             export_json_u64(o, "quantity", e->quantity) &&
+             cJSON_AddStringToObject(o, "unit", e->unit) != NULL &&
+             cJSON_AddStringToObject(o, "usageHash", usage_hex) != NULL;
+        break;
+    default:
+        break;
+    }
+    if (ok && hash != NULL) {
+        ok = cJSON_AddStringToObject(o, "chainHash", chain_hex) != NULL;
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+bool fogpay_export_event_json(FILE *out, const fogpay_event *e,
                               const uint8_t hash[FOGPAY_HASH_BYTES], bool first)
 {
-    char usage_hex[2 * FOGPAY_HASH_BYTES + 1], chain_hex[2 * FOGPAY_HASH_BYTES + 1];
-    export_event_hex(e, hash, usage_hex, chain_hex);
-    fprintf(out,
-            "%s{\"position\":%" PRIu64 ",\"kind\":%u,\"time\":%" PRIu64
-            ",\"device\":\"%s\",\"seq\":%" PRIu64 ",\"meter\":\"%s\",\"quantity\":%" PRIu64
-            ",\"unit\":\"%s\",\"entity\":\"%s\",\"role\":%u,\"effective\":%" PRIu64
-            ",\"status\":%u,\"usageHash\":\"%s\",\"chainHash\":\"%s\"}",
-            first ? "" : ",\n", e->position, (unsigned)e->kind, e->time_ms, e->device_id, e->seq,
-            e->meter_id, e->quantity, e->unit, e->entity_id, (unsigned)e->role, e->effective_ms,
-            (unsigned)e->status, usage_hex, chain_hex);
+    cJSON *o = fogpay_export_event_object(e, hash);
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (text == NULL) {
+        return false;
+    }
+    fprintf(out, "%s%s", first ? "" : ",\n", text);
+    free(text);
+    return true;
 }

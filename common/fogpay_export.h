@@ -50,11 +50,20 @@ bool fogpay_export_json(FILE *out, const fogpay_transfer *t, const uint8_t hash[
 
 /* Events (fogpay_event) the same way: a header line, then one line per
  * event with its chain hash; ids and units are of [A-Za-z0-9._:-], so no
- * field needs quoting. */
+ * field needs quoting. In JSON, an event has position, kind, time and
+ * device, then the fields of its kind and none of the others' (registered:
+ * entity; status: status; ownership: entity, role, effective; usage: seq,
+ * meter, quantity, unit, usageHash), then chainHash when hash is given. */
 void fogpay_export_event_csv_header(FILE *out);
 void fogpay_export_event_csv(FILE *out, const fogpay_event *e,
                              const uint8_t hash[FOGPAY_HASH_BYTES]);
-void fogpay_export_event_json(FILE *out, const fogpay_event *e,
+
+/* The JSON object of one event, as fogpay_export_transfer_object. */
+cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGPAY_HASH_BYTES]);
+
+/* Writes one event as a JSON object, preceded by ",\n" unless first; false
+ * (nothing written) when memory ran out. */
+bool fogpay_export_event_json(FILE *out, const fogpay_event *e,
                               const uint8_t hash[FOGPAY_HASH_BYTES], bool first);
 
 #endif

@@ -192,7 +192,10 @@ static int ctl_export_event_visit(void *ctx, const fogpay_event *ev,
 {
     ctl_export_state *e = ctx;
     if (e->json) {
-        fogpay_export_event_json(stdout, ev, hash, e->count == 0);
+        if (!fogpay_export_event_json(stdout, ev, hash, e->count == 0)) {
+            e->no_memory = true;
+            return 1;
+        }
     } else {
         fogpay_export_event_csv(stdout, ev, hash);
     }
@@ -229,6 +232,9 @@ static int ctl_export_events(fogpay_ledger *l, int argc, char **argv)
         uint64_t before = e.count;
         fogpay_error err = fogpay_ledger_event_list(l, e.last_position, CTL_EXPORT_PAGE,
                                                     ctl_export_event_visit, &e);
+        if (err == FOGPAY_OK && e.no_memory) {
+            err = FOGPAY_ERR_NO_MEMORY;
+        }
         if (err != FOGPAY_OK) {
             return ctl_fail("export-events", err);
         }

@@ -2,7 +2,8 @@
  * test_export.c - the export writers (common/fogpay_export.c): a transfer's
  * JSON object omits what the transfer does not have, writes integers
  * exactly above 2^53, escapes text, and the array writer prints the same
- * object; the CSV line keeps every column.
+ * object; the CSV line keeps every column; an event's object has the fields
+ * of its kind.
  */
 #include <CUnit/Basic.h>
 #include <cjson/cJSON.h>
@@ -128,6 +129,38 @@ static void test_csv_columns(void)
     free(buf);
 }
 
+/* An event has the fields of its kind, 0 included, and no others. */
+static void test_event_fields_of_its_kind(void)
+{
+    uint8_t hash[FOGPAY_HASH_BYTES] = {0};
+    fogpay_event status = {.position = 2, .kind = FOGPAY_EVENT_STATUS, .time_ms = 5, .status = 0};
+    strcpy(status.device_id, "dev-a");
+    cJSON *o = fogpay_export_event_object(&status, NULL);
+    char *text = cJSON_PrintUnformatted(o);
+    CU_ASSERT_STRING_EQUAL(text,
+                           "{\"position\":2,\"kind\":1,\"time\":5,\"device\":\"dev-a\",\"status\":0}");
+    free(text);
+    cJSON_Delete(o);
+    fogpay_event usage = {.position = 3, .kind = FOGPAY_EVENT_USAGE, .time_ms = 6, .seq = 4,
+                          .quantity = 12};
+    strcpy(usage.device_id, "dev-a");
+    strcpy(usage.meter_id, "m1");
+    strcpy(usage.unit, "kWh");
+    memset(usage.usage_hash, 0xcd, sizeof usage.usage_hash);
+    o = fogpay_export_event_object(&usage, hash);
+    CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(o, "entity"));
+    CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(o, "status"));
+    CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(o, "role"));
+    /* Integers are raw JSON text in the tree, exact when printed. */
+    text = cJSON_PrintUnformatted(o);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"seq\":4,\"meter\":\"m1\",\"quantity\":12,"));
+    free(text);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(o, "unit")->valuestring, "kWh");
+    CU_ASSERT_EQUAL(strlen(cJSON_GetObjectItem(o, "usageHash")->valuestring), 64);
+    CU_ASSERT_EQUAL(strlen(cJSON_GetObjectItem(o, "chainHash")->valuestring), 64);
+    cJSON_Delete(o);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS) {
@@ -139,5 +172,6 @@ int main(void)
                 test_every_field_exact_and_escaped);
     CU_add_test(s, "JSON array writer prints the same object", test_array_writer_prints_the_object);
     CU_add_test(s, "CSV: a column for every field", test_csv_columns);
+    CU_add_test(s, "event JSON: the fields of its kind", test_event_fields_of_its_kind);
     return testutil_run();
 }
