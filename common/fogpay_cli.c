@@ -51,14 +51,18 @@ bool fogpay_cli_read_line(const char *path, char *out, size_t cap)
     bool from_stdin = strcmp(path, "-") == 0;
     FILE *f = from_stdin ? stdin : fopen(path, "r");
     bool ok = f != NULL && fgets(out, (int)cap, f) != NULL;
-    if (f != NULL && !from_stdin) {
-        fclose(f);
-    }
     if (ok) {
         size_t n = strcspn(out, "\r\n");
-        /* A line that filled the buffer without its end did not fit. */
-        ok = n > 0 && !(out[n] == '\0' && n + 1 == cap);
+        /* A line that filled the buffer fits only if its end comes next. */
+        if (out[n] == '\0' && n + 1 == cap) {
+            int next = fgetc(f);
+            ok = next == EOF || next == '\n' || next == '\r';
+        }
+        ok = ok && n > 0;
         out[n] = '\0';
+    }
+    if (f != NULL && !from_stdin) {
+        fclose(f);
     }
     if (!ok) {
         memset(out, 0, cap);
