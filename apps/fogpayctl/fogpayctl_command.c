@@ -75,8 +75,7 @@ static const command_row command_rows[] = {
 
 static const char *const command_number_fields[] = {"id", "effective", "from",
                                                     "to", "after",     "limit"};
-static const char *const command_limit_fields[] = {"perPayment", "perDay", "walletMax",
-                                                   "currency"};
+static const char *const command_limit_fields[] = {"perPayment", "perDay", "walletMax", "currency"};
 
 static bool command__in(const char *name, const char *const *list, size_t count)
 {
@@ -263,8 +262,7 @@ static int command__print_response(const fogpayctl_target *target, const command
     if (cJSON_IsString(error)) {
         if (!target->json) {
             fprintf(stderr, "%s %s: %s (%s)\n", FOGPAYCTL_PROGRAM, typed,
-                    cJSON_IsString(message) ? message->valuestring : "refused",
-                    error->valuestring);
+                    cJSON_IsString(message) ? message->valuestring : "refused", error->valuestring);
         }
         return command__error_status(error->valuestring);
     }
@@ -285,8 +283,8 @@ static int command__print_response(const fogpayctl_target *target, const command
 
 /* Prints the reply (text or JSON) and returns the exit status: the worst
  * of its responses. */
-static int command__print(const fogpayctl_target *target, const command_row *row,
-                          const char *typed, const char *reply_text, const cJSON *cmd)
+static int command__print(const fogpayctl_target *target, const command_row *row, const char *typed,
+                          const char *reply_text, const cJSON *cmd)
 {
     cJSON *reply = cJSON_Parse(reply_text);
     const cJSON *responses = cJSON_GetObjectItemCaseSensitive(reply, "responses");

@@ -36,7 +36,7 @@ static char ops_password[TEST_BROKER_PATH_MAX], dev_password[TEST_BROKER_PATH_MA
 /* What differs between two ledgers by nature: entity ids, times, ages and
  * chain hashes (which hash the times). */
 #define NORMALISE                                                                                  \
-    "sed -E 's/le-[0-9a-f]+/LE/g; s/fogpayctl-[0-9]+-[0-9]+/CORRELATION/; "                                                                \
+    "sed -E 's/le-[0-9a-f]+/LE/g; s/fogpayctl-[0-9]+-[0-9]+/CORRELATION/; "                        \
     "s/(\"(time|oldestUnackedAgeMs|chainHash|lastAckMs)\":[[:space:]]*)[^,]*/\\1X/'"
 
 /* Runs a shell command line with stderr joined to stdout and "exit N"
@@ -169,11 +169,10 @@ static void both(const char *args, int status)
         snprintf(with_online, sizeof with_online, "%s", args);
         snprintf(with_offline, sizeof with_offline, "%s", args);
     }
-    CU_ASSERT_FATAL(run(online, sizeof online,
-                        "%s -h 127.0.0.1 -p %d -u ops --password-file %s %s", fogpayctl,
-                        broker.port, ops_password, with_online));
-    CU_ASSERT_FATAL(run(offline, sizeof offline, "%s --db %s %s", fogpayctl, offline_db,
-                        with_offline));
+    CU_ASSERT_FATAL(run(online, sizeof online, "%s -h 127.0.0.1 -p %d -u ops --password-file %s %s",
+                        fogpayctl, broker.port, ops_password, with_online));
+    CU_ASSERT_FATAL(
+        run(offline, sizeof offline, "%s --db %s %s", fogpayctl, offline_db, with_offline));
     if (strcmp(online, offline) != 0) {
         printf("\n  %s\n  online:\n%s  offline:\n%s", args, online, offline);
     }
@@ -232,8 +231,8 @@ static void test_register_and_password(void)
     both(line, 1);
     char uri[64];
     snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", broker.port);
-    const char *logins[][3] = {{"dev-a", "pass-dev-a", "0"}, {"dev-c", "pass-c", "0"},
-                               {"dev-c", "wrong", "refused"}};
+    const char *logins[][3] = {
+        {"dev-a", "pass-dev-a", "0"}, {"dev-c", "pass-c", "0"}, {"dev-c", "wrong", "refused"}};
     for (size_t i = 0; i < 3; i++) {
         MQTTClient client;
         MQTTClient_create(&client, uri, logins[i][0], MQTTCLIENT_PERSISTENCE_NONE, NULL);
@@ -261,8 +260,9 @@ static void test_no_password_on_the_command_line(void)
     CU_ASSERT_FATAL(run(out, sizeof out, "%s --db %s register-device --device dev-d --password x",
                         fogpayctl, offline_db));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "shows in the process list"));
-    CU_ASSERT_FATAL(run(out, sizeof out, "%s -h 127.0.0.1 -p %d -u ops -P ops-pass getBalance "
-                                         "--device dev-a --currency EUR",
+    CU_ASSERT_FATAL(run(out, sizeof out,
+                        "%s -h 127.0.0.1 -p %d -u ops -P ops-pass getBalance "
+                        "--device dev-a --currency EUR",
                         fogpayctl, broker.port));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "process list"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "exit 2"));

@@ -36,7 +36,8 @@ static void test_parse_u64(void)
     CU_ASSERT(fogpay_cli_parse_u64("65535", 65535, &v) && v == 65535);
     CU_ASSERT(fogpay_cli_parse_u64("18446744073709551615", UINT64_MAX, &v) && v == UINT64_MAX);
     v = 7;
-    const char *bad[] = {"", "-1", "+1", " 1", "1 ", "0x10", "1.5", "65536", "18446744073709551616"};
+    const char *bad[] = {
+        "", "-1", "+1", " 1", "1 ", "0x10", "1.5", "65536", "18446744073709551616"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CU_ASSERT_FALSE(fogpay_cli_parse_u64(bad[i], i == 7 ? 65535 : UINT64_MAX, &v));
     }

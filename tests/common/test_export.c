@@ -19,9 +19,14 @@
 /* A payment a device caused, with every optional field set. */
 static fogpay_transfer payment(void)
 {
-    fogpay_transfer t = {.position = 7, .kind = FOGPAY_TRANSFER_PAYMENT, .debit_account = 3,
-                         .credit_account = 4, .amount_minor = 150, .currency = EUR,
-                         .time_ms = 1700000000123ull, .seq = 9007199254740993ull,
+    fogpay_transfer t = {.position = 7,
+                         .kind = FOGPAY_TRANSFER_PAYMENT,
+                         .debit_account = 3,
+                         .credit_account = 4,
+                         .amount_minor = 150,
+                         .currency = EUR,
+                         .time_ms = 1700000000123ull,
+                         .seq = 9007199254740993ull,
                          .related_position = 2};
     strcpy(t.device_id, "dev-a");
     strcpy(t.payer_entity, "le-payer");
@@ -34,8 +39,12 @@ static fogpay_transfer payment(void)
 /* A funding: no device, no entities, no reference. */
 static fogpay_transfer funding(void)
 {
-    fogpay_transfer t = {.position = 1, .kind = FOGPAY_TRANSFER_FUNDING, .debit_account = 1,
-                         .credit_account = 3, .amount_minor = 1000, .currency = EUR,
+    fogpay_transfer t = {.position = 1,
+                         .kind = FOGPAY_TRANSFER_FUNDING,
+                         .debit_account = 1,
+                         .credit_account = 3,
+                         .amount_minor = 1000,
+                         .currency = EUR,
                          .time_ms = 1000};
     return t;
 }
@@ -137,12 +146,12 @@ static void test_event_fields_of_its_kind(void)
     strcpy(status.device_id, "dev-a");
     cJSON *o = fogpay_export_event_object(&status, NULL);
     char *text = cJSON_PrintUnformatted(o);
-    CU_ASSERT_STRING_EQUAL(text,
-                           "{\"position\":2,\"kind\":1,\"time\":5,\"device\":\"dev-a\",\"status\":0}");
+    CU_ASSERT_STRING_EQUAL(
+        text, "{\"position\":2,\"kind\":1,\"time\":5,\"device\":\"dev-a\",\"status\":0}");
     free(text);
     cJSON_Delete(o);
-    fogpay_event usage = {.position = 3, .kind = FOGPAY_EVENT_USAGE, .time_ms = 6, .seq = 4,
-                          .quantity = 12};
+    fogpay_event usage = {
+        .position = 3, .kind = FOGPAY_EVENT_USAGE, .time_ms = 6, .seq = 4, .quantity = 12};
     strcpy(usage.device_id, "dev-a");
     strcpy(usage.meter_id, "m1");
     strcpy(usage.unit, "kWh");

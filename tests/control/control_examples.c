@@ -23,9 +23,9 @@
 #include "control.h"
 #include "testutil.h"
 
-#define EXAMPLES_NOW_MS    1700000000000ull
-#define EXAMPLES_ENTITY    "le-0123456789abcdef"
-#define EXAMPLES_SUFFIX    ".request.json"
+#define EXAMPLES_NOW_MS 1700000000000ull
+#define EXAMPLES_ENTITY "le-0123456789abcdef"
+#define EXAMPLES_SUFFIX ".request.json"
 
 static int examples__is_request(const struct dirent *e)
 {
