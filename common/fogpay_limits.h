@@ -82,6 +82,11 @@
 /* Legal-entity pseudonymous ids ("le-" followed by 16 hex digits). */
 #define FOGPAY_ENTITY_ID_MAX 23
 
+/* Sequence numbers, chain positions, account ids and meter quantities are
+ * stored as SQLite integers, which are signed 64-bit: messages carrying a
+ * larger one are refused when decoded (2^63-1). */
+#define FOGPAY_STORED_INT_MAX 0x7fffffffffffffffull
+
 static_assert(FOGPAY_PREV_HASH_BYTES <= FOGPAY_HASH_BYTES, "prev hash is a prefix of a hash");
 static_assert(FOGPAY_INTENT_TARGET_BYTES <= FOGPAY_MESSAGE_MAX, "an intent is a message");
 static_assert(FOGPAY_RECORD_BYTES_MAX * FOGPAY_BATCH_RECORDS_MAX <= FOGPAY_BATCH_BYTES_MAX,

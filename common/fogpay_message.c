@@ -13,7 +13,10 @@
  *
  * Optional fields are absent exactly when their value is zero or empty, so
  * a decoded message re-encodes byte for byte; an optional field sent with a
- * zero or empty value is refused (FOGPAY_ERR_FIELD_RANGE).
+ * zero or empty value is refused (FOGPAY_ERR_FIELD_RANGE). The one signed
+ * integer, a receipt's balance (key 7), is the exception: its presence is a
+ * flag of its own, it is present exactly when the receipt is settled, and 0
+ * is a balance like any other.
  */
 #include "fogpay_message.h"
 
@@ -62,9 +65,9 @@ typedef struct field_spec {
 
 static const field_spec intent_fields[] = {
     TEXT_FIELD(fogpay_intent, 1, device_id, true, FIELD_ID),
-    UINT_FIELD(fogpay_intent, 2, seq, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_intent, 2, seq, true, 1, FOGPAY_STORED_INT_MAX),
     TEXT_FIELD(fogpay_intent, 3, payee_device, false, FIELD_ID),
-    UINT_FIELD(fogpay_intent, 4, payee_account, false, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_intent, 4, payee_account, false, 1, FOGPAY_STORED_INT_MAX),
     {.key = 5, .kind = FIELD_UINT, .required = true, .offset = offsetof(fogpay_intent, amount_minor),
      .size = MEMBER_SIZE(fogpay_intent, amount_minor), .min = 1, .max = FOGPAY_AMOUNT_MAX_MINOR,
      .below = FOGPAY_ERR_AMOUNT_ZERO, .above = FOGPAY_ERR_AMOUNT_TOO_LARGE},
@@ -77,9 +80,9 @@ static const field_spec intent_fields[] = {
 
 static const field_spec usage_fields[] = {
     TEXT_FIELD(fogpay_usage, 1, device_id, true, FIELD_ID),
-    UINT_FIELD(fogpay_usage, 2, seq, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_usage, 2, seq, true, 1, FOGPAY_STORED_INT_MAX),
     TEXT_FIELD(fogpay_usage, 3, meter_id, true, FIELD_ID),
-    UINT_FIELD(fogpay_usage, 4, quantity, true, 0, UINT64_MAX),
+    UINT_FIELD(fogpay_usage, 4, quantity, true, 0, FOGPAY_STORED_INT_MAX),
     TEXT_FIELD(fogpay_usage, 5, unit, true, FIELD_ID),
     UINT_FIELD(fogpay_usage, 6, created_s, true, 1, TIME_S_MAX),
     BYTES_FIELD(fogpay_usage, 7, prev_hash, true),
@@ -87,15 +90,17 @@ static const field_spec usage_fields[] = {
 
 static const field_spec receipt_fields[] = {
     TEXT_FIELD(fogpay_receipt, 1, device_id, true, FIELD_ID),
+    /* The seq as the answered message carried it, even one refused as out
+     * of range, so that the device can match the refusal. */
     UINT_FIELD(fogpay_receipt, 2, seq, true, 0, UINT64_MAX),
     UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_USAGE),
     UINT_FIELD(fogpay_receipt, 4, status, true, 0, FOGPAY_STATUS_STORED),
     UINT_FIELD(fogpay_receipt, 5, reason, false, 1, 99),
-    UINT_FIELD(fogpay_receipt, 6, transfer_id, false, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_receipt, 6, transfer_id, false, 1, FOGPAY_STORED_INT_MAX),
     {.key = 7, .kind = FIELD_INT, .required = false,
      .offset = offsetof(fogpay_receipt, balance_after_minor), .size = sizeof(int64_t),
      .flag_offset = offsetof(fogpay_receipt, has_balance)},
-    UINT_FIELD(fogpay_receipt, 8, position, false, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_receipt, 8, position, false, 1, FOGPAY_STORED_INT_MAX),
     BYTES_FIELD(fogpay_receipt, 9, chain_hash, false),
     TEXT_FIELD(fogpay_receipt, 10, gateway_id, true, FIELD_ID),
     UINT_FIELD(fogpay_receipt, 11, time_s, true, 1, TIME_S_MAX),
@@ -105,7 +110,7 @@ static const field_spec receipt_fields[] = {
 
 static const field_spec command_fields[] = {
     TEXT_FIELD(fogpay_command, 1, device_id, true, FIELD_ID),
-    UINT_FIELD(fogpay_command, 2, command_seq, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_command, 2, command_seq, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_command, 3, kind, true, 0, FOGPAY_COMMAND_LIMITS),
     UINT_FIELD(fogpay_command, 4, issued_s, true, 1, TIME_S_MAX),
     TEXT_FIELD(fogpay_command, 5, gateway_id, true, FIELD_ID),
@@ -116,30 +121,30 @@ static const field_spec command_fields[] = {
 };
 
 static const field_spec transfer_fields[] = {
-    UINT_FIELD(fogpay_transfer, 1, position, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_transfer, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_WITHDRAWAL),
-    UINT_FIELD(fogpay_transfer, 3, debit_account, true, 1, UINT64_MAX),
-    UINT_FIELD(fogpay_transfer, 4, credit_account, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_transfer, 3, debit_account, true, 1, FOGPAY_STORED_INT_MAX),
+    UINT_FIELD(fogpay_transfer, 4, credit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 5, amount_minor, true, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_transfer, 6, currency, true, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
     UINT_FIELD(fogpay_transfer, 7, time_ms, true, 1, TIME_MS_MAX),
     TEXT_FIELD(fogpay_transfer, 8, device_id, false, FIELD_ID),
-    UINT_FIELD(fogpay_transfer, 9, seq, false, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_transfer, 9, seq, false, 1, FOGPAY_STORED_INT_MAX),
     TEXT_FIELD(fogpay_transfer, 10, payer_entity, false, FIELD_ID),
     TEXT_FIELD(fogpay_transfer, 11, payee_entity, false, FIELD_ID),
     BYTES_FIELD(fogpay_transfer, 12, intent_hash, false),
     TEXT_FIELD(fogpay_transfer, 13, reference, false, FIELD_PRINT),
-    UINT_FIELD(fogpay_transfer, 14, related_position, false, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_transfer, 14, related_position, false, 1, FOGPAY_STORED_INT_MAX),
 };
 
 static const field_spec event_fields[] = {
-    UINT_FIELD(fogpay_event, 1, position, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_event, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_USAGE),
     UINT_FIELD(fogpay_event, 3, time_ms, true, 1, TIME_MS_MAX),
     TEXT_FIELD(fogpay_event, 4, device_id, true, FIELD_ID),
-    UINT_FIELD(fogpay_event, 5, seq, false, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_event, 5, seq, false, 1, FOGPAY_STORED_INT_MAX),
     TEXT_FIELD(fogpay_event, 6, meter_id, false, FIELD_ID),
-    UINT_FIELD(fogpay_event, 7, quantity, false, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_event, 7, quantity, false, 1, FOGPAY_STORED_INT_MAX),
     TEXT_FIELD(fogpay_event, 8, unit, false, FIELD_ID),
     TEXT_FIELD(fogpay_event, 9, entity_id, false, FIELD_ID),
     UINT_FIELD(fogpay_event, 10, role, false, 1, 1),
@@ -152,9 +157,9 @@ static const field_spec event_fields[] = {
  * fogpay_batch_next() or fogpay_batch_next_event(). */
 static const field_spec batch_header_fields[] = {
     TEXT_FIELD(fogpay_batch_header, 1, gateway_id, true, FIELD_ID),
-    UINT_FIELD(fogpay_batch_header, 2, batch_seq, true, 1, UINT64_MAX),
-    UINT_FIELD(fogpay_batch_header, 3, first_position, true, 1, UINT64_MAX),
-    UINT_FIELD(fogpay_batch_header, 4, last_position, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_batch_header, 2, batch_seq, true, 1, FOGPAY_STORED_INT_MAX),
+    UINT_FIELD(fogpay_batch_header, 3, first_position, true, 1, FOGPAY_STORED_INT_MAX),
+    UINT_FIELD(fogpay_batch_header, 4, last_position, true, 1, FOGPAY_STORED_INT_MAX),
     BYTES_FIELD(fogpay_batch_header, 5, hash_before, true),
     BYTES_FIELD(fogpay_batch_header, 6, hash_after, true),
     UINT_FIELD(fogpay_batch_header, 7, created_ms, true, 1, TIME_MS_MAX),
@@ -162,12 +167,12 @@ static const field_spec batch_header_fields[] = {
 
 static const field_spec batch_ack_fields[] = {
     TEXT_FIELD(fogpay_batch_ack, 1, gateway_id, true, FIELD_ID),
-    UINT_FIELD(fogpay_batch_ack, 2, batch_seq, true, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_batch_ack, 2, batch_seq, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_batch_ack, 3, status, true, 0, FOGPAY_ACK_RESEND),
     UINT_FIELD(fogpay_batch_ack, 4, reason, false, 1, 99),
-    UINT_FIELD(fogpay_batch_ack, 5, stored_position, true, 0, UINT64_MAX),
+    UINT_FIELD(fogpay_batch_ack, 5, stored_position, true, 0, FOGPAY_STORED_INT_MAX),
     BYTES_FIELD(fogpay_batch_ack, 6, stored_hash, true),
-    UINT_FIELD(fogpay_batch_ack, 7, resend_from, false, 1, UINT64_MAX),
+    UINT_FIELD(fogpay_batch_ack, 7, resend_from, false, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_batch_ack, 8, stream, false, 1, FOGPAY_STREAM_EVENTS),
 };
 
@@ -482,8 +487,8 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
     if (in->status == FOGPAY_STATUS_STORED && in->kind != FOGPAY_RECEIPT_USAGE) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    if (settled != (in->position != 0) || (!settled && in->has_balance)) {
-        return FOGPAY_ERR_FIELD_RANGE; /* chain position and balance only when settled */
+    if (settled != (in->position != 0) || settled != in->has_balance) {
+        return FOGPAY_ERR_FIELD_RANGE; /* chain entry and balance exactly when settled */
     }
     return FOGPAY_OK;
 }

@@ -64,8 +64,10 @@ typedef enum fogpay_receipt_status {
 } fogpay_receipt_status;
 
 /* Receipt, gateway to device (schemas/receipt.cddl). A repeated (device,
- * seq) is answered with the original receipt's bytes. For a rejection,
- * transfer_id, position and chain_hash are absent (zero). */
+ * seq) is answered with the original receipt's bytes. A settled receipt
+ * carries transfer_id, the balance (has_balance set, with currency; 0 is a
+ * balance) and the chain entry (position, chain_hash); any other receipt
+ * carries none of them (zero, has_balance false). */
 typedef struct fogpay_receipt {
     char device_id[FOGPAY_DEVICE_ID_MAX + 1];   /* key 1 */
     uint64_t seq;                               /* key 2 */

@@ -88,6 +88,9 @@ RECEIPT_REJECTED = {1: "meter-07", 2: 42, 3: 0, 4: 1, 5: 45, 10: "gw-1", 11: 176
                     12: HASH_B}
 RECEIPT_NEGATIVE = {1: "meter-07", 2: 42, 3: 0, 4: 0, 6: 7, 7: -5, 8: 7, 9: HASH_A,
                     10: "gw-1", 11: 1764000001, 12: HASH_B, 13: 978}
+RECEIPT_STORED = {1: "meter-07", 2: 44, 3: 1, 4: 2, 10: "gw-1", 11: 1764000101, 12: HASH_A}
+RECEIPT_USAGE_REJECTED = {1: "meter-07", 2: 44, 3: 1, 4: 1, 5: 12, 10: "gw-1",
+                          11: 1764000101, 12: HASH_A}
 COMMAND_SUSPEND = {1: "meter-07", 2: 1, 3: 0, 4: 1764000200, 5: "gw-1"}
 COMMAND_LIMITS = {1: "meter-07", 2: 2, 3: 2, 4: 1764000300, 5: "gw-1", 7: 500, 8: 5000,
                   9: 100000}
@@ -96,6 +99,10 @@ TRANSFER = {1: 7, 2: 0, 3: 3, 4: 5, 5: 150, 6: 978, 7: 1764000000123, 8: "meter-
 TRANSFER_FUNDING = {1: 1, 2: 1, 3: 1, 4: 3, 5: 10000, 6: 978, 7: 1764000000000}
 ACK = {1: "gw-1", 2: 3, 3: 0, 5: 7, 6: HASH_A}
 ACK_RESEND = {1: "gw-1", 2: 4, 3: 2, 5: 7, 6: HASH_A, 7: 8}
+
+# Sequence numbers, positions, account ids and quantities are SQLite
+# integers: 2^63-1 is the largest (common.cddl, stored-int).
+STORED_INT_MAX = 2**63 - 1
 
 
 def with_(base, **changes):
@@ -122,6 +129,20 @@ valid = [
     ("transfer", "funding record", TRANSFER_FUNDING),
     ("batch_ack", "stored", ACK),
     ("batch_ack", "resend from a gap", ACK_RESEND),
+    ("receipt", "settled receipt with balance 0", with_(RECEIPT_SETTLED, k7=0)),
+    ("receipt", "settled receipt with the smallest balance", with_(RECEIPT_SETTLED, k7=-2**63)),
+    ("receipt", "settled receipt with the largest balance", with_(RECEIPT_SETTLED, k7=2**63 - 1)),
+    ("receipt", "stored receipt for a meter reading", RECEIPT_STORED),
+    ("receipt", "rejection of a meter reading", RECEIPT_USAGE_REJECTED),
+    ("receipt", "rejection naming a seq over 2^63-1 as sent", with_(RECEIPT_REJECTED, k2=2**63, k5=12)),
+    ("receipt", "rejection of a message whose seq could not be read", with_(RECEIPT_REJECTED, k2=0, k5=1)),
+    ("intent", "seq 2^63-1, the largest", with_(INTENT, k2=STORED_INT_MAX)),
+    ("intent", "payee account 2^63-1, the largest", with_(INTENT_ACCOUNT, k4=STORED_INT_MAX)),
+    ("usage", "quantity 0", with_(USAGE, k4=0)),
+    ("usage", "quantity 2^63-1, the largest", with_(USAGE, k4=STORED_INT_MAX)),
+    ("usage", "seq 2^63-1, the largest", with_(USAGE, k2=STORED_INT_MAX)),
+    ("transfer", "position 2^63-1, the largest", with_(TRANSFER, k1=STORED_INT_MAX)),
+    ("batch_ack", "stored position 2^63-1, the largest", with_(ACK, k5=STORED_INT_MAX)),
 ]
 
 invalid = [
@@ -130,8 +151,7 @@ invalid = [
     ("intent", "truncated in the middle", Raw(enc(INTENT)[:20]), "cbor_truncated"),
     ("intent", "trailing byte", Raw(enc(INTENT) + b"\x00"), "cbor_trailing"),
     ("intent", "indefinite-length map", Raw(b"\xbf" + enc(INTENT)[1:] + b"\xff"), "cbor_indefinite"),
-    ("intent", "non-shortest seq", Raw(head(5, 9) + enc(1) + enc("meter-07") + enc(2) + head(0, 42, 2) +
-        b"".join(enc(k) + enc(v) for k, v in sorted(INTENT.items()) if k > 2)), "cbor_not_deterministic"),
+    ("intent", "non-shortest seq", with_(INTENT, k2=Raw(head(0, 42, 2))), "cbor_not_deterministic"),
     ("intent", "keys out of order", Pairs([(2, 42), (1, "meter-07")] +
         [(k, v) for k, v in sorted(INTENT.items()) if k > 2]), "cbor_not_deterministic"),
     ("intent", "duplicate key", Pairs(sorted(INTENT.items()) + [(1, "meter-07")]), "duplicate_key"),
@@ -164,6 +184,26 @@ invalid = [
     ("receipt", "rejection with a chain position", with_(RECEIPT_REJECTED, k8=7, k9=HASH_A), "field_range"),
     ("receipt", "rejection with a balance", with_(RECEIPT_REJECTED, k7=850, k13=978), "field_range"),
     ("receipt", "settled without a chain position", with_(RECEIPT_SETTLED, k8=None, k9=None), "field_range"),
+    ("receipt", "settled without a balance", with_(RECEIPT_SETTLED, k7=None, k13=None), "field_range"),
+    ("receipt", "currency without a balance", with_(RECEIPT_SETTLED, k7=None), "field_range"),
+    ("receipt", "balance of 2^63", with_(RECEIPT_SETTLED, k7=2**63), "field_range"),
+    ("receipt", "balance of -2^63-1", with_(RECEIPT_SETTLED, k7=-2**63 - 1), "field_range"),
+    ("receipt", "settled with a chain hash alone", with_(RECEIPT_SETTLED, k8=None), "field_range"),
+    ("receipt", "rejection with a transfer id", with_(RECEIPT_REJECTED, k6=7), "field_range"),
+    ("receipt", "stored with a chain position", with_(RECEIPT_STORED, k8=7, k9=HASH_A), "field_range"),
+    ("receipt", "stored with a balance", with_(RECEIPT_STORED, k7=0, k13=978), "field_range"),
+    ("receipt", "stored for an intent", with_(RECEIPT_STORED, k3=0), "field_range"),
+    ("receipt", "settled for a meter reading", with_(RECEIPT_SETTLED, k3=1), "field_range"),
+    ("receipt", "transfer id 2^63", with_(RECEIPT_SETTLED, k6=2**63), "field_range"),
+    ("intent", "seq 2^63", with_(INTENT, k2=2**63), "field_range"),
+    ("intent", "seq 2^64-1", with_(INTENT, k2=2**64 - 1), "field_range"),
+    ("intent", "payee account 2^63", with_(INTENT_ACCOUNT, k4=2**63), "field_range"),
+    ("usage", "quantity 2^63", with_(USAGE, k4=2**63), "field_range"),
+    ("usage", "seq 2^63", with_(USAGE, k2=2**63), "field_range"),
+    ("command", "command seq 2^63", with_(COMMAND_SUSPEND, k2=2**63), "field_range"),
+    ("transfer", "position 2^63", with_(TRANSFER, k1=2**63), "field_range"),
+    ("transfer", "debit account 2^63", with_(TRANSFER, k3=2**63), "field_range"),
+    ("batch_ack", "stored position 2^63", with_(ACK, k5=2**63), "field_range"),
     ("command", "limits on a suspend", with_(COMMAND_SUSPEND, k7=5), "field_range"),
     ("command", "unknown kind", with_(COMMAND_SUSPEND, k3=3), "field_range"),
     ("transfer", "debit equals credit", with_(TRANSFER, k4=3), "field_range"),

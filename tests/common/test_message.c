@@ -1,6 +1,7 @@
 /*
  * test_message.c - the messages of the wire contract: the vectors of
- * schemas/vectors/payloads.json, round trips, the size of a signed intent,
+ * schemas/vectors/payloads.json, round trips, a settled receipt's balance,
+ * the intent hash of an untagged message, the size of a signed intent,
  * damage to a signed intent at every byte and bit, batches, and amounts.
  */
 #include <stdio.h>
@@ -127,6 +128,95 @@ static void test_intent_fields(void)
     bad.device_id[3] = '/';
     CU_ASSERT_EQUAL(fogpay_intent_encode(&bad, buf, sizeof buf, &len), FOGPAY_ERR_TEXT_INVALID);
     CU_ASSERT_EQUAL(fogpay_intent_encode(&in, buf, 10, &len), FOGPAY_ERR_BUFFER_TOO_SMALL);
+}
+
+static fogpay_receipt sample_settled_receipt(void)
+{
+    fogpay_receipt r;
+    memset(&r, 0, sizeof r);
+    strcpy(r.device_id, "meter-07");
+    r.seq = 42;
+    r.kind = FOGPAY_RECEIPT_INTENT;
+    r.status = FOGPAY_STATUS_SETTLED;
+    r.transfer_id = 7;
+    r.position = 7;
+    memset(r.chain_hash, 0xa5, sizeof r.chain_hash);
+    r.has_balance = true;
+    r.balance_after_minor = 0;
+    r.currency = 978;
+    strcpy(r.gateway_id, "gw-1");
+    r.time_s = 1764000001;
+    memset(r.intent_hash, 0x5a, sizeof r.intent_hash);
+    return r;
+}
+
+/* A settled receipt always carries its balance, and 0 is a balance: it is
+ * sent as key 7 = 0 and read back as present. Without a balance, or with
+ * one on a rejection, the encoder refuses as the decoder does. */
+static void test_receipt_balance(void)
+{
+    fogpay_receipt r = sample_settled_receipt();
+    uint8_t buf[FOGPAY_MESSAGE_MAX];
+    size_t len;
+    CU_ASSERT_EQUAL_FATAL(fogpay_receipt_encode(&r, buf, sizeof buf, &len), FOGPAY_OK);
+    static const uint8_t balance_zero[] = {0x06, 0x07, 0x07, 0x00, 0x08}; /* 6: 7, 7: 0, 8 */
+    bool found = false;
+    for (size_t i = 0; i + sizeof balance_zero <= len; i++) {
+        found = found || memcmp(buf + i, balance_zero, sizeof balance_zero) == 0;
+    }
+    CU_ASSERT(found);
+    fogpay_receipt out;
+    CU_ASSERT_EQUAL_FATAL(fogpay_receipt_decode(buf, len, &out), FOGPAY_OK);
+    CU_ASSERT(out.has_balance);
+    CU_ASSERT_EQUAL(out.balance_after_minor, 0);
+    CU_ASSERT_EQUAL(out.currency, 978);
+
+    fogpay_receipt bad = sample_settled_receipt();
+    bad.has_balance = false;
+    bad.currency = 0;
+    CU_ASSERT_EQUAL(fogpay_receipt_encode(&bad, buf, sizeof buf, &len), FOGPAY_ERR_FIELD_RANGE);
+    bad = sample_settled_receipt();
+    bad.status = FOGPAY_STATUS_REJECTED;
+    bad.reason = FOGPAY_ERR_INSUFFICIENT_FUNDS;
+    bad.transfer_id = 0;
+    bad.position = 0;
+    memset(bad.chain_hash, 0, sizeof bad.chain_hash);
+    CU_ASSERT_EQUAL(fogpay_receipt_encode(&bad, buf, sizeof buf, &len), FOGPAY_ERR_FIELD_RANGE);
+    bad.has_balance = false;
+    bad.currency = 0;
+    CU_ASSERT_EQUAL(fogpay_receipt_encode(&bad, buf, sizeof buf, &len), FOGPAY_OK);
+}
+
+/* The same signed intent sent untagged is another message: its payload and
+ * signature are the same and both forms verify, but the intent hash (the
+ * SHA-256 of the bytes as sent) differs, so the ledger holds (device, seq)
+ * under one hash and answers the other form with seq_conflict. */
+static void test_untagged_is_another_message(void)
+{
+    fogpay_key *key;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key), FOGPAY_OK);
+    fogpay_intent in = sample_intent();
+    uint8_t payload[FOGPAY_MESSAGE_MAX], msg[FOGPAY_MESSAGE_MAX];
+    size_t payload_len, msg_len;
+    CU_ASSERT_EQUAL_FATAL(fogpay_intent_encode(&in, payload, sizeof payload, &payload_len), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, NULL, 0, payload, payload_len, NULL, 0, msg,
+                                                 sizeof msg, &msg_len),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(msg[0], 0xd2); /* tag 18, COSE_Sign1 */
+    const uint8_t *untagged = msg + 1;
+    size_t untagged_len = msg_len - 1;
+    fogpay_cose_sign1 tagged_msg, untagged_msg;
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(msg, msg_len, &tagged_msg), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(untagged, untagged_len, &untagged_msg), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_cose_sign1_verify(&tagged_msg, key, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_cose_sign1_verify(&untagged_msg, key, NULL, 0), FOGPAY_OK);
+    CU_ASSERT(untagged_msg.payload.len == payload_len &&
+              memcmp(untagged_msg.payload.ptr, payload, payload_len) == 0);
+    uint8_t tagged_hash[FOGPAY_HASH_BYTES], untagged_hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL(fogpay_sha256(msg, msg_len, tagged_hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_sha256(untagged, untagged_len, untagged_hash), FOGPAY_OK);
+    CU_ASSERT(memcmp(tagged_hash, untagged_hash, FOGPAY_HASH_BYTES) != 0);
+    fogpay_key_free(key);
 }
 
 /* A signed intent between devices with 8-character ids, a seq and an
@@ -580,6 +670,8 @@ int main(void)
     CU_pSuite s = CU_add_suite("message", NULL, NULL);
     CU_add_test(s, "schemas/vectors/payloads.json", test_vectors);
     CU_add_test(s, "intent fields and encoder checks", test_intent_fields);
+    CU_add_test(s, "a settled receipt's balance, 0 included", test_receipt_balance);
+    CU_add_test(s, "untagged and tagged are two messages", test_untagged_is_another_message);
     CU_add_test(s, "signed intent size", test_intent_size);
     CU_add_test(s, "truncation, bit flips, wrong types, nesting", test_damage);
     CU_add_test(s, "batch write and read", test_batch);
