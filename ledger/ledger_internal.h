@@ -28,6 +28,7 @@
 
 #include <sqlite3.h>
 
+#include "fogpay_sqlite.h"
 #include "ledger.h"
 
 /* How long a call waits for another connection's write lock (fogpayctl
@@ -38,9 +39,9 @@
 #define LEDGER_BUSY_TIMEOUT_MS 2000
 
 /* The last SQLite message kept for fogpay_ledger_last_message(). SQLite's
- * messages are one sentence naming a table or constraint; longer ones are
- * cut. */
-#define LEDGER_MESSAGE_MAX 256
+ * messages are one sentence naming a table or constraint; the opener's name
+ * the file's path too (FOGPAY_LEDGER_WHY_MAX); longer ones are cut. */
+#define LEDGER_MESSAGE_MAX FOGPAY_LEDGER_WHY_MAX
 
 /* Savepoints the caller may nest with fogpay_ledger_savepoint(). The plugin
  * needs one (a settlement inside a group commit); the bound turns a missing
@@ -152,9 +153,11 @@ extern const size_t ledger_sync__sql_count;
 extern const ledger_stmt_sql ledger_verify__sql[];
 extern const size_t ledger_verify__sql_count;
 
-/* schemas/ledger.sql, NUL-terminated, generated at build time by
- * ledger_schema_embed.py. */
+/* schemas/ledger.sql and schemas/ledger_migrate_N.sql, NUL-terminated,
+ * generated at build time by schemas/embed_sql.py. */
 extern const char ledger_schema_sql[];
+extern const char ledger_migrate_1_sql[];
+extern const char ledger_migrate_2_sql[];
 
 struct fogpay_ledger {
     sqlite3 *db;

@@ -308,6 +308,15 @@ static void test_schema_version_refused(void)
     l = NULL;
     CU_ASSERT_EQUAL(fogpay_ledger_open(path, false, &l), FOGPAY_ERR_SCHEMA_VERSION);
     CU_ASSERT_PTR_NULL(l);
+    /* A newer ledger is named as such, with both versions, after the open. */
+    char why[FOGPAY_LEDGER_WHY_MAX];
+    CU_ASSERT_EQUAL(fogpay_ledger_open_why(path, false, &l, why, sizeof why),
+                    FOGPAY_ERR_SCHEMA_VERSION);
+    char expected[128];
+    snprintf(expected, sizeof expected,
+             "schema version 99 found where version %d of the ledger is needed: a newer fogpay",
+             FOGPAY_LEDGER_SCHEMA_VERSION);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, expected));
     CU_ASSERT_EQUAL(fogpay_ledger_open(path, true, &l), FOGPAY_ERR_SCHEMA_VERSION);
     /* Refusing changed nothing. */
     CU_ASSERT_EQUAL(raw_long(path, "PRAGMA user_version"), 99);
