@@ -283,7 +283,7 @@ static void sqlite__row_read(sqlite3_stmt *st, store_row *row)
 }
 
 /* Reads an event row (SQLITE_EVENT_COLUMNS from column 0). */
-static void sqlite__event_row_read(sqlite3_stmt *st, store_event_row *row)
+static void sqlite__event_row_read(sqlite3_stmt *st, store_row *row)
 {
     memset(row, 0, sizeof *row);
     fogpay_event *e = &row->e;
@@ -650,16 +650,22 @@ static sqlite3_stmt *sqlite__page_bind(store_sqlite *q, sqlite3_stmt *const *pag
     return st;
 }
 
-static fogpay_error sqlite__transfer_page(fogpay_store *s, const fogpay_store_filter *f,
-                                          store_row_visit visit, void *ctx, uint32_t *count)
+static fogpay_error sqlite__page(fogpay_store *s, fogpay_stream stream,
+                                 const fogpay_store_filter *f, store_row_visit visit, void *ctx,
+                                 uint32_t *count)
 {
     store_sqlite *q = sqlite__state(s);
-    sqlite3_stmt *st = sqlite__page_bind(q, q->page, f);
+    bool events = stream == FOGPAY_STREAM_EVENTS;
+    sqlite3_stmt *st = sqlite__page_bind(q, events ? q->event_page : q->page, f);
     *count = 0;
     int rc;
     store_row row;
     while ((rc = sqlite__step(q, st)) == SQLITE_ROW) {
-        sqlite__row_read(st, &row);
+        if (events) {
+            sqlite__event_row_read(st, &row);
+        } else {
+            sqlite__row_read(st, &row);
+        }
         ++*count;
         if (visit(ctx, &row) != 0) {
             break;
@@ -667,30 +673,7 @@ static fogpay_error sqlite__transfer_page(fogpay_store *s, const fogpay_store_fi
     }
     fogpay_error err = FOGPAY_OK;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        err = sqlite__error(s, q->db, rc, "read transfers");
-    }
-    sqlite__finish(st);
-    return err;
-}
-
-static fogpay_error sqlite__event_page(fogpay_store *s, const fogpay_store_filter *f,
-                                       store_event_row_visit visit, void *ctx, uint32_t *count)
-{
-    store_sqlite *q = sqlite__state(s);
-    sqlite3_stmt *st = sqlite__page_bind(q, q->event_page, f);
-    *count = 0;
-    int rc;
-    store_event_row row;
-    while ((rc = sqlite__step(q, st)) == SQLITE_ROW) {
-        sqlite__event_row_read(st, &row);
-        ++*count;
-        if (visit(ctx, &row) != 0) {
-            break;
-        }
-    }
-    fogpay_error err = FOGPAY_OK;
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        err = sqlite__error(s, q->db, rc, "read events");
+        err = sqlite__error(s, q->db, rc, events ? "read events" : "read transfers");
     }
     sqlite__finish(st);
     return err;
@@ -710,6 +693,5 @@ const store_engine store_sqlite__engine = {
     .transfer_insert = sqlite__transfer_insert,
     .event_insert = sqlite__event_insert,
     .chain_hash = sqlite__chain_hash,
-    .transfer_page = sqlite__transfer_page,
-    .event_page = sqlite__event_page,
+    .page = sqlite__page,
 };
