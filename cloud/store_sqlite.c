@@ -122,15 +122,7 @@ static fogpay_error sqlite__error(fogpay_store *s, sqlite3 *db, int rc, const ch
     if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
         return FOGPAY_ERR_EXISTS;
     }
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return FOGPAY_ERR_STORAGE_BUSY;
-    case SQLITE_NOMEM:
-        return FOGPAY_ERR_NO_MEMORY;
-    default:
-        return FOGPAY_ERR_STORAGE;
-    }
+    return fogpay_sqlite_error(rc);
 }
 
 /* Binders: the first failure sticks in bind_rc and is returned by the next

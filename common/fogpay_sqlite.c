@@ -35,13 +35,8 @@ static void opener__note(opener *o, const char *format, ...)
     va_end(ap);
 }
 
-/* An SQLite code as a fogpay_error, with SQLite's sentence for doing. */
-static fogpay_error opener__error(opener *o, int rc, const char *doing)
+fogpay_error fogpay_sqlite_error(int rc)
 {
-    const char *text = o->db != NULL && sqlite3_extended_errcode(o->db) == rc
-                           ? sqlite3_errmsg(o->db)
-                           : sqlite3_errstr(rc);
-    opener__note(o, "SQLite could not %s of the %s: %s", doing, o->schema->what, text);
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -51,6 +46,16 @@ static fogpay_error opener__error(opener *o, int rc, const char *doing)
     default:
         return FOGPAY_ERR_STORAGE;
     }
+}
+
+/* An SQLite code as a fogpay_error, with SQLite's sentence for doing. */
+static fogpay_error opener__error(opener *o, int rc, const char *doing)
+{
+    const char *text = o->db != NULL && sqlite3_extended_errcode(o->db) == rc
+                           ? sqlite3_errmsg(o->db)
+                           : sqlite3_errstr(rc);
+    opener__note(o, "SQLite could not %s of the %s: %s", doing, o->schema->what, text);
+    return fogpay_sqlite_error(rc);
 }
 
 /* Runs one statement and copies the first column of its first row, if

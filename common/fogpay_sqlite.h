@@ -36,6 +36,11 @@ typedef struct fogpay_sqlite_schema {
     int busy_timeout_ms;
 } fogpay_sqlite_schema;
 
+/* An SQLite result code as a fogpay_error: FOGPAY_ERR_STORAGE_BUSY for a
+ * busy or locked database, FOGPAY_ERR_NO_MEMORY, else FOGPAY_ERR_STORAGE.
+ * The callers map their constraint codes first. */
+fogpay_error fogpay_sqlite_error(int rc);
+
 /* Opens path as schema describes. found receives the version the file held
  * before any migration (0 for an empty file or one that is not a database;
  * may be NULL). Errors: FOGPAY_ERR_SCHEMA_VERSION (another version, not

@@ -139,16 +139,7 @@ fogpay_error ledger__error(fogpay_ledger *l, int rc)
     case SQLITE_CONSTRAINT_FOREIGNKEY:
         return FOGPAY_ERR_NOT_FOUND;
     default:
-        break;
-    }
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return FOGPAY_ERR_STORAGE_BUSY;
-    case SQLITE_NOMEM:
-        return FOGPAY_ERR_NO_MEMORY;
-    default:
-        return FOGPAY_ERR_STORAGE;
+        return fogpay_sqlite_error(rc);
     }
 }
 
