@@ -17,7 +17,7 @@ int ledger_count;
 fogpay_key *key_one;
 fogpay_key *key_two;
 
-int ledger_fixture_init(void)
+static int ledger_fixture_init(void)
 {
     testutil_tempdir(dir, sizeof dir);
     if (fogpay_key_generate(FOGPAY_ALG_EDDSA, &key_one) != FOGPAY_OK ||
@@ -27,7 +27,7 @@ int ledger_fixture_init(void)
     return 0;
 }
 
-int ledger_fixture_clean(void)
+static int ledger_fixture_clean(void)
 {
     fogpay_key_free(key_one);
     fogpay_key_free(key_two);
@@ -218,4 +218,16 @@ fogpay_usage usage_of(const char *device, uint64_t seq, uint64_t quantity)
     snprintf(u.unit, sizeof u.unit, "kWh");
     u.created_s = NOW_MS / 1000;
     return u;
+}
+
+int ledger_fixture_run(const char *suite, const ledger_test *tests, size_t n)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        return 1;
+    }
+    CU_pSuite s = CU_add_suite(suite, ledger_fixture_init, ledger_fixture_clean);
+    for (size_t i = 0; i < n; i++) {
+        CU_add_test(s, tests[i].name, tests[i].run);
+    }
+    return testutil_run();
 }

@@ -47,9 +47,14 @@ extern int ledger_count;
 extern fogpay_key *key_one;
 extern fogpay_key *key_two;
 
-/* The suite's init and clean: the directory and the keys. */
-int ledger_fixture_init(void);
-int ledger_fixture_clean(void);
+/* A test program's tests, run as one suite named suite whose init and
+ * clean make and remove the directory and the keys; the exit status of
+ * testutil_run(). */
+typedef struct ledger_test {
+    const char *name;
+    CU_TestFunc run;
+} ledger_test;
+int ledger_fixture_run(const char *suite, const ledger_test *tests, size_t n);
 
 /* A fresh path in the directory, named after name. */
 void path_new(char *path, size_t cap, const char *name);

@@ -329,12 +329,10 @@ static void test_event_list(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-    CU_pSuite s = CU_add_suite("ledger_events", ledger_fixture_init, ledger_fixture_clean);
-    CU_add_test(s, "each writer appends its one event", test_event_writers);
-    CU_add_test(s, "a change whose event fails fails whole", test_event_append_failure);
-    CU_add_test(s, "event list paging, get, head, sync position", test_event_list);
-    return testutil_run();
+    static const ledger_test tests[] = {
+        {"each writer appends its one event", test_event_writers},
+        {"a change whose event fails fails whole", test_event_append_failure},
+        {"event list paging, get, head, sync position", test_event_list},
+    };
+    return ledger_fixture_run("ledger_events", tests, sizeof tests / sizeof tests[0]);
 }

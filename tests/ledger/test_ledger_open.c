@@ -267,14 +267,11 @@ static void test_schema_migration_2_to_3(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-    CU_pSuite s = CU_add_suite("ledger_ledger_open", ledger_fixture_init, ledger_fixture_clean);
-    CU_add_test(s, "open, create, reopen, refuse other files", test_open_create_reopen);
-    CU_add_test(s, "another schema version is refused", test_schema_version_refused);
-    CU_add_test(s, "a version 1 ledger is migrated", test_schema_migration);
-    CU_add_test(s, "a version 2 ledger is migrated, events not backfilled",
-                test_schema_migration_2_to_3);
-    return testutil_run();
+    static const ledger_test tests[] = {
+        {"open, create, reopen, refuse other files", test_open_create_reopen},
+        {"another schema version is refused", test_schema_version_refused},
+        {"a version 1 ledger is migrated", test_schema_migration},
+        {"a version 2 ledger is migrated, events not backfilled", test_schema_migration_2_to_3},
+    };
+    return ledger_fixture_run("ledger_ledger_open", tests, sizeof tests / sizeof tests[0]);
 }

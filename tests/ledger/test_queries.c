@@ -115,10 +115,8 @@ static void test_transfer_list(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-    CU_pSuite s = CU_add_suite("ledger_queries", ledger_fixture_init, ledger_fixture_clean);
-    CU_add_test(s, "transfer list filters and paging", test_transfer_list);
-    return testutil_run();
+    static const ledger_test tests[] = {
+        {"transfer list filters and paging", test_transfer_list},
+    };
+    return ledger_fixture_run("ledger_queries", tests, sizeof tests / sizeof tests[0]);
 }

@@ -220,13 +220,11 @@ static void test_accounts(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-    CU_pSuite s = CU_add_suite("ledger_registry", ledger_fixture_init, ledger_fixture_clean);
-    CU_add_test(s, "legal entities and their personal data", test_entities);
-    CU_add_test(s, "devices: register, status, limits, command seq", test_devices);
-    CU_add_test(s, "device key rotation and history", test_key_rotation);
-    CU_add_test(s, "wallets and entity accounts", test_accounts);
-    return testutil_run();
+    static const ledger_test tests[] = {
+        {"legal entities and their personal data", test_entities},
+        {"devices: register, status, limits, command seq", test_devices},
+        {"device key rotation and history", test_key_rotation},
+        {"wallets and entity accounts", test_accounts},
+    };
+    return ledger_fixture_run("ledger_registry", tests, sizeof tests / sizeof tests[0]);
 }

@@ -537,16 +537,14 @@ static void test_refund(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-    CU_pSuite s = CU_add_suite("ledger_settlement", ledger_fixture_init, ledger_fixture_clean);
-    CU_add_test(s, "funding from the system account", test_fund);
-    CU_add_test(s, "settle device to device and to an account", test_settle_device_to_device);
-    CU_add_test(s, "every settlement refusal moves no money", test_settle_refusals);
-    CU_add_test(s, "per-day limit across payments and days", test_daily_limit);
-    CU_add_test(s, "message lookup, record, duplicate, conflict; usage", test_messages);
-    CU_add_test(s, "ownership over time and attribution", test_ownership);
-    CU_add_test(s, "refund partial, full, reversal, refused", test_refund);
-    return testutil_run();
+    static const ledger_test tests[] = {
+        {"funding from the system account", test_fund},
+        {"settle device to device and to an account", test_settle_device_to_device},
+        {"every settlement refusal moves no money", test_settle_refusals},
+        {"per-day limit across payments and days", test_daily_limit},
+        {"message lookup, record, duplicate, conflict; usage", test_messages},
+        {"ownership over time and attribution", test_ownership},
+        {"refund partial, full, reversal, refused", test_refund},
+    };
+    return ledger_fixture_run("ledger_settlement", tests, sizeof tests / sizeof tests[0]);
 }

@@ -163,13 +163,11 @@ static void test_busy(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-    CU_pSuite s = CU_add_suite("ledger_transactions", ledger_fixture_init, ledger_fixture_clean);
-    CU_add_test(s, "durable across close and reopen", test_durability);
-    CU_add_test(s, "transactions and savepoints", test_transactions_savepoints);
-    CU_add_test(s, "rejection log is bounded", test_rejection_log_bound);
-    CU_add_test(s, "a busy database is reported, readers go on", test_busy);
-    return testutil_run();
+    static const ledger_test tests[] = {
+        {"durable across close and reopen", test_durability},
+        {"transactions and savepoints", test_transactions_savepoints},
+        {"rejection log is bounded", test_rejection_log_bound},
+        {"a busy database is reported, readers go on", test_busy},
+    };
+    return ledger_fixture_run("ledger_transactions", tests, sizeof tests / sizeof tests[0]);
 }

@@ -252,11 +252,9 @@ static void test_verify_event_tampering(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 1;
-    }
-    CU_pSuite s = CU_add_suite("ledger_verify", ledger_fixture_init, ledger_fixture_clean);
-    CU_add_test(s, "verify finds each kind of tampering", test_verify_tampering);
-    CU_add_test(s, "verify finds each kind of event tampering", test_verify_event_tampering);
-    return testutil_run();
+    static const ledger_test tests[] = {
+        {"verify finds each kind of tampering", test_verify_tampering},
+        {"verify finds each kind of event tampering", test_verify_event_tampering},
+    };
+    return ledger_fixture_run("ledger_verify", tests, sizeof tests / sizeof tests[0]);
 }
