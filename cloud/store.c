@@ -574,49 +574,6 @@ static fogpay_error store__filter_prepare(fogpay_store *s, const fogpay_store_fi
     return FOGPAY_OK;
 }
 
-/* Passes rows on as transfers; a row the engine could not read stops the
- * walk as corrupt. */
-typedef struct store_transfer_walk {
-    fogpay_store *s;
-    fogpay_store_transfer_visit visit;
-    void *ctx;
-    bool corrupt;
-} store_transfer_walk;
-
-static int store__transfer_walk_visit(void *ctx, const store_row *row)
-{
-    store_transfer_walk *w = ctx;
-    if (row->problem != NULL) {
-        store__note(w->s, "the transfer of %s at position %llu is corrupt: %s", row->gateway_id,
-                    (unsigned long long)row->t.position, row->problem);
-        w->corrupt = true;
-        return 1;
-    }
-    return w->visit(w->ctx, row->gateway_id, &row->t, row->hash);
-}
-
-fogpay_error fogpay_store_transfers(fogpay_store *s, const fogpay_store_filter *f,
-                                    fogpay_store_transfer_visit visit, void *ctx)
-{
-    fogpay_error err = store__enter(s);
-    if (err != FOGPAY_OK || f == NULL || visit == NULL) {
-        return err != FOGPAY_OK ? err : FOGPAY_ERR_INVALID_ARGUMENT;
-    }
-    fogpay_store_filter q;
-    bool nothing = false;
-    err = store__filter_prepare(s, f, "transfer", &q, &nothing);
-    if (err != FOGPAY_OK || nothing) {
-        return err;
-    }
-    store_transfer_walk w = {.s = s, .visit = visit, .ctx = ctx};
-    uint32_t count = 0;
-    err = s->engine->transfer_page(s, &q, store__transfer_walk_visit, &w, &count);
-    if (err == FOGPAY_OK && w.corrupt) {
-        err = FOGPAY_ERR_LEDGER_CORRUPT;
-    }
-    return err;
-}
-
 /* The first column in which the decoded event a differs from the columns
  * b, or NULL when they agree. Only the columns are compared: the rest of
  * an event lives in its record alone. */
@@ -642,7 +599,7 @@ static const char *store__event_difference(const fogpay_event *a, const fogpay_e
 
 /* Decodes an event row's record into *out and checks it against the
  * columns; NULL when it holds, else a static sentence. */
-const char *store__event_decode(const store_event_row *row, fogpay_event *out,
+const char *store__event_decode(const store_row *row, fogpay_event *out,
                                        const char **difference)
 {
     *difference = NULL;
@@ -656,19 +613,30 @@ const char *store__event_decode(const store_event_row *row, fogpay_event *out,
     return *difference != NULL ? "the record and the columns differ" : NULL;
 }
 
-/* Passes rows on as events, each decoded from its record; a row that
- * cannot be read, or whose record is not its columns, stops the walk as
- * corrupt. */
-typedef struct store_event_walk {
+/* Passes rows on to the caller's visitor of their chain: transfers as
+ * read, events each decoded from its record. A row that cannot be read, or
+ * an event whose record is not its columns, stops the walk as corrupt. */
+typedef struct store_query_walk {
     fogpay_store *s;
-    fogpay_store_event_visit visit;
+    fogpay_stream stream;
+    fogpay_store_transfer_visit transfer_visit; /* FOGPAY_STREAM_TRANSFERS */
+    fogpay_store_event_visit event_visit;       /* FOGPAY_STREAM_EVENTS */
     void *ctx;
     bool corrupt;
-} store_event_walk;
+} store_query_walk;
 
-static int store__event_walk_visit(void *ctx, const store_event_row *row)
+static int store__query_visit(void *ctx, const store_row *row)
 {
-    store_event_walk *w = ctx;
+    store_query_walk *w = ctx;
+    if (w->stream == FOGPAY_STREAM_TRANSFERS) {
+        if (row->problem != NULL) {
+            store__note(w->s, "the transfer of %s at position %llu is corrupt: %s",
+                        row->gateway_id, (unsigned long long)row->t.position, row->problem);
+            w->corrupt = true;
+            return 1;
+        }
+        return w->transfer_visit(w->ctx, row->gateway_id, &row->t, row->hash);
+    }
     fogpay_event e;
     const char *difference = NULL;
     const char *problem = store__event_decode(row, &e, &difference);
@@ -679,27 +647,46 @@ static int store__event_walk_visit(void *ctx, const store_event_row *row)
         w->corrupt = true;
         return 1;
     }
-    return w->visit(w->ctx, row->gateway_id, &e, row->hash);
+    return w->event_visit(w->ctx, row->gateway_id, &e, row->hash);
+}
+
+/* fogpay_store_transfers and fogpay_store_events: the filter resolved,
+ * one page of w's chain walked. */
+static fogpay_error store__query(fogpay_store *s, const fogpay_store_filter *f,
+                                 store_query_walk *w)
+{
+    fogpay_error err = store__enter(s);
+    bool visit = w->stream == FOGPAY_STREAM_EVENTS ? w->event_visit != NULL
+                                                   : w->transfer_visit != NULL;
+    if (err != FOGPAY_OK || f == NULL || !visit) {
+        return err != FOGPAY_OK ? err : FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_store_filter q;
+    bool nothing = false;
+    err = store__filter_prepare(s, f, w->stream == FOGPAY_STREAM_EVENTS ? "event" : "transfer",
+                                &q, &nothing);
+    if (err != FOGPAY_OK || nothing) {
+        return err;
+    }
+    uint32_t count = 0;
+    err = s->engine->page(s, w->stream, &q, store__query_visit, w, &count);
+    if (err == FOGPAY_OK && w->corrupt) {
+        err = FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    return err;
+}
+
+fogpay_error fogpay_store_transfers(fogpay_store *s, const fogpay_store_filter *f,
+                                    fogpay_store_transfer_visit visit, void *ctx)
+{
+    store_query_walk w = {
+        .s = s, .stream = FOGPAY_STREAM_TRANSFERS, .transfer_visit = visit, .ctx = ctx};
+    return store__query(s, f, &w);
 }
 
 fogpay_error fogpay_store_events(fogpay_store *s, const fogpay_store_filter *f,
                                  fogpay_store_event_visit visit, void *ctx)
 {
-    fogpay_error err = store__enter(s);
-    if (err != FOGPAY_OK || f == NULL || visit == NULL) {
-        return err != FOGPAY_OK ? err : FOGPAY_ERR_INVALID_ARGUMENT;
-    }
-    fogpay_store_filter q;
-    bool nothing = false;
-    err = store__filter_prepare(s, f, "event", &q, &nothing);
-    if (err != FOGPAY_OK || nothing) {
-        return err;
-    }
-    store_event_walk w = {.s = s, .visit = visit, .ctx = ctx};
-    uint32_t count = 0;
-    err = s->engine->event_page(s, &q, store__event_walk_visit, &w, &count);
-    if (err == FOGPAY_OK && w.corrupt) {
-        err = FOGPAY_ERR_LEDGER_CORRUPT;
-    }
-    return err;
+    store_query_walk w = {.s = s, .stream = FOGPAY_STREAM_EVENTS, .event_visit = visit, .ctx = ctx};
+    return store__query(s, f, &w);
 }

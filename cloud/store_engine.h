@@ -1,7 +1,10 @@
 /*
  * store_engine.h - what cloud/store.c asks of an engine, and nothing else
  * sees: the struct behind fogpay_store, the table of engine operations, and
- * a row of the transfers and of the events table as an engine reads it.
+ * the one row type of either chain (transfers, events) as an engine reads
+ * it. A chain is named by its fogpay_stream: hash, page and append are one
+ * operation each over both chains; what differs is the chain's codec (an
+ * engine's insert and row reader of that table).
  *
  * Files. store.c holds everything that does not depend on the engine: the
  * choice of engine by connection string, argument checks, the
@@ -52,37 +55,28 @@ typedef enum store_txn {
     STORE_TXN_WRITE,
 } store_txn;
 
-/* One row of transfers as stored, with the columns read into t (NULL as 0
- * or ""), the record bytes and the hash. problem is NULL for a row whose
- * columns fit their types and limits, or a static sentence saying which
- * does not (verification reports it at the row's position, queries refuse
- * with FOGPAY_ERR_LEDGER_CORRUPT). */
+/* One row of either chain as stored, the one row type of both: the
+ * columns read into t for transfers (NULL as 0 or "") or into e for events
+ * (position, kind, time_ms, device_id, entity_id; the other fields zero, as
+ * the record alone holds them), the record bytes and the hash. problem is
+ * NULL for a row whose columns fit their types and limits, or a static
+ * sentence saying which does not (verification reports it at the row's
+ * position, queries refuse with FOGPAY_ERR_LEDGER_CORRUPT). */
 typedef struct store_row {
     char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1];
-    fogpay_transfer t;
+    union {
+        fogpay_transfer t; /* FOGPAY_STREAM_TRANSFERS */
+        fogpay_event e;    /* FOGPAY_STREAM_EVENTS */
+    };
     uint8_t record[FOGPAY_RECORD_BYTES_MAX];
     size_t record_len;
     uint8_t hash[FOGPAY_HASH_BYTES];
     const char *problem;
 } store_row;
 
-/* One row of events as stored: the columns read into e (position, kind,
- * time_ms, device_id, entity_id; the other fields zero, as the record
- * alone holds them), the record bytes and the hash; problem as for
- * store_row. */
-typedef struct store_event_row {
-    char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1];
-    fogpay_event e;
-    uint8_t record[FOGPAY_RECORD_BYTES_MAX];
-    size_t record_len;
-    uint8_t hash[FOGPAY_HASH_BYTES];
-    const char *problem;
-} store_event_row;
-
 /* Visitors receive views valid only during the call; a non-zero return
  * stops the walk. */
 typedef int (*store_row_visit)(void *ctx, const store_row *row);
-typedef int (*store_event_row_visit)(void *ctx, const store_event_row *row);
 
 typedef struct store_engine {
     const char *name;
@@ -121,14 +115,12 @@ typedef struct store_engine {
      * events); FOGPAY_ERR_NOT_FOUND when there is none. */
     fogpay_error (*chain_hash)(fogpay_store *s, fogpay_stream stream, const char *gateway_id,
                                uint64_t position, uint8_t hash[FOGPAY_HASH_BYTES]);
-    /* The rows of f (its limit already resolved, 1..FOGPAY_STORE_LIST_MAX;
-     * after_gateway never NULL) in (gateway_id, position) order; *count
-     * receives how many were visited. */
-    fogpay_error (*transfer_page)(fogpay_store *s, const fogpay_store_filter *f,
-                                  store_row_visit visit, void *ctx, uint32_t *count);
-    /* The same over events: the entity filter matches entity_id. */
-    fogpay_error (*event_page)(fogpay_store *s, const fogpay_store_filter *f,
-                               store_event_row_visit visit, void *ctx, uint32_t *count);
+    /* The rows of stream's chain that match f (its limit already resolved,
+     * 1..FOGPAY_STORE_LIST_MAX; after_gateway never NULL) in (gateway_id,
+     * position) order; *count receives how many were visited. The entity
+     * filter matches either side of a transfer, an event's entity_id. */
+    fogpay_error (*page)(fogpay_store *s, fogpay_stream stream, const fogpay_store_filter *f,
+                         store_row_visit visit, void *ctx, uint32_t *count);
 } store_engine;
 
 struct fogpay_store {
@@ -158,7 +150,7 @@ void store__note_version(fogpay_store *s, long version, bool empty, const char *
 fogpay_error store__enter(fogpay_store *s);
 fogpay_error store__begin(fogpay_store *s, store_txn kind);
 fogpay_error store__end(fogpay_store *s, fogpay_error err);
-const char *store__event_decode(const store_event_row *row, fogpay_event *out,
+const char *store__event_decode(const store_row *row, fogpay_event *out,
                                 const char **difference);
 
 /* schemas/cloud.sql, NUL-terminated, generated at build time by

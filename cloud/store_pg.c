@@ -344,7 +344,7 @@ static void pg__row_read(const PGresult *res, int r, store_row *row)
     }
 }
 
-static void pg__event_row_read(const PGresult *res, int r, store_event_row *row)
+static void pg__event_row_read(const PGresult *res, int r, store_row *row)
 {
     memset(row, 0, sizeof *row);
     fogpay_event *e = &row->e;
@@ -817,33 +817,20 @@ static fogpay_error pg__page_run(fogpay_store *s, bool events, const fogpay_stor
     return pg__run(s, name, &p, PGRES_TUPLES_OK, events ? "read events" : "read transfers", out);
 }
 
-static fogpay_error pg__transfer_page(fogpay_store *s, const fogpay_store_filter *f,
-                                      store_row_visit visit, void *ctx, uint32_t *count)
+static fogpay_error pg__page(fogpay_store *s, fogpay_stream stream, const fogpay_store_filter *f,
+                             store_row_visit visit, void *ctx, uint32_t *count)
 {
+    bool events = stream == FOGPAY_STREAM_EVENTS;
     PGresult *res = NULL;
     *count = 0;
-    fogpay_error err = pg__page_run(s, false, f, &res);
+    fogpay_error err = pg__page_run(s, events, f, &res);
     store_row row;
     for (int r = 0; err == FOGPAY_OK && r < PQntuples(res); r++) {
-        pg__row_read(res, r, &row);
-        ++*count;
-        if (visit(ctx, &row) != 0) {
-            break;
+        if (events) {
+            pg__event_row_read(res, r, &row);
+        } else {
+            pg__row_read(res, r, &row);
         }
-    }
-    PQclear(res);
-    return err;
-}
-
-static fogpay_error pg__event_page(fogpay_store *s, const fogpay_store_filter *f,
-                                   store_event_row_visit visit, void *ctx, uint32_t *count)
-{
-    PGresult *res = NULL;
-    *count = 0;
-    fogpay_error err = pg__page_run(s, true, f, &res);
-    store_event_row row;
-    for (int r = 0; err == FOGPAY_OK && r < PQntuples(res); r++) {
-        pg__event_row_read(res, r, &row);
         ++*count;
         if (visit(ctx, &row) != 0) {
             break;
@@ -867,6 +854,5 @@ const store_engine store_pg__engine = {
     .transfer_insert = pg__transfer_insert,
     .event_insert = pg__event_insert,
     .chain_hash = pg__chain_hash,
-    .transfer_page = pg__transfer_page,
-    .event_page = pg__event_page,
+    .page = pg__page,
 };

@@ -1,14 +1,14 @@
 /*
  * store_sqlite.c - the cloud store on one SQLite file (the default engine).
  *
- * Design. Open sets what the guarantees rest on, as the gateway's ledger
- * does (ledger/ledger.c): WAL journaling, synchronous=FULL so a commit has
- * reached the disk when it returns, foreign keys on, defensive mode, a busy
- * timeout so that two ingest processes on one file wait for each other
- * instead of failing. It checks PRAGMA user_version, creates the schema
- * (schemas/cloud.sql, embedded) in one BEGIN IMMEDIATE transaction when the
- * file is empty and creation was asked for, and prepares every statement
- * once. A file that is not this store, or another version of it, is
+ * Design. Open goes through the one SQLite opener that the gateway's
+ * ledger uses too (common/fogpay_sqlite.c): WAL journaling, synchronous=FULL
+ * so a commit has reached the disk when it returns, foreign keys on,
+ * defensive mode, a busy timeout so that two ingest processes on one file
+ * wait for each other instead of failing. It checks PRAGMA user_version and
+ * creates the schema (schemas/cloud.sql, embedded) in one BEGIN IMMEDIATE
+ * transaction when the file is empty and creation was asked for; then this
+ * file prepares every statement once. A file that is not this store, or another version of it, is
  * refused without being changed. A write transaction is BEGIN IMMEDIATE:
  * the write lock is taken before the head is read, which makes the
  * compare-and-set of store.c safe across processes.
@@ -25,6 +25,7 @@
 
 #include <sqlite3.h>
 
+#include "fogpay_sqlite.h"
 #include "store_engine.h"
 
 /* How long a call waits for another connection's write lock (another
@@ -121,15 +122,7 @@ static fogpay_error sqlite__error(fogpay_store *s, sqlite3 *db, int rc, const ch
     if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
         return FOGPAY_ERR_EXISTS;
     }
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return FOGPAY_ERR_STORAGE_BUSY;
-    case SQLITE_NOMEM:
-        return FOGPAY_ERR_NO_MEMORY;
-    default:
-        return FOGPAY_ERR_STORAGE;
-    }
+    return fogpay_sqlite_error(rc);
 }
 
 /* Binders: the first failure sticks in bind_rc and is returned by the next
@@ -282,7 +275,7 @@ static void sqlite__row_read(sqlite3_stmt *st, store_row *row)
 }
 
 /* Reads an event row (SQLITE_EVENT_COLUMNS from column 0). */
-static void sqlite__event_row_read(sqlite3_stmt *st, store_event_row *row)
+static void sqlite__event_row_read(sqlite3_stmt *st, store_row *row)
 {
     memset(row, 0, sizeof *row);
     fogpay_event *e = &row->e;
@@ -312,146 +305,15 @@ static void sqlite__event_row_read(sqlite3_stmt *st, store_event_row *row)
 
 /* Opening. */
 
-/* Runs a statement at open (not one of the prepared set) and copies the
- * first column of its first row, if any, into value (may be NULL). */
-static fogpay_error sqlite__open_query(fogpay_store *s, const char *sql, char *value, size_t cap)
-{
-    store_sqlite *q = sqlite__state(s);
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        return sqlite__error(s, q->db, rc, "read the file's settings");
-    }
-    fogpay_error err = FOGPAY_OK;
-    rc = sqlite3_step(st);
-    if (value != NULL) {
-        value[0] = '\0';
-    }
-    if (rc == SQLITE_ROW && value != NULL && !sqlite__text(st, 0, value, cap)) {
-        store__note(s, "SQLite answered \"%s\" unexpectedly", sql);
-        err = FOGPAY_ERR_STORAGE;
-    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        err = sqlite__error(s, q->db, rc, "read the file's settings");
-    }
-    sqlite3_finalize(st);
-    return err;
-}
-
-/* The schema version, and whether the file holds any object at all. */
-static fogpay_error sqlite__read_version(fogpay_store *s, long *version, bool *empty)
-{
-    char text[32];
-    fogpay_error err = sqlite__open_query(s, "PRAGMA user_version", text, sizeof text);
-    if (err == FOGPAY_OK) {
-        *version = strtol(text, NULL, 10);
-        err = sqlite__open_query(s, "SELECT count(*) FROM sqlite_master", text, sizeof text);
-    }
-    if (err == FOGPAY_OK) {
-        *empty = strcmp(text, "0") == 0;
-    }
-    return err;
-}
-
-/* Connection settings and the durability pragmas. */
-static fogpay_error sqlite__configure(fogpay_store *s)
-{
-    store_sqlite *q = sqlite__state(s);
-    int rc = sqlite3_extended_result_codes(q->db, 1);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_busy_timeout(q->db, SQLITE_STORE_BUSY_TIMEOUT_MS);
-    }
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_db_config(q->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
-    }
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_db_config(q->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
-    }
-    if (rc != SQLITE_OK) {
-        return sqlite__error(s, q->db, rc, "configure the connection");
-    }
-    char value[16];
-    fogpay_error err = sqlite__open_query(s, "PRAGMA foreign_keys = ON", NULL, 0);
-    if (err == FOGPAY_OK) {
-        err = sqlite__open_query(s, "PRAGMA foreign_keys", value, sizeof value);
-    }
-    if (err == FOGPAY_OK && strcmp(value, "1") != 0) {
-        store__note(s, "this SQLite cannot enforce foreign keys");
-        err = FOGPAY_ERR_STORAGE;
-    }
-    return err;
-}
-
-static fogpay_error sqlite__durability(fogpay_store *s)
-{
-    char mode[16];
-    fogpay_error err = sqlite__open_query(s, "PRAGMA journal_mode = WAL", mode, sizeof mode);
-    if (err == FOGPAY_OK && strcmp(mode, "wal") != 0) {
-        store__note(s, "the store needs WAL journaling, which this file cannot use");
-        err = FOGPAY_ERR_STORAGE;
-    }
-    if (err == FOGPAY_OK) {
-        err = sqlite__open_query(s, "PRAGMA synchronous = FULL", NULL, 0);
-    }
-    return err;
-}
-
-/* Creates the schema and its version in one transaction; if another process
- * created it in the meantime, its version is checked instead. */
-static fogpay_error sqlite__create_schema(fogpay_store *s)
-{
-    store_sqlite *q = sqlite__state(s);
-    fogpay_error err = sqlite__open_query(s, "BEGIN IMMEDIATE", NULL, 0);
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    long version = 0;
-    bool empty = false;
-    err = sqlite__read_version(s, &version, &empty);
-    if (err == FOGPAY_OK && version == 0 && empty) {
-        int rc = sqlite3_exec(q->db, cloud_schema_sql, NULL, NULL, NULL);
-        if (rc == SQLITE_OK) {
-            char pragma[64];
-            snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
-            rc = sqlite3_exec(q->db, pragma, NULL, NULL, NULL);
-        }
-        err = rc == SQLITE_OK ? FOGPAY_OK : sqlite__error(s, q->db, rc, "create the schema");
-    }
-    if (err == FOGPAY_OK) {
-        err = sqlite__read_version(s, &version, &empty);
-    }
-    if (err == FOGPAY_OK && version != STORE_SCHEMA_VERSION) {
-        store__note_version(s, version, empty, "file");
-        err = FOGPAY_ERR_SCHEMA_VERSION;
-    }
-    if (err == FOGPAY_OK) {
-        err = sqlite__open_query(s, "COMMIT", NULL, 0);
-    }
-    if (err != FOGPAY_OK && !sqlite3_get_autocommit(q->db)) {
-        (void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-    }
-    return err;
-}
-
-/* Checks the version and creates the schema in an empty file when asked. */
-static fogpay_error sqlite__schema(fogpay_store *s, bool create)
-{
-    long version = 0;
-    bool empty = false;
-    fogpay_error err = sqlite__read_version(s, &version, &empty);
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    bool fresh = version == 0 && empty;
-    if (version != STORE_SCHEMA_VERSION && !(fresh && create)) {
-        store__note_version(s, version, fresh, "file");
-        return FOGPAY_ERR_SCHEMA_VERSION;
-    }
-    err = sqlite__durability(s);
-    if (err == FOGPAY_OK && fresh) {
-        err = sqlite__create_schema(s);
-    }
-    return err;
-}
+/* The cloud store has no migrations: no version 1 store was deployed. */
+static const fogpay_sqlite_schema sqlite__schema = {
+    .what = "cloud store",
+    .version = STORE_SCHEMA_VERSION,
+    .create_sql = cloud_schema_sql,
+    .migrations = NULL,
+    .migration_count = 0,
+    .busy_timeout_ms = SQLITE_STORE_BUSY_TIMEOUT_MS,
+};
 
 /* The text of a page variant of transfers or events: the optional
  * filters of mask. With a gateway, paging is by position alone (?5 is the
@@ -507,17 +369,12 @@ static fogpay_error sqlite__open(fogpay_store *s, const char *target, bool creat
         return FOGPAY_ERR_NO_MEMORY;
     }
     s->engine_state = q;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-    int rc = sqlite3_open_v2(target, &q->db, flags, NULL);
-    if (rc != SQLITE_OK) {
-        fogpay_error err = sqlite__error(s, q->db, rc, "open the file");
-        store__note(s, "SQLite could not open %s: %s", target,
-                    q->db != NULL ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
-        return err == FOGPAY_ERR_NO_MEMORY ? err : FOGPAY_ERR_STORAGE;
-    }
-    fogpay_error err = sqlite__configure(s);
-    if (err == FOGPAY_OK) {
-        err = sqlite__schema(s, create);
+    long found = 0;
+    fogpay_error err = fogpay_sqlite_open(target, create, &sqlite__schema, &q->db, &found,
+                                          s->message, sizeof s->message);
+    if (err == FOGPAY_ERR_SCHEMA_VERSION && found == 1) {
+        /* The store's own sentence on why there is no migration. */
+        store__note_version(s, found, false, "file");
     }
     if (err == FOGPAY_OK) {
         err = sqlite__prepare_all(s);
@@ -785,16 +642,22 @@ static sqlite3_stmt *sqlite__page_bind(store_sqlite *q, sqlite3_stmt *const *pag
     return st;
 }
 
-static fogpay_error sqlite__transfer_page(fogpay_store *s, const fogpay_store_filter *f,
-                                          store_row_visit visit, void *ctx, uint32_t *count)
+static fogpay_error sqlite__page(fogpay_store *s, fogpay_stream stream,
+                                 const fogpay_store_filter *f, store_row_visit visit, void *ctx,
+                                 uint32_t *count)
 {
     store_sqlite *q = sqlite__state(s);
-    sqlite3_stmt *st = sqlite__page_bind(q, q->page, f);
+    bool events = stream == FOGPAY_STREAM_EVENTS;
+    sqlite3_stmt *st = sqlite__page_bind(q, events ? q->event_page : q->page, f);
     *count = 0;
     int rc;
     store_row row;
     while ((rc = sqlite__step(q, st)) == SQLITE_ROW) {
-        sqlite__row_read(st, &row);
+        if (events) {
+            sqlite__event_row_read(st, &row);
+        } else {
+            sqlite__row_read(st, &row);
+        }
         ++*count;
         if (visit(ctx, &row) != 0) {
             break;
@@ -802,30 +665,7 @@ static fogpay_error sqlite__transfer_page(fogpay_store *s, const fogpay_store_fi
     }
     fogpay_error err = FOGPAY_OK;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        err = sqlite__error(s, q->db, rc, "read transfers");
-    }
-    sqlite__finish(st);
-    return err;
-}
-
-static fogpay_error sqlite__event_page(fogpay_store *s, const fogpay_store_filter *f,
-                                       store_event_row_visit visit, void *ctx, uint32_t *count)
-{
-    store_sqlite *q = sqlite__state(s);
-    sqlite3_stmt *st = sqlite__page_bind(q, q->event_page, f);
-    *count = 0;
-    int rc;
-    store_event_row row;
-    while ((rc = sqlite__step(q, st)) == SQLITE_ROW) {
-        sqlite__event_row_read(st, &row);
-        ++*count;
-        if (visit(ctx, &row) != 0) {
-            break;
-        }
-    }
-    fogpay_error err = FOGPAY_OK;
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        err = sqlite__error(s, q->db, rc, "read events");
+        err = sqlite__error(s, q->db, rc, events ? "read events" : "read transfers");
     }
     sqlite__finish(st);
     return err;
@@ -845,6 +685,5 @@ const store_engine store_sqlite__engine = {
     .transfer_insert = sqlite__transfer_insert,
     .event_insert = sqlite__event_insert,
     .chain_hash = sqlite__chain_hash,
-    .transfer_page = sqlite__transfer_page,
-    .event_page = sqlite__event_page,
+    .page = sqlite__page,
 };

@@ -116,7 +116,7 @@ static int store__verify_row(void *ctx, const store_row *row)
     return store__verify_link(w, position, row->record, row->record_len, row->hash);
 }
 
-static int store__verify_event_row(void *ctx, const store_event_row *row)
+static int store__verify_event_row(void *ctx, const store_row *row)
 {
     store_verify_walk *w = ctx;
     uint64_t position = row->e.position;
@@ -156,8 +156,9 @@ static fogpay_error store__verify_chain(fogpay_store *s, const fogpay_store_gate
     for (;;) {
         f.after_position = w->position;
         uint32_t count = 0;
-        fogpay_error err = events ? s->engine->event_page(s, &f, store__verify_event_row, w, &count)
-                                  : s->engine->transfer_page(s, &f, store__verify_row, w, &count);
+        fogpay_error err = s->engine->page(s, stream, &f,
+                                           events ? store__verify_event_row : store__verify_row,
+                                           w, &count);
         if (err != FOGPAY_OK) {
             return err;
         }

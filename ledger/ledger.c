@@ -3,13 +3,16 @@
  * version, the prepared statements, SQLite codes converted to fogpay_error,
  * transactions and savepoints.
  *
- * Design. Open sets the pragmas the guarantees rest on (WAL journal,
- * synchronous=FULL so a commit has reached the disk when it returns,
- * foreign keys on, defensive mode), checks PRAGMA user_version, creates the
- * schema (schemas/ledger.sql, embedded at build time) in one transaction
- * when asked to, and prepares every statement of every file once. A file
- * that is not this ledger, or another version of it, is refused without
- * being changed.
+ * Design. Open hands the file to the one SQLite opener
+ * (common/fogpay_sqlite.c), which sets the pragmas the guarantees rest on
+ * (WAL journal, synchronous=FULL so a commit has reached the disk when it
+ * returns, foreign keys on, defensive mode), checks PRAGMA user_version,
+ * creates the schema (schemas/ledger.sql) when asked to or runs the
+ * migrations (schemas/ledger_migrate_N.sql), all embedded at build time;
+ * then it prepares every statement of every file once. A file that is not
+ * this ledger, or another version of it, is refused without being changed,
+ * and the sentence saying why outlives the failed open
+ * (fogpay_ledger_open_why).
  *
  * Ownership. fogpay_ledger_open() allocates the struct and the caller frees
  * it with fogpay_ledger_close(), which finalizes the statements and closes
@@ -136,16 +139,7 @@ fogpay_error ledger__error(fogpay_ledger *l, int rc)
     case SQLITE_CONSTRAINT_FOREIGNKEY:
         return FOGPAY_ERR_NOT_FOUND;
     default:
-        break;
-    }
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return FOGPAY_ERR_STORAGE_BUSY;
-    case SQLITE_NOMEM:
-        return FOGPAY_ERR_NO_MEMORY;
-    default:
-        return FOGPAY_ERR_STORAGE;
+        return fogpay_sqlite_error(rc);
     }
 }
 
@@ -205,219 +199,17 @@ fogpay_error ledger__check_text(const char *text, size_t max)
 
 /* Opening. */
 
-/* Runs a statement at open (not one of the prepared set) and copies the
- * first column of its first row, if any, into value (may be NULL). */
-static fogpay_error ledger__open_query(fogpay_ledger *l, const char *sql, char *value, size_t cap)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(l->db, sql, -1, &s, NULL);
-    if (rc != SQLITE_OK) {
-        return ledger__error(l, rc);
-    }
-    fogpay_error err = FOGPAY_OK;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW && value != NULL && !ledger__column_text(s, 0, value, cap)) {
-        ledger__note(l, "an unexpected answer to a pragma");
-        err = FOGPAY_ERR_STORAGE;
-    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        err = ledger__error(l, rc);
-    } else if (rc == SQLITE_DONE && value != NULL) {
-        value[0] = '\0';
-    }
-    sqlite3_finalize(s);
-    return err;
-}
+/* Version N to N + 1: schemas/ledger_migrate_N.sql, embedded at build time. */
+static const char *const ledger__migrations[] = {ledger_migrate_1_sql, ledger_migrate_2_sql};
 
-/* The schema version, and whether the database holds any object at all. */
-static fogpay_error ledger__read_version(fogpay_ledger *l, long *version, bool *empty)
-{
-    char text[32];
-    fogpay_error err = ledger__open_query(l, "PRAGMA user_version", text, sizeof text);
-    if (err == FOGPAY_OK) {
-        *version = strtol(text, NULL, 10);
-        err = ledger__open_query(l, "SELECT count(*) FROM sqlite_master", text, sizeof text);
-    }
-    if (err == FOGPAY_OK) {
-        *empty = strcmp(text, "0") == 0;
-    }
-    return err;
-}
-
-/* Connection settings, before anything is read. */
-static fogpay_error ledger__configure(fogpay_ledger *l)
-{
-    int rc = sqlite3_extended_result_codes(l->db, 1);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_busy_timeout(l->db, LEDGER_BUSY_TIMEOUT_MS);
-    }
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_db_config(l->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
-    }
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_db_config(l->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
-    }
-    if (rc != SQLITE_OK) {
-        return ledger__error(l, rc);
-    }
-    char value[16];
-    fogpay_error err = ledger__open_query(l, "PRAGMA foreign_keys = ON", NULL, 0);
-    if (err == FOGPAY_OK) {
-        err = ledger__open_query(l, "PRAGMA foreign_keys", value, sizeof value);
-    }
-    if (err == FOGPAY_OK && strcmp(value, "1") != 0) {
-        ledger__note(l, "this SQLite cannot enforce foreign keys");
-        err = FOGPAY_ERR_STORAGE;
-    }
-    return err;
-}
-
-/* The journal and durability pragmas; WAL is kept in the file. */
-static fogpay_error ledger__durability(fogpay_ledger *l)
-{
-    char mode[16];
-    fogpay_error err = ledger__open_query(l, "PRAGMA journal_mode = WAL", mode, sizeof mode);
-    if (err == FOGPAY_OK && strcmp(mode, "wal") != 0) {
-        ledger__note(l, "the ledger needs WAL journaling, which this file cannot use");
-        err = FOGPAY_ERR_STORAGE;
-    }
-    if (err == FOGPAY_OK) {
-        err = ledger__open_query(l, "PRAGMA synchronous = FULL", NULL, 0);
-    }
-    return err;
-}
-
-/* Creates the schema in one transaction; if another process created it in
- * the meantime, its version is checked instead. */
-static fogpay_error ledger__create_schema(fogpay_ledger *l)
-{
-    fogpay_error err = ledger__open_query(l, "BEGIN IMMEDIATE", NULL, 0);
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    long version = 0;
-    bool empty = false;
-    err = ledger__read_version(l, &version, &empty);
-    if (err == FOGPAY_OK && version == 0 && empty) {
-        char *message = NULL;
-        int rc = sqlite3_exec(l->db, ledger_schema_sql, NULL, NULL, &message);
-        if (rc != SQLITE_OK) {
-            err = ledger__error(l, rc);
-        }
-        sqlite3_free(message);
-    }
-    if (err == FOGPAY_OK) {
-        err = ledger__read_version(l, &version, &empty);
-    }
-    if (err == FOGPAY_OK && version != FOGPAY_LEDGER_SCHEMA_VERSION) {
-        ledger__note(l, "the database holds something other than this ledger version");
-        err = FOGPAY_ERR_SCHEMA_VERSION;
-    }
-    if (err == FOGPAY_OK) {
-        err = ledger__open_query(l, "COMMIT", NULL, 0);
-    }
-    if (err != FOGPAY_OK && !sqlite3_get_autocommit(l->db)) {
-        (void)ledger__open_query(l, "ROLLBACK", NULL, 0);
-    }
-    return err;
-}
-
-/* Migrations: from version `from` to from + 1, as one script run in one
- * transaction. Each is what changed in schemas/ledger.sql at that version. */
-static const struct {
-    long from;
-    const char *sql;
-} ledger__migrations[] = {
-    {1, "CREATE TABLE sync_state ("
-        " id INTEGER PRIMARY KEY CHECK (id = 1),"
-        " acked_position INTEGER NOT NULL CHECK (acked_position >= 0),"
-        " acked_hash BLOB NOT NULL CHECK (length(acked_hash) = 32),"
-        " batch_seq INTEGER NOT NULL CHECK (batch_seq >= 0),"
-        " acked_ms INTEGER NOT NULL CHECK (acked_ms >= 0));"
-        "INSERT INTO sync_state VALUES (1, 0, zeroblob(32), 0, 0);"
-        "PRAGMA user_version = 2;"},
-    /* The event chain; events from before it are not backfilled. */
-    {2, "CREATE TABLE events ("
-        " position INTEGER PRIMARY KEY CHECK (position >= 1),"
-        " kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 3),"
-        " time_ms INTEGER NOT NULL CHECK (time_ms >= 1),"
-        " device_id TEXT NOT NULL REFERENCES devices (id),"
-        " record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),"
-        " hash BLOB NOT NULL CHECK (length(hash) = 32));"
-        "CREATE INDEX events_device ON events (device_id);"
-        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
-        " BEGIN SELECT RAISE(ABORT, 'events are never changed'); END;"
-        "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
-        " BEGIN SELECT RAISE(ABORT, 'events are never deleted'); END;"
-        "CREATE TRIGGER events_next_position BEFORE INSERT ON events"
-        " WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)"
-        " BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;"
-        "ALTER TABLE sync_state ADD COLUMN acked_event_position INTEGER NOT NULL DEFAULT 0"
-        " CHECK (acked_event_position >= 0);"
-        "ALTER TABLE sync_state ADD COLUMN acked_event_hash BLOB NOT NULL"
-        " DEFAULT X'0000000000000000000000000000000000000000000000000000000000000000'"
-        " CHECK (length(acked_event_hash) = 32);"
-        "PRAGMA user_version = 3;"},
+static const fogpay_sqlite_schema ledger__schema = {
+    .what = "ledger",
+    .version = FOGPAY_LEDGER_SCHEMA_VERSION,
+    .create_sql = ledger_schema_sql,
+    .migrations = ledger__migrations,
+    .migration_count = sizeof ledger__migrations / sizeof ledger__migrations[0],
+    .busy_timeout_ms = LEDGER_BUSY_TIMEOUT_MS,
 };
-
-/* Brings an older ledger to this version, one step at a time, each in its
- * own transaction; a failed step leaves the ledger at the step before. */
-static fogpay_error ledger__migrate(fogpay_ledger *l, long *version)
-{
-    for (size_t i = 0; i < sizeof ledger__migrations / sizeof ledger__migrations[0]; i++) {
-        if (ledger__migrations[i].from != *version) {
-            continue;
-        }
-        fogpay_error err = ledger__open_query(l, "BEGIN IMMEDIATE", NULL, 0);
-        if (err != FOGPAY_OK) {
-            return err;
-        }
-        char *message = NULL;
-        int rc = sqlite3_exec(l->db, ledger__migrations[i].sql, NULL, NULL, &message);
-        sqlite3_free(message);
-        err = rc == SQLITE_OK ? ledger__open_query(l, "COMMIT", NULL, 0) : ledger__error(l, rc);
-        if (err != FOGPAY_OK) {
-            if (!sqlite3_get_autocommit(l->db)) {
-                (void)ledger__open_query(l, "ROLLBACK", NULL, 0);
-            }
-            return err;
-        }
-        *version = ledger__migrations[i].from + 1;
-    }
-    return FOGPAY_OK;
-}
-
-/* Checks the version; creates the schema in an empty database when asked;
- * migrates an older ledger. */
-static fogpay_error ledger__schema(fogpay_ledger *l, bool create)
-{
-    long version = 0;
-    bool empty = false;
-    fogpay_error err = ledger__read_version(l, &version, &empty);
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    bool fresh = version == 0 && empty;
-    if (version >= 1 && version < FOGPAY_LEDGER_SCHEMA_VERSION) {
-        err = ledger__durability(l);
-        if (err == FOGPAY_OK) {
-            err = ledger__migrate(l, &version);
-        }
-        if (err != FOGPAY_OK) {
-            return err;
-        }
-    }
-    if (version != FOGPAY_LEDGER_SCHEMA_VERSION && !(fresh && create)) {
-        snprintf(l->message, sizeof l->message,
-                 "schema version %ld found where version %d is needed%s", version,
-                 FOGPAY_LEDGER_SCHEMA_VERSION, fresh ? " (an empty database)" : "");
-        return FOGPAY_ERR_SCHEMA_VERSION;
-    }
-    err = ledger__durability(l);
-    if (err == FOGPAY_OK && fresh) {
-        err = ledger__create_schema(l);
-    }
-    return err;
-}
 
 static fogpay_error ledger__prepare_all(fogpay_ledger *l)
 {
@@ -449,8 +241,12 @@ static void ledger__free(fogpay_ledger *l)
     free(l);
 }
 
-fogpay_error fogpay_ledger_open(const char *path, bool create, fogpay_ledger **out)
+fogpay_error fogpay_ledger_open_why(const char *path, bool create, fogpay_ledger **out, char *why,
+                                   size_t cap)
 {
+    if (why != NULL && cap > 0) {
+        why[0] = '\0';
+    }
     if (path == NULL || out == NULL || path[0] == '\0') {
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
@@ -459,25 +255,15 @@ fogpay_error fogpay_ledger_open(const char *path, bool create, fogpay_ledger **o
     if (l == NULL) {
         return FOGPAY_ERR_NO_MEMORY;
     }
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-    if (create) {
-        flags |= SQLITE_OPEN_CREATE;
-    }
-    fogpay_error err = FOGPAY_OK;
-    int rc = sqlite3_open_v2(path, &l->db, flags, NULL);
-    if (rc != SQLITE_OK) {
-        err = FOGPAY_ERR_STORAGE;
-    }
-    if (err == FOGPAY_OK) {
-        err = ledger__configure(l);
-    }
-    if (err == FOGPAY_OK) {
-        err = ledger__schema(l, create);
-    }
+    fogpay_error err =
+        fogpay_sqlite_open(path, create, &ledger__schema, &l->db, NULL, l->message, sizeof l->message);
     if (err == FOGPAY_OK) {
         err = ledger__prepare_all(l);
     }
     if (err != FOGPAY_OK) {
+        if (why != NULL && cap > 0) {
+            snprintf(why, cap, "%s", l->message);
+        }
         ledger__free(l);
         return err == FOGPAY_ERR_STORAGE_BUSY || err == FOGPAY_ERR_SCHEMA_VERSION ||
                        err == FOGPAY_ERR_NO_MEMORY
@@ -486,6 +272,11 @@ fogpay_error fogpay_ledger_open(const char *path, bool create, fogpay_ledger **o
     }
     *out = l;
     return FOGPAY_OK;
+}
+
+fogpay_error fogpay_ledger_open(const char *path, bool create, fogpay_ledger **out)
+{
+    return fogpay_ledger_open_why(path, create, out, NULL, 0);
 }
 
 void fogpay_ledger_close(fogpay_ledger *l)

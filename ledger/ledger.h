@@ -99,8 +99,13 @@ typedef struct fogpay_entity_personal {
 /* Opens (create: creating when absent) the ledger at path. Errors:
  * FOGPAY_ERR_STORAGE (cannot open, not a database), FOGPAY_ERR_SCHEMA_VERSION
  * (a database of another version, or not initialised and create is false).
- * *out is the caller's to close. */
+ * *out is the caller's to close. fogpay_ledger_open_why() also writes, on
+ * failure, the sentence saying why into why (cap bytes, may be NULL), as
+ * the ledger's message is gone with the failed open. */
+#define FOGPAY_LEDGER_WHY_MAX 512 /* room for the sentence, a path in it */
 fogpay_error fogpay_ledger_open(const char *path, bool create, fogpay_ledger **out);
+fogpay_error fogpay_ledger_open_why(const char *path, bool create, fogpay_ledger **out, char *why,
+                                    size_t cap);
 void fogpay_ledger_close(fogpay_ledger *l);
 
 /* The last SQLite message, for logs; static until the next call. */

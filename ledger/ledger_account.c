@@ -10,15 +10,18 @@
  * so it always equals the account's credits minus its debits, which
  * ledger_verify.c checks.
  *
- * Appending is the one way a transfer enters the ledger: it takes the next
- * position, encodes the record deterministically, hashes it onto the chain
- * head, inserts the row and moves the balances. Policy checks are the
- * caller's (ledger_settle.c); appending only guards the chain.
+ * Appending is the one way a transfer enters the ledger: the one chain
+ * mechanism (ledger_chain.c), on the transfer chain's descriptor defined
+ * here, takes the next position, encodes the record deterministically,
+ * hashes it onto the chain head and inserts the row; then the balances
+ * move. Policy checks are the caller's (ledger_settle.c); appending only
+ * guards the chain.
  *
  * Ownership. Nothing here allocates; outputs are copied into the caller's
  * structs.
  */
 #include <assert.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "fogpay_hash.h"
@@ -216,12 +219,10 @@ static fogpay_error account__add(fogpay_ledger *l, uint64_t id, int64_t delta,
     return err;
 }
 
-static fogpay_error account__transfer_insert(fogpay_ledger *l, const fogpay_transfer *t,
-                                             const uint8_t *record, size_t record_len,
-                                             const uint8_t hash[FOGPAY_HASH_BYTES])
+static void account__transfer_bind(fogpay_ledger *l, sqlite3_stmt *s, const void *record)
 {
+    const fogpay_transfer *t = record;
     bool by_device = t->device_id[0] != '\0';
-    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_TRANSFER_INSERT);
     ledger__bind_u64(l, s, 1, t->position);
     ledger__bind_int64(l, s, 2, t->kind);
     ledger__bind_u64(l, s, 3, t->debit_account);
@@ -245,45 +246,54 @@ static fogpay_error account__transfer_insert(fogpay_ledger *l, const fogpay_tran
     } else {
         ledger__bind_null(l, s, 14);
     }
-    ledger__bind_blob(l, s, 15, record, record_len);
-    ledger__bind_blob(l, s, 16, hash, FOGPAY_HASH_BYTES);
-    return ledger__exec(l, s);
 }
+
+static fogpay_error account__transfer_check(const void *record, uint64_t head)
+{
+    const fogpay_transfer *t = record;
+    return t->time_ms > LEDGER_INT_MAX || t->seq > LEDGER_INT_MAX ||
+                   t->debit_account > LEDGER_INT_MAX || t->credit_account > LEDGER_INT_MAX ||
+                   t->related_position > head
+               ? FOGPAY_ERR_FIELD_RANGE
+               : FOGPAY_OK;
+}
+
+static fogpay_error account__transfer_encode(const void *record, uint8_t *out, size_t cap,
+                                             size_t *len)
+{
+    return fogpay_transfer_encode(record, out, cap, len);
+}
+
+static fogpay_error account__transfer_read(sqlite3_stmt *s, void *record,
+                                           uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    return ledger__transfer_read(s, record, hash);
+}
+
+/* The transfer chain as a descriptor of the one chain mechanism
+ * (ledger_chain.c). */
+const ledger_chain ledger_transfer_chain = {
+    .name = "transfer",
+    .head = LEDGER_STMT_CHAIN_HEAD,
+    .get = LEDGER_STMT_TRANSFER_GET,
+    .insert = LEDGER_STMT_TRANSFER_INSERT,
+    .record_param = 15,
+    .record_size = sizeof(fogpay_transfer),
+    .position_offset = offsetof(fogpay_transfer, position),
+    .check = account__transfer_check,
+    .encode = account__transfer_encode,
+    .bind = account__transfer_bind,
+    .read = account__transfer_read,
+};
 
 fogpay_error ledger__transfer_append(fogpay_ledger *l, fogpay_transfer *t, int64_t *debit_balance)
 {
     assert(t->amount_minor >= 1 && t->amount_minor <= FOGPAY_AMOUNT_MAX_MINOR);
     assert(t->debit_account != t->credit_account);
-    assert(!sqlite3_get_autocommit(l->db));
-    uint64_t head = 0;
-    uint8_t previous[FOGPAY_HASH_BYTES];
-    fogpay_error err = ledger__chain_head(l, &head, previous);
+    fogpay_error err = ledger__chain_append(l, &ledger_transfer_chain, t);
     if (err != FOGPAY_OK) {
         return err;
     }
-    if (head >= LEDGER_INT_MAX || t->time_ms > LEDGER_INT_MAX || t->seq > LEDGER_INT_MAX ||
-        t->debit_account > LEDGER_INT_MAX || t->credit_account > LEDGER_INT_MAX ||
-        t->related_position > head) {
-        return FOGPAY_ERR_FIELD_RANGE;
-    }
-    t->position = head + 1;
-    uint8_t record[FOGPAY_RECORD_BYTES_MAX];
-    size_t record_len = 0;
-    err = fogpay_transfer_encode(t, record, sizeof record, &record_len);
-    if (err != FOGPAY_OK) {
-        ledger__note(l, "the transfer does not encode as a record of the contract");
-        return err;
-    }
-    uint8_t hash[FOGPAY_HASH_BYTES];
-    err = fogpay_sha256_pair(previous, sizeof previous, record, record_len, hash);
-    if (err == FOGPAY_OK) {
-        err = account__transfer_insert(l, t, record, record_len, hash);
-    }
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    /* The chain's positions are the table's row ids: contiguous from 1. */
-    assert(sqlite3_last_insert_rowid(l->db) == (sqlite3_int64)t->position);
     int64_t amount = (int64_t)t->amount_minor;
     err = account__add(l, t->debit_account, -amount, debit_balance);
     if (err == FOGPAY_OK) {

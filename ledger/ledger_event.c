@@ -5,10 +5,10 @@
  *
  * Design. An event is appended by the writer of the change it records,
  * inside that change's write operation and after it, so the change and its
- * event commit together or not at all. Appending takes the next position,
- * encodes the record deterministically (fogpay_event_encode), hashes it
- * onto the previous event's hash as the transfer chain does, and inserts
- * the row; the schema's triggers refuse anything but the next position.
+ * event commit together or not at all. The event chain is a descriptor of
+ * the one chain mechanism (ledger_chain.c): its statements and its codec
+ * (fogpay_event_encode, ledger__event_read); head, get, list and append
+ * are that mechanism's.
  * The record is the event: reading one decodes the stored record and
  * requires the row's own columns (kept for retrieval) to agree with it.
  *
@@ -17,9 +17,9 @@
  * call.
  */
 #include <assert.h>
+#include <stddef.h>
 #include <string.h>
 
-#include "fogpay_hash.h"
 #include "ledger_internal.h"
 
 const ledger_stmt_sql ledger_event__sql[] = {
@@ -34,75 +34,57 @@ const ledger_stmt_sql ledger_event__sql[] = {
 };
 const size_t ledger_event__sql_count = sizeof ledger_event__sql / sizeof ledger_event__sql[0];
 
-fogpay_error ledger__event_head(fogpay_ledger *l, uint64_t *position,
-                                uint8_t hash[FOGPAY_HASH_BYTES])
+static fogpay_error event__check(const void *record, uint64_t head)
 {
-    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_EVENT_HEAD);
-    int rc = ledger__step(l, s);
-    fogpay_error err = FOGPAY_OK;
-    if (rc == SQLITE_ROW) {
-        int64_t head = sqlite3_column_int64(s, 0);
-        const void *stored = sqlite3_column_blob(s, 1);
-        if (head < 1 || stored == NULL || sqlite3_column_bytes(s, 1) != FOGPAY_HASH_BYTES) {
-            ledger__note(l, "the event chain head is not a position with a 32-byte hash");
-            err = FOGPAY_ERR_LEDGER_CORRUPT;
-        } else {
-            *position = (uint64_t)head;
-            memcpy(hash, stored, FOGPAY_HASH_BYTES);
-        }
-    } else if (rc == SQLITE_DONE) {
-        *position = 0;
-        memset(hash, 0, FOGPAY_HASH_BYTES);
-    } else {
-        err = ledger__error(l, rc);
-    }
-    ledger__finish(s);
-    return err;
+    (void)head;
+    return ((const fogpay_event *)record)->time_ms > LEDGER_INT_MAX ? FOGPAY_ERR_FIELD_RANGE
+                                                                    : FOGPAY_OK;
 }
 
-static fogpay_error event__insert(fogpay_ledger *l, const fogpay_event *e, const uint8_t *record,
-                                  size_t record_len, const uint8_t hash[FOGPAY_HASH_BYTES])
+static fogpay_error event__encode(const void *record, uint8_t *out, size_t cap, size_t *len)
 {
-    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_EVENT_INSERT);
+    return fogpay_event_encode(record, out, cap, len);
+}
+
+static void event__bind(fogpay_ledger *l, sqlite3_stmt *s, const void *record)
+{
+    const fogpay_event *e = record;
     ledger__bind_u64(l, s, 1, e->position);
     ledger__bind_int64(l, s, 2, e->kind);
     ledger__bind_u64(l, s, 3, e->time_ms);
     ledger__bind_text(l, s, 4, e->device_id);
-    ledger__bind_blob(l, s, 5, record, record_len);
-    ledger__bind_blob(l, s, 6, hash, FOGPAY_HASH_BYTES);
-    return ledger__exec(l, s);
+}
+
+static fogpay_error event__read(sqlite3_stmt *s, void *record, uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    return ledger__event_read(s, record, hash, NULL, NULL);
+}
+
+const ledger_chain ledger_event_chain = {
+    .name = "event",
+    .head = LEDGER_STMT_EVENT_HEAD,
+    .get = LEDGER_STMT_EVENT_GET,
+    .insert = LEDGER_STMT_EVENT_INSERT,
+    .record_param = 5,
+    .record_size = sizeof(fogpay_event),
+    .position_offset = offsetof(fogpay_event, position),
+    .check = event__check,
+    .encode = event__encode,
+    .bind = event__bind,
+    .read = event__read,
+};
+
+fogpay_error ledger__event_head(fogpay_ledger *l, uint64_t *position,
+                                uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    return ledger__chain_head_of(l, &ledger_event_chain, position, hash);
 }
 
 fogpay_error ledger__event_append(fogpay_ledger *l, const fogpay_event *e_without_position)
 {
     assert(e_without_position != NULL);
-    assert(!sqlite3_get_autocommit(l->db));
-    uint64_t head = 0;
-    uint8_t previous[FOGPAY_HASH_BYTES];
-    fogpay_error err = ledger__event_head(l, &head, previous);
-    if (err != FOGPAY_OK) {
-        return err;
-    }
     fogpay_event e = *e_without_position;
-    if (head >= LEDGER_INT_MAX || e.time_ms > LEDGER_INT_MAX) {
-        return FOGPAY_ERR_FIELD_RANGE;
-    }
-    e.position = head + 1;
-    uint8_t record[FOGPAY_RECORD_BYTES_MAX];
-    size_t record_len = 0;
-    err = fogpay_event_encode(&e, record, sizeof record, &record_len);
-    if (err != FOGPAY_OK) {
-        ledger__note(l, "the event does not encode as a record of the contract");
-        return err;
-    }
-    uint8_t hash[FOGPAY_HASH_BYTES];
-    err = fogpay_sha256_pair(previous, sizeof previous, record, record_len, hash);
-    if (err == FOGPAY_OK) {
-        err = event__insert(l, &e, record, record_len, hash);
-    }
-    /* The chain's positions are the table's row ids: contiguous from 1. */
-    assert(err != FOGPAY_OK || sqlite3_last_insert_rowid(l->db) == (sqlite3_int64)e.position);
-    return err;
+    return ledger__chain_append(l, &ledger_event_chain, &e);
 }
 
 fogpay_error ledger__event_read(sqlite3_stmt *s, fogpay_event *e, uint8_t hash[FOGPAY_HASH_BYTES],
@@ -139,49 +121,26 @@ fogpay_error ledger__event_read(sqlite3_stmt *s, fogpay_event *e, uint8_t hash[F
 fogpay_error fogpay_ledger_event_head(fogpay_ledger *l, uint64_t *position,
                                       uint8_t hash[FOGPAY_HASH_BYTES])
 {
-    if (l == NULL || position == NULL || hash == NULL) {
-        return FOGPAY_ERR_INVALID_ARGUMENT;
-    }
-    uint64_t head = 0;
-    uint8_t head_hash[FOGPAY_HASH_BYTES];
-    fogpay_error err = ledger__event_head(l, &head, head_hash);
-    if (err == FOGPAY_OK) {
-        *position = head;
-        memcpy(hash, head_hash, FOGPAY_HASH_BYTES);
-    }
-    return err;
+    return ledger__chain_head_public(l, &ledger_event_chain, position, hash);
 }
 
 fogpay_error fogpay_ledger_event_get(fogpay_ledger *l, uint64_t position, fogpay_event *out,
                                      uint8_t hash[FOGPAY_HASH_BYTES])
 {
-    if (l == NULL || out == NULL) {
-        return FOGPAY_ERR_INVALID_ARGUMENT;
-    }
-    if (position == 0 || position > LEDGER_INT_MAX) {
-        return FOGPAY_ERR_NOT_FOUND;
-    }
-    fogpay_event e;
-    uint8_t stored_hash[FOGPAY_HASH_BYTES];
-    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_EVENT_GET);
-    ledger__bind_u64(l, s, 1, position);
-    int rc = ledger__step(l, s);
-    fogpay_error err = FOGPAY_OK;
-    if (rc == SQLITE_ROW) {
-        err = ledger__event_read(s, &e, stored_hash, NULL, NULL);
-    } else if (rc == SQLITE_DONE) {
-        err = FOGPAY_ERR_NOT_FOUND;
-    } else {
-        err = ledger__error(l, rc);
-    }
-    ledger__finish(s);
-    if (err == FOGPAY_OK) {
-        *out = e;
-        if (hash != NULL) {
-            memcpy(hash, stored_hash, FOGPAY_HASH_BYTES);
-        }
-    }
-    return err;
+    fogpay_event scratch;
+    return ledger__chain_get(l, &ledger_event_chain, position, out, &scratch, hash);
+}
+
+/* The typed visitor behind the chain's walk. */
+typedef struct event_visit_ctx {
+    fogpay_event_visit visit;
+    void *ctx;
+} event_visit_ctx;
+
+static int event__visit(void *ctx, const void *record, const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    const event_visit_ctx *v = ctx;
+    return v->visit(v->ctx, record, hash);
 }
 
 fogpay_error fogpay_ledger_event_list(fogpay_ledger *l, uint64_t after_position, uint32_t limit,
@@ -196,24 +155,7 @@ fogpay_error fogpay_ledger_event_list(fogpay_ledger *l, uint64_t after_position,
     sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_EVENT_LIST);
     ledger__bind_u64(l, s, 1, after_position > LEDGER_INT_MAX ? LEDGER_INT_MAX : after_position);
     ledger__bind_int64(l, s, 2, limit == 0 ? FOGPAY_TRANSFER_LIST_MAX : limit);
-    fogpay_error err = FOGPAY_OK;
-    /* The SQL LIMIT bounds the walk to one page. */
-    for (;;) {
-        int rc = ledger__step(l, s);
-        if (rc == SQLITE_DONE) {
-            break;
-        }
-        if (rc != SQLITE_ROW) {
-            err = ledger__error(l, rc);
-            break;
-        }
-        fogpay_event e;
-        uint8_t hash[FOGPAY_HASH_BYTES];
-        err = ledger__event_read(s, &e, hash, NULL, NULL);
-        if (err != FOGPAY_OK || visit(ctx, &e, hash) != 0) {
-            break;
-        }
-    }
-    ledger__finish(s);
-    return err;
+    event_visit_ctx v = {visit, ctx};
+    fogpay_event scratch;
+    return ledger__chain_walk(l, &ledger_event_chain, s, &scratch, event__visit, &v);
 }

@@ -28,6 +28,7 @@
 
 #include <sqlite3.h>
 
+#include "fogpay_sqlite.h"
 #include "ledger.h"
 
 /* How long a call waits for another connection's write lock (fogpayctl
@@ -38,9 +39,9 @@
 #define LEDGER_BUSY_TIMEOUT_MS 2000
 
 /* The last SQLite message kept for fogpay_ledger_last_message(). SQLite's
- * messages are one sentence naming a table or constraint; longer ones are
- * cut. */
-#define LEDGER_MESSAGE_MAX 256
+ * messages are one sentence naming a table or constraint; the opener's name
+ * the file's path too (FOGPAY_LEDGER_WHY_MAX); longer ones are cut. */
+#define LEDGER_MESSAGE_MAX FOGPAY_LEDGER_WHY_MAX
 
 /* Savepoints the caller may nest with fogpay_ledger_savepoint(). The plugin
  * needs one (a settlement inside a group commit); the bound turns a missing
@@ -152,9 +153,11 @@ extern const size_t ledger_sync__sql_count;
 extern const ledger_stmt_sql ledger_verify__sql[];
 extern const size_t ledger_verify__sql_count;
 
-/* schemas/ledger.sql, NUL-terminated, generated at build time by
- * ledger_schema_embed.py. */
+/* schemas/ledger.sql and schemas/ledger_migrate_N.sql, NUL-terminated,
+ * generated at build time by schemas/embed_sql.py. */
 extern const char ledger_schema_sql[];
+extern const char ledger_migrate_1_sql[];
+extern const char ledger_migrate_2_sql[];
 
 struct fogpay_ledger {
     sqlite3 *db;
@@ -316,6 +319,56 @@ fogpay_error ledger__chain_head(fogpay_ledger *l, uint64_t *position,
  * FOGPAY_ERR_LEDGER_CORRUPT for stored values outside their limits. */
 fogpay_error ledger__transfer_read(sqlite3_stmt *s, fogpay_transfer *t,
                                    uint8_t hash[FOGPAY_HASH_BYTES]);
+
+/* ledger_chain.c: the one mechanism of the hash chains. */
+
+/* A chain: its statements and its record codec. The record is a struct of
+ * record_size bytes with a uint64_t position at position_offset. */
+typedef struct ledger_chain {
+    const char *name;       /* "transfer", "event": in sentences */
+    ledger_stmt_id head;    /* SELECT position, hash ... the last row */
+    ledger_stmt_id get;     /* the row at position ?1 */
+    ledger_stmt_id insert;  /* the row, the record at ?record_param, its hash next */
+    int record_param;
+    size_t record_size;
+    size_t position_offset;
+    /* FOGPAY_OK when record may be appended onto a chain of head rows. */
+    fogpay_error (*check)(const void *record, uint64_t head);
+    fogpay_error (*encode)(const void *record, uint8_t *out, size_t cap, size_t *len);
+    /* Binds every insert parameter but the record and its hash. */
+    void (*bind)(fogpay_ledger *l, sqlite3_stmt *s, const void *record);
+    /* Reads the current row into record and its stored chain hash. */
+    fogpay_error (*read)(sqlite3_stmt *s, void *record, uint8_t hash[FOGPAY_HASH_BYTES]);
+} ledger_chain;
+
+typedef int (*ledger_chain_visit)(void *ctx, const void *record,
+                                  const uint8_t hash[FOGPAY_HASH_BYTES]);
+
+extern const ledger_chain ledger_transfer_chain;
+extern const ledger_chain ledger_event_chain;
+
+/* The last position (0 for an empty chain) and the hash there (32 zero
+ * bytes then). FOGPAY_ERR_LEDGER_CORRUPT if the stored head is not a
+ * position with a 32-byte hash. _public also checks its arguments. */
+fogpay_error ledger__chain_head_of(fogpay_ledger *l, const ledger_chain *c, uint64_t *position,
+                                   uint8_t hash[FOGPAY_HASH_BYTES]);
+fogpay_error ledger__chain_head_public(fogpay_ledger *l, const ledger_chain *c,
+                                       uint64_t *position, uint8_t hash[FOGPAY_HASH_BYTES]);
+
+/* The record at position into out (scratch: the same size, used while
+ * reading, so that out is written only on success) and its hash (may be
+ * NULL). FOGPAY_ERR_NOT_FOUND when there is none. */
+fogpay_error ledger__chain_get(fogpay_ledger *l, const ledger_chain *c, uint64_t position,
+                               void *out, void *scratch, uint8_t hash_out[FOGPAY_HASH_BYTES]);
+
+/* Steps the bound statement s (a page of c's rows), reading each row into
+ * scratch and handing it to visit until visit returns nonzero; finishes s. */
+fogpay_error ledger__chain_walk(fogpay_ledger *l, const ledger_chain *c, sqlite3_stmt *s,
+                                void *scratch, ledger_chain_visit visit, void *ctx);
+
+/* Appends record at the next position: sets its position, encodes it,
+ * chains its hash and inserts the row. Call inside a write operation. */
+fogpay_error ledger__chain_append(fogpay_ledger *l, const ledger_chain *c, void *record);
 
 /* ledger_event.c */
 

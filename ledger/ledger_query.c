@@ -8,7 +8,8 @@
  * payer or payee) and by time. Each filter has its own statement so SQLite
  * can use the index that fits; lists run in chain order from after_position
  * and stop at the page limit, so an export of any size is a walk of
- * bounded pages.
+ * bounded pages. Head, get and the walk of a page are the one chain
+ * mechanism's (ledger_chain.c), on the transfer chain's descriptor.
  *
  * Ownership. Transfers are copied into the caller's structs; the visitor of
  * a list receives pointers valid only during its call.
@@ -93,70 +94,20 @@ fogpay_error ledger__transfer_read(sqlite3_stmt *s, fogpay_transfer *t,
 fogpay_error ledger__chain_head(fogpay_ledger *l, uint64_t *position,
                                 uint8_t hash[FOGPAY_HASH_BYTES])
 {
-    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_CHAIN_HEAD);
-    int rc = ledger__step(l, s);
-    fogpay_error err = FOGPAY_OK;
-    if (rc == SQLITE_ROW) {
-        if (!query__u64(s, 0, position) || !query__hash(s, 1, false, hash)) {
-            ledger__note(l, "the chain head is not a position with a 32-byte hash");
-            err = FOGPAY_ERR_LEDGER_CORRUPT;
-        }
-    } else if (rc == SQLITE_DONE) {
-        *position = 0;
-        memset(hash, 0, FOGPAY_HASH_BYTES);
-    } else {
-        err = ledger__error(l, rc);
-    }
-    ledger__finish(s);
-    return err;
+    return ledger__chain_head_of(l, &ledger_transfer_chain, position, hash);
 }
 
 fogpay_error fogpay_ledger_chain_head(fogpay_ledger *l, uint64_t *position,
                                       uint8_t hash[FOGPAY_HASH_BYTES])
 {
-    if (l == NULL || position == NULL || hash == NULL) {
-        return FOGPAY_ERR_INVALID_ARGUMENT;
-    }
-    uint64_t head = 0;
-    uint8_t head_hash[FOGPAY_HASH_BYTES];
-    fogpay_error err = ledger__chain_head(l, &head, head_hash);
-    if (err == FOGPAY_OK) {
-        *position = head;
-        memcpy(hash, head_hash, FOGPAY_HASH_BYTES);
-    }
-    return err;
+    return ledger__chain_head_public(l, &ledger_transfer_chain, position, hash);
 }
 
 fogpay_error fogpay_ledger_transfer_get(fogpay_ledger *l, uint64_t position, fogpay_transfer *out,
                                         uint8_t hash_out[FOGPAY_HASH_BYTES])
 {
-    if (l == NULL || out == NULL) {
-        return FOGPAY_ERR_INVALID_ARGUMENT;
-    }
-    if (position == 0 || position > LEDGER_INT_MAX) {
-        return FOGPAY_ERR_NOT_FOUND;
-    }
-    fogpay_transfer t;
-    uint8_t hash[FOGPAY_HASH_BYTES];
-    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_TRANSFER_GET);
-    ledger__bind_u64(l, s, 1, position);
-    int rc = ledger__step(l, s);
-    fogpay_error err = FOGPAY_OK;
-    if (rc == SQLITE_ROW) {
-        err = ledger__transfer_read(s, &t, hash);
-    } else if (rc == SQLITE_DONE) {
-        err = FOGPAY_ERR_NOT_FOUND;
-    } else {
-        err = ledger__error(l, rc);
-    }
-    ledger__finish(s);
-    if (err == FOGPAY_OK) {
-        *out = t;
-        if (hash_out != NULL) {
-            memcpy(hash_out, hash, FOGPAY_HASH_BYTES);
-        }
-    }
-    return err;
+    fogpay_transfer scratch;
+    return ledger__chain_get(l, &ledger_transfer_chain, position, out, &scratch, hash_out);
 }
 
 /* Checks a filter and picks and binds the statement that fits it. */
@@ -193,6 +144,18 @@ static fogpay_error query__prepare_list(fogpay_ledger *l, const fogpay_transfer_
     return FOGPAY_OK;
 }
 
+/* The typed visitor behind the chain's walk. */
+typedef struct transfer_visit_ctx {
+    fogpay_transfer_visit visit;
+    void *ctx;
+} transfer_visit_ctx;
+
+static int query__visit(void *ctx, const void *record, const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    const transfer_visit_ctx *v = ctx;
+    return v->visit(v->ctx, record, hash);
+}
+
 fogpay_error fogpay_ledger_transfer_list(fogpay_ledger *l, const fogpay_transfer_filter *f,
                                          fogpay_transfer_visit visit, void *ctx)
 {
@@ -205,23 +168,7 @@ fogpay_error fogpay_ledger_transfer_list(fogpay_ledger *l, const fogpay_transfer
     if (err != FOGPAY_OK) {
         return err;
     }
-    /* The SQL LIMIT bounds the walk to one page. */
-    for (;;) {
-        int rc = ledger__step(l, s);
-        if (rc == SQLITE_DONE) {
-            break;
-        }
-        if (rc != SQLITE_ROW) {
-            err = ledger__error(l, rc);
-            break;
-        }
-        fogpay_transfer t;
-        uint8_t hash[FOGPAY_HASH_BYTES];
-        err = ledger__transfer_read(s, &t, hash);
-        if (err != FOGPAY_OK || visit(ctx, &t, hash) != 0) {
-            break;
-        }
-    }
-    ledger__finish(s);
-    return err;
+    transfer_visit_ctx v = {visit, ctx};
+    fogpay_transfer scratch;
+    return ledger__chain_walk(l, &ledger_transfer_chain, s, &scratch, query__visit, &v);
 }

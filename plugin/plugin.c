@@ -111,14 +111,16 @@ static void plugin_free(fogpay_gateway *gw)
 
 static fogpay_error plugin_open(fogpay_gateway *gw)
 {
-    fogpay_error err = fogpay_ledger_open(gw->options.db_path, gw->options.create_db, &gw->ledger);
+    char why[FOGPAY_LEDGER_WHY_MAX];
+    fogpay_error err = fogpay_ledger_open_why(gw->options.db_path, gw->options.create_db,
+                                              &gw->ledger, why, sizeof why);
     if (err != FOGPAY_OK) {
-        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: plugin_opt_database %s: %s (%s)",
-                             gw->options.db_path, fogpay_error_string(err),
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: plugin_opt_database %s: %s (%s)%s",
+                             gw->options.db_path, fogpay_error_string(err), why,
                              err == FOGPAY_ERR_SCHEMA_VERSION && !gw->options.create_db
-                                 ? "not initialised; run fogpayctl --db FILE init or set "
-                                   "plugin_opt_create_db true"
-                                 : "see the ledger's message");
+                                 ? "; fogpayctl --db FILE init, or plugin_opt_create_db true, "
+                                   "creates a ledger in an empty file"
+                                 : "");
         return err;
     }
     err = fogpay_key_load(gw->options.gateway_key_path, &gw->key);

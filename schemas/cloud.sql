@@ -9,7 +9,7 @@
 -- saying to create a new one) rather than altered.
 --
 -- One text for both engines. cloud/store_sqlite.c and cloud/store_pg.c embed
--- this file at build time (cloud/meson.build) and run it, unchanged, inside
+-- this file at build time (schemas/meson.build) and run it, unchanged, inside
 -- one transaction when they create a store; the runtime never reads
 -- schemas/. Why one file and not two: the tables are the contract between
 -- the ingest, the back office and verification, and two copies would drift.

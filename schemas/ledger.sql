@@ -1,11 +1,11 @@
 -- ledger.sql - the schema of the gateway's ledger (SQLite), version 3.
 --
--- The plugin embeds this file at build time (plugin/meson.build) and runs it
--- once, inside one transaction, when it creates a ledger; the runtime never
--- reads schemas/. It also works on its own: `sqlite3 new.db < ledger.sql`
+-- The ledger embeds this file at build time (schemas/meson.build) and runs
+-- it once, inside one transaction, when it creates a ledger; the runtime
+-- never reads schemas/. It also works on its own: `sqlite3 new.db < ledger.sql`
 -- makes a ledger that fogpay opens. The version is PRAGMA user_version,
 -- checked at every open; a change of any table is a new version with its
--- migration.
+-- migration (ledger_migrate_N.sql, from version N to N + 1).
 --
 -- Money is an integer count of minor units of an ISO 4217 numeric currency.
 -- Times are unix milliseconds. Text limits are those of common/fogpay_limits.h

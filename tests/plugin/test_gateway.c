@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
 #include <MQTTClient.h>
 
 #include "broker.h"
@@ -849,6 +850,60 @@ static void test_bad_options(void)
     }
 }
 
+/* A ledger that cannot be opened stops the broker, and the log carries the
+ * ledger's own sentence: SQLite's for a file that is not a database, the
+ * two versions for a ledger of a newer schema (not "not initialised"). */
+static void test_unopenable_ledger(void)
+{
+    static const struct {
+        const char *name;
+        const char *said;
+    } cases[] = {
+        {"junk.db", "file is not a database"},
+        {"newer.db", "schema version 99 found where version 3 of the ledger is needed"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        test_broker b;
+        CU_ASSERT_FATAL(test_broker_init(&b));
+        char path[TEST_BROKER_PATH_MAX];
+        test_broker_path(&b, cases[i].name, path, sizeof path);
+        if (i == 0) {
+            FILE *f = fopen(path, "w");
+            CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+            for (int n = 0; n < 200; n++) {
+                fputs("this is not a database. ", f);
+            }
+            fclose(f);
+        } else {
+            fogpay_ledger *l = NULL;
+            CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, true, &l), FOGPAY_OK);
+            fogpay_ledger_close(l);
+            sqlite3 *raw = NULL;
+            CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &raw), SQLITE_OK);
+            CU_ASSERT_EQUAL(sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL),
+                            SQLITE_OK);
+            sqlite3_close(raw);
+        }
+        char conf[2048];
+        snprintf(conf, sizeof conf,
+                 "allow_anonymous false\nplugin %s\nplugin_opt_database %s\n"
+                 "plugin_opt_gateway_id gw\nplugin_opt_gateway_key /nonexistent\n"
+                 "plugin_opt_currencies EUR\n",
+                 getenv("FOGPAY_PLUGIN"), path);
+        CU_ASSERT(!test_broker_start(&b, conf));
+        char *log = testutil_read_file(b.log_path, NULL);
+        bool said = log && strstr(log, cases[i].said) && !strstr(log, "not initialised") &&
+                    !strstr(log, "see the ledger's message");
+        if (!said) {
+            printf("\n  %s: the log does not say \"%s\"\n", cases[i].name, cases[i].said);
+            test_broker_dump_log(&b);
+        }
+        CU_ASSERT(said);
+        free(log);
+        test_broker_cleanup(&b);
+    }
+}
+
 int main(void)
 {
     CU_initialize_registry();
@@ -868,5 +923,6 @@ int main(void)
     CU_add_test(s, "other clients, when allowed", test_other_clients);
     CU_add_test(s, "no personal data in receipts, transfers or logs", test_no_personal_data);
     CU_add_test(s, "bad options stop the broker", test_bad_options);
+    CU_add_test(s, "an unopenable ledger's sentence reaches the log", test_unopenable_ledger);
     return testutil_run();
 }
