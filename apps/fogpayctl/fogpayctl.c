@@ -19,8 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "fogpay_clock.h"
 #include "fogpay_error.h"
 #include "fogpay_export.h"
 #include "fogpay_key.h"
@@ -39,14 +39,6 @@
 #define CTL_EXPORT_PAGE 1000u
 
 static const char *ctl_program = "fogpayctl";
-
-/* Wall-clock time in unix milliseconds. */
-static uint64_t ctl_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* Parses a decimal unsigned integer that must fill the whole text.
  * Returns false for anything else. */
@@ -310,7 +302,7 @@ static int ctl_create_entity(fogpay_ledger *l, int argc, char **argv)
         return ctl_usage_error("create-entity", "--name is required");
     }
     char id[FOGPAY_ENTITY_ID_MAX + 1];
-    fogpay_error err = fogpay_ledger_entity_create(l, &personal, ctl_now_ms(), id);
+    fogpay_error err = fogpay_ledger_entity_create(l, &personal, fogpay_clock_wall_ms(), id);
     if (err != FOGPAY_OK) {
         return ctl_fail("create-entity", err);
     }
@@ -467,7 +459,7 @@ static int ctl_register_device(fogpay_ledger *l, int argc, char **argv)
         return CTL_EXIT_USAGE;
     }
     err = fogpay_ledger_device_register(l, device, key, password_hash, owner, &limits,
-                                        ctl_now_ms());
+                                        fogpay_clock_wall_ms());
     fogpay_key_free(key);
     if (err != FOGPAY_OK) {
         return ctl_fail("register-device", err);
@@ -518,7 +510,8 @@ static int ctl_fund(fogpay_ledger *l, int argc, char **argv)
     }
     fogpay_transfer transfer;
     fogpay_error err =
-        fogpay_ledger_fund(l, device, currency, amount_minor, reference, ctl_now_ms(), &transfer);
+        fogpay_ledger_fund(l, device, currency, amount_minor, reference, fogpay_clock_wall_ms(),
+                           &transfer);
     if (err != FOGPAY_OK) {
         return ctl_fail("fund", err);
     }

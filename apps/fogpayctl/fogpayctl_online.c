@@ -24,6 +24,7 @@
 #include <MQTTClient.h>
 #include <cjson/cJSON.h>
 
+#include "fogpay_clock.h"
 #include "fogpayctl.h"
 
 #define ONLINE_REQUEST_TOPIC  "$CONTROL/fogpay/v1"
@@ -154,14 +155,10 @@ static int online__exchange(MQTTClient client, const fogpayctl_connection *conn,
         fprintf(stderr, "fogpayctl: publishing the command failed\n");
         return 1;
     }
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    uint64_t start_ms = fogpay_clock_monotonic_ms();
     for (;;) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long elapsed_ms =
-            (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-        if (elapsed_ms >= conn->timeout_ms) {
+        uint64_t elapsed_ms = fogpay_clock_monotonic_ms() - start_ms;
+        if (elapsed_ms >= (uint64_t)conn->timeout_ms) {
             fprintf(stderr, "fogpayctl: no reply within %d ms\n", conn->timeout_ms);
             return 1;
         }
