@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fogpay_currency.h"
 #include "fogpay_limits.h"
-#include "fogpay_message.h"
 #include "testutil.h"
 
 static void test_codes(void)
