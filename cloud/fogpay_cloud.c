@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "fogpay_cli.h"
+#include "fogpay_clock.h"
 #include "fogpay_error.h"
 #include "fogpay_export.h"
 #include "fogpay_hash.h"
@@ -49,13 +50,6 @@
 static const char *cloud_program = "fogpay-cloud";
 
 /* Wall-clock time in unix milliseconds. */
-static uint64_t cloud_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Reports a store error with the operation that failed and the store's
  * sentence; returns the failure exit status. */
 static int cloud_fail(fogpay_store *s, const char *what, fogpay_error err)
@@ -108,7 +102,7 @@ static int cloud_add_gateway(fogpay_store *s, int argc, char **argv)
     if (id == NULL || public_key == NULL) {
         return cloud_usage_error("add-gateway", "--id and --public-key are required");
     }
-    fogpay_error err = fogpay_store_gateway_add(s, id, public_key, cloud_now_ms());
+    fogpay_error err = fogpay_store_gateway_add(s, id, public_key, fogpay_clock_wall_ms());
     if (err != FOGPAY_OK) {
         return cloud_fail(s, "add-gateway", err);
     }
@@ -163,7 +157,7 @@ static int cloud_gateways(fogpay_store *s, int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
     };
-    cloud_gateways_state st = {.now_ms = cloud_now_ms()};
+    cloud_gateways_state st = {.now_ms = fogpay_clock_wall_ms()};
     int opt;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         if (opt != 'f') {

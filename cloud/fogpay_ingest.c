@@ -43,6 +43,7 @@
 
 #include <MQTTClient.h>
 
+#include "fogpay_clock.h"
 #include "fogpay_error.h"
 #include "fogpay_key.h"
 #include "fogpay_socket.h"
@@ -291,13 +292,6 @@ static void sleep_ms(uint32_t ms)
     }
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* The wait before reconnection attempt number attempt (0-based). */
 static uint32_t backoff_ms(unsigned attempt)
 {
@@ -414,7 +408,7 @@ static void handle_message(MQTTClient client, fogpay_ingest *core, const ingest_
         return;
     }
     size_t len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
-    fogpay_ingest_batch(core, gateway, m->payload, len, now_ms(), r);
+    fogpay_ingest_batch(core, gateway, m->payload, len, fogpay_clock_wall_ms(), r);
     char line[FOGPAY_INGEST_DETAIL_MAX + 256];
     fogpay_ingest_format(r, line, sizeof line);
     fprintf(stderr, "fogpay-ingest: %s\n", line);
@@ -512,7 +506,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    srandom((unsigned)(getpid() ^ (pid_t)now_ms()));
+    srandom((unsigned)(getpid() ^ (pid_t)fogpay_clock_wall_ms()));
 
     fogpay_key *key = NULL;
     fogpay_error err = fogpay_key_load(o.key_path, &key);

@@ -1,22 +1,30 @@
 /*
- * fogpay_cbor.c - the strict CBOR reader, the generic walk used for skipping
- * and diagnostics, and the deterministic writer.
+ * fogpay_cbor.c - the strict CBOR reader on libcbor's streaming decoder,
+ * the walk used for skipping, and the deterministic writer on libcbor's
+ * encoders.
  *
- * Design. fogpay_cbor_read() decodes one head and nothing more; a string's
- * content is returned as a view after checking that it is present. Nested
- * items are walked by fogpay_cbor_skip() and fogpay_cbor_diagnose() with an
- * explicit stack of FOGPAY_CBOR_DEPTH_MAX frames instead of recursion, so
- * hostile nesting costs a bounded amount of stack and ends in
- * FOGPAY_ERR_CBOR_TOO_DEEP. A count from the input is never used to size
- * anything: a container that claims more items than there are bytes left is
- * refused as truncated before it is walked.
+ * Design. fogpay_cbor_read() hands one head to cbor_stream_decode(), which
+ * neither allocates nor recurses and returns strings as views into the
+ * input, and then applies fogpay's own strictness: shortest heads (from the
+ * head's additional information and the decoded argument, as libcbor does
+ * not say which width it read for strings, containers and tags),
+ * indefinite lengths and floats refused in strict mode, UTF-8 checked.
+ * libcbor 0.8 has no callback for simple values other than false, true,
+ * null and undefined, and refuses the tags 6 to 20 written in the initial
+ * byte, so those heads are read here. It also adds a string's
+ * length to its head's without an overflow check, so a string's length is
+ * checked against the bytes present before its view is trusted.
+ * Nested items are walked by fogpay_cbor_skip() with an explicit stack of
+ * FOGPAY_CBOR_DEPTH_MAX frames instead of recursion, so hostile nesting costs
+ * a bounded amount of stack and ends in FOGPAY_ERR_CBOR_TOO_DEEP. A count
+ * from the input is never used to size anything: a container that claims
+ * more items than there are bytes left is refused as truncated.
  */
 #include "fogpay_cbor.h"
 
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include <cbor.h>
 
 #include "fogpay_limits.h"
 
@@ -39,37 +47,6 @@ void fogpay_cbor_reader_init_generic(fogpay_cbor_reader *r, const uint8_t *ptr, 
 bool fogpay_cbor_reader_done(const fogpay_cbor_reader *r)
 {
     return r->pos == r->len;
-}
-
-/* Half-precision to double (RFC 8949 appendix D), without relying on a
- * compiler's _Float16. */
-static double half_to_double(uint16_t half)
-{
-    int exponent = (half >> 10) & 0x1f;
-    int mantissa = half & 0x3ff;
-    double value;
-    if (exponent == 0) {
-        value = ldexp(mantissa, -24);
-    } else if (exponent != 31) {
-        value = ldexp(mantissa + 1024, exponent - 25);
-    } else {
-        value = mantissa == 0 ? INFINITY : NAN;
-    }
-    return (half & 0x8000) ? -value : value;
-}
-
-static double single_to_double(uint32_t bits)
-{
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return (double)f;
-}
-
-static double double_from_bits(uint64_t bits)
-{
-    double d;
-    memcpy(&d, &bits, sizeof d);
-    return d;
 }
 
 /* Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing
@@ -114,57 +91,136 @@ static bool utf8_valid(const uint8_t *s, size_t len)
     return true;
 }
 
-/* Reads the argument of a head whose additional information is ai; checks
- * shortest form in strict mode. */
-static fogpay_error read_argument(fogpay_cbor_reader *r, int major, int ai, uint64_t *value)
+/* What the callbacks saw of one head. */
+typedef struct head_seen {
+    fogpay_cbor_item *item;
+    bool indefinite;
+} head_seen;
+
+static void on_uint8(void *c, uint8_t v) { ((head_seen *)c)->item->value = v; }
+static void on_uint16(void *c, uint16_t v) { ((head_seen *)c)->item->value = v; }
+static void on_uint32(void *c, uint32_t v) { ((head_seen *)c)->item->value = v; }
+static void on_uint64(void *c, uint64_t v) { ((head_seen *)c)->item->value = v; }
+
+static void on_string(void *c, cbor_data data, size_t len)
+{
+    fogpay_cbor_item *item = ((head_seen *)c)->item;
+    item->bytes.ptr = data;
+    item->bytes.len = len;
+    item->value = len;
+}
+
+static void on_size(void *c, size_t v) { ((head_seen *)c)->item->value = v; }
+static void on_indefinite(void *c) { ((head_seen *)c)->indefinite = true; }
+static void on_float(void *c, float f) { ((head_seen *)c)->item->f = (double)f; }
+static void on_double(void *c, double f) { ((head_seen *)c)->item->f = f; }
+static void on_undefined(void *c) { ((head_seen *)c)->item->value = 23; }
+static void on_null(void *c) { ((head_seen *)c)->item->value = 22; }
+static void on_bool(void *c, bool v) { ((head_seen *)c)->item->value = v ? 21 : 20; }
+
+static const struct cbor_callbacks head_callbacks = {
+    .uint8 = on_uint8,
+    .uint16 = on_uint16,
+    .uint32 = on_uint32,
+    .uint64 = on_uint64,
+    .negint8 = on_uint8,
+    .negint16 = on_uint16,
+    .negint32 = on_uint32,
+    .negint64 = on_uint64,
+    .byte_string_start = on_indefinite,
+    .byte_string = on_string,
+    .string = on_string,
+    .string_start = on_indefinite,
+    .indef_array_start = on_indefinite,
+    .array_start = on_size,
+    .indef_map_start = on_indefinite,
+    .map_start = on_size,
+    .tag = on_uint64,
+    .float2 = on_float,
+    .float4 = on_float,
+    .float8 = on_double,
+    .undefined = on_undefined,
+    .null = on_null,
+    .boolean = on_bool,
+    .indef_break = on_indefinite,
+};
+
+/* The bytes a head takes for additional information ai below 28. */
+static size_t head_size(int ai)
+{
+    return ai < 24 ? 1 : 1 + ((size_t)1 << (ai - 24));
+}
+
+/* RFC 8949 section 4.2.1: the argument needs the width it was written in. */
+static bool shortest(int ai, uint64_t value)
 {
     static const uint64_t shortest_min[4] = {24, 0x100, 0x10000, 0x100000000ull};
+    return ai < 24 || value >= shortest_min[ai - 24];
+}
+
+/* The argument of a head at p whose bytes are all present. */
+static uint64_t head_argument(const uint8_t *p, int ai)
+{
+    uint64_t v = 0;
+    for (size_t i = 1; i < head_size(ai); i++) {
+        v = (v << 8) | p[i];
+    }
+    return ai < 24 ? (uint64_t)ai : v;
+}
+
+/* Simple values that libcbor 0.8 refuses: 0..19 in the initial byte and
+ * 32..255 in one more byte. */
+static fogpay_error read_simple(fogpay_cbor_reader *r, int ai, fogpay_cbor_item *item)
+{
+    item->type = FOGPAY_CBOR_SIMPLE;
     if (ai < 24) {
-        *value = (uint64_t)ai;
+        item->value = (uint64_t)ai;
+        r->pos += 1;
         return FOGPAY_OK;
     }
-    if (ai > 27) {
-        return FOGPAY_ERR_CBOR_ILL_FORMED;
-    }
-    size_t n = (size_t)1 << (ai - 24);
-    if (r->len - r->pos < n) {
+    if (r->len - r->pos < 2) {
         return FOGPAY_ERR_CBOR_TRUNCATED;
     }
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        v = (v << 8) | r->ptr[r->pos + i];
+    item->value = r->ptr[r->pos + 1];
+    if (item->value < 32) {
+        return FOGPAY_ERR_CBOR_ILL_FORMED; /* RFC 8949 section 3.3 */
     }
-    r->pos += n;
-    *value = v;
-    /* Major type 7 has its own rules: simple values in read_simple(), and
-     * floats are refused in strict mode. */
-    if (!r->generic && major != 7 && v < shortest_min[ai - 24]) {
-        return FOGPAY_ERR_CBOR_NOT_DETERMINISTIC;
-    }
+    r->pos += 2;
     return FOGPAY_OK;
 }
 
-static fogpay_error read_simple(fogpay_cbor_reader *r, int ai, uint64_t value,
-                                fogpay_cbor_item *item)
+/* Not enough input: a string whose head is present but not shortest is
+ * reported as such first in strict mode, as a head is judged before its
+ * content. */
+static fogpay_error truncated(const fogpay_cbor_reader *r, int major, int ai)
 {
-    if (ai == 24) {
-        if (value < 32) {
-            return FOGPAY_ERR_CBOR_ILL_FORMED; /* RFC 8949 section 3.3 */
-        }
-        item->type = FOGPAY_CBOR_SIMPLE;
-        return FOGPAY_OK;
+    const uint8_t *p = r->ptr + r->pos;
+    if (!r->generic && (major == 2 || major == 3) && ai >= 24 && ai <= 27 &&
+        r->len - r->pos >= head_size(ai) && !shortest(ai, head_argument(p, ai))) {
+        return FOGPAY_ERR_CBOR_NOT_DETERMINISTIC;
     }
-    if (ai >= 25 && ai <= 27) {
-        if (!r->generic) {
-            return FOGPAY_ERR_CBOR_TYPE; /* fogpay never sends floats */
-        }
-        item->type = FOGPAY_CBOR_FLOAT;
-        item->f = ai == 25   ? half_to_double((uint16_t)value)
-                  : ai == 26 ? single_to_double((uint32_t)value)
-                             : double_from_bits(value);
-        return FOGPAY_OK;
+    return FOGPAY_ERR_CBOR_TRUNCATED;
+}
+
+/* A definite string: its length checked against the bytes present, then
+ * shortest form, then UTF-8 for text. */
+static fogpay_error finish_string(fogpay_cbor_reader *r, int major, int ai,
+                                  fogpay_cbor_item *item)
+{
+    size_t left = r->len - r->pos - head_size(ai);
+    if (item->value > left) {
+        return FOGPAY_ERR_CBOR_TRUNCATED;
     }
-    item->type = FOGPAY_CBOR_SIMPLE;
+    if (!r->generic && !shortest(ai, item->value)) {
+        return FOGPAY_ERR_CBOR_NOT_DETERMINISTIC;
+    }
+    item->type = (fogpay_cbor_type)major;
+    item->bytes.ptr = r->ptr + r->pos + head_size(ai);
+    item->bytes.len = (size_t)item->value;
+    r->pos += head_size(ai) + item->bytes.len;
+    if (major == 3 && !utf8_valid(item->bytes.ptr, item->bytes.len)) {
+        return FOGPAY_ERR_TEXT_INVALID;
+    }
     return FOGPAY_OK;
 }
 
@@ -175,49 +231,54 @@ fogpay_error fogpay_cbor_read(fogpay_cbor_reader *r, fogpay_cbor_item *item)
     }
     memset(item, 0, sizeof *item);
     item->offset = r->pos;
-    uint8_t initial = r->ptr[r->pos++];
-    int major = initial >> 5;
-    int ai = initial & 0x1f;
-
-    if (ai == 31) {
-        if (major == 0 || major == 1 || major == 6) {
-            return FOGPAY_ERR_CBOR_ILL_FORMED;
-        }
+    int major = r->ptr[r->pos] >> 5;
+    int ai = r->ptr[r->pos] & 0x1f;
+    if (major == 7 && (ai < 20 || ai == 24)) {
+        return read_simple(r, ai, item);
+    }
+    if (major == 6 && ai < 24) {
+        item->type = FOGPAY_CBOR_TAG; /* libcbor 0.8 refuses tags 6 to 20 in the initial byte */
+        item->value = (uint64_t)ai;
+        r->pos += 1;
+        return FOGPAY_OK;
+    }
+    head_seen seen = {item, false};
+    struct cbor_decoder_result res =
+        cbor_stream_decode(r->ptr + r->pos, r->len - r->pos, &head_callbacks, &seen);
+    if (res.status == CBOR_DECODER_NEDATA) {
+        return truncated(r, major, ai);
+    }
+    if (res.status != CBOR_DECODER_FINISHED) {
+        return FOGPAY_ERR_CBOR_ILL_FORMED;
+    }
+    if (seen.indefinite) {
         if (!r->generic) {
             return FOGPAY_ERR_CBOR_INDEFINITE;
         }
         item->type = (fogpay_cbor_type)major;
         item->value = major == 7 ? FOGPAY_CBOR_SIMPLE_BREAK : FOGPAY_CBOR_INDEFINITE;
+        r->pos += 1;
         item->bytes.ptr = r->ptr + r->pos;
         return FOGPAY_OK;
     }
-
-    uint64_t value;
-    fogpay_error err = read_argument(r, major, ai, &value);
-    if (err != FOGPAY_OK) {
-        return err;
+    if (major == 2 || major == 3) {
+        return finish_string(r, major, ai, item);
     }
-    item->value = value;
-    switch (major) {
-    case 2:
-    case 3:
-        if (value > r->len - r->pos) {
-            return FOGPAY_ERR_CBOR_TRUNCATED;
+    if (major == 7 && ai >= 25) {
+        if (!r->generic) {
+            return FOGPAY_ERR_CBOR_TYPE; /* fogpay never sends floats */
         }
-        item->type = (fogpay_cbor_type)major;
-        item->bytes.ptr = r->ptr + r->pos;
-        item->bytes.len = (size_t)value;
-        r->pos += (size_t)value;
-        if (major == 3 && !utf8_valid(item->bytes.ptr, item->bytes.len)) {
-            return FOGPAY_ERR_TEXT_INVALID;
-        }
-        return FOGPAY_OK;
-    case 7:
-        return read_simple(r, ai, value, item);
-    default:
-        item->type = (fogpay_cbor_type)major;
+        item->type = FOGPAY_CBOR_FLOAT;
+        item->value = head_argument(r->ptr + r->pos, ai);
+        r->pos += head_size(ai);
         return FOGPAY_OK;
     }
+    if (major != 7 && !r->generic && !shortest(ai, item->value)) {
+        return FOGPAY_ERR_CBOR_NOT_DETERMINISTIC;
+    }
+    item->type = major == 7 ? FOGPAY_CBOR_SIMPLE : (fogpay_cbor_type)major;
+    r->pos += head_size(ai);
+    return FOGPAY_OK;
 }
 
 /* ---- walking nested items ---------------------------------------------- */
@@ -235,137 +296,7 @@ typedef struct walk {
     fogpay_cbor_reader *r;
     walk_frame stack[FOGPAY_CBOR_DEPTH_MAX];
     int depth; /* frames in use */
-    char *out; /* diagnostic output, or NULL when only skipping */
-    size_t cap;
-    size_t len;
-    bool overflow;
 } walk;
-
-static void emit(walk *w, const char *text)
-{
-    if (!w->out) {
-        return;
-    }
-    size_t n = strlen(text);
-    if (w->len + n + 1 > w->cap) {
-        w->overflow = true;
-        return;
-    }
-    memcpy(w->out + w->len, text, n + 1);
-    w->len += n;
-}
-
-static void emit_hex(walk *w, fogpay_bytes b)
-{
-    static const char digits[] = "0123456789abcdef";
-    char pair[3] = {0, 0, 0};
-    for (size_t i = 0; i < b.len && !w->overflow; i++) {
-        pair[0] = digits[b.ptr[i] >> 4];
-        pair[1] = digits[b.ptr[i] & 0x0f];
-        emit(w, pair);
-    }
-}
-
-static void emit_text(walk *w, fogpay_bytes b)
-{
-    char one[2] = {0, 0};
-    for (size_t i = 0; i < b.len && !w->overflow; i++) {
-        if (b.ptr[i] == '"' || b.ptr[i] == '\\') {
-            emit(w, "\\");
-        }
-        one[0] = (char)b.ptr[i];
-        emit(w, one);
-    }
-}
-
-/* Shortest decimal that reads back as the same double, with ".0" added to
- * integral values, as diagnostic notation writes floats. */
-static void emit_float(walk *w, double f)
-{
-    char text[40];
-    if (isnan(f)) {
-        emit(w, "NaN");
-        return;
-    }
-    if (isinf(f)) {
-        emit(w, f < 0 ? "-Infinity" : "Infinity");
-        return;
-    }
-    for (int precision = 1; precision <= 17; precision++) {
-        snprintf(text, sizeof text, "%.*g", precision, f);
-        if (strtod(text, NULL) == f) {
-            break;
-        }
-    }
-    emit(w, text);
-    if (!strpbrk(text, ".e")) {
-        emit(w, ".0");
-    }
-}
-
-static void emit_scalar(walk *w, const fogpay_cbor_item *item)
-{
-    char text[32];
-    switch (item->type) {
-    case FOGPAY_CBOR_UINT:
-        snprintf(text, sizeof text, "%llu", (unsigned long long)item->value);
-        emit(w, text);
-        break;
-    case FOGPAY_CBOR_NEGINT:
-        if (item->value == UINT64_MAX) {
-            emit(w, "-18446744073709551616");
-        } else {
-            snprintf(text, sizeof text, "-%llu", (unsigned long long)item->value + 1);
-            emit(w, text);
-        }
-        break;
-    case FOGPAY_CBOR_BYTES:
-        emit(w, "h'");
-        emit_hex(w, item->bytes);
-        emit(w, "'");
-        break;
-    case FOGPAY_CBOR_TEXT:
-        emit(w, "\"");
-        emit_text(w, item->bytes);
-        emit(w, "\"");
-        break;
-    case FOGPAY_CBOR_FLOAT:
-        emit_float(w, item->f);
-        break;
-    default: /* SIMPLE */
-        switch (item->value) {
-        case 20: emit(w, "false"); break;
-        case 21: emit(w, "true"); break;
-        case 22: emit(w, "null"); break;
-        case 23: emit(w, "undefined"); break;
-        default:
-            snprintf(text, sizeof text, "simple(%llu)", (unsigned long long)item->value);
-            emit(w, text);
-        }
-    }
-}
-
-/* The separator before the next item inside the innermost container. */
-static void emit_separator(walk *w)
-{
-    if (w->depth == 0) {
-        return;
-    }
-    const walk_frame *f = &w->stack[w->depth - 1];
-    if (f->type == FOGPAY_CBOR_TAG || f->done == 0) {
-        return;
-    }
-    emit(w, (f->type == FOGPAY_CBOR_MAP && f->done % 2 == 1) ? ": " : ", ");
-}
-
-static const char *closer(const walk_frame *f)
-{
-    switch (f->type) {
-    case FOGPAY_CBOR_ARRAY: return "]";
-    case FOGPAY_CBOR_MAP: return "}";
-    default: return ")";
-    }
-}
 
 /* Counts one finished item in the innermost container and closes every
  * container that this completes. */
@@ -380,7 +311,6 @@ static void finish_item(walk *w)
         if (f->remaining != 0) {
             return;
         }
-        emit(w, closer(f));
         w->depth--;
     }
 }
@@ -395,13 +325,12 @@ static fogpay_error push(walk *w, fogpay_cbor_type type, uint64_t remaining, boo
     if (remaining != FOGPAY_CBOR_INDEFINITE && remaining > w->r->len - w->r->pos) {
         return FOGPAY_ERR_CBOR_TRUNCATED;
     }
+    if (remaining == 0) {
+        finish_item(w);
+        return FOGPAY_OK;
+    }
     w->stack[w->depth] = (walk_frame){type, remaining, 0, indef_string};
     w->depth++;
-    if (remaining == 0) {
-        w->depth--;
-        emit(w, closer(&w->stack[w->depth]));
-        finish_item(w);
-    }
     return FOGPAY_OK;
 }
 
@@ -414,109 +343,66 @@ static fogpay_error walk_break(walk *w)
     if (f->type == FOGPAY_CBOR_MAP && f->done % 2 == 1) {
         return FOGPAY_ERR_CBOR_ILL_FORMED; /* a key without a value */
     }
-    if (f->indefinite_string && f->done == 0) {
-        emit(w, f->type == FOGPAY_CBOR_TEXT ? "\"\"" : "''");
-        w->depth--;
-    } else {
-        emit(w, closer(f));
-        w->depth--;
-    }
+    w->depth--;
     finish_item(w);
     return FOGPAY_OK;
 }
 
-/* Walks one complete item from the reader's position. */
-static fogpay_error walk_item(walk *w)
+/* Opens the container, tag or indefinite string that item starts. */
+static fogpay_error walk_open(walk *w, const fogpay_cbor_item *item)
 {
-    int start_depth = w->depth;
-    do {
-        fogpay_cbor_item item;
-        fogpay_error err = fogpay_cbor_read(w->r, &item);
-        if (err != FOGPAY_OK) {
-            return err;
+    bool indefinite = item->value == FOGPAY_CBOR_INDEFINITE;
+    switch (item->type) {
+    case FOGPAY_CBOR_ARRAY:
+        return push(w, item->type, item->value, false);
+    case FOGPAY_CBOR_MAP:
+        if (!indefinite && item->value > (w->r->len - w->r->pos) / 2) {
+            return FOGPAY_ERR_CBOR_TRUNCATED;
         }
-        if (item.type == FOGPAY_CBOR_SIMPLE && item.value == FOGPAY_CBOR_SIMPLE_BREAK &&
-            w->r->ptr[item.offset] == 0xff) {
-            err = walk_break(w);
-            if (err != FOGPAY_OK) {
-                return err;
-            }
-            continue;
-        }
-        if (w->depth > 0 && w->stack[w->depth - 1].indefinite_string &&
-            (item.type != w->stack[w->depth - 1].type || item.value == FOGPAY_CBOR_INDEFINITE)) {
-            return FOGPAY_ERR_CBOR_ILL_FORMED; /* chunks are definite strings of one type */
-        }
-        emit_separator(w);
-        char text[32];
-        switch (item.type) {
-        case FOGPAY_CBOR_ARRAY:
-        case FOGPAY_CBOR_MAP: {
-            bool indefinite = item.value == FOGPAY_CBOR_INDEFINITE;
-            bool map = item.type == FOGPAY_CBOR_MAP;
-            emit(w, map ? (indefinite ? "{_ " : "{") : (indefinite ? "[_ " : "["));
-            uint64_t items = item.value;
-            if (!indefinite && map) {
-                if (items > (w->r->len - w->r->pos) / 2) {
-                    return FOGPAY_ERR_CBOR_TRUNCATED;
-                }
-                items *= 2;
-            }
-            err = push(w, item.type, items, false);
-            break;
-        }
-        case FOGPAY_CBOR_TAG:
-            snprintf(text, sizeof text, "%llu(", (unsigned long long)item.value);
-            emit(w, text);
-            err = push(w, FOGPAY_CBOR_TAG, 1, false);
-            break;
-        case FOGPAY_CBOR_BYTES:
-        case FOGPAY_CBOR_TEXT:
-            if (item.value == FOGPAY_CBOR_INDEFINITE) {
-                emit(w, "(_ ");
-                err = push(w, item.type, FOGPAY_CBOR_INDEFINITE, true);
-                break;
-            }
-            emit_scalar(w, &item);
-            finish_item(w);
-            break;
-        default:
-            emit_scalar(w, &item);
-            finish_item(w);
-        }
-        if (err != FOGPAY_OK) {
-            return err;
-        }
-    } while (w->depth > start_depth);
-    return w->overflow ? FOGPAY_ERR_BUFFER_TOO_SMALL : FOGPAY_OK;
+        return push(w, item->type, indefinite ? item->value : item->value * 2, false);
+    case FOGPAY_CBOR_TAG:
+        return push(w, FOGPAY_CBOR_TAG, 1, false);
+    default: /* an indefinite byte or text string */
+        return push(w, item->type, FOGPAY_CBOR_INDEFINITE, true);
+    }
+}
+
+static bool opens(const fogpay_cbor_item *item)
+{
+    return item->type == FOGPAY_CBOR_ARRAY || item->type == FOGPAY_CBOR_MAP ||
+           item->type == FOGPAY_CBOR_TAG ||
+           ((item->type == FOGPAY_CBOR_BYTES || item->type == FOGPAY_CBOR_TEXT) &&
+            item->value == FOGPAY_CBOR_INDEFINITE);
 }
 
 fogpay_error fogpay_cbor_skip(fogpay_cbor_reader *r)
 {
     walk w;
-    memset(&w, 0, sizeof w);
     w.r = r;
-    return walk_item(&w);
-}
-
-fogpay_error fogpay_cbor_diagnose(const uint8_t *ptr, size_t len, char *out, size_t out_cap)
-{
-    if (!out || out_cap == 0) {
-        return FOGPAY_ERR_INVALID_ARGUMENT;
-    }
-    fogpay_cbor_reader r;
-    fogpay_cbor_reader_init_generic(&r, ptr, len);
-    walk w;
-    memset(&w, 0, sizeof w);
-    w.r = &r;
-    w.out = out;
-    w.cap = out_cap;
-    out[0] = '\0';
-    fogpay_error err = walk_item(&w);
-    if (err == FOGPAY_OK && !fogpay_cbor_reader_done(&r)) {
-        err = FOGPAY_ERR_CBOR_TRAILING;
-    }
-    return err;
+    w.depth = 0;
+    do {
+        fogpay_cbor_item item;
+        fogpay_error err = fogpay_cbor_read(r, &item);
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+        if (item.type == FOGPAY_CBOR_SIMPLE && item.value == FOGPAY_CBOR_SIMPLE_BREAK &&
+            r->ptr[item.offset] == 0xff) {
+            err = walk_break(&w);
+        } else if (w.depth > 0 && w.stack[w.depth - 1].indefinite_string &&
+                   (item.type != w.stack[w.depth - 1].type ||
+                    item.value == FOGPAY_CBOR_INDEFINITE)) {
+            return FOGPAY_ERR_CBOR_ILL_FORMED; /* chunks are definite strings of one type */
+        } else if (opens(&item)) {
+            err = walk_open(&w, &item);
+        } else {
+            finish_item(&w);
+        }
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+    } while (w.depth > 0);
+    return FOGPAY_OK;
 }
 
 /* ---- writing ---------------------------------------------------------- */
@@ -527,6 +413,28 @@ void fogpay_cbor_writer_init(fogpay_cbor_writer *w, uint8_t *buf, size_t cap)
     w->cap = buf ? cap : 0;
     w->len = 0;
     w->err = FOGPAY_OK;
+}
+
+/* Takes the length of a head libcbor wrote at the writer's end: 0 means it
+ * did not fit. */
+static void took(fogpay_cbor_writer *w, size_t written)
+{
+    if (written == 0) {
+        w->err = FOGPAY_ERR_BUFFER_TOO_SMALL;
+    }
+    w->len += written;
+}
+
+/* Where the next head goes (NULL for a writer without a buffer). */
+static uint8_t *at(const fogpay_cbor_writer *w)
+{
+    return w->buf ? w->buf + w->len : NULL;
+}
+
+/* The room left, or 0 once an error has stuck. */
+static size_t room(const fogpay_cbor_writer *w)
+{
+    return w->err == FOGPAY_OK ? w->cap - w->len : 0;
 }
 
 static void put_bytes_raw(fogpay_cbor_writer *w, const uint8_t *ptr, size_t len)
@@ -544,83 +452,63 @@ static void put_bytes_raw(fogpay_cbor_writer *w, const uint8_t *ptr, size_t len)
     w->len += len;
 }
 
-/* The shortest head for a major type and argument (RFC 8949 4.2.1). */
-static void put_head(fogpay_cbor_writer *w, int major, uint64_t value)
-{
-    uint8_t head[9];
-    size_t n;
-    uint8_t m = (uint8_t)(major << 5);
-    if (value < 24) {
-        head[0] = (uint8_t)(m | value);
-        n = 1;
-    } else if (value <= 0xff) {
-        head[0] = m | 24;
-        n = 2;
-    } else if (value <= 0xffff) {
-        head[0] = m | 25;
-        n = 3;
-    } else if (value <= 0xffffffffull) {
-        head[0] = m | 26;
-        n = 5;
-    } else {
-        head[0] = m | 27;
-        n = 9;
-    }
-    for (size_t i = 1; i < n; i++) {
-        head[i] = (uint8_t)(value >> (8 * (n - 1 - i)));
-    }
-    put_bytes_raw(w, head, n);
-}
+/* libcbor's encoders write the shortest head (RFC 8949 4.2.1) or nothing. */
+#define PUT_HEAD(w, call)                                                                      \
+    do {                                                                                       \
+        if ((w)->err == FOGPAY_OK) {                                                           \
+            took((w), (call));                                                                 \
+        }                                                                                      \
+    } while (0)
 
 void fogpay_cbor_put_uint(fogpay_cbor_writer *w, uint64_t value)
 {
-    put_head(w, 0, value);
+    PUT_HEAD(w, cbor_encode_uint(value, at(w), room(w)));
 }
 
 void fogpay_cbor_put_int(fogpay_cbor_writer *w, int64_t value)
 {
     if (value >= 0) {
-        put_head(w, 0, (uint64_t)value);
+        PUT_HEAD(w, cbor_encode_uint((uint64_t)value, at(w), room(w)));
     } else {
-        put_head(w, 1, (uint64_t)(-(value + 1)));
+        PUT_HEAD(w, cbor_encode_negint((uint64_t)(-(value + 1)), at(w), room(w)));
     }
 }
 
 void fogpay_cbor_put_bytes(fogpay_cbor_writer *w, const uint8_t *ptr, size_t len)
 {
-    put_head(w, 2, len);
+    PUT_HEAD(w, cbor_encode_bytestring_start(len, at(w), room(w)));
     put_bytes_raw(w, ptr, len);
 }
 
 void fogpay_cbor_put_text(fogpay_cbor_writer *w, const char *ptr, size_t len)
 {
-    put_head(w, 3, len);
+    PUT_HEAD(w, cbor_encode_string_start(len, at(w), room(w)));
     put_bytes_raw(w, (const uint8_t *)ptr, len);
 }
 
 void fogpay_cbor_put_array(fogpay_cbor_writer *w, uint64_t count)
 {
-    put_head(w, 4, count);
+    PUT_HEAD(w, cbor_encode_array_start((size_t)count, at(w), room(w)));
 }
 
 void fogpay_cbor_put_map(fogpay_cbor_writer *w, uint64_t pairs)
 {
-    put_head(w, 5, pairs);
+    PUT_HEAD(w, cbor_encode_map_start((size_t)pairs, at(w), room(w)));
 }
 
 void fogpay_cbor_put_tag(fogpay_cbor_writer *w, uint64_t tag)
 {
-    put_head(w, 6, tag);
+    PUT_HEAD(w, cbor_encode_tag(tag, at(w), room(w)));
 }
 
 void fogpay_cbor_put_bool(fogpay_cbor_writer *w, bool value)
 {
-    put_head(w, 7, value ? 21 : 20);
+    PUT_HEAD(w, cbor_encode_bool(value, at(w), room(w)));
 }
 
 void fogpay_cbor_put_null(fogpay_cbor_writer *w)
 {
-    put_head(w, 7, 22);
+    PUT_HEAD(w, cbor_encode_null(at(w), room(w)));
 }
 
 void fogpay_cbor_put_raw(fogpay_cbor_writer *w, const uint8_t *ptr, size_t len)

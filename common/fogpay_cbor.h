@@ -1,6 +1,6 @@
 /*
  * fogpay_cbor.h - a strict, non-allocating CBOR reader and a deterministic
- * CBOR writer (RFC 8949).
+ * CBOR writer (RFC 8949), on libcbor's streaming decoder and encoders.
  *
  * The reader walks the input one head at a time, like QCBOR: it never
  * allocates, never recurses, and never trusts a length from the input beyond
@@ -8,7 +8,7 @@
  * into the input. In strict mode it refuses what fogpay never sends:
  * indefinite lengths, non-shortest heads (RFC 8949 section 4.2.1), and
  * floating point; fogpay_cbor_reader_init_generic() accepts all well-formed
- * CBOR, for the conformance vectors and diagnostics.
+ * CBOR, for the conformance vectors and tests/support/cbor_diag.h.
  *
  * The writer appends to a caller-owned buffer and always produces the
  * shortest head. The first error sticks: later calls do nothing, and
@@ -88,11 +88,6 @@ fogpay_error fogpay_cbor_skip(fogpay_cbor_reader *r);
 
 /* True when every input byte has been read. */
 bool fogpay_cbor_reader_done(const fogpay_cbor_reader *r);
-
-/* Checks that [ptr, ptr+len) is exactly one well-formed item (generic
- * rules) and writes its diagnostic notation (RFC 8949 section 8) into out,
- * NUL-terminated. Used for the RFC's appendix A vectors and in tools. */
-fogpay_error fogpay_cbor_diagnose(const uint8_t *ptr, size_t len, char *out, size_t out_cap);
 
 typedef struct fogpay_cbor_writer {
     uint8_t *buf;

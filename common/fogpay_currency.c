@@ -6,10 +6,12 @@
  * comes from the table below. Text amounts are parsed digit by digit with
  * overflow checks; no floating point is involved anywhere.
  */
-#include "fogpay_message.h"
+#include "fogpay_currency.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "fogpay_limits.h"
 
 typedef struct currency_row {
     char alpha[4];

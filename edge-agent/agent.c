@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent_internal.h"
+#include "fogpay_clock.h"
 
 #define AGENT_PREFIX_DEFAULT "fogpay/v1"
 #define AGENT_HOST_DEFAULT "127.0.0.1"
@@ -36,13 +37,6 @@ void agent_log(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
-}
-
-uint64_t agent_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void put_u64(uint8_t *p, uint64_t v)
@@ -263,9 +257,9 @@ fogpay_error fogpay_agent_connect(fogpay_agent *a)
     }
     /* Take in what the session held (a retained or queued command above
      * all) before sending anything. */
-    uint64_t until = agent_now_ms() + FOGPAY_AGENT_SETTLE_IN_MS;
+    uint64_t until = fogpay_clock_monotonic_ms() + FOGPAY_AGENT_SETTLE_IN_MS;
     while (err == FOGPAY_OK || err == FOGPAY_ERR_TIMEOUT) {
-        uint64_t now = agent_now_ms();
+        uint64_t now = fogpay_clock_monotonic_ms();
         if (now >= until) {
             break;
         }
@@ -284,9 +278,9 @@ bool fogpay_agent_connected(const fogpay_agent *a)
 
 fogpay_error fogpay_agent_drain(fogpay_agent *a, uint32_t timeout_ms)
 {
-    uint64_t until = agent_now_ms() + timeout_ms;
+    uint64_t until = fogpay_clock_monotonic_ms() + timeout_ms;
     while (fogpay_journal_count(a->journal) > 0) {
-        uint64_t now = agent_now_ms();
+        uint64_t now = fogpay_clock_monotonic_ms();
         if (now >= until) {
             return FOGPAY_ERR_TIMEOUT;
         }

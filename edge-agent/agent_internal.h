@@ -81,8 +81,6 @@ void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Waits at most timeout_ms for one incoming message and handles it.
  * FOGPAY_OK (one handled), FOGPAY_ERR_TIMEOUT, FOGPAY_ERR_NETWORK. */
 fogpay_error agent_poll(fogpay_agent *a, uint32_t timeout_ms);
-/* Monotonic milliseconds. */
-uint64_t agent_now_ms(void);
 
 /* agent_pay.c: sends the journaled message e (its original bytes). */
 fogpay_error agent_send_entry(fogpay_agent *a, const fogpay_journal_entry *e);

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "agent_internal.h"
+#include "fogpay_clock.h"
 #include "fogpay_cose.h"
 
 /* A journaled message is also published with an MQTT 5 response topic and
@@ -60,7 +61,7 @@ static fogpay_error agent_may_send(const fogpay_agent *a)
 /* Waits for the receipt of seq, handling everything else that comes. */
 static fogpay_error agent_wait_receipt(fogpay_agent *a, uint64_t seq, fogpay_agent_outcome *out)
 {
-    uint64_t until = agent_now_ms() + a->timeout_ms;
+    uint64_t until = fogpay_clock_monotonic_ms() + a->timeout_ms;
     for (;;) {
         if (!fogpay_journal_find(a->journal, seq)) {
             /* Answered: the receipt that took it out of the journal is the
@@ -68,7 +69,7 @@ static fogpay_error agent_wait_receipt(fogpay_agent *a, uint64_t seq, fogpay_age
             *out = a->last_outcome;
             return FOGPAY_OK;
         }
-        uint64_t now = agent_now_ms();
+        uint64_t now = fogpay_clock_monotonic_ms();
         if (now >= until || !fogpay_agent_connected(a)) {
             return FOGPAY_ERR_TIMEOUT;
         }

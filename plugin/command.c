@@ -17,6 +17,7 @@
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 
+#include "fogpay_clock.h"
 #include "fogpay_cose.h"
 #include "gateway.h"
 
@@ -32,7 +33,7 @@ fogpay_error fogpay_command_send(void *gateway, const char *device_id, fogpay_co
     strcpy(cmd.device_id, device_id);
     strcpy(cmd.gateway_id, gw->options.gateway_id);
     cmd.kind = (uint8_t)kind;
-    cmd.issued_s = fogpay_now_ms() / 1000;
+    cmd.issued_s = fogpay_clock_wall_ms() / 1000;
     if (kind == FOGPAY_COMMAND_LIMITS && limits) {
         cmd.per_payment_minor = limits->per_payment_minor;
         cmd.per_day_minor = limits->per_day_minor;

@@ -248,7 +248,4 @@ void fogpay_sync_tick(fogpay_gateway *gw, uint64_t now_ms);
 bool fogpay_sync_on_message(fogpay_gateway *gw, const struct mosquitto_evt_message *ev,
                             uint64_t now_ms);
 
-/* The wall clock in milliseconds. */
-uint64_t fogpay_now_ms(void);
-
 #endif

@@ -5,23 +5,16 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 
 #include "control.h"
+#include "fogpay_clock.h"
 #include "gateway.h"
 
 static mosquitto_plugin_id_t *plugin_id;
-
-uint64_t fogpay_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static int plugin_on_basic_auth(int event, void *event_data, void *user_data)
 {
@@ -40,7 +33,7 @@ static int plugin_on_acl_check(int event, void *event_data, void *user_data)
 static int plugin_on_message(int event, void *event_data, void *user_data)
 {
     (void)event;
-    uint64_t now_ms = fogpay_now_ms();
+    uint64_t now_ms = fogpay_clock_wall_ms();
     if (fogpay_sync_on_message(user_data, event_data, now_ms)) {
         return MOSQ_ERR_SUCCESS;
     }
@@ -58,7 +51,7 @@ static int plugin_on_control(int event, void *event_data, void *user_data)
     /* The reply must not report what a later failed commit would undo. */
     fogpay_receipt_group_commit(gw);
     fogpay_control_context ctx = {gw->ledger, fogpay_command_send, gw};
-    return fogpay_control_event(&ctx, ev, fogpay_now_ms());
+    return fogpay_control_event(&ctx, ev, fogpay_clock_wall_ms());
 }
 
 static int plugin_on_tick(int event, void *event_data, void *user_data)
@@ -69,7 +62,7 @@ static int plugin_on_tick(int event, void *event_data, void *user_data)
     if (gw->in_transaction || gw->outbox_count > 0) {
         fogpay_receipt_group_commit(gw);
     }
-    fogpay_sync_tick(gw, fogpay_now_ms());
+    fogpay_sync_tick(gw, fogpay_clock_wall_ms());
     return MOSQ_ERR_SUCCESS;
 }
 

@@ -37,6 +37,7 @@
 
 #include "control.h"
 #include "fogpay_cli.h"
+#include "fogpay_clock.h"
 #include "fogpay_limits.h"
 #include "fogpay_password.h"
 #include "fogpayctl.h"
@@ -309,14 +310,6 @@ static int command__print(const fogpayctl_target *target, const command_row *row
     return status;
 }
 
-/* Wall-clock time in unix milliseconds. */
-static uint64_t command__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* The reply to request from the target; NULL after printing why. */
 static char *command__exchange(const fogpayctl_target *target, const char *request,
                                const char *correlation)
@@ -327,7 +320,7 @@ static char *command__exchange(const fogpayctl_target *target, const char *reque
     /* Offline no broker runs to send a device its signed command (suspend,
      * resume, limits): the ledger changes, and the gateway enforces it. */
     fogpay_control_context c = {.ledger = target->ledger, .send_command = NULL};
-    char *reply = fogpay_control_handle(&c, request, strlen(request), command__now_ms());
+    char *reply = fogpay_control_handle(&c, request, strlen(request), fogpay_clock_wall_ms());
     if (reply == NULL) {
         fogpay_cli_fail(FOGPAYCTL_PROGRAM, "handling the command", FOGPAY_ERR_NO_MEMORY);
     }

@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "control.h"
+#include "fogpay_clock.h"
 #include "fogpayctl.h"
 
 /* True when reply answers the request with this correlation data. */
@@ -55,14 +56,10 @@ static char *online__exchange(MQTTClient client, const fogpayctl_connection *con
         fprintf(stderr, "fogpayctl: publishing the command failed\n");
         return NULL;
     }
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    uint64_t start_ms = fogpay_clock_monotonic_ms();
     for (;;) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long elapsed_ms =
-            (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-        if (elapsed_ms >= conn->timeout_ms) {
+        uint64_t elapsed_ms = fogpay_clock_monotonic_ms() - start_ms;
+        if (elapsed_ms >= (uint64_t)conn->timeout_ms) {
             fprintf(stderr, "fogpayctl: no reply within %d ms\n", conn->timeout_ms);
             return NULL;
         }

@@ -12,6 +12,7 @@
 
 #include "fogpay_cbor.h"
 #include "fogpay_limits.h"
+#include "cbor_diag.h"
 #include "testutil.h"
 
 /* Builds the JSON value of the CBOR item at the reader, for comparison

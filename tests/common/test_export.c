@@ -2,7 +2,8 @@
  * test_export.c - the export writers (common/fogpay_export.c): a transfer's
  * JSON object omits what the transfer does not have, writes integers
  * exactly above 2^53, escapes text, and the array writer prints the same
- * object; the CSV line keeps every column; an event's object has the fields
+ * object; the CSV line keeps every column, one per header field, and quotes
+ * text only where CSV needs it, doubling quotes; an event's object has the fields
  * of its kind.
  */
 #include <CUnit/Basic.h>
@@ -122,6 +123,79 @@ static void test_array_writer_prints_the_object(void)
 }
 
 /* CSV keeps a column for every field, empty or 0 when absent. */
+/* Runs one writer into memory; the caller frees the text. */
+#define CAPTURE(text, call)                                                                    \
+    do {                                                                                       \
+        size_t cap_len_;                                                                       \
+        FILE *out = open_memstream(&(text), &cap_len_);                                        \
+        CU_ASSERT_PTR_NOT_NULL_FATAL(out);                                                     \
+        call;                                                                                  \
+        fclose(out);                                                                           \
+    } while (0)
+
+static fogpay_transfer sample_transfer(void)
+{
+    fogpay_transfer t;
+    memset(&t, 0, sizeof t);
+    t.position = 7;
+    t.kind = 1;
+    t.debit_account = 11;
+    t.credit_account = 12;
+    t.amount_minor = 150;
+    t.currency = 978;
+    t.time_ms = 1764000000123ull;
+    strcpy(t.device_id, "meter-07");
+    t.seq = 42;
+    strcpy(t.payer_entity, "le-a");
+    strcpy(t.payee_entity, "le-b");
+    memset(t.intent_hash, 0xab, sizeof t.intent_hash);
+    strcpy(t.reference, "kWh 12");
+    return t;
+}
+
+/* Fields of one CSV line, counting quoted commas as text. */
+static int csv_fields(const char *line)
+{
+    int fields = 1;
+    bool quoted = false;
+    for (const char *p = line; *p != '\0' && *p != '\n'; p++) {
+        if (*p == '"') {
+            quoted = !quoted;
+        } else if (*p == ',' && !quoted) {
+            fields++;
+        }
+    }
+    return fields;
+}
+
+static void test_transfer_csv(void)
+{
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    memset(hash, 0x01, sizeof hash);
+    fogpay_transfer t = sample_transfer();
+    char *header = NULL, *line = NULL;
+    CAPTURE(header, fogpay_export_csv_header(out));
+    CAPTURE(line, fogpay_export_csv(out, &t, hash));
+    CU_ASSERT_EQUAL(csv_fields(header), 15);
+    CU_ASSERT_EQUAL(csv_fields(line), csv_fields(header));
+    CU_ASSERT_EQUAL(strncmp(line, "7,1,11,12,1.50,EUR,1764000000123,meter-07,42,le-a,le-b,abab", 59),
+                    0);
+    CU_ASSERT(strstr(line, ",0101010101010101010101010101010101010101010101010101010101010101,0,"
+                           "kWh 12\n") != NULL);
+    free(line);
+
+    /* A reference with a comma and a quote is quoted, the quote doubled. */
+    strcpy(t.reference, "a,\"b\"");
+    t.device_id[0] = '\0';
+    CAPTURE(line, fogpay_export_csv(out, &t, hash));
+    CU_ASSERT_EQUAL(csv_fields(line), 15);
+    CU_ASSERT(strstr(line, ",\"a,\"\"b\"\"\"\n") != NULL);
+    /* No device: no intent hash. */
+    CU_ASSERT(strstr(line, ",le-a,le-b,,0101") != NULL);
+    free(line);
+    free(header);
+}
+
 static void test_csv_columns(void)
 {
     uint8_t hash[FOGPAY_HASH_BYTES] = {0};
@@ -181,6 +255,7 @@ int main(void)
                 test_every_field_exact_and_escaped);
     CU_add_test(s, "JSON array writer prints the same object", test_array_writer_prints_the_object);
     CU_add_test(s, "CSV: a column for every field", test_csv_columns);
+    CU_add_test(s, "CSV: quoting, a field per header column", test_transfer_csv);
     CU_add_test(s, "event JSON: the fields of its kind", test_event_fields_of_its_kind);
     return testutil_run();
 }

@@ -1,5 +1,5 @@
 /*
- * test_key.c - key files, public key text, key ids, and password hashes.
+ * test_key.c - key files, public key text and key ids.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 
 #include "fogpay_key.h"
-#include "fogpay_password.h"
 #include "testutil.h"
 
 static char dir[256];
@@ -181,26 +180,6 @@ static void test_public_text(void)
     }
 }
 
-static void test_passwords(void)
-{
-    char stored[FOGPAY_PASSWORD_HASH_TEXT_MAX], again[FOGPAY_PASSWORD_HASH_TEXT_MAX];
-    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash("s3cret", 6, 1000, stored, sizeof stored), FOGPAY_OK);
-    CU_ASSERT_EQUAL(strncmp(stored, "pbkdf2-sha256$1000$", 19), 0);
-    CU_ASSERT_EQUAL(fogpay_password_check("s3cret", 6, stored), FOGPAY_OK);
-    CU_ASSERT_EQUAL(fogpay_password_check("s3creT", 6, stored), FOGPAY_ERR_NOT_AUTHORISED);
-    CU_ASSERT_EQUAL(fogpay_password_check("s3cre", 5, stored), FOGPAY_ERR_NOT_AUTHORISED);
-    /* Salted: the same password hashes differently each time. */
-    CU_ASSERT_EQUAL(fogpay_password_hash("s3cret", 6, 1000, again, sizeof again), FOGPAY_OK);
-    CU_ASSERT_STRING_NOT_EQUAL(stored, again);
-    CU_ASSERT_EQUAL(fogpay_password_check("s3cret", 6, "plain"), FOGPAY_ERR_FIELD_RANGE);
-    CU_ASSERT_EQUAL(fogpay_password_check("s3cret", 6, "pbkdf2-sha256$10$00$00"),
-                    FOGPAY_ERR_FIELD_RANGE);
-    stored[strlen(stored) - 1] = 'x';
-    CU_ASSERT_EQUAL(fogpay_password_check("s3cret", 6, stored), FOGPAY_ERR_FIELD_RANGE);
-    CU_ASSERT_EQUAL(fogpay_password_hash("s3cret", 6, 10, again, sizeof again),
-                    FOGPAY_ERR_INVALID_ARGUMENT);
-}
-
 int main(void)
 {
     CU_initialize_registry();
@@ -210,6 +189,5 @@ int main(void)
     CU_add_test(s, "a key file as keygen makes it", test_create_file);
     CU_add_test(s, "malformed key files", test_bad_files);
     CU_add_test(s, "public key text", test_public_text);
-    CU_add_test(s, "password hashes", test_passwords);
     return testutil_run();
 }

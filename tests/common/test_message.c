@@ -13,6 +13,7 @@
 #include "fogpay_cose.h"
 #include "fogpay_hash.h"
 #include "fogpay_message.h"
+#include "cbor_diag.h"
 #include "testutil.h"
 
 /* Decodes buf as a message of the named type and re-encodes it into out.

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cbor_diag.h"
 #include "fogpay_cbor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
