@@ -87,8 +87,11 @@ static int intent_reject(intent_context *c, fogpay_error reason)
 #define INTENT_RETIRED_KEYS_CHECKED 4
 
 /* FOGPAY_ERR_KEY_REVOKED when one of the device's recently retired keys
- * verifies msg, else FOGPAY_ERR_BAD_SIGNATURE. */
-static fogpay_error intent_signature_refusal(intent_context *c, const fogpay_cose_sign1 *msg)
+ * verifies msg, else `refusal`: the registered key's own verdict
+ * (FOGPAY_ERR_BAD_SIGNATURE, or FOGPAY_ERR_COSE_ALG_UNSUPPORTED when the
+ * header names an algorithm other than the key's). */
+static fogpay_error intent_signature_refusal(intent_context *c, const fogpay_cose_sign1 *msg,
+                                             fogpay_error refusal)
 {
     for (uint32_t i = 0; i < INTENT_RETIRED_KEYS_CHECKED; i++) {
         int alg = 0;
@@ -108,7 +111,7 @@ static fogpay_error intent_signature_refusal(intent_context *c, const fogpay_cos
             return FOGPAY_ERR_KEY_REVOKED;
         }
     }
-    return FOGPAY_ERR_BAD_SIGNATURE;
+    return refusal;
 }
 
 /* Verifies the envelope with the device's registered key; on success the
@@ -130,7 +133,7 @@ static fogpay_error intent_verify(intent_context *c, const fogpay_device *device
     err = fogpay_cose_sign1_verify(&msg, key, NULL, 0);
     fogpay_key_free(key);
     if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED || err == FOGPAY_ERR_BAD_SIGNATURE) {
-        err = intent_signature_refusal(c, &msg);
+        err = intent_signature_refusal(c, &msg, err);
     }
     if (err == FOGPAY_OK) {
         *payload = msg.payload;
@@ -284,7 +287,7 @@ int fogpay_intent_on_message(fogpay_gateway *gw, struct mosquitto_evt_message *e
                                                             : FOGPAY_RECEIPT_INTENT};
     const uint8_t *bytes = ev->payload;
     size_t len = ev->payloadlen;
-    if (len > 0 && fogpay_sha256(bytes, len, c.hash) != FOGPAY_OK) {
+    if (fogpay_sha256(bytes, len, c.hash) != FOGPAY_OK) { /* also for an empty message */
         return MOSQ_ERR_ACL_DENIED;
     }
     if (len > FOGPAY_MESSAGE_MAX) {

@@ -455,6 +455,32 @@ static void test_refusals(void)
     device_close(&a);
 }
 
+/* Refusals whose details the contract names: a header naming an algorithm
+ * other than the device key's is cose_alg_unsupported (not bad_signature),
+ * and an empty message's rejection carries the SHA-256 of the empty message. */
+static void test_refusal_details(void)
+{
+    device a;
+    CU_ASSERT_FATAL(device_open(&a, "dev-a", "pass-a"));
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    fogpay_key *p256 = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_ES256, &p256), FOGPAY_OK);
+    fogpay_intent in = intent_to("dev-a", next_seq_a, "dev-b", 100);
+    size_t len = sign_intent(p256, &in, msg);
+    fogpay_key_free(p256);
+    expect_refused(&a, msg, len, FOGPAY_ERR_COSE_ALG_UNSUPPORTED, "ES256 header, EdDSA key");
+
+    publish(&a, "dev-a", "intent", "", 0, 1);
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(receive_receipt(&a, &r, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_REJECTED);
+    CU_ASSERT_EQUAL(r.reason, FOGPAY_ERR_CBOR_TRUNCATED);
+    uint8_t empty_hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL(fogpay_sha256(NULL, 0, empty_hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(memcmp(r.intent_hash, empty_hash, FOGPAY_HASH_BYTES), 0);
+    device_close(&a);
+}
+
 static void test_insufficient_and_suspended(void)
 {
     device b, c;
@@ -851,6 +877,8 @@ int main(void)
     CU_add_test(s, "device pays device", test_pay);
     CU_add_test(s, "repeats settle once, conflicts refused", test_repeats);
     CU_add_test(s, "each refusal has its reason and moves nothing", test_refusals);
+    CU_add_test(s, "wrong algorithm, empty message: the named reason and hash",
+                test_refusal_details);
     CU_add_test(s, "insufficient funds, suspended device", test_insufficient_and_suspended);
     CU_add_test(s, "revoked key", test_revoked_key);
     CU_add_test(s, "MQTT 5 response topic and correlation data", test_mqtt5_response);
