@@ -831,6 +831,60 @@ static void test_no_personal_data(void)
 }
 
 /* Options: a missing or invalid one stops the broker and is named. */
+/* Starts a broker on the test's ledger and key with operators file text;
+ * true when it stopped and its log holds sentence. */
+static bool operators_refused(const char *operators_text, const char *sentence)
+{
+    test_broker b;
+    CU_ASSERT_FATAL(test_broker_init(&b));
+    char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
+    path_in("gateway.key", key_path);
+    test_broker_path(&b, "operators", operators, sizeof operators);
+    FILE *f = fopen(operators, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fputs(operators_text, f);
+    fclose(f);
+    char conf[2048];
+    snprintf(conf, sizeof conf,
+             "allow_anonymous false\nplugin %s\nplugin_opt_database %s\n"
+             "plugin_opt_gateway_id gw\nplugin_opt_gateway_key %s\n"
+             "plugin_opt_currencies EUR\nplugin_opt_operators %s\n",
+             getenv("FOGPAY_PLUGIN"), db_path, key_path, operators);
+    bool started = test_broker_start(&b, conf);
+    char *log = testutil_read_file(b.log_path, NULL);
+    bool said = log && strstr(log, sentence);
+    if (!said) {
+        printf("\n  the log does not say \"%s\"\n", sentence);
+    }
+    free(log);
+    test_broker_cleanup(&b);
+    return !started && said;
+}
+
+/* The operators file is checked by its format, not by a PBKDF2 run, and
+ * the log says which problem a refused file has. */
+static void test_bad_operators(void)
+{
+    char hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
+    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash("x", 1, 1000, hash, sizeof hash), FOGPAY_OK);
+    size_t cap = 64 * (FOGPAY_PASSWORD_HASH_TEXT_MAX + 16);
+    char *many = malloc(cap);
+    CU_ASSERT_FATAL(many != NULL);
+    size_t used = 0;
+    for (int i = 0; i < 33; i++) {
+        used += (size_t)snprintf(many + used, cap - used, "ops%d:%s\n", i, hash);
+    }
+    CU_ASSERT(operators_refused(many, "line 33 of"));
+    CU_ASSERT(operators_refused(many, "one operator too many: at most 32 operators"));
+    free(many);
+    char bad[FOGPAY_PASSWORD_HASH_TEXT_MAX + 16];
+    snprintf(bad, sizeof bad, "ops:%s\n", hash);
+    bad[strlen(bad) - 2] = 'g'; /* not hex */
+    CU_ASSERT(operators_refused(bad, "line 1 of"));
+    CU_ASSERT(operators_refused(bad, "is malformed: expected name:pbkdf2-sha256$"));
+    CU_ASSERT(operators_refused("ops:pbkdf2-sha256$1000$00$00\n", "is malformed"));
+}
+
 static void test_bad_options(void)
 {
     static const struct {
@@ -890,5 +944,6 @@ int main(void)
     CU_add_test(s, "other clients, when allowed", test_other_clients);
     CU_add_test(s, "no personal data in receipts, transfers or logs", test_no_personal_data);
     CU_add_test(s, "bad options stop the broker", test_bad_options);
+    CU_add_test(s, "a bad operators file stops the broker, saying why", test_bad_operators);
     return testutil_run();
 }
