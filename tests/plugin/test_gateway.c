@@ -30,7 +30,7 @@
 static test_broker broker;
 static char db_path[TEST_BROKER_PATH_MAX];
 static fogpay_key *gateway_key;
-static fogpay_key *key_a, *key_b, *key_c, *key_k_old, *key_k;
+static fogpay_key *key_a, *key_b, *key_c, *key_k_old, *key_k, *key_r;
 static char entity_a[FOGPAY_ENTITY_ID_MAX + 1];
 
 static void path_in(const char *name, char *out)
@@ -60,6 +60,7 @@ static void provision(void)
     register_device(l, "dev-a", &key_a, "pass-a", &limits_a);
     register_device(l, "dev-b", &key_b, "pass-b", &none);
     register_device(l, "dev-c", &key_c, "pass-c", &none);
+    register_device(l, "dev-r", &key_r, "pass-r", &none);
     /* dev-k had its first key replaced: the old one is revoked. */
     register_device(l, "dev-k", &key_k_old, "pass-k", &none);
     CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key_k), FOGPAY_OK);
@@ -69,6 +70,7 @@ static void provision(void)
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-a", EUR, 20000, "initial", 2000, &t), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-b", EUR, 1000, "initial", 2000, &t), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-c", EUR, 1000, "initial", 2000, &t), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-r", EUR, 1000, "initial", 2000, &t), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_set_status(l, "dev-c", FOGPAY_DEVICE_SUSPENDED, 3000),
                           FOGPAY_OK);
     fogpay_ledger_close(l);
@@ -116,6 +118,7 @@ static int suite_clean(void)
     fogpay_key_free(key_c);
     fogpay_key_free(key_k_old);
     fogpay_key_free(key_k);
+    fogpay_key_free(key_r);
     return 0;
 }
 
@@ -683,6 +686,68 @@ static void test_control(void)
 }
 
 /* fogpayctl online: one control command over MQTT 5, reply printed. */
+/* Revocation takes effect at once: the connected device is disconnected,
+ * can neither pay nor log in again, and other devices are served. */
+static void test_revoke_connected(void)
+{
+    device r;
+    CU_ASSERT_FATAL(device_open(&r, "dev-r", "pass-r"));
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    fogpay_intent in = intent_to("dev-r", 1, "dev-b", 10);
+    size_t len = sign_intent(key_r, &in, msg);
+    publish(&r, "dev-r", "intent", msg, len, 1);
+    fogpay_receipt rc;
+    CU_ASSERT_FATAL(receive_receipt(&r, &rc, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(rc.status, FOGPAY_STATUS_SETTLED);
+
+    MQTTClient ops;
+    CU_ASSERT_EQUAL_FATAL(mqtt_connect(&ops, "ops-r", "ops", "ops-pass"), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_EQUAL(MQTTClient_subscribe(ops, "$CONTROL/fogpay/v1/response", 1), MQTTCLIENT_SUCCESS);
+    const char *request = "{\"commands\":[{\"command\":\"revokeDevice\",\"device\":\"dev-r\"}]}";
+    MQTTClient_deliveryToken token;
+    MQTTClient_publish(ops, "$CONTROL/fogpay/v1", (int)strlen(request), request, 1, 0, &token);
+    char *topic = NULL;
+    int topic_len = 0;
+    MQTTClient_message *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(MQTTClient_receive(ops, &topic, &topic_len, &m, RECEIPT_WAIT_MS),
+                          MQTTCLIENT_SUCCESS);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    char *reply = strndup(m->payload, (size_t)m->payloadlen);
+    CU_ASSERT_PTR_NULL(strstr(reply, "\"error\""));
+    free(reply);
+    MQTTClient_freeMessage(&m);
+    MQTTClient_free(topic);
+    MQTTClient_disconnect(ops, 1000);
+    MQTTClient_destroy(&ops);
+
+    /* The broker closes the revoked device's connection. */
+    bool closed = false;
+    for (int i = 0; i < 50 && !closed; i++) {
+        MQTTClient_yield();
+        closed = !MQTTClient_isConnected(r.client);
+        if (!closed) {
+            usleep(100 * 1000);
+        }
+    }
+    CU_ASSERT(closed);
+    int64_t before = balance_of("dev-r");
+    in = intent_to("dev-r", 2, "dev-b", 10);
+    len = sign_intent(key_r, &in, msg);
+    MQTTClient_publish(r.client, "fogpay/v1/dev/dev-r/intent", (int)len, msg, 1, 0, &token);
+    CU_ASSERT_EQUAL(balance_of("dev-r"), before);
+    device_close(&r);
+    CU_ASSERT_FALSE(device_open(&r, "dev-r", "pass-r"));
+
+    device a;
+    CU_ASSERT_FATAL(device_open(&a, "dev-a", "pass-a"));
+    in = intent_to("dev-a", next_seq_a++, "dev-b", 10);
+    len = sign_intent(key_a, &in, msg);
+    publish(&a, "dev-a", "intent", msg, len, 1);
+    CU_ASSERT_FATAL(receive_receipt(&a, &rc, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(rc.status, FOGPAY_STATUS_SETTLED);
+    device_close(&a);
+}
+
 static void test_fogpayctl_online(void)
 {
     char command[1024];
@@ -939,6 +1004,7 @@ int main(void)
     CU_add_test(s, "authentication", test_authentication);
     CU_add_test(s, "ACL between devices", test_acl);
     CU_add_test(s, "operator control", test_control);
+    CU_add_test(s, "revoking a connected device ends its session", test_revoke_connected);
     CU_add_test(s, "fogpayctl online", test_fogpayctl_online);
     CU_add_test(s, "settled means durable across kill -9", test_durability);
     CU_add_test(s, "other clients, when allowed", test_other_clients);
