@@ -62,23 +62,20 @@ fogpay_error fogpay_password_hash(const char *password, size_t len, uint32_t ite
     return FOGPAY_OK;
 }
 
-fogpay_error fogpay_password_check(const char *password, size_t len, const char *stored)
+/* Splits stored into its iteration count, salt and derived key;
+ * FOGPAY_ERR_FIELD_RANGE when it is not a hash of this form. */
+static fogpay_error parse(const char *stored, uint32_t *iterations, uint8_t salt[SALT_BYTES],
+                          uint8_t expected[DERIVED_BYTES])
 {
-    if (!password || !stored) {
-        return FOGPAY_ERR_INVALID_ARGUMENT;
-    }
-    if (len > FOGPAY_PASSWORD_MAX) {
-        return FOGPAY_ERR_NOT_AUTHORISED;
-    }
     size_t prefix_len = strlen(PREFIX);
     if (strncmp(stored, PREFIX, prefix_len) != 0) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     const char *p = stored + prefix_len;
     char *end;
-    unsigned long iterations = strtoul(p, &end, 10);
-    if (end == p || *end != '$' || iterations < FOGPAY_PASSWORD_ITERATIONS_MIN ||
-        iterations > FOGPAY_PASSWORD_ITERATIONS_MAX) {
+    unsigned long n = strtoul(p, &end, 10);
+    if (end == p || *end != '$' || n < FOGPAY_PASSWORD_ITERATIONS_MIN ||
+        n > FOGPAY_PASSWORD_ITERATIONS_MAX) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     char salt_hex[2 * SALT_BYTES + 1];
@@ -89,13 +86,40 @@ fogpay_error fogpay_password_check(const char *password, size_t len, const char 
     }
     memcpy(salt_hex, salt_start, 2 * SALT_BYTES);
     salt_hex[2 * SALT_BYTES] = '\0';
-    uint8_t salt[SALT_BYTES], expected[DERIVED_BYTES], derived[DERIVED_BYTES];
-    if (fogpay_hex_decode(salt_hex, salt, sizeof salt) != FOGPAY_OK ||
-        fogpay_hex_decode(salt_start + 2 * SALT_BYTES + 1, expected, sizeof expected) !=
+    if (fogpay_hex_decode(salt_hex, salt, SALT_BYTES) != FOGPAY_OK ||
+        fogpay_hex_decode(salt_start + 2 * SALT_BYTES + 1, expected, DERIVED_BYTES) !=
             FOGPAY_OK) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    fogpay_error err = derive(password, len, salt, (uint32_t)iterations, derived);
+    *iterations = (uint32_t)n;
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_password_hash_parse(const char *stored)
+{
+    uint32_t iterations;
+    uint8_t salt[SALT_BYTES], expected[DERIVED_BYTES];
+    if (!stored) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    return parse(stored, &iterations, salt, expected);
+}
+
+fogpay_error fogpay_password_check(const char *password, size_t len, const char *stored)
+{
+    if (!password || !stored) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (len > FOGPAY_PASSWORD_MAX) {
+        return FOGPAY_ERR_NOT_AUTHORISED;
+    }
+    uint32_t iterations;
+    uint8_t salt[SALT_BYTES], expected[DERIVED_BYTES], derived[DERIVED_BYTES];
+    fogpay_error err = parse(stored, &iterations, salt, expected);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    err = derive(password, len, salt, iterations, derived);
     if (err != FOGPAY_OK) {
         return err;
     }

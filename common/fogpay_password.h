@@ -37,4 +37,9 @@ fogpay_error fogpay_password_hash(const char *password, size_t len, uint32_t ite
  * does not, FOGPAY_ERR_FIELD_RANGE when stored is not a hash of this form. */
 fogpay_error fogpay_password_check(const char *password, size_t len, const char *stored);
 
+/* FOGPAY_OK when stored has the form of a hash (prefix, iteration count in
+ * range, salt and derived key in hex), FOGPAY_ERR_FIELD_RANGE when not;
+ * derives nothing, so it costs no PBKDF2 run. */
+fogpay_error fogpay_password_hash_parse(const char *stored);
+
 #endif

@@ -16,7 +16,7 @@
  * Responsibilities. The ledger owns every check that needs stored state:
  * device status, (device, seq) duplicates and conflicts, payee existence and
  * status, per-payment and per-day limits, funds, the payee's wallet maximum.
- * The caller (plugin/intent.c) owns everything before that: topic, size,
+ * The caller (plugin/device_message.c) owns everything before that: topic, size,
  * decoding, signature, expiry, currency being enabled.
  *
  * Threading and ownership. A fogpay_ledger is used by one thread at a time;

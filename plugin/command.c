@@ -10,6 +10,13 @@
  * subscribes. New limits go at QoS 1 without retain and reach an offline
  * device through its persistent session; retaining them would replace the
  * retained suspend or resume.
+ *
+ * Revocation takes effect at once: the control handler sends a suspend to
+ * a revoked device, and this module then ends the device's connection
+ * (mosquitto_kick_client_by_clientid). What the device sent before is
+ * answered as usual; it cannot send more, and its login is refused from
+ * then on (auth.c), so no intent of a revoked device goes unanswered on an
+ * open connection.
  */
 #include <string.h>
 
@@ -20,6 +27,21 @@
 #include "fogpay_clock.h"
 #include "fogpay_cose.h"
 #include "gateway.h"
+
+/* Disconnects a revoked device's client (client id = device id, as auth.c
+ * and the certificate listener's use_username_as_clientid require). */
+static void command_end_revoked(fogpay_gateway *gw, const char *device_id)
+{
+    fogpay_device d;
+    if (fogpay_ledger_device_get(gw->ledger, device_id, &d) != FOGPAY_OK ||
+        d.status != FOGPAY_DEVICE_REVOKED) {
+        return;
+    }
+    int rc = mosquitto_kick_client_by_clientid(device_id, false);
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: device %s revoked: %s", device_id,
+                         rc == MOSQ_ERR_SUCCESS ? "its connection is closed"
+                                                : "it was not connected");
+}
 
 fogpay_error fogpay_command_send(void *gateway, const char *device_id, fogpay_command_kind kind,
                                  const fogpay_device_limits *limits)
@@ -68,5 +90,6 @@ fogpay_error fogpay_command_send(void *gateway, const char *device_id, fogpay_co
     }
     mosquitto_log_printf(MOSQ_LOG_INFO, "fogpay: command %u (seq %llu) sent to %s", (unsigned)kind,
                          (unsigned long long)cmd.command_seq, device_id);
+    command_end_revoked(gw, device_id);
     return FOGPAY_OK;
 }

@@ -8,8 +8,10 @@
  *   topic.c     device topics: parsing and building
  *   auth.c      password login of devices and operators (MOSQ_EVT_BASIC_AUTH)
  *   acl.c       who may publish and read what (MOSQ_EVT_ACL_CHECK)
- *   intent.c    the path of a device message (MOSQ_EVT_MESSAGE)
- *   receipt.c   signed receipts, queued until their commit, then published
+ *   device_message.c  the path of every device message (MOSQ_EVT_MESSAGE):
+ *               payment intents and meter readings
+ *   receipt.c   signing receipts
+ *   outbox.c    the group transaction and the receipts waiting for its commit
  *   command.c   signed commands to devices (suspend, resume, limits)
  *   control*.c  operator commands on $CONTROL/fogpay/v1
  *   sync.c      upstream sync: signed batches out, signed acks in
@@ -18,7 +20,7 @@
  * thread, and the plugin API may only be called from there, so all state
  * below belongs to that thread and needs no locks. Settlement is grouped:
  * device messages are settled inside one open SQLite transaction, their
- * receipts wait in the outbox (receipt.c), and on the broker's tick (or when
+ * receipts wait in the outbox (outbox.c), and on the broker's tick (or when
  * the group is full) the transaction is committed with fsync and only then
  * are the receipts published. A design that moves signature checks, receipt
  * signing and commits to worker threads keeps this shape: workers return
@@ -211,25 +213,27 @@ bool fogpay_auth_is_operator(const fogpay_gateway *gw, const char *username);
 int fogpay_acl_check(fogpay_gateway *gw, struct mosquitto *client, const char *topic,
                      int access);
 
-/* intent.c: MOSQ_EVT_MESSAGE. Returns MOSQ_ERR_SUCCESS, MOSQ_ERR_ACL_DENIED
+/* device_message.c: MOSQ_EVT_MESSAGE. Returns MOSQ_ERR_SUCCESS, MOSQ_ERR_ACL_DENIED
  * for a refused device message (answered with a rejection receipt), or
  * MOSQ_ERR_PLUGIN_DEFER for messages that are not fogpay's. */
-int fogpay_intent_on_message(fogpay_gateway *gw, struct mosquitto_evt_message *ev,
-                             uint64_t now_ms);
+int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_message *ev,
+                                 uint64_t now_ms);
 
-/* receipt.c */
-/* Signs receipt r and queues it for device (with the MQTT 5 response
- * details of ev, when it has them) until the commit. */
+/* receipt.c: signs receipt r with the gateway key into out (cap bytes). */
 fogpay_error fogpay_receipt_sign(fogpay_gateway *gw, const fogpay_receipt *r, uint8_t *out,
                                  size_t cap, size_t *len);
-fogpay_error fogpay_receipt_queue(fogpay_gateway *gw, const char *device_id,
-                                  const uint8_t *receipt, size_t len,
-                                  const struct mosquitto_evt_message *ev);
+
+/* outbox.c */
+/* Queues a signed receipt for device (with the MQTT 5 response details of
+ * ev, when it has them) until the commit; commits first when it is full. */
+fogpay_error fogpay_outbox_queue(fogpay_gateway *gw, const char *device_id,
+                                 const uint8_t *receipt, size_t len,
+                                 const struct mosquitto_evt_message *ev);
 /* Opens the group transaction when none is open. */
-fogpay_error fogpay_receipt_group_begin(fogpay_gateway *gw);
+fogpay_error fogpay_outbox_begin(fogpay_gateway *gw);
 /* Commits the open group, then publishes its receipts; on a failed commit
  * the receipts are dropped (nothing was settled) and the error logged. */
-void fogpay_receipt_group_commit(fogpay_gateway *gw);
+void fogpay_outbox_commit(fogpay_gateway *gw);
 
 /* command.c: signs and publishes a device command (fogpay_control_send_fn). */
 fogpay_error fogpay_command_send(void *gw, const char *device_id, fogpay_command_kind kind,

@@ -261,13 +261,20 @@ fogpay_error fogpay_options_load_operators(fogpay_gateway *gw)
         }
         char *colon = strchr(line, ':');
         fogpay_operator *op = &gw->operators[gw->operator_count];
-        if (gw->operator_count == FOGPAY_OPERATORS_MAX || !colon || colon == line ||
-            (size_t)(colon - line) > FOGPAY_OPERATOR_NAME_MAX ||
-            strlen(colon + 1) >= sizeof op->password_hash ||
-            fogpay_password_check("", 0, colon + 1) == FOGPAY_ERR_FIELD_RANGE) {
+        if (gw->operator_count == FOGPAY_OPERATORS_MAX) {
             mosquitto_log_printf(MOSQ_LOG_ERR,
-                                 "fogpay: plugin_opt_operators: line %d of %s is not "
-                                 "name:pbkdf2-sha256$... (or too many operators)",
+                                 "fogpay: plugin_opt_operators: line %d of %s is one operator too "
+                                 "many: at most %d operators",
+                                 number, gw->options.operators_path, FOGPAY_OPERATORS_MAX);
+            err = FOGPAY_ERR_CONFIG;
+            break;
+        }
+        if (!colon || colon == line || (size_t)(colon - line) > FOGPAY_OPERATOR_NAME_MAX ||
+            strlen(colon + 1) >= sizeof op->password_hash ||
+            fogpay_password_hash_parse(colon + 1) != FOGPAY_OK) {
+            mosquitto_log_printf(MOSQ_LOG_ERR,
+                                 "fogpay: plugin_opt_operators: line %d of %s is malformed: "
+                                 "expected name:pbkdf2-sha256$<iterations>$<salt>$<hash>",
                                  number, gw->options.operators_path);
             err = FOGPAY_ERR_CONFIG;
             break;

@@ -37,7 +37,7 @@ static int plugin_on_message(int event, void *event_data, void *user_data)
     if (fogpay_sync_on_message(user_data, event_data, now_ms)) {
         return MOSQ_ERR_SUCCESS;
     }
-    return fogpay_intent_on_message(user_data, event_data, now_ms);
+    return fogpay_device_message_handle(user_data, event_data, now_ms);
 }
 
 static int plugin_on_control(int event, void *event_data, void *user_data)
@@ -49,7 +49,7 @@ static int plugin_on_control(int event, void *event_data, void *user_data)
         return MOSQ_ERR_ACL_DENIED;
     }
     /* The reply must not report what a later failed commit would undo. */
-    fogpay_receipt_group_commit(gw);
+    fogpay_outbox_commit(gw);
     fogpay_control_context ctx = {gw->ledger, fogpay_command_send, gw};
     return fogpay_control_event(&ctx, ev, fogpay_clock_wall_ms());
 }
@@ -60,7 +60,7 @@ static int plugin_on_tick(int event, void *event_data, void *user_data)
     (void)event;
     (void)event_data;
     if (gw->in_transaction || gw->outbox_count > 0) {
-        fogpay_receipt_group_commit(gw);
+        fogpay_outbox_commit(gw);
     }
     fogpay_sync_tick(gw, fogpay_clock_wall_ms());
     return MOSQ_ERR_SUCCESS;
@@ -95,7 +95,7 @@ static void plugin_free(fogpay_gateway *gw)
     if (!gw) {
         return;
     }
-    fogpay_receipt_group_commit(gw);
+    fogpay_outbox_commit(gw);
     fogpay_sync_close(gw);
     fogpay_ledger_close(gw->ledger);
     fogpay_key_free(gw->key);

@@ -31,7 +31,7 @@
 static test_broker broker;
 static char db_path[TEST_BROKER_PATH_MAX];
 static fogpay_key *gateway_key;
-static fogpay_key *key_a, *key_b, *key_c, *key_k_old, *key_k;
+static fogpay_key *key_a, *key_b, *key_c, *key_k_old, *key_k, *key_r;
 static char entity_a[FOGPAY_ENTITY_ID_MAX + 1];
 
 static void path_in(const char *name, char *out)
@@ -61,6 +61,7 @@ static void provision(void)
     register_device(l, "dev-a", &key_a, "pass-a", &limits_a);
     register_device(l, "dev-b", &key_b, "pass-b", &none);
     register_device(l, "dev-c", &key_c, "pass-c", &none);
+    register_device(l, "dev-r", &key_r, "pass-r", &none);
     /* dev-k had its first key replaced: the old one is revoked. */
     register_device(l, "dev-k", &key_k_old, "pass-k", &none);
     CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key_k), FOGPAY_OK);
@@ -70,6 +71,7 @@ static void provision(void)
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-a", EUR, 20000, "initial", 2000, &t), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-b", EUR, 1000, "initial", 2000, &t), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-c", EUR, 1000, "initial", 2000, &t), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-r", EUR, 1000, "initial", 2000, &t), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_set_status(l, "dev-c", FOGPAY_DEVICE_SUSPENDED, 3000),
                           FOGPAY_OK);
     fogpay_ledger_close(l);
@@ -117,6 +119,7 @@ static int suite_clean(void)
     fogpay_key_free(key_c);
     fogpay_key_free(key_k_old);
     fogpay_key_free(key_k);
+    fogpay_key_free(key_r);
     return 0;
 }
 
@@ -456,6 +459,32 @@ static void test_refusals(void)
     device_close(&a);
 }
 
+/* Refusals whose details the contract names: a header naming an algorithm
+ * other than the device key's is cose_alg_unsupported (not bad_signature),
+ * and an empty message's rejection carries the SHA-256 of the empty message. */
+static void test_refusal_details(void)
+{
+    device a;
+    CU_ASSERT_FATAL(device_open(&a, "dev-a", "pass-a"));
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    fogpay_key *p256 = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_ES256, &p256), FOGPAY_OK);
+    fogpay_intent in = intent_to("dev-a", next_seq_a, "dev-b", 100);
+    size_t len = sign_intent(p256, &in, msg);
+    fogpay_key_free(p256);
+    expect_refused(&a, msg, len, FOGPAY_ERR_COSE_ALG_UNSUPPORTED, "ES256 header, EdDSA key");
+
+    publish(&a, "dev-a", "intent", "", 0, 1);
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(receive_receipt(&a, &r, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_REJECTED);
+    CU_ASSERT_EQUAL(r.reason, FOGPAY_ERR_CBOR_TRUNCATED);
+    uint8_t empty_hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL(fogpay_sha256(NULL, 0, empty_hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(memcmp(r.intent_hash, empty_hash, FOGPAY_HASH_BYTES), 0);
+    device_close(&a);
+}
+
 static void test_insufficient_and_suspended(void)
 {
     device b, c;
@@ -657,6 +686,68 @@ static void test_control(void)
     device_close(&a);
 }
 
+/* Revocation takes effect at once: the connected device is disconnected,
+ * can neither pay nor log in again, and other devices are served. */
+static void test_revoke_connected(void)
+{
+    device r;
+    CU_ASSERT_FATAL(device_open(&r, "dev-r", "pass-r"));
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    fogpay_intent in = intent_to("dev-r", 1, "dev-b", 10);
+    size_t len = sign_intent(key_r, &in, msg);
+    publish(&r, "dev-r", "intent", msg, len, 1);
+    fogpay_receipt rc;
+    CU_ASSERT_FATAL(receive_receipt(&r, &rc, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(rc.status, FOGPAY_STATUS_SETTLED);
+
+    MQTTClient ops;
+    CU_ASSERT_EQUAL_FATAL(mqtt_connect(&ops, "ops-r", "ops", "ops-pass"), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_EQUAL(MQTTClient_subscribe(ops, "$CONTROL/fogpay/v1/response", 1), MQTTCLIENT_SUCCESS);
+    const char *request = "{\"commands\":[{\"command\":\"revokeDevice\",\"device\":\"dev-r\"}]}";
+    MQTTClient_deliveryToken token;
+    MQTTClient_publish(ops, "$CONTROL/fogpay/v1", (int)strlen(request), request, 1, 0, &token);
+    char *topic = NULL;
+    int topic_len = 0;
+    MQTTClient_message *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(MQTTClient_receive(ops, &topic, &topic_len, &m, RECEIPT_WAIT_MS),
+                          MQTTCLIENT_SUCCESS);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    char *reply = strndup(m->payload, (size_t)m->payloadlen);
+    CU_ASSERT_PTR_NULL(strstr(reply, "\"error\""));
+    free(reply);
+    MQTTClient_freeMessage(&m);
+    MQTTClient_free(topic);
+    MQTTClient_disconnect(ops, 1000);
+    MQTTClient_destroy(&ops);
+
+    /* The broker closes the revoked device's connection. */
+    bool closed = false;
+    for (int i = 0; i < 50 && !closed; i++) {
+        MQTTClient_yield();
+        closed = !MQTTClient_isConnected(r.client);
+        if (!closed) {
+            usleep(100 * 1000);
+        }
+    }
+    CU_ASSERT(closed);
+    int64_t before = balance_of("dev-r");
+    in = intent_to("dev-r", 2, "dev-b", 10);
+    len = sign_intent(key_r, &in, msg);
+    MQTTClient_publish(r.client, "fogpay/v1/dev/dev-r/intent", (int)len, msg, 1, 0, &token);
+    CU_ASSERT_EQUAL(balance_of("dev-r"), before);
+    device_close(&r);
+    CU_ASSERT_FALSE(device_open(&r, "dev-r", "pass-r"));
+
+    device a;
+    CU_ASSERT_FATAL(device_open(&a, "dev-a", "pass-a"));
+    in = intent_to("dev-a", next_seq_a++, "dev-b", 10);
+    len = sign_intent(key_a, &in, msg);
+    publish(&a, "dev-a", "intent", msg, len, 1);
+    CU_ASSERT_FATAL(receive_receipt(&a, &rc, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(rc.status, FOGPAY_STATUS_SETTLED);
+    device_close(&a);
+}
+
 /* fogpayctl online: one control command over MQTT 5, reply printed. */
 static void test_fogpayctl_online(void)
 {
@@ -812,6 +903,60 @@ static void test_no_personal_data(void)
 }
 
 /* Options: a missing or invalid one stops the broker and is named. */
+/* Starts a broker on the test's ledger and key with operators file text;
+ * true when it stopped and its log holds sentence. */
+static bool operators_refused(const char *operators_text, const char *sentence)
+{
+    test_broker b;
+    CU_ASSERT_FATAL(test_broker_init(&b));
+    char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
+    path_in("gateway.key", key_path);
+    test_broker_path(&b, "operators", operators, sizeof operators);
+    FILE *f = fopen(operators, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fputs(operators_text, f);
+    fclose(f);
+    char conf[2048];
+    snprintf(conf, sizeof conf,
+             "allow_anonymous false\nplugin %s\nplugin_opt_database %s\n"
+             "plugin_opt_gateway_id gw\nplugin_opt_gateway_key %s\n"
+             "plugin_opt_currencies EUR\nplugin_opt_operators %s\n",
+             getenv("FOGPAY_PLUGIN"), db_path, key_path, operators);
+    bool started = test_broker_start(&b, conf);
+    char *log = testutil_read_file(b.log_path, NULL);
+    bool said = log && strstr(log, sentence);
+    if (!said) {
+        printf("\n  the log does not say \"%s\"\n", sentence);
+    }
+    free(log);
+    test_broker_cleanup(&b);
+    return !started && said;
+}
+
+/* The operators file is checked by its format, not by a PBKDF2 run, and
+ * the log says which problem a refused file has. */
+static void test_bad_operators(void)
+{
+    char hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
+    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash("x", 1, 1000, hash, sizeof hash), FOGPAY_OK);
+    size_t cap = 64 * (FOGPAY_PASSWORD_HASH_TEXT_MAX + 16);
+    char *many = malloc(cap);
+    CU_ASSERT_FATAL(many != NULL);
+    size_t used = 0;
+    for (int i = 0; i < 33; i++) {
+        used += (size_t)snprintf(many + used, cap - used, "ops%d:%s\n", i, hash);
+    }
+    CU_ASSERT(operators_refused(many, "line 33 of"));
+    CU_ASSERT(operators_refused(many, "one operator too many: at most 32 operators"));
+    free(many);
+    char bad[FOGPAY_PASSWORD_HASH_TEXT_MAX + 16];
+    snprintf(bad, sizeof bad, "ops:%s\n", hash);
+    bad[strlen(bad) - 2] = 'g'; /* not hex */
+    CU_ASSERT(operators_refused(bad, "line 1 of"));
+    CU_ASSERT(operators_refused(bad, "is malformed: expected name:pbkdf2-sha256$"));
+    CU_ASSERT(operators_refused("ops:pbkdf2-sha256$1000$00$00\n", "is malformed"));
+}
+
 static void test_bad_options(void)
 {
     static const struct {
@@ -912,17 +1057,21 @@ int main(void)
     CU_add_test(s, "device pays device", test_pay);
     CU_add_test(s, "repeats settle once, conflicts refused", test_repeats);
     CU_add_test(s, "each refusal has its reason and moves nothing", test_refusals);
+    CU_add_test(s, "wrong algorithm, empty message: the named reason and hash",
+                test_refusal_details);
     CU_add_test(s, "insufficient funds, suspended device", test_insufficient_and_suspended);
     CU_add_test(s, "revoked key", test_revoked_key);
     CU_add_test(s, "MQTT 5 response topic and correlation data", test_mqtt5_response);
     CU_add_test(s, "authentication", test_authentication);
     CU_add_test(s, "ACL between devices", test_acl);
     CU_add_test(s, "operator control", test_control);
+    CU_add_test(s, "revoking a connected device ends its session", test_revoke_connected);
     CU_add_test(s, "fogpayctl online", test_fogpayctl_online);
     CU_add_test(s, "settled means durable across kill -9", test_durability);
     CU_add_test(s, "other clients, when allowed", test_other_clients);
     CU_add_test(s, "no personal data in receipts, transfers or logs", test_no_personal_data);
     CU_add_test(s, "bad options stop the broker", test_bad_options);
     CU_add_test(s, "an unopenable ledger's sentence reaches the log", test_unopenable_ledger);
+    CU_add_test(s, "a bad operators file stops the broker, saying why", test_bad_operators);
     return testutil_run();
 }

@@ -1,6 +1,7 @@
 /*
- * intent.c - the path of a device message (MOSQ_EVT_MESSAGE): payment
- * intents and meter readings.
+ * device_message.c - the path of every device message (MOSQ_EVT_MESSAGE):
+ * payment intents and meter readings, each checked, settled or stored in
+ * the group transaction, and answered through the outbox.
  *
  * Order of checks, cheapest and least trusting first: topic and size;
  * the COSE envelope; the signature with the key the registry binds to the
@@ -25,7 +26,7 @@
 #include "gateway.h"
 
 /* What is known about a message while it is checked. */
-typedef struct intent_context {
+typedef struct message_context {
     fogpay_gateway *gw;
     const struct mosquitto_evt_message *ev;
     const char *device_id;
@@ -34,9 +35,9 @@ typedef struct intent_context {
     uint8_t hash[FOGPAY_HASH_BYTES];
     bool authentic;
     uint64_t now_ms;
-} intent_context;
+} message_context;
 
-static void intent_receipt_base(const intent_context *c, fogpay_receipt *r)
+static void intent_receipt_base(const message_context *c, fogpay_receipt *r)
 {
     memset(r, 0, sizeof *r);
     strcpy(r->device_id, c->device_id);
@@ -49,14 +50,14 @@ static void intent_receipt_base(const intent_context *c, fogpay_receipt *r)
 
 /* Answers a refused message with a signed rejection and returns
  * MOSQ_ERR_ACL_DENIED. Authentic refusals are recorded under their seq. */
-static int intent_reject(intent_context *c, fogpay_error reason)
+static int intent_reject(message_context *c, fogpay_error reason)
 {
     fogpay_gateway *gw = c->gw;
     gw->rejected_total++;
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: %s %s seq %llu refused: %s",
                          c->kind == FOGPAY_RECEIPT_USAGE ? "usage" : "intent", c->device_id,
                          (unsigned long long)c->seq, fogpay_error_name(reason));
-    if (fogpay_receipt_group_begin(gw) != FOGPAY_OK) {
+    if (fogpay_outbox_begin(gw) != FOGPAY_OK) {
         return MOSQ_ERR_ACL_DENIED;
     }
     fogpay_ledger_rejection_log(gw->ledger, c->device_id, c->seq, reason, c->now_ms);
@@ -79,7 +80,7 @@ static int intent_reject(intent_context *c, fogpay_error reason)
                                  fogpay_ledger_last_message(gw->ledger));
         }
     }
-    fogpay_receipt_queue(gw, c->device_id, signed_receipt, len, c->ev);
+    fogpay_outbox_queue(gw, c->device_id, signed_receipt, len, c->ev);
     return MOSQ_ERR_ACL_DENIED;
 }
 
@@ -87,8 +88,11 @@ static int intent_reject(intent_context *c, fogpay_error reason)
 #define INTENT_RETIRED_KEYS_CHECKED 4
 
 /* FOGPAY_ERR_KEY_REVOKED when one of the device's recently retired keys
- * verifies msg, else FOGPAY_ERR_BAD_SIGNATURE. */
-static fogpay_error intent_signature_refusal(intent_context *c, const fogpay_cose_sign1 *msg)
+ * verifies msg, else `refusal`: the registered key's own verdict
+ * (FOGPAY_ERR_BAD_SIGNATURE, or FOGPAY_ERR_COSE_ALG_UNSUPPORTED when the
+ * header names an algorithm other than the key's). */
+static fogpay_error intent_signature_refusal(message_context *c, const fogpay_cose_sign1 *msg,
+                                             fogpay_error refusal)
 {
     for (uint32_t i = 0; i < INTENT_RETIRED_KEYS_CHECKED; i++) {
         int alg = 0;
@@ -108,12 +112,12 @@ static fogpay_error intent_signature_refusal(intent_context *c, const fogpay_cos
             return FOGPAY_ERR_KEY_REVOKED;
         }
     }
-    return FOGPAY_ERR_BAD_SIGNATURE;
+    return refusal;
 }
 
 /* Verifies the envelope with the device's registered key; on success the
  * payload view is set. */
-static fogpay_error intent_verify(intent_context *c, const fogpay_device *device,
+static fogpay_error intent_verify(message_context *c, const fogpay_device *device,
                                   fogpay_bytes *payload)
 {
     fogpay_cose_sign1 msg;
@@ -130,7 +134,7 @@ static fogpay_error intent_verify(intent_context *c, const fogpay_device *device
     err = fogpay_cose_sign1_verify(&msg, key, NULL, 0);
     fogpay_key_free(key);
     if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED || err == FOGPAY_ERR_BAD_SIGNATURE) {
-        err = intent_signature_refusal(c, &msg);
+        err = intent_signature_refusal(c, &msg, err);
     }
     if (err == FOGPAY_OK) {
         *payload = msg.payload;
@@ -138,7 +142,7 @@ static fogpay_error intent_verify(intent_context *c, const fogpay_device *device
     return err;
 }
 
-static fogpay_error intent_time_window(const intent_context *c, uint64_t created_s,
+static fogpay_error intent_time_window(const message_context *c, uint64_t created_s,
                                        uint64_t ttl_s)
 {
     uint64_t now_s = c->now_ms / 1000;
@@ -152,7 +156,7 @@ static fogpay_error intent_time_window(const intent_context *c, uint64_t created
 }
 
 /* Settles an authentic intent inside the group; answers it either way. */
-static int intent_settle(intent_context *c, const fogpay_intent *in)
+static int intent_settle(message_context *c, const fogpay_intent *in)
 {
     fogpay_gateway *gw = c->gw;
     fogpay_error err = intent_time_window(c, in->created_s, in->ttl_s);
@@ -201,11 +205,11 @@ static int intent_settle(intent_context *c, const fogpay_intent *in)
     }
     fogpay_ledger_release(gw->ledger);
     gw->settled_total++;
-    fogpay_receipt_queue(gw, c->device_id, signed_receipt, len, c->ev);
+    fogpay_outbox_queue(gw, c->device_id, signed_receipt, len, c->ev);
     return MOSQ_ERR_SUCCESS;
 }
 
-static int intent_store_usage(intent_context *c, const fogpay_usage *u)
+static int intent_store_usage(message_context *c, const fogpay_usage *u)
 {
     fogpay_gateway *gw = c->gw;
     fogpay_error err = intent_time_window(c, u->created_s, FOGPAY_TTL_MAX_S);
@@ -235,12 +239,12 @@ static int intent_store_usage(intent_context *c, const fogpay_usage *u)
         return intent_reject(c, err);
     }
     fogpay_ledger_release(gw->ledger);
-    fogpay_receipt_queue(gw, c->device_id, signed_receipt, len, c->ev);
+    fogpay_outbox_queue(gw, c->device_id, signed_receipt, len, c->ev);
     return MOSQ_ERR_SUCCESS;
 }
 
 /* Decodes the authentic payload; fills c->seq and the decoded message. */
-static fogpay_error intent_decode(intent_context *c, fogpay_bytes payload, fogpay_intent *in,
+static fogpay_error intent_decode(message_context *c, fogpay_bytes payload, fogpay_intent *in,
                                   fogpay_usage *u)
 {
     fogpay_error err;
@@ -260,7 +264,7 @@ static fogpay_error intent_decode(intent_context *c, fogpay_bytes payload, fogpa
     return err;
 }
 
-int fogpay_intent_on_message(fogpay_gateway *gw, struct mosquitto_evt_message *ev, uint64_t now_ms)
+int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_message *ev, uint64_t now_ms)
 {
     char owner[FOGPAY_DEVICE_ID_MAX + 1];
     fogpay_topic_kind topic = fogpay_topic_parse(gw->options.topic_prefix, ev->topic, owner);
@@ -277,14 +281,14 @@ int fogpay_intent_on_message(fogpay_gateway *gw, struct mosquitto_evt_message *e
         return MOSQ_ERR_ACL_DENIED;
     }
     if (gw->outbox_count >= FOGPAY_GROUP_MAX) {
-        fogpay_receipt_group_commit(gw);
+        fogpay_outbox_commit(gw);
     }
-    intent_context c = {.gw = gw, .ev = ev, .device_id = owner, .now_ms = now_ms,
+    message_context c = {.gw = gw, .ev = ev, .device_id = owner, .now_ms = now_ms,
                         .kind = topic == FOGPAY_TOPIC_USAGE ? FOGPAY_RECEIPT_USAGE
                                                             : FOGPAY_RECEIPT_INTENT};
     const uint8_t *bytes = ev->payload;
     size_t len = ev->payloadlen;
-    if (len > 0 && fogpay_sha256(bytes, len, c.hash) != FOGPAY_OK) {
+    if (fogpay_sha256(bytes, len, c.hash) != FOGPAY_OK) { /* also for an empty message */
         return MOSQ_ERR_ACL_DENIED;
     }
     if (len > FOGPAY_MESSAGE_MAX) {
@@ -316,7 +320,7 @@ int fogpay_intent_on_message(fogpay_gateway *gw, struct mosquitto_evt_message *e
     if (device.status == FOGPAY_DEVICE_REVOKED) {
         return intent_reject(&c, FOGPAY_ERR_DEVICE_REVOKED);
     }
-    if (fogpay_receipt_group_begin(gw) != FOGPAY_OK) {
+    if (fogpay_outbox_begin(gw) != FOGPAY_OK) {
         mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: cannot begin a transaction: %s",
                              fogpay_ledger_last_message(gw->ledger));
         return MOSQ_ERR_ACL_DENIED;
@@ -327,7 +331,7 @@ int fogpay_intent_on_message(fogpay_gateway *gw, struct mosquitto_evt_message *e
                                        sizeof earlier, &earlier_len);
     if (err == FOGPAY_OK) {
         /* A repeat: the original answer again, nothing moves. */
-        fogpay_receipt_queue(gw, c.device_id, earlier, earlier_len, ev);
+        fogpay_outbox_queue(gw, c.device_id, earlier, earlier_len, ev);
         return MOSQ_ERR_SUCCESS;
     }
     if (err != FOGPAY_ERR_NOT_FOUND) {
