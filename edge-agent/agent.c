@@ -61,9 +61,9 @@ static uint64_t get_u64(const uint8_t *p)
     return v;
 }
 
-fogpay_error agent_state_save(fogpay_agent *a)
+fogpay_error agent_state_store(fogpay_agent *a, const agent_state *next)
 {
-    const agent_state *s = &a->state;
+    const agent_state *s = next;
     uint8_t body[AGENT_STATE_BYTES_MAX];
     size_t n = 0;
     body[n++] = FOGPAY_AGENT_STATE_VERSION;
@@ -84,9 +84,11 @@ fogpay_error agent_state_save(fogpay_agent *a)
     }
     fogpay_error err = fogpay_journal_file_replace(a->journal, FOGPAY_AGENT_STATE_FILE, body, n);
     if (err != FOGPAY_OK) {
-        agent_log("saving the state failed: %s", fogpay_error_name(err));
+        agent_log("saving the state failed (%s); the state stays as it was", fogpay_error_name(err));
+        return err;
     }
-    return err;
+    a->state = *next;
+    return FOGPAY_OK;
 }
 
 static fogpay_error agent_state_load(fogpay_agent *a)
@@ -245,6 +247,9 @@ static void agent_dispatch(fogpay_agent *a, const fogpay_client_message *m)
 
 fogpay_error agent_poll(fogpay_agent *a, uint32_t timeout_ms)
 {
+    if (fogpay_client_connected(a->client)) {
+        agent_resend_due(a, agent_now_ms());
+    }
     fogpay_error err = fogpay_client_receive(a->client, timeout_ms, &a->incoming);
     if (err == FOGPAY_OK) {
         agent_dispatch(a, &a->incoming);
@@ -274,6 +279,7 @@ fogpay_error fogpay_agent_connect(fogpay_agent *a)
     if (err == FOGPAY_ERR_NETWORK) {
         return err;
     }
+    a->resend_seq = 0; /* the timer starts again for what was resent */
     return agent_resend_all(a);
 }
 

@@ -34,6 +34,12 @@
  * anything is paid. */
 #define FOGPAY_AGENT_SETTLE_IN_MS 150u
 
+/* Longest wait between two resends of an unanswered message while
+ * connected: a gateway whose commits fail (its disk full) gets at most one
+ * repeat of a device's pending messages a minute, and a receipt withheld
+ * is still fetched within a minute of the gateway's recovery. */
+#define FOGPAY_AGENT_RESEND_MAX_MS 60000u
+
 /* A hook that was started but not known to have finished, persisted so a
  * crash in between runs it again at the next start. */
 typedef enum agent_hook_pending {
@@ -73,10 +79,16 @@ struct fogpay_agent {
     char topic_command[FOGPAY_CLIENT_TOPIC_MAX + 1];
     char topic_reply[FOGPAY_CLIENT_TOPIC_MAX + 1];
     fogpay_client_message incoming; /* one received message, reused */
+    /* Resending while connected (agent_pay.c): the oldest pending seq the
+     * timer watches (0: none), when it fires and the current step. */
+    uint64_t resend_seq;
+    uint64_t resend_at_ms;
+    uint32_t resend_wait_ms;
 };
 
-/* agent.c */
-fogpay_error agent_state_save(fogpay_agent *a);
+/* agent.c: persists next as the state; a->state becomes next only once it
+ * is durable, so status never shows what the device has not recorded. */
+fogpay_error agent_state_store(fogpay_agent *a, const agent_state *next);
 void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Waits at most timeout_ms for one incoming message and handles it.
  * FOGPAY_OK (one handled), FOGPAY_ERR_TIMEOUT, FOGPAY_ERR_NETWORK. */
@@ -88,6 +100,11 @@ uint64_t agent_now_ms(void);
 fogpay_error agent_send_entry(fogpay_agent *a, const fogpay_journal_entry *e);
 /* Sends every pending message in seq order; stops at the first failure. */
 fogpay_error agent_resend_all(fogpay_agent *a);
+/* While connected: when the oldest pending message has had no receipt for
+ * the current step (first the receipt timeout, doubling up to
+ * FOGPAY_AGENT_RESEND_MAX_MS), sends every pending message again. now_ms
+ * is agent_now_ms(). */
+void agent_resend_due(fogpay_agent *a, uint64_t now_ms);
 
 /* agent_command.c: runs a hook interrupted by a crash, at open. */
 void agent_command_resume_hook(fogpay_agent *a);

@@ -50,6 +50,33 @@ fogpay_error agent_resend_all(fogpay_agent *a)
     return FOGPAY_OK;
 }
 
+void agent_resend_due(fogpay_agent *a, uint64_t now_ms)
+{
+    if (fogpay_journal_count(a->journal) == 0) {
+        a->resend_seq = 0;
+        return;
+    }
+    uint64_t oldest = fogpay_journal_at(a->journal, 0)->seq;
+    if (oldest != a->resend_seq) {
+        /* A new oldest message: its wait starts at the first step. */
+        a->resend_seq = oldest;
+        a->resend_wait_ms = a->timeout_ms;
+        a->resend_at_ms = now_ms + a->resend_wait_ms;
+        return;
+    }
+    if (now_ms < a->resend_at_ms) {
+        return;
+    }
+    agent_log("no receipt for seq %llu within %u ms; %zu pending message(s) sent again",
+              (unsigned long long)oldest, (unsigned)a->resend_wait_ms,
+              fogpay_journal_count(a->journal));
+    a->resend_wait_ms = a->resend_wait_ms < FOGPAY_AGENT_RESEND_MAX_MS / 2
+                            ? 2 * a->resend_wait_ms
+                            : FOGPAY_AGENT_RESEND_MAX_MS;
+    a->resend_at_ms = now_ms + a->resend_wait_ms;
+    agent_resend_all(a); /* a failure to send is a lost connection: run reconnects */
+}
+
 /* Refusals that need no gateway: suspension. Limits are checked by the
  * caller that knows the amount. */
 static fogpay_error agent_may_send(const fogpay_agent *a)
