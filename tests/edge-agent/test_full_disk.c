@@ -8,11 +8,17 @@
  * agent resends the unanswered intent after its timeout, without a
  * reconnect, and the gateway's repeat of the receipt is applied.
  *
+ * The gateway's ledger is on a tmpfs of its own: filled, the gateway's
+ * group commit fails and the receipt is withheld; an agent in run mode
+ * gets it, on the same connection, once the filler is deleted.
+ *
  * Needs root for the mount; exits 77 (skipped) when the mount fails.
  * FOGPAY_PLUGIN names the plugin.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +36,12 @@
 #define FUND 10000
 
 static test_broker broker;
-static char db_path[TEST_BROKER_PATH_MAX];
+static char db_path[TEST_BROKER_PATH_MAX + 16];
 static char fs_dir[TEST_BROKER_PATH_MAX];
 static char filler[TEST_BROKER_PATH_MAX + 16];
+static char gw_dir[TEST_BROKER_PATH_MAX];
+static char gw_filler[TEST_BROKER_PATH_MAX + 16];
+static bool gw_mounted;
 static char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
 static bool mounted;
 static bool fill_on_journal;
@@ -43,15 +52,20 @@ static void path_in(const char *name, char *out)
 }
 
 /* Writes the filler until the file system has no block left. */
-static void fill_disk(void)
+static void fill_disk_with(const char *path)
 {
-    int fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     CU_ASSERT_FATAL(fd >= 0);
     static uint8_t block[4096];
     while (write(fd, block, sizeof block) > 0) {
     }
     CU_ASSERT_EQUAL(errno, ENOSPC);
     close(fd);
+}
+
+static void fill_disk(void)
+{
+    fill_disk_with(filler);
 }
 
 static void on_journaled(void *ctx, uint64_t seq, uint8_t kind)
@@ -96,7 +110,7 @@ static int64_t gateway_balance(const char *device)
 static void test_start(void)
 {
     char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
-    path_in("ledger.db", db_path);
+    snprintf(db_path, sizeof db_path, "%s/ledger.db", gw_dir);
     path_in("gateway.key", key_path);
     path_in("operators", operators);
     fogpay_key *gateway_key = NULL;
@@ -182,6 +196,70 @@ static void test_full_state_disk(void)
     fogpay_agent_close(a);
 }
 
+/* Lines of the broker's log that tell of device's connection. */
+static int broker_connections(const char *device)
+{
+    char *log = testutil_read_file(broker.log_path, NULL);
+    char needle[64];
+    snprintf(needle, sizeof needle, "as %s ", device);
+    int n = 0;
+    for (char *p = log; p && (p = strstr(p, "New client connected")) != NULL; p++) {
+        char *end = strchr(p, '\n');
+        char *at = strstr(p, needle);
+        n += at && (!end || at < end);
+    }
+    free(log);
+    return n;
+}
+
+static volatile sig_atomic_t run_stop;
+
+/* Deletes the gateway's filler after a second, and stops run after ten
+ * more, which it must not need. */
+static void *free_gateway_disk(void *arg)
+{
+    (void)arg;
+    testutil_sleep_ms(1000);
+    unlink(gw_filler);
+    for (int i = 0; i < 100 && !run_stop; i++) {
+        testutil_sleep_ms(100);
+    }
+    run_stop = 1;
+    return NULL;
+}
+
+static void test_full_gateway_disk(void)
+{
+    fogpay_agent *a = NULL;
+    open_agent(&a);
+    CU_ASSERT_EQUAL_FATAL(fogpay_agent_connect(a), FOGPAY_OK);
+    int connections = broker_connections("dev-f");
+    int64_t before = gateway_balance("dev-f");
+    fill_disk_with(gw_filler);
+    fogpay_agent_outcome o;
+    CU_ASSERT_EQUAL(fogpay_agent_pay(a, "dev-p", 100, EUR, NULL, &o), FOGPAY_ERR_TIMEOUT);
+    CU_ASSERT(fogpay_agent_connected(a));
+    CU_ASSERT(connections > 0);
+    char *log = testutil_read_file(broker.log_path, NULL);
+    CU_ASSERT_PTR_NOT_NULL(log ? strstr(log, "device messages failed") : NULL);
+    free(log);
+    pthread_t t;
+    run_stop = 0;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, free_gateway_disk, NULL), 0);
+    CU_ASSERT_EQUAL(fogpay_agent_run(a, &run_stop, true), FOGPAY_OK);
+    bool drained = !run_stop;
+    run_stop = 1;
+    pthread_join(t, NULL);
+    CU_ASSERT(drained);
+    fogpay_agent_status s;
+    fogpay_agent_status_get(a, &s);
+    CU_ASSERT_EQUAL(s.pending, 0);
+    CU_ASSERT_EQUAL(gateway_balance("dev-f"), before - 100);
+    CU_ASSERT_EQUAL(agent_balance(a), before - 100);
+    CU_ASSERT_EQUAL(broker_connections("dev-f"), connections); /* no reconnect */
+    fogpay_agent_close(a);
+}
+
 static int suite_init(void)
 {
     if (!test_broker_init(&broker)) {
@@ -193,7 +271,13 @@ static int suite_init(void)
         return 1;
     }
     mounted = mount("tmpfs", fs_dir, "tmpfs", 0, "size=512k,mode=0700") == 0;
-    return mounted ? 0 : 1;
+    path_in("gateway-fs", gw_dir);
+    snprintf(gw_filler, sizeof gw_filler, "%s/filler", gw_dir);
+    if (mkdir(gw_dir, 0700) != 0) {
+        return 1;
+    }
+    gw_mounted = mount("tmpfs", gw_dir, "tmpfs", 0, "size=4m,mode=0700") == 0;
+    return mounted && gw_mounted ? 0 : 1;
 }
 
 static int suite_clean(void)
@@ -201,6 +285,9 @@ static int suite_clean(void)
     test_broker_stop(&broker);
     if (mounted) {
         umount(fs_dir);
+    }
+    if (gw_mounted) {
+        umount(gw_dir);
     }
     test_broker_cleanup(&broker);
     return 0;
@@ -214,6 +301,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("agent_full_disk", suite_init, suite_clean);
     CU_add_test(s, "gateway starts", test_start);
     CU_add_test(s, "a full device disk: the receipt waits, then applies", test_full_state_disk);
+    CU_add_test(s, "a full gateway disk: run resends and settles", test_full_gateway_disk);
     /* A trial mount decides whether the test can run here at all. */
     char probe[256];
     testutil_tempdir(probe, sizeof probe);
