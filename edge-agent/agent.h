@@ -137,7 +137,9 @@ fogpay_error fogpay_agent_usage(fogpay_agent *a, const char *meter_id, uint64_t 
 fogpay_error fogpay_agent_drain(fogpay_agent *a, uint32_t timeout_ms);
 
 /* The daemon: keeps the connection (reconnecting with exponential backoff
- * and jitter, resending the journal each time), handles receipts and
+ * and jitter, resending the journal each time; while connected, resending
+ * it when the oldest message has had no receipt for a step that starts at
+ * the receipt timeout and doubles), handles receipts and
  * commands, until *stop becomes non-zero; with until_drained, also returns
  * FOGPAY_OK once connected with an empty journal. */
 fogpay_error fogpay_agent_run(fogpay_agent *a, const volatile sig_atomic_t *stop,
@@ -150,7 +152,9 @@ fogpay_error fogpay_agent_run(fogpay_agent *a, const volatile sig_atomic_t *stop
  * FOGPAY_ERR_BAD_SIGNATURE (and the COSE and CBOR errors),
  * FOGPAY_ERR_DEVICE_MISMATCH, FOGPAY_ERR_NOT_FOUND (no pending message
  * with that seq: an old or replayed receipt), FOGPAY_ERR_SEQ_CONFLICT (the
- * receipt names another message's hash or kind). */
+ * receipt names another message's hash or kind), or the storage error of
+ * saving its balance (FOGPAY_ERR_IO: the message stays pending, and the
+ * gateway's repeat of the receipt is applied once the state can be saved). */
 fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, size_t len);
 
 /* Handles one command. FOGPAY_OK when applied (state persisted, hook run);

@@ -14,6 +14,7 @@
 
 #include <MQTTClient.h>
 
+#include "agent_bytes.h"
 #include "agent_client.h"
 #include "fogpay_socket.h"
 
@@ -158,9 +159,7 @@ static int client_publish_once(fogpay_client *c, const char *topic, const uint8_
     if (c->opts.mqtt_version == 5) {
         MQTTProperties props = MQTTProperties_initializer;
         uint8_t corr[8];
-        for (int i = 0; i < 8; i++) {
-            corr[i] = (uint8_t)(correlation >> (56 - 8 * i));
-        }
+        agent_store_be64(corr, correlation);
         if (response_topic) {
             MQTTProperty p = {.identifier = MQTTPROPERTY_CODE_RESPONSE_TOPIC};
             p.value.data.data = (char *)response_topic;

@@ -74,8 +74,9 @@ static void command_finish_hook(fogpay_agent *a)
         return;
     }
     command_run_hook(a, pending == AGENT_HOOK_SUSPEND ? "suspend" : "resume");
-    a->state.hook_pending = AGENT_HOOK_NONE;
-    agent_state_save(a);
+    agent_state next = a->state;
+    next.hook_pending = AGENT_HOOK_NONE;
+    agent_state_store(a, &next); /* when it fails, the hook runs again at the next open */
 }
 
 void agent_command_resume_hook(fogpay_agent *a)
@@ -99,27 +100,26 @@ fogpay_error fogpay_agent_command_handle(fogpay_agent *a, const uint8_t *msg, si
         }
         return err;
     }
-    agent_state saved = a->state;
-    a->state.last_command_seq = cmd.command_seq;
+    agent_state next = a->state;
+    next.last_command_seq = cmd.command_seq;
     switch (cmd.kind) {
     case FOGPAY_COMMAND_SUSPEND:
-        a->state.suspended = true;
-        a->state.hook_pending = AGENT_HOOK_SUSPEND;
+        next.suspended = true;
+        next.hook_pending = AGENT_HOOK_SUSPEND;
         break;
     case FOGPAY_COMMAND_RESUME:
-        a->state.suspended = false;
-        a->state.hook_pending = AGENT_HOOK_RESUME;
+        next.suspended = false;
+        next.hook_pending = AGENT_HOOK_RESUME;
         break;
     default:
-        a->state.per_payment_minor = cmd.per_payment_minor;
-        a->state.per_day_minor = cmd.per_day_minor;
-        a->state.wallet_max_minor = cmd.wallet_max_minor;
+        next.per_payment_minor = cmd.per_payment_minor;
+        next.per_day_minor = cmd.per_day_minor;
+        next.wallet_max_minor = cmd.wallet_max_minor;
         break;
     }
-    err = agent_state_save(a);
+    err = agent_state_store(a, &next);
     if (err != FOGPAY_OK) {
-        a->state = saved; /* applied again when it comes again */
-        return err;
+        return err; /* applied again when it comes again */
     }
     agent_log("command %llu applied: %s", (unsigned long long)cmd.command_seq,
               cmd.kind == FOGPAY_COMMAND_SUSPEND  ? "suspend"

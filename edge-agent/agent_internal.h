@@ -3,12 +3,20 @@
  * files share. Not installed; firmware uses agent.h.
  *
  * Files, one noun each:
- *   agent.c          open, close, persisted state, status, the message loop, run
+ *   agent.c          open, close, status
+ *   agent_state.c    the persisted state file (CBOR)
+ *   agent_log.c      the log
+ *   agent_loop.c     taking in messages, connect, drain, run, the clock
+ *   agent_send.c     sending journaled messages, and again when unanswered
  *   agent_journal.c  the journal and the sequence counter
  *   agent_client.c   the MQTT connection
- *   agent_pay.c      building, signing, journaling and sending messages
+ *   agent_bytes.h    byte order
+ *   agent_pay.c      building, signing and journaling messages, their wait
  *   agent_receipt.c  verifying receipts and applying them
  *   agent_command.c  verifying commands, the hook, suspension and limits
+ *
+ * Calls go one way: pay to loop and send; loop to receipt, command and
+ * send; receipt and command to state; every file may log.
  *
  * The fogpay_agent struct is allocated by fogpay_agent_open() and owns the
  * keys, the journal and the client; everything else is held by value.
@@ -21,9 +29,8 @@
 #include "agent_journal.h"
 #include "fogpay_key.h"
 
-/* The persisted state file in the state directory, and its version. */
+/* The persisted state file in the state directory. */
 #define FOGPAY_AGENT_STATE_FILE "state"
-#define FOGPAY_AGENT_STATE_VERSION 1
 
 /* How long one wait for an incoming message lasts inside longer waits, so
  * that a stop request or a deadline is noticed promptly. */
@@ -33,6 +40,12 @@
  * session (commands above all) are taken in for at most this long before
  * anything is paid. */
 #define FOGPAY_AGENT_SETTLE_IN_MS 150u
+
+/* Longest wait between two resends of an unanswered message while
+ * connected: a gateway whose commits fail (its disk full) gets at most one
+ * repeat of a device's pending messages a minute, and a receipt withheld
+ * is still fetched within a minute of the gateway's recovery. */
+#define FOGPAY_AGENT_RESEND_MAX_MS 60000u
 
 /* A hook that was started but not known to have finished, persisted so a
  * crash in between runs it again at the next start. */
@@ -73,19 +86,38 @@ struct fogpay_agent {
     char topic_command[FOGPAY_CLIENT_TOPIC_MAX + 1];
     char topic_reply[FOGPAY_CLIENT_TOPIC_MAX + 1];
     fogpay_client_message incoming; /* one received message, reused */
+    /* Resending while connected (agent_send.c): the oldest pending seq the
+     * timer watches (0: none), when it fires and the current step. */
+    uint64_t resend_seq;
+    uint64_t resend_at_ms;
+    uint32_t resend_wait_ms;
 };
 
-/* agent.c */
-fogpay_error agent_state_save(fogpay_agent *a);
+/* agent_state.c: persists next as the state; a->state becomes next only
+ * once it is durable, so status never shows what the device has not
+ * recorded. */
+fogpay_error agent_state_store(fogpay_agent *a, const agent_state *next);
+/* Loads the state file at open (none: the zero state), migrating format 1.
+ * FOGPAY_ERR_STORAGE for a file of no known format, FOGPAY_ERR_IO. */
+fogpay_error agent_state_load(fogpay_agent *a);
+
+/* agent_log.c */
 void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Waits at most timeout_ms for one incoming message and handles it.
+
+/* agent_loop.c: waits at most timeout_ms for one incoming message and
+ * handles it.
  * FOGPAY_OK (one handled), FOGPAY_ERR_TIMEOUT, FOGPAY_ERR_NETWORK. */
 fogpay_error agent_poll(fogpay_agent *a, uint32_t timeout_ms);
 
-/* agent_pay.c: sends the journaled message e (its original bytes). */
+/* agent_send.c: sends the journaled message e (its original bytes). */
 fogpay_error agent_send_entry(fogpay_agent *a, const fogpay_journal_entry *e);
 /* Sends every pending message in seq order; stops at the first failure. */
 fogpay_error agent_resend_all(fogpay_agent *a);
+/* While connected: when the oldest pending message has had no receipt for
+ * the current step (first the receipt timeout, doubling up to
+ * FOGPAY_AGENT_RESEND_MAX_MS), sends every pending message again. now_ms
+ * is fogpay_clock_monotonic_ms(). */
+void agent_resend_due(fogpay_agent *a, uint64_t now_ms);
 
 /* agent_command.c: runs a hook interrupted by a crash, at open. */
 void agent_command_resume_hook(fogpay_agent *a);

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent_bytes.h"
 #include "agent_journal.h"
 #include "fogpay_hash.h"
 
@@ -66,40 +67,12 @@ static uint32_t journal_crc32(const uint8_t *p, size_t len)
     return ~crc;
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
 /* Frames body into out (header + body); returns the record length. */
 static size_t journal_frame(const uint8_t *body, size_t len, uint8_t *out)
 {
-    put_u32(out, JOURNAL_MAGIC);
-    put_u32(out + 4, (uint32_t)len);
-    put_u32(out + 8, journal_crc32(body, len));
+    agent_store_le32(out, JOURNAL_MAGIC);
+    agent_store_le32(out + 4, (uint32_t)len);
+    agent_store_le32(out + 8, journal_crc32(body, len));
     memcpy(out + FOGPAY_JOURNAL_HEADER_BYTES, body, len);
     return FOGPAY_JOURNAL_HEADER_BYTES + len;
 }
@@ -179,8 +152,8 @@ fogpay_error fogpay_journal_file_load(const fogpay_journal *j, const char *name,
     }
     uint8_t header[FOGPAY_JOURNAL_HEADER_BYTES];
     fogpay_error err = journal_read_all(fd, header, sizeof header, 0);
-    uint32_t body_len = err == FOGPAY_OK ? get_u32(header + 4) : 0;
-    if (err == FOGPAY_OK && (get_u32(header) != JOURNAL_MAGIC || body_len > cap)) {
+    uint32_t body_len = err == FOGPAY_OK ? agent_load_le32(header + 4) : 0;
+    if (err == FOGPAY_OK && (agent_load_le32(header) != JOURNAL_MAGIC || body_len > cap)) {
         err = FOGPAY_ERR_STORAGE;
     }
     if (err == FOGPAY_OK) {
@@ -188,7 +161,7 @@ fogpay_error fogpay_journal_file_load(const fogpay_journal *j, const char *name,
     }
     close(fd);
     if (err == FOGPAY_ERR_NOT_FOUND ||
-        (err == FOGPAY_OK && journal_crc32(body, body_len) != get_u32(header + 8))) {
+        (err == FOGPAY_OK && journal_crc32(body, body_len) != agent_load_le32(header + 8))) {
         err = FOGPAY_ERR_STORAGE;
     }
     if (err == FOGPAY_OK) {
@@ -243,7 +216,7 @@ static fogpay_error journal_replay(fogpay_journal *j, const uint8_t *body, size_
     if (len < 9) {
         return FOGPAY_ERR_STORAGE;
     }
-    uint64_t seq = get_u64(body + 1);
+    uint64_t seq = agent_load_le64(body + 1);
     switch (body[0]) {
     case JOURNAL_RECORD_HEAD:
         if (len != JOURNAL_HEAD_BODY || offset != 0) {
@@ -299,15 +272,15 @@ static fogpay_error journal_scan(fogpay_journal *j, uint64_t size)
             if (journal_read_all(j->fd, header, sizeof header, offset) != FOGPAY_OK) {
                 return FOGPAY_ERR_IO;
             }
-            len = get_u32(header + 4);
-            torn = get_u32(header) != JOURNAL_MAGIC || len > FOGPAY_JOURNAL_BODY_MAX ||
+            len = agent_load_le32(header + 4);
+            torn = agent_load_le32(header) != JOURNAL_MAGIC || len > FOGPAY_JOURNAL_BODY_MAX ||
                    size - offset - sizeof header < len;
         }
         if (!torn) {
             if (journal_read_all(j->fd, body, len, offset + sizeof header) != FOGPAY_OK) {
                 return FOGPAY_ERR_IO;
             }
-            torn = journal_crc32(body, len) != get_u32(header + 8);
+            torn = journal_crc32(body, len) != agent_load_le32(header + 8);
         }
         if (torn) {
             uint64_t end = offset + sizeof header + len;
@@ -344,7 +317,7 @@ static fogpay_error journal_load_seq(fogpay_journal *j)
         err = FOGPAY_ERR_STORAGE;
     }
     if (err == FOGPAY_OK) {
-        j->reserved_seq = get_u64(body + 1);
+        j->reserved_seq = agent_load_le64(body + 1);
     }
     return err;
 }
@@ -434,7 +407,7 @@ fogpay_error fogpay_journal_reserve(fogpay_journal *j, uint64_t *seq)
     uint64_t next = fogpay_journal_next_seq(j);
     uint8_t body[JOURNAL_SEQ_BODY];
     body[0] = JOURNAL_RECORD_SEQ;
-    put_u64(body + 1, next);
+    agent_store_le64(body + 1, next);
     fogpay_error err = fogpay_journal_file_replace(j, JOURNAL_SEQ_FILE, body, sizeof body);
     if (err != FOGPAY_OK) {
         return err;
@@ -460,7 +433,7 @@ static fogpay_error journal_compact(fogpay_journal *j)
     uint8_t body[FOGPAY_JOURNAL_BODY_MAX];
     uint8_t record[FOGPAY_JOURNAL_RECORD_MAX];
     body[0] = JOURNAL_RECORD_HEAD;
-    put_u64(body + 1, j->last_seq);
+    agent_store_le64(body + 1, j->last_seq);
     memcpy(body + 9, j->last_hash, FOGPAY_HASH_BYTES);
     uint64_t offset = 0;
     size_t n = journal_frame(body, JOURNAL_HEAD_BODY, record);
@@ -470,7 +443,7 @@ static fogpay_error journal_compact(fogpay_journal *j)
     for (size_t i = 0; err == FOGPAY_OK && i < j->count; i++) {
         const fogpay_journal_entry *e = &j->entries[i];
         body[0] = JOURNAL_RECORD_MESSAGE;
-        put_u64(body + 1, e->seq);
+        agent_store_le64(body + 1, e->seq);
         body[9] = e->kind;
         err = journal_read_all(j->fd, body + 10, e->len, e->offset);
         if (err == FOGPAY_OK) {
@@ -544,7 +517,7 @@ fogpay_error fogpay_journal_append(fogpay_journal *j, uint64_t seq, uint8_t kind
     }
     uint8_t body[FOGPAY_JOURNAL_BODY_MAX];
     body[0] = JOURNAL_RECORD_MESSAGE;
-    put_u64(body + 1, seq);
+    agent_store_le64(body + 1, seq);
     body[9] = kind;
     memcpy(body + 10, msg, len);
     uint64_t offset = j->size + FOGPAY_JOURNAL_HEADER_BYTES + 10;
@@ -562,7 +535,7 @@ fogpay_error fogpay_journal_complete(fogpay_journal *j, uint64_t seq)
     }
     uint8_t body[JOURNAL_DONE_BODY];
     body[0] = JOURNAL_RECORD_DONE;
-    put_u64(body + 1, seq);
+    agent_store_le64(body + 1, seq);
     if (j->size + FOGPAY_JOURNAL_HEADER_BYTES + sizeof body > FOGPAY_JOURNAL_BYTES_MAX) {
         fogpay_error err = journal_compact(j);
         if (err != FOGPAY_OK) {

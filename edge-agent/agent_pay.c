@@ -24,33 +24,6 @@
 #include "fogpay_clock.h"
 #include "fogpay_cose.h"
 
-/* A journaled message is also published with an MQTT 5 response topic and
- * its seq as correlation data. */
-fogpay_error agent_send_entry(fogpay_agent *a, const fogpay_journal_entry *e)
-{
-    uint8_t msg[FOGPAY_MESSAGE_MAX];
-    fogpay_error err = fogpay_journal_read(a->journal, e, msg, sizeof msg);
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    const char *topic = e->kind == FOGPAY_RECEIPT_USAGE ? a->topic_usage : a->topic_intent;
-    const char *reply = a->mqtt_version == 5 ? a->topic_reply : NULL;
-    return fogpay_client_publish(a->client, topic, msg, e->len, reply, e->seq);
-}
-
-fogpay_error agent_resend_all(fogpay_agent *a)
-{
-    /* Entries do not leave the journal while sending: receipts wait in
-     * paho's queue until the next receive. */
-    for (size_t i = 0; i < fogpay_journal_count(a->journal); i++) {
-        fogpay_error err = agent_send_entry(a, fogpay_journal_at(a->journal, i));
-        if (err != FOGPAY_OK) {
-            return err;
-        }
-    }
-    return FOGPAY_OK;
-}
-
 /* Refusals that need no gateway: suspension. Limits are checked by the
  * caller that knows the amount. */
 static fogpay_error agent_may_send(const fogpay_agent *a)

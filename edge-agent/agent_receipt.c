@@ -43,9 +43,8 @@ static fogpay_error receipt_open(const fogpay_agent *a, const uint8_t *msg, size
 }
 
 /* Remembers a settled balance, keeping the one from the latest position. */
-static void receipt_balance(fogpay_agent *a, const fogpay_receipt *r)
+static void receipt_balance(agent_state *s, const fogpay_receipt *r)
 {
-    agent_state *s = &a->state;
     for (size_t i = 0; i < s->balance_count; i++) {
         if (s->balances[i].currency == r->currency) {
             if (r->position >= s->balances[i].position) {
@@ -96,10 +95,18 @@ fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, si
         return err;
     }
     /* The balance first, then the journal: a crash in between resends the
-     * message, and the same receipt sets the same balance again. */
+     * message, and the same receipt sets the same balance again. A balance
+     * that could not be saved leaves the message pending: it is resent, and
+     * the gateway's repeat of this receipt applies it then. */
     if (r.status == FOGPAY_STATUS_SETTLED && r.has_balance) {
-        receipt_balance(a, &r);
-        agent_state_save(a);
+        agent_state next = a->state;
+        receipt_balance(&next, &r);
+        err = agent_state_store(a, &next);
+        if (err != FOGPAY_OK) {
+            agent_log("receipt for seq %llu not applied: its balance was not saved (%s); the "
+                      "message stays pending", (unsigned long long)r.seq, fogpay_error_name(err));
+            return err;
+        }
     }
     err = fogpay_journal_complete(a->journal, r.seq);
     if (err != FOGPAY_OK) {

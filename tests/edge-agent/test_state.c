@@ -1,0 +1,112 @@
+/*
+ * test_state.c - the agent's state file: format 1 (hand-packed, big
+ * endian) migrated to the CBOR of format 2 at open with every field kept,
+ * format 2 read back after a reopen, and a file of no known format refused.
+ * No broker: opening the agent does not connect.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "agent.h"
+#include "agent_bytes.h"
+#include "agent_journal.h"
+#include "fogpay_key.h"
+#include "testutil.h"
+
+#define EUR 978
+
+static char dir[256], state_dir[300], key_path[300], gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+
+static fogpay_error open_agent(fogpay_agent **a)
+{
+    fogpay_agent_config cfg = {.state_dir = state_dir, .key_path = key_path, .device_id = "dev-s",
+                               .gateway_key = gateway_text, .port = 1};
+    return fogpay_agent_open(&cfg, a);
+}
+
+static void write_state(const uint8_t *body, size_t len)
+{
+    fogpay_journal *j = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_journal_open(state_dir, &j), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_journal_file_replace(j, "state", body, len), FOGPAY_OK);
+    fogpay_journal_close(j);
+}
+
+static void check_status(fogpay_agent *a)
+{
+    fogpay_agent_status s;
+    fogpay_agent_status_get(a, &s);
+    CU_ASSERT(s.suspended);
+    CU_ASSERT_EQUAL(s.last_command_seq, 7);
+    CU_ASSERT_EQUAL(s.per_payment_minor, 100);
+    CU_ASSERT_EQUAL(s.per_day_minor, 200);
+    CU_ASSERT_EQUAL(s.wallet_max_minor, 300);
+    CU_ASSERT_EQUAL_FATAL(s.balance_count, 1);
+    CU_ASSERT_EQUAL(s.balances[0].currency, EUR);
+    CU_ASSERT_EQUAL(s.balances[0].balance_minor, -5);
+    CU_ASSERT_EQUAL(s.balances[0].position, 9);
+}
+
+static void test_migrate_format_1(void)
+{
+    uint8_t v1[36 + 18] = {1, 1, 0};
+    agent_store_be64(v1 + 3, 7);
+    agent_store_be64(v1 + 11, 100);
+    agent_store_be64(v1 + 19, 200);
+    agent_store_be64(v1 + 27, 300);
+    v1[35] = 1;
+    v1[36] = EUR >> 8;
+    v1[37] = EUR & 0xff;
+    agent_store_be64(v1 + 38, (uint64_t)(int64_t)-5);
+    agent_store_be64(v1 + 46, 9);
+    write_state(v1, sizeof v1);
+    fogpay_agent *a = NULL;
+    CU_ASSERT_EQUAL_FATAL(open_agent(&a), FOGPAY_OK);
+    check_status(a);
+    fogpay_agent_close(a);
+    /* Written again as a CBOR map of eight pairs, and read back as such. */
+    fogpay_journal *j = NULL;
+    uint8_t body[512];
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_journal_open(state_dir, &j), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_journal_file_load(j, "state", body, sizeof body, &len), FOGPAY_OK);
+    fogpay_journal_close(j);
+    CU_ASSERT(len > 0 && body[0] == 0xa8);
+    CU_ASSERT_EQUAL_FATAL(open_agent(&a), FOGPAY_OK);
+    check_status(a);
+    fogpay_agent_close(a);
+}
+
+static void test_unknown_format_refused(void)
+{
+    const uint8_t unknown[] = {0xa1, 0x01, 0x03}; /* {1: 3}: a format not known */
+    write_state(unknown, sizeof unknown);
+    fogpay_agent *a = NULL;
+    CU_ASSERT_EQUAL(open_agent(&a), FOGPAY_ERR_STORAGE);
+    const uint8_t short_v1[] = {1, 0, 0};
+    write_state(short_v1, sizeof short_v1);
+    CU_ASSERT_EQUAL(open_agent(&a), FOGPAY_ERR_STORAGE);
+}
+
+int main(void)
+{
+    testutil_tempdir(dir, sizeof dir);
+    snprintf(state_dir, sizeof state_dir, "%s/state", dir);
+    snprintf(key_path, sizeof key_path, "%s/dev.key", dir);
+    fogpay_key *k = NULL;
+    if (fogpay_key_generate(FOGPAY_ALG_EDDSA, &k) != FOGPAY_OK ||
+        fogpay_key_save(k, key_path, false) != FOGPAY_OK ||
+        fogpay_key_public_text(k, gateway_text, sizeof gateway_text) != FOGPAY_OK) {
+        return 1;
+    }
+    fogpay_key_free(k);
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        return 1;
+    }
+    CU_pSuite s = CU_add_suite("agent_state", NULL, NULL);
+    CU_add_test(s, "format 1 migrated to CBOR, every field kept", test_migrate_format_1);
+    CU_add_test(s, "a state of no known format refused", test_unknown_format_refused);
+    int rc = testutil_run();
+    testutil_rmtree(dir);
+    return rc;
+}
