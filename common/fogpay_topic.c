@@ -11,16 +11,16 @@ static const struct {
     const char *leaf;
     fogpay_topic_kind kind;
 } topic_leaves[] = {
-    {"intent", FOGPAY_TOPIC_INTENT}, {"usage", FOGPAY_TOPIC_USAGE},
+    {"intent", FOGPAY_TOPIC_INTENT},   {"usage", FOGPAY_TOPIC_USAGE},
     {"receipt", FOGPAY_TOPIC_RECEIPT}, {"cmd", FOGPAY_TOPIC_COMMAND},
-    {"reply", FOGPAY_TOPIC_REPLY},   {"batch", FOGPAY_TOPIC_BATCH},
+    {"reply", FOGPAY_TOPIC_REPLY},     {"batch", FOGPAY_TOPIC_BATCH},
     {"ack", FOGPAY_TOPIC_ACK},
 };
 
 bool fogpay_id_char(uint8_t c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == ':' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == ':' || c == '-';
 }
 
 /* True when the len bytes at id are 1 to max id characters. */
@@ -58,8 +58,8 @@ bool fogpay_topic_prefix_valid(const char *p)
         return false;
     }
     size_t n = strnlen(p, FOGPAY_TOPIC_PREFIX_MAX + 1);
-    return n > 0 && n <= FOGPAY_TOPIC_PREFIX_MAX && p[0] != '/' && p[0] != '$' &&
-           p[n - 1] != '/' && !strpbrk(p, "+#") && !strstr(p, "//");
+    return n > 0 && n <= FOGPAY_TOPIC_PREFIX_MAX && p[0] != '/' && p[0] != '$' && p[n - 1] != '/' &&
+           !strpbrk(p, "+#") && !strstr(p, "//");
 }
 
 bool fogpay_topic_is_gateway(fogpay_topic_kind kind)
@@ -90,8 +90,7 @@ static fogpay_topic_kind topic_leaf_kind(bool gateway, const char *leaf)
     size_t level = strcspn(leaf, "/");
     for (size_t i = 0; i < sizeof topic_leaves / sizeof topic_leaves[0]; i++) {
         fogpay_topic_kind kind = topic_leaves[i].kind;
-        if (fogpay_topic_is_gateway(kind) != gateway ||
-            strlen(topic_leaves[i].leaf) != level ||
+        if (fogpay_topic_is_gateway(kind) != gateway || strlen(topic_leaves[i].leaf) != level ||
             strncmp(leaf, topic_leaves[i].leaf, level) != 0) {
             continue;
         }
@@ -182,8 +181,7 @@ fogpay_error fogpay_topic_build(const char *prefix, fogpay_topic_kind kind, cons
     return topic_write(prefix, gateway, id, leaf, reply, out, cap);
 }
 
-fogpay_error fogpay_topic_filter(const char *prefix, fogpay_topic_kind kind, char *out,
-                                 size_t cap)
+fogpay_error fogpay_topic_filter(const char *prefix, fogpay_topic_kind kind, char *out, size_t cap)
 {
     if ((kind != FOGPAY_TOPIC_BATCH && kind != FOGPAY_TOPIC_ACK) ||
         !fogpay_topic_prefix_valid(prefix)) {

@@ -84,7 +84,6 @@ fogpay_error fogpay_topic_build(const char *prefix, fogpay_topic_kind kind, cons
 
 /* The subscription filter for kind (BATCH or ACK) of every gateway:
  * {prefix}/gw/+/{leaf}; the errors of fogpay_topic_build(). */
-fogpay_error fogpay_topic_filter(const char *prefix, fogpay_topic_kind kind, char *out,
-                                 size_t cap);
+fogpay_error fogpay_topic_filter(const char *prefix, fogpay_topic_kind kind, char *out, size_t cap);
 
 #endif

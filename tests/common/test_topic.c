@@ -47,8 +47,8 @@ static void test_build_and_parse(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char topic[FOGPAY_TOPIC_MAX];
-        CU_ASSERT_EQUAL(fogpay_topic_build("fogpay/v1", cases[i].kind, cases[i].id,
-                                           cases[i].reply, topic, sizeof topic),
+        CU_ASSERT_EQUAL(fogpay_topic_build("fogpay/v1", cases[i].kind, cases[i].id, cases[i].reply,
+                                           topic, sizeof topic),
                         FOGPAY_OK);
         CU_ASSERT_STRING_EQUAL(topic, cases[i].topic);
         char id[FOGPAY_TOPIC_ID_MAX + 1];
@@ -74,23 +74,23 @@ static void test_parse_refusals(void)
         const char *topic;
         fogpay_topic_kind kind;
     } cases[] = {
-        {"fogpay/v2/dev/d1/intent", FOGPAY_TOPIC_NONE},    /* wrong prefix */
-        {"fogpay/v1x/dev/d1/intent", FOGPAY_TOPIC_NONE},   /* prefix is not a level */
-        {"fogpay/v1", FOGPAY_TOPIC_NONE},                  /* the prefix alone */
+        {"fogpay/v2/dev/d1/intent", FOGPAY_TOPIC_NONE},  /* wrong prefix */
+        {"fogpay/v1x/dev/d1/intent", FOGPAY_TOPIC_NONE}, /* prefix is not a level */
+        {"fogpay/v1", FOGPAY_TOPIC_NONE},                /* the prefix alone */
         {"other/dev/d1/intent", FOGPAY_TOPIC_NONE},
-        {"fogpay/v1/dev/d1/intent/x", FOGPAY_TOPIC_OTHER}, /* extra level */
+        {"fogpay/v1/dev/d1/intent/x", FOGPAY_TOPIC_OTHER},   /* extra level */
         {"fogpay/v1/dev/d1/reply/a//b", FOGPAY_TOPIC_OTHER}, /* empty level */
         {"fogpay/v1/dev/d1/reply//a", FOGPAY_TOPIC_OTHER},
         {"fogpay/v1/dev/d1/reply/a/", FOGPAY_TOPIC_OTHER},
-        {"fogpay/v1/dev/d1/reply", FOGPAY_TOPIC_OTHER},    /* reply without a name */
+        {"fogpay/v1/dev/d1/reply", FOGPAY_TOPIC_OTHER}, /* reply without a name */
         {"fogpay/v1/dev/d1/reply/", FOGPAY_TOPIC_OTHER},
-        {"fogpay/v1/dev//intent", FOGPAY_TOPIC_OTHER},     /* empty id */
-        {"fogpay/v1/dev/d1/", FOGPAY_TOPIC_OTHER},         /* empty leaf */
+        {"fogpay/v1/dev//intent", FOGPAY_TOPIC_OTHER}, /* empty id */
+        {"fogpay/v1/dev/d1/", FOGPAY_TOPIC_OTHER},     /* empty leaf */
         {"fogpay/v1/dev/d1", FOGPAY_TOPIC_OTHER},
-        {"fogpay/v1/dev/d1/batch", FOGPAY_TOPIC_OTHER},    /* a gateway leaf */
-        {"fogpay/v1/dev/d 1/intent", FOGPAY_TOPIC_OTHER},  /* bad id characters */
+        {"fogpay/v1/dev/d1/batch", FOGPAY_TOPIC_OTHER},   /* a gateway leaf */
+        {"fogpay/v1/dev/d 1/intent", FOGPAY_TOPIC_OTHER}, /* bad id characters */
         {"fogpay/v1/dev/d*1/intent", FOGPAY_TOPIC_OTHER},
-        {"fogpay/v1/dev/+/intent", FOGPAY_TOPIC_OTHER},    /* wildcards */
+        {"fogpay/v1/dev/+/intent", FOGPAY_TOPIC_OTHER}, /* wildcards */
         {"fogpay/v1/dev/d+/intent", FOGPAY_TOPIC_OTHER},
         {"fogpay/v1/dev/#", FOGPAY_TOPIC_OTHER},
         {"fogpay/v1/dev/d1/reply/#", FOGPAY_TOPIC_OTHER},
@@ -118,42 +118,41 @@ static void test_parse_refusals(void)
 static void test_build_refusals(void)
 {
     char topic[FOGPAY_TOPIC_MAX];
-    CU_ASSERT_EQUAL(fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_INTENT, "d+1", NULL, topic,
-                                       sizeof topic),
-                    FOGPAY_ERR_TEXT_INVALID);
-    CU_ASSERT_EQUAL(fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_INTENT, "d/1", NULL, topic,
-                                       sizeof topic),
-                    FOGPAY_ERR_TEXT_INVALID);
-    CU_ASSERT_EQUAL(fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_ACK, "", NULL, topic,
-                                       sizeof topic),
-                    FOGPAY_ERR_TEXT_INVALID);
-    CU_ASSERT_EQUAL(fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_ACK, "g#", NULL, topic,
-                                       sizeof topic),
-                    FOGPAY_ERR_TEXT_INVALID);
-    CU_ASSERT_EQUAL(fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_REPLY, "d1", NULL, topic,
-                                       sizeof topic),
-                    FOGPAY_ERR_INVALID_ARGUMENT);
+    CU_ASSERT_EQUAL(
+        fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_INTENT, "d+1", NULL, topic, sizeof topic),
+        FOGPAY_ERR_TEXT_INVALID);
+    CU_ASSERT_EQUAL(
+        fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_INTENT, "d/1", NULL, topic, sizeof topic),
+        FOGPAY_ERR_TEXT_INVALID);
+    CU_ASSERT_EQUAL(
+        fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_ACK, "", NULL, topic, sizeof topic),
+        FOGPAY_ERR_TEXT_INVALID);
+    CU_ASSERT_EQUAL(
+        fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_ACK, "g#", NULL, topic, sizeof topic),
+        FOGPAY_ERR_TEXT_INVALID);
+    CU_ASSERT_EQUAL(
+        fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_REPLY, "d1", NULL, topic, sizeof topic),
+        FOGPAY_ERR_INVALID_ARGUMENT);
     static const char *bad_names[] = {"", "a//b", "/a", "a/", "a+", "#", "a b"};
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
         CU_ASSERT_EQUAL(fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_REPLY, "d1", bad_names[i],
                                            topic, sizeof topic),
                         FOGPAY_ERR_INVALID_ARGUMENT);
     }
-    CU_ASSERT_EQUAL(fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_INTENT, "d1", "x", topic,
-                                       sizeof topic),
-                    FOGPAY_ERR_INVALID_ARGUMENT);
-    CU_ASSERT_EQUAL(fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_OTHER, "d1", NULL, topic,
-                                       sizeof topic),
-                    FOGPAY_ERR_INVALID_ARGUMENT);
-    CU_ASSERT_EQUAL(fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_GATEWAY, "g1", NULL, topic,
-                                       sizeof topic),
-                    FOGPAY_ERR_INVALID_ARGUMENT);
-    static const char *bad_prefixes[] = {"", "/fogpay", "fogpay/", "$SYS", "a/+/b", "a/#",
-                                         "a//b"};
+    CU_ASSERT_EQUAL(
+        fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_INTENT, "d1", "x", topic, sizeof topic),
+        FOGPAY_ERR_INVALID_ARGUMENT);
+    CU_ASSERT_EQUAL(
+        fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_OTHER, "d1", NULL, topic, sizeof topic),
+        FOGPAY_ERR_INVALID_ARGUMENT);
+    CU_ASSERT_EQUAL(
+        fogpay_topic_build("fogpay/v1", FOGPAY_TOPIC_GATEWAY, "g1", NULL, topic, sizeof topic),
+        FOGPAY_ERR_INVALID_ARGUMENT);
+    static const char *bad_prefixes[] = {"", "/fogpay", "fogpay/", "$SYS", "a/+/b", "a/#", "a//b"};
     for (size_t i = 0; i < sizeof bad_prefixes / sizeof bad_prefixes[0]; i++) {
         CU_ASSERT_FALSE(fogpay_topic_prefix_valid(bad_prefixes[i]));
-        CU_ASSERT_EQUAL(fogpay_topic_build(bad_prefixes[i], FOGPAY_TOPIC_INTENT, "d1", NULL,
-                                           topic, sizeof topic),
+        CU_ASSERT_EQUAL(fogpay_topic_build(bad_prefixes[i], FOGPAY_TOPIC_INTENT, "d1", NULL, topic,
+                                           sizeof topic),
                         FOGPAY_ERR_INVALID_ARGUMENT);
     }
     CU_ASSERT_EQUAL(fogpay_topic_build("acme/pay", FOGPAY_TOPIC_ACK, "gw-1", NULL, topic, 20),
@@ -180,14 +179,14 @@ static void test_boundaries(void)
 
     char topic[FOGPAY_TOPIC_MAX];
     char id[FOGPAY_TOPIC_ID_MAX + 1];
-    CU_ASSERT_EQUAL(fogpay_topic_build(prefix, FOGPAY_TOPIC_REPLY, device, name, topic,
-                                       sizeof topic),
-                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(
+        fogpay_topic_build(prefix, FOGPAY_TOPIC_REPLY, device, name, topic, sizeof topic),
+        FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_topic_parse_id(prefix, topic, id), FOGPAY_TOPIC_REPLY);
     CU_ASSERT_STRING_EQUAL(id, device);
-    CU_ASSERT_EQUAL(fogpay_topic_build(prefix, FOGPAY_TOPIC_BATCH, gateway, NULL, topic,
-                                       sizeof topic),
-                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(
+        fogpay_topic_build(prefix, FOGPAY_TOPIC_BATCH, gateway, NULL, topic, sizeof topic),
+        FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_topic_parse_id(prefix, topic, id), FOGPAY_TOPIC_BATCH);
     CU_ASSERT_STRING_EQUAL(id, gateway);
 
@@ -207,14 +206,13 @@ static void test_boundaries(void)
     CU_ASSERT_FALSE(fogpay_device_id_valid(device));
     CU_ASSERT_FALSE(fogpay_gateway_id_valid(gateway));
     CU_ASSERT_FALSE(fogpay_topic_prefix_valid(prefix));
-    CU_ASSERT_EQUAL(fogpay_topic_build("p", FOGPAY_TOPIC_INTENT, device, NULL, topic,
-                                       sizeof topic),
+    CU_ASSERT_EQUAL(fogpay_topic_build("p", FOGPAY_TOPIC_INTENT, device, NULL, topic, sizeof topic),
                     FOGPAY_ERR_TEXT_INVALID);
     CU_ASSERT_EQUAL(fogpay_topic_build("p", FOGPAY_TOPIC_ACK, gateway, NULL, topic, sizeof topic),
                     FOGPAY_ERR_TEXT_INVALID);
-    CU_ASSERT_EQUAL(fogpay_topic_build(prefix, FOGPAY_TOPIC_INTENT, "d1", NULL, topic,
-                                       sizeof topic),
-                    FOGPAY_ERR_INVALID_ARGUMENT);
+    CU_ASSERT_EQUAL(
+        fogpay_topic_build(prefix, FOGPAY_TOPIC_INTENT, "d1", NULL, topic, sizeof topic),
+        FOGPAY_ERR_INVALID_ARGUMENT);
 
     /* Under the longest prefix and id, a reply name past what the topic
      * buffer holds. */
@@ -222,13 +220,13 @@ static void test_boundaries(void)
     device[FOGPAY_DEVICE_ID_MAX] = '\0';
     char long_name[FOGPAY_TOPIC_MAX];
     fill(long_name, 'r', FOGPAY_TOPIC_MAX - strlen(topic_reply_head(prefix, device)));
-    CU_ASSERT_EQUAL(fogpay_topic_build(prefix, FOGPAY_TOPIC_REPLY, device, long_name, topic,
-                                       sizeof topic),
-                    FOGPAY_ERR_BUFFER_TOO_SMALL);
+    CU_ASSERT_EQUAL(
+        fogpay_topic_build(prefix, FOGPAY_TOPIC_REPLY, device, long_name, topic, sizeof topic),
+        FOGPAY_ERR_BUFFER_TOO_SMALL);
     long_name[strlen(long_name) - 1] = '\0';
-    CU_ASSERT_EQUAL(fogpay_topic_build(prefix, FOGPAY_TOPIC_REPLY, device, long_name, topic,
-                                       sizeof topic),
-                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(
+        fogpay_topic_build(prefix, FOGPAY_TOPIC_REPLY, device, long_name, topic, sizeof topic),
+        FOGPAY_OK);
     CU_ASSERT_EQUAL(strlen(topic), FOGPAY_TOPIC_MAX - 1);
     CU_ASSERT_EQUAL(fogpay_topic_parse_id(prefix, topic, id), FOGPAY_TOPIC_REPLY);
 
