@@ -47,6 +47,7 @@
 #include "fogpay_error.h"
 #include "fogpay_key.h"
 #include "fogpay_socket.h"
+#include "fogpay_topic.h"
 #include "ingest.h"
 #include "store.h"
 
@@ -58,7 +59,7 @@
 #define INGEST_CLIENT_ID_MAX 128
 #define INGEST_GROUP_MAX     64
 #define INGEST_PASSWORD_MAX  256
-#define INGEST_FILTER_MAX    (INGEST_GROUP_MAX + FOGPAY_INGEST_PREFIX_MAX + 32)
+#define INGEST_FILTER_MAX    (sizeof "$share//" + INGEST_GROUP_MAX + FOGPAY_TOPIC_MAX)
 
 /* How long receive waits before the loop looks at the stop flag again: the
  * bound on how late a signal between batches is noticed. */
@@ -84,9 +85,9 @@
 /* MQTT 5 Maximum Packet Size: a guard on memory, well above the largest
  * batch so that an oversized one still reaches ingest and is refused with
  * a log line rather than dropped silently by the broker. */
-#define INGEST_PACKET_MAX (4u * FOGPAY_INGEST_MESSAGE_MAX)
+#define INGEST_PACKET_MAX (4u * FOGPAY_BATCH_SIGNED_MAX)
 
-static_assert(INGEST_PACKET_MAX > FOGPAY_INGEST_MESSAGE_MAX + FOGPAY_INGEST_TOPIC_MAX,
+static_assert(INGEST_PACKET_MAX > FOGPAY_BATCH_SIGNED_MAX + FOGPAY_TOPIC_MAX,
               "a full batch and its topic fit a packet");
 
 typedef struct ingest_options {
@@ -95,7 +96,7 @@ typedef struct ingest_options {
     char key_path[INGEST_PATH_MAX];
     char client_id[INGEST_CLIENT_ID_MAX];
     char group[INGEST_GROUP_MAX];
-    char prefix[FOGPAY_INGEST_PREFIX_MAX];
+    char prefix[FOGPAY_TOPIC_PREFIX_MAX + 1];
     char username[INGEST_CLIENT_ID_MAX];
     char password[INGEST_PASSWORD_MAX];
     bool has_password;
@@ -164,15 +165,6 @@ static bool read_password(const char *path, ingest_options *o)
     return true;
 }
 
-/* A topic prefix: no wildcards, no empty level, no leading or trailing
- * slash, not a $ topic. */
-static bool prefix_valid(const char *p)
-{
-    size_t n = strlen(p);
-    return n > 0 && p[0] != '/' && p[0] != '$' && p[n - 1] != '/' && !strpbrk(p, "+#") &&
-           !strstr(p, "//");
-}
-
 /* The checks between options that getopt cannot make. */
 static bool options_check(ingest_options *o)
 {
@@ -202,10 +194,10 @@ static bool options_check(ingest_options *o)
         fprintf(stderr, "fogpay-ingest: --keyfile needs --cert\n");
         return false;
     }
-    if (!prefix_valid(o->prefix)) {
+    if (!fogpay_topic_prefix_valid(o->prefix)) {
         fprintf(stderr,
                 "fogpay-ingest: --topic-prefix %s: levels without wildcards, not "
-                "starting or ending with '/'\n",
+                "starting with '$' or '/' nor ending with '/'\n",
                 o->prefix);
         return false;
     }
@@ -363,10 +355,12 @@ static fogpay_error mqtt_connect(MQTTClient client, const ingest_options *o, con
  * in-flight window is full, the oldest outstanding ack is waited for. */
 static void publish_ack(MQTTClient client, const ingest_options *o, const fogpay_ingest_result *r)
 {
-    char topic[FOGPAY_INGEST_TOPIC_MAX];
-    if (fogpay_ingest_topic(o->prefix, r->gateway_id, "ack", topic, sizeof topic) != FOGPAY_OK) {
-        fprintf(stderr, "fogpay-ingest: gateway %s: the ack topic is too long; no ack\n",
-                r->gateway_id);
+    char topic[FOGPAY_TOPIC_MAX];
+    fogpay_error err =
+        fogpay_topic_build(o->prefix, FOGPAY_TOPIC_ACK, r->gateway_id, NULL, topic, sizeof topic);
+    if (err != FOGPAY_OK) {
+        fprintf(stderr, "fogpay-ingest: gateway %s: no ack topic (%s); no ack\n", r->gateway_id,
+                fogpay_error_string(err));
         return;
     }
     int rc = MQTTCLIENT_MAX_MESSAGES_INFLIGHT;
@@ -399,12 +393,11 @@ static void handle_message(MQTTClient client, fogpay_ingest *core, const ingest_
                            const char *topic, size_t topic_len, const MQTTClient_message *m,
                            fogpay_ingest_result *r)
 {
-    char gateway[FOGPAY_GATEWAY_ID_MAX + 1];
+    char gateway[FOGPAY_TOPIC_ID_MAX + 1];
     if (strlen(topic) != topic_len ||
-        fogpay_ingest_topic_gateway(o->prefix, topic, gateway) != FOGPAY_OK) {
+        fogpay_topic_parse_id(o->prefix, topic, gateway) != FOGPAY_TOPIC_BATCH) {
         fprintf(stderr, "fogpay-ingest: a message on %.*s, not a batch topic: dropped\n",
-                (int)(topic_len < FOGPAY_INGEST_TOPIC_MAX ? topic_len : FOGPAY_INGEST_TOPIC_MAX),
-                topic);
+                (int)(topic_len < FOGPAY_TOPIC_MAX ? topic_len : FOGPAY_TOPIC_MAX), topic);
         return;
     }
     size_t len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
@@ -448,8 +441,13 @@ static void serve(MQTTClient client, fogpay_ingest *core, const ingest_options *
 /* Connects, serves, and reconnects with backoff until a stop is requested. */
 static int run(const ingest_options *o, fogpay_ingest *core)
 {
+    char batches[FOGPAY_TOPIC_MAX];
+    if (fogpay_topic_filter(o->prefix, FOGPAY_TOPIC_BATCH, batches, sizeof batches) != FOGPAY_OK) {
+        fprintf(stderr, "fogpay-ingest: no batch filter under %s\n", o->prefix);
+        return 1;
+    }
     char filter[INGEST_FILTER_MAX];
-    snprintf(filter, sizeof filter, "$share/%s/%s/gw/+/batch", o->group, o->prefix);
+    snprintf(filter, sizeof filter, "$share/%s/%s", o->group, batches);
     MQTTClient client;
     MQTTClient_createOptions create = MQTTClient_createOptions_initializer;
     create.MQTTVersion = MQTTVERSION_5;

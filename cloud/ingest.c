@@ -130,7 +130,7 @@ static void ingest_ack(fogpay_ingest *in, fogpay_ingest_result *out, fogpay_ack_
     memcpy(ack.stored_hash, hash, FOGPAY_HASH_BYTES);
     ack.resend_from = status == FOGPAY_ACK_RESEND ? resend_from : 0;
     ack.stream = in->header.stream;
-    uint8_t payload[FOGPAY_INGEST_ACK_MAX];
+    uint8_t payload[FOGPAY_BATCH_ACK_MAX];
     size_t payload_len = 0;
     fogpay_error err = fogpay_batch_ack_encode(&ack, payload, sizeof payload, &payload_len);
     if (err == FOGPAY_OK) {
@@ -153,10 +153,10 @@ static fogpay_error ingest_check_sender(fogpay_ingest *in, const char *topic_gat
                                         const uint8_t *msg, size_t len, fogpay_store_gateway *gw,
                                         fogpay_batch_reader *reader, fogpay_ingest_result *out)
 {
-    if (len > FOGPAY_INGEST_MESSAGE_MAX) {
+    if (len > FOGPAY_BATCH_SIGNED_MAX) {
         return ingest_set(out, FOGPAY_INGEST_DROPPED, FOGPAY_ERR_PAYLOAD_TOO_LARGE,
                           "%zu bytes, over the %d a signed batch may take", len,
-                          FOGPAY_INGEST_MESSAGE_MAX);
+                          FOGPAY_BATCH_SIGNED_MAX);
     }
     fogpay_cose_sign1 cose;
     fogpay_error err = fogpay_cose_sign1_parse(msg, len, &cose);
@@ -456,32 +456,4 @@ void fogpay_ingest_format(const fogpay_ingest_result *r, char *out, size_t cap)
              r->first_position, r->last_position, fogpay_ingest_outcome_name(r->outcome),
              fogpay_error_name(r->reason), fogpay_error_string(r->reason), r->detail,
              r->ack_len ? "" : "; no ack");
-}
-
-fogpay_error fogpay_ingest_topic_gateway(const char *prefix, const char *topic,
-                                         char gateway[FOGPAY_GATEWAY_ID_MAX + 1])
-{
-    static const char middle[] = "/gw/";
-    static const char tail[] = "/batch";
-    size_t prefix_len = strlen(prefix);
-    if (strncmp(topic, prefix, prefix_len) != 0 ||
-        strncmp(topic + prefix_len, middle, sizeof middle - 1) != 0) {
-        return FOGPAY_ERR_WRONG_TOPIC;
-    }
-    const char *id = topic + prefix_len + sizeof middle - 1;
-    const char *slash = strchr(id, '/');
-    if (!slash || slash == id || strcmp(slash, tail) != 0 ||
-        (size_t)(slash - id) > FOGPAY_GATEWAY_ID_MAX) {
-        return FOGPAY_ERR_WRONG_TOPIC;
-    }
-    memcpy(gateway, id, (size_t)(slash - id));
-    gateway[slash - id] = '\0';
-    return FOGPAY_OK;
-}
-
-fogpay_error fogpay_ingest_topic(const char *prefix, const char *gateway, const char *leaf,
-                                 char *out, size_t cap)
-{
-    int n = snprintf(out, cap, "%s/gw/%s/%s", prefix, gateway, leaf);
-    return n < 0 || (size_t)n >= cap ? FOGPAY_ERR_BUFFER_TOO_SMALL : FOGPAY_OK;
 }

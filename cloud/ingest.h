@@ -40,29 +40,13 @@
 #include "fogpay_limits.h"
 #include "store.h"
 
-/* Room for the COSE_Sign1 around a batch payload: the tag, array and
- * headers, the kid, the payload's bstr head and the signature come to
- * under 100 bytes; the gateway's own send buffer allows 256 over the
- * payload (FOGPAY_SYNC_SIGNED_MAX), and so does ingest. A larger message
- * is refused before it is parsed. */
-#define FOGPAY_INGEST_COSE_OVERHEAD_MAX 256
-#define FOGPAY_INGEST_MESSAGE_MAX       (FOGPAY_BATCH_BYTES_MAX + FOGPAY_INGEST_COSE_OVERHEAD_MAX)
-
 /* Compare-and-set attempts for one batch. Each failed attempt means another
  * ingest process moved the head in between, so a few suffice; a bound keeps
  * a store that always answers "moved" from holding a worker forever. */
 #define FOGPAY_INGEST_ATTEMPTS_MAX 8
 
-/* A signed ack: the payload (under 100 bytes) and the COSE_Sign1 around it
- * fit a device-sized message, which is what the gateway accepts. */
-#define FOGPAY_INGEST_ACK_MAX FOGPAY_MESSAGE_MAX
-
 /* The explanation of an outcome, for the log line. */
 #define FOGPAY_INGEST_DETAIL_MAX 256
-
-/* Longest topic prefix and topic ingest builds or reads. */
-#define FOGPAY_INGEST_PREFIX_MAX 128
-#define FOGPAY_INGEST_TOPIC_MAX  (FOGPAY_INGEST_PREFIX_MAX + FOGPAY_GATEWAY_ID_MAX + 16)
 
 static_assert(FOGPAY_SIG_STRUCTURE_MAX >= FOGPAY_BATCH_BYTES_MAX + 64,
               "the largest batch payload can be verified");
@@ -91,7 +75,7 @@ typedef struct fogpay_ingest_result {
     uint32_t attempts;                     /* compare-and-set attempts made */
     char detail[FOGPAY_INGEST_DETAIL_MAX]; /* a sentence on the reason */
     size_t ack_len;                        /* 0: publish nothing */
-    uint8_t ack[FOGPAY_INGEST_ACK_MAX];
+    uint8_t ack[FOGPAY_BATCH_ACK_MAX];
 } fogpay_ingest_result;
 
 typedef struct fogpay_ingest fogpay_ingest;
@@ -115,16 +99,5 @@ const char *fogpay_ingest_outcome_name(fogpay_ingest_outcome outcome);
  * batch seq, positions (preceded by "events" for a batch of events),
  * outcome, reason and detail. */
 void fogpay_ingest_format(const fogpay_ingest_result *r, char *out, size_t cap);
-
-/* The gateway id of a topic {prefix}/gw/{gateway}/batch into gateway
- * (FOGPAY_GATEWAY_ID_MAX + 1 bytes); FOGPAY_ERR_WRONG_TOPIC for any other
- * topic, an empty id, or one too long. */
-fogpay_error fogpay_ingest_topic_gateway(const char *prefix, const char *topic,
-                                         char gateway[FOGPAY_GATEWAY_ID_MAX + 1]);
-
-/* {prefix}/gw/{gateway}/{leaf} into out (cap bytes);
- * FOGPAY_ERR_BUFFER_TOO_SMALL when it does not fit. */
-fogpay_error fogpay_ingest_topic(const char *prefix, const char *gateway, const char *leaf,
-                                 char *out, size_t cap);
 
 #endif

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "fogpay_hash.h"
+#include "fogpay_topic.h"
 #include "store_engine.h"
 
 /* The prefix of a SQLite connection string; without it, a plain path. */
@@ -56,8 +57,8 @@ void store__note_version(fogpay_store *s, long version, bool empty, const char *
                 empty ? ")" : "");
 }
 
-/* Checks a gateway id: 1..FOGPAY_GATEWAY_ID_MAX bytes of [A-Za-z0-9._-],
- * the gateway's own rule (plugin/options.c). */
+/* Checks a gateway id: 1..FOGPAY_GATEWAY_ID_MAX bytes of the id alphabet
+ * (fogpay_topic.h), the contract's rule. */
 static fogpay_error store__check_gateway_id(fogpay_store *s, const char *id)
 {
     if (id == NULL) {
@@ -69,8 +70,8 @@ static fogpay_error store__check_gateway_id(fogpay_store *s, const char *id)
         store__note(s, "a gateway id is 1 to %d bytes", FOGPAY_GATEWAY_ID_MAX);
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    if (strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != len) {
-        store__note(s, "a gateway id is made of letters, digits, '.', '_' and '-'");
+    if (!fogpay_gateway_id_valid(id)) {
+        store__note(s, "a gateway id is made of letters, digits, '.', '_', ':' and '-'");
         return FOGPAY_ERR_TEXT_INVALID;
     }
     return FOGPAY_OK;

@@ -87,10 +87,46 @@
  * larger one are refused when decoded (2^63-1). */
 #define FOGPAY_STORED_INT_MAX 0x7fffffffffffffffull
 
+/* The topic prefix ("fogpay/v1" by default) is one per deployment and must
+ * be the same on the gateway, its devices and the cloud ingest, so the
+ * narrowest of the three bounds is the one that holds: 64 bytes, room for
+ * a tenant and a site level or two in front of "fogpay/v1". Topics are
+ * built into fixed buffers of FOGPAY_TOPIC_MAX bytes (with the NUL). */
+#define FOGPAY_TOPIC_PREFIX_MAX 64
+#define FOGPAY_TOPIC_MAX (FOGPAY_TOPIC_PREFIX_MAX + FOGPAY_DEVICE_ID_MAX + 32)
+
+/* The name of an MQTT 5 response topic {prefix}/dev/{device}/reply/{name}
+ * is the device's choice ("receipt"); a name of this many bytes fits a
+ * topic buffer under any prefix and id. Longer names are taken as long as
+ * the whole topic is under FOGPAY_TOPIC_MAX. */
+#define FOGPAY_TOPIC_REPLY_NAME_MAX 16
+
+/* Room for the COSE_Sign1 around a batch payload: the tag, array and
+ * headers, the kid, the payload's bstr head and the signature come to
+ * under 100 bytes. The gateway sends and the ingest accepts a signed batch
+ * of at most FOGPAY_BATCH_SIGNED_MAX bytes; a larger one is refused before
+ * it is parsed. */
+#define FOGPAY_BATCH_COSE_OVERHEAD_MAX 256
+#define FOGPAY_BATCH_SIGNED_MAX (FOGPAY_BATCH_BYTES_MAX + FOGPAY_BATCH_COSE_OVERHEAD_MAX)
+
+/* A signed batch acknowledgement: the payload (under 100 bytes) and the
+ * COSE_Sign1 around it fit a device-sized message, which is what the
+ * gateway accepts on its ack topic. */
+#define FOGPAY_BATCH_ACK_MAX FOGPAY_MESSAGE_MAX
+
 static_assert(FOGPAY_PREV_HASH_BYTES <= FOGPAY_HASH_BYTES, "prev hash is a prefix of a hash");
 static_assert(FOGPAY_INTENT_TARGET_BYTES <= FOGPAY_MESSAGE_MAX, "an intent is a message");
 static_assert(FOGPAY_RECORD_BYTES_MAX * FOGPAY_BATCH_RECORDS_MAX <= FOGPAY_BATCH_BYTES_MAX,
               "a full batch of the largest records fits the batch size");
 static_assert(FOGPAY_AMOUNT_MAX_MINOR < (1ull << 53), "amounts stay exact in JSON numbers");
+static_assert(FOGPAY_GATEWAY_ID_MAX <= FOGPAY_DEVICE_ID_MAX,
+              "a gateway id fits wherever a device id does in a topic buffer");
+static_assert(FOGPAY_TOPIC_PREFIX_MAX + sizeof "/dev/" - 1 + FOGPAY_DEVICE_ID_MAX +
+                      sizeof "/reply/" - 1 + FOGPAY_TOPIC_REPLY_NAME_MAX < FOGPAY_TOPIC_MAX,
+              "the longest device topic (a reply topic) and its NUL fit a topic buffer");
+static_assert(FOGPAY_TOPIC_PREFIX_MAX + sizeof "/gw/" - 1 + FOGPAY_GATEWAY_ID_MAX +
+                      sizeof "/batch" - 1 < FOGPAY_TOPIC_MAX,
+              "the longest gateway topic and its NUL fit a topic buffer");
+static_assert(FOGPAY_MESSAGE_MAX <= FOGPAY_BATCH_SIGNED_MAX, "a signed batch holds any message");
 
 #endif

@@ -19,6 +19,7 @@
  * is a balance like any other.
  */
 #include "fogpay_message.h"
+#include "fogpay_topic.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -232,8 +233,7 @@ static bool text_allowed(uint8_t kind, uint8_t c)
     if (kind == FIELD_PRINT) {
         return c >= 0x20 && c <= 0x7e;
     }
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == ':' || c == '-';
+    return fogpay_id_char(c);
 }
 
 /* ---- decoding ---------------------------------------------------------- */

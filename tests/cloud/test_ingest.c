@@ -33,7 +33,7 @@ typedef struct fixture {
     fogpay_key *gw2_key;
     fogpay_ingest *ingest;
     fogpay_ingest_result result;
-    uint8_t msg[FOGPAY_INGEST_MESSAGE_MAX + 1];
+    uint8_t msg[FOGPAY_BATCH_SIGNED_MAX + 1];
     size_t msg_len;
 } fixture;
 
@@ -620,7 +620,7 @@ static void test_broken_chain(void)
 static void test_malformed(void)
 {
     setup();
-    fx.msg_len = FOGPAY_INGEST_MESSAGE_MAX + 1;
+    fx.msg_len = FOGPAY_BATCH_SIGNED_MAX + 1;
     memset(fx.msg, 0, fx.msg_len);
     ingest_on("gw-1");
     expect_dropped(FOGPAY_ERR_PAYLOAD_TOO_LARGE);
@@ -673,7 +673,7 @@ static void test_two_ingests(void)
     teardown();
 }
 
-static void test_log_line_and_topics(void)
+static void test_log_line(void)
 {
     setup();
     store_prefix(3);
@@ -689,28 +689,6 @@ static void test_log_line_and_topics(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(line, fogpay_error_string(FOGPAY_ERR_CHAIN_MISMATCH)));
     CU_ASSERT_STRING_EQUAL(fogpay_ingest_outcome_name(FOGPAY_INGEST_DROPPED), "dropped");
     teardown();
-
-    char gw[FOGPAY_GATEWAY_ID_MAX + 1];
-    CU_ASSERT_EQUAL(fogpay_ingest_topic_gateway("fogpay/v1", "fogpay/v1/gw/site-4/batch", gw),
-                    FOGPAY_OK);
-    CU_ASSERT_STRING_EQUAL(gw, "site-4");
-    static const char *bad[] = {
-        "fogpay/v1/gw/site-4/ack",
-        "fogpay/v1/gw//batch",
-        "fogpay/v2/gw/site-4/batch",
-        "fogpay/v1/gw/a/b/batch",
-        "fogpay/v1/dev/x/batch",
-        "fogpay/v1/gw/abcdefghijklmnopqrstuvwx/batch", /* 24 characters */
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        CU_ASSERT_EQUAL(fogpay_ingest_topic_gateway("fogpay/v1", bad[i], gw),
-                        FOGPAY_ERR_WRONG_TOPIC);
-    }
-    char topic[FOGPAY_INGEST_TOPIC_MAX];
-    CU_ASSERT_EQUAL(fogpay_ingest_topic("acme/pay", "gw-1", "ack", topic, sizeof topic), FOGPAY_OK);
-    CU_ASSERT_STRING_EQUAL(topic, "acme/pay/gw/gw-1/ack");
-    CU_ASSERT_EQUAL(fogpay_ingest_topic("acme/pay", "gw-1", "ack", topic, 10),
-                    FOGPAY_ERR_BUFFER_TOO_SMALL);
 }
 
 /* Event batches. */
@@ -878,7 +856,7 @@ int main(void)
     CU_add_test(s, "records not chaining to hash_after: refused", test_broken_chain);
     CU_add_test(s, "oversized and malformed: no ack", test_malformed);
     CU_add_test(s, "a second ingest on the same store", test_two_ingests);
-    CU_add_test(s, "log line and topics", test_log_line_and_topics);
+    CU_add_test(s, "the log line", test_log_line);
     CU_add_test(s, "event batch stored, acked on the events stream", test_event_batch_stored);
     CU_add_test(s, "event batch again: acked stored on the events stream", test_event_duplicate);
     CU_add_test(s, "event gap: resend from the event head", test_event_gap);

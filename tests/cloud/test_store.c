@@ -516,6 +516,12 @@ static void test_gateways(void)
     gateway_names first = {.stop_after = 1};
     CU_ASSERT_EQUAL(fogpay_store_gateway_list(s, gateway_names_visit, &first), FOGPAY_OK);
     CU_ASSERT_EQUAL(first.count, 1);
+
+    /* The id alphabet of the contract, ':' included, as the topics take it. */
+    CU_ASSERT_EQUAL(fogpay_store_gateway_add(s, "urn:site:4", key, 500), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_store_gateway_get(s, "urn:site:4", &g), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_store_gateway_add(s, "site/4", key, 1), FOGPAY_ERR_TEXT_INVALID);
+    CU_ASSERT_EQUAL(fogpay_store_gateway_add(s, "site+", key, 1), FOGPAY_ERR_TEXT_INVALID);
     fogpay_store_close(s);
 }
 
