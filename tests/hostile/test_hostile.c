@@ -1466,6 +1466,16 @@ static bool c_revoked_while_connected(void)
     return still ? fail("dev-v is still connected after its revocation") : true;
 }
 
+static bool c_broken_device_chain(void)
+{
+    /* prev-hash naming no message of dev-a's (schemas/README.md, device
+     * chain): the link does not continue, so nothing may settle. */
+    uint8_t m[FOGPAY_MESSAGE_MAX];
+    fogpay_intent in = intent("dev-a", seq_a++, "dev-b", 1);
+    memset(in.prev_hash, 0xaa, sizeof in.prev_hash);
+    return expect_reason(m, sign_intent(key_of("dev-a"), &in, m), FOGPAY_ERR_CHAIN_MISMATCH);
+}
+
 /* ---- the tables ------------------------------------------------------------ */
 
 typedef struct hostile_case {
@@ -1589,6 +1599,8 @@ static const hostile_case known_failures[] = {
           "algorithm confusion is answered with the wrong reason"),
     KNOWN(revoked_while_connected, "dev-v", "revoked by the operator while connected",
           "session ended", "revocation keeps the session"),
+    KNOWN(broken_device_chain, "dev-a", "intent whose prev-hash continues nothing",
+          "chain_mismatch, nothing moves", "the gateway does not check the device chain"),
 };
 
 /* ---- the harness ------------------------------------------------------------ */
