@@ -65,6 +65,13 @@
 /* Arena room per signed intent: the benchmark's intents are about 150 bytes
  * (the real size is printed); a longer one stops the run. */
 #define BENCH_INTENT_ROOM 256
+/* --daily: payments a device has made today before the second run, as in
+ * the issue's figure, and a per-day limit they stay far under. */
+#define BENCH_DAILY_PAYMENTS 600
+#define BENCH_DAILY_LIMIT_MINOR 1000000000u
+#define BENCH_DAILY_DEVICES 100
+#define BENCH_DAILY_SEQ_BASE 1000000u
+#define BENCH_DAILY_GROUP 1000
 
 typedef struct options {
     bool quick;
@@ -72,6 +79,7 @@ typedef struct options {
     double seconds;
     double rate;
     int window;
+    bool daily;
     const char *results;
 } options;
 
@@ -123,7 +131,10 @@ static fogpay_key **device_keys;
 static fogpay_key *gateway_key;
 static bench_conn *conns;
 static int epfd = -1, timerfd = -1;
-static pool pools[2];
+/* Saturation, fixed rate, and (--daily) saturation at many payments today. */
+#define BENCH_POOLS 3
+static pool pools[BENCH_POOLS];
+static pool *sat_pool;
 static phase current = PHASE_IDLE;
 static bool sending;
 static uint64_t receipts, verified, wrong, duplicates, plain_done;
@@ -169,7 +180,9 @@ static void provision(const char *db_path, const char *key_path)
         fogpay_ledger_begin(l) != FOGPAY_OK) {
         die("cannot create the ledger");
     }
-    fogpay_device_limits none = {0, 0, 0};
+    /* --daily sets a per-day limit, so that every intent is checked
+     * against the device's total of the day; high enough never to refuse. */
+    fogpay_device_limits none = {0, opt.daily ? BENCH_DAILY_LIMIT_MINOR : 0, 0};
     for (int i = 0; i < opt.devices; i++) {
         char pass[32], hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
         snprintf(device_ids[i], sizeof device_ids[i], "bd-%06d", i);
@@ -262,7 +275,7 @@ static void send_slot(pool *pl, bench_conn *c, size_t index, double t0)
 /* Saturation: tops up a device's window from its next unsent intents. */
 static void refill_saturation(bench_conn *c)
 {
-    pool *pl = &pools[0];
+    pool *pl = sat_pool;
     while (sending && c->inflight < opt.window && c->next < (uint64_t)pl->per_dev) {
         send_slot(pl, c, (size_t)c->index * (size_t)pl->per_dev + c->next, bench_now());
         c->next++;
@@ -317,7 +330,7 @@ static void receipt_wrong(const char *why, const bench_conn *c, uint64_t seq)
 
 static pool *pool_of(uint64_t seq)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < BENCH_POOLS; i++) {
         if (pools[i].slots && seq > pools[i].seq_base &&
             seq <= pools[i].seq_base + (uint64_t)pools[i].per_dev) {
             return &pools[i];
@@ -371,7 +384,7 @@ static void on_receipt(bench_conn *c, const uint8_t *payload, size_t len)
         double lat = (now - s->t0) * 1e6;
         pl->lat_us[pl->lat_n++] = lat > 4e9 ? UINT32_MAX : (uint32_t)lat;
     }
-    if (current == PHASE_SATURATION && pl == &pools[0]) {
+    if (current == PHASE_SATURATION && pl == sat_pool) {
         refill_saturation(c);
     }
 }
@@ -554,7 +567,8 @@ static void percentiles(pool *pl, double out[6])
 
 static bool sat_all_answered(void)
 {
-    return pools[0].answered == pools[0].sent && (!sending || pools[0].answered == pools[0].count);
+    return sat_pool->answered == sat_pool->sent &&
+           (!sending || sat_pool->answered == sat_pool->count);
 }
 
 static bool fixed_all_answered(void)
@@ -562,10 +576,13 @@ static bool fixed_all_answered(void)
     return fixed_next == pools[1].count && pools[1].answered == pools[1].count;
 }
 
-static void phase_saturation(figures *f)
+static void phase_saturation(pool *pl, figures *f)
 {
-    pool *pl = &pools[0];
     phase_cpu a, b;
+    sat_pool = pl;
+    for (int i = 0; i < opt.devices; i++) {
+        conns[i].next = 0;
+    }
     current = PHASE_SATURATION;
     sending = true;
     cpu_mark(&a, gateway.pid);
@@ -592,10 +609,10 @@ static void phase_saturation(figures *f)
     if (pl->answered != pl->sent) {
         die("saturation: intents unanswered after the drain");
     }
-    printf("saturation   %.0f settled/s over %.1f s (%zu receipts in the window), broker %.0f us "
+    printf("%-12s %.0f settled/s over %.1f s (%zu receipts in the window), broker %.0f us "
            "CPU per intent, generator %.0f us, cores %.0f%% %.0f%%; latency from send p50 %.2f "
            "p90 %.2f p99 %.2f p99.9 %.2f max %.2f ms\n",
-           f->settled_per_s, span, pl->lat_n, f->broker_cpu_us, f->gen_cpu_us,
+           pl->name, f->settled_per_s, span, pl->lat_n, f->broker_cpu_us, f->gen_cpu_us,
            f->sat_core[0] * 100, f->sat_core[1] * 100, f->sat_lat[0], f->sat_lat[1],
            f->sat_lat[2], f->sat_lat[3], f->sat_lat[4]);
 }
@@ -661,12 +678,84 @@ static double phase_plain(phase which, double seconds, double *broker_us)
     return (double)done / (b.t - a.t);
 }
 
+/* --daily: the ledger gets BENCH_DAILY_PAYMENTS settled payments of today
+ * per device through its own settle path, with the broker stopped. */
+static void preload_today(void)
+{
+    char db_path[TEST_BROKER_PATH_MAX];
+    test_broker_path(&gateway, "ledger.db", db_path, sizeof db_path);
+    fogpay_ledger *l;
+    if (fogpay_ledger_open(db_path, false, &l) != FOGPAY_OK) {
+        die("cannot open the ledger to preload");
+    }
+    uint64_t created = (uint64_t)time(NULL), n = 0;
+    for (int j = 0; j < BENCH_DAILY_PAYMENTS; j++) {
+        for (int d = 0; d < opt.devices; d++) {
+            if (n % BENCH_DAILY_GROUP == 0 && fogpay_ledger_begin(l) != FOGPAY_OK) {
+                die("cannot begin a preload group");
+            }
+            fogpay_intent in;
+            memset(&in, 0, sizeof in);
+            strcpy(in.device_id, device_ids[d]);
+            in.seq = BENCH_DAILY_SEQ_BASE + (uint64_t)j + 1;
+            strcpy(in.payee_device, device_ids[(d + 1) % opt.devices]);
+            in.amount_minor = 1;
+            in.currency = EUR;
+            in.created_s = created;
+            in.ttl_s = 3600;
+            uint8_t hash[FOGPAY_HASH_BYTES];
+            fogpay_sha256((const uint8_t *)&in, sizeof in, hash);
+            fogpay_transfer t;
+            int64_t balance;
+            if (fogpay_ledger_settle(l, &in, hash, now_ms(), &t, &balance) != FOGPAY_OK) {
+                die("a preload payment was refused");
+            }
+            if (++n % BENCH_DAILY_GROUP == 0 && fogpay_ledger_commit(l) != FOGPAY_OK) {
+                die("cannot commit a preload group");
+            }
+        }
+    }
+    if (n % BENCH_DAILY_GROUP != 0 && fogpay_ledger_commit(l) != FOGPAY_OK) {
+        die("cannot commit a preload group");
+    }
+    fogpay_ledger_close(l);
+}
+
+static int run_daily(figures *f0)
+{
+    figures f600;
+    memset(&f600, 0, sizeof f600);
+    phase_saturation(&pools[0], f0);
+    close_all();
+    test_broker_stop(&gateway);
+    double t = bench_now();
+    preload_today();
+    printf("preloaded    %d payments today on each of %d devices in %.1f s\n",
+           BENCH_DAILY_PAYMENTS, opt.devices, bench_now() - t);
+    if (!test_broker_restart(&gateway)) {
+        die("the gateway did not start again");
+    }
+    connect_all(gateway.port, true);
+    phase_saturation(&pools[2], &f600);
+    close_all();
+    test_broker_stop(&gateway);
+    printf("receipts     %llu checked, %llu signatures verified, %llu duplicates, %llu wrong\n",
+           (unsigned long long)receipts, (unsigned long long)verified,
+           (unsigned long long)duplicates, (unsigned long long)wrong);
+    printf("fogpay-bench-daily devices=%d settled_per_s_at_0=%.0f settled_per_s_at_%d=%.0f "
+           "broker_cpu_us_at_0=%.0f broker_cpu_us_at_%d=%.0f ratio=%.3f\n",
+           opt.devices, f0->settled_per_s, BENCH_DAILY_PAYMENTS, f600.settled_per_s,
+           f0->broker_cpu_us, BENCH_DAILY_PAYMENTS, f600.broker_cpu_us,
+           f0->settled_per_s > 0 ? f600.settled_per_s / f0->settled_per_s : 0);
+    return wrong ? 1 : 0;
+}
+
 /* ---- setup, output ------------------------------------------------------------- */
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: fogpay_bench [--quick] [--devices N] [--seconds S] [--rate R] "
-                    "[--window W] [--results DIR]\n");
+    fprintf(stderr, "usage: fogpay_bench [--quick] [--daily] [--devices N] [--seconds S] "
+                    "[--rate R] [--window W] [--results DIR]\n");
     exit(2);
 }
 
@@ -675,7 +764,7 @@ static void parse_options(int argc, char **argv)
     opt.devices = 1000;
     opt.seconds = 10;
     opt.rate = 1000;
-    opt.window = 8;
+    opt.window = 2;
     bool devices_set = false, seconds_set = false, rate_set = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -689,11 +778,16 @@ static void parse_options(int argc, char **argv)
             opt.rate = atof(v), rate_set = true, i++;
         } else if (strcmp(a, "--window") == 0 && v) {
             opt.window = atoi(v), i++;
+        } else if (strcmp(a, "--daily") == 0) {
+            opt.daily = true;
         } else if (strcmp(a, "--results") == 0 && v) {
             opt.results = v, i++;
         } else {
             usage();
         }
+    }
+    if (opt.daily && !devices_set) {
+        opt.devices = BENCH_DAILY_DEVICES;
     }
     if (opt.quick) {
         opt.devices = devices_set ? opt.devices : 100;
@@ -821,6 +915,10 @@ int main(int argc, char **argv)
     t = bench_now();
     pool_sign(&pools[0], "saturation", (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S), 0);
     pool_sign(&pools[1], "fixed", (size_t)(opt.seconds * opt.rate), (uint64_t)pools[0].per_dev);
+    if (opt.daily) {
+        pool_sign(&pools[2], "at-600-today", (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S),
+                  BENCH_DAILY_SEQ_BASE + BENCH_DAILY_PAYMENTS);
+    }
     plain_len = pools[0].slots[0].len;
     memcpy(plain_payload, pools[0].arena, plain_len);
     f.sign_s = bench_now() - t;
@@ -828,7 +926,10 @@ int main(int argc, char **argv)
            plain_len, f.sign_s);
     f.connect_s = connect_all(gateway.port, true);
     printf("connected    %d devices to the gateway in %.2f s\n", opt.devices, f.connect_s);
-    phase_saturation(&f);
+    if (opt.daily) {
+        return run_daily(&f);
+    }
+    phase_saturation(&pools[0], &f);
     phase_fixed(&f);
     close_all();
     test_broker_stop(&gateway);
