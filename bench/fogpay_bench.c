@@ -18,15 +18,24 @@
  *               committed SQLite transactions per second (WAL,
  *               synchronous=FULL) on the disk that holds the ledger.
  *
+ * Further modes instead of the phases above:
+ *   --daily     saturation with a per-day limit set, at no payments today
+ *               and again after 600 payments per device today (settled
+ *               through the ledger's own path with the broker stopped);
+ *   --storm     100 devices pay at 500/s while 1,000 more, provisioned with
+ *               the default password hash, log in at once: time until all
+ *               are up, and the payers' latency meanwhile.
+ *
  * Intents are signed before any clock starts. Every receipt is decoded and
  * matched to its intent (device, seq, intent hash) and must say settled; one
  * in BENCH_VERIFY_SAMPLE has its signature verified with the gateway's key.
  * The MQTT client is bench_mqtt.c: hand-written packets, one thread, epoll.
  *
- * Usage: fogpay_bench [--quick] [--devices N] [--seconds S] [--rate R]
- *                     [--window W] [--results DIR]
+ * Usage: fogpay_bench [--quick] [--daily|--storm] [--devices N] [--seconds S]
+ *                     [--rate R] [--window W] [--results DIR]
  * with FOGPAY_PLUGIN naming the plugin. Ends with one "fogpay-bench ..."
- * summary line; --results writes the run as JSON there. Exits 1 only when it
+ * summary line ("fogpay-bench-daily ...", "fogpay-bench-storm ..." for those
+ * modes); --results writes the run as JSON there. Exits 1 only when it
  * cannot run or a receipt is wrong, never on a figure.
  */
 #include <errno.h>
@@ -72,6 +81,14 @@
 #define BENCH_DAILY_DEVICES 100
 #define BENCH_DAILY_SEQ_BASE 1000000u
 #define BENCH_DAILY_GROUP 1000
+/* --storm: devices that log in at once (a site after a power cut) while the
+ * others pay at the fixed rate, with the slow hash every provisioned device
+ * gets; the payers' defaults, and when the storm starts. */
+#define BENCH_STORM_DEVICES 1000
+#define BENCH_STORM_PAYERS 100
+#define BENCH_STORM_RATE 500
+#define BENCH_STORM_SECONDS 30
+#define BENCH_STORM_START_S 1.0
 
 typedef struct options {
     bool quick;
@@ -80,6 +97,7 @@ typedef struct options {
     double rate;
     int window;
     bool daily;
+    bool storm;
     const char *results;
 } options;
 
@@ -91,6 +109,7 @@ typedef struct slot {
     uint8_t state;   /* slot_state */
     uint8_t hash[FOGPAY_HASH_BYTES];
     double t0;       /* sent (saturation) or scheduled (fixed rate) */
+    double t1;       /* answered */
 } slot;
 
 /* The signed intents of one phase: device d's j-th intent is slot
@@ -130,6 +149,11 @@ static char (*device_ids)[FOGPAY_DEVICE_ID_MAX + 1];
 static fogpay_key **device_keys;
 static fogpay_key *gateway_key;
 static bench_conn *conns;
+/* Connections: the paying devices 0..opt.devices-1, then (--storm) the
+ * devices of the login storm up to nconns. */
+static int nconns;
+static int wait_from, wait_to;
+static double storm_start, storm_done;
 static int epfd = -1, timerfd = -1;
 /* Saturation, fixed rate, and (--daily) saturation at many payments today. */
 #define BENCH_POOLS 3
@@ -183,16 +207,17 @@ static void provision(const char *db_path, const char *key_path)
     /* --daily sets a per-day limit, so that every intent is checked
      * against the device's total of the day; high enough never to refuse. */
     fogpay_device_limits none = {0, opt.daily ? BENCH_DAILY_LIMIT_MINOR : 0, 0};
-    for (int i = 0; i < opt.devices; i++) {
+    for (int i = 0; i < nconns; i++) {
         char pass[32], hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
+        uint32_t iterations = i < opt.devices ? FOGPAY_PASSWORD_ITERATIONS_MIN : 0;
         snprintf(device_ids[i], sizeof device_ids[i], "bd-%06d", i);
         snprintf(pass, sizeof pass, "pw-%06d", i);
         fogpay_transfer t;
-        /* The least iterations the gateway accepts: the login storm is a
-         * mode of its own; here logins only have to be done. */
+        /* Payers get the least iterations the gateway accepts: their logins
+         * only have to be done; the storm's devices get the default. */
         if (fogpay_key_generate(FOGPAY_ALG_EDDSA, &device_keys[i]) != FOGPAY_OK ||
-            fogpay_password_hash(pass, strlen(pass), FOGPAY_PASSWORD_ITERATIONS_MIN, hash,
-                                 sizeof hash) != FOGPAY_OK ||
+            fogpay_password_hash(pass, strlen(pass), iterations, hash, sizeof hash) !=
+                FOGPAY_OK ||
             fogpay_ledger_device_register(l, device_ids[i], device_keys[i], hash, entity, &none,
                                           now_ms()) != FOGPAY_OK ||
             fogpay_ledger_fund(l, device_ids[i], EUR, 1000000000, "bench", now_ms(), &t) !=
@@ -378,6 +403,7 @@ static void on_receipt(bench_conn *c, const uint8_t *payload, size_t len)
         receipt_wrong(why, c, r.seq);
     }
     s->state = SLOT_ANSWERED;
+    s->t1 = now;
     c->inflight--;
     pl->answered++;
     if (now <= pl->window_end) {
@@ -430,7 +456,7 @@ static void arm_timer(double at)
 
 static void flush_all(void)
 {
-    for (int i = 0; i < opt.devices; i++) {
+    for (int i = 0; i < nconns; i++) {
         if (conns[i].wlen > 0 && !bench_conn_flush(&conns[i])) {
             die("a connection failed while writing");
         }
@@ -477,7 +503,7 @@ static void loop_until(double deadline, bool (*done)(void))
 static int connected_count(void)
 {
     int n = 0;
-    for (int i = 0; i < opt.devices; i++) {
+    for (int i = wait_from; i < wait_to; i++) {
         n += conns[i].connacked && conns[i].subacked;
     }
     return n;
@@ -485,15 +511,15 @@ static int connected_count(void)
 
 static bool all_connected(void)
 {
-    return connected_count() == opt.devices;
+    return connected_count() == wait_to - wait_from;
 }
 
 /* Opens one connection per device; gateway: logged in as the device and
  * subscribed to its receipts; plain: anonymous, subscribed to its echo. */
-static double connect_all(int port, bool as_devices)
+/* Opens connections from..to-1 without waiting for them. */
+static void open_range(int port, bool as_devices, int from, int to)
 {
-    double start = bench_now();
-    for (int i = 0; i < opt.devices; i++) {
+    for (int i = from; i < to; i++) {
         char pass[32], topic[96];
         snprintf(pass, sizeof pass, "pw-%06d", i);
         if (as_devices) {
@@ -511,6 +537,15 @@ static double connect_all(int port, bool as_devices)
             die("epoll_ctl failed");
         }
     }
+    wait_from = from;
+    wait_to = to;
+}
+
+/* Opens the paying devices' connections and waits until all are up. */
+static double connect_all(int port, bool as_devices)
+{
+    double start = bench_now();
+    open_range(port, as_devices, 0, opt.devices);
     loop_until(start + BENCH_CONNECT_WAIT_S, all_connected);
     if (!all_connected()) {
         fprintf(stderr, "fogpay_bench: %d of %d connections up\n", connected_count(), opt.devices);
@@ -521,7 +556,7 @@ static double connect_all(int port, bool as_devices)
 
 static void close_all(void)
 {
-    for (int i = 0; i < opt.devices; i++) {
+    for (int i = 0; i < nconns; i++) {
         bench_conn_close(&conns[i]);
     }
 }
@@ -750,11 +785,79 @@ static int run_daily(figures *f0)
     return wrong ? 1 : 0;
 }
 
+/* --storm: the payers' fixed rate runs; after BENCH_STORM_START_S the storm's
+ * devices all connect at once. */
+static bool storm_and_fixed_done(void)
+{
+    if (storm_done == 0 && all_connected()) {
+        storm_done = bench_now();
+    }
+    return storm_done > 0 && fixed_all_answered();
+}
+
+static bool storm_started(void)
+{
+    return bench_now() >= pools[1].start + BENCH_STORM_START_S;
+}
+
+static int run_storm(void)
+{
+    pool *pl = &pools[1];
+    current = PHASE_FIXED;
+    sending = true;
+    fixed_next = 0;
+    pl->start = bench_now() + 0.01;
+    pl->window_end = pl->start + opt.seconds + BENCH_DRAIN_WAIT_S;
+    loop_until(pl->window_end, storm_started);
+    storm_start = bench_now();
+    open_range(gateway.port, true, opt.devices, nconns);
+    loop_until(pl->window_end + BENCH_CONNECT_WAIT_S, storm_and_fixed_done);
+    sending = false;
+    if (storm_done == 0) {
+        fprintf(stderr, "fogpay_bench: %d of %d storm devices up\n", connected_count(),
+                BENCH_STORM_DEVICES);
+        die("the storm's devices did not all connect");
+    }
+    if (!fixed_all_answered()) {
+        die("storm: the payers' intents unanswered after the drain");
+    }
+    /* The payers' intents scheduled while the storm lasted, and the
+     * receipts that came meanwhile. */
+    pl->lat_n = 0;
+    uint64_t settled_meanwhile = 0;
+    for (size_t i = 0; i < pl->count; i++) {
+        slot *s = &pl->slots[i];
+        if (s->t0 >= storm_start && s->t0 <= storm_done) {
+            pl->lat_us[pl->lat_n++] = (uint32_t)((s->t1 - s->t0) * 1e6);
+        }
+        settled_meanwhile += s->t1 >= storm_start && s->t1 <= storm_done;
+    }
+    double lat[6];
+    percentiles(pl, lat);
+    double span = storm_done - storm_start;
+    printf("storm        %d devices logged in at once in %.2f s while %d devices paid %.0f/s; "
+           "%llu receipts meanwhile (%.0f/s); payers' latency from the scheduled time "
+           "meanwhile p50 %.2f p90 %.2f p99 %.2f p99.9 %.2f max %.2f ms\n",
+           BENCH_STORM_DEVICES, span, opt.devices, opt.rate,
+           (unsigned long long)settled_meanwhile, span > 0 ? settled_meanwhile / span : 0, lat[0],
+           lat[1], lat[2], lat[3], lat[4]);
+    close_all();
+    test_broker_stop(&gateway);
+    printf("receipts     %llu checked, %llu signatures verified, %llu duplicates, %llu wrong\n",
+           (unsigned long long)receipts, (unsigned long long)verified,
+           (unsigned long long)duplicates, (unsigned long long)wrong);
+    printf("fogpay-bench-storm storm_devices=%d all_connected_s=%.2f payers=%d rate_per_s=%.0f "
+           "settled_per_s_meanwhile=%.0f payer_p50_ms=%.2f payer_p99_ms=%.2f payer_max_ms=%.2f\n",
+           BENCH_STORM_DEVICES, span, opt.devices, opt.rate,
+           span > 0 ? settled_meanwhile / span : 0, lat[0], lat[2], lat[4]);
+    return wrong ? 1 : 0;
+}
+
 /* ---- setup, output ------------------------------------------------------------- */
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: fogpay_bench [--quick] [--daily] [--devices N] [--seconds S] "
+    fprintf(stderr, "usage: fogpay_bench [--quick] [--daily|--storm] [--devices N] [--seconds S] "
                     "[--rate R] [--window W] [--results DIR]\n");
     exit(2);
 }
@@ -780,6 +883,8 @@ static void parse_options(int argc, char **argv)
             opt.window = atoi(v), i++;
         } else if (strcmp(a, "--daily") == 0) {
             opt.daily = true;
+        } else if (strcmp(a, "--storm") == 0) {
+            opt.storm = true;
         } else if (strcmp(a, "--results") == 0 && v) {
             opt.results = v, i++;
         } else {
@@ -788,6 +893,11 @@ static void parse_options(int argc, char **argv)
     }
     if (opt.daily && !devices_set) {
         opt.devices = BENCH_DAILY_DEVICES;
+    }
+    if (opt.storm) {
+        opt.devices = devices_set ? opt.devices : BENCH_STORM_PAYERS;
+        opt.rate = rate_set ? opt.rate : BENCH_STORM_RATE;
+        opt.seconds = seconds_set ? opt.seconds : BENCH_STORM_SECONDS;
     }
     if (opt.quick) {
         opt.devices = devices_set ? opt.devices : 100;
@@ -817,7 +927,7 @@ static void start_gateway(void)
     test_broker_path(&gateway, "gateway.key", key_path, sizeof key_path);
     double t = bench_now();
     provision(db_path, key_path);
-    printf("provisioned  %d devices in %.1f s\n", opt.devices, bench_now() - t);
+    printf("provisioned  %d devices in %.1f s\n", nconns, bench_now() - t);
     snprintf(conf, sizeof conf,
              "allow_anonymous false\n"
              "set_tcp_nodelay true\n"
@@ -889,9 +999,10 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     raise_fd_limit();
     atexit(cleanup);
-    device_ids = calloc((size_t)opt.devices, sizeof *device_ids);
-    device_keys = calloc((size_t)opt.devices, sizeof *device_keys);
-    conns = calloc((size_t)opt.devices, sizeof *conns);
+    nconns = opt.devices + (opt.storm ? BENCH_STORM_DEVICES : 0);
+    device_ids = calloc((size_t)nconns, sizeof *device_ids);
+    device_keys = calloc((size_t)nconns, sizeof *device_keys);
+    conns = calloc((size_t)nconns, sizeof *conns);
     epfd = epoll_create1(EPOLL_CLOEXEC);
     timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     struct epoll_event te = {.events = EPOLLIN, .data.u32 = BENCH_TIMER_TAG};
@@ -913,7 +1024,9 @@ int main(int argc, char **argv)
     start_gateway();
     f.provision_s = bench_now() - t;
     t = bench_now();
-    pool_sign(&pools[0], "saturation", (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S), 0);
+    /* --storm has no saturation phase: one intent a device stands in. */
+    pool_sign(&pools[0], "saturation",
+              opt.storm ? (size_t)opt.devices : (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S), 0);
     pool_sign(&pools[1], "fixed", (size_t)(opt.seconds * opt.rate), (uint64_t)pools[0].per_dev);
     if (opt.daily) {
         pool_sign(&pools[2], "at-600-today", (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S),
@@ -928,6 +1041,9 @@ int main(int argc, char **argv)
     printf("connected    %d devices to the gateway in %.2f s\n", opt.devices, f.connect_s);
     if (opt.daily) {
         return run_daily(&f);
+    }
+    if (opt.storm) {
+        return run_storm();
     }
     phase_saturation(&pools[0], &f);
     phase_fixed(&f);
