@@ -117,6 +117,7 @@ void bench_conn_close(bench_conn *c)
     free(c->rbuf);
     free(c->wbuf);
     c->rbuf = c->wbuf = NULL;
+    c->rlen = c->wlen = 0;
 }
 
 static uint16_t take_packet_id(bench_conn *c)
@@ -186,6 +187,7 @@ bool bench_conn_flush(bench_conn *c)
             if (errno == EINTR) {
                 continue;
             }
+            fprintf(stderr, "bench: connection %d: send: %s\n", c->index, strerror(errno));
             c->failed = true;
             return false;
         }
@@ -311,6 +313,7 @@ bool bench_conn_read(bench_conn *c, const bench_handlers *h)
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 return true;
             }
+            fprintf(stderr, "bench: connection %d: recv: %s\n", c->index, strerror(errno));
             c->failed = true;
             return false;
         }
