@@ -24,7 +24,9 @@
  *               through the ledger's own path with the broker stopped);
  *   --storm     100 devices pay at 500/s while 1,000 more, provisioned with
  *               the default password hash, log in at once: time until all
- *               are up, and the payers' latency meanwhile.
+ *               are up, and the payers' latency meanwhile;
+ *   --provision N devices through the ledger API in one transaction, and up
+ *               to 100 through fogpayctl (a process per step), timed.
  *
  * Intents are signed before any clock starts. Every receipt is decoded and
  * matched to its intent (device, seq, intent hash) and must say settled; one
@@ -56,6 +58,7 @@
 #include "fogpay_hash.h"
 #include "fogpay_password.h"
 #include "ledger.h"
+#include "testutil.h"
 
 #define EUR 978
 #define BENCH_VERIFY_SAMPLE 64
@@ -93,6 +96,10 @@
 #define BENCH_STORM_RATE 500
 #define BENCH_STORM_SECONDS 30
 #define BENCH_STORM_START_S 1.0
+/* --provision: devices registered through fogpayctl, two processes each
+ * (register-device, fund); fewer than the bulk path, as each takes tens of
+ * milliseconds. */
+#define BENCH_PROVISION_CTL_MAX 100
 
 typedef struct options {
     bool quick;
@@ -102,6 +109,7 @@ typedef struct options {
     int window;
     bool daily;
     bool storm;
+    bool provision;
     const char *results;
 } options;
 
@@ -213,12 +221,14 @@ static void provision(const char *db_path, const char *key_path)
     fogpay_device_limits none = {0, opt.daily ? BENCH_DAILY_LIMIT_MINOR : 0, 0};
     for (int i = 0; i < nconns; i++) {
         char pass[32], hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
-        uint32_t iterations = i < opt.devices ? FOGPAY_PASSWORD_ITERATIONS_MIN : 0;
+        uint32_t iterations =
+            i < opt.devices && !opt.provision ? FOGPAY_PASSWORD_ITERATIONS_MIN : 0;
         snprintf(device_ids[i], sizeof device_ids[i], "bd-%06d", i);
         snprintf(pass, sizeof pass, "pw-%06d", i);
         fogpay_transfer t;
         /* Payers get the least iterations the gateway accepts: their logins
-         * only have to be done; the storm's devices get the default. */
+         * only have to be done; the storm's devices and --provision get the
+         * default. */
         if (fogpay_key_generate(FOGPAY_ALG_EDDSA, &device_keys[i]) != FOGPAY_OK ||
             fogpay_password_hash(pass, strlen(pass), iterations, hash, sizeof hash) !=
                 FOGPAY_OK ||
@@ -497,7 +507,8 @@ static void loop_until(double deadline, bool (*done)(void))
                 continue;
             }
             bench_conn *c = &conns[ev[i].data.u32];
-            if ((ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !bench_conn_read(c, &handlers)) {
+            if ((ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
+                !bench_conn_read(c, &handlers)) {
                 die("a connection failed (see above)");
             }
         }
@@ -551,7 +562,8 @@ static double connect_all(int port, bool as_devices)
 {
     double start = bench_now();
     for (int from = 0; from < opt.devices; from += BENCH_CONNECT_CHUNK) {
-        int to = from + BENCH_CONNECT_CHUNK < opt.devices ? from + BENCH_CONNECT_CHUNK : opt.devices;
+        int to = from + BENCH_CONNECT_CHUNK;
+        to = to < opt.devices ? to : opt.devices;
         open_range(port, as_devices, from, to);
         loop_until(start + BENCH_CONNECT_WAIT_S, all_connected);
     }
@@ -686,8 +698,8 @@ static void phase_fixed(figures *f)
     }
     percentiles(pl, f->fixed_lat);
     printf("fixed rate   %.0f intents/s offered (%zu), %.0f/s achieved, broker %.0f us CPU per "
-           "intent, generator %.0f us, cores %.0f%% %.0f%%; latency from the scheduled time p50 %.2f p90 %.2f p99 "
-           "%.2f p99.9 %.2f max %.2f ms\n",
+           "intent, generator %.0f us, cores %.0f%% %.0f%%; latency from the scheduled time "
+           "p50 %.2f p90 %.2f p99 %.2f p99.9 %.2f max %.2f ms\n",
            opt.rate, pl->count, f->fixed_rate, f->fixed_broker_cpu_us, f->fixed_gen_cpu_us,
            f->fixed_core[0] * 100,
            f->fixed_core[1] * 100, f->fixed_lat[0], f->fixed_lat[1], f->fixed_lat[2],
@@ -863,12 +875,80 @@ static int run_storm(void)
     return wrong ? 1 : 0;
 }
 
+/* --provision: N devices through the ledger API in one transaction with the
+ * default password hash, then up to BENCH_PROVISION_CTL_MAX through
+ * fogpayctl (FOGPAYCTL names it), as deploy/provision.sh does. */
+static double provision_ctl(const char *ctl, const char *dir, int count)
+{
+    char db[TEST_BROKER_PATH_MAX], out[TEST_BROKER_PATH_MAX], pw[TEST_BROKER_PATH_MAX];
+    snprintf(db, sizeof db, "%s/ctl.db", dir);
+    snprintf(out, sizeof out, "%s/ctl.out", dir);
+    snprintf(pw, sizeof pw, "%s/pw.txt", dir);
+    const char *init[] = {ctl, "--db", db, "init", NULL};
+    const char *entity[] = {ctl, "--db", db, "create-entity", "--name", "Bench Devices Ltd", NULL};
+    if (testutil_command(init, NULL) != 0 || testutil_command(entity, out) != 0) {
+        die("fogpayctl init or create-entity failed");
+    }
+    char *owner = testutil_read_file(out, NULL);
+    if (!owner) {
+        die("fogpayctl create-entity printed nothing");
+    }
+    owner[strcspn(owner, "\n")] = '\0';
+    double start = bench_now();
+    for (int i = 0; i < count; i++) {
+        char pub[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+        fogpay_key_public_text(device_keys[i], pub, sizeof pub);
+        FILE *f = fopen(pw, "w");
+        if (!f) {
+            die("cannot write the password file");
+        }
+        fprintf(f, "pw-%06d\n", i);
+        fclose(f);
+        const char *reg[] = {ctl, "--db", db, "register-device", "--device", device_ids[i],
+                             "--public-key", pub, "--owner", owner, "--password-file", pw,
+                             NULL};
+        const char *fund[] = {ctl, "--db", db, "fund", "--device", device_ids[i], "--currency",
+                              "EUR", "--amount", "10000.00", NULL};
+        if (testutil_command(reg, NULL) != 0 || testutil_command(fund, NULL) != 0) {
+            die("fogpayctl register-device or fund failed");
+        }
+    }
+    free(owner);
+    return bench_now() - start;
+}
+
+static int run_provision(void)
+{
+    const char *ctl = getenv("FOGPAYCTL");
+    if (!ctl) {
+        die("FOGPAYCTL must name fogpayctl (bench/run.sh sets it)");
+    }
+    char db[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX];
+    test_broker_path(&gateway, "ledger.db", db, sizeof db);
+    test_broker_path(&gateway, "gateway.key", key, sizeof key);
+    double t = bench_now();
+    provision(db, key);
+    double bulk = bench_now() - t;
+    int count = opt.devices < BENCH_PROVISION_CTL_MAX ? opt.devices : BENCH_PROVISION_CTL_MAX;
+    double ctl_s = provision_ctl(ctl, gateway.dir, count);
+    printf("provision    %d devices through the ledger API in one transaction (default password "
+           "hash) in %.2f s (%.0f/s); %d through fogpayctl (register-device and fund, a process "
+           "each) in %.2f s (%.0f/s, %.1f ms a device)\n",
+           opt.devices, bulk, opt.devices / bulk, count, ctl_s, count / ctl_s,
+           ctl_s * 1000 / count);
+    printf("fogpay-bench-provision devices=%d bulk_s=%.2f bulk_per_s=%.0f fogpayctl_devices=%d "
+           "fogpayctl_s=%.2f fogpayctl_per_s=%.1f fogpayctl_1000_s=%.1f\n",
+           opt.devices, bulk, opt.devices / bulk, count, ctl_s, count / ctl_s,
+           ctl_s * 1000 / count);
+    return 0;
+}
+
 /* ---- setup, output ------------------------------------------------------------- */
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: fogpay_bench [--quick] [--daily|--storm] [--devices N] [--seconds S] "
-                    "[--rate R] [--window W] [--results DIR]\n");
+    fprintf(stderr, "usage: fogpay_bench [--quick] [--daily|--storm|--provision] [--devices N] "
+                    "[--seconds S] [--rate R] [--window W] [--results DIR]\n");
     exit(2);
 }
 
@@ -895,6 +975,8 @@ static void parse_options(int argc, char **argv)
             opt.daily = true;
         } else if (strcmp(a, "--storm") == 0) {
             opt.storm = true;
+        } else if (strcmp(a, "--provision") == 0) {
+            opt.provision = true;
         } else if (strcmp(a, "--results") == 0 && v) {
             opt.results = v, i++;
         } else {
@@ -991,7 +1073,8 @@ static void write_results(const figures *f)
             f->connect_s, f->plain_connect_s, f->settled_per_s, f->broker_cpu_us, f->gen_cpu_us,
             f->sat_core[0], f->sat_core[1], f->sat_lat[0], f->sat_lat[1], f->sat_lat[2],
             f->sat_lat[3], f->sat_lat[4], opt.rate, f->fixed_rate, f->fixed_broker_cpu_us,
-            f->fixed_gen_cpu_us, f->fixed_core[0], f->fixed_core[1], f->fixed_lat[0], f->fixed_lat[1],
+            f->fixed_gen_cpu_us, f->fixed_core[0], f->fixed_core[1], f->fixed_lat[0],
+            f->fixed_lat[1],
             f->fixed_lat[2], f->fixed_lat[3], f->fixed_lat[4], f->qos1_per_s, f->echo_per_s,
             f->plain_broker_cpu_us, f->sign_per_s, f->verify_per_s, f->fsync_per_s,
             (unsigned long long)receipts, (unsigned long long)verified,
@@ -1021,6 +1104,9 @@ int main(int argc, char **argv)
         !test_broker_init(&plain)) {
         die("cannot set up");
     }
+    if (opt.provision) {
+        return run_provision();
+    }
     figures f;
     memset(&f, 0, sizeof f);
     double host_s = opt.quick ? 0.3 : 2;
@@ -1037,7 +1123,10 @@ int main(int argc, char **argv)
     /* --storm has no saturation phase: one intent a device stands in. */
     pool_sign(&pools[0], "saturation",
               opt.storm ? (size_t)opt.devices : (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S), 0);
-    pool_sign(&pools[1], "fixed", (size_t)(opt.seconds * opt.rate), (uint64_t)pools[0].per_dev);
+    /* --daily has no fixed-rate phase: one intent a device stands in. */
+    pool_sign(&pools[1], "fixed",
+              opt.daily ? (size_t)opt.devices : (size_t)(opt.seconds * opt.rate),
+              (uint64_t)pools[0].per_dev);
     if (opt.daily) {
         pool_sign(&pools[2], "at-600-today", (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S),
                   BENCH_DAILY_SEQ_BASE + BENCH_DAILY_PAYMENTS);
@@ -1045,8 +1134,8 @@ int main(int argc, char **argv)
     plain_len = pools[0].slots[0].len;
     memcpy(plain_payload, pools[0].arena, plain_len);
     f.sign_s = bench_now() - t;
-    printf("signed       %zu intents of %zu bytes in %.1f s\n", pools[0].count + pools[1].count,
-           plain_len, f.sign_s);
+    printf("signed       %zu intents of %zu bytes in %.1f s\n",
+           pools[0].count + pools[1].count + pools[2].count, plain_len, f.sign_s);
     f.connect_s = connect_all(gateway.port, true);
     printf("connected    %d devices to the gateway (pid %d) in %.2f s\n", opt.devices,
            (int)gateway.pid, f.connect_s);
@@ -1061,7 +1150,8 @@ int main(int argc, char **argv)
     close_all();
     test_broker_stop(&gateway);
 
-    if (!test_broker_start(&plain, "allow_anonymous true\nset_tcp_nodelay true\nmax_inflight_messages 64\n")) {
+    if (!test_broker_start(&plain, "allow_anonymous true\nset_tcp_nodelay true\n"
+                                   "max_inflight_messages 64\n")) {
         die("the plain Mosquitto did not start");
     }
     f.plain_connect_s = connect_all(plain.port, false);
