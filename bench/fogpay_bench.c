@@ -26,7 +26,11 @@
  *               the default password hash, log in at once: time until all
  *               are up, and the payers' latency meanwhile;
  *   --provision N devices through the ledger API in one transaction, and up
- *               to 100 through fogpayctl (a process per step), timed.
+ *               to 100 through fogpayctl (a process per step), timed;
+ *   --scale     saturation on a fresh ledger and again after --transfers T
+ *               (default 10,000,000) more through fogpay_ledger_settle:
+ *               both rates, bytes stored per transfer, the chain's verify
+ *               time.
  *
  * Intents are signed before any clock starts. Every receipt is decoded and
  * matched to its intent (device, seq, intent hash) and must say settled; one
@@ -100,6 +104,10 @@
  * (register-device, fund); fewer than the bulk path, as each takes tens of
  * milliseconds. */
 #define BENCH_PROVISION_CTL_MAX 100
+/* --scale: stored transfers to settle against (the issue's figure), added
+ * through fogpay_ledger_settle; --transfers sets fewer. */
+#define BENCH_SCALE_TRANSFERS 10000000L
+#define BENCH_SCALE_SEQ_BASE 100000000u
 
 typedef struct options {
     bool quick;
@@ -110,6 +118,8 @@ typedef struct options {
     bool daily;
     bool storm;
     bool provision;
+    bool scale;
+    long transfers;
     const char *results;
 } options;
 
@@ -735,9 +745,10 @@ static double phase_plain(phase which, double seconds, double *broker_us)
     return (double)done / (b.t - a.t);
 }
 
-/* --daily: the ledger gets BENCH_DAILY_PAYMENTS settled payments of today
- * per device through its own settle path, with the broker stopped. */
-static void preload_today(void)
+/* --daily and --scale: the ledger gets per_device settled payments of
+ * today per device (seqs after seq_base) through its own settle path, with
+ * the broker stopped. */
+static void preload(int per_device, uint64_t seq_base)
 {
     char db_path[TEST_BROKER_PATH_MAX];
     test_broker_path(&gateway, "ledger.db", db_path, sizeof db_path);
@@ -746,7 +757,7 @@ static void preload_today(void)
         die("cannot open the ledger to preload");
     }
     uint64_t created = (uint64_t)time(NULL), n = 0;
-    for (int j = 0; j < BENCH_DAILY_PAYMENTS; j++) {
+    for (int j = 0; j < per_device; j++) {
         for (int d = 0; d < opt.devices; d++) {
             if (n % BENCH_DAILY_GROUP == 0 && fogpay_ledger_begin(l) != FOGPAY_OK) {
                 die("cannot begin a preload group");
@@ -754,7 +765,7 @@ static void preload_today(void)
             fogpay_intent in;
             memset(&in, 0, sizeof in);
             strcpy(in.device_id, device_ids[d]);
-            in.seq = BENCH_DAILY_SEQ_BASE + (uint64_t)j + 1;
+            in.seq = seq_base + (uint64_t)j + 1;
             strcpy(in.payee_device, device_ids[(d + 1) % opt.devices]);
             in.amount_minor = 1;
             in.currency = EUR;
@@ -786,7 +797,7 @@ static int run_daily(figures *f0)
     close_all();
     test_broker_stop(&gateway);
     double t = bench_now();
-    preload_today();
+    preload(BENCH_DAILY_PAYMENTS, BENCH_DAILY_SEQ_BASE);
     printf("preloaded    %d payments today on each of %d devices in %.1f s\n",
            BENCH_DAILY_PAYMENTS, opt.devices, bench_now() - t);
     if (!test_broker_restart(&gateway)) {
@@ -875,6 +886,72 @@ static int run_storm(void)
     return wrong ? 1 : 0;
 }
 
+static uint64_t ledger_bytes(void)
+{
+    uint64_t total = 0;
+    static const char *const names[] = {"ledger.db", "ledger.db-wal"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[TEST_BROKER_PATH_MAX];
+        struct stat st;
+        test_broker_path(&gateway, names[i], path, sizeof path);
+        if (stat(path, &st) == 0) {
+            total += (uint64_t)st.st_size;
+        }
+    }
+    return total;
+}
+
+/* --scale: saturation on a fresh ledger, then opt.transfers more stored
+ * through the ledger's settle path with the broker stopped, the whole chain
+ * verified, and saturation again. */
+static int run_scale(figures *f0)
+{
+    figures fn;
+    memset(&fn, 0, sizeof fn);
+    phase_saturation(&pools[0], f0);
+    close_all();
+    test_broker_stop(&gateway);
+    uint64_t bytes_before = ledger_bytes();
+    int per_device = (int)(opt.transfers / opt.devices);
+    long added = (long)per_device * opt.devices;
+    double t = bench_now();
+    preload(per_device, BENCH_SCALE_SEQ_BASE);
+    double gen_s = bench_now() - t;
+    uint64_t bytes_after = ledger_bytes();
+    char db_path[TEST_BROKER_PATH_MAX], problem[256] = "";
+    test_broker_path(&gateway, "ledger.db", db_path, sizeof db_path);
+    fogpay_ledger *l;
+    uint64_t checked = 0, bad = 0;
+    t = bench_now();
+    if (fogpay_ledger_open(db_path, false, &l) != FOGPAY_OK ||
+        fogpay_ledger_verify(l, &checked, &bad, problem, sizeof problem) != FOGPAY_OK) {
+        fprintf(stderr, "fogpay_bench: verify: %s\n", problem);
+        die("the ledger does not verify");
+    }
+    fogpay_ledger_close(l);
+    double verify_s = bench_now() - t;
+    double per_transfer = added ? (double)(bytes_after - bytes_before) / (double)added : 0;
+    printf("scale        %ld transfers added through fogpay_ledger_settle in %.1f s (%.0f/s), "
+           "%.0f bytes stored each; the chain of %llu verified in %.1f s\n",
+           added, gen_s, added / gen_s, per_transfer, (unsigned long long)checked, verify_s);
+    if (!test_broker_restart(&gateway)) {
+        die("the gateway did not start again");
+    }
+    connect_all(gateway.port, true);
+    phase_saturation(&pools[2], &fn);
+    close_all();
+    test_broker_stop(&gateway);
+    printf("receipts     %llu checked, %llu signatures verified, %llu duplicates, %llu wrong\n",
+           (unsigned long long)receipts, (unsigned long long)verified,
+           (unsigned long long)duplicates, (unsigned long long)wrong);
+    printf("fogpay-bench-scale transfers=%llu settled_per_s_empty=%.0f settled_per_s_at_scale=%.0f "
+           "ratio=%.3f bytes_per_transfer=%.0f generate_per_s=%.0f verify_s=%.1f\n",
+           (unsigned long long)checked, f0->settled_per_s, fn.settled_per_s,
+           f0->settled_per_s > 0 ? fn.settled_per_s / f0->settled_per_s : 0, per_transfer,
+           added / gen_s, verify_s);
+    return wrong ? 1 : 0;
+}
+
 /* --provision: N devices through the ledger API in one transaction with the
  * default password hash, then up to BENCH_PROVISION_CTL_MAX through
  * fogpayctl (FOGPAYCTL names it), as deploy/provision.sh does. */
@@ -947,8 +1024,9 @@ static int run_provision(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: fogpay_bench [--quick] [--daily|--storm|--provision] [--devices N] "
-                    "[--seconds S] [--rate R] [--window W] [--results DIR]\n");
+    fprintf(stderr, "usage: fogpay_bench [--quick] [--daily|--storm|--provision|--scale "
+                    "[--transfers T]] [--devices N] [--seconds S] [--rate R] [--window W] "
+                    "[--results DIR]\n");
     exit(2);
 }
 
@@ -958,6 +1036,7 @@ static void parse_options(int argc, char **argv)
     opt.seconds = 10;
     opt.rate = 1000;
     opt.window = 2;
+    opt.transfers = BENCH_SCALE_TRANSFERS;
     bool devices_set = false, seconds_set = false, rate_set = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -977,6 +1056,10 @@ static void parse_options(int argc, char **argv)
             opt.storm = true;
         } else if (strcmp(a, "--provision") == 0) {
             opt.provision = true;
+        } else if (strcmp(a, "--scale") == 0) {
+            opt.scale = true;
+        } else if (strcmp(a, "--transfers") == 0 && v) {
+            opt.transfers = atol(v), i++;
         } else if (strcmp(a, "--results") == 0 && v) {
             opt.results = v, i++;
         } else {
@@ -1125,8 +1208,12 @@ int main(int argc, char **argv)
               opt.storm ? (size_t)opt.devices : (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S), 0);
     /* --daily has no fixed-rate phase: one intent a device stands in. */
     pool_sign(&pools[1], "fixed",
-              opt.daily ? (size_t)opt.devices : (size_t)(opt.seconds * opt.rate),
+              opt.daily || opt.scale ? (size_t)opt.devices : (size_t)(opt.seconds * opt.rate),
               (uint64_t)pools[0].per_dev);
+    if (opt.scale) {
+        pool_sign(&pools[2], "at-scale", (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S),
+                  BENCH_SCALE_SEQ_BASE + (uint64_t)(opt.transfers / opt.devices) + 1);
+    }
     if (opt.daily) {
         pool_sign(&pools[2], "at-600-today", (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S),
                   BENCH_DAILY_SEQ_BASE + BENCH_DAILY_PAYMENTS);
@@ -1141,6 +1228,9 @@ int main(int argc, char **argv)
            (int)gateway.pid, f.connect_s);
     if (opt.daily) {
         return run_daily(&f);
+    }
+    if (opt.scale) {
+        return run_scale(&f);
     }
     if (opt.storm) {
         return run_storm();

@@ -4,13 +4,13 @@
 # "fogpay-bench ..." summary line. Full runs (without --quick) write their
 # figures and the machine's description as JSON to bench/results/.
 #
-#   bench/run.sh [--quick] [--daily|--storm|--provision] [--devices N] [--seconds S]
-#                [--rate R] [--window W]
+#   bench/run.sh [--quick] [--daily|--storm|--provision|--scale [--transfers T]]
+#                [--devices N] [--seconds S] [--rate R] [--window W]
 #
 # --quick: 100 devices, 3 s a phase, 500 intents/s fixed rate, under 60 s.
 # Defaults: 1,000 devices, 10 s a phase, 1,000 intents/s, a window of 2
-# intents per device. --daily, --storm and --provision are modes of their
-# own, with their own summary line and no JSON. See BENCHMARKS.md.
+# intents per device. --daily, --storm, --provision and --scale are modes
+# of their own, with their own summary line and no JSON. See BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
