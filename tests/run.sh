@@ -45,6 +45,7 @@ ninja -C build-asan
 status=0
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --suite unit --print-errorlogs --num-processes "$jobs" || status=1
+# The whole suite includes the benchmark in quick mode (bench-smoke: what bench/run.sh --quick runs).
 meson test -C build --print-errorlogs --num-processes "$jobs" || status=1
 
 python3 - build-asan/meson-logs/testlog.json build/meson-logs/testlog.json <<'PY'

@@ -1,0 +1,49 @@
+/*
+ * bench_host.h - what the benchmark measures of the machine rather than of
+ * fogpay: CPU time of a process and of each core from /proc, the disk's
+ * fsync rate through SQLite, single-core Ed25519 sign and verify rates
+ * through common/, and the machine's description for the results file.
+ */
+#ifndef FOGPAY_BENCH_HOST_H
+#define FOGPAY_BENCH_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BENCH_CORES_MAX 64
+
+/* User plus system CPU time of a process (/proc/PID/stat), in microseconds;
+ * 0 when it cannot be read. */
+uint64_t bench_process_cpu_us(pid_t pid);
+
+/* This process's own CPU time (getrusage), in microseconds. */
+uint64_t bench_self_cpu_us(void);
+
+/* Busy and total jiffies of each core (/proc/stat "cpuN" lines). */
+typedef struct bench_cores {
+    int count;
+    uint64_t busy[BENCH_CORES_MAX];
+    uint64_t total[BENCH_CORES_MAX];
+} bench_cores;
+void bench_cores_read(bench_cores *out);
+/* Utilisation of core i between two readings, 0..1. */
+double bench_core_share(const bench_cores *before, const bench_cores *after, int i);
+
+/* Small committed transactions per second for about seconds, in a SQLite
+ * database in dir (WAL, synchronous=FULL). 0 on failure. */
+double bench_fsync_rate(const char *dir, double seconds);
+
+/* Ed25519 signatures made and checked per second on one core, over a
+ * message of msg_len bytes, each for about seconds. */
+void bench_ed25519_rates(size_t msg_len, double seconds, double *sign_per_s,
+                         double *verify_per_s);
+
+/* nproc, CPU model, memory, kernel and the UTC date, as JSON members
+ * ("nproc": 2, ...) without the braces, into out. */
+void bench_machine_json(char *out, size_t cap);
+
+/* Monotonic seconds. */
+double bench_now(void);
+
+#endif
