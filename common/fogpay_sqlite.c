@@ -27,6 +27,8 @@ typedef struct opener {
     size_t cap;
 } opener;
 
+static void opener__note(opener *o, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
 static void opener__note(opener *o, const char *format, ...)
 {
     va_list ap;
