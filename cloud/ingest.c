@@ -198,7 +198,8 @@ static fogpay_error ingest_check_sender(fogpay_ingest *in, const char *topic_gat
         return ingest_set(out, FOGPAY_INGEST_DROPPED, FOGPAY_ERR_BAD_SIGNATURE,
                           "signed under a kid that is not the registered key's");
     }
-    err = fogpay_cose_sign1_verify(&cose, key, NULL, 0);
+    fogpay_bytes verified;
+    err = fogpay_cose_sign1_open(msg, len, key, NULL, &verified);
     fogpay_key_free(key);
     if (err != FOGPAY_OK) {
         return ingest_set(out, FOGPAY_INGEST_DROPPED, err,

@@ -327,3 +327,25 @@ fogpay_error fogpay_cose_sign1_verify(const fogpay_cose_sign1 *msg, const fogpay
     }
     return err;
 }
+
+fogpay_error fogpay_cose_sign1_open(const uint8_t *msg, size_t len, const fogpay_key *key,
+                                    const uint8_t *kid, fogpay_bytes *payload)
+{
+    if (!key || !payload) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_cose_sign1 parsed;
+    fogpay_error err = fogpay_cose_sign1_parse(msg, len, &parsed);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (kid && (parsed.kid.len != FOGPAY_KID_BYTES
+                || memcmp(parsed.kid.ptr, kid, FOGPAY_KID_BYTES) != 0)) {
+        return FOGPAY_ERR_BAD_SIGNATURE;
+    }
+    err = fogpay_cose_sign1_verify(&parsed, key, NULL, 0);
+    if (err == FOGPAY_OK) {
+        *payload = parsed.payload;
+    }
+    return err;
+}

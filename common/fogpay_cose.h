@@ -13,7 +13,9 @@
  * messages, any protected header that is a well-formed map with an alg, and
  * returns views into the caller's buffer; verification rebuilds the
  * Sig_structure ["Signature1", protected, external_aad, payload] into a
- * bounded buffer and checks the signature with the caller's key.
+ * bounded buffer and checks the signature with the caller's key. Opening
+ * is the three in one (parse, kid, verify) that every receiver of a fogpay
+ * message uses before it reads the payload.
  */
 #ifndef FOGPAY_COSE_H
 #define FOGPAY_COSE_H
@@ -64,5 +66,15 @@ fogpay_error fogpay_cose_sign1_parse(const uint8_t *msg, size_t len, fogpay_cose
  * (FOGPAY_ERR_BAD_SIGNATURE otherwise). */
 fogpay_error fogpay_cose_sign1_verify(const fogpay_cose_sign1 *msg, const fogpay_key *key,
                                       const uint8_t *external_aad, size_t aad_len);
+
+/* Opens a message signed without external_aad: parses msg, checks that it
+ * names kid (FOGPAY_KID_BYTES; NULL when the kid is not checked) and
+ * verifies it with key. *payload, a view into msg, is written only on
+ * success. Errors, in the order checked: the parser's, FOGPAY_ERR_BAD_SIGNATURE
+ * for another kid, FOGPAY_ERR_COSE_ALG_UNSUPPORTED for an algorithm other
+ * than the key's, FOGPAY_ERR_BAD_SIGNATURE for a signature that fails. A
+ * caller that accepts any of several keys calls it once for each. */
+fogpay_error fogpay_cose_sign1_open(const uint8_t *msg, size_t len, const fogpay_key *key,
+                                    const uint8_t *kid, fogpay_bytes *payload);
 
 #endif

@@ -25,19 +25,16 @@
 static fogpay_error receipt_open(const fogpay_agent *a, const uint8_t *msg, size_t len,
                                  fogpay_receipt *out)
 {
-    fogpay_cose_sign1 cose;
+    fogpay_bytes payload;
     if (!msg || len == 0 || len > FOGPAY_MESSAGE_MAX) {
         return FOGPAY_ERR_PAYLOAD_TOO_LARGE;
     }
-    fogpay_error err = fogpay_cose_sign1_parse(msg, len, &cose);
-    if (err == FOGPAY_OK) {
-        err = fogpay_cose_sign1_verify(&cose, a->gateway_key, NULL, 0);
-    }
+    fogpay_error err = fogpay_cose_sign1_open(msg, len, a->gateway_key, NULL, &payload);
     if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED) {
         err = FOGPAY_ERR_BAD_SIGNATURE;
     }
     if (err == FOGPAY_OK) {
-        err = fogpay_receipt_decode(cose.payload.ptr, cose.payload.len, out);
+        err = fogpay_receipt_decode(payload.ptr, payload.len, out);
     }
     return err;
 }

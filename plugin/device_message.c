@@ -88,11 +88,10 @@ static int intent_reject(message_context *c, fogpay_error reason)
 #define INTENT_RETIRED_KEYS_CHECKED 4
 
 /* FOGPAY_ERR_KEY_REVOKED when one of the device's recently retired keys
- * verifies msg, else `refusal`: the registered key's own verdict
+ * opens the intent, else `refusal`: the registered key's own verdict
  * (FOGPAY_ERR_BAD_SIGNATURE, or FOGPAY_ERR_COSE_ALG_UNSUPPORTED when the
  * header names an algorithm other than the key's). */
-static fogpay_error intent_signature_refusal(message_context *c, const fogpay_cose_sign1 *msg,
-                                             fogpay_error refusal)
+static fogpay_error intent_signature_refusal(message_context *c, fogpay_error refusal)
 {
     for (uint32_t i = 0; i < INTENT_RETIRED_KEYS_CHECKED; i++) {
         int alg = 0;
@@ -106,7 +105,9 @@ static fogpay_error intent_signature_refusal(message_context *c, const fogpay_co
         if (fogpay_key_from_public((fogpay_alg)alg, pub, pub_len, &old) != FOGPAY_OK) {
             continue;
         }
-        fogpay_error err = fogpay_cose_sign1_verify(msg, old, NULL, 0);
+        fogpay_bytes payload;
+        fogpay_error err = fogpay_cose_sign1_open(c->ev->payload, c->ev->payloadlen, old, NULL,
+                                                  &payload);
         fogpay_key_free(old);
         if (err == FOGPAY_OK) {
             return FOGPAY_ERR_KEY_REVOKED;
@@ -120,24 +121,16 @@ static fogpay_error intent_signature_refusal(message_context *c, const fogpay_co
 static fogpay_error intent_verify(message_context *c, const fogpay_device *device,
                                   fogpay_bytes *payload)
 {
-    fogpay_cose_sign1 msg;
-    fogpay_error err = fogpay_cose_sign1_parse(c->ev->payload, c->ev->payloadlen, &msg);
-    if (err != FOGPAY_OK) {
-        return err;
-    }
     fogpay_key *key = NULL;
-    err = fogpay_key_from_public((fogpay_alg)device->alg, device->public_key,
-                                 device->public_key_len, &key);
+    fogpay_error err = fogpay_key_from_public((fogpay_alg)device->alg, device->public_key,
+                                              device->public_key_len, &key);
     if (err != FOGPAY_OK) {
         return FOGPAY_ERR_KEY_REVOKED; /* no usable key is registered */
     }
-    err = fogpay_cose_sign1_verify(&msg, key, NULL, 0);
+    err = fogpay_cose_sign1_open(c->ev->payload, c->ev->payloadlen, key, NULL, payload);
     fogpay_key_free(key);
     if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED || err == FOGPAY_ERR_BAD_SIGNATURE) {
-        err = intent_signature_refusal(c, &msg, err);
-    }
-    if (err == FOGPAY_OK) {
-        *payload = msg.payload;
+        err = intent_signature_refusal(c, err);
     }
     return err;
 }

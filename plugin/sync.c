@@ -324,19 +324,12 @@ static fogpay_error sync_read_ack(fogpay_gateway *gw, const uint8_t *bytes, size
     if (len > FOGPAY_MESSAGE_MAX) {
         return FOGPAY_ERR_PAYLOAD_TOO_LARGE;
     }
-    fogpay_cose_sign1 msg;
-    fogpay_error err = fogpay_cose_sign1_parse(bytes, len, &msg);
+    fogpay_bytes payload;
+    fogpay_error err = fogpay_cose_sign1_open(bytes, len, s->cloud_key, s->cloud_kid, &payload);
     if (err != FOGPAY_OK) {
         return err;
     }
-    if (msg.kid.len != FOGPAY_KID_BYTES || memcmp(msg.kid.ptr, s->cloud_kid, FOGPAY_KID_BYTES)) {
-        return FOGPAY_ERR_BAD_SIGNATURE;
-    }
-    err = fogpay_cose_sign1_verify(&msg, s->cloud_key, NULL, 0);
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    err = fogpay_batch_ack_decode(msg.payload.ptr, msg.payload.len, ack);
+    err = fogpay_batch_ack_decode(payload.ptr, payload.len, ack);
     if (err != FOGPAY_OK) {
         return err;
     }

@@ -1,7 +1,8 @@
 /*
  * test_cose.c - COSE_Sign1 against the COSE working group's examples
- * (../shared/conformance/cose-wg-examples), and fogpay's own sign/verify
- * round trips with Ed25519 and ES256.
+ * (../shared/conformance/cose-wg-examples), fogpay's own sign/verify
+ * round trips with Ed25519 and ES256, and the refusals of
+ * fogpay_cose_sign1_open.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,67 @@ static void test_alg_confusion(void)
     fogpay_key_free(ec);
 }
 
+/* fogpay_cose_sign1_open: each way a message fails has its own answer, and
+ * the payload view is given out only for one that opens. */
+static void test_open(void)
+{
+    fogpay_key *key, *other, *ec;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &other), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_ES256, &ec), FOGPAY_OK);
+    uint8_t kid[FOGPAY_KID_BYTES], other_kid[FOGPAY_KID_BYTES];
+    CU_ASSERT_EQUAL(fogpay_key_id(key, kid), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_key_id(other, other_kid), FOGPAY_OK);
+    const uint8_t body[] = "\xa1\x01\x02";
+    uint8_t msg[256];
+    size_t len;
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, kid, sizeof kid, body, 3, NULL, 0, msg,
+                                                 sizeof msg, &len),
+                          FOGPAY_OK);
+    const fogpay_bytes untouched = {.ptr = NULL, .len = 99};
+    fogpay_bytes payload = untouched;
+
+    CU_ASSERT_EQUAL(fogpay_cose_sign1_open(msg, len, key, kid, &payload), FOGPAY_OK);
+    CU_ASSERT(payload.len == 3 && memcmp(payload.ptr, body, 3) == 0);
+    CU_ASSERT(payload.ptr > msg && payload.ptr < msg + len); /* a view into msg */
+    payload = untouched;
+    CU_ASSERT_EQUAL(fogpay_cose_sign1_open(msg, len, key, NULL, &payload), FOGPAY_OK);
+    CU_ASSERT_EQUAL(payload.len, 3);
+
+    payload = untouched;
+    CU_ASSERT_EQUAL(fogpay_cose_sign1_open(msg, len, other, NULL, &payload),
+                    FOGPAY_ERR_BAD_SIGNATURE);
+    CU_ASSERT_EQUAL(fogpay_cose_sign1_open(msg, len, key, other_kid, &payload),
+                    FOGPAY_ERR_BAD_SIGNATURE);
+    CU_ASSERT_EQUAL(fogpay_cose_sign1_open(msg, len, ec, NULL, &payload),
+                    FOGPAY_ERR_COSE_ALG_UNSUPPORTED);
+    fogpay_error truncated = fogpay_cose_sign1_open(msg, len - 1, key, kid, &payload);
+    CU_ASSERT_NOT_EQUAL(truncated, FOGPAY_OK);
+    CU_ASSERT_NOT_EQUAL(truncated, FOGPAY_ERR_BAD_SIGNATURE);
+    CU_ASSERT_NOT_EQUAL(truncated, FOGPAY_ERR_COSE_ALG_UNSUPPORTED);
+    uint8_t retagged[256];
+    memcpy(retagged, msg, len);
+    CU_ASSERT_EQUAL_FATAL(retagged[0], 0xd2); /* tag 18, COSE_Sign1 */
+    retagged[0] = 0xd1;                        /* tag 17, COSE_Mac0 */
+    CU_ASSERT_EQUAL(fogpay_cose_sign1_open(retagged, len, key, kid, &payload), FOGPAY_ERR_COSE_TAG);
+
+    /* The payload's last byte changed in place, 0x02 to 0x03. */
+    uint8_t tampered[256];
+    memcpy(tampered, msg, len);
+    fogpay_cose_sign1 parsed;
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(tampered, len, &parsed), FOGPAY_OK);
+    tampered[(size_t)(parsed.payload.ptr - tampered) + 2] = 0x03;
+    CU_ASSERT_EQUAL(fogpay_cose_sign1_open(tampered, len, key, kid, &payload),
+                    FOGPAY_ERR_BAD_SIGNATURE);
+    CU_ASSERT(payload.ptr == untouched.ptr && payload.len == untouched.len);
+
+    CU_ASSERT_EQUAL(fogpay_cose_sign1_open(msg, len, NULL, NULL, &payload),
+                    FOGPAY_ERR_INVALID_ARGUMENT);
+    fogpay_key_free(key);
+    fogpay_key_free(other);
+    fogpay_key_free(ec);
+}
+
 int main(void)
 {
     CU_initialize_registry();
@@ -249,5 +311,6 @@ int main(void)
     CU_add_test(s, "EdDSA sign/verify", test_round_trip_eddsa);
     CU_add_test(s, "ES256 sign/verify", test_round_trip_es256);
     CU_add_test(s, "algorithm confusion and header rules", test_alg_confusion);
+    CU_add_test(s, "open: parse, kid, algorithm and signature each refuse", test_open);
     return testutil_run();
 }
