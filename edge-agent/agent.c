@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent_internal.h"
+#include "fogpay_topic.h"
 
 #define AGENT_PREFIX_DEFAULT "fogpay/v1"
 #define AGENT_HOST_DEFAULT "127.0.0.1"
@@ -41,9 +42,22 @@ static bool agent_client_options(const fogpay_agent_config *cfg, fogpay_client_o
            agent_copy(o->keyfile, sizeof o->keyfile, cfg->keyfile);
 }
 
-static void agent_topic(const char *prefix, const char *device, const char *leaf, char *out)
+/* Builds the agent's five topics under prefix; FOGPAY_ERR_CONFIG when one
+ * cannot be built. */
+static fogpay_error agent_topics(fogpay_agent *a, const char *prefix)
 {
-    snprintf(out, FOGPAY_CLIENT_TOPIC_MAX + 1, "%s/dev/%s/%s", prefix, device, leaf);
+    const char *id = a->device_id;
+    bool ok = fogpay_topic_build(prefix, FOGPAY_TOPIC_INTENT, id, NULL, a->topic_intent,
+                                 sizeof a->topic_intent) == FOGPAY_OK &&
+              fogpay_topic_build(prefix, FOGPAY_TOPIC_USAGE, id, NULL, a->topic_usage,
+                                 sizeof a->topic_usage) == FOGPAY_OK &&
+              fogpay_topic_build(prefix, FOGPAY_TOPIC_RECEIPT, id, NULL, a->topic_receipt,
+                                 sizeof a->topic_receipt) == FOGPAY_OK &&
+              fogpay_topic_build(prefix, FOGPAY_TOPIC_COMMAND, id, NULL, a->topic_command,
+                                 sizeof a->topic_command) == FOGPAY_OK &&
+              fogpay_topic_build(prefix, FOGPAY_TOPIC_REPLY, id, "receipt", a->topic_reply,
+                                 sizeof a->topic_reply) == FOGPAY_OK;
+    return ok ? FOGPAY_OK : FOGPAY_ERR_CONFIG;
 }
 
 static fogpay_error agent_open_parts(fogpay_agent *a, const fogpay_agent_config *cfg)
@@ -51,7 +65,7 @@ static fogpay_error agent_open_parts(fogpay_agent *a, const fogpay_agent_config 
     const char *prefix = cfg->prefix ? cfg->prefix : AGENT_PREFIX_DEFAULT;
     fogpay_client_options copts;
     if (!cfg->state_dir || !cfg->key_path || !cfg->device_id || !cfg->gateway_key ||
-        strlen(prefix) > FOGPAY_AGENT_PREFIX_MAX ||
+        !fogpay_topic_prefix_valid(prefix) || !fogpay_device_id_valid(cfg->device_id) ||
         !agent_copy(a->device_id, sizeof a->device_id, cfg->device_id) ||
         !agent_copy(a->hook, sizeof a->hook, cfg->hook) || !agent_client_options(cfg, &copts)) {
         return FOGPAY_ERR_CONFIG;
@@ -61,12 +75,11 @@ static fogpay_error agent_open_parts(fogpay_agent *a, const fogpay_agent_config 
     a->verbose = cfg->verbose;
     a->journaled = cfg->journaled;
     a->journaled_ctx = cfg->journaled_ctx;
-    agent_topic(prefix, a->device_id, "intent", a->topic_intent);
-    agent_topic(prefix, a->device_id, "usage", a->topic_usage);
-    agent_topic(prefix, a->device_id, "receipt", a->topic_receipt);
-    agent_topic(prefix, a->device_id, "cmd", a->topic_command);
-    agent_topic(prefix, a->device_id, "reply/receipt", a->topic_reply);
-    fogpay_error err = fogpay_key_load(cfg->key_path, &a->key);
+    fogpay_error err = agent_topics(a, prefix);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    err = fogpay_key_load(cfg->key_path, &a->key);
     if (err != FOGPAY_OK) {
         return err;
     }

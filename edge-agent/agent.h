@@ -32,9 +32,8 @@
 /* Longest path of a file option (key, CA, certificate, hook). */
 #define FOGPAY_AGENT_PATH_MAX 512
 
-/* Longest host name, and topic prefix (as the gateway's). */
+/* Longest host name. */
 #define FOGPAY_AGENT_HOST_MAX 255
-#define FOGPAY_AGENT_PREFIX_MAX 64
 
 /* Currencies whose last balance the device remembers: a device pays in one
  * or two; the gateway settles at most eight. */

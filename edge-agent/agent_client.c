@@ -230,8 +230,8 @@ fogpay_error fogpay_client_receive(fogpay_client *c, uint32_t timeout_ms,
         return fogpay_client_connected(c) ? FOGPAY_ERR_TIMEOUT : FOGPAY_ERR_NETWORK;
     }
     size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
-    if (tlen > FOGPAY_CLIENT_TOPIC_MAX) {
-        tlen = FOGPAY_CLIENT_TOPIC_MAX; /* no device topic is that long; it will not match */
+    if (tlen > FOGPAY_TOPIC_MAX - 1) {
+        tlen = FOGPAY_TOPIC_MAX - 1; /* no device topic is that long; it will not match */
     }
     memcpy(out->topic, topic, tlen);
     out->topic[tlen] = '\0';

@@ -29,9 +29,6 @@
 #include "fogpay_limits.h"
 #include "fogpay_password.h"
 
-/* A device topic: prefix, "/dev/", device id, "/reply/receipt". */
-#define FOGPAY_CLIENT_TOPIC_MAX (FOGPAY_AGENT_PREFIX_MAX + FOGPAY_DEVICE_ID_MAX + 32)
-
 /* Topics subscribed: receipt, command, and the MQTT 5 reply topic. */
 #define FOGPAY_CLIENT_SUBSCRIPTIONS_MAX 3
 
@@ -65,7 +62,7 @@ typedef struct fogpay_client_options {
 } fogpay_client_options;
 
 typedef struct fogpay_client_message {
-    char topic[FOGPAY_CLIENT_TOPIC_MAX + 1];
+    char topic[FOGPAY_TOPIC_MAX];
     uint8_t payload[FOGPAY_MESSAGE_MAX];
     size_t len;
     bool oversized; /* longer than FOGPAY_MESSAGE_MAX: payload not copied */

@@ -80,11 +80,11 @@ struct fogpay_agent {
     fogpay_client *client;
     agent_state state;
     fogpay_agent_outcome last_outcome; /* of the last receipt applied */
-    char topic_intent[FOGPAY_CLIENT_TOPIC_MAX + 1];
-    char topic_usage[FOGPAY_CLIENT_TOPIC_MAX + 1];
-    char topic_receipt[FOGPAY_CLIENT_TOPIC_MAX + 1];
-    char topic_command[FOGPAY_CLIENT_TOPIC_MAX + 1];
-    char topic_reply[FOGPAY_CLIENT_TOPIC_MAX + 1];
+    char topic_intent[FOGPAY_TOPIC_MAX];
+    char topic_usage[FOGPAY_TOPIC_MAX];
+    char topic_receipt[FOGPAY_TOPIC_MAX];
+    char topic_command[FOGPAY_TOPIC_MAX];
+    char topic_reply[FOGPAY_TOPIC_MAX];
     fogpay_client_message incoming; /* one received message, reused */
     /* Resending while connected (agent_send.c): the oldest pending seq the
      * timer watches (0: none), when it fires and the current step. */

@@ -20,6 +20,7 @@
  */
 #include <string.h>
 
+#include "fogpay_topic.h"
 #include "ledger_internal.h"
 
 const ledger_stmt_sql ledger_registry__sql[] = {
@@ -68,9 +69,8 @@ const ledger_stmt_sql ledger_registry__sql[] = {
 const size_t ledger_registry__sql_count =
     sizeof ledger_registry__sql / sizeof ledger_registry__sql[0];
 
-/* Device ids are letters, digits and these: the characters the codec takes
- * in an id (fogpay_message.c), none of which means anything in a topic. */
-#define REGISTRY_DEVICE_ID_PUNCTUATION "._:-"
+/* Device ids are the contract's ids (fogpay_device_id_valid): the
+ * characters the codec takes, none of which means anything in a topic. */
 
 fogpay_error ledger__check_device_id(const char *device_id)
 {
@@ -78,13 +78,7 @@ fogpay_error ledger__check_device_id(const char *device_id)
     if (err != FOGPAY_OK) {
         return err;
     }
-    for (const char *p = device_id; *p != '\0'; p++) {
-        if (strchr(REGISTRY_DEVICE_ID_PUNCTUATION, *p) == NULL && !(*p >= 'a' && *p <= 'z') &&
-            !(*p >= 'A' && *p <= 'Z') && !(*p >= '0' && *p <= '9')) {
-            return FOGPAY_ERR_TEXT_INVALID;
-        }
-    }
-    return FOGPAY_OK;
+    return fogpay_device_id_valid(device_id) ? FOGPAY_OK : FOGPAY_ERR_TEXT_INVALID;
 }
 
 /* Optional personal text: NULL or empty is absent; otherwise at most max. */

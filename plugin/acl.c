@@ -47,7 +47,7 @@ static bool acl_client_device(fogpay_gateway *gw, struct mosquitto *client, char
 
 static int acl_device(const char *self, fogpay_topic_kind kind, const char *owner, int access)
 {
-    if (kind == FOGPAY_TOPIC_NONE || kind == FOGPAY_TOPIC_OTHER || kind == FOGPAY_TOPIC_GATEWAY ||
+    if (kind == FOGPAY_TOPIC_NONE || kind == FOGPAY_TOPIC_OTHER || fogpay_topic_is_gateway(kind) ||
         strcmp(owner, self) != 0) {
         return MOSQ_ERR_ACL_DENIED;
     }
@@ -66,8 +66,8 @@ int fogpay_acl_check(fogpay_gateway *gw, struct mosquitto *client, const char *t
     if (access == MOSQ_ACL_UNSUBSCRIBE) {
         return MOSQ_ERR_SUCCESS;
     }
-    char owner[FOGPAY_DEVICE_ID_MAX + 1];
-    fogpay_topic_kind kind = fogpay_topic_parse(gw->options.topic_prefix, topic, owner);
+    char owner[FOGPAY_TOPIC_ID_MAX + 1];
+    fogpay_topic_kind kind = fogpay_topic_parse_id(gw->options.topic_prefix, topic, owner);
     bool fogpay_topic = kind != FOGPAY_TOPIC_NONE || acl_is_control(topic);
 
     char self[FOGPAY_DEVICE_ID_MAX + 1];

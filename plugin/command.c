@@ -81,7 +81,12 @@ fogpay_error fogpay_command_send(void *gateway, const char *device_id, fogpay_co
         return err;
     }
     char topic[FOGPAY_TOPIC_MAX];
-    fogpay_topic_device(gw->options.topic_prefix, device_id, "cmd", topic);
+    err = fogpay_topic_build(gw->options.topic_prefix, FOGPAY_TOPIC_COMMAND, device_id, NULL, topic,
+                             sizeof topic);
+    if (err != FOGPAY_OK) {
+        mosquitto_free(signed_command);
+        return err;
+    }
     bool retain = kind != FOGPAY_COMMAND_LIMITS;
     if (mosquitto_broker_publish(NULL, topic, (int)len, signed_command, 1, retain, NULL) !=
         MOSQ_ERR_SUCCESS) {

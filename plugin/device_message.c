@@ -259,8 +259,8 @@ static fogpay_error intent_decode(message_context *c, fogpay_bytes payload, fogp
 
 int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_message *ev, uint64_t now_ms)
 {
-    char owner[FOGPAY_DEVICE_ID_MAX + 1];
-    fogpay_topic_kind topic = fogpay_topic_parse(gw->options.topic_prefix, ev->topic, owner);
+    char owner[FOGPAY_TOPIC_ID_MAX + 1];
+    fogpay_topic_kind topic = fogpay_topic_parse_id(gw->options.topic_prefix, ev->topic, owner);
     if (topic != FOGPAY_TOPIC_INTENT && topic != FOGPAY_TOPIC_USAGE) {
         return MOSQ_ERR_SUCCESS; /* not a device message; the ACL decided who may send it */
     }

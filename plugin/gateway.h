@@ -5,7 +5,6 @@
  * Modules, one noun a file:
  *   plugin.c    the entry points and the one table of callbacks
  *   options.c   plugin_opt_* parsing; a bad option stops the broker
- *   topic.c     device topics: parsing and building
  *   auth.c      password login of devices and operators (MOSQ_EVT_BASIC_AUTH)
  *   acl.c       who may publish and read what (MOSQ_EVT_ACL_CHECK)
  *   device_message.c  the path of every device message (MOSQ_EVT_MESSAGE):
@@ -49,15 +48,12 @@
 #include "fogpay_key.h"
 #include "fogpay_limits.h"
 #include "fogpay_message.h"
+#include "fogpay_topic.h"
 #include "ledger.h"
 
 struct mosquitto;
 struct mosquitto_opt;
 struct mosquitto_evt_message;
-
-/* Longest topic prefix; topics are built into fixed buffers. */
-#define FOGPAY_TOPIC_PREFIX_MAX 64
-#define FOGPAY_TOPIC_MAX (FOGPAY_TOPIC_PREFIX_MAX + FOGPAY_DEVICE_ID_MAX + 32)
 
 /* Currencies one gateway settles. */
 #define FOGPAY_CURRENCIES_MAX 8
@@ -87,8 +83,6 @@ struct mosquitto_evt_message;
 #define FOGPAY_SYNC_TIMEOUT_MIN_MS 100
 #define FOGPAY_SYNC_TIMEOUT_MAX_MS 600000
 #define FOGPAY_SYNC_BACKOFF_MAX_MS 300000
-/* A signed batch: the payload plus the COSE_Sign1 around it. */
-#define FOGPAY_SYNC_SIGNED_MAX (FOGPAY_BATCH_BYTES_MAX + 256)
 
 typedef struct fogpay_gateway_options {
     char db_path[512];
@@ -144,7 +138,7 @@ typedef struct fogpay_sync {
     char ack_topic[FOGPAY_TOPIC_MAX];
     fogpay_sync_state state;                /* as last written to the ledger */
     fogpay_sync_stream streams[FOGPAY_SYNC_STREAMS]; /* indexed by fogpay_stream */
-    uint8_t *buf;                           /* FOGPAY_SYNC_SIGNED_MAX, owned */
+    uint8_t *buf;                           /* FOGPAY_BATCH_SIGNED_MAX, owned */
     uint8_t *payload;                       /* FOGPAY_BATCH_BYTES_MAX, owned */
 } fogpay_sync;
 
@@ -185,24 +179,6 @@ fogpay_error fogpay_options_parse(const struct mosquitto_opt *opts, int count,
 /* Loads the operators file ("name:hash" per line). */
 fogpay_error fogpay_options_load_operators(fogpay_gateway *gw);
 bool fogpay_options_currency_enabled(const fogpay_gateway_options *o, uint16_t currency);
-
-/* topic.c */
-typedef enum fogpay_topic_kind {
-    FOGPAY_TOPIC_NONE = 0, /* not under the prefix */
-    FOGPAY_TOPIC_INTENT,
-    FOGPAY_TOPIC_USAGE,
-    FOGPAY_TOPIC_RECEIPT,
-    FOGPAY_TOPIC_COMMAND,
-    FOGPAY_TOPIC_REPLY,    /* dev/{device}/reply/...: MQTT 5 response topics */
-    FOGPAY_TOPIC_GATEWAY,  /* gw/... */
-    FOGPAY_TOPIC_OTHER,    /* under the prefix but none of the above */
-} fogpay_topic_kind;
-
-/* Classifies topic; for device topics, device receives the device id
- * (FOGPAY_DEVICE_ID_MAX + 1 bytes). Wildcards make a topic OTHER. */
-fogpay_topic_kind fogpay_topic_parse(const char *prefix, const char *topic, char *device);
-/* Builds "<prefix>/dev/<device>/<leaf>" into out (FOGPAY_TOPIC_MAX bytes). */
-void fogpay_topic_device(const char *prefix, const char *device, const char *leaf, char *out);
 
 /* auth.c: MOSQ_EVT_BASIC_AUTH. */
 int fogpay_auth_basic(fogpay_gateway *gw, struct mosquitto *client, const char *username,

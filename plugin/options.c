@@ -62,17 +62,7 @@ static bool opt_create_db(const char *v, fogpay_gateway_options *o)
 
 static bool opt_gateway_id(const char *v, fogpay_gateway_options *o)
 {
-    if (!copy_text(v, o->gateway_id, sizeof o->gateway_id)) {
-        return false;
-    }
-    for (const char *p = v; *p; p++) {
-        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.';
-        if (!ok) {
-            return false;
-        }
-    }
-    return true;
+    return copy_text(v, o->gateway_id, sizeof o->gateway_id) && fogpay_gateway_id_valid(v);
 }
 
 static bool opt_gateway_key(const char *v, fogpay_gateway_options *o)
@@ -82,11 +72,7 @@ static bool opt_gateway_key(const char *v, fogpay_gateway_options *o)
 
 static bool opt_topic_prefix(const char *v, fogpay_gateway_options *o)
 {
-    if (!copy_text(v, o->topic_prefix, sizeof o->topic_prefix)) {
-        return false;
-    }
-    size_t n = strlen(v);
-    return v[0] != '/' && v[n - 1] != '/' && v[0] != '$' && !strpbrk(v, "+#");
+    return copy_text(v, o->topic_prefix, sizeof o->topic_prefix) && fogpay_topic_prefix_valid(v);
 }
 
 static bool opt_currencies(const char *v, fogpay_gateway_options *o)
@@ -169,9 +155,9 @@ static bool opt_sync_timeout(const char *v, fogpay_gateway_options *o)
 static const option_spec option_specs[] = {
     {"database", true, opt_database, "the path of the ledger database (Mosquitto needs option names of three letters or more)"},
     {"create_db", false, opt_create_db, "true or false"},
-    {"gateway_id", true, opt_gateway_id, "1 to 23 of [A-Za-z0-9._-]"},
+    {"gateway_id", true, opt_gateway_id, "1 to 23 of [A-Za-z0-9._:-]"},
     {"gateway_key", true, opt_gateway_key, "the path of the gateway's key file"},
-    {"topic_prefix", false, opt_topic_prefix, "a topic without wildcards, leading $ or slashes"},
+    {"topic_prefix", false, opt_topic_prefix, "1 to 64 bytes of topic without wildcards, empty levels, leading $ or slashes"},
     {"currencies", true, opt_currencies, "comma-separated ISO 4217 codes, e.g. EUR,USD"},
     {"operators", false, opt_operators, "the path of the operators file"},
     {"allow_other_clients", false, opt_allow_other_clients, "true or false"},

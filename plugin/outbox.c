@@ -35,8 +35,8 @@ static char *outbox_response_topic(const fogpay_gateway *gw, const char *device_
     if (!props || !mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &topic, false)) {
         return NULL;
     }
-    char owner[FOGPAY_DEVICE_ID_MAX + 1];
-    fogpay_topic_kind kind = fogpay_topic_parse(gw->options.topic_prefix, topic, owner);
+    char owner[FOGPAY_TOPIC_ID_MAX + 1];
+    fogpay_topic_kind kind = fogpay_topic_parse_id(gw->options.topic_prefix, topic, owner);
     if ((kind != FOGPAY_TOPIC_REPLY && kind != FOGPAY_TOPIC_RECEIPT) ||
         strcmp(owner, device_id) != 0) {
         mosquitto_log_printf(MOSQ_LOG_NOTICE,
@@ -137,9 +137,19 @@ void fogpay_outbox_commit(fogpay_gateway *gw)
     }
     for (size_t i = 0; i < gw->outbox_count; i++) {
         fogpay_outbox_entry *e = &gw->outbox[i];
+        char topic[FOGPAY_TOPIC_MAX];
+        fogpay_error built = FOGPAY_ERR_INVALID_ARGUMENT;
         if (committed) {
-            char topic[FOGPAY_TOPIC_MAX];
-            fogpay_topic_device(gw->options.topic_prefix, e->device_id, "receipt", topic);
+            built = fogpay_topic_build(gw->options.topic_prefix, FOGPAY_TOPIC_RECEIPT,
+                                       e->device_id, NULL, topic, sizeof topic);
+            if (built != FOGPAY_OK) {
+                mosquitto_log_printf(MOSQ_LOG_ERR,
+                                     "fogpay: no receipt topic for device %s (%s); its settled "
+                                     "receipt is not published",
+                                     e->device_id, fogpay_error_string(built));
+            }
+        }
+        if (built == FOGPAY_OK) {
             outbox_publish(NULL, topic, e->receipt, e->receipt_len, NULL);
             if (e->response_topic && strcmp(e->response_topic, topic) != 0) {
                 mosquitto_property *props = NULL;

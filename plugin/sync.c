@@ -131,14 +131,22 @@ fogpay_error fogpay_sync_open(fogpay_gateway *gw)
                              fogpay_error_string(err), fogpay_ledger_last_message(gw->ledger));
         return err;
     }
-    s->buf = malloc(FOGPAY_SYNC_SIGNED_MAX);
+    s->buf = malloc(FOGPAY_BATCH_SIGNED_MAX);
     s->payload = malloc(FOGPAY_BATCH_BYTES_MAX);
     if (s->buf == NULL || s->payload == NULL) {
         return FOGPAY_ERR_NO_MEMORY;
     }
-    snprintf(s->batch_topic, sizeof s->batch_topic, "%s/gw/%s/batch", o->topic_prefix,
-             o->gateway_id);
-    snprintf(s->ack_topic, sizeof s->ack_topic, "%s/gw/%s/ack", o->topic_prefix, o->gateway_id);
+    err = fogpay_topic_build(o->topic_prefix, FOGPAY_TOPIC_BATCH, o->gateway_id, NULL,
+                             s->batch_topic, sizeof s->batch_topic);
+    if (err == FOGPAY_OK) {
+        err = fogpay_topic_build(o->topic_prefix, FOGPAY_TOPIC_ACK, o->gateway_id, NULL,
+                                 s->ack_topic, sizeof s->ack_topic);
+    }
+    if (err != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: sync: cannot build the batch and ack topics: %s",
+                             fogpay_error_string(err));
+        return err;
+    }
     sync_stream_init(&s->streams[FOGPAY_STREAM_TRANSFERS], FOGPAY_STREAM_TRANSFERS,
                      s->state.acked_position, s->state.acked_hash, o->sync_timeout_ms);
     sync_stream_init(&s->streams[FOGPAY_STREAM_EVENTS], FOGPAY_STREAM_EVENTS,
@@ -230,7 +238,7 @@ static fogpay_error sync_send(fogpay_gateway *gw, fogpay_sync_stream *st, uint64
     size_t signed_len = 0;
     if (err == FOGPAY_OK) {
         err = fogpay_cose_sign1_sign(gw->key, gw->kid, sizeof gw->kid, s->payload, payload_len,
-                                     NULL, 0, s->buf, FOGPAY_SYNC_SIGNED_MAX, &signed_len);
+                                     NULL, 0, s->buf, FOGPAY_BATCH_SIGNED_MAX, &signed_len);
     }
     if (err != FOGPAY_OK) {
         return err;
@@ -321,7 +329,7 @@ static fogpay_error sync_read_ack(fogpay_gateway *gw, const uint8_t *bytes, size
                                   fogpay_batch_ack *ack)
 {
     fogpay_sync *s = &gw->sync;
-    if (len > FOGPAY_MESSAGE_MAX) {
+    if (len > FOGPAY_BATCH_ACK_MAX) {
         return FOGPAY_ERR_PAYLOAD_TOO_LARGE;
     }
     fogpay_bytes payload;

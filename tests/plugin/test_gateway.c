@@ -62,6 +62,10 @@ static void provision(void)
     register_device(l, "dev-b", &key_b, "pass-b", &none);
     register_device(l, "dev-c", &key_c, "pass-c", &none);
     register_device(l, "dev-r", &key_r, "pass-r", &none);
+    /* A device named as the gateway: its name must not open the gateway's topics. */
+    fogpay_key *key_gw_named = NULL;
+    register_device(l, "gw-test", &key_gw_named, "pass-gw", &none);
+    fogpay_key_free(key_gw_named);
     /* dev-k had its first key replaced: the old one is revoked. */
     register_device(l, "dev-k", &key_k_old, "pass-k", &none);
     CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key_k), FOGPAY_OK);
@@ -652,6 +656,37 @@ static void test_acl(void)
     device_close(&b);
 }
 
+/* The batch and ack topics are the gateway's and the cloud's: a device may
+ * neither read nor write them, not even one whose id is the gateway's. */
+static void test_acl_gateway_topics(void)
+{
+    MQTTClient ops;
+    CU_ASSERT_EQUAL_FATAL(mqtt_connect(&ops, "ops-g", "ops", "ops-pass"), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_EQUAL(MQTTClient_subscribe(ops, "fogpay/v1/gw/#", 1), MQTTCLIENT_SUCCESS);
+    device g;
+    CU_ASSERT_FATAL(device_open(&g, "gw-test", "pass-gw"));
+    const char *topics[] = {"fogpay/v1/gw/gw-test/batch", "fogpay/v1/gw/gw-test/ack",
+                            "fogpay/v1/gw/gw-test/other"};
+    for (size_t i = 0; i < sizeof topics / sizeof topics[0]; i++) {
+        CU_ASSERT_NOT_EQUAL(MQTTClient_subscribe(g.client, topics[i], 1), MQTTCLIENT_SUCCESS);
+        MQTTClient_deliveryToken token;
+        MQTTClient_publish(g.client, topics[i], 1, "x", 1, 0, &token);
+        MQTTClient_waitForCompletion(g.client, token, 5000);
+    }
+    char *topic = NULL;
+    int topic_len = 0;
+    MQTTClient_message *m = NULL;
+    MQTTClient_receive(ops, &topic, &topic_len, &m, 500);
+    CU_ASSERT_PTR_NULL(m);
+    if (m) {
+        MQTTClient_freeMessage(&m);
+        MQTTClient_free(topic);
+    }
+    device_close(&g);
+    MQTTClient_disconnect(ops, 1000);
+    MQTTClient_destroy(&ops);
+}
+
 static void test_control(void)
 {
     MQTTClient ops;
@@ -1064,6 +1099,7 @@ int main(void)
     CU_add_test(s, "MQTT 5 response topic and correlation data", test_mqtt5_response);
     CU_add_test(s, "authentication", test_authentication);
     CU_add_test(s, "ACL between devices", test_acl);
+    CU_add_test(s, "ACL of the gateway topics", test_acl_gateway_topics);
     CU_add_test(s, "operator control", test_control);
     CU_add_test(s, "revoking a connected device ends its session", test_revoke_connected);
     CU_add_test(s, "fogpayctl online", test_fogpayctl_online);
