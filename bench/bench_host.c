@@ -67,8 +67,8 @@ void bench_cores_read(bench_cores *out)
     while (fgets(line, sizeof line, f) && out->count < BENCH_CORES_MAX) {
         int cpu;
         unsigned long long v[8] = {0};
-        if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1],
-                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) < 5) {
+        if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1], &v[2],
+                   &v[3], &v[4], &v[5], &v[6], &v[7]) < 5) {
             continue;
         }
         uint64_t total = 0;
@@ -125,8 +125,7 @@ double bench_fsync_rate(const char *dir, double seconds)
     return now > start ? (double)n / (now - start) : 0;
 }
 
-void bench_ed25519_rates(size_t msg_len, double seconds, double *sign_per_s,
-                         double *verify_per_s)
+void bench_ed25519_rates(size_t msg_len, double seconds, double *sign_per_s, double *verify_per_s)
 {
     *sign_per_s = *verify_per_s = 0;
     fogpay_key *key = NULL;

@@ -36,8 +36,7 @@ double bench_fsync_rate(const char *dir, double seconds);
 
 /* Ed25519 signatures made and checked per second on one core, over a
  * message of msg_len bytes, each for about seconds. */
-void bench_ed25519_rates(size_t msg_len, double seconds, double *sign_per_s,
-                         double *verify_per_s);
+void bench_ed25519_rates(size_t msg_len, double seconds, double *sign_per_s, double *verify_per_s);
 
 /* nproc, CPU model, memory, kernel and the UTC date, as JSON members
  * ("nproc": 2, ...) without the braces, into out. */

@@ -16,14 +16,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MQTT_CONNECT 0x10
-#define MQTT_CONNACK 0x20
-#define MQTT_PUBLISH 0x30
-#define MQTT_PUBACK 0x40
+#define MQTT_CONNECT   0x10
+#define MQTT_CONNACK   0x20
+#define MQTT_PUBLISH   0x30
+#define MQTT_PUBACK    0x40
 #define MQTT_SUBSCRIBE 0x82
-#define MQTT_SUBACK 0x90
-#define MQTT_PINGRESP 0xD0
-#define KEEPALIVE_S 600
+#define MQTT_SUBACK    0x90
+#define MQTT_PINGRESP  0xD0
+#define KEEPALIVE_S    600
 
 static bool room(bench_conn *c, size_t n)
 {

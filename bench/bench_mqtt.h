@@ -19,21 +19,21 @@
 /* Buffers per connection: a receipt or echo is under 1 KiB, a window of them
  * fits many times over; a connection whose peer stops reading fails rather
  * than grow. */
-#define BENCH_CONN_READ_MAX (64 * 1024)
+#define BENCH_CONN_READ_MAX  (64 * 1024)
 #define BENCH_CONN_WRITE_MAX (256 * 1024)
 
 typedef struct bench_conn {
     int fd;
-    int index;            /* the caller's: the device number */
+    int index; /* the caller's: the device number */
     bool connacked;
     bool subacked;
     bool failed;
     uint16_t next_packet_id;
-    int inflight;         /* the caller's window count */
-    uint64_t next;        /* the caller's: next message number of this device */
-    uint8_t *rbuf;        /* owned */
+    int inflight;  /* the caller's window count */
+    uint64_t next; /* the caller's: next message number of this device */
+    uint8_t *rbuf; /* owned */
     size_t rlen;
-    uint8_t *wbuf;        /* owned */
+    uint8_t *wbuf; /* owned */
     size_t wlen;
 } bench_conn;
 

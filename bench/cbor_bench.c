@@ -29,14 +29,14 @@ typedef struct bench_vector {
 
 /* Decodes v by its type into m (a buffer big enough for any message
  * struct), or when encode is set encodes m into out. */
-static fogpay_error round_trip(const bench_vector *v, void *m, int encode, uint8_t *out,
-                               size_t cap, size_t *out_len)
+static fogpay_error round_trip(const bench_vector *v, void *m, int encode, uint8_t *out, size_t cap,
+                               size_t *out_len)
 {
-#define ROUND_TRIP(name, st)                                                                   \
-    if (strcmp(v->type, #name) == 0) {                                                         \
-        fogpay_error e = encode ? fogpay_##name##_encode((const st *)m, out, cap, out_len)     \
-                                : fogpay_##name##_decode(v->bytes, v->len, (st *)m);           \
-        return e;                                                                              \
+#define ROUND_TRIP(name, st)                                                                       \
+    if (strcmp(v->type, #name) == 0) {                                                             \
+        fogpay_error e = encode ? fogpay_##name##_encode((const st *)m, out, cap, out_len)         \
+                                : fogpay_##name##_decode(v->bytes, v->len, (st *)m);               \
+        return e;                                                                                  \
     }
     ROUND_TRIP(intent, fogpay_intent)
     ROUND_TRIP(usage, fogpay_usage)

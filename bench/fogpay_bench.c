@@ -64,7 +64,7 @@
 #include "ledger.h"
 #include "testutil.h"
 
-#define EUR 978
+#define EUR                 978
 #define BENCH_VERIFY_SAMPLE 64
 /* Intents signed for the saturation phase per second of it: above what the
  * gateway is meant to reach (10,000/s); a phase that uses them all up ends
@@ -73,31 +73,31 @@
 /* In fixed-rate mode a device sends on schedule; past this many unanswered
  * intents it waits (the wait is counted in the latency). */
 #define BENCH_FIXED_WINDOW_MAX 64
-#define BENCH_CONNECT_WAIT_S 300
+#define BENCH_CONNECT_WAIT_S   300
 /* Mosquitto 2.0 listens with a backlog of 100: more connections at once
  * lose their SYNs and retry seconds later (the storm mode shows it); the
  * paying devices connect this many at a time. */
 #define BENCH_CONNECT_CHUNK 50
-#define BENCH_DRAIN_WAIT_S 30
-#define BENCH_EVENTS 256
-#define BENCH_TIMER_TAG UINT32_MAX
-#define BENCH_WRONG_SHOWN 5
+#define BENCH_DRAIN_WAIT_S  30
+#define BENCH_EVENTS        256
+#define BENCH_TIMER_TAG     UINT32_MAX
+#define BENCH_WRONG_SHOWN   5
 /* Arena room per signed intent: the benchmark's intents are about 150 bytes
  * (the real size is printed); a longer one stops the run. */
 #define BENCH_INTENT_ROOM 256
 /* --daily: payments a device has made today before the second run, as in
  * the issue's figure, and a per-day limit they stay far under. */
-#define BENCH_DAILY_PAYMENTS 600
+#define BENCH_DAILY_PAYMENTS    600
 #define BENCH_DAILY_LIMIT_MINOR 1000000000u
-#define BENCH_DAILY_DEVICES 100
-#define BENCH_DAILY_SEQ_BASE 1000000u
-#define BENCH_DAILY_GROUP 1000
+#define BENCH_DAILY_DEVICES     100
+#define BENCH_DAILY_SEQ_BASE    1000000u
+#define BENCH_DAILY_GROUP       1000
 /* --storm: devices that log in at once (a site after a power cut) while the
  * others pay at the fixed rate, with the slow hash every provisioned device
  * gets; the payers' defaults, and when the storm starts. */
 #define BENCH_STORM_DEVICES 1000
-#define BENCH_STORM_PAYERS 100
-#define BENCH_STORM_RATE 500
+#define BENCH_STORM_PAYERS  100
+#define BENCH_STORM_RATE    500
 #define BENCH_STORM_SECONDS 30
 #define BENCH_STORM_START_S 1.0
 /* --provision: devices registered through fogpayctl, two processes each
@@ -107,7 +107,7 @@
 /* --scale: stored transfers to settle against (the issue's figure), added
  * through fogpay_ledger_settle; --transfers sets fewer. */
 #define BENCH_SCALE_TRANSFERS 10000000L
-#define BENCH_SCALE_SEQ_BASE 100000000u
+#define BENCH_SCALE_SEQ_BASE  100000000u
 
 typedef struct options {
     bool quick;
@@ -128,10 +128,10 @@ typedef enum slot_state { SLOT_UNSENT = 0, SLOT_SENT = 1, SLOT_ANSWERED = 2 } sl
 typedef struct slot {
     uint32_t offset; /* into the pool's arena */
     uint16_t len;
-    uint8_t state;   /* slot_state */
+    uint8_t state; /* slot_state */
     uint8_t hash[FOGPAY_HASH_BYTES];
-    double t0;       /* sent (saturation) or scheduled (fixed rate) */
-    double t1;       /* answered */
+    double t0; /* sent (saturation) or scheduled (fixed rate) */
+    double t1; /* answered */
 } slot;
 
 /* The signed intents of one phase: device d's j-th intent is slot
@@ -240,8 +240,7 @@ static void provision(const char *db_path, const char *key_path)
          * only have to be done; the storm's devices and --provision get the
          * default. */
         if (fogpay_key_generate(FOGPAY_ALG_EDDSA, &device_keys[i]) != FOGPAY_OK ||
-            fogpay_password_hash(pass, strlen(pass), iterations, hash, sizeof hash) !=
-                FOGPAY_OK ||
+            fogpay_password_hash(pass, strlen(pass), iterations, hash, sizeof hash) != FOGPAY_OK ||
             fogpay_ledger_device_register(l, device_ids[i], device_keys[i], hash, entity, &none,
                                           now_ms()) != FOGPAY_OK ||
             fogpay_ledger_fund(l, device_ids[i], EUR, 1000000000, "bench", now_ms(), &t) !=
@@ -372,8 +371,8 @@ static void refill_plain(bench_conn *c)
 static void receipt_wrong(const char *why, const bench_conn *c, uint64_t seq)
 {
     if (wrong++ < BENCH_WRONG_SHOWN) {
-        fprintf(stderr, "fogpay_bench: wrong receipt for %s seq %llu: %s\n",
-                device_ids[c->index], (unsigned long long)seq, why);
+        fprintf(stderr, "fogpay_bench: wrong receipt for %s seq %llu: %s\n", device_ids[c->index],
+                (unsigned long long)seq, why);
     }
 }
 
@@ -407,8 +406,7 @@ static void on_receipt(bench_conn *c, const uint8_t *payload, size_t len)
         verified++;
     }
     pool *pl = pool_of(r.seq);
-    if (strcmp(r.device_id, device_ids[c->index]) != 0 || r.kind != FOGPAY_RECEIPT_INTENT ||
-        !pl) {
+    if (strcmp(r.device_id, device_ids[c->index]) != 0 || r.kind != FOGPAY_RECEIPT_INTENT || !pl) {
         receipt_wrong("not for an intent this device sent", c, r.seq);
         return;
     }
@@ -680,8 +678,8 @@ static void phase_saturation(pool *pl, figures *f)
            "CPU per intent, generator %.0f us, cores %.0f%% %.0f%%; latency from send p50 %.2f "
            "p90 %.2f p99 %.2f p99.9 %.2f max %.2f ms\n",
            pl->name, f->settled_per_s, span, pl->lat_n, f->broker_cpu_us, f->gen_cpu_us,
-           f->sat_core[0] * 100, f->sat_core[1] * 100, f->sat_lat[0], f->sat_lat[1],
-           f->sat_lat[2], f->sat_lat[3], f->sat_lat[4]);
+           f->sat_core[0] * 100, f->sat_core[1] * 100, f->sat_lat[0], f->sat_lat[1], f->sat_lat[2],
+           f->sat_lat[3], f->sat_lat[4]);
 }
 
 static void phase_fixed(figures *f)
@@ -711,9 +709,8 @@ static void phase_fixed(figures *f)
            "intent, generator %.0f us, cores %.0f%% %.0f%%; latency from the scheduled time "
            "p50 %.2f p90 %.2f p99 %.2f p99.9 %.2f max %.2f ms\n",
            opt.rate, pl->count, f->fixed_rate, f->fixed_broker_cpu_us, f->fixed_gen_cpu_us,
-           f->fixed_core[0] * 100,
-           f->fixed_core[1] * 100, f->fixed_lat[0], f->fixed_lat[1], f->fixed_lat[2],
-           f->fixed_lat[3], f->fixed_lat[4]);
+           f->fixed_core[0] * 100, f->fixed_core[1] * 100, f->fixed_lat[0], f->fixed_lat[1],
+           f->fixed_lat[2], f->fixed_lat[3], f->fixed_lat[4]);
 }
 
 static bool plain_drained(void)
@@ -798,8 +795,8 @@ static int run_daily(figures *f0)
     test_broker_stop(&gateway);
     double t = bench_now();
     preload(BENCH_DAILY_PAYMENTS, BENCH_DAILY_SEQ_BASE);
-    printf("preloaded    %d payments today on each of %d devices in %.1f s\n",
-           BENCH_DAILY_PAYMENTS, opt.devices, bench_now() - t);
+    printf("preloaded    %d payments today on each of %d devices in %.1f s\n", BENCH_DAILY_PAYMENTS,
+           opt.devices, bench_now() - t);
     if (!test_broker_restart(&gateway)) {
         die("the gateway did not start again");
     }
@@ -871,9 +868,8 @@ static int run_storm(void)
     printf("storm        %d devices logged in at once in %.2f s while %d devices paid %.0f/s; "
            "%llu receipts meanwhile (%.0f/s); payers' latency from the scheduled time "
            "meanwhile p50 %.2f p90 %.2f p99 %.2f p99.9 %.2f max %.2f ms\n",
-           BENCH_STORM_DEVICES, span, opt.devices, opt.rate,
-           (unsigned long long)settled_meanwhile, span > 0 ? settled_meanwhile / span : 0, lat[0],
-           lat[1], lat[2], lat[3], lat[4]);
+           BENCH_STORM_DEVICES, span, opt.devices, opt.rate, (unsigned long long)settled_meanwhile,
+           span > 0 ? settled_meanwhile / span : 0, lat[0], lat[1], lat[2], lat[3], lat[4]);
     close_all();
     test_broker_stop(&gateway);
     printf("receipts     %llu checked, %llu signatures verified, %llu duplicates, %llu wrong\n",
@@ -981,11 +977,12 @@ static double provision_ctl(const char *ctl, const char *dir, int count)
         }
         fprintf(f, "pw-%06d\n", i);
         fclose(f);
-        const char *reg[] = {ctl, "--db", db, "register-device", "--device", device_ids[i],
-                             "--public-key", pub, "--owner", owner, "--password-file", pw,
-                             NULL};
-        const char *fund[] = {ctl, "--db", db, "fund", "--device", device_ids[i], "--currency",
-                              "EUR", "--amount", "10000.00", NULL};
+        const char *reg[] = {
+            ctl, "--db",    db,    "register-device", "--device", device_ids[i], "--public-key",
+            pub, "--owner", owner, "--password-file", pw,         NULL};
+        const char *fund[] = {ctl,        "--db",        db,           "fund",
+                              "--device", device_ids[i], "--currency", "EUR",
+                              "--amount", "10000.00",    NULL};
         if (testutil_command(reg, NULL) != 0 || testutil_command(fund, NULL) != 0) {
             die("fogpayctl register-device or fund failed");
         }
@@ -1157,9 +1154,8 @@ static void write_results(const figures *f)
             f->sat_core[0], f->sat_core[1], f->sat_lat[0], f->sat_lat[1], f->sat_lat[2],
             f->sat_lat[3], f->sat_lat[4], opt.rate, f->fixed_rate, f->fixed_broker_cpu_us,
             f->fixed_gen_cpu_us, f->fixed_core[0], f->fixed_core[1], f->fixed_lat[0],
-            f->fixed_lat[1],
-            f->fixed_lat[2], f->fixed_lat[3], f->fixed_lat[4], f->qos1_per_s, f->echo_per_s,
-            f->plain_broker_cpu_us, f->sign_per_s, f->verify_per_s, f->fsync_per_s,
+            f->fixed_lat[1], f->fixed_lat[2], f->fixed_lat[3], f->fixed_lat[4], f->qos1_per_s,
+            f->echo_per_s, f->plain_broker_cpu_us, f->sign_per_s, f->verify_per_s, f->fsync_per_s,
             (unsigned long long)receipts, (unsigned long long)verified,
             (unsigned long long)duplicates, (unsigned long long)wrong);
     fclose(out);
@@ -1266,7 +1262,7 @@ int main(int argc, char **argv)
            "verify_per_s=%.0f sign_per_s=%.0f mosquitto_qos1_per_s=%.0f "
            "mosquitto_echo_per_s=%.0f fsync_per_s=%.0f ratio_settled_to_mosquitto=%.3f\n",
            f.settled_per_s, f.broker_cpu_us, f.sat_lat[0], f.sat_lat[2], f.fixed_rate,
-           f.fixed_lat[2], f.fixed_lat[3], f.verify_per_s, f.sign_per_s, f.qos1_per_s,
-           f.echo_per_s, f.fsync_per_s, f.qos1_per_s > 0 ? f.settled_per_s / f.qos1_per_s : 0);
+           f.fixed_lat[2], f.fixed_lat[3], f.verify_per_s, f.sign_per_s, f.qos1_per_s, f.echo_per_s,
+           f.fsync_per_s, f.qos1_per_s > 0 ? f.settled_per_s / f.qos1_per_s : 0);
     return wrong ? 1 : 0;
 }

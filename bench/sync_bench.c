@@ -35,11 +35,11 @@
 #include "store.h"
 #include "testutil.h"
 
-#define EUR 978
-#define INTENTS_MAX 200000
-#define INFLIGHT_MAX 1000
+#define EUR           978
+#define INTENTS_MAX   200000
+#define INFLIGHT_MAX  1000
 #define DRAIN_WAIT_MS 600000
-#define ROUNDS 2
+#define ROUNDS        2
 
 static const char *ingest_bin;
 static const char *cloud_bin;
@@ -83,7 +83,8 @@ static void cloud_start(void)
     text[strcspn(text, "\r\n")] = '\0';
     snprintf(cloud_key_text, sizeof cloud_key_text, "%s", text);
     free(text);
-    if (!test_broker_init(&cloud) || !test_broker_start(&cloud, "allow_anonymous true\nset_tcp_nodelay true\n")) {
+    if (!test_broker_init(&cloud) ||
+        !test_broker_start(&cloud, "allow_anonymous true\nset_tcp_nodelay true\n")) {
         die("the cloud broker did not start");
     }
     char uri[64], log[TEST_BROKER_PATH_MAX];
@@ -152,8 +153,8 @@ static void gateway_provision(gateway *g, const char *id, uint64_t backlog)
         die("gateway key");
     }
     fogpay_key_free(key);
-    const char *add[] = {cloud_bin, "--store", store_conninfo, "add-gateway", "--id", g->id,
-                         "--public-key", key_text, NULL};
+    const char *add[] = {cloud_bin, "--store",      store_conninfo, "add-gateway", "--id",
+                         g->id,     "--public-key", key_text,       NULL};
     if (testutil_command(add, NULL) != 0) {
         die("fogpay-cloud add-gateway failed");
     }
@@ -210,7 +211,8 @@ static void gateway_start(gateway *g, bool sync, unsigned batch, unsigned window
                  cloud_key_text, batch, window, cloud.port, g->id, g->id, g->id);
     }
     snprintf(conf, sizeof conf,
-             "allow_anonymous false\nset_tcp_nodelay true\nmax_inflight_messages %d\nmax_queued_messages 0\n"
+             "allow_anonymous false\nset_tcp_nodelay true\nmax_inflight_messages "
+             "%d\nmax_queued_messages 0\n"
              "plugin %s\nplugin_opt_database %s\nplugin_opt_gateway_id %s\n"
              "plugin_opt_gateway_key %s\nplugin_opt_currencies EUR\n%s",
              INFLIGHT_MAX, getenv("FOGPAY_PLUGIN"), g->db, g->id, g->key_path, sync_conf);
@@ -349,8 +351,10 @@ int main(int argc, char **argv)
     uint64_t backlog = argc > 3 ? strtoull(argv[3], NULL, 10) : 100000;
     size_t intents = argc > 4 ? strtoul(argv[4], NULL, 10) : 20000;
     if (backlog == 0 || intents == 0 || intents > INTENTS_MAX || !getenv("FOGPAY_PLUGIN")) {
-        fprintf(stderr, "sync_bench: BACKLOG and INTENTS (1..%d) must be positive, and "
-                        "FOGPAY_PLUGIN set\n", INTENTS_MAX);
+        fprintf(stderr,
+                "sync_bench: BACKLOG and INTENTS (1..%d) must be positive, and "
+                "FOGPAY_PLUGIN set\n",
+                INTENTS_MAX);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

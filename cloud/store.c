@@ -600,8 +600,7 @@ static const char *store__event_difference(const fogpay_event *a, const fogpay_e
 
 /* Decodes an event row's record into *out and checks it against the
  * columns; NULL when it holds, else a static sentence. */
-const char *store__event_decode(const store_row *row, fogpay_event *out,
-                                       const char **difference)
+const char *store__event_decode(const store_row *row, fogpay_event *out, const char **difference)
 {
     *difference = NULL;
     if (row->problem != NULL) {
@@ -631,8 +630,8 @@ static int store__query_visit(void *ctx, const store_row *row)
     store_query_walk *w = ctx;
     if (w->stream == FOGPAY_STREAM_TRANSFERS) {
         if (row->problem != NULL) {
-            store__note(w->s, "the transfer of %s at position %llu is corrupt: %s",
-                        row->gateway_id, (unsigned long long)row->t.position, row->problem);
+            store__note(w->s, "the transfer of %s at position %llu is corrupt: %s", row->gateway_id,
+                        (unsigned long long)row->t.position, row->problem);
             w->corrupt = true;
             return 1;
         }
@@ -653,19 +652,18 @@ static int store__query_visit(void *ctx, const store_row *row)
 
 /* fogpay_store_transfers and fogpay_store_events: the filter resolved,
  * one page of w's chain walked. */
-static fogpay_error store__query(fogpay_store *s, const fogpay_store_filter *f,
-                                 store_query_walk *w)
+static fogpay_error store__query(fogpay_store *s, const fogpay_store_filter *f, store_query_walk *w)
 {
     fogpay_error err = store__enter(s);
-    bool visit = w->stream == FOGPAY_STREAM_EVENTS ? w->event_visit != NULL
-                                                   : w->transfer_visit != NULL;
+    bool visit =
+        w->stream == FOGPAY_STREAM_EVENTS ? w->event_visit != NULL : w->transfer_visit != NULL;
     if (err != FOGPAY_OK || f == NULL || !visit) {
         return err != FOGPAY_OK ? err : FOGPAY_ERR_INVALID_ARGUMENT;
     }
     fogpay_store_filter q;
     bool nothing = false;
-    err = store__filter_prepare(s, f, w->stream == FOGPAY_STREAM_EVENTS ? "event" : "transfer",
-                                &q, &nothing);
+    err = store__filter_prepare(s, f, w->stream == FOGPAY_STREAM_EVENTS ? "event" : "transfer", &q,
+                                &nothing);
     if (err != FOGPAY_OK || nothing) {
         return err;
     }

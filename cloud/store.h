@@ -59,8 +59,8 @@ typedef struct fogpay_store_gateway {
     uint64_t last_batch_ms;                      /* when the last one was stored, 0 none */
     uint64_t last_transfer_ms;                   /* time of its newest transfer, 0 none */
     uint64_t added_ms;
-    uint64_t event_position;                     /* last stored event, 0 for none */
-    uint8_t event_hash[FOGPAY_HASH_BYTES];       /* event chain hash there */
+    uint64_t event_position;               /* last stored event, 0 for none */
+    uint8_t event_hash[FOGPAY_HASH_BYTES]; /* event chain hash there */
 } fogpay_store_gateway;
 
 /* Registers a gateway and its public key ("<alg>:<hex>", checked).
@@ -95,11 +95,10 @@ typedef struct fogpay_store_record {
  * anew. FOGPAY_ERR_UNKNOWN_GATEWAY for an unregistered gateway;
  * FOGPAY_ERR_INVALID_ARGUMENT for n of 0 or over FOGPAY_BATCH_RECORDS_MAX or
  * positions that do not follow. Returns only after the commit is durable. */
-fogpay_error fogpay_store_append(fogpay_store *s, const char *gateway_id,
-                                 uint64_t expect_position,
+fogpay_error fogpay_store_append(fogpay_store *s, const char *gateway_id, uint64_t expect_position,
                                  const uint8_t expect_hash[FOGPAY_HASH_BYTES],
-                                 const fogpay_store_record *records, size_t n,
-                                 uint64_t batch_seq, uint64_t received_ms);
+                                 const fogpay_store_record *records, size_t n, uint64_t batch_seq,
+                                 uint64_t received_ms);
 
 /* One event to append, as fogpay_store_record is for transfers. */
 typedef struct fogpay_store_event {
@@ -127,8 +126,8 @@ fogpay_error fogpay_store_event_hash(fogpay_store *s, const char *gateway_id, ui
 
 /* The stored chain hash at a position of a gateway's chain;
  * FOGPAY_ERR_NOT_FOUND beyond the head or at 0. */
-fogpay_error fogpay_store_chain_hash(fogpay_store *s, const char *gateway_id,
-                                     uint64_t position, uint8_t hash[FOGPAY_HASH_BYTES]);
+fogpay_error fogpay_store_chain_hash(fogpay_store *s, const char *gateway_id, uint64_t position,
+                                     uint8_t hash[FOGPAY_HASH_BYTES]);
 
 /* Transfers for the back office. Every set field narrows the result: a
  * gateway; a device (the transfers its intents caused: a transfer names

@@ -150,8 +150,7 @@ void store__note_version(fogpay_store *s, long version, bool empty, const char *
 fogpay_error store__enter(fogpay_store *s);
 fogpay_error store__begin(fogpay_store *s, store_txn kind);
 fogpay_error store__end(fogpay_store *s, fogpay_error err);
-const char *store__event_decode(const store_row *row, fogpay_event *out,
-                                const char **difference);
+const char *store__event_decode(const store_row *row, fogpay_event *out, const char **difference);
 
 /* schemas/cloud.sql, NUL-terminated, generated at build time by
  * schemas/embed_sql.py (schemas/meson.build); and its version. */

@@ -156,9 +156,8 @@ static fogpay_error store__verify_chain(fogpay_store *s, const fogpay_store_gate
     for (;;) {
         f.after_position = w->position;
         uint32_t count = 0;
-        fogpay_error err = s->engine->page(s, stream, &f,
-                                           events ? store__verify_event_row : store__verify_row,
-                                           w, &count);
+        fogpay_error err = s->engine->page(
+            s, stream, &f, events ? store__verify_event_row : store__verify_row, w, &count);
         if (err != FOGPAY_OK) {
             return err;
         }

@@ -97,10 +97,22 @@ typedef struct head_seen {
     bool indefinite;
 } head_seen;
 
-static void on_uint8(void *c, uint8_t v) { ((head_seen *)c)->item->value = v; }
-static void on_uint16(void *c, uint16_t v) { ((head_seen *)c)->item->value = v; }
-static void on_uint32(void *c, uint32_t v) { ((head_seen *)c)->item->value = v; }
-static void on_uint64(void *c, uint64_t v) { ((head_seen *)c)->item->value = v; }
+static void on_uint8(void *c, uint8_t v)
+{
+    ((head_seen *)c)->item->value = v;
+}
+static void on_uint16(void *c, uint16_t v)
+{
+    ((head_seen *)c)->item->value = v;
+}
+static void on_uint32(void *c, uint32_t v)
+{
+    ((head_seen *)c)->item->value = v;
+}
+static void on_uint64(void *c, uint64_t v)
+{
+    ((head_seen *)c)->item->value = v;
+}
 
 static void on_string(void *c, cbor_data data, size_t len)
 {
@@ -110,13 +122,34 @@ static void on_string(void *c, cbor_data data, size_t len)
     item->value = len;
 }
 
-static void on_size(void *c, size_t v) { ((head_seen *)c)->item->value = v; }
-static void on_indefinite(void *c) { ((head_seen *)c)->indefinite = true; }
-static void on_float(void *c, float f) { ((head_seen *)c)->item->f = (double)f; }
-static void on_double(void *c, double f) { ((head_seen *)c)->item->f = f; }
-static void on_undefined(void *c) { ((head_seen *)c)->item->value = 23; }
-static void on_null(void *c) { ((head_seen *)c)->item->value = 22; }
-static void on_bool(void *c, bool v) { ((head_seen *)c)->item->value = v ? 21 : 20; }
+static void on_size(void *c, size_t v)
+{
+    ((head_seen *)c)->item->value = v;
+}
+static void on_indefinite(void *c)
+{
+    ((head_seen *)c)->indefinite = true;
+}
+static void on_float(void *c, float f)
+{
+    ((head_seen *)c)->item->f = (double)f;
+}
+static void on_double(void *c, double f)
+{
+    ((head_seen *)c)->item->f = f;
+}
+static void on_undefined(void *c)
+{
+    ((head_seen *)c)->item->value = 23;
+}
+static void on_null(void *c)
+{
+    ((head_seen *)c)->item->value = 22;
+}
+static void on_bool(void *c, bool v)
+{
+    ((head_seen *)c)->item->value = v ? 21 : 20;
+}
 
 static const struct cbor_callbacks head_callbacks = {
     .uint8 = on_uint8,
@@ -204,8 +237,7 @@ static fogpay_error truncated(const fogpay_cbor_reader *r, int major, int ai)
 
 /* A definite string: its length checked against the bytes present, then
  * shortest form, then UTF-8 for text. */
-static fogpay_error finish_string(fogpay_cbor_reader *r, int major, int ai,
-                                  fogpay_cbor_item *item)
+static fogpay_error finish_string(fogpay_cbor_reader *r, int major, int ai, fogpay_cbor_item *item)
 {
     size_t left = r->len - r->pos - head_size(ai);
     if (item->value > left) {
@@ -453,11 +485,11 @@ static void put_bytes_raw(fogpay_cbor_writer *w, const uint8_t *ptr, size_t len)
 }
 
 /* libcbor's encoders write the shortest head (RFC 8949 4.2.1) or nothing. */
-#define PUT_HEAD(w, call)                                                                      \
-    do {                                                                                       \
-        if ((w)->err == FOGPAY_OK) {                                                           \
-            took((w), (call));                                                                 \
-        }                                                                                      \
+#define PUT_HEAD(w, call)                                                                          \
+    do {                                                                                           \
+        if ((w)->err == FOGPAY_OK) {                                                               \
+            took((w), (call));                                                                     \
+        }                                                                                          \
     } while (0)
 
 void fogpay_cbor_put_uint(fogpay_cbor_writer *w, uint64_t value)

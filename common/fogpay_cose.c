@@ -84,8 +84,8 @@ fogpay_error fogpay_cose_sign1_sign(const fogpay_key *key, const uint8_t *kid, s
     size_t tbs_len;
     bool heap;
     fogpay_bytes body = {payload, payload_len};
-    err = build_sig_structure(protected_header, external_aad, aad_len, body, stack, &tbs,
-                              &tbs_len, &heap);
+    err = build_sig_structure(protected_header, external_aad, aad_len, body, stack, &tbs, &tbs_len,
+                              &heap);
     if (err != FOGPAY_OK) {
         return err;
     }
@@ -339,8 +339,8 @@ fogpay_error fogpay_cose_sign1_open(const uint8_t *msg, size_t len, const fogpay
     if (err != FOGPAY_OK) {
         return err;
     }
-    if (kid && (parsed.kid.len != FOGPAY_KID_BYTES
-                || memcmp(parsed.kid.ptr, kid, FOGPAY_KID_BYTES) != 0)) {
+    if (kid && (parsed.kid.len != FOGPAY_KID_BYTES ||
+                memcmp(parsed.kid.ptr, kid, FOGPAY_KID_BYTES) != 0)) {
         return FOGPAY_ERR_BAD_SIGNATURE;
     }
     err = fogpay_cose_sign1_verify(&parsed, key, NULL, 0);

@@ -37,14 +37,14 @@
  * FOGPAY_SIG_STRUCTURE_STACK bytes; a larger one (a batch) in one heap
  * buffer of at most FOGPAY_SIG_STRUCTURE_MAX bytes, freed before return. */
 #define FOGPAY_SIG_STRUCTURE_STACK 1024
-#define FOGPAY_SIG_STRUCTURE_MAX (FOGPAY_BATCH_BYTES_MAX + 256)
+#define FOGPAY_SIG_STRUCTURE_MAX   (FOGPAY_BATCH_BYTES_MAX + 256)
 
 /* A parsed COSE_Sign1: views into the buffer given to the parser. */
 typedef struct fogpay_cose_sign1 {
     bool tagged;
-    int64_t alg;             /* from the protected header */
+    int64_t alg;                   /* from the protected header */
     fogpay_bytes protected_header; /* the serialized map, as signed */
-    fogpay_bytes kid;        /* empty when absent */
+    fogpay_bytes kid;              /* empty when absent */
     fogpay_bytes payload;
     fogpay_bytes signature;
 } fogpay_cose_sign1;

@@ -117,8 +117,8 @@ fogpay_error fogpay_amount_parse(const char *text, int exponent, uint64_t *amoun
 
 void fogpay_amount_format(int64_t amount_minor, int exponent, char *out, size_t cap)
 {
-    uint64_t magnitude = amount_minor < 0 ? (uint64_t)0 - (uint64_t)amount_minor
-                                          : (uint64_t)amount_minor;
+    uint64_t magnitude =
+        amount_minor < 0 ? (uint64_t)0 - (uint64_t)amount_minor : (uint64_t)amount_minor;
     if (exponent < 0 || exponent > 3) {
         exponent = 0;
     }

@@ -18,14 +18,14 @@ typedef enum fogpay_error {
     FOGPAY_OK = 0,
 
     /* Malformed input: the bytes are not a message of the contract. */
-    FOGPAY_ERR_CBOR_TRUNCATED = 1,        /* input ends inside an item */
-    FOGPAY_ERR_CBOR_ILL_FORMED = 2,       /* reserved additional info, bad simple value */
-    FOGPAY_ERR_CBOR_INDEFINITE = 3,       /* indefinite length is not accepted */
+    FOGPAY_ERR_CBOR_TRUNCATED = 1,         /* input ends inside an item */
+    FOGPAY_ERR_CBOR_ILL_FORMED = 2,        /* reserved additional info, bad simple value */
+    FOGPAY_ERR_CBOR_INDEFINITE = 3,        /* indefinite length is not accepted */
     FOGPAY_ERR_CBOR_NOT_DETERMINISTIC = 4, /* non-shortest head or unsorted map keys */
-    FOGPAY_ERR_CBOR_TYPE = 5,             /* an item of the wrong major type */
-    FOGPAY_ERR_CBOR_TOO_DEEP = 6,         /* nesting over FOGPAY_CBOR_DEPTH_MAX */
-    FOGPAY_ERR_CBOR_TOO_LONG = 7,         /* a length or count over its limit */
-    FOGPAY_ERR_CBOR_TRAILING = 8,         /* bytes after the top-level item */
+    FOGPAY_ERR_CBOR_TYPE = 5,              /* an item of the wrong major type */
+    FOGPAY_ERR_CBOR_TOO_DEEP = 6,          /* nesting over FOGPAY_CBOR_DEPTH_MAX */
+    FOGPAY_ERR_CBOR_TOO_LONG = 7,          /* a length or count over its limit */
+    FOGPAY_ERR_CBOR_TRAILING = 8,          /* bytes after the top-level item */
     FOGPAY_ERR_DUPLICATE_KEY = 9,
     FOGPAY_ERR_MISSING_FIELD = 10,
     FOGPAY_ERR_UNKNOWN_FIELD = 11,
@@ -41,13 +41,13 @@ typedef enum fogpay_error {
     /* Policy: a well-formed message that is refused. */
     FOGPAY_ERR_BAD_SIGNATURE = 30,
     FOGPAY_ERR_UNKNOWN_DEVICE = 31,
-    FOGPAY_ERR_DEVICE_MISMATCH = 32,      /* payload device differs from the client id */
+    FOGPAY_ERR_DEVICE_MISMATCH = 32, /* payload device differs from the client id */
     FOGPAY_ERR_KEY_REVOKED = 33,
     FOGPAY_ERR_DEVICE_SUSPENDED = 34,
     FOGPAY_ERR_DEVICE_REVOKED = 35,
-    FOGPAY_ERR_SEQ_CONFLICT = 36,         /* (device, seq) reused with other content */
+    FOGPAY_ERR_SEQ_CONFLICT = 36, /* (device, seq) reused with other content */
     FOGPAY_ERR_EXPIRED = 37,
-    FOGPAY_ERR_NOT_YET_VALID = 38,        /* created further in the future than the skew */
+    FOGPAY_ERR_NOT_YET_VALID = 38, /* created further in the future than the skew */
     FOGPAY_ERR_CURRENCY_UNSUPPORTED = 39,
     FOGPAY_ERR_UNKNOWN_PAYEE = 40,
     FOGPAY_ERR_AMOUNT_ZERO = 41,
@@ -55,21 +55,21 @@ typedef enum fogpay_error {
     FOGPAY_ERR_LIMIT_PER_PAYMENT = 43,
     FOGPAY_ERR_LIMIT_PER_DAY = 44,
     FOGPAY_ERR_INSUFFICIENT_FUNDS = 45,
-    FOGPAY_ERR_WALLET_MAX = 46,           /* the payee's wallet would exceed its maximum */
+    FOGPAY_ERR_WALLET_MAX = 46, /* the payee's wallet would exceed its maximum */
     FOGPAY_ERR_PAYEE_SELF = 47,
     FOGPAY_ERR_PAYEE_INACTIVE = 48,
-    FOGPAY_ERR_NOT_AUTHORISED = 49,       /* identity may not do this (ACL, control) */
-    FOGPAY_ERR_NOT_FOUND = 50,            /* an operator command names nothing that exists */
-    FOGPAY_ERR_EXISTS = 51,               /* an operator command would create a duplicate */
-    FOGPAY_ERR_CHAIN_MISMATCH = 52,       /* a batch or ledger chain does not continue */
-    FOGPAY_ERR_GAP = 53,                  /* a batch starts after the expected position */
+    FOGPAY_ERR_NOT_AUTHORISED = 49, /* identity may not do this (ACL, control) */
+    FOGPAY_ERR_NOT_FOUND = 50,      /* an operator command names nothing that exists */
+    FOGPAY_ERR_EXISTS = 51,         /* an operator command would create a duplicate */
+    FOGPAY_ERR_CHAIN_MISMATCH = 52, /* a batch or ledger chain does not continue */
+    FOGPAY_ERR_GAP = 53,            /* a batch starts after the expected position */
     FOGPAY_ERR_UNKNOWN_GATEWAY = 54,
 
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,
     FOGPAY_ERR_STORAGE_BUSY = 61,
     FOGPAY_ERR_SCHEMA_VERSION = 62,
-    FOGPAY_ERR_LEDGER_CORRUPT = 63,       /* verify found an invariant broken */
+    FOGPAY_ERR_LEDGER_CORRUPT = 63, /* verify found an invariant broken */
     FOGPAY_ERR_JOURNAL_FULL = 64,
     FOGPAY_ERR_IO = 65,
 
@@ -78,8 +78,8 @@ typedef enum fogpay_error {
     FOGPAY_ERR_CRYPTO = 81,
     FOGPAY_ERR_BUFFER_TOO_SMALL = 82,
     FOGPAY_ERR_INVALID_ARGUMENT = 83,
-    FOGPAY_ERR_KEY_FILE = 84,             /* key file missing, unreadable, or too open */
-    FOGPAY_ERR_CONFIG = 85,               /* an option is missing or invalid */
+    FOGPAY_ERR_KEY_FILE = 84, /* key file missing, unreadable, or too open */
+    FOGPAY_ERR_CONFIG = 85,   /* an option is missing or invalid */
     FOGPAY_ERR_TIMEOUT = 86,
     FOGPAY_ERR_NETWORK = 87,
 } fogpay_error;

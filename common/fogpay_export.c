@@ -94,8 +94,7 @@ cJSON *fogpay_export_transfer_object(const fogpay_transfer *t,
     }
     export_text x;
     export_text_of(t, hash, &x);
-    bool ok = export_json_u64(o, "position", t->position) &&
-              export_json_u64(o, "kind", t->kind) &&
+    bool ok = export_json_u64(o, "position", t->position) && export_json_u64(o, "kind", t->kind) &&
               export_json_u64(o, "debit", t->debit_account) &&
               export_json_u64(o, "credit", t->credit_account) &&
               cJSON_AddStringToObject(o, "amount", x.amount) != NULL &&
@@ -181,8 +180,7 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
         return NULL;
     }
     char usage_hex[2 * FOGPAY_HASH_BYTES + 1], chain_hex[2 * FOGPAY_HASH_BYTES + 1] = "";
-    export_event_hex(e, hash ? hash : (const uint8_t[FOGPAY_HASH_BYTES]){0}, usage_hex,
-                     chain_hex);
+    export_event_hex(e, hash ? hash : (const uint8_t[FOGPAY_HASH_BYTES]){0}, usage_hex, chain_hex);
     bool ok = export_json_u64(o, "position", e->position) && export_json_u64(o, "kind", e->kind) &&
               export_json_u64(o, "time", e->time_ms) &&
               cJSON_AddStringToObject(o, "device", e->device_id) != NULL;

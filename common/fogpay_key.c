@@ -23,9 +23,9 @@
 
 #include "fogpay_hash.h"
 
-#define ED25519_BYTES 32
+#define ED25519_BYTES     32
 #define P256_SCALAR_BYTES 32
-#define P256_POINT_BYTES 65
+#define P256_POINT_BYTES  65
 
 /* "fogpay-key v1 ed25519 " + 64 hex digits + newline, with room to spare. */
 #define KEY_FILE_MAX 256
@@ -134,7 +134,7 @@ fogpay_error fogpay_key_from_public(fogpay_alg alg, const uint8_t *pub, size_t p
     if (!out || !pub) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
-    size_t want = alg == FOGPAY_ALG_EDDSA ? ED25519_BYTES
+    size_t want = alg == FOGPAY_ALG_EDDSA   ? ED25519_BYTES
                   : alg == FOGPAY_ALG_ES256 ? P256_POINT_BYTES
                                             : 0;
     if (want == 0 || pub_len != want) {
@@ -430,8 +430,7 @@ fogpay_error fogpay_key_verify(const fogpay_key *key, const uint8_t *msg, size_t
     return rc == 0 && result == 1 ? FOGPAY_OK : FOGPAY_ERR_BAD_SIGNATURE;
 }
 
-fogpay_error fogpay_key_create_file(fogpay_alg alg, const char *path, char *public_text,
-                                    size_t cap)
+fogpay_error fogpay_key_create_file(fogpay_alg alg, const char *path, char *public_text, size_t cap)
 {
     if (path == NULL || public_text == NULL) {
         return FOGPAY_ERR_INVALID_ARGUMENT;

@@ -23,7 +23,7 @@
 
 /* Meter ids and units of pay-per-use readings ("kWh", "h", "L"). */
 #define FOGPAY_METER_ID_MAX 23
-#define FOGPAY_UNIT_MAX 8
+#define FOGPAY_UNIT_MAX     8
 
 /* Key ids are short: a gateway key is named by 8 bytes of its hash. */
 #define FOGPAY_KID_MAX 16
@@ -74,7 +74,7 @@
 /* Upstream batches: count of transfer records and encoded size. A batch of
  * 500 records is about 75 KiB, comfortably inside an MQTT message. */
 #define FOGPAY_BATCH_RECORDS_MAX 500
-#define FOGPAY_BATCH_BYTES_MAX (256 * 1024)
+#define FOGPAY_BATCH_BYTES_MAX   (256 * 1024)
 
 /* The record of one transfer in a batch, encoded. */
 #define FOGPAY_RECORD_BYTES_MAX 384
@@ -93,7 +93,7 @@
  * a tenant and a site level or two in front of "fogpay/v1". Topics are
  * built into fixed buffers of FOGPAY_TOPIC_MAX bytes (with the NUL). */
 #define FOGPAY_TOPIC_PREFIX_MAX 64
-#define FOGPAY_TOPIC_MAX (FOGPAY_TOPIC_PREFIX_MAX + FOGPAY_DEVICE_ID_MAX + 32)
+#define FOGPAY_TOPIC_MAX        (FOGPAY_TOPIC_PREFIX_MAX + FOGPAY_DEVICE_ID_MAX + 32)
 
 /* The name of an MQTT 5 response topic {prefix}/dev/{device}/reply/{name}
  * is the device's choice ("receipt"); a name of this many bytes fits a
@@ -107,7 +107,7 @@
  * of at most FOGPAY_BATCH_SIGNED_MAX bytes; a larger one is refused before
  * it is parsed. */
 #define FOGPAY_BATCH_COSE_OVERHEAD_MAX 256
-#define FOGPAY_BATCH_SIGNED_MAX (FOGPAY_BATCH_BYTES_MAX + FOGPAY_BATCH_COSE_OVERHEAD_MAX)
+#define FOGPAY_BATCH_SIGNED_MAX        (FOGPAY_BATCH_BYTES_MAX + FOGPAY_BATCH_COSE_OVERHEAD_MAX)
 
 /* A signed batch acknowledgement: the payload (under 100 bytes) and the
  * COSE_Sign1 around it fit a device-sized message, which is what the
@@ -122,10 +122,12 @@ static_assert(FOGPAY_AMOUNT_MAX_MINOR < (1ull << 53), "amounts stay exact in JSO
 static_assert(FOGPAY_GATEWAY_ID_MAX <= FOGPAY_DEVICE_ID_MAX,
               "a gateway id fits wherever a device id does in a topic buffer");
 static_assert(FOGPAY_TOPIC_PREFIX_MAX + sizeof "/dev/" - 1 + FOGPAY_DEVICE_ID_MAX +
-                      sizeof "/reply/" - 1 + FOGPAY_TOPIC_REPLY_NAME_MAX < FOGPAY_TOPIC_MAX,
+                      sizeof "/reply/" - 1 + FOGPAY_TOPIC_REPLY_NAME_MAX <
+                  FOGPAY_TOPIC_MAX,
               "the longest device topic (a reply topic) and its NUL fit a topic buffer");
 static_assert(FOGPAY_TOPIC_PREFIX_MAX + sizeof "/gw/" - 1 + FOGPAY_GATEWAY_ID_MAX +
-                      sizeof "/batch" - 1 < FOGPAY_TOPIC_MAX,
+                      sizeof "/batch" - 1 <
+                  FOGPAY_TOPIC_MAX,
               "the longest gateway topic and its NUL fit a topic buffer");
 static_assert(FOGPAY_MESSAGE_MAX <= FOGPAY_BATCH_SIGNED_MAX, "a signed batch holds any message");
 

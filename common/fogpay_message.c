@@ -46,20 +46,26 @@ typedef struct field_spec {
 } field_spec;
 
 #define MEMBER_SIZE(type, member) sizeof(((type *)0)->member)
-#define UINT_FIELD(type, k, member, req, lo, hi)                                               \
-    {.key = k, .kind = FIELD_UINT, .required = req, .offset = offsetof(type, member),          \
-     .size = MEMBER_SIZE(type, member), .min = lo, .max = hi}
-#define TEXT_FIELD(type, k, member, req, text_kind)                                            \
-    {.key = k, .kind = text_kind, .required = req, .offset = offsetof(type, member),           \
-     .size = MEMBER_SIZE(type, member)}
-#define BYTES_FIELD(type, k, member, req)                                                      \
-    {.key = k, .kind = FIELD_BYTES, .required = req, .offset = offsetof(type, member),         \
-     .size = MEMBER_SIZE(type, member)}
+#define UINT_FIELD(type, k, member, req, lo, hi)                                                   \
+    {                                                                                              \
+        .key = k, .kind = FIELD_UINT, .required = req, .offset = offsetof(type, member),           \
+        .size = MEMBER_SIZE(type, member), .min = lo, .max = hi                                    \
+    }
+#define TEXT_FIELD(type, k, member, req, text_kind)                                                \
+    {                                                                                              \
+        .key = k, .kind = text_kind, .required = req, .offset = offsetof(type, member),            \
+        .size = MEMBER_SIZE(type, member)                                                          \
+    }
+#define BYTES_FIELD(type, k, member, req)                                                          \
+    {                                                                                              \
+        .key = k, .kind = FIELD_BYTES, .required = req, .offset = offsetof(type, member),          \
+        .size = MEMBER_SIZE(type, member)                                                          \
+    }
 
-#define U8_MAX_VALUE 0xffu
+#define U8_MAX_VALUE  0xffu
 #define U16_MAX_VALUE 0xffffu
-#define TIME_MS_MAX 0x7fffffffffffull /* year 6429: any real time, and exact in JSON */
-#define TIME_S_MAX 0xffffffffffull
+#define TIME_MS_MAX   0x7fffffffffffull /* year 6429: any real time, and exact in JSON */
+#define TIME_S_MAX    0xffffffffffull
 
 /* Keys of a fogpay map are below this, so presence fits in a bit mask. */
 #define FIELD_KEY_LIMIT 32
@@ -69,9 +75,15 @@ static const field_spec intent_fields[] = {
     UINT_FIELD(fogpay_intent, 2, seq, true, 1, FOGPAY_STORED_INT_MAX),
     TEXT_FIELD(fogpay_intent, 3, payee_device, false, FIELD_ID),
     UINT_FIELD(fogpay_intent, 4, payee_account, false, 1, FOGPAY_STORED_INT_MAX),
-    {.key = 5, .kind = FIELD_UINT, .required = true, .offset = offsetof(fogpay_intent, amount_minor),
-     .size = MEMBER_SIZE(fogpay_intent, amount_minor), .min = 1, .max = FOGPAY_AMOUNT_MAX_MINOR,
-     .below = FOGPAY_ERR_AMOUNT_ZERO, .above = FOGPAY_ERR_AMOUNT_TOO_LARGE},
+    {.key = 5,
+     .kind = FIELD_UINT,
+     .required = true,
+     .offset = offsetof(fogpay_intent, amount_minor),
+     .size = MEMBER_SIZE(fogpay_intent, amount_minor),
+     .min = 1,
+     .max = FOGPAY_AMOUNT_MAX_MINOR,
+     .below = FOGPAY_ERR_AMOUNT_ZERO,
+     .above = FOGPAY_ERR_AMOUNT_TOO_LARGE},
     UINT_FIELD(fogpay_intent, 6, currency, true, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
     UINT_FIELD(fogpay_intent, 7, created_s, true, 1, TIME_S_MAX),
     UINT_FIELD(fogpay_intent, 8, ttl_s, true, 1, FOGPAY_TTL_MAX_S),
@@ -98,8 +110,11 @@ static const field_spec receipt_fields[] = {
     UINT_FIELD(fogpay_receipt, 4, status, true, 0, FOGPAY_STATUS_STORED),
     UINT_FIELD(fogpay_receipt, 5, reason, false, 1, 99),
     UINT_FIELD(fogpay_receipt, 6, transfer_id, false, 1, FOGPAY_STORED_INT_MAX),
-    {.key = 7, .kind = FIELD_INT, .required = false,
-     .offset = offsetof(fogpay_receipt, balance_after_minor), .size = sizeof(int64_t),
+    {.key = 7,
+     .kind = FIELD_INT,
+     .required = false,
+     .offset = offsetof(fogpay_receipt, balance_after_minor),
+     .size = sizeof(int64_t),
      .flag_offset = offsetof(fogpay_receipt, has_balance)},
     UINT_FIELD(fogpay_receipt, 8, position, false, 1, FOGPAY_STORED_INT_MAX),
     BYTES_FIELD(fogpay_receipt, 9, chain_hash, false),
@@ -185,10 +200,23 @@ static uint64_t uint_get(const void *base, const field_spec *f)
 {
     const uint8_t *p = (const uint8_t *)base + f->offset;
     switch (f->size) {
-    case 1: return *p;
-    case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
-    case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
-    default: { uint64_t v; memcpy(&v, p, 8); return v; }
+    case 1:
+        return *p;
+    case 2: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    case 4: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    default: {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
     }
 }
 
@@ -196,10 +224,21 @@ static void uint_set(void *base, const field_spec *f, uint64_t value)
 {
     uint8_t *p = (uint8_t *)base + f->offset;
     switch (f->size) {
-    case 1: *p = (uint8_t)value; break;
-    case 2: { uint16_t v = (uint16_t)value; memcpy(p, &v, 2); break; }
-    case 4: { uint32_t v = (uint32_t)value; memcpy(p, &v, 4); break; }
-    default: memcpy(p, &value, 8);
+    case 1:
+        *p = (uint8_t)value;
+        break;
+    case 2: {
+        uint16_t v = (uint16_t)value;
+        memcpy(p, &v, 2);
+        break;
+    }
+    case 4: {
+        uint32_t v = (uint32_t)value;
+        memcpy(p, &v, 4);
+        break;
+    }
+    default:
+        memcpy(p, &value, 8);
     }
 }
 
@@ -221,10 +260,14 @@ static bool field_present(const void *base, const field_spec *f)
         return true;
     }
     switch (f->kind) {
-    case FIELD_UINT: return uint_get(base, f) != 0;
-    case FIELD_INT: return *((const bool *)((const uint8_t *)base + f->flag_offset));
-    case FIELD_BYTES: return !all_zero(p, f->size);
-    default: return p[0] != '\0';
+    case FIELD_UINT:
+        return uint_get(base, f) != 0;
+    case FIELD_INT:
+        return *((const bool *)((const uint8_t *)base + f->flag_offset));
+    case FIELD_BYTES:
+        return !all_zero(p, f->size);
+    default:
+        return p[0] != '\0';
     }
 }
 
@@ -355,8 +398,8 @@ static fogpay_error decode_pairs(fogpay_cbor_reader *r, uint64_t pairs, const fi
 }
 
 /* Opens the top-level map of a message of at most max_len bytes. */
-static fogpay_error open_map(fogpay_cbor_reader *r, const uint8_t *buf, size_t len,
-                             size_t max_len, uint64_t *pairs)
+static fogpay_error open_map(fogpay_cbor_reader *r, const uint8_t *buf, size_t len, size_t max_len,
+                             uint64_t *pairs)
 {
     if (!buf) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
@@ -565,31 +608,31 @@ static fogpay_error batch_ack_check(const fogpay_batch_ack *a)
 
 /* Generates the decode and encode pair of a flat message. The encoder
  * checks its output by decoding it. */
-#define FLAT_MESSAGE(name, type, table, max_len, check)                                        \
-    fogpay_error fogpay_##name##_decode(const uint8_t *buf, size_t len, type *out)             \
-    {                                                                                          \
-        type tmp;                                                                              \
-        memset(&tmp, 0, sizeof tmp);                                                           \
-        fogpay_error err = decode_message(buf, len, max_len, table, COUNT(table), &tmp);       \
-        if (err == FOGPAY_OK) {                                                                \
-            err = check(&tmp);                                                                 \
-        }                                                                                      \
-        if (err == FOGPAY_OK && out) {                                                         \
-            *out = tmp;                                                                        \
-        }                                                                                      \
-        return err;                                                                            \
-    }                                                                                          \
-    fogpay_error fogpay_##name##_encode(const type *in, uint8_t *buf, size_t cap, size_t *len) \
-    {                                                                                          \
-        size_t n = 0;                                                                          \
-        fogpay_error err = encode_message(table, COUNT(table), in, buf, cap, &n);              \
-        if (err == FOGPAY_OK) {                                                                \
-            err = fogpay_##name##_decode(buf, n, NULL);                                        \
-        }                                                                                      \
-        if (err == FOGPAY_OK) {                                                                \
-            *len = n;                                                                          \
-        }                                                                                      \
-        return err;                                                                            \
+#define FLAT_MESSAGE(name, type, table, max_len, check)                                            \
+    fogpay_error fogpay_##name##_decode(const uint8_t *buf, size_t len, type *out)                 \
+    {                                                                                              \
+        type tmp;                                                                                  \
+        memset(&tmp, 0, sizeof tmp);                                                               \
+        fogpay_error err = decode_message(buf, len, max_len, table, COUNT(table), &tmp);           \
+        if (err == FOGPAY_OK) {                                                                    \
+            err = check(&tmp);                                                                     \
+        }                                                                                          \
+        if (err == FOGPAY_OK && out) {                                                             \
+            *out = tmp;                                                                            \
+        }                                                                                          \
+        return err;                                                                                \
+    }                                                                                              \
+    fogpay_error fogpay_##name##_encode(const type *in, uint8_t *buf, size_t cap, size_t *len)     \
+    {                                                                                              \
+        size_t n = 0;                                                                              \
+        fogpay_error err = encode_message(table, COUNT(table), in, buf, cap, &n);                  \
+        if (err == FOGPAY_OK) {                                                                    \
+            err = fogpay_##name##_decode(buf, n, NULL);                                            \
+        }                                                                                          \
+        if (err == FOGPAY_OK) {                                                                    \
+            *len = n;                                                                              \
+        }                                                                                          \
+        return err;                                                                                \
     }
 
 static fogpay_error no_check(const void *in)
@@ -615,10 +658,10 @@ FLAT_MESSAGE(batch_ack, fogpay_batch_ack, batch_ack_fields, FOGPAY_MESSAGE_MAX, 
 
 /* The records of a batch: key 8 for transfers, key 9 for events. */
 #define BATCH_RECORDS_KEY 8
-#define BATCH_EVENTS_KEY 9
+#define BATCH_EVENTS_KEY  9
 
-fogpay_error fogpay_batch_begin(fogpay_batch_writer *bw, const fogpay_batch_header *h,
-                                uint8_t *buf, size_t cap)
+fogpay_error fogpay_batch_begin(fogpay_batch_writer *bw, const fogpay_batch_header *h, uint8_t *buf,
+                                size_t cap)
 {
     if (!bw || !h || !buf) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
@@ -631,7 +674,8 @@ fogpay_error fogpay_batch_begin(fogpay_batch_writer *bw, const fogpay_batch_head
         h->stream > FOGPAY_STREAM_EVENTS) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    fogpay_cbor_writer_init(&bw->cbor, buf, cap < FOGPAY_BATCH_BYTES_MAX ? cap : FOGPAY_BATCH_BYTES_MAX);
+    fogpay_cbor_writer_init(&bw->cbor, buf,
+                            cap < FOGPAY_BATCH_BYTES_MAX ? cap : FOGPAY_BATCH_BYTES_MAX);
     bw->expected = h->record_count;
     bw->written = 0;
     bw->stream = h->stream;
@@ -640,7 +684,8 @@ fogpay_error fogpay_batch_begin(fogpay_batch_writer *bw, const fogpay_batch_head
     fogpay_cbor_put_uint(&bw->cbor,
                          h->stream == FOGPAY_STREAM_EVENTS ? BATCH_EVENTS_KEY : BATCH_RECORDS_KEY);
     fogpay_cbor_put_array(&bw->cbor, h->record_count);
-    return bw->cbor.err == FOGPAY_ERR_BUFFER_TOO_SMALL ? FOGPAY_ERR_PAYLOAD_TOO_LARGE : bw->cbor.err;
+    return bw->cbor.err == FOGPAY_ERR_BUFFER_TOO_SMALL ? FOGPAY_ERR_PAYLOAD_TOO_LARGE
+                                                       : bw->cbor.err;
 }
 
 /* Appends one encoded record. */
@@ -747,8 +792,7 @@ fogpay_error fogpay_batch_open(fogpay_batch_reader *br, const uint8_t *buf, size
 
 /* The next record's bytes, or FOGPAY_ERR_NOT_FOUND after the last one
  * (when nothing trails). */
-static fogpay_error batch_next_record(fogpay_batch_reader *br, uint8_t stream,
-                                      fogpay_bytes *record)
+static fogpay_error batch_next_record(fogpay_batch_reader *br, uint8_t stream, fogpay_bytes *record)
 {
     if (br->stream != stream) {
         return FOGPAY_ERR_CBOR_TYPE;

@@ -44,12 +44,12 @@ typedef struct fogpay_intent {
 /* Meter reading for pay-per-use, device to gateway (schemas/usage.cddl).
  * Readings share the device's sequence and previous-hash chain with intents. */
 typedef struct fogpay_usage {
-    char device_id[FOGPAY_DEVICE_ID_MAX + 1]; /* key 1 */
-    uint64_t seq;                             /* key 2 */
-    char meter_id[FOGPAY_METER_ID_MAX + 1];   /* key 3 */
-    uint64_t quantity;                        /* key 4 */
-    char unit[FOGPAY_UNIT_MAX + 1];           /* key 5 */
-    uint64_t created_s;                       /* key 6 */
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];  /* key 1 */
+    uint64_t seq;                              /* key 2 */
+    char meter_id[FOGPAY_METER_ID_MAX + 1];    /* key 3 */
+    uint64_t quantity;                         /* key 4 */
+    char unit[FOGPAY_UNIT_MAX + 1];            /* key 5 */
+    uint64_t created_s;                        /* key 6 */
     uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES]; /* key 7 */
 } fogpay_usage;
 
@@ -70,13 +70,13 @@ typedef enum fogpay_receipt_status {
  * balance) and the chain entry (position, chain_hash); any other receipt
  * carries none of them (zero, has_balance false). */
 typedef struct fogpay_receipt {
-    char device_id[FOGPAY_DEVICE_ID_MAX + 1];   /* key 1 */
-    uint64_t seq;                               /* key 2 */
-    uint8_t kind;                               /* key 3, fogpay_receipt_kind */
-    uint8_t status;                             /* key 4, fogpay_receipt_status */
-    uint16_t reason;                            /* key 5, fogpay_error, 0 when settled */
-    uint64_t transfer_id;                       /* key 6, settled intents only */
-    int64_t balance_after_minor;                /* key 7, payer wallet; with has_balance */
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1]; /* key 1 */
+    uint64_t seq;                             /* key 2 */
+    uint8_t kind;                             /* key 3, fogpay_receipt_kind */
+    uint8_t status;                           /* key 4, fogpay_receipt_status */
+    uint16_t reason;                          /* key 5, fogpay_error, 0 when settled */
+    uint64_t transfer_id;                     /* key 6, settled intents only */
+    int64_t balance_after_minor;              /* key 7, payer wallet; with has_balance */
     bool has_balance;
     uint64_t position;                          /* key 8, chain position */
     uint8_t chain_hash[FOGPAY_HASH_BYTES];      /* key 9, with position */
@@ -107,10 +107,10 @@ typedef struct fogpay_command {
 } fogpay_command;
 
 typedef enum fogpay_transfer_kind {
-    FOGPAY_TRANSFER_PAYMENT = 0,  /* device intent, wallet to wallet or account */
-    FOGPAY_TRANSFER_FUNDING = 1,  /* operator funds a wallet from a system account */
-    FOGPAY_TRANSFER_REFUND = 2,   /* returns (part of) an earlier payment */
-    FOGPAY_TRANSFER_REVERSAL = 3, /* undoes an earlier transfer in full */
+    FOGPAY_TRANSFER_PAYMENT = 0,    /* device intent, wallet to wallet or account */
+    FOGPAY_TRANSFER_FUNDING = 1,    /* operator funds a wallet from a system account */
+    FOGPAY_TRANSFER_REFUND = 2,     /* returns (part of) an earlier payment */
+    FOGPAY_TRANSFER_REVERSAL = 3,   /* undoes an earlier transfer in full */
     FOGPAY_TRANSFER_WITHDRAWAL = 4, /* operator moves money out of a wallet */
 } fogpay_transfer_kind;
 
@@ -146,19 +146,19 @@ typedef enum fogpay_event_kind {
  * optional fields an event carries depends on its kind (event_check in
  * fogpay_message.c); zero values are absent, as everywhere. */
 typedef struct fogpay_event {
-    uint64_t position;                          /* key 1 */
-    uint8_t kind;                               /* key 2 */
-    uint64_t time_ms;                           /* key 3, recorded (gateway clock) */
-    char device_id[FOGPAY_DEVICE_ID_MAX + 1];   /* key 4 */
-    uint64_t seq;                               /* key 5, usage */
-    char meter_id[FOGPAY_METER_ID_MAX + 1];     /* key 6, usage */
-    uint64_t quantity;                          /* key 7, usage (absent when 0) */
-    char unit[FOGPAY_UNIT_MAX + 1];             /* key 8, usage */
-    char entity_id[FOGPAY_ENTITY_ID_MAX + 1];   /* key 9, registered and ownership */
-    uint8_t role;                               /* key 10, ownership: 0 owner, 1 lessee */
-    uint64_t effective_ms;                      /* key 11, ownership */
-    uint8_t status;                             /* key 12, status: 0 active, 1 suspended, 2 revoked */
-    uint8_t usage_hash[FOGPAY_HASH_BYTES];      /* key 13, usage: SHA-256 of the signed reading */
+    uint64_t position;                        /* key 1 */
+    uint8_t kind;                             /* key 2 */
+    uint64_t time_ms;                         /* key 3, recorded (gateway clock) */
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1]; /* key 4 */
+    uint64_t seq;                             /* key 5, usage */
+    char meter_id[FOGPAY_METER_ID_MAX + 1];   /* key 6, usage */
+    uint64_t quantity;                        /* key 7, usage (absent when 0) */
+    char unit[FOGPAY_UNIT_MAX + 1];           /* key 8, usage */
+    char entity_id[FOGPAY_ENTITY_ID_MAX + 1]; /* key 9, registered and ownership */
+    uint8_t role;                             /* key 10, ownership: 0 owner, 1 lessee */
+    uint64_t effective_ms;                    /* key 11, ownership */
+    uint8_t status;                           /* key 12, status: 0 active, 1 suspended, 2 revoked */
+    uint8_t usage_hash[FOGPAY_HASH_BYTES];    /* key 13, usage: SHA-256 of the signed reading */
 } fogpay_event;
 
 /* The two chains a gateway syncs upstream, each in batches of its own. */
@@ -209,11 +209,9 @@ fogpay_error fogpay_intent_encode(const fogpay_intent *in, uint8_t *buf, size_t 
 fogpay_error fogpay_intent_decode(const uint8_t *buf, size_t len, fogpay_intent *out);
 fogpay_error fogpay_usage_encode(const fogpay_usage *in, uint8_t *buf, size_t cap, size_t *len);
 fogpay_error fogpay_usage_decode(const uint8_t *buf, size_t len, fogpay_usage *out);
-fogpay_error fogpay_receipt_encode(const fogpay_receipt *in, uint8_t *buf, size_t cap,
-                                   size_t *len);
+fogpay_error fogpay_receipt_encode(const fogpay_receipt *in, uint8_t *buf, size_t cap, size_t *len);
 fogpay_error fogpay_receipt_decode(const uint8_t *buf, size_t len, fogpay_receipt *out);
-fogpay_error fogpay_command_encode(const fogpay_command *in, uint8_t *buf, size_t cap,
-                                   size_t *len);
+fogpay_error fogpay_command_encode(const fogpay_command *in, uint8_t *buf, size_t cap, size_t *len);
 fogpay_error fogpay_command_decode(const uint8_t *buf, size_t len, fogpay_command *out);
 fogpay_error fogpay_transfer_encode(const fogpay_transfer *in, uint8_t *buf, size_t cap,
                                     size_t *len);
@@ -234,8 +232,8 @@ typedef struct fogpay_batch_writer {
     uint32_t written;
     uint8_t stream;
 } fogpay_batch_writer;
-fogpay_error fogpay_batch_begin(fogpay_batch_writer *bw, const fogpay_batch_header *h,
-                                uint8_t *buf, size_t cap);
+fogpay_error fogpay_batch_begin(fogpay_batch_writer *bw, const fogpay_batch_header *h, uint8_t *buf,
+                                size_t cap);
 fogpay_error fogpay_batch_add(fogpay_batch_writer *bw, const fogpay_transfer *t);
 fogpay_error fogpay_batch_add_event(fogpay_batch_writer *bw, const fogpay_event *e);
 fogpay_error fogpay_batch_finish(fogpay_batch_writer *bw, size_t *len);

@@ -14,9 +14,9 @@
 
 #include "fogpay_hash.h"
 
-#define SALT_BYTES 16
+#define SALT_BYTES    16
 #define DERIVED_BYTES 32
-#define PREFIX "pbkdf2-sha256$"
+#define PREFIX        "pbkdf2-sha256$"
 
 static fogpay_error derive(const char *password, size_t len, const uint8_t *salt,
                            uint32_t iterations, uint8_t out[DERIVED_BYTES])
@@ -28,8 +28,8 @@ static fogpay_error derive(const char *password, size_t len, const uint8_t *salt
     return FOGPAY_OK;
 }
 
-fogpay_error fogpay_password_hash(const char *password, size_t len, uint32_t iterations,
-                                  char *out, size_t cap)
+fogpay_error fogpay_password_hash(const char *password, size_t len, uint32_t iterations, char *out,
+                                  size_t cap)
 {
     if (!password || !out || len > FOGPAY_PASSWORD_MAX || cap < FOGPAY_PASSWORD_HASH_TEXT_MAX) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
@@ -37,7 +37,8 @@ fogpay_error fogpay_password_hash(const char *password, size_t len, uint32_t ite
     if (iterations == 0) {
         iterations = FOGPAY_PASSWORD_ITERATIONS;
     }
-    if (iterations < FOGPAY_PASSWORD_ITERATIONS_MIN || iterations > FOGPAY_PASSWORD_ITERATIONS_MAX) {
+    if (iterations < FOGPAY_PASSWORD_ITERATIONS_MIN ||
+        iterations > FOGPAY_PASSWORD_ITERATIONS_MAX) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
     uint8_t salt[SALT_BYTES];
@@ -87,8 +88,7 @@ static fogpay_error parse(const char *stored, uint32_t *iterations, uint8_t salt
     memcpy(salt_hex, salt_start, 2 * SALT_BYTES);
     salt_hex[2 * SALT_BYTES] = '\0';
     if (fogpay_hex_decode(salt_hex, salt, SALT_BYTES) != FOGPAY_OK ||
-        fogpay_hex_decode(salt_start + 2 * SALT_BYTES + 1, expected, DERIVED_BYTES) !=
-            FOGPAY_OK) {
+        fogpay_hex_decode(salt_start + 2 * SALT_BYTES + 1, expected, DERIVED_BYTES) != FOGPAY_OK) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     *iterations = (uint32_t)n;

@@ -30,8 +30,8 @@
 
 /* Hashes password (len bytes) with a fresh salt into out (at least
  * FOGPAY_PASSWORD_HASH_TEXT_MAX bytes). iterations 0 means the default. */
-fogpay_error fogpay_password_hash(const char *password, size_t len, uint32_t iterations,
-                                  char *out, size_t cap);
+fogpay_error fogpay_password_hash(const char *password, size_t len, uint32_t iterations, char *out,
+                                  size_t cap);
 
 /* FOGPAY_OK when password matches stored, FOGPAY_ERR_NOT_AUTHORISED when it
  * does not, FOGPAY_ERR_FIELD_RANGE when stored is not a hash of this form. */

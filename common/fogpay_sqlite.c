@@ -140,8 +140,7 @@ static fogpay_error opener__durability(opener *o)
     char mode[16];
     fogpay_error err = opener__query(o, "PRAGMA journal_mode = WAL", mode, sizeof mode);
     if (err == FOGPAY_OK && strcmp(mode, "wal") != 0) {
-        opener__note(o, "the %s needs WAL journaling, which this file cannot use",
-                     o->schema->what);
+        opener__note(o, "the %s needs WAL journaling, which this file cannot use", o->schema->what);
         err = FOGPAY_ERR_STORAGE;
     }
     if (err == FOGPAY_OK) {
@@ -188,20 +187,24 @@ static void opener__note_version(opener *o, long version, bool empty)
 {
     const fogpay_sqlite_schema *sc = o->schema;
     if (version == 0 && empty) {
-        opener__note(o, "schema version 0 found where version %ld of the %s is needed (an empty "
-                        "file; it is created only when asked)",
+        opener__note(o,
+                     "schema version 0 found where version %ld of the %s is needed (an empty "
+                     "file; it is created only when asked)",
                      sc->version, sc->what);
     } else if (version == 0) {
-        opener__note(o, "schema version 0 found where version %ld of the %s is needed: the file "
-                        "holds something other than a %s",
+        opener__note(o,
+                     "schema version 0 found where version %ld of the %s is needed: the file "
+                     "holds something other than a %s",
                      sc->version, sc->what, sc->what);
     } else if (version > sc->version) {
-        opener__note(o, "schema version %ld found where version %ld of the %s is needed: a newer "
-                        "fogpay wrote this file",
+        opener__note(o,
+                     "schema version %ld found where version %ld of the %s is needed: a newer "
+                     "fogpay wrote this file",
                      version, sc->version, sc->what);
     } else {
-        opener__note(o, "schema version %ld found where version %ld of the %s is needed, and "
-                        "there is no migration from it",
+        opener__note(o,
+                     "schema version %ld found where version %ld of the %s is needed, and "
+                     "there is no migration from it",
                      version, sc->version, sc->what);
     }
 }
@@ -219,8 +222,8 @@ static fogpay_error opener__schema(opener *o, bool create, long *found)
     }
     *found = version;
     bool fresh = version == 0 && empty;
-    bool migrates = version >= 1 && version < sc->version &&
-                    (size_t)(sc->version - 1) <= sc->migration_count;
+    bool migrates =
+        version >= 1 && version < sc->version && (size_t)(sc->version - 1) <= sc->migration_count;
     if (version != sc->version && !(fresh && create) && !migrates) {
         opener__note_version(o, version, empty);
         return FOGPAY_ERR_SCHEMA_VERSION;

@@ -197,9 +197,8 @@ static fogpay_error control__register_device(const fogpay_control_context *c, co
         return err;
     }
     char password_hash[FOGPAY_PASSWORD_HASH_TEXT_MAX] = "";
-    if (password != NULL &&
-        fogpay_password_hash(password, strlen(password), 0, password_hash, sizeof password_hash) !=
-            FOGPAY_OK) {
+    if (password != NULL && fogpay_password_hash(password, strlen(password), 0, password_hash,
+                                                 sizeof password_hash) != FOGPAY_OK) {
         r->message = "the password could not be hashed";
         return FOGPAY_ERR_CRYPTO;
     }

@@ -10,8 +10,8 @@
 #include "fogpay_topic.h"
 
 #define AGENT_PREFIX_DEFAULT "fogpay/v1"
-#define AGENT_HOST_DEFAULT "127.0.0.1"
-#define AGENT_PORT_DEFAULT 1883
+#define AGENT_HOST_DEFAULT   "127.0.0.1"
+#define AGENT_PORT_DEFAULT   1883
 
 static bool agent_copy(char *dst, size_t cap, const char *src)
 {

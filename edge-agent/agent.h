@@ -58,11 +58,11 @@ typedef struct fogpay_agent_config {
     const char *cafile;      /* non-NULL: TLS */
     const char *certfile;    /* client certificate, with keyfile */
     const char *keyfile;
-    int mqtt_version;        /* 5 or 3 (3.1.1); 0 means 5 */
-    const char *prefix;      /* NULL: "fogpay/v1" */
-    uint32_t timeout_ms;     /* 0: FOGPAY_AGENT_TIMEOUT_MS_DEFAULT */
-    const char *hook;        /* program run with "suspend" or "resume"; NULL: none */
-    bool verbose;            /* log ignored duplicates too */
+    int mqtt_version;    /* 5 or 3 (3.1.1); 0 means 5 */
+    const char *prefix;  /* NULL: "fogpay/v1" */
+    uint32_t timeout_ms; /* 0: FOGPAY_AGENT_TIMEOUT_MS_DEFAULT */
+    const char *hook;    /* program run with "suspend" or "resume"; NULL: none */
+    bool verbose;        /* log ignored duplicates too */
     fogpay_agent_journaled_fn journaled;
     void *journaled_ctx;
 } fogpay_agent_config;
@@ -86,7 +86,7 @@ typedef struct fogpay_agent_balance {
 } fogpay_agent_balance;
 
 typedef struct fogpay_agent_status {
-    size_t pending;          /* journaled messages without a receipt */
+    size_t pending; /* journaled messages without a receipt */
     uint64_t next_seq;
     uint64_t journal_bytes;
     bool suspended;
@@ -123,8 +123,7 @@ bool fogpay_agent_connected(const fogpay_agent *a);
  * resent on the next connection). out->seq is set once the intent is
  * journaled, whatever happens after. */
 fogpay_error fogpay_agent_pay(fogpay_agent *a, const char *payee, uint64_t amount_minor,
-                              uint16_t currency, const char *reference,
-                              fogpay_agent_outcome *out);
+                              uint16_t currency, const char *reference, fogpay_agent_outcome *out);
 
 /* Reports a meter reading, journaled and answered like a payment. */
 fogpay_error fogpay_agent_usage(fogpay_agent *a, const char *meter_id, uint64_t quantity,

@@ -170,8 +170,8 @@ static int client_publish_once(fogpay_client *c, const char *topic, const uint8_
             q.value.data.len = (int)sizeof corr;
             MQTTProperties_add(&props, &q);
         }
-        MQTTResponse r = MQTTClient_publish5(c->handle, topic, (int)len, payload, 1, 0, &props,
-                                             &token);
+        MQTTResponse r =
+            MQTTClient_publish5(c->handle, topic, (int)len, payload, 1, 0, &props, &token);
         rc = r.reasonCode;
         MQTTResponse_free(r);
         MQTTProperties_free(&props);

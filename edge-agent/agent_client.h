@@ -54,10 +54,10 @@ typedef struct fogpay_client_options {
     char device_id[FOGPAY_DEVICE_ID_MAX + 1];
     char password[FOGPAY_PASSWORD_MAX + 1];
     bool has_password;
-    char cafile[FOGPAY_AGENT_PATH_MAX + 1];     /* empty: plain TCP */
-    char certfile[FOGPAY_AGENT_PATH_MAX + 1];   /* empty: no client certificate */
+    char cafile[FOGPAY_AGENT_PATH_MAX + 1];   /* empty: plain TCP */
+    char certfile[FOGPAY_AGENT_PATH_MAX + 1]; /* empty: no client certificate */
     char keyfile[FOGPAY_AGENT_PATH_MAX + 1];
-    int mqtt_version;                           /* 5 or 3 */
+    int mqtt_version; /* 5 or 3 */
     uint32_t timeout_ms;
 } fogpay_client_options;
 

@@ -25,8 +25,8 @@
 #include "agent_journal.h"
 #include "fogpay_hash.h"
 
-#define JOURNAL_MAGIC 0x4a504746u /* "FGPJ" little endian */
-#define JOURNAL_FILE "journal"
+#define JOURNAL_MAGIC    0x4a504746u /* "FGPJ" little endian */
+#define JOURNAL_FILE     "journal"
 #define JOURNAL_TMP_FILE "journal.tmp"
 #define JOURNAL_SEQ_FILE "seq"
 
@@ -39,7 +39,7 @@ enum journal_record_type {
 
 #define JOURNAL_HEAD_BODY (1 + 8 + FOGPAY_HASH_BYTES)
 #define JOURNAL_DONE_BODY (1 + 8)
-#define JOURNAL_SEQ_BODY (1 + 8)
+#define JOURNAL_SEQ_BODY  (1 + 8)
 
 struct fogpay_journal {
     char dir[FOGPAY_JOURNAL_DIR_MAX + 1];
@@ -233,7 +233,7 @@ static fogpay_error journal_replay(fogpay_journal *j, const uint8_t *body, size_
                                  offset + FOGPAY_JOURNAL_HEADER_BYTES + 10);
     case JOURNAL_RECORD_DONE:
         return len == JOURNAL_DONE_BODY && journal_index_remove(j, seq) ? FOGPAY_OK
-                                                                         : FOGPAY_ERR_STORAGE;
+                                                                        : FOGPAY_ERR_STORAGE;
     default:
         return FOGPAY_ERR_STORAGE;
     }

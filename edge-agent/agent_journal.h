@@ -42,7 +42,7 @@
  * endian), then the body. */
 #define FOGPAY_JOURNAL_HEADER_BYTES 12
 /* A message body: type, seq (8), kind, then the signed message. */
-#define FOGPAY_JOURNAL_BODY_MAX (1 + 8 + 1 + FOGPAY_MESSAGE_MAX)
+#define FOGPAY_JOURNAL_BODY_MAX   (1 + 8 + 1 + FOGPAY_MESSAGE_MAX)
 #define FOGPAY_JOURNAL_RECORD_MAX (FOGPAY_JOURNAL_HEADER_BYTES + FOGPAY_JOURNAL_BODY_MAX)
 
 /* The journal file's size limit. A compacted journal holds one head record

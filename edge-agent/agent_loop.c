@@ -2,8 +2,8 @@
  * agent_loop.c - taking in messages: the wait for one incoming message and
  * its dispatch by topic (receipts on the receipt topic or the MQTT 5 reply
  * topic to agent_receipt.c, commands to agent_command.c, anything else
- * ignored), connecting, draining and the daemon. Every wait while connected first lets agent_send.c resend
- * what has waited too long for its receipt.
+ * ignored), connecting, draining and the daemon. Every wait while connected first lets agent_send.c
+ * resend what has waited too long for its receipt.
  */
 #include <stdio.h>
 #include <string.h>
@@ -82,8 +82,8 @@ fogpay_error fogpay_agent_drain(fogpay_agent *a, uint32_t timeout_ms)
             return FOGPAY_ERR_TIMEOUT;
         }
         uint64_t left = until - now;
-        fogpay_error err = agent_poll(a, left < FOGPAY_AGENT_POLL_MS ? (uint32_t)left
-                                                                    : FOGPAY_AGENT_POLL_MS);
+        fogpay_error err =
+            agent_poll(a, left < FOGPAY_AGENT_POLL_MS ? (uint32_t)left : FOGPAY_AGENT_POLL_MS);
         if (err == FOGPAY_ERR_NETWORK) {
             return err;
         }

@@ -85,8 +85,7 @@ static fogpay_error agent_submit(fogpay_agent *a, uint64_t seq, uint8_t kind,
 }
 
 fogpay_error fogpay_agent_pay(fogpay_agent *a, const char *payee, uint64_t amount_minor,
-                              uint16_t currency, const char *reference,
-                              fogpay_agent_outcome *out)
+                              uint16_t currency, const char *reference, fogpay_agent_outcome *out)
 {
     if (!a || !payee || !out) {
         return FOGPAY_ERR_INVALID_ARGUMENT;

@@ -101,7 +101,8 @@ fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, si
         err = agent_state_store(a, &next);
         if (err != FOGPAY_OK) {
             agent_log("receipt for seq %llu not applied: its balance was not saved (%s); the "
-                      "message stays pending", (unsigned long long)r.seq, fogpay_error_name(err));
+                      "message stays pending",
+                      (unsigned long long)r.seq, fogpay_error_name(err));
             return err;
         }
     }

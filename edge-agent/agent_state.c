@@ -23,10 +23,10 @@
 #include "fogpay_cbor.h"
 
 #define STATE_FORMAT 2
-#define STATE_PAIRS 8
+#define STATE_PAIRS  8
 /* Format 1: version, suspended, hook, four u64, count, then per balance a
  * u16 currency and two u64. */
-#define STATE_V1_HEAD 36
+#define STATE_V1_HEAD    36
 #define STATE_V1_BALANCE (2 + 8 + 8)
 /* Each key and scalar at most 10 bytes, each balance at most 23. */
 #define STATE_BYTES_MAX (1 + 7 * 10 + 2 + FOGPAY_AGENT_CURRENCIES_MAX * 23)
@@ -39,8 +39,10 @@ static size_t state_encode(const agent_state *s, uint8_t *buf, size_t cap)
     fogpay_cbor_writer w;
     fogpay_cbor_writer_init(&w, buf, cap);
     fogpay_cbor_put_map(&w, STATE_PAIRS);
-    uint64_t values[] = {STATE_FORMAT, 0, s->hook_pending, s->last_command_seq,
-                         s->per_payment_minor, s->per_day_minor, s->wallet_max_minor};
+    uint64_t values[] = {STATE_FORMAT,         0,
+                         s->hook_pending,      s->last_command_seq,
+                         s->per_payment_minor, s->per_day_minor,
+                         s->wallet_max_minor};
     for (uint64_t k = 1; k <= 7; k++) {
         fogpay_cbor_put_uint(&w, k);
         if (k == 2) {
@@ -68,7 +70,8 @@ fogpay_error agent_state_store(fogpay_agent *a, const agent_state *next)
     fogpay_error err = n ? fogpay_journal_file_replace(a->journal, FOGPAY_AGENT_STATE_FILE, body, n)
                          : FOGPAY_ERR_BUFFER_TOO_SMALL;
     if (err != FOGPAY_OK) {
-        agent_log("saving the state failed (%s); the state stays as it was", fogpay_error_name(err));
+        agent_log("saving the state failed (%s); the state stays as it was",
+                  fogpay_error_name(err));
         return err;
     }
     a->state = *next;

@@ -32,12 +32,12 @@
 #include "fogpay_key.h"
 #include "fogpay_password.h"
 
-#define CLI_EXIT_OK FOGPAY_CLI_EXIT_OK
-#define CLI_EXIT_FAILURE FOGPAY_CLI_EXIT_FAILURE
-#define CLI_EXIT_USAGE FOGPAY_CLI_EXIT_USAGE
+#define CLI_EXIT_OK       FOGPAY_CLI_EXIT_OK
+#define CLI_EXIT_FAILURE  FOGPAY_CLI_EXIT_FAILURE
+#define CLI_EXIT_USAGE    FOGPAY_CLI_EXIT_USAGE
 #define CLI_EXIT_REJECTED 3
-#define CLI_EXIT_TIMEOUT 4
-#define CLI_EXIT_REFUSED 5
+#define CLI_EXIT_TIMEOUT  4
+#define CLI_EXIT_REFUSED  5
 
 /* Payments one `pay --count` makes: a burst for measurements and tests,
  * bounded like everything else. */
@@ -104,9 +104,29 @@ static bool cli_parse_ulong(const char *text, unsigned long max, unsigned long *
 }
 
 enum cli_option_id {
-    OPT_DIR = 256, OPT_KEY, OPT_DEVICE, OPT_GATEWAY_KEY, OPT_PASSWORD_FILE, OPT_CAFILE, OPT_CERT,
-    OPT_KEYFILE, OPT_MQTT, OPT_PREFIX, OPT_TIMEOUT, OPT_HOOK, OPT_OUT, OPT_TO, OPT_AMOUNT,
-    OPT_CURRENCY, OPT_REF, OPT_METER, OPT_QUANTITY, OPT_UNIT, OPT_COUNT, OPT_DRAIN, OPT_VERBOSE,
+    OPT_DIR = 256,
+    OPT_KEY,
+    OPT_DEVICE,
+    OPT_GATEWAY_KEY,
+    OPT_PASSWORD_FILE,
+    OPT_CAFILE,
+    OPT_CERT,
+    OPT_KEYFILE,
+    OPT_MQTT,
+    OPT_PREFIX,
+    OPT_TIMEOUT,
+    OPT_HOOK,
+    OPT_OUT,
+    OPT_TO,
+    OPT_AMOUNT,
+    OPT_CURRENCY,
+    OPT_REF,
+    OPT_METER,
+    OPT_QUANTITY,
+    OPT_UNIT,
+    OPT_COUNT,
+    OPT_DRAIN,
+    OPT_VERBOSE,
     OPT_HELP,
 };
 
@@ -199,27 +219,68 @@ static int cli_parse(cli_options *o, int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "h:p:", cli_long_options, NULL)) != -1) {
         const char **slot = NULL;
         switch (opt) {
-        case OPT_DIR: slot = &o->config.state_dir; break;
-        case OPT_KEY: slot = &o->config.key_path; break;
-        case OPT_DEVICE: slot = &o->config.device_id; break;
-        case 'h': slot = &o->config.host; break;
-        case OPT_CAFILE: slot = &o->config.cafile; break;
-        case OPT_CERT: slot = &o->config.certfile; break;
-        case OPT_KEYFILE: slot = &o->config.keyfile; break;
-        case OPT_PREFIX: slot = &o->config.prefix; break;
-        case OPT_HOOK: slot = &o->config.hook; break;
-        case OPT_OUT: slot = &o->out; break;
-        case OPT_TO: slot = &o->to; break;
-        case OPT_AMOUNT: slot = &o->amount; break;
-        case OPT_CURRENCY: slot = &o->currency; break;
-        case OPT_REF: slot = &o->reference; break;
-        case OPT_METER: slot = &o->meter; break;
-        case OPT_QUANTITY: slot = &o->quantity; break;
-        case OPT_UNIT: slot = &o->unit; break;
-        case OPT_DRAIN: o->drain = true; break;
-        case OPT_VERBOSE: o->config.verbose = true; break;
-        case OPT_HELP: cli_usage(stdout); exit(CLI_EXIT_OK);
-        case '?': return CLI_EXIT_USAGE;
+        case OPT_DIR:
+            slot = &o->config.state_dir;
+            break;
+        case OPT_KEY:
+            slot = &o->config.key_path;
+            break;
+        case OPT_DEVICE:
+            slot = &o->config.device_id;
+            break;
+        case 'h':
+            slot = &o->config.host;
+            break;
+        case OPT_CAFILE:
+            slot = &o->config.cafile;
+            break;
+        case OPT_CERT:
+            slot = &o->config.certfile;
+            break;
+        case OPT_KEYFILE:
+            slot = &o->config.keyfile;
+            break;
+        case OPT_PREFIX:
+            slot = &o->config.prefix;
+            break;
+        case OPT_HOOK:
+            slot = &o->config.hook;
+            break;
+        case OPT_OUT:
+            slot = &o->out;
+            break;
+        case OPT_TO:
+            slot = &o->to;
+            break;
+        case OPT_AMOUNT:
+            slot = &o->amount;
+            break;
+        case OPT_CURRENCY:
+            slot = &o->currency;
+            break;
+        case OPT_REF:
+            slot = &o->reference;
+            break;
+        case OPT_METER:
+            slot = &o->meter;
+            break;
+        case OPT_QUANTITY:
+            slot = &o->quantity;
+            break;
+        case OPT_UNIT:
+            slot = &o->unit;
+            break;
+        case OPT_DRAIN:
+            o->drain = true;
+            break;
+        case OPT_VERBOSE:
+            o->config.verbose = true;
+            break;
+        case OPT_HELP:
+            cli_usage(stdout);
+            exit(CLI_EXIT_OK);
+        case '?':
+            return CLI_EXIT_USAGE;
         default: {
             int rc = cli_option_value(o, opt, optarg);
             if (rc != 0) {
@@ -246,7 +307,8 @@ static int cli_keygen(const cli_options *o)
 static void cli_on_journaled(void *ctx, uint64_t seq, uint8_t kind)
 {
     (void)ctx;
-    printf("journaled seq %" PRIu64 " %s\n", seq, kind == FOGPAY_RECEIPT_USAGE ? "usage" : "intent");
+    printf("journaled seq %" PRIu64 " %s\n", seq,
+           kind == FOGPAY_RECEIPT_USAGE ? "usage" : "intent");
     fflush(stdout);
 }
 

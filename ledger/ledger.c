@@ -242,7 +242,7 @@ static void ledger__free(fogpay_ledger *l)
 }
 
 fogpay_error fogpay_ledger_open_why(const char *path, bool create, fogpay_ledger **out, char *why,
-                                   size_t cap)
+                                    size_t cap)
 {
     if (why != NULL && cap > 0) {
         why[0] = '\0';
@@ -255,8 +255,8 @@ fogpay_error fogpay_ledger_open_why(const char *path, bool create, fogpay_ledger
     if (l == NULL) {
         return FOGPAY_ERR_NO_MEMORY;
     }
-    fogpay_error err =
-        fogpay_sqlite_open(path, create, &ledger__schema, &l->db, NULL, l->message, sizeof l->message);
+    fogpay_error err = fogpay_sqlite_open(path, create, &ledger__schema, &l->db, NULL, l->message,
+                                          sizeof l->message);
     if (err == FOGPAY_OK) {
         err = ledger__prepare_all(l);
     }

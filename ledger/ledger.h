@@ -136,8 +136,8 @@ void fogpay_ledger_rollback_to(fogpay_ledger *l);
 fogpay_error fogpay_ledger_entity_create(fogpay_ledger *l, const fogpay_entity_personal *p,
                                          uint64_t now_ms, char id_out[FOGPAY_ENTITY_ID_MAX + 1]);
 fogpay_error fogpay_ledger_device_register(fogpay_ledger *l, const char *device_id,
-                                           const fogpay_key *public_key,
-                                           const char *password_hash, const char *owner_entity,
+                                           const fogpay_key *public_key, const char *password_hash,
+                                           const char *owner_entity,
                                            const fogpay_device_limits *limits, uint64_t now_ms);
 fogpay_error fogpay_ledger_device_get(fogpay_ledger *l, const char *device_id, fogpay_device *out);
 fogpay_error fogpay_ledger_device_set_status(fogpay_ledger *l, const char *device_id,
@@ -250,7 +250,7 @@ typedef struct fogpay_transfer_filter {
     const char *device_id;
     const char *entity_id;
     uint64_t from_ms;
-    uint64_t to_ms; /* exclusive; 0 = no end */
+    uint64_t to_ms;          /* exclusive; 0 = no end */
     uint64_t after_position; /* paging: positions greater than this */
     uint32_t limit;          /* at most this many; at most 1000 */
 } fogpay_transfer_filter;

@@ -55,8 +55,8 @@ fogpay_error ledger__chain_head_of(fogpay_ledger *l, const ledger_chain *c, uint
     return err;
 }
 
-fogpay_error ledger__chain_head_public(fogpay_ledger *l, const ledger_chain *c,
-                                       uint64_t *position, uint8_t hash[FOGPAY_HASH_BYTES])
+fogpay_error ledger__chain_head_public(fogpay_ledger *l, const ledger_chain *c, uint64_t *position,
+                                       uint8_t hash[FOGPAY_HASH_BYTES])
 {
     if (l == NULL || position == NULL || hash == NULL) {
         return FOGPAY_ERR_INVALID_ARGUMENT;

@@ -325,10 +325,10 @@ fogpay_error ledger__transfer_read(sqlite3_stmt *s, fogpay_transfer *t,
 /* A chain: its statements and its record codec. The record is a struct of
  * record_size bytes with a uint64_t position at position_offset. */
 typedef struct ledger_chain {
-    const char *name;       /* "transfer", "event": in sentences */
-    ledger_stmt_id head;    /* SELECT position, hash ... the last row */
-    ledger_stmt_id get;     /* the row at position ?1 */
-    ledger_stmt_id insert;  /* the row, the record at ?record_param, its hash next */
+    const char *name;      /* "transfer", "event": in sentences */
+    ledger_stmt_id head;   /* SELECT position, hash ... the last row */
+    ledger_stmt_id get;    /* the row at position ?1 */
+    ledger_stmt_id insert; /* the row, the record at ?record_param, its hash next */
     int record_param;
     size_t record_size;
     size_t position_offset;
@@ -352,8 +352,8 @@ extern const ledger_chain ledger_event_chain;
  * position with a 32-byte hash. _public also checks its arguments. */
 fogpay_error ledger__chain_head_of(fogpay_ledger *l, const ledger_chain *c, uint64_t *position,
                                    uint8_t hash[FOGPAY_HASH_BYTES]);
-fogpay_error ledger__chain_head_public(fogpay_ledger *l, const ledger_chain *c,
-                                       uint64_t *position, uint8_t hash[FOGPAY_HASH_BYTES]);
+fogpay_error ledger__chain_head_public(fogpay_ledger *l, const ledger_chain *c, uint64_t *position,
+                                       uint8_t hash[FOGPAY_HASH_BYTES]);
 
 /* The record at position into out (scratch: the same size, used while
  * reading, so that out is written only on success) and its hash (may be

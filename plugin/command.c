@@ -61,7 +61,8 @@ fogpay_error fogpay_command_send(void *gateway, const char *device_id, fogpay_co
         cmd.per_day_minor = limits->per_day_minor;
         cmd.wallet_max_minor = limits->wallet_max_minor;
     }
-    fogpay_error err = fogpay_ledger_device_next_command_seq(gw->ledger, device_id, &cmd.command_seq);
+    fogpay_error err =
+        fogpay_ledger_device_next_command_seq(gw->ledger, device_id, &cmd.command_seq);
     uint8_t payload[FOGPAY_MESSAGE_MAX];
     size_t payload_len = 0;
     if (err == FOGPAY_OK) {

@@ -71,10 +71,9 @@ static int intent_reject(message_context *c, fogpay_error reason)
         return MOSQ_ERR_ACL_DENIED;
     }
     if (c->authentic && reason != FOGPAY_ERR_SEQ_CONFLICT) {
-        fogpay_error err = fogpay_ledger_message_record(gw->ledger, c->device_id, c->seq, c->kind,
-                                                        c->hash, FOGPAY_STATUS_REJECTED,
-                                                        (uint16_t)reason, 0, signed_receipt, len,
-                                                        c->now_ms);
+        fogpay_error err = fogpay_ledger_message_record(
+            gw->ledger, c->device_id, c->seq, c->kind, c->hash, FOGPAY_STATUS_REJECTED,
+            (uint16_t)reason, 0, signed_receipt, len, c->now_ms);
         if (err != FOGPAY_OK) {
             mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: recording a refusal failed: %s",
                                  fogpay_ledger_last_message(gw->ledger));
@@ -98,16 +97,16 @@ static fogpay_error intent_signature_refusal(message_context *c, fogpay_error re
         uint8_t pub[FOGPAY_PUBLIC_KEY_MAX];
         size_t pub_len = 0;
         fogpay_key *old = NULL;
-        if (fogpay_ledger_device_retired_key(c->gw->ledger, c->device_id, i, &alg, pub,
-                                             &pub_len) != FOGPAY_OK) {
+        if (fogpay_ledger_device_retired_key(c->gw->ledger, c->device_id, i, &alg, pub, &pub_len) !=
+            FOGPAY_OK) {
             break;
         }
         if (fogpay_key_from_public((fogpay_alg)alg, pub, pub_len, &old) != FOGPAY_OK) {
             continue;
         }
         fogpay_bytes payload;
-        fogpay_error err = fogpay_cose_sign1_open(c->ev->payload, c->ev->payloadlen, old, NULL,
-                                                  &payload);
+        fogpay_error err =
+            fogpay_cose_sign1_open(c->ev->payload, c->ev->payloadlen, old, NULL, &payload);
         fogpay_key_free(old);
         if (err == FOGPAY_OK) {
             return FOGPAY_ERR_KEY_REVOKED;
@@ -135,8 +134,7 @@ static fogpay_error intent_verify(message_context *c, const fogpay_device *devic
     return err;
 }
 
-static fogpay_error intent_time_window(const message_context *c, uint64_t created_s,
-                                       uint64_t ttl_s)
+static fogpay_error intent_time_window(const message_context *c, uint64_t created_s, uint64_t ttl_s)
 {
     uint64_t now_s = c->now_ms / 1000;
     if (created_s > now_s + FOGPAY_CLOCK_SKEW_MAX_S) {
@@ -257,7 +255,8 @@ static fogpay_error intent_decode(message_context *c, fogpay_bytes payload, fogp
     return err;
 }
 
-int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_message *ev, uint64_t now_ms)
+int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_message *ev,
+                                 uint64_t now_ms)
 {
     char owner[FOGPAY_TOPIC_ID_MAX + 1];
     fogpay_topic_kind topic = fogpay_topic_parse_id(gw->options.topic_prefix, ev->topic, owner);
@@ -276,9 +275,12 @@ int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_messag
     if (gw->outbox_count >= FOGPAY_GROUP_MAX) {
         fogpay_outbox_commit(gw);
     }
-    message_context c = {.gw = gw, .ev = ev, .device_id = owner, .now_ms = now_ms,
-                        .kind = topic == FOGPAY_TOPIC_USAGE ? FOGPAY_RECEIPT_USAGE
-                                                            : FOGPAY_RECEIPT_INTENT};
+    message_context c = {.gw = gw,
+                         .ev = ev,
+                         .device_id = owner,
+                         .now_ms = now_ms,
+                         .kind = topic == FOGPAY_TOPIC_USAGE ? FOGPAY_RECEIPT_USAGE
+                                                             : FOGPAY_RECEIPT_INTENT};
     const uint8_t *bytes = ev->payload;
     size_t len = ev->payloadlen;
     if (fogpay_sha256(bytes, len, c.hash) != FOGPAY_OK) { /* also for an empty message */

@@ -59,7 +59,7 @@ struct mosquitto_evt_message;
 #define FOGPAY_CURRENCIES_MAX 8
 
 /* Operators in the operators file. */
-#define FOGPAY_OPERATORS_MAX 32
+#define FOGPAY_OPERATORS_MAX     32
 #define FOGPAY_OPERATOR_NAME_MAX 64
 
 /* Device messages settled in one transaction before it is committed even
@@ -73,16 +73,16 @@ struct mosquitto_evt_message;
  * batches in flight keep a 2,000-transfer pipe busy over a slow link; ten
  * seconds without an ack means the link or the cloud is away, and the wait
  * doubles with each silent round up to FOGPAY_SYNC_BACKOFF_MAX_MS. */
-#define FOGPAY_SYNC_BATCH_DEFAULT 500
+#define FOGPAY_SYNC_BATCH_DEFAULT       500
 #define FOGPAY_SYNC_INTERVAL_DEFAULT_MS 1000
-#define FOGPAY_SYNC_INTERVAL_MIN_MS 10
-#define FOGPAY_SYNC_INTERVAL_MAX_MS 3600000
-#define FOGPAY_SYNC_WINDOW_DEFAULT 4
-#define FOGPAY_SYNC_WINDOW_MAX 16
-#define FOGPAY_SYNC_TIMEOUT_DEFAULT_MS 10000
-#define FOGPAY_SYNC_TIMEOUT_MIN_MS 100
-#define FOGPAY_SYNC_TIMEOUT_MAX_MS 600000
-#define FOGPAY_SYNC_BACKOFF_MAX_MS 300000
+#define FOGPAY_SYNC_INTERVAL_MIN_MS     10
+#define FOGPAY_SYNC_INTERVAL_MAX_MS     3600000
+#define FOGPAY_SYNC_WINDOW_DEFAULT      4
+#define FOGPAY_SYNC_WINDOW_MAX          16
+#define FOGPAY_SYNC_TIMEOUT_DEFAULT_MS  10000
+#define FOGPAY_SYNC_TIMEOUT_MIN_MS      100
+#define FOGPAY_SYNC_TIMEOUT_MAX_MS      600000
+#define FOGPAY_SYNC_BACKOFF_MAX_MS      300000
 
 typedef struct fogpay_gateway_options {
     char db_path[512];
@@ -132,14 +132,14 @@ typedef struct fogpay_sync_stream {
  * backoff, sharing the batch sequence numbers, the topics and the buffers. */
 typedef struct fogpay_sync {
     bool enabled;
-    fogpay_key *cloud_key;                  /* verify-only, owned */
+    fogpay_key *cloud_key; /* verify-only, owned */
     uint8_t cloud_kid[FOGPAY_KID_BYTES];
     char batch_topic[FOGPAY_TOPIC_MAX];
     char ack_topic[FOGPAY_TOPIC_MAX];
-    fogpay_sync_state state;                /* as last written to the ledger */
+    fogpay_sync_state state;                         /* as last written to the ledger */
     fogpay_sync_stream streams[FOGPAY_SYNC_STREAMS]; /* indexed by fogpay_stream */
-    uint8_t *buf;                           /* FOGPAY_BATCH_SIGNED_MAX, owned */
-    uint8_t *payload;                       /* FOGPAY_BATCH_BYTES_MAX, owned */
+    uint8_t *buf;                                    /* FOGPAY_BATCH_SIGNED_MAX, owned */
+    uint8_t *payload;                                /* FOGPAY_BATCH_BYTES_MAX, owned */
 } fogpay_sync;
 
 typedef struct fogpay_operator {
@@ -152,8 +152,8 @@ typedef struct fogpay_outbox_entry {
     char device_id[FOGPAY_DEVICE_ID_MAX + 1];
     uint8_t receipt[FOGPAY_MESSAGE_MAX];
     size_t receipt_len;
-    char *response_topic;    /* MQTT 5, from malloc, or NULL */
-    void *correlation;       /* MQTT 5, from malloc, or NULL */
+    char *response_topic; /* MQTT 5, from malloc, or NULL */
+    void *correlation;    /* MQTT 5, from malloc, or NULL */
     uint16_t correlation_len;
 } fogpay_outbox_entry;
 
@@ -186,8 +186,7 @@ int fogpay_auth_basic(fogpay_gateway *gw, struct mosquitto *client, const char *
 bool fogpay_auth_is_operator(const fogpay_gateway *gw, const char *username);
 
 /* acl.c: MOSQ_EVT_ACL_CHECK. */
-int fogpay_acl_check(fogpay_gateway *gw, struct mosquitto *client, const char *topic,
-                     int access);
+int fogpay_acl_check(fogpay_gateway *gw, struct mosquitto *client, const char *topic, int access);
 
 /* device_message.c: MOSQ_EVT_MESSAGE. Returns MOSQ_ERR_SUCCESS, MOSQ_ERR_ACL_DENIED
  * for a refused device message (answered with a rejection receipt), or
@@ -202,9 +201,8 @@ fogpay_error fogpay_receipt_sign(fogpay_gateway *gw, const fogpay_receipt *r, ui
 /* outbox.c */
 /* Queues a signed receipt for device (with the MQTT 5 response details of
  * ev, when it has them) until the commit; commits first when it is full. */
-fogpay_error fogpay_outbox_queue(fogpay_gateway *gw, const char *device_id,
-                                 const uint8_t *receipt, size_t len,
-                                 const struct mosquitto_evt_message *ev);
+fogpay_error fogpay_outbox_queue(fogpay_gateway *gw, const char *device_id, const uint8_t *receipt,
+                                 size_t len, const struct mosquitto_evt_message *ev);
 /* Opens the group transaction when none is open. */
 fogpay_error fogpay_outbox_begin(fogpay_gateway *gw);
 /* Commits the open group, then publishes its receipts; on a failed commit

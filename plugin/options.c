@@ -153,19 +153,25 @@ static bool opt_sync_timeout(const char *v, fogpay_gateway_options *o)
 }
 
 static const option_spec option_specs[] = {
-    {"database", true, opt_database, "the path of the ledger database (Mosquitto needs option names of three letters or more)"},
+    {"database", true, opt_database,
+     "the path of the ledger database (Mosquitto needs option names of three letters or more)"},
     {"create_db", false, opt_create_db, "true or false"},
     {"gateway_id", true, opt_gateway_id, "1 to 23 of [A-Za-z0-9._:-]"},
     {"gateway_key", true, opt_gateway_key, "the path of the gateway's key file"},
-    {"topic_prefix", false, opt_topic_prefix, "1 to 64 bytes of topic without wildcards, empty levels, leading $ or slashes"},
+    {"topic_prefix", false, opt_topic_prefix,
+     "1 to 64 bytes of topic without wildcards, empty levels, leading $ or slashes"},
     {"currencies", true, opt_currencies, "comma-separated ISO 4217 codes, e.g. EUR,USD"},
     {"operators", false, opt_operators, "the path of the operators file"},
     {"allow_other_clients", false, opt_allow_other_clients, "true or false"},
-    {"cloud_key", false, opt_cloud_key, "the cloud's public key as <alg>:<hex> (fogpay-cloud keygen prints it); without it there is no upstream sync"},
+    {"cloud_key", false, opt_cloud_key,
+     "the cloud's public key as <alg>:<hex> (fogpay-cloud keygen prints it); without it there is "
+     "no upstream sync"},
     {"sync_batch", false, opt_sync_batch, "transfers per batch, 1 to 500"},
-    {"sync_interval", false, opt_sync_interval, "milliseconds before a partial batch is sent, 10 to 3600000"},
+    {"sync_interval", false, opt_sync_interval,
+     "milliseconds before a partial batch is sent, 10 to 3600000"},
     {"sync_window", false, opt_sync_window, "batches awaiting their ack at once, 1 to 16"},
-    {"sync_timeout", false, opt_sync_timeout, "milliseconds before unacknowledged batches are sent again, 100 to 600000"},
+    {"sync_timeout", false, opt_sync_timeout,
+     "milliseconds before unacknowledged batches are sent again, 100 to 600000"},
 };
 
 #define OPTION_COUNT (sizeof(option_specs) / sizeof(option_specs[0]))
@@ -198,9 +204,9 @@ fogpay_error fogpay_options_parse(const struct mosquitto_opt *opts, int count,
         }
         seen[k] = true;
         if (!opts[i].value || !option_specs[k].parse(opts[i].value, out)) {
-            mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: plugin_opt_%s \"%s\" is invalid: expected %s",
-                                 opts[i].key, opts[i].value ? opts[i].value : "",
-                                 option_specs[k].expects);
+            mosquitto_log_printf(
+                MOSQ_LOG_ERR, "fogpay: plugin_opt_%s \"%s\" is invalid: expected %s", opts[i].key,
+                opts[i].value ? opts[i].value : "", option_specs[k].expects);
             err = FOGPAY_ERR_CONFIG;
         }
     }

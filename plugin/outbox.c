@@ -49,9 +49,8 @@ static char *outbox_response_topic(const fogpay_gateway *gw, const char *device_
     return topic;
 }
 
-fogpay_error fogpay_outbox_queue(fogpay_gateway *gw, const char *device_id,
-                                 const uint8_t *receipt, size_t len,
-                                 const struct mosquitto_evt_message *ev)
+fogpay_error fogpay_outbox_queue(fogpay_gateway *gw, const char *device_id, const uint8_t *receipt,
+                                 size_t len, const struct mosquitto_evt_message *ev)
 {
     if (len > FOGPAY_MESSAGE_MAX) {
         return FOGPAY_ERR_BUFFER_TOO_SMALL;
@@ -140,8 +139,8 @@ void fogpay_outbox_commit(fogpay_gateway *gw)
         char topic[FOGPAY_TOPIC_MAX];
         fogpay_error built = FOGPAY_ERR_INVALID_ARGUMENT;
         if (committed) {
-            built = fogpay_topic_build(gw->options.topic_prefix, FOGPAY_TOPIC_RECEIPT,
-                                       e->device_id, NULL, topic, sizeof topic);
+            built = fogpay_topic_build(gw->options.topic_prefix, FOGPAY_TOPIC_RECEIPT, e->device_id,
+                                       NULL, topic, sizeof topic);
             if (built != FOGPAY_OK) {
                 mosquitto_log_printf(MOSQ_LOG_ERR,
                                      "fogpay: no receipt topic for device %s (%s); its settled "
@@ -157,8 +156,7 @@ void fogpay_outbox_commit(fogpay_gateway *gw)
                     mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
                                                   e->correlation, e->correlation_len);
                 }
-                outbox_publish(e->device_id, e->response_topic, e->receipt, e->receipt_len,
-                                props);
+                outbox_publish(e->device_id, e->response_topic, e->receipt, e->receipt_len, props);
             }
         }
         outbox_entry_free(e);

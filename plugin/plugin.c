@@ -171,8 +171,7 @@ int mosquitto_plugin_cleanup(void *user_data, struct mosquitto_opt *opts, int op
     (void)opt_count;
     for (size_t i = 0; plugin_id && i < CALLBACK_COUNT; i++) {
         mosquitto_callback_unregister(plugin_id, plugin_callbacks[i].event,
-                                      plugin_callbacks[i].callback,
-                                      plugin_callbacks[i].event_data);
+                                      plugin_callbacks[i].callback, plugin_callbacks[i].event_data);
     }
     plugin_free(user_data);
     return MOSQ_ERR_SUCCESS;

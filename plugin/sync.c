@@ -143,15 +143,15 @@ fogpay_error fogpay_sync_open(fogpay_gateway *gw)
                                  s->ack_topic, sizeof s->ack_topic);
     }
     if (err != FOGPAY_OK) {
-        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: sync: cannot build the batch and ack topics: %s",
+        mosquitto_log_printf(MOSQ_LOG_ERR,
+                             "fogpay: sync: cannot build the batch and ack topics: %s",
                              fogpay_error_string(err));
         return err;
     }
     sync_stream_init(&s->streams[FOGPAY_STREAM_TRANSFERS], FOGPAY_STREAM_TRANSFERS,
                      s->state.acked_position, s->state.acked_hash, o->sync_timeout_ms);
     sync_stream_init(&s->streams[FOGPAY_STREAM_EVENTS], FOGPAY_STREAM_EVENTS,
-                     s->state.acked_event_position, s->state.acked_event_hash,
-                     o->sync_timeout_ms);
+                     s->state.acked_event_position, s->state.acked_event_hash, o->sync_timeout_ms);
     s->enabled = true;
     mosquitto_log_printf(MOSQ_LOG_NOTICE,
                          "fogpay: sync: batches to %s, acks from %s; the cloud holds transfers "
@@ -275,8 +275,8 @@ static void sync_stream_tick(fogpay_gateway *gw, fogpay_sync_stream *st, uint64_
     }
     if (st->flight_count > 0 && now_ms - st->flight[0].sent_ms >= st->timeout_ms) {
         mosquitto_log_printf(MOSQ_LOG_WARNING,
-                             "fogpay: sync: no ack for batch %" PRIu64 " (%s %" PRIu64
-                             "..%" PRIu64 ") after %" PRIu32 " ms; sending again from %" PRIu64,
+                             "fogpay: sync: no ack for batch %" PRIu64 " (%s %" PRIu64 "..%" PRIu64
+                             ") after %" PRIu32 " ms; sending again from %" PRIu64,
                              st->flight[0].batch_seq, sync_stream_name(st), st->flight[0].first,
                              st->flight[0].last, st->timeout_ms, st->acked_position + 1);
         sync_rewind(st);
@@ -359,8 +359,8 @@ static bool sync_chain_agrees(fogpay_gateway *gw, const fogpay_sync_stream *st, 
 
 /* Sets a chain's acked state to the cloud's position and writes it down;
  * the batches it covers leave the window. */
-static void sync_set_acked(fogpay_gateway *gw, fogpay_sync_stream *st,
-                           const fogpay_batch_ack *ack, uint64_t now_ms)
+static void sync_set_acked(fogpay_gateway *gw, fogpay_sync_stream *st, const fogpay_batch_ack *ack,
+                           uint64_t now_ms)
 {
     fogpay_sync *s = &gw->sync;
     fogpay_sync_stream moved = *st;
@@ -440,8 +440,8 @@ bool fogpay_sync_on_message(fogpay_gateway *gw, const struct mosquitto_evt_messa
                              "fogpay: sync: the cloud refused batch %" PRIu64 " (%s): %s; sending "
                              "again from %" PRIu64 " in %" PRIu32 " ms",
                              ack.batch_seq, sync_stream_name(st),
-                             fogpay_error_string((fogpay_error)ack.reason),
-                             st->acked_position + 1, st->timeout_ms);
+                             fogpay_error_string((fogpay_error)ack.reason), st->acked_position + 1,
+                             st->timeout_ms);
         sync_rewind(st);
         st->quiet_until_ms = now_ms + st->timeout_ms;
         break;

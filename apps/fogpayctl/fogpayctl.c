@@ -253,7 +253,8 @@ static int ctl_export_events(fogpay_ledger *l, int argc, char **argv)
 static bool ctl_hash_password_file(const char *command, const char *path, char *out, size_t cap)
 {
     char line[FOGPAY_PASSWORD_MAX + 2];
-    bool ok = fogpay_cli_read_line(path, line, sizeof line) && strlen(line) <= FOGPAY_PASSWORD_MAX &&
+    bool ok = fogpay_cli_read_line(path, line, sizeof line) &&
+              strlen(line) <= FOGPAY_PASSWORD_MAX &&
               fogpay_password_hash(line, strlen(line), 0, out, cap) == FOGPAY_OK;
     memset(line, 0, sizeof line);
     if (!ok) {
@@ -399,7 +400,8 @@ int main(int argc, char **argv)
             if (!fogpay_cli_read_line(optarg, ctl_operator_password,
                                       sizeof ctl_operator_password) ||
                 strlen(ctl_operator_password) > FOGPAY_PASSWORD_MAX) {
-                fprintf(stderr, "%s: cannot read a non-empty password of at most %d bytes from %s\n",
+                fprintf(stderr,
+                        "%s: cannot read a non-empty password of at most %d bytes from %s\n",
                         ctl_program, FOGPAY_PASSWORD_MAX, optarg);
                 return CTL_EXIT_USAGE;
             }

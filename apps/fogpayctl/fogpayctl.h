@@ -30,8 +30,8 @@ typedef struct fogpayctl_connection {
 typedef struct fogpayctl_target {
     fogpay_ledger *ledger;
     const fogpayctl_connection *conn;
-    bool json;              /* print the whole reply as JSON, not the text form */
-    bool stdin_taken;       /* the operator password came from standard input */
+    bool json;        /* print the whole reply as JSON, not the text form */
+    bool stdin_taken; /* the operator password came from standard input */
 } fogpayctl_target;
 
 /* Runs the control command argv[0] (its control name, such as

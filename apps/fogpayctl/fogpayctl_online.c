@@ -46,8 +46,8 @@ static char *online__exchange(MQTTClient client, const fogpayctl_connection *con
     }
     MQTTResponse_free(r);
     MQTTClient_deliveryToken token = 0;
-    r = MQTTClient_publish5(client, FOGPAY_CONTROL_TOPIC, (int)strlen(payload), payload, 1, 0,
-                            NULL, &token);
+    r = MQTTClient_publish5(client, FOGPAY_CONTROL_TOPIC, (int)strlen(payload), payload, 1, 0, NULL,
+                            &token);
     int rc = r.reasonCode;
     MQTTResponse_free(r);
     if (rc != MQTTCLIENT_SUCCESS ||

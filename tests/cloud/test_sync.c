@@ -44,10 +44,10 @@
 #include "store.h"
 #include "testutil.h"
 
-#define EUR 978
-#define GATEWAYS 2
+#define EUR         978
+#define GATEWAYS    2
 #define INGESTS_MAX 2
-#define ARGS_MAX 40
+#define ARGS_MAX    40
 /* Longest wait for the cloud to catch up: the gateways' sync timeout is
  * 1 s and doubles while the cloud is away, so a few seconds of partition
  * are made up well within this. */
@@ -251,8 +251,8 @@ static bool gateway_start(gateway *g)
              "restart_timeout 1\n"
              "topic fogpay/v1/gw/%s/batch out 1\n"
              "topic fogpay/v1/gw/%s/ack in 1\n",
-             getenv("FOGPAY_PLUGIN"), g->db, g->id, g->key_path, cloud_key_text, cloud.port,
-             g->id, g->id, g->id);
+             getenv("FOGPAY_PLUGIN"), g->db, g->id, g->key_path, cloud_key_text, cloud.port, g->id,
+             g->id, g->id);
     return test_broker_start(&g->broker, conf);
 }
 
@@ -261,15 +261,15 @@ static bool gateway_start(gateway *g)
  * returns the exit status. */
 static int agent_run(gateway *g, const char *const *tail, bool background, pid_t *pid_out)
 {
-    char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], pass[TEST_BROKER_PATH_MAX],
-        port[16];
+    char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], pass[TEST_BROKER_PATH_MAX], port[16];
     gw_path(g, "state-dev-a", dir);
     gw_path(g, "dev-a.key", key);
     gw_path(g, "dev-a.pass", pass);
     snprintf(port, sizeof port, "%d", g->broker.port);
-    const char *argv[ARGS_MAX] = {agent_bin, "--dir", dir, "--key", key, "--device", "dev-a",
-                                  "--gateway-key", g->key_text, "-h", "127.0.0.1", "-p", port,
-                                  "--password-file", pass};
+    const char *argv[ARGS_MAX] = {
+        agent_bin, "--dir",           dir,         "--key", key,         "--device",
+        "dev-a",   "--gateway-key",   g->key_text, "-h",    "127.0.0.1", "-p",
+        port,      "--password-file", pass};
     size_t n = 15;
     for (size_t i = 0; tail[i] != NULL && n < ARGS_MAX - 1; i++) {
         argv[n++] = tail[i];
@@ -295,8 +295,8 @@ static int agent_pay(gateway *g, int count, bool background, pid_t *pid_out)
 {
     char count_text[16];
     snprintf(count_text, sizeof count_text, "%d", count);
-    const char *tail[] = {"pay", "--to", "dev-b", "--amount", "0.25", "--currency", "EUR",
-                          "--count", count_text, NULL};
+    const char *tail[] = {"pay",        "--to", "dev-b",   "--amount", "0.25",
+                          "--currency", "EUR",  "--count", count_text, NULL};
     return agent_run(g, tail, background, pid_out);
 }
 
@@ -525,8 +525,8 @@ static void test_two_gateways(void)
             char *bytes = testutil_read_file(path, &len);
             bool personal = false;
             for (size_t i = 0; bytes && i + 8 <= len && !personal; i++) {
-                personal = memcmp(bytes + i, "Example ", 8) == 0 ||
-                           memcmp(bytes + i, "ops@exam", 8) == 0;
+                personal =
+                    memcmp(bytes + i, "Example ", 8) == 0 || memcmp(bytes + i, "ops@exam", 8) == 0;
             }
             CU_ASSERT_FALSE(personal);
             free(bytes);
@@ -731,9 +731,11 @@ static size_t batch_of(const gateway *g, uint64_t first, uint64_t last, uint64_t
         t[i].position += shift;
     }
     for (uint64_t i = 0; i < h.record_count; i++) {
-        uint8_t record[FOGPAY_RECORD_BYTES_MAX], joined[FOGPAY_HASH_BYTES + FOGPAY_RECORD_BYTES_MAX];
+        uint8_t record[FOGPAY_RECORD_BYTES_MAX],
+            joined[FOGPAY_HASH_BYTES + FOGPAY_RECORD_BYTES_MAX];
         size_t len = 0;
-        CU_ASSERT_EQUAL_FATAL(fogpay_transfer_encode(&t[i], record, sizeof record, &len), FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(fogpay_transfer_encode(&t[i], record, sizeof record, &len),
+                              FOGPAY_OK);
         memcpy(joined, hash, FOGPAY_HASH_BYTES);
         memcpy(joined + FOGPAY_HASH_BYTES, record, len);
         CU_ASSERT_EQUAL_FATAL(fogpay_sha256(joined, FOGPAY_HASH_BYTES + len, hash), FOGPAY_OK);
@@ -757,9 +759,9 @@ static size_t batch_of(const gateway *g, uint64_t first, uint64_t last, uint64_t
     uint8_t kid[FOGPAY_KID_BYTES];
     fogpay_key_id(key, kid);
     size_t len = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, kid, sizeof kid, payload, payload_len, NULL,
-                                                 0, out, cap, &len),
-                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_cose_sign1_sign(key, kid, sizeof kid, payload, payload_len, NULL, 0, out, cap, &len),
+        FOGPAY_OK);
     fogpay_key_free(key);
     return len;
 }

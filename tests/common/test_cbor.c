@@ -225,11 +225,11 @@ static void test_strict_refusals(void)
         {"9fff", FOGPAY_ERR_CBOR_INDEFINITE},
         {"f93c00", FOGPAY_ERR_CBOR_TYPE},
         {"fb3ff199999999999a", FOGPAY_ERR_CBOR_TYPE},
-        {"1c", FOGPAY_ERR_CBOR_ILL_FORMED}, /* reserved additional information */
+        {"1c", FOGPAY_ERR_CBOR_ILL_FORMED},   /* reserved additional information */
         {"f800", FOGPAY_ERR_CBOR_ILL_FORMED}, /* simple value below 32 in two bytes */
-        {"1f", FOGPAY_ERR_CBOR_ILL_FORMED}, /* indefinite unsigned integer */
+        {"1f", FOGPAY_ERR_CBOR_ILL_FORMED},   /* indefinite unsigned integer */
         {"62c328", FOGPAY_ERR_TEXT_INVALID},
-        {"63eda080", FOGPAY_ERR_TEXT_INVALID}, /* a UTF-16 surrogate */
+        {"63eda080", FOGPAY_ERR_TEXT_INVALID},     /* a UTF-16 surrogate */
         {"5a00010000", FOGPAY_ERR_CBOR_TRUNCATED}, /* 65536 bytes announced, none present */
         {"1b", FOGPAY_ERR_CBOR_TRUNCATED},
     };

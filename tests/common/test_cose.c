@@ -35,10 +35,10 @@ static fogpay_key *key_from_jwk(const cJSON *jwk)
     } else if (strcmp(crv, "P-256") == 0) {
         uint8_t point[65];
         point[0] = 0x04;
-        size_t x_len = testutil_base64url(cJSON_GetStringValue(cJSON_GetObjectItem(jwk, "x")),
-                                          point + 1, 32);
-        size_t y_len = testutil_base64url(cJSON_GetStringValue(cJSON_GetObjectItem(jwk, "y")),
-                                          point + 33, 32);
+        size_t x_len =
+            testutil_base64url(cJSON_GetStringValue(cJSON_GetObjectItem(jwk, "x")), point + 1, 32);
+        size_t y_len =
+            testutil_base64url(cJSON_GetStringValue(cJSON_GetObjectItem(jwk, "y")), point + 33, 32);
         CU_ASSERT_FATAL(x_len == 32 && y_len == 32);
         CU_ASSERT_EQUAL(fogpay_key_from_public(FOGPAY_ALG_ES256, point, sizeof point, &key),
                         FOGPAY_OK);
@@ -78,7 +78,8 @@ static void example_load(const char *relative, example *ex)
     free(text);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ex->root);
     const cJSON *output = cJSON_GetObjectItem(ex->root, "output");
-    ex->cbor = testutil_hex(cJSON_GetStringValue(cJSON_GetObjectItem(output, "cbor")), &ex->cbor_len);
+    ex->cbor =
+        testutil_hex(cJSON_GetStringValue(cJSON_GetObjectItem(output, "cbor")), &ex->cbor_len);
     const cJSON *sign0 = cJSON_GetObjectItem(cJSON_GetObjectItem(ex->root, "input"), "sign0");
     const char *external = cJSON_GetStringValue(cJSON_GetObjectItem(sign0, "external"));
     ex->aad = testutil_hex(external ? external : "", &ex->aad_len);
@@ -114,7 +115,8 @@ static void expect(const char *relative, fogpay_error want)
     example_load(relative, &ex);
     fogpay_error err = example_check(&ex);
     if (err != want) {
-        printf("\n  %s: %s, expected %s\n", relative, fogpay_error_name(err), fogpay_error_name(want));
+        printf("\n  %s: %s, expected %s\n", relative, fogpay_error_name(err),
+               fogpay_error_name(want));
     }
     CU_ASSERT_EQUAL(err, want);
     CU_ASSERT_EQUAL(ex.fail, want != FOGPAY_OK && strstr(relative, "sign-fail") != NULL);
@@ -150,7 +152,8 @@ static void test_wg_unsupported(void)
     expect("eddsa-examples/eddsa-sig-02.json", FOGPAY_ERR_COSE_ALG_UNSUPPORTED); /* Ed448 */
     expect("ecdsa-examples/ecdsa-sig-02.json", FOGPAY_ERR_COSE_ALG_UNSUPPORTED); /* ES384 */
     expect("ecdsa-examples/ecdsa-sig-03.json", FOGPAY_ERR_COSE_ALG_UNSUPPORTED); /* ES512 */
-    expect("ecdsa-examples/ecdsa-sig-04.json", FOGPAY_ERR_COSE_ALG_UNSUPPORTED); /* ES512 on P-256 */
+    expect("ecdsa-examples/ecdsa-sig-04.json",
+           FOGPAY_ERR_COSE_ALG_UNSUPPORTED); /* ES512 on P-256 */
 }
 
 static void round_trip(fogpay_alg alg)
@@ -164,9 +167,9 @@ static void round_trip(fogpay_alg alg)
     const uint8_t aad[] = "gw-1";
     uint8_t msg[256];
     size_t len;
-    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, kid, sizeof kid, payload, 3, aad, 4, msg,
-                                                 sizeof msg, &len),
-                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_cose_sign1_sign(key, kid, sizeof kid, payload, 3, aad, 4, msg, sizeof msg, &len),
+        FOGPAY_OK);
     fogpay_cose_sign1 parsed;
     CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(msg, len, &parsed), FOGPAY_OK);
     CU_ASSERT(parsed.tagged);
@@ -189,9 +192,9 @@ static void round_trip(fogpay_alg alg)
 
     /* Without kid, fogpay's envelope overhead is what the header says,
      * less one byte: a payload under 24 bytes has a one-byte head. */
-    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, NULL, 0, payload, 3, NULL, 0, msg,
-                                                 sizeof msg, &len),
-                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_cose_sign1_sign(key, NULL, 0, payload, 3, NULL, 0, msg, sizeof msg, &len),
+        FOGPAY_OK);
     CU_ASSERT_EQUAL(len, 3 + FOGPAY_COSE_OVERHEAD - 1);
     fogpay_key_free(pub);
     fogpay_key_free(key);
@@ -217,12 +220,13 @@ static void test_alg_confusion(void)
     CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_ES256, &ec), FOGPAY_OK);
     uint8_t msg[256];
     size_t len;
-    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(ed, NULL, 0, (const uint8_t *)"x", 1, NULL, 0,
-                                                 msg, sizeof msg, &len),
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(ed, NULL, 0, (const uint8_t *)"x", 1, NULL, 0, msg,
+                                                 sizeof msg, &len),
                           FOGPAY_OK);
     fogpay_cose_sign1 parsed;
     CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(msg, len, &parsed), FOGPAY_OK);
-    CU_ASSERT_EQUAL(fogpay_cose_sign1_verify(&parsed, ec, NULL, 0), FOGPAY_ERR_COSE_ALG_UNSUPPORTED);
+    CU_ASSERT_EQUAL(fogpay_cose_sign1_verify(&parsed, ec, NULL, 0),
+                    FOGPAY_ERR_COSE_ALG_UNSUPPORTED);
 
     /* alg in both buckets, and a repeated label, are header errors. */
     size_t blen;
@@ -253,9 +257,9 @@ static void test_open(void)
     const uint8_t body[] = "\xa1\x01\x02";
     uint8_t msg[256];
     size_t len;
-    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, kid, sizeof kid, body, 3, NULL, 0, msg,
-                                                 sizeof msg, &len),
-                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_cose_sign1_sign(key, kid, sizeof kid, body, 3, NULL, 0, msg, sizeof msg, &len),
+        FOGPAY_OK);
     const fogpay_bytes untouched = {.ptr = NULL, .len = 99};
     fogpay_bytes payload = untouched;
 
@@ -280,7 +284,7 @@ static void test_open(void)
     uint8_t retagged[256];
     memcpy(retagged, msg, len);
     CU_ASSERT_EQUAL_FATAL(retagged[0], 0xd2); /* tag 18, COSE_Sign1 */
-    retagged[0] = 0xd1;                        /* tag 17, COSE_Mac0 */
+    retagged[0] = 0xd1;                       /* tag 17, COSE_Mac0 */
     CU_ASSERT_EQUAL(fogpay_cose_sign1_open(retagged, len, key, kid, &payload), FOGPAY_ERR_COSE_TAG);
 
     /* The payload's last byte changed in place, 0x02 to 0x03. */

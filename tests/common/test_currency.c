@@ -69,7 +69,8 @@ static void test_parse(void)
     CU_ASSERT_EQUAL(fogpay_amount_parse("99999999999999999999", 0, &v), FOGPAY_ERR_FIELD_RANGE);
     CU_ASSERT_EQUAL(fogpay_amount_parse("1.505", 2, &v), FOGPAY_ERR_FIELD_RANGE);
     CU_ASSERT_EQUAL(fogpay_amount_parse("1.5", 0, &v), FOGPAY_ERR_FIELD_RANGE);
-    static const char *invalid[] = {"", "1.", ".5", "-1", "+1", "1e3", "1,50", "1.2.3", " 1", "0x10"};
+    static const char *invalid[] = {"",    "1.",   ".5",    "-1", "+1",
+                                    "1e3", "1,50", "1.2.3", " 1", "0x10"};
     for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
         v = 12345;
         CU_ASSERT_EQUAL(fogpay_amount_parse(invalid[i], 2, &v), FOGPAY_ERR_TEXT_INVALID);

@@ -124,13 +124,13 @@ static void test_array_writer_prints_the_object(void)
 
 /* CSV keeps a column for every field, empty or 0 when absent. */
 /* Runs one writer into memory; the caller frees the text. */
-#define CAPTURE(text, call)                                                                    \
-    do {                                                                                       \
-        size_t cap_len_;                                                                       \
-        FILE *out = open_memstream(&(text), &cap_len_);                                        \
-        CU_ASSERT_PTR_NOT_NULL_FATAL(out);                                                     \
-        call;                                                                                  \
-        fclose(out);                                                                           \
+#define CAPTURE(text, call)                                                                        \
+    do {                                                                                           \
+        size_t cap_len_;                                                                           \
+        FILE *out = open_memstream(&(text), &cap_len_);                                            \
+        CU_ASSERT_PTR_NOT_NULL_FATAL(out);                                                         \
+        call;                                                                                      \
+        fclose(out);                                                                               \
     } while (0)
 
 static fogpay_transfer sample_transfer(void)
@@ -178,8 +178,8 @@ static void test_transfer_csv(void)
     CAPTURE(line, fogpay_export_csv(out, &t, hash));
     CU_ASSERT_EQUAL(csv_fields(header), 15);
     CU_ASSERT_EQUAL(csv_fields(line), csv_fields(header));
-    CU_ASSERT_EQUAL(strncmp(line, "7,1,11,12,1.50,EUR,1764000000123,meter-07,42,le-a,le-b,abab", 59),
-                    0);
+    CU_ASSERT_EQUAL(
+        strncmp(line, "7,1,11,12,1.50,EUR,1764000000123,meter-07,42,le-a,le-b,abab", 59), 0);
     CU_ASSERT(strstr(line, ",0101010101010101010101010101010101010101010101010101010101010101,0,"
                            "kWh 12\n") != NULL);
     free(line);

@@ -124,7 +124,8 @@ static void test_bad_files(void)
         "fogpay-key v1 rsa 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60\n",
         "fogpay-key v1 ed25519 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f6\n",
         "fogpay-key v1 ed25519 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7fzz\n",
-        "fogpay-key v1 ed25519 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60 x\n",
+        "fogpay-key v1 ed25519 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60 "
+        "x\n",
     };
     char path[512];
     snprintf(path, sizeof path, "%s/bad.key", dir);
@@ -145,8 +146,8 @@ static void test_bad_files(void)
     CU_ASSERT_EQUAL_FATAL(fogpay_key_load(path, &key), FOGPAY_OK);
     char text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
     CU_ASSERT_EQUAL(fogpay_key_public_text(key, text, sizeof text), FOGPAY_OK);
-    CU_ASSERT_STRING_EQUAL(text,
-        "ed25519:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+    CU_ASSERT_STRING_EQUAL(
+        text, "ed25519:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
     fogpay_key_free(key);
 }
 
@@ -159,7 +160,8 @@ static void test_public_text(void)
         {"ed25519:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", FOGPAY_OK},
         {"ed448:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
          FOGPAY_ERR_TEXT_INVALID},
-        {"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", FOGPAY_ERR_TEXT_INVALID},
+        {"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+         FOGPAY_ERR_TEXT_INVALID},
         {"ed25519:d75a98", FOGPAY_ERR_FIELD_RANGE},
         {"ed25519:g75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
          FOGPAY_ERR_TEXT_INVALID},

@@ -21,14 +21,14 @@
 static fogpay_error decode_named(const char *type, const uint8_t *buf, size_t len, uint8_t *out,
                                  size_t cap, size_t *out_len)
 {
-#define ROUND_TRIP(name, st)                                                                   \
-    if (strcmp(type, #name) == 0) {                                                            \
-        st m;                                                                                  \
-        fogpay_error e = fogpay_##name##_decode(buf, len, &m);                                 \
-        if (e == FOGPAY_OK) {                                                                  \
-            CU_ASSERT_EQUAL(fogpay_##name##_encode(&m, out, cap, out_len), FOGPAY_OK);         \
-        }                                                                                      \
-        return e;                                                                              \
+#define ROUND_TRIP(name, st)                                                                       \
+    if (strcmp(type, #name) == 0) {                                                                \
+        st m;                                                                                      \
+        fogpay_error e = fogpay_##name##_decode(buf, len, &m);                                     \
+        if (e == FOGPAY_OK) {                                                                      \
+            CU_ASSERT_EQUAL(fogpay_##name##_encode(&m, out, cap, out_len), FOGPAY_OK);             \
+        }                                                                                          \
+        return e;                                                                                  \
     }
     ROUND_TRIP(intent, fogpay_intent)
     ROUND_TRIP(usage, fogpay_usage)
@@ -65,7 +65,8 @@ static void test_vectors(void)
         const char *want_error = cJSON_GetStringValue(cJSON_GetObjectItem(v, "error"));
         if (want_error) {
             if (strcmp(fogpay_error_name(err), want_error) != 0) {
-                printf("\n  %s %s: %s, expected %s\n", type, name, fogpay_error_name(err), want_error);
+                printf("\n  %s %s: %s, expected %s\n", type, name, fogpay_error_name(err),
+                       want_error);
             }
             CU_ASSERT_STRING_EQUAL(fogpay_error_name(err), want_error);
         } else {
@@ -76,7 +77,8 @@ static void test_vectors(void)
             CU_ASSERT(again_len == len && memcmp(again, bytes, len) == 0);
             char diag[1024];
             CU_ASSERT_EQUAL(fogpay_cbor_diagnose(bytes, len, diag, sizeof diag), FOGPAY_OK);
-            CU_ASSERT_STRING_EQUAL(diag, cJSON_GetStringValue(cJSON_GetObjectItem(v, "diagnostic")));
+            CU_ASSERT_STRING_EQUAL(diag,
+                                   cJSON_GetStringValue(cJSON_GetObjectItem(v, "diagnostic")));
         }
         free(bytes);
     }
@@ -199,7 +201,8 @@ static void test_untagged_is_another_message(void)
     fogpay_intent in = sample_intent();
     uint8_t payload[FOGPAY_MESSAGE_MAX], msg[FOGPAY_MESSAGE_MAX];
     size_t payload_len, msg_len;
-    CU_ASSERT_EQUAL_FATAL(fogpay_intent_encode(&in, payload, sizeof payload, &payload_len), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_intent_encode(&in, payload, sizeof payload, &payload_len),
+                          FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, NULL, 0, payload, payload_len, NULL, 0, msg,
                                                  sizeof msg, &msg_len),
                           FOGPAY_OK);
@@ -208,7 +211,8 @@ static void test_untagged_is_another_message(void)
     size_t untagged_len = msg_len - 1;
     fogpay_cose_sign1 tagged_msg, untagged_msg;
     CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(msg, msg_len, &tagged_msg), FOGPAY_OK);
-    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(untagged, untagged_len, &untagged_msg), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(untagged, untagged_len, &untagged_msg),
+                          FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_cose_sign1_verify(&tagged_msg, key, NULL, 0), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_cose_sign1_verify(&untagged_msg, key, NULL, 0), FOGPAY_OK);
     CU_ASSERT(untagged_msg.payload.len == payload_len &&
@@ -231,7 +235,8 @@ static void test_intent_size(void)
     in.amount_minor = 65535;
     uint8_t payload[FOGPAY_MESSAGE_MAX], msg[FOGPAY_MESSAGE_MAX];
     size_t payload_len, msg_len;
-    CU_ASSERT_EQUAL_FATAL(fogpay_intent_encode(&in, payload, sizeof payload, &payload_len), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_intent_encode(&in, payload, sizeof payload, &payload_len),
+                          FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, NULL, 0, payload, payload_len, NULL, 0, msg,
                                                  sizeof msg, &msg_len),
                           FOGPAY_OK);
@@ -251,7 +256,8 @@ static void test_damage(void)
     fogpay_intent in = sample_intent();
     uint8_t payload[FOGPAY_MESSAGE_MAX], msg[FOGPAY_MESSAGE_MAX];
     size_t payload_len, msg_len;
-    CU_ASSERT_EQUAL_FATAL(fogpay_intent_encode(&in, payload, sizeof payload, &payload_len), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_intent_encode(&in, payload, sizeof payload, &payload_len),
+                          FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, NULL, 0, payload, payload_len, NULL, 0, msg,
                                                  sizeof msg, &msg_len),
                           FOGPAY_OK);
@@ -290,11 +296,11 @@ static void test_damage(void)
 
     /* Wrong types where the envelope's items belong. */
     static const char *envelopes[] = {
-        "d2830102", /* three items */
-        "d28401a0f640", /* protected header is an integer */
-        "d28443a10127a0f640", /* detached (nil) payload */
+        "d2830102",             /* three items */
+        "d28401a0f640",         /* protected header is an integer */
+        "d28443a10127a0f640",   /* detached (nil) payload */
         "d3844043a10127a04040", /* tag 19 */
-        "a10102", /* a map */
+        "a10102",               /* a map */
     };
     static const fogpay_error want[] = {FOGPAY_ERR_COSE_STRUCTURE, FOGPAY_ERR_COSE_STRUCTURE,
                                         FOGPAY_ERR_COSE_STRUCTURE, FOGPAY_ERR_COSE_TAG,

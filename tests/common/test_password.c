@@ -14,7 +14,8 @@
 static void test_passwords(void)
 {
     char stored[FOGPAY_PASSWORD_HASH_TEXT_MAX], again[FOGPAY_PASSWORD_HASH_TEXT_MAX];
-    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash("s3cret", 6, 1000, stored, sizeof stored), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash("s3cret", 6, 1000, stored, sizeof stored),
+                          FOGPAY_OK);
     CU_ASSERT_EQUAL(strncmp(stored, "pbkdf2-sha256$1000$", 19), 0);
     CU_ASSERT_EQUAL(fogpay_password_check("s3cret", 6, stored), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_password_check("s3creT", 6, stored), FOGPAY_ERR_NOT_AUTHORISED);
@@ -41,8 +42,9 @@ static void test_stored_format(void)
                       "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc";
     CU_ASSERT_EQUAL(fogpay_password_check("passwd", 6, rfc), FOGPAY_ERR_FIELD_RANGE);
     char stored[FOGPAY_PASSWORD_HASH_TEXT_MAX];
-    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash("pw", 2, FOGPAY_PASSWORD_ITERATIONS_MIN, stored,
-                                               sizeof stored), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_password_hash("pw", 2, FOGPAY_PASSWORD_ITERATIONS_MIN, stored, sizeof stored),
+        FOGPAY_OK);
     /* The fields: scheme, iterations, 16-byte salt, 32-byte hash. */
     char *salt = strchr(stored + strlen("pbkdf2-sha256$"), '$');
     CU_ASSERT_PTR_NOT_NULL_FATAL(salt);

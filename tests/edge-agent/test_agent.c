@@ -30,8 +30,8 @@
 #include "ledger.h"
 #include "testutil.h"
 
-#define EUR 978
-#define ARGS_MAX 40
+#define EUR         978
+#define ARGS_MAX    40
 #define KILL_ROUNDS 6
 
 static const char *agent_bin;
@@ -155,9 +155,10 @@ static pid_t agent_spawn(const char *device, const char *out_name, const char *c
     } else {
         strcpy(out, "/dev/null");
     }
-    const char *argv[ARGS_MAX] = {agent_bin, "--dir", dir, "--key", key, "--device", device,
-                                  "--gateway-key", gateway_text, "-h", "127.0.0.1", "-p", port,
-                                  "--password-file", pass};
+    const char *argv[ARGS_MAX] = {
+        agent_bin, "--dir",           dir,          "--key", key,         "--device",
+        device,    "--gateway-key",   gateway_text, "-h",    "127.0.0.1", "-p",
+        port,      "--password-file", pass};
     size_t n = 15;
     for (size_t i = 0; extra[i] && n < ARGS_MAX - 1; i++) {
         argv[n++] = extra[i];
@@ -265,11 +266,11 @@ static void ledger_paid(paid *p, const char *device, uint64_t from)
 
 static void test_two_devices_pay_each_other(void)
 {
-    const char *a_pays[] = {"pay", "--to", "dev-b", "--amount", "1.50", "--currency", "EUR",
-                            "--ref", "coffee", NULL};
+    const char *a_pays[] = {"pay",        "--to", "dev-b", "--amount", "1.50",
+                            "--currency", "EUR",  "--ref", "coffee",   NULL};
     CU_ASSERT_EQUAL(agent("dev-a", NULL, a_pays), 0);
-    const char *b_pays[] = {"--mqtt", "3", "pay", "--to", "dev-a", "--amount", "0.25",
-                            "--currency", "EUR", NULL};
+    const char *b_pays[] = {"--mqtt",   "3",    "pay",        "--to", "dev-a",
+                            "--amount", "0.25", "--currency", "EUR",  NULL};
     CU_ASSERT_EQUAL(agent("dev-b", NULL, b_pays), 0);
     CU_ASSERT_EQUAL(status_value("dev-a", "pending "), 0);
     CU_ASSERT_EQUAL(status_value("dev-b", "pending "), 0);
@@ -284,12 +285,14 @@ static void test_two_devices_pay_each_other(void)
     CU_ASSERT_EQUAL(status_value("dev-a", "balance EUR "), gateway_balance("dev-a"));
     /* Refused before anything is signed: the sequence does not move. */
     long long next = status_value("dev-a", "next_seq ");
-    const char *bad_amount[] = {"pay", "--to", "dev-b", "--amount", "1.234", "--currency", "EUR",
-                                NULL};
-    const char *bad_currency[] = {"pay", "--to", "dev-b", "--amount", "1", "--currency", "XXX",
-                                  NULL};
-    const char *bad_ref[] = {"pay", "--to", "dev-b", "--amount", "1", "--currency", "EUR", "--ref",
-                             "a-reference-longer-than-thirty-two-bytes", NULL};
+    const char *bad_amount[] = {"pay",   "--to",       "dev-b", "--amount",
+                                "1.234", "--currency", "EUR",   NULL};
+    const char *bad_currency[] = {"pay", "--to",       "dev-b", "--amount",
+                                  "1",   "--currency", "XXX",   NULL};
+    const char *bad_ref[] = {"pay",      "--to",  "dev-b",
+                             "--amount", "1",     "--currency",
+                             "EUR",      "--ref", "a-reference-longer-than-thirty-two-bytes",
+                             NULL};
     CU_ASSERT_EQUAL(agent("dev-a", NULL, bad_amount), 2);
     CU_ASSERT_EQUAL(agent("dev-a", NULL, bad_currency), 2);
     CU_ASSERT_EQUAL(agent("dev-a", NULL, bad_ref), 2);
@@ -326,8 +329,8 @@ static void test_kill_during_burst(void)
     for (int round = 0; round < KILL_ROUNDS; round++) {
         char out[32];
         snprintf(out, sizeof out, "burst-%d.out", round);
-        const char *burst[] = {"pay", "--to", "dev-b", "--amount", "0.01", "--currency", "EUR",
-                               "--count", "40", NULL};
+        const char *burst[] = {"pay",        "--to", "dev-b",   "--amount", "0.01",
+                               "--currency", "EUR",  "--count", "40",       NULL};
         pid_t pid = agent_spawn("dev-a", out, burst);
         struct timespec ts = {0, (long)(200 + random() % 700) * 1000000L};
         nanosleep(&ts, NULL);
@@ -365,8 +368,8 @@ static void test_broker_down_queues(void)
 {
     uint64_t first = (uint64_t)status_value("dev-a", "next_seq ");
     test_broker_stop(&broker);
-    const char *pay[] = {"--timeout", "300", "pay", "--to", "dev-b", "--amount", "0.05",
-                         "--currency", "EUR", NULL};
+    const char *pay[] = {"--timeout", "300",  "pay",        "--to", "dev-b",
+                         "--amount",  "0.05", "--currency", "EUR",  NULL};
     for (int i = 0; i < 3; i++) {
         CU_ASSERT_EQUAL(agent("dev-a", NULL, pay), 4);
     }
@@ -450,9 +453,9 @@ static void test_operator_suspend(void)
 static size_t sign_with(const fogpay_key *key, const uint8_t *payload, size_t len, uint8_t *out)
 {
     size_t n = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, NULL, 0, payload, len, NULL, 0, out,
-                                                 FOGPAY_MESSAGE_MAX, &n),
-                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_cose_sign1_sign(key, NULL, 0, payload, len, NULL, 0, out, FOGPAY_MESSAGE_MAX, &n),
+        FOGPAY_OK);
     return n;
 }
 
@@ -510,8 +513,12 @@ static void test_forged_messages_change_nothing(void)
     CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &device_key), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_key_save(device_key, key_path, false), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &other), FOGPAY_OK);
-    fogpay_agent_config cfg = {.state_dir = dir, .key_path = key_path, .device_id = "dev-lib",
-                               .gateway_key = gateway_text, .port = 1, .timeout_ms = 200,
+    fogpay_agent_config cfg = {.state_dir = dir,
+                               .key_path = key_path,
+                               .device_id = "dev-lib",
+                               .gateway_key = gateway_text,
+                               .port = 1,
+                               .timeout_ms = 200,
                                .hook = hook};
     fogpay_agent *a = NULL;
     CU_ASSERT_EQUAL_FATAL(fogpay_agent_open(&cfg, &a), FOGPAY_OK);
@@ -608,6 +615,7 @@ int main(int argc, char **argv)
     CU_add_test(s, "SIGKILL during a burst: each intent settles once", test_kill_during_burst);
     CU_add_test(s, "broker down: payments queue and settle in order", test_broker_down_queues);
     CU_add_test(s, "operator suspend reaches an offline device", test_operator_suspend);
-    CU_add_test(s, "forged receipts and commands change nothing", test_forged_messages_change_nothing);
+    CU_add_test(s, "forged receipts and commands change nothing",
+                test_forged_messages_change_nothing);
     return testutil_run();
 }

@@ -15,9 +15,12 @@ static char dir[256], state_dir[300], key_path[300], gateway_text[FOGPAY_PUBLIC_
 
 static fogpay_error open_with(const char *prefix, const char *device_id)
 {
-    fogpay_agent_config cfg = {.state_dir = state_dir, .key_path = key_path,
-                               .device_id = device_id, .gateway_key = gateway_text,
-                               .prefix = prefix, .port = 1};
+    fogpay_agent_config cfg = {.state_dir = state_dir,
+                               .key_path = key_path,
+                               .device_id = device_id,
+                               .gateway_key = gateway_text,
+                               .prefix = prefix,
+                               .port = 1};
     fogpay_agent *a = NULL;
     fogpay_error err = fogpay_agent_open(&cfg, &a);
     if (err == FOGPAY_OK) {

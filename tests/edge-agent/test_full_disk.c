@@ -32,7 +32,7 @@
 #include "ledger.h"
 #include "testutil.h"
 
-#define EUR 978
+#define EUR  978
 #define FUND 10000
 
 static test_broker broker;
@@ -116,8 +116,8 @@ static void test_start(void)
     fogpay_key *gateway_key = NULL;
     CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &gateway_key), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_key_save(gateway_key, key_path, false), FOGPAY_OK);
-    CU_ASSERT_EQUAL_FATAL(
-        fogpay_key_public_text(gateway_key, gateway_text, sizeof gateway_text), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_public_text(gateway_key, gateway_text, sizeof gateway_text),
+                          FOGPAY_OK);
     fogpay_key_free(gateway_key);
     char hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
     CU_ASSERT_EQUAL_FATAL(fogpay_password_hash("ops-pass", 8, 1000, hash, sizeof hash), FOGPAY_OK);
@@ -152,9 +152,13 @@ static void open_agent(fogpay_agent **a)
     static char state[TEST_BROKER_PATH_MAX + 16], key[TEST_BROKER_PATH_MAX];
     snprintf(state, sizeof state, "%s/state", fs_dir);
     path_in("dev-f.key", key);
-    fogpay_agent_config cfg = {.state_dir = state, .key_path = key, .device_id = "dev-f",
-                               .gateway_key = gateway_text, .port = broker.port,
-                               .password = "dev-f", .timeout_ms = 300,
+    fogpay_agent_config cfg = {.state_dir = state,
+                               .key_path = key,
+                               .device_id = "dev-f",
+                               .gateway_key = gateway_text,
+                               .port = broker.port,
+                               .password = "dev-f",
+                               .timeout_ms = 300,
                                .journaled = on_journaled};
     CU_ASSERT_EQUAL_FATAL(fogpay_agent_open(&cfg, a), FOGPAY_OK);
 }

@@ -19,8 +19,11 @@ static char dir[256], state_dir[300], key_path[300], gateway_text[FOGPAY_PUBLIC_
 
 static fogpay_error open_agent(fogpay_agent **a)
 {
-    fogpay_agent_config cfg = {.state_dir = state_dir, .key_path = key_path, .device_id = "dev-s",
-                               .gateway_key = gateway_text, .port = 1};
+    fogpay_agent_config cfg = {.state_dir = state_dir,
+                               .key_path = key_path,
+                               .device_id = "dev-s",
+                               .gateway_key = gateway_text,
+                               .port = 1};
     return fogpay_agent_open(&cfg, a);
 }
 

@@ -39,8 +39,8 @@ int fuzz_cbor(const uint8_t *data, size_t size);
 typedef int (*fuzz_target)(const uint8_t *data, size_t size);
 
 static const fuzz_target targets[] = {
-    fuzz_intent,   fuzz_receipt,  fuzz_usage, fuzz_command, fuzz_batch,
-    fuzz_batch_ack, fuzz_transfer, fuzz_event, fuzz_cose, fuzz_cbor,
+    fuzz_intent,    fuzz_receipt,  fuzz_usage, fuzz_command, fuzz_batch,
+    fuzz_batch_ack, fuzz_transfer, fuzz_event, fuzz_cose,    fuzz_cbor,
 };
 #define TARGET_COUNT (sizeof targets / sizeof targets[0])
 
@@ -217,7 +217,8 @@ int main(void)
     }
     size_t count = 0;
     const cJSON *vector;
-    cJSON_ArrayForEach(vector, vectors) {
+    cJSON_ArrayForEach(vector, vectors)
+    {
         if (!replay_vector(vector)) {
             fprintf(stderr, "fuzz_seeds: vector %zu of %s is malformed\n", count, path);
             cJSON_Delete(root);

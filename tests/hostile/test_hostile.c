@@ -30,9 +30,9 @@
 #include "ledger.h"
 #include "testutil.h"
 
-#define EUR 978
-#define USD 840
-#define WAIT_MS 3000
+#define EUR        978
+#define USD        840
+#define WAIT_MS    3000
 #define SILENCE_MS 250
 
 static test_broker broker;
@@ -531,8 +531,7 @@ static bool c_currency(void)
     uint8_t m[FOGPAY_MESSAGE_MAX];
     fogpay_intent in = intent("dev-a", seq_a++, "dev-b", 10);
     in.currency = USD;
-    return expect_reason(m, sign_intent(key_of("dev-a"), &in, m),
-                         FOGPAY_ERR_CURRENCY_UNSUPPORTED);
+    return expect_reason(m, sign_intent(key_of("dev-a"), &in, m), FOGPAY_ERR_CURRENCY_UNSUPPORTED);
 }
 
 static bool c_unknown_payee(void)
@@ -976,10 +975,9 @@ static bool c_short_signature(void)
     uint8_t p[FOGPAY_MESSAGE_MAX], m[FOGPAY_MESSAGE_MAX];
     raw_fields f = fields_a();
     size_t n = raw_intent(&f, p, sizeof p);
-    return expect_reason(m,
-                         envelope(18, eddsa_header, sizeof eddsa_header, empty_map, 1, p, n,
-                                  zero_sig, 10, m),
-                         FOGPAY_ERR_BAD_SIGNATURE);
+    return expect_reason(
+        m, envelope(18, eddsa_header, sizeof eddsa_header, empty_map, 1, p, n, zero_sig, 10, m),
+        FOGPAY_ERR_BAD_SIGNATURE);
 }
 
 static bool c_usage_quantity_max(void)
@@ -1091,17 +1089,50 @@ static bool expect_sub_refused_as(const char *by, const char *topic)
     return true;
 }
 
-static bool c_sub_all(void) { return expect_sub_refused_as("dev-a", "#"); }
-static bool c_sub_plus_receipts(void) { return expect_sub_refused_as("dev-a", "fogpay/v1/dev/+/receipt"); }
-static bool c_sub_fogpay_all(void) { return expect_sub_refused_as("dev-a", "fogpay/#"); }
-static bool c_sub_sys(void) { return expect_sub_refused_as("dev-a", "$SYS/#"); }
-static bool c_sub_control(void) { return expect_sub_refused_as("dev-a", "$CONTROL/fogpay/v1/response"); }
-static bool c_sub_share_other(void) { return expect_sub_refused_as("dev-a", "$share/g/fogpay/v1/dev/dev-b/receipt"); }
-static bool c_sub_share_all(void) { return expect_sub_refused_as("dev-a", "$share/g/#"); }
-static bool c_sub_other_receipt(void) { return expect_sub_refused_as("dev-a", "fogpay/v1/dev/dev-b/receipt"); }
-static bool c_sub_other_cmd(void) { return expect_sub_refused_as("dev-a", "fogpay/v1/dev/dev-b/cmd"); }
-static bool c_sub_other_intent(void) { return expect_sub_refused_as("dev-a", "fogpay/v1/dev/dev-b/intent"); }
-static bool c_sub_own_reply_wild(void) { return expect_sub_refused_as("dev-a", "fogpay/v1/dev/dev-a/reply/#"); }
+static bool c_sub_all(void)
+{
+    return expect_sub_refused_as("dev-a", "#");
+}
+static bool c_sub_plus_receipts(void)
+{
+    return expect_sub_refused_as("dev-a", "fogpay/v1/dev/+/receipt");
+}
+static bool c_sub_fogpay_all(void)
+{
+    return expect_sub_refused_as("dev-a", "fogpay/#");
+}
+static bool c_sub_sys(void)
+{
+    return expect_sub_refused_as("dev-a", "$SYS/#");
+}
+static bool c_sub_control(void)
+{
+    return expect_sub_refused_as("dev-a", "$CONTROL/fogpay/v1/response");
+}
+static bool c_sub_share_other(void)
+{
+    return expect_sub_refused_as("dev-a", "$share/g/fogpay/v1/dev/dev-b/receipt");
+}
+static bool c_sub_share_all(void)
+{
+    return expect_sub_refused_as("dev-a", "$share/g/#");
+}
+static bool c_sub_other_receipt(void)
+{
+    return expect_sub_refused_as("dev-a", "fogpay/v1/dev/dev-b/receipt");
+}
+static bool c_sub_other_cmd(void)
+{
+    return expect_sub_refused_as("dev-a", "fogpay/v1/dev/dev-b/cmd");
+}
+static bool c_sub_other_intent(void)
+{
+    return expect_sub_refused_as("dev-a", "fogpay/v1/dev/dev-b/intent");
+}
+static bool c_sub_own_reply_wild(void)
+{
+    return expect_sub_refused_as("dev-a", "fogpay/v1/dev/dev-a/reply/#");
+}
 
 /* dev-a publishes on a topic that is not its own: nothing is answered to
  * anyone, dev-b hears nothing. */
@@ -1281,8 +1312,8 @@ static bool response_topic_abuse(const char *response_topic, int corr_len)
     p.value.data.len = corr_len;
     MQTTProperties_add(&props, &p);
     MQTTClient_deliveryToken token;
-    MQTTResponse resp = MQTTClient_publish5(a, "fogpay/v1/dev/dev-a/intent", (int)n, m, 1, 0,
-                                            &props, &token);
+    MQTTResponse resp =
+        MQTTClient_publish5(a, "fogpay/v1/dev/dev-a/intent", (int)n, m, 1, 0, &props, &token);
     MQTTResponse_free(resp);
     MQTTProperties_free(&props);
     MQTTClient_waitForCompletion(a, token, 2000);
@@ -1402,8 +1433,9 @@ static bool operator_expects_error(const char *request)
 
 static bool c_op_fund_negative(void)
 {
-    return operator_expects_error("{\"commands\":[{\"command\":\"fundWallet\",\"device\":\"dev-a\","
-                                  "\"currency\":\"EUR\",\"amount\":\"-5.00\",\"bankReference\":\"x\"}]}");
+    return operator_expects_error(
+        "{\"commands\":[{\"command\":\"fundWallet\",\"device\":\"dev-a\","
+        "\"currency\":\"EUR\",\"amount\":\"-5.00\",\"bankReference\":\"x\"}]}");
 }
 static bool c_op_fund_huge(void)
 {
@@ -1413,8 +1445,9 @@ static bool c_op_fund_huge(void)
 }
 static bool c_op_fund_unknown(void)
 {
-    return operator_expects_error("{\"commands\":[{\"command\":\"fundWallet\",\"device\":\"dev-zz\","
-                                  "\"currency\":\"EUR\",\"amount\":\"1.00\",\"bankReference\":\"x\"}]}");
+    return operator_expects_error(
+        "{\"commands\":[{\"command\":\"fundWallet\",\"device\":\"dev-zz\","
+        "\"currency\":\"EUR\",\"amount\":\"1.00\",\"bankReference\":\"x\"}]}");
 }
 static bool c_op_bad_json(void)
 {
@@ -1442,7 +1475,7 @@ static bool c_replay_across_restart(void)
     if (!ok) {
         return fail("the first send did not settle");
     }
-        snapshot_take();
+    snapshot_take();
     test_broker_stop(&broker);
     if (!test_broker_restart(&broker)) {
         return fail("the broker did not restart");
@@ -1502,12 +1535,16 @@ typedef struct hostile_case {
     const char *defect; /* known failures: the defect it shows */
 } hostile_case;
 
-#define CASE(n, by, sent, exp) {#n, by, sent, exp, c_##n, NULL}
+#define CASE(n, by, sent, exp)                                                                     \
+    {                                                                                              \
+#n, by, sent, exp, c_##n, NULL                                                             \
+    }
 static const hostile_case cases[] = {
     CASE(bad_signature, "dev-a", "valid intent, last signature bit flipped", "bad_signature"),
     CASE(other_devices_key, "dev-a", "own intent signed with dev-b's key", "bad_signature"),
     CASE(device_mismatch, "dev-a", "intent naming dev-b, signed by dev-a", "device_mismatch"),
-    CASE(stolen_intent_replayed, "dev-a", "dev-b's signed intent on dev-a's topic", "bad_signature"),
+    CASE(stolen_intent_replayed, "dev-a", "dev-b's signed intent on dev-a's topic",
+         "bad_signature"),
     CASE(stale_key_after_rotation, "dev-k", "intent signed with the replaced key", "key_revoked"),
     CASE(suspended_pays, "dev-s", "intent of a suspended device", "device_suspended"),
     CASE(expired, "dev-a", "created 10000 s ago, ttl 300", "expired"),
@@ -1551,7 +1588,8 @@ static const hostile_case cases[] = {
     CASE(reserved_info, "dev-a", "d2 1c", "cbor_ill_formed"),
     CASE(trailing, "dev-a", "valid message + 00", "cbor_trailing"),
     CASE(trailing_payload, "dev-a", "signed payload + 00", "cbor_trailing"),
-    CASE(truncated_every_offset, "dev-a", "a valid intent cut at every offset", "cbor_truncated each"),
+    CASE(truncated_every_offset, "dev-a", "a valid intent cut at every offset",
+         "cbor_truncated each"),
     CASE(payload_too_large, "dev-a", "513 bytes", "payload_too_large"),
     CASE(cose_three_items, "dev-a", "COSE array of three", "cose_structure"),
     CASE(cose_not_array, "dev-a", "tag 18 over a map", "cose_structure"),
@@ -1591,7 +1629,8 @@ static const hostile_case cases[] = {
     CASE(retained_intent_not_kept, "dev-a", "retained intent", "answered once, not retained"),
     CASE(will_on_other_topic, "dev-a", "will: dev-b's intent on dev-b's topic", "nothing settles"),
     CASE(will_own_intent, "dev-a", "will: own intent to an unknown payee", "nothing settles"),
-    CASE(response_topic_other_device, "dev-a", "MQTT 5 response topic of dev-b", "dev-b hears nothing"),
+    CASE(response_topic_other_device, "dev-a", "MQTT 5 response topic of dev-b",
+         "dev-b hears nothing"),
     CASE(response_topic_wildcard, "dev-a", "response topic with +", "not written"),
     CASE(response_topic_control, "dev-a", "response topic $CONTROL/fogpay/v1", "not written"),
     CASE(correlation_huge, "dev-a", "65535 bytes of correlation data", "no harm"),
@@ -1610,7 +1649,10 @@ static const hostile_case cases[] = {
          "session ended"),
 };
 
-#define KNOWN(n, by, sent, exp, defect) {#n, by, sent, exp, c_##n, defect}
+#define KNOWN(n, by, sent, exp, defect)                                                            \
+    {                                                                                              \
+#n, by, sent, exp, c_##n, defect                                                           \
+    }
 static const hostile_case known_failures[] = {
     KNOWN(broken_device_chain, "dev-a", "intent whose prev-hash continues nothing",
           "chain_mismatch, nothing moves", "the gateway does not check the device chain"),
@@ -1656,9 +1698,9 @@ static bool no_money_moved(void)
                         (long long)(now[i] - snap_balances[i]));
         }
     }
-    return chain == snap_chain ? true
-                               : fail("money moved: %s%lld transfers more", "",
-                                      (long long)(chain - snap_chain));
+    return chain == snap_chain
+               ? true
+               : fail("money moved: %s%lld transfers more", "", (long long)(chain - snap_chain));
 }
 
 static bool ledger_verifies(void)
@@ -1671,8 +1713,9 @@ static bool ledger_verifies(void)
     }
     fogpay_error err = fogpay_ledger_verify(l, &checked, &bad, problem, sizeof problem);
     fogpay_ledger_close(l);
-    return err == FOGPAY_OK ? true : fail("the ledger does not verify: %s at %lld", problem,
-                                          (long long)bad);
+    return err == FOGPAY_OK
+               ? true
+               : fail("the ledger does not verify: %s at %lld", problem, (long long)bad);
 }
 
 static uint64_t seq_w1 = 1;
@@ -1733,8 +1776,8 @@ int main(void)
         uint64_t start = testutil_now_ms();
         bool ok = run_case(&cases[i]);
         printf("%5llu ms ", (unsigned long long)(testutil_now_ms() - start));
-        printf("%-4s %-28s by %-8s %s -> %s%s%s\n", ok ? "ok" : "FAIL", cases[i].name,
-               cases[i].by, cases[i].sent, cases[i].expected, ok ? "" : ": ", ok ? "" : failure);
+        printf("%-4s %-28s by %-8s %s -> %s%s%s\n", ok ? "ok" : "FAIL", cases[i].name, cases[i].by,
+               cases[i].sent, cases[i].expected, ok ? "" : ": ", ok ? "" : failure);
         ok ? passed++ : failed++;
     }
     printf("known defects (expected to fail):\n");

@@ -96,7 +96,7 @@ void entity_new(fogpay_ledger *l, const char *name, char id[FOGPAY_ENTITY_ID_MAX
 }
 
 void device_new(fogpay_ledger *l, const char *device, const char *owner,
-                       const fogpay_device_limits *limits)
+                const fogpay_device_limits *limits)
 {
     CU_ASSERT_EQUAL_FATAL(
         fogpay_ledger_device_register(l, device, key_one, "", owner, limits, NOW_MS), FOGPAY_OK);
@@ -127,7 +127,7 @@ void intent_hash_of(const char *device, uint64_t seq, uint8_t hash[FOGPAY_HASH_B
 }
 
 fogpay_intent intent_of(const char *payer, uint64_t seq, const char *payee_device,
-                               uint64_t payee_account, uint64_t amount, uint16_t currency)
+                        uint64_t payee_account, uint64_t amount, uint16_t currency)
 {
     fogpay_intent in;
     memset(&in, 0, sizeof in);
@@ -144,9 +144,9 @@ fogpay_intent intent_of(const char *payer, uint64_t seq, const char *payee_devic
 }
 
 /* Settles a payment; out may be NULL. */
-fogpay_error pay_full(fogpay_ledger *l, const char *payer, uint64_t seq,
-                             const char *payee_device, uint64_t payee_account, uint64_t amount,
-                             uint16_t currency, uint64_t now_ms, fogpay_transfer *out)
+fogpay_error pay_full(fogpay_ledger *l, const char *payer, uint64_t seq, const char *payee_device,
+                      uint64_t payee_account, uint64_t amount, uint16_t currency, uint64_t now_ms,
+                      fogpay_transfer *out)
 {
     fogpay_intent in = intent_of(payer, seq, payee_device, payee_account, amount, currency);
     uint8_t hash[FOGPAY_HASH_BYTES];
@@ -158,7 +158,7 @@ fogpay_error pay_full(fogpay_ledger *l, const char *payer, uint64_t seq,
 }
 
 fogpay_error pay(fogpay_ledger *l, const char *payer, uint64_t seq, const char *payee,
-                        uint64_t amount)
+                 uint64_t amount)
 {
     return pay_full(l, payer, seq, payee, 0, amount, EUR, NOW_MS, NULL);
 }
@@ -190,12 +190,10 @@ bool snapshot_same(const fixture *fx, const snapshot *before)
            strcmp(now.accounts, before->accounts) == 0;
 }
 
-fogpay_error verify(fogpay_ledger *l, uint64_t *checked, uint64_t *bad, char *problem,
-                           size_t cap)
+fogpay_error verify(fogpay_ledger *l, uint64_t *checked, uint64_t *bad, char *problem, size_t cap)
 {
     return fogpay_ledger_verify(l, checked, bad, problem, cap);
 }
-
 
 /* The event chain. */
 

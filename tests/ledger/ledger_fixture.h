@@ -25,7 +25,6 @@
 #define DAY_MS      86400000ull
 #define NEXT_DAY_MS (NOW_MS - NOW_MS % DAY_MS + DAY_MS)
 
-
 /* A ledger with two legal entities, each owning one device. */
 typedef struct fixture {
     char path[512];
@@ -76,16 +75,15 @@ void intent_hash_of(const char *device, uint64_t seq, uint8_t hash[FOGPAY_HASH_B
 fogpay_intent intent_of(const char *payer, uint64_t seq, const char *payee_device,
                         uint64_t payee_account, uint64_t amount, uint16_t currency);
 /* Settles a payment; out may be NULL. */
-fogpay_error pay_full(fogpay_ledger *l, const char *payer, uint64_t seq,
-                      const char *payee_device, uint64_t payee_account, uint64_t amount,
-                      uint16_t currency, uint64_t now_ms, fogpay_transfer *out);
+fogpay_error pay_full(fogpay_ledger *l, const char *payer, uint64_t seq, const char *payee_device,
+                      uint64_t payee_account, uint64_t amount, uint16_t currency, uint64_t now_ms,
+                      fogpay_transfer *out);
 fogpay_error pay(fogpay_ledger *l, const char *payer, uint64_t seq, const char *payee,
                  uint64_t amount);
 int64_t balance_of(fogpay_ledger *l, const char *device, uint16_t currency);
 void snapshot_take(const fixture *fx, snapshot *s);
 bool snapshot_same(const fixture *fx, const snapshot *before);
-fogpay_error verify(fogpay_ledger *l, uint64_t *checked, uint64_t *bad, char *problem,
-                    size_t cap);
+fogpay_error verify(fogpay_ledger *l, uint64_t *checked, uint64_t *bad, char *problem, size_t cap);
 
 /* The event chain: its head's position; a usage reading of device. */
 uint64_t event_head(fogpay_ledger *l);

@@ -1,6 +1,7 @@
 /*
  * test_events.c - the gateway's ledger (ledger/ledger*.c) on SQLite files in a
- * temporary directory: the event chain: each writer appends its one event, a change whose event fails fails whole, listing, get, head and the sync position.
+ * temporary directory: the event chain: each writer appends its one event, a change whose event
+ * fails fails whole, listing, get, head and the sync position.
  *
  * Shared setup in ledger_fixture.h: each test opens a ledger file of its
  * own, so tests do not depend on each other's order.
@@ -325,7 +326,6 @@ static void test_event_list(void)
     CU_ASSERT_EQUAL(memcmp(st.acked_event_hash, head_hash, FOGPAY_HASH_BYTES), 0);
     fogpay_ledger_close(fx.l);
 }
-
 
 int main(void)
 {

@@ -1,6 +1,7 @@
 /*
  * test_ledger_open.c - the gateway's ledger (ledger/ledger*.c) on SQLite files in a
- * temporary directory: opening and schema versions: create, reopen, files of another kind or version refused, migrations from each older version.
+ * temporary directory: opening and schema versions: create, reopen, files of another kind or
+ * version refused, migrations from each older version.
  *
  * Shared setup in ledger_fixture.h: each test opens a ledger file of its
  * own, so tests do not depend on each other's order.

@@ -1,6 +1,7 @@
 /*
  * test_registry.c - the gateway's ledger (ledger/ledger*.c) on SQLite files in a
- * temporary directory: the registry: legal entities and their personal data, devices, key rotation, accounts.
+ * temporary directory: the registry: legal entities and their personal data, devices, key rotation,
+ * accounts.
  *
  * Shared setup in ledger_fixture.h: each test opens a ledger file of its
  * own, so tests do not depend on each other's order.

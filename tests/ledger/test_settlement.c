@@ -1,6 +1,7 @@
 /*
  * test_settlement.c - the gateway's ledger (ledger/ledger*.c) on SQLite files in a
- * temporary directory: money: funding, settlement and each of its refusals, daily limits, device messages and usage, ownership over time, refunds.
+ * temporary directory: money: funding, settlement and each of its refusals, daily limits, device
+ * messages and usage, ownership over time, refunds.
  *
  * Shared setup in ledger_fixture.h: each test opens a ledger file of its
  * own, so tests do not depend on each other's order.

@@ -1,6 +1,7 @@
 /*
  * test_transactions.c - the gateway's ledger (ledger/ledger*.c) on SQLite files in a
- * temporary directory: durability across close and reopen, transactions and savepoints, the bounded rejection log and a busy database.
+ * temporary directory: durability across close and reopen, transactions and savepoints, the bounded
+ * rejection log and a busy database.
  *
  * Shared setup in ledger_fixture.h: each test opens a ledger file of its
  * own, so tests do not depend on each other's order.

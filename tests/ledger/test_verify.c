@@ -1,6 +1,7 @@
 /*
  * test_verify.c - the gateway's ledger (ledger/ledger*.c) on SQLite files in a
- * temporary directory: verification against files tampered with through SQLite directly, in the transfer chain and in the event chain.
+ * temporary directory: verification against files tampered with through SQLite directly, in the
+ * transfer chain and in the event chain.
  *
  * Shared setup in ledger_fixture.h: each test opens a ledger file of its
  * own, so tests do not depend on each other's order.

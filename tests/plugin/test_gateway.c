@@ -24,8 +24,8 @@
 #include "ledger.h"
 #include "testutil.h"
 
-#define EUR 978
-#define USD 840
+#define EUR             978
+#define USD             840
 #define RECEIPT_WAIT_MS 5000
 
 static test_broker broker;
@@ -71,13 +71,18 @@ static void provision(void)
     CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key_k), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_rotate_key(l, "dev-k", key_k, 1500), FOGPAY_OK);
     fogpay_transfer t;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-k", EUR, 1000, "initial", 2000, &t), FOGPAY_OK);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-a", EUR, 20000, "initial", 2000, &t), FOGPAY_OK);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-b", EUR, 1000, "initial", 2000, &t), FOGPAY_OK);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-c", EUR, 1000, "initial", 2000, &t), FOGPAY_OK);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-r", EUR, 1000, "initial", 2000, &t), FOGPAY_OK);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_set_status(l, "dev-c", FOGPAY_DEVICE_SUSPENDED, 3000),
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-k", EUR, 1000, "initial", 2000, &t),
                           FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-a", EUR, 20000, "initial", 2000, &t),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-b", EUR, 1000, "initial", 2000, &t),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-c", EUR, 1000, "initial", 2000, &t),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-r", EUR, 1000, "initial", 2000, &t),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_device_set_status(l, "dev-c", FOGPAY_DEVICE_SUSPENDED, 3000), FOGPAY_OK);
     fogpay_ledger_close(l);
 }
 
@@ -431,8 +436,8 @@ static void test_refusals(void)
     expect_refused(&a, msg, len, FOGPAY_ERR_PAYEE_SELF, "pays itself");
     len = sign_payload(key_a, payload, raw_intent(next_seq_a++, 0, payload), msg);
     expect_refused(&a, msg, len, FOGPAY_ERR_AMOUNT_ZERO, "zero amount");
-    len = sign_payload(key_a, payload, raw_intent(next_seq_a++, FOGPAY_AMOUNT_MAX_MINOR + 1, payload),
-                       msg);
+    len = sign_payload(key_a, payload,
+                       raw_intent(next_seq_a++, FOGPAY_AMOUNT_MAX_MINOR + 1, payload), msg);
     expect_refused(&a, msg, len, FOGPAY_ERR_AMOUNT_TOO_LARGE, "oversized amount");
     in = intent_to("dev-a", next_seq_a++, "dev-b", 5001);
     len = sign_intent(key_a, &in, msg);
@@ -568,7 +573,8 @@ static void test_mqtt5_response(void)
         MQTTProperties props = MQTTProperties_initializer;
         MQTTProperty p;
         p.identifier = MQTTPROPERTY_CODE_RESPONSE_TOPIC;
-        p.value.data.data = round == 0 ? "fogpay/v1/dev/dev-a/reply/r1" : "fogpay/v1/dev/dev-b/reply/x";
+        p.value.data.data =
+            round == 0 ? "fogpay/v1/dev/dev-a/reply/r1" : "fogpay/v1/dev/dev-b/reply/x";
         p.value.data.len = (int)strlen(p.value.data.data);
         MQTTProperties_add(&props, &p);
         p.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA;
@@ -576,8 +582,8 @@ static void test_mqtt5_response(void)
         p.value.data.len = 6;
         MQTTProperties_add(&props, &p);
         MQTTClient_deliveryToken token;
-        resp = MQTTClient_publish5(client, "fogpay/v1/dev/dev-a/intent", (int)len, msg, 1, 0, &props,
-                                   &token);
+        resp = MQTTClient_publish5(client, "fogpay/v1/dev/dev-a/intent", (int)len, msg, 1, 0,
+                                   &props, &token);
         MQTTResponse_free(resp);
         MQTTProperties_free(&props);
         MQTTClient_waitForCompletion(client, token, 5000);
@@ -585,19 +591,22 @@ static void test_mqtt5_response(void)
         char *topic = NULL;
         int topic_len = 0;
         MQTTClient_message *m = NULL;
-        int rc = MQTTClient_receive(client, &topic, &topic_len, &m, round == 0 ? RECEIPT_WAIT_MS : 1000);
+        int rc =
+            MQTTClient_receive(client, &topic, &topic_len, &m, round == 0 ? RECEIPT_WAIT_MS : 1000);
         if (round == 0) {
             CU_ASSERT_FATAL(rc == MQTTCLIENT_SUCCESS && m != NULL);
             CU_ASSERT_STRING_EQUAL(topic, "fogpay/v1/dev/dev-a/reply/r1");
-            MQTTProperty *corr = MQTTProperties_getProperty(&m->properties,
-                                                            MQTTPROPERTY_CODE_CORRELATION_DATA);
-            CU_ASSERT(corr && corr->value.data.len == 6 && memcmp(corr->value.data.data, "req-42", 6) == 0);
+            MQTTProperty *corr =
+                MQTTProperties_getProperty(&m->properties, MQTTPROPERTY_CODE_CORRELATION_DATA);
+            CU_ASSERT(corr && corr->value.data.len == 6 &&
+                      memcmp(corr->value.data.data, "req-42", 6) == 0);
             fogpay_cose_sign1 parsed;
             fogpay_receipt r;
-            CU_ASSERT(fogpay_cose_sign1_parse(m->payload, (size_t)m->payloadlen, &parsed) == FOGPAY_OK &&
-                      fogpay_cose_sign1_verify(&parsed, gateway_key, NULL, 0) == FOGPAY_OK &&
-                      fogpay_receipt_decode(parsed.payload.ptr, parsed.payload.len, &r) == FOGPAY_OK &&
-                      r.status == FOGPAY_STATUS_SETTLED && r.seq == in.seq);
+            CU_ASSERT(
+                fogpay_cose_sign1_parse(m->payload, (size_t)m->payloadlen, &parsed) == FOGPAY_OK &&
+                fogpay_cose_sign1_verify(&parsed, gateway_key, NULL, 0) == FOGPAY_OK &&
+                fogpay_receipt_decode(parsed.payload.ptr, parsed.payload.len, &r) == FOGPAY_OK &&
+                r.status == FOGPAY_STATUS_SETTLED && r.seq == in.seq);
         } else {
             CU_ASSERT(m == NULL); /* nothing on another device's topic, nothing here */
         }
@@ -691,7 +700,8 @@ static void test_control(void)
 {
     MQTTClient ops;
     CU_ASSERT_EQUAL_FATAL(mqtt_connect(&ops, "ops-1", "ops", "ops-pass"), MQTTCLIENT_SUCCESS);
-    CU_ASSERT_EQUAL(MQTTClient_subscribe(ops, "$CONTROL/fogpay/v1/response", 1), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_EQUAL(MQTTClient_subscribe(ops, "$CONTROL/fogpay/v1/response", 1),
+                    MQTTCLIENT_SUCCESS);
     const char *request =
         "{\"commands\":[{\"command\":\"getBalance\",\"device\":\"dev-a\",\"currency\":\"EUR\"},"
         "{\"command\":\"verifyLedger\"}]}";
@@ -737,7 +747,8 @@ static void test_revoke_connected(void)
 
     MQTTClient ops;
     CU_ASSERT_EQUAL_FATAL(mqtt_connect(&ops, "ops-r", "ops", "ops-pass"), MQTTCLIENT_SUCCESS);
-    CU_ASSERT_EQUAL(MQTTClient_subscribe(ops, "$CONTROL/fogpay/v1/response", 1), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_EQUAL(MQTTClient_subscribe(ops, "$CONTROL/fogpay/v1/response", 1),
+                    MQTTCLIENT_SUCCESS);
     const char *request = "{\"commands\":[{\"command\":\"revokeDevice\",\"device\":\"dev-r\"}]}";
     MQTTClient_deliveryToken token;
     MQTTClient_publish(ops, "$CONTROL/fogpay/v1", (int)strlen(request), request, 1, 0, &token);
@@ -805,7 +816,8 @@ static void test_fogpayctl_online(void)
     CU_ASSERT_EQUAL(status, 0);
     char expect[64];
     int64_t minor = balance_of("dev-a");
-    snprintf(expect, sizeof expect, "%lld.%02lld", (long long)(minor / 100), (long long)(minor % 100));
+    snprintf(expect, sizeof expect, "%lld.%02lld", (long long)(minor / 100),
+             (long long)(minor % 100));
     if (!strstr(out, expect)) {
         printf("\n  fogpayctl printed: %s (expected %s)\n", out, expect);
     }
@@ -869,14 +881,16 @@ static void test_other_clients(void)
     MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
     CU_ASSERT_EQUAL_FATAL(MQTTClient_connect(c, &opts), MQTTCLIENT_SUCCESS);
     CU_ASSERT_EQUAL(MQTTClient_subscribe(c, "plant/temperature", 1), MQTTCLIENT_SUCCESS);
-    CU_ASSERT_NOT_EQUAL(MQTTClient_subscribe(c, "fogpay/v1/dev/dev-a/receipt", 1), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_NOT_EQUAL(MQTTClient_subscribe(c, "fogpay/v1/dev/dev-a/receipt", 1),
+                        MQTTCLIENT_SUCCESS);
     MQTTClient_deliveryToken token;
     MQTTClient_publish(c, "plant/temperature", 4, "21.5", 1, 0, &token);
     MQTTClient_waitForCompletion(c, token, 5000);
     char *topic = NULL;
     int topic_len = 0;
     MQTTClient_message *m = NULL;
-    CU_ASSERT_EQUAL(MQTTClient_receive(c, &topic, &topic_len, &m, RECEIPT_WAIT_MS), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_EQUAL(MQTTClient_receive(c, &topic, &topic_len, &m, RECEIPT_WAIT_MS),
+                    MQTTCLIENT_SUCCESS);
     CU_ASSERT(m && m->payloadlen == 4 && memcmp(m->payload, "21.5", 4) == 0);
     if (m) {
         MQTTClient_freeMessage(&m);
@@ -919,8 +933,7 @@ static void test_no_personal_data(void)
 
     char export_path[TEST_BROKER_PATH_MAX];
     path_in("export.csv", export_path);
-    const char *argv[] = {getenv("FOGPAYCTL"), "--db", db_path, "export", "--format", "csv",
-                          NULL};
+    const char *argv[] = {getenv("FOGPAYCTL"), "--db", db_path, "export", "--format", "csv", NULL};
     CU_ASSERT_EQUAL_FATAL(testutil_command(argv, export_path), 0);
     size_t export_len = 0, log_len = 0;
     char *exported = testutil_read_file(export_path, &export_len);
@@ -998,7 +1011,8 @@ static void test_bad_options(void)
         const char *conf;
         const char *named;
     } cases[] = {
-        {"plugin_opt_gateway_id gw\nplugin_opt_gateway_key /nonexistent\nplugin_opt_currencies EUR\n",
+        {"plugin_opt_gateway_id gw\nplugin_opt_gateway_key /nonexistent\nplugin_opt_currencies "
+         "EUR\n",
          "plugin_opt_database"},
         {"\nplugin_opt_gateway_id gw\nplugin_opt_gateway_key /nonexistent\n"
          "plugin_opt_currencies EUR\n",
@@ -1015,8 +1029,8 @@ static void test_bad_options(void)
         CU_ASSERT_FATAL(test_broker_init(&b));
         char conf[2048];
         snprintf(conf, sizeof conf, "allow_anonymous false\nplugin %s\n%s%s%s",
-                 getenv("FOGPAY_PLUGIN"), i == 0 ? "" : "plugin_opt_database ", i == 0 ? "" : db_path,
-                 cases[i].conf);
+                 getenv("FOGPAY_PLUGIN"), i == 0 ? "" : "plugin_opt_database ",
+                 i == 0 ? "" : db_path, cases[i].conf);
         bool started = test_broker_start(&b, conf);
         CU_ASSERT(!started);
         char *log = testutil_read_file(b.log_path, NULL);

@@ -28,8 +28,8 @@
  * plugin opens the ledger; on a loaded shared machine that can take a few
  * seconds. */
 #define TEST_BROKER_START_TIMEOUT_MS 10000
-#define TEST_BROKER_STOP_TIMEOUT_MS 10000
-#define TEST_BROKER_POLL_MS 20
+#define TEST_BROKER_STOP_TIMEOUT_MS  10000
+#define TEST_BROKER_POLL_MS          20
 
 static const char *mosquitto_path(void)
 {

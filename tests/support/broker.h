@@ -15,12 +15,12 @@
 #include <sys/types.h>
 
 /* The directory is short enough that every file path inside it fits. */
-#define TEST_BROKER_DIR_MAX 256
+#define TEST_BROKER_DIR_MAX  256
 #define TEST_BROKER_PATH_MAX 512
 #define TEST_BROKER_CONF_MAX 8192
 
 typedef struct test_broker {
-    char dir[TEST_BROKER_DIR_MAX];  /* temporary directory, owned */
+    char dir[TEST_BROKER_DIR_MAX]; /* temporary directory, owned */
     char conf_path[TEST_BROKER_PATH_MAX];
     char log_path[TEST_BROKER_PATH_MAX];
     int port;

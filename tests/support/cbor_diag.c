@@ -116,10 +116,18 @@ static void emit_scalar(walk *w, const fogpay_cbor_item *item)
         break;
     default: /* SIMPLE */
         switch (item->value) {
-        case 20: emit(w, "false"); break;
-        case 21: emit(w, "true"); break;
-        case 22: emit(w, "null"); break;
-        case 23: emit(w, "undefined"); break;
+        case 20:
+            emit(w, "false");
+            break;
+        case 21:
+            emit(w, "true");
+            break;
+        case 22:
+            emit(w, "null");
+            break;
+        case 23:
+            emit(w, "undefined");
+            break;
         default:
             snprintf(text, sizeof text, "simple(%llu)", (unsigned long long)item->value);
             emit(w, text);
