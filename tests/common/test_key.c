@@ -124,8 +124,9 @@ static void test_bad_files(void)
         "fogpay-key v1 rsa 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60\n",
         "fogpay-key v1 ed25519 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f6\n",
         "fogpay-key v1 ed25519 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7fzz\n",
-        "fogpay-key v1 ed25519 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60 "
-        "x\n",
+        /* a trailing field after the key */
+        ("fogpay-key v1 ed25519 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60 "
+         "x\n"),
     };
     char path[512];
     snprintf(path, sizeof path, "%s/bad.key", dir);
