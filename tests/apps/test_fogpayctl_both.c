@@ -140,15 +140,8 @@ static void test_start(void)
                         "> %s",
                         fogpayctl, key, fogpayctl, ops_password, operators));
     char conf[TEST_BROKER_CONF_MAX];
-    snprintf(conf, sizeof conf,
-             "allow_anonymous false\n"
-             "plugin %s\n"
-             "plugin_opt_database %s\n"
-             "plugin_opt_gateway_id gw-both\n"
-             "plugin_opt_gateway_key %s\n"
-             "plugin_opt_currencies EUR\n"
-             "plugin_opt_operators %s\n",
-             getenv("FOGPAY_PLUGIN"), online_db, key, operators);
+    CU_ASSERT_FATAL(
+        test_broker_gateway_conf(conf, sizeof conf, "gw-both", online_db, key, operators));
     CU_ASSERT_FATAL(test_broker_start(&broker, conf));
 }
 

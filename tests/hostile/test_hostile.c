@@ -148,16 +148,9 @@ static bool start_gateway(void)
     fprintf(f, "ops:%s\n", hash);
     fclose(f);
     char conf[TEST_BROKER_CONF_MAX];
-    snprintf(conf, sizeof conf,
-             "allow_anonymous false\n"
-             "plugin %s\n"
-             "plugin_opt_database %s\n"
-             "plugin_opt_gateway_id gw-hostile\n"
-             "plugin_opt_gateway_key %s\n"
-             "plugin_opt_currencies EUR\n"
-             "plugin_opt_operators %s\n",
-             getenv("FOGPAY_PLUGIN"), db_path, key_path, operators);
-    return test_broker_start(&broker, conf);
+    return test_broker_gateway_conf(conf, sizeof conf, "gw-hostile", db_path, key_path,
+                                    operators) &&
+           test_broker_start(&broker, conf);
 }
 
 /* ---- clients --------------------------------------------------------------- */

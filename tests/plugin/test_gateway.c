@@ -107,15 +107,8 @@ static void test_start(void)
     fprintf(f, "ops:%s\n", hash);
     fclose(f);
     char conf[TEST_BROKER_CONF_MAX];
-    snprintf(conf, sizeof conf,
-             "allow_anonymous false\n"
-             "plugin %s\n"
-             "plugin_opt_database %s\n"
-             "plugin_opt_gateway_id gw-test\n"
-             "plugin_opt_gateway_key %s\n"
-             "plugin_opt_currencies EUR\n"
-             "plugin_opt_operators %s\n",
-             getenv("FOGPAY_PLUGIN"), db_path, key_path, operators);
+    CU_ASSERT_FATAL(
+        test_broker_gateway_conf(conf, sizeof conf, "gw-test", db_path, key_path, operators));
     CU_ASSERT_FATAL(test_broker_start(&broker, conf));
 }
 

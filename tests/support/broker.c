@@ -108,6 +108,23 @@ bool test_broker_init(test_broker *b)
     return b->port > 0;
 }
 
+bool test_broker_gateway_conf(char *out, size_t cap, const char *gateway_id, const char *db,
+                              const char *key, const char *operators)
+{
+    const char *plugin = getenv("FOGPAY_PLUGIN");
+    int n = snprintf(out, cap,
+                     "allow_anonymous false\n"
+                     "plugin %s\n"
+                     "plugin_opt_database %s\n"
+                     "plugin_opt_create_db false\n"
+                     "plugin_opt_gateway_id %s\n"
+                     "plugin_opt_gateway_key %s\n"
+                     "plugin_opt_currencies EUR\n"
+                     "plugin_opt_operators %s\n",
+                     plugin ? plugin : "", db, gateway_id, key, operators);
+    return plugin != NULL && n > 0 && (size_t)n < cap;
+}
+
 void test_broker_path(const test_broker *b, const char *name, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/%s", b->dir, name);
