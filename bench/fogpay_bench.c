@@ -169,6 +169,11 @@ static options opt;
 static test_broker gateway, plain;
 static char (*device_ids)[FOGPAY_DEVICE_ID_MAX + 1];
 static fogpay_key **device_keys;
+/* Each device's chain: the first bytes of the hash of its last settled
+ * intent, which the first intent of a pool signed afterwards links to. A
+ * pool is signed when its phase comes, so that it continues what the
+ * gateway recorded, not intents a phase left unsent. */
+static uint8_t (*device_prev)[FOGPAY_PREV_HASH_BYTES];
 static fogpay_key *gateway_key;
 static bench_conn *conns;
 /* Connections: the paying devices 0..opt.devices-1, then (--storm) the
@@ -282,6 +287,13 @@ static void pool_sign(pool *pl, const char *name, size_t total, uint64_t seq_bas
             in.currency = EUR;
             in.created_s = created;
             in.ttl_s = 3600;
+            if (j == 0) {
+                memcpy(in.prev_hash, device_prev[d], FOGPAY_PREV_HASH_BYTES);
+            } else {
+                memcpy(in.prev_hash,
+                       pl->slots[(size_t)d * (size_t)pl->per_dev + (size_t)j - 1].hash,
+                       FOGPAY_PREV_HASH_BYTES);
+            }
             uint8_t payload[FOGPAY_MESSAGE_MAX];
             size_t len = 0, signed_len = 0;
             if (fogpay_intent_encode(&in, payload, sizeof payload, &len) != FOGPAY_OK ||
@@ -425,6 +437,7 @@ static void on_receipt(bench_conn *c, const uint8_t *payload, size_t len)
         receipt_wrong(why, c, r.seq);
     }
     s->state = SLOT_ANSWERED;
+    memcpy(device_prev[c->index], s->hash, FOGPAY_PREV_HASH_BYTES);
     s->t1 = now;
     c->inflight--;
     pl->answered++;
@@ -786,6 +799,12 @@ static void preload(int per_device, uint64_t seq_base)
     fogpay_ledger_close(l);
 }
 
+/* The fixed-rate pool, after the saturation pool's seqs. */
+static void sign_fixed_pool(void)
+{
+    pool_sign(&pools[1], "fixed", (size_t)(opt.seconds * opt.rate), (uint64_t)pools[0].per_dev);
+}
+
 static int run_daily(figures *f0)
 {
     figures f600;
@@ -801,6 +820,8 @@ static int run_daily(figures *f0)
         die("the gateway did not start again");
     }
     connect_all(gateway.port, true);
+    pool_sign(&pools[2], "at-600-today", (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S),
+              BENCH_DAILY_SEQ_BASE + BENCH_DAILY_PAYMENTS);
     phase_saturation(&pools[2], &f600);
     close_all();
     test_broker_stop(&gateway);
@@ -934,6 +955,8 @@ static int run_scale(figures *f0)
         die("the gateway did not start again");
     }
     connect_all(gateway.port, true);
+    pool_sign(&pools[2], "at-scale", (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S),
+              BENCH_SCALE_SEQ_BASE + (uint64_t)(opt.transfers / opt.devices) + 1);
     phase_saturation(&pools[2], &fn);
     close_all();
     test_broker_stop(&gateway);
@@ -1174,11 +1197,12 @@ int main(int argc, char **argv)
     nconns = opt.devices + (opt.storm ? BENCH_STORM_DEVICES : 0);
     device_ids = calloc((size_t)nconns, sizeof *device_ids);
     device_keys = calloc((size_t)nconns, sizeof *device_keys);
+    device_prev = calloc((size_t)nconns, sizeof *device_prev);
     conns = calloc((size_t)nconns, sizeof *conns);
     epfd = epoll_create1(EPOLL_CLOEXEC);
     timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     struct epoll_event te = {.events = EPOLLIN, .data.u32 = BENCH_TIMER_TAG};
-    if (!device_ids || !device_keys || !conns || epfd < 0 || timerfd < 0 ||
+    if (!device_ids || !device_keys || !device_prev || !conns || epfd < 0 || timerfd < 0 ||
         epoll_ctl(epfd, EPOLL_CTL_ADD, timerfd, &te) != 0 || !test_broker_init(&gateway) ||
         !test_broker_init(&plain)) {
         die("cannot set up");
@@ -1202,17 +1226,10 @@ int main(int argc, char **argv)
     /* --storm has no saturation phase: one intent a device stands in. */
     pool_sign(&pools[0], "saturation",
               opt.storm ? (size_t)opt.devices : (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S), 0);
-    /* --daily has no fixed-rate phase: one intent a device stands in. */
-    pool_sign(&pools[1], "fixed",
-              opt.daily || opt.scale ? (size_t)opt.devices : (size_t)(opt.seconds * opt.rate),
-              (uint64_t)pools[0].per_dev);
-    if (opt.scale) {
-        pool_sign(&pools[2], "at-scale", (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S),
-                  BENCH_SCALE_SEQ_BASE + (uint64_t)(opt.transfers / opt.devices) + 1);
-    }
-    if (opt.daily) {
-        pool_sign(&pools[2], "at-600-today", (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S),
-                  BENCH_DAILY_SEQ_BASE + BENCH_DAILY_PAYMENTS);
+    /* The storm's payers start on fresh chains: sign their pool now. The
+     * other modes sign each later pool when its phase comes. */
+    if (opt.storm) {
+        sign_fixed_pool();
     }
     plain_len = pools[0].slots[0].len;
     memcpy(plain_payload, pools[0].arena, plain_len);
@@ -1232,6 +1249,7 @@ int main(int argc, char **argv)
         return run_storm();
     }
     phase_saturation(&pools[0], &f);
+    sign_fixed_pool();
     phase_fixed(&f);
     close_all();
     test_broker_stop(&gateway);

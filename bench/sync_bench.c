@@ -30,6 +30,7 @@
 
 #include "broker.h"
 #include "fogpay_cose.h"
+#include "fogpay_hash.h"
 #include "fogpay_password.h"
 #include "ledger.h"
 #include "store.h"
@@ -132,6 +133,7 @@ typedef struct gateway {
     char db[TEST_BROKER_PATH_MAX];
     char key_path[TEST_BROKER_PATH_MAX];
     fogpay_key *payer_key;
+    uint8_t prev[FOGPAY_PREV_HASH_BYTES]; /* dev-a's chain: its last signed intent */
 } gateway;
 
 /* A ledger with a legal entity, dev-a (funded) and dev-b, plus backlog
@@ -140,6 +142,7 @@ typedef struct gateway {
 static void gateway_provision(gateway *g, const char *id, uint64_t backlog)
 {
     snprintf(g->id, sizeof g->id, "%s", id);
+    memset(g->prev, 0, sizeof g->prev);
     if (!test_broker_init(&g->broker)) {
         die("no broker directory");
     }
@@ -265,8 +268,9 @@ static void on_lost(void *ctx, char *cause)
     fprintf(stderr, "sync_bench: connection lost: %s\n", cause ? cause : "");
 }
 
-/* Signs count intents of dev-a to dev-b, seqs from first_seq. */
-static uint8_t (*sign_intents(const gateway *g, uint64_t first_seq, size_t count,
+/* Signs count intents of dev-a to dev-b, seqs from first_seq, each linked
+ * to the one before. */
+static uint8_t (*sign_intents(gateway *g, uint64_t first_seq, size_t count,
                               size_t *lens))[FOGPAY_MESSAGE_MAX]
 {
     uint8_t(*out)[FOGPAY_MESSAGE_MAX] = malloc(count * sizeof *out);
@@ -276,6 +280,7 @@ static uint8_t (*sign_intents(const gateway *g, uint64_t first_seq, size_t count
     for (size_t i = 0; i < count; i++) {
         fogpay_intent in;
         memset(&in, 0, sizeof in);
+        memcpy(in.prev_hash, g->prev, sizeof in.prev_hash);
         strcpy(in.device_id, "dev-a");
         in.seq = first_seq + i;
         strcpy(in.payee_device, "dev-b");
@@ -290,6 +295,9 @@ static uint8_t (*sign_intents(const gateway *g, uint64_t first_seq, size_t count
                                    FOGPAY_MESSAGE_MAX, &lens[i]) != FOGPAY_OK) {
             die("signing");
         }
+        uint8_t hash[FOGPAY_HASH_BYTES];
+        fogpay_sha256(out[i], lens[i], hash);
+        memcpy(g->prev, hash, sizeof g->prev);
     }
     return out;
 }

@@ -72,6 +72,12 @@ static const error_row error_rows[] = {
     {FOGPAY_ERR_CHAIN_MISMATCH, "chain_mismatch", "the hash chain does not continue"},
     {FOGPAY_ERR_GAP, "gap", "positions are missing before this batch"},
     {FOGPAY_ERR_UNKNOWN_GATEWAY, "unknown_gateway", "the gateway or its key is not registered"},
+    {FOGPAY_ERR_TOO_MANY_PENDING, "too_many_pending",
+     "the device has too many messages waiting for their answers; send again later"},
+    {FOGPAY_ERR_CHAIN_FORK, "chain_fork",
+     "another message already continues the device's chain from the same predecessor"},
+    {FOGPAY_ERR_CHAIN_GAP, "chain_gap",
+     "the message links to a predecessor the gateway has not received; send that first"},
     {FOGPAY_ERR_STORAGE, "storage", "the storage failed"},
     {FOGPAY_ERR_STORAGE_BUSY, "storage_busy", "the storage is busy"},
     {FOGPAY_ERR_SCHEMA_VERSION, "schema_version", "the database has another schema version"},
@@ -108,6 +114,11 @@ const char *fogpay_error_string(fogpay_error err)
 {
     const error_row *row = error_find(err);
     return row ? row->text : "unknown error";
+}
+
+int fogpay_error_is_transient(fogpay_error err)
+{
+    return err == FOGPAY_ERR_TOO_MANY_PENDING || err == FOGPAY_ERR_CHAIN_GAP;
 }
 
 int fogpay_error_is_reason(fogpay_error err)

@@ -64,6 +64,9 @@ typedef enum fogpay_error {
     FOGPAY_ERR_CHAIN_MISMATCH = 52, /* a batch or ledger chain does not continue */
     FOGPAY_ERR_GAP = 53,            /* a batch starts after the expected position */
     FOGPAY_ERR_UNKNOWN_GATEWAY = 54,
+    FOGPAY_ERR_TOO_MANY_PENDING = 55, /* the device's answers are over its limit: send later */
+    FOGPAY_ERR_CHAIN_FORK = 56,       /* a second message continues the device's chain */
+    FOGPAY_ERR_CHAIN_GAP = 57,        /* the message's predecessor has not arrived: send it */
 
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,
@@ -88,6 +91,10 @@ typedef enum fogpay_error {
  * the CDDL. Returns "unknown_error" for a value not in the enum. Static
  * storage; the caller frees nothing. */
 const char *fogpay_error_name(fogpay_error err);
+/* True for the refusals that mean "not now": too_many_pending and
+ * chain_gap. The gateway records nothing for them; the device sends the
+ * same message again later (and its predecessors first). */
+int fogpay_error_is_transient(fogpay_error err);
 
 /* A sentence describing err for people. Static storage. */
 const char *fogpay_error_string(fogpay_error err);

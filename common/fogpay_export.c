@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fogpay_error.h"
 #include "fogpay_export.h"
 #include "fogpay_hash.h"
 
@@ -191,7 +192,9 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
         ok = cJSON_AddStringToObject(o, "entity", e->entity_id) != NULL;
         break;
     case FOGPAY_EVENT_STATUS:
-        ok = export_json_u64(o, "status", e->status);
+        ok = export_json_u64(o, "status", e->status) &&
+             (e->reason == 0 ||
+              cJSON_AddStringToObject(o, "reason", fogpay_error_name(e->reason)) != NULL);
         break;
     case FOGPAY_EVENT_OWNERSHIP:
         ok = cJSON_AddStringToObject(o, "entity", e->entity_id) != NULL &&

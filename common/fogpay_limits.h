@@ -114,6 +114,32 @@
  * gateway accepts on its ack topic. */
 #define FOGPAY_BATCH_ACK_MAX FOGPAY_MESSAGE_MAX
 
+/* The answers a gateway owes one device (plugin/flow.c): at most
+ * FOGPAY_FLOW_ANSWERS_MAX messages answered per window of
+ * FOGPAY_FLOW_WINDOW_MS (a device at 500 payments a second is far beyond
+ * any machine's need; the agent's whole journal is resent within three
+ * windows), one refusal answered after them, and a device refused in
+ * FOGPAY_FLOW_STRIKES_MAX windows in a row disconnected. So the broker must
+ * queue at least FOGPAY_BROKER_QUEUED_MIN messages per client
+ * (max_queued_messages; deploy/mosquitto.conf sets FOGPAY_BROKER_QUEUED,
+ * and a test checks it), with room for the device's commands. The table
+ * of devices holds at most FOGPAY_FLOW_DEVICES_MAX devices active in the
+ * last two windows; beyond it, new devices are refused until entries idle. */
+#define FOGPAY_FLOW_WINDOW_MS       1000u
+#define FOGPAY_FLOW_ANSWERS_MAX     500u
+#define FOGPAY_FLOW_STRIKES_MAX     3u
+#define FOGPAY_FLOW_DEVICES_MIN     64u
+#define FOGPAY_FLOW_DEVICES_MAX     (1u << 20)
+#define FOGPAY_DEVICE_COMMANDS_ROOM 16u
+#define FOGPAY_BROKER_QUEUED_MIN                                                                   \
+    ((FOGPAY_FLOW_ANSWERS_MAX + 1) * (FOGPAY_FLOW_STRIKES_MAX + 1) + FOGPAY_DEVICE_COMMANDS_ROOM)
+#define FOGPAY_BROKER_QUEUED 2048u
+
+static_assert(FOGPAY_BROKER_QUEUED >= FOGPAY_BROKER_QUEUED_MIN,
+              "the broker queues every answer a device can be owed");
+static_assert((FOGPAY_FLOW_DEVICES_MIN & (FOGPAY_FLOW_DEVICES_MIN - 1)) == 0 &&
+                  (FOGPAY_FLOW_DEVICES_MAX & (FOGPAY_FLOW_DEVICES_MAX - 1)) == 0,
+              "the flow table doubles between powers of two");
 static_assert(FOGPAY_PREV_HASH_BYTES <= FOGPAY_HASH_BYTES, "prev hash is a prefix of a hash");
 static_assert(FOGPAY_INTENT_TARGET_BYTES <= FOGPAY_MESSAGE_MAX, "an intent is a message");
 static_assert(FOGPAY_RECORD_BYTES_MAX * FOGPAY_BATCH_RECORDS_MAX <= FOGPAY_BATCH_BYTES_MAX,

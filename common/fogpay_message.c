@@ -167,6 +167,7 @@ static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 11, effective_ms, false, 1, TIME_MS_MAX),
     UINT_FIELD(fogpay_event, 12, status, false, 1, 2),
     BYTES_FIELD(fogpay_event, 13, usage_hash, false),
+    UINT_FIELD(fogpay_event, 14, reason, false, 1, 99),
 };
 
 /* Keys 1..7 of a batch; key 8 or 9, the records, is read by
@@ -578,7 +579,10 @@ static fogpay_error event_check(const fogpay_event *in)
         (!ownership && in->role != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    if (in->kind != FOGPAY_EVENT_STATUS && in->status != 0) {
+    if (in->kind != FOGPAY_EVENT_STATUS && (in->status != 0 || in->reason != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (in->reason != 0 && !fogpay_error_is_reason((fogpay_error)in->reason)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     return FOGPAY_OK;

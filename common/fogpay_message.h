@@ -159,6 +159,8 @@ typedef struct fogpay_event {
     uint64_t effective_ms;                    /* key 11, ownership */
     uint8_t status;                           /* key 12, status: 0 active, 1 suspended, 2 revoked */
     uint8_t usage_hash[FOGPAY_HASH_BYTES];    /* key 13, usage: SHA-256 of the signed reading */
+    uint16_t reason; /* key 14, status: the refusal that made the gateway change it (absent
+                      * when an operator did) */
 } fogpay_event;
 
 /* The two chains a gateway syncs upstream, each in batches of its own. */

@@ -91,6 +91,12 @@ fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, si
         }
         return err;
     }
+    if (r.status == FOGPAY_STATUS_REJECTED && fogpay_error_is_transient((fogpay_error)r.reason)) {
+        /* "Not now": the message stays pending and is sent again. */
+        agent_log("seq %llu not taken now (%s); it stays pending and is sent again",
+                  (unsigned long long)r.seq, fogpay_error_name((fogpay_error)r.reason));
+        return FOGPAY_OK;
+    }
     /* The balance first, then the journal: a crash in between resends the
      * message, and the same receipt sets the same balance again. A balance
      * that could not be saved leaves the message pending: it is resent, and

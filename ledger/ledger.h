@@ -142,6 +142,10 @@ fogpay_error fogpay_ledger_device_register(fogpay_ledger *l, const char *device_
 fogpay_error fogpay_ledger_device_get(fogpay_ledger *l, const char *device_id, fogpay_device *out);
 fogpay_error fogpay_ledger_device_set_status(fogpay_ledger *l, const char *device_id,
                                              fogpay_device_status status, uint64_t now_ms);
+/* Suspends a device because of what it sent (reason, a reason code: a
+ * chain fork), recording the reason in the status event. */
+fogpay_error fogpay_ledger_device_suspend_for(fogpay_ledger *l, const char *device_id,
+                                              fogpay_error reason, uint64_t now_ms);
 fogpay_error fogpay_ledger_device_set_limits(fogpay_ledger *l, const char *device_id,
                                              const fogpay_device_limits *limits, uint64_t now_ms);
 /* Replaces the device key; the old one is kept as revoked in the key
@@ -209,6 +213,28 @@ fogpay_error fogpay_ledger_refund(fogpay_ledger *l, uint64_t position, uint64_t 
 fogpay_error fogpay_ledger_message_lookup(fogpay_ledger *l, const char *device_id, uint64_t seq,
                                           const uint8_t hash[FOGPAY_HASH_BYTES], uint8_t *receipt,
                                           size_t cap, size_t *receipt_len);
+
+/* Where a new message of device_id (seq, prev: the first bytes of the hash
+ * of the message the device signed before it, zeros for its first) stands
+ * on the device's chain of recorded messages (ledger_message.c):
+ *   FOGPAY_OK               it links to the recorded message just below seq
+ *                           (or there is none and prev is zeros), and
+ *                           nothing is recorded at or above seq: the next;
+ *   FOGPAY_ERR_CHAIN_FORK   it links, but a message at or above seq is
+ *                           recorded: a second continuation of the chain;
+ *   FOGPAY_ERR_CHAIN_GAP    it does not link and nothing is recorded above:
+ *                           its predecessor has not arrived;
+ *   FOGPAY_ERR_SEQ_CONFLICT it does not link and a message at or above seq
+ *                           is recorded: a stale or reused seq.
+ * Call it for a message that fogpay_ledger_message_lookup() did not find
+ * as a repeat. */
+fogpay_error fogpay_ledger_message_link(fogpay_ledger *l, const char *device_id, uint64_t seq,
+                                        const uint8_t prev[FOGPAY_PREV_HASH_BYTES]);
+
+/* The head of device_id's chain: the seq and hash of its recorded message
+ * with the highest seq. FOGPAY_ERR_NOT_FOUND when it has none. */
+fogpay_error fogpay_ledger_message_head(fogpay_ledger *l, const char *device_id, uint64_t *seq,
+                                        uint8_t hash[FOGPAY_HASH_BYTES]);
 
 /* Settles an authenticated intent inside the open transaction: checks every
  * stored-state rule (see above), then inserts the transfer at the next

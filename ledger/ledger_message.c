@@ -6,7 +6,18 @@
  * Design. Exactly once rests on the messages table: its primary key is
  * (device_id, seq), a repeat of the same message (same hash) is answered
  * with the stored receipt bytes, and the same seq with another hash is a
- * conflict. The rejection log is for monitoring only and takes messages
+ * conflict.
+ *
+ * The device's chain. Each message carries the first bytes of the hash of
+ * the message the device signed before it (zeros for its first), and seqs
+ * rise along the chain, with gaps where the device skipped a number. The
+ * recorded messages of a device are its chain as the gateway knows it: a
+ * new message must link to the recorded message just below its seq, and
+ * nothing may be recorded at or above its seq (fogpay_ledger_message_link).
+ * A message that links correctly below a recorded successor is a second
+ * continuation of the chain: the device's key signs for two devices.
+ *
+ * The rejection log is for monitoring only and takes messages
  * from any client, so it stores a bounded prefix of the client id and keeps
  * only the newest FOGPAY_LEDGER_REJECTIONS_MAX rows. A stored usage reading
  * appends its event (ledger_event.c) in the same operation.
@@ -21,6 +32,11 @@
 const ledger_stmt_sql ledger_message__sql[] = {
     {LEDGER_STMT_MESSAGE_LOOKUP,
      "SELECT hash, receipt FROM messages WHERE device_id = ?1 AND seq = ?2"},
+    {LEDGER_STMT_MESSAGE_BEFORE,
+     "SELECT hash FROM messages WHERE device_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT 1"},
+    {LEDGER_STMT_MESSAGE_FROM, "SELECT 1 FROM messages WHERE device_id = ?1 AND seq >= ?2 LIMIT 1"},
+    {LEDGER_STMT_MESSAGE_HEAD,
+     "SELECT seq, hash FROM messages WHERE device_id = ?1 ORDER BY seq DESC LIMIT 1"},
     {LEDGER_STMT_MESSAGE_INSERT,
      "INSERT INTO messages (device_id, seq, kind, hash, status, reason, position, receipt, "
      "time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
@@ -84,6 +100,103 @@ fogpay_error fogpay_ledger_message_lookup(fogpay_ledger *l, const char *device_i
         err = FOGPAY_ERR_NOT_FOUND;
     } else {
         err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+/* Whether the device's recorded message just below seq links: its hash
+ * begins with prev, or there is none and prev is all zeros. */
+static fogpay_error message__links(fogpay_ledger *l, const char *device_id, uint64_t seq,
+                                   const uint8_t prev[FOGPAY_PREV_HASH_BYTES], bool *links)
+{
+    static const uint8_t first[FOGPAY_PREV_HASH_BYTES] = {0};
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_MESSAGE_BEFORE);
+    ledger__bind_text(l, s, 1, device_id);
+    ledger__bind_u64(l, s, 2, seq);
+    int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
+    if (rc == SQLITE_ROW) {
+        const void *hash = sqlite3_column_blob(s, 0);
+        if (hash == NULL || sqlite3_column_bytes(s, 0) != FOGPAY_HASH_BYTES) {
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+        } else {
+            *links = memcmp(hash, prev, FOGPAY_PREV_HASH_BYTES) == 0;
+        }
+    } else if (rc == SQLITE_DONE) {
+        *links = memcmp(first, prev, FOGPAY_PREV_HASH_BYTES) == 0;
+    } else {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+/* Whether the device has a recorded message at seq or above. */
+static fogpay_error message__has_from(fogpay_ledger *l, const char *device_id, uint64_t seq,
+                                      bool *found)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_MESSAGE_FROM);
+    ledger__bind_text(l, s, 1, device_id);
+    ledger__bind_u64(l, s, 2, seq);
+    int rc = ledger__step(l, s);
+    *found = rc == SQLITE_ROW;
+    fogpay_error err = rc == SQLITE_ROW || rc == SQLITE_DONE ? FOGPAY_OK : ledger__error(l, rc);
+    ledger__finish(s);
+    return err;
+}
+
+fogpay_error fogpay_ledger_message_link(fogpay_ledger *l, const char *device_id, uint64_t seq,
+                                        const uint8_t prev[FOGPAY_PREV_HASH_BYTES])
+{
+    if (l == NULL || prev == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
+    if (err == FOGPAY_OK && (seq == 0 || seq > LEDGER_INT_MAX)) {
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    bool links = false;
+    bool later = false;
+    if (err == FOGPAY_OK) {
+        err = message__links(l, device_id, seq, prev, &links);
+    }
+    if (err == FOGPAY_OK) {
+        err = message__has_from(l, device_id, seq, &later);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (links) {
+        return later ? FOGPAY_ERR_CHAIN_FORK : FOGPAY_OK;
+    }
+    return later ? FOGPAY_ERR_SEQ_CONFLICT : FOGPAY_ERR_CHAIN_GAP;
+}
+
+fogpay_error fogpay_ledger_message_head(fogpay_ledger *l, const char *device_id, uint64_t *seq,
+                                        uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    if (l == NULL || seq == NULL || hash == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_MESSAGE_HEAD);
+    ledger__bind_text(l, s, 1, device_id);
+    int rc = ledger__step(l, s);
+    if (rc == SQLITE_ROW) {
+        const void *stored = sqlite3_column_blob(s, 1);
+        int64_t stored_seq = sqlite3_column_int64(s, 0);
+        if (stored == NULL || sqlite3_column_bytes(s, 1) != FOGPAY_HASH_BYTES || stored_seq < 1) {
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+        } else {
+            *seq = (uint64_t)stored_seq;
+            memcpy(hash, stored, FOGPAY_HASH_BYTES);
+        }
+    } else {
+        err = rc == SQLITE_DONE ? FOGPAY_ERR_NOT_FOUND : ledger__error(l, rc);
     }
     ledger__finish(s);
     return err;

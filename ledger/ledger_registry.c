@@ -248,16 +248,22 @@ static fogpay_error registry__ownership_insert(fogpay_ledger *l, const char *dev
  * NULL) for registration and ownership, role and effective_ms for
  * ownership, status for a status change. The texts were checked against
  * their limits by the caller. */
+static void registry__event_init(fogpay_event *e, fogpay_event_kind kind, const char *device_id,
+                                 uint64_t now_ms)
+{
+    memset(e, 0, sizeof *e);
+    e->kind = (uint8_t)kind;
+    e->time_ms = now_ms;
+    memcpy(e->device_id, device_id, strnlen(device_id, FOGPAY_DEVICE_ID_MAX));
+}
+
 static fogpay_error registry__event_append(fogpay_ledger *l, fogpay_event_kind kind,
                                            const char *device_id, const char *entity_id,
                                            uint8_t role, uint64_t effective_ms, uint8_t status,
                                            uint64_t now_ms)
 {
     fogpay_event e;
-    memset(&e, 0, sizeof e);
-    e.kind = (uint8_t)kind;
-    e.time_ms = now_ms;
-    memcpy(e.device_id, device_id, strnlen(device_id, FOGPAY_DEVICE_ID_MAX));
+    registry__event_init(&e, kind, device_id, now_ms);
     if (entity_id != NULL) {
         memcpy(e.entity_id, entity_id, strnlen(entity_id, FOGPAY_ENTITY_ID_MAX));
     }
@@ -432,8 +438,11 @@ fogpay_error fogpay_ledger_device_retired_key(fogpay_ledger *l, const char *devi
     return err;
 }
 
-fogpay_error fogpay_ledger_device_set_status(fogpay_ledger *l, const char *device_id,
-                                             fogpay_device_status status, uint64_t now_ms)
+/* Sets a device's status and records the change as a status event that
+ * carries reason (0 when an operator changed it). */
+static fogpay_error registry__set_status(fogpay_ledger *l, const char *device_id,
+                                         fogpay_device_status status, fogpay_error reason,
+                                         uint64_t now_ms)
 {
     if (l == NULL) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
@@ -467,10 +476,28 @@ fogpay_error fogpay_ledger_device_set_status(fogpay_ledger *l, const char *devic
     }
     /* Setting the status a device has already is no change to record. */
     if (err == FOGPAY_OK && state.status != (uint8_t)status) {
-        err = registry__event_append(l, FOGPAY_EVENT_STATUS, device_id, NULL, 0, 0, (uint8_t)status,
-                                     now_ms);
+        fogpay_event e;
+        registry__event_init(&e, FOGPAY_EVENT_STATUS, device_id, now_ms);
+        e.status = (uint8_t)status;
+        e.reason = (uint16_t)reason;
+        err = ledger__event_append(l, &e);
     }
     return ledger__op_end(l, &op, err);
+}
+
+fogpay_error fogpay_ledger_device_set_status(fogpay_ledger *l, const char *device_id,
+                                             fogpay_device_status status, uint64_t now_ms)
+{
+    return registry__set_status(l, device_id, status, FOGPAY_OK, now_ms);
+}
+
+fogpay_error fogpay_ledger_device_suspend_for(fogpay_ledger *l, const char *device_id,
+                                              fogpay_error reason, uint64_t now_ms)
+{
+    if (!fogpay_error_is_reason(reason)) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    return registry__set_status(l, device_id, FOGPAY_DEVICE_SUSPENDED, reason, now_ms);
 }
 
 fogpay_error fogpay_ledger_device_set_limits(fogpay_ledger *l, const char *device_id,

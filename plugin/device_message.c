@@ -9,11 +9,23 @@
  * the group transaction, (device, seq) repeat or conflict, time window,
  * currency, and the ledger's own checks (status, payee, limits, funds).
  *
+ * Before any of them, the device's flow (flow.c): a device owed too many
+ * answers is refused with too_many_pending before its signature is
+ * checked. After the repeat check, the device's chain
+ * (fogpay_ledger_message_link): the message must link to the device's
+ * recorded message just below its seq. A second message continuing the
+ * chain from the same place is a fork: the device's key signs for two
+ * devices, so the device is suspended, with the reason in its status event
+ * and a warning in the broker's log.
+ *
  * Only an authentic message (its signature verified) is recorded under its
  * (device, seq): a forged message must never use up a device's sequence
  * number. Authentic refusals are recorded with their signed rejection, so a
- * repeat gets the same answer. Every refusal returns MOSQ_ERR_ACL_DENIED,
- * which drops the message without disconnecting the device, and is logged.
+ * repeat gets the same answer, except the refusals that say "not now" or
+ * "not here" (too_many_pending, chain_gap, chain_fork, seq_conflict): they
+ * leave the seq free and the chain as it was. Every refusal returns
+ * MOSQ_ERR_ACL_DENIED, which drops the message without disconnecting the
+ * device, and is logged.
  */
 #include <string.h>
 
@@ -48,6 +60,14 @@ static void intent_receipt_base(const message_context *c, fogpay_receipt *r)
     memcpy(r->intent_hash, c->hash, FOGPAY_HASH_BYTES);
 }
 
+/* Whether an authentic message refused for reason takes its place on the
+ * device's chain (recorded under its seq). */
+static bool intent_refusal_recorded(fogpay_error reason)
+{
+    return reason != FOGPAY_ERR_SEQ_CONFLICT && reason != FOGPAY_ERR_CHAIN_FORK &&
+           !fogpay_error_is_transient(reason);
+}
+
 /* Answers a refused message with a signed rejection and returns
  * MOSQ_ERR_ACL_DENIED. Authentic refusals are recorded under their seq. */
 static int intent_reject(message_context *c, fogpay_error reason)
@@ -70,7 +90,7 @@ static int intent_reject(message_context *c, fogpay_error reason)
     if (fogpay_receipt_sign(gw, &r, signed_receipt, sizeof signed_receipt, &len) != FOGPAY_OK) {
         return MOSQ_ERR_ACL_DENIED;
     }
-    if (c->authentic && reason != FOGPAY_ERR_SEQ_CONFLICT) {
+    if (c->authentic && intent_refusal_recorded(reason)) {
         fogpay_error err = fogpay_ledger_message_record(
             gw->ledger, c->device_id, c->seq, c->kind, c->hash, FOGPAY_STATUS_REJECTED,
             (uint16_t)reason, 0, signed_receipt, len, c->now_ms);
@@ -255,6 +275,50 @@ static fogpay_error intent_decode(message_context *c, fogpay_bytes payload, fogp
     return err;
 }
 
+/* A fork of the device's chain: suspends the device (in the group, with
+ * the reason in its status event), warns, and refuses the message. */
+static int intent_fork(message_context *c)
+{
+    mosquitto_log_printf(MOSQ_LOG_WARNING,
+                         "fogpay: device %s forked its chain at seq %llu: another message already "
+                         "continues it, so its key signs for two devices; the device is suspended",
+                         c->device_id, (unsigned long long)c->seq);
+    fogpay_error err = fogpay_ledger_device_suspend_for(c->gw->ledger, c->device_id,
+                                                        FOGPAY_ERR_CHAIN_FORK, c->now_ms);
+    if (err != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: suspending %s failed: %s (%s)", c->device_id,
+                             fogpay_error_name(err), fogpay_ledger_last_message(c->gw->ledger));
+    }
+    return intent_reject(c, FOGPAY_ERR_CHAIN_FORK);
+}
+
+/* Finds the seq a message claims without checking it, for the answer to a
+ * message refused before its signature is checked. */
+static void intent_peek_seq(message_context *c)
+{
+    fogpay_cose_sign1 msg;
+    if (fogpay_cose_sign1_parse(c->ev->payload, c->ev->payloadlen, &msg) == FOGPAY_OK) {
+        fogpay_message_peek_seq(msg.payload.ptr, msg.payload.len, &c->seq);
+    }
+}
+
+/* A device over its flow limit (flow.c): answered too_many_pending, and
+ * disconnected when it kept on through FOGPAY_FLOW_STRIKES_MAX windows. */
+static int intent_over_flow(message_context *c, fogpay_flow_verdict verdict)
+{
+    intent_peek_seq(c);
+    int rc = intent_reject(c, FOGPAY_ERR_TOO_MANY_PENDING);
+    if (verdict == FOGPAY_FLOW_REFUSE_DISCONNECT) {
+        mosquitto_log_printf(MOSQ_LOG_WARNING,
+                             "fogpay: device %s was over its limit of %u answers a second in %u "
+                             "windows in a row; disconnecting it",
+                             c->device_id, (unsigned)c->gw->options.device_answers_max,
+                             FOGPAY_FLOW_STRIKES_MAX);
+        mosquitto_kick_client_by_clientid(c->device_id, false);
+    }
+    return rc;
+}
+
 int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_message *ev,
                                  uint64_t now_ms)
 {
@@ -270,6 +334,12 @@ int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_messag
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: message on %s from %s dropped: %s",
                              ev->topic, client_id ? client_id : "(none)",
                              fogpay_error_name(FOGPAY_ERR_UNKNOWN_DEVICE));
+        return MOSQ_ERR_ACL_DENIED;
+    }
+    fogpay_flow_verdict flow =
+        fogpay_flow_admit(&gw->flow, owner, gw->options.device_answers_max, now_ms);
+    if (flow == FOGPAY_FLOW_REFUSE_SILENT) {
+        gw->dropped_total++;
         return MOSQ_ERR_ACL_DENIED;
     }
     if (gw->outbox_count >= FOGPAY_GROUP_MAX) {
@@ -292,13 +362,13 @@ int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_messag
     if (len == 0) {
         return intent_reject(&c, FOGPAY_ERR_CBOR_TRUNCATED);
     }
+    if (flow != FOGPAY_FLOW_ADMIT) {
+        return intent_over_flow(&c, flow);
+    }
     fogpay_bytes payload = {NULL, 0};
     fogpay_error err = intent_verify(&c, &device, &payload);
     if (err != FOGPAY_OK) {
-        fogpay_cose_sign1 msg;
-        if (fogpay_cose_sign1_parse(bytes, len, &msg) == FOGPAY_OK) {
-            fogpay_message_peek_seq(msg.payload.ptr, msg.payload.len, &c.seq);
-        }
+        intent_peek_seq(&c);
         return intent_reject(&c, err);
     }
     c.authentic = true;
@@ -329,7 +399,15 @@ int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_messag
         fogpay_outbox_queue(gw, c.device_id, earlier, earlier_len, ev);
         return MOSQ_ERR_SUCCESS;
     }
-    if (err != FOGPAY_ERR_NOT_FOUND) {
+    if (err != FOGPAY_ERR_NOT_FOUND && err != FOGPAY_ERR_SEQ_CONFLICT) {
+        return intent_reject(&c, err);
+    }
+    err = fogpay_ledger_message_link(gw->ledger, c.device_id, c.seq,
+                                     c.kind == FOGPAY_RECEIPT_INTENT ? in.prev_hash : u.prev_hash);
+    if (err == FOGPAY_ERR_CHAIN_FORK) {
+        return intent_fork(&c);
+    }
+    if (err != FOGPAY_OK) {
         return intent_reject(&c, err);
     }
     return c.kind == FOGPAY_RECEIPT_INTENT ? intent_settle(&c, &in) : intent_store_usage(&c, &u);

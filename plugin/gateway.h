@@ -9,6 +9,7 @@
  *   acl.c       who may publish and read what (MOSQ_EVT_ACL_CHECK)
  *   device_message.c  the path of every device message (MOSQ_EVT_MESSAGE):
  *               payment intents and meter readings
+ *   flow.c      the per-device limit of answers owed
  *   receipt.c   signing receipts
  *   outbox.c    the group transaction and the receipts waiting for its commit
  *   command.c   signed commands to devices (suspend, resume, limits)
@@ -99,6 +100,7 @@ typedef struct fogpay_gateway_options {
     uint32_t sync_interval_ms;
     uint32_t sync_window;
     uint32_t sync_timeout_ms;
+    uint32_t device_answers_max; /* per flow window, at most FOGPAY_FLOW_ANSWERS_MAX */
 } fogpay_gateway_options;
 
 /* A batch handed to the broker and not yet covered by an ack. */
@@ -157,6 +159,29 @@ typedef struct fogpay_outbox_entry {
     uint16_t correlation_len;
 } fogpay_outbox_entry;
 
+/* flow.c: the answers owed to one device in its current window. */
+typedef struct fogpay_flow_entry {
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1]; /* empty: a free slot */
+    uint64_t window_ms;                       /* when the current window began */
+    uint32_t answered;                        /* messages taken in this window */
+    uint32_t refused;                         /* messages refused in this window */
+    uint32_t strikes;                         /* windows in a row with refusals */
+} fogpay_flow_entry;
+
+/* The table of devices' flow (flow.c); entries from calloc, owned. */
+typedef struct fogpay_flow {
+    fogpay_flow_entry *entries;
+    size_t capacity; /* 0 or a power of two */
+    size_t count;    /* slots in use, idle ones included */
+} fogpay_flow;
+
+typedef enum fogpay_flow_verdict {
+    FOGPAY_FLOW_ADMIT = 0,         /* take the message: it will be answered */
+    FOGPAY_FLOW_REFUSE_ANSWER,     /* the first refusal of the window: answer too_many_pending */
+    FOGPAY_FLOW_REFUSE_SILENT,     /* refused again in the window: drop unanswered */
+    FOGPAY_FLOW_REFUSE_DISCONNECT, /* answer too_many_pending, then end the session */
+} fogpay_flow_verdict;
+
 typedef struct fogpay_gateway {
     fogpay_gateway_options options;
     fogpay_ledger *ledger;
@@ -169,6 +194,8 @@ typedef struct fogpay_gateway {
     size_t outbox_count;
     uint64_t settled_total;
     uint64_t rejected_total;
+    uint64_t dropped_total; /* refused over the flow limit without an answer */
+    fogpay_flow flow;
     fogpay_sync sync;
 } fogpay_gateway;
 
@@ -193,6 +220,13 @@ int fogpay_acl_check(fogpay_gateway *gw, struct mosquitto *client, const char *t
  * MOSQ_ERR_PLUGIN_DEFER for messages that are not fogpay's. */
 int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_message *ev,
                                  uint64_t now_ms);
+
+/* flow.c: whether the gateway takes one more message of device_id now,
+ * answering at most answers_max a window (counted as answered when it
+ * takes it); fogpay_flow_free() frees the table. */
+fogpay_flow_verdict fogpay_flow_admit(fogpay_flow *f, const char *device_id, uint32_t answers_max,
+                                      uint64_t now_ms);
+void fogpay_flow_free(fogpay_flow *f);
 
 /* receipt.c: signs receipt r with the gateway key into out (cap bytes). */
 fogpay_error fogpay_receipt_sign(fogpay_gateway *gw, const fogpay_receipt *r, uint8_t *out,

@@ -99,6 +99,7 @@ static void plugin_free(fogpay_gateway *gw)
     fogpay_sync_close(gw);
     fogpay_ledger_close(gw->ledger);
     fogpay_key_free(gw->key);
+    fogpay_flow_free(&gw->flow);
     free(gw);
 }
 

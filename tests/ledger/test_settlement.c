@@ -306,6 +306,74 @@ static void test_daily_limit(void)
 
 /* Device messages and usage. */
 
+/* Records a refused message of dev-a at seq with hash, as the plugin does
+ * for an authentic refusal. */
+static void record_refusal(fogpay_ledger *l, uint64_t seq, const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    static const uint8_t receipt[] = {0xd2, 0x84, 0x43, 0xa1, 0x01, 0x27, 0xa0, 0x58, 0x20};
+    CU_ASSERT_EQUAL(fogpay_ledger_message_record(l, "dev-a", seq, FOGPAY_RECEIPT_INTENT, hash,
+                                                 FOGPAY_STATUS_REJECTED, FOGPAY_ERR_UNKNOWN_PAYEE,
+                                                 0, receipt, sizeof receipt, NOW_MS),
+                    FOGPAY_OK);
+}
+
+/* The device chain: each message links to the recorded one just below its
+ * seq; a second continuation is a fork; a missing predecessor is a gap. */
+static void test_device_chain(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    static const uint8_t zero[FOGPAY_PREV_HASH_BYTES];
+    uint8_t h1[FOGPAY_HASH_BYTES], h1000[FOGPAY_HASH_BYTES], other[FOGPAY_PREV_HASH_BYTES];
+    intent_hash_of("dev-a", 1, h1);
+    intent_hash_of("dev-a", 1000, h1000);
+    memset(other, 0xaa, sizeof other);
+    uint64_t head = 0;
+    uint8_t head_hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL(fogpay_ledger_message_head(fx.l, "dev-a", &head, head_hash),
+                    FOGPAY_ERR_NOT_FOUND);
+    /* The first message links to zeros; anything else has a gap before it. */
+    CU_ASSERT_EQUAL(fogpay_ledger_message_link(fx.l, "dev-a", 1, other), FOGPAY_ERR_CHAIN_GAP);
+    CU_ASSERT_EQUAL(fogpay_ledger_message_link(fx.l, "dev-a", 1, zero), FOGPAY_OK);
+    record_refusal(fx.l, 1, h1);
+    /* Seqs may skip; the link may not. */
+    CU_ASSERT_EQUAL(fogpay_ledger_message_link(fx.l, "dev-a", 1000, zero), FOGPAY_ERR_CHAIN_GAP);
+    CU_ASSERT_EQUAL(fogpay_ledger_message_link(fx.l, "dev-a", 1000, h1), FOGPAY_OK);
+    record_refusal(fx.l, 1000, h1000);
+    CU_ASSERT_EQUAL(fogpay_ledger_message_head(fx.l, "dev-a", &head, head_hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(head, 1000);
+    CU_ASSERT(memcmp(head_hash, h1000, sizeof h1000) == 0);
+    /* 1, 1000, then 2 or 1000 again continuing from 1: a fork. */
+    CU_ASSERT_EQUAL(fogpay_ledger_message_link(fx.l, "dev-a", 2, h1), FOGPAY_ERR_CHAIN_FORK);
+    CU_ASSERT_EQUAL(fogpay_ledger_message_link(fx.l, "dev-a", 1000, h1), FOGPAY_ERR_CHAIN_FORK);
+    CU_ASSERT_EQUAL(fogpay_ledger_message_link(fx.l, "dev-a", 1, zero), FOGPAY_ERR_CHAIN_FORK);
+    /* Below the head without a link: a stale seq. */
+    CU_ASSERT_EQUAL(fogpay_ledger_message_link(fx.l, "dev-a", 999, other), FOGPAY_ERR_SEQ_CONFLICT);
+    /* After the head: linked to it, or a gap. */
+    CU_ASSERT_EQUAL(fogpay_ledger_message_link(fx.l, "dev-a", 1001, h1000), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_message_link(fx.l, "dev-a", 1001, h1), FOGPAY_ERR_CHAIN_GAP);
+    /* Another device's chain is its own. */
+    CU_ASSERT_EQUAL(fogpay_ledger_message_link(fx.l, "dev-b", 2, zero), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_message_link(fx.l, "dev-a", 0, zero), FOGPAY_ERR_FIELD_RANGE);
+    /* A fork suspends the device with the reason in its status event. */
+    CU_ASSERT_EQUAL(fogpay_ledger_device_suspend_for(fx.l, "dev-a", FOGPAY_ERR_CHAIN_FORK, NOW_MS),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_device_suspend_for(fx.l, "dev-a", FOGPAY_ERR_STORAGE, NOW_MS),
+                    FOGPAY_ERR_INVALID_ARGUMENT);
+    fogpay_device d;
+    CU_ASSERT_EQUAL(fogpay_ledger_device_get(fx.l, "dev-a", &d), FOGPAY_OK);
+    CU_ASSERT_EQUAL(d.status, FOGPAY_DEVICE_SUSPENDED);
+    uint64_t position = 0;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    fogpay_event e;
+    CU_ASSERT_EQUAL(fogpay_ledger_event_head(fx.l, &position, hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_event_get(fx.l, position, &e, hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(e.kind, FOGPAY_EVENT_STATUS);
+    CU_ASSERT_EQUAL(e.status, FOGPAY_DEVICE_SUSPENDED);
+    CU_ASSERT_EQUAL(e.reason, FOGPAY_ERR_CHAIN_FORK);
+    fogpay_ledger_close(fx.l);
+}
+
 static void test_messages(void)
 {
     fixture fx;
@@ -544,6 +612,7 @@ int main(void)
         {"every settlement refusal moves no money", test_settle_refusals},
         {"per-day limit across payments and days", test_daily_limit},
         {"message lookup, record, duplicate, conflict; usage", test_messages},
+        {"the device chain: link, gap, fork, stale seq; a fork suspends", test_device_chain},
         {"ownership over time and attribution", test_ownership},
         {"refund partial, full, reversal, refused", test_refund},
     };

@@ -22,6 +22,7 @@
 #include "fogpay_hash.h"
 #include "fogpay_password.h"
 #include "ledger.h"
+#include "test_chain.h"
 #include "testutil.h"
 
 #define EUR             978
@@ -186,11 +187,14 @@ static size_t sign_payload(const fogpay_key *key, const uint8_t *payload, size_t
     return out_len;
 }
 
+/* Signs in linked to its device's last recorded message (test_chain.h). */
 static size_t sign_intent(const fogpay_key *key, const fogpay_intent *in, uint8_t *out)
 {
+    fogpay_intent linked = *in;
+    CU_ASSERT(test_chain_prev(db_path, in->device_id, linked.prev_hash) != UINT64_MAX);
     uint8_t payload[FOGPAY_MESSAGE_MAX];
     size_t len = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_intent_encode(in, payload, sizeof payload, &len), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_intent_encode(&linked, payload, sizeof payload, &len), FOGPAY_OK);
     return sign_payload(key, payload, len, out);
 }
 
@@ -362,8 +366,10 @@ static size_t raw_intent(uint64_t seq, uint64_t amount, uint8_t *out)
     fogpay_cbor_put_uint(&w, (uint64_t)time(NULL));
     fogpay_cbor_put_uint(&w, 8);
     fogpay_cbor_put_uint(&w, 300);
+    uint8_t prev[FOGPAY_PREV_HASH_BYTES];
+    CU_ASSERT(test_chain_prev(db_path, "dev-a", prev) != UINT64_MAX);
     fogpay_cbor_put_uint(&w, 10);
-    fogpay_cbor_put_bytes(&w, (const uint8_t *)"\0\0\0\0\0\0\0\0", 8);
+    fogpay_cbor_put_bytes(&w, prev, sizeof prev);
     size_t len = 0;
     fogpay_cbor_writer_finish(&w, &len);
     return len;

@@ -8,6 +8,7 @@
  * harness starts it also ends, by its pid.
  */
 #include "broker.h"
+#include "fogpay_limits.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -114,6 +115,7 @@ bool test_broker_gateway_conf(char *out, size_t cap, const char *gateway_id, con
     const char *plugin = getenv("FOGPAY_PLUGIN");
     int n = snprintf(out, cap,
                      "allow_anonymous false\n"
+                     "max_queued_messages %u\n"
                      "plugin %s\n"
                      "plugin_opt_database %s\n"
                      "plugin_opt_create_db false\n"
@@ -121,7 +123,7 @@ bool test_broker_gateway_conf(char *out, size_t cap, const char *gateway_id, con
                      "plugin_opt_gateway_key %s\n"
                      "plugin_opt_currencies EUR\n"
                      "plugin_opt_operators %s\n",
-                     plugin ? plugin : "", db, gateway_id, key, operators);
+                     FOGPAY_BROKER_QUEUED, plugin ? plugin : "", db, gateway_id, key, operators);
     return plugin != NULL && n > 0 && (size_t)n < cap;
 }
 

@@ -58,7 +58,8 @@ void test_broker_dump_log(const test_broker *b);
 /* Stops if running and removes the directory. */
 void test_broker_cleanup(test_broker *b);
 
-/* The configuration of a gateway: no anonymous clients, the plugin of
+/* The configuration of a gateway: no anonymous clients, the deployment's
+ * per-client queue (FOGPAY_BROKER_QUEUED), the plugin of
  * $FOGPAY_PLUGIN on the ledger db (not created), gateway_id and its key,
  * EUR, and the operators file, into out. False when it does not fit. */
 bool test_broker_gateway_conf(char *out, size_t cap, const char *gateway_id, const char *db,
