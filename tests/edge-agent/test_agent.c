@@ -378,6 +378,48 @@ static void test_broker_down_queues(void)
     }
 }
 
+/* Restarts the gateway on the same ledger with extra mosquitto.conf lines. */
+static void gateway_restart_with(const char *extra)
+{
+    char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
+    path_in("gateway.key", key_path);
+    path_in("operators", operators);
+    char conf[TEST_BROKER_CONF_MAX];
+    CU_ASSERT_FATAL(
+        test_broker_gateway_conf(conf, sizeof conf, "gw-test", db_path, key_path, operators));
+    CU_ASSERT_FATAL(strlen(conf) + strlen(extra) < sizeof conf);
+    strcat(conf, extra);
+    test_broker_stop(&broker);
+    CU_ASSERT_FATAL(test_broker_start(&broker, conf));
+}
+
+static void test_over_answers_per_second(void)
+{
+    /* Six payments queue while the gateway is down; it comes back answering
+     * two a second: the agent resends at once, gets too_many_pending for
+     * the third and nothing for the rest, keeps them pending, and sends
+     * them again until every one has settled, in order, once: none of them
+     * is taken for refused. */
+    uint64_t first = (uint64_t)status_value("dev-a", "next_seq ");
+    test_broker_stop(&broker);
+    const char *pay[] = {"--timeout", "300",  "pay",        "--to", "dev-b",
+                         "--amount",  "0.01", "--currency", "EUR",  NULL};
+    for (int i = 0; i < 6; i++) {
+        CU_ASSERT_EQUAL(agent("dev-a", NULL, pay), 4);
+    }
+    gateway_restart_with("plugin_opt_device_answers_per_s 2\n");
+    const char *drain[] = {"--timeout", "500", "run", "--drain", NULL};
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, drain), 0);
+    CU_ASSERT_EQUAL(status_value("dev-a", "pending "), 0);
+    paid p;
+    ledger_paid(&p, "dev-a", first);
+    CU_ASSERT_EQUAL_FATAL(p.count, 6);
+    for (size_t i = 0; i < 6; i++) {
+        CU_ASSERT_EQUAL(p.seqs[i], first + i);
+    }
+    gateway_restart_with("");
+}
+
 static bool wait_for_text(const char *path, const char *text)
 {
     for (int i = 0; i < 100; i++) {
@@ -606,6 +648,8 @@ int main(int argc, char **argv)
     CU_add_test(s, "two devices pay each other; balances agree", test_two_devices_pay_each_other);
     CU_add_test(s, "SIGKILL during a burst: each intent settles once", test_kill_during_burst);
     CU_add_test(s, "broker down: payments queue and settle in order", test_broker_down_queues);
+    CU_add_test(s, "over the gateway's answers a second: pending, then settled in order",
+                test_over_answers_per_second);
     CU_add_test(s, "operator suspend reaches an offline device", test_operator_suspend);
     CU_add_test(s, "forged receipts and commands change nothing",
                 test_forged_messages_change_nothing);
