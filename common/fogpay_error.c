@@ -72,6 +72,8 @@ static const error_row error_rows[] = {
     {FOGPAY_ERR_CHAIN_MISMATCH, "chain_mismatch", "the hash chain does not continue"},
     {FOGPAY_ERR_GAP, "gap", "positions are missing before this batch"},
     {FOGPAY_ERR_UNKNOWN_GATEWAY, "unknown_gateway", "the gateway or its key is not registered"},
+    {FOGPAY_ERR_SECRET_WEAK, "secret_weak",
+     "a device secret is at least 32 characters of at least 8 different ones (128 bits)"},
     {FOGPAY_ERR_STORAGE, "storage", "the storage failed"},
     {FOGPAY_ERR_STORAGE_BUSY, "storage_busy", "the storage is busy"},
     {FOGPAY_ERR_SCHEMA_VERSION, "schema_version", "the database has another schema version"},

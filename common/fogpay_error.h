@@ -64,6 +64,7 @@ typedef enum fogpay_error {
     FOGPAY_ERR_CHAIN_MISMATCH = 52, /* a batch or ledger chain does not continue */
     FOGPAY_ERR_GAP = 53,            /* a batch starts after the expected position */
     FOGPAY_ERR_UNKNOWN_GATEWAY = 54,
+    FOGPAY_ERR_SECRET_WEAK = 59, /* a device secret too short or too uniform */
 
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,

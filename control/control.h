@@ -34,6 +34,11 @@
 /* Most commands in one request. */
 #define FOGPAY_CONTROL_COMMANDS_MAX 100
 
+/* A request that holds one importDevices command alone may be this large,
+ * with at most this many devices (about 330 bytes each). */
+#define FOGPAY_CONTROL_IMPORT_REQUEST_MAX (8 * 1024 * 1024)
+#define FOGPAY_CONTROL_IMPORT_DEVICES_MAX 20000
+
 /* Sends a signed command (suspend, resume, limits) to a device; limits is
  * NULL except for FOGPAY_COMMAND_LIMITS. */
 typedef fogpay_error (*fogpay_control_send_fn)(void *ctx, const char *device_id,

@@ -667,7 +667,7 @@ static void test_errors(void)
         }
         CU_ASSERT_EQUAL(fogpay_error_is_reason((fogpay_error)e) != 0, e >= 1 && e < 60);
     }
-    CU_ASSERT_EQUAL(named, 59);
+    CU_ASSERT_EQUAL(named, 60);
     CU_ASSERT_STRING_EQUAL(fogpay_error_name(FOGPAY_ERR_INSUFFICIENT_FUNDS), "insufficient_funds");
 }
 
