@@ -152,6 +152,11 @@ static bool opt_sync_timeout(const char *v, fogpay_gateway_options *o)
                      &o->sync_timeout_ms);
 }
 
+static bool opt_listen_backlog(const char *v, fogpay_gateway_options *o)
+{
+    return parse_u32(v, 0, FOGPAY_LISTEN_BACKLOG_MAX, &o->listen_backlog);
+}
+
 static const option_spec option_specs[] = {
     {"database", true, opt_database,
      "the path of the ledger database (Mosquitto needs option names of three letters or more)"},
@@ -172,6 +177,8 @@ static const option_spec option_specs[] = {
     {"sync_window", false, opt_sync_window, "batches awaiting their ack at once, 1 to 16"},
     {"sync_timeout", false, opt_sync_timeout,
      "milliseconds before unacknowledged batches are sent again, 100 to 600000"},
+    {"listen_backlog", false, opt_listen_backlog,
+     "connections waiting to be accepted, 0 (the broker's 100) to 65535"},
 };
 
 #define OPTION_COUNT (sizeof(option_specs) / sizeof(option_specs[0]))
@@ -185,6 +192,7 @@ fogpay_error fogpay_options_parse(const struct mosquitto_opt *opts, int count,
     out->sync_interval_ms = FOGPAY_SYNC_INTERVAL_DEFAULT_MS;
     out->sync_window = FOGPAY_SYNC_WINDOW_DEFAULT;
     out->sync_timeout_ms = FOGPAY_SYNC_TIMEOUT_DEFAULT_MS;
+    out->listen_backlog = FOGPAY_LISTEN_BACKLOG_DEFAULT;
     bool seen[OPTION_COUNT] = {false};
     fogpay_error err = FOGPAY_OK;
     for (int i = 0; i < count; i++) {

@@ -9,7 +9,8 @@
  * - fogpayctl import-devices, offline and online through the control
  *   topic: the generated secrets written once log the devices in; a bad
  *   line names its line and imports nothing; a re-run skips what exists
- *   identically; a conflicting device is refused with its line.
+ *   identically; a conflicting device is refused with its line;
+ * - the broker's listener has the backlog the plugin sets.
  *
  * usage: test_provision FOGPAYCTL (FOGPAY_PLUGIN names the plugin)
  */
@@ -204,6 +205,24 @@ static void test_start(void)
     snprintf(port, sizeof port, "%d", broker.port);
 }
 
+/* The broker's listener holds a site's devices connecting at once: the
+ * plugin set its backlog (ss shows it as Send-Q) above Mosquitto's 100. */
+static void test_listen_backlog(void)
+{
+    char cmd[128], line[256];
+    /* The first tick comes within the broker's 100 ms loop. */
+    testutil_sleep_ms(300);
+    snprintf(cmd, sizeof cmd, "ss -ltnH 'sport = :%d'", broker.port);
+    FILE *p = popen(cmd, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    unsigned long recv_q = 0, send_q = 0;
+    bool read =
+        fgets(line, sizeof line, p) != NULL && sscanf(line, "%*s %lu %lu", &recv_q, &send_q) == 2;
+    pclose(p);
+    CU_ASSERT_FATAL(read);
+    CU_ASSERT(send_q > 100);
+}
+
 static void test_logins(void)
 {
     CU_ASSERT(login("dev-fast", FAST_SECRET));
@@ -366,6 +385,7 @@ int main(int argc, char **argv)
     CU_initialize_registry();
     CU_pSuite s = CU_add_suite("provision", suite_init, suite_clean);
     CU_add_test(s, "provision and start the gateway", test_start);
+    CU_add_test(s, "the listen backlog is raised", test_listen_backlog);
     CU_add_test(s, "fast verifiers and old PBKDF2 hashes log in", test_logins);
     CU_add_test(s, "a weak device secret is refused", test_weak_secret);
     CU_add_test(s, "import-devices online through the control topic", test_import_online);
