@@ -27,8 +27,9 @@
 #include "fogpay_message.h"
 #include "ledger.h"
 
-/* Largest request accepted on the control topic; larger ones are answered
- * with payload_too_large without being parsed. */
+/* Largest request accepted on the control topic (but see
+ * FOGPAY_CONTROL_IMPORT_REQUEST_MAX); larger ones are answered with
+ * payload_too_large. */
 #define FOGPAY_CONTROL_REQUEST_MAX (64 * 1024)
 
 /* Most commands in one request. */
