@@ -909,11 +909,11 @@ static int run_storm(void)
     printf("receipts     %llu checked, %llu signatures verified, %llu duplicates, %llu wrong\n",
            (unsigned long long)receipts, (unsigned long long)verified,
            (unsigned long long)duplicates, (unsigned long long)wrong);
-    printf("fogpay-bench-storm storm_devices=%d all_connected_s=%.2f payers=%d rate_per_s=%.0f "
-           "settled_per_s_meanwhile=%.0f payer_p50_ms=%.2f payer_p99_ms=%.2f payer_max_ms=%.2f "
-           "listen_overflows=%llu\n",
-           BENCH_STORM_DEVICES, span, opt.devices, opt.rate,
-           span > 0 ? settled_meanwhile / span : 0, lat[0], lat[2], lat[4],
+    printf("fogpay-bench-storm storm_devices=%d all_connected_s=%.2f logins_per_s=%.0f payers=%d "
+           "rate_per_s=%.0f settled_per_s_meanwhile=%.0f payer_p50_ms=%.2f payer_p99_ms=%.2f "
+           "payer_max_ms=%.2f listen_overflows=%llu\n",
+           BENCH_STORM_DEVICES, span, span > 0 ? BENCH_STORM_DEVICES / span : 0, opt.devices,
+           opt.rate, span > 0 ? settled_meanwhile / span : 0, lat[0], lat[2], lat[4],
            (unsigned long long)overflows);
     return wrong ? 1 : 0;
 }
