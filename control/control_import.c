@@ -8,7 +8,8 @@
  * position as data "line" and nothing is imported. A device that is
  * registered already exactly as the element says is skipped and listed in
  * data "skipped"; one registered otherwise is refused the same way as a bad
- * element. A request that holds an import alone may be larger than other
+ * element. "skipped" lists the devices in the order of "devices". A
+ * request that holds an import alone may be larger than other
  * control requests (FOGPAY_CONTROL_IMPORT_REQUEST_MAX).
  *
  * Ownership: the keys and verifiers of the elements live in one array from
@@ -104,7 +105,7 @@ static fogpay_error import__store(const fogpay_control_context *c, import_item *
     }
     if (err == FOGPAY_OK) {
         err = fogpay_ledger_device_import(c->ledger, devices, n, now_ms, skipped, &failed);
-        *line = failed + 1;
+        *line = failed < n ? failed + 1 : 0;
         r->message = import__refusal(err);
     }
     for (size_t i = 0; err == FOGPAY_OK && i < n; i++) {

@@ -179,16 +179,17 @@ static bool import__write_secrets(const char *path, const import_file *f, const 
         }
         return false;
     }
+    /* The reply lists the skipped devices in the order of the request. */
     size_t i = 0;
     const cJSON *device = NULL;
+    const cJSON *next_skipped = skipped ? skipped->child : NULL;
     cJSON_ArrayForEach(device, f->devices)
     {
         const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(device, "device"));
-        bool skip = false;
-        const cJSON *s = NULL;
-        cJSON_ArrayForEach(s, skipped)
-        {
-            skip = skip || (id && cJSON_IsString(s) && strcmp(s->valuestring, id) == 0);
+        bool skip =
+            id && cJSON_IsString(next_skipped) && strcmp(next_skipped->valuestring, id) == 0;
+        if (skip) {
+            next_skipped = next_skipped->next;
         }
         if (f->generated[i] && !skip) {
             fprintf(out, "%s %s\n", id ? id : "?", f->secrets[i]);

@@ -341,6 +341,25 @@ static void import_both(const char *ledger, const char *owner, const char *tag)
     CU_ASSERT_EQUAL(ctl(ledger, rerun), 0);
     CU_ASSERT(printed("imported 0 devices, skipped 3"));
     CU_ASSERT(!exists(again));
+    /* One more device in the file: it alone is imported, and only its
+     * secret is written. */
+    char key[FOGPAY_PUBLIC_KEY_TEXT_MAX], extra[LINE_MAX_TEXT];
+    new_public_key(key, sizeof key);
+    snprintf(extra, sizeof extra,
+             "{\"device\":\"imp-%s-3\",\"publicKey\":\"%s\",\"owner\":\"%s\",\"limits\":"
+             "{\"currency\":\"EUR\",\"perPayment\":\"5.00\"}}\n",
+             tag, key, owner);
+    FILE *f = fopen(file, "a");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(extra, f);
+    fclose(f);
+    CU_ASSERT_EQUAL(ctl(ledger, rerun), 0);
+    CU_ASSERT(printed("imported 1 devices, skipped 3"));
+    snprintf(name, sizeof name, "imp-%s-3", tag);
+    CU_ASSERT(secret_of(again, name, secret, sizeof secret));
+    snprintf(name, sizeof name, "imp-%s-2", tag);
+    CU_ASSERT(!secret_of(again, name, secret, sizeof secret));
+    unlink(again);
     /* A device of the file registered with another key: refused with its
      * line (the file's third device line is line 5), nothing imported. */
     write_import(bad, tag, 3, owner, "");
