@@ -271,7 +271,8 @@ fogpay_error fogpay_options_load_operators(fogpay_gateway *gw)
         }
         if (!colon || colon == line || (size_t)(colon - line) > FOGPAY_OPERATOR_NAME_MAX ||
             strlen(colon + 1) >= sizeof op->password_hash ||
-            fogpay_password_hash_parse(colon + 1) != FOGPAY_OK) {
+            fogpay_password_hash_parse(colon + 1) != FOGPAY_OK ||
+            fogpay_password_is_device_verifier(colon + 1)) {
             mosquitto_log_printf(MOSQ_LOG_ERR,
                                  "fogpay: plugin_opt_operators: line %d of %s is malformed: "
                                  "expected name:pbkdf2-sha256$<iterations>$<salt>$<hash>",

@@ -10,7 +10,8 @@
  *   topic: the generated secrets written once log the devices in; a bad
  *   line names its line and imports nothing; a re-run skips what exists
  *   identically; a conflicting device is refused with its line;
- * - the broker's listener has the backlog the plugin sets.
+ * - the broker's listener has the backlog the plugin sets;
+ * - an operator cannot be given the device scheme.
  *
  * usage: test_provision FOGPAYCTL (FOGPAY_PLUGIN names the plugin)
  */
@@ -392,6 +393,29 @@ static void test_import_offline(void)
     fogpay_ledger_close(l);
 }
 
+/* Operators' passwords are chosen by people: the fast device scheme is not
+ * accepted for them, and the broker does not start with one. */
+static void test_operator_scheme(void)
+{
+    test_broker other;
+    char key[TEST_BROKER_PATH_MAX], ops[TEST_BROKER_PATH_MAX], conf[TEST_BROKER_CONF_MAX];
+    char hash[FOGPAY_PASSWORD_HASH_TEXT_MAX], line[256];
+    CU_ASSERT_FATAL(test_broker_init(&other));
+    path_in("gateway.key", key);
+    test_broker_path(&other, "operators", ops, sizeof ops);
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_device_secret_verifier(FAST_SECRET, strlen(FAST_SECRET), hash, sizeof hash),
+        FOGPAY_OK);
+    snprintf(line, sizeof line, "ops:%s\n", hash);
+    write_file(ops, line);
+    CU_ASSERT_FATAL(test_broker_gateway_conf(conf, sizeof conf, "gw-other", db, key, ops));
+    CU_ASSERT(!test_broker_start(&other, conf));
+    char *log = testutil_read_file(other.log_path, NULL);
+    CU_ASSERT(log != NULL && strstr(log, "plugin_opt_operators: line 1") != NULL);
+    free(log);
+    test_broker_cleanup(&other);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -407,5 +431,6 @@ int main(int argc, char **argv)
     CU_add_test(s, "a weak device secret is refused", test_weak_secret);
     CU_add_test(s, "import-devices online through the control topic", test_import_online);
     CU_add_test(s, "import-devices offline", test_import_offline);
+    CU_add_test(s, "operators keep PBKDF2", test_operator_scheme);
     return testutil_run();
 }
