@@ -202,3 +202,31 @@ void bench_machine_json(char *out, size_t cap)
              "\"kernel\": \"%s %s %s\", \"date\": \"%s\"",
              sysconf(_SC_NPROCESSORS_ONLN), model, mem, u.sysname, u.release, u.machine, date);
 }
+
+uint64_t bench_listen_overflows(void)
+{
+    /* Two "TcpExt:" lines: the names, then the values in the same order. */
+    FILE *f = fopen("/proc/net/netstat", "r");
+    char names[4096], values[4096];
+    uint64_t found = 0;
+    while (f && fgets(names, sizeof names, f) && fgets(values, sizeof values, f)) {
+        if (strncmp(names, "TcpExt:", 7) != 0) {
+            continue;
+        }
+        char *name_save = NULL, *value_save = NULL;
+        char *name = strtok_r(names, " \n", &name_save);
+        char *value = strtok_r(values, " \n", &value_save);
+        while (name && value && strcmp(name, "ListenOverflows") != 0) {
+            name = strtok_r(NULL, " \n", &name_save);
+            value = strtok_r(NULL, " \n", &value_save);
+        }
+        if (name && value) {
+            found = strtoull(value, NULL, 10);
+        }
+        break;
+    }
+    if (f) {
+        fclose(f);
+    }
+    return found;
+}

@@ -42,6 +42,11 @@ void bench_ed25519_rates(size_t msg_len, double seconds, double *sign_per_s, dou
  * ("nproc": 2, ...) without the braces, into out. */
 void bench_machine_json(char *out, size_t cap);
 
+/* The kernel's count of connections dropped because a listen queue was
+ * full (/proc/net/netstat, TcpExt ListenOverflows), for the whole machine;
+ * 0 when it cannot be read. */
+uint64_t bench_listen_overflows(void);
+
 /* Monotonic seconds. */
 double bench_now(void);
 

@@ -22,11 +22,14 @@
  *   --daily     saturation with a per-day limit set, at no payments today
  *               and again after 600 payments per device today (settled
  *               through the ledger's own path with the broker stopped);
- *   --storm     100 devices pay at 500/s while 1,000 more, provisioned with
- *               the default password hash, log in at once: time until all
- *               are up, and the payers' latency meanwhile;
- *   --provision N devices through the ledger API in one transaction, and up
- *               to 100 through fogpayctl (a process per step), timed;
+ *   --storm     100 devices pay at 500/s while 1,000 more log in at once:
+ *               time until all are up, and the payers' latency meanwhile
+ *               (--pbkdf2: the 1,000 with the PBKDF2 hash that devices had
+ *               before their fast verifier);
+ *   --provision N devices (default 10,000) from a file through fogpayctl
+ *               import-devices, offline, again (all skipped) and online;
+ *               through the ledger API; and up to 100 one at a time
+ *               through fogpayctl (a process per step), timed;
  *   --scale     saturation on a fresh ledger and again after --transfers T
  *               (default 10,000,000) more through fogpay_ledger_settle:
  *               both rates, bytes stored per transfer, the chain's verify
@@ -37,7 +40,8 @@
  * in BENCH_VERIFY_SAMPLE has its signature verified with the gateway's key.
  * The MQTT client is bench_mqtt.c: hand-written packets, one thread, epoll.
  *
- * Usage: fogpay_bench [--quick] [--daily|--storm] [--devices N] [--seconds S]
+ * Usage: fogpay_bench [--quick] [--daily|--storm [--pbkdf2]|--provision|--scale]
+ *                     [--listen-backlog N] [--devices N] [--seconds S]
  *                     [--rate R] [--window W] [--results DIR]
  * with FOGPAY_PLUGIN naming the plugin. Ends with one "fogpay-bench ..."
  * summary line ("fogpay-bench-daily ...", "fogpay-bench-storm ..." for those
@@ -93,8 +97,8 @@
 #define BENCH_DAILY_SEQ_BASE    1000000u
 #define BENCH_DAILY_GROUP       1000
 /* --storm: devices that log in at once (a site after a power cut) while the
- * others pay at the fixed rate, with the slow hash every provisioned device
- * gets; the payers' defaults, and when the storm starts. */
+ * others pay at the fixed rate; the payers' defaults, and when the storm
+ * starts. */
 #define BENCH_STORM_DEVICES 1000
 #define BENCH_STORM_PAYERS  100
 #define BENCH_STORM_RATE    500
@@ -104,6 +108,10 @@
  * (register-device, fund); fewer than the bulk path, as each takes tens of
  * milliseconds. */
 #define BENCH_PROVISION_CTL_MAX 100
+/* --provision: devices of the bulk import unless --devices says. */
+#define BENCH_PROVISION_DEVICES 10000
+/* Room for a device's secret (device_secret). */
+#define BENCH_SECRET_SIZE 40
 /* --scale: stored transfers to settle against (the issue's figure), added
  * through fogpay_ledger_settle; --transfers sets fewer. */
 #define BENCH_SCALE_TRANSFERS 10000000L
@@ -118,6 +126,8 @@ typedef struct options {
     bool daily;
     bool storm;
     bool provision;
+    bool pbkdf2;
+    int listen_backlog; /* plugin_opt_listen_backlog; -1: the plugin's default */
     bool scale;
     long transfers;
     const char *results;
@@ -181,6 +191,7 @@ static bench_conn *conns;
 static int nconns;
 static int wait_from, wait_to;
 static double storm_start, storm_done;
+static uint64_t storm_cpu_us; /* the broker's CPU time when the storm was done */
 static int epfd = -1, timerfd = -1;
 /* Saturation, fixed rate, and (--daily) saturation at many payments today. */
 #define BENCH_POOLS 3
@@ -217,6 +228,26 @@ static uint64_t now_ms(void)
 
 /* ---- provisioning and signing, before any clock ------------------------------ */
 
+/* Device i's secret: long and varied enough for registration (32 or more
+ * characters), and known to the generator without storing it. */
+static void device_secret(int i, char out[BENCH_SECRET_SIZE])
+{
+    snprintf(out, BENCH_SECRET_SIZE, "bench-device-secret-%06d-abcdef", i);
+}
+
+/* The stored verifier of device i: the device scheme registration stores,
+ * or with --pbkdf2 the storm's devices (i >= opt.devices) get the default
+ * PBKDF2 hash, as ledgers provisioned before the device scheme hold. */
+static fogpay_error device_verifier(int i, char *out, size_t cap)
+{
+    char pass[BENCH_SECRET_SIZE];
+    device_secret(i, pass);
+    if (opt.pbkdf2 && i >= opt.devices) {
+        return fogpay_password_hash(pass, strlen(pass), 0, out, cap);
+    }
+    return fogpay_device_secret_verifier(pass, strlen(pass), out, cap);
+}
+
 static void provision(const char *db_path, const char *key_path)
 {
     if (fogpay_key_generate(FOGPAY_ALG_EDDSA, &gateway_key) != FOGPAY_OK ||
@@ -235,17 +266,11 @@ static void provision(const char *db_path, const char *key_path)
      * against the device's total of the day; high enough never to refuse. */
     fogpay_device_limits none = {0, opt.daily ? BENCH_DAILY_LIMIT_MINOR : 0, 0};
     for (int i = 0; i < nconns; i++) {
-        char pass[32], hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
-        uint32_t iterations =
-            i < opt.devices && !opt.provision ? FOGPAY_PASSWORD_ITERATIONS_MIN : 0;
+        char hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
         snprintf(device_ids[i], sizeof device_ids[i], "bd-%06d", i);
-        snprintf(pass, sizeof pass, "pw-%06d", i);
         fogpay_transfer t;
-        /* Payers get the least iterations the gateway accepts: their logins
-         * only have to be done; the storm's devices and --provision get the
-         * default. */
         if (fogpay_key_generate(FOGPAY_ALG_EDDSA, &device_keys[i]) != FOGPAY_OK ||
-            fogpay_password_hash(pass, strlen(pass), iterations, hash, sizeof hash) != FOGPAY_OK ||
+            device_verifier(i, hash, sizeof hash) != FOGPAY_OK ||
             fogpay_ledger_device_register(l, device_ids[i], device_keys[i], hash, entity, &none,
                                           now_ms()) != FOGPAY_OK ||
             fogpay_ledger_fund(l, device_ids[i], EUR, 1000000000, "bench", now_ms(), &t) !=
@@ -556,8 +581,8 @@ static bool all_connected(void)
 static void open_range(int port, bool as_devices, int from, int to)
 {
     for (int i = from; i < to; i++) {
-        char pass[32], topic[96];
-        snprintf(pass, sizeof pass, "pw-%06d", i);
+        char pass[BENCH_SECRET_SIZE], topic[96];
+        device_secret(i, pass);
         if (as_devices) {
             topic_of(i, "receipt", topic, sizeof topic);
         } else {
@@ -842,6 +867,7 @@ static bool storm_and_fixed_done(void)
 {
     if (storm_done == 0 && all_connected()) {
         storm_done = bench_now();
+        storm_cpu_us = bench_process_cpu_us(gateway.pid);
     }
     return storm_done > 0 && fixed_all_answered();
 }
@@ -860,10 +886,13 @@ static int run_storm(void)
     pl->start = bench_now() + 0.01;
     pl->window_end = pl->start + opt.seconds + BENCH_DRAIN_WAIT_S;
     loop_until(pl->window_end, storm_started);
+    uint64_t overflows = bench_listen_overflows();
+    uint64_t cpu_before = bench_process_cpu_us(gateway.pid);
     storm_start = bench_now();
     open_range(gateway.port, true, opt.devices, nconns);
     loop_until(pl->window_end + BENCH_CONNECT_WAIT_S, storm_and_fixed_done);
     sending = false;
+    overflows = bench_listen_overflows() - overflows;
     if (storm_done == 0) {
         fprintf(stderr, "fogpay_bench: %d of %d storm devices up\n", connected_count(),
                 BENCH_STORM_DEVICES);
@@ -891,15 +920,22 @@ static int run_storm(void)
            "meanwhile p50 %.2f p90 %.2f p99 %.2f p99.9 %.2f max %.2f ms\n",
            BENCH_STORM_DEVICES, span, opt.devices, opt.rate, (unsigned long long)settled_meanwhile,
            span > 0 ? settled_meanwhile / span : 0, lat[0], lat[1], lat[2], lat[3], lat[4]);
+    printf("storm        %s device verifiers; broker CPU %.0f ms while the storm lasted (payers "
+           "included, /proc: 10 ms steps); %llu connections dropped on a full listen queue on "
+           "this machine meanwhile (TcpExt ListenOverflows)\n",
+           opt.pbkdf2 ? "PBKDF2 (10,000 iterations)" : "salted SHA-256",
+           (double)(storm_cpu_us - cpu_before) / 1000.0, (unsigned long long)overflows);
     close_all();
     test_broker_stop(&gateway);
     printf("receipts     %llu checked, %llu signatures verified, %llu duplicates, %llu wrong\n",
            (unsigned long long)receipts, (unsigned long long)verified,
            (unsigned long long)duplicates, (unsigned long long)wrong);
-    printf("fogpay-bench-storm storm_devices=%d all_connected_s=%.2f payers=%d rate_per_s=%.0f "
-           "settled_per_s_meanwhile=%.0f payer_p50_ms=%.2f payer_p99_ms=%.2f payer_max_ms=%.2f\n",
-           BENCH_STORM_DEVICES, span, opt.devices, opt.rate,
-           span > 0 ? settled_meanwhile / span : 0, lat[0], lat[2], lat[4]);
+    printf("fogpay-bench-storm storm_devices=%d all_connected_s=%.2f logins_per_s=%.0f payers=%d "
+           "rate_per_s=%.0f settled_per_s_meanwhile=%.0f payer_p50_ms=%.2f payer_p99_ms=%.2f "
+           "payer_max_ms=%.2f listen_overflows=%llu\n",
+           BENCH_STORM_DEVICES, span, span > 0 ? BENCH_STORM_DEVICES / span : 0, opt.devices,
+           opt.rate, span > 0 ? settled_meanwhile / span : 0, lat[0], lat[2], lat[4],
+           (unsigned long long)overflows);
     return wrong ? 1 : 0;
 }
 
@@ -971,34 +1007,49 @@ static int run_scale(figures *f0)
     return wrong ? 1 : 0;
 }
 
-/* --provision: N devices through the ledger API in one transaction with the
- * default password hash, then up to BENCH_PROVISION_CTL_MAX through
- * fogpayctl (FOGPAYCTL names it), as deploy/provision.sh does. */
-static double provision_ctl(const char *ctl, const char *dir, int count)
+/* --provision: N devices (default 10,000) from a file through
+ * "fogpayctl import-devices" (FOGPAYCTL names it) offline, the same file
+ * again (every device skipped), and online through a running gateway's
+ * control topic; then the ledger API in one transaction; and up to
+ * BENCH_PROVISION_CTL_MAX one at a time through fogpayctl register-device
+ * and fund, a process each, as deploy/provision.sh does. */
+
+/* A fresh ledger at db with one entity; its id into owner. */
+static void provision_ledger(const char *ctl, const char *db, const char *out, char *owner,
+                             size_t cap)
 {
-    char db[TEST_BROKER_PATH_MAX], out[TEST_BROKER_PATH_MAX], pw[TEST_BROKER_PATH_MAX];
-    snprintf(db, sizeof db, "%s/ctl.db", dir);
-    snprintf(out, sizeof out, "%s/ctl.out", dir);
-    snprintf(pw, sizeof pw, "%s/pw.txt", dir);
     const char *init[] = {ctl, "--db", db, "init", NULL};
     const char *entity[] = {ctl, "--db", db, "create-entity", "--name", "Bench Devices Ltd", NULL};
     if (testutil_command(init, NULL) != 0 || testutil_command(entity, out) != 0) {
         die("fogpayctl init or create-entity failed");
     }
-    char *owner = testutil_read_file(out, NULL);
-    if (!owner) {
+    char *text = testutil_read_file(out, NULL);
+    if (!text) {
         die("fogpayctl create-entity printed nothing");
     }
-    owner[strcspn(owner, "\n")] = '\0';
+    text[strcspn(text, "\n")] = '\0';
+    snprintf(owner, cap, "%s", text);
+    free(text);
+}
+
+static double provision_ctl(const char *ctl, const char *dir, int count)
+{
+    char db[TEST_BROKER_PATH_MAX], out[TEST_BROKER_PATH_MAX], pw[TEST_BROKER_PATH_MAX];
+    char owner[FOGPAY_ENTITY_ID_MAX + 1];
+    snprintf(db, sizeof db, "%s/ctl.db", dir);
+    snprintf(out, sizeof out, "%s/ctl.out", dir);
+    snprintf(pw, sizeof pw, "%s/pw.txt", dir);
+    provision_ledger(ctl, db, out, owner, sizeof owner);
     double start = bench_now();
     for (int i = 0; i < count; i++) {
-        char pub[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+        char pub[FOGPAY_PUBLIC_KEY_TEXT_MAX], secret[BENCH_SECRET_SIZE];
         fogpay_key_public_text(device_keys[i], pub, sizeof pub);
+        device_secret(i, secret);
         FILE *f = fopen(pw, "w");
         if (!f) {
             die("cannot write the password file");
         }
-        fprintf(f, "pw-%06d\n", i);
+        fprintf(f, "%s\n", secret);
         fclose(f);
         const char *reg[] = {
             ctl, "--db",    db,    "register-device", "--device", device_ids[i], "--public-key",
@@ -1010,8 +1061,85 @@ static double provision_ctl(const char *ctl, const char *dir, int count)
             die("fogpayctl register-device or fund failed");
         }
     }
-    free(owner);
     return bench_now() - start;
+}
+
+/* The import file: one JSON line a device, with limits, no secret (so
+ * fogpayctl generates them). */
+static void provision_file(const char *path, const char *owner)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        die("cannot write the import file");
+    }
+    for (int i = 0; i < opt.devices; i++) {
+        char pub[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+        fogpay_key_public_text(device_keys[i], pub, sizeof pub);
+        fprintf(f,
+                "{\"device\":\"%s\",\"publicKey\":\"%s\",\"owner\":\"%s\",\"limits\":"
+                "{\"currency\":\"EUR\",\"perPayment\":\"20.00\",\"perDay\":\"100.00\"}}\n",
+                device_ids[i], pub, owner);
+    }
+    if (fclose(f) != 0) {
+        die("cannot write the import file");
+    }
+}
+
+/* Runs argv (fogpayctl import-devices ...) and checks that it printed
+ * expect; its time in seconds. */
+static double provision_import_run(const char *const *argv, const char *out, const char *expect)
+{
+    double start = bench_now();
+    int status = testutil_command(argv, out);
+    double took = bench_now() - start;
+    char *text = testutil_read_file(out, NULL);
+    if (status != 0 || !text || !strstr(text, expect)) {
+        fprintf(stderr, "fogpay_bench: import printed: %s\n", text ? text : "(nothing)");
+        die("fogpayctl import-devices failed");
+    }
+    free(text);
+    return took;
+}
+
+/* The import online: a gateway on a fresh ledger with an operator. */
+static double provision_online(const char *ctl, const char *file, const char *expect)
+{
+    char db[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], ops[TEST_BROKER_PATH_MAX];
+    char pw[TEST_BROKER_PATH_MAX], out[TEST_BROKER_PATH_MAX], secrets[TEST_BROKER_PATH_MAX];
+    char owner[FOGPAY_ENTITY_ID_MAX + 1], hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
+    char conf[TEST_BROKER_CONF_MAX], port[16];
+    test_broker_path(&plain, "online.db", db, sizeof db);
+    test_broker_path(&plain, "gateway.key", key, sizeof key);
+    test_broker_path(&plain, "operators", ops, sizeof ops);
+    test_broker_path(&plain, "ops.pw", pw, sizeof pw);
+    test_broker_path(&plain, "online.out", out, sizeof out);
+    test_broker_path(&plain, "online.secrets", secrets, sizeof secrets);
+    provision_ledger(ctl, db, out, owner, sizeof owner);
+    FILE *f = fopen(ops, "w"), *p = fopen(pw, "w");
+    if (!f || !p || fogpay_password_hash("ops-pass", 8, 0, hash, sizeof hash) != FOGPAY_OK ||
+        fogpay_key_save(gateway_key, key, false) != FOGPAY_OK) {
+        die("cannot write the operator's files");
+    }
+    fprintf(f, "ops:%s\n", hash);
+    fprintf(p, "ops-pass\n");
+    fclose(f);
+    fclose(p);
+    /* The file names the entity of the offline ledger: this one's is put in
+     * its place by writing the file again. */
+    provision_file(file, owner);
+    if (!test_broker_gateway_conf(conf, sizeof conf, "gw-bench", db, key, ops) ||
+        !test_broker_start(&plain, conf)) {
+        die("the gateway for the online import did not start");
+    }
+    snprintf(port, sizeof port, "%d", plain.port);
+    const char *import[] = {ctl,      "-h",        "127.0.0.1",     "-p",
+                            port,     "-u",        "ops",           "--password-file",
+                            pw,       "--timeout", "600000",        "import-devices",
+                            "--file", file,        "--secrets-out", secrets,
+                            NULL};
+    double took = provision_import_run(import, out, expect);
+    test_broker_stop(&plain);
+    return took;
 }
 
 static int run_provision(void)
@@ -1020,23 +1148,45 @@ static int run_provision(void)
     if (!ctl) {
         die("FOGPAYCTL must name fogpayctl (bench/run.sh sets it)");
     }
-    char db[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX];
+    char db[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], file[TEST_BROKER_PATH_MAX];
+    char idb[TEST_BROKER_PATH_MAX], out[TEST_BROKER_PATH_MAX], secrets[TEST_BROKER_PATH_MAX];
+    char owner[FOGPAY_ENTITY_ID_MAX + 1], imported[64], skipped[64];
     test_broker_path(&gateway, "ledger.db", db, sizeof db);
     test_broker_path(&gateway, "gateway.key", key, sizeof key);
+    test_broker_path(&gateway, "devices.jsonl", file, sizeof file);
+    test_broker_path(&gateway, "import.db", idb, sizeof idb);
+    test_broker_path(&gateway, "import.out", out, sizeof out);
+    test_broker_path(&gateway, "secrets.txt", secrets, sizeof secrets);
     double t = bench_now();
     provision(db, key);
     double bulk = bench_now() - t;
+    provision_ledger(ctl, idb, out, owner, sizeof owner);
+    provision_file(file, owner);
+    snprintf(imported, sizeof imported, "imported %d devices, skipped 0", opt.devices);
+    snprintf(skipped, sizeof skipped, "imported 0 devices, skipped %d", opt.devices);
+    const char *import[] = {ctl,     "--db", idb, "import-devices", "--file", file, "--secrets-out",
+                            secrets, NULL};
+    double import_s = provision_import_run(import, out, imported);
+    unlink(secrets);
+    double again_s = provision_import_run(import, out, skipped);
+    double online_s = provision_online(ctl, file, imported);
     int count = opt.devices < BENCH_PROVISION_CTL_MAX ? opt.devices : BENCH_PROVISION_CTL_MAX;
     double ctl_s = provision_ctl(ctl, gateway.dir, count);
-    printf("provision    %d devices through the ledger API in one transaction (default password "
-           "hash) in %.2f s (%.0f/s); %d through fogpayctl (register-device and fund, a process "
-           "each) in %.2f s (%.0f/s, %.1f ms a device)\n",
+    printf("provision    %d devices from a file through fogpayctl import-devices in one "
+           "transaction: offline %.2f s (%.0f/s), the same file again (all skipped) %.2f s, "
+           "online through the gateway's control topic %.2f s (%.0f/s)\n",
+           opt.devices, import_s, opt.devices / import_s, again_s, online_s,
+           opt.devices / online_s);
+    printf("provision    %d devices through the ledger API in one transaction (and a funding "
+           "each) in %.2f s (%.0f/s); %d one at a time through fogpayctl (register-device and "
+           "fund, a process each) in %.2f s (%.0f/s, %.1f ms a device)\n",
            opt.devices, bulk, opt.devices / bulk, count, ctl_s, count / ctl_s,
            ctl_s * 1000 / count);
-    printf("fogpay-bench-provision devices=%d bulk_s=%.2f bulk_per_s=%.0f fogpayctl_devices=%d "
-           "fogpayctl_s=%.2f fogpayctl_per_s=%.1f fogpayctl_1000_s=%.1f\n",
-           opt.devices, bulk, opt.devices / bulk, count, ctl_s, count / ctl_s,
-           ctl_s * 1000 / count);
+    printf("fogpay-bench-provision devices=%d import_s=%.2f import_per_s=%.0f reimport_s=%.2f "
+           "online_import_s=%.2f ledger_api_s=%.2f fogpayctl_devices=%d fogpayctl_s=%.2f "
+           "fogpayctl_per_s=%.1f fogpayctl_10000_s=%.0f\n",
+           opt.devices, import_s, opt.devices / import_s, again_s, online_s, bulk, count, ctl_s,
+           count / ctl_s, ctl_s * 10000 / count);
     return 0;
 }
 
@@ -1044,9 +1194,11 @@ static int run_provision(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: fogpay_bench [--quick] [--daily|--storm|--provision|--scale "
-                    "[--transfers T]] [--devices N] [--seconds S] [--rate R] [--window W] "
-                    "[--results DIR]\n");
+    fprintf(
+        stderr,
+        "usage: fogpay_bench [--quick] [--daily|--storm [--pbkdf2]|--provision|--scale "
+        "[--transfers T]] [--listen-backlog N] [--devices N] [--seconds S] [--rate R] [--window W] "
+        "[--results DIR]\n");
     exit(2);
 }
 
@@ -1057,6 +1209,7 @@ static void parse_options(int argc, char **argv)
     opt.rate = 1000;
     opt.window = 2;
     opt.transfers = BENCH_SCALE_TRANSFERS;
+    opt.listen_backlog = -1;
     bool devices_set = false, seconds_set = false, rate_set = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1076,6 +1229,10 @@ static void parse_options(int argc, char **argv)
             opt.storm = true;
         } else if (strcmp(a, "--provision") == 0) {
             opt.provision = true;
+        } else if (strcmp(a, "--pbkdf2") == 0) {
+            opt.pbkdf2 = true;
+        } else if (strcmp(a, "--listen-backlog") == 0 && v) {
+            opt.listen_backlog = atoi(v), i++;
         } else if (strcmp(a, "--scale") == 0) {
             opt.scale = true;
         } else if (strcmp(a, "--transfers") == 0 && v) {
@@ -1093,6 +1250,9 @@ static void parse_options(int argc, char **argv)
         opt.devices = devices_set ? opt.devices : BENCH_STORM_PAYERS;
         opt.rate = rate_set ? opt.rate : BENCH_STORM_RATE;
         opt.seconds = seconds_set ? opt.seconds : BENCH_STORM_SECONDS;
+    }
+    if (opt.provision && !devices_set) {
+        opt.devices = BENCH_PROVISION_DEVICES;
     }
     if (opt.quick) {
         opt.devices = devices_set ? opt.devices : 100;
@@ -1123,6 +1283,10 @@ static void start_gateway(void)
     double t = bench_now();
     provision(db_path, key_path);
     printf("provisioned  %d devices in %.1f s\n", nconns, bench_now() - t);
+    char backlog[64] = "";
+    if (opt.listen_backlog >= 0) {
+        snprintf(backlog, sizeof backlog, "plugin_opt_listen_backlog %d\n", opt.listen_backlog);
+    }
     snprintf(conf, sizeof conf,
              "allow_anonymous false\n"
              "set_tcp_nodelay true\n"
@@ -1131,8 +1295,8 @@ static void start_gateway(void)
              "plugin_opt_database %s\n"
              "plugin_opt_gateway_id gw-bench\n"
              "plugin_opt_gateway_key %s\n"
-             "plugin_opt_currencies EUR\n",
-             BENCH_FIXED_WINDOW_MAX, getenv("FOGPAY_PLUGIN"), db_path, key_path);
+             "plugin_opt_currencies EUR\n%s",
+             BENCH_FIXED_WINDOW_MAX, getenv("FOGPAY_PLUGIN"), db_path, key_path, backlog);
     if (!test_broker_start(&gateway, conf)) {
         die("the gateway did not start");
     }

@@ -4,7 +4,8 @@
 # "fogpay-bench ..." summary line. Full runs (without --quick) write their
 # figures and the machine's description as JSON to bench/results/.
 #
-#   bench/run.sh [--quick] [--daily|--storm|--provision|--scale [--transfers T]]
+#   bench/run.sh [--quick] [--daily|--storm [--pbkdf2]|--provision|--scale [--transfers T]]
+#                [--listen-backlog N]
 #                [--devices N] [--seconds S] [--rate R] [--window W]
 #
 # --quick: 100 devices, 3 s a phase, 500 intents/s fixed rate, under 60 s.

@@ -78,6 +78,8 @@ static const error_row error_rows[] = {
      "another message already continues the device's chain from the same predecessor"},
     {FOGPAY_ERR_CHAIN_GAP, "chain_gap",
      "the message links to a predecessor the gateway has not received; send that first"},
+    {FOGPAY_ERR_SECRET_WEAK, "secret_weak",
+     "a device secret is at least 32 characters of at least 8 different ones (128 bits)"},
     {FOGPAY_ERR_STORAGE, "storage", "the storage failed"},
     {FOGPAY_ERR_STORAGE_BUSY, "storage_busy", "the storage is busy"},
     {FOGPAY_ERR_SCHEMA_VERSION, "schema_version", "the database has another schema version"},

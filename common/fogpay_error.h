@@ -67,6 +67,7 @@ typedef enum fogpay_error {
     FOGPAY_ERR_TOO_MANY_PENDING = 55, /* the device's answers are over its limit: send later */
     FOGPAY_ERR_CHAIN_FORK = 56,       /* a second message continues the device's chain */
     FOGPAY_ERR_CHAIN_GAP = 57,        /* the message's predecessor has not arrived: send it */
+    FOGPAY_ERR_SECRET_WEAK = 59,      /* a device secret too short or too uniform */
 
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,

@@ -23,16 +23,11 @@
 #include <cjson/cJSON.h>
 
 #include "control.h"
+#include "control_internal.h"
 #include "fogpay_export.h"
 #include "fogpay_key.h"
 #include "fogpay_limits.h"
 #include "fogpay_password.h"
-
-/* A response under construction: handlers add to data and may set message. */
-typedef struct control_reply {
-    cJSON *data;
-    const char *message; /* static sentence for a failure, or NULL */
-} control_reply;
 
 typedef fogpay_error (*control_handler)(const fogpay_control_context *c, const cJSON *cmd,
                                         uint64_t now_ms, control_reply *r);
@@ -42,11 +37,10 @@ typedef struct control_command {
     control_handler handler;
 } control_command;
 
-/* Field access. Each returns FOGPAY_ERR_MISSING_FIELD for an absent
- * required field and sets r->message naming the rule. */
+/* Field access (control_internal.h). */
 
-static fogpay_error control__text(const cJSON *cmd, const char *name, bool required, size_t max_len,
-                                  const char **out, control_reply *r)
+fogpay_error control__text(const cJSON *cmd, const char *name, bool required, size_t max_len,
+                           const char **out, control_reply *r)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(cmd, name);
     if (item == NULL) {
@@ -174,6 +168,61 @@ static fogpay_error control__limits(const cJSON *obj, fogpay_device_limits *limi
     return err;
 }
 
+fogpay_error control__device_limits(const cJSON *cmd, fogpay_device_limits *limits,
+                                    control_reply *r)
+{
+    *limits = (fogpay_device_limits){0};
+    const cJSON *limits_json = cJSON_GetObjectItemCaseSensitive(cmd, "limits");
+    if (limits_json == NULL) {
+        return FOGPAY_OK;
+    }
+    if (!cJSON_IsObject(limits_json)) {
+        r->message = "limits is an object {perPayment, perDay, walletMax, currency}";
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return control__limits(limits_json, limits, r);
+}
+
+fogpay_error control__device_verifier(const cJSON *cmd, char *out, control_reply *r)
+{
+    const char *password = NULL;
+    const char *verifier = NULL;
+    out[0] = '\0';
+    fogpay_error err = control__text(cmd, "password", false, FOGPAY_PASSWORD_MAX, &password, r);
+    if (err == FOGPAY_OK) {
+        err = control__text(cmd, "passwordVerifier", false, FOGPAY_PASSWORD_HASH_MAX - 1, &verifier,
+                            r);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (password != NULL && verifier != NULL) {
+        r->message = "give a device a password or a passwordVerifier, not both";
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (verifier != NULL) {
+        if (!fogpay_password_is_device_verifier(verifier) ||
+            fogpay_password_hash_parse(verifier) != FOGPAY_OK) {
+            r->message = "passwordVerifier is \"sha256$<32 hex salt>$<64 hex digest>\"";
+            return FOGPAY_ERR_FIELD_RANGE;
+        }
+        memcpy(out, verifier, strlen(verifier) + 1);
+        return FOGPAY_OK;
+    }
+    if (password == NULL) {
+        return FOGPAY_OK;
+    }
+    err = fogpay_device_secret_verifier(password, strlen(password), out,
+                                        FOGPAY_PASSWORD_HASH_TEXT_MAX);
+    if (err == FOGPAY_ERR_SECRET_WEAK) {
+        r->message = "a device password is a generated secret of at least 32 characters, of at "
+                     "least 8 different ones (128 bits; fogpayctl import-devices makes them)";
+    } else if (err != FOGPAY_OK) {
+        r->message = "the password could not be hashed";
+    }
+    return err;
+}
+
 static fogpay_error control__register_device(const fogpay_control_context *c, const cJSON *cmd,
                                              uint64_t now_ms, control_reply *r)
 {
@@ -181,6 +230,7 @@ static fogpay_error control__register_device(const fogpay_control_context *c, co
     const char *public_key = NULL;
     const char *owner = NULL;
     fogpay_device_limits limits = {0};
+    char verifier[FOGPAY_PASSWORD_HASH_MAX];
     fogpay_error err = control__text(cmd, "device", true, FOGPAY_DEVICE_ID_MAX, &device, r);
     if (err == FOGPAY_OK) {
         err = control__text(cmd, "publicKey", true, FOGPAY_PUBLIC_KEY_TEXT_MAX, &public_key, r);
@@ -188,30 +238,14 @@ static fogpay_error control__register_device(const fogpay_control_context *c, co
     if (err == FOGPAY_OK) {
         err = control__text(cmd, "owner", true, FOGPAY_ENTITY_ID_MAX, &owner, r);
     }
+    if (err == FOGPAY_OK) {
+        err = control__device_verifier(cmd, verifier, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__device_limits(cmd, &limits, r);
+    }
     if (err != FOGPAY_OK) {
         return err;
-    }
-    const char *password = NULL;
-    err = control__text(cmd, "password", false, FOGPAY_PASSWORD_MAX, &password, r);
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    char password_hash[FOGPAY_PASSWORD_HASH_TEXT_MAX] = "";
-    if (password != NULL && fogpay_password_hash(password, strlen(password), 0, password_hash,
-                                                 sizeof password_hash) != FOGPAY_OK) {
-        r->message = "the password could not be hashed";
-        return FOGPAY_ERR_CRYPTO;
-    }
-    const cJSON *limits_json = cJSON_GetObjectItemCaseSensitive(cmd, "limits");
-    if (limits_json != NULL) {
-        if (!cJSON_IsObject(limits_json)) {
-            r->message = "limits is an object {perPayment, perDay, walletMax, currency}";
-            return FOGPAY_ERR_FIELD_RANGE;
-        }
-        err = control__limits(limits_json, &limits, r);
-        if (err != FOGPAY_OK) {
-            return err;
-        }
     }
     fogpay_key *key = NULL;
     err = fogpay_key_from_public_text(public_key, &key);
@@ -219,8 +253,7 @@ static fogpay_error control__register_device(const fogpay_control_context *c, co
         r->message = "publicKey is not \"ed25519:<hex>\" or \"p256:<hex>\" of a valid key";
         return FOGPAY_ERR_TEXT_INVALID;
     }
-    err = fogpay_ledger_device_register(c->ledger, device, key, password_hash, owner, &limits,
-                                        now_ms);
+    err = fogpay_ledger_device_register(c->ledger, device, key, verifier, owner, &limits, now_ms);
     fogpay_key_free(key);
     if (err == FOGPAY_OK) {
         cJSON_AddStringToObject(r->data, "device", device);
@@ -577,6 +610,7 @@ static fogpay_error control__refund(const fogpay_control_context *c, const cJSON
 static const control_command control_commands[] = {
     {"createLegalEntity", control__create_entity},
     {"registerDevice", control__register_device},
+    {"importDevices", control__import_devices},
     {"suspendDevice", control__suspend},
     {"resumeDevice", control__resume},
     {"revokeDevice", control__revoke},
@@ -638,6 +672,15 @@ static void control__run_one(const fogpay_control_context *c, const cJSON *cmd, 
     }
 }
 
+/* True when commands is one importDevices command. */
+static bool control__import_alone(const cJSON *commands)
+{
+    const cJSON *name =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(commands, 0), "command");
+    return cJSON_GetArraySize(commands) == 1 && cJSON_IsString(name) &&
+           strcmp(name->valuestring, "importDevices") == 0;
+}
+
 char *fogpay_control_handle(const fogpay_control_context *c, const char *payload, size_t len,
                             uint64_t now_ms)
 {
@@ -651,7 +694,7 @@ char *fogpay_control_handle(const fogpay_control_context *c, const char *payload
     const cJSON *commands = NULL;
     fogpay_error err = FOGPAY_OK;
     const char *message = NULL;
-    if (len > FOGPAY_CONTROL_REQUEST_MAX) {
+    if (len > FOGPAY_CONTROL_IMPORT_REQUEST_MAX) {
         err = FOGPAY_ERR_PAYLOAD_TOO_LARGE;
         message = "the request is larger than the control limit";
     } else {
@@ -666,6 +709,9 @@ char *fogpay_control_handle(const fogpay_control_context *c, const char *payload
         } else if (cJSON_GetArraySize(commands) > FOGPAY_CONTROL_COMMANDS_MAX) {
             err = FOGPAY_ERR_PAYLOAD_TOO_LARGE;
             message = "the request holds more than 100 commands";
+        } else if (len > FOGPAY_CONTROL_REQUEST_MAX && !control__import_alone(commands)) {
+            err = FOGPAY_ERR_PAYLOAD_TOO_LARGE;
+            message = "a request over 64 KiB holds one importDevices command alone";
         }
     }
     if (err != FOGPAY_OK) {

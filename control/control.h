@@ -27,12 +27,18 @@
 #include "fogpay_message.h"
 #include "ledger.h"
 
-/* Largest request accepted on the control topic; larger ones are answered
- * with payload_too_large without being parsed. */
+/* Largest request accepted on the control topic (but see
+ * FOGPAY_CONTROL_IMPORT_REQUEST_MAX); larger ones are answered with
+ * payload_too_large. */
 #define FOGPAY_CONTROL_REQUEST_MAX (64 * 1024)
 
 /* Most commands in one request. */
 #define FOGPAY_CONTROL_COMMANDS_MAX 100
+
+/* A request that holds one importDevices command alone may be this large,
+ * with at most this many devices (about 330 bytes each). */
+#define FOGPAY_CONTROL_IMPORT_REQUEST_MAX (8 * 1024 * 1024)
+#define FOGPAY_CONTROL_IMPORT_DEVICES_MAX 20000
 
 /* Sends a signed command (suspend, resume, limits) to a device; limits is
  * NULL except for FOGPAY_COMMAND_LIMITS. */

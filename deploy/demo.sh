@@ -51,7 +51,7 @@ entity=$("$ctl" --db "$db" create-entity --name "Demo Charging Ltd" --contact "o
 echo "legal entity $entity (its name stays in the gateway's personal-data table)"
 for device in charger-1 car-7; do
   "$agent" keygen --out "$work/$device.key" > "$work/$device.pub"
-  head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/$device.password"
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/$device.password"
   chmod 600 "$work/$device.password"
   "$ctl" --db "$db" register-device --device "$device" --public-key "$(cat "$work/$device.pub")" \
     --owner "$entity" --per-payment 20.00 --per-day 100.00 --currency EUR \

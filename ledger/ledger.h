@@ -51,8 +51,10 @@ typedef struct fogpay_device_limits {
     uint64_t wallet_max_minor;
 } fogpay_device_limits;
 
-/* Password hashes are PBKDF2-HMAC-SHA256 in the form
- * "pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>". */
+/* Stored login verifiers, in a form that names their scheme
+ * (common/fogpay_password.h): "sha256$<salt hex>$<digest hex>" for device
+ * secrets, "pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>" for operators
+ * and for device hashes stored before device secrets had their own. */
 #define FOGPAY_PASSWORD_HASH_MAX 160
 
 /* The schema version this code reads and writes (PRAGMA user_version). */
@@ -139,6 +141,26 @@ fogpay_error fogpay_ledger_device_register(fogpay_ledger *l, const char *device_
                                            const fogpay_key *public_key, const char *password_hash,
                                            const char *owner_entity,
                                            const fogpay_device_limits *limits, uint64_t now_ms);
+
+/* One device of a bulk import; the strings and the key are the caller's. */
+typedef struct fogpay_device_import {
+    const char *device_id;
+    const fogpay_key *public_key;
+    const char *password_hash; /* a stored verifier, or NULL: certificate login only */
+    const char *owner_entity;
+    fogpay_device_limits limits;
+} fogpay_device_import;
+
+/* Registers count devices as one ledger operation: all or none. A device
+ * that exists with the same active key, the same owner now and the same
+ * limits, and is not revoked, is left as it is and marked in skipped[i]
+ * (its stored verifier is kept: verifiers are salted, so two of the same
+ * secret differ and are not compared); one that exists otherwise is
+ * FOGPAY_ERR_EXISTS. On an error *failed is the index of the device at
+ * fault and nothing is imported. Errors as fogpay_ledger_device_register. */
+fogpay_error fogpay_ledger_device_import(fogpay_ledger *l, const fogpay_device_import *devices,
+                                         size_t count, uint64_t now_ms, bool *skipped,
+                                         size_t *failed);
 fogpay_error fogpay_ledger_device_get(fogpay_ledger *l, const char *device_id, fogpay_device *out);
 fogpay_error fogpay_ledger_device_set_status(fogpay_ledger *l, const char *device_id,
                                              fogpay_device_status status, uint64_t now_ms);

@@ -287,32 +287,64 @@ static fogpay_error registry__device_insert(fogpay_ledger *l, const char *device
     return ledger__exec(l, s);
 }
 
+/* The checks of a registration that need no reads. */
+static fogpay_error registry__check_registration(const fogpay_device_import *d, uint64_t now_ms)
+{
+    if (d->public_key == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = ledger__check_device_id(d->device_id);
+    if (err == FOGPAY_OK) {
+        err = ledger__check_text(d->owner_entity, FOGPAY_ENTITY_ID_MAX);
+    }
+    if (err == FOGPAY_OK && d->password_hash != NULL &&
+        strnlen(d->password_hash, FOGPAY_PASSWORD_HASH_MAX) >= FOGPAY_PASSWORD_HASH_MAX) {
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (err == FOGPAY_OK) {
+        err = registry__check_limits(&d->limits);
+    }
+    if (err == FOGPAY_OK && now_ms > LEDGER_INT_MAX) {
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    return err;
+}
+
+/* The writes of a registration, inside the caller's operation. */
+static fogpay_error registry__device_add(fogpay_ledger *l, const fogpay_device_import *d,
+                                         uint64_t now_ms)
+{
+    fogpay_error err =
+        registry__device_insert(l, d->device_id, d->password_hash, &d->limits, now_ms);
+    if (err == FOGPAY_OK) {
+        err = registry__key_insert(l, d->device_id, d->public_key, now_ms);
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__entity_exists(l, d->owner_entity);
+    }
+    if (err == FOGPAY_OK) {
+        err = registry__ownership_insert(l, d->device_id, d->owner_entity, "owner", now_ms, now_ms);
+    }
+    if (err == FOGPAY_OK) {
+        err = registry__event_append(l, FOGPAY_EVENT_REGISTERED, d->device_id, d->owner_entity, 0,
+                                     0, 0, now_ms);
+    }
+    return err;
+}
+
 fogpay_error fogpay_ledger_device_register(fogpay_ledger *l, const char *device_id,
                                            const fogpay_key *public_key, const char *password_hash,
                                            const char *owner_entity,
                                            const fogpay_device_limits *limits, uint64_t now_ms)
 {
-    static const fogpay_device_limits no_limits = {0};
-    if (l == NULL || public_key == NULL) {
+    if (l == NULL) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
-    if (limits == NULL) {
-        limits = &no_limits;
+    fogpay_device_import d = {device_id, public_key, password_hash, owner_entity, {0}};
+    if (limits != NULL) {
+        d.limits = *limits;
     }
-    fogpay_error err = ledger__check_device_id(device_id);
-    if (err == FOGPAY_OK) {
-        err = ledger__check_text(owner_entity, FOGPAY_ENTITY_ID_MAX);
-    }
-    if (err == FOGPAY_OK && password_hash != NULL &&
-        strnlen(password_hash, FOGPAY_PASSWORD_HASH_MAX) >= FOGPAY_PASSWORD_HASH_MAX) {
-        err = FOGPAY_ERR_FIELD_RANGE;
-    }
-    if (err == FOGPAY_OK) {
-        err = registry__check_limits(limits);
-    }
-    if (err == FOGPAY_OK && now_ms > LEDGER_INT_MAX) {
-        err = FOGPAY_ERR_FIELD_RANGE;
-    }
+    fogpay_error err = registry__check_registration(&d, now_ms);
     if (err != FOGPAY_OK) {
         return err;
     }
@@ -321,21 +353,7 @@ fogpay_error fogpay_ledger_device_register(fogpay_ledger *l, const char *device_
     if (err != FOGPAY_OK) {
         return err;
     }
-    err = registry__device_insert(l, device_id, password_hash, limits, now_ms);
-    if (err == FOGPAY_OK) {
-        err = registry__key_insert(l, device_id, public_key, now_ms);
-    }
-    if (err == FOGPAY_OK) {
-        err = ledger__entity_exists(l, owner_entity);
-    }
-    if (err == FOGPAY_OK) {
-        err = registry__ownership_insert(l, device_id, owner_entity, "owner", now_ms, now_ms);
-    }
-    if (err == FOGPAY_OK) {
-        err = registry__event_append(l, FOGPAY_EVENT_REGISTERED, device_id, owner_entity, 0, 0, 0,
-                                     now_ms);
-    }
-    return ledger__op_end(l, &op, err);
+    return ledger__op_end(l, &op, registry__device_add(l, &d, now_ms));
 }
 
 /* Fills out from a DEVICE_GET row. */
@@ -708,4 +726,79 @@ fogpay_error fogpay_ledger_owner_at(fogpay_ledger *l, const char *device_id, uin
     }
     ledger__finish(s);
     return err;
+}
+
+/* Bulk import. */
+
+/* FOGPAY_OK when the registered device is d as an import would make it:
+ * not revoked, d's key active, d's owner now, d's limits;
+ * FOGPAY_ERR_EXISTS when it differs. */
+static fogpay_error registry__device_same(fogpay_ledger *l, const fogpay_device_import *d,
+                                          uint64_t now_ms)
+{
+    fogpay_device have;
+    uint8_t key[FOGPAY_PUBLIC_KEY_MAX];
+    size_t key_len = 0;
+    char owner[FOGPAY_ENTITY_ID_MAX + 1];
+    fogpay_error err = fogpay_ledger_device_get(l, d->device_id, &have);
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_public(d->public_key, key, sizeof key, &key_len);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_owner_at(l, d->device_id, now_ms, owner);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    bool same = have.status != FOGPAY_DEVICE_REVOKED &&
+                have.alg == (int)fogpay_key_alg(d->public_key) && have.public_key_len == key_len &&
+                memcmp(have.public_key, key, key_len) == 0 && strcmp(owner, d->owner_entity) == 0 &&
+                memcmp(&have.limits, &d->limits, sizeof have.limits) == 0;
+    if (!same) {
+        ledger__note(l, "the device is registered already, with another key, owner, limits or "
+                        "status");
+    }
+    return same ? FOGPAY_OK : FOGPAY_ERR_EXISTS;
+}
+
+/* Imports one device: added, or marked skipped when it exists the same. */
+static fogpay_error registry__import_one(fogpay_ledger *l, const fogpay_device_import *d,
+                                         uint64_t now_ms, bool *skipped)
+{
+    ledger_device_state state;
+    fogpay_error err = ledger__device_state(l, d->device_id, &state);
+    *skipped = err == FOGPAY_OK;
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        return registry__device_add(l, d, now_ms);
+    }
+    return err == FOGPAY_OK ? registry__device_same(l, d, now_ms) : err;
+}
+
+fogpay_error fogpay_ledger_device_import(fogpay_ledger *l, const fogpay_device_import *devices,
+                                         size_t count, uint64_t now_ms, bool *skipped,
+                                         size_t *failed)
+{
+    if (l == NULL || (count > 0 && (devices == NULL || skipped == NULL)) || failed == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_error err = FOGPAY_OK;
+    for (*failed = 0; *failed < count && err == FOGPAY_OK; (*failed)++) {
+        err = registry__check_registration(&devices[*failed], now_ms);
+    }
+    if (err != FOGPAY_OK) {
+        (*failed)--;
+        return err;
+    }
+    ledger_op op;
+    err = ledger__op_begin(l, &op);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    for (*failed = 0; *failed < count && err == FOGPAY_OK; (*failed)++) {
+        err = registry__import_one(l, &devices[*failed], now_ms, &skipped[*failed]);
+    }
+    if (err != FOGPAY_OK) {
+        (*failed)--;
+    }
+    return ledger__op_end(l, &op, err);
 }

@@ -2,7 +2,10 @@
  * auth.c - password login of devices and operators (MOSQ_EVT_BASIC_AUTH).
  *
  * A device logs in with its device id as both client id and username, and
- * the password whose salted hash the registry holds. A device that logs in
+ * the password whose verifier the registry holds: a salted SHA-256 of a
+ * generated secret (about a microsecond on the broker's thread, so a site
+ * reconnecting at once does not stall settlement), or the PBKDF2 hash of a
+ * device registered before that scheme (about 20 ms; fogpay_password.h). A device that logs in
  * with a TLS client certificate (use_identity_as_username) is authenticated
  * by the broker's TLS layer; the ACL then requires the same identity rules.
  * Operators are listed in the operators file. Anyone else is refused, or,

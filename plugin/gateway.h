@@ -15,6 +15,7 @@
  *   command.c   signed commands to devices (suspend, resume, limits)
  *   control*.c  operator commands on $CONTROL/fogpay/v1
  *   sync.c      upstream sync: signed batches out, signed acks in
+ *   backlog.c   the listen backlog of the broker's listeners
  *
  * Threading and ownership. Mosquitto calls every callback on its one main
  * thread, and the plugin API may only be called from there, so all state
@@ -85,6 +86,12 @@ struct mosquitto_evt_message;
 #define FOGPAY_SYNC_TIMEOUT_MAX_MS      600000
 #define FOGPAY_SYNC_BACKOFF_MAX_MS      300000
 
+/* The listen backlog set on the broker's listeners (backlog.c): room for a
+ * site's devices connecting at once; the kernel caps it at
+ * net.core.somaxconn (4096 by default since Linux 5.4). */
+#define FOGPAY_LISTEN_BACKLOG_DEFAULT 4096
+#define FOGPAY_LISTEN_BACKLOG_MAX     65535
+
 typedef struct fogpay_gateway_options {
     char db_path[512];
     bool create_db;
@@ -101,6 +108,7 @@ typedef struct fogpay_gateway_options {
     uint32_t sync_window;
     uint32_t sync_timeout_ms;
     uint32_t device_answers_max; /* per flow window, at most FOGPAY_FLOW_ANSWERS_MAX */
+    uint32_t listen_backlog;     /* 0: the broker's own (100) */
 } fogpay_gateway_options;
 
 /* A batch handed to the broker and not yet covered by an ack. */
@@ -197,6 +205,7 @@ typedef struct fogpay_gateway {
     uint64_t dropped_total; /* refused over the flow limit without an answer */
     fogpay_flow flow;
     fogpay_sync sync;
+    bool backlog_done; /* the listeners' backlog was set (backlog.c) */
 } fogpay_gateway;
 
 /* options.c: fills opts from the plugin_opt_* lines. Every problem is logged
@@ -255,6 +264,10 @@ void fogpay_sync_close(fogpay_gateway *gw);
 /* On the tick, with no group transaction open: re-sends after a timeout,
  * then sends new batches while the window has room. */
 void fogpay_sync_tick(fogpay_gateway *gw, uint64_t now_ms);
+/* backlog.c: on the first tick, sets the listen backlog of the broker's
+ * listening sockets to plugin_opt_listen_backlog (0: leaves them). */
+void fogpay_backlog_raise(fogpay_gateway *gw);
+
 /* True when ev is on this gateway's ack topic; the ack is then verified and
  * applied (or logged and ignored). */
 bool fogpay_sync_on_message(fogpay_gateway *gw, const struct mosquitto_evt_message *ev,

@@ -157,6 +157,11 @@ static bool opt_device_answers(const char *v, fogpay_gateway_options *o)
     return parse_u32(v, 1, FOGPAY_FLOW_ANSWERS_MAX, &o->device_answers_max);
 }
 
+static bool opt_listen_backlog(const char *v, fogpay_gateway_options *o)
+{
+    return parse_u32(v, 0, FOGPAY_LISTEN_BACKLOG_MAX, &o->listen_backlog);
+}
+
 static const option_spec option_specs[] = {
     {"database", true, opt_database,
      "the path of the ledger database (Mosquitto needs option names of three letters or more)"},
@@ -179,6 +184,8 @@ static const option_spec option_specs[] = {
      "milliseconds before unacknowledged batches are sent again, 100 to 600000"},
     {"device_answers_per_s", false, opt_device_answers,
      "messages answered per device a second before too_many_pending, 1 to 500"},
+    {"listen_backlog", false, opt_listen_backlog,
+     "connections waiting to be accepted, 0 (the broker's 100) to 65535"},
 };
 
 #define OPTION_COUNT (sizeof(option_specs) / sizeof(option_specs[0]))
@@ -193,6 +200,7 @@ fogpay_error fogpay_options_parse(const struct mosquitto_opt *opts, int count,
     out->sync_window = FOGPAY_SYNC_WINDOW_DEFAULT;
     out->sync_timeout_ms = FOGPAY_SYNC_TIMEOUT_DEFAULT_MS;
     out->device_answers_max = FOGPAY_FLOW_ANSWERS_MAX;
+    out->listen_backlog = FOGPAY_LISTEN_BACKLOG_DEFAULT;
     bool seen[OPTION_COUNT] = {false};
     fogpay_error err = FOGPAY_OK;
     for (int i = 0; i < count; i++) {
@@ -271,7 +279,8 @@ fogpay_error fogpay_options_load_operators(fogpay_gateway *gw)
         }
         if (!colon || colon == line || (size_t)(colon - line) > FOGPAY_OPERATOR_NAME_MAX ||
             strlen(colon + 1) >= sizeof op->password_hash ||
-            fogpay_password_hash_parse(colon + 1) != FOGPAY_OK) {
+            fogpay_password_hash_parse(colon + 1) != FOGPAY_OK ||
+            fogpay_password_is_device_verifier(colon + 1)) {
             mosquitto_log_printf(MOSQ_LOG_ERR,
                                  "fogpay: plugin_opt_operators: line %d of %s is malformed: "
                                  "expected name:pbkdf2-sha256$<iterations>$<salt>$<hash>",

@@ -59,6 +59,9 @@ static int plugin_on_tick(int event, void *event_data, void *user_data)
     fogpay_gateway *gw = user_data;
     (void)event;
     (void)event_data;
+    if (!gw->backlog_done) {
+        fogpay_backlog_raise(gw);
+    }
     if (gw->in_transaction || gw->outbox_count > 0) {
         fogpay_outbox_commit(gw);
     }

@@ -339,7 +339,10 @@ static void ctl_print_usage(FILE *out)
             "  createLegalEntity (create-entity) --name N [--contact C] [--bank-reference R]\n"
             "  registerDevice (register-device) --device D --public-key ed25519:HEX --owner LE\n"
             "      [--per-payment A] [--per-day A] [--wallet-max A] [--currency CUR]\n"
-            "      [--password-file FILE|-]\n"
+            "      [--password-file FILE|-]   (a secret of at least 32 characters)\n"
+            "  importDevices (import-devices) --file FILE|- [--secrets-out FILE]\n"
+            "      one JSON object a line: device, publicKey, owner, limits, and password,\n"
+            "      passwordVerifier or certificateOnly; without them a secret is generated\n"
             "  suspendDevice (suspend-device), resumeDevice (resume-device),\n"
             "  revokeDevice (revoke-device) --device D [--reason R]\n"
             "  setLimits (set-limits) --device D --currency CUR [--per-payment A] [--per-day A]\n"
@@ -445,9 +448,11 @@ int main(int argc, char **argv)
     if (command == NULL && conn.host != NULL && db_path != NULL) {
         return ctl_usage_error(name, "give -h HOST (online) or --db FILE (offline), not both");
     }
+    bool import = strcmp(name, "import-devices") == 0 || strcmp(name, "importDevices") == 0;
     if (command == NULL && conn.host != NULL) {
         target.conn = &conn;
-        int status = fogpayctl_command(&target, argc - optind, argv + optind);
+        int status = import ? fogpayctl_import(&target, argc - optind, argv + optind)
+                            : fogpayctl_command(&target, argc - optind, argv + optind);
         memset(ctl_operator_password, 0, sizeof ctl_operator_password);
         return status;
     }
@@ -475,7 +480,8 @@ int main(int argc, char **argv)
         status = command->handler(ledger, sub_argc, sub_argv);
     } else {
         target.ledger = ledger;
-        status = fogpayctl_command(&target, sub_argc, sub_argv);
+        status = import ? fogpayctl_import(&target, sub_argc, sub_argv)
+                        : fogpayctl_command(&target, sub_argc, sub_argv);
     }
     if (ledger != NULL) {
         fogpay_ledger_close(ledger);

@@ -42,6 +42,17 @@ typedef struct fogpayctl_target {
  * The same request, the same handler and the same printing on both paths. */
 int fogpayctl_command(const fogpayctl_target *target, int argc, char **argv);
 
+/* The reply to request (a NUL-terminated JSON request carrying
+ * correlation) from the target, online or offline, as a string from malloc
+ * the caller frees; NULL after printing why. */
+char *fogpayctl_exchange(const fogpayctl_target *target, const char *request,
+                         const char *correlation);
+
+/* "import-devices --file FILE [--secrets-out FILE]" (fogpayctl_import.c):
+ * many devices from a file of JSON lines in one importDevices command, on
+ * either path; the exit status as fogpayctl_command. */
+int fogpayctl_import(const fogpayctl_target *target, int argc, char **argv);
+
 /* Online: publishes request (a NUL-terminated JSON request carrying
  * correlation) and returns the reply carrying that correlation data, as a
  * string from malloc the caller frees; NULL after printing why (connect,

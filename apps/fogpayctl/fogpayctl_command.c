@@ -310,9 +310,8 @@ static int command__print(const fogpayctl_target *target, const command_row *row
     return status;
 }
 
-/* The reply to request from the target; NULL after printing why. */
-static char *command__exchange(const fogpayctl_target *target, const char *request,
-                               const char *correlation)
+char *fogpayctl_exchange(const fogpayctl_target *target, const char *request,
+                         const char *correlation)
 {
     if (target->conn != NULL) {
         return fogpayctl_online_exchange(target->conn, request, correlation);
@@ -339,7 +338,7 @@ int fogpayctl_command(const fogpayctl_target *target, int argc, char **argv)
         return FOGPAY_CLI_EXIT_USAGE;
     }
     char *payload = cJSON_PrintUnformatted(request);
-    char *reply = payload ? command__exchange(target, payload, correlation) : NULL;
+    char *reply = payload ? fogpayctl_exchange(target, payload, correlation) : NULL;
     int status = FOGPAY_CLI_EXIT_FAILURE;
     if (reply != NULL) {
         const cJSON *cmd = cJSON_GetArrayItem(cJSON_GetObjectItem(request, "commands"), 0);

@@ -95,11 +95,12 @@ static void provision(const char *db, char *entity, size_t cap)
     test_broker_path(&broker, "dev.key", key, sizeof key);
     for (int i = 0; i < 2; i++) {
         const char *device = i == 0 ? "dev-a" : "dev-b";
-        CU_ASSERT_FATAL(run(out, sizeof out,
-                            "rm -f %s && %s keygen --out %s > %s.pub && echo pass-%s | "
-                            "%s --db %s register-device --device %s --public-key \"$(cat %s.pub)\" "
-                            "--owner %s --password-file -",
-                            key, fogpayctl, key, key, device, fogpayctl, db, device, key, entity));
+        CU_ASSERT_FATAL(
+            run(out, sizeof out,
+                "rm -f %s && %s keygen --out %s > %s.pub && echo secret-%s-0123456789abcdefghij | "
+                "%s --db %s register-device --device %s --public-key \"$(cat %s.pub)\" "
+                "--owner %s --password-file -",
+                key, fogpayctl, key, key, device, fogpayctl, db, device, key, entity));
         CU_ASSERT_PTR_NOT_NULL(strstr(out, "exit 0"));
     }
     CU_ASSERT_FATAL(run(out, sizeof out,
@@ -134,7 +135,7 @@ static void test_start(void)
     test_broker_path(&broker, "gateway.key", key, sizeof key);
     test_broker_path(&broker, "operators", operators, sizeof operators);
     write_file(ops_password, "ops-pass\n");
-    write_file(dev_password, "pass-c\n");
+    write_file(dev_password, "secret-dev-c-0123456789abcdefghij\n");
     CU_ASSERT_FATAL(run(out, sizeof out,
                         "%s keygen --out %s >/dev/null && %s passwd --user ops --password-file %s "
                         "> %s",
@@ -224,8 +225,9 @@ static void test_register_and_password(void)
     both(line, 1);
     char uri[64];
     snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", broker.port);
-    const char *logins[][3] = {
-        {"dev-a", "pass-dev-a", "0"}, {"dev-c", "pass-c", "0"}, {"dev-c", "wrong", "refused"}};
+    const char *logins[][3] = {{"dev-a", "secret-dev-a-0123456789abcdefghij", "0"},
+                               {"dev-c", "secret-dev-c-0123456789abcdefghij", "0"},
+                               {"dev-c", "wrong", "refused"}};
     for (size_t i = 0; i < 3; i++) {
         MQTTClient client;
         MQTTClient_create(&client, uri, logins[i][0], MQTTCLIENT_PERSISTENCE_NONE, NULL);

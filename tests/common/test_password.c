@@ -1,7 +1,8 @@
 /*
  * test_password.c - the salted PBKDF2 hashes of common/fogpay_password.h:
  * round trip, salt, malformed stored hashes, the iteration bounds, the
- * password length bound, and an RFC 7914 section 11 PBKDF2-HMAC-SHA256 vector
+ * password length bound, the device secrets' fast scheme and its minimum,
+ * and an RFC 7914 section 11 PBKDF2-HMAC-SHA256 vector
  * checked through a stored hash built from it.
  */
 #include <stdio.h>
@@ -74,10 +75,54 @@ static void test_default_iterations(void)
     CU_ASSERT_NOT_EQUAL(fogpay_password_hash("pw", 2, 0, stored, 20), FOGPAY_OK);
 }
 
+/* Device secrets: the fast scheme, its minimum, and a verifier made
+ * outside fogpay (SHA-256 of the salt bytes followed by the secret). */
+static void test_device_secrets(void)
+{
+    const char *secret = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    char stored[FOGPAY_PASSWORD_HASH_TEXT_MAX], again[FOGPAY_PASSWORD_HASH_TEXT_MAX];
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_device_secret_verifier(secret, strlen(secret), stored, sizeof stored), FOGPAY_OK);
+    CU_ASSERT_EQUAL(strncmp(stored, "sha256$", 7), 0);
+    CU_ASSERT_EQUAL(strlen(stored), 7 + 32 + 1 + 64);
+    CU_ASSERT(fogpay_password_is_device_verifier(stored));
+    CU_ASSERT_EQUAL(fogpay_password_hash_parse(stored), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_password_check(secret, strlen(secret), stored), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_password_check(secret, strlen(secret) - 1, stored),
+                    FOGPAY_ERR_NOT_AUTHORISED);
+    CU_ASSERT_EQUAL(fogpay_device_secret_verifier(secret, strlen(secret), again, sizeof again),
+                    FOGPAY_OK);
+    CU_ASSERT_STRING_NOT_EQUAL(stored, again);
+    /* Too short, or too few different characters. */
+    CU_ASSERT_EQUAL(fogpay_device_secret_verifier(secret, 31, stored, sizeof stored),
+                    FOGPAY_ERR_SECRET_WEAK);
+    CU_ASSERT_EQUAL(fogpay_device_secret_check("abababababababababababababababab", 32),
+                    FOGPAY_ERR_SECRET_WEAK);
+    CU_ASSERT_EQUAL(fogpay_device_secret_check("abcdefgabcdefgabcdefgabcdefgabcd", 32),
+                    FOGPAY_ERR_SECRET_WEAK);
+    CU_ASSERT_EQUAL(fogpay_device_secret_check("abcdefghabcdefghabcdefghabcdefgh", 32), FOGPAY_OK);
+    /* Generated secrets pass the check. */
+    char generated[FOGPAY_DEVICE_SECRET_TEXT_SIZE];
+    CU_ASSERT_EQUAL_FATAL(fogpay_device_secret_generate(generated), FOGPAY_OK);
+    CU_ASSERT_EQUAL(strlen(generated), 64);
+    CU_ASSERT_EQUAL(fogpay_device_secret_check(generated, strlen(generated)), FOGPAY_OK);
+    /* Salt 00..0f, secret "x" * 32: sha256(salt || secret) computed
+     * independently (Python hashlib). */
+    const char *outside = "sha256$000102030405060708090a0b0c0d0e0f$"
+                          "eabeff7284d8f5f9226f8ca898f91ba2a4f72267f899100fc8f4c94aeb0be49e";
+    const char *xs = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+    CU_ASSERT_EQUAL(fogpay_password_check(xs, 32, outside), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_password_check(xs, 31, outside), FOGPAY_ERR_NOT_AUTHORISED);
+    /* A malformed device verifier is malformed, not a wrong password. */
+    CU_ASSERT_EQUAL(fogpay_password_check(secret, strlen(secret), "sha256$00$11"),
+                    FOGPAY_ERR_FIELD_RANGE);
+}
+
 int main(void)
 {
     CU_initialize_registry();
     CU_pSuite s = CU_add_suite("password", NULL, NULL);
+    CU_add_test(s, "device secrets: fast verifier, minimum", test_device_secrets);
     CU_add_test(s, "password hashes", test_passwords);
     CU_add_test(s, "the stored format", test_stored_format);
     CU_add_test(s, "the default iteration count", test_default_iterations);
