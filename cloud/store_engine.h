@@ -155,6 +155,7 @@ const char *store__event_decode(const store_row *row, fogpay_event *out, const c
 /* schemas/cloud.sql, NUL-terminated, generated at build time by
  * schemas/embed_sql.py (schemas/meson.build); and its version. */
 extern const char cloud_schema_sql[];
-#define STORE_SCHEMA_VERSION 2
+extern const char cloud_migrate_2_sql[]; /* version 2 to 3 */
+#define STORE_SCHEMA_VERSION 3
 
 #endif

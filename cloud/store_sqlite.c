@@ -284,7 +284,7 @@ static void sqlite__event_row_read(sqlite3_stmt *st, store_row *row)
         !sqlite__u64(st, 1, &e->position)) {
         row->problem = "its gateway id or position is not of its type";
     } else if (!sqlite__u64(st, 2, &kind) || !sqlite__u64(st, 3, &e->time_ms) ||
-               kind > FOGPAY_EVENT_USAGE) {
+               (kind > FOGPAY_EVENT_KEY_REVOKED || kind == 4)) {
         row->problem = "a number column is out of its range";
     } else if (!sqlite__text(st, 4, e->device_id, sizeof e->device_id) ||
                !sqlite__text(st, 5, e->entity_id, sizeof e->entity_id)) {
@@ -305,13 +305,14 @@ static void sqlite__event_row_read(sqlite3_stmt *st, store_row *row)
 
 /* Opening. */
 
-/* The cloud store has no migrations: no version 1 store was deployed. */
+/* Version 2 to 3 only: no version 1 store was deployed. */
+static const char *const sqlite__migrations[] = {NULL, cloud_migrate_2_sql};
 static const fogpay_sqlite_schema sqlite__schema = {
     .what = "cloud store",
     .version = STORE_SCHEMA_VERSION,
     .create_sql = cloud_schema_sql,
-    .migrations = NULL,
-    .migration_count = 0,
+    .migrations = sqlite__migrations,
+    .migration_count = sizeof sqlite__migrations / sizeof sqlite__migrations[0],
     .busy_timeout_ms = SQLITE_STORE_BUSY_TIMEOUT_MS,
 };
 

@@ -24,6 +24,7 @@
 #include "fogpay_cbor.h"
 #include "fogpay_currency.h"
 #include "fogpay_error.h"
+#include "fogpay_key.h"
 #include "fogpay_limits.h"
 
 /* Payment intent, device to gateway (schemas/intent.cddl). Exactly one of
@@ -138,6 +139,9 @@ typedef enum fogpay_event_kind {
     FOGPAY_EVENT_STATUS = 1,     /* a device's status changed (active, suspended, revoked) */
     FOGPAY_EVENT_OWNERSHIP = 2,  /* a device's owner or lessee changes from a time on */
     FOGPAY_EVENT_USAGE = 3,      /* a device's meter reading was stored */
+    /* 4 is reserved for another kind of the contract. */
+    FOGPAY_EVENT_KEY_ROTATED = 5, /* a device's new key is active; the old one ends later */
+    FOGPAY_EVENT_KEY_REVOKED = 6, /* a device key's validity ended before its time */
 } fogpay_event_kind;
 
 /* One event of a gateway's event chain (schemas/event.cddl): what the back
@@ -159,6 +163,7 @@ typedef struct fogpay_event {
     uint64_t effective_ms;                    /* key 11, ownership */
     uint8_t status;                           /* key 12, status: 0 active, 1 suspended, 2 revoked */
     uint8_t usage_hash[FOGPAY_HASH_BYTES];    /* key 13, usage: SHA-256 of the signed reading */
+    uint8_t kid[FOGPAY_KID_BYTES];            /* key 14, key events: the key's id */
 } fogpay_event;
 
 /* The two chains a gateway syncs upstream, each in batches of its own. */

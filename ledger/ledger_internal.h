@@ -60,6 +60,10 @@
  * against it. */
 #define LEDGER_INT_MAX ((uint64_t)INT64_MAX)
 
+/* Retired keys of one device still valid at a time: a rotation ends the
+ * earlier window, so one; more is a ledger written by something else. */
+#define LEDGER_KEYS_ENDED_MAX 4
+
 typedef enum ledger_stmt_id {
     /* ledger.c: transactions and savepoints */
     LEDGER_STMT_BEGIN,
@@ -84,6 +88,7 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_DEVICE_NEXT_COMMAND_SEQ,
     LEDGER_STMT_KEY_INSERT,
     LEDGER_STMT_KEY_RETIRE,
+    LEDGER_STMT_KEY_END,
     LEDGER_STMT_KEY_RETIRED_GET,
     LEDGER_STMT_OWNERSHIP_INSERT,
     LEDGER_STMT_OWNERSHIP_LATEST,
@@ -158,6 +163,7 @@ extern const size_t ledger_verify__sql_count;
 extern const char ledger_schema_sql[];
 extern const char ledger_migrate_1_sql[];
 extern const char ledger_migrate_2_sql[];
+extern const char ledger_migrate_3_sql[];
 
 struct fogpay_ledger {
     sqlite3 *db;

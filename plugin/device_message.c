@@ -86,30 +86,35 @@ static int intent_reject(message_context *c, fogpay_error reason)
 /* Retired keys tried when a signature fails, to name the refusal. */
 #define INTENT_RETIRED_KEYS_CHECKED 4
 
-/* FOGPAY_ERR_KEY_REVOKED when one of the device's recently retired keys
- * opens the intent, else `refusal`: the registered key's own verdict
- * (FOGPAY_ERR_BAD_SIGNATURE, or FOGPAY_ERR_COSE_ALG_UNSUPPORTED when the
- * header names an algorithm other than the key's). */
-static fogpay_error intent_signature_refusal(message_context *c, fogpay_error refusal)
+/* When the registered key refuses the signature: tries the device's
+ * recently retired keys. One that opens the message and whose overlap window
+ * has not ended at the gateway's now (the device's own clock is not trusted
+ * for this) authenticates it: FOGPAY_OK and the payload view set. One whose
+ * window has ended: FOGPAY_ERR_KEY_REVOKED. None: `refusal`, the registered
+ * key's own verdict (FOGPAY_ERR_BAD_SIGNATURE, or
+ * FOGPAY_ERR_COSE_ALG_UNSUPPORTED when the header names an algorithm other
+ * than the key's). */
+static fogpay_error intent_verify_retired(message_context *c, fogpay_error refusal,
+                                          fogpay_bytes *payload)
 {
     for (uint32_t i = 0; i < INTENT_RETIRED_KEYS_CHECKED; i++) {
         int alg = 0;
         uint8_t pub[FOGPAY_PUBLIC_KEY_MAX];
         size_t pub_len = 0;
+        uint64_t until_ms = 0;
         fogpay_key *old = NULL;
-        if (fogpay_ledger_device_retired_key(c->gw->ledger, c->device_id, i, &alg, pub, &pub_len) !=
-            FOGPAY_OK) {
+        if (fogpay_ledger_device_retired_key(c->gw->ledger, c->device_id, i, &alg, pub, &pub_len,
+                                             &until_ms) != FOGPAY_OK) {
             break;
         }
         if (fogpay_key_from_public((fogpay_alg)alg, pub, pub_len, &old) != FOGPAY_OK) {
             continue;
         }
-        fogpay_bytes payload;
         fogpay_error err =
-            fogpay_cose_sign1_open(c->ev->payload, c->ev->payloadlen, old, NULL, &payload);
+            fogpay_cose_sign1_open(c->ev->payload, c->ev->payloadlen, old, NULL, payload);
         fogpay_key_free(old);
         if (err == FOGPAY_OK) {
-            return FOGPAY_ERR_KEY_REVOKED;
+            return c->now_ms < until_ms ? FOGPAY_OK : FOGPAY_ERR_KEY_REVOKED;
         }
     }
     return refusal;
@@ -129,7 +134,7 @@ static fogpay_error intent_verify(message_context *c, const fogpay_device *devic
     err = fogpay_cose_sign1_open(c->ev->payload, c->ev->payloadlen, key, NULL, payload);
     fogpay_key_free(key);
     if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED || err == FOGPAY_ERR_BAD_SIGNATURE) {
-        err = intent_signature_refusal(c, err);
+        err = intent_verify_retired(c, err, payload);
     }
     return err;
 }

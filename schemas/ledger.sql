@@ -1,4 +1,4 @@
--- ledger.sql - the schema of the gateway's ledger (SQLite), version 3.
+-- ledger.sql - the schema of the gateway's ledger (SQLite), version 4.
 --
 -- The ledger embeds this file at build time (schemas/meson.build) and runs
 -- it once, inside one transaction, when it creates a ledger; the runtime
@@ -40,7 +40,7 @@
 --     last_position); issuing and moving a note are transfers whose record
 --     names the serial, so every note's history is in the chain.
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 
 -- Legal entities: the parties a payment is assigned to. Devices are never
 -- legal entities.
@@ -88,7 +88,10 @@ CREATE TABLE device_keys (
 CREATE UNIQUE INDEX device_keys_active ON device_keys (device_id) WHERE active = 1;
 CREATE UNIQUE INDEX device_keys_device_key ON device_keys (device_id, public_key);
 
--- A key is only ever retired: its bytes, algorithm and start stay.
+-- A key is only ever retired: its bytes, algorithm and start stay. A retired
+-- key stays valid until revoked_ms, the end of its overlap window after a
+-- rotation (the rotation's time when there is none); that end may move
+-- earlier (a revocation during the window), never later.
 CREATE TRIGGER device_keys_no_delete BEFORE DELETE ON device_keys
 BEGIN
     SELECT RAISE(ABORT, 'device keys are kept as history');
@@ -96,9 +99,10 @@ END;
 CREATE TRIGGER device_keys_retire_only BEFORE UPDATE ON device_keys
 WHEN NEW.id IS NOT OLD.id OR NEW.device_id IS NOT OLD.device_id OR NEW.alg IS NOT OLD.alg
     OR NEW.public_key IS NOT OLD.public_key OR NEW.from_ms IS NOT OLD.from_ms
-    OR OLD.active = 0 OR NEW.active <> 0
+    OR NEW.active <> 0 OR NEW.revoked_ms IS NULL
+    OR (OLD.active = 0 AND NOT (NEW.revoked_ms < OLD.revoked_ms))
 BEGIN
-    SELECT RAISE(ABORT, 'a device key can only be retired');
+    SELECT RAISE(ABORT, 'a device key can only be retired, or its validity shortened');
 END;
 
 -- Ownership history, append-only and effective-dated: from effective_ms on,
@@ -264,7 +268,7 @@ CREATE TABLE rejections (
 -- usage_readings.
 CREATE TABLE events (
     position INTEGER PRIMARY KEY CHECK (position >= 1),
-    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 3),
+    kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6)),
     time_ms INTEGER NOT NULL CHECK (time_ms >= 1),
     device_id TEXT NOT NULL REFERENCES devices (id),
     record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),

@@ -117,6 +117,7 @@ static void test_start(void)
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &p, 1000, entity), FOGPAY_OK);
     register_device(l, "dev-a", entity, 100000);
     register_device(l, "dev-b", entity, 1000);
+    register_device(l, "dev-r", entity, 100000);
     fogpay_ledger_close(l);
     char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
     path_in("gateway.key", key_path);
@@ -161,6 +162,9 @@ static pid_t agent_spawn(const char *device, const char *out_name, const char *c
     if (pid == 0) {
         int fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0600);
         dup2(fd, STDOUT_FILENO);
+        if (out_name) {
+            dup2(fd, STDERR_FILENO); /* the agent's log lines too */
+        }
         execv(agent_bin, (char *const *)argv);
         _exit(127);
     }
@@ -393,21 +397,35 @@ static bool wait_for_text(const char *path, const char *text)
     return false;
 }
 
-static int operator_command(const char *command, const char *device)
+/* fogpayctl online as the operator with the control command and its
+ * "--field value" pairs (NULL-terminated); its exit status. */
+static int operator_run(const char *const *command)
 {
     char port[16], password_file[TEST_BROKER_PATH_MAX];
     snprintf(port, sizeof port, "%d", broker.port);
     path_in("ops.password", password_file);
     write_text(password_file, "ops-pass\n", 0600);
+    const char *argv[ARGS_MAX] = {fogpayctl_bin, "-h",  "127.0.0.1",       "-p",         port,
+                                  "-u",          "ops", "--password-file", password_file};
+    size_t n = 9;
+    for (size_t i = 0; command[i] && n < ARGS_MAX - 1; i++) {
+        argv[n++] = command[i];
+    }
+    argv[n] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open("/dev/null", O_WRONLY);
         dup2(fd, STDOUT_FILENO);
-        execl(fogpayctl_bin, fogpayctl_bin, "-h", "127.0.0.1", "-p", port, "-u", "ops",
-              "--password-file", password_file, command, "--device", device, (char *)NULL);
+        execv(fogpayctl_bin, (char *const *)argv);
         _exit(127);
     }
     return wait_exit(pid);
+}
+
+static int operator_command(const char *command, const char *device)
+{
+    const char *args[] = {command, "--device", device, NULL};
+    return operator_run(args);
 }
 
 static void test_operator_suspend(void)
@@ -438,6 +456,132 @@ static void test_operator_suspend(void)
     kill(pid, SIGTERM);
     CU_ASSERT_EQUAL(wait_exit(pid), 0);
     CU_ASSERT_EQUAL(agent("dev-b", NULL, pay), 0);
+}
+
+/* ---- device key rotation ------------------------------------------------- */
+
+/* Journals count payments of device while the broker is down (each times
+ * out, exit 4), then starts the broker again: they wait, signed with the
+ * device's key of now, to be resent. Returns the first seq. */
+static uint64_t journal_offline(const char *device, int count)
+{
+    uint64_t first = (uint64_t)status_value(device, "next_seq ");
+    test_broker_stop(&broker);
+    const char *pay[] = {"--timeout", "300",  "pay",        "--to", "dev-b",
+                         "--amount",  "0.07", "--currency", "EUR",  NULL};
+    for (int i = 0; i < count; i++) {
+        CU_ASSERT_EQUAL(agent(device, NULL, pay), 4);
+    }
+    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    return first;
+}
+
+/* The device makes a new key (rotate-key), the operator registers it with
+ * overlap_s (and, with revoke, ends the old key's window at once), and the
+ * device switches to it. */
+static void rotate_device(const char *device, const char *overlap_s, bool revoke)
+{
+    char out[TEST_BROKER_PATH_MAX], public_key[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    path_in("rotate.out", out);
+    unlink(out);
+    const char *rotate[] = {"rotate-key", NULL};
+    CU_ASSERT_EQUAL_FATAL(agent(device, "rotate.out", rotate), 0);
+    char *text = testutil_read_file(out, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    snprintf(public_key, sizeof public_key, "%.*s", (int)strcspn(text, "\n"), text);
+    free(text);
+    CU_ASSERT_EQUAL(strncmp(public_key, "ed25519:", 8), 0);
+    const char *command[] = {"rotateDeviceKey", "--device",          device,    "--public-key",
+                             public_key,        "--overlap-seconds", overlap_s, NULL};
+    CU_ASSERT_EQUAL_FATAL(operator_run(command), 0);
+    if (revoke) {
+        CU_ASSERT_EQUAL_FATAL(operator_command("revokeDeviceKey", device), 0);
+    }
+    const char *use[] = {"switch-key", NULL};
+    CU_ASSERT_EQUAL_FATAL(agent(device, NULL, use), 0);
+}
+
+/* Drains the device's journal, its log in drain.out; the log as text. */
+static char *drain_logged(const char *device)
+{
+    char out[TEST_BROKER_PATH_MAX];
+    path_in("drain.out", out);
+    unlink(out);
+    const char *drain[] = {"run", "--drain", NULL};
+    CU_ASSERT_EQUAL(agent(device, "drain.out", drain), 0);
+    CU_ASSERT_EQUAL(status_value(device, "pending "), 0);
+    return testutil_read_file(out, NULL);
+}
+
+typedef struct key_events {
+    const char *device;
+    size_t rotated;
+    size_t revoked;
+} key_events;
+
+static int key_events_visit(void *ctx, const fogpay_event *e, const uint8_t *hash)
+{
+    (void)hash;
+    key_events *k = ctx;
+    if (strcmp(e->device_id, k->device) == 0) {
+        k->rotated += e->kind == FOGPAY_EVENT_KEY_ROTATED;
+        k->revoked += e->kind == FOGPAY_EVENT_KEY_REVOKED;
+    }
+    return 0;
+}
+
+/* Intents the device journaled with its old key, resent after the
+ * rotation: settled inside the overlap window; key_revoked after the window
+ * ended by time or by revokeDeviceKey, moving nothing. Each step is an
+ * event on the chain. */
+static void test_device_key_rotation(void)
+{
+    /* Inside the window: both settle, then the new key pays. */
+    uint64_t first = journal_offline("dev-r", 2);
+    rotate_device("dev-r", "3600", false);
+    free(drain_logged("dev-r"));
+    paid p;
+    ledger_paid(&p, "dev-r", first);
+    CU_ASSERT_EQUAL(p.count, 2);
+    const char *pay[] = {"pay", "--to", "dev-b", "--amount", "0.01", "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("dev-r", NULL, pay), 0);
+    ledger_paid(&p, "dev-r", first);
+    CU_ASSERT_EQUAL(p.count, 3);
+
+    /* After a window of 2 s has ended: key_revoked, nothing moves. */
+    int64_t balance = gateway_balance("dev-r");
+    first = journal_offline("dev-r", 1);
+    rotate_device("dev-r", "2", false);
+    struct timespec past_window = {3, 0};
+    nanosleep(&past_window, NULL);
+    char *log = drain_logged("dev-r");
+    CU_ASSERT_PTR_NOT_NULL(log ? strstr(log, "rejected: key_revoked") : NULL);
+    free(log);
+    ledger_paid(&p, "dev-r", first);
+    CU_ASSERT_EQUAL(p.count, 0);
+    CU_ASSERT_EQUAL(gateway_balance("dev-r"), balance);
+
+    /* Revoked at once, inside a long window: key_revoked too. */
+    first = journal_offline("dev-r", 1);
+    rotate_device("dev-r", "3600", true);
+    log = drain_logged("dev-r");
+    CU_ASSERT_PTR_NOT_NULL(log ? strstr(log, "rejected: key_revoked") : NULL);
+    free(log);
+    ledger_paid(&p, "dev-r", first);
+    CU_ASSERT_EQUAL(p.count, 0);
+    CU_ASSERT_EQUAL(gateway_balance("dev-r"), balance);
+    CU_ASSERT_EQUAL(agent("dev-r", NULL, pay), 0);
+
+    /* Three rotations; the second ended the first window early, and the
+     * operator ended the third's. */
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    key_events k = {"dev-r", 0, 0};
+    CU_ASSERT_EQUAL(fogpay_ledger_event_list(l, 0, 0, key_events_visit, &k), FOGPAY_OK);
+    CU_ASSERT_EQUAL(k.rotated, 3);
+    CU_ASSERT_EQUAL(k.revoked, 2);
+    CU_ASSERT_EQUAL(fogpay_ledger_verify(l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(l);
 }
 
 /* ---- receipts and commands through the library ---------------------------- */
@@ -609,5 +753,7 @@ int main(int argc, char **argv)
     CU_add_test(s, "operator suspend reaches an offline device", test_operator_suspend);
     CU_add_test(s, "forged receipts and commands change nothing",
                 test_forged_messages_change_nothing);
+    CU_add_test(s, "device key rotation: overlap window, its end, revocation",
+                test_device_key_rotation);
     return testutil_run();
 }
