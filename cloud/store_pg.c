@@ -75,6 +75,11 @@ static const pg_statement pg__sql_gateway_insert = {
     11,
     {PG_OID_TEXT, PG_OID_TEXT, PG_OID_INT8, PG_OID_BYTEA, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8,
      PG_OID_INT8, PG_OID_INT8, PG_OID_INT8, PG_OID_BYTEA}};
+static const pg_statement pg__sql_gateway_set_key = {
+    "fogpay_gateway_set_key",
+    "UPDATE gateways SET public_key = $2 WHERE id = $1",
+    2,
+    {PG_OID_TEXT, PG_OID_TEXT}};
 static const pg_statement pg__sql_gateway_get = {"fogpay_gateway_get",
                                                  "SELECT " PG_GATEWAY_COLUMNS
                                                  " FROM gateways WHERE id = $1",
@@ -125,9 +130,10 @@ static const pg_statement pg__sql_event_hash = {
     {PG_OID_TEXT, PG_OID_INT8}};
 
 static const pg_statement *const pg__statements[] = {
-    &pg__sql_gateway_insert, &pg__sql_gateway_get,      &pg__sql_gateway_lock,
-    &pg__sql_gateway_page,   &pg__sql_gateway_set_head, &pg__sql_transfer_insert,
-    &pg__sql_chain_hash,     &pg__sql_event_insert,     &pg__sql_event_hash,
+    &pg__sql_gateway_insert,  &pg__sql_gateway_get,      &pg__sql_gateway_lock,
+    &pg__sql_gateway_page,    &pg__sql_gateway_set_head, &pg__sql_transfer_insert,
+    &pg__sql_chain_hash,      &pg__sql_event_insert,     &pg__sql_event_hash,
+    &pg__sql_gateway_set_key,
 };
 
 /* Parameters of a transfer or event page: $1 after gateway, $2 after position,
@@ -656,6 +662,22 @@ static fogpay_error pg__gateway_insert(fogpay_store *s, const fogpay_store_gatew
     return err;
 }
 
+static fogpay_error pg__gateway_set_key(fogpay_store *s, const char *gateway_id,
+                                        const char *public_key_text)
+{
+    pg_params p = {0};
+    pg__add_text(&p, gateway_id);
+    pg__add_text(&p, public_key_text);
+    PGresult *res = NULL;
+    fogpay_error err = pg__run(s, pg__sql_gateway_set_key.name, &p, PGRES_COMMAND_OK,
+                               "set the gateway's key", &res);
+    if (err == FOGPAY_OK && strcmp(PQcmdTuples(res), "0") == 0) {
+        err = FOGPAY_ERR_UNKNOWN_GATEWAY;
+    }
+    PQclear(res);
+    return err;
+}
+
 static fogpay_error pg__gateway_get(fogpay_store *s, const char *gateway_id, bool for_update,
                                     fogpay_store_gateway *out)
 {
@@ -866,6 +888,7 @@ const store_engine store_pg__engine = {
     .commit = pg__commit,
     .rollback = pg__rollback,
     .gateway_insert = pg__gateway_insert,
+    .gateway_set_key = pg__gateway_set_key,
     .gateway_get = pg__gateway_get,
     .gateway_page = pg__gateway_page,
     .gateway_set_head = pg__gateway_set_head,

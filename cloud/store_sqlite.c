@@ -52,6 +52,7 @@ typedef enum sqlite_stmt_id {
     SQLITE_STMT_COMMIT,
     SQLITE_STMT_ROLLBACK,
     SQLITE_STMT_GATEWAY_INSERT,
+    SQLITE_STMT_GATEWAY_SET_KEY,
     SQLITE_STMT_GATEWAY_GET,
     SQLITE_STMT_GATEWAY_PAGE,
     SQLITE_STMT_GATEWAY_SET_HEAD,
@@ -79,6 +80,7 @@ static const char *const sqlite__sql[SQLITE_STMT_FIXED_COUNT] = {
     [SQLITE_STMT_ROLLBACK] = "ROLLBACK",
     [SQLITE_STMT_GATEWAY_INSERT] = "INSERT INTO gateways (" SQLITE_GATEWAY_COLUMNS
                                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [SQLITE_STMT_GATEWAY_SET_KEY] = "UPDATE gateways SET public_key = ?2 WHERE id = ?1",
     [SQLITE_STMT_GATEWAY_GET] = "SELECT " SQLITE_GATEWAY_COLUMNS " FROM gateways WHERE id = ?1",
     [SQLITE_STMT_GATEWAY_PAGE] =
         "SELECT " SQLITE_GATEWAY_COLUMNS " FROM gateways WHERE id > ?1 ORDER BY id LIMIT ?2",
@@ -457,6 +459,20 @@ static fogpay_error sqlite__gateway_insert(fogpay_store *s, const fogpay_store_g
     return err;
 }
 
+static fogpay_error sqlite__gateway_set_key(fogpay_store *s, const char *gateway_id,
+                                            const char *public_key_text)
+{
+    store_sqlite *q = sqlite__state(s);
+    sqlite3_stmt *st = q->stmt[SQLITE_STMT_GATEWAY_SET_KEY];
+    sqlite__bind_text(q, st, 1, gateway_id);
+    sqlite__bind_text(q, st, 2, public_key_text);
+    fogpay_error err = sqlite__exec(s, st, "set the gateway's key");
+    if (err == FOGPAY_OK && sqlite3_changes(q->db) == 0) {
+        err = FOGPAY_ERR_UNKNOWN_GATEWAY;
+    }
+    return err;
+}
+
 static fogpay_error sqlite__gateway_get(fogpay_store *s, const char *gateway_id, bool for_update,
                                         fogpay_store_gateway *out)
 {
@@ -680,6 +696,7 @@ const store_engine store_sqlite__engine = {
     .commit = sqlite__commit,
     .rollback = sqlite__rollback,
     .gateway_insert = sqlite__gateway_insert,
+    .gateway_set_key = sqlite__gateway_set_key,
     .gateway_get = sqlite__gateway_get,
     .gateway_page = sqlite__gateway_page,
     .gateway_set_head = sqlite__gateway_set_head,

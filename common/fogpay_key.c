@@ -459,3 +459,14 @@ bool fogpay_alg_from_name(const char *name, fogpay_alg *out)
     }
     return false;
 }
+
+fogpay_error fogpay_gateway_key_valid_at(const fogpay_gateway_key *k, uint64_t time_s)
+{
+    if (k == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (time_s < k->from_ms / 1000 || (k->until_ms != 0 && time_s > k->until_ms / 1000)) {
+        return FOGPAY_ERR_KEY_REVOKED;
+    }
+    return FOGPAY_OK;
+}

@@ -76,6 +76,24 @@ fogpay_error fogpay_key_public_text(const fogpay_key *key, char *out, size_t cap
 #define FOGPAY_KID_BYTES 8
 fogpay_error fogpay_key_id(const fogpay_key *key, uint8_t out[FOGPAY_KID_BYTES]);
 
+/* One key of a gateway's key history: it signed receipts, commands and
+ * batches from from_ms until until_ms, when the next one took over (0 while
+ * it is the active key). The gateway's ledger keeps the history; an agent
+ * keeps the keys it was told of. */
+typedef struct fogpay_gateway_key {
+    uint8_t kid[FOGPAY_KID_BYTES];
+    int alg; /* fogpay_alg */
+    uint8_t public_key[FOGPAY_PUBLIC_KEY_MAX];
+    size_t public_key_len;
+    uint64_t from_ms;
+    uint64_t until_ms;
+} fogpay_gateway_key;
+
+/* Whether a message the key signed, dated time_s (receipts and commands
+ * carry seconds), lies within the key's validity, to the second: FOGPAY_OK,
+ * or FOGPAY_ERR_KEY_REVOKED. */
+fogpay_error fogpay_gateway_key_valid_at(const fogpay_gateway_key *k, uint64_t time_s);
+
 /* Raw signature over msg (64 bytes: Ed25519, or ES256 r||s over SHA-256). */
 fogpay_error fogpay_key_sign(const fogpay_key *key, const uint8_t *msg, size_t msg_len,
                              uint8_t sig[FOGPAY_SIGNATURE_BYTES]);

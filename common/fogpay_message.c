@@ -127,13 +127,14 @@ static const field_spec receipt_fields[] = {
 static const field_spec command_fields[] = {
     TEXT_FIELD(fogpay_command, 1, device_id, true, FIELD_ID),
     UINT_FIELD(fogpay_command, 2, command_seq, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_command, 3, kind, true, 0, FOGPAY_COMMAND_LIMITS),
+    UINT_FIELD(fogpay_command, 3, kind, true, 0, FOGPAY_COMMAND_GATEWAY_KEY),
     UINT_FIELD(fogpay_command, 4, issued_s, true, 1, TIME_S_MAX),
     TEXT_FIELD(fogpay_command, 5, gateway_id, true, FIELD_ID),
     UINT_FIELD(fogpay_command, 6, reason, false, 1, 99),
     UINT_FIELD(fogpay_command, 7, per_payment_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_command, 8, per_day_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_command, 9, wallet_max_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
+    TEXT_FIELD(fogpay_command, 10, gateway_key, false, FIELD_ID),
 };
 
 static const field_spec transfer_fields[] = {
@@ -542,6 +543,9 @@ static fogpay_error command_check(const fogpay_command *in)
     bool limits = in->per_payment_minor || in->per_day_minor || in->wallet_max_minor;
     if (limits && in->kind != FOGPAY_COMMAND_LIMITS) {
         return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if ((in->kind == FOGPAY_COMMAND_GATEWAY_KEY) != (in->gateway_key[0] != '\0')) {
+        return FOGPAY_ERR_FIELD_RANGE; /* the new key exactly in a gateway-key command */
     }
     return FOGPAY_OK;
 }

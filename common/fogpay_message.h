@@ -91,20 +91,23 @@ typedef enum fogpay_command_kind {
     FOGPAY_COMMAND_SUSPEND = 0,
     FOGPAY_COMMAND_RESUME = 1,
     FOGPAY_COMMAND_LIMITS = 2,
+    FOGPAY_COMMAND_GATEWAY_KEY = 3, /* the gateway's next key, signed with the current one */
 } fogpay_command_kind;
 
 /* Command, gateway to device (schemas/command.cddl). Limits are present only
  * for FOGPAY_COMMAND_LIMITS; zero there means "no limit". */
 typedef struct fogpay_command {
-    char device_id[FOGPAY_DEVICE_ID_MAX + 1];   /* key 1 */
-    uint64_t command_seq;                       /* key 2, per device, increasing */
-    uint8_t kind;                               /* key 3 */
-    uint64_t issued_s;                          /* key 4 */
-    char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1]; /* key 5 */
-    uint16_t reason;                            /* key 6, optional, why (0 = operator) */
-    uint64_t per_payment_minor;                 /* key 7, limits only */
-    uint64_t per_day_minor;                     /* key 8, limits only */
-    uint64_t wallet_max_minor;                  /* key 9, limits only */
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];     /* key 1 */
+    uint64_t command_seq;                         /* key 2, per device, increasing */
+    uint8_t kind;                                 /* key 3 */
+    uint64_t issued_s;                            /* key 4 */
+    char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1];   /* key 5 */
+    uint16_t reason;                              /* key 6, optional, why (0 = operator) */
+    uint64_t per_payment_minor;                   /* key 7, limits only */
+    uint64_t per_day_minor;                       /* key 8, limits only */
+    uint64_t wallet_max_minor;                    /* key 9, limits only */
+    char gateway_key[FOGPAY_PUBLIC_KEY_TEXT_MAX]; /* key 10, gateway-key only: "<alg>:<hex>",
+                                                     valid from issued_s */
 } fogpay_command;
 
 typedef enum fogpay_transfer_kind {

@@ -355,6 +355,30 @@ static fogpay_error control__revoke_device_key(const fogpay_control_context *c, 
     return err;
 }
 
+/* Rotates the running gateway's key: only the gateway holds it and can
+ * announce the next one to its devices, so offline this is refused. */
+static fogpay_error control__rotate_gateway_key(const fogpay_control_context *c, const cJSON *cmd,
+                                                uint64_t now_ms, control_reply *r)
+{
+    (void)cmd;
+    (void)now_ms;
+    if (c->rotate_gateway_key == NULL) {
+        r->message = "only the running gateway rotates its key: send rotateGatewayKey online";
+        return FOGPAY_ERR_CONFIG;
+    }
+    char public_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    size_t announced = 0;
+    fogpay_error err =
+        c->rotate_gateway_key(c->send_ctx, public_text, sizeof public_text, &announced);
+    if (err == FOGPAY_OK) {
+        cJSON_AddStringToObject(r->data, "publicKey", public_text);
+        cJSON_AddNumberToObject(r->data, "announced", (double)announced);
+    } else {
+        r->message = "the gateway key was not rotated (the broker log says why)";
+    }
+    return err;
+}
+
 /* The balance of a device wallet into data as {balance, currency}. */
 static fogpay_error control__balance_into(const fogpay_control_context *c, const char *device,
                                           uint16_t currency, int exponent, control_reply *r)
@@ -640,6 +664,7 @@ static const control_command control_commands[] = {
     {"revokeDevice", control__revoke},
     {"rotateDeviceKey", control__rotate_device_key},
     {"revokeDeviceKey", control__revoke_device_key},
+    {"rotateGatewayKey", control__rotate_gateway_key},
     {"setLimits", control__set_limits},
     {"fundWallet", control__fund},
     {"transferOwnership", control__transfer_ownership},

@@ -3,7 +3,8 @@
  * journaled message they answer, then applied.
  *
  * A receipt changes the device only when all of this holds: its COSE
- * signature verifies with the configured gateway key; it names this
+ * signature verifies with the gateway key its kid names, and its time lies
+ * within that key's validity (agent_gateway_key.c); it names this
  * device; a message with its seq is pending in the journal; its kind and
  * intent_hash (SHA-256 of the whole signed message) are that message's.
  * Then the message leaves the journal (settled, stored or rejected: the
@@ -18,23 +19,23 @@
 #include <string.h>
 
 #include "agent_internal.h"
-#include "fogpay_cose.h"
 #include "fogpay_hash.h"
 
-/* Verifies and decodes; writes *out only on success. */
-static fogpay_error receipt_open(const fogpay_agent *a, const uint8_t *msg, size_t len,
-                                 fogpay_receipt *out)
+fogpay_error fogpay_agent_receipt_verify(const fogpay_agent *a, const uint8_t *msg, size_t len,
+                                         fogpay_receipt *out)
 {
     fogpay_bytes payload;
-    if (!msg || len == 0 || len > FOGPAY_MESSAGE_MAX) {
-        return FOGPAY_ERR_PAYLOAD_TOO_LARGE;
-    }
-    fogpay_error err = fogpay_cose_sign1_open(msg, len, a->gateway_key, NULL, &payload);
-    if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED) {
-        err = FOGPAY_ERR_BAD_SIGNATURE;
+    fogpay_gateway_key signer;
+    fogpay_receipt r;
+    fogpay_error err = agent_gateway_open(a, msg, len, &payload, &signer);
+    if (err == FOGPAY_OK) {
+        err = fogpay_receipt_decode(payload.ptr, payload.len, &r);
     }
     if (err == FOGPAY_OK) {
-        err = fogpay_receipt_decode(payload.ptr, payload.len, out);
+        err = fogpay_gateway_key_valid_at(&signer, r.time_s);
+    }
+    if (err == FOGPAY_OK) {
+        *out = r;
     }
     return err;
 }
@@ -81,7 +82,7 @@ static fogpay_error receipt_match(const fogpay_agent *a, const fogpay_receipt *r
 fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, size_t len)
 {
     fogpay_receipt r;
-    fogpay_error err = receipt_open(a, msg, len, &r);
+    fogpay_error err = fogpay_agent_receipt_verify(a, msg, len, &r);
     if (err == FOGPAY_OK) {
         err = receipt_match(a, &r);
     }

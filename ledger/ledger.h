@@ -172,6 +172,30 @@ fogpay_error fogpay_ledger_device_retired_key(fogpay_ledger *l, const char *devi
                                               uint32_t index, int *alg, uint8_t *public_key,
                                               size_t *public_key_len, uint64_t *until_ms);
 
+/* The gateway's key history (ledger_gateway_key.c), of fogpay_gateway_key
+ * entries (common/fogpay_key.h). */
+/* At the gateway's start, with its signing key: an empty history takes key
+ * as active from now_ms; the active key is FOGPAY_OK. Refused: a key the
+ * history holds as ended (FOGPAY_ERR_KEY_REVOKED), or a key unknown to it
+ * while another is active (FOGPAY_ERR_NOT_FOUND): keys change only by
+ * fogpay_ledger_gateway_key_rotate(), after the devices were told. */
+fogpay_error fogpay_ledger_gateway_key_start(fogpay_ledger *l, const fogpay_key *key,
+                                             uint64_t now_ms);
+/* Ends the active key at now_ms and makes next active from then, in one
+ * operation. FOGPAY_ERR_EXISTS for a key the history holds already,
+ * FOGPAY_ERR_NOT_FOUND with no active key. */
+fogpay_error fogpay_ledger_gateway_key_rotate(fogpay_ledger *l, const fogpay_key *next,
+                                              uint64_t now_ms);
+/* The key of kid; FOGPAY_ERR_NOT_FOUND when the history has none. */
+fogpay_error fogpay_ledger_gateway_key_get(fogpay_ledger *l, const uint8_t kid[FOGPAY_KID_BYTES],
+                                           fogpay_gateway_key *out);
+/* A page of the ids of devices not revoked, in id order after `after`
+ * ("" from the first): at most cap into ids, *count of them. A page of
+ * fewer than cap is the last. */
+fogpay_error fogpay_ledger_device_ids(fogpay_ledger *l, const char *after,
+                                      char ids[][FOGPAY_DEVICE_ID_MAX + 1], size_t cap,
+                                      size_t *count);
+
 /* Next command sequence number for the device, stored. */
 fogpay_error fogpay_ledger_device_next_command_seq(fogpay_ledger *l, const char *device_id,
                                                    uint64_t *seq_out);

@@ -90,6 +90,7 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_KEY_RETIRE,
     LEDGER_STMT_KEY_END,
     LEDGER_STMT_KEY_RETIRED_GET,
+    LEDGER_STMT_DEVICE_IDS,
     LEDGER_STMT_OWNERSHIP_INSERT,
     LEDGER_STMT_OWNERSHIP_LATEST,
     LEDGER_STMT_OWNERSHIP_AT,
@@ -124,6 +125,11 @@ typedef enum ledger_stmt_id {
     /* ledger_sync.c */
     LEDGER_STMT_SYNC_GET,
     LEDGER_STMT_SYNC_SET,
+    /* ledger_gateway_key.c */
+    LEDGER_STMT_GATEWAY_KEY_INSERT,
+    LEDGER_STMT_GATEWAY_KEY_END,
+    LEDGER_STMT_GATEWAY_KEY_GET,
+    LEDGER_STMT_GATEWAY_KEY_ACTIVE,
     /* ledger_verify.c */
     LEDGER_STMT_VERIFY_WALK,
     LEDGER_STMT_VERIFY_EVENTS,
@@ -155,6 +161,8 @@ extern const ledger_stmt_sql ledger_event__sql[];
 extern const size_t ledger_event__sql_count;
 extern const ledger_stmt_sql ledger_sync__sql[];
 extern const size_t ledger_sync__sql_count;
+extern const ledger_stmt_sql ledger_gateway_key__sql[];
+extern const size_t ledger_gateway_key__sql_count;
 extern const ledger_stmt_sql ledger_verify__sql[];
 extern const size_t ledger_verify__sql_count;
 

@@ -62,6 +62,8 @@ const ledger_stmt_sql ledger_registry__sql[] = {
     {LEDGER_STMT_KEY_RETIRED_GET, "SELECT alg, public_key, revoked_ms FROM device_keys "
                                   "WHERE device_id = ?1 AND active = 0 ORDER BY id DESC "
                                   "LIMIT 1 OFFSET ?2"},
+    {LEDGER_STMT_DEVICE_IDS, "SELECT id FROM devices WHERE id > ?1 AND status <> 2 ORDER BY id "
+                             "LIMIT ?2"},
     {LEDGER_STMT_OWNERSHIP_INSERT,
      "INSERT INTO ownership (device_id, entity_id, role, effective_ms, recorded_ms) "
      "VALUES (?1, ?2, ?3, ?4, ?5)"},
@@ -798,6 +800,33 @@ fogpay_error fogpay_ledger_owner_at(fogpay_ledger *l, const char *device_id, uin
     } else if (rc == SQLITE_DONE) {
         err = FOGPAY_ERR_NOT_FOUND;
     } else {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+fogpay_error fogpay_ledger_device_ids(fogpay_ledger *l, const char *after,
+                                      char ids[][FOGPAY_DEVICE_ID_MAX + 1], size_t cap,
+                                      size_t *count)
+{
+    if (l == NULL || after == NULL || ids == NULL || count == NULL || cap == 0) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    *count = 0;
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DEVICE_IDS);
+    ledger__bind_text(l, s, 1, after);
+    ledger__bind_u64(l, s, 2, cap);
+    int rc;
+    fogpay_error err = FOGPAY_OK;
+    while ((rc = ledger__step(l, s)) == SQLITE_ROW) {
+        if (!ledger__column_text(s, 0, ids[*count], FOGPAY_DEVICE_ID_MAX + 1)) {
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+            break;
+        }
+        (*count)++;
+    }
+    if (err == FOGPAY_OK && rc != SQLITE_DONE) {
         err = ledger__error(l, rc);
     }
     ledger__finish(s);

@@ -344,6 +344,7 @@ static void ctl_print_usage(FILE *out)
             "  revokeDevice (revoke-device) --device D [--reason R]\n"
             "  rotateDeviceKey (rotate-device-key) --device D --public-key ed25519:HEX\n"
             "      [--overlap-seconds S], revokeDeviceKey (revoke-device-key) --device D\n"
+            "  rotateGatewayKey (rotate-gateway-key), online only\n"
             "  setLimits (set-limits) --device D --currency CUR [--per-payment A] [--per-day A]\n"
             "      [--wallet-max A]\n"
             "  fundWallet (fund) --device D --currency CUR --amount 1.50 [--reference R]\n"

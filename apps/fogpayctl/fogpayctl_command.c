@@ -65,6 +65,7 @@ static const command_row command_rows[] = {
     {"revokeDevice", "revoke-device", "revoked {device}"},
     {"rotateDeviceKey", "rotate-device-key", "{device}: old key valid until {oldKeyValidUntil}"},
     {"revokeDeviceKey", "revoke-device-key", "{device}: old key revoked"},
+    {"rotateGatewayKey", "rotate-gateway-key", "{publicKey} (announced to {announced} devices)"},
     {"setLimits", "set-limits", "limits set for {device}"},
     {"fundWallet", "fund", "transfer {transfer}, balance {balance} {currency}"},
     {"transferOwnership", "transfer-ownership", "{device}: {role} {entity}"},

@@ -30,6 +30,8 @@
 #include "ledger.h"
 #include "testutil.h"
 
+#include <sqlite3.h>
+
 #define EUR         978
 #define ARGS_MAX    40
 #define KILL_ROUNDS 6
@@ -398,8 +400,9 @@ static bool wait_for_text(const char *path, const char *text)
 }
 
 /* fogpayctl online as the operator with the control command and its
- * "--field value" pairs (NULL-terminated); its exit status. */
-static int operator_run(const char *const *command)
+ * "--field value" pairs (NULL-terminated), its output in out_name in the
+ * broker dir (NULL: none); its exit status. */
+static int operator_run_to(const char *const *command, const char *out_name)
 {
     char port[16], password_file[TEST_BROKER_PATH_MAX];
     snprintf(port, sizeof port, "%d", broker.port);
@@ -412,14 +415,23 @@ static int operator_run(const char *const *command)
         argv[n++] = command[i];
     }
     argv[n] = NULL;
+    char out[TEST_BROKER_PATH_MAX] = "/dev/null";
+    if (out_name) {
+        path_in(out_name, out);
+    }
     pid_t pid = fork();
     if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(fd, STDOUT_FILENO);
         execv(fogpayctl_bin, (char *const *)argv);
         _exit(127);
     }
     return wait_exit(pid);
+}
+
+static int operator_run(const char *const *command)
+{
+    return operator_run_to(command, NULL);
 }
 
 static int operator_command(const char *command, const char *device)
@@ -586,17 +598,21 @@ static void test_device_key_rotation(void)
 
 /* ---- receipts and commands through the library ---------------------------- */
 
+/* Signs as the gateway does, the key's kid in the header. */
 static size_t sign_with(const fogpay_key *key, const uint8_t *payload, size_t len, uint8_t *out)
 {
     size_t n = 0;
-    CU_ASSERT_EQUAL_FATAL(
-        fogpay_cose_sign1_sign(key, NULL, 0, payload, len, NULL, 0, out, FOGPAY_MESSAGE_MAX, &n),
-        FOGPAY_OK);
+    uint8_t kid[FOGPAY_KID_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_id(key, kid), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, kid, sizeof kid, payload, len, NULL, 0, out,
+                                                 FOGPAY_MESSAGE_MAX, &n),
+                          FOGPAY_OK);
     return n;
 }
 
-static size_t receipt_bytes(const fogpay_key *key, const char *device, uint64_t seq,
-                            const uint8_t hash[FOGPAY_HASH_BYTES], int64_t balance, uint8_t *out)
+static size_t receipt_bytes_at(const fogpay_key *key, const char *device, uint64_t seq,
+                               const uint8_t hash[FOGPAY_HASH_BYTES], int64_t balance,
+                               uint64_t time_s, uint8_t *out)
 {
     fogpay_receipt r;
     memset(&r, 0, sizeof r);
@@ -611,12 +627,18 @@ static size_t receipt_bytes(const fogpay_key *key, const char *device, uint64_t 
     r.balance_after_minor = balance;
     r.currency = EUR;
     strcpy(r.gateway_id, "gw-test");
-    r.time_s = (uint64_t)time(NULL);
+    r.time_s = time_s;
     memcpy(r.intent_hash, hash, FOGPAY_HASH_BYTES);
     uint8_t payload[FOGPAY_MESSAGE_MAX];
     size_t len = 0;
     CU_ASSERT_EQUAL_FATAL(fogpay_receipt_encode(&r, payload, sizeof payload, &len), FOGPAY_OK);
     return sign_with(key, payload, len, out);
+}
+
+static size_t receipt_bytes(const fogpay_key *key, const char *device, uint64_t seq,
+                            const uint8_t hash[FOGPAY_HASH_BYTES], int64_t balance, uint8_t *out)
+{
+    return receipt_bytes_at(key, device, seq, hash, balance, (uint64_t)time(NULL), out);
 }
 
 static size_t command_bytes(const fogpay_key *key, const char *device, uint64_t seq, uint8_t kind,
@@ -734,6 +756,161 @@ static void test_forged_messages_change_nothing(void)
     fogpay_key_free(other);
 }
 
+/* ---- gateway key rotation ------------------------------------------------ */
+
+/* The signed receipt the gateway keeps for device's message seq (0: its
+ * latest), read from the ledger file; its length, 0 when there is none. */
+static size_t ledger_receipt(const char *device, uint64_t seq, uint8_t *out)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db,
+                                             "SELECT receipt FROM messages WHERE device_id = ?1 "
+                                             "AND (?2 = 0 OR seq = ?2) ORDER BY seq DESC LIMIT 1",
+                                             -1, &st, NULL),
+                          SQLITE_OK);
+    sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) <= FOGPAY_MESSAGE_MAX) {
+        len = (size_t)sqlite3_column_bytes(st, 0);
+        memcpy(out, sqlite3_column_blob(st, 0), len);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return len;
+}
+
+/* An agent on device's state directory, configured with gateway_text (the
+ * key it was provisioned with), not connected. */
+static fogpay_agent *agent_on_state(const char *device)
+{
+    static char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX];
+    char name[64];
+    snprintf(name, sizeof name, "state-%s", device);
+    path_in(name, dir);
+    snprintf(name, sizeof name, "%s.key", device);
+    path_in(name, key);
+    fogpay_agent_config cfg = {.state_dir = dir,
+                               .key_path = key,
+                               .device_id = device,
+                               .gateway_key = gateway_text,
+                               .port = 1};
+    fogpay_agent *a = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_agent_open(&cfg, &a), FOGPAY_OK);
+    return a;
+}
+
+/* The operator rotates the gateway key while dev-a's agent is connected:
+ * dev-a takes in the announcement and then accepts receipts signed by the
+ * new key, and so does dev-b, offline at the time (its persistent session
+ * kept the command); a receipt from before still verifies against the old
+ * key, and one signed by the old key but dated after its end is refused;
+ * the gateway restarts on the new key. */
+static void test_gateway_key_rotation(void)
+{
+    const char *b_pays[] = {"pay", "--to", "dev-a", "--amount", "0.02", "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, b_pays), 0);
+    uint8_t old_receipt[FOGPAY_MESSAGE_MAX];
+    size_t old_len = ledger_receipt("dev-b", 0, old_receipt);
+    CU_ASSERT_FATAL(old_len > 0);
+
+    char log[TEST_BROKER_PATH_MAX];
+    path_in("rotation-a.out", log);
+    unlink(log);
+    const char *run[] = {"run", NULL};
+    pid_t pid = agent_spawn("dev-a", "rotation-a.out", run);
+    CU_ASSERT(wait_for_text(log, "connected"));
+    const char *rotate[] = {"rotateGatewayKey", NULL};
+    CU_ASSERT_EQUAL_FATAL(operator_run_to(rotate, "rotate-gateway.out"), 0);
+    CU_ASSERT(wait_for_text(log, "applied: gateway key"));
+    kill(pid, SIGTERM);
+    CU_ASSERT_EQUAL(wait_exit(pid), 0);
+    char out[TEST_BROKER_PATH_MAX];
+    path_in("rotate-gateway.out", out);
+    char *printed = testutil_read_file(out, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(printed);
+    CU_ASSERT_EQUAL(strncmp(printed, "ed25519:", 8), 0);
+    CU_ASSERT_PTR_NOT_EQUAL(strstr(printed, gateway_text), printed); /* another key */
+    free(printed);
+
+    /* Receipts signed by the new key: accepted by the connected agent and
+     * by the one that was offline. */
+    const char *a_pays[] = {"pay", "--to", "dev-b", "--amount", "0.03", "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, a_pays), 0);
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, b_pays), 0);
+    uint8_t new_receipt[FOGPAY_MESSAGE_MAX];
+    size_t new_len = ledger_receipt("dev-b", 0, new_receipt);
+    fogpay_cose_sign1 old_cose, new_cose;
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(old_receipt, old_len, &old_cose), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(new_receipt, new_len, &new_cose), FOGPAY_OK);
+    CU_ASSERT_NOT_EQUAL(memcmp(old_cose.kid.ptr, new_cose.kid.ptr, FOGPAY_KID_BYTES), 0);
+
+    /* dev-b, still configured with the old key: both receipts verify, each
+     * against the key valid at its time; the old key signing later does not. */
+    fogpay_agent *b = agent_on_state("dev-b");
+    fogpay_receipt r;
+    CU_ASSERT_EQUAL(fogpay_agent_receipt_verify(b, old_receipt, old_len, &r), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_agent_receipt_verify(b, new_receipt, new_len, &r), FOGPAY_OK);
+    uint8_t forged[FOGPAY_MESSAGE_MAX], hash[FOGPAY_HASH_BYTES] = {7};
+    size_t n = receipt_bytes_at(gateway_key, "dev-b", r.seq, hash, 5, r.time_s + 60, forged);
+    CU_ASSERT_EQUAL(fogpay_agent_receipt_verify(b, forged, n, &r), FOGPAY_ERR_KEY_REVOKED);
+    CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(b, forged, n), FOGPAY_ERR_KEY_REVOKED);
+    fogpay_agent_close(b);
+
+    /* The ledger's history: the old key ended, the new one active. */
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    fogpay_gateway_key old_key, new_key;
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_get(l, old_cose.kid.ptr, &old_key), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_get(l, new_cose.kid.ptr, &new_key), FOGPAY_OK);
+    CU_ASSERT_NOT_EQUAL(old_key.until_ms, 0);
+    CU_ASSERT_EQUAL(old_key.until_ms, new_key.from_ms);
+    CU_ASSERT_EQUAL(new_key.until_ms, 0);
+    fogpay_ledger_close(l);
+
+    /* The gateway starts again on the new key file. */
+    test_broker_stop(&broker);
+    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, a_pays), 0);
+
+    /* A rotation cut off by a crash after the ledger's commit (the key file
+     * still the old key, KEY.next the new, nothing announced) is finished
+     * at the next start: announced, renamed, signing. The announcement
+     * reaches dev-b, offline, through its session, which the broker keeps
+     * across the restart as deploy/mosquitto.conf has it (persistence). */
+    test_broker_stop(&broker);
+    FILE *conf = fopen(broker.conf_path, "a");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+    fprintf(conf, "persistence true\npersistence_location %s/\n", broker.dir);
+    fclose(conf);
+    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, b_pays), 0); /* its session, then saved */
+    test_broker_stop(&broker);
+    char key_path[TEST_BROKER_PATH_MAX], next_path[TEST_BROKER_PATH_MAX + 8];
+    path_in("gateway.key", key_path);
+    snprintf(next_path, sizeof next_path, "%s.next", key_path);
+    fogpay_key *third = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &third), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_save(third, next_path, true), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_rotate(l, third, (uint64_t)time(NULL) * 1000),
+                    FOGPAY_OK);
+    fogpay_ledger_close(l);
+    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, b_pays), 0);
+    CU_ASSERT_EQUAL(access(next_path, F_OK), -1);
+    fogpay_key *in_file = NULL;
+    uint8_t kid_file[FOGPAY_KID_BYTES], kid_third[FOGPAY_KID_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_load(key_path, &in_file), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_key_id(in_file, kid_file), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_key_id(third, kid_third), FOGPAY_OK);
+    CU_ASSERT_EQUAL(memcmp(kid_file, kid_third, FOGPAY_KID_BYTES), 0);
+    fogpay_key_free(in_file);
+    fogpay_key_free(third);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -755,5 +932,6 @@ int main(int argc, char **argv)
                 test_forged_messages_change_nothing);
     CU_add_test(s, "device key rotation: overlap window, its end, revocation",
                 test_device_key_rotation);
+    CU_add_test(s, "gateway key rotation with an agent connected", test_gateway_key_rotation);
     return testutil_run();
 }

@@ -115,8 +115,10 @@ static void test_schema_version_refused(void)
 
 /* What a version 2 ledger lacks of version 3: the event chain (its table,
  * index and triggers go with it) and sync_state's two acked_event_ columns,
- * the table put back as version 2 created it. */
+ * the table put back as version 2 created it; and version 4's gateway key
+ * history. */
 static const char *const schema_down_to_2 =
+    "DROP TABLE gateway_keys;"
     "DROP TABLE events;"
     "CREATE TABLE sync_state_v2 ("
     " id INTEGER PRIMARY KEY CHECK (id = 1),"
@@ -170,10 +172,11 @@ static void sync_state_is_empty(fogpay_ledger *l)
     CU_ASSERT_EQUAL(memcmp(st.acked_event_hash, zero, FOGPAY_HASH_BYTES), 0);
 }
 
-/* What a version 3 ledger has where version 4 differs: the trigger that
- * lets a retired device key only be retired, and the events table without
- * the key event kinds (its rows kept). */
+/* What a version 3 ledger has where version 4 differs: no gateway key
+ * history, the trigger that lets a retired device key only be retired, and
+ * the events table without the key event kinds (its rows kept). */
 static const char *const schema_down_to_3 =
+    "DROP TABLE gateway_keys;"
     "DROP TRIGGER device_keys_retire_only;"
     "CREATE TRIGGER device_keys_retire_only BEFORE UPDATE ON device_keys"
     " WHEN NEW.id IS NOT OLD.id OR NEW.device_id IS NOT OLD.device_id OR NEW.alg IS NOT OLD.alg"
@@ -249,8 +252,9 @@ static void test_schema_migration(void)
     path_new(path, sizeof path, "migrate");
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, true, &l), FOGPAY_OK);
     fogpay_ledger_close(l);
-    CU_ASSERT_EQUAL(raw_exec(path, "DROP TABLE events; DROP TABLE sync_state; "
-                                   "PRAGMA user_version = 1"),
+    CU_ASSERT_EQUAL(raw_exec(path,
+                             "DROP TABLE gateway_keys; DROP TABLE events; DROP TABLE sync_state; "
+                             "PRAGMA user_version = 1"),
                     SQLITE_OK);
     l = NULL;
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, false, &l), FOGPAY_OK);

@@ -265,6 +265,55 @@ static void test_key_overlap(void)
                     SQLITE_OK);
 }
 
+/* The gateway's key history: the first key is taken at start, only the
+ * active one starts after that, a rotation ends it where the next begins,
+ * and a key's validity covers its signed times to the second. */
+static void test_gateway_keys(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    uint8_t kid_one[FOGPAY_KID_BYTES], kid_two[FOGPAY_KID_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_id(key_one, kid_one), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_id(key_two, kid_two), FOGPAY_OK);
+    fogpay_gateway_key k;
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_rotate(fx.l, key_two, NOW_MS), FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_start(fx.l, key_one, NOW_MS), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_start(fx.l, key_one, NOW_MS + 5), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_start(fx.l, key_two, NOW_MS + 5),
+                    FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_get(fx.l, kid_two, &k), FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_rotate(fx.l, key_two, NOW_MS + 60000), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_start(fx.l, key_one, NOW_MS + 60001),
+                    FOGPAY_ERR_KEY_REVOKED);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_start(fx.l, key_two, NOW_MS + 60001), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_rotate(fx.l, key_one, NOW_MS + 70000),
+                    FOGPAY_ERR_EXISTS);
+
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_gateway_key_get(fx.l, kid_one, &k), FOGPAY_OK);
+    CU_ASSERT_EQUAL(k.from_ms, NOW_MS);
+    CU_ASSERT_EQUAL(k.until_ms, NOW_MS + 60000);
+    CU_ASSERT_EQUAL(memcmp(k.kid, kid_one, FOGPAY_KID_BYTES), 0);
+    CU_ASSERT_EQUAL(fogpay_gateway_key_valid_at(&k, NOW_MS / 1000), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_gateway_key_valid_at(&k, (NOW_MS + 60000) / 1000), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_gateway_key_valid_at(&k, (NOW_MS + 60000) / 1000 + 1),
+                    FOGPAY_ERR_KEY_REVOKED);
+    CU_ASSERT_EQUAL(fogpay_gateway_key_valid_at(&k, NOW_MS / 1000 - 1), FOGPAY_ERR_KEY_REVOKED);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_gateway_key_get(fx.l, kid_two, &k), FOGPAY_OK);
+    CU_ASSERT_EQUAL(k.from_ms, NOW_MS + 60000);
+    CU_ASSERT_EQUAL(k.until_ms, 0);
+    CU_ASSERT_EQUAL(fogpay_gateway_key_valid_at(&k, UINT64_MAX / 1000), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    /* The history is kept: no row deleted, an end never moved. */
+    CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "DELETE FROM gateway_keys"), SQLITE_OK);
+    CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "UPDATE gateway_keys SET until_ms = until_ms + 1 "
+                                          "WHERE until_ms IS NOT NULL"),
+                        SQLITE_OK);
+    CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "INSERT INTO gateway_keys (kid, alg, public_key, "
+                                          "from_ms) VALUES (zeroblob(8), -8, zeroblob(32), 1)"),
+                        SQLITE_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM gateway_keys"), 2);
+}
+
 static void test_accounts(void)
 {
     fixture fx;
@@ -300,6 +349,7 @@ int main(void)
         {"devices: register, status, limits, command seq", test_devices},
         {"device key rotation and history", test_key_rotation},
         {"device key overlap window, revocation, events", test_key_overlap},
+        {"gateway key history", test_gateway_keys},
         {"wallets and entity accounts", test_accounts},
     };
     return ledger_fixture_run("ledger_registry", tests, sizeof tests / sizeof tests[0]);
