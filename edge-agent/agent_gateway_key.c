@@ -68,17 +68,8 @@ fogpay_error agent_gateway_open(const fogpay_agent *a, const uint8_t *msg, size_
     if (err == FOGPAY_OK) {
         err = gateway_key_find(a, &a->state, cose.kid.ptr, cose.kid.len, signer);
     }
-    fogpay_key *key = NULL;
     if (err == FOGPAY_OK) {
-        err = fogpay_key_from_public((fogpay_alg)signer->alg, signer->public_key,
-                                     signer->public_key_len, &key);
-    }
-    if (err == FOGPAY_OK) {
-        err = fogpay_cose_sign1_verify(&cose, key, NULL, 0);
-    }
-    fogpay_key_free(key);
-    if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED) {
-        err = FOGPAY_ERR_BAD_SIGNATURE;
+        err = fogpay_cose_sign1_verify_gateway(&cose, signer);
     }
     if (err == FOGPAY_OK) {
         *payload = cose.payload;

@@ -782,6 +782,21 @@ static size_t ledger_receipt(const char *device, uint64_t seq, uint8_t *out)
     return len;
 }
 
+/* fogpayctl --db LEDGER verify-receipt on msg; its exit status, its output
+ * in verify-receipt.out. */
+static int ctl_verify_receipt(const uint8_t *msg, size_t len)
+{
+    char file[TEST_BROKER_PATH_MAX], out[TEST_BROKER_PATH_MAX];
+    path_in("receipt.cbor", file);
+    path_in("verify-receipt.out", out);
+    FILE *f = fopen(file, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(fwrite(msg, 1, len, f), len);
+    fclose(f);
+    const char *argv[] = {fogpayctl_bin, "--db", db_path, "verify-receipt", "--file", file, NULL};
+    return testutil_command(argv, out);
+}
+
 /* An agent on device's state directory, configured with gateway_text (the
  * key it was provisioned with), not connected. */
 static fogpay_agent *agent_on_state(const char *device)
@@ -858,6 +873,15 @@ static void test_gateway_key_rotation(void)
     CU_ASSERT_EQUAL(fogpay_agent_receipt_verify(b, forged, n, &r), FOGPAY_ERR_KEY_REVOKED);
     CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(b, forged, n), FOGPAY_ERR_KEY_REVOKED);
     fogpay_agent_close(b);
+
+    /* fogpayctl checks a receipt against the ledger's key history alike. */
+    CU_ASSERT_EQUAL(ctl_verify_receipt(old_receipt, old_len), 0);
+    CU_ASSERT_EQUAL(ctl_verify_receipt(new_receipt, new_len), 0);
+    CU_ASSERT_EQUAL(ctl_verify_receipt(forged, n), 1);
+    path_in("verify-receipt.out", out);
+    char *said = testutil_read_file(out, NULL);
+    CU_ASSERT_PTR_NOT_NULL(said ? strstr(said, "refused: key_revoked") : NULL);
+    free(said);
 
     /* The ledger's history: the old key ended, the new one active. */
     fogpay_ledger *l;
