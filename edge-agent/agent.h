@@ -9,7 +9,8 @@
  * Paying is: check locally (suspended, limits, journal room), reserve a
  * sequence number durably, build and sign the intent, journal it with
  * fsync, publish it at QoS 1, and wait for its receipt. Every receipt and
- * command is verified with the gateway key before it changes anything.
+ * command is verified with the gateway key its kid names, at a time within
+ * that key's validity, before it changes anything.
  *
  * Threading and ownership. A fogpay_agent is used by one thread at a time
  * and is the only user of its state directory. fogpay_agent_open() returns
