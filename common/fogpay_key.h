@@ -54,6 +54,12 @@ fogpay_error fogpay_key_load(const char *path, fogpay_key **out);
  * overwrite is true, then fsyncs it. */
 fogpay_error fogpay_key_save(const fogpay_key *key, const char *path, bool overwrite);
 
+/* Puts the key file from in to's place with one rename, then fsyncs to's
+ * directory, so that after a crash the path holds the old key or the new,
+ * never neither: how a device and a gateway switch to a rotated key.
+ * FOGPAY_ERR_IO when the rename or the fsync fails. */
+fogpay_error fogpay_key_file_replace(const char *from, const char *to);
+
 /* A new key pair written to path (created exclusively, mode 0600, fsynced)
  * and its public text "<alg>:<hex>" into public_text (cap bytes, at least
  * FOGPAY_PUBLIC_KEY_TEXT_MAX): what every tool's keygen does. */

@@ -19,7 +19,6 @@
  * Options and subcommand may come in any order (GNU getopt permutes). The
  * password is read from a file so it never shows in the process list.
  */
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -333,28 +332,6 @@ static int cli_rotate_key(const cli_options *o)
     return rc != 0 ? rc : fogpay_cli_keygen("fogpay-agent rotate-key", next, NULL);
 }
 
-/* rename(from, to), then fsync of to's directory so the rename is durable. */
-static bool cli_rename_durable(const char *from, const char *to)
-{
-    if (rename(from, to) != 0) {
-        return false;
-    }
-    char dir[FOGPAY_AGENT_PATH_MAX + 8];
-    snprintf(dir, sizeof dir, "%s", to);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL) {
-        strcpy(dir, ".");
-    } else {
-        slash[slash == dir ? 1 : 0] = '\0';
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    bool ok = fd >= 0 && fsync(fd) == 0;
-    if (fd >= 0) {
-        close(fd);
-    }
-    return ok;
-}
-
 static int cli_switch_key(const cli_options *o)
 {
     char next[FOGPAY_AGENT_PATH_MAX + 8];
@@ -369,7 +346,7 @@ static int cli_switch_key(const cli_options *o)
         return CLI_EXIT_FAILURE;
     }
     fogpay_key_free(key);
-    if (!cli_rename_durable(next, o->config.key_path)) {
+    if (fogpay_key_file_replace(next, o->config.key_path) != FOGPAY_OK) {
         fprintf(stderr, "fogpay-agent switch-key: cannot rename %s to %s\n", next,
                 o->config.key_path);
         return CLI_EXIT_FAILURE;

@@ -26,11 +26,8 @@
  * picks the key by the kid in the COSE header and checks the signed time
  * against that key's validity (fogpay_gateway_key_valid_at).
  */
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
@@ -45,28 +42,6 @@
 static void gateway_key_next_path(const fogpay_gateway *gw, char *out, size_t cap)
 {
     snprintf(out, cap, "%s.next", gw->options.gateway_key_path);
-}
-
-/* rename(from, to) and fsync of to's directory. */
-static fogpay_error gateway_key_rename(const char *from, const char *to)
-{
-    if (rename(from, to) != 0) {
-        return FOGPAY_ERR_IO;
-    }
-    char dir[sizeof((fogpay_gateway_options *)0)->gateway_key_path];
-    snprintf(dir, sizeof dir, "%s", to);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL) {
-        strcpy(dir, ".");
-    } else {
-        slash[slash == dir ? 1 : 0] = '\0';
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    bool ok = fd >= 0 && fsync(fd) == 0;
-    if (fd >= 0) {
-        close(fd);
-    }
-    return ok ? FOGPAY_OK : FOGPAY_ERR_IO;
 }
 
 /* Tells every device that is not revoked the key in gw->announce_text,
@@ -112,7 +87,7 @@ static fogpay_error gateway_key_take(fogpay_gateway *gw, fogpay_key *next)
 {
     char next_path[sizeof gw->options.gateway_key_path + 8];
     gateway_key_next_path(gw, next_path, sizeof next_path);
-    fogpay_error err = gateway_key_rename(next_path, gw->options.gateway_key_path);
+    fogpay_error err = fogpay_key_file_replace(next_path, gw->options.gateway_key_path);
     if (err != FOGPAY_OK) {
         /* The ledger has the new key active: the next start takes KEY.next. */
         mosquitto_log_printf(MOSQ_LOG_ERR,
