@@ -80,33 +80,61 @@ static int cloud_keygen(fogpay_store *s, int argc, char **argv)
     return fogpay_cli_keygen_command(cloud_program, argc, argv);
 }
 
-static int cloud_add_gateway(fogpay_store *s, int argc, char **argv)
+/* The --id GATEWAY --public-key KEY of add-gateway and set-gateway-key:
+ * 0, or the exit status of a usage error. */
+static int cloud_gateway_key_options(const char *command, int argc, char **argv, const char **id,
+                                     const char **public_key)
 {
     static const struct option options[] = {
         {"id", required_argument, NULL, 'i'},
         {"public-key", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
-    const char *id = NULL;
-    const char *public_key = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         if (opt == 'i') {
-            id = optarg;
+            *id = optarg;
         } else if (opt == 'k') {
-            public_key = optarg;
+            *public_key = optarg;
         } else {
             return CLOUD_EXIT_USAGE;
         }
     }
-    if (id == NULL || public_key == NULL) {
-        return cloud_usage_error("add-gateway", "--id and --public-key are required");
+    if (*id == NULL || *public_key == NULL) {
+        return cloud_usage_error(command, "--id and --public-key are required");
+    }
+    return 0;
+}
+
+static int cloud_add_gateway(fogpay_store *s, int argc, char **argv)
+{
+    const char *id = NULL, *public_key = NULL;
+    int rc = cloud_gateway_key_options("add-gateway", argc, argv, &id, &public_key);
+    if (rc != 0) {
+        return rc;
     }
     fogpay_error err = fogpay_store_gateway_add(s, id, public_key, fogpay_clock_wall_ms());
     if (err != FOGPAY_OK) {
         return cloud_fail(s, "add-gateway", err);
     }
     printf("added %s\n", id);
+    return CLOUD_EXIT_OK;
+}
+
+/* After the gateway's rotateGatewayKey: its new key, from then on the only
+ * one its batches are accepted under. */
+static int cloud_set_gateway_key(fogpay_store *s, int argc, char **argv)
+{
+    const char *id = NULL, *public_key = NULL;
+    int rc = cloud_gateway_key_options("set-gateway-key", argc, argv, &id, &public_key);
+    if (rc != 0) {
+        return rc;
+    }
+    fogpay_error err = fogpay_store_gateway_set_key(s, id, public_key);
+    if (err != FOGPAY_OK) {
+        return cloud_fail(s, "set-gateway-key", err);
+    }
+    printf("key of %s set\n", id);
     return CLOUD_EXIT_OK;
 }
 
@@ -390,6 +418,8 @@ static const cloud_command cloud_commands[] = {
     {"keygen", cloud_keygen, CLOUD_STORE_NONE, "keygen --out FILE [--alg ed25519|p256]"},
     {"add-gateway", cloud_add_gateway, CLOUD_STORE_OPEN,
      "--store CONNINFO add-gateway --id GATEWAY --public-key ed25519:HEX"},
+    {"set-gateway-key", cloud_set_gateway_key, CLOUD_STORE_OPEN,
+     "--store CONNINFO set-gateway-key --id GATEWAY --public-key ed25519:HEX"},
     {"gateways", cloud_gateways, CLOUD_STORE_OPEN,
      "--store CONNINFO gateways [--format text|json]"},
     {"transfers", cloud_transfers, CLOUD_STORE_OPEN,

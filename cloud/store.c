@@ -215,6 +215,41 @@ fogpay_error store__end(fogpay_store *s, fogpay_error err)
 
 /* Gateways. */
 
+/* A gateway's key text: "<alg>:<hex>" of a valid key, within its column. */
+static fogpay_error store__check_public_key(fogpay_store *s, const char *gateway_id,
+                                            const char *public_key_text)
+{
+    fogpay_key *key = NULL;
+    if (public_key_text == NULL ||
+        strnlen(public_key_text, FOGPAY_PUBLIC_KEY_TEXT_MAX) >= FOGPAY_PUBLIC_KEY_TEXT_MAX ||
+        fogpay_key_from_public_text(public_key_text, &key) != FOGPAY_OK) {
+        store__note(s, "the public key of %s is not \"ed25519:<hex>\" or \"p256:<hex>\"",
+                    gateway_id);
+        return FOGPAY_ERR_TEXT_INVALID;
+    }
+    fogpay_key_free(key);
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_store_gateway_set_key(fogpay_store *s, const char *gateway_id,
+                                          const char *public_key_text)
+{
+    fogpay_error err = store__enter(s);
+    if (err == FOGPAY_OK) {
+        err = store__check_gateway_id(s, gateway_id);
+    }
+    if (err == FOGPAY_OK) {
+        err = store__check_public_key(s, gateway_id, public_key_text);
+    }
+    if (err == FOGPAY_OK) {
+        err = s->engine->gateway_set_key(s, gateway_id, public_key_text);
+    }
+    if (err == FOGPAY_ERR_UNKNOWN_GATEWAY) {
+        store__note(s, "no gateway %s is registered", gateway_id);
+    }
+    return err;
+}
+
 fogpay_error fogpay_store_gateway_add(fogpay_store *s, const char *gateway_id,
                                       const char *public_key_text, uint64_t now_ms)
 {
@@ -225,16 +260,11 @@ fogpay_error fogpay_store_gateway_add(fogpay_store *s, const char *gateway_id,
     if (err != FOGPAY_OK) {
         return err;
     }
-    fogpay_store_gateway g = {0};
-    fogpay_key *key = NULL;
-    if (public_key_text == NULL ||
-        strnlen(public_key_text, sizeof g.public_key) >= sizeof g.public_key ||
-        fogpay_key_from_public_text(public_key_text, &key) != FOGPAY_OK) {
-        store__note(s, "the public key of %s is not \"ed25519:<hex>\" or \"p256:<hex>\"",
-                    gateway_id);
-        return FOGPAY_ERR_TEXT_INVALID;
+    err = store__check_public_key(s, gateway_id, public_key_text);
+    if (err != FOGPAY_OK) {
+        return err;
     }
-    fogpay_key_free(key);
+    fogpay_store_gateway g = {0};
     if (now_ms > STORE_INT_MAX) {
         store__note(s, "the time %llu is out of range", (unsigned long long)now_ms);
         return FOGPAY_ERR_FIELD_RANGE;

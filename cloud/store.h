@@ -67,6 +67,15 @@ typedef struct fogpay_store_gateway {
  * FOGPAY_ERR_EXISTS when the id is taken. */
 fogpay_error fogpay_store_gateway_add(fogpay_store *s, const char *gateway_id,
                                       const char *public_key_text, uint64_t now_ms);
+/* Replaces a gateway's key after its rotation (the gateway's operator runs
+ * rotateGatewayKey, which prints the new key): batches signed with the new
+ * key are accepted from then on, and any the gateway sent signed with the
+ * old one are refused without an ack, so it sends them again signed with
+ * the new key. The stored transfers and events keep their meaning: their
+ * chain, not the batch signature, is what fogpay_store_verify checks.
+ * FOGPAY_ERR_TEXT_INVALID for a bad key, FOGPAY_ERR_UNKNOWN_GATEWAY. */
+fogpay_error fogpay_store_gateway_set_key(fogpay_store *s, const char *gateway_id,
+                                          const char *public_key_text);
 /* FOGPAY_ERR_UNKNOWN_GATEWAY when there is no such gateway. */
 fogpay_error fogpay_store_gateway_get(fogpay_store *s, const char *gateway_id,
                                       fogpay_store_gateway *out);

@@ -96,6 +96,10 @@ typedef struct store_engine {
     void (*rollback)(fogpay_store *s);
     /* Inserts g as it is; FOGPAY_ERR_EXISTS when the id is taken. */
     fogpay_error (*gateway_insert)(fogpay_store *s, const fogpay_store_gateway *g);
+    /* Replaces the gateway's key text; FOGPAY_ERR_UNKNOWN_GATEWAY when there
+     * is no such gateway. */
+    fogpay_error (*gateway_set_key)(fogpay_store *s, const char *gateway_id,
+                                    const char *public_key_text);
     /* Reads one gateway; inside a write transaction it is locked until the
      * end of it. FOGPAY_ERR_UNKNOWN_GATEWAY when there is none. */
     fogpay_error (*gateway_get)(fogpay_store *s, const char *gateway_id, bool for_update,
@@ -155,6 +159,7 @@ const char *store__event_decode(const store_row *row, fogpay_event *out, const c
 /* schemas/cloud.sql, NUL-terminated, generated at build time by
  * schemas/embed_sql.py (schemas/meson.build); and its version. */
 extern const char cloud_schema_sql[];
-#define STORE_SCHEMA_VERSION 2
+extern const char cloud_migrate_2_sql[]; /* version 2 to 3 */
+#define STORE_SCHEMA_VERSION 3
 
 #endif

@@ -75,6 +75,11 @@ static const pg_statement pg__sql_gateway_insert = {
     11,
     {PG_OID_TEXT, PG_OID_TEXT, PG_OID_INT8, PG_OID_BYTEA, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8,
      PG_OID_INT8, PG_OID_INT8, PG_OID_INT8, PG_OID_BYTEA}};
+static const pg_statement pg__sql_gateway_set_key = {
+    "fogpay_gateway_set_key",
+    "UPDATE gateways SET public_key = $2 WHERE id = $1",
+    2,
+    {PG_OID_TEXT, PG_OID_TEXT}};
 static const pg_statement pg__sql_gateway_get = {"fogpay_gateway_get",
                                                  "SELECT " PG_GATEWAY_COLUMNS
                                                  " FROM gateways WHERE id = $1",
@@ -125,9 +130,10 @@ static const pg_statement pg__sql_event_hash = {
     {PG_OID_TEXT, PG_OID_INT8}};
 
 static const pg_statement *const pg__statements[] = {
-    &pg__sql_gateway_insert, &pg__sql_gateway_get,      &pg__sql_gateway_lock,
-    &pg__sql_gateway_page,   &pg__sql_gateway_set_head, &pg__sql_transfer_insert,
-    &pg__sql_chain_hash,     &pg__sql_event_insert,     &pg__sql_event_hash,
+    &pg__sql_gateway_insert,  &pg__sql_gateway_get,      &pg__sql_gateway_lock,
+    &pg__sql_gateway_page,    &pg__sql_gateway_set_head, &pg__sql_transfer_insert,
+    &pg__sql_chain_hash,      &pg__sql_event_insert,     &pg__sql_event_hash,
+    &pg__sql_gateway_set_key,
 };
 
 /* Parameters of a transfer or event page: $1 after gateway, $2 after position,
@@ -353,7 +359,7 @@ static void pg__event_row_read(const PGresult *res, int r, store_row *row)
         !pg__u64(res, r, 1, &e->position)) {
         row->problem = "its gateway id or position is not of its type";
     } else if (!pg__u64(res, r, 2, &kind) || !pg__u64(res, r, 3, &e->time_ms) ||
-               kind > FOGPAY_EVENT_USAGE) {
+               (kind > FOGPAY_EVENT_KEY_REVOKED || kind == 4)) {
         row->problem = "a number column is out of its range";
     } else if (!pg__text(res, r, 4, e->device_id, sizeof e->device_id) ||
                !pg__text(res, r, 5, e->entity_id, sizeof e->entity_id)) {
@@ -412,12 +418,24 @@ static fogpay_error pg__read_version(fogpay_store *s, long *version, bool *empty
     return err;
 }
 
-/* Creates the schema and the version row in one transaction, under the
- * advisory lock; a store created meanwhile by another process is checked
+/* Runs sql (the schema or a migration) as one command. */
+static fogpay_error pg__script(fogpay_store *s, const char *sql, const char *what)
+{
+    PGresult *res = PQexec(pg__state(s)->conn, sql);
+    fogpay_error err = FOGPAY_OK;
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        err = pg__error(s, res, what);
+    }
+    PQclear(res);
+    return err;
+}
+
+/* Creates the schema and the version row, or migrates a version 2 store
+ * (cloud_migrate_2.sql), in one transaction under the advisory lock; a
+ * store created or migrated meanwhile by another process is checked
  * instead. */
 static fogpay_error pg__create_schema(fogpay_store *s)
 {
-    store_pg *q = pg__state(s);
     fogpay_error err = pg__command(s, "BEGIN", "begin creating the schema");
     if (err != FOGPAY_OK) {
         return err;
@@ -431,12 +449,17 @@ static fogpay_error pg__create_schema(fogpay_store *s)
     if (err == FOGPAY_OK) {
         err = pg__read_version(s, &version, &empty);
     }
-    if (err == FOGPAY_OK && version == 0 && empty) {
-        PGresult *res = PQexec(q->conn, cloud_schema_sql);
-        if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-            err = pg__error(s, res, "create the schema");
+    if (err == FOGPAY_OK && version == 2) {
+        err = pg__script(s, cloud_migrate_2_sql, "migrate the schema to version 3");
+        if (err == FOGPAY_OK) {
+            err = pg__command(s, "UPDATE fogpay_schema SET version = 3", "record the version");
         }
-        PQclear(res);
+        if (err == FOGPAY_OK) {
+            err = pg__read_version(s, &version, &empty);
+        }
+    }
+    if (err == FOGPAY_OK && version == 0 && empty) {
+        err = pg__script(s, cloud_schema_sql, "create the schema");
         char sql[256];
         snprintf(sql, sizeof sql,
                  "CREATE TABLE fogpay_schema (one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one),"
@@ -474,11 +497,12 @@ static fogpay_error pg__schema(fogpay_store *s, bool create)
         return err;
     }
     bool fresh = version == 0 && empty;
-    if (version != STORE_SCHEMA_VERSION && !(fresh && create)) {
+    bool migrates = version == 2;
+    if (version != STORE_SCHEMA_VERSION && !(fresh && create) && !migrates) {
         store__note_version(s, version, fresh, "database");
         return FOGPAY_ERR_SCHEMA_VERSION;
     }
-    return fresh ? pg__create_schema(s) : FOGPAY_OK;
+    return fresh || migrates ? pg__create_schema(s) : FOGPAY_OK;
 }
 
 /* The text of a page variant of transfers or events, as in
@@ -635,6 +659,22 @@ static fogpay_error pg__gateway_insert(fogpay_store *s, const fogpay_store_gatew
     if (err == FOGPAY_ERR_EXISTS) {
         store__note(s, "the gateway %s is registered already", g->gateway_id);
     }
+    return err;
+}
+
+static fogpay_error pg__gateway_set_key(fogpay_store *s, const char *gateway_id,
+                                        const char *public_key_text)
+{
+    pg_params p = {0};
+    pg__add_text(&p, gateway_id);
+    pg__add_text(&p, public_key_text);
+    PGresult *res = NULL;
+    fogpay_error err = pg__run(s, pg__sql_gateway_set_key.name, &p, PGRES_COMMAND_OK,
+                               "set the gateway's key", &res);
+    if (err == FOGPAY_OK && strcmp(PQcmdTuples(res), "0") == 0) {
+        err = FOGPAY_ERR_UNKNOWN_GATEWAY;
+    }
+    PQclear(res);
     return err;
 }
 
@@ -848,6 +888,7 @@ const store_engine store_pg__engine = {
     .commit = pg__commit,
     .rollback = pg__rollback,
     .gateway_insert = pg__gateway_insert,
+    .gateway_set_key = pg__gateway_set_key,
     .gateway_get = pg__gateway_get,
     .gateway_page = pg__gateway_page,
     .gateway_set_head = pg__gateway_set_head,

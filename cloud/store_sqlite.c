@@ -52,6 +52,7 @@ typedef enum sqlite_stmt_id {
     SQLITE_STMT_COMMIT,
     SQLITE_STMT_ROLLBACK,
     SQLITE_STMT_GATEWAY_INSERT,
+    SQLITE_STMT_GATEWAY_SET_KEY,
     SQLITE_STMT_GATEWAY_GET,
     SQLITE_STMT_GATEWAY_PAGE,
     SQLITE_STMT_GATEWAY_SET_HEAD,
@@ -79,6 +80,7 @@ static const char *const sqlite__sql[SQLITE_STMT_FIXED_COUNT] = {
     [SQLITE_STMT_ROLLBACK] = "ROLLBACK",
     [SQLITE_STMT_GATEWAY_INSERT] = "INSERT INTO gateways (" SQLITE_GATEWAY_COLUMNS
                                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [SQLITE_STMT_GATEWAY_SET_KEY] = "UPDATE gateways SET public_key = ?2 WHERE id = ?1",
     [SQLITE_STMT_GATEWAY_GET] = "SELECT " SQLITE_GATEWAY_COLUMNS " FROM gateways WHERE id = ?1",
     [SQLITE_STMT_GATEWAY_PAGE] =
         "SELECT " SQLITE_GATEWAY_COLUMNS " FROM gateways WHERE id > ?1 ORDER BY id LIMIT ?2",
@@ -284,7 +286,7 @@ static void sqlite__event_row_read(sqlite3_stmt *st, store_row *row)
         !sqlite__u64(st, 1, &e->position)) {
         row->problem = "its gateway id or position is not of its type";
     } else if (!sqlite__u64(st, 2, &kind) || !sqlite__u64(st, 3, &e->time_ms) ||
-               kind > FOGPAY_EVENT_USAGE) {
+               (kind > FOGPAY_EVENT_KEY_REVOKED || kind == 4)) {
         row->problem = "a number column is out of its range";
     } else if (!sqlite__text(st, 4, e->device_id, sizeof e->device_id) ||
                !sqlite__text(st, 5, e->entity_id, sizeof e->entity_id)) {
@@ -305,13 +307,14 @@ static void sqlite__event_row_read(sqlite3_stmt *st, store_row *row)
 
 /* Opening. */
 
-/* The cloud store has no migrations: no version 1 store was deployed. */
+/* Version 2 to 3 only: no version 1 store was deployed. */
+static const char *const sqlite__migrations[] = {NULL, cloud_migrate_2_sql};
 static const fogpay_sqlite_schema sqlite__schema = {
     .what = "cloud store",
     .version = STORE_SCHEMA_VERSION,
     .create_sql = cloud_schema_sql,
-    .migrations = NULL,
-    .migration_count = 0,
+    .migrations = sqlite__migrations,
+    .migration_count = sizeof sqlite__migrations / sizeof sqlite__migrations[0],
     .busy_timeout_ms = SQLITE_STORE_BUSY_TIMEOUT_MS,
 };
 
@@ -452,6 +455,20 @@ static fogpay_error sqlite__gateway_insert(fogpay_store *s, const fogpay_store_g
     fogpay_error err = sqlite__exec(s, st, "add the gateway");
     if (err == FOGPAY_ERR_EXISTS) {
         store__note(s, "the gateway %s is registered already", g->gateway_id);
+    }
+    return err;
+}
+
+static fogpay_error sqlite__gateway_set_key(fogpay_store *s, const char *gateway_id,
+                                            const char *public_key_text)
+{
+    store_sqlite *q = sqlite__state(s);
+    sqlite3_stmt *st = q->stmt[SQLITE_STMT_GATEWAY_SET_KEY];
+    sqlite__bind_text(q, st, 1, gateway_id);
+    sqlite__bind_text(q, st, 2, public_key_text);
+    fogpay_error err = sqlite__exec(s, st, "set the gateway's key");
+    if (err == FOGPAY_OK && sqlite3_changes(q->db) == 0) {
+        err = FOGPAY_ERR_UNKNOWN_GATEWAY;
     }
     return err;
 }
@@ -679,6 +696,7 @@ const store_engine store_sqlite__engine = {
     .commit = sqlite__commit,
     .rollback = sqlite__rollback,
     .gateway_insert = sqlite__gateway_insert,
+    .gateway_set_key = sqlite__gateway_set_key,
     .gateway_get = sqlite__gateway_get,
     .gateway_page = sqlite__gateway_page,
     .gateway_set_head = sqlite__gateway_set_head,

@@ -349,3 +349,24 @@ fogpay_error fogpay_cose_sign1_open(const uint8_t *msg, size_t len, const fogpay
     }
     return err;
 }
+
+fogpay_error fogpay_cose_sign1_verify_gateway(const fogpay_cose_sign1 *msg,
+                                              const fogpay_gateway_key *k)
+{
+    if (msg == NULL || k == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (msg->kid.len != FOGPAY_KID_BYTES || memcmp(msg->kid.ptr, k->kid, FOGPAY_KID_BYTES) != 0) {
+        return FOGPAY_ERR_BAD_SIGNATURE;
+    }
+    fogpay_key *key = NULL;
+    fogpay_error err =
+        fogpay_key_from_public((fogpay_alg)k->alg, k->public_key, k->public_key_len, &key);
+    if (err == FOGPAY_OK) {
+        err = fogpay_cose_sign1_verify(msg, key, NULL, 0);
+    } else {
+        err = FOGPAY_ERR_BAD_SIGNATURE;
+    }
+    fogpay_key_free(key);
+    return err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED ? FOGPAY_ERR_BAD_SIGNATURE : err;
+}

@@ -67,6 +67,14 @@ fogpay_error fogpay_cose_sign1_parse(const uint8_t *msg, size_t len, fogpay_cose
 fogpay_error fogpay_cose_sign1_verify(const fogpay_cose_sign1 *msg, const fogpay_key *key,
                                       const uint8_t *external_aad, size_t aad_len);
 
+/* Verifies a parsed message with the key of a gateway's key history entry
+ * (fogpay_key.h), as fogpay_cose_sign1_verify does with a key; an entry
+ * whose bytes are no valid key is FOGPAY_ERR_BAD_SIGNATURE, and so is a
+ * kid in msg other than the entry's. The caller checks the signed time
+ * against the entry (fogpay_gateway_key_valid_at). */
+fogpay_error fogpay_cose_sign1_verify_gateway(const fogpay_cose_sign1 *msg,
+                                              const fogpay_gateway_key *k);
+
 /* Opens a message signed without external_aad: parses msg, checks that it
  * names kid (FOGPAY_KID_BYTES; NULL when the kid is not checked) and
  * verifies it with key. *payload, a view into msg, is written only on

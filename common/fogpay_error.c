@@ -123,6 +123,15 @@ int fogpay_error_is_transient(fogpay_error err)
     return err == FOGPAY_ERR_TOO_MANY_PENDING || err == FOGPAY_ERR_CHAIN_GAP;
 }
 
+int fogpay_error_is_off_chain(fogpay_error err)
+{
+    return fogpay_error_is_transient(err) ||
+           (err >= FOGPAY_ERR_CBOR_TRUNCATED && err <= FOGPAY_ERR_WRONG_TOPIC) ||
+           err == FOGPAY_ERR_BAD_SIGNATURE || err == FOGPAY_ERR_KEY_REVOKED ||
+           err == FOGPAY_ERR_DEVICE_MISMATCH || err == FOGPAY_ERR_UNKNOWN_DEVICE ||
+           err == FOGPAY_ERR_SEQ_CONFLICT || err == FOGPAY_ERR_CHAIN_FORK;
+}
+
 int fogpay_error_is_reason(fogpay_error err)
 {
     return err >= FOGPAY_ERR_CBOR_TRUNCATED && err < FOGPAY_ERR_STORAGE && error_find(err) != NULL;

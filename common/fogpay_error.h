@@ -96,6 +96,13 @@ const char *fogpay_error_name(fogpay_error err);
  * chain_gap. The gateway records nothing for them; the device sends the
  * same message again later (and its predecessors first). */
 int fogpay_error_is_transient(fogpay_error err);
+/* True for the refusals after which the refused message takes no place on
+ * the device's chain (schemas/README.md, "Device chain"): the transient
+ * ones, seq_conflict, chain_fork, and the refusals of a message whose
+ * bytes, signature or device did not check (the malformed-input group,
+ * bad_signature, key_revoked, device_mismatch, unknown_device). The next
+ * message links to what the refused one linked to. */
+int fogpay_error_is_off_chain(fogpay_error err);
 
 /* A sentence describing err for people. Static storage. */
 const char *fogpay_error_string(fogpay_error err);

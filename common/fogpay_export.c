@@ -208,6 +208,15 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
              cJSON_AddStringToObject(o, "unit", e->unit) != NULL &&
              cJSON_AddStringToObject(o, "usageHash", usage_hex) != NULL;
         break;
+    case FOGPAY_EVENT_KEY_ROTATED:
+    case FOGPAY_EVENT_KEY_REVOKED: {
+        char kid_hex[2 * FOGPAY_KID_BYTES + 1];
+        fogpay_hex_encode(e->kid, FOGPAY_KID_BYTES, kid_hex);
+        ok = cJSON_AddStringToObject(o, "kid", kid_hex) != NULL &&
+             (e->kind == FOGPAY_EVENT_KEY_REVOKED ||
+              export_json_u64(o, "effective", e->effective_ms));
+        break;
+    }
     default:
         break;
     }

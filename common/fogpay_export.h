@@ -53,7 +53,9 @@ bool fogpay_export_json(FILE *out, const fogpay_transfer *t, const uint8_t hash[
  * field needs quoting. In JSON, an event has position, kind, time and
  * device, then the fields of its kind and none of the others' (registered:
  * entity; status: status; ownership: entity, role, effective; usage: seq,
- * meter, quantity, unit, usageHash), then chainHash when hash is given. */
+ * meter, quantity, unit, usageHash; key rotated: kid, effective (the end of
+ * the replaced key's window); key revoked: kid), then chainHash when hash is
+ * given. The CSV has no kid column: its effective_ms is the window's end. */
 void fogpay_export_event_csv_header(FILE *out);
 void fogpay_export_event_csv(FILE *out, const fogpay_event *e,
                              const uint8_t hash[FOGPAY_HASH_BYTES]);

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -458,4 +459,38 @@ bool fogpay_alg_from_name(const char *name, fogpay_alg *out)
         return true;
     }
     return false;
+}
+
+fogpay_error fogpay_gateway_key_valid_at(const fogpay_gateway_key *k, uint64_t time_s)
+{
+    if (k == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (time_s < k->from_ms / 1000 || (k->until_ms != 0 && time_s > k->until_ms / 1000)) {
+        return FOGPAY_ERR_KEY_REVOKED;
+    }
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_key_file_replace(const char *from, const char *to)
+{
+    if (from == NULL || to == NULL || rename(from, to) != 0) {
+        return FOGPAY_ERR_IO;
+    }
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s", to) >= (int)sizeof dir) {
+        return FOGPAY_ERR_IO;
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL) {
+        strcpy(dir, ".");
+    } else {
+        slash[slash == dir ? 1 : 0] = '\0';
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    bool ok = fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return ok ? FOGPAY_OK : FOGPAY_ERR_IO;
 }

@@ -54,6 +54,12 @@ fogpay_error fogpay_key_load(const char *path, fogpay_key **out);
  * overwrite is true, then fsyncs it. */
 fogpay_error fogpay_key_save(const fogpay_key *key, const char *path, bool overwrite);
 
+/* Puts the key file from in to's place with one rename, then fsyncs to's
+ * directory, so that after a crash the path holds the old key or the new,
+ * never neither: how a device and a gateway switch to a rotated key.
+ * FOGPAY_ERR_IO when the rename or the fsync fails. */
+fogpay_error fogpay_key_file_replace(const char *from, const char *to);
+
 /* A new key pair written to path (created exclusively, mode 0600, fsynced)
  * and its public text "<alg>:<hex>" into public_text (cap bytes, at least
  * FOGPAY_PUBLIC_KEY_TEXT_MAX): what every tool's keygen does. */
@@ -75,6 +81,24 @@ fogpay_error fogpay_key_public_text(const fogpay_key *key, char *out, size_t cap
 /* The key id: the first 8 bytes of SHA-256 of the public key bytes. */
 #define FOGPAY_KID_BYTES 8
 fogpay_error fogpay_key_id(const fogpay_key *key, uint8_t out[FOGPAY_KID_BYTES]);
+
+/* One key of a gateway's key history: it signed receipts, commands and
+ * batches from from_ms until until_ms, when the next one took over (0 while
+ * it is the active key). The gateway's ledger keeps the history; an agent
+ * keeps the keys it was told of. */
+typedef struct fogpay_gateway_key {
+    uint8_t kid[FOGPAY_KID_BYTES];
+    int alg; /* fogpay_alg */
+    uint8_t public_key[FOGPAY_PUBLIC_KEY_MAX];
+    size_t public_key_len;
+    uint64_t from_ms;
+    uint64_t until_ms;
+} fogpay_gateway_key;
+
+/* Whether a message the key signed, dated time_s (receipts and commands
+ * carry seconds), lies within the key's validity, to the second: FOGPAY_OK,
+ * or FOGPAY_ERR_KEY_REVOKED. */
+fogpay_error fogpay_gateway_key_valid_at(const fogpay_gateway_key *k, uint64_t time_s);
 
 /* Raw signature over msg (64 bytes: Ed25519, or ES256 r||s over SHA-256). */
 fogpay_error fogpay_key_sign(const fogpay_key *key, const uint8_t *msg, size_t msg_len,

@@ -60,6 +60,12 @@
  * new intent when they return. */
 #define FOGPAY_TTL_MAX_S 86400u
 
+/* A device key replaced by a rotation stays valid at most this long (its
+ * overlap window), so that intents it signed and journaled before the
+ * rotation can still be sent: an intent lives at most FOGPAY_TTL_MAX_S, so a
+ * longer window would only keep an old key alive for nothing. */
+#define FOGPAY_KEY_OVERLAP_MAX_S FOGPAY_TTL_MAX_S
+
 /* The gateway accepts intents created at most this far in its future. */
 #define FOGPAY_CLOCK_SKEW_MAX_S 300u
 

@@ -127,13 +127,14 @@ static const field_spec receipt_fields[] = {
 static const field_spec command_fields[] = {
     TEXT_FIELD(fogpay_command, 1, device_id, true, FIELD_ID),
     UINT_FIELD(fogpay_command, 2, command_seq, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_command, 3, kind, true, 0, FOGPAY_COMMAND_LIMITS),
+    UINT_FIELD(fogpay_command, 3, kind, true, 0, FOGPAY_COMMAND_GATEWAY_KEY),
     UINT_FIELD(fogpay_command, 4, issued_s, true, 1, TIME_S_MAX),
     TEXT_FIELD(fogpay_command, 5, gateway_id, true, FIELD_ID),
     UINT_FIELD(fogpay_command, 6, reason, false, 1, 99),
     UINT_FIELD(fogpay_command, 7, per_payment_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_command, 8, per_day_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_command, 9, wallet_max_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
+    TEXT_FIELD(fogpay_command, 10, gateway_key, false, FIELD_ID),
 };
 
 static const field_spec transfer_fields[] = {
@@ -155,7 +156,7 @@ static const field_spec transfer_fields[] = {
 
 static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_USAGE),
+    UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_KEY_REVOKED),
     UINT_FIELD(fogpay_event, 3, time_ms, true, 1, TIME_MS_MAX),
     TEXT_FIELD(fogpay_event, 4, device_id, true, FIELD_ID),
     UINT_FIELD(fogpay_event, 5, seq, false, 1, FOGPAY_STORED_INT_MAX),
@@ -167,7 +168,8 @@ static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 11, effective_ms, false, 1, TIME_MS_MAX),
     UINT_FIELD(fogpay_event, 12, status, false, 1, 2),
     BYTES_FIELD(fogpay_event, 13, usage_hash, false),
-    UINT_FIELD(fogpay_event, 14, reason, false, 1, 99),
+    BYTES_FIELD(fogpay_event, 14, kid, false),
+    UINT_FIELD(fogpay_event, 15, reason, false, 1, 99),
 };
 
 /* Keys 1..7 of a batch; key 8 or 9, the records, is read by
@@ -543,6 +545,9 @@ static fogpay_error command_check(const fogpay_command *in)
     if (limits && in->kind != FOGPAY_COMMAND_LIMITS) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
+    if ((in->kind == FOGPAY_COMMAND_GATEWAY_KEY) != (in->gateway_key[0] != '\0')) {
+        return FOGPAY_ERR_FIELD_RANGE; /* the new key exactly in a gateway-key command */
+    }
     return FOGPAY_OK;
 }
 
@@ -570,12 +575,20 @@ static fogpay_error event_check(const fogpay_event *in)
     bool usage = in->kind == FOGPAY_EVENT_USAGE;
     bool ownership = in->kind == FOGPAY_EVENT_OWNERSHIP;
     bool entity = ownership || in->kind == FOGPAY_EVENT_REGISTERED;
+    bool rotated = in->kind == FOGPAY_EVENT_KEY_ROTATED;
+    bool key = rotated || in->kind == FOGPAY_EVENT_KEY_REVOKED;
+    if (in->kind == 4) {
+        return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
+    }
+    if (key != !all_zero(in->kid, sizeof in->kid)) {
+        return FOGPAY_ERR_FIELD_RANGE; /* a kid exactly in key events */
+    }
     if (usage != (in->seq != 0) || usage != (in->meter_id[0] != '\0') ||
         usage != (in->unit[0] != '\0') || usage != hash_present(in->usage_hash) ||
         (!usage && in->quantity != 0)) {
         return FOGPAY_ERR_FIELD_RANGE; /* seq, meter, unit and hash make a usage event */
     }
-    if (entity != (in->entity_id[0] != '\0') || ownership != (in->effective_ms != 0) ||
+    if (entity != (in->entity_id[0] != '\0') || (ownership || rotated) != (in->effective_ms != 0) ||
         (!ownership && in->role != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }

@@ -24,6 +24,7 @@
 #include "fogpay_cbor.h"
 #include "fogpay_currency.h"
 #include "fogpay_error.h"
+#include "fogpay_key.h"
 #include "fogpay_limits.h"
 
 /* Payment intent, device to gateway (schemas/intent.cddl). Exactly one of
@@ -90,20 +91,23 @@ typedef enum fogpay_command_kind {
     FOGPAY_COMMAND_SUSPEND = 0,
     FOGPAY_COMMAND_RESUME = 1,
     FOGPAY_COMMAND_LIMITS = 2,
+    FOGPAY_COMMAND_GATEWAY_KEY = 3, /* the gateway's next key, signed with the current one */
 } fogpay_command_kind;
 
 /* Command, gateway to device (schemas/command.cddl). Limits are present only
  * for FOGPAY_COMMAND_LIMITS; zero there means "no limit". */
 typedef struct fogpay_command {
-    char device_id[FOGPAY_DEVICE_ID_MAX + 1];   /* key 1 */
-    uint64_t command_seq;                       /* key 2, per device, increasing */
-    uint8_t kind;                               /* key 3 */
-    uint64_t issued_s;                          /* key 4 */
-    char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1]; /* key 5 */
-    uint16_t reason;                            /* key 6, optional, why (0 = operator) */
-    uint64_t per_payment_minor;                 /* key 7, limits only */
-    uint64_t per_day_minor;                     /* key 8, limits only */
-    uint64_t wallet_max_minor;                  /* key 9, limits only */
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];     /* key 1 */
+    uint64_t command_seq;                         /* key 2, per device, increasing */
+    uint8_t kind;                                 /* key 3 */
+    uint64_t issued_s;                            /* key 4 */
+    char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1];   /* key 5 */
+    uint16_t reason;                              /* key 6, optional, why (0 = operator) */
+    uint64_t per_payment_minor;                   /* key 7, limits only */
+    uint64_t per_day_minor;                       /* key 8, limits only */
+    uint64_t wallet_max_minor;                    /* key 9, limits only */
+    char gateway_key[FOGPAY_PUBLIC_KEY_TEXT_MAX]; /* key 10, gateway-key only: "<alg>:<hex>",
+                                                     valid from issued_s */
 } fogpay_command;
 
 typedef enum fogpay_transfer_kind {
@@ -138,6 +142,9 @@ typedef enum fogpay_event_kind {
     FOGPAY_EVENT_STATUS = 1,     /* a device's status changed (active, suspended, revoked) */
     FOGPAY_EVENT_OWNERSHIP = 2,  /* a device's owner or lessee changes from a time on */
     FOGPAY_EVENT_USAGE = 3,      /* a device's meter reading was stored */
+    /* 4 is reserved for another kind of the contract. */
+    FOGPAY_EVENT_KEY_ROTATED = 5, /* a device's new key is active; the old one ends later */
+    FOGPAY_EVENT_KEY_REVOKED = 6, /* a device key's validity ended before its time */
 } fogpay_event_kind;
 
 /* One event of a gateway's event chain (schemas/event.cddl): what the back
@@ -159,7 +166,8 @@ typedef struct fogpay_event {
     uint64_t effective_ms;                    /* key 11, ownership */
     uint8_t status;                           /* key 12, status: 0 active, 1 suspended, 2 revoked */
     uint8_t usage_hash[FOGPAY_HASH_BYTES];    /* key 13, usage: SHA-256 of the signed reading */
-    uint16_t reason; /* key 14, status: the refusal that made the gateway change it (absent
+    uint8_t kid[FOGPAY_KID_BYTES];            /* key 14, key events: the key's id */
+    uint16_t reason; /* key 15, status: the refusal that made the gateway change it (absent
                       * when an operator did) */
 } fogpay_event;
 

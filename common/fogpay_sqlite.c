@@ -224,6 +224,9 @@ static fogpay_error opener__schema(opener *o, bool create, long *found)
     bool fresh = version == 0 && empty;
     bool migrates =
         version >= 1 && version < sc->version && (size_t)(sc->version - 1) <= sc->migration_count;
+    for (long v = version; migrates && v < sc->version; v++) {
+        migrates = sc->migrations[v - 1] != NULL;
+    }
     if (version != sc->version && !(fresh && create) && !migrates) {
         opener__note_version(o, version, empty);
         return FOGPAY_ERR_SCHEMA_VERSION;

@@ -31,7 +31,7 @@ typedef struct fogpay_sqlite_schema {
     const char *what;              /* "ledger", "cloud store": in the sentences */
     long version;                  /* the PRAGMA user_version this program needs */
     const char *create_sql;        /* the whole schema, run on an empty file */
-    const char *const *migrations; /* migrations[i] takes version i + 1 to i + 2 */
+    const char *const *migrations; /* migrations[i] takes version i + 1 to i + 2; NULL: none */
     size_t migration_count;
     int busy_timeout_ms;
 } fogpay_sqlite_schema;

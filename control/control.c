@@ -223,6 +223,16 @@ fogpay_error control__device_verifier(const cJSON *cmd, char *out, control_reply
     return err;
 }
 
+/* The key of a publicKey text; *key is the caller's to free. */
+static fogpay_error control__public_key(const char *text, fogpay_key **key, control_reply *r)
+{
+    if (fogpay_key_from_public_text(text, key) != FOGPAY_OK) {
+        r->message = "publicKey is not \"ed25519:<hex>\" or \"p256:<hex>\" of a valid key";
+        return FOGPAY_ERR_TEXT_INVALID;
+    }
+    return FOGPAY_OK;
+}
+
 static fogpay_error control__register_device(const fogpay_control_context *c, const cJSON *cmd,
                                              uint64_t now_ms, control_reply *r)
 {
@@ -248,10 +258,9 @@ static fogpay_error control__register_device(const fogpay_control_context *c, co
         return err;
     }
     fogpay_key *key = NULL;
-    err = fogpay_key_from_public_text(public_key, &key);
+    err = control__public_key(public_key, &key, r);
     if (err != FOGPAY_OK) {
-        r->message = "publicKey is not \"ed25519:<hex>\" or \"p256:<hex>\" of a valid key";
-        return FOGPAY_ERR_TEXT_INVALID;
+        return err;
     }
     err = fogpay_ledger_device_register(c->ledger, device, key, verifier, owner, &limits, now_ms);
     fogpay_key_free(key);
@@ -326,6 +335,79 @@ static fogpay_error control__set_limits(const fogpay_control_context *c, const c
         if (err != FOGPAY_OK) {
             r->message = "the limits are stored but the signed command could not be sent";
         }
+    }
+    return err;
+}
+
+/* Makes publicKey the device's key; the old one stays valid for
+ * overlapSeconds (0 when absent, at most FOGPAY_KEY_OVERLAP_MAX_S). */
+static fogpay_error control__rotate_device_key(const fogpay_control_context *c, const cJSON *cmd,
+                                               uint64_t now_ms, control_reply *r)
+{
+    const char *device = NULL;
+    const char *public_key = NULL;
+    uint64_t overlap_s = 0;
+    fogpay_error err = control__text(cmd, "device", true, FOGPAY_DEVICE_ID_MAX, &device, r);
+    if (err == FOGPAY_OK) {
+        err = control__text(cmd, "publicKey", true, FOGPAY_PUBLIC_KEY_TEXT_MAX, &public_key, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__u64(cmd, "overlapSeconds", false, &overlap_s, r);
+    }
+    if (err == FOGPAY_OK && overlap_s > FOGPAY_KEY_OVERLAP_MAX_S) {
+        r->message = "overlapSeconds is over 86400 (a day, the longest an intent lives)";
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    fogpay_key *key = NULL;
+    if (err == FOGPAY_OK) {
+        err = control__public_key(public_key, &key, r);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    err = fogpay_ledger_device_rotate_key_overlap(c->ledger, device, key, overlap_s * 1000, now_ms);
+    fogpay_key_free(key);
+    if (err == FOGPAY_ERR_EXISTS) {
+        r->message = "the device held this key before: a rotation needs a new key";
+    }
+    if (err == FOGPAY_OK) {
+        cJSON_AddNumberToObject(r->data, "oldKeyValidUntil", (double)(now_ms + overlap_s * 1000));
+    }
+    return err;
+}
+
+/* Ends the overlap window of the device's old key now. */
+static fogpay_error control__revoke_device_key(const fogpay_control_context *c, const cJSON *cmd,
+                                               uint64_t now_ms, control_reply *r)
+{
+    const char *device = NULL;
+    fogpay_error err = control__text(cmd, "device", true, FOGPAY_DEVICE_ID_MAX, &device, r);
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_device_revoke_keys(c->ledger, device, now_ms);
+    }
+    return err;
+}
+
+/* Rotates the running gateway's key: only the gateway holds it and can
+ * announce the next one to its devices, so offline this is refused. */
+static fogpay_error control__rotate_gateway_key(const fogpay_control_context *c, const cJSON *cmd,
+                                                uint64_t now_ms, control_reply *r)
+{
+    (void)cmd;
+    (void)now_ms;
+    if (c->rotate_gateway_key == NULL) {
+        r->message = "only the running gateway rotates its key: send rotateGatewayKey online";
+        return FOGPAY_ERR_CONFIG;
+    }
+    char public_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    size_t announced = 0;
+    fogpay_error err =
+        c->rotate_gateway_key(c->send_ctx, public_text, sizeof public_text, &announced);
+    if (err == FOGPAY_OK) {
+        cJSON_AddStringToObject(r->data, "publicKey", public_text);
+        cJSON_AddNumberToObject(r->data, "announced", (double)announced);
+    } else {
+        r->message = "the gateway key was not rotated (the broker log says why)";
     }
     return err;
 }
@@ -614,6 +696,9 @@ static const control_command control_commands[] = {
     {"suspendDevice", control__suspend},
     {"resumeDevice", control__resume},
     {"revokeDevice", control__revoke},
+    {"rotateDeviceKey", control__rotate_device_key},
+    {"revokeDeviceKey", control__revoke_device_key},
+    {"rotateGatewayKey", control__rotate_gateway_key},
     {"setLimits", control__set_limits},
     {"fundWallet", control__fund},
     {"transferOwnership", control__transfer_ownership},

@@ -46,10 +46,17 @@ typedef fogpay_error (*fogpay_control_send_fn)(void *ctx, const char *device_id,
                                                fogpay_command_kind kind,
                                                const fogpay_device_limits *limits);
 
+/* Rotates the running gateway's key (rotateGatewayKey): the new key's
+ * public text into public_text (cap bytes), the count of devices told it
+ * into *announced. */
+typedef fogpay_error (*fogpay_control_rotate_fn)(void *ctx, char *public_text, size_t cap,
+                                                 size_t *announced);
+
 typedef struct fogpay_control_context {
     fogpay_ledger *ledger;
-    fogpay_control_send_fn send_command; /* may be NULL: no device commands */
-    void *send_ctx;
+    fogpay_control_send_fn send_command;         /* may be NULL: no device commands */
+    void *send_ctx;                              /* for send_command and rotate_gateway_key */
+    fogpay_control_rotate_fn rotate_gateway_key; /* NULL offline: the command is refused */
 } fogpay_control_context;
 
 /* Handles one request payload (len bytes, not NUL-terminated) at now_ms and

@@ -9,7 +9,8 @@
  * Paying is: check locally (suspended, limits, journal room), reserve a
  * sequence number durably, build and sign the intent, journal it with
  * fsync, publish it at QoS 1, and wait for its receipt. Every receipt and
- * command is verified with the gateway key before it changes anything.
+ * command is verified with the gateway key its kid names, at a time within
+ * that key's validity, before it changes anything.
  *
  * Threading and ownership. A fogpay_agent is used by one thread at a time
  * and is the only user of its state directory. fogpay_agent_open() returns
@@ -155,11 +156,25 @@ fogpay_error fogpay_agent_run(fogpay_agent *a, const volatile sig_atomic_t *stop
  * gateway's repeat of the receipt is applied once the state can be saved). */
 fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, size_t len);
 
+/* Verifies a receipt (the signed bytes) without applying it: its signature
+ * with the gateway key its kid names, kept by the device with that key's
+ * validity (the configured key, and each key the gateway announced), and
+ * its time within that validity. So a receipt from before a gateway key
+ * rotation still verifies. FOGPAY_OK with *out set; FOGPAY_ERR_KEY_REVOKED
+ * for a receipt signed by a replaced key and dated after its end;
+ * FOGPAY_ERR_BAD_SIGNATURE for an unknown kid or a bad signature; the COSE
+ * and CBOR errors. */
+fogpay_error fogpay_agent_receipt_verify(const fogpay_agent *a, const uint8_t *msg, size_t len,
+                                         fogpay_receipt *out);
+
 /* Handles one command. FOGPAY_OK when applied (state persisted, hook run);
  * otherwise nothing changes: FOGPAY_ERR_BAD_SIGNATURE (and the COSE and
- * CBOR errors), FOGPAY_ERR_DEVICE_MISMATCH, FOGPAY_ERR_SEQ_CONFLICT (a
+ * CBOR errors), FOGPAY_ERR_KEY_REVOKED (signed by a replaced gateway key
+ * after its end), FOGPAY_ERR_DEVICE_MISMATCH, FOGPAY_ERR_SEQ_CONFLICT (a
  * command_seq not above the last one applied: old, replayed or the retained
- * copy of one already applied). */
+ * copy of one already applied). A gateway-key command adds the gateway's
+ * next key, which signs from the command's issue time on; the key that
+ * signed the command then signs nothing dated later. */
 fogpay_error fogpay_agent_command_handle(fogpay_agent *a, const uint8_t *msg, size_t len);
 
 /* The outcome of the last receipt applied, for callers of the handlers. */

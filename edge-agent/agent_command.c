@@ -1,8 +1,10 @@
 /*
- * agent_command.c - commands from the gateway: suspend, resume, limits.
+ * agent_command.c - commands from the gateway: suspend, resume, limits,
+ * the gateway's next key.
  *
  * A command is applied only when its COSE signature verifies with the
- * gateway key, it names this device, and its command_seq is above the last
+ * gateway key its kid names, at a time within that key's validity
+ * (agent_gateway_key.c), it names this device, and its command_seq is above the last
  * one applied (the gateway numbers each device's commands; a retained
  * suspend delivered again on every subscription, or an old command
  * replayed, is not applied twice).
@@ -22,21 +24,17 @@
 #include <unistd.h>
 
 #include "agent_internal.h"
-#include "fogpay_cose.h"
 
 static fogpay_error command_open(const fogpay_agent *a, const uint8_t *msg, size_t len,
-                                 fogpay_command *out)
+                                 fogpay_command *out, fogpay_gateway_key *signer)
 {
     fogpay_bytes payload;
-    if (!msg || len == 0 || len > FOGPAY_MESSAGE_MAX) {
-        return FOGPAY_ERR_PAYLOAD_TOO_LARGE;
-    }
-    fogpay_error err = fogpay_cose_sign1_open(msg, len, a->gateway_key, NULL, &payload);
-    if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED) {
-        err = FOGPAY_ERR_BAD_SIGNATURE;
-    }
+    fogpay_error err = agent_gateway_open(a, msg, len, &payload, signer);
     if (err == FOGPAY_OK) {
         err = fogpay_command_decode(payload.ptr, payload.len, out);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_gateway_key_valid_at(signer, out->issued_s);
     }
     return err;
 }
@@ -84,7 +82,8 @@ void agent_command_resume_hook(fogpay_agent *a)
 fogpay_error fogpay_agent_command_handle(fogpay_agent *a, const uint8_t *msg, size_t len)
 {
     fogpay_command cmd;
-    fogpay_error err = command_open(a, msg, len, &cmd);
+    fogpay_gateway_key signer;
+    fogpay_error err = command_open(a, msg, len, &cmd, &signer);
     if (err == FOGPAY_OK && strcmp(cmd.device_id, a->device_id) != 0) {
         err = FOGPAY_ERR_DEVICE_MISMATCH;
     }
@@ -108,20 +107,28 @@ fogpay_error fogpay_agent_command_handle(fogpay_agent *a, const uint8_t *msg, si
         next.suspended = false;
         next.hook_pending = AGENT_HOOK_RESUME;
         break;
+    case FOGPAY_COMMAND_GATEWAY_KEY:
+        err = agent_gateway_key_announced(a, &signer, &cmd, &next);
+        if (err == FOGPAY_ERR_EXISTS) {
+            err = FOGPAY_OK; /* known already: only the command seq moves */
+        }
+        break;
     default:
         next.per_payment_minor = cmd.per_payment_minor;
         next.per_day_minor = cmd.per_day_minor;
         next.wallet_max_minor = cmd.wallet_max_minor;
         break;
     }
-    err = agent_state_store(a, &next);
+    if (err == FOGPAY_OK) {
+        err = agent_state_store(a, &next);
+    }
     if (err != FOGPAY_OK) {
+        agent_log("command %llu not applied: %s", (unsigned long long)cmd.command_seq,
+                  fogpay_error_name(err));
         return err; /* applied again when it comes again */
     }
-    agent_log("command %llu applied: %s", (unsigned long long)cmd.command_seq,
-              cmd.kind == FOGPAY_COMMAND_SUSPEND  ? "suspend"
-              : cmd.kind == FOGPAY_COMMAND_RESUME ? "resume"
-                                                  : "limits");
+    static const char *const names[] = {"suspend", "resume", "limits", "gateway key"};
+    agent_log("command %llu applied: %s", (unsigned long long)cmd.command_seq, names[cmd.kind]);
     command_finish_hook(a);
     return FOGPAY_OK;
 }

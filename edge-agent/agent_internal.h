@@ -14,6 +14,8 @@
  *   agent_pay.c      building, signing and journaling messages, their wait
  *   agent_receipt.c  verifying receipts and applying them
  *   agent_command.c  verifying commands, the hook, suspension and limits
+ *   agent_gateway_key.c  the gateway's keys: finding a message's signer,
+ *                    taking in an announced key
  *
  * Calls go one way: pay to loop and send; loop to receipt, command and
  * send; receipt and command to state; every file may log.
@@ -47,6 +49,11 @@
  * is still fetched within a minute of the gateway's recovery. */
 #define FOGPAY_AGENT_RESEND_MAX_MS 60000u
 
+/* Gateway keys the device keeps: the current one and the two before it, so
+ * that receipts signed before the last two rotations still verify. Three
+ * fit the state file (agent_state.c). */
+#define FOGPAY_AGENT_GATEWAY_KEYS_MAX 3
+
 /* A hook that was started but not known to have finished, persisted so a
  * crash in between runs it again at the next start. */
 typedef enum agent_hook_pending {
@@ -64,6 +71,10 @@ typedef struct agent_state {
     uint64_t wallet_max_minor;
     size_t balance_count;
     fogpay_agent_balance balances[FOGPAY_AGENT_CURRENCIES_MAX];
+    /* Announced gateway keys with their validity (agent_gateway_key.c); two
+     * more than kept, for an announcement before it is trimmed. */
+    size_t gateway_key_count;
+    fogpay_gateway_key gateway_keys[FOGPAY_AGENT_GATEWAY_KEYS_MAX + 2];
 } agent_state;
 
 struct fogpay_agent {
@@ -118,6 +129,20 @@ fogpay_error agent_resend_all(fogpay_agent *a);
  * FOGPAY_AGENT_RESEND_MAX_MS), sends every pending message again. now_ms
  * is fogpay_clock_monotonic_ms(). */
 void agent_resend_due(fogpay_agent *a, uint64_t now_ms);
+
+/* agent_gateway_key.c */
+/* Verifies a receipt or command (msg, len) with the known gateway key its
+ * kid names; *payload (a view into msg) and *signer, whose validity the
+ * caller checks against the signed time, on success. Errors:
+ * FOGPAY_ERR_PAYLOAD_TOO_LARGE, the COSE and CBOR errors,
+ * FOGPAY_ERR_BAD_SIGNATURE (an unknown kid, a bad signature). */
+fogpay_error agent_gateway_open(const fogpay_agent *a, const uint8_t *msg, size_t len,
+                                fogpay_bytes *payload, fogpay_gateway_key *signer);
+/* Takes the key of a verified gateway-key command into next: signer ends at
+ * its issue time, the announced key starts there. FOGPAY_ERR_EXISTS for a
+ * key known already, FOGPAY_ERR_FIELD_RANGE for text that is no key. */
+fogpay_error agent_gateway_key_announced(const fogpay_agent *a, const fogpay_gateway_key *signer,
+                                         const fogpay_command *cmd, agent_state *next);
 
 /* agent_command.c: runs a hook interrupted by a crash, at open. */
 void agent_command_resume_hook(fogpay_agent *a);

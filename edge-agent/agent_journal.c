@@ -31,15 +31,17 @@
 #define JOURNAL_SEQ_FILE "seq"
 
 enum journal_record_type {
-    JOURNAL_RECORD_HEAD = 1,    /* last seq and hash before this file's messages */
-    JOURNAL_RECORD_MESSAGE = 2, /* seq, kind, signed message */
-    JOURNAL_RECORD_DONE = 3,    /* seq answered by a verified receipt */
-    JOURNAL_RECORD_SEQ = 4,     /* the seq file's one record */
+    JOURNAL_RECORD_HEAD = 1,     /* last seq and hash before this file's messages */
+    JOURNAL_RECORD_MESSAGE = 2,  /* seq, kind, signed message */
+    JOURNAL_RECORD_DONE = 3,     /* seq answered by a verified receipt */
+    JOURNAL_RECORD_SEQ = 4,      /* the seq file's one record */
+    JOURNAL_RECORD_UNLINKED = 5, /* seq answered, not on the gateway's chain: the link it held */
 };
 
-#define JOURNAL_HEAD_BODY (1 + 8 + FOGPAY_HASH_BYTES)
-#define JOURNAL_DONE_BODY (1 + 8)
-#define JOURNAL_SEQ_BODY  (1 + 8)
+#define JOURNAL_HEAD_BODY     (1 + 8 + FOGPAY_HASH_BYTES)
+#define JOURNAL_DONE_BODY     (1 + 8)
+#define JOURNAL_UNLINKED_BODY (1 + 8 + FOGPAY_PREV_HASH_BYTES)
+#define JOURNAL_SEQ_BODY      (1 + 8)
 
 struct fogpay_journal {
     char dir[FOGPAY_JOURNAL_DIR_MAX + 1];
@@ -209,6 +211,17 @@ static bool journal_index_remove(fogpay_journal *j, uint64_t seq)
     return false;
 }
 
+/* seq left the chain: when it was the last message, the next one links to
+ * what seq linked to. */
+static void journal_unlink(fogpay_journal *j, uint64_t seq,
+                           const uint8_t prev[FOGPAY_PREV_HASH_BYTES])
+{
+    if (seq == j->last_seq) {
+        memset(j->last_hash, 0, sizeof j->last_hash);
+        memcpy(j->last_hash, prev, FOGPAY_PREV_HASH_BYTES);
+    }
+}
+
 /* Applies one checked record body found at offset during open. */
 static fogpay_error journal_replay(fogpay_journal *j, const uint8_t *body, size_t len,
                                    uint64_t offset)
@@ -234,6 +247,12 @@ static fogpay_error journal_replay(fogpay_journal *j, const uint8_t *body, size_
     case JOURNAL_RECORD_DONE:
         return len == JOURNAL_DONE_BODY && journal_index_remove(j, seq) ? FOGPAY_OK
                                                                         : FOGPAY_ERR_STORAGE;
+    case JOURNAL_RECORD_UNLINKED:
+        if (len != JOURNAL_UNLINKED_BODY || !journal_index_remove(j, seq)) {
+            return FOGPAY_ERR_STORAGE;
+        }
+        journal_unlink(j, seq, body + 9);
+        return FOGPAY_OK;
     default:
         return FOGPAY_ERR_STORAGE;
     }
@@ -528,25 +547,35 @@ fogpay_error fogpay_journal_append(fogpay_journal *j, uint64_t seq, uint8_t kind
     return err;
 }
 
-fogpay_error fogpay_journal_complete(fogpay_journal *j, uint64_t seq)
+/* Marks seq answered; prev, when not NULL, is the link seq held, which the
+ * next message takes when the gateway did not put seq on the chain. */
+static fogpay_error journal_answer(fogpay_journal *j, uint64_t seq,
+                                   const uint8_t prev[FOGPAY_PREV_HASH_BYTES])
 {
     if (!fogpay_journal_find(j, seq)) {
         return FOGPAY_ERR_NOT_FOUND;
     }
-    uint8_t body[JOURNAL_DONE_BODY];
-    body[0] = JOURNAL_RECORD_DONE;
+    uint8_t body[JOURNAL_UNLINKED_BODY];
+    size_t len = prev ? JOURNAL_UNLINKED_BODY : JOURNAL_DONE_BODY;
+    body[0] = prev ? JOURNAL_RECORD_UNLINKED : JOURNAL_RECORD_DONE;
     agent_store_le64(body + 1, seq);
-    if (j->size + FOGPAY_JOURNAL_HEADER_BYTES + sizeof body > FOGPAY_JOURNAL_BYTES_MAX) {
+    if (prev) {
+        memcpy(body + 9, prev, FOGPAY_PREV_HASH_BYTES);
+    }
+    if (j->size + FOGPAY_JOURNAL_HEADER_BYTES + len > FOGPAY_JOURNAL_BYTES_MAX) {
         fogpay_error err = journal_compact(j);
         if (err != FOGPAY_OK) {
             return err;
         }
     }
-    fogpay_error err = journal_append_record(j, body, sizeof body);
+    fogpay_error err = journal_append_record(j, body, len);
     if (err != FOGPAY_OK) {
         return err;
     }
     journal_index_remove(j, seq);
+    if (prev) {
+        journal_unlink(j, seq, prev);
+    }
     if (j->count == 0 && j->size > FOGPAY_JOURNAL_COMPACT_BYTES) {
         err = journal_compact(j);
         if (err != FOGPAY_OK) {
@@ -556,6 +585,17 @@ fogpay_error fogpay_journal_complete(fogpay_journal *j, uint64_t seq)
         }
     }
     return FOGPAY_OK;
+}
+
+fogpay_error fogpay_journal_complete(fogpay_journal *j, uint64_t seq)
+{
+    return journal_answer(j, seq, NULL);
+}
+
+fogpay_error fogpay_journal_complete_unlinked(fogpay_journal *j, uint64_t seq,
+                                              const uint8_t prev[FOGPAY_PREV_HASH_BYTES])
+{
+    return prev ? journal_answer(j, seq, prev) : FOGPAY_ERR_INVALID_ARGUMENT;
 }
 
 const fogpay_journal_entry *fogpay_journal_find(const fogpay_journal *j, uint64_t seq)

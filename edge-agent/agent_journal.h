@@ -103,6 +103,12 @@ fogpay_error fogpay_journal_append(fogpay_journal *j, uint64_t seq, uint8_t kind
 /* Marks seq answered: appends a done record (fsync'd) and drops it from
  * the index. FOGPAY_ERR_NOT_FOUND when seq is not pending. */
 fogpay_error fogpay_journal_complete(fogpay_journal *j, uint64_t seq);
+/* The same for a message the gateway refused without putting it on the
+ * device's chain (fogpay_error_is_off_chain): when seq is the last message
+ * journaled, the next one links to prev, the link seq held, as the
+ * gateway's chain still ends there. */
+fogpay_error fogpay_journal_complete_unlinked(fogpay_journal *j, uint64_t seq,
+                                              const uint8_t prev[FOGPAY_PREV_HASH_BYTES]);
 
 /* The pending entry for seq, or NULL. The pointer is valid until the next
  * call that changes the journal. */

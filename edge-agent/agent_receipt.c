@@ -3,7 +3,8 @@
  * journaled message they answer, then applied.
  *
  * A receipt changes the device only when all of this holds: its COSE
- * signature verifies with the configured gateway key; it names this
+ * signature verifies with the gateway key its kid names, and its time lies
+ * within that key's validity (agent_gateway_key.c); it names this
  * device; a message with its seq is pending in the journal; its kind and
  * intent_hash (SHA-256 of the whole signed message) are that message's.
  * Then the message leaves the journal (settled, stored or rejected: the
@@ -21,20 +22,21 @@
 #include "fogpay_cose.h"
 #include "fogpay_hash.h"
 
-/* Verifies and decodes; writes *out only on success. */
-static fogpay_error receipt_open(const fogpay_agent *a, const uint8_t *msg, size_t len,
-                                 fogpay_receipt *out)
+fogpay_error fogpay_agent_receipt_verify(const fogpay_agent *a, const uint8_t *msg, size_t len,
+                                         fogpay_receipt *out)
 {
     fogpay_bytes payload;
-    if (!msg || len == 0 || len > FOGPAY_MESSAGE_MAX) {
-        return FOGPAY_ERR_PAYLOAD_TOO_LARGE;
-    }
-    fogpay_error err = fogpay_cose_sign1_open(msg, len, a->gateway_key, NULL, &payload);
-    if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED) {
-        err = FOGPAY_ERR_BAD_SIGNATURE;
+    fogpay_gateway_key signer;
+    fogpay_receipt r;
+    fogpay_error err = agent_gateway_open(a, msg, len, &payload, &signer);
+    if (err == FOGPAY_OK) {
+        err = fogpay_receipt_decode(payload.ptr, payload.len, &r);
     }
     if (err == FOGPAY_OK) {
-        err = fogpay_receipt_decode(payload.ptr, payload.len, out);
+        err = fogpay_gateway_key_valid_at(&signer, r.time_s);
+    }
+    if (err == FOGPAY_OK) {
+        *out = r;
     }
     return err;
 }
@@ -78,10 +80,47 @@ static fogpay_error receipt_match(const fogpay_agent *a, const fogpay_receipt *r
     return FOGPAY_OK;
 }
 
+/* The link the pending message of seq holds (its prev-hash). */
+static fogpay_error receipt_link_of(const fogpay_agent *a, uint64_t seq,
+                                    uint8_t prev[FOGPAY_PREV_HASH_BYTES])
+{
+    const fogpay_journal_entry *e = fogpay_journal_find(a->journal, seq);
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    fogpay_cose_sign1 cose;
+    fogpay_error err = fogpay_journal_read(a->journal, e, msg, sizeof msg);
+    if (err == FOGPAY_OK) {
+        err = fogpay_cose_sign1_parse(msg, e->len, &cose);
+    }
+    if (err == FOGPAY_OK && e->kind == FOGPAY_RECEIPT_USAGE) {
+        fogpay_usage u;
+        err = fogpay_usage_decode(cose.payload.ptr, cose.payload.len, &u);
+        memcpy(prev, u.prev_hash, FOGPAY_PREV_HASH_BYTES);
+    } else if (err == FOGPAY_OK) {
+        fogpay_intent in;
+        err = fogpay_intent_decode(cose.payload.ptr, cose.payload.len, &in);
+        memcpy(prev, in.prev_hash, FOGPAY_PREV_HASH_BYTES);
+    }
+    return err;
+}
+
+/* Takes the answered message out of the journal. A refusal the gateway
+ * did not put on the device's chain leaves the chain where the refused
+ * message found it, so the next message links to what that one linked to. */
+static fogpay_error receipt_complete(fogpay_agent *a, const fogpay_receipt *r)
+{
+    if (r->status != FOGPAY_STATUS_REJECTED ||
+        !fogpay_error_is_off_chain((fogpay_error)r->reason)) {
+        return fogpay_journal_complete(a->journal, r->seq);
+    }
+    uint8_t prev[FOGPAY_PREV_HASH_BYTES];
+    fogpay_error err = receipt_link_of(a, r->seq, prev);
+    return err == FOGPAY_OK ? fogpay_journal_complete_unlinked(a->journal, r->seq, prev) : err;
+}
+
 fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, size_t len)
 {
     fogpay_receipt r;
-    fogpay_error err = receipt_open(a, msg, len, &r);
+    fogpay_error err = fogpay_agent_receipt_verify(a, msg, len, &r);
     if (err == FOGPAY_OK) {
         err = receipt_match(a, &r);
     }
@@ -112,7 +151,7 @@ fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, si
             return err;
         }
     }
-    err = fogpay_journal_complete(a->journal, r.seq);
+    err = receipt_complete(a, &r);
     if (err != FOGPAY_OK) {
         agent_log("receipt for seq %llu not applied: %s", (unsigned long long)r.seq,
                   fogpay_error_name(err));

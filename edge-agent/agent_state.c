@@ -8,9 +8,12 @@
  * the agent's state in memory changes only once the new one is durable.
  * Its body is deterministic CBOR (common/fogpay_cbor.h), a map whose keys
  * are all present, in order:
- *   1 format (2), 2 suspended (bool), 3 hook pending (agent_hook_pending),
+ *   1 format (3), 2 suspended (bool), 3 hook pending (agent_hook_pending),
  *   4 last command seq, 5 per-payment, 6 per-day, 7 wallet-max limits,
- *   8 balances: [* [currency, balance (int), chain position]]
+ *   8 balances: [* [currency, balance (int), chain position]],
+ *   9 gateway keys: [* [alg (int), public key (bytes), from ms, until ms]]
+ * Format 2 is format 3 without key 9 (no gateway key announced yet) and is
+ * read as such.
  * Format 1, the hand-packed layout of earlier versions (a version byte 1,
  * then big-endian fields), is read once at open and written again as
  * format 2, so a device keeps its suspension, limits and balances across
@@ -22,14 +25,19 @@
 #include "agent_internal.h"
 #include "fogpay_cbor.h"
 
-#define STATE_FORMAT 2
-#define STATE_PAIRS  8
+#define STATE_FORMAT    3
+#define STATE_PAIRS     9
+#define STATE_FORMAT_V2 2 /* without key 9 */
 /* Format 1: version, suspended, hook, four u64, count, then per balance a
  * u16 currency and two u64. */
 #define STATE_V1_HEAD    36
 #define STATE_V1_BALANCE (2 + 8 + 8)
-/* Each key and scalar at most 10 bytes, each balance at most 23. */
-#define STATE_BYTES_MAX (1 + 7 * 10 + 2 + FOGPAY_AGENT_CURRENCIES_MAX * 23)
+/* Each key and scalar at most 10 bytes, each balance at most 23, each
+ * gateway key at most 87 (array head, alg, bytes head and key, two times). */
+#define STATE_GATEWAY_KEY_MAX (1 + 1 + 2 + FOGPAY_PUBLIC_KEY_MAX + 9 + 9)
+#define STATE_BYTES_MAX                                                                            \
+    (1 + 7 * 10 + 2 + FOGPAY_AGENT_CURRENCIES_MAX * 23 + 2 +                                       \
+     FOGPAY_AGENT_GATEWAY_KEYS_MAX * STATE_GATEWAY_KEY_MAX)
 static_assert(STATE_BYTES_MAX <= FOGPAY_JOURNAL_BODY_MAX, "the state fits a framed file");
 static_assert(STATE_V1_HEAD + FOGPAY_AGENT_CURRENCIES_MAX * STATE_V1_BALANCE <= STATE_BYTES_MAX,
               "a format 1 file fits the buffer");
@@ -58,6 +66,16 @@ static size_t state_encode(const agent_state *s, uint8_t *buf, size_t cap)
         fogpay_cbor_put_uint(&w, s->balances[i].currency);
         fogpay_cbor_put_int(&w, s->balances[i].balance_minor);
         fogpay_cbor_put_uint(&w, s->balances[i].position);
+    }
+    fogpay_cbor_put_uint(&w, 9);
+    fogpay_cbor_put_array(&w, s->gateway_key_count);
+    for (size_t i = 0; i < s->gateway_key_count; i++) {
+        const fogpay_gateway_key *k = &s->gateway_keys[i];
+        fogpay_cbor_put_array(&w, 4);
+        fogpay_cbor_put_int(&w, k->alg);
+        fogpay_cbor_put_bytes(&w, k->public_key, k->public_key_len);
+        fogpay_cbor_put_uint(&w, k->from_ms);
+        fogpay_cbor_put_uint(&w, k->until_ms);
     }
     size_t len = 0;
     return fogpay_cbor_writer_finish(&w, &len) == FOGPAY_OK ? len : 0;
@@ -110,15 +128,61 @@ static bool state_balance(fogpay_cbor_reader *r, fogpay_agent_balance *b)
     return state_uint(r, UINT64_MAX, &b->position);
 }
 
+/* One gateway key [alg, public key, from, until], its kid computed. */
+static bool state_gateway_key(fogpay_cbor_reader *r, fogpay_gateway_key *k)
+{
+    fogpay_cbor_item it;
+    memset(k, 0, sizeof *k);
+    if (fogpay_cbor_read(r, &it) != FOGPAY_OK || it.type != FOGPAY_CBOR_ARRAY || it.value != 4 ||
+        fogpay_cbor_read(r, &it) != FOGPAY_OK || it.type != FOGPAY_CBOR_NEGINT ||
+        (it.value != 7 && it.value != 6)) {
+        return false;
+    }
+    k->alg = -1 - (int)it.value;
+    if (fogpay_cbor_read(r, &it) != FOGPAY_OK || it.type != FOGPAY_CBOR_BYTES ||
+        it.bytes.len == 0 || it.bytes.len > FOGPAY_PUBLIC_KEY_MAX) {
+        return false;
+    }
+    memcpy(k->public_key, it.bytes.ptr, it.bytes.len);
+    k->public_key_len = it.bytes.len;
+    fogpay_key *key = NULL;
+    bool ok = fogpay_key_from_public((fogpay_alg)k->alg, k->public_key, k->public_key_len, &key) ==
+                  FOGPAY_OK &&
+              fogpay_key_id(key, k->kid) == FOGPAY_OK;
+    fogpay_key_free(key);
+    return ok && state_uint(r, UINT64_MAX, &k->from_ms) && state_uint(r, UINT64_MAX, &k->until_ms);
+}
+
+static bool state_gateway_keys(fogpay_cbor_reader *r, agent_state *s)
+{
+    fogpay_cbor_item it;
+    if (!state_key(r, 9) || fogpay_cbor_read(r, &it) != FOGPAY_OK || it.type != FOGPAY_CBOR_ARRAY ||
+        it.value > FOGPAY_AGENT_GATEWAY_KEYS_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < it.value; i++) {
+        if (!state_gateway_key(r, &s->gateway_keys[i])) {
+            return false;
+        }
+    }
+    s->gateway_key_count = (size_t)it.value;
+    return true;
+}
+
 static bool state_decode(const uint8_t *body, size_t len, agent_state *s)
 {
     fogpay_cbor_reader r;
     fogpay_cbor_item it;
-    uint64_t format = 0, hook = 0, count = 0;
+    uint64_t format = 0, hook = 0, count = 0, pairs = 0;
     fogpay_cbor_reader_init(&r, body, len);
-    if (fogpay_cbor_read(&r, &it) != FOGPAY_OK || it.type != FOGPAY_CBOR_MAP ||
-        it.value != STATE_PAIRS || !state_key(&r, 1) || !state_uint(&r, UINT64_MAX, &format) ||
-        format != STATE_FORMAT || !state_key(&r, 2) || fogpay_cbor_read(&r, &it) != FOGPAY_OK ||
+    if (fogpay_cbor_read(&r, &it) != FOGPAY_OK || it.type != FOGPAY_CBOR_MAP) {
+        return false;
+    }
+    pairs = it.value;
+    if (!state_key(&r, 1) || !state_uint(&r, UINT64_MAX, &format) ||
+        !((format == STATE_FORMAT && pairs == STATE_PAIRS) ||
+          (format == STATE_FORMAT_V2 && pairs == STATE_PAIRS - 1)) ||
+        !state_key(&r, 2) || fogpay_cbor_read(&r, &it) != FOGPAY_OK ||
         it.type != FOGPAY_CBOR_SIMPLE || (it.value != 20 && it.value != 21)) {
         return false;
     }
@@ -140,6 +204,9 @@ static bool state_decode(const uint8_t *body, size_t len, agent_state *s)
         }
     }
     s->balance_count = (size_t)count;
+    if (format == STATE_FORMAT && !state_gateway_keys(&r, s)) {
+        return false;
+    }
     return fogpay_cbor_reader_done(&r);
 }
 
@@ -193,7 +260,7 @@ fogpay_error agent_state_load(fogpay_agent *a)
         return FOGPAY_OK;
     }
     if (!state_decode(body, len, &s)) {
-        agent_log("the state file is not one of formats 1 and %d", STATE_FORMAT);
+        agent_log("the state file is not one of formats 1 to %d", STATE_FORMAT);
         return FOGPAY_ERR_STORAGE;
     }
     a->state = s;

@@ -3,6 +3,8 @@
  * tests and the README's demo.
  *
  *   fogpay-agent keygen --out FILE
+ *   fogpay-agent --key FILE rotate-key     (a new key in FILE.next, its public key printed)
+ *   fogpay-agent --key FILE switch-key     (FILE.next becomes FILE)
  *   fogpay-agent [options] pay --to PAYEE --amount 1.50 --currency EUR [--ref TEXT] [--count N]
  *   fogpay-agent [options] usage --meter ID --quantity N --unit kWh
  *   fogpay-agent [options] run [--drain]
@@ -74,6 +76,7 @@ static void cli_usage(FILE *out)
 {
     fprintf(out,
             "usage: fogpay-agent keygen --out FILE\n"
+            "       fogpay-agent --key FILE rotate-key | switch-key\n"
             "       fogpay-agent [options] pay --to PAYEE --amount 1.50 --currency EUR [--ref TEXT]"
             " [--count N]\n"
             "       fogpay-agent [options] usage --meter ID --quantity N --unit kWh\n"
@@ -304,6 +307,54 @@ static int cli_keygen(const cli_options *o)
     return fogpay_cli_keygen("fogpay-agent", o->out, NULL);
 }
 
+/* Key rotation on the device, in two steps around the operator's
+ * rotateDeviceKey: rotate-key writes a new key beside the current one
+ * (KEY.next, created exclusively, mode 0600) and prints its public key for
+ * the operator; switch-key, once the gateway has it, puts it in KEY's place
+ * with one rename, so the device signs with one key or the other, never
+ * none. Messages journaled before keep the bytes the old key signed, and
+ * the gateway takes them within the rotation's overlap window. */
+static int cli_key_next_path(const cli_options *o, char *out, size_t cap)
+{
+    if (!o->config.key_path) {
+        return cli_usage_error("rotate-key and switch-key need --key");
+    }
+    if ((size_t)snprintf(out, cap, "%s.next", o->config.key_path) >= cap) {
+        return cli_usage_error("--key is too long");
+    }
+    return 0;
+}
+
+static int cli_rotate_key(const cli_options *o)
+{
+    char next[FOGPAY_AGENT_PATH_MAX + 8];
+    int rc = cli_key_next_path(o, next, sizeof next);
+    return rc != 0 ? rc : fogpay_cli_keygen("fogpay-agent rotate-key", next, NULL);
+}
+
+static int cli_switch_key(const cli_options *o)
+{
+    char next[FOGPAY_AGENT_PATH_MAX + 8];
+    int rc = cli_key_next_path(o, next, sizeof next);
+    if (rc != 0) {
+        return rc;
+    }
+    fogpay_key *key = NULL;
+    if (fogpay_key_load(next, &key) != FOGPAY_OK) {
+        fprintf(stderr, "fogpay-agent switch-key: no usable new key in %s (run rotate-key)\n",
+                next);
+        return CLI_EXIT_FAILURE;
+    }
+    fogpay_key_free(key);
+    if (fogpay_key_file_replace(next, o->config.key_path) != FOGPAY_OK) {
+        fprintf(stderr, "fogpay-agent switch-key: cannot rename %s to %s\n", next,
+                o->config.key_path);
+        return CLI_EXIT_FAILURE;
+    }
+    printf("signing with the key in %s\n", o->config.key_path);
+    return CLI_EXIT_OK;
+}
+
 static void cli_on_journaled(void *ctx, uint64_t seq, uint8_t kind)
 {
     (void)ctx;
@@ -477,6 +528,12 @@ int main(int argc, char **argv)
     srandom((unsigned)time(NULL) ^ (unsigned)getpid());
     if (strcmp(o.command, "keygen") == 0) {
         return cli_keygen(&o);
+    }
+    if (strcmp(o.command, "rotate-key") == 0) {
+        return cli_rotate_key(&o);
+    }
+    if (strcmp(o.command, "switch-key") == 0) {
+        return cli_switch_key(&o);
     }
     static const char *const commands[] = {"pay", "usage", "run", "status"};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {

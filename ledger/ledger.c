@@ -52,6 +52,7 @@ static const struct {
     {ledger_query__sql, &ledger_query__sql_count},
     {ledger_event__sql, &ledger_event__sql_count},
     {ledger_sync__sql, &ledger_sync__sql_count},
+    {ledger_gateway_key__sql, &ledger_gateway_key__sql_count},
     {ledger_verify__sql, &ledger_verify__sql_count},
 };
 
@@ -200,7 +201,8 @@ fogpay_error ledger__check_text(const char *text, size_t max)
 /* Opening. */
 
 /* Version N to N + 1: schemas/ledger_migrate_N.sql, embedded at build time. */
-static const char *const ledger__migrations[] = {ledger_migrate_1_sql, ledger_migrate_2_sql};
+static const char *const ledger__migrations[] = {ledger_migrate_1_sql, ledger_migrate_2_sql,
+                                                 ledger_migrate_3_sql};
 
 static const fogpay_sqlite_schema ledger__schema = {
     .what = "ledger",

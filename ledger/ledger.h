@@ -58,7 +58,7 @@ typedef struct fogpay_device_limits {
 #define FOGPAY_PASSWORD_HASH_MAX 160
 
 /* The schema version this code reads and writes (PRAGMA user_version). */
-#define FOGPAY_LEDGER_SCHEMA_VERSION 3
+#define FOGPAY_LEDGER_SCHEMA_VERSION 4
 
 /* Personal data of a legal entity, in bytes: a company name, an e-mail or
  * postal contact, an IBAN or similar reference all fit. */
@@ -170,17 +170,57 @@ fogpay_error fogpay_ledger_device_suspend_for(fogpay_ledger *l, const char *devi
                                               fogpay_error reason, uint64_t now_ms);
 fogpay_error fogpay_ledger_device_set_limits(fogpay_ledger *l, const char *device_id,
                                              const fogpay_device_limits *limits, uint64_t now_ms);
-/* Replaces the device key; the old one is kept as revoked in the key
- * history. */
+/* Makes public_key the device's active key. The key it replaces is kept in
+ * the key history and stays valid until now_ms + overlap_ms (the end of its
+ * overlap window; overlap_ms 0 ends it now, at most
+ * FOGPAY_KEY_OVERLAP_MAX_S seconds, else FOGPAY_ERR_FIELD_RANGE), so that
+ * messages it signed before the rotation are still answered. One old key at
+ * a time is in its window: a rotation ends an earlier one now. Appends a
+ * key-rotated event (the new key's kid, the old key's end) and a
+ * key-revoked event for each earlier key ended. rotate_key is overlap 0. */
 fogpay_error fogpay_ledger_device_rotate_key(fogpay_ledger *l, const char *device_id,
                                              const fogpay_key *public_key, uint64_t now_ms);
+fogpay_error fogpay_ledger_device_rotate_key_overlap(fogpay_ledger *l, const char *device_id,
+                                                     const fogpay_key *public_key,
+                                                     uint64_t overlap_ms, uint64_t now_ms);
+/* Ends now the overlap window of the device's retired key, with a
+ * key-revoked event: its signatures are refused from now on.
+ * FOGPAY_ERR_NOT_FOUND for an unknown device or when no retired key is
+ * valid after now_ms. */
+fogpay_error fogpay_ledger_device_revoke_keys(fogpay_ledger *l, const char *device_id,
+                                              uint64_t now_ms);
 /* The index-th most recently retired key of device_id (0: the key replaced
- * last), so that a message signed with a revoked key can be told from a
- * forgery. FOGPAY_ERR_NOT_FOUND past the oldest. public_key has room for
- * FOGPAY_PUBLIC_KEY_MAX bytes. */
+ * last), so that a message signed with a retired key can be told from a
+ * forgery, and accepted while the key's overlap window lasts: *until_ms
+ * (may be NULL) is the end of its validity. FOGPAY_ERR_NOT_FOUND past the
+ * oldest. public_key has room for FOGPAY_PUBLIC_KEY_MAX bytes. */
 fogpay_error fogpay_ledger_device_retired_key(fogpay_ledger *l, const char *device_id,
                                               uint32_t index, int *alg, uint8_t *public_key,
-                                              size_t *public_key_len);
+                                              size_t *public_key_len, uint64_t *until_ms);
+
+/* The gateway's key history (ledger_gateway_key.c), of fogpay_gateway_key
+ * entries (common/fogpay_key.h). */
+/* At the gateway's start, with its signing key: an empty history takes key
+ * as active from now_ms; the active key is FOGPAY_OK. Refused: a key the
+ * history holds as ended (FOGPAY_ERR_KEY_REVOKED), or a key unknown to it
+ * while another is active (FOGPAY_ERR_NOT_FOUND): keys change only by
+ * fogpay_ledger_gateway_key_rotate(), after the devices were told. */
+fogpay_error fogpay_ledger_gateway_key_start(fogpay_ledger *l, const fogpay_key *key,
+                                             uint64_t now_ms);
+/* Ends the active key at now_ms and makes next active from then, in one
+ * operation. FOGPAY_ERR_EXISTS for a key the history holds already,
+ * FOGPAY_ERR_NOT_FOUND with no active key. */
+fogpay_error fogpay_ledger_gateway_key_rotate(fogpay_ledger *l, const fogpay_key *next,
+                                              uint64_t now_ms);
+/* The key of kid; FOGPAY_ERR_NOT_FOUND when the history has none. */
+fogpay_error fogpay_ledger_gateway_key_get(fogpay_ledger *l, const uint8_t kid[FOGPAY_KID_BYTES],
+                                           fogpay_gateway_key *out);
+/* A page of the ids of devices not revoked, in id order after `after`
+ * ("" from the first): at most cap into ids, *count of them. A page of
+ * fewer than cap is the last. */
+fogpay_error fogpay_ledger_device_ids(fogpay_ledger *l, const char *after,
+                                      char ids[][FOGPAY_DEVICE_ID_MAX + 1], size_t cap,
+                                      size_t *count);
 
 /* Next command sequence number for the device, stored. */
 fogpay_error fogpay_ledger_device_next_command_seq(fogpay_ledger *l, const char *device_id,

@@ -60,6 +60,10 @@
  * against it. */
 #define LEDGER_INT_MAX ((uint64_t)INT64_MAX)
 
+/* Retired keys of one device still valid at a time: a rotation ends the
+ * earlier window, so one; more is a ledger written by something else. */
+#define LEDGER_KEYS_ENDED_MAX 4
+
 typedef enum ledger_stmt_id {
     /* ledger.c: transactions and savepoints */
     LEDGER_STMT_BEGIN,
@@ -84,7 +88,9 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_DEVICE_NEXT_COMMAND_SEQ,
     LEDGER_STMT_KEY_INSERT,
     LEDGER_STMT_KEY_RETIRE,
+    LEDGER_STMT_KEY_END,
     LEDGER_STMT_KEY_RETIRED_GET,
+    LEDGER_STMT_DEVICE_IDS,
     LEDGER_STMT_OWNERSHIP_INSERT,
     LEDGER_STMT_OWNERSHIP_LATEST,
     LEDGER_STMT_OWNERSHIP_AT,
@@ -122,6 +128,11 @@ typedef enum ledger_stmt_id {
     /* ledger_sync.c */
     LEDGER_STMT_SYNC_GET,
     LEDGER_STMT_SYNC_SET,
+    /* ledger_gateway_key.c */
+    LEDGER_STMT_GATEWAY_KEY_INSERT,
+    LEDGER_STMT_GATEWAY_KEY_END,
+    LEDGER_STMT_GATEWAY_KEY_GET,
+    LEDGER_STMT_GATEWAY_KEY_ACTIVE,
     /* ledger_verify.c */
     LEDGER_STMT_VERIFY_WALK,
     LEDGER_STMT_VERIFY_EVENTS,
@@ -153,6 +164,8 @@ extern const ledger_stmt_sql ledger_event__sql[];
 extern const size_t ledger_event__sql_count;
 extern const ledger_stmt_sql ledger_sync__sql[];
 extern const size_t ledger_sync__sql_count;
+extern const ledger_stmt_sql ledger_gateway_key__sql[];
+extern const size_t ledger_gateway_key__sql_count;
 extern const ledger_stmt_sql ledger_verify__sql[];
 extern const size_t ledger_verify__sql_count;
 
@@ -161,6 +174,7 @@ extern const size_t ledger_verify__sql_count;
 extern const char ledger_schema_sql[];
 extern const char ledger_migrate_1_sql[];
 extern const char ledger_migrate_2_sql[];
+extern const char ledger_migrate_3_sql[];
 
 struct fogpay_ledger {
     sqlite3 *db;

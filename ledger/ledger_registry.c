@@ -20,6 +20,7 @@
  */
 #include <string.h>
 
+#include "fogpay_hash.h"
 #include "fogpay_topic.h"
 #include "ledger_internal.h"
 
@@ -55,9 +56,14 @@ const ledger_stmt_sql ledger_registry__sql[] = {
      "VALUES (?1, ?2, ?3, 1, ?4)"},
     {LEDGER_STMT_KEY_RETIRE, "UPDATE device_keys SET active = 0, revoked_ms = max(?2, from_ms) "
                              "WHERE device_id = ?1 AND active = 1"},
-    {LEDGER_STMT_KEY_RETIRED_GET, "SELECT alg, public_key FROM device_keys "
+    {LEDGER_STMT_KEY_END, "UPDATE device_keys SET revoked_ms = max(?2, from_ms) "
+                          "WHERE device_id = ?1 AND active = 0 AND revoked_ms > max(?2, from_ms) "
+                          "RETURNING public_key"},
+    {LEDGER_STMT_KEY_RETIRED_GET, "SELECT alg, public_key, revoked_ms FROM device_keys "
                                   "WHERE device_id = ?1 AND active = 0 ORDER BY id DESC "
                                   "LIMIT 1 OFFSET ?2"},
+    {LEDGER_STMT_DEVICE_IDS, "SELECT id FROM devices WHERE id > ?1 AND status <> 2 ORDER BY id "
+                             "LIMIT ?2"},
     {LEDGER_STMT_OWNERSHIP_INSERT,
      "INSERT INTO ownership (device_id, entity_id, role, effective_ms, recorded_ms) "
      "VALUES (?1, ?2, ?3, ?4, ?5)"},
@@ -244,10 +250,7 @@ static fogpay_error registry__ownership_insert(fogpay_ledger *l, const char *dev
     return ledger__exec(l, s);
 }
 
-/* Appends the event of kind about device_id at now_ms; entity_id (may be
- * NULL) for registration and ownership, role and effective_ms for
- * ownership, status for a status change. The texts were checked against
- * their limits by the caller. */
+/* An event of kind about device_id at now_ms, its other fields zero. */
 static void registry__event_init(fogpay_event *e, fogpay_event_kind kind, const char *device_id,
                                  uint64_t now_ms)
 {
@@ -257,13 +260,20 @@ static void registry__event_init(fogpay_event *e, fogpay_event_kind kind, const 
     memcpy(e->device_id, device_id, strnlen(device_id, FOGPAY_DEVICE_ID_MAX));
 }
 
-static fogpay_error registry__event_append(fogpay_ledger *l, fogpay_event_kind kind,
-                                           const char *device_id, const char *entity_id,
-                                           uint8_t role, uint64_t effective_ms, uint8_t status,
-                                           uint64_t now_ms)
+/* Appends the event of kind about device_id at now_ms; entity_id (may be
+ * NULL) for registration and ownership, role and effective_ms for
+ * ownership, status for a status change, kid (may be NULL) for key events.
+ * The texts were checked against their limits by the caller. */
+static fogpay_error registry__event_append_kid(fogpay_ledger *l, fogpay_event_kind kind,
+                                               const char *device_id, const char *entity_id,
+                                               uint8_t role, uint64_t effective_ms, uint8_t status,
+                                               const uint8_t kid[FOGPAY_KID_BYTES], uint64_t now_ms)
 {
     fogpay_event e;
     registry__event_init(&e, kind, device_id, now_ms);
+    if (kid != NULL) {
+        memcpy(e.kid, kid, FOGPAY_KID_BYTES);
+    }
     if (entity_id != NULL) {
         memcpy(e.entity_id, entity_id, strnlen(entity_id, FOGPAY_ENTITY_ID_MAX));
     }
@@ -271,6 +281,59 @@ static fogpay_error registry__event_append(fogpay_ledger *l, fogpay_event_kind k
     e.effective_ms = effective_ms;
     e.status = status;
     return ledger__event_append(l, &e);
+}
+
+static fogpay_error registry__event_append(fogpay_ledger *l, fogpay_event_kind kind,
+                                           const char *device_id, const char *entity_id,
+                                           uint8_t role, uint64_t effective_ms, uint8_t status,
+                                           uint64_t now_ms)
+{
+    return registry__event_append_kid(l, kind, device_id, entity_id, role, effective_ms, status,
+                                      NULL, now_ms);
+}
+
+/* The kid of raw public key bytes, as fogpay_key_id() computes it. */
+static fogpay_error registry__kid(const void *public_key, size_t len, uint8_t kid[FOGPAY_KID_BYTES])
+{
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    fogpay_error err = fogpay_sha256(public_key, len, hash);
+    if (err == FOGPAY_OK) {
+        memcpy(kid, hash, FOGPAY_KID_BYTES);
+    }
+    return err;
+}
+
+/* Ends at now_ms the validity of every retired key of device_id still valid
+ * after it, with a key-revoked event for each; *ended counts them. */
+static fogpay_error registry__keys_end(fogpay_ledger *l, const char *device_id, uint64_t now_ms,
+                                       size_t *ended)
+{
+    uint8_t kids[LEDGER_KEYS_ENDED_MAX][FOGPAY_KID_BYTES];
+    size_t count = 0;
+    fogpay_error err = FOGPAY_OK;
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_KEY_END);
+    ledger__bind_text(l, s, 1, device_id);
+    ledger__bind_u64(l, s, 2, now_ms);
+    int rc;
+    while ((rc = ledger__step(l, s)) == SQLITE_ROW && err == FOGPAY_OK) {
+        const void *key = sqlite3_column_blob(s, 0);
+        int key_len = sqlite3_column_bytes(s, 0);
+        if (key == NULL || key_len <= 0 || count == LEDGER_KEYS_ENDED_MAX) {
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+        } else {
+            err = registry__kid(key, (size_t)key_len, kids[count++]);
+        }
+    }
+    if (err == FOGPAY_OK && rc != SQLITE_DONE) {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    for (size_t i = 0; i < count && err == FOGPAY_OK; i++) {
+        err = registry__event_append_kid(l, FOGPAY_EVENT_KEY_REVOKED, device_id, NULL, 0, 0, 0,
+                                         kids[i], now_ms);
+    }
+    *ended = count;
+    return err;
 }
 
 static fogpay_error registry__device_insert(fogpay_ledger *l, const char *device_id,
@@ -424,7 +487,7 @@ fogpay_error fogpay_ledger_device_get(fogpay_ledger *l, const char *device_id, f
 
 fogpay_error fogpay_ledger_device_retired_key(fogpay_ledger *l, const char *device_id,
                                               uint32_t index, int *alg, uint8_t *public_key,
-                                              size_t *public_key_len)
+                                              size_t *public_key_len, uint64_t *until_ms)
 {
     if (l == NULL || alg == NULL || public_key == NULL || public_key_len == NULL) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
@@ -440,12 +503,16 @@ fogpay_error fogpay_ledger_device_retired_key(fogpay_ledger *l, const char *devi
     if (rc == SQLITE_ROW) {
         const void *key = sqlite3_column_blob(s, 1);
         int key_len = sqlite3_column_bytes(s, 1);
-        if (key == NULL || key_len <= 0 || key_len > FOGPAY_PUBLIC_KEY_MAX) {
+        int64_t until = sqlite3_column_int64(s, 2);
+        if (key == NULL || key_len <= 0 || key_len > FOGPAY_PUBLIC_KEY_MAX || until < 0) {
             err = FOGPAY_ERR_LEDGER_CORRUPT;
         } else {
             *alg = (int)sqlite3_column_int64(s, 0);
             memcpy(public_key, key, (size_t)key_len);
             *public_key_len = (size_t)key_len;
+            if (until_ms != NULL) {
+                *until_ms = (uint64_t)until;
+            }
         }
     } else if (rc == SQLITE_DONE) {
         err = FOGPAY_ERR_NOT_FOUND;
@@ -555,35 +622,92 @@ fogpay_error fogpay_ledger_device_set_limits(fogpay_ledger *l, const char *devic
 fogpay_error fogpay_ledger_device_rotate_key(fogpay_ledger *l, const char *device_id,
                                              const fogpay_key *public_key, uint64_t now_ms)
 {
-    if (l == NULL || public_key == NULL) {
-        return FOGPAY_ERR_INVALID_ARGUMENT;
-    }
+    return fogpay_ledger_device_rotate_key_overlap(l, device_id, public_key, 0, now_ms);
+}
+
+/* The start of a key change: checks the arguments, begins the operation
+ * and reads the device's state (FOGPAY_ERR_NOT_FOUND when unknown,
+ * FOGPAY_ERR_DEVICE_REVOKED for a revoked device, whose keys stay as they
+ * are). On an error after the begin the operation is ended with it. */
+static fogpay_error registry__key_change_begin(fogpay_ledger *l, const char *device_id,
+                                               uint64_t now_ms, ledger_op *op)
+{
     fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
     if (err == FOGPAY_OK && now_ms > LEDGER_INT_MAX) {
         err = FOGPAY_ERR_FIELD_RANGE;
     }
-    if (err != FOGPAY_OK) {
-        return err;
+    if (err == FOGPAY_OK) {
+        err = ledger__op_begin(l, op);
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+        ledger_device_state state;
+        err = ledger__device_state(l, device_id, &state);
+        if (err == FOGPAY_OK && state.status == FOGPAY_DEVICE_REVOKED) {
+            err = FOGPAY_ERR_DEVICE_REVOKED;
+        }
+        if (err != FOGPAY_OK) {
+            return ledger__op_end(l, op, err);
+        }
+    }
+    return err;
+}
+
+fogpay_error fogpay_ledger_device_rotate_key_overlap(fogpay_ledger *l, const char *device_id,
+                                                     const fogpay_key *public_key,
+                                                     uint64_t overlap_ms, uint64_t now_ms)
+{
+    if (l == NULL || public_key == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (overlap_ms > FOGPAY_KEY_OVERLAP_MAX_S * 1000ull) {
+        return FOGPAY_ERR_FIELD_RANGE;
     }
     ledger_op op;
-    err = ledger__op_begin(l, &op);
+    fogpay_error err = registry__key_change_begin(l, device_id, now_ms, &op);
     if (err != FOGPAY_OK) {
         return err;
     }
-    ledger_device_state state;
-    err = ledger__device_state(l, device_id, &state);
-    if (err == FOGPAY_OK && state.status == FOGPAY_DEVICE_REVOKED) {
-        err = FOGPAY_ERR_DEVICE_REVOKED;
-    }
+    /* One old key at a time is in its overlap window: an earlier one ends. */
+    size_t ended = 0;
+    err = registry__keys_end(l, device_id, now_ms, &ended);
     if (err == FOGPAY_OK) {
         sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_KEY_RETIRE);
         ledger__bind_text(l, s, 1, device_id);
-        ledger__bind_u64(l, s, 2, now_ms);
+        ledger__bind_u64(l, s, 2, now_ms + overlap_ms);
         err = ledger__exec(l, s);
     }
     /* A key this device held before is a unique violation: FOGPAY_ERR_EXISTS. */
     if (err == FOGPAY_OK) {
         err = registry__key_insert(l, device_id, public_key, now_ms);
+    }
+    uint8_t kid[FOGPAY_KID_BYTES];
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_id(public_key, kid);
+    }
+    if (err == FOGPAY_OK) {
+        err = registry__event_append_kid(l, FOGPAY_EVENT_KEY_ROTATED, device_id, NULL, 0,
+                                         now_ms + overlap_ms, 0, kid, now_ms);
+    }
+    return ledger__op_end(l, &op, err);
+}
+
+fogpay_error fogpay_ledger_device_revoke_keys(fogpay_ledger *l, const char *device_id,
+                                              uint64_t now_ms)
+{
+    if (l == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    ledger_op op;
+    fogpay_error err = registry__key_change_begin(l, device_id, now_ms, &op);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    size_t ended = 0;
+    err = registry__keys_end(l, device_id, now_ms, &ended);
+    if (err == FOGPAY_OK && ended == 0) {
+        ledger__note(l, "no retired key of the device is valid any more");
+        err = FOGPAY_ERR_NOT_FOUND;
     }
     return ledger__op_end(l, &op, err);
 }
@@ -801,4 +925,31 @@ fogpay_error fogpay_ledger_device_import(fogpay_ledger *l, const fogpay_device_i
         (*failed)--;
     }
     return ledger__op_end(l, &op, err);
+}
+
+fogpay_error fogpay_ledger_device_ids(fogpay_ledger *l, const char *after,
+                                      char ids[][FOGPAY_DEVICE_ID_MAX + 1], size_t cap,
+                                      size_t *count)
+{
+    if (l == NULL || after == NULL || ids == NULL || count == NULL || cap == 0) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    *count = 0;
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DEVICE_IDS);
+    ledger__bind_text(l, s, 1, after);
+    ledger__bind_u64(l, s, 2, cap);
+    int rc;
+    fogpay_error err = FOGPAY_OK;
+    while ((rc = ledger__step(l, s)) == SQLITE_ROW) {
+        if (!ledger__column_text(s, 0, ids[*count], FOGPAY_DEVICE_ID_MAX + 1)) {
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+            break;
+        }
+        (*count)++;
+    }
+    if (err == FOGPAY_OK && rc != SQLITE_DONE) {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    return err;
 }

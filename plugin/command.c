@@ -1,15 +1,15 @@
 /*
  * command.c - signed commands from the gateway to a device: suspend,
- * resume, new limits.
+ * resume, new limits, the gateway's next key.
  *
  * A command carries a per-device sequence number, stored in the ledger
  * before it is sent, so a device can refuse an old command replayed to it.
  * Suspend and resume are published retained at QoS 1 on the device's
  * command topic: the retained message is the device's current state, which
  * a device that was offline (or never subscribed before) receives when it
- * subscribes. New limits go at QoS 1 without retain and reach an offline
- * device through its persistent session; retaining them would replace the
- * retained suspend or resume.
+ * subscribes. New limits and the gateway's next key go at QoS 1 without
+ * retain and reach an offline device through its persistent session;
+ * retaining them would replace the retained suspend or resume.
  *
  * Revocation takes effect at once: the control handler sends a suspend to
  * a revoked device, and this module then ends the device's connection
@@ -43,59 +43,99 @@ static void command_end_revoked(fogpay_gateway *gw, const char *device_id)
                                                 : "it was not connected");
 }
 
-fogpay_error fogpay_command_send(void *gateway, const char *device_id, fogpay_command_kind kind,
-                                 const fogpay_device_limits *limits)
+/* Numbers cmd for its device, signs it with key and publishes it at QoS 1
+ * on the device's command topic (retained when retain). */
+static fogpay_error command_publish(fogpay_gateway *gw, const fogpay_key *key, fogpay_command *cmd,
+                                    bool retain)
 {
-    fogpay_gateway *gw = gateway;
-    fogpay_command cmd;
-    memset(&cmd, 0, sizeof cmd);
-    if (!device_id || strlen(device_id) > FOGPAY_DEVICE_ID_MAX) {
-        return FOGPAY_ERR_INVALID_ARGUMENT;
-    }
-    strcpy(cmd.device_id, device_id);
-    strcpy(cmd.gateway_id, gw->options.gateway_id);
-    cmd.kind = (uint8_t)kind;
-    cmd.issued_s = fogpay_clock_wall_ms() / 1000;
-    if (kind == FOGPAY_COMMAND_LIMITS && limits) {
-        cmd.per_payment_minor = limits->per_payment_minor;
-        cmd.per_day_minor = limits->per_day_minor;
-        cmd.wallet_max_minor = limits->wallet_max_minor;
-    }
     fogpay_error err =
-        fogpay_ledger_device_next_command_seq(gw->ledger, device_id, &cmd.command_seq);
+        fogpay_ledger_device_next_command_seq(gw->ledger, cmd->device_id, &cmd->command_seq);
     uint8_t payload[FOGPAY_MESSAGE_MAX];
     size_t payload_len = 0;
     if (err == FOGPAY_OK) {
-        err = fogpay_command_encode(&cmd, payload, sizeof payload, &payload_len);
+        err = fogpay_command_encode(cmd, payload, sizeof payload, &payload_len);
     }
     uint8_t *signed_command = mosquitto_malloc(FOGPAY_MESSAGE_MAX);
     if (!signed_command) {
         return FOGPAY_ERR_NO_MEMORY;
     }
     size_t len = 0;
+    uint8_t kid[FOGPAY_KID_BYTES];
     if (err == FOGPAY_OK) {
-        err = fogpay_cose_sign1_sign(gw->key, gw->kid, sizeof gw->kid, payload, payload_len, NULL,
-                                     0, signed_command, FOGPAY_MESSAGE_MAX, &len);
+        err = fogpay_key_id(key, kid);
     }
-    if (err != FOGPAY_OK) {
-        mosquitto_free(signed_command);
-        return err;
+    if (err == FOGPAY_OK) {
+        err = fogpay_cose_sign1_sign(key, kid, sizeof kid, payload, payload_len, NULL, 0,
+                                     signed_command, FOGPAY_MESSAGE_MAX, &len);
     }
     char topic[FOGPAY_TOPIC_MAX];
-    err = fogpay_topic_build(gw->options.topic_prefix, FOGPAY_TOPIC_COMMAND, device_id, NULL, topic,
-                             sizeof topic);
+    if (err == FOGPAY_OK) {
+        err = fogpay_topic_build(gw->options.topic_prefix, FOGPAY_TOPIC_COMMAND, cmd->device_id,
+                                 NULL, topic, sizeof topic);
+    }
     if (err != FOGPAY_OK) {
         mosquitto_free(signed_command);
         return err;
     }
-    bool retain = kind != FOGPAY_COMMAND_LIMITS;
     if (mosquitto_broker_publish(NULL, topic, (int)len, signed_command, 1, retain, NULL) !=
         MOSQ_ERR_SUCCESS) {
         mosquitto_free(signed_command);
         return FOGPAY_ERR_NETWORK;
     }
-    mosquitto_log_printf(MOSQ_LOG_INFO, "fogpay: command %u (seq %llu) sent to %s", (unsigned)kind,
-                         (unsigned long long)cmd.command_seq, device_id);
-    command_end_revoked(gw, device_id);
+    mosquitto_log_printf(MOSQ_LOG_INFO, "fogpay: command %u (seq %llu) sent to %s",
+                         (unsigned)cmd->kind, (unsigned long long)cmd->command_seq, cmd->device_id);
     return FOGPAY_OK;
+}
+
+/* The fields every command has, for device_id (checked) and kind. */
+static fogpay_error command_base(const fogpay_gateway *gw, const char *device_id,
+                                 fogpay_command_kind kind, fogpay_command *cmd)
+{
+    memset(cmd, 0, sizeof *cmd);
+    if (!device_id || strlen(device_id) > FOGPAY_DEVICE_ID_MAX) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    strcpy(cmd->device_id, device_id);
+    strcpy(cmd->gateway_id, gw->options.gateway_id);
+    cmd->kind = (uint8_t)kind;
+    cmd->issued_s = fogpay_clock_wall_ms() / 1000;
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_command_send(void *gateway, const char *device_id, fogpay_command_kind kind,
+                                 const fogpay_device_limits *limits)
+{
+    fogpay_gateway *gw = gateway;
+    fogpay_command cmd;
+    fogpay_error err = command_base(gw, device_id, kind, &cmd);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (kind == FOGPAY_COMMAND_LIMITS && limits) {
+        cmd.per_payment_minor = limits->per_payment_minor;
+        cmd.per_day_minor = limits->per_day_minor;
+        cmd.wallet_max_minor = limits->wallet_max_minor;
+    }
+    err = command_publish(gw, gw->key, &cmd, kind != FOGPAY_COMMAND_LIMITS);
+    if (err == FOGPAY_OK) {
+        command_end_revoked(gw, device_id);
+    }
+    return err;
+}
+
+fogpay_error fogpay_command_send_gateway_key(fogpay_gateway *gw, const fogpay_key *signer,
+                                             const char *device_id, const char *next_key_text,
+                                             uint64_t from_s)
+{
+    fogpay_command cmd;
+    fogpay_error err = command_base(gw, device_id, FOGPAY_COMMAND_GATEWAY_KEY, &cmd);
+    if (err == FOGPAY_OK && strlen(next_key_text) >= sizeof cmd.gateway_key) {
+        err = FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    strcpy(cmd.gateway_key, next_key_text);
+    cmd.issued_s = from_s;
+    return command_publish(gw, signer, &cmd, false);
 }

@@ -60,14 +60,6 @@ static void intent_receipt_base(const message_context *c, fogpay_receipt *r)
     memcpy(r->intent_hash, c->hash, FOGPAY_HASH_BYTES);
 }
 
-/* Whether an authentic message refused for reason takes its place on the
- * device's chain (recorded under its seq). */
-static bool intent_refusal_recorded(fogpay_error reason)
-{
-    return reason != FOGPAY_ERR_SEQ_CONFLICT && reason != FOGPAY_ERR_CHAIN_FORK &&
-           !fogpay_error_is_transient(reason);
-}
-
 /* Answers a refused message with a signed rejection and returns
  * MOSQ_ERR_ACL_DENIED. Authentic refusals are recorded under their seq. */
 static int intent_reject(message_context *c, fogpay_error reason)
@@ -90,7 +82,7 @@ static int intent_reject(message_context *c, fogpay_error reason)
     if (fogpay_receipt_sign(gw, &r, signed_receipt, sizeof signed_receipt, &len) != FOGPAY_OK) {
         return MOSQ_ERR_ACL_DENIED;
     }
-    if (c->authentic && intent_refusal_recorded(reason)) {
+    if (c->authentic && !fogpay_error_is_off_chain(reason)) {
         fogpay_error err = fogpay_ledger_message_record(
             gw->ledger, c->device_id, c->seq, c->kind, c->hash, FOGPAY_STATUS_REJECTED,
             (uint16_t)reason, 0, signed_receipt, len, c->now_ms);
@@ -106,30 +98,35 @@ static int intent_reject(message_context *c, fogpay_error reason)
 /* Retired keys tried when a signature fails, to name the refusal. */
 #define INTENT_RETIRED_KEYS_CHECKED 4
 
-/* FOGPAY_ERR_KEY_REVOKED when one of the device's recently retired keys
- * opens the intent, else `refusal`: the registered key's own verdict
- * (FOGPAY_ERR_BAD_SIGNATURE, or FOGPAY_ERR_COSE_ALG_UNSUPPORTED when the
- * header names an algorithm other than the key's). */
-static fogpay_error intent_signature_refusal(message_context *c, fogpay_error refusal)
+/* When the registered key refuses the signature: tries the device's
+ * recently retired keys. One that opens the message and whose overlap window
+ * has not ended at the gateway's now (the device's own clock is not trusted
+ * for this) authenticates it: FOGPAY_OK and the payload view set. One whose
+ * window has ended: FOGPAY_ERR_KEY_REVOKED. None: `refusal`, the registered
+ * key's own verdict (FOGPAY_ERR_BAD_SIGNATURE, or
+ * FOGPAY_ERR_COSE_ALG_UNSUPPORTED when the header names an algorithm other
+ * than the key's). */
+static fogpay_error intent_verify_retired(message_context *c, fogpay_error refusal,
+                                          fogpay_bytes *payload)
 {
     for (uint32_t i = 0; i < INTENT_RETIRED_KEYS_CHECKED; i++) {
         int alg = 0;
         uint8_t pub[FOGPAY_PUBLIC_KEY_MAX];
         size_t pub_len = 0;
+        uint64_t until_ms = 0;
         fogpay_key *old = NULL;
-        if (fogpay_ledger_device_retired_key(c->gw->ledger, c->device_id, i, &alg, pub, &pub_len) !=
-            FOGPAY_OK) {
+        if (fogpay_ledger_device_retired_key(c->gw->ledger, c->device_id, i, &alg, pub, &pub_len,
+                                             &until_ms) != FOGPAY_OK) {
             break;
         }
         if (fogpay_key_from_public((fogpay_alg)alg, pub, pub_len, &old) != FOGPAY_OK) {
             continue;
         }
-        fogpay_bytes payload;
         fogpay_error err =
-            fogpay_cose_sign1_open(c->ev->payload, c->ev->payloadlen, old, NULL, &payload);
+            fogpay_cose_sign1_open(c->ev->payload, c->ev->payloadlen, old, NULL, payload);
         fogpay_key_free(old);
         if (err == FOGPAY_OK) {
-            return FOGPAY_ERR_KEY_REVOKED;
+            return c->now_ms < until_ms ? FOGPAY_OK : FOGPAY_ERR_KEY_REVOKED;
         }
     }
     return refusal;
@@ -149,7 +146,7 @@ static fogpay_error intent_verify(message_context *c, const fogpay_device *devic
     err = fogpay_cose_sign1_open(c->ev->payload, c->ev->payloadlen, key, NULL, payload);
     fogpay_key_free(key);
     if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED || err == FOGPAY_ERR_BAD_SIGNATURE) {
-        err = intent_signature_refusal(c, err);
+        err = intent_verify_retired(c, err, payload);
     }
     return err;
 }

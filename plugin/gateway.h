@@ -12,7 +12,8 @@
  *   flow.c      the per-device limit of answers owed
  *   receipt.c   signing receipts
  *   outbox.c    the group transaction and the receipts waiting for its commit
- *   command.c   signed commands to devices (suspend, resume, limits)
+ *   command.c   signed commands to devices (suspend, resume, limits, gateway key)
+ *   gateway_key.c  the gateway's signing key: its history, its rotation
  *   control*.c  operator commands on $CONTROL/fogpay/v1
  *   sync.c      upstream sync: signed batches out, signed acks in
  *   backlog.c   the listen backlog of the broker's listeners
@@ -206,6 +207,12 @@ typedef struct fogpay_gateway {
     fogpay_flow flow;
     fogpay_sync sync;
     bool backlog_done; /* the listeners' backlog was set (backlog.c) */
+    /* Gateway key rotation (gateway_key.c): the next key's text and start
+     * while it is being announced; after a crashed rotation, the ended key
+     * that signs the announcements on the first tick. */
+    char announce_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    uint64_t announce_from_s;
+    fogpay_key *announce_key; /* owned; NULL when nothing is to be announced */
 } fogpay_gateway;
 
 /* options.c: fills opts from the plugin_opt_* lines. Every problem is logged
@@ -255,6 +262,26 @@ void fogpay_outbox_commit(fogpay_gateway *gw);
 /* command.c: signs and publishes a device command (fogpay_control_send_fn). */
 fogpay_error fogpay_command_send(void *gw, const char *device_id, fogpay_command_kind kind,
                                  const fogpay_device_limits *limits);
+
+/* Announces the gateway's next key (its public text) to device_id, valid
+ * from from_s, signed with signer (the key it replaces): at QoS 1, not
+ * retained. */
+fogpay_error fogpay_command_send_gateway_key(fogpay_gateway *gw, const fogpay_key *signer,
+                                             const char *device_id, const char *next_key_text,
+                                             uint64_t from_s);
+
+/* gateway_key.c */
+/* Loads plugin_opt_gateway_key and checks it against the ledger's key
+ * history (an empty history takes it); finishes a rotation that a crash
+ * interrupted after the ledger's commit. Logs why on failure. */
+fogpay_error fogpay_gateway_key_open(fogpay_gateway *gw);
+/* The operator's rotateGatewayKey (fogpay_control_rotate_fn): a new key of
+ * the same algorithm, announced to every device that is not revoked, then
+ * made the active key in the ledger and in the key file; its public text
+ * into public_text (cap bytes). */
+fogpay_error fogpay_gateway_key_rotate(void *gw, char *public_text, size_t cap, size_t *announced);
+/* On the tick: the announcements of a rotation finished at start. */
+void fogpay_gateway_key_tick(fogpay_gateway *gw);
 
 /* sync.c */
 /* Loads the cloud key and the acked state; sync stays off (and this

@@ -50,7 +50,7 @@ static int plugin_on_control(int event, void *event_data, void *user_data)
     }
     /* The reply must not report what a later failed commit would undo. */
     fogpay_outbox_commit(gw);
-    fogpay_control_context ctx = {gw->ledger, fogpay_command_send, gw};
+    fogpay_control_context ctx = {gw->ledger, fogpay_command_send, gw, fogpay_gateway_key_rotate};
     return fogpay_control_event(&ctx, ev, fogpay_clock_wall_ms());
 }
 
@@ -65,6 +65,7 @@ static int plugin_on_tick(int event, void *event_data, void *user_data)
     if (gw->in_transaction || gw->outbox_count > 0) {
         fogpay_outbox_commit(gw);
     }
+    fogpay_gateway_key_tick(gw);
     fogpay_sync_tick(gw, fogpay_clock_wall_ms());
     return MOSQ_ERR_SUCCESS;
 }
@@ -103,6 +104,7 @@ static void plugin_free(fogpay_gateway *gw)
     fogpay_ledger_close(gw->ledger);
     fogpay_key_free(gw->key);
     fogpay_flow_free(&gw->flow);
+    fogpay_key_free(gw->announce_key);
     free(gw);
 }
 
@@ -120,18 +122,10 @@ static fogpay_error plugin_open(fogpay_gateway *gw)
                                  : "");
         return err;
     }
-    err = fogpay_key_load(gw->options.gateway_key_path, &gw->key);
+    err = fogpay_gateway_key_open(gw);
     if (err == FOGPAY_OK) {
-        err = fogpay_key_id(gw->key, gw->kid);
+        err = fogpay_options_load_operators(gw);
     }
-    if (err != FOGPAY_OK) {
-        mosquitto_log_printf(MOSQ_LOG_ERR,
-                             "fogpay: plugin_opt_gateway_key %s: %s (it must exist, hold a "
-                             "fogpay key, and be readable by its owner only)",
-                             gw->options.gateway_key_path, fogpay_error_string(err));
-        return err;
-    }
-    err = fogpay_options_load_operators(gw);
     if (err == FOGPAY_OK) {
         err = fogpay_sync_open(gw);
     }

@@ -1,4 +1,4 @@
--- cloud.sql - the schema of the cloud's store (cloud/store.h), version 2:
+-- cloud.sql - the schema of the cloud's store (cloud/store.h), version 3:
 -- every gateway's key, how far each of its two chains reaches, its settled
 -- transfers and its events (schemas/event.cddl).
 --
@@ -6,7 +6,9 @@
 -- event head (event_position, event_hash). There is no migration from
 -- version 1: no cloud store of version 1 was ever deployed, so a store of
 -- version 1 is refused at open (FOGPAY_ERR_SCHEMA_VERSION, with a sentence
--- saying to create a new one) rather than altered.
+-- saying to create a new one) rather than altered. Version 3 adds the
+-- event kinds of device keys (5 rotated, 6 revoked); cloud_migrate_2.sql
+-- takes a version 2 store there.
 --
 -- One text for both engines. cloud/store_sqlite.c and cloud/store_pg.c embed
 -- this file at build time (schemas/meson.build) and run it, unchanged, inside
@@ -26,7 +28,7 @@
 --   * no triggers, no WITHOUT ROWID, no partial indexes: their syntax
 --     differs.
 -- What differs is only where the version is kept, so the engine writes it in
--- the same transaction as this script: SQLite as PRAGMA user_version = 2,
+-- the same transaction as this script: SQLite as PRAGMA user_version = 3,
 -- PostgreSQL as the one row of the table fogpay_schema (version BIGINT).
 -- Both are checked at every open; a change of any table is a new version
 -- with its migration.
@@ -112,7 +114,8 @@ CREATE INDEX transfers_time ON transfers (time_ms);
 
 -- Events: each gateway's event chain, positions contiguous from 1, its own
 -- numbering apart from the transfers'. Only what the back office filters
--- on is a column: kind (0 registered, 1 status, 2 ownership, 3 usage),
+-- on is a column: kind (0 registered, 1 status, 2 ownership, 3 usage,
+-- 5 key rotated, 6 key revoked),
 -- time_ms (the gateway's clock when recorded), device_id, and entity_id,
 -- the legal entity of a registration (the first owner) or an ownership
 -- change, NULL for the other kinds. The rest of an event (status, role,
@@ -121,14 +124,14 @@ CREATE INDEX transfers_time ON transfers (time_ms);
 CREATE TABLE events (
     gateway_id TEXT NOT NULL REFERENCES gateways (id),
     position BIGINT NOT NULL CHECK (position >= 1),
-    kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 3),
+    kind BIGINT NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6)),
     time_ms BIGINT NOT NULL CHECK (time_ms >= 1),
     device_id TEXT NOT NULL CHECK (length(device_id) BETWEEN 1 AND 23),
     entity_id TEXT CHECK (entity_id IS NULL OR length(entity_id) BETWEEN 1 AND 23),
     record BYTEA NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
     hash BYTEA NOT NULL CHECK (length(hash) = 32),
     PRIMARY KEY (gateway_id, position),
-    CHECK ((entity_id IS NULL) = (kind = 1 OR kind = 3))
+    CHECK ((entity_id IS NULL) = (kind NOT IN (0, 2)))
 );
 -- A device's history, a legal entity's devices, a period; ordered as the
 -- transfers' indexes are.

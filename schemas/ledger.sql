@@ -1,4 +1,4 @@
--- ledger.sql - the schema of the gateway's ledger (SQLite), version 3.
+-- ledger.sql - the schema of the gateway's ledger (SQLite), version 4.
 --
 -- The ledger embeds this file at build time (schemas/meson.build) and runs
 -- it once, inside one transaction, when it creates a ledger; the runtime
@@ -40,7 +40,7 @@
 --     last_position); issuing and moving a note are transfers whose record
 --     names the serial, so every note's history is in the chain.
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 
 -- Legal entities: the parties a payment is assigned to. Devices are never
 -- legal entities.
@@ -88,7 +88,10 @@ CREATE TABLE device_keys (
 CREATE UNIQUE INDEX device_keys_active ON device_keys (device_id) WHERE active = 1;
 CREATE UNIQUE INDEX device_keys_device_key ON device_keys (device_id, public_key);
 
--- A key is only ever retired: its bytes, algorithm and start stay.
+-- A key is only ever retired: its bytes, algorithm and start stay. A retired
+-- key stays valid until revoked_ms, the end of its overlap window after a
+-- rotation (the rotation's time when there is none); that end may move
+-- earlier (a revocation during the window), never later.
 CREATE TRIGGER device_keys_no_delete BEFORE DELETE ON device_keys
 BEGIN
     SELECT RAISE(ABORT, 'device keys are kept as history');
@@ -96,10 +99,33 @@ END;
 CREATE TRIGGER device_keys_retire_only BEFORE UPDATE ON device_keys
 WHEN NEW.id IS NOT OLD.id OR NEW.device_id IS NOT OLD.device_id OR NEW.alg IS NOT OLD.alg
     OR NEW.public_key IS NOT OLD.public_key OR NEW.from_ms IS NOT OLD.from_ms
-    OR OLD.active = 0 OR NEW.active <> 0
+    OR NEW.active <> 0 OR NEW.revoked_ms IS NULL
+    OR (OLD.active = 0 AND NOT (NEW.revoked_ms < OLD.revoked_ms))
 BEGIN
-    SELECT RAISE(ABORT, 'a device key can only be retired');
+    SELECT RAISE(ABORT, 'a device key can only be retired, or its validity shortened');
 END;
+
+-- The gateway's key history: every key that signed its receipts, commands
+-- and batches, with its validity. One key is active (until_ms NULL); a
+-- rotation ends it (until_ms) and inserts the next, from the same time.
+-- A verifier picks a key by its kid and checks the signed time against
+-- [from_ms, until_ms]. Rows are never deleted, and only until_ms is ever set,
+-- once.
+CREATE TABLE gateway_keys (
+    id INTEGER PRIMARY KEY,
+    kid BLOB NOT NULL UNIQUE CHECK (length(kid) = 8),
+    alg INTEGER NOT NULL CHECK (alg IN (-8, -7)),
+    public_key BLOB NOT NULL UNIQUE CHECK (length(public_key) BETWEEN 1 AND 65),
+    from_ms INTEGER NOT NULL CHECK (from_ms >= 0),
+    until_ms INTEGER CHECK (until_ms IS NULL OR until_ms >= from_ms));
+CREATE UNIQUE INDEX gateway_keys_active ON gateway_keys (until_ms IS NULL) WHERE until_ms IS NULL;
+CREATE TRIGGER gateway_keys_no_delete BEFORE DELETE ON gateway_keys
+    BEGIN SELECT RAISE(ABORT, 'gateway keys are kept as history'); END;
+CREATE TRIGGER gateway_keys_end_only BEFORE UPDATE ON gateway_keys
+    WHEN NEW.id IS NOT OLD.id OR NEW.kid IS NOT OLD.kid OR NEW.alg IS NOT OLD.alg
+        OR NEW.public_key IS NOT OLD.public_key OR NEW.from_ms IS NOT OLD.from_ms
+        OR OLD.until_ms IS NOT NULL OR NEW.until_ms IS NULL
+    BEGIN SELECT RAISE(ABORT, 'a gateway key can only be ended, once'); END;
 
 -- Ownership history, append-only and effective-dated: from effective_ms on,
 -- entity_id holds device_id as owner or lessee. The holder at a time is the
@@ -264,7 +290,7 @@ CREATE TABLE rejections (
 -- usage_readings.
 CREATE TABLE events (
     position INTEGER PRIMARY KEY CHECK (position >= 1),
-    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 3),
+    kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6)),
     time_ms INTEGER NOT NULL CHECK (time_ms >= 1),
     device_id TEXT NOT NULL REFERENCES devices (id),
     record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),

@@ -9,7 +9,7 @@
  * path: online (-h HOST) to the gateway's $CONTROL/fogpay/v1, offline
  * (--db FILE) to the same control handler on the opened ledger, with the
  * same request, validation and messages. The offline-only commands (init,
- * verify, export, export-events, keygen, passwd) are rows of one table
+ * verify, export, export-events, verify-receipt, keygen, passwd) are rows of one table
  * {name, handler, db, usage}; each handler parses its own options with
  * getopt_long and returns the process exit status: 0 on success, 1 when the
  * ledger refused or is corrupt, 2 for a usage error. Passwords are read
@@ -25,6 +25,8 @@
 #include <string.h>
 
 #include "fogpay_cli.h"
+#include "fogpay_cose.h"
+#include "fogpay_hash.h"
 #include "fogpay_error.h"
 #include "fogpay_export.h"
 #include "fogpay_password.h"
@@ -265,6 +267,82 @@ static bool ctl_hash_password_file(const char *command, const char *path, char *
 }
 
 /* Prints "NAME:HASH", a line of the gateway's operators file. */
+/* Reads a signed receipt of at most FOGPAY_MESSAGE_MAX bytes from path
+ * ("-": standard input); its length, 0 when it cannot be read or is
+ * larger. */
+static size_t ctl_read_receipt(const char *path, uint8_t *out)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (f == NULL) {
+        return 0;
+    }
+    size_t n = fread(out, 1, FOGPAY_MESSAGE_MAX + 1, f);
+    if (f != stdin) {
+        fclose(f);
+    }
+    return n <= FOGPAY_MESSAGE_MAX ? n : 0;
+}
+
+/* Checks a receipt as its device would, against the ledger's whole key
+ * history: the key its kid names, the signature, and the receipt's time
+ * within that key's validity. Exit 0 when it holds, 1 with the reason. */
+static int ctl_verify_receipt(fogpay_ledger *l, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"file", required_argument, NULL, 'f'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt != 'f') {
+            return CTL_EXIT_USAGE;
+        }
+        path = optarg;
+    }
+    if (path == NULL) {
+        return ctl_usage_error("verify-receipt", "--file FILE (or - for standard input) is needed");
+    }
+    uint8_t msg[FOGPAY_MESSAGE_MAX + 1];
+    size_t len = ctl_read_receipt(path, msg);
+    if (len == 0) {
+        fprintf(stderr, "%s verify-receipt: cannot read a receipt of 1 to %d bytes from %s\n",
+                ctl_program, FOGPAY_MESSAGE_MAX, path);
+        return CTL_EXIT_FAIL;
+    }
+    fogpay_cose_sign1 cose;
+    fogpay_gateway_key key;
+    fogpay_receipt r;
+    fogpay_error err = fogpay_cose_sign1_parse(msg, len, &cose);
+    if (err == FOGPAY_OK && cose.kid.len != FOGPAY_KID_BYTES) {
+        err = FOGPAY_ERR_BAD_SIGNATURE;
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_gateway_key_get(l, cose.kid.ptr, &key);
+        err = err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_ERR_BAD_SIGNATURE : err;
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_cose_sign1_verify_gateway(&cose, &key);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_receipt_decode(cose.payload.ptr, cose.payload.len, &r);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_gateway_key_valid_at(&key, r.time_s);
+    }
+    if (err != FOGPAY_OK) {
+        printf("refused: %s\n", fogpay_error_name(err));
+        return CTL_EXIT_FAIL;
+    }
+    char kid[2 * FOGPAY_KID_BYTES + 1];
+    fogpay_hex_encode(key.kid, FOGPAY_KID_BYTES, kid);
+    printf("ok: %s seq %" PRIu64 " at %" PRIu64 " s, signed by key %s (from %" PRIu64
+           " ms, %s%" PRIu64 ")\n",
+           r.device_id, r.seq, r.time_s, kid, key.from_ms, key.until_ms ? "until " : "active",
+           key.until_ms);
+    return CTL_EXIT_OK;
+}
+
 static int ctl_passwd(fogpay_ledger *l, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -324,6 +402,7 @@ static const ctl_command ctl_commands[] = {
      "--db FILE export [--format csv|json] [--device D] [--entity E] [--from MS] [--to MS]"},
     {"export-events", ctl_export_events, CTL_DB_OPEN,
      "--db FILE export-events [--format csv|json]"},
+    {"verify-receipt", ctl_verify_receipt, CTL_DB_OPEN, "--db FILE verify-receipt --file FILE|-"},
     {"keygen", ctl_keygen, CTL_DB_NONE, "keygen --out FILE [--alg ed25519|p256]"},
     {"passwd", ctl_passwd, CTL_DB_NONE, "passwd --user NAME [--password-file FILE|-]"},
 };
@@ -345,6 +424,9 @@ static void ctl_print_usage(FILE *out)
             "      passwordVerifier or certificateOnly; without them a secret is generated\n"
             "  suspendDevice (suspend-device), resumeDevice (resume-device),\n"
             "  revokeDevice (revoke-device) --device D [--reason R]\n"
+            "  rotateDeviceKey (rotate-device-key) --device D --public-key ed25519:HEX\n"
+            "      [--overlap-seconds S], revokeDeviceKey (revoke-device-key) --device D\n"
+            "  rotateGatewayKey (rotate-gateway-key), online only\n"
             "  setLimits (set-limits) --device D --currency CUR [--per-payment A] [--per-day A]\n"
             "      [--wallet-max A]\n"
             "  fundWallet (fund) --device D --currency CUR --amount 1.50 [--reference R]\n"

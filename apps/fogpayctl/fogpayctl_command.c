@@ -8,7 +8,7 @@
  *
  * The request. "--per-payment 5.00" becomes "perPayment":"5.00". Amounts
  * stay decimal strings; the fields that are integers in the contract (id,
- * effective, from, to, after, limit) become JSON numbers after a strict
+ * effective, from, to, after, limit, overlapSeconds) become JSON numbers after a strict
  * parse. For registerDevice the limit fields (--per-payment, --per-day,
  * --wallet-max, --currency) go into a "limits" object. A password is never
  * taken from the command line, where ps shows it: "--password-file FILE"
@@ -63,6 +63,9 @@ static const command_row command_rows[] = {
     {"suspendDevice", "suspend-device", "suspended {device}"},
     {"resumeDevice", "resume-device", "resumed {device}"},
     {"revokeDevice", "revoke-device", "revoked {device}"},
+    {"rotateDeviceKey", "rotate-device-key", "{device}: old key valid until {oldKeyValidUntil}"},
+    {"revokeDeviceKey", "revoke-device-key", "{device}: old key revoked"},
+    {"rotateGatewayKey", "rotate-gateway-key", "{publicKey} (announced to {announced} devices)"},
     {"setLimits", "set-limits", "limits set for {device}"},
     {"fundWallet", "fund", "transfer {transfer}, balance {balance} {currency}"},
     {"transferOwnership", "transfer-ownership", "{device}: {role} {entity}"},
@@ -74,8 +77,8 @@ static const command_row command_rows[] = {
     {"getSyncStatus", "sync-status", NULL},
 };
 
-static const char *const command_number_fields[] = {"id", "effective", "from",
-                                                    "to", "after",     "limit"};
+static const char *const command_number_fields[] = {"id",    "effective", "from",          "to",
+                                                    "after", "limit",     "overlapSeconds"};
 static const char *const command_limit_fields[] = {"perPayment", "perDay", "walletMax", "currency"};
 
 static bool command__in(const char *name, const char *const *list, size_t count)
@@ -157,7 +160,7 @@ static bool command__add_field(const fogpayctl_target *target, cJSON *cmd, bool 
         memset(password, 0, sizeof password);
         return ok;
     }
-    if (command__in(name, command_number_fields, 6)) {
+    if (command__in(name, command_number_fields, 7)) {
         uint64_t n = 0;
         if (!fogpay_cli_parse_u64(value, UINT64_MAX, &n)) {
             fprintf(stderr, "%s: %s takes a whole number, got \"%s\"\n", FOGPAYCTL_PROGRAM, option,

@@ -519,6 +519,39 @@ static void test_unknown_key_and_gateway(void)
     teardown();
 }
 
+/* After the gateway rotates its key, the operator sets the new one: the
+ * batch signed by it, refused before (no ack, so the gateway sends it
+ * again), is stored after, on the chain the old key's batches began; the
+ * old key's batches are refused from then on. */
+static void test_rotated_gateway_key(void)
+{
+    setup();
+    store_prefix(5);
+    fogpay_key *next = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &next), FOGPAY_OK);
+    batch_spec s = good(2, 6, 10);
+    s.key = next;
+    build_batch(&s);
+    ingest_on("gw-1");
+    expect_dropped(FOGPAY_ERR_BAD_SIGNATURE);
+    char text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_public_text(next, text, sizeof text), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_store_gateway_set_key(fx.store, "gw-1", text), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_store_gateway_set_key(fx.store, "gw-9", text),
+                    FOGPAY_ERR_UNKNOWN_GATEWAY);
+    CU_ASSERT_EQUAL(fogpay_store_gateway_set_key(fx.store, "gw-1", "ed25519:00"),
+                    FOGPAY_ERR_TEXT_INVALID);
+    CU_ASSERT_EQUAL(ingest_on("gw-1")->outcome, FOGPAY_INGEST_STORED);
+    head_is("gw-1", 10);
+    s = good(3, 11, 12);
+    build_batch(&s);
+    ingest_on("gw-1");
+    expect_dropped(FOGPAY_ERR_BAD_SIGNATURE);
+    CU_ASSERT_EQUAL(fogpay_store_verify(fx.store, NULL, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_key_free(next);
+    teardown();
+}
+
 static void test_wrong_topic(void)
 {
     setup();
@@ -846,6 +879,8 @@ int main(void)
     CU_initialize_registry();
     CU_pSuite s = CU_add_suite("ingest", NULL, NULL);
     CU_add_test(s, "first batch stored", test_first_batch);
+    CU_add_test(s, "a rotated gateway key, once set, is the one accepted",
+                test_rotated_gateway_key);
     CU_add_test(s, "same batch again: acked stored, stored once", test_same_batch_again);
     CU_add_test(s, "overlap stores only the new tail", test_overlap);
     CU_add_test(s, "a flipped byte: bad signature, no ack", test_flipped_byte);

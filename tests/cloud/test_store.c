@@ -193,23 +193,29 @@ static void chain_event(uint64_t p, fogpay_event *e)
     }
 }
 
+/* Encodes c's event i (at position i + 1) and chains it onto event i - 1. */
+static void event_chain_encode(event_chain *c, uint64_t i)
+{
+    fogpay_event *e = &c->e[i];
+    fogpay_store_event *r = &c->r[i];
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_event_encode(e, c->bytes[i], FOGPAY_RECORD_BYTES_MAX, &len),
+                          FOGPAY_OK);
+    r->event = e;
+    r->record = c->bytes[i];
+    r->record_len = len;
+    const uint8_t *prev = i == 0 ? zero_hash : c->r[i - 1].hash;
+    CU_ASSERT_EQUAL_FATAL(fogpay_sha256_pair(prev, FOGPAY_HASH_BYTES, r->record, len, r->hash),
+                          FOGPAY_OK);
+}
+
 /* Extends c to n events, encoding and chaining each. */
 static void event_chain_build(event_chain *c, uint64_t n)
 {
     CU_ASSERT_FATAL(n <= EVENT_CHAIN_MAX);
     for (uint64_t i = c->n; i < n; i++) {
-        fogpay_event *e = &c->e[i];
-        chain_event(i + 1, e);
-        fogpay_store_event *r = &c->r[i];
-        size_t len = 0;
-        CU_ASSERT_EQUAL_FATAL(fogpay_event_encode(e, c->bytes[i], FOGPAY_RECORD_BYTES_MAX, &len),
-                              FOGPAY_OK);
-        r->event = e;
-        r->record = c->bytes[i];
-        r->record_len = len;
-        const uint8_t *prev = i == 0 ? zero_hash : c->r[i - 1].hash;
-        CU_ASSERT_EQUAL_FATAL(fogpay_sha256_pair(prev, FOGPAY_HASH_BYTES, r->record, len, r->hash),
-                              FOGPAY_OK);
+        chain_event(i + 1, &c->e[i]);
+        event_chain_encode(c, i);
     }
     c->n = n;
 }
@@ -1172,6 +1178,69 @@ static void test_events_verify_finds_tampering(void)
     event_verify_tampered("UPDATE gateways SET event_position = 39 WHERE id = 'gw-a'", 40, "head");
 }
 
+/* Runs sql on the store behind conninfo with the engine's own client. */
+static void store_exec(const char *conninfo, const char *sql)
+{
+    if (use_pg) {
+        PGconn *conn = PQconnectdb(conninfo);
+        PGresult *res = PQexec(conn, sql);
+        CU_ASSERT_EQUAL(PQresultStatus(res), PGRES_COMMAND_OK);
+        PQclear(res);
+        PQfinish(conn);
+        return;
+    }
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(conninfo + strlen("sqlite:"), &db), SQLITE_OK);
+    CU_ASSERT_EQUAL(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* The events table as version 2 had it (no key event kinds), rows kept. */
+#define STORE_EVENTS_V2                                                                            \
+    "CREATE TABLE events_v2 (gateway_id TEXT NOT NULL REFERENCES gateways (id),"                   \
+    " position BIGINT NOT NULL CHECK (position >= 1),"                                             \
+    " kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 3),"                                          \
+    " time_ms BIGINT NOT NULL CHECK (time_ms >= 1), device_id TEXT NOT NULL,"                      \
+    " entity_id TEXT, record BYTEA NOT NULL, hash BYTEA NOT NULL,"                                 \
+    " PRIMARY KEY (gateway_id, position), CHECK ((entity_id IS NULL) = (kind = 1 OR kind = 3)));"  \
+    " INSERT INTO events_v2 SELECT * FROM events; DROP TABLE events;"                              \
+    " ALTER TABLE events_v2 RENAME TO events;"
+
+/* A store of version 2 is migrated at open: its events stay and verify,
+ * and the key events of version 3 can then be stored. */
+static void test_version_2_migrated(void)
+{
+    static event_chain keys;
+    char conninfo[CONNINFO_MAX];
+    fogpay_store *s = fresh_store(conninfo, sizeof conninfo, false);
+    event_chain_build(&keys, 3);
+    event_append_all(s, "gw-a", &keys, 3, 0);
+    /* Then a rotation of dev-a's key and a revocation of the old one. */
+    for (uint64_t i = 3; i < 5; i++) {
+        fogpay_event *e = &keys.e[i];
+        memset(e, 0, sizeof *e);
+        e->position = i + 1;
+        e->kind = i == 3 ? FOGPAY_EVENT_KEY_ROTATED : FOGPAY_EVENT_KEY_REVOKED;
+        e->time_ms = T0_MS + e->position * 10;
+        e->effective_ms = i == 3 ? e->time_ms + 60000 : 0;
+        snprintf(e->device_id, sizeof e->device_id, "dev-a");
+        memset(e->kid, (int)i, FOGPAY_KID_BYTES);
+        event_chain_encode(&keys, i);
+    }
+    keys.n = 5;
+    fogpay_store_close(s);
+    store_exec(conninfo, use_pg ? STORE_EVENTS_V2 " UPDATE fogpay_schema SET version = 2"
+                                : STORE_EVENTS_V2 " PRAGMA user_version = 2");
+    s = open_store(conninfo, false);
+    CU_ASSERT_EQUAL(fogpay_store_verify(s, NULL, NULL, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_append(s, "gw-a", &keys, 3, 2, 2), FOGPAY_OK);
+    fogpay_store_gateway g;
+    CU_ASSERT_EQUAL(fogpay_store_gateway_get(s, "gw-a", &g), FOGPAY_OK);
+    CU_ASSERT_EQUAL(g.event_position, 5);
+    CU_ASSERT_EQUAL(fogpay_store_verify(s, NULL, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_store_close(s);
+}
+
 /* A store of version 1 (before events) is refused, saying there is no
  * migration, and is left as it was. */
 static void test_version_1_refused(void)
@@ -1184,18 +1253,7 @@ static void test_version_1_refused(void)
                            " version BIGINT NOT NULL);"
                            " INSERT INTO fogpay_schema (version) VALUES (1)"
                          : "CREATE TABLE gateways (id TEXT PRIMARY KEY); PRAGMA user_version = 1";
-    if (use_pg) {
-        PGconn *conn = PQconnectdb(conninfo);
-        PGresult *res = PQexec(conn, v1);
-        CU_ASSERT_EQUAL(PQresultStatus(res), PGRES_COMMAND_OK);
-        PQclear(res);
-        PQfinish(conn);
-    } else {
-        sqlite3 *db = NULL;
-        CU_ASSERT_EQUAL_FATAL(sqlite3_open(conninfo + strlen("sqlite:"), &db), SQLITE_OK);
-        CU_ASSERT_EQUAL(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
-        sqlite3_close(db);
-    }
+    store_exec(conninfo, v1);
     for (int create = 0; create < 2; create++) {
         fogpay_store *s = NULL;
         CU_ASSERT_EQUAL(fogpay_store_open(conninfo, create == 1, &s), FOGPAY_ERR_SCHEMA_VERSION);
@@ -1465,6 +1523,8 @@ static void add_tests(CU_pSuite suite)
     CU_add_test(suite, "verify finds edited, deleted and inserted event rows",
                 test_events_verify_finds_tampering);
     CU_add_test(suite, "a version 1 store is refused: no migration", test_version_1_refused);
+    CU_add_test(suite, "a version 2 store is migrated, key events stored after",
+                test_version_2_migrated);
     CU_add_test(suite, "durable across close and reopen", test_durable_across_reopen);
     CU_add_test(suite, "fogpay-cloud against fogpayctl's export", test_fogpay_cloud_tool);
 }

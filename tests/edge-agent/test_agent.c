@@ -30,6 +30,8 @@
 #include "ledger.h"
 #include "testutil.h"
 
+#include <sqlite3.h>
+
 #define EUR         978
 #define ARGS_MAX    40
 #define KILL_ROUNDS 6
@@ -117,6 +119,7 @@ static void test_start(void)
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &p, 1000, entity), FOGPAY_OK);
     register_device(l, "dev-a", entity, 100000);
     register_device(l, "dev-b", entity, 1000);
+    register_device(l, "dev-r", entity, 100000);
     fogpay_ledger_close(l);
     char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
     path_in("gateway.key", key_path);
@@ -161,6 +164,9 @@ static pid_t agent_spawn(const char *device, const char *out_name, const char *c
     if (pid == 0) {
         int fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0600);
         dup2(fd, STDOUT_FILENO);
+        if (out_name) {
+            dup2(fd, STDERR_FILENO); /* the agent's log lines too */
+        }
         execv(agent_bin, (char *const *)argv);
         _exit(127);
     }
@@ -435,21 +441,45 @@ static bool wait_for_text(const char *path, const char *text)
     return false;
 }
 
-static int operator_command(const char *command, const char *device)
+/* fogpayctl online as the operator with the control command and its
+ * "--field value" pairs (NULL-terminated), its output in out_name in the
+ * broker dir (NULL: none); its exit status. */
+static int operator_run_to(const char *const *command, const char *out_name)
 {
     char port[16], password_file[TEST_BROKER_PATH_MAX];
     snprintf(port, sizeof port, "%d", broker.port);
     path_in("ops.password", password_file);
     write_text(password_file, "ops-pass\n", 0600);
+    const char *argv[ARGS_MAX] = {fogpayctl_bin, "-h",  "127.0.0.1",       "-p",         port,
+                                  "-u",          "ops", "--password-file", password_file};
+    size_t n = 9;
+    for (size_t i = 0; command[i] && n < ARGS_MAX - 1; i++) {
+        argv[n++] = command[i];
+    }
+    argv[n] = NULL;
+    char out[TEST_BROKER_PATH_MAX] = "/dev/null";
+    if (out_name) {
+        path_in(out_name, out);
+    }
     pid_t pid = fork();
     if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(fd, STDOUT_FILENO);
-        execl(fogpayctl_bin, fogpayctl_bin, "-h", "127.0.0.1", "-p", port, "-u", "ops",
-              "--password-file", password_file, command, "--device", device, (char *)NULL);
+        execv(fogpayctl_bin, (char *const *)argv);
         _exit(127);
     }
     return wait_exit(pid);
+}
+
+static int operator_run(const char *const *command)
+{
+    return operator_run_to(command, NULL);
+}
+
+static int operator_command(const char *command, const char *device)
+{
+    const char *args[] = {command, "--device", device, NULL};
+    return operator_run(args);
 }
 
 static void test_operator_suspend(void)
@@ -482,19 +512,149 @@ static void test_operator_suspend(void)
     CU_ASSERT_EQUAL(agent("dev-b", NULL, pay), 0);
 }
 
+/* ---- device key rotation ------------------------------------------------- */
+
+/* Journals count payments of device while the broker is down (each times
+ * out, exit 4), then starts the broker again: they wait, signed with the
+ * device's key of now, to be resent. Returns the first seq. */
+static uint64_t journal_offline(const char *device, int count)
+{
+    uint64_t first = (uint64_t)status_value(device, "next_seq ");
+    test_broker_stop(&broker);
+    const char *pay[] = {"--timeout", "300",  "pay",        "--to", "dev-b",
+                         "--amount",  "0.07", "--currency", "EUR",  NULL};
+    for (int i = 0; i < count; i++) {
+        CU_ASSERT_EQUAL(agent(device, NULL, pay), 4);
+    }
+    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    return first;
+}
+
+/* The device makes a new key (rotate-key), the operator registers it with
+ * overlap_s (and, with revoke, ends the old key's window at once), and the
+ * device switches to it. */
+static void rotate_device(const char *device, const char *overlap_s, bool revoke)
+{
+    char out[TEST_BROKER_PATH_MAX], public_key[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    path_in("rotate.out", out);
+    unlink(out);
+    const char *rotate[] = {"rotate-key", NULL};
+    CU_ASSERT_EQUAL_FATAL(agent(device, "rotate.out", rotate), 0);
+    char *text = testutil_read_file(out, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    snprintf(public_key, sizeof public_key, "%.*s", (int)strcspn(text, "\n"), text);
+    free(text);
+    CU_ASSERT_EQUAL(strncmp(public_key, "ed25519:", 8), 0);
+    const char *command[] = {"rotateDeviceKey", "--device",          device,    "--public-key",
+                             public_key,        "--overlap-seconds", overlap_s, NULL};
+    CU_ASSERT_EQUAL_FATAL(operator_run(command), 0);
+    if (revoke) {
+        CU_ASSERT_EQUAL_FATAL(operator_command("revokeDeviceKey", device), 0);
+    }
+    const char *use[] = {"switch-key", NULL};
+    CU_ASSERT_EQUAL_FATAL(agent(device, NULL, use), 0);
+}
+
+/* Drains the device's journal, its log in drain.out; the log as text. */
+static char *drain_logged(const char *device)
+{
+    char out[TEST_BROKER_PATH_MAX];
+    path_in("drain.out", out);
+    unlink(out);
+    const char *drain[] = {"run", "--drain", NULL};
+    CU_ASSERT_EQUAL(agent(device, "drain.out", drain), 0);
+    CU_ASSERT_EQUAL(status_value(device, "pending "), 0);
+    return testutil_read_file(out, NULL);
+}
+
+typedef struct key_events {
+    const char *device;
+    size_t rotated;
+    size_t revoked;
+} key_events;
+
+static int key_events_visit(void *ctx, const fogpay_event *e, const uint8_t *hash)
+{
+    (void)hash;
+    key_events *k = ctx;
+    if (strcmp(e->device_id, k->device) == 0) {
+        k->rotated += e->kind == FOGPAY_EVENT_KEY_ROTATED;
+        k->revoked += e->kind == FOGPAY_EVENT_KEY_REVOKED;
+    }
+    return 0;
+}
+
+/* Intents the device journaled with its old key, resent after the
+ * rotation: settled inside the overlap window; key_revoked after the window
+ * ended by time or by revokeDeviceKey, moving nothing. Each step is an
+ * event on the chain. */
+static void test_device_key_rotation(void)
+{
+    /* Inside the window: both settle, then the new key pays. */
+    uint64_t first = journal_offline("dev-r", 2);
+    rotate_device("dev-r", "3600", false);
+    free(drain_logged("dev-r"));
+    paid p;
+    ledger_paid(&p, "dev-r", first);
+    CU_ASSERT_EQUAL(p.count, 2);
+    const char *pay[] = {"pay", "--to", "dev-b", "--amount", "0.01", "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("dev-r", NULL, pay), 0);
+    ledger_paid(&p, "dev-r", first);
+    CU_ASSERT_EQUAL(p.count, 3);
+
+    /* After a window of 2 s has ended: key_revoked, nothing moves. */
+    int64_t balance = gateway_balance("dev-r");
+    first = journal_offline("dev-r", 1);
+    rotate_device("dev-r", "2", false);
+    struct timespec past_window = {3, 0};
+    nanosleep(&past_window, NULL);
+    char *log = drain_logged("dev-r");
+    CU_ASSERT_PTR_NOT_NULL(log ? strstr(log, "rejected: key_revoked") : NULL);
+    free(log);
+    ledger_paid(&p, "dev-r", first);
+    CU_ASSERT_EQUAL(p.count, 0);
+    CU_ASSERT_EQUAL(gateway_balance("dev-r"), balance);
+
+    /* Revoked at once, inside a long window: key_revoked too. */
+    first = journal_offline("dev-r", 1);
+    rotate_device("dev-r", "3600", true);
+    log = drain_logged("dev-r");
+    CU_ASSERT_PTR_NOT_NULL(log ? strstr(log, "rejected: key_revoked") : NULL);
+    free(log);
+    ledger_paid(&p, "dev-r", first);
+    CU_ASSERT_EQUAL(p.count, 0);
+    CU_ASSERT_EQUAL(gateway_balance("dev-r"), balance);
+    CU_ASSERT_EQUAL(agent("dev-r", NULL, pay), 0);
+
+    /* Three rotations; the second ended the first window early, and the
+     * operator ended the third's. */
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    key_events k = {"dev-r", 0, 0};
+    CU_ASSERT_EQUAL(fogpay_ledger_event_list(l, 0, 0, key_events_visit, &k), FOGPAY_OK);
+    CU_ASSERT_EQUAL(k.rotated, 3);
+    CU_ASSERT_EQUAL(k.revoked, 2);
+    CU_ASSERT_EQUAL(fogpay_ledger_verify(l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(l);
+}
+
 /* ---- receipts and commands through the library ---------------------------- */
 
+/* Signs as the gateway does, the key's kid in the header. */
 static size_t sign_with(const fogpay_key *key, const uint8_t *payload, size_t len, uint8_t *out)
 {
     size_t n = 0;
-    CU_ASSERT_EQUAL_FATAL(
-        fogpay_cose_sign1_sign(key, NULL, 0, payload, len, NULL, 0, out, FOGPAY_MESSAGE_MAX, &n),
-        FOGPAY_OK);
+    uint8_t kid[FOGPAY_KID_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_id(key, kid), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(key, kid, sizeof kid, payload, len, NULL, 0, out,
+                                                 FOGPAY_MESSAGE_MAX, &n),
+                          FOGPAY_OK);
     return n;
 }
 
-static size_t receipt_bytes(const fogpay_key *key, const char *device, uint64_t seq,
-                            const uint8_t hash[FOGPAY_HASH_BYTES], int64_t balance, uint8_t *out)
+static size_t receipt_bytes_at(const fogpay_key *key, const char *device, uint64_t seq,
+                               const uint8_t hash[FOGPAY_HASH_BYTES], int64_t balance,
+                               uint64_t time_s, uint8_t *out)
 {
     fogpay_receipt r;
     memset(&r, 0, sizeof r);
@@ -509,12 +669,18 @@ static size_t receipt_bytes(const fogpay_key *key, const char *device, uint64_t 
     r.balance_after_minor = balance;
     r.currency = EUR;
     strcpy(r.gateway_id, "gw-test");
-    r.time_s = (uint64_t)time(NULL);
+    r.time_s = time_s;
     memcpy(r.intent_hash, hash, FOGPAY_HASH_BYTES);
     uint8_t payload[FOGPAY_MESSAGE_MAX];
     size_t len = 0;
     CU_ASSERT_EQUAL_FATAL(fogpay_receipt_encode(&r, payload, sizeof payload, &len), FOGPAY_OK);
     return sign_with(key, payload, len, out);
+}
+
+static size_t receipt_bytes(const fogpay_key *key, const char *device, uint64_t seq,
+                            const uint8_t hash[FOGPAY_HASH_BYTES], int64_t balance, uint8_t *out)
+{
+    return receipt_bytes_at(key, device, seq, hash, balance, (uint64_t)time(NULL), out);
 }
 
 static size_t command_bytes(const fogpay_key *key, const char *device, uint64_t seq, uint8_t kind,
@@ -632,6 +798,185 @@ static void test_forged_messages_change_nothing(void)
     fogpay_key_free(other);
 }
 
+/* ---- gateway key rotation ------------------------------------------------ */
+
+/* The signed receipt the gateway keeps for device's message seq (0: its
+ * latest), read from the ledger file; its length, 0 when there is none. */
+static size_t ledger_receipt(const char *device, uint64_t seq, uint8_t *out)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db,
+                                             "SELECT receipt FROM messages WHERE device_id = ?1 "
+                                             "AND (?2 = 0 OR seq = ?2) ORDER BY seq DESC LIMIT 1",
+                                             -1, &st, NULL),
+                          SQLITE_OK);
+    sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) <= FOGPAY_MESSAGE_MAX) {
+        len = (size_t)sqlite3_column_bytes(st, 0);
+        memcpy(out, sqlite3_column_blob(st, 0), len);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return len;
+}
+
+/* fogpayctl --db LEDGER verify-receipt on msg; its exit status, its output
+ * in verify-receipt.out. */
+static int ctl_verify_receipt(const uint8_t *msg, size_t len)
+{
+    char file[TEST_BROKER_PATH_MAX], out[TEST_BROKER_PATH_MAX];
+    path_in("receipt.cbor", file);
+    path_in("verify-receipt.out", out);
+    FILE *f = fopen(file, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(fwrite(msg, 1, len, f), len);
+    fclose(f);
+    const char *argv[] = {fogpayctl_bin, "--db", db_path, "verify-receipt", "--file", file, NULL};
+    return testutil_command(argv, out);
+}
+
+/* An agent on device's state directory, configured with gateway_text (the
+ * key it was provisioned with), not connected. */
+static fogpay_agent *agent_on_state(const char *device)
+{
+    static char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX];
+    char name[64];
+    snprintf(name, sizeof name, "state-%s", device);
+    path_in(name, dir);
+    snprintf(name, sizeof name, "%s.key", device);
+    path_in(name, key);
+    fogpay_agent_config cfg = {.state_dir = dir,
+                               .key_path = key,
+                               .device_id = device,
+                               .gateway_key = gateway_text,
+                               .port = 1};
+    fogpay_agent *a = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_agent_open(&cfg, &a), FOGPAY_OK);
+    return a;
+}
+
+/* The operator rotates the gateway key while dev-a's agent is connected:
+ * dev-a takes in the announcement and then accepts receipts signed by the
+ * new key, and so does dev-b, offline at the time (its persistent session
+ * kept the command); a receipt from before still verifies against the old
+ * key, and one signed by the old key but dated after its end is refused;
+ * the gateway restarts on the new key. */
+static void test_gateway_key_rotation(void)
+{
+    const char *b_pays[] = {"pay", "--to", "dev-a", "--amount", "0.02", "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, b_pays), 0);
+    uint8_t old_receipt[FOGPAY_MESSAGE_MAX];
+    size_t old_len = ledger_receipt("dev-b", 0, old_receipt);
+    CU_ASSERT_FATAL(old_len > 0);
+
+    char log[TEST_BROKER_PATH_MAX];
+    path_in("rotation-a.out", log);
+    unlink(log);
+    const char *run[] = {"run", NULL};
+    pid_t pid = agent_spawn("dev-a", "rotation-a.out", run);
+    CU_ASSERT(wait_for_text(log, "connected"));
+    const char *rotate[] = {"rotateGatewayKey", NULL};
+    CU_ASSERT_EQUAL_FATAL(operator_run_to(rotate, "rotate-gateway.out"), 0);
+    CU_ASSERT(wait_for_text(log, "applied: gateway key"));
+    kill(pid, SIGTERM);
+    CU_ASSERT_EQUAL(wait_exit(pid), 0);
+    char out[TEST_BROKER_PATH_MAX];
+    path_in("rotate-gateway.out", out);
+    char *printed = testutil_read_file(out, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(printed);
+    CU_ASSERT_EQUAL(strncmp(printed, "ed25519:", 8), 0);
+    CU_ASSERT_PTR_NOT_EQUAL(strstr(printed, gateway_text), printed); /* another key */
+    free(printed);
+
+    /* Receipts signed by the new key: accepted by the connected agent and
+     * by the one that was offline. */
+    const char *a_pays[] = {"pay", "--to", "dev-b", "--amount", "0.03", "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, a_pays), 0);
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, b_pays), 0);
+    uint8_t new_receipt[FOGPAY_MESSAGE_MAX];
+    size_t new_len = ledger_receipt("dev-b", 0, new_receipt);
+    fogpay_cose_sign1 old_cose, new_cose;
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(old_receipt, old_len, &old_cose), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(new_receipt, new_len, &new_cose), FOGPAY_OK);
+    CU_ASSERT_NOT_EQUAL(memcmp(old_cose.kid.ptr, new_cose.kid.ptr, FOGPAY_KID_BYTES), 0);
+
+    /* dev-b, still configured with the old key: both receipts verify, each
+     * against the key valid at its time; the old key signing later does not. */
+    fogpay_agent *b = agent_on_state("dev-b");
+    fogpay_receipt r;
+    CU_ASSERT_EQUAL(fogpay_agent_receipt_verify(b, old_receipt, old_len, &r), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_agent_receipt_verify(b, new_receipt, new_len, &r), FOGPAY_OK);
+    uint8_t forged[FOGPAY_MESSAGE_MAX], hash[FOGPAY_HASH_BYTES] = {7};
+    size_t n = receipt_bytes_at(gateway_key, "dev-b", r.seq, hash, 5, r.time_s + 60, forged);
+    CU_ASSERT_EQUAL(fogpay_agent_receipt_verify(b, forged, n, &r), FOGPAY_ERR_KEY_REVOKED);
+    CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(b, forged, n), FOGPAY_ERR_KEY_REVOKED);
+    fogpay_agent_close(b);
+
+    /* fogpayctl checks a receipt against the ledger's key history alike. */
+    CU_ASSERT_EQUAL(ctl_verify_receipt(old_receipt, old_len), 0);
+    CU_ASSERT_EQUAL(ctl_verify_receipt(new_receipt, new_len), 0);
+    CU_ASSERT_EQUAL(ctl_verify_receipt(forged, n), 1);
+    path_in("verify-receipt.out", out);
+    char *said = testutil_read_file(out, NULL);
+    CU_ASSERT_PTR_NOT_NULL(said ? strstr(said, "refused: key_revoked") : NULL);
+    free(said);
+
+    /* The ledger's history: the old key ended, the new one active. */
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    fogpay_gateway_key old_key, new_key;
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_get(l, old_cose.kid.ptr, &old_key), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_get(l, new_cose.kid.ptr, &new_key), FOGPAY_OK);
+    CU_ASSERT_NOT_EQUAL(old_key.until_ms, 0);
+    CU_ASSERT_EQUAL(old_key.until_ms, new_key.from_ms);
+    CU_ASSERT_EQUAL(new_key.until_ms, 0);
+    fogpay_ledger_close(l);
+
+    /* The gateway starts again on the new key file. */
+    test_broker_stop(&broker);
+    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, a_pays), 0);
+
+    /* A rotation cut off by a crash after the ledger's commit (the key file
+     * still the old key, KEY.next the new, nothing announced) is finished
+     * at the next start: announced, renamed, signing. The announcement
+     * reaches dev-b, offline, through its session, which the broker keeps
+     * across the restart as deploy/mosquitto.conf has it (persistence). */
+    test_broker_stop(&broker);
+    FILE *conf = fopen(broker.conf_path, "a");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+    fprintf(conf, "persistence true\npersistence_location %s/\n", broker.dir);
+    fclose(conf);
+    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, b_pays), 0); /* its session, then saved */
+    test_broker_stop(&broker);
+    char key_path[TEST_BROKER_PATH_MAX], next_path[TEST_BROKER_PATH_MAX + 8];
+    path_in("gateway.key", key_path);
+    snprintf(next_path, sizeof next_path, "%s.next", key_path);
+    fogpay_key *third = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &third), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_save(third, next_path, true), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_rotate(l, third, (uint64_t)time(NULL) * 1000),
+                    FOGPAY_OK);
+    fogpay_ledger_close(l);
+    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, b_pays), 0);
+    CU_ASSERT_EQUAL(access(next_path, F_OK), -1);
+    fogpay_key *in_file = NULL;
+    uint8_t kid_file[FOGPAY_KID_BYTES], kid_third[FOGPAY_KID_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_load(key_path, &in_file), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_key_id(in_file, kid_file), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_key_id(third, kid_third), FOGPAY_OK);
+    CU_ASSERT_EQUAL(memcmp(kid_file, kid_third, FOGPAY_KID_BYTES), 0);
+    fogpay_key_free(in_file);
+    fogpay_key_free(third);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -653,5 +998,8 @@ int main(int argc, char **argv)
     CU_add_test(s, "operator suspend reaches an offline device", test_operator_suspend);
     CU_add_test(s, "forged receipts and commands change nothing",
                 test_forged_messages_change_nothing);
+    CU_add_test(s, "device key rotation: overlap window, its end, revocation",
+                test_device_key_rotation);
+    CU_add_test(s, "gateway key rotation with an agent connected", test_gateway_key_rotation);
     return testutil_run();
 }

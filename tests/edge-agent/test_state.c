@@ -1,7 +1,8 @@
 /*
  * test_state.c - the agent's state file: format 1 (hand-packed, big
- * endian) migrated to the CBOR of format 2 at open with every field kept,
- * format 2 read back after a reopen, and a file of no known format refused.
+ * endian) migrated to the CBOR of format 3 at open with every field kept,
+ * format 3 read back after a reopen, format 2 (format 3 without gateway
+ * keys) read, and a file of no known format refused.
  * No broker: opening the agent does not connect.
  */
 #include <stdio.h>
@@ -67,14 +68,28 @@ static void test_migrate_format_1(void)
     CU_ASSERT_EQUAL_FATAL(open_agent(&a), FOGPAY_OK);
     check_status(a);
     fogpay_agent_close(a);
-    /* Written again as a CBOR map of eight pairs, and read back as such. */
+    /* Written again as a CBOR map of nine pairs, and read back as such. */
     fogpay_journal *j = NULL;
     uint8_t body[512];
     size_t len = 0;
     CU_ASSERT_EQUAL_FATAL(fogpay_journal_open(state_dir, &j), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_journal_file_load(j, "state", body, sizeof body, &len), FOGPAY_OK);
     fogpay_journal_close(j);
-    CU_ASSERT(len > 0 && body[0] == 0xa8);
+    CU_ASSERT(len > 0 && body[0] == 0xa9);
+    CU_ASSERT_EQUAL_FATAL(open_agent(&a), FOGPAY_OK);
+    check_status(a);
+    fogpay_agent_close(a);
+}
+
+/* Format 2: the map of format 3 without its key 9, the gateway keys. */
+static void test_read_format_2(void)
+{
+    /* {1: 2, 2: true, 3: 0, 4: 7, 5: 100, 6: 200, 7: 300, 8: [[978, -5, 9]]} */
+    const uint8_t v2[] = {0xa8, 0x01, 0x02, 0x02, 0xf5, 0x03, 0x00, 0x04, 0x07,
+                          0x05, 0x18, 0x64, 0x06, 0x18, 0xc8, 0x07, 0x19, 0x01,
+                          0x2c, 0x08, 0x81, 0x83, 0x19, 0x03, 0xd2, 0x24, 0x09};
+    write_state(v2, sizeof v2);
+    fogpay_agent *a = NULL;
     CU_ASSERT_EQUAL_FATAL(open_agent(&a), FOGPAY_OK);
     check_status(a);
     fogpay_agent_close(a);
@@ -82,7 +97,7 @@ static void test_migrate_format_1(void)
 
 static void test_unknown_format_refused(void)
 {
-    const uint8_t unknown[] = {0xa1, 0x01, 0x03}; /* {1: 3}: a format not known */
+    const uint8_t unknown[] = {0xa1, 0x01, 0x09}; /* {1: 9}: a format not known */
     write_state(unknown, sizeof unknown);
     fogpay_agent *a = NULL;
     CU_ASSERT_EQUAL(open_agent(&a), FOGPAY_ERR_STORAGE);
@@ -108,6 +123,7 @@ int main(void)
     }
     CU_pSuite s = CU_add_suite("agent_state", NULL, NULL);
     CU_add_test(s, "format 1 migrated to CBOR, every field kept", test_migrate_format_1);
+    CU_add_test(s, "format 2 read, without gateway keys", test_read_format_2);
     CU_add_test(s, "a state of no known format refused", test_unknown_format_refused);
     int rc = testutil_run();
     testutil_rmtree(dir);

@@ -164,8 +164,17 @@ static void test_event_writers(void)
     fund(fx.l, "dev-a", EUR, 100);
     fogpay_device_limits limits = {1, 2, 3};
     CU_ASSERT_EQUAL(fogpay_ledger_device_set_limits(fx.l, "dev-a", &limits, NOW_MS), FOGPAY_OK);
-    CU_ASSERT_EQUAL(fogpay_ledger_device_rotate_key(fx.l, "dev-a", key_two, NOW_MS), FOGPAY_OK);
     CU_ASSERT_EQUAL(event_head(fx.l), 9);
+    /* A rotation appends its key event: the new key's kid, the old key's end. */
+    CU_ASSERT_EQUAL(fogpay_ledger_device_rotate_key(fx.l, "dev-a", key_two, NOW_MS), FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), 10);
+    fogpay_event rotated;
+    uint8_t kid_two[FOGPAY_KID_BYTES];
+    CU_ASSERT_EQUAL(fogpay_ledger_event_get(fx.l, 10, &rotated, NULL), FOGPAY_OK);
+    CU_ASSERT_EQUAL(rotated.kind, FOGPAY_EVENT_KEY_ROTATED);
+    CU_ASSERT_EQUAL(rotated.effective_ms, NOW_MS);
+    CU_ASSERT_EQUAL(fogpay_key_id(key_two, kid_two), FOGPAY_OK);
+    CU_ASSERT_EQUAL(memcmp(rotated.kid, kid_two, FOGPAY_KID_BYTES), 0);
     uint64_t checked = 0;
     CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
     CU_ASSERT_EQUAL(checked, 1);
@@ -175,10 +184,10 @@ static void test_event_writers(void)
     CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "UPDATE events SET time_ms = 1 WHERE position = 1"),
                         SQLITE_OK);
     CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "DELETE FROM events WHERE position = 9"), SQLITE_OK);
-    CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "INSERT INTO events SELECT 11, kind, time_ms, device_id, "
+    CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "INSERT INTO events SELECT 12, kind, time_ms, device_id, "
                                           "record, hash FROM events WHERE position = 1"),
                         SQLITE_OK);
-    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM events"), 9);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM events"), 10);
 }
 
 /* When its event cannot be appended (here a trigger refuses every event),

@@ -115,8 +115,10 @@ static void test_schema_version_refused(void)
 
 /* What a version 2 ledger lacks of version 3: the event chain (its table,
  * index and triggers go with it) and sync_state's two acked_event_ columns,
- * the table put back as version 2 created it. */
+ * the table put back as version 2 created it; and version 4's gateway key
+ * history. */
 static const char *const schema_down_to_2 =
+    "DROP TABLE gateway_keys;"
     "DROP TABLE events;"
     "CREATE TABLE sync_state_v2 ("
     " id INTEGER PRIMARY KEY CHECK (id = 1),"
@@ -145,6 +147,19 @@ static void schema_shape(const char *path, char *out, size_t cap)
              out, cap);
 }
 
+/* The ledger at path has the shape of one created now. */
+static void shaped_as_created(const char *path)
+{
+    char fresh[512], shape[4096], fresh_shape[4096];
+    fogpay_ledger *l = NULL;
+    path_new(fresh, sizeof fresh, "fresh");
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fresh, true, &l), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    schema_shape(path, shape, sizeof shape);
+    schema_shape(fresh, fresh_shape, sizeof fresh_shape);
+    CU_ASSERT_STRING_EQUAL(shape, fresh_shape);
+}
+
 static void sync_state_is_empty(fogpay_ledger *l)
 {
     static const uint8_t zero[FOGPAY_HASH_BYTES] = {0};
@@ -155,6 +170,73 @@ static void sync_state_is_empty(fogpay_ledger *l)
     CU_ASSERT_EQUAL(memcmp(st.acked_hash, zero, FOGPAY_HASH_BYTES), 0);
     CU_ASSERT_EQUAL(st.acked_event_position, 0);
     CU_ASSERT_EQUAL(memcmp(st.acked_event_hash, zero, FOGPAY_HASH_BYTES), 0);
+}
+
+/* What a version 3 ledger has where version 4 differs: no gateway key
+ * history, the trigger that lets a retired device key only be retired, and
+ * the events table without the key event kinds (its rows kept). */
+static const char *const schema_down_to_3 =
+    "DROP TABLE gateway_keys;"
+    "DROP TRIGGER device_keys_retire_only;"
+    "CREATE TRIGGER device_keys_retire_only BEFORE UPDATE ON device_keys"
+    " WHEN NEW.id IS NOT OLD.id OR NEW.device_id IS NOT OLD.device_id OR NEW.alg IS NOT OLD.alg"
+    " OR NEW.public_key IS NOT OLD.public_key OR NEW.from_ms IS NOT OLD.from_ms"
+    " OR OLD.active = 0 OR NEW.active <> 0"
+    " BEGIN SELECT RAISE(ABORT, 'a device key can only be retired'); END;"
+    "CREATE TABLE events_v3 (position INTEGER PRIMARY KEY CHECK (position >= 1),"
+    " kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 3),"
+    " time_ms INTEGER NOT NULL CHECK (time_ms >= 1),"
+    " device_id TEXT NOT NULL REFERENCES devices (id),"
+    " record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),"
+    " hash BLOB NOT NULL CHECK (length(hash) = 32));"
+    "INSERT INTO events_v3 SELECT * FROM events;"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v3 RENAME TO events;"
+    "CREATE INDEX events_device ON events (device_id);"
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are never changed'); END;"
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are never deleted'); END;"
+    "CREATE TRIGGER events_next_position BEFORE INSERT ON events"
+    " WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)"
+    " BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;"
+    "PRAGMA user_version = 3;";
+
+/* A version 3 ledger with events is migrated to version 4: the events and
+ * their hashes stay (verify passes), the key events can be appended, and a
+ * retired key's overlap window can be ended early. */
+static void test_schema_migration_3_to_4(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_device_set_status(fx.l, "dev-b", FOGPAY_DEVICE_SUSPENDED, NOW_MS + 1),
+        FOGPAY_OK);
+    uint64_t head_before = 0;
+    uint8_t hash_before[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_event_head(fx.l, &head_before, hash_before), FOGPAY_OK);
+    CU_ASSERT(head_before >= 3);
+    fogpay_ledger_close(fx.l);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_3), SQLITE_OK);
+
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), 4);
+    uint64_t head = 0;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL(fogpay_ledger_event_head(fx.l, &head, hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(head, head_before);
+    CU_ASSERT_EQUAL(memcmp(hash, hash_before, FOGPAY_HASH_BYTES), 0);
+    fogpay_key *next = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &next), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_device_rotate_key_overlap(fx.l, "dev-a", next, 60000, NOW_MS + 2),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_device_revoke_keys(fx.l, "dev-a", NOW_MS + 3), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_event_head(fx.l, &head, hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(head, head_before + 2);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_key_free(next);
+    fogpay_ledger_close(fx.l);
+    shaped_as_created(fx.path);
 }
 
 /* A version 1 ledger (before upstream sync) is migrated on open through
@@ -170,13 +252,14 @@ static void test_schema_migration(void)
     path_new(path, sizeof path, "migrate");
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, true, &l), FOGPAY_OK);
     fogpay_ledger_close(l);
-    CU_ASSERT_EQUAL(raw_exec(path, "DROP TABLE events; DROP TABLE sync_state; "
-                                   "PRAGMA user_version = 1"),
+    CU_ASSERT_EQUAL(raw_exec(path,
+                             "DROP TABLE gateway_keys; DROP TABLE events; DROP TABLE sync_state; "
+                             "PRAGMA user_version = 1"),
                     SQLITE_OK);
     l = NULL;
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, false, &l), FOGPAY_OK);
-    CU_ASSERT_EQUAL(raw_long(path, "PRAGMA user_version"), 3);
-    CU_ASSERT_EQUAL(FOGPAY_LEDGER_SCHEMA_VERSION, 3);
+    CU_ASSERT_EQUAL(raw_long(path, "PRAGMA user_version"), 4);
+    CU_ASSERT_EQUAL(FOGPAY_LEDGER_SCHEMA_VERSION, 4);
     char shape[4096], fresh_shape[4096];
     schema_shape(path, shape, sizeof shape);
     schema_shape(fresh, fresh_shape, sizeof fresh_shape);
@@ -226,7 +309,7 @@ static void test_schema_migration_2_to_3(void)
     CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM pragma_table_info('sync_state')"), 5);
 
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
-    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), 3);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), 4);
     fogpay_sync_state after;
     CU_ASSERT_EQUAL(fogpay_ledger_sync_get(fx.l, &after), FOGPAY_OK);
     CU_ASSERT_EQUAL(after.acked_position, 1);
@@ -257,13 +340,7 @@ static void test_schema_migration_2_to_3(void)
     CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
     fogpay_ledger_close(fx.l);
     /* The migrated ledger is shaped as a created one. */
-    char fresh[512], shape[4096], fresh_shape[4096];
-    path_new(fresh, sizeof fresh, "fresh");
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fresh, true, &fx.l), FOGPAY_OK);
-    fogpay_ledger_close(fx.l);
-    schema_shape(fx.path, shape, sizeof shape);
-    schema_shape(fresh, fresh_shape, sizeof fresh_shape);
-    CU_ASSERT_STRING_EQUAL(shape, fresh_shape);
+    shaped_as_created(fx.path);
 }
 
 int main(void)
@@ -273,6 +350,7 @@ int main(void)
         {"another schema version is refused", test_schema_version_refused},
         {"a version 1 ledger is migrated", test_schema_migration},
         {"a version 2 ledger is migrated, events not backfilled", test_schema_migration_2_to_3},
+        {"a version 3 ledger is migrated, its events kept", test_schema_migration_3_to_4},
     };
     return ledger_fixture_run("ledger_ledger_open", tests, sizeof tests / sizeof tests[0]);
 }

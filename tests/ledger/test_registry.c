@@ -191,6 +191,129 @@ static void test_key_rotation(void)
     CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "DELETE FROM device_keys"), SQLITE_OK);
 }
 
+/* The event at position, or a zeroed one. */
+static fogpay_event event_at(fogpay_ledger *l, uint64_t position)
+{
+    fogpay_event e;
+    memset(&e, 0, sizeof e);
+    CU_ASSERT_EQUAL(fogpay_ledger_event_get(l, position, &e, NULL), FOGPAY_OK);
+    return e;
+}
+
+/* A rotation with an overlap keeps the old key valid until the window's
+ * end; a second rotation or a revocation ends it now, each with its event;
+ * the window never grows, not even through SQL. */
+static void test_key_overlap(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    fogpay_key *key_three = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key_three), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_device_rotate_key_overlap(
+                        fx.l, "dev-a", key_two, FOGPAY_KEY_OVERLAP_MAX_S * 1000ull + 1, NOW_MS),
+                    FOGPAY_ERR_FIELD_RANGE);
+    CU_ASSERT_EQUAL(fogpay_ledger_device_revoke_keys(fx.l, "dev-a", NOW_MS), FOGPAY_ERR_NOT_FOUND);
+    uint64_t head = 0;
+    uint8_t head_hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_event_head(fx.l, &head, head_hash), FOGPAY_OK);
+
+    CU_ASSERT_EQUAL(fogpay_ledger_device_rotate_key_overlap(fx.l, "dev-a", key_two, 60000, NOW_MS),
+                    FOGPAY_OK);
+    int alg = 0;
+    uint8_t pub[FOGPAY_PUBLIC_KEY_MAX], one[FOGPAY_PUBLIC_KEY_MAX];
+    size_t pub_len = 0, one_len = 0;
+    uint64_t until = 0;
+    CU_ASSERT_EQUAL(fogpay_ledger_device_retired_key(fx.l, "dev-a", 0, &alg, pub, &pub_len, &until),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_key_public(key_one, one, sizeof one, &one_len), FOGPAY_OK);
+    CU_ASSERT(pub_len == one_len && memcmp(pub, one, one_len) == 0);
+    CU_ASSERT_EQUAL(until, NOW_MS + 60000);
+    fogpay_event e = event_at(fx.l, head + 1);
+    CU_ASSERT_EQUAL(e.kind, FOGPAY_EVENT_KEY_ROTATED);
+    CU_ASSERT_EQUAL(e.effective_ms, NOW_MS + 60000);
+
+    /* A second rotation inside the window ends the first old key now. */
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_device_rotate_key_overlap(fx.l, "dev-a", key_three, 30000, NOW_MS + 10),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_device_retired_key(fx.l, "dev-a", 1, &alg, pub, &pub_len, &until),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(until, NOW_MS + 10);
+    uint8_t kid_one[FOGPAY_KID_BYTES];
+    CU_ASSERT_EQUAL(fogpay_key_id(key_one, kid_one), FOGPAY_OK);
+    e = event_at(fx.l, head + 2);
+    CU_ASSERT_EQUAL(e.kind, FOGPAY_EVENT_KEY_REVOKED);
+    CU_ASSERT_EQUAL(memcmp(e.kid, kid_one, FOGPAY_KID_BYTES), 0);
+    CU_ASSERT_EQUAL(event_at(fx.l, head + 3).kind, FOGPAY_EVENT_KEY_ROTATED);
+
+    /* Revoking ends key_two's window at once, and only once. */
+    CU_ASSERT_EQUAL(fogpay_ledger_device_revoke_keys(fx.l, "dev-a", NOW_MS + 20), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_device_retired_key(fx.l, "dev-a", 0, &alg, pub, &pub_len, &until),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(until, NOW_MS + 20);
+    CU_ASSERT_EQUAL(event_at(fx.l, head + 4).kind, FOGPAY_EVENT_KEY_REVOKED);
+    CU_ASSERT_EQUAL(fogpay_ledger_device_revoke_keys(fx.l, "dev-a", NOW_MS + 21),
+                    FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_key_free(key_three);
+    fogpay_ledger_close(fx.l);
+    CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "UPDATE device_keys SET revoked_ms = revoked_ms + 1 "
+                                          "WHERE active = 0"),
+                        SQLITE_OK);
+    CU_ASSERT_EQUAL(raw_exec(fx.path, "UPDATE device_keys SET revoked_ms = revoked_ms - 1 "
+                                      "WHERE active = 0 AND device_id = 'dev-a'"),
+                    SQLITE_OK);
+}
+
+/* The gateway's key history: the first key is taken at start, only the
+ * active one starts after that, a rotation ends it where the next begins,
+ * and a key's validity covers its signed times to the second. */
+static void test_gateway_keys(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    uint8_t kid_one[FOGPAY_KID_BYTES], kid_two[FOGPAY_KID_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_id(key_one, kid_one), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_id(key_two, kid_two), FOGPAY_OK);
+    fogpay_gateway_key k;
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_rotate(fx.l, key_two, NOW_MS), FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_start(fx.l, key_one, NOW_MS), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_start(fx.l, key_one, NOW_MS + 5), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_start(fx.l, key_two, NOW_MS + 5),
+                    FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_get(fx.l, kid_two, &k), FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_rotate(fx.l, key_two, NOW_MS + 60000), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_start(fx.l, key_one, NOW_MS + 60001),
+                    FOGPAY_ERR_KEY_REVOKED);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_start(fx.l, key_two, NOW_MS + 60001), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_rotate(fx.l, key_one, NOW_MS + 70000),
+                    FOGPAY_ERR_EXISTS);
+
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_gateway_key_get(fx.l, kid_one, &k), FOGPAY_OK);
+    CU_ASSERT_EQUAL(k.from_ms, NOW_MS);
+    CU_ASSERT_EQUAL(k.until_ms, NOW_MS + 60000);
+    CU_ASSERT_EQUAL(memcmp(k.kid, kid_one, FOGPAY_KID_BYTES), 0);
+    CU_ASSERT_EQUAL(fogpay_gateway_key_valid_at(&k, NOW_MS / 1000), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_gateway_key_valid_at(&k, (NOW_MS + 60000) / 1000), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_gateway_key_valid_at(&k, (NOW_MS + 60000) / 1000 + 1),
+                    FOGPAY_ERR_KEY_REVOKED);
+    CU_ASSERT_EQUAL(fogpay_gateway_key_valid_at(&k, NOW_MS / 1000 - 1), FOGPAY_ERR_KEY_REVOKED);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_gateway_key_get(fx.l, kid_two, &k), FOGPAY_OK);
+    CU_ASSERT_EQUAL(k.from_ms, NOW_MS + 60000);
+    CU_ASSERT_EQUAL(k.until_ms, 0);
+    CU_ASSERT_EQUAL(fogpay_gateway_key_valid_at(&k, UINT64_MAX / 1000), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    /* The history is kept: no row deleted, an end never moved. */
+    CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "DELETE FROM gateway_keys"), SQLITE_OK);
+    CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "UPDATE gateway_keys SET until_ms = until_ms + 1 "
+                                          "WHERE until_ms IS NOT NULL"),
+                        SQLITE_OK);
+    CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "INSERT INTO gateway_keys (kid, alg, public_key, "
+                                          "from_ms) VALUES (zeroblob(8), -8, zeroblob(32), 1)"),
+                        SQLITE_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM gateway_keys"), 2);
+}
+
 static void test_accounts(void)
 {
     fixture fx;
@@ -225,6 +348,8 @@ int main(void)
         {"legal entities and their personal data", test_entities},
         {"devices: register, status, limits, command seq", test_devices},
         {"device key rotation and history", test_key_rotation},
+        {"device key overlap window, revocation, events", test_key_overlap},
+        {"gateway key history", test_gateway_keys},
         {"wallets and entity accounts", test_accounts},
     };
     return ledger_fixture_run("ledger_registry", tests, sizeof tests / sizeof tests[0]);
