@@ -382,16 +382,22 @@ static int shim_open(int (*real)(const char *, int, ...), const char *path, int 
     return fd;
 }
 
+/* The mode argument of open, present only when the flags create a file. */
+#define SHIM_MODE_ARG(flags, mode)                                                                 \
+    do {                                                                                           \
+        if ((flags) & (O_CREAT | O_TMPFILE)) {                                                     \
+            va_list ap_;                                                                           \
+            va_start(ap_, flags);                                                                  \
+            (mode) = (mode_t)va_arg(ap_, int);                                                     \
+            va_end(ap_);                                                                           \
+        }                                                                                          \
+    } while (0)
+
 int open(const char *path, int flags, ...)
 {
     shim_init();
     mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    SHIM_MODE_ARG(flags, mode);
     return shim_open(real_open, path, flags, mode);
 }
 
@@ -399,12 +405,7 @@ int open64(const char *path, int flags, ...)
 {
     shim_init();
     mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    SHIM_MODE_ARG(flags, mode);
     return shim_open(real_open64, path, flags, mode);
 }
 

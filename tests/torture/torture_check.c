@@ -213,16 +213,17 @@ static void check_journaled(check_run *c, const torture_device *d, check_lines *
     }
 }
 
-/* The wallet's balance as of chain position (inclusive). */
-static bool check_balance_at(check_run *c, const char *device, uint64_t position, int64_t *out)
+/* The wallet's balance in currency as of chain position (inclusive). */
+static bool check_balance_at(check_run *c, const char *device, uint16_t currency, uint64_t position,
+                             int64_t *out)
 {
     sqlite3_stmt *st = check_query(
         c,
         "SELECT coalesce(sum(CASE WHEN t.credit_account = a.id THEN t.amount_minor ELSE "
         "-t.amount_minor END), 0) FROM accounts a JOIN transfers t ON (t.credit_account = a.id "
         "OR t.debit_account = a.id) AND t.position <= ?2 WHERE a.kind = 'wallet' AND "
-        "a.device_id = ?1 AND a.currency = 978",
-        device, (int64_t)position, 0);
+        "a.device_id = ?1 AND a.currency = ?3",
+        device, (int64_t)position, currency);
     bool ok = st && sqlite3_step(st) == SQLITE_ROW;
     if (ok) {
         *out = sqlite3_column_int64(st, 0);
@@ -256,7 +257,8 @@ static void check_agent(check_run *c, const torture_device *d)
     for (size_t i = 0; i < s.balance_count; i++) {
         const fogpay_agent_balance *b = &s.balances[i];
         int64_t gateway = 0;
-        if (!check_balance_at(c, d->id, b->position, &gateway) || gateway != b->balance_minor) {
+        if (!check_balance_at(c, d->id, b->currency, b->position, &gateway) ||
+            gateway != b->balance_minor) {
             check_fail(c, INV_AGENT_BALANCE,
                        "%s keeps %" PRId64 " at position %" PRIu64 ", the gateway had %" PRId64,
                        d->id, b->balance_minor, b->position, gateway);
