@@ -171,7 +171,7 @@ static bool pl_cut_file(const char *path, const char *log_path, power_loss_mode 
     for (size_t i = 0; ok && mode == POWER_LOSS_RANDOM && i < log.count; i++) {
         bool keep, torn;
         if (prefix) {
-            keep = i <= cut && i < log.count;
+            keep = i <= cut;
             torn = i == cut;
         } else {
             keep = torture_random_chance(rng, 50);

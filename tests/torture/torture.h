@@ -86,8 +86,8 @@ void torture_world_stop(torture_world *w);
 bool torture_broker_restart(torture_world *w);
 void torture_broker_kill(torture_world *w);
 
-/* Starts device i's agent paying count payments to payee of 1..99 cents
- * (amount chosen by rng), its output appended to its out file. */
+/* Starts device i's agent making TORTURE_PAYMENTS_PER_PROCESS payments of
+ * amount_minor to device payee, its output appended to its out file. */
 bool torture_agent_pay(torture_world *w, unsigned i, unsigned payee, uint64_t amount_minor);
 /* Starts device i's agent in `run --drain`. */
 bool torture_agent_drain(torture_world *w, unsigned i);
