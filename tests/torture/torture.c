@@ -50,6 +50,7 @@
 
 typedef struct torture_figures {
     uint64_t rounds, agent_kills, broker_kills, power_cuts, gateway_full, device_full;
+    uint64_t failed_commits; /* the broker log's group commits that failed (a full disk) */
     power_loss_stats cut;
     torture_tally tally;
 } torture_figures;
@@ -62,6 +63,16 @@ typedef struct torture {
     unsigned round_ms;
     torture_figures fig;
 } torture;
+
+/* SIGINT or SIGTERM: the run ends after the step it is in, with its
+ * figures, and everything it started is ended and removed. */
+static volatile sig_atomic_t torture_stop;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    torture_stop = 1;
+}
 
 static void usage(void)
 {
@@ -188,6 +199,7 @@ typedef struct round_plan {
     uint64_t crash_at; /* the round's sure broker crash */
     bool crash_is_cut; /* a power cut, else SIGKILL */
     const char *fill;  /* the directory whose disk fills, NULL none */
+    const char *size;  /* its tmpfs size option */
     uint64_t fill_at, unfill_at;
     bool filled;
 } round_plan;
@@ -203,8 +215,10 @@ static round_plan plan_round(torture *t, unsigned r, uint64_t start)
         p.crash_at = start + span * 4 / 5;
     } else if (r % 4 == 2 && w->gateway_fs) {
         p.fill = w->gateway_dir;
+        p.size = TORTURE_GATEWAY_FS_SIZE;
     } else if (r % 4 == 3 && w->device_fs) {
         p.fill = w->device_dir;
+        p.size = TORTURE_DEVICE_FS_SIZE;
     }
     p.fill_at = start + between(t, span / 10, span / 2);
     p.unfill_at = p.fill_at + between(t, TORTURE_FULL_MIN_MS, TORTURE_FULL_MAX_MS);
@@ -218,7 +232,9 @@ static void step_disk(torture *t, round_plan *p, uint64_t now)
         return;
     }
     if (!p->filled && now >= p->fill_at && now < p->unfill_at) {
-        torture_fill(p->fill);
+        if (!torture_fill(p->fill)) {
+            printf("torture: the disk at %s could not be made full\n", p->fill);
+        }
         p->filled = true;
         if (p->fill == t->world.gateway_dir) {
             t->fig.gateway_full++;
@@ -226,7 +242,7 @@ static void step_disk(torture *t, round_plan *p, uint64_t now)
             t->fig.device_full++;
         }
     } else if (p->filled && now >= p->unfill_at) {
-        torture_unfill(p->fill);
+        torture_unfill(p->fill, p->size);
         p->fill = NULL;
     }
 }
@@ -241,7 +257,7 @@ static bool chaos(torture *t, unsigned r)
     for (unsigned i = 0; i < w->device_count; i++) {
         ok = start_payer(t, i) && ok;
     }
-    for (uint64_t now = start; ok && now < end; now = testutil_now_ms()) {
+    for (uint64_t now = start; ok && !torture_stop && now < end; now = testutil_now_ms()) {
         testutil_sleep_ms(between(t, TORTURE_STEP_MIN_MS, TORTURE_STEP_MAX_MS));
         now = testutil_now_ms();
         for (unsigned i = 0; i < w->device_count; i++) {
@@ -267,7 +283,7 @@ static bool chaos(torture *t, unsigned r)
         t->fig.agent_kills += torture_agent_kill(w, i);
     }
     if (p.fill && p.filled) {
-        torture_unfill(p.fill);
+        torture_unfill(p.fill, p.size);
     }
     return ok;
 }
@@ -302,17 +318,30 @@ static uint64_t violations(const torture_tally *t)
     return n;
 }
 
-static void print_figures(const torture *t)
+/* Lines of the gateway's broker log that contain text. */
+static uint64_t log_count(const torture_world *w, const char *text)
 {
+    char *log = testutil_read_file(w->broker.log_path, NULL);
+    uint64_t n = 0;
+    for (char *p = log; p && (p = strstr(p, text)) != NULL; p += strlen(text)) {
+        n++;
+    }
+    free(log);
+    return n;
+}
+
+static void print_figures(torture *t)
+{
+    t->fig.failed_commits = log_count(&t->world, "device messages failed");
     const torture_figures *f = &t->fig;
     printf("torture: seed %" PRIu64 " rounds %" PRIu64 " agent_kills %" PRIu64
            " broker_kills %" PRIu64 " power_cuts %" PRIu64 " (unsynced writes %" PRIu64
            ", kept %" PRIu64 ", torn %" PRIu64 ") gateway_disk_full %" PRIu64
-           " device_disk_full %" PRIu64 " transfers %" PRIu64 " receipts %" PRIu64
-           " journaled %" PRIu64 " violations %" PRIu64 "\n",
+           " (failed commits %" PRIu64 ") device_disk_full %" PRIu64 " transfers %" PRIu64
+           " receipts %" PRIu64 " journaled %" PRIu64 " violations %" PRIu64 "\n",
            t->seed, f->rounds, f->agent_kills, f->broker_kills, f->power_cuts, f->cut.unsynced,
-           f->cut.kept, f->cut.torn, f->gateway_full, f->device_full, f->tally.transfers,
-           f->tally.receipts, f->tally.journaled, violations(&f->tally));
+           f->cut.kept, f->cut.torn, f->gateway_full, f->failed_commits, f->device_full,
+           f->tally.transfers, f->tally.receipts, f->tally.journaled, violations(&f->tally));
     for (int i = 0; i < INV_COUNT; i++) {
         if (f->tally.violations[i]) {
             printf("torture:   %s %" PRIu64 "\n", torture_invariant_name((torture_invariant)i),
@@ -331,9 +360,13 @@ static bool run(torture *t)
     if (!w->device_fs) {
         printf("torture: device disk full skipped: a tmpfs cannot be mounted here (needs root)\n");
     }
-    for (unsigned r = 0; r < t->rounds; r++) {
+    for (unsigned r = 0; r < t->rounds && !torture_stop; r++) {
         if (!chaos(t, r)) {
             return false;
+        }
+        if (torture_stop) {
+            printf("torture: stopped during round %u, which is not counted\n", r);
+            break;
         }
         if (!test_broker_running(&w->broker) && !broker_back(t)) {
             return false;
@@ -356,6 +389,12 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("torture: seed %" PRIu64 ", %u rounds of %u ms, %u devices, sync %s%s\n", t.seed,
            t.rounds, t.round_ms, t.world.device_count, t.world.sync ? "on" : "off",

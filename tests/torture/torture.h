@@ -40,10 +40,13 @@
 #define TORTURE_AGENT_TIMEOUT_MS 800
 /* Payments one agent process makes before it exits by itself. */
 #define TORTURE_PAYMENTS_PER_PROCESS 400
-/* The small file systems (root only): the gateway's ledger directory and
- * the devices' state directories. */
-#define TORTURE_GATEWAY_FS_SIZE "size=64m"
-#define TORTURE_DEVICE_FS_SIZE  "size=8m"
+/* The file systems that can be made full (root only): the gateway's
+ * ledger directory and the devices' state directories, tmpfs mounts that
+ * use memory only for what they hold. A ledger takes about 750 bytes a
+ * transfer (its row, the message with its receipt, indexes), so the
+ * gateway's holds well over a million. */
+#define TORTURE_GATEWAY_FS_SIZE "size=1g"
+#define TORTURE_DEVICE_FS_SIZE  "size=64m"
 /* The gateway's disk as the shim makes it: each fsync of the ledger takes
  * 2 ms more, so that power cuts can fall between a write and its sync. */
 #define TORTURE_SYNC_DELAY_US "2000"
@@ -96,9 +99,10 @@ bool torture_agent_kill(torture_world *w, unsigned i);
 /* Reaps device i's agent if it ended; true when none runs now. */
 bool torture_agent_reap(torture_world *w, unsigned i);
 
-/* Fills the file system of dir with dir/filler until it is full, or
- * deletes the filler. */
+/* Makes the tmpfs at dir full: shrunk to what it holds, the rest taken
+ * by dir/filler. torture_unfill() deletes the filler and gives the tmpfs
+ * its size (a mount option, "size=...") again. */
 bool torture_fill(const char *dir);
-void torture_unfill(const char *dir);
+void torture_unfill(const char *dir, const char *size);
 
 #endif

@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -368,13 +369,28 @@ bool torture_agent_reap(torture_world *w, unsigned i)
     return d->pid == 0;
 }
 
+/* The tmpfs at dir shrunk to what it holds (tmpfs refuses a size under
+ * its use, so the use is read again and the shrink retried while files
+ * grow), the last blocks taken by dir/filler. */
 bool torture_fill(const char *dir)
 {
+    for (int attempt = 0; attempt < 20; attempt++) {
+        struct statvfs st;
+        if (statvfs(dir, &st) != 0) {
+            return false;
+        }
+        unsigned long long used = (unsigned long long)(st.f_blocks - st.f_bfree) * st.f_frsize;
+        char size[64];
+        snprintf(size, sizeof size, "size=%llu", used + (attempt + 1) * 65536ull);
+        if (mount("tmpfs", dir, "tmpfs", MS_REMOUNT, size) == 0) {
+            break;
+        }
+    }
     char path[TORTURE_PATH_MAX + 8];
     snprintf(path, sizeof path, "%s/filler", dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) {
-        return false;
+        return errno == ENOSPC;
     }
     static const uint8_t block[4096];
     while (write(fd, block, sizeof block) > 0) {
@@ -384,9 +400,12 @@ bool torture_fill(const char *dir)
     return full;
 }
 
-void torture_unfill(const char *dir)
+void torture_unfill(const char *dir, const char *size)
 {
     char path[TORTURE_PATH_MAX + 8];
     snprintf(path, sizeof path, "%s/filler", dir);
     unlink(path);
+    if (mount("tmpfs", dir, "tmpfs", MS_REMOUNT, size) != 0) {
+        fprintf(stderr, "torture: cannot grow the tmpfs at %s again: %s\n", dir, strerror(errno));
+    }
 }
