@@ -202,8 +202,16 @@ static bool shim_log(shim_file *f, int fd, const powercut_record *r, uint64_t ol
     if (r->len > 0) {
         memcpy(buf + sizeof *r + r->old_len, data, r->len);
     }
+    /* A record the disk took only in part is taken back, so that the log
+     * stays a sequence of whole records followed by at most one torn one. */
+    off_t before = lseek(f->log_fd, 0, SEEK_END);
     bool ok = shim_write_all(f->log_fd, buf, total);
+    int saved = errno;
+    if (!ok && before >= 0) {
+        real_ftruncate(f->log_fd, before);
+    }
     free(buf);
+    errno = saved;
     return ok;
 }
 
