@@ -57,6 +57,7 @@ typedef struct torture_device {
     char password_path[TORTURE_PATH_MAX];
     char state_dir[TORTURE_PATH_MAX];
     char out_path[TORTURE_PATH_MAX]; /* every line its agent processes printed */
+    char log_path[TORTURE_PATH_MAX]; /* and their logs (standard error) */
     pid_t pid;                       /* the running agent process, 0 none */
 } torture_device;
 

@@ -91,6 +91,8 @@ static bool world_device(torture_world *w, fogpay_ledger *l, unsigned i, const c
     world_path(w, name, d->password_path);
     snprintf(name, sizeof name, "%s.out", d->id);
     world_path(w, name, d->out_path);
+    snprintf(name, sizeof name, "%s.log", d->id);
+    world_path(w, name, d->log_path);
     world_join(d->state_dir, w->device_dir, d->id);
     fogpay_key *key = NULL;
     fogpay_device_limits none = {0, 0, 0};
@@ -320,9 +322,9 @@ static bool world_agent(torture_world *w, unsigned i, const char *const *tail)
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(d->out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        int null = open("/dev/null", O_WRONLY);
+        int log = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
         dup2(fd, STDOUT_FILENO);
-        dup2(null, STDERR_FILENO);
+        dup2(log, STDERR_FILENO);
         execv(w->agent_bin, (char *const *)argv);
         _exit(127);
     }
