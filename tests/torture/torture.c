@@ -400,16 +400,16 @@ int main(int argc, char **argv)
            t.rounds, t.round_ms, t.world.device_count, t.world.sync ? "on" : "off",
            t.world.self_test ? ", self-test: fsync lies, power cuts keep nothing unsynced" : "");
     if (!torture_world_start(&t.world)) {
-        torture_world_stop(&t.world);
+        torture_world_stop(&t.world, false);
         return 2;
     }
     bool ran = run(&t);
     print_figures(&t);
-    torture_world_stop(&t.world);
+    uint64_t found = violations(&t.fig.tally);
+    torture_world_stop(&t.world, !t.world.self_test && (found > 0 || !ran));
     if (!ran) {
         return 2;
     }
-    uint64_t found = violations(&t.fig.tally);
     if (t.world.self_test) {
         bool caught = t.fig.tally.violations[INV_RECEIPT_LOST] > 0;
         printf("torture: self-test: the checks %s the broken durability\n",

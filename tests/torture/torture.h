@@ -13,8 +13,8 @@
  *   powercut.c       the LD_PRELOAD shim (a shared module of its own)
  *
  * One torture_world lives in main() for the whole run and owns every
- * process and directory it names; torture_world_stop() ends and removes
- * them.
+ * process and directory it names; torture_world_stop() ends them and
+ * removes what they leave.
  */
 #ifndef FOGPAY_TORTURE_H
 #define FOGPAY_TORTURE_H
@@ -82,8 +82,10 @@ typedef struct torture_world {
 
 /* Provisions and starts everything. False with the reason on stderr. */
 bool torture_world_start(torture_world *w);
-/* Ends every process and removes every directory. */
-void torture_world_stop(torture_world *w);
+/* Ends every process and removes every directory; with keep, the
+ * gateway's directory stays (the tmpfs contents copied into it) for
+ * reading what went wrong. */
+void torture_world_stop(torture_world *w, bool keep);
 
 /* The gateway's broker: started again with its files as they are; killed
  * with SIGKILL. */

@@ -265,7 +265,18 @@ bool torture_world_start(torture_world *w)
     return world_broker(w, conf);
 }
 
-void torture_world_stop(torture_world *w)
+/* A copy of the tmpfs at dir as dir-kept, before it is unmounted. */
+static void world_keep(const char *dir)
+{
+    char kept[TORTURE_PATH_MAX + 8];
+    snprintf(kept, sizeof kept, "%s-kept", dir);
+    const char *argv[] = {"/bin/cp", "-a", dir, kept, NULL};
+    if (testutil_command(argv, NULL) != 0) {
+        fprintf(stderr, "torture: cannot keep a copy of %s\n", dir);
+    }
+}
+
+void torture_world_stop(torture_world *w, bool keep)
 {
     for (unsigned i = 0; i < w->device_count; i++) {
         torture_agent_kill(w, i);
@@ -280,12 +291,22 @@ void torture_world_stop(torture_world *w)
         test_broker_cleanup(&w->cloud);
     }
     if (w->gateway_fs) {
+        if (keep) {
+            world_keep(w->gateway_dir);
+        }
         umount(w->gateway_dir);
     }
     if (w->device_fs) {
+        if (keep) {
+            world_keep(w->device_dir);
+        }
         umount(w->device_dir);
     }
-    test_broker_cleanup(&w->broker);
+    if (keep) {
+        printf("torture: the gateway's and devices' files are kept in %s\n", w->broker.dir);
+    } else {
+        test_broker_cleanup(&w->broker);
+    }
 }
 
 bool torture_broker_restart(torture_world *w)
