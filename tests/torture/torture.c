@@ -389,12 +389,8 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGINT, on_stop);
+    signal(SIGTERM, on_stop);
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("torture: seed %" PRIu64 ", %u rounds of %u ms, %u devices, sync %s%s\n", t.seed,
            t.rounds, t.round_ms, t.world.device_count, t.world.sync ? "on" : "off",
