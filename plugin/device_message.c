@@ -1,19 +1,25 @@
 /*
  * device_message.c - the path of every device message (MOSQ_EVT_MESSAGE):
- * payment intents and meter readings, each checked, settled or stored in
- * the group transaction, and answered through the outbox.
+ * payment intents and meter readings, admitted on the broker's thread,
+ * verified by a worker, settled or stored in the group transaction on the
+ * broker's thread, signed by a worker, recorded, and answered through the
+ * outbox after the commit (gateway.h's top comment has the threads).
  *
- * Order of checks, cheapest and least trusting first: topic and size;
- * the COSE envelope; the signature with the key the registry binds to the
- * publishing client's id; the payload; the device named inside; then, in
- * the group transaction, (device, seq) repeat or conflict, time window,
- * currency, and the ledger's own checks (status, payee, limits, funds).
+ * Order of checks, cheapest and least trusting first: topic and publisher,
+ * the registered device, the device's and the ring's bounds (admission);
+ * size, the COSE envelope, the signature with the key the registry binds to
+ * the publishing client's id, the payload, the device named inside (a
+ * worker); then, in the group transaction, the key that signed a refused
+ * message if it is a retired one, (device, seq) repeat or conflict, time
+ * window, currency, and the ledger's own checks (status, payee, limits,
+ * funds).
  *
  * Only an authentic message (its signature verified) is recorded under its
  * (device, seq): a forged message must never use up a device's sequence
  * number. Authentic refusals are recorded with their signed rejection, so a
- * repeat gets the same answer. Every refusal returns MOSQ_ERR_ACL_DENIED,
- * which drops the message without disconnecting the device, and is logged.
+ * repeat gets the same answer. Every refusal is answered with a signed
+ * rejection and logged, except at admission, where the message is dropped
+ * unanswered (MOSQ_ERR_ACL_DENIED), without disconnecting the device.
  */
 #include <string.h>
 
@@ -25,79 +31,126 @@
 #include "fogpay_hash.h"
 #include "gateway.h"
 
-/* What is known about a message while it is checked. */
-typedef struct message_context {
-    fogpay_gateway *gw;
-    const struct mosquitto_evt_message *ev;
-    const char *device_id;
-    uint8_t kind; /* fogpay_receipt_kind */
-    uint64_t seq;
-    uint8_t hash[FOGPAY_HASH_BYTES];
-    bool authentic;
-    uint64_t now_ms;
-} message_context;
-
-static void intent_receipt_base(const message_context *c, fogpay_receipt *r)
+static void job_receipt_base(const fogpay_gateway *gw, fogpay_job *job)
 {
+    fogpay_receipt *r = &job->receipt;
     memset(r, 0, sizeof *r);
-    strcpy(r->device_id, c->device_id);
-    r->seq = c->seq;
-    r->kind = c->kind;
-    strcpy(r->gateway_id, c->gw->options.gateway_id);
-    r->time_s = c->now_ms / 1000;
-    memcpy(r->intent_hash, c->hash, FOGPAY_HASH_BYTES);
+    strcpy(r->device_id, job->device_id);
+    r->seq = job->seq;
+    r->kind = job->kind;
+    strcpy(r->gateway_id, gw->options.gateway_id);
+    r->time_s = job->now_ms / 1000;
+    memcpy(r->intent_hash, job->hash, FOGPAY_HASH_BYTES);
 }
 
-/* Answers a refused message with a signed rejection and returns
- * MOSQ_ERR_ACL_DENIED. Authentic refusals are recorded under their seq. */
-static int intent_reject(message_context *c, fogpay_error reason)
+/* ---- verification (a worker) ----------------------------------------------- */
+
+/* Verifies the envelope with the device's registered key; on success the
+ * payload view is set. */
+static fogpay_error verify_signature(const fogpay_job *job, fogpay_bytes *payload)
 {
-    fogpay_gateway *gw = c->gw;
+    fogpay_key *key = NULL;
+    fogpay_error err =
+        fogpay_key_from_public((fogpay_alg)job->alg, job->public_key, job->public_key_len, &key);
+    if (err != FOGPAY_OK) {
+        return FOGPAY_ERR_KEY_REVOKED; /* no usable key is registered */
+    }
+    err = fogpay_cose_sign1_open(job->message, job->message_len, key, NULL, payload);
+    fogpay_key_free(key);
+    return err;
+}
+
+/* Decodes the authentic payload; fills job->seq and the decoded message. */
+static fogpay_error verify_decode(fogpay_job *job, fogpay_bytes payload)
+{
+    fogpay_error err;
+    const char *named;
+    if (job->kind == FOGPAY_RECEIPT_INTENT) {
+        err = fogpay_intent_decode(payload.ptr, payload.len, &job->intent);
+        named = job->intent.device_id;
+        job->seq = err == FOGPAY_OK ? job->intent.seq : job->seq;
+    } else {
+        err = fogpay_usage_decode(payload.ptr, payload.len, &job->usage);
+        named = job->usage.device_id;
+        job->seq = err == FOGPAY_OK ? job->usage.seq : job->seq;
+    }
+    if (err == FOGPAY_OK && strcmp(named, job->device_id) != 0) {
+        err = FOGPAY_ERR_DEVICE_MISMATCH;
+    }
+    return err;
+}
+
+void fogpay_device_message_verify(fogpay_job *job)
+{
+    job->authentic = false;
+    if (job->admitted != FOGPAY_OK) {
+        job->verdict = job->admitted; /* hashed at admission */
+        return;
+    }
+    if (fogpay_sha256(job->message, job->message_len, job->hash) != FOGPAY_OK) {
+        job->verdict = FOGPAY_ERR_CRYPTO;
+        return;
+    }
+    if (job->message_len == 0) {
+        job->verdict = FOGPAY_ERR_CBOR_TRUNCATED;
+        return;
+    }
+    fogpay_bytes payload = {NULL, 0};
+    job->verdict = verify_signature(job, &payload);
+    if (job->verdict != FOGPAY_OK) {
+        fogpay_cose_sign1 msg;
+        if (fogpay_cose_sign1_parse(job->message, job->message_len, &msg) == FOGPAY_OK) {
+            fogpay_message_peek_seq(msg.payload.ptr, msg.payload.len, &job->seq);
+        }
+        return;
+    }
+    job->verdict = verify_decode(job, payload);
+    if (job->verdict != FOGPAY_OK) {
+        if (job->seq == 0) {
+            fogpay_message_peek_seq(payload.ptr, payload.len, &job->seq);
+        }
+        return; /* no valid seq to record it under */
+    }
+    job->authentic = true;
+}
+
+/* ---- settlement (the broker's thread) -------------------------------------- */
+
+/* Refuses a job with a signed rejection (signed by a worker). Authentic
+ * refusals are recorded under their seq. */
+static void settle_reject(fogpay_gateway *gw, fogpay_job *job, fogpay_error reason)
+{
     gw->rejected_total++;
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: %s %s seq %llu refused: %s",
-                         c->kind == FOGPAY_RECEIPT_USAGE ? "usage" : "intent", c->device_id,
-                         (unsigned long long)c->seq, fogpay_error_name(reason));
-    if (fogpay_outbox_begin(gw) != FOGPAY_OK) {
-        return MOSQ_ERR_ACL_DENIED;
-    }
-    fogpay_ledger_rejection_log(gw->ledger, c->device_id, c->seq, reason, c->now_ms);
-    fogpay_receipt r;
-    intent_receipt_base(c, &r);
-    r.status = FOGPAY_STATUS_REJECTED;
-    r.reason = (uint16_t)reason;
-    uint8_t signed_receipt[FOGPAY_MESSAGE_MAX];
-    size_t len;
-    if (fogpay_receipt_sign(gw, &r, signed_receipt, sizeof signed_receipt, &len) != FOGPAY_OK) {
-        return MOSQ_ERR_ACL_DENIED;
-    }
-    if (c->authentic && reason != FOGPAY_ERR_SEQ_CONFLICT) {
-        fogpay_error err = fogpay_ledger_message_record(
-            gw->ledger, c->device_id, c->seq, c->kind, c->hash, FOGPAY_STATUS_REJECTED,
-            (uint16_t)reason, 0, signed_receipt, len, c->now_ms);
-        if (err != FOGPAY_OK) {
-            mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: recording a refusal failed: %s",
-                                 fogpay_ledger_last_message(gw->ledger));
-        }
-    }
-    fogpay_outbox_queue(gw, c->device_id, signed_receipt, len, c->ev);
-    return MOSQ_ERR_ACL_DENIED;
+                         job->kind == FOGPAY_RECEIPT_USAGE ? "usage" : "intent", job->device_id,
+                         (unsigned long long)job->seq, fogpay_error_name(reason));
+    fogpay_ledger_rejection_log(gw->ledger, job->device_id, job->seq, reason, job->now_ms);
+    job_receipt_base(gw, job);
+    job->receipt.status = FOGPAY_STATUS_REJECTED;
+    job->receipt.reason = (uint16_t)reason;
+    job->record = job->authentic && reason != FOGPAY_ERR_SEQ_CONFLICT;
+    job->position = 0;
+    fogpay_engine_submit_sign(&gw->engine, job);
 }
 
 /* Retired keys tried when a signature fails, to name the refusal. */
-#define INTENT_RETIRED_KEYS_CHECKED 4
+#define SETTLE_RETIRED_KEYS_CHECKED 4
 
 /* FOGPAY_ERR_KEY_REVOKED when one of the device's recently retired keys
- * opens the intent, else `refusal`: the registered key's own verdict
+ * opens the message, else `refusal`: the registered key's own verdict
  * (FOGPAY_ERR_BAD_SIGNATURE, or FOGPAY_ERR_COSE_ALG_UNSUPPORTED when the
- * header names an algorithm other than the key's). */
-static fogpay_error intent_signature_refusal(message_context *c, fogpay_error refusal)
+ * header names an algorithm other than the key's). On the broker's thread,
+ * as the keys are the ledger's; a device without retired keys costs one
+ * lookup. */
+static fogpay_error settle_signature_refusal(fogpay_gateway *gw, const fogpay_job *job,
+                                             fogpay_error refusal)
 {
-    for (uint32_t i = 0; i < INTENT_RETIRED_KEYS_CHECKED; i++) {
+    for (uint32_t i = 0; i < SETTLE_RETIRED_KEYS_CHECKED; i++) {
         int alg = 0;
         uint8_t pub[FOGPAY_PUBLIC_KEY_MAX];
         size_t pub_len = 0;
         fogpay_key *old = NULL;
-        if (fogpay_ledger_device_retired_key(c->gw->ledger, c->device_id, i, &alg, pub, &pub_len) !=
+        if (fogpay_ledger_device_retired_key(gw->ledger, job->device_id, i, &alg, pub, &pub_len) !=
             FOGPAY_OK) {
             break;
         }
@@ -106,7 +159,7 @@ static fogpay_error intent_signature_refusal(message_context *c, fogpay_error re
         }
         fogpay_bytes payload;
         fogpay_error err =
-            fogpay_cose_sign1_open(c->ev->payload, c->ev->payloadlen, old, NULL, &payload);
+            fogpay_cose_sign1_open(job->message, job->message_len, old, NULL, &payload);
         fogpay_key_free(old);
         if (err == FOGPAY_OK) {
             return FOGPAY_ERR_KEY_REVOKED;
@@ -115,28 +168,9 @@ static fogpay_error intent_signature_refusal(message_context *c, fogpay_error re
     return refusal;
 }
 
-/* Verifies the envelope with the device's registered key; on success the
- * payload view is set. */
-static fogpay_error intent_verify(message_context *c, const fogpay_device *device,
-                                  fogpay_bytes *payload)
+static fogpay_error settle_time_window(const fogpay_job *job, uint64_t created_s, uint64_t ttl_s)
 {
-    fogpay_key *key = NULL;
-    fogpay_error err = fogpay_key_from_public((fogpay_alg)device->alg, device->public_key,
-                                              device->public_key_len, &key);
-    if (err != FOGPAY_OK) {
-        return FOGPAY_ERR_KEY_REVOKED; /* no usable key is registered */
-    }
-    err = fogpay_cose_sign1_open(c->ev->payload, c->ev->payloadlen, key, NULL, payload);
-    fogpay_key_free(key);
-    if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED || err == FOGPAY_ERR_BAD_SIGNATURE) {
-        err = intent_signature_refusal(c, err);
-    }
-    return err;
-}
-
-static fogpay_error intent_time_window(const message_context *c, uint64_t created_s, uint64_t ttl_s)
-{
-    uint64_t now_s = c->now_ms / 1000;
+    uint64_t now_s = job->now_ms / 1000;
     if (created_s > now_s + FOGPAY_CLOCK_SKEW_MAX_S) {
         return FOGPAY_ERR_NOT_YET_VALID;
     }
@@ -147,112 +181,233 @@ static fogpay_error intent_time_window(const message_context *c, uint64_t create
 }
 
 /* Settles an authentic intent inside the group; answers it either way. */
-static int intent_settle(message_context *c, const fogpay_intent *in)
+static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
 {
-    fogpay_gateway *gw = c->gw;
-    fogpay_error err = intent_time_window(c, in->created_s, in->ttl_s);
+    const fogpay_intent *in = &job->intent;
+    fogpay_error err = settle_time_window(job, in->created_s, in->ttl_s);
     if (err == FOGPAY_OK && !fogpay_options_currency_enabled(&gw->options, in->currency)) {
         err = FOGPAY_ERR_CURRENCY_UNSUPPORTED;
     }
-    if (err != FOGPAY_OK) {
-        return intent_reject(c, err);
+    if (err == FOGPAY_OK && fogpay_ledger_savepoint(gw->ledger) != FOGPAY_OK) {
+        err = FOGPAY_ERR_STORAGE;
     }
-    if (fogpay_ledger_savepoint(gw->ledger) != FOGPAY_OK) {
-        return intent_reject(c, FOGPAY_ERR_STORAGE);
+    if (err != FOGPAY_OK) {
+        settle_reject(gw, job, err);
+        return;
     }
     fogpay_transfer t;
     int64_t balance = 0;
-    err = fogpay_ledger_settle(gw->ledger, in, c->hash, c->now_ms, &t, &balance);
-    fogpay_receipt r;
-    intent_receipt_base(c, &r);
+    err = fogpay_ledger_settle(gw->ledger, in, job->hash, job->now_ms, &t, &balance);
+    job_receipt_base(gw, job);
+    fogpay_receipt *r = &job->receipt;
     if (err == FOGPAY_OK) {
-        r.status = FOGPAY_STATUS_SETTLED;
-        r.transfer_id = t.position;
-        r.position = t.position;
-        r.balance_after_minor = balance;
-        r.has_balance = true;
-        r.currency = in->currency;
-        err = fogpay_ledger_transfer_get(gw->ledger, t.position, &t, r.chain_hash);
-    }
-    uint8_t signed_receipt[FOGPAY_MESSAGE_MAX];
-    size_t len = 0;
-    if (err == FOGPAY_OK) {
-        err = fogpay_receipt_sign(gw, &r, signed_receipt, sizeof signed_receipt, &len);
-    }
-    if (err == FOGPAY_OK) {
-        err = fogpay_ledger_message_record(gw->ledger, c->device_id, c->seq, c->kind, c->hash,
-                                           FOGPAY_STATUS_SETTLED, 0, t.position, signed_receipt,
-                                           len, c->now_ms);
+        r->status = FOGPAY_STATUS_SETTLED;
+        r->transfer_id = t.position;
+        r->position = t.position;
+        r->balance_after_minor = balance;
+        r->has_balance = true;
+        r->currency = in->currency;
+        err = fogpay_ledger_transfer_get(gw->ledger, t.position, &t, r->chain_hash);
     }
     if (err != FOGPAY_OK) {
         fogpay_ledger_rollback_to(gw->ledger);
-        fogpay_ledger_release(gw->ledger);
         if (!fogpay_error_is_reason(err)) {
             mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: settling %s seq %llu failed: %s (%s)",
-                                 c->device_id, (unsigned long long)c->seq, fogpay_error_name(err),
-                                 fogpay_ledger_last_message(gw->ledger));
+                                 job->device_id, (unsigned long long)job->seq,
+                                 fogpay_error_name(err), fogpay_ledger_last_message(gw->ledger));
         }
-        return intent_reject(c, err);
+        settle_reject(gw, job, err);
+        return;
     }
     fogpay_ledger_release(gw->ledger);
     gw->settled_total++;
-    fogpay_outbox_queue(gw, c->device_id, signed_receipt, len, c->ev);
-    return MOSQ_ERR_SUCCESS;
+    job->record = true;
+    job->position = t.position;
+    fogpay_engine_submit_sign(&gw->engine, job);
 }
 
-static int intent_store_usage(message_context *c, const fogpay_usage *u)
+static void settle_usage(fogpay_gateway *gw, fogpay_job *job)
 {
-    fogpay_gateway *gw = c->gw;
-    fogpay_error err = intent_time_window(c, u->created_s, FOGPAY_TTL_MAX_S);
+    fogpay_error err = settle_time_window(job, job->usage.created_s, FOGPAY_TTL_MAX_S);
+    if (err == FOGPAY_OK && fogpay_ledger_savepoint(gw->ledger) != FOGPAY_OK) {
+        err = FOGPAY_ERR_STORAGE;
+    }
     if (err != FOGPAY_OK) {
-        return intent_reject(c, err);
+        settle_reject(gw, job, err);
+        return;
     }
-    fogpay_receipt r;
-    intent_receipt_base(c, &r);
-    r.status = FOGPAY_STATUS_STORED;
-    uint8_t signed_receipt[FOGPAY_MESSAGE_MAX];
-    size_t len = 0;
-    if (fogpay_ledger_savepoint(gw->ledger) != FOGPAY_OK) {
-        return intent_reject(c, FOGPAY_ERR_STORAGE);
-    }
-    err = fogpay_ledger_store_usage(gw->ledger, u, c->hash, c->now_ms);
-    if (err == FOGPAY_OK) {
-        err = fogpay_receipt_sign(gw, &r, signed_receipt, sizeof signed_receipt, &len);
-    }
-    if (err == FOGPAY_OK) {
-        err = fogpay_ledger_message_record(gw->ledger, c->device_id, c->seq, c->kind, c->hash,
-                                           FOGPAY_STATUS_STORED, 0, 0, signed_receipt, len,
-                                           c->now_ms);
-    }
+    err = fogpay_ledger_store_usage(gw->ledger, &job->usage, job->hash, job->now_ms);
     if (err != FOGPAY_OK) {
         fogpay_ledger_rollback_to(gw->ledger);
-        fogpay_ledger_release(gw->ledger);
-        return intent_reject(c, err);
+        settle_reject(gw, job, err);
+        return;
     }
     fogpay_ledger_release(gw->ledger);
-    fogpay_outbox_queue(gw, c->device_id, signed_receipt, len, c->ev);
-    return MOSQ_ERR_SUCCESS;
+    job_receipt_base(gw, job);
+    job->receipt.status = FOGPAY_STATUS_STORED;
+    job->record = true;
+    job->position = 0;
+    fogpay_engine_submit_sign(&gw->engine, job);
 }
 
-/* Decodes the authentic payload; fills c->seq and the decoded message. */
-static fogpay_error intent_decode(message_context *c, fogpay_bytes payload, fogpay_intent *in,
-                                  fogpay_usage *u)
+/* An earlier job of the group with the same (device, seq) whose receipt is
+ * not recorded yet (the ledger cannot see it), or NULL. Looked for only
+ * when the device has another message in the ring. */
+static fogpay_job *settle_unrecorded_twin(fogpay_gateway *gw, const fogpay_job *job,
+                                          uint32_t *number)
 {
-    fogpay_error err;
-    const char *named;
-    if (c->kind == FOGPAY_RECEIPT_INTENT) {
-        err = fogpay_intent_decode(payload.ptr, payload.len, in);
-        named = in->device_id;
-        c->seq = err == FOGPAY_OK ? in->seq : c->seq;
+    fogpay_engine *e = &gw->engine;
+    if (fogpay_pending_count(&gw->pending, job->device_id) < 2) {
+        return NULL;
+    }
+    for (uint32_t n = e->record; n != e->settle; n++) {
+        fogpay_job *other = fogpay_engine_job(e, n);
+        fogpay_job_state st = fogpay_engine_state(other);
+        if ((st == FOGPAY_JOB_SIGN || st == FOGPAY_JOB_SIGNED) && other->record &&
+            other->seq == job->seq && strcmp(other->device_id, job->device_id) == 0) {
+            *number = n;
+            return other;
+        }
+    }
+    return NULL;
+}
+
+/* A repeat (the same message again) is answered with the original receipt,
+ * a different message under a used seq is refused; true when job was
+ * either. */
+static bool settle_repeat(fogpay_gateway *gw, fogpay_job *job)
+{
+    uint32_t number = 0;
+    fogpay_job *twin = settle_unrecorded_twin(gw, job, &number);
+    if (twin) {
+        if (memcmp(twin->hash, job->hash, FOGPAY_HASH_BYTES) != 0) {
+            settle_reject(gw, job, FOGPAY_ERR_SEQ_CONFLICT);
+            return true;
+        }
+        job->original = number;
+        fogpay_engine_set_state(job, FOGPAY_JOB_REPEAT);
+        return true;
+    }
+    fogpay_error err =
+        fogpay_ledger_message_lookup(gw->ledger, job->device_id, job->seq, job->hash, job->answer,
+                                     sizeof job->answer, &job->answer_len);
+    if (err == FOGPAY_OK) {
+        /* A repeat: the original answer again, nothing moves. */
+        fogpay_engine_set_state(job, FOGPAY_JOB_ANSWERED);
+        return true;
+    }
+    job->answer_len = 0;
+    if (err != FOGPAY_ERR_NOT_FOUND) {
+        settle_reject(gw, job, err);
+        return true;
+    }
+    return false;
+}
+
+void fogpay_device_message_settle(fogpay_gateway *gw, fogpay_job *job)
+{
+    if (fogpay_outbox_begin(gw) != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: cannot begin a transaction: %s",
+                             fogpay_ledger_last_message(gw->ledger));
+        job->answer_len = 0;
+        fogpay_engine_set_state(job, FOGPAY_JOB_ANSWERED);
+        return;
+    }
+    fogpay_error verdict = job->verdict;
+    if (verdict == FOGPAY_ERR_COSE_ALG_UNSUPPORTED || verdict == FOGPAY_ERR_BAD_SIGNATURE) {
+        verdict = settle_signature_refusal(gw, job, verdict);
+    }
+    if (verdict == FOGPAY_OK && job->device_status == FOGPAY_DEVICE_REVOKED) {
+        verdict = FOGPAY_ERR_DEVICE_REVOKED;
+    }
+    if (verdict != FOGPAY_OK) {
+        settle_reject(gw, job, verdict);
+        return;
+    }
+    if (settle_repeat(gw, job)) {
+        return;
+    }
+    if (job->kind == FOGPAY_RECEIPT_INTENT) {
+        settle_intent(gw, job);
     } else {
-        err = fogpay_usage_decode(payload.ptr, payload.len, u);
-        named = u->device_id;
-        c->seq = err == FOGPAY_OK ? u->seq : c->seq;
+        settle_usage(gw, job);
     }
-    if (err == FOGPAY_OK && strcmp(named, c->device_id) != 0) {
-        err = FOGPAY_ERR_DEVICE_MISMATCH;
+}
+
+/* ---- recording (the broker's thread) --------------------------------------- */
+
+bool fogpay_device_message_record(fogpay_gateway *gw, fogpay_job *job)
+{
+    if (fogpay_engine_state(job) == FOGPAY_JOB_REPEAT) {
+        const fogpay_job *original = fogpay_engine_job(&gw->engine, job->original);
+        memcpy(job->answer, original->answer, original->answer_len);
+        job->answer_len = original->answer_len;
+        fogpay_engine_set_state(job, FOGPAY_JOB_ANSWERED);
+        return true;
     }
-    return err;
+    /* A refusal that cannot be signed or recorded goes unanswered or
+     * unrecorded; a settled message must not stay without its receipt, so
+     * the group fails then. */
+    bool ok = true;
+    bool refusal = job->receipt.status == FOGPAY_STATUS_REJECTED;
+    if (job->sign_error != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: signing the receipt of %s seq %llu failed: %s",
+                             job->device_id, (unsigned long long)job->seq,
+                             fogpay_error_name(job->sign_error));
+        ok = refusal;
+    } else if (job->record) {
+        fogpay_error err = fogpay_ledger_message_record(
+            gw->ledger, job->device_id, job->seq, job->kind, job->hash, job->receipt.status,
+            job->receipt.reason, job->position, job->answer, job->answer_len, job->now_ms);
+        if (err != FOGPAY_OK) {
+            mosquitto_log_printf(MOSQ_LOG_ERR,
+                                 "fogpay: recording the answer to %s seq %llu failed: %s (%s)",
+                                 job->device_id, (unsigned long long)job->seq,
+                                 fogpay_error_name(err), fogpay_ledger_last_message(gw->ledger));
+            ok = refusal;
+        }
+    }
+    fogpay_engine_set_state(job, FOGPAY_JOB_ANSWERED);
+    return ok;
+}
+
+/* ---- admission (the broker's thread) --------------------------------------- */
+
+/* Drops a message unanswered at admission. */
+static int admit_refuse(fogpay_gateway *gw, const char *device_id, const char *why)
+{
+    gw->refused_busy_total++;
+    mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                         "fogpay: message from %s dropped unanswered: %s (%llu dropped so far)",
+                         device_id, why, (unsigned long long)gw->refused_busy_total);
+    return MOSQ_ERR_ACL_DENIED;
+}
+
+/* Fills the admission part of job. */
+static void admit_fill(fogpay_gateway *gw, fogpay_job *job, const fogpay_device *device,
+                       fogpay_topic_kind topic, const struct mosquitto_evt_message *ev,
+                       uint64_t now_ms)
+{
+    strcpy(job->device_id, device->device_id);
+    job->kind = topic == FOGPAY_TOPIC_USAGE ? FOGPAY_RECEIPT_USAGE : FOGPAY_RECEIPT_INTENT;
+    job->device_status = device->status;
+    job->alg = device->alg;
+    memcpy(job->public_key, device->public_key, device->public_key_len);
+    job->public_key_len = device->public_key_len;
+    job->now_ms = now_ms;
+    job->original = 0;
+    if (ev->payloadlen > FOGPAY_MESSAGE_MAX) {
+        /* Not copied: hashed here, refused by size. */
+        job->admitted = FOGPAY_ERR_PAYLOAD_TOO_LARGE;
+        fogpay_sha256(ev->payload, ev->payloadlen, job->hash);
+    } else {
+        job->admitted = FOGPAY_OK;
+        job->message_len = ev->payloadlen;
+        if (ev->payloadlen > 0) {
+            memcpy(job->message, ev->payload, ev->payloadlen);
+        }
+    }
+    fogpay_outbox_reply_details(gw, job, ev);
 }
 
 int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_message *ev,
@@ -272,65 +427,20 @@ int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_messag
                              fogpay_error_name(FOGPAY_ERR_UNKNOWN_DEVICE));
         return MOSQ_ERR_ACL_DENIED;
     }
-    if (gw->outbox_count >= FOGPAY_GROUP_MAX) {
-        fogpay_outbox_commit(gw);
+    /* Admission: every bound on a device's share of the gateway is checked
+     * here, before any work is done for the message. */
+    if (fogpay_pending_count(&gw->pending, owner) >= FOGPAY_DEVICE_PENDING_MAX) {
+        return admit_refuse(gw, owner, "the device has FOGPAY_DEVICE_PENDING_MAX unanswered");
     }
-    message_context c = {.gw = gw,
-                         .ev = ev,
-                         .device_id = owner,
-                         .now_ms = now_ms,
-                         .kind = topic == FOGPAY_TOPIC_USAGE ? FOGPAY_RECEIPT_USAGE
-                                                             : FOGPAY_RECEIPT_INTENT};
-    const uint8_t *bytes = ev->payload;
-    size_t len = ev->payloadlen;
-    if (fogpay_sha256(bytes, len, c.hash) != FOGPAY_OK) { /* also for an empty message */
-        return MOSQ_ERR_ACL_DENIED;
+    fogpay_job *job = fogpay_engine_reserve(&gw->engine);
+    if (!job) {
+        return admit_refuse(gw, owner, "the gateway's ring of unanswered messages is full");
     }
-    if (len > FOGPAY_MESSAGE_MAX) {
-        return intent_reject(&c, FOGPAY_ERR_PAYLOAD_TOO_LARGE);
+    if (!fogpay_pending_add(&gw->pending, owner)) {
+        return admit_refuse(gw, owner, "the pending table is full");
     }
-    if (len == 0) {
-        return intent_reject(&c, FOGPAY_ERR_CBOR_TRUNCATED);
-    }
-    fogpay_bytes payload = {NULL, 0};
-    fogpay_error err = intent_verify(&c, &device, &payload);
-    if (err != FOGPAY_OK) {
-        fogpay_cose_sign1 msg;
-        if (fogpay_cose_sign1_parse(bytes, len, &msg) == FOGPAY_OK) {
-            fogpay_message_peek_seq(msg.payload.ptr, msg.payload.len, &c.seq);
-        }
-        return intent_reject(&c, err);
-    }
-    c.authentic = true;
-    fogpay_intent in;
-    fogpay_usage u;
-    err = intent_decode(&c, payload, &in, &u);
-    if (err != FOGPAY_OK) {
-        if (c.seq == 0) {
-            fogpay_message_peek_seq(payload.ptr, payload.len, &c.seq);
-        }
-        c.authentic = false; /* no valid seq to record it under */
-        return intent_reject(&c, err);
-    }
-    if (device.status == FOGPAY_DEVICE_REVOKED) {
-        return intent_reject(&c, FOGPAY_ERR_DEVICE_REVOKED);
-    }
-    if (fogpay_outbox_begin(gw) != FOGPAY_OK) {
-        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: cannot begin a transaction: %s",
-                             fogpay_ledger_last_message(gw->ledger));
-        return MOSQ_ERR_ACL_DENIED;
-    }
-    uint8_t earlier[FOGPAY_MESSAGE_MAX];
-    size_t earlier_len = 0;
-    err = fogpay_ledger_message_lookup(gw->ledger, c.device_id, c.seq, c.hash, earlier,
-                                       sizeof earlier, &earlier_len);
-    if (err == FOGPAY_OK) {
-        /* A repeat: the original answer again, nothing moves. */
-        fogpay_outbox_queue(gw, c.device_id, earlier, earlier_len, ev);
-        return MOSQ_ERR_SUCCESS;
-    }
-    if (err != FOGPAY_ERR_NOT_FOUND) {
-        return intent_reject(&c, err);
-    }
-    return c.kind == FOGPAY_RECEIPT_INTENT ? intent_settle(&c, &in) : intent_store_usage(&c, &u);
+    admit_fill(gw, job, &device, topic, ev, now_ms);
+    ev->retain = false; /* a device message is answered once, never kept */
+    fogpay_engine_submit_verify(&gw->engine, job);
+    return MOSQ_ERR_SUCCESS;
 }

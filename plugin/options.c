@@ -152,6 +152,11 @@ static bool opt_sync_timeout(const char *v, fogpay_gateway_options *o)
                      &o->sync_timeout_ms);
 }
 
+static bool opt_workers(const char *v, fogpay_gateway_options *o)
+{
+    return parse_u32(v, 1, FOGPAY_WORKERS_MAX, &o->workers);
+}
+
 static const option_spec option_specs[] = {
     {"database", true, opt_database,
      "the path of the ledger database (Mosquitto needs option names of three letters or more)"},
@@ -172,6 +177,8 @@ static const option_spec option_specs[] = {
     {"sync_window", false, opt_sync_window, "batches awaiting their ack at once, 1 to 16"},
     {"sync_timeout", false, opt_sync_timeout,
      "milliseconds before unacknowledged batches are sent again, 100 to 600000"},
+    {"workers", false, opt_workers,
+     "threads that check signatures and sign receipts, 1 to 16 (default: the online cores)"},
 };
 
 #define OPTION_COUNT (sizeof(option_specs) / sizeof(option_specs[0]))

@@ -49,7 +49,7 @@ static int plugin_on_control(int event, void *event_data, void *user_data)
         return MOSQ_ERR_ACL_DENIED;
     }
     /* The reply must not report what a later failed commit would undo. */
-    fogpay_outbox_commit(gw);
+    fogpay_outbox_flush(gw);
     fogpay_control_context ctx = {gw->ledger, fogpay_command_send, gw};
     return fogpay_control_event(&ctx, ev, fogpay_clock_wall_ms());
 }
@@ -59,10 +59,8 @@ static int plugin_on_tick(int event, void *event_data, void *user_data)
     fogpay_gateway *gw = user_data;
     (void)event;
     (void)event_data;
-    if (gw->in_transaction || gw->outbox_count > 0) {
-        fogpay_outbox_commit(gw);
-    }
-    fogpay_sync_tick(gw, fogpay_clock_wall_ms());
+    fogpay_outbox_run(gw);
+    fogpay_sync_tick(gw, fogpay_clock_wall_ms()); /* does nothing while a group is open */
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -95,7 +93,8 @@ static void plugin_free(fogpay_gateway *gw)
     if (!gw) {
         return;
     }
-    fogpay_outbox_commit(gw);
+    fogpay_outbox_flush(gw);
+    fogpay_engine_stop(gw);
     fogpay_sync_close(gw);
     fogpay_ledger_close(gw->ledger);
     fogpay_key_free(gw->key);
@@ -130,6 +129,9 @@ static fogpay_error plugin_open(fogpay_gateway *gw)
     err = fogpay_options_load_operators(gw);
     if (err == FOGPAY_OK) {
         err = fogpay_sync_open(gw);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_engine_start(gw);
     }
     return err;
 }
