@@ -64,7 +64,7 @@
  *
  * Queues and their bounds. The ring holds FOGPAY_ENGINE_JOBS jobs, from
  * admission until the answer is published; one device holds at most
- * FOGPAY_DEVICE_PENDING_MAX of them. The workers' two queues (signing
+ * FOGPAY_DEVICE_PENDING_MAX (fogpay_limits.h) of them. The workers' two queues (signing
  * before verifying, as a signature is on the way to a commit) hold ring
  * indexes, so they cannot overflow. The pending table has twice the ring's
  * slots. A group holds at most FOGPAY_GROUP_MAX messages. Nothing grows.
@@ -143,13 +143,6 @@ struct mosquitto_evt_message;
  * a job is about 2 KiB, so the ring is 8 MiB. */
 #define FOGPAY_ENGINE_JOBS 4096
 
-/* Unanswered messages one device may have in the ring. More than any
- * device's honest window (the agent sends its whole journal again after a
- * timeout), small enough that a device flooding as fast as the network
- * carries delays another device's answer by at most this many signature
- * checks. */
-#define FOGPAY_DEVICE_PENDING_MAX 256
-
 /* Slots of the pending table (a power of two, twice the ring). */
 #define FOGPAY_PENDING_SLOTS (2 * FOGPAY_ENGINE_JOBS)
 
@@ -167,7 +160,9 @@ static_assert((FOGPAY_PENDING_SLOTS & (FOGPAY_PENDING_SLOTS - 1)) == 0,
 static_assert((FOGPAY_ENGINE_JOBS & (FOGPAY_ENGINE_JOBS - 1)) == 0,
               "the ring's size is a power of two, so its counters may wrap");
 static_assert(FOGPAY_DEVICE_PENDING_MAX < FOGPAY_ENGINE_JOBS, "one device cannot fill the ring");
-static_assert(FOGPAY_GROUP_MAX <= FOGPAY_ENGINE_JOBS, "a group fits the ring");
+static_assert(FOGPAY_GROUP_MAX <= FOGPAY_DEVICE_PENDING_MAX,
+              "a flooder's answers published after another device's, in its group, are within "
+              "its share");
 
 /* Upstream sync (sync.c). Defaults measured with bench/sync_bench (see
  * README.md): a full batch of 500 is the cheapest per transfer; a second
