@@ -124,7 +124,9 @@ static void *engine_worker_main(void *arg)
         bool sign = false;
         fogpay_job *job = engine_pop(e, &sign);
         if (!job) {
+            e->idle++;
             engine_timed_wait(e, engine_wake_due(e, fogpay_engine_now_ns()));
+            e->idle--;
             continue;
         }
         pthread_mutex_unlock(&e->lock);
@@ -152,7 +154,9 @@ static void engine_push(fogpay_engine *e, uint32_t *queue, uint32_t first, uint3
     uint32_t number = (uint32_t)(job - e->jobs);
     queue[(first + *count) % FOGPAY_ENGINE_JOBS] = number;
     (*count)++;
-    pthread_cond_signal(&e->work);
+    if (e->idle > 0) {
+        pthread_cond_signal(&e->work);
+    }
 }
 
 fogpay_job *fogpay_engine_reserve(fogpay_engine *e)

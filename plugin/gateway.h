@@ -84,7 +84,8 @@
  * fails with EINTR (epoll_wait is never restarted, SA_RESTART or not; with
  * SA_RESTART every other call is) and the tick drains the results. A signal
  * that lands just before epoll_wait is lost, so the signal is repeated
- * every FOGPAY_ENGINE_WAKE_RETRY_US while results wait undrained. Workers
+ * every FOGPAY_ENGINE_WAKE_RETRY_US (2 ms) while results wait undrained:
+ * the window is microseconds wide, so the retry is rare and bounded. Workers
  * block every signal, so the broker's SIGINT, SIGTERM and SIGHUP reach it.
  *
  * Upstream sync runs on the same thread, on the tick, between groups: it
@@ -153,7 +154,7 @@ struct mosquitto_evt_message;
  * again while results wait undrained (one may land just before
  * epoll_wait and be lost). */
 #define FOGPAY_ENGINE_WAKE_SIGNAL   SIGURG
-#define FOGPAY_ENGINE_WAKE_RETRY_US 1000
+#define FOGPAY_ENGINE_WAKE_RETRY_US 2000
 
 static_assert((FOGPAY_PENDING_SLOTS & (FOGPAY_PENDING_SLOTS - 1)) == 0,
               "the pending table's size is a power of two");
@@ -325,6 +326,7 @@ typedef struct fogpay_engine {
     uint64_t woken_ns;    /* the last wake signal, 0: none since the drain */
     bool broker_waiting;
     bool stopping;
+    uint32_t idle; /* workers waiting for work */
     pthread_t broker;
     pthread_t threads[FOGPAY_WORKERS_MAX];
     fogpay_key *keys[FOGPAY_WORKERS_MAX]; /* each worker's gateway key, owned */

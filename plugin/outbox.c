@@ -227,6 +227,7 @@ static bool outbox_step(fogpay_gateway *gw, bool force)
         (force ||
          fogpay_engine_now_ns() >= e->group_opened_ns + FOGPAY_GROUP_DEADLINE_US * 1000ull)) {
         e->group_closing = true;
+        fogpay_engine_set_deadline(e, 0); /* seen: no more wakes for it */
     }
     if (e->group_count > 0 && e->group_closing && e->record == e->settle) {
         outbox_commit(gw);
