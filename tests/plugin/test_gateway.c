@@ -22,6 +22,7 @@
 #include "fogpay_hash.h"
 #include "fogpay_password.h"
 #include "ledger.h"
+#include "mqtt5.h"
 #include "testutil.h"
 
 #define EUR             978
@@ -543,6 +544,17 @@ static void test_revoked_key(void)
     device_close(&k);
 }
 
+/* dev-a publishes intent in over MQTT 5 at QoS 1 with response_topic and
+ * the correlation data (NULL: none). */
+static void mqtt5_pay_a(MQTTClient client, const fogpay_intent *in, const char *response_topic,
+                        const char *correlation)
+{
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    size_t len = sign_intent(key_a, in, msg);
+    test_mqtt5_publish(client, "fogpay/v1/dev/dev-a/intent", msg, len, response_topic, correlation,
+                       correlation ? (int)strlen(correlation) : 0, 5000);
+}
+
 /* MQTT 5: the receipt also comes on the device's response topic with the
  * request's correlation data; a response topic of another device is not
  * written to. */
@@ -569,25 +581,9 @@ static void test_mqtt5_response(void)
 
     for (int round = 0; round < 2; round++) {
         fogpay_intent in = intent_to("dev-a", next_seq_a++, "dev-b", 5);
-        uint8_t msg[FOGPAY_MESSAGE_MAX];
-        size_t len = sign_intent(key_a, &in, msg);
-        MQTTProperties props = MQTTProperties_initializer;
-        MQTTProperty p;
-        p.identifier = MQTTPROPERTY_CODE_RESPONSE_TOPIC;
-        p.value.data.data =
-            round == 0 ? "fogpay/v1/dev/dev-a/reply/r1" : "fogpay/v1/dev/dev-b/reply/x";
-        p.value.data.len = (int)strlen(p.value.data.data);
-        MQTTProperties_add(&props, &p);
-        p.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA;
-        p.value.data.data = "req-42";
-        p.value.data.len = 6;
-        MQTTProperties_add(&props, &p);
-        MQTTClient_deliveryToken token;
-        resp = MQTTClient_publish5(client, "fogpay/v1/dev/dev-a/intent", (int)len, msg, 1, 0,
-                                   &props, &token);
-        MQTTResponse_free(resp);
-        MQTTProperties_free(&props);
-        MQTTClient_waitForCompletion(client, token, 5000);
+        mqtt5_pay_a(client, &in,
+                    round == 0 ? "fogpay/v1/dev/dev-a/reply/r1" : "fogpay/v1/dev/dev-b/reply/x",
+                    "req-42");
 
         char *topic = NULL;
         int topic_len = 0;
@@ -656,20 +652,7 @@ static void test_mqtt5_single_receipt(void)
     MQTTClient client;
     CU_ASSERT_FATAL(mqtt5_open(&client, "dev-a", "pass-a", "fogpay/v1/dev/dev-a/reply/r2"));
     fogpay_intent in = intent_to("dev-a", next_seq_a++, "dev-b", 5);
-    uint8_t msg[FOGPAY_MESSAGE_MAX];
-    size_t len = sign_intent(key_a, &in, msg);
-    MQTTProperties props = MQTTProperties_initializer;
-    MQTTProperty p;
-    p.identifier = MQTTPROPERTY_CODE_RESPONSE_TOPIC;
-    p.value.data.data = "fogpay/v1/dev/dev-a/reply/r2";
-    p.value.data.len = (int)strlen(p.value.data.data);
-    MQTTProperties_add(&props, &p);
-    MQTTClient_deliveryToken token;
-    MQTTResponse resp = MQTTClient_publish5(client, "fogpay/v1/dev/dev-a/intent", (int)len, msg, 1,
-                                            0, &props, &token);
-    MQTTResponse_free(resp);
-    MQTTProperties_free(&props);
-    MQTTClient_waitForCompletion(client, token, 5000);
+    mqtt5_pay_a(client, &in, "fogpay/v1/dev/dev-a/reply/r2", NULL);
     int received = 0;
     bool on_reply = false;
     for (;;) {
@@ -692,17 +675,18 @@ static void test_mqtt5_single_receipt(void)
     MQTTClient_destroy(&client);
 }
 
+static uint64_t next_seq_w = 1;
+
 /* The same intent twice at once: both answered with the same bytes, the
  * money moves once, whether the second arrives while the first is still
  * being signed or after it is recorded. */
 static void test_repeat_in_flight(void)
 {
-    static uint64_t seq_w = 1000;
     device w;
     CU_ASSERT_FATAL(device_open(&w, "dev-w", "pass-w"));
     int64_t before = balance_of("dev-w");
     for (int round = 0; round < 10; round++) {
-        fogpay_intent in = intent_to("dev-w", seq_w++, "dev-b", 1);
+        fogpay_intent in = intent_to("dev-w", next_seq_w++, "dev-b", 1);
         uint8_t msg[FOGPAY_MESSAGE_MAX];
         size_t len = sign_intent(key_w, &in, msg);
         publish(&w, "dev-w", "intent", msg, len, 0);
@@ -728,22 +712,28 @@ static void test_repeat_in_flight(void)
 #define LONE_PAYMENTS      20
 #define LONE_ANSWER_MAX_MS 50
 
+/* dev-w pays dev-b one cent and waits for the receipt, which must say
+ * settled. */
+static void pay_from_w(device *w, int qos, fogpay_receipt *r)
+{
+    fogpay_intent in = intent_to("dev-w", next_seq_w++, "dev-b", 1);
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    size_t len = sign_intent(key_w, &in, msg);
+    publish(w, "dev-w", "intent", msg, len, qos);
+    CU_ASSERT_FATAL(receive_receipt(w, r, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(r->status, FOGPAY_STATUS_SETTLED);
+}
+
 static void test_lone_payment_answered(void)
 {
-    static uint64_t seq_w = 1;
     device w;
     CU_ASSERT_FATAL(device_open(&w, "dev-w", "pass-w"));
     int fast = 0;
     for (int i = 0; i < LONE_PAYMENTS; i++) {
         testutil_sleep_ms(30); /* the broker idles in epoll_wait */
-        fogpay_intent in = intent_to("dev-w", seq_w++, "dev-b", 1);
-        uint8_t msg[FOGPAY_MESSAGE_MAX];
-        size_t len = sign_intent(key_w, &in, msg);
         uint64_t sent_ms = testutil_now_ms();
-        publish(&w, "dev-w", "intent", msg, len, 0);
         fogpay_receipt r;
-        CU_ASSERT_FATAL(receive_receipt(&w, &r, NULL, NULL, RECEIPT_WAIT_MS));
-        CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_SETTLED);
+        pay_from_w(&w, 0, &r);
         fast += testutil_now_ms() - sent_ms <= LONE_ANSWER_MAX_MS;
     }
     CU_ASSERT(fast >= LONE_PAYMENTS - 2);
@@ -765,7 +755,6 @@ static void test_lone_payment_answered(void)
 static void test_flood_bounded(void)
 {
     static uint64_t seq_f = 1;
-    static uint64_t seq_w = 2000;
     uint8_t(*flood)[FOGPAY_MESSAGE_MAX] = calloc(FLOOD_INTENTS, FOGPAY_MESSAGE_MAX);
     size_t *flood_len = calloc(FLOOD_INTENTS, sizeof *flood_len);
     CU_ASSERT_FATAL(flood && flood_len);
@@ -784,14 +773,9 @@ static void test_flood_bounded(void)
     for (int i = 0; i < FLOOD_INTENTS; i++) {
         publish(&f, "dev-f", "intent", flood[i], flood_len[i], 0);
     }
-    fogpay_intent in = intent_to("dev-w", seq_w++, "dev-b", 1);
-    uint8_t msg[FOGPAY_MESSAGE_MAX];
-    size_t len = sign_intent(key_w, &in, msg);
     uint64_t chain_at_send = chain_length();
-    publish(&w, "dev-w", "intent", msg, len, 1);
     fogpay_receipt r;
-    CU_ASSERT_FATAL(receive_receipt(&w, &r, NULL, NULL, RECEIPT_WAIT_MS));
-    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_SETTLED);
+    pay_from_w(&w, 1, &r);
     CU_ASSERT(r.position > chain_at_send);
     CU_ASSERT(r.position - chain_at_send - 1 <= 2 * FOGPAY_DEVICE_PENDING_MAX);
 
