@@ -58,22 +58,34 @@ void fogpay_engine_set_state(fogpay_job *job, fogpay_job_state state)
     atomic_store_explicit(&job->state, (int)state, memory_order_release);
 }
 
+/* Under the lock: how long after the last wake signal the next is due,
+ * doubling from FOGPAY_ENGINE_WAKE_FIRST_RETRY_US to
+ * FOGPAY_ENGINE_WAKE_RETRY_US: a signal lost just before epoll_wait is
+ * repeated soon, a broker busy in a long commit is not woken over and
+ * over. */
+static uint64_t engine_retry_ns(const fogpay_engine *e)
+{
+    uint64_t retry_us = FOGPAY_ENGINE_WAKE_FIRST_RETRY_US << (e->wakes < 8 ? e->wakes : 8);
+    return (retry_us < FOGPAY_ENGINE_WAKE_RETRY_US ? retry_us : FOGPAY_ENGINE_WAKE_RETRY_US) *
+           NS_PER_US;
+}
+
 /* Under the lock: sends the wake signal when results or a passed deadline
  * wait for the broker and none was sent since its last drain, or the last
- * one is FOGPAY_ENGINE_WAKE_RETRY_US old. Returns when to look again (0:
- * only when a job finishes). */
+ * one is a retry old. Returns when to look again (0: only when a job
+ * finishes). */
 static uint64_t engine_wake_due(fogpay_engine *e, uint64_t now_ns)
 {
     bool late = e->deadline_ns != 0 && now_ns >= e->deadline_ns;
     if (e->finished == e->seen && !late) {
         return e->deadline_ns;
     }
-    uint64_t retry_ns = FOGPAY_ENGINE_WAKE_RETRY_US * NS_PER_US;
-    if (e->woken_ns == 0 || now_ns >= e->woken_ns + retry_ns) {
+    if (e->woken_ns == 0 || now_ns >= e->woken_ns + engine_retry_ns(e)) {
         pthread_kill(e->broker, FOGPAY_ENGINE_WAKE_SIGNAL);
+        e->wakes = e->woken_ns == 0 ? 0 : e->wakes + 1;
         e->woken_ns = now_ns;
     }
-    return e->woken_ns + retry_ns;
+    return e->woken_ns + engine_retry_ns(e);
 }
 
 /* Under the lock: the next job for a worker, signing first, or NULL. */

@@ -84,8 +84,9 @@
  * fails with EINTR (epoll_wait is never restarted, SA_RESTART or not; with
  * SA_RESTART every other call is) and the tick drains the results. A signal
  * that lands just before epoll_wait is lost, so the signal is repeated
- * every FOGPAY_ENGINE_WAKE_RETRY_US (2 ms) while results wait undrained:
- * the window is microseconds wide, so the retry is rare and bounded. Workers
+ * while results wait undrained, after 100 us and then at doubling
+ * intervals up to 2 ms (the broker may be busy in a commit). A receipt
+ * signed while the broker finishes its loop lands in that window often. Workers
  * block every signal, so the broker's SIGINT, SIGTERM and SIGHUP reach it.
  *
  * Upstream sync runs on the same thread, on the tick, between groups: it
@@ -153,8 +154,9 @@ struct mosquitto_evt_message;
 /* The signal that wakes the broker's thread, and how often it is sent
  * again while results wait undrained (one may land just before
  * epoll_wait and be lost). */
-#define FOGPAY_ENGINE_WAKE_SIGNAL   SIGURG
-#define FOGPAY_ENGINE_WAKE_RETRY_US 2000
+#define FOGPAY_ENGINE_WAKE_SIGNAL         SIGURG
+#define FOGPAY_ENGINE_WAKE_FIRST_RETRY_US 100
+#define FOGPAY_ENGINE_WAKE_RETRY_US       2000
 
 static_assert((FOGPAY_PENDING_SLOTS & (FOGPAY_PENDING_SLOTS - 1)) == 0,
               "the pending table's size is a power of two");
@@ -324,6 +326,7 @@ typedef struct fogpay_engine {
     uint64_t seen;        /* finished, as of the broker's last drain */
     uint64_t deadline_ns; /* the open group's deadline, 0: none */
     uint64_t woken_ns;    /* the last wake signal, 0: none since the drain */
+    uint32_t wakes;       /* signals repeated since the drain */
     bool broker_waiting;
     bool stopping;
     uint32_t idle; /* workers waiting for work */
