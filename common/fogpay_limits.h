@@ -28,6 +28,14 @@
 /* Key ids are short: a gateway key is named by 8 bytes of its hash. */
 #define FOGPAY_KID_MAX 16
 
+/* Unanswered messages (intents and readings) one device may have at a
+ * gateway at once. A message beyond it is dropped unanswered, its seq not
+ * used up, and sent again by the device later. Far more than any device's
+ * honest window (an agent sends its whole journal again after a timeout),
+ * few enough that a device flooding as fast as the network carries delays
+ * another device's answer by at most this many signature checks. */
+#define FOGPAY_DEVICE_PENDING_MAX 256
+
 /* SHA-256 everywhere: chain hashes, intent hashes. */
 #define FOGPAY_HASH_BYTES 32
 

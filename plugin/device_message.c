@@ -1,31 +1,38 @@
 /*
  * device_message.c - the path of every device message (MOSQ_EVT_MESSAGE):
- * payment intents and meter readings, each checked, settled or stored in
- * the group transaction, and answered through the outbox.
+ * payment intents and meter readings, admitted on the broker's thread,
+ * verified by a worker, settled or stored in the group transaction on the
+ * broker's thread, signed by a worker, recorded, and answered through the
+ * outbox after the commit (gateway.h's top comment has the threads).
  *
- * Order of checks, cheapest and least trusting first: topic and size;
- * the COSE envelope; the signature with the key the registry binds to the
- * publishing client's id; the payload; the device named inside; then, in
- * the group transaction, (device, seq) repeat or conflict, time window,
- * currency, and the ledger's own checks (status, payee, limits, funds).
+ * Order of checks, cheapest and least trusting first: topic and publisher,
+ * the registered device, the device's and the ring's bounds (admission);
+ * size, the COSE envelope, the signature with the key the registry binds to
+ * the publishing client's id, the payload, the device named inside (a
+ * worker); then, in the group transaction, the key that signed a refused
+ * message if it is a retired one, (device, seq) repeat or conflict, time
+ * window, currency, and the ledger's own checks (status, payee, limits,
+ * funds).
  *
- * Before any of them, the device's flow (flow.c): a device owed too many
- * answers is refused with too_many_pending before its signature is
- * checked. After the repeat check, the device's chain
- * (fogpay_ledger_message_link): the message must link to the device's
- * recorded message just below its seq. A second message continuing the
- * chain from the same place is a fork: the device's key signs for two
- * devices, so the device is suspended, with the reason in its status event
- * and a warning in the broker's log.
+ * At admission, the device's flow (flow.c): a device owed too many answers
+ * this second is answered too_many_pending, signed by a worker, with no
+ * other work done. After the repeat check, the device's chain: the message
+ * must link to the device's newest message on its chain, the one settled in
+ * the ring and not recorded yet (pending.c) or else the ledger's
+ * (fogpay_ledger_message_link). A second message continuing the chain from
+ * the same place is a fork: the device's key signs for two devices, so the
+ * device is suspended, with the reason in its status event and a warning
+ * in the broker's log.
  *
  * Only an authentic message (its signature verified) is recorded under its
  * (device, seq): a forged message must never use up a device's sequence
  * number. Authentic refusals are recorded with their signed rejection, so a
- * repeat gets the same answer, except the refusals that say "not now" or
- * "not here" (too_many_pending, chain_gap, chain_fork, seq_conflict): they
- * leave the seq free and the chain as it was. Every refusal returns
- * MOSQ_ERR_ACL_DENIED, which drops the message without disconnecting the
- * device, and is logged.
+ * repeat gets the same answer, except those that leave the message off the
+ * device's chain (fogpay_error_is_off_chain: too_many_pending, chain_gap,
+ * chain_fork, seq_conflict). Every refusal is answered with a signed
+ * rejection and logged, except at admission beyond the bounds, where the
+ * message is dropped unanswered (MOSQ_ERR_ACL_DENIED), without
+ * disconnecting the device.
  */
 #include <string.h>
 
@@ -37,123 +44,165 @@
 #include "fogpay_hash.h"
 #include "gateway.h"
 
-/* What is known about a message while it is checked. */
-typedef struct message_context {
-    fogpay_gateway *gw;
-    const struct mosquitto_evt_message *ev;
-    const char *device_id;
-    uint8_t kind; /* fogpay_receipt_kind */
-    uint64_t seq;
-    uint8_t hash[FOGPAY_HASH_BYTES];
-    bool authentic;
-    uint64_t now_ms;
-} message_context;
-
-static void intent_receipt_base(const message_context *c, fogpay_receipt *r)
+static void job_receipt_base(const fogpay_gateway *gw, fogpay_job *job)
 {
+    fogpay_receipt *r = &job->receipt;
     memset(r, 0, sizeof *r);
-    strcpy(r->device_id, c->device_id);
-    r->seq = c->seq;
-    r->kind = c->kind;
-    strcpy(r->gateway_id, c->gw->options.gateway_id);
-    r->time_s = c->now_ms / 1000;
-    memcpy(r->intent_hash, c->hash, FOGPAY_HASH_BYTES);
+    strcpy(r->device_id, job->device_id);
+    r->seq = job->seq;
+    r->kind = job->kind;
+    strcpy(r->gateway_id, gw->options.gateway_id);
+    r->time_s = job->now_ms / 1000;
+    memcpy(r->intent_hash, job->hash, FOGPAY_HASH_BYTES);
 }
 
-/* Answers a refused message with a signed rejection and returns
- * MOSQ_ERR_ACL_DENIED. Authentic refusals are recorded under their seq. */
-static int intent_reject(message_context *c, fogpay_error reason)
+/* ---- verification (a worker) ----------------------------------------------- */
+
+/* Verifies the envelope with the device's registered key; on success the
+ * payload view is set. */
+static fogpay_error verify_signature(const fogpay_job *job, fogpay_bytes *payload)
 {
-    fogpay_gateway *gw = c->gw;
+    fogpay_key *key = NULL;
+    fogpay_error err =
+        fogpay_key_from_public((fogpay_alg)job->alg, job->public_key, job->public_key_len, &key);
+    if (err != FOGPAY_OK) {
+        return FOGPAY_ERR_KEY_REVOKED; /* no usable key is registered */
+    }
+    err = fogpay_cose_sign1_open(job->message, job->message_len, key, NULL, payload);
+    fogpay_key_free(key);
+    return err;
+}
+
+/* Decodes the authentic payload; fills job->seq and the decoded message. */
+static fogpay_error verify_decode(fogpay_job *job, fogpay_bytes payload)
+{
+    fogpay_error err;
+    const char *named;
+    if (job->kind == FOGPAY_RECEIPT_INTENT) {
+        err = fogpay_intent_decode(payload.ptr, payload.len, &job->intent);
+        named = job->intent.device_id;
+        job->seq = err == FOGPAY_OK ? job->intent.seq : job->seq;
+    } else {
+        err = fogpay_usage_decode(payload.ptr, payload.len, &job->usage);
+        named = job->usage.device_id;
+        job->seq = err == FOGPAY_OK ? job->usage.seq : job->seq;
+    }
+    if (err == FOGPAY_OK && strcmp(named, job->device_id) != 0) {
+        err = FOGPAY_ERR_DEVICE_MISMATCH;
+    }
+    return err;
+}
+
+void fogpay_device_message_verify(fogpay_job *job)
+{
+    job->authentic = false;
+    if (job->admitted != FOGPAY_OK) {
+        job->verdict = job->admitted; /* hashed at admission */
+        return;
+    }
+    if (fogpay_sha256(job->message, job->message_len, job->hash) != FOGPAY_OK) {
+        job->verdict = FOGPAY_ERR_CRYPTO;
+        return;
+    }
+    if (job->message_len == 0) {
+        job->verdict = FOGPAY_ERR_CBOR_TRUNCATED;
+        return;
+    }
+    fogpay_bytes payload = {NULL, 0};
+    job->verdict = verify_signature(job, &payload);
+    if (job->verdict != FOGPAY_OK) {
+        fogpay_cose_sign1 msg;
+        if (fogpay_cose_sign1_parse(job->message, job->message_len, &msg) == FOGPAY_OK) {
+            fogpay_message_peek_seq(msg.payload.ptr, msg.payload.len, &job->seq);
+        }
+        return;
+    }
+    job->verdict = verify_decode(job, payload);
+    if (job->verdict != FOGPAY_OK) {
+        if (job->seq == 0) {
+            fogpay_message_peek_seq(payload.ptr, payload.len, &job->seq);
+        }
+        return; /* no valid seq to record it under */
+    }
+    job->authentic = true;
+}
+
+/* ---- settlement (the broker's thread) -------------------------------------- */
+
+/* A job that takes its place on the device's chain is its newest
+ * message until recorded. */
+static void settle_on_chain(fogpay_gateway *gw, const fogpay_job *job)
+{
+    if (job->record) {
+        fogpay_pending_set_head(&gw->pending, job->device_id, job->seq, job->hash);
+    }
+}
+
+/* Refuses a job with a signed rejection (signed by a worker). Authentic
+ * refusals are recorded under their seq. */
+static void settle_reject(fogpay_gateway *gw, fogpay_job *job, fogpay_error reason)
+{
     gw->rejected_total++;
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: %s %s seq %llu refused: %s",
-                         c->kind == FOGPAY_RECEIPT_USAGE ? "usage" : "intent", c->device_id,
-                         (unsigned long long)c->seq, fogpay_error_name(reason));
-    if (fogpay_outbox_begin(gw) != FOGPAY_OK) {
-        return MOSQ_ERR_ACL_DENIED;
-    }
-    fogpay_ledger_rejection_log(gw->ledger, c->device_id, c->seq, reason, c->now_ms);
-    fogpay_receipt r;
-    intent_receipt_base(c, &r);
-    r.status = FOGPAY_STATUS_REJECTED;
-    r.reason = (uint16_t)reason;
-    uint8_t signed_receipt[FOGPAY_MESSAGE_MAX];
-    size_t len;
-    if (fogpay_receipt_sign(gw, &r, signed_receipt, sizeof signed_receipt, &len) != FOGPAY_OK) {
-        return MOSQ_ERR_ACL_DENIED;
-    }
-    if (c->authentic && !fogpay_error_is_off_chain(reason)) {
-        fogpay_error err = fogpay_ledger_message_record(
-            gw->ledger, c->device_id, c->seq, c->kind, c->hash, FOGPAY_STATUS_REJECTED,
-            (uint16_t)reason, 0, signed_receipt, len, c->now_ms);
-        if (err != FOGPAY_OK) {
-            mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: recording a refusal failed: %s",
-                                 fogpay_ledger_last_message(gw->ledger));
-        }
-    }
-    fogpay_outbox_queue(gw, c->device_id, signed_receipt, len, c->ev);
-    return MOSQ_ERR_ACL_DENIED;
+                         job->kind == FOGPAY_RECEIPT_USAGE ? "usage" : "intent", job->device_id,
+                         (unsigned long long)job->seq, fogpay_error_name(reason));
+    fogpay_ledger_rejection_log(gw->ledger, job->device_id, job->seq, reason, job->now_ms);
+    job_receipt_base(gw, job);
+    job->receipt.status = FOGPAY_STATUS_REJECTED;
+    job->receipt.reason = (uint16_t)reason;
+    job->record = job->authentic && !fogpay_error_is_off_chain(reason);
+    job->position = 0;
+    settle_on_chain(gw, job);
+    fogpay_engine_submit_sign(&gw->engine, job);
 }
 
-/* Retired keys tried when a signature fails, to name the refusal. */
-#define INTENT_RETIRED_KEYS_CHECKED 4
+/* Retired keys tried when a signature fails. */
+#define SETTLE_RETIRED_KEYS_CHECKED 4
 
-/* When the registered key refuses the signature: tries the device's
- * recently retired keys. One that opens the message and whose overlap window
- * has not ended at the gateway's now (the device's own clock is not trusted
- * for this) authenticates it: FOGPAY_OK and the payload view set. One whose
- * window has ended: FOGPAY_ERR_KEY_REVOKED. None: `refusal`, the registered
- * key's own verdict (FOGPAY_ERR_BAD_SIGNATURE, or
- * FOGPAY_ERR_COSE_ALG_UNSUPPORTED when the header names an algorithm other
- * than the key's). */
-static fogpay_error intent_verify_retired(message_context *c, fogpay_error refusal,
-                                          fogpay_bytes *payload)
+/* When the registered key refused the signature: tries the device's
+ * recently retired keys. One that opens the message and whose overlap
+ * window has not ended at the gateway's now (the device's clock is not
+ * trusted for this) authenticates it: FOGPAY_OK, the payload decoded into
+ * the job. One whose window has ended: FOGPAY_ERR_KEY_REVOKED. None:
+ * `refusal`, the registered key's own verdict (FOGPAY_ERR_BAD_SIGNATURE,
+ * or FOGPAY_ERR_COSE_ALG_UNSUPPORTED when the header names an algorithm
+ * other than the key's). On the broker's thread, as the keys are the
+ * ledger's; a device without retired keys costs one lookup. */
+static fogpay_error settle_retired_keys(fogpay_gateway *gw, fogpay_job *job, fogpay_error refusal)
 {
-    for (uint32_t i = 0; i < INTENT_RETIRED_KEYS_CHECKED; i++) {
+    for (uint32_t i = 0; i < SETTLE_RETIRED_KEYS_CHECKED; i++) {
         int alg = 0;
         uint8_t pub[FOGPAY_PUBLIC_KEY_MAX];
         size_t pub_len = 0;
         uint64_t until_ms = 0;
         fogpay_key *old = NULL;
-        if (fogpay_ledger_device_retired_key(c->gw->ledger, c->device_id, i, &alg, pub, &pub_len,
+        if (fogpay_ledger_device_retired_key(gw->ledger, job->device_id, i, &alg, pub, &pub_len,
                                              &until_ms) != FOGPAY_OK) {
             break;
         }
         if (fogpay_key_from_public((fogpay_alg)alg, pub, pub_len, &old) != FOGPAY_OK) {
             continue;
         }
+        fogpay_bytes payload;
         fogpay_error err =
-            fogpay_cose_sign1_open(c->ev->payload, c->ev->payloadlen, old, NULL, payload);
+            fogpay_cose_sign1_open(job->message, job->message_len, old, NULL, &payload);
         fogpay_key_free(old);
-        if (err == FOGPAY_OK) {
-            return c->now_ms < until_ms ? FOGPAY_OK : FOGPAY_ERR_KEY_REVOKED;
+        if (err != FOGPAY_OK) {
+            continue;
         }
+        if (job->now_ms >= until_ms) {
+            return FOGPAY_ERR_KEY_REVOKED;
+        }
+        err = verify_decode(job, payload);
+        job->authentic = err == FOGPAY_OK;
+        return err;
     }
     return refusal;
 }
 
-/* Verifies the envelope with the device's registered key; on success the
- * payload view is set. */
-static fogpay_error intent_verify(message_context *c, const fogpay_device *device,
-                                  fogpay_bytes *payload)
+static fogpay_error settle_time_window(const fogpay_job *job, uint64_t created_s, uint64_t ttl_s)
 {
-    fogpay_key *key = NULL;
-    fogpay_error err = fogpay_key_from_public((fogpay_alg)device->alg, device->public_key,
-                                              device->public_key_len, &key);
-    if (err != FOGPAY_OK) {
-        return FOGPAY_ERR_KEY_REVOKED; /* no usable key is registered */
-    }
-    err = fogpay_cose_sign1_open(c->ev->payload, c->ev->payloadlen, key, NULL, payload);
-    fogpay_key_free(key);
-    if (err == FOGPAY_ERR_COSE_ALG_UNSUPPORTED || err == FOGPAY_ERR_BAD_SIGNATURE) {
-        err = intent_verify_retired(c, err, payload);
-    }
-    return err;
-}
-
-static fogpay_error intent_time_window(const message_context *c, uint64_t created_s, uint64_t ttl_s)
-{
-    uint64_t now_s = c->now_ms / 1000;
+    uint64_t now_s = job->now_ms / 1000;
     if (created_s > now_s + FOGPAY_CLOCK_SKEW_MAX_S) {
         return FOGPAY_ERR_NOT_YET_VALID;
     }
@@ -164,156 +213,301 @@ static fogpay_error intent_time_window(const message_context *c, uint64_t create
 }
 
 /* Settles an authentic intent inside the group; answers it either way. */
-static int intent_settle(message_context *c, const fogpay_intent *in)
+static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
 {
-    fogpay_gateway *gw = c->gw;
-    fogpay_error err = intent_time_window(c, in->created_s, in->ttl_s);
+    const fogpay_intent *in = &job->intent;
+    fogpay_error err = settle_time_window(job, in->created_s, in->ttl_s);
     if (err == FOGPAY_OK && !fogpay_options_currency_enabled(&gw->options, in->currency)) {
         err = FOGPAY_ERR_CURRENCY_UNSUPPORTED;
     }
-    if (err != FOGPAY_OK) {
-        return intent_reject(c, err);
+    if (err == FOGPAY_OK && fogpay_ledger_savepoint(gw->ledger) != FOGPAY_OK) {
+        err = FOGPAY_ERR_STORAGE;
     }
-    if (fogpay_ledger_savepoint(gw->ledger) != FOGPAY_OK) {
-        return intent_reject(c, FOGPAY_ERR_STORAGE);
+    if (err != FOGPAY_OK) {
+        settle_reject(gw, job, err);
+        return;
     }
     fogpay_transfer t;
     int64_t balance = 0;
-    err = fogpay_ledger_settle(gw->ledger, in, c->hash, c->now_ms, &t, &balance);
-    fogpay_receipt r;
-    intent_receipt_base(c, &r);
+    err = fogpay_ledger_settle(gw->ledger, in, job->hash, job->now_ms, &t, &balance);
+    job_receipt_base(gw, job);
+    fogpay_receipt *r = &job->receipt;
     if (err == FOGPAY_OK) {
-        r.status = FOGPAY_STATUS_SETTLED;
-        r.transfer_id = t.position;
-        r.position = t.position;
-        r.balance_after_minor = balance;
-        r.has_balance = true;
-        r.currency = in->currency;
-        err = fogpay_ledger_transfer_get(gw->ledger, t.position, &t, r.chain_hash);
-    }
-    uint8_t signed_receipt[FOGPAY_MESSAGE_MAX];
-    size_t len = 0;
-    if (err == FOGPAY_OK) {
-        err = fogpay_receipt_sign(gw, &r, signed_receipt, sizeof signed_receipt, &len);
-    }
-    if (err == FOGPAY_OK) {
-        err = fogpay_ledger_message_record(gw->ledger, c->device_id, c->seq, c->kind, c->hash,
-                                           FOGPAY_STATUS_SETTLED, 0, t.position, signed_receipt,
-                                           len, c->now_ms);
+        r->status = FOGPAY_STATUS_SETTLED;
+        r->transfer_id = t.position;
+        r->position = t.position;
+        r->balance_after_minor = balance;
+        r->has_balance = true;
+        r->currency = in->currency;
+        err = fogpay_ledger_transfer_get(gw->ledger, t.position, &t, r->chain_hash);
     }
     if (err != FOGPAY_OK) {
         fogpay_ledger_rollback_to(gw->ledger);
-        fogpay_ledger_release(gw->ledger);
         if (!fogpay_error_is_reason(err)) {
             mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: settling %s seq %llu failed: %s (%s)",
-                                 c->device_id, (unsigned long long)c->seq, fogpay_error_name(err),
-                                 fogpay_ledger_last_message(gw->ledger));
+                                 job->device_id, (unsigned long long)job->seq,
+                                 fogpay_error_name(err), fogpay_ledger_last_message(gw->ledger));
         }
-        return intent_reject(c, err);
+        settle_reject(gw, job, err);
+        return;
     }
     fogpay_ledger_release(gw->ledger);
     gw->settled_total++;
-    fogpay_outbox_queue(gw, c->device_id, signed_receipt, len, c->ev);
-    return MOSQ_ERR_SUCCESS;
+    job->record = true;
+    job->position = t.position;
+    settle_on_chain(gw, job);
+    fogpay_engine_submit_sign(&gw->engine, job);
 }
 
-static int intent_store_usage(message_context *c, const fogpay_usage *u)
+static void settle_usage(fogpay_gateway *gw, fogpay_job *job)
 {
-    fogpay_gateway *gw = c->gw;
-    fogpay_error err = intent_time_window(c, u->created_s, FOGPAY_TTL_MAX_S);
+    fogpay_error err = settle_time_window(job, job->usage.created_s, FOGPAY_TTL_MAX_S);
+    if (err == FOGPAY_OK && fogpay_ledger_savepoint(gw->ledger) != FOGPAY_OK) {
+        err = FOGPAY_ERR_STORAGE;
+    }
     if (err != FOGPAY_OK) {
-        return intent_reject(c, err);
+        settle_reject(gw, job, err);
+        return;
     }
-    fogpay_receipt r;
-    intent_receipt_base(c, &r);
-    r.status = FOGPAY_STATUS_STORED;
-    uint8_t signed_receipt[FOGPAY_MESSAGE_MAX];
-    size_t len = 0;
-    if (fogpay_ledger_savepoint(gw->ledger) != FOGPAY_OK) {
-        return intent_reject(c, FOGPAY_ERR_STORAGE);
-    }
-    err = fogpay_ledger_store_usage(gw->ledger, u, c->hash, c->now_ms);
-    if (err == FOGPAY_OK) {
-        err = fogpay_receipt_sign(gw, &r, signed_receipt, sizeof signed_receipt, &len);
-    }
-    if (err == FOGPAY_OK) {
-        err = fogpay_ledger_message_record(gw->ledger, c->device_id, c->seq, c->kind, c->hash,
-                                           FOGPAY_STATUS_STORED, 0, 0, signed_receipt, len,
-                                           c->now_ms);
-    }
+    err = fogpay_ledger_store_usage(gw->ledger, &job->usage, job->hash, job->now_ms);
     if (err != FOGPAY_OK) {
         fogpay_ledger_rollback_to(gw->ledger);
-        fogpay_ledger_release(gw->ledger);
-        return intent_reject(c, err);
+        settle_reject(gw, job, err);
+        return;
     }
     fogpay_ledger_release(gw->ledger);
-    fogpay_outbox_queue(gw, c->device_id, signed_receipt, len, c->ev);
-    return MOSQ_ERR_SUCCESS;
+    job_receipt_base(gw, job);
+    job->receipt.status = FOGPAY_STATUS_STORED;
+    job->record = true;
+    job->position = 0;
+    settle_on_chain(gw, job);
+    fogpay_engine_submit_sign(&gw->engine, job);
 }
 
-/* Decodes the authentic payload; fills c->seq and the decoded message. */
-static fogpay_error intent_decode(message_context *c, fogpay_bytes payload, fogpay_intent *in,
-                                  fogpay_usage *u)
+/* An earlier job of the group with the same (device, seq) whose receipt is
+ * not recorded yet (the ledger cannot see it), or NULL. Looked for only
+ * when the device has another message in the ring. */
+static fogpay_job *settle_unrecorded_twin(fogpay_gateway *gw, const fogpay_job *job,
+                                          uint32_t *number)
 {
-    fogpay_error err;
-    const char *named;
-    if (c->kind == FOGPAY_RECEIPT_INTENT) {
-        err = fogpay_intent_decode(payload.ptr, payload.len, in);
-        named = in->device_id;
-        c->seq = err == FOGPAY_OK ? in->seq : c->seq;
-    } else {
-        err = fogpay_usage_decode(payload.ptr, payload.len, u);
-        named = u->device_id;
-        c->seq = err == FOGPAY_OK ? u->seq : c->seq;
+    fogpay_engine *e = &gw->engine;
+    if (fogpay_pending_count(&gw->pending, job->device_id) < 2) {
+        return NULL;
     }
-    if (err == FOGPAY_OK && strcmp(named, c->device_id) != 0) {
-        err = FOGPAY_ERR_DEVICE_MISMATCH;
+    for (uint32_t n = e->record; n != e->settle; n++) {
+        fogpay_job *other = fogpay_engine_job(e, n);
+        fogpay_job_state st = fogpay_engine_state(other);
+        if ((st == FOGPAY_JOB_SIGN || st == FOGPAY_JOB_SIGNED) && other->record &&
+            other->seq == job->seq && strcmp(other->device_id, job->device_id) == 0) {
+            *number = n;
+            return other;
+        }
     }
-    return err;
+    return NULL;
+}
+
+/* A repeat (the same message again) is answered with the original receipt,
+ * a different message under a seq used in the ring is refused; true when
+ * job was either. */
+static bool settle_repeat(fogpay_gateway *gw, fogpay_job *job)
+{
+    uint32_t number = 0;
+    fogpay_job *twin = settle_unrecorded_twin(gw, job, &number);
+    if (twin) {
+        if (memcmp(twin->hash, job->hash, FOGPAY_HASH_BYTES) != 0) {
+            settle_reject(gw, job, FOGPAY_ERR_SEQ_CONFLICT);
+            return true;
+        }
+        job->original = number;
+        fogpay_engine_set_state(job, FOGPAY_JOB_REPEAT);
+        return true;
+    }
+    fogpay_error err =
+        fogpay_ledger_message_lookup(gw->ledger, job->device_id, job->seq, job->hash, job->answer,
+                                     sizeof job->answer, &job->answer_len);
+    if (err == FOGPAY_OK) {
+        /* A repeat: the original answer again, nothing moves. */
+        fogpay_engine_set_state(job, FOGPAY_JOB_ANSWERED);
+        return true;
+    }
+    job->answer_len = 0;
+    if (err != FOGPAY_ERR_NOT_FOUND && err != FOGPAY_ERR_SEQ_CONFLICT) {
+        settle_reject(gw, job, err);
+        return true;
+    }
+    return false; /* a used seq with other content: the chain tells which refusal */
+}
+
+/* Where the job stands on the device's chain (FOGPAY_OK, or chain_gap,
+ * chain_fork, seq_conflict as fogpay_ledger_message_link() says): against
+ * the device's newest message in the ring when the job's seq is above it,
+ * else against the ledger's record. */
+static fogpay_error settle_link(fogpay_gateway *gw, const fogpay_job *job)
+{
+    const uint8_t *prev =
+        job->kind == FOGPAY_RECEIPT_INTENT ? job->intent.prev_hash : job->usage.prev_hash;
+    uint64_t head_seq = 0;
+    uint8_t head[FOGPAY_PREV_HASH_BYTES];
+    if (fogpay_pending_head(&gw->pending, job->device_id, &head_seq, head) && job->seq > head_seq) {
+        return memcmp(head, prev, FOGPAY_PREV_HASH_BYTES) == 0 ? FOGPAY_OK : FOGPAY_ERR_CHAIN_GAP;
+    }
+    return fogpay_ledger_message_link(gw->ledger, job->device_id, job->seq, prev);
 }
 
 /* A fork of the device's chain: suspends the device (in the group, with
  * the reason in its status event), warns, and refuses the message. */
-static int intent_fork(message_context *c)
+static void settle_fork(fogpay_gateway *gw, fogpay_job *job)
 {
     mosquitto_log_printf(MOSQ_LOG_WARNING,
                          "fogpay: device %s forked its chain at seq %llu: another message already "
                          "continues it, so its key signs for two devices; the device is suspended",
-                         c->device_id, (unsigned long long)c->seq);
-    fogpay_error err = fogpay_ledger_device_suspend_for(c->gw->ledger, c->device_id,
-                                                        FOGPAY_ERR_CHAIN_FORK, c->now_ms);
+                         job->device_id, (unsigned long long)job->seq);
+    fogpay_error err = fogpay_ledger_device_suspend_for(gw->ledger, job->device_id,
+                                                        FOGPAY_ERR_CHAIN_FORK, job->now_ms);
     if (err != FOGPAY_OK) {
-        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: suspending %s failed: %s (%s)", c->device_id,
-                             fogpay_error_name(err), fogpay_ledger_last_message(c->gw->ledger));
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: suspending %s failed: %s (%s)", job->device_id,
+                             fogpay_error_name(err), fogpay_ledger_last_message(gw->ledger));
     }
-    return intent_reject(c, FOGPAY_ERR_CHAIN_FORK);
+    settle_reject(gw, job, FOGPAY_ERR_CHAIN_FORK);
 }
 
-/* Finds the seq a message claims without checking it, for the answer to a
- * message refused before its signature is checked. */
-static void intent_peek_seq(message_context *c)
+void fogpay_device_message_settle(fogpay_gateway *gw, fogpay_job *job)
 {
-    fogpay_cose_sign1 msg;
-    if (fogpay_cose_sign1_parse(c->ev->payload, c->ev->payloadlen, &msg) == FOGPAY_OK) {
-        fogpay_message_peek_seq(msg.payload.ptr, msg.payload.len, &c->seq);
+    if (fogpay_outbox_begin(gw) != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: cannot begin a transaction: %s",
+                             fogpay_ledger_last_message(gw->ledger));
+        job->answer_len = 0;
+        fogpay_engine_set_state(job, FOGPAY_JOB_ANSWERED);
+        return;
+    }
+    fogpay_error verdict = job->verdict;
+    if (verdict == FOGPAY_ERR_COSE_ALG_UNSUPPORTED || verdict == FOGPAY_ERR_BAD_SIGNATURE) {
+        verdict = settle_retired_keys(gw, job, verdict);
+    }
+    if (verdict == FOGPAY_OK && job->device_status == FOGPAY_DEVICE_REVOKED) {
+        verdict = FOGPAY_ERR_DEVICE_REVOKED;
+    }
+    if (verdict != FOGPAY_OK) {
+        settle_reject(gw, job, verdict);
+        return;
+    }
+    if (settle_repeat(gw, job)) {
+        return;
+    }
+    verdict = settle_link(gw, job);
+    if (verdict == FOGPAY_ERR_CHAIN_FORK) {
+        settle_fork(gw, job);
+        return;
+    }
+    if (verdict != FOGPAY_OK) {
+        settle_reject(gw, job, verdict);
+        return;
+    }
+    if (job->kind == FOGPAY_RECEIPT_INTENT) {
+        settle_intent(gw, job);
+    } else {
+        settle_usage(gw, job);
     }
 }
 
-/* A device over its flow limit (flow.c): answered too_many_pending, and
- * disconnected when it kept on through FOGPAY_FLOW_STRIKES_MAX windows. */
-static int intent_over_flow(message_context *c, fogpay_flow_verdict verdict)
+/* ---- recording (the broker's thread) --------------------------------------- */
+
+bool fogpay_device_message_record(fogpay_gateway *gw, fogpay_job *job)
 {
-    intent_peek_seq(c);
-    int rc = intent_reject(c, FOGPAY_ERR_TOO_MANY_PENDING);
-    if (verdict == FOGPAY_FLOW_REFUSE_DISCONNECT) {
+    if (fogpay_engine_state(job) == FOGPAY_JOB_REPEAT) {
+        const fogpay_job *original = fogpay_engine_job(&gw->engine, job->original);
+        memcpy(job->answer, original->answer, original->answer_len);
+        job->answer_len = original->answer_len;
+        fogpay_engine_set_state(job, FOGPAY_JOB_ANSWERED);
+        return true;
+    }
+    /* A refusal that cannot be signed or recorded goes unanswered or
+     * unrecorded; a settled message must not stay without its receipt, so
+     * the group fails then. */
+    bool ok = true;
+    bool refusal = job->receipt.status == FOGPAY_STATUS_REJECTED;
+    if (job->sign_error != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: signing the receipt of %s seq %llu failed: %s",
+                             job->device_id, (unsigned long long)job->seq,
+                             fogpay_error_name(job->sign_error));
+        ok = refusal;
+    } else if (job->record) {
+        fogpay_error err = fogpay_ledger_message_record(
+            gw->ledger, job->device_id, job->seq, job->kind, job->hash, job->receipt.status,
+            job->receipt.reason, job->position, job->answer, job->answer_len, job->now_ms);
+        if (err != FOGPAY_OK) {
+            mosquitto_log_printf(MOSQ_LOG_ERR,
+                                 "fogpay: recording the answer to %s seq %llu failed: %s (%s)",
+                                 job->device_id, (unsigned long long)job->seq,
+                                 fogpay_error_name(err), fogpay_ledger_last_message(gw->ledger));
+            ok = refusal;
+        }
+    }
+    fogpay_engine_set_state(job, FOGPAY_JOB_ANSWERED);
+    return ok;
+}
+
+/* ---- admission (the broker's thread) --------------------------------------- */
+
+/* Drops a message unanswered at admission. */
+static int admit_refuse(fogpay_gateway *gw, const char *device_id, const char *why)
+{
+    gw->refused_busy_total++;
+    mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                         "fogpay: message from %s dropped unanswered: %s (%llu dropped so far)",
+                         device_id, why, (unsigned long long)gw->refused_busy_total);
+    return MOSQ_ERR_ACL_DENIED;
+}
+
+/* Fills the admission part of job. */
+static void admit_fill(fogpay_gateway *gw, fogpay_job *job, const fogpay_device *device,
+                       fogpay_topic_kind topic, const struct mosquitto_evt_message *ev,
+                       uint64_t now_ms)
+{
+    strcpy(job->device_id, device->device_id);
+    job->kind = topic == FOGPAY_TOPIC_USAGE ? FOGPAY_RECEIPT_USAGE : FOGPAY_RECEIPT_INTENT;
+    job->device_status = device->status;
+    job->alg = device->alg;
+    memcpy(job->public_key, device->public_key, device->public_key_len);
+    job->public_key_len = device->public_key_len;
+    job->now_ms = now_ms;
+    job->original = 0;
+    if (ev->payloadlen > FOGPAY_MESSAGE_MAX) {
+        /* Not copied: hashed here, refused by size. */
+        job->admitted = FOGPAY_ERR_PAYLOAD_TOO_LARGE;
+        fogpay_sha256(ev->payload, ev->payloadlen, job->hash);
+    } else {
+        job->admitted = FOGPAY_OK;
+        job->message_len = ev->payloadlen;
+        if (ev->payloadlen > 0) {
+            memcpy(job->message, ev->payload, ev->payloadlen);
+        }
+    }
+    fogpay_outbox_reply_details(gw, job, ev);
+}
+
+/* A device over its answers a second (flow.c): its message is answered
+ * too_many_pending with no other work (hashed here, the seq it claims
+ * read unchecked), and the device disconnected when it kept on through
+ * FOGPAY_FLOW_STRIKES_MAX windows. */
+static void admit_over_flow(fogpay_gateway *gw, fogpay_job *job, fogpay_flow_verdict flow)
+{
+    if (job->admitted == FOGPAY_OK) {
+        job->admitted = FOGPAY_ERR_TOO_MANY_PENDING;
+        fogpay_sha256(job->message, job->message_len, job->hash);
+        fogpay_cose_sign1 msg;
+        if (fogpay_cose_sign1_parse(job->message, job->message_len, &msg) == FOGPAY_OK) {
+            fogpay_message_peek_seq(msg.payload.ptr, msg.payload.len, &job->seq);
+        }
+    }
+    if (flow == FOGPAY_FLOW_REFUSE_DISCONNECT) {
         mosquitto_log_printf(MOSQ_LOG_WARNING,
                              "fogpay: device %s was over its limit of %u answers a second in %u "
                              "windows in a row; disconnecting it",
-                             c->device_id, (unsigned)c->gw->options.device_answers_max,
+                             job->device_id, (unsigned)gw->options.device_answers_max,
                              FOGPAY_FLOW_STRIKES_MAX);
-        mosquitto_kick_client_by_clientid(c->device_id, false);
+        mosquitto_kick_client_by_clientid(job->device_id, false);
     }
-    return rc;
 }
 
 int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_message *ev,
@@ -333,79 +527,29 @@ int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_messag
                              fogpay_error_name(FOGPAY_ERR_UNKNOWN_DEVICE));
         return MOSQ_ERR_ACL_DENIED;
     }
+    /* Admission: every bound on a device's share of the gateway is checked
+     * here, before any work is done for the message. */
     fogpay_flow_verdict flow =
         fogpay_flow_admit(&gw->flow, owner, gw->options.device_answers_max, now_ms);
     if (flow == FOGPAY_FLOW_REFUSE_SILENT) {
         gw->dropped_total++;
         return MOSQ_ERR_ACL_DENIED;
     }
-    if (gw->outbox_count >= FOGPAY_GROUP_MAX) {
-        fogpay_outbox_commit(gw);
+    if (fogpay_pending_count(&gw->pending, owner) >= FOGPAY_DEVICE_PENDING_MAX) {
+        return admit_refuse(gw, owner, "the device has FOGPAY_DEVICE_PENDING_MAX unanswered");
     }
-    message_context c = {.gw = gw,
-                         .ev = ev,
-                         .device_id = owner,
-                         .now_ms = now_ms,
-                         .kind = topic == FOGPAY_TOPIC_USAGE ? FOGPAY_RECEIPT_USAGE
-                                                             : FOGPAY_RECEIPT_INTENT};
-    const uint8_t *bytes = ev->payload;
-    size_t len = ev->payloadlen;
-    if (fogpay_sha256(bytes, len, c.hash) != FOGPAY_OK) { /* also for an empty message */
-        return MOSQ_ERR_ACL_DENIED;
+    fogpay_job *job = fogpay_engine_reserve(&gw->engine);
+    if (!job) {
+        return admit_refuse(gw, owner, "the gateway's ring of unanswered messages is full");
     }
-    if (len > FOGPAY_MESSAGE_MAX) {
-        return intent_reject(&c, FOGPAY_ERR_PAYLOAD_TOO_LARGE);
+    if (!fogpay_pending_add(&gw->pending, owner)) {
+        return admit_refuse(gw, owner, "the pending table is full");
     }
-    if (len == 0) {
-        return intent_reject(&c, FOGPAY_ERR_CBOR_TRUNCATED);
-    }
+    admit_fill(gw, job, &device, topic, ev, now_ms);
     if (flow != FOGPAY_FLOW_ADMIT) {
-        return intent_over_flow(&c, flow);
+        admit_over_flow(gw, job, flow);
     }
-    fogpay_bytes payload = {NULL, 0};
-    fogpay_error err = intent_verify(&c, &device, &payload);
-    if (err != FOGPAY_OK) {
-        intent_peek_seq(&c);
-        return intent_reject(&c, err);
-    }
-    c.authentic = true;
-    fogpay_intent in;
-    fogpay_usage u;
-    err = intent_decode(&c, payload, &in, &u);
-    if (err != FOGPAY_OK) {
-        if (c.seq == 0) {
-            fogpay_message_peek_seq(payload.ptr, payload.len, &c.seq);
-        }
-        c.authentic = false; /* no valid seq to record it under */
-        return intent_reject(&c, err);
-    }
-    if (device.status == FOGPAY_DEVICE_REVOKED) {
-        return intent_reject(&c, FOGPAY_ERR_DEVICE_REVOKED);
-    }
-    if (fogpay_outbox_begin(gw) != FOGPAY_OK) {
-        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: cannot begin a transaction: %s",
-                             fogpay_ledger_last_message(gw->ledger));
-        return MOSQ_ERR_ACL_DENIED;
-    }
-    uint8_t earlier[FOGPAY_MESSAGE_MAX];
-    size_t earlier_len = 0;
-    err = fogpay_ledger_message_lookup(gw->ledger, c.device_id, c.seq, c.hash, earlier,
-                                       sizeof earlier, &earlier_len);
-    if (err == FOGPAY_OK) {
-        /* A repeat: the original answer again, nothing moves. */
-        fogpay_outbox_queue(gw, c.device_id, earlier, earlier_len, ev);
-        return MOSQ_ERR_SUCCESS;
-    }
-    if (err != FOGPAY_ERR_NOT_FOUND && err != FOGPAY_ERR_SEQ_CONFLICT) {
-        return intent_reject(&c, err);
-    }
-    err = fogpay_ledger_message_link(gw->ledger, c.device_id, c.seq,
-                                     c.kind == FOGPAY_RECEIPT_INTENT ? in.prev_hash : u.prev_hash);
-    if (err == FOGPAY_ERR_CHAIN_FORK) {
-        return intent_fork(&c);
-    }
-    if (err != FOGPAY_OK) {
-        return intent_reject(&c, err);
-    }
-    return c.kind == FOGPAY_RECEIPT_INTENT ? intent_settle(&c, &in) : intent_store_usage(&c, &u);
+    ev->retain = false; /* a device message is answered once, never kept */
+    fogpay_engine_submit_verify(&gw->engine, job);
+    return MOSQ_ERR_SUCCESS;
 }

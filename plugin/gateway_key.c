@@ -97,7 +97,12 @@ static fogpay_error gateway_key_take(fogpay_gateway *gw, fogpay_key *next)
     }
     fogpay_key_free(gw->key);
     gw->key = next;
-    return fogpay_key_id(gw->key, gw->kid);
+    fogpay_error id = fogpay_key_id(gw->key, gw->kid);
+    if (id == FOGPAY_OK) {
+        /* The workers sign receipts with copies of their own. */
+        id = fogpay_engine_rekey(gw, err == FOGPAY_OK ? gw->options.gateway_key_path : next_path);
+    }
+    return id;
 }
 
 /* At start: KEY was ended by a rotation that a crash interrupted; KEY.next

@@ -162,6 +162,11 @@ static bool opt_listen_backlog(const char *v, fogpay_gateway_options *o)
     return parse_u32(v, 0, FOGPAY_LISTEN_BACKLOG_MAX, &o->listen_backlog);
 }
 
+static bool opt_workers(const char *v, fogpay_gateway_options *o)
+{
+    return parse_u32(v, 1, FOGPAY_WORKERS_MAX, &o->workers);
+}
+
 static const option_spec option_specs[] = {
     {"database", true, opt_database,
      "the path of the ledger database (Mosquitto needs option names of three letters or more)"},
@@ -186,6 +191,8 @@ static const option_spec option_specs[] = {
      "messages answered per device a second before too_many_pending, 1 to 500"},
     {"listen_backlog", false, opt_listen_backlog,
      "connections waiting to be accepted, 0 (the broker's 100) to 65535"},
+    {"workers", false, opt_workers,
+     "threads that check signatures and sign receipts, 1 to 16 (default: the online cores)"},
 };
 
 #define OPTION_COUNT (sizeof(option_specs) / sizeof(option_specs[0]))

@@ -1,17 +1,19 @@
 /*
- * outbox.c - the group commit that makes "settled means durable" hold:
- * the group transaction and the outbox of signed answers that waits for it.
+ * outbox.c - the group commit that makes "settled means durable" hold: it
+ * moves the ring's jobs through settlement, recording and the commit, and
+ * publishes their answers after it (gateway.h's top comment has the way).
  *
- * Every answer to a device message goes through the outbox, in arrival
- * order: a settled receipt must not leave before its transfer is durable,
- * and a repeat answered from the ledger within the same group must not
- * overtake the commit of the original either. fogpay_outbox_commit()
- * commits (fsync, synchronous=FULL) and then publishes each receipt at QoS 1
- * on the device's receipt topic and, for MQTT 5 clients that asked, on their
- * response topic with their correlation data.
+ * Every answer to a device message goes out in arrival order, after the
+ * commit of the group it was settled in: a settled receipt must not leave
+ * before its transfer is durable, and a repeat answered from the ledger
+ * within the same group must not overtake the commit of the original
+ * either. The commit is synchronous=FULL (fsync). Each answer is published
+ * once at QoS 1: on the device's receipt topic, or, for an MQTT 5 message
+ * whose response topic is one of the device's own reply topics, on that
+ * topic only, to that client only, with the request's correlation data.
  *
- * Ownership: the outbox owns the response topic and correlation data copies
- * (malloc) until they are published or dropped; payloads handed to
+ * Ownership: a job owns its response topic and correlation data copies
+ * (malloc) until it is answered or dropped; payloads handed to
  * mosquitto_broker_publish() come from mosquitto_malloc and belong to the
  * broker once the call succeeds.
  */
@@ -23,6 +25,7 @@
 #include <mosquitto_plugin.h>
 #include <mqtt_protocol.h>
 
+#include "fogpay_clock.h"
 #include "gateway.h"
 
 /* The response topic of an MQTT 5 request, if it lies in the device's own
@@ -49,34 +52,25 @@ static char *outbox_response_topic(const fogpay_gateway *gw, const char *device_
     return topic;
 }
 
-fogpay_error fogpay_outbox_queue(fogpay_gateway *gw, const char *device_id, const uint8_t *receipt,
-                                 size_t len, const struct mosquitto_evt_message *ev)
+void fogpay_outbox_reply_details(const fogpay_gateway *gw, fogpay_job *job,
+                                 const struct mosquitto_evt_message *ev)
 {
-    if (len > FOGPAY_MESSAGE_MAX) {
-        return FOGPAY_ERR_BUFFER_TOO_SMALL;
+    job->response_topic = NULL;
+    job->correlation = NULL;
+    job->correlation_len = 0;
+    if (!ev->properties) {
+        return;
     }
-    if (gw->outbox_count == FOGPAY_GROUP_MAX) {
-        fogpay_outbox_commit(gw);
-    }
-    fogpay_outbox_entry *e = &gw->outbox[gw->outbox_count];
-    memset(e, 0, sizeof *e);
-    strcpy(e->device_id, device_id);
-    memcpy(e->receipt, receipt, len);
-    e->receipt_len = len;
-    if (ev && ev->properties) {
-        e->response_topic = outbox_response_topic(gw, device_id, ev->properties);
-        if (e->response_topic) {
-            void *data = NULL;
-            uint16_t data_len = 0;
-            if (mosquitto_property_read_binary(ev->properties, MQTT_PROP_CORRELATION_DATA, &data,
-                                               &data_len, false)) {
-                e->correlation = data;
-                e->correlation_len = data_len;
-            }
+    job->response_topic = outbox_response_topic(gw, job->device_id, ev->properties);
+    if (job->response_topic) {
+        void *data = NULL;
+        uint16_t data_len = 0;
+        if (mosquitto_property_read_binary(ev->properties, MQTT_PROP_CORRELATION_DATA, &data,
+                                           &data_len, false)) {
+            job->correlation = data;
+            job->correlation_len = data_len;
         }
     }
-    gw->outbox_count++;
-    return FOGPAY_OK;
 }
 
 fogpay_error fogpay_outbox_begin(fogpay_gateway *gw)
@@ -110,56 +104,159 @@ static int outbox_publish(const char *client_id, const char *topic, const uint8_
     return rc;
 }
 
-static void outbox_entry_free(fogpay_outbox_entry *e)
+void fogpay_outbox_job_free(fogpay_job *job)
 {
-    free(e->response_topic);
-    free(e->correlation);
-    e->response_topic = NULL;
-    e->correlation = NULL;
+    free(job->response_topic);
+    free(job->correlation);
+    job->response_topic = NULL;
+    job->correlation = NULL;
 }
 
-void fogpay_outbox_commit(fogpay_gateway *gw)
+/* Publishes a job's answer once: on its response topic when it has one of
+ * the device's own, else on the receipt topic. */
+static void outbox_answer(const fogpay_gateway *gw, const fogpay_job *job)
 {
+    char topic[FOGPAY_TOPIC_MAX];
+    fogpay_error built = fogpay_topic_build(gw->options.topic_prefix, FOGPAY_TOPIC_RECEIPT,
+                                            job->device_id, NULL, topic, sizeof topic);
+    if (built != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_ERR,
+                             "fogpay: no receipt topic for device %s (%s); its receipt is not "
+                             "published",
+                             job->device_id, fogpay_error_string(built));
+        return;
+    }
+    if (!job->response_topic || strcmp(job->response_topic, topic) == 0) {
+        outbox_publish(NULL, topic, job->answer, job->answer_len, NULL);
+        return;
+    }
+    mosquitto_property *props = NULL;
+    if (job->correlation) {
+        mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, job->correlation,
+                                      job->correlation_len);
+    }
+    outbox_publish(job->device_id, job->response_topic, job->answer, job->answer_len, props);
+}
+
+/* Ends the group: commits it (or rolls it back when a record failed), then
+ * publishes the answers of [head, settle) in order, or withholds them all
+ * when nothing of the group was settled. */
+static void outbox_commit(fogpay_gateway *gw)
+{
+    fogpay_engine *e = &gw->engine;
     bool committed = true;
     if (gw->in_transaction) {
         gw->in_transaction = false;
-        fogpay_error err = fogpay_ledger_commit(gw->ledger);
+        fogpay_error err = e->group_failed ? FOGPAY_ERR_STORAGE : fogpay_ledger_commit(gw->ledger);
         if (err != FOGPAY_OK) {
             committed = false;
             mosquitto_log_printf(MOSQ_LOG_ERR,
-                                 "fogpay: commit of %zu device messages failed (%s: %s); nothing "
+                                 "fogpay: %s of %zu device messages failed (%s: %s); nothing "
                                  "of them is settled and their receipts are withheld",
-                                 gw->outbox_count, fogpay_error_name(err),
-                                 fogpay_ledger_last_message(gw->ledger));
+                                 e->group_failed ? "recording" : "commit", e->group_count,
+                                 fogpay_error_name(err), fogpay_ledger_last_message(gw->ledger));
             fogpay_ledger_rollback(gw->ledger);
         }
     }
-    for (size_t i = 0; i < gw->outbox_count; i++) {
-        fogpay_outbox_entry *e = &gw->outbox[i];
-        char topic[FOGPAY_TOPIC_MAX];
-        fogpay_error built = FOGPAY_ERR_INVALID_ARGUMENT;
-        if (committed) {
-            built = fogpay_topic_build(gw->options.topic_prefix, FOGPAY_TOPIC_RECEIPT, e->device_id,
-                                       NULL, topic, sizeof topic);
-            if (built != FOGPAY_OK) {
-                mosquitto_log_printf(MOSQ_LOG_ERR,
-                                     "fogpay: no receipt topic for device %s (%s); its settled "
-                                     "receipt is not published",
-                                     e->device_id, fogpay_error_string(built));
-            }
+    for (; e->head != e->settle; e->head++) {
+        fogpay_job *job = fogpay_engine_job(e, e->head);
+        if (committed && job->answer_len > 0) {
+            outbox_answer(gw, job);
         }
-        if (built == FOGPAY_OK) {
-            outbox_publish(NULL, topic, e->receipt, e->receipt_len, NULL);
-            if (e->response_topic && strcmp(e->response_topic, topic) != 0) {
-                mosquitto_property *props = NULL;
-                if (e->correlation) {
-                    mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
-                                                  e->correlation, e->correlation_len);
-                }
-                outbox_publish(e->device_id, e->response_topic, e->receipt, e->receipt_len, props);
-            }
-        }
-        outbox_entry_free(e);
+        fogpay_pending_remove(&gw->pending, job->device_id);
+        fogpay_outbox_job_free(job);
+        fogpay_engine_set_state(job, FOGPAY_JOB_FREE);
     }
-    gw->outbox_count = 0;
+    e->group_count = 0;
+    e->group_closing = false;
+    e->group_failed = false;
+    fogpay_engine_set_deadline(e, 0);
+}
+
+/* Records every job at the record cursor whose receipt is signed. */
+static bool outbox_record(fogpay_gateway *gw)
+{
+    fogpay_engine *e = &gw->engine;
+    bool moved = false;
+    while (e->record != e->settle) {
+        fogpay_job *job = fogpay_engine_job(e, e->record);
+        fogpay_job_state st = fogpay_engine_state(job);
+        if (st == FOGPAY_JOB_SIGNED || st == FOGPAY_JOB_REPEAT) {
+            if (!fogpay_device_message_record(gw, job)) {
+                e->group_failed = true;
+            }
+        } else if (st != FOGPAY_JOB_ANSWERED) {
+            break; /* still at a worker */
+        }
+        e->record++;
+        moved = true;
+    }
+    return moved;
+}
+
+/* Settles every verified job at the settle cursor while the group is open. */
+static bool outbox_settle(fogpay_gateway *gw)
+{
+    fogpay_engine *e = &gw->engine;
+    bool moved = false;
+    while (!e->group_closing && e->settle != e->tail) {
+        fogpay_job *job = fogpay_engine_job(e, e->settle);
+        if (fogpay_engine_state(job) != FOGPAY_JOB_VERIFIED) {
+            break;
+        }
+        if (e->group_count == 0) {
+            e->group_opened_ns = fogpay_engine_now_ns();
+            fogpay_engine_set_deadline(e, e->group_opened_ns + FOGPAY_GROUP_DEADLINE_US * 1000ull);
+        }
+        fogpay_device_message_settle(gw, job);
+        e->settle++;
+        e->group_count++;
+        e->group_closing = e->group_count >= FOGPAY_GROUP_MAX;
+        moved = true;
+    }
+    return moved;
+}
+
+/* One pass over the ring; force closes the group now. True when a job
+ * moved. */
+static bool outbox_step(fogpay_gateway *gw, bool force)
+{
+    fogpay_engine *e = &gw->engine;
+    bool moved = outbox_record(gw);
+    if (e->group_count > 0 && !e->group_closing &&
+        (force ||
+         fogpay_engine_now_ns() >= e->group_opened_ns + FOGPAY_GROUP_DEADLINE_US * 1000ull)) {
+        e->group_closing = true;
+        fogpay_engine_set_deadline(e, 0); /* seen: no more wakes for it */
+    }
+    if (e->group_count > 0 && e->group_closing && e->record == e->settle) {
+        outbox_commit(gw);
+        /* Between groups no transaction is open: sync reads only what is
+         * committed. */
+        fogpay_sync_tick(gw, fogpay_clock_wall_ms());
+        moved = true;
+    }
+    return outbox_settle(gw) || moved;
+}
+
+void fogpay_outbox_run(fogpay_gateway *gw)
+{
+    fogpay_engine_seen(&gw->engine);
+    for (size_t pass = 0; pass < FOGPAY_ENGINE_JOBS && outbox_step(gw, false); pass++) {
+    }
+}
+
+void fogpay_outbox_flush(fogpay_gateway *gw)
+{
+    fogpay_engine *e = &gw->engine;
+    if (!e->started) {
+        return;
+    }
+    fogpay_engine_seen(e);
+    while (outbox_step(gw, true) || e->group_count > 0) {
+        if (e->group_count > 0 && e->record != e->settle) {
+            fogpay_engine_wait(e);
+            fogpay_engine_seen(e);
+        }
+    }
 }

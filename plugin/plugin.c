@@ -49,7 +49,7 @@ static int plugin_on_control(int event, void *event_data, void *user_data)
         return MOSQ_ERR_ACL_DENIED;
     }
     /* The reply must not report what a later failed commit would undo. */
-    fogpay_outbox_commit(gw);
+    fogpay_outbox_flush(gw);
     fogpay_control_context ctx = {gw->ledger, fogpay_command_send, gw, fogpay_gateway_key_rotate};
     return fogpay_control_event(&ctx, ev, fogpay_clock_wall_ms());
 }
@@ -62,11 +62,9 @@ static int plugin_on_tick(int event, void *event_data, void *user_data)
     if (!gw->backlog_done) {
         fogpay_backlog_raise(gw);
     }
-    if (gw->in_transaction || gw->outbox_count > 0) {
-        fogpay_outbox_commit(gw);
-    }
+    fogpay_outbox_run(gw);
     fogpay_gateway_key_tick(gw);
-    fogpay_sync_tick(gw, fogpay_clock_wall_ms());
+    fogpay_sync_tick(gw, fogpay_clock_wall_ms()); /* does nothing while a group is open */
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -99,7 +97,8 @@ static void plugin_free(fogpay_gateway *gw)
     if (!gw) {
         return;
     }
-    fogpay_outbox_commit(gw);
+    fogpay_outbox_flush(gw);
+    fogpay_engine_stop(gw);
     fogpay_sync_close(gw);
     fogpay_ledger_close(gw->ledger);
     fogpay_key_free(gw->key);
@@ -128,6 +127,9 @@ static fogpay_error plugin_open(fogpay_gateway *gw)
     }
     if (err == FOGPAY_OK) {
         err = fogpay_sync_open(gw);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_engine_start(gw);
     }
     return err;
 }

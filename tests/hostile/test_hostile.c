@@ -24,6 +24,7 @@
 #include "fogpay_message.h"
 #include "fogpay_password.h"
 #include "ledger.h"
+#include "mqtt5.h"
 #include "test_chain.h"
 #include "testutil.h"
 
@@ -1333,22 +1334,7 @@ static bool response_topic_abuse(const char *response_topic, int corr_len)
     size_t n = sign_intent(key_of("dev-a"), &in, m);
     static char corr[70000];
     memset(corr, 'c', sizeof corr);
-    MQTTProperties props = MQTTProperties_initializer;
-    MQTTProperty p;
-    p.identifier = MQTTPROPERTY_CODE_RESPONSE_TOPIC;
-    p.value.data.data = (char *)response_topic;
-    p.value.data.len = (int)strlen(response_topic);
-    MQTTProperties_add(&props, &p);
-    p.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA;
-    p.value.data.data = corr;
-    p.value.data.len = corr_len;
-    MQTTProperties_add(&props, &p);
-    MQTTClient_deliveryToken token;
-    MQTTResponse resp =
-        MQTTClient_publish5(a, "fogpay/v1/dev/dev-a/intent", (int)n, m, 1, 0, &props, &token);
-    MQTTResponse_free(resp);
-    MQTTProperties_free(&props);
-    MQTTClient_waitForCompletion(a, token, 2000);
+    test_mqtt5_publish(a, "fogpay/v1/dev/dev-a/intent", m, n, response_topic, corr, corr_len, 2000);
     bool heard_b = next_message(b, SILENCE_MS, NULL, NULL, NULL);
     MQTTClient_disconnect5(a, 100, MQTTREASONCODE_SUCCESS, NULL);
     MQTTClient_destroy(&a);
