@@ -193,15 +193,31 @@ static const fogpay_key *device_key_of(const char *id)
 
 /* ---- Building what is sent --------------------------------------------- */
 
+/* The fields intents and readings share: a flags byte (returned), the
+ * device named (the sender, or the other device), a seq of the session's
+ * range or of eight bytes; and a creation time skewed from now by seconds
+ * or ten minutes a step. */
+static uint8_t read_head(const session *s, reader *r, const char *device, const char *other,
+                         char id[FOGPAY_DEVICE_ID_MAX + 1], uint64_t *seq)
+{
+    uint8_t flags = read_u8(r);
+    snprintf(id, FOGPAY_DEVICE_ID_MAX + 1, "%s", flags & 0x40 ? other : device);
+    *seq = flags & 1 ? read_be(r, 8) : s->seq_base + read_u8(r);
+    return flags;
+}
+
+static uint64_t read_created(const session *s, reader *r, uint8_t flags)
+{
+    int8_t skew = (int8_t)read_u8(r);
+    return (uint64_t)((int64_t)s->now_s + (flags & 0x20 ? 600 : 1) * (int64_t)skew);
+}
+
 /* An intent of device from body's fields; false when they do not encode. */
 static bool build_intent(session *s, reader *r, const char *device, const char *other, uint8_t *out,
                          size_t *len)
 {
-    fogpay_intent in;
-    memset(&in, 0, sizeof in);
-    uint8_t flags = read_u8(r);
-    snprintf(in.device_id, sizeof in.device_id, "%s", flags & 0x40 ? other : device);
-    in.seq = flags & 1 ? read_be(r, 8) : s->seq_base + read_u8(r);
+    fogpay_intent in = {0};
+    uint8_t flags = read_head(s, r, device, other, in.device_id, &in.seq);
     if (flags & 2) {
         in.payee_account = read_be(r, 2);
     } else {
@@ -212,8 +228,7 @@ static bool build_intent(session *s, reader *r, const char *device, const char *
     static const uint16_t currencies[] = {978, 840, 826};
     uint8_t c = (flags >> 3) & 3;
     in.currency = c < 3 ? currencies[c] : (uint16_t)read_be(r, 2);
-    int8_t skew = (int8_t)read_u8(r);
-    in.created_s = (uint64_t)((int64_t)s->now_s + (flags & 0x20 ? 600 : 1) * (int64_t)skew);
+    in.created_s = read_created(s, r, flags);
     in.ttl_s = (uint32_t)read_be(r, 2);
     size_t ref_len = read_u8(r) % (FOGPAY_REFERENCE_MAX + 1);
     for (size_t i = 0; i < ref_len; i++) {
@@ -226,16 +241,12 @@ static bool build_intent(session *s, reader *r, const char *device, const char *
 static bool build_usage(session *s, reader *r, const char *device, const char *other, uint8_t *out,
                         size_t *len)
 {
-    fogpay_usage u;
-    memset(&u, 0, sizeof u);
-    uint8_t flags = read_u8(r);
-    snprintf(u.device_id, sizeof u.device_id, "%s", flags & 0x40 ? other : device);
-    u.seq = flags & 1 ? read_be(r, 8) : s->seq_base + read_u8(r);
+    fogpay_usage u = {0};
+    uint8_t flags = read_head(s, r, device, other, u.device_id, &u.seq);
     snprintf(u.meter_id, sizeof u.meter_id, "m-%u", read_u8(r) % 4u);
     u.quantity = flags & 4 ? read_be(r, 8) : read_be(r, 2);
     snprintf(u.unit, sizeof u.unit, "%s", flags & 8 ? "" : "kWh");
-    int8_t skew = (int8_t)read_u8(r);
-    u.created_s = (uint64_t)((int64_t)s->now_s + (flags & 0x20 ? 600 : 1) * (int64_t)skew);
+    u.created_s = read_created(s, r, flags);
     read_bytes(r, u.prev_hash, sizeof u.prev_hash);
     return fogpay_usage_encode(&u, out, FOGPAY_MESSAGE_MAX, len) == FOGPAY_OK;
 }
