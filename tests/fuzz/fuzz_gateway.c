@@ -144,15 +144,19 @@ typedef struct session {
 static harness *gateway;
 static sqlite3 *observer; /* the ledger read by a connection of its own */
 
-/* Receipts seen, by fogpay_receipt_status, and ledger resets: printed at
- * exit when FUZZ_GATEWAY_STATS is set, to see how deep the inputs reach. */
+/* Messages sent, receipts seen by fogpay_receipt_status, and ledger
+ * resets: printed at exit when FUZZ_GATEWAY_STATS is set, to see how deep
+ * the inputs reach. */
+static uint64_t messages_sent;
 static uint64_t receipts_seen[3];
 static uint64_t resets;
 
 static void stats_print(void)
 {
     fprintf(stderr,
-            "fuzz_gateway: receipts settled %llu, rejected %llu, stored %llu; %llu resets\n",
+            "fuzz_gateway: %llu messages; receipts settled %llu, rejected %llu, stored %llu; %llu "
+            "resets\n",
+            (unsigned long long)messages_sent,
             (unsigned long long)receipts_seen[FOGPAY_STATUS_SETTLED],
             (unsigned long long)receipts_seen[FOGPAY_STATUS_REJECTED],
             (unsigned long long)receipts_seen[FOGPAY_STATUS_STORED], (unsigned long long)resets);
@@ -706,6 +710,7 @@ static void run_session(session *s, reader *in)
         reader body = {in->p, len};
         in->p += len;
         in->n -= len;
+        messages_sent++;
         switch (head & 7) {
         case MODE_CONTROL:
             send_control(s, head, &body);

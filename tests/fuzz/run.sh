@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh SECONDS - runs every libFuzzer target of tests/fuzz/ (one per
 # fuzz_<name>.c) for SECONDS each, with ASan and UBSan, on the seeds of
-# seeds.sh and the committed seeds and regressions; prints one line per
+# seeds.sh and the committed seeds and regressions (and with the dictionary
+# tests/fuzz/<name>.dict when there is one); prints one line per
 # target (runs, speed, coverage) and fails when a target crashes, saying
 # where the crash file is.
 #
@@ -53,10 +54,15 @@ for name in "${targets[@]}"; do
             dirs+=("$root/tests/fuzz/$committed/$name")
         fi
     done
+    options=()
+    if [ -f "$root/tests/fuzz/$name.dict" ]; then
+        options+=(-dict="$root/tests/fuzz/$name.dict")
+    fi
     status=0
     TMPDIR="$scratch" ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         "$build/tests/fuzz/fuzz_$name" "${dirs[@]}" -max_total_time="$seconds" -timeout=10 \
-        -artifact_prefix="$crashes/" -print_final_stats=1 >"$log" 2>&1 || status=$?
+        -artifact_prefix="$crashes/" -print_final_stats=1 "${options[@]}" >"$log" 2>&1 ||
+        status=$?
     runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")"
     speed="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")"
     cov="$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n 1 || true)"
