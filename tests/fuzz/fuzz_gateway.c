@@ -644,6 +644,9 @@ static uint64_t check_published(session *s, uint64_t head_before)
     for (size_t i = 0; i < s->sent_count; i++) {
         const sent_message *m = &s->sent[i];
         if (m->device_message ? m->receipts != 1 : m->receipts != 0) {
+            fprintf(stderr,
+                    "fuzz_gateway: message %zu of the session, on %s's %s topic: %u receipts\n", i,
+                    m->owner, m->kind == FOGPAY_RECEIPT_USAGE ? "usage" : "intent", m->receipts);
             fail("a device message got no receipt, or more than one");
         }
     }
