@@ -494,3 +494,10 @@ fogpay_error fogpay_key_file_replace(const char *from, const char *to)
     }
     return ok ? FOGPAY_OK : FOGPAY_ERR_IO;
 }
+
+void fogpay_key_thread_done(void)
+{
+#ifdef FP_ECC
+    wc_ecc_fp_free();
+#endif
+}

@@ -68,6 +68,10 @@ fogpay_error fogpay_key_create_file(fogpay_alg alg, const char *path, char *publ
 /* "ed25519" or "p256" to its algorithm; false for any other name. */
 bool fogpay_alg_from_name(const char *name, fogpay_alg *out);
 void fogpay_key_free(fogpay_key *key);
+/* Frees what the crypto library keeps for the calling thread (wolfSSL's
+ * P-256 fixed-point cache, when it is built with one). A thread that used
+ * keys and ends before the process does calls it last. */
+void fogpay_key_thread_done(void);
 
 fogpay_alg fogpay_key_alg(const fogpay_key *key);
 bool fogpay_key_has_private(const fogpay_key *key);

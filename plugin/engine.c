@@ -157,6 +157,7 @@ static void *engine_worker_main(void *arg)
         engine_wake_due(e, fogpay_engine_now_ns());
     }
     pthread_mutex_unlock(&e->lock);
+    fogpay_key_thread_done();
     return NULL;
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/run.sh - installs what fogpay needs from Debian's packages, builds,
-# and runs every test: unit, conformance, integration, and the same unit
-# tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# and runs every test: unit, conformance, integration, the same unit tests
+# again under AddressSanitizer and UndefinedBehaviorSanitizer, and every
+# fuzz target for FOGPAY_FUZZ_SECONDS (default 10) each.
 #
 # Run it from anywhere, as root on a fresh Debian machine (or as a user with
 # the packages already installed). The closing line is meson's summary.
@@ -47,6 +48,10 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --suite unit --print-errorlogs --num-processes "$jobs" || status=1
 # The whole suite includes the benchmark in quick mode (bench-smoke: what bench/run.sh --quick runs).
 meson test -C build --print-errorlogs --num-processes "$jobs" || status=1
+
+# Every libFuzzer target briefly (tests/fuzz/run.sh builds them with clang in
+# build-fuzz/): a crash fails the run and names its file.
+bash tests/fuzz/run.sh "${FOGPAY_FUZZ_SECONDS:-10}" || status=1
 
 python3 - build-asan/meson-logs/testlog.json build/meson-logs/testlog.json <<'PY'
 import json, sys

@@ -1,14 +1,18 @@
 /*
  * replay.c - runs every fuzz target of tests/fuzz/ on each payload vector of
- * schemas/vectors/payloads.json, so that the targets build and run in every
- * build (meson test fuzz_seeds), not only with -Dfuzz=true and clang.
+ * schemas/vectors/payloads.json, on the committed seeds of tests/fuzz/seeds/
+ * and on the regression vectors of tests/fuzz/regressions/ (each in the
+ * directory of its target's name), so that the targets build and run in
+ * every build (meson test fuzz_seeds), not only with -Dfuzz=true and clang.
  *
  * Each target is compiled into this program with LLVMFuzzerTestOneInput
  * renamed to fuzz_<name> (see meson.build). Every vector goes through every
  * target. Each vector is also wrapped the way fogpay signs it (COSE_Sign1
  * with a zero signature, without and with a kid) for fuzz_cose, and each
  * transfer vector as the one record of a batch for fuzz_batch, so that the
- * success paths of those two targets run too. A target that finds a broken
+ * success paths of those two targets run too; fuzz_gateway gets each vector
+ * also as the one message of a session, signed by a provisioned device on
+ * the topic of its type. A target that finds a broken
  * property aborts. The program exits 1 when it cannot read the vectors or
  * finds none. Inputs are copied into buffers of their exact size, so the
  * sanitizers see any read past the end.
@@ -18,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <dirent.h>
 
 #include <cjson/cJSON.h>
 
@@ -35,14 +41,26 @@ int fuzz_transfer(const uint8_t *data, size_t size);
 int fuzz_event(const uint8_t *data, size_t size);
 int fuzz_cose(const uint8_t *data, size_t size);
 int fuzz_cbor(const uint8_t *data, size_t size);
+int fuzz_gateway(const uint8_t *data, size_t size);
 
 typedef int (*fuzz_target)(const uint8_t *data, size_t size);
 
-static const fuzz_target targets[] = {
-    fuzz_intent,    fuzz_receipt,  fuzz_usage, fuzz_command, fuzz_batch,
-    fuzz_batch_ack, fuzz_transfer, fuzz_event, fuzz_cose,    fuzz_cbor,
+static const struct {
+    const char *name; /* its directory under seeds/ and regressions/ */
+    fuzz_target run;
+} targets[] = {
+    {"intent", fuzz_intent},     {"receipt", fuzz_receipt}, {"usage", fuzz_usage},
+    {"command", fuzz_command},   {"batch", fuzz_batch},     {"batch_ack", fuzz_batch_ack},
+    {"transfer", fuzz_transfer}, {"event", fuzz_event},     {"cose", fuzz_cose},
+    {"cbor", fuzz_cbor},         {"gateway", fuzz_gateway},
 };
 #define TARGET_COUNT (sizeof targets / sizeof targets[0])
+
+/* A fuzz_gateway message (fuzz_gateway.c): head, who, length 255 (the rest
+ * of the input), then the payload. Head: signed with the sender's key
+ * (mode 1) on its intent topic (topic 0) or usage topic (topic 1). */
+#define GATEWAY_SIGNED_INTENT 0x01
+#define GATEWAY_SIGNED_USAGE  0x09
 
 /* payloads.json is a few kilobytes; anything near this is not it. */
 #define VECTORS_FILE_MAX (4 * 1024 * 1024)
@@ -140,8 +158,26 @@ static void run_batch(const uint8_t *record, size_t len)
     free(buf);
 }
 
-/* The whole file at path, NUL-terminated, or NULL. The caller frees it. */
-static char *read_file(const char *path)
+/* One session of fuzz_gateway whose one message is payload, signed by the
+ * first device on the topic of the vector's type. */
+static void run_gateway(const char *type, const uint8_t *payload, size_t len)
+{
+    uint8_t *buf = malloc(len + 3);
+    if (!buf) {
+        fprintf(stderr, "fuzz_seeds: out of memory\n");
+        exit(1);
+    }
+    buf[0] = strcmp(type, "usage") == 0 ? GATEWAY_SIGNED_USAGE : GATEWAY_SIGNED_INTENT;
+    buf[1] = 0;
+    buf[2] = 255;
+    memcpy(buf + 3, payload, len);
+    run(fuzz_gateway, buf, len + 3);
+    free(buf);
+}
+
+/* The whole file at path, NUL-terminated, or NULL; *len is its length. The
+ * caller frees it. */
+static char *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -156,7 +192,56 @@ static char *read_file(const char *path)
         return NULL;
     }
     text[n] = '\0';
+    *len = n;
     return text;
+}
+
+/* Runs target on every file of dir (an absent dir has none); false when a
+ * file cannot be read. */
+static bool replay_dir(const char *dir, fuzz_target target, size_t *count)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        return true;
+    }
+    bool ok = true;
+    struct dirent *e;
+    while (ok && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        char path[4096];
+        int n = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t len = 0;
+        char *bytes = n > 0 && (size_t)n < sizeof path ? read_file(path, &len) : NULL;
+        if (!bytes) {
+            fprintf(stderr, "fuzz_seeds: cannot read %s\n", path);
+            ok = false;
+            break;
+        }
+        run(target, (const uint8_t *)bytes, len);
+        free(bytes);
+        (*count)++;
+    }
+    closedir(d);
+    return ok;
+}
+
+/* The committed seeds and regression vectors of every target. */
+static bool replay_committed(const char *source_dir, size_t *count)
+{
+    static const char *const kinds[] = {"seeds", "regressions"};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        for (size_t i = 0; i < TARGET_COUNT; i++) {
+            char dir[4096];
+            int n = snprintf(dir, sizeof dir, "%s/tests/fuzz/%s/%s", source_dir, kinds[k],
+                             targets[i].name);
+            if (n < 0 || (size_t)n >= sizeof dir || !replay_dir(dir, targets[i].run, count)) {
+                return false;
+            }
+        }
+    }
+    return true;
 }
 
 /* Runs every target on one vector; false when the vector is malformed. */
@@ -178,8 +263,9 @@ static bool replay_vector(const cJSON *vector)
         return false;
     }
     for (size_t i = 0; i < TARGET_COUNT; i++) {
-        run(targets[i], bytes, len);
+        run(targets[i].run, bytes, len);
     }
+    run_gateway(type->valuestring, bytes, len);
     run_cose(bytes, len, false);
     run_cose(bytes, len, true);
     if (strcmp(type->valuestring, "transfer") == 0) {
@@ -202,7 +288,8 @@ int main(void)
         fprintf(stderr, "fuzz_seeds: FOGPAY_SOURCE_DIR is too long\n");
         return 1;
     }
-    char *text = read_file(path);
+    size_t text_len = 0;
+    char *text = read_file(path, &text_len);
     if (!text) {
         fprintf(stderr, "fuzz_seeds: cannot read %s\n", path);
         return 1;
@@ -227,7 +314,12 @@ int main(void)
         count++;
     }
     cJSON_Delete(root);
-    printf("fuzz_seeds: %zu vectors, %zu inputs through %zu fuzz targets\n", count, inputs_run,
-           TARGET_COUNT);
+    size_t committed = 0;
+    if (!replay_committed(source_dir, &committed)) {
+        return 1;
+    }
+    printf("fuzz_seeds: %zu vectors, %zu committed seeds and regressions, %zu inputs through %zu "
+           "fuzz targets\n",
+           count, committed, inputs_run, TARGET_COUNT);
     return 0;
 }

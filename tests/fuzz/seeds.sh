@@ -5,7 +5,10 @@
 # and every vector wrapped in a COSE_Sign1 (zero signature, without and with
 # a kid), into cose/; every vector into cbor/; each transfer vector as the
 # one record of a batch, and both valid transfers as a batch of two, into
-# batch/. Existing files of the same name are replaced; others are kept.
+# batch/; every vector as the one message of a fuzz_gateway session, signed
+# by the first device on the intent topic (the usage topic for readings),
+# into gateway/. Existing files of the same name are replaced; others are
+# kept. The committed seeds of tests/fuzz/seeds/ are read from there.
 #
 # Usage: bash tests/fuzz/seeds.sh DIR
 set -euo pipefail
@@ -21,7 +24,8 @@ import json, os, sys
 
 vectors = json.load(open(sys.argv[1]))["vectors"]
 out = sys.argv[2]
-targets = ["intent", "receipt", "usage", "command", "batch", "batch_ack", "transfer", "event", "cose", "cbor"]
+targets = ["intent", "receipt", "usage", "command", "batch", "batch_ack", "transfer", "event", "cose", "cbor",
+           "gateway"]
 for t in targets:
     os.makedirs(os.path.join(out, t), exist_ok=True)
 
@@ -62,6 +66,12 @@ def batch(records):
               b"\x07" + head(0, 1764000000000) + b"\x08" + head(4, len(records)))
     return header + b"".join(records)
 
+def session(payload, usage):
+    """One fuzz_gateway message (fuzz_gateway.c): mode 1 (signed by the
+    sender's key), topic 0 (intent) or 1 (usage); who 0; length 255 (the
+    rest)."""
+    return bytes([0x09 if usage else 0x01, 0, 255]) + payload
+
 def write(target, name, data):
     with open(os.path.join(out, target, name), "wb") as f:
         f.write(data)
@@ -75,6 +85,7 @@ for i, v in enumerate(vectors):
     write("cbor", name, data)
     write("cose", name, cose(data, None))
     write("cose", name + "-kid", cose(data, bytes(range(1, 9))))
+    write("gateway", name, session(data, v["type"] == "usage"))
     if v["type"] == "transfer":
         write("batch", name, batch([data]))
         if "diagnostic" in v:
