@@ -200,7 +200,8 @@ fogpay_error ledger__check_text(const char *text, size_t max)
 /* Opening. */
 
 /* Version N to N + 1: schemas/ledger_migrate_N.sql, embedded at build time. */
-static const char *const ledger__migrations[] = {ledger_migrate_1_sql, ledger_migrate_2_sql};
+static const char *const ledger__migrations[] = {ledger_migrate_1_sql, ledger_migrate_2_sql,
+                                                 ledger_migrate_3_sql};
 
 static const fogpay_sqlite_schema ledger__schema = {
     .what = "ledger",
@@ -209,6 +210,7 @@ static const fogpay_sqlite_schema ledger__schema = {
     .migrations = ledger__migrations,
     .migration_count = sizeof ledger__migrations / sizeof ledger__migrations[0],
     .busy_timeout_ms = LEDGER_BUSY_TIMEOUT_MS,
+    .cache_kib = LEDGER_CACHE_KIB,
 };
 
 static fogpay_error ledger__prepare_all(fogpay_ledger *l)

@@ -270,6 +270,8 @@ static fogpay_error account__transfer_read(sqlite3_stmt *s, void *record,
     return ledger__transfer_read(s, record, hash);
 }
 
+const uint8_t ledger_transfer_record_format[1] = {LEDGER_TRANSFER_RECORD_COLUMNS};
+
 /* The transfer chain as a descriptor of the one chain mechanism
  * (ledger_chain.c). */
 const ledger_chain ledger_transfer_chain = {
@@ -278,6 +280,7 @@ const ledger_chain ledger_transfer_chain = {
     .get = LEDGER_STMT_TRANSFER_GET,
     .insert = LEDGER_STMT_TRANSFER_INSERT,
     .record_param = 15,
+    .record_format = ledger_transfer_record_format,
     .record_size = sizeof(fogpay_transfer),
     .position_offset = offsetof(fogpay_transfer, position),
     .check = account__transfer_check,

@@ -9,8 +9,10 @@
  * Design. Appending takes the next position, encodes the record
  * deterministically with the chain's encoder, hashes it onto the previous
  * record's hash (hash(n) = SHA-256(hash(n-1) || record(n)), hash(0) = 32
- * zero bytes) and inserts the row; the schema's triggers refuse anything
- * but the next position. Reading a row is the chain's reader, which checks
+ * zero bytes) and inserts the row: with its record, or with a format byte
+ * in its place for a chain whose record is the encoding of the row's own
+ * columns (transfers), so that it is not stored twice. The schema's
+ * triggers refuse anything but the next position. Reading a row is the chain's reader, which checks
  * every stored value against its limits.
  *
  * Ownership. Nothing here allocates; records are copied into the caller's
@@ -152,7 +154,11 @@ fogpay_error ledger__chain_append(fogpay_ledger *l, const ledger_chain *c, void 
     if (err == FOGPAY_OK) {
         sqlite3_stmt *s = ledger__stmt(l, c->insert);
         c->bind(l, s, record);
-        ledger__bind_blob(l, s, c->record_param, bytes, len);
+        if (c->record_format != NULL) {
+            ledger__bind_blob(l, s, c->record_param, c->record_format, 1);
+        } else {
+            ledger__bind_blob(l, s, c->record_param, bytes, len);
+        }
         ledger__bind_blob(l, s, c->record_param + 1, hash, FOGPAY_HASH_BYTES);
         err = ledger__exec(l, s);
     }

@@ -53,6 +53,15 @@
  * failure a sign of a broken random source, reported as FOGPAY_ERR_STORAGE. */
 #define LEDGER_ENTITY_ID_ATTEMPTS 4
 
+/* The writer's page cache. A settlement touches the last pages of the
+ * transfers table and of its indexes, one leaf of each per-device index
+ * (device and sequence, debit, credit, messages, the day totals) for each of
+ * the devices paying, and the accounts: for a few thousand active devices
+ * that is a few thousand pages of 4 KiB, which SQLite's 2 MiB default
+ * cannot hold (it re-read 25 pages an intent). 64 MiB holds them with room
+ * for the reads of a sync or a list. */
+#define LEDGER_CACHE_KIB 65536
+
 /* Milliseconds in a UTC day: the per-day limit counts from midnight UTC. */
 #define LEDGER_DAY_MS 86400000ull
 
@@ -97,7 +106,8 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_ACCOUNT_ADD,
     LEDGER_STMT_TRANSFER_INSERT,
     /* ledger_settle.c */
-    LEDGER_STMT_SPENT_IN_DAY,
+    LEDGER_STMT_DAY_TOTAL_GET,
+    LEDGER_STMT_DAY_TOTAL_ADD,
     LEDGER_STMT_REFUNDED_SUM,
     /* ledger_message.c */
     LEDGER_STMT_MESSAGE_LOOKUP,
@@ -158,6 +168,7 @@ extern const size_t ledger_verify__sql_count;
 extern const char ledger_schema_sql[];
 extern const char ledger_migrate_1_sql[];
 extern const char ledger_migrate_2_sql[];
+extern const char ledger_migrate_3_sql[];
 
 struct fogpay_ledger {
     sqlite3 *db;
@@ -320,6 +331,11 @@ fogpay_error ledger__chain_head(fogpay_ledger *l, uint64_t *position,
 fogpay_error ledger__transfer_read(sqlite3_stmt *s, fogpay_transfer *t,
                                    uint8_t hash[FOGPAY_HASH_BYTES]);
 
+/* The chain hash at position (a transfer's): FOGPAY_ERR_NOT_FOUND when
+ * there is none. */
+fogpay_error ledger__transfer_hash(fogpay_ledger *l, uint64_t position,
+                                   uint8_t hash[FOGPAY_HASH_BYTES]);
+
 /* ledger_chain.c: the one mechanism of the hash chains. */
 
 /* A chain: its statements and its record codec. The record is a struct of
@@ -330,6 +346,10 @@ typedef struct ledger_chain {
     ledger_stmt_id get;    /* the row at position ?1 */
     ledger_stmt_id insert; /* the row, the record at ?record_param, its hash next */
     int record_param;
+    /* NULL: the row stores its record. Otherwise the record is the encoding
+     * of the row's own columns, and the row stores this one format byte in
+     * its place rather than a second copy. */
+    const uint8_t *record_format;
     size_t record_size;
     size_t position_offset;
     /* FOGPAY_OK when record may be appended onto a chain of head rows. */
@@ -345,6 +365,13 @@ typedef int (*ledger_chain_visit)(void *ctx, const void *record,
                                   const uint8_t hash[FOGPAY_HASH_BYTES]);
 
 extern const ledger_chain ledger_transfer_chain;
+
+/* What a transfer row written from schema version 4 on keeps in its record
+ * column: this one byte, format 1, "the record is fogpay_transfer_encode()
+ * of the row's columns". A stored record is a CBOR map (0xa0..0xbf), so
+ * never this byte. */
+#define LEDGER_TRANSFER_RECORD_COLUMNS 0x01
+extern const uint8_t ledger_transfer_record_format[1];
 extern const ledger_chain ledger_event_chain;
 
 /* The last position (0 for an empty chain) and the hash there (32 zero
