@@ -33,6 +33,15 @@ static uint64_t *chain__position(const ledger_chain *c, void *record)
 fogpay_error ledger__chain_head_of(fogpay_ledger *l, const ledger_chain *c, uint64_t *position,
                                    uint8_t hash[FOGPAY_HASH_BYTES])
 {
+    if (c->hot) {
+        return ledger__hot_head(l, position, hash);
+    }
+    return ledger__chain_head_db(l, c, position, hash);
+}
+
+fogpay_error ledger__chain_head_db(fogpay_ledger *l, const ledger_chain *c, uint64_t *position,
+                                   uint8_t hash[FOGPAY_HASH_BYTES])
+{
     sqlite3_stmt *s = ledger__stmt(l, c->head);
     int rc = ledger__step(l, s);
     fogpay_error err = FOGPAY_OK;
@@ -83,6 +92,15 @@ fogpay_error ledger__chain_get(fogpay_ledger *l, const ledger_chain *c, uint64_t
         return FOGPAY_ERR_NOT_FOUND;
     }
     uint8_t hash[FOGPAY_HASH_BYTES];
+    /* The transfer just appended is asked for at once (its receipt needs
+     * its chain hash): it is the hot state's head. */
+    if (c->hot && ledger__hot_head_transfer(l, position, scratch, hash)) {
+        memcpy(out, scratch, c->record_size);
+        if (hash_out != NULL) {
+            memcpy(hash_out, hash, FOGPAY_HASH_BYTES);
+        }
+        return FOGPAY_OK;
+    }
     sqlite3_stmt *s = ledger__stmt(l, c->get);
     ledger__bind_u64(l, s, 1, position);
     int rc = ledger__step(l, s);
@@ -161,6 +179,9 @@ fogpay_error ledger__chain_append(fogpay_ledger *l, const ledger_chain *c, void 
         }
         ledger__bind_blob(l, s, c->record_param + 1, hash, FOGPAY_HASH_BYTES);
         err = ledger__exec(l, s);
+    }
+    if (err == FOGPAY_OK && c->hot) {
+        ledger__hot_appended(l, record, hash);
     }
     /* The chain's positions are the table's row ids: contiguous from 1. */
     assert(err != FOGPAY_OK || sqlite3_last_insert_rowid(l->db) == (sqlite3_int64)(head + 1));

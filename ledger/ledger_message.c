@@ -27,6 +27,8 @@ const ledger_stmt_sql ledger_message__sql[] = {
     {LEDGER_STMT_MESSAGE_LOOKUP,
      "SELECT m.hash, m.receipt, m.hash_at, m.chain_hash_at, t.hash FROM messages AS m "
      "LEFT JOIN transfers AS t ON t.position = m.position WHERE m.device_id = ?1 AND m.seq = ?2"},
+    {LEDGER_STMT_MESSAGE_LAST_SEQ,
+     "SELECT coalesce(max(seq), 0) FROM messages WHERE device_id = ?1"},
     {LEDGER_STMT_MESSAGE_INSERT,
      "INSERT INTO messages (device_id, seq, kind, hash, status, reason, position, receipt, "
      "time_ms, hash_at, chain_hash_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
@@ -176,6 +178,13 @@ fogpay_error fogpay_ledger_message_lookup(fogpay_ledger *l, const char *device_i
     if (seq == 0 || seq > LEDGER_INT_MAX) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
+    /* Past the device's highest answered seq nothing can be found. */
+    ledger_hot_device *d = NULL;
+    uint64_t last = 0;
+    if (ledger__hot_device(l, device_id, &d) == FOGPAY_OK &&
+        ledger__hot_last_seq(l, d, &last) == FOGPAY_OK && seq > last) {
+        return FOGPAY_ERR_NOT_FOUND;
+    }
     sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_MESSAGE_LOOKUP);
     ledger__bind_text(l, s, 1, device_id);
     ledger__bind_u64(l, s, 2, seq);
@@ -258,7 +267,26 @@ fogpay_error fogpay_ledger_message_record(fogpay_ledger *l, const char *device_i
     /* A repeat is FOGPAY_ERR_EXISTS; an unknown device or position
      * FOGPAY_ERR_NOT_FOUND (foreign keys). */
     err = ledger__exec(l, s);
+    if (err == FOGPAY_OK) {
+        ledger__hot_message(l, device_id, seq);
+    }
     return ledger__op_end(l, &op, err);
+}
+
+fogpay_error ledger__last_seq_db(fogpay_ledger *l, const char *device_id, uint64_t *seq)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_MESSAGE_LAST_SEQ);
+    ledger__bind_text(l, s, 1, device_id);
+    int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
+    if (rc == SQLITE_ROW && sqlite3_column_int64(s, 0) >= 0) {
+        *seq = (uint64_t)sqlite3_column_int64(s, 0);
+    } else {
+        err = rc == SQLITE_ROW ? FOGPAY_ERR_LEDGER_CORRUPT
+                               : ledger__error(l, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    }
+    ledger__finish(s);
+    return err;
 }
 
 /* Appends the event of a stored reading; hash is the signed reading's. */

@@ -178,14 +178,34 @@ static fogpay_error settle__check_limits(fogpay_ledger *l, const fogpay_intent *
     if (limits->per_day_minor == 0) {
         return FOGPAY_OK;
     }
-    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DAY_TOTAL_GET);
-    ledger__bind_text(l, s, 1, in->device_id);
-    ledger__bind_int64(l, s, 2, in->currency);
-    ledger__bind_u64(l, s, 3, now_ms / LEDGER_DAY_MS);
-    int64_t spent = 0;
-    fogpay_error err = settle__scalar(l, s, &spent);
-    if (err == FOGPAY_OK && (uint64_t)spent + in->amount_minor > limits->per_day_minor) {
+    ledger_hot_device *d = NULL;
+    ledger_hot_wallet *w = NULL;
+    uint64_t spent = 0;
+    fogpay_error err = ledger__hot_device(l, in->device_id, &d);
+    if (err == FOGPAY_OK) {
+        err = ledger__hot_wallet(l, d, in->currency, &w);
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__hot_paid(l, d, w, now_ms / LEDGER_DAY_MS, &spent);
+    }
+    if (err == FOGPAY_OK &&
+        (spent > limits->per_day_minor || in->amount_minor > limits->per_day_minor - spent)) {
         err = FOGPAY_ERR_LIMIT_PER_DAY;
+    }
+    return err;
+}
+
+fogpay_error ledger__day_total_db(fogpay_ledger *l, const char *device_id, uint16_t currency,
+                                  uint64_t day, uint64_t *paid_minor)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DAY_TOTAL_GET);
+    ledger__bind_text(l, s, 1, device_id);
+    ledger__bind_int64(l, s, 2, currency);
+    ledger__bind_u64(l, s, 3, day);
+    int64_t paid = 0;
+    fogpay_error err = settle__scalar(l, s, &paid);
+    if (err == FOGPAY_OK) {
+        *paid_minor = (uint64_t)paid;
     }
     return err;
 }
@@ -254,6 +274,9 @@ static fogpay_error settle__write(fogpay_ledger *l, const fogpay_intent *in,
         ledger__bind_u64(l, s, 3, now_ms / LEDGER_DAY_MS);
         ledger__bind_u64(l, s, 4, t->amount_minor);
         err = ledger__exec(l, s);
+    }
+    if (err == FOGPAY_OK) {
+        ledger__hot_paid_add(l, t->device_id, t->currency, now_ms / LEDGER_DAY_MS, t->amount_minor);
     }
     return err;
 }
