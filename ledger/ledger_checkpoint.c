@@ -11,12 +11,19 @@
  * into the database file what no reader still needs and syncs it, and
  * takes no lock the writer would wait for. When the WAL has been copied
  * whole, the writer's next transaction starts it from the beginning again,
- * so it stays about that long. A PASSIVE checkpoint cannot copy past a
- * reader's old snapshot; should the WAL reach LEDGER_WAL_HARD_FRAMES all
- * the same, the thread runs a RESTART checkpoint, which waits for such
- * readers (its busy timeout) and makes the next writer start the WAL over:
- * that is the bound on its growth. journal_size_limit on the writer cuts
- * the file back to LEDGER_WAL_LIMIT_BYTES whenever it restarts past it.
+ * so it stays about that long. But a writer that commits back to back
+ * (a busy gateway, a bulk load) appends while the thread copies, so the
+ * copy never catches up and the WAL is never started over: PASSIVE alone
+ * does not bound it (a load of 10 million transfers grew it to 7 GB). The
+ * bound is the writer's: when a commit leaves the WAL at
+ * LEDGER_WAL_HARD_FRAMES or more, the hook runs a RESTART checkpoint on the
+ * writer's own connection, between its transactions. The thread has
+ * copied nearly all of the WAL by then, so this copies the frames written
+ * since its last pass and syncs the file, and the next transaction starts
+ * the WAL from its beginning. (Should the thread be mid-pass, the RESTART
+ * returns busy at once and the next commit tries again.) journal_size_limit
+ * on the writer cuts the file back to LEDGER_WAL_LIMIT_BYTES when it
+ * restarts past it.
  * Durability does not depend on any of this: every commit has synced the
  * WAL (synchronous=FULL) before it returns.
  *
@@ -41,10 +48,11 @@ struct ledger_checkpointer {
     pthread_t thread;
     pthread_mutex_t mutex;
     pthread_cond_t wake;
-    sqlite3 *db;   /* the thread's own connection */
-    int frames;    /* the WAL's length after the writer's last commit */
-    bool stop;     /* set by ledger__checkpoint_stop() */
-    uint64_t runs; /* checkpoints run */
+    sqlite3 *db;       /* the thread's own connection */
+    int frames;        /* the WAL's length after the writer's last commit */
+    bool stop;         /* set by ledger__checkpoint_stop() */
+    uint64_t runs;     /* checkpoints run by the thread */
+    uint64_t restarts; /* RESTART checkpoints run by the writer at the bound */
 };
 
 static void *checkpoint__main(void *arg)
@@ -58,13 +66,11 @@ static void *checkpoint__main(void *arg)
         if (c->stop) {
             break;
         }
-        int mode = c->frames >= LEDGER_WAL_HARD_FRAMES ? SQLITE_CHECKPOINT_RESTART
-                                                       : SQLITE_CHECKPOINT_PASSIVE;
         c->frames = 0;
         pthread_mutex_unlock(&c->mutex);
         /* Busy or a reader in the way: the next commit past the length
          * wakes the thread again. */
-        (void)sqlite3_wal_checkpoint_v2(c->db, NULL, mode, NULL, NULL);
+        (void)sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         pthread_mutex_lock(&c->mutex);
         c->runs++;
     }
@@ -72,12 +78,19 @@ static void *checkpoint__main(void *arg)
     return NULL;
 }
 
-/* The writer's WAL hook, after each commit, on the writer's thread. */
+/* The writer's WAL hook, after each commit, on the writer's thread: wakes
+ * the thread past the length, restarts the WAL itself at the bound. */
 static int checkpoint__hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
-    (void)db;
-    (void)name;
     ledger_checkpointer *c = arg;
+    if (frames >= LEDGER_WAL_HARD_FRAMES) {
+        /* Busy (the thread mid-pass, a reader): tried again next commit. */
+        int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        pthread_mutex_lock(&c->mutex);
+        c->restarts += rc == SQLITE_OK;
+        pthread_mutex_unlock(&c->mutex);
+        return SQLITE_OK;
+    }
     if (frames >= LEDGER_WAL_CHECKPOINT_FRAMES) {
         pthread_mutex_lock(&c->mutex);
         c->frames = frames;

@@ -65,11 +65,13 @@
 
 /* WAL checkpoints (ledger_checkpoint.c): the WAL's length in frames (a
  * page each, 4 KiB) past which the checkpoint thread copies it into the
- * database (SQLite's own default), the length at which it waits for
- * readers to bound the WAL (64 MiB), and the size the WAL file is cut back
- * to when it restarts past it. */
-#define LEDGER_WAL_CHECKPOINT_FRAMES 1000
-#define LEDGER_WAL_HARD_FRAMES       16000
+ * database (32 MiB: the pages settlements rewrite over and over, a
+ * device's leaves, are copied once a pass, so a longer pass copies fewer
+ * pages an intent), the length at which the writer restarts it itself
+ * (the bound, 128 MiB), and the size the WAL file is cut back to when it
+ * restarts past it. */
+#define LEDGER_WAL_CHECKPOINT_FRAMES 8192
+#define LEDGER_WAL_HARD_FRAMES       32768
 #define LEDGER_WAL_LIMIT_BYTES       (16 * 1024 * 1024)
 
 /* Milliseconds in a UTC day: the per-day limit counts from midnight UTC. */
