@@ -360,9 +360,7 @@ static void test_schema_migration_3_to_4(void)
 {
     fixture fx;
     fixture_open(&fx);
-    fogpay_device_limits limits = {0, 300, 0};
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_set_limits(fx.l, "dev-a", &limits, NOW_MS),
-                          FOGPAY_OK);
+    limit_per_day(fx.l, "dev-a", 300);
     fund(fx.l, "dev-a", EUR, 1000);
     fogpay_transfer first;
     CU_ASSERT_EQUAL_FATAL(pay_full(fx.l, "dev-a", 1, "dev-b", 0, 100, EUR, NOW_MS, &first),

@@ -183,9 +183,7 @@ static void test_hot_state_rolls_back(void)
 {
     fixture fx;
     fixture_open(&fx);
-    fogpay_device_limits limits = {0, 150, 0};
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_set_limits(fx.l, "dev-a", &limits, NOW_MS),
-                          FOGPAY_OK);
+    limit_per_day(fx.l, "dev-a", 150);
     fund(fx.l, "dev-a", EUR, 1000);
     uint64_t head_before = 0;
     uint8_t hash_before[FOGPAY_HASH_BYTES], hash[FOGPAY_HASH_BYTES];
