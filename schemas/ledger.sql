@@ -187,13 +187,15 @@ CREATE TABLE transfers (
     CHECK ((device_id IS NULL) = (seq IS NULL) AND (device_id IS NULL) = (intent_hash IS NULL))
 );
 -- Only the indexes a query needs (ledger/ledger_query.c, ledger_settle.c):
--- a device's payments exactly once per (device, seq); retrieval by account,
--- hence by device and, through the accounts and ownership of an entity, by
--- legal entity; refunds of a payment. A list by time walks positions in
+-- a device's payments exactly once per (device, seq), which also finds
+-- them as debits of its wallet (a payment always debits the payer's
+-- wallet, so transfers_debit holds only the other kinds); retrieval by
+-- account, hence by device and, through the accounts and ownership of an
+-- entity, by legal entity; refunds of a payment. A list by time walks positions in
 -- order and filters on time_ms; the per-day limit reads device_day_totals.
 CREATE UNIQUE INDEX transfers_device_seq ON transfers (device_id, seq)
     WHERE device_id IS NOT NULL;
-CREATE INDEX transfers_debit ON transfers (debit_account);
+CREATE INDEX transfers_debit ON transfers (debit_account) WHERE kind <> 0;
 CREATE INDEX transfers_credit ON transfers (credit_account);
 CREATE INDEX transfers_related ON transfers (related_position)
     WHERE related_position IS NOT NULL;

@@ -1,5 +1,6 @@
 -- ledger_migrate_3.sql - takes a ledger from schema version 3 to 4: the
--- write path of the fast gateway. transfers keeps four of its eight indexes
+-- write path of the fast gateway. transfers keeps four of its eight indexes,
+-- transfers_debit now for kinds other than payment
 -- (its rows stay; new rows store the format byte x'01' in record instead of
 -- the record a second time); device_day_totals is added and filled from
 -- the payments held; messages is rebuilt with the offsets of the hashes its
@@ -23,6 +24,8 @@ DROP INDEX IF EXISTS transfers_device_day;
 DROP INDEX IF EXISTS transfers_payer_entity;
 DROP INDEX IF EXISTS transfers_payee_entity;
 DROP INDEX IF EXISTS transfers_time;
+DROP INDEX IF EXISTS transfers_debit;
+CREATE INDEX transfers_debit ON transfers (debit_account) WHERE kind <> 0;
 
 CREATE TABLE messages_v4 (
     device_id TEXT NOT NULL REFERENCES devices (id),

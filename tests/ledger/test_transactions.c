@@ -272,6 +272,10 @@ static void test_hot_state_sees_other_writers(void)
     fogpay_ledger_close(fx.l);
 }
 
+/* The checkpoint thread's length in frames (LEDGER_WAL_CHECKPOINT_FRAMES,
+ * private to the ledger). */
+#define LEDGER_TEST_WAL_FRAMES 8192
+
 /* The writer's commits leave checkpoints to the ledger's own thread: once
  * the WAL passes its length, the thread checkpoints (waited for, not
  * timed), and the ledger stays whole. */
@@ -281,17 +285,19 @@ static void test_checkpoints_on_their_thread(void)
     fixture_open(&fx);
     fund(fx.l, "dev-a", EUR, 1000000);
     CU_ASSERT_EQUAL(fogpay_ledger_checkpoints(fx.l), 0);
-    /* Each committed payment writes a few pages to the WAL. */
-    for (uint64_t seq = 1; seq <= 1500; seq++) {
-        CU_ASSERT_EQUAL_FATAL(pay(fx.l, "dev-a", seq, "dev-b", 1), FOGPAY_OK);
-    }
-    for (int i = 0; i < 300 && fogpay_ledger_checkpoints(fx.l) == 0; i++) {
-        usleep(100 * 1000);
+    /* Each committed payment writes a few pages to the WAL: pay until the
+     * thread has checkpointed, up to well past its length. */
+    uint64_t paid = 0;
+    while (paid < 4 * LEDGER_TEST_WAL_FRAMES && fogpay_ledger_checkpoints(fx.l) == 0) {
+        CU_ASSERT_EQUAL_FATAL(pay(fx.l, "dev-a", ++paid, "dev-b", 1), FOGPAY_OK);
+        for (int i = 0; paid % 1000 == 0 && i < 50 && fogpay_ledger_checkpoints(fx.l) == 0; i++) {
+            usleep(20 * 1000);
+        }
     }
     CU_ASSERT(fogpay_ledger_checkpoints(fx.l) >= 1);
     uint64_t checked = 0;
     CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
-    CU_ASSERT_EQUAL(checked, 1501);
+    CU_ASSERT_EQUAL(checked, paid + 1);
     fogpay_ledger_close(fx.l);
     CU_ASSERT_EQUAL(fogpay_ledger_checkpoints(NULL), 0);
 }
