@@ -134,7 +134,10 @@ static fogpay_error opener__configure(opener *o)
     return err;
 }
 
-/* The journal and durability pragmas; WAL is kept in the file. */
+/* The journal and durability pragmas (WAL is kept in the file) and the
+ * page cache. synchronous=FULL in WAL mode syncs the WAL at every commit, so
+ * a commit has reached the disk when it returns; NORMAL would sync only at
+ * checkpoints, and a power cut could lose commits whose receipts were sent. */
 static fogpay_error opener__durability(opener *o)
 {
     char mode[16];
@@ -145,6 +148,11 @@ static fogpay_error opener__durability(opener *o)
     }
     if (err == FOGPAY_OK) {
         err = opener__query(o, "PRAGMA synchronous = FULL", NULL, 0);
+    }
+    if (err == FOGPAY_OK && o->schema->cache_kib > 0) {
+        char pragma[48];
+        snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%d", o->schema->cache_kib);
+        err = opener__query(o, pragma, NULL, 0);
     }
     return err;
 }

@@ -8,10 +8,10 @@
  * foreign keys on, and verified; read PRAGMA user_version. Then, only for a
  * file that is this program's (its version, an older version with a
  * migration, or an empty file to create): WAL journaling (verified) and
- * synchronous=FULL, each migration in its own transaction, or the schema
- * created in one transaction. Anything else (another application's file, a
- * newer version, an older one without a migration) is refused without being
- * changed, with a sentence naming the version found and the version needed.
+ * synchronous=FULL, the page cache's size, each migration in its own
+ * transaction, or the schema created in one transaction. Anything else (another application's file,
+ * a newer version, an older one without a migration) is refused without being changed, with a
+ * sentence naming the version found and the version needed.
  *
  * Ownership: on success *db is the caller's to close with sqlite3_close();
  * on failure *db is NULL and why holds the sentence.
@@ -34,6 +34,7 @@ typedef struct fogpay_sqlite_schema {
     const char *const *migrations; /* migrations[i] takes version i + 1 to i + 2; NULL: none */
     size_t migration_count;
     int busy_timeout_ms;
+    int cache_kib; /* the page cache in KiB (PRAGMA cache_size = -N); 0: SQLite's */
 } fogpay_sqlite_schema;
 
 /* An SQLite result code as a fogpay_error: FOGPAY_ERR_STORAGE_BUSY for a

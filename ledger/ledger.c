@@ -14,9 +14,11 @@
  * and the sentence saying why outlives the failed open
  * (fogpay_ledger_open_why).
  *
- * Ownership. fogpay_ledger_open() allocates the struct and the caller frees
- * it with fogpay_ledger_close(), which finalizes the statements and closes
- * the database (an open transaction is rolled back).
+ * Ownership. fogpay_ledger_open() allocates the struct, with its hot state
+ * (ledger_hot.c) and its checkpoint thread (ledger_checkpoint.c), and the
+ * caller frees it with fogpay_ledger_close(), which stops the thread,
+ * frees the hot state, finalizes the statements and closes the database
+ * (an open transaction is rolled back).
  */
 #include <assert.h>
 #include <stdio.h>
@@ -36,6 +38,7 @@ const ledger_stmt_sql ledger_core__sql[] = {
     {LEDGER_STMT_OP_SAVEPOINT, "SAVEPOINT ledger_op"},
     {LEDGER_STMT_OP_RELEASE, "RELEASE ledger_op"},
     {LEDGER_STMT_OP_ROLLBACK_TO, "ROLLBACK TO ledger_op"},
+    {LEDGER_STMT_DATA_VERSION, "PRAGMA data_version"},
 };
 const size_t ledger_core__sql_count = sizeof ledger_core__sql / sizeof ledger_core__sql[0];
 
@@ -202,7 +205,7 @@ fogpay_error ledger__check_text(const char *text, size_t max)
 
 /* Version N to N + 1: schemas/ledger_migrate_N.sql, embedded at build time. */
 static const char *const ledger__migrations[] = {ledger_migrate_1_sql, ledger_migrate_2_sql,
-                                                 ledger_migrate_3_sql};
+                                                 ledger_migrate_3_sql, ledger_migrate_4_sql};
 
 static const fogpay_sqlite_schema ledger__schema = {
     .what = "ledger",
@@ -211,6 +214,7 @@ static const fogpay_sqlite_schema ledger__schema = {
     .migrations = ledger__migrations,
     .migration_count = sizeof ledger__migrations / sizeof ledger__migrations[0],
     .busy_timeout_ms = LEDGER_BUSY_TIMEOUT_MS,
+    .cache_kib = LEDGER_CACHE_KIB,
 };
 
 static fogpay_error ledger__prepare_all(fogpay_ledger *l)
@@ -235,6 +239,8 @@ static fogpay_error ledger__prepare_all(fogpay_ledger *l)
 
 static void ledger__free(fogpay_ledger *l)
 {
+    ledger__checkpoint_stop(l);
+    ledger__hot_free(l);
     for (size_t id = 0; id < LEDGER_STMT_COUNT; id++) {
         sqlite3_finalize(l->stmt[id]);
     }
@@ -257,10 +263,16 @@ fogpay_error fogpay_ledger_open_why(const char *path, bool create, fogpay_ledger
     if (l == NULL) {
         return FOGPAY_ERR_NO_MEMORY;
     }
-    fogpay_error err = fogpay_sqlite_open(path, create, &ledger__schema, &l->db, NULL, l->message,
-                                          sizeof l->message);
+    fogpay_error err = ledger__hot_init(l);
+    if (err == FOGPAY_OK) {
+        err = fogpay_sqlite_open(path, create, &ledger__schema, &l->db, NULL, l->message,
+                                 sizeof l->message);
+    }
     if (err == FOGPAY_OK) {
         err = ledger__prepare_all(l);
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__checkpoint_start(l);
     }
     if (err != FOGPAY_OK) {
         if (why != NULL && cap > 0) {
@@ -308,7 +320,14 @@ fogpay_error fogpay_ledger_begin(fogpay_ledger *l)
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
     l->savepoint_depth = 0;
-    return ledger__exec(l, ledger__stmt(l, LEDGER_STMT_BEGIN));
+    fogpay_error err = ledger__exec(l, ledger__stmt(l, LEDGER_STMT_BEGIN));
+    if (err == FOGPAY_OK) {
+        err = ledger__hot_begin(l);
+        if (err != FOGPAY_OK) {
+            (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_ROLLBACK));
+        }
+    }
+    return err;
 }
 
 fogpay_error fogpay_ledger_commit(fogpay_ledger *l)
@@ -321,6 +340,11 @@ fogpay_error fogpay_ledger_commit(fogpay_ledger *l)
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
     fogpay_error err = ledger__exec(l, ledger__stmt(l, LEDGER_STMT_COMMIT));
+    if (err == FOGPAY_OK) {
+        ledger__hot_commit(l);
+    } else if (sqlite3_get_autocommit(l->db)) {
+        ledger__hot_undo_all(l); /* SQLite rolled the transaction back */
+    }
     if (err == FOGPAY_OK || sqlite3_get_autocommit(l->db)) {
         l->savepoint_depth = 0;
     }
@@ -335,6 +359,7 @@ void fogpay_ledger_rollback(fogpay_ledger *l)
     if (!sqlite3_get_autocommit(l->db)) {
         (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_ROLLBACK));
     }
+    ledger__hot_undo_all(l);
     l->savepoint_depth = 0;
 }
 
@@ -354,6 +379,7 @@ fogpay_error fogpay_ledger_savepoint(fogpay_ledger *l)
     fogpay_error err = ledger__exec(l, ledger__stmt(l, LEDGER_STMT_SAVEPOINT));
     if (err == FOGPAY_OK) {
         l->savepoint_depth++;
+        ledger__hot_mark(l);
     }
     return err;
 }
@@ -371,6 +397,7 @@ fogpay_error fogpay_ledger_release(fogpay_ledger *l)
     fogpay_error err = ledger__exec(l, ledger__stmt(l, LEDGER_STMT_RELEASE));
     if (err == FOGPAY_OK) {
         l->savepoint_depth--;
+        ledger__hot_release(l);
     }
     return err;
 }
@@ -381,11 +408,15 @@ void fogpay_ledger_rollback_to(fogpay_ledger *l)
         return;
     }
     if (l->savepoint_depth == 0 || sqlite3_get_autocommit(l->db)) {
+        if (sqlite3_get_autocommit(l->db)) {
+            ledger__hot_undo_all(l);
+        }
         l->savepoint_depth = 0;
         return;
     }
     (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_ROLLBACK_TO));
     (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_RELEASE));
+    ledger__hot_undo_to_mark(l);
     l->savepoint_depth--;
 }
 
@@ -393,7 +424,19 @@ fogpay_error ledger__op_begin(fogpay_ledger *l, ledger_op *op)
 {
     op->own_transaction = sqlite3_get_autocommit(l->db) != 0;
     ledger_stmt_id id = op->own_transaction ? LEDGER_STMT_BEGIN : LEDGER_STMT_OP_SAVEPOINT;
-    return ledger__exec(l, ledger__stmt(l, id));
+    fogpay_error err = ledger__exec(l, ledger__stmt(l, id));
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (!op->own_transaction) {
+        ledger__hot_mark(l);
+        return FOGPAY_OK;
+    }
+    err = ledger__hot_begin(l);
+    if (err != FOGPAY_OK) {
+        (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_ROLLBACK));
+    }
+    return err;
 }
 
 fogpay_error ledger__op_end(fogpay_ledger *l, ledger_op *op, fogpay_error err)
@@ -401,6 +444,7 @@ fogpay_error ledger__op_end(fogpay_ledger *l, ledger_op *op, fogpay_error err)
     /* SQLite may have rolled the whole transaction back itself (a full
      * disk, an I/O error): then there is nothing left to end. */
     if (sqlite3_get_autocommit(l->db)) {
+        ledger__hot_undo_all(l);
         if (!op->own_transaction) {
             l->savepoint_depth = 0;
         }
@@ -413,16 +457,23 @@ fogpay_error ledger__op_end(fogpay_ledger *l, ledger_op *op, fogpay_error err)
         if (err != FOGPAY_OK && !sqlite3_get_autocommit(l->db)) {
             (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_ROLLBACK));
         }
+        if (err == FOGPAY_OK) {
+            ledger__hot_commit(l);
+        } else {
+            ledger__hot_undo_all(l);
+        }
         return err;
     }
     if (err == FOGPAY_OK) {
         err = ledger__exec(l, ledger__stmt(l, LEDGER_STMT_OP_RELEASE));
         if (err == FOGPAY_OK) {
+            ledger__hot_release(l);
             return FOGPAY_OK;
         }
     }
     (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_OP_ROLLBACK_TO));
     (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_OP_RELEASE));
+    ledger__hot_undo_to_mark(l);
     return err;
 }
 
@@ -432,13 +483,22 @@ fogpay_error ledger__read_begin(fogpay_ledger *l, bool *own)
     if (!*own) {
         return FOGPAY_OK;
     }
-    return ledger__exec(l, ledger__stmt(l, LEDGER_STMT_BEGIN_READ));
+    fogpay_error err = ledger__exec(l, ledger__stmt(l, LEDGER_STMT_BEGIN_READ));
+    if (err == FOGPAY_OK) {
+        err = ledger__hot_begin(l);
+        if (err != FOGPAY_OK) {
+            (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_ROLLBACK));
+        }
+    }
+    return err;
 }
 
 void ledger__read_end(fogpay_ledger *l, bool own)
 {
     if (own && !sqlite3_get_autocommit(l->db)) {
-        /* A read transaction wrote nothing: ending it cannot lose work. */
+        /* A read transaction wrote nothing: ending it cannot lose work, and
+         * what it loaded into the hot state was committed. */
         (void)ledger__exec(l, ledger__stmt(l, LEDGER_STMT_ROLLBACK));
+        ledger__hot_commit(l);
     }
 }

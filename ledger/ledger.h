@@ -19,10 +19,22 @@
  * The caller (plugin/device_message.c) owns everything before that: topic, size,
  * decoding, signature, expiry, currency being enabled.
  *
+ * The hot state. What a settlement reads (devices with their keys and
+ * limits, holders, wallets and balances, today's paid totals, the highest
+ * answered seq, the chain head) is held in memory by the handle, loaded on
+ * first use and changed only with the ledger's own writes, rolled back
+ * with them, and dropped when another connection commits to the file
+ * (PRAGMA data_version); a settlement runs no SELECT. The per-day limit is
+ * a running total per device, currency and UTC day (device_day_totals),
+ * kept with each payment.
+ *
  * Threading and ownership. A fogpay_ledger is used by one thread at a time;
- * it owns its sqlite3 handle and statements and is freed by
- * fogpay_ledger_close(). Output structs are filled by value; nothing
- * returned points into the ledger.
+ * it owns its sqlite3 handle, statements and hot state and is freed by
+ * fogpay_ledger_close(). It also owns one thread of its own with its own
+ * connection, which runs the WAL checkpoints (ledger_checkpoint.c), so that
+ * no commit of the caller's thread runs one; fogpay_ledger_close() stops
+ * and joins it first. Output structs are filled by value; nothing returned
+ * points into the ledger.
  */
 #ifndef FOGPAY_LEDGER_H
 #define FOGPAY_LEDGER_H
@@ -58,7 +70,7 @@ typedef struct fogpay_device_limits {
 #define FOGPAY_PASSWORD_HASH_MAX 160
 
 /* The schema version this code reads and writes (PRAGMA user_version). */
-#define FOGPAY_LEDGER_SCHEMA_VERSION 4
+#define FOGPAY_LEDGER_SCHEMA_VERSION 5
 
 /* Personal data of a legal entity, in bytes: a company name, an e-mail or
  * postal contact, an IBAN or similar reference all fit. */
@@ -109,6 +121,10 @@ fogpay_error fogpay_ledger_open(const char *path, bool create, fogpay_ledger **o
 fogpay_error fogpay_ledger_open_why(const char *path, bool create, fogpay_ledger **out, char *why,
                                     size_t cap);
 void fogpay_ledger_close(fogpay_ledger *l);
+
+/* WAL checkpoints run by the ledger's checkpoint thread since open: for
+ * monitoring, and for tests that the writer leaves them to it. */
+uint64_t fogpay_ledger_checkpoints(fogpay_ledger *l);
 
 /* The last SQLite message, for logs; static until the next call. */
 const char *fogpay_ledger_last_message(const fogpay_ledger *l);

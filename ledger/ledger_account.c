@@ -41,8 +41,7 @@ const ledger_stmt_sql ledger_account__sql[] = {
     {LEDGER_STMT_ACCOUNT_INSERT,
      "INSERT INTO accounts (kind, device_id, entity_id, currency, balance) "
      "VALUES (?1, ?2, ?3, ?4, 0) RETURNING id"},
-    {LEDGER_STMT_ACCOUNT_ADD,
-     "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1 RETURNING balance"},
+    {LEDGER_STMT_ACCOUNT_ADD, "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1"},
     {LEDGER_STMT_TRANSFER_INSERT,
      "INSERT INTO transfers (position, kind, debit_account, credit_account, amount_minor, "
      "currency, time_ms, device_id, seq, payer_entity, payee_entity, intent_hash, reference, "
@@ -122,6 +121,30 @@ static void account__fill(ledger_account *out, ledger_account_kind kind, const c
 fogpay_error ledger__account_find(fogpay_ledger *l, ledger_account_kind kind, const char *owner,
                                   uint16_t currency, ledger_account *out)
 {
+    if (kind != LEDGER_ACCOUNT_WALLET) {
+        return ledger__account_find_db(l, kind, owner, currency, out);
+    }
+    ledger_hot_device *d = NULL;
+    ledger_hot_wallet *w = NULL;
+    fogpay_error err = ledger__hot_device(l, owner, &d);
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        return ledger__account_find_db(l, kind, owner, currency, out);
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__hot_wallet(l, d, currency, &w);
+    }
+    if (err == FOGPAY_OK && w->account == 0) {
+        err = FOGPAY_ERR_NOT_FOUND;
+    }
+    if (err == FOGPAY_OK) {
+        account__fill(out, kind, owner, currency, w->account, w->balance);
+    }
+    return err;
+}
+
+fogpay_error ledger__account_find_db(fogpay_ledger *l, ledger_account_kind kind, const char *owner,
+                                     uint16_t currency, ledger_account *out)
+{
     static const ledger_stmt_id finders[] = {
         [LEDGER_ACCOUNT_WALLET] = LEDGER_STMT_ACCOUNT_FIND_WALLET,
         [LEDGER_ACCOUNT_ENTITY] = LEDGER_STMT_ACCOUNT_FIND_ENTITY,
@@ -169,6 +192,9 @@ fogpay_error ledger__account_ensure(fogpay_ledger *l, ledger_account_kind kind, 
         err = id >= 1 ? ledger__complete(l, s) : FOGPAY_ERR_LEDGER_CORRUPT;
         if (err == FOGPAY_OK) {
             account__fill(out, kind, owner, currency, (uint64_t)id, 0);
+            if (kind == LEDGER_ACCOUNT_WALLET) {
+                ledger__hot_wallet_created(l, owner, currency, (uint64_t)id);
+            }
         }
     } else {
         err = ledger__error(l, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
@@ -196,26 +222,34 @@ fogpay_error ledger__account_entity(fogpay_ledger *l, const ledger_account *a, u
 }
 
 /* Adds delta to an account's balance; *balance_after (may be NULL) is the
- * result. The schema's floor refuses a wallet or entity account below zero. */
+ * result: from the hot state for a wallet held there (which moves with
+ * it), else read back. The schema's floor refuses a wallet or entity
+ * account below zero. A plain UPDATE: RETURNING would cost it three times
+ * as much. */
 static fogpay_error account__add(fogpay_ledger *l, uint64_t id, int64_t delta,
                                  int64_t *balance_after)
 {
     sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_ACCOUNT_ADD);
     ledger__bind_u64(l, s, 1, id);
     ledger__bind_int64(l, s, 2, delta);
-    int rc = ledger__step(l, s);
-    fogpay_error err = FOGPAY_OK;
-    if (rc == SQLITE_ROW) {
-        if (balance_after != NULL) {
-            *balance_after = sqlite3_column_int64(s, 0);
-        }
-        err = ledger__complete(l, s);
-    } else if (rc == SQLITE_DONE) {
+    fogpay_error err = ledger__exec(l, s);
+    if (err == FOGPAY_OK && sqlite3_changes(l->db) != 1) {
         err = FOGPAY_ERR_NOT_FOUND;
-    } else {
-        err = ledger__error(l, rc);
     }
-    ledger__finish(s);
+    int64_t balance = 0;
+    if (err != FOGPAY_OK || ledger__hot_balance_add(l, id, delta, &balance)) {
+        if (err == FOGPAY_OK && balance_after != NULL) {
+            *balance_after = balance;
+        }
+        return err;
+    }
+    if (balance_after != NULL) {
+        ledger_account a;
+        err = ledger__account_get(l, id, &a);
+        if (err == FOGPAY_OK) {
+            *balance_after = a.balance;
+        }
+    }
     return err;
 }
 
@@ -270,6 +304,8 @@ static fogpay_error account__transfer_read(sqlite3_stmt *s, void *record,
     return ledger__transfer_read(s, record, hash);
 }
 
+const uint8_t ledger_transfer_record_format[1] = {LEDGER_TRANSFER_RECORD_COLUMNS};
+
 /* The transfer chain as a descriptor of the one chain mechanism
  * (ledger_chain.c). */
 const ledger_chain ledger_transfer_chain = {
@@ -278,6 +314,8 @@ const ledger_chain ledger_transfer_chain = {
     .get = LEDGER_STMT_TRANSFER_GET,
     .insert = LEDGER_STMT_TRANSFER_INSERT,
     .record_param = 15,
+    .record_format = ledger_transfer_record_format,
+    .hot = true,
     .record_size = sizeof(fogpay_transfer),
     .position_offset = offsetof(fogpay_transfer, position),
     .check = account__transfer_check,

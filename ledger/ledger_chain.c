@@ -9,8 +9,10 @@
  * Design. Appending takes the next position, encodes the record
  * deterministically with the chain's encoder, hashes it onto the previous
  * record's hash (hash(n) = SHA-256(hash(n-1) || record(n)), hash(0) = 32
- * zero bytes) and inserts the row; the schema's triggers refuse anything
- * but the next position. Reading a row is the chain's reader, which checks
+ * zero bytes) and inserts the row: with its record, or with a format byte
+ * in its place for a chain whose record is the encoding of the row's own
+ * columns (transfers), so that it is not stored twice. The schema's
+ * triggers refuse anything but the next position. Reading a row is the chain's reader, which checks
  * every stored value against its limits.
  *
  * Ownership. Nothing here allocates; records are copied into the caller's
@@ -29,6 +31,15 @@ static uint64_t *chain__position(const ledger_chain *c, void *record)
 }
 
 fogpay_error ledger__chain_head_of(fogpay_ledger *l, const ledger_chain *c, uint64_t *position,
+                                   uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    if (c->hot) {
+        return ledger__hot_head(l, position, hash);
+    }
+    return ledger__chain_head_db(l, c, position, hash);
+}
+
+fogpay_error ledger__chain_head_db(fogpay_ledger *l, const ledger_chain *c, uint64_t *position,
                                    uint8_t hash[FOGPAY_HASH_BYTES])
 {
     sqlite3_stmt *s = ledger__stmt(l, c->head);
@@ -81,6 +92,15 @@ fogpay_error ledger__chain_get(fogpay_ledger *l, const ledger_chain *c, uint64_t
         return FOGPAY_ERR_NOT_FOUND;
     }
     uint8_t hash[FOGPAY_HASH_BYTES];
+    /* The transfer just appended is asked for at once (its receipt needs
+     * its chain hash): it is the hot state's head. */
+    if (c->hot && ledger__hot_head_transfer(l, position, scratch, hash)) {
+        memcpy(out, scratch, c->record_size);
+        if (hash_out != NULL) {
+            memcpy(hash_out, hash, FOGPAY_HASH_BYTES);
+        }
+        return FOGPAY_OK;
+    }
     sqlite3_stmt *s = ledger__stmt(l, c->get);
     ledger__bind_u64(l, s, 1, position);
     int rc = ledger__step(l, s);
@@ -152,9 +172,16 @@ fogpay_error ledger__chain_append(fogpay_ledger *l, const ledger_chain *c, void 
     if (err == FOGPAY_OK) {
         sqlite3_stmt *s = ledger__stmt(l, c->insert);
         c->bind(l, s, record);
-        ledger__bind_blob(l, s, c->record_param, bytes, len);
+        if (c->record_format != NULL) {
+            ledger__bind_blob(l, s, c->record_param, c->record_format, 1);
+        } else {
+            ledger__bind_blob(l, s, c->record_param, bytes, len);
+        }
         ledger__bind_blob(l, s, c->record_param + 1, hash, FOGPAY_HASH_BYTES);
         err = ledger__exec(l, s);
+    }
+    if (err == FOGPAY_OK && c->hot) {
+        ledger__hot_appended(l, record, hash);
     }
     /* The chain's positions are the table's row ids: contiguous from 1. */
     assert(err != FOGPAY_OK || sqlite3_last_insert_rowid(l->db) == (sqlite3_int64)(head + 1));

@@ -11,7 +11,8 @@
  * and refunds; ledger_message.c device messages, usage readings and the
  * rejection log; ledger_query.c reading transfers; ledger_event.c the
  * event chain; ledger_sync.c the upstream sync state; ledger_verify.c
- * verification.
+ * verification; ledger_hot.c the hot state of settlement in memory;
+ * ledger_checkpoint.c the WAL checkpoints on a thread of their own.
  *
  * Statements. Each file keeps its SQL in a table of {id, text}; ledger.c
  * prepares all of them once at open with SQLITE_PREPARE_PERSISTENT. A
@@ -53,6 +54,26 @@
  * failure a sign of a broken random source, reported as FOGPAY_ERR_STORAGE. */
 #define LEDGER_ENTITY_ID_ATTEMPTS 4
 
+/* The writer's page cache. A settlement touches the last pages of the
+ * transfers table and of its indexes, one leaf of each per-device index
+ * (device and sequence, debit, credit, messages, the day totals) for each of
+ * the devices paying, and the accounts: for a few thousand active devices
+ * that is a few thousand pages of 4 KiB, which SQLite's 2 MiB default
+ * cannot hold (it re-read 25 pages an intent). 64 MiB holds them with room
+ * for the reads of a sync or a list. */
+#define LEDGER_CACHE_KIB 65536
+
+/* WAL checkpoints (ledger_checkpoint.c): the WAL's length in frames (a
+ * page each, 4 KiB) past which the checkpoint thread copies it into the
+ * database (32 MiB: the pages settlements rewrite over and over, a
+ * device's leaves, are copied once a pass, so a longer pass copies fewer
+ * pages an intent), the length at which the writer restarts it itself
+ * (the bound, 128 MiB), and the size the WAL file is cut back to when it
+ * restarts past it. */
+#define LEDGER_WAL_CHECKPOINT_FRAMES 8192
+#define LEDGER_WAL_HARD_FRAMES       32768
+#define LEDGER_WAL_LIMIT_BYTES       (16 * 1024 * 1024)
+
 /* Milliseconds in a UTC day: the per-day limit counts from midnight UTC. */
 #define LEDGER_DAY_MS 86400000ull
 
@@ -63,6 +84,14 @@
 /* Retired keys of one device still valid at a time: a rotation ends the
  * earlier window, so one; more is a ledger written by something else. */
 #define LEDGER_KEYS_ENDED_MAX 4
+/* Bounds of the hot state (ledger_hot.c): currencies kept a device,
+ * devices kept before the state is emptied at a transaction's start, undo
+ * records a transaction before a rollback in it empties the state instead,
+ * and savepoint marks (the caller's and the ledger's own). */
+#define LEDGER_HOT_WALLETS     4
+#define LEDGER_HOT_DEVICES_MAX 100000
+#define LEDGER_HOT_JOURNAL_MAX 16384
+#define LEDGER_HOT_MARKS_MAX   (LEDGER_SAVEPOINT_DEPTH_MAX + 8)
 
 typedef enum ledger_stmt_id {
     /* ledger.c: transactions and savepoints */
@@ -76,13 +105,13 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_OP_SAVEPOINT,
     LEDGER_STMT_OP_RELEASE,
     LEDGER_STMT_OP_ROLLBACK_TO,
+    LEDGER_STMT_DATA_VERSION,
     /* ledger_registry.c */
     LEDGER_STMT_ENTITY_INSERT,
     LEDGER_STMT_ENTITY_PERSONAL_INSERT,
     LEDGER_STMT_ENTITY_EXISTS,
     LEDGER_STMT_DEVICE_INSERT,
     LEDGER_STMT_DEVICE_GET,
-    LEDGER_STMT_DEVICE_STATE,
     LEDGER_STMT_DEVICE_SET_STATUS,
     LEDGER_STMT_DEVICE_SET_LIMITS,
     LEDGER_STMT_DEVICE_NEXT_COMMAND_SEQ,
@@ -94,6 +123,7 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_OWNERSHIP_INSERT,
     LEDGER_STMT_OWNERSHIP_LATEST,
     LEDGER_STMT_OWNERSHIP_AT,
+    LEDGER_STMT_OWNERSHIP_NEXT,
     /* ledger_account.c */
     LEDGER_STMT_ACCOUNT_GET,
     LEDGER_STMT_ACCOUNT_FIND_WALLET,
@@ -103,13 +133,15 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_ACCOUNT_ADD,
     LEDGER_STMT_TRANSFER_INSERT,
     /* ledger_settle.c */
-    LEDGER_STMT_SPENT_IN_DAY,
+    LEDGER_STMT_DAY_TOTAL_GET,
+    LEDGER_STMT_DAY_TOTAL_ADD,
     LEDGER_STMT_REFUNDED_SUM,
     /* ledger_message.c */
     LEDGER_STMT_MESSAGE_LOOKUP,
     LEDGER_STMT_MESSAGE_BEFORE,
     LEDGER_STMT_MESSAGE_FROM,
     LEDGER_STMT_MESSAGE_HEAD,
+    LEDGER_STMT_MESSAGE_LAST_SEQ,
     LEDGER_STMT_MESSAGE_INSERT,
     LEDGER_STMT_USAGE_INSERT,
     LEDGER_STMT_REJECTION_INSERT,
@@ -175,6 +207,73 @@ extern const char ledger_schema_sql[];
 extern const char ledger_migrate_1_sql[];
 extern const char ledger_migrate_2_sql[];
 extern const char ledger_migrate_3_sql[];
+extern const char ledger_migrate_4_sql[];
+
+/* The hot state (ledger_hot.c). A wallet of a device in one currency:
+ * account 0 when the device has none; paid_minor is what the device paid
+ * in the currency on day (UINT64_MAX: not loaded). */
+typedef struct ledger_hot_wallet {
+    uint16_t currency; /* 0: an unused slot */
+    uint64_t account;
+    int64_t balance;
+    uint64_t day;
+    uint64_t paid_minor;
+} ledger_hot_wallet;
+
+/* A device as settlement needs it. Stale (loaded false) entries reload on
+ * use; holder is the entity ("" nobody) that holds the device on
+ * [holder_from_ms, holder_until_ms); last_message_seq the highest seq in
+ * messages. */
+typedef struct ledger_hot_device {
+    bool loaded;
+    fogpay_device device;
+    bool holder_known;
+    char holder[FOGPAY_ENTITY_ID_MAX + 1];
+    uint64_t holder_from_ms;
+    uint64_t holder_until_ms;
+    bool seq_known;
+    uint64_t last_message_seq;
+    uint32_t next_wallet; /* the slot the next currency takes */
+    ledger_hot_wallet wallets[LEDGER_HOT_WALLETS];
+} ledger_hot_device;
+
+/* The transfer chain's head, with the transfer there once appended here. */
+typedef struct ledger_hot_head {
+    bool known;
+    uint64_t position;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    bool transfer_known;
+    fogpay_transfer transfer;
+} ledger_hot_head;
+
+/* An undo record: an entry as it was before a change (device NULL: the
+ * head). */
+typedef struct ledger_hot_record {
+    ledger_hot_device *device;
+    union {
+        ledger_hot_device device;
+        ledger_hot_head head;
+    } before;
+} ledger_hot_record;
+
+typedef struct ledger_hot {
+    ledger_hot_device **slots; /* open addressing by device id; cap a power of 2 */
+    size_t cap;
+    size_t count;
+    ledger_hot_device **by_account; /* a wallet's account id to its device */
+    size_t account_cap;
+    ledger_hot_head head;
+    ledger_hot_record *journal;
+    size_t journal_len;
+    size_t journal_cap;
+    bool journal_overflow;
+    size_t marks[LEDGER_HOT_MARKS_MAX];
+    uint32_t mark_depth;
+    int64_t data_version;
+    bool version_known;
+} ledger_hot;
+
+typedef struct ledger_checkpointer ledger_checkpointer;
 
 struct fogpay_ledger {
     sqlite3 *db;
@@ -183,6 +282,8 @@ struct fogpay_ledger {
     int bind_rc;
     /* Savepoints opened by the caller and not yet released. */
     uint32_t savepoint_depth;
+    ledger_hot hot;
+    ledger_checkpointer *checkpointer; /* NULL: none runs */
     char message[LEDGER_MESSAGE_MAX];
 };
 
@@ -269,9 +370,17 @@ typedef struct ledger_device_state {
     fogpay_device_limits limits;
 } ledger_device_state;
 
-/* FOGPAY_ERR_NOT_FOUND for an unknown device. */
+/* FOGPAY_ERR_NOT_FOUND for an unknown device. From the hot state. */
 fogpay_error ledger__device_state(fogpay_ledger *l, const char *device_id,
                                   ledger_device_state *out);
+
+/* The database's answers behind the hot state: the device with its active
+ * key (FOGPAY_ERR_NOT_FOUND), and the entity ("" nobody) holding it at
+ * time_ms with the span [*from_ms, *until_ms) over which that answer holds. */
+fogpay_error ledger__device_read_db(fogpay_ledger *l, const char *device_id, fogpay_device *out);
+fogpay_error ledger__holder_read_db(fogpay_ledger *l, const char *device_id, uint64_t time_ms,
+                                    char entity_out[FOGPAY_ENTITY_ID_MAX + 1], uint64_t *from_ms,
+                                    uint64_t *until_ms);
 
 /* Checks a device id: 1..FOGPAY_DEVICE_ID_MAX bytes of letters, digits and
  * '.', '_', ':', '-' (FOGPAY_ERR_FIELD_RANGE, FOGPAY_ERR_TEXT_INVALID). */
@@ -301,9 +410,12 @@ typedef struct ledger_account {
 fogpay_error ledger__account_get(fogpay_ledger *l, uint64_t id, ledger_account *out);
 
 /* Finds an account without creating it; FOGPAY_ERR_NOT_FOUND if absent.
- * owner is the device id (wallet), entity id (entity) or NULL (system). */
+ * owner is the device id (wallet), entity id (entity) or NULL (system).
+ * Wallets come from the hot state; _db asks the database. */
 fogpay_error ledger__account_find(fogpay_ledger *l, ledger_account_kind kind, const char *owner,
                                   uint16_t currency, ledger_account *out);
+fogpay_error ledger__account_find_db(fogpay_ledger *l, ledger_account_kind kind, const char *owner,
+                                     uint16_t currency, ledger_account *out);
 
 /* Finds or creates the account; the owner must exist (the caller checks).
  * Call inside a write operation. */
@@ -323,6 +435,14 @@ fogpay_error ledger__account_entity(fogpay_ledger *l, const ledger_account *a, u
  * debit account's balance after. */
 fogpay_error ledger__transfer_append(fogpay_ledger *l, fogpay_transfer *t, int64_t *debit_balance);
 
+/* ledger_settle.c: what device_id paid in currency on day (a UTC day
+ * number), from device_day_totals. */
+fogpay_error ledger__day_total_db(fogpay_ledger *l, const char *device_id, uint16_t currency,
+                                  uint64_t day, uint64_t *paid_minor);
+
+/* ledger_message.c: the highest seq of device_id in messages, 0 for none. */
+fogpay_error ledger__last_seq_db(fogpay_ledger *l, const char *device_id, uint64_t *seq);
+
 /* ledger_query.c */
 
 /* The last chain position (0 for an empty chain) and the hash there (32
@@ -337,6 +457,11 @@ fogpay_error ledger__chain_head(fogpay_ledger *l, uint64_t *position,
 fogpay_error ledger__transfer_read(sqlite3_stmt *s, fogpay_transfer *t,
                                    uint8_t hash[FOGPAY_HASH_BYTES]);
 
+/* The chain hash at position (a transfer's): FOGPAY_ERR_NOT_FOUND when
+ * there is none. */
+fogpay_error ledger__transfer_hash(fogpay_ledger *l, uint64_t position,
+                                   uint8_t hash[FOGPAY_HASH_BYTES]);
+
 /* ledger_chain.c: the one mechanism of the hash chains. */
 
 /* A chain: its statements and its record codec. The record is a struct of
@@ -347,6 +472,13 @@ typedef struct ledger_chain {
     ledger_stmt_id get;    /* the row at position ?1 */
     ledger_stmt_id insert; /* the row, the record at ?record_param, its hash next */
     int record_param;
+    /* NULL: the row stores its record. Otherwise the record is the encoding
+     * of the row's own columns, and the row stores this one format byte in
+     * its place rather than a second copy. */
+    const uint8_t *record_format;
+    /* True when the hot state keeps the head and the transfer appended
+     * last (the transfer chain: every settlement reads and moves it). */
+    bool hot;
     size_t record_size;
     size_t position_offset;
     /* FOGPAY_OK when record may be appended onto a chain of head rows. */
@@ -362,11 +494,21 @@ typedef int (*ledger_chain_visit)(void *ctx, const void *record,
                                   const uint8_t hash[FOGPAY_HASH_BYTES]);
 
 extern const ledger_chain ledger_transfer_chain;
+
+/* What a transfer row written from schema version 5 on keeps in its record
+ * column: this one byte, format 1, "the record is fogpay_transfer_encode()
+ * of the row's columns". A stored record is a CBOR map (0xa0..0xbf), so
+ * never this byte. */
+#define LEDGER_TRANSFER_RECORD_COLUMNS 0x01
+extern const uint8_t ledger_transfer_record_format[1];
 extern const ledger_chain ledger_event_chain;
 
 /* The last position (0 for an empty chain) and the hash there (32 zero
  * bytes then). FOGPAY_ERR_LEDGER_CORRUPT if the stored head is not a
- * position with a 32-byte hash. _public also checks its arguments. */
+ * position with a 32-byte hash. _public also checks its arguments; _db
+ * asks the database where the chain's head is kept in the hot state. */
+fogpay_error ledger__chain_head_db(fogpay_ledger *l, const ledger_chain *c, uint64_t *position,
+                                   uint8_t hash[FOGPAY_HASH_BYTES]);
 fogpay_error ledger__chain_head_of(fogpay_ledger *l, const ledger_chain *c, uint64_t *position,
                                    uint8_t hash[FOGPAY_HASH_BYTES]);
 fogpay_error ledger__chain_head_public(fogpay_ledger *l, const ledger_chain *c, uint64_t *position,
@@ -410,5 +552,63 @@ fogpay_error ledger__event_head(fogpay_ledger *l, uint64_t *position,
  * FOGPAY_ERR_LEDGER_CORRUPT otherwise. */
 fogpay_error ledger__event_read(sqlite3_stmt *s, fogpay_event *e, uint8_t hash[FOGPAY_HASH_BYTES],
                                 const uint8_t **record, size_t *record_len);
+
+/* ledger_checkpoint.c: starts the checkpoint thread with its connection
+ * and hands it the writer's checkpoints; stops it (before the writer's
+ * connection closes). */
+fogpay_error ledger__checkpoint_start(fogpay_ledger *l);
+void ledger__checkpoint_stop(fogpay_ledger *l);
+
+/* ledger_hot.c: the hot state of settlement (see its top comment). */
+
+fogpay_error ledger__hot_init(fogpay_ledger *l);
+void ledger__hot_free(fogpay_ledger *l);
+
+/* Transactions: begin (after BEGIN, of a write or a read transaction:
+ * reads PRAGMA data_version), mark and release (a savepoint), undo to the
+ * innermost mark and pop it (a rolled-back savepoint), undo all (a rolled-
+ * back transaction, also one SQLite rolled back itself), commit. */
+fogpay_error ledger__hot_begin(fogpay_ledger *l);
+void ledger__hot_mark(fogpay_ledger *l);
+void ledger__hot_release(fogpay_ledger *l);
+void ledger__hot_undo_to_mark(fogpay_ledger *l);
+void ledger__hot_undo_all(fogpay_ledger *l);
+void ledger__hot_commit(fogpay_ledger *l);
+
+/* The device, loaded on first use; FOGPAY_ERR_NOT_FOUND (not cached) for
+ * an unknown one. Valid until the ledger's next call. */
+fogpay_error ledger__hot_device(fogpay_ledger *l, const char *device_id, ledger_hot_device **out);
+/* Marks the device stale after a registry write changed its row. */
+void ledger__hot_forget(fogpay_ledger *l, const char *device_id);
+/* The device's wallet in currency (account 0: none), loaded on first use. */
+fogpay_error ledger__hot_wallet(fogpay_ledger *l, ledger_hot_device *d, uint16_t currency,
+                                ledger_hot_wallet **out);
+/* After the ledger's own writes: delta added to an account's balance
+ * (false when the account is not a wallet held here; else *balance is the
+ * new one), a wallet created, a payment added to a day's total, a message
+ * recorded, a transfer appended with its chain hash. Each changes only
+ * what is cached. */
+bool ledger__hot_balance_add(fogpay_ledger *l, uint64_t account, int64_t delta, int64_t *balance);
+void ledger__hot_wallet_created(fogpay_ledger *l, const char *device_id, uint16_t currency,
+                                uint64_t account);
+void ledger__hot_paid_add(fogpay_ledger *l, const char *device_id, uint16_t currency, uint64_t day,
+                          uint64_t amount_minor);
+void ledger__hot_message(fogpay_ledger *l, const char *device_id, uint64_t seq);
+void ledger__hot_appended(fogpay_ledger *l, const fogpay_transfer *t,
+                          const uint8_t hash[FOGPAY_HASH_BYTES]);
+/* What the device paid in w's currency on day. */
+fogpay_error ledger__hot_paid(fogpay_ledger *l, ledger_hot_device *d, ledger_hot_wallet *w,
+                              uint64_t day, uint64_t *paid_minor);
+/* The entity holding the device at time_ms ("" nobody). */
+fogpay_error ledger__hot_holder(fogpay_ledger *l, ledger_hot_device *d, uint64_t time_ms,
+                                char entity_out[FOGPAY_ENTITY_ID_MAX + 1]);
+/* The highest seq of the device's answered messages (0: none). */
+fogpay_error ledger__hot_last_seq(fogpay_ledger *l, ledger_hot_device *d, uint64_t *seq);
+/* The transfer chain's head; and the transfer at position when it is the
+ * head appended by this handle (false otherwise: read the database). */
+fogpay_error ledger__hot_head(fogpay_ledger *l, uint64_t *position,
+                              uint8_t hash[FOGPAY_HASH_BYTES]);
+bool ledger__hot_head_transfer(fogpay_ledger *l, uint64_t position, fogpay_transfer *t,
+                               uint8_t hash[FOGPAY_HASH_BYTES]);
 
 #endif

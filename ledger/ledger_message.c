@@ -6,7 +6,11 @@
  * Design. Exactly once rests on the messages table: its primary key is
  * (device_id, seq), a repeat of the same message (same hash) is answered
  * with the stored receipt bytes, and the same seq with another hash is a
- * conflict.
+ * conflict. A receipt is stored without the two 32-byte values the ledger
+ * holds already and a receipt carries (the message's hash, in the same row,
+ * and its transfer's chain hash, in the transfer's row): their offsets are
+ * kept instead and a lookup puts them back, so the bytes answered are the
+ * bytes recorded. A receipt that carries neither is stored whole.
  *
  * The device's chain. Each message carries the first bytes of the hash of
  * the message the device signed before it (zeros for its first), and seqs
@@ -31,7 +35,10 @@
 
 const ledger_stmt_sql ledger_message__sql[] = {
     {LEDGER_STMT_MESSAGE_LOOKUP,
-     "SELECT hash, receipt FROM messages WHERE device_id = ?1 AND seq = ?2"},
+     "SELECT m.hash, m.receipt, m.hash_at, m.chain_hash_at, t.hash FROM messages AS m "
+     "LEFT JOIN transfers AS t ON t.position = m.position WHERE m.device_id = ?1 AND m.seq = ?2"},
+    {LEDGER_STMT_MESSAGE_LAST_SEQ,
+     "SELECT coalesce(max(seq), 0) FROM messages WHERE device_id = ?1"},
     {LEDGER_STMT_MESSAGE_BEFORE,
      "SELECT hash FROM messages WHERE device_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT 1"},
     {LEDGER_STMT_MESSAGE_FROM, "SELECT 1 FROM messages WHERE device_id = ?1 AND seq >= ?2 LIMIT 1"},
@@ -39,7 +46,7 @@ const ledger_stmt_sql ledger_message__sql[] = {
      "SELECT seq, hash FROM messages WHERE device_id = ?1 ORDER BY seq DESC LIMIT 1"},
     {LEDGER_STMT_MESSAGE_INSERT,
      "INSERT INTO messages (device_id, seq, kind, hash, status, reason, position, receipt, "
-     "time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+     "time_ms, hash_at, chain_hash_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
     {LEDGER_STMT_USAGE_INSERT,
      "INSERT INTO usage_readings (device_id, seq, meter_id, quantity, unit, created_s, hash, "
      "time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
@@ -49,23 +56,126 @@ const ledger_stmt_sql ledger_message__sql[] = {
 };
 const size_t ledger_message__sql_count = sizeof ledger_message__sql / sizeof ledger_message__sql[0];
 
-/* Copies a stored receipt into the caller's buffer. */
+/* A 32-byte value cut out of a stored receipt: where it goes back, in the
+ * receipt as recorded (at is -1 when nothing was cut). */
+typedef struct message_cut {
+    int64_t at;
+    const uint8_t *bytes;
+} message_cut;
+
+/* The offset of needle (FOGPAY_HASH_BYTES) in hay[from, to), or -1. */
+static int64_t message__find(const uint8_t *hay, size_t from, size_t to, const uint8_t *needle)
+{
+    for (size_t i = from; needle != NULL && i + FOGPAY_HASH_BYTES <= to; i++) {
+        if (hay[i] == needle[0] && memcmp(hay + i, needle, FOGPAY_HASH_BYTES) == 0) {
+            return (int64_t)i;
+        }
+    }
+    return -1;
+}
+
+/* Where the message's hash and the chain hash sit in receipt: cut[0] the
+ * hash, cut[1] the chain hash (may be NULL), not overlapping the first. */
+static void message__cuts(const uint8_t *receipt, size_t len, const uint8_t *hash,
+                          const uint8_t *chain_hash, message_cut cut[2])
+{
+    cut[0] = (message_cut){message__find(receipt, 0, len, hash), hash};
+    cut[1] = (message_cut){-1, chain_hash};
+    if (cut[0].at < 0) {
+        cut[1].at = message__find(receipt, 0, len, chain_hash);
+        return;
+    }
+    size_t a = (size_t)cut[0].at;
+    cut[1].at = message__find(receipt, 0, a, chain_hash);
+    if (cut[1].at < 0) {
+        cut[1].at = message__find(receipt, a + FOGPAY_HASH_BYTES, len, chain_hash);
+    }
+}
+
+/* Copies receipt without the cuts' bytes into rest; its length. */
+static size_t message__cut_out(const uint8_t *receipt, size_t len, const message_cut cut[2],
+                               uint8_t *rest)
+{
+    int64_t at[2] = {cut[0].at, cut[1].at};
+    if (at[0] < 0 || (at[1] >= 0 && at[1] < at[0])) {
+        at[0] = cut[1].at;
+        at[1] = cut[0].at;
+    }
+    size_t from = 0, n = 0;
+    for (int i = 0; i < 2; i++) {
+        if (at[i] >= 0) {
+            memcpy(rest + n, receipt + from, (size_t)at[i] - from);
+            n += (size_t)at[i] - from;
+            from = (size_t)at[i] + FOGPAY_HASH_BYTES;
+        }
+    }
+    memcpy(rest + n, receipt + from, len - from);
+    return n + len - from;
+}
+
+/* Rebuilds the receipt from the stored rest and the cuts (either order,
+ * absent ones at -1) into out (capacity cap); *len is its length.
+ * FOGPAY_ERR_LEDGER_CORRUPT for offsets that do not fit the rest. */
+static fogpay_error message__splice(const uint8_t *rest, size_t rest_len, message_cut cut[2],
+                                    uint8_t *out, size_t cap, size_t *len)
+{
+    if (cut[0].at >= 0 && cut[1].at >= 0 && cut[1].at < cut[0].at) {
+        message_cut first = cut[1];
+        cut[1] = cut[0];
+        cut[0] = first;
+    }
+    size_t total = rest_len + FOGPAY_HASH_BYTES * (size_t)((cut[0].at >= 0) + (cut[1].at >= 0));
+    *len = total;
+    if (total > FOGPAY_MESSAGE_MAX) {
+        return FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    if (total > cap) {
+        return FOGPAY_ERR_BUFFER_TOO_SMALL;
+    }
+    size_t done = 0, taken = 0;
+    for (int i = 0; i < 2; i++) {
+        if (cut[i].at < 0) {
+            continue;
+        }
+        size_t at = (size_t)cut[i].at;
+        if (cut[i].bytes == NULL || at < done || at - done > rest_len - taken) {
+            return FOGPAY_ERR_LEDGER_CORRUPT;
+        }
+        if (at > done) {
+            memcpy(out + done, rest + taken, at - done);
+        }
+        taken += at - done;
+        memcpy(out + at, cut[i].bytes, FOGPAY_HASH_BYTES);
+        done = at + FOGPAY_HASH_BYTES;
+    }
+    if (rest_len > taken) {
+        memcpy(out + done, rest + taken, rest_len - taken);
+    }
+    return FOGPAY_OK;
+}
+
+/* Copies a stored receipt into the caller's buffer: the rest (column 1)
+ * with the message's hash (column 0) at column 2's offset and the chain
+ * hash of its transfer (column 4) at column 3's. */
 static fogpay_error message__copy_receipt(sqlite3_stmt *s, uint8_t *receipt, size_t cap,
                                           size_t *receipt_len)
 {
-    const void *stored = sqlite3_column_blob(s, 1);
-    int stored_len = sqlite3_column_bytes(s, 1);
-    if (stored_len < 0 || stored_len > FOGPAY_MESSAGE_MAX) {
+    const uint8_t *rest = sqlite3_column_blob(s, 1);
+    int rest_len = sqlite3_column_bytes(s, 1);
+    message_cut cut[2] = {{-1, sqlite3_column_blob(s, 0)}, {-1, NULL}};
+    for (int i = 0; i < 2; i++) {
+        if (sqlite3_column_type(s, 2 + i) != SQLITE_NULL) {
+            cut[i].at = sqlite3_column_int64(s, 2 + i);
+        }
+    }
+    if (sqlite3_column_bytes(s, 4) == FOGPAY_HASH_BYTES) {
+        cut[1].bytes = sqlite3_column_blob(s, 4);
+    }
+    if (rest_len < 0 || rest_len > FOGPAY_MESSAGE_MAX || (rest == NULL && rest_len > 0) ||
+        cut[0].at > FOGPAY_MESSAGE_MAX || cut[1].at > FOGPAY_MESSAGE_MAX) {
         return FOGPAY_ERR_LEDGER_CORRUPT;
     }
-    *receipt_len = (size_t)stored_len;
-    if ((size_t)stored_len > cap) {
-        return FOGPAY_ERR_BUFFER_TOO_SMALL;
-    }
-    if (stored_len > 0) {
-        memcpy(receipt, stored, (size_t)stored_len);
-    }
-    return FOGPAY_OK;
+    return message__splice(rest, (size_t)rest_len, cut, receipt, cap, receipt_len);
 }
 
 fogpay_error fogpay_ledger_message_lookup(fogpay_ledger *l, const char *device_id, uint64_t seq,
@@ -82,6 +192,13 @@ fogpay_error fogpay_ledger_message_lookup(fogpay_ledger *l, const char *device_i
     *receipt_len = 0;
     if (seq == 0 || seq > LEDGER_INT_MAX) {
         return FOGPAY_ERR_FIELD_RANGE;
+    }
+    /* Past the device's highest answered seq nothing can be found. */
+    ledger_hot_device *d = NULL;
+    uint64_t last = 0;
+    if (ledger__hot_device(l, device_id, &d) == FOGPAY_OK &&
+        ledger__hot_last_seq(l, d, &last) == FOGPAY_OK && seq > last) {
+        return FOGPAY_ERR_NOT_FOUND;
     }
     sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_MESSAGE_LOOKUP);
     ledger__bind_text(l, s, 1, device_id);
@@ -221,6 +338,14 @@ fogpay_error fogpay_ledger_message_record(fogpay_ledger *l, const char *device_i
     if (err != FOGPAY_OK) {
         return err;
     }
+    /* The chain hash of a position that holds no transfer is left in the
+     * receipt: the insert then fails on the foreign key. */
+    uint8_t chain_hash[FOGPAY_HASH_BYTES];
+    bool chained = position != 0 && ledger__transfer_hash(l, position, chain_hash) == FOGPAY_OK;
+    message_cut cut[2];
+    message__cuts(receipt, receipt_len, hash, chained ? chain_hash : NULL, cut);
+    uint8_t rest[FOGPAY_MESSAGE_MAX];
+    size_t rest_len = message__cut_out(receipt, receipt_len, cut, rest);
     ledger_op op;
     err = ledger__op_begin(l, &op);
     if (err != FOGPAY_OK) {
@@ -238,12 +363,42 @@ fogpay_error fogpay_ledger_message_record(fogpay_ledger *l, const char *device_i
     } else {
         ledger__bind_null(l, s, 7);
     }
-    ledger__bind_blob(l, s, 8, receipt, receipt_len);
+    if (rest_len > 0) {
+        ledger__bind_blob(l, s, 8, rest, rest_len);
+    } else if (l->bind_rc == SQLITE_OK) {
+        l->bind_rc = sqlite3_bind_zeroblob(s, 8, 0);
+    }
     ledger__bind_u64(l, s, 9, now_ms);
+    for (int i = 0; i < 2; i++) {
+        if (cut[i].at >= 0) {
+            ledger__bind_int64(l, s, 10 + i, cut[i].at);
+        } else {
+            ledger__bind_null(l, s, 10 + i);
+        }
+    }
     /* A repeat is FOGPAY_ERR_EXISTS; an unknown device or position
      * FOGPAY_ERR_NOT_FOUND (foreign keys). */
     err = ledger__exec(l, s);
+    if (err == FOGPAY_OK) {
+        ledger__hot_message(l, device_id, seq);
+    }
     return ledger__op_end(l, &op, err);
+}
+
+fogpay_error ledger__last_seq_db(fogpay_ledger *l, const char *device_id, uint64_t *seq)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_MESSAGE_LAST_SEQ);
+    ledger__bind_text(l, s, 1, device_id);
+    int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
+    if (rc == SQLITE_ROW && sqlite3_column_int64(s, 0) >= 0) {
+        *seq = (uint64_t)sqlite3_column_int64(s, 0);
+    } else {
+        err = rc == SQLITE_ROW ? FOGPAY_ERR_LEDGER_CORRUPT
+                               : ledger__error(l, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    }
+    ledger__finish(s);
+    return err;
 }
 
 /* Appends the event of a stored reading; hash is the signed reading's. */

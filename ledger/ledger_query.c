@@ -6,8 +6,10 @@
  * (every transfer that debits or credits one of the device's wallets, so a
  * device's payments, receipts, fundings and refunds), by legal entity (as
  * payer or payee) and by time. Each filter has its own statement so SQLite
- * can use the index that fits; lists run in chain order from after_position
- * and stop at the page limit, so an export of any size is a walk of
+ * can use the index that fits (by device and by entity through the accounts'
+ * indexes, transfers_debit and transfers_credit; by time alone a walk in
+ * position order, as transfers keep no time index); lists run in chain
+ * order from after_position and stop at the page limit, so an export of any size is a walk of
  * bounded pages. Head, get and the walk of a page are the one chain
  * mechanism's (ledger_chain.c), on the transfer chain's descriptor.
  *
@@ -32,12 +34,24 @@ const ledger_stmt_sql ledger_query__sql[] = {
     /* ?5 device, ?6 entity or NULL. */
     {LEDGER_STMT_LIST_DEVICE,
      "SELECT " LEDGER_TRANSFER_COLUMNS " FROM transfers WHERE " QUERY_PAGE_WHERE
-     " AND (debit_account IN (SELECT id FROM accounts WHERE kind = 'wallet' AND device_id = ?5)"
+     " AND (device_id = ?5"
+     " OR (kind <> 0 AND debit_account IN"
+     " (SELECT id FROM accounts WHERE kind = 'wallet' AND device_id = ?5))"
      " OR credit_account IN (SELECT id FROM accounts WHERE kind = 'wallet' AND device_id = ?5))"
      " AND (?6 IS NULL OR payer_entity = ?6 OR payee_entity = ?6)" QUERY_PAGE_ORDER},
-    /* ?5 entity. */
+    /* ?5 entity. A transfer names an entity as payer or payee only when it
+     * held the debit or credit account then: its own account, or the wallet
+     * of a device it held. Those accounts are found through the accounts'
+     * and ownership's indexes and their transfers through transfers_device_seq
+     * (a device's payments), transfers_debit
+     * and transfers_credit, so transfers need no index by entity. */
     {LEDGER_STMT_LIST_ENTITY,
+     "WITH held (id) AS (SELECT id FROM accounts WHERE kind = 'entity' AND entity_id = ?5 "
+     "UNION SELECT a.id FROM accounts AS a WHERE a.kind = 'wallet' AND a.device_id IN "
+     "(SELECT device_id FROM ownership WHERE entity_id = ?5)) "
      "SELECT " LEDGER_TRANSFER_COLUMNS " FROM transfers WHERE " QUERY_PAGE_WHERE
+     " AND (device_id IN (SELECT device_id FROM ownership WHERE entity_id = ?5)"
+     " OR (kind <> 0 AND debit_account IN held) OR credit_account IN held)"
      " AND (payer_entity = ?5 OR payee_entity = ?5)" QUERY_PAGE_ORDER},
 };
 const size_t ledger_query__sql_count = sizeof ledger_query__sql / sizeof ledger_query__sql[0];
@@ -108,6 +122,13 @@ fogpay_error fogpay_ledger_transfer_get(fogpay_ledger *l, uint64_t position, fog
 {
     fogpay_transfer scratch;
     return ledger__chain_get(l, &ledger_transfer_chain, position, out, &scratch, hash_out);
+}
+
+fogpay_error ledger__transfer_hash(fogpay_ledger *l, uint64_t position,
+                                   uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    fogpay_transfer t;
+    return fogpay_ledger_transfer_get(l, position, &t, hash);
 }
 
 /* Checks a filter and picks and binds the statement that fits it. */

@@ -40,9 +40,6 @@ const ledger_stmt_sql ledger_registry__sql[] = {
      "d.password_hash, d.last_command_seq, d.created_ms, k.alg, k.public_key "
      "FROM devices d LEFT JOIN device_keys k ON k.device_id = d.id AND k.active = 1 "
      "WHERE d.id = ?1"},
-    {LEDGER_STMT_DEVICE_STATE,
-     "SELECT status, per_payment_minor, per_day_minor, wallet_max_minor FROM devices "
-     "WHERE id = ?1"},
     {LEDGER_STMT_DEVICE_SET_STATUS,
      "UPDATE devices SET status = ?2, updated_ms = ?3 WHERE id = ?1"},
     {LEDGER_STMT_DEVICE_SET_LIMITS,
@@ -69,8 +66,10 @@ const ledger_stmt_sql ledger_registry__sql[] = {
      "VALUES (?1, ?2, ?3, ?4, ?5)"},
     {LEDGER_STMT_OWNERSHIP_LATEST, "SELECT max(effective_ms) FROM ownership WHERE device_id = ?1"},
     {LEDGER_STMT_OWNERSHIP_AT,
-     "SELECT entity_id FROM ownership WHERE device_id = ?1 AND effective_ms <= ?2 "
+     "SELECT entity_id, effective_ms FROM ownership WHERE device_id = ?1 AND effective_ms <= ?2 "
      "ORDER BY effective_ms DESC, role = 'lessee' DESC, id DESC LIMIT 1"},
+    {LEDGER_STMT_OWNERSHIP_NEXT,
+     "SELECT min(effective_ms) FROM ownership WHERE device_id = ?1 AND effective_ms > ?2"},
 };
 const size_t ledger_registry__sql_count =
     sizeof ledger_registry__sql / sizeof ledger_registry__sql[0];
@@ -122,30 +121,12 @@ fogpay_error ledger__entity_exists(fogpay_ledger *l, const char *entity_id)
 
 fogpay_error ledger__device_state(fogpay_ledger *l, const char *device_id, ledger_device_state *out)
 {
-    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DEVICE_STATE);
-    ledger__bind_text(l, s, 1, device_id);
-    int rc = ledger__step(l, s);
-    fogpay_error err = FOGPAY_OK;
-    if (rc == SQLITE_ROW) {
-        int64_t status = sqlite3_column_int64(s, 0);
-        int64_t per_payment = sqlite3_column_int64(s, 1);
-        int64_t per_day = sqlite3_column_int64(s, 2);
-        int64_t wallet_max = sqlite3_column_int64(s, 3);
-        if (status < 0 || status > FOGPAY_DEVICE_REVOKED || per_payment < 0 || per_day < 0 ||
-            wallet_max < 0) {
-            err = FOGPAY_ERR_LEDGER_CORRUPT;
-        } else {
-            out->status = (uint8_t)status;
-            out->limits.per_payment_minor = (uint64_t)per_payment;
-            out->limits.per_day_minor = (uint64_t)per_day;
-            out->limits.wallet_max_minor = (uint64_t)wallet_max;
-        }
-    } else if (rc == SQLITE_DONE) {
-        err = FOGPAY_ERR_NOT_FOUND;
-    } else {
-        err = ledger__error(l, rc);
+    ledger_hot_device *d = NULL;
+    fogpay_error err = ledger__hot_device(l, device_id, &d);
+    if (err == FOGPAY_OK) {
+        out->status = d->device.status;
+        out->limits = d->device.limits;
     }
-    ledger__finish(s);
     return err;
 }
 
@@ -465,6 +446,17 @@ fogpay_error fogpay_ledger_device_get(fogpay_ledger *l, const char *device_id, f
     if (err != FOGPAY_OK) {
         return err;
     }
+    ledger_hot_device *d = NULL;
+    err = ledger__hot_device(l, device_id, &d);
+    if (err == FOGPAY_OK) {
+        *out = d->device;
+    }
+    return err;
+}
+
+fogpay_error ledger__device_read_db(fogpay_ledger *l, const char *device_id, fogpay_device *out)
+{
+    fogpay_error err = FOGPAY_OK;
     fogpay_device device;
     memset(&device, 0, sizeof device);
     memcpy(device.device_id, device_id, strlen(device_id) + 1);
@@ -558,6 +550,7 @@ static fogpay_error registry__set_status(fogpay_ledger *l, const char *device_id
         ledger__bind_int64(l, s, 2, (int64_t)status);
         ledger__bind_u64(l, s, 3, now_ms);
         err = ledger__exec(l, s);
+        ledger__hot_forget(l, device_id);
     }
     /* Setting the status a device has already is no change to record. */
     if (err == FOGPAY_OK && state.status != (uint8_t)status) {
@@ -616,6 +609,7 @@ fogpay_error fogpay_ledger_device_set_limits(fogpay_ledger *l, const char *devic
     if (err == FOGPAY_OK && sqlite3_changes(l->db) == 0) {
         err = FOGPAY_ERR_NOT_FOUND;
     }
+    ledger__hot_forget(l, device_id);
     return ledger__op_end(l, &op, err);
 }
 
@@ -689,6 +683,7 @@ fogpay_error fogpay_ledger_device_rotate_key_overlap(fogpay_ledger *l, const cha
         err = registry__event_append_kid(l, FOGPAY_EVENT_KEY_ROTATED, device_id, NULL, 0,
                                          now_ms + overlap_ms, 0, kid, now_ms);
     }
+    ledger__hot_forget(l, device_id);
     return ledger__op_end(l, &op, err);
 }
 
@@ -709,6 +704,7 @@ fogpay_error fogpay_ledger_device_revoke_keys(fogpay_ledger *l, const char *devi
         ledger__note(l, "no retired key of the device is valid any more");
         err = FOGPAY_ERR_NOT_FOUND;
     }
+    ledger__hot_forget(l, device_id);
     return ledger__op_end(l, &op, err);
 }
 
@@ -740,6 +736,7 @@ fogpay_error fogpay_ledger_device_next_command_seq(fogpay_ledger *l, const char 
         err = ledger__error(l, rc);
     }
     ledger__finish(s);
+    ledger__hot_forget(l, device_id);
     err = ledger__op_end(l, &op, err);
     if (err == FOGPAY_OK) {
         *seq_out = (uint64_t)seq;
@@ -749,23 +746,32 @@ fogpay_error fogpay_ledger_device_next_command_seq(fogpay_ledger *l, const char 
 
 /* Ownership. */
 
+/* A single integer or NULL from a bound statement; *found false for NULL
+ * or no row. */
+static fogpay_error registry__optional_int(fogpay_ledger *l, sqlite3_stmt *s, bool *found,
+                                           int64_t *value)
+{
+    int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
+    *found = rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL;
+    if (*found) {
+        *value = sqlite3_column_int64(s, 0);
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    return err;
+}
+
 /* The effective time of the device's latest entry; *found false if none. */
 static fogpay_error registry__ownership_latest(fogpay_ledger *l, const char *device_id, bool *found,
                                                uint64_t *effective_ms)
 {
     sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_OWNERSHIP_LATEST);
     ledger__bind_text(l, s, 1, device_id);
-    int rc = ledger__step(l, s);
-    fogpay_error err = FOGPAY_OK;
-    *found = false;
-    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
-        int64_t value = sqlite3_column_int64(s, 0);
-        *found = true;
-        *effective_ms = value < 0 ? 0 : (uint64_t)value;
-    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        err = ledger__error(l, rc);
-    }
-    ledger__finish(s);
+    int64_t value = 0;
+    fogpay_error err = registry__optional_int(l, s, found, &value);
+    *effective_ms = value < 0 ? 0 : (uint64_t)value;
     return err;
 }
 
@@ -811,6 +817,7 @@ fogpay_error fogpay_ledger_ownership_change(fogpay_ledger *l, const char *device
     }
     if (err == FOGPAY_OK) {
         err = registry__ownership_insert(l, device_id, entity_id, role, effective_ms, now_ms);
+        ledger__hot_forget(l, device_id);
     }
     if (err == FOGPAY_OK) {
         uint8_t role_code = strcmp(role, "lessee") == 0 ? 1 : 0;
@@ -834,21 +841,49 @@ fogpay_error fogpay_ledger_owner_at(fogpay_ledger *l, const char *device_id, uin
     if (time_ms > LEDGER_INT_MAX) {
         time_ms = LEDGER_INT_MAX;
     }
+    ledger_hot_device *d = NULL;
+    err = ledger__hot_device(l, device_id, &d);
+    if (err == FOGPAY_OK) {
+        err = ledger__hot_holder(l, d, time_ms, entity_out);
+    }
+    if (err == FOGPAY_OK && entity_out[0] == '\0') {
+        err = FOGPAY_ERR_NOT_FOUND;
+    }
+    return err;
+}
+
+fogpay_error ledger__holder_read_db(fogpay_ledger *l, const char *device_id, uint64_t time_ms,
+                                    char entity_out[FOGPAY_ENTITY_ID_MAX + 1], uint64_t *from_ms,
+                                    uint64_t *until_ms)
+{
+    entity_out[0] = '\0';
+    *from_ms = 0;
     sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_OWNERSHIP_AT);
     ledger__bind_text(l, s, 1, device_id);
     ledger__bind_u64(l, s, 2, time_ms);
     int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
     if (rc == SQLITE_ROW) {
-        if (!ledger__column_text(s, 0, entity_out, FOGPAY_ENTITY_ID_MAX + 1)) {
+        int64_t effective = sqlite3_column_int64(s, 1);
+        if (!ledger__column_text(s, 0, entity_out, FOGPAY_ENTITY_ID_MAX + 1) || effective < 0) {
             entity_out[0] = '\0';
             err = FOGPAY_ERR_LEDGER_CORRUPT;
         }
-    } else if (rc == SQLITE_DONE) {
-        err = FOGPAY_ERR_NOT_FOUND;
-    } else {
+        *from_ms = effective < 0 ? 0 : (uint64_t)effective;
+    } else if (rc != SQLITE_DONE) {
         err = ledger__error(l, rc);
     }
     ledger__finish(s);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    s = ledger__stmt(l, LEDGER_STMT_OWNERSHIP_NEXT);
+    ledger__bind_text(l, s, 1, device_id);
+    ledger__bind_u64(l, s, 2, time_ms);
+    bool found = false;
+    int64_t next = 0;
+    err = registry__optional_int(l, s, &found, &next);
+    *until_ms = found && next > 0 ? (uint64_t)next : UINT64_MAX;
     return err;
 }
 

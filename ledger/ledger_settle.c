@@ -19,9 +19,13 @@
 #include "ledger_internal.h"
 
 const ledger_stmt_sql ledger_settle__sql[] = {
-    {LEDGER_STMT_SPENT_IN_DAY,
-     "SELECT coalesce(sum(amount_minor), 0) FROM transfers WHERE device_id = ?1 "
-     "AND currency = ?2 AND time_ms >= ?3 AND time_ms < ?4 AND kind = 0"},
+    {LEDGER_STMT_DAY_TOTAL_GET,
+     "SELECT coalesce(sum(paid_minor), 0) FROM device_day_totals WHERE device_id = ?1 "
+     "AND currency = ?2 AND day = ?3"},
+    {LEDGER_STMT_DAY_TOTAL_ADD,
+     "INSERT INTO device_day_totals (device_id, currency, day, paid_minor) "
+     "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device_id, currency, day) "
+     "DO UPDATE SET paid_minor = paid_minor + excluded.paid_minor"},
     {LEDGER_STMT_REFUNDED_SUM,
      "SELECT coalesce(sum(amount_minor), 0) FROM transfers WHERE related_position = ?1 "
      "AND kind IN (2, 3)"},
@@ -162,7 +166,8 @@ static fogpay_error settle__check_payee(fogpay_ledger *l, const fogpay_intent *i
 }
 
 /* Rules 7-8: the payer's per-payment limit, and its per-day limit over the
- * payments of the same currency in the UTC day of now_ms. */
+ * payments of the same currency in the UTC day of now_ms: the day's running
+ * total (device_day_totals), kept with each payment by settle__write. */
 static fogpay_error settle__check_limits(fogpay_ledger *l, const fogpay_intent *in, uint64_t now_ms,
                                          const settle_parties *p)
 {
@@ -173,16 +178,34 @@ static fogpay_error settle__check_limits(fogpay_ledger *l, const fogpay_intent *
     if (limits->per_day_minor == 0) {
         return FOGPAY_OK;
     }
-    uint64_t day_start_ms = now_ms - now_ms % LEDGER_DAY_MS;
-    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_SPENT_IN_DAY);
-    ledger__bind_text(l, s, 1, in->device_id);
-    ledger__bind_int64(l, s, 2, in->currency);
-    ledger__bind_u64(l, s, 3, day_start_ms);
-    ledger__bind_u64(l, s, 4, day_start_ms + LEDGER_DAY_MS);
-    int64_t spent = 0;
-    fogpay_error err = settle__scalar(l, s, &spent);
-    if (err == FOGPAY_OK && (uint64_t)spent + in->amount_minor > limits->per_day_minor) {
+    ledger_hot_device *d = NULL;
+    ledger_hot_wallet *w = NULL;
+    uint64_t spent = 0;
+    fogpay_error err = ledger__hot_device(l, in->device_id, &d);
+    if (err == FOGPAY_OK) {
+        err = ledger__hot_wallet(l, d, in->currency, &w);
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__hot_paid(l, d, w, now_ms / LEDGER_DAY_MS, &spent);
+    }
+    if (err == FOGPAY_OK &&
+        (spent > limits->per_day_minor || in->amount_minor > limits->per_day_minor - spent)) {
         err = FOGPAY_ERR_LIMIT_PER_DAY;
+    }
+    return err;
+}
+
+fogpay_error ledger__day_total_db(fogpay_ledger *l, const char *device_id, uint16_t currency,
+                                  uint64_t day, uint64_t *paid_minor)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DAY_TOTAL_GET);
+    ledger__bind_text(l, s, 1, device_id);
+    ledger__bind_int64(l, s, 2, currency);
+    ledger__bind_u64(l, s, 3, day);
+    int64_t paid = 0;
+    fogpay_error err = settle__scalar(l, s, &paid);
+    if (err == FOGPAY_OK) {
+        *paid_minor = (uint64_t)paid;
     }
     return err;
 }
@@ -243,7 +266,19 @@ static fogpay_error settle__write(fogpay_ledger *l, const fogpay_intent *in,
     t->seq = in->seq;
     memcpy(t->intent_hash, intent_hash, FOGPAY_HASH_BYTES);
     memcpy(t->reference, in->reference, sizeof t->reference);
-    return ledger__transfer_append(l, t, balance_after);
+    err = ledger__transfer_append(l, t, balance_after);
+    if (err == FOGPAY_OK) {
+        sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DAY_TOTAL_ADD);
+        ledger__bind_text(l, s, 1, t->device_id);
+        ledger__bind_int64(l, s, 2, t->currency);
+        ledger__bind_u64(l, s, 3, now_ms / LEDGER_DAY_MS);
+        ledger__bind_u64(l, s, 4, t->amount_minor);
+        err = ledger__exec(l, s);
+    }
+    if (err == FOGPAY_OK) {
+        ledger__hot_paid_add(l, t->device_id, t->currency, now_ms / LEDGER_DAY_MS, t->amount_minor);
+    }
+    return err;
 }
 
 fogpay_error fogpay_ledger_settle(fogpay_ledger *l, const fogpay_intent *intent,

@@ -6,15 +6,15 @@
  * position 1 the same way.
  *
  * Design. Verification walks the transfers in chain order once. For each it
- * re-encodes the stored columns with fogpay_transfer_encode and requires the
- * stored record byte for byte, then recomputes SHA-256(previous hash ||
- * record) and requires the stored hash; so an edited column, an edited
- * record or an edited hash is found at its own position, and a deleted row
- * at the first missing position. The event chain is walked next, the same
- * way, except that an event's record is the event: it is decoded, and its
- * position, kind, time and device must be the row's. An event fault is
- * reported as "event N: ..." with bad_position 0, so that bad_position
- * always names a transfer. Account checks follow, as aggregate queries.
+ * re-encodes the stored columns with fogpay_transfer_encode and, where the
+ * row keeps a record (rows written before schema version 4; later rows
+ * keep the format byte LEDGER_TRANSFER_RECORD_COLUMNS, the record being
+ * their columns), requires it byte for byte, then recomputes SHA-256(previous hash || record) and
+ * requires the stored hash; so an edited column, an edited record or an edited hash is found at its
+ * own position, and a deleted row at the first missing position. The event chain is walked next,
+ * the same way, except that an event's record is the event: it is decoded, and its position, kind,
+ * time and device must be the row's. An event fault is reported as "event N: ..." with bad_position
+ * 0, so that bad_position always names a transfer. Account checks follow, as aggregate queries.
  * Everything is read in one read transaction, so a concurrent
  * settlement is either wholly seen or not at all. Removing the newest
  * transfers leaves a shorter valid chain; that is found by comparing the
@@ -76,6 +76,20 @@ static bool verify__currency_matches(sqlite3_stmt *s, int column, uint16_t curre
            sqlite3_column_int64(s, column) == (int64_t)currency;
 }
 
+/* A transfer row's record column against the encoding of its columns: the
+ * format byte of a row that does not store its record, or the same bytes. */
+static bool verify__record_matches(const uint8_t *stored, size_t stored_len, const uint8_t *record,
+                                   size_t record_len)
+{
+    if (stored == NULL) {
+        return false;
+    }
+    if (stored_len == 1 && stored[0] == LEDGER_TRANSFER_RECORD_COLUMNS) {
+        return true;
+    }
+    return stored_len == record_len && memcmp(stored, record, record_len) == 0;
+}
+
 /* Checks the transfer at the walk's current row against everything before
  * it; on failure fills v->bad_position and v->problem. */
 static fogpay_error verify__transfer(sqlite3_stmt *s, verify_state *v)
@@ -100,8 +114,7 @@ static fogpay_error verify__transfer(sqlite3_stmt *s, verify_state *v)
         problem = "its stored values are outside their limits";
     } else if (fogpay_transfer_encode(&t, record, sizeof record, &record_len) != FOGPAY_OK) {
         problem = "its stored values are not a valid transfer";
-    } else if (stored_record == NULL || stored_record_len != record_len ||
-               memcmp(stored_record, record, record_len) != 0) {
+    } else if (!verify__record_matches(stored_record, stored_record_len, record, record_len)) {
         problem = "its stored values differ from the record its hash covers";
     } else {
         uint8_t hash[FOGPAY_HASH_BYTES];

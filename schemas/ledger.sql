@@ -1,4 +1,4 @@
--- ledger.sql - the schema of the gateway's ledger (SQLite), version 4.
+-- ledger.sql - the schema of the gateway's ledger (SQLite), version 5.
 --
 -- The ledger embeds this file at build time (schemas/meson.build) and runs
 -- it once, inside one transaction, when it creates a ledger; the runtime
@@ -14,10 +14,11 @@
 -- What is never changed. Transfers, events and the ownership history are
 -- append-only: triggers refuse UPDATE and DELETE, and a transfer or an
 -- event must take the next position of its chain. Corrections are new
--- transfers (refund, reversal). Each transfer and each event keeps the
--- deterministic CBOR record that its chain hashes (hash(n) =
--- SHA-256(hash(n-1) || record(n)), hash(0) = 32 zero bytes), so
--- verification needs nothing but this file.
+-- transfers (refund, reversal). Each chain hashes the deterministic CBOR
+-- record of its rows (hash(n) = SHA-256(hash(n-1) || record(n)), hash(0) =
+-- 32 zero bytes). An event keeps its record; a transfer's record is the
+-- deterministic encoding of its row's columns, rebuilt from them rather than
+-- stored twice, so verification needs nothing but this file.
 --
 -- Personal data. A legal entity is named everywhere by its pseudonymous id;
 -- name, contact and bank reference live only in entity_personal, and nothing
@@ -40,7 +41,7 @@
 --     last_position); issuing and moving a note are transfers whose record
 --     names the serial, so every note's history is in the chain.
 
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 
 -- Legal entities: the parties a payment is assigned to. Devices are never
 -- legal entities.
@@ -183,8 +184,14 @@ CREATE UNIQUE INDEX accounts_system ON accounts (currency) WHERE kind = 'system'
 -- for a device's payment only; payer_entity and payee_entity are the legal
 -- entities behind debit and credit at time_ms (NULL where there is none, as
 -- for the system account); related_position names the refunded or reversed
--- transfer. record is fogpay_transfer_encode() of the row, hash the chain
--- hash at this position.
+-- transfer. hash is the chain hash at this position, over the record
+-- fogpay_transfer_encode() makes of the row's columns. record: in rows
+-- written from version 5 on the one byte x'01', saying that the record is
+-- those columns encoded (format 1), rebuilt from them rather than stored a
+-- second time; rows written before keep the record bytes they were hashed
+-- with (a CBOR map, so never x'01'), which verification requires to be the
+-- encoding of their columns. Other bytes are room for later formats (a
+-- multi-leg transfer's legs, below).
 CREATE TABLE transfers (
     position INTEGER PRIMARY KEY CHECK (position >= 1),
     kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 4),
@@ -205,17 +212,17 @@ CREATE TABLE transfers (
     CHECK (debit_account <> credit_account),
     CHECK ((device_id IS NULL) = (seq IS NULL) AND (device_id IS NULL) = (intent_hash IS NULL))
 );
--- A device's payments: exactly once per (device, seq), and the daily sum.
+-- Only the indexes a query needs (ledger/ledger_query.c, ledger_settle.c):
+-- a device's payments exactly once per (device, seq), which also finds
+-- them as debits of its wallet (a payment always debits the payer's
+-- wallet, so transfers_debit holds only the other kinds); retrieval by
+-- account, hence by device and, through the accounts and ownership of an
+-- entity, by legal entity; refunds of a payment. A list by time walks positions in
+-- order and filters on time_ms; the per-day limit reads device_day_totals.
 CREATE UNIQUE INDEX transfers_device_seq ON transfers (device_id, seq)
     WHERE device_id IS NOT NULL;
-CREATE INDEX transfers_device_day ON transfers (device_id, currency, time_ms)
-    WHERE device_id IS NOT NULL;
--- Retrieval by account (hence device), legal entity, time; refunds of a payment.
-CREATE INDEX transfers_debit ON transfers (debit_account);
+CREATE INDEX transfers_debit ON transfers (debit_account) WHERE kind <> 0;
 CREATE INDEX transfers_credit ON transfers (credit_account);
-CREATE INDEX transfers_payer_entity ON transfers (payer_entity) WHERE payer_entity IS NOT NULL;
-CREATE INDEX transfers_payee_entity ON transfers (payee_entity) WHERE payee_entity IS NOT NULL;
-CREATE INDEX transfers_time ON transfers (time_ms);
 CREATE INDEX transfers_related ON transfers (related_position)
     WHERE related_position IS NOT NULL;
 
@@ -227,17 +234,38 @@ CREATE TRIGGER transfers_no_delete BEFORE DELETE ON transfers
 BEGIN
     SELECT RAISE(ABORT, 'transfers are never deleted: correct with a new transfer');
 END;
+-- The next position, on any connection. Kept as a trigger: it costs under
+-- a microsecond an insert (one descent of the primary key), where the
+-- indexes it sat beside cost tens (BENCHMARKS.md).
 CREATE TRIGGER transfers_next_position BEFORE INSERT ON transfers
 WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM transfers)
 BEGIN
     SELECT RAISE(ABORT, 'a transfer takes the next chain position');
 END;
 
+-- What each device has paid in each currency in each UTC day (day = time_ms
+-- div 86400000), the sum of its payments' amounts (kind 0), kept up to date
+-- in the same transaction as each payment: the per-day limit reads one row
+-- instead of summing the day's transfers. Version 4 added it, filled from
+-- the transfers then held.
+CREATE TABLE device_day_totals (
+    device_id TEXT NOT NULL REFERENCES devices (id),
+    currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
+    day INTEGER NOT NULL CHECK (day >= 0),
+    paid_minor INTEGER NOT NULL CHECK (paid_minor >= 0),
+    PRIMARY KEY (device_id, currency, day)
+) WITHOUT ROWID;
+
 -- Every answered device message (intent or usage reading), settled or
 -- refused, with the signed receipt, so a repeat of (device_id, seq) gets the
 -- same bytes. kind 0 intent, 1 usage; status 0 settled, 1 rejected,
 -- 2 stored; reason a fogpay_error (0 when settled); position the transfer,
--- NULL when none was made.
+-- NULL when none was made. receipt holds the receipt's bytes without what
+-- the ledger holds already: where the receipt carries the message's hash,
+-- hash_at is its offset and those 32 bytes are cut out; where it carries
+-- the chain hash of its transfer, chain_hash_at is that offset (in the
+-- receipt as sent) and those 32 bytes are cut out too (ledger_message.c).
+-- Version 4 added the two offsets.
 CREATE TABLE messages (
     device_id TEXT NOT NULL REFERENCES devices (id),
     seq INTEGER NOT NULL CHECK (seq >= 1),
@@ -248,6 +276,8 @@ CREATE TABLE messages (
     position INTEGER REFERENCES transfers (position),
     receipt BLOB NOT NULL CHECK (length(receipt) <= 512),
     time_ms INTEGER NOT NULL CHECK (time_ms >= 0),
+    hash_at INTEGER CHECK (hash_at IS NULL OR hash_at BETWEEN 0 AND 512),
+    chain_hash_at INTEGER CHECK (chain_hash_at IS NULL OR chain_hash_at BETWEEN 0 AND 512),
     PRIMARY KEY (device_id, seq)
 ) WITHOUT ROWID;
 

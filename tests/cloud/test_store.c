@@ -27,6 +27,7 @@
 #include "fogpay_hash.h"
 #include "fogpay_key.h"
 #include "fogpay_message.h"
+#include "ledger.h"
 #include "pg.h"
 #include "store.h"
 #include "testutil.h"
@@ -1312,31 +1313,33 @@ static int run(char *out, size_t cap, const char *fmt, ...)
 }
 
 /* Copies the ledger's chain (record and hash of every transfer, in order)
- * into the store as gateway gw, in one batch. */
+ * into the store as gateway gw, in one batch. The records are read through
+ * the ledger, which rebuilds each from its row (the row does not keep a
+ * second copy of it). */
 static uint64_t ledger_into_store(const char *ledger_path, fogpay_store *s, const char *gw)
 {
     static chain copy;
-    sqlite3 *db = NULL;
-    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(ledger_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st = NULL;
-    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db,
-                                             "SELECT record, hash FROM transfers ORDER BY position",
-                                             -1, &st, NULL),
-                          SQLITE_OK);
+    fogpay_ledger *l = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(ledger_path, false, &l), FOGPAY_OK);
+    uint64_t head = 0;
+    uint8_t head_hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_chain_head(l, &head, head_hash), FOGPAY_OK);
     copy.n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW && copy.n < FOGPAY_BATCH_RECORDS_MAX) {
+    for (uint64_t position = 1; position <= head && copy.n < FOGPAY_BATCH_RECORDS_MAX; position++) {
         size_t i = copy.n++;
-        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        size_t len = 0;
+        fogpay_transfer t;
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_transfer_get(l, position, &t, copy.r[i].hash),
+                              FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(fogpay_transfer_encode(&t, copy.bytes[i], sizeof copy.bytes[i], &len),
+                              FOGPAY_OK);
         CU_ASSERT_FATAL(len <= FOGPAY_RECORD_BYTES_MAX);
-        memcpy(copy.bytes[i], sqlite3_column_blob(st, 0), len);
-        memcpy(copy.r[i].hash, sqlite3_column_blob(st, 1), FOGPAY_HASH_BYTES);
         CU_ASSERT_EQUAL(fogpay_transfer_decode(copy.bytes[i], len, &copy.t[i]), FOGPAY_OK);
         copy.r[i].transfer = &copy.t[i];
         copy.r[i].record = copy.bytes[i];
         copy.r[i].record_len = len;
     }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    fogpay_ledger_close(l);
     CU_ASSERT_FATAL(copy.n > 0);
     CU_ASSERT_EQUAL(fogpay_store_append(s, gw, 0, zero_hash, copy.r, copy.n, 1, T0_MS), FOGPAY_OK);
     return copy.n;

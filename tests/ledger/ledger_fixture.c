@@ -119,6 +119,12 @@ void fund(fogpay_ledger *l, const char *device, uint16_t currency, uint64_t amou
                           FOGPAY_OK);
 }
 
+void limit_per_day(fogpay_ledger *l, const char *device, uint64_t per_day_minor)
+{
+    fogpay_device_limits limits = {0, per_day_minor, 0};
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_set_limits(l, device, &limits, NOW_MS), FOGPAY_OK);
+}
+
 void intent_hash_of(const char *device, uint64_t seq, uint8_t hash[FOGPAY_HASH_BYTES])
 {
     char text[64];

@@ -71,6 +71,8 @@ void device_new(fogpay_ledger *l, const char *device, const char *owner,
                 const fogpay_device_limits *limits);
 void fixture_open(fixture *fx);
 void fund(fogpay_ledger *l, const char *device, uint16_t currency, uint64_t amount);
+/* Sets device's per-day limit (and no other). */
+void limit_per_day(fogpay_ledger *l, const char *device, uint64_t per_day_minor);
 void intent_hash_of(const char *device, uint64_t seq, uint8_t hash[FOGPAY_HASH_BYTES]);
 fogpay_intent intent_of(const char *payer, uint64_t seq, const char *payee_device,
                         uint64_t payee_account, uint64_t amount, uint16_t currency);

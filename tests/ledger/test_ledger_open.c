@@ -202,10 +202,11 @@ static const char *const schema_down_to_3 =
     " BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;"
     "PRAGMA user_version = 3;";
 
-/* A version 3 ledger with events is migrated to version 4: the events and
+/* A version 3 ledger with events is migrated to the current version (through
+ * 4, the keys' version): the events and
  * their hashes stay (verify passes), the key events can be appended, and a
  * retired key's overlap window can be ended early. */
-static void test_schema_migration_3_to_4(void)
+static void test_schema_migration_keys(void)
 {
     fixture fx;
     fixture_open(&fx);
@@ -220,7 +221,7 @@ static void test_schema_migration_3_to_4(void)
     CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_3), SQLITE_OK);
 
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
-    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), 4);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
     uint64_t head = 0;
     uint8_t hash[FOGPAY_HASH_BYTES];
     CU_ASSERT_EQUAL(fogpay_ledger_event_head(fx.l, &head, hash), FOGPAY_OK);
@@ -258,8 +259,8 @@ static void test_schema_migration(void)
                     SQLITE_OK);
     l = NULL;
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, false, &l), FOGPAY_OK);
-    CU_ASSERT_EQUAL(raw_long(path, "PRAGMA user_version"), 4);
-    CU_ASSERT_EQUAL(FOGPAY_LEDGER_SCHEMA_VERSION, 4);
+    CU_ASSERT_EQUAL(raw_long(path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
+    CU_ASSERT_EQUAL(FOGPAY_LEDGER_SCHEMA_VERSION, 5);
     char shape[4096], fresh_shape[4096];
     schema_shape(path, shape, sizeof shape);
     schema_shape(fresh, fresh_shape, sizeof fresh_shape);
@@ -309,7 +310,7 @@ static void test_schema_migration_2_to_3(void)
     CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM pragma_table_info('sync_state')"), 5);
 
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
-    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), 4);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
     fogpay_sync_state after;
     CU_ASSERT_EQUAL(fogpay_ledger_sync_get(fx.l, &after), FOGPAY_OK);
     CU_ASSERT_EQUAL(after.acked_position, 1);
@@ -343,6 +344,176 @@ static void test_schema_migration_2_to_3(void)
     shaped_as_created(fx.path);
 }
 
+/* The schema of version 3 as it shipped, embedded at build time from
+ * tests/ledger/ledger_v3.sql. */
+extern const char ledger_v3_sql[];
+
+/* A receipt as the gateway signs one: bytes of its own around two 32-byte
+ * values (the message's hash and its transfer's chain hash, either order). */
+#define V3_RECEIPT_LEN 160
+static void receipt_around(const uint8_t *first, const uint8_t *second, uint8_t out[V3_RECEIPT_LEN])
+{
+    for (size_t i = 0; i < V3_RECEIPT_LEN; i++) {
+        out[i] = (uint8_t)(0xd2 + i * 7);
+    }
+    memcpy(out + 17, first, FOGPAY_HASH_BYTES);
+    memcpy(out + 101, second, FOGPAY_HASH_BYTES);
+}
+
+/* Makes v3 a version 3 ledger holding what the closed ledger v4 holds,
+ * as version 3 stored it: every table copied, each transfer with the
+ * record its hash covers, and one answered message (dev-a, seq 1) with
+ * receipt. */
+static void v3_build(const char *v4, const char *v3, const uint8_t hash[FOGPAY_HASH_BYTES],
+                     uint64_t position, const uint8_t receipt[V3_RECEIPT_LEN])
+{
+    FILE *f = fopen(v3, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(v3, ledger_v3_sql), SQLITE_OK);
+    CU_ASSERT_EQUAL_FATAL(raw_long(v3, "PRAGMA user_version"), 3);
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(v3, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "ATTACH '%s' AS n; DELETE FROM sync_state; "
+             "INSERT INTO entities SELECT * FROM n.entities; "
+             "INSERT INTO entity_personal SELECT * FROM n.entity_personal; "
+             "INSERT INTO devices SELECT * FROM n.devices; "
+             "INSERT INTO device_keys SELECT * FROM n.device_keys; "
+             "INSERT INTO ownership SELECT * FROM n.ownership; "
+             "INSERT INTO accounts SELECT * FROM n.accounts; "
+             "INSERT INTO events SELECT * FROM n.events ORDER BY position; "
+             "INSERT INTO sync_state SELECT * FROM n.sync_state",
+             v4);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_stmt *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(
+        sqlite3_prepare_v2(db,
+                           "INSERT INTO transfers SELECT position, kind, debit_account, "
+                           "credit_account, amount_minor, currency, time_ms, device_id, seq, "
+                           "payer_entity, payee_entity, intent_hash, reference, related_position, "
+                           "?2, hash FROM n.transfers WHERE position = ?1",
+                           -1, &s, NULL),
+        SQLITE_OK);
+    fogpay_ledger *l = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(v4, false, &l), FOGPAY_OK);
+    uint64_t head = 0;
+    uint8_t head_hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_chain_head(l, &head, head_hash), FOGPAY_OK);
+    for (uint64_t p = 1; p <= head; p++) {
+        fogpay_transfer t;
+        uint8_t record[FOGPAY_RECORD_BYTES_MAX];
+        size_t len = 0;
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_transfer_get(l, p, &t, NULL), FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(fogpay_transfer_encode(&t, record, sizeof record, &len), FOGPAY_OK);
+        sqlite3_bind_int64(s, 1, (sqlite3_int64)p);
+        sqlite3_bind_blob(s, 2, record, (int)len, SQLITE_TRANSIENT);
+        CU_ASSERT_EQUAL_FATAL(sqlite3_step(s), SQLITE_DONE);
+        sqlite3_reset(s);
+    }
+    fogpay_ledger_close(l);
+    sqlite3_finalize(s);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db,
+                                             "INSERT INTO messages VALUES ('dev-a', 1, 0, ?1, 0, "
+                                             "0, ?2, ?3, 1700000000000)",
+                                             -1, &s, NULL),
+                          SQLITE_OK);
+    sqlite3_bind_blob(s, 1, hash, FOGPAY_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)position);
+    sqlite3_bind_blob(s, 3, receipt, V3_RECEIPT_LEN, SQLITE_STATIC);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    CU_ASSERT_EQUAL(sqlite3_exec(db, "DETACH n", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* A ledger made by the version 3 schema, with payments of today under a
+ * per-day limit, a refund and an answered message, is migrated to this
+ * version: it verifies with every transfer, its old rows keep their
+ * records, the day's running total is what the payments made, the stored
+ * receipt is answered byte for byte, new transfers and receipts are stored
+ * without second copies, and the file is shaped as a created one. */
+static void test_schema_migration_hot(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    limit_per_day(fx.l, "dev-a", 300);
+    fund(fx.l, "dev-a", EUR, 1000);
+    fogpay_transfer first;
+    CU_ASSERT_EQUAL_FATAL(pay_full(fx.l, "dev-a", 1, "dev-b", 0, 100, EUR, NOW_MS, &first),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(pay(fx.l, "dev-a", 2, "dev-b", 150), FOGPAY_OK);
+    fogpay_transfer refund;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_refund(fx.l, 3, 50, NOW_MS + 1, &refund), FOGPAY_OK);
+    uint8_t hash[FOGPAY_HASH_BYTES], chain_hash[FOGPAY_HASH_BYTES];
+    intent_hash_of("dev-a", 1, hash);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_transfer_get(fx.l, first.position, &first, chain_hash),
+                          FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    uint8_t receipt[V3_RECEIPT_LEN];
+    receipt_around(hash, chain_hash, receipt);
+    char path[512];
+    path_new(path, sizeof path, "v3");
+    v3_build(fx.path, path, hash, first.position, receipt);
+    CU_ASSERT_EQUAL(raw_long(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                   "('transfers_time', 'transfers_device_day')"),
+                    2);
+
+    fogpay_ledger *l = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(raw_long(path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
+    uint64_t checked = 0;
+    CU_ASSERT_EQUAL(verify(l, &checked, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(checked, 4);
+    CU_ASSERT_EQUAL(balance_of(l, "dev-a", EUR), 1000 - 250 + 50);
+    CU_ASSERT_EQUAL(raw_long(path, "SELECT count(*) FROM transfers WHERE length(record) > 1"), 4);
+    /* The stored receipt comes back whole. */
+    uint8_t answer[FOGPAY_MESSAGE_MAX];
+    size_t answer_len = 0;
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_message_lookup(l, "dev-a", 1, hash, answer, sizeof answer, &answer_len),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(answer_len, V3_RECEIPT_LEN);
+    CU_ASSERT_EQUAL(memcmp(answer, receipt, V3_RECEIPT_LEN), 0);
+    /* Today's 250 count against the limit of 300 (the refund does not). */
+    CU_ASSERT_EQUAL(pay(l, "dev-a", 3, "dev-b", 51), FOGPAY_ERR_LIMIT_PER_DAY);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL_FATAL(pay_full(l, "dev-a", 4, "dev-b", 0, 50, EUR, NOW_MS, &t), FOGPAY_OK);
+    CU_ASSERT_EQUAL(pay(l, "dev-a", 5, "dev-b", 1), FOGPAY_ERR_LIMIT_PER_DAY);
+    CU_ASSERT_EQUAL(pay_full(l, "dev-a", 6, "dev-b", 0, 1, EUR, NEXT_DAY_MS, NULL), FOGPAY_OK);
+    /* A new receipt is stored without the two hashes, here in the other
+     * order, and answered whole. */
+    uint8_t new_hash[FOGPAY_HASH_BYTES], new_chain[FOGPAY_HASH_BYTES];
+    intent_hash_of("dev-a", 4, new_hash);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_transfer_get(l, t.position, &t, new_chain), FOGPAY_OK);
+    receipt_around(new_chain, new_hash, receipt);
+    CU_ASSERT_EQUAL(fogpay_ledger_message_record(l, "dev-a", 4, FOGPAY_RECEIPT_INTENT, new_hash,
+                                                 FOGPAY_STATUS_SETTLED, 0, t.position, receipt,
+                                                 V3_RECEIPT_LEN, NOW_MS),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(raw_long(path, "SELECT length(receipt) FROM messages WHERE seq = 4"),
+                    V3_RECEIPT_LEN - 2 * FOGPAY_HASH_BYTES);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_message_lookup(l, "dev-a", 4, new_hash, answer, sizeof answer, &answer_len),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(answer_len, V3_RECEIPT_LEN);
+    CU_ASSERT_EQUAL(memcmp(answer, receipt, V3_RECEIPT_LEN), 0);
+    CU_ASSERT_EQUAL(raw_long(path, "SELECT count(*) FROM transfers WHERE record = x'01'"), 2);
+    CU_ASSERT_EQUAL(verify(l, &checked, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(checked, 6);
+    fogpay_ledger_close(l);
+    /* Shaped as a created ledger: the four dropped indexes are gone. */
+    char fresh[512], shape[4096], fresh_shape[4096];
+    path_new(fresh, sizeof fresh, "fresh");
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fresh, true, &l), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    schema_shape(path, shape, sizeof shape);
+    schema_shape(fresh, fresh_shape, sizeof fresh_shape);
+    CU_ASSERT_STRING_EQUAL(shape, fresh_shape);
+    CU_ASSERT_PTR_NULL(strstr(shape, "transfers_time"));
+}
+
 int main(void)
 {
     static const ledger_test tests[] = {
@@ -350,7 +521,8 @@ int main(void)
         {"another schema version is refused", test_schema_version_refused},
         {"a version 1 ledger is migrated", test_schema_migration},
         {"a version 2 ledger is migrated, events not backfilled", test_schema_migration_2_to_3},
-        {"a version 3 ledger is migrated, its events kept", test_schema_migration_3_to_4},
+        {"a version 3 ledger is migrated, its events kept", test_schema_migration_keys},
+        {"a version 3 ledger is migrated: totals, records, receipts", test_schema_migration_hot},
     };
     return ledger_fixture_run("ledger_ledger_open", tests, sizeof tests / sizeof tests[0]);
 }

@@ -1,0 +1,311 @@
+-- ledger_v3.sql - the schema of the gateway's ledger (SQLite), version 3, as it
+-- shipped: kept for the test of the migration to version 4
+-- (tests/ledger/test_ledger_open.c). schemas/ledger.sql is the current one.
+--
+-- The ledger embeds this file at build time (schemas/meson.build) and runs
+-- it once, inside one transaction, when it creates a ledger; the runtime
+-- never reads schemas/. It also works on its own: `sqlite3 new.db < ledger.sql`
+-- makes a ledger that fogpay opens. The version is PRAGMA user_version,
+-- checked at every open; a change of any table is a new version with its
+-- migration (ledger_migrate_N.sql, from version N to N + 1).
+--
+-- Money is an integer count of minor units of an ISO 4217 numeric currency.
+-- Times are unix milliseconds. Text limits are those of common/fogpay_limits.h
+-- (device ids 23 bytes, references 32, entity ids "le-" and 16 hex digits).
+--
+-- What is never changed. Transfers, events and the ownership history are
+-- append-only: triggers refuse UPDATE and DELETE, and a transfer or an
+-- event must take the next position of its chain. Corrections are new
+-- transfers (refund, reversal). Each transfer and each event keeps the
+-- deterministic CBOR record that its chain hashes (hash(n) =
+-- SHA-256(hash(n-1) || record(n)), hash(0) = 32 zero bytes), so
+-- verification needs nothing but this file.
+--
+-- Personal data. A legal entity is named everywhere by its pseudonymous id;
+-- name, contact and bank reference live only in entity_personal, and nothing
+-- copies them. Erasing a person is deleting that one row.
+--
+-- Room to grow without a rewrite (each is a new table and a new version;
+-- every existing row keeps its meaning and its chain hash):
+--   * Multi-leg transfers (fees, splits): a table transfer_legs(position
+--     REFERENCES transfers, leg, debit_account, credit_account,
+--     amount_minor), the legs of one chain position. A single-leg transfer
+--     is what the transfers row already holds; a multi-leg one carries its
+--     legs in its CBOR record under a new key and its first leg in the row.
+--   * Two-phase transfers: an authorisation is a transfer of a new kind that
+--     moves the amount from the wallet into a per-currency system account
+--     'pending' (a new accounts.kind); capture and void are transfers whose
+--     related_position names the authorisation and move the amount on to the
+--     payee or back. Balances, floors and verification stay as they are.
+--   * Bearer notes (digital fiat): a table notes(serial PRIMARY KEY, issuer,
+--     currency, denomination_minor, holder_account, issued_position,
+--     last_position); issuing and moving a note are transfers whose record
+--     names the serial, so every note's history is in the chain.
+
+PRAGMA user_version = 3;
+
+-- Legal entities: the parties a payment is assigned to. Devices are never
+-- legal entities.
+CREATE TABLE entities (
+    id TEXT PRIMARY KEY NOT NULL
+        CHECK (id GLOB 'le-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]'),
+    created_ms INTEGER NOT NULL CHECK (created_ms >= 0)
+) WITHOUT ROWID;
+
+-- The only place personal data is kept (GDPR: erasable without touching
+-- any transfer).
+CREATE TABLE entity_personal (
+    entity_id TEXT PRIMARY KEY NOT NULL REFERENCES entities (id),
+    name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    contact TEXT CHECK (contact IS NULL OR length(contact) <= 200),
+    bank_ref TEXT CHECK (bank_ref IS NULL OR length(bank_ref) <= 200)
+) WITHOUT ROWID;
+
+-- Devices: id is the MQTT client id. status 0 active, 1 suspended, 2 revoked.
+-- Limits in minor units; 0 means no limit. password_hash is NULL for devices
+-- that log in with a client certificate only.
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY NOT NULL CHECK (length(id) BETWEEN 1 AND 23),
+    status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2)),
+    per_payment_minor INTEGER NOT NULL DEFAULT 0 CHECK (per_payment_minor >= 0),
+    per_day_minor INTEGER NOT NULL DEFAULT 0 CHECK (per_day_minor >= 0),
+    wallet_max_minor INTEGER NOT NULL DEFAULT 0 CHECK (wallet_max_minor >= 0),
+    password_hash TEXT CHECK (password_hash IS NULL OR length(password_hash) < 160),
+    last_command_seq INTEGER NOT NULL DEFAULT 0 CHECK (last_command_seq >= 0),
+    created_ms INTEGER NOT NULL CHECK (created_ms >= 0),
+    updated_ms INTEGER NOT NULL CHECK (updated_ms >= 0)
+) WITHOUT ROWID;
+
+-- Key history of each device: exactly one active key, earlier ones kept as
+-- revoked. alg is the COSE algorithm (-8 EdDSA, -7 ES256).
+CREATE TABLE device_keys (
+    id INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices (id),
+    alg INTEGER NOT NULL CHECK (alg IN (-8, -7)),
+    public_key BLOB NOT NULL CHECK (length(public_key) BETWEEN 1 AND 65),
+    active INTEGER NOT NULL CHECK (active IN (0, 1)),
+    from_ms INTEGER NOT NULL CHECK (from_ms >= 0),
+    revoked_ms INTEGER CHECK (revoked_ms IS NULL OR revoked_ms >= from_ms)
+);
+CREATE UNIQUE INDEX device_keys_active ON device_keys (device_id) WHERE active = 1;
+CREATE UNIQUE INDEX device_keys_device_key ON device_keys (device_id, public_key);
+
+-- A key is only ever retired: its bytes, algorithm and start stay.
+CREATE TRIGGER device_keys_no_delete BEFORE DELETE ON device_keys
+BEGIN
+    SELECT RAISE(ABORT, 'device keys are kept as history');
+END;
+CREATE TRIGGER device_keys_retire_only BEFORE UPDATE ON device_keys
+WHEN NEW.id IS NOT OLD.id OR NEW.device_id IS NOT OLD.device_id OR NEW.alg IS NOT OLD.alg
+    OR NEW.public_key IS NOT OLD.public_key OR NEW.from_ms IS NOT OLD.from_ms
+    OR OLD.active = 0 OR NEW.active <> 0
+BEGIN
+    SELECT RAISE(ABORT, 'a device key can only be retired');
+END;
+
+-- Ownership history, append-only and effective-dated: from effective_ms on,
+-- entity_id holds device_id as owner or lessee. The holder at a time is the
+-- latest entry at or before it (at equal times a lessee before an owner); a
+-- new owner entry therefore ends any lease before it.
+CREATE TABLE ownership (
+    id INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices (id),
+    entity_id TEXT NOT NULL REFERENCES entities (id),
+    role TEXT NOT NULL CHECK (role IN ('owner', 'lessee')),
+    effective_ms INTEGER NOT NULL CHECK (effective_ms >= 0),
+    recorded_ms INTEGER NOT NULL CHECK (recorded_ms >= 0)
+);
+CREATE INDEX ownership_device_time ON ownership (device_id, effective_ms);
+
+CREATE TRIGGER ownership_no_update BEFORE UPDATE ON ownership
+BEGIN
+    SELECT RAISE(ABORT, 'the ownership history is append-only');
+END;
+CREATE TRIGGER ownership_no_delete BEFORE DELETE ON ownership
+BEGIN
+    SELECT RAISE(ABORT, 'the ownership history is append-only');
+END;
+CREATE TRIGGER ownership_in_order BEFORE INSERT ON ownership
+WHEN NEW.effective_ms < (SELECT max(effective_ms) FROM ownership WHERE device_id = NEW.device_id)
+BEGIN
+    SELECT RAISE(ABORT, 'an ownership entry may not take effect before the latest one');
+END;
+
+-- Accounts: a wallet per device and currency, an account per legal entity
+-- and currency, and one system account per currency that funding comes
+-- from. The system account is the counterpart that keeps each currency's
+-- sum of balances at zero, so only it may go below zero. balance is the sum
+-- of credits minus debits of the account's transfers, kept up to date in the
+-- same transaction as each transfer.
+CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('wallet', 'entity', 'system')),
+    device_id TEXT REFERENCES devices (id),
+    entity_id TEXT REFERENCES entities (id),
+    currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
+    balance INTEGER NOT NULL DEFAULT 0,
+    CHECK ((kind = 'wallet' AND device_id IS NOT NULL AND entity_id IS NULL)
+        OR (kind = 'entity' AND entity_id IS NOT NULL AND device_id IS NULL)
+        OR (kind = 'system' AND device_id IS NULL AND entity_id IS NULL)),
+    CHECK (kind = 'system' OR balance >= 0)
+);
+CREATE UNIQUE INDEX accounts_wallet ON accounts (device_id, currency) WHERE kind = 'wallet';
+CREATE UNIQUE INDEX accounts_entity ON accounts (entity_id, currency) WHERE kind = 'entity';
+CREATE UNIQUE INDEX accounts_system ON accounts (currency) WHERE kind = 'system';
+
+-- Transfers: the chain. position is the transfer id and its chain position,
+-- contiguous from 1. kind: 0 payment, 1 funding, 2 refund, 3 reversal,
+-- 4 withdrawal (fogpay_transfer_kind). device_id, seq and intent_hash are set
+-- for a device's payment only; payer_entity and payee_entity are the legal
+-- entities behind debit and credit at time_ms (NULL where there is none, as
+-- for the system account); related_position names the refunded or reversed
+-- transfer. record is fogpay_transfer_encode() of the row, hash the chain
+-- hash at this position.
+CREATE TABLE transfers (
+    position INTEGER PRIMARY KEY CHECK (position >= 1),
+    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 4),
+    debit_account INTEGER NOT NULL REFERENCES accounts (id),
+    credit_account INTEGER NOT NULL REFERENCES accounts (id),
+    amount_minor INTEGER NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),
+    currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
+    time_ms INTEGER NOT NULL CHECK (time_ms >= 0),
+    device_id TEXT REFERENCES devices (id),
+    seq INTEGER CHECK (seq IS NULL OR seq >= 1),
+    payer_entity TEXT REFERENCES entities (id),
+    payee_entity TEXT REFERENCES entities (id),
+    intent_hash BLOB CHECK (intent_hash IS NULL OR length(intent_hash) = 32),
+    reference TEXT CHECK (reference IS NULL OR length(reference) <= 32),
+    related_position INTEGER REFERENCES transfers (position),
+    record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
+    hash BLOB NOT NULL CHECK (length(hash) = 32),
+    CHECK (debit_account <> credit_account),
+    CHECK ((device_id IS NULL) = (seq IS NULL) AND (device_id IS NULL) = (intent_hash IS NULL))
+);
+-- A device's payments: exactly once per (device, seq), and the daily sum.
+CREATE UNIQUE INDEX transfers_device_seq ON transfers (device_id, seq)
+    WHERE device_id IS NOT NULL;
+CREATE INDEX transfers_device_day ON transfers (device_id, currency, time_ms)
+    WHERE device_id IS NOT NULL;
+-- Retrieval by account (hence device), legal entity, time; refunds of a payment.
+CREATE INDEX transfers_debit ON transfers (debit_account);
+CREATE INDEX transfers_credit ON transfers (credit_account);
+CREATE INDEX transfers_payer_entity ON transfers (payer_entity) WHERE payer_entity IS NOT NULL;
+CREATE INDEX transfers_payee_entity ON transfers (payee_entity) WHERE payee_entity IS NOT NULL;
+CREATE INDEX transfers_time ON transfers (time_ms);
+CREATE INDEX transfers_related ON transfers (related_position)
+    WHERE related_position IS NOT NULL;
+
+CREATE TRIGGER transfers_no_update BEFORE UPDATE ON transfers
+BEGIN
+    SELECT RAISE(ABORT, 'transfers are never changed: correct with a new transfer');
+END;
+CREATE TRIGGER transfers_no_delete BEFORE DELETE ON transfers
+BEGIN
+    SELECT RAISE(ABORT, 'transfers are never deleted: correct with a new transfer');
+END;
+CREATE TRIGGER transfers_next_position BEFORE INSERT ON transfers
+WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM transfers)
+BEGIN
+    SELECT RAISE(ABORT, 'a transfer takes the next chain position');
+END;
+
+-- Every answered device message (intent or usage reading), settled or
+-- refused, with the signed receipt, so a repeat of (device_id, seq) gets the
+-- same bytes. kind 0 intent, 1 usage; status 0 settled, 1 rejected,
+-- 2 stored; reason a fogpay_error (0 when settled); position the transfer,
+-- NULL when none was made.
+CREATE TABLE messages (
+    device_id TEXT NOT NULL REFERENCES devices (id),
+    seq INTEGER NOT NULL CHECK (seq >= 1),
+    kind INTEGER NOT NULL CHECK (kind IN (0, 1)),
+    hash BLOB NOT NULL CHECK (length(hash) = 32),
+    status INTEGER NOT NULL CHECK (status IN (0, 1, 2)),
+    reason INTEGER NOT NULL CHECK (reason BETWEEN 0 AND 65535),
+    position INTEGER REFERENCES transfers (position),
+    receipt BLOB NOT NULL CHECK (length(receipt) <= 512),
+    time_ms INTEGER NOT NULL CHECK (time_ms >= 0),
+    PRIMARY KEY (device_id, seq)
+) WITHOUT ROWID;
+
+-- Authenticated meter readings for pay-per-use.
+CREATE TABLE usage_readings (
+    device_id TEXT NOT NULL REFERENCES devices (id),
+    seq INTEGER NOT NULL CHECK (seq >= 1),
+    meter_id TEXT NOT NULL CHECK (length(meter_id) BETWEEN 1 AND 23),
+    quantity INTEGER NOT NULL CHECK (quantity >= 0),
+    unit TEXT NOT NULL CHECK (length(unit) BETWEEN 1 AND 8),
+    created_s INTEGER NOT NULL CHECK (created_s >= 0),
+    hash BLOB NOT NULL CHECK (length(hash) = 32),
+    time_ms INTEGER NOT NULL CHECK (time_ms >= 0),
+    PRIMARY KEY (device_id, seq)
+) WITHOUT ROWID;
+
+-- Refused messages, for monitoring; also from clients that are not devices.
+-- Bounded: the ledger keeps the newest FOGPAY_LEDGER_REJECTIONS_MAX rows
+-- (ledger/ledger.h) and deletes older ones as it inserts.
+CREATE TABLE rejections (
+    id INTEGER PRIMARY KEY,
+    client_id TEXT NOT NULL CHECK (length(CAST(client_id AS BLOB)) <= 64),
+    seq INTEGER NOT NULL CHECK (seq >= 0),
+    reason INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL CHECK (time_ms >= 0)
+);
+
+-- Events: the second chain, of what the back office must know besides
+-- transfers (fogpay_event, common/fogpay_message.h). kind: 0 a device
+-- registered (with its owner), 1 its status changed, 2 its owner or lessee
+-- changes from a time on, 3 one of its usage readings was stored
+-- (fogpay_event_kind). The ledger appends an event in the same transaction
+-- as the change it records. position is the event's position in its own
+-- chain, contiguous from 1; kind, time_ms and device_id repeat the record
+-- for retrieval; record is fogpay_event_encode() of the event, hash the
+-- chain hash at this position, chained as the transfers are.
+-- Version 3 added this table. Events are not backfilled: in a ledger
+-- migrated from version 2 the chain starts with the first change after the
+-- migration, and what happened before is only in devices, ownership and
+-- usage_readings.
+CREATE TABLE events (
+    position INTEGER PRIMARY KEY CHECK (position >= 1),
+    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 3),
+    time_ms INTEGER NOT NULL CHECK (time_ms >= 1),
+    device_id TEXT NOT NULL REFERENCES devices (id),
+    record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
+    hash BLOB NOT NULL CHECK (length(hash) = 32)
+);
+-- A device's history.
+CREATE INDEX events_device ON events (device_id);
+
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN
+    SELECT RAISE(ABORT, 'events are never changed');
+END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN
+    SELECT RAISE(ABORT, 'events are never deleted');
+END;
+CREATE TRIGGER events_next_position BEFORE INSERT ON events
+WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)
+BEGIN
+    SELECT RAISE(ABORT, 'an event takes the next chain position');
+END;
+
+-- Upstream sync (plugin/sync.c): how far the cloud's copies of the two
+-- chains reach by its last signed acknowledgements, and the last batch
+-- sequence number used (shared by both streams). One row. Transfers past
+-- acked_position and events past acked_event_position are the backlog; a
+-- batch is forgotten only when an ack covers it. Version 2 added this
+-- table, version 3 the acked_event_ columns (ALTER TABLE ... ADD COLUMN
+-- needs a constant default: 32 zero bytes written out).
+CREATE TABLE sync_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    acked_position INTEGER NOT NULL CHECK (acked_position >= 0),
+    acked_hash BLOB NOT NULL CHECK (length(acked_hash) = 32),
+    batch_seq INTEGER NOT NULL CHECK (batch_seq >= 0),
+    acked_ms INTEGER NOT NULL CHECK (acked_ms >= 0),
+    acked_event_position INTEGER NOT NULL DEFAULT 0 CHECK (acked_event_position >= 0),
+    acked_event_hash BLOB NOT NULL
+        DEFAULT X'0000000000000000000000000000000000000000000000000000000000000000'
+        CHECK (length(acked_event_hash) = 32)
+);
+INSERT INTO sync_state (id, acked_position, acked_hash, batch_seq, acked_ms)
+    VALUES (1, 0, zeroblob(32), 0, 0);
