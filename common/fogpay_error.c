@@ -7,6 +7,7 @@
  */
 #include "fogpay_error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct error_row {
@@ -134,5 +135,7 @@ int fogpay_error_is_off_chain(fogpay_error err)
 
 int fogpay_error_is_reason(fogpay_error err)
 {
-    return err >= FOGPAY_ERR_CBOR_TRUNCATED && err < FOGPAY_ERR_STORAGE && error_find(err) != NULL;
+    bool group = (err >= FOGPAY_ERR_CBOR_TRUNCATED && err < FOGPAY_ERR_STORAGE) ||
+                 (err >= FOGPAY_ERR_PRODUCT_FIRST && err <= FOGPAY_ERR_PRODUCT_LAST);
+    return group && error_find(err) != NULL;
 }

@@ -3,8 +3,10 @@
  *
  * Every function that can fail returns a fogpay_error. Values are grouped by
  * where the fault lies: malformed input (1..29), a policy rejection of a
- * well-formed message (30..59), storage (60..79), and internal faults
- * (80..99). The numeric values are part of the wire contract: the reason code
+ * well-formed message (30..59, and 100..199 for the payment products:
+ * holds 100..109, tariffs and metered use 110..119, fees and splits
+ * 120..129, legal entities' own logins 130..139), storage (60..79), and
+ * internal faults (80..99). The numeric values are part of the wire contract: the reason code
  * in a rejection receipt is one of these values (schemas/reason.cddl), so a
  * value is never renumbered or reused; new values are appended to their group.
  *
@@ -88,6 +90,10 @@ typedef enum fogpay_error {
     FOGPAY_ERR_NETWORK = 87,
 } fogpay_error;
 
+/* The second policy group, the refusals of the payment products. */
+#define FOGPAY_ERR_PRODUCT_FIRST 100
+#define FOGPAY_ERR_PRODUCT_LAST  199
+
 /* The stable snake_case name of err ("bad_signature"), used in logs, JSON and
  * the CDDL. Returns "unknown_error" for a value not in the enum. Static
  * storage; the caller frees nothing. */
@@ -108,7 +114,7 @@ int fogpay_error_is_off_chain(fogpay_error err);
 const char *fogpay_error_string(fogpay_error err);
 
 /* Non-zero when err may be sent to a device as a rejection reason, that is,
- * it is in the malformed-input or policy group. */
+ * it is in the malformed-input group or one of the two policy groups. */
 int fogpay_error_is_reason(fogpay_error err);
 
 #endif

@@ -1,4 +1,4 @@
--- ledger.sql - the schema of the gateway's ledger (SQLite), version 5.
+-- ledger.sql - the schema of the gateway's ledger (SQLite), version 6.
 --
 -- The ledger embeds this file at build time (schemas/meson.build) and runs
 -- it once, inside one transaction, when it creates a ledger; the runtime
@@ -41,7 +41,7 @@
 --     last_position); issuing and moving a note are transfers whose record
 --     names the serial, so every note's history is in the chain.
 
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;
 
 -- Legal entities: the parties a payment is assigned to. Devices are never
 -- legal entities.
@@ -363,3 +363,13 @@ CREATE TABLE sync_state (
 );
 INSERT INTO sync_state (id, acked_position, acked_hash, batch_seq, acked_ms)
     VALUES (1, 0, zeroblob(32), 0, 0);
+
+-- The payment products (version 6, ledger_migrate_5.sql), a section each.
+
+-- Holds (conditional payments).
+
+-- Tariffs and metered use.
+
+-- Fees and splits.
+
+-- Legal entities' own logins.
