@@ -71,6 +71,18 @@ typedef enum fogpay_error {
     FOGPAY_ERR_CHAIN_GAP = 57,        /* the message's predecessor has not arrived: send it */
     FOGPAY_ERR_SECRET_WEAK = 59,      /* a device secret too short or too uniform */
 
+    /* Policy rejection, the payment products (100..199). Fees and splits: */
+    FOGPAY_ERR_FEE_ACCOUNT_UNKNOWN = 120, /* a fee leg's account is absent, system or foreign */
+    FOGPAY_ERR_FEE_ACCOUNT_CLOSED = 121,  /* a fee leg's account is a revoked device's wallet */
+    FOGPAY_ERR_FEE_OVER_TOTAL = 122,      /* the fee legs take 100% or more */
+    FOGPAY_ERR_FEE_LEGS_TOO_MANY = 123,   /* more fee legs than a transfer holds */
+    FOGPAY_ERR_FEE_REMAINDER_LEG = 124,   /* the remainder names a leg the schedule lacks */
+    FOGPAY_ERR_FEE_NOT_IN_ORDER = 125,    /* effective before the payee's latest schedule */
+    FOGPAY_ERR_FEE_LEG_PAYEE = 126,       /* a fee leg credits the payee's own account */
+    FOGPAY_ERR_FEE_LEG_PAYER = 127,       /* a fee leg credits the paying wallet itself */
+    FOGPAY_ERR_FEE_WALLET_MAX = 128,      /* a fee leg would take its wallet over its maximum */
+    FOGPAY_ERR_FEE_LEG_ZERO = 129,        /* a fee leg of zero basis points */
+
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,
     FOGPAY_ERR_STORAGE_BUSY = 61,
