@@ -160,6 +160,10 @@ const char *store__event_decode(const store_row *row, fogpay_event *out, const c
  * schemas/embed_sql.py (schemas/meson.build); and its version. */
 extern const char cloud_schema_sql[];
 extern const char cloud_migrate_2_sql[]; /* version 2 to 3 */
-#define STORE_SCHEMA_VERSION 3
+extern const char cloud_migrate_3_sql[]; /* version 3 to 4 */
+#define STORE_SCHEMA_VERSION 4
+
+/* The transfer kinds the schema takes (cloud.sql): every product's. */
+#define STORE_TRANSFER_KIND_MAX 10
 
 #endif

@@ -25,11 +25,11 @@
 #include <string.h>
 
 typedef enum field_kind {
-    FIELD_UINT,  /* unsigned integer stored in 1, 2, 4 or 8 bytes */
-    FIELD_INT,   /* signed 64-bit integer with a presence flag */
-    FIELD_ID,    /* text of [A-Za-z0-9._:-] */
-    FIELD_PRINT, /* text of printable ASCII */
-    FIELD_BYTES, /* byte string of exactly size bytes */
+    FIELD_UINT,   /* unsigned integer stored in 1, 2, 4 or 8 bytes */
+    FIELD_INT,    /* signed 64-bit integer with a presence flag */
+    FIELD_ID,     /* text of [A-Za-z0-9._:-] */
+    FIELD_PRINT,  /* text of printable ASCII */
+    FIELD_BYTES,  /* byte string of exactly size bytes */
     FIELD_TUPLES, /* array of 1.. arrays of unsigned integers (tuple_spec) */
 } field_kind;
 

@@ -172,8 +172,8 @@ typedef enum fogpay_event_kind {
     FOGPAY_EVENT_OWNERSHIP = 2,  /* a device's owner or lessee changes from a time on */
     FOGPAY_EVENT_USAGE = 3,      /* a device's meter reading was stored */
     /* 4 is reserved for another kind of the contract. */
-    FOGPAY_EVENT_KEY_ROTATED = 5, /* a device's new key is active; the old one ends later */
-    FOGPAY_EVENT_KEY_REVOKED = 6, /* a device key's validity ended before its time */
+    FOGPAY_EVENT_KEY_ROTATED = 5,  /* a device's new key is active; the old one ends later */
+    FOGPAY_EVENT_KEY_REVOKED = 6,  /* a device key's validity ended before its time */
     FOGPAY_EVENT_FEE_SCHEDULE = 9, /* an operator set a payee's fee schedule from a time on */
 } fogpay_event_kind;
 
@@ -202,11 +202,11 @@ typedef struct fogpay_event {
     /* A fee schedule: its payee is device_id (a device's wallet) or
      * entity_id (that entity's account), neither for the default of every
      * payee; it applies from effective_ms to payments in fee_currency. */
-    uint16_t fee_currency;                         /* key 20, fee schedule */
-    uint8_t fee_leg_count;                         /* key 21's length; 0: no fee from then */
-    fogpay_fee_leg fee_legs[FOGPAY_LEGS_MAX - 1];  /* key 21, optional */
-    uint8_t fee_remainder;                         /* key 22: the leg of the remainder, 0 the
-                                                      payee's (absent), i the i-th fee leg */
+    uint16_t fee_currency;                        /* key 20, fee schedule */
+    uint8_t fee_leg_count;                        /* key 21's length; 0: no fee from then */
+    fogpay_fee_leg fee_legs[FOGPAY_LEGS_MAX - 1]; /* key 21, optional */
+    uint8_t fee_remainder;                        /* key 22: the leg of the remainder, 0 the
+                                                     payee's (absent), i the i-th fee leg */
 } fogpay_event;
 
 /* The two chains a gateway syncs upstream, each in batches of its own. */

@@ -201,8 +201,8 @@ static const fogpay_fee_schedule *fee__latest(const ledger_hot *h, const char *d
 }
 
 fogpay_error ledger__fee_schedule_for(fogpay_ledger *l, const ledger_account *payee,
-                                      uint16_t currency, uint64_t time_ms,
-                                      fogpay_fee_schedule *out, bool *found)
+                                      uint16_t currency, uint64_t time_ms, fogpay_fee_schedule *out,
+                                      bool *found)
 {
     *found = false;
     fogpay_error err = fee__cache(l);
@@ -327,8 +327,8 @@ static fogpay_error fee__payee(fogpay_ledger *l, const fogpay_fee_schedule *f,
         ledger_device_state state;
         err = ledger__device_state(l, f->payee_device, &state);
         if (err == FOGPAY_OK) {
-            err = ledger__account_find(l, LEDGER_ACCOUNT_WALLET, f->payee_device, f->currency,
-                                       payee);
+            err =
+                ledger__account_find(l, LEDGER_ACCOUNT_WALLET, f->payee_device, f->currency, payee);
             err = err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_OK : err;
         }
     } else if (f->payee_entity[0] != '\0') {
@@ -354,8 +354,8 @@ static fogpay_error fee__check_schedule(fogpay_ledger *l, const fogpay_fee_sched
         return FOGPAY_ERR_FIELD_RANGE;
     }
     uint64_t amounts[FOGPAY_LEGS_MAX];
-    fogpay_error err = fogpay_fee_split(FOGPAY_AMOUNT_MAX_MINOR, f->legs, f->leg_count,
-                                        f->remainder_leg, amounts);
+    fogpay_error err =
+        fogpay_fee_split(FOGPAY_AMOUNT_MAX_MINOR, f->legs, f->leg_count, f->remainder_leg, amounts);
     ledger_account payee;
     if (err == FOGPAY_OK) {
         err = fee__payee(l, f, &payee);

@@ -222,7 +222,6 @@ extern const char ledger_migrate_3_sql[];
 extern const char ledger_migrate_4_sql[];
 extern const char ledger_migrate_5_sql[];
 
-
 /* The hot state (ledger_hot.c). A wallet of a device in one currency:
  * account 0 when the device has none; paid_minor is what the device paid
  * in the currency on day (UINT64_MAX: not loaded). */
@@ -460,7 +459,6 @@ fogpay_error ledger__transfer_append(fogpay_ledger *l, fogpay_transfer *t, int64
 
 /* ledger_fee.c: fee schedules and the split of a transfer into legs. */
 
-
 /* The one way a transfer of several legs enters the ledger, for any kind:
  * splits t's amount (its first leg: t->debit_account pays, t->credit_account
  * is the payee) by the schedule (NULL or without legs: one leg) with
@@ -479,8 +477,8 @@ fogpay_error ledger__split_append(fogpay_ledger *l, fogpay_transfer *t,
  * own, else the default; *found false when neither applies. From the hot
  * state. */
 fogpay_error ledger__fee_schedule_for(fogpay_ledger *l, const ledger_account *payee,
-                                      uint16_t currency, uint64_t time_ms,
-                                      fogpay_fee_schedule *out, bool *found);
+                                      uint16_t currency, uint64_t time_ms, fogpay_fee_schedule *out,
+                                      bool *found);
 
 /* ledger_settle.c: what device_id paid in currency on day (a UTC day
  * number), from device_day_totals. */

@@ -56,8 +56,8 @@ const ledger_stmt_sql ledger_query__sql[] = {
      " OR (kind <> 0 AND debit_account IN held) OR credit_account IN held)"
      " AND (payer_entity = ?5 OR payee_entity = ?5)"
      " OR " QUERY_PAGE_WHERE " AND position IN (SELECT position FROM transfer_legs WHERE"
-     " credit_account IN (SELECT id FROM accounts WHERE kind = 'entity' AND entity_id = ?5))"
-     QUERY_PAGE_ORDER},
+     " credit_account IN (SELECT id FROM accounts WHERE kind = 'entity' AND entity_id = "
+     "?5))" QUERY_PAGE_ORDER},
 };
 const size_t ledger_query__sql_count = sizeof ledger_query__sql / sizeof ledger_query__sql[0];
 

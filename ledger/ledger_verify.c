@@ -95,8 +95,8 @@ static bool verify__record_matches(const fogpay_transfer *t, const uint8_t *stor
         return false;
     }
     if (stored_len == 1) {
-        return stored[0] == (t->leg_count > 0 ? LEDGER_TRANSFER_RECORD_LEGS
-                                              : LEDGER_TRANSFER_RECORD_COLUMNS);
+        return stored[0] ==
+               (t->leg_count > 0 ? LEDGER_TRANSFER_RECORD_LEGS : LEDGER_TRANSFER_RECORD_COLUMNS);
     }
     return t->leg_count == 0 && stored_len == record_len && memcmp(stored, record, record_len) == 0;
 }
@@ -141,8 +141,7 @@ static fogpay_error verify__transfer(sqlite3_stmt *s, verify_state *v)
         problem = "its stored values are outside their limits";
     } else if (fogpay_transfer_encode(&t, record, sizeof record, &record_len) != FOGPAY_OK) {
         problem = "its stored values are not a valid transfer";
-    } else if (!verify__record_matches(&t, stored_record, stored_record_len, record,
-                                       record_len)) {
+    } else if (!verify__record_matches(&t, stored_record, stored_record_len, record, record_len)) {
         problem = "its stored values differ from the record its hash covers";
     } else {
         uint8_t hash[FOGPAY_HASH_BYTES];

@@ -184,7 +184,7 @@ static void test_default_and_remainder(void)
     fund(fx.l, "dev-a", EUR, 1000);
     fogpay_transfer t;
     CU_ASSERT_EQUAL(pay_full(fx.l, "dev-a", 1, "dev-b", 0, 99, EUR, NOW_MS, &t), FOGPAY_OK);
-    CU_ASSERT_EQUAL(t.amount_minor, 96); /* floor(99 * 0.975) */
+    CU_ASSERT_EQUAL(t.amount_minor, 96);        /* floor(99 * 0.975) */
     CU_ASSERT_EQUAL(t.legs[0].amount_minor, 3); /* floor(2.475) and the remainder 1 */
     CU_ASSERT_EQUAL(pay_full(fx.l, "dev-a", 2, "dev-c", 0, 99, EUR, NOW_MS, &t), FOGPAY_OK);
     CU_ASSERT_EQUAL(t.leg_count, 0);
@@ -287,8 +287,8 @@ static void test_payment_refusals(void)
     CU_ASSERT(snapshot_same(&fx, &before));
     CU_ASSERT_EQUAL(pay(fx.l, "dev-p", 2, "dev-b", 400), FOGPAY_OK);
     CU_ASSERT_EQUAL(balance_of(fx.l, "dev-f", EUR), 40);
-    CU_ASSERT_EQUAL(
-        fogpay_ledger_device_set_status(fx.l, "dev-f", FOGPAY_DEVICE_REVOKED, NOW_MS), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_device_set_status(fx.l, "dev-f", FOGPAY_DEVICE_REVOKED, NOW_MS),
+                    FOGPAY_OK);
     snapshot_take(&fx, &before);
     CU_ASSERT_EQUAL(pay(fx.l, "dev-p", 3, "dev-b", 10), FOGPAY_ERR_FEE_ACCOUNT_CLOSED);
     CU_ASSERT(snapshot_same(&fx, &before));
