@@ -644,7 +644,8 @@ const char *store__event_decode(const store_row *row, fogpay_event *out, const c
 }
 
 /* Passes rows on to the caller's visitor of their chain: transfers as
- * read, events each decoded from its record. A row that cannot be read, or
+ * read with the further legs their records carry (transfer_legs holds the
+ * same for queries by account), events each decoded from its record. A row that cannot be read, or
  * an event whose record is not its columns, stops the walk as corrupt. */
 typedef struct store_query_walk {
     fogpay_store *s;
@@ -665,7 +666,18 @@ static int store__query_visit(void *ctx, const store_row *row)
             w->corrupt = true;
             return 1;
         }
-        return w->transfer_visit(w->ctx, row->gateway_id, &row->t, row->hash);
+        /* The further legs of a transfer of several legs are its record's. */
+        fogpay_transfer t = row->t;
+        fogpay_transfer decoded;
+        if (fogpay_transfer_decode(row->record, row->record_len, &decoded) != FOGPAY_OK) {
+            store__note(w->s, "the transfer of %s at position %llu is corrupt: %s", row->gateway_id,
+                        (unsigned long long)row->t.position, "its record does not decode");
+            w->corrupt = true;
+            return 1;
+        }
+        t.leg_count = decoded.leg_count;
+        memcpy(t.legs, decoded.legs, sizeof t.legs);
+        return w->transfer_visit(w->ctx, row->gateway_id, &t, row->hash);
     }
     fogpay_event e;
     const char *difference = NULL;

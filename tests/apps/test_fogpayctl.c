@@ -126,7 +126,7 @@ static void test_offline_export_csv_json(void)
     /* A header and one line per transfer. */
     CU_ASSERT_EQUAL(count_lines(out), 3);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, ",10.00,EUR,"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, ",top-up\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, ",top-up,\n"));
     CU_ASSERT_EQUAL(
         run(out, sizeof out, "%s --db %s/l.db export --format json --device dev-a", fogpayctl, dir),
         0);
