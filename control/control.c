@@ -60,8 +60,8 @@ fogpay_error control__text(const cJSON *cmd, const char *name, bool required, si
     return FOGPAY_OK;
 }
 
-static fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uint64_t *out,
-                                 control_reply *r)
+fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uint64_t *out,
+                          control_reply *r)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(cmd, name);
     if (item == NULL) {
@@ -81,9 +81,8 @@ static fogpay_error control__u64(const cJSON *cmd, const char *name, bool requir
     return FOGPAY_OK;
 }
 
-/* The numeric currency and its exponent from a "currency" field. */
-static fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int *exponent,
-                                      control_reply *r)
+fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int *exponent,
+                               control_reply *r)
 {
     const char *code = NULL;
     fogpay_error err = control__text(cmd, "currency", true, 3, &code, r);
@@ -708,6 +707,8 @@ static const control_command control_commands[] = {
     {"verifyLedger", control__verify},
     {"refund", control__refund},
     {"getSyncStatus", control__sync_status},
+    {"setFeeSchedule", control__set_fee_schedule},
+    {"listFeeSchedules", control__list_fee_schedules},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */

@@ -25,6 +25,15 @@ typedef struct control_reply {
 fogpay_error control__text(const cJSON *cmd, const char *name, bool required, size_t max_len,
                            const char **out, control_reply *r);
 
+/* A whole JSON number of at most 2^53 (FOGPAY_ERR_FIELD_RANGE otherwise);
+ * absent and optional leaves *out as it was. */
+fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uint64_t *out,
+                          control_reply *r);
+
+/* The numeric currency and its exponent from a "currency" field. */
+fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int *exponent,
+                               control_reply *r);
+
 /* A device's limits from an optional "limits" object of cmd
  * {perPayment, perDay, walletMax, currency}; absent: no limits. */
 fogpay_error control__device_limits(const cJSON *cmd, fogpay_device_limits *limits,
@@ -35,6 +44,12 @@ fogpay_error control__device_limits(const cJSON *cmd, fogpay_device_limits *limi
  * elsewhere), at most one of them; out is left empty when neither is
  * given (certificate login only). out holds FOGPAY_PASSWORD_HASH_MAX. */
 fogpay_error control__device_verifier(const cJSON *cmd, char *out, control_reply *r);
+
+/* Fee schedules (control_fee.c): setFeeSchedule and listFeeSchedules. */
+fogpay_error control__set_fee_schedule(const fogpay_control_context *c, const cJSON *cmd,
+                                       uint64_t now_ms, control_reply *r);
+fogpay_error control__list_fee_schedules(const fogpay_control_context *c, const cJSON *cmd,
+                                         uint64_t now_ms, control_reply *r);
 
 /* The bulk import of devices (control_import.c). */
 fogpay_error control__import_devices(const fogpay_control_context *c, const cJSON *cmd,

@@ -437,7 +437,10 @@ static void ctl_print_usage(FILE *out)
             "  listTransfers (list-transfers) [--device D] [--entity LE] [--from MS] [--to MS]\n"
             "      [--after N] [--limit N]\n"
             "  verifyLedger (verify-ledger), getSyncStatus (sync-status)\n"
-            "  refund --id N [--amount A]\n\noffline commands:\n",
+            "  refund --id N [--amount A]\n"
+            "  setFeeSchedule (set-fee) [--payee D | --payee-entity E] --currency CUR\n"
+            "      [--leg BP:ACCOUNT|le-ENTITY|DEVICE ...] [--remainder-leg I] [--effective MS]\n"
+            "  listFeeSchedules (list-fees)\n\noffline commands:\n",
             ctl_program, ctl_program, ctl_program);
     for (size_t i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++) {
         fprintf(out, "  %s %s\n", ctl_program, ctl_commands[i].usage);
