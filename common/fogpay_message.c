@@ -128,7 +128,7 @@ static const field_spec receipt_fields[] = {
     UINT_FIELD(fogpay_receipt, 2, seq, true, 0, UINT64_MAX),
     UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_USAGE),
     UINT_FIELD(fogpay_receipt, 4, status, true, 0, FOGPAY_STATUS_STORED),
-    UINT_FIELD(fogpay_receipt, 5, reason, false, 1, 99),
+    UINT_FIELD(fogpay_receipt, 5, reason, false, 1, FOGPAY_ERR_PRODUCT_LAST),
     UINT_FIELD(fogpay_receipt, 6, transfer_id, false, 1, FOGPAY_STORED_INT_MAX),
     {.key = 7,
      .kind = FIELD_INT,
@@ -142,6 +142,7 @@ static const field_spec receipt_fields[] = {
     UINT_FIELD(fogpay_receipt, 11, time_s, true, 1, TIME_S_MAX),
     BYTES_FIELD(fogpay_receipt, 12, intent_hash, true),
     UINT_FIELD(fogpay_receipt, 13, currency, false, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
+    UINT_FIELD(fogpay_receipt, 20, legs_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
 };
 
 static const field_spec command_fields[] = {
@@ -204,7 +205,7 @@ static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 12, status, false, 1, 2),
     BYTES_FIELD(fogpay_event, 13, usage_hash, false),
     BYTES_FIELD(fogpay_event, 14, kid, false),
-    UINT_FIELD(fogpay_event, 15, reason, false, 1, 99),
+    UINT_FIELD(fogpay_event, 15, reason, false, 1, FOGPAY_ERR_PRODUCT_LAST),
     UINT_FIELD(fogpay_event, 20, fee_currency, false, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
     TUPLES_FIELD(fogpay_event, 21, fee_legs, fee_leg_count, fee_leg_spec),
     UINT_FIELD(fogpay_event, 22, fee_remainder, false, 1, FOGPAY_LEGS_MAX - 1),
@@ -640,6 +641,9 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
     }
     if (settled != (in->position != 0) || settled != in->has_balance) {
         return FOGPAY_ERR_FIELD_RANGE; /* chain entry and balance exactly when settled */
+    }
+    if (!settled && in->legs_minor != 0) {
+        return FOGPAY_ERR_FIELD_RANGE; /* a settled transfer's legs only */
     }
     return FOGPAY_OK;
 }

@@ -85,6 +85,8 @@ typedef struct fogpay_receipt {
     uint64_t time_s;                            /* key 11 */
     uint8_t intent_hash[FOGPAY_HASH_BYTES];     /* key 12, SHA-256 of the signed message */
     uint16_t currency;                          /* key 13, with has_balance */
+    uint64_t legs_minor; /* key 20, settled, optional: what the transfer's further legs (fees)
+                          * took of the amount; the first leg is the rest */
 } fogpay_receipt;
 
 typedef enum fogpay_command_kind {
