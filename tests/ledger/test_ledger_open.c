@@ -514,6 +514,73 @@ static void test_schema_migration_hot(void)
     CU_ASSERT_PTR_NULL(strstr(shape, "transfers_time"));
 }
 
+/* A version 6 ledger taken back to version 5: without the fee tables, and
+ * its events table as version 5 had it (the kinds to 6, a device always). */
+static const char schema_down_to_5[] =
+    "DROP TABLE fee_schedule_legs; DROP TABLE fee_schedules; DROP TABLE transfer_legs;"
+    "CREATE TABLE events_v5 (position INTEGER PRIMARY KEY CHECK (position >= 1),"
+    " kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6)),"
+    " time_ms INTEGER NOT NULL CHECK (time_ms >= 1),"
+    " device_id TEXT NOT NULL REFERENCES devices (id),"
+    " record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),"
+    " hash BLOB NOT NULL CHECK (length(hash) = 32));"
+    "INSERT INTO events_v5 SELECT * FROM events;"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v5 RENAME TO events;"
+    "CREATE INDEX events_device ON events (device_id);"
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are never changed'); END;"
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are never deleted'); END;"
+    "CREATE TRIGGER events_next_position BEFORE INSERT ON events"
+    " WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)"
+    " BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;"
+    "PRAGMA user_version = 5;";
+
+/* A version 5 ledger with transfers and events is migrated to version 6:
+ * its chains stay and verify, the shape is a new ledger's, and then a fee
+ * schedule (an event without a device) and a payment of two legs are
+ * written and verify. */
+static void test_schema_migration_5_to_6(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    fund(fx.l, "dev-a", EUR, 1000);
+    CU_ASSERT_EQUAL_FATAL(pay(fx.l, "dev-a", 1, "dev-b", 100), FOGPAY_OK);
+    uint64_t events = event_head(fx.l);
+    uint64_t head = 0;
+    uint8_t hash[FOGPAY_HASH_BYTES], hash_after[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_chain_head(fx.l, &head, hash), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_5), SQLITE_OK);
+
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), 6);
+    uint64_t head_after = 0;
+    CU_ASSERT_EQUAL(fogpay_ledger_chain_head(fx.l, &head_after, hash_after), FOGPAY_OK);
+    CU_ASSERT(head_after == head && memcmp(hash, hash_after, FOGPAY_HASH_BYTES) == 0);
+    CU_ASSERT_EQUAL(event_head(fx.l), events);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    uint64_t fee_account = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, EUR, &fee_account),
+                          FOGPAY_OK);
+    fogpay_fee_schedule f;
+    memset(&f, 0, sizeof f);
+    f.currency = EUR;
+    f.effective_ms = NOW_MS - 1;
+    f.leg_count = 1;
+    f.legs[0] = (fogpay_fee_leg){fee_account, 500};
+    CU_ASSERT_EQUAL(fogpay_ledger_fee_schedule_set(fx.l, &f, NOW_MS, NULL), FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), events + 1);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL(pay_full(fx.l, "dev-a", 2, "dev-b", 0, 200, EUR, NOW_MS, &t), FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.leg_count, 1);
+    CU_ASSERT_EQUAL(t.legs[0].amount_minor, 10);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    shaped_as_created(fx.path);
+}
+
 int main(void)
 {
     static const ledger_test tests[] = {
@@ -523,6 +590,8 @@ int main(void)
         {"a version 2 ledger is migrated, events not backfilled", test_schema_migration_2_to_3},
         {"a version 3 ledger is migrated, its events kept", test_schema_migration_keys},
         {"a version 3 ledger is migrated: totals, records, receipts", test_schema_migration_hot},
+        {"a version 5 ledger is migrated: fee tables, events of every kind",
+         test_schema_migration_5_to_6},
     };
     return ledger_fixture_run("ledger_ledger_open", tests, sizeof tests / sizeof tests[0]);
 }
