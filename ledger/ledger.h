@@ -329,8 +329,9 @@ fogpay_error fogpay_fee_split(uint64_t amount_minor, const fogpay_fee_leg *legs,
 fogpay_error fogpay_ledger_fee_schedule_set(fogpay_ledger *l, const fogpay_fee_schedule *schedule,
                                             uint64_t now_ms, uint64_t *event_position);
 
-/* Calls visit for every fee schedule in the order they were set; a
- * non-zero return stops. visit must not write to the ledger. */
+/* Calls visit for every fee schedule, by payee (the default first),
+ * currency and effective time; a non-zero return stops. visit must not
+ * write to the ledger. */
 typedef int (*fogpay_fee_schedule_visit)(void *ctx, const fogpay_fee_schedule *schedule);
 fogpay_error fogpay_ledger_fee_schedule_list(fogpay_ledger *l, fogpay_fee_schedule_visit visit,
                                              void *ctx);

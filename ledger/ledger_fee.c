@@ -135,7 +135,36 @@ static bool fee__row_leg(sqlite3_stmt *s, fogpay_fee_schedule *schedule)
     return true;
 }
 
-/* Loads every schedule into the hot state, one row a leg. */
+/* The order of the cache: by payee, currency, effective time, and the
+ * order they were set (their events'), so that a payee's schedules in a
+ * currency are one run with the one in force last among those in effect. */
+static int fee__order(const fogpay_fee_schedule *a, const char *device, const char *entity,
+                      uint16_t currency, uint64_t effective_ms, uint64_t event_position)
+{
+    int c = strcmp(a->payee_device, device);
+    if (c == 0) {
+        c = strcmp(a->payee_entity, entity);
+    }
+    if (c == 0 && a->currency != currency) {
+        c = a->currency < currency ? -1 : 1;
+    }
+    if (c == 0 && a->effective_ms != effective_ms) {
+        c = a->effective_ms < effective_ms ? -1 : 1;
+    }
+    if (c == 0 && a->event_position != event_position) {
+        c = a->event_position < event_position ? -1 : 1;
+    }
+    return c;
+}
+
+static int fee__compare(const void *x, const void *y)
+{
+    const fogpay_fee_schedule *b = y;
+    return fee__order(x, b->payee_device, b->payee_entity, b->currency, b->effective_ms,
+                      b->event_position);
+}
+
+/* Loads every schedule into the hot state, one row a leg, and sorts it. */
 static fogpay_error fee__load(fogpay_ledger *l)
 {
     ledger_hot *h = &l->hot;
@@ -167,6 +196,9 @@ static fogpay_error fee__load(fogpay_ledger *l)
     if (err == FOGPAY_OK && current_id != 0) {
         err = fee__cache_add(h, &current);
     }
+    if (err == FOGPAY_OK) {
+        qsort(h->fees, h->fee_count, sizeof h->fees[0], fee__compare);
+    }
     h->fees_known = err == FOGPAY_OK;
     return err;
 }
@@ -176,28 +208,30 @@ static fogpay_error fee__cache(fogpay_ledger *l)
     return l->hot.fees_known ? FOGPAY_OK : fee__load(l);
 }
 
-/* True when schedule names this payee ("" "": the default). */
-static bool fee__names(const fogpay_fee_schedule *schedule, const char *device, const char *entity)
-{
-    return strcmp(schedule->payee_device, device) == 0 &&
-           strcmp(schedule->payee_entity, entity) == 0;
-}
-
-/* The latest schedule of the payee in currency at time_ms, or NULL. */
+/* The latest schedule of the payee ("" "": the default) in currency in
+ * effect at time_ms, or NULL: the last of the sorted cache at or before
+ * (payee, currency, time_ms), found by bisection, when it is the payee's. */
 static const fogpay_fee_schedule *fee__latest(const ledger_hot *h, const char *device,
                                               const char *entity, uint16_t currency,
                                               uint64_t time_ms)
 {
-    const fogpay_fee_schedule *best = NULL;
-    for (size_t i = 0; i < h->fee_count; i++) {
-        const fogpay_fee_schedule *f = &h->fees[i];
-        if (f->currency == currency && f->effective_ms <= time_ms &&
-            fee__names(f, device, entity) &&
-            (best == NULL || f->effective_ms >= best->effective_ms)) {
-            best = f;
+    size_t low = 0;
+    size_t high = h->fee_count;
+    while (low < high) {
+        size_t mid = low + (high - low) / 2;
+        if (fee__order(&h->fees[mid], device, entity, currency, time_ms, UINT64_MAX) <= 0) {
+            low = mid + 1;
+        } else {
+            high = mid;
         }
     }
-    return best;
+    if (low == 0) {
+        return NULL;
+    }
+    const fogpay_fee_schedule *f = &h->fees[low - 1];
+    bool same = strcmp(f->payee_device, device) == 0 && strcmp(f->payee_entity, entity) == 0 &&
+                f->currency == currency;
+    return same ? f : NULL;
 }
 
 fogpay_error ledger__fee_schedule_for(fogpay_ledger *l, const ledger_account *payee,

@@ -201,6 +201,55 @@ static void test_default_and_remainder(void)
     fogpay_ledger_close(fx.l);
 }
 
+/* The schedule in force at a payment's time is the payee's latest one in
+ * effect then, among schedules of other payees, currencies and times. */
+static void test_schedule_in_force(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    uint64_t fee_account = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, EUR, &fee_account),
+                          FOGPAY_OK);
+    device_new(fx.l, "dev-c", fx.entity_b, NULL);
+    static const struct {
+        const char *payee;
+        uint16_t currency;
+        int64_t offset_ms;
+        uint64_t bp;
+    } set[] = {
+        {"", EUR, -5000, 900},      {"dev-b", EUR, -3000, 100}, {"dev-c", EUR, -3000, 700},
+        {"dev-b", USD, -3000, 800}, {"dev-b", EUR, -3000, 150}, {"dev-b", EUR, 2000, 200},
+    };
+    uint64_t usd_account = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, USD, &usd_account),
+                          FOGPAY_OK);
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
+        fogpay_fee_schedule f = schedule_of(set[i].payee, NOW_MS + (uint64_t)set[i].offset_ms);
+        f.currency = set[i].currency;
+        f.leg_count = 1;
+        f.legs[0] = (fogpay_fee_leg){set[i].currency == EUR ? fee_account : usd_account, set[i].bp};
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fee_schedule_set(fx.l, &f, NOW_MS - 6000, NULL),
+                              FOGPAY_OK);
+    }
+    fund(fx.l, "dev-a", EUR, 100000);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL(pay_full(fx.l, "dev-a", 1, "dev-b", 0, 10000, EUR, NOW_MS, &t), FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.legs[0].amount_minor, 150); /* the later of two at the same time */
+    CU_ASSERT_EQUAL(pay_full(fx.l, "dev-a", 2, "dev-b", 0, 10000, EUR, NOW_MS + 2000, &t),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.legs[0].amount_minor, 200);
+    CU_ASSERT_EQUAL(pay_full(fx.l, "dev-a", 3, "dev-c", 0, 10000, EUR, NOW_MS, &t), FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.legs[0].amount_minor, 700);
+    uint64_t entity_b_account = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_b, EUR, &entity_b_account),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL(pay_full(fx.l, "dev-a", 4, "", entity_b_account, 10000, EUR, NOW_MS, &t),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.legs[0].amount_minor, 900); /* an entity payee without its own */
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+}
+
 /* Schedules refused when set, each with its code, and nothing written. */
 static void test_schedule_refusals(void)
 {
@@ -303,6 +352,7 @@ int main(void)
         {"the split's refusals", test_split_refusals},
         {"a payment with a fee is one position of two legs", test_payment_with_fee},
         {"the default schedule, the remainder leg, an exemption", test_default_and_remainder},
+        {"the schedule in force at the payment's time", test_schedule_in_force},
         {"fee schedules refused when set", test_schedule_refusals},
         {"payments refused for their schedule move nothing", test_payment_refusals},
     };
