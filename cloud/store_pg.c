@@ -344,6 +344,8 @@ static void pg__row_read(const PGresult *res, int r, store_row *row)
         row->problem = "a text column or the intent hash is over its limit";
     } else if (!pg__hash(res, r, 16, false, row->hash)) {
         row->problem = "the chain hash is not 32 bytes";
+    } else if (!store__legs_parse(PQgetisnull(res, r, 17) ? NULL : PQgetvalue(res, r, 17), t)) {
+        row->problem = "its further legs are not legs 2 on of accounts and amounts";
     }
     t->kind = (uint8_t)kind;
     t->currency = (uint16_t)currency;
@@ -526,16 +528,17 @@ static void pg__page_sql(bool events, unsigned mask, char *sql, size_t cap)
 {
     const char *entity =
         events ? " AND entity_id = $7" : " AND (payer_entity = $7 OR payee_entity = $7)";
-    int n =
-        snprintf(sql, cap,
-                 "SELECT %s FROM %s WHERE %s"
-                 " AND time_ms >= $3 AND time_ms < $4%s%s"
-                 " ORDER BY gateway_id, position LIMIT $8",
-                 events ? PG_EVENT_COLUMNS : PG_TRANSFER_COLUMNS, events ? "events" : "transfers",
-                 (mask & PG_PAGE_GATEWAY) ? "gateway_id = $5 AND position > $2"
-                                          : "(gateway_id, position) > ($1, $2)",
-                 (mask & PG_PAGE_DEVICE) ? " AND device_id = $6" : "",
-                 (mask & PG_PAGE_ENTITY) ? entity : "");
+    int n = snprintf(sql, cap,
+                     "SELECT %s%s FROM %s WHERE %s"
+                     " AND time_ms >= $3 AND time_ms < $4%s%s"
+                     " ORDER BY gateway_id, position LIMIT $8",
+                     events ? PG_EVENT_COLUMNS : PG_TRANSFER_COLUMNS,
+                     events ? "" : ", " STORE_LEGS_SQL("string_agg(" STORE_LEG_TEXT ", ';')"),
+                     events ? "events" : "transfers",
+                     (mask & PG_PAGE_GATEWAY) ? "gateway_id = $5 AND position > $2"
+                                              : "(gateway_id, position) > ($1, $2)",
+                     (mask & PG_PAGE_DEVICE) ? " AND device_id = $6" : "",
+                     (mask & PG_PAGE_ENTITY) ? entity : "");
     assert(n > 0 && (size_t)n < cap);
 }
 

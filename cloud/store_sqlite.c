@@ -267,6 +267,8 @@ static void sqlite__row_read(sqlite3_stmt *st, store_row *row)
         row->problem = "a text column or the intent hash is over its limit";
     } else if (!sqlite__hash(st, 16, false, row->hash)) {
         row->problem = "the chain hash is not 32 bytes";
+    } else if (!store__legs_parse((const char *)sqlite3_column_text(st, 17), t)) {
+        row->problem = "its further legs are not legs 2 on of accounts and amounts";
     }
     t->kind = (uint8_t)kind;
     t->currency = (uint16_t)currency;
@@ -332,10 +334,11 @@ static void sqlite__page_sql(bool events, unsigned mask, char *sql, size_t cap)
     const char *entity =
         events ? " AND entity_id = ?7" : " AND (payer_entity = ?7 OR payee_entity = ?7)";
     int n = snprintf(sql, cap,
-                     "SELECT %s FROM %s WHERE %s"
+                     "SELECT %s%s FROM %s WHERE %s"
                      " AND time_ms >= ?3 AND time_ms < ?4%s%s"
                      " ORDER BY gateway_id, position LIMIT ?8",
                      events ? SQLITE_EVENT_COLUMNS : SQLITE_TRANSFER_COLUMNS,
+                     events ? "" : ", " STORE_LEGS_SQL("group_concat(" STORE_LEG_TEXT ", ';')"),
                      events ? "events" : "transfers",
                      (mask & SQLITE_PAGE_GATEWAY) ? "gateway_id = ?5 AND position > ?2"
                                                   : "(gateway_id, position) > (?1, ?2)",

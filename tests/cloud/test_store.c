@@ -1255,6 +1255,16 @@ static void test_version_2_migrated(void)
     " INSERT INTO events_v3 SELECT * FROM events; DROP TABLE events;"                              \
     " ALTER TABLE events_v3 RENAME TO events;"
 
+/* Keeps the last transfer visited. */
+static int last_transfer_visit(void *ctx, const char *gateway_id, const fogpay_transfer *t,
+                               const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    (void)gateway_id;
+    (void)hash;
+    *(fogpay_transfer *)ctx = *t;
+    return 0;
+}
+
 /* A store of version 3 is migrated at open: its transfers and events stay
  * and verify, and then a transfer of two legs and a fee schedule's event,
  * which names no device, are stored and verify. */
@@ -1302,6 +1312,24 @@ static void test_version_3_migrated(void)
     events.n = 4;
     CU_ASSERT_EQUAL(event_append(s, "gw-a", &events, 3, 1, 4), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_store_verify(s, NULL, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_transfer last;
+    memset(&last, 0, sizeof last);
+    fogpay_store_filter f = {.gateway_id = "gw-a", .after_gateway = "gw-a", .after_position = 6};
+    CU_ASSERT_EQUAL(fogpay_store_transfers(s, &f, last_transfer_visit, &last), FOGPAY_OK);
+    CU_ASSERT_EQUAL(last.position, 7);
+    CU_ASSERT_EQUAL(last.leg_count, 1);
+    CU_ASSERT_EQUAL(last.legs[0].credit_account, 13);
+    CU_ASSERT_EQUAL(last.legs[0].amount_minor, 3);
+    fogpay_store_close(s);
+    /* The legs as stored are checked against the record that carries them. */
+    store_exec(conninfo, "UPDATE transfer_legs SET amount_minor = 4");
+    s = open_store(conninfo, false);
+    uint64_t bad = 0;
+    char problem[256] = "";
+    CU_ASSERT_EQUAL(fogpay_store_verify(s, NULL, NULL, &bad, problem, sizeof problem),
+                    FOGPAY_ERR_LEDGER_CORRUPT);
+    CU_ASSERT_EQUAL(bad, 7);
+    CU_ASSERT_PTR_NOT_NULL(strstr(problem, "legs"));
     fogpay_store_close(s);
 }
 
