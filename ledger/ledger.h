@@ -15,7 +15,9 @@
  *
  * Responsibilities. The ledger owns every check that needs stored state:
  * device status, (device, seq) duplicates and conflicts, payee existence and
- * status, per-payment and per-day limits, funds, the payee's wallet maximum.
+ * status, per-payment and per-day limits, funds, the payee's wallet maximum,
+ * and the payee's fee schedule, which splits a payment into legs at one
+ * chain position (ledger_fee.c).
  * The caller (plugin/device_message.c) owns everything before that: topic, size,
  * decoding, signature, expiry, currency being enabled.
  *
