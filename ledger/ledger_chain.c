@@ -168,12 +168,13 @@ fogpay_error ledger__chain_append(fogpay_ledger *l, const ledger_chain *c, void 
         return err;
     }
     uint8_t hash[FOGPAY_HASH_BYTES];
+    /* Bound without a copy: it lives until the statement has run. */
+    uint8_t format = c->record_format != NULL ? c->record_format(record) : 0;
     err = fogpay_sha256_pair(previous, sizeof previous, bytes, len, hash);
     if (err == FOGPAY_OK) {
         sqlite3_stmt *s = ledger__stmt(l, c->insert);
         c->bind(l, s, record);
         if (c->record_format != NULL) {
-            uint8_t format = c->record_format(record);
             ledger__bind_blob(l, s, c->record_param, &format, 1);
         } else {
             ledger__bind_blob(l, s, c->record_param, bytes, len);

@@ -196,7 +196,7 @@ static fogpay_error fee__load(fogpay_ledger *l)
     if (err == FOGPAY_OK && current_id != 0) {
         err = fee__cache_add(h, &current);
     }
-    if (err == FOGPAY_OK) {
+    if (err == FOGPAY_OK && h->fee_count > 1) {
         qsort(h->fees, h->fee_count, sizeof h->fees[0], fee__compare);
     }
     h->fees_known = err == FOGPAY_OK;
