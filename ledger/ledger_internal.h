@@ -10,8 +10,8 @@
  * balances and appending to the chain; ledger_settle.c settlement, funding
  * and refunds; ledger_message.c device messages, usage readings and the
  * rejection log; ledger_query.c reading transfers; ledger_event.c the
- * event chain; ledger_fee.c fee schedules and transfers of several legs; ledger_sync.c the upstream sync state; ledger_verify.c
- * verification; ledger_hot.c the hot state of settlement in memory;
+ * event chain; ledger_fee.c fee schedules and transfers of several legs; ledger_sync.c the upstream
+ * sync state; ledger_verify.c verification; ledger_hot.c the hot state of settlement in memory;
  * ledger_checkpoint.c the WAL checkpoints on a thread of their own.
  *
  * Statements. Each file keeps its SQL in a table of {id, text}; ledger.c
