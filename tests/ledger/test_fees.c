@@ -250,6 +250,35 @@ static void test_schedule_in_force(void)
     fogpay_ledger_close(fx.l);
 }
 
+/* A refund of a payment of several legs returns its first leg, the
+ * payee's, at most; the fees stay. */
+static void test_refund_of_legs(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    uint64_t fee_account = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, EUR, &fee_account),
+                          FOGPAY_OK);
+    fogpay_fee_schedule f = schedule_of("dev-b", NOW_MS - 1);
+    f.leg_count = 1;
+    f.legs[0] = (fogpay_fee_leg){fee_account, 300};
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fee_schedule_set(fx.l, &f, NOW_MS, NULL), FOGPAY_OK);
+    fund(fx.l, "dev-a", EUR, 1000);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL_FATAL(pay_full(fx.l, "dev-a", 1, "dev-b", 0, 1000, EUR, NOW_MS, &t), FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.amount_minor, 970);
+    fogpay_transfer r;
+    CU_ASSERT_EQUAL(fogpay_ledger_refund(fx.l, t.position, 971, NOW_MS, &r),
+                    FOGPAY_ERR_AMOUNT_TOO_LARGE);
+    CU_ASSERT_EQUAL(fogpay_ledger_refund(fx.l, t.position, 970, NOW_MS, &r), FOGPAY_OK);
+    CU_ASSERT_EQUAL(r.kind, FOGPAY_TRANSFER_REVERSAL);
+    CU_ASSERT_EQUAL(r.leg_count, 0);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 970);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-b", EUR), 0);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+}
+
 /* Schedules refused when set, each with its code, and nothing written. */
 static void test_schedule_refusals(void)
 {
@@ -353,6 +382,7 @@ int main(void)
         {"a payment with a fee is one position of two legs", test_payment_with_fee},
         {"the default schedule, the remainder leg, an exemption", test_default_and_remainder},
         {"the schedule in force at the payment's time", test_schedule_in_force},
+        {"a refund of a payment of several legs", test_refund_of_legs},
         {"fee schedules refused when set", test_schedule_refusals},
         {"payments refused for their schedule move nothing", test_payment_refusals},
     };
