@@ -13,6 +13,14 @@
 
 #include "ledger_fixture.h"
 
+/* The account of entity in currency, created when it has none. */
+static uint64_t account_of(fogpay_ledger *l, const char *entity, uint16_t currency)
+{
+    uint64_t account = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(l, entity, currency, &account), FOGPAY_OK);
+    return account;
+}
+
 /* A schedule for payee (a device, or "" for the default) in EUR. */
 static fogpay_fee_schedule schedule_of(const char *payee_device, uint64_t effective_ms)
 {
@@ -90,9 +98,7 @@ static void test_payment_with_fee(void)
     fixture_open(&fx);
     char platform[FOGPAY_ENTITY_ID_MAX + 1];
     entity_new(fx.l, "Platform Operator SE", platform);
-    uint64_t platform_account = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, platform, EUR, &platform_account),
-                          FOGPAY_OK);
+    uint64_t platform_account = account_of(fx.l, platform, EUR);
     fogpay_fee_schedule f = schedule_of("dev-b", NOW_MS - 1000);
     f.leg_count = 1;
     f.legs[0] = (fogpay_fee_leg){platform_account, 300};
@@ -169,9 +175,7 @@ static void test_default_and_remainder(void)
     fixture_open(&fx);
     char platform[FOGPAY_ENTITY_ID_MAX + 1];
     entity_new(fx.l, "Platform Operator SE", platform);
-    uint64_t platform_account = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, platform, EUR, &platform_account),
-                          FOGPAY_OK);
+    uint64_t platform_account = account_of(fx.l, platform, EUR);
     device_new(fx.l, "dev-c", fx.entity_b, NULL);
     fogpay_fee_schedule f = schedule_of("", NOW_MS - 1000);
     f.leg_count = 1;
@@ -207,9 +211,7 @@ static void test_schedule_in_force(void)
 {
     fixture fx;
     fixture_open(&fx);
-    uint64_t fee_account = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, EUR, &fee_account),
-                          FOGPAY_OK);
+    uint64_t fee_account = account_of(fx.l, fx.entity_a, EUR);
     device_new(fx.l, "dev-c", fx.entity_b, NULL);
     static const struct {
         const char *payee;
@@ -220,9 +222,7 @@ static void test_schedule_in_force(void)
         {"", EUR, -5000, 900},      {"dev-b", EUR, -3000, 100}, {"dev-c", EUR, -3000, 700},
         {"dev-b", USD, -3000, 800}, {"dev-b", EUR, -3000, 150}, {"dev-b", EUR, 2000, 200},
     };
-    uint64_t usd_account = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, USD, &usd_account),
-                          FOGPAY_OK);
+    uint64_t usd_account = account_of(fx.l, fx.entity_a, USD);
     for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
         fogpay_fee_schedule f = schedule_of(set[i].payee, NOW_MS + (uint64_t)set[i].offset_ms);
         f.currency = set[i].currency;
@@ -240,9 +240,7 @@ static void test_schedule_in_force(void)
     CU_ASSERT_EQUAL(t.legs[0].amount_minor, 200);
     CU_ASSERT_EQUAL(pay_full(fx.l, "dev-a", 3, "dev-c", 0, 10000, EUR, NOW_MS, &t), FOGPAY_OK);
     CU_ASSERT_EQUAL(t.legs[0].amount_minor, 700);
-    uint64_t entity_b_account = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_b, EUR, &entity_b_account),
-                          FOGPAY_OK);
+    uint64_t entity_b_account = account_of(fx.l, fx.entity_b, EUR);
     CU_ASSERT_EQUAL(pay_full(fx.l, "dev-a", 4, "", entity_b_account, 10000, EUR, NOW_MS, &t),
                     FOGPAY_OK);
     CU_ASSERT_EQUAL(t.legs[0].amount_minor, 900); /* an entity payee without its own */
@@ -256,9 +254,7 @@ static void test_refund_of_legs(void)
 {
     fixture fx;
     fixture_open(&fx);
-    uint64_t fee_account = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, EUR, &fee_account),
-                          FOGPAY_OK);
+    uint64_t fee_account = account_of(fx.l, fx.entity_a, EUR);
     fogpay_fee_schedule f = schedule_of("dev-b", NOW_MS - 1);
     f.leg_count = 1;
     f.legs[0] = (fogpay_fee_leg){fee_account, 300};
