@@ -12,6 +12,9 @@
  * default now). Every check the ledger makes of a schedule is made here
  * before a payment meets it (fogpay_ledger_fee_schedule_set), each refusal
  * with its own code (fee_*, 120..129). The reply names the schedule's event.
+ * An entity's or device's account a leg names is created as it is named,
+ * like getBalance's: a refused schedule may leave such an empty account,
+ * and nothing else.
  *
  * Ownership. cJSON trees built here belong to the reply.
  */
