@@ -29,9 +29,6 @@
 #include "fogpay_limits.h"
 #include "fogpay_password.h"
 
-typedef fogpay_error (*control_handler)(const fogpay_control_context *c, const cJSON *cmd,
-                                        uint64_t now_ms, control_reply *r);
-
 typedef struct control_command {
     const char *name;
     control_handler handler;
@@ -60,8 +57,8 @@ fogpay_error control__text(const cJSON *cmd, const char *name, bool required, si
     return FOGPAY_OK;
 }
 
-static fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uint64_t *out,
-                                 control_reply *r)
+fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uint64_t *out,
+                          control_reply *r)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(cmd, name);
     if (item == NULL) {
@@ -81,8 +78,7 @@ static fogpay_error control__u64(const cJSON *cmd, const char *name, bool requir
     return FOGPAY_OK;
 }
 
-/* The numeric currency and its exponent from a "currency" field. */
-static fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int *exponent,
+fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int *exponent,
                                       control_reply *r)
 {
     const char *code = NULL;
@@ -97,9 +93,7 @@ static fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int 
     return FOGPAY_OK;
 }
 
-/* A decimal-string amount in the given exponent; absent and optional
- * leaves *out at 0. */
-static fogpay_error control__amount(const cJSON *cmd, const char *name, bool required, int exponent,
+fogpay_error control__amount(const cJSON *cmd, const char *name, bool required, int exponent,
                                     uint64_t *out, control_reply *r)
 {
     const char *text = NULL;
@@ -118,7 +112,7 @@ static fogpay_error control__amount(const cJSON *cmd, const char *name, bool req
     return err;
 }
 
-static void control__add_amount(cJSON *obj, const char *name, int64_t minor, int exponent)
+void control__add_amount(cJSON *obj, const char *name, int64_t minor, int exponent)
 {
     char text[32];
     fogpay_amount_format(minor, exponent, text, sizeof text);
@@ -708,6 +702,11 @@ static const control_command control_commands[] = {
     {"verifyLedger", control__verify},
     {"refund", control__refund},
     {"getSyncStatus", control__sync_status},
+    {"createEntityLogin", control__create_entity_login},
+    {"removeEntityLogin", control__remove_entity_login},
+    {"getEntityAccount", control__get_entity_account},
+    {"listEntityDevices", control__list_entity_devices},
+    {"payDevice", control__pay_device},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */
@@ -731,8 +730,11 @@ static void control__run_one(const fogpay_control_context *c, const cJSON *cmd, 
         for (size_t i = 0; i < sizeof control_commands / sizeof control_commands[0]; i++) {
             if (strcmp(control_commands[i].name, name->valuestring) == 0) {
                 r.message = NULL;
-                err =
-                    r.data ? control_commands[i].handler(c, cmd, now_ms, &r) : FOGPAY_ERR_NO_MEMORY;
+                control_handler handler = control_commands[i].handler;
+                err = r.data == NULL ? FOGPAY_ERR_NO_MEMORY
+                      : c->entity    ? control__entity_run(c, name->valuestring, handler, cmd,
+                                                           now_ms, &r)
+                                     : handler(c, cmd, now_ms, &r);
                 break;
             }
         }
@@ -764,6 +766,12 @@ static bool control__import_alone(const cJSON *commands)
         cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(commands, 0), "command");
     return cJSON_GetArraySize(commands) == 1 && cJSON_IsString(name) &&
            strcmp(name->valuestring, "importDevices") == 0;
+}
+
+fogpay_error fogpay_control_entity_response_topic(const char *login, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/%s", FOGPAY_CONTROL_RESPONSE_TOPIC, login);
+    return n > 0 && (size_t)n < cap ? FOGPAY_OK : FOGPAY_ERR_BUFFER_TOO_SMALL;
 }
 
 char *fogpay_control_handle(const fogpay_control_context *c, const char *payload, size_t len,

@@ -13,13 +13,13 @@
 -- Fees and splits.
 
 -- Legal entities' own logins (ledger.sql has their design).
-CREATE TABLE entity_logins (
+CREATE TABLE IF NOT EXISTS entity_logins (
     username TEXT PRIMARY KEY NOT NULL CHECK (length(username) BETWEEN 1 AND 23),
     entity_id TEXT NOT NULL REFERENCES entities (id),
     password_hash TEXT CHECK (password_hash IS NULL OR length(password_hash) < 160),
     created_ms INTEGER NOT NULL CHECK (created_ms >= 0)
 ) WITHOUT ROWID;
-CREATE INDEX entity_logins_entity ON entity_logins (entity_id);
+CREATE INDEX IF NOT EXISTS entity_logins_entity ON entity_logins (entity_id);
 
 -- The transfer kinds of the products (5..10): only the CHECK of the kind
 -- widens, so the table is not copied (its rows, the messages that name
