@@ -410,7 +410,7 @@ static const ctl_command ctl_commands[] = {
 static void ctl_print_usage(FILE *out)
 {
     fprintf(out,
-            "usage: %s -h HOST [-p PORT] [-u USER --password-file FILE|-] [--cafile CA]\n"
+            "usage: %s -h HOST [-p PORT] [-u USER --password-file FILE|-] [--entity] [--cafile CA]\n"
             "              [--timeout MS] [--json] CONTROL-COMMAND [--field value]...\n"
             "       %s --db FILE [--json] CONTROL-COMMAND [--field value]...\n"
             "       %s [--db FILE] COMMAND [OPTIONS]\n\n"
@@ -437,7 +437,17 @@ static void ctl_print_usage(FILE *out)
             "  listTransfers (list-transfers) [--device D] [--entity LE] [--from MS] [--to MS]\n"
             "      [--after N] [--limit N]\n"
             "  verifyLedger (verify-ledger), getSyncStatus (sync-status)\n"
-            "  refund --id N [--amount A]\n\noffline commands:\n",
+            "  refund --id N [--amount A]\n"
+            "  createEntityLogin (create-entity-login) --entity LE --login NAME\n"
+            "      --password-file FILE|- | --certificate-only true\n"
+            "  removeEntityLogin (remove-entity-login) --login NAME\n"
+            "  getEntityAccount (entity-account) --entity LE --currency CUR\n"
+            "  listEntityDevices (entity-devices) --entity LE [--after D]\n"
+            "  payDevice (pay-device) --entity LE --device D --currency CUR --amount A\n"
+            "      [--reference R]\n"
+            "as a legal entity's own login (-u LOGIN --entity, online): balance, entity-account,\n"
+            "  entity-devices, list-transfers, get-transfer and pay-device, on its own accounts\n"
+            "  and devices; --entity LE may then be left out\n\noffline commands:\n",
             ctl_program, ctl_program, ctl_program);
     for (size_t i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++) {
         fprintf(out, "  %s %s\n", ctl_program, ctl_commands[i].usage);
@@ -456,6 +466,7 @@ int main(int argc, char **argv)
         {"timeout", required_argument, NULL, 't'},
         {"password-file", required_argument, NULL, 'W'},
         {"json", no_argument, NULL, 'J'},
+        {"entity", no_argument, NULL, 'E'},
         {NULL, 0, NULL, 0},
     };
     const char *db_path = NULL;
@@ -507,6 +518,9 @@ int main(int argc, char **argv)
             break;
         case 'J':
             target.json = true;
+            break;
+        case 'E':
+            conn.entity = true;
             break;
         case 'H':
             ctl_print_usage(stdout);
