@@ -318,6 +318,8 @@ fogpay_error control__pay_device(const fogpay_control_context *c, const cJSON *c
     }
     if (err == FOGPAY_ERR_NOT_FOUND) {
         r->message = "no legal entity or no device has that id";
+    } else if (err == FOGPAY_ERR_INSUFFICIENT_FUNDS) {
+        r->message = "the entity's account does not hold the amount";
     }
     if (err == FOGPAY_OK) {
         cJSON_AddNumberToObject(r->data, "transfer", (double)t.position);
