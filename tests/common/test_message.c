@@ -35,6 +35,7 @@ static fogpay_error decode_named(const char *type, const uint8_t *buf, size_t le
     ROUND_TRIP(receipt, fogpay_receipt)
     ROUND_TRIP(command, fogpay_command)
     ROUND_TRIP(transfer, fogpay_transfer)
+    ROUND_TRIP(event, fogpay_event)
     ROUND_TRIP(batch_ack, fogpay_batch_ack)
 #undef ROUND_TRIP
     CU_FAIL("unknown message type in a vector");
