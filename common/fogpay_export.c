@@ -182,10 +182,10 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
     }
     char usage_hex[2 * FOGPAY_HASH_BYTES + 1], chain_hex[2 * FOGPAY_HASH_BYTES + 1] = "";
     export_event_hex(e, hash ? hash : (const uint8_t[FOGPAY_HASH_BYTES]){0}, usage_hex, chain_hex);
-    bool ok = export_json_u64(o, "position", e->position) && export_json_u64(o, "kind", e->kind) &&
-              export_json_u64(o, "time", e->time_ms) &&
-              (e->device_id[0] == '\0' ||
-               cJSON_AddStringToObject(o, "device", e->device_id) != NULL);
+    bool ok =
+        export_json_u64(o, "position", e->position) && export_json_u64(o, "kind", e->kind) &&
+        export_json_u64(o, "time", e->time_ms) &&
+        (e->device_id[0] == '\0' || cJSON_AddStringToObject(o, "device", e->device_id) != NULL);
     /* The fields of the event's kind, each also when it is 0 (an active
      * status, an owner role), none of the other kinds. */
     switch (ok ? e->kind : -1) {

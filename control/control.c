@@ -79,7 +79,7 @@ fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uin
 }
 
 fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int *exponent,
-                                      control_reply *r)
+                               control_reply *r)
 {
     const char *code = NULL;
     fogpay_error err = control__text(cmd, "currency", true, 3, &code, r);
@@ -94,7 +94,7 @@ fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int *expone
 }
 
 fogpay_error control__amount(const cJSON *cmd, const char *name, bool required, int exponent,
-                                    uint64_t *out, control_reply *r)
+                             uint64_t *out, control_reply *r)
 {
     const char *text = NULL;
     fogpay_error err = control__text(cmd, name, required, 32, &text, r);
@@ -732,9 +732,9 @@ static void control__run_one(const fogpay_control_context *c, const cJSON *cmd, 
                 r.message = NULL;
                 control_handler handler = control_commands[i].handler;
                 err = r.data == NULL ? FOGPAY_ERR_NO_MEMORY
-                      : c->entity    ? control__entity_run(c, name->valuestring, handler, cmd,
-                                                           now_ms, &r)
-                                     : handler(c, cmd, now_ms, &r);
+                      : c->entity
+                          ? control__entity_run(c, name->valuestring, handler, cmd, now_ms, &r)
+                          : handler(c, cmd, now_ms, &r);
                 break;
             }
         }

@@ -65,8 +65,8 @@ static fogpay_error entity__scope_device(const fogpay_control_context *c, cJSON 
 }
 
 /* The entity the command names is the one logged in; absent, it is set. */
-static fogpay_error entity__scope_self(const fogpay_control_context *c, cJSON *cmd,
-                                       uint64_t now_ms, control_reply *r)
+static fogpay_error entity__scope_self(const fogpay_control_context *c, cJSON *cmd, uint64_t now_ms,
+                                       control_reply *r)
 {
     (void)now_ms;
     const char *entity = NULL;
@@ -110,12 +110,9 @@ static fogpay_error entity__scope_transfer(const fogpay_control_context *c, cJSO
 
 /* The commands open to an entity's login, each with its scope. */
 static const control_entity_command control_entity_commands[] = {
-    {"getBalance", entity__scope_device},
-    {"getEntityAccount", entity__scope_self},
-    {"listEntityDevices", entity__scope_self},
-    {"listTransfers", entity__scope_transfers},
-    {"getTransfer", entity__scope_transfer},
-    {"payDevice", entity__scope_self},
+    {"getBalance", entity__scope_device},      {"getEntityAccount", entity__scope_self},
+    {"listEntityDevices", entity__scope_self}, {"listTransfers", entity__scope_transfers},
+    {"getTransfer", entity__scope_transfer},   {"payDevice", entity__scope_self},
 };
 
 fogpay_error control__entity_run(const fogpay_control_context *c, const char *name,
@@ -288,8 +285,8 @@ fogpay_error control__list_entity_devices(const fogpay_control_context *c, const
     return err;
 }
 
-fogpay_error control__pay_device(const fogpay_control_context *c, const cJSON *cmd,
-                                 uint64_t now_ms, control_reply *r)
+fogpay_error control__pay_device(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                                 control_reply *r)
 {
     const char *entity = NULL;
     const char *device = NULL;

@@ -67,8 +67,8 @@ fogpay_error control__get_entity_account(const fogpay_control_context *c, const 
                                          uint64_t now_ms, control_reply *r);
 fogpay_error control__list_entity_devices(const fogpay_control_context *c, const cJSON *cmd,
                                           uint64_t now_ms, control_reply *r);
-fogpay_error control__pay_device(const fogpay_control_context *c, const cJSON *cmd,
-                                 uint64_t now_ms, control_reply *r);
+fogpay_error control__pay_device(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                                 control_reply *r);
 
 /* The bulk import of devices (control_import.c). */
 fogpay_error control__import_devices(const fogpay_control_context *c, const cJSON *cmd,

@@ -76,19 +76,18 @@ static void cli_on_signal(int sig)
 
 static void cli_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: fogpay-agent keygen --out FILE\n"
-            "       fogpay-agent --key FILE rotate-key | switch-key\n"
-            "       fogpay-agent [options] pay --to PAYEE|--to-account N --amount 1.50 "
-            "--currency EUR [--ref TEXT] [--count N]\n"
-            "       fogpay-agent [options] usage --meter ID --quantity N --unit kWh\n"
-            "       fogpay-agent [options] run [--drain]\n"
-            "       fogpay-agent [options] status\n"
-            "options: --dir STATEDIR --key FILE --device ID --gateway-key ed25519:HEX|FILE\n"
-            "         -h HOST -p PORT --password-file F --cafile CA [--cert C --keyfile K]\n"
-            "         --mqtt 5|3 --prefix fogpay/v1 --timeout MS --hook PROGRAM --verbose\n"
-            "exit: 0 settled, 1 failure, 2 usage, 3 rejected, 4 timeout (journaled), "
-            "5 refused on the device\n");
+    fprintf(out, "usage: fogpay-agent keygen --out FILE\n"
+                 "       fogpay-agent --key FILE rotate-key | switch-key\n"
+                 "       fogpay-agent [options] pay --to PAYEE|--to-account N --amount 1.50 "
+                 "--currency EUR [--ref TEXT] [--count N]\n"
+                 "       fogpay-agent [options] usage --meter ID --quantity N --unit kWh\n"
+                 "       fogpay-agent [options] run [--drain]\n"
+                 "       fogpay-agent [options] status\n"
+                 "options: --dir STATEDIR --key FILE --device ID --gateway-key ed25519:HEX|FILE\n"
+                 "         -h HOST -p PORT --password-file F --cafile CA [--cert C --keyfile K]\n"
+                 "         --mqtt 5|3 --prefix fogpay/v1 --timeout MS --hook PROGRAM --verbose\n"
+                 "exit: 0 settled, 1 failure, 2 usage, 3 rejected, 4 timeout (journaled), "
+                 "5 refused on the device\n");
 }
 
 static int cli_usage_error(const char *message)

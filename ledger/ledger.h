@@ -331,9 +331,8 @@ fogpay_error fogpay_ledger_fund(fogpay_ledger *l, const char *device_id, uint16_
  * FOGPAY_ERR_FIELD_RANGE (a reference over FOGPAY_REFERENCE_MAX). */
 fogpay_error fogpay_ledger_entity_pay(fogpay_ledger *l, const char *entity_id,
                                       const char *device_id, uint16_t currency,
-                                      uint64_t amount_minor, const char *reference,
-                                      uint64_t now_ms, fogpay_transfer *out,
-                                      int64_t *balance_after);
+                                      uint64_t amount_minor, const char *reference, uint64_t now_ms,
+                                      fogpay_transfer *out, int64_t *balance_after);
 
 /* Refund or reversal of the payment at position, as a new transfer from the
  * payee's account back to the payer's: FOGPAY_TRANSFER_REVERSAL when

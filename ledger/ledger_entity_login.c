@@ -114,8 +114,8 @@ fogpay_error fogpay_ledger_entity_login_create(fogpay_ledger *l, const char *use
     ledger_op op;
     err = ledger__op_begin(l, &op);
     if (err == FOGPAY_OK) {
-        err = login__insert(l, username, entity_id, certificate_only ? NULL : password_hash,
-                            now_ms);
+        err =
+            login__insert(l, username, entity_id, certificate_only ? NULL : password_hash, now_ms);
         err = ledger__op_end(l, &op, err);
     }
     return err;

@@ -464,8 +464,8 @@ static fogpay_error settle__entity_pay_write(fogpay_ledger *l, const char *entit
 
 fogpay_error fogpay_ledger_entity_pay(fogpay_ledger *l, const char *entity_id,
                                       const char *device_id, uint16_t currency,
-                                      uint64_t amount_minor, const char *reference,
-                                      uint64_t now_ms, fogpay_transfer *out, int64_t *balance_after)
+                                      uint64_t amount_minor, const char *reference, uint64_t now_ms,
+                                      fogpay_transfer *out, int64_t *balance_after)
 {
     if (l == NULL || out == NULL) {
         return FOGPAY_ERR_INVALID_ARGUMENT;

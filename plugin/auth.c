@@ -66,7 +66,7 @@ static int auth_entity(const fogpay_entity_login *login, const char *password, s
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: entity login %s (%s) refused: %s",
                          login->username, login->entity_id,
                          login->password_hash[0] == '\0' ? "certificate login only"
-                                                          : "bad password");
+                                                         : "bad password");
     return MOSQ_ERR_AUTH;
 }
 

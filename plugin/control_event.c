@@ -39,8 +39,8 @@ int fogpay_control_event(const fogpay_control_context *c, const struct mosquitto
         return MOSQ_ERR_INVAL;
     }
     /* publish_copy copies the payload, so the reply is freed here. */
-    int rc = mosquitto_broker_publish_copy(client_id, topic, (int)strlen(reply), reply, 0, false,
-                                           NULL);
+    int rc =
+        mosquitto_broker_publish_copy(client_id, topic, (int)strlen(reply), reply, 0, false, NULL);
     free(reply);
     return rc;
 }

@@ -53,7 +53,10 @@ static int plugin_on_control(int event, void *event_data, void *user_data)
     }
     /* The reply must not report what a later failed commit would undo. */
     fogpay_outbox_flush(gw);
-    fogpay_control_context ctx = {gw->ledger, fogpay_command_send, gw, fogpay_gateway_key_rotate,
+    fogpay_control_context ctx = {gw->ledger,
+                                  fogpay_command_send,
+                                  gw,
+                                  fogpay_gateway_key_rotate,
                                   entity ? login.entity_id : NULL,
                                   entity ? login.username : NULL};
     return fogpay_control_event(&ctx, ev, fogpay_clock_wall_ms());

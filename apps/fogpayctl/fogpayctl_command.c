@@ -9,7 +9,8 @@
  * The request. "--per-payment 5.00" becomes "perPayment":"5.00". Amounts
  * stay decimal strings; the fields that are integers in the contract (id,
  * effective, from, to, after, limit, overlapSeconds) become JSON numbers after a strict
- * parse, and "--certificate-only true" the JSON true. For registerDevice the limit fields (--per-payment, --per-day,
+ * parse, and "--certificate-only true" the JSON true. For registerDevice the limit fields
+ * (--per-payment, --per-day,
  * --wallet-max, --currency) go into a "limits" object. A password is never
  * taken from the command line, where ps shows it: "--password-file FILE"
  * (or "-" for standard input) is read and sent as "password", and
@@ -77,8 +78,9 @@ static const command_row command_rows[] = {
     {"getSyncStatus", "sync-status", NULL},
     {"createEntityLogin", "create-entity-login", "login {login} for {entity}"},
     {"removeEntityLogin", "remove-entity-login", "removed login {login}"},
-    {"getEntityAccount", "entity-account", "{entity}: account {account}, balance {balance} "
-                                           "{currency}"},
+    {"getEntityAccount", "entity-account",
+     "{entity}: account {account}, balance {balance} "
+     "{currency}"},
     {"listEntityDevices", "entity-devices", NULL},
     {"payDevice", "pay-device", "transfer {transfer}, balance {balance} {currency}"},
 };

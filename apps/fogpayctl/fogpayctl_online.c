@@ -39,9 +39,9 @@ static char *online__exchange(MQTTClient client, const fogpayctl_connection *con
                               const char *payload, const char *correlation)
 {
     char topic_own[FOGPAY_CONTROL_ENTITY_RESPONSE_TOPIC_MAX] = FOGPAY_CONTROL_RESPONSE_TOPIC;
-    if (conn->entity && (conn->username == NULL ||
-                         fogpay_control_entity_response_topic(conn->username, topic_own,
-                                                              sizeof topic_own) != FOGPAY_OK)) {
+    if (conn->entity &&
+        (conn->username == NULL || fogpay_control_entity_response_topic(
+                                       conn->username, topic_own, sizeof topic_own) != FOGPAY_OK)) {
         fprintf(stderr, "fogpayctl: --entity needs -u LOGIN of at most %d characters\n",
                 FOGPAY_LOGIN_NAME_MAX);
         return NULL;

@@ -98,13 +98,12 @@ static void money_state(char *out, size_t cap)
     sqlite3_stmt *s = NULL;
     out[0] = '\0';
     CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    CU_ASSERT_EQUAL_FATAL(
-        sqlite3_prepare_v2(h,
-                           "SELECT (SELECT count(*) FROM transfers) || '/' || "
-                           "(SELECT group_concat(id || ':' || balance, ';') FROM "
-                           "(SELECT id, balance FROM accounts ORDER BY id))",
-                           -1, &s, NULL),
-        SQLITE_OK);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(h,
+                                             "SELECT (SELECT count(*) FROM transfers) || '/' || "
+                                             "(SELECT group_concat(id || ':' || balance, ';') FROM "
+                                             "(SELECT id, balance FROM accounts ORDER BY id))",
+                                             -1, &s, NULL),
+                          SQLITE_OK);
     if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL) {
         snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
     }
@@ -127,8 +126,8 @@ static void refused(const char *args, const char *reason)
     CU_ASSERT_STRING_EQUAL(before, after);
 }
 
-static void register_device(fogpay_ledger *l, const char *id, const char *owner,
-                            const char *secret, const char *key_path)
+static void register_device(fogpay_ledger *l, const char *id, const char *owner, const char *secret,
+                            const char *key_path)
 {
     fogpay_key *k = NULL;
     char verifier[FOGPAY_PASSWORD_HASH_TEXT_MAX];
@@ -207,8 +206,7 @@ static void test_start(void)
     fogpay_key *gk = NULL;
     CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &gk), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_key_save(gk, key, false), FOGPAY_OK);
-    CU_ASSERT_EQUAL_FATAL(fogpay_key_public_text(gk, gateway_text, sizeof gateway_text),
-                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_public_text(gk, gateway_text, sizeof gateway_text), FOGPAY_OK);
     fogpay_key_free(gk);
     CU_ASSERT_EQUAL_FATAL(fogpay_password_hash("ops-pass", 8, 1000, hash, sizeof hash), FOGPAY_OK);
     snprintf(line, sizeof line, "ops:%s\n", hash);
@@ -225,9 +223,9 @@ static int connect_as(MQTTClient *c, const char *client_id, const char *user, co
     snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", broker.port);
     MQTTClient_createOptions create = MQTTClient_createOptions_initializer;
     create.MQTTVersion = MQTTVERSION_5;
-    CU_ASSERT_EQUAL_FATAL(MQTTClient_createWithOptions(c, uri, client_id,
-                                                       MQTTCLIENT_PERSISTENCE_NONE, NULL, &create),
-                          MQTTCLIENT_SUCCESS);
+    CU_ASSERT_EQUAL_FATAL(
+        MQTTClient_createWithOptions(c, uri, client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &create),
+        MQTTCLIENT_SUCCESS);
     MQTTClient_connectOptions o = MQTTClient_connectOptions_initializer5;
     o.username = user;
     o.password = pass;
@@ -271,8 +269,8 @@ static void test_device_pays_entity(void)
     char out[OUT_MAX], dir[TEST_BROKER_PATH_MAX];
     CU_ASSERT_EQUAL(as_entity(out, "alpha", alpha_pw, "--json entity-account --currency EUR"), 0);
     cJSON *reply = cJSON_Parse(out);
-    const cJSON *data = cJSON_GetObjectItem(
-        cJSON_GetArrayItem(cJSON_GetObjectItem(reply, "responses"), 0), "data");
+    const cJSON *data =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(reply, "responses"), 0), "data");
     const cJSON *account = cJSON_GetObjectItem(data, "account");
     CU_ASSERT_FATAL(cJSON_IsNumber(account));
     uint64_t account_a = (uint64_t)account->valuedouble;
@@ -313,8 +311,7 @@ static void test_entity_tops_up(void)
     CU_ASSERT_EQUAL(as_entity(out, "alpha", alpha_pw, "--json list-transfers"), 0);
     cJSON *reply = cJSON_Parse(out);
     const cJSON *list = cJSON_GetObjectItem(
-        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(reply, "responses"), 0),
-                            "data"),
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(reply, "responses"), 0), "data"),
         "transfers");
     CU_ASSERT_EQUAL(cJSON_GetArraySize(list), 2); /* the coffee and the top-up */
     const cJSON *t = NULL;
@@ -367,9 +364,9 @@ static void test_acl(void)
     CU_ASSERT_EQUAL_FATAL(connect_as(&alpha, "alpha-acl", "alpha", "alpha passphrase 1"),
                           MQTTCLIENT_SUCCESS);
     static const char *const closed[] = {
-        "fogpay/v1/dev/dev-a/receipt",     "fogpay/v1/dev/dev-b/receipt",
-        "fogpay/v1/dev/dev-a/cmd",         "fogpay/v1/#",
-        FOGPAY_CONTROL_RESPONSE_TOPIC,     FOGPAY_CONTROL_RESPONSE_TOPIC "/beta",
+        "fogpay/v1/dev/dev-a/receipt",      "fogpay/v1/dev/dev-b/receipt",
+        "fogpay/v1/dev/dev-a/cmd",          "fogpay/v1/#",
+        FOGPAY_CONTROL_RESPONSE_TOPIC,      FOGPAY_CONTROL_RESPONSE_TOPIC "/beta",
         FOGPAY_CONTROL_RESPONSE_TOPIC "/#", "$CONTROL/#",
     };
     for (size_t i = 0; i < sizeof closed / sizeof closed[0]; i++) {
@@ -380,8 +377,8 @@ static void test_acl(void)
         CU_ASSERT(r.reasonCode > MQTTREASONCODE_GRANTED_QOS_2);
         MQTTResponse_free(r);
     }
-    MQTTResponse r = MQTTClient_subscribe5(alpha, FOGPAY_CONTROL_RESPONSE_TOPIC "/alpha", 1, NULL,
-                                           NULL);
+    MQTTResponse r =
+        MQTTClient_subscribe5(alpha, FOGPAY_CONTROL_RESPONSE_TOPIC "/alpha", 1, NULL, NULL);
     CU_ASSERT(r.reasonCode <= MQTTREASONCODE_GRANTED_QOS_2);
     MQTTResponse_free(r);
 

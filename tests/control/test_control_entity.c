@@ -91,14 +91,13 @@ static void test_entity_own(void)
     world w;
     world_open(&w);
     const cJSON *resp = NULL;
-    cJSON *reply = send_as(&w, w.fx.entity_a, "alpha",
-                           "{\"commands\":[{\"command\":\"getEntityAccount\",\"currency\":\"EUR\"}]}",
-                           &resp);
+    cJSON *reply =
+        send_as(&w, w.fx.entity_a, "alpha",
+                "{\"commands\":[{\"command\":\"getEntityAccount\",\"currency\":\"EUR\"}]}", &resp);
     CU_ASSERT_STRING_EQUAL(error_of(resp), "");
     CU_ASSERT_STRING_EQUAL(data_text(resp, "balance"), "5.00");
-    CU_ASSERT_EQUAL(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "account")->valuedouble,
-        (double)w.account_a);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "account")->valuedouble,
+                    (double)w.account_a);
     cJSON_Delete(reply);
     reply = send_as(&w, w.fx.entity_a, "alpha",
                     "{\"commands\":[{\"command\":\"payDevice\",\"device\":\"dev-a\","
@@ -152,8 +151,9 @@ static void test_entity_isolation(void)
     world w;
     world_open(&w);
     char json[512];
-    refused(&w, "{\"commands\":[{\"command\":\"getBalance\",\"device\":\"dev-b\",\"currency\":"
-                "\"EUR\"}]}",
+    refused(&w,
+            "{\"commands\":[{\"command\":\"getBalance\",\"device\":\"dev-b\",\"currency\":"
+            "\"EUR\"}]}",
             "entity_foreign_device");
     snprintf(json, sizeof json,
              "{\"commands\":[{\"command\":\"getEntityAccount\",\"entity\":\"%s\",\"currency\":"
@@ -177,28 +177,32 @@ static void test_entity_isolation(void)
     /* The funding of dev-b: B's alone. */
     refused(&w, "{\"commands\":[{\"command\":\"getTransfer\",\"id\":2}]}",
             "entity_foreign_transfer");
-    refused(&w, "{\"commands\":[{\"command\":\"fundWallet\",\"device\":\"dev-a\",\"currency\":"
-                "\"EUR\",\"amount\":\"1.00\"}]}",
+    refused(&w,
+            "{\"commands\":[{\"command\":\"fundWallet\",\"device\":\"dev-a\",\"currency\":"
+            "\"EUR\",\"amount\":\"1.00\"}]}",
             "entity_command");
     snprintf(json, sizeof json, "{\"commands\":[{\"command\":\"refund\",\"id\":%llu}]}",
              (unsigned long long)w.paid_b);
     refused(&w, json, "entity_command");
     refused(&w, "{\"commands\":[{\"command\":\"suspendDevice\",\"device\":\"dev-b\"}]}",
             "entity_command");
-    refused(&w, "{\"commands\":[{\"command\":\"createEntityLogin\",\"entity\":\"x\","
-                "\"login\":\"x\",\"certificateOnly\":true}]}",
+    refused(&w,
+            "{\"commands\":[{\"command\":\"createEntityLogin\",\"entity\":\"x\","
+            "\"login\":\"x\",\"certificateOnly\":true}]}",
             "entity_command");
     refused(&w, "{\"commands\":[{\"command\":\"verifyLedger\"}]}", "entity_command");
     /* Its own money, but more than it holds. */
-    refused(&w, "{\"commands\":[{\"command\":\"payDevice\",\"device\":\"dev-a\",\"currency\":"
-                "\"EUR\",\"amount\":\"5.01\"}]}",
+    refused(&w,
+            "{\"commands\":[{\"command\":\"payDevice\",\"device\":\"dev-a\",\"currency\":"
+            "\"EUR\",\"amount\":\"5.01\"}]}",
             "insufficient_funds");
     /* A device sold to B stops being A's at once. */
     CU_ASSERT_EQUAL(fogpay_ledger_ownership_change(w.fx.l, "dev-a", w.fx.entity_b, "owner",
                                                    NOW_MS + 50, NOW_MS + 50),
                     FOGPAY_OK);
-    refused(&w, "{\"commands\":[{\"command\":\"getBalance\",\"device\":\"dev-a\",\"currency\":"
-                "\"EUR\"}]}",
+    refused(&w,
+            "{\"commands\":[{\"command\":\"getBalance\",\"device\":\"dev-a\",\"currency\":"
+            "\"EUR\"}]}",
             "entity_foreign_device");
     CU_ASSERT_EQUAL(verify(w.fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
     fogpay_ledger_close(w.fx.l);

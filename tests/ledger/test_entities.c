@@ -13,9 +13,9 @@
 
 static void verifier_of(const char *password, char out[FOGPAY_PASSWORD_HASH_MAX])
 {
-    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash(password, strlen(password), 1000, out,
-                                               FOGPAY_PASSWORD_HASH_TEXT_MAX),
-                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_password_hash(password, strlen(password), 1000, out, FOGPAY_PASSWORD_HASH_TEXT_MAX),
+        FOGPAY_OK);
 }
 
 /* A login is created and removed by its username, each with an event of
@@ -85,15 +85,15 @@ static void test_login_refusals(void)
                     FOGPAY_ERR_TEXT_INVALID);
     CU_ASSERT_EQUAL(fogpay_ledger_entity_login_create(fx.l, "", fx.entity_a, NULL, NOW_MS),
                     FOGPAY_ERR_FIELD_RANGE);
-    CU_ASSERT_EQUAL(fogpay_ledger_entity_login_create(fx.l, "gamma", "le-00000000000000ff", NULL,
-                                                      NOW_MS),
-                    FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_entity_login_create(fx.l, "gamma", "le-00000000000000ff", NULL, NOW_MS),
+        FOGPAY_ERR_NOT_FOUND);
     CU_ASSERT_EQUAL(
         fogpay_ledger_entity_login_create(fx.l, "gamma", fx.entity_a, device_verifier, NOW_MS),
         FOGPAY_ERR_FIELD_RANGE);
-    CU_ASSERT_EQUAL(fogpay_ledger_entity_login_create(fx.l, "gamma", fx.entity_a, "pbkdf2-sha256$x",
-                                                      NOW_MS),
-                    FOGPAY_ERR_FIELD_RANGE);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_entity_login_create(fx.l, "gamma", fx.entity_a, "pbkdf2-sha256$x", NOW_MS),
+        FOGPAY_ERR_FIELD_RANGE);
     CU_ASSERT_EQUAL(event_head(fx.l), before);
     CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM entity_logins"), 1);
     fogpay_ledger_close(fx.l);
@@ -164,9 +164,9 @@ static void test_entity_payment(void)
     CU_ASSERT_STRING_EQUAL(t.device_id, "");
     CU_ASSERT_EQUAL(left, 350);
     CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 250);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_pay(fx.l, fx.entity_a, "dev-b", EUR, 50, NULL,
-                                                   NOW_MS + 2, &t, NULL),
-                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_entity_pay(fx.l, fx.entity_a, "dev-b", EUR, 50, NULL, NOW_MS + 2, &t, NULL),
+        FOGPAY_OK);
     CU_ASSERT_STRING_EQUAL(t.payee_entity, fx.entity_b);
     fogpay_transfer read;
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_transfer_get(fx.l, t.position, &read, NULL), FOGPAY_OK);
@@ -183,8 +183,9 @@ static void test_entity_payment_refusals(void)
     fogpay_device_limits capped = {0, 0, 100};
     device_new(fx.l, "dev-cap", fx.entity_b, &capped);
     device_new(fx.l, "dev-gone", fx.entity_b, NULL);
-    CU_ASSERT_EQUAL(fogpay_ledger_device_set_status(fx.l, "dev-gone", FOGPAY_DEVICE_REVOKED, NOW_MS),
-                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_device_set_status(fx.l, "dev-gone", FOGPAY_DEVICE_REVOKED, NOW_MS),
+        FOGPAY_OK);
     fund(fx.l, "dev-b", EUR, 1000);
     uint64_t account = 0;
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, EUR, &account),

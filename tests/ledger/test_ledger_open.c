@@ -571,9 +571,9 @@ static void test_schema_migration_5_to_6(void)
     CU_ASSERT_EQUAL(checked, 2);
     CU_ASSERT_EQUAL(event_head(fx.l), events);
     fogpay_transfer t;
-    CU_ASSERT_EQUAL(fogpay_ledger_entity_pay(fx.l, fx.entity_a, "dev-a", EUR, 150, NULL,
-                                             NOW_MS + 1, &t, NULL),
-                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_entity_pay(fx.l, fx.entity_a, "dev-a", EUR, 150, NULL, NOW_MS + 1, &t, NULL),
+        FOGPAY_OK);
     CU_ASSERT_EQUAL(t.kind, FOGPAY_TRANSFER_ENTITY_PAYMENT);
     CU_ASSERT_EQUAL(fogpay_ledger_entity_login_create(fx.l, "alpha", fx.entity_a, NULL, NOW_MS),
                     FOGPAY_OK);
