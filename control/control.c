@@ -423,35 +423,41 @@ static fogpay_error control__balance_into(const fogpay_control_context *c, const
     return err;
 }
 
+fogpay_error control__credit(const cJSON *cmd, control_credit *out, control_reply *r)
+{
+    *out = (control_credit){0};
+    fogpay_error err = control__text(cmd, "device", true, FOGPAY_DEVICE_ID_MAX, &out->device, r);
+    if (err == FOGPAY_OK) {
+        err = control__currency(cmd, &out->currency, &out->exponent, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__amount(cmd, "amount", true, out->exponent, &out->amount_minor, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__text(cmd, "reference", false, FOGPAY_REFERENCE_MAX, &out->reference, r);
+    }
+    if (err == FOGPAY_OK && out->reference == NULL) {
+        out->reference = "";
+    }
+    return err;
+}
+
 static fogpay_error control__fund(const fogpay_control_context *c, const cJSON *cmd,
                                   uint64_t now_ms, control_reply *r)
 {
-    const char *device = NULL;
-    const char *reference = NULL;
-    uint16_t currency = 0;
-    int exponent = 0;
-    uint64_t amount = 0;
-    fogpay_error err = control__text(cmd, "device", true, FOGPAY_DEVICE_ID_MAX, &device, r);
-    if (err == FOGPAY_OK) {
-        err = control__currency(cmd, &currency, &exponent, r);
-    }
-    if (err == FOGPAY_OK) {
-        err = control__amount(cmd, "amount", true, exponent, &amount, r);
-    }
-    if (err == FOGPAY_OK) {
-        err = control__text(cmd, "reference", false, FOGPAY_REFERENCE_MAX, &reference, r);
-    }
+    control_credit credit;
+    fogpay_error err = control__credit(cmd, &credit, r);
     if (err != FOGPAY_OK) {
         return err;
     }
     fogpay_transfer t;
-    err = fogpay_ledger_fund(c->ledger, device, currency, amount, reference ? reference : "",
-                             now_ms, &t);
+    err = fogpay_ledger_fund(c->ledger, credit.device, credit.currency, credit.amount_minor,
+                             credit.reference, now_ms, &t);
     if (err != FOGPAY_OK) {
         return err;
     }
     cJSON_AddNumberToObject(r->data, "transfer", (double)t.position);
-    return control__balance_into(c, device, currency, exponent, r);
+    return control__balance_into(c, credit.device, credit.currency, credit.exponent, r);
 }
 
 static fogpay_error control__get_balance(const fogpay_control_context *c, const cJSON *cmd,

@@ -289,29 +289,16 @@ fogpay_error control__pay_device(const fogpay_control_context *c, const cJSON *c
                                  control_reply *r)
 {
     const char *entity = NULL;
-    const char *device = NULL;
-    const char *reference = NULL;
-    uint16_t currency = 0;
-    int exponent = 0;
-    uint64_t amount = 0;
+    control_credit credit;
     fogpay_error err = control__text(cmd, "entity", true, FOGPAY_ENTITY_ID_MAX, &entity, r);
     if (err == FOGPAY_OK) {
-        err = control__text(cmd, "device", true, FOGPAY_DEVICE_ID_MAX, &device, r);
-    }
-    if (err == FOGPAY_OK) {
-        err = control__currency(cmd, &currency, &exponent, r);
-    }
-    if (err == FOGPAY_OK) {
-        err = control__amount(cmd, "amount", true, exponent, &amount, r);
-    }
-    if (err == FOGPAY_OK) {
-        err = control__text(cmd, "reference", false, FOGPAY_REFERENCE_MAX, &reference, r);
+        err = control__credit(cmd, &credit, r);
     }
     fogpay_transfer t;
     int64_t balance = 0;
     if (err == FOGPAY_OK) {
-        err = fogpay_ledger_entity_pay(c->ledger, entity, device, currency, amount, reference,
-                                       now_ms, &t, &balance);
+        err = fogpay_ledger_entity_pay(c->ledger, entity, credit.device, credit.currency,
+                                       credit.amount_minor, credit.reference, now_ms, &t, &balance);
     }
     if (err == FOGPAY_ERR_NOT_FOUND) {
         r->message = "no legal entity or no device has that id";
@@ -319,9 +306,11 @@ fogpay_error control__pay_device(const fogpay_control_context *c, const cJSON *c
         r->message = "the entity's account does not hold the amount";
     }
     if (err == FOGPAY_OK) {
+        int exponent = credit.exponent;
         cJSON_AddNumberToObject(r->data, "transfer", (double)t.position);
         control__add_amount(r->data, "balance", balance, exponent);
-        cJSON_AddStringToObject(r->data, "currency", fogpay_currency_code(currency, &exponent));
+        cJSON_AddStringToObject(r->data, "currency",
+                                fogpay_currency_code(credit.currency, &exponent));
     }
     return err;
 }

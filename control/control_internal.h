@@ -53,6 +53,18 @@ fogpay_error control__amount(const cJSON *cmd, const char *name, bool required, 
 /* Adds minor as a decimal string in the exponent under name. */
 void control__add_amount(cJSON *obj, const char *name, int64_t minor, int exponent);
 
+/* Money credited to a device's wallet (fundWallet, payDevice): "device",
+ * "currency", "amount" and an optional "reference" ("" when absent); the
+ * strings are cmd's. */
+typedef struct control_credit {
+    const char *device;
+    uint16_t currency;
+    int exponent;
+    uint64_t amount_minor;
+    const char *reference;
+} control_credit;
+fogpay_error control__credit(const cJSON *cmd, control_credit *out, control_reply *r);
+
 /* Legal entities (control_entity.c): a request of an entity's own login
  * runs handler on a copy of cmd scoped to c->entity when the command
  * called name is open to entities, and is refused otherwise. */
