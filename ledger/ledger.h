@@ -436,7 +436,8 @@ fogpay_error fogpay_ledger_chain_head(fogpay_ledger *l, uint64_t *position,
  * (fogpay_event in common/fogpay_message.h). The ledger appends an event,
  * in the same transaction as the change it records, when a device is
  * registered (with its owner), when its status changes, when its ownership
- * changes, and when one of its usage readings is stored. Events are
+ * changes, when one of its usage readings is stored, and when a legal
+ * entity's login is created or removed (the one kind without a device). Events are
  * append-only and hash-chained as transfers are: hash(n) = SHA-256(
  * hash(n-1) || record(n)), record(n) = fogpay_event_encode() of event n,
  * hash(0) = 32 zero bytes. An event's time_ms is the now_ms its writer was
