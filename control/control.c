@@ -177,16 +177,23 @@ fogpay_error control__device_limits(const cJSON *cmd, fogpay_device_limits *limi
     return control__limits(limits_json, limits, r);
 }
 
+fogpay_error control__password_fields(const cJSON *cmd, const char **password,
+                                      const char **verifier, control_reply *r)
+{
+    fogpay_error err = control__text(cmd, "password", false, FOGPAY_PASSWORD_MAX, password, r);
+    if (err == FOGPAY_OK) {
+        err = control__text(cmd, "passwordVerifier", false, FOGPAY_PASSWORD_HASH_MAX - 1, verifier,
+                            r);
+    }
+    return err;
+}
+
 fogpay_error control__device_verifier(const cJSON *cmd, char *out, control_reply *r)
 {
     const char *password = NULL;
     const char *verifier = NULL;
     out[0] = '\0';
-    fogpay_error err = control__text(cmd, "password", false, FOGPAY_PASSWORD_MAX, &password, r);
-    if (err == FOGPAY_OK) {
-        err = control__text(cmd, "passwordVerifier", false, FOGPAY_PASSWORD_HASH_MAX - 1, &verifier,
-                            r);
-    }
+    fogpay_error err = control__password_fields(cmd, &password, &verifier, r);
     if (err != FOGPAY_OK) {
         return err;
     }

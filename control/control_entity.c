@@ -151,11 +151,7 @@ static fogpay_error entity__login_verifier(const cJSON *cmd, char *out, control_
     const char *password = NULL;
     const char *verifier = NULL;
     out[0] = '\0';
-    fogpay_error err = control__text(cmd, "password", false, FOGPAY_PASSWORD_MAX, &password, r);
-    if (err == FOGPAY_OK) {
-        err = control__text(cmd, "passwordVerifier", false, FOGPAY_PASSWORD_HASH_MAX - 1, &verifier,
-                            r);
-    }
+    fogpay_error err = control__password_fields(cmd, &password, &verifier, r);
     const cJSON *certificate = cJSON_GetObjectItemCaseSensitive(cmd, "certificateOnly");
     bool certificate_only = cJSON_IsTrue(certificate);
     if (err == FOGPAY_OK && ((certificate != NULL && !certificate_only) ||

@@ -28,6 +28,10 @@ typedef fogpay_error (*control_handler)(const fogpay_control_context *c, const c
 fogpay_error control__text(const cJSON *cmd, const char *name, bool required, size_t max_len,
                            const char **out, control_reply *r);
 
+/* The optional "password" and "passwordVerifier" of cmd, NULL when absent. */
+fogpay_error control__password_fields(const cJSON *cmd, const char **password,
+                                      const char **verifier, control_reply *r);
+
 /* A device's limits from an optional "limits" object of cmd
  * {perPayment, perDay, walletMax, currency}; absent: no limits. */
 fogpay_error control__device_limits(const cJSON *cmd, fogpay_device_limits *limits,

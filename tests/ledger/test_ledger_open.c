@@ -172,6 +172,17 @@ static void sync_state_is_empty(fogpay_ledger *l)
     CU_ASSERT_EQUAL(memcmp(st.acked_event_hash, zero, FOGPAY_HASH_BYTES), 0);
 }
 
+/* The index and triggers of the events table, made again on a copy of it. */
+#define EVENTS_INDEX_AND_TRIGGERS                                                                  \
+    "CREATE INDEX events_device ON events (device_id);"                                            \
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"                                      \
+    " BEGIN SELECT RAISE(ABORT, 'events are never changed'); END;"                                 \
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"                                      \
+    " BEGIN SELECT RAISE(ABORT, 'events are never deleted'); END;"                                 \
+    "CREATE TRIGGER events_next_position BEFORE INSERT ON events"                                  \
+    " WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)"                \
+    " BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;"
+
 /* What a version 3 ledger has where version 4 differs: no gateway key
  * history, the trigger that lets a retired device key only be retired, and
  * the events table without the key event kinds (its rows kept). */
@@ -191,16 +202,7 @@ static const char *const schema_down_to_3 =
     " hash BLOB NOT NULL CHECK (length(hash) = 32));"
     "INSERT INTO events_v3 SELECT * FROM events;"
     "DROP TABLE events;"
-    "ALTER TABLE events_v3 RENAME TO events;"
-    "CREATE INDEX events_device ON events (device_id);"
-    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
-    " BEGIN SELECT RAISE(ABORT, 'events are never changed'); END;"
-    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
-    " BEGIN SELECT RAISE(ABORT, 'events are never deleted'); END;"
-    "CREATE TRIGGER events_next_position BEFORE INSERT ON events"
-    " WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)"
-    " BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;"
-    "PRAGMA user_version = 3;";
+    "ALTER TABLE events_v3 RENAME TO events;" EVENTS_INDEX_AND_TRIGGERS "PRAGMA user_version = 3;";
 
 /* A version 3 ledger with events is migrated to the current version (through
  * 4, the keys' version): the events and
@@ -531,16 +533,7 @@ static const char *const schema_down_to_5 =
     " hash BLOB NOT NULL CHECK (length(hash) = 32));"
     "INSERT INTO events_v5 SELECT * FROM events;"
     "DROP TABLE events;"
-    "ALTER TABLE events_v5 RENAME TO events;"
-    "CREATE INDEX events_device ON events (device_id);"
-    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
-    " BEGIN SELECT RAISE(ABORT, 'events are never changed'); END;"
-    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
-    " BEGIN SELECT RAISE(ABORT, 'events are never deleted'); END;"
-    "CREATE TRIGGER events_next_position BEFORE INSERT ON events"
-    " WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)"
-    " BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;"
-    "PRAGMA user_version = 5;";
+    "ALTER TABLE events_v5 RENAME TO events;" EVENTS_INDEX_AND_TRIGGERS "PRAGMA user_version = 5;";
 
 /* A version 5 ledger with transfers and events is migrated to version 6:
  * it verifies with its chains, the kinds of the products are taken (an
