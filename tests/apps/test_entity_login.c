@@ -8,7 +8,8 @@
  * nothing; A's login may publish only its control requests and read only
  * its own replies (the ACL), and a wrong password is refused.
  *
- * argv[1] is the built fogpayctl; FOGPAY_PLUGIN the plugin.
+ * argv[1] is the built fogpayctl, argv[2] fogpay-agent; FOGPAY_PLUGIN the
+ * plugin.
  */
 #include <CUnit/Basic.h>
 #include <stdarg.h>
@@ -36,6 +37,7 @@
 #define SECRET_B "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
 static const char *fogpayctl;
+static const char *agent_bin;
 static test_broker broker;
 static char db[TEST_BROKER_PATH_MAX], ops_pw[TEST_BROKER_PATH_MAX];
 static char alpha_pw[TEST_BROKER_PATH_MAX], beta_pw[TEST_BROKER_PATH_MAX];
@@ -294,8 +296,19 @@ static void test_device_pays_entity(void)
     CU_ASSERT_EQUAL(o.status, FOGPAY_STATUS_SETTLED);
     CU_ASSERT_EQUAL(o.balance_after_minor, 5000 - 1200);
     fogpay_agent_close(a);
+    /* The same from the command line, on the same state. */
+    char pw[TEST_BROKER_PATH_MAX];
+    path_in("dev-b.pw", pw);
+    write_file(pw, SECRET_B "\n");
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --dir %s --key %s --device dev-b --gateway-key %s -p %d "
+                        "--password-file %s pay --to-account %llu --amount 0.30 --currency EUR",
+                        agent_bin, dir, key_b, gateway_text, broker.port, pw,
+                        (unsigned long long)account_a),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "balance 37.70 EUR"));
     CU_ASSERT_EQUAL(as_entity(out, "alpha", alpha_pw, "entity-account --currency EUR"), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "balance 12.00 EUR"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "balance 12.30 EUR"));
 }
 
 /* Person to machine: A tops up its own device, reads its own transfers. */
@@ -306,7 +319,7 @@ static void test_entity_tops_up(void)
                               "pay-device --device dev-a --currency EUR --amount 7.50 "
                               "--reference top-up"),
                     0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "balance 4.50 EUR"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "balance 4.80 EUR"));
     CU_ASSERT_EQUAL(as_entity(out, "alpha", alpha_pw, "balance --device dev-a --currency EUR"), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "dev-a: balance 7.50 EUR"));
     CU_ASSERT_EQUAL(as_entity(out, "alpha", alpha_pw, "--json list-transfers"), 0);
@@ -314,7 +327,7 @@ static void test_entity_tops_up(void)
     const cJSON *list = cJSON_GetObjectItem(
         cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(reply, "responses"), 0), "data"),
         "transfers");
-    CU_ASSERT_EQUAL(cJSON_GetArraySize(list), 2); /* the coffee and the top-up */
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(list), 3); /* two coffees and the top-up */
     const cJSON *t = NULL;
     cJSON_ArrayForEach(t, list)
     {
@@ -323,7 +336,7 @@ static void test_entity_tops_up(void)
         CU_ASSERT((cJSON_IsString(payer) && strcmp(payer->valuestring, entity_a) == 0) ||
                   (cJSON_IsString(payee) && strcmp(payee->valuestring, entity_a) == 0));
     }
-    const cJSON *kind = cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "kind");
+    const cJSON *kind = cJSON_GetObjectItem(cJSON_GetArrayItem(list, 2), "kind");
     CU_ASSERT(cJSON_IsNumber(kind) && kind->valuedouble == FOGPAY_TRANSFER_ENTITY_PAYMENT);
     cJSON_Delete(reply);
     CU_ASSERT_EQUAL(as_operator(out, "balance --device dev-a --currency EUR"), 0);
@@ -348,11 +361,11 @@ static void test_isolation(void)
     refused(args, "entity_foreign_transfer");
     refused("fund --device dev-a --currency EUR --amount 1.00", "entity_command");
     refused("suspend-device --device dev-b", "entity_command");
-    refused("pay-device --device dev-a --currency EUR --amount 4.51", "insufficient_funds");
+    refused("pay-device --device dev-a --currency EUR --amount 4.81", "insufficient_funds");
     /* B, logged in, sees its own and not A's. */
     char out[OUT_MAX];
     CU_ASSERT_EQUAL(as_entity(out, "beta", beta_pw, "balance --device dev-b --currency EUR"), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "dev-b: balance 38.00 EUR"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "dev-b: balance 37.70 EUR"));
     CU_ASSERT_EQUAL(as_entity(out, "beta", beta_pw, "balance --device dev-a --currency EUR"), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "entity_foreign_device"));
 }
@@ -463,11 +476,12 @@ static void test_removed_login(void)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FOGPAYCTL\n", argv[0]);
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s FOGPAYCTL FOGPAY-AGENT\n", argv[0]);
         return 2;
     }
     fogpayctl = argv[1];
+    agent_bin = argv[2];
     if (CU_initialize_registry() != CUE_SUCCESS) {
         return 1;
     }
