@@ -781,12 +781,6 @@ static bool control__import_alone(const cJSON *commands)
            strcmp(name->valuestring, "importDevices") == 0;
 }
 
-fogpay_error fogpay_control_entity_response_topic(const char *login, char *out, size_t cap)
-{
-    int n = snprintf(out, cap, "%s/%s", FOGPAY_CONTROL_RESPONSE_TOPIC, login);
-    return n > 0 && (size_t)n < cap ? FOGPAY_OK : FOGPAY_ERR_BUFFER_TOO_SMALL;
-}
-
 char *fogpay_control_handle(const fogpay_control_context *c, const char *payload, size_t len,
                             uint64_t now_ms)
 {

@@ -30,6 +30,7 @@
  * Ownership: a scoped command is a copy of the request's command (cJSON,
  * freed here); nothing else is allocated.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "control_internal.h"
@@ -309,4 +310,10 @@ fogpay_error control__pay_device(const fogpay_control_context *c, const cJSON *c
                                 fogpay_currency_code(credit.currency, &exponent));
     }
     return err;
+}
+
+fogpay_error fogpay_control_entity_response_topic(const char *login, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/%s", FOGPAY_CONTROL_RESPONSE_TOPIC, login);
+    return n > 0 && (size_t)n < cap ? FOGPAY_OK : FOGPAY_ERR_BUFFER_TOO_SMALL;
 }
