@@ -71,6 +71,13 @@ typedef enum fogpay_error {
     FOGPAY_ERR_CHAIN_GAP = 57,        /* the message's predecessor has not arrived: send it */
     FOGPAY_ERR_SECRET_WEAK = 59,      /* a device secret too short or too uniform */
 
+    /* Policy, the payment products (FOGPAY_ERR_PRODUCT_FIRST..LAST). */
+    /* Entity logins: what a legal entity logged in as itself may not do. */
+    FOGPAY_ERR_ENTITY_FOREIGN_DEVICE = 130,   /* a device the entity does not hold now */
+    FOGPAY_ERR_ENTITY_FOREIGN_ACCOUNT = 131,  /* another entity's account or money */
+    FOGPAY_ERR_ENTITY_FOREIGN_TRANSFER = 132, /* a transfer the entity is no party to */
+    FOGPAY_ERR_ENTITY_COMMAND = 133,          /* a control command not open to entities */
+
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,
     FOGPAY_ERR_STORAGE_BUSY = 61,

@@ -182,9 +182,10 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
     }
     char usage_hex[2 * FOGPAY_HASH_BYTES + 1], chain_hex[2 * FOGPAY_HASH_BYTES + 1] = "";
     export_event_hex(e, hash ? hash : (const uint8_t[FOGPAY_HASH_BYTES]){0}, usage_hex, chain_hex);
-    bool ok = export_json_u64(o, "position", e->position) && export_json_u64(o, "kind", e->kind) &&
-              export_json_u64(o, "time", e->time_ms) &&
-              cJSON_AddStringToObject(o, "device", e->device_id) != NULL;
+    bool ok =
+        export_json_u64(o, "position", e->position) && export_json_u64(o, "kind", e->kind) &&
+        export_json_u64(o, "time", e->time_ms) &&
+        (e->device_id[0] == '\0' || cJSON_AddStringToObject(o, "device", e->device_id) != NULL);
     /* The fields of the event's kind, each also when it is 0 (an active
      * status, an owner role), none of the other kinds. */
     switch (ok ? e->kind : -1) {
@@ -217,6 +218,11 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
               export_json_u64(o, "effective", e->effective_ms));
         break;
     }
+    case FOGPAY_EVENT_ENTITY_LOGIN:
+        ok = cJSON_AddStringToObject(o, "entity", e->entity_id) != NULL &&
+             cJSON_AddStringToObject(o, "login", e->login) != NULL &&
+             cJSON_AddBoolToObject(o, "removed", e->login_removed != 0) != NULL;
+        break;
     default:
         break;
     }

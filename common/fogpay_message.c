@@ -139,7 +139,7 @@ static const field_spec command_fields[] = {
 
 static const field_spec transfer_fields[] = {
     UINT_FIELD(fogpay_transfer, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_WITHDRAWAL),
+    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_ENTITY_PAYMENT),
     UINT_FIELD(fogpay_transfer, 3, debit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 4, credit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 5, amount_minor, true, 1, FOGPAY_AMOUNT_MAX_MINOR),
@@ -156,9 +156,9 @@ static const field_spec transfer_fields[] = {
 
 static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_KEY_REVOKED),
+    UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_ENTITY_LOGIN),
     UINT_FIELD(fogpay_event, 3, time_ms, true, 1, TIME_MS_MAX),
-    TEXT_FIELD(fogpay_event, 4, device_id, true, FIELD_ID),
+    TEXT_FIELD(fogpay_event, 4, device_id, false, FIELD_ID),
     UINT_FIELD(fogpay_event, 5, seq, false, 1, FOGPAY_STORED_INT_MAX),
     TEXT_FIELD(fogpay_event, 6, meter_id, false, FIELD_ID),
     UINT_FIELD(fogpay_event, 7, quantity, false, 1, FOGPAY_STORED_INT_MAX),
@@ -170,6 +170,8 @@ static const field_spec event_fields[] = {
     BYTES_FIELD(fogpay_event, 13, usage_hash, false),
     BYTES_FIELD(fogpay_event, 14, kid, false),
     UINT_FIELD(fogpay_event, 15, reason, false, 1, 99),
+    TEXT_FIELD(fogpay_event, 23, login, false, FIELD_ID),
+    UINT_FIELD(fogpay_event, 24, login_removed, false, 1, 1),
 };
 
 /* Keys 1..7 of a batch; key 8 or 9, the records, is read by
@@ -560,6 +562,9 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
     if (device != (in->seq != 0) || device != hash_present(in->intent_hash)) {
         return FOGPAY_ERR_FIELD_RANGE; /* device, seq and intent hash come together */
     }
+    if (in->kind > FOGPAY_TRANSFER_WITHDRAWAL && in->kind < FOGPAY_TRANSFER_ENTITY_PAYMENT) {
+        return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
+    }
     bool corrects = in->kind == FOGPAY_TRANSFER_REFUND || in->kind == FOGPAY_TRANSFER_REVERSAL;
     if (corrects != (in->related_position != 0) || in->related_position >= in->position) {
         return FOGPAY_ERR_FIELD_RANGE;
@@ -574,11 +579,16 @@ static fogpay_error event_check(const fogpay_event *in)
 {
     bool usage = in->kind == FOGPAY_EVENT_USAGE;
     bool ownership = in->kind == FOGPAY_EVENT_OWNERSHIP;
-    bool entity = ownership || in->kind == FOGPAY_EVENT_REGISTERED;
     bool rotated = in->kind == FOGPAY_EVENT_KEY_ROTATED;
     bool key = rotated || in->kind == FOGPAY_EVENT_KEY_REVOKED;
-    if (in->kind == 4) {
+    bool login = in->kind == FOGPAY_EVENT_ENTITY_LOGIN;
+    bool entity = ownership || login || in->kind == FOGPAY_EVENT_REGISTERED;
+    if (in->kind == 4 || (in->kind > FOGPAY_EVENT_KEY_REVOKED && !login)) {
         return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
+    }
+    if (login == (in->device_id[0] != '\0') || login != (in->login[0] != '\0') ||
+        (!login && in->login_removed != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE; /* a login and no device exactly in login events */
     }
     if (key != !all_zero(in->kid, sizeof in->kid)) {
         return FOGPAY_ERR_FIELD_RANGE; /* a kid exactly in key events */

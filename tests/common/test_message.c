@@ -35,6 +35,7 @@ static fogpay_error decode_named(const char *type, const uint8_t *buf, size_t le
     ROUND_TRIP(receipt, fogpay_receipt)
     ROUND_TRIP(command, fogpay_command)
     ROUND_TRIP(transfer, fogpay_transfer)
+    ROUND_TRIP(event, fogpay_event)
     ROUND_TRIP(batch_ack, fogpay_batch_ack)
 #undef ROUND_TRIP
     CU_FAIL("unknown message type in a vector");
@@ -668,7 +669,7 @@ static void test_errors(void)
         CU_ASSERT_EQUAL(fogpay_error_is_reason((fogpay_error)e) != 0,
                         (e >= 1 && e < 60) || (e >= 100 && e < 200));
     }
-    CU_ASSERT_EQUAL(named, 63);
+    CU_ASSERT_EQUAL(named, 67);
     CU_ASSERT(fogpay_error_is_transient(FOGPAY_ERR_TOO_MANY_PENDING));
     CU_ASSERT(fogpay_error_is_transient(FOGPAY_ERR_CHAIN_GAP));
     CU_ASSERT(!fogpay_error_is_transient(FOGPAY_ERR_CHAIN_FORK));

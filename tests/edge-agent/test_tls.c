@@ -29,6 +29,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <MQTTClient.h>
+
 #include "broker.h"
 #include "fogpay_key.h"
 #include "fogpay_password.h"
@@ -201,6 +203,7 @@ static void test_certificates(void)
     CU_ASSERT_FATAL(make_cert("dev-b", "/CN=dev-b", "ca", "client_ext", "3"));
     CU_ASSERT_FATAL(make_ca("other-ca", "/CN=fogpay test CA"));
     CU_ASSERT_FATAL(make_cert("other-dev-a", "/CN=dev-a", "other-ca", "client_ext", "2"));
+    CU_ASSERT_FATAL(make_cert("alpha", "/CN=alpha", "ca", "client_ext", "4"));
 }
 
 /* ---- the gateway ---------------------------------------------------------- */
@@ -256,6 +259,8 @@ static void test_start(void)
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &p, 1000, entity), FOGPAY_OK);
     register_device(l, "dev-a", entity, false, DEV_A_FUND_MINOR);
     register_device(l, "dev-b", entity, true, DEV_B_FUND_MINOR);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_login_create(l, "alpha", entity, NULL, 1000),
+                          FOGPAY_OK);
     fogpay_ledger_close(l);
 
     /* broker.h has written "listener <port> 127.0.0.1" (and log lines,
@@ -567,6 +572,59 @@ static int suite_clean(void)
     return 0;
 }
 
+/* The legal entity's login "alpha" by its certificate (CN alpha, no
+ * password): it reads its own devices on its own reply topic, and is
+ * refused a device's topic. */
+static void test_entity_certificate(void)
+{
+    char uri[64], ca[TEST_BROKER_PATH_MAX], crt[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX];
+    snprintf(uri, sizeof uri, "ssl://127.0.0.1:%d", broker.port);
+    path_in("ca.crt", ca);
+    path_in("alpha.crt", crt);
+    path_in("alpha.key", key);
+    MQTTClient c = NULL;
+    MQTTClient_createOptions create = MQTTClient_createOptions_initializer;
+    create.MQTTVersion = MQTTVERSION_5;
+    CU_ASSERT_EQUAL_FATAL(
+        MQTTClient_createWithOptions(&c, uri, "alpha", MQTTCLIENT_PERSISTENCE_NONE, NULL, &create),
+        MQTTCLIENT_SUCCESS);
+    MQTTClient_SSLOptions ssl = MQTTClient_SSLOptions_initializer;
+    ssl.trustStore = ca;
+    ssl.keyStore = crt;
+    ssl.privateKey = key;
+    MQTTClient_connectOptions o = MQTTClient_connectOptions_initializer5;
+    o.cleanstart = 1;
+    o.ssl = &ssl;
+    MQTTResponse r = MQTTClient_connect5(c, &o, NULL, NULL);
+    CU_ASSERT_EQUAL_FATAL(r.reasonCode, MQTTCLIENT_SUCCESS);
+    MQTTResponse_free(r);
+    r = MQTTClient_subscribe5(c, "fogpay/v1/dev/dev-a/receipt", 1, NULL, NULL);
+    CU_ASSERT(r.reasonCode > MQTTREASONCODE_GRANTED_QOS_2);
+    MQTTResponse_free(r);
+    r = MQTTClient_subscribe5(c, "$CONTROL/fogpay/v1/response/alpha", 1, NULL, NULL);
+    CU_ASSERT(r.reasonCode <= MQTTREASONCODE_GRANTED_QOS_2);
+    MQTTResponse_free(r);
+    const char *request =
+        "{\"commands\":[{\"command\":\"listEntityDevices\",\"correlationData\":\"tls\"}]}";
+    MQTTClient_deliveryToken token = 0;
+    r = MQTTClient_publish5(c, "$CONTROL/fogpay/v1", (int)strlen(request), (void *)request, 1, 0,
+                            NULL, &token);
+    MQTTResponse_free(r);
+    CU_ASSERT_EQUAL(MQTTClient_waitForCompletion(c, token, 5000), MQTTCLIENT_SUCCESS);
+    char *topic = NULL;
+    int topic_len = 0;
+    MQTTClient_message *m = NULL;
+    CU_ASSERT_EQUAL(MQTTClient_receive(c, &topic, &topic_len, &m, 5000), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    char *text = strndup(m->payload, (size_t)m->payloadlen);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"devices\":[\"dev-a\",\"dev-b\"]"));
+    free(text);
+    MQTTClient_freeMessage(&m);
+    MQTTClient_free(topic);
+    MQTTClient_disconnect5(c, 1000, MQTTREASONCODE_NORMAL_DISCONNECTION, NULL);
+    MQTTClient_destroy(&c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -593,5 +651,6 @@ int main(int argc, char **argv)
                 test_own_certificate_drains);
     CU_add_test(s, "no certificate, right password: nothing moves", test_no_certificate);
     CU_add_test(s, "revoked device, valid certificate: nothing moves", test_revoked_device);
+    CU_add_test(s, "an entity's certificate login: its own commands only", test_entity_certificate);
     return testutil_run();
 }

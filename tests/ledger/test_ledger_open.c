@@ -172,6 +172,17 @@ static void sync_state_is_empty(fogpay_ledger *l)
     CU_ASSERT_EQUAL(memcmp(st.acked_event_hash, zero, FOGPAY_HASH_BYTES), 0);
 }
 
+/* The index and triggers of the events table, made again on a copy of it. */
+#define EVENTS_INDEX_AND_TRIGGERS                                                                  \
+    "CREATE INDEX events_device ON events (device_id);"                                            \
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"                                      \
+    " BEGIN SELECT RAISE(ABORT, 'events are never changed'); END;"                                 \
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"                                      \
+    " BEGIN SELECT RAISE(ABORT, 'events are never deleted'); END;"                                 \
+    "CREATE TRIGGER events_next_position BEFORE INSERT ON events"                                  \
+    " WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)"                \
+    " BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;"
+
 /* What a version 3 ledger has where version 4 differs: no gateway key
  * history, the trigger that lets a retired device key only be retired, and
  * the events table without the key event kinds (its rows kept). */
@@ -191,16 +202,7 @@ static const char *const schema_down_to_3 =
     " hash BLOB NOT NULL CHECK (length(hash) = 32));"
     "INSERT INTO events_v3 SELECT * FROM events;"
     "DROP TABLE events;"
-    "ALTER TABLE events_v3 RENAME TO events;"
-    "CREATE INDEX events_device ON events (device_id);"
-    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
-    " BEGIN SELECT RAISE(ABORT, 'events are never changed'); END;"
-    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
-    " BEGIN SELECT RAISE(ABORT, 'events are never deleted'); END;"
-    "CREATE TRIGGER events_next_position BEFORE INSERT ON events"
-    " WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)"
-    " BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;"
-    "PRAGMA user_version = 3;";
+    "ALTER TABLE events_v3 RENAME TO events;" EVENTS_INDEX_AND_TRIGGERS "PRAGMA user_version = 3;";
 
 /* A version 3 ledger with events is migrated to the current version (through
  * 4, the keys' version): the events and
@@ -514,6 +516,76 @@ static void test_schema_migration_hot(void)
     CU_ASSERT_PTR_NULL(strstr(shape, "transfers_time"));
 }
 
+/* What a version 5 ledger has where version 6 differs: no entity logins,
+ * the transfer kinds 0..4 and the event kinds of version 5, every event
+ * with a device. */
+static const char *const schema_down_to_5 =
+    "DROP TABLE entity_logins;"
+    "PRAGMA writable_schema = ON;"
+    "UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind BETWEEN 0 AND 10)',"
+    " 'CHECK (kind BETWEEN 0 AND 4)') WHERE type = 'table' AND name = 'transfers';"
+    "PRAGMA writable_schema = RESET;"
+    "CREATE TABLE events_v5 (position INTEGER PRIMARY KEY CHECK (position >= 1),"
+    " kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6)),"
+    " time_ms INTEGER NOT NULL CHECK (time_ms >= 1),"
+    " device_id TEXT NOT NULL REFERENCES devices (id),"
+    " record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),"
+    " hash BLOB NOT NULL CHECK (length(hash) = 32));"
+    "INSERT INTO events_v5 SELECT * FROM events;"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v5 RENAME TO events;" EVENTS_INDEX_AND_TRIGGERS "PRAGMA user_version = 5;";
+
+/* A version 5 ledger with transfers and events is migrated to version 6:
+ * it verifies with its chains, the kinds of the products are taken (an
+ * entity payment, kind 10; an entity login's event, without a device),
+ * the new kinds' CHECK holds on the migrated file as on a created one,
+ * and the file is shaped as a created one. */
+static void test_schema_migration_5_to_6(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    fund(fx.l, "dev-b", EUR, 1000);
+    uint64_t account = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, EUR, &account),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(pay_full(fx.l, "dev-b", 1, NULL, account, 400, EUR, NOW_MS, NULL),
+                          FOGPAY_OK);
+    uint64_t events = event_head(fx.l);
+    fogpay_ledger_close(fx.l);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_5), SQLITE_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                      "'transfers' AND sql LIKE '%kind BETWEEN 0 AND 4)%'"),
+                    1);
+
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
+    uint64_t checked = 0;
+    CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(checked, 2);
+    CU_ASSERT_EQUAL(event_head(fx.l), events);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_entity_pay(fx.l, fx.entity_a, "dev-a", EUR, 150, NULL, NOW_MS + 1, &t, NULL),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.kind, FOGPAY_TRANSFER_ENTITY_PAYMENT);
+    CU_ASSERT_EQUAL(fogpay_ledger_entity_login_create(fx.l, "alpha", fx.entity_a, NULL, NOW_MS),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), events + 1);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM events WHERE device_id IS NULL"), 1);
+    CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(checked, 3);
+    fogpay_ledger_close(fx.l);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                      "'transfers' AND sql LIKE '%kind BETWEEN 0 AND 10)%'"),
+                    1);
+    /* Only an entity login's event is without a device. */
+    CU_ASSERT_EQUAL(raw_exec(fx.path, "INSERT INTO events (position, kind, time_ms, record, hash) "
+                                      "SELECT max(position) + 1, 1, 1, x'00', zeroblob(32) "
+                                      "FROM events"),
+                    SQLITE_CONSTRAINT);
+    shaped_as_created(fx.path);
+}
+
 int main(void)
 {
     static const ledger_test tests[] = {
@@ -523,6 +595,7 @@ int main(void)
         {"a version 2 ledger is migrated, events not backfilled", test_schema_migration_2_to_3},
         {"a version 3 ledger is migrated, its events kept", test_schema_migration_keys},
         {"a version 3 ledger is migrated: totals, records, receipts", test_schema_migration_hot},
+        {"a version 5 ledger is migrated: entity logins, kinds 10", test_schema_migration_5_to_6},
     };
     return ledger_fixture_run("ledger_ledger_open", tests, sizeof tests / sizeof tests[0]);
 }
