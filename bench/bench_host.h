@@ -2,11 +2,13 @@
  * bench_host.h - what the benchmark measures of the machine rather than of
  * fogpay: CPU time of a process and of each core from /proc, the disk's
  * fsync rate through SQLite, single-core Ed25519 sign and verify rates
- * through common/, and the machine's description for the results file.
+ * through common/, a process's memory from /proc, and the machine's
+ * description for the results file.
  */
 #ifndef FOGPAY_BENCH_HOST_H
 #define FOGPAY_BENCH_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -19,6 +21,36 @@ uint64_t bench_process_cpu_us(pid_t pid);
 
 /* This process's own CPU time (getrusage), in microseconds. */
 uint64_t bench_self_cpu_us(void);
+
+/* A process's memory now, in KiB: its private pages (Private_Clean +
+ * Private_Dirty of /proc/PID/smaps_rollup: what no other process maps, its
+ * unique set), its resident and proportional set sizes, and its peak
+ * resident set so far (VmHWM of /proc/PID/status). */
+typedef struct bench_memory {
+    uint64_t private_kib;
+    uint64_t rss_kib;
+    uint64_t pss_kib;
+    uint64_t hwm_kib;
+} bench_memory;
+/* False when the process is gone or its files cannot be read. */
+bool bench_process_memory(pid_t pid, bench_memory *out);
+
+/* Mappings of a process by where they come from, each with the private KiB
+ * it holds: a file's mappings under the file's base name, the anonymous
+ * mapping that follows a file's (its .bss) as "NAME bss", [heap], [stack]
+ * and the other anonymous mappings as "anonymous". */
+#define BENCH_MAPPING_NAME_MAX 64
+#define BENCH_MAPPINGS_MAX     64
+typedef struct bench_mapping {
+    char name[BENCH_MAPPING_NAME_MAX];
+    uint64_t private_kib;
+} bench_mapping;
+typedef struct bench_mappings {
+    size_t count;
+    bench_mapping by_name[BENCH_MAPPINGS_MAX]; /* largest first */
+} bench_mappings;
+/* Reads /proc/PID/smaps into out. False when it cannot be read. */
+bool bench_process_mappings(pid_t pid, bench_mappings *out);
 
 /* Busy and total jiffies of each core (/proc/stat "cpuN" lines). */
 typedef struct bench_cores {
