@@ -73,7 +73,7 @@
 #define BENCH_MEM_CONNECT_WAIT_MS 15000
 #define BENCH_MEM_PHASE_WAIT_MS   300000
 /* Mappings printed with the agent's split. */
-#define BENCH_MEM_MAPPINGS_SHOWN 10
+#define BENCH_MEM_MAPPINGS_SHOWN 14
 #define BENCH_MEM_ARGS_MAX       32
 #define BENCH_MEM_TARGET_KIB     1024
 /* The payer's funds: every payment of 0.01 EUR with room to spare. */
@@ -491,9 +491,10 @@ static void print_mappings(const char *what, const process_figures *p)
 {
     printf("%-8s private by mapping:", what);
     for (size_t i = 0; i < p->mappings.count && i < BENCH_MEM_MAPPINGS_SHOWN; i++) {
-        printf(" %s %" PRIu64, p->mappings.by_name[i].name, p->mappings.by_name[i].private_kib);
+        const bench_mapping *m = &p->mappings.by_name[i];
+        printf(" %s %" PRIu64 "/%" PRIu64, m->name, m->private_kib, m->rss_kib);
     }
-    printf(" (KiB)\n");
+    printf(" (private/resident KiB)\n");
 }
 
 static void json_process(FILE *out, const char *name, const process_figures *p, bool last)
@@ -501,11 +502,12 @@ static void json_process(FILE *out, const char *name, const process_figures *p, 
     fprintf(out,
             "  \"%s\": {\"private_kib\": %" PRIu64 ", \"pss_kib\": %" PRIu64
             ", \"rss_kib\": %" PRIu64 ", \"peak_rss_kib\": %" PRIu64 ", \"seconds\": %.2f, "
-            "\"private_by_mapping_kib\": {",
+            "\"by_mapping_private_rss_kib\": {",
             name, p->private_kib, p->pss_kib, p->rss_kib, p->peak_rss_kib, p->seconds);
     for (size_t i = 0; i < p->mappings.count; i++) {
-        fprintf(out, "%s\"%s\": %" PRIu64, i ? ", " : "", p->mappings.by_name[i].name,
-                p->mappings.by_name[i].private_kib);
+        const bench_mapping *m = &p->mappings.by_name[i];
+        fprintf(out, "%s\"%s\": [%" PRIu64 ", %" PRIu64 "]", i ? ", " : "", m->name, m->private_kib,
+                m->rss_kib);
     }
     fprintf(out, "}}%s\n", last ? "" : ",");
 }

@@ -115,6 +115,7 @@ static bench_mapping *mapping_named(bench_mappings *out, const char *name)
     bench_mapping *m = &out->by_name[out->count++];
     snprintf(m->name, sizeof m->name, "%s", name);
     m->private_kib = 0;
+    m->rss_kib = 0;
     return m;
 }
 
@@ -175,6 +176,8 @@ bool bench_process_mappings(pid_t pid, bench_mappings *out)
         if (current && (sscanf(line, "Private_Clean: %llu kB", &kib) == 1 ||
                         sscanf(line, "Private_Dirty: %llu kB", &kib) == 1)) {
             current->private_kib += kib;
+        } else if (current && sscanf(line, "Rss: %llu kB", &kib) == 1) {
+            current->rss_kib += kib;
         }
     }
     fclose(f);

@@ -36,14 +36,15 @@ typedef struct bench_memory {
 bool bench_process_memory(pid_t pid, bench_memory *out);
 
 /* Mappings of a process by where they come from, each with the private KiB
- * it holds: a file's mappings under the file's base name, the anonymous
- * mapping that follows a file's (its .bss) as "NAME bss", [heap], [stack]
- * and the other anonymous mappings as "anonymous". */
+ * it holds and its resident KiB (private and shared): a file's mappings under the file's base name,
+ * the anonymous mapping that follows a file's (its .bss) as "NAME bss", [heap], [stack] and the
+ * other anonymous mappings as "anonymous". */
 #define BENCH_MAPPING_NAME_MAX 64
 #define BENCH_MAPPINGS_MAX     64
 typedef struct bench_mapping {
     char name[BENCH_MAPPING_NAME_MAX];
     uint64_t private_kib;
+    uint64_t rss_kib;
 } bench_mapping;
 typedef struct bench_mappings {
     size_t count;
