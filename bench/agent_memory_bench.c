@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,11 @@
  * 128 bytes), newline included. */
 #define BENCH_MEM_PAHO_LINE_BYTES 128
 #define BENCH_MEM_SAMPLE_MS       10
+/* Rounds of the three phases, one after the other (the quick mode's one):
+ * resident figures move by about 100 KiB from run to run with what the
+ * page cache and the other processes hold, so the summary takes each
+ * figure's median. */
+#define BENCH_MEM_ROUNDS 3
 /* Bounds on a program that goes wrong: the agent's connection, and any
  * one phase. */
 #define BENCH_MEM_CONNECT_WAIT_MS 15000
@@ -89,10 +95,11 @@ typedef struct options {
 
 /* What one process's samples and its exit say. */
 typedef struct process_figures {
-    uint64_t private_kib; /* largest sample */
-    uint64_t pss_kib;     /* at that sample */
-    uint64_t rss_kib;     /* at that sample */
-    uint64_t rss_max_kib; /* largest sample */
+    uint64_t private_kib;       /* largest sample */
+    uint64_t private_dirty_kib; /* largest sample of the dirty part */
+    uint64_t pss_kib;           /* at that sample */
+    uint64_t rss_kib;           /* at that sample */
+    uint64_t rss_max_kib;       /* largest sample */
     uint64_t peak_rss_kib;
     double seconds;
     int exit_status;
@@ -280,6 +287,9 @@ static void sample(pid_t pid, process_figures *out)
     if (m.rss_kib > out->rss_max_kib) {
         out->rss_max_kib = m.rss_kib;
     }
+    if (m.private_dirty_kib > out->private_dirty_kib) {
+        out->private_dirty_kib = m.private_dirty_kib;
+    }
     if (m.private_kib <= out->private_kib) {
         return;
     }
@@ -379,7 +389,9 @@ static void phase_run(process_figures *out)
     process_end end = {log, "connected;", opt.quick ? BENCH_MEM_RUN_S_QUICK : BENCH_MEM_RUN_S};
     agent(run, &end, out);
     if (out->exit_status != 0) {
-        die("fogpay-agent run did not end cleanly on SIGTERM (agent-run.log)");
+        fprintf(stderr, "agent_memory_bench: fogpay-agent run exited %d (agent-run.log)\n",
+                out->exit_status);
+        die("the agent did not run");
     }
 }
 
@@ -400,7 +412,8 @@ static int64_t payee_balance_minor(void)
     return balance;
 }
 
-static void phase_burst(int payments, process_figures *out)
+/* The round-th burst (from 1): the payee holds round bursts' cents after. */
+static void phase_burst(int payments, int round, process_figures *out)
 {
     char log[TEST_BROKER_PATH_MAX], count[16];
     path_in("agent-burst.log", log);
@@ -410,11 +423,11 @@ static void phase_burst(int payments, process_figures *out)
     process_end end = {log, NULL, 0};
     agent(pay, &end, out);
     int64_t paid = payee_balance_minor();
-    if (out->exit_status != 0 || paid != payments) {
+    if (out->exit_status != 0 || paid != (int64_t)payments * round) {
         fprintf(stderr,
                 "agent_memory_bench: the burst exited %d; the payee holds %" PRId64
                 " of %d cents (agent-burst.log)\n",
-                out->exit_status, paid, payments);
+                out->exit_status, paid, payments * round);
         die("the burst did not settle");
     }
 }
@@ -433,7 +446,9 @@ static int publishes_received(const char *client)
     return n;
 }
 
-static void phase_paho(int messages, process_figures *out)
+/* The round-th publisher run (from 1): the plain Mosquitto has logged
+ * round runs' messages after. */
+static void phase_paho(int messages, int round, process_figures *out)
 {
     char lines[TEST_BROKER_PATH_MAX], log[TEST_BROKER_PATH_MAX], ca[TEST_BROKER_PATH_MAX], url[64];
     path_in("paho-lines.txt", lines);
@@ -469,7 +484,7 @@ static void phase_paho(int messages, process_figures *out)
                           NULL};
     process_end end = {log, NULL, 0};
     sample_until_exit(spawn(argv, lines, log), &end, out);
-    if (out->exit_status != 0 || publishes_received("mem-paho") != messages) {
+    if (out->exit_status != 0 || publishes_received("mem-paho") != messages * round) {
         fprintf(stderr,
                 "agent_memory_bench: paho_cs_pub exited %d (Debian's "
                 "paho.mqtt.c-examples; paho.log)\n",
@@ -482,9 +497,10 @@ static void phase_paho(int messages, process_figures *out)
 
 static void print_process(const char *what, const process_figures *p)
 {
-    printf("%-8s private %6" PRIu64 " KiB at most (PSS %" PRIu64 ", RSS %" PRIu64
-           " there), peak RSS %6" PRIu64 " KiB, %.1f s\n",
-           what, p->private_kib, p->pss_kib, p->rss_kib, p->peak_rss_kib, p->seconds);
+    printf("%-8s private %5" PRIu64 " KiB at most (PSS %" PRIu64 ", RSS %" PRIu64
+           " there; dirty %" PRIu64 " at most), peak RSS %5" PRIu64 " KiB, %.1f s\n",
+           what, p->private_kib, p->pss_kib, p->rss_kib, p->private_dirty_kib, p->peak_rss_kib,
+           p->seconds);
 }
 
 static void print_mappings(const char *what, const process_figures *p)
@@ -500,10 +516,12 @@ static void print_mappings(const char *what, const process_figures *p)
 static void json_process(FILE *out, const char *name, const process_figures *p, bool last)
 {
     fprintf(out,
-            "  \"%s\": {\"private_kib\": %" PRIu64 ", \"pss_kib\": %" PRIu64
-            ", \"rss_kib\": %" PRIu64 ", \"peak_rss_kib\": %" PRIu64 ", \"seconds\": %.2f, "
+            "  \"%s\": {\"private_kib\": %" PRIu64 ", \"private_dirty_kib\": %" PRIu64
+            ", \"pss_kib\": %" PRIu64 ", \"rss_kib\": %" PRIu64 ", \"peak_rss_kib\": %" PRIu64
+            ", \"seconds\": %.2f, "
             "\"by_mapping_private_rss_kib\": {",
-            name, p->private_kib, p->pss_kib, p->rss_kib, p->peak_rss_kib, p->seconds);
+            name, p->private_kib, p->private_dirty_kib, p->pss_kib, p->rss_kib, p->peak_rss_kib,
+            p->seconds);
     for (size_t i = 0; i < p->mappings.count; i++) {
         const bench_mapping *m = &p->mappings.by_name[i];
         fprintf(out, "%s\"%s\": [%" PRIu64 ", %" PRIu64 "]", i ? ", " : "", m->name, m->private_kib,
@@ -512,8 +530,15 @@ static void json_process(FILE *out, const char *name, const process_figures *p, 
     fprintf(out, "}}%s\n", last ? "" : ",");
 }
 
-static void write_results(const process_figures *run, const process_figures *burst,
-                          const process_figures *paho, int payments, int messages)
+/* One round's three processes and what the summary takes of them. */
+typedef struct round_figures {
+    process_figures run, burst, paho;
+    uint64_t agent_private_kib;  /* the larger of run's and the burst's */
+    uint64_t agent_peak_rss_kib; /* likewise */
+} round_figures;
+
+static void write_results(const round_figures *rounds, int count, const round_figures *median,
+                          int payments, int messages)
 {
     char machine[1024], path[1024], stamp[32];
     bench_machine_json(machine, sizeof machine);
@@ -530,14 +555,55 @@ static void write_results(const process_figures *run, const process_figures *bur
     }
     fprintf(out,
             "{\n  \"machine\": {%s},\n  \"options\": {\"payments\": %d, \"run_s\": %d, "
-            "\"paho_messages\": %d, \"sample_ms\": %d, \"tls\": \"TLS 1.2, CA file, password\"},\n",
-            machine, payments, BENCH_MEM_RUN_S, messages, BENCH_MEM_SAMPLE_MS);
-    json_process(out, "agent_run", run, false);
-    json_process(out, "agent_burst", burst, false);
-    json_process(out, "paho_cs_pub", paho, true);
-    fprintf(out, "}\n");
+            "\"paho_messages\": %d, \"sample_ms\": %d, \"rounds\": %d, "
+            "\"tls\": \"TLS 1.2, CA file, password\"},\n  \"rounds\": [",
+            machine, payments, BENCH_MEM_RUN_S, messages, BENCH_MEM_SAMPLE_MS, count);
+    for (int i = 0; i < count; i++) {
+        fprintf(out,
+                "%s{\"agent_private_kib\": %" PRIu64 ", \"agent_peak_rss_kib\": %" PRIu64
+                ", \"paho_pub_peak_rss_kib\": %" PRIu64 "}",
+                i ? ", " : "", rounds[i].agent_private_kib, rounds[i].agent_peak_rss_kib,
+                rounds[i].paho.peak_rss_kib);
+    }
+    fprintf(out, "],\n  \"median_round\": {\n");
+    json_process(out, "agent_run", &median->run, false);
+    json_process(out, "agent_burst", &median->burst, false);
+    json_process(out, "paho_cs_pub", &median->paho, true);
+    fprintf(out, "}}\n");
     fclose(out);
     printf("results  %s\n", path);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The median of the figure at offset in each round's figures. */
+static uint64_t median_of(const round_figures *rounds, int count, size_t offset)
+{
+    uint64_t v[BENCH_MEM_ROUNDS];
+    for (int i = 0; i < count; i++) {
+        memcpy(&v[i], (const char *)&rounds[i] + offset, sizeof v[i]);
+    }
+    qsort(v, (size_t)count, sizeof v[0], cmp_u64);
+    return v[count / 2];
+}
+
+static void round_run(int round, int payments, int messages, round_figures *r)
+{
+    printf("round %d\n", round);
+    phase_run(&r->run);
+    print_process("run", &r->run);
+    phase_burst(payments, round, &r->burst);
+    print_process("burst", &r->burst);
+    phase_paho(messages, round, &r->paho);
+    print_process("paho", &r->paho);
+    r->agent_private_kib =
+        r->burst.private_kib > r->run.private_kib ? r->burst.private_kib : r->run.private_kib;
+    r->agent_peak_rss_kib =
+        r->burst.peak_rss_kib > r->run.peak_rss_kib ? r->burst.peak_rss_kib : r->run.peak_rss_kib;
 }
 
 static void parse_options(int argc, char **argv)
@@ -572,29 +638,40 @@ int main(int argc, char **argv)
     start_brokers();
     int payments = opt.quick ? BENCH_MEM_PAYMENTS_QUICK : BENCH_MEM_PAYMENTS;
     int messages = opt.quick ? BENCH_MEM_PAHO_MESSAGES_QUICK : BENCH_MEM_PAHO_MESSAGES;
-    process_figures run, burst, paho;
-    phase_run(&run);
-    print_process("run", &run);
-    phase_burst(payments, &burst);
-    print_process("burst", &burst);
-    phase_paho(messages, &paho);
-    print_process("paho", &paho);
-    const process_figures *most = burst.private_kib > run.private_kib ? &burst : &run;
-    print_mappings(most == &burst ? "burst" : "run", most);
-    print_mappings("paho", &paho);
-    uint64_t agent_private = most->private_kib;
-    uint64_t agent_peak =
-        run.peak_rss_kib > burst.peak_rss_kib ? run.peak_rss_kib : burst.peak_rss_kib;
+    int count = opt.quick ? 1 : BENCH_MEM_ROUNDS;
+    static round_figures rounds[BENCH_MEM_ROUNDS];
+    for (int i = 0; i < count; i++) {
+        round_run(i + 1, payments, messages, &rounds[i]);
+    }
+    uint64_t agent_private = median_of(rounds, count, offsetof(round_figures, agent_private_kib));
+    uint64_t agent_peak = median_of(rounds, count, offsetof(round_figures, agent_peak_rss_kib));
+    uint64_t paho_peak = median_of(
+        rounds, count, offsetof(round_figures, paho) + offsetof(process_figures, peak_rss_kib));
+    const round_figures *median = &rounds[0];
+    for (int i = 0; i < count; i++) {
+        if (rounds[i].agent_private_kib == agent_private) {
+            median = &rounds[i];
+        }
+    }
+    const process_figures *most =
+        median->burst.private_kib > median->run.private_kib ? &median->burst : &median->run;
+    print_mappings(most == &median->burst ? "burst" : "run", most);
+    print_mappings("paho", &median->paho);
     printf("targets  agent private %" PRIu64 " KiB of %d; peak RSS %" PRIu64 " KiB of %" PRIu64
-           " (paho_cs_pub's + 1 MiB)\n",
-           agent_private, BENCH_MEM_TARGET_KIB, agent_peak,
-           paho.peak_rss_kib + BENCH_MEM_TARGET_KIB);
+           " (paho_cs_pub's + 1 MiB); medians of %d round(s)\n",
+           agent_private, BENCH_MEM_TARGET_KIB, agent_peak, paho_peak + BENCH_MEM_TARGET_KIB,
+           count);
+    printf("beside   paho_cs_pub: private %+" PRId64 " KiB (dirty %+" PRId64 "), peak RSS %+" PRId64
+           " KiB\n",
+           (int64_t)most->private_kib - (int64_t)median->paho.private_kib,
+           (int64_t)most->private_dirty_kib - (int64_t)median->paho.private_dirty_kib,
+           (int64_t)agent_peak - (int64_t)paho_peak);
     if (opt.results) {
-        write_results(&run, &burst, &paho, payments, messages);
+        write_results(rounds, count, median, payments, messages);
     }
     printf("fogpay-agent-memory agent_private_kib=%" PRIu64 " agent_peak_rss_kib=%" PRIu64
            " paho_pub_peak_rss_kib=%" PRIu64 " ratio=%.3f\n",
-           agent_private, agent_peak, paho.peak_rss_kib,
-           paho.peak_rss_kib ? (double)agent_peak / (double)paho.peak_rss_kib : 0.0);
+           agent_private, agent_peak, paho_peak,
+           paho_peak ? (double)agent_peak / (double)paho_peak : 0.0);
     return 0;
 }

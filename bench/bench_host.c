@@ -94,6 +94,7 @@ bool bench_process_memory(pid_t pid, bench_memory *out)
     out->rss_kib = v[0];
     out->pss_kib = v[1];
     out->private_kib = v[2] + v[3];
+    out->private_dirty_kib = v[3];
     out->hwm_kib = hwm;
     return true;
 }

@@ -24,10 +24,13 @@ uint64_t bench_self_cpu_us(void);
 
 /* A process's memory now, in KiB: its private pages (Private_Clean +
  * Private_Dirty of /proc/PID/smaps_rollup: what no other process maps, its
- * unique set), its resident and proportional set sizes, and its peak
- * resident set so far (VmHWM of /proc/PID/status). */
+ * unique set), the dirty part of them (written: the heap, the stack,
+ * relocated data; a clean private page is a file's page that no other
+ * process happens to map now), its resident and proportional set sizes,
+ * and its peak resident set so far (VmHWM of /proc/PID/status). */
 typedef struct bench_memory {
     uint64_t private_kib;
+    uint64_t private_dirty_kib;
     uint64_t rss_kib;
     uint64_t pss_kib;
     uint64_t hwm_kib;
