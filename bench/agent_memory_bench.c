@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,20 +112,23 @@ static test_broker gateway, plain;
 static char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
 static char db_path[TEST_BROKER_PATH_MAX];
 
-static void die(const char *what)
+/* Says why the run cannot go on (printf-style) and ends it. */
+__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
 {
-    fprintf(stderr, "agent_memory_bench: %s\n", what);
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("agent_memory_bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
     exit(1);
 }
 
+/* At exit: test_broker_cleanup() leaves a broker never started alone. */
 static void cleanup(void)
 {
-    if (gateway.dir[0]) {
-        test_broker_cleanup(&gateway);
-    }
-    if (plain.dir[0]) {
-        test_broker_cleanup(&plain);
-    }
+    test_broker_cleanup(&gateway);
+    test_broker_cleanup(&plain);
 }
 
 static void path_in(const char *name, char *out)
@@ -165,8 +169,7 @@ static void register_device(fogpay_ledger *l, const char *id, const char *secret
             FOGPAY_OK ||
         (fund_minor > 0 &&
          fogpay_ledger_fund(l, id, EUR, fund_minor, "bench", 2000, &t) != FOGPAY_OK)) {
-        fprintf(stderr, "agent_memory_bench: %s: %s\n", id, fogpay_ledger_last_message(l));
-        die("cannot provision the devices");
+        die("cannot provision %s: %s", id, fogpay_ledger_last_message(l));
     }
     fogpay_key_free(key);
 }
@@ -334,12 +337,9 @@ static void sample_until_exit(pid_t pid, const process_end *end, process_figures
         if (late) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
-            fprintf(stderr, "agent_memory_bench: %s did not %s in time; its log:\n", end->log,
-                    end->ready ? "connect" : "finish");
             char *text = testutil_read_file(end->log, NULL);
-            fprintf(stderr, "%s\n", text ? text : "(none)");
-            free(text);
-            exit(1);
+            die("%s did not %s in time; its log:\n%s", end->log, end->ready ? "connect" : "finish",
+                text ? text : "(none)");
         }
         testutil_sleep_ms(BENCH_MEM_SAMPLE_MS);
     }
@@ -389,9 +389,7 @@ static void phase_run(process_figures *out)
     process_end end = {log, "connected;", opt.quick ? BENCH_MEM_RUN_S_QUICK : BENCH_MEM_RUN_S};
     agent(run, &end, out);
     if (out->exit_status != 0) {
-        fprintf(stderr, "agent_memory_bench: fogpay-agent run exited %d (agent-run.log)\n",
-                out->exit_status);
-        die("the agent did not run");
+        die("fogpay-agent run exited %d (agent-run.log)", out->exit_status);
     }
 }
 
@@ -424,11 +422,9 @@ static void phase_burst(int payments, int round, process_figures *out)
     agent(pay, &end, out);
     int64_t paid = payee_balance_minor();
     if (out->exit_status != 0 || paid != (int64_t)payments * round) {
-        fprintf(stderr,
-                "agent_memory_bench: the burst exited %d; the payee holds %" PRId64
-                " of %d cents (agent-burst.log)\n",
-                out->exit_status, paid, payments * round);
-        die("the burst did not settle");
+        die("the burst did not settle: it exited %d and the payee holds %" PRId64
+            " of %d cents (agent-burst.log)",
+            out->exit_status, paid, payments * round);
     }
 }
 
@@ -485,11 +481,9 @@ static void phase_paho(int messages, int round, process_figures *out)
     process_end end = {log, NULL, 0};
     sample_until_exit(spawn(argv, lines, log), &end, out);
     if (out->exit_status != 0 || publishes_received("mem-paho") != messages * round) {
-        fprintf(stderr,
-                "agent_memory_bench: paho_cs_pub exited %d (Debian's "
-                "paho.mqtt.c-examples; paho.log)\n",
-                out->exit_status);
-        die("paho's sample publisher did not run");
+        die("paho's sample publisher did not run: paho_cs_pub exited %d (Debian's "
+            "paho.mqtt.c-examples; paho.log)",
+            out->exit_status);
     }
 }
 
@@ -540,24 +534,16 @@ typedef struct round_figures {
 static void write_results(const round_figures *rounds, int count, const round_figures *median,
                           int payments, int messages)
 {
-    char machine[1024], path[1024], stamp[32];
-    bench_machine_json(machine, sizeof machine);
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    mkdir(opt.results, 0755);
-    snprintf(path, sizeof path, "%s/agent-memory-%s.json", opt.results, stamp);
-    FILE *out = fopen(path, "w");
+    char path[1024];
+    FILE *out = bench_results_open(opt.results, "agent-memory", path, sizeof path);
     if (!out) {
-        perror("agent_memory_bench: results");
         return;
     }
     fprintf(out,
-            "{\n  \"machine\": {%s},\n  \"options\": {\"payments\": %d, \"run_s\": %d, "
+            "  \"options\": {\"payments\": %d, \"run_s\": %d, "
             "\"paho_messages\": %d, \"sample_ms\": %d, \"rounds\": %d, "
             "\"tls\": \"TLS 1.2, CA file, password\"},\n  \"rounds\": [",
-            machine, payments, BENCH_MEM_RUN_S, messages, BENCH_MEM_SAMPLE_MS, count);
+            payments, BENCH_MEM_RUN_S, messages, BENCH_MEM_SAMPLE_MS, count);
     for (int i = 0; i < count; i++) {
         fprintf(out,
                 "%s{\"agent_private_kib\": %" PRIu64 ", \"agent_peak_rss_kib\": %" PRIu64

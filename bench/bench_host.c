@@ -3,10 +3,12 @@
  */
 #include "bench_host.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -331,6 +333,25 @@ void bench_machine_json(char *out, size_t cap)
              "\"nproc\": %ld, \"cpu_model\": \"%s\", \"memory\": \"%s\", "
              "\"kernel\": \"%s %s %s\", \"date\": \"%s\"",
              sysconf(_SC_NPROCESSORS_ONLN), model, mem, u.sysname, u.release, u.machine, date);
+}
+
+FILE *bench_results_open(const char *dir, const char *prefix, char *path, size_t path_cap)
+{
+    char stamp[32], machine[1024];
+    bench_machine_json(machine, sizeof machine);
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    mkdir(dir, 0755);
+    snprintf(path, path_cap, "%s/%s-%s.json", dir, prefix, stamp);
+    FILE *out = fopen(path, "w");
+    if (!out) {
+        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    fprintf(out, "{\n  \"machine\": {%s},\n", machine);
+    return out;
 }
 
 uint64_t bench_listen_overflows(void)

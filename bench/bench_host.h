@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define BENCH_CORES_MAX 64
@@ -77,6 +78,13 @@ void bench_ed25519_rates(size_t msg_len, double seconds, double *sign_per_s, dou
 /* nproc, CPU model, memory, kernel and the UTC date, as JSON members
  * ("nproc": 2, ...) without the braces, into out. */
 void bench_machine_json(char *out, size_t cap);
+
+/* Creates dir if missing, opens dir/<prefix>-<UTC stamp>.json (its path
+ * into path) and writes the opening of a results object with the
+ * machine's description: '{\n  "machine": {...},\n'. The caller writes
+ * the other members and the closing brace, and closes the file. NULL, with
+ * the reason on stderr, when it cannot. */
+FILE *bench_results_open(const char *dir, const char *prefix, char *path, size_t path_cap);
 
 /* The kernel's count of connections dropped because a listen queue was
  * full (/proc/net/netstat, TcpExt ListenOverflows), for the whole machine;
