@@ -82,7 +82,10 @@
 /* Mappings printed with the agent's split. */
 #define BENCH_MEM_MAPPINGS_SHOWN 14
 #define BENCH_MEM_ARGS_MAX       32
-#define BENCH_MEM_TARGET_KIB     1024
+/* fogpay-agent's exit status when a payment's receipt did not come: the
+ * payment stays journaled (its usage text). */
+#define BENCH_MEM_AGENT_EXIT_TIMEOUT 4
+#define BENCH_MEM_TARGET_KIB         1024
 /* The payer's funds: every payment of 0.01 EUR with room to spare. */
 #define BENCH_MEM_FUND_MINOR 1000000
 #define BENCH_MEM_PAYER      "mem-payer"
@@ -111,6 +114,7 @@ static options opt;
 static test_broker gateway, plain;
 static char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
 static char db_path[TEST_BROKER_PATH_MAX];
+static int64_t expected_paid_minor; /* the payee's balance once all settled */
 
 /* Says why the run cannot go on (printf-style) and ends it. */
 __attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
@@ -345,9 +349,10 @@ static void sample_until_exit(pid_t pid, const process_end *end, process_figures
     }
 }
 
-/* Runs fogpay-agent as the payer over TLS with extra arguments
- * (NULL-terminated), sampled until it ends. */
-static void agent(const char *const *extra, const process_end *end, process_figures *out)
+/* Runs fogpay-agent as the payer over TLS to the given port with extra
+ * arguments (NULL-terminated), sampled until it ends. */
+static void agent(int to_port, const char *const *extra, const process_end *end,
+                  process_figures *out)
 {
     char dir[TEST_BROKER_PATH_MAX], sign[TEST_BROKER_PATH_MAX], ca[TEST_BROKER_PATH_MAX],
         pass[TEST_BROKER_PATH_MAX], port[16];
@@ -355,7 +360,7 @@ static void agent(const char *const *extra, const process_end *end, process_figu
     path_in(BENCH_MEM_PAYER ".sign", sign);
     path_in(BENCH_MEM_PAYER ".pass", pass);
     path_in("ca.crt", ca);
-    snprintf(port, sizeof port, "%d", gateway.port);
+    snprintf(port, sizeof port, "%d", to_port);
     const char *argv[BENCH_MEM_ARGS_MAX] = {getenv("FOGPAY_AGENT"),
                                             "--dir",
                                             dir,
@@ -387,7 +392,7 @@ static void phase_run(process_figures *out)
     path_in("agent-run.log", log);
     const char *run[] = {"run", NULL};
     process_end end = {log, "connected;", opt.quick ? BENCH_MEM_RUN_S_QUICK : BENCH_MEM_RUN_S};
-    agent(run, &end, out);
+    agent(gateway.port, run, &end, out);
     if (out->exit_status != 0) {
         die("fogpay-agent run exited %d (agent-run.log)", out->exit_status);
     }
@@ -410,8 +415,19 @@ static int64_t payee_balance_minor(void)
     return balance;
 }
 
-/* The round-th burst (from 1): the payee holds round bursts' cents after. */
-static void phase_burst(int payments, int round, process_figures *out)
+/* Checks that the payee holds every cent the phases so far paid it. */
+static void check_settled(const char *what, int exit_status, int payments)
+{
+    expected_paid_minor += payments;
+    int64_t paid = payee_balance_minor();
+    if (exit_status != 0 || paid != expected_paid_minor) {
+        die("the %s did not settle: it exited %d and the payee holds %" PRId64 " of %" PRId64
+            " cents (agent-%s.log)",
+            what, exit_status, paid, expected_paid_minor, what);
+    }
+}
+
+static void phase_burst(int payments, process_figures *out)
 {
     char log[TEST_BROKER_PATH_MAX], count[16];
     path_in("agent-burst.log", log);
@@ -419,13 +435,31 @@ static void phase_burst(int payments, int round, process_figures *out)
     const char *pay[] = {"pay",        "--to", BENCH_MEM_PAYEE, "--amount", "0.01",
                          "--currency", "EUR",  "--count",       count,      NULL};
     process_end end = {log, NULL, 0};
-    agent(pay, &end, out);
-    int64_t paid = payee_balance_minor();
-    if (out->exit_status != 0 || paid != (int64_t)payments * round) {
-        die("the burst did not settle: it exited %d and the payee holds %" PRId64
-            " of %d cents (agent-burst.log)",
-            out->exit_status, paid, payments * round);
+    agent(gateway.port, pay, &end, out);
+    check_settled("burst", out->exit_status, payments);
+}
+
+/* A device back from an outage: `pay --count` journals the payments while
+ * the gateway cannot be reached (a port nobody listens on; each payment
+ * ends "timeout", exit 4, and stays journaled), then `run --drain` sends
+ * them all from the journal and settles them: the journal's index full
+ * and every message read back from its file. */
+static void phase_drain(int payments, process_figures *journal, process_figures *drain)
+{
+    char log[TEST_BROKER_PATH_MAX], count[16];
+    path_in("agent-drain.log", log);
+    snprintf(count, sizeof count, "%d", payments);
+    const char *pay[] = {"pay",        "--to", BENCH_MEM_PAYEE, "--amount", "0.01",
+                         "--currency", "EUR",  "--count",       count,      NULL};
+    process_end end = {log, NULL, 0};
+    agent(test_free_port(), pay, &end, journal);
+    if (journal->exit_status != BENCH_MEM_AGENT_EXIT_TIMEOUT) {
+        die("journaling offline exited %d, not %d (agent-drain.log)", journal->exit_status,
+            BENCH_MEM_AGENT_EXIT_TIMEOUT);
     }
+    const char *run[] = {"run", "--drain", NULL};
+    agent(gateway.port, run, &end, drain);
+    check_settled("drain", drain->exit_status, payments);
 }
 
 /* PUBLISH packets the plain Mosquitto logged from client. */
@@ -526,9 +560,10 @@ static void json_process(FILE *out, const char *name, const process_figures *p, 
 
 /* One round's three processes and what the summary takes of them. */
 typedef struct round_figures {
-    process_figures run, burst, paho;
-    uint64_t agent_private_kib;  /* the larger of run's and the burst's */
-    uint64_t agent_peak_rss_kib; /* likewise */
+    process_figures run, burst, journal, drain, paho;
+    uint64_t agent_private_kib;     /* the largest of the agent's processes */
+    uint64_t agent_peak_rss_kib;    /* likewise */
+    const process_figures *largest; /* the agent's process of the most private */
 } round_figures;
 
 static void write_results(const round_figures *rounds, int count, const round_figures *median,
@@ -554,6 +589,8 @@ static void write_results(const round_figures *rounds, int count, const round_fi
     fprintf(out, "],\n  \"median_round\": {\n");
     json_process(out, "agent_run", &median->run, false);
     json_process(out, "agent_burst", &median->burst, false);
+    json_process(out, "agent_journal_offline", &median->journal, false);
+    json_process(out, "agent_drain", &median->drain, false);
     json_process(out, "paho_cs_pub", &median->paho, true);
     fprintf(out, "}}\n");
     fclose(out);
@@ -582,14 +619,24 @@ static void round_run(int round, int payments, int messages, round_figures *r)
     printf("round %d\n", round);
     phase_run(&r->run);
     print_process("run", &r->run);
-    phase_burst(payments, round, &r->burst);
+    phase_burst(payments, &r->burst);
     print_process("burst", &r->burst);
+    phase_drain(payments, &r->journal, &r->drain);
+    print_process("journal", &r->journal);
+    print_process("drain", &r->drain);
     phase_paho(messages, round, &r->paho);
     print_process("paho", &r->paho);
-    r->agent_private_kib =
-        r->burst.private_kib > r->run.private_kib ? r->burst.private_kib : r->run.private_kib;
-    r->agent_peak_rss_kib =
-        r->burst.peak_rss_kib > r->run.peak_rss_kib ? r->burst.peak_rss_kib : r->run.peak_rss_kib;
+    const process_figures *agent[] = {&r->run, &r->burst, &r->journal, &r->drain};
+    r->largest = agent[0];
+    for (size_t i = 0; i < sizeof agent / sizeof agent[0]; i++) {
+        if (agent[i]->private_kib > r->largest->private_kib) {
+            r->largest = agent[i];
+        }
+        if (agent[i]->peak_rss_kib > r->agent_peak_rss_kib) {
+            r->agent_peak_rss_kib = agent[i]->peak_rss_kib;
+        }
+    }
+    r->agent_private_kib = r->largest->private_kib;
 }
 
 static void parse_options(int argc, char **argv)
@@ -639,9 +686,8 @@ int main(int argc, char **argv)
             median = &rounds[i];
         }
     }
-    const process_figures *most =
-        median->burst.private_kib > median->run.private_kib ? &median->burst : &median->run;
-    print_mappings(most == &median->burst ? "burst" : "run", most);
+    const process_figures *most = median->largest;
+    print_mappings("agent", most);
     print_mappings("paho", &median->paho);
     printf("targets  agent private %" PRIu64 " KiB of %d; peak RSS %" PRIu64 " KiB of %" PRIu64
            " (paho_cs_pub's + 1 MiB); medians of %d round(s)\n",
