@@ -8,7 +8,11 @@
  *            a few seconds;
  *   burst    the same device's `pay --count 1000`: each payment reserved,
  *            signed, journaled with fsync, sent, settled and its receipt
- *            verified; the ledger must then hold every payment;
+ *            verified;
+ *   drain    a device back from an outage: `pay --count 1000` journaled
+ *            while the gateway cannot be reached, then `run --drain`
+ *            sending them all from the journal until every one settled
+ *            (after each burst the ledger must hold every payment);
  *   paho     Debian's paho_cs_pub (paho's synchronous-client sample
  *            publisher, on libpaho-mqtt3cs like the agent) publishing
  *            intent-sized messages at QoS 1 over the same TLS listener
@@ -427,15 +431,23 @@ static void check_settled(const char *what, int exit_status, int payments)
     }
 }
 
-static void phase_burst(int payments, process_figures *out)
+/* `pay --count payments` of 0.01 EUR each to the payee, to port, logged
+ * in agent-<name>.log. */
+static void agent_pay(int to_port, int payments, const char *name, process_figures *out)
 {
-    char log[TEST_BROKER_PATH_MAX], count[16];
-    path_in("agent-burst.log", log);
+    char log_name[64], log[TEST_BROKER_PATH_MAX], count[16];
+    snprintf(log_name, sizeof log_name, "agent-%s.log", name);
+    path_in(log_name, log);
     snprintf(count, sizeof count, "%d", payments);
     const char *pay[] = {"pay",        "--to", BENCH_MEM_PAYEE, "--amount", "0.01",
                          "--currency", "EUR",  "--count",       count,      NULL};
     process_end end = {log, NULL, 0};
-    agent(gateway.port, pay, &end, out);
+    agent(to_port, pay, &end, out);
+}
+
+static void phase_burst(int payments, process_figures *out)
+{
+    agent_pay(gateway.port, payments, "burst", out);
     check_settled("burst", out->exit_status, payments);
 }
 
@@ -446,18 +458,15 @@ static void phase_burst(int payments, process_figures *out)
  * and every message read back from its file. */
 static void phase_drain(int payments, process_figures *journal, process_figures *drain)
 {
-    char log[TEST_BROKER_PATH_MAX], count[16];
-    path_in("agent-drain.log", log);
-    snprintf(count, sizeof count, "%d", payments);
-    const char *pay[] = {"pay",        "--to", BENCH_MEM_PAYEE, "--amount", "0.01",
-                         "--currency", "EUR",  "--count",       count,      NULL};
-    process_end end = {log, NULL, 0};
-    agent(test_free_port(), pay, &end, journal);
+    agent_pay(test_free_port(), payments, "drain", journal);
     if (journal->exit_status != BENCH_MEM_AGENT_EXIT_TIMEOUT) {
         die("journaling offline exited %d, not %d (agent-drain.log)", journal->exit_status,
             BENCH_MEM_AGENT_EXIT_TIMEOUT);
     }
+    char log[TEST_BROKER_PATH_MAX];
+    path_in("agent-drain.log", log);
     const char *run[] = {"run", "--drain", NULL};
+    process_end end = {log, NULL, 0};
     agent(gateway.port, run, &end, drain);
     check_settled("drain", drain->exit_status, payments);
 }
