@@ -35,15 +35,18 @@ static fogpay_error agent_may_send(const fogpay_agent *a)
 static fogpay_error agent_wait_receipt(fogpay_agent *a, uint64_t seq, fogpay_agent_outcome *out)
 {
     uint64_t until = fogpay_clock_monotonic_ms() + a->timeout_ms;
+    a->awaited_seq = seq;
     for (;;) {
         if (!fogpay_journal_find(a->journal, seq)) {
-            /* Answered: the receipt that took it out of the journal is the
-             * last one applied. */
-            *out = a->last_outcome;
+            /* Answered: agent_receipt.c kept the outcome of the receipt
+             * that took it out of the journal. */
+            *out = a->awaited_outcome;
+            a->awaited_seq = 0;
             return FOGPAY_OK;
         }
         uint64_t now = fogpay_clock_monotonic_ms();
         if (now >= until || !fogpay_agent_connected(a)) {
+            a->awaited_seq = 0;
             return FOGPAY_ERR_TIMEOUT;
         }
         uint64_t left = until - now;
