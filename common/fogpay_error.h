@@ -71,7 +71,8 @@ typedef enum fogpay_error {
     FOGPAY_ERR_CHAIN_GAP = 57,        /* the message's predecessor has not arrived: send it */
     FOGPAY_ERR_SECRET_WEAK = 59,      /* a device secret too short or too uniform */
 
-    /* Policy rejection, the payment products (100..199). Fees and splits: */
+    /* Policy, the payment products (FOGPAY_ERR_PRODUCT_FIRST..LAST). */
+    /* Fees and splits: */
     FOGPAY_ERR_FEE_ACCOUNT_UNKNOWN = 120, /* a fee leg's account is absent, system or foreign */
     FOGPAY_ERR_FEE_ACCOUNT_CLOSED = 121,  /* a fee leg's account is a revoked device's wallet */
     FOGPAY_ERR_FEE_OVER_TOTAL = 122,      /* the fee legs take 100% or more */
@@ -82,6 +83,11 @@ typedef enum fogpay_error {
     FOGPAY_ERR_FEE_LEG_PAYER = 127,       /* a fee leg credits the paying wallet itself */
     FOGPAY_ERR_FEE_WALLET_MAX = 128,      /* a fee leg would take its wallet over its maximum */
     FOGPAY_ERR_FEE_LEG_ZERO = 129,        /* a fee leg of zero basis points */
+    /* Entity logins: what a legal entity logged in as itself may not do. */
+    FOGPAY_ERR_ENTITY_FOREIGN_DEVICE = 130,   /* a device the entity does not hold now */
+    FOGPAY_ERR_ENTITY_FOREIGN_ACCOUNT = 131,  /* another entity's account or money */
+    FOGPAY_ERR_ENTITY_FOREIGN_TRANSFER = 132, /* a transfer the entity is no party to */
+    FOGPAY_ERR_ENTITY_COMMAND = 133,          /* a control command not open to entities */
 
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,

@@ -286,6 +286,11 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
     case FOGPAY_EVENT_FEE_SCHEDULE:
         ok = export_event_fee(o, e);
         break;
+    case FOGPAY_EVENT_ENTITY_LOGIN:
+        ok = cJSON_AddStringToObject(o, "entity", e->entity_id) != NULL &&
+             cJSON_AddStringToObject(o, "login", e->login) != NULL &&
+             cJSON_AddBoolToObject(o, "removed", e->login_removed != 0) != NULL;
+        break;
     default:
         break;
     }

@@ -104,6 +104,12 @@
 /* Legal-entity pseudonymous ids ("le-" followed by 16 hex digits). */
 #define FOGPAY_ENTITY_ID_MAX 23
 
+/* The username of a legal entity's own login: of the alphabet of ids and
+ * as long as a device id, so that it is a valid MQTT username, client id
+ * and topic level (its control replies come on a topic that names it) and
+ * the ledger can refuse a login named as a device. */
+#define FOGPAY_LOGIN_NAME_MAX 23
+
 /* Sequence numbers, chain positions, account ids and meter quantities are
  * stored as SQLite integers, which are signed 64-bit: messages carrying a
  * larger one are refused when decoded (2^63-1). */

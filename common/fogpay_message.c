@@ -174,7 +174,7 @@ static const tuple_spec fee_leg_spec = {
 
 static const field_spec transfer_fields[] = {
     UINT_FIELD(fogpay_transfer, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_WITHDRAWAL),
+    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_ENTITY_PAYMENT),
     UINT_FIELD(fogpay_transfer, 3, debit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 4, credit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 5, amount_minor, true, 1, FOGPAY_AMOUNT_MAX_MINOR),
@@ -192,7 +192,7 @@ static const field_spec transfer_fields[] = {
 
 static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_FEE_SCHEDULE),
+    UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_ENTITY_LOGIN),
     UINT_FIELD(fogpay_event, 3, time_ms, true, 1, TIME_MS_MAX),
     TEXT_FIELD(fogpay_event, 4, device_id, false, FIELD_ID),
     UINT_FIELD(fogpay_event, 5, seq, false, 1, FOGPAY_STORED_INT_MAX),
@@ -209,6 +209,8 @@ static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 20, fee_currency, false, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
     TUPLES_FIELD(fogpay_event, 21, fee_legs, fee_leg_count, fee_leg_spec),
     UINT_FIELD(fogpay_event, 22, fee_remainder, false, 1, FOGPAY_LEGS_MAX - 1),
+    TEXT_FIELD(fogpay_event, 23, login, false, FIELD_ID),
+    UINT_FIELD(fogpay_event, 24, login_removed, false, 1, 1),
 };
 
 /* Keys 1..7 of a batch; key 8 or 9, the records, is read by
@@ -669,6 +671,9 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
     if (device != (in->seq != 0) || device != hash_present(in->intent_hash)) {
         return FOGPAY_ERR_FIELD_RANGE; /* device, seq and intent hash come together */
     }
+    if (in->kind > FOGPAY_TRANSFER_WITHDRAWAL && in->kind < FOGPAY_TRANSFER_ENTITY_PAYMENT) {
+        return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
+    }
     bool corrects = in->kind == FOGPAY_TRANSFER_REFUND || in->kind == FOGPAY_TRANSFER_REVERSAL;
     if (corrects != (in->related_position != 0) || in->related_position >= in->position) {
         return FOGPAY_ERR_FIELD_RANGE;
@@ -730,15 +735,20 @@ static fogpay_error event_check(const fogpay_event *in)
 {
     bool usage = in->kind == FOGPAY_EVENT_USAGE;
     bool ownership = in->kind == FOGPAY_EVENT_OWNERSHIP;
-    bool entity = ownership || in->kind == FOGPAY_EVENT_REGISTERED;
     bool rotated = in->kind == FOGPAY_EVENT_KEY_ROTATED;
     bool key = rotated || in->kind == FOGPAY_EVENT_KEY_REVOKED;
     bool fee = in->kind == FOGPAY_EVENT_FEE_SCHEDULE;
+    bool login = in->kind == FOGPAY_EVENT_ENTITY_LOGIN;
+    bool entity = ownership || login || in->kind == FOGPAY_EVENT_REGISTERED;
+    bool device = in->device_id[0] != '\0';
     if (in->kind == 4 || in->kind == 7 || in->kind == 8) {
         return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
     }
-    if (!fee && in->device_id[0] == '\0') {
-        return FOGPAY_ERR_MISSING_FIELD; /* every event but a fee schedule names its device */
+    /* A device in every event but a login's (none) and a fee schedule's
+     * (its payee, if a device); a login exactly in login events. */
+    if ((login && device) || (!login && !fee && !device) || login != (in->login[0] != '\0') ||
+        (!login && in->login_removed != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
     }
     fogpay_error err = event_fee_check(in);
     if (err != FOGPAY_OK) {

@@ -118,6 +118,8 @@ typedef enum fogpay_transfer_kind {
     FOGPAY_TRANSFER_REFUND = 2,     /* returns (part of) an earlier payment */
     FOGPAY_TRANSFER_REVERSAL = 3,   /* undoes an earlier transfer in full */
     FOGPAY_TRANSFER_WITHDRAWAL = 4, /* operator moves money out of a wallet */
+    /* 5..9 are the kinds of other products of the contract. */
+    FOGPAY_TRANSFER_ENTITY_PAYMENT = 10, /* a legal entity's account pays a device's wallet */
 } fogpay_transfer_kind;
 
 /* One leg of a transfer: amount_minor from the debit to the credit
@@ -174,9 +176,11 @@ typedef enum fogpay_event_kind {
     FOGPAY_EVENT_OWNERSHIP = 2,  /* a device's owner or lessee changes from a time on */
     FOGPAY_EVENT_USAGE = 3,      /* a device's meter reading was stored */
     /* 4 is reserved for another kind of the contract. */
-    FOGPAY_EVENT_KEY_ROTATED = 5,  /* a device's new key is active; the old one ends later */
-    FOGPAY_EVENT_KEY_REVOKED = 6,  /* a device key's validity ended before its time */
-    FOGPAY_EVENT_FEE_SCHEDULE = 9, /* an operator set a payee's fee schedule from a time on */
+    FOGPAY_EVENT_KEY_ROTATED = 5, /* a device's new key is active; the old one ends later */
+    FOGPAY_EVENT_KEY_REVOKED = 6, /* a device key's validity ended before its time */
+    /* 7 and 8 are the kinds of another product of the contract. */
+    FOGPAY_EVENT_FEE_SCHEDULE = 9,  /* an operator set a payee's fee schedule from a time on */
+    FOGPAY_EVENT_ENTITY_LOGIN = 10, /* a legal entity's login was created or removed */
 } fogpay_event_kind;
 
 /* One event of a gateway's event chain (schemas/event.cddl): what the back
@@ -188,12 +192,12 @@ typedef struct fogpay_event {
     uint64_t position;                        /* key 1 */
     uint8_t kind;                             /* key 2 */
     uint64_t time_ms;                         /* key 3, recorded (gateway clock) */
-    char device_id[FOGPAY_DEVICE_ID_MAX + 1]; /* key 4 */
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1]; /* key 4, every kind but entity login */
     uint64_t seq;                             /* key 5, usage */
     char meter_id[FOGPAY_METER_ID_MAX + 1];   /* key 6, usage */
     uint64_t quantity;                        /* key 7, usage (absent when 0) */
     char unit[FOGPAY_UNIT_MAX + 1];           /* key 8, usage */
-    char entity_id[FOGPAY_ENTITY_ID_MAX + 1]; /* key 9, registered and ownership */
+    char entity_id[FOGPAY_ENTITY_ID_MAX + 1]; /* key 9, registered, ownership, entity login */
     uint8_t role;                             /* key 10, ownership: 0 owner, 1 lessee */
     uint64_t effective_ms;                    /* key 11, ownership */
     uint8_t status;                           /* key 12, status: 0 active, 1 suspended, 2 revoked */
@@ -209,6 +213,8 @@ typedef struct fogpay_event {
     fogpay_fee_leg fee_legs[FOGPAY_LEGS_MAX - 1]; /* key 21, optional */
     uint8_t fee_remainder;                        /* key 22: the leg of the remainder, 0 the
                                                      payee's (absent), i the i-th fee leg */
+    char login[FOGPAY_LOGIN_NAME_MAX + 1];        /* key 23, entity login: its username */
+    uint8_t login_removed; /* key 24, entity login: 1 removed (absent created) */
 } fogpay_event;
 
 /* The two chains a gateway syncs upstream, each in batches of its own. */

@@ -126,6 +126,12 @@ bool fogpay_agent_connected(const fogpay_agent *a);
  * journaled, whatever happens after. */
 fogpay_error fogpay_agent_pay(fogpay_agent *a, const char *payee, uint64_t amount_minor,
                               uint16_t currency, const char *reference, fogpay_agent_outcome *out);
+/* The same, paying an account of the gateway's ledger by its number
+ * (intent key 4) instead of a device: a legal entity's account, which its
+ * owner reads with getEntityAccount (fogpayctl entity account). */
+fogpay_error fogpay_agent_pay_account(fogpay_agent *a, uint64_t account, uint64_t amount_minor,
+                                      uint16_t currency, const char *reference,
+                                      fogpay_agent_outcome *out);
 
 /* Reports a meter reading, journaled and answered like a payment. */
 fogpay_error fogpay_agent_usage(fogpay_agent *a, const char *meter_id, uint64_t quantity,

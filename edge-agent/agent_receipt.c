@@ -168,6 +168,9 @@ fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, si
     o->balance_after_minor = r.balance_after_minor;
     o->legs_minor = r.legs_minor;
     o->currency = r.currency;
+    if (o->seq == a->awaited_seq) {
+        a->awaited_outcome = *o;
+    }
     if (r.status == FOGPAY_STATUS_REJECTED) {
         agent_log("seq %llu rejected: %s", (unsigned long long)r.seq,
                   fogpay_error_name((fogpay_error)r.reason));

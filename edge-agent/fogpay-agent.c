@@ -6,6 +6,7 @@
  *   fogpay-agent --key FILE rotate-key     (a new key in FILE.next, its public key printed)
  *   fogpay-agent --key FILE switch-key     (FILE.next becomes FILE)
  *   fogpay-agent [options] pay --to PAYEE --amount 1.50 --currency EUR [--ref TEXT] [--count N]
+ *   fogpay-agent [options] pay --to-account N ...   (an account: a legal entity's)
  *   fogpay-agent [options] usage --meter ID --quantity N --unit kWh
  *   fogpay-agent [options] run [--drain]
  *   fogpay-agent [options] status
@@ -52,6 +53,7 @@ typedef struct cli_options {
     const char *command;
     const char *out;
     const char *to;
+    const char *to_account;
     const char *amount;
     const char *currency;
     const char *reference;
@@ -74,19 +76,18 @@ static void cli_on_signal(int sig)
 
 static void cli_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: fogpay-agent keygen --out FILE\n"
-            "       fogpay-agent --key FILE rotate-key | switch-key\n"
-            "       fogpay-agent [options] pay --to PAYEE --amount 1.50 --currency EUR [--ref TEXT]"
-            " [--count N]\n"
-            "       fogpay-agent [options] usage --meter ID --quantity N --unit kWh\n"
-            "       fogpay-agent [options] run [--drain]\n"
-            "       fogpay-agent [options] status\n"
-            "options: --dir STATEDIR --key FILE --device ID --gateway-key ed25519:HEX|FILE\n"
-            "         -h HOST -p PORT --password-file F --cafile CA [--cert C --keyfile K]\n"
-            "         --mqtt 5|3 --prefix fogpay/v1 --timeout MS --hook PROGRAM --verbose\n"
-            "exit: 0 settled, 1 failure, 2 usage, 3 rejected, 4 timeout (journaled), "
-            "5 refused on the device\n");
+    fprintf(out, "usage: fogpay-agent keygen --out FILE\n"
+                 "       fogpay-agent --key FILE rotate-key | switch-key\n"
+                 "       fogpay-agent [options] pay --to PAYEE|--to-account N --amount 1.50 "
+                 "--currency EUR [--ref TEXT] [--count N]\n"
+                 "       fogpay-agent [options] usage --meter ID --quantity N --unit kWh\n"
+                 "       fogpay-agent [options] run [--drain]\n"
+                 "       fogpay-agent [options] status\n"
+                 "options: --dir STATEDIR --key FILE --device ID --gateway-key ed25519:HEX|FILE\n"
+                 "         -h HOST -p PORT --password-file F --cafile CA [--cert C --keyfile K]\n"
+                 "         --mqtt 5|3 --prefix fogpay/v1 --timeout MS --hook PROGRAM --verbose\n"
+                 "exit: 0 settled, 1 failure, 2 usage, 3 rejected, 4 timeout (journaled), "
+                 "5 refused on the device\n");
 }
 
 static int cli_usage_error(const char *message)
@@ -121,6 +122,7 @@ enum cli_option_id {
     OPT_HOOK,
     OPT_OUT,
     OPT_TO,
+    OPT_TO_ACCOUNT,
     OPT_AMOUNT,
     OPT_CURRENCY,
     OPT_REF,
@@ -150,6 +152,7 @@ static const struct option cli_long_options[] = {
     {"hook", required_argument, NULL, OPT_HOOK},
     {"out", required_argument, NULL, OPT_OUT},
     {"to", required_argument, NULL, OPT_TO},
+    {"to-account", required_argument, NULL, OPT_TO_ACCOUNT},
     {"amount", required_argument, NULL, OPT_AMOUNT},
     {"currency", required_argument, NULL, OPT_CURRENCY},
     {"ref", required_argument, NULL, OPT_REF},
@@ -254,6 +257,9 @@ static int cli_parse(cli_options *o, int argc, char **argv)
             break;
         case OPT_TO:
             slot = &o->to;
+            break;
+        case OPT_TO_ACCOUNT:
+            slot = &o->to_account;
             break;
         case OPT_AMOUNT:
             slot = &o->amount;
@@ -416,8 +422,13 @@ static int cli_pay(fogpay_agent *a, const cli_options *o)
     uint16_t currency = 0;
     int exponent = 0;
     uint64_t amount = 0;
-    if (!o->to || !o->amount || !o->currency) {
-        return cli_usage_error("pay needs --to, --amount and --currency");
+    if ((o->to == NULL) == (o->to_account == NULL) || !o->amount || !o->currency) {
+        return cli_usage_error("pay needs --to or --to-account, --amount and --currency");
+    }
+    uint64_t account = 0;
+    if (o->to_account &&
+        (!fogpay_cli_parse_u64(o->to_account, FOGPAY_STORED_INT_MAX, &account) || account == 0)) {
+        return cli_usage_error("--to-account is an account number of the gateway's ledger");
     }
     if (!fogpay_currency_from_code(o->currency, &currency, &exponent)) {
         return cli_usage_error("unknown currency");
@@ -436,7 +447,8 @@ static int cli_pay(fogpay_agent *a, const cli_options *o)
             fogpay_agent_connect(a);
         }
         fogpay_agent_outcome r;
-        err = fogpay_agent_pay(a, o->to, amount, currency, o->reference, &r);
+        err = o->to ? fogpay_agent_pay(a, o->to, amount, currency, o->reference, &r)
+                    : fogpay_agent_pay_account(a, account, amount, currency, o->reference, &r);
         int one = cli_report(err, &r);
         if (one != CLI_EXIT_OK) {
             rc = one;

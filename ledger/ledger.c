@@ -49,6 +49,7 @@ static const struct {
 } ledger__tables[] = {
     {ledger_core__sql, &ledger_core__sql_count},
     {ledger_registry__sql, &ledger_registry__sql_count},
+    {ledger_entity_login__sql, &ledger_entity_login__sql_count},
     {ledger_account__sql, &ledger_account__sql_count},
     {ledger_settle__sql, &ledger_settle__sql_count},
     {ledger_message__sql, &ledger_message__sql_count},

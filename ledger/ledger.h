@@ -258,6 +258,50 @@ fogpay_error fogpay_ledger_ownership_change(fogpay_ledger *l, const char *device
 fogpay_error fogpay_ledger_owner_at(fogpay_ledger *l, const char *device_id, uint64_t time_ms,
                                     char entity_out[FOGPAY_ENTITY_ID_MAX + 1]);
 
+/* Legal entities' own logins (ledger_entity_login.c): the username under
+ * which a legal entity logs in to the gateway as itself, never an
+ * operator, and may act only on its own accounts and devices
+ * (control/control_entity.c). */
+typedef struct fogpay_entity_login {
+    char username[FOGPAY_LOGIN_NAME_MAX + 1];
+    char entity_id[FOGPAY_ENTITY_ID_MAX + 1];
+    char password_hash[FOGPAY_PASSWORD_HASH_MAX]; /* empty: certificate login only */
+    uint64_t created_ms;
+} fogpay_entity_login;
+
+/* Devices fogpay_ledger_entity_devices() reads from the ownership history
+ * at a time before it keeps those held now: one step of a page. */
+#define FOGPAY_ENTITY_DEVICES_STEP 64
+
+/* Creates a login username (1..FOGPAY_LOGIN_NAME_MAX bytes of the id
+ * alphabet) for entity_id, with a PBKDF2 verifier (fogpay_password_hash;
+ * a "sha256$" device verifier is FOGPAY_ERR_FIELD_RANGE, as a person's
+ * password needs the slow hash) or, password_hash NULL or "", for a
+ * client certificate login only; appends an entity-login event. Errors as
+ * the registry's: FOGPAY_ERR_EXISTS for a username taken by a login or a
+ * device, FOGPAY_ERR_NOT_FOUND for an unknown entity. */
+fogpay_error fogpay_ledger_entity_login_create(fogpay_ledger *l, const char *username,
+                                               const char *entity_id, const char *password_hash,
+                                               uint64_t now_ms);
+/* Removes the login, with an entity-login event (removed);
+ * FOGPAY_ERR_NOT_FOUND when there is none. */
+fogpay_error fogpay_ledger_entity_login_remove(fogpay_ledger *l, const char *username,
+                                               uint64_t now_ms);
+/* The login of username; FOGPAY_ERR_NOT_FOUND when there is none. */
+fogpay_error fogpay_ledger_entity_login_get(fogpay_ledger *l, const char *username,
+                                            fogpay_entity_login *out);
+/* FOGPAY_OK when entity_id holds device_id at time_ms (owner or lessee,
+ * fogpay_ledger_owner_at), FOGPAY_ERR_ENTITY_FOREIGN_DEVICE when another
+ * entity or nobody does or the device is unknown. */
+fogpay_error fogpay_ledger_entity_holds(fogpay_ledger *l, const char *entity_id,
+                                        const char *device_id, uint64_t time_ms);
+/* A page of the devices entity_id holds at time_ms, in id order after
+ * `after` ("" from the first): at most cap (1..FOGPAY_TRANSFER_LIST_MAX)
+ * into ids, *count of them; a page of fewer than cap is the last. */
+fogpay_error fogpay_ledger_entity_devices(fogpay_ledger *l, const char *entity_id, uint64_t time_ms,
+                                          const char *after, char ids[][FOGPAY_DEVICE_ID_MAX + 1],
+                                          size_t cap, size_t *count);
+
 /* Accounts. A device has one wallet per currency, created on first use; an
  * entity has one account per currency; the system funding account per
  * currency is where operator funding comes from (its balance goes negative:
@@ -275,6 +319,22 @@ fogpay_error fogpay_ledger_balance(fogpay_ledger *l, uint64_t account, int64_t *
 fogpay_error fogpay_ledger_fund(fogpay_ledger *l, const char *device_id, uint16_t currency,
                                 uint64_t amount_minor, const char *reference, uint64_t now_ms,
                                 fogpay_transfer *out);
+
+/* An entity payment (FOGPAY_TRANSFER_ENTITY_PAYMENT): entity_id's account
+ * in currency pays device_id's wallet, a top-up of a device of its own or
+ * a purchase from another's, as its own transaction unless one is open.
+ * payer_entity is entity_id, payee_entity the device's holder at now_ms.
+ * *balance_after (may be NULL) is the entity account's balance after.
+ * Errors: FOGPAY_ERR_NOT_FOUND (unknown entity or device),
+ * FOGPAY_ERR_PAYEE_INACTIVE (a revoked device: the money would be
+ * stranded), FOGPAY_ERR_INSUFFICIENT_FUNDS (the account holds less; an
+ * entity account never goes below zero), FOGPAY_ERR_WALLET_MAX,
+ * FOGPAY_ERR_AMOUNT_ZERO, FOGPAY_ERR_AMOUNT_TOO_LARGE,
+ * FOGPAY_ERR_FIELD_RANGE (a reference over FOGPAY_REFERENCE_MAX). */
+fogpay_error fogpay_ledger_entity_pay(fogpay_ledger *l, const char *entity_id,
+                                      const char *device_id, uint16_t currency,
+                                      uint64_t amount_minor, const char *reference, uint64_t now_ms,
+                                      fogpay_transfer *out, int64_t *balance_after);
 
 /* Refund or reversal of the payment at position, as a new transfer from the
  * payee's account back to the payer's: FOGPAY_TRANSFER_REVERSAL when
@@ -430,7 +490,8 @@ fogpay_error fogpay_ledger_chain_head(fogpay_ledger *l, uint64_t *position,
  * (fogpay_event in common/fogpay_message.h). The ledger appends an event,
  * in the same transaction as the change it records, when a device is
  * registered (with its owner), when its status changes, when its ownership
- * changes, and when one of its usage readings is stored. Events are
+ * changes, when one of its usage readings is stored, and when a legal
+ * entity's login is created or removed (the one kind without a device). Events are
  * append-only and hash-chained as transfers are: hash(n) = SHA-256(
  * hash(n-1) || record(n)), record(n) = fogpay_event_encode() of event n,
  * hash(0) = 32 zero bytes. An event's time_ms is the now_ms its writer was

@@ -128,6 +128,10 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_OWNERSHIP_LATEST,
     LEDGER_STMT_OWNERSHIP_AT,
     LEDGER_STMT_OWNERSHIP_NEXT,
+    LEDGER_STMT_ENTITY_LOGIN_INSERT,
+    LEDGER_STMT_ENTITY_LOGIN_GET,
+    LEDGER_STMT_ENTITY_LOGIN_DELETE,
+    LEDGER_STMT_ENTITY_HELD_DEVICES,
     /* ledger_account.c */
     LEDGER_STMT_ACCOUNT_GET,
     LEDGER_STMT_ACCOUNT_FIND_WALLET,
@@ -194,6 +198,8 @@ extern const ledger_stmt_sql ledger_core__sql[];
 extern const size_t ledger_core__sql_count;
 extern const ledger_stmt_sql ledger_registry__sql[];
 extern const size_t ledger_registry__sql_count;
+extern const ledger_stmt_sql ledger_entity_login__sql[];
+extern const size_t ledger_entity_login__sql_count;
 extern const ledger_stmt_sql ledger_account__sql[];
 extern const size_t ledger_account__sql_count;
 extern const ledger_stmt_sql ledger_settle__sql[];

@@ -175,7 +175,8 @@ CREATE UNIQUE INDEX accounts_system ON accounts (currency) WHERE kind = 'system'
 
 -- Transfers: the chain. position is the transfer id and its chain position,
 -- contiguous from 1. kind: 0 payment, 1 funding, 2 refund, 3 reversal,
--- 4 withdrawal (fogpay_transfer_kind). device_id, seq and intent_hash are set
+-- 4 withdrawal, 5..10 the payment products' kinds (10 an entity payment;
+-- fogpay_transfer_kind). device_id, seq and intent_hash are set
 -- for a device's payment only; payer_entity and payee_entity are the legal
 -- entities behind debit and credit at time_ms (NULL where there is none, as
 -- for the system account); related_position names the refunded or reversed
@@ -190,7 +191,7 @@ CREATE UNIQUE INDEX accounts_system ON accounts (currency) WHERE kind = 'system'
 -- its position under key 20 (below, fees and splits).
 CREATE TABLE transfers (
     position INTEGER PRIMARY KEY CHECK (position >= 1),
-    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 4),
+    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 10),
     debit_account INTEGER NOT NULL REFERENCES accounts (id),
     credit_account INTEGER NOT NULL REFERENCES accounts (id),
     amount_minor INTEGER NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),
@@ -305,13 +306,13 @@ CREATE TABLE rejections (
 -- transfers (fogpay_event, common/fogpay_message.h). kind: 0 a device
 -- registered (with its owner), 1 its status changed, 2 its owner or lessee
 -- changes from a time on, 3 one of its usage readings was stored
--- (fogpay_event_kind), 5 a device key rotated, 6 revoked, and the payment
--- products' kinds: 7 a tariff defined, 8 a meter bound, 9 a fee schedule set,
--- 10 an entity login; a tariff, a fee schedule and an entity login may name
--- no device (device_id NULL). The ledger appends an event in the same transaction
--- as the change it records. position is the event's position in its own
--- chain, contiguous from 1; kind, time_ms and device_id repeat the record
--- for retrieval; record is fogpay_event_encode() of the event, hash the
+-- (fogpay_event_kind), 5 and 6 its key rotated and revoked, 7..10 the
+-- payment products' kinds (9 a fee schedule set, which names a device only
+-- when its payee is one; 10 an entity login created or removed, which names
+-- none: device_id NULL). The ledger appends an event in
+-- the same transaction as the change it records. position is the event's
+-- position in its own chain, contiguous from 1; kind, time_ms and
+-- device_id repeat the record for retrieval; record is fogpay_event_encode() of the event, hash the
 -- chain hash at this position, chained as the transfers are.
 -- Version 3 added this table. Events are not backfilled: in a ledger
 -- migrated from version 2 the chain starts with the first change after the
@@ -324,7 +325,8 @@ CREATE TABLE events (
     device_id TEXT REFERENCES devices (id),
     record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
     hash BLOB NOT NULL CHECK (length(hash) = 32),
-    CHECK (device_id IS NOT NULL OR kind IN (7, 9, 10))
+    CHECK (device_id IS NOT NULL OR kind IN (7, 9, 10)),
+    CHECK (kind <> 10 OR device_id IS NULL)
 );
 -- A device's history.
 CREATE INDEX events_device ON events (device_id);
@@ -451,4 +453,20 @@ BEGIN
     SELECT RAISE(ABORT, 'a fee schedule may not take effect before the latest one');
 END;
 
--- Legal entities' own logins.
+-- Legal entities' own logins: a legal entity (the person or company behind
+-- devices) logs in to the gateway's broker as itself (plugin/auth.c) and
+-- may use only the control commands open to entities, on its own accounts
+-- and devices (control/control_entity.c). username is the MQTT username, of
+-- the id alphabet (common/fogpay_topic.h) and never a device's id;
+-- password_hash is a PBKDF2 verifier (a person's password, so the slow
+-- hash: common/fogpay_password.h), NULL for a login by client certificate
+-- only (use_identity_as_username, the certificate's CN the username).
+-- Created and removed by an operator, each with an event (kind 10); a
+-- removed login is deleted, its history is in the events.
+CREATE TABLE entity_logins (
+    username TEXT PRIMARY KEY NOT NULL CHECK (length(username) BETWEEN 1 AND 23),
+    entity_id TEXT NOT NULL REFERENCES entities (id),
+    password_hash TEXT CHECK (password_hash IS NULL OR length(password_hash) < 160),
+    created_ms INTEGER NOT NULL CHECK (created_ms >= 0)
+) WITHOUT ROWID;
+CREATE INDEX entity_logins_entity ON entity_logins (entity_id);

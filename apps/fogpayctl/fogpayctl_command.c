@@ -9,8 +9,9 @@
  * The request. "--per-payment 5.00" becomes "perPayment":"5.00". Amounts
  * stay decimal strings; the fields that are integers in the contract (id,
  * effective, from, to, after, limit, overlapSeconds, remainderLeg) become JSON numbers after
- * a strict parse; each "--leg BP:TARGET" of setFeeSchedule becomes one element of "legs". For
- * registerDevice the limit fields (--per-payment, --per-day,
+ * a strict parse, "--certificate-only true" the JSON true, and each "--leg BP:TARGET" of
+ * setFeeSchedule one element of "legs". For registerDevice the limit fields
+ * (--per-payment, --per-day,
  * --wallet-max, --currency) go into a "limits" object. A password is never
  * taken from the command line, where ps shows it: "--password-file FILE"
  * (or "-" for standard input) is read and sent as "password", and
@@ -78,6 +79,13 @@ static const command_row command_rows[] = {
     {"getSyncStatus", "sync-status", NULL},
     {"setFeeSchedule", "set-fee", "fee schedule set (event {event})"},
     {"listFeeSchedules", "list-fees", NULL},
+    {"createEntityLogin", "create-entity-login", "login {login} for {entity}"},
+    {"removeEntityLogin", "remove-entity-login", "removed login {login}"},
+    {"getEntityAccount", "entity-account",
+     "{entity}: account {account}, balance {balance} "
+     "{currency}"},
+    {"listEntityDevices", "entity-devices", NULL},
+    {"payDevice", "pay-device", "transfer {transfer}, balance {balance} {currency}"},
 };
 
 static const char *const command_number_fields[] = {
@@ -205,6 +213,14 @@ static bool command__add_field(const fogpayctl_target *target, cJSON *cmd, bool 
     }
     if (strcmp(name, "leg") == 0) {
         return command__add_leg(cmd, option, value);
+    }
+    if (strcmp(name, "certificateOnly") == 0) {
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+            fprintf(stderr, "%s: %s takes true or false, got \"%s\"\n", FOGPAYCTL_PROGRAM, option,
+                    value);
+            return false;
+        }
+        return cJSON_AddBoolToObject(dest, name, strcmp(value, "true") == 0) != NULL;
     }
     if (command__in(name, command_number_fields, COMMAND_NUMBER_FIELDS)) {
         uint64_t n = 0;

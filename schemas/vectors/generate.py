@@ -103,6 +103,9 @@ TRANSFER_LEGS = {**TRANSFER, 5: 2910, 20: [[3, 9, 91]]}
 EVENT_FEE = {1: 9, 2: 9, 3: 1764000000000, 4: "charger-1", 11: 1764000000000, 20: 978,
              21: [[9, 300]], 22: 1}
 EVENT_STATUS = {1: 2, 2: 1, 3: 1764000000000, 4: "charger-1", 12: 1}
+TRANSFER_ENTITY = {1: 9, 2: 10, 3: 12, 4: 5, 5: 2000, 6: 978, 7: 1764000000456,
+                   10: "le-00112233445566aa", 11: "le-00112233445566aa", 13: "top-up"}
+EVENT_LOGIN = {1: 4, 2: 10, 3: 1764000000789, 9: "le-00112233445566aa", 23: "alice"}
 ACK = {1: "gw-1", 2: 3, 3: 0, 5: 7, 6: HASH_A}
 ACK_RESEND = {1: "gw-1", 2: 4, 3: 2, 5: 7, 6: HASH_A, 7: 8}
 
@@ -133,6 +136,10 @@ valid = [
     ("command", "new limits", COMMAND_LIMITS),
     ("transfer", "payment record", TRANSFER),
     ("transfer", "funding record", TRANSFER_FUNDING),
+    ("transfer", "entity payment record: an entity's account tops up its device",
+     TRANSFER_ENTITY),
+    ("event", "entity login created", EVENT_LOGIN),
+    ("event", "entity login removed", with_(EVENT_LOGIN, k24=1)),
     ("batch_ack", "stored", ACK),
     ("batch_ack", "resend from a gap", ACK_RESEND),
     ("receipt", "settled receipt with balance 0", with_(RECEIPT_SETTLED, k7=0)),
@@ -224,6 +231,13 @@ invalid = [
     ("command", "unknown kind", with_(COMMAND_SUSPEND, k3=3), "field_range"),
     ("transfer", "debit equals credit", with_(TRANSFER, k4=3), "field_range"),
     ("transfer", "device without seq", with_(TRANSFER, k9=None), "field_range"),
+    ("transfer", "kind 5, not of this version", with_(TRANSFER_FUNDING, k2=5), "field_range"),
+    ("transfer", "kind 11", with_(TRANSFER_FUNDING, k2=11), "field_range"),
+    ("event", "entity login naming a device", with_(EVENT_LOGIN, k4="charger-1"), "field_range"),
+    ("event", "entity login without its username", with_(EVENT_LOGIN, k23=None), "field_range"),
+    ("event", "entity login without its entity", with_(EVENT_LOGIN, k9=None), "field_range"),
+    ("event", "removal flag on a status event",
+     {1: 5, 2: 1, 3: 1764000000789, 4: "charger-1", 12: 1, 24: 1}, "field_range"),
     ("usage", "unit of 9 characters", with_(USAGE, k5="kilowatth"), "cbor_too_long"),
     ("batch_ack", "refused without a reason", with_(ACK, k3=1), "field_range"),
     ("batch_ack", "resend without a position", with_(ACK_RESEND, k7=None), "field_range"),
@@ -241,7 +255,7 @@ invalid = [
     ("event", "fee schedule without a currency", with_(EVENT_FEE, k20=None), "field_range"),
     ("event", "fee schedule without its effective time", with_(EVENT_FEE, k11=None), "field_range"),
     ("event", "a currency on a status event", with_(EVENT_STATUS, k20=978), "field_range"),
-    ("event", "status event without a device", with_(EVENT_STATUS, k4=None), "missing_field"),
+    ("event", "status event without a device", with_(EVENT_STATUS, k4=None), "field_range"),
 ]
 
 

@@ -172,8 +172,7 @@ static void sync_state_is_empty(fogpay_ledger *l)
     CU_ASSERT_EQUAL(memcmp(st.acked_event_hash, zero, FOGPAY_HASH_BYTES), 0);
 }
 
-/* The events table's index and triggers, as every version has them, for
- * a table rebuilt by the SQL that takes a ledger back to an older version. */
+/* The index and triggers of the events table, made again on a copy of it. */
 #define EVENTS_INDEX_AND_TRIGGERS                                                                  \
     "CREATE INDEX events_device ON events (device_id);"                                            \
     "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"                                      \
@@ -517,10 +516,16 @@ static void test_schema_migration_hot(void)
     CU_ASSERT_PTR_NULL(strstr(shape, "transfers_time"));
 }
 
-/* A version 6 ledger taken back to version 5: without the fee tables, and
- * its events table as version 5 had it (the kinds to 6, a device always). */
-static const char schema_down_to_5[] =
+/* What a version 5 ledger has where version 6 differs: no entity logins,
+ * no fee tables, the transfer kinds 0..4 and the event kinds of version 5,
+ * every event with a device. */
+static const char *const schema_down_to_5 =
+    "DROP TABLE entity_logins;"
     "DROP TABLE fee_schedule_legs; DROP TABLE fee_schedules; DROP TABLE transfer_legs;"
+    "PRAGMA writable_schema = ON;"
+    "UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind BETWEEN 0 AND 10)',"
+    " 'CHECK (kind BETWEEN 0 AND 4)') WHERE type = 'table' AND name = 'transfers';"
+    "PRAGMA writable_schema = RESET;"
     "CREATE TABLE events_v5 (position INTEGER PRIMARY KEY CHECK (position >= 1),"
     " kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6)),"
     " time_ms INTEGER NOT NULL CHECK (time_ms >= 1),"
@@ -532,10 +537,60 @@ static const char schema_down_to_5[] =
     "ALTER TABLE events_v5 RENAME TO events;" EVENTS_INDEX_AND_TRIGGERS "PRAGMA user_version = 5;";
 
 /* A version 5 ledger with transfers and events is migrated to version 6:
- * its chains stay and verify, the shape is a new ledger's, and then a fee
- * schedule (an event without a device) and a payment of two legs are
- * written and verify. */
+ * it verifies with its chains, the kinds of the products are taken (an
+ * entity payment, kind 10; an entity login's event, without a device),
+ * the new kinds' CHECK holds on the migrated file as on a created one,
+ * and the file is shaped as a created one. */
 static void test_schema_migration_5_to_6(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    fund(fx.l, "dev-b", EUR, 1000);
+    uint64_t account = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, EUR, &account),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(pay_full(fx.l, "dev-b", 1, NULL, account, 400, EUR, NOW_MS, NULL),
+                          FOGPAY_OK);
+    uint64_t events = event_head(fx.l);
+    fogpay_ledger_close(fx.l);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_5), SQLITE_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                      "'transfers' AND sql LIKE '%kind BETWEEN 0 AND 4)%'"),
+                    1);
+
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
+    uint64_t checked = 0;
+    CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(checked, 2);
+    CU_ASSERT_EQUAL(event_head(fx.l), events);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_entity_pay(fx.l, fx.entity_a, "dev-a", EUR, 150, NULL, NOW_MS + 1, &t, NULL),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.kind, FOGPAY_TRANSFER_ENTITY_PAYMENT);
+    CU_ASSERT_EQUAL(fogpay_ledger_entity_login_create(fx.l, "alpha", fx.entity_a, NULL, NOW_MS),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), events + 1);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM events WHERE device_id IS NULL"), 1);
+    CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(checked, 3);
+    fogpay_ledger_close(fx.l);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                      "'transfers' AND sql LIKE '%kind BETWEEN 0 AND 10)%'"),
+                    1);
+    /* Only an entity login's event is without a device. */
+    CU_ASSERT_EQUAL(raw_exec(fx.path, "INSERT INTO events (position, kind, time_ms, record, hash) "
+                                      "SELECT max(position) + 1, 1, 1, x'00', zeroblob(32) "
+                                      "FROM events"),
+                    SQLITE_CONSTRAINT);
+    shaped_as_created(fx.path);
+}
+
+/* A version 5 ledger with transfers and events is migrated to version 6,
+ * for fees: its chains stay and verify, and then a fee schedule (an event
+ * without a device) and a payment of two legs are written and verify. */
+static void test_schema_migration_5_fees(void)
 {
     fixture fx;
     fixture_open(&fx);
@@ -584,8 +639,9 @@ int main(void)
         {"a version 2 ledger is migrated, events not backfilled", test_schema_migration_2_to_3},
         {"a version 3 ledger is migrated, its events kept", test_schema_migration_keys},
         {"a version 3 ledger is migrated: totals, records, receipts", test_schema_migration_hot},
-        {"a version 5 ledger is migrated: fee tables, events of every kind",
-         test_schema_migration_5_to_6},
+        {"a version 5 ledger is migrated: entity logins, kinds 10", test_schema_migration_5_to_6},
+        {"a version 5 ledger is migrated: fee tables, a fee schedule and its legs",
+         test_schema_migration_5_fees},
     };
     return ledger_fixture_run("ledger_ledger_open", tests, sizeof tests / sizeof tests[0]);
 }
