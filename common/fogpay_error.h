@@ -72,6 +72,17 @@ typedef enum fogpay_error {
     FOGPAY_ERR_SECRET_WEAK = 59,      /* a device secret too short or too uniform */
 
     /* Policy, the payment products (FOGPAY_ERR_PRODUCT_FIRST..LAST). */
+    /* Fees and splits: */
+    FOGPAY_ERR_FEE_ACCOUNT_UNKNOWN = 120, /* a fee leg's account is absent, system or foreign */
+    FOGPAY_ERR_FEE_ACCOUNT_CLOSED = 121,  /* a fee leg's account is a revoked device's wallet */
+    FOGPAY_ERR_FEE_OVER_TOTAL = 122,      /* the fee legs take 100% or more */
+    FOGPAY_ERR_FEE_LEGS_TOO_MANY = 123,   /* more fee legs than a transfer holds */
+    FOGPAY_ERR_FEE_REMAINDER_LEG = 124,   /* the remainder names a leg the schedule lacks */
+    FOGPAY_ERR_FEE_NOT_IN_ORDER = 125,    /* effective before the payee's latest schedule */
+    FOGPAY_ERR_FEE_LEG_PAYEE = 126,       /* a fee leg credits the payee's own account */
+    FOGPAY_ERR_FEE_LEG_PAYER = 127,       /* a fee leg credits the paying wallet itself */
+    FOGPAY_ERR_FEE_WALLET_MAX = 128,      /* a fee leg would take its wallet over its maximum */
+    FOGPAY_ERR_FEE_LEG_ZERO = 129,        /* a fee leg of zero basis points */
     /* Entity logins: what a legal entity logged in as itself may not do. */
     FOGPAY_ERR_ENTITY_FOREIGN_DEVICE = 130,   /* a device the entity does not hold now */
     FOGPAY_ERR_ENTITY_FOREIGN_ACCOUNT = 131,  /* another entity's account or money */

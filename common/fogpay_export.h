@@ -16,8 +16,11 @@
  * also used by the control replies (getTransfer, listTransfers): fields
  * that a transfer does not have are absent, never empty or 0 (device, seq
  * and intentHash only for a transfer a device caused; payerEntity,
- * payeeEntity, relatedPosition, reference only when set), and integers are
- * written exactly, whatever their size.
+ * payeeEntity, relatedPosition, reference only when set; legs and total
+ * only for a transfer of several legs: debit, credit and amount are its
+ * first leg, legs the others, total the sum of all), and integers are
+ * written exactly, whatever their size. CSV's last column, legs, holds the
+ * further legs as debit:credit:amount joined by ';'.
  */
 #ifndef FOGPAY_EXPORT_H
 #define FOGPAY_EXPORT_H

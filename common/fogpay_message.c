@@ -25,12 +25,24 @@
 #include <string.h>
 
 typedef enum field_kind {
-    FIELD_UINT,  /* unsigned integer stored in 1, 2, 4 or 8 bytes */
-    FIELD_INT,   /* signed 64-bit integer with a presence flag */
-    FIELD_ID,    /* text of [A-Za-z0-9._:-] */
-    FIELD_PRINT, /* text of printable ASCII */
-    FIELD_BYTES, /* byte string of exactly size bytes */
+    FIELD_UINT,   /* unsigned integer stored in 1, 2, 4 or 8 bytes */
+    FIELD_INT,    /* signed 64-bit integer with a presence flag */
+    FIELD_ID,     /* text of [A-Za-z0-9._:-] */
+    FIELD_PRINT,  /* text of printable ASCII */
+    FIELD_BYTES,  /* byte string of exactly size bytes */
+    FIELD_TUPLES, /* array of 1.. arrays of unsigned integers (tuple_spec) */
 } field_kind;
+
+/* The tuples of a FIELD_TUPLES field: each an array of width unsigned
+ * integers, held as a struct of width uint64_t members, min[i] and max[i]
+ * bounding member i; the field's count is a uint8_t at its flag_offset,
+ * at most its size over the tuple's. */
+#define TUPLE_WIDTH_MAX 3
+typedef struct tuple_spec {
+    uint8_t width;
+    uint64_t min[TUPLE_WIDTH_MAX];
+    uint64_t max[TUPLE_WIDTH_MAX];
+} tuple_spec;
 
 typedef struct field_spec {
     uint8_t key;
@@ -42,7 +54,8 @@ typedef struct field_spec {
     uint64_t max;
     fogpay_error below; /* error for a value under min (FIELD_RANGE if 0) */
     fogpay_error above; /* error for a value over max */
-    size_t flag_offset; /* FIELD_INT: where its bool presence flag is */
+    size_t flag_offset; /* FIELD_INT: its bool presence flag; FIELD_TUPLES: its count */
+    const tuple_spec *tuples;
 } field_spec;
 
 #define MEMBER_SIZE(type, member) sizeof(((type *)0)->member)
@@ -60,6 +73,13 @@ typedef struct field_spec {
     {                                                                                              \
         .key = k, .kind = FIELD_BYTES, .required = req, .offset = offsetof(type, member),          \
         .size = MEMBER_SIZE(type, member)                                                          \
+    }
+
+#define TUPLES_FIELD(type, k, member, count_member, spec)                                          \
+    {                                                                                              \
+        .key = k, .kind = FIELD_TUPLES, .required = false, .offset = offsetof(type, member),       \
+        .size = MEMBER_SIZE(type, member), .flag_offset = offsetof(type, count_member),            \
+        .tuples = &spec                                                                            \
     }
 
 #define U8_MAX_VALUE  0xffu
@@ -108,7 +128,7 @@ static const field_spec receipt_fields[] = {
     UINT_FIELD(fogpay_receipt, 2, seq, true, 0, UINT64_MAX),
     UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_USAGE),
     UINT_FIELD(fogpay_receipt, 4, status, true, 0, FOGPAY_STATUS_STORED),
-    UINT_FIELD(fogpay_receipt, 5, reason, false, 1, 99),
+    UINT_FIELD(fogpay_receipt, 5, reason, false, 1, FOGPAY_ERR_PRODUCT_LAST),
     UINT_FIELD(fogpay_receipt, 6, transfer_id, false, 1, FOGPAY_STORED_INT_MAX),
     {.key = 7,
      .kind = FIELD_INT,
@@ -122,6 +142,7 @@ static const field_spec receipt_fields[] = {
     UINT_FIELD(fogpay_receipt, 11, time_s, true, 1, TIME_S_MAX),
     BYTES_FIELD(fogpay_receipt, 12, intent_hash, true),
     UINT_FIELD(fogpay_receipt, 13, currency, false, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
+    UINT_FIELD(fogpay_receipt, 20, legs_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
 };
 
 static const field_spec command_fields[] = {
@@ -135,6 +156,20 @@ static const field_spec command_fields[] = {
     UINT_FIELD(fogpay_command, 8, per_day_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_command, 9, wallet_max_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     TEXT_FIELD(fogpay_command, 10, gateway_key, false, FIELD_ID),
+};
+
+/* A further leg of a transfer: [debit, credit, amount]. */
+static const tuple_spec transfer_leg_spec = {
+    .width = 3,
+    .min = {1, 1, 1},
+    .max = {FOGPAY_STORED_INT_MAX, FOGPAY_STORED_INT_MAX, FOGPAY_AMOUNT_MAX_MINOR},
+};
+
+/* A fee leg of a fee schedule: [account, basis points]. */
+static const tuple_spec fee_leg_spec = {
+    .width = 2,
+    .min = {1, 1},
+    .max = {FOGPAY_STORED_INT_MAX, FOGPAY_BASIS_POINTS - 1},
 };
 
 static const field_spec transfer_fields[] = {
@@ -152,6 +187,7 @@ static const field_spec transfer_fields[] = {
     BYTES_FIELD(fogpay_transfer, 12, intent_hash, false),
     TEXT_FIELD(fogpay_transfer, 13, reference, false, FIELD_PRINT),
     UINT_FIELD(fogpay_transfer, 14, related_position, false, 1, FOGPAY_STORED_INT_MAX),
+    TUPLES_FIELD(fogpay_transfer, 20, legs, leg_count, transfer_leg_spec),
 };
 
 static const field_spec event_fields[] = {
@@ -169,7 +205,10 @@ static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 12, status, false, 1, 2),
     BYTES_FIELD(fogpay_event, 13, usage_hash, false),
     BYTES_FIELD(fogpay_event, 14, kid, false),
-    UINT_FIELD(fogpay_event, 15, reason, false, 1, 99),
+    UINT_FIELD(fogpay_event, 15, reason, false, 1, FOGPAY_ERR_PRODUCT_LAST),
+    UINT_FIELD(fogpay_event, 20, fee_currency, false, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
+    TUPLES_FIELD(fogpay_event, 21, fee_legs, fee_leg_count, fee_leg_spec),
+    UINT_FIELD(fogpay_event, 22, fee_remainder, false, 1, FOGPAY_LEGS_MAX - 1),
     TEXT_FIELD(fogpay_event, 23, login, false, FIELD_ID),
     UINT_FIELD(fogpay_event, 24, login_removed, false, 1, 1),
 };
@@ -271,9 +310,17 @@ static bool field_present(const void *base, const field_spec *f)
         return *((const bool *)((const uint8_t *)base + f->flag_offset));
     case FIELD_BYTES:
         return !all_zero(p, f->size);
+    case FIELD_TUPLES:
+        return *((const uint8_t *)base + f->flag_offset) != 0;
     default:
         return p[0] != '\0';
     }
+}
+
+/* The most tuples a FIELD_TUPLES field holds. */
+static size_t tuples_max(const field_spec *f)
+{
+    return f->size / (f->tuples->width * sizeof(uint64_t));
 }
 
 static bool text_allowed(uint8_t kind, uint8_t c)
@@ -286,6 +333,46 @@ static bool text_allowed(uint8_t kind, uint8_t c)
 
 /* ---- decoding ---------------------------------------------------------- */
 
+/* Reads the array of a FIELD_TUPLES field whose head is item. */
+static fogpay_error read_tuples(fogpay_cbor_reader *r, const fogpay_cbor_item *item,
+                                const field_spec *f, void *base)
+{
+    const tuple_spec *t = f->tuples;
+    if (item->type != FOGPAY_CBOR_ARRAY) {
+        return FOGPAY_ERR_CBOR_TYPE;
+    }
+    if (item->value == 0 || item->value > tuples_max(f)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    uint64_t *members = (uint64_t *)(void *)((uint8_t *)base + f->offset);
+    for (uint64_t i = 0; i < item->value; i++) {
+        fogpay_cbor_item head;
+        fogpay_error err = fogpay_cbor_read(r, &head);
+        if (err == FOGPAY_OK && head.type != FOGPAY_CBOR_ARRAY) {
+            err = FOGPAY_ERR_CBOR_TYPE;
+        }
+        if (err == FOGPAY_OK && head.value != t->width) {
+            err = FOGPAY_ERR_FIELD_RANGE;
+        }
+        for (uint8_t m = 0; err == FOGPAY_OK && m < t->width; m++) {
+            fogpay_cbor_item v;
+            err = fogpay_cbor_read(r, &v);
+            if (err == FOGPAY_OK && v.type != FOGPAY_CBOR_UINT) {
+                err = FOGPAY_ERR_CBOR_TYPE;
+            }
+            if (err == FOGPAY_OK && (v.value < t->min[m] || v.value > t->max[m])) {
+                err = FOGPAY_ERR_FIELD_RANGE;
+            }
+            members[i * t->width + m] = v.value;
+        }
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+    }
+    *((uint8_t *)base + f->flag_offset) = (uint8_t)item->value;
+    return FOGPAY_OK;
+}
+
 static fogpay_error read_value(fogpay_cbor_reader *r, const field_spec *f, void *base)
 {
     fogpay_cbor_item item;
@@ -295,6 +382,8 @@ static fogpay_error read_value(fogpay_cbor_reader *r, const field_spec *f, void 
     }
     uint8_t *p = (uint8_t *)base + f->offset;
     switch (f->kind) {
+    case FIELD_TUPLES:
+        return read_tuples(r, &item, f, base);
     case FIELD_UINT:
         if (item.type != FOGPAY_CBOR_UINT) {
             return FOGPAY_ERR_CBOR_TYPE;
@@ -445,6 +534,20 @@ static fogpay_error decode_message(const uint8_t *buf, size_t len, size_t max_le
 
 /* ---- encoding ---------------------------------------------------------- */
 
+static void write_tuples(fogpay_cbor_writer *w, const field_spec *f, const void *base)
+{
+    const tuple_spec *t = f->tuples;
+    uint8_t count = *((const uint8_t *)base + f->flag_offset);
+    const uint64_t *members = (const uint64_t *)(const void *)((const uint8_t *)base + f->offset);
+    fogpay_cbor_put_array(w, count);
+    for (size_t i = 0; i < count && i < tuples_max(f); i++) {
+        fogpay_cbor_put_array(w, t->width);
+        for (uint8_t m = 0; m < t->width; m++) {
+            fogpay_cbor_put_uint(w, members[i * t->width + m]);
+        }
+    }
+}
+
 static void write_pairs(fogpay_cbor_writer *w, const field_spec *fields, size_t count,
                         const void *base)
 {
@@ -467,6 +570,9 @@ static void write_pairs(fogpay_cbor_writer *w, const field_spec *fields, size_t 
         }
         case FIELD_BYTES:
             fogpay_cbor_put_bytes(w, p, f->size);
+            break;
+        case FIELD_TUPLES:
+            write_tuples(w, f, base);
             break;
         default:
             fogpay_cbor_put_text(w, (const char *)p, strnlen((const char *)p, f->size));
@@ -538,6 +644,9 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
     if (settled != (in->position != 0) || settled != in->has_balance) {
         return FOGPAY_ERR_FIELD_RANGE; /* chain entry and balance exactly when settled */
     }
+    if (!settled && in->legs_minor != 0) {
+        return FOGPAY_ERR_FIELD_RANGE; /* a settled transfer's legs only */
+    }
     return FOGPAY_OK;
 }
 
@@ -569,6 +678,53 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
     if (corrects != (in->related_position != 0) || in->related_position >= in->position) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
+    if (in->leg_count > FOGPAY_LEGS_MAX - 1) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    for (uint8_t i = 0; i < in->leg_count; i++) {
+        if (in->legs[i].debit_account == in->legs[i].credit_account) {
+            return FOGPAY_ERR_FIELD_RANGE; /* every leg moves money between two accounts */
+        }
+    }
+    return FOGPAY_OK;
+}
+
+fogpay_leg fogpay_transfer_leg(const fogpay_transfer *t, uint32_t i)
+{
+    if (i == 0 || i > t->leg_count || i >= FOGPAY_LEGS_MAX) {
+        return (fogpay_leg){t->debit_account, t->credit_account, t->amount_minor};
+    }
+    return t->legs[i - 1];
+}
+
+uint64_t fogpay_transfer_total(const fogpay_transfer *t)
+{
+    uint64_t total = t->amount_minor;
+    for (uint8_t i = 0; i < t->leg_count && i < FOGPAY_LEGS_MAX - 1; i++) {
+        total += t->legs[i].amount_minor;
+    }
+    return total;
+}
+
+/* A fee schedule's own fields: a currency, its legs' basis points under
+ * the whole, a remainder leg it has, at most one payee; absent elsewhere. */
+static fogpay_error event_fee_check(const fogpay_event *in)
+{
+    bool fee = in->kind == FOGPAY_EVENT_FEE_SCHEDULE;
+    if (!fee) {
+        return in->fee_currency == 0 && in->fee_leg_count == 0 && in->fee_remainder == 0
+                   ? FOGPAY_OK
+                   : FOGPAY_ERR_FIELD_RANGE;
+    }
+    uint64_t basis_points = 0;
+    for (uint8_t i = 0; i < in->fee_leg_count && i < FOGPAY_LEGS_MAX - 1; i++) {
+        basis_points += in->fee_legs[i].basis_points;
+    }
+    if (in->fee_currency == 0 || basis_points >= FOGPAY_BASIS_POINTS ||
+        in->fee_remainder > in->fee_leg_count || in->effective_ms == 0 ||
+        (in->device_id[0] != '\0' && in->entity_id[0] != '\0')) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
     return FOGPAY_OK;
 }
 
@@ -581,14 +737,22 @@ static fogpay_error event_check(const fogpay_event *in)
     bool ownership = in->kind == FOGPAY_EVENT_OWNERSHIP;
     bool rotated = in->kind == FOGPAY_EVENT_KEY_ROTATED;
     bool key = rotated || in->kind == FOGPAY_EVENT_KEY_REVOKED;
+    bool fee = in->kind == FOGPAY_EVENT_FEE_SCHEDULE;
     bool login = in->kind == FOGPAY_EVENT_ENTITY_LOGIN;
     bool entity = ownership || login || in->kind == FOGPAY_EVENT_REGISTERED;
-    if (in->kind == 4 || (in->kind > FOGPAY_EVENT_KEY_REVOKED && !login)) {
+    bool device = in->device_id[0] != '\0';
+    if (in->kind == 4 || in->kind == 7 || in->kind == 8) {
         return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
     }
-    if (login == (in->device_id[0] != '\0') || login != (in->login[0] != '\0') ||
+    /* A device in every event but a login's (none) and a fee schedule's
+     * (its payee, if a device); a login exactly in login events. */
+    if ((login && device) || (!login && !fee && !device) || login != (in->login[0] != '\0') ||
         (!login && in->login_removed != 0)) {
-        return FOGPAY_ERR_FIELD_RANGE; /* a login and no device exactly in login events */
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    fogpay_error err = event_fee_check(in);
+    if (err != FOGPAY_OK) {
+        return err;
     }
     if (key != !all_zero(in->kid, sizeof in->kid)) {
         return FOGPAY_ERR_FIELD_RANGE; /* a kid exactly in key events */
@@ -598,8 +762,8 @@ static fogpay_error event_check(const fogpay_event *in)
         (!usage && in->quantity != 0)) {
         return FOGPAY_ERR_FIELD_RANGE; /* seq, meter, unit and hash make a usage event */
     }
-    if (entity != (in->entity_id[0] != '\0') || (ownership || rotated) != (in->effective_ms != 0) ||
-        (!ownership && in->role != 0)) {
+    if ((!fee && entity != (in->entity_id[0] != '\0')) ||
+        (ownership || rotated || fee) != (in->effective_ms != 0) || (!ownership && in->role != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     if (in->kind != FOGPAY_EVENT_STATUS && (in->status != 0 || in->reason != 0)) {

@@ -715,6 +715,8 @@ static const control_command control_commands[] = {
     {"verifyLedger", control__verify},
     {"refund", control__refund},
     {"getSyncStatus", control__sync_status},
+    {"setFeeSchedule", control__set_fee_schedule},
+    {"listFeeSchedules", control__list_fee_schedules},
     {"createEntityLogin", control__create_entity_login},
     {"removeEntityLogin", control__remove_entity_login},
     {"getEntityAccount", control__get_entity_account},

@@ -43,6 +43,11 @@ fogpay_error control__device_limits(const cJSON *cmd, fogpay_device_limits *limi
  * given (certificate login only). out holds FOGPAY_PASSWORD_HASH_MAX. */
 fogpay_error control__device_verifier(const cJSON *cmd, char *out, control_reply *r);
 
+/* Fee schedules (control_fee.c): setFeeSchedule and listFeeSchedules. */
+fogpay_error control__set_fee_schedule(const fogpay_control_context *c, const cJSON *cmd,
+                                       uint64_t now_ms, control_reply *r);
+fogpay_error control__list_fee_schedules(const fogpay_control_context *c, const cJSON *cmd,
+                                         uint64_t now_ms, control_reply *r);
 /* A whole JSON number up to 2^53 (FOGPAY_ERR_FIELD_RANGE otherwise);
  * absent and optional leaves *out as it was. */
 fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uint64_t *out,

@@ -78,6 +78,7 @@ typedef struct fogpay_agent_outcome {
     bool has_balance;
     int64_t balance_after_minor;
     uint16_t currency;
+    uint64_t legs_minor; /* what a fee schedule's legs took of a settled payment; 0 none */
 } fogpay_agent_outcome;
 
 typedef struct fogpay_agent_balance {

@@ -166,6 +166,7 @@ fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, si
     o->transfer_id = r.transfer_id;
     o->has_balance = r.has_balance;
     o->balance_after_minor = r.balance_after_minor;
+    o->legs_minor = r.legs_minor;
     o->currency = r.currency;
     if (o->seq == a->awaited_seq) {
         a->awaited_outcome = *o;

@@ -406,8 +406,14 @@ static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
     if (r->has_balance) {
         fogpay_amount_format(r->balance_after_minor, exponent, balance, sizeof balance);
     }
-    printf("settled seq %" PRIu64 " transfer %" PRIu64 " balance %s %s\n", r->seq, r->transfer_id,
+    printf("settled seq %" PRIu64 " transfer %" PRIu64 " balance %s %s", r->seq, r->transfer_id,
            balance, code ? code : "?");
+    if (r->legs_minor != 0) {
+        char fees[32];
+        fogpay_amount_format((int64_t)r->legs_minor, exponent, fees, sizeof fees);
+        printf(" fees %s", fees);
+    }
+    putchar('\n');
     return CLI_EXIT_OK;
 }
 

@@ -55,6 +55,7 @@ static const struct {
     {ledger_message__sql, &ledger_message__sql_count},
     {ledger_query__sql, &ledger_query__sql_count},
     {ledger_event__sql, &ledger_event__sql_count},
+    {ledger_fee__sql, &ledger_fee__sql_count},
     {ledger_sync__sql, &ledger_sync__sql_count},
     {ledger_gateway_key__sql, &ledger_gateway_key__sql_count},
     {ledger_verify__sql, &ledger_verify__sql_count},

@@ -15,7 +15,9 @@
  *
  * Responsibilities. The ledger owns every check that needs stored state:
  * device status, (device, seq) duplicates and conflicts, payee existence and
- * status, per-payment and per-day limits, funds, the payee's wallet maximum.
+ * status, per-payment and per-day limits, funds, the payee's wallet maximum,
+ * and the payee's fee schedule, which splits a payment into legs at one
+ * chain position (ledger_fee.c).
  * The caller (plugin/device_message.c) owns everything before that: topic, size,
  * decoding, signature, expiry, currency being enabled.
  *
@@ -343,6 +345,58 @@ fogpay_error fogpay_ledger_entity_pay(fogpay_ledger *l, const char *entity_id,
  * (the payee's account does not hold it). */
 fogpay_error fogpay_ledger_refund(fogpay_ledger *l, uint64_t position, uint64_t amount_minor,
                                   uint64_t now_ms, fogpay_transfer *out);
+
+/* Fees and splits (ledger_fee.c). A fee schedule: from effective_ms on, a
+ * payment in currency to its payee (payee_device's wallet, or payee_entity's
+ * account; with neither, every payee without a schedule of its own) settles
+ * as one transfer of several legs at one chain position, all or none: fee
+ * leg i takes floor(amount * legs[i].basis_points / 10000) to its account,
+ * the payee floor(amount * (10000 - the legs' sum) / 10000), and what is
+ * left, less than one minor unit a leg, goes to remainder_leg (0 the
+ * payee, i the i-th fee leg); so the legs sum to the amount exactly. Legs
+ * of zero are left out. A schedule with no legs ends the fees of its payee
+ * (and exempts it from the default). Schedules are append-only and
+ * effective-dated, each with an event (kind 9). A refund or reversal of a
+ * payment of several legs corrects its first leg (the payee's). */
+typedef struct fogpay_fee_schedule {
+    char payee_device[FOGPAY_DEVICE_ID_MAX + 1]; /* "" when not a device */
+    char payee_entity[FOGPAY_ENTITY_ID_MAX + 1]; /* "" when not an entity */
+    uint16_t currency;
+    uint8_t leg_count;
+    fogpay_fee_leg legs[FOGPAY_LEGS_MAX - 1];
+    uint8_t remainder_leg;
+    uint64_t effective_ms;
+    uint64_t event_position; /* set by the ledger */
+} fogpay_fee_schedule;
+
+/* The split: amounts[0] the payee's, amounts[1..fee_count] the fee legs',
+ * summing to amount_minor. Errors: FOGPAY_ERR_AMOUNT_ZERO,
+ * FOGPAY_ERR_AMOUNT_TOO_LARGE, FOGPAY_ERR_FEE_LEGS_TOO_MANY (over
+ * FOGPAY_LEGS_MAX - 1), FOGPAY_ERR_FEE_LEG_ZERO, FOGPAY_ERR_FEE_OVER_TOTAL
+ * (the basis points sum to 10000 or more), FOGPAY_ERR_FEE_REMAINDER_LEG
+ * (over fee_count). */
+fogpay_error fogpay_fee_split(uint64_t amount_minor, const fogpay_fee_leg *legs, size_t fee_count,
+                              uint8_t remainder_leg, uint64_t amounts[FOGPAY_LEGS_MAX]);
+
+/* Appends a fee schedule, as its own transaction unless one is open, with
+ * its event; *event_position (may be NULL) is the event's. Errors: those
+ * of fogpay_fee_split(), FOGPAY_ERR_UNKNOWN_PAYEE (no such device or
+ * entity), FOGPAY_ERR_FIELD_RANGE (both payees, a currency or time out of
+ * range), FOGPAY_ERR_FEE_ACCOUNT_UNKNOWN (a fee account that does not
+ * exist, is a system account or of another currency),
+ * FOGPAY_ERR_FEE_ACCOUNT_CLOSED (a revoked device's wallet),
+ * FOGPAY_ERR_FEE_LEG_PAYEE (the payee's own account),
+ * FOGPAY_ERR_FEE_NOT_IN_ORDER (effective before the latest schedule of the
+ * same payee and currency). */
+fogpay_error fogpay_ledger_fee_schedule_set(fogpay_ledger *l, const fogpay_fee_schedule *schedule,
+                                            uint64_t now_ms, uint64_t *event_position);
+
+/* Calls visit for every fee schedule, by payee (the default first),
+ * currency and effective time; a non-zero return stops. visit must not
+ * write to the ledger. */
+typedef int (*fogpay_fee_schedule_visit)(void *ctx, const fogpay_fee_schedule *schedule);
+fogpay_error fogpay_ledger_fee_schedule_list(fogpay_ledger *l, fogpay_fee_schedule_visit visit,
+                                             void *ctx);
 
 /* Looks up an earlier message of device_id with this seq. FOGPAY_OK: the
  * same message (same hash) was answered; its receipt bytes are copied to

@@ -8,7 +8,9 @@
  * writes (a wallet created on first use, the transfer, both balances) then
  * run as one ledger operation, a savepoint inside the caller's transaction
  * or a transaction of their own, so a refusal or a storage fault leaves the
- * ledger as it was. The legal entities behind payer and payee are looked up
+ * ledger as it was. A payment to a payee with a fee schedule
+ * (ledger_fee.c) settles as one transfer of several legs through
+ * ledger__split_append. The legal entities behind payer and payee are looked up
  * at the transfer's time and stored in it; a later change of ownership does
  * not change them.
  *
@@ -267,17 +269,23 @@ static fogpay_error settle__write(fogpay_ledger *l, const fogpay_intent *in,
     t->seq = in->seq;
     memcpy(t->intent_hash, intent_hash, FOGPAY_HASH_BYTES);
     memcpy(t->reference, in->reference, sizeof t->reference);
-    err = ledger__transfer_append(l, t, balance_after);
+    fogpay_fee_schedule schedule;
+    bool fees = false;
+    err = ledger__fee_schedule_for(l, &p->payee, in->currency, now_ms, &schedule, &fees);
+    if (err == FOGPAY_OK) {
+        err = ledger__split_append(l, t, fees ? &schedule : NULL, balance_after);
+    }
     if (err == FOGPAY_OK) {
         sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DAY_TOTAL_ADD);
         ledger__bind_text(l, s, 1, t->device_id);
         ledger__bind_int64(l, s, 2, t->currency);
         ledger__bind_u64(l, s, 3, now_ms / LEDGER_DAY_MS);
-        ledger__bind_u64(l, s, 4, t->amount_minor);
+        ledger__bind_u64(l, s, 4, in->amount_minor);
         err = ledger__exec(l, s);
     }
     if (err == FOGPAY_OK) {
-        ledger__hot_paid_add(l, t->device_id, t->currency, now_ms / LEDGER_DAY_MS, t->amount_minor);
+        ledger__hot_paid_add(l, t->device_id, t->currency, now_ms / LEDGER_DAY_MS,
+                             in->amount_minor);
     }
     return err;
 }

@@ -10,7 +10,88 @@
 
 -- Tariffs and metered use.
 
--- Fees and splits.
+-- Fees and splits. The tables are created only where they are absent; the
+-- events table takes a fee schedule's events with the other products' kinds
+-- (below, the last section).
+-- A transfer of several legs (transfer.cddl key 20), all at one chain
+-- position: its transfers row holds the first leg and the record byte
+-- x'02' (format 2: the record is the row's columns with these legs under
+-- key 20), transfer_legs the others, numbered from 2 in the record's
+-- order. Balances move by every leg; verification sums both tables.
+-- Indexed by account, so that the transfers of a fee account are found
+-- like the others. Written only with the row of their position.
+CREATE TABLE IF NOT EXISTS transfer_legs (
+    position INTEGER NOT NULL REFERENCES transfers (position),
+    leg INTEGER NOT NULL CHECK (leg BETWEEN 2 AND 6),
+    debit_account INTEGER NOT NULL REFERENCES accounts (id),
+    credit_account INTEGER NOT NULL REFERENCES accounts (id),
+    amount_minor INTEGER NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),
+    PRIMARY KEY (position, leg),
+    CHECK (debit_account <> credit_account)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS transfer_legs_debit ON transfer_legs (debit_account);
+CREATE INDEX IF NOT EXISTS transfer_legs_credit ON transfer_legs (credit_account);
+CREATE TRIGGER IF NOT EXISTS transfer_legs_no_update BEFORE UPDATE ON transfer_legs
+BEGIN
+    SELECT RAISE(ABORT, 'transfers are never changed: correct with a new transfer');
+END;
+CREATE TRIGGER IF NOT EXISTS transfer_legs_no_delete BEFORE DELETE ON transfer_legs
+BEGIN
+    SELECT RAISE(ABORT, 'transfers are never deleted: correct with a new transfer');
+END;
+
+-- Fee schedules, append-only and effective-dated like ownership: from
+-- effective_ms on, a payment in currency to the payee (payee_device's
+-- wallet, payee_entity's account, or with neither every payee without a
+-- schedule of its own) settles as one transfer of several legs: each fee
+-- leg of fee_schedule_legs takes floor(amount * basis_points / 10000) to
+-- its account, the payee floor(amount * (10000 - their sum) / 10000), and
+-- what that leaves (less than one minor unit a leg) goes to remainder_leg
+-- (0 the payee, i the i-th fee leg). A schedule without legs ends the fees.
+-- event_position is its event (kind 9) on the event chain.
+CREATE TABLE IF NOT EXISTS fee_schedules (
+    id INTEGER PRIMARY KEY,
+    payee_device TEXT REFERENCES devices (id),
+    payee_entity TEXT REFERENCES entities (id),
+    currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
+    remainder_leg INTEGER NOT NULL CHECK (remainder_leg BETWEEN 0 AND 5),
+    effective_ms INTEGER NOT NULL CHECK (effective_ms >= 1),
+    recorded_ms INTEGER NOT NULL CHECK (recorded_ms >= 0),
+    event_position INTEGER NOT NULL REFERENCES events (position),
+    CHECK (payee_device IS NULL OR payee_entity IS NULL)
+);
+CREATE INDEX IF NOT EXISTS fee_schedules_payee ON fee_schedules (payee_device, payee_entity, currency,
+    effective_ms);
+CREATE TABLE IF NOT EXISTS fee_schedule_legs (
+    schedule_id INTEGER NOT NULL REFERENCES fee_schedules (id),
+    leg INTEGER NOT NULL CHECK (leg BETWEEN 1 AND 5),
+    account INTEGER NOT NULL REFERENCES accounts (id),
+    basis_points INTEGER NOT NULL CHECK (basis_points BETWEEN 1 AND 9999),
+    PRIMARY KEY (schedule_id, leg)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS fee_schedules_no_update BEFORE UPDATE ON fee_schedules
+BEGIN
+    SELECT RAISE(ABORT, 'fee schedules are append-only');
+END;
+CREATE TRIGGER IF NOT EXISTS fee_schedules_no_delete BEFORE DELETE ON fee_schedules
+BEGIN
+    SELECT RAISE(ABORT, 'fee schedules are append-only');
+END;
+CREATE TRIGGER IF NOT EXISTS fee_schedule_legs_no_update BEFORE UPDATE ON fee_schedule_legs
+BEGIN
+    SELECT RAISE(ABORT, 'fee schedules are append-only');
+END;
+CREATE TRIGGER IF NOT EXISTS fee_schedule_legs_no_delete BEFORE DELETE ON fee_schedule_legs
+BEGIN
+    SELECT RAISE(ABORT, 'fee schedules are append-only');
+END;
+CREATE TRIGGER IF NOT EXISTS fee_schedules_in_order BEFORE INSERT ON fee_schedules
+WHEN NEW.effective_ms < (SELECT max(effective_ms) FROM fee_schedules
+    WHERE payee_device IS NEW.payee_device AND payee_entity IS NEW.payee_entity
+    AND currency = NEW.currency)
+BEGIN
+    SELECT RAISE(ABORT, 'a fee schedule may not take effect before the latest one');
+END;
 
 -- Legal entities' own logins (ledger.sql has their design).
 CREATE TABLE IF NOT EXISTS entity_logins (
@@ -35,15 +116,18 @@ UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind BETWEEN 0 AND 4)',
 PRAGMA writable_schema = RESET;
 
 -- The event kinds of the products (7..10), and events without a device
--- (an entity login's, kind 10): the events table is copied into one with
+-- (an entity login's, kind 10; a fee schedule's of an entity or of every
+-- payee, kind 9; a tariff's, kind 7): the events table is copied into one with
 -- the new CHECKs, rows, positions and hashes unchanged, as version 4 did.
 CREATE TABLE events_v6 (
     position INTEGER PRIMARY KEY CHECK (position >= 1),
     kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6, 7, 8, 9, 10)),
     time_ms INTEGER NOT NULL CHECK (time_ms >= 1),
-    device_id TEXT REFERENCES devices (id) CHECK ((device_id IS NULL) = (kind = 10)),
+    device_id TEXT REFERENCES devices (id),
     record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
-    hash BLOB NOT NULL CHECK (length(hash) = 32));
+    hash BLOB NOT NULL CHECK (length(hash) = 32),
+    CHECK (device_id IS NOT NULL OR kind IN (7, 9, 10)),
+    CHECK (kind <> 10 OR device_id IS NULL));
 INSERT INTO events_v6 (position, kind, time_ms, device_id, record, hash)
     SELECT position, kind, time_ms, device_id, record, hash FROM events ORDER BY position;
 DROP TABLE events;

@@ -446,6 +446,9 @@ static void ctl_print_usage(FILE *out)
         "  listEntityDevices (entity-devices) --entity LE [--after D]\n"
         "  payDevice (pay-device) --entity LE --device D --currency CUR --amount A\n"
         "      [--reference R]\n"
+        "  setFeeSchedule (set-fee) [--payee D | --payee-entity E] --currency CUR\n"
+        "      [--leg BP:ACCOUNT|le-ENTITY|DEVICE ...] [--remainder-leg I] [--effective MS]\n"
+        "  listFeeSchedules (list-fees)\n"
         "as a legal entity's own login (-u LOGIN --entity, online): balance, entity-account,\n"
         "  entity-devices, list-transfers, get-transfer and pay-device, on its own accounts\n"
         "  and devices; --entity LE may then be left out\n\noffline commands:\n",

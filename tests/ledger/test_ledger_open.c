@@ -517,10 +517,11 @@ static void test_schema_migration_hot(void)
 }
 
 /* What a version 5 ledger has where version 6 differs: no entity logins,
- * the transfer kinds 0..4 and the event kinds of version 5, every event
- * with a device. */
+ * no fee tables, the transfer kinds 0..4 and the event kinds of version 5,
+ * every event with a device. */
 static const char *const schema_down_to_5 =
     "DROP TABLE entity_logins;"
+    "DROP TABLE fee_schedule_legs; DROP TABLE fee_schedules; DROP TABLE transfer_legs;"
     "PRAGMA writable_schema = ON;"
     "UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind BETWEEN 0 AND 10)',"
     " 'CHECK (kind BETWEEN 0 AND 4)') WHERE type = 'table' AND name = 'transfers';"
@@ -586,6 +587,49 @@ static void test_schema_migration_5_to_6(void)
     shaped_as_created(fx.path);
 }
 
+/* A version 5 ledger with transfers and events is migrated to version 6,
+ * for fees: its chains stay and verify, and then a fee schedule (an event
+ * without a device) and a payment of two legs are written and verify. */
+static void test_schema_migration_5_fees(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    fund(fx.l, "dev-a", EUR, 1000);
+    CU_ASSERT_EQUAL_FATAL(pay(fx.l, "dev-a", 1, "dev-b", 100), FOGPAY_OK);
+    uint64_t events = event_head(fx.l);
+    uint64_t head = 0;
+    uint8_t hash[FOGPAY_HASH_BYTES], hash_after[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_chain_head(fx.l, &head, hash), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_5), SQLITE_OK);
+
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), 6);
+    uint64_t head_after = 0;
+    CU_ASSERT_EQUAL(fogpay_ledger_chain_head(fx.l, &head_after, hash_after), FOGPAY_OK);
+    CU_ASSERT(head_after == head && memcmp(hash, hash_after, FOGPAY_HASH_BYTES) == 0);
+    CU_ASSERT_EQUAL(event_head(fx.l), events);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    uint64_t fee_account = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, EUR, &fee_account),
+                          FOGPAY_OK);
+    fogpay_fee_schedule f;
+    memset(&f, 0, sizeof f);
+    f.currency = EUR;
+    f.effective_ms = NOW_MS - 1;
+    f.leg_count = 1;
+    f.legs[0] = (fogpay_fee_leg){fee_account, 500};
+    CU_ASSERT_EQUAL(fogpay_ledger_fee_schedule_set(fx.l, &f, NOW_MS, NULL), FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), events + 1);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL(pay_full(fx.l, "dev-a", 2, "dev-b", 0, 200, EUR, NOW_MS, &t), FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.leg_count, 1);
+    CU_ASSERT_EQUAL(t.legs[0].amount_minor, 10);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    shaped_as_created(fx.path);
+}
+
 int main(void)
 {
     static const ledger_test tests[] = {
@@ -596,6 +640,8 @@ int main(void)
         {"a version 3 ledger is migrated, its events kept", test_schema_migration_keys},
         {"a version 3 ledger is migrated: totals, records, receipts", test_schema_migration_hot},
         {"a version 5 ledger is migrated: entity logins, kinds 10", test_schema_migration_5_to_6},
+        {"a version 5 ledger is migrated: fee tables, a fee schedule and its legs",
+         test_schema_migration_5_fees},
     };
     return ledger_fixture_run("ledger_ledger_open", tests, sizeof tests / sizeof tests[0]);
 }
