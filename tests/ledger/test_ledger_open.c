@@ -150,7 +150,7 @@ static void schema_shape(const char *path, char *out, size_t cap)
 /* The ledger at path has the shape of one created now. */
 static void shaped_as_created(const char *path)
 {
-    char fresh[512], shape[4096], fresh_shape[4096];
+    char fresh[512], shape[8192], fresh_shape[8192];
     fogpay_ledger *l = NULL;
     path_new(fresh, sizeof fresh, "fresh");
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fresh, true, &l), FOGPAY_OK);
@@ -504,7 +504,7 @@ static void test_schema_migration_hot(void)
     CU_ASSERT_EQUAL(checked, 6);
     fogpay_ledger_close(l);
     /* Shaped as a created ledger: the four dropped indexes are gone. */
-    char fresh[512], shape[4096], fresh_shape[4096];
+    char fresh[512], shape[8192], fresh_shape[8192];
     path_new(fresh, sizeof fresh, "fresh");
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fresh, true, &l), FOGPAY_OK);
     fogpay_ledger_close(l);
