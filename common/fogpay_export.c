@@ -121,6 +121,10 @@ cJSON *fogpay_export_transfer_object(const fogpay_transfer *t,
     if (ok && t->reference[0] != '\0') {
         ok = cJSON_AddStringToObject(o, "reference", t->reference) != NULL;
     }
+    if (ok && t->meter_id[0] != '\0') {
+        ok = cJSON_AddStringToObject(o, "meter", t->meter_id) != NULL &&
+             cJSON_AddStringToObject(o, "tariff", t->tariff_id) != NULL;
+    }
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -174,6 +178,42 @@ void fogpay_export_event_csv(FILE *out, const fogpay_event *e,
             (unsigned)e->status, usage_hex, chain_hex);
 }
 
+/* The fields of a tariff (kind 7) or meter-bound (kind 8) event into o,
+ * which it returns (NULL, o freed, when out of memory). */
+static cJSON *export_event_tariff(cJSON *o, const fogpay_event *e,
+                                  const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    char usage_hex[2 * FOGPAY_HASH_BYTES + 1], chain_hex[2 * FOGPAY_HASH_BYTES + 1] = "";
+    export_event_hex(e, hash ? hash : (const uint8_t[FOGPAY_HASH_BYTES]){0}, usage_hex, chain_hex);
+    bool ok = export_json_u64(o, "position", e->position) && export_json_u64(o, "kind", e->kind) &&
+              export_json_u64(o, "time", e->time_ms) &&
+              cJSON_AddStringToObject(o, "device", e->device_id) != NULL &&
+              cJSON_AddStringToObject(o, "tariff", e->tariff_id) != NULL;
+    if (ok && e->kind == FOGPAY_EVENT_TARIFF) {
+        int exponent = 0;
+        const char *code = fogpay_currency_code(e->currency, &exponent);
+        ok = cJSON_AddStringToObject(o, "unit", e->unit) != NULL &&
+             cJSON_AddStringToObject(o, "price", e->price) != NULL &&
+             export_json_u64(o, "minimumMinor", e->minimum_minor) &&
+             cJSON_AddStringToObject(o, "currency", code ? code : "") != NULL &&
+             export_json_u64(o, "effective", e->effective_ms) &&
+             (e->entity_id[0] == '\0' ||
+              cJSON_AddStringToObject(o, "payeeEntity", e->entity_id) != NULL);
+    } else if (ok) {
+        ok = cJSON_AddStringToObject(o, "meter", e->meter_id) != NULL &&
+             (e->seq == 0 || (export_json_u64(o, "seq", e->seq) &&
+                              cJSON_AddStringToObject(o, "bindHash", usage_hex) != NULL));
+    }
+    if (ok && hash != NULL) {
+        ok = cJSON_AddStringToObject(o, "chainHash", chain_hex) != NULL;
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
 cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGPAY_HASH_BYTES])
 {
     cJSON *o = cJSON_CreateObject();
@@ -181,6 +221,9 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
         return NULL;
     }
     char usage_hex[2 * FOGPAY_HASH_BYTES + 1], chain_hex[2 * FOGPAY_HASH_BYTES + 1] = "";
+    if (e->kind == FOGPAY_EVENT_TARIFF || e->kind == FOGPAY_EVENT_METER_BOUND) {
+        return export_event_tariff(o, e, hash);
+    }
     export_event_hex(e, hash ? hash : (const uint8_t[FOGPAY_HASH_BYTES]){0}, usage_hex, chain_hex);
     bool ok = export_json_u64(o, "position", e->position) && export_json_u64(o, "kind", e->kind) &&
               export_json_u64(o, "time", e->time_ms) &&

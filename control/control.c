@@ -60,8 +60,8 @@ fogpay_error control__text(const cJSON *cmd, const char *name, bool required, si
     return FOGPAY_OK;
 }
 
-static fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uint64_t *out,
-                                 control_reply *r)
+fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uint64_t *out,
+                          control_reply *r)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(cmd, name);
     if (item == NULL) {
@@ -82,8 +82,8 @@ static fogpay_error control__u64(const cJSON *cmd, const char *name, bool requir
 }
 
 /* The numeric currency and its exponent from a "currency" field. */
-static fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int *exponent,
-                                      control_reply *r)
+fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int *exponent,
+                               control_reply *r)
 {
     const char *code = NULL;
     fogpay_error err = control__text(cmd, "currency", true, 3, &code, r);
@@ -99,8 +99,8 @@ static fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int 
 
 /* A decimal-string amount in the given exponent; absent and optional
  * leaves *out at 0. */
-static fogpay_error control__amount(const cJSON *cmd, const char *name, bool required, int exponent,
-                                    uint64_t *out, control_reply *r)
+fogpay_error control__amount(const cJSON *cmd, const char *name, bool required, int exponent,
+                             uint64_t *out, control_reply *r)
 {
     const char *text = NULL;
     fogpay_error err = control__text(cmd, name, required, 32, &text, r);
@@ -708,6 +708,10 @@ static const control_command control_commands[] = {
     {"verifyLedger", control__verify},
     {"refund", control__refund},
     {"getSyncStatus", control__sync_status},
+    {"defineTariff", control__define_tariff},
+    {"getTariff", control__get_tariff},
+    {"bindMeter", control__bind_meter},
+    {"getMeter", control__get_meter},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */
