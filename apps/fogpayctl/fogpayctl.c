@@ -437,7 +437,13 @@ static void ctl_print_usage(FILE *out)
             "  listTransfers (list-transfers) [--device D] [--entity LE] [--from MS] [--to MS]\n"
             "      [--after N] [--limit N]\n"
             "  verifyLedger (verify-ledger), getSyncStatus (sync-status)\n"
-            "  refund --id N [--amount A]\n\noffline commands:\n",
+            "  refund --id N [--amount A]\n"
+            "  defineTariff (define-tariff) --tariff T --device D --unit U --price NUM/DEN\n"
+            "      --currency CUR [--minimum A] [--payee-entity LE] [--effective MS]\n"
+            "      (NUM minor units per DEN units: 0.3917 EUR/kWh read in Wh is 3917/10000000)\n"
+            "  getTariff (tariff) --tariff T [--at MS]\n"
+            "  bindMeter (bind-meter) --device D --meter M --tariff T\n"
+            "  getMeter (meter) --device D --meter M\n\noffline commands:\n",
             ctl_program, ctl_program, ctl_program);
     for (size_t i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++) {
         fprintf(out, "  %s %s\n", ctl_program, ctl_commands[i].usage);

@@ -8,7 +8,7 @@
  *
  * The request. "--per-payment 5.00" becomes "perPayment":"5.00". Amounts
  * stay decimal strings; the fields that are integers in the contract (id,
- * effective, from, to, after, limit, overlapSeconds) become JSON numbers after a strict
+ * effective, from, to, after, limit, overlapSeconds, at) become JSON numbers after a strict
  * parse. For registerDevice the limit fields (--per-payment, --per-day,
  * --wallet-max, --currency) go into a "limits" object. A password is never
  * taken from the command line, where ps shows it: "--password-file FILE"
@@ -75,10 +75,15 @@ static const command_row command_rows[] = {
     {"verifyLedger", "verify-ledger", "ok: {checked} transfers checked"},
     {"refund", NULL, "transfer {transfer}"},
     {"getSyncStatus", "sync-status", NULL},
+    {"defineTariff", "define-tariff",
+     "tariff {tariff} from {effective}: {price} {currency} per {unit}"},
+    {"getTariff", "tariff", "tariff {tariff} from {effective}: {price} {currency} per {unit}"},
+    {"bindMeter", "bind-meter", "{device} meter {meter} bound to {tariff}"},
+    {"getMeter", "meter", NULL},
 };
 
-static const char *const command_number_fields[] = {"id",    "effective", "from",          "to",
-                                                    "after", "limit",     "overlapSeconds"};
+static const char *const command_number_fields[] = {"id",    "effective", "from",           "to",
+                                                    "after", "limit",     "overlapSeconds", "at"};
 static const char *const command_limit_fields[] = {"perPayment", "perDay", "walletMax", "currency"};
 
 static bool command__in(const char *name, const char *const *list, size_t count)
