@@ -32,6 +32,8 @@ static fogpay_error decode_named(const char *type, const uint8_t *buf, size_t le
     }
     ROUND_TRIP(intent, fogpay_intent)
     ROUND_TRIP(usage, fogpay_usage)
+    ROUND_TRIP(bind, fogpay_bind)
+    ROUND_TRIP(event, fogpay_event)
     ROUND_TRIP(receipt, fogpay_receipt)
     ROUND_TRIP(command, fogpay_command)
     ROUND_TRIP(transfer, fogpay_transfer)
