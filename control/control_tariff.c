@@ -5,7 +5,7 @@
  * message does) and getMeter (a meter's binding and settlement state).
  *
  * A price is exact: "price" is the text "<num>/<den>", num minor units of
- * the currency per den units of the meter ("3917/10000000" is 0.3917 EUR
+ * the currency per den units of the meter ("3917/100000" is 0.3917 EUR
  * per kWh read in Wh), each 1..2^63-1; the minimum charge is a decimal
  * amount of the currency ("0.50"). Effective times are unix milliseconds,
  * now when absent. The ledger's refusals are the replies' errors

@@ -333,7 +333,7 @@ fogpay_error fogpay_ledger_store_usage(fogpay_ledger *l, const fogpay_usage *usa
  * schemas/ledger.sql, "Tariffs and metered use").
  *
  * A tariff prices a meter's units: price_num minor units of currency per
- * price_den units (0.3917 EUR per kWh, read in Wh: 3917/10000000 cents per
+ * price_den units (0.3917 EUR per kWh, read in Wh: 3917/100000 cents per
  * Wh), exactly, as a fraction. The device offering it (the metering point)
  * is paid into its wallet, or payee_entity's account when set. Versions
  * are append-only and effective-dated like ownership: the version at or

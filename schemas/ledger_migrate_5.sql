@@ -107,7 +107,7 @@ CREATE TRIGGER events_next_position BEFORE INSERT ON events
 
 --
 -- A tariff: price_num minor units of currency per price_den units of the
--- meter (0.3917 EUR per kWh read in Wh is 3917/10000000 cents per Wh), with
+-- meter (0.3917 EUR per kWh read in Wh is 3917/100000 cents per Wh), with
 -- a minimum charge per charged reading. Append-only and effective-dated as
 -- ownership is: a tariff id has versions, each from effective_ms on, the
 -- latest at or before a reading's time applying; a version is never changed

@@ -440,7 +440,7 @@ static void ctl_print_usage(FILE *out)
             "  refund --id N [--amount A]\n"
             "  defineTariff (define-tariff) --tariff T --device D --unit U --price NUM/DEN\n"
             "      --currency CUR [--minimum A] [--payee-entity LE] [--effective MS]\n"
-            "      (NUM minor units per DEN units: 0.3917 EUR/kWh read in Wh is 3917/10000000)\n"
+            "      (NUM minor units per DEN units: 0.3917 EUR/kWh read in Wh is 3917/100000)\n"
             "  getTariff (tariff) --tariff T [--at MS]\n"
             "  bindMeter (bind-meter) --device D --meter M --tariff T\n"
             "  getMeter (meter) --device D --meter M\n\noffline commands:\n",

@@ -110,7 +110,7 @@ RECEIPT_CARRIED = {1: "car-7", 2: 48, 3: 1, 4: 2, 10: "gw-1", 11: 1764000321, 12
 TRANSFER_CHARGE = {1: 9, 2: 9, 3: 3, 4: 5, 5: 12, 6: 978, 7: 1764000261000, 8: "car-7", 9: 47,
                    12: HASH_B, 18: "dc-1", 19: "ev-ac-2026"}
 EVENT_TARIFF = {1: 4, 2: 7, 3: 1764000000000, 4: "charger-1", 8: "Wh", 11: 1764000000000,
-                16: "ev-ac-2026", 17: "3917/10000000", 18: 50, 19: 978}
+                16: "ev-ac-2026", 17: "3917/100000", 18: 50, 19: 978}
 EVENT_BOUND = {1: 5, 2: 8, 3: 1764000200500, 4: "car-7", 5: 45, 6: "dc-1", 13: HASH_A,
                16: "ev-ac-2026"}
 ACK = {1: "gw-1", 2: 3, 3: 0, 5: 7, 6: HASH_A}
@@ -257,7 +257,7 @@ invalid = [
     ("transfer", "payment naming a tariff", with_(TRANSFER, k18="dc-1", k19="ev"), "field_range"),
     ("transfer", "kind 5, not of this version", with_(TRANSFER_FUNDING, k2=5), "field_range"),
     ("event", "tariff without a price", with_(EVENT_TARIFF, k17=None), "field_range"),
-    ("event", "price with a leading zero", with_(EVENT_TARIFF, k17="03917/10000000"),
+    ("event", "price with a leading zero", with_(EVENT_TARIFF, k17="03917/100000"),
      "field_range"),
     ("event", "price over 2^63-1", with_(EVENT_TARIFF, k17="9223372036854775808/1"),
      "field_range"),

@@ -32,9 +32,9 @@
 #define EUR      978
 #define ARGS_MAX 40
 
-/* 0.3917 EUR per kWh, read in Wh: 3917/10000000 cents per Wh. */
+/* 0.3917 EUR per kWh, read in Wh: 3917/100000 cents per Wh. */
 #define PRICE_NUM 3917u
-#define PRICE_DEN 10000000u
+#define PRICE_DEN 100000u
 
 static const char *agent_bin;
 static const char *fogpayctl_bin;
@@ -242,9 +242,9 @@ static uint64_t charge_cents(const char *text)
 
 static void test_tariffs_and_bindings(void)
 {
-    const char *ev[] = {
-        "define-tariff", "--tariff",      "ev-ac",      "--device", "charger",   "--unit", "Wh",
-        "--price",       "3917/10000000", "--currency", "EUR",      "--minimum", "0.01",   NULL};
+    const char *ev[] = {"define-tariff", "--tariff",  "ev-ac",   "--device",    "charger",
+                        "--unit",        "Wh",        "--price", "3917/100000", "--currency",
+                        "EUR",           "--minimum", "0.01",    NULL};
     CU_ASSERT_EQUAL_FATAL(operator_run(ev), 0);
     const char *later[] = {"define-tariff", "--tariff",   "ev-2099", "--device",
                            "charger",       "--unit",     "Wh",      "--price",

@@ -141,13 +141,15 @@ static void test_charge_bounds(void)
     CU_ASSERT_EQUAL(fogpay_tariff_charge(1, 1, 5, 5, &charge, &carry), FOGPAY_ERR_FIELD_RANGE);
     CU_ASSERT_EQUAL(fogpay_tariff_charge(max + 1, 1, 5, 0, &charge, &carry),
                     FOGPAY_ERR_FIELD_RANGE);
-    /* 0.3917 EUR per kWh read in Wh: 3917/10000000 cents per Wh. */
-    CU_ASSERT_EQUAL(fogpay_tariff_charge(1000, 3917, 10000000, 0, &charge, &carry), FOGPAY_OK);
-    CU_ASSERT_EQUAL(charge, 0);
-    CU_ASSERT_EQUAL(carry, 3917000);
-    CU_ASSERT_EQUAL(fogpay_tariff_charge(2000, 3917, 10000000, carry, &charge, &carry), FOGPAY_OK);
-    CU_ASSERT_EQUAL(charge, 1); /* 3 kWh: 1.1751 cents */
-    CU_ASSERT_EQUAL(carry, 1751000);
+    /* 0.3917 EUR per kWh read in Wh: 3917/100000 cents per Wh. 1 kWh is
+     * 39.17 cents: 39 charged, 0.17 carried; 2 kWh more make 3 kWh, 117.51
+     * cents: 78 charged, 0.51 carried. */
+    CU_ASSERT_EQUAL(fogpay_tariff_charge(1000, 3917, 100000, 0, &charge, &carry), FOGPAY_OK);
+    CU_ASSERT_EQUAL(charge, 39);
+    CU_ASSERT_EQUAL(carry, 17000);
+    CU_ASSERT_EQUAL(fogpay_tariff_charge(2000, 3917, 100000, carry, &charge, &carry), FOGPAY_OK);
+    CU_ASSERT_EQUAL(charge, 78);
+    CU_ASSERT_EQUAL(carry, 51000);
 }
 
 /* Through the ledger: random prices and readings settle as usage charges
@@ -198,7 +200,7 @@ static void test_settle_property(void)
 static void test_charge_transfer(void)
 {
     fixture fx;
-    bound_fixture(&fx, 3917, 10000000, 0, 10000);
+    bound_fixture(&fx, 3917, 100000, 0, 10000);
     fogpay_usage_settlement s;
     CU_ASSERT_EQUAL(reading(fx.l, 1, 100000, NOW_MS, &s), FOGPAY_OK);
     CU_ASSERT(s.bound); /* the baseline: stored, nothing consumed or charged */
@@ -207,14 +209,14 @@ static void test_charge_transfer(void)
     CU_ASSERT_EQUAL(reading(fx.l, 2, 130000, NOW_MS + 60000, &s), FOGPAY_OK);
     CU_ASSERT(s.bound);
     CU_ASSERT_EQUAL(s.consumption, 30000);
-    CU_ASSERT_EQUAL(s.charge_minor, 11); /* 30 kWh at 0.3917: 11.751 cents */
+    CU_ASSERT_EQUAL(s.charge_minor, 1175); /* 30 kWh at 0.3917 EUR: 11.751 EUR */
     CU_ASSERT_STRING_EQUAL(s.tariff_id, "t");
-    CU_ASSERT_EQUAL(s.balance_after_minor, 10000 - 11);
+    CU_ASSERT_EQUAL(s.balance_after_minor, 10000 - 1175);
     fogpay_transfer t;
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_transfer_get(fx.l, s.transfer.position, &t, NULL),
                           FOGPAY_OK);
     CU_ASSERT_EQUAL(t.kind, FOGPAY_TRANSFER_USAGE_CHARGE);
-    CU_ASSERT_EQUAL(t.amount_minor, 11);
+    CU_ASSERT_EQUAL(t.amount_minor, 1175);
     CU_ASSERT_STRING_EQUAL(t.device_id, "dev-a");
     CU_ASSERT_EQUAL(t.seq, 2);
     CU_ASSERT_STRING_EQUAL(t.meter_id, "m1");
@@ -233,7 +235,7 @@ static void test_charge_transfer(void)
     CU_ASSERT_EQUAL(fogpay_ledger_meter_get(fx.l, "dev-a", "m1", &m), FOGPAY_OK);
     CU_ASSERT(m.has_last);
     CU_ASSERT_EQUAL(m.last_quantity, 130001);
-    CU_ASSERT_EQUAL(m.carry, 7510000 + 3917);
+    CU_ASSERT_EQUAL(m.carry, 10000 + 3917);
     CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
     fogpay_ledger_close(fx.l);
 }
