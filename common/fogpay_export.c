@@ -178,40 +178,27 @@ void fogpay_export_event_csv(FILE *out, const fogpay_event *e,
             (unsigned)e->status, usage_hex, chain_hex);
 }
 
-/* The fields of a tariff (kind 7) or meter-bound (kind 8) event into o,
- * which it returns (NULL, o freed, when out of memory). */
-static cJSON *export_event_tariff(cJSON *o, const fogpay_event *e,
-                                  const uint8_t hash[FOGPAY_HASH_BYTES])
+/* The fields of a tariff (kind 7) or meter-bound (kind 8) event into o;
+ * false when out of memory. */
+static bool export_event_tariff(cJSON *o, const fogpay_event *e, const char *usage_hex)
 {
-    char usage_hex[2 * FOGPAY_HASH_BYTES + 1], chain_hex[2 * FOGPAY_HASH_BYTES + 1] = "";
-    export_event_hex(e, hash ? hash : (const uint8_t[FOGPAY_HASH_BYTES]){0}, usage_hex, chain_hex);
-    bool ok = export_json_u64(o, "position", e->position) && export_json_u64(o, "kind", e->kind) &&
-              export_json_u64(o, "time", e->time_ms) &&
-              cJSON_AddStringToObject(o, "device", e->device_id) != NULL &&
-              cJSON_AddStringToObject(o, "tariff", e->tariff_id) != NULL;
-    if (ok && e->kind == FOGPAY_EVENT_TARIFF) {
-        int exponent = 0;
-        const char *code = fogpay_currency_code(e->currency, &exponent);
-        ok = cJSON_AddStringToObject(o, "unit", e->unit) != NULL &&
-             cJSON_AddStringToObject(o, "price", e->price) != NULL &&
-             export_json_u64(o, "minimumMinor", e->minimum_minor) &&
-             cJSON_AddStringToObject(o, "currency", code ? code : "") != NULL &&
-             export_json_u64(o, "effective", e->effective_ms) &&
-             (e->entity_id[0] == '\0' ||
-              cJSON_AddStringToObject(o, "payeeEntity", e->entity_id) != NULL);
-    } else if (ok) {
-        ok = cJSON_AddStringToObject(o, "meter", e->meter_id) != NULL &&
-             (e->seq == 0 || (export_json_u64(o, "seq", e->seq) &&
-                              cJSON_AddStringToObject(o, "bindHash", usage_hex) != NULL));
+    if (cJSON_AddStringToObject(o, "tariff", e->tariff_id) == NULL) {
+        return false;
     }
-    if (ok && hash != NULL) {
-        ok = cJSON_AddStringToObject(o, "chainHash", chain_hex) != NULL;
+    if (e->kind == FOGPAY_EVENT_METER_BOUND) {
+        return cJSON_AddStringToObject(o, "meter", e->meter_id) != NULL &&
+               (e->seq == 0 || (export_json_u64(o, "seq", e->seq) &&
+                                cJSON_AddStringToObject(o, "bindHash", usage_hex) != NULL));
     }
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
+    int exponent = 0;
+    const char *code = fogpay_currency_code(e->currency, &exponent);
+    return cJSON_AddStringToObject(o, "unit", e->unit) != NULL &&
+           cJSON_AddStringToObject(o, "price", e->price) != NULL &&
+           export_json_u64(o, "minimumMinor", e->minimum_minor) &&
+           cJSON_AddStringToObject(o, "currency", code ? code : "") != NULL &&
+           export_json_u64(o, "effective", e->effective_ms) &&
+           (e->entity_id[0] == '\0' ||
+            cJSON_AddStringToObject(o, "payeeEntity", e->entity_id) != NULL);
 }
 
 cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGPAY_HASH_BYTES])
@@ -221,9 +208,6 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
         return NULL;
     }
     char usage_hex[2 * FOGPAY_HASH_BYTES + 1], chain_hex[2 * FOGPAY_HASH_BYTES + 1] = "";
-    if (e->kind == FOGPAY_EVENT_TARIFF || e->kind == FOGPAY_EVENT_METER_BOUND) {
-        return export_event_tariff(o, e, hash);
-    }
     export_event_hex(e, hash ? hash : (const uint8_t[FOGPAY_HASH_BYTES]){0}, usage_hex, chain_hex);
     bool ok = export_json_u64(o, "position", e->position) && export_json_u64(o, "kind", e->kind) &&
               export_json_u64(o, "time", e->time_ms) &&
@@ -250,6 +234,10 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
              export_json_u64(o, "quantity", e->quantity) &&
              cJSON_AddStringToObject(o, "unit", e->unit) != NULL &&
              cJSON_AddStringToObject(o, "usageHash", usage_hex) != NULL;
+        break;
+    case FOGPAY_EVENT_TARIFF:
+    case FOGPAY_EVENT_METER_BOUND:
+        ok = export_event_tariff(o, e, usage_hex);
         break;
     case FOGPAY_EVENT_KEY_ROTATED:
     case FOGPAY_EVENT_KEY_REVOKED: {
