@@ -15,13 +15,15 @@
  *
  * Responsibilities. The ledger owns every check that needs stored state:
  * device status, (device, seq) duplicates and conflicts, payee existence and
- * status, per-payment and per-day limits, funds, the payee's wallet maximum.
+ * status, per-payment and per-day limits, funds, the payee's wallet maximum,
+ * and a bound meter's readings against its tariff and last settled reading.
  * The caller (plugin/device_message.c) owns everything before that: topic, size,
  * decoding, signature, expiry, currency being enabled.
  *
  * The hot state. What a settlement reads (devices with their keys and
  * limits, holders, wallets and balances, today's paid totals, the highest
- * answered seq, the chain head) is held in memory by the handle, loaded on
+ * answered seq, the chain head, each device's bound meters with their
+ * settlement state and tariff version) is held in memory by the handle, loaded on
  * first use and changed only with the ledger's own writes, rolled back
  * with them, and dropped when another connection commits to the file
  * (PRAGMA data_version); a settlement runs no SELECT. The per-day limit is
@@ -480,7 +482,8 @@ fogpay_error fogpay_ledger_chain_head(fogpay_ledger *l, uint64_t *position,
  * (fogpay_event in common/fogpay_message.h). The ledger appends an event,
  * in the same transaction as the change it records, when a device is
  * registered (with its owner), when its status changes, when its ownership
- * changes, and when one of its usage readings is stored. Events are
+ * changes, when one of its usage readings is stored, when a tariff version
+ * is defined (offered by a device) and when a device's meter is bound. Events are
  * append-only and hash-chained as transfers are: hash(n) = SHA-256(
  * hash(n-1) || record(n)), record(n) = fogpay_event_encode() of event n,
  * hash(0) = 32 zero bytes. An event's time_ms is the now_ms its writer was
