@@ -165,7 +165,8 @@ static bool command__add_field(const fogpayctl_target *target, cJSON *cmd, bool 
         memset(password, 0, sizeof password);
         return ok;
     }
-    if (command__in(name, command_number_fields, 7)) {
+    if (command__in(name, command_number_fields,
+                    sizeof command_number_fields / sizeof command_number_fields[0])) {
         uint64_t n = 0;
         if (!fogpay_cli_parse_u64(value, UINT64_MAX, &n)) {
             fprintf(stderr, "%s: %s takes a whole number, got \"%s\"\n", FOGPAYCTL_PROGRAM, option,
