@@ -72,6 +72,17 @@ typedef enum fogpay_error {
     FOGPAY_ERR_SECRET_WEAK = 59,      /* a device secret too short or too uniform */
 
     /* Policy, the payment products (FOGPAY_ERR_PRODUCT_FIRST..LAST). */
+    /* Tariffs and metered use: readings of bound meters and meter bindings. */
+    FOGPAY_ERR_READING_BACKWARDS = 110,    /* below the meter's last settled reading */
+    FOGPAY_ERR_READING_REPEATED = 111,     /* equal to the meter's last settled reading */
+    FOGPAY_ERR_READING_IMPLAUSIBLE = 112,  /* more than FOGPAY_METER_DELTA_MAX since the last */
+    FOGPAY_ERR_TARIFF_UNKNOWN = 113,       /* no tariff of that id is defined */
+    FOGPAY_ERR_TARIFF_NOT_EFFECTIVE = 114, /* the tariff applies only from a later time */
+    FOGPAY_ERR_UNIT_MISMATCH = 115,        /* the reading's unit is not the tariff's */
+    FOGPAY_ERR_CHARGE_UNPAID = 116,        /* the payer's wallet cannot pay the charge */
+    FOGPAY_ERR_CHARGE_TOO_LARGE = 117,     /* one charge over FOGPAY_AMOUNT_MAX_MINOR */
+    FOGPAY_ERR_METER_UNKNOWN = 118,        /* the meter is not bound to a tariff */
+    FOGPAY_ERR_TARIFF_OWN_PAYEE = 119,     /* the tariff would pay the payer's own wallet */
     /* Fees and splits: */
     FOGPAY_ERR_FEE_ACCOUNT_UNKNOWN = 120, /* a fee leg's account is absent, system or foreign */
     FOGPAY_ERR_FEE_ACCOUNT_CLOSED = 121,  /* a fee leg's account is a revoked device's wallet */

@@ -164,6 +164,10 @@ cJSON *fogpay_export_transfer_object(const fogpay_transfer *t,
         ok = cJSON_AddStringToObject(o, "reference", t->reference) != NULL;
     }
     ok = ok && export_json_legs(o, t);
+    if (ok && t->meter_id[0] != '\0') {
+        ok = cJSON_AddStringToObject(o, "meter", t->meter_id) != NULL &&
+             cJSON_AddStringToObject(o, "tariff", t->tariff_id) != NULL;
+    }
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -239,6 +243,29 @@ static bool export_event_fee(cJSON *o, const fogpay_event *e)
     return ok;
 }
 
+/* The fields of a tariff (kind 7) or meter-bound (kind 8) event into o;
+ * false when out of memory. */
+static bool export_event_tariff(cJSON *o, const fogpay_event *e, const char *usage_hex)
+{
+    if (cJSON_AddStringToObject(o, "tariff", e->tariff_id) == NULL) {
+        return false;
+    }
+    if (e->kind == FOGPAY_EVENT_METER_BOUND) {
+        return cJSON_AddStringToObject(o, "meter", e->meter_id) != NULL &&
+               (e->seq == 0 || (export_json_u64(o, "seq", e->seq) &&
+                                cJSON_AddStringToObject(o, "bindHash", usage_hex) != NULL));
+    }
+    int exponent = 0;
+    const char *code = fogpay_currency_code(e->currency, &exponent);
+    return cJSON_AddStringToObject(o, "unit", e->unit) != NULL &&
+           cJSON_AddStringToObject(o, "price", e->price) != NULL &&
+           export_json_u64(o, "minimumMinor", e->minimum_minor) &&
+           cJSON_AddStringToObject(o, "currency", code ? code : "") != NULL &&
+           export_json_u64(o, "effective", e->effective_ms) &&
+           (e->entity_id[0] == '\0' ||
+            cJSON_AddStringToObject(o, "payeeEntity", e->entity_id) != NULL);
+}
+
 cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGPAY_HASH_BYTES])
 {
     cJSON *o = cJSON_CreateObject();
@@ -273,6 +300,10 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
              export_json_u64(o, "quantity", e->quantity) &&
              cJSON_AddStringToObject(o, "unit", e->unit) != NULL &&
              cJSON_AddStringToObject(o, "usageHash", usage_hex) != NULL;
+        break;
+    case FOGPAY_EVENT_TARIFF:
+    case FOGPAY_EVENT_METER_BOUND:
+        ok = export_event_tariff(o, e, usage_hex);
         break;
     case FOGPAY_EVENT_KEY_ROTATED:
     case FOGPAY_EVENT_KEY_REVOKED: {

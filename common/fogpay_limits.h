@@ -25,6 +25,21 @@
 #define FOGPAY_METER_ID_MAX 23
 #define FOGPAY_UNIT_MAX     8
 
+/* Tariff ids are names an operator chooses ("ev-ac-2026"), as short as
+ * device ids so that a transfer record with both still fits its bound. */
+#define FOGPAY_TARIFF_ID_MAX 23
+
+/* A tariff's price as text, "<num>/<den>": two decimal integers of at most
+ * 19 digits (each at most 2^63-1) and the slash. */
+#define FOGPAY_PRICE_TEXT_MAX 39
+
+/* The plausibility limit of a bound meter: the most a reading may lie
+ * above the meter's last settled one. A billion units is a gigawatt-hour
+ * read in Wh, more than any one meter runs between two readings; a jump
+ * beyond it is a broken or forged meter, refused (reading_implausible)
+ * rather than charged. */
+#define FOGPAY_METER_DELTA_MAX 1000000000ull
+
 /* Key ids are short: a gateway key is named by 8 bytes of its hash. */
 #define FOGPAY_KID_MAX 16
 

@@ -22,6 +22,7 @@
 #include "fogpay_topic.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef enum field_kind {
@@ -121,12 +122,21 @@ static const field_spec usage_fields[] = {
     BYTES_FIELD(fogpay_usage, 7, prev_hash, true),
 };
 
+static const field_spec bind_fields[] = {
+    TEXT_FIELD(fogpay_bind, 1, device_id, true, FIELD_ID),
+    UINT_FIELD(fogpay_bind, 2, seq, true, 1, FOGPAY_STORED_INT_MAX),
+    TEXT_FIELD(fogpay_bind, 3, meter_id, true, FIELD_ID),
+    TEXT_FIELD(fogpay_bind, 4, tariff_id, true, FIELD_ID),
+    UINT_FIELD(fogpay_bind, 5, created_s, true, 1, TIME_S_MAX),
+    BYTES_FIELD(fogpay_bind, 6, prev_hash, true),
+};
+
 static const field_spec receipt_fields[] = {
     TEXT_FIELD(fogpay_receipt, 1, device_id, true, FIELD_ID),
     /* The seq as the answered message carried it, even one refused as out
      * of range, so that the device can match the refusal. */
     UINT_FIELD(fogpay_receipt, 2, seq, true, 0, UINT64_MAX),
-    UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_USAGE),
+    UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_BIND),
     UINT_FIELD(fogpay_receipt, 4, status, true, 0, FOGPAY_STATUS_STORED),
     UINT_FIELD(fogpay_receipt, 5, reason, false, 1, FOGPAY_ERR_PRODUCT_LAST),
     UINT_FIELD(fogpay_receipt, 6, transfer_id, false, 1, FOGPAY_STORED_INT_MAX),
@@ -142,6 +152,9 @@ static const field_spec receipt_fields[] = {
     UINT_FIELD(fogpay_receipt, 11, time_s, true, 1, TIME_S_MAX),
     BYTES_FIELD(fogpay_receipt, 12, intent_hash, true),
     UINT_FIELD(fogpay_receipt, 13, currency, false, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
+    UINT_FIELD(fogpay_receipt, 17, charge_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
+    UINT_FIELD(fogpay_receipt, 18, consumption, false, 1, FOGPAY_STORED_INT_MAX),
+    TEXT_FIELD(fogpay_receipt, 19, tariff_id, false, FIELD_ID),
     UINT_FIELD(fogpay_receipt, 20, legs_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
 };
 
@@ -187,6 +200,8 @@ static const field_spec transfer_fields[] = {
     BYTES_FIELD(fogpay_transfer, 12, intent_hash, false),
     TEXT_FIELD(fogpay_transfer, 13, reference, false, FIELD_PRINT),
     UINT_FIELD(fogpay_transfer, 14, related_position, false, 1, FOGPAY_STORED_INT_MAX),
+    TEXT_FIELD(fogpay_transfer, 18, meter_id, false, FIELD_ID),
+    TEXT_FIELD(fogpay_transfer, 19, tariff_id, false, FIELD_ID),
     TUPLES_FIELD(fogpay_transfer, 20, legs, leg_count, transfer_leg_spec),
 };
 
@@ -211,6 +226,10 @@ static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 22, fee_remainder, false, 1, FOGPAY_LEGS_MAX - 1),
     TEXT_FIELD(fogpay_event, 23, login, false, FIELD_ID),
     UINT_FIELD(fogpay_event, 24, login_removed, false, 1, 1),
+    TEXT_FIELD(fogpay_event, 16, tariff_id, false, FIELD_ID),
+    TEXT_FIELD(fogpay_event, 17, price, false, FIELD_PRINT),
+    UINT_FIELD(fogpay_event, 18, minimum_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
+    UINT_FIELD(fogpay_event, 19, currency, false, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
 };
 
 /* Keys 1..7 of a batch; key 8 or 9, the records, is read by
@@ -619,9 +638,36 @@ static bool hash_present(const uint8_t hash[FOGPAY_HASH_BYTES])
     return !all_zero(hash, FOGPAY_HASH_BYTES);
 }
 
+/* The metered fields of a receipt: a charge exactly on a settled reading,
+ * a consumption only on a reading (of a bound meter: settled, or stored
+ * with no charge), a tariff with either and on a stored binding. */
+static fogpay_error receipt_metered_check(const fogpay_receipt *in)
+{
+    bool usage = in->kind == FOGPAY_RECEIPT_USAGE;
+    bool settled = in->status == FOGPAY_STATUS_SETTLED;
+    bool stored = in->status == FOGPAY_STATUS_STORED;
+    bool tariff = in->tariff_id[0] != '\0';
+    if ((usage && settled) != (in->charge_minor != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if ((usage && settled && in->consumption == 0) || (!usage && in->consumption != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (in->kind == FOGPAY_RECEIPT_BIND && tariff != stored) {
+        return FOGPAY_ERR_FIELD_RANGE; /* a stored binding names its tariff */
+    }
+    if (usage && tariff != (in->consumption != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE; /* a bound reading names its tariff */
+    }
+    return in->kind == FOGPAY_RECEIPT_INTENT && tariff ? FOGPAY_ERR_FIELD_RANGE : FOGPAY_OK;
+}
+
 static fogpay_error receipt_check(const fogpay_receipt *in)
 {
     bool rejected = in->status == FOGPAY_STATUS_REJECTED;
+    if (in->kind == 2) {
+        return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
+    }
     if (rejected != (in->reason != 0)) {
         return FOGPAY_ERR_FIELD_RANGE; /* a reason exactly when rejected */
     }
@@ -635,10 +681,10 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
         return FOGPAY_ERR_FIELD_RANGE;
     }
     bool settled = in->status == FOGPAY_STATUS_SETTLED;
-    if (settled != (in->transfer_id != 0) || (settled && in->kind != FOGPAY_RECEIPT_INTENT)) {
+    if (settled != (in->transfer_id != 0) || (settled && in->kind == FOGPAY_RECEIPT_BIND)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    if (in->status == FOGPAY_STATUS_STORED && in->kind != FOGPAY_RECEIPT_USAGE) {
+    if (in->status == FOGPAY_STATUS_STORED && in->kind == FOGPAY_RECEIPT_INTENT) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     if (settled != (in->position != 0) || settled != in->has_balance) {
@@ -647,7 +693,7 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
     if (!settled && in->legs_minor != 0) {
         return FOGPAY_ERR_FIELD_RANGE; /* a settled transfer's legs only */
     }
-    return FOGPAY_OK;
+    return receipt_metered_check(in);
 }
 
 static fogpay_error command_check(const fogpay_command *in)
@@ -671,7 +717,7 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
     if (device != (in->seq != 0) || device != hash_present(in->intent_hash)) {
         return FOGPAY_ERR_FIELD_RANGE; /* device, seq and intent hash come together */
     }
-    if (in->kind > FOGPAY_TRANSFER_WITHDRAWAL && in->kind < FOGPAY_TRANSFER_ENTITY_PAYMENT) {
+    if (in->kind > FOGPAY_TRANSFER_WITHDRAWAL && in->kind < FOGPAY_TRANSFER_USAGE_CHARGE) {
         return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
     }
     bool corrects = in->kind == FOGPAY_TRANSFER_REFUND || in->kind == FOGPAY_TRANSFER_REVERSAL;
@@ -685,6 +731,13 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
         if (in->legs[i].debit_account == in->legs[i].credit_account) {
             return FOGPAY_ERR_FIELD_RANGE; /* every leg moves money between two accounts */
         }
+    }
+    /* A usage charge names its reading (device origin), meter and tariff;
+     * no other kind carries a meter or a tariff. */
+    bool charge = in->kind == FOGPAY_TRANSFER_USAGE_CHARGE;
+    if (charge != (in->meter_id[0] != '\0') || charge != (in->tariff_id[0] != '\0') ||
+        (charge && !device)) {
+        return FOGPAY_ERR_FIELD_RANGE;
     }
     return FOGPAY_OK;
 }
@@ -728,6 +781,32 @@ static fogpay_error event_fee_check(const fogpay_event *in)
     return FOGPAY_OK;
 }
 
+/* The fields of the tariff kinds: a tariff names its id, price, currency,
+ * unit and effective time (a minimum charge and a payee entity optional); a
+ * binding its meter and tariff, and, made by a device's message, that
+ * message's seq and hash together. No other kind carries them. */
+static fogpay_error event_tariff_check(const fogpay_event *in)
+{
+    bool tariff = in->kind == FOGPAY_EVENT_TARIFF;
+    bool bound = in->kind == FOGPAY_EVENT_METER_BOUND;
+    if ((tariff || bound) != (in->tariff_id[0] != '\0')) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (tariff != (in->price[0] != '\0') || tariff != (in->currency != 0) ||
+        (!tariff && in->minimum_minor != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    uint64_t num = 0;
+    uint64_t den = 0;
+    if (tariff && fogpay_price_parse(in->price, &num, &den) != FOGPAY_OK) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (bound && (in->meter_id[0] == '\0' || (in->seq != 0) != hash_present(in->usage_hash))) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return FOGPAY_OK;
+}
+
 /* Which fields an event carries follows from its kind; the others are
  * absent. Fields whose zero is a value (quantity 0, role owner, status
  * active) are absent then, and so not required. */
@@ -735,13 +814,15 @@ static fogpay_error event_check(const fogpay_event *in)
 {
     bool usage = in->kind == FOGPAY_EVENT_USAGE;
     bool ownership = in->kind == FOGPAY_EVENT_OWNERSHIP;
+    bool tariff = in->kind == FOGPAY_EVENT_TARIFF;
+    bool bound = in->kind == FOGPAY_EVENT_METER_BOUND;
     bool rotated = in->kind == FOGPAY_EVENT_KEY_ROTATED;
     bool key = rotated || in->kind == FOGPAY_EVENT_KEY_REVOKED;
     bool fee = in->kind == FOGPAY_EVENT_FEE_SCHEDULE;
     bool login = in->kind == FOGPAY_EVENT_ENTITY_LOGIN;
     bool entity = ownership || login || in->kind == FOGPAY_EVENT_REGISTERED;
     bool device = in->device_id[0] != '\0';
-    if (in->kind == 4 || in->kind == 7 || in->kind == 8) {
+    if (in->kind == 4) {
         return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
     }
     /* A device in every event but a login's (none) and a fee schedule's
@@ -757,13 +838,16 @@ static fogpay_error event_check(const fogpay_event *in)
     if (key != !all_zero(in->kid, sizeof in->kid)) {
         return FOGPAY_ERR_FIELD_RANGE; /* a kid exactly in key events */
     }
-    if (usage != (in->seq != 0) || usage != (in->meter_id[0] != '\0') ||
-        usage != (in->unit[0] != '\0') || usage != hash_present(in->usage_hash) ||
-        (!usage && in->quantity != 0)) {
+    if (!bound && (usage != (in->seq != 0) || usage != (in->meter_id[0] != '\0') ||
+                   usage != hash_present(in->usage_hash))) {
         return FOGPAY_ERR_FIELD_RANGE; /* seq, meter, unit and hash make a usage event */
     }
-    if ((!fee && entity != (in->entity_id[0] != '\0')) ||
-        (ownership || rotated || fee) != (in->effective_ms != 0) || (!ownership && in->role != 0)) {
+    if ((usage || tariff) != (in->unit[0] != '\0') || (!usage && in->quantity != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if ((!fee && !tariff && entity != (in->entity_id[0] != '\0')) ||
+        (ownership || rotated || fee || tariff) != (in->effective_ms != 0) ||
+        (!ownership && in->role != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     if (in->kind != FOGPAY_EVENT_STATUS && (in->status != 0 || in->reason != 0)) {
@@ -772,7 +856,7 @@ static fogpay_error event_check(const fogpay_event *in)
     if (in->reason != 0 && !fogpay_error_is_reason((fogpay_error)in->reason)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    return FOGPAY_OK;
+    return event_tariff_check(in);
 }
 
 static fogpay_error batch_header_check(const fogpay_batch_header *h)
@@ -839,11 +923,60 @@ static fogpay_error usage_check(const fogpay_usage *in)
 
 FLAT_MESSAGE(intent, fogpay_intent, intent_fields, FOGPAY_MESSAGE_MAX, intent_check)
 FLAT_MESSAGE(usage, fogpay_usage, usage_fields, FOGPAY_MESSAGE_MAX, usage_check)
+FLAT_MESSAGE(bind, fogpay_bind, bind_fields, FOGPAY_MESSAGE_MAX, no_check)
 FLAT_MESSAGE(receipt, fogpay_receipt, receipt_fields, FOGPAY_MESSAGE_MAX, receipt_check)
 FLAT_MESSAGE(command, fogpay_command, command_fields, FOGPAY_MESSAGE_MAX, command_check)
 FLAT_MESSAGE(transfer, fogpay_transfer, transfer_fields, FOGPAY_RECORD_BYTES_MAX, transfer_check)
 FLAT_MESSAGE(event, fogpay_event, event_fields, FOGPAY_RECORD_BYTES_MAX, event_check)
 FLAT_MESSAGE(batch_ack, fogpay_batch_ack, batch_ack_fields, FOGPAY_MESSAGE_MAX, batch_ack_check)
+
+/* ---- prices ------------------------------------------------------------- */
+
+fogpay_error fogpay_price_format(uint64_t num, uint64_t den, char text[FOGPAY_PRICE_TEXT_MAX + 1])
+{
+    if (text == NULL || num == 0 || den == 0 || num > FOGPAY_STORED_INT_MAX ||
+        den > FOGPAY_STORED_INT_MAX) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    snprintf(text, FOGPAY_PRICE_TEXT_MAX + 1, "%llu/%llu", (unsigned long long)num,
+             (unsigned long long)den);
+    return FOGPAY_OK;
+}
+
+/* Reads a decimal of 1..19 digits without a leading zero, up to end or a
+ * '/', into *value (at most 2^63-1); the character after it in *rest. */
+static bool price_number(const char *text, uint64_t *value, const char **rest)
+{
+    uint64_t v = 0;
+    size_t digits = 0;
+    for (; text[digits] >= '0' && text[digits] <= '9'; digits++) {
+        if (digits == 19 || (digits == 0 && text[0] == '0')) {
+            return false;
+        }
+        uint64_t d = (uint64_t)(text[digits] - '0');
+        if (v > (FOGPAY_STORED_INT_MAX - d) / 10) {
+            return false;
+        }
+        v = v * 10 + d;
+    }
+    *value = v;
+    *rest = text + digits;
+    return digits > 0;
+}
+
+fogpay_error fogpay_price_parse(const char *text, uint64_t *num, uint64_t *den)
+{
+    uint64_t n = 0;
+    uint64_t d = 0;
+    const char *rest = NULL;
+    if (text == NULL || num == NULL || den == NULL || !price_number(text, &n, &rest) ||
+        *rest != '/' || !price_number(rest + 1, &d, &rest) || *rest != '\0') {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    *num = n;
+    *den = d;
+    return FOGPAY_OK;
+}
 
 /* ---- batches ------------------------------------------------------------ */
 

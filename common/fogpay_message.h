@@ -54,15 +54,29 @@ typedef struct fogpay_usage {
     uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES]; /* key 7 */
 } fogpay_usage;
 
+/* Binding of a meter to a tariff, device to gateway (schemas/bind.cddl):
+ * from then on the device's readings of that meter are charged at the
+ * tariff. Bindings share the device's sequence and previous-hash chain. */
+typedef struct fogpay_bind {
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];  /* key 1 */
+    uint64_t seq;                              /* key 2 */
+    char meter_id[FOGPAY_METER_ID_MAX + 1];    /* key 3 */
+    char tariff_id[FOGPAY_TARIFF_ID_MAX + 1];  /* key 4 */
+    uint64_t created_s;                        /* key 5 */
+    uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES]; /* key 6 */
+} fogpay_bind;
+
 typedef enum fogpay_receipt_kind {
     FOGPAY_RECEIPT_INTENT = 0,
     FOGPAY_RECEIPT_USAGE = 1,
+    /* 2 is the kind of another product of the contract. */
+    FOGPAY_RECEIPT_BIND = 3,
 } fogpay_receipt_kind;
 
 typedef enum fogpay_receipt_status {
-    FOGPAY_STATUS_SETTLED = 0,  /* the transfer is committed */
+    FOGPAY_STATUS_SETTLED = 0,  /* the transfer is committed (an intent, a charged reading) */
     FOGPAY_STATUS_REJECTED = 1, /* refused; reason says why; no money moved */
-    FOGPAY_STATUS_STORED = 2,   /* a usage reading is committed */
+    FOGPAY_STATUS_STORED = 2,   /* a reading or a binding is committed, no money moved */
 } fogpay_receipt_status;
 
 /* Receipt, gateway to device (schemas/receipt.cddl). A repeated (device,
@@ -85,6 +99,9 @@ typedef struct fogpay_receipt {
     uint64_t time_s;                            /* key 11 */
     uint8_t intent_hash[FOGPAY_HASH_BYTES];     /* key 12, SHA-256 of the signed message */
     uint16_t currency;                          /* key 13, with has_balance */
+    uint64_t charge_minor;                      /* key 17, a charged reading: its charge */
+    uint64_t consumption;                       /* key 18, a bound reading: units since the last */
+    char tariff_id[FOGPAY_TARIFF_ID_MAX + 1];   /* key 19, a bound reading or a binding */
     uint64_t legs_minor; /* key 20, settled, optional: what the transfer's further legs (fees)
                           * took of the amount; the first leg is the rest */
 } fogpay_receipt;
@@ -118,7 +135,8 @@ typedef enum fogpay_transfer_kind {
     FOGPAY_TRANSFER_REFUND = 2,     /* returns (part of) an earlier payment */
     FOGPAY_TRANSFER_REVERSAL = 3,   /* undoes an earlier transfer in full */
     FOGPAY_TRANSFER_WITHDRAWAL = 4, /* operator moves money out of a wallet */
-    /* 5..9 are the kinds of other products of the contract. */
+    /* 5..8 are kinds of another product of the contract. */
+    FOGPAY_TRANSFER_USAGE_CHARGE = 9,    /* a bound meter's reading, charged at its tariff */
     FOGPAY_TRANSFER_ENTITY_PAYMENT = 10, /* a legal entity's account pays a device's wallet */
 } fogpay_transfer_kind;
 
@@ -150,6 +168,8 @@ typedef struct fogpay_transfer {
     uint8_t intent_hash[FOGPAY_HASH_BYTES];      /* key 12, with device_id */
     char reference[FOGPAY_REFERENCE_MAX + 1];    /* key 13, optional */
     uint64_t related_position;                   /* key 14, optional: refunded/reversed */
+    char meter_id[FOGPAY_METER_ID_MAX + 1];      /* key 18, usage charges: the meter */
+    char tariff_id[FOGPAY_TARIFF_ID_MAX + 1];    /* key 19, usage charges: the tariff */
     uint8_t leg_count;                           /* legs after the first, 0..FOGPAY_LEGS_MAX-1 */
     fogpay_leg legs[FOGPAY_LEGS_MAX - 1];        /* key 20, optional: legs 2..leg_count+1 */
 } fogpay_transfer;
@@ -176,9 +196,10 @@ typedef enum fogpay_event_kind {
     FOGPAY_EVENT_OWNERSHIP = 2,  /* a device's owner or lessee changes from a time on */
     FOGPAY_EVENT_USAGE = 3,      /* a device's meter reading was stored */
     /* 4 is reserved for another kind of the contract. */
-    FOGPAY_EVENT_KEY_ROTATED = 5, /* a device's new key is active; the old one ends later */
-    FOGPAY_EVENT_KEY_REVOKED = 6, /* a device key's validity ended before its time */
-    /* 7 and 8 are the kinds of another product of the contract. */
+    FOGPAY_EVENT_KEY_ROTATED = 5,   /* a device's new key is active; the old one ends later */
+    FOGPAY_EVENT_KEY_REVOKED = 6,   /* a device key's validity ended before its time */
+    FOGPAY_EVENT_TARIFF = 7,        /* a tariff (a version of it) is defined, offered by a device */
+    FOGPAY_EVENT_METER_BOUND = 8,   /* a device's meter is bound to a tariff */
     FOGPAY_EVENT_FEE_SCHEDULE = 9,  /* an operator set a payee's fee schedule from a time on */
     FOGPAY_EVENT_ENTITY_LOGIN = 10, /* a legal entity's login was created or removed */
 } fogpay_event_kind;
@@ -205,6 +226,10 @@ typedef struct fogpay_event {
     uint8_t kid[FOGPAY_KID_BYTES];            /* key 14, key events: the key's id */
     uint16_t reason; /* key 15, status: the refusal that made the gateway change it (absent
                       * when an operator did) */
+    char tariff_id[FOGPAY_TARIFF_ID_MAX + 1]; /* key 16, tariff and meter bound */
+    char price[FOGPAY_PRICE_TEXT_MAX + 1];    /* key 17, tariff: "<num>/<den>" */
+    uint64_t minimum_minor;                   /* key 18, tariff: its minimum charge (absent 0) */
+    uint16_t currency;                        /* key 19, tariff */
     /* A fee schedule: its payee is device_id (a device's wallet) or
      * entity_id (that entity's account), neither for the default of every
      * payee; it applies from effective_ms to payments in fee_currency. */
@@ -265,6 +290,8 @@ fogpay_error fogpay_intent_encode(const fogpay_intent *in, uint8_t *buf, size_t 
 fogpay_error fogpay_intent_decode(const uint8_t *buf, size_t len, fogpay_intent *out);
 fogpay_error fogpay_usage_encode(const fogpay_usage *in, uint8_t *buf, size_t cap, size_t *len);
 fogpay_error fogpay_usage_decode(const uint8_t *buf, size_t len, fogpay_usage *out);
+fogpay_error fogpay_bind_encode(const fogpay_bind *in, uint8_t *buf, size_t cap, size_t *len);
+fogpay_error fogpay_bind_decode(const uint8_t *buf, size_t len, fogpay_bind *out);
 fogpay_error fogpay_receipt_encode(const fogpay_receipt *in, uint8_t *buf, size_t cap, size_t *len);
 fogpay_error fogpay_receipt_decode(const uint8_t *buf, size_t len, fogpay_receipt *out);
 fogpay_error fogpay_command_encode(const fogpay_command *in, uint8_t *buf, size_t cap, size_t *len);
@@ -312,6 +339,14 @@ fogpay_error fogpay_batch_next(fogpay_batch_reader *br, fogpay_transfer *out,
  * of the other stream. */
 fogpay_error fogpay_batch_next_event(fogpay_batch_reader *br, fogpay_event *out,
                                      fogpay_bytes *record_cbor);
+
+/* A tariff's price as the event record writes it: "<num>/<den>", num
+ * price_num minor units per price_den units of the meter, each 1..2^63-1,
+ * decimal without leading zeros. _format writes it into text (room for
+ * FOGPAY_PRICE_TEXT_MAX + 1 bytes); _parse reads it, FOGPAY_ERR_FIELD_RANGE
+ * for anything else. */
+fogpay_error fogpay_price_format(uint64_t num, uint64_t den, char text[FOGPAY_PRICE_TEXT_MAX + 1]);
+fogpay_error fogpay_price_parse(const char *text, uint64_t *num, uint64_t *den);
 
 /* The seq (key 2) of a message that failed to decode, found by a lenient
  * walk of its top-level map, so that a rejection receipt can name it.

@@ -722,6 +722,10 @@ static const control_command control_commands[] = {
     {"getEntityAccount", control__get_entity_account},
     {"listEntityDevices", control__list_entity_devices},
     {"payDevice", control__pay_device},
+    {"defineTariff", control__define_tariff},
+    {"getTariff", control__get_tariff},
+    {"bindMeter", control__bind_meter},
+    {"getMeter", control__get_meter},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */

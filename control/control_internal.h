@@ -1,7 +1,8 @@
 /*
  * control_internal.h - shared by the command handlers of control.c,
- * control_import.c and control_entity.c: the reply under construction and
- * the field readers that validate every field before the ledger sees it.
+ * control_import.c, control_entity.c, control_fee.c and control_tariff.c:
+ * the reply under construction and the field readers that validate every field before the ledger
+ * sees it.
  */
 #ifndef FOGPAY_CONTROL_INTERNAL_H
 #define FOGPAY_CONTROL_INTERNAL_H
@@ -94,5 +95,15 @@ fogpay_error control__pay_device(const fogpay_control_context *c, const cJSON *c
 /* The bulk import of devices (control_import.c). */
 fogpay_error control__import_devices(const fogpay_control_context *c, const cJSON *cmd,
                                      uint64_t now_ms, control_reply *r);
+
+/* Tariffs and meter bindings (control_tariff.c). */
+fogpay_error control__define_tariff(const fogpay_control_context *c, const cJSON *cmd,
+                                    uint64_t now_ms, control_reply *r);
+fogpay_error control__get_tariff(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                                 control_reply *r);
+fogpay_error control__bind_meter(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                                 control_reply *r);
+fogpay_error control__get_meter(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                                control_reply *r);
 
 #endif

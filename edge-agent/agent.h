@@ -79,6 +79,12 @@ typedef struct fogpay_agent_outcome {
     int64_t balance_after_minor;
     uint16_t currency;
     uint64_t legs_minor; /* what a fee schedule's legs took of a settled payment; 0 none */
+    /* A reading of a bound meter: what it was charged (0 when it is not a
+     * whole minor unit yet, carried to the next reading), the units since
+     * the meter's last settled reading, and the tariff (empty otherwise). */
+    uint64_t charge_minor;
+    uint64_t consumption;
+    char tariff_id[FOGPAY_TARIFF_ID_MAX + 1];
 } fogpay_agent_outcome;
 
 typedef struct fogpay_agent_balance {
@@ -133,9 +139,17 @@ fogpay_error fogpay_agent_pay_account(fogpay_agent *a, uint64_t account, uint64_
                                       uint16_t currency, const char *reference,
                                       fogpay_agent_outcome *out);
 
-/* Reports a meter reading, journaled and answered like a payment. */
+/* Reports a meter reading, journaled and answered like a payment: a
+ * reading of a bound meter is settled at its tariff (out->charge_minor,
+ * consumption, tariff_id), one of an unbound meter stored. */
 fogpay_error fogpay_agent_usage(fogpay_agent *a, const char *meter_id, uint64_t quantity,
                                 const char *unit, fogpay_agent_outcome *out);
+
+/* Binds one of the device's meters to a tariff the operator defined,
+ * journaled and answered like a payment: stored (out->tariff_id) or
+ * rejected (tariff_unknown, tariff_not_effective, tariff_own_payee). */
+fogpay_error fogpay_agent_bind(fogpay_agent *a, const char *meter_id, const char *tariff_id,
+                               fogpay_agent_outcome *out);
 
 /* Waits for and handles incoming messages until the journal is empty or
  * timeout_ms passed: FOGPAY_OK when empty, FOGPAY_ERR_TIMEOUT, or

@@ -109,6 +109,7 @@ struct fogpay_agent {
     fogpay_agent_outcome awaited_outcome;
     char topic_intent[FOGPAY_TOPIC_MAX];
     char topic_usage[FOGPAY_TOPIC_MAX];
+    char topic_bind[FOGPAY_TOPIC_MAX];
     char topic_receipt[FOGPAY_TOPIC_MAX];
     char topic_command[FOGPAY_TOPIC_MAX];
     char topic_reply[FOGPAY_TOPIC_MAX];

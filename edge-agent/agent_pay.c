@@ -1,6 +1,6 @@
 /*
- * agent_pay.c - paying and reporting usage: build the message, sign it,
- * journal it, send it, wait for its receipt.
+ * agent_pay.c - paying, reporting usage and binding a meter to a tariff:
+ * build the message, sign it, journal it, send it, wait for its receipt.
  *
  * Order, and why. Everything that can refuse the message without the
  * gateway is checked first (arguments through the encoder, suspension,
@@ -10,7 +10,7 @@
  * journal with fsync: only a message that is durable is ever sent, so a
  * crash at any point either leaves nothing (the number is skipped, never
  * reused) or a journaled message that is sent again with the same bytes.
- * Intents and usage readings share the sequence and the previous-message
+ * Intents, usage readings and bindings share the sequence and the previous-message
  * chain: prev_hash is the first bytes of the SHA-256 of the last journaled
  * signed message.
  *
@@ -160,6 +160,69 @@ fogpay_error fogpay_agent_pay_account(fogpay_agent *a, uint64_t account, uint64_
     return agent_pay_to(a, NULL, account, amount_minor, currency, reference, out);
 }
 
+/* Encodes a reading or a binding (msg) into buf. */
+typedef fogpay_error (*agent_encode_fn)(const void *msg, uint8_t *buf, size_t cap, size_t *len);
+
+static fogpay_error agent_encode_usage(const void *msg, uint8_t *buf, size_t cap, size_t *len)
+{
+    return fogpay_usage_encode(msg, buf, cap, len);
+}
+
+static fogpay_error agent_encode_bind(const void *msg, uint8_t *buf, size_t cap, size_t *len)
+{
+    return fogpay_bind_encode(msg, buf, cap, len);
+}
+
+/* The way of a message that no local limit refuses (a reading, a
+ * binding): a trial encoding, suspension, the seq reserved into *seq and
+ * the chain's link into prev_hash, both members of msg, then the message
+ * signed, journaled, sent and answered. */
+static fogpay_error agent_send_message(fogpay_agent *a, const void *msg, uint64_t *seq,
+                                       uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES],
+                                       agent_encode_fn encode, uint8_t kind,
+                                       fogpay_agent_outcome *out)
+{
+    *seq = fogpay_journal_next_seq(a->journal);
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    size_t len = 0;
+    fogpay_error err = encode(msg, payload, sizeof payload, &len);
+    if (err == FOGPAY_OK) {
+        err = agent_may_send(a);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_journal_reserve(a->journal, seq);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_journal_prev_hash(a->journal, prev_hash);
+    err = encode(msg, payload, sizeof payload, &len);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    return agent_submit(a, *seq, kind, payload, len, out);
+}
+
+fogpay_error fogpay_agent_bind(fogpay_agent *a, const char *meter_id, const char *tariff_id,
+                               fogpay_agent_outcome *out)
+{
+    if (!a || !meter_id || !tariff_id || !out) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    memset(out, 0, sizeof *out);
+    if (strlen(meter_id) > FOGPAY_METER_ID_MAX || strlen(tariff_id) > FOGPAY_TARIFF_ID_MAX) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    fogpay_bind b;
+    memset(&b, 0, sizeof b);
+    strcpy(b.device_id, a->device_id);
+    strcpy(b.meter_id, meter_id);
+    strcpy(b.tariff_id, tariff_id);
+    b.created_s = (uint64_t)time(NULL);
+    return agent_send_message(a, &b, &b.seq, b.prev_hash, agent_encode_bind, FOGPAY_RECEIPT_BIND,
+                              out);
+}
+
 fogpay_error fogpay_agent_usage(fogpay_agent *a, const char *meter_id, uint64_t quantity,
                                 const char *unit, fogpay_agent_outcome *out)
 {
@@ -177,23 +240,6 @@ fogpay_error fogpay_agent_usage(fogpay_agent *a, const char *meter_id, uint64_t 
     strcpy(u.unit, unit);
     u.quantity = quantity;
     u.created_s = (uint64_t)time(NULL);
-    u.seq = fogpay_journal_next_seq(a->journal);
-    uint8_t payload[FOGPAY_MESSAGE_MAX];
-    size_t len = 0;
-    fogpay_error err = fogpay_usage_encode(&u, payload, sizeof payload, &len);
-    if (err == FOGPAY_OK) {
-        err = agent_may_send(a);
-    }
-    if (err == FOGPAY_OK) {
-        err = fogpay_journal_reserve(a->journal, &u.seq);
-    }
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    fogpay_journal_prev_hash(a->journal, u.prev_hash);
-    err = fogpay_usage_encode(&u, payload, sizeof payload, &len);
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    return agent_submit(a, u.seq, FOGPAY_RECEIPT_USAGE, payload, len, out);
+    return agent_send_message(a, &u, &u.seq, u.prev_hash, agent_encode_usage, FOGPAY_RECEIPT_USAGE,
+                              out);
 }

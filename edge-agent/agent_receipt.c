@@ -95,6 +95,10 @@ static fogpay_error receipt_link_of(const fogpay_agent *a, uint64_t seq,
         fogpay_usage u;
         err = fogpay_usage_decode(cose.payload.ptr, cose.payload.len, &u);
         memcpy(prev, u.prev_hash, FOGPAY_PREV_HASH_BYTES);
+    } else if (err == FOGPAY_OK && e->kind == FOGPAY_RECEIPT_BIND) {
+        fogpay_bind b;
+        err = fogpay_bind_decode(cose.payload.ptr, cose.payload.len, &b);
+        memcpy(prev, b.prev_hash, FOGPAY_PREV_HASH_BYTES);
     } else if (err == FOGPAY_OK) {
         fogpay_intent in;
         err = fogpay_intent_decode(cose.payload.ptr, cose.payload.len, &in);
@@ -168,6 +172,9 @@ fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, si
     o->balance_after_minor = r.balance_after_minor;
     o->legs_minor = r.legs_minor;
     o->currency = r.currency;
+    o->charge_minor = r.charge_minor;
+    o->consumption = r.consumption;
+    memcpy(o->tariff_id, r.tariff_id, sizeof o->tariff_id);
     if (o->seq == a->awaited_seq) {
         a->awaited_outcome = *o;
     }

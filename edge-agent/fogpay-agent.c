@@ -8,6 +8,7 @@
  *   fogpay-agent [options] pay --to PAYEE --amount 1.50 --currency EUR [--ref TEXT] [--count N]
  *   fogpay-agent [options] pay --to-account N ...   (an account: a legal entity's)
  *   fogpay-agent [options] usage --meter ID --quantity N --unit kWh
+ *   fogpay-agent [options] bind --meter ID --tariff ID
  *   fogpay-agent [options] run [--drain]
  *   fogpay-agent [options] status
  *
@@ -60,6 +61,7 @@ typedef struct cli_options {
     const char *meter;
     const char *quantity;
     const char *unit;
+    const char *tariff;
     unsigned long count;
     bool drain;
     char password[FOGPAY_PASSWORD_MAX + 2];
@@ -81,6 +83,7 @@ static void cli_usage(FILE *out)
                  "       fogpay-agent [options] pay --to PAYEE|--to-account N --amount 1.50 "
                  "--currency EUR [--ref TEXT] [--count N]\n"
                  "       fogpay-agent [options] usage --meter ID --quantity N --unit kWh\n"
+                 "       fogpay-agent [options] bind --meter ID --tariff ID\n"
                  "       fogpay-agent [options] run [--drain]\n"
                  "       fogpay-agent [options] status\n"
                  "options: --dir STATEDIR --key FILE --device ID --gateway-key ed25519:HEX|FILE\n"
@@ -129,6 +132,7 @@ enum cli_option_id {
     OPT_METER,
     OPT_QUANTITY,
     OPT_UNIT,
+    OPT_TARIFF,
     OPT_COUNT,
     OPT_DRAIN,
     OPT_VERBOSE,
@@ -159,6 +163,7 @@ static const struct option cli_long_options[] = {
     {"meter", required_argument, NULL, OPT_METER},
     {"quantity", required_argument, NULL, OPT_QUANTITY},
     {"unit", required_argument, NULL, OPT_UNIT},
+    {"tariff", required_argument, NULL, OPT_TARIFF},
     {"count", required_argument, NULL, OPT_COUNT},
     {"drain", no_argument, NULL, OPT_DRAIN},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
@@ -279,6 +284,9 @@ static int cli_parse(cli_options *o, int argc, char **argv)
         case OPT_UNIT:
             slot = &o->unit;
             break;
+        case OPT_TARIFF:
+            slot = &o->tariff;
+            break;
         case OPT_DRAIN:
             o->drain = true;
             break;
@@ -365,7 +373,9 @@ static void cli_on_journaled(void *ctx, uint64_t seq, uint8_t kind)
 {
     (void)ctx;
     printf("journaled seq %" PRIu64 " %s\n", seq,
-           kind == FOGPAY_RECEIPT_USAGE ? "usage" : "intent");
+           kind == FOGPAY_RECEIPT_USAGE  ? "usage"
+           : kind == FOGPAY_RECEIPT_BIND ? "bind"
+                                         : "intent");
     fflush(stdout);
 }
 
@@ -396,6 +406,16 @@ static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
                fogpay_error_string(r->reason));
         return CLI_EXIT_REJECTED;
     }
+    if (r->status == FOGPAY_STATUS_STORED && r->tariff_id[0] != '\0') {
+        /* A binding, or a bound reading whose charge is under one minor
+         * unit so far (carried to the next). */
+        printf("stored seq %" PRIu64 " tariff %s", r->seq, r->tariff_id);
+        if (r->consumption != 0) {
+            printf(" consumption %" PRIu64 " charge 0", r->consumption);
+        }
+        printf("\n");
+        return CLI_EXIT_OK;
+    }
     if (r->status == FOGPAY_STATUS_STORED) {
         printf("stored seq %" PRIu64 "\n", r->seq);
         return CLI_EXIT_OK;
@@ -412,6 +432,12 @@ static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
         char fees[32];
         fogpay_amount_format((int64_t)r->legs_minor, exponent, fees, sizeof fees);
         printf(" fees %s", fees);
+    }
+    if (r->charge_minor != 0) {
+        char charge[32];
+        fogpay_amount_format((int64_t)r->charge_minor, exponent, charge, sizeof charge);
+        printf(" charge %s consumption %" PRIu64 " tariff %s", charge, r->consumption,
+               r->tariff_id);
     }
     putchar('\n');
     return CLI_EXIT_OK;
@@ -475,6 +501,17 @@ static int cli_usage_report(fogpay_agent *a, const cli_options *o)
     return cli_report(err, &r);
 }
 
+static int cli_bind(fogpay_agent *a, const cli_options *o)
+{
+    if (!o->meter || !o->tariff) {
+        return cli_usage_error("bind needs --meter and --tariff");
+    }
+    fogpay_agent_connect(a);
+    fogpay_agent_outcome r;
+    fogpay_error err = fogpay_agent_bind(a, o->meter, o->tariff, &r);
+    return cli_report(err, &r);
+}
+
 static int cli_status(fogpay_agent *a, const cli_options *o)
 {
     fogpay_agent_status s;
@@ -526,6 +563,8 @@ static int cli_with_agent(cli_options *o)
         rc = cli_pay(a, o);
     } else if (strcmp(o->command, "usage") == 0) {
         rc = cli_usage_report(a, o);
+    } else if (strcmp(o->command, "bind") == 0) {
+        rc = cli_bind(a, o);
     } else if (strcmp(o->command, "run") == 0) {
         rc = cli_run(a, o);
     } else {
@@ -553,7 +592,7 @@ int main(int argc, char **argv)
     if (strcmp(o.command, "switch-key") == 0) {
         return cli_switch_key(&o);
     }
-    static const char *const commands[] = {"pay", "usage", "run", "status"};
+    static const char *const commands[] = {"pay", "usage", "bind", "run", "status"};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(o.command, commands[i]) == 0) {
             return cli_with_agent(&o);

@@ -58,6 +58,7 @@ static const struct {
     {ledger_fee__sql, &ledger_fee__sql_count},
     {ledger_sync__sql, &ledger_sync__sql_count},
     {ledger_gateway_key__sql, &ledger_gateway_key__sql_count},
+    {ledger_tariff__sql, &ledger_tariff__sql_count},
     {ledger_verify__sql, &ledger_verify__sql_count},
 };
 

@@ -16,14 +16,16 @@
  * Responsibilities. The ledger owns every check that needs stored state:
  * device status, (device, seq) duplicates and conflicts, payee existence and
  * status, per-payment and per-day limits, funds, the payee's wallet maximum,
- * and the payee's fee schedule, which splits a payment into legs at one
- * chain position (ledger_fee.c).
+ * the payee's fee schedule, which splits a payment into legs at one
+ * chain position (ledger_fee.c), and a bound meter's readings against its
+ * tariff and last settled reading.
  * The caller (plugin/device_message.c) owns everything before that: topic, size,
  * decoding, signature, expiry, currency being enabled.
  *
  * The hot state. What a settlement reads (devices with their keys and
  * limits, holders, wallets and balances, today's paid totals, the highest
- * answered seq, the chain head) is held in memory by the handle, loaded on
+ * answered seq, the chain head, each device's bound meters with their
+ * settlement state and tariff version) is held in memory by the handle, loaded on
  * first use and changed only with the ledger's own writes, rolled back
  * with them, and dropped when another connection commits to the file
  * (PRAGMA data_version); a settlement runs no SELECT. The per-day limit is
@@ -443,6 +445,110 @@ fogpay_error fogpay_ledger_settle(fogpay_ledger *l, const fogpay_intent *intent,
 fogpay_error fogpay_ledger_store_usage(fogpay_ledger *l, const fogpay_usage *usage,
                                        const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms);
 
+/* Tariffs and metered use (ledger_tariff.c, ledger_meter.c; the tables in
+ * schemas/ledger.sql, "Tariffs and metered use").
+ *
+ * A tariff prices a meter's units: price_num minor units of currency per
+ * price_den units (0.3917 EUR per kWh, read in Wh: 3917/100000 cents per
+ * Wh), exactly, as a fraction. The device offering it (the metering point)
+ * is paid into its wallet, or payee_entity's account when set. Versions
+ * are append-only and effective-dated like ownership: the version at or
+ * before a reading's time applies. */
+typedef struct fogpay_tariff {
+    char tariff_id[FOGPAY_TARIFF_ID_MAX + 1];
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];    /* the offering device */
+    char payee_entity[FOGPAY_ENTITY_ID_MAX + 1]; /* "": the device's wallet is paid */
+    char unit[FOGPAY_UNIT_MAX + 1];
+    uint64_t price_num;     /* 1..2^63-1 minor units ... */
+    uint64_t price_den;     /* ... per 1..2^63-1 units of the meter */
+    uint64_t minimum_minor; /* the least a charged reading pays; 0: none */
+    uint16_t currency;
+    uint64_t effective_ms; /* from when this version applies, at least 1 */
+} fogpay_tariff;
+
+/* Defines a version of a tariff, with its event (kind 7), as its own
+ * transaction unless one is open. Errors: FOGPAY_ERR_FIELD_RANGE (a field
+ * out of its range, or an effective time before the tariff's latest
+ * version, which is never rewritten), FOGPAY_ERR_EXISTS (a version at that
+ * time already), FOGPAY_ERR_NOT_FOUND (no such device or entity),
+ * FOGPAY_ERR_TEXT_INVALID (an id of other characters). A payee entity gets
+ * its account in the currency now. */
+fogpay_error fogpay_ledger_tariff_define(fogpay_ledger *l, const fogpay_tariff *t, uint64_t now_ms);
+/* The version of tariff_id applying at time_ms, and (until_ms, may be
+ * NULL) when the next one starts (UINT64_MAX: none defined).
+ * FOGPAY_ERR_TARIFF_UNKNOWN, FOGPAY_ERR_TARIFF_NOT_EFFECTIVE. */
+fogpay_error fogpay_ledger_tariff_at(fogpay_ledger *l, const char *tariff_id, uint64_t time_ms,
+                                     fogpay_tariff *out, uint64_t *until_ms);
+
+/* A meter's binding and its settlement state: last_quantity the last
+ * settled reading (has_last false: none yet, the next reading is the
+ * baseline); carry the remainder below one minor unit, in 1/price_den of
+ * a minor unit of the tariff version effective from version_ms. */
+typedef struct fogpay_meter {
+    uint64_t binding_id; /* 0: not bound */
+    char tariff_id[FOGPAY_TARIFF_ID_MAX + 1];
+    bool has_last;
+    uint64_t last_quantity;
+    uint64_t carry;
+    uint64_t version_ms;
+} fogpay_meter;
+
+/* Binds device_id's meter to tariff_id from now on, with its event (kind
+ * 8): by the device's bind message (seq and hash, inside the open group
+ * transaction) or by an operator (seq 0, hash NULL). A rebinding keeps the
+ * meter's last settled reading as its baseline and starts its carry at 0.
+ * Errors: FOGPAY_ERR_UNKNOWN_DEVICE, FOGPAY_ERR_TARIFF_UNKNOWN,
+ * FOGPAY_ERR_TARIFF_NOT_EFFECTIVE (no version applies now),
+ * FOGPAY_ERR_TARIFF_OWN_PAYEE (it would pay the device's own wallet),
+ * FOGPAY_ERR_FIELD_RANGE, FOGPAY_ERR_TEXT_INVALID. */
+fogpay_error fogpay_ledger_meter_bind(fogpay_ledger *l, const char *device_id, const char *meter_id,
+                                      const char *tariff_id, uint64_t seq, const uint8_t *hash,
+                                      uint64_t now_ms);
+/* The meter's binding; FOGPAY_ERR_METER_UNKNOWN when it is not bound. */
+fogpay_error fogpay_ledger_meter_get(fogpay_ledger *l, const char *device_id, const char *meter_id,
+                                     fogpay_meter *out);
+
+/* The charge of delta units at num/den minor units a unit with carry
+ * (below den) left from before: *charge_minor = floor((delta * num +
+ * carry) / den), *carry_out the remainder, computed exactly in 128 bits
+ * (delta, num and den are at most 2^63-1, so delta * num + carry stays
+ * under 2^127). Summed over readings, the charges of a total T are
+ * floor(T * num / den) whatever the spacing. FOGPAY_ERR_CHARGE_TOO_LARGE
+ * when the charge is over FOGPAY_AMOUNT_MAX_MINOR (nothing is written),
+ * FOGPAY_ERR_FIELD_RANGE for arguments outside those bounds. */
+fogpay_error fogpay_tariff_charge(uint64_t delta, uint64_t num, uint64_t den, uint64_t carry,
+                                  uint64_t *charge_minor, uint64_t *carry_out);
+
+/* What a reading came to. */
+typedef struct fogpay_usage_settlement {
+    bool bound;            /* the meter is bound: tariff_id set */
+    uint64_t consumption;  /* units since the last settled reading; 0: the baseline */
+    uint64_t charge_minor; /* what was paid; 0: no transfer */
+    char tariff_id[FOGPAY_TARIFF_ID_MAX + 1];
+    fogpay_transfer transfer; /* with a charge */
+    int64_t balance_after_minor;
+} fogpay_usage_settlement;
+
+/* Stores an authenticated reading (fogpay_ledger_store_usage) and, when
+ * its meter is bound, settles it at once in the same operation: the
+ * consumption since the meter's last settled reading, at the tariff
+ * version applying now, charged with fogpay_tariff_charge() and the
+ * minimum charge (a reading whose charge is positive pays at least the
+ * minimum; one whose charge is 0 pays nothing and its fraction carries
+ * on), as a usage-charge transfer from the device's wallet to the
+ * tariff's payee. The first reading of a binding is its baseline: stored,
+ * nothing charged. Refused, with nothing stored, no money moved and the
+ * meter's state as it was (so that the next reading charges the same
+ * consumption once): FOGPAY_ERR_UNIT_MISMATCH, FOGPAY_ERR_READING_BACKWARDS,
+ * FOGPAY_ERR_READING_REPEATED, FOGPAY_ERR_READING_IMPLAUSIBLE (over
+ * FOGPAY_METER_DELTA_MAX), FOGPAY_ERR_TARIFF_NOT_EFFECTIVE,
+ * FOGPAY_ERR_CHARGE_TOO_LARGE, FOGPAY_ERR_CHARGE_UNPAID (the wallet does
+ * not hold the charge), and the payment's own refusals (a suspended
+ * payer, a revoked payee, the payee's wallet maximum). */
+fogpay_error fogpay_ledger_usage_settle(fogpay_ledger *l, const fogpay_usage *usage,
+                                        const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
+                                        fogpay_usage_settlement *out);
+
 /* Records the answer to a device message, settled or refused, with the
  * signed receipt (1..FOGPAY_MESSAGE_MAX bytes), so a repeat gets the same
  * bytes. position is 0 when no transfer was made. FOGPAY_ERR_EXISTS when
@@ -490,8 +596,10 @@ fogpay_error fogpay_ledger_chain_head(fogpay_ledger *l, uint64_t *position,
  * (fogpay_event in common/fogpay_message.h). The ledger appends an event,
  * in the same transaction as the change it records, when a device is
  * registered (with its owner), when its status changes, when its ownership
- * changes, when one of its usage readings is stored, and when a legal
- * entity's login is created or removed (the one kind without a device). Events are
+ * changes, when one of its usage readings is stored, when a tariff version
+ * is defined (offered by a device), when a device's meter is bound, and when
+ * a legal entity's login is created or removed (the one kind without a
+ * device). Events are
  * append-only and hash-chained as transfers are: hash(n) = SHA-256(
  * hash(n-1) || record(n)), record(n) = fogpay_event_encode() of event n,
  * hash(0) = 32 zero bytes. An event's time_ms is the now_ms its writer was

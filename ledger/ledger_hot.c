@@ -595,3 +595,99 @@ bool ledger__hot_head_transfer(fogpay_ledger *l, uint64_t position, fogpay_trans
     }
     return true;
 }
+
+/* Meters and their tariffs. */
+
+static ledger_hot_meter *hot__meter_of(ledger_hot_device *d, const char *meter_id)
+{
+    for (size_t i = 0; i < LEDGER_HOT_METERS; i++) {
+        if (d->meters[i].meter_id[0] != '\0' && strcmp(d->meters[i].meter_id, meter_id) == 0) {
+            return &d->meters[i];
+        }
+    }
+    return NULL;
+}
+
+/* Takes the next slot of d for meter_id (journaled first). */
+static ledger_hot_meter *hot__meter_take(fogpay_ledger *l, ledger_hot_device *d,
+                                         const char *meter_id, const fogpay_meter *m)
+{
+    hot__journal(l, d);
+    ledger_hot_meter *hm = &d->meters[d->next_meter];
+    d->next_meter = (d->next_meter + 1) % LEDGER_HOT_METERS;
+    memset(hm, 0, sizeof *hm);
+    memcpy(hm->meter_id, meter_id, strnlen(meter_id, FOGPAY_METER_ID_MAX));
+    hm->meter = *m;
+    return hm;
+}
+
+fogpay_error ledger__hot_meter(fogpay_ledger *l, ledger_hot_device *d, const char *meter_id,
+                               ledger_hot_meter **out)
+{
+    ledger_hot_meter *hm = hot__meter_of(d, meter_id);
+    if (hm != NULL) {
+        *out = hm;
+        return FOGPAY_OK;
+    }
+    fogpay_meter m;
+    fogpay_error err = ledger__meter_read_db(l, d->device.device_id, meter_id, &m);
+    if (err == FOGPAY_ERR_METER_UNKNOWN) {
+        memset(&m, 0, sizeof m);
+        err = FOGPAY_OK;
+    }
+    if (err == FOGPAY_OK) {
+        *out = hot__meter_take(l, d, meter_id, &m);
+    }
+    return err;
+}
+
+void ledger__hot_meter_set(fogpay_ledger *l, const char *device_id, const char *meter_id,
+                           const fogpay_meter *m)
+{
+    ledger_hot_device *d = *hot__slot(&l->hot, device_id);
+    if (d == NULL || !d->loaded) {
+        return;
+    }
+    ledger_hot_meter *hm = hot__meter_of(d, meter_id);
+    if (hm == NULL) {
+        hot__meter_take(l, d, meter_id, m);
+        return;
+    }
+    hot__journal(l, d);
+    if (hm->meter.binding_id != m->binding_id) {
+        hm->tariff_known = false;
+    }
+    hm->meter = *m;
+}
+
+fogpay_error ledger__hot_meter_tariff(fogpay_ledger *l, ledger_hot_device *d, ledger_hot_meter *hm,
+                                      uint64_t time_ms, const fogpay_tariff **out)
+{
+    if (hm->tariff_known && time_ms >= hm->tariff.effective_ms && time_ms < hm->tariff_until_ms) {
+        *out = &hm->tariff;
+        return FOGPAY_OK;
+    }
+    fogpay_tariff t;
+    uint64_t until_ms = 0;
+    fogpay_error err = fogpay_ledger_tariff_at(l, hm->meter.tariff_id, time_ms, &t, &until_ms);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    hot__journal(l, d);
+    hm->tariff = t;
+    hm->tariff_until_ms = until_ms;
+    hm->tariff_known = true;
+    *out = &hm->tariff;
+    return FOGPAY_OK;
+}
+
+void ledger__hot_tariffs_changed(fogpay_ledger *l)
+{
+    ledger_hot *h = &l->hot;
+    for (size_t i = 0; i < h->cap; i++) {
+        ledger_hot_device *d = h->slots[i];
+        for (size_t k = 0; d != NULL && k < LEDGER_HOT_METERS; k++) {
+            d->meters[k].tariff_known = false;
+        }
+    }
+}

@@ -89,10 +89,13 @@
  * beyond it a new schedule is refused (FOGPAY_ERR_FIELD_RANGE). */
 #define LEDGER_FEE_SCHEDULES_MAX 65536
 /* Bounds of the hot state (ledger_hot.c): currencies kept a device,
+ * meters kept a device (a charger's or a vehicle's one or two; another
+ * takes the oldest slot),
  * devices kept before the state is emptied at a transaction's start, undo
  * records a transaction before a rollback in it empties the state instead,
  * and savepoint marks (the caller's and the ledger's own). */
 #define LEDGER_HOT_WALLETS     4
+#define LEDGER_HOT_METERS      2
 #define LEDGER_HOT_DEVICES_MAX 100000
 #define LEDGER_HOT_JOURNAL_MAX 16384
 #define LEDGER_HOT_MARKS_MAX   (LEDGER_SAVEPOINT_DEPTH_MAX + 8)
@@ -179,6 +182,13 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_GATEWAY_KEY_END,
     LEDGER_STMT_GATEWAY_KEY_GET,
     LEDGER_STMT_GATEWAY_KEY_ACTIVE,
+    /* ledger_tariff.c */
+    LEDGER_STMT_TARIFF_INSERT,
+    LEDGER_STMT_TARIFF_LATEST,
+    LEDGER_STMT_TARIFF_AT,
+    LEDGER_STMT_BINDING_INSERT,
+    LEDGER_STMT_BINDING_LATEST,
+    LEDGER_STMT_BINDING_STATE_SET,
     /* ledger_verify.c */
     LEDGER_STMT_VERIFY_WALK,
     LEDGER_STMT_VERIFY_EVENTS,
@@ -216,6 +226,8 @@ extern const ledger_stmt_sql ledger_sync__sql[];
 extern const size_t ledger_sync__sql_count;
 extern const ledger_stmt_sql ledger_gateway_key__sql[];
 extern const size_t ledger_gateway_key__sql_count;
+extern const ledger_stmt_sql ledger_tariff__sql[];
+extern const size_t ledger_tariff__sql_count;
 extern const ledger_stmt_sql ledger_verify__sql[];
 extern const size_t ledger_verify__sql_count;
 
@@ -239,6 +251,17 @@ typedef struct ledger_hot_wallet {
     uint64_t paid_minor;
 } ledger_hot_wallet;
 
+/* A meter of a device as settlement needs it: its binding and state
+ * (binding_id 0: not bound), and the tariff version applying on
+ * [tariff.effective_ms, tariff_until_ms) once known. */
+typedef struct ledger_hot_meter {
+    char meter_id[FOGPAY_METER_ID_MAX + 1]; /* "": an unused slot */
+    fogpay_meter meter;
+    bool tariff_known;
+    fogpay_tariff tariff;
+    uint64_t tariff_until_ms;
+} ledger_hot_meter;
+
 /* A device as settlement needs it. Stale (loaded false) entries reload on
  * use; holder is the entity ("" nobody) that holds the device on
  * [holder_from_ms, holder_until_ms); last_message_seq the highest seq in
@@ -254,6 +277,8 @@ typedef struct ledger_hot_device {
     uint64_t last_message_seq;
     uint32_t next_wallet; /* the slot the next currency takes */
     ledger_hot_wallet wallets[LEDGER_HOT_WALLETS];
+    uint32_t next_meter; /* the slot the next meter takes */
+    ledger_hot_meter meters[LEDGER_HOT_METERS];
 } ledger_hot_device;
 
 /* The transfer chain's head, with the transfer there once appended here. */
@@ -317,8 +342,9 @@ struct fogpay_ledger {
  * them, for every SELECT that returns transfers. */
 #define LEDGER_TRANSFER_COLUMNS                                                                    \
     "position, kind, debit_account, credit_account, amount_minor, currency, time_ms, device_id, "  \
-    "seq, payer_entity, payee_entity, intent_hash, reference, related_position, hash, record"
-#define LEDGER_TRANSFER_COLUMN_COUNT  16
+    "seq, payer_entity, payee_entity, intent_hash, reference, related_position, hash, record, "    \
+    "meter_id, tariff_id"
+#define LEDGER_TRANSFER_COLUMN_COUNT  18
 #define LEDGER_TRANSFER_COLUMN_RECORD 15
 
 /* The columns of an event in the order ledger__event_read() reads them. */
@@ -486,8 +512,31 @@ fogpay_error ledger__fee_schedule_for(fogpay_ledger *l, const ledger_account *pa
                                       uint16_t currency, uint64_t time_ms, fogpay_fee_schedule *out,
                                       bool *found);
 
-/* ledger_settle.c: what device_id paid in currency on day (a UTC day
- * number), from device_day_totals. */
+/* ledger_settle.c */
+
+/* A payment from a device's wallet: intent names payer, payee, amount,
+ * currency, seq and reference (decoded or built by the ledger), hash the
+ * signed message that caused it. kind FOGPAY_TRANSFER_PAYMENT (the
+ * device's own intent: its per-payment and per-day limits apply, and the
+ * day total grows) or FOGPAY_TRANSFER_USAGE_CHARGE (a reading's charge at
+ * a tariff: meter_id and tariff_id go into the transfer; the intent limits
+ * do not apply, the tariff and the plausibility limit bound it). */
+typedef struct ledger_payment {
+    const fogpay_intent *intent;
+    const uint8_t *hash;
+    uint8_t kind;
+    const char *meter_id;
+    const char *tariff_id;
+} ledger_payment;
+
+/* Checks the payer, payee and funds (ledger.h's rules) and appends the
+ * transfer, as one operation; a refusal changes nothing. *out and
+ * *balance_after (the payer's wallet, may be NULL) on FOGPAY_OK. */
+fogpay_error ledger__pay(fogpay_ledger *l, const ledger_payment *pay, uint64_t now_ms,
+                         fogpay_transfer *out, int64_t *balance_after);
+
+/* What device_id paid in currency on day (a UTC day number), from
+ * device_day_totals. */
 fogpay_error ledger__day_total_db(fogpay_ledger *l, const char *device_id, uint16_t currency,
                                   uint64_t day, uint64_t *paid_minor);
 
@@ -610,6 +659,14 @@ fogpay_error ledger__event_head(fogpay_ledger *l, uint64_t *position,
 fogpay_error ledger__event_read(sqlite3_stmt *s, fogpay_event *e, uint8_t hash[FOGPAY_HASH_BYTES],
                                 const uint8_t **record, size_t *record_len);
 
+/* ledger_tariff.c: the meter's latest binding with its state from the
+ * database (FOGPAY_ERR_METER_UNKNOWN when it has none), and the write of a
+ * binding's new state (with the hot state's). */
+fogpay_error ledger__meter_read_db(fogpay_ledger *l, const char *device_id, const char *meter_id,
+                                   fogpay_meter *out);
+fogpay_error ledger__meter_state_write(fogpay_ledger *l, const char *device_id,
+                                       const char *meter_id, const fogpay_meter *m);
+
 /* ledger_checkpoint.c: starts the checkpoint thread with its connection
  * and hands it the writer's checkpoints; stops it (before the writer's
  * connection closes). */
@@ -663,6 +720,20 @@ fogpay_error ledger__hot_holder(fogpay_ledger *l, ledger_hot_device *d, uint64_t
                                 char entity_out[FOGPAY_ENTITY_ID_MAX + 1]);
 /* The highest seq of the device's answered messages (0: none). */
 fogpay_error ledger__hot_last_seq(fogpay_ledger *l, ledger_hot_device *d, uint64_t *seq);
+/* The meter meter_id of device d, its binding loaded on first use (also
+ * when it is not bound, binding_id 0). Valid until the ledger's next call. */
+fogpay_error ledger__hot_meter(fogpay_ledger *l, ledger_hot_device *d, const char *meter_id,
+                               ledger_hot_meter **out);
+/* After the ledger's write of a binding or its state: the meter's new
+ * binding and state (a new binding forgets the tariff held with it). */
+void ledger__hot_meter_set(fogpay_ledger *l, const char *device_id, const char *meter_id,
+                           const fogpay_meter *m);
+/* The tariff version of hm's binding applying at time_ms, loaded when the
+ * one held does not apply then. Errors as fogpay_ledger_tariff_at(). */
+fogpay_error ledger__hot_meter_tariff(fogpay_ledger *l, ledger_hot_device *d, ledger_hot_meter *hm,
+                                      uint64_t time_ms, const fogpay_tariff **out);
+/* After a tariff version is defined: every tariff held is forgotten. */
+void ledger__hot_tariffs_changed(fogpay_ledger *l);
 /* The transfer chain's head; and the transfer at position when it is the
  * head appended by this handle (false otherwise: read the database). */
 fogpay_error ledger__hot_head(fogpay_ledger *l, uint64_t *position,

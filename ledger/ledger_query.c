@@ -122,6 +122,8 @@ fogpay_error ledger__transfer_read(fogpay_ledger *l, sqlite3_stmt *s, fogpay_tra
          ledger__column_text(s, 9, t->payer_entity, sizeof t->payer_entity) &&
          ledger__column_text(s, 10, t->payee_entity, sizeof t->payee_entity) &&
          ledger__column_text(s, 12, t->reference, sizeof t->reference) &&
+         ledger__column_text(s, 16, t->meter_id, sizeof t->meter_id) &&
+         ledger__column_text(s, 17, t->tariff_id, sizeof t->tariff_id) &&
          query__hash(s, 11, true, t->intent_hash);
     t->kind = (uint8_t)kind;
     t->currency = (uint16_t)currency;

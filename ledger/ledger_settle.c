@@ -1,7 +1,8 @@
 /*
- * ledger_settle.c - moving money: settling a device's payment intent,
- * operator funding of a wallet, a legal entity's payment to a device, and
- * refunds or reversals of payments.
+ * ledger_settle.c - moving money: settling a device's payment intent or a
+ * usage charge (ledger__pay, the one way money leaves a device's wallet for
+ * a payee), operator funding of a wallet, a legal entity's payment to a
+ * device, and refunds or reversals of payments.
  *
  * Design. Every rule that needs stored state is checked before anything is
  * written, in the order ledger.h gives, each with its own fogpay_error; the
@@ -17,6 +18,7 @@
  * Ownership. Nothing here allocates; the transfer is copied to the caller's
  * struct only on success.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "ledger_internal.h"
@@ -239,11 +241,13 @@ static fogpay_error settle__check_funds(fogpay_ledger *l, const fogpay_intent *i
     return FOGPAY_OK;
 }
 
-/* The writes of a checked settlement, inside an operation. */
-static fogpay_error settle__write(fogpay_ledger *l, const fogpay_intent *in,
-                                  const uint8_t intent_hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
+/* The writes of a checked payment, inside an operation: the transfer of
+ * pay's kind (a usage charge with its meter and tariff), split by the
+ * payee's fee schedule, and, for a payment, the payer's day total. */
+static fogpay_error settle__write(fogpay_ledger *l, const ledger_payment *pay, uint64_t now_ms,
                                   settle_parties *p, fogpay_transfer *t, int64_t *balance_after)
 {
+    const fogpay_intent *in = pay->intent;
     fogpay_error err = FOGPAY_OK;
     if (p->payee.id == 0) {
         err = ledger__account_ensure(l, LEDGER_ACCOUNT_WALLET, p->payee_device, in->currency,
@@ -259,7 +263,7 @@ static fogpay_error settle__write(fogpay_ledger *l, const fogpay_intent *in,
     if (err != FOGPAY_OK) {
         return err;
     }
-    t->kind = FOGPAY_TRANSFER_PAYMENT;
+    t->kind = pay->kind;
     t->debit_account = p->payer_wallet.id;
     t->credit_account = p->payee.id;
     t->amount_minor = in->amount_minor;
@@ -267,22 +271,27 @@ static fogpay_error settle__write(fogpay_ledger *l, const fogpay_intent *in,
     t->time_ms = now_ms;
     memcpy(t->device_id, in->device_id, sizeof t->device_id);
     t->seq = in->seq;
-    memcpy(t->intent_hash, intent_hash, FOGPAY_HASH_BYTES);
+    memcpy(t->intent_hash, pay->hash, FOGPAY_HASH_BYTES);
     memcpy(t->reference, in->reference, sizeof t->reference);
+    if (pay->kind == FOGPAY_TRANSFER_USAGE_CHARGE) {
+        snprintf(t->meter_id, sizeof t->meter_id, "%s", pay->meter_id);
+        snprintf(t->tariff_id, sizeof t->tariff_id, "%s", pay->tariff_id);
+    }
     fogpay_fee_schedule schedule;
     bool fees = false;
     err = ledger__fee_schedule_for(l, &p->payee, in->currency, now_ms, &schedule, &fees);
     if (err == FOGPAY_OK) {
         err = ledger__split_append(l, t, fees ? &schedule : NULL, balance_after);
     }
-    if (err == FOGPAY_OK) {
-        sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DAY_TOTAL_ADD);
-        ledger__bind_text(l, s, 1, t->device_id);
-        ledger__bind_int64(l, s, 2, t->currency);
-        ledger__bind_u64(l, s, 3, now_ms / LEDGER_DAY_MS);
-        ledger__bind_u64(l, s, 4, in->amount_minor);
-        err = ledger__exec(l, s);
+    if (err != FOGPAY_OK || pay->kind != FOGPAY_TRANSFER_PAYMENT) {
+        return err;
     }
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DAY_TOTAL_ADD);
+    ledger__bind_text(l, s, 1, t->device_id);
+    ledger__bind_int64(l, s, 2, t->currency);
+    ledger__bind_u64(l, s, 3, now_ms / LEDGER_DAY_MS);
+    ledger__bind_u64(l, s, 4, in->amount_minor);
+    err = ledger__exec(l, s);
     if (err == FOGPAY_OK) {
         ledger__hot_paid_add(l, t->device_id, t->currency, now_ms / LEDGER_DAY_MS,
                              in->amount_minor);
@@ -290,13 +299,10 @@ static fogpay_error settle__write(fogpay_ledger *l, const fogpay_intent *in,
     return err;
 }
 
-fogpay_error fogpay_ledger_settle(fogpay_ledger *l, const fogpay_intent *intent,
-                                  const uint8_t intent_hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
-                                  fogpay_transfer *out, int64_t *balance_after)
+fogpay_error ledger__pay(fogpay_ledger *l, const ledger_payment *pay, uint64_t now_ms,
+                         fogpay_transfer *out, int64_t *balance_after)
 {
-    if (l == NULL || intent == NULL || intent_hash == NULL || out == NULL) {
-        return FOGPAY_ERR_INVALID_ARGUMENT;
-    }
+    const fogpay_intent *intent = pay->intent;
     fogpay_error err = settle__check_intent(intent, now_ms);
     if (err != FOGPAY_OK) {
         return err;
@@ -312,7 +318,7 @@ fogpay_error fogpay_ledger_settle(fogpay_ledger *l, const fogpay_intent *intent,
     if (err == FOGPAY_OK) {
         err = settle__check_payee(l, intent, &p);
     }
-    if (err == FOGPAY_OK) {
+    if (err == FOGPAY_OK && pay->kind == FOGPAY_TRANSFER_PAYMENT) {
         err = settle__check_limits(l, intent, now_ms, &p);
     }
     if (err == FOGPAY_OK) {
@@ -321,7 +327,7 @@ fogpay_error fogpay_ledger_settle(fogpay_ledger *l, const fogpay_intent *intent,
     fogpay_transfer t;
     int64_t balance = 0;
     if (err == FOGPAY_OK) {
-        err = settle__write(l, intent, intent_hash, now_ms, &p, &t, &balance);
+        err = settle__write(l, pay, now_ms, &p, &t, &balance);
     }
     err = ledger__op_end(l, &op, err);
     if (err == FOGPAY_OK) {
@@ -331,6 +337,17 @@ fogpay_error fogpay_ledger_settle(fogpay_ledger *l, const fogpay_intent *intent,
         }
     }
     return err;
+}
+
+fogpay_error fogpay_ledger_settle(fogpay_ledger *l, const fogpay_intent *intent,
+                                  const uint8_t intent_hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
+                                  fogpay_transfer *out, int64_t *balance_after)
+{
+    if (l == NULL || intent == NULL || intent_hash == NULL || out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    ledger_payment pay = {.intent = intent, .hash = intent_hash, .kind = FOGPAY_TRANSFER_PAYMENT};
+    return ledger__pay(l, &pay, now_ms, out, balance_after);
 }
 
 /* Funding, and entity payments. */

@@ -1,6 +1,7 @@
 /*
  * device_message.c - the path of every device message (MOSQ_EVT_MESSAGE):
- * payment intents and meter readings, admitted on the broker's thread,
+ * payment intents, meter readings (settled at their tariff when the meter
+ * is bound) and meter bindings (bind_message.c), admitted on the broker's thread,
  * verified by a worker, settled or stored in the group transaction on the
  * broker's thread, signed by a worker, recorded, and answered through the
  * outbox after the commit (gateway.h's top comment has the threads).
@@ -82,6 +83,8 @@ static fogpay_error verify_decode(fogpay_job *job, fogpay_bytes payload)
         err = fogpay_intent_decode(payload.ptr, payload.len, &job->intent);
         named = job->intent.device_id;
         job->seq = err == FOGPAY_OK ? job->intent.seq : job->seq;
+    } else if (job->kind == FOGPAY_RECEIPT_BIND) {
+        err = fogpay_bind_message_decode(job, payload, &named);
     } else {
         err = fogpay_usage_decode(payload.ptr, payload.len, &job->usage);
         named = job->usage.device_id;
@@ -143,9 +146,13 @@ static void settle_on_chain(fogpay_gateway *gw, const fogpay_job *job)
 static void settle_reject(fogpay_gateway *gw, fogpay_job *job, fogpay_error reason)
 {
     gw->rejected_total++;
+    static const char *const kinds[] = {[FOGPAY_RECEIPT_INTENT] = "intent",
+                                        [FOGPAY_RECEIPT_USAGE] = "usage",
+                                        [FOGPAY_RECEIPT_BIND] = "bind"};
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: %s %s seq %llu refused: %s",
-                         job->kind == FOGPAY_RECEIPT_USAGE ? "usage" : "intent", job->device_id,
-                         (unsigned long long)job->seq, fogpay_error_name(reason));
+                         job->kind <= FOGPAY_RECEIPT_BIND && kinds[job->kind] ? kinds[job->kind]
+                                                                              : "message",
+                         job->device_id, (unsigned long long)job->seq, fogpay_error_name(reason));
     fogpay_ledger_rejection_log(gw->ledger, job->device_id, job->seq, reason, job->now_ms);
     job_receipt_base(gw, job);
     job->receipt.status = FOGPAY_STATUS_REJECTED;
@@ -212,6 +219,60 @@ static fogpay_error settle_time_window(const fogpay_job *job, uint64_t created_s
     return FOGPAY_OK;
 }
 
+/* Opens the message's savepoint after its time window: FOGPAY_OK, or the
+ * refusal (its answer is then settle_reject's). */
+static fogpay_error settle_open(fogpay_gateway *gw, const fogpay_job *job, uint64_t created_s,
+                                uint64_t ttl_s)
+{
+    fogpay_error err = settle_time_window(job, created_s, ttl_s);
+    if (err == FOGPAY_OK && fogpay_ledger_savepoint(gw->ledger) != FOGPAY_OK) {
+        err = FOGPAY_ERR_STORAGE;
+    }
+    return err;
+}
+
+/* A settled receipt: the transfer t, the payer's balance after, the chain
+ * entry (from the ledger's head). */
+static fogpay_error settle_receipt_transfer(fogpay_gateway *gw, fogpay_job *job, fogpay_transfer *t,
+                                            int64_t balance)
+{
+    fogpay_receipt *r = &job->receipt;
+    r->status = FOGPAY_STATUS_SETTLED;
+    r->transfer_id = t->position;
+    r->position = t->position;
+    r->balance_after_minor = balance;
+    r->has_balance = true;
+    r->currency = t->currency;
+    fogpay_error err = fogpay_ledger_transfer_get(gw->ledger, t->position, t, r->chain_hash);
+    r->legs_minor = fogpay_transfer_total(t) - t->amount_minor;
+    return err;
+}
+
+/* Refuses a message whose savepoint is open: rolls it back, logs a fault
+ * that is not a reason, answers the refusal. */
+static void settle_fail(fogpay_gateway *gw, fogpay_job *job, fogpay_error err)
+{
+    fogpay_ledger_rollback_to(gw->ledger);
+    if (!fogpay_error_is_reason(err)) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: settling %s seq %llu failed: %s (%s)",
+                             job->device_id, (unsigned long long)job->seq, fogpay_error_name(err),
+                             fogpay_ledger_last_message(gw->ledger));
+    }
+    settle_reject(gw, job, err);
+}
+
+/* Takes a message whose savepoint is open: keeps its work, records it
+ * with its transfer at position (0: none), hands its receipt to be signed. */
+static void settle_accept(fogpay_gateway *gw, fogpay_job *job, uint64_t position)
+{
+    fogpay_ledger_release(gw->ledger);
+    gw->settled_total += position != 0;
+    job->record = true;
+    job->position = position;
+    settle_on_chain(gw, job);
+    fogpay_engine_submit_sign(&gw->engine, job);
+}
+
 /* Settles an authentic intent inside the group; answers it either way. */
 static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
 {
@@ -231,58 +292,65 @@ static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
     int64_t balance = 0;
     err = fogpay_ledger_settle(gw->ledger, in, job->hash, job->now_ms, &t, &balance);
     job_receipt_base(gw, job);
-    fogpay_receipt *r = &job->receipt;
     if (err == FOGPAY_OK) {
-        r->status = FOGPAY_STATUS_SETTLED;
-        r->transfer_id = t.position;
-        r->position = t.position;
-        r->balance_after_minor = balance;
-        r->has_balance = true;
-        r->currency = in->currency;
-        err = fogpay_ledger_transfer_get(gw->ledger, t.position, &t, r->chain_hash);
-        r->legs_minor = fogpay_transfer_total(&t) - t.amount_minor;
+        err = settle_receipt_transfer(gw, job, &t, balance);
     }
     if (err != FOGPAY_OK) {
-        fogpay_ledger_rollback_to(gw->ledger);
-        if (!fogpay_error_is_reason(err)) {
-            mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: settling %s seq %llu failed: %s (%s)",
-                                 job->device_id, (unsigned long long)job->seq,
-                                 fogpay_error_name(err), fogpay_ledger_last_message(gw->ledger));
-        }
-        settle_reject(gw, job, err);
+        settle_fail(gw, job, err);
         return;
     }
-    fogpay_ledger_release(gw->ledger);
-    gw->settled_total++;
-    job->record = true;
-    job->position = t.position;
-    settle_on_chain(gw, job);
-    fogpay_engine_submit_sign(&gw->engine, job);
+    settle_accept(gw, job, t.position);
 }
 
+/* Stores an authentic reading; one of a bound meter settles at its
+ * tariff (ledger_meter.c): settled with its charge when it paid one,
+ * stored with its consumption when its charge is 0, stored alone as the
+ * baseline or when the meter is not bound. */
 static void settle_usage(fogpay_gateway *gw, fogpay_job *job)
 {
-    fogpay_error err = settle_time_window(job, job->usage.created_s, FOGPAY_TTL_MAX_S);
-    if (err == FOGPAY_OK && fogpay_ledger_savepoint(gw->ledger) != FOGPAY_OK) {
-        err = FOGPAY_ERR_STORAGE;
-    }
+    fogpay_error err = settle_open(gw, job, job->usage.created_s, FOGPAY_TTL_MAX_S);
     if (err != FOGPAY_OK) {
         settle_reject(gw, job, err);
         return;
     }
-    err = fogpay_ledger_store_usage(gw->ledger, &job->usage, job->hash, job->now_ms);
+    fogpay_usage_settlement s;
+    err = fogpay_ledger_usage_settle(gw->ledger, &job->usage, job->hash, job->now_ms, &s);
+    job_receipt_base(gw, job);
+    fogpay_receipt *r = &job->receipt;
+    r->status = FOGPAY_STATUS_STORED;
+    if (err == FOGPAY_OK && s.charge_minor != 0) {
+        err = settle_receipt_transfer(gw, job, &s.transfer, s.balance_after_minor);
+    }
     if (err != FOGPAY_OK) {
-        fogpay_ledger_rollback_to(gw->ledger);
+        settle_fail(gw, job, err);
+        return;
+    }
+    if (s.consumption != 0) {
+        r->charge_minor = s.charge_minor;
+        r->consumption = s.consumption;
+        memcpy(r->tariff_id, s.tariff_id, sizeof r->tariff_id);
+    }
+    settle_accept(gw, job, s.charge_minor != 0 ? s.transfer.position : 0);
+}
+
+/* A message that moves no money, stored by its family's settle function
+ * (a binding): stored, or refused with the function's reason. */
+static void settle_stored(fogpay_gateway *gw, fogpay_job *job, uint64_t created_s,
+                          fogpay_error (*store)(fogpay_gateway *, fogpay_job *))
+{
+    fogpay_error err = settle_open(gw, job, created_s, FOGPAY_TTL_MAX_S);
+    if (err != FOGPAY_OK) {
         settle_reject(gw, job, err);
         return;
     }
-    fogpay_ledger_release(gw->ledger);
     job_receipt_base(gw, job);
     job->receipt.status = FOGPAY_STATUS_STORED;
-    job->record = true;
-    job->position = 0;
-    settle_on_chain(gw, job);
-    fogpay_engine_submit_sign(&gw->engine, job);
+    err = store(gw, job);
+    if (err != FOGPAY_OK) {
+        settle_fail(gw, job, err);
+        return;
+    }
+    settle_accept(gw, job, 0);
 }
 
 /* An earlier job of the group with the same (device, seq) whose receipt is
@@ -345,8 +413,9 @@ static bool settle_repeat(fogpay_gateway *gw, fogpay_job *job)
  * else against the ledger's record. */
 static fogpay_error settle_link(fogpay_gateway *gw, const fogpay_job *job)
 {
-    const uint8_t *prev =
-        job->kind == FOGPAY_RECEIPT_INTENT ? job->intent.prev_hash : job->usage.prev_hash;
+    const uint8_t *prev = job->kind == FOGPAY_RECEIPT_INTENT ? job->intent.prev_hash
+                          : job->kind == FOGPAY_RECEIPT_BIND ? job->bind.prev_hash
+                                                             : job->usage.prev_hash;
     uint64_t head_seq = 0;
     uint8_t head[FOGPAY_PREV_HASH_BYTES];
     if (fogpay_pending_head(&gw->pending, job->device_id, &head_seq, head) && job->seq > head_seq) {
@@ -406,6 +475,8 @@ void fogpay_device_message_settle(fogpay_gateway *gw, fogpay_job *job)
     }
     if (job->kind == FOGPAY_RECEIPT_INTENT) {
         settle_intent(gw, job);
+    } else if (job->kind == FOGPAY_RECEIPT_BIND) {
+        settle_stored(gw, job, job->bind.created_s, fogpay_bind_message_settle);
     } else {
         settle_usage(gw, job);
     }
@@ -466,7 +537,9 @@ static void admit_fill(fogpay_gateway *gw, fogpay_job *job, const fogpay_device 
                        uint64_t now_ms)
 {
     strcpy(job->device_id, device->device_id);
-    job->kind = topic == FOGPAY_TOPIC_USAGE ? FOGPAY_RECEIPT_USAGE : FOGPAY_RECEIPT_INTENT;
+    job->kind = topic == FOGPAY_TOPIC_USAGE  ? FOGPAY_RECEIPT_USAGE
+                : topic == FOGPAY_TOPIC_BIND ? FOGPAY_RECEIPT_BIND
+                                             : FOGPAY_RECEIPT_INTENT;
     job->device_status = device->status;
     job->alg = device->alg;
     memcpy(job->public_key, device->public_key, device->public_key_len);
@@ -516,7 +589,7 @@ int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_messag
 {
     char owner[FOGPAY_TOPIC_ID_MAX + 1];
     fogpay_topic_kind topic = fogpay_topic_parse_id(gw->options.topic_prefix, ev->topic, owner);
-    if (topic != FOGPAY_TOPIC_INTENT && topic != FOGPAY_TOPIC_USAGE) {
+    if (topic != FOGPAY_TOPIC_INTENT && topic != FOGPAY_TOPIC_USAGE && topic != FOGPAY_TOPIC_BIND) {
         return MOSQ_ERR_SUCCESS; /* not a device message; the ACL decided who may send it */
     }
     const char *client_id = mosquitto_client_id(ev->client);

@@ -11,6 +11,7 @@
  *   device_message.c  the path of every device message (MOSQ_EVT_MESSAGE):
  *               payment intents and meter readings, admitted, verified,
  *               settled and recorded
+ *   bind_message.c  meter bindings (dev/{device}/bind): decoded, settled
  *   engine.c    the worker threads and the job ring they share with the
  *               broker's thread; waking the broker
  *   pending.c   the count of unanswered messages of each device
@@ -300,6 +301,7 @@ typedef struct fogpay_job {
     uint8_t hash[FOGPAY_HASH_BYTES];
     fogpay_intent intent;
     fogpay_usage usage;
+    fogpay_bind bind;
     /* settlement */
     fogpay_receipt receipt;
     bool record;       /* store the signed receipt with the message */
@@ -452,6 +454,13 @@ void fogpay_device_message_settle(fogpay_gateway *gw, fogpay_job *job);
  * for a repeat); FOGPAY_JOB_ANSWERED after. False when the ledger refused
  * it, which fails the group. */
 bool fogpay_device_message_record(fogpay_gateway *gw, fogpay_job *job);
+
+/* bind_message.c: a meter binding. A worker: decodes the authentic
+ * payload into job->bind (and job->seq); *named is the device it names.
+ * The broker's thread, inside the group's savepoint: binds the meter and
+ * names the tariff in job->receipt; a refusal is the reason. */
+fogpay_error fogpay_bind_message_decode(fogpay_job *job, fogpay_bytes payload, const char **named);
+fogpay_error fogpay_bind_message_settle(fogpay_gateway *gw, fogpay_job *job);
 
 /* flow.c: whether the gateway takes one more message of device_id now,
  * answering at most answers_max a window (counted as answered when it

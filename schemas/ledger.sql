@@ -175,8 +175,8 @@ CREATE UNIQUE INDEX accounts_system ON accounts (currency) WHERE kind = 'system'
 
 -- Transfers: the chain. position is the transfer id and its chain position,
 -- contiguous from 1. kind: 0 payment, 1 funding, 2 refund, 3 reversal,
--- 4 withdrawal, 5..10 the payment products' kinds (10 an entity payment;
--- fogpay_transfer_kind). device_id, seq and intent_hash are set
+-- 4 withdrawal, 5..10 the payment products' kinds (9 a usage charge, 10 an
+-- entity payment; fogpay_transfer_kind). device_id, seq and intent_hash are set
 -- for a device's payment only; payer_entity and payee_entity are the legal
 -- entities behind debit and credit at time_ms (NULL where there is none, as
 -- for the system account); related_position names the refunded or reversed
@@ -255,8 +255,9 @@ CREATE TABLE device_day_totals (
 
 -- Every answered device message (intent or usage reading), settled or
 -- refused, with the signed receipt, so a repeat of (device_id, seq) gets the
--- same bytes. kind 0 intent, 1 usage; status 0 settled, 1 rejected,
--- 2 stored; reason a fogpay_error (0 when settled); position the transfer,
+-- same bytes. kind 0 intent, 1 usage, the payment products' 2 and 3 (3 a
+-- meter binding); status 0 settled, 1 rejected, 2 stored, and the payment
+-- products' 3; reason a fogpay_error (0 when settled); position the transfer,
 -- NULL when none was made. receipt holds the receipt's bytes without what
 -- the ledger holds already: where the receipt carries the message's hash,
 -- hash_at is its offset and those 32 bytes are cut out; where it carries
@@ -266,9 +267,9 @@ CREATE TABLE device_day_totals (
 CREATE TABLE messages (
     device_id TEXT NOT NULL REFERENCES devices (id),
     seq INTEGER NOT NULL CHECK (seq >= 1),
-    kind INTEGER NOT NULL CHECK (kind IN (0, 1)),
+    kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3)),
     hash BLOB NOT NULL CHECK (length(hash) = 32),
-    status INTEGER NOT NULL CHECK (status IN (0, 1, 2)),
+    status INTEGER NOT NULL CHECK (status IN (0, 1, 2, 3)),
     reason INTEGER NOT NULL CHECK (reason BETWEEN 0 AND 65535),
     position INTEGER REFERENCES transfers (position),
     receipt BLOB NOT NULL CHECK (length(receipt) <= 512),
@@ -370,7 +371,82 @@ INSERT INTO sync_state (id, acked_position, acked_hash, batch_seq, acked_ms)
 
 -- Holds (conditional payments).
 
--- Tariffs and metered use.
+-- Tariffs and metered use (ledger/ledger_tariff.c, ledger_meter.c).
+--
+-- A tariff: price_num minor units of currency per price_den units of the
+-- meter (0.3917 EUR per kWh read in Wh is 3917/100000 cents per Wh), with
+-- a minimum charge per charged reading. Append-only and effective-dated as
+-- ownership is: a tariff id has versions, each from effective_ms on, the
+-- latest at or before a reading's time applying; a version is never changed
+-- or deleted, and a new one may not start before the latest. device_id is
+-- the device offering it (the metering point); the payee is that device's
+-- wallet, or payee_entity's account in the currency when set. Each version
+-- is an event of kind 7 on the event chain.
+CREATE TABLE tariffs (
+    tariff_id TEXT NOT NULL CHECK (length(tariff_id) BETWEEN 1 AND 23),
+    effective_ms INTEGER NOT NULL CHECK (effective_ms >= 1),
+    device_id TEXT NOT NULL REFERENCES devices (id),
+    payee_entity TEXT REFERENCES entities (id),
+    unit TEXT NOT NULL CHECK (length(unit) BETWEEN 1 AND 8),
+    price_num INTEGER NOT NULL CHECK (price_num >= 1),
+    price_den INTEGER NOT NULL CHECK (price_den >= 1),
+    minimum_minor INTEGER NOT NULL CHECK (minimum_minor BETWEEN 0 AND 1000000000000),
+    currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
+    created_ms INTEGER NOT NULL CHECK (created_ms >= 0),
+    PRIMARY KEY (tariff_id, effective_ms)
+) WITHOUT ROWID;
+CREATE TRIGGER tariffs_no_update BEFORE UPDATE ON tariffs
+BEGIN
+    SELECT RAISE(ABORT, 'a tariff version is never changed: define a new one');
+END;
+CREATE TRIGGER tariffs_no_delete BEFORE DELETE ON tariffs
+BEGIN
+    SELECT RAISE(ABORT, 'a tariff version is never deleted: define a new one');
+END;
+
+-- A device's meter bound to a tariff, by the device's signed bind message
+-- (seq and hash of it) or by an operator (seq NULL); the binding with the
+-- highest id of a (device_id, meter_id) is the meter's. Each is an event of
+-- kind 8. The settlement state of a binding lives in its row and changes
+-- with each settled reading, in the reading's transaction: last_quantity,
+-- the meter's last settled reading (NULL: none yet, the next reading is the
+-- baseline; a rebinding starts from the meter's last settled reading under
+-- the binding before); carry, the remainder of the charges so far below one
+-- minor unit, in units of 1/price_den of a minor unit of the tariff version
+-- effective from version_ms (a reading under another version starts its
+-- carry at 0).
+CREATE TABLE meter_bindings (
+    id INTEGER PRIMARY KEY CHECK (id >= 1),
+    device_id TEXT NOT NULL REFERENCES devices (id),
+    meter_id TEXT NOT NULL CHECK (length(meter_id) BETWEEN 1 AND 23),
+    tariff_id TEXT NOT NULL CHECK (length(tariff_id) BETWEEN 1 AND 23),
+    seq INTEGER CHECK (seq IS NULL OR seq >= 1),
+    hash BLOB CHECK (hash IS NULL OR length(hash) = 32),
+    bound_ms INTEGER NOT NULL CHECK (bound_ms >= 0),
+    last_quantity INTEGER CHECK (last_quantity IS NULL OR last_quantity >= 0),
+    carry INTEGER NOT NULL DEFAULT 0 CHECK (carry >= 0),
+    version_ms INTEGER NOT NULL DEFAULT 0 CHECK (version_ms >= 0),
+    CHECK ((seq IS NULL) = (hash IS NULL))
+);
+CREATE INDEX meter_bindings_meter ON meter_bindings (device_id, meter_id, id);
+CREATE TRIGGER meter_bindings_state_only BEFORE UPDATE ON meter_bindings
+WHEN NEW.id IS NOT OLD.id OR NEW.device_id IS NOT OLD.device_id
+    OR NEW.meter_id IS NOT OLD.meter_id OR NEW.tariff_id IS NOT OLD.tariff_id
+    OR NEW.seq IS NOT OLD.seq OR NEW.hash IS NOT OLD.hash OR NEW.bound_ms IS NOT OLD.bound_ms
+BEGIN
+    SELECT RAISE(ABORT, 'a binding changes only its settlement state: bind again');
+END;
+CREATE TRIGGER meter_bindings_no_delete BEFORE DELETE ON meter_bindings
+BEGIN
+    SELECT RAISE(ABORT, 'a meter binding is never deleted');
+END;
+
+-- A usage charge (transfer kind 9) names its meter and tariff (transfer
+-- record keys 18 and 19); every other transfer has neither.
+ALTER TABLE transfers ADD COLUMN meter_id TEXT
+    CHECK (meter_id IS NULL OR length(meter_id) BETWEEN 1 AND 23);
+ALTER TABLE transfers ADD COLUMN tariff_id TEXT
+    CHECK (tariff_id IS NULL OR length(tariff_id) BETWEEN 1 AND 23);
 
 -- Fees and splits.
 -- A transfer of several legs (transfer.cddl key 20), all at one chain

@@ -1,14 +1,90 @@
 -- ledger_migrate_5.sql - takes a ledger from schema version 5 to 6: the
 -- tables of the payment products. Each product adds its own tables in its
 -- own section below; no row of version 5 changes, so every transfer keeps
--- its record and its chain hash. Written to run on a version 5 file and to
--- leave a file of version 6's tables as it was. Run by the ledger's opener
+-- its record and its chain hash. Written to run on a version 5 file, and
+-- only there (user_version says so). Run by the ledger's opener
 -- (common/fogpay_sqlite.c) in one transaction, which then sets
 -- PRAGMA user_version = 6; embedded at build time like ledger.sql.
 
 -- Holds (conditional payments).
 
--- Tariffs and metered use.
+-- Tariffs and metered use (ledger/ledger_tariff.c, ledger_meter.c).
+
+-- A usage charge (transfer kind 9) names its meter and tariff (transfer
+-- record keys 18 and 19) in two columns added to transfers; every other
+-- transfer has neither. The kinds are widened at the end of this file.
+ALTER TABLE transfers ADD COLUMN meter_id TEXT
+    CHECK (meter_id IS NULL OR length(meter_id) BETWEEN 1 AND 23);
+ALTER TABLE transfers ADD COLUMN tariff_id TEXT
+    CHECK (tariff_id IS NULL OR length(tariff_id) BETWEEN 1 AND 23);
+
+-- A tariff: price_num minor units of currency per price_den units of the
+-- meter (0.3917 EUR per kWh read in Wh is 3917/100000 cents per Wh), with
+-- a minimum charge per charged reading. Append-only and effective-dated as
+-- ownership is: a tariff id has versions, each from effective_ms on, the
+-- latest at or before a reading's time applying; a version is never changed
+-- or deleted, and a new one may not start before the latest. device_id is
+-- the device offering it (the metering point); the payee is that device's
+-- wallet, or payee_entity's account in the currency when set. Each version
+-- is an event of kind 7 on the event chain.
+CREATE TABLE IF NOT EXISTS tariffs (
+    tariff_id TEXT NOT NULL CHECK (length(tariff_id) BETWEEN 1 AND 23),
+    effective_ms INTEGER NOT NULL CHECK (effective_ms >= 1),
+    device_id TEXT NOT NULL REFERENCES devices (id),
+    payee_entity TEXT REFERENCES entities (id),
+    unit TEXT NOT NULL CHECK (length(unit) BETWEEN 1 AND 8),
+    price_num INTEGER NOT NULL CHECK (price_num >= 1),
+    price_den INTEGER NOT NULL CHECK (price_den >= 1),
+    minimum_minor INTEGER NOT NULL CHECK (minimum_minor BETWEEN 0 AND 1000000000000),
+    currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
+    created_ms INTEGER NOT NULL CHECK (created_ms >= 0),
+    PRIMARY KEY (tariff_id, effective_ms)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS tariffs_no_update BEFORE UPDATE ON tariffs
+BEGIN
+    SELECT RAISE(ABORT, 'a tariff version is never changed: define a new one');
+END;
+CREATE TRIGGER IF NOT EXISTS tariffs_no_delete BEFORE DELETE ON tariffs
+BEGIN
+    SELECT RAISE(ABORT, 'a tariff version is never deleted: define a new one');
+END;
+
+-- A device's meter bound to a tariff, by the device's signed bind message
+-- (seq and hash of it) or by an operator (seq NULL); the binding with the
+-- highest id of a (device_id, meter_id) is the meter's. Each is an event of
+-- kind 8. The settlement state of a binding lives in its row and changes
+-- with each settled reading, in the reading's transaction: last_quantity,
+-- the meter's last settled reading (NULL: none yet, the next reading is the
+-- baseline; a rebinding starts from the meter's last settled reading under
+-- the binding before); carry, the remainder of the charges so far below one
+-- minor unit, in units of 1/price_den of a minor unit of the tariff version
+-- effective from version_ms (a reading under another version starts its
+-- carry at 0).
+CREATE TABLE IF NOT EXISTS meter_bindings (
+    id INTEGER PRIMARY KEY CHECK (id >= 1),
+    device_id TEXT NOT NULL REFERENCES devices (id),
+    meter_id TEXT NOT NULL CHECK (length(meter_id) BETWEEN 1 AND 23),
+    tariff_id TEXT NOT NULL CHECK (length(tariff_id) BETWEEN 1 AND 23),
+    seq INTEGER CHECK (seq IS NULL OR seq >= 1),
+    hash BLOB CHECK (hash IS NULL OR length(hash) = 32),
+    bound_ms INTEGER NOT NULL CHECK (bound_ms >= 0),
+    last_quantity INTEGER CHECK (last_quantity IS NULL OR last_quantity >= 0),
+    carry INTEGER NOT NULL DEFAULT 0 CHECK (carry >= 0),
+    version_ms INTEGER NOT NULL DEFAULT 0 CHECK (version_ms >= 0),
+    CHECK ((seq IS NULL) = (hash IS NULL))
+);
+CREATE INDEX IF NOT EXISTS meter_bindings_meter ON meter_bindings (device_id, meter_id, id);
+CREATE TRIGGER IF NOT EXISTS meter_bindings_state_only BEFORE UPDATE ON meter_bindings
+WHEN NEW.id IS NOT OLD.id OR NEW.device_id IS NOT OLD.device_id
+    OR NEW.meter_id IS NOT OLD.meter_id OR NEW.tariff_id IS NOT OLD.tariff_id
+    OR NEW.seq IS NOT OLD.seq OR NEW.hash IS NOT OLD.hash OR NEW.bound_ms IS NOT OLD.bound_ms
+BEGIN
+    SELECT RAISE(ABORT, 'a binding changes only its settlement state: bind again');
+END;
+CREATE TRIGGER IF NOT EXISTS meter_bindings_no_delete BEFORE DELETE ON meter_bindings
+BEGIN
+    SELECT RAISE(ABORT, 'a meter binding is never deleted');
+END;
 
 -- Fees and splits. The tables are created only where they are absent; the
 -- events table takes a fee schedule's events with the other products' kinds
@@ -102,17 +178,23 @@ CREATE TABLE IF NOT EXISTS entity_logins (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entity_logins_entity ON entity_logins (entity_id);
 
--- The transfer kinds of the products (5..10): only the CHECK of the kind
--- widens, so the table is not copied (its rows, the messages that name
--- them and their chain stay where they are; a copy would have to drop a
--- table that other tables reference). The stored CREATE text is edited in
--- place, the way SQLite documents for loosening a CHECK (the opener runs
--- migrations with the defensive flag off for this); every row satisfies
--- the wider CHECK.
+-- The transfer kinds of the products (5..10), and the device messages'
+-- kinds 2 (hold) and 3 (meter binding) with the receipt status 3 (held):
+-- only CHECKs widen, so the tables are not copied (their rows, the tables
+-- that name them and the chain stay where they are; a copy would have to
+-- drop a table that other tables reference). The stored CREATE text is
+-- edited in place, the way SQLite documents for loosening a CHECK (the
+-- opener runs migrations with the defensive flag off for this); every row
+-- satisfies the wider CHECKs.
 PRAGMA writable_schema = ON;
 UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind BETWEEN 0 AND 4)',
                                        'CHECK (kind BETWEEN 0 AND 10)')
     WHERE type = 'table' AND name = 'transfers';
+UPDATE sqlite_schema SET sql = replace(replace(sql, 'CHECK (kind IN (0, 1))',
+                                               'CHECK (kind IN (0, 1, 2, 3))'),
+                                       'CHECK (status IN (0, 1, 2))',
+                                       'CHECK (status IN (0, 1, 2, 3))')
+    WHERE type = 'table' AND name = 'messages';
 PRAGMA writable_schema = RESET;
 
 -- The event kinds of the products (7..10), and events without a device

@@ -449,6 +449,12 @@ static void ctl_print_usage(FILE *out)
         "  setFeeSchedule (set-fee) [--payee D | --payee-entity E] --currency CUR\n"
         "      [--leg BP:ACCOUNT|le-ENTITY|DEVICE ...] [--remainder-leg I] [--effective MS]\n"
         "  listFeeSchedules (list-fees)\n"
+        "  defineTariff (define-tariff) --tariff T --device D --unit U --price NUM/DEN\n"
+        "      --currency CUR [--minimum A] [--payee-entity LE] [--effective MS]\n"
+        "      (NUM minor units per DEN units: 0.3917 EUR/kWh read in Wh is 3917/100000)\n"
+        "  getTariff (tariff) --tariff T [--at MS]\n"
+        "  bindMeter (bind-meter) --device D --meter M --tariff T\n"
+        "  getMeter (meter) --device D --meter M\n"
         "as a legal entity's own login (-u LOGIN --entity, online): balance, entity-account,\n"
         "  entity-devices, list-transfers, get-transfer and pay-device, on its own accounts\n"
         "  and devices; --entity LE may then be left out\n\noffline commands:\n",

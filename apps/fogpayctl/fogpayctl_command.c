@@ -8,7 +8,7 @@
  *
  * The request. "--per-payment 5.00" becomes "perPayment":"5.00". Amounts
  * stay decimal strings; the fields that are integers in the contract (id,
- * effective, from, to, after, limit, overlapSeconds, remainderLeg) become JSON numbers after
+ * effective, from, to, after, limit, overlapSeconds, remainderLeg, at) become JSON numbers after
  * a strict parse, "--certificate-only true" the JSON true, and each "--leg BP:TARGET" of
  * setFeeSchedule one element of "legs". For registerDevice the limit fields
  * (--per-payment, --per-day,
@@ -86,10 +86,15 @@ static const command_row command_rows[] = {
      "{currency}"},
     {"listEntityDevices", "entity-devices", NULL},
     {"payDevice", "pay-device", "transfer {transfer}, balance {balance} {currency}"},
+    {"defineTariff", "define-tariff",
+     "tariff {tariff} from {effective}: {price} {currency} per {unit}"},
+    {"getTariff", "tariff", "tariff {tariff} from {effective}: {price} {currency} per {unit}"},
+    {"bindMeter", "bind-meter", "{device} meter {meter} bound to {tariff}"},
+    {"getMeter", "meter", NULL},
 };
 
 static const char *const command_number_fields[] = {
-    "id", "effective", "from", "to", "after", "limit", "overlapSeconds", "remainderLeg"};
+    "id", "effective", "from", "to", "after", "limit", "overlapSeconds", "remainderLeg", "at"};
 #define COMMAND_NUMBER_FIELDS (sizeof command_number_fields / sizeof command_number_fields[0])
 static const char *const command_limit_fields[] = {"perPayment", "perDay", "walletMax", "currency"};
 

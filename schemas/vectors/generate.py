@@ -106,6 +106,22 @@ EVENT_STATUS = {1: 2, 2: 1, 3: 1764000000000, 4: "charger-1", 12: 1}
 TRANSFER_ENTITY = {1: 9, 2: 10, 3: 12, 4: 5, 5: 2000, 6: 978, 7: 1764000000456,
                    10: "le-00112233445566aa", 11: "le-00112233445566aa", 13: "top-up"}
 EVENT_LOGIN = {1: 4, 2: 10, 3: 1764000000789, 9: "le-00112233445566aa", 23: "alice"}
+# Tariffs and metered use: a binding, a charged reading's receipt (charge,
+# consumption, tariff), one whose charge is under a cent so far, a usage
+# charge (kind 9 with meter and tariff), a tariff's and a binding's events.
+BIND = {1: "car-7", 2: 45, 3: "dc-1", 4: "ev-ac-2026", 5: 1764000200, 6: PREV}
+RECEIPT_BOUND = {1: "car-7", 2: 45, 3: 3, 4: 2, 10: "gw-1", 11: 1764000201, 12: HASH_A,
+                 19: "ev-ac-2026"}
+RECEIPT_CHARGED = {1: "car-7", 2: 47, 3: 1, 4: 0, 6: 9, 7: 4988, 8: 9, 9: HASH_A, 10: "gw-1",
+                   11: 1764000261, 12: HASH_B, 13: 978, 17: 12, 18: 30000, 19: "ev-ac-2026"}
+RECEIPT_CARRIED = {1: "car-7", 2: 48, 3: 1, 4: 2, 10: "gw-1", 11: 1764000321, 12: HASH_B,
+                   18: 1, 19: "ev-ac-2026"}
+TRANSFER_CHARGE = {1: 9, 2: 9, 3: 3, 4: 5, 5: 12, 6: 978, 7: 1764000261000, 8: "car-7", 9: 47,
+                   12: HASH_B, 18: "dc-1", 19: "ev-ac-2026"}
+EVENT_TARIFF = {1: 4, 2: 7, 3: 1764000000000, 4: "charger-1", 8: "Wh", 11: 1764000000000,
+                16: "ev-ac-2026", 17: "3917/100000", 18: 50, 19: 978}
+EVENT_BOUND = {1: 5, 2: 8, 3: 1764000200500, 4: "car-7", 5: 45, 6: "dc-1", 13: HASH_A,
+               16: "ev-ac-2026"}
 ACK = {1: "gw-1", 2: 3, 3: 0, 5: 7, 6: HASH_A}
 ACK_RESEND = {1: "gw-1", 2: 4, 3: 2, 5: 7, 6: HASH_A, 7: 8}
 
@@ -129,6 +145,18 @@ valid = [
     ("intent", "intent to a device", INTENT),
     ("intent", "intent to an account with a reference", INTENT_ACCOUNT),
     ("usage", "meter reading", USAGE),
+    ("bind", "a meter bound to a tariff", BIND),
+    ("receipt", "stored binding naming its tariff", RECEIPT_BOUND),
+    ("receipt", "settled reading of a bound meter: charge, consumption, tariff", RECEIPT_CHARGED),
+    ("receipt", "stored reading of a bound meter, its charge carried", RECEIPT_CARRIED),
+    ("receipt", "rejection of a reading: reading_backwards",
+     with_(RECEIPT_USAGE_REJECTED, k5=110)),
+    ("transfer", "usage charge record", TRANSFER_CHARGE),
+    ("event", "tariff defined", EVENT_TARIFF),
+    ("event", "tariff defined with a payee entity and no minimum",
+     with_(EVENT_TARIFF, k9="le-8899aabbccddeeff", k18=None)),
+    ("event", "meter bound by a device's message", EVENT_BOUND),
+    ("event", "meter bound by an operator", with_(EVENT_BOUND, k5=None, k13=None)),
     ("receipt", "settled receipt", RECEIPT_SETTLED),
     ("receipt", "rejection receipt: insufficient funds", RECEIPT_REJECTED),
     ("receipt", "settled receipt with a negative balance field", RECEIPT_NEGATIVE),
@@ -239,6 +267,36 @@ invalid = [
     ("event", "removal flag on a status event",
      {1: 5, 2: 1, 3: 1764000000789, 4: "charger-1", 12: 1, 24: 1}, "field_range"),
     ("usage", "unit of 9 characters", with_(USAGE, k5="kilowatth"), "cbor_too_long"),
+    ("bind", "no tariff", with_(BIND, k4=None), "missing_field"),
+    ("bind", "tariff id with a space", with_(BIND, k4="ev ac"), "text_invalid"),
+    ("bind", "seq 0", with_(BIND, k2=0), "field_range"),
+    ("receipt", "kind 2, not of this version", with_(RECEIPT_REJECTED, k3=2), "field_range"),
+    ("receipt", "stored binding without its tariff", with_(RECEIPT_BOUND, k19=None), "field_range"),
+    ("receipt", "settled binding", with_(RECEIPT_SETTLED, k3=3), "field_range"),
+    ("receipt", "settled reading without a charge", with_(RECEIPT_CHARGED, k17=None), "field_range"),
+    ("receipt", "settled reading without its consumption", with_(RECEIPT_CHARGED, k18=None),
+     "field_range"),
+    ("receipt", "charge on an intent", with_(RECEIPT_SETTLED, k17=5), "field_range"),
+    ("receipt", "tariff on an intent", with_(RECEIPT_SETTLED, k19="ev"), "field_range"),
+    ("receipt", "consumption without a tariff", with_(RECEIPT_CARRIED, k19=None), "field_range"),
+    ("receipt", "reason 200, past the products' group", with_(RECEIPT_REJECTED, k5=200),
+     "field_range"),
+    ("transfer", "usage charge without a meter", with_(TRANSFER_CHARGE, k18=None), "field_range"),
+    ("transfer", "usage charge without its reading", with_(TRANSFER_CHARGE, k8=None, k9=None,
+                                                          k12=None), "field_range"),
+    ("transfer", "payment naming a tariff", with_(TRANSFER, k18="dc-1", k19="ev"), "field_range"),
+    ("transfer", "kind 5, not of this version", with_(TRANSFER_FUNDING, k2=5), "field_range"),
+    ("event", "tariff without a price", with_(EVENT_TARIFF, k17=None), "field_range"),
+    ("event", "price with a leading zero", with_(EVENT_TARIFF, k17="03917/100000"),
+     "field_range"),
+    ("event", "price over 2^63-1", with_(EVENT_TARIFF, k17="9223372036854775808/1"),
+     "field_range"),
+    ("event", "price of zero", with_(EVENT_TARIFF, k17="0/1"), "field_range"),
+    ("event", "tariff without its effective time", with_(EVENT_TARIFF, k11=None), "field_range"),
+    ("event", "binding without a meter", with_(EVENT_BOUND, k6=None), "field_range"),
+    ("event", "binding with a seq and no hash", with_(EVENT_BOUND, k13=None), "field_range"),
+    ("event", "usage event naming a tariff", with_(EVENT_BOUND, k2=3, k7=5, k8="Wh"),
+     "field_range"),
     ("batch_ack", "refused without a reason", with_(ACK, k3=1), "field_range"),
     ("batch_ack", "resend without a position", with_(ACK_RESEND, k7=None), "field_range"),
     ("transfer", "a leg from an account to itself", with_(TRANSFER_LEGS, k20=[[3, 3, 91]]), "field_range"),

@@ -180,6 +180,25 @@ static void both(const char *args, int status)
     }
 }
 
+/* Tariffs and meter bindings, each with a success and a refusal. */
+static void test_tariffs(void)
+{
+    both("define-tariff --tariff ev --device dev-b --unit Wh --price 3917/100000 --currency EUR "
+         "--minimum 0.01 --effective 1700000000000",
+         0);
+    both("defineTariff --tariff ev --device dev-b --unit Wh --price 3917/100000 --currency EUR "
+         "--effective 1600000000000",
+         2);
+    both("define-tariff --tariff ev2 --device dev-b --unit Wh --price 0.39 --currency EUR", 2);
+    both("tariff --tariff ev --at 1700000000001", 0);
+    both("getTariff --tariff ev --at 1600000000000", 1);
+    both("bind-meter --device dev-a --meter dc-1 --tariff ev", 0);
+    both("bindMeter --device dev-b --meter dc-1 --tariff ev", 1);
+    both("bind-meter --device dev-a --meter dc-1 --tariff nope", 1);
+    both("meter --device dev-a --meter dc-1", 0);
+    both("getMeter --device dev-a --meter dc-9", 1);
+}
+
 /* The commands fogpayctl had only online, each with a success and a
  * refusal, in an order that leaves both ledgers alike. */
 static void test_formerly_online_only(void)
@@ -288,6 +307,7 @@ int main(int argc, char **argv)
     }
     CU_pSuite s = CU_add_suite("fogpayctl both ways", suite_init, suite_clean);
     CU_add_test(s, "provision two ledgers, start the gateway on one", test_start);
+    CU_add_test(s, "tariffs and meter bindings: same answer offline", test_tariffs);
     CU_add_test(s, "formerly online-only commands: same answer offline", test_formerly_online_only);
     CU_add_test(s, "registerDevice both ways; the password logs in", test_register_and_password);
     CU_add_test(s, "no password on the command line", test_no_password_on_the_command_line);

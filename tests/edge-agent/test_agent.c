@@ -6,13 +6,20 @@
  * while the broker is down settling in order when it returns; forged,
  * foreign and replayed receipts and forged commands changing nothing; an
  * operator's suspend reaching an offline device, running its hook, and
- * stopping payments until resume.
+ * stopping payments until resume. Pay-per-use: the operator's tariffs
+ * defined online, agents binding their meters and sending a reading a
+ * "minute", each settled at once as a usage charge; the charges sum to
+ * floor(total * price) exactly, the balances follow, and every refusal (an
+ * unknown or not yet effective tariff, a tariff paying the binder itself, a
+ * reading backwards, repeated, implausible, in another unit, unpaid, a
+ * charge over the largest amount) has its reason and moves no money.
  *
  * argv[1] is the fogpay-agent program, argv[2] fogpayctl; FOGPAY_PLUGIN the
  * plugin. The ledger is provisioned through the ledger API before the
  * broker starts and read through it (a second connection, as WAL allows).
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +128,12 @@ static void test_start(void)
     register_device(l, "dev-a", entity, 100000);
     register_device(l, "dev-b", entity, 1000);
     register_device(l, "dev-r", entity, 100000);
+    /* Pay-per-use: car charges at charger; poor holds 0.10; big is for a
+     * charge over the largest amount. */
+    register_device(l, "car", entity, 5000);
+    register_device(l, "charger", entity, 1);
+    register_device(l, "poor", entity, 10);
+    register_device(l, "big", entity, 100);
     fogpay_ledger_close(l);
     char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
     path_in("gateway.key", key_path);
@@ -511,6 +524,244 @@ static void test_operator_suspend(void)
     kill(pid, SIGTERM);
     CU_ASSERT_EQUAL(wait_exit(pid), 0);
     CU_ASSERT_EQUAL(agent("dev-b", NULL, pay), 0);
+}
+
+/* ---- pay-per-use ---------------------------------------------------------- */
+
+/* 0.3917 EUR per kWh, read in Wh: 3917/100000 cents per Wh. */
+#define PRICE_NUM 3917u
+#define PRICE_DEN 100000u
+
+/* fogpay-agent for device with extra; its exit status, its output (the
+ * log lines with it) into *text, which the caller frees. */
+static int agent_text(const char *device, const char *const *extra, char **text)
+{
+    char out[TEST_BROKER_PATH_MAX];
+    path_in("tariff.out", out);
+    unlink(out);
+    int rc = agent(device, "tariff.out", extra);
+    *text = testutil_read_file(out, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*text);
+    return rc;
+}
+
+/* A reading of device's meter dc-1 in unit; exit status, output. */
+static int reading(const char *device, uint64_t quantity, const char *unit, char **text)
+{
+    char q[24];
+    snprintf(q, sizeof q, "%" PRIu64, quantity);
+    const char *args[] = {"usage", "--meter", "dc-1", "--quantity", q, "--unit", unit, NULL};
+    return agent_text(device, args, text);
+}
+
+static int bind_meter(const char *device, const char *meter, const char *tariff, char **text)
+{
+    const char *args[] = {"bind", "--meter", meter, "--tariff", tariff, NULL};
+    return agent_text(device, args, text);
+}
+
+/* The number after word in text (0 when absent). */
+static uint64_t number_after(const char *text, const char *word)
+{
+    const char *p = strstr(text, word);
+    return p ? strtoull(p + strlen(word), NULL, 10) : 0;
+}
+
+/* The charge in cents of a "charge 0.12" in text. */
+static uint64_t charge_cents(const char *text)
+{
+    const char *p = strstr(text, " charge ");
+    if (p == NULL) {
+        return 0;
+    }
+    uint64_t euros = strtoull(p + 8, NULL, 10);
+    const char *dot = strchr(p + 8, '.');
+    return euros * 100 + (dot ? strtoull(dot + 1, NULL, 10) : 0);
+}
+
+/* ---- the tests ------------------------------------------------------------ */
+
+static void test_tariffs_and_bindings(void)
+{
+    const char *ev[] = {"define-tariff", "--tariff",  "ev-ac",   "--device",    "charger",
+                        "--unit",        "Wh",        "--price", "3917/100000", "--currency",
+                        "EUR",           "--minimum", "0.01",    NULL};
+    CU_ASSERT_EQUAL_FATAL(operator_run(ev), 0);
+    const char *later[] = {"define-tariff", "--tariff",   "ev-2099", "--device",
+                           "charger",       "--unit",     "Wh",      "--price",
+                           "1/1",           "--currency", "EUR",     "--effective",
+                           "4102444800000", NULL};
+    CU_ASSERT_EQUAL_FATAL(operator_run(later), 0);
+    const char *huge[] = {"define-tariff",   "--tariff",   "huge", "--device",
+                          "charger",         "--unit",     "Wh",   "--price",
+                          "1000000000000/1", "--currency", "EUR",  NULL};
+    CU_ASSERT_EQUAL_FATAL(operator_run(huge), 0);
+    int64_t car = gateway_balance("car"), charger = gateway_balance("charger");
+    char *text = NULL;
+    CU_ASSERT_EQUAL(bind_meter("car", "dc-1", "ev-ac", &text), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "stored seq 1 tariff ev-ac"));
+    free(text);
+    /* Refused, each with its reason, nothing moved. */
+    CU_ASSERT_EQUAL(bind_meter("car", "dc-2", "ev-dc", &text), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "tariff_unknown"));
+    free(text);
+    CU_ASSERT_EQUAL(bind_meter("car", "dc-2", "ev-2099", &text), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "tariff_not_effective"));
+    free(text);
+    CU_ASSERT_EQUAL(bind_meter("charger", "dc-1", "ev-ac", &text), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "tariff_own_payee"));
+    free(text);
+    CU_ASSERT_EQUAL(gateway_balance("car"), car);
+    CU_ASSERT_EQUAL(gateway_balance("charger"), charger);
+}
+
+/* A charging session: a baseline and a reading a "minute" at up to 50 kW;
+ * the charges sum to floor(total * price), the balances follow. */
+static void test_session(void)
+{
+    int64_t car = gateway_balance("car"), charger = gateway_balance("charger");
+    char *text = NULL;
+    uint64_t quantity = 1234567;
+    CU_ASSERT_EQUAL(reading("car", quantity, "Wh", &text), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "stored seq")); /* the baseline */
+    free(text);
+    uint64_t total = 0, charged = 0, settled = 0;
+    int64_t last_balance = 0;
+    for (uint64_t minute = 1; minute <= 24; minute++) {
+        uint64_t delta = 1 + (minute * 7919) % 833; /* up to 50 kW for a minute */
+        quantity += delta;
+        total += delta;
+        CU_ASSERT_EQUAL_FATAL(reading("car", quantity, "Wh", &text), 0);
+        CU_ASSERT_EQUAL(number_after(text, " consumption "), delta);
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, "tariff ev-ac"));
+        if (strstr(text, "settled seq") != NULL) {
+            settled++;
+            charged += charge_cents(text);
+            last_balance = (int64_t)number_after(text, " balance ") * 100 +
+                           (int64_t)number_after(strstr(text, " balance ") + 9, ".");
+        }
+        free(text);
+    }
+    /* Each charged reading pays at least the minimum (1 cent), so the sum
+     * is exact here: no charge is below one cent. */
+    uint64_t expected = total * PRICE_NUM / PRICE_DEN;
+    CU_ASSERT(settled > 0);
+    CU_ASSERT_EQUAL(charged, expected);
+    CU_ASSERT_EQUAL(gateway_balance("car"), car - (int64_t)expected);
+    CU_ASSERT_EQUAL(gateway_balance("charger"), charger + (int64_t)expected);
+    CU_ASSERT_EQUAL(last_balance, gateway_balance("car"));
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    fogpay_meter m;
+    CU_ASSERT_EQUAL(fogpay_ledger_meter_get(l, "car", "dc-1", &m), FOGPAY_OK);
+    CU_ASSERT_EQUAL(m.last_quantity, quantity);
+    CU_ASSERT_EQUAL(m.carry, total * PRICE_NUM % PRICE_DEN);
+    fogpay_ledger_close(l);
+}
+
+/* A refused reading of car: its reason, nothing moved. */
+static void car_refused(uint64_t quantity, const char *unit, const char *reason)
+{
+    int64_t car = gateway_balance("car"), charger = gateway_balance("charger");
+    char *text = NULL;
+    CU_ASSERT_EQUAL(reading("car", quantity, unit, &text), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, reason));
+    free(text);
+    CU_ASSERT_EQUAL(gateway_balance("car"), car);
+    CU_ASSERT_EQUAL(gateway_balance("charger"), charger);
+}
+
+static void test_refusals(void)
+{
+    fogpay_ledger *l;
+    fogpay_meter m;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_meter_get(l, "car", "dc-1", &m), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    uint64_t last = m.last_quantity;
+    car_refused(last - 1, "Wh", "reading_backwards");
+    car_refused(last, "Wh", "reading_repeated");
+    car_refused(last + FOGPAY_METER_DELTA_MAX + 1, "Wh", "reading_implausible");
+    car_refused(last + 10, "kWh", "unit_mismatch");
+    /* poor holds 0.10: a reading worth 0.39 is unpaid; funded, the next
+     * reading charges everything since the baseline, once. */
+    char *text = NULL;
+    CU_ASSERT_EQUAL(bind_meter("poor", "dc-1", "ev-ac", &text), 0);
+    free(text);
+    CU_ASSERT_EQUAL(reading("poor", 500, "Wh", &text), 0);
+    free(text);
+    int64_t charger = gateway_balance("charger");
+    CU_ASSERT_EQUAL(reading("poor", 500 + 100000, "Wh", &text), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "charge_unpaid"));
+    free(text);
+    CU_ASSERT_EQUAL(gateway_balance("poor"), 10);
+    CU_ASSERT_EQUAL(gateway_balance("charger"), charger);
+    const char *fund[] = {"fund", "--device", "poor", "--currency", "EUR", "--amount", "50", NULL};
+    CU_ASSERT_EQUAL_FATAL(operator_run(fund), 0);
+    CU_ASSERT_EQUAL(reading("poor", 500 + 100001, "Wh", &text), 0);
+    CU_ASSERT_EQUAL(number_after(text, " consumption "), 100001);
+    CU_ASSERT_EQUAL(charge_cents(text), 100001ull * PRICE_NUM / PRICE_DEN);
+    free(text);
+    CU_ASSERT_EQUAL(gateway_balance("poor"), 5010 - (int64_t)(100001ull * PRICE_NUM / PRICE_DEN));
+    CU_ASSERT_EQUAL(gateway_balance("charger"),
+                    charger + (int64_t)(100001ull * PRICE_NUM / PRICE_DEN));
+    /* Two units at 10^12 cents each: over the largest single amount. */
+    CU_ASSERT_EQUAL(bind_meter("big", "dc-1", "huge", &text), 0);
+    free(text);
+    CU_ASSERT_EQUAL(reading("big", 0, "Wh", &text), 0);
+    free(text);
+    CU_ASSERT_EQUAL(reading("big", 2, "Wh", &text), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "charge_too_large"));
+    free(text);
+    CU_ASSERT_EQUAL(gateway_balance("big"), 100);
+}
+
+/* The charges on the chain, the tariff and binding events, verify. */
+typedef struct charges {
+    uint64_t count;
+    uint64_t sum;
+    bool named;
+} charges;
+
+static int charges_visit(void *ctx, const fogpay_transfer *t, const uint8_t *hash)
+{
+    (void)hash;
+    charges *c = ctx;
+    if (t->kind == FOGPAY_TRANSFER_USAGE_CHARGE) {
+        c->count++;
+        c->sum += t->amount_minor;
+        c->named = c->named && strcmp(t->meter_id, "dc-1") == 0 && t->tariff_id[0] != '\0';
+    }
+    return 0;
+}
+
+static int events_visit(void *ctx, const fogpay_event *e, const uint8_t *hash)
+{
+    (void)hash;
+    uint64_t *kinds = ctx;
+    kinds[e->kind]++;
+    return 0;
+}
+
+static void test_ledger_agrees(void)
+{
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    charges c = {0, 0, true};
+    const char *payers[] = {"car", "poor"};
+    for (size_t i = 0; i < 2; i++) {
+        fogpay_transfer_filter f = {.device_id = payers[i], .limit = 1000};
+        CU_ASSERT_EQUAL(fogpay_ledger_transfer_list(l, &f, charges_visit, &c), FOGPAY_OK);
+    }
+    CU_ASSERT(c.count > 0);
+    CU_ASSERT(c.named);
+    uint64_t kinds[FOGPAY_EVENT_METER_BOUND + 1] = {0};
+    CU_ASSERT_EQUAL(fogpay_ledger_event_list(l, 0, 1000, events_visit, kinds), FOGPAY_OK);
+    CU_ASSERT_EQUAL(kinds[FOGPAY_EVENT_TARIFF], 3);
+    CU_ASSERT_EQUAL(kinds[FOGPAY_EVENT_METER_BOUND], 3);
+    char problem[256] = "";
+    CU_ASSERT_EQUAL(fogpay_ledger_verify(l, NULL, NULL, problem, sizeof problem), FOGPAY_OK);
+    fogpay_ledger_close(l);
 }
 
 /* ---- device key rotation ------------------------------------------------- */
@@ -1025,6 +1276,14 @@ int main(int argc, char **argv)
     CU_pSuite s = CU_add_suite("agent", suite_init, suite_clean);
     CU_add_test(s, "gateway starts", test_start);
     CU_add_test(s, "two devices pay each other; balances agree", test_two_devices_pay_each_other);
+    CU_add_test(s, "tariffs defined online; bindings and their refusals",
+                test_tariffs_and_bindings);
+    CU_add_test(s, "a session: a reading a minute, charges sum to floor(total * price)",
+                test_session);
+    CU_add_test(s, "every reading refusal moves nothing; unpaid is charged once later",
+                test_refusals);
+    CU_add_test(s, "the chain holds the charges and events; the ledger verifies",
+                test_ledger_agrees);
     CU_add_test(s, "SIGKILL during a burst: each intent settles once", test_kill_during_burst);
     CU_add_test(s, "broker down: payments queue and settle in order", test_broker_down_queues);
     CU_add_test(s, "over the gateway's answers a second: pending, then settled in order",

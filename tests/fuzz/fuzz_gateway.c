@@ -471,8 +471,11 @@ static void send_device_message(session *s, uint8_t head, uint8_t who, reader *b
     sent_message *m = &s->sent[s->sent_count++];
     memset(m, 0, sizeof *m);
     fogpay_topic_kind parsed = fogpay_topic_parse_id(PREFIX, topic, m->owner);
-    m->kind = parsed == FOGPAY_TOPIC_USAGE ? FOGPAY_RECEIPT_USAGE : FOGPAY_RECEIPT_INTENT;
-    m->device_message = (parsed == FOGPAY_TOPIC_INTENT || parsed == FOGPAY_TOPIC_USAGE) &&
+    m->kind = parsed == FOGPAY_TOPIC_USAGE  ? FOGPAY_RECEIPT_USAGE
+              : parsed == FOGPAY_TOPIC_BIND ? FOGPAY_RECEIPT_BIND
+                                            : FOGPAY_RECEIPT_INTENT;
+    m->device_message = (parsed == FOGPAY_TOPIC_INTENT || parsed == FOGPAY_TOPIC_USAGE ||
+                         parsed == FOGPAY_TOPIC_BIND) &&
                         is_registered(m->owner) && strcmp(client.id, m->owner) == 0;
     m->authentic = key != NULL && key == device_key_of(m->owner);
     fogpay_sha256(bytes, len, m->hash);
@@ -559,7 +562,8 @@ static uint64_t check_receipt(session *s, const harness_publish *p, const char *
     if (fogpay_ledger_transfer_get(s->h->gw->ledger, r.position, &t, hash) != FOGPAY_OK ||
         memcmp(hash, r.chain_hash, FOGPAY_HASH_BYTES) != 0 || strcmp(t.device_id, owner) != 0 ||
         t.seq != r.seq || memcmp(t.intent_hash, r.intent_hash, FOGPAY_HASH_BYTES) != 0 ||
-        t.kind != FOGPAY_TRANSFER_PAYMENT) {
+        t.kind != (r.kind == FOGPAY_RECEIPT_USAGE ? FOGPAY_TRANSFER_USAGE_CHARGE
+                                                  : FOGPAY_TRANSFER_PAYMENT)) {
         fail("a settled receipt names no transfer of its message in the chain");
     }
     return r.position;
@@ -646,7 +650,11 @@ static uint64_t check_published(session *s, uint64_t head_before)
         if (m->device_message ? m->receipts > 1 : m->receipts != 0) {
             fprintf(stderr,
                     "fuzz_gateway: message %zu of the session, on %s's %s topic: %u receipts\n", i,
-                    m->owner, m->kind == FOGPAY_RECEIPT_USAGE ? "usage" : "intent", m->receipts);
+                    m->owner,
+                    m->kind == FOGPAY_RECEIPT_USAGE  ? "usage"
+                    : m->kind == FOGPAY_RECEIPT_BIND ? "bind"
+                                                     : "intent",
+                    m->receipts);
             fail(
                 "a device message got more than one receipt, or a message that is not one got one");
         }

@@ -127,6 +127,23 @@ static bool provision(void)
                  FOGPAY_OK &&
              fogpay_ledger_device_set_status(l, "dev-r", FOGPAY_DEVICE_REVOKED, 3000) == FOGPAY_OK;
     }
+    /* Tariffs for the bind cases: one dev-b offers, one dev-a offers. */
+    fogpay_tariff t = {.tariff_id = "t-b",
+                       .device_id = "dev-b",
+                       .unit = "Wh",
+                       .price_num = 1,
+                       .price_den = 10,
+                       .currency = EUR,
+                       .effective_ms = 1000};
+    ok = ok && fogpay_ledger_tariff_define(l, &t, 3000) == FOGPAY_OK;
+    t = (fogpay_tariff){.tariff_id = "t-a",
+                        .device_id = "dev-a",
+                        .unit = "Wh",
+                        .price_num = 1,
+                        .price_den = 10,
+                        .currency = EUR,
+                        .effective_ms = 1000};
+    ok = ok && fogpay_ledger_tariff_define(l, &t, 3000) == FOGPAY_OK;
     fogpay_ledger_close(l);
     return ok;
 }
@@ -1053,6 +1070,165 @@ static bool c_intent_on_usage_topic(void)
     return expect_reason_as("dev-a", "usage", m, n, FOGPAY_ERR_CBOR_TYPE);
 }
 
+/* ---- meter bindings and bound readings ------------------------------------ */
+
+static fogpay_bind bind_of(const char *device, const char *meter, const char *tariff)
+{
+    fogpay_bind b;
+    memset(&b, 0, sizeof b);
+    snprintf(b.device_id, sizeof b.device_id, "%s", device);
+    b.seq = seq_a++;
+    snprintf(b.meter_id, sizeof b.meter_id, "%s", meter);
+    snprintf(b.tariff_id, sizeof b.tariff_id, "%s", tariff);
+    b.created_s = (uint64_t)time(NULL);
+    test_chain_prev(db_path, "dev-a", b.prev_hash);
+    return b;
+}
+
+static size_t sign_bind(const fogpay_key *key, const fogpay_bind *b, uint8_t *out)
+{
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    size_t len = 0;
+    if (fogpay_bind_encode(b, payload, sizeof payload, &len) != FOGPAY_OK) {
+        return 0;
+    }
+    return sign_bytes(key, payload, len, out, FOGPAY_MESSAGE_MAX);
+}
+
+static bool bind_expect(const fogpay_bind *b, const fogpay_key *key, fogpay_error reason)
+{
+    uint8_t m[FOGPAY_MESSAGE_MAX];
+    return expect_reason_as("dev-a", "bind", m, sign_bind(key, b, m), reason);
+}
+
+static bool c_bind_unknown_tariff(void)
+{
+    fogpay_bind b = bind_of("dev-a", "m1", "t-none");
+    return bind_expect(&b, key_of("dev-a"), FOGPAY_ERR_TARIFF_UNKNOWN);
+}
+
+static bool c_bind_own_payee(void)
+{
+    fogpay_bind b = bind_of("dev-a", "m1", "t-a");
+    return bind_expect(&b, key_of("dev-a"), FOGPAY_ERR_TARIFF_OWN_PAYEE);
+}
+
+static bool c_bind_for_other_device(void)
+{
+    fogpay_bind b = bind_of("dev-b", "m1", "t-b");
+    return bind_expect(&b, key_of("dev-a"), FOGPAY_ERR_DEVICE_MISMATCH);
+}
+
+static bool c_bind_other_devices_key(void)
+{
+    fogpay_bind b = bind_of("dev-a", "m1", "t-b");
+    return bind_expect(&b, key_of("dev-b"), FOGPAY_ERR_BAD_SIGNATURE);
+}
+
+static bool c_bind_expired(void)
+{
+    fogpay_bind b = bind_of("dev-a", "m1", "t-b");
+    b.created_s -= 2 * FOGPAY_TTL_MAX_S;
+    return bind_expect(&b, key_of("dev-a"), FOGPAY_ERR_EXPIRED);
+}
+
+/* A bind map whose tariff id is 24 bytes, one over the limit. */
+static bool c_bind_tariff_overlong(void)
+{
+    fogpay_bind b = bind_of("dev-a", "m1", "t-b");
+    uint8_t p[FOGPAY_MESSAGE_MAX], m[FOGPAY_MESSAGE_MAX];
+    fogpay_cbor_writer w;
+    fogpay_cbor_writer_init(&w, p, sizeof p);
+    fogpay_cbor_put_map(&w, 6);
+    fogpay_cbor_put_uint(&w, 1);
+    fogpay_cbor_put_text(&w, "dev-a", 5);
+    fogpay_cbor_put_uint(&w, 2);
+    fogpay_cbor_put_uint(&w, b.seq);
+    fogpay_cbor_put_uint(&w, 3);
+    fogpay_cbor_put_text(&w, "m1", 2);
+    fogpay_cbor_put_uint(&w, 4);
+    fogpay_cbor_put_text(&w, "t-bbbbbbbbbbbbbbbbbbbbbb", 24);
+    fogpay_cbor_put_uint(&w, 5);
+    fogpay_cbor_put_uint(&w, b.created_s);
+    fogpay_cbor_put_uint(&w, 6);
+    fogpay_cbor_put_bytes(&w, b.prev_hash, sizeof b.prev_hash);
+    size_t n = 0;
+    fogpay_cbor_writer_finish(&w, &n);
+    return expect_reason_as("dev-a", "bind", m, sign_bytes(key_of("dev-a"), p, n, m, sizeof m),
+                            FOGPAY_ERR_CBOR_TOO_LONG);
+}
+
+static bool c_intent_on_bind_topic(void)
+{
+    uint8_t m[FOGPAY_MESSAGE_MAX];
+    size_t n = good_intent_a(m, 10);
+    return expect_reason_as("dev-a", "bind", m, n, FOGPAY_ERR_CBOR_TYPE);
+}
+
+/* Sends bytes as dev-a on leaf; expects a signed receipt of status. */
+static bool expect_status(const char *leaf, const uint8_t *bytes, size_t len, uint8_t status)
+{
+    MQTTClient c;
+    if (!device_open(&c, "dev-a")) {
+        return false;
+    }
+    char topic[96];
+    snprintf(topic, sizeof topic, "fogpay/v1/dev/dev-a/%s", leaf);
+    publish_to(c, topic, bytes, len, 0);
+    fogpay_receipt r;
+    bool ok = take_receipt(c, bytes, len, &r);
+    if (ok && r.status != status) {
+        ok = fail("status %u, expected %u", (unsigned)r.status, (unsigned)status);
+    }
+    client_close(&c);
+    return ok;
+}
+
+static size_t reading_a(const char *meter, uint64_t quantity, uint8_t *out)
+{
+    fogpay_usage u;
+    memset(&u, 0, sizeof u);
+    strcpy(u.device_id, "dev-a");
+    u.seq = seq_a++;
+    snprintf(u.meter_id, sizeof u.meter_id, "%s", meter);
+    u.quantity = quantity;
+    strcpy(u.unit, "Wh");
+    u.created_s = (uint64_t)time(NULL);
+    test_chain_prev(db_path, "dev-a", u.prev_hash);
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    size_t len = 0;
+    if (fogpay_usage_encode(&u, payload, sizeof payload, &len) != FOGPAY_OK) {
+        return 0;
+    }
+    return sign_bytes(key_of("dev-a"), payload, len, out, FOGPAY_MESSAGE_MAX);
+}
+
+/* A meter bound and its baseline taken (nothing paid), then a reading
+ * going back: refused, nothing paid. */
+static bool c_bound_reading_backwards(void)
+{
+    uint8_t m[FOGPAY_MESSAGE_MAX];
+    fogpay_bind b = bind_of("dev-a", "m-h", "t-b");
+    size_t n = sign_bind(key_of("dev-a"), &b, m);
+    if (!expect_status("bind", m, n, FOGPAY_STATUS_STORED)) {
+        return false;
+    }
+    n = reading_a("m-h", 1000, m);
+    if (!expect_status("usage", m, n, FOGPAY_STATUS_STORED)) {
+        return false;
+    }
+    n = reading_a("m-h", 999, m);
+    return expect_reason_as("dev-a", "usage", m, n, FOGPAY_ERR_READING_BACKWARDS);
+}
+
+/* Beyond the plausibility limit: refused, nothing paid. */
+static bool c_bound_reading_implausible(void)
+{
+    uint8_t m[FOGPAY_MESSAGE_MAX];
+    size_t n = reading_a("m-h", 1000 + FOGPAY_METER_DELTA_MAX + 1, m);
+    return expect_reason_as("dev-a", "usage", m, n, FOGPAY_ERR_READING_IMPLAUSIBLE);
+}
+
 /* ---- MQTT-level refusals -------------------------------------------------- */
 
 static bool expect_connect_refused(const char *id, const char *user, const char *pass)
@@ -1790,6 +1966,17 @@ static const hostile_case cases[] = {
     CASE(short_signature, "dev-a", "signature of 10 bytes", "bad_signature"),
     CASE(usage_quantity_max, "dev-a", "usage quantity 2^64-1", "field_range"),
     CASE(intent_on_usage_topic, "dev-a", "an intent on the usage topic", "cbor_type"),
+    CASE(bind_unknown_tariff, "dev-a", "bind to a tariff never defined", "tariff_unknown"),
+    CASE(bind_own_payee, "dev-a", "bind to a tariff paying dev-a", "tariff_own_payee"),
+    CASE(bind_for_other_device, "dev-a", "bind naming dev-b", "device_mismatch"),
+    CASE(bind_other_devices_key, "dev-a", "bind signed with dev-b's key", "bad_signature"),
+    CASE(bind_expired, "dev-a", "bind created two days ago", "expired"),
+    CASE(bind_tariff_overlong, "dev-a", "tariff id of 24 bytes", "cbor_too_long"),
+    CASE(intent_on_bind_topic, "dev-a", "an intent on the bind topic", "cbor_type"),
+    CASE(bound_reading_backwards, "dev-a", "bound meter read below its last reading",
+         "reading_backwards"),
+    CASE(bound_reading_implausible, "dev-a", "bound meter read 10^9+1 above its last",
+         "reading_implausible"),
     CASE(login_wrong_password, "stranger", "dev-a, wrong password", "CONNACK refused"),
     CASE(login_unknown_device, "stranger", "unknown device dev-zz", "CONNACK refused"),
     CASE(login_revoked, "dev-r", "revoked device's credentials", "CONNACK refused"),

@@ -183,6 +183,67 @@ static void sync_state_is_empty(fogpay_ledger *l)
     " WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)"                \
     " BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;"
 
+/* What a version 5 ledger has where version 6 differs: no entity logins,
+ * no fee, tariff or binding tables, the transfers without their meter and
+ * tariff columns and with kinds 0..4, messages of kinds 0 and 1 with
+ * statuses 0..2, and the event kinds of version 5, every event with a
+ * device. Foreign keys are off on this connection. */
+static const char *const schema_down_to_5 =
+    "DROP TABLE entity_logins;"
+    "DROP TABLE fee_schedule_legs; DROP TABLE fee_schedules; DROP TABLE transfer_legs;"
+    "DROP TABLE meter_bindings; DROP TABLE tariffs;"
+    "CREATE TABLE transfers_v5 ("
+    " position INTEGER PRIMARY KEY CHECK (position >= 1),"
+    " kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 4),"
+    " debit_account INTEGER NOT NULL REFERENCES accounts (id),"
+    " credit_account INTEGER NOT NULL REFERENCES accounts (id),"
+    " amount_minor INTEGER NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),"
+    " currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),"
+    " time_ms INTEGER NOT NULL CHECK (time_ms >= 0),"
+    " device_id TEXT REFERENCES devices (id),"
+    " seq INTEGER CHECK (seq IS NULL OR seq >= 1),"
+    " payer_entity TEXT REFERENCES entities (id),"
+    " payee_entity TEXT REFERENCES entities (id),"
+    " intent_hash BLOB CHECK (intent_hash IS NULL OR length(intent_hash) = 32),"
+    " reference TEXT CHECK (reference IS NULL OR length(reference) <= 32),"
+    " related_position INTEGER REFERENCES transfers (position),"
+    " record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),"
+    " hash BLOB NOT NULL CHECK (length(hash) = 32),"
+    " CHECK (debit_account <> credit_account),"
+    " CHECK ((device_id IS NULL) = (seq IS NULL) AND (device_id IS NULL) = (intent_hash IS NULL)));"
+    "INSERT INTO transfers_v5 SELECT position, kind, debit_account, credit_account, amount_minor,"
+    " currency, time_ms, device_id, seq, payer_entity, payee_entity, intent_hash, reference,"
+    " related_position, record, hash FROM transfers;"
+    "DROP TABLE transfers;"
+    "ALTER TABLE transfers_v5 RENAME TO transfers;"
+    "CREATE UNIQUE INDEX transfers_device_seq ON transfers (device_id, seq)"
+    " WHERE device_id IS NOT NULL;"
+    "CREATE INDEX transfers_debit ON transfers (debit_account) WHERE kind <> 0;"
+    "CREATE INDEX transfers_credit ON transfers (credit_account);"
+    "CREATE INDEX transfers_related ON transfers (related_position)"
+    " WHERE related_position IS NOT NULL;"
+    "CREATE TRIGGER transfers_no_update BEFORE UPDATE ON transfers"
+    " BEGIN SELECT RAISE(ABORT, 'transfers are never changed: correct with a new transfer'); END;"
+    "CREATE TRIGGER transfers_no_delete BEFORE DELETE ON transfers"
+    " BEGIN SELECT RAISE(ABORT, 'transfers are never deleted: correct with a new transfer'); END;"
+    "CREATE TRIGGER transfers_next_position BEFORE INSERT ON transfers"
+    " WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM transfers)"
+    " BEGIN SELECT RAISE(ABORT, 'a transfer takes the next chain position'); END;"
+    "PRAGMA writable_schema = ON;"
+    "UPDATE sqlite_schema SET sql = replace(replace(sql, 'CHECK (kind IN (0, 1, 2, 3))',"
+    " 'CHECK (kind IN (0, 1))'), 'CHECK (status IN (0, 1, 2, 3))', 'CHECK (status IN (0, 1, 2))')"
+    " WHERE type = 'table' AND name = 'messages';"
+    "PRAGMA writable_schema = RESET;"
+    "CREATE TABLE events_v5 (position INTEGER PRIMARY KEY CHECK (position >= 1),"
+    " kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6)),"
+    " time_ms INTEGER NOT NULL CHECK (time_ms >= 1),"
+    " device_id TEXT NOT NULL REFERENCES devices (id),"
+    " record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),"
+    " hash BLOB NOT NULL CHECK (length(hash) = 32));"
+    "INSERT INTO events_v5 SELECT * FROM events;"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v5 RENAME TO events;" EVENTS_INDEX_AND_TRIGGERS "PRAGMA user_version = 5;";
+
 /* What a version 3 ledger has where version 4 differs: no gateway key
  * history, the trigger that lets a retired device key only be retired, and
  * the events table without the key event kinds (its rows kept). */
@@ -220,6 +281,7 @@ static void test_schema_migration_keys(void)
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_event_head(fx.l, &head_before, hash_before), FOGPAY_OK);
     CU_ASSERT(head_before >= 3);
     fogpay_ledger_close(fx.l);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_5), SQLITE_OK);
     CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_3), SQLITE_OK);
 
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
@@ -255,6 +317,7 @@ static void test_schema_migration(void)
     path_new(path, sizeof path, "migrate");
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, true, &l), FOGPAY_OK);
     fogpay_ledger_close(l);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(path, schema_down_to_5), SQLITE_OK);
     CU_ASSERT_EQUAL(raw_exec(path,
                              "DROP TABLE gateway_keys; DROP TABLE events; DROP TABLE sync_state; "
                              "PRAGMA user_version = 1"),
@@ -308,6 +371,7 @@ static void test_schema_migration_2_to_3(void)
     st.acked_ms = NOW_MS;
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_sync_set(fx.l, &st), FOGPAY_OK);
     fogpay_ledger_close(fx.l);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_5), SQLITE_OK);
     CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_2), SQLITE_OK);
     CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM pragma_table_info('sync_state')"), 5);
 
@@ -516,26 +580,6 @@ static void test_schema_migration_hot(void)
     CU_ASSERT_PTR_NULL(strstr(shape, "transfers_time"));
 }
 
-/* What a version 5 ledger has where version 6 differs: no entity logins,
- * no fee tables, the transfer kinds 0..4 and the event kinds of version 5,
- * every event with a device. */
-static const char *const schema_down_to_5 =
-    "DROP TABLE entity_logins;"
-    "DROP TABLE fee_schedule_legs; DROP TABLE fee_schedules; DROP TABLE transfer_legs;"
-    "PRAGMA writable_schema = ON;"
-    "UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind BETWEEN 0 AND 10)',"
-    " 'CHECK (kind BETWEEN 0 AND 4)') WHERE type = 'table' AND name = 'transfers';"
-    "PRAGMA writable_schema = RESET;"
-    "CREATE TABLE events_v5 (position INTEGER PRIMARY KEY CHECK (position >= 1),"
-    " kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6)),"
-    " time_ms INTEGER NOT NULL CHECK (time_ms >= 1),"
-    " device_id TEXT NOT NULL REFERENCES devices (id),"
-    " record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),"
-    " hash BLOB NOT NULL CHECK (length(hash) = 32));"
-    "INSERT INTO events_v5 SELECT * FROM events;"
-    "DROP TABLE events;"
-    "ALTER TABLE events_v5 RENAME TO events;" EVENTS_INDEX_AND_TRIGGERS "PRAGMA user_version = 5;";
-
 /* A version 5 ledger with transfers and events is migrated to version 6:
  * it verifies with its chains, the kinds of the products are taken (an
  * entity payment, kind 10; an entity login's event, without a device),
@@ -630,6 +674,73 @@ static void test_schema_migration_5_fees(void)
     shaped_as_created(fx.path);
 }
 
+/* A version 5 ledger with payments, a refund and recorded receipts is
+ * migrated to 6: every transfer keeps its hash (verify passes, the head is
+ * the same), receipts still come back, and a meter bound to a tariff is
+ * charged with a transfer of kind 9, which version 5's CHECK refused. */
+static void test_schema_migration_5_tariffs(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    fund(fx.l, "dev-a", EUR, 1000);
+    fogpay_transfer first;
+    CU_ASSERT_EQUAL_FATAL(pay_full(fx.l, "dev-a", 1, "dev-b", 0, 100, EUR, NOW_MS, &first),
+                          FOGPAY_OK);
+    fogpay_transfer refund;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_refund(fx.l, first.position, 40, NOW_MS + 1, &refund),
+                          FOGPAY_OK);
+    uint8_t hash[FOGPAY_HASH_BYTES], receipt[64];
+    intent_hash_of("dev-a", 1, hash);
+    memset(receipt, 0xa5, sizeof receipt);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_message_record(
+                              fx.l, "dev-a", 1, FOGPAY_RECEIPT_INTENT, hash, FOGPAY_STATUS_SETTLED,
+                              0, first.position, receipt, sizeof receipt, NOW_MS),
+                          FOGPAY_OK);
+    uint64_t head_before = 0;
+    uint8_t chain_before[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_chain_head(fx.l, &head_before, chain_before), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_5), SQLITE_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM sqlite_master WHERE sql LIKE "
+                                      "'%kind BETWEEN 0 AND 4%'"),
+                    1);
+
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
+    uint64_t head = 0;
+    uint8_t chain[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL(fogpay_ledger_chain_head(fx.l, &head, chain), FOGPAY_OK);
+    CU_ASSERT_EQUAL(head, head_before);
+    CU_ASSERT_EQUAL(memcmp(chain, chain_before, sizeof chain), 0);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    uint8_t answer[FOGPAY_MESSAGE_MAX];
+    size_t answer_len = 0;
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_message_lookup(fx.l, "dev-a", 1, hash, answer, sizeof answer, &answer_len),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(answer_len, sizeof receipt);
+    fogpay_tariff t = {.tariff_id = "t",
+                       .device_id = "dev-b",
+                       .unit = "kWh",
+                       .price_num = 2,
+                       .price_den = 1,
+                       .currency = EUR,
+                       .effective_ms = NOW_MS};
+    CU_ASSERT_EQUAL(fogpay_ledger_tariff_define(fx.l, &t, NOW_MS), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_meter_bind(fx.l, "dev-a", "m1", "t", 0, NULL, NOW_MS), FOGPAY_OK);
+    fogpay_usage_settlement s;
+    fogpay_usage u = usage_of("dev-a", 2, 10);
+    intent_hash_of("dev-a", 2, hash);
+    CU_ASSERT_EQUAL(fogpay_ledger_usage_settle(fx.l, &u, hash, NOW_MS, &s), FOGPAY_OK);
+    u = usage_of("dev-a", 3, 15);
+    intent_hash_of("dev-a", 3, hash);
+    CU_ASSERT_EQUAL(fogpay_ledger_usage_settle(fx.l, &u, hash, NOW_MS, &s), FOGPAY_OK);
+    CU_ASSERT_EQUAL(s.charge_minor, 10);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    shaped_as_created(fx.path);
+}
+
 int main(void)
 {
     static const ledger_test tests[] = {
@@ -642,6 +753,8 @@ int main(void)
         {"a version 5 ledger is migrated: entity logins, kinds 10", test_schema_migration_5_to_6},
         {"a version 5 ledger is migrated: fee tables, a fee schedule and its legs",
          test_schema_migration_5_fees},
+        {"a version 5 ledger is migrated: hashes and receipts kept, tariffs",
+         test_schema_migration_5_tariffs},
     };
     return ledger_fixture_run("ledger_ledger_open", tests, sizeof tests / sizeof tests[0]);
 }
