@@ -1311,6 +1311,17 @@ static void test_version_3_migrated(void)
     event_chain_encode(&events, 3);
     events.n = 4;
     CU_ASSERT_EQUAL(event_append(s, "gw-a", &events, 3, 1, 4), FOGPAY_OK);
+    /* An entity login's event (kind 10, the highest) names no device. */
+    e = &events.e[4];
+    memset(e, 0, sizeof *e);
+    e->position = 5;
+    e->kind = FOGPAY_EVENT_ENTITY_LOGIN;
+    e->time_ms = T0_MS + 41;
+    strcpy(e->entity_id, "le-00112233445566aa");
+    strcpy(e->login, "alice");
+    event_chain_encode(&events, 4);
+    events.n = 5;
+    CU_ASSERT_EQUAL(event_append(s, "gw-a", &events, 4, 1, 5), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_store_verify(s, NULL, NULL, NULL, NULL, 0), FOGPAY_OK);
     fogpay_transfer last;
     memset(&last, 0, sizeof last);
