@@ -71,6 +71,17 @@ typedef enum fogpay_error {
     FOGPAY_ERR_CHAIN_GAP = 57,        /* the message's predecessor has not arrived: send it */
     FOGPAY_ERR_SECRET_WEAK = 59,      /* a device secret too short or too uniform */
 
+    /* Policy, the payment products: holds (conditional payments). */
+    FOGPAY_ERR_HOLD_UNKNOWN = 100,          /* no hold has that id */
+    FOGPAY_ERR_HOLD_VOIDED = 101,           /* the hold was voided already */
+    FOGPAY_ERR_HOLD_CAPTURED = 102,         /* the hold was captured already */
+    FOGPAY_ERR_HOLD_EXPIRED = 103,          /* the hold's time is over */
+    FOGPAY_ERR_HOLD_OVER_AMOUNT = 104,      /* a capture above the held amount */
+    FOGPAY_ERR_HOLD_NOT_PARTY = 105,        /* the device is neither payer nor payee */
+    FOGPAY_ERR_HOLD_PAYER_CAPTURE = 106,    /* the payer may void its hold, not capture it */
+    FOGPAY_ERR_HOLD_TIMEOUT_TOO_LONG = 107, /* hold-s over FOGPAY_HOLD_TIMEOUT_MAX_S */
+    FOGPAY_ERR_HOLD_TOO_MANY = 108,         /* the gateway holds FOGPAY_HOLDS_OPEN_MAX open */
+
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,
     FOGPAY_ERR_STORAGE_BUSY = 61,

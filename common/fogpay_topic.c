@@ -14,7 +14,7 @@ static const struct {
     {"intent", FOGPAY_TOPIC_INTENT},   {"usage", FOGPAY_TOPIC_USAGE},
     {"receipt", FOGPAY_TOPIC_RECEIPT}, {"cmd", FOGPAY_TOPIC_COMMAND},
     {"reply", FOGPAY_TOPIC_REPLY},     {"batch", FOGPAY_TOPIC_BATCH},
-    {"ack", FOGPAY_TOPIC_ACK},
+    {"ack", FOGPAY_TOPIC_ACK},         {"hold", FOGPAY_TOPIC_HOLD},
 };
 
 bool fogpay_id_char(uint8_t c)

@@ -11,6 +11,10 @@
  * at the transfer's time and stored in it; a later change of ownership does
  * not change them.
  *
+ * An intent with a hold timeout is an authorisation: the same checks,
+ * and the same writes but that the amount goes to the currency's holds
+ * account and the hold is kept (ledger_hold.c).
+ *
  * Ownership. Nothing here allocates; the transfer is copied to the caller's
  * struct only on success.
  */
@@ -88,6 +92,12 @@ static fogpay_error settle__check_intent(const fogpay_intent *in, uint64_t now_m
         in->payee_account > LEDGER_INT_MAX) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
+    if (in->hold_s > FOGPAY_HOLD_TIMEOUT_MAX_S) {
+        return FOGPAY_ERR_HOLD_TIMEOUT_TOO_LONG;
+    }
+    if (in->hold_s != 0 && now_ms > LEDGER_INT_MAX - (uint64_t)in->hold_s * 1000) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
     /* Exactly one of payee_device and payee_account names the payee. */
     if ((in->payee_device[0] != '\0') == (in->payee_account != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
@@ -137,6 +147,17 @@ static fogpay_error settle__check_payee_device(fogpay_ledger *l, const fogpay_in
     memcpy(p->payee_device, device_id, strlen(device_id) + 1);
     p->payee_wallet_max_minor = payee.limits.wallet_max_minor;
     return FOGPAY_OK;
+}
+
+fogpay_error ledger__payee_wallet_max(fogpay_ledger *l, const char *device_id,
+                                      uint64_t *wallet_max_minor)
+{
+    ledger_device_state payee;
+    fogpay_error err = ledger__device_state(l, device_id, &payee);
+    if (err == FOGPAY_OK) {
+        *wallet_max_minor = payee.limits.wallet_max_minor;
+    }
+    return err;
 }
 
 /* Rules 4-6: the payee exists in the intent's currency, is not the payer,
@@ -259,6 +280,17 @@ static fogpay_error settle__write(fogpay_ledger *l, const fogpay_intent *in,
     t->kind = FOGPAY_TRANSFER_PAYMENT;
     t->debit_account = p->payer_wallet.id;
     t->credit_account = p->payee.id;
+    if (in->hold_s != 0) {
+        /* An authorisation: the amount waits in the holds account. */
+        ledger_account holds;
+        err = ledger__account_ensure(l, LEDGER_ACCOUNT_HOLDS, NULL, in->currency, &holds);
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+        t->kind = FOGPAY_TRANSFER_AUTHORISATION;
+        t->credit_account = holds.id;
+        t->payee_entity[0] = '\0';
+    }
     t->amount_minor = in->amount_minor;
     t->currency = in->currency;
     t->time_ms = now_ms;
@@ -277,6 +309,10 @@ static fogpay_error settle__write(fogpay_ledger *l, const fogpay_intent *in,
     }
     if (err == FOGPAY_OK) {
         ledger__hot_paid_add(l, t->device_id, t->currency, now_ms / LEDGER_DAY_MS, t->amount_minor);
+    }
+    if (err == FOGPAY_OK && in->hold_s != 0) {
+        err = ledger__hold_insert(l, t, p->payee_device, p->payee.id,
+                                  now_ms + (uint64_t)in->hold_s * 1000);
     }
     return err;
 }
@@ -308,6 +344,9 @@ fogpay_error fogpay_ledger_settle(fogpay_ledger *l, const fogpay_intent *intent,
     }
     if (err == FOGPAY_OK) {
         err = settle__check_funds(l, intent, &p);
+    }
+    if (err == FOGPAY_OK && intent->hold_s != 0) {
+        err = ledger__hold_room(l);
     }
     fogpay_transfer t;
     int64_t balance = 0;

@@ -2,7 +2,7 @@
  * acl.c - who may publish and read what (MOSQ_EVT_ACL_CHECK).
  *
  *   a device D (client id = username = D, registered)
- *       publish:   <prefix>/dev/D/intent, <prefix>/dev/D/usage
+ *       publish:   <prefix>/dev/D/intent, <prefix>/dev/D/usage, <prefix>/dev/D/hold
  *       subscribe and read: <prefix>/dev/D/receipt, <prefix>/dev/D/cmd,
  *                  <prefix>/dev/D/reply/... (MQTT 5 response topics)
  *       nothing else, no wildcards
@@ -52,8 +52,10 @@ static int acl_device(const char *self, fogpay_topic_kind kind, const char *owne
         return MOSQ_ERR_ACL_DENIED;
     }
     if (access == MOSQ_ACL_WRITE) {
-        return kind == FOGPAY_TOPIC_INTENT || kind == FOGPAY_TOPIC_USAGE ? MOSQ_ERR_SUCCESS
-                                                                         : MOSQ_ERR_ACL_DENIED;
+        return kind == FOGPAY_TOPIC_INTENT || kind == FOGPAY_TOPIC_USAGE ||
+                       kind == FOGPAY_TOPIC_HOLD
+                   ? MOSQ_ERR_SUCCESS
+                   : MOSQ_ERR_ACL_DENIED;
     }
     return kind == FOGPAY_TOPIC_RECEIPT || kind == FOGPAY_TOPIC_COMMAND ||
                    kind == FOGPAY_TOPIC_REPLY
