@@ -1,9 +1,9 @@
 /*
  * device_message.c - the path of every device message (MOSQ_EVT_MESSAGE):
- * payment intents and meter readings, admitted on the broker's thread,
- * verified by a worker, settled or stored in the group transaction on the
- * broker's thread, signed by a worker, recorded, and answered through the
- * outbox after the commit (gateway.h's top comment has the threads).
+ * payment intents, meter readings and hold messages (hold_message.c), admitted on the broker's
+ * thread, verified by a worker, settled or stored in the group transaction on the broker's thread,
+ * signed by a worker, recorded, and answered through the outbox after the commit (gateway.h's top
+ * comment has the threads).
  *
  * Order of checks, cheapest and least trusting first: topic and publisher,
  * the registered device, the device's and the ring's bounds (admission);
@@ -44,7 +44,7 @@
 #include "fogpay_hash.h"
 #include "gateway.h"
 
-static void job_receipt_base(const fogpay_gateway *gw, fogpay_job *job)
+void fogpay_device_message_receipt_base(const fogpay_gateway *gw, fogpay_job *job)
 {
     fogpay_receipt *r = &job->receipt;
     memset(r, 0, sizeof *r);
@@ -82,6 +82,10 @@ static fogpay_error verify_decode(fogpay_job *job, fogpay_bytes payload)
         err = fogpay_intent_decode(payload.ptr, payload.len, &job->intent);
         named = job->intent.device_id;
         job->seq = err == FOGPAY_OK ? job->intent.seq : job->seq;
+    } else if (job->kind == FOGPAY_RECEIPT_HOLD) {
+        err = fogpay_hold_message_decode(payload.ptr, payload.len, &job->hold);
+        named = job->hold.device_id;
+        job->seq = err == FOGPAY_OK ? job->hold.seq : job->seq;
     } else {
         err = fogpay_usage_decode(payload.ptr, payload.len, &job->usage);
         named = job->usage.device_id;
@@ -131,7 +135,7 @@ void fogpay_device_message_verify(fogpay_job *job)
 
 /* A job that takes its place on the device's chain is its newest
  * message until recorded. */
-static void settle_on_chain(fogpay_gateway *gw, const fogpay_job *job)
+void fogpay_device_message_on_chain(fogpay_gateway *gw, const fogpay_job *job)
 {
     if (job->record) {
         fogpay_pending_set_head(&gw->pending, job->device_id, job->seq, job->hash);
@@ -140,19 +144,24 @@ static void settle_on_chain(fogpay_gateway *gw, const fogpay_job *job)
 
 /* Refuses a job with a signed rejection (signed by a worker). Authentic
  * refusals are recorded under their seq. */
-static void settle_reject(fogpay_gateway *gw, fogpay_job *job, fogpay_error reason)
+void fogpay_device_message_reject(fogpay_gateway *gw, fogpay_job *job, fogpay_error reason)
 {
+    static const char *const kinds[] = {
+        [FOGPAY_RECEIPT_INTENT] = "intent",
+        [FOGPAY_RECEIPT_USAGE] = "usage",
+        [FOGPAY_RECEIPT_HOLD] = "hold",
+    };
     gw->rejected_total++;
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: %s %s seq %llu refused: %s",
-                         job->kind == FOGPAY_RECEIPT_USAGE ? "usage" : "intent", job->device_id,
-                         (unsigned long long)job->seq, fogpay_error_name(reason));
+                         job->kind <= FOGPAY_RECEIPT_HOLD ? kinds[job->kind] : "message",
+                         job->device_id, (unsigned long long)job->seq, fogpay_error_name(reason));
     fogpay_ledger_rejection_log(gw->ledger, job->device_id, job->seq, reason, job->now_ms);
-    job_receipt_base(gw, job);
+    fogpay_device_message_receipt_base(gw, job);
     job->receipt.status = FOGPAY_STATUS_REJECTED;
     job->receipt.reason = (uint16_t)reason;
     job->record = job->authentic && !fogpay_error_is_off_chain(reason);
     job->position = 0;
-    settle_on_chain(gw, job);
+    fogpay_device_message_on_chain(gw, job);
     fogpay_engine_submit_sign(&gw->engine, job);
 }
 
@@ -200,7 +209,8 @@ static fogpay_error settle_retired_keys(fogpay_gateway *gw, fogpay_job *job, fog
     return refusal;
 }
 
-static fogpay_error settle_time_window(const fogpay_job *job, uint64_t created_s, uint64_t ttl_s)
+fogpay_error fogpay_device_message_time_window(const fogpay_job *job, uint64_t created_s,
+                                               uint64_t ttl_s)
 {
     uint64_t now_s = job->now_ms / 1000;
     if (created_s > now_s + FOGPAY_CLOCK_SKEW_MAX_S) {
@@ -216,7 +226,7 @@ static fogpay_error settle_time_window(const fogpay_job *job, uint64_t created_s
 static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
 {
     const fogpay_intent *in = &job->intent;
-    fogpay_error err = settle_time_window(job, in->created_s, in->ttl_s);
+    fogpay_error err = fogpay_device_message_time_window(job, in->created_s, in->ttl_s);
     if (err == FOGPAY_OK && !fogpay_options_currency_enabled(&gw->options, in->currency)) {
         err = FOGPAY_ERR_CURRENCY_UNSUPPORTED;
     }
@@ -224,13 +234,13 @@ static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
         err = FOGPAY_ERR_STORAGE;
     }
     if (err != FOGPAY_OK) {
-        settle_reject(gw, job, err);
+        fogpay_device_message_reject(gw, job, err);
         return;
     }
     fogpay_transfer t;
     int64_t balance = 0;
     err = fogpay_ledger_settle(gw->ledger, in, job->hash, job->now_ms, &t, &balance);
-    job_receipt_base(gw, job);
+    fogpay_device_message_receipt_base(gw, job);
     fogpay_receipt *r = &job->receipt;
     if (err == FOGPAY_OK) {
         r->status = FOGPAY_STATUS_SETTLED;
@@ -241,6 +251,9 @@ static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
         r->currency = in->currency;
         err = fogpay_ledger_transfer_get(gw->ledger, t.position, &t, r->chain_hash);
     }
+    if (err == FOGPAY_OK && in->hold_s != 0) {
+        err = fogpay_hold_receipt_held(gw, job);
+    }
     if (err != FOGPAY_OK) {
         fogpay_ledger_rollback_to(gw->ledger);
         if (!fogpay_error_is_reason(err)) {
@@ -248,39 +261,40 @@ static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
                                  job->device_id, (unsigned long long)job->seq,
                                  fogpay_error_name(err), fogpay_ledger_last_message(gw->ledger));
         }
-        settle_reject(gw, job, err);
+        fogpay_device_message_reject(gw, job, err);
         return;
     }
     fogpay_ledger_release(gw->ledger);
     gw->settled_total++;
     job->record = true;
     job->position = t.position;
-    settle_on_chain(gw, job);
+    fogpay_device_message_on_chain(gw, job);
     fogpay_engine_submit_sign(&gw->engine, job);
 }
 
 static void settle_usage(fogpay_gateway *gw, fogpay_job *job)
 {
-    fogpay_error err = settle_time_window(job, job->usage.created_s, FOGPAY_TTL_MAX_S);
+    fogpay_error err =
+        fogpay_device_message_time_window(job, job->usage.created_s, FOGPAY_TTL_MAX_S);
     if (err == FOGPAY_OK && fogpay_ledger_savepoint(gw->ledger) != FOGPAY_OK) {
         err = FOGPAY_ERR_STORAGE;
     }
     if (err != FOGPAY_OK) {
-        settle_reject(gw, job, err);
+        fogpay_device_message_reject(gw, job, err);
         return;
     }
     err = fogpay_ledger_store_usage(gw->ledger, &job->usage, job->hash, job->now_ms);
     if (err != FOGPAY_OK) {
         fogpay_ledger_rollback_to(gw->ledger);
-        settle_reject(gw, job, err);
+        fogpay_device_message_reject(gw, job, err);
         return;
     }
     fogpay_ledger_release(gw->ledger);
-    job_receipt_base(gw, job);
+    fogpay_device_message_receipt_base(gw, job);
     job->receipt.status = FOGPAY_STATUS_STORED;
     job->record = true;
     job->position = 0;
-    settle_on_chain(gw, job);
+    fogpay_device_message_on_chain(gw, job);
     fogpay_engine_submit_sign(&gw->engine, job);
 }
 
@@ -315,7 +329,7 @@ static bool settle_repeat(fogpay_gateway *gw, fogpay_job *job)
     fogpay_job *twin = settle_unrecorded_twin(gw, job, &number);
     if (twin) {
         if (memcmp(twin->hash, job->hash, FOGPAY_HASH_BYTES) != 0) {
-            settle_reject(gw, job, FOGPAY_ERR_SEQ_CONFLICT);
+            fogpay_device_message_reject(gw, job, FOGPAY_ERR_SEQ_CONFLICT);
             return true;
         }
         job->original = number;
@@ -332,7 +346,7 @@ static bool settle_repeat(fogpay_gateway *gw, fogpay_job *job)
     }
     job->answer_len = 0;
     if (err != FOGPAY_ERR_NOT_FOUND && err != FOGPAY_ERR_SEQ_CONFLICT) {
-        settle_reject(gw, job, err);
+        fogpay_device_message_reject(gw, job, err);
         return true;
     }
     return false; /* a used seq with other content: the chain tells which refusal */
@@ -344,8 +358,9 @@ static bool settle_repeat(fogpay_gateway *gw, fogpay_job *job)
  * else against the ledger's record. */
 static fogpay_error settle_link(fogpay_gateway *gw, const fogpay_job *job)
 {
-    const uint8_t *prev =
-        job->kind == FOGPAY_RECEIPT_INTENT ? job->intent.prev_hash : job->usage.prev_hash;
+    const uint8_t *prev = job->kind == FOGPAY_RECEIPT_INTENT ? job->intent.prev_hash
+                          : job->kind == FOGPAY_RECEIPT_HOLD ? job->hold.prev_hash
+                                                             : job->usage.prev_hash;
     uint64_t head_seq = 0;
     uint8_t head[FOGPAY_PREV_HASH_BYTES];
     if (fogpay_pending_head(&gw->pending, job->device_id, &head_seq, head) && job->seq > head_seq) {
@@ -368,7 +383,7 @@ static void settle_fork(fogpay_gateway *gw, fogpay_job *job)
         mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: suspending %s failed: %s (%s)", job->device_id,
                              fogpay_error_name(err), fogpay_ledger_last_message(gw->ledger));
     }
-    settle_reject(gw, job, FOGPAY_ERR_CHAIN_FORK);
+    fogpay_device_message_reject(gw, job, FOGPAY_ERR_CHAIN_FORK);
 }
 
 void fogpay_device_message_settle(fogpay_gateway *gw, fogpay_job *job)
@@ -388,7 +403,7 @@ void fogpay_device_message_settle(fogpay_gateway *gw, fogpay_job *job)
         verdict = FOGPAY_ERR_DEVICE_REVOKED;
     }
     if (verdict != FOGPAY_OK) {
-        settle_reject(gw, job, verdict);
+        fogpay_device_message_reject(gw, job, verdict);
         return;
     }
     if (settle_repeat(gw, job)) {
@@ -400,11 +415,13 @@ void fogpay_device_message_settle(fogpay_gateway *gw, fogpay_job *job)
         return;
     }
     if (verdict != FOGPAY_OK) {
-        settle_reject(gw, job, verdict);
+        fogpay_device_message_reject(gw, job, verdict);
         return;
     }
     if (job->kind == FOGPAY_RECEIPT_INTENT) {
         settle_intent(gw, job);
+    } else if (job->kind == FOGPAY_RECEIPT_HOLD) {
+        fogpay_hold_message_settle(gw, job);
     } else {
         settle_usage(gw, job);
     }
@@ -465,7 +482,9 @@ static void admit_fill(fogpay_gateway *gw, fogpay_job *job, const fogpay_device 
                        uint64_t now_ms)
 {
     strcpy(job->device_id, device->device_id);
-    job->kind = topic == FOGPAY_TOPIC_USAGE ? FOGPAY_RECEIPT_USAGE : FOGPAY_RECEIPT_INTENT;
+    job->kind = topic == FOGPAY_TOPIC_USAGE  ? FOGPAY_RECEIPT_USAGE
+                : topic == FOGPAY_TOPIC_HOLD ? FOGPAY_RECEIPT_HOLD
+                                             : FOGPAY_RECEIPT_INTENT;
     job->device_status = device->status;
     job->alg = device->alg;
     memcpy(job->public_key, device->public_key, device->public_key_len);
@@ -515,7 +534,7 @@ int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_messag
 {
     char owner[FOGPAY_TOPIC_ID_MAX + 1];
     fogpay_topic_kind topic = fogpay_topic_parse_id(gw->options.topic_prefix, ev->topic, owner);
-    if (topic != FOGPAY_TOPIC_INTENT && topic != FOGPAY_TOPIC_USAGE) {
+    if (topic != FOGPAY_TOPIC_INTENT && topic != FOGPAY_TOPIC_USAGE && topic != FOGPAY_TOPIC_HOLD) {
         return MOSQ_ERR_SUCCESS; /* not a device message; the ACL decided who may send it */
     }
     const char *client_id = mosquitto_client_id(ev->client);
