@@ -91,7 +91,7 @@ fogpay_error ledger__transfer_read(sqlite3_stmt *s, fogpay_transfer *t,
               query__u64(s, 4, &t->amount_minor) && query__u64(s, 5, &currency) &&
               query__u64(s, 6, &t->time_ms) && query__u64(s, 8, &t->seq) &&
               query__u64(s, 13, &t->related_position);
-    ok = ok && kind <= FOGPAY_TRANSFER_WITHDRAWAL && currency <= FOGPAY_CURRENCY_MAX;
+    ok = ok && kind <= FOGPAY_TRANSFER_EXPIRY && currency <= FOGPAY_CURRENCY_MAX;
     ok = ok && ledger__column_text(s, 7, t->device_id, sizeof t->device_id) &&
          ledger__column_text(s, 9, t->payer_entity, sizeof t->payer_entity) &&
          ledger__column_text(s, 10, t->payee_entity, sizeof t->payee_entity) &&
