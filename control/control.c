@@ -60,8 +60,8 @@ fogpay_error control__text(const cJSON *cmd, const char *name, bool required, si
     return FOGPAY_OK;
 }
 
-static fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uint64_t *out,
-                                 control_reply *r)
+fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uint64_t *out,
+                          control_reply *r)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(cmd, name);
     if (item == NULL) {
@@ -97,10 +97,8 @@ static fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int 
     return FOGPAY_OK;
 }
 
-/* A decimal-string amount in the given exponent; absent and optional
- * leaves *out at 0. */
-static fogpay_error control__amount(const cJSON *cmd, const char *name, bool required, int exponent,
-                                    uint64_t *out, control_reply *r)
+fogpay_error control__amount(const cJSON *cmd, const char *name, bool required, int exponent,
+                             uint64_t *out, control_reply *r)
 {
     const char *text = NULL;
     fogpay_error err = control__text(cmd, name, required, 32, &text, r);
@@ -118,7 +116,7 @@ static fogpay_error control__amount(const cJSON *cmd, const char *name, bool req
     return err;
 }
 
-static void control__add_amount(cJSON *obj, const char *name, int64_t minor, int exponent)
+void control__add_amount(cJSON *obj, const char *name, int64_t minor, int exponent)
 {
     char text[32];
     fogpay_amount_format(minor, exponent, text, sizeof text);
@@ -422,8 +420,13 @@ static fogpay_error control__balance_into(const fogpay_control_context *c, const
     if (err == FOGPAY_OK) {
         err = fogpay_ledger_balance(c->ledger, account, &balance);
     }
+    uint64_t held = 0;
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_hold_held(c->ledger, device, currency, &held);
+    }
     if (err == FOGPAY_OK) {
         control__add_amount(r->data, "balance", balance, exponent);
+        control__add_amount(r->data, "held", (int64_t)held, exponent);
         cJSON_AddStringToObject(r->data, "currency", fogpay_currency_code(currency, &exponent));
     }
     return err;
@@ -707,6 +710,9 @@ static const control_command control_commands[] = {
     {"listTransfers", control__list_transfers},
     {"verifyLedger", control__verify},
     {"refund", control__refund},
+    {"holdList", control__hold_list},
+    {"holdCapture", control__hold_capture},
+    {"holdVoid", control__hold_void},
     {"getSyncStatus", control__sync_status},
 };
 
