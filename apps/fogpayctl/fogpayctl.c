@@ -437,7 +437,10 @@ static void ctl_print_usage(FILE *out)
             "  listTransfers (list-transfers) [--device D] [--entity LE] [--from MS] [--to MS]\n"
             "      [--after N] [--limit N]\n"
             "  verifyLedger (verify-ledger), getSyncStatus (sync-status)\n"
-            "  refund --id N [--amount A]\n\noffline commands:\n",
+            "  refund --id N [--amount A]\n"
+            "  holdList (hold-list) [--device D] [--all true] [--after N] [--limit N]\n"
+            "  holdCapture (hold-capture) --id N [--amount A], holdVoid (hold-void) --id N\n"
+            "\noffline commands:\n",
             ctl_program, ctl_program, ctl_program);
     for (size_t i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++) {
         fprintf(out, "  %s %s\n", ctl_program, ctl_commands[i].usage);

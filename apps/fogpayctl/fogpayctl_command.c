@@ -9,7 +9,8 @@
  * The request. "--per-payment 5.00" becomes "perPayment":"5.00". Amounts
  * stay decimal strings; the fields that are integers in the contract (id,
  * effective, from, to, after, limit, overlapSeconds) become JSON numbers after a strict
- * parse. For registerDevice the limit fields (--per-payment, --per-day,
+ * parse, and --all true|false a JSON boolean. For registerDevice the limit fields (--per-payment,
+ * --per-day,
  * --wallet-max, --currency) go into a "limits" object. A password is never
  * taken from the command line, where ps shows it: "--password-file FILE"
  * (or "-" for standard input) is read and sent as "password", and
@@ -67,14 +68,17 @@ static const command_row command_rows[] = {
     {"revokeDeviceKey", "revoke-device-key", "{device}: old key revoked"},
     {"rotateGatewayKey", "rotate-gateway-key", "{publicKey} (announced to {announced} devices)"},
     {"setLimits", "set-limits", "limits set for {device}"},
-    {"fundWallet", "fund", "transfer {transfer}, balance {balance} {currency}"},
+    {"fundWallet", "fund", "transfer {transfer}, balance {balance} {currency}, held {held}"},
     {"transferOwnership", "transfer-ownership", "{device}: {role} {entity}"},
-    {"getBalance", "balance", "{device}: balance {balance} {currency}"},
+    {"getBalance", "balance", "{device}: balance {balance} {currency}, held {held}"},
     {"getTransfer", "get-transfer", NULL},
     {"listTransfers", "list-transfers", NULL},
     {"verifyLedger", "verify-ledger", "ok: {checked} transfers checked"},
     {"refund", NULL, "transfer {transfer}"},
     {"getSyncStatus", "sync-status", NULL},
+    {"holdList", "hold-list", NULL},
+    {"holdCapture", "hold-capture", "hold {id} captured: transfer {transfer}"},
+    {"holdVoid", "hold-void", "hold {id} voided: transfer {transfer}"},
 };
 
 static const char *const command_number_fields[] = {"id",    "effective", "from",          "to",
@@ -159,6 +163,14 @@ static bool command__add_field(const fogpayctl_target *target, cJSON *cmd, bool 
         }
         memset(password, 0, sizeof password);
         return ok;
+    }
+    if (strcmp(name, "all") == 0) {
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+            fprintf(stderr, "%s: %s takes true or false, got \"%s\"\n", FOGPAYCTL_PROGRAM, option,
+                    value);
+            return false;
+        }
+        return cJSON_AddBoolToObject(dest, name, strcmp(value, "true") == 0) != NULL;
     }
     if (command__in(name, command_number_fields, 7)) {
         uint64_t n = 0;

@@ -1334,6 +1334,63 @@ static void test_hold_race_kill(void)
     device_close(&p);
 }
 
+/* fogpayctl online, as an operator, with the args after the login; its
+ * output into out. The exit status. */
+static int fogpayctl_ops(char *out, size_t cap, const char *args)
+{
+    char command[1024], password_file[TEST_BROKER_PATH_MAX];
+    path_in("ops.password", password_file);
+    FILE *f = fopen(password_file, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("ops-pass\n", f);
+    fclose(f);
+    snprintf(command, sizeof command, "%s -h 127.0.0.1 -p %d -u ops --password-file %s %s",
+             getenv("FOGPAYCTL"), broker.port, password_file, args);
+    FILE *p = popen(command, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    return pclose(p);
+}
+
+/* The operator lists, captures and voids holds with fogpayctl; balances
+ * show what is held apart from what is available. */
+static void test_hold_operator(void)
+{
+    device h;
+    CU_ASSERT_FATAL(device_open(&h, "dev-h", "pass-h"));
+    int64_t before_h = balance_of("dev-h"), before_p = balance_of("dev-p");
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(authorise(&h, 2500, HOLD_S, &r));
+    uint64_t captured = r.hold_id;
+    CU_ASSERT_FATAL(authorise(&h, 400, HOLD_S, &r));
+    uint64_t voided = r.hold_id;
+    CU_ASSERT_EQUAL(r.held_minor, 2900);
+    char out[8192], args[256], expect[128];
+    CU_ASSERT_EQUAL(fogpayctl_ops(out, sizeof out, "balance --device dev-h --currency EUR"), 0);
+    snprintf(expect, sizeof expect, "held 29.00");
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, expect));
+    CU_ASSERT_EQUAL(fogpayctl_ops(out, sizeof out, "hold-list --device dev-h"), 0);
+    snprintf(expect, sizeof expect, "\"id\":\t%llu", (unsigned long long)captured);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, expect));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"state\":\t\"open\""));
+    snprintf(args, sizeof args, "hold-capture --id %llu --amount 12.40",
+             (unsigned long long)captured);
+    CU_ASSERT_EQUAL(fogpayctl_ops(out, sizeof out, args), 0);
+    snprintf(expect, sizeof expect, "hold %llu captured: transfer", (unsigned long long)captured);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, expect));
+    snprintf(args, sizeof args, "hold-void --id %llu", (unsigned long long)voided);
+    CU_ASSERT_EQUAL(fogpayctl_ops(out, sizeof out, args), 0);
+    CU_ASSERT_NOT_EQUAL(fogpayctl_ops(out, sizeof out, args), 0); /* voided already */
+    CU_ASSERT_EQUAL(balance_of("dev-h"), before_h - 1240);
+    CU_ASSERT_EQUAL(balance_of("dev-p"), before_p + 1240);
+    CU_ASSERT_EQUAL(fogpayctl_ops(out, sizeof out, "hold-list --device dev-h --all true"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"state\":\t\"captured\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"state\":\t\"voided\""));
+    assert_ledger_verifies();
+    device_close(&h);
+}
+
 /* With plugin_opt_allow_other_clients true, a client that is neither a
  * device nor an operator uses other topics as before, but no fogpay topic. */
 static void test_other_clients(void)
@@ -1610,6 +1667,7 @@ int main(void)
     CU_add_test(s, "a hold expired by the tick", test_hold_expiry);
     CU_add_test(s, "each refusal of a hold has its reason and moves nothing", test_hold_refusals);
     CU_add_test(s, "capture and void in the same tick: one wins", test_hold_race);
+    CU_add_test(s, "the operator lists, captures and voids holds", test_hold_operator);
     CU_add_test(s, "capture and void across a kill -9: one wins", test_hold_race_kill);
     CU_add_test(s, "other clients, when allowed", test_other_clients);
     CU_add_test(s, "no personal data in receipts, transfers or logs", test_no_personal_data);
