@@ -32,6 +32,7 @@ static fogpay_error decode_named(const char *type, const uint8_t *buf, size_t le
     }
     ROUND_TRIP(intent, fogpay_intent)
     ROUND_TRIP(usage, fogpay_usage)
+    ROUND_TRIP(hold_message, fogpay_hold_message)
     ROUND_TRIP(receipt, fogpay_receipt)
     ROUND_TRIP(command, fogpay_command)
     ROUND_TRIP(transfer, fogpay_transfer)
