@@ -568,10 +568,13 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
     if (moved != (in->position != 0) || moved != in->has_balance) {
         return FOGPAY_ERR_FIELD_RANGE; /* chain entry and balance exactly when money moved */
     }
+    /* The hold's id on what names a hold, its expiry on a held receipt,
+     * and the sender's held amount on both (a held one holds this hold,
+     * so it is never 0 there; elsewhere 0 is absent). */
     bool names_hold = held || (settled && in->kind == FOGPAY_RECEIPT_HOLD);
     if (names_hold != (in->hold_id != 0) || held != (in->hold_expiry_s != 0) ||
-        held != (in->held_minor != 0)) {
-        return FOGPAY_ERR_FIELD_RANGE; /* the hold's id, expiry and held amount */
+        (held && in->held_minor == 0) || (!names_hold && in->held_minor != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
     }
     return FOGPAY_OK;
 }

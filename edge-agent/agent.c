@@ -42,7 +42,7 @@ static bool agent_client_options(const fogpay_agent_config *cfg, fogpay_client_o
            agent_copy(o->keyfile, sizeof o->keyfile, cfg->keyfile);
 }
 
-/* Builds the agent's five topics under prefix; FOGPAY_ERR_CONFIG when one
+/* Builds the agent's six topics under prefix; FOGPAY_ERR_CONFIG when one
  * cannot be built. */
 static fogpay_error agent_topics(fogpay_agent *a, const char *prefix)
 {
@@ -51,6 +51,8 @@ static fogpay_error agent_topics(fogpay_agent *a, const char *prefix)
                                  sizeof a->topic_intent) == FOGPAY_OK &&
               fogpay_topic_build(prefix, FOGPAY_TOPIC_USAGE, id, NULL, a->topic_usage,
                                  sizeof a->topic_usage) == FOGPAY_OK &&
+              fogpay_topic_build(prefix, FOGPAY_TOPIC_HOLD, id, NULL, a->topic_hold,
+                                 sizeof a->topic_hold) == FOGPAY_OK &&
               fogpay_topic_build(prefix, FOGPAY_TOPIC_RECEIPT, id, NULL, a->topic_receipt,
                                  sizeof a->topic_receipt) == FOGPAY_OK &&
               fogpay_topic_build(prefix, FOGPAY_TOPIC_COMMAND, id, NULL, a->topic_command,

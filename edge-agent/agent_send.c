@@ -17,7 +17,9 @@ fogpay_error agent_send_entry(fogpay_agent *a, const fogpay_journal_entry *e)
     if (err != FOGPAY_OK) {
         return err;
     }
-    const char *topic = e->kind == FOGPAY_RECEIPT_USAGE ? a->topic_usage : a->topic_intent;
+    const char *topic = e->kind == FOGPAY_RECEIPT_USAGE  ? a->topic_usage
+                        : e->kind == FOGPAY_RECEIPT_HOLD ? a->topic_hold
+                                                         : a->topic_intent;
     const char *reply = a->mqtt_version == 5 ? a->topic_reply : NULL;
     return fogpay_client_publish(a->client, topic, msg, e->len, reply, e->seq);
 }

@@ -14,7 +14,8 @@
  * whichever comes first: in the ring's order within a group, and in
  * commit order across groups. The receipt of a settled hold message names
  * the hold (key 14), the transfer made for the sender (the capture, or the
- * release of a void) and the sender's available balance after.
+ * release of a void), the sender's available balance after and what it
+ * still holds (key 16) in open holds of its own.
  *
  * Expiry runs on the tick between groups (no group transaction open), in
  * one transaction of its own of at most FOGPAY_HOLD_EXPIRE_PER_TICK
@@ -73,6 +74,9 @@ static fogpay_error hold_receipt(fogpay_gateway *gw, fogpay_job *job, const fogp
         rc->currency = h.currency;
         rc->hold_id = h.id;
         err = fogpay_ledger_transfer_get(gw->ledger, r->transfer.position, &t, rc->chain_hash);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_hold_held(gw->ledger, job->device_id, h.currency, &rc->held_minor);
     }
     return err;
 }
