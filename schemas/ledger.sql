@@ -31,11 +31,10 @@
 --     amount_minor), the legs of one chain position. A single-leg transfer
 --     is what the transfers row already holds; a multi-leg one carries its
 --     legs in its CBOR record under a new key and its first leg in the row.
---   * Two-phase transfers: an authorisation is a transfer of a new kind that
---     moves the amount from the wallet into a per-currency system account
---     'pending' (a new accounts.kind); capture and void are transfers whose
---     related_position names the authorisation and move the amount on to the
---     payee or back. Balances, floors and verification stay as they are.
+--   * Two-phase transfers are built this way (version 6, holds below): an
+--     authorisation moves the amount into the currency's holds account
+--     (accounts.kind 'holds'), and capture, release and expiry name it by
+--     related_position; balances, floors and verification stay as they are.
 --   * Bearer notes (digital fiat): a table notes(serial PRIMARY KEY, issuer,
 --     currency, denomination_minor, holder_account, issued_position,
 --     last_position); issuing and moving a note are transfers whose record
@@ -158,7 +157,8 @@ END;
 
 -- Accounts: a wallet per device and currency, an account per legal entity
 -- and currency, one system account per currency that funding comes from,
--- and one holds account per currency where held amounts wait (version 6). The system account is the counterpart that keeps each currency's
+-- and one holds account per currency where held amounts wait (version 6).
+-- The system account is the counterpart that keeps each currency's
 -- sum of balances at zero, so only it may go below zero. balance is the sum
 -- of credits minus debits of the account's transfers, kept up to date in the
 -- same transaction as each transfer.
