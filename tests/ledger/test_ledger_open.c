@@ -514,6 +514,75 @@ static void test_schema_migration_hot(void)
     CU_ASSERT_PTR_NULL(strstr(shape, "transfers_time"));
 }
 
+/* What a version 5 ledger has where version 6 differs: no holds table, no
+ * holds account index, and the narrower CHECKs of accounts, transfers
+ * and messages (written into the schema text directly, as version 5 had
+ * them). */
+static const char *const schema_down_to_5 =
+    "DROP TABLE holds; DROP INDEX accounts_holds;"
+    "PRAGMA writable_schema = ON;"
+    "UPDATE sqlite_master SET sql = replace(replace(sql,"
+    " 'kind IN (''wallet'', ''entity'', ''system'', ''holds'')',"
+    " 'kind IN (''wallet'', ''entity'', ''system'')'),"
+    " 'kind IN (''system'', ''holds'')', 'kind = ''system''') WHERE name = 'accounts';"
+    "UPDATE sqlite_master SET sql = replace(sql, 'kind BETWEEN 0 AND 10', 'kind BETWEEN 0 AND 4')"
+    " WHERE name = 'transfers';"
+    "UPDATE sqlite_master SET sql = replace(replace(sql, 'kind IN (0, 1, 2, 3)', 'kind IN (0, 1)'),"
+    " 'status IN (0, 1, 2, 3)', 'status IN (0, 1, 2)') WHERE name = 'messages';"
+    "PRAGMA writable_schema = OFF;"
+    "PRAGMA user_version = 5;";
+
+/* A version 5 ledger with payments and answered messages is migrated to
+ * version 6: every row, record and chain hash stays (verify passes), the
+ * wider CHECKs take the holds' kinds, and a hold is made and captured. */
+static void test_schema_migration_5_to_6(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    fund(fx.l, "dev-a", EUR, 1000);
+    CU_ASSERT_EQUAL_FATAL(pay(fx.l, "dev-a", 1, "dev-b", 100), FOGPAY_OK);
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    intent_hash_of("dev-a", 1, hash);
+    static const uint8_t receipt[] = {0xa0};
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_message_record(fx.l, "dev-a", 1, FOGPAY_RECEIPT_INTENT,
+                                                       hash, FOGPAY_STATUS_SETTLED, 0, 2, receipt,
+                                                       sizeof receipt, NOW_MS),
+                          FOGPAY_OK);
+    uint64_t head_before = 0;
+    uint8_t head_hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_chain_head(fx.l, &head_before, head_hash), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_5), SQLITE_OK);
+    CU_ASSERT_EQUAL(
+        raw_long(fx.path, "SELECT count(*) FROM sqlite_master WHERE sql LIKE '%BETWEEN 0 AND 4%'"),
+        1);
+
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
+    uint64_t head = 0;
+    uint8_t after_hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL(fogpay_ledger_chain_head(fx.l, &head, after_hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(head, head_before);
+    CU_ASSERT_EQUAL(memcmp(after_hash, head_hash, FOGPAY_HASH_BYTES), 0);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM messages"), 1);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-b", EUR), 100);
+    fogpay_intent in = intent_of("dev-a", 2, "dev-b", 0, 300, EUR);
+    in.hold_s = 60;
+    intent_hash_of("dev-a", 2, hash);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_settle(fx.l, &in, hash, NOW_MS, &t, NULL), FOGPAY_OK);
+    fogpay_hold_actor operator_actor = {NULL, 0, NULL};
+    fogpay_hold_result r;
+    CU_ASSERT_EQUAL(fogpay_ledger_hold_capture(fx.l, t.position, 200, &operator_actor, NOW_MS, &r),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-b", EUR), 300);
+    uint64_t checked = 0;
+    CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(checked, head_before + 3);
+    fogpay_ledger_close(fx.l);
+    shaped_as_created(fx.path);
+}
+
 int main(void)
 {
     static const ledger_test tests[] = {
@@ -523,6 +592,7 @@ int main(void)
         {"a version 2 ledger is migrated, events not backfilled", test_schema_migration_2_to_3},
         {"a version 3 ledger is migrated, its events kept", test_schema_migration_keys},
         {"a version 3 ledger is migrated: totals, records, receipts", test_schema_migration_hot},
+        {"a version 5 ledger is migrated: holds, wider kinds", test_schema_migration_5_to_6},
     };
     return ledger_fixture_run("ledger_ledger_open", tests, sizeof tests / sizeof tests[0]);
 }
