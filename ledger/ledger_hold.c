@@ -463,29 +463,10 @@ static fogpay_error hold__check_args(fogpay_ledger *l, const fogpay_hold_actor *
     return FOGPAY_OK;
 }
 
-fogpay_error fogpay_ledger_hold_capture(fogpay_ledger *l, uint64_t id, uint64_t amount_minor,
-                                        const fogpay_hold_actor *actor, uint64_t now_ms,
-                                        fogpay_hold_result *out)
-{
-    fogpay_error err = hold__check_args(l, actor, now_ms, out);
-    ledger_op op;
-    if (err == FOGPAY_OK) {
-        err = ledger__op_begin(l, &op);
-    }
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    fogpay_hold_result r;
-    memset(&r, 0, sizeof r);
-    err = hold__capture_write(l, id, amount_minor, actor, now_ms, &r);
-    err = ledger__op_end(l, &op, err);
-    if (err == FOGPAY_OK) {
-        *out = r;
-    }
-    return err;
-}
-
-fogpay_error fogpay_ledger_hold_void(fogpay_ledger *l, uint64_t id, const fogpay_hold_actor *actor,
+/* A capture (capture true, of amount_minor) or a void of hold id, as one
+ * operation; *out only on success. */
+static fogpay_error hold__resolve_op(fogpay_ledger *l, bool capture, uint64_t id,
+                                     uint64_t amount_minor, const fogpay_hold_actor *actor,
                                      uint64_t now_ms, fogpay_hold_result *out)
 {
     fogpay_error err = hold__check_args(l, actor, now_ms, out);
@@ -498,12 +479,26 @@ fogpay_error fogpay_ledger_hold_void(fogpay_ledger *l, uint64_t id, const fogpay
     }
     fogpay_hold_result r;
     memset(&r, 0, sizeof r);
-    err = hold__void_write(l, id, actor, now_ms, &r);
+    err = capture ? hold__capture_write(l, id, amount_minor, actor, now_ms, &r)
+                  : hold__void_write(l, id, actor, now_ms, &r);
     err = ledger__op_end(l, &op, err);
     if (err == FOGPAY_OK) {
         *out = r;
     }
     return err;
+}
+
+fogpay_error fogpay_ledger_hold_capture(fogpay_ledger *l, uint64_t id, uint64_t amount_minor,
+                                        const fogpay_hold_actor *actor, uint64_t now_ms,
+                                        fogpay_hold_result *out)
+{
+    return hold__resolve_op(l, true, id, amount_minor, actor, now_ms, out);
+}
+
+fogpay_error fogpay_ledger_hold_void(fogpay_ledger *l, uint64_t id, const fogpay_hold_actor *actor,
+                                     uint64_t now_ms, fogpay_hold_result *out)
+{
+    return hold__resolve_op(l, false, id, 0, actor, now_ms, out);
 }
 
 /* Expires the due holds of the hot table, at most max; recomputes the

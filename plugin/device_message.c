@@ -135,7 +135,7 @@ void fogpay_device_message_verify(fogpay_job *job)
 
 /* A job that takes its place on the device's chain is its newest
  * message until recorded. */
-void fogpay_device_message_on_chain(fogpay_gateway *gw, const fogpay_job *job)
+static void settle_on_chain(fogpay_gateway *gw, const fogpay_job *job)
 {
     if (job->record) {
         fogpay_pending_set_head(&gw->pending, job->device_id, job->seq, job->hash);
@@ -161,7 +161,7 @@ void fogpay_device_message_reject(fogpay_gateway *gw, fogpay_job *job, fogpay_er
     job->receipt.reason = (uint16_t)reason;
     job->record = job->authentic && !fogpay_error_is_off_chain(reason);
     job->position = 0;
-    fogpay_device_message_on_chain(gw, job);
+    settle_on_chain(gw, job);
     fogpay_engine_submit_sign(&gw->engine, job);
 }
 
@@ -222,6 +222,27 @@ fogpay_error fogpay_device_message_time_window(const fogpay_job *job, uint64_t c
     return FOGPAY_OK;
 }
 
+void fogpay_device_message_settled(fogpay_gateway *gw, fogpay_job *job, fogpay_error err,
+                                   uint64_t position)
+{
+    if (err != FOGPAY_OK) {
+        fogpay_ledger_rollback_to(gw->ledger);
+        if (!fogpay_error_is_reason(err)) {
+            mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: settling %s seq %llu failed: %s (%s)",
+                                 job->device_id, (unsigned long long)job->seq,
+                                 fogpay_error_name(err), fogpay_ledger_last_message(gw->ledger));
+        }
+        fogpay_device_message_reject(gw, job, err);
+        return;
+    }
+    fogpay_ledger_release(gw->ledger);
+    gw->settled_total++;
+    job->record = true;
+    job->position = position;
+    settle_on_chain(gw, job);
+    fogpay_engine_submit_sign(&gw->engine, job);
+}
+
 /* Settles an authentic intent inside the group; answers it either way. */
 static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
 {
@@ -254,22 +275,7 @@ static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
     if (err == FOGPAY_OK && in->hold_s != 0) {
         err = fogpay_hold_receipt_held(gw, job);
     }
-    if (err != FOGPAY_OK) {
-        fogpay_ledger_rollback_to(gw->ledger);
-        if (!fogpay_error_is_reason(err)) {
-            mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: settling %s seq %llu failed: %s (%s)",
-                                 job->device_id, (unsigned long long)job->seq,
-                                 fogpay_error_name(err), fogpay_ledger_last_message(gw->ledger));
-        }
-        fogpay_device_message_reject(gw, job, err);
-        return;
-    }
-    fogpay_ledger_release(gw->ledger);
-    gw->settled_total++;
-    job->record = true;
-    job->position = t.position;
-    fogpay_device_message_on_chain(gw, job);
-    fogpay_engine_submit_sign(&gw->engine, job);
+    fogpay_device_message_settled(gw, job, err, t.position);
 }
 
 static void settle_usage(fogpay_gateway *gw, fogpay_job *job)
@@ -294,7 +300,7 @@ static void settle_usage(fogpay_gateway *gw, fogpay_job *job)
     job->receipt.status = FOGPAY_STATUS_STORED;
     job->record = true;
     job->position = 0;
-    fogpay_device_message_on_chain(gw, job);
+    settle_on_chain(gw, job);
     fogpay_engine_submit_sign(&gw->engine, job);
 }
 

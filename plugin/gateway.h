@@ -454,13 +454,15 @@ void fogpay_device_message_settle(fogpay_gateway *gw, fogpay_job *job);
 bool fogpay_device_message_record(fogpay_gateway *gw, fogpay_job *job);
 
 /* The steps device_message.c shares with hold_message.c, broker thread:
- * the receipt's common fields; the job as the device's newest message on
- * its chain (when it is recorded); a refusal answered with a signed
- * rejection (recorded when authentic and on the chain); the time window
- * of a message created at created_s living ttl_s. */
+ * the receipt's common fields; a refusal answered with a signed
+ * rejection (recorded when authentic and on the chain); the end of a
+ * settlement in its savepoint, err its outcome (FOGPAY_OK: released and
+ * the job signed as settled at position, else rolled back and refused);
+ * the time window of a message created at created_s living ttl_s. */
 void fogpay_device_message_receipt_base(const fogpay_gateway *gw, fogpay_job *job);
-void fogpay_device_message_on_chain(fogpay_gateway *gw, const fogpay_job *job);
 void fogpay_device_message_reject(fogpay_gateway *gw, fogpay_job *job, fogpay_error reason);
+void fogpay_device_message_settled(fogpay_gateway *gw, fogpay_job *job, fogpay_error err,
+                                   uint64_t position);
 fogpay_error fogpay_device_message_time_window(const fogpay_job *job, uint64_t created_s,
                                                uint64_t ttl_s);
 

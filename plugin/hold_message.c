@@ -97,22 +97,7 @@ void fogpay_hold_message_settle(fogpay_gateway *gw, fogpay_job *job)
     if (err == FOGPAY_OK) {
         err = hold_receipt(gw, job, &r);
     }
-    if (err != FOGPAY_OK) {
-        fogpay_ledger_rollback_to(gw->ledger);
-        if (!fogpay_error_is_reason(err)) {
-            mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: hold message %s seq %llu failed: %s (%s)",
-                                 job->device_id, (unsigned long long)job->seq,
-                                 fogpay_error_name(err), fogpay_ledger_last_message(gw->ledger));
-        }
-        fogpay_device_message_reject(gw, job, err);
-        return;
-    }
-    fogpay_ledger_release(gw->ledger);
-    gw->settled_total++;
-    job->record = true;
-    job->position = r.transfer.position;
-    fogpay_device_message_on_chain(gw, job);
-    fogpay_engine_submit_sign(&gw->engine, job);
+    fogpay_device_message_settled(gw, job, err, err == FOGPAY_OK ? r.transfer.position : 0);
 }
 
 fogpay_error fogpay_hold_receipt_held(fogpay_gateway *gw, fogpay_job *job)

@@ -993,7 +993,9 @@ static void test_revoke_connected(void)
 }
 
 /* fogpayctl online: one control command over MQTT 5, reply printed. */
-static void test_fogpayctl_online(void)
+/* fogpayctl online, as an operator, with the args after the login; its
+ * output into out. The exit status. */
+static int fogpayctl_ops(char *out, size_t cap, const char *args)
 {
     char command[1024], password_file[TEST_BROKER_PATH_MAX];
     path_in("ops.password", password_file);
@@ -1001,17 +1003,19 @@ static void test_fogpayctl_online(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     fputs("ops-pass\n", f);
     fclose(f);
-    snprintf(command, sizeof command,
-             "%s -h 127.0.0.1 -p %d -u ops --password-file %s getBalance --device dev-a "
-             "--currency EUR",
-             getenv("FOGPAYCTL"), broker.port, password_file);
+    snprintf(command, sizeof command, "%s -h 127.0.0.1 -p %d -u ops --password-file %s %s",
+             getenv("FOGPAYCTL"), broker.port, password_file, args);
     FILE *p = popen(command, "r");
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-    char out[4096];
-    size_t n = fread(out, 1, sizeof out - 1, p);
+    size_t n = fread(out, 1, cap - 1, p);
     out[n] = '\0';
-    int status = pclose(p);
-    CU_ASSERT_EQUAL(status, 0);
+    return pclose(p);
+}
+
+static void test_fogpayctl_online(void)
+{
+    char out[4096];
+    CU_ASSERT_EQUAL(fogpayctl_ops(out, sizeof out, "getBalance --device dev-a --currency EUR"), 0);
     char expect[64];
     int64_t minor = balance_of("dev-a");
     snprintf(expect, sizeof expect, "%lld.%02lld", (long long)(minor / 100),
@@ -1021,6 +1025,7 @@ static void test_fogpayctl_online(void)
     }
     CU_ASSERT_PTR_NOT_NULL(strstr(out, expect));
 
+    char command[1024];
     /* A wrong operator password is refused. */
     snprintf(command, sizeof command,
              "echo wrong | %s -h 127.0.0.1 -p %d -u ops --password-file - getBalance --device "
@@ -1332,25 +1337,6 @@ static void test_hold_race_kill(void)
     expect_one_winner(&rc, &rv, id, before_h, before_p);
     device_close(&h);
     device_close(&p);
-}
-
-/* fogpayctl online, as an operator, with the args after the login; its
- * output into out. The exit status. */
-static int fogpayctl_ops(char *out, size_t cap, const char *args)
-{
-    char command[1024], password_file[TEST_BROKER_PATH_MAX];
-    path_in("ops.password", password_file);
-    FILE *f = fopen(password_file, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fputs("ops-pass\n", f);
-    fclose(f);
-    snprintf(command, sizeof command, "%s -h 127.0.0.1 -p %d -u ops --password-file %s %s",
-             getenv("FOGPAYCTL"), broker.port, password_file, args);
-    FILE *p = popen(command, "r");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    return pclose(p);
 }
 
 /* The operator lists, captures and voids holds with fogpayctl; balances
