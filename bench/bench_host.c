@@ -3,10 +3,12 @@
  */
 #include "bench_host.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +56,136 @@ uint64_t bench_self_cpu_us(void)
     getrusage(RUSAGE_SELF, &ru);
     return (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
            (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
+}
+
+/* Adds N of each "Key: N kB" line of a /proc file whose key is one of
+ * keys[] to values[] of the same index. False when the file cannot be
+ * opened. */
+static bool proc_kib(const char *path, const char *const *keys, size_t nkeys, uint64_t *values)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return false;
+    }
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        for (size_t i = 0; i < nkeys; i++) {
+            size_t n = strlen(keys[i]);
+            if (strncmp(line, keys[i], n) == 0 && line[n] == ':') {
+                values[i] += strtoull(line + n + 1, NULL, 10);
+            }
+        }
+    }
+    fclose(f);
+    return true;
+}
+
+bool bench_process_memory(pid_t pid, bench_memory *out)
+{
+    static const char *const rollup[] = {"Rss", "Pss", "Private_Clean", "Private_Dirty"};
+    static const char *const status[] = {"VmHWM"};
+    uint64_t v[4] = {0}, hwm = 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+    bool ok = proc_kib(path, rollup, 4, v);
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    ok = ok && proc_kib(path, status, 1, &hwm);
+    if (!ok || v[0] == 0) {
+        return false; /* gone, or a zombie: no mappings */
+    }
+    out->rss_kib = v[0];
+    out->pss_kib = v[1];
+    out->private_kib = v[2] + v[3];
+    out->private_dirty_kib = v[3];
+    out->hwm_kib = hwm;
+    return true;
+}
+
+/* The entry of out named name, added when new (the last one takes what
+ * does not fit). */
+static bench_mapping *mapping_named(bench_mappings *out, const char *name)
+{
+    for (size_t i = 0; i < out->count; i++) {
+        if (strcmp(out->by_name[i].name, name) == 0) {
+            return &out->by_name[i];
+        }
+    }
+    if (out->count == BENCH_MAPPINGS_MAX) {
+        bench_mapping *last = &out->by_name[BENCH_MAPPINGS_MAX - 1];
+        snprintf(last->name, sizeof last->name, "other");
+        return last;
+    }
+    bench_mapping *m = &out->by_name[out->count++];
+    snprintf(m->name, sizeof m->name, "%s", name);
+    m->private_kib = 0;
+    m->rss_kib = 0;
+    return m;
+}
+
+/* The name a mapping of /proc/PID/smaps is counted under: after is the
+ * text after its inode (a path, [heap], or nothing); prev_file the base
+ * name of the file mapping that ends where this one starts, or "". */
+static void mapping_name(const char *after, const char *prev_file, char *out, size_t cap)
+{
+    while (*after == ' ') {
+        after++;
+    }
+    const char *base = after;
+    for (const char *p = after; *p && *p != '\n'; p++) {
+        if (*p == '/') {
+            base = p + 1;
+        }
+    }
+    int len = (int)strcspn(base, "\n");
+    if (len > 0) {
+        snprintf(out, cap, "%.*s", len < (int)cap - 1 ? len : (int)cap - 1, base);
+    } else if (prev_file[0]) {
+        snprintf(out, cap, "%.*s bss", (int)cap - 5, prev_file);
+    } else {
+        snprintf(out, cap, "anonymous");
+    }
+}
+
+static int mapping_cmp(const void *a, const void *b)
+{
+    const bench_mapping *x = a, *y = b;
+    return x->private_kib < y->private_kib ? 1 : x->private_kib > y->private_kib ? -1 : 0;
+}
+
+bool bench_process_mappings(pid_t pid, bench_mappings *out)
+{
+    char path[64], line[1024], prev_file[BENCH_MAPPING_NAME_MAX] = "";
+    snprintf(path, sizeof path, "/proc/%d/smaps", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return false;
+    }
+    out->count = 0;
+    bench_mapping *current = NULL;
+    unsigned long prev_end = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long start, end;
+        int after = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s%n", &start, &end, &after) == 2 && after > 0) {
+            char name[BENCH_MAPPING_NAME_MAX];
+            mapping_name(line + after, start == prev_end ? prev_file : "", name, sizeof name);
+            current = mapping_named(out, name);
+            bool is_file = strchr(line + after, '/') != NULL;
+            snprintf(prev_file, sizeof prev_file, "%s", is_file ? name : "");
+            prev_end = end;
+            continue;
+        }
+        unsigned long long kib;
+        if (current && (sscanf(line, "Private_Clean: %llu kB", &kib) == 1 ||
+                        sscanf(line, "Private_Dirty: %llu kB", &kib) == 1)) {
+            current->private_kib += kib;
+        } else if (current && sscanf(line, "Rss: %llu kB", &kib) == 1) {
+            current->rss_kib += kib;
+        }
+    }
+    fclose(f);
+    qsort(out->by_name, out->count, sizeof out->by_name[0], mapping_cmp);
+    return true;
 }
 
 void bench_cores_read(bench_cores *out)
@@ -201,6 +333,25 @@ void bench_machine_json(char *out, size_t cap)
              "\"nproc\": %ld, \"cpu_model\": \"%s\", \"memory\": \"%s\", "
              "\"kernel\": \"%s %s %s\", \"date\": \"%s\"",
              sysconf(_SC_NPROCESSORS_ONLN), model, mem, u.sysname, u.release, u.machine, date);
+}
+
+FILE *bench_results_open(const char *dir, const char *prefix, char *path, size_t path_cap)
+{
+    char stamp[32], machine[1024];
+    bench_machine_json(machine, sizeof machine);
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    mkdir(dir, 0755);
+    snprintf(path, path_cap, "%s/%s-%s.json", dir, prefix, stamp);
+    FILE *out = fopen(path, "w");
+    if (!out) {
+        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    fprintf(out, "{\n  \"machine\": {%s},\n", machine);
+    return out;
 }
 
 uint64_t bench_listen_overflows(void)

@@ -209,14 +209,11 @@ static void die(const char *what)
     exit(1);
 }
 
+/* At exit: test_broker_cleanup() leaves a broker never started alone. */
 static void cleanup(void)
 {
-    if (gateway.dir[0]) {
-        test_broker_cleanup(&gateway);
-    }
-    if (plain.dir[0]) {
-        test_broker_cleanup(&plain);
-    }
+    test_broker_cleanup(&gateway);
+    test_broker_cleanup(&plain);
 }
 
 static uint64_t now_ms(void)
@@ -1304,21 +1301,12 @@ static void start_gateway(void)
 
 static void write_results(const figures *f)
 {
-    char machine[1024], path[1024], stamp[32];
-    bench_machine_json(machine, sizeof machine);
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    mkdir(opt.results, 0755);
-    snprintf(path, sizeof path, "%s/bench-%s.json", opt.results, stamp);
-    FILE *out = fopen(path, "w");
+    char path[1024];
+    FILE *out = bench_results_open(opt.results, "bench", path, sizeof path);
     if (!out) {
-        perror("fogpay_bench: results");
         return;
     }
     fprintf(out,
-            "{\n  \"machine\": {%s},\n"
             "  \"options\": {\"devices\": %d, \"seconds\": %g, \"rate\": %g, \"window\": %d},\n"
             "  \"setup\": {\"provision_s\": %.2f, \"sign_s\": %.2f, \"connect_s\": %.2f, "
             "\"plain_connect_s\": %.2f},\n"
@@ -1336,15 +1324,15 @@ static void write_results(const figures *f)
             "  \"host\": {\"sign_per_s\": %.0f, \"verify_per_s\": %.0f, \"fsync_per_s\": %.0f},\n"
             "  \"receipts\": {\"checked\": %llu, \"signatures_verified\": %llu, "
             "\"duplicates\": %llu, \"wrong\": %llu}\n}\n",
-            machine, opt.devices, opt.seconds, opt.rate, opt.window, f->provision_s, f->sign_s,
-            f->connect_s, f->plain_connect_s, f->settled_per_s, f->broker_cpu_us, f->gen_cpu_us,
-            f->sat_core[0], f->sat_core[1], f->sat_lat[0], f->sat_lat[1], f->sat_lat[2],
-            f->sat_lat[3], f->sat_lat[4], opt.rate, f->fixed_rate, f->fixed_broker_cpu_us,
-            f->fixed_gen_cpu_us, f->fixed_core[0], f->fixed_core[1], f->fixed_lat[0],
-            f->fixed_lat[1], f->fixed_lat[2], f->fixed_lat[3], f->fixed_lat[4], f->qos1_per_s,
-            f->echo_per_s, f->plain_broker_cpu_us, f->sign_per_s, f->verify_per_s, f->fsync_per_s,
-            (unsigned long long)receipts, (unsigned long long)verified,
-            (unsigned long long)duplicates, (unsigned long long)wrong);
+            opt.devices, opt.seconds, opt.rate, opt.window, f->provision_s, f->sign_s, f->connect_s,
+            f->plain_connect_s, f->settled_per_s, f->broker_cpu_us, f->gen_cpu_us, f->sat_core[0],
+            f->sat_core[1], f->sat_lat[0], f->sat_lat[1], f->sat_lat[2], f->sat_lat[3],
+            f->sat_lat[4], opt.rate, f->fixed_rate, f->fixed_broker_cpu_us, f->fixed_gen_cpu_us,
+            f->fixed_core[0], f->fixed_core[1], f->fixed_lat[0], f->fixed_lat[1], f->fixed_lat[2],
+            f->fixed_lat[3], f->fixed_lat[4], f->qos1_per_s, f->echo_per_s, f->plain_broker_cpu_us,
+            f->sign_per_s, f->verify_per_s, f->fsync_per_s, (unsigned long long)receipts,
+            (unsigned long long)verified, (unsigned long long)duplicates,
+            (unsigned long long)wrong);
     fclose(out);
     printf("results      %s\n", path);
 }

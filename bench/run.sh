@@ -7,26 +7,34 @@
 #   bench/run.sh [--quick] [--daily|--storm [--pbkdf2]|--provision|--scale [--transfers T]]
 #                [--listen-backlog N]
 #                [--devices N] [--seconds S] [--rate R] [--window W]
+#   bench/run.sh [--quick] --agent-memory
 #
 # --quick: 100 devices, 3 s a phase, 500 intents/s fixed rate, under 60 s.
 # Defaults: 1,000 devices, 10 s a phase, 1,000 intents/s, a window of 2
 # intents per device. --daily, --storm, --provision and --scale are modes
-# of their own, with their own summary line and no JSON. See BENCHMARKS.md.
+# of their own, with their own summary line and no JSON. --agent-memory is
+# the device agent's memory beside paho's sample publisher
+# (bench/agent_memory_bench.c), with its own summary line and JSON. See
+# BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quick=0
+program=fogpay_bench
 for arg in "$@"; do
   [ "$arg" = "--quick" ] && quick=1
+  [ "$arg" = "--agent-memory" ] && program=agent_memory_bench
 done
 if [ ! -f build/build.ninja ]; then
   meson setup build >&2
 fi
-ninja -C build -j2 bench/fogpay_bench plugin/fogpay.so apps/fogpayctl/fogpayctl >&2
+ninja -C build -j2 "bench/$program" plugin/fogpay.so apps/fogpayctl/fogpayctl \
+  edge-agent/fogpay-agent >&2
 
 results=()
 if [ "$quick" -eq 0 ]; then
   results=(--results bench/results)
 fi
 export FOGPAY_PLUGIN="$PWD/build/plugin/fogpay.so" FOGPAYCTL="$PWD/build/apps/fogpayctl/fogpayctl"
-exec build/bench/fogpay_bench "$@" "${results[@]}"
+export FOGPAY_AGENT="$PWD/build/edge-agent/fogpay-agent"
+exec "build/bench/$program" "$@" "${results[@]}"

@@ -643,8 +643,40 @@ const char *store__event_decode(const store_row *row, fogpay_event *out, const c
     return *difference != NULL ? "the record and the columns differ" : NULL;
 }
 
+bool store__legs_parse(const char *text, fogpay_transfer *t)
+{
+    t->leg_count = 0;
+    if (text == NULL || text[0] == '\0') {
+        return true;
+    }
+    bool seen[FOGPAY_LEGS_MAX + 1] = {false};
+    const char *p = text;
+    /* Bounded: each leg consumes text, and more than the legs is refused. */
+    for (uint32_t n = 0; *p != '\0'; n++) {
+        unsigned long long leg = 0, debit = 0, credit = 0, amount = 0;
+        int used = 0;
+        if (n >= FOGPAY_LEGS_MAX - 1 ||
+            sscanf(p, "%llu:%llu:%llu:%llu%n", &leg, &debit, &credit, &amount, &used) != 4 ||
+            leg < 2 || leg > FOGPAY_LEGS_MAX || seen[leg] || debit < 1 || credit < 1 ||
+            debit > STORE_INT_MAX || credit > STORE_INT_MAX || debit == credit || amount < 1 ||
+            amount > FOGPAY_AMOUNT_MAX_MINOR || (p[used] != ';' && p[used] != '\0')) {
+            return false;
+        }
+        seen[leg] = true;
+        t->legs[leg - 2] = (fogpay_leg){debit, credit, amount};
+        t->leg_count++;
+        p += used + (p[used] == ';');
+    }
+    for (uint32_t leg = 2; leg < 2u + t->leg_count; leg++) {
+        if (!seen[leg]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Passes rows on to the caller's visitor of their chain: transfers as
- * read, events each decoded from its record. A row that cannot be read, or
+ * read, with their further legs, events each decoded from its record. A row that cannot be read, or
  * an event whose record is not its columns, stops the walk as corrupt. */
 typedef struct store_query_walk {
     fogpay_store *s;

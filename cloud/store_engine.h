@@ -156,10 +156,27 @@ fogpay_error store__begin(fogpay_store *s, store_txn kind);
 fogpay_error store__end(fogpay_store *s, fogpay_error err);
 const char *store__event_decode(const store_row *row, fogpay_event *out, const char **difference);
 
+/* The further legs of a transfer row from the text its page reads of
+ * transfer_legs, "leg:debit:credit:amount" joined by ';' in any order (NULL
+ * or "": none), into t. False when it is not legs 2.. without a gap, each
+ * of accounts and an amount in range. */
+bool store__legs_parse(const char *text, fogpay_transfer *t);
+
+/* What a transfer page selects after the row's columns: its further legs
+ * in the form store__legs_parse() reads (each engine's aggregate). */
+#define STORE_LEGS_SQL(aggregate)                                                                  \
+    "(SELECT " aggregate " FROM transfer_legs AS g WHERE g.gateway_id = transfers.gateway_id"      \
+    " AND g.position = transfers.position)"
+#define STORE_LEG_TEXT "leg || ':' || debit_account || ':' || credit_account || ':' || amount_minor"
+
 /* schemas/cloud.sql, NUL-terminated, generated at build time by
  * schemas/embed_sql.py (schemas/meson.build); and its version. */
 extern const char cloud_schema_sql[];
 extern const char cloud_migrate_2_sql[]; /* version 2 to 3 */
-#define STORE_SCHEMA_VERSION 3
+extern const char cloud_migrate_3_sql[]; /* version 3 to 4 */
+#define STORE_SCHEMA_VERSION 4
+
+/* The transfer kinds the schema takes (cloud.sql): every product's. */
+#define STORE_TRANSFER_KIND_MAX 10
 
 #endif

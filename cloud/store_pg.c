@@ -111,6 +111,12 @@ static const pg_statement pg__sql_transfer_insert = {
     {PG_OID_TEXT, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8,
      PG_OID_INT8, PG_OID_TEXT, PG_OID_INT8, PG_OID_TEXT, PG_OID_TEXT, PG_OID_BYTEA, PG_OID_TEXT,
      PG_OID_INT8, PG_OID_BYTEA, PG_OID_BYTEA}};
+static const pg_statement pg__sql_leg_insert = {
+    "fogpay_leg_insert",
+    "INSERT INTO transfer_legs (gateway_id, position, leg, debit_account, credit_account,"
+    " amount_minor) VALUES ($1, $2, $3, $4, $5, $6)",
+    6,
+    {PG_OID_TEXT, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8}};
 static const pg_statement pg__sql_chain_hash = {
     "fogpay_chain_hash",
     "SELECT hash FROM transfers WHERE gateway_id = $1 AND position = $2",
@@ -133,7 +139,7 @@ static const pg_statement *const pg__statements[] = {
     &pg__sql_gateway_insert,  &pg__sql_gateway_get,      &pg__sql_gateway_lock,
     &pg__sql_gateway_page,    &pg__sql_gateway_set_head, &pg__sql_transfer_insert,
     &pg__sql_chain_hash,      &pg__sql_event_insert,     &pg__sql_event_hash,
-    &pg__sql_gateway_set_key,
+    &pg__sql_gateway_set_key, &pg__sql_leg_insert,
 };
 
 /* Parameters of a transfer or event page: $1 after gateway, $2 after position,
@@ -328,7 +334,7 @@ static void pg__row_read(const PGresult *res, int r, store_row *row)
                !pg__u64(res, r, 4, &t->credit_account) || !pg__u64(res, r, 5, &t->amount_minor) ||
                !pg__u64(res, r, 6, &currency) || !pg__u64(res, r, 7, &t->time_ms) ||
                !pg__u64(res, r, 9, &t->seq) || !pg__u64(res, r, 14, &t->related_position) ||
-               kind > FOGPAY_TRANSFER_WITHDRAWAL || currency > FOGPAY_CURRENCY_MAX) {
+               kind > STORE_TRANSFER_KIND_MAX || currency > FOGPAY_CURRENCY_MAX) {
         row->problem = "a number column is out of its range";
     } else if (!pg__text(res, r, 8, t->device_id, sizeof t->device_id) ||
                !pg__text(res, r, 10, t->payer_entity, sizeof t->payer_entity) ||
@@ -338,6 +344,8 @@ static void pg__row_read(const PGresult *res, int r, store_row *row)
         row->problem = "a text column or the intent hash is over its limit";
     } else if (!pg__hash(res, r, 16, false, row->hash)) {
         row->problem = "the chain hash is not 32 bytes";
+    } else if (!store__legs_parse(PQgetisnull(res, r, 17) ? NULL : PQgetvalue(res, r, 17), t)) {
+        row->problem = "its further legs are not legs 2 on of accounts and amounts";
     }
     t->kind = (uint8_t)kind;
     t->currency = (uint16_t)currency;
@@ -359,7 +367,7 @@ static void pg__event_row_read(const PGresult *res, int r, store_row *row)
         !pg__u64(res, r, 1, &e->position)) {
         row->problem = "its gateway id or position is not of its type";
     } else if (!pg__u64(res, r, 2, &kind) || !pg__u64(res, r, 3, &e->time_ms) ||
-               (kind > FOGPAY_EVENT_KEY_REVOKED || kind == 4)) {
+               (kind > FOGPAY_EVENT_FEE_SCHEDULE || kind == 4)) {
         row->problem = "a number column is out of its range";
     } else if (!pg__text(res, r, 4, e->device_id, sizeof e->device_id) ||
                !pg__text(res, r, 5, e->entity_id, sizeof e->entity_id)) {
@@ -430,8 +438,8 @@ static fogpay_error pg__script(fogpay_store *s, const char *sql, const char *wha
     return err;
 }
 
-/* Creates the schema and the version row, or migrates a version 2 store
- * (cloud_migrate_2.sql), in one transaction under the advisory lock; a
+/* Creates the schema and the version row, or migrates a version 2 or 3
+ * store (cloud_migrate_2.sql, cloud_migrate_3.sql), in one transaction under the advisory lock; a
  * store created or migrated meanwhile by another process is checked
  * instead. */
 static fogpay_error pg__create_schema(fogpay_store *s)
@@ -453,6 +461,15 @@ static fogpay_error pg__create_schema(fogpay_store *s)
         err = pg__script(s, cloud_migrate_2_sql, "migrate the schema to version 3");
         if (err == FOGPAY_OK) {
             err = pg__command(s, "UPDATE fogpay_schema SET version = 3", "record the version");
+        }
+        if (err == FOGPAY_OK) {
+            err = pg__read_version(s, &version, &empty);
+        }
+    }
+    if (err == FOGPAY_OK && version == 3) {
+        err = pg__script(s, cloud_migrate_3_sql, "migrate the schema to version 4");
+        if (err == FOGPAY_OK) {
+            err = pg__command(s, "UPDATE fogpay_schema SET version = 4", "record the version");
         }
         if (err == FOGPAY_OK) {
             err = pg__read_version(s, &version, &empty);
@@ -497,7 +514,7 @@ static fogpay_error pg__schema(fogpay_store *s, bool create)
         return err;
     }
     bool fresh = version == 0 && empty;
-    bool migrates = version == 2;
+    bool migrates = version == 2 || version == 3;
     if (version != STORE_SCHEMA_VERSION && !(fresh && create) && !migrates) {
         store__note_version(s, version, fresh, "database");
         return FOGPAY_ERR_SCHEMA_VERSION;
@@ -511,16 +528,17 @@ static void pg__page_sql(bool events, unsigned mask, char *sql, size_t cap)
 {
     const char *entity =
         events ? " AND entity_id = $7" : " AND (payer_entity = $7 OR payee_entity = $7)";
-    int n =
-        snprintf(sql, cap,
-                 "SELECT %s FROM %s WHERE %s"
-                 " AND time_ms >= $3 AND time_ms < $4%s%s"
-                 " ORDER BY gateway_id, position LIMIT $8",
-                 events ? PG_EVENT_COLUMNS : PG_TRANSFER_COLUMNS, events ? "events" : "transfers",
-                 (mask & PG_PAGE_GATEWAY) ? "gateway_id = $5 AND position > $2"
-                                          : "(gateway_id, position) > ($1, $2)",
-                 (mask & PG_PAGE_DEVICE) ? " AND device_id = $6" : "",
-                 (mask & PG_PAGE_ENTITY) ? entity : "");
+    int n = snprintf(sql, cap,
+                     "SELECT %s%s FROM %s WHERE %s"
+                     " AND time_ms >= $3 AND time_ms < $4%s%s"
+                     " ORDER BY gateway_id, position LIMIT $8",
+                     events ? PG_EVENT_COLUMNS : PG_TRANSFER_COLUMNS,
+                     events ? "" : ", " STORE_LEGS_SQL("string_agg(" STORE_LEG_TEXT ", ';')"),
+                     events ? "events" : "transfers",
+                     (mask & PG_PAGE_GATEWAY) ? "gateway_id = $5 AND position > $2"
+                                              : "(gateway_id, position) > ($1, $2)",
+                     (mask & PG_PAGE_DEVICE) ? " AND device_id = $6" : "",
+                     (mask & PG_PAGE_ENTITY) ? entity : "");
     assert(n > 0 && (size_t)n < cap);
 }
 
@@ -783,6 +801,20 @@ static fogpay_error pg__transfer_insert(fogpay_store *s, const char *gateway_id,
     fogpay_error err =
         pg__run(s, pg__sql_transfer_insert.name, &p, PGRES_COMMAND_OK, "store a transfer", &res);
     PQclear(res);
+    for (uint32_t i = 1; i <= t->leg_count && err == FOGPAY_OK; i++) {
+        fogpay_leg leg = fogpay_transfer_leg(t, i);
+        pg_params legp = {0};
+        pg__add_text(&legp, gateway_id);
+        pg__add_u64(&legp, t->position);
+        pg__add_u64(&legp, (uint64_t)i + 1);
+        pg__add_u64(&legp, leg.debit_account);
+        pg__add_u64(&legp, leg.credit_account);
+        pg__add_u64(&legp, leg.amount_minor);
+        res = NULL;
+        err = pg__run(s, pg__sql_leg_insert.name, &legp, PGRES_COMMAND_OK, "store a transfer's leg",
+                      &res);
+        PQclear(res);
+    }
     return err;
 }
 

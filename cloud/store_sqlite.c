@@ -57,6 +57,7 @@ typedef enum sqlite_stmt_id {
     SQLITE_STMT_GATEWAY_PAGE,
     SQLITE_STMT_GATEWAY_SET_HEAD,
     SQLITE_STMT_TRANSFER_INSERT,
+    SQLITE_STMT_LEG_INSERT,
     SQLITE_STMT_CHAIN_HASH,
     SQLITE_STMT_EVENT_INSERT,
     SQLITE_STMT_EVENT_HASH,
@@ -91,6 +92,9 @@ static const char *const sqlite__sql[SQLITE_STMT_FIXED_COUNT] = {
     [SQLITE_STMT_TRANSFER_INSERT] =
         "INSERT INTO transfers (" SQLITE_TRANSFER_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
         " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    [SQLITE_STMT_LEG_INSERT] =
+        "INSERT INTO transfer_legs (gateway_id, position, leg, debit_account,"
+        " credit_account, amount_minor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [SQLITE_STMT_CHAIN_HASH] = "SELECT hash FROM transfers WHERE gateway_id = ?1 AND position = ?2",
     [SQLITE_STMT_EVENT_INSERT] =
         "INSERT INTO events (" SQLITE_EVENT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -253,7 +257,7 @@ static void sqlite__row_read(sqlite3_stmt *st, store_row *row)
                !sqlite__u64(st, 4, &t->credit_account) || !sqlite__u64(st, 5, &t->amount_minor) ||
                !sqlite__u64(st, 6, &currency) || !sqlite__u64(st, 7, &t->time_ms) ||
                !sqlite__u64(st, 9, &t->seq) || !sqlite__u64(st, 14, &t->related_position) ||
-               kind > FOGPAY_TRANSFER_WITHDRAWAL || currency > FOGPAY_CURRENCY_MAX) {
+               kind > STORE_TRANSFER_KIND_MAX || currency > FOGPAY_CURRENCY_MAX) {
         row->problem = "a number column is out of its range";
     } else if (!sqlite__text(st, 8, t->device_id, sizeof t->device_id) ||
                !sqlite__text(st, 10, t->payer_entity, sizeof t->payer_entity) ||
@@ -263,6 +267,8 @@ static void sqlite__row_read(sqlite3_stmt *st, store_row *row)
         row->problem = "a text column or the intent hash is over its limit";
     } else if (!sqlite__hash(st, 16, false, row->hash)) {
         row->problem = "the chain hash is not 32 bytes";
+    } else if (!store__legs_parse((const char *)sqlite3_column_text(st, 17), t)) {
+        row->problem = "its further legs are not legs 2 on of accounts and amounts";
     }
     t->kind = (uint8_t)kind;
     t->currency = (uint16_t)currency;
@@ -286,7 +292,7 @@ static void sqlite__event_row_read(sqlite3_stmt *st, store_row *row)
         !sqlite__u64(st, 1, &e->position)) {
         row->problem = "its gateway id or position is not of its type";
     } else if (!sqlite__u64(st, 2, &kind) || !sqlite__u64(st, 3, &e->time_ms) ||
-               (kind > FOGPAY_EVENT_KEY_REVOKED || kind == 4)) {
+               (kind > FOGPAY_EVENT_FEE_SCHEDULE || kind == 4)) {
         row->problem = "a number column is out of its range";
     } else if (!sqlite__text(st, 4, e->device_id, sizeof e->device_id) ||
                !sqlite__text(st, 5, e->entity_id, sizeof e->entity_id)) {
@@ -307,8 +313,8 @@ static void sqlite__event_row_read(sqlite3_stmt *st, store_row *row)
 
 /* Opening. */
 
-/* Version 2 to 3 only: no version 1 store was deployed. */
-static const char *const sqlite__migrations[] = {NULL, cloud_migrate_2_sql};
+/* Versions 2 to 3 and 3 to 4: no version 1 store was deployed. */
+static const char *const sqlite__migrations[] = {NULL, cloud_migrate_2_sql, cloud_migrate_3_sql};
 static const fogpay_sqlite_schema sqlite__schema = {
     .what = "cloud store",
     .version = STORE_SCHEMA_VERSION,
@@ -328,10 +334,11 @@ static void sqlite__page_sql(bool events, unsigned mask, char *sql, size_t cap)
     const char *entity =
         events ? " AND entity_id = ?7" : " AND (payer_entity = ?7 OR payee_entity = ?7)";
     int n = snprintf(sql, cap,
-                     "SELECT %s FROM %s WHERE %s"
+                     "SELECT %s%s FROM %s WHERE %s"
                      " AND time_ms >= ?3 AND time_ms < ?4%s%s"
                      " ORDER BY gateway_id, position LIMIT ?8",
                      events ? SQLITE_EVENT_COLUMNS : SQLITE_TRANSFER_COLUMNS,
+                     events ? "" : ", " STORE_LEGS_SQL("group_concat(" STORE_LEG_TEXT ", ';')"),
                      events ? "events" : "transfers",
                      (mask & SQLITE_PAGE_GATEWAY) ? "gateway_id = ?5 AND position > ?2"
                                                   : "(gateway_id, position) > (?1, ?2)",
@@ -581,7 +588,19 @@ static fogpay_error sqlite__transfer_insert(fogpay_store *s, const char *gateway
     }
     sqlite__bind_blob(q, st, 16, r->record, r->record_len);
     sqlite__bind_blob(q, st, 17, r->hash, FOGPAY_HASH_BYTES);
-    return sqlite__exec(s, st, "store a transfer");
+    fogpay_error err = sqlite__exec(s, st, "store a transfer");
+    for (uint32_t i = 1; i <= t->leg_count && err == FOGPAY_OK; i++) {
+        fogpay_leg leg = fogpay_transfer_leg(t, i);
+        st = q->stmt[SQLITE_STMT_LEG_INSERT];
+        sqlite__bind_text(q, st, 1, gateway_id);
+        sqlite__bind_u64(q, st, 2, t->position);
+        sqlite__bind_u64(q, st, 3, (uint64_t)i + 1);
+        sqlite__bind_u64(q, st, 4, leg.debit_account);
+        sqlite__bind_u64(q, st, 5, leg.credit_account);
+        sqlite__bind_u64(q, st, 6, leg.amount_minor);
+        err = sqlite__exec(s, st, "store a transfer's leg");
+    }
+    return err;
 }
 
 /* Events. */

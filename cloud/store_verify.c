@@ -42,6 +42,10 @@ static const char *store__transfer_difference(const fogpay_transfer *a, const fo
     if (strcmp(a->reference, b->reference) != 0) {
         return "reference";
     }
+    if (a->leg_count != b->leg_count ||
+        memcmp(a->legs, b->legs, a->leg_count * sizeof a->legs[0]) != 0) {
+        return "legs";
+    }
     return NULL;
 }
 

@@ -71,7 +71,8 @@ typedef enum fogpay_error {
     FOGPAY_ERR_CHAIN_GAP = 57,        /* the message's predecessor has not arrived: send it */
     FOGPAY_ERR_SECRET_WEAK = 59,      /* a device secret too short or too uniform */
 
-    /* Policy, the payment products: holds (conditional payments). */
+    /* Policy, the payment products (FOGPAY_ERR_PRODUCT_FIRST..LAST). */
+    /* Holds (conditional payments): */
     FOGPAY_ERR_HOLD_UNKNOWN = 100,          /* no hold has that id */
     FOGPAY_ERR_HOLD_VOIDED = 101,           /* the hold was voided already */
     FOGPAY_ERR_HOLD_CAPTURED = 102,         /* the hold was captured already */
@@ -81,6 +82,22 @@ typedef enum fogpay_error {
     FOGPAY_ERR_HOLD_PAYER_CAPTURE = 106,    /* the payer may void its hold, not capture it */
     FOGPAY_ERR_HOLD_TIMEOUT_TOO_LONG = 107, /* hold-s over FOGPAY_HOLD_TIMEOUT_MAX_S */
     FOGPAY_ERR_HOLD_TOO_MANY = 108,         /* the gateway holds FOGPAY_HOLDS_OPEN_MAX open */
+    /* Fees and splits: */
+    FOGPAY_ERR_FEE_ACCOUNT_UNKNOWN = 120, /* a fee leg's account is absent, system or foreign */
+    FOGPAY_ERR_FEE_ACCOUNT_CLOSED = 121,  /* a fee leg's account is a revoked device's wallet */
+    FOGPAY_ERR_FEE_OVER_TOTAL = 122,      /* the fee legs take 100% or more */
+    FOGPAY_ERR_FEE_LEGS_TOO_MANY = 123,   /* more fee legs than a transfer holds */
+    FOGPAY_ERR_FEE_REMAINDER_LEG = 124,   /* the remainder names a leg the schedule lacks */
+    FOGPAY_ERR_FEE_NOT_IN_ORDER = 125,    /* effective before the payee's latest schedule */
+    FOGPAY_ERR_FEE_LEG_PAYEE = 126,       /* a fee leg credits the payee's own account */
+    FOGPAY_ERR_FEE_LEG_PAYER = 127,       /* a fee leg credits the paying wallet itself */
+    FOGPAY_ERR_FEE_WALLET_MAX = 128,      /* a fee leg would take its wallet over its maximum */
+    FOGPAY_ERR_FEE_LEG_ZERO = 129,        /* a fee leg of zero basis points */
+    /* Entity logins: what a legal entity logged in as itself may not do. */
+    FOGPAY_ERR_ENTITY_FOREIGN_DEVICE = 130,   /* a device the entity does not hold now */
+    FOGPAY_ERR_ENTITY_FOREIGN_ACCOUNT = 131,  /* another entity's account or money */
+    FOGPAY_ERR_ENTITY_FOREIGN_TRANSFER = 132, /* a transfer the entity is no party to */
+    FOGPAY_ERR_ENTITY_COMMAND = 133,          /* a control command not open to entities */
 
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,

@@ -60,8 +60,23 @@ static void export_text_of(const fogpay_transfer *t, const uint8_t hash[FOGPAY_H
 void fogpay_export_csv_header(FILE *out)
 {
     fputs("position,kind,debit,credit,amount,currency,time_ms,device,seq,payer_entity,"
-          "payee_entity,intent_hash,chain_hash,related_position,reference\n",
+          "payee_entity,intent_hash,chain_hash,related_position,reference,legs\n",
           out);
+}
+
+/* The further legs of t in CSV: "debit:credit:amount" each, joined by
+ * ';', empty for a transfer of one leg. */
+static void export_csv_legs(FILE *out, const fogpay_transfer *t)
+{
+    int exponent = 0;
+    (void)fogpay_currency_code(t->currency, &exponent);
+    for (uint32_t i = 1; i <= t->leg_count; i++) {
+        fogpay_leg leg = fogpay_transfer_leg(t, i);
+        char amount[32];
+        fogpay_amount_format((int64_t)leg.amount_minor, exponent, amount, sizeof amount);
+        fprintf(out, "%s%" PRIu64 ":%" PRIu64 ":%s", i == 1 ? "" : ";", leg.debit_account,
+                leg.credit_account, amount);
+    }
 }
 
 void fogpay_export_csv(FILE *out, const fogpay_transfer *t, const uint8_t hash[FOGPAY_HASH_BYTES])
@@ -74,6 +89,8 @@ void fogpay_export_csv(FILE *out, const fogpay_transfer *t, const uint8_t hash[F
     fprintf(out, ",%" PRIu64 ",%s,%s,%s,%s,%" PRIu64 ",", t->seq, t->payer_entity, t->payee_entity,
             x.intent_hex, x.chain_hex, t->related_position);
     export_csv_text(out, t->reference);
+    fputc(',', out);
+    export_csv_legs(out, t);
     fputc('\n', out);
 }
 
@@ -84,6 +101,31 @@ static bool export_json_u64(cJSON *o, const char *name, uint64_t v)
     char text[24];
     snprintf(text, sizeof text, "%" PRIu64, v);
     return cJSON_AddRawToObject(o, name, text) != NULL;
+}
+
+/* The further legs of t as "legs": [{debit, credit, amount}, ...] and the
+ * sum of every leg as "total"; nothing for a transfer of one leg. */
+static bool export_json_legs(cJSON *o, const fogpay_transfer *t)
+{
+    if (t->leg_count == 0) {
+        return true;
+    }
+    int exponent = 0;
+    (void)fogpay_currency_code(t->currency, &exponent);
+    char amount[32];
+    fogpay_amount_format((int64_t)fogpay_transfer_total(t), exponent, amount, sizeof amount);
+    cJSON *legs = cJSON_AddArrayToObject(o, "legs");
+    bool ok = legs != NULL && cJSON_AddStringToObject(o, "total", amount) != NULL;
+    for (uint32_t i = 1; ok && i <= t->leg_count; i++) {
+        fogpay_leg leg = fogpay_transfer_leg(t, i);
+        cJSON *item = cJSON_CreateObject();
+        ok = item != NULL && cJSON_AddItemToArray(legs, item);
+        fogpay_amount_format((int64_t)leg.amount_minor, exponent, amount, sizeof amount);
+        ok = ok && export_json_u64(item, "debit", leg.debit_account) &&
+             export_json_u64(item, "credit", leg.credit_account) &&
+             cJSON_AddStringToObject(item, "amount", amount) != NULL;
+    }
+    return ok;
 }
 
 cJSON *fogpay_export_transfer_object(const fogpay_transfer *t,
@@ -121,6 +163,7 @@ cJSON *fogpay_export_transfer_object(const fogpay_transfer *t,
     if (ok && t->reference[0] != '\0') {
         ok = cJSON_AddStringToObject(o, "reference", t->reference) != NULL;
     }
+    ok = ok && export_json_legs(o, t);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -174,6 +217,28 @@ void fogpay_export_event_csv(FILE *out, const fogpay_event *e,
             (unsigned)e->status, usage_hex, chain_hex);
 }
 
+/* A fee schedule's fields: the payee entity (a device payee is "device"),
+ * currency, effective time, the fee legs and the remainder's leg. */
+static bool export_event_fee(cJSON *o, const fogpay_event *e)
+{
+    int exponent = 0;
+    const char *code = fogpay_currency_code(e->fee_currency, &exponent);
+    cJSON *legs = NULL;
+    bool ok =
+        (e->entity_id[0] == '\0' || cJSON_AddStringToObject(o, "entity", e->entity_id) != NULL) &&
+        cJSON_AddStringToObject(o, "currency", code != NULL ? code : "") != NULL &&
+        export_json_u64(o, "effective", e->effective_ms) &&
+        export_json_u64(o, "remainderLeg", e->fee_remainder) &&
+        (legs = cJSON_AddArrayToObject(o, "feeLegs")) != NULL;
+    for (uint32_t i = 0; ok && i < e->fee_leg_count && i < FOGPAY_LEGS_MAX - 1; i++) {
+        cJSON *item = cJSON_CreateObject();
+        ok = item != NULL && cJSON_AddItemToArray(legs, item) &&
+             export_json_u64(item, "account", e->fee_legs[i].account) &&
+             export_json_u64(item, "basisPoints", e->fee_legs[i].basis_points);
+    }
+    return ok;
+}
+
 cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGPAY_HASH_BYTES])
 {
     cJSON *o = cJSON_CreateObject();
@@ -182,9 +247,10 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
     }
     char usage_hex[2 * FOGPAY_HASH_BYTES + 1], chain_hex[2 * FOGPAY_HASH_BYTES + 1] = "";
     export_event_hex(e, hash ? hash : (const uint8_t[FOGPAY_HASH_BYTES]){0}, usage_hex, chain_hex);
-    bool ok = export_json_u64(o, "position", e->position) && export_json_u64(o, "kind", e->kind) &&
-              export_json_u64(o, "time", e->time_ms) &&
-              cJSON_AddStringToObject(o, "device", e->device_id) != NULL;
+    bool ok =
+        export_json_u64(o, "position", e->position) && export_json_u64(o, "kind", e->kind) &&
+        export_json_u64(o, "time", e->time_ms) &&
+        (e->device_id[0] == '\0' || cJSON_AddStringToObject(o, "device", e->device_id) != NULL);
     /* The fields of the event's kind, each also when it is 0 (an active
      * status, an owner role), none of the other kinds. */
     switch (ok ? e->kind : -1) {
@@ -217,6 +283,14 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
               export_json_u64(o, "effective", e->effective_ms));
         break;
     }
+    case FOGPAY_EVENT_FEE_SCHEDULE:
+        ok = export_event_fee(o, e);
+        break;
+    case FOGPAY_EVENT_ENTITY_LOGIN:
+        ok = cJSON_AddStringToObject(o, "entity", e->entity_id) != NULL &&
+             cJSON_AddStringToObject(o, "login", e->login) != NULL &&
+             cJSON_AddBoolToObject(o, "removed", e->login_removed != 0) != NULL;
+        break;
     default:
         break;
     }

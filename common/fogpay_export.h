@@ -16,8 +16,11 @@
  * also used by the control replies (getTransfer, listTransfers): fields
  * that a transfer does not have are absent, never empty or 0 (device, seq
  * and intentHash only for a transfer a device caused; payerEntity,
- * payeeEntity, relatedPosition, reference only when set), and integers are
- * written exactly, whatever their size.
+ * payeeEntity, relatedPosition, reference only when set; legs and total
+ * only for a transfer of several legs: debit, credit and amount are its
+ * first leg, legs the others, total the sum of all), and integers are
+ * written exactly, whatever their size. CSV's last column, legs, holds the
+ * further legs as debit:credit:amount joined by ';'.
  */
 #ifndef FOGPAY_EXPORT_H
 #define FOGPAY_EXPORT_H
@@ -51,11 +54,13 @@ bool fogpay_export_json(FILE *out, const fogpay_transfer *t, const uint8_t hash[
 /* Events (fogpay_event) the same way: a header line, then one line per
  * event with its chain hash; ids and units are of [A-Za-z0-9._:-], so no
  * field needs quoting. In JSON, an event has position, kind, time and
- * device, then the fields of its kind and none of the others' (registered:
- * entity; status: status; ownership: entity, role, effective; usage: seq,
- * meter, quantity, unit, usageHash; key rotated: kid, effective (the end of
- * the replaced key's window); key revoked: kid), then chainHash when hash is
- * given. The CSV has no kid column: its effective_ms is the window's end. */
+ * device (absent for an entity login's), then the fields of its kind and
+ * none of the others' (registered: entity; status: status; ownership:
+ * entity, role, effective; usage: seq, meter, quantity, unit, usageHash;
+ * key rotated: kid, effective (the end of the replaced key's window); key
+ * revoked: kid; entity login: entity, login, removed), then chainHash when
+ * hash is given. The CSV has no kid or login column: an entity login's
+ * line has its entity and an empty device. */
 void fogpay_export_event_csv_header(FILE *out);
 void fogpay_export_event_csv(FILE *out, const fogpay_event *e,
                              const uint8_t hash[FOGPAY_HASH_BYTES]);

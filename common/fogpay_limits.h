@@ -105,8 +105,22 @@
 /* The record of one transfer in a batch, encoded. */
 #define FOGPAY_RECORD_BYTES_MAX 384
 
+/* Legs of one transfer (fees and splits): the payee's and up to five fees
+ * (a platform, a site host, a network operator, a tax, a reserve) in one
+ * chain position, all or none. Six keep the largest record, every optional
+ * field at its longest and each further leg's two accounts and amount at
+ * nine bytes, under FOGPAY_RECORD_BYTES_MAX (tests/common/test_message.c
+ * encodes it): 222 bytes without legs, 28 a further leg, 2 for key 20. */
+#define FOGPAY_LEGS_MAX 6
+
 /* Legal-entity pseudonymous ids ("le-" followed by 16 hex digits). */
 #define FOGPAY_ENTITY_ID_MAX 23
+
+/* The username of a legal entity's own login: of the alphabet of ids and
+ * as long as a device id, so that it is a valid MQTT username, client id
+ * and topic level (its control replies come on a topic that names it) and
+ * the ledger can refuse a login named as a device. */
+#define FOGPAY_LOGIN_NAME_MAX 23
 
 /* Sequence numbers, chain positions, account ids and meter quantities are
  * stored as SQLite integers, which are signed 64-bit: messages carrying a
@@ -170,6 +184,8 @@ static_assert(FOGPAY_PREV_HASH_BYTES <= FOGPAY_HASH_BYTES, "prev hash is a prefi
 static_assert(FOGPAY_INTENT_TARGET_BYTES <= FOGPAY_MESSAGE_MAX, "an intent is a message");
 static_assert(FOGPAY_RECORD_BYTES_MAX * FOGPAY_BATCH_RECORDS_MAX <= FOGPAY_BATCH_BYTES_MAX,
               "a full batch of the largest records fits the batch size");
+static_assert(222 + 2 + (FOGPAY_LEGS_MAX - 1) * 28 <= FOGPAY_RECORD_BYTES_MAX,
+              "the largest transfer with every leg fits a record");
 static_assert(FOGPAY_AMOUNT_MAX_MINOR < (1ull << 53), "amounts stay exact in JSON numbers");
 static_assert(FOGPAY_GATEWAY_ID_MAX <= FOGPAY_DEVICE_ID_MAX,
               "a gateway id fits wherever a device id does in a topic buffer");

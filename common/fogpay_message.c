@@ -25,12 +25,24 @@
 #include <string.h>
 
 typedef enum field_kind {
-    FIELD_UINT,  /* unsigned integer stored in 1, 2, 4 or 8 bytes */
-    FIELD_INT,   /* signed 64-bit integer with a presence flag */
-    FIELD_ID,    /* text of [A-Za-z0-9._:-] */
-    FIELD_PRINT, /* text of printable ASCII */
-    FIELD_BYTES, /* byte string of exactly size bytes */
+    FIELD_UINT,   /* unsigned integer stored in 1, 2, 4 or 8 bytes */
+    FIELD_INT,    /* signed 64-bit integer with a presence flag */
+    FIELD_ID,     /* text of [A-Za-z0-9._:-] */
+    FIELD_PRINT,  /* text of printable ASCII */
+    FIELD_BYTES,  /* byte string of exactly size bytes */
+    FIELD_TUPLES, /* array of 1.. arrays of unsigned integers (tuple_spec) */
 } field_kind;
+
+/* The tuples of a FIELD_TUPLES field: each an array of width unsigned
+ * integers, held as a struct of width uint64_t members, min[i] and max[i]
+ * bounding member i; the field's count is a uint8_t at its flag_offset,
+ * at most its size over the tuple's. */
+#define TUPLE_WIDTH_MAX 3
+typedef struct tuple_spec {
+    uint8_t width;
+    uint64_t min[TUPLE_WIDTH_MAX];
+    uint64_t max[TUPLE_WIDTH_MAX];
+} tuple_spec;
 
 typedef struct field_spec {
     uint8_t key;
@@ -42,7 +54,8 @@ typedef struct field_spec {
     uint64_t max;
     fogpay_error below; /* error for a value under min (FIELD_RANGE if 0) */
     fogpay_error above; /* error for a value over max */
-    size_t flag_offset; /* FIELD_INT: where its bool presence flag is */
+    size_t flag_offset; /* FIELD_INT: its bool presence flag; FIELD_TUPLES: its count */
+    const tuple_spec *tuples;
 } field_spec;
 
 #define MEMBER_SIZE(type, member) sizeof(((type *)0)->member)
@@ -60,6 +73,13 @@ typedef struct field_spec {
     {                                                                                              \
         .key = k, .kind = FIELD_BYTES, .required = req, .offset = offsetof(type, member),          \
         .size = MEMBER_SIZE(type, member)                                                          \
+    }
+
+#define TUPLES_FIELD(type, k, member, count_member, spec)                                          \
+    {                                                                                              \
+        .key = k, .kind = FIELD_TUPLES, .required = false, .offset = offsetof(type, member),       \
+        .size = MEMBER_SIZE(type, member), .flag_offset = offsetof(type, count_member),            \
+        .tuples = &spec                                                                            \
     }
 
 #define U8_MAX_VALUE  0xffu
@@ -151,6 +171,7 @@ static const field_spec receipt_fields[] = {
     UINT_FIELD(fogpay_receipt, 14, hold_id, false, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_receipt, 15, hold_expiry_s, false, 1, TIME_S_MAX),
     UINT_FIELD(fogpay_receipt, 16, held_minor, false, 1, FOGPAY_STORED_INT_MAX),
+    UINT_FIELD(fogpay_receipt, 20, legs_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
 };
 
 static const field_spec command_fields[] = {
@@ -166,9 +187,23 @@ static const field_spec command_fields[] = {
     TEXT_FIELD(fogpay_command, 10, gateway_key, false, FIELD_ID),
 };
 
+/* A further leg of a transfer: [debit, credit, amount]. */
+static const tuple_spec transfer_leg_spec = {
+    .width = 3,
+    .min = {1, 1, 1},
+    .max = {FOGPAY_STORED_INT_MAX, FOGPAY_STORED_INT_MAX, FOGPAY_AMOUNT_MAX_MINOR},
+};
+
+/* A fee leg of a fee schedule: [account, basis points]. */
+static const tuple_spec fee_leg_spec = {
+    .width = 2,
+    .min = {1, 1},
+    .max = {FOGPAY_STORED_INT_MAX, FOGPAY_BASIS_POINTS - 1},
+};
+
 static const field_spec transfer_fields[] = {
     UINT_FIELD(fogpay_transfer, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_EXPIRY),
+    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_ENTITY_PAYMENT),
     UINT_FIELD(fogpay_transfer, 3, debit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 4, credit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 5, amount_minor, true, 1, FOGPAY_AMOUNT_MAX_MINOR),
@@ -181,13 +216,14 @@ static const field_spec transfer_fields[] = {
     BYTES_FIELD(fogpay_transfer, 12, intent_hash, false),
     TEXT_FIELD(fogpay_transfer, 13, reference, false, FIELD_PRINT),
     UINT_FIELD(fogpay_transfer, 14, related_position, false, 1, FOGPAY_STORED_INT_MAX),
+    TUPLES_FIELD(fogpay_transfer, 20, legs, leg_count, transfer_leg_spec),
 };
 
 static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_KEY_REVOKED),
+    UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_ENTITY_LOGIN),
     UINT_FIELD(fogpay_event, 3, time_ms, true, 1, TIME_MS_MAX),
-    TEXT_FIELD(fogpay_event, 4, device_id, true, FIELD_ID),
+    TEXT_FIELD(fogpay_event, 4, device_id, false, FIELD_ID),
     UINT_FIELD(fogpay_event, 5, seq, false, 1, FOGPAY_STORED_INT_MAX),
     TEXT_FIELD(fogpay_event, 6, meter_id, false, FIELD_ID),
     UINT_FIELD(fogpay_event, 7, quantity, false, 1, FOGPAY_STORED_INT_MAX),
@@ -198,7 +234,12 @@ static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 12, status, false, 1, 2),
     BYTES_FIELD(fogpay_event, 13, usage_hash, false),
     BYTES_FIELD(fogpay_event, 14, kid, false),
-    UINT_FIELD(fogpay_event, 15, reason, false, 1, 99),
+    UINT_FIELD(fogpay_event, 15, reason, false, 1, FOGPAY_ERR_PRODUCT_LAST),
+    UINT_FIELD(fogpay_event, 20, fee_currency, false, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
+    TUPLES_FIELD(fogpay_event, 21, fee_legs, fee_leg_count, fee_leg_spec),
+    UINT_FIELD(fogpay_event, 22, fee_remainder, false, 1, FOGPAY_LEGS_MAX - 1),
+    TEXT_FIELD(fogpay_event, 23, login, false, FIELD_ID),
+    UINT_FIELD(fogpay_event, 24, login_removed, false, 1, 1),
 };
 
 /* Keys 1..7 of a batch; key 8 or 9, the records, is read by
@@ -298,9 +339,17 @@ static bool field_present(const void *base, const field_spec *f)
         return *((const bool *)((const uint8_t *)base + f->flag_offset));
     case FIELD_BYTES:
         return !all_zero(p, f->size);
+    case FIELD_TUPLES:
+        return *((const uint8_t *)base + f->flag_offset) != 0;
     default:
         return p[0] != '\0';
     }
+}
+
+/* The most tuples a FIELD_TUPLES field holds. */
+static size_t tuples_max(const field_spec *f)
+{
+    return f->size / (f->tuples->width * sizeof(uint64_t));
 }
 
 static bool text_allowed(uint8_t kind, uint8_t c)
@@ -313,6 +362,46 @@ static bool text_allowed(uint8_t kind, uint8_t c)
 
 /* ---- decoding ---------------------------------------------------------- */
 
+/* Reads the array of a FIELD_TUPLES field whose head is item. */
+static fogpay_error read_tuples(fogpay_cbor_reader *r, const fogpay_cbor_item *item,
+                                const field_spec *f, void *base)
+{
+    const tuple_spec *t = f->tuples;
+    if (item->type != FOGPAY_CBOR_ARRAY) {
+        return FOGPAY_ERR_CBOR_TYPE;
+    }
+    if (item->value == 0 || item->value > tuples_max(f)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    uint64_t *members = (uint64_t *)(void *)((uint8_t *)base + f->offset);
+    for (uint64_t i = 0; i < item->value; i++) {
+        fogpay_cbor_item head;
+        fogpay_error err = fogpay_cbor_read(r, &head);
+        if (err == FOGPAY_OK && head.type != FOGPAY_CBOR_ARRAY) {
+            err = FOGPAY_ERR_CBOR_TYPE;
+        }
+        if (err == FOGPAY_OK && head.value != t->width) {
+            err = FOGPAY_ERR_FIELD_RANGE;
+        }
+        for (uint8_t m = 0; err == FOGPAY_OK && m < t->width; m++) {
+            fogpay_cbor_item v;
+            err = fogpay_cbor_read(r, &v);
+            if (err == FOGPAY_OK && v.type != FOGPAY_CBOR_UINT) {
+                err = FOGPAY_ERR_CBOR_TYPE;
+            }
+            if (err == FOGPAY_OK && (v.value < t->min[m] || v.value > t->max[m])) {
+                err = FOGPAY_ERR_FIELD_RANGE;
+            }
+            members[i * t->width + m] = v.value;
+        }
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+    }
+    *((uint8_t *)base + f->flag_offset) = (uint8_t)item->value;
+    return FOGPAY_OK;
+}
+
 static fogpay_error read_value(fogpay_cbor_reader *r, const field_spec *f, void *base)
 {
     fogpay_cbor_item item;
@@ -322,6 +411,8 @@ static fogpay_error read_value(fogpay_cbor_reader *r, const field_spec *f, void 
     }
     uint8_t *p = (uint8_t *)base + f->offset;
     switch (f->kind) {
+    case FIELD_TUPLES:
+        return read_tuples(r, &item, f, base);
     case FIELD_UINT:
         if (item.type != FOGPAY_CBOR_UINT) {
             return FOGPAY_ERR_CBOR_TYPE;
@@ -472,6 +563,20 @@ static fogpay_error decode_message(const uint8_t *buf, size_t len, size_t max_le
 
 /* ---- encoding ---------------------------------------------------------- */
 
+static void write_tuples(fogpay_cbor_writer *w, const field_spec *f, const void *base)
+{
+    const tuple_spec *t = f->tuples;
+    uint8_t count = *((const uint8_t *)base + f->flag_offset);
+    const uint64_t *members = (const uint64_t *)(const void *)((const uint8_t *)base + f->offset);
+    fogpay_cbor_put_array(w, count);
+    for (size_t i = 0; i < count && i < tuples_max(f); i++) {
+        fogpay_cbor_put_array(w, t->width);
+        for (uint8_t m = 0; m < t->width; m++) {
+            fogpay_cbor_put_uint(w, members[i * t->width + m]);
+        }
+    }
+}
+
 static void write_pairs(fogpay_cbor_writer *w, const field_spec *fields, size_t count,
                         const void *base)
 {
@@ -494,6 +599,9 @@ static void write_pairs(fogpay_cbor_writer *w, const field_spec *fields, size_t 
         }
         case FIELD_BYTES:
             fogpay_cbor_put_bytes(w, p, f->size);
+            break;
+        case FIELD_TUPLES:
+            write_tuples(w, f, base);
             break;
         default:
             fogpay_cbor_put_text(w, (const char *)p, strnlen((const char *)p, f->size));
@@ -576,6 +684,9 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
         (held && in->held_minor == 0) || (!names_hold && in->held_minor != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
+    if (!settled && in->legs_minor != 0) {
+        return FOGPAY_ERR_FIELD_RANGE; /* a settled transfer's legs only */
+    }
     return FOGPAY_OK;
 }
 
@@ -600,10 +711,60 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
     if (device != (in->seq != 0) || device != hash_present(in->intent_hash)) {
         return FOGPAY_ERR_FIELD_RANGE; /* device, seq and intent hash come together */
     }
+    if (in->kind > FOGPAY_TRANSFER_EXPIRY && in->kind < FOGPAY_TRANSFER_ENTITY_PAYMENT) {
+        return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
+    }
     bool corrects = in->kind == FOGPAY_TRANSFER_REFUND || in->kind == FOGPAY_TRANSFER_REVERSAL ||
                     in->kind == FOGPAY_TRANSFER_CAPTURE || in->kind == FOGPAY_TRANSFER_RELEASE ||
                     in->kind == FOGPAY_TRANSFER_EXPIRY;
     if (corrects != (in->related_position != 0) || in->related_position >= in->position) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (in->leg_count > FOGPAY_LEGS_MAX - 1) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    for (uint8_t i = 0; i < in->leg_count; i++) {
+        if (in->legs[i].debit_account == in->legs[i].credit_account) {
+            return FOGPAY_ERR_FIELD_RANGE; /* every leg moves money between two accounts */
+        }
+    }
+    return FOGPAY_OK;
+}
+
+fogpay_leg fogpay_transfer_leg(const fogpay_transfer *t, uint32_t i)
+{
+    if (i == 0 || i > t->leg_count || i >= FOGPAY_LEGS_MAX) {
+        return (fogpay_leg){t->debit_account, t->credit_account, t->amount_minor};
+    }
+    return t->legs[i - 1];
+}
+
+uint64_t fogpay_transfer_total(const fogpay_transfer *t)
+{
+    uint64_t total = t->amount_minor;
+    for (uint8_t i = 0; i < t->leg_count && i < FOGPAY_LEGS_MAX - 1; i++) {
+        total += t->legs[i].amount_minor;
+    }
+    return total;
+}
+
+/* A fee schedule's own fields: a currency, its legs' basis points under
+ * the whole, a remainder leg it has, at most one payee; absent elsewhere. */
+static fogpay_error event_fee_check(const fogpay_event *in)
+{
+    bool fee = in->kind == FOGPAY_EVENT_FEE_SCHEDULE;
+    if (!fee) {
+        return in->fee_currency == 0 && in->fee_leg_count == 0 && in->fee_remainder == 0
+                   ? FOGPAY_OK
+                   : FOGPAY_ERR_FIELD_RANGE;
+    }
+    uint64_t basis_points = 0;
+    for (uint8_t i = 0; i < in->fee_leg_count && i < FOGPAY_LEGS_MAX - 1; i++) {
+        basis_points += in->fee_legs[i].basis_points;
+    }
+    if (in->fee_currency == 0 || basis_points >= FOGPAY_BASIS_POINTS ||
+        in->fee_remainder > in->fee_leg_count || in->effective_ms == 0 ||
+        (in->device_id[0] != '\0' && in->entity_id[0] != '\0')) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     return FOGPAY_OK;
@@ -616,11 +777,24 @@ static fogpay_error event_check(const fogpay_event *in)
 {
     bool usage = in->kind == FOGPAY_EVENT_USAGE;
     bool ownership = in->kind == FOGPAY_EVENT_OWNERSHIP;
-    bool entity = ownership || in->kind == FOGPAY_EVENT_REGISTERED;
     bool rotated = in->kind == FOGPAY_EVENT_KEY_ROTATED;
     bool key = rotated || in->kind == FOGPAY_EVENT_KEY_REVOKED;
-    if (in->kind == 4) {
+    bool fee = in->kind == FOGPAY_EVENT_FEE_SCHEDULE;
+    bool login = in->kind == FOGPAY_EVENT_ENTITY_LOGIN;
+    bool entity = ownership || login || in->kind == FOGPAY_EVENT_REGISTERED;
+    bool device = in->device_id[0] != '\0';
+    if (in->kind == 4 || in->kind == 7 || in->kind == 8) {
         return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
+    }
+    /* A device in every event but a login's (none) and a fee schedule's
+     * (its payee, if a device); a login exactly in login events. */
+    if ((login && device) || (!login && !fee && !device) || login != (in->login[0] != '\0') ||
+        (!login && in->login_removed != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    fogpay_error err = event_fee_check(in);
+    if (err != FOGPAY_OK) {
+        return err;
     }
     if (key != !all_zero(in->kid, sizeof in->kid)) {
         return FOGPAY_ERR_FIELD_RANGE; /* a kid exactly in key events */
@@ -630,8 +804,8 @@ static fogpay_error event_check(const fogpay_event *in)
         (!usage && in->quantity != 0)) {
         return FOGPAY_ERR_FIELD_RANGE; /* seq, meter, unit and hash make a usage event */
     }
-    if (entity != (in->entity_id[0] != '\0') || (ownership || rotated) != (in->effective_ms != 0) ||
-        (!ownership && in->role != 0)) {
+    if ((!fee && entity != (in->entity_id[0] != '\0')) ||
+        (ownership || rotated || fee) != (in->effective_ms != 0) || (!ownership && in->role != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     if (in->kind != FOGPAY_EVENT_STATUS && (in->status != 0 || in->reason != 0)) {

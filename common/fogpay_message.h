@@ -113,6 +113,8 @@ typedef struct fogpay_receipt {
     uint64_t hold_id;                           /* key 14, held intents and settled hold messages */
     uint64_t hold_expiry_s; /* key 15, held only: when the hold expires (gateway clock) */
     uint64_t held_minor;    /* key 16, held only: the payer's open holds in the currency */
+    uint64_t legs_minor;    /* key 20, settled, optional: what the transfer's further legs (fees)
+                             * took of the amount; the first leg is the rest */
 } fogpay_receipt;
 
 typedef enum fogpay_command_kind {
@@ -150,10 +152,23 @@ typedef enum fogpay_transfer_kind {
     FOGPAY_TRANSFER_CAPTURE = 6,       /* holds account to the payee */
     FOGPAY_TRANSFER_RELEASE = 7,       /* holds account back to the payer: a void, a rest */
     FOGPAY_TRANSFER_EXPIRY = 8,        /* holds account back to the payer: the timeout */
+    /* 9 is the kind of another product of the contract. */
+    FOGPAY_TRANSFER_ENTITY_PAYMENT = 10, /* a legal entity's account pays a device's wallet */
 } fogpay_transfer_kind;
 
+/* One leg of a transfer: amount_minor from the debit to the credit
+ * account. */
+typedef struct fogpay_leg {
+    uint64_t debit_account;
+    uint64_t credit_account;
+    uint64_t amount_minor;
+} fogpay_leg;
+
 /* One settled transfer as the chain hashes it and batches carry it
- * (schemas/transfer.cddl). The id is the chain position (1-based). */
+ * (schemas/transfer.cddl). The id is the chain position (1-based). Keys 3
+ * to 5 are its first leg; a multi-leg transfer (fees and splits) carries
+ * its further legs under key 20, all settled at its one position; the
+ * transfer's total is the sum of every leg (fogpay_transfer_total). */
 typedef struct fogpay_transfer {
     uint64_t position;                           /* key 1 */
     uint8_t kind;                                /* key 2 */
@@ -169,7 +184,25 @@ typedef struct fogpay_transfer {
     uint8_t intent_hash[FOGPAY_HASH_BYTES];      /* key 12, with device_id */
     char reference[FOGPAY_REFERENCE_MAX + 1];    /* key 13, optional */
     uint64_t related_position; /* key 14, optional: refunded/reversed, or the authorisation */
+    uint8_t leg_count;         /* legs after the first, 0..FOGPAY_LEGS_MAX-1 */
+    fogpay_leg legs[FOGPAY_LEGS_MAX - 1]; /* key 20, optional: legs 2..leg_count+1 */
 } fogpay_transfer;
+
+/* Leg i of t: 0 is keys 3 to 5, 1..t->leg_count the further legs. */
+fogpay_leg fogpay_transfer_leg(const fogpay_transfer *t, uint32_t i);
+/* The sum of every leg's amount (at most FOGPAY_LEGS_MAX times the largest
+ * amount: no overflow). */
+uint64_t fogpay_transfer_total(const fogpay_transfer *t);
+
+/* Basis points (1/10000) of a fee leg: 1..9999, as no leg takes it all. */
+#define FOGPAY_BASIS_POINTS 10000u
+
+/* One fee leg of a fee schedule: basis_points of every payment to the
+ * payee go to account. */
+typedef struct fogpay_fee_leg {
+    uint64_t account;
+    uint64_t basis_points;
+} fogpay_fee_leg;
 
 typedef enum fogpay_event_kind {
     FOGPAY_EVENT_REGISTERED = 0, /* a device registered, with its first owner */
@@ -179,6 +212,9 @@ typedef enum fogpay_event_kind {
     /* 4 is reserved for another kind of the contract. */
     FOGPAY_EVENT_KEY_ROTATED = 5, /* a device's new key is active; the old one ends later */
     FOGPAY_EVENT_KEY_REVOKED = 6, /* a device key's validity ended before its time */
+    /* 7 and 8 are the kinds of another product of the contract. */
+    FOGPAY_EVENT_FEE_SCHEDULE = 9,  /* an operator set a payee's fee schedule from a time on */
+    FOGPAY_EVENT_ENTITY_LOGIN = 10, /* a legal entity's login was created or removed */
 } fogpay_event_kind;
 
 /* One event of a gateway's event chain (schemas/event.cddl): what the back
@@ -190,12 +226,12 @@ typedef struct fogpay_event {
     uint64_t position;                        /* key 1 */
     uint8_t kind;                             /* key 2 */
     uint64_t time_ms;                         /* key 3, recorded (gateway clock) */
-    char device_id[FOGPAY_DEVICE_ID_MAX + 1]; /* key 4 */
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1]; /* key 4, every kind but entity login */
     uint64_t seq;                             /* key 5, usage */
     char meter_id[FOGPAY_METER_ID_MAX + 1];   /* key 6, usage */
     uint64_t quantity;                        /* key 7, usage (absent when 0) */
     char unit[FOGPAY_UNIT_MAX + 1];           /* key 8, usage */
-    char entity_id[FOGPAY_ENTITY_ID_MAX + 1]; /* key 9, registered and ownership */
+    char entity_id[FOGPAY_ENTITY_ID_MAX + 1]; /* key 9, registered, ownership, entity login */
     uint8_t role;                             /* key 10, ownership: 0 owner, 1 lessee */
     uint64_t effective_ms;                    /* key 11, ownership */
     uint8_t status;                           /* key 12, status: 0 active, 1 suspended, 2 revoked */
@@ -203,6 +239,16 @@ typedef struct fogpay_event {
     uint8_t kid[FOGPAY_KID_BYTES];            /* key 14, key events: the key's id */
     uint16_t reason; /* key 15, status: the refusal that made the gateway change it (absent
                       * when an operator did) */
+    /* A fee schedule: its payee is device_id (a device's wallet) or
+     * entity_id (that entity's account), neither for the default of every
+     * payee; it applies from effective_ms to payments in fee_currency. */
+    uint16_t fee_currency;                        /* key 20, fee schedule */
+    uint8_t fee_leg_count;                        /* key 21's length; 0: no fee from then */
+    fogpay_fee_leg fee_legs[FOGPAY_LEGS_MAX - 1]; /* key 21, optional */
+    uint8_t fee_remainder;                        /* key 22: the leg of the remainder, 0 the
+                                                     payee's (absent), i the i-th fee leg */
+    char login[FOGPAY_LOGIN_NAME_MAX + 1];        /* key 23, entity login: its username */
+    uint8_t login_removed; /* key 24, entity login: 1 removed (absent created) */
 } fogpay_event;
 
 /* The two chains a gateway syncs upstream, each in batches of its own. */

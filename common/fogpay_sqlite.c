@@ -190,6 +190,13 @@ static fogpay_error opener__step(opener *o, const char *script, long version, bo
     return err;
 }
 
+/* Sets the connection's defensive flag (on from opener__configure). */
+static fogpay_error opener__defensive(opener *o, bool on)
+{
+    int rc = sqlite3_db_config(o->db, SQLITE_DBCONFIG_DEFENSIVE, on ? 1 : 0, (int *)NULL);
+    return rc == SQLITE_OK ? FOGPAY_OK : opener__error(o, rc, "configure the connection");
+}
+
 /* The sentence for a file of a version this program does not open. */
 static void opener__note_version(opener *o, long version, bool empty)
 {
@@ -240,8 +247,18 @@ static fogpay_error opener__schema(opener *o, bool create, long *found)
         return FOGPAY_ERR_SCHEMA_VERSION;
     }
     err = opener__durability(o);
+    /* A migration may loosen a CHECK by editing the stored schema
+     * (writable_schema), which the defensive flag forbids: it is off for
+     * the migrations only, on the one connection that runs them. */
+    if (err == FOGPAY_OK && migrates) {
+        err = opener__defensive(o, false);
+    }
     for (long v = version; err == FOGPAY_OK && migrates && v < sc->version; v++) {
         err = opener__step(o, sc->migrations[v - 1], v + 1, false, "migrate the schema");
+    }
+    if (migrates) {
+        fogpay_error restored = opener__defensive(o, true);
+        err = err == FOGPAY_OK ? restored : err;
     }
     if (err == FOGPAY_OK && fresh) {
         err = opener__step(o, sc->create_sql, sc->version, true, "create the schema");

@@ -29,9 +29,6 @@
 #include "fogpay_limits.h"
 #include "fogpay_password.h"
 
-typedef fogpay_error (*control_handler)(const fogpay_control_context *c, const cJSON *cmd,
-                                        uint64_t now_ms, control_reply *r);
-
 typedef struct control_command {
     const char *name;
     control_handler handler;
@@ -81,9 +78,8 @@ fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uin
     return FOGPAY_OK;
 }
 
-/* The numeric currency and its exponent from a "currency" field. */
-static fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int *exponent,
-                                      control_reply *r)
+fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int *exponent,
+                               control_reply *r)
 {
     const char *code = NULL;
     fogpay_error err = control__text(cmd, "currency", true, 3, &code, r);
@@ -181,16 +177,23 @@ fogpay_error control__device_limits(const cJSON *cmd, fogpay_device_limits *limi
     return control__limits(limits_json, limits, r);
 }
 
+fogpay_error control__password_fields(const cJSON *cmd, const char **password,
+                                      const char **verifier, control_reply *r)
+{
+    fogpay_error err = control__text(cmd, "password", false, FOGPAY_PASSWORD_MAX, password, r);
+    if (err == FOGPAY_OK) {
+        err = control__text(cmd, "passwordVerifier", false, FOGPAY_PASSWORD_HASH_MAX - 1, verifier,
+                            r);
+    }
+    return err;
+}
+
 fogpay_error control__device_verifier(const cJSON *cmd, char *out, control_reply *r)
 {
     const char *password = NULL;
     const char *verifier = NULL;
     out[0] = '\0';
-    fogpay_error err = control__text(cmd, "password", false, FOGPAY_PASSWORD_MAX, &password, r);
-    if (err == FOGPAY_OK) {
-        err = control__text(cmd, "passwordVerifier", false, FOGPAY_PASSWORD_HASH_MAX - 1, &verifier,
-                            r);
-    }
+    fogpay_error err = control__password_fields(cmd, &password, &verifier, r);
     if (err != FOGPAY_OK) {
         return err;
     }
@@ -432,35 +435,41 @@ static fogpay_error control__balance_into(const fogpay_control_context *c, const
     return err;
 }
 
+fogpay_error control__credit(const cJSON *cmd, control_credit *out, control_reply *r)
+{
+    *out = (control_credit){0};
+    fogpay_error err = control__text(cmd, "device", true, FOGPAY_DEVICE_ID_MAX, &out->device, r);
+    if (err == FOGPAY_OK) {
+        err = control__currency(cmd, &out->currency, &out->exponent, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__amount(cmd, "amount", true, out->exponent, &out->amount_minor, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = control__text(cmd, "reference", false, FOGPAY_REFERENCE_MAX, &out->reference, r);
+    }
+    if (err == FOGPAY_OK && out->reference == NULL) {
+        out->reference = "";
+    }
+    return err;
+}
+
 static fogpay_error control__fund(const fogpay_control_context *c, const cJSON *cmd,
                                   uint64_t now_ms, control_reply *r)
 {
-    const char *device = NULL;
-    const char *reference = NULL;
-    uint16_t currency = 0;
-    int exponent = 0;
-    uint64_t amount = 0;
-    fogpay_error err = control__text(cmd, "device", true, FOGPAY_DEVICE_ID_MAX, &device, r);
-    if (err == FOGPAY_OK) {
-        err = control__currency(cmd, &currency, &exponent, r);
-    }
-    if (err == FOGPAY_OK) {
-        err = control__amount(cmd, "amount", true, exponent, &amount, r);
-    }
-    if (err == FOGPAY_OK) {
-        err = control__text(cmd, "reference", false, FOGPAY_REFERENCE_MAX, &reference, r);
-    }
+    control_credit credit;
+    fogpay_error err = control__credit(cmd, &credit, r);
     if (err != FOGPAY_OK) {
         return err;
     }
     fogpay_transfer t;
-    err = fogpay_ledger_fund(c->ledger, device, currency, amount, reference ? reference : "",
-                             now_ms, &t);
+    err = fogpay_ledger_fund(c->ledger, credit.device, credit.currency, credit.amount_minor,
+                             credit.reference, now_ms, &t);
     if (err != FOGPAY_OK) {
         return err;
     }
     cJSON_AddNumberToObject(r->data, "transfer", (double)t.position);
-    return control__balance_into(c, device, currency, exponent, r);
+    return control__balance_into(c, credit.device, credit.currency, credit.exponent, r);
 }
 
 static fogpay_error control__get_balance(const fogpay_control_context *c, const cJSON *cmd,
@@ -714,6 +723,13 @@ static const control_command control_commands[] = {
     {"holdCapture", control__hold_capture},
     {"holdVoid", control__hold_void},
     {"getSyncStatus", control__sync_status},
+    {"setFeeSchedule", control__set_fee_schedule},
+    {"listFeeSchedules", control__list_fee_schedules},
+    {"createEntityLogin", control__create_entity_login},
+    {"removeEntityLogin", control__remove_entity_login},
+    {"getEntityAccount", control__get_entity_account},
+    {"listEntityDevices", control__list_entity_devices},
+    {"payDevice", control__pay_device},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */
@@ -737,8 +753,11 @@ static void control__run_one(const fogpay_control_context *c, const cJSON *cmd, 
         for (size_t i = 0; i < sizeof control_commands / sizeof control_commands[0]; i++) {
             if (strcmp(control_commands[i].name, name->valuestring) == 0) {
                 r.message = NULL;
-                err =
-                    r.data ? control_commands[i].handler(c, cmd, now_ms, &r) : FOGPAY_ERR_NO_MEMORY;
+                control_handler handler = control_commands[i].handler;
+                err = r.data == NULL ? FOGPAY_ERR_NO_MEMORY
+                      : c->entity
+                          ? control__entity_run(c, name->valuestring, handler, cmd, now_ms, &r)
+                          : handler(c, cmd, now_ms, &r);
                 break;
             }
         }

@@ -15,7 +15,9 @@
  * ledger file; the plugin's fogpay_control_event() (control_event.c) calls it
  * with the gateway's ledger and a function that signs and publishes device
  * commands.
- * The operator ACL is enforced by the plugin core before this is reached.
+ * The operator ACL is enforced by the plugin core before this is reached;
+ * a request of a legal entity's own login is scoped to that entity
+ * (control_entity.c).
  */
 #ifndef FOGPAY_CONTROL_H
 #define FOGPAY_CONTROL_H
@@ -57,7 +59,24 @@ typedef struct fogpay_control_context {
     fogpay_control_send_fn send_command;         /* may be NULL: no device commands */
     void *send_ctx;                              /* for send_command and rotate_gateway_key */
     fogpay_control_rotate_fn rotate_gateway_key; /* NULL offline: the command is refused */
+    /* The legal entity whose own login sent the request (control_entity.c
+     * scopes every command to it), and that login's username; both NULL
+     * for an operator and offline. */
+    const char *entity;
+    const char *login;
 } fogpay_control_context;
+
+/* The shortest password of an entity's login: a person's passphrase, kept
+ * only as a PBKDF2 verifier. */
+#define FOGPAY_ENTITY_PASSWORD_MIN 12
+
+/* An entity login's replies come on a topic of its own,
+ * FOGPAY_CONTROL_RESPONSE_TOPIC "/" username, to that client only, so
+ * that no other login reads them (plugin/acl.c). Writes it into out (cap
+ * bytes); FOGPAY_ERR_BUFFER_TOO_SMALL when it does not fit. */
+fogpay_error fogpay_control_entity_response_topic(const char *login, char *out, size_t cap);
+#define FOGPAY_CONTROL_ENTITY_RESPONSE_TOPIC_MAX                                                   \
+    (sizeof FOGPAY_CONTROL_RESPONSE_TOPIC + 1 + FOGPAY_LOGIN_NAME_MAX)
 
 /* Handles one request payload (len bytes, not NUL-terminated) at now_ms and
  * returns the reply as a NUL-terminated JSON string from malloc, which the

@@ -1,7 +1,8 @@
 /*
  * control_internal.h - shared by the command handlers of control.c,
- * control_import.c and control_hold.c: the reply under construction and the field readers
- * that validate every field before the ledger sees it.
+ * control_import.c, control_entity.c, control_fee.c and control_hold.c: the reply
+ * under construction and the field readers that validate every field before the
+ * ledger sees it.
  */
 #ifndef FOGPAY_CONTROL_INTERNAL_H
 #define FOGPAY_CONTROL_INTERNAL_H
@@ -20,22 +21,17 @@ typedef struct control_reply {
     const char *message; /* static sentence for a failure, or NULL */
 } control_reply;
 
+typedef fogpay_error (*control_handler)(const fogpay_control_context *c, const cJSON *cmd,
+                                        uint64_t now_ms, control_reply *r);
+
 /* Each returns FOGPAY_ERR_MISSING_FIELD for an absent required field and
  * sets r->message naming the rule. */
 fogpay_error control__text(const cJSON *cmd, const char *name, bool required, size_t max_len,
                            const char **out, control_reply *r);
 
-/* A whole JSON number in 0..2^53; absent and optional leaves *out. */
-fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uint64_t *out,
-                          control_reply *r);
-
-/* A decimal-string amount in the given exponent; absent and optional
- * leaves *out. */
-fogpay_error control__amount(const cJSON *cmd, const char *name, bool required, int exponent,
-                             uint64_t *out, control_reply *r);
-
-/* Adds minor units as a decimal string of the currency's exponent. */
-void control__add_amount(cJSON *obj, const char *name, int64_t minor, int exponent);
+/* The optional "password" and "passwordVerifier" of cmd, NULL when absent. */
+fogpay_error control__password_fields(const cJSON *cmd, const char **password,
+                                      const char **verifier, control_reply *r);
 
 /* A device's limits from an optional "limits" object of cmd
  * {perPayment, perDay, walletMax, currency}; absent: no limits. */
@@ -47,6 +43,54 @@ fogpay_error control__device_limits(const cJSON *cmd, fogpay_device_limits *limi
  * elsewhere), at most one of them; out is left empty when neither is
  * given (certificate login only). out holds FOGPAY_PASSWORD_HASH_MAX. */
 fogpay_error control__device_verifier(const cJSON *cmd, char *out, control_reply *r);
+
+/* Fee schedules (control_fee.c): setFeeSchedule and listFeeSchedules. */
+fogpay_error control__set_fee_schedule(const fogpay_control_context *c, const cJSON *cmd,
+                                       uint64_t now_ms, control_reply *r);
+fogpay_error control__list_fee_schedules(const fogpay_control_context *c, const cJSON *cmd,
+                                         uint64_t now_ms, control_reply *r);
+/* A whole JSON number up to 2^53 (FOGPAY_ERR_FIELD_RANGE otherwise);
+ * absent and optional leaves *out as it was. */
+fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uint64_t *out,
+                          control_reply *r);
+/* The numeric currency and its exponent from a "currency" field. */
+fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int *exponent,
+                               control_reply *r);
+/* A decimal-string amount in the given exponent; absent and optional
+ * leaves *out as it was. */
+fogpay_error control__amount(const cJSON *cmd, const char *name, bool required, int exponent,
+                             uint64_t *out, control_reply *r);
+/* Adds minor as a decimal string in the exponent under name. */
+void control__add_amount(cJSON *obj, const char *name, int64_t minor, int exponent);
+
+/* Money credited to a device's wallet (fundWallet, payDevice): "device",
+ * "currency", "amount" and an optional "reference" ("" when absent); the
+ * strings are cmd's. */
+typedef struct control_credit {
+    const char *device;
+    uint16_t currency;
+    int exponent;
+    uint64_t amount_minor;
+    const char *reference;
+} control_credit;
+fogpay_error control__credit(const cJSON *cmd, control_credit *out, control_reply *r);
+
+/* Legal entities (control_entity.c): a request of an entity's own login
+ * runs handler on a copy of cmd scoped to c->entity when the command
+ * called name is open to entities, and is refused otherwise. */
+fogpay_error control__entity_run(const fogpay_control_context *c, const char *name,
+                                 control_handler handler, const cJSON *cmd, uint64_t now_ms,
+                                 control_reply *r);
+fogpay_error control__create_entity_login(const fogpay_control_context *c, const cJSON *cmd,
+                                          uint64_t now_ms, control_reply *r);
+fogpay_error control__remove_entity_login(const fogpay_control_context *c, const cJSON *cmd,
+                                          uint64_t now_ms, control_reply *r);
+fogpay_error control__get_entity_account(const fogpay_control_context *c, const cJSON *cmd,
+                                         uint64_t now_ms, control_reply *r);
+fogpay_error control__list_entity_devices(const fogpay_control_context *c, const cJSON *cmd,
+                                          uint64_t now_ms, control_reply *r);
+fogpay_error control__pay_device(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                                 control_reply *r);
 
 /* The bulk import of devices (control_import.c). */
 fogpay_error control__import_devices(const fogpay_control_context *c, const cJSON *cmd,

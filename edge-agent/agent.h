@@ -81,6 +81,7 @@ typedef struct fogpay_agent_outcome {
     uint64_t hold_id;       /* a held receipt or a hold message's: the hold */
     uint64_t hold_expiry_s; /* a held receipt: when the hold expires */
     uint64_t held_minor;    /* a held receipt or a hold message's: held in open holds */
+    uint64_t legs_minor;    /* what a fee schedule's legs took of a settled payment; 0 none */
 } fogpay_agent_outcome;
 
 typedef struct fogpay_agent_balance {
@@ -129,6 +130,12 @@ bool fogpay_agent_connected(const fogpay_agent *a);
  * journaled, whatever happens after. */
 fogpay_error fogpay_agent_pay(fogpay_agent *a, const char *payee, uint64_t amount_minor,
                               uint16_t currency, const char *reference, fogpay_agent_outcome *out);
+/* The same, paying an account of the gateway's ledger by its number
+ * (intent key 4) instead of a device: a legal entity's account, which its
+ * owner reads with getEntityAccount (fogpayctl entity account). */
+fogpay_error fogpay_agent_pay_account(fogpay_agent *a, uint64_t account, uint64_t amount_minor,
+                                      uint16_t currency, const char *reference,
+                                      fogpay_agent_outcome *out);
 
 /* Authorises amount_minor to payee, held hold_s seconds (1 to
  * FOGPAY_HOLD_TIMEOUT_MAX_S): an intent with a hold timeout, journaled and

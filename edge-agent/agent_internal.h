@@ -50,6 +50,17 @@
  * is still fetched within a minute of the gateway's recovery. */
 #define FOGPAY_AGENT_RESEND_MAX_MS 60000u
 
+/* Messages sent again (after a connect, or when the oldest waited too
+ * long) whose receipts may be outstanding at once. paho keeps every
+ * message that arrives while the agent sends in its own queue until the
+ * next receive, so a journal of 1,024 sent in one go had the gateway's
+ * 1,024 receipts (twice each on MQTT 5: the receipt topic and the
+ * response topic) held there, about 2 MiB; with a window the agent takes
+ * in the window's receipts before it sends more. 32 keeps the link busy
+ * (a receipt comes back in about a millisecond on a LAN) and stays far
+ * under the gateway's answers per device a second (500). */
+#define FOGPAY_AGENT_SEND_WINDOW 32
+
 /* Gateway keys the device keeps: the current one and the two before it, so
  * that receipts signed before the last two rotations still verify. Three
  * fit the state file (agent_state.c). */
@@ -92,6 +103,11 @@ struct fogpay_agent {
     fogpay_client *client;
     agent_state state;
     fogpay_agent_outcome last_outcome; /* of the last receipt applied */
+    /* The message a payment waits for (agent_pay.c; 0: none) and the
+     * outcome of its receipt once applied: other receipts may be applied
+     * after it in the same wait (a window of resent messages). */
+    uint64_t awaited_seq;
+    fogpay_agent_outcome awaited_outcome;
     char topic_intent[FOGPAY_TOPIC_MAX];
     char topic_usage[FOGPAY_TOPIC_MAX];
     char topic_hold[FOGPAY_TOPIC_MAX];
@@ -117,10 +133,18 @@ fogpay_error agent_state_load(fogpay_agent *a);
 /* agent_log.c */
 void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* agent_loop.c: waits at most timeout_ms for one incoming message and
- * handles it.
+/* agent_loop.c: when a resend is due (agent_resend_due), resends the
+ * journal (agent_resend_all); then waits at most timeout_ms for one
+ * incoming message and handles it.
  * FOGPAY_OK (one handled), FOGPAY_ERR_TIMEOUT, FOGPAY_ERR_NETWORK. */
 fogpay_error agent_poll(fogpay_agent *a, uint32_t timeout_ms);
+/* Sends every pending message in seq order, at most
+ * FOGPAY_AGENT_SEND_WINDOW of them unanswered at a time: before sending
+ * more it takes in receipts (and whatever else comes), for at most the
+ * receipt timeout per window; what was not sent by then waits for the
+ * next resend. FOGPAY_OK, or the send's error (FOGPAY_ERR_NETWORK: the
+ * connection is gone). */
+fogpay_error agent_resend_all(fogpay_agent *a);
 
 /* agent_pay.c: refusals that need no gateway (suspension); and signs
  * payload, journals it under seq (reserved), tells the observer, sends it
@@ -131,13 +155,19 @@ fogpay_error agent_submit(fogpay_agent *a, uint64_t seq, uint8_t kind, const uin
 
 /* agent_send.c: sends the journaled message e (its original bytes). */
 fogpay_error agent_send_entry(fogpay_agent *a, const fogpay_journal_entry *e);
-/* Sends every pending message in seq order; stops at the first failure. */
-fogpay_error agent_resend_all(fogpay_agent *a);
-/* While connected: when the oldest pending message has had no receipt for
- * the current step (first the receipt timeout, doubling up to
- * FOGPAY_AGENT_RESEND_MAX_MS), sends every pending message again. now_ms
- * is fogpay_clock_monotonic_ms(). */
-void agent_resend_due(fogpay_agent *a, uint64_t now_ms);
+/* Sends the first pending message whose seq is at least *from_seq and
+ * moves *from_seq past it. FOGPAY_ERR_NOT_FOUND when there is none, else
+ * the send's result. */
+fogpay_error agent_send_next(fogpay_agent *a, uint64_t *from_seq);
+/* Pending messages whose seq is below from_seq: those of a resend that
+ * are still unanswered. */
+size_t agent_unanswered(const fogpay_agent *a, uint64_t from_seq);
+/* While connected: true when the oldest pending message has had no
+ * receipt for the current step (first the receipt timeout, doubling up to
+ * FOGPAY_AGENT_RESEND_MAX_MS), so that every pending message is to be
+ * sent again; the next step starts then. now_ms is
+ * fogpay_clock_monotonic_ms(). */
+bool agent_resend_due(fogpay_agent *a, uint64_t now_ms);
 
 /* agent_gateway_key.c */
 /* Verifies a receipt or command (msg, len) with the known gateway key its

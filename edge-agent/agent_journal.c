@@ -12,12 +12,20 @@
  * create or rename by fsync of the directory. The index of pending
  * messages (seq, kind, length, offset, hash) is kept in memory; the message
  * bytes are read back from the file when they are resent.
+ *
+ * Memory. The index has room for FOGPAY_JOURNAL_ENTRIES_MAX entries from
+ * open on, so that journaling never waits on an allocation; the journal is
+ * mapped from the kernel's zeroed anonymous pages rather than taken from
+ * malloc (whose calloc clears, and so makes resident, all 56 KiB of it at
+ * once), so a page of the index costs memory only once a pending message
+ * reaches it: a device that keeps a handful pending holds one page.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -372,8 +380,9 @@ fogpay_error fogpay_journal_open(const char *dir, fogpay_journal **out)
     if (strlen(dir) > FOGPAY_JOURNAL_DIR_MAX) {
         return FOGPAY_ERR_CONFIG;
     }
-    fogpay_journal *j = calloc(1, sizeof *j);
-    if (!j) {
+    fogpay_journal *j =
+        mmap(NULL, sizeof *j, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (j == MAP_FAILED) {
         return FOGPAY_ERR_NO_MEMORY;
     }
     strcpy(j->dir, dir);
@@ -409,7 +418,7 @@ void fogpay_journal_close(fogpay_journal *j)
     if (j->dir_fd >= 0) {
         close(j->dir_fd);
     }
-    free(j);
+    munmap(j, sizeof *j);
 }
 
 uint64_t fogpay_journal_next_seq(const fogpay_journal *j)

@@ -2,8 +2,10 @@
  * agent_loop.c - taking in messages: the wait for one incoming message and
  * its dispatch by topic (receipts on the receipt topic or the MQTT 5 reply
  * topic to agent_receipt.c, commands to agent_command.c, anything else
- * ignored), connecting, draining and the daemon. Every wait while connected first lets agent_send.c
- * resend what has waited too long for its receipt.
+ * ignored), connecting, draining and the daemon. Every wait while
+ * connected first resends what has waited too long for its receipt (when
+ * agent_send.c says it is due), in windows of FOGPAY_AGENT_SEND_WINDOW
+ * whose receipts are taken in before more go out.
  */
 #include <stdio.h>
 #include <string.h>
@@ -30,16 +32,46 @@ static void agent_dispatch(fogpay_agent *a, const fogpay_client_message *m)
     }
 }
 
-fogpay_error agent_poll(fogpay_agent *a, uint32_t timeout_ms)
+/* Waits at most timeout_ms for one incoming message and handles it. */
+static fogpay_error agent_take_in(fogpay_agent *a, uint32_t timeout_ms)
 {
-    if (fogpay_client_connected(a->client)) {
-        agent_resend_due(a, fogpay_clock_monotonic_ms());
-    }
     fogpay_error err = fogpay_client_receive(a->client, timeout_ms, &a->incoming);
     if (err == FOGPAY_OK) {
         agent_dispatch(a, &a->incoming);
     }
     return err;
+}
+
+fogpay_error agent_resend_all(fogpay_agent *a)
+{
+    uint64_t from_seq = 0;
+    for (;;) {
+        uint64_t until = fogpay_clock_monotonic_ms() + a->timeout_ms;
+        while (agent_unanswered(a, from_seq) >= FOGPAY_AGENT_SEND_WINDOW) {
+            uint64_t now = fogpay_clock_monotonic_ms();
+            if (now >= until) {
+                return FOGPAY_OK; /* the gateway holds its receipts back: the timer resends */
+            }
+            uint64_t left = until - now;
+            fogpay_error err = agent_take_in(a, left < FOGPAY_AGENT_POLL_MS ? (uint32_t)left
+                                                                            : FOGPAY_AGENT_POLL_MS);
+            if (err == FOGPAY_ERR_NETWORK) {
+                return err;
+            }
+        }
+        fogpay_error err = agent_send_next(a, &from_seq);
+        if (err != FOGPAY_OK) {
+            return err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_OK : err;
+        }
+    }
+}
+
+fogpay_error agent_poll(fogpay_agent *a, uint32_t timeout_ms)
+{
+    if (fogpay_client_connected(a->client) && agent_resend_due(a, fogpay_clock_monotonic_ms())) {
+        agent_resend_all(a); /* a failure to send is a lost connection: run reconnects */
+    }
+    return agent_take_in(a, timeout_ms);
 }
 
 fogpay_error fogpay_agent_connect(fogpay_agent *a)

@@ -36,15 +36,18 @@ fogpay_error agent_may_send(const fogpay_agent *a)
 static fogpay_error agent_wait_receipt(fogpay_agent *a, uint64_t seq, fogpay_agent_outcome *out)
 {
     uint64_t until = fogpay_clock_monotonic_ms() + a->timeout_ms;
+    a->awaited_seq = seq;
     for (;;) {
         if (!fogpay_journal_find(a->journal, seq)) {
-            /* Answered: the receipt that took it out of the journal is the
-             * last one applied. */
-            *out = a->last_outcome;
+            /* Answered: agent_receipt.c kept the outcome of the receipt
+             * that took it out of the journal. */
+            *out = a->awaited_outcome;
+            a->awaited_seq = 0;
             return FOGPAY_OK;
         }
         uint64_t now = fogpay_clock_monotonic_ms();
         if (now >= until || !fogpay_agent_connected(a)) {
+            a->awaited_seq = 0;
             return FOGPAY_ERR_TIMEOUT;
         }
         uint64_t left = until - now;
@@ -82,26 +85,28 @@ fogpay_error agent_submit(fogpay_agent *a, uint64_t seq, uint8_t kind, const uin
     return agent_wait_receipt(a, seq, out);
 }
 
-/* A payment, or an authorisation held hold_s (0: a payment). */
-static fogpay_error agent_pay_intent(fogpay_agent *a, const char *payee, uint64_t amount_minor,
-                                     uint16_t currency, uint32_t hold_s, const char *reference,
-                                     fogpay_agent_outcome *out)
+/* A payment to a device (payee) or an account (payee NULL, account), or an
+ * authorisation held hold_s (0: a payment): the one way an intent is made,
+ * journaled and sent. */
+static fogpay_error agent_pay_to(fogpay_agent *a, const char *payee, uint64_t account,
+                                 uint64_t amount_minor, uint16_t currency, uint32_t hold_s,
+                                 const char *reference, fogpay_agent_outcome *out)
 {
-    if (!a || !payee || !out) {
-        return FOGPAY_ERR_INVALID_ARGUMENT;
-    }
     memset(out, 0, sizeof *out);
     if (!fogpay_currency_code(currency, NULL)) {
         return FOGPAY_ERR_CURRENCY_UNSUPPORTED;
     }
-    if (strlen(payee) > FOGPAY_DEVICE_ID_MAX ||
+    if ((payee && strlen(payee) > FOGPAY_DEVICE_ID_MAX) ||
         (reference && strlen(reference) > FOGPAY_REFERENCE_MAX)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     fogpay_intent in;
     memset(&in, 0, sizeof in);
     strcpy(in.device_id, a->device_id);
-    strcpy(in.payee_device, payee);
+    if (payee) {
+        strcpy(in.payee_device, payee);
+    }
+    in.payee_account = account;
     in.amount_minor = amount_minor;
     in.currency = currency;
     in.created_s = (uint64_t)time(NULL);
@@ -139,17 +144,33 @@ static fogpay_error agent_pay_intent(fogpay_agent *a, const char *payee, uint64_
 fogpay_error fogpay_agent_pay(fogpay_agent *a, const char *payee, uint64_t amount_minor,
                               uint16_t currency, const char *reference, fogpay_agent_outcome *out)
 {
-    return agent_pay_intent(a, payee, amount_minor, currency, 0, reference, out);
+    if (!a || !payee || !out) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    return agent_pay_to(a, payee, 0, amount_minor, currency, 0, reference, out);
+}
+
+fogpay_error fogpay_agent_pay_account(fogpay_agent *a, uint64_t account, uint64_t amount_minor,
+                                      uint16_t currency, const char *reference,
+                                      fogpay_agent_outcome *out)
+{
+    if (!a || account == 0 || !out) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    return agent_pay_to(a, NULL, account, amount_minor, currency, 0, reference, out);
 }
 
 fogpay_error fogpay_agent_authorise(fogpay_agent *a, const char *payee, uint64_t amount_minor,
                                     uint16_t currency, uint32_t hold_s, const char *reference,
                                     fogpay_agent_outcome *out)
 {
+    if (!a || !payee || !out) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
     if (hold_s == 0) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    return agent_pay_intent(a, payee, amount_minor, currency, hold_s, reference, out);
+    return agent_pay_to(a, payee, 0, amount_minor, currency, hold_s, reference, out);
 }
 
 fogpay_error fogpay_agent_usage(fogpay_agent *a, const char *meter_id, uint64_t quantity,

@@ -173,10 +173,14 @@ fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, si
     o->transfer_id = r.transfer_id;
     o->has_balance = r.has_balance;
     o->balance_after_minor = r.balance_after_minor;
+    o->legs_minor = r.legs_minor;
     o->currency = r.currency;
     o->hold_id = r.hold_id;
     o->hold_expiry_s = r.hold_expiry_s;
     o->held_minor = r.held_minor;
+    if (o->seq == a->awaited_seq) {
+        a->awaited_outcome = *o;
+    }
     if (r.status == FOGPAY_STATUS_REJECTED) {
         agent_log("seq %llu rejected: %s", (unsigned long long)r.seq,
                   fogpay_error_name((fogpay_error)r.reason));

@@ -5,6 +5,8 @@
  * receipt timeout and doubles up to FOGPAY_AGENT_RESEND_MAX_MS; a receipt
  * for the oldest starts the next one's wait afresh). The gateway answers a
  * repeat with its original receipt, so sending again never pays twice.
+ * The window of a resend (how many go out before their receipts are taken
+ * in) is agent_loop.c's, which takes messages in.
  */
 #include "agent_internal.h"
 
@@ -24,24 +26,35 @@ fogpay_error agent_send_entry(fogpay_agent *a, const fogpay_journal_entry *e)
     return fogpay_client_publish(a->client, topic, msg, e->len, reply, e->seq);
 }
 
-fogpay_error agent_resend_all(fogpay_agent *a)
+fogpay_error agent_send_next(fogpay_agent *a, uint64_t *from_seq)
 {
-    /* Entries do not leave the journal while sending: receipts wait in
-     * paho's queue until the next receive. */
+    /* Entries are in seq order; receipts taken in between sends may have
+     * taken some out, so the position is a seq, not an index. */
     for (size_t i = 0; i < fogpay_journal_count(a->journal); i++) {
-        fogpay_error err = agent_send_entry(a, fogpay_journal_at(a->journal, i));
-        if (err != FOGPAY_OK) {
-            return err;
+        const fogpay_journal_entry *e = fogpay_journal_at(a->journal, i);
+        if (e->seq >= *from_seq) {
+            *from_seq = e->seq + 1;
+            return agent_send_entry(a, e);
         }
     }
-    return FOGPAY_OK;
+    return FOGPAY_ERR_NOT_FOUND;
 }
 
-void agent_resend_due(fogpay_agent *a, uint64_t now_ms)
+size_t agent_unanswered(const fogpay_agent *a, uint64_t from_seq)
+{
+    size_t n = 0;
+    while (n < fogpay_journal_count(a->journal) &&
+           fogpay_journal_at(a->journal, n)->seq < from_seq) {
+        n++;
+    }
+    return n;
+}
+
+bool agent_resend_due(fogpay_agent *a, uint64_t now_ms)
 {
     if (fogpay_journal_count(a->journal) == 0) {
         a->resend_seq = 0;
-        return;
+        return false;
     }
     uint64_t oldest = fogpay_journal_at(a->journal, 0)->seq;
     if (oldest != a->resend_seq) {
@@ -49,10 +62,10 @@ void agent_resend_due(fogpay_agent *a, uint64_t now_ms)
         a->resend_seq = oldest;
         a->resend_wait_ms = a->timeout_ms;
         a->resend_at_ms = now_ms + a->resend_wait_ms;
-        return;
+        return false;
     }
     if (now_ms < a->resend_at_ms) {
-        return;
+        return false;
     }
     agent_log("no receipt for seq %llu within %u ms; %zu pending message(s) sent again",
               (unsigned long long)oldest, (unsigned)a->resend_wait_ms,
@@ -61,5 +74,5 @@ void agent_resend_due(fogpay_agent *a, uint64_t now_ms)
                             ? 2 * a->resend_wait_ms
                             : FOGPAY_AGENT_RESEND_MAX_MS;
     a->resend_at_ms = now_ms + a->resend_wait_ms;
-    agent_resend_all(a); /* a failure to send is a lost connection: run reconnects */
+    return true;
 }

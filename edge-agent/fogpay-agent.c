@@ -9,6 +9,7 @@
  *   fogpay-agent [options] authorise --to PAYEE --amount 30.00 --currency EUR --hold-s S
  *   fogpay-agent [options] capture --hold ID --amount 12.40 --currency EUR
  *   fogpay-agent [options] void --hold ID
+ *   fogpay-agent [options] pay --to-account N ...   (an account: a legal entity's)
  *   fogpay-agent [options] usage --meter ID --quantity N --unit kWh
  *   fogpay-agent [options] run [--drain]
  *   fogpay-agent [options] status
@@ -55,6 +56,7 @@ typedef struct cli_options {
     const char *command;
     const char *out;
     const char *to;
+    const char *to_account;
     const char *amount;
     const char *currency;
     const char *reference;
@@ -79,23 +81,22 @@ static void cli_on_signal(int sig)
 
 static void cli_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: fogpay-agent keygen --out FILE\n"
-            "       fogpay-agent --key FILE rotate-key | switch-key\n"
-            "       fogpay-agent [options] pay --to PAYEE --amount 1.50 --currency EUR [--ref TEXT]"
-            " [--count N]\n"
-            "       fogpay-agent [options] authorise --to PAYEE --amount 30.00 --currency EUR "
-            "--hold-s S [--ref TEXT]\n"
-            "       fogpay-agent [options] capture --hold ID --amount 12.40 --currency EUR\n"
-            "       fogpay-agent [options] void --hold ID\n"
-            "       fogpay-agent [options] usage --meter ID --quantity N --unit kWh\n"
-            "       fogpay-agent [options] run [--drain]\n"
-            "       fogpay-agent [options] status\n"
-            "options: --dir STATEDIR --key FILE --device ID --gateway-key ed25519:HEX|FILE\n"
-            "         -h HOST -p PORT --password-file F --cafile CA [--cert C --keyfile K]\n"
-            "         --mqtt 5|3 --prefix fogpay/v1 --timeout MS --hook PROGRAM --verbose\n"
-            "exit: 0 settled, 1 failure, 2 usage, 3 rejected, 4 timeout (journaled), "
-            "5 refused on the device\n");
+    fprintf(out, "usage: fogpay-agent keygen --out FILE\n"
+                 "       fogpay-agent --key FILE rotate-key | switch-key\n"
+                 "       fogpay-agent [options] pay --to PAYEE|--to-account N --amount 1.50 "
+                 "--currency EUR [--ref TEXT] [--count N]\n"
+                 "       fogpay-agent [options] authorise --to PAYEE --amount 30.00 --currency EUR "
+                 "--hold-s S [--ref TEXT]\n"
+                 "       fogpay-agent [options] capture --hold ID --amount 12.40 --currency EUR\n"
+                 "       fogpay-agent [options] void --hold ID\n"
+                 "       fogpay-agent [options] usage --meter ID --quantity N --unit kWh\n"
+                 "       fogpay-agent [options] run [--drain]\n"
+                 "       fogpay-agent [options] status\n"
+                 "options: --dir STATEDIR --key FILE --device ID --gateway-key ed25519:HEX|FILE\n"
+                 "         -h HOST -p PORT --password-file F --cafile CA [--cert C --keyfile K]\n"
+                 "         --mqtt 5|3 --prefix fogpay/v1 --timeout MS --hook PROGRAM --verbose\n"
+                 "exit: 0 settled, 1 failure, 2 usage, 3 rejected, 4 timeout (journaled), "
+                 "5 refused on the device\n");
 }
 
 static int cli_usage_error(const char *message)
@@ -130,6 +131,7 @@ enum cli_option_id {
     OPT_HOOK,
     OPT_OUT,
     OPT_TO,
+    OPT_TO_ACCOUNT,
     OPT_AMOUNT,
     OPT_CURRENCY,
     OPT_REF,
@@ -161,6 +163,7 @@ static const struct option cli_long_options[] = {
     {"hook", required_argument, NULL, OPT_HOOK},
     {"out", required_argument, NULL, OPT_OUT},
     {"to", required_argument, NULL, OPT_TO},
+    {"to-account", required_argument, NULL, OPT_TO_ACCOUNT},
     {"amount", required_argument, NULL, OPT_AMOUNT},
     {"currency", required_argument, NULL, OPT_CURRENCY},
     {"ref", required_argument, NULL, OPT_REF},
@@ -267,6 +270,9 @@ static int cli_parse(cli_options *o, int argc, char **argv)
             break;
         case OPT_TO:
             slot = &o->to;
+            break;
+        case OPT_TO_ACCOUNT:
+            slot = &o->to_account;
             break;
         case OPT_AMOUNT:
             slot = &o->amount;
@@ -430,10 +436,15 @@ static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
     }
     printf("settled seq %" PRIu64 " transfer %" PRIu64 " balance %s %s", r->seq, r->transfer_id,
            balance, code ? code : "?");
+    if (r->legs_minor != 0) {
+        char fees[32];
+        fogpay_amount_format((int64_t)r->legs_minor, exponent, fees, sizeof fees);
+        printf(" fees %s", fees);
+    }
     if (r->kind == FOGPAY_RECEIPT_HOLD) {
         printf(" hold %" PRIu64 " held %s", r->hold_id, held);
     }
-    printf("\n");
+    putchar('\n');
     return CLI_EXIT_OK;
 }
 
@@ -442,8 +453,13 @@ static int cli_pay(fogpay_agent *a, const cli_options *o)
     uint16_t currency = 0;
     int exponent = 0;
     uint64_t amount = 0;
-    if (!o->to || !o->amount || !o->currency) {
-        return cli_usage_error("pay needs --to, --amount and --currency");
+    if ((o->to == NULL) == (o->to_account == NULL) || !o->amount || !o->currency) {
+        return cli_usage_error("pay needs --to or --to-account, --amount and --currency");
+    }
+    uint64_t account = 0;
+    if (o->to_account &&
+        (!fogpay_cli_parse_u64(o->to_account, FOGPAY_STORED_INT_MAX, &account) || account == 0)) {
+        return cli_usage_error("--to-account is an account number of the gateway's ledger");
     }
     if (!fogpay_currency_from_code(o->currency, &currency, &exponent)) {
         return cli_usage_error("unknown currency");
@@ -462,7 +478,8 @@ static int cli_pay(fogpay_agent *a, const cli_options *o)
             fogpay_agent_connect(a);
         }
         fogpay_agent_outcome r;
-        err = fogpay_agent_pay(a, o->to, amount, currency, o->reference, &r);
+        err = o->to ? fogpay_agent_pay(a, o->to, amount, currency, o->reference, &r)
+                    : fogpay_agent_pay_account(a, account, amount, currency, o->reference, &r);
         int one = cli_report(err, &r);
         if (one != CLI_EXIT_OK) {
             rc = one;

@@ -49,11 +49,13 @@ static const struct {
 } ledger__tables[] = {
     {ledger_core__sql, &ledger_core__sql_count},
     {ledger_registry__sql, &ledger_registry__sql_count},
+    {ledger_entity_login__sql, &ledger_entity_login__sql_count},
     {ledger_account__sql, &ledger_account__sql_count},
     {ledger_settle__sql, &ledger_settle__sql_count},
     {ledger_message__sql, &ledger_message__sql_count},
     {ledger_query__sql, &ledger_query__sql_count},
     {ledger_event__sql, &ledger_event__sql_count},
+    {ledger_fee__sql, &ledger_fee__sql_count},
     {ledger_sync__sql, &ledger_sync__sql_count},
     {ledger_gateway_key__sql, &ledger_gateway_key__sql_count},
     {ledger_hold__sql, &ledger_hold__sql_count},

@@ -15,7 +15,9 @@
  *
  * Responsibilities. The ledger owns every check that needs stored state:
  * device status, (device, seq) duplicates and conflicts, payee existence and
- * status, per-payment and per-day limits, funds, the payee's wallet maximum.
+ * status, per-payment and per-day limits, funds, the payee's wallet maximum,
+ * and the payee's fee schedule, which splits a payment into legs at one
+ * chain position (ledger_fee.c).
  * The caller (plugin/device_message.c) owns everything before that: topic, size,
  * decoding, signature, expiry, currency being enabled.
  *
@@ -256,6 +258,50 @@ fogpay_error fogpay_ledger_ownership_change(fogpay_ledger *l, const char *device
 fogpay_error fogpay_ledger_owner_at(fogpay_ledger *l, const char *device_id, uint64_t time_ms,
                                     char entity_out[FOGPAY_ENTITY_ID_MAX + 1]);
 
+/* Legal entities' own logins (ledger_entity_login.c): the username under
+ * which a legal entity logs in to the gateway as itself, never an
+ * operator, and may act only on its own accounts and devices
+ * (control/control_entity.c). */
+typedef struct fogpay_entity_login {
+    char username[FOGPAY_LOGIN_NAME_MAX + 1];
+    char entity_id[FOGPAY_ENTITY_ID_MAX + 1];
+    char password_hash[FOGPAY_PASSWORD_HASH_MAX]; /* empty: certificate login only */
+    uint64_t created_ms;
+} fogpay_entity_login;
+
+/* Devices fogpay_ledger_entity_devices() reads from the ownership history
+ * at a time before it keeps those held now: one step of a page. */
+#define FOGPAY_ENTITY_DEVICES_STEP 64
+
+/* Creates a login username (1..FOGPAY_LOGIN_NAME_MAX bytes of the id
+ * alphabet) for entity_id, with a PBKDF2 verifier (fogpay_password_hash;
+ * a "sha256$" device verifier is FOGPAY_ERR_FIELD_RANGE, as a person's
+ * password needs the slow hash) or, password_hash NULL or "", for a
+ * client certificate login only; appends an entity-login event. Errors as
+ * the registry's: FOGPAY_ERR_EXISTS for a username taken by a login or a
+ * device, FOGPAY_ERR_NOT_FOUND for an unknown entity. */
+fogpay_error fogpay_ledger_entity_login_create(fogpay_ledger *l, const char *username,
+                                               const char *entity_id, const char *password_hash,
+                                               uint64_t now_ms);
+/* Removes the login, with an entity-login event (removed);
+ * FOGPAY_ERR_NOT_FOUND when there is none. */
+fogpay_error fogpay_ledger_entity_login_remove(fogpay_ledger *l, const char *username,
+                                               uint64_t now_ms);
+/* The login of username; FOGPAY_ERR_NOT_FOUND when there is none. */
+fogpay_error fogpay_ledger_entity_login_get(fogpay_ledger *l, const char *username,
+                                            fogpay_entity_login *out);
+/* FOGPAY_OK when entity_id holds device_id at time_ms (owner or lessee,
+ * fogpay_ledger_owner_at), FOGPAY_ERR_ENTITY_FOREIGN_DEVICE when another
+ * entity or nobody does or the device is unknown. */
+fogpay_error fogpay_ledger_entity_holds(fogpay_ledger *l, const char *entity_id,
+                                        const char *device_id, uint64_t time_ms);
+/* A page of the devices entity_id holds at time_ms, in id order after
+ * `after` ("" from the first): at most cap (1..FOGPAY_TRANSFER_LIST_MAX)
+ * into ids, *count of them; a page of fewer than cap is the last. */
+fogpay_error fogpay_ledger_entity_devices(fogpay_ledger *l, const char *entity_id, uint64_t time_ms,
+                                          const char *after, char ids[][FOGPAY_DEVICE_ID_MAX + 1],
+                                          size_t cap, size_t *count);
+
 /* Accounts. A device has one wallet per currency, created on first use; an
  * entity has one account per currency; the system funding account per
  * currency is where operator funding comes from (its balance goes negative:
@@ -274,6 +320,22 @@ fogpay_error fogpay_ledger_fund(fogpay_ledger *l, const char *device_id, uint16_
                                 uint64_t amount_minor, const char *reference, uint64_t now_ms,
                                 fogpay_transfer *out);
 
+/* An entity payment (FOGPAY_TRANSFER_ENTITY_PAYMENT): entity_id's account
+ * in currency pays device_id's wallet, a top-up of a device of its own or
+ * a purchase from another's, as its own transaction unless one is open.
+ * payer_entity is entity_id, payee_entity the device's holder at now_ms.
+ * *balance_after (may be NULL) is the entity account's balance after.
+ * Errors: FOGPAY_ERR_NOT_FOUND (unknown entity or device),
+ * FOGPAY_ERR_PAYEE_INACTIVE (a revoked device: the money would be
+ * stranded), FOGPAY_ERR_INSUFFICIENT_FUNDS (the account holds less; an
+ * entity account never goes below zero), FOGPAY_ERR_WALLET_MAX,
+ * FOGPAY_ERR_AMOUNT_ZERO, FOGPAY_ERR_AMOUNT_TOO_LARGE,
+ * FOGPAY_ERR_FIELD_RANGE (a reference over FOGPAY_REFERENCE_MAX). */
+fogpay_error fogpay_ledger_entity_pay(fogpay_ledger *l, const char *entity_id,
+                                      const char *device_id, uint16_t currency,
+                                      uint64_t amount_minor, const char *reference, uint64_t now_ms,
+                                      fogpay_transfer *out, int64_t *balance_after);
+
 /* Refund or reversal of the payment at position, as a new transfer from the
  * payee's account back to the payer's: FOGPAY_TRANSFER_REVERSAL when
  * amount_minor is the whole payment, FOGPAY_TRANSFER_REFUND for a part;
@@ -283,6 +345,58 @@ fogpay_error fogpay_ledger_fund(fogpay_ledger *l, const char *device_id, uint16_
  * (the payee's account does not hold it). */
 fogpay_error fogpay_ledger_refund(fogpay_ledger *l, uint64_t position, uint64_t amount_minor,
                                   uint64_t now_ms, fogpay_transfer *out);
+
+/* Fees and splits (ledger_fee.c). A fee schedule: from effective_ms on, a
+ * payment in currency to its payee (payee_device's wallet, or payee_entity's
+ * account; with neither, every payee without a schedule of its own) settles
+ * as one transfer of several legs at one chain position, all or none: fee
+ * leg i takes floor(amount * legs[i].basis_points / 10000) to its account,
+ * the payee floor(amount * (10000 - the legs' sum) / 10000), and what is
+ * left, less than one minor unit a leg, goes to remainder_leg (0 the
+ * payee, i the i-th fee leg); so the legs sum to the amount exactly. Legs
+ * of zero are left out. A schedule with no legs ends the fees of its payee
+ * (and exempts it from the default). Schedules are append-only and
+ * effective-dated, each with an event (kind 9). A refund or reversal of a
+ * payment of several legs corrects its first leg (the payee's). */
+typedef struct fogpay_fee_schedule {
+    char payee_device[FOGPAY_DEVICE_ID_MAX + 1]; /* "" when not a device */
+    char payee_entity[FOGPAY_ENTITY_ID_MAX + 1]; /* "" when not an entity */
+    uint16_t currency;
+    uint8_t leg_count;
+    fogpay_fee_leg legs[FOGPAY_LEGS_MAX - 1];
+    uint8_t remainder_leg;
+    uint64_t effective_ms;
+    uint64_t event_position; /* set by the ledger */
+} fogpay_fee_schedule;
+
+/* The split: amounts[0] the payee's, amounts[1..fee_count] the fee legs',
+ * summing to amount_minor. Errors: FOGPAY_ERR_AMOUNT_ZERO,
+ * FOGPAY_ERR_AMOUNT_TOO_LARGE, FOGPAY_ERR_FEE_LEGS_TOO_MANY (over
+ * FOGPAY_LEGS_MAX - 1), FOGPAY_ERR_FEE_LEG_ZERO, FOGPAY_ERR_FEE_OVER_TOTAL
+ * (the basis points sum to 10000 or more), FOGPAY_ERR_FEE_REMAINDER_LEG
+ * (over fee_count). */
+fogpay_error fogpay_fee_split(uint64_t amount_minor, const fogpay_fee_leg *legs, size_t fee_count,
+                              uint8_t remainder_leg, uint64_t amounts[FOGPAY_LEGS_MAX]);
+
+/* Appends a fee schedule, as its own transaction unless one is open, with
+ * its event; *event_position (may be NULL) is the event's. Errors: those
+ * of fogpay_fee_split(), FOGPAY_ERR_UNKNOWN_PAYEE (no such device or
+ * entity), FOGPAY_ERR_FIELD_RANGE (both payees, a currency or time out of
+ * range), FOGPAY_ERR_FEE_ACCOUNT_UNKNOWN (a fee account that does not
+ * exist, is a system account or of another currency),
+ * FOGPAY_ERR_FEE_ACCOUNT_CLOSED (a revoked device's wallet),
+ * FOGPAY_ERR_FEE_LEG_PAYEE (the payee's own account),
+ * FOGPAY_ERR_FEE_NOT_IN_ORDER (effective before the latest schedule of the
+ * same payee and currency). */
+fogpay_error fogpay_ledger_fee_schedule_set(fogpay_ledger *l, const fogpay_fee_schedule *schedule,
+                                            uint64_t now_ms, uint64_t *event_position);
+
+/* Calls visit for every fee schedule, by payee (the default first),
+ * currency and effective time; a non-zero return stops. visit must not
+ * write to the ledger. */
+typedef int (*fogpay_fee_schedule_visit)(void *ctx, const fogpay_fee_schedule *schedule);
+fogpay_error fogpay_ledger_fee_schedule_list(fogpay_ledger *l, fogpay_fee_schedule_visit visit,
+                                             void *ctx);
 
 /* Looks up an earlier message of device_id with this seq. FOGPAY_OK: the
  * same message (same hash) was answered; its receipt bytes are copied to
@@ -331,7 +445,8 @@ fogpay_error fogpay_ledger_settle(fogpay_ledger *l, const fogpay_intent *intent,
  * holds account instead of the payee's; the hold, named by that
  * transfer's position, expires hold_s seconds after now_ms. It is
  * resolved exactly once: captured (the payee device or an operator: kind
- * FOGPAY_TRANSFER_CAPTURE to the payee, the rest back as
+ * FOGPAY_TRANSFER_CAPTURE to the payee, split by the payee's fee schedule
+ * in force at the capture as a payment is, the rest back as
  * FOGPAY_TRANSFER_RELEASE), voided (payer, payee or operator: a release
  * of the whole) or expired (fogpay_ledger_hold_expire: kind
  * FOGPAY_TRANSFER_EXPIRY); each carries the authorisation's position as
@@ -387,7 +502,8 @@ fogpay_error fogpay_ledger_hold_held(fogpay_ledger *l, const char *device_id, ui
  * (resolved by its timeout, or past it and not yet expired by the tick),
  * FOGPAY_ERR_HOLD_PAYER_CAPTURE, FOGPAY_ERR_HOLD_NOT_PARTY (a device other
  * than the payee), FOGPAY_ERR_AMOUNT_ZERO, FOGPAY_ERR_HOLD_OVER_AMOUNT,
- * FOGPAY_ERR_WALLET_MAX (the payee device's wallet maximum). */
+ * FOGPAY_ERR_WALLET_MAX (the payee device's wallet maximum), and the fee
+ * refusals of ledger__split_append for the payee's schedule. */
 fogpay_error fogpay_ledger_hold_capture(fogpay_ledger *l, uint64_t id, uint64_t amount_minor,
                                         const fogpay_hold_actor *actor, uint64_t now_ms,
                                         fogpay_hold_result *out);
@@ -463,7 +579,8 @@ fogpay_error fogpay_ledger_chain_head(fogpay_ledger *l, uint64_t *position,
  * (fogpay_event in common/fogpay_message.h). The ledger appends an event,
  * in the same transaction as the change it records, when a device is
  * registered (with its owner), when its status changes, when its ownership
- * changes, and when one of its usage readings is stored. Events are
+ * changes, when one of its usage readings is stored, and when a legal
+ * entity's login is created or removed (the one kind without a device). Events are
  * append-only and hash-chained as transfers are: hash(n) = SHA-256(
  * hash(n-1) || record(n)), record(n) = fogpay_event_encode() of event n,
  * hash(0) = 32 zero bytes. An event's time_ms is the now_ms its writer was

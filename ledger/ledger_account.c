@@ -51,6 +51,12 @@ const ledger_stmt_sql ledger_account__sql[] = {
      "currency, time_ms, device_id, seq, payer_entity, payee_entity, intent_hash, reference, "
      "related_position, record, hash) "
      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"},
+    {LEDGER_STMT_LEG_INSERT,
+     "INSERT INTO transfer_legs (position, leg, debit_account, credit_account, amount_minor) "
+     "VALUES (?1, ?2, ?3, ?4, ?5)"},
+    {LEDGER_STMT_LEGS_GET,
+     "SELECT leg, debit_account, credit_account, amount_minor FROM transfer_legs "
+     "WHERE position = ?1 ORDER BY leg"},
 };
 const size_t ledger_account__sql_count = sizeof ledger_account__sql / sizeof ledger_account__sql[0];
 
@@ -292,9 +298,15 @@ static void account__transfer_bind(fogpay_ledger *l, sqlite3_stmt *s, const void
 static fogpay_error account__transfer_check(const void *record, uint64_t head)
 {
     const fogpay_transfer *t = record;
+    for (uint32_t i = 1; i <= t->leg_count && i < FOGPAY_LEGS_MAX; i++) {
+        fogpay_leg leg = fogpay_transfer_leg(t, i);
+        if (leg.debit_account > LEDGER_INT_MAX || leg.credit_account > LEDGER_INT_MAX) {
+            return FOGPAY_ERR_FIELD_RANGE;
+        }
+    }
     return t->time_ms > LEDGER_INT_MAX || t->seq > LEDGER_INT_MAX ||
                    t->debit_account > LEDGER_INT_MAX || t->credit_account > LEDGER_INT_MAX ||
-                   t->related_position > head
+                   t->related_position > head || t->leg_count >= FOGPAY_LEGS_MAX
                ? FOGPAY_ERR_FIELD_RANGE
                : FOGPAY_OK;
 }
@@ -305,13 +317,18 @@ static fogpay_error account__transfer_encode(const void *record, uint8_t *out, s
     return fogpay_transfer_encode(record, out, cap, len);
 }
 
-static fogpay_error account__transfer_read(sqlite3_stmt *s, void *record,
+static fogpay_error account__transfer_read(fogpay_ledger *l, sqlite3_stmt *s, void *record,
                                            uint8_t hash[FOGPAY_HASH_BYTES])
 {
-    return ledger__transfer_read(s, record, hash);
+    return ledger__transfer_read(l, s, record, hash);
 }
 
-const uint8_t ledger_transfer_record_format[1] = {LEDGER_TRANSFER_RECORD_COLUMNS};
+/* A row's record byte: format 2 when transfer_legs holds further legs. */
+static uint8_t account__transfer_format(const void *record)
+{
+    const fogpay_transfer *t = record;
+    return t->leg_count > 0 ? LEDGER_TRANSFER_RECORD_LEGS : LEDGER_TRANSFER_RECORD_COLUMNS;
+}
 
 /* The transfer chain as a descriptor of the one chain mechanism
  * (ledger_chain.c). */
@@ -321,7 +338,7 @@ const ledger_chain ledger_transfer_chain = {
     .get = LEDGER_STMT_TRANSFER_GET,
     .insert = LEDGER_STMT_TRANSFER_INSERT,
     .record_param = 15,
-    .record_format = ledger_transfer_record_format,
+    .record_format = account__transfer_format,
     .hot = true,
     .record_size = sizeof(fogpay_transfer),
     .position_offset = offsetof(fogpay_transfer, position),
@@ -331,18 +348,44 @@ const ledger_chain ledger_transfer_chain = {
     .read = account__transfer_read,
 };
 
+/* Inserts the further legs of the transfer just appended at t->position. */
+static fogpay_error account__legs_insert(fogpay_ledger *l, const fogpay_transfer *t)
+{
+    fogpay_error err = FOGPAY_OK;
+    for (uint32_t i = 1; i <= t->leg_count && err == FOGPAY_OK; i++) {
+        fogpay_leg leg = fogpay_transfer_leg(t, i);
+        sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_LEG_INSERT);
+        ledger__bind_u64(l, s, 1, t->position);
+        ledger__bind_int64(l, s, 2, (int64_t)i + 1);
+        ledger__bind_u64(l, s, 3, leg.debit_account);
+        ledger__bind_u64(l, s, 4, leg.credit_account);
+        ledger__bind_u64(l, s, 5, leg.amount_minor);
+        err = ledger__exec(l, s);
+    }
+    return err;
+}
+
 fogpay_error ledger__transfer_append(fogpay_ledger *l, fogpay_transfer *t, int64_t *debit_balance)
 {
-    assert(t->amount_minor >= 1 && t->amount_minor <= FOGPAY_AMOUNT_MAX_MINOR);
-    assert(t->debit_account != t->credit_account);
-    fogpay_error err = ledger__chain_append(l, &ledger_transfer_chain, t);
-    if (err != FOGPAY_OK) {
-        return err;
+    assert(t->leg_count < FOGPAY_LEGS_MAX);
+    for (uint32_t i = 0; i <= t->leg_count; i++) {
+        fogpay_leg leg = fogpay_transfer_leg(t, i);
+        assert(leg.amount_minor >= 1 && leg.amount_minor <= FOGPAY_AMOUNT_MAX_MINOR);
+        assert(leg.debit_account != leg.credit_account);
+        (void)leg;
     }
-    int64_t amount = (int64_t)t->amount_minor;
-    err = account__add(l, t->debit_account, -amount, debit_balance);
+    fogpay_error err = ledger__chain_append(l, &ledger_transfer_chain, t);
     if (err == FOGPAY_OK) {
-        err = account__add(l, t->credit_account, amount, NULL);
+        err = account__legs_insert(l, t);
+    }
+    for (uint32_t i = 0; i <= t->leg_count && err == FOGPAY_OK; i++) {
+        fogpay_leg leg = fogpay_transfer_leg(t, i);
+        int64_t amount = (int64_t)leg.amount_minor;
+        bool payer = leg.debit_account == t->debit_account;
+        err = account__add(l, leg.debit_account, -amount, payer ? debit_balance : NULL);
+        if (err == FOGPAY_OK) {
+            err = account__add(l, leg.credit_account, amount, NULL);
+        }
     }
     return err;
 }

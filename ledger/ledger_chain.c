@@ -106,7 +106,7 @@ fogpay_error ledger__chain_get(fogpay_ledger *l, const ledger_chain *c, uint64_t
     int rc = ledger__step(l, s);
     fogpay_error err = FOGPAY_OK;
     if (rc == SQLITE_ROW) {
-        err = c->read(s, scratch, hash);
+        err = c->read(l, s, scratch, hash);
     } else if (rc == SQLITE_DONE) {
         err = FOGPAY_ERR_NOT_FOUND;
     } else {
@@ -137,7 +137,7 @@ fogpay_error ledger__chain_walk(fogpay_ledger *l, const ledger_chain *c, sqlite3
             break;
         }
         uint8_t hash[FOGPAY_HASH_BYTES];
-        err = c->read(s, scratch, hash);
+        err = c->read(l, s, scratch, hash);
         if (err != FOGPAY_OK || visit(ctx, scratch, hash) != 0) {
             break;
         }
@@ -168,12 +168,14 @@ fogpay_error ledger__chain_append(fogpay_ledger *l, const ledger_chain *c, void 
         return err;
     }
     uint8_t hash[FOGPAY_HASH_BYTES];
+    /* Bound without a copy: it lives until the statement has run. */
+    uint8_t format = c->record_format != NULL ? c->record_format(record) : 0;
     err = fogpay_sha256_pair(previous, sizeof previous, bytes, len, hash);
     if (err == FOGPAY_OK) {
         sqlite3_stmt *s = ledger__stmt(l, c->insert);
         c->bind(l, s, record);
         if (c->record_format != NULL) {
-            ledger__bind_blob(l, s, c->record_param, c->record_format, 1);
+            ledger__bind_blob(l, s, c->record_param, &format, 1);
         } else {
             ledger__bind_blob(l, s, c->record_param, bytes, len);
         }

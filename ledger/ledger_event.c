@@ -52,11 +52,13 @@ static void event__bind(fogpay_ledger *l, sqlite3_stmt *s, const void *record)
     ledger__bind_u64(l, s, 1, e->position);
     ledger__bind_int64(l, s, 2, e->kind);
     ledger__bind_u64(l, s, 3, e->time_ms);
-    ledger__bind_text(l, s, 4, e->device_id);
+    ledger__bind_text_or_null(l, s, 4, e->device_id); /* none: an entity login's */
 }
 
-static fogpay_error event__read(sqlite3_stmt *s, void *record, uint8_t hash[FOGPAY_HASH_BYTES])
+static fogpay_error event__read(fogpay_ledger *l, sqlite3_stmt *s, void *record,
+                                uint8_t hash[FOGPAY_HASH_BYTES])
 {
+    (void)l;
     return ledger__event_read(s, record, hash, NULL, NULL);
 }
 

@@ -298,7 +298,8 @@ static bool hold__by_device(const fogpay_hold_actor *actor)
 /* Appends one transfer of a hold's resolution: kind, amount_minor from the
  * currency's holds account to credit_account, naming the authorisation,
  * with the device origin of actor when with_origin. The one way money
- * leaves a holds account, so a capture's credit can be split here. */
+ * leaves a holds account: a capture's credit is split by the payee's fee
+ * schedule in force at now_ms, as a payment's is (ledger__split_append). */
 static fogpay_error hold__transfer(fogpay_ledger *l, const fogpay_hold *h, uint8_t kind,
                                    uint64_t credit_account, uint64_t amount_minor,
                                    const fogpay_hold_actor *actor, bool with_origin,
@@ -327,7 +328,15 @@ static fogpay_error hold__transfer(fogpay_ledger *l, const fogpay_hold *h, uint8
         t->seq = actor->seq;
         memcpy(t->intent_hash, actor->hash, FOGPAY_HASH_BYTES);
     }
-    return ledger__transfer_append(l, t, NULL);
+    fogpay_fee_schedule schedule;
+    bool fees = false;
+    if (kind == FOGPAY_TRANSFER_CAPTURE) {
+        err = ledger__fee_schedule_for(l, &credit, h->currency, now_ms, &schedule, &fees);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    return ledger__split_append(l, t, fees ? &schedule : NULL, NULL);
 }
 
 /* Marks the row of h resolved (state, captured, by position) and its hot

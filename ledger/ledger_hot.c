@@ -85,6 +85,7 @@ static void hot__forget_all(ledger_hot *h)
     h->holds.count = 0;
     h->holds.open = 0;
     h->holds.account_count = 0;
+    h->fees_known = false;
     h->journal_len = 0;
     h->journal_overflow = false;
     h->mark_depth = 0;
@@ -99,6 +100,7 @@ void ledger__hot_free(fogpay_ledger *l)
     free(h->slots);
     free(h->journal);
     free(h->holds.entries);
+    free(h->fees);
     memset(h, 0, sizeof *h);
 }
 
@@ -281,6 +283,9 @@ void ledger__hot_undo_to_mark(fogpay_ledger *l)
         return;
     }
     size_t to = h->marks[--h->mark_depth];
+    if (h->fees_uncommitted) {
+        h->fees_known = false;
+    }
     if (h->journal_overflow) {
         hot__reset(h);
     } else {
@@ -291,6 +296,10 @@ void ledger__hot_undo_to_mark(fogpay_ledger *l)
 void ledger__hot_undo_all(fogpay_ledger *l)
 {
     ledger_hot *h = &l->hot;
+    if (h->fees_uncommitted) {
+        h->fees_known = false;
+        h->fees_uncommitted = false;
+    }
     if (h->journal_overflow) {
         hot__forget_all(h);
     } else {
@@ -300,9 +309,16 @@ void ledger__hot_undo_all(fogpay_ledger *l)
     h->journal_overflow = false;
 }
 
+void ledger__hot_fees_changed(fogpay_ledger *l)
+{
+    l->hot.fees_known = false;
+    l->hot.fees_uncommitted = hot__in_transaction(l);
+}
+
 void ledger__hot_commit(fogpay_ledger *l)
 {
     ledger_hot *h = &l->hot;
+    h->fees_uncommitted = false;
     h->journal_len = 0;
     h->mark_depth = 0;
     h->journal_overflow = false;

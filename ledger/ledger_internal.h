@@ -10,8 +10,8 @@
  * balances and appending to the chain; ledger_settle.c settlement, funding
  * and refunds; ledger_message.c device messages, usage readings and the
  * rejection log; ledger_query.c reading transfers; ledger_event.c the
- * event chain; ledger_sync.c the upstream sync state; ledger_verify.c
- * verification; ledger_hot.c the hot state of settlement in memory;
+ * event chain; ledger_fee.c fee schedules and transfers of several legs; ledger_sync.c the upstream
+ * sync state; ledger_verify.c verification; ledger_hot.c the hot state of settlement in memory;
  * ledger_checkpoint.c the WAL checkpoints on a thread of their own.
  *
  * Statements. Each file keeps its SQL in a table of {id, text}; ledger.c
@@ -84,6 +84,10 @@
 /* Retired keys of one device still valid at a time: a rotation ends the
  * earlier window, so one; more is a ledger written by something else. */
 #define LEDGER_KEYS_ENDED_MAX 4
+/* Fee schedules the hot state holds (ledger_fee.c), each about 200 bytes:
+ * one for each of ten thousand devices and several changes of each fit;
+ * beyond it a new schedule is refused (FOGPAY_ERR_FIELD_RANGE). */
+#define LEDGER_FEE_SCHEDULES_MAX 65536
 /* Bounds of the hot state (ledger_hot.c): currencies kept a device,
  * devices kept before the state is emptied at a transaction's start, undo
  * records a transaction before a rollback in it empties the state instead,
@@ -127,6 +131,10 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_OWNERSHIP_LATEST,
     LEDGER_STMT_OWNERSHIP_AT,
     LEDGER_STMT_OWNERSHIP_NEXT,
+    LEDGER_STMT_ENTITY_LOGIN_INSERT,
+    LEDGER_STMT_ENTITY_LOGIN_GET,
+    LEDGER_STMT_ENTITY_LOGIN_DELETE,
+    LEDGER_STMT_ENTITY_HELD_DEVICES,
     /* ledger_account.c */
     LEDGER_STMT_ACCOUNT_GET,
     LEDGER_STMT_ACCOUNT_FIND_WALLET,
@@ -136,6 +144,8 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_ACCOUNT_INSERT,
     LEDGER_STMT_ACCOUNT_ADD,
     LEDGER_STMT_TRANSFER_INSERT,
+    LEDGER_STMT_LEG_INSERT,
+    LEDGER_STMT_LEGS_GET,
     /* ledger_settle.c */
     LEDGER_STMT_DAY_TOTAL_GET,
     LEDGER_STMT_DAY_TOTAL_ADD,
@@ -161,6 +171,10 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_EVENT_INSERT,
     LEDGER_STMT_EVENT_GET,
     LEDGER_STMT_EVENT_LIST,
+    /* ledger_fee.c */
+    LEDGER_STMT_FEE_SCHEDULE_INSERT,
+    LEDGER_STMT_FEE_LEG_INSERT,
+    LEDGER_STMT_FEE_SCHEDULES_ALL,
     /* ledger_sync.c */
     LEDGER_STMT_SYNC_GET,
     LEDGER_STMT_SYNC_SET,
@@ -195,6 +209,8 @@ extern const ledger_stmt_sql ledger_core__sql[];
 extern const size_t ledger_core__sql_count;
 extern const ledger_stmt_sql ledger_registry__sql[];
 extern const size_t ledger_registry__sql_count;
+extern const ledger_stmt_sql ledger_entity_login__sql[];
+extern const size_t ledger_entity_login__sql_count;
 extern const ledger_stmt_sql ledger_account__sql[];
 extern const size_t ledger_account__sql_count;
 extern const ledger_stmt_sql ledger_settle__sql[];
@@ -205,6 +221,8 @@ extern const ledger_stmt_sql ledger_query__sql[];
 extern const size_t ledger_query__sql_count;
 extern const ledger_stmt_sql ledger_event__sql[];
 extern const size_t ledger_event__sql_count;
+extern const ledger_stmt_sql ledger_fee__sql[];
+extern const size_t ledger_fee__sql_count;
 extern const ledger_stmt_sql ledger_sync__sql[];
 extern const size_t ledger_sync__sql_count;
 extern const ledger_stmt_sql ledger_gateway_key__sql[];
@@ -315,6 +333,13 @@ typedef struct ledger_hot {
     uint32_t mark_depth;
     int64_t data_version;
     bool version_known;
+    /* Every fee schedule, loaded on first use (ledger_fee.c); forgotten
+     * with the rest, and on a rollback after one was written. */
+    bool fees_known;
+    bool fees_uncommitted;
+    fogpay_fee_schedule *fees;
+    size_t fee_count;
+    size_t fee_cap;
 } ledger_hot;
 
 typedef struct ledger_checkpointer ledger_checkpointer;
@@ -335,8 +360,9 @@ struct fogpay_ledger {
  * them, for every SELECT that returns transfers. */
 #define LEDGER_TRANSFER_COLUMNS                                                                    \
     "position, kind, debit_account, credit_account, amount_minor, currency, time_ms, device_id, "  \
-    "seq, payer_entity, payee_entity, intent_hash, reference, related_position, hash"
-#define LEDGER_TRANSFER_COLUMN_COUNT 15
+    "seq, payer_entity, payee_entity, intent_hash, reference, related_position, hash, record"
+#define LEDGER_TRANSFER_COLUMN_COUNT  16
+#define LEDGER_TRANSFER_COLUMN_RECORD 15
 
 /* The columns of an event in the order ledger__event_read() reads them. */
 #define LEDGER_EVENT_COLUMNS "position, kind, time_ms, device_id, record, hash"
@@ -474,11 +500,35 @@ fogpay_error ledger__account_entity(fogpay_ledger *l, const ledger_account *a, u
                                     char entity_out[FOGPAY_ENTITY_ID_MAX + 1]);
 
 /* Appends t at the next chain position: sets t->position, encodes the
- * record, chains its hash, inserts it and moves the amount from the debit
- * to the credit account. Every policy check has been made by the caller;
- * call inside a write operation. *debit_balance (may be NULL) receives the
- * debit account's balance after. */
+ * record, chains its hash, inserts it with its further legs and moves each
+ * leg's amount from its debit to its credit account. Every policy check
+ * has been made by the caller; call inside a write operation.
+ * *debit_balance (may be NULL) receives the balance of the first leg's
+ * debit account after every leg. */
 fogpay_error ledger__transfer_append(fogpay_ledger *l, fogpay_transfer *t, int64_t *debit_balance);
+
+/* ledger_fee.c: fee schedules and the split of a transfer into legs. */
+
+/* The one way a transfer of several legs enters the ledger, for any kind:
+ * splits t's amount (its first leg: t->debit_account pays, t->credit_account
+ * is the payee) by the schedule (NULL or without legs: one leg) with
+ * fogpay_fee_split(), drops legs of zero, checks each fee account (it
+ * exists in t's currency and is open: FOGPAY_ERR_FEE_ACCOUNT_UNKNOWN,
+ * FOGPAY_ERR_FEE_ACCOUNT_CLOSED; it is not the paying account:
+ * FOGPAY_ERR_FEE_LEG_PAYER; a fee wallet stays within its maximum:
+ * FOGPAY_ERR_FEE_WALLET_MAX), then appends t with its legs. The payer's
+ * funds and the payee's wallet maximum (for the whole amount) are the
+ * caller's checks. On an error nothing is written. */
+fogpay_error ledger__split_append(fogpay_ledger *l, fogpay_transfer *t,
+                                  const fogpay_fee_schedule *schedule, int64_t *debit_balance);
+
+/* The schedule in force at time_ms for a payment in currency to the payee
+ * account (a wallet of payee_device, or an entity account): the payee's
+ * own, else the default; *found false when neither applies. From the hot
+ * state. */
+fogpay_error ledger__fee_schedule_for(fogpay_ledger *l, const ledger_account *payee,
+                                      uint16_t currency, uint64_t time_ms, fogpay_fee_schedule *out,
+                                      bool *found);
 
 /* ledger_settle.c: what device_id paid in currency on day (a UTC day
  * number), from device_day_totals. */
@@ -516,9 +566,11 @@ fogpay_error ledger__chain_head(fogpay_ledger *l, uint64_t *position,
                                 uint8_t hash[FOGPAY_HASH_BYTES]);
 
 /* Reads the transfer at the statement's current row (columns
- * LEDGER_TRANSFER_COLUMNS from column 0) and its chain hash (may be NULL).
- * FOGPAY_ERR_LEDGER_CORRUPT for stored values outside their limits. */
-fogpay_error ledger__transfer_read(sqlite3_stmt *s, fogpay_transfer *t,
+ * LEDGER_TRANSFER_COLUMNS from column 0), with its further legs from
+ * transfer_legs when its record byte says it has some, and its chain hash
+ * (may be NULL). FOGPAY_ERR_LEDGER_CORRUPT for stored values outside their
+ * limits. */
+fogpay_error ledger__transfer_read(fogpay_ledger *l, sqlite3_stmt *s, fogpay_transfer *t,
                                    uint8_t hash[FOGPAY_HASH_BYTES]);
 
 /* The chain hash at position (a transfer's): FOGPAY_ERR_NOT_FOUND when
@@ -537,9 +589,10 @@ typedef struct ledger_chain {
     ledger_stmt_id insert; /* the row, the record at ?record_param, its hash next */
     int record_param;
     /* NULL: the row stores its record. Otherwise the record is the encoding
-     * of the row's own columns, and the row stores this one format byte in
-     * its place rather than a second copy. */
-    const uint8_t *record_format;
+     * of the row's own columns (and of rows beside it), and the row stores
+     * the one format byte this returns in its place rather than a second
+     * copy. */
+    uint8_t (*record_format)(const void *record);
     /* True when the hot state keeps the head and the transfer appended
      * last (the transfer chain: every settlement reads and moves it). */
     bool hot;
@@ -551,7 +604,8 @@ typedef struct ledger_chain {
     /* Binds every insert parameter but the record and its hash. */
     void (*bind)(fogpay_ledger *l, sqlite3_stmt *s, const void *record);
     /* Reads the current row into record and its stored chain hash. */
-    fogpay_error (*read)(sqlite3_stmt *s, void *record, uint8_t hash[FOGPAY_HASH_BYTES]);
+    fogpay_error (*read)(fogpay_ledger *l, sqlite3_stmt *s, void *record,
+                         uint8_t hash[FOGPAY_HASH_BYTES]);
 } ledger_chain;
 
 typedef int (*ledger_chain_visit)(void *ctx, const void *record,
@@ -564,7 +618,9 @@ extern const ledger_chain ledger_transfer_chain;
  * of the row's columns". A stored record is a CBOR map (0xa0..0xbf), so
  * never this byte. */
 #define LEDGER_TRANSFER_RECORD_COLUMNS 0x01
-extern const uint8_t ledger_transfer_record_format[1];
+/* Format 2 (schema version 6): the record is fogpay_transfer_encode() of
+ * the row's columns and of its further legs in transfer_legs (key 20). */
+#define LEDGER_TRANSFER_RECORD_LEGS 0x02
 extern const ledger_chain ledger_event_chain;
 
 /* The last position (0 for an empty chain) and the hash there (32 zero
@@ -638,6 +694,8 @@ void ledger__hot_release(fogpay_ledger *l);
 void ledger__hot_undo_to_mark(fogpay_ledger *l);
 void ledger__hot_undo_all(fogpay_ledger *l);
 void ledger__hot_commit(fogpay_ledger *l);
+/* After a fee schedule was written: the schedules are loaded again. */
+void ledger__hot_fees_changed(fogpay_ledger *l);
 
 /* The device, loaded on first use; FOGPAY_ERR_NOT_FOUND (not cached) for
  * an unknown one. Valid until the ledger's next call. */

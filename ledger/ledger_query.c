@@ -37,7 +37,9 @@ const ledger_stmt_sql ledger_query__sql[] = {
      " AND (device_id = ?5"
      " OR (kind <> 0 AND debit_account IN"
      " (SELECT id FROM accounts WHERE kind = 'wallet' AND device_id = ?5))"
-     " OR credit_account IN (SELECT id FROM accounts WHERE kind = 'wallet' AND device_id = ?5))"
+     " OR credit_account IN (SELECT id FROM accounts WHERE kind = 'wallet' AND device_id = ?5)"
+     " OR position IN (SELECT position FROM transfer_legs WHERE credit_account IN"
+     " (SELECT id FROM accounts WHERE kind = 'wallet' AND device_id = ?5)))"
      " AND (?6 IS NULL OR payer_entity = ?6 OR payee_entity = ?6)" QUERY_PAGE_ORDER},
     /* ?5 entity. A transfer names an entity as payer or payee only when it
      * held the debit or credit account then: its own account, or the wallet
@@ -52,7 +54,10 @@ const ledger_stmt_sql ledger_query__sql[] = {
      "SELECT " LEDGER_TRANSFER_COLUMNS " FROM transfers WHERE " QUERY_PAGE_WHERE
      " AND (device_id IN (SELECT device_id FROM ownership WHERE entity_id = ?5)"
      " OR (kind <> 0 AND debit_account IN held) OR credit_account IN held)"
-     " AND (payer_entity = ?5 OR payee_entity = ?5)" QUERY_PAGE_ORDER},
+     " AND (payer_entity = ?5 OR payee_entity = ?5)"
+     " OR " QUERY_PAGE_WHERE " AND position IN (SELECT position FROM transfer_legs WHERE"
+     " credit_account IN (SELECT id FROM accounts WHERE kind = 'entity' AND entity_id = "
+     "?5))" QUERY_PAGE_ORDER},
 };
 const size_t ledger_query__sql_count = sizeof ledger_query__sql / sizeof ledger_query__sql[0];
 
@@ -80,7 +85,28 @@ static bool query__hash(sqlite3_stmt *s, int column, bool optional, uint8_t out[
     return true;
 }
 
-fogpay_error ledger__transfer_read(sqlite3_stmt *s, fogpay_transfer *t,
+/* The further legs of t (read up to its row) from transfer_legs: numbered
+ * from 2 without a gap, at least one and at most FOGPAY_LEGS_MAX - 1. */
+static bool query__legs(fogpay_ledger *l, fogpay_transfer *t)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_LEGS_GET);
+    ledger__bind_u64(l, s, 1, t->position);
+    bool ok = true;
+    int rc;
+    /* Bounded: a leg past the last is refused before it is stored. */
+    while (ok && (rc = ledger__step(l, s)) == SQLITE_ROW) {
+        fogpay_leg *leg = &t->legs[t->leg_count < FOGPAY_LEGS_MAX - 1 ? t->leg_count : 0];
+        ok = t->leg_count < FOGPAY_LEGS_MAX - 1 &&
+             sqlite3_column_int64(s, 0) == (int64_t)t->leg_count + 2 &&
+             query__u64(s, 1, &leg->debit_account) && query__u64(s, 2, &leg->credit_account) &&
+             query__u64(s, 3, &leg->amount_minor);
+        t->leg_count++;
+    }
+    ledger__finish(s);
+    return ok && rc == SQLITE_DONE && t->leg_count > 0;
+}
+
+fogpay_error ledger__transfer_read(fogpay_ledger *l, sqlite3_stmt *s, fogpay_transfer *t,
                                    uint8_t hash[FOGPAY_HASH_BYTES])
 {
     memset(t, 0, sizeof *t);
@@ -91,7 +117,7 @@ fogpay_error ledger__transfer_read(sqlite3_stmt *s, fogpay_transfer *t,
               query__u64(s, 4, &t->amount_minor) && query__u64(s, 5, &currency) &&
               query__u64(s, 6, &t->time_ms) && query__u64(s, 8, &t->seq) &&
               query__u64(s, 13, &t->related_position);
-    ok = ok && kind <= FOGPAY_TRANSFER_EXPIRY && currency <= FOGPAY_CURRENCY_MAX;
+    ok = ok && kind <= FOGPAY_TRANSFER_ENTITY_PAYMENT && currency <= FOGPAY_CURRENCY_MAX;
     ok = ok && ledger__column_text(s, 7, t->device_id, sizeof t->device_id) &&
          ledger__column_text(s, 9, t->payer_entity, sizeof t->payer_entity) &&
          ledger__column_text(s, 10, t->payee_entity, sizeof t->payee_entity) &&
@@ -101,6 +127,11 @@ fogpay_error ledger__transfer_read(sqlite3_stmt *s, fogpay_transfer *t,
     t->currency = (uint16_t)currency;
     if (ok && hash != NULL) {
         ok = query__hash(s, 14, false, hash);
+    }
+    const uint8_t *record = sqlite3_column_blob(s, LEDGER_TRANSFER_COLUMN_RECORD);
+    if (ok && record != NULL && sqlite3_column_bytes(s, LEDGER_TRANSFER_COLUMN_RECORD) == 1 &&
+        record[0] == LEDGER_TRANSFER_RECORD_LEGS) {
+        ok = query__legs(l, t);
     }
     return ok ? FOGPAY_OK : FOGPAY_ERR_LEDGER_CORRUPT;
 }

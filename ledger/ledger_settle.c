@@ -1,13 +1,16 @@
 /*
  * ledger_settle.c - moving money: settling a device's payment intent,
- * operator funding of a wallet, and refunds or reversals of payments.
+ * operator funding of a wallet, a legal entity's payment to a device, and
+ * refunds or reversals of payments.
  *
  * Design. Every rule that needs stored state is checked before anything is
  * written, in the order ledger.h gives, each with its own fogpay_error; the
  * writes (a wallet created on first use, the transfer, both balances) then
  * run as one ledger operation, a savepoint inside the caller's transaction
  * or a transaction of their own, so a refusal or a storage fault leaves the
- * ledger as it was. The legal entities behind payer and payee are looked up
+ * ledger as it was. A payment to a payee with a fee schedule
+ * (ledger_fee.c) settles as one transfer of several legs through
+ * ledger__split_append. The legal entities behind payer and payee are looked up
  * at the transfer's time and stored in it; a later change of ownership does
  * not change them.
  *
@@ -298,17 +301,26 @@ static fogpay_error settle__write(fogpay_ledger *l, const fogpay_intent *in,
     t->seq = in->seq;
     memcpy(t->intent_hash, intent_hash, FOGPAY_HASH_BYTES);
     memcpy(t->reference, in->reference, sizeof t->reference);
-    err = ledger__transfer_append(l, t, balance_after);
+    fogpay_fee_schedule schedule;
+    bool fees = false;
+    if (in->hold_s == 0) {
+        /* An authorisation is split when it is captured (ledger_hold.c). */
+        err = ledger__fee_schedule_for(l, &p->payee, in->currency, now_ms, &schedule, &fees);
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__split_append(l, t, fees ? &schedule : NULL, balance_after);
+    }
     if (err == FOGPAY_OK) {
         sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_DAY_TOTAL_ADD);
         ledger__bind_text(l, s, 1, t->device_id);
         ledger__bind_int64(l, s, 2, t->currency);
         ledger__bind_u64(l, s, 3, now_ms / LEDGER_DAY_MS);
-        ledger__bind_u64(l, s, 4, t->amount_minor);
+        ledger__bind_u64(l, s, 4, in->amount_minor);
         err = ledger__exec(l, s);
     }
     if (err == FOGPAY_OK) {
-        ledger__hot_paid_add(l, t->device_id, t->currency, now_ms / LEDGER_DAY_MS, t->amount_minor);
+        ledger__hot_paid_add(l, t->device_id, t->currency, now_ms / LEDGER_DAY_MS,
+                             in->amount_minor);
     }
     if (err == FOGPAY_OK && in->hold_s != 0) {
         err = ledger__hold_insert(l, t, p->payee_device, p->payee.id,
@@ -363,7 +375,24 @@ fogpay_error fogpay_ledger_settle(fogpay_ledger *l, const fogpay_intent *intent,
     return err;
 }
 
-/* Funding. */
+/* Funding, and entity payments. */
+
+/* The arguments of money credited to a device's wallet by an operator or
+ * an entity. */
+static fogpay_error settle__check_credit(const char *device_id, uint16_t currency,
+                                         uint64_t amount_minor, const char *reference,
+                                         uint64_t now_ms)
+{
+    fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
+    if (err == FOGPAY_OK) {
+        err = settle__check_amount(amount_minor, currency);
+    }
+    if (err == FOGPAY_OK && (strnlen(reference, FOGPAY_REFERENCE_MAX + 1) > FOGPAY_REFERENCE_MAX ||
+                             now_ms > LEDGER_INT_MAX)) {
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    return err;
+}
 
 static fogpay_error settle__fund_write(fogpay_ledger *l, const char *device_id, uint16_t currency,
                                        uint64_t amount_minor, const char *reference,
@@ -415,14 +444,7 @@ fogpay_error fogpay_ledger_fund(fogpay_ledger *l, const char *device_id, uint16_
     if (reference == NULL) {
         reference = "";
     }
-    fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
-    if (err == FOGPAY_OK) {
-        err = settle__check_amount(amount_minor, currency);
-    }
-    if (err == FOGPAY_OK && (strnlen(reference, FOGPAY_REFERENCE_MAX + 1) > FOGPAY_REFERENCE_MAX ||
-                             now_ms > LEDGER_INT_MAX)) {
-        err = FOGPAY_ERR_FIELD_RANGE;
-    }
+    fogpay_error err = settle__check_credit(device_id, currency, amount_minor, reference, now_ms);
     if (err != FOGPAY_OK) {
         return err;
     }
@@ -436,6 +458,95 @@ fogpay_error fogpay_ledger_fund(fogpay_ledger *l, const char *device_id, uint16_
     err = ledger__op_end(l, &op, err);
     if (err == FOGPAY_OK) {
         *out = t;
+    }
+    return err;
+}
+
+/* The entity's account pays the device's wallet: the device exists and is
+ * not revoked, the account holds the amount, the wallet stays within its
+ * maximum. */
+static fogpay_error settle__entity_pay_write(fogpay_ledger *l, const char *entity_id,
+                                             const char *device_id, uint16_t currency,
+                                             uint64_t amount_minor, const char *reference,
+                                             uint64_t now_ms, fogpay_transfer *t)
+{
+    ledger_device_state device;
+    ledger_account account;
+    ledger_account wallet;
+    fogpay_error err = ledger__entity_exists(l, entity_id);
+    if (err == FOGPAY_OK) {
+        err = ledger__device_state(l, device_id, &device);
+    }
+    if (err == FOGPAY_OK && device.status == FOGPAY_DEVICE_REVOKED) {
+        err = FOGPAY_ERR_PAYEE_INACTIVE;
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__account_ensure(l, LEDGER_ACCOUNT_ENTITY, entity_id, currency, &account);
+    }
+    if (err == FOGPAY_OK && (account.balance < 0 || (uint64_t)account.balance < amount_minor)) {
+        err = FOGPAY_ERR_INSUFFICIENT_FUNDS;
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__account_ensure(l, LEDGER_ACCOUNT_WALLET, device_id, currency, &wallet);
+    }
+    uint64_t wallet_max = err == FOGPAY_OK ? device.limits.wallet_max_minor : 0;
+    if (wallet_max != 0 &&
+        (wallet.balance < 0 || (uint64_t)wallet.balance + amount_minor > wallet_max)) {
+        err = FOGPAY_ERR_WALLET_MAX;
+    }
+    memset(t, 0, sizeof *t);
+    if (err == FOGPAY_OK) {
+        err = ledger__account_entity(l, &wallet, now_ms, t->payee_entity);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    t->kind = FOGPAY_TRANSFER_ENTITY_PAYMENT;
+    t->debit_account = account.id;
+    t->credit_account = wallet.id;
+    t->amount_minor = amount_minor;
+    t->currency = currency;
+    t->time_ms = now_ms;
+    memcpy(t->payer_entity, entity_id, strlen(entity_id) + 1);
+    memcpy(t->reference, reference, strlen(reference) + 1);
+    return ledger__transfer_append(l, t, NULL);
+}
+
+fogpay_error fogpay_ledger_entity_pay(fogpay_ledger *l, const char *entity_id,
+                                      const char *device_id, uint16_t currency,
+                                      uint64_t amount_minor, const char *reference, uint64_t now_ms,
+                                      fogpay_transfer *out, int64_t *balance_after)
+{
+    if (l == NULL || out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (reference == NULL) {
+        reference = "";
+    }
+    fogpay_error err = ledger__check_text(entity_id, FOGPAY_ENTITY_ID_MAX);
+    if (err == FOGPAY_OK) {
+        err = settle__check_credit(device_id, currency, amount_minor, reference, now_ms);
+    }
+    ledger_op op;
+    if (err == FOGPAY_OK) {
+        err = ledger__op_begin(l, &op);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_transfer t;
+    err = settle__entity_pay_write(l, entity_id, device_id, currency, amount_minor, reference,
+                                   now_ms, &t);
+    int64_t balance = 0;
+    if (err == FOGPAY_OK && balance_after != NULL) {
+        err = fogpay_ledger_balance(l, t.debit_account, &balance);
+    }
+    err = ledger__op_end(l, &op, err);
+    if (err == FOGPAY_OK) {
+        *out = t;
+        if (balance_after != NULL) {
+            *balance_after = balance;
+        }
     }
     return err;
 }

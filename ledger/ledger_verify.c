@@ -11,7 +11,10 @@
  * keep the format byte LEDGER_TRANSFER_RECORD_COLUMNS, the record being
  * their columns), requires it byte for byte, then recomputes SHA-256(previous hash || record) and
  * requires the stored hash; so an edited column, an edited record or an edited hash is found at its
- * own position, and a deleted row at the first missing position. The event chain is walked next,
+ * own position, and a deleted row at the first missing position. A
+ * transfer of several legs is read with its legs (transfer_legs), which its
+ * record carries under key 20, so an edited or missing leg breaks its hash;
+ * balances sum every leg of both tables. The event chain is walked next,
  * the same way, except that an event's record is the event: it is decoded, and its position, kind,
  * time and device must be the row's. An event fault is reported as "event N: ..." with bad_position
  * 0, so that bad_position always names a transfer. Account checks follow, as aggregate queries.
@@ -31,24 +34,29 @@
 
 /* The walk's columns after the transfer's: the record and the currencies
  * of the debit and credit accounts (NULL when the account does not exist). */
-#define VERIFY_COLUMN_RECORD          LEDGER_TRANSFER_COLUMN_COUNT
-#define VERIFY_COLUMN_DEBIT_CURRENCY  (LEDGER_TRANSFER_COLUMN_COUNT + 1)
-#define VERIFY_COLUMN_CREDIT_CURRENCY (LEDGER_TRANSFER_COLUMN_COUNT + 2)
+#define VERIFY_COLUMN_RECORD          LEDGER_TRANSFER_COLUMN_RECORD
+#define VERIFY_COLUMN_DEBIT_CURRENCY  LEDGER_TRANSFER_COLUMN_COUNT
+#define VERIFY_COLUMN_CREDIT_CURRENCY (LEDGER_TRANSFER_COLUMN_COUNT + 1)
 
 const ledger_stmt_sql ledger_verify__sql[] = {
     {LEDGER_STMT_VERIFY_WALK,
      "SELECT w.*, d.currency, c.currency FROM (SELECT " LEDGER_TRANSFER_COLUMNS
-     ", record FROM transfers) AS w "
+     " FROM transfers) AS w "
      "LEFT JOIN accounts AS d ON d.id = w.debit_account "
      "LEFT JOIN accounts AS c ON c.id = w.credit_account ORDER BY w.position"},
     {LEDGER_STMT_VERIFY_EVENTS, "SELECT " LEDGER_EVENT_COLUMNS " FROM events ORDER BY position"},
-    /* Each side summed in one pass over its index, then joined. */
+    /* Each side summed in one pass over its index, then joined; every leg
+     * counts, the first in transfers and the others in transfer_legs. */
     {LEDGER_STMT_VERIFY_BALANCES,
      "SELECT a.id, a.balance, coalesce(c.total, 0) - coalesce(d.total, 0) FROM accounts AS a "
-     "LEFT JOIN (SELECT credit_account AS id, sum(amount_minor) AS total FROM transfers "
-     "GROUP BY credit_account) AS c ON c.id = a.id "
-     "LEFT JOIN (SELECT debit_account AS id, sum(amount_minor) AS total FROM transfers "
-     "GROUP BY debit_account) AS d ON d.id = a.id "
+     "LEFT JOIN (SELECT id, sum(total) AS total FROM (SELECT credit_account AS id, "
+     "sum(amount_minor) AS total FROM transfers GROUP BY credit_account UNION ALL "
+     "SELECT credit_account, sum(amount_minor) FROM transfer_legs GROUP BY credit_account) "
+     "GROUP BY id) AS c ON c.id = a.id "
+     "LEFT JOIN (SELECT id, sum(total) AS total FROM (SELECT debit_account AS id, "
+     "sum(amount_minor) AS total FROM transfers GROUP BY debit_account UNION ALL "
+     "SELECT debit_account, sum(amount_minor) FROM transfer_legs GROUP BY debit_account) "
+     "GROUP BY id) AS d ON d.id = a.id "
      "WHERE a.balance IS NOT coalesce(c.total, 0) - coalesce(d.total, 0) ORDER BY a.id LIMIT 1"},
     {LEDGER_STMT_VERIFY_SUMS,
      "SELECT currency, sum(balance) FROM accounts GROUP BY currency HAVING sum(balance) <> 0 "
@@ -66,6 +74,7 @@ const ledger_stmt_sql ledger_verify__sql[] = {
 const size_t ledger_verify__sql_count = sizeof ledger_verify__sql / sizeof ledger_verify__sql[0];
 
 typedef struct verify_state {
+    fogpay_ledger *l;
     uint64_t checked;                    /* transfers that passed */
     uint8_t previous[FOGPAY_HASH_BYTES]; /* chain hash of the last one */
     uint64_t bad_position;
@@ -83,17 +92,35 @@ static bool verify__currency_matches(sqlite3_stmt *s, int column, uint16_t curre
 }
 
 /* A transfer row's record column against the encoding of its columns: the
- * format byte of a row that does not store its record, or the same bytes. */
-static bool verify__record_matches(const uint8_t *stored, size_t stored_len, const uint8_t *record,
-                                   size_t record_len)
+ * format byte of a row that does not store its record (format 2 exactly
+ * when it has further legs), or the same bytes. */
+static bool verify__record_matches(const fogpay_transfer *t, const uint8_t *stored,
+                                   size_t stored_len, const uint8_t *record, size_t record_len)
 {
     if (stored == NULL) {
         return false;
     }
-    if (stored_len == 1 && stored[0] == LEDGER_TRANSFER_RECORD_COLUMNS) {
-        return true;
+    if (stored_len == 1) {
+        return stored[0] ==
+               (t->leg_count > 0 ? LEDGER_TRANSFER_RECORD_LEGS : LEDGER_TRANSFER_RECORD_COLUMNS);
     }
-    return stored_len == record_len && memcmp(stored, record, record_len) == 0;
+    return t->leg_count == 0 && stored_len == record_len && memcmp(stored, record, record_len) == 0;
+}
+
+/* The further legs' accounts exist in the transfer's currency. */
+static bool verify__legs_currency(fogpay_ledger *l, const fogpay_transfer *t)
+{
+    for (uint32_t i = 1; i <= t->leg_count; i++) {
+        fogpay_leg leg = fogpay_transfer_leg(t, i);
+        ledger_account debit;
+        ledger_account credit;
+        if (ledger__account_get(l, leg.debit_account, &debit) != FOGPAY_OK ||
+            ledger__account_get(l, leg.credit_account, &credit) != FOGPAY_OK ||
+            debit.currency != t->currency || credit.currency != t->currency) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Checks the transfer at the walk's current row against everything before
@@ -116,11 +143,11 @@ static fogpay_error verify__transfer(sqlite3_stmt *s, verify_state *v)
     const void *stored_record = sqlite3_column_blob(s, VERIFY_COLUMN_RECORD);
     size_t stored_record_len = (size_t)sqlite3_column_bytes(s, VERIFY_COLUMN_RECORD);
     const char *problem = NULL;
-    if (ledger__transfer_read(s, &t, stored_hash) != FOGPAY_OK) {
+    if (ledger__transfer_read(v->l, s, &t, stored_hash) != FOGPAY_OK) {
         problem = "its stored values are outside their limits";
     } else if (fogpay_transfer_encode(&t, record, sizeof record, &record_len) != FOGPAY_OK) {
         problem = "its stored values are not a valid transfer";
-    } else if (!verify__record_matches(stored_record, stored_record_len, record, record_len)) {
+    } else if (!verify__record_matches(&t, stored_record, stored_record_len, record, record_len)) {
         problem = "its stored values differ from the record its hash covers";
     } else {
         uint8_t hash[FOGPAY_HASH_BYTES];
@@ -131,7 +158,8 @@ static fogpay_error verify__transfer(sqlite3_stmt *s, verify_state *v)
         if (memcmp(hash, stored_hash, FOGPAY_HASH_BYTES) != 0) {
             problem = "its chain hash is not SHA-256 of the previous hash and its record";
         } else if (!verify__currency_matches(s, VERIFY_COLUMN_DEBIT_CURRENCY, t.currency) ||
-                   !verify__currency_matches(s, VERIFY_COLUMN_CREDIT_CURRENCY, t.currency)) {
+                   !verify__currency_matches(s, VERIFY_COLUMN_CREDIT_CURRENCY, t.currency) ||
+                   !verify__legs_currency(v->l, &t)) {
             problem = "its debit or credit account is missing or in another currency";
         }
     }
@@ -277,6 +305,7 @@ fogpay_error fogpay_ledger_verify(fogpay_ledger *l, uint64_t *checked, uint64_t 
     }
     verify_state v;
     memset(&v, 0, sizeof v);
+    v.l = l;
     bool own = false;
     fogpay_error err = ledger__read_begin(l, &own);
     if (err != FOGPAY_OK) {

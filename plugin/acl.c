@@ -6,6 +6,11 @@
  *       subscribe and read: <prefix>/dev/D/receipt, <prefix>/dev/D/cmd,
  *                  <prefix>/dev/D/reply/... (MQTT 5 response topics)
  *       nothing else, no wildcards
+ *   a legal entity's own login L (entity_logins; auth.c)
+ *       publish:   $CONTROL/fogpay/v1 (its commands, scoped to its entity
+ *                  by control/control_entity.c)
+ *       subscribe and read: $CONTROL/fogpay/v1/response/L, its replies
+ *       nothing else: no device topic, no other client's replies
  *   an operator (operators file)
  *       publish $CONTROL/fogpay/v1, read its response and every fogpay
  *       topic except the devices' intent and usage topics' write side
@@ -63,6 +68,18 @@ static int acl_device(const char *self, fogpay_topic_kind kind, const char *owne
                : MOSQ_ERR_ACL_DENIED;
 }
 
+static int acl_entity(const fogpay_entity_login *login, const char *topic, int access)
+{
+    if (access == MOSQ_ACL_WRITE) {
+        return strcmp(topic, FOGPAY_CONTROL_TOPIC) == 0 ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+    }
+    char own[FOGPAY_CONTROL_ENTITY_RESPONSE_TOPIC_MAX];
+    if (fogpay_control_entity_response_topic(login->username, own, sizeof own) != FOGPAY_OK) {
+        return MOSQ_ERR_ACL_DENIED;
+    }
+    return strcmp(topic, own) == 0 ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+}
+
 int fogpay_acl_check(fogpay_gateway *gw, struct mosquitto *client, const char *topic, int access)
 {
     if (access == MOSQ_ACL_UNSUBSCRIBE) {
@@ -75,6 +92,10 @@ int fogpay_acl_check(fogpay_gateway *gw, struct mosquitto *client, const char *t
     char self[FOGPAY_DEVICE_ID_MAX + 1];
     if (acl_client_device(gw, client, self)) {
         return acl_device(self, kind, owner, access);
+    }
+    fogpay_entity_login login;
+    if (fogpay_auth_entity_login(gw, mosquitto_client_username(client), &login)) {
+        return acl_entity(&login, topic, access);
     }
     if (fogpay_auth_is_operator(gw, mosquitto_client_username(client))) {
         if (acl_is_control(topic)) {

@@ -1,5 +1,6 @@
 /*
- * auth.c - password login of devices and operators (MOSQ_EVT_BASIC_AUTH).
+ * auth.c - password login of devices, legal entities and operators
+ * (MOSQ_EVT_BASIC_AUTH).
  *
  * A device logs in with its device id as both client id and username, and
  * the password whose verifier the registry holds: a salted SHA-256 of a
@@ -8,7 +9,12 @@
  * device registered before that scheme (about 20 ms; fogpay_password.h). A device that logs in
  * with a TLS client certificate (use_identity_as_username) is authenticated
  * by the broker's TLS layer; the ACL then requires the same identity rules.
- * Operators are listed in the operators file. Anyone else is refused, or,
+ * A legal entity logs in as itself under a login of the ledger
+ * (entity_logins: its username and a PBKDF2 verifier of a person's
+ * password, about 20 ms), or with a client certificate whose CN is the
+ * login's username; it is looked up before the operators, so a login named
+ * as an operator shadows the operator rather than lending it an operator's
+ * rights. Operators are listed in the operators file. Anyone else is refused, or,
  * when plugin_opt_allow_other_clients is true, left to the broker's other
  * mechanisms (MOSQ_ERR_PLUGIN_DEFER).
  */
@@ -34,6 +40,34 @@ static const fogpay_operator *auth_find_operator(const fogpay_gateway *gw, const
 bool fogpay_auth_is_operator(const fogpay_gateway *gw, const char *username)
 {
     return auth_find_operator(gw, username) != NULL;
+}
+
+bool fogpay_auth_entity_login(fogpay_gateway *gw, const char *username, fogpay_entity_login *out)
+{
+    if (username == NULL) {
+        return false;
+    }
+    fogpay_error err = fogpay_ledger_entity_login_get(gw->ledger, username, out);
+    if (err != FOGPAY_OK && err != FOGPAY_ERR_NOT_FOUND) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: entity login %s: ledger: %s", username,
+                             fogpay_ledger_last_message(gw->ledger));
+    }
+    return err == FOGPAY_OK;
+}
+
+/* A legal entity's password login: its PBKDF2 verifier, none for a login
+ * by certificate only. */
+static int auth_entity(const fogpay_entity_login *login, const char *password, size_t password_len)
+{
+    if (password != NULL && login->password_hash[0] != '\0' &&
+        fogpay_password_check(password, password_len, login->password_hash) == FOGPAY_OK) {
+        return MOSQ_ERR_SUCCESS;
+    }
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: entity login %s (%s) refused: %s",
+                         login->username, login->entity_id,
+                         login->password_hash[0] == '\0' ? "certificate login only"
+                                                         : "bad password");
+    return MOSQ_ERR_AUTH;
 }
 
 int fogpay_auth_basic(fogpay_gateway *gw, struct mosquitto *client, const char *username,
@@ -69,6 +103,10 @@ int fogpay_auth_basic(fogpay_gateway *gw, struct mosquitto *client, const char *
         mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: login of %s: ledger: %s", username,
                              fogpay_ledger_last_message(gw->ledger));
         return MOSQ_ERR_AUTH;
+    }
+    fogpay_entity_login login;
+    if (fogpay_auth_entity_login(gw, username, &login)) {
+        return auth_entity(&login, password, password_len);
     }
     const fogpay_operator *op = auth_find_operator(gw, username);
     if (op) {

@@ -5,7 +5,8 @@
  * Kept apart from control.c so the commands themselves link without the
  * broker (tests, tools). The plugin core registers the control callback for
  * FOGPAY_CONTROL_TOPIC and checks that the client is an operator before
- * calling fogpay_control_event().
+ * calling fogpay_control_event(), and names the entity of a legal
+ * entity's own login in the context.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,20 @@ int fogpay_control_event(const fogpay_control_context *c, const struct mosquitto
         mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: control: out of memory building a reply");
         return MOSQ_ERR_NOMEM;
     }
+    /* An entity login's reply goes to that client alone, on its own topic;
+     * an operator's on the shared response topic. */
+    char topic[FOGPAY_CONTROL_ENTITY_RESPONSE_TOPIC_MAX] = FOGPAY_CONTROL_RESPONSE_TOPIC;
+    const char *client_id = NULL;
+    if (c->login != NULL &&
+        fogpay_control_entity_response_topic(c->login, topic, sizeof topic) == FOGPAY_OK) {
+        client_id = mosquitto_client_id(ev->client);
+    } else if (c->login != NULL) {
+        free(reply);
+        return MOSQ_ERR_INVAL;
+    }
     /* publish_copy copies the payload, so the reply is freed here. */
-    int rc = mosquitto_broker_publish_copy(NULL, FOGPAY_CONTROL_RESPONSE_TOPIC, (int)strlen(reply),
-                                           reply, 0, false, NULL);
+    int rc =
+        mosquitto_broker_publish_copy(client_id, topic, (int)strlen(reply), reply, 0, false, NULL);
     free(reply);
     return rc;
 }

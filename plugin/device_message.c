@@ -271,6 +271,7 @@ static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
         r->has_balance = true;
         r->currency = in->currency;
         err = fogpay_ledger_transfer_get(gw->ledger, t.position, &t, r->chain_hash);
+        r->legs_minor = fogpay_transfer_total(&t) - t.amount_minor;
     }
     if (err == FOGPAY_OK && in->hold_s != 0) {
         err = fogpay_hold_receipt_held(gw, job);

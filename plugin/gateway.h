@@ -5,7 +5,8 @@
  * Modules, one noun a file:
  *   plugin.c    the entry points and the one table of callbacks
  *   options.c   plugin_opt_* parsing; a bad option stops the broker
- *   auth.c      password login of devices and operators (MOSQ_EVT_BASIC_AUTH)
+ *   auth.c      password login of devices, legal entities and operators
+ *               (MOSQ_EVT_BASIC_AUTH)
  *   acl.c       who may publish and read what (MOSQ_EVT_ACL_CHECK)
  *   device_message.c  the path of every device message (MOSQ_EVT_MESSAGE):
  *               payment intents and meter readings, admitted, verified,
@@ -429,6 +430,9 @@ bool fogpay_options_currency_enabled(const fogpay_gateway_options *o, uint16_t c
 int fogpay_auth_basic(fogpay_gateway *gw, struct mosquitto *client, const char *username,
                       const char *password);
 bool fogpay_auth_is_operator(const fogpay_gateway *gw, const char *username);
+/* True when username is a legal entity's login (the ledger's
+ * entity_logins), copied into out; a ledger failure is logged and false. */
+bool fogpay_auth_entity_login(fogpay_gateway *gw, const char *username, fogpay_entity_login *out);
 
 /* acl.c: MOSQ_EVT_ACL_CHECK. */
 int fogpay_acl_check(fogpay_gateway *gw, struct mosquitto *client, const char *topic, int access);

@@ -74,6 +74,7 @@ static fogpay_error hold_receipt(fogpay_gateway *gw, fogpay_job *job, const fogp
         rc->currency = h.currency;
         rc->hold_id = h.id;
         err = fogpay_ledger_transfer_get(gw->ledger, r->transfer.position, &t, rc->chain_hash);
+        rc->legs_minor = fogpay_transfer_total(&t) - t.amount_minor; /* a capture's fees */
     }
     if (err == FOGPAY_OK) {
         err = fogpay_ledger_hold_held(gw->ledger, job->device_id, h.currency, &rc->held_minor);

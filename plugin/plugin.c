@@ -45,12 +45,20 @@ static int plugin_on_control(int event, void *event_data, void *user_data)
     struct mosquitto_evt_control *ev = event_data;
     fogpay_gateway *gw = user_data;
     (void)event;
-    if (!fogpay_auth_is_operator(gw, mosquitto_client_username(ev->client))) {
+    const char *username = mosquitto_client_username(ev->client);
+    fogpay_entity_login login;
+    bool entity = fogpay_auth_entity_login(gw, username, &login);
+    if (!entity && !fogpay_auth_is_operator(gw, username)) {
         return MOSQ_ERR_ACL_DENIED;
     }
     /* The reply must not report what a later failed commit would undo. */
     fogpay_outbox_flush(gw);
-    fogpay_control_context ctx = {gw->ledger, fogpay_command_send, gw, fogpay_gateway_key_rotate};
+    fogpay_control_context ctx = {gw->ledger,
+                                  fogpay_command_send,
+                                  gw,
+                                  fogpay_gateway_key_rotate,
+                                  entity ? login.entity_id : NULL,
+                                  entity ? login.username : NULL};
     return fogpay_control_event(&ctx, ev, fogpay_clock_wall_ms());
 }
 

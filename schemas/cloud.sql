@@ -1,4 +1,4 @@
--- cloud.sql - the schema of the cloud's store (cloud/store.h), version 3:
+-- cloud.sql - the schema of the cloud's store (cloud/store.h), version 4:
 -- every gateway's key, how far each of its two chains reaches, its settled
 -- transfers and its events (schemas/event.cddl).
 --
@@ -8,7 +8,12 @@
 -- version 1 is refused at open (FOGPAY_ERR_SCHEMA_VERSION, with a sentence
 -- saying to create a new one) rather than altered. Version 3 adds the
 -- event kinds of device keys (5 rotated, 6 revoked); cloud_migrate_2.sql
--- takes a version 2 store there.
+-- takes a version 2 store there. Version 4 takes every transfer kind of
+-- the payment products (0 to 10) and every event kind (0 to 3, 5 to 10),
+-- events that name no device (a tariff, a fee schedule, an entity login),
+-- and transfers of several legs: the record carries the further legs
+-- (transfer.cddl key 20) and transfer_legs holds them for the back
+-- office's questions; cloud_migrate_3.sql takes a version 3 store there.
 --
 -- One text for both engines. cloud/store_sqlite.c and cloud/store_pg.c embed
 -- this file at build time (schemas/meson.build) and run it, unchanged, inside
@@ -28,7 +33,7 @@
 --   * no triggers, no WITHOUT ROWID, no partial indexes: their syntax
 --     differs.
 -- What differs is only where the version is kept, so the engine writes it in
--- the same transaction as this script: SQLite as PRAGMA user_version = 3,
+-- the same transaction as this script: SQLite as PRAGMA user_version = 4,
 -- PostgreSQL as the one row of the table fogpay_schema (version BIGINT).
 -- Both are checked at every open; a change of any table is a new version
 -- with its migration.
@@ -76,7 +81,9 @@ CREATE TABLE gateways (
 
 -- Transfers: each gateway's chain, positions contiguous from 1. The columns
 -- are those of fogpay_transfer (and of the gateway's ledger): kind 0
--- payment, 1 funding, 2 refund, 3 reversal, 4 withdrawal; device_id, seq and
+-- payment, 1 funding, 2 refund, 3 reversal, 4 withdrawal, and the products'
+-- 5 authorisation, 6 capture, 7 release, 8 expiry, 9 usage charge, 10 entity
+-- payment; device_id, seq and
 -- intent_hash together for a device's payment, NULL otherwise;
 -- payer_entity and payee_entity NULL where there is none; related_position
 -- for refunds and reversals. Accounts are the gateway's account numbers and
@@ -85,7 +92,7 @@ CREATE TABLE gateways (
 CREATE TABLE transfers (
     gateway_id TEXT NOT NULL REFERENCES gateways (id),
     position BIGINT NOT NULL CHECK (position >= 1),
-    kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 4),
+    kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 10),
     debit_account BIGINT NOT NULL CHECK (debit_account >= 0),
     credit_account BIGINT NOT NULL CHECK (credit_account >= 0),
     amount_minor BIGINT NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),
@@ -112,26 +119,47 @@ CREATE INDEX transfers_payer_entity ON transfers (payer_entity, gateway_id, posi
 CREATE INDEX transfers_payee_entity ON transfers (payee_entity, gateway_id, position);
 CREATE INDEX transfers_time ON transfers (time_ms);
 
+-- The further legs of a transfer of several legs (fees and splits), as its
+-- record carries them under key 20, numbered from 2 in the record's order;
+-- the transfers row holds the first. Inserted with their transfer; a fee
+-- account's income is found by credit_account.
+CREATE TABLE transfer_legs (
+    gateway_id TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    leg BIGINT NOT NULL CHECK (leg BETWEEN 2 AND 6),
+    debit_account BIGINT NOT NULL CHECK (debit_account >= 1),
+    credit_account BIGINT NOT NULL CHECK (credit_account >= 1),
+    amount_minor BIGINT NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),
+    PRIMARY KEY (gateway_id, position, leg),
+    FOREIGN KEY (gateway_id, position) REFERENCES transfers (gateway_id, position),
+    CHECK (debit_account <> credit_account)
+);
+CREATE INDEX transfer_legs_credit ON transfer_legs (credit_account, gateway_id, position);
+
 -- Events: each gateway's event chain, positions contiguous from 1, its own
 -- numbering apart from the transfers'. Only what the back office filters
 -- on is a column: kind (0 registered, 1 status, 2 ownership, 3 usage,
--- 5 key rotated, 6 key revoked),
--- time_ms (the gateway's clock when recorded), device_id, and entity_id,
--- the legal entity of a registration (the first owner) or an ownership
--- change, NULL for the other kinds. The rest of an event (status, role,
+-- 5 key rotated, 6 key revoked, 7 tariff defined, 8 meter bound, 9 fee
+-- schedule, 10 entity login),
+-- time_ms (the gateway's clock when recorded), device_id (NULL for a
+-- tariff, a fee schedule or an entity login that names none), and
+-- entity_id, the legal entity of a registration (the first owner) or an
+-- ownership change, and the entity a product's event names, if any. The rest of an event (status, role,
 -- effective time, meter reading) is read from record, the event's CBOR as
 -- the batch carried it; hash is the event chain hash at this position.
 CREATE TABLE events (
     gateway_id TEXT NOT NULL REFERENCES gateways (id),
     position BIGINT NOT NULL CHECK (position >= 1),
-    kind BIGINT NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6)),
+    kind BIGINT NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6, 7, 8, 9, 10)),
     time_ms BIGINT NOT NULL CHECK (time_ms >= 1),
-    device_id TEXT NOT NULL CHECK (length(device_id) BETWEEN 1 AND 23),
+    device_id TEXT CHECK (device_id IS NULL OR length(device_id) BETWEEN 1 AND 23),
     entity_id TEXT CHECK (entity_id IS NULL OR length(entity_id) BETWEEN 1 AND 23),
     record BYTEA NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
     hash BYTEA NOT NULL CHECK (length(hash) = 32),
     PRIMARY KEY (gateway_id, position),
-    CHECK ((entity_id IS NULL) = (kind NOT IN (0, 2)))
+    CHECK (device_id IS NOT NULL OR kind IN (7, 9, 10)),
+    CHECK (kind NOT IN (0, 2) OR entity_id IS NOT NULL),
+    CHECK (entity_id IS NULL OR kind IN (0, 2, 7, 9, 10))
 );
 -- A device's history, a legal entity's devices, a period; ordered as the
 -- transfers' indexes are.

@@ -26,11 +26,6 @@
 --
 -- Room to grow without a rewrite (each is a new table and a new version;
 -- every existing row keeps its meaning and its chain hash):
---   * Multi-leg transfers (fees, splits): a table transfer_legs(position
---     REFERENCES transfers, leg, debit_account, credit_account,
---     amount_minor), the legs of one chain position. A single-leg transfer
---     is what the transfers row already holds; a multi-leg one carries its
---     legs in its CBOR record under a new key and its first leg in the row.
 --   * Two-phase transfers are built this way (version 6, holds below): an
 --     authorisation moves the amount into the currency's holds account
 --     (accounts.kind 'holds'), and capture, release and expiry name it by
@@ -193,8 +188,9 @@ CREATE UNIQUE INDEX accounts_holds ON accounts (currency) WHERE kind = 'holds';
 -- those columns encoded (format 1), rebuilt from them rather than stored a
 -- second time; rows written before keep the record bytes they were hashed
 -- with (a CBOR map, so never x'01'), which verification requires to be the
--- encoding of their columns. Other bytes are room for later formats (a
--- multi-leg transfer's legs, below).
+-- encoding of their columns. x'02' (format 2, version 6) is a transfer of
+-- several legs: the record is the columns with the rows of transfer_legs at
+-- its position under key 20 (below, fees and splits).
 CREATE TABLE transfers (
     position INTEGER PRIMARY KEY CHECK (position >= 1),
     kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 10),
@@ -312,10 +308,13 @@ CREATE TABLE rejections (
 -- transfers (fogpay_event, common/fogpay_message.h). kind: 0 a device
 -- registered (with its owner), 1 its status changed, 2 its owner or lessee
 -- changes from a time on, 3 one of its usage readings was stored
--- (fogpay_event_kind). The ledger appends an event in the same transaction
--- as the change it records. position is the event's position in its own
--- chain, contiguous from 1; kind, time_ms and device_id repeat the record
--- for retrieval; record is fogpay_event_encode() of the event, hash the
+-- (fogpay_event_kind), 5 and 6 its key rotated and revoked, 7..10 the
+-- payment products' kinds (9 a fee schedule set, which names a device only
+-- when its payee is one; 10 an entity login created or removed, which names
+-- none: device_id NULL). The ledger appends an event in
+-- the same transaction as the change it records. position is the event's
+-- position in its own chain, contiguous from 1; kind, time_ms and
+-- device_id repeat the record for retrieval; record is fogpay_event_encode() of the event, hash the
 -- chain hash at this position, chained as the transfers are.
 -- Version 3 added this table. Events are not backfilled: in a ledger
 -- migrated from version 2 the chain starts with the first change after the
@@ -323,11 +322,13 @@ CREATE TABLE rejections (
 -- usage_readings.
 CREATE TABLE events (
     position INTEGER PRIMARY KEY CHECK (position >= 1),
-    kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6)),
+    kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6, 7, 8, 9, 10)),
     time_ms INTEGER NOT NULL CHECK (time_ms >= 1),
-    device_id TEXT NOT NULL REFERENCES devices (id),
+    device_id TEXT REFERENCES devices (id),
     record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
-    hash BLOB NOT NULL CHECK (length(hash) = 32)
+    hash BLOB NOT NULL CHECK (length(hash) = 32),
+    CHECK (device_id IS NOT NULL OR kind IN (7, 9, 10)),
+    CHECK (kind <> 10 OR device_id IS NULL)
 );
 -- A device's history.
 CREATE INDEX events_device ON events (device_id);
@@ -413,5 +414,100 @@ END;
 -- Tariffs and metered use.
 
 -- Fees and splits.
+-- A transfer of several legs (transfer.cddl key 20), all at one chain
+-- position: its transfers row holds the first leg and the record byte
+-- x'02' (format 2: the record is the row's columns with these legs under
+-- key 20), transfer_legs the others, numbered from 2 in the record's
+-- order. Balances move by every leg; verification sums both tables.
+-- Indexed by account, so that the transfers of a fee account are found
+-- like the others. Written only with the row of their position.
+CREATE TABLE transfer_legs (
+    position INTEGER NOT NULL REFERENCES transfers (position),
+    leg INTEGER NOT NULL CHECK (leg BETWEEN 2 AND 6),
+    debit_account INTEGER NOT NULL REFERENCES accounts (id),
+    credit_account INTEGER NOT NULL REFERENCES accounts (id),
+    amount_minor INTEGER NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),
+    PRIMARY KEY (position, leg),
+    CHECK (debit_account <> credit_account)
+) WITHOUT ROWID;
+CREATE INDEX transfer_legs_debit ON transfer_legs (debit_account);
+CREATE INDEX transfer_legs_credit ON transfer_legs (credit_account);
+CREATE TRIGGER transfer_legs_no_update BEFORE UPDATE ON transfer_legs
+BEGIN
+    SELECT RAISE(ABORT, 'transfers are never changed: correct with a new transfer');
+END;
+CREATE TRIGGER transfer_legs_no_delete BEFORE DELETE ON transfer_legs
+BEGIN
+    SELECT RAISE(ABORT, 'transfers are never deleted: correct with a new transfer');
+END;
 
--- Legal entities' own logins.
+-- Fee schedules, append-only and effective-dated like ownership: from
+-- effective_ms on, a payment in currency to the payee (payee_device's
+-- wallet, payee_entity's account, or with neither every payee without a
+-- schedule of its own) settles as one transfer of several legs: each fee
+-- leg of fee_schedule_legs takes floor(amount * basis_points / 10000) to
+-- its account, the payee floor(amount * (10000 - their sum) / 10000), and
+-- what that leaves (less than one minor unit a leg) goes to remainder_leg
+-- (0 the payee, i the i-th fee leg). A schedule without legs ends the fees.
+-- event_position is its event (kind 9) on the event chain.
+CREATE TABLE fee_schedules (
+    id INTEGER PRIMARY KEY,
+    payee_device TEXT REFERENCES devices (id),
+    payee_entity TEXT REFERENCES entities (id),
+    currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
+    remainder_leg INTEGER NOT NULL CHECK (remainder_leg BETWEEN 0 AND 5),
+    effective_ms INTEGER NOT NULL CHECK (effective_ms >= 1),
+    recorded_ms INTEGER NOT NULL CHECK (recorded_ms >= 0),
+    event_position INTEGER NOT NULL REFERENCES events (position),
+    CHECK (payee_device IS NULL OR payee_entity IS NULL)
+);
+CREATE INDEX fee_schedules_payee ON fee_schedules (payee_device, payee_entity, currency,
+    effective_ms);
+CREATE TABLE fee_schedule_legs (
+    schedule_id INTEGER NOT NULL REFERENCES fee_schedules (id),
+    leg INTEGER NOT NULL CHECK (leg BETWEEN 1 AND 5),
+    account INTEGER NOT NULL REFERENCES accounts (id),
+    basis_points INTEGER NOT NULL CHECK (basis_points BETWEEN 1 AND 9999),
+    PRIMARY KEY (schedule_id, leg)
+) WITHOUT ROWID;
+CREATE TRIGGER fee_schedules_no_update BEFORE UPDATE ON fee_schedules
+BEGIN
+    SELECT RAISE(ABORT, 'fee schedules are append-only');
+END;
+CREATE TRIGGER fee_schedules_no_delete BEFORE DELETE ON fee_schedules
+BEGIN
+    SELECT RAISE(ABORT, 'fee schedules are append-only');
+END;
+CREATE TRIGGER fee_schedule_legs_no_update BEFORE UPDATE ON fee_schedule_legs
+BEGIN
+    SELECT RAISE(ABORT, 'fee schedules are append-only');
+END;
+CREATE TRIGGER fee_schedule_legs_no_delete BEFORE DELETE ON fee_schedule_legs
+BEGIN
+    SELECT RAISE(ABORT, 'fee schedules are append-only');
+END;
+CREATE TRIGGER fee_schedules_in_order BEFORE INSERT ON fee_schedules
+WHEN NEW.effective_ms < (SELECT max(effective_ms) FROM fee_schedules
+    WHERE payee_device IS NEW.payee_device AND payee_entity IS NEW.payee_entity
+    AND currency = NEW.currency)
+BEGIN
+    SELECT RAISE(ABORT, 'a fee schedule may not take effect before the latest one');
+END;
+
+-- Legal entities' own logins: a legal entity (the person or company behind
+-- devices) logs in to the gateway's broker as itself (plugin/auth.c) and
+-- may use only the control commands open to entities, on its own accounts
+-- and devices (control/control_entity.c). username is the MQTT username, of
+-- the id alphabet (common/fogpay_topic.h) and never a device's id;
+-- password_hash is a PBKDF2 verifier (a person's password, so the slow
+-- hash: common/fogpay_password.h), NULL for a login by client certificate
+-- only (use_identity_as_username, the certificate's CN the username).
+-- Created and removed by an operator, each with an event (kind 10); a
+-- removed login is deleted, its history is in the events.
+CREATE TABLE entity_logins (
+    username TEXT PRIMARY KEY NOT NULL CHECK (length(username) BETWEEN 1 AND 23),
+    entity_id TEXT NOT NULL REFERENCES entities (id),
+    password_hash TEXT CHECK (password_hash IS NULL OR length(password_hash) < 160),
+    created_ms INTEGER NOT NULL CHECK (created_ms >= 0)
+) WITHOUT ROWID;
+CREATE INDEX entity_logins_entity ON entity_logins (entity_id);

@@ -409,39 +409,52 @@ static const ctl_command ctl_commands[] = {
 
 static void ctl_print_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: %s -h HOST [-p PORT] [-u USER --password-file FILE|-] [--cafile CA]\n"
-            "              [--timeout MS] [--json] CONTROL-COMMAND [--field value]...\n"
-            "       %s --db FILE [--json] CONTROL-COMMAND [--field value]...\n"
-            "       %s [--db FILE] COMMAND [OPTIONS]\n\n"
-            "control commands (online and offline, with their aliases):\n"
-            "  createLegalEntity (create-entity) --name N [--contact C] [--bank-reference R]\n"
-            "  registerDevice (register-device) --device D --public-key ed25519:HEX --owner LE\n"
-            "      [--per-payment A] [--per-day A] [--wallet-max A] [--currency CUR]\n"
-            "      [--password-file FILE|-]   (a secret of at least 32 characters)\n"
-            "  importDevices (import-devices) --file FILE|- [--secrets-out FILE]\n"
-            "      one JSON object a line: device, publicKey, owner, limits, and password,\n"
-            "      passwordVerifier or certificateOnly; without them a secret is generated\n"
-            "  suspendDevice (suspend-device), resumeDevice (resume-device),\n"
-            "  revokeDevice (revoke-device) --device D [--reason R]\n"
-            "  rotateDeviceKey (rotate-device-key) --device D --public-key ed25519:HEX\n"
-            "      [--overlap-seconds S], revokeDeviceKey (revoke-device-key) --device D\n"
-            "  rotateGatewayKey (rotate-gateway-key), online only\n"
-            "  setLimits (set-limits) --device D --currency CUR [--per-payment A] [--per-day A]\n"
-            "      [--wallet-max A]\n"
-            "  fundWallet (fund) --device D --currency CUR --amount 1.50 [--reference R]\n"
-            "  transferOwnership (transfer-ownership) --device D --entity LE --role owner|lessee\n"
-            "      [--effective MS]\n"
-            "  getBalance (balance) --device D --currency CUR\n"
-            "  getTransfer (get-transfer) --id N\n"
-            "  listTransfers (list-transfers) [--device D] [--entity LE] [--from MS] [--to MS]\n"
-            "      [--after N] [--limit N]\n"
-            "  verifyLedger (verify-ledger), getSyncStatus (sync-status)\n"
-            "  refund --id N [--amount A]\n"
-            "  holdList (hold-list) [--device D] [--all true] [--after N] [--limit N]\n"
-            "  holdCapture (hold-capture) --id N [--amount A], holdVoid (hold-void) --id N\n"
-            "\noffline commands:\n",
-            ctl_program, ctl_program, ctl_program);
+    fprintf(
+        out,
+        "usage: %s -h HOST [-p PORT] [-u USER --password-file FILE|-] [--entity] [--cafile CA]\n"
+        "              [--timeout MS] [--json] CONTROL-COMMAND [--field value]...\n"
+        "       %s --db FILE [--json] CONTROL-COMMAND [--field value]...\n"
+        "       %s [--db FILE] COMMAND [OPTIONS]\n\n"
+        "control commands (online and offline, with their aliases):\n"
+        "  createLegalEntity (create-entity) --name N [--contact C] [--bank-reference R]\n"
+        "  registerDevice (register-device) --device D --public-key ed25519:HEX --owner LE\n"
+        "      [--per-payment A] [--per-day A] [--wallet-max A] [--currency CUR]\n"
+        "      [--password-file FILE|-]   (a secret of at least 32 characters)\n"
+        "  importDevices (import-devices) --file FILE|- [--secrets-out FILE]\n"
+        "      one JSON object a line: device, publicKey, owner, limits, and password,\n"
+        "      passwordVerifier or certificateOnly; without them a secret is generated\n"
+        "  suspendDevice (suspend-device), resumeDevice (resume-device),\n"
+        "  revokeDevice (revoke-device) --device D [--reason R]\n"
+        "  rotateDeviceKey (rotate-device-key) --device D --public-key ed25519:HEX\n"
+        "      [--overlap-seconds S], revokeDeviceKey (revoke-device-key) --device D\n"
+        "  rotateGatewayKey (rotate-gateway-key), online only\n"
+        "  setLimits (set-limits) --device D --currency CUR [--per-payment A] [--per-day A]\n"
+        "      [--wallet-max A]\n"
+        "  fundWallet (fund) --device D --currency CUR --amount 1.50 [--reference R]\n"
+        "  transferOwnership (transfer-ownership) --device D --entity LE --role owner|lessee\n"
+        "      [--effective MS]\n"
+        "  getBalance (balance) --device D --currency CUR\n"
+        "  getTransfer (get-transfer) --id N\n"
+        "  listTransfers (list-transfers) [--device D] [--entity LE] [--from MS] [--to MS]\n"
+        "      [--after N] [--limit N]\n"
+        "  verifyLedger (verify-ledger), getSyncStatus (sync-status)\n"
+        "  refund --id N [--amount A]\n"
+        "  createEntityLogin (create-entity-login) --entity LE --login NAME\n"
+        "      --password-file FILE|- | --certificate-only true\n"
+        "  removeEntityLogin (remove-entity-login) --login NAME\n"
+        "  getEntityAccount (entity-account) --entity LE --currency CUR\n"
+        "  listEntityDevices (entity-devices) --entity LE [--after D]\n"
+        "  payDevice (pay-device) --entity LE --device D --currency CUR --amount A\n"
+        "      [--reference R]\n"
+        "  setFeeSchedule (set-fee) [--payee D | --payee-entity E] --currency CUR\n"
+        "      [--leg BP:ACCOUNT|le-ENTITY|DEVICE ...] [--remainder-leg I] [--effective MS]\n"
+        "  listFeeSchedules (list-fees)\n"
+        "  holdList (hold-list) [--device D] [--all true] [--after N] [--limit N]\n"
+        "  holdCapture (hold-capture) --id N [--amount A], holdVoid (hold-void) --id N\n"
+        "as a legal entity's own login (-u LOGIN --entity, online): balance, entity-account,\n"
+        "  entity-devices, list-transfers, get-transfer and pay-device, on its own accounts\n"
+        "  and devices; --entity LE may then be left out\n\noffline commands:\n",
+        ctl_program, ctl_program, ctl_program);
     for (size_t i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++) {
         fprintf(out, "  %s %s\n", ctl_program, ctl_commands[i].usage);
     }
@@ -459,6 +472,7 @@ int main(int argc, char **argv)
         {"timeout", required_argument, NULL, 't'},
         {"password-file", required_argument, NULL, 'W'},
         {"json", no_argument, NULL, 'J'},
+        {"entity", no_argument, NULL, 'E'},
         {NULL, 0, NULL, 0},
     };
     const char *db_path = NULL;
@@ -510,6 +524,9 @@ int main(int argc, char **argv)
             break;
         case 'J':
             target.json = true;
+            break;
+        case 'E':
+            conn.entity = true;
             break;
         case 'H':
             ctl_print_usage(stdout);

@@ -13,7 +13,7 @@
 
 #define FOGPAYCTL_PROGRAM "fogpayctl"
 
-/* How to reach a gateway's broker as an operator. Strings are borrowed
+/* How to reach a gateway's broker as an operator or a legal entity. Strings are borrowed
  * (from argv, or the caller's buffer for the password). */
 typedef struct fogpayctl_connection {
     const char *host;
@@ -22,6 +22,7 @@ typedef struct fogpayctl_connection {
     const char *password; /* read from --password-file, never from argv */
     const char *cafile;   /* TLS when set */
     int timeout_ms;
+    bool entity; /* username is a legal entity's own login: its replies come on its topic */
 } fogpayctl_connection;
 
 /* Where a control request goes: exactly one of ledger (offline: the one

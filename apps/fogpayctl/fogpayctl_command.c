@@ -8,9 +8,10 @@
  *
  * The request. "--per-payment 5.00" becomes "perPayment":"5.00". Amounts
  * stay decimal strings; the fields that are integers in the contract (id,
- * effective, from, to, after, limit, overlapSeconds) become JSON numbers after a strict
- * parse, and --all true|false a JSON boolean. For registerDevice the limit fields (--per-payment,
- * --per-day,
+ * effective, from, to, after, limit, overlapSeconds, remainderLeg) become JSON numbers after
+ * a strict parse, "--certificate-only true" and "--all true|false" JSON booleans, and each
+ * "--leg BP:TARGET" of setFeeSchedule one element of "legs". For registerDevice the limit
+ * fields (--per-payment, --per-day,
  * --wallet-max, --currency) go into a "limits" object. A password is never
  * taken from the command line, where ps shows it: "--password-file FILE"
  * (or "-" for standard input) is read and sent as "password", and
@@ -76,13 +77,23 @@ static const command_row command_rows[] = {
     {"verifyLedger", "verify-ledger", "ok: {checked} transfers checked"},
     {"refund", NULL, "transfer {transfer}"},
     {"getSyncStatus", "sync-status", NULL},
+    {"setFeeSchedule", "set-fee", "fee schedule set (event {event})"},
+    {"listFeeSchedules", "list-fees", NULL},
+    {"createEntityLogin", "create-entity-login", "login {login} for {entity}"},
+    {"removeEntityLogin", "remove-entity-login", "removed login {login}"},
+    {"getEntityAccount", "entity-account",
+     "{entity}: account {account}, balance {balance} "
+     "{currency}"},
+    {"listEntityDevices", "entity-devices", NULL},
+    {"payDevice", "pay-device", "transfer {transfer}, balance {balance} {currency}"},
     {"holdList", "hold-list", NULL},
     {"holdCapture", "hold-capture", "hold {id} captured: transfer {transfer}"},
     {"holdVoid", "hold-void", "hold {id} voided: transfer {transfer}"},
 };
 
-static const char *const command_number_fields[] = {"id",    "effective", "from",          "to",
-                                                    "after", "limit",     "overlapSeconds"};
+static const char *const command_number_fields[] = {
+    "id", "effective", "from", "to", "after", "limit", "overlapSeconds", "remainderLeg"};
+#define COMMAND_NUMBER_FIELDS (sizeof command_number_fields / sizeof command_number_fields[0])
 static const char *const command_limit_fields[] = {"perPayment", "perDay", "walletMax", "currency"};
 
 static bool command__in(const char *name, const char *const *list, size_t count)
@@ -128,6 +139,45 @@ static bool command__field_name(const char *arg, char out[COMMAND_FIELD_MAX])
     return n > 0;
 }
 
+/* Adds "--leg BP:TARGET" to the command's "legs": basis points and an
+ * account number (digits), an entity ("le-...") or a device id. Returns
+ * false after printing why. */
+static bool command__add_leg(cJSON *cmd, const char *option, const char *value)
+{
+    const char *colon = strchr(value, ':');
+    char bp_text[8];
+    uint64_t bp = 0;
+    uint64_t account = 0;
+    size_t bp_len = colon != NULL ? (size_t)(colon - value) : 0;
+    if (colon == NULL || bp_len == 0 || bp_len >= sizeof bp_text || colon[1] == '\0') {
+        fogpay_cli_usage_error(FOGPAYCTL_PROGRAM, option,
+                               "a fee leg is BASIS_POINTS:ACCOUNT, :le-ENTITY or :DEVICE");
+        return false;
+    }
+    memcpy(bp_text, value, bp_len);
+    bp_text[bp_len] = '\0';
+    if (!fogpay_cli_parse_u64(bp_text, UINT64_MAX, &bp)) {
+        fogpay_cli_usage_error(FOGPAYCTL_PROGRAM, option, "the basis points are a whole number");
+        return false;
+    }
+    cJSON *legs = cJSON_GetObjectItemCaseSensitive(cmd, "legs");
+    if (legs == NULL) {
+        legs = cJSON_AddArrayToObject(cmd, "legs");
+    }
+    cJSON *leg = cJSON_CreateObject();
+    if (legs == NULL || leg == NULL || !cJSON_AddItemToArray(legs, leg)) {
+        cJSON_Delete(leg);
+        return false;
+    }
+    const char *target = colon + 1;
+    bool ok = cJSON_AddNumberToObject(leg, "basisPoints", (double)bp) != NULL;
+    if (fogpay_cli_parse_u64(target, UINT64_MAX, &account)) {
+        return ok && cJSON_AddNumberToObject(leg, "account", (double)account) != NULL;
+    }
+    const char *kind = strncmp(target, "le-", 3) == 0 ? "entity" : "device";
+    return ok && cJSON_AddStringToObject(leg, kind, target) != NULL;
+}
+
 /* Adds one "--field value" to the command object (or its limits). Returns
  * false after printing why. */
 static bool command__add_field(const fogpayctl_target *target, cJSON *cmd, bool limits_nested,
@@ -164,7 +214,10 @@ static bool command__add_field(const fogpayctl_target *target, cJSON *cmd, bool 
         memset(password, 0, sizeof password);
         return ok;
     }
-    if (strcmp(name, "all") == 0) {
+    if (strcmp(name, "leg") == 0) {
+        return command__add_leg(cmd, option, value);
+    }
+    if (strcmp(name, "certificateOnly") == 0 || strcmp(name, "all") == 0) {
         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
             fprintf(stderr, "%s: %s takes true or false, got \"%s\"\n", FOGPAYCTL_PROGRAM, option,
                     value);
@@ -172,7 +225,7 @@ static bool command__add_field(const fogpayctl_target *target, cJSON *cmd, bool 
         }
         return cJSON_AddBoolToObject(dest, name, strcmp(value, "true") == 0) != NULL;
     }
-    if (command__in(name, command_number_fields, 7)) {
+    if (command__in(name, command_number_fields, COMMAND_NUMBER_FIELDS)) {
         uint64_t n = 0;
         if (!fogpay_cli_parse_u64(value, UINT64_MAX, &n)) {
             fprintf(stderr, "%s: %s takes a whole number, got \"%s\"\n", FOGPAYCTL_PROGRAM, option,

@@ -2,7 +2,8 @@
  * fogpayctl_online.c - the online path of fogpayctl's control commands: one
  * request to a running gateway over MQTT 5, like mosquitto_ctrl.
  *
- * The tool subscribes to the response topic first, publishes the request at
+ * The tool subscribes to the response topic first (a legal entity's own
+ * login, --entity, to its own: FOGPAY_CONTROL_RESPONSE_TOPIC/LOGIN), publishes the request at
  * QoS 1, and waits up to the timeout for the reply that carries its
  * correlation data. The request is built, and the reply printed, by
  * fogpayctl_command.c, the same way as on the offline path.
@@ -37,7 +38,15 @@ static bool online__matches(const cJSON *reply, const char *correlation)
 static char *online__exchange(MQTTClient client, const fogpayctl_connection *conn,
                               const char *payload, const char *correlation)
 {
-    MQTTResponse r = MQTTClient_subscribe5(client, FOGPAY_CONTROL_RESPONSE_TOPIC, 1, NULL, NULL);
+    char topic_own[FOGPAY_CONTROL_ENTITY_RESPONSE_TOPIC_MAX] = FOGPAY_CONTROL_RESPONSE_TOPIC;
+    if (conn->entity &&
+        (conn->username == NULL || fogpay_control_entity_response_topic(
+                                       conn->username, topic_own, sizeof topic_own) != FOGPAY_OK)) {
+        fprintf(stderr, "fogpayctl: --entity needs -u LOGIN of at most %d characters\n",
+                FOGPAY_LOGIN_NAME_MAX);
+        return NULL;
+    }
+    MQTTResponse r = MQTTClient_subscribe5(client, topic_own, 1, NULL, NULL);
     if (r.reasonCode > MQTTREASONCODE_GRANTED_QOS_2) {
         fprintf(stderr, "fogpayctl: subscribing to the response topic was refused (%d)\n",
                 r.reasonCode);

@@ -97,6 +97,15 @@ COMMAND_LIMITS = {1: "meter-07", 2: 2, 3: 2, 4: 1764000300, 5: "gw-1", 7: 500, 8
 TRANSFER = {1: 7, 2: 0, 3: 3, 4: 5, 5: 150, 6: 978, 7: 1764000000123, 8: "meter-07", 9: 42,
             10: "le-00112233445566aa", 11: "le-8899aabbccddeeff", 12: HASH_B}
 TRANSFER_FUNDING = {1: 1, 2: 1, 3: 1, 4: 3, 5: 10000, 6: 978, 7: 1764000000000}
+# A payment of 30.01 split by a fee schedule of 300 bp, the remainder to the
+# fee leg: 29.10 to the payee (first leg), 0.91 to account 9 (key 20).
+TRANSFER_LEGS = {**TRANSFER, 5: 2910, 20: [[3, 9, 91]]}
+EVENT_FEE = {1: 9, 2: 9, 3: 1764000000000, 4: "charger-1", 11: 1764000000000, 20: 978,
+             21: [[9, 300]], 22: 1}
+EVENT_STATUS = {1: 2, 2: 1, 3: 1764000000000, 4: "charger-1", 12: 1}
+TRANSFER_ENTITY = {1: 9, 2: 10, 3: 12, 4: 5, 5: 2000, 6: 978, 7: 1764000000456,
+                   10: "le-00112233445566aa", 11: "le-00112233445566aa", 13: "top-up"}
+EVENT_LOGIN = {1: 4, 2: 10, 3: 1764000000789, 9: "le-00112233445566aa", 23: "alice"}
 ACK = {1: "gw-1", 2: 3, 3: 0, 5: 7, 6: HASH_A}
 ACK_RESEND = {1: "gw-1", 2: 4, 3: 2, 5: 7, 6: HASH_A, 7: 8}
 
@@ -144,6 +153,10 @@ valid = [
     ("command", "new limits", COMMAND_LIMITS),
     ("transfer", "payment record", TRANSFER),
     ("transfer", "funding record", TRANSFER_FUNDING),
+    ("transfer", "entity payment record: an entity's account tops up its device",
+     TRANSFER_ENTITY),
+    ("event", "entity login created", EVENT_LOGIN),
+    ("event", "entity login removed", with_(EVENT_LOGIN, k24=1)),
     ("batch_ack", "stored", ACK),
     ("batch_ack", "resend from a gap", ACK_RESEND),
     ("receipt", "settled receipt with balance 0", with_(RECEIPT_SETTLED, k7=0)),
@@ -167,11 +180,22 @@ valid = [
     ("hold_message", "void of a hold", HOLD_VOID),
     ("receipt", "settled receipt of a capture", RECEIPT_CAPTURED),
     ("receipt", "settled receipt of a void, the sender holding more", with_(RECEIPT_CAPTURED, k16=500)),
+    ("receipt", "settled receipt of a capture split by a fee schedule", with_(RECEIPT_CAPTURED, k20=75)),
     ("receipt", "rejection of a capture: hold_captured", {1: "charger-1", 2: 13, 3: 2, 4: 1,
         5: 102, 10: "gw-1", 11: 1764003602, 12: HASH_B}),
     ("transfer", "authorisation record", TRANSFER_AUTHORISATION),
     ("transfer", "capture record", TRANSFER_CAPTURE),
     ("transfer", "expiry record", TRANSFER_EXPIRY),
+    ("transfer", "payment of two legs: the payee's and a 3% fee", TRANSFER_LEGS),
+    ("transfer", "payment of six legs, the most", with_(TRANSFER, k20=[[3, 9 + i, 1] for i in range(5)])),
+    ("receipt", "settled receipt of a payment with fees", with_(RECEIPT_SETTLED, k20=91)),
+    ("receipt", "rejection: a fee leg credits the paying wallet", with_(RECEIPT_REJECTED, k5=127)),
+    ("event", "status: suspended", EVENT_STATUS),
+    ("event", "fee schedule of a device, remainder to the fee leg", EVENT_FEE),
+    ("event", "fee schedule of an entity, no fee from then",
+     with_(EVENT_FEE, k4=None, k9="le-8899aabbccddeeff", k21=None, k22=None)),
+    ("event", "default fee schedule of two legs",
+     with_(EVENT_FEE, k4=None, k21=[[9, 250], [12, 50]], k22=None)),
 ]
 
 invalid = [
@@ -237,6 +261,13 @@ invalid = [
     ("command", "unknown kind", with_(COMMAND_SUSPEND, k3=3), "field_range"),
     ("transfer", "debit equals credit", with_(TRANSFER, k4=3), "field_range"),
     ("transfer", "device without seq", with_(TRANSFER, k9=None), "field_range"),
+    ("transfer", "kind 9, not of this version", with_(TRANSFER_FUNDING, k2=9), "field_range"),
+    ("transfer", "kind 11", with_(TRANSFER_FUNDING, k2=11), "field_range"),
+    ("event", "entity login naming a device", with_(EVENT_LOGIN, k4="charger-1"), "field_range"),
+    ("event", "entity login without its username", with_(EVENT_LOGIN, k23=None), "field_range"),
+    ("event", "entity login without its entity", with_(EVENT_LOGIN, k9=None), "field_range"),
+    ("event", "removal flag on a status event",
+     {1: 5, 2: 1, 3: 1764000000789, 4: "charger-1", 12: 1, 24: 1}, "field_range"),
     ("usage", "unit of 9 characters", with_(USAGE, k5="kilowatth"), "cbor_too_long"),
     ("batch_ack", "refused without a reason", with_(ACK, k3=1), "field_range"),
     ("batch_ack", "resend without a position", with_(ACK_RESEND, k7=None), "field_range"),
@@ -260,6 +291,21 @@ invalid = [
     ("receipt", "expiry on a settled capture", with_(RECEIPT_CAPTURED, k15=1764007201), "field_range"),
     ("transfer", "capture without the authorisation", with_(TRANSFER_CAPTURE, k14=None), "field_range"),
     ("transfer", "authorisation naming a transfer", with_(TRANSFER_AUTHORISATION, k14=3), "field_range"),
+    ("transfer", "a leg from an account to itself", with_(TRANSFER_LEGS, k20=[[3, 3, 91]]), "field_range"),
+    ("transfer", "seven legs", with_(TRANSFER, k20=[[3, 9 + i, 1] for i in range(6)]), "field_range"),
+    ("transfer", "an empty array of legs", with_(TRANSFER, k20=[]), "field_range"),
+    ("transfer", "a leg of two numbers", with_(TRANSFER, k20=[[3, 9]]), "field_range"),
+    ("transfer", "a leg of zero", with_(TRANSFER, k20=[[3, 9, 0]]), "field_range"),
+    ("transfer", "a leg as a map", with_(TRANSFER, k20=[{1: 3}]), "cbor_type"),
+    ("receipt", "rejection with fees", with_(RECEIPT_REJECTED, k20=91), "field_range"),
+    ("event", "fee legs of 100%", with_(EVENT_FEE, k21=[[9, 6000], [10, 4000]]), "field_range"),
+    ("event", "fee leg of 10000 basis points", with_(EVENT_FEE, k21=[[9, 10000]]), "field_range"),
+    ("event", "remainder to a leg it lacks", with_(EVENT_FEE, k22=2), "field_range"),
+    ("event", "fee schedule of a device and an entity", with_(EVENT_FEE, k9="le-8899aabbccddeeff"), "field_range"),
+    ("event", "fee schedule without a currency", with_(EVENT_FEE, k20=None), "field_range"),
+    ("event", "fee schedule without its effective time", with_(EVENT_FEE, k11=None), "field_range"),
+    ("event", "a currency on a status event", with_(EVENT_STATUS, k20=978), "field_range"),
+    ("event", "status event without a device", with_(EVENT_STATUS, k4=None), "field_range"),
 ]
 
 

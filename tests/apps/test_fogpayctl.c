@@ -126,7 +126,7 @@ static void test_offline_export_csv_json(void)
     /* A header and one line per transfer. */
     CU_ASSERT_EQUAL(count_lines(out), 3);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, ",10.00,EUR,"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, ",top-up\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, ",top-up,\n"));
     CU_ASSERT_EQUAL(
         run(out, sizeof out, "%s --db %s/l.db export --format json --device dev-a", fogpayctl, dir),
         0);
@@ -169,6 +169,53 @@ static void test_offline_export_events(void)
     /* verify counts the events it walked. */
     CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 2 transfers checked, 1 events checked"));
+    cleanup();
+}
+
+/* Fee schedules: set with a leg to an entity, listed, exported as an event
+ * of kind 9; refusals with their codes (exit 1), a malformed leg (exit 2). */
+static void test_offline_fees(void)
+{
+    static char out[OUT_MAX];
+    char platform[64];
+    provision();
+    CU_ASSERT_EQUAL_FATAL(
+        run(out, sizeof out, "%s --db %s/l.db create-entity --name 'Platform SE'", fogpayctl, dir),
+        0);
+    strip_newline(out);
+    copy_text(platform, sizeof platform, out);
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db set-fee --payee dev-a --currency EUR --leg 300:%s "
+                        "--remainder-leg 1",
+                        fogpayctl, dir, platform),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "fee schedule set (event 2)\n");
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db list-fees", fogpayctl, dir), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"payee\":\t\"dev-a\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"basisPoints\":\t300"));
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --db %s/l.db export-events --format json", fogpayctl, dir), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"kind\":9,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"feeLegs\":[{\"account\":"));
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db set-fee --currency EUR --leg 6000:%s --leg 4000:%s 2>&1",
+                        fogpayctl, dir, platform, platform),
+                    1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(fee_over_total)"));
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db set-fee --payee dev-a --currency EUR --leg 300:dev-a 2>&1",
+                        fogpayctl, dir),
+                    1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(fee_leg_payee)"));
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db set-fee --currency EUR --leg 300:999 2>&1", fogpayctl,
+                        dir),
+                    1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(fee_account_unknown)"));
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db set-fee --currency EUR --leg 300 2>&1",
+                        fogpayctl, dir),
+                    2);
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
     cleanup();
 }
 
@@ -252,6 +299,7 @@ int main(int argc, char **argv)
     CU_add_test(s, "export csv and json", test_offline_export_csv_json);
     CU_add_test(s, "export-events csv and json", test_offline_export_events);
     CU_add_test(s, "refusals: duplicate, bad amount, unknown device", test_offline_refusals);
+    CU_add_test(s, "fee schedules: set, list, exported, refused", test_offline_fees);
     CU_add_test(s, "tampered amount found at its position", test_offline_tamper);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();

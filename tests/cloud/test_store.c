@@ -1205,7 +1205,7 @@ static void store_exec(const char *conninfo, const char *sql)
     " entity_id TEXT, record BYTEA NOT NULL, hash BYTEA NOT NULL,"                                 \
     " PRIMARY KEY (gateway_id, position), CHECK ((entity_id IS NULL) = (kind = 1 OR kind = 3)));"  \
     " INSERT INTO events_v2 SELECT * FROM events; DROP TABLE events;"                              \
-    " ALTER TABLE events_v2 RENAME TO events;"
+    " ALTER TABLE events_v2 RENAME TO events; DROP TABLE transfer_legs;"
 
 /* A store of version 2 is migrated at open: its events stay and verify,
  * and the key events of version 3 can then be stored. */
@@ -1239,6 +1239,97 @@ static void test_version_2_migrated(void)
     CU_ASSERT_EQUAL(fogpay_store_gateway_get(s, "gw-a", &g), FOGPAY_OK);
     CU_ASSERT_EQUAL(g.event_position, 5);
     CU_ASSERT_EQUAL(fogpay_store_verify(s, NULL, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_store_close(s);
+}
+
+/* The events table as version 3 had it (no product kinds, every event a
+ * device's), rows kept, and no transfer_legs. */
+#define STORE_EVENTS_V3                                                                            \
+    "DROP TABLE transfer_legs;"                                                                    \
+    " CREATE TABLE events_v3 (gateway_id TEXT NOT NULL REFERENCES gateways (id),"                  \
+    " position BIGINT NOT NULL CHECK (position >= 1),"                                             \
+    " kind BIGINT NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6)),"                                    \
+    " time_ms BIGINT NOT NULL CHECK (time_ms >= 1), device_id TEXT NOT NULL,"                      \
+    " entity_id TEXT, record BYTEA NOT NULL, hash BYTEA NOT NULL,"                                 \
+    " PRIMARY KEY (gateway_id, position), CHECK ((entity_id IS NULL) = (kind NOT IN (0, 2))));"    \
+    " INSERT INTO events_v3 SELECT * FROM events; DROP TABLE events;"                              \
+    " ALTER TABLE events_v3 RENAME TO events;"
+
+/* Keeps the last transfer visited. */
+static int last_transfer_visit(void *ctx, const char *gateway_id, const fogpay_transfer *t,
+                               const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    (void)gateway_id;
+    (void)hash;
+    *(fogpay_transfer *)ctx = *t;
+    return 0;
+}
+
+/* A store of version 3 is migrated at open: its transfers and events stay
+ * and verify, and then a transfer of two legs and a fee schedule's event,
+ * which names no device, are stored and verify. */
+static void test_version_3_migrated(void)
+{
+    static chain legs;
+    static event_chain events;
+    char conninfo[CONNINFO_MAX];
+    fogpay_store *s = fresh_store(conninfo, sizeof conninfo, false);
+    memset(&legs, 0, sizeof legs);
+    memset(&events, 0, sizeof events);
+    chain_build(&legs, 6);
+    chain_append_all(s, "gw-a", &legs, 6);
+    event_chain_build(&events, 3);
+    event_append_all(s, "gw-a", &events, 3, 1);
+    fogpay_store_close(s);
+    store_exec(conninfo, use_pg ? STORE_EVENTS_V3 " UPDATE fogpay_schema SET version = 3"
+                                : STORE_EVENTS_V3 " PRAGMA user_version = 3");
+    s = open_store(conninfo, false);
+    CU_ASSERT_EQUAL(fogpay_store_verify(s, NULL, NULL, NULL, NULL, 0), FOGPAY_OK);
+    /* Position 7: 97 to the payee, 3 to a platform's account 13. */
+    chain_build(&legs, 7);
+    legs.t[6].amount_minor = 97;
+    legs.t[6].leg_count = 1;
+    legs.t[6].legs[0] = (fogpay_leg){legs.t[6].debit_account, 13, 3};
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_transfer_encode(&legs.t[6], legs.bytes[6], FOGPAY_RECORD_BYTES_MAX, &len),
+        FOGPAY_OK);
+    legs.r[6].record_len = len;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_sha256_pair(legs.r[5].hash, FOGPAY_HASH_BYTES, legs.bytes[6], len, legs.r[6].hash),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(chain_append(s, "gw-a", &legs, 6, 1, 3), FOGPAY_OK);
+    fogpay_event *e = &events.e[3];
+    memset(e, 0, sizeof *e);
+    e->position = 4;
+    e->kind = FOGPAY_EVENT_FEE_SCHEDULE;
+    e->time_ms = T0_MS + 40;
+    e->effective_ms = T0_MS + 40;
+    e->fee_currency = 978;
+    e->fee_leg_count = 1;
+    e->fee_legs[0] = (fogpay_fee_leg){13, 300};
+    event_chain_encode(&events, 3);
+    events.n = 4;
+    CU_ASSERT_EQUAL(event_append(s, "gw-a", &events, 3, 1, 4), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_store_verify(s, NULL, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_transfer last;
+    memset(&last, 0, sizeof last);
+    fogpay_store_filter f = {.gateway_id = "gw-a", .after_gateway = "gw-a", .after_position = 6};
+    CU_ASSERT_EQUAL(fogpay_store_transfers(s, &f, last_transfer_visit, &last), FOGPAY_OK);
+    CU_ASSERT_EQUAL(last.position, 7);
+    CU_ASSERT_EQUAL(last.leg_count, 1);
+    CU_ASSERT_EQUAL(last.legs[0].credit_account, 13);
+    CU_ASSERT_EQUAL(last.legs[0].amount_minor, 3);
+    fogpay_store_close(s);
+    /* The legs as stored are checked against the record that carries them. */
+    store_exec(conninfo, "UPDATE transfer_legs SET amount_minor = 4");
+    s = open_store(conninfo, false);
+    uint64_t bad = 0;
+    char problem[256] = "";
+    CU_ASSERT_EQUAL(fogpay_store_verify(s, NULL, NULL, &bad, problem, sizeof problem),
+                    FOGPAY_ERR_LEDGER_CORRUPT);
+    CU_ASSERT_EQUAL(bad, 7);
+    CU_ASSERT_PTR_NOT_NULL(strstr(problem, "legs"));
     fogpay_store_close(s);
 }
 
@@ -1528,6 +1619,8 @@ static void add_tests(CU_pSuite suite)
     CU_add_test(suite, "a version 1 store is refused: no migration", test_version_1_refused);
     CU_add_test(suite, "a version 2 store is migrated, key events stored after",
                 test_version_2_migrated);
+    CU_add_test(suite, "a version 3 store is migrated, legs and fee events stored after",
+                test_version_3_migrated);
     CU_add_test(suite, "durable across close and reopen", test_durable_across_reopen);
     CU_add_test(suite, "fogpay-cloud against fogpayctl's export", test_fogpay_cloud_tool);
 }

@@ -13,6 +13,10 @@
  *     on, and after it returns nothing is lost, doubled or out of order;
  *   - an ingest process killed with SIGKILL mid-burst and restarted; two
  *     ingest processes sharing the subscription;
+ *   - fees: a payment to a payee with a fee schedule settles through the
+ *     plugin as one position of two legs, a schedule that cannot apply
+ *     refuses with its reason and moves nothing, and the cloud's copy
+ *     gives every account the ledger's balance, summing to zero;
  *   - batches published by hand on the cloud broker: a duplicate is acked
  *     stored again and stored once, a flipped byte and an unknown key get no
  *     ack, a gap gets a resend from the right position, a fork is refused.
@@ -258,8 +262,9 @@ static bool gateway_start(gateway *g)
 
 /* Runs fogpay-agent as dev-a of gateway g with the subcommand words in
  * tail (NULL-terminated); returns its pid when background, else waits and
- * returns the exit status. */
-static int agent_run(gateway *g, const char *const *tail, bool background, pid_t *pid_out)
+ * returns the exit status, its output in out_path (NULL: the test's). */
+static int agent_run_to(gateway *g, const char *const *tail, bool background, pid_t *pid_out,
+                        const char *out_path)
 {
     char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], pass[TEST_BROKER_PATH_MAX], port[16];
     gw_path(g, "state-dev-a", dir);
@@ -276,7 +281,7 @@ static int agent_run(gateway *g, const char *const *tail, bool background, pid_t
     }
     argv[n] = NULL;
     if (!background) {
-        return testutil_command(argv, NULL);
+        return testutil_command(argv, out_path);
     }
     fflush(stdout);
     pid_t pid = fork();
@@ -288,6 +293,11 @@ static int agent_run(gateway *g, const char *const *tail, bool background, pid_t
     }
     *pid_out = pid;
     return 0;
+}
+
+static int agent_run(gateway *g, const char *const *tail, bool background, pid_t *pid_out)
+{
+    return agent_run_to(g, tail, background, pid_out, NULL);
 }
 
 /* dev-a pays dev-b count times on gateway g. */
@@ -820,6 +830,154 @@ static void test_hand_batches(void)
     compare_with_cloud(g);
 }
 
+/* What the cloud's copy of g's chain says each account holds: every leg
+ * of every transfer, summed, in minor units; accounts numbered below
+ * FEES_ACCOUNTS_MAX. */
+#define FEES_ACCOUNTS_MAX 64
+typedef struct cloud_balances {
+    int64_t balance[FEES_ACCOUNTS_MAX];
+    uint64_t last;
+    uint64_t legs;
+    bool out_of_range;
+} cloud_balances;
+
+static int cloud_balances_visit(void *ctx, const char *gateway_id, const fogpay_transfer *t,
+                                const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    (void)gateway_id;
+    (void)hash;
+    cloud_balances *b = ctx;
+    for (uint32_t i = 0; i <= t->leg_count; i++) {
+        fogpay_leg leg = fogpay_transfer_leg(t, i);
+        if (leg.debit_account >= FEES_ACCOUNTS_MAX || leg.credit_account >= FEES_ACCOUNTS_MAX) {
+            b->out_of_range = true;
+            return 1;
+        }
+        b->balance[leg.debit_account] -= (int64_t)leg.amount_minor;
+        b->balance[leg.credit_account] += (int64_t)leg.amount_minor;
+    }
+    b->legs += t->leg_count;
+    b->last = t->position;
+    return 0;
+}
+
+static cloud_balances cloud_balances_of(const gateway *g)
+{
+    cloud_balances b;
+    memset(&b, 0, sizeof b);
+    fogpay_store *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_store_open(store_conninfo, false, &s), FOGPAY_OK);
+    for (uint64_t before = UINT64_MAX; before != b.last && !b.out_of_range;) {
+        before = b.last;
+        fogpay_store_filter f = {
+            .gateway_id = g->id, .after_gateway = g->id, .after_position = b.last};
+        CU_ASSERT_EQUAL(fogpay_store_transfers(s, &f, cloud_balances_visit, &b), FOGPAY_OK);
+    }
+    fogpay_store_close(s);
+    CU_ASSERT_FALSE(b.out_of_range);
+    return b;
+}
+
+/* A fee schedule on gateway 0: dev-b's payments give 3% to a platform
+ * operator's account. dev-a pays dev-b 30.01 through the agent: one chain
+ * position of two legs (29.10 and 0.91, the remainder's cent to the
+ * platform as the schedule names it); a schedule whose fee leg credits
+ * the payer's own wallet refuses the next payment with fee_leg_payer and
+ * moves nothing. The cloud's copy, synced and verified, gives every account
+ * the ledger's balance, and the balances sum to zero. */
+static void test_fees(void)
+{
+    gateway *g = &gws[0];
+    fogpay_ledger *l = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    uint64_t now = (uint64_t)time(NULL) * 1000u;
+    fogpay_entity_personal p = {"Platform Operator SE", NULL, NULL};
+    char platform[FOGPAY_ENTITY_ID_MAX + 1];
+    uint64_t platform_account = 0, wallet_a = 0, wallet_b = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &p, now, platform), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(l, platform, EUR, &platform_account),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_wallet(l, "dev-a", EUR, &wallet_a), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_wallet(l, "dev-b", EUR, &wallet_b), FOGPAY_OK);
+    fogpay_fee_schedule f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.payee_device, sizeof f.payee_device, "dev-b");
+    f.currency = EUR;
+    f.effective_ms = now - 1000;
+    f.leg_count = 1;
+    f.legs[0] = (fogpay_fee_leg){platform_account, 300};
+    f.remainder_leg = 1;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fee_schedule_set(l, &f, now, NULL), FOGPAY_OK);
+    int64_t a_before = 0, b_before = 0;
+    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, wallet_a, &a_before), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, wallet_b, &b_before), FOGPAY_OK);
+    fogpay_ledger_close(l);
+
+    const char *pay[] = {"pay", "--to", "dev-b", "--amount", "30.01", "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent_run(g, pay, false, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    uint64_t head = 0;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL(fogpay_ledger_chain_head(l, &head, hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_transfer_get(l, head, &t, NULL), FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.leg_count, 1);
+    CU_ASSERT_EQUAL(t.credit_account, wallet_b);
+    CU_ASSERT_EQUAL(t.amount_minor, 2910);
+    CU_ASSERT_EQUAL(t.legs[0].credit_account, platform_account);
+    CU_ASSERT_EQUAL(t.legs[0].amount_minor, 91);
+    int64_t a = 0, b = 0, fee = 0;
+    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, wallet_a, &a), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, wallet_b, &b), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, platform_account, &fee), FOGPAY_OK);
+    CU_ASSERT_EQUAL(a, a_before - 3001);
+    CU_ASSERT_EQUAL(b, b_before + 2910);
+    CU_ASSERT_EQUAL(fee, 91);
+
+    /* A later schedule whose fee leg is the payer's own wallet. */
+    f.effective_ms = now;
+    f.legs[0] = (fogpay_fee_leg){wallet_a, 300};
+    f.remainder_leg = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fee_schedule_set(l, &f, now, NULL), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    char out[TEST_BROKER_PATH_MAX];
+    gw_path(g, "fee-refused.txt", out);
+    CU_ASSERT_EQUAL(agent_run_to(g, pay, false, NULL, out), 3);
+    char *text = testutil_read_file(out, NULL);
+    CU_ASSERT_PTR_NOT_NULL(text != NULL ? strstr(text, "fee_leg_payer") : NULL);
+    free(text);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    uint64_t head_after = 0;
+    int64_t a_after = 0, b_after = 0, fee_after = 0;
+    CU_ASSERT_EQUAL(fogpay_ledger_chain_head(l, &head_after, hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(head_after, head);
+    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, wallet_a, &a_after), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, wallet_b, &b_after), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, platform_account, &fee_after), FOGPAY_OK);
+    CU_ASSERT(a_after == a && b_after == b && fee_after == fee);
+
+    /* Synced: the cloud verifies, exports the same rows, and its copy gives
+     * every account the ledger's balance, summing to zero. */
+    CU_ASSERT_FATAL(sync_wait(g));
+    compare_with_cloud(g);
+    cloud_balances cb = cloud_balances_of(g);
+    CU_ASSERT_EQUAL(cb.last, head);
+    CU_ASSERT(cb.legs >= 1);
+    int64_t sum = 0;
+    for (uint64_t id = 1; id < FEES_ACCOUNTS_MAX; id++) {
+        int64_t balance = 0;
+        fogpay_error err = fogpay_ledger_balance(l, id, &balance);
+        CU_ASSERT(err == FOGPAY_OK || err == FOGPAY_ERR_NOT_FOUND);
+        CU_ASSERT_EQUAL(cb.balance[id], err == FOGPAY_OK ? balance : 0);
+        sum += cb.balance[id];
+    }
+    CU_ASSERT_EQUAL(sum, 0);
+    /* A schedule without legs ends dev-b's fees for the tests after. */
+    f.leg_count = 0;
+    CU_ASSERT_EQUAL(fogpay_ledger_fee_schedule_set(l, &f, now, NULL), FOGPAY_OK);
+    fogpay_ledger_close(l);
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "start the cloud and two gateways", test_start);
@@ -827,6 +985,7 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "partition: settlement goes on, nothing lost or doubled", test_partition);
     CU_add_test(s, "ingest killed with SIGKILL mid-burst", test_ingest_killed);
     CU_add_test(s, "two ingest processes share the subscription", test_two_ingests);
+    CU_add_test(s, "a payment with a fee: two legs at one position, in the cloud", test_fees);
     CU_add_test(s, "duplicate, flipped byte, unknown key, fork, gap", test_hand_batches);
 }
 

@@ -76,6 +76,13 @@ static void test_absent_fields_are_omitted(void)
     text = object_text(&t, NULL);
     CU_ASSERT_PTR_NULL(strstr(text, "chainHash"));
     free(text);
+    /* A transfer of several legs: its further legs and its total. */
+    t.leg_count = 1;
+    t.legs[0] = (fogpay_leg){1, 4, 31};
+    text = object_text(&t, NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        text, "\"legs\":[{\"debit\":1,\"credit\":4,\"amount\":\"0.31\"}],\"total\":\"10.31\""));
+    free(text);
 }
 
 static void test_every_field_exact_and_escaped(void)
@@ -176,20 +183,30 @@ static void test_transfer_csv(void)
     char *header = NULL, *line = NULL;
     CAPTURE(header, fogpay_export_csv_header(out));
     CAPTURE(line, fogpay_export_csv(out, &t, hash));
-    CU_ASSERT_EQUAL(csv_fields(header), 15);
+    CU_ASSERT_EQUAL(csv_fields(header), 16);
     CU_ASSERT_EQUAL(csv_fields(line), csv_fields(header));
     CU_ASSERT_EQUAL(
         strncmp(line, "7,1,11,12,1.50,EUR,1764000000123,meter-07,42,le-a,le-b,abab", 59), 0);
     CU_ASSERT(strstr(line, ",0101010101010101010101010101010101010101010101010101010101010101,0,"
-                           "kWh 12\n") != NULL);
+                           "kWh 12,\n") != NULL);
     free(line);
+
+    /* Two further legs: debit:credit:amount each, after the reference. */
+    t.leg_count = 2;
+    t.legs[0] = (fogpay_leg){11, 13, 5};
+    t.legs[1] = (fogpay_leg){11, 14, 120};
+    CAPTURE(line, fogpay_export_csv(out, &t, hash));
+    CU_ASSERT_EQUAL(csv_fields(line), 16);
+    CU_ASSERT(strstr(line, ",kWh 12,11:13:0.05;11:14:1.20\n") != NULL);
+    free(line);
+    t.leg_count = 0;
 
     /* A reference with a comma and a quote is quoted, the quote doubled. */
     strcpy(t.reference, "a,\"b\"");
     t.device_id[0] = '\0';
     CAPTURE(line, fogpay_export_csv(out, &t, hash));
-    CU_ASSERT_EQUAL(csv_fields(line), 15);
-    CU_ASSERT(strstr(line, ",\"a,\"\"b\"\"\"\n") != NULL);
+    CU_ASSERT_EQUAL(csv_fields(line), 16);
+    CU_ASSERT(strstr(line, ",\"a,\"\"b\"\"\",\n") != NULL);
     /* No device: no intent hash. */
     CU_ASSERT(strstr(line, ",le-a,le-b,,0101") != NULL);
     free(line);
@@ -208,7 +225,7 @@ static void test_csv_columns(void)
     fclose(f);
     CU_ASSERT_STRING_EQUAL(buf, "1,1,1,3,10.00,EUR,1000,,0,,,,"
                                 "0000000000000000000000000000000000000000000000000000000000000000"
-                                ",0,\n");
+                                ",0,,\n");
     free(buf);
 }
 

@@ -36,6 +36,7 @@ static fogpay_error decode_named(const char *type, const uint8_t *buf, size_t le
     ROUND_TRIP(receipt, fogpay_receipt)
     ROUND_TRIP(command, fogpay_command)
     ROUND_TRIP(transfer, fogpay_transfer)
+    ROUND_TRIP(event, fogpay_event)
     ROUND_TRIP(batch_ack, fogpay_batch_ack)
 #undef ROUND_TRIP
     CU_FAIL("unknown message type in a vector");
@@ -651,6 +652,47 @@ static void test_amounts(void)
     CU_ASSERT_PTR_NULL(fogpay_currency_code(999, &exponent));
 }
 
+/* The largest transfer, every optional field at its longest and every leg
+ * at its largest, fits a record; legs decode back, a leg from an account
+ * to itself or one too many is refused. */
+static void test_transfer_legs(void)
+{
+    fogpay_transfer t;
+    memset(&t, 0, sizeof t);
+    t.position = FOGPAY_STORED_INT_MAX;
+    t.kind = FOGPAY_TRANSFER_REFUND;
+    t.related_position = FOGPAY_STORED_INT_MAX - 1;
+    t.debit_account = FOGPAY_STORED_INT_MAX;
+    t.credit_account = FOGPAY_STORED_INT_MAX - 1;
+    t.amount_minor = FOGPAY_AMOUNT_MAX_MINOR;
+    t.currency = 999;
+    t.time_ms = 0x7fffffffffffull;
+    memset(t.device_id, 'd', FOGPAY_DEVICE_ID_MAX);
+    t.seq = FOGPAY_STORED_INT_MAX;
+    memset(t.payer_entity, 'p', FOGPAY_ENTITY_ID_MAX);
+    memset(t.payee_entity, 'q', FOGPAY_ENTITY_ID_MAX);
+    memset(t.intent_hash, 0xab, sizeof t.intent_hash);
+    memset(t.reference, 'r', FOGPAY_REFERENCE_MAX);
+    t.leg_count = FOGPAY_LEGS_MAX - 1;
+    for (int i = 0; i < FOGPAY_LEGS_MAX - 1; i++) {
+        t.legs[i] = (fogpay_leg){FOGPAY_STORED_INT_MAX, FOGPAY_STORED_INT_MAX - 2 - (uint64_t)i,
+                                 FOGPAY_AMOUNT_MAX_MINOR};
+    }
+    uint8_t buf[FOGPAY_RECORD_BYTES_MAX + 64];
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_transfer_encode(&t, buf, sizeof buf, &len), FOGPAY_OK);
+    CU_ASSERT(len <= FOGPAY_RECORD_BYTES_MAX);
+    fogpay_transfer back;
+    CU_ASSERT_EQUAL(fogpay_transfer_decode(buf, len, &back), FOGPAY_OK);
+    CU_ASSERT_EQUAL(back.leg_count, FOGPAY_LEGS_MAX - 1);
+    CU_ASSERT_EQUAL(fogpay_transfer_total(&back), FOGPAY_LEGS_MAX * FOGPAY_AMOUNT_MAX_MINOR);
+    t.legs[0].credit_account = t.legs[0].debit_account;
+    CU_ASSERT_EQUAL(fogpay_transfer_encode(&t, buf, sizeof buf, &len), FOGPAY_ERR_FIELD_RANGE);
+    t.legs[0].credit_account = 7;
+    t.leg_count = FOGPAY_LEGS_MAX;
+    CU_ASSERT_NOT_EQUAL(fogpay_transfer_encode(&t, buf, sizeof buf, &len), FOGPAY_OK);
+}
+
 /* Every error value has a distinct name and a sentence; reasons are the
  * malformed and policy groups only. */
 static void test_errors(void)
@@ -669,7 +711,7 @@ static void test_errors(void)
         CU_ASSERT_EQUAL(fogpay_error_is_reason((fogpay_error)e) != 0,
                         (e >= 1 && e < 60) || (e >= 100 && e < 200));
     }
-    CU_ASSERT_EQUAL(named, 72);
+    CU_ASSERT_EQUAL(named, 86);
     CU_ASSERT(fogpay_error_is_transient(FOGPAY_ERR_TOO_MANY_PENDING));
     CU_ASSERT(fogpay_error_is_transient(FOGPAY_ERR_CHAIN_GAP));
     CU_ASSERT(!fogpay_error_is_transient(FOGPAY_ERR_CHAIN_FORK));
@@ -693,5 +735,6 @@ int main(void)
     CU_add_test(s, "seq of an undecodable message", test_peek_seq);
     CU_add_test(s, "exact amounts and currencies", test_amounts);
     CU_add_test(s, "error names", test_errors);
+    CU_add_test(s, "transfer legs", test_transfer_legs);
     return testutil_run();
 }

@@ -90,7 +90,7 @@ static int setup(void)
     if (fogpay_ledger_open(db_path, true, &ledger) != FOGPAY_OK) {
         return 1;
     }
-    ctx = (fogpay_control_context){ledger, record_send, NULL, NULL};
+    ctx = (fogpay_control_context){.ledger = ledger, .send_command = record_send};
     fogpay_key *key = NULL;
     if (fogpay_key_generate(FOGPAY_ALG_EDDSA, &key) != FOGPAY_OK ||
         fogpay_key_public_text(key, pub, sizeof pub) != FOGPAY_OK) {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agent_internal.h"
 #include "broker.h"
 #include "fogpay_cose.h"
 #include "fogpay_hash.h"
@@ -895,7 +896,11 @@ static int ctl_verify_receipt(const uint8_t *msg, size_t len)
 
 /* An agent on device's state directory, configured with gateway_text (the
  * key it was provisioned with), not connected. */
-static fogpay_agent *agent_on_state(const char *device)
+/* The agent of device on its state directory, in this process: offline
+ * (port 1, nobody listens) unless online, then on the gateway with the
+ * device's password (its id) and a receipt timeout no healthy gateway
+ * reaches. */
+static fogpay_agent *agent_on_state(const char *device, bool online)
 {
     static char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX];
     char name[64];
@@ -907,10 +912,45 @@ static fogpay_agent *agent_on_state(const char *device)
                                .key_path = key,
                                .device_id = device,
                                .gateway_key = gateway_text,
-                               .port = 1};
+                               .port = online ? broker.port : 1,
+                               .password = online ? device : NULL,
+                               .timeout_ms = online ? 30000 : 0};
     fogpay_agent *a = NULL;
     CU_ASSERT_EQUAL_FATAL(fogpay_agent_open(&cfg, &a), FOGPAY_OK);
     return a;
+}
+
+static void test_resend_in_windows(void)
+{
+    /* Four windows of payments queue while the gateway is down. When the
+     * agent connects again it sends them in windows, taking in each
+     * window's receipts before it sends more: so when the connect returns
+     * no more than a window is unanswered (had it sent them all at once,
+     * every receipt would be waiting in paho's queue and all of them
+     * pending). Then every one settles, once, in order. */
+    const int count = 4 * FOGPAY_AGENT_SEND_WINDOW;
+    char count_text[16];
+    snprintf(count_text, sizeof count_text, "%d", count);
+    uint64_t first = (uint64_t)status_value("dev-a", "next_seq ");
+    test_broker_stop(&broker);
+    const char *pay[] = {"--timeout", "300",        "pay", "--to",    "dev-b",    "--amount",
+                         "0.01",      "--currency", "EUR", "--count", count_text, NULL};
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, pay), 4);
+    CU_ASSERT_EQUAL(status_value("dev-a", "pending "), count);
+    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    fogpay_agent *a = agent_on_state("dev-a", true);
+    CU_ASSERT_EQUAL_FATAL(fogpay_agent_connect(a), FOGPAY_OK);
+    fogpay_agent_status st;
+    fogpay_agent_status_get(a, &st);
+    CU_ASSERT(st.pending > 0 && st.pending <= FOGPAY_AGENT_SEND_WINDOW);
+    CU_ASSERT_EQUAL(fogpay_agent_drain(a, 30000), FOGPAY_OK);
+    fogpay_agent_close(a);
+    paid p;
+    ledger_paid(&p, "dev-a", first);
+    CU_ASSERT_EQUAL_FATAL(p.count, (size_t)count);
+    for (size_t i = 0; i < (size_t)count; i++) {
+        CU_ASSERT_EQUAL(p.seqs[i], first + i);
+    }
 }
 
 /* The operator rotates the gateway key while dev-a's agent is connected:
@@ -960,7 +1000,7 @@ static void test_gateway_key_rotation(void)
 
     /* dev-b, still configured with the old key: both receipts verify, each
      * against the key valid at its time; the old key signing later does not. */
-    fogpay_agent *b = agent_on_state("dev-b");
+    fogpay_agent *b = agent_on_state("dev-b", false);
     fogpay_receipt r;
     CU_ASSERT_EQUAL(fogpay_agent_receipt_verify(b, old_receipt, old_len, &r), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_agent_receipt_verify(b, new_receipt, new_len, &r), FOGPAY_OK);
@@ -1050,6 +1090,8 @@ int main(int argc, char **argv)
     CU_add_test(s, "broker down: payments queue and settle in order", test_broker_down_queues);
     CU_add_test(s, "over the gateway's answers a second: pending, then settled in order",
                 test_over_answers_per_second);
+    CU_add_test(s, "a long journal is resent in windows: settled once, in order",
+                test_resend_in_windows);
     CU_add_test(s, "operator suspend reaches an offline device", test_operator_suspend);
     CU_add_test(s, "forged receipts and commands change nothing",
                 test_forged_messages_change_nothing);

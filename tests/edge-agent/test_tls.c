@@ -4,7 +4,7 @@
  * require_certificate and use_identity_as_username, and fogpay-agent as a
  * process, as deploy/mosquitto.conf sets the gateway up.
  *
- * The certificates are made here with the openssl command line in the
+ * The certificates are made with the openssl command line (certs.h) in the
  * broker's temporary directory: a test CA, a server certificate for
  * 127.0.0.1, device certificates for dev-a and dev-b, and an unrelated CA
  * with its own certificate for "dev-a". The cases: a device with its own
@@ -21,15 +21,15 @@
  * the same command line as test_agent and not used); FOGPAY_PLUGIN the
  * plugin. Exits 77 (skipped) when the openssl program is missing.
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <MQTTClient.h>
+
 #include "broker.h"
+#include "certs.h"
 #include "fogpay_key.h"
 #include "fogpay_password.h"
 #include "ledger.h"
@@ -59,54 +59,9 @@ static test_broker broker;
 static char db_path[TEST_BROKER_PATH_MAX];
 static char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
 
-/* Extensions of each kind of certificate. The config is the test's own so
- * that the system's openssl.cnf changes nothing. */
-static const char openssl_conf[] = "[req]\n"
-                                   "distinguished_name = dn\n"
-                                   "prompt = no\n"
-                                   "[dn]\n"
-                                   "[ca_ext]\n"
-                                   "basicConstraints = critical,CA:TRUE\n"
-                                   "keyUsage = critical,keyCertSign,cRLSign\n"
-                                   "subjectKeyIdentifier = hash\n"
-                                   "[server_ext]\n"
-                                   "basicConstraints = critical,CA:FALSE\n"
-                                   "keyUsage = critical,digitalSignature\n"
-                                   "extendedKeyUsage = serverAuth\n"
-                                   "subjectAltName = IP:127.0.0.1\n"
-                                   "[client_ext]\n"
-                                   "basicConstraints = critical,CA:FALSE\n"
-                                   "keyUsage = critical,digitalSignature\n"
-                                   "extendedKeyUsage = clientAuth\n";
-
 static void path_in(const char *name, char *out)
 {
     test_broker_path(&broker, name, out, TEST_BROKER_PATH_MAX);
-}
-
-/* Runs argv[0] (found on PATH) with stdout and stderr appended to log (or
- * /dev/null when NULL); its exit status, 127 when it could not start. */
-static int run_program(const char *const *argv, const char *log)
-{
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        return 127;
-    }
-    if (pid == 0) {
-        int fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-            close(fd);
-        }
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 static void print_file(const char *path)
@@ -118,89 +73,18 @@ static void print_file(const char *path)
 
 /* ---- certificates --------------------------------------------------------- */
 
-/* One openssl command in the broker's directory; its output goes to
- * openssl.log, printed when it fails. */
-static bool openssl(const char *const *args)
-{
-    char log[TEST_BROKER_PATH_MAX];
-    path_in("openssl.log", log);
-    const char *argv[ARGS_MAX] = {"openssl"};
-    size_t n = 1;
-    for (size_t i = 0; args[i] && n < ARGS_MAX - 1; i++) {
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
-    int rc = run_program(argv, log);
-    if (rc != 0) {
-        fprintf(stderr, "openssl %s exited %d\n", args[0], rc);
-        print_file(log);
-    }
-    return rc == 0;
-}
-
-/* A self-signed CA: <name>.crt and <name>.key. */
-static bool make_ca(const char *name, const char *subject)
-{
-    char conf[TEST_BROKER_PATH_MAX], crt[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], file[64];
-    path_in("openssl.cnf", conf);
-    snprintf(file, sizeof file, "%s.crt", name);
-    path_in(file, crt);
-    snprintf(file, sizeof file, "%s.key", name);
-    path_in(file, key);
-    const char *args[] = {"req",    "-config",     conf,
-                          "-x509",  "-new",        "-newkey",
-                          "ec",     "-pkeyopt",    "ec_paramgen_curve:P-256",
-                          "-nodes", "-keyout",     key,
-                          "-out",   crt,           "-days",
-                          "2",      "-sha256",     "-subj",
-                          subject,  "-extensions", "ca_ext",
-                          NULL};
-    return openssl(args);
-}
-
-/* A key <name>.key and a certificate <name>.crt for subject, signed by the
- * CA <ca> with the extensions of section ext. */
-static bool make_cert(const char *name, const char *subject, const char *ca, const char *ext,
-                      const char *serial)
-{
-    char conf[TEST_BROKER_PATH_MAX], crt[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX],
-        csr[TEST_BROKER_PATH_MAX], ca_crt[TEST_BROKER_PATH_MAX], ca_key[TEST_BROKER_PATH_MAX],
-        file[64];
-    path_in("openssl.cnf", conf);
-    snprintf(file, sizeof file, "%s.crt", name);
-    path_in(file, crt);
-    snprintf(file, sizeof file, "%s.key", name);
-    path_in(file, key);
-    snprintf(file, sizeof file, "%s.csr", name);
-    path_in(file, csr);
-    snprintf(file, sizeof file, "%s.crt", ca);
-    path_in(file, ca_crt);
-    snprintf(file, sizeof file, "%s.key", ca);
-    path_in(file, ca_key);
-    const char *request[] = {"req",     "-config", conf,       "-new",
-                             "-newkey", "ec",      "-pkeyopt", "ec_paramgen_curve:P-256",
-                             "-nodes",  "-keyout", key,        "-out",
-                             csr,       "-subj",   subject,    NULL};
-    const char *sign[] = {"x509", "-req",        "-in",  csr,     "-CA", ca_crt,    "-CAkey",
-                          ca_key, "-set_serial", serial, "-days", "2",   "-sha256", "-extfile",
-                          conf,   "-extensions", ext,    "-out",  crt,   NULL};
-    return openssl(request) && openssl(sign);
-}
-
 static void test_certificates(void)
 {
-    char conf[TEST_BROKER_PATH_MAX];
-    path_in("openssl.cnf", conf);
-    FILE *f = fopen(conf, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fputs(openssl_conf, f);
-    CU_ASSERT_EQUAL_FATAL(fclose(f), 0);
-    CU_ASSERT_FATAL(make_ca("ca", "/CN=fogpay test CA"));
-    CU_ASSERT_FATAL(make_cert("server", "/CN=127.0.0.1", "ca", "server_ext", "1"));
-    CU_ASSERT_FATAL(make_cert("dev-a", "/CN=dev-a", "ca", "client_ext", "2"));
-    CU_ASSERT_FATAL(make_cert("dev-b", "/CN=dev-b", "ca", "client_ext", "3"));
-    CU_ASSERT_FATAL(make_ca("other-ca", "/CN=fogpay test CA"));
-    CU_ASSERT_FATAL(make_cert("other-dev-a", "/CN=dev-a", "other-ca", "client_ext", "2"));
+    const char *dir = broker.dir;
+    CU_ASSERT_FATAL(test_certs_config(dir));
+    CU_ASSERT_FATAL(test_certs_ca(dir, "ca", "/CN=fogpay test CA"));
+    CU_ASSERT_FATAL(test_certs_issue(dir, "server", "/CN=127.0.0.1", "ca", TEST_CERT_SERVER, "1"));
+    CU_ASSERT_FATAL(test_certs_issue(dir, "dev-a", "/CN=dev-a", "ca", TEST_CERT_CLIENT, "2"));
+    CU_ASSERT_FATAL(test_certs_issue(dir, "dev-b", "/CN=dev-b", "ca", TEST_CERT_CLIENT, "3"));
+    CU_ASSERT_FATAL(test_certs_ca(dir, "other-ca", "/CN=fogpay test CA"));
+    CU_ASSERT_FATAL(
+        test_certs_issue(dir, "other-dev-a", "/CN=dev-a", "other-ca", TEST_CERT_CLIENT, "2"));
+    CU_ASSERT_FATAL(test_certs_issue(dir, "alpha", "/CN=alpha", "ca", TEST_CERT_CLIENT, "4"));
 }
 
 /* ---- the gateway ---------------------------------------------------------- */
@@ -256,6 +140,8 @@ static void test_start(void)
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &p, 1000, entity), FOGPAY_OK);
     register_device(l, "dev-a", entity, false, DEV_A_FUND_MINOR);
     register_device(l, "dev-b", entity, true, DEV_B_FUND_MINOR);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_login_create(l, "alpha", entity, NULL, 1000),
+                          FOGPAY_OK);
     fogpay_ledger_close(l);
 
     /* broker.h has written "listener <port> 127.0.0.1" (and log lines,
@@ -342,7 +228,7 @@ static int agent(const login *who, const char *const *extra)
         fprintf(f, "\n");
         fclose(f);
     }
-    return run_program(argv, log);
+    return testutil_command_logged(argv, log);
 }
 
 /* The number after "pending " in `fogpay-agent status`: payments journaled
@@ -567,6 +453,59 @@ static int suite_clean(void)
     return 0;
 }
 
+/* The legal entity's login "alpha" by its certificate (CN alpha, no
+ * password): it reads its own devices on its own reply topic, and is
+ * refused a device's topic. */
+static void test_entity_certificate(void)
+{
+    char uri[64], ca[TEST_BROKER_PATH_MAX], crt[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX];
+    snprintf(uri, sizeof uri, "ssl://127.0.0.1:%d", broker.port);
+    path_in("ca.crt", ca);
+    path_in("alpha.crt", crt);
+    path_in("alpha.key", key);
+    MQTTClient c = NULL;
+    MQTTClient_createOptions create = MQTTClient_createOptions_initializer;
+    create.MQTTVersion = MQTTVERSION_5;
+    CU_ASSERT_EQUAL_FATAL(
+        MQTTClient_createWithOptions(&c, uri, "alpha", MQTTCLIENT_PERSISTENCE_NONE, NULL, &create),
+        MQTTCLIENT_SUCCESS);
+    MQTTClient_SSLOptions ssl = MQTTClient_SSLOptions_initializer;
+    ssl.trustStore = ca;
+    ssl.keyStore = crt;
+    ssl.privateKey = key;
+    MQTTClient_connectOptions o = MQTTClient_connectOptions_initializer5;
+    o.cleanstart = 1;
+    o.ssl = &ssl;
+    MQTTResponse r = MQTTClient_connect5(c, &o, NULL, NULL);
+    CU_ASSERT_EQUAL_FATAL(r.reasonCode, MQTTCLIENT_SUCCESS);
+    MQTTResponse_free(r);
+    r = MQTTClient_subscribe5(c, "fogpay/v1/dev/dev-a/receipt", 1, NULL, NULL);
+    CU_ASSERT(r.reasonCode > MQTTREASONCODE_GRANTED_QOS_2);
+    MQTTResponse_free(r);
+    r = MQTTClient_subscribe5(c, "$CONTROL/fogpay/v1/response/alpha", 1, NULL, NULL);
+    CU_ASSERT(r.reasonCode <= MQTTREASONCODE_GRANTED_QOS_2);
+    MQTTResponse_free(r);
+    const char *request =
+        "{\"commands\":[{\"command\":\"listEntityDevices\",\"correlationData\":\"tls\"}]}";
+    MQTTClient_deliveryToken token = 0;
+    r = MQTTClient_publish5(c, "$CONTROL/fogpay/v1", (int)strlen(request), (void *)request, 1, 0,
+                            NULL, &token);
+    MQTTResponse_free(r);
+    CU_ASSERT_EQUAL(MQTTClient_waitForCompletion(c, token, 5000), MQTTCLIENT_SUCCESS);
+    char *topic = NULL;
+    int topic_len = 0;
+    MQTTClient_message *m = NULL;
+    CU_ASSERT_EQUAL(MQTTClient_receive(c, &topic, &topic_len, &m, 5000), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    char *text = strndup(m->payload, (size_t)m->payloadlen);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"devices\":[\"dev-a\",\"dev-b\"]"));
+    free(text);
+    MQTTClient_freeMessage(&m);
+    MQTTClient_free(topic);
+    MQTTClient_disconnect5(c, 1000, MQTTREASONCODE_NORMAL_DISCONNECTION, NULL);
+    MQTTClient_destroy(&c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -574,8 +513,7 @@ int main(int argc, char **argv)
         return 2;
     }
     agent_bin = argv[1];
-    const char *version[] = {"openssl", "version", NULL};
-    if (run_program(version, NULL) != 0) {
+    if (!test_certs_available()) {
         printf("skipped: the openssl program is not installed (it makes the certificates)\n");
         return TEST_EXIT_SKIP;
     }
@@ -593,5 +531,6 @@ int main(int argc, char **argv)
                 test_own_certificate_drains);
     CU_add_test(s, "no certificate, right password: nothing moves", test_no_certificate);
     CU_add_test(s, "revoked device, valid certificate: nothing moves", test_revoked_device);
+    CU_add_test(s, "an entity's certificate login: its own commands only", test_entity_certificate);
     return testutil_run();
 }

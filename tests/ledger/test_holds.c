@@ -2,7 +2,8 @@
  * test_holds.c - holds in the gateway's ledger (ledger/ledger_hold.c) on
  * SQLite files: an authorisation moves the amount into the holds
  * account, a capture in part pays the payee and releases the rest, a void
- * releases it all, the tick's expiry releases what is due; every refusal
+ * releases it all, the tick's expiry releases what is due; a capture to a
+ * payee with a fee schedule is split into legs as a payment; every refusal
  * has its own reason and moves no money; a rolled-back savepoint restores
  * the hot state of the holds; verify checks the holds account.
  *
@@ -100,6 +101,54 @@ static void test_capture_in_part(void)
     CU_ASSERT_EQUAL(fogpay_ledger_hold_void(fx.l, id, &operator_actor, NOW_MS + 2000, &r),
                     FOGPAY_ERR_HOLD_CAPTURED);
     CU_ASSERT(snapshot_same(&fx, &before));
+    fogpay_ledger_close(fx.l);
+}
+
+/* A capture to a payee with a fee schedule of 3% is split as a payment
+ * is: the authorisation holds the whole amount in one leg, the capture
+ * pays the payee floor(2501 * 9700 / 10000) and the remainder's unit, the
+ * fee leg floor(2501 * 300 / 10000), both from the holds account, and the
+ * rest goes back to the payer unsplit. */
+static void test_capture_with_fees(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    uint64_t fee_account = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, EUR, &fee_account),
+                          FOGPAY_OK);
+    fee_set(fx.l, "dev-b", fee_account, 300, NOW_MS - 1);
+    fund(fx.l, "dev-a", EUR, 5000);
+    uint64_t id = authorise(&fx, 1, 3001);
+    fogpay_transfer auth;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_transfer_get(fx.l, id, &auth, NULL), FOGPAY_OK);
+    CU_ASSERT_EQUAL(auth.leg_count, 0);
+    CU_ASSERT_EQUAL(auth.amount_minor, 3001);
+
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    fogpay_hold_actor b = device_actor("dev-b", 1, hash);
+    fogpay_hold_result r;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_hold_capture(fx.l, id, 2501, &b, NOW_MS + 1000, &r),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL(r.transfer.kind, FOGPAY_TRANSFER_CAPTURE);
+    CU_ASSERT_EQUAL(r.transfer.amount_minor, 2426);
+    CU_ASSERT_EQUAL_FATAL(r.transfer.leg_count, 1);
+    CU_ASSERT_EQUAL(r.transfer.legs[0].debit_account, r.transfer.debit_account);
+    CU_ASSERT_EQUAL(r.transfer.legs[0].credit_account, fee_account);
+    CU_ASSERT_EQUAL(r.transfer.legs[0].amount_minor, 75);
+    CU_ASSERT_EQUAL(fogpay_transfer_total(&r.transfer), 2501);
+    CU_ASSERT_EQUAL(r.release.amount_minor, 500);
+    CU_ASSERT_EQUAL(r.release.leg_count, 0);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 5000 - 2501);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-b", EUR), 2426);
+    int64_t fees = 0;
+    CU_ASSERT_EQUAL(fogpay_ledger_balance(fx.l, fee_account, &fees), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fees, 75);
+    fogpay_transfer stored;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_transfer_get(fx.l, r.transfer.position, &stored, NULL),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL(stored.leg_count, 1);
+    CU_ASSERT_EQUAL(stored.legs[0].amount_minor, 75);
+    assert_verifies(&fx);
     fogpay_ledger_close(fx.l);
 }
 
@@ -271,6 +320,7 @@ int main(void)
 {
     static const ledger_test tests[] = {
         {"a hold captured in part, the rest released", test_capture_in_part},
+        {"a capture split by the payee's fee schedule", test_capture_with_fees},
         {"a hold voided, a hold expired", test_void_and_expiry},
         {"every refusal of a hold moves no money", test_refusals},
         {"a rolled-back capture or authorisation", test_rollback},

@@ -172,6 +172,17 @@ static void sync_state_is_empty(fogpay_ledger *l)
     CU_ASSERT_EQUAL(memcmp(st.acked_event_hash, zero, FOGPAY_HASH_BYTES), 0);
 }
 
+/* The index and triggers of the events table, made again on a copy of it. */
+#define EVENTS_INDEX_AND_TRIGGERS                                                                  \
+    "CREATE INDEX events_device ON events (device_id);"                                            \
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"                                      \
+    " BEGIN SELECT RAISE(ABORT, 'events are never changed'); END;"                                 \
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"                                      \
+    " BEGIN SELECT RAISE(ABORT, 'events are never deleted'); END;"                                 \
+    "CREATE TRIGGER events_next_position BEFORE INSERT ON events"                                  \
+    " WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)"                \
+    " BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;"
+
 /* What a version 3 ledger has where version 4 differs: no gateway key
  * history, the trigger that lets a retired device key only be retired, and
  * the events table without the key event kinds (its rows kept). */
@@ -191,16 +202,7 @@ static const char *const schema_down_to_3 =
     " hash BLOB NOT NULL CHECK (length(hash) = 32));"
     "INSERT INTO events_v3 SELECT * FROM events;"
     "DROP TABLE events;"
-    "ALTER TABLE events_v3 RENAME TO events;"
-    "CREATE INDEX events_device ON events (device_id);"
-    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
-    " BEGIN SELECT RAISE(ABORT, 'events are never changed'); END;"
-    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
-    " BEGIN SELECT RAISE(ABORT, 'events are never deleted'); END;"
-    "CREATE TRIGGER events_next_position BEFORE INSERT ON events"
-    " WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)"
-    " BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;"
-    "PRAGMA user_version = 3;";
+    "ALTER TABLE events_v3 RENAME TO events;" EVENTS_INDEX_AND_TRIGGERS "PRAGMA user_version = 3;";
 
 /* A version 3 ledger with events is migrated to the current version (through
  * 4, the keys' version): the events and
@@ -514,28 +516,103 @@ static void test_schema_migration_hot(void)
     CU_ASSERT_PTR_NULL(strstr(shape, "transfers_time"));
 }
 
-/* What a version 5 ledger has where version 6 differs: no holds table, no
- * holds account index, and the narrower CHECKs of accounts, transfers
- * and messages (written into the schema text directly, as version 5 had
- * them). */
+/* What a version 5 ledger has where version 6 differs: no holds table and
+ * no holds account index, no entity logins, no fee tables, the narrower
+ * CHECKs of accounts, transfers (kinds 0..4) and messages (written into
+ * the schema text directly, as version 5 had them), and the event kinds of
+ * version 5, every event with a device. */
 static const char *const schema_down_to_5 =
     "DROP TABLE holds; DROP INDEX accounts_holds;"
+    "DROP TABLE entity_logins;"
+    "DROP TABLE fee_schedule_legs; DROP TABLE fee_schedules; DROP TABLE transfer_legs;"
     "PRAGMA writable_schema = ON;"
-    "UPDATE sqlite_master SET sql = replace(replace(sql,"
+    "UPDATE sqlite_schema SET sql = replace(replace(sql,"
     " 'kind IN (''wallet'', ''entity'', ''system'', ''holds'')',"
     " 'kind IN (''wallet'', ''entity'', ''system'')'),"
     " 'kind IN (''system'', ''holds'')', 'kind = ''system''') WHERE name = 'accounts';"
-    "UPDATE sqlite_master SET sql = replace(sql, 'kind BETWEEN 0 AND 10', 'kind BETWEEN 0 AND 4')"
-    " WHERE name = 'transfers';"
-    "UPDATE sqlite_master SET sql = replace(replace(sql, 'kind IN (0, 1, 2, 3)', 'kind IN (0, 1)'),"
+    "UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind BETWEEN 0 AND 10)',"
+    " 'CHECK (kind BETWEEN 0 AND 4)') WHERE type = 'table' AND name = 'transfers';"
+    "UPDATE sqlite_schema SET sql = replace(replace(sql, 'kind IN (0, 1, 2, 3)', 'kind IN (0, 1)'),"
     " 'status IN (0, 1, 2, 3)', 'status IN (0, 1, 2)') WHERE name = 'messages';"
-    "PRAGMA writable_schema = OFF;"
-    "PRAGMA user_version = 5;";
+    "PRAGMA writable_schema = RESET;"
+    "CREATE TABLE events_v5 (position INTEGER PRIMARY KEY CHECK (position >= 1),"
+    " kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6)),"
+    " time_ms INTEGER NOT NULL CHECK (time_ms >= 1),"
+    " device_id TEXT NOT NULL REFERENCES devices (id),"
+    " record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),"
+    " hash BLOB NOT NULL CHECK (length(hash) = 32));"
+    "INSERT INTO events_v5 SELECT * FROM events;"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v5 RENAME TO events;" EVENTS_INDEX_AND_TRIGGERS "PRAGMA user_version = 5;";
+
+/* Closes fx's ledger, takes its file down to version 5 (the narrower
+ * CHECKs found there) and opens it again, migrated to the current version. */
+static void reopen_from_5(fixture *fx)
+{
+    fogpay_ledger_close(fx->l);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(fx->path, schema_down_to_5), SQLITE_OK);
+    CU_ASSERT_EQUAL(raw_long(fx->path, "SELECT count(*) FROM sqlite_schema WHERE sql LIKE "
+                                       "'%''holds''%' OR sql LIKE '%status IN (0, 1, 2, 3)%'"),
+                    0);
+    CU_ASSERT_EQUAL(raw_long(fx->path, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                       "'transfers' AND sql LIKE '%kind BETWEEN 0 AND 4)%'"),
+                    1);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx->path, false, &fx->l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(raw_long(fx->path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
+}
+
+/* The CHECK constraints of table in the stored CREATE text of the file at
+ * path, each with its runs of white space made one space, in their order. */
+static void table_checks(const char *path, const char *table, char *out, size_t cap)
+{
+    char query[128], sql[4096];
+    snprintf(query, sizeof query, "SELECT sql FROM sqlite_schema WHERE name = '%s'", table);
+    raw_text(path, query, sql, sizeof sql);
+    size_t n = 0;
+    out[0] = '\0';
+    for (const char *c = strstr(sql, "CHECK ("); c != NULL; c = strstr(c, "CHECK (")) {
+        int depth = 0;
+        bool space = false;
+        do {
+            bool blank = *c == ' ' || *c == '\n' || *c == '\t';
+            if (!(blank && space) && n + 2 < cap) {
+                out[n++] = blank ? ' ' : *c;
+            }
+            space = blank;
+            depth += (*c == '(') - (*c == ')');
+            c++;
+        } while (*c != '\0' && (depth > 0 || c[-1] != ')'));
+        if (n + 2 < cap) {
+            out[n++] = ';';
+        }
+        out[n] = '\0';
+    }
+}
+
+/* The tables whose CHECKs version 6 widens have the same CHECKs in the
+ * file at path as in one created now. */
+static void checks_as_created(const char *path)
+{
+    static const char *const widened[] = {"accounts", "transfers", "messages", "events"};
+    char fresh[512];
+    fogpay_ledger *l = NULL;
+    path_new(fresh, sizeof fresh, "fresh");
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fresh, true, &l), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    for (size_t i = 0; i < sizeof widened / sizeof widened[0]; i++) {
+        char migrated[2048], created[2048];
+        table_checks(path, widened[i], migrated, sizeof migrated);
+        table_checks(fresh, widened[i], created, sizeof created);
+        CU_ASSERT_PTR_NOT_NULL(strstr(created, "CHECK ("));
+        CU_ASSERT_STRING_EQUAL(migrated, created);
+    }
+}
 
 /* A version 5 ledger with payments and answered messages is migrated to
- * version 6: every row, record and chain hash stays (verify passes), the
- * wider CHECKs take the holds' kinds, and a hold is made and captured. */
-static void test_schema_migration_5_to_6(void)
+ * version 6 and takes what each product adds: a hold made and captured,
+ * a payment split by a fee schedule, and an entity's payment; its chain
+ * stays, it verifies, and its CHECKs are those of a created ledger. */
+static void test_schema_migration_5_holds(void)
 {
     fixture fx;
     fixture_open(&fx);
@@ -551,14 +628,7 @@ static void test_schema_migration_5_to_6(void)
     uint64_t head_before = 0;
     uint8_t head_hash[FOGPAY_HASH_BYTES];
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_chain_head(fx.l, &head_before, head_hash), FOGPAY_OK);
-    fogpay_ledger_close(fx.l);
-    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_5), SQLITE_OK);
-    CU_ASSERT_EQUAL(
-        raw_long(fx.path, "SELECT count(*) FROM sqlite_master WHERE sql LIKE '%BETWEEN 0 AND 4%'"),
-        1);
-
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
-    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
+    reopen_from_5(&fx);
     uint64_t head = 0;
     uint8_t after_hash[FOGPAY_HASH_BYTES];
     CU_ASSERT_EQUAL(fogpay_ledger_chain_head(fx.l, &head, after_hash), FOGPAY_OK);
@@ -576,9 +646,106 @@ static void test_schema_migration_5_to_6(void)
     CU_ASSERT_EQUAL(fogpay_ledger_hold_capture(fx.l, t.position, 200, &operator_actor, NOW_MS, &r),
                     FOGPAY_OK);
     CU_ASSERT_EQUAL(balance_of(fx.l, "dev-b", EUR), 300);
+
+    uint64_t fee_account = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, EUR, &fee_account),
+                          FOGPAY_OK);
+    fee_set(fx.l, "dev-b", fee_account, 300, NOW_MS - 1);
+    CU_ASSERT_EQUAL(pay_full(fx.l, "dev-a", 3, "dev-b", 0, 100, EUR, NOW_MS, &t), FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.leg_count, 1);
+    CU_ASSERT_EQUAL(t.amount_minor, 97);
+    CU_ASSERT_EQUAL(t.legs[0].amount_minor, 3);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_entity_pay(fx.l, fx.entity_a, "dev-a", EUR, 2, NULL, NOW_MS + 1, &t, NULL),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.kind, FOGPAY_TRANSFER_ENTITY_PAYMENT);
     uint64_t checked = 0;
     CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
-    CU_ASSERT_EQUAL(checked, head_before + 3);
+    CU_ASSERT_EQUAL(checked, head_before + 5);
+    fogpay_ledger_close(fx.l);
+    shaped_as_created(fx.path);
+    checks_as_created(fx.path);
+}
+
+/* A version 5 ledger with transfers and events is migrated to version 6:
+ * it verifies with its chains, the kinds of the products are taken (an
+ * entity payment, kind 10; an entity login's event, without a device),
+ * the new kinds' CHECK holds on the migrated file as on a created one,
+ * and the file is shaped as a created one. */
+static void test_schema_migration_5_to_6(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    fund(fx.l, "dev-b", EUR, 1000);
+    uint64_t account = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, EUR, &account),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(pay_full(fx.l, "dev-b", 1, NULL, account, 400, EUR, NOW_MS, NULL),
+                          FOGPAY_OK);
+    uint64_t events = event_head(fx.l);
+    reopen_from_5(&fx);
+    uint64_t checked = 0;
+    CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(checked, 2);
+    CU_ASSERT_EQUAL(event_head(fx.l), events);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_entity_pay(fx.l, fx.entity_a, "dev-a", EUR, 150, NULL, NOW_MS + 1, &t, NULL),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.kind, FOGPAY_TRANSFER_ENTITY_PAYMENT);
+    CU_ASSERT_EQUAL(fogpay_ledger_entity_login_create(fx.l, "alpha", fx.entity_a, NULL, NOW_MS),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), events + 1);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM events WHERE device_id IS NULL"), 1);
+    CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(checked, 3);
+    fogpay_ledger_close(fx.l);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                      "'transfers' AND sql LIKE '%kind BETWEEN 0 AND 10)%'"),
+                    1);
+    /* Only an entity login's event is without a device. */
+    CU_ASSERT_EQUAL(raw_exec(fx.path, "INSERT INTO events (position, kind, time_ms, record, hash) "
+                                      "SELECT max(position) + 1, 1, 1, x'00', zeroblob(32) "
+                                      "FROM events"),
+                    SQLITE_CONSTRAINT);
+    shaped_as_created(fx.path);
+}
+
+/* A version 5 ledger with transfers and events is migrated to version 6,
+ * for fees: its chains stay and verify, and then a fee schedule (an event
+ * without a device) and a payment of two legs are written and verify. */
+static void test_schema_migration_5_fees(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    fund(fx.l, "dev-a", EUR, 1000);
+    CU_ASSERT_EQUAL_FATAL(pay(fx.l, "dev-a", 1, "dev-b", 100), FOGPAY_OK);
+    uint64_t events = event_head(fx.l);
+    uint64_t head = 0;
+    uint8_t hash[FOGPAY_HASH_BYTES], hash_after[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_chain_head(fx.l, &head, hash), FOGPAY_OK);
+    reopen_from_5(&fx);
+    uint64_t head_after = 0;
+    CU_ASSERT_EQUAL(fogpay_ledger_chain_head(fx.l, &head_after, hash_after), FOGPAY_OK);
+    CU_ASSERT(head_after == head && memcmp(hash, hash_after, FOGPAY_HASH_BYTES) == 0);
+    CU_ASSERT_EQUAL(event_head(fx.l), events);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    uint64_t fee_account = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, EUR, &fee_account),
+                          FOGPAY_OK);
+    fogpay_fee_schedule f;
+    memset(&f, 0, sizeof f);
+    f.currency = EUR;
+    f.effective_ms = NOW_MS - 1;
+    f.leg_count = 1;
+    f.legs[0] = (fogpay_fee_leg){fee_account, 500};
+    CU_ASSERT_EQUAL(fogpay_ledger_fee_schedule_set(fx.l, &f, NOW_MS, NULL), FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), events + 1);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL(pay_full(fx.l, "dev-a", 2, "dev-b", 0, 200, EUR, NOW_MS, &t), FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.leg_count, 1);
+    CU_ASSERT_EQUAL(t.legs[0].amount_minor, 10);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
     fogpay_ledger_close(fx.l);
     shaped_as_created(fx.path);
 }
@@ -592,7 +759,11 @@ int main(void)
         {"a version 2 ledger is migrated, events not backfilled", test_schema_migration_2_to_3},
         {"a version 3 ledger is migrated, its events kept", test_schema_migration_keys},
         {"a version 3 ledger is migrated: totals, records, receipts", test_schema_migration_hot},
-        {"a version 5 ledger is migrated: holds, wider kinds", test_schema_migration_5_to_6},
+        {"a version 5 ledger is migrated: a hold, a split, an entity payment, its CHECKs",
+         test_schema_migration_5_holds},
+        {"a version 5 ledger is migrated: entity logins, kinds 10", test_schema_migration_5_to_6},
+        {"a version 5 ledger is migrated: fee tables, a fee schedule and its legs",
+         test_schema_migration_5_fees},
     };
     return ledger_fixture_run("ledger_ledger_open", tests, sizeof tests / sizeof tests[0]);
 }

@@ -894,32 +894,42 @@ static void test_acl_gateway_topics(void)
     MQTTClient_destroy(&ops);
 }
 
-static void test_control(void)
+/* Sends request as an operator on $CONTROL/fogpay/v1 and returns the
+ * reply (the caller frees it), or NULL when none came in time. */
+static char *control_request(const char *client_id, const char *request)
 {
     MQTTClient ops;
-    CU_ASSERT_EQUAL_FATAL(mqtt_connect(&ops, "ops-1", "ops", "ops-pass"), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_EQUAL_FATAL(mqtt_connect(&ops, client_id, "ops", "ops-pass"), MQTTCLIENT_SUCCESS);
     CU_ASSERT_EQUAL(MQTTClient_subscribe(ops, "$CONTROL/fogpay/v1/response", 1),
                     MQTTCLIENT_SUCCESS);
-    const char *request =
-        "{\"commands\":[{\"command\":\"getBalance\",\"device\":\"dev-a\",\"currency\":\"EUR\"},"
-        "{\"command\":\"verifyLedger\"}]}";
     MQTTClient_deliveryToken token;
     MQTTClient_publish(ops, "$CONTROL/fogpay/v1", (int)strlen(request), request, 1, 0, &token);
     char *topic = NULL;
     int topic_len = 0;
     MQTTClient_message *m = NULL;
-    CU_ASSERT_EQUAL_FATAL(MQTTClient_receive(ops, &topic, &topic_len, &m, RECEIPT_WAIT_MS),
-                          MQTTCLIENT_SUCCESS);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    char *reply = strndup(m->payload, (size_t)m->payloadlen);
-    CU_ASSERT_PTR_NOT_NULL(strstr(reply, "\"getBalance\""));
-    CU_ASSERT_PTR_NOT_NULL(strstr(reply, "\"verifyLedger\""));
-    CU_ASSERT_PTR_NULL(strstr(reply, "\"error\""));
-    free(reply);
+    char *reply = NULL;
+    if (MQTTClient_receive(ops, &topic, &topic_len, &m, RECEIPT_WAIT_MS) == MQTTCLIENT_SUCCESS &&
+        m != NULL) {
+        reply = strndup(m->payload, (size_t)m->payloadlen);
+    }
     MQTTClient_freeMessage(&m);
     MQTTClient_free(topic);
     MQTTClient_disconnect(ops, 1000);
     MQTTClient_destroy(&ops);
+    CU_ASSERT_PTR_NOT_NULL(reply);
+    return reply;
+}
+
+static void test_control(void)
+{
+    char *reply = control_request(
+        "ops-1", "{\"commands\":[{\"command\":\"getBalance\",\"device\":\"dev-a\",\"currency\":"
+                 "\"EUR\"},{\"command\":\"verifyLedger\"}]}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
+    CU_ASSERT_PTR_NOT_NULL(strstr(reply, "\"getBalance\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(reply, "\"verifyLedger\""));
+    CU_ASSERT_PTR_NULL(strstr(reply, "\"error\""));
+    free(reply);
 
     /* A device cannot send control commands. */
     device a;
@@ -943,26 +953,12 @@ static void test_revoke_connected(void)
     CU_ASSERT_FATAL(receive_receipt(&r, &rc, NULL, NULL, RECEIPT_WAIT_MS));
     CU_ASSERT_EQUAL(rc.status, FOGPAY_STATUS_SETTLED);
 
-    MQTTClient ops;
-    CU_ASSERT_EQUAL_FATAL(mqtt_connect(&ops, "ops-r", "ops", "ops-pass"), MQTTCLIENT_SUCCESS);
-    CU_ASSERT_EQUAL(MQTTClient_subscribe(ops, "$CONTROL/fogpay/v1/response", 1),
-                    MQTTCLIENT_SUCCESS);
-    const char *request = "{\"commands\":[{\"command\":\"revokeDevice\",\"device\":\"dev-r\"}]}";
-    MQTTClient_deliveryToken token;
-    MQTTClient_publish(ops, "$CONTROL/fogpay/v1", (int)strlen(request), request, 1, 0, &token);
-    char *topic = NULL;
-    int topic_len = 0;
-    MQTTClient_message *m = NULL;
-    CU_ASSERT_EQUAL_FATAL(MQTTClient_receive(ops, &topic, &topic_len, &m, RECEIPT_WAIT_MS),
-                          MQTTCLIENT_SUCCESS);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    char *reply = strndup(m->payload, (size_t)m->payloadlen);
+    char *reply = control_request(
+        "ops-r", "{\"commands\":[{\"command\":\"revokeDevice\",\"device\":\"dev-r\"}]}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
     CU_ASSERT_PTR_NULL(strstr(reply, "\"error\""));
     free(reply);
-    MQTTClient_freeMessage(&m);
-    MQTTClient_free(topic);
-    MQTTClient_disconnect(ops, 1000);
-    MQTTClient_destroy(&ops);
+    MQTTClient_deliveryToken token;
 
     /* The broker closes the revoked device's connection. */
     bool closed = false;
@@ -990,6 +986,69 @@ static void test_revoke_connected(void)
     CU_ASSERT_FATAL(receive_receipt(&a, &rc, NULL, NULL, RECEIPT_WAIT_MS));
     CU_ASSERT_EQUAL(rc.status, FOGPAY_STATUS_SETTLED);
     device_close(&a);
+}
+
+/* dev-a pays dev-b amount and returns the receipt. */
+static fogpay_receipt pay_a_to_b(uint64_t amount)
+{
+    device a;
+    fogpay_receipt rc;
+    memset(&rc, 0, sizeof rc);
+    CU_ASSERT_FATAL(device_open(&a, "dev-a", "pass-a"));
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    fogpay_intent in = intent_to("dev-a", next_seq_a++, "dev-b", amount);
+    size_t len = sign_intent(key_a, &in, msg);
+    publish(&a, "dev-a", "intent", msg, len, 1);
+    CU_ASSERT(receive_receipt(&a, &rc, NULL, NULL, RECEIPT_WAIT_MS));
+    device_close(&a);
+    return rc;
+}
+
+/* Fee schedules set online apply to the next payment at once: 3% of dev-a's
+ * payment to dev-b goes to dev-c's wallet in the same transfer, and the
+ * receipt says so; a schedule whose leg is the payer's own wallet refuses
+ * the payment (fee_leg_payer) and moves nothing; one naming a revoked
+ * device's wallet is refused when set (fee_account_closed); a schedule
+ * without legs ends the fees. */
+static void test_fees_online(void)
+{
+    char *reply = control_request(
+        "ops-f", "{\"commands\":[{\"command\":\"setFeeSchedule\",\"payee\":\"dev-b\","
+                 "\"currency\":\"EUR\",\"legs\":[{\"device\":\"dev-c\",\"basisPoints\":300}]}]}");
+    CU_ASSERT_PTR_NOT_NULL(reply != NULL ? strstr(reply, "\"event\":") : NULL);
+    free(reply);
+    int64_t a = balance_of("dev-a"), b = balance_of("dev-b"), c = balance_of("dev-c");
+    fogpay_receipt rc = pay_a_to_b(100);
+    CU_ASSERT_EQUAL(rc.status, FOGPAY_STATUS_SETTLED);
+    CU_ASSERT_EQUAL(rc.legs_minor, 3);
+    CU_ASSERT_EQUAL(balance_of("dev-a"), a - 100);
+    CU_ASSERT_EQUAL(balance_of("dev-b"), b + 97);
+    CU_ASSERT_EQUAL(balance_of("dev-c"), c + 3);
+
+    reply = control_request(
+        "ops-f", "{\"commands\":[{\"command\":\"setFeeSchedule\",\"payee\":\"dev-b\","
+                 "\"currency\":\"EUR\",\"legs\":[{\"device\":\"dev-r\",\"basisPoints\":300}]},"
+                 "{\"command\":\"setFeeSchedule\",\"payee\":\"dev-b\",\"currency\":\"EUR\","
+                 "\"legs\":[{\"device\":\"dev-a\",\"basisPoints\":300}]}]}");
+    CU_ASSERT_PTR_NOT_NULL(reply != NULL ? strstr(reply, "\"error\":\"fee_account_closed\"")
+                                         : NULL);
+    free(reply);
+    a = balance_of("dev-a");
+    b = balance_of("dev-b");
+    rc = pay_a_to_b(100);
+    CU_ASSERT_EQUAL(rc.status, FOGPAY_STATUS_REJECTED);
+    CU_ASSERT_EQUAL(rc.reason, FOGPAY_ERR_FEE_LEG_PAYER);
+    CU_ASSERT_EQUAL(balance_of("dev-a"), a);
+    CU_ASSERT_EQUAL(balance_of("dev-b"), b);
+
+    reply = control_request("ops-f", "{\"commands\":[{\"command\":\"setFeeSchedule\","
+                                     "\"payee\":\"dev-b\",\"currency\":\"EUR\"}]}");
+    CU_ASSERT_PTR_NULL(reply != NULL ? strstr(reply, "\"error\"") : "no reply");
+    free(reply);
+    rc = pay_a_to_b(100);
+    CU_ASSERT_EQUAL(rc.status, FOGPAY_STATUS_SETTLED);
+    CU_ASSERT_EQUAL(rc.legs_minor, 0);
+    CU_ASSERT_EQUAL(balance_of("dev-b"), b + 100);
 }
 
 /* fogpayctl online: one control command over MQTT 5, reply printed. */
@@ -1646,6 +1705,7 @@ int main(void)
     CU_add_test(s, "ACL of the gateway topics", test_acl_gateway_topics);
     CU_add_test(s, "operator control", test_control);
     CU_add_test(s, "revoking a connected device ends its session", test_revoke_connected);
+    CU_add_test(s, "fee schedules set online apply at once", test_fees_online);
     CU_add_test(s, "fogpayctl online", test_fogpayctl_online);
     CU_add_test(s, "settled means durable across kill -9", test_durability);
     CU_add_test(s, "a hold captured in part", test_hold_capture);

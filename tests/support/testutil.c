@@ -155,6 +155,27 @@ int testutil_command(const char *const *argv, const char *out_path)
     return pid < 0 ? -1 : testutil_wait_exit(pid);
 }
 
+int testutil_command_logged(const char *const *argv, const char *log)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        return 127;
+    }
+    if (pid == 0) {
+        int fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return testutil_wait_exit(pid);
+}
+
 int testutil_wait_exit(int pid)
 {
     int status = 0;

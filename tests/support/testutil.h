@@ -34,6 +34,10 @@ const char *testutil_shared_dir(void);
  * (created or truncated; /dev/null when NULL) and stderr inherited. The
  * exit status, or 128 + the signal that ended it. */
 int testutil_command(const char *const *argv, const char *out_path);
+/* Runs argv (argv[0] found on PATH) to completion with its stdout and
+ * stderr appended to log (created if missing; /dev/null when NULL). The
+ * exit status, 127 when it could not start, or 128 + the signal. */
+int testutil_command_logged(const char *const *argv, const char *log);
 /* Waits for a child; its exit status, or 128 + the signal that ended it. */
 int testutil_wait_exit(int pid);
 /* A monotonic clock in milliseconds, and a sleep in milliseconds. */
