@@ -318,6 +318,66 @@ static void test_two_devices_pay_each_other(void)
     CU_ASSERT_EQUAL(agent("dev-a", NULL, usage), 0);
 }
 
+/* The hold id in an authorise's output ("held seq N hold ID ..."). */
+static uint64_t held_hold_id(const char *out_name)
+{
+    char path[TEST_BROKER_PATH_MAX];
+    path_in(out_name, path);
+    char *text = testutil_read_file(path, NULL);
+    const char *at = text ? strstr(text, " hold ") : NULL;
+    uint64_t id = at ? strtoull(at + 6, NULL, 10) : 0;
+    free(text);
+    return id;
+}
+
+static bool ledger_verifies(void)
+{
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    fogpay_error err = fogpay_ledger_verify(l, NULL, NULL, NULL, 0);
+    fogpay_ledger_close(l);
+    return err == FOGPAY_OK;
+}
+
+/* A charging session between two real agents: the car authorises 30.00,
+ * the charger captures what was used, the rest goes back; a second
+ * capture or a void after it is refused; a second hold is voided by the
+ * car. status shows available and held apart. */
+static void test_charging_session(void)
+{
+    int64_t car_before = gateway_balance("dev-a"), charger_before = gateway_balance("dev-b");
+    const char *authorise[] = {"authorise",  "--to", "dev-b",    "--amount", "30.00",
+                               "--currency", "EUR",  "--hold-s", "600",      NULL};
+    CU_ASSERT_EQUAL(agent("dev-a", "authorise.out", authorise), 0);
+    uint64_t id = held_hold_id("authorise.out");
+    CU_ASSERT_FATAL(id != 0);
+    CU_ASSERT_EQUAL(status_value("dev-a", "held EUR "), 3000);
+    CU_ASSERT_EQUAL(status_value("dev-a", "balance EUR "), car_before - 3000);
+    CU_ASSERT_EQUAL(gateway_balance("dev-a"), car_before - 3000);
+
+    char hold[24];
+    snprintf(hold, sizeof hold, "%llu", (unsigned long long)id);
+    const char *capture[] = {"capture", "--hold",     hold,  "--amount",
+                             "12.40",   "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, capture), 0);
+    CU_ASSERT_EQUAL(gateway_balance("dev-a"), car_before - 1240);
+    CU_ASSERT_EQUAL(gateway_balance("dev-b"), charger_before + 1240);
+    CU_ASSERT_EQUAL(status_value("dev-b", "balance EUR "), gateway_balance("dev-b"));
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, capture), 3); /* hold_captured */
+    const char *void_it[] = {"void", "--hold", hold, NULL};
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, void_it), 3); /* hold_captured */
+    CU_ASSERT_EQUAL(gateway_balance("dev-a"), car_before - 1240);
+
+    CU_ASSERT_EQUAL(agent("dev-a", "authorise2.out", authorise), 0);
+    id = held_hold_id("authorise2.out");
+    snprintf(hold, sizeof hold, "%llu", (unsigned long long)id);
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, void_it), 0);
+    CU_ASSERT_EQUAL(status_value("dev-a", "held EUR "), 0);
+    CU_ASSERT_EQUAL(status_value("dev-a", "balance EUR "), car_before - 1240);
+    CU_ASSERT_EQUAL(status_value("dev-a", "pending "), 0);
+    CU_ASSERT(ledger_verifies());
+}
+
 /* "journaled seq N" lines of a file into seqs; returns the count. */
 static size_t journaled_seqs(const char *name, uint64_t *seqs, size_t cap, size_t n)
 {
@@ -1284,6 +1344,7 @@ int main(int argc, char **argv)
                 test_refusals);
     CU_add_test(s, "the chain holds the charges and events; the ledger verifies",
                 test_ledger_agrees);
+    CU_add_test(s, "a charging session: authorise, capture in part, void", test_charging_session);
     CU_add_test(s, "SIGKILL during a burst: each intent settles once", test_kill_during_burst);
     CU_add_test(s, "broker down: payments queue and settle in order", test_broker_down_queues);
     CU_add_test(s, "over the gateway's answers a second: pending, then settled in order",
