@@ -2,7 +2,8 @@
  * test_fees.c - fees and splits in the ledger: the split's arithmetic over
  * random amounts and basis points, fee schedules set and refused, payments
  * settled as one transfer of several legs, their records, balances,
- * listing and verification, and every refusal moving no money.
+ * listing and verification, and every refusal moving no money; usage
+ * charges and captures split like payments.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -438,6 +439,38 @@ static void test_usage_charge_with_fee(void)
     fogpay_ledger_close(fx.l);
 }
 
+/* A capture (kind 6) to a payee with a schedule is split like a payment:
+ * 11.75 of a hold of 30.00, 0.35 of it to the platform; the authorisation
+ * and the release of the rest are the payer's own money and carry no fee. */
+static void test_capture_with_fee(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    uint64_t platform = platform_fee(&fx);
+    fund(fx.l, "dev-a", EUR, 5000);
+    fogpay_intent in = intent_of("dev-a", 1, "dev-b", 0, 3000, EUR);
+    in.hold_s = 600;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    intent_hash_of("dev-a", 1, hash);
+    fogpay_transfer t;
+    int64_t balance = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_settle(fx.l, &in, hash, NOW_MS, &t, &balance), FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.kind, FOGPAY_TRANSFER_AUTHORISATION);
+    CU_ASSERT_EQUAL(t.leg_count, 0);
+    const fogpay_hold_actor by_operator = {NULL, 0, NULL};
+    fogpay_hold_result r;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_hold_capture(fx.l, t.position, 1175, &by_operator, NOW_MS + 1000, &r),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(r.release.kind, FOGPAY_TRANSFER_RELEASE);
+    CU_ASSERT_EQUAL(r.release.leg_count, 0);
+    CU_ASSERT_EQUAL(r.release.amount_minor, 3000 - 1175);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 5000 - 1175);
+    assert_split(&fx, r.transfer.position, FOGPAY_TRANSFER_CAPTURE, 1175, platform,
+                 1175 * 300 / 10000);
+    fogpay_ledger_close(fx.l);
+}
+
 int main(void)
 {
     static const ledger_test tests[] = {
@@ -450,6 +483,7 @@ int main(void)
         {"fee schedules refused when set", test_schedule_refusals},
         {"payments refused for their schedule move nothing", test_payment_refusals},
         {"a usage charge is split by the payee's schedule", test_usage_charge_with_fee},
+        {"a capture is split by the payee's schedule, its release is not", test_capture_with_fee},
     };
     return ledger_fixture_run("ledger_fees", tests, sizeof tests / sizeof tests[0]);
 }
