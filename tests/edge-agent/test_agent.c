@@ -235,16 +235,25 @@ static long long status_value(const char *device, const char *key)
     return value;
 }
 
-static int64_t gateway_balance(const char *device)
+/* The EUR balance of device's wallet, or with device NULL of entity's
+ * account, in the gateway's ledger. */
+static int64_t ledger_balance(const char *device, const char *entity)
 {
     fogpay_ledger *l;
     uint64_t account = 0;
     int64_t balance = 0;
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
-    CU_ASSERT_EQUAL(fogpay_ledger_wallet(l, device, EUR, &account), FOGPAY_OK);
+    CU_ASSERT_EQUAL(device ? fogpay_ledger_wallet(l, device, EUR, &account)
+                           : fogpay_ledger_entity_account(l, entity, EUR, &account),
+                    FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_ledger_balance(l, account, &balance), FOGPAY_OK);
     fogpay_ledger_close(l);
     return balance;
+}
+
+static int64_t gateway_balance(const char *device)
+{
+    return ledger_balance(device, NULL);
 }
 
 /* Settled payments of device with seq >= from: seqs in chain order. */
@@ -855,14 +864,7 @@ static void test_ledger_agrees(void)
 /* The platform operator's EUR account. */
 static int64_t platform_balance(void)
 {
-    fogpay_ledger *l;
-    uint64_t account = 0;
-    int64_t balance = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
-    CU_ASSERT_EQUAL(fogpay_ledger_entity_account(l, platform_entity, EUR, &account), FOGPAY_OK);
-    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, account, &balance), FOGPAY_OK);
-    fogpay_ledger_close(l);
-    return balance;
+    return ledger_balance(NULL, platform_entity);
 }
 
 /* The sum of every account's balance per currency is zero, and verify
