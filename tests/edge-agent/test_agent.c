@@ -975,17 +975,31 @@ static session_chain session_transfers(uint64_t hold)
     return c;
 }
 
+/* A session's start: the balances before, the hold authorised for
+ * hold_s, and the price of its readings from quantity on. */
+typedef struct session {
+    int64_t car, charger, platform;
+    uint64_t hold, price;
+} session;
+
+static session session_start(const char *hold_s, uint64_t quantity)
+{
+    session v = {gateway_balance("ev-car"), gateway_balance("ev-charger"), platform_balance(), 0,
+                 0};
+    v.hold = session_authorise(hold_s);
+    CU_ASSERT_FATAL(v.hold != 0);
+    v.price = session_readings(&quantity);
+    CU_ASSERT_FATAL(v.price > 0 && v.price < SESSION_HOLD_MINOR);
+    return v;
+}
+
 /* Captured: the charger takes what the readings cost, 3% of it goes to
  * the platform, the rest of the hold goes back to the car at once. */
 static void test_session_captured(void)
 {
-    int64_t car = gateway_balance("ev-car"), charger = gateway_balance("ev-charger");
-    int64_t platform = platform_balance();
-    uint64_t hold = session_authorise("600");
-    CU_ASSERT_FATAL(hold != 0);
-    uint64_t quantity = 7654321;
-    uint64_t price = session_readings(&quantity);
-    CU_ASSERT_FATAL(price > 0 && price < SESSION_HOLD_MINOR);
+    session v = session_start("600", 7654321);
+    int64_t car = v.car, charger = v.charger, platform = v.platform;
+    uint64_t hold = v.hold, price = v.price;
     char id[24], amount[32];
     snprintf(id, sizeof id, "%" PRIu64, hold);
     snprintf(amount, sizeof amount, "%" PRIu64 ".%02" PRIu64, price / 100, price % 100);
@@ -1018,12 +1032,9 @@ static void test_session_captured(void)
  * goes back to the car; charger and platform get nothing. */
 static void test_session_expired(void)
 {
-    int64_t car = gateway_balance("ev-car"), charger = gateway_balance("ev-charger");
-    int64_t platform = platform_balance();
-    uint64_t hold = session_authorise("1");
-    CU_ASSERT_FATAL(hold != 0);
-    uint64_t quantity = 9876543;
-    CU_ASSERT(session_readings(&quantity) > 0);
+    session v = session_start("1", 9876543);
+    int64_t car = v.car, charger = v.charger, platform = v.platform;
+    uint64_t hold = v.hold;
     fogpay_hold h = {.state = FOGPAY_HOLD_OPEN};
     for (int waited_ms = 0; h.state == FOGPAY_HOLD_OPEN && waited_ms < SESSION_EXPIRY_WAIT_MS;
          waited_ms += 100) {
