@@ -72,6 +72,16 @@ typedef enum fogpay_error {
     FOGPAY_ERR_SECRET_WEAK = 59,      /* a device secret too short or too uniform */
 
     /* Policy, the payment products (FOGPAY_ERR_PRODUCT_FIRST..LAST). */
+    /* Holds (conditional payments): */
+    FOGPAY_ERR_HOLD_UNKNOWN = 100,          /* no hold has that id */
+    FOGPAY_ERR_HOLD_VOIDED = 101,           /* the hold was voided already */
+    FOGPAY_ERR_HOLD_CAPTURED = 102,         /* the hold was captured already */
+    FOGPAY_ERR_HOLD_EXPIRED = 103,          /* the hold's time is over */
+    FOGPAY_ERR_HOLD_OVER_AMOUNT = 104,      /* a capture above the held amount */
+    FOGPAY_ERR_HOLD_NOT_PARTY = 105,        /* the device is neither payer nor payee */
+    FOGPAY_ERR_HOLD_PAYER_CAPTURE = 106,    /* the payer may void its hold, not capture it */
+    FOGPAY_ERR_HOLD_TIMEOUT_TOO_LONG = 107, /* hold-s over FOGPAY_HOLD_TIMEOUT_MAX_S */
+    FOGPAY_ERR_HOLD_TOO_MANY = 108,         /* the gateway holds FOGPAY_HOLDS_OPEN_MAX open */
     /* Tariffs and metered use: readings of bound meters and meter bindings. */
     FOGPAY_ERR_READING_BACKWARDS = 110,    /* below the meter's last settled reading */
     FOGPAY_ERR_READING_REPEATED = 111,     /* equal to the meter's last settled reading */

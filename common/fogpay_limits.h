@@ -83,6 +83,18 @@
  * new intent when they return. */
 #define FOGPAY_TTL_MAX_S 86400u
 
+/* A hold (an intent with hold-s, intent.cddl key 11) lasts at most a
+ * week: long enough for a rental or a charging session left over a
+ * weekend, short enough that money is never parked out of its owner's
+ * reach for long by a payee that never captures. */
+#define FOGPAY_HOLD_TIMEOUT_MAX_S (7u * 86400u)
+
+/* Open holds one gateway keeps at a time, all in memory (the ledger's hot
+ * state): a site's charging sessions and rentals in progress are a few
+ * hundred; 65,536 bounds the memory (about 10 MiB) and the tick's scan for
+ * expiries. A hold over it is refused (hold_too_many). */
+#define FOGPAY_HOLDS_OPEN_MAX 65536u
+
 /* A device key replaced by a rotation stays valid at most this long (its
  * overlap window), so that intents it signed and journaled before the
  * rotation can still be sent: an intent lives at most FOGPAY_TTL_MAX_S, so a

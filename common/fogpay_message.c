@@ -110,6 +110,32 @@ static const field_spec intent_fields[] = {
     UINT_FIELD(fogpay_intent, 8, ttl_s, true, 1, FOGPAY_TTL_MAX_S),
     TEXT_FIELD(fogpay_intent, 9, reference, false, FIELD_PRINT),
     BYTES_FIELD(fogpay_intent, 10, prev_hash, true),
+    {.key = 11,
+     .kind = FIELD_UINT,
+     .required = false,
+     .offset = offsetof(fogpay_intent, hold_s),
+     .size = MEMBER_SIZE(fogpay_intent, hold_s),
+     .min = 1,
+     .max = FOGPAY_HOLD_TIMEOUT_MAX_S,
+     .above = FOGPAY_ERR_HOLD_TIMEOUT_TOO_LONG},
+};
+
+static const field_spec hold_message_fields[] = {
+    TEXT_FIELD(fogpay_hold_message, 1, device_id, true, FIELD_ID),
+    UINT_FIELD(fogpay_hold_message, 2, seq, true, 1, FOGPAY_STORED_INT_MAX),
+    UINT_FIELD(fogpay_hold_message, 3, op, true, 0, FOGPAY_HOLD_VOID),
+    UINT_FIELD(fogpay_hold_message, 4, hold_id, true, 1, FOGPAY_STORED_INT_MAX),
+    {.key = 5,
+     .kind = FIELD_UINT,
+     .required = false,
+     .offset = offsetof(fogpay_hold_message, amount_minor),
+     .size = MEMBER_SIZE(fogpay_hold_message, amount_minor),
+     .min = 1,
+     .max = FOGPAY_AMOUNT_MAX_MINOR,
+     .below = FOGPAY_ERR_AMOUNT_ZERO,
+     .above = FOGPAY_ERR_AMOUNT_TOO_LARGE},
+    UINT_FIELD(fogpay_hold_message, 6, created_s, true, 1, TIME_S_MAX),
+    BYTES_FIELD(fogpay_hold_message, 7, prev_hash, true),
 };
 
 static const field_spec usage_fields[] = {
@@ -137,7 +163,7 @@ static const field_spec receipt_fields[] = {
      * of range, so that the device can match the refusal. */
     UINT_FIELD(fogpay_receipt, 2, seq, true, 0, UINT64_MAX),
     UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_BIND),
-    UINT_FIELD(fogpay_receipt, 4, status, true, 0, FOGPAY_STATUS_STORED),
+    UINT_FIELD(fogpay_receipt, 4, status, true, 0, FOGPAY_STATUS_HELD),
     UINT_FIELD(fogpay_receipt, 5, reason, false, 1, FOGPAY_ERR_PRODUCT_LAST),
     UINT_FIELD(fogpay_receipt, 6, transfer_id, false, 1, FOGPAY_STORED_INT_MAX),
     {.key = 7,
@@ -152,6 +178,9 @@ static const field_spec receipt_fields[] = {
     UINT_FIELD(fogpay_receipt, 11, time_s, true, 1, TIME_S_MAX),
     BYTES_FIELD(fogpay_receipt, 12, intent_hash, true),
     UINT_FIELD(fogpay_receipt, 13, currency, false, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
+    UINT_FIELD(fogpay_receipt, 14, hold_id, false, 1, FOGPAY_STORED_INT_MAX),
+    UINT_FIELD(fogpay_receipt, 15, hold_expiry_s, false, 1, TIME_S_MAX),
+    UINT_FIELD(fogpay_receipt, 16, held_minor, false, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_receipt, 17, charge_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_receipt, 18, consumption, false, 1, FOGPAY_STORED_INT_MAX),
     TEXT_FIELD(fogpay_receipt, 19, tariff_id, false, FIELD_ID),
@@ -665,9 +694,6 @@ static fogpay_error receipt_metered_check(const fogpay_receipt *in)
 static fogpay_error receipt_check(const fogpay_receipt *in)
 {
     bool rejected = in->status == FOGPAY_STATUS_REJECTED;
-    if (in->kind == 2) {
-        return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
-    }
     if (rejected != (in->reason != 0)) {
         return FOGPAY_ERR_FIELD_RANGE; /* a reason exactly when rejected */
     }
@@ -680,15 +706,26 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
     if (in->has_balance != (in->currency != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
+    bool held = in->status == FOGPAY_STATUS_HELD;
     bool settled = in->status == FOGPAY_STATUS_SETTLED;
-    if (settled != (in->transfer_id != 0) || (settled && in->kind == FOGPAY_RECEIPT_BIND)) {
+    bool moved = settled || held; /* a transfer was committed */
+    if (moved != (in->transfer_id != 0) || (settled && in->kind == FOGPAY_RECEIPT_BIND) ||
+        (held && in->kind != FOGPAY_RECEIPT_INTENT)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     if (in->status == FOGPAY_STATUS_STORED && in->kind == FOGPAY_RECEIPT_INTENT) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    if (settled != (in->position != 0) || settled != in->has_balance) {
-        return FOGPAY_ERR_FIELD_RANGE; /* chain entry and balance exactly when settled */
+    if (moved != (in->position != 0) || moved != in->has_balance) {
+        return FOGPAY_ERR_FIELD_RANGE; /* chain entry and balance exactly when money moved */
+    }
+    /* The hold's id on what names a hold, its expiry on a held receipt,
+     * and the sender's held amount on both (a held one holds this hold,
+     * so it is never 0 there; elsewhere 0 is absent). */
+    bool names_hold = held || (settled && in->kind == FOGPAY_RECEIPT_HOLD);
+    if (names_hold != (in->hold_id != 0) || held != (in->hold_expiry_s != 0) ||
+        (held && in->held_minor == 0) || (!names_hold && in->held_minor != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
     }
     if (!settled && in->legs_minor != 0) {
         return FOGPAY_ERR_FIELD_RANGE; /* a settled transfer's legs only */
@@ -717,10 +754,9 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
     if (device != (in->seq != 0) || device != hash_present(in->intent_hash)) {
         return FOGPAY_ERR_FIELD_RANGE; /* device, seq and intent hash come together */
     }
-    if (in->kind > FOGPAY_TRANSFER_WITHDRAWAL && in->kind < FOGPAY_TRANSFER_USAGE_CHARGE) {
-        return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
-    }
-    bool corrects = in->kind == FOGPAY_TRANSFER_REFUND || in->kind == FOGPAY_TRANSFER_REVERSAL;
+    bool corrects = in->kind == FOGPAY_TRANSFER_REFUND || in->kind == FOGPAY_TRANSFER_REVERSAL ||
+                    in->kind == FOGPAY_TRANSFER_CAPTURE || in->kind == FOGPAY_TRANSFER_RELEASE ||
+                    in->kind == FOGPAY_TRANSFER_EXPIRY;
     if (corrects != (in->related_position != 0) || in->related_position >= in->position) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
@@ -921,9 +957,20 @@ static fogpay_error usage_check(const fogpay_usage *in)
     return no_check(in);
 }
 
+/* An amount exactly with a capture. */
+static fogpay_error hold_message_check(const fogpay_hold_message *in)
+{
+    if (in->op == FOGPAY_HOLD_CAPTURE && in->amount_minor == 0) {
+        return FOGPAY_ERR_MISSING_FIELD;
+    }
+    return in->op == FOGPAY_HOLD_VOID && in->amount_minor != 0 ? FOGPAY_ERR_FIELD_RANGE : FOGPAY_OK;
+}
+
 FLAT_MESSAGE(intent, fogpay_intent, intent_fields, FOGPAY_MESSAGE_MAX, intent_check)
 FLAT_MESSAGE(usage, fogpay_usage, usage_fields, FOGPAY_MESSAGE_MAX, usage_check)
 FLAT_MESSAGE(bind, fogpay_bind, bind_fields, FOGPAY_MESSAGE_MAX, no_check)
+FLAT_MESSAGE(hold_message, fogpay_hold_message, hold_message_fields, FOGPAY_MESSAGE_MAX,
+             hold_message_check)
 FLAT_MESSAGE(receipt, fogpay_receipt, receipt_fields, FOGPAY_MESSAGE_MAX, receipt_check)
 FLAT_MESSAGE(command, fogpay_command, command_fields, FOGPAY_MESSAGE_MAX, command_check)
 FLAT_MESSAGE(transfer, fogpay_transfer, transfer_fields, FOGPAY_RECORD_BYTES_MAX, transfer_check)

@@ -40,6 +40,8 @@ typedef struct fogpay_intent {
     uint32_t ttl_s;                              /* key 8, 1..FOGPAY_TTL_MAX_S */
     char reference[FOGPAY_REFERENCE_MAX + 1];    /* key 9, optional */
     uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES];   /* key 10 */
+    uint32_t hold_s; /* key 11, optional: an authorisation held this long,
+                        1..FOGPAY_HOLD_TIMEOUT_MAX_S (schemas/hold.cddl) */
 } fogpay_intent;
 
 /* Meter reading for pay-per-use, device to gateway (schemas/usage.cddl).
@@ -65,22 +67,43 @@ typedef struct fogpay_bind {
     uint64_t created_s;                        /* key 5 */
     uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES]; /* key 6 */
 } fogpay_bind;
+typedef enum fogpay_hold_op {
+    FOGPAY_HOLD_CAPTURE = 0, /* the payee takes amount_minor, the rest goes back */
+    FOGPAY_HOLD_VOID = 1,    /* the whole amount goes back to the payer */
+} fogpay_hold_op;
+
+/* Resolution of a hold, device to gateway (schemas/hold.cddl): a capture
+ * (by the payee) or a void (by the payer or the payee) of the hold named
+ * by its id, the position of its authorisation. Shares the device's
+ * sequence and previous-hash chain with its intents and readings. */
+typedef struct fogpay_hold_message {
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];  /* key 1 */
+    uint64_t seq;                              /* key 2 */
+    uint8_t op;                                /* key 3, fogpay_hold_op */
+    uint64_t hold_id;                          /* key 4 */
+    uint64_t amount_minor;                     /* key 5, exactly with a capture */
+    uint64_t created_s;                        /* key 6 */
+    uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES]; /* key 7 */
+} fogpay_hold_message;
 
 typedef enum fogpay_receipt_kind {
     FOGPAY_RECEIPT_INTENT = 0,
     FOGPAY_RECEIPT_USAGE = 1,
-    /* 2 is the kind of another product of the contract. */
-    FOGPAY_RECEIPT_BIND = 3,
+    FOGPAY_RECEIPT_HOLD = 2, /* a hold message: capture or void */
+    FOGPAY_RECEIPT_BIND = 3, /* a meter binding */
 } fogpay_receipt_kind;
 
 typedef enum fogpay_receipt_status {
     FOGPAY_STATUS_SETTLED = 0,  /* the transfer is committed (an intent, a charged reading) */
     FOGPAY_STATUS_REJECTED = 1, /* refused; reason says why; no money moved */
     FOGPAY_STATUS_STORED = 2,   /* a reading or a binding is committed, no money moved */
+    FOGPAY_STATUS_HELD = 3,     /* an authorisation is committed: the amount is held */
 } fogpay_receipt_status;
 
 /* Receipt, gateway to device (schemas/receipt.cddl). A repeated (device,
- * seq) is answered with the original receipt's bytes. A settled receipt
+ * seq) is answered with the original receipt's bytes. A held receipt is
+ * a settled one of an authorisation, with the hold's id, expiry and the
+ * payer's held amount besides (its balance is the available one). A settled receipt
  * carries transfer_id, the balance (has_balance set, with currency; 0 is a
  * balance) and the chain entry (position, chain_hash); any other receipt
  * carries none of them (zero, has_balance false). */
@@ -99,9 +122,12 @@ typedef struct fogpay_receipt {
     uint64_t time_s;                            /* key 11 */
     uint8_t intent_hash[FOGPAY_HASH_BYTES];     /* key 12, SHA-256 of the signed message */
     uint16_t currency;                          /* key 13, with has_balance */
-    uint64_t charge_minor;                      /* key 17, a charged reading: its charge */
-    uint64_t consumption;                       /* key 18, a bound reading: units since the last */
-    char tariff_id[FOGPAY_TARIFF_ID_MAX + 1];   /* key 19, a bound reading or a binding */
+    uint64_t hold_id;                           /* key 14, held intents and settled hold messages */
+    uint64_t hold_expiry_s; /* key 15, held only: when the hold expires (gateway clock) */
+    uint64_t held_minor;    /* key 16, held only: the payer's open holds in the currency */
+    uint64_t charge_minor;  /* key 17, a charged reading: its charge */
+    uint64_t consumption;   /* key 18, a bound reading: units since the last */
+    char tariff_id[FOGPAY_TARIFF_ID_MAX + 1]; /* key 19, a bound reading or a binding */
     uint64_t legs_minor; /* key 20, settled, optional: what the transfer's further legs (fees)
                           * took of the amount; the first leg is the rest */
 } fogpay_receipt;
@@ -135,7 +161,12 @@ typedef enum fogpay_transfer_kind {
     FOGPAY_TRANSFER_REFUND = 2,     /* returns (part of) an earlier payment */
     FOGPAY_TRANSFER_REVERSAL = 3,   /* undoes an earlier transfer in full */
     FOGPAY_TRANSFER_WITHDRAWAL = 4, /* operator moves money out of a wallet */
-    /* 5..8 are kinds of another product of the contract. */
+    /* Holds. The authorisation moves the amount from the payer's wallet to
+     * the currency's holds account; the others name it by key 14. */
+    FOGPAY_TRANSFER_AUTHORISATION = 5,   /* a device's held intent */
+    FOGPAY_TRANSFER_CAPTURE = 6,         /* holds account to the payee */
+    FOGPAY_TRANSFER_RELEASE = 7,         /* holds account back to the payer: a void, a rest */
+    FOGPAY_TRANSFER_EXPIRY = 8,          /* holds account back to the payer: the timeout */
     FOGPAY_TRANSFER_USAGE_CHARGE = 9,    /* a bound meter's reading, charged at its tariff */
     FOGPAY_TRANSFER_ENTITY_PAYMENT = 10, /* a legal entity's account pays a device's wallet */
 } fogpay_transfer_kind;
@@ -167,11 +198,11 @@ typedef struct fogpay_transfer {
     char payee_entity[FOGPAY_ENTITY_ID_MAX + 1]; /* key 11, optional pseudonym */
     uint8_t intent_hash[FOGPAY_HASH_BYTES];      /* key 12, with device_id */
     char reference[FOGPAY_REFERENCE_MAX + 1];    /* key 13, optional */
-    uint64_t related_position;                   /* key 14, optional: refunded/reversed */
-    char meter_id[FOGPAY_METER_ID_MAX + 1];      /* key 18, usage charges: the meter */
-    char tariff_id[FOGPAY_TARIFF_ID_MAX + 1];    /* key 19, usage charges: the tariff */
-    uint8_t leg_count;                           /* legs after the first, 0..FOGPAY_LEGS_MAX-1 */
-    fogpay_leg legs[FOGPAY_LEGS_MAX - 1];        /* key 20, optional: legs 2..leg_count+1 */
+    uint64_t related_position; /* key 14, optional: refunded/reversed, the authorisation */
+    char meter_id[FOGPAY_METER_ID_MAX + 1];   /* key 18, usage charges: the meter */
+    char tariff_id[FOGPAY_TARIFF_ID_MAX + 1]; /* key 19, usage charges: the tariff */
+    uint8_t leg_count;                        /* legs after the first, 0..FOGPAY_LEGS_MAX-1 */
+    fogpay_leg legs[FOGPAY_LEGS_MAX - 1];     /* key 20, optional: legs 2..leg_count+1 */
 } fogpay_transfer;
 
 /* Leg i of t: 0 is keys 3 to 5, 1..t->leg_count the further legs. */
@@ -292,6 +323,9 @@ fogpay_error fogpay_usage_encode(const fogpay_usage *in, uint8_t *buf, size_t ca
 fogpay_error fogpay_usage_decode(const uint8_t *buf, size_t len, fogpay_usage *out);
 fogpay_error fogpay_bind_encode(const fogpay_bind *in, uint8_t *buf, size_t cap, size_t *len);
 fogpay_error fogpay_bind_decode(const uint8_t *buf, size_t len, fogpay_bind *out);
+fogpay_error fogpay_hold_message_encode(const fogpay_hold_message *in, uint8_t *buf, size_t cap,
+                                        size_t *len);
+fogpay_error fogpay_hold_message_decode(const uint8_t *buf, size_t len, fogpay_hold_message *out);
 fogpay_error fogpay_receipt_encode(const fogpay_receipt *in, uint8_t *buf, size_t cap, size_t *len);
 fogpay_error fogpay_receipt_decode(const uint8_t *buf, size_t len, fogpay_receipt *out);
 fogpay_error fogpay_command_encode(const fogpay_command *in, uint8_t *buf, size_t cap, size_t *len);

@@ -6,6 +6,7 @@
  *   {prefix}/dev/{device}/intent         device to gateway
  *   {prefix}/dev/{device}/usage          device to gateway
  *   {prefix}/dev/{device}/bind           device to gateway
+ *   {prefix}/dev/{device}/hold           device to gateway
  *   {prefix}/dev/{device}/receipt        gateway to device
  *   {prefix}/dev/{device}/cmd            gateway to device
  *   {prefix}/dev/{device}/reply/{name}   gateway to device, MQTT 5 response topic
@@ -45,6 +46,7 @@ typedef enum fogpay_topic_kind {
     FOGPAY_TOPIC_GATEWAY,  /* any other topic under gw/ */
     FOGPAY_TOPIC_OTHER,    /* under the prefix but none of the above */
     FOGPAY_TOPIC_BIND,     /* dev/{device}/bind */
+    FOGPAY_TOPIC_HOLD,     /* dev/{device}/hold */
 } fogpay_topic_kind;
 
 /* True for the characters of an id: [A-Za-z0-9._:-]. */

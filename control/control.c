@@ -423,8 +423,13 @@ static fogpay_error control__balance_into(const fogpay_control_context *c, const
     if (err == FOGPAY_OK) {
         err = fogpay_ledger_balance(c->ledger, account, &balance);
     }
+    uint64_t held = 0;
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_hold_held(c->ledger, device, currency, &held);
+    }
     if (err == FOGPAY_OK) {
         control__add_amount(r->data, "balance", balance, exponent);
+        control__add_amount(r->data, "held", (int64_t)held, exponent);
         cJSON_AddStringToObject(r->data, "currency", fogpay_currency_code(currency, &exponent));
     }
     return err;
@@ -714,6 +719,9 @@ static const control_command control_commands[] = {
     {"listTransfers", control__list_transfers},
     {"verifyLedger", control__verify},
     {"refund", control__refund},
+    {"holdList", control__hold_list},
+    {"holdCapture", control__hold_capture},
+    {"holdVoid", control__hold_void},
     {"getSyncStatus", control__sync_status},
     {"setFeeSchedule", control__set_fee_schedule},
     {"listFeeSchedules", control__list_fee_schedules},

@@ -1,8 +1,8 @@
 /*
  * control_internal.h - shared by the command handlers of control.c,
- * control_import.c, control_entity.c, control_fee.c and control_tariff.c:
- * the reply under construction and the field readers that validate every field before the ledger
- * sees it.
+ * control_import.c, control_entity.c, control_fee.c, control_hold.c and
+ * control_tariff.c: the reply under construction and the field readers that
+ * validate every field before the ledger sees it.
  */
 #ifndef FOGPAY_CONTROL_INTERNAL_H
 #define FOGPAY_CONTROL_INTERNAL_H
@@ -57,7 +57,7 @@ fogpay_error control__u64(const cJSON *cmd, const char *name, bool required, uin
 fogpay_error control__currency(const cJSON *cmd, uint16_t *currency, int *exponent,
                                control_reply *r);
 /* A decimal-string amount in the given exponent; absent and optional
- * leaves *out at 0. */
+ * leaves *out as it was. */
 fogpay_error control__amount(const cJSON *cmd, const char *name, bool required, int exponent,
                              uint64_t *out, control_reply *r);
 /* Adds minor as a decimal string in the exponent under name. */
@@ -104,6 +104,14 @@ fogpay_error control__get_tariff(const fogpay_control_context *c, const cJSON *c
 fogpay_error control__bind_meter(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
                                  control_reply *r);
 fogpay_error control__get_meter(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                                control_reply *r);
+
+/* Holds (control_hold.c): list, capture and void by the operator. */
+fogpay_error control__hold_list(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                                control_reply *r);
+fogpay_error control__hold_capture(const fogpay_control_context *c, const cJSON *cmd,
+                                   uint64_t now_ms, control_reply *r);
+fogpay_error control__hold_void(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
                                 control_reply *r);
 
 #endif

@@ -53,6 +53,8 @@ static fogpay_error agent_topics(fogpay_agent *a, const char *prefix)
                                  sizeof a->topic_usage) == FOGPAY_OK &&
               fogpay_topic_build(prefix, FOGPAY_TOPIC_BIND, id, NULL, a->topic_bind,
                                  sizeof a->topic_bind) == FOGPAY_OK &&
+              fogpay_topic_build(prefix, FOGPAY_TOPIC_HOLD, id, NULL, a->topic_hold,
+                                 sizeof a->topic_hold) == FOGPAY_OK &&
               fogpay_topic_build(prefix, FOGPAY_TOPIC_RECEIPT, id, NULL, a->topic_receipt,
                                  sizeof a->topic_receipt) == FOGPAY_OK &&
               fogpay_topic_build(prefix, FOGPAY_TOPIC_COMMAND, id, NULL, a->topic_command,

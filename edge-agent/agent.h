@@ -78,7 +78,10 @@ typedef struct fogpay_agent_outcome {
     bool has_balance;
     int64_t balance_after_minor;
     uint16_t currency;
-    uint64_t legs_minor; /* what a fee schedule's legs took of a settled payment; 0 none */
+    uint64_t hold_id;       /* a held receipt or a hold message's: the hold */
+    uint64_t hold_expiry_s; /* a held receipt: when the hold expires */
+    uint64_t held_minor;    /* a held receipt or a hold message's: held in open holds */
+    uint64_t legs_minor;    /* what a fee schedule's legs took of a settled payment; 0 none */
     /* A reading of a bound meter: what it was charged (0 when it is not a
      * whole minor unit yet, carried to the next reading), the units since
      * the meter's last settled reading, and the tariff (empty otherwise). */
@@ -89,8 +92,9 @@ typedef struct fogpay_agent_outcome {
 
 typedef struct fogpay_agent_balance {
     uint16_t currency;
-    int64_t balance_minor;
-    uint64_t position; /* chain position of the receipt it came from */
+    int64_t balance_minor; /* available: what the device can spend */
+    uint64_t position;     /* chain position of the receipt it came from */
+    uint64_t held_minor;   /* in open holds of the device, from the same receipt */
 } fogpay_agent_balance;
 
 typedef struct fogpay_agent_status {
@@ -138,6 +142,28 @@ fogpay_error fogpay_agent_pay(fogpay_agent *a, const char *payee, uint64_t amoun
 fogpay_error fogpay_agent_pay_account(fogpay_agent *a, uint64_t account, uint64_t amount_minor,
                                       uint16_t currency, const char *reference,
                                       fogpay_agent_outcome *out);
+
+/* Authorises amount_minor to payee, held hold_s seconds (1 to
+ * FOGPAY_HOLD_TIMEOUT_MAX_S): an intent with a hold timeout, journaled and
+ * answered like a payment. out->status is FOGPAY_STATUS_HELD when the
+ * gateway holds it, with out->hold_id naming the hold for a capture or a
+ * void, out->hold_expiry_s and out->held_minor. Refusals as
+ * fogpay_agent_pay. */
+fogpay_error fogpay_agent_authorise(fogpay_agent *a, const char *payee, uint64_t amount_minor,
+                                    uint16_t currency, uint32_t hold_s, const char *reference,
+                                    fogpay_agent_outcome *out);
+
+/* The hold messages (schemas/hold.cddl), journaled and answered like a
+ * payment: a capture of amount_minor of hold_id (the device is its
+ * payee), or a void (the device is its payer or payee). Settled: the
+ * receipt's balance is the device's; refused with the gateway's reason
+ * otherwise (hold_captured, hold_voided, hold_expired, ...). Refused
+ * before anything is signed: FOGPAY_ERR_FIELD_RANGE (a hold id of 0 or
+ * over 2^63-1), FOGPAY_ERR_AMOUNT_ZERO, FOGPAY_ERR_DEVICE_SUSPENDED,
+ * FOGPAY_ERR_JOURNAL_FULL. */
+fogpay_error fogpay_agent_capture(fogpay_agent *a, uint64_t hold_id, uint64_t amount_minor,
+                                  fogpay_agent_outcome *out);
+fogpay_error fogpay_agent_void(fogpay_agent *a, uint64_t hold_id, fogpay_agent_outcome *out);
 
 /* Reports a meter reading, journaled and answered like a payment: a
  * reading of a bound meter is settled at its tariff (out->charge_minor,

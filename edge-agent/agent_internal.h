@@ -12,6 +12,7 @@
  *   agent_client.c   the MQTT connection
  *   agent_bytes.h    byte order
  *   agent_pay.c      building, signing and journaling messages, their wait
+ *   agent_hold.c     the hold messages: capture and void
  *   agent_receipt.c  verifying receipts and applying them
  *   agent_command.c  verifying commands, the hook, suspension and limits
  *   agent_gateway_key.c  the gateway's keys: finding a message's signer,
@@ -110,6 +111,7 @@ struct fogpay_agent {
     char topic_intent[FOGPAY_TOPIC_MAX];
     char topic_usage[FOGPAY_TOPIC_MAX];
     char topic_bind[FOGPAY_TOPIC_MAX];
+    char topic_hold[FOGPAY_TOPIC_MAX];
     char topic_receipt[FOGPAY_TOPIC_MAX];
     char topic_command[FOGPAY_TOPIC_MAX];
     char topic_reply[FOGPAY_TOPIC_MAX];
@@ -144,6 +146,13 @@ fogpay_error agent_poll(fogpay_agent *a, uint32_t timeout_ms);
  * next resend. FOGPAY_OK, or the send's error (FOGPAY_ERR_NETWORK: the
  * connection is gone). */
 fogpay_error agent_resend_all(fogpay_agent *a);
+
+/* agent_pay.c: refusals that need no gateway (suspension); and signs
+ * payload, journals it under seq (reserved), tells the observer, sends it
+ * and waits for its answer. */
+fogpay_error agent_may_send(const fogpay_agent *a);
+fogpay_error agent_submit(fogpay_agent *a, uint64_t seq, uint8_t kind, const uint8_t *payload,
+                          size_t payload_len, fogpay_agent_outcome *out);
 
 /* agent_send.c: sends the journaled message e (its original bytes). */
 fogpay_error agent_send_entry(fogpay_agent *a, const fogpay_journal_entry *e);

@@ -16,6 +16,7 @@
  *
  * Intents carry the longest ttl the gateway accepts (a day), so a payment
  * queued while the gateway is unreachable still settles when it returns.
+ * An authorisation is a payment intent with a hold timeout.
  */
 #include <string.h>
 #include <time.h>
@@ -26,7 +27,7 @@
 
 /* Refusals that need no gateway: suspension. Limits are checked by the
  * caller that knows the amount. */
-static fogpay_error agent_may_send(const fogpay_agent *a)
+fogpay_error agent_may_send(const fogpay_agent *a)
 {
     return a->state.suspended ? FOGPAY_ERR_DEVICE_SUSPENDED : FOGPAY_OK;
 }
@@ -54,11 +55,8 @@ static fogpay_error agent_wait_receipt(fogpay_agent *a, uint64_t seq, fogpay_age
     }
 }
 
-/* Signs payload, journals it under seq, tells the observer, sends it and
- * waits for its answer. */
-static fogpay_error agent_submit(fogpay_agent *a, uint64_t seq, uint8_t kind,
-                                 const uint8_t *payload, size_t payload_len,
-                                 fogpay_agent_outcome *out)
+fogpay_error agent_submit(fogpay_agent *a, uint64_t seq, uint8_t kind, const uint8_t *payload,
+                          size_t payload_len, fogpay_agent_outcome *out)
 {
     uint8_t msg[FOGPAY_MESSAGE_MAX];
     size_t len = 0;
@@ -87,11 +85,12 @@ static fogpay_error agent_submit(fogpay_agent *a, uint64_t seq, uint8_t kind,
     return agent_wait_receipt(a, seq, out);
 }
 
-/* A payment to a device (payee) or an account (payee NULL, account): the
- * one way an intent is made, journaled and sent. */
+/* A payment to a device (payee) or an account (payee NULL, account), or an
+ * authorisation held hold_s (0: a payment): the one way an intent is made,
+ * journaled and sent. */
 static fogpay_error agent_pay_to(fogpay_agent *a, const char *payee, uint64_t account,
-                                 uint64_t amount_minor, uint16_t currency, const char *reference,
-                                 fogpay_agent_outcome *out)
+                                 uint64_t amount_minor, uint16_t currency, uint32_t hold_s,
+                                 const char *reference, fogpay_agent_outcome *out)
 {
     memset(out, 0, sizeof *out);
     if (!fogpay_currency_code(currency, NULL)) {
@@ -112,6 +111,7 @@ static fogpay_error agent_pay_to(fogpay_agent *a, const char *payee, uint64_t ac
     in.currency = currency;
     in.created_s = (uint64_t)time(NULL);
     in.ttl_s = FOGPAY_TTL_MAX_S;
+    in.hold_s = hold_s;
     if (reference) {
         strcpy(in.reference, reference);
     }
@@ -147,7 +147,7 @@ fogpay_error fogpay_agent_pay(fogpay_agent *a, const char *payee, uint64_t amoun
     if (!a || !payee || !out) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
-    return agent_pay_to(a, payee, 0, amount_minor, currency, reference, out);
+    return agent_pay_to(a, payee, 0, amount_minor, currency, 0, reference, out);
 }
 
 fogpay_error fogpay_agent_pay_account(fogpay_agent *a, uint64_t account, uint64_t amount_minor,
@@ -157,7 +157,20 @@ fogpay_error fogpay_agent_pay_account(fogpay_agent *a, uint64_t account, uint64_
     if (!a || account == 0 || !out) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
-    return agent_pay_to(a, NULL, account, amount_minor, currency, reference, out);
+    return agent_pay_to(a, NULL, account, amount_minor, currency, 0, reference, out);
+}
+
+fogpay_error fogpay_agent_authorise(fogpay_agent *a, const char *payee, uint64_t amount_minor,
+                                    uint16_t currency, uint32_t hold_s, const char *reference,
+                                    fogpay_agent_outcome *out)
+{
+    if (!a || !payee || !out) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (hold_s == 0) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return agent_pay_to(a, payee, 0, amount_minor, currency, hold_s, reference, out);
 }
 
 /* Encodes a reading or a binding (msg) into buf. */

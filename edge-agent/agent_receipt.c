@@ -41,7 +41,8 @@ fogpay_error fogpay_agent_receipt_verify(const fogpay_agent *a, const uint8_t *m
     return err;
 }
 
-/* Remembers a settled balance, keeping the one from the latest position. */
+/* Remembers a settled balance, and what is held beside it, keeping the
+ * ones from the latest position. */
 static void receipt_balance(agent_state *s, const fogpay_receipt *r)
 {
     for (size_t i = 0; i < s->balance_count; i++) {
@@ -49,6 +50,7 @@ static void receipt_balance(agent_state *s, const fogpay_receipt *r)
             if (r->position >= s->balances[i].position) {
                 s->balances[i].balance_minor = r->balance_after_minor;
                 s->balances[i].position = r->position;
+                s->balances[i].held_minor = r->held_minor;
             }
             return;
         }
@@ -62,6 +64,7 @@ static void receipt_balance(agent_state *s, const fogpay_receipt *r)
     b->currency = r->currency;
     b->balance_minor = r->balance_after_minor;
     b->position = r->position;
+    b->held_minor = r->held_minor;
 }
 
 /* Checks r against the pending message it claims to answer. */
@@ -99,6 +102,10 @@ static fogpay_error receipt_link_of(const fogpay_agent *a, uint64_t seq,
         fogpay_bind b;
         err = fogpay_bind_decode(cose.payload.ptr, cose.payload.len, &b);
         memcpy(prev, b.prev_hash, FOGPAY_PREV_HASH_BYTES);
+    } else if (err == FOGPAY_OK && e->kind == FOGPAY_RECEIPT_HOLD) {
+        fogpay_hold_message m;
+        err = fogpay_hold_message_decode(cose.payload.ptr, cose.payload.len, &m);
+        memcpy(prev, m.prev_hash, FOGPAY_PREV_HASH_BYTES);
     } else if (err == FOGPAY_OK) {
         fogpay_intent in;
         err = fogpay_intent_decode(cose.payload.ptr, cose.payload.len, &in);
@@ -144,7 +151,7 @@ fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, si
      * message, and the same receipt sets the same balance again. A balance
      * that could not be saved leaves the message pending: it is resent, and
      * the gateway's repeat of this receipt applies it then. */
-    if (r.status == FOGPAY_STATUS_SETTLED && r.has_balance) {
+    if ((r.status == FOGPAY_STATUS_SETTLED || r.status == FOGPAY_STATUS_HELD) && r.has_balance) {
         agent_state next = a->state;
         receipt_balance(&next, &r);
         err = agent_state_store(a, &next);
@@ -175,6 +182,9 @@ fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, si
     o->charge_minor = r.charge_minor;
     o->consumption = r.consumption;
     memcpy(o->tariff_id, r.tariff_id, sizeof o->tariff_id);
+    o->hold_id = r.hold_id;
+    o->hold_expiry_s = r.hold_expiry_s;
+    o->held_minor = r.held_minor;
     if (o->seq == a->awaited_seq) {
         a->awaited_outcome = *o;
     }

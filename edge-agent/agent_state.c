@@ -18,6 +18,12 @@
  * then big-endian fields), is read once at open and written again as
  * format 2, so a device keeps its suspension, limits and balances across
  * the upgrade. Anything else is FOGPAY_ERR_STORAGE.
+ *
+ * What each remembered balance has in open holds lives in STATEDIR/held,
+ * replaced the same way, as [* [currency, held]]: the state's framed body
+ * has no room left beside three gateway keys. It is written after the
+ * state, only when it changed; a crash in between leaves the message that
+ * brought it pending, and its receipt, sent again, writes both again.
  */
 #include <string.h>
 
@@ -81,12 +87,50 @@ static size_t state_encode(const agent_state *s, uint8_t *buf, size_t cap)
     return fogpay_cbor_writer_finish(&w, &len) == FOGPAY_OK ? len : 0;
 }
 
+/* The held file: a currency (3 bytes) and an amount (9) in a pair. */
+#define HELD_FILE      "held"
+#define HELD_BYTES_MAX (1 + FOGPAY_AGENT_CURRENCIES_MAX * (1 + 3 + 9))
+static_assert(HELD_BYTES_MAX <= FOGPAY_JOURNAL_BODY_MAX, "the held amounts fit a framed file");
+
+static size_t held_encode(const agent_state *s, uint8_t *buf, size_t cap)
+{
+    fogpay_cbor_writer w;
+    fogpay_cbor_writer_init(&w, buf, cap);
+    fogpay_cbor_put_array(&w, s->balance_count);
+    for (size_t i = 0; i < s->balance_count; i++) {
+        fogpay_cbor_put_array(&w, 2);
+        fogpay_cbor_put_uint(&w, s->balances[i].currency);
+        fogpay_cbor_put_uint(&w, s->balances[i].held_minor);
+    }
+    size_t len = 0;
+    return fogpay_cbor_writer_finish(&w, &len) == FOGPAY_OK ? len : 0;
+}
+
+static bool held_changed(const agent_state *before, const agent_state *next)
+{
+    if (before->balance_count != next->balance_count) {
+        return true;
+    }
+    for (size_t i = 0; i < next->balance_count; i++) {
+        if (before->balances[i].held_minor != next->balances[i].held_minor) {
+            return true;
+        }
+    }
+    return false;
+}
+
 fogpay_error agent_state_store(fogpay_agent *a, const agent_state *next)
 {
     uint8_t body[STATE_BYTES_MAX];
     size_t n = state_encode(next, body, sizeof body);
     fogpay_error err = n ? fogpay_journal_file_replace(a->journal, FOGPAY_AGENT_STATE_FILE, body, n)
                          : FOGPAY_ERR_BUFFER_TOO_SMALL;
+    if (err == FOGPAY_OK && held_changed(&a->state, next)) {
+        uint8_t held[HELD_BYTES_MAX];
+        n = held_encode(next, held, sizeof held);
+        err = n ? fogpay_journal_file_replace(a->journal, HELD_FILE, held, n)
+                : FOGPAY_ERR_BUFFER_TOO_SMALL;
+    }
     if (err != FOGPAY_OK) {
         agent_log("saving the state failed (%s); the state stays as it was",
                   fogpay_error_name(err));
@@ -233,6 +277,39 @@ static bool state_decode_v1(const uint8_t *body, size_t len, agent_state *s)
     return true;
 }
 
+/* Reads the held file into the balances of s whose currency it names
+ * (none: nothing held). */
+static fogpay_error held_load(fogpay_agent *a, agent_state *s)
+{
+    uint8_t body[HELD_BYTES_MAX];
+    size_t len = 0;
+    fogpay_error err = fogpay_journal_file_load(a->journal, HELD_FILE, body, sizeof body, &len);
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        return FOGPAY_OK;
+    }
+    fogpay_cbor_reader r;
+    fogpay_cbor_item it;
+    fogpay_cbor_reader_init(&r, body, len);
+    if (err != FOGPAY_OK || fogpay_cbor_read(&r, &it) != FOGPAY_OK ||
+        it.type != FOGPAY_CBOR_ARRAY || it.value > FOGPAY_AGENT_CURRENCIES_MAX) {
+        return err != FOGPAY_OK ? err : FOGPAY_ERR_STORAGE;
+    }
+    for (uint64_t n = it.value, i = 0; i < n; i++) {
+        uint64_t currency = 0, held = 0;
+        if (fogpay_cbor_read(&r, &it) != FOGPAY_OK || it.type != FOGPAY_CBOR_ARRAY ||
+            it.value != 2 || !state_uint(&r, UINT16_MAX, &currency) ||
+            !state_uint(&r, INT64_MAX, &held)) {
+            return FOGPAY_ERR_STORAGE;
+        }
+        for (size_t b = 0; b < s->balance_count; b++) {
+            if (s->balances[b].currency == currency) {
+                s->balances[b].held_minor = held;
+            }
+        }
+    }
+    return fogpay_cbor_reader_done(&r) ? FOGPAY_OK : FOGPAY_ERR_STORAGE;
+}
+
 fogpay_error agent_state_load(fogpay_agent *a)
 {
     uint8_t body[STATE_BYTES_MAX];
@@ -263,6 +340,9 @@ fogpay_error agent_state_load(fogpay_agent *a)
         agent_log("the state file is not one of formats 1 to %d", STATE_FORMAT);
         return FOGPAY_ERR_STORAGE;
     }
-    a->state = s;
-    return FOGPAY_OK;
+    err = held_load(a, &s);
+    if (err == FOGPAY_OK) {
+        a->state = s;
+    }
+    return err;
 }

@@ -6,6 +6,9 @@
  *   fogpay-agent --key FILE rotate-key     (a new key in FILE.next, its public key printed)
  *   fogpay-agent --key FILE switch-key     (FILE.next becomes FILE)
  *   fogpay-agent [options] pay --to PAYEE --amount 1.50 --currency EUR [--ref TEXT] [--count N]
+ *   fogpay-agent [options] authorise --to PAYEE --amount 30.00 --currency EUR --hold-s S
+ *   fogpay-agent [options] capture --hold ID --amount 12.40 --currency EUR
+ *   fogpay-agent [options] void --hold ID
  *   fogpay-agent [options] pay --to-account N ...   (an account: a legal entity's)
  *   fogpay-agent [options] usage --meter ID --quantity N --unit kWh
  *   fogpay-agent [options] bind --meter ID --tariff ID
@@ -62,6 +65,8 @@ typedef struct cli_options {
     const char *quantity;
     const char *unit;
     const char *tariff;
+    const char *hold;
+    const char *hold_s;
     unsigned long count;
     bool drain;
     char password[FOGPAY_PASSWORD_MAX + 2];
@@ -82,6 +87,10 @@ static void cli_usage(FILE *out)
                  "       fogpay-agent --key FILE rotate-key | switch-key\n"
                  "       fogpay-agent [options] pay --to PAYEE|--to-account N --amount 1.50 "
                  "--currency EUR [--ref TEXT] [--count N]\n"
+                 "       fogpay-agent [options] authorise --to PAYEE --amount 30.00 --currency EUR "
+                 "--hold-s S [--ref TEXT]\n"
+                 "       fogpay-agent [options] capture --hold ID --amount 12.40 --currency EUR\n"
+                 "       fogpay-agent [options] void --hold ID\n"
                  "       fogpay-agent [options] usage --meter ID --quantity N --unit kWh\n"
                  "       fogpay-agent [options] bind --meter ID --tariff ID\n"
                  "       fogpay-agent [options] run [--drain]\n"
@@ -134,6 +143,8 @@ enum cli_option_id {
     OPT_UNIT,
     OPT_TARIFF,
     OPT_COUNT,
+    OPT_HOLD,
+    OPT_HOLD_S,
     OPT_DRAIN,
     OPT_VERBOSE,
     OPT_HELP,
@@ -165,6 +176,8 @@ static const struct option cli_long_options[] = {
     {"unit", required_argument, NULL, OPT_UNIT},
     {"tariff", required_argument, NULL, OPT_TARIFF},
     {"count", required_argument, NULL, OPT_COUNT},
+    {"hold", required_argument, NULL, OPT_HOLD},
+    {"hold-s", required_argument, NULL, OPT_HOLD_S},
     {"drain", no_argument, NULL, OPT_DRAIN},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"help", no_argument, NULL, OPT_HELP},
@@ -287,6 +300,12 @@ static int cli_parse(cli_options *o, int argc, char **argv)
         case OPT_TARIFF:
             slot = &o->tariff;
             break;
+        case OPT_HOLD:
+            slot = &o->hold;
+            break;
+        case OPT_HOLD_S:
+            slot = &o->hold_s;
+            break;
         case OPT_DRAIN:
             o->drain = true;
             break;
@@ -375,6 +394,7 @@ static void cli_on_journaled(void *ctx, uint64_t seq, uint8_t kind)
     printf("journaled seq %" PRIu64 " %s\n", seq,
            kind == FOGPAY_RECEIPT_USAGE  ? "usage"
            : kind == FOGPAY_RECEIPT_BIND ? "bind"
+           : kind == FOGPAY_RECEIPT_HOLD ? "hold"
                                          : "intent");
     fflush(stdout);
 }
@@ -426,6 +446,13 @@ static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
     if (r->has_balance) {
         fogpay_amount_format(r->balance_after_minor, exponent, balance, sizeof balance);
     }
+    char held[32] = "0";
+    fogpay_amount_format((int64_t)r->held_minor, exponent, held, sizeof held);
+    if (r->status == FOGPAY_STATUS_HELD) {
+        printf("held seq %" PRIu64 " hold %" PRIu64 " expires %" PRIu64 " balance %s %s held %s\n",
+               r->seq, r->hold_id, r->hold_expiry_s, balance, code ? code : "?", held);
+        return CLI_EXIT_OK;
+    }
     printf("settled seq %" PRIu64 " transfer %" PRIu64 " balance %s %s", r->seq, r->transfer_id,
            balance, code ? code : "?");
     if (r->legs_minor != 0) {
@@ -438,6 +465,9 @@ static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
         fogpay_amount_format((int64_t)r->charge_minor, exponent, charge, sizeof charge);
         printf(" charge %s consumption %" PRIu64 " tariff %s", charge, r->consumption,
                r->tariff_id);
+    }
+    if (r->kind == FOGPAY_RECEIPT_HOLD) {
+        printf(" hold %" PRIu64 " held %s", r->hold_id, held);
     }
     putchar('\n');
     return CLI_EXIT_OK;
@@ -486,6 +516,65 @@ static int cli_pay(fogpay_agent *a, const cli_options *o)
     return rc;
 }
 
+/* --amount in --currency, positive; 0 with a message on bad usage. */
+static int cli_amount(const cli_options *o, uint16_t *currency, uint64_t *amount)
+{
+    int exponent = 0;
+    if (!fogpay_currency_from_code(o->currency, currency, &exponent)) {
+        return cli_usage_error("unknown currency");
+    }
+    if (fogpay_amount_parse(o->amount, exponent, amount) != FOGPAY_OK || *amount == 0) {
+        return cli_usage_error("bad amount: a positive decimal with at most the currency's "
+                               "decimals");
+    }
+    return CLI_EXIT_OK;
+}
+
+static int cli_authorise(fogpay_agent *a, const cli_options *o)
+{
+    uint16_t currency = 0;
+    uint64_t amount = 0;
+    unsigned long hold_s = 0;
+    if (!o->to || !o->amount || !o->currency || !o->hold_s) {
+        return cli_usage_error("authorise needs --to, --amount, --currency and --hold-s");
+    }
+    if (!cli_parse_ulong(o->hold_s, FOGPAY_HOLD_TIMEOUT_MAX_S, &hold_s) || hold_s == 0) {
+        return cli_usage_error("--hold-s takes 1..604800 seconds");
+    }
+    int rc = cli_amount(o, &currency, &amount);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    fogpay_agent_connect(a);
+    fogpay_agent_outcome r;
+    fogpay_error err =
+        fogpay_agent_authorise(a, o->to, amount, currency, (uint32_t)hold_s, o->reference, &r);
+    return cli_report(err, &r);
+}
+
+/* capture (with --amount and --currency) or void of --hold. */
+static int cli_hold(fogpay_agent *a, const cli_options *o, bool capture)
+{
+    unsigned long id = 0;
+    if (!o->hold || !cli_parse_ulong(o->hold, ULONG_MAX, &id) || id == 0) {
+        return cli_usage_error("--hold takes the hold's id from its held receipt");
+    }
+    uint16_t currency = 0;
+    uint64_t amount = 0;
+    if (capture && (!o->amount || !o->currency)) {
+        return cli_usage_error("capture needs --hold, --amount and --currency");
+    }
+    int rc = capture ? cli_amount(o, &currency, &amount) : CLI_EXIT_OK;
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    fogpay_agent_connect(a);
+    fogpay_agent_outcome r;
+    fogpay_error err =
+        capture ? fogpay_agent_capture(a, id, amount, &r) : fogpay_agent_void(a, id, &r);
+    return cli_report(err, &r);
+}
+
 static int cli_usage_report(fogpay_agent *a, const cli_options *o)
 {
     unsigned long quantity = 0;
@@ -528,6 +617,8 @@ static int cli_status(fogpay_agent *a, const cli_options *o)
         char text[32];
         fogpay_amount_format(s.balances[i].balance_minor, exponent, text, sizeof text);
         printf("balance %s %" PRId64 " %s\n", code ? code : "?", s.balances[i].balance_minor, text);
+        fogpay_amount_format((int64_t)s.balances[i].held_minor, exponent, text, sizeof text);
+        printf("held %s %" PRIu64 " %s\n", code ? code : "?", s.balances[i].held_minor, text);
     }
     return CLI_EXIT_OK;
 }
@@ -565,6 +656,10 @@ static int cli_with_agent(cli_options *o)
         rc = cli_usage_report(a, o);
     } else if (strcmp(o->command, "bind") == 0) {
         rc = cli_bind(a, o);
+    } else if (strcmp(o->command, "authorise") == 0) {
+        rc = cli_authorise(a, o);
+    } else if (strcmp(o->command, "capture") == 0 || strcmp(o->command, "void") == 0) {
+        rc = cli_hold(a, o, strcmp(o->command, "capture") == 0);
     } else if (strcmp(o->command, "run") == 0) {
         rc = cli_run(a, o);
     } else {
@@ -592,7 +687,8 @@ int main(int argc, char **argv)
     if (strcmp(o.command, "switch-key") == 0) {
         return cli_switch_key(&o);
     }
-    static const char *const commands[] = {"pay", "usage", "bind", "run", "status"};
+    static const char *const commands[] = {"pay",     "usage", "bind", "authorise",
+                                           "capture", "void",  "run",  "status"};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(o.command, commands[i]) == 0) {
             return cli_with_agent(&o);

@@ -439,6 +439,95 @@ fogpay_error fogpay_ledger_settle(fogpay_ledger *l, const fogpay_intent *intent,
                                   const uint8_t intent_hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
                                   fogpay_transfer *out, int64_t *balance_after);
 
+/* Holds (ledger_hold.c). An intent with hold_s set is an authorisation:
+ * fogpay_ledger_settle() checks it as a payment (the per-payment and
+ * per-day limits count it when it is made, funds are the payer's wallet,
+ * which is its available balance) and appends a transfer of kind
+ * FOGPAY_TRANSFER_AUTHORISATION from the payer's wallet to the currency's
+ * holds account instead of the payee's; the hold, named by that
+ * transfer's position, expires hold_s seconds after now_ms. It is
+ * resolved exactly once: captured (the payee device or an operator: kind
+ * FOGPAY_TRANSFER_CAPTURE to the payee, split by the payee's fee schedule
+ * in force at the capture as a payment is, the rest back as
+ * FOGPAY_TRANSFER_RELEASE), voided (payer, payee or operator: a release
+ * of the whole) or expired (fogpay_ledger_hold_expire: kind
+ * FOGPAY_TRANSFER_EXPIRY); each carries the authorisation's position as
+ * its related_position. Open holds are kept in the hot state. */
+typedef enum fogpay_hold_state {
+    FOGPAY_HOLD_OPEN = 0,
+    FOGPAY_HOLD_CAPTURED = 1,
+    FOGPAY_HOLD_VOIDED = 2,
+    FOGPAY_HOLD_EXPIRED = 3,
+} fogpay_hold_state;
+
+typedef struct fogpay_hold {
+    uint64_t id; /* the authorisation's position */
+    char payer_device[FOGPAY_DEVICE_ID_MAX + 1];
+    uint64_t payer_account;
+    char payee_device[FOGPAY_DEVICE_ID_MAX + 1]; /* "" when the payee is an account */
+    uint64_t payee_account;
+    uint64_t amount_minor;
+    uint16_t currency;
+    uint64_t expires_ms;
+    uint8_t state;              /* fogpay_hold_state */
+    uint64_t captured_minor;    /* captured: what the payee took */
+    uint64_t resolved_position; /* the capture, or the release or expiry; 0 while open */
+} fogpay_hold;
+
+/* Who resolves a hold: a device (device_id, with the message's seq and
+ * hash, which the resolving transfer carries as its origin) or an operator
+ * (device_id "" or NULL, seq 0). */
+typedef struct fogpay_hold_actor {
+    const char *device_id;
+    uint64_t seq;
+    const uint8_t *hash; /* FOGPAY_HASH_BYTES, with seq */
+} fogpay_hold_actor;
+
+/* What a resolution did: the transfer it made for the resolver (the
+ * capture, or the release of a void) and, for a partial capture, the
+ * release of the rest (release.position 0 when none). */
+typedef struct fogpay_hold_result {
+    fogpay_transfer transfer;
+    fogpay_transfer release;
+} fogpay_hold_result;
+
+/* The hold id: FOGPAY_ERR_NOT_FOUND when there is none. From the hot state
+ * when it is open. */
+fogpay_error fogpay_ledger_hold_get(fogpay_ledger *l, uint64_t id, fogpay_hold *out);
+/* What device_id holds in open holds in currency (0 when none). */
+fogpay_error fogpay_ledger_hold_held(fogpay_ledger *l, const char *device_id, uint16_t currency,
+                                     uint64_t *held_minor);
+/* Captures amount_minor of hold id for actor at now_ms, the rest released
+ * to the payer; as its own transaction unless one is open. Refusals, in
+ * this order, each moving nothing: FOGPAY_ERR_HOLD_UNKNOWN,
+ * FOGPAY_ERR_HOLD_CAPTURED, FOGPAY_ERR_HOLD_VOIDED, FOGPAY_ERR_HOLD_EXPIRED
+ * (resolved by its timeout, or past it and not yet expired by the tick),
+ * FOGPAY_ERR_HOLD_PAYER_CAPTURE, FOGPAY_ERR_HOLD_NOT_PARTY (a device other
+ * than the payee), FOGPAY_ERR_AMOUNT_ZERO, FOGPAY_ERR_HOLD_OVER_AMOUNT,
+ * FOGPAY_ERR_WALLET_MAX (the payee device's wallet maximum), and the fee
+ * refusals of ledger__split_append for the payee's schedule. */
+fogpay_error fogpay_ledger_hold_capture(fogpay_ledger *l, uint64_t id, uint64_t amount_minor,
+                                        const fogpay_hold_actor *actor, uint64_t now_ms,
+                                        fogpay_hold_result *out);
+/* Voids hold id for actor (its payer, its payee device, or an operator):
+ * the whole amount released to the payer. Refusals as a capture's, less
+ * the amount's and the payer's (a payer may void). */
+fogpay_error fogpay_ledger_hold_void(fogpay_ledger *l, uint64_t id, const fogpay_hold_actor *actor,
+                                     uint64_t now_ms, fogpay_hold_result *out);
+/* Expires up to max open holds whose expiry is at or before now_ms, in
+ * one operation (its own transaction unless one is open): each a transfer
+ * of kind FOGPAY_TRANSFER_EXPIRY of the whole amount back to the payer.
+ * *expired is how many; it costs no SELECT when none is due. */
+fogpay_error fogpay_ledger_hold_expire(fogpay_ledger *l, uint64_t now_ms, size_t max,
+                                       size_t *expired);
+/* Calls visit for up to limit holds (at most FOGPAY_TRANSFER_LIST_MAX, 0
+ * that) after after_id in id order: only open ones when open_only, only
+ * those of device_id (payer or payee) when it is not empty. */
+typedef int (*fogpay_hold_visit)(void *ctx, const fogpay_hold *h);
+fogpay_error fogpay_ledger_hold_list(fogpay_ledger *l, const char *device_id, bool open_only,
+                                     uint64_t after_id, uint32_t limit, fogpay_hold_visit visit,
+                                     void *ctx);
+
 /* Stores an authenticated usage reading (its own table) inside the open
  * transaction. FOGPAY_ERR_EXISTS for a repeated (device, seq),
  * FOGPAY_ERR_NOT_FOUND for an unknown device. */
@@ -640,6 +729,7 @@ fogpay_error fogpay_ledger_sync_set(fogpay_ledger *l, const fogpay_sync_state *i
 
 /* Checks the whole ledger: every chain hash from position 1, positions
  * contiguous, every balance equal to its transfers, per-currency sums zero,
+ * every holds account equal to the sum of its currency's open holds,
  * no wallet below zero; and the event chain the same way (positions
  * contiguous from 1, each record decoding to the row's kind, time and
  * device, each hash recomputed). The transfer chain is checked first, then

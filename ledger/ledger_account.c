@@ -5,7 +5,9 @@
  * Design. A device has one wallet per currency and a legal entity one
  * account per currency, each created on first use; the system account of a
  * currency is the counterpart of funding and the only account whose balance
- * may go below zero (the schema refuses it for the others). A balance is
+ * may go below zero (the schema refuses it for the others); the holds
+ * account of a currency keeps the amounts of its open holds
+ * (ledger_hold.c). A balance is
  * stored and moved in the same transaction as the transfer that moves it,
  * so it always equals the account's credits minus its debits, which
  * ledger_verify.c checks.
@@ -38,6 +40,8 @@ const ledger_stmt_sql ledger_account__sql[] = {
      "AND currency = ?2"},
     {LEDGER_STMT_ACCOUNT_FIND_SYSTEM,
      "SELECT id, balance FROM accounts WHERE kind = 'system' AND ?1 IS NULL AND currency = ?2"},
+    {LEDGER_STMT_ACCOUNT_FIND_HOLDS,
+     "SELECT id, balance FROM accounts WHERE kind = 'holds' AND ?1 IS NULL AND currency = ?2"},
     {LEDGER_STMT_ACCOUNT_INSERT,
      "INSERT INTO accounts (kind, device_id, entity_id, currency, balance) "
      "VALUES (?1, ?2, ?3, ?4, 0) RETURNING id"},
@@ -60,6 +64,7 @@ static const char *const account__kind_names[] = {
     [LEDGER_ACCOUNT_WALLET] = "wallet",
     [LEDGER_ACCOUNT_ENTITY] = "entity",
     [LEDGER_ACCOUNT_SYSTEM] = "system",
+    [LEDGER_ACCOUNT_HOLDS] = "holds",
 };
 
 static bool account__kind_parse(const char *text, ledger_account_kind *kind)
@@ -155,9 +160,10 @@ fogpay_error ledger__account_find_db(fogpay_ledger *l, ledger_account_kind kind,
         [LEDGER_ACCOUNT_WALLET] = LEDGER_STMT_ACCOUNT_FIND_WALLET,
         [LEDGER_ACCOUNT_ENTITY] = LEDGER_STMT_ACCOUNT_FIND_ENTITY,
         [LEDGER_ACCOUNT_SYSTEM] = LEDGER_STMT_ACCOUNT_FIND_SYSTEM,
+        [LEDGER_ACCOUNT_HOLDS] = LEDGER_STMT_ACCOUNT_FIND_HOLDS,
     };
     assert((size_t)kind < sizeof finders / sizeof finders[0]);
-    assert((kind == LEDGER_ACCOUNT_SYSTEM) == (owner == NULL));
+    assert((kind == LEDGER_ACCOUNT_SYSTEM || kind == LEDGER_ACCOUNT_HOLDS) == (owner == NULL));
     sqlite3_stmt *s = ledger__stmt(l, finders[kind]);
     ledger__bind_text_or_null(l, s, 1, owner);
     ledger__bind_int64(l, s, 2, currency);
@@ -222,6 +228,7 @@ fogpay_error ledger__account_entity(fogpay_ledger *l, const ledger_account *a, u
         memcpy(entity_out, a->entity_id, sizeof a->entity_id);
         return FOGPAY_OK;
     case LEDGER_ACCOUNT_SYSTEM:
+    case LEDGER_ACCOUNT_HOLDS:
         return FOGPAY_OK;
     }
     return FOGPAY_ERR_LEDGER_CORRUPT;

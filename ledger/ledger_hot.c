@@ -81,6 +81,10 @@ static void hot__forget_all(ledger_hot *h)
     h->by_account = NULL;
     h->account_cap = 0;
     memset(&h->head, 0, sizeof h->head);
+    h->holds.loaded = false;
+    h->holds.count = 0;
+    h->holds.open = 0;
+    h->holds.account_count = 0;
     h->fees_known = false;
     h->journal_len = 0;
     h->journal_overflow = false;
@@ -95,11 +99,80 @@ void ledger__hot_free(fogpay_ledger *l)
     }
     free(h->slots);
     free(h->journal);
+    free(h->holds.entries);
     free(h->fees);
     memset(h, 0, sizeof *h);
 }
 
 /* The journal. */
+
+/* The next record of the journal, or NULL when it is full (it overflows:
+ * any rollback in this transaction then empties the state). */
+static ledger_hot_record *hot__record(ledger_hot *h)
+{
+    if (h->journal_len == h->journal_cap) {
+        size_t cap = h->journal_cap == 0 ? 64 : h->journal_cap * 2;
+        ledger_hot_record *grown = NULL;
+        if (cap <= LEDGER_HOT_JOURNAL_MAX) {
+            grown = realloc(h->journal, cap * sizeof *grown);
+        }
+        if (grown == NULL) {
+            h->journal_overflow = true;
+            h->journal_len = 0;
+            return NULL;
+        }
+        h->journal = grown;
+        h->journal_cap = cap;
+    }
+    return &h->journal[h->journal_len++];
+}
+
+void ledger__hot_hold_journal(fogpay_ledger *l, size_t index)
+{
+    ledger_hot *h = &l->hot;
+    if (!hot__in_transaction(l) || h->journal_overflow) {
+        return;
+    }
+    ledger_hot_record *r = hot__record(h);
+    if (r == NULL) {
+        return;
+    }
+    r->device = NULL;
+    r->hold = true;
+    r->before.hold.index = index;
+    r->before.hold.count = h->holds.count;
+    r->before.hold.open = h->holds.open;
+    if (index < h->holds.count) {
+        r->before.hold.hold = h->holds.entries[index];
+    }
+}
+
+/* Undoes one hold record. The earliest expiry may have been raised past a
+ * restored hold's: 0 makes the next expiry look scan again. */
+static void hot__undo_hold(ledger_hot *h, const ledger_hot_hold_before *b)
+{
+    if (b->index < b->count) {
+        h->holds.entries[b->index] = b->hold;
+    }
+    h->holds.count = b->count;
+    h->holds.open = b->open;
+    h->holds.earliest_expiry_ms = 0;
+}
+
+/* Drops the resolved holds from the table, keeping the order; only with
+ * an empty journal, whose indexes it would move. */
+static void hot__holds_compact(ledger_hot *h)
+{
+    ledger_hot_holds *hh = &h->holds;
+    size_t kept = 0;
+    for (size_t i = 0; i < hh->count; i++) {
+        if (hh->entries[i].state == FOGPAY_HOLD_OPEN) {
+            hh->entries[kept++] = hh->entries[i];
+        }
+    }
+    hh->count = kept;
+    hh->open = kept;
+}
 
 static void hot__journal(fogpay_ledger *l, ledger_hot_device *d)
 {
@@ -111,22 +184,12 @@ static void hot__journal(fogpay_ledger *l, ledger_hot_device *d)
     if (h->journal_len > floor && h->journal[h->journal_len - 1].device == d && d != NULL) {
         return; /* the copy from before this savepoint's first change is there */
     }
-    if (h->journal_len == h->journal_cap) {
-        size_t cap = h->journal_cap == 0 ? 64 : h->journal_cap * 2;
-        ledger_hot_record *grown = NULL;
-        if (cap <= LEDGER_HOT_JOURNAL_MAX) {
-            grown = realloc(h->journal, cap * sizeof *grown);
-        }
-        if (grown == NULL) {
-            h->journal_overflow = true;
-            h->journal_len = 0;
-            return;
-        }
-        h->journal = grown;
-        h->journal_cap = cap;
+    ledger_hot_record *r = hot__record(h);
+    if (r == NULL) {
+        return;
     }
-    ledger_hot_record *r = &h->journal[h->journal_len++];
     r->device = d;
+    r->hold = false;
     if (d != NULL) {
         r->before.device = *d;
     } else {
@@ -137,9 +200,12 @@ static void hot__journal(fogpay_ledger *l, ledger_hot_device *d)
 /* Undoes the journal back to length to. */
 static void hot__undo(ledger_hot *h, size_t to)
 {
+    h->holds.account_count = 0; /* a holds account made in what is undone is gone */
     while (h->journal_len > to) {
         ledger_hot_record *r = &h->journal[--h->journal_len];
-        if (r->device != NULL) {
+        if (r->hold) {
+            hot__undo_hold(h, &r->before.hold);
+        } else if (r->device != NULL) {
             *r->device = r->before.device;
         } else {
             h->head = r->before.head;
@@ -186,6 +252,7 @@ fogpay_error ledger__hot_begin(fogpay_ledger *l)
     h->journal_len = 0;
     h->journal_overflow = false;
     h->mark_depth = 0;
+    hot__holds_compact(h);
     if (h->count > LEDGER_HOT_DEVICES_MAX) {
         hot__reset(h);
     }
@@ -255,6 +322,7 @@ void ledger__hot_commit(fogpay_ledger *l)
     h->journal_len = 0;
     h->mark_depth = 0;
     h->journal_overflow = false;
+    hot__holds_compact(h);
 }
 
 /* The table of devices. */

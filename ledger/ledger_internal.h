@@ -99,6 +99,9 @@
 #define LEDGER_HOT_DEVICES_MAX 100000
 #define LEDGER_HOT_JOURNAL_MAX 16384
 #define LEDGER_HOT_MARKS_MAX   (LEDGER_SAVEPOINT_DEPTH_MAX + 8)
+/* Holds accounts whose ids the hot state remembers: one a currency, and
+ * a gateway settles at most FOGPAY_CURRENCIES_MAX (8) of them. */
+#define LEDGER_HOT_HOLD_ACCOUNTS 8
 
 typedef enum ledger_stmt_id {
     /* ledger.c: transactions and savepoints */
@@ -140,6 +143,7 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_ACCOUNT_FIND_WALLET,
     LEDGER_STMT_ACCOUNT_FIND_ENTITY,
     LEDGER_STMT_ACCOUNT_FIND_SYSTEM,
+    LEDGER_STMT_ACCOUNT_FIND_HOLDS,
     LEDGER_STMT_ACCOUNT_INSERT,
     LEDGER_STMT_ACCOUNT_ADD,
     LEDGER_STMT_TRANSFER_INSERT,
@@ -189,12 +193,19 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_BINDING_INSERT,
     LEDGER_STMT_BINDING_LATEST,
     LEDGER_STMT_BINDING_STATE_SET,
+    /* ledger_hold.c */
+    LEDGER_STMT_HOLD_INSERT,
+    LEDGER_STMT_HOLD_RESOLVE,
+    LEDGER_STMT_HOLD_GET,
+    LEDGER_STMT_HOLD_OPEN,
+    LEDGER_STMT_HOLD_LIST,
     /* ledger_verify.c */
     LEDGER_STMT_VERIFY_WALK,
     LEDGER_STMT_VERIFY_EVENTS,
     LEDGER_STMT_VERIFY_BALANCES,
     LEDGER_STMT_VERIFY_SUMS,
     LEDGER_STMT_VERIFY_FLOORS,
+    LEDGER_STMT_VERIFY_HOLDS,
     LEDGER_STMT_COUNT
 } ledger_stmt_id;
 
@@ -228,6 +239,8 @@ extern const ledger_stmt_sql ledger_gateway_key__sql[];
 extern const size_t ledger_gateway_key__sql_count;
 extern const ledger_stmt_sql ledger_tariff__sql[];
 extern const size_t ledger_tariff__sql_count;
+extern const ledger_stmt_sql ledger_hold__sql[];
+extern const size_t ledger_hold__sql_count;
 extern const ledger_stmt_sql ledger_verify__sql[];
 extern const size_t ledger_verify__sql_count;
 
@@ -290,13 +303,42 @@ typedef struct ledger_hot_head {
     fogpay_transfer transfer;
 } ledger_hot_head;
 
-/* An undo record: an entry as it was before a change (device NULL: the
- * head). */
+/* The open holds (ledger_hold.c), in position order (holds are made in
+ * chain order, so appending keeps it): entries[0..count) from one
+ * allocation of FOGPAY_HOLDS_OPEN_MAX, loaded on first use. A resolved
+ * hold stays in place with its new state until the state is compacted at
+ * a commit, so that the journal's indexes stay valid; open counts the
+ * open ones. earliest_expiry_ms is at most the earliest expiry of an open
+ * hold (UINT64_MAX: none), so the tick scans only when one may be due. */
+typedef struct ledger_hot_holds {
+    bool loaded;
+    fogpay_hold *entries;
+    size_t count;
+    size_t open;
+    uint64_t earliest_expiry_ms;
+    size_t account_count;
+    uint16_t account_currency[LEDGER_HOT_HOLD_ACCOUNTS];
+    uint64_t account_id[LEDGER_HOT_HOLD_ACCOUNTS];
+} ledger_hot_holds;
+
+/* A hold entry as it was, with the table's counts: undoing restores the
+ * entry at index and the counts (an appended hold leaves with them). */
+typedef struct ledger_hot_hold_before {
+    size_t index;
+    size_t count;
+    size_t open;
+    fogpay_hold hold;
+} ledger_hot_hold_before;
+
+/* An undo record: an entry as it was before a change (device NULL and
+ * hold false: the head). */
 typedef struct ledger_hot_record {
     ledger_hot_device *device;
+    bool hold;
     union {
         ledger_hot_device device;
         ledger_hot_head head;
+        ledger_hot_hold_before hold;
     } before;
 } ledger_hot_record;
 
@@ -307,6 +349,7 @@ typedef struct ledger_hot {
     ledger_hot_device **by_account; /* a wallet's account id to its device */
     size_t account_cap;
     ledger_hot_head head;
+    ledger_hot_holds holds;
     ledger_hot_record *journal;
     size_t journal_len;
     size_t journal_cap;
@@ -448,6 +491,7 @@ typedef enum ledger_account_kind {
     LEDGER_ACCOUNT_WALLET = 0,
     LEDGER_ACCOUNT_ENTITY = 1,
     LEDGER_ACCOUNT_SYSTEM = 2,
+    LEDGER_ACCOUNT_HOLDS = 3, /* one a currency: the held amounts of its open holds */
 } ledger_account_kind;
 
 typedef struct ledger_account {
@@ -539,6 +583,25 @@ fogpay_error ledger__pay(fogpay_ledger *l, const ledger_payment *pay, uint64_t n
  * device_day_totals. */
 fogpay_error ledger__day_total_db(fogpay_ledger *l, const char *device_id, uint16_t currency,
                                   uint64_t day, uint64_t *paid_minor);
+
+/* ledger_settle.c: the parties' checks shared with holds. The payee
+ * device's limits of the wallet maximum (0: none) for a capture. */
+fogpay_error ledger__payee_wallet_max(fogpay_ledger *l, const char *device_id,
+                                      uint64_t *wallet_max_minor);
+
+/* ledger_hold.c */
+
+/* Inside a settlement's operation, after its authorisation t (kind 5) was
+ * appended: the hold's row and its hot entry, expiring at expires_ms.
+ * payee_device is "" for an account payee. */
+fogpay_error ledger__hold_insert(fogpay_ledger *l, const fogpay_transfer *t,
+                                 const char *payee_device, uint64_t payee_account,
+                                 uint64_t expires_ms);
+/* FOGPAY_ERR_HOLD_TOO_MANY when another hold cannot be kept open. */
+fogpay_error ledger__hold_room(fogpay_ledger *l);
+/* The payer device's open holds in currency, summed. */
+fogpay_error ledger__hold_held(fogpay_ledger *l, const char *device_id, uint16_t currency,
+                               uint64_t *held_minor);
 
 /* ledger_message.c: the highest seq of device_id in messages, 0 for none. */
 fogpay_error ledger__last_seq_db(fogpay_ledger *l, const char *device_id, uint64_t *seq);
@@ -712,6 +775,9 @@ void ledger__hot_paid_add(fogpay_ledger *l, const char *device_id, uint16_t curr
 void ledger__hot_message(fogpay_ledger *l, const char *device_id, uint64_t seq);
 void ledger__hot_appended(fogpay_ledger *l, const fogpay_transfer *t,
                           const uint8_t hash[FOGPAY_HASH_BYTES]);
+/* Holds: journals the open holds' entry at index (index == count: one
+ * about to be appended) before a change. */
+void ledger__hot_hold_journal(fogpay_ledger *l, size_t index);
 /* What the device paid in w's currency on day. */
 fogpay_error ledger__hot_paid(fogpay_ledger *l, ledger_hot_device *d, ledger_hot_wallet *w,
                               uint64_t day, uint64_t *paid_minor);

@@ -15,6 +15,10 @@
  * at the transfer's time and stored in it; a later change of ownership does
  * not change them.
  *
+ * An intent with a hold timeout is an authorisation: the same checks,
+ * and the same writes but that the amount goes to the currency's holds
+ * account and the hold is kept (ledger_hold.c).
+ *
  * Ownership. Nothing here allocates; the transfer is copied to the caller's
  * struct only on success.
  */
@@ -93,6 +97,12 @@ static fogpay_error settle__check_intent(const fogpay_intent *in, uint64_t now_m
         in->payee_account > LEDGER_INT_MAX) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
+    if (in->hold_s > FOGPAY_HOLD_TIMEOUT_MAX_S) {
+        return FOGPAY_ERR_HOLD_TIMEOUT_TOO_LONG;
+    }
+    if (in->hold_s != 0 && now_ms > LEDGER_INT_MAX - (uint64_t)in->hold_s * 1000) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
     /* Exactly one of payee_device and payee_account names the payee. */
     if ((in->payee_device[0] != '\0') == (in->payee_account != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
@@ -142,6 +152,17 @@ static fogpay_error settle__check_payee_device(fogpay_ledger *l, const fogpay_in
     memcpy(p->payee_device, device_id, strlen(device_id) + 1);
     p->payee_wallet_max_minor = payee.limits.wallet_max_minor;
     return FOGPAY_OK;
+}
+
+fogpay_error ledger__payee_wallet_max(fogpay_ledger *l, const char *device_id,
+                                      uint64_t *wallet_max_minor)
+{
+    ledger_device_state payee;
+    fogpay_error err = ledger__device_state(l, device_id, &payee);
+    if (err == FOGPAY_OK) {
+        *wallet_max_minor = payee.limits.wallet_max_minor;
+    }
+    return err;
 }
 
 /* Rules 4-6: the payee exists in the intent's currency, is not the payer,
@@ -266,6 +287,17 @@ static fogpay_error settle__write(fogpay_ledger *l, const ledger_payment *pay, u
     t->kind = pay->kind;
     t->debit_account = p->payer_wallet.id;
     t->credit_account = p->payee.id;
+    if (in->hold_s != 0) {
+        /* An authorisation: the amount waits in the holds account. */
+        ledger_account holds;
+        err = ledger__account_ensure(l, LEDGER_ACCOUNT_HOLDS, NULL, in->currency, &holds);
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+        t->kind = FOGPAY_TRANSFER_AUTHORISATION;
+        t->credit_account = holds.id;
+        t->payee_entity[0] = '\0';
+    }
     t->amount_minor = in->amount_minor;
     t->currency = in->currency;
     t->time_ms = now_ms;
@@ -279,7 +311,10 @@ static fogpay_error settle__write(fogpay_ledger *l, const ledger_payment *pay, u
     }
     fogpay_fee_schedule schedule;
     bool fees = false;
-    err = ledger__fee_schedule_for(l, &p->payee, in->currency, now_ms, &schedule, &fees);
+    if (in->hold_s == 0) {
+        /* An authorisation is split when it is captured (ledger_hold.c). */
+        err = ledger__fee_schedule_for(l, &p->payee, in->currency, now_ms, &schedule, &fees);
+    }
     if (err == FOGPAY_OK) {
         err = ledger__split_append(l, t, fees ? &schedule : NULL, balance_after);
     }
@@ -295,6 +330,10 @@ static fogpay_error settle__write(fogpay_ledger *l, const ledger_payment *pay, u
     if (err == FOGPAY_OK) {
         ledger__hot_paid_add(l, t->device_id, t->currency, now_ms / LEDGER_DAY_MS,
                              in->amount_minor);
+    }
+    if (err == FOGPAY_OK && in->hold_s != 0) {
+        err = ledger__hold_insert(l, t, p->payee_device, p->payee.id,
+                                  now_ms + (uint64_t)in->hold_s * 1000);
     }
     return err;
 }
@@ -323,6 +362,9 @@ fogpay_error ledger__pay(fogpay_ledger *l, const ledger_payment *pay, uint64_t n
     }
     if (err == FOGPAY_OK) {
         err = settle__check_funds(l, intent, &p);
+    }
+    if (err == FOGPAY_OK && intent->hold_s != 0) {
+        err = ledger__hold_room(l);
     }
     fogpay_transfer t;
     int64_t balance = 0;

@@ -64,6 +64,12 @@ const ledger_stmt_sql ledger_verify__sql[] = {
     {LEDGER_STMT_VERIFY_FLOORS,
      "SELECT id, balance FROM accounts WHERE kind <> 'system' AND balance < 0 ORDER BY id "
      "LIMIT 1"},
+    /* A holds account holds exactly its currency's open holds. */
+    {LEDGER_STMT_VERIFY_HOLDS,
+     "SELECT a.id, a.balance, coalesce(h.total, 0) FROM accounts AS a "
+     "LEFT JOIN (SELECT currency, sum(amount_minor) AS total FROM holds WHERE state = 0 "
+     "GROUP BY currency) AS h ON h.currency = a.currency "
+     "WHERE a.kind = 'holds' AND a.balance IS NOT coalesce(h.total, 0) ORDER BY a.id LIMIT 1"},
 };
 const size_t ledger_verify__sql_count = sizeof ledger_verify__sql / sizeof ledger_verify__sql[0];
 
@@ -255,6 +261,11 @@ static fogpay_error verify__accounts_one(fogpay_ledger *l, ledger_stmt_id id, ve
             snprintf(v->problem, sizeof v->problem,
                      "account %" PRId64 " holds %" PRId64 " but its transfers sum to %" PRId64,
                      what, amount, (int64_t)sqlite3_column_int64(s, 2));
+        } else if (id == LEDGER_STMT_VERIFY_HOLDS) {
+            snprintf(v->problem, sizeof v->problem,
+                     "holds account %" PRId64 " holds %" PRId64
+                     " but its open holds sum to %" PRId64,
+                     what, amount, (int64_t)sqlite3_column_int64(s, 2));
         } else if (id == LEDGER_STMT_VERIFY_SUMS) {
             snprintf(v->problem, sizeof v->problem,
                      "the balances in currency %" PRId64 " sum to %" PRId64 ", not zero", what,
@@ -277,6 +288,7 @@ static fogpay_error verify__accounts(fogpay_ledger *l, verify_state *v)
         LEDGER_STMT_VERIFY_BALANCES,
         LEDGER_STMT_VERIFY_SUMS,
         LEDGER_STMT_VERIFY_FLOORS,
+        LEDGER_STMT_VERIFY_HOLDS,
     };
     fogpay_error err = FOGPAY_OK;
     for (size_t i = 0; i < sizeof checks / sizeof checks[0] && err == FOGPAY_OK; i++) {

@@ -2,7 +2,8 @@
  * acl.c - who may publish and read what (MOSQ_EVT_ACL_CHECK).
  *
  *   a device D (client id = username = D, registered)
- *       publish:   <prefix>/dev/D/intent, <prefix>/dev/D/usage, <prefix>/dev/D/bind
+ *       publish:   <prefix>/dev/D/intent, <prefix>/dev/D/usage, <prefix>/dev/D/bind,
+ *                  <prefix>/dev/D/hold
  *       subscribe and read: <prefix>/dev/D/receipt, <prefix>/dev/D/cmd,
  *                  <prefix>/dev/D/reply/... (MQTT 5 response topics)
  *       nothing else, no wildcards
@@ -58,7 +59,7 @@ static int acl_device(const char *self, fogpay_topic_kind kind, const char *owne
     }
     if (access == MOSQ_ACL_WRITE) {
         return kind == FOGPAY_TOPIC_INTENT || kind == FOGPAY_TOPIC_USAGE ||
-                       kind == FOGPAY_TOPIC_BIND
+                       kind == FOGPAY_TOPIC_BIND || kind == FOGPAY_TOPIC_HOLD
                    ? MOSQ_ERR_SUCCESS
                    : MOSQ_ERR_ACL_DENIED;
     }

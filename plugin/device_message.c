@@ -1,10 +1,11 @@
 /*
  * device_message.c - the path of every device message (MOSQ_EVT_MESSAGE):
  * payment intents, meter readings (settled at their tariff when the meter
- * is bound) and meter bindings (bind_message.c), admitted on the broker's thread,
- * verified by a worker, settled or stored in the group transaction on the
- * broker's thread, signed by a worker, recorded, and answered through the
- * outbox after the commit (gateway.h's top comment has the threads).
+ * is bound), meter bindings (bind_message.c) and hold messages
+ * (hold_message.c), admitted on the broker's thread, verified by a worker,
+ * settled or stored in the group transaction on the broker's thread, signed
+ * by a worker, recorded, and answered through the outbox after the commit
+ * (gateway.h's top comment has the threads).
  *
  * Order of checks, cheapest and least trusting first: topic and publisher,
  * the registered device, the device's and the ring's bounds (admission);
@@ -45,7 +46,7 @@
 #include "fogpay_hash.h"
 #include "gateway.h"
 
-static void job_receipt_base(const fogpay_gateway *gw, fogpay_job *job)
+void fogpay_device_message_receipt_base(const fogpay_gateway *gw, fogpay_job *job)
 {
     fogpay_receipt *r = &job->receipt;
     memset(r, 0, sizeof *r);
@@ -85,6 +86,10 @@ static fogpay_error verify_decode(fogpay_job *job, fogpay_bytes payload)
         job->seq = err == FOGPAY_OK ? job->intent.seq : job->seq;
     } else if (job->kind == FOGPAY_RECEIPT_BIND) {
         err = fogpay_bind_message_decode(job, payload, &named);
+    } else if (job->kind == FOGPAY_RECEIPT_HOLD) {
+        err = fogpay_hold_message_decode(payload.ptr, payload.len, &job->hold);
+        named = job->hold.device_id;
+        job->seq = err == FOGPAY_OK ? job->hold.seq : job->seq;
     } else {
         err = fogpay_usage_decode(payload.ptr, payload.len, &job->usage);
         named = job->usage.device_id;
@@ -143,18 +148,20 @@ static void settle_on_chain(fogpay_gateway *gw, const fogpay_job *job)
 
 /* Refuses a job with a signed rejection (signed by a worker). Authentic
  * refusals are recorded under their seq. */
-static void settle_reject(fogpay_gateway *gw, fogpay_job *job, fogpay_error reason)
+void fogpay_device_message_reject(fogpay_gateway *gw, fogpay_job *job, fogpay_error reason)
 {
+    static const char *const kinds[] = {
+        [FOGPAY_RECEIPT_INTENT] = "intent",
+        [FOGPAY_RECEIPT_USAGE] = "usage",
+        [FOGPAY_RECEIPT_HOLD] = "hold",
+        [FOGPAY_RECEIPT_BIND] = "bind",
+    };
     gw->rejected_total++;
-    static const char *const kinds[] = {[FOGPAY_RECEIPT_INTENT] = "intent",
-                                        [FOGPAY_RECEIPT_USAGE] = "usage",
-                                        [FOGPAY_RECEIPT_BIND] = "bind"};
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: %s %s seq %llu refused: %s",
-                         job->kind <= FOGPAY_RECEIPT_BIND && kinds[job->kind] ? kinds[job->kind]
-                                                                              : "message",
+                         job->kind <= FOGPAY_RECEIPT_BIND ? kinds[job->kind] : "message",
                          job->device_id, (unsigned long long)job->seq, fogpay_error_name(reason));
     fogpay_ledger_rejection_log(gw->ledger, job->device_id, job->seq, reason, job->now_ms);
-    job_receipt_base(gw, job);
+    fogpay_device_message_receipt_base(gw, job);
     job->receipt.status = FOGPAY_STATUS_REJECTED;
     job->receipt.reason = (uint16_t)reason;
     job->record = job->authentic && !fogpay_error_is_off_chain(reason);
@@ -207,6 +214,8 @@ static fogpay_error settle_retired_keys(fogpay_gateway *gw, fogpay_job *job, fog
     return refusal;
 }
 
+/* FOGPAY_OK when a message created at created_s and living ttl_s is
+ * valid at the job's time, else its refusal. */
 static fogpay_error settle_time_window(const fogpay_job *job, uint64_t created_s, uint64_t ttl_s)
 {
     uint64_t now_s = job->now_ms / 1000;
@@ -219,10 +228,8 @@ static fogpay_error settle_time_window(const fogpay_job *job, uint64_t created_s
     return FOGPAY_OK;
 }
 
-/* Opens the message's savepoint after its time window: FOGPAY_OK, or the
- * refusal (its answer is then settle_reject's). */
-static fogpay_error settle_open(fogpay_gateway *gw, const fogpay_job *job, uint64_t created_s,
-                                uint64_t ttl_s)
+fogpay_error fogpay_device_message_open(fogpay_gateway *gw, const fogpay_job *job,
+                                        uint64_t created_s, uint64_t ttl_s)
 {
     fogpay_error err = settle_time_window(job, created_s, ttl_s);
     if (err == FOGPAY_OK && fogpay_ledger_savepoint(gw->ledger) != FOGPAY_OK) {
@@ -248,23 +255,19 @@ static fogpay_error settle_receipt_transfer(fogpay_gateway *gw, fogpay_job *job,
     return err;
 }
 
-/* Refuses a message whose savepoint is open: rolls it back, logs a fault
- * that is not a reason, answers the refusal. */
-static void settle_fail(fogpay_gateway *gw, fogpay_job *job, fogpay_error err)
+void fogpay_device_message_settled(fogpay_gateway *gw, fogpay_job *job, fogpay_error err,
+                                   uint64_t position)
 {
-    fogpay_ledger_rollback_to(gw->ledger);
-    if (!fogpay_error_is_reason(err)) {
-        mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: settling %s seq %llu failed: %s (%s)",
-                             job->device_id, (unsigned long long)job->seq, fogpay_error_name(err),
-                             fogpay_ledger_last_message(gw->ledger));
+    if (err != FOGPAY_OK) {
+        fogpay_ledger_rollback_to(gw->ledger);
+        if (!fogpay_error_is_reason(err)) {
+            mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: settling %s seq %llu failed: %s (%s)",
+                                 job->device_id, (unsigned long long)job->seq,
+                                 fogpay_error_name(err), fogpay_ledger_last_message(gw->ledger));
+        }
+        fogpay_device_message_reject(gw, job, err);
+        return;
     }
-    settle_reject(gw, job, err);
-}
-
-/* Takes a message whose savepoint is open: keeps its work, records it
- * with its transfer at position (0: none), hands its receipt to be signed. */
-static void settle_accept(fogpay_gateway *gw, fogpay_job *job, uint64_t position)
-{
     fogpay_ledger_release(gw->ledger);
     gw->settled_total += position != 0;
     job->record = true;
@@ -277,29 +280,28 @@ static void settle_accept(fogpay_gateway *gw, fogpay_job *job, uint64_t position
 static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
 {
     const fogpay_intent *in = &job->intent;
-    fogpay_error err = settle_time_window(job, in->created_s, in->ttl_s);
-    if (err == FOGPAY_OK && !fogpay_options_currency_enabled(&gw->options, in->currency)) {
+    fogpay_error err = FOGPAY_OK;
+    if (!fogpay_options_currency_enabled(&gw->options, in->currency)) {
         err = FOGPAY_ERR_CURRENCY_UNSUPPORTED;
     }
-    if (err == FOGPAY_OK && fogpay_ledger_savepoint(gw->ledger) != FOGPAY_OK) {
-        err = FOGPAY_ERR_STORAGE;
+    if (err == FOGPAY_OK) {
+        err = fogpay_device_message_open(gw, job, in->created_s, in->ttl_s);
     }
     if (err != FOGPAY_OK) {
-        settle_reject(gw, job, err);
+        fogpay_device_message_reject(gw, job, err);
         return;
     }
     fogpay_transfer t;
     int64_t balance = 0;
     err = fogpay_ledger_settle(gw->ledger, in, job->hash, job->now_ms, &t, &balance);
-    job_receipt_base(gw, job);
+    fogpay_device_message_receipt_base(gw, job);
     if (err == FOGPAY_OK) {
         err = settle_receipt_transfer(gw, job, &t, balance);
     }
-    if (err != FOGPAY_OK) {
-        settle_fail(gw, job, err);
-        return;
+    if (err == FOGPAY_OK && in->hold_s != 0) {
+        err = fogpay_hold_receipt_held(gw, job);
     }
-    settle_accept(gw, job, t.position);
+    fogpay_device_message_settled(gw, job, err, err == FOGPAY_OK ? t.position : 0);
 }
 
 /* Stores an authentic reading; one of a bound meter settles at its
@@ -308,29 +310,26 @@ static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
  * baseline or when the meter is not bound. */
 static void settle_usage(fogpay_gateway *gw, fogpay_job *job)
 {
-    fogpay_error err = settle_open(gw, job, job->usage.created_s, FOGPAY_TTL_MAX_S);
+    fogpay_error err = fogpay_device_message_open(gw, job, job->usage.created_s, FOGPAY_TTL_MAX_S);
     if (err != FOGPAY_OK) {
-        settle_reject(gw, job, err);
+        fogpay_device_message_reject(gw, job, err);
         return;
     }
     fogpay_usage_settlement s;
     err = fogpay_ledger_usage_settle(gw->ledger, &job->usage, job->hash, job->now_ms, &s);
-    job_receipt_base(gw, job);
+    fogpay_device_message_receipt_base(gw, job);
     fogpay_receipt *r = &job->receipt;
     r->status = FOGPAY_STATUS_STORED;
     if (err == FOGPAY_OK && s.charge_minor != 0) {
         err = settle_receipt_transfer(gw, job, &s.transfer, s.balance_after_minor);
     }
-    if (err != FOGPAY_OK) {
-        settle_fail(gw, job, err);
-        return;
-    }
-    if (s.consumption != 0) {
+    if (err == FOGPAY_OK && s.consumption != 0) {
         r->charge_minor = s.charge_minor;
         r->consumption = s.consumption;
         memcpy(r->tariff_id, s.tariff_id, sizeof r->tariff_id);
     }
-    settle_accept(gw, job, s.charge_minor != 0 ? s.transfer.position : 0);
+    fogpay_device_message_settled(
+        gw, job, err, err == FOGPAY_OK && s.charge_minor != 0 ? s.transfer.position : 0);
 }
 
 /* A message that moves no money, stored by its family's settle function
@@ -338,19 +337,14 @@ static void settle_usage(fogpay_gateway *gw, fogpay_job *job)
 static void settle_stored(fogpay_gateway *gw, fogpay_job *job, uint64_t created_s,
                           fogpay_error (*store)(fogpay_gateway *, fogpay_job *))
 {
-    fogpay_error err = settle_open(gw, job, created_s, FOGPAY_TTL_MAX_S);
+    fogpay_error err = fogpay_device_message_open(gw, job, created_s, FOGPAY_TTL_MAX_S);
     if (err != FOGPAY_OK) {
-        settle_reject(gw, job, err);
+        fogpay_device_message_reject(gw, job, err);
         return;
     }
-    job_receipt_base(gw, job);
+    fogpay_device_message_receipt_base(gw, job);
     job->receipt.status = FOGPAY_STATUS_STORED;
-    err = store(gw, job);
-    if (err != FOGPAY_OK) {
-        settle_fail(gw, job, err);
-        return;
-    }
-    settle_accept(gw, job, 0);
+    fogpay_device_message_settled(gw, job, store(gw, job), 0);
 }
 
 /* An earlier job of the group with the same (device, seq) whose receipt is
@@ -384,7 +378,7 @@ static bool settle_repeat(fogpay_gateway *gw, fogpay_job *job)
     fogpay_job *twin = settle_unrecorded_twin(gw, job, &number);
     if (twin) {
         if (memcmp(twin->hash, job->hash, FOGPAY_HASH_BYTES) != 0) {
-            settle_reject(gw, job, FOGPAY_ERR_SEQ_CONFLICT);
+            fogpay_device_message_reject(gw, job, FOGPAY_ERR_SEQ_CONFLICT);
             return true;
         }
         job->original = number;
@@ -401,7 +395,7 @@ static bool settle_repeat(fogpay_gateway *gw, fogpay_job *job)
     }
     job->answer_len = 0;
     if (err != FOGPAY_ERR_NOT_FOUND && err != FOGPAY_ERR_SEQ_CONFLICT) {
-        settle_reject(gw, job, err);
+        fogpay_device_message_reject(gw, job, err);
         return true;
     }
     return false; /* a used seq with other content: the chain tells which refusal */
@@ -415,6 +409,7 @@ static fogpay_error settle_link(fogpay_gateway *gw, const fogpay_job *job)
 {
     const uint8_t *prev = job->kind == FOGPAY_RECEIPT_INTENT ? job->intent.prev_hash
                           : job->kind == FOGPAY_RECEIPT_BIND ? job->bind.prev_hash
+                          : job->kind == FOGPAY_RECEIPT_HOLD ? job->hold.prev_hash
                                                              : job->usage.prev_hash;
     uint64_t head_seq = 0;
     uint8_t head[FOGPAY_PREV_HASH_BYTES];
@@ -438,7 +433,7 @@ static void settle_fork(fogpay_gateway *gw, fogpay_job *job)
         mosquitto_log_printf(MOSQ_LOG_ERR, "fogpay: suspending %s failed: %s (%s)", job->device_id,
                              fogpay_error_name(err), fogpay_ledger_last_message(gw->ledger));
     }
-    settle_reject(gw, job, FOGPAY_ERR_CHAIN_FORK);
+    fogpay_device_message_reject(gw, job, FOGPAY_ERR_CHAIN_FORK);
 }
 
 void fogpay_device_message_settle(fogpay_gateway *gw, fogpay_job *job)
@@ -458,7 +453,7 @@ void fogpay_device_message_settle(fogpay_gateway *gw, fogpay_job *job)
         verdict = FOGPAY_ERR_DEVICE_REVOKED;
     }
     if (verdict != FOGPAY_OK) {
-        settle_reject(gw, job, verdict);
+        fogpay_device_message_reject(gw, job, verdict);
         return;
     }
     if (settle_repeat(gw, job)) {
@@ -470,13 +465,15 @@ void fogpay_device_message_settle(fogpay_gateway *gw, fogpay_job *job)
         return;
     }
     if (verdict != FOGPAY_OK) {
-        settle_reject(gw, job, verdict);
+        fogpay_device_message_reject(gw, job, verdict);
         return;
     }
     if (job->kind == FOGPAY_RECEIPT_INTENT) {
         settle_intent(gw, job);
     } else if (job->kind == FOGPAY_RECEIPT_BIND) {
         settle_stored(gw, job, job->bind.created_s, fogpay_bind_message_settle);
+    } else if (job->kind == FOGPAY_RECEIPT_HOLD) {
+        fogpay_hold_message_settle(gw, job);
     } else {
         settle_usage(gw, job);
     }
@@ -539,6 +536,7 @@ static void admit_fill(fogpay_gateway *gw, fogpay_job *job, const fogpay_device 
     strcpy(job->device_id, device->device_id);
     job->kind = topic == FOGPAY_TOPIC_USAGE  ? FOGPAY_RECEIPT_USAGE
                 : topic == FOGPAY_TOPIC_BIND ? FOGPAY_RECEIPT_BIND
+                : topic == FOGPAY_TOPIC_HOLD ? FOGPAY_RECEIPT_HOLD
                                              : FOGPAY_RECEIPT_INTENT;
     job->device_status = device->status;
     job->alg = device->alg;
@@ -589,7 +587,8 @@ int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_messag
 {
     char owner[FOGPAY_TOPIC_ID_MAX + 1];
     fogpay_topic_kind topic = fogpay_topic_parse_id(gw->options.topic_prefix, ev->topic, owner);
-    if (topic != FOGPAY_TOPIC_INTENT && topic != FOGPAY_TOPIC_USAGE && topic != FOGPAY_TOPIC_BIND) {
+    if (topic != FOGPAY_TOPIC_INTENT && topic != FOGPAY_TOPIC_USAGE && topic != FOGPAY_TOPIC_BIND &&
+        topic != FOGPAY_TOPIC_HOLD) {
         return MOSQ_ERR_SUCCESS; /* not a device message; the ACL decided who may send it */
     }
     const char *client_id = mosquitto_client_id(ev->client);

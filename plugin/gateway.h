@@ -12,6 +12,9 @@
  *               payment intents and meter readings, admitted, verified,
  *               settled and recorded
  *   bind_message.c  meter bindings (dev/{device}/bind): decoded, settled
+ *   hold_message.c  holds: the settlement of a hold message (capture,
+ *               void), the held receipt of an authorisation, expiry on
+ *               the tick
  *   engine.c    the worker threads and the job ring they share with the
  *               broker's thread; waking the broker
  *   pending.c   the count of unanswered messages of each device
@@ -302,6 +305,7 @@ typedef struct fogpay_job {
     fogpay_intent intent;
     fogpay_usage usage;
     fogpay_bind bind;
+    fogpay_hold_message hold;
     /* settlement */
     fogpay_receipt receipt;
     bool record;       /* store the signed receipt with the message */
@@ -461,6 +465,36 @@ bool fogpay_device_message_record(fogpay_gateway *gw, fogpay_job *job);
  * names the tariff in job->receipt; a refusal is the reason. */
 fogpay_error fogpay_bind_message_decode(fogpay_job *job, fogpay_bytes payload, const char **named);
 fogpay_error fogpay_bind_message_settle(fogpay_gateway *gw, fogpay_job *job);
+/* The steps device_message.c shares with hold_message.c, broker thread:
+ * the receipt's common fields; a refusal answered with a signed
+ * rejection (recorded when authentic and on the chain); the end of a
+ * settlement in its savepoint, err its outcome (FOGPAY_OK: released and
+ * the job signed with its transfer at position, 0 for none, else rolled
+ * back and refused); the opening of a message's savepoint after the time
+ * window of a message created at created_s living ttl_s (FOGPAY_OK, or the
+ * refusal, for fogpay_device_message_reject). */
+void fogpay_device_message_receipt_base(const fogpay_gateway *gw, fogpay_job *job);
+void fogpay_device_message_reject(fogpay_gateway *gw, fogpay_job *job, fogpay_error reason);
+void fogpay_device_message_settled(fogpay_gateway *gw, fogpay_job *job, fogpay_error err,
+                                   uint64_t position);
+fogpay_error fogpay_device_message_open(fogpay_gateway *gw, const fogpay_job *job,
+                                        uint64_t created_s, uint64_t ttl_s);
+
+/* hold_message.c, broker thread. */
+/* Settles an authentic hold message (capture or void) inside the group,
+ * in a savepoint of its own; answers it either way. */
+void fogpay_hold_message_settle(fogpay_gateway *gw, fogpay_job *job);
+/* Turns the settled receipt of an authorisation (job->intent with hold_s)
+ * into a held one: the hold's id, its expiry and the payer's held amount. */
+fogpay_error fogpay_hold_receipt_held(fogpay_gateway *gw, fogpay_job *job);
+/* On the tick, with no group transaction open: expires the holds that are
+ * due, at most FOGPAY_HOLD_EXPIRE_PER_TICK, in one transaction. */
+void fogpay_hold_tick(fogpay_gateway *gw, uint64_t now_ms);
+
+/* Holds expired in one tick's transaction: a tick after a gateway was
+ * down for a day catches up in slices, each a short commit, without
+ * holding up the device messages waiting behind it. */
+#define FOGPAY_HOLD_EXPIRE_PER_TICK 256
 
 /* flow.c: whether the gateway takes one more message of device_id now,
  * answering at most answers_max a window (counted as answered when it

@@ -26,11 +26,10 @@
 --
 -- Room to grow without a rewrite (each is a new table and a new version;
 -- every existing row keeps its meaning and its chain hash):
---   * Two-phase transfers: an authorisation is a transfer of a new kind that
---     moves the amount from the wallet into a per-currency system account
---     'pending' (a new accounts.kind); capture and void are transfers whose
---     related_position names the authorisation and move the amount on to the
---     payee or back. Balances, floors and verification stay as they are.
+--   * Two-phase transfers are built this way (version 6, holds below): an
+--     authorisation moves the amount into the currency's holds account
+--     (accounts.kind 'holds'), and capture, release and expiry name it by
+--     related_position; balances, floors and verification stay as they are.
 --   * Bearer notes (digital fiat): a table notes(serial PRIMARY KEY, issuer,
 --     currency, denomination_minor, holder_account, issued_position,
 --     last_position); issuing and moving a note are transfers whose record
@@ -152,31 +151,34 @@ BEGIN
 END;
 
 -- Accounts: a wallet per device and currency, an account per legal entity
--- and currency, and one system account per currency that funding comes
--- from. The system account is the counterpart that keeps each currency's
+-- and currency, one system account per currency that funding comes from,
+-- and one holds account per currency where held amounts wait (version 6).
+-- The system account is the counterpart that keeps each currency's
 -- sum of balances at zero, so only it may go below zero. balance is the sum
 -- of credits minus debits of the account's transfers, kept up to date in the
 -- same transaction as each transfer.
 CREATE TABLE accounts (
     id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('wallet', 'entity', 'system')),
+    kind TEXT NOT NULL CHECK (kind IN ('wallet', 'entity', 'system', 'holds')),
     device_id TEXT REFERENCES devices (id),
     entity_id TEXT REFERENCES entities (id),
     currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
     balance INTEGER NOT NULL DEFAULT 0,
     CHECK ((kind = 'wallet' AND device_id IS NOT NULL AND entity_id IS NULL)
         OR (kind = 'entity' AND entity_id IS NOT NULL AND device_id IS NULL)
-        OR (kind = 'system' AND device_id IS NULL AND entity_id IS NULL)),
+        OR (kind IN ('system', 'holds') AND device_id IS NULL AND entity_id IS NULL)),
     CHECK (kind = 'system' OR balance >= 0)
 );
 CREATE UNIQUE INDEX accounts_wallet ON accounts (device_id, currency) WHERE kind = 'wallet';
 CREATE UNIQUE INDEX accounts_entity ON accounts (entity_id, currency) WHERE kind = 'entity';
 CREATE UNIQUE INDEX accounts_system ON accounts (currency) WHERE kind = 'system';
+CREATE UNIQUE INDEX accounts_holds ON accounts (currency) WHERE kind = 'holds';
 
 -- Transfers: the chain. position is the transfer id and its chain position,
 -- contiguous from 1. kind: 0 payment, 1 funding, 2 refund, 3 reversal,
--- 4 withdrawal, 5..10 the payment products' kinds (9 a usage charge, 10 an
--- entity payment; fogpay_transfer_kind). device_id, seq and intent_hash are set
+-- 4 withdrawal, and from version 6 the kinds of the payment products: 5
+-- authorisation, 6 capture, 7 release, 8 expiry (holds), 9 usage charge,
+-- 10 entity payment (fogpay_transfer_kind). device_id, seq and intent_hash are set
 -- for a device's payment only; payer_entity and payee_entity are the legal
 -- entities behind debit and credit at time_ms (NULL where there is none, as
 -- for the system account); related_position names the refunded or reversed
@@ -255,9 +257,9 @@ CREATE TABLE device_day_totals (
 
 -- Every answered device message (intent or usage reading), settled or
 -- refused, with the signed receipt, so a repeat of (device_id, seq) gets the
--- same bytes. kind 0 intent, 1 usage, the payment products' 2 and 3 (3 a
--- meter binding); status 0 settled, 1 rejected, 2 stored, and the payment
--- products' 3; reason a fogpay_error (0 when settled); position the transfer,
+-- same bytes. kind 0 intent, 1 usage, 2 hold (capture or void), 3 meter
+-- binding; status 0 settled, 1 rejected, 2 stored, 3 held; reason a
+-- fogpay_error (0 when settled); position the transfer,
 -- NULL when none was made. receipt holds the receipt's bytes without what
 -- the ledger holds already: where the receipt carries the message's hash,
 -- hash_at is its offset and those 32 bytes are cut out; where it carries
@@ -369,7 +371,46 @@ INSERT INTO sync_state (id, acked_position, acked_hash, batch_seq, acked_ms)
 
 -- The payment products (version 6, ledger_migrate_5.sql), a section each.
 
--- Holds (conditional payments).
+-- Holds (conditional payments). A hold is made by an authorisation, the
+-- transfer (kind 5) that moved its amount from the payer's wallet into the
+-- currency's holds account; position is that transfer's, and the hold's
+-- id. It is resolved once: captured (state 1; kind 6 of captured_minor to
+-- the payee, kind 7 of the rest back), voided (2; kind 7 of the whole) or
+-- expired at expires_ms (3; kind 8 of the whole); resolved_position is the
+-- transfer that resolved it, the capture or the release. payee_device is
+-- the payee's device when the payee is a wallet. The holds account of a
+-- currency holds exactly the sum of its open holds (ledger_verify.c).
+-- Only state, captured_minor and resolved_position change, once.
+CREATE TABLE holds (
+    position INTEGER PRIMARY KEY REFERENCES transfers (position),
+    payer_device TEXT NOT NULL REFERENCES devices (id),
+    payer_account INTEGER NOT NULL REFERENCES accounts (id),
+    payee_device TEXT REFERENCES devices (id),
+    payee_account INTEGER NOT NULL REFERENCES accounts (id),
+    amount_minor INTEGER NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),
+    currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
+    expires_ms INTEGER NOT NULL CHECK (expires_ms >= 0),
+    state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2, 3)),
+    captured_minor INTEGER NOT NULL DEFAULT 0
+        CHECK (captured_minor BETWEEN 0 AND amount_minor),
+    resolved_position INTEGER REFERENCES transfers (position),
+    CHECK ((state = 0) = (resolved_position IS NULL)),
+    CHECK ((state = 1) = (captured_minor > 0))
+);
+CREATE INDEX holds_open ON holds (expires_ms) WHERE state = 0;
+CREATE TRIGGER holds_no_delete BEFORE DELETE ON holds
+BEGIN
+    SELECT RAISE(ABORT, 'holds are kept as history');
+END;
+CREATE TRIGGER holds_resolve_once BEFORE UPDATE ON holds
+WHEN OLD.state <> 0 OR NEW.position IS NOT OLD.position
+    OR NEW.payer_device IS NOT OLD.payer_device OR NEW.payer_account IS NOT OLD.payer_account
+    OR NEW.payee_device IS NOT OLD.payee_device OR NEW.payee_account IS NOT OLD.payee_account
+    OR NEW.amount_minor IS NOT OLD.amount_minor OR NEW.currency IS NOT OLD.currency
+    OR NEW.expires_ms IS NOT OLD.expires_ms
+BEGIN
+    SELECT RAISE(ABORT, 'a hold is resolved once and otherwise never changed');
+END;
 
 -- Tariffs and metered use (ledger/ledger_tariff.c, ledger_meter.c).
 --

@@ -6,7 +6,41 @@
 -- (common/fogpay_sqlite.c) in one transaction, which then sets
 -- PRAGMA user_version = 6; embedded at build time like ledger.sql.
 
--- Holds (conditional payments).
+-- Holds (conditional payments). The holds account kind (one account per
+-- currency where held amounts wait) widens the accounts' CHECKs in place
+-- at the end of this file; its index and the holds table (ledger.sql has
+-- its comment) are new.
+CREATE UNIQUE INDEX IF NOT EXISTS accounts_holds ON accounts (currency) WHERE kind = 'holds';
+CREATE TABLE IF NOT EXISTS holds (
+    position INTEGER PRIMARY KEY REFERENCES transfers (position),
+    payer_device TEXT NOT NULL REFERENCES devices (id),
+    payer_account INTEGER NOT NULL REFERENCES accounts (id),
+    payee_device TEXT REFERENCES devices (id),
+    payee_account INTEGER NOT NULL REFERENCES accounts (id),
+    amount_minor INTEGER NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),
+    currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
+    expires_ms INTEGER NOT NULL CHECK (expires_ms >= 0),
+    state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2, 3)),
+    captured_minor INTEGER NOT NULL DEFAULT 0
+        CHECK (captured_minor BETWEEN 0 AND amount_minor),
+    resolved_position INTEGER REFERENCES transfers (position),
+    CHECK ((state = 0) = (resolved_position IS NULL)),
+    CHECK ((state = 1) = (captured_minor > 0))
+);
+CREATE INDEX IF NOT EXISTS holds_open ON holds (expires_ms) WHERE state = 0;
+CREATE TRIGGER IF NOT EXISTS holds_no_delete BEFORE DELETE ON holds
+BEGIN
+    SELECT RAISE(ABORT, 'holds are kept as history');
+END;
+CREATE TRIGGER IF NOT EXISTS holds_resolve_once BEFORE UPDATE ON holds
+WHEN OLD.state <> 0 OR NEW.position IS NOT OLD.position
+    OR NEW.payer_device IS NOT OLD.payer_device OR NEW.payer_account IS NOT OLD.payer_account
+    OR NEW.payee_device IS NOT OLD.payee_device OR NEW.payee_account IS NOT OLD.payee_account
+    OR NEW.amount_minor IS NOT OLD.amount_minor OR NEW.currency IS NOT OLD.currency
+    OR NEW.expires_ms IS NOT OLD.expires_ms
+BEGIN
+    SELECT RAISE(ABORT, 'a hold is resolved once and otherwise never changed');
+END;
 
 -- Tariffs and metered use (ledger/ledger_tariff.c, ledger_meter.c).
 
@@ -178,11 +212,11 @@ CREATE TABLE IF NOT EXISTS entity_logins (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entity_logins_entity ON entity_logins (entity_id);
 
--- The transfer kinds of the products (5..10), and the device messages'
--- kinds 2 (hold) and 3 (meter binding) with the receipt status 3 (held):
--- only CHECKs widen, so the tables are not copied (their rows, the tables
--- that name them and the chain stay where they are; a copy would have to
--- drop a table that other tables reference). The stored CREATE text is
+-- The transfer kinds of the products (5..10), the holds account kind, and
+-- the device messages' kinds 2 (hold) and 3 (meter binding) with the
+-- receipt status 3 (held): only CHECKs widen, so the tables are not copied
+-- (their rows, the tables that name them and the chain stay where they
+-- are; a copy would have to drop a table that other tables reference). The stored CREATE text is
 -- edited in place, the way SQLite documents for loosening a CHECK (the
 -- opener runs migrations with the defensive flag off for this); every row
 -- satisfies the wider CHECKs.
@@ -195,6 +229,12 @@ UPDATE sqlite_schema SET sql = replace(replace(sql, 'CHECK (kind IN (0, 1))',
                                        'CHECK (status IN (0, 1, 2))',
                                        'CHECK (status IN (0, 1, 2, 3))')
     WHERE type = 'table' AND name = 'messages';
+UPDATE sqlite_schema SET sql = replace(replace(sql,
+                                               'CHECK (kind IN (''wallet'', ''entity'', ''system''))',
+                                               'CHECK (kind IN (''wallet'', ''entity'', ''system'', ''holds''))'),
+                                       'OR (kind = ''system'' AND device_id IS NULL',
+                                       'OR (kind IN (''system'', ''holds'') AND device_id IS NULL')
+    WHERE type = 'table' AND name = 'accounts';
 PRAGMA writable_schema = RESET;
 
 -- The event kinds of the products (7..10), and events without a device

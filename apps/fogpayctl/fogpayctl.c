@@ -455,6 +455,8 @@ static void ctl_print_usage(FILE *out)
         "  getTariff (tariff) --tariff T [--at MS]\n"
         "  bindMeter (bind-meter) --device D --meter M --tariff T\n"
         "  getMeter (meter) --device D --meter M\n"
+        "  holdList (hold-list) [--device D] [--all true] [--after N] [--limit N]\n"
+        "  holdCapture (hold-capture) --id N [--amount A], holdVoid (hold-void) --id N\n"
         "as a legal entity's own login (-u LOGIN --entity, online): balance, entity-account,\n"
         "  entity-devices, list-transfers, get-transfer and pay-device, on its own accounts\n"
         "  and devices; --entity LE may then be left out\n\noffline commands:\n",

@@ -8,11 +8,12 @@
  *
  * The request. "--per-payment 5.00" becomes "perPayment":"5.00". Amounts
  * stay decimal strings; the fields that are integers in the contract (id,
- * effective, from, to, after, limit, overlapSeconds, remainderLeg, at) become JSON numbers after
- * a strict parse, "--certificate-only true" the JSON true, and each "--leg BP:TARGET" of
+ * effective, from, to, after, limit, overlapSeconds, remainderLeg, at)
+ * become JSON numbers after a strict parse, "--certificate-only true" and
+ * "--all true|false" JSON booleans, and each "--leg BP:TARGET" of
  * setFeeSchedule one element of "legs". For registerDevice the limit fields
- * (--per-payment, --per-day,
- * --wallet-max, --currency) go into a "limits" object. A password is never
+ * (--per-payment, --per-day, --wallet-max, --currency) go into a "limits"
+ * object. A password is never
  * taken from the command line, where ps shows it: "--password-file FILE"
  * (or "-" for standard input) is read and sent as "password", and
  * "--password" is refused. Every request carries a correlationData unique
@@ -69,9 +70,9 @@ static const command_row command_rows[] = {
     {"revokeDeviceKey", "revoke-device-key", "{device}: old key revoked"},
     {"rotateGatewayKey", "rotate-gateway-key", "{publicKey} (announced to {announced} devices)"},
     {"setLimits", "set-limits", "limits set for {device}"},
-    {"fundWallet", "fund", "transfer {transfer}, balance {balance} {currency}"},
+    {"fundWallet", "fund", "transfer {transfer}, balance {balance} {currency}, held {held}"},
     {"transferOwnership", "transfer-ownership", "{device}: {role} {entity}"},
-    {"getBalance", "balance", "{device}: balance {balance} {currency}"},
+    {"getBalance", "balance", "{device}: balance {balance} {currency}, held {held}"},
     {"getTransfer", "get-transfer", NULL},
     {"listTransfers", "list-transfers", NULL},
     {"verifyLedger", "verify-ledger", "ok: {checked} transfers checked"},
@@ -91,6 +92,9 @@ static const command_row command_rows[] = {
     {"getTariff", "tariff", "tariff {tariff} from {effective}: {price} {currency} per {unit}"},
     {"bindMeter", "bind-meter", "{device} meter {meter} bound to {tariff}"},
     {"getMeter", "meter", NULL},
+    {"holdList", "hold-list", NULL},
+    {"holdCapture", "hold-capture", "hold {id} captured: transfer {transfer}"},
+    {"holdVoid", "hold-void", "hold {id} voided: transfer {transfer}"},
 };
 
 static const char *const command_number_fields[] = {
@@ -219,7 +223,7 @@ static bool command__add_field(const fogpayctl_target *target, cJSON *cmd, bool 
     if (strcmp(name, "leg") == 0) {
         return command__add_leg(cmd, option, value);
     }
-    if (strcmp(name, "certificateOnly") == 0) {
+    if (strcmp(name, "certificateOnly") == 0 || strcmp(name, "all") == 0) {
         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
             fprintf(stderr, "%s: %s takes true or false, got \"%s\"\n", FOGPAYCTL_PROGRAM, option,
                     value);

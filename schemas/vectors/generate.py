@@ -125,6 +125,23 @@ EVENT_BOUND = {1: 5, 2: 8, 3: 1764000200500, 4: "car-7", 5: 45, 6: "dc-1", 13: H
 ACK = {1: "gw-1", 2: 3, 3: 0, 5: 7, 6: HASH_A}
 ACK_RESEND = {1: "gw-1", 2: 4, 3: 2, 5: 7, 6: HASH_A, 7: 8}
 
+# Holds (hold.cddl): an authorisation, its held receipt, a capture and a
+# void, the settled receipt of a capture, the transfers of a hold.
+INTENT_HOLD = {1: "car-7", 2: 45, 3: "charger-1", 5: 3000, 6: 978, 7: 1764000000, 8: 300,
+               10: PREV, 11: 7200}
+RECEIPT_HELD = {1: "car-7", 2: 45, 3: 0, 4: 3, 6: 9, 7: 2000, 8: 9, 9: HASH_A, 10: "gw-1",
+                11: 1764000001, 12: HASH_B, 13: 978, 14: 9, 15: 1764007201, 16: 3000}
+HOLD_CAPTURE = {1: "charger-1", 2: 12, 3: 0, 4: 9, 5: 1240, 6: 1764003600, 7: PREV}
+HOLD_VOID = {1: "car-7", 2: 46, 3: 1, 4: 9, 6: 1764003600, 7: PREV}
+RECEIPT_CAPTURED = {1: "charger-1", 2: 12, 3: 2, 4: 0, 6: 10, 7: 1240, 8: 10, 9: HASH_A,
+                    10: "gw-1", 11: 1764003601, 12: HASH_B, 13: 978, 14: 9}
+TRANSFER_AUTHORISATION = {1: 9, 2: 5, 3: 5, 4: 12, 5: 3000, 6: 978, 7: 1764000000123,
+                          8: "car-7", 9: 45, 10: "le-00112233445566aa", 12: HASH_B}
+TRANSFER_CAPTURE = {1: 10, 2: 6, 3: 12, 4: 6, 5: 1240, 6: 978, 7: 1764003600456,
+                    8: "charger-1", 9: 12, 11: "le-8899aabbccddeeff", 12: HASH_A, 14: 9}
+TRANSFER_EXPIRY = {1: 11, 2: 8, 3: 12, 4: 5, 5: 3000, 6: 978, 7: 1764007201000,
+                   10: "le-00112233445566aa", 14: 9}
+
 # Sequence numbers, positions, account ids and quantities are SQLite
 # integers: 2^63-1 is the largest (common.cddl, stored-int).
 STORED_INT_MAX = 2**63 - 1
@@ -184,6 +201,19 @@ valid = [
     ("usage", "seq 2^63-1, the largest", with_(USAGE, k2=STORED_INT_MAX)),
     ("transfer", "position 2^63-1, the largest", with_(TRANSFER, k1=STORED_INT_MAX)),
     ("batch_ack", "stored position 2^63-1, the largest", with_(ACK, k5=STORED_INT_MAX)),
+    ("intent", "an authorisation held two hours", INTENT_HOLD),
+    ("intent", "an authorisation held a week, the longest", with_(INTENT_HOLD, k11=604800)),
+    ("receipt", "held receipt of an authorisation", RECEIPT_HELD),
+    ("hold_message", "capture of part of a hold", HOLD_CAPTURE),
+    ("hold_message", "void of a hold", HOLD_VOID),
+    ("receipt", "settled receipt of a capture", RECEIPT_CAPTURED),
+    ("receipt", "settled receipt of a void, the sender holding more", with_(RECEIPT_CAPTURED, k16=500)),
+    ("receipt", "settled receipt of a capture split by a fee schedule", with_(RECEIPT_CAPTURED, k20=75)),
+    ("receipt", "rejection of a capture: hold_captured", {1: "charger-1", 2: 13, 3: 2, 4: 1,
+        5: 102, 10: "gw-1", 11: 1764003602, 12: HASH_B}),
+    ("transfer", "authorisation record", TRANSFER_AUTHORISATION),
+    ("transfer", "capture record", TRANSFER_CAPTURE),
+    ("transfer", "expiry record", TRANSFER_EXPIRY),
     ("transfer", "payment of two legs: the payee's and a 3% fee", TRANSFER_LEGS),
     ("transfer", "payment of six legs, the most", with_(TRANSFER, k20=[[3, 9 + i, 1] for i in range(5)])),
     ("receipt", "settled receipt of a payment with fees", with_(RECEIPT_SETTLED, k20=91)),
@@ -259,7 +289,6 @@ invalid = [
     ("command", "unknown kind", with_(COMMAND_SUSPEND, k3=3), "field_range"),
     ("transfer", "debit equals credit", with_(TRANSFER, k4=3), "field_range"),
     ("transfer", "device without seq", with_(TRANSFER, k9=None), "field_range"),
-    ("transfer", "kind 5, not of this version", with_(TRANSFER_FUNDING, k2=5), "field_range"),
     ("transfer", "kind 11", with_(TRANSFER_FUNDING, k2=11), "field_range"),
     ("event", "entity login naming a device", with_(EVENT_LOGIN, k4="charger-1"), "field_range"),
     ("event", "entity login without its username", with_(EVENT_LOGIN, k23=None), "field_range"),
@@ -270,7 +299,7 @@ invalid = [
     ("bind", "no tariff", with_(BIND, k4=None), "missing_field"),
     ("bind", "tariff id with a space", with_(BIND, k4="ev ac"), "text_invalid"),
     ("bind", "seq 0", with_(BIND, k2=0), "field_range"),
-    ("receipt", "kind 2, not of this version", with_(RECEIPT_REJECTED, k3=2), "field_range"),
+    ("receipt", "kind 4, not of this version", with_(RECEIPT_REJECTED, k3=4), "field_range"),
     ("receipt", "stored binding without its tariff", with_(RECEIPT_BOUND, k19=None), "field_range"),
     ("receipt", "settled binding", with_(RECEIPT_SETTLED, k3=3), "field_range"),
     ("receipt", "settled reading without a charge", with_(RECEIPT_CHARGED, k17=None), "field_range"),
@@ -285,7 +314,6 @@ invalid = [
     ("transfer", "usage charge without its reading", with_(TRANSFER_CHARGE, k8=None, k9=None,
                                                           k12=None), "field_range"),
     ("transfer", "payment naming a tariff", with_(TRANSFER, k18="dc-1", k19="ev"), "field_range"),
-    ("transfer", "kind 5, not of this version", with_(TRANSFER_FUNDING, k2=5), "field_range"),
     ("event", "tariff without a price", with_(EVENT_TARIFF, k17=None), "field_range"),
     ("event", "price with a leading zero", with_(EVENT_TARIFF, k17="03917/100000"),
      "field_range"),
@@ -299,6 +327,26 @@ invalid = [
      "field_range"),
     ("batch_ack", "refused without a reason", with_(ACK, k3=1), "field_range"),
     ("batch_ack", "resend without a position", with_(ACK_RESEND, k7=None), "field_range"),
+    ("intent", "hold over a week", with_(INTENT_HOLD, k11=604801), "hold_timeout_too_long"),
+    ("intent", "hold of 0 seconds", with_(INTENT_HOLD, k11=0), "field_range"),
+    ("hold_message", "capture without an amount", with_(HOLD_CAPTURE, k5=None), "missing_field"),
+    ("hold_message", "capture of 0", with_(HOLD_CAPTURE, k5=0), "amount_zero"),
+    ("hold_message", "capture over 10^12", with_(HOLD_CAPTURE, k5=10**12 + 1), "amount_too_large"),
+    ("hold_message", "void with an amount", with_(HOLD_VOID, k5=5), "field_range"),
+    ("hold_message", "unknown op 2", with_(HOLD_VOID, k3=2), "field_range"),
+    ("hold_message", "hold id 0", with_(HOLD_VOID, k4=0), "field_range"),
+    ("hold_message", "missing hold id", with_(HOLD_VOID, k4=None), "missing_field"),
+    ("hold_message", "unknown key 8", with_(HOLD_VOID, k8=1), "unknown_field"),
+    ("receipt", "held without its hold", with_(RECEIPT_HELD, k14=None), "field_range"),
+    ("receipt", "held without an expiry", with_(RECEIPT_HELD, k15=None), "field_range"),
+    ("receipt", "held without the held amount", with_(RECEIPT_HELD, k16=None), "field_range"),
+    ("receipt", "held for a hold message", with_(RECEIPT_HELD, k3=2), "field_range"),
+    ("receipt", "settled capture without its hold", with_(RECEIPT_CAPTURED, k14=None), "field_range"),
+    ("receipt", "plain settled receipt naming a hold", with_(RECEIPT_SETTLED, k14=9), "field_range"),
+    ("receipt", "plain settled receipt with a held amount", with_(RECEIPT_SETTLED, k16=9), "field_range"),
+    ("receipt", "expiry on a settled capture", with_(RECEIPT_CAPTURED, k15=1764007201), "field_range"),
+    ("transfer", "capture without the authorisation", with_(TRANSFER_CAPTURE, k14=None), "field_range"),
+    ("transfer", "authorisation naming a transfer", with_(TRANSFER_AUTHORISATION, k14=3), "field_range"),
     ("transfer", "a leg from an account to itself", with_(TRANSFER_LEGS, k20=[[3, 3, 91]]), "field_range"),
     ("transfer", "seven legs", with_(TRANSFER, k20=[[3, 9 + i, 1] for i in range(6)]), "field_range"),
     ("transfer", "an empty array of legs", with_(TRANSFER, k20=[]), "field_range"),

@@ -106,7 +106,7 @@ static void provision(const char *db, char *entity, size_t cap)
     CU_ASSERT_FATAL(run(out, sizeof out,
                         "%s --db %s fund --device dev-a --currency EUR --amount 10.00", fogpayctl,
                         db));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "transfer 1, balance 10.00 EUR\nexit 0"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "transfer 1, balance 10.00 EUR, held 0.00\nexit 0"));
 }
 
 static int suite_init(void)
@@ -292,7 +292,7 @@ static void test_no_password_on_the_command_line(void)
                         "echo ops-pass | %s -h 127.0.0.1 -p %d -u ops --password-file - "
                         "getBalance --device dev-a --currency EUR",
                         fogpayctl, broker.port));
-    CU_ASSERT_STRING_EQUAL(out, "dev-a: balance 10.00 EUR\nexit 0\n");
+    CU_ASSERT_STRING_EQUAL(out, "dev-a: balance 10.00 EUR, held 0.00\nexit 0\n");
 }
 
 int main(int argc, char **argv)

@@ -17,6 +17,9 @@
  *     plugin as one position of two legs, a schedule that cannot apply
  *     refuses with its reason and moves nothing, and the cloud's copy
  *     gives every account the ledger's balance, summing to zero;
+ *   - holds: an EV session's hold captured with the platform's fee leg and
+ *     the rest released, another left to expire on the tick, all in the
+ *     cloud with every account's balance equal to the ledger's;
  *   - batches published by hand on the cloud broker: a duplicate is acked
  *     stored again and stored once, a flipped byte and an unknown key get no
  *     ack, a gap gets a resend from the right position, a fork is refused.
@@ -878,6 +881,27 @@ static cloud_balances cloud_balances_of(const gateway *g)
     return b;
 }
 
+/* Synced: the cloud verifies, exports the same rows as g's ledger l up to
+ * its head, and its copy gives every account the ledger's balance, with
+ * a fee leg at least, summing to zero. */
+static void cloud_agrees(const gateway *g, fogpay_ledger *l, uint64_t head)
+{
+    CU_ASSERT_FATAL(sync_wait(g));
+    compare_with_cloud(g);
+    cloud_balances cb = cloud_balances_of(g);
+    CU_ASSERT_EQUAL(cb.last, head);
+    CU_ASSERT(cb.legs >= 1);
+    int64_t sum = 0;
+    for (uint64_t id = 1; id < FEES_ACCOUNTS_MAX; id++) {
+        int64_t balance = 0;
+        fogpay_error err = fogpay_ledger_balance(l, id, &balance);
+        CU_ASSERT(err == FOGPAY_OK || err == FOGPAY_ERR_NOT_FOUND);
+        CU_ASSERT_EQUAL(cb.balance[id], err == FOGPAY_OK ? balance : 0);
+        sum += cb.balance[id];
+    }
+    CU_ASSERT_EQUAL(sum, 0);
+}
+
 /* A fee schedule on gateway 0: dev-b's payments give 3% to a platform
  * operator's account. dev-a pays dev-b 30.01 through the agent: one chain
  * position of two legs (29.10 and 0.91, the remainder's cent to the
@@ -956,23 +980,80 @@ static void test_fees(void)
     CU_ASSERT_EQUAL(fogpay_ledger_balance(l, platform_account, &fee_after), FOGPAY_OK);
     CU_ASSERT(a_after == a && b_after == b && fee_after == fee);
 
-    /* Synced: the cloud verifies, exports the same rows, and its copy gives
-     * every account the ledger's balance, summing to zero. */
-    CU_ASSERT_FATAL(sync_wait(g));
-    compare_with_cloud(g);
-    cloud_balances cb = cloud_balances_of(g);
-    CU_ASSERT_EQUAL(cb.last, head);
-    CU_ASSERT(cb.legs >= 1);
-    int64_t sum = 0;
-    for (uint64_t id = 1; id < FEES_ACCOUNTS_MAX; id++) {
-        int64_t balance = 0;
-        fogpay_error err = fogpay_ledger_balance(l, id, &balance);
-        CU_ASSERT(err == FOGPAY_OK || err == FOGPAY_ERR_NOT_FOUND);
-        CU_ASSERT_EQUAL(cb.balance[id], err == FOGPAY_OK ? balance : 0);
-        sum += cb.balance[id];
-    }
-    CU_ASSERT_EQUAL(sum, 0);
+    cloud_agrees(g, l, head);
     /* A schedule without legs ends dev-b's fees for the tests after. */
+    f.leg_count = 0;
+    CU_ASSERT_EQUAL(fogpay_ledger_fee_schedule_set(l, &f, now, NULL), FOGPAY_OK);
+    fogpay_ledger_close(l);
+}
+
+/* dev-a's authorisation of 30.00 to dev-b for hold_s on gateway g, through
+ * the agent; the hold's id from its output. */
+static uint64_t session_hold(gateway *g, const char *hold_s)
+{
+    char out[TEST_BROKER_PATH_MAX];
+    gw_path(g, "authorise.txt", out);
+    const char *authorise[] = {"authorise",  "--to", "dev-b",    "--amount", "30.00",
+                               "--currency", "EUR",  "--hold-s", hold_s,     NULL};
+    CU_ASSERT_EQUAL(agent_run_to(g, authorise, false, NULL, out), 0);
+    char *text = testutil_read_file(out, NULL);
+    const char *at = text != NULL ? strstr(text, " hold ") : NULL;
+    uint64_t id = at != NULL ? strtoull(at + 6, NULL, 10) : 0;
+    free(text);
+    return id;
+}
+
+/* The EV session's two endings on gateway 0, in the cloud: a hold of
+ * 30.00 captured at 4.17 by the operator, split by dev-b's schedule (0.12
+ * to the platform) with 25.83 released; a hold of a second expired by the
+ * tick. The cloud's copy gives every account the ledger's balance. */
+static void test_session_holds(void)
+{
+    gateway *g = &gws[0];
+    fogpay_ledger *l = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    uint64_t now = (uint64_t)time(NULL) * 1000u;
+    fogpay_entity_personal p = {"Charging Platform SE", NULL, NULL};
+    char platform[FOGPAY_ENTITY_ID_MAX + 1];
+    fogpay_fee_schedule f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.payee_device, sizeof f.payee_device, "dev-b");
+    f.currency = EUR;
+    f.effective_ms = now;
+    f.leg_count = 1;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &p, now, platform), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(l, platform, EUR, &f.legs[0].account),
+                          FOGPAY_OK);
+    f.legs[0].basis_points = 300;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fee_schedule_set(l, &f, now, NULL), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    uint64_t captured = session_hold(g, "600"), expiring = session_hold(g, "1");
+    CU_ASSERT_FATAL(captured != 0 && expiring != 0 && captured != expiring);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    const fogpay_hold_actor by_operator = {NULL, 0, NULL};
+    fogpay_hold_result r;
+    CU_ASSERT_EQUAL(fogpay_ledger_hold_capture(l, captured, 417, &by_operator,
+                                               (uint64_t)time(NULL) * 1000u, &r),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(r.transfer.leg_count, 1);
+    CU_ASSERT_EQUAL(r.transfer.legs[0].amount_minor, 12);
+    CU_ASSERT_EQUAL(r.release.amount_minor, 3000 - 417);
+    fogpay_ledger_close(l);
+    /* The tick expires it on the broker's connection; each look is a
+     * connection of its own, so it reads the database, not a memory of it. */
+    fogpay_hold h = {.state = FOGPAY_HOLD_OPEN};
+    for (uint64_t end = testutil_now_ms() + SYNC_WAIT_MS;
+         h.state == FOGPAY_HOLD_OPEN && testutil_now_ms() < end; testutil_sleep_ms(100)) {
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+        CU_ASSERT_EQUAL(fogpay_ledger_hold_get(l, expiring, &h), FOGPAY_OK);
+        fogpay_ledger_close(l);
+    }
+    CU_ASSERT_EQUAL(h.state, FOGPAY_HOLD_EXPIRED);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    uint64_t head = 0;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL(fogpay_ledger_chain_head(l, &head, hash), FOGPAY_OK);
+    cloud_agrees(g, l, head);
     f.leg_count = 0;
     CU_ASSERT_EQUAL(fogpay_ledger_fee_schedule_set(l, &f, now, NULL), FOGPAY_OK);
     fogpay_ledger_close(l);
@@ -986,6 +1067,8 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "ingest killed with SIGKILL mid-burst", test_ingest_killed);
     CU_add_test(s, "two ingest processes share the subscription", test_two_ingests);
     CU_add_test(s, "a payment with a fee: two legs at one position, in the cloud", test_fees);
+    CU_add_test(s, "an EV session's holds, captured with a fee and expired, in the cloud",
+                test_session_holds);
     CU_add_test(s, "duplicate, flipped byte, unknown key, fork, gap", test_hand_batches);
 }
 

@@ -34,6 +34,7 @@ static fogpay_error decode_named(const char *type, const uint8_t *buf, size_t le
     ROUND_TRIP(usage, fogpay_usage)
     ROUND_TRIP(bind, fogpay_bind)
     ROUND_TRIP(event, fogpay_event)
+    ROUND_TRIP(hold_message, fogpay_hold_message)
     ROUND_TRIP(receipt, fogpay_receipt)
     ROUND_TRIP(command, fogpay_command)
     ROUND_TRIP(transfer, fogpay_transfer)
@@ -712,7 +713,7 @@ static void test_errors(void)
         CU_ASSERT_EQUAL(fogpay_error_is_reason((fogpay_error)e) != 0,
                         (e >= 1 && e < 60) || (e >= 100 && e < 200));
     }
-    CU_ASSERT_EQUAL(named, 87);
+    CU_ASSERT_EQUAL(named, 96);
     CU_ASSERT(fogpay_error_is_transient(FOGPAY_ERR_TOO_MANY_PENDING));
     CU_ASSERT(fogpay_error_is_transient(FOGPAY_ERR_CHAIN_GAP));
     CU_ASSERT(!fogpay_error_is_transient(FOGPAY_ERR_CHAIN_FORK));

@@ -13,6 +13,13 @@
  * unknown or not yet effective tariff, a tariff paying the binder itself, a
  * reading backwards, repeated, implausible, in another unit, unpaid, a
  * charge over the largest amount) has its reason and moves no money.
+ * The EV charging session (README "An EV charging session, end to end"),
+ * twice: a car's hold of 30.00, its meter read a "minute" apart, the
+ * charger capturing what the readings cost at 0.3917 EUR per kWh (summed
+ * by the test), 3% of it to the platform's entity account by a fee
+ * schedule, the rest back to the car; and a hold left to time out, given
+ * back whole by the broker's tick. Balances and verify agree, and every
+ * currency sums to zero.
  *
  * argv[1] is the fogpay-agent program, argv[2] fogpayctl; FOGPAY_PLUGIN the
  * plugin. The ledger is provisioned through the ledger API before the
@@ -50,6 +57,7 @@ static test_broker broker;
 static char db_path[TEST_BROKER_PATH_MAX];
 static fogpay_key *gateway_key;
 static char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+static char platform_entity[FOGPAY_ENTITY_ID_MAX + 1]; /* takes a fee of the EV session */
 
 static void path_in(const char *name, char *out)
 {
@@ -134,6 +142,13 @@ static void test_start(void)
     register_device(l, "charger", entity, 1);
     register_device(l, "poor", entity, 10);
     register_device(l, "big", entity, 100);
+    /* The EV charging session: ev-car holds 50.00, ev-charger's takings
+     * pay the platform's fee. */
+    register_device(l, "ev-car", entity, 5000);
+    register_device(l, "ev-charger", entity, 1);
+    fogpay_entity_personal platform = {"Platform Operator SE", NULL, NULL};
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &platform, 1000, platform_entity),
+                          FOGPAY_OK);
     fogpay_ledger_close(l);
     char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
     path_in("gateway.key", key_path);
@@ -220,16 +235,25 @@ static long long status_value(const char *device, const char *key)
     return value;
 }
 
-static int64_t gateway_balance(const char *device)
+/* The EUR balance of device's wallet, or with device NULL of entity's
+ * account, in the gateway's ledger. */
+static int64_t ledger_balance(const char *device, const char *entity)
 {
     fogpay_ledger *l;
     uint64_t account = 0;
     int64_t balance = 0;
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
-    CU_ASSERT_EQUAL(fogpay_ledger_wallet(l, device, EUR, &account), FOGPAY_OK);
+    CU_ASSERT_EQUAL(device ? fogpay_ledger_wallet(l, device, EUR, &account)
+                           : fogpay_ledger_entity_account(l, entity, EUR, &account),
+                    FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_ledger_balance(l, account, &balance), FOGPAY_OK);
     fogpay_ledger_close(l);
     return balance;
+}
+
+static int64_t gateway_balance(const char *device)
+{
+    return ledger_balance(device, NULL);
 }
 
 /* Settled payments of device with seq >= from: seqs in chain order. */
@@ -316,6 +340,66 @@ static void test_two_devices_pay_each_other(void)
     /* A usage reading is journaled and stored. */
     const char *usage[] = {"usage", "--meter", "m1", "--quantity", "42", "--unit", "kWh", NULL};
     CU_ASSERT_EQUAL(agent("dev-a", NULL, usage), 0);
+}
+
+/* The hold id in an authorise's output ("held seq N hold ID ..."). */
+static uint64_t held_hold_id(const char *out_name)
+{
+    char path[TEST_BROKER_PATH_MAX];
+    path_in(out_name, path);
+    char *text = testutil_read_file(path, NULL);
+    const char *at = text ? strstr(text, " hold ") : NULL;
+    uint64_t id = at ? strtoull(at + 6, NULL, 10) : 0;
+    free(text);
+    return id;
+}
+
+static bool ledger_verifies(void)
+{
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    fogpay_error err = fogpay_ledger_verify(l, NULL, NULL, NULL, 0);
+    fogpay_ledger_close(l);
+    return err == FOGPAY_OK;
+}
+
+/* A charging session between two real agents: the car authorises 30.00,
+ * the charger captures what was used, the rest goes back; a second
+ * capture or a void after it is refused; a second hold is voided by the
+ * car. status shows available and held apart. */
+static void test_charging_session(void)
+{
+    int64_t car_before = gateway_balance("dev-a"), charger_before = gateway_balance("dev-b");
+    const char *authorise[] = {"authorise",  "--to", "dev-b",    "--amount", "30.00",
+                               "--currency", "EUR",  "--hold-s", "600",      NULL};
+    CU_ASSERT_EQUAL(agent("dev-a", "authorise.out", authorise), 0);
+    uint64_t id = held_hold_id("authorise.out");
+    CU_ASSERT_FATAL(id != 0);
+    CU_ASSERT_EQUAL(status_value("dev-a", "held EUR "), 3000);
+    CU_ASSERT_EQUAL(status_value("dev-a", "balance EUR "), car_before - 3000);
+    CU_ASSERT_EQUAL(gateway_balance("dev-a"), car_before - 3000);
+
+    char hold[24];
+    snprintf(hold, sizeof hold, "%llu", (unsigned long long)id);
+    const char *capture[] = {"capture", "--hold",     hold,  "--amount",
+                             "12.40",   "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, capture), 0);
+    CU_ASSERT_EQUAL(gateway_balance("dev-a"), car_before - 1240);
+    CU_ASSERT_EQUAL(gateway_balance("dev-b"), charger_before + 1240);
+    CU_ASSERT_EQUAL(status_value("dev-b", "balance EUR "), gateway_balance("dev-b"));
+    CU_ASSERT_EQUAL(agent("dev-b", NULL, capture), 3); /* hold_captured */
+    const char *void_it[] = {"void", "--hold", hold, NULL};
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, void_it), 3); /* hold_captured */
+    CU_ASSERT_EQUAL(gateway_balance("dev-a"), car_before - 1240);
+
+    CU_ASSERT_EQUAL(agent("dev-a", "authorise2.out", authorise), 0);
+    id = held_hold_id("authorise2.out");
+    snprintf(hold, sizeof hold, "%llu", (unsigned long long)id);
+    CU_ASSERT_EQUAL(agent("dev-a", NULL, void_it), 0);
+    CU_ASSERT_EQUAL(status_value("dev-a", "held EUR "), 0);
+    CU_ASSERT_EQUAL(status_value("dev-a", "balance EUR "), car_before - 1240);
+    CU_ASSERT_EQUAL(status_value("dev-a", "pending "), 0);
+    CU_ASSERT(ledger_verifies());
 }
 
 /* "journaled seq N" lines of a file into seqs; returns the count. */
@@ -762,6 +846,222 @@ static void test_ledger_agrees(void)
     char problem[256] = "";
     CU_ASSERT_EQUAL(fogpay_ledger_verify(l, NULL, NULL, problem, sizeof problem), FOGPAY_OK);
     fogpay_ledger_close(l);
+}
+
+/* ---- the EV charging session (README "An EV charging session") ---------- */
+
+/* The platform's fee on ev-charger's takings: 3% in basis points. */
+#define PLATFORM_FEE_BP 300u
+#define BASIS_POINTS    10000u
+/* Readings of a session, one a "minute", and the hold that pays it. */
+#define SESSION_MINUTES    24
+#define SESSION_HOLD       "30.00"
+#define SESSION_HOLD_MINOR 3000
+/* The hold left to time out lasts 1 s; the tick expires it. Waited for
+ * with a bound far above the tick, so no timing decides the test. */
+#define SESSION_EXPIRY_WAIT_MS 30000
+
+/* The platform operator's EUR account. */
+static int64_t platform_balance(void)
+{
+    return ledger_balance(NULL, platform_entity);
+}
+
+/* The sum of every account's balance per currency is zero, and verify
+ * agrees. */
+static void ledger_sums_zero(void)
+{
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db,
+                                             "SELECT currency, sum(balance), count(*) FROM "
+                                             "accounts GROUP BY currency",
+                                             -1, &s, NULL),
+                          SQLITE_OK);
+    int currencies = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        currencies++;
+        CU_ASSERT_EQUAL(sqlite3_column_int64(s, 1), 0);
+    }
+    CU_ASSERT(currencies > 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    CU_ASSERT(ledger_verifies());
+}
+
+/* The operator's fee schedule: 3% of every payment to ev-charger to the
+ * platform's account, the remainder's cent to the charger. */
+static void test_session_fee(void)
+{
+    char leg[64];
+    snprintf(leg, sizeof leg, "%u:%s", PLATFORM_FEE_BP, platform_entity);
+    const char *fee[] = {"set-fee", "--payee", "ev-charger", "--currency",
+                         "EUR",     "--leg",   leg,          NULL};
+    CU_ASSERT_EQUAL(operator_run(fee), 0);
+}
+
+/* ev-car authorises the session's hold to ev-charger for hold_s; its id. */
+static uint64_t session_authorise(const char *hold_s)
+{
+    const char *authorise[] = {"authorise",  "--to", "ev-charger", "--amount", SESSION_HOLD,
+                               "--currency", "EUR",  "--hold-s",   hold_s,     NULL};
+    char out[TEST_BROKER_PATH_MAX];
+    path_in("ev-authorise.out", out);
+    unlink(out); /* the agent appends; this session's hold is the one read */
+    CU_ASSERT_EQUAL(agent("ev-car", "ev-authorise.out", authorise), 0);
+    uint64_t id = held_hold_id("ev-authorise.out");
+    CU_ASSERT_EQUAL(status_value("ev-car", "held EUR "), SESSION_HOLD_MINOR);
+    return id;
+}
+
+/* The car's meter readings of a session from *quantity: a baseline, then
+ * one a "minute" of up to 50 kW, each stored. The price of each at 0.3917
+ * EUR per kWh with its fraction carried to the next, summed here by the
+ * test alone: what the charger captures. */
+static uint64_t session_readings(uint64_t *quantity)
+{
+    char *text = NULL;
+    CU_ASSERT_EQUAL(reading("ev-car", *quantity, "Wh", &text), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "stored seq"));
+    free(text);
+    uint64_t price = 0, carry = 0, total = 0;
+    for (uint64_t minute = 1; minute <= SESSION_MINUTES; minute++) {
+        uint64_t delta = 1 + (minute * 6133) % 833;
+        *quantity += delta;
+        total += delta;
+        CU_ASSERT_EQUAL(reading("ev-car", *quantity, "Wh", &text), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, "stored seq"));
+        free(text);
+        price += (delta * PRICE_NUM + carry) / PRICE_DEN;
+        carry = (delta * PRICE_NUM + carry) % PRICE_DEN;
+    }
+    CU_ASSERT_EQUAL(price, total * PRICE_NUM / PRICE_DEN);
+    return price;
+}
+
+/* The transfers naming hold id (its authorisation included) on the
+ * chain: per kind, the count and the sum of every leg. */
+typedef struct session_chain {
+    uint64_t hold;
+    uint64_t count[FOGPAY_TRANSFER_ENTITY_PAYMENT + 1];
+    uint64_t total[FOGPAY_TRANSFER_ENTITY_PAYMENT + 1];
+    uint64_t fee_legs;
+} session_chain;
+
+static int session_visit(void *ctx, const fogpay_transfer *t, const uint8_t *hash)
+{
+    (void)hash;
+    session_chain *c = ctx;
+    if ((t->position == c->hold || t->related_position == c->hold) &&
+        t->kind <= FOGPAY_TRANSFER_ENTITY_PAYMENT) {
+        c->count[t->kind]++;
+        c->total[t->kind] += fogpay_transfer_total(t);
+        c->fee_legs += t->leg_count;
+    }
+    return 0;
+}
+
+static session_chain session_transfers(uint64_t hold)
+{
+    session_chain c;
+    memset(&c, 0, sizeof c);
+    c.hold = hold;
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    fogpay_transfer_filter f = {.after_position = hold - 1, .limit = 1000};
+    CU_ASSERT_EQUAL(fogpay_ledger_transfer_list(l, &f, session_visit, &c), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    return c;
+}
+
+/* A session's start: the balances before, the hold authorised for
+ * hold_s, and the price of its readings from quantity on. */
+typedef struct session {
+    int64_t car, charger, platform;
+    uint64_t hold, price;
+} session;
+
+static session session_start(const char *hold_s, uint64_t quantity)
+{
+    session v = {gateway_balance("ev-car"), gateway_balance("ev-charger"), platform_balance(), 0,
+                 0};
+    v.hold = session_authorise(hold_s);
+    CU_ASSERT_FATAL(v.hold != 0);
+    v.price = session_readings(&quantity);
+    CU_ASSERT_FATAL(v.price > 0 && v.price < SESSION_HOLD_MINOR);
+    return v;
+}
+
+/* Captured: the charger takes what the readings cost, 3% of it goes to
+ * the platform, the rest of the hold goes back to the car at once. */
+static void test_session_captured(void)
+{
+    session v = session_start("600", 7654321);
+    int64_t car = v.car, charger = v.charger, platform = v.platform;
+    uint64_t hold = v.hold, price = v.price;
+    char id[24], amount[32];
+    snprintf(id, sizeof id, "%" PRIu64, hold);
+    snprintf(amount, sizeof amount, "%" PRIu64 ".%02" PRIu64, price / 100, price % 100);
+    const char *capture[] = {"capture", "--hold",     id,    "--amount",
+                             amount,    "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("ev-charger", NULL, capture), 0);
+    uint64_t fee = price * PLATFORM_FEE_BP / BASIS_POINTS;
+    CU_ASSERT_EQUAL(gateway_balance("ev-car"), car - (int64_t)price);
+    CU_ASSERT_EQUAL(gateway_balance("ev-charger"), charger + (int64_t)(price - fee));
+    CU_ASSERT_EQUAL(platform_balance(), platform + (int64_t)fee);
+    fogpay_ledger *l;
+    uint64_t held = 1;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_hold_held(l, "ev-car", EUR, &held), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    CU_ASSERT_EQUAL(held, 0);
+    CU_ASSERT_EQUAL(status_value("ev-charger", "balance EUR "), gateway_balance("ev-charger"));
+    session_chain c = session_transfers(hold);
+    CU_ASSERT_EQUAL(c.count[FOGPAY_TRANSFER_AUTHORISATION], 1);
+    CU_ASSERT_EQUAL(c.total[FOGPAY_TRANSFER_AUTHORISATION], SESSION_HOLD_MINOR);
+    CU_ASSERT_EQUAL(c.count[FOGPAY_TRANSFER_CAPTURE], 1);
+    CU_ASSERT_EQUAL(c.total[FOGPAY_TRANSFER_CAPTURE], price);
+    CU_ASSERT_EQUAL(c.fee_legs, 1);
+    CU_ASSERT_EQUAL(c.count[FOGPAY_TRANSFER_RELEASE], 1);
+    CU_ASSERT_EQUAL(c.total[FOGPAY_TRANSFER_RELEASE], SESSION_HOLD_MINOR - price);
+    ledger_sums_zero();
+}
+
+/* Left to time out: no capture; the tick expires the hold and all of it
+ * goes back to the car; charger and platform get nothing. */
+static void test_session_expired(void)
+{
+    session v = session_start("1", 9876543);
+    int64_t car = v.car, charger = v.charger, platform = v.platform;
+    uint64_t hold = v.hold;
+    fogpay_hold h = {.state = FOGPAY_HOLD_OPEN};
+    for (int waited_ms = 0; h.state == FOGPAY_HOLD_OPEN && waited_ms < SESSION_EXPIRY_WAIT_MS;
+         waited_ms += 100) {
+        struct timespec ts = {0, 100000000L};
+        nanosleep(&ts, NULL);
+        fogpay_ledger *l;
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+        CU_ASSERT_EQUAL(fogpay_ledger_hold_get(l, hold, &h), FOGPAY_OK);
+        fogpay_ledger_close(l);
+    }
+    CU_ASSERT_EQUAL_FATAL(h.state, FOGPAY_HOLD_EXPIRED);
+    CU_ASSERT_EQUAL(gateway_balance("ev-car"), car);
+    CU_ASSERT_EQUAL(gateway_balance("ev-charger"), charger);
+    CU_ASSERT_EQUAL(platform_balance(), platform);
+    session_chain c = session_transfers(hold);
+    CU_ASSERT_EQUAL(c.count[FOGPAY_TRANSFER_AUTHORISATION], 1);
+    CU_ASSERT_EQUAL(c.count[FOGPAY_TRANSFER_CAPTURE], 0);
+    CU_ASSERT_EQUAL(c.count[FOGPAY_TRANSFER_EXPIRY], 1);
+    CU_ASSERT_EQUAL(c.total[FOGPAY_TRANSFER_EXPIRY], SESSION_HOLD_MINOR);
+    /* The capture comes too late. */
+    char id[24];
+    snprintf(id, sizeof id, "%" PRIu64, hold);
+    const char *capture[] = {"capture", "--hold",     id,    "--amount",
+                             "1.00",    "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("ev-charger", NULL, capture), 3); /* hold_expired */
+    CU_ASSERT_EQUAL(gateway_balance("ev-charger"), charger);
+    ledger_sums_zero();
 }
 
 /* ---- device key rotation ------------------------------------------------- */
@@ -1284,6 +1584,11 @@ int main(int argc, char **argv)
                 test_refusals);
     CU_add_test(s, "the chain holds the charges and events; the ledger verifies",
                 test_ledger_agrees);
+    CU_add_test(s, "a charging session: authorise, capture in part, void", test_charging_session);
+    CU_add_test(s, "EV session: the platform's 3% fee schedule", test_session_fee);
+    CU_add_test(s, "EV session captured: readings priced, captured, 3% to the platform",
+                test_session_captured);
+    CU_add_test(s, "EV session left to time out: the tick gives it all back", test_session_expired);
     CU_add_test(s, "SIGKILL during a burst: each intent settles once", test_kill_during_burst);
     CU_add_test(s, "broker down: payments queue and settle in order", test_broker_down_queues);
     CU_add_test(s, "over the gateway's answers a second: pending, then settled in order",

@@ -35,6 +35,7 @@ int fuzz_intent(const uint8_t *data, size_t size);
 int fuzz_receipt(const uint8_t *data, size_t size);
 int fuzz_usage(const uint8_t *data, size_t size);
 int fuzz_bind(const uint8_t *data, size_t size);
+int fuzz_hold_message(const uint8_t *data, size_t size);
 int fuzz_command(const uint8_t *data, size_t size);
 int fuzz_batch(const uint8_t *data, size_t size);
 int fuzz_batch_ack(const uint8_t *data, size_t size);
@@ -50,10 +51,19 @@ static const struct {
     const char *name; /* its directory under seeds/ and regressions/ */
     fuzz_target run;
 } targets[] = {
-    {"intent", fuzz_intent},       {"receipt", fuzz_receipt},   {"usage", fuzz_usage},
-    {"bind", fuzz_bind},           {"command", fuzz_command},   {"batch", fuzz_batch},
-    {"batch_ack", fuzz_batch_ack}, {"transfer", fuzz_transfer}, {"event", fuzz_event},
-    {"cose", fuzz_cose},           {"cbor", fuzz_cbor},         {"gateway", fuzz_gateway},
+    {"intent", fuzz_intent},
+    {"receipt", fuzz_receipt},
+    {"usage", fuzz_usage},
+    {"bind", fuzz_bind},
+    {"command", fuzz_command},
+    {"batch", fuzz_batch},
+    {"batch_ack", fuzz_batch_ack},
+    {"transfer", fuzz_transfer},
+    {"event", fuzz_event},
+    {"cose", fuzz_cose},
+    {"cbor", fuzz_cbor},
+    {"gateway", fuzz_gateway},
+    {"hold_message", fuzz_hold_message},
 };
 #define TARGET_COUNT (sizeof targets / sizeof targets[0])
 

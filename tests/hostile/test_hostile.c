@@ -7,6 +7,7 @@
  * refusal); then the harness asserts that no balance and no transfer count
  * changed (ledger API, read-only, on the database file), that the ledger
  * verifies, and that a witness device (dev-w1 paying dev-w2) is served.
+ * Hold messages (capture, void) and authorisations have their own cases.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -1892,6 +1893,109 @@ static bool c_flow_limit(void)
 
 /* ---- the tables ------------------------------------------------------------ */
 
+/* ---- holds (schemas/hold.cddl) ----------------------------------------------- */
+
+/* A hold message of dev-a by hand: keys 1..7 with op, id and, when
+ * amount_key, key 5 = amount; linked after dev-a's last answered message. */
+static size_t hold_raw(uint64_t op, uint64_t id, bool amount_key, uint64_t amount, uint8_t *out)
+{
+    uint8_t prev[FOGPAY_PREV_HASH_BYTES];
+    uint64_t seq = test_chain_prev(db_path, "dev-a", prev) + 1;
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    fogpay_cbor_writer w;
+    fogpay_cbor_writer_init(&w, payload, sizeof payload);
+    fogpay_cbor_put_map(&w, amount_key ? 7 : 6);
+    fogpay_cbor_put_uint(&w, 1);
+    fogpay_cbor_put_text(&w, "dev-a", 5);
+    fogpay_cbor_put_uint(&w, 2);
+    fogpay_cbor_put_uint(&w, seq);
+    fogpay_cbor_put_uint(&w, 3);
+    fogpay_cbor_put_uint(&w, op);
+    fogpay_cbor_put_uint(&w, 4);
+    fogpay_cbor_put_uint(&w, id);
+    if (amount_key) {
+        fogpay_cbor_put_uint(&w, 5);
+        fogpay_cbor_put_uint(&w, amount);
+    }
+    fogpay_cbor_put_uint(&w, 6);
+    fogpay_cbor_put_uint(&w, (uint64_t)time(NULL));
+    fogpay_cbor_put_uint(&w, 7);
+    fogpay_cbor_put_bytes(&w, prev, sizeof prev);
+    size_t len = 0;
+    fogpay_cbor_writer_finish(&w, &len);
+    return sign_bytes(key_of("dev-a"), payload, len, out, FOGPAY_MESSAGE_MAX);
+}
+
+static bool hold_expect(uint64_t op, uint64_t id, bool amount_key, uint64_t amount,
+                        fogpay_error reason)
+{
+    uint8_t m[FOGPAY_MESSAGE_MAX];
+    size_t n = hold_raw(op, id, amount_key, amount, m);
+    return expect_reason_as("dev-a", "hold", m, n, reason);
+}
+
+static bool c_hold_unknown(void)
+{
+    return hold_expect(FOGPAY_HOLD_VOID, 999999999, false, 0, FOGPAY_ERR_HOLD_UNKNOWN);
+}
+
+static bool c_hold_of_a_payment(void)
+{
+    return hold_expect(FOGPAY_HOLD_CAPTURE, 1, true, 1, FOGPAY_ERR_HOLD_UNKNOWN);
+}
+
+static bool c_hold_id_u64_max(void)
+{
+    return hold_expect(FOGPAY_HOLD_VOID, UINT64_MAX, false, 0, FOGPAY_ERR_FIELD_RANGE);
+}
+
+static bool c_hold_capture_no_amount(void)
+{
+    return hold_expect(FOGPAY_HOLD_CAPTURE, 1, false, 0, FOGPAY_ERR_MISSING_FIELD);
+}
+
+static bool c_hold_capture_amount_u64_max(void)
+{
+    return hold_expect(FOGPAY_HOLD_CAPTURE, 1, true, UINT64_MAX, FOGPAY_ERR_AMOUNT_TOO_LARGE);
+}
+
+static bool c_hold_void_with_amount(void)
+{
+    return hold_expect(FOGPAY_HOLD_VOID, 1, true, 5, FOGPAY_ERR_FIELD_RANGE);
+}
+
+static bool c_hold_unknown_op(void)
+{
+    return hold_expect(7, 1, false, 0, FOGPAY_ERR_FIELD_RANGE);
+}
+
+/* A valid intent on the hold topic is no hold message: its key 3 is text. */
+static bool c_hold_intent_on_hold_topic(void)
+{
+    uint8_t m[FOGPAY_MESSAGE_MAX];
+    size_t n = good_intent_a(m, 10);
+    return expect_reason_as("dev-a", "hold", m, n, FOGPAY_ERR_CBOR_TYPE);
+}
+
+/* An authorisation held longer than FOGPAY_HOLD_TIMEOUT_MAX_S. */
+static bool c_hold_timeout_too_long(void)
+{
+    uint8_t payload[FOGPAY_MESSAGE_MAX], m[FOGPAY_MESSAGE_MAX];
+    fogpay_intent in = intent("dev-a", seq_a, "dev-b", 10);
+    in.seq = test_chain_prev(db_path, "dev-a", in.prev_hash) + 1;
+    in.hold_s = 10;
+    size_t len = 0;
+    if (fogpay_intent_encode(&in, payload, sizeof payload, &len) != FOGPAY_OK) {
+        return fail("cannot encode an authorisation");
+    }
+    /* The last key is 11: its value, 10 (one byte), becomes 2^32-1. */
+    payload[len - 1] = 0x1a;
+    memset(payload + len, 0xff, 4);
+    len += 4;
+    return expect_reason(m, sign_bytes(key_of("dev-a"), payload, len, m, sizeof m),
+                         FOGPAY_ERR_HOLD_TIMEOUT_TOO_LONG);
+}
+
 typedef struct hostile_case {
     const char *name;
     const char *by;
@@ -1956,6 +2060,16 @@ static const hostile_case cases[] = {
     CASE(truncated_every_offset, "dev-a", "a valid intent cut at every offset",
          "cbor_truncated each"),
     CASE(payload_too_large, "dev-a", "513 bytes", "payload_too_large"),
+    CASE(hold_unknown, "dev-a", "void of hold 999999999", "hold_unknown"),
+    CASE(hold_of_a_payment, "dev-a", "capture of position 1, a funding", "hold_unknown"),
+    CASE(hold_id_u64_max, "dev-a", "void of hold 2^64-1", "field_range"),
+    CASE(hold_capture_no_amount, "dev-a", "capture without key 5", "missing_field"),
+    CASE(hold_capture_amount_u64_max, "dev-a", "capture of 2^64-1", "amount_too_large"),
+    CASE(hold_void_with_amount, "dev-a", "void with key 5", "field_range"),
+    CASE(hold_unknown_op, "dev-a", "op 7", "field_range"),
+    CASE(hold_intent_on_hold_topic, "dev-a", "a valid intent on the hold topic", "cbor_type"),
+    CASE(hold_timeout_too_long, "dev-a", "authorisation with hold-s 2^32-1",
+         "hold_timeout_too_long"),
     CASE(cose_three_items, "dev-a", "COSE array of three", "cose_structure"),
     CASE(cose_not_array, "dev-a", "tag 18 over a map", "cose_structure"),
     CASE(cose_tag_17, "dev-a", "valid message tagged 17", "cose_tag"),

@@ -119,6 +119,19 @@ void fund(fogpay_ledger *l, const char *device, uint16_t currency, uint64_t amou
                           FOGPAY_OK);
 }
 
+void fee_set(fogpay_ledger *l, const char *payee_device, uint64_t account, uint32_t basis_points,
+             uint64_t effective_ms)
+{
+    fogpay_fee_schedule f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.payee_device, sizeof f.payee_device, "%s", payee_device);
+    f.currency = EUR;
+    f.effective_ms = effective_ms;
+    f.leg_count = 1;
+    f.legs[0] = (fogpay_fee_leg){account, basis_points};
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fee_schedule_set(l, &f, effective_ms, NULL), FOGPAY_OK);
+}
+
 void limit_per_day(fogpay_ledger *l, const char *device, uint64_t per_day_minor)
 {
     fogpay_device_limits limits = {0, per_day_minor, 0};

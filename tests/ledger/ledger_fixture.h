@@ -71,6 +71,10 @@ void device_new(fogpay_ledger *l, const char *device, const char *owner,
                 const fogpay_device_limits *limits);
 void fixture_open(fixture *fx);
 void fund(fogpay_ledger *l, const char *device, uint16_t currency, uint64_t amount);
+/* Sets payee_device's fee schedule in EUR from effective_ms on (recorded
+ * then): one fee leg of basis_points to account, the remainder to the payee. */
+void fee_set(fogpay_ledger *l, const char *payee_device, uint64_t account, uint32_t basis_points,
+             uint64_t effective_ms);
 /* Sets device's per-day limit (and no other). */
 void limit_per_day(fogpay_ledger *l, const char *device, uint64_t per_day_minor);
 void intent_hash_of(const char *device, uint64_t seq, uint8_t hash[FOGPAY_HASH_BYTES]);

@@ -2,7 +2,8 @@
  * test_fees.c - fees and splits in the ledger: the split's arithmetic over
  * random amounts and basis points, fee schedules set and refused, payments
  * settled as one transfer of several legs, their records, balances,
- * listing and verification, and every refusal moving no money.
+ * listing and verification, and every refusal moving no money; usage
+ * charges and captures split like payments.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,6 +371,106 @@ static void test_payment_refusals(void)
     fogpay_ledger_close(fx.l);
 }
 
+/* dev-b's schedule of 3% to a platform's entity account, set before
+ * NOW_MS; the platform's account. */
+static uint64_t platform_fee(fixture *fx)
+{
+    char platform[FOGPAY_ENTITY_ID_MAX + 1];
+    entity_new(fx->l, "Platform Operator SE", platform);
+    uint64_t account = account_of(fx->l, platform, EUR);
+    fogpay_fee_schedule f = schedule_of("dev-b", NOW_MS - 1000);
+    f.leg_count = 1;
+    f.legs[0] = (fogpay_fee_leg){account, 300};
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fee_schedule_set(fx->l, &f, NOW_MS - 500, NULL), FOGPAY_OK);
+    return account;
+}
+
+/* The one transfer at position: of kind, total across its legs, the
+ * platform's fee leg of fee to account. */
+static void assert_split(fixture *fx, uint64_t position, uint8_t kind, uint64_t total,
+                         uint64_t account, uint64_t fee)
+{
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_transfer_get(fx->l, position, &t, NULL), FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.kind, kind);
+    CU_ASSERT_EQUAL(t.leg_count, 1);
+    CU_ASSERT_EQUAL(t.legs[0].credit_account, account);
+    CU_ASSERT_EQUAL(t.legs[0].amount_minor, fee);
+    CU_ASSERT_EQUAL(t.amount_minor, total - fee);
+    CU_ASSERT_EQUAL(fogpay_transfer_total(&t), total);
+    int64_t balance = 0;
+    CU_ASSERT_EQUAL(fogpay_ledger_balance(fx->l, account, &balance), FOGPAY_OK);
+    CU_ASSERT_EQUAL(balance, (int64_t)fee);
+    CU_ASSERT_EQUAL(balance_of(fx->l, "dev-b", EUR), (int64_t)(total - fee));
+    CU_ASSERT_EQUAL(verify(fx->l, NULL, NULL, NULL, 0), FOGPAY_OK);
+}
+
+/* A usage charge (kind 9) to a payee with a schedule is split like a
+ * payment: 30 kWh at 0.3917 EUR is 11.75, of which 0.35 to the platform. */
+static void test_usage_charge_with_fee(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    uint64_t platform = platform_fee(&fx);
+    fund(fx.l, "dev-a", EUR, 10000);
+    fogpay_tariff tariff;
+    memset(&tariff, 0, sizeof tariff);
+    snprintf(tariff.tariff_id, sizeof tariff.tariff_id, "ev");
+    snprintf(tariff.device_id, sizeof tariff.device_id, "dev-b");
+    snprintf(tariff.unit, sizeof tariff.unit, "kWh");
+    tariff.price_num = 3917;
+    tariff.price_den = 100000;
+    tariff.currency = EUR;
+    tariff.effective_ms = NOW_MS - 1000;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_tariff_define(fx.l, &tariff, NOW_MS), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_meter_bind(fx.l, "dev-a", "m1", "ev", 0, NULL, NOW_MS),
+                          FOGPAY_OK);
+    fogpay_usage_settlement s;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    for (uint64_t seq = 1; seq <= 2; seq++) {
+        fogpay_usage u = usage_of("dev-a", seq, 100000 + (seq - 1) * 30000);
+        intent_hash_of("dev-a", seq, hash);
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_usage_settle(fx.l, &u, hash, NOW_MS, &s), FOGPAY_OK);
+    }
+    CU_ASSERT_EQUAL(s.charge_minor, 1175);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 10000 - 1175);
+    assert_split(&fx, s.transfer.position, FOGPAY_TRANSFER_USAGE_CHARGE, 1175, platform,
+                 1175 * 300 / 10000);
+    fogpay_ledger_close(fx.l);
+}
+
+/* A capture (kind 6) to a payee with a schedule is split like a payment:
+ * 11.75 of a hold of 30.00, 0.35 of it to the platform; the authorisation
+ * and the release of the rest are the payer's own money and carry no fee. */
+static void test_capture_with_fee(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    uint64_t platform = platform_fee(&fx);
+    fund(fx.l, "dev-a", EUR, 5000);
+    fogpay_intent in = intent_of("dev-a", 1, "dev-b", 0, 3000, EUR);
+    in.hold_s = 600;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    intent_hash_of("dev-a", 1, hash);
+    fogpay_transfer t;
+    int64_t balance = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_settle(fx.l, &in, hash, NOW_MS, &t, &balance), FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.kind, FOGPAY_TRANSFER_AUTHORISATION);
+    CU_ASSERT_EQUAL(t.leg_count, 0);
+    const fogpay_hold_actor by_operator = {NULL, 0, NULL};
+    fogpay_hold_result r;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_hold_capture(fx.l, t.position, 1175, &by_operator, NOW_MS + 1000, &r),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(r.release.kind, FOGPAY_TRANSFER_RELEASE);
+    CU_ASSERT_EQUAL(r.release.leg_count, 0);
+    CU_ASSERT_EQUAL(r.release.amount_minor, 3000 - 1175);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 5000 - 1175);
+    assert_split(&fx, r.transfer.position, FOGPAY_TRANSFER_CAPTURE, 1175, platform,
+                 1175 * 300 / 10000);
+    fogpay_ledger_close(fx.l);
+}
+
 int main(void)
 {
     static const ledger_test tests[] = {
@@ -381,6 +482,8 @@ int main(void)
         {"a refund of a payment of several legs", test_refund_of_legs},
         {"fee schedules refused when set", test_schedule_refusals},
         {"payments refused for their schedule move nothing", test_payment_refusals},
+        {"a usage charge is split by the payee's schedule", test_usage_charge_with_fee},
+        {"a capture is split by the payee's schedule, its release is not", test_capture_with_fee},
     };
     return ledger_fixture_run("ledger_fees", tests, sizeof tests / sizeof tests[0]);
 }

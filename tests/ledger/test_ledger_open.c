@@ -183,12 +183,13 @@ static void sync_state_is_empty(fogpay_ledger *l)
     " WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)"                \
     " BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;"
 
-/* What a version 5 ledger has where version 6 differs: no entity logins,
- * no fee, tariff or binding tables, the transfers without their meter and
- * tariff columns and with kinds 0..4, messages of kinds 0 and 1 with
- * statuses 0..2, and the event kinds of version 5, every event with a
- * device. Foreign keys are off on this connection. */
+/* What a version 5 ledger has where version 6 differs: no holds table and
+ * no holds account kind, no entity logins, no fee, tariff or binding tables, the transfers without
+ * their meter and tariff columns and with kinds 0..4, messages of kinds 0 and 1 with statuses 0..2,
+ * and the event kinds of version 5, every event with a device. Foreign keys are off on this
+ * connection. */
 static const char *const schema_down_to_5 =
+    "DROP TABLE holds; DROP INDEX accounts_holds;"
     "DROP TABLE entity_logins;"
     "DROP TABLE fee_schedule_legs; DROP TABLE fee_schedules; DROP TABLE transfer_legs;"
     "DROP TABLE meter_bindings; DROP TABLE tariffs;"
@@ -230,6 +231,10 @@ static const char *const schema_down_to_5 =
     " WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM transfers)"
     " BEGIN SELECT RAISE(ABORT, 'a transfer takes the next chain position'); END;"
     "PRAGMA writable_schema = ON;"
+    "UPDATE sqlite_schema SET sql = replace(replace(sql,"
+    " 'kind IN (''wallet'', ''entity'', ''system'', ''holds'')',"
+    " 'kind IN (''wallet'', ''entity'', ''system'')'),"
+    " 'kind IN (''system'', ''holds'')', 'kind = ''system''') WHERE name = 'accounts';"
     "UPDATE sqlite_schema SET sql = replace(replace(sql, 'CHECK (kind IN (0, 1, 2, 3))',"
     " 'CHECK (kind IN (0, 1))'), 'CHECK (status IN (0, 1, 2, 3))', 'CHECK (status IN (0, 1, 2))')"
     " WHERE type = 'table' AND name = 'messages';"
@@ -580,6 +585,128 @@ static void test_schema_migration_hot(void)
     CU_ASSERT_PTR_NULL(strstr(shape, "transfers_time"));
 }
 
+/* Closes fx's ledger, takes its file down to version 5 (the narrower
+ * CHECKs found there) and opens it again, migrated to the current version. */
+static void reopen_from_5(fixture *fx)
+{
+    fogpay_ledger_close(fx->l);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(fx->path, schema_down_to_5), SQLITE_OK);
+    CU_ASSERT_EQUAL(raw_long(fx->path, "SELECT count(*) FROM sqlite_schema WHERE sql LIKE "
+                                       "'%''holds''%' OR sql LIKE '%status IN (0, 1, 2, 3)%'"),
+                    0);
+    CU_ASSERT_EQUAL(raw_long(fx->path, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                       "'transfers' AND sql LIKE '%kind BETWEEN 0 AND 4)%'"),
+                    1);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx->path, false, &fx->l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(raw_long(fx->path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
+}
+
+/* The CHECK constraints of table in the stored CREATE text of the file at
+ * path, each with its runs of white space made one space, in their order. */
+static void table_checks(const char *path, const char *table, char *out, size_t cap)
+{
+    char query[128], sql[4096];
+    snprintf(query, sizeof query, "SELECT sql FROM sqlite_schema WHERE name = '%s'", table);
+    raw_text(path, query, sql, sizeof sql);
+    size_t n = 0;
+    out[0] = '\0';
+    for (const char *c = strstr(sql, "CHECK ("); c != NULL; c = strstr(c, "CHECK (")) {
+        int depth = 0;
+        bool space = false;
+        do {
+            bool blank = *c == ' ' || *c == '\n' || *c == '\t';
+            if (!(blank && space) && n + 2 < cap) {
+                out[n++] = blank ? ' ' : *c;
+            }
+            space = blank;
+            depth += (*c == '(') - (*c == ')');
+            c++;
+        } while (*c != '\0' && (depth > 0 || c[-1] != ')'));
+        if (n + 2 < cap) {
+            out[n++] = ';';
+        }
+        out[n] = '\0';
+    }
+}
+
+/* The tables whose CHECKs version 6 widens have the same CHECKs in the
+ * file at path as in one created now. */
+static void checks_as_created(const char *path)
+{
+    static const char *const widened[] = {"accounts", "transfers", "messages", "events"};
+    char fresh[512];
+    fogpay_ledger *l = NULL;
+    path_new(fresh, sizeof fresh, "fresh");
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fresh, true, &l), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    for (size_t i = 0; i < sizeof widened / sizeof widened[0]; i++) {
+        char migrated[2048], created[2048];
+        table_checks(path, widened[i], migrated, sizeof migrated);
+        table_checks(fresh, widened[i], created, sizeof created);
+        CU_ASSERT_PTR_NOT_NULL(strstr(created, "CHECK ("));
+        CU_ASSERT_STRING_EQUAL(migrated, created);
+    }
+}
+
+/* A version 5 ledger with payments and answered messages is migrated to
+ * version 6 and takes what each product adds: a hold made and captured,
+ * a payment split by a fee schedule, and an entity's payment; its chain
+ * stays, it verifies, and its CHECKs are those of a created ledger. */
+static void test_schema_migration_5_holds(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    fund(fx.l, "dev-a", EUR, 1000);
+    CU_ASSERT_EQUAL_FATAL(pay(fx.l, "dev-a", 1, "dev-b", 100), FOGPAY_OK);
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    intent_hash_of("dev-a", 1, hash);
+    static const uint8_t receipt[] = {0xa0};
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_message_record(fx.l, "dev-a", 1, FOGPAY_RECEIPT_INTENT,
+                                                       hash, FOGPAY_STATUS_SETTLED, 0, 2, receipt,
+                                                       sizeof receipt, NOW_MS),
+                          FOGPAY_OK);
+    uint64_t head_before = 0;
+    uint8_t head_hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_chain_head(fx.l, &head_before, head_hash), FOGPAY_OK);
+    reopen_from_5(&fx);
+    uint64_t head = 0;
+    uint8_t after_hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL(fogpay_ledger_chain_head(fx.l, &head, after_hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(head, head_before);
+    CU_ASSERT_EQUAL(memcmp(after_hash, head_hash, FOGPAY_HASH_BYTES), 0);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM messages"), 1);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-b", EUR), 100);
+    fogpay_intent in = intent_of("dev-a", 2, "dev-b", 0, 300, EUR);
+    in.hold_s = 60;
+    intent_hash_of("dev-a", 2, hash);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_settle(fx.l, &in, hash, NOW_MS, &t, NULL), FOGPAY_OK);
+    fogpay_hold_actor operator_actor = {NULL, 0, NULL};
+    fogpay_hold_result r;
+    CU_ASSERT_EQUAL(fogpay_ledger_hold_capture(fx.l, t.position, 200, &operator_actor, NOW_MS, &r),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-b", EUR), 300);
+
+    uint64_t fee_account = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, EUR, &fee_account),
+                          FOGPAY_OK);
+    fee_set(fx.l, "dev-b", fee_account, 300, NOW_MS - 1);
+    CU_ASSERT_EQUAL(pay_full(fx.l, "dev-a", 3, "dev-b", 0, 100, EUR, NOW_MS, &t), FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.leg_count, 1);
+    CU_ASSERT_EQUAL(t.amount_minor, 97);
+    CU_ASSERT_EQUAL(t.legs[0].amount_minor, 3);
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_entity_pay(fx.l, fx.entity_a, "dev-a", EUR, 2, NULL, NOW_MS + 1, &t, NULL),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.kind, FOGPAY_TRANSFER_ENTITY_PAYMENT);
+    uint64_t checked = 0;
+    CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
+    CU_ASSERT_EQUAL(checked, head_before + 5);
+    fogpay_ledger_close(fx.l);
+    shaped_as_created(fx.path);
+    checks_as_created(fx.path);
+}
+
 /* A version 5 ledger with transfers and events is migrated to version 6:
  * it verifies with its chains, the kinds of the products are taken (an
  * entity payment, kind 10; an entity login's event, without a device),
@@ -596,14 +723,7 @@ static void test_schema_migration_5_to_6(void)
     CU_ASSERT_EQUAL_FATAL(pay_full(fx.l, "dev-b", 1, NULL, account, 400, EUR, NOW_MS, NULL),
                           FOGPAY_OK);
     uint64_t events = event_head(fx.l);
-    fogpay_ledger_close(fx.l);
-    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_5), SQLITE_OK);
-    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM sqlite_schema WHERE name = "
-                                      "'transfers' AND sql LIKE '%kind BETWEEN 0 AND 4)%'"),
-                    1);
-
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
-    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
+    reopen_from_5(&fx);
     uint64_t checked = 0;
     CU_ASSERT_EQUAL(verify(fx.l, &checked, NULL, NULL, 0), FOGPAY_OK);
     CU_ASSERT_EQUAL(checked, 2);
@@ -644,11 +764,7 @@ static void test_schema_migration_5_fees(void)
     uint64_t head = 0;
     uint8_t hash[FOGPAY_HASH_BYTES], hash_after[FOGPAY_HASH_BYTES];
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_chain_head(fx.l, &head, hash), FOGPAY_OK);
-    fogpay_ledger_close(fx.l);
-    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_5), SQLITE_OK);
-
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
-    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), 6);
+    reopen_from_5(&fx);
     uint64_t head_after = 0;
     CU_ASSERT_EQUAL(fogpay_ledger_chain_head(fx.l, &head_after, hash_after), FOGPAY_OK);
     CU_ASSERT(head_after == head && memcmp(hash, hash_after, FOGPAY_HASH_BYTES) == 0);
@@ -750,6 +866,8 @@ int main(void)
         {"a version 2 ledger is migrated, events not backfilled", test_schema_migration_2_to_3},
         {"a version 3 ledger is migrated, its events kept", test_schema_migration_keys},
         {"a version 3 ledger is migrated: totals, records, receipts", test_schema_migration_hot},
+        {"a version 5 ledger is migrated: a hold, a split, an entity payment, its CHECKs",
+         test_schema_migration_5_holds},
         {"a version 5 ledger is migrated: entity logins, kinds 10", test_schema_migration_5_to_6},
         {"a version 5 ledger is migrated: fee tables, a fee schedule and its legs",
          test_schema_migration_5_fees},

@@ -34,6 +34,7 @@ static test_broker broker;
 static char db_path[TEST_BROKER_PATH_MAX];
 static fogpay_key *gateway_key;
 static fogpay_key *key_a, *key_b, *key_c, *key_k_old, *key_k, *key_r, *key_f, *key_w;
+static fogpay_key *key_h, *key_p, *key_x; /* holds: payer, payee, a third device */
 static char entity_a[FOGPAY_ENTITY_ID_MAX + 1];
 
 static void path_in(const char *name, char *out)
@@ -66,6 +67,10 @@ static void provision(void)
     register_device(l, "dev-r", &key_r, "pass-r", &none);
     register_device(l, "dev-f", &key_f, "pass-f", &none); /* floods */
     register_device(l, "dev-w", &key_w, "pass-w", &none); /* pays meanwhile */
+    fogpay_device_limits limits_h = {5000, 100000, 0};
+    register_device(l, "dev-h", &key_h, "pass-h", &limits_h);
+    register_device(l, "dev-p", &key_p, "pass-p", &none);
+    register_device(l, "dev-x", &key_x, "pass-x", &none);
     /* A device named as the gateway: its name must not open the gateway's topics. */
     fogpay_key *key_gw_named = NULL;
     register_device(l, "gw-test", &key_gw_named, "pass-gw", &none);
@@ -88,6 +93,8 @@ static void provision(void)
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-w", EUR, 1000, "initial", 2000, &t),
                           FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-f", EUR, 10000, "initial", 2000, &t),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, "dev-h", EUR, 50000, "initial", 2000, &t),
                           FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(
         fogpay_ledger_device_set_status(l, "dev-c", FOGPAY_DEVICE_SUSPENDED, 3000), FOGPAY_OK);
@@ -132,6 +139,9 @@ static int suite_clean(void)
     fogpay_key_free(key_r);
     fogpay_key_free(key_f);
     fogpay_key_free(key_w);
+    fogpay_key_free(key_h);
+    fogpay_key_free(key_p);
+    fogpay_key_free(key_x);
     return 0;
 }
 
@@ -1042,7 +1052,9 @@ static void test_fees_online(void)
 }
 
 /* fogpayctl online: one control command over MQTT 5, reply printed. */
-static void test_fogpayctl_online(void)
+/* fogpayctl online, as an operator, with the args after the login; its
+ * output into out. The exit status. */
+static int fogpayctl_ops(char *out, size_t cap, const char *args)
 {
     char command[1024], password_file[TEST_BROKER_PATH_MAX];
     path_in("ops.password", password_file);
@@ -1050,17 +1062,19 @@ static void test_fogpayctl_online(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     fputs("ops-pass\n", f);
     fclose(f);
-    snprintf(command, sizeof command,
-             "%s -h 127.0.0.1 -p %d -u ops --password-file %s getBalance --device dev-a "
-             "--currency EUR",
-             getenv("FOGPAYCTL"), broker.port, password_file);
+    snprintf(command, sizeof command, "%s -h 127.0.0.1 -p %d -u ops --password-file %s %s",
+             getenv("FOGPAYCTL"), broker.port, password_file, args);
     FILE *p = popen(command, "r");
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-    char out[4096];
-    size_t n = fread(out, 1, sizeof out - 1, p);
+    size_t n = fread(out, 1, cap - 1, p);
     out[n] = '\0';
-    int status = pclose(p);
-    CU_ASSERT_EQUAL(status, 0);
+    return pclose(p);
+}
+
+static void test_fogpayctl_online(void)
+{
+    char out[4096];
+    CU_ASSERT_EQUAL(fogpayctl_ops(out, sizeof out, "getBalance --device dev-a --currency EUR"), 0);
     char expect[64];
     int64_t minor = balance_of("dev-a");
     snprintf(expect, sizeof expect, "%lld.%02lld", (long long)(minor / 100),
@@ -1070,6 +1084,7 @@ static void test_fogpayctl_online(void)
     }
     CU_ASSERT_PTR_NOT_NULL(strstr(out, expect));
 
+    char command[1024];
     /* A wrong operator password is refused. */
     snprintf(command, sizeof command,
              "echo wrong | %s -h 127.0.0.1 -p %d -u ops --password-file - getBalance --device "
@@ -1097,6 +1112,328 @@ static void test_durability(void)
     CU_ASSERT_EQUAL(balance_of("dev-a"), before - 1);
     assert_ledger_verifies();
     CU_ASSERT_FATAL(test_broker_restart(&broker));
+}
+
+/* ---- holds (plugin/hold_message.c) ----------------------------------------- */
+
+#define HOLD_S 600
+
+/* The next seq of device_id, after its last recorded message. */
+static uint64_t next_seq_of(const char *device_id)
+{
+    uint8_t prev[FOGPAY_PREV_HASH_BYTES];
+    uint64_t last = test_chain_prev(db_path, device_id, prev);
+    CU_ASSERT_FATAL(last != UINT64_MAX);
+    return last + 1;
+}
+
+/* dev-h authorises amount to dev-p, held hold_s; the held receipt. */
+static bool authorise(device *h, uint64_t amount, uint32_t hold_s, fogpay_receipt *r)
+{
+    fogpay_intent in = intent_to("dev-h", next_seq_of("dev-h"), "dev-p", amount);
+    in.hold_s = hold_s;
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    size_t len = sign_intent(key_h, &in, msg);
+    publish(h, "dev-h", "intent", msg, len, 1);
+    return receive_receipt(h, r, NULL, NULL, RECEIPT_WAIT_MS) && r->status == FOGPAY_STATUS_HELD;
+}
+
+/* A signed hold message of d (key) on hold id, linked to d's last
+ * recorded message. */
+static size_t sign_hold(const fogpay_key *key, const char *device_id, uint8_t op, uint64_t id,
+                        uint64_t amount, uint8_t *out)
+{
+    fogpay_hold_message m;
+    memset(&m, 0, sizeof m);
+    strcpy(m.device_id, device_id);
+    m.seq = test_chain_prev(db_path, device_id, m.prev_hash) + 1;
+    m.op = op;
+    m.hold_id = id;
+    m.amount_minor = amount;
+    m.created_s = (uint64_t)time(NULL);
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_hold_message_encode(&m, payload, sizeof payload, &len), FOGPAY_OK);
+    return sign_payload(key, payload, len, out);
+}
+
+/* d sends op on hold id; its receipt. */
+static bool hold_send(device *d, const fogpay_key *key, uint8_t op, uint64_t id, uint64_t amount,
+                      fogpay_receipt *r)
+{
+    uint8_t msg[FOGPAY_MESSAGE_MAX];
+    size_t len = sign_hold(key, d->id, op, id, amount, msg);
+    publish(d, d->id, "hold", msg, len, 1);
+    return receive_receipt(d, r, NULL, NULL, RECEIPT_WAIT_MS);
+}
+
+static fogpay_hold hold_state(uint64_t id)
+{
+    fogpay_ledger *l;
+    fogpay_hold h;
+    memset(&h, 0, sizeof h);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_hold_get(l, id, &h), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    return h;
+}
+
+static void test_hold_capture(void)
+{
+    device h, p;
+    CU_ASSERT_FATAL(device_open(&h, "dev-h", "pass-h"));
+    CU_ASSERT_FATAL(device_open(&p, "dev-p", "pass-p"));
+    int64_t before_h = balance_of("dev-h"), before_p = balance_of("dev-p");
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(authorise(&h, 3000, HOLD_S, &r));
+    CU_ASSERT_EQUAL(r.kind, FOGPAY_RECEIPT_INTENT);
+    CU_ASSERT_EQUAL(r.hold_id, r.transfer_id);
+    CU_ASSERT_EQUAL(r.held_minor, 3000);
+    CU_ASSERT(r.hold_expiry_s >= (uint64_t)time(NULL) + HOLD_S - 5);
+    CU_ASSERT_EQUAL(r.balance_after_minor, before_h - 3000);
+    CU_ASSERT_EQUAL(balance_of("dev-h"), before_h - 3000);
+    uint64_t id = r.hold_id;
+
+    CU_ASSERT_FATAL(hold_send(&p, key_p, FOGPAY_HOLD_CAPTURE, id, 1200, &r));
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_SETTLED);
+    CU_ASSERT_EQUAL(r.kind, FOGPAY_RECEIPT_HOLD);
+    CU_ASSERT_EQUAL(r.hold_id, id);
+    CU_ASSERT_EQUAL(r.balance_after_minor, before_p + 1200);
+    CU_ASSERT_EQUAL(balance_of("dev-h"), before_h - 1200);
+    CU_ASSERT_EQUAL(balance_of("dev-p"), before_p + 1200);
+    fogpay_hold st = hold_state(id);
+    CU_ASSERT_EQUAL(st.state, FOGPAY_HOLD_CAPTURED);
+    CU_ASSERT_EQUAL(st.captured_minor, 1200);
+    assert_ledger_verifies();
+    device_close(&h);
+    device_close(&p);
+}
+
+static void test_hold_void(void)
+{
+    device h;
+    CU_ASSERT_FATAL(device_open(&h, "dev-h", "pass-h"));
+    int64_t before_h = balance_of("dev-h");
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(authorise(&h, 800, HOLD_S, &r));
+    uint64_t id = r.hold_id;
+    CU_ASSERT_FATAL(hold_send(&h, key_h, FOGPAY_HOLD_VOID, id, 0, &r));
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_SETTLED);
+    CU_ASSERT_EQUAL(r.balance_after_minor, before_h);
+    CU_ASSERT_EQUAL(balance_of("dev-h"), before_h);
+    CU_ASSERT_EQUAL(hold_state(id).state, FOGPAY_HOLD_VOIDED);
+    assert_ledger_verifies();
+    device_close(&h);
+}
+
+/* A hold of a second is expired by the broker's tick with nobody asking:
+ * waited for by its state, up to ten seconds. */
+static void test_hold_expiry(void)
+{
+    device h;
+    CU_ASSERT_FATAL(device_open(&h, "dev-h", "pass-h"));
+    int64_t before_h = balance_of("dev-h");
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(authorise(&h, 500, 1, &r));
+    uint64_t id = r.hold_id;
+    for (int i = 0; i < 100 && hold_state(id).state == FOGPAY_HOLD_OPEN; i++) {
+        usleep(100 * 1000);
+    }
+    fogpay_hold st = hold_state(id);
+    CU_ASSERT_EQUAL(st.state, FOGPAY_HOLD_EXPIRED);
+    CU_ASSERT_EQUAL(balance_of("dev-h"), before_h);
+    fogpay_ledger *l;
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_transfer_get(l, st.resolved_position, &t, NULL), FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.kind, FOGPAY_TRANSFER_EXPIRY);
+    CU_ASSERT_EQUAL(t.related_position, id);
+    fogpay_ledger_close(l);
+    /* A capture of the expired hold is refused. */
+    device p;
+    CU_ASSERT_FATAL(device_open(&p, "dev-p", "pass-p"));
+    CU_ASSERT_FATAL(hold_send(&p, key_p, FOGPAY_HOLD_CAPTURE, id, 100, &r));
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_REJECTED);
+    CU_ASSERT_EQUAL(r.reason, FOGPAY_ERR_HOLD_EXPIRED);
+    assert_ledger_verifies();
+    device_close(&p);
+    device_close(&h);
+}
+
+/* d's op on hold id is refused with reason and moves nothing. */
+static void expect_hold_refused(device *d, const fogpay_key *key, uint8_t op, uint64_t id,
+                                uint64_t amount, fogpay_error reason)
+{
+    int64_t before_h = balance_of("dev-h"), before_p = balance_of("dev-p");
+    uint64_t chain_before = chain_length();
+    fogpay_receipt r;
+    bool got = hold_send(d, key, op, id, amount, &r);
+    if (!got || r.status != FOGPAY_STATUS_REJECTED || r.reason != reason) {
+        printf("\n  %s on hold %llu: %s, expected %s\n", d->id, (unsigned long long)id,
+               got ? fogpay_error_name((fogpay_error)r.reason) : "no receipt",
+               fogpay_error_name(reason));
+    }
+    CU_ASSERT(got && r.status == FOGPAY_STATUS_REJECTED && r.reason == reason);
+    CU_ASSERT_EQUAL(balance_of("dev-h"), before_h);
+    CU_ASSERT_EQUAL(balance_of("dev-p"), before_p);
+    CU_ASSERT_EQUAL(chain_length(), chain_before);
+}
+
+static void test_hold_refusals(void)
+{
+    device h, p, x;
+    CU_ASSERT_FATAL(device_open(&h, "dev-h", "pass-h"));
+    CU_ASSERT_FATAL(device_open(&p, "dev-p", "pass-p"));
+    CU_ASSERT_FATAL(device_open(&x, "dev-x", "pass-x"));
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(authorise(&h, 1000, HOLD_S, &r));
+    uint64_t open_id = r.hold_id;
+    expect_hold_refused(&p, key_p, FOGPAY_HOLD_CAPTURE, open_id + 1000, 10,
+                        FOGPAY_ERR_HOLD_UNKNOWN);
+    expect_hold_refused(&p, key_p, FOGPAY_HOLD_CAPTURE, open_id, 1001, FOGPAY_ERR_HOLD_OVER_AMOUNT);
+    expect_hold_refused(&h, key_h, FOGPAY_HOLD_CAPTURE, open_id, 10, FOGPAY_ERR_HOLD_PAYER_CAPTURE);
+    expect_hold_refused(&x, key_x, FOGPAY_HOLD_CAPTURE, open_id, 10, FOGPAY_ERR_HOLD_NOT_PARTY);
+    expect_hold_refused(&x, key_x, FOGPAY_HOLD_VOID, open_id, 0, FOGPAY_ERR_HOLD_NOT_PARTY);
+    CU_ASSERT_FATAL(hold_send(&p, key_p, FOGPAY_HOLD_CAPTURE, open_id, 1000, &r));
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_SETTLED);
+    expect_hold_refused(&p, key_p, FOGPAY_HOLD_CAPTURE, open_id, 1, FOGPAY_ERR_HOLD_CAPTURED);
+    expect_hold_refused(&h, key_h, FOGPAY_HOLD_VOID, open_id, 0, FOGPAY_ERR_HOLD_CAPTURED);
+
+    CU_ASSERT_FATAL(authorise(&h, 200, HOLD_S, &r));
+    uint64_t voided = r.hold_id;
+    CU_ASSERT_FATAL(hold_send(&p, key_p, FOGPAY_HOLD_VOID, voided, 0, &r)); /* payee may void */
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_SETTLED);
+    expect_hold_refused(&p, key_p, FOGPAY_HOLD_CAPTURE, voided, 1, FOGPAY_ERR_HOLD_VOIDED);
+    expect_hold_refused(&h, key_h, FOGPAY_HOLD_VOID, voided, 0, FOGPAY_ERR_HOLD_VOIDED);
+    assert_ledger_verifies();
+    device_close(&h);
+    device_close(&p);
+    device_close(&x);
+}
+
+/* A capture and a void of one hold, each exactly once whatever comes
+ * first: the first settled wins, the other is refused. */
+static void expect_one_winner(const fogpay_receipt *capture, const fogpay_receipt *voiding,
+                              uint64_t id, int64_t before_h, int64_t before_p)
+{
+    bool captured = capture->status == FOGPAY_STATUS_SETTLED;
+    bool voided = voiding->status == FOGPAY_STATUS_SETTLED;
+    CU_ASSERT(captured != voided);
+    const fogpay_receipt *loser = captured ? voiding : capture;
+    CU_ASSERT_EQUAL(loser->status, FOGPAY_STATUS_REJECTED);
+    CU_ASSERT_EQUAL(loser->reason, captured ? FOGPAY_ERR_HOLD_CAPTURED : FOGPAY_ERR_HOLD_VOIDED);
+    fogpay_hold st = hold_state(id);
+    CU_ASSERT_EQUAL(st.state, captured ? FOGPAY_HOLD_CAPTURED : FOGPAY_HOLD_VOIDED);
+    CU_ASSERT_EQUAL(balance_of("dev-h"), before_h - (captured ? 300 : 0));
+    CU_ASSERT_EQUAL(balance_of("dev-p"), before_p + (captured ? 300 : 0));
+    assert_ledger_verifies();
+}
+
+/* Receives one receipt each on p and h, for the two messages sent. */
+static void receive_pair(device *p, device *h, fogpay_receipt *capture, fogpay_receipt *voiding)
+{
+    CU_ASSERT(receive_receipt(p, capture, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT(receive_receipt(h, voiding, NULL, NULL, RECEIPT_WAIT_MS));
+}
+
+static void test_hold_race(void)
+{
+    device h, p;
+    CU_ASSERT_FATAL(device_open(&h, "dev-h", "pass-h"));
+    CU_ASSERT_FATAL(device_open(&p, "dev-p", "pass-p"));
+    int64_t before_h = balance_of("dev-h"), before_p = balance_of("dev-p");
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(authorise(&h, 300, HOLD_S, &r));
+    uint64_t id = r.hold_id;
+    uint8_t capture[FOGPAY_MESSAGE_MAX], voiding[FOGPAY_MESSAGE_MAX];
+    size_t capture_len = sign_hold(key_p, "dev-p", FOGPAY_HOLD_CAPTURE, id, 300, capture);
+    size_t void_len = sign_hold(key_h, "dev-h", FOGPAY_HOLD_VOID, id, 0, voiding);
+    /* Both sent at QoS 0 without waiting: the broker reads them in one
+     * pass of its loop. */
+    publish(&p, "dev-p", "hold", capture, capture_len, 0);
+    publish(&h, "dev-h", "hold", voiding, void_len, 0);
+    fogpay_receipt rc, rv;
+    receive_pair(&p, &h, &rc, &rv);
+    expect_one_winner(&rc, &rv, id, before_h, before_p);
+    device_close(&h);
+    device_close(&p);
+}
+
+/* The race across a kill -9: the void reaches the broker, which dies
+ * around its commit; after the restart both devices send again (as their
+ * journals make them). Exactly one wins, and each device gets the same
+ * answer to a repeat. */
+static void test_hold_race_kill(void)
+{
+    device h, p;
+    CU_ASSERT_FATAL(device_open(&h, "dev-h", "pass-h"));
+    CU_ASSERT_FATAL(device_open(&p, "dev-p", "pass-p"));
+    int64_t before_h = balance_of("dev-h"), before_p = balance_of("dev-p");
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(authorise(&h, 300, HOLD_S, &r));
+    uint64_t id = r.hold_id;
+    uint8_t capture[FOGPAY_MESSAGE_MAX], voiding[FOGPAY_MESSAGE_MAX];
+    size_t capture_len = sign_hold(key_p, "dev-p", FOGPAY_HOLD_CAPTURE, id, 300, capture);
+    size_t void_len = sign_hold(key_h, "dev-h", FOGPAY_HOLD_VOID, id, 0, voiding);
+    publish(&h, "dev-h", "hold", voiding, void_len, 1);
+    test_broker_kill(&broker);
+    device_close(&h);
+    device_close(&p);
+    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    CU_ASSERT_FATAL(device_open(&h, "dev-h", "pass-h"));
+    CU_ASSERT_FATAL(device_open(&p, "dev-p", "pass-p"));
+    publish(&p, "dev-p", "hold", capture, capture_len, 0);
+    publish(&h, "dev-h", "hold", voiding, void_len, 0);
+    fogpay_receipt rc, rv;
+    receive_pair(&p, &h, &rc, &rv);
+    expect_one_winner(&rc, &rv, id, before_h, before_p);
+    /* Repeats are answered as before and move nothing. */
+    fogpay_receipt again;
+    publish(&h, "dev-h", "hold", voiding, void_len, 1);
+    CU_ASSERT(receive_receipt(&h, &again, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT_EQUAL(again.status, rv.status);
+    CU_ASSERT_EQUAL(again.reason, rv.reason);
+    expect_one_winner(&rc, &rv, id, before_h, before_p);
+    device_close(&h);
+    device_close(&p);
+}
+
+/* The operator lists, captures and voids holds with fogpayctl; balances
+ * show what is held apart from what is available. */
+static void test_hold_operator(void)
+{
+    device h;
+    CU_ASSERT_FATAL(device_open(&h, "dev-h", "pass-h"));
+    int64_t before_h = balance_of("dev-h"), before_p = balance_of("dev-p");
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(authorise(&h, 2500, HOLD_S, &r));
+    uint64_t captured = r.hold_id;
+    CU_ASSERT_FATAL(authorise(&h, 400, HOLD_S, &r));
+    uint64_t voided = r.hold_id;
+    CU_ASSERT_EQUAL(r.held_minor, 2900);
+    char out[8192], args[256], expect[128];
+    CU_ASSERT_EQUAL(fogpayctl_ops(out, sizeof out, "balance --device dev-h --currency EUR"), 0);
+    snprintf(expect, sizeof expect, "held 29.00");
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, expect));
+    CU_ASSERT_EQUAL(fogpayctl_ops(out, sizeof out, "hold-list --device dev-h"), 0);
+    snprintf(expect, sizeof expect, "\"id\":\t%llu", (unsigned long long)captured);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, expect));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"state\":\t\"open\""));
+    snprintf(args, sizeof args, "hold-capture --id %llu --amount 12.40",
+             (unsigned long long)captured);
+    CU_ASSERT_EQUAL(fogpayctl_ops(out, sizeof out, args), 0);
+    snprintf(expect, sizeof expect, "hold %llu captured: transfer", (unsigned long long)captured);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, expect));
+    snprintf(args, sizeof args, "hold-void --id %llu", (unsigned long long)voided);
+    CU_ASSERT_EQUAL(fogpayctl_ops(out, sizeof out, args), 0);
+    CU_ASSERT_NOT_EQUAL(fogpayctl_ops(out, sizeof out, args), 0); /* voided already */
+    CU_ASSERT_EQUAL(balance_of("dev-h"), before_h - 1240);
+    CU_ASSERT_EQUAL(balance_of("dev-p"), before_p + 1240);
+    CU_ASSERT_EQUAL(fogpayctl_ops(out, sizeof out, "hold-list --device dev-h --all true"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"state\":\t\"captured\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"state\":\t\"voided\""));
+    assert_ledger_verifies();
+    device_close(&h);
 }
 
 /* With plugin_opt_allow_other_clients true, a client that is neither a
@@ -1371,6 +1708,13 @@ int main(void)
     CU_add_test(s, "fee schedules set online apply at once", test_fees_online);
     CU_add_test(s, "fogpayctl online", test_fogpayctl_online);
     CU_add_test(s, "settled means durable across kill -9", test_durability);
+    CU_add_test(s, "a hold captured in part", test_hold_capture);
+    CU_add_test(s, "a hold voided by its payer", test_hold_void);
+    CU_add_test(s, "a hold expired by the tick", test_hold_expiry);
+    CU_add_test(s, "each refusal of a hold has its reason and moves nothing", test_hold_refusals);
+    CU_add_test(s, "capture and void in the same tick: one wins", test_hold_race);
+    CU_add_test(s, "the operator lists, captures and voids holds", test_hold_operator);
+    CU_add_test(s, "capture and void across a kill -9: one wins", test_hold_race_kill);
     CU_add_test(s, "other clients, when allowed", test_other_clients);
     CU_add_test(s, "no personal data in receipts, transfers or logs", test_no_personal_data);
     CU_add_test(s, "bad options stop the broker", test_bad_options);
