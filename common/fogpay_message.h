@@ -202,6 +202,8 @@ typedef enum fogpay_event_kind {
     FOGPAY_EVENT_METER_BOUND = 8,   /* a device's meter is bound to a tariff */
     FOGPAY_EVENT_FEE_SCHEDULE = 9,  /* an operator set a payee's fee schedule from a time on */
     FOGPAY_EVENT_ENTITY_LOGIN = 10, /* a legal entity's login was created or removed */
+    FOGPAY_EVENT_PLAN = 11,         /* a device's financing plan is created or changed */
+    FOGPAY_EVENT_PLAN_CLOSED = 12,  /* a device's financing plan is closed */
 } fogpay_event_kind;
 
 /* One event of a gateway's event chain (schemas/event.cddl): what the back
@@ -240,6 +242,16 @@ typedef struct fogpay_event {
                                                      payee's (absent), i the i-th fee leg */
     char login[FOGPAY_LOGIN_NAME_MAX + 1];        /* key 23, entity login: its username */
     uint8_t login_removed; /* key 24, entity login: 1 removed (absent created) */
+    /* A financing plan's version (plan, plan closed): device_id the
+     * financed device, entity_id the lender, from effective_ms; a plan
+     * version also names its currency, principal and terms, and (meter_id,
+     * price) its usage price when it has one. */
+    char plan_id[FOGPAY_PLAN_ID_MAX + 1]; /* key 25, plan and plan closed */
+    uint64_t principal_minor;             /* key 26, plan */
+    uint8_t plan_schedule_count;          /* key 27's length: 1 in a plan version */
+    uint64_t plan_schedule[3];            /* key 27: rate_bp, instalment_count, period_ms */
+    uint8_t plan_terms_count;             /* key 28's length: 1 in a plan version */
+    uint64_t plan_terms[3];               /* key 28: grace_ms, shortfall, collect */
 } fogpay_event;
 
 /* The two chains a gateway syncs upstream, each in batches of its own. */

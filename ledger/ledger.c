@@ -59,6 +59,7 @@ static const struct {
     {ledger_sync__sql, &ledger_sync__sql_count},
     {ledger_gateway_key__sql, &ledger_gateway_key__sql_count},
     {ledger_tariff__sql, &ledger_tariff__sql_count},
+    {ledger_plan__sql, &ledger_plan__sql_count},
     {ledger_verify__sql, &ledger_verify__sql_count},
 };
 

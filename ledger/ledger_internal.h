@@ -189,6 +189,11 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_BINDING_INSERT,
     LEDGER_STMT_BINDING_LATEST,
     LEDGER_STMT_BINDING_STATE_SET,
+    /* ledger_plan.c */
+    LEDGER_STMT_PLAN_INSERT,
+    LEDGER_STMT_PLAN_LATEST,
+    LEDGER_STMT_PLAN_AT,
+    LEDGER_STMT_PLAN_LIST,
     /* ledger_verify.c */
     LEDGER_STMT_VERIFY_WALK,
     LEDGER_STMT_VERIFY_EVENTS,
@@ -228,6 +233,8 @@ extern const ledger_stmt_sql ledger_gateway_key__sql[];
 extern const size_t ledger_gateway_key__sql_count;
 extern const ledger_stmt_sql ledger_tariff__sql[];
 extern const size_t ledger_tariff__sql_count;
+extern const ledger_stmt_sql ledger_plan__sql[];
+extern const size_t ledger_plan__sql_count;
 extern const ledger_stmt_sql ledger_verify__sql[];
 extern const size_t ledger_verify__sql_count;
 
