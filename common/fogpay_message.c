@@ -240,14 +240,15 @@ static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 22, fee_remainder, false, 1, FOGPAY_LEGS_MAX - 1),
     TEXT_FIELD(fogpay_event, 23, login, false, FIELD_ID),
     UINT_FIELD(fogpay_event, 24, login_removed, false, 1, 1),
-    TEXT_FIELD(fogpay_event, 25, plan_id, false, FIELD_ID),
-    UINT_FIELD(fogpay_event, 26, principal_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
-    TUPLES_FIELD(fogpay_event, 27, plan_schedule, plan_schedule_count, plan_schedule_spec),
-    TUPLES_FIELD(fogpay_event, 28, plan_terms, plan_terms_count, plan_terms_spec),
     TEXT_FIELD(fogpay_event, 16, tariff_id, false, FIELD_ID),
     TEXT_FIELD(fogpay_event, 17, price, false, FIELD_PRINT),
     UINT_FIELD(fogpay_event, 18, minimum_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_event, 19, currency, false, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
+    /* After 16..19: a plan event carries keys of both blocks, in order. */
+    TEXT_FIELD(fogpay_event, 25, plan_id, false, FIELD_ID),
+    UINT_FIELD(fogpay_event, 26, principal_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
+    TUPLES_FIELD(fogpay_event, 27, plan_schedule, plan_schedule_count, plan_schedule_spec),
+    TUPLES_FIELD(fogpay_event, 28, plan_terms, plan_terms_count, plan_terms_spec),
 };
 
 /* Keys 1..7 of a batch; key 8 or 9, the records, is read by
