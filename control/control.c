@@ -726,6 +726,10 @@ static const control_command control_commands[] = {
     {"getTariff", control__get_tariff},
     {"bindMeter", control__bind_meter},
     {"getMeter", control__get_meter},
+    {"createPlan", control__create_plan},
+    {"getPlan", control__get_plan},
+    {"listPlans", control__list_plans},
+    {"closePlan", control__close_plan},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */

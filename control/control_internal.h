@@ -1,6 +1,7 @@
 /*
  * control_internal.h - shared by the command handlers of control.c,
- * control_import.c, control_entity.c, control_fee.c and control_tariff.c:
+ * control_import.c, control_entity.c, control_fee.c, control_tariff.c and
+ * control_plan.c:
  * the reply under construction and the field readers that validate every field before the ledger
  * sees it.
  */
@@ -96,6 +97,15 @@ fogpay_error control__pay_device(const fogpay_control_context *c, const cJSON *c
 fogpay_error control__import_devices(const fogpay_control_context *c, const cJSON *cmd,
                                      uint64_t now_ms, control_reply *r);
 
+/* Financing plans (control_plan.c). */
+fogpay_error control__create_plan(const fogpay_control_context *c, const cJSON *cmd,
+                                  uint64_t now_ms, control_reply *r);
+fogpay_error control__get_plan(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                               control_reply *r);
+fogpay_error control__list_plans(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                                 control_reply *r);
+fogpay_error control__close_plan(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                                 control_reply *r);
 /* Tariffs and meter bindings (control_tariff.c). */
 fogpay_error control__define_tariff(const fogpay_control_context *c, const cJSON *cmd,
                                     uint64_t now_ms, control_reply *r);
