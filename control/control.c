@@ -36,6 +36,11 @@ typedef struct control_command {
 
 /* Field access (control_internal.h). */
 
+void control__copy_text(char *out, size_t cap, const char *text)
+{
+    snprintf(out, cap, "%s", text ? text : "");
+}
+
 fogpay_error control__text(const cJSON *cmd, const char *name, bool required, size_t max_len,
                            const char **out, control_reply *r)
 {

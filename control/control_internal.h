@@ -25,6 +25,9 @@ typedef struct control_reply {
 typedef fogpay_error (*control_handler)(const fogpay_control_context *c, const cJSON *cmd,
                                         uint64_t now_ms, control_reply *r);
 
+/* Copies text (checked for length by control__text; NULL is "") into out. */
+void control__copy_text(char *out, size_t cap, const char *text);
+
 /* Each returns FOGPAY_ERR_MISSING_FIELD for an absent required field and
  * sets r->message naming the rule. */
 fogpay_error control__text(const cJSON *cmd, const char *name, bool required, size_t max_len,

@@ -23,12 +23,6 @@
 /* The names of fogpay_plan_shortfall, by value. */
 static const char *const plan__shortfalls[] = {"suspend", "limit"};
 
-/* Copies text (checked for length by control__text) into out. */
-static void plan__copy(char *out, size_t cap, const char *text)
-{
-    snprintf(out, cap, "%s", text ? text : "");
-}
-
 /* The ids of a createPlan: plan, device, lender, and an optional meter. */
 static fogpay_error plan__read_ids(const cJSON *cmd, fogpay_plan *p, control_reply *r)
 {
@@ -44,10 +38,10 @@ static fogpay_error plan__read_ids(const cJSON *cmd, fogpay_plan *p, control_rep
         err = control__text(cmd, "meter", false, FOGPAY_METER_ID_MAX, &meter, r);
     }
     if (err == FOGPAY_OK) {
-        plan__copy(p->plan_id, sizeof p->plan_id, id);
-        plan__copy(p->device_id, sizeof p->device_id, device);
-        plan__copy(p->lender_entity, sizeof p->lender_entity, lender);
-        plan__copy(p->meter_id, sizeof p->meter_id, meter);
+        control__copy_text(p->plan_id, sizeof p->plan_id, id);
+        control__copy_text(p->device_id, sizeof p->device_id, device);
+        control__copy_text(p->lender_entity, sizeof p->lender_entity, lender);
+        control__copy_text(p->meter_id, sizeof p->meter_id, meter);
     }
     return err;
 }

@@ -446,6 +446,11 @@ fogpay_error ledger__holder_read_db(fogpay_ledger *l, const char *device_id, uin
  * '.', '_', ':', '-' (FOGPAY_ERR_FIELD_RANGE, FOGPAY_ERR_TEXT_INVALID). */
 fogpay_error ledger__check_device_id(const char *device_id);
 
+/* Checks an id of the contract's alphabet (fogpay_id_valid): a tariff's,
+ * plan's, meter's or entity's, 1..max bytes (FOGPAY_ERR_FIELD_RANGE,
+ * FOGPAY_ERR_TEXT_INVALID). */
+fogpay_error ledger__check_id(const char *id, size_t max);
+
 /* FOGPAY_OK when the entity exists, FOGPAY_ERR_NOT_FOUND otherwise. */
 fogpay_error ledger__entity_exists(fogpay_ledger *l, const char *entity_id);
 

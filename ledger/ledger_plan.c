@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fogpay_topic.h"
 #include "ledger_internal.h"
 
 #define PLAN_COLUMNS                                                                               \
@@ -41,16 +40,6 @@ const ledger_stmt_sql ledger_plan__sql[] = {
 };
 const size_t ledger_plan__sql_count = sizeof ledger_plan__sql / sizeof ledger_plan__sql[0];
 
-/* An id of the contract's alphabet, 1..max bytes. */
-static fogpay_error plan__check_id(const char *id, size_t max)
-{
-    fogpay_error err = ledger__check_text(id, max);
-    if (err == FOGPAY_OK && !fogpay_id_valid(id, max)) {
-        err = FOGPAY_ERR_TEXT_INVALID;
-    }
-    return err;
-}
-
 /* The texts, ids and times of a version, then its terms. */
 static fogpay_error plan__check(const fogpay_plan *p, uint64_t now_ms)
 {
@@ -60,15 +49,15 @@ static fogpay_error plan__check(const fogpay_plan *p, uint64_t now_ms)
         memchr(p->meter_id, '\0', sizeof p->meter_id) == NULL) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    fogpay_error err = plan__check_id(p->plan_id, FOGPAY_PLAN_ID_MAX);
+    fogpay_error err = ledger__check_id(p->plan_id, FOGPAY_PLAN_ID_MAX);
     if (err == FOGPAY_OK) {
         err = ledger__check_device_id(p->device_id);
     }
     if (err == FOGPAY_OK) {
-        err = plan__check_id(p->lender_entity, FOGPAY_ENTITY_ID_MAX);
+        err = ledger__check_id(p->lender_entity, FOGPAY_ENTITY_ID_MAX);
     }
     if (err == FOGPAY_OK && p->meter_id[0] != '\0') {
-        err = plan__check_id(p->meter_id, FOGPAY_METER_ID_MAX);
+        err = ledger__check_id(p->meter_id, FOGPAY_METER_ID_MAX);
     }
     if (err != FOGPAY_OK) {
         return err;
@@ -271,7 +260,7 @@ fogpay_error fogpay_ledger_plan_close(fogpay_ledger *l, const char *plan_id, uin
     if (l == NULL || plan_id == NULL) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
-    fogpay_error err = plan__check_id(plan_id, FOGPAY_PLAN_ID_MAX);
+    fogpay_error err = ledger__check_id(plan_id, FOGPAY_PLAN_ID_MAX);
     if (err != FOGPAY_OK) {
         return err;
     }
