@@ -6,9 +6,10 @@
  * well-formed message (30..59, and 100..199 for the payment products:
  * holds 100..109, tariffs and metered use 110..119, fees and splits
  * 120..129, legal entities' own logins 130..139, financing 140..149),
- * storage (60..79), and internal faults (80..99). The numeric values are part of the wire contract:
- * the reason code in a rejection receipt is one of these values (schemas/reason.cddl), so a value
- * is never renumbered or reused; new values are appended to their group.
+ * storage (60..79), and internal faults (80..99). The numeric values are
+ * part of the wire contract: the reason code in a rejection receipt is one
+ * of these values (schemas/reason.cddl), so a value is never renumbered or
+ * reused; new values are appended to their group.
  *
  * Codes of libcbor, wolfSSL, SQLite and Mosquitto are converted to these at
  * the boundary where they are met and never travel further.

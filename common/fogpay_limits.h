@@ -36,9 +36,9 @@
  * lives; it bounds a schedule listed in full by the control API. */
 #define FOGPAY_PLAN_INSTALMENTS_MAX 600
 
-/* A plan's period, from a minute (the compressed clock of a test time
- * source still runs real instalments) to a year; its grace at most one
- * period, so that an instalment is collected before the next falls due. */
+/* A plan's period, from a minute (so that a test runs a whole plan in
+ * minutes) to a leap year; its grace at most one period, so that an
+ * instalment is late before the next falls due. */
 #define FOGPAY_PLAN_PERIOD_MS_MIN 60000ull
 #define FOGPAY_PLAN_PERIOD_MS_MAX 31622400000ull
 

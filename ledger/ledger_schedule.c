@@ -24,6 +24,14 @@
  * (__extension__: ISO C has no type this wide). */
 __extension__ typedef unsigned __int128 schedule_u128;
 
+/* principal * rate * count * period stays under 2^40 * 2^17 * 2^10 * 2^35
+ * = 2^102: exact in 128 bits. */
+_Static_assert(FOGPAY_AMOUNT_MAX_MINOR < (1ull << 40), "principal under 2^40");
+_Static_assert(FOGPAY_PLAN_RATE_BP_MAX < (1ull << 17), "rate under 2^17");
+_Static_assert(FOGPAY_PLAN_INSTALMENTS_MAX < (1ull << 10), "count under 2^10");
+_Static_assert(FOGPAY_PLAN_PERIOD_MS_MAX < (1ull << 35), "period under 2^35");
+_Static_assert(FOGPAY_PLAN_PERIOD_MS_MIN <= FOGPAY_PLAN_PERIOD_MS_MAX, "a period range");
+
 fogpay_error fogpay_plan_check(const fogpay_plan *p)
 {
     if (p == NULL) {
