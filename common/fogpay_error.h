@@ -106,6 +106,9 @@ typedef enum fogpay_error {
     FOGPAY_ERR_PLAN_TERMS = 142,        /* a term of the plan is out of its range */
     FOGPAY_ERR_PLAN_NOT_IN_ORDER = 143, /* effective before the plan's latest version */
     FOGPAY_ERR_PLAN_DEVICE = 144,       /* the plan finances another device */
+    FOGPAY_ERR_PLAN_PAYEE = 145,        /* an instalment not to the lender's account */
+    FOGPAY_ERR_INSTALMENT_AMOUNT = 146, /* not the amount of the instalment due */
+    FOGPAY_ERR_PLAN_PAID = 147,         /* every instalment of the plan is paid */
 
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,

@@ -168,6 +168,10 @@ cJSON *fogpay_export_transfer_object(const fogpay_transfer *t,
         ok = cJSON_AddStringToObject(o, "meter", t->meter_id) != NULL &&
              cJSON_AddStringToObject(o, "tariff", t->tariff_id) != NULL;
     }
+    if (ok && t->plan_id[0] != '\0') {
+        ok = cJSON_AddStringToObject(o, "plan", t->plan_id) != NULL &&
+             export_json_u64(o, "instalment", t->instalment);
+    }
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

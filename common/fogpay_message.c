@@ -110,6 +110,7 @@ static const field_spec intent_fields[] = {
     UINT_FIELD(fogpay_intent, 8, ttl_s, true, 1, FOGPAY_TTL_MAX_S),
     TEXT_FIELD(fogpay_intent, 9, reference, false, FIELD_PRINT),
     BYTES_FIELD(fogpay_intent, 10, prev_hash, true),
+    TEXT_FIELD(fogpay_intent, 12, plan_id, false, FIELD_ID),
 };
 
 static const field_spec usage_fields[] = {
@@ -201,7 +202,7 @@ static const tuple_spec fee_leg_spec = {
 
 static const field_spec transfer_fields[] = {
     UINT_FIELD(fogpay_transfer, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_ENTITY_PAYMENT),
+    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_INSTALMENT),
     UINT_FIELD(fogpay_transfer, 3, debit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 4, credit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 5, amount_minor, true, 1, FOGPAY_AMOUNT_MAX_MINOR),
@@ -217,6 +218,8 @@ static const field_spec transfer_fields[] = {
     TEXT_FIELD(fogpay_transfer, 18, meter_id, false, FIELD_ID),
     TEXT_FIELD(fogpay_transfer, 19, tariff_id, false, FIELD_ID),
     TUPLES_FIELD(fogpay_transfer, 20, legs, leg_count, transfer_leg_spec),
+    TEXT_FIELD(fogpay_transfer, 24, plan_id, false, FIELD_ID),
+    UINT_FIELD(fogpay_transfer, 25, instalment, false, 1, FOGPAY_PLAN_INSTALMENTS_MAX),
 };
 
 static const field_spec event_fields[] = {
@@ -756,6 +759,13 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
     bool charge = in->kind == FOGPAY_TRANSFER_USAGE_CHARGE;
     if (charge != (in->meter_id[0] != '\0') || charge != (in->tariff_id[0] != '\0') ||
         (charge && !device)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    /* An instalment names its plan and number, paid by its device; no
+     * other kind carries them. */
+    bool instalment = in->kind == FOGPAY_TRANSFER_INSTALMENT;
+    if (instalment != (in->plan_id[0] != '\0') || instalment != (in->instalment != 0) ||
+        (instalment && !device)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     return FOGPAY_OK;

@@ -40,6 +40,7 @@ typedef struct fogpay_intent {
     uint32_t ttl_s;                              /* key 8, 1..FOGPAY_TTL_MAX_S */
     char reference[FOGPAY_REFERENCE_MAX + 1];    /* key 9, optional */
     uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES];   /* key 10 */
+    char plan_id[FOGPAY_PLAN_ID_MAX + 1];        /* key 12, optional: an instalment of it */
 } fogpay_intent;
 
 /* Meter reading for pay-per-use, device to gateway (schemas/usage.cddl).
@@ -138,6 +139,7 @@ typedef enum fogpay_transfer_kind {
     /* 5..8 are kinds of another product of the contract. */
     FOGPAY_TRANSFER_USAGE_CHARGE = 9,    /* a bound meter's reading, charged at its tariff */
     FOGPAY_TRANSFER_ENTITY_PAYMENT = 10, /* a legal entity's account pays a device's wallet */
+    FOGPAY_TRANSFER_INSTALMENT = 11,     /* a device pays an instalment of its plan's loan */
 } fogpay_transfer_kind;
 
 /* One leg of a transfer: amount_minor from the debit to the credit
@@ -170,6 +172,8 @@ typedef struct fogpay_transfer {
     uint64_t related_position;                   /* key 14, optional: refunded/reversed */
     char meter_id[FOGPAY_METER_ID_MAX + 1];      /* key 18, usage charges: the meter */
     char tariff_id[FOGPAY_TARIFF_ID_MAX + 1];    /* key 19, usage charges: the tariff */
+    char plan_id[FOGPAY_PLAN_ID_MAX + 1];        /* key 24, instalments: the plan */
+    uint32_t instalment;                         /* key 25, instalments: its number, from 1 */
     uint8_t leg_count;                           /* legs after the first, 0..FOGPAY_LEGS_MAX-1 */
     fogpay_leg legs[FOGPAY_LEGS_MAX - 1];        /* key 20, optional: legs 2..leg_count+1 */
 } fogpay_transfer;

@@ -194,6 +194,8 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_PLAN_LATEST,
     LEDGER_STMT_PLAN_AT,
     LEDGER_STMT_PLAN_LIST,
+    LEDGER_STMT_PLAN_PAID,
+    LEDGER_STMT_PLAN_USAGE,
     /* ledger_verify.c */
     LEDGER_STMT_VERIFY_WALK,
     LEDGER_STMT_VERIFY_EVENTS,
@@ -350,8 +352,8 @@ struct fogpay_ledger {
 #define LEDGER_TRANSFER_COLUMNS                                                                    \
     "position, kind, debit_account, credit_account, amount_minor, currency, time_ms, device_id, "  \
     "seq, payer_entity, payee_entity, intent_hash, reference, related_position, hash, record, "    \
-    "meter_id, tariff_id"
-#define LEDGER_TRANSFER_COLUMN_COUNT  18
+    "meter_id, tariff_id, plan_id, instalment"
+#define LEDGER_TRANSFER_COLUMN_COUNT  20
 #define LEDGER_TRANSFER_COLUMN_RECORD 15
 
 /* The columns of an event in the order ledger__event_read() reads them. */
@@ -539,7 +541,20 @@ typedef struct ledger_payment {
     uint8_t kind;
     const char *meter_id;
     const char *tariff_id;
+    uint32_t instalment; /* an instalment: its number (the plan is the intent's) */
 } ledger_payment;
+
+/* ledger_plan.c: the number of the instalment an intent naming a plan
+ * pays, inside the payment's operation: the plan's version applying now,
+ * open, of the paying device, paid to the lender's account in its
+ * currency, and the amount that of its next unpaid instalment (the usage
+ * part counted from the device's stored readings of the plan's meter in
+ * the instalment's period, up to now). FOGPAY_ERR_PLAN_UNKNOWN,
+ * FOGPAY_ERR_PLAN_CLOSED, FOGPAY_ERR_PLAN_DEVICE, FOGPAY_ERR_PLAN_PAYEE,
+ * FOGPAY_ERR_PLAN_PAID, FOGPAY_ERR_INSTALMENT_AMOUNT. Instalments are
+ * monthly events, not the payment path's load: it reads the database. */
+fogpay_error ledger__plan_instalment_for(fogpay_ledger *l, const fogpay_intent *in, uint64_t now_ms,
+                                         uint32_t *number);
 
 /* Checks the payer, payee and funds (ledger.h's rules) and appends the
  * transfer, as one operation; a refusal changes nothing. *out and

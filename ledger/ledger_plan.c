@@ -37,6 +37,12 @@ const ledger_stmt_sql ledger_plan__sql[] = {
     {LEDGER_STMT_PLAN_LIST,
      "SELECT " PLAN_COLUMNS ", NULL FROM plans WHERE ?1 IS NULL OR device_id = ?1 "
      "ORDER BY plan_id, effective_ms"},
+    {LEDGER_STMT_PLAN_PAID,
+     "SELECT count(*) FROM transfers WHERE plan_id = ?1 AND kind = 11 AND time_ms >= ?2"},
+    {LEDGER_STMT_PLAN_USAGE,
+     "SELECT coalesce(max(quantity) - coalesce((SELECT max(b.quantity) FROM usage_readings AS b "
+     "WHERE b.device_id = ?1 AND b.meter_id = ?2 AND b.time_ms < ?3), min(quantity)), 0) "
+     "FROM usage_readings WHERE device_id = ?1 AND meter_id = ?2 AND time_ms < ?4"},
 };
 const size_t ledger_plan__sql_count = sizeof ledger_plan__sql / sizeof ledger_plan__sql[0];
 
@@ -347,5 +353,85 @@ fogpay_error fogpay_ledger_plan_list(fogpay_ledger *l, const char *device_id,
     }
     ledger__finish(s);
     ledger__read_end(l, own);
+    return err;
+}
+
+/* One number from a statement of one row (count, or usage units). */
+static fogpay_error plan__scalar(fogpay_ledger *l, sqlite3_stmt *s, uint64_t *out)
+{
+    int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
+    if (rc == SQLITE_ROW && sqlite3_column_int64(s, 0) >= 0) {
+        *out = (uint64_t)sqlite3_column_int64(s, 0);
+    } else {
+        err = rc == SQLITE_ROW ? FOGPAY_ERR_LEDGER_CORRUPT
+                               : ledger__error(l, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+/* The next unpaid instalment of version p (paid ones counted from its
+ * effective time) with its usage part up to now. */
+static fogpay_error plan__next(fogpay_ledger *l, const fogpay_plan *p, uint64_t now_ms,
+                               fogpay_instalment *out)
+{
+    uint64_t paid = 0;
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_PLAN_PAID);
+    ledger__bind_text(l, s, 1, p->plan_id);
+    ledger__bind_u64(l, s, 2, p->effective_ms);
+    fogpay_error err = plan__scalar(l, s, &paid);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (paid >= p->instalment_count) {
+        return FOGPAY_ERR_PLAN_PAID;
+    }
+    uint32_t number = (uint32_t)paid + 1;
+    uint64_t units = 0;
+    if (p->usage_num != 0) {
+        uint64_t end_ms = p->effective_ms + (uint64_t)number * p->period_ms;
+        s = ledger__stmt(l, LEDGER_STMT_PLAN_USAGE);
+        ledger__bind_text(l, s, 1, p->device_id);
+        ledger__bind_text(l, s, 2, p->meter_id);
+        ledger__bind_u64(l, s, 3, end_ms - p->period_ms);
+        ledger__bind_u64(l, s, 4, end_ms < now_ms ? end_ms : now_ms);
+        err = plan__scalar(l, s, &units);
+    }
+    return err == FOGPAY_OK ? fogpay_plan_instalment(p, number, units, out) : err;
+}
+
+fogpay_error ledger__plan_instalment_for(fogpay_ledger *l, const fogpay_intent *in, uint64_t now_ms,
+                                         uint32_t *number)
+{
+    fogpay_plan p;
+    fogpay_error err = fogpay_ledger_plan_at(l, in->plan_id, now_ms, &p, NULL);
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        err = FOGPAY_ERR_PLAN_UNKNOWN; /* not in effect yet: no instalment is owed */
+    }
+    if (err == FOGPAY_OK && p.closed) {
+        err = FOGPAY_ERR_PLAN_CLOSED;
+    }
+    if (err == FOGPAY_OK && strcmp(p.device_id, in->device_id) != 0) {
+        err = FOGPAY_ERR_PLAN_DEVICE;
+    }
+    ledger_account lender;
+    if (err == FOGPAY_OK) {
+        err = ledger__account_find(l, LEDGER_ACCOUNT_ENTITY, p.lender_entity, p.currency, &lender);
+    }
+    if (err == FOGPAY_OK && (in->payee_device[0] != '\0' || in->payee_account != lender.id ||
+                             in->currency != p.currency)) {
+        err = FOGPAY_ERR_PLAN_PAYEE;
+    }
+    fogpay_instalment next;
+    if (err == FOGPAY_OK) {
+        err = plan__next(l, &p, now_ms, &next);
+    }
+    if (err == FOGPAY_OK && next.amount_minor != in->amount_minor) {
+        err = FOGPAY_ERR_INSTALMENT_AMOUNT;
+    }
+    if (err == FOGPAY_OK) {
+        *number = next.number;
+    }
     return err;
 }

@@ -277,6 +277,10 @@ static fogpay_error settle__write(fogpay_ledger *l, const ledger_payment *pay, u
         snprintf(t->meter_id, sizeof t->meter_id, "%s", pay->meter_id);
         snprintf(t->tariff_id, sizeof t->tariff_id, "%s", pay->tariff_id);
     }
+    if (pay->kind == FOGPAY_TRANSFER_INSTALMENT) {
+        memcpy(t->plan_id, in->plan_id, sizeof t->plan_id);
+        t->instalment = pay->instalment;
+    }
     fogpay_fee_schedule schedule;
     bool fees = false;
     err = ledger__fee_schedule_for(l, &p->payee, in->currency, now_ms, &schedule, &fees);
@@ -314,7 +318,16 @@ fogpay_error ledger__pay(fogpay_ledger *l, const ledger_payment *pay, uint64_t n
     if (err != FOGPAY_OK) {
         return err;
     }
-    err = settle__check_payer(l, intent, &p);
+    /* A device's intent naming a plan is an instalment of it, or refused. */
+    ledger_payment instalment = *pay;
+    if (pay->kind == FOGPAY_TRANSFER_PAYMENT && intent->plan_id[0] != '\0') {
+        instalment.kind = FOGPAY_TRANSFER_INSTALMENT;
+        err = ledger__plan_instalment_for(l, intent, now_ms, &instalment.instalment);
+        pay = &instalment;
+    }
+    if (err == FOGPAY_OK) {
+        err = settle__check_payer(l, intent, &p);
+    }
     if (err == FOGPAY_OK) {
         err = settle__check_payee(l, intent, &p);
     }

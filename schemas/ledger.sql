@@ -191,7 +191,7 @@ CREATE UNIQUE INDEX accounts_system ON accounts (currency) WHERE kind = 'system'
 -- its position under key 20 (below, fees and splits).
 CREATE TABLE transfers (
     position INTEGER PRIMARY KEY CHECK (position >= 1),
-    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 10),
+    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 11),
     debit_account INTEGER NOT NULL REFERENCES accounts (id),
     credit_account INTEGER NOT NULL REFERENCES accounts (id),
     amount_minor INTEGER NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),
@@ -597,3 +597,14 @@ WHEN NEW.effective_ms <= (SELECT max(effective_ms) FROM plans WHERE plan_id = NE
 BEGIN
     SELECT RAISE(ABORT, 'a plan version follows the latest, and none follows a closed plan');
 END;
+
+-- An instalment (transfer kind 11) names its plan and its number
+-- (transfer record keys 24 and 25) in two columns added to transfers;
+-- every other transfer has neither. Indexed by plan, to find the
+-- instalments a plan has been paid.
+ALTER TABLE transfers ADD COLUMN plan_id TEXT
+    CHECK (plan_id IS NULL OR length(plan_id) BETWEEN 1 AND 23);
+ALTER TABLE transfers ADD COLUMN instalment INTEGER
+    CHECK (instalment IS NULL OR instalment BETWEEN 1 AND 600);
+CREATE INDEX IF NOT EXISTS transfers_plan ON transfers (plan_id, instalment)
+    WHERE plan_id IS NOT NULL;

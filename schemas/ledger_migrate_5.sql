@@ -178,7 +178,7 @@ CREATE TABLE IF NOT EXISTS entity_logins (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entity_logins_entity ON entity_logins (entity_id);
 
--- The transfer kinds of the products (5..10), and the device messages'
+-- The transfer kinds of the products (5..11), and the device messages'
 -- kinds 2 (hold) and 3 (meter binding) with the receipt status 3 (held):
 -- only CHECKs widen, so the tables are not copied (their rows, the tables
 -- that name them and the chain stay where they are; a copy would have to
@@ -188,7 +188,7 @@ CREATE INDEX IF NOT EXISTS entity_logins_entity ON entity_logins (entity_id);
 -- satisfies the wider CHECKs.
 PRAGMA writable_schema = ON;
 UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind BETWEEN 0 AND 4)',
-                                       'CHECK (kind BETWEEN 0 AND 10)')
+                                       'CHECK (kind BETWEEN 0 AND 11)')
     WHERE type = 'table' AND name = 'transfers';
 UPDATE sqlite_schema SET sql = replace(replace(sql, 'CHECK (kind IN (0, 1))',
                                                'CHECK (kind IN (0, 1, 2, 3))'),
@@ -273,3 +273,14 @@ WHEN NEW.effective_ms <= (SELECT max(effective_ms) FROM plans WHERE plan_id = NE
 BEGIN
     SELECT RAISE(ABORT, 'a plan version follows the latest, and none follows a closed plan');
 END;
+
+-- An instalment (transfer kind 11) names its plan and its number
+-- (transfer record keys 24 and 25) in two columns added to transfers;
+-- every other transfer has neither. Indexed by plan, to find the
+-- instalments a plan has been paid.
+ALTER TABLE transfers ADD COLUMN plan_id TEXT
+    CHECK (plan_id IS NULL OR length(plan_id) BETWEEN 1 AND 23);
+ALTER TABLE transfers ADD COLUMN instalment INTEGER
+    CHECK (instalment IS NULL OR instalment BETWEEN 1 AND 600);
+CREATE INDEX IF NOT EXISTS transfers_plan ON transfers (plan_id, instalment)
+    WHERE plan_id IS NOT NULL;

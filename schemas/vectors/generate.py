@@ -127,6 +127,10 @@ EVENT_BOUND = {1: 5, 2: 8, 3: 1764000200500, 4: "car-7", 5: 45, 6: "dc-1", 13: H
 EVENT_PLAN = {1: 6, 2: 11, 3: 1764000000000, 4: "charger-1", 9: "le-8899aabbccddeeff",
               11: 1764000000000, 19: 978, 25: "charger-1-loan", 26: 120000,
               27: [[950, 12, 2592000000]], 28: [[259200000, 0, 1]]}
+INTENT_INSTALMENT = {1: "charger-1", 2: 7, 4: 17, 5: 10936, 6: 978, 7: 1764000000, 8: 60,
+                     10: PREV, 12: "charger-1-loan"}
+TRANSFER_INSTALMENT = {1: 12, 2: 11, 3: 3, 4: 17, 5: 10936, 6: 978, 7: 1764000000123,
+                       8: "charger-1", 9: 7, 12: HASH_A, 24: "charger-1-loan", 25: 1}
 EVENT_PLAN_CLOSED = {1: 7, 2: 12, 3: 1764000000001, 4: "charger-1", 11: 1764000000001,
                      25: "charger-1-loan"}
 ACK = {1: "gw-1", 2: 3, 3: 0, 5: 7, 6: HASH_A}
@@ -205,6 +209,8 @@ valid = [
     ("event", "financing plan with usage-dependent interest",
      with_(EVENT_PLAN, k6="dc-1", k17="3/100")),
     ("event", "financing plan closed", EVENT_PLAN_CLOSED),
+    ("intent", "instalment of a financing plan", INTENT_INSTALMENT),
+    ("transfer", "instalment record", TRANSFER_INSTALMENT),
 ]
 
 invalid = [
@@ -339,6 +345,14 @@ invalid = [
     ("event", "closed plan carrying a principal", with_(EVENT_PLAN_CLOSED, k26=5), "field_range"),
     ("event", "plan id on a status event", with_(EVENT_STATUS, k25="charger-1-loan"),
      "field_range"),
+    ("transfer", "instalment without its number", with_(TRANSFER_INSTALMENT, k25=None),
+     "field_range"),
+    ("transfer", "instalment without its plan", with_(TRANSFER_INSTALMENT, k24=None),
+     "field_range"),
+    ("transfer", "instalment number 0", with_(TRANSFER_INSTALMENT, k25=0), "field_range"),
+    ("transfer", "payment naming a plan", with_(TRANSFER_INSTALMENT, k2=0), "field_range"),
+    ("transfer", "instalment without its device", with_(TRANSFER_INSTALMENT, k8=None, k9=None,
+                                                         k12=None), "field_range"),
 ]
 
 

@@ -621,7 +621,7 @@ static void test_schema_migration_5_to_6(void)
     CU_ASSERT_EQUAL(checked, 3);
     fogpay_ledger_close(fx.l);
     CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM sqlite_schema WHERE name = "
-                                      "'transfers' AND sql LIKE '%kind BETWEEN 0 AND 10)%'"),
+                                      "'transfers' AND sql LIKE '%kind BETWEEN 0 AND 11)%'"),
                     1);
     /* Only an entity login's event is without a device. */
     CU_ASSERT_EQUAL(raw_exec(fx.path, "INSERT INTO events (position, kind, time_ms, record, hash) "

@@ -342,6 +342,137 @@ static void test_plan_refusals(void)
     fogpay_ledger_close(fx.l);
 }
 
+/* An instalment intent of payer for plan_id to account, settled at now_ms. */
+static fogpay_error instalment(fogpay_ledger *l, const char *payer, uint64_t seq,
+                               const char *plan_id, uint64_t account, uint64_t amount,
+                               uint64_t now_ms, fogpay_transfer *out)
+{
+    fogpay_intent in = intent_of(payer, seq, NULL, account, amount, EUR);
+    snprintf(in.plan_id, sizeof in.plan_id, "%s", plan_id);
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    intent_hash_of(payer, seq, hash);
+    fogpay_transfer t;
+    int64_t balance = 0;
+    return fogpay_ledger_settle(l, &in, hash, now_ms, out ? out : &t, &balance);
+}
+
+/* The device pays all 12 instalments (early, one after another): each a
+ * kind 11 transfer to the lender naming plan and number; they sum to
+ * principal plus interest exactly; a 13th is refused. */
+static void test_instalments_paid(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    fogpay_plan p = plan_of("loan", "dev-a", fx.entity_b);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(fx.l, &p, NOW_MS), FOGPAY_OK);
+    fund(fx.l, "dev-a", EUR, 200000);
+    uint64_t lender = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_b, EUR, &lender), FOGPAY_OK);
+    uint64_t sum = 0;
+    for (uint32_t i = 1; i <= 12; i++) {
+        fogpay_instalment due;
+        CU_ASSERT_EQUAL_FATAL(fogpay_plan_instalment(&p, i, 0, &due), FOGPAY_OK);
+        fogpay_transfer t;
+        CU_ASSERT_EQUAL_FATAL(
+            instalment(fx.l, "dev-a", i, "loan", lender, due.amount_minor, NOW_MS, &t), FOGPAY_OK);
+        CU_ASSERT_EQUAL(t.kind, FOGPAY_TRANSFER_INSTALMENT);
+        CU_ASSERT_STRING_EQUAL(t.plan_id, "loan");
+        CU_ASSERT_EQUAL(t.instalment, i);
+        CU_ASSERT_EQUAL(t.credit_account, lender);
+        fogpay_transfer again;
+        CU_ASSERT_EQUAL(fogpay_ledger_transfer_get(fx.l, t.position, &again, NULL), FOGPAY_OK);
+        CU_ASSERT_STRING_EQUAL(again.plan_id, "loan");
+        CU_ASSERT_EQUAL(again.instalment, i);
+        sum += due.amount_minor;
+    }
+    CU_ASSERT_EQUAL(sum, 120000 + 11243);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 200000 - (int64_t)sum);
+    snapshot before;
+    snapshot_take(&fx, &before);
+    CU_ASSERT_EQUAL(instalment(fx.l, "dev-a", 13, "loan", lender, 10947, NOW_MS, NULL),
+                    FOGPAY_ERR_PLAN_PAID);
+    CU_ASSERT_TRUE(snapshot_same(&fx, &before));
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+}
+
+/* Every refusal of an instalment: its code, and no money moved. */
+static void test_instalment_refusals(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    fogpay_plan p = plan_of("loan", "dev-a", fx.entity_b);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(fx.l, &p, NOW_MS), FOGPAY_OK);
+    fogpay_plan gone = plan_of("gone", "dev-a", fx.entity_b);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(fx.l, &gone, NOW_MS), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_close(fx.l, "gone", NOW_MS + 1, NOW_MS), FOGPAY_OK);
+    fund(fx.l, "dev-a", EUR, 200000);
+    fund(fx.l, "dev-b", EUR, 200000);
+    uint64_t lender = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_b, EUR, &lender), FOGPAY_OK);
+    uint64_t other = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_a, EUR, &other), FOGPAY_OK);
+    snapshot before;
+    snapshot_take(&fx, &before);
+    uint64_t at = NOW_MS + 2;
+    CU_ASSERT_EQUAL(instalment(fx.l, "dev-a", 1, "loan", lender, 10935, at, NULL),
+                    FOGPAY_ERR_INSTALMENT_AMOUNT);
+    CU_ASSERT_EQUAL(instalment(fx.l, "dev-a", 2, "gone", lender, 10936, at, NULL),
+                    FOGPAY_ERR_PLAN_CLOSED);
+    CU_ASSERT_EQUAL(instalment(fx.l, "dev-b", 3, "loan", lender, 10936, at, NULL),
+                    FOGPAY_ERR_PLAN_DEVICE);
+    CU_ASSERT_EQUAL(instalment(fx.l, "dev-a", 4, "none", lender, 10936, at, NULL),
+                    FOGPAY_ERR_PLAN_UNKNOWN);
+    CU_ASSERT_EQUAL(instalment(fx.l, "dev-a", 5, "loan", other, 10936, at, NULL),
+                    FOGPAY_ERR_PLAN_PAYEE);
+    CU_ASSERT_EQUAL(instalment(fx.l, "dev-a", 6, "loan", lender, 10936, NOW_MS - 1, NULL),
+                    FOGPAY_ERR_PLAN_UNKNOWN);
+    CU_ASSERT_TRUE(snapshot_same(&fx, &before));
+    CU_ASSERT_EQUAL(instalment(fx.l, "dev-a", 7, "loan", lender, 10936, at, NULL), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+}
+
+/* Two devices on the same plan terms with different metered usage pay
+ * different instalments, each exactly its fixed part plus
+ * floor(units * 3 / 100) for the units of its stored readings. */
+static void test_usage_instalments(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    uint64_t lender = 0;
+    const char *devices[2] = {"dev-a", "dev-b"};
+    const uint64_t readings[2][2] = {{1000, 5000}, {1000, 250001}};
+    const uint64_t usage[2] = {120, 7470};
+    for (int d = 0; d < 2; d++) {
+        char id[8];
+        snprintf(id, sizeof id, "loan-%d", d);
+        fogpay_plan p = plan_of(id, devices[d], fx.entity_b);
+        p.usage_num = 3;
+        p.usage_den = 100;
+        snprintf(p.meter_id, sizeof p.meter_id, "m1");
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(fx.l, &p, NOW_MS), FOGPAY_OK);
+        fund(fx.l, devices[d], EUR, 200000);
+        for (int r = 0; r < 2; r++) {
+            fogpay_usage u = usage_of(devices[d], 100 + (uint64_t)r, readings[d][r]);
+            uint8_t hash[FOGPAY_HASH_BYTES];
+            intent_hash_of(devices[d], 100 + (uint64_t)r, hash);
+            CU_ASSERT_EQUAL_FATAL(
+                fogpay_ledger_store_usage(fx.l, &u, hash, NOW_MS + 1000 * (uint64_t)(r + 1)),
+                FOGPAY_OK);
+        }
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_b, EUR, &lender),
+                              FOGPAY_OK);
+        CU_ASSERT_EQUAL(instalment(fx.l, devices[d], 1, id, lender, 10936, NOW_MS + 3000, NULL),
+                        FOGPAY_ERR_INSTALMENT_AMOUNT);
+        fogpay_transfer t;
+        CU_ASSERT_EQUAL(
+            instalment(fx.l, devices[d], 2, id, lender, 10936 + usage[d], NOW_MS + 3000, &t),
+            FOGPAY_OK);
+        CU_ASSERT_EQUAL(t.amount_minor, 10936 + usage[d]);
+    }
+    fogpay_ledger_close(fx.l);
+}
+
 int main(void)
 {
     static const ledger_test tests[] = {
@@ -351,6 +482,9 @@ int main(void)
         {"schedule: terms out of range refused", test_terms_refused},
         {"plans: versions, events, closing", test_plan_versions},
         {"plans: refusals write nothing", test_plan_refusals},
+        {"instalments: all 12 paid, summing to principal plus interest", test_instalments_paid},
+        {"instalments: every refusal, no money moved", test_instalment_refusals},
+        {"instalments: usage-dependent, two devices pay differently", test_usage_instalments},
     };
     return ledger_fixture_run("ledger_plan", tests, sizeof tests / sizeof tests[0]);
 }
