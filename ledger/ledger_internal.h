@@ -397,6 +397,11 @@ fogpay_error ledger__exec(fogpay_ledger *l, sqlite3_stmt *s);
  * converts a failure. Does not finish s. */
 fogpay_error ledger__complete(fogpay_ledger *l, sqlite3_stmt *s);
 
+/* Steps s (bound by the caller), reads the one row's first column, a
+ * count or sum never negative (FOGPAY_ERR_LEDGER_CORRUPT otherwise), and
+ * finishes s. No row is a failure of the statement. */
+fogpay_error ledger__scalar(fogpay_ledger *l, sqlite3_stmt *s, uint64_t *out);
+
 /* Keeps a sentence of the ledger's own for fogpay_ledger_last_message(). */
 void ledger__note(fogpay_ledger *l, const char *sentence);
 

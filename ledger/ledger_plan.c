@@ -356,21 +356,6 @@ fogpay_error fogpay_ledger_plan_list(fogpay_ledger *l, const char *device_id,
     return err;
 }
 
-/* One number from a statement of one row (count, or usage units). */
-static fogpay_error plan__scalar(fogpay_ledger *l, sqlite3_stmt *s, uint64_t *out)
-{
-    int rc = ledger__step(l, s);
-    fogpay_error err = FOGPAY_OK;
-    if (rc == SQLITE_ROW && sqlite3_column_int64(s, 0) >= 0) {
-        *out = (uint64_t)sqlite3_column_int64(s, 0);
-    } else {
-        err = rc == SQLITE_ROW ? FOGPAY_ERR_LEDGER_CORRUPT
-                               : ledger__error(l, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
-    }
-    ledger__finish(s);
-    return err;
-}
-
 /* The next unpaid instalment of version p (paid ones counted from its
  * effective time) with its usage part up to now. */
 static fogpay_error plan__next(fogpay_ledger *l, const fogpay_plan *p, uint64_t now_ms,
@@ -380,7 +365,7 @@ static fogpay_error plan__next(fogpay_ledger *l, const fogpay_plan *p, uint64_t 
     sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_PLAN_PAID);
     ledger__bind_text(l, s, 1, p->plan_id);
     ledger__bind_u64(l, s, 2, p->effective_ms);
-    fogpay_error err = plan__scalar(l, s, &paid);
+    fogpay_error err = ledger__scalar(l, s, &paid);
     if (err != FOGPAY_OK) {
         return err;
     }
@@ -396,7 +381,7 @@ static fogpay_error plan__next(fogpay_ledger *l, const fogpay_plan *p, uint64_t 
         ledger__bind_text(l, s, 2, p->meter_id);
         ledger__bind_u64(l, s, 3, end_ms - p->period_ms);
         ledger__bind_u64(l, s, 4, end_ms < now_ms ? end_ms : now_ms);
-        err = plan__scalar(l, s, &units);
+        err = ledger__scalar(l, s, &units);
     }
     return err == FOGPAY_OK ? fogpay_plan_instalment(p, number, units, out) : err;
 }

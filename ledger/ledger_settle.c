@@ -46,23 +46,6 @@ typedef struct settle_parties {
     uint64_t payee_wallet_max_minor;             /* 0: no maximum */
 } settle_parties;
 
-/* A single integer from a statement bound by the caller. */
-static fogpay_error settle__scalar(fogpay_ledger *l, sqlite3_stmt *s, int64_t *value)
-{
-    int rc = ledger__step(l, s);
-    fogpay_error err = FOGPAY_OK;
-    if (rc == SQLITE_ROW) {
-        *value = sqlite3_column_int64(s, 0);
-        if (*value < 0) {
-            err = FOGPAY_ERR_LEDGER_CORRUPT;
-        }
-    } else {
-        err = ledger__error(l, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
-    }
-    ledger__finish(s);
-    return err;
-}
-
 static fogpay_error settle__check_amount(uint64_t amount_minor, uint16_t currency)
 {
     if (amount_minor == 0) {
@@ -207,12 +190,7 @@ fogpay_error ledger__day_total_db(fogpay_ledger *l, const char *device_id, uint1
     ledger__bind_text(l, s, 1, device_id);
     ledger__bind_int64(l, s, 2, currency);
     ledger__bind_u64(l, s, 3, day);
-    int64_t paid = 0;
-    fogpay_error err = settle__scalar(l, s, &paid);
-    if (err == FOGPAY_OK) {
-        *paid_minor = (uint64_t)paid;
-    }
-    return err;
+    return ledger__scalar(l, s, paid_minor);
 }
 
 /* Rules 9-10: the payer's wallet holds the amount, and the payee's wallet
@@ -550,13 +528,13 @@ static fogpay_error settle__refund_write(fogpay_ledger *l, uint64_t position, ui
         ledger__note(l, "only a payment can be refunded");
         err = FOGPAY_ERR_FIELD_RANGE;
     }
-    int64_t refunded = 0;
+    uint64_t refunded = 0;
     if (err == FOGPAY_OK) {
         sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_REFUNDED_SUM);
         ledger__bind_u64(l, s, 1, position);
-        err = settle__scalar(l, s, &refunded);
+        err = ledger__scalar(l, s, &refunded);
     }
-    if (err == FOGPAY_OK && (uint64_t)refunded + amount_minor > original.amount_minor) {
+    if (err == FOGPAY_OK && refunded + amount_minor > original.amount_minor) {
         ledger__note(l, "the refunds would exceed the payment");
         err = FOGPAY_ERR_AMOUNT_TOO_LARGE;
     }
