@@ -177,6 +177,6 @@ extern const char cloud_migrate_3_sql[]; /* version 3 to 4 */
 #define STORE_SCHEMA_VERSION 4
 
 /* The transfer kinds the schema takes (cloud.sql): every product's. */
-#define STORE_TRANSFER_KIND_MAX 10
+#define STORE_TRANSFER_KIND_MAX 11
 
 #endif

@@ -5,10 +5,11 @@
  * where the fault lies: malformed input (1..29), a policy rejection of a
  * well-formed message (30..59, and 100..199 for the payment products:
  * holds 100..109, tariffs and metered use 110..119, fees and splits
- * 120..129, legal entities' own logins 130..139), storage (60..79), and
- * internal faults (80..99). The numeric values are part of the wire contract: the reason code
- * in a rejection receipt is one of these values (schemas/reason.cddl), so a
- * value is never renumbered or reused; new values are appended to their group.
+ * 120..129, legal entities' own logins 130..139, financing 140..149),
+ * storage (60..79), and internal faults (80..99). The numeric values are
+ * part of the wire contract: the reason code in a rejection receipt is one
+ * of these values (schemas/reason.cddl), so a value is never renumbered or
+ * reused; new values are appended to their group.
  *
  * Codes of libcbor, wolfSSL, SQLite and Mosquitto are converted to these at
  * the boundary where they are met and never travel further.
@@ -109,6 +110,15 @@ typedef enum fogpay_error {
     FOGPAY_ERR_ENTITY_FOREIGN_ACCOUNT = 131,  /* another entity's account or money */
     FOGPAY_ERR_ENTITY_FOREIGN_TRANSFER = 132, /* a transfer the entity is no party to */
     FOGPAY_ERR_ENTITY_COMMAND = 133,          /* a control command not open to entities */
+    /* Financing: device plans and their instalments. */
+    FOGPAY_ERR_PLAN_UNKNOWN = 140,      /* no financing plan of that id */
+    FOGPAY_ERR_PLAN_CLOSED = 141,       /* the plan is closed: nothing more is owed or paid */
+    FOGPAY_ERR_PLAN_TERMS = 142,        /* a term of the plan is out of its range */
+    FOGPAY_ERR_PLAN_NOT_IN_ORDER = 143, /* effective before the plan's latest version */
+    FOGPAY_ERR_PLAN_DEVICE = 144,       /* the plan finances another device */
+    FOGPAY_ERR_PLAN_PAYEE = 145,        /* an instalment not to the lender's account */
+    FOGPAY_ERR_INSTALMENT_AMOUNT = 146, /* not the amount of the instalment due */
+    FOGPAY_ERR_PLAN_PAID = 147,         /* every instalment of the plan is paid */
 
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,

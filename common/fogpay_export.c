@@ -168,6 +168,10 @@ cJSON *fogpay_export_transfer_object(const fogpay_transfer *t,
         ok = cJSON_AddStringToObject(o, "meter", t->meter_id) != NULL &&
              cJSON_AddStringToObject(o, "tariff", t->tariff_id) != NULL;
     }
+    if (ok && t->plan_id[0] != '\0') {
+        ok = cJSON_AddStringToObject(o, "plan", t->plan_id) != NULL &&
+             export_json_u64(o, "instalment", t->instalment);
+    }
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -239,6 +243,35 @@ static bool export_event_fee(cJSON *o, const fogpay_event *e)
         ok = item != NULL && cJSON_AddItemToArray(legs, item) &&
              export_json_u64(item, "account", e->fee_legs[i].account) &&
              export_json_u64(item, "basisPoints", e->fee_legs[i].basis_points);
+    }
+    return ok;
+}
+
+/* The fields of a plan version (kind 11) or closing (kind 12) event into
+ * o: the plan, its effective time, and a version's lender, currency,
+ * principal (minor units), schedule and terms, its usage price with the
+ * meter; false when out of memory. */
+static bool export_event_plan(cJSON *o, const fogpay_event *e)
+{
+    bool ok = cJSON_AddStringToObject(o, "plan", e->plan_id) != NULL &&
+              export_json_u64(o, "effective", e->effective_ms);
+    if (!ok || e->kind == FOGPAY_EVENT_PLAN_CLOSED) {
+        return ok;
+    }
+    int exponent = 0;
+    const char *code = fogpay_currency_code(e->currency, &exponent);
+    ok = cJSON_AddStringToObject(o, "lender", e->entity_id) != NULL &&
+         cJSON_AddStringToObject(o, "currency", code ? code : "") != NULL &&
+         export_json_u64(o, "principalMinor", e->principal_minor) &&
+         export_json_u64(o, "rateBasisPoints", e->plan_schedule[0]) &&
+         export_json_u64(o, "instalments", e->plan_schedule[1]) &&
+         export_json_u64(o, "periodMs", e->plan_schedule[2]) &&
+         export_json_u64(o, "graceMs", e->plan_terms[0]) &&
+         export_json_u64(o, "shortfall", e->plan_terms[1]) &&
+         cJSON_AddBoolToObject(o, "collect", e->plan_terms[2] != 0) != NULL;
+    if (ok && e->price[0] != '\0') {
+        ok = cJSON_AddStringToObject(o, "usagePrice", e->price) != NULL &&
+             cJSON_AddStringToObject(o, "meter", e->meter_id) != NULL;
     }
     return ok;
 }
@@ -316,6 +349,10 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
     }
     case FOGPAY_EVENT_FEE_SCHEDULE:
         ok = export_event_fee(o, e);
+        break;
+    case FOGPAY_EVENT_PLAN:
+    case FOGPAY_EVENT_PLAN_CLOSED:
+        ok = export_event_plan(o, e);
         break;
     case FOGPAY_EVENT_ENTITY_LOGIN:
         ok = cJSON_AddStringToObject(o, "entity", e->entity_id) != NULL &&

@@ -29,6 +29,27 @@
  * device ids so that a transfer record with both still fits its bound. */
 #define FOGPAY_TARIFF_ID_MAX 23
 
+/* Financing plans are named like tariffs ("charger-7-loan"). */
+#define FOGPAY_PLAN_ID_MAX 23
+
+/* A plan's instalments: fifty years of monthly ones, more than any device
+ * lives; it bounds a schedule listed in full by the control API. */
+#define FOGPAY_PLAN_INSTALMENTS_MAX 600
+
+/* A plan's period, from a minute (so that a test runs a whole plan in
+ * minutes) to a leap year; its grace at most one period, so that an
+ * instalment is late before the next falls due. */
+#define FOGPAY_PLAN_PERIOD_MS_MIN 60000ull
+#define FOGPAY_PLAN_PERIOD_MS_MAX 31622400000ull
+
+/* The year an annual rate is counted over: 365 days, exactly, in ms. */
+#define FOGPAY_PLAN_YEAR_MS 31536000000ull
+
+/* A fixed annual rate in basis points: at most 1000 % a year, above any
+ * lawful rate; with the limits above, principal * rate * term stays under
+ * 2^40 * 2^17 * 2^45 = 2^102, exact in 128 bits. */
+#define FOGPAY_PLAN_RATE_BP_MAX 100000u
+
 /* A tariff's price as text, "<num>/<den>": two decimal integers of at most
  * 19 digits (each at most 2^63-1) and the slash. */
 #define FOGPAY_PRICE_TEXT_MAX 39

@@ -118,6 +118,7 @@ static const field_spec intent_fields[] = {
      .min = 1,
      .max = FOGPAY_HOLD_TIMEOUT_MAX_S,
      .above = FOGPAY_ERR_HOLD_TIMEOUT_TOO_LONG},
+    TEXT_FIELD(fogpay_intent, 12, plan_id, false, FIELD_ID),
 };
 
 static const field_spec hold_message_fields[] = {
@@ -208,6 +209,20 @@ static const tuple_spec transfer_leg_spec = {
 };
 
 /* A fee leg of a fee schedule: [account, basis points]. */
+/* A plan's schedule [rate_bp, instalment_count, period_ms] and terms
+ * [grace_ms, shortfall, collect] (ledger.h, fogpay_plan); grace at most a
+ * period is a rule across fields of the ledger's. */
+static const tuple_spec plan_schedule_spec = {
+    .width = 3,
+    .min = {0, 1, FOGPAY_PLAN_PERIOD_MS_MIN},
+    .max = {FOGPAY_PLAN_RATE_BP_MAX, FOGPAY_PLAN_INSTALMENTS_MAX, FOGPAY_PLAN_PERIOD_MS_MAX},
+};
+static const tuple_spec plan_terms_spec = {
+    .width = 3,
+    .min = {0, 0, 0},
+    .max = {FOGPAY_PLAN_PERIOD_MS_MAX, 1, 1},
+};
+
 static const tuple_spec fee_leg_spec = {
     .width = 2,
     .min = {1, 1},
@@ -216,7 +231,7 @@ static const tuple_spec fee_leg_spec = {
 
 static const field_spec transfer_fields[] = {
     UINT_FIELD(fogpay_transfer, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_ENTITY_PAYMENT),
+    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_INSTALMENT),
     UINT_FIELD(fogpay_transfer, 3, debit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 4, credit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 5, amount_minor, true, 1, FOGPAY_AMOUNT_MAX_MINOR),
@@ -232,11 +247,13 @@ static const field_spec transfer_fields[] = {
     TEXT_FIELD(fogpay_transfer, 18, meter_id, false, FIELD_ID),
     TEXT_FIELD(fogpay_transfer, 19, tariff_id, false, FIELD_ID),
     TUPLES_FIELD(fogpay_transfer, 20, legs, leg_count, transfer_leg_spec),
+    TEXT_FIELD(fogpay_transfer, 24, plan_id, false, FIELD_ID),
+    UINT_FIELD(fogpay_transfer, 25, instalment, false, 1, FOGPAY_PLAN_INSTALMENTS_MAX),
 };
 
 static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_ENTITY_LOGIN),
+    UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_PLAN_CLOSED),
     UINT_FIELD(fogpay_event, 3, time_ms, true, 1, TIME_MS_MAX),
     TEXT_FIELD(fogpay_event, 4, device_id, false, FIELD_ID),
     UINT_FIELD(fogpay_event, 5, seq, false, 1, FOGPAY_STORED_INT_MAX),
@@ -259,6 +276,11 @@ static const field_spec event_fields[] = {
     TEXT_FIELD(fogpay_event, 17, price, false, FIELD_PRINT),
     UINT_FIELD(fogpay_event, 18, minimum_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_event, 19, currency, false, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
+    /* After 16..19: a plan event carries keys of both blocks, in order. */
+    TEXT_FIELD(fogpay_event, 25, plan_id, false, FIELD_ID),
+    UINT_FIELD(fogpay_event, 26, principal_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
+    TUPLES_FIELD(fogpay_event, 27, plan_schedule, plan_schedule_count, plan_schedule_spec),
+    TUPLES_FIELD(fogpay_event, 28, plan_terms, plan_terms_count, plan_terms_spec),
 };
 
 /* Keys 1..7 of a batch; key 8 or 9, the records, is read by
@@ -775,6 +797,13 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
         (charge && !device)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
+    /* An instalment names its plan and number, paid by its device; no
+     * other kind carries them. */
+    bool instalment = in->kind == FOGPAY_TRANSFER_INSTALMENT;
+    if (instalment != (in->plan_id[0] != '\0') || instalment != (in->instalment != 0) ||
+        (instalment && !device)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
     return FOGPAY_OK;
 }
 
@@ -817,6 +846,31 @@ static fogpay_error event_fee_check(const fogpay_event *in)
     return FOGPAY_OK;
 }
 
+/* The fields of the plan kinds: both name their plan; a plan version its
+ * currency, principal, schedule and terms, and a usage price (key 17)
+ * exactly with the meter it counts (key 6). No other kind carries them. */
+static fogpay_error event_plan_check(const fogpay_event *in)
+{
+    bool plan = in->kind == FOGPAY_EVENT_PLAN;
+    bool closed = in->kind == FOGPAY_EVENT_PLAN_CLOSED;
+    if ((plan || closed) != (in->plan_id[0] != '\0') || plan != (in->principal_minor != 0) ||
+        plan != (in->plan_schedule_count == 1) || plan != (in->plan_terms_count == 1) ||
+        (plan && in->currency == 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (closed && (in->meter_id[0] != '\0' || in->price[0] != '\0')) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    uint64_t num = 0;
+    uint64_t den = 0;
+    if (plan && ((in->meter_id[0] != '\0') != (in->price[0] != '\0') ||
+                 (in->price[0] != '\0' && fogpay_price_parse(in->price, &num, &den) != FOGPAY_OK) ||
+                 in->plan_terms[0] > in->plan_schedule[2])) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return FOGPAY_OK;
+}
+
 /* The fields of the tariff kinds: a tariff names its id, price, currency,
  * unit and effective time (a minimum charge and a payee entity optional); a
  * binding its meter and tariff, and, made by a device's message, that
@@ -825,10 +879,11 @@ static fogpay_error event_tariff_check(const fogpay_event *in)
 {
     bool tariff = in->kind == FOGPAY_EVENT_TARIFF;
     bool bound = in->kind == FOGPAY_EVENT_METER_BOUND;
+    bool plan = in->kind == FOGPAY_EVENT_PLAN;
     if ((tariff || bound) != (in->tariff_id[0] != '\0')) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    if (tariff != (in->price[0] != '\0') || tariff != (in->currency != 0) ||
+    if ((!plan && tariff != (in->price[0] != '\0')) || (!plan && tariff != (in->currency != 0)) ||
         (!tariff && in->minimum_minor != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
@@ -856,7 +911,9 @@ static fogpay_error event_check(const fogpay_event *in)
     bool key = rotated || in->kind == FOGPAY_EVENT_KEY_REVOKED;
     bool fee = in->kind == FOGPAY_EVENT_FEE_SCHEDULE;
     bool login = in->kind == FOGPAY_EVENT_ENTITY_LOGIN;
-    bool entity = ownership || login || in->kind == FOGPAY_EVENT_REGISTERED;
+    bool plan = in->kind == FOGPAY_EVENT_PLAN || in->kind == FOGPAY_EVENT_PLAN_CLOSED;
+    bool entity =
+        ownership || login || in->kind == FOGPAY_EVENT_REGISTERED || in->kind == FOGPAY_EVENT_PLAN;
     bool device = in->device_id[0] != '\0';
     if (in->kind == 4) {
         return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
@@ -874,7 +931,7 @@ static fogpay_error event_check(const fogpay_event *in)
     if (key != !all_zero(in->kid, sizeof in->kid)) {
         return FOGPAY_ERR_FIELD_RANGE; /* a kid exactly in key events */
     }
-    if (!bound && (usage != (in->seq != 0) || usage != (in->meter_id[0] != '\0') ||
+    if (!bound && (usage != (in->seq != 0) || (!plan && usage != (in->meter_id[0] != '\0')) ||
                    usage != hash_present(in->usage_hash))) {
         return FOGPAY_ERR_FIELD_RANGE; /* seq, meter, unit and hash make a usage event */
     }
@@ -882,7 +939,7 @@ static fogpay_error event_check(const fogpay_event *in)
         return FOGPAY_ERR_FIELD_RANGE;
     }
     if ((!fee && !tariff && entity != (in->entity_id[0] != '\0')) ||
-        (ownership || rotated || fee || tariff) != (in->effective_ms != 0) ||
+        (ownership || rotated || fee || tariff || plan) != (in->effective_ms != 0) ||
         (!ownership && in->role != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
@@ -892,7 +949,8 @@ static fogpay_error event_check(const fogpay_event *in)
     if (in->reason != 0 && !fogpay_error_is_reason((fogpay_error)in->reason)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    return event_tariff_check(in);
+    err = event_plan_check(in);
+    return err == FOGPAY_OK ? event_tariff_check(in) : err;
 }
 
 static fogpay_error batch_header_check(const fogpay_batch_header *h)

@@ -40,8 +40,9 @@ typedef struct fogpay_intent {
     uint32_t ttl_s;                              /* key 8, 1..FOGPAY_TTL_MAX_S */
     char reference[FOGPAY_REFERENCE_MAX + 1];    /* key 9, optional */
     uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES];   /* key 10 */
-    uint32_t hold_s; /* key 11, optional: an authorisation held this long,
-                        1..FOGPAY_HOLD_TIMEOUT_MAX_S (schemas/hold.cddl) */
+    uint32_t hold_s;                      /* key 11, optional: an authorisation held this long,
+                                             1..FOGPAY_HOLD_TIMEOUT_MAX_S (schemas/hold.cddl) */
+    char plan_id[FOGPAY_PLAN_ID_MAX + 1]; /* key 12, optional: an instalment of it */
 } fogpay_intent;
 
 /* Meter reading for pay-per-use, device to gateway (schemas/usage.cddl).
@@ -169,6 +170,7 @@ typedef enum fogpay_transfer_kind {
     FOGPAY_TRANSFER_EXPIRY = 8,          /* holds account back to the payer: the timeout */
     FOGPAY_TRANSFER_USAGE_CHARGE = 9,    /* a bound meter's reading, charged at its tariff */
     FOGPAY_TRANSFER_ENTITY_PAYMENT = 10, /* a legal entity's account pays a device's wallet */
+    FOGPAY_TRANSFER_INSTALMENT = 11,     /* a device pays an instalment of its plan's loan */
 } fogpay_transfer_kind;
 
 /* One leg of a transfer: amount_minor from the debit to the credit
@@ -201,6 +203,8 @@ typedef struct fogpay_transfer {
     uint64_t related_position; /* key 14, optional: refunded/reversed, the authorisation */
     char meter_id[FOGPAY_METER_ID_MAX + 1];   /* key 18, usage charges: the meter */
     char tariff_id[FOGPAY_TARIFF_ID_MAX + 1]; /* key 19, usage charges: the tariff */
+    char plan_id[FOGPAY_PLAN_ID_MAX + 1];     /* key 24, instalments: the plan */
+    uint32_t instalment;                      /* key 25, instalments: its number, from 1 */
     uint8_t leg_count;                        /* legs after the first, 0..FOGPAY_LEGS_MAX-1 */
     fogpay_leg legs[FOGPAY_LEGS_MAX - 1];     /* key 20, optional: legs 2..leg_count+1 */
 } fogpay_transfer;
@@ -233,6 +237,8 @@ typedef enum fogpay_event_kind {
     FOGPAY_EVENT_METER_BOUND = 8,   /* a device's meter is bound to a tariff */
     FOGPAY_EVENT_FEE_SCHEDULE = 9,  /* an operator set a payee's fee schedule from a time on */
     FOGPAY_EVENT_ENTITY_LOGIN = 10, /* a legal entity's login was created or removed */
+    FOGPAY_EVENT_PLAN = 11,         /* a device's financing plan is created or changed */
+    FOGPAY_EVENT_PLAN_CLOSED = 12,  /* a device's financing plan is closed */
 } fogpay_event_kind;
 
 /* One event of a gateway's event chain (schemas/event.cddl): what the back
@@ -271,6 +277,16 @@ typedef struct fogpay_event {
                                                      payee's (absent), i the i-th fee leg */
     char login[FOGPAY_LOGIN_NAME_MAX + 1];        /* key 23, entity login: its username */
     uint8_t login_removed; /* key 24, entity login: 1 removed (absent created) */
+    /* A financing plan's version (plan, plan closed): device_id the
+     * financed device, entity_id the lender, from effective_ms; a plan
+     * version also names its currency, principal and terms, and (meter_id,
+     * price) its usage price when it has one. */
+    char plan_id[FOGPAY_PLAN_ID_MAX + 1]; /* key 25, plan and plan closed */
+    uint64_t principal_minor;             /* key 26, plan */
+    uint8_t plan_schedule_count;          /* key 27's length: 1 in a plan version */
+    uint64_t plan_schedule[3];            /* key 27: rate_bp, instalment_count, period_ms */
+    uint8_t plan_terms_count;             /* key 28's length: 1 in a plan version */
+    uint64_t plan_terms[3];               /* key 28: grace_ms, shortfall, collect */
 } fogpay_event;
 
 /* The two chains a gateway syncs upstream, each in batches of its own. */

@@ -36,6 +36,11 @@ typedef struct control_command {
 
 /* Field access (control_internal.h). */
 
+void control__copy_text(char *out, size_t cap, const char *text)
+{
+    snprintf(out, cap, "%s", text ? text : "");
+}
+
 fogpay_error control__text(const cJSON *cmd, const char *name, bool required, size_t max_len,
                            const char **out, control_reply *r)
 {
@@ -734,6 +739,10 @@ static const control_command control_commands[] = {
     {"getTariff", control__get_tariff},
     {"bindMeter", control__bind_meter},
     {"getMeter", control__get_meter},
+    {"createPlan", control__create_plan},
+    {"getPlan", control__get_plan},
+    {"listPlans", control__list_plans},
+    {"closePlan", control__close_plan},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */

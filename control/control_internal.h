@@ -1,8 +1,8 @@
 /*
  * control_internal.h - shared by the command handlers of control.c,
- * control_import.c, control_entity.c, control_fee.c, control_hold.c and
- * control_tariff.c: the reply under construction and the field readers that
- * validate every field before the ledger sees it.
+ * control_import.c, control_entity.c, control_fee.c, control_hold.c,
+ * control_plan.c and control_tariff.c: the reply under construction and the
+ * field readers that validate every field before the ledger sees it.
  */
 #ifndef FOGPAY_CONTROL_INTERNAL_H
 #define FOGPAY_CONTROL_INTERNAL_H
@@ -23,6 +23,9 @@ typedef struct control_reply {
 
 typedef fogpay_error (*control_handler)(const fogpay_control_context *c, const cJSON *cmd,
                                         uint64_t now_ms, control_reply *r);
+
+/* Copies text (checked for length by control__text; NULL is "") into out. */
+void control__copy_text(char *out, size_t cap, const char *text);
 
 /* Each returns FOGPAY_ERR_MISSING_FIELD for an absent required field and
  * sets r->message naming the rule. */
@@ -96,6 +99,15 @@ fogpay_error control__pay_device(const fogpay_control_context *c, const cJSON *c
 fogpay_error control__import_devices(const fogpay_control_context *c, const cJSON *cmd,
                                      uint64_t now_ms, control_reply *r);
 
+/* Financing plans (control_plan.c). */
+fogpay_error control__create_plan(const fogpay_control_context *c, const cJSON *cmd,
+                                  uint64_t now_ms, control_reply *r);
+fogpay_error control__get_plan(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                               control_reply *r);
+fogpay_error control__list_plans(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                                 control_reply *r);
+fogpay_error control__close_plan(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                                 control_reply *r);
 /* Tariffs and meter bindings (control_tariff.c). */
 fogpay_error control__define_tariff(const fogpay_control_context *c, const cJSON *cmd,
                                     uint64_t now_ms, control_reply *r);

@@ -45,12 +45,6 @@ static fogpay_error tariff__into(const fogpay_tariff *t, uint64_t until_ms, cJSO
     return ok ? FOGPAY_OK : FOGPAY_ERR_NO_MEMORY;
 }
 
-/* Copies text (checked for length by control__text) into out. */
-static void tariff__copy(char *out, size_t cap, const char *text)
-{
-    snprintf(out, cap, "%s", text ? text : "");
-}
-
 /* The ids of a defineTariff: tariff, device, unit, payeeEntity. */
 static fogpay_error tariff__read_ids(const cJSON *cmd, fogpay_tariff *t, control_reply *r)
 {
@@ -66,10 +60,10 @@ static fogpay_error tariff__read_ids(const cJSON *cmd, fogpay_tariff *t, control
         err = control__text(cmd, "payeeEntity", false, FOGPAY_ENTITY_ID_MAX, &entity, r);
     }
     if (err == FOGPAY_OK) {
-        tariff__copy(t->tariff_id, sizeof t->tariff_id, id);
-        tariff__copy(t->device_id, sizeof t->device_id, device);
-        tariff__copy(t->unit, sizeof t->unit, unit);
-        tariff__copy(t->payee_entity, sizeof t->payee_entity, entity);
+        control__copy_text(t->tariff_id, sizeof t->tariff_id, id);
+        control__copy_text(t->device_id, sizeof t->device_id, device);
+        control__copy_text(t->unit, sizeof t->unit, unit);
+        control__copy_text(t->payee_entity, sizeof t->payee_entity, entity);
     }
     return err;
 }

@@ -60,6 +60,7 @@ static const struct {
     {ledger_gateway_key__sql, &ledger_gateway_key__sql_count},
     {ledger_tariff__sql, &ledger_tariff__sql_count},
     {ledger_hold__sql, &ledger_hold__sql_count},
+    {ledger_plan__sql, &ledger_plan__sql_count},
     {ledger_verify__sql, &ledger_verify__sql_count},
 };
 
@@ -149,6 +150,20 @@ fogpay_error ledger__error(fogpay_ledger *l, int rc)
     default:
         return fogpay_sqlite_error(rc);
     }
+}
+
+fogpay_error ledger__scalar(fogpay_ledger *l, sqlite3_stmt *s, uint64_t *out)
+{
+    int rc = ledger__step(l, s);
+    fogpay_error err = FOGPAY_OK;
+    if (rc == SQLITE_ROW && sqlite3_column_int64(s, 0) >= 0) {
+        *out = (uint64_t)sqlite3_column_int64(s, 0);
+    } else {
+        err = rc == SQLITE_ROW ? FOGPAY_ERR_LEDGER_CORRUPT
+                               : ledger__error(l, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    }
+    ledger__finish(s);
+    return err;
 }
 
 fogpay_error ledger__exec(fogpay_ledger *l, sqlite3_stmt *s)

@@ -608,6 +608,105 @@ fogpay_error fogpay_ledger_meter_get(fogpay_ledger *l, const char *device_id, co
 fogpay_error fogpay_tariff_charge(uint64_t delta, uint64_t num, uint64_t den, uint64_t carry,
                                   uint64_t *charge_minor, uint64_t *carry_out);
 
+/* Financing (ledger_plan.c, ledger_schedule.c; the tables in
+ * schemas/ledger.sql, "Financing.").
+ *
+ * A plan finances a device: the lender (a legal entity, paid into its
+ * account in the currency) lends principal_minor, repaid in
+ * instalment_count instalments, one every period_ms, the i-th falling due
+ * at effective_ms + i * period_ms, each payable until grace_ms after. The
+ * interest is a fixed annual rate (rate_bp basis points a year of 365
+ * days, simple interest on the principal over the plan's term) and, when
+ * usage_num is set, usage_num/usage_den minor units per unit the device's
+ * meter_id meters during the instalment's period ("conditions altered by
+ * the degree of usage"). On shortfall the plan suspends the device, or
+ * limits it to the payees named by an operator; collect allows the
+ * gateway to take an instalment from the device's wallet after its grace.
+ * Versions are append-only and effective-dated like tariffs: a version
+ * restates the terms from its effective time on (its principal is what is
+ * still financed then, its instalments count from then), and instalments
+ * of an earlier version due from then on are replaced by the new one's. A
+ * closed version ends the plan. */
+typedef enum fogpay_plan_shortfall {
+    FOGPAY_PLAN_SHORTFALL_SUSPEND = 0, /* the gateway suspends the device */
+    FOGPAY_PLAN_SHORTFALL_LIMIT = 1,   /* the device may pay only named payees */
+} fogpay_plan_shortfall;
+
+typedef struct fogpay_plan {
+    char plan_id[FOGPAY_PLAN_ID_MAX + 1];
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];     /* the financed device */
+    char lender_entity[FOGPAY_ENTITY_ID_MAX + 1]; /* paid into its account in currency */
+    uint16_t currency;
+    uint64_t principal_minor; /* 1..FOGPAY_AMOUNT_MAX_MINOR */
+    uint32_t rate_bp;         /* 0..FOGPAY_PLAN_RATE_BP_MAX a year */
+    uint64_t usage_num;       /* 0: no usage component; else minor units ... */
+    uint64_t usage_den;       /* ... per usage_den units of meter_id */
+    char meter_id[FOGPAY_METER_ID_MAX + 1];
+    uint32_t instalment_count; /* 1..FOGPAY_PLAN_INSTALMENTS_MAX */
+    uint64_t period_ms;        /* FOGPAY_PLAN_PERIOD_MS_MIN..MAX */
+    uint64_t grace_ms;         /* 0..period_ms */
+    uint8_t shortfall;         /* fogpay_plan_shortfall */
+    bool collect;              /* the gateway may collect from the wallet after grace */
+    bool closed;               /* this version ends the plan */
+    uint64_t effective_ms;     /* from when this version applies, at least 1 */
+} fogpay_plan;
+
+/* One instalment of a plan version: principal_minor + interest_minor +
+ * usage_minor = amount_minor, due at due_ms. */
+typedef struct fogpay_instalment {
+    uint32_t number; /* 1..instalment_count */
+    uint64_t due_ms;
+    uint64_t principal_minor;
+    uint64_t interest_minor;
+    uint64_t usage_minor;
+    uint64_t amount_minor;
+} fogpay_instalment;
+
+/* The terms of p against their ranges: FOGPAY_ERR_PLAN_TERMS for one out
+ * of its range (FOGPAY_OK for a closing version whatever its terms). */
+fogpay_error fogpay_plan_check(const fogpay_plan *p);
+/* The fixed interest of a plan version over its whole term, exactly:
+ * floor(principal * rate_bp * instalment_count * period_ms /
+ * (10000 * FOGPAY_PLAN_YEAR_MS)), computed in 128 bits. */
+fogpay_error fogpay_plan_interest(const fogpay_plan *p, uint64_t *interest_minor);
+/* Instalment number of p, with usage_units metered during its period.
+ * The rounding rule: the principal and the fixed interest are each split
+ * into instalment_count equal parts rounded down, and the last instalment
+ * takes what the rounding leaves of each (less than instalment_count minor
+ * units), so the instalments sum to principal plus interest exactly; the
+ * usage part is floor(usage_units * usage_num / usage_den), its own
+ * exact charge (fogpay_tariff_charge with no carry). FOGPAY_ERR_PLAN_TERMS,
+ * FOGPAY_ERR_FIELD_RANGE for a number outside 1..instalment_count,
+ * FOGPAY_ERR_CHARGE_TOO_LARGE for an amount over FOGPAY_AMOUNT_MAX_MINOR. */
+fogpay_error fogpay_plan_instalment(const fogpay_plan *p, uint32_t number, uint64_t usage_units,
+                                    fogpay_instalment *out);
+
+/* Defines a version of plan p->plan_id (the first creates the plan), with
+ * its event (kind 11), as its own transaction unless one is open; the
+ * lender gets its account in the currency now. Errors: FOGPAY_ERR_PLAN_TERMS,
+ * FOGPAY_ERR_PLAN_NOT_IN_ORDER (effective before the plan's latest
+ * version), FOGPAY_ERR_EXISTS (a version at that time already),
+ * FOGPAY_ERR_PLAN_CLOSED (the plan is closed), FOGPAY_ERR_PLAN_DEVICE
+ * (the plan finances another device), FOGPAY_ERR_UNKNOWN_DEVICE,
+ * FOGPAY_ERR_NOT_FOUND (no such entity), FOGPAY_ERR_TEXT_INVALID. */
+fogpay_error fogpay_ledger_plan_define(fogpay_ledger *l, const fogpay_plan *p, uint64_t now_ms);
+/* Closes plan_id from effective_ms on (a version with closed set and the
+ * latest terms), with its event (kind 12). Errors as above, and
+ * FOGPAY_ERR_PLAN_UNKNOWN. */
+fogpay_error fogpay_ledger_plan_close(fogpay_ledger *l, const char *plan_id, uint64_t effective_ms,
+                                      uint64_t now_ms);
+/* The version of plan_id applying at time_ms, and (until_ms, may be NULL)
+ * when the next starts (UINT64_MAX: none). FOGPAY_ERR_PLAN_UNKNOWN, and
+ * FOGPAY_ERR_NOT_FOUND when the plan starts after time_ms. */
+fogpay_error fogpay_ledger_plan_at(fogpay_ledger *l, const char *plan_id, uint64_t time_ms,
+                                   fogpay_plan *out, uint64_t *until_ms);
+/* Visits every version of every plan (of device_id, or all when it is
+ * NULL), by plan id and then effective time; visit returns nonzero to
+ * stop. */
+typedef int (*fogpay_plan_visit)(void *ctx, const fogpay_plan *plan);
+fogpay_error fogpay_ledger_plan_list(fogpay_ledger *l, const char *device_id,
+                                     fogpay_plan_visit visit, void *ctx);
+
 /* What a reading came to. */
 typedef struct fogpay_usage_settlement {
     bool bound;            /* the meter is bound: tariff_id set */

@@ -49,8 +49,9 @@ const ledger_stmt_sql ledger_account__sql[] = {
     {LEDGER_STMT_TRANSFER_INSERT,
      "INSERT INTO transfers (position, kind, debit_account, credit_account, amount_minor, "
      "currency, time_ms, device_id, seq, payer_entity, payee_entity, intent_hash, reference, "
-     "related_position, record, hash, meter_id, tariff_id) "
-     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"},
+     "related_position, record, hash, meter_id, tariff_id, plan_id, instalment) "
+     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+     "?19, ?20)"},
     {LEDGER_STMT_LEG_INSERT,
      "INSERT INTO transfer_legs (position, leg, debit_account, credit_account, amount_minor) "
      "VALUES (?1, ?2, ?3, ?4, ?5)"},
@@ -295,6 +296,12 @@ static void account__transfer_bind(fogpay_ledger *l, sqlite3_stmt *s, const void
     }
     ledger__bind_text_or_null(l, s, 17, t->meter_id);
     ledger__bind_text_or_null(l, s, 18, t->tariff_id);
+    ledger__bind_text_or_null(l, s, 19, t->plan_id);
+    if (t->instalment != 0) {
+        ledger__bind_u64(l, s, 20, t->instalment);
+    } else {
+        ledger__bind_null(l, s, 20);
+    }
 }
 
 static fogpay_error account__transfer_check(const void *record, uint64_t head)

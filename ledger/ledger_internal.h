@@ -199,6 +199,13 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_HOLD_GET,
     LEDGER_STMT_HOLD_OPEN,
     LEDGER_STMT_HOLD_LIST,
+    /* ledger_plan.c */
+    LEDGER_STMT_PLAN_INSERT,
+    LEDGER_STMT_PLAN_LATEST,
+    LEDGER_STMT_PLAN_AT,
+    LEDGER_STMT_PLAN_LIST,
+    LEDGER_STMT_PLAN_PAID,
+    LEDGER_STMT_PLAN_USAGE,
     /* ledger_verify.c */
     LEDGER_STMT_VERIFY_WALK,
     LEDGER_STMT_VERIFY_EVENTS,
@@ -241,6 +248,8 @@ extern const ledger_stmt_sql ledger_tariff__sql[];
 extern const size_t ledger_tariff__sql_count;
 extern const ledger_stmt_sql ledger_hold__sql[];
 extern const size_t ledger_hold__sql_count;
+extern const ledger_stmt_sql ledger_plan__sql[];
+extern const size_t ledger_plan__sql_count;
 extern const ledger_stmt_sql ledger_verify__sql[];
 extern const size_t ledger_verify__sql_count;
 
@@ -386,8 +395,8 @@ struct fogpay_ledger {
 #define LEDGER_TRANSFER_COLUMNS                                                                    \
     "position, kind, debit_account, credit_account, amount_minor, currency, time_ms, device_id, "  \
     "seq, payer_entity, payee_entity, intent_hash, reference, related_position, hash, record, "    \
-    "meter_id, tariff_id"
-#define LEDGER_TRANSFER_COLUMN_COUNT  18
+    "meter_id, tariff_id, plan_id, instalment"
+#define LEDGER_TRANSFER_COLUMN_COUNT  20
 #define LEDGER_TRANSFER_COLUMN_RECORD 15
 
 /* The columns of an event in the order ledger__event_read() reads them. */
@@ -430,6 +439,11 @@ fogpay_error ledger__exec(fogpay_ledger *l, sqlite3_stmt *s);
  * steps it to completion (so its change is whole before the reset) and
  * converts a failure. Does not finish s. */
 fogpay_error ledger__complete(fogpay_ledger *l, sqlite3_stmt *s);
+
+/* Steps s (bound by the caller), reads the one row's first column, a
+ * count or sum never negative (FOGPAY_ERR_LEDGER_CORRUPT otherwise), and
+ * finishes s. No row is a failure of the statement. */
+fogpay_error ledger__scalar(fogpay_ledger *l, sqlite3_stmt *s, uint64_t *out);
 
 /* Keeps a sentence of the ledger's own for fogpay_ledger_last_message(). */
 void ledger__note(fogpay_ledger *l, const char *sentence);
@@ -481,6 +495,11 @@ fogpay_error ledger__holder_read_db(fogpay_ledger *l, const char *device_id, uin
 /* Checks a device id: 1..FOGPAY_DEVICE_ID_MAX bytes of letters, digits and
  * '.', '_', ':', '-' (FOGPAY_ERR_FIELD_RANGE, FOGPAY_ERR_TEXT_INVALID). */
 fogpay_error ledger__check_device_id(const char *device_id);
+
+/* Checks an id of the contract's alphabet (fogpay_id_valid): a tariff's,
+ * plan's, meter's or entity's, 1..max bytes (FOGPAY_ERR_FIELD_RANGE,
+ * FOGPAY_ERR_TEXT_INVALID). */
+fogpay_error ledger__check_id(const char *id, size_t max);
 
 /* FOGPAY_OK when the entity exists, FOGPAY_ERR_NOT_FOUND otherwise. */
 fogpay_error ledger__entity_exists(fogpay_ledger *l, const char *entity_id);
@@ -571,7 +590,20 @@ typedef struct ledger_payment {
     uint8_t kind;
     const char *meter_id;
     const char *tariff_id;
+    uint32_t instalment; /* an instalment: its number (the plan is the intent's) */
 } ledger_payment;
+
+/* ledger_plan.c: the number of the instalment an intent naming a plan
+ * pays, inside the payment's operation: the plan's version applying now,
+ * open, of the paying device, paid to the lender's account in its
+ * currency, and the amount that of its next unpaid instalment (the usage
+ * part counted from the device's stored readings of the plan's meter in
+ * the instalment's period, up to now). FOGPAY_ERR_PLAN_UNKNOWN,
+ * FOGPAY_ERR_PLAN_CLOSED, FOGPAY_ERR_PLAN_DEVICE, FOGPAY_ERR_PLAN_PAYEE,
+ * FOGPAY_ERR_PLAN_PAID, FOGPAY_ERR_INSTALMENT_AMOUNT. Instalments are
+ * monthly events, not the payment path's load: it reads the database. */
+fogpay_error ledger__plan_instalment_for(fogpay_ledger *l, const fogpay_intent *in, uint64_t now_ms,
+                                         uint32_t *number);
 
 /* Checks the payer, payee and funds (ledger.h's rules) and appends the
  * transfer, as one operation; a refusal changes nothing. *out and

@@ -389,16 +389,7 @@ fogpay_error ledger__last_seq_db(fogpay_ledger *l, const char *device_id, uint64
 {
     sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_MESSAGE_LAST_SEQ);
     ledger__bind_text(l, s, 1, device_id);
-    int rc = ledger__step(l, s);
-    fogpay_error err = FOGPAY_OK;
-    if (rc == SQLITE_ROW && sqlite3_column_int64(s, 0) >= 0) {
-        *seq = (uint64_t)sqlite3_column_int64(s, 0);
-    } else {
-        err = rc == SQLITE_ROW ? FOGPAY_ERR_LEDGER_CORRUPT
-                               : ledger__error(l, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
-    }
-    ledger__finish(s);
-    return err;
+    return ledger__scalar(l, s, seq);
 }
 
 /* Appends the event of a stored reading; hash is the signed reading's. */

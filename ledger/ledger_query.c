@@ -117,13 +117,17 @@ fogpay_error ledger__transfer_read(fogpay_ledger *l, sqlite3_stmt *s, fogpay_tra
               query__u64(s, 4, &t->amount_minor) && query__u64(s, 5, &currency) &&
               query__u64(s, 6, &t->time_ms) && query__u64(s, 8, &t->seq) &&
               query__u64(s, 13, &t->related_position);
-    ok = ok && kind <= FOGPAY_TRANSFER_ENTITY_PAYMENT && currency <= FOGPAY_CURRENCY_MAX;
+    uint64_t instalment = 0;
+    ok = ok && query__u64(s, 19, &instalment) && instalment <= FOGPAY_PLAN_INSTALMENTS_MAX;
+    ok = ok && kind <= FOGPAY_TRANSFER_INSTALMENT && currency <= FOGPAY_CURRENCY_MAX;
+    t->instalment = (uint32_t)instalment;
     ok = ok && ledger__column_text(s, 7, t->device_id, sizeof t->device_id) &&
          ledger__column_text(s, 9, t->payer_entity, sizeof t->payer_entity) &&
          ledger__column_text(s, 10, t->payee_entity, sizeof t->payee_entity) &&
          ledger__column_text(s, 12, t->reference, sizeof t->reference) &&
          ledger__column_text(s, 16, t->meter_id, sizeof t->meter_id) &&
          ledger__column_text(s, 17, t->tariff_id, sizeof t->tariff_id) &&
+         ledger__column_text(s, 18, t->plan_id, sizeof t->plan_id) &&
          query__hash(s, 11, true, t->intent_hash);
     t->kind = (uint8_t)kind;
     t->currency = (uint16_t)currency;

@@ -86,6 +86,15 @@ fogpay_error ledger__check_device_id(const char *device_id)
     return fogpay_device_id_valid(device_id) ? FOGPAY_OK : FOGPAY_ERR_TEXT_INVALID;
 }
 
+fogpay_error ledger__check_id(const char *id, size_t max)
+{
+    fogpay_error err = ledger__check_text(id, max);
+    if (err == FOGPAY_OK && !fogpay_id_valid(id, max)) {
+        err = FOGPAY_ERR_TEXT_INVALID;
+    }
+    return err;
+}
+
 /* Optional personal text: NULL or empty is absent; otherwise at most max. */
 static fogpay_error registry__check_optional(const char *text, size_t max)
 {

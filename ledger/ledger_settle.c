@@ -50,23 +50,6 @@ typedef struct settle_parties {
     uint64_t payee_wallet_max_minor;             /* 0: no maximum */
 } settle_parties;
 
-/* A single integer from a statement bound by the caller. */
-static fogpay_error settle__scalar(fogpay_ledger *l, sqlite3_stmt *s, int64_t *value)
-{
-    int rc = ledger__step(l, s);
-    fogpay_error err = FOGPAY_OK;
-    if (rc == SQLITE_ROW) {
-        *value = sqlite3_column_int64(s, 0);
-        if (*value < 0) {
-            err = FOGPAY_ERR_LEDGER_CORRUPT;
-        }
-    } else {
-        err = ledger__error(l, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
-    }
-    ledger__finish(s);
-    return err;
-}
-
 static fogpay_error settle__check_amount(uint64_t amount_minor, uint16_t currency)
 {
     if (amount_minor == 0) {
@@ -228,12 +211,7 @@ fogpay_error ledger__day_total_db(fogpay_ledger *l, const char *device_id, uint1
     ledger__bind_text(l, s, 1, device_id);
     ledger__bind_int64(l, s, 2, currency);
     ledger__bind_u64(l, s, 3, day);
-    int64_t paid = 0;
-    fogpay_error err = settle__scalar(l, s, &paid);
-    if (err == FOGPAY_OK) {
-        *paid_minor = (uint64_t)paid;
-    }
-    return err;
+    return ledger__scalar(l, s, paid_minor);
 }
 
 /* Rules 9-10: the payer's wallet holds the amount, and the payee's wallet
@@ -309,6 +287,10 @@ static fogpay_error settle__write(fogpay_ledger *l, const ledger_payment *pay, u
         snprintf(t->meter_id, sizeof t->meter_id, "%s", pay->meter_id);
         snprintf(t->tariff_id, sizeof t->tariff_id, "%s", pay->tariff_id);
     }
+    if (pay->kind == FOGPAY_TRANSFER_INSTALMENT) {
+        memcpy(t->plan_id, in->plan_id, sizeof t->plan_id);
+        t->instalment = pay->instalment;
+    }
     fogpay_fee_schedule schedule;
     bool fees = false;
     if (in->hold_s == 0) {
@@ -353,7 +335,16 @@ fogpay_error ledger__pay(fogpay_ledger *l, const ledger_payment *pay, uint64_t n
     if (err != FOGPAY_OK) {
         return err;
     }
-    err = settle__check_payer(l, intent, &p);
+    /* A device's intent naming a plan is an instalment of it, or refused. */
+    ledger_payment instalment = *pay;
+    if (pay->kind == FOGPAY_TRANSFER_PAYMENT && intent->plan_id[0] != '\0') {
+        instalment.kind = FOGPAY_TRANSFER_INSTALMENT;
+        err = ledger__plan_instalment_for(l, intent, now_ms, &instalment.instalment);
+        pay = &instalment;
+    }
+    if (err == FOGPAY_OK) {
+        err = settle__check_payer(l, intent, &p);
+    }
     if (err == FOGPAY_OK) {
         err = settle__check_payee(l, intent, &p);
     }
@@ -579,13 +570,13 @@ static fogpay_error settle__refund_write(fogpay_ledger *l, uint64_t position, ui
         ledger__note(l, "only a payment can be refunded");
         err = FOGPAY_ERR_FIELD_RANGE;
     }
-    int64_t refunded = 0;
+    uint64_t refunded = 0;
     if (err == FOGPAY_OK) {
         sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_REFUNDED_SUM);
         ledger__bind_u64(l, s, 1, position);
-        err = settle__scalar(l, s, &refunded);
+        err = ledger__scalar(l, s, &refunded);
     }
-    if (err == FOGPAY_OK && (uint64_t)refunded + amount_minor > original.amount_minor) {
+    if (err == FOGPAY_OK && refunded + amount_minor > original.amount_minor) {
         ledger__note(l, "the refunds would exceed the payment");
         err = FOGPAY_ERR_AMOUNT_TOO_LARGE;
     }

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fogpay_topic.h"
 #include "ledger_internal.h"
 
 const ledger_stmt_sql ledger_tariff__sql[] = {
@@ -47,16 +46,6 @@ const ledger_stmt_sql ledger_tariff__sql[] = {
 };
 const size_t ledger_tariff__sql_count = sizeof ledger_tariff__sql / sizeof ledger_tariff__sql[0];
 
-/* An id of the contract's alphabet, 1..max bytes. */
-static fogpay_error tariff__check_id(const char *id, size_t max)
-{
-    fogpay_error err = ledger__check_text(id, max);
-    if (err == FOGPAY_OK && !fogpay_id_valid(id, max)) {
-        err = FOGPAY_ERR_TEXT_INVALID;
-    }
-    return err;
-}
-
 /* The fields of a tariff version, as the table's CHECKs and the event
  * record need them. */
 static fogpay_error tariff__check(const fogpay_tariff *t, uint64_t now_ms)
@@ -67,9 +56,9 @@ static fogpay_error tariff__check(const fogpay_tariff *t, uint64_t now_ms)
         memchr(t->unit, '\0', sizeof t->unit) == NULL) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    fogpay_error err = tariff__check_id(t->tariff_id, FOGPAY_TARIFF_ID_MAX);
+    fogpay_error err = ledger__check_id(t->tariff_id, FOGPAY_TARIFF_ID_MAX);
     if (err == FOGPAY_OK) {
-        err = tariff__check_id(t->unit, FOGPAY_UNIT_MAX);
+        err = ledger__check_id(t->unit, FOGPAY_UNIT_MAX);
     }
     if (err == FOGPAY_OK) {
         err = ledger__check_device_id(t->device_id);
@@ -174,7 +163,7 @@ fogpay_error fogpay_ledger_tariff_define(fogpay_ledger *l, const fogpay_tariff *
     }
     fogpay_error err = tariff__check(t, now_ms);
     if (err == FOGPAY_OK && t->payee_entity[0] != '\0') {
-        err = tariff__check_id(t->payee_entity, FOGPAY_ENTITY_ID_MAX);
+        err = ledger__check_id(t->payee_entity, FOGPAY_ENTITY_ID_MAX);
     }
     if (err != FOGPAY_OK) {
         return err;
@@ -402,10 +391,10 @@ fogpay_error fogpay_ledger_meter_bind(fogpay_ledger *l, const char *device_id, c
     }
     fogpay_error err = ledger__check_device_id(device_id);
     if (err == FOGPAY_OK) {
-        err = tariff__check_id(meter_id, FOGPAY_METER_ID_MAX);
+        err = ledger__check_id(meter_id, FOGPAY_METER_ID_MAX);
     }
     if (err == FOGPAY_OK) {
-        err = tariff__check_id(tariff_id, FOGPAY_TARIFF_ID_MAX);
+        err = ledger__check_id(tariff_id, FOGPAY_TARIFF_ID_MAX);
     }
     if (err == FOGPAY_OK && ((hash != NULL) != (seq != 0) || seq > LEDGER_INT_MAX || now_ms == 0 ||
                              now_ms > LEDGER_INT_MAX)) {

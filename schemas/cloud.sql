@@ -9,7 +9,7 @@
 -- saying to create a new one) rather than altered. Version 3 adds the
 -- event kinds of device keys (5 rotated, 6 revoked); cloud_migrate_2.sql
 -- takes a version 2 store there. Version 4 takes every transfer kind of
--- the payment products (0 to 10) and every event kind (0 to 3, 5 to 10),
+-- the payment products (0 to 11) and every event kind (0 to 3, 5 to 12),
 -- events that name no device (a tariff, a fee schedule, an entity login),
 -- and transfers of several legs: the record carries the further legs
 -- (transfer.cddl key 20) and transfer_legs holds them for the back
@@ -92,7 +92,7 @@ CREATE TABLE gateways (
 CREATE TABLE transfers (
     gateway_id TEXT NOT NULL REFERENCES gateways (id),
     position BIGINT NOT NULL CHECK (position >= 1),
-    kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 10),
+    kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 11),
     debit_account BIGINT NOT NULL CHECK (debit_account >= 0),
     credit_account BIGINT NOT NULL CHECK (credit_account >= 0),
     amount_minor BIGINT NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),
@@ -150,7 +150,7 @@ CREATE INDEX transfer_legs_credit ON transfer_legs (credit_account, gateway_id, 
 CREATE TABLE events (
     gateway_id TEXT NOT NULL REFERENCES gateways (id),
     position BIGINT NOT NULL CHECK (position >= 1),
-    kind BIGINT NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6, 7, 8, 9, 10)),
+    kind BIGINT NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12)),
     time_ms BIGINT NOT NULL CHECK (time_ms >= 1),
     device_id TEXT CHECK (device_id IS NULL OR length(device_id) BETWEEN 1 AND 23),
     entity_id TEXT CHECK (entity_id IS NULL OR length(entity_id) BETWEEN 1 AND 23),
@@ -159,7 +159,7 @@ CREATE TABLE events (
     PRIMARY KEY (gateway_id, position),
     CHECK (device_id IS NOT NULL OR kind IN (7, 9, 10)),
     CHECK (kind NOT IN (0, 2) OR entity_id IS NOT NULL),
-    CHECK (entity_id IS NULL OR kind IN (0, 2, 7, 9, 10))
+    CHECK (entity_id IS NULL OR kind IN (0, 2, 7, 9, 10, 11))
 );
 -- A device's history, a legal entity's devices, a period; ordered as the
 -- transfers' indexes are.

@@ -1,6 +1,6 @@
 -- cloud_migrate_3.sql - takes a cloud store from schema version 3 to 4: the
--- transfer kinds of the payment products (5 to 10), their event kinds (7
--- to 10) and events that name no device, and the further legs of a
+-- transfer kinds of the payment products (5 to 11), their event kinds (7
+-- to 12) and events that name no device, and the further legs of a
 -- transfer of several legs (transfer_legs). One text for both engines, as
 -- cloud.sql: a CHECK cannot be altered in SQLite, so transfers and events
 -- are copied into tables with the new CHECKs, their rows unchanged, and the
@@ -10,7 +10,7 @@
 CREATE TABLE transfers_v4 (
     gateway_id TEXT NOT NULL REFERENCES gateways (id),
     position BIGINT NOT NULL CHECK (position >= 1),
-    kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 10),
+    kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 11),
     debit_account BIGINT NOT NULL CHECK (debit_account >= 0),
     credit_account BIGINT NOT NULL CHECK (credit_account >= 0),
     amount_minor BIGINT NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),
@@ -54,7 +54,7 @@ CREATE INDEX transfer_legs_credit ON transfer_legs (credit_account, gateway_id, 
 CREATE TABLE events_v4 (
     gateway_id TEXT NOT NULL REFERENCES gateways (id),
     position BIGINT NOT NULL CHECK (position >= 1),
-    kind BIGINT NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6, 7, 8, 9, 10)),
+    kind BIGINT NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12)),
     time_ms BIGINT NOT NULL CHECK (time_ms >= 1),
     device_id TEXT CHECK (device_id IS NULL OR length(device_id) BETWEEN 1 AND 23),
     entity_id TEXT CHECK (entity_id IS NULL OR length(entity_id) BETWEEN 1 AND 23),
@@ -63,7 +63,7 @@ CREATE TABLE events_v4 (
     PRIMARY KEY (gateway_id, position),
     CHECK (device_id IS NOT NULL OR kind IN (7, 9, 10)),
     CHECK (kind NOT IN (0, 2) OR entity_id IS NOT NULL),
-    CHECK (entity_id IS NULL OR kind IN (0, 2, 7, 9, 10))
+    CHECK (entity_id IS NULL OR kind IN (0, 2, 7, 9, 10, 11))
 );
 INSERT INTO events_v4 (gateway_id, position, kind, time_ms, device_id, entity_id, record, hash)
     SELECT gateway_id, position, kind, time_ms, device_id, entity_id, record, hash FROM events;

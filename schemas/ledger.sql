@@ -193,7 +193,7 @@ CREATE UNIQUE INDEX accounts_holds ON accounts (currency) WHERE kind = 'holds';
 -- its position under key 20 (below, fees and splits).
 CREATE TABLE transfers (
     position INTEGER PRIMARY KEY CHECK (position >= 1),
-    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 10),
+    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 11),
     debit_account INTEGER NOT NULL REFERENCES accounts (id),
     credit_account INTEGER NOT NULL REFERENCES accounts (id),
     amount_minor INTEGER NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),
@@ -323,7 +323,7 @@ CREATE TABLE rejections (
 -- usage_readings.
 CREATE TABLE events (
     position INTEGER PRIMARY KEY CHECK (position >= 1),
-    kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6, 7, 8, 9, 10)),
+    kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12)),
     time_ms INTEGER NOT NULL CHECK (time_ms >= 1),
     device_id TEXT REFERENCES devices (id),
     record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
@@ -587,3 +587,65 @@ CREATE TABLE entity_logins (
     created_ms INTEGER NOT NULL CHECK (created_ms >= 0)
 ) WITHOUT ROWID;
 CREATE INDEX entity_logins_entity ON entity_logins (entity_id);
+
+-- Financing. (ledger/ledger_plan.c, ledger_schedule.c; README.md,
+-- "Device financing"). A plan finances a device: lender_entity lends
+-- principal_minor in currency, repaid in instalment_count instalments one
+-- every period_ms, the i-th due at effective_ms + i * period_ms and
+-- payable until grace_ms after; interest at rate_bp basis points a year
+-- (simple, on the principal, over the term, rounded down once) and, with
+-- usage_num, usage_num/usage_den minor units per unit of meter_id metered
+-- in the instalment's period. shortfall: 0 suspend the device, 1 limit it
+-- to named payees; collect: the gateway may take a late instalment from
+-- the wallet. Append-only and effective-dated like tariffs: a version
+-- restates the terms from its effective time (its principal what is still
+-- financed then), a version with closed = 1 ends the plan, none is changed
+-- or deleted, and none starts before the latest. Each version is an event
+-- (kind 11, or 12 for the closing one) on the event chain.
+CREATE TABLE IF NOT EXISTS plans (
+    plan_id TEXT NOT NULL CHECK (length(plan_id) BETWEEN 1 AND 23),
+    effective_ms INTEGER NOT NULL CHECK (effective_ms >= 1),
+    device_id TEXT NOT NULL REFERENCES devices (id),
+    lender_entity TEXT NOT NULL REFERENCES entities (id),
+    currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
+    principal_minor INTEGER NOT NULL CHECK (principal_minor BETWEEN 1 AND 1000000000000),
+    rate_bp INTEGER NOT NULL CHECK (rate_bp BETWEEN 0 AND 100000),
+    usage_num INTEGER NOT NULL CHECK (usage_num >= 0),
+    usage_den INTEGER NOT NULL CHECK (usage_den >= 0),
+    meter_id TEXT CHECK (meter_id IS NULL OR length(meter_id) BETWEEN 1 AND 23),
+    instalment_count INTEGER NOT NULL CHECK (instalment_count BETWEEN 1 AND 600),
+    period_ms INTEGER NOT NULL CHECK (period_ms BETWEEN 60000 AND 31622400000),
+    grace_ms INTEGER NOT NULL CHECK (grace_ms BETWEEN 0 AND period_ms),
+    shortfall INTEGER NOT NULL CHECK (shortfall IN (0, 1)),
+    collect INTEGER NOT NULL CHECK (collect IN (0, 1)),
+    closed INTEGER NOT NULL CHECK (closed IN (0, 1)),
+    created_ms INTEGER NOT NULL CHECK (created_ms >= 0),
+    PRIMARY KEY (plan_id, effective_ms),
+    CHECK ((usage_num = 0) = (usage_den = 0) AND (usage_num = 0) = (meter_id IS NULL))
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS plans_device ON plans (device_id, plan_id, effective_ms);
+CREATE TRIGGER IF NOT EXISTS plans_no_update BEFORE UPDATE ON plans
+BEGIN
+    SELECT RAISE(ABORT, 'a plan version is never changed: define a new one');
+END;
+CREATE TRIGGER IF NOT EXISTS plans_no_delete BEFORE DELETE ON plans
+BEGIN
+    SELECT RAISE(ABORT, 'a plan version is never deleted: define a new one');
+END;
+CREATE TRIGGER IF NOT EXISTS plans_in_order BEFORE INSERT ON plans
+WHEN NEW.effective_ms <= (SELECT max(effective_ms) FROM plans WHERE plan_id = NEW.plan_id)
+    OR EXISTS (SELECT 1 FROM plans WHERE plan_id = NEW.plan_id AND closed = 1)
+BEGIN
+    SELECT RAISE(ABORT, 'a plan version follows the latest, and none follows a closed plan');
+END;
+
+-- An instalment (transfer kind 11) names its plan and its number
+-- (transfer record keys 24 and 25) in two columns added to transfers;
+-- every other transfer has neither. Indexed by plan, to find the
+-- instalments a plan has been paid.
+ALTER TABLE transfers ADD COLUMN plan_id TEXT
+    CHECK (plan_id IS NULL OR length(plan_id) BETWEEN 1 AND 23);
+ALTER TABLE transfers ADD COLUMN instalment INTEGER
+    CHECK (instalment IS NULL OR instalment BETWEEN 1 AND 600);
+CREATE INDEX IF NOT EXISTS transfers_plan ON transfers (plan_id, instalment)
+    WHERE plan_id IS NOT NULL;

@@ -212,7 +212,7 @@ CREATE TABLE IF NOT EXISTS entity_logins (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entity_logins_entity ON entity_logins (entity_id);
 
--- The transfer kinds of the products (5..10), the holds account kind, and
+-- The transfer kinds of the products (5..11), the holds account kind, and
 -- the device messages' kinds 2 (hold) and 3 (meter binding) with the
 -- receipt status 3 (held): only CHECKs widen, so the tables are not copied
 -- (their rows, the tables that name them and the chain stay where they
@@ -222,7 +222,7 @@ CREATE INDEX IF NOT EXISTS entity_logins_entity ON entity_logins (entity_id);
 -- satisfies the wider CHECKs.
 PRAGMA writable_schema = ON;
 UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind BETWEEN 0 AND 4)',
-                                       'CHECK (kind BETWEEN 0 AND 10)')
+                                       'CHECK (kind BETWEEN 0 AND 11)')
     WHERE type = 'table' AND name = 'transfers';
 UPDATE sqlite_schema SET sql = replace(replace(sql, 'CHECK (kind IN (0, 1))',
                                                'CHECK (kind IN (0, 1, 2, 3))'),
@@ -237,13 +237,13 @@ UPDATE sqlite_schema SET sql = replace(replace(sql,
     WHERE type = 'table' AND name = 'accounts';
 PRAGMA writable_schema = RESET;
 
--- The event kinds of the products (7..10), and events without a device
+-- The event kinds of the products (7..12), and events without a device
 -- (an entity login's, kind 10; a fee schedule's of an entity or of every
 -- payee, kind 9; a tariff's, kind 7): the events table is copied into one with
 -- the new CHECKs, rows, positions and hashes unchanged, as version 4 did.
 CREATE TABLE events_v6 (
     position INTEGER PRIMARY KEY CHECK (position >= 1),
-    kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6, 7, 8, 9, 10)),
+    kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12)),
     time_ms INTEGER NOT NULL CHECK (time_ms >= 1),
     device_id TEXT REFERENCES devices (id),
     record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
@@ -262,3 +262,65 @@ CREATE TRIGGER events_no_delete BEFORE DELETE ON events
 CREATE TRIGGER events_next_position BEFORE INSERT ON events
     WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM events)
     BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;
+
+-- Financing. (ledger/ledger_plan.c, ledger_schedule.c; README.md,
+-- "Device financing"). A plan finances a device: lender_entity lends
+-- principal_minor in currency, repaid in instalment_count instalments one
+-- every period_ms, the i-th due at effective_ms + i * period_ms and
+-- payable until grace_ms after; interest at rate_bp basis points a year
+-- (simple, on the principal, over the term, rounded down once) and, with
+-- usage_num, usage_num/usage_den minor units per unit of meter_id metered
+-- in the instalment's period. shortfall: 0 suspend the device, 1 limit it
+-- to named payees; collect: the gateway may take a late instalment from
+-- the wallet. Append-only and effective-dated like tariffs: a version
+-- restates the terms from its effective time (its principal what is still
+-- financed then), a version with closed = 1 ends the plan, none is changed
+-- or deleted, and none starts before the latest. Each version is an event
+-- (kind 11, or 12 for the closing one) on the event chain.
+CREATE TABLE IF NOT EXISTS plans (
+    plan_id TEXT NOT NULL CHECK (length(plan_id) BETWEEN 1 AND 23),
+    effective_ms INTEGER NOT NULL CHECK (effective_ms >= 1),
+    device_id TEXT NOT NULL REFERENCES devices (id),
+    lender_entity TEXT NOT NULL REFERENCES entities (id),
+    currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
+    principal_minor INTEGER NOT NULL CHECK (principal_minor BETWEEN 1 AND 1000000000000),
+    rate_bp INTEGER NOT NULL CHECK (rate_bp BETWEEN 0 AND 100000),
+    usage_num INTEGER NOT NULL CHECK (usage_num >= 0),
+    usage_den INTEGER NOT NULL CHECK (usage_den >= 0),
+    meter_id TEXT CHECK (meter_id IS NULL OR length(meter_id) BETWEEN 1 AND 23),
+    instalment_count INTEGER NOT NULL CHECK (instalment_count BETWEEN 1 AND 600),
+    period_ms INTEGER NOT NULL CHECK (period_ms BETWEEN 60000 AND 31622400000),
+    grace_ms INTEGER NOT NULL CHECK (grace_ms BETWEEN 0 AND period_ms),
+    shortfall INTEGER NOT NULL CHECK (shortfall IN (0, 1)),
+    collect INTEGER NOT NULL CHECK (collect IN (0, 1)),
+    closed INTEGER NOT NULL CHECK (closed IN (0, 1)),
+    created_ms INTEGER NOT NULL CHECK (created_ms >= 0),
+    PRIMARY KEY (plan_id, effective_ms),
+    CHECK ((usage_num = 0) = (usage_den = 0) AND (usage_num = 0) = (meter_id IS NULL))
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS plans_device ON plans (device_id, plan_id, effective_ms);
+CREATE TRIGGER IF NOT EXISTS plans_no_update BEFORE UPDATE ON plans
+BEGIN
+    SELECT RAISE(ABORT, 'a plan version is never changed: define a new one');
+END;
+CREATE TRIGGER IF NOT EXISTS plans_no_delete BEFORE DELETE ON plans
+BEGIN
+    SELECT RAISE(ABORT, 'a plan version is never deleted: define a new one');
+END;
+CREATE TRIGGER IF NOT EXISTS plans_in_order BEFORE INSERT ON plans
+WHEN NEW.effective_ms <= (SELECT max(effective_ms) FROM plans WHERE plan_id = NEW.plan_id)
+    OR EXISTS (SELECT 1 FROM plans WHERE plan_id = NEW.plan_id AND closed = 1)
+BEGIN
+    SELECT RAISE(ABORT, 'a plan version follows the latest, and none follows a closed plan');
+END;
+
+-- An instalment (transfer kind 11) names its plan and its number
+-- (transfer record keys 24 and 25) in two columns added to transfers;
+-- every other transfer has neither. Indexed by plan, to find the
+-- instalments a plan has been paid.
+ALTER TABLE transfers ADD COLUMN plan_id TEXT
+    CHECK (plan_id IS NULL OR length(plan_id) BETWEEN 1 AND 23);
+ALTER TABLE transfers ADD COLUMN instalment INTEGER
+    CHECK (instalment IS NULL OR instalment BETWEEN 1 AND 600);
+CREATE INDEX IF NOT EXISTS transfers_plan ON transfers (plan_id, instalment)
+    WHERE plan_id IS NOT NULL;

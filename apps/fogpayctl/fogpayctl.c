@@ -457,6 +457,13 @@ static void ctl_print_usage(FILE *out)
         "  getMeter (meter) --device D --meter M\n"
         "  holdList (hold-list) [--device D] [--all true] [--after N] [--limit N]\n"
         "  holdCapture (hold-capture) --id N [--amount A], holdVoid (hold-void) --id N\n"
+        "  createPlan (plan create) --plan P --device D --lender LE --currency CUR\n"
+        "      --principal A --rate-basis-points BP --instalments N --period-ms MS\n"
+        "      [--grace-ms MS] [--shortfall suspend|limit] [--collect true|false]\n"
+        "      [--usage-price NUM/DEN --meter M] [--effective MS]\n"
+        "  getPlan (plan show) --plan P [--at MS]: the version then and its schedule\n"
+        "  listPlans (plan list) [--device D]\n"
+        "  closePlan (plan close) --plan P [--effective MS]\n"
         "as a legal entity's own login (-u LOGIN --entity, online): balance, entity-account,\n"
         "  entity-devices, list-transfers, get-transfer and pay-device, on its own accounts\n"
         "  and devices; --entity LE may then be left out\n\noffline commands:\n",

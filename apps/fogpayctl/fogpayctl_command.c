@@ -8,9 +8,10 @@
  *
  * The request. "--per-payment 5.00" becomes "perPayment":"5.00". Amounts
  * stay decimal strings; the fields that are integers in the contract (id,
- * effective, from, to, after, limit, overlapSeconds, remainderLeg, at)
- * become JSON numbers after a strict parse, "--certificate-only true" and
- * "--all true|false" JSON booleans, and each "--leg BP:TARGET" of
+ * effective, from, to, after, limit, overlapSeconds, remainderLeg, at, and a
+ * plan's rateBasisPoints, instalments, periodMs, graceMs) become JSON numbers
+ * after a strict parse, "--certificate-only true", "--all true|false" and
+ * "--collect true|false" JSON booleans, and each "--leg BP:TARGET" of
  * setFeeSchedule one element of "legs". For registerDevice the limit fields
  * (--per-payment, --per-day, --wallet-max, --currency) go into a "limits"
  * object. A password is never
@@ -95,12 +96,25 @@ static const command_row command_rows[] = {
     {"holdList", "hold-list", NULL},
     {"holdCapture", "hold-capture", "hold {id} captured: transfer {transfer}"},
     {"holdVoid", "hold-void", "hold {id} voided: transfer {transfer}"},
+    {"createPlan", "plan create",
+     "plan {plan} for {device}: {principal} + {interest} {currency} in {instalments} "
+     "instalments"},
+    {"getPlan", "plan show", NULL},
+    {"listPlans", "plan list", NULL},
+    {"closePlan", "plan close", "plan {plan} closed from {effective}"},
 };
 
+/* The two-word aliases ("plan create") start with this word. */
+#define COMMAND_GROUP_PLAN "plan"
+
 static const char *const command_number_fields[] = {
-    "id", "effective", "from", "to", "after", "limit", "overlapSeconds", "remainderLeg", "at"};
+    "id",          "effective",      "from",         "to", "after",
+    "limit",       "overlapSeconds", "remainderLeg", "at", "rateBasisPoints",
+    "instalments", "periodMs",       "graceMs"};
 #define COMMAND_NUMBER_FIELDS (sizeof command_number_fields / sizeof command_number_fields[0])
 static const char *const command_limit_fields[] = {"perPayment", "perDay", "walletMax", "currency"};
+static const char *const command_bool_fields[] = {"certificateOnly", "all", "collect"};
+#define COMMAND_BOOL_FIELDS (sizeof command_bool_fields / sizeof command_bool_fields[0])
 
 static bool command__in(const char *name, const char *const *list, size_t count)
 {
@@ -223,7 +237,7 @@ static bool command__add_field(const fogpayctl_target *target, cJSON *cmd, bool 
     if (strcmp(name, "leg") == 0) {
         return command__add_leg(cmd, option, value);
     }
-    if (strcmp(name, "certificateOnly") == 0 || strcmp(name, "all") == 0) {
+    if (command__in(name, command_bool_fields, COMMAND_BOOL_FIELDS)) {
         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
             fprintf(stderr, "%s: %s takes true or false, got \"%s\"\n", FOGPAYCTL_PROGRAM, option,
                     value);
@@ -402,8 +416,17 @@ char *fogpayctl_exchange(const fogpayctl_target *target, const char *request,
 
 int fogpayctl_command(const fogpayctl_target *target, int argc, char **argv)
 {
-    const command_row *row = command__find(argv[0]);
-    const char *name = row ? row->name : argv[0];
+    /* "plan create --plan P ...": the two words name the command, the
+     * options follow the second. */
+    char typed[COMMAND_FIELD_MAX];
+    snprintf(typed, sizeof typed, "%s", argv[0]);
+    if (strcmp(argv[0], COMMAND_GROUP_PLAN) == 0 && argc >= 2 && strncmp(argv[1], "--", 2) != 0) {
+        snprintf(typed, sizeof typed, "%s %s", argv[0], argv[1]);
+        argc--;
+        argv++;
+    }
+    const command_row *row = command__find(typed);
+    const char *name = row ? row->name : typed;
     char correlation[64];
     snprintf(correlation, sizeof correlation, "fogpayctl-%ld-%ld", (long)getpid(),
              (long)time(NULL));
@@ -416,7 +439,7 @@ int fogpayctl_command(const fogpayctl_target *target, int argc, char **argv)
     int status = FOGPAY_CLI_EXIT_FAILURE;
     if (reply != NULL) {
         const cJSON *cmd = cJSON_GetArrayItem(cJSON_GetObjectItem(request, "commands"), 0);
-        status = command__print(target, row, argv[0], reply, cmd);
+        status = command__print(target, row, typed, reply, cmd);
     }
     /* The request may hold a device password. */
     if (payload != NULL) {

@@ -122,6 +122,17 @@ EVENT_TARIFF = {1: 4, 2: 7, 3: 1764000000000, 4: "charger-1", 8: "Wh", 11: 17640
                 16: "ev-ac-2026", 17: "3917/100000", 18: 50, 19: 978}
 EVENT_BOUND = {1: 5, 2: 8, 3: 1764000200500, 4: "car-7", 5: 45, 6: "dc-1", 13: HASH_A,
                16: "ev-ac-2026"}
+# Financing: a plan of 1200.00 EUR at 950 bp in 12 instalments of 30 days,
+# 3 days' grace, suspend on shortfall, collected after grace; its closing.
+EVENT_PLAN = {1: 6, 2: 11, 3: 1764000000000, 4: "charger-1", 9: "le-8899aabbccddeeff",
+              11: 1764000000000, 19: 978, 25: "charger-1-loan", 26: 120000,
+              27: [[950, 12, 2592000000]], 28: [[259200000, 0, 1]]}
+INTENT_INSTALMENT = {1: "charger-1", 2: 7, 4: 17, 5: 10936, 6: 978, 7: 1764000000, 8: 60,
+                     10: PREV, 12: "charger-1-loan"}
+TRANSFER_INSTALMENT = {1: 12, 2: 11, 3: 3, 4: 17, 5: 10936, 6: 978, 7: 1764000000123,
+                       8: "charger-1", 9: 7, 12: HASH_A, 24: "charger-1-loan", 25: 1}
+EVENT_PLAN_CLOSED = {1: 7, 2: 12, 3: 1764000000001, 4: "charger-1", 11: 1764000000001,
+                     25: "charger-1-loan"}
 ACK = {1: "gw-1", 2: 3, 3: 0, 5: 7, 6: HASH_A}
 ACK_RESEND = {1: "gw-1", 2: 4, 3: 2, 5: 7, 6: HASH_A, 7: 8}
 
@@ -224,6 +235,12 @@ valid = [
      with_(EVENT_FEE, k4=None, k9="le-8899aabbccddeeff", k21=None, k22=None)),
     ("event", "default fee schedule of two legs",
      with_(EVENT_FEE, k4=None, k21=[[9, 250], [12, 50]], k22=None)),
+    ("event", "financing plan created", EVENT_PLAN),
+    ("event", "financing plan with usage-dependent interest",
+     with_(EVENT_PLAN, k6="dc-1", k17="3/100")),
+    ("event", "financing plan closed", EVENT_PLAN_CLOSED),
+    ("intent", "instalment of a financing plan", INTENT_INSTALMENT),
+    ("transfer", "instalment record", TRANSFER_INSTALMENT),
 ]
 
 invalid = [
@@ -362,6 +379,28 @@ invalid = [
     ("event", "fee schedule without its effective time", with_(EVENT_FEE, k11=None), "field_range"),
     ("event", "a currency on a status event", with_(EVENT_STATUS, k20=978), "field_range"),
     ("event", "status event without a device", with_(EVENT_STATUS, k4=None), "field_range"),
+    ("event", "plan without its principal", with_(EVENT_PLAN, k26=None), "field_range"),
+    ("event", "plan without its lender", with_(EVENT_PLAN, k9=None), "field_range"),
+    ("event", "plan without its currency", with_(EVENT_PLAN, k19=None), "field_range"),
+    ("event", "plan of no instalments", with_(EVENT_PLAN, k27=[[950, 0, 2592000000]]),
+     "field_range"),
+    ("event", "plan of a rate over 100000 bp", with_(EVENT_PLAN, k27=[[100001, 12, 2592000000]]),
+     "field_range"),
+    ("event", "plan whose grace is longer than its period",
+     with_(EVENT_PLAN, k28=[[2592000001, 0, 1]]), "field_range"),
+    ("event", "plan with a usage price and no meter", with_(EVENT_PLAN, k17="3/100"),
+     "field_range"),
+    ("event", "closed plan carrying a principal", with_(EVENT_PLAN_CLOSED, k26=5), "field_range"),
+    ("event", "plan id on a status event", with_(EVENT_STATUS, k25="charger-1-loan"),
+     "field_range"),
+    ("transfer", "instalment without its number", with_(TRANSFER_INSTALMENT, k25=None),
+     "field_range"),
+    ("transfer", "instalment without its plan", with_(TRANSFER_INSTALMENT, k24=None),
+     "field_range"),
+    ("transfer", "instalment number 0", with_(TRANSFER_INSTALMENT, k25=0), "field_range"),
+    ("transfer", "payment naming a plan", with_(TRANSFER_INSTALMENT, k2=0), "field_range"),
+    ("transfer", "instalment without its device", with_(TRANSFER_INSTALMENT, k8=None, k9=None,
+                                                         k12=None), "field_range"),
 ]
 
 

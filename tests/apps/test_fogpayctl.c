@@ -219,6 +219,61 @@ static void test_offline_fees(void)
     cleanup();
 }
 
+/* Financing plans: "plan create" prints the plan's total, "plan show" its
+ * full schedule, "plan list" every version, "plan close" closes it, each a
+ * plan event exported; refusals with their codes, no transfer made. */
+static void test_offline_plans(void)
+{
+    static char out[OUT_MAX];
+    provision();
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db plan create --plan loan --device dev-a --lender %s "
+                        "--currency EUR --principal 1200.00 --rate-basis-points 950 "
+                        "--instalments 12 --period-ms 2592000000 --grace-ms 259200000 "
+                        "--collect true --effective 1700000000000",
+                        fogpayctl, dir, entity),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "plan loan for dev-a: 1200.00 + 112.43 EUR in 12 instalments\n");
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db plan show --plan loan --at 1700000000000",
+                        fogpayctl, dir),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"amount\":\t\"109.36\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"number\":\t12,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"amount\":\t\"109.47\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"collect\":\ttrue"));
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db plan close --plan loan --effective 1700000000001",
+                        fogpayctl, dir),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "plan loan closed from 1700000000001\n");
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --db %s/l.db plan list --device dev-a", fogpayctl, dir), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"closed\":\ttrue"));
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --db %s/l.db export-events --format json", fogpayctl, dir), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"kind\":11,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"kind\":12,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"plan\":\"loan\""));
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db plan close --plan loan --effective 1700000000002 2>&1",
+                        fogpayctl, dir),
+                    1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(plan_closed)"));
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db plan create --plan p2 --device dev-a --lender %s "
+                        "--currency EUR --principal 10.00 --rate-basis-points 0 --instalments 0 "
+                        "--period-ms 2592000000 2>&1",
+                        fogpayctl, dir, entity),
+                    1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(plan_terms)"));
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --db %s/l.db plan show --plan none 2>&1", fogpayctl, dir), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(plan_unknown)"));
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 2 transfers checked"));
+    cleanup();
+}
+
 static void test_offline_refusals(void)
 {
     static char out[OUT_MAX];
@@ -300,6 +355,8 @@ int main(int argc, char **argv)
     CU_add_test(s, "export-events csv and json", test_offline_export_events);
     CU_add_test(s, "refusals: duplicate, bad amount, unknown device", test_offline_refusals);
     CU_add_test(s, "fee schedules: set, list, exported, refused", test_offline_fees);
+    CU_add_test(s, "financing plans: create, show, list, close, exported, refused",
+                test_offline_plans);
     CU_add_test(s, "tampered amount found at its position", test_offline_tamper);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();

@@ -192,6 +192,14 @@ static void test_entity_isolation(void)
             "\"login\":\"x\",\"certificateOnly\":true}]}",
             "entity_command");
     refused(&w, "{\"commands\":[{\"command\":\"verifyLedger\"}]}", "entity_command");
+    /* Financing plans are the operator's: an entity neither makes nor closes one. */
+    snprintf(json, sizeof json,
+             "{\"commands\":[{\"command\":\"createPlan\",\"plan\":\"p\",\"device\":\"dev-a\","
+             "\"lender\":\"%s\",\"currency\":\"EUR\",\"principal\":\"1.00\","
+             "\"rateBasisPoints\":0,\"instalments\":1,\"periodMs\":60000}]}",
+             w.fx.entity_a);
+    refused(&w, json, "entity_command");
+    refused(&w, "{\"commands\":[{\"command\":\"closePlan\",\"plan\":\"p\"}]}", "entity_command");
     /* Its own money, but more than it holds. */
     refused(&w,
             "{\"commands\":[{\"command\":\"payDevice\",\"device\":\"dev-a\",\"currency\":"

@@ -184,13 +184,13 @@ static void sync_state_is_empty(fogpay_ledger *l)
     " BEGIN SELECT RAISE(ABORT, 'an event takes the next chain position'); END;"
 
 /* What a version 5 ledger has where version 6 differs: no holds table and
- * no holds account kind, no entity logins, no fee, tariff or binding tables, the transfers without
- * their meter and tariff columns and with kinds 0..4, messages of kinds 0 and 1 with statuses 0..2,
- * and the event kinds of version 5, every event with a device. Foreign keys are off on this
- * connection. */
+ * no holds account kind, no entity logins, no fee, tariff, binding or plan tables, the transfers
+ * without their meter and tariff columns and with kinds 0..4, messages of kinds 0 and 1 with
+ * statuses 0..2, and the event kinds of version 5, every event with a device. Foreign keys are off
+ * on this connection. */
 static const char *const schema_down_to_5 =
     "DROP TABLE holds; DROP INDEX accounts_holds;"
-    "DROP TABLE entity_logins;"
+    "DROP TABLE entity_logins; DROP TABLE plans;"
     "DROP TABLE fee_schedule_legs; DROP TABLE fee_schedules; DROP TABLE transfer_legs;"
     "DROP TABLE meter_bindings; DROP TABLE tariffs;"
     "CREATE TABLE transfers_v5 ("
@@ -741,7 +741,7 @@ static void test_schema_migration_5_to_6(void)
     CU_ASSERT_EQUAL(checked, 3);
     fogpay_ledger_close(fx.l);
     CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM sqlite_schema WHERE name = "
-                                      "'transfers' AND sql LIKE '%kind BETWEEN 0 AND 10)%'"),
+                                      "'transfers' AND sql LIKE '%kind BETWEEN 0 AND 11)%'"),
                     1);
     /* Only an entity login's event is without a device. */
     CU_ASSERT_EQUAL(raw_exec(fx.path, "INSERT INTO events (position, kind, time_ms, record, hash) "
@@ -857,6 +857,40 @@ static void test_schema_migration_5_tariffs(void)
     shaped_as_created(fx.path);
 }
 
+/* A version 5 ledger gains the plans table and the plan event kinds: a
+ * plan is defined and closed on it, the chains kept before. */
+static void test_schema_migration_5_plans(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    uint64_t events = event_head(fx.l);
+    fogpay_ledger_close(fx.l);
+    CU_ASSERT_EQUAL_FATAL(raw_exec(fx.path, schema_down_to_5), SQLITE_OK);
+    CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "SELECT count(*) FROM plans"), SQLITE_OK);
+
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), 6);
+    CU_ASSERT_EQUAL(event_head(fx.l), events);
+    fogpay_plan p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.plan_id, sizeof p.plan_id, "loan");
+    snprintf(p.device_id, sizeof p.device_id, "dev-a");
+    snprintf(p.lender_entity, sizeof p.lender_entity, "%s", fx.entity_b);
+    p.currency = EUR;
+    p.principal_minor = 120000;
+    p.rate_bp = 950;
+    p.instalment_count = 12;
+    p.period_ms = 30 * DAY_MS;
+    p.effective_ms = NOW_MS;
+    CU_ASSERT_EQUAL(fogpay_ledger_plan_define(fx.l, &p, NOW_MS), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_plan_close(fx.l, "loan", NOW_MS + 1, NOW_MS), FOGPAY_OK);
+    CU_ASSERT_EQUAL(event_head(fx.l), events + 2);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM events WHERE kind IN (11, 12)"), 2);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    shaped_as_created(fx.path);
+}
+
 int main(void)
 {
     static const ledger_test tests[] = {
@@ -873,6 +907,7 @@ int main(void)
          test_schema_migration_5_fees},
         {"a version 5 ledger is migrated: hashes and receipts kept, tariffs",
          test_schema_migration_5_tariffs},
+        {"a version 5 ledger is migrated: plans, plan events", test_schema_migration_5_plans},
     };
     return ledger_fixture_run("ledger_ledger_open", tests, sizeof tests / sizeof tests[0]);
 }
