@@ -331,7 +331,7 @@ static void test_schema_migration(void)
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, false, &l), FOGPAY_OK);
     CU_ASSERT_EQUAL(raw_long(path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
     CU_ASSERT_EQUAL(FOGPAY_LEDGER_SCHEMA_VERSION, 6);
-    char shape[4096], fresh_shape[4096];
+    char shape[16384], fresh_shape[16384];
     schema_shape(path, shape, sizeof shape);
     schema_shape(fresh, fresh_shape, sizeof fresh_shape);
     CU_ASSERT_STRING_EQUAL(shape, fresh_shape);
