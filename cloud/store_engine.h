@@ -174,7 +174,8 @@ bool store__legs_parse(const char *text, fogpay_transfer *t);
 extern const char cloud_schema_sql[];
 extern const char cloud_migrate_2_sql[]; /* version 2 to 3 */
 extern const char cloud_migrate_3_sql[]; /* version 3 to 4 */
-#define STORE_SCHEMA_VERSION 4
+extern const char cloud_migrate_4_sql[]; /* version 4 to 5 */
+#define STORE_SCHEMA_VERSION 5
 
 /* The transfer kinds the schema takes (cloud.sql): every product's. */
 #define STORE_TRANSFER_KIND_MAX 11

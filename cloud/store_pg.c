@@ -431,15 +431,17 @@ static fogpay_error pg__script(fogpay_store *s, const char *sql, const char *wha
 {
     PGresult *res = PQexec(pg__state(s)->conn, sql);
     fogpay_error err = FOGPAY_OK;
-    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+    ExecStatusType status = res == NULL ? PGRES_FATAL_ERROR : PQresultStatus(res);
+    /* A script of comments alone is an empty query: nothing to do. */
+    if (status != PGRES_COMMAND_OK && status != PGRES_EMPTY_QUERY) {
         err = pg__error(s, res, what);
     }
     PQclear(res);
     return err;
 }
 
-/* Creates the schema and the version row, or migrates a version 2 or 3
- * store (cloud_migrate_2.sql, cloud_migrate_3.sql), in one transaction under the advisory lock; a
+/* Creates the schema and the version row, or migrates a version 2, 3 or 4
+ * store (cloud_migrate_N.sql), in one transaction under the advisory lock; a
  * store created or migrated meanwhile by another process is checked
  * instead. */
 static fogpay_error pg__create_schema(fogpay_store *s)
@@ -470,6 +472,15 @@ static fogpay_error pg__create_schema(fogpay_store *s)
         err = pg__script(s, cloud_migrate_3_sql, "migrate the schema to version 4");
         if (err == FOGPAY_OK) {
             err = pg__command(s, "UPDATE fogpay_schema SET version = 4", "record the version");
+        }
+        if (err == FOGPAY_OK) {
+            err = pg__read_version(s, &version, &empty);
+        }
+    }
+    if (err == FOGPAY_OK && version == 4) {
+        err = pg__script(s, cloud_migrate_4_sql, "migrate the schema to version 5");
+        if (err == FOGPAY_OK) {
+            err = pg__command(s, "UPDATE fogpay_schema SET version = 5", "record the version");
         }
         if (err == FOGPAY_OK) {
             err = pg__read_version(s, &version, &empty);
@@ -514,7 +525,7 @@ static fogpay_error pg__schema(fogpay_store *s, bool create)
         return err;
     }
     bool fresh = version == 0 && empty;
-    bool migrates = version == 2 || version == 3;
+    bool migrates = version >= 2 && version <= 4;
     if (version != STORE_SCHEMA_VERSION && !(fresh && create) && !migrates) {
         store__note_version(s, version, fresh, "database");
         return FOGPAY_ERR_SCHEMA_VERSION;

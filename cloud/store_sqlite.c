@@ -313,8 +313,9 @@ static void sqlite__event_row_read(sqlite3_stmt *st, store_row *row)
 
 /* Opening. */
 
-/* Versions 2 to 3 and 3 to 4: no version 1 store was deployed. */
-static const char *const sqlite__migrations[] = {NULL, cloud_migrate_2_sql, cloud_migrate_3_sql};
+/* Versions 2 to 3, 3 to 4 and 4 to 5: no version 1 store was deployed. */
+static const char *const sqlite__migrations[] = {NULL, cloud_migrate_2_sql, cloud_migrate_3_sql,
+                                                 cloud_migrate_4_sql};
 static const fogpay_sqlite_schema sqlite__schema = {
     .what = "cloud store",
     .version = STORE_SCHEMA_VERSION,

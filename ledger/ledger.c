@@ -225,7 +225,7 @@ fogpay_error ledger__check_text(const char *text, size_t max)
 /* Version N to N + 1: schemas/ledger_migrate_N.sql, embedded at build time. */
 static const char *const ledger__migrations[] = {ledger_migrate_1_sql, ledger_migrate_2_sql,
                                                  ledger_migrate_3_sql, ledger_migrate_4_sql,
-                                                 ledger_migrate_5_sql};
+                                                 ledger_migrate_5_sql, ledger_migrate_6_sql};
 
 static const fogpay_sqlite_schema ledger__schema = {
     .what = "ledger",

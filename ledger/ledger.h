@@ -74,7 +74,7 @@ typedef struct fogpay_device_limits {
 #define FOGPAY_PASSWORD_HASH_MAX 160
 
 /* The schema version this code reads and writes (PRAGMA user_version). */
-#define FOGPAY_LEDGER_SCHEMA_VERSION 6
+#define FOGPAY_LEDGER_SCHEMA_VERSION 7
 
 /* Personal data of a legal entity, in bytes: a company name, an e-mail or
  * postal contact, an IBAN or similar reference all fit. */

@@ -261,6 +261,7 @@ extern const char ledger_migrate_2_sql[];
 extern const char ledger_migrate_3_sql[];
 extern const char ledger_migrate_4_sql[];
 extern const char ledger_migrate_5_sql[];
+extern const char ledger_migrate_6_sql[];
 
 /* The hot state (ledger_hot.c). A wallet of a device in one currency:
  * account 0 when the device has none; paid_minor is what the device paid

@@ -330,7 +330,7 @@ static void test_schema_migration(void)
     l = NULL;
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(path, false, &l), FOGPAY_OK);
     CU_ASSERT_EQUAL(raw_long(path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
-    CU_ASSERT_EQUAL(FOGPAY_LEDGER_SCHEMA_VERSION, 6);
+    CU_ASSERT_EQUAL(FOGPAY_LEDGER_SCHEMA_VERSION, 7);
     char shape[16384], fresh_shape[16384];
     schema_shape(path, shape, sizeof shape);
     schema_shape(fresh, fresh_shape, sizeof fresh_shape);
@@ -869,7 +869,7 @@ static void test_schema_migration_5_plans(void)
     CU_ASSERT_NOT_EQUAL(raw_exec(fx.path, "SELECT count(*) FROM plans"), SQLITE_OK);
 
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
-    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), 6);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "PRAGMA user_version"), FOGPAY_LEDGER_SCHEMA_VERSION);
     CU_ASSERT_EQUAL(event_head(fx.l), events);
     fogpay_plan p;
     memset(&p, 0, sizeof p);

@@ -1,0 +1,5 @@
+-- cloud_migrate_4.sql - takes a cloud store from schema version 4 to 5.
+-- Each feature adds its own tables in its own section below; no row of
+-- version 4 changes. One text for both engines, as cloud.sql. The engine
+-- runs it in one transaction and records version 5 in it
+-- (cloud/store_sqlite.c, cloud/store_pg.c); embedded at build time.

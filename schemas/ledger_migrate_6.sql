@@ -1,0 +1,8 @@
+-- ledger_migrate_6.sql - takes a ledger from schema version 6 to 7: the
+-- tables of financing's collections, of bearer notes and of the operator's
+-- requests. Each adds its own tables in its own section below; no row of
+-- version 6 changes, so every transfer keeps its record and its chain hash.
+-- Written to run on a version 6 file, and only there (user_version says
+-- so). Run by the ledger's opener (common/fogpay_sqlite.c) in one
+-- transaction, which then sets PRAGMA user_version = 7; embedded at build
+-- time like ledger.sql.
