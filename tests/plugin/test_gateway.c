@@ -1638,7 +1638,7 @@ static void test_unopenable_ledger(void)
         const char *said;
     } cases[] = {
         {"junk.db", "file is not a database"},
-        {"newer.db", "schema version 99 found where version 6 of the ledger is needed"},
+        {"newer.db", "schema version 99 found where version 7 of the ledger is needed"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         test_broker b;
