@@ -178,6 +178,8 @@ extern const char cloud_migrate_4_sql[]; /* version 4 to 5 */
 #define STORE_SCHEMA_VERSION 5
 
 /* The transfer kinds the schema takes (cloud.sql): every product's. */
-#define STORE_TRANSFER_KIND_MAX 11
+#define STORE_TRANSFER_KIND_MAX 18
+/* The event kinds it takes: 0 to 20 but 4. */
+#define STORE_EVENT_KIND_MAX 20
 
 #endif

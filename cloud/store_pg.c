@@ -367,7 +367,7 @@ static void pg__event_row_read(const PGresult *res, int r, store_row *row)
         !pg__u64(res, r, 1, &e->position)) {
         row->problem = "its gateway id or position is not of its type";
     } else if (!pg__u64(res, r, 2, &kind) || !pg__u64(res, r, 3, &e->time_ms) ||
-               (kind > FOGPAY_EVENT_PLAN_CLOSED || kind == 4)) {
+               (kind > STORE_EVENT_KIND_MAX || kind == 4)) {
         row->problem = "a number column is out of its range";
     } else if (!pg__text(res, r, 4, e->device_id, sizeof e->device_id) ||
                !pg__text(res, r, 5, e->entity_id, sizeof e->entity_id)) {

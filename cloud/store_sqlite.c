@@ -292,7 +292,7 @@ static void sqlite__event_row_read(sqlite3_stmt *st, store_row *row)
         !sqlite__u64(st, 1, &e->position)) {
         row->problem = "its gateway id or position is not of its type";
     } else if (!sqlite__u64(st, 2, &kind) || !sqlite__u64(st, 3, &e->time_ms) ||
-               (kind > FOGPAY_EVENT_PLAN_CLOSED || kind == 4)) {
+               (kind > STORE_EVENT_KIND_MAX || kind == 4)) {
         row->problem = "a number column is out of its range";
     } else if (!sqlite__text(st, 4, e->device_id, sizeof e->device_id) ||
                !sqlite__text(st, 5, e->entity_id, sizeof e->entity_id)) {

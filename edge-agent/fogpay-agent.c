@@ -36,6 +36,7 @@
 
 #include "agent.h"
 #include "fogpay_cli.h"
+#include "fogpay_clock.h"
 #include "fogpay_key.h"
 #include "fogpay_password.h"
 
@@ -98,6 +99,7 @@ static void cli_usage(FILE *out)
                  "options: --dir STATEDIR --key FILE --device ID --gateway-key ed25519:HEX|FILE\n"
                  "         -h HOST -p PORT --password-file F --cafile CA [--cert C --keyfile K]\n"
                  "         --mqtt 5|3 --prefix fogpay/v1 --timeout MS --hook PROGRAM --verbose\n"
+                 "         --test-clock RATE@EPOCH_MS (tests only: a compressed wall clock)\n"
                  "exit: 0 settled, 1 failure, 2 usage, 3 rejected, 4 timeout (journaled), "
                  "5 refused on the device\n");
 }
@@ -146,6 +148,7 @@ enum cli_option_id {
     OPT_HOLD,
     OPT_HOLD_S,
     OPT_DRAIN,
+    OPT_TEST_CLOCK,
     OPT_VERBOSE,
     OPT_HELP,
 };
@@ -179,6 +182,7 @@ static const struct option cli_long_options[] = {
     {"hold", required_argument, NULL, OPT_HOLD},
     {"hold-s", required_argument, NULL, OPT_HOLD_S},
     {"drain", no_argument, NULL, OPT_DRAIN},
+    {"test-clock", required_argument, NULL, OPT_TEST_CLOCK},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -232,6 +236,16 @@ static int cli_option_value(cli_options *o, int opt, const char *arg)
         }
         o->config.gateway_key = o->gateway_key;
         return 0;
+    case OPT_TEST_CLOCK: {
+        uint32_t rate = 0;
+        uint64_t epoch_ms = 0;
+        if (!fogpay_clock_parse_test(arg, &rate, &epoch_ms)) {
+            return cli_usage_error(
+                "--test-clock takes RATE@EPOCH_MS (RATE 1..1000, EPOCH_MS not after now)");
+        }
+        fogpay_clock_set_test(rate, epoch_ms);
+        return 0;
+    }
     default:
         return cli_usage_error("unknown option");
     }

@@ -15,6 +15,7 @@
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 
+#include "fogpay_clock.h"
 #include "fogpay_password.h"
 #include "gateway.h"
 
@@ -167,6 +168,19 @@ static bool opt_workers(const char *v, fogpay_gateway_options *o)
     return parse_u32(v, 1, FOGPAY_WORKERS_MAX, &o->workers);
 }
 
+/* Tests only: the compressed wall clock of fogpay_clock.h, set at once. */
+static bool opt_test_clock(const char *v, fogpay_gateway_options *o)
+{
+    (void)o;
+    uint32_t rate = 0;
+    uint64_t epoch_ms = 0;
+    if (!fogpay_clock_parse_test(v, &rate, &epoch_ms)) {
+        return false;
+    }
+    fogpay_clock_set_test(rate, epoch_ms);
+    return true;
+}
+
 static const option_spec option_specs[] = {
     {"database", true, opt_database,
      "the path of the ledger database (Mosquitto needs option names of three letters or more)"},
@@ -193,6 +207,8 @@ static const option_spec option_specs[] = {
      "connections waiting to be accepted, 0 (the broker's 100) to 65535"},
     {"workers", false, opt_workers,
      "threads that check signatures and sign receipts, 1 to 16 (default: the online cores)"},
+    {"test_clock", false, opt_test_clock,
+     "RATE@EPOCH_MS, a wall clock RATE times faster from EPOCH_MS (tests only; RATE 1 to 1000)"},
 };
 
 #define OPTION_COUNT (sizeof(option_specs) / sizeof(option_specs[0]))

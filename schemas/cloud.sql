@@ -14,6 +14,9 @@
 -- and transfers of several legs: the record carries the further legs
 -- (transfer.cddl key 20) and transfer_legs holds them for the back
 -- office's questions; cloud_migrate_3.sql takes a version 3 store there.
+-- Version 5 takes the transfer kinds 12 to 18 and the event kinds 13 to 20
+-- of financing, bearer notes, pay-per-use and the operator's requests;
+-- cloud_migrate_4.sql takes a version 4 store there.
 --
 -- One text for both engines. cloud/store_sqlite.c and cloud/store_pg.c embed
 -- this file at build time (schemas/meson.build) and run it, unchanged, inside
@@ -92,7 +95,7 @@ CREATE TABLE gateways (
 CREATE TABLE transfers (
     gateway_id TEXT NOT NULL REFERENCES gateways (id),
     position BIGINT NOT NULL CHECK (position >= 1),
-    kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 11),
+    kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 18),
     debit_account BIGINT NOT NULL CHECK (debit_account >= 0),
     credit_account BIGINT NOT NULL CHECK (credit_account >= 0),
     amount_minor BIGINT NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),
@@ -150,16 +153,15 @@ CREATE INDEX transfer_legs_credit ON transfer_legs (credit_account, gateway_id, 
 CREATE TABLE events (
     gateway_id TEXT NOT NULL REFERENCES gateways (id),
     position BIGINT NOT NULL CHECK (position >= 1),
-    kind BIGINT NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12)),
+    kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 20 AND kind <> 4),
     time_ms BIGINT NOT NULL CHECK (time_ms >= 1),
     device_id TEXT CHECK (device_id IS NULL OR length(device_id) BETWEEN 1 AND 23),
     entity_id TEXT CHECK (entity_id IS NULL OR length(entity_id) BETWEEN 1 AND 23),
     record BYTEA NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
     hash BYTEA NOT NULL CHECK (length(hash) = 32),
     PRIMARY KEY (gateway_id, position),
-    CHECK (device_id IS NOT NULL OR kind IN (7, 9, 10)),
-    CHECK (kind NOT IN (0, 2) OR entity_id IS NOT NULL),
-    CHECK (entity_id IS NULL OR kind IN (0, 2, 7, 9, 10, 11))
+    CHECK (device_id IS NOT NULL OR kind IN (7, 9, 10, 15, 16, 17, 18, 19)),
+    CHECK (kind NOT IN (0, 2) OR entity_id IS NOT NULL)
 );
 -- A device's history, a legal entity's devices, a period; ordered as the
 -- transfers' indexes are.

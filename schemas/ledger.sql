@@ -178,7 +178,8 @@ CREATE UNIQUE INDEX accounts_holds ON accounts (currency) WHERE kind = 'holds';
 -- contiguous from 1. kind: 0 payment, 1 funding, 2 refund, 3 reversal,
 -- 4 withdrawal, and from version 6 the kinds of the payment products: 5
 -- authorisation, 6 capture, 7 release, 8 expiry (holds), 9 usage charge,
--- 10 entity payment (fogpay_transfer_kind). device_id, seq and intent_hash are set
+-- 10 entity payment, 11 instalment; version 7 admits the kinds 12 to 18
+-- of financing, bearer notes and pay-per-use (fogpay_transfer_kind). device_id, seq and intent_hash are set
 -- for a device's payment only; payer_entity and payee_entity are the legal
 -- entities behind debit and credit at time_ms (NULL where there is none, as
 -- for the system account); related_position names the refunded or reversed
@@ -193,7 +194,7 @@ CREATE UNIQUE INDEX accounts_holds ON accounts (currency) WHERE kind = 'holds';
 -- its position under key 20 (below, fees and splits).
 CREATE TABLE transfers (
     position INTEGER PRIMARY KEY CHECK (position >= 1),
-    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 11),
+    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 18),
     debit_account INTEGER NOT NULL REFERENCES accounts (id),
     credit_account INTEGER NOT NULL REFERENCES accounts (id),
     amount_minor INTEGER NOT NULL CHECK (amount_minor BETWEEN 1 AND 1000000000000),
@@ -269,7 +270,7 @@ CREATE TABLE device_day_totals (
 CREATE TABLE messages (
     device_id TEXT NOT NULL REFERENCES devices (id),
     seq INTEGER NOT NULL CHECK (seq >= 1),
-    kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3)),
+    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 7),
     hash BLOB NOT NULL CHECK (length(hash) = 32),
     status INTEGER NOT NULL CHECK (status IN (0, 1, 2, 3)),
     reason INTEGER NOT NULL CHECK (reason BETWEEN 0 AND 65535),
@@ -323,12 +324,12 @@ CREATE TABLE rejections (
 -- usage_readings.
 CREATE TABLE events (
     position INTEGER PRIMARY KEY CHECK (position >= 1),
-    kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12)),
+    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 20 AND kind <> 4),
     time_ms INTEGER NOT NULL CHECK (time_ms >= 1),
     device_id TEXT REFERENCES devices (id),
     record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
     hash BLOB NOT NULL CHECK (length(hash) = 32),
-    CHECK (device_id IS NOT NULL OR kind IN (7, 9, 10)),
+    CHECK (device_id IS NOT NULL OR kind IN (7, 9, 10, 15, 16, 17, 18, 19)),
     CHECK (kind <> 10 OR device_id IS NULL)
 );
 -- A device's history.

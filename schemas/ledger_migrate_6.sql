@@ -6,3 +6,23 @@
 -- so). Run by the ledger's opener (common/fogpay_sqlite.c) in one
 -- transaction, which then sets PRAGMA user_version = 7; embedded at build
 -- time like ledger.sql.
+
+-- The kinds of version 7: transfers 12 to 18, events 13 to 20 (those of
+-- bearer notes and of the operator's requests, 15 to 19, may name no
+-- device), device messages 4 to 7. Only CHECKs widen, so the stored CREATE
+-- text is edited in place as version 6's migration did
+-- (ledger_migrate_5.sql); every row satisfies the wider CHECKs.
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind BETWEEN 0 AND 11)',
+                                       'CHECK (kind BETWEEN 0 AND 18)')
+    WHERE type = 'table' AND name = 'transfers';
+UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind IN (0, 1, 2, 3))',
+                                       'CHECK (kind BETWEEN 0 AND 7)')
+    WHERE type = 'table' AND name = 'messages';
+UPDATE sqlite_schema SET sql = replace(replace(sql,
+                                               'CHECK (kind IN (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12))',
+                                               'CHECK (kind BETWEEN 0 AND 20 AND kind <> 4)'),
+                                       'CHECK (device_id IS NOT NULL OR kind IN (7, 9, 10))',
+                                       'CHECK (device_id IS NOT NULL OR kind IN (7, 9, 10, 15, 16, 17, 18, 19))')
+    WHERE type = 'table' AND name = 'events';
+PRAGMA writable_schema = RESET;

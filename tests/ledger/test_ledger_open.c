@@ -235,7 +235,7 @@ static const char *const schema_down_to_5 =
     " 'kind IN (''wallet'', ''entity'', ''system'', ''holds'')',"
     " 'kind IN (''wallet'', ''entity'', ''system'')'),"
     " 'kind IN (''system'', ''holds'')', 'kind = ''system''') WHERE name = 'accounts';"
-    "UPDATE sqlite_schema SET sql = replace(replace(sql, 'CHECK (kind IN (0, 1, 2, 3))',"
+    "UPDATE sqlite_schema SET sql = replace(replace(sql, 'CHECK (kind BETWEEN 0 AND 7)',"
     " 'CHECK (kind IN (0, 1))'), 'CHECK (status IN (0, 1, 2, 3))', 'CHECK (status IN (0, 1, 2))')"
     " WHERE type = 'table' AND name = 'messages';"
     "PRAGMA writable_schema = RESET;"
@@ -741,7 +741,7 @@ static void test_schema_migration_5_to_6(void)
     CU_ASSERT_EQUAL(checked, 3);
     fogpay_ledger_close(fx.l);
     CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM sqlite_schema WHERE name = "
-                                      "'transfers' AND sql LIKE '%kind BETWEEN 0 AND 11)%'"),
+                                      "'transfers' AND sql LIKE '%kind BETWEEN 0 AND 18)%'"),
                     1);
     /* Only an entity login's event is without a device. */
     CU_ASSERT_EQUAL(raw_exec(fx.path, "INSERT INTO events (position, kind, time_ms, record, hash) "
