@@ -747,12 +747,13 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
     /* The hold's id on what names a hold, its expiry on a held receipt,
      * and the sender's held amount on both (a held one holds this hold,
      * so it is never 0 there; elsewhere 0 is absent). A settled reading
-     * charged from a hold names it too, with what it has left (key 21). */
+     * charged from a hold names it too, with what it has left (key 21)
+     * and the sender's held amount. */
     bool names_hold = held || (settled && in->kind == FOGPAY_RECEIPT_HOLD);
     bool from_hold = settled && in->kind == FOGPAY_RECEIPT_USAGE && in->hold_id != 0;
     if ((!from_hold && names_hold != (in->hold_id != 0)) ||
         (!from_hold && in->hold_left_minor != 0) || held != (in->hold_expiry_s != 0) ||
-        (held && in->held_minor == 0) || (!names_hold && in->held_minor != 0)) {
+        (held && in->held_minor == 0) || (!names_hold && !from_hold && in->held_minor != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     if (!settled && in->legs_minor != 0) {

@@ -51,9 +51,8 @@ static fogpay_error charge__same_payee(fogpay_ledger *l, const fogpay_hold *h,
     return err;
 }
 
-fogpay_error ledger__hold_charge_check(fogpay_ledger *l, uint64_t hold_id, const char *device_id,
-                                       const fogpay_tariff *t, uint64_t now_ms, fogpay_hold *out,
-                                       size_t *index)
+fogpay_error ledger__hold_payer_check(fogpay_ledger *l, uint64_t hold_id, const char *device_id,
+                                      uint64_t now_ms, fogpay_hold *out, size_t *index)
 {
     fogpay_hold h;
     size_t at = SIZE_MAX;
@@ -67,23 +66,37 @@ fogpay_error ledger__hold_charge_check(fogpay_ledger *l, uint64_t hold_id, const
     if (err == FOGPAY_OK && (h.state != FOGPAY_HOLD_OPEN || now_ms >= h.expires_ms)) {
         err = FOGPAY_ERR_HOLD_RESOLVED;
     }
-    if (err == FOGPAY_OK && h.currency != t->currency) {
-        err = FOGPAY_ERR_HOLD_TARIFF_CURRENCY;
-    }
-    bool same = false;
     if (err == FOGPAY_OK) {
-        err = charge__same_payee(l, &h, t, &same);
-    }
-    if (err == FOGPAY_OK && !same) {
-        err = FOGPAY_ERR_HOLD_TARIFF_PAYEE;
-    }
-    if (err == FOGPAY_OK) {
-        if (out != NULL) {
-            *out = h;
-        }
+        *out = h;
         if (index != NULL) {
             *index = at;
         }
+    }
+    return err;
+}
+
+fogpay_error ledger__hold_tariff_check(fogpay_ledger *l, const fogpay_hold *h,
+                                       const fogpay_tariff *t)
+{
+    if (h->currency != t->currency) {
+        return FOGPAY_ERR_HOLD_TARIFF_CURRENCY;
+    }
+    bool same = false;
+    fogpay_error err = charge__same_payee(l, h, t, &same);
+    return err == FOGPAY_OK && !same ? FOGPAY_ERR_HOLD_TARIFF_PAYEE : err;
+}
+
+fogpay_error ledger__hold_charge_check(fogpay_ledger *l, uint64_t hold_id, const char *device_id,
+                                       const fogpay_tariff *t, uint64_t now_ms, fogpay_hold *out,
+                                       size_t *index)
+{
+    fogpay_hold h;
+    fogpay_error err = ledger__hold_payer_check(l, hold_id, device_id, now_ms, &h, index);
+    if (err == FOGPAY_OK) {
+        err = ledger__hold_tariff_check(l, &h, t);
+    }
+    if (err == FOGPAY_OK && out != NULL) {
+        *out = h;
     }
     return err;
 }

@@ -650,11 +650,17 @@ fogpay_error ledger__hold_add_charge(fogpay_ledger *l, fogpay_hold *h, size_t in
                                      uint64_t charge_minor);
 
 /* ledger_hold_charge.c: pay-per-use from a hold. */
-/* The hold hold_id as what pays device_id's readings at tariff t at
- * now_ms: FOGPAY_ERR_HOLD_UNKNOWN, FOGPAY_ERR_HOLD_FOREIGN (another
- * device's), FOGPAY_ERR_HOLD_RESOLVED (resolved, or past its expiry),
- * FOGPAY_ERR_HOLD_TARIFF_CURRENCY, FOGPAY_ERR_HOLD_TARIFF_PAYEE. *out
- * and *index as ledger__hold_find (both may be NULL). */
+/* The hold hold_id as device_id's own and open at now_ms:
+ * FOGPAY_ERR_HOLD_UNKNOWN, FOGPAY_ERR_HOLD_FOREIGN (another device's),
+ * FOGPAY_ERR_HOLD_RESOLVED (resolved, or past its expiry). *out, and
+ * *index (may be NULL) as ledger__hold_find. */
+fogpay_error ledger__hold_payer_check(fogpay_ledger *l, uint64_t hold_id, const char *device_id,
+                                      uint64_t now_ms, fogpay_hold *out, size_t *index);
+/* Hold h as what pays at tariff t: FOGPAY_ERR_HOLD_TARIFF_CURRENCY,
+ * FOGPAY_ERR_HOLD_TARIFF_PAYEE. */
+fogpay_error ledger__hold_tariff_check(fogpay_ledger *l, const fogpay_hold *h,
+                                       const fogpay_tariff *t);
+/* Both checks, in that order. */
 fogpay_error ledger__hold_charge_check(fogpay_ledger *l, uint64_t hold_id, const char *device_id,
                                        const fogpay_tariff *t, uint64_t now_ms, fogpay_hold *out,
                                        size_t *index);

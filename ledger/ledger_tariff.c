@@ -370,9 +370,9 @@ static fogpay_error binding__write(fogpay_ledger *l, const char *device_id, cons
     return ledger__event_append(l, &e);
 }
 
-/* Who may bind: a known device, not revoked, to a tariff that applies now
- * and does not pay the device's own wallet; with a hold (hold_id not 0),
- * an open one of its own to the tariff's payee in its currency. */
+/* Who may bind: a known device, not revoked, with a hold (hold_id not 0)
+ * of its own and open, to a tariff that applies now and does not pay the
+ * device's own wallet, the hold's payee and currency being the tariff's. */
 static fogpay_error binding__checks(fogpay_ledger *l, const char *device_id, const char *tariff_id,
                                     uint64_t hold_id, uint64_t now_ms)
 {
@@ -384,6 +384,10 @@ static fogpay_error binding__checks(fogpay_ledger *l, const char *device_id, con
     if (err == FOGPAY_OK && state.status == FOGPAY_DEVICE_REVOKED) {
         err = FOGPAY_ERR_DEVICE_REVOKED;
     }
+    fogpay_hold h;
+    if (err == FOGPAY_OK && hold_id != 0) {
+        err = ledger__hold_payer_check(l, hold_id, device_id, now_ms, &h, NULL);
+    }
     fogpay_tariff t;
     if (err == FOGPAY_OK) {
         err = fogpay_ledger_tariff_at(l, tariff_id, now_ms, &t, NULL);
@@ -392,7 +396,7 @@ static fogpay_error binding__checks(fogpay_ledger *l, const char *device_id, con
         err = FOGPAY_ERR_TARIFF_OWN_PAYEE;
     }
     if (err == FOGPAY_OK && hold_id != 0) {
-        err = ledger__hold_charge_check(l, hold_id, device_id, &t, now_ms, NULL, NULL);
+        err = ledger__hold_tariff_check(l, &h, &t);
     }
     return err;
 }
