@@ -119,6 +119,12 @@ typedef enum fogpay_error {
     FOGPAY_ERR_PLAN_PAYEE = 145,        /* an instalment not to the lender's account */
     FOGPAY_ERR_INSTALMENT_AMOUNT = 146, /* not the amount of the instalment due */
     FOGPAY_ERR_PLAN_PAID = 147,         /* every instalment of the plan is paid */
+    /* Pay-per-use from a hold: a meter bound to a tariff and a hold. */
+    FOGPAY_ERR_HOLD_INSUFFICIENT = 195,    /* the reading's charge is over what the hold has left */
+    FOGPAY_ERR_HOLD_FOREIGN = 196,         /* the hold's payer is another device */
+    FOGPAY_ERR_HOLD_RESOLVED = 197,        /* the hold is captured, voided or expired */
+    FOGPAY_ERR_HOLD_TARIFF_PAYEE = 198,    /* the hold pays another payee than the tariff */
+    FOGPAY_ERR_HOLD_TARIFF_CURRENCY = 199, /* the hold is in another currency than the tariff */
 
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,

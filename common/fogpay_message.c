@@ -156,6 +156,7 @@ static const field_spec bind_fields[] = {
     TEXT_FIELD(fogpay_bind, 4, tariff_id, true, FIELD_ID),
     UINT_FIELD(fogpay_bind, 5, created_s, true, 1, TIME_S_MAX),
     BYTES_FIELD(fogpay_bind, 6, prev_hash, true),
+    UINT_FIELD(fogpay_bind, 7, hold_id, false, 1, FOGPAY_STORED_INT_MAX),
 };
 
 static const field_spec receipt_fields[] = {
@@ -186,6 +187,7 @@ static const field_spec receipt_fields[] = {
     UINT_FIELD(fogpay_receipt, 18, consumption, false, 1, FOGPAY_STORED_INT_MAX),
     TEXT_FIELD(fogpay_receipt, 19, tariff_id, false, FIELD_ID),
     UINT_FIELD(fogpay_receipt, 20, legs_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
+    UINT_FIELD(fogpay_receipt, 21, hold_left_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
 };
 
 static const field_spec command_fields[] = {
@@ -231,7 +233,7 @@ static const tuple_spec fee_leg_spec = {
 
 static const field_spec transfer_fields[] = {
     UINT_FIELD(fogpay_transfer, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_INSTALMENT),
+    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_HOLD_CHARGE),
     UINT_FIELD(fogpay_transfer, 3, debit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 4, credit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 5, amount_minor, true, 1, FOGPAY_AMOUNT_MAX_MINOR),
@@ -281,6 +283,7 @@ static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 26, principal_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     TUPLES_FIELD(fogpay_event, 27, plan_schedule, plan_schedule_count, plan_schedule_spec),
     TUPLES_FIELD(fogpay_event, 28, plan_terms, plan_terms_count, plan_terms_spec),
+    UINT_FIELD(fogpay_event, 39, hold_id, false, 1, FOGPAY_STORED_INT_MAX),
 };
 
 /* Keys 1..7 of a batch; key 8 or 9, the records, is read by
@@ -743,10 +746,14 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
     }
     /* The hold's id on what names a hold, its expiry on a held receipt,
      * and the sender's held amount on both (a held one holds this hold,
-     * so it is never 0 there; elsewhere 0 is absent). */
+     * so it is never 0 there; elsewhere 0 is absent). A settled reading
+     * charged from a hold names it too, with what it has left (key 21)
+     * and the sender's held amount. */
     bool names_hold = held || (settled && in->kind == FOGPAY_RECEIPT_HOLD);
-    if (names_hold != (in->hold_id != 0) || held != (in->hold_expiry_s != 0) ||
-        (held && in->held_minor == 0) || (!names_hold && in->held_minor != 0)) {
+    bool from_hold = settled && in->kind == FOGPAY_RECEIPT_USAGE && in->hold_id != 0;
+    if ((!from_hold && names_hold != (in->hold_id != 0)) ||
+        (!from_hold && in->hold_left_minor != 0) || held != (in->hold_expiry_s != 0) ||
+        (held && in->held_minor == 0) || (!names_hold && !from_hold && in->held_minor != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     if (!settled && in->legs_minor != 0) {
@@ -778,7 +785,7 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
     }
     bool corrects = in->kind == FOGPAY_TRANSFER_REFUND || in->kind == FOGPAY_TRANSFER_REVERSAL ||
                     in->kind == FOGPAY_TRANSFER_CAPTURE || in->kind == FOGPAY_TRANSFER_RELEASE ||
-                    in->kind == FOGPAY_TRANSFER_EXPIRY;
+                    in->kind == FOGPAY_TRANSFER_EXPIRY || in->kind == FOGPAY_TRANSFER_HOLD_CHARGE;
     if (corrects != (in->related_position != 0) || in->related_position >= in->position) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
@@ -790,9 +797,10 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
             return FOGPAY_ERR_FIELD_RANGE; /* every leg moves money between two accounts */
         }
     }
-    /* A usage charge names its reading (device origin), meter and tariff;
-     * no other kind carries a meter or a tariff. */
-    bool charge = in->kind == FOGPAY_TRANSFER_USAGE_CHARGE;
+    /* A usage charge and a hold charge name their reading (device origin),
+     * meter and tariff; no other kind carries a meter or a tariff. */
+    bool charge =
+        in->kind == FOGPAY_TRANSFER_USAGE_CHARGE || in->kind == FOGPAY_TRANSFER_HOLD_CHARGE;
     if (charge != (in->meter_id[0] != '\0') || charge != (in->tariff_id[0] != '\0') ||
         (charge && !device)) {
         return FOGPAY_ERR_FIELD_RANGE;
@@ -895,7 +903,7 @@ static fogpay_error event_tariff_check(const fogpay_event *in)
     if (bound && (in->meter_id[0] == '\0' || (in->seq != 0) != hash_present(in->usage_hash))) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    return FOGPAY_OK;
+    return !bound && in->hold_id != 0 ? FOGPAY_ERR_FIELD_RANGE : FOGPAY_OK;
 }
 
 /* Which fields an event carries follows from its kind; the others are

@@ -67,6 +67,7 @@ typedef struct fogpay_bind {
     char tariff_id[FOGPAY_TARIFF_ID_MAX + 1];  /* key 4 */
     uint64_t created_s;                        /* key 5 */
     uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES]; /* key 6 */
+    uint64_t hold_id; /* key 7, optional: an open hold of the device that pays the readings */
 } fogpay_bind;
 typedef enum fogpay_hold_op {
     FOGPAY_HOLD_CAPTURE = 0, /* the payee takes amount_minor, the rest goes back */
@@ -129,8 +130,10 @@ typedef struct fogpay_receipt {
     uint64_t charge_minor;  /* key 17, a charged reading: its charge */
     uint64_t consumption;   /* key 18, a bound reading: units since the last */
     char tariff_id[FOGPAY_TARIFF_ID_MAX + 1]; /* key 19, a bound reading or a binding */
-    uint64_t legs_minor; /* key 20, settled, optional: what the transfer's further legs (fees)
-                          * took of the amount; the first leg is the rest */
+    uint64_t legs_minor;      /* key 20, settled, optional: what the transfer's further legs (fees)
+                               * took of the amount; the first leg is the rest */
+    uint64_t hold_left_minor; /* key 21, a reading charged from a hold (key 14): what the
+                               * hold has left after the charge (absent 0) */
 } fogpay_receipt;
 
 typedef enum fogpay_command_kind {
@@ -171,6 +174,9 @@ typedef enum fogpay_transfer_kind {
     FOGPAY_TRANSFER_USAGE_CHARGE = 9,    /* a bound meter's reading, charged at its tariff */
     FOGPAY_TRANSFER_ENTITY_PAYMENT = 10, /* a legal entity's account pays a device's wallet */
     FOGPAY_TRANSFER_INSTALMENT = 11,     /* a device pays an instalment of its plan's loan */
+    /* A bound meter's reading charged from the hold its binding names:
+     * holds account to the tariff's payee, naming the hold by key 14. */
+    FOGPAY_TRANSFER_HOLD_CHARGE = 18,
 } fogpay_transfer_kind;
 
 /* One leg of a transfer: amount_minor from the debit to the credit
@@ -287,6 +293,8 @@ typedef struct fogpay_event {
     uint64_t plan_schedule[3];            /* key 27: rate_bp, instalment_count, period_ms */
     uint8_t plan_terms_count;             /* key 28's length: 1 in a plan version */
     uint64_t plan_terms[3];               /* key 28: grace_ms, shortfall, collect */
+    uint64_t hold_id; /* key 39, meter bound: the hold that pays its readings (absent: the
+                       * device's wallet) */
 } fogpay_event;
 
 /* The two chains a gateway syncs upstream, each in batches of its own. */

@@ -57,6 +57,9 @@ static cJSON *control_hold_object(const fogpay_hold *h)
     if (h->state == FOGPAY_HOLD_CAPTURED) {
         control__add_amount(o, "captured", (int64_t)h->captured_minor, exponent);
     }
+    if (h->charged_minor != 0) {
+        control__add_amount(o, "charged", (int64_t)h->charged_minor, exponent);
+    }
     if (h->resolved_position != 0) {
         cJSON_AddNumberToObject(o, "resolvedBy", (double)h->resolved_position);
     }

@@ -138,17 +138,25 @@ fogpay_error control__bind_meter(const fogpay_control_context *c, const cJSON *c
                                  control_reply *r)
 {
     const char *device = NULL, *meter = NULL, *tariff = NULL;
+    uint64_t hold = 0;
     fogpay_error err = meter__read(cmd, &device, &meter, r);
     if (err == FOGPAY_OK) {
         err = control__text(cmd, "tariff", true, FOGPAY_TARIFF_ID_MAX, &tariff, r);
     }
     if (err == FOGPAY_OK) {
-        err = fogpay_ledger_meter_bind(c->ledger, device, meter, tariff, 0, NULL, now_ms);
+        err = control__u64(cmd, "hold", false, &hold, r);
+    }
+    if (err == FOGPAY_OK) {
+        err =
+            fogpay_ledger_meter_bind_hold(c->ledger, device, meter, tariff, hold, 0, NULL, now_ms);
     }
     if (err == FOGPAY_OK) {
         cJSON_AddStringToObject(r->data, "device", device);
         cJSON_AddStringToObject(r->data, "meter", meter);
         cJSON_AddStringToObject(r->data, "tariff", tariff);
+        if (hold != 0) {
+            cJSON_AddNumberToObject(r->data, "hold", (double)hold);
+        }
     }
     return err;
 }
@@ -179,5 +187,8 @@ fogpay_error control__get_meter(const fogpay_control_context *c, const cJSON *cm
     }
     snprintf(text, sizeof text, "%llu", (unsigned long long)m.carry);
     cJSON_AddStringToObject(r->data, "carry", text);
+    if (m.hold_id != 0) {
+        cJSON_AddNumberToObject(r->data, "hold", (double)m.hold_id);
+    }
     return FOGPAY_OK;
 }

@@ -88,6 +88,9 @@ typedef struct fogpay_agent_outcome {
     uint64_t charge_minor;
     uint64_t consumption;
     char tariff_id[FOGPAY_TARIFF_ID_MAX + 1];
+    /* A reading charged from the hold its binding names: what the hold has
+     * left (hold_id names it, held_minor what the device holds in all). */
+    uint64_t hold_left_minor;
 } fogpay_agent_outcome;
 
 typedef struct fogpay_agent_balance {
@@ -176,6 +179,14 @@ fogpay_error fogpay_agent_usage(fogpay_agent *a, const char *meter_id, uint64_t 
  * rejected (tariff_unknown, tariff_not_effective, tariff_own_payee). */
 fogpay_error fogpay_agent_bind(fogpay_agent *a, const char *meter_id, const char *tariff_id,
                                fogpay_agent_outcome *out);
+/* The same, the meter's readings charged from hold_id, an open hold of the
+ * device to the tariff's payee (0: from the wallet); rejected besides
+ * with hold_unknown, hold_foreign, hold_resolved, hold_tariff_payee or
+ * hold_tariff_currency. A reading charged from it answers with the hold
+ * (out->hold_id) and what it has left (out->hold_left_minor); one whose
+ * charge is over that is rejected with hold_insufficient. */
+fogpay_error fogpay_agent_bind_hold(fogpay_agent *a, const char *meter_id, const char *tariff_id,
+                                    uint64_t hold_id, fogpay_agent_outcome *out);
 
 /* Waits for and handles incoming messages until the journal is empty or
  * timeout_ms passed: FOGPAY_OK when empty, FOGPAY_ERR_TIMEOUT, or

@@ -219,11 +219,18 @@ static fogpay_error agent_send_message(fogpay_agent *a, const void *msg, uint64_
 fogpay_error fogpay_agent_bind(fogpay_agent *a, const char *meter_id, const char *tariff_id,
                                fogpay_agent_outcome *out)
 {
+    return fogpay_agent_bind_hold(a, meter_id, tariff_id, 0, out);
+}
+
+fogpay_error fogpay_agent_bind_hold(fogpay_agent *a, const char *meter_id, const char *tariff_id,
+                                    uint64_t hold_id, fogpay_agent_outcome *out)
+{
     if (!a || !meter_id || !tariff_id || !out) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
     memset(out, 0, sizeof *out);
-    if (strlen(meter_id) > FOGPAY_METER_ID_MAX || strlen(tariff_id) > FOGPAY_TARIFF_ID_MAX) {
+    if (strlen(meter_id) > FOGPAY_METER_ID_MAX || strlen(tariff_id) > FOGPAY_TARIFF_ID_MAX ||
+        hold_id > FOGPAY_STORED_INT_MAX) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     fogpay_bind b;
@@ -231,6 +238,7 @@ fogpay_error fogpay_agent_bind(fogpay_agent *a, const char *meter_id, const char
     strcpy(b.device_id, a->device_id);
     strcpy(b.meter_id, meter_id);
     strcpy(b.tariff_id, tariff_id);
+    b.hold_id = hold_id;
     b.created_s = (uint64_t)time(NULL);
     return agent_send_message(a, &b, &b.seq, b.prev_hash, agent_encode_bind, FOGPAY_RECEIPT_BIND,
                               out);

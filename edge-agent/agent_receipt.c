@@ -185,6 +185,7 @@ fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, si
     o->hold_id = r.hold_id;
     o->hold_expiry_s = r.hold_expiry_s;
     o->held_minor = r.held_minor;
+    o->hold_left_minor = r.hold_left_minor;
     if (o->seq == a->awaited_seq) {
         a->awaited_outcome = *o;
     }

@@ -11,7 +11,7 @@
  *   fogpay-agent [options] void --hold ID
  *   fogpay-agent [options] pay --to-account N ...   (an account: a legal entity's)
  *   fogpay-agent [options] usage --meter ID --quantity N --unit kWh
- *   fogpay-agent [options] bind --meter ID --tariff ID
+ *   fogpay-agent [options] bind --meter ID --tariff ID [--hold ID]
  *   fogpay-agent [options] run [--drain]
  *   fogpay-agent [options] status
  *
@@ -93,7 +93,7 @@ static void cli_usage(FILE *out)
                  "       fogpay-agent [options] capture --hold ID --amount 12.40 --currency EUR\n"
                  "       fogpay-agent [options] void --hold ID\n"
                  "       fogpay-agent [options] usage --meter ID --quantity N --unit kWh\n"
-                 "       fogpay-agent [options] bind --meter ID --tariff ID\n"
+                 "       fogpay-agent [options] bind --meter ID --tariff ID [--hold ID]\n"
                  "       fogpay-agent [options] run [--drain]\n"
                  "       fogpay-agent [options] status\n"
                  "options: --dir STATEDIR --key FILE --device ID --gateway-key ed25519:HEX|FILE\n"
@@ -480,6 +480,11 @@ static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
         printf(" charge %s consumption %" PRIu64 " tariff %s", charge, r->consumption,
                r->tariff_id);
     }
+    if (r->kind == FOGPAY_RECEIPT_USAGE && r->hold_id != 0) {
+        char left[32];
+        fogpay_amount_format((int64_t)r->hold_left_minor, exponent, left, sizeof left);
+        printf(" hold %" PRIu64 " left %s held %s", r->hold_id, left, held);
+    }
     if (r->kind == FOGPAY_RECEIPT_HOLD) {
         printf(" hold %" PRIu64 " held %s", r->hold_id, held);
     }
@@ -609,9 +614,13 @@ static int cli_bind(fogpay_agent *a, const cli_options *o)
     if (!o->meter || !o->tariff) {
         return cli_usage_error("bind needs --meter and --tariff");
     }
+    unsigned long hold_id = 0;
+    if (o->hold && (!cli_parse_ulong(o->hold, ULONG_MAX, &hold_id) || hold_id == 0)) {
+        return cli_usage_error("bind --hold needs a hold id (the number authorise printed)");
+    }
     fogpay_agent_connect(a);
     fogpay_agent_outcome r;
-    fogpay_error err = fogpay_agent_bind(a, o->meter, o->tariff, &r);
+    fogpay_error err = fogpay_agent_bind_hold(a, o->meter, o->tariff, hold_id, &r);
     return cli_report(err, &r);
 }
 

@@ -472,6 +472,8 @@ typedef struct fogpay_hold {
     uint8_t state;              /* fogpay_hold_state */
     uint64_t captured_minor;    /* captured: what the payee took */
     uint64_t resolved_position; /* the capture, or the release or expiry; 0 while open */
+    uint64_t charged_minor;     /* what readings charged from it took (kind 18); the rest,
+                                   amount_minor - charged_minor, is what it still holds */
 } fogpay_hold;
 
 /* Who resolves a hold: a device (device_id, with the message's seq and
@@ -580,6 +582,7 @@ typedef struct fogpay_meter {
     uint64_t last_quantity;
     uint64_t carry;
     uint64_t version_ms;
+    uint64_t hold_id; /* the hold its readings are charged from; 0: the device's wallet */
 } fogpay_meter;
 
 /* Binds device_id's meter to tariff_id from now on, with its event (kind
@@ -593,6 +596,25 @@ typedef struct fogpay_meter {
 fogpay_error fogpay_ledger_meter_bind(fogpay_ledger *l, const char *device_id, const char *meter_id,
                                       const char *tariff_id, uint64_t seq, const uint8_t *hash,
                                       uint64_t now_ms);
+/* The same, the meter's readings charged from hold hold_id (0: from the
+ * wallet, as fogpay_ledger_meter_bind) from now on: each settled reading's
+ * charge is a transfer of kind FOGPAY_TRANSFER_HOLD_CHARGE from the
+ * currency's holds account to the tariff's payee, split by the payee's fee
+ * schedule, naming the hold (related_position), and the hold's
+ * charged_minor grows by it; its rest (amount less charges) is what a
+ * capture may take at most and what a release or an expiry returns. The
+ * binding event names the hold (key 39). Errors besides the above:
+ * FOGPAY_ERR_HOLD_UNKNOWN, FOGPAY_ERR_HOLD_FOREIGN (another device's hold),
+ * FOGPAY_ERR_HOLD_RESOLVED (resolved or past its expiry),
+ * FOGPAY_ERR_HOLD_TARIFF_CURRENCY, FOGPAY_ERR_HOLD_TARIFF_PAYEE. A reading
+ * of such a meter is refused with the same reasons when they hold then,
+ * and with FOGPAY_ERR_HOLD_INSUFFICIENT when its charge is over the hold's
+ * rest: nothing is charged and the meter's state stays as it was, so that
+ * consumption is charged once, when the meter is bound again. */
+fogpay_error fogpay_ledger_meter_bind_hold(fogpay_ledger *l, const char *device_id,
+                                           const char *meter_id, const char *tariff_id,
+                                           uint64_t hold_id, uint64_t seq, const uint8_t *hash,
+                                           uint64_t now_ms);
 /* The meter's binding; FOGPAY_ERR_METER_UNKNOWN when it is not bound. */
 fogpay_error fogpay_ledger_meter_get(fogpay_ledger *l, const char *device_id, const char *meter_id,
                                      fogpay_meter *out);
@@ -715,6 +737,8 @@ typedef struct fogpay_usage_settlement {
     char tariff_id[FOGPAY_TARIFF_ID_MAX + 1];
     fogpay_transfer transfer; /* with a charge */
     int64_t balance_after_minor;
+    uint64_t hold_id;         /* a charge from the binding's hold (kind 18): the hold */
+    uint64_t hold_left_minor; /* ... and what it has left after the charge */
 } fogpay_usage_settlement;
 
 /* Stores an authenticated reading (fogpay_ledger_store_usage) and, when

@@ -32,7 +32,7 @@
 
 #define HOLD_COLUMNS                                                                               \
     "position, payer_device, payer_account, payee_device, payee_account, amount_minor, "           \
-    "currency, expires_ms, state, captured_minor, resolved_position"
+    "currency, expires_ms, state, captured_minor, resolved_position, charged_minor"
 
 const ledger_stmt_sql ledger_hold__sql[] = {
     {LEDGER_STMT_HOLD_INSERT,
@@ -42,6 +42,10 @@ const ledger_stmt_sql ledger_hold__sql[] = {
      "UPDATE holds SET state = ?2, captured_minor = ?3, resolved_position = ?4 "
      "WHERE position = ?1 AND state = 0"},
     {LEDGER_STMT_HOLD_GET, "SELECT " HOLD_COLUMNS " FROM holds WHERE position = ?1"},
+    {LEDGER_STMT_HOLD_CHARGED,
+     "UPDATE holds SET charged_minor = ?2 WHERE position = ?1 AND state = 0"},
+    {LEDGER_STMT_HOLD_LAST_CHARGE,
+     "SELECT coalesce(max(position), 0) FROM transfers WHERE related_position = ?1 AND kind = 18"},
     {LEDGER_STMT_HOLD_OPEN, "SELECT " HOLD_COLUMNS " FROM holds WHERE state = 0 ORDER BY position"},
     {LEDGER_STMT_HOLD_LIST,
      "SELECT " HOLD_COLUMNS " FROM holds WHERE position > ?1 AND (?2 = 0 OR state = 0) "
@@ -56,10 +60,11 @@ const size_t ledger_hold__sql_count = sizeof ledger_hold__sql / sizeof ledger_ho
 static fogpay_error hold__read(sqlite3_stmt *s, fogpay_hold *h)
 {
     memset(h, 0, sizeof *h);
-    int64_t v[] = {
-        sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 4),
-        sqlite3_column_int64(s, 5), sqlite3_column_int64(s, 6), sqlite3_column_int64(s, 7),
-        sqlite3_column_int64(s, 8), sqlite3_column_int64(s, 9), sqlite3_column_int64(s, 10)};
+    int64_t v[] = {sqlite3_column_int64(s, 0),  sqlite3_column_int64(s, 2),
+                   sqlite3_column_int64(s, 4),  sqlite3_column_int64(s, 5),
+                   sqlite3_column_int64(s, 6),  sqlite3_column_int64(s, 7),
+                   sqlite3_column_int64(s, 8),  sqlite3_column_int64(s, 9),
+                   sqlite3_column_int64(s, 10), sqlite3_column_int64(s, 11)};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         if (v[i] < 0) {
             return FOGPAY_ERR_LEDGER_CORRUPT;
@@ -67,7 +72,7 @@ static fogpay_error hold__read(sqlite3_stmt *s, fogpay_hold *h)
     }
     if (!ledger__column_text(s, 1, h->payer_device, sizeof h->payer_device) ||
         !ledger__column_text(s, 3, h->payee_device, sizeof h->payee_device) || v[4] < 1 ||
-        v[4] > FOGPAY_CURRENCY_MAX || v[6] > FOGPAY_HOLD_EXPIRED) {
+        v[4] > FOGPAY_CURRENCY_MAX || v[6] > FOGPAY_HOLD_EXPIRED || v[9] > v[3]) {
         return FOGPAY_ERR_LEDGER_CORRUPT;
     }
     h->id = (uint64_t)v[0];
@@ -79,6 +84,7 @@ static fogpay_error hold__read(sqlite3_stmt *s, fogpay_hold *h)
     h->state = (uint8_t)v[6];
     h->captured_minor = (uint64_t)v[7];
     h->resolved_position = (uint64_t)v[8];
+    h->charged_minor = (uint64_t)v[9];
     return FOGPAY_OK;
 }
 
@@ -140,6 +146,12 @@ static size_t hold__index(const ledger_hot_holds *hh, uint64_t id)
     return lo < hh->count && hh->entries[lo].id == id ? lo : HOLD_NOT_HOT;
 }
 
+/* What hold h still holds: its amount less what readings charged from it. */
+static uint64_t hold__rest(const fogpay_hold *h)
+{
+    return h->amount_minor - h->charged_minor;
+}
+
 /* Hold id from the hot table (*index set) or, when it is not open, the
  * database (*index HOLD_NOT_HOT). FOGPAY_ERR_NOT_FOUND when none. */
 static fogpay_error hold__find(fogpay_ledger *l, uint64_t id, fogpay_hold *out, size_t *index)
@@ -166,6 +178,11 @@ static fogpay_error hold__find(fogpay_ledger *l, uint64_t id, fogpay_hold *out, 
     }
     ledger__finish(s);
     return err;
+}
+
+fogpay_error ledger__hold_find(fogpay_ledger *l, uint64_t id, fogpay_hold *out, size_t *index)
+{
+    return hold__find(l, id, out, index);
 }
 
 /* The holds account of currency, created on first use. */
@@ -213,6 +230,27 @@ static void hold__hot_resolved(fogpay_ledger *l, size_t index, const fogpay_hold
     hh->open--;
 }
 
+fogpay_error ledger__hold_add_charge(fogpay_ledger *l, fogpay_hold *h, size_t index,
+                                     uint64_t charge_minor)
+{
+    if (index == HOLD_NOT_HOT || h->state != FOGPAY_HOLD_OPEN || charge_minor > hold__rest(h)) {
+        return FOGPAY_ERR_LEDGER_CORRUPT; /* the caller checked the hold is open and holds it */
+    }
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_HOLD_CHARGED);
+    ledger__bind_u64(l, s, 1, h->id);
+    ledger__bind_u64(l, s, 2, h->charged_minor + charge_minor);
+    fogpay_error err = ledger__exec(l, s);
+    if (err == FOGPAY_OK && sqlite3_changes(l->db) != 1) {
+        err = FOGPAY_ERR_LEDGER_CORRUPT; /* open in memory, not in the database */
+    }
+    if (err == FOGPAY_OK) {
+        ledger__hot_hold_journal(l, index);
+        h->charged_minor += charge_minor;
+        l->hot.holds.entries[index] = *h;
+    }
+    return err;
+}
+
 fogpay_error ledger__hold_insert(fogpay_ledger *l, const fogpay_transfer *t,
                                  const char *payee_device, uint64_t payee_account,
                                  uint64_t expires_ms)
@@ -254,6 +292,11 @@ fogpay_error ledger__hold_insert(fogpay_ledger *l, const fogpay_transfer *t,
     return FOGPAY_OK;
 }
 
+fogpay_error ledger__hold_account(fogpay_ledger *l, uint16_t currency, uint64_t *account)
+{
+    return hold__account(l, currency, account);
+}
+
 fogpay_error ledger__hold_held(fogpay_ledger *l, const char *device_id, uint16_t currency,
                                uint64_t *held_minor)
 {
@@ -267,7 +310,7 @@ fogpay_error ledger__hold_held(fogpay_ledger *l, const char *device_id, uint16_t
         const fogpay_hold *h = &hh->entries[i];
         if (h->state == FOGPAY_HOLD_OPEN && h->currency == currency &&
             strcmp(h->payer_device, device_id) == 0) {
-            held += h->amount_minor;
+            held += hold__rest(h);
         }
     }
     *held_minor = held;
@@ -378,8 +421,8 @@ static fogpay_error hold__check_capture(fogpay_ledger *l, const fogpay_hold *h,
     if (err == FOGPAY_OK && amount_minor == 0) {
         err = FOGPAY_ERR_AMOUNT_ZERO;
     }
-    if (err == FOGPAY_OK && amount_minor > h->amount_minor) {
-        err = FOGPAY_ERR_HOLD_OVER_AMOUNT;
+    if (err == FOGPAY_OK && amount_minor > hold__rest(h)) {
+        err = FOGPAY_ERR_HOLD_OVER_AMOUNT; /* what readings charged is taken already */
     }
     uint64_t wallet_max = 0;
     if (err == FOGPAY_OK && h->payee_device[0] != '\0') {
@@ -413,9 +456,9 @@ static fogpay_error hold__capture_write(fogpay_ledger *l, uint64_t id, uint64_t 
         err = hold__transfer(l, &h, FOGPAY_TRANSFER_CAPTURE, h.payee_account, amount_minor, actor,
                              true, now_ms, &r->transfer);
     }
-    if (err == FOGPAY_OK && amount_minor < h.amount_minor) {
+    if (err == FOGPAY_OK && amount_minor < hold__rest(&h)) {
         err = hold__transfer(l, &h, FOGPAY_TRANSFER_RELEASE, h.payer_account,
-                             h.amount_minor - amount_minor, actor, false, now_ms, &r->release);
+                             hold__rest(&h) - amount_minor, actor, false, now_ms, &r->release);
     }
     if (err == FOGPAY_OK) {
         err = hold__resolve(l, &h, index, FOGPAY_HOLD_CAPTURED, amount_minor, r->transfer.position);
@@ -440,8 +483,11 @@ static fogpay_error hold__void_write(fogpay_ledger *l, uint64_t id, const fogpay
         strcmp(actor->device_id, h.payee_device) != 0) {
         err = FOGPAY_ERR_HOLD_NOT_PARTY;
     }
+    if (err == FOGPAY_OK && hold__rest(&h) == 0) {
+        err = FOGPAY_ERR_HOLD_INSUFFICIENT; /* readings took it all: its expiry resolves it */
+    }
     if (err == FOGPAY_OK) {
-        err = hold__transfer(l, &h, FOGPAY_TRANSFER_RELEASE, h.payer_account, h.amount_minor, actor,
+        err = hold__transfer(l, &h, FOGPAY_TRANSFER_RELEASE, h.payer_account, hold__rest(&h), actor,
                              true, now_ms, &r->transfer);
     }
     if (err == FOGPAY_OK) {
@@ -510,6 +556,23 @@ fogpay_error fogpay_ledger_hold_void(fogpay_ledger *l, uint64_t id, const fogpay
     return hold__resolve_op(l, false, id, 0, actor, now_ms, out);
 }
 
+/* The expiry of h: its rest back to the payer (kind 8) or, when readings
+ * charged it all, no transfer, *t naming the last of those charges as
+ * the transfer that resolved it. */
+static fogpay_error hold__expiry_transfer(fogpay_ledger *l, const fogpay_hold *h, uint64_t now_ms,
+                                          fogpay_transfer *t)
+{
+    if (hold__rest(h) != 0) {
+        return hold__transfer(l, h, FOGPAY_TRANSFER_EXPIRY, h->payer_account, hold__rest(h), NULL,
+                              false, now_ms, t);
+    }
+    memset(t, 0, sizeof *t);
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_HOLD_LAST_CHARGE);
+    ledger__bind_u64(l, s, 1, h->id);
+    fogpay_error err = ledger__scalar(l, s, &t->position);
+    return err == FOGPAY_OK && t->position == 0 ? FOGPAY_ERR_LEDGER_CORRUPT : err;
+}
+
 /* Expires the due holds of the hot table, at most max; recomputes the
  * earliest expiry of those left open. */
 static fogpay_error hold__expire_due(fogpay_ledger *l, uint64_t now_ms, size_t max, size_t *done)
@@ -527,8 +590,7 @@ static fogpay_error hold__expire_due(fogpay_ledger *l, uint64_t now_ms, size_t m
             continue;
         }
         fogpay_transfer t;
-        err = hold__transfer(l, &h, FOGPAY_TRANSFER_EXPIRY, h.payer_account, h.amount_minor, NULL,
-                             false, now_ms, &t);
+        err = hold__expiry_transfer(l, &h, now_ms, &t);
         if (err == FOGPAY_OK) {
             err = hold__resolve(l, &h, i, FOGPAY_HOLD_EXPIRED, 0, t.position);
         }

@@ -197,6 +197,8 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_HOLD_INSERT,
     LEDGER_STMT_HOLD_RESOLVE,
     LEDGER_STMT_HOLD_GET,
+    LEDGER_STMT_HOLD_CHARGED,
+    LEDGER_STMT_HOLD_LAST_CHARGE,
     LEDGER_STMT_HOLD_OPEN,
     LEDGER_STMT_HOLD_LIST,
     /* ledger_plan.c */
@@ -632,9 +634,48 @@ fogpay_error ledger__hold_insert(fogpay_ledger *l, const fogpay_transfer *t,
                                  uint64_t expires_ms);
 /* FOGPAY_ERR_HOLD_TOO_MANY when another hold cannot be kept open. */
 fogpay_error ledger__hold_room(fogpay_ledger *l);
-/* The payer device's open holds in currency, summed. */
+/* What the payer device's open holds in currency still hold (their
+ * amounts less their charges), summed. */
 fogpay_error ledger__hold_held(fogpay_ledger *l, const char *device_id, uint16_t currency,
                                uint64_t *held_minor);
+/* Hold id, from the hot table when it is open (*index its entry there,
+ * else SIZE_MAX); FOGPAY_ERR_NOT_FOUND when there is none. */
+fogpay_error ledger__hold_find(fogpay_ledger *l, uint64_t id, fogpay_hold *out, size_t *index);
+/* The holds account of currency, created on first use. */
+fogpay_error ledger__hold_account(fogpay_ledger *l, uint16_t currency, uint64_t *account);
+/* After a hold charge of charge_minor from the open hold h (its hot entry
+ * at index): its row's and entry's charged total grow by it (journaled),
+ * and h with them. The caller checked that the hold's rest covers it. */
+fogpay_error ledger__hold_add_charge(fogpay_ledger *l, fogpay_hold *h, size_t index,
+                                     uint64_t charge_minor);
+
+/* ledger_hold_charge.c: pay-per-use from a hold. */
+/* The hold hold_id as device_id's own and open at now_ms:
+ * FOGPAY_ERR_HOLD_UNKNOWN, FOGPAY_ERR_HOLD_FOREIGN (another device's),
+ * FOGPAY_ERR_HOLD_RESOLVED (resolved, or past its expiry). *out, and
+ * *index (may be NULL) as ledger__hold_find. */
+fogpay_error ledger__hold_payer_check(fogpay_ledger *l, uint64_t hold_id, const char *device_id,
+                                      uint64_t now_ms, fogpay_hold *out, size_t *index);
+/* Hold h as what pays at tariff t: FOGPAY_ERR_HOLD_TARIFF_CURRENCY,
+ * FOGPAY_ERR_HOLD_TARIFF_PAYEE. */
+fogpay_error ledger__hold_tariff_check(fogpay_ledger *l, const fogpay_hold *h,
+                                       const fogpay_tariff *t);
+/* Both checks, in that order. */
+fogpay_error ledger__hold_charge_check(fogpay_ledger *l, uint64_t hold_id, const char *device_id,
+                                       const fogpay_tariff *t, uint64_t now_ms, fogpay_hold *out,
+                                       size_t *index);
+/* Charges charge_minor (positive) of reading u (hash the signed reading)
+ * at tariff t from hold hold_id, inside the reading's operation: the
+ * checks above, FOGPAY_ERR_HOLD_INSUFFICIENT when the hold has less left,
+ * the payee device's wallet maximum (FOGPAY_ERR_WALLET_MAX), then a
+ * transfer of kind FOGPAY_TRANSFER_HOLD_CHARGE split by the payee's fee
+ * schedule and the hold's charged total. out->transfer, its
+ * balance_after_minor (the payer's wallet, which the charge leaves as it
+ * is), hold_id and hold_left_minor on FOGPAY_OK. */
+fogpay_error ledger__hold_charge(fogpay_ledger *l, uint64_t hold_id, const fogpay_usage *u,
+                                 const uint8_t hash[FOGPAY_HASH_BYTES], const fogpay_tariff *t,
+                                 uint64_t charge_minor, uint64_t now_ms,
+                                 fogpay_usage_settlement *out);
 
 /* ledger_message.c: the highest seq of device_id in messages, 0 for none. */
 fogpay_error ledger__last_seq_db(fogpay_ledger *l, const char *device_id, uint64_t *seq);

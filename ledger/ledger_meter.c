@@ -18,7 +18,9 @@
  * starts from the same last settled reading, so what the refused one
  * would have charged is charged once by the next one that settles, never
  * twice and never lost. Every read comes from the hot state (the device's
- * entry holds its meters, each with its tariff version).
+ * entry holds its meters, each with its tariff version). A meter bound
+ * with a hold is charged from it instead of the wallet
+ * (ledger_hold_charge.c).
  *
  * Ownership. Nothing here allocates; the settlement is copied to the
  * caller's struct only on success.
@@ -123,6 +125,13 @@ static fogpay_error meter__settle(fogpay_ledger *l, ledger_hot_device *d, ledger
         return err;
     }
     fogpay_meter next = hm->meter;
+    if (next.hold_id != 0) {
+        /* The hold pays every reading or none: refused ones advance nothing. */
+        err = ledger__hold_charge_check(l, next.hold_id, u->device_id, t, now_ms, NULL, NULL);
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+    }
     uint64_t consumption = 0;
     err = meter__check_reading(u, &next, t, &consumption);
     if (err != FOGPAY_OK) {
@@ -139,7 +148,9 @@ static fogpay_error meter__settle(fogpay_ledger *l, ledger_hot_device *d, ledger
         charge = t->minimum_minor;
     }
     if (err == FOGPAY_OK && charge != 0) {
-        err = meter__pay(l, u, hash, t, charge, now_ms, out);
+        err = next.hold_id != 0
+                  ? ledger__hold_charge(l, next.hold_id, u, hash, t, charge, now_ms, out)
+                  : meter__pay(l, u, hash, t, charge, now_ms, out);
     }
     if (err != FOGPAY_OK) {
         return err;

@@ -37,9 +37,10 @@ const ledger_stmt_sql ledger_tariff__sql[] = {
      "AND effective_ms <= ?2 ORDER BY effective_ms DESC LIMIT 1"},
     {LEDGER_STMT_BINDING_INSERT,
      "INSERT INTO meter_bindings (device_id, meter_id, tariff_id, seq, hash, bound_ms, "
-     "last_quantity, carry, version_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0) RETURNING id"},
+     "last_quantity, carry, version_ms, hold_position) "
+     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0, ?8) RETURNING id"},
     {LEDGER_STMT_BINDING_LATEST,
-     "SELECT id, tariff_id, last_quantity, carry, version_ms FROM meter_bindings "
+     "SELECT id, tariff_id, last_quantity, carry, version_ms, hold_position FROM meter_bindings "
      "WHERE device_id = ?1 AND meter_id = ?2 ORDER BY id DESC LIMIT 1"},
     {LEDGER_STMT_BINDING_STATE_SET,
      "UPDATE meter_bindings SET last_quantity = ?2, carry = ?3, version_ms = ?4 WHERE id = ?1"},
@@ -260,9 +261,11 @@ fogpay_error ledger__meter_read_db(fogpay_ledger *l, const char *device_id, cons
         int64_t last = sqlite3_column_int64(s, 2);
         int64_t carry = sqlite3_column_int64(s, 3);
         int64_t version = sqlite3_column_int64(s, 4);
+        int64_t hold = sqlite3_column_int64(s, 5); /* 0 for NULL: the wallet pays */
         m.has_last = sqlite3_column_type(s, 2) != SQLITE_NULL;
         bool ok = ledger__column_text(s, 1, m.tariff_id, sizeof m.tariff_id) && id >= 1 &&
-                  last >= 0 && carry >= 0 && version >= 0;
+                  last >= 0 && carry >= 0 && version >= 0 && hold >= 0;
+        m.hold_id = (uint64_t)hold;
         m.binding_id = (uint64_t)id;
         m.last_quantity = m.has_last ? (uint64_t)last : 0;
         m.carry = (uint64_t)carry;
@@ -302,10 +305,11 @@ fogpay_error ledger__meter_state_write(fogpay_ledger *l, const char *device_id,
 }
 
 /* Inserts the binding row (its state from the meter's binding before:
- * the last settled reading, carry 0) and its event (kind 8). */
+ * the last settled reading, carry 0; the hold hold_id that pays, 0 the
+ * wallet) and its event (kind 8, naming the hold). */
 static fogpay_error binding__write(fogpay_ledger *l, const char *device_id, const char *meter_id,
-                                   const char *tariff_id, uint64_t seq, const uint8_t *hash,
-                                   uint64_t now_ms)
+                                   const char *tariff_id, uint64_t hold_id, uint64_t seq,
+                                   const uint8_t *hash, uint64_t now_ms)
 {
     fogpay_meter before;
     fogpay_error err = ledger__meter_read_db(l, device_id, meter_id, &before);
@@ -316,7 +320,8 @@ static fogpay_error binding__write(fogpay_ledger *l, const char *device_id, cons
     if (err != FOGPAY_OK) {
         return err;
     }
-    fogpay_meter m = {.has_last = before.has_last, .last_quantity = before.last_quantity};
+    fogpay_meter m = {
+        .has_last = before.has_last, .last_quantity = before.last_quantity, .hold_id = hold_id};
     snprintf(m.tariff_id, sizeof m.tariff_id, "%s", tariff_id);
     sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_BINDING_INSERT);
     ledger__bind_text(l, s, 1, device_id);
@@ -335,6 +340,11 @@ static fogpay_error binding__write(fogpay_ledger *l, const char *device_id, cons
     } else {
         ledger__bind_null(l, s, 7);
     }
+    if (hold_id != 0) {
+        ledger__bind_u64(l, s, 8, hold_id);
+    } else {
+        ledger__bind_null(l, s, 8);
+    }
     int rc = ledger__step(l, s);
     err = rc == SQLITE_ROW ? FOGPAY_OK : ledger__error(l, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
     if (err == FOGPAY_OK) {
@@ -352,6 +362,7 @@ static fogpay_error binding__write(fogpay_ledger *l, const char *device_id, cons
     snprintf(e.device_id, sizeof e.device_id, "%s", device_id);
     snprintf(e.meter_id, sizeof e.meter_id, "%s", meter_id);
     snprintf(e.tariff_id, sizeof e.tariff_id, "%s", tariff_id);
+    e.hold_id = hold_id;
     if (hash != NULL) {
         e.seq = seq;
         memcpy(e.usage_hash, hash, FOGPAY_HASH_BYTES);
@@ -359,10 +370,11 @@ static fogpay_error binding__write(fogpay_ledger *l, const char *device_id, cons
     return ledger__event_append(l, &e);
 }
 
-/* Who may bind: a known device, not revoked, to a tariff that applies now
- * and does not pay the device's own wallet. */
+/* Who may bind: a known device, not revoked, with a hold (hold_id not 0)
+ * of its own and open, to a tariff that applies now and does not pay the
+ * device's own wallet, the hold's payee and currency being the tariff's. */
 static fogpay_error binding__checks(fogpay_ledger *l, const char *device_id, const char *tariff_id,
-                                    uint64_t now_ms)
+                                    uint64_t hold_id, uint64_t now_ms)
 {
     ledger_device_state state;
     fogpay_error err = ledger__device_state(l, device_id, &state);
@@ -372,6 +384,10 @@ static fogpay_error binding__checks(fogpay_ledger *l, const char *device_id, con
     if (err == FOGPAY_OK && state.status == FOGPAY_DEVICE_REVOKED) {
         err = FOGPAY_ERR_DEVICE_REVOKED;
     }
+    fogpay_hold h;
+    if (err == FOGPAY_OK && hold_id != 0) {
+        err = ledger__hold_payer_check(l, hold_id, device_id, now_ms, &h, NULL);
+    }
     fogpay_tariff t;
     if (err == FOGPAY_OK) {
         err = fogpay_ledger_tariff_at(l, tariff_id, now_ms, &t, NULL);
@@ -379,12 +395,23 @@ static fogpay_error binding__checks(fogpay_ledger *l, const char *device_id, con
     if (err == FOGPAY_OK && t.payee_entity[0] == '\0' && strcmp(t.device_id, device_id) == 0) {
         err = FOGPAY_ERR_TARIFF_OWN_PAYEE;
     }
+    if (err == FOGPAY_OK && hold_id != 0) {
+        err = ledger__hold_tariff_check(l, &h, &t);
+    }
     return err;
 }
 
 fogpay_error fogpay_ledger_meter_bind(fogpay_ledger *l, const char *device_id, const char *meter_id,
                                       const char *tariff_id, uint64_t seq, const uint8_t *hash,
                                       uint64_t now_ms)
+{
+    return fogpay_ledger_meter_bind_hold(l, device_id, meter_id, tariff_id, 0, seq, hash, now_ms);
+}
+
+fogpay_error fogpay_ledger_meter_bind_hold(fogpay_ledger *l, const char *device_id,
+                                           const char *meter_id, const char *tariff_id,
+                                           uint64_t hold_id, uint64_t seq, const uint8_t *hash,
+                                           uint64_t now_ms)
 {
     if (l == NULL) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
@@ -397,7 +424,7 @@ fogpay_error fogpay_ledger_meter_bind(fogpay_ledger *l, const char *device_id, c
         err = ledger__check_id(tariff_id, FOGPAY_TARIFF_ID_MAX);
     }
     if (err == FOGPAY_OK && ((hash != NULL) != (seq != 0) || seq > LEDGER_INT_MAX || now_ms == 0 ||
-                             now_ms > LEDGER_INT_MAX)) {
+                             now_ms > LEDGER_INT_MAX || hold_id > LEDGER_INT_MAX)) {
         err = FOGPAY_ERR_FIELD_RANGE;
     }
     if (err != FOGPAY_OK) {
@@ -408,9 +435,9 @@ fogpay_error fogpay_ledger_meter_bind(fogpay_ledger *l, const char *device_id, c
     if (err != FOGPAY_OK) {
         return err;
     }
-    err = binding__checks(l, device_id, tariff_id, now_ms);
+    err = binding__checks(l, device_id, tariff_id, hold_id, now_ms);
     if (err == FOGPAY_OK) {
-        err = binding__write(l, device_id, meter_id, tariff_id, seq, hash, now_ms);
+        err = binding__write(l, device_id, meter_id, tariff_id, hold_id, seq, hash, now_ms);
     }
     return ledger__op_end(l, &op, err);
 }

@@ -64,11 +64,12 @@ const ledger_stmt_sql ledger_verify__sql[] = {
     {LEDGER_STMT_VERIFY_FLOORS,
      "SELECT id, balance FROM accounts WHERE kind <> 'system' AND balance < 0 ORDER BY id "
      "LIMIT 1"},
-    /* A holds account holds exactly its currency's open holds. */
+    /* A holds account holds exactly its currency's open holds, less what
+     * readings charged from them. */
     {LEDGER_STMT_VERIFY_HOLDS,
      "SELECT a.id, a.balance, coalesce(h.total, 0) FROM accounts AS a "
-     "LEFT JOIN (SELECT currency, sum(amount_minor) AS total FROM holds WHERE state = 0 "
-     "GROUP BY currency) AS h ON h.currency = a.currency "
+     "LEFT JOIN (SELECT currency, sum(amount_minor - charged_minor) AS total FROM holds "
+     "WHERE state = 0 GROUP BY currency) AS h ON h.currency = a.currency "
      "WHERE a.kind = 'holds' AND a.balance IS NOT coalesce(h.total, 0) ORDER BY a.id LIMIT 1"},
 };
 const size_t ledger_verify__sql_count = sizeof ledger_verify__sql / sizeof ledger_verify__sql[0];

@@ -9,7 +9,10 @@
  * A binding moves no money: its receipt is of kind bind, stored, naming
  * the tariff (or rejected with the reason: tariff_unknown,
  * tariff_not_effective, tariff_own_payee, ...). From then on the meter's
- * readings settle at the tariff (ledger/ledger_meter.c).
+ * readings settle at the tariff (ledger/ledger_meter.c), charged from the
+ * hold the binding names (key 7: hold_foreign, hold_resolved,
+ * hold_tariff_payee, hold_tariff_currency when it cannot pay them;
+ * ledger/ledger_hold_charge.c) or else from the device's wallet.
  */
 #include <stdio.h>
 #include <string.h>
@@ -29,8 +32,9 @@ fogpay_error fogpay_bind_message_decode(fogpay_job *job, fogpay_bytes payload, c
 fogpay_error fogpay_bind_message_settle(fogpay_gateway *gw, fogpay_job *job)
 {
     const fogpay_bind *b = &job->bind;
-    fogpay_error err = fogpay_ledger_meter_bind(gw->ledger, b->device_id, b->meter_id, b->tariff_id,
-                                                b->seq, job->hash, job->now_ms);
+    fogpay_error err =
+        fogpay_ledger_meter_bind_hold(gw->ledger, b->device_id, b->meter_id, b->tariff_id,
+                                      b->hold_id, b->seq, job->hash, job->now_ms);
     if (err == FOGPAY_OK) {
         snprintf(job->receipt.tariff_id, sizeof job->receipt.tariff_id, "%s", b->tariff_id);
     }

@@ -305,7 +305,8 @@ static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
 }
 
 /* Stores an authentic reading; one of a bound meter settles at its
- * tariff (ledger_meter.c): settled with its charge when it paid one,
+ * tariff (ledger_meter.c): settled with its charge when it paid one (with
+ * its hold and what the hold has left when the binding names a hold),
  * stored with its consumption when its charge is 0, stored alone as the
  * baseline or when the meter is not bound. */
 static void settle_usage(fogpay_gateway *gw, fogpay_job *job)
@@ -327,6 +328,12 @@ static void settle_usage(fogpay_gateway *gw, fogpay_job *job)
         r->charge_minor = s.charge_minor;
         r->consumption = s.consumption;
         memcpy(r->tariff_id, s.tariff_id, sizeof r->tariff_id);
+        r->hold_id = s.hold_id; /* charged from a hold: the hold and what it has left */
+        r->hold_left_minor = s.hold_left_minor;
+    }
+    if (err == FOGPAY_OK && s.hold_id != 0) {
+        err = fogpay_ledger_hold_held(gw->ledger, job->usage.device_id, s.transfer.currency,
+                                      &r->held_minor);
     }
     fogpay_device_message_settled(
         gw, job, err, err == FOGPAY_OK && s.charge_minor != 0 ? s.transfer.position : 0);

@@ -650,3 +650,16 @@ ALTER TABLE transfers ADD COLUMN instalment INTEGER
     CHECK (instalment IS NULL OR instalment BETWEEN 1 AND 600);
 CREATE INDEX IF NOT EXISTS transfers_plan ON transfers (plan_id, instalment)
     WHERE plan_id IS NOT NULL;
+
+-- Pay-per-use from a hold (version 7; ledger_hold_charge.c). A meter bound
+-- to a tariff and an open hold of its own device is charged from that hold:
+-- each settled reading's charge is a hold charge (transfer kind 18) from
+-- the currency's holds account to the tariff's payee, naming the hold by
+-- related_position. meter_bindings.hold_position names the binding's hold
+-- (NULL: the device's wallet pays); holds.charged_minor is what its charges
+-- took so far, never more than its amount. The rest (amount_minor -
+-- charged_minor) is what the hold still holds: a capture takes at most it,
+-- and a release or an expiry returns it.
+ALTER TABLE meter_bindings ADD COLUMN hold_position INTEGER REFERENCES holds (position);
+ALTER TABLE holds ADD COLUMN charged_minor INTEGER NOT NULL DEFAULT 0
+    CHECK (charged_minor >= 0 AND charged_minor <= amount_minor);

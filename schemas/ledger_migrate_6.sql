@@ -26,3 +26,9 @@ UPDATE sqlite_schema SET sql = replace(replace(sql,
                                        'CHECK (device_id IS NOT NULL OR kind IN (7, 9, 10, 15, 16, 17, 18, 19))')
     WHERE type = 'table' AND name = 'events';
 PRAGMA writable_schema = RESET;
+
+-- Pay-per-use from a hold: a binding may name the hold its readings are
+-- charged from, and a hold keeps what its charges took (ledger.sql, "Pay-per-use from a hold").
+ALTER TABLE meter_bindings ADD COLUMN hold_position INTEGER REFERENCES holds (position);
+ALTER TABLE holds ADD COLUMN charged_minor INTEGER NOT NULL DEFAULT 0
+    CHECK (charged_minor >= 0 AND charged_minor <= amount_minor);

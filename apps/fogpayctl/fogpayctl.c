@@ -453,7 +453,7 @@ static void ctl_print_usage(FILE *out)
         "      --currency CUR [--minimum A] [--payee-entity LE] [--effective MS]\n"
         "      (NUM minor units per DEN units: 0.3917 EUR/kWh read in Wh is 3917/100000)\n"
         "  getTariff (tariff) --tariff T [--at MS]\n"
-        "  bindMeter (bind-meter) --device D --meter M --tariff T\n"
+        "  bindMeter (bind-meter) --device D --meter M --tariff T [--hold ID]\n"
         "  getMeter (meter) --device D --meter M\n"
         "  holdList (hold-list) [--device D] [--all true] [--after N] [--limit N]\n"
         "  holdCapture (hold-capture) --id N [--amount A], holdVoid (hold-void) --id N\n"

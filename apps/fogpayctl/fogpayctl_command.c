@@ -9,7 +9,8 @@
  * The request. "--per-payment 5.00" becomes "perPayment":"5.00". Amounts
  * stay decimal strings; the fields that are integers in the contract (id,
  * effective, from, to, after, limit, overlapSeconds, remainderLeg, at, and a
- * plan's rateBasisPoints, instalments, periodMs, graceMs) become JSON numbers
+ * plan's rateBasisPoints, instalments, periodMs, graceMs, and bindMeter's
+ * hold) become JSON numbers
  * after a strict parse, "--certificate-only true", "--all true|false" and
  * "--collect true|false" JSON booleans, and each "--leg BP:TARGET" of
  * setFeeSchedule one element of "legs". For registerDevice the limit fields
@@ -108,9 +109,9 @@ static const command_row command_rows[] = {
 #define COMMAND_GROUP_PLAN "plan"
 
 static const char *const command_number_fields[] = {
-    "id",          "effective",      "from",         "to", "after",
-    "limit",       "overlapSeconds", "remainderLeg", "at", "rateBasisPoints",
-    "instalments", "periodMs",       "graceMs"};
+    "id",          "effective",      "from",         "to",  "after",
+    "limit",       "overlapSeconds", "remainderLeg", "at",  "rateBasisPoints",
+    "instalments", "periodMs",       "graceMs",      "hold"};
 #define COMMAND_NUMBER_FIELDS (sizeof command_number_fields / sizeof command_number_fields[0])
 static const char *const command_limit_fields[] = {"perPayment", "perDay", "walletMax", "currency"};
 static const char *const command_bool_fields[] = {"certificateOnly", "all", "collect"};

@@ -153,6 +153,17 @@ TRANSFER_CAPTURE = {1: 10, 2: 6, 3: 12, 4: 6, 5: 1240, 6: 978, 7: 1764003600456,
 TRANSFER_EXPIRY = {1: 11, 2: 8, 3: 12, 4: 5, 5: 3000, 6: 978, 7: 1764007201000,
                    10: "le-00112233445566aa", 14: 9}
 
+# Pay-per-use from a hold: a binding naming hold 9, the settled receipt of
+# a reading charged from it (the hold, what the sender holds, what the hold
+# has left), the hold charge (kind 18 from the holds account 12, naming the
+# hold) and the binding's event naming it (key 39).
+BIND_HOLD = {**BIND, 7: 9}
+RECEIPT_HOLD_CHARGED = {**RECEIPT_CHARGED, 7: 2000, 14: 9, 16: 2988, 21: 2988}
+TRANSFER_HOLD_CHARGE = {1: 13, 2: 18, 3: 12, 4: 5, 5: 12, 6: 978, 7: 1764000261000,
+                        8: "car-7", 9: 47, 11: "le-8899aabbccddeeff", 12: HASH_B, 14: 9,
+                        18: "dc-1", 19: "ev-ac-2026"}
+EVENT_BOUND_HOLD = {**EVENT_BOUND, 39: 9}
+
 # Sequence numbers, positions, account ids and quantities are SQLite
 # integers: 2^63-1 is the largest (common.cddl, stored-int).
 STORED_INT_MAX = 2**63 - 1
@@ -401,6 +412,33 @@ invalid = [
     ("transfer", "payment naming a plan", with_(TRANSFER_INSTALMENT, k2=0), "field_range"),
     ("transfer", "instalment without its device", with_(TRANSFER_INSTALMENT, k8=None, k9=None,
                                                          k12=None), "field_range"),
+]
+
+valid += [
+    ("bind", "a meter bound to a tariff and a hold", BIND_HOLD),
+    ("receipt", "settled reading charged from a hold: the hold, held, what it has left",
+     RECEIPT_HOLD_CHARGED),
+    ("receipt", "settled reading that took what its hold had left",
+     with_(RECEIPT_HOLD_CHARGED, k16=None, k21=None)),
+    ("transfer", "hold charge record", TRANSFER_HOLD_CHARGE),
+    ("event", "meter bound to a tariff and a hold", EVENT_BOUND_HOLD),
+]
+
+invalid += [
+    ("bind", "hold id 0", with_(BIND_HOLD, k7=0), "field_range"),
+    ("bind", "hold id 2^63", with_(BIND_HOLD, k7=2**63), "field_range"),
+    ("receipt", "what a hold has left without the hold", with_(RECEIPT_HOLD_CHARGED, k14=None),
+     "field_range"),
+    ("receipt", "what a hold has left on a capture", with_(RECEIPT_CAPTURED, k21=5), "field_range"),
+    ("receipt", "a hold on a stored reading", with_(RECEIPT_CARRIED, k14=9), "field_range"),
+    ("transfer", "hold charge without its hold", with_(TRANSFER_HOLD_CHARGE, k14=None),
+     "field_range"),
+    ("transfer", "hold charge without its meter", with_(TRANSFER_HOLD_CHARGE, k18=None),
+     "field_range"),
+    ("transfer", "hold charge without its reading", with_(TRANSFER_HOLD_CHARGE, k8=None, k9=None,
+                                                         k12=None), "field_range"),
+    ("transfer", "kind 19", with_(TRANSFER_FUNDING, k2=19), "field_range"),
+    ("event", "a hold on a tariff event", with_(EVENT_TARIFF, k39=9), "field_range"),
 ]
 
 
