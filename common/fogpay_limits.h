@@ -231,6 +231,10 @@
 #define FOGPAY_NOTE_SIGNED_MAX    FOGPAY_MESSAGE_MAX
 #define FOGPAY_CUSTODY_SIGNED_MAX FOGPAY_MESSAGE_MAX
 
+/* A line of a note file: a signed note and a custody entry in hex, a
+ * space between them, and the NUL. */
+#define FOGPAY_NOTE_LINE_MAX (2 * (FOGPAY_NOTE_SIGNED_MAX + FOGPAY_CUSTODY_SIGNED_MAX) + 2)
+
 /* An issuer's trust file (plugin_opt_note_issuers): one key a line. */
 #define FOGPAY_NOTE_ISSUER_LINE_MAX 256
 

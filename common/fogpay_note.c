@@ -273,3 +273,51 @@ fogpay_error fogpay_custody_open(const uint8_t *msg, size_t len, const fogpay_ke
     *out = c;
     return FOGPAY_OK;
 }
+
+/* ---- note files ---------------------------------------------------------- */
+
+fogpay_error fogpay_note_line_format(const fogpay_held_note *held, char *out, size_t cap)
+{
+    if (held->note_len == 0 || held->note_len > FOGPAY_NOTE_SIGNED_MAX ||
+        held->custody_len > FOGPAY_CUSTODY_SIGNED_MAX ||
+        cap < 2 * (held->note_len + held->custody_len) + 2) {
+        return FOGPAY_ERR_BUFFER_TOO_SMALL;
+    }
+    fogpay_hex_encode(held->note, held->note_len, out);
+    if (held->custody_len > 0) {
+        size_t at = 2 * held->note_len;
+        out[at] = ' ';
+        fogpay_hex_encode(held->custody, held->custody_len, out + at + 1);
+    }
+    return FOGPAY_OK;
+}
+
+/* Decodes the hex of [text, text+len) into out (cap bytes); *n its bytes. */
+static fogpay_error line_hex(const char *text, size_t len, uint8_t *out, size_t cap, size_t *n)
+{
+    char hex[2 * FOGPAY_NOTE_SIGNED_MAX + 1];
+    if (len == 0 || len % 2 != 0 || len / 2 > cap || len >= sizeof hex) {
+        return FOGPAY_ERR_TEXT_INVALID;
+    }
+    memcpy(hex, text, len);
+    hex[len] = '\0';
+    *n = len / 2;
+    return fogpay_hex_decode(hex, out, *n) == FOGPAY_OK ? FOGPAY_OK : FOGPAY_ERR_TEXT_INVALID;
+}
+
+fogpay_error fogpay_note_line_parse(const char *line, fogpay_held_note *out)
+{
+    fogpay_held_note held;
+    memset(&held, 0, sizeof held);
+    const char *space = strchr(line, ' ');
+    size_t note_hex = space ? (size_t)(space - line) : strlen(line);
+    fogpay_error err = line_hex(line, note_hex, held.note, sizeof held.note, &held.note_len);
+    if (err == FOGPAY_OK && space) {
+        err = line_hex(space + 1, strlen(space + 1), held.custody, sizeof held.custody,
+                       &held.custody_len);
+    }
+    if (err == FOGPAY_OK) {
+        *out = held;
+    }
+    return err;
+}

@@ -132,4 +132,22 @@ fogpay_error fogpay_custody_open(const uint8_t *msg, size_t len, const fogpay_ke
                                  const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
                                  const uint8_t prev_link[FOGPAY_HASH_BYTES], fogpay_custody *out);
 
+/* A note as a holder keeps and hands it: the signed note and, once it has
+ * left its issuer, the custody entry that named the holder (the chain
+ * before it is in the register of the gateway that took it). */
+typedef struct fogpay_held_note {
+    uint8_t note[FOGPAY_NOTE_SIGNED_MAX];
+    size_t note_len;
+    uint8_t custody[FOGPAY_CUSTODY_SIGNED_MAX];
+    size_t custody_len; /* 0: held by its issuer */
+} fogpay_held_note;
+
+/* One line of a note file: the signed note in hex and, after a space, the
+ * custody entry in hex when there is one; the file holds one such line a
+ * note. _format writes it without the newline into out (at least
+ * FOGPAY_NOTE_LINE_MAX bytes); _parse reads one (its newline removed),
+ * FOGPAY_ERR_TEXT_INVALID for one of another form. */
+fogpay_error fogpay_note_line_format(const fogpay_held_note *held, char *out, size_t cap);
+fogpay_error fogpay_note_line_parse(const char *line, fogpay_held_note *out);
+
 #endif
