@@ -5,7 +5,8 @@
  * where the fault lies: malformed input (1..29), a policy rejection of a
  * well-formed message (30..59, and 100..199 for the payment products:
  * holds 100..109, tariffs and metered use 110..119, fees and splits
- * 120..129, legal entities' own logins 130..139, financing 140..149),
+ * 120..129, legal entities' own logins 130..139, financing 140..149,
+ * bearer notes 160..179),
  * storage (60..79), and internal faults (80..99). The numeric values are
  * part of the wire contract: the reason code in a rejection receipt is one
  * of these values (schemas/reason.cddl), so a value is never renumbered or
@@ -119,6 +120,14 @@ typedef enum fogpay_error {
     FOGPAY_ERR_PLAN_PAYEE = 145,        /* an instalment not to the lender's account */
     FOGPAY_ERR_INSTALMENT_AMOUNT = 146, /* not the amount of the instalment due */
     FOGPAY_ERR_PLAN_PAID = 147,         /* every instalment of the plan is paid */
+    /* Bearer notes: the issuer's notes and their custody chains. */
+    FOGPAY_ERR_NOTE_FORGED = 160,         /* the issuer's signature does not verify */
+    FOGPAY_ERR_NOTE_ISSUER_UNKNOWN = 161, /* signed by a key no trusted issuer holds */
+    FOGPAY_ERR_NOTE_ISSUER_RETIRED = 162, /* signed by an issuer key retired since */
+    FOGPAY_ERR_NOTE_DENOMINATION = 163,   /* not a denomination of its currency */
+    FOGPAY_ERR_NOTE_EXPIRED = 164,        /* the note's expiry is past */
+    FOGPAY_ERR_CUSTODY_NOT_HOLDER = 165,  /* a custody entry not signed by the holder */
+    FOGPAY_ERR_CUSTODY_BROKEN = 166,      /* a custody entry that does not continue the chain */
     /* Pay-per-use from a hold: a meter bound to a tariff and a hold. */
     FOGPAY_ERR_HOLD_INSUFFICIENT = 195,    /* the reading's charge is over what the hold has left */
     FOGPAY_ERR_HOLD_FOREIGN = 196,         /* the hold's payer is another device */

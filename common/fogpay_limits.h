@@ -211,6 +211,33 @@
     ((FOGPAY_FLOW_ANSWERS_MAX + 1) * (FOGPAY_FLOW_STRIKES_MAX + 1) + FOGPAY_DEVICE_COMMANDS_ROOM)
 #define FOGPAY_BROKER_QUEUED 2048u
 
+/* Bearer notes (common/fogpay_note.h). A note's serial is 16 random
+ * bytes: 128 bits, so that no one guesses a serial in circulation and two
+ * issuances never meet by chance. */
+#define FOGPAY_NOTE_SERIAL_BYTES 16
+
+/* Issuer keys a gateway trusts at once: the active key of each issuer
+ * and the keys overlapping it during a rotation; a handful of issuers
+ * (a central bank, e-money institutions) is the whole of a currency area. */
+#define FOGPAY_NOTE_ISSUERS_MAX 16
+
+/* A note's denominations, per currency: a fixed list as a currency's
+ * coins and notes are, at most this many. */
+#define FOGPAY_NOTE_DENOMINATIONS_MAX 16
+
+/* A signed note (about 140 bytes) and a signed custody entry (about 230
+ * bytes, most of it the next holder's key as text) each fit a device
+ * message. */
+#define FOGPAY_NOTE_SIGNED_MAX    FOGPAY_MESSAGE_MAX
+#define FOGPAY_CUSTODY_SIGNED_MAX FOGPAY_MESSAGE_MAX
+
+/* A line of a note file: a signed note and a custody entry in hex, a
+ * space between them, and the NUL. */
+#define FOGPAY_NOTE_LINE_MAX (2 * (FOGPAY_NOTE_SIGNED_MAX + FOGPAY_CUSTODY_SIGNED_MAX) + 2)
+
+/* An issuer's trust file (plugin_opt_note_issuers): one key a line. */
+#define FOGPAY_NOTE_ISSUER_LINE_MAX 256
+
 static_assert(FOGPAY_BROKER_QUEUED >= FOGPAY_BROKER_QUEUED_MIN,
               "the broker queues every answer a device can be owed");
 static_assert((FOGPAY_FLOW_DEVICES_MIN & (FOGPAY_FLOW_DEVICES_MIN - 1)) == 0 &&

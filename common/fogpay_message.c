@@ -19,6 +19,7 @@
  * is a balance like any other.
  */
 #include "fogpay_message.h"
+#include "fogpay_note.h"
 #include "fogpay_topic.h"
 
 #include <stddef.h>
@@ -1042,6 +1043,57 @@ FLAT_MESSAGE(command, fogpay_command, command_fields, FOGPAY_MESSAGE_MAX, comman
 FLAT_MESSAGE(transfer, fogpay_transfer, transfer_fields, FOGPAY_RECORD_BYTES_MAX, transfer_check)
 FLAT_MESSAGE(event, fogpay_event, event_fields, FOGPAY_RECORD_BYTES_MAX, event_check)
 FLAT_MESSAGE(batch_ack, fogpay_batch_ack, batch_ack_fields, FOGPAY_MESSAGE_MAX, batch_ack_check)
+
+/* ---- bearer notes (fogpay_note.h) --------------------------------------- */
+
+static const field_spec note_fields[] = {
+    BYTES_FIELD(fogpay_note, 1, serial, true),
+    UINT_FIELD(fogpay_note, 2, currency, true, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
+    UINT_FIELD(fogpay_note, 3, denomination_minor, true, 1, FOGPAY_AMOUNT_MAX_MINOR),
+    UINT_FIELD(fogpay_note, 4, issued_s, true, 1, TIME_S_MAX),
+    UINT_FIELD(fogpay_note, 5, expiry_s, false, 1, TIME_S_MAX),
+};
+
+static const field_spec custody_fields[] = {
+    BYTES_FIELD(fogpay_custody, 1, serial, true),
+    BYTES_FIELD(fogpay_custody, 2, prev_link, true),
+    TEXT_FIELD(fogpay_custody, 3, holder_key, true, FIELD_ID),
+    UINT_FIELD(fogpay_custody, 4, time_s, true, 1, TIME_S_MAX),
+};
+
+/* A value of the currency's list; an expiry after the issue. */
+static fogpay_error note_check(const fogpay_note *in)
+{
+    if (!fogpay_note_denomination_valid(in->currency, in->denomination_minor)) {
+        return FOGPAY_ERR_NOTE_DENOMINATION;
+    }
+    return in->expiry_s != 0 && in->expiry_s <= in->issued_s ? FOGPAY_ERR_FIELD_RANGE : FOGPAY_OK;
+}
+
+/* Whether text is n lower-case hex digits. */
+static bool hex_digits(const char *text, size_t n)
+{
+    size_t i = 0;
+    for (; text[i] != '\0'; i++) {
+        if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f'))) {
+            return false;
+        }
+    }
+    return i == n;
+}
+
+/* The next holder's key is public key text of either algorithm:
+ * "ed25519:" and 32 bytes, or "p256:" and an uncompressed point. */
+static fogpay_error custody_check(const fogpay_custody *in)
+{
+    const char *k = in->holder_key;
+    bool ed = strncmp(k, "ed25519:", 8) == 0 && hex_digits(k + 8, 64);
+    bool p256 = strncmp(k, "p256:", 5) == 0 && hex_digits(k + 5, 2 * FOGPAY_PUBLIC_KEY_MAX);
+    return ed || p256 ? FOGPAY_OK : FOGPAY_ERR_TEXT_INVALID;
+}
+
+FLAT_MESSAGE(note, fogpay_note, note_fields, FOGPAY_MESSAGE_MAX, note_check)
+FLAT_MESSAGE(custody, fogpay_custody, custody_fields, FOGPAY_MESSAGE_MAX, custody_check)
 
 /* ---- prices ------------------------------------------------------------- */
 

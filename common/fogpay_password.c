@@ -33,6 +33,11 @@ static fogpay_error random_bytes(uint8_t *out, size_t len)
     return rc == 0 ? FOGPAY_OK : FOGPAY_ERR_CRYPTO;
 }
 
+fogpay_error fogpay_random_bytes(uint8_t *out, size_t len)
+{
+    return random_bytes(out, len);
+}
+
 static fogpay_error derive(const char *password, size_t len, const uint8_t *salt,
                            uint32_t iterations, uint8_t out[DERIVED_BYTES])
 {

@@ -70,6 +70,10 @@ fogpay_error fogpay_device_secret_verifier(const char *secret, size_t len, char 
  * bytes, NUL-terminated). */
 fogpay_error fogpay_device_secret_generate(char out[FOGPAY_DEVICE_SECRET_TEXT_SIZE]);
 
+/* len bytes from the system's random generator (wolfSSL's DRBG) into
+ * out: salts, device secrets, note serials. FOGPAY_ERR_CRYPTO on failure. */
+fogpay_error fogpay_random_bytes(uint8_t *out, size_t len);
+
 /* FOGPAY_OK when password matches stored (either scheme),
  * FOGPAY_ERR_NOT_AUTHORISED when it does not, FOGPAY_ERR_FIELD_RANGE when
  * stored is not a verifier of a known scheme. */

@@ -163,6 +163,13 @@ TRANSFER_HOLD_CHARGE = {1: 13, 2: 18, 3: 12, 4: 5, 5: 12, 6: 978, 7: 17640002610
                         8: "car-7", 9: 47, 11: "le-8899aabbccddeeff", 12: HASH_B, 14: 9,
                         18: "dc-1", 19: "ev-ac-2026"}
 EVENT_BOUND_HOLD = {**EVENT_BOUND, 39: 9}
+# Bearer notes (note.cddl): a 5.00 EUR note with an expiry, a 0.25 USD
+# note without, and the custody entry that hands the first to a device.
+SERIAL = bytes(range(0xA0, 0xB0))
+NOTE = {1: SERIAL, 2: 978, 3: 500, 4: 1764000000, 5: 1795536000}
+NOTE_USD = {1: SERIAL, 2: 840, 3: 25, 4: 1764000000}
+HOLDER = "ed25519:" + bytes(range(32)).hex()
+CUSTODY = {1: SERIAL, 2: HASH_A, 3: HOLDER, 4: 1764000500}
 
 # Sequence numbers, positions, account ids and quantities are SQLite
 # integers: 2^63-1 is the largest (common.cddl, stored-int).
@@ -252,9 +259,31 @@ valid = [
     ("event", "financing plan closed", EVENT_PLAN_CLOSED),
     ("intent", "instalment of a financing plan", INTENT_INSTALMENT),
     ("transfer", "instalment record", TRANSFER_INSTALMENT),
+    ("note", "a 5.00 EUR note with an expiry", NOTE),
+    ("note", "a 0.25 USD note without an expiry", NOTE_USD),
+    ("note", "a 500.00 EUR note, the largest of its currency", with_(NOTE, k3=50000)),
+    ("custody", "a note handed to a device's Ed25519 key", CUSTODY),
+    ("custody", "a note handed to a P-256 key",
+     with_(CUSTODY, k3="p256:04" + bytes(range(64)).hex())),
 ]
 
 invalid = [
+    ("note", "a 3.00 EUR note", with_(NOTE, k3=300), "note_denomination"),
+    ("note", "a 0.25 EUR note", with_(NOTE, k3=25), "note_denomination"),
+    ("note", "a note of a currency without notes", with_(NOTE, k2=392), "note_denomination"),
+    ("note", "an expiry at the issue time", with_(NOTE, k5=1764000000), "field_range"),
+    ("note", "a serial of 15 bytes", with_(NOTE, k1=SERIAL[:15]), "field_range"),
+    ("note", "no serial", with_(NOTE, k1=None), "missing_field"),
+    ("note", "no issue time", with_(NOTE, k4=None), "missing_field"),
+    ("note", "a holder's key in a note", with_(NOTE, k6=HOLDER), "unknown_field"),
+    ("custody", "no next holder", with_(CUSTODY, k3=None), "missing_field"),
+    ("custody", "a next holder of upper-case hex", with_(CUSTODY, k3=HOLDER.upper()),
+     "text_invalid"),
+    ("custody", "a next holder's key one digit short", with_(CUSTODY, k3=HOLDER[:-1]),
+     "text_invalid"),
+    ("custody", "a next holder named by a device id", with_(CUSTODY, k3="meter-07"),
+     "text_invalid"),
+    ("custody", "a link of 8 bytes", with_(CUSTODY, k2=PREV), "field_range"),
     ("intent", "not a map", [1, 2], "cbor_type"),
     ("intent", "empty input", Raw(b""), "cbor_truncated"),
     ("intent", "truncated in the middle", Raw(enc(INTENT)[:20]), "cbor_truncated"),

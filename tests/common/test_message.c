@@ -13,6 +13,7 @@
 #include "fogpay_cose.h"
 #include "fogpay_hash.h"
 #include "fogpay_message.h"
+#include "fogpay_note.h"
 #include "cbor_diag.h"
 #include "testutil.h"
 
@@ -40,6 +41,8 @@ static fogpay_error decode_named(const char *type, const uint8_t *buf, size_t le
     ROUND_TRIP(transfer, fogpay_transfer)
     ROUND_TRIP(event, fogpay_event)
     ROUND_TRIP(batch_ack, fogpay_batch_ack)
+    ROUND_TRIP(note, fogpay_note)
+    ROUND_TRIP(custody, fogpay_custody)
 #undef ROUND_TRIP
     CU_FAIL("unknown message type in a vector");
     return FOGPAY_ERR_INVALID_ARGUMENT;
@@ -713,7 +716,7 @@ static void test_errors(void)
         CU_ASSERT_EQUAL(fogpay_error_is_reason((fogpay_error)e) != 0,
                         (e >= 1 && e < 60) || (e >= 100 && e < 200));
     }
-    CU_ASSERT_EQUAL(named, 109);
+    CU_ASSERT_EQUAL(named, 116);
     CU_ASSERT(fogpay_error_is_transient(FOGPAY_ERR_TOO_MANY_PENDING));
     CU_ASSERT(fogpay_error_is_transient(FOGPAY_ERR_CHAIN_GAP));
     CU_ASSERT(!fogpay_error_is_transient(FOGPAY_ERR_CHAIN_FORK));

@@ -44,6 +44,8 @@ int fuzz_event(const uint8_t *data, size_t size);
 int fuzz_cose(const uint8_t *data, size_t size);
 int fuzz_cbor(const uint8_t *data, size_t size);
 int fuzz_gateway(const uint8_t *data, size_t size);
+int fuzz_note(const uint8_t *data, size_t size);
+int fuzz_custody(const uint8_t *data, size_t size);
 
 typedef int (*fuzz_target)(const uint8_t *data, size_t size);
 
@@ -64,6 +66,8 @@ static const struct {
     {"cbor", fuzz_cbor},
     {"gateway", fuzz_gateway},
     {"hold_message", fuzz_hold_message},
+    {"note", fuzz_note},
+    {"custody", fuzz_custody},
 };
 #define TARGET_COUNT (sizeof targets / sizeof targets[0])
 

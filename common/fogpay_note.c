@@ -1,0 +1,323 @@
+/*
+ * fogpay_note.c - bearer notes: denominations, serials, links, the trusted
+ * issuer keys, and the signing and opening of notes and custody entries.
+ *
+ * Design. The payload codecs live with every other message's in
+ * fogpay_message.c (one table-driven codec); this file adds what makes a
+ * note money: the fixed list of denominations of each currency, and the
+ * checks in the order a receiver needs them. Opening a note finds its
+ * issuer by kid before verifying, so that a note of an unknown issuer, a
+ * forged note of a known one and a note of a retired key are told apart,
+ * each with its own reason. Opening a custody entry verifies it with the
+ * key of the holder the caller knows (its register, or the chain so far)
+ * and then checks that it continues that chain.
+ */
+#include "fogpay_note.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fogpay_cose.h"
+#include "fogpay_hash.h"
+#include "fogpay_password.h"
+
+/* The denominations of a currency in minor units, ascending: its coins
+ * and banknotes. A currency not listed issues no notes. */
+typedef struct denomination_row {
+    uint16_t currency;
+    uint8_t count;
+    uint64_t minor[FOGPAY_NOTE_DENOMINATIONS_MAX];
+} denomination_row;
+
+static const denomination_row denomination_rows[] = {
+    /* EUR: 1 cent to 500 euros. */
+    {978, 15, {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000}},
+    /* USD: 1 cent to 100 dollars. */
+    {840, 12, {1, 5, 10, 25, 50, 100, 200, 500, 1000, 2000, 5000, 10000}},
+    /* GBP: 1 penny to 50 pounds. */
+    {826, 12, {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000}},
+    /* CHF: 5 centimes to 1000 francs. */
+    {756, 13, {5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 100000}},
+};
+
+#define DENOMINATION_ROWS (sizeof denomination_rows / sizeof denomination_rows[0])
+
+size_t fogpay_note_denominations(uint16_t currency, const uint64_t **out)
+{
+    for (size_t i = 0; i < DENOMINATION_ROWS; i++) {
+        if (denomination_rows[i].currency == currency) {
+            *out = denomination_rows[i].minor;
+            return denomination_rows[i].count;
+        }
+    }
+    *out = NULL;
+    return 0;
+}
+
+bool fogpay_note_denomination_valid(uint16_t currency, uint64_t denomination_minor)
+{
+    const uint64_t *list = NULL;
+    size_t n = fogpay_note_denominations(currency, &list);
+    for (size_t i = 0; i < n; i++) {
+        if (list[i] == denomination_minor) {
+            return true;
+        }
+    }
+    return false;
+}
+
+fogpay_error fogpay_note_serial_new(uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES])
+{
+    return fogpay_random_bytes(serial, FOGPAY_NOTE_SERIAL_BYTES);
+}
+
+fogpay_error fogpay_note_link(const uint8_t *signed_msg, size_t len,
+                              uint8_t link[FOGPAY_HASH_BYTES])
+{
+    return fogpay_sha256(signed_msg, len, link);
+}
+
+/* ---- the trusted issuers ----------------------------------------------- */
+
+fogpay_error fogpay_note_issuers_add(fogpay_note_issuers *set, const char *public_text,
+                                     bool retired)
+{
+    if (set->count >= FOGPAY_NOTE_ISSUERS_MAX) {
+        return FOGPAY_ERR_BUFFER_TOO_SMALL;
+    }
+    fogpay_note_issuer *it = &set->issuer[set->count];
+    fogpay_key *key = NULL;
+    fogpay_error err = fogpay_key_from_public_text(public_text, &key);
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_id(key, it->kid);
+    }
+    if (err == FOGPAY_OK && fogpay_note_issuers_find(set, it->kid) != NULL) {
+        err = FOGPAY_ERR_EXISTS;
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_public_text(key, it->public_text, sizeof it->public_text);
+    }
+    if (err != FOGPAY_OK) {
+        fogpay_key_free(key);
+        return err;
+    }
+    it->key = key;
+    it->retired = retired;
+    set->count++;
+    return FOGPAY_OK;
+}
+
+/* One line of a trust file, its newline removed: blank, a comment, or a
+ * key and its state. */
+static fogpay_error issuers_line(fogpay_note_issuers *set, char *line)
+{
+    char *hash = strchr(line, '#');
+    if (hash) {
+        *hash = '\0';
+    }
+    char key[FOGPAY_NOTE_ISSUER_LINE_MAX];
+    char state[16];
+    char extra[2];
+    int n = sscanf(line, "%255s %15s %1s", key, state, extra);
+    if (n <= 0) {
+        return FOGPAY_OK;
+    }
+    bool active = n == 2 && strcmp(state, "active") == 0;
+    bool retired = n == 2 && strcmp(state, "retired") == 0;
+    if (!active && !retired) {
+        return FOGPAY_ERR_CONFIG;
+    }
+    return fogpay_note_issuers_add(set, key, retired) == FOGPAY_OK ? FOGPAY_OK : FOGPAY_ERR_CONFIG;
+}
+
+fogpay_error fogpay_note_issuers_load(const char *path, fogpay_note_issuers *set)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return FOGPAY_ERR_IO;
+    }
+    char line[FOGPAY_NOTE_ISSUER_LINE_MAX];
+    fogpay_error err = FOGPAY_OK;
+    while (err == FOGPAY_OK && fgets(line, sizeof line, f)) {
+        size_t n = strlen(line);
+        if (n > 0 && line[n - 1] != '\n' && !feof(f)) {
+            err = FOGPAY_ERR_CONFIG; /* a line over FOGPAY_NOTE_ISSUER_LINE_MAX */
+            break;
+        }
+        line[strcspn(line, "\r\n")] = '\0';
+        err = issuers_line(set, line);
+    }
+    if (err == FOGPAY_OK && ferror(f)) {
+        err = FOGPAY_ERR_IO;
+    }
+    fclose(f);
+    if (err != FOGPAY_OK) {
+        fogpay_note_issuers_clear(set);
+    }
+    return err;
+}
+
+const fogpay_note_issuer *fogpay_note_issuers_find(const fogpay_note_issuers *set,
+                                                   const uint8_t kid[FOGPAY_KID_BYTES])
+{
+    for (size_t i = 0; i < set->count; i++) {
+        if (memcmp(set->issuer[i].kid, kid, FOGPAY_KID_BYTES) == 0) {
+            return &set->issuer[i];
+        }
+    }
+    return NULL;
+}
+
+void fogpay_note_issuers_clear(fogpay_note_issuers *set)
+{
+    for (size_t i = 0; i < set->count; i++) {
+        fogpay_key_free(set->issuer[i].key);
+    }
+    memset(set, 0, sizeof *set);
+}
+
+/* ---- signing and opening ------------------------------------------------ */
+
+/* Signs payload (len bytes) with key, naming its kid. */
+static fogpay_error sign_with_kid(const fogpay_key *key, const uint8_t *payload, size_t len,
+                                  uint8_t *out, size_t cap, size_t *out_len)
+{
+    uint8_t kid[FOGPAY_KID_BYTES];
+    fogpay_error err = fogpay_key_id(key, kid);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    return fogpay_cose_sign1_sign(key, kid, sizeof kid, payload, len, NULL, 0, out, cap, out_len);
+}
+
+fogpay_error fogpay_note_sign(const fogpay_key *issuer, const fogpay_note *note, uint8_t *out,
+                              size_t cap, size_t *len)
+{
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    size_t n = 0;
+    fogpay_error err = fogpay_note_encode(note, payload, sizeof payload, &n);
+    return err == FOGPAY_OK ? sign_with_kid(issuer, payload, n, out, cap, len) : err;
+}
+
+fogpay_error fogpay_note_open(const uint8_t *msg, size_t len, const fogpay_note_issuers *set,
+                              uint64_t now_s, fogpay_note *out, const fogpay_note_issuer **issuer)
+{
+    if (len > FOGPAY_NOTE_SIGNED_MAX) {
+        return FOGPAY_ERR_PAYLOAD_TOO_LARGE;
+    }
+    fogpay_cose_sign1 cose;
+    fogpay_error err = fogpay_cose_sign1_parse(msg, len, &cose);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    const fogpay_note_issuer *who =
+        cose.kid.len == FOGPAY_KID_BYTES ? fogpay_note_issuers_find(set, cose.kid.ptr) : NULL;
+    if (who == NULL) {
+        return FOGPAY_ERR_NOTE_ISSUER_UNKNOWN;
+    }
+    if (fogpay_cose_sign1_verify(&cose, who->key, NULL, 0) != FOGPAY_OK) {
+        return FOGPAY_ERR_NOTE_FORGED;
+    }
+    if (who->retired) {
+        return FOGPAY_ERR_NOTE_ISSUER_RETIRED;
+    }
+    fogpay_note note;
+    err = fogpay_note_decode(cose.payload.ptr, cose.payload.len, &note);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (note.expiry_s != 0 && now_s >= note.expiry_s) {
+        return FOGPAY_ERR_NOTE_EXPIRED;
+    }
+    *out = note;
+    if (issuer) {
+        *issuer = who;
+    }
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_custody_sign(const fogpay_key *holder, const fogpay_custody *c, uint8_t *out,
+                                 size_t cap, size_t *len)
+{
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    size_t n = 0;
+    fogpay_error err = fogpay_custody_encode(c, payload, sizeof payload, &n);
+    return err == FOGPAY_OK ? sign_with_kid(holder, payload, n, out, cap, len) : err;
+}
+
+fogpay_error fogpay_custody_open(const uint8_t *msg, size_t len, const fogpay_key *holder,
+                                 const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                 const uint8_t prev_link[FOGPAY_HASH_BYTES], fogpay_custody *out)
+{
+    if (len > FOGPAY_CUSTODY_SIGNED_MAX) {
+        return FOGPAY_ERR_PAYLOAD_TOO_LARGE;
+    }
+    fogpay_cose_sign1 cose;
+    fogpay_error err = fogpay_cose_sign1_parse(msg, len, &cose);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (fogpay_cose_sign1_verify(&cose, holder, NULL, 0) != FOGPAY_OK) {
+        return FOGPAY_ERR_CUSTODY_NOT_HOLDER;
+    }
+    fogpay_custody c;
+    err = fogpay_custody_decode(cose.payload.ptr, cose.payload.len, &c);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (memcmp(c.serial, serial, FOGPAY_NOTE_SERIAL_BYTES) != 0 ||
+        memcmp(c.prev_link, prev_link, FOGPAY_HASH_BYTES) != 0) {
+        return FOGPAY_ERR_CUSTODY_BROKEN;
+    }
+    *out = c;
+    return FOGPAY_OK;
+}
+
+/* ---- note files ---------------------------------------------------------- */
+
+fogpay_error fogpay_note_line_format(const fogpay_held_note *held, char *out, size_t cap)
+{
+    if (held->note_len == 0 || held->note_len > FOGPAY_NOTE_SIGNED_MAX ||
+        held->custody_len > FOGPAY_CUSTODY_SIGNED_MAX ||
+        cap < 2 * (held->note_len + held->custody_len) + 2) {
+        return FOGPAY_ERR_BUFFER_TOO_SMALL;
+    }
+    fogpay_hex_encode(held->note, held->note_len, out);
+    if (held->custody_len > 0) {
+        size_t at = 2 * held->note_len;
+        out[at] = ' ';
+        fogpay_hex_encode(held->custody, held->custody_len, out + at + 1);
+    }
+    return FOGPAY_OK;
+}
+
+/* Decodes the hex of [text, text+len) into out (cap bytes); *n its bytes. */
+static fogpay_error line_hex(const char *text, size_t len, uint8_t *out, size_t cap, size_t *n)
+{
+    char hex[2 * FOGPAY_NOTE_SIGNED_MAX + 1];
+    if (len == 0 || len % 2 != 0 || len / 2 > cap || len >= sizeof hex) {
+        return FOGPAY_ERR_TEXT_INVALID;
+    }
+    memcpy(hex, text, len);
+    hex[len] = '\0';
+    *n = len / 2;
+    return fogpay_hex_decode(hex, out, *n) == FOGPAY_OK ? FOGPAY_OK : FOGPAY_ERR_TEXT_INVALID;
+}
+
+fogpay_error fogpay_note_line_parse(const char *line, fogpay_held_note *out)
+{
+    fogpay_held_note held;
+    memset(&held, 0, sizeof held);
+    const char *space = strchr(line, ' ');
+    size_t note_hex = space ? (size_t)(space - line) : strlen(line);
+    fogpay_error err = line_hex(line, note_hex, held.note, sizeof held.note, &held.note_len);
+    if (err == FOGPAY_OK && space) {
+        err = line_hex(space + 1, strlen(space + 1), held.custody, sizeof held.custody,
+                       &held.custody_len);
+    }
+    if (err == FOGPAY_OK) {
+        *out = held;
+    }
+    return err;
+}
