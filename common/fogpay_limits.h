@@ -231,6 +231,18 @@
 #define FOGPAY_METRICS_CLIENTS_MAX         (1u << 16)
 #define FOGPAY_METRICS_REASONS             256u
 
+/* fogpay-exporter (apps/fogpay-exporter): the port it serves /metrics on
+ * by default (next to the node exporter's 9100 family, unclaimed in
+ * Prometheus' list of default ports), the figures it keeps (the gateway
+ * publishes about sixty, one a reason code seen), the bytes of a figure's
+ * text (a histogram's bucket lines) and of one /metrics page, and how long
+ * it waits before logging in to the broker again. */
+#define FOGPAY_EXPORTER_PORT_DEFAULT 9853
+#define FOGPAY_EXPORTER_FIGURES_MAX  512
+#define FOGPAY_EXPORTER_TEXT_MAX     1024
+#define FOGPAY_EXPORTER_PAGE_MAX     (256 * 1024)
+#define FOGPAY_EXPORTER_RECONNECT_MS 1000
+
 static_assert(FOGPAY_METRICS_SLICES * FOGPAY_METRICS_SLICE_MS == 60000u,
               "the slices cover one minute");
 static_assert((FOGPAY_METRICS_CLIENTS_MAX & (FOGPAY_METRICS_CLIENTS_MAX - 1)) == 0,
