@@ -237,6 +237,42 @@
 
 /* An issuer's trust file (plugin_opt_note_issuers): one key a line. */
 #define FOGPAY_NOTE_ISSUER_LINE_MAX 256
+/* The gateway's metrics (plugin/metrics.c), published retained under
+ * $SYS/broker/fogpay/ every plugin_opt_metrics_interval milliseconds: by
+ * default every ten seconds as Mosquitto's own $SYS figures are, at most
+ * ten times a second (each publication reads a few figures of the ledger)
+ * and at least once an hour. The last minute's figures are kept in
+ * FOGPAY_METRICS_SLICES slices of FOGPAY_METRICS_SLICE_MS, so "the last
+ * minute" means the last 55 to 60 seconds. Device connections counted at
+ * once: a table of FOGPAY_METRICS_CLIENTS_MAX slots (a power of two, half
+ * of them at most in use, 512 KiB), twice a site's thousands of devices;
+ * a connection beyond it is not counted, and the log says so. A refusal
+ * reason is a fogpay_error below FOGPAY_METRICS_REASONS; any other is
+ * counted under FOGPAY_METRICS_REASONS - 1's slot as "other". */
+#define FOGPAY_METRICS_INTERVAL_DEFAULT_MS 10000u
+#define FOGPAY_METRICS_INTERVAL_MIN_MS     100u
+#define FOGPAY_METRICS_INTERVAL_MAX_MS     3600000u
+#define FOGPAY_METRICS_SLICES              12u
+#define FOGPAY_METRICS_SLICE_MS            5000u
+#define FOGPAY_METRICS_CLIENTS_MAX         (1u << 16)
+#define FOGPAY_METRICS_REASONS             256u
+
+/* fogpay-exporter (apps/fogpay-exporter): the port it serves /metrics on
+ * by default (next to the node exporter's 9100 family, unclaimed in
+ * Prometheus' list of default ports), the figures it keeps (the gateway
+ * publishes about sixty, one a reason code seen), the bytes of a figure's
+ * text (a histogram's bucket lines) and of one /metrics page, and how long
+ * it waits before logging in to the broker again. */
+#define FOGPAY_EXPORTER_PORT_DEFAULT 9853
+#define FOGPAY_EXPORTER_FIGURES_MAX  512
+#define FOGPAY_EXPORTER_TEXT_MAX     1024
+#define FOGPAY_EXPORTER_PAGE_MAX     (256 * 1024)
+#define FOGPAY_EXPORTER_RECONNECT_MS 1000
+
+static_assert(FOGPAY_METRICS_SLICES * FOGPAY_METRICS_SLICE_MS == 60000u,
+              "the slices cover one minute");
+static_assert((FOGPAY_METRICS_CLIENTS_MAX & (FOGPAY_METRICS_CLIENTS_MAX - 1)) == 0,
+              "the connection table is a power of two");
 
 static_assert(FOGPAY_BROKER_QUEUED >= FOGPAY_BROKER_QUEUED_MIN,
               "the broker queues every answer a device can be owed");

@@ -62,6 +62,7 @@ static const struct {
     {ledger_hold__sql, &ledger_hold__sql_count},
     {ledger_plan__sql, &ledger_plan__sql_count},
     {ledger_verify__sql, &ledger_verify__sql_count},
+    {ledger_gauge__sql, &ledger_gauge__sql_count},
 };
 
 sqlite3_stmt *ledger__stmt(fogpay_ledger *l, ledger_stmt_id id)

@@ -850,6 +850,20 @@ fogpay_error fogpay_ledger_sync_get(fogpay_ledger *l, fogpay_sync_state *out);
  * acked_event_position the event chain's head (FOGPAY_ERR_FIELD_RANGE). */
 fogpay_error fogpay_ledger_sync_set(fogpay_ledger *l, const fogpay_sync_state *in);
 
+/* The ledger's figures for the gateway's metrics (ledger_gauge.c): holds
+ * open, devices not revoked and those suspended, the transfers the cloud
+ * has not acknowledged and when the oldest of them settled (0: none). */
+typedef struct fogpay_ledger_gauge {
+    uint64_t holds_open;
+    uint64_t devices_registered;
+    uint64_t devices_suspended;
+    uint64_t sync_backlog;
+    uint64_t sync_oldest_ms;
+} fogpay_ledger_gauge;
+
+/* Reads them all; out is written only on success. */
+fogpay_error fogpay_ledger_gauges(fogpay_ledger *l, fogpay_ledger_gauge *out);
+
 /* Checks the whole ledger: every chain hash from position 1, positions
  * contiguous, every balance equal to its transfers, per-currency sums zero,
  * every holds account equal to the sum of its currency's open holds,

@@ -11,8 +11,9 @@
  * and refunds; ledger_message.c device messages, usage readings and the
  * rejection log; ledger_query.c reading transfers; ledger_event.c the
  * event chain; ledger_fee.c fee schedules and transfers of several legs; ledger_sync.c the upstream
- * sync state; ledger_verify.c verification; ledger_hot.c the hot state of settlement in memory;
- * ledger_checkpoint.c the WAL checkpoints on a thread of their own.
+ * sync state; ledger_gauge.c the figures the gateway's metrics publish; ledger_verify.c
+ * verification; ledger_hot.c the hot state of settlement in memory; ledger_checkpoint.c the WAL
+ * checkpoints on a thread of their own.
  *
  * Statements. Each file keeps its SQL in a table of {id, text}; ledger.c
  * prepares all of them once at open with SQLITE_PREPARE_PERSISTENT. A
@@ -215,6 +216,9 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_VERIFY_SUMS,
     LEDGER_STMT_VERIFY_FLOORS,
     LEDGER_STMT_VERIFY_HOLDS,
+    /* ledger_gauge.c */
+    LEDGER_STMT_GAUGE_HOLDS_OPEN,
+    LEDGER_STMT_GAUGE_DEVICES,
     LEDGER_STMT_COUNT
 } ledger_stmt_id;
 
@@ -242,6 +246,8 @@ extern const ledger_stmt_sql ledger_event__sql[];
 extern const size_t ledger_event__sql_count;
 extern const ledger_stmt_sql ledger_fee__sql[];
 extern const size_t ledger_fee__sql_count;
+extern const ledger_stmt_sql ledger_gauge__sql[];
+extern const size_t ledger_gauge__sql_count;
 extern const ledger_stmt_sql ledger_sync__sql[];
 extern const size_t ledger_sync__sql_count;
 extern const ledger_stmt_sql ledger_gateway_key__sql[];

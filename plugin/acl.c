@@ -14,7 +14,8 @@
  *       nothing else: no device topic, no other client's replies
  *   an operator (operators file)
  *       publish $CONTROL/fogpay/v1, read its response and every fogpay
- *       topic except the devices' intent and usage topics' write side
+ *       topic except the devices' intent and usage topics' write side,
+ *       and read the gateway's metrics, $SYS/broker/fogpay/... (metrics.c)
  *   anyone else
  *       no fogpay topic; other topics as the broker's own rules say when
  *       plugin_opt_allow_other_clients is true, else nothing
@@ -32,6 +33,12 @@ static bool acl_is_control(const char *topic)
 {
     return strcmp(topic, FOGPAY_CONTROL_TOPIC) == 0 ||
            strcmp(topic, FOGPAY_CONTROL_RESPONSE_TOPIC) == 0;
+}
+
+/* A metrics topic, or a filter within them. */
+static bool acl_is_metrics(const char *topic)
+{
+    return strncmp(topic, FOGPAY_METRICS_TOPIC_ROOT, strlen(FOGPAY_METRICS_TOPIC_ROOT)) == 0;
 }
 
 /* True when the client is the registered device it claims to be. */
@@ -88,7 +95,7 @@ int fogpay_acl_check(fogpay_gateway *gw, struct mosquitto *client, const char *t
     }
     char owner[FOGPAY_TOPIC_ID_MAX + 1];
     fogpay_topic_kind kind = fogpay_topic_parse_id(gw->options.topic_prefix, topic, owner);
-    bool fogpay_topic = kind != FOGPAY_TOPIC_NONE || acl_is_control(topic);
+    bool fogpay_topic = kind != FOGPAY_TOPIC_NONE || acl_is_control(topic) || acl_is_metrics(topic);
 
     char self[FOGPAY_DEVICE_ID_MAX + 1];
     if (acl_client_device(gw, client, self)) {
@@ -103,7 +110,7 @@ int fogpay_acl_check(fogpay_gateway *gw, struct mosquitto *client, const char *t
             bool request = strcmp(topic, FOGPAY_CONTROL_TOPIC) == 0;
             return (access == MOSQ_ACL_WRITE) == request ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
         }
-        if (kind != FOGPAY_TOPIC_NONE) {
+        if (kind != FOGPAY_TOPIC_NONE || acl_is_metrics(topic)) {
             return access == MOSQ_ACL_WRITE ? MOSQ_ERR_ACL_DENIED : MOSQ_ERR_SUCCESS;
         }
     }

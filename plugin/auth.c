@@ -97,6 +97,7 @@ int fogpay_auth_basic(fogpay_gateway *gw, struct mosquitto *client, const char *
                                  username);
             return MOSQ_ERR_AUTH;
         }
+        fogpay_metrics_connected(&gw->metrics, client);
         return MOSQ_ERR_SUCCESS;
     }
     if (err != FOGPAY_ERR_NOT_FOUND) {

@@ -157,6 +157,7 @@ void fogpay_device_message_reject(fogpay_gateway *gw, fogpay_job *job, fogpay_er
         [FOGPAY_RECEIPT_BIND] = "bind",
     };
     gw->rejected_total++;
+    fogpay_metrics_refused(&gw->metrics, reason);
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: %s %s seq %llu refused: %s",
                          job->kind <= FOGPAY_RECEIPT_BIND ? kinds[job->kind] : "message",
                          job->device_id, (unsigned long long)job->seq, fogpay_error_name(reason));

@@ -27,6 +27,8 @@
  *   control*.c  operator commands on $CONTROL/fogpay/v1
  *   sync.c      upstream sync: signed batches out, signed acks in
  *   backlog.c   the listen backlog of the broker's listeners
+ *   metrics.c   the gateway's figures under $SYS/broker/fogpay/ (metrics.h)
+ *   histogram.c the histograms and one-minute windows of those figures
  *
  * Threads. Mosquitto calls every callback on its one main thread (the
  * broker's thread), and the plugin API may only be called from there. The
@@ -126,6 +128,7 @@
 #include "fogpay_message.h"
 #include "fogpay_topic.h"
 #include "ledger.h"
+#include "metrics.h"
 
 struct mosquitto;
 struct mosquitto_opt;
@@ -213,9 +216,10 @@ typedef struct fogpay_gateway_options {
     uint32_t sync_interval_ms;
     uint32_t sync_window;
     uint32_t sync_timeout_ms;
-    uint32_t device_answers_max; /* per flow window, at most FOGPAY_FLOW_ANSWERS_MAX */
-    uint32_t listen_backlog;     /* 0: the broker's own (100) */
-    uint32_t workers;            /* 0 until parsed: the online cores */
+    uint32_t device_answers_max;  /* per flow window, at most FOGPAY_FLOW_ANSWERS_MAX */
+    uint32_t listen_backlog;      /* 0: the broker's own (100) */
+    uint32_t workers;             /* 0 until parsed: the online cores */
+    uint32_t metrics_interval_ms; /* 0: no metrics published */
 } fogpay_gateway_options;
 
 /* A batch handed to the broker and not yet covered by an ack. */
@@ -411,6 +415,7 @@ typedef struct fogpay_gateway {
     uint64_t dropped_total;      /* refused over the flow limit without an answer */
     fogpay_flow flow;
     fogpay_sync sync;
+    fogpay_metrics metrics;
     bool backlog_done; /* the listeners' backlog was set (backlog.c) */
     /* Gateway key rotation (gateway_key.c): the next key's text and start
      * while it is being announced; after a crashed rotation, the ended key

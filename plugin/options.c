@@ -168,6 +168,14 @@ static bool opt_workers(const char *v, fogpay_gateway_options *o)
     return parse_u32(v, 1, FOGPAY_WORKERS_MAX, &o->workers);
 }
 
+/* 0 (no metrics) or a publication interval within the bounds. */
+static bool opt_metrics_interval(const char *v, fogpay_gateway_options *o)
+{
+    return parse_u32(v, 0, FOGPAY_METRICS_INTERVAL_MAX_MS, &o->metrics_interval_ms) &&
+           (o->metrics_interval_ms == 0 ||
+            o->metrics_interval_ms >= FOGPAY_METRICS_INTERVAL_MIN_MS);
+}
+
 /* Tests only: the compressed wall clock of fogpay_clock.h, set at once. */
 static bool opt_test_clock(const char *v, fogpay_gateway_options *o)
 {
@@ -207,6 +215,9 @@ static const option_spec option_specs[] = {
      "connections waiting to be accepted, 0 (the broker's 100) to 65535"},
     {"workers", false, opt_workers,
      "threads that check signatures and sign receipts, 1 to 16 (default: the online cores)"},
+    {"metrics_interval", false, opt_metrics_interval,
+     "milliseconds between publications of the metrics under $SYS/broker/fogpay/, 0 (none) or "
+     "100 to 3600000"},
     {"test_clock", false, opt_test_clock,
      "RATE@EPOCH_MS, a wall clock RATE times faster from EPOCH_MS (tests only; RATE 1 to 1000)"},
 };
@@ -224,6 +235,7 @@ fogpay_error fogpay_options_parse(const struct mosquitto_opt *opts, int count,
     out->sync_timeout_ms = FOGPAY_SYNC_TIMEOUT_DEFAULT_MS;
     out->device_answers_max = FOGPAY_FLOW_ANSWERS_MAX;
     out->listen_backlog = FOGPAY_LISTEN_BACKLOG_DEFAULT;
+    out->metrics_interval_ms = FOGPAY_METRICS_INTERVAL_DEFAULT_MS;
     bool seen[OPTION_COUNT] = {false};
     fogpay_error err = FOGPAY_OK;
     for (int i = 0; i < count; i++) {

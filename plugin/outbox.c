@@ -147,7 +147,12 @@ static void outbox_commit(fogpay_gateway *gw)
     bool committed = true;
     if (gw->in_transaction) {
         gw->in_transaction = false;
+        uint64_t started_ns = fogpay_engine_now_ns();
         fogpay_error err = e->group_failed ? FOGPAY_ERR_STORAGE : fogpay_ledger_commit(gw->ledger);
+        if (err == FOGPAY_OK) {
+            fogpay_metrics_commit(&gw->metrics, e->group_count,
+                                  (fogpay_engine_now_ns() - started_ns) / 1000u);
+        }
         if (err != FOGPAY_OK) {
             committed = false;
             mosquitto_log_printf(MOSQ_LOG_ERR,

@@ -62,6 +62,15 @@ static int plugin_on_control(int event, void *event_data, void *user_data)
     return fogpay_control_event(&ctx, ev, fogpay_clock_wall_ms());
 }
 
+static int plugin_on_disconnect(int event, void *event_data, void *user_data)
+{
+    struct mosquitto_evt_disconnect *ev = event_data;
+    fogpay_gateway *gw = user_data;
+    (void)event;
+    fogpay_metrics_disconnected(&gw->metrics, ev->client);
+    return MOSQ_ERR_SUCCESS;
+}
+
 static int plugin_on_tick(int event, void *event_data, void *user_data)
 {
     fogpay_gateway *gw = user_data;
@@ -74,6 +83,7 @@ static int plugin_on_tick(int event, void *event_data, void *user_data)
     fogpay_gateway_key_tick(gw);
     fogpay_hold_tick(gw, fogpay_clock_wall_ms()); /* does nothing while a group is open */
     fogpay_sync_tick(gw, fogpay_clock_wall_ms()); /* does nothing while a group is open */
+    fogpay_metrics_tick(gw);                      /* does nothing while a group is open */
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -87,6 +97,7 @@ static const struct {
     {MOSQ_EVT_MESSAGE, plugin_on_message, NULL},
     {MOSQ_EVT_CONTROL, plugin_on_control, FOGPAY_CONTROL_TOPIC},
     {MOSQ_EVT_TICK, plugin_on_tick, NULL},
+    {MOSQ_EVT_DISCONNECT, plugin_on_disconnect, NULL},
 };
 
 #define CALLBACK_COUNT (sizeof(plugin_callbacks) / sizeof(plugin_callbacks[0]))
@@ -113,6 +124,7 @@ static void plugin_free(fogpay_gateway *gw)
     fogpay_key_free(gw->key);
     fogpay_flow_free(&gw->flow);
     fogpay_key_free(gw->announce_key);
+    fogpay_metrics_close(&gw->metrics);
     free(gw);
 }
 
@@ -131,6 +143,11 @@ static fogpay_error plugin_open(fogpay_gateway *gw)
         return err;
     }
     err = fogpay_gateway_key_open(gw);
+    if (err == FOGPAY_OK) {
+        err = fogpay_metrics_open(&gw->metrics);
+        gw->metrics.next_publish_ms =
+            fogpay_engine_now_ns() / 1000000u + gw->options.metrics_interval_ms;
+    }
     if (err == FOGPAY_OK) {
         err = fogpay_options_load_operators(gw);
     }
