@@ -42,6 +42,10 @@ fail() {
 for tool in dpkg-buildpackage dh lintian apt-get mosquitto pkg-config cc; do
     command -v "$tool" >/dev/null || skip "$tool is not installed (tests/run.sh installs it)"
 done
+# One run at a time on a machine: another tree's run would find the
+# packages installed, or purge them under this one.
+exec 9> /run/lock/fogpay-packages-test.lock
+flock -w 300 9 || skip "another run of this test held the machine for 5 minutes"
 for p in "${packages[@]}"; do
     if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed'; then
         skip "$p is installed on this machine already; the test would remove it"
