@@ -13,7 +13,7 @@ packages=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   mosquitto mosquitto-dev mosquitto-clients libmosquitto-dev
   libpaho-mqtt-dev paho.mqtt.c-examples libsqlite3-dev sqlite3 libcbor-dev libwolfssl-dev
   libcunit1-dev libcjson-dev libmicrohttpd-dev postgresql libpq-dev openssl clang-format
-  python3-jsonschema)
+  python3-jsonschema debhelper dpkg-dev fakeroot lintian)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -47,7 +47,9 @@ ninja -C build-asan
 status=0
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --suite unit --print-errorlogs --num-processes "$jobs" || status=1
-# The whole suite includes the benchmark in quick mode (bench-smoke: what bench/run.sh --quick runs).
+# The whole suite includes the benchmark in quick mode (bench-smoke: what bench/run.sh --quick runs)
+# and, as root, the Debian packages built, installed, used and purged (packages:
+# tests/debian/test_packages.sh).
 meson test -C build --print-errorlogs --num-processes "$jobs" || status=1
 
 # Every libFuzzer target briefly (tests/fuzz/run.sh builds them with clang in

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# tests/debian/test_packages.sh - the Debian packages, built, checked,
+# installed, used and purged on this machine:
+#
+#   1. dpkg-buildpackage -us -uc -b in a temporary copy of the tree (without
+#      the package's own checks: the suite runs them);
+#   2. lintian on the .changes: any error (E:) fails;
+#   3. apt-get install of fogpay-gateway, fogpay-agent, libfogpay-agent-dev
+#      and fogpay-cloud from the built files;
+#   4. a gateway provisioned the packaged way: the gateway key made with the
+#      packaged fogpayctl, the ledger in /var/lib/fogpay (the mosquitto
+#      user's), two devices with keys from the packaged fogpay-agent, and
+#      /etc/mosquitto/conf.d/fogpay.conf enabled as its comment says;
+#   5. Mosquitto started on that snippet and a free port of 127.0.0.1 (not
+#      the system's service), dropping to the mosquitto user as Debian's
+#      broker does; one payment by the packaged fogpay-agent, one by
+#      firmware built against the packaged library with its pkg-config
+#      file alone;
+#   6. the balances read with the packaged fogpayctl and the ledger
+#      verified, the cloud's tool and units checked;
+#   7. apt-get purge, and the machine checked to be as it was: no fogpay
+#      package, file, directory or user left, the same packages installed.
+#
+# Needs root (it installs packages); otherwise, or without the packaging
+# tools, or where fogpay is installed already, it prints why and skips
+# (exit 77). tests/run.sh installs the tools. Usage: test_packages.sh [SRCDIR]
+set -euo pipefail
+
+src=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+packages=(fogpay-gateway fogpay-agent libfogpay-agent-dev fogpay-cloud)
+skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || skip "installing packages needs root"
+for tool in dpkg-buildpackage dh lintian apt-get mosquitto pkg-config cc; do
+    command -v "$tool" >/dev/null || skip "$tool is not installed (tests/run.sh installs it)"
+done
+# One run at a time on a machine: another tree's run would find the
+# packages installed, or purge them under this one.
+exec 9> /run/lock/fogpay-packages-test.lock
+flock -w 300 9 || skip "another run of this test held the machine for 5 minutes"
+for p in "${packages[@]}"; do
+    if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed'; then
+        skip "$p is installed on this machine already; the test would remove it"
+    fi
+done
+for path in /etc/fogpay /var/lib/fogpay /var/lib/fogpay-agent /var/lib/fogpay-cloud \
+    /etc/mosquitto/conf.d/fogpay.conf; do
+    [ ! -e "$path" ] || skip "$path exists on this machine; the test would change it"
+done
+
+work=$(mktemp -d /tmp/fogpay-packages-XXXXXX)
+chmod 0755 "$work"
+broker_pid=
+installed_by_us=0
+finish() {
+    local status=$?
+    if [ -n "$broker_pid" ]; then
+        kill "$broker_pid" 2>/dev/null || true
+        wait "$broker_pid" 2>/dev/null || true
+    fi
+    if [ "$installed_by_us" = 1 ]; then
+        rm -f /var/lib/fogpay/ledger.db /var/lib/fogpay/ledger.db-wal \
+            /var/lib/fogpay/ledger.db-shm /etc/fogpay/gateway.key
+        DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" >/dev/null 2>&1 || true
+    fi
+    if [ "$status" -ne 0 ] && [ -f "$work/mosquitto.log" ]; then
+        echo "--- mosquitto.log"
+        tail -n 20 "$work/mosquitto.log"
+    fi
+    rm -rf "$work"
+}
+trap finish EXIT
+
+installed_packages() {
+    dpkg-query -W -f='${Package}:${Architecture} ${Version} ${Status}\n' | grep -v ' not-installed$' | sort
+}
+installed_packages > "$work/packages.before"
+getent passwd | cut -d: -f1 | sort > "$work/users.before"
+
+echo "== building the packages in a copy of the tree"
+mkdir "$work/src" "$work/src/fogpay"
+tar -C "$src" --exclude=./.git --exclude='./build*' --exclude=./fuzz-build --exclude=./run \
+    -cf - . | tar -C "$work/src/fogpay" -xf -
+if ! (cd "$work/src/fogpay" && DEB_BUILD_OPTIONS="nocheck parallel=2" \
+    dpkg-buildpackage -us -uc -b -Pnocheck > "$work/build.log" 2>&1); then
+    tail -n 40 "$work/build.log"
+    fail "dpkg-buildpackage failed"
+fi
+changes=$(ls "$work"/src/fogpay_*.changes)
+
+echo "== lintian $(basename "$changes")"
+lintian "$changes" 2>&1 | grep -v 'running with root privileges' | tee "$work/lintian.log" || true
+if grep -q '^E:' "$work/lintian.log"; then
+    fail "lintian reports errors"
+fi
+
+echo "== installing ${packages[*]}"
+debs=()
+for p in "${packages[@]}"; do
+    debs+=("$(ls "$work"/src/"$p"_*.deb)")
+done
+installed_by_us=1
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${debs[@]}" \
+    > "$work/install.log" 2>&1 || {
+    tail -n 20 "$work/install.log"
+    fail "apt-get install failed"
+}
+[ "$(stat -c %U "/var/lib/fogpay")" = mosquitto ] || fail "/var/lib/fogpay is not the mosquitto user's"
+for user in fogpay-agent fogpay-cloud; do
+    getent passwd "$user" >/dev/null || fail "the package made no user $user"
+done
+
+echo "== provisioning the gateway the packaged way"
+ctl=/usr/bin/fogpayctl
+agent=/usr/bin/fogpay-agent
+as_broker() { runuser -u mosquitto -- "$@"; }
+"$ctl" keygen --out /etc/fogpay/gateway.key > "$work/gateway.pub"
+chown mosquitto:mosquitto /etc/fogpay/gateway.key
+db=/var/lib/fogpay/ledger.db
+as_broker "$ctl" --db "$db" init
+entity=$(as_broker "$ctl" --db "$db" create-entity --name "Packages Test Ltd")
+for device in charger-1 car-7; do
+    "$agent" keygen --out "$work/$device.key" > "$work/$device.pub"
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/$device.password"
+    chmod 0644 "$work/$device.password"
+    as_broker "$ctl" --db "$db" register-device --device "$device" \
+        --public-key "$(cat "$work/$device.pub")" --owner "$entity" --per-payment 20.00 \
+        --per-day 100.00 --currency EUR --password-file "$work/$device.password"
+done
+as_broker "$ctl" --db "$db" fund --device car-7 --currency EUR --amount 50.00 --reference test
+as_broker "$ctl" --db "$db" fund --device charger-1 --currency EUR --amount 5.00 --reference test
+
+# Enabled as the snippet's own comment says; the test's broker includes
+# only this snippet, beside a listener of its own.
+sed -i 's/^#\([a-z]\)/\1/' /etc/mosquitto/conf.d/fogpay.conf
+sed -i 's/^plugin_opt_gateway_id .*/plugin_opt_gateway_id gw-packages/' \
+    /etc/mosquitto/conf.d/fogpay.conf
+grep -q "^plugin /usr/lib/.*/mosquitto/fogpay.so$" /etc/mosquitto/conf.d/fogpay.conf ||
+    fail "the snippet does not load the packaged plugin"
+mkdir "$work/conf.d"
+ln -s /etc/mosquitto/conf.d/fogpay.conf "$work/conf.d/fogpay.conf"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$work/mosquitto.conf" <<EOF
+include_dir $work/conf.d
+listener $port 127.0.0.1
+persistence false
+log_dest stderr
+EOF
+
+echo "== Mosquitto on 127.0.0.1:$port with the packaged configuration"
+mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
+broker_pid=$!
+for _ in $(seq 100); do
+    (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break
+    kill -0 "$broker_pid" 2>/dev/null || fail "mosquitto exited"
+    sleep 0.1
+done
+[ "$(stat -c %U "/proc/$broker_pid")" = mosquitto ] || fail "the broker does not run as mosquitto"
+
+echo "== car-7 pays charger-1 4.20 EUR with the packaged fogpay-agent"
+"$agent" pay --dir "$work/car-7.state" --device car-7 --key "$work/car-7.key" \
+    --password-file "$work/car-7.password" --gateway-key "$work/gateway.pub" \
+    -h 127.0.0.1 -p "$port" --to charger-1 --amount 4.20 --currency EUR --ref "kWh 12.0"
+
+echo "== charger-1 pays car-7 1.00 EUR from firmware built on libfogpay-agent-dev"
+# shellcheck disable=SC2046
+cc -std=c11 -o "$work/firmware" "$here/firmware.c" $(pkg-config --static --cflags --libs fogpay-agent)
+"$work/firmware" "$work/charger-1.state" "$work/charger-1.key" charger-1 \
+    "$(cat "$work/gateway.pub")" "$(cat "$work/charger-1.password")" "$port" car-7 1.00
+
+kill "$broker_pid"
+wait "$broker_pid" 2>/dev/null || true
+broker_pid=
+
+echo "== the balances, read with the packaged fogpayctl"
+expect_balance() { # device expected-line
+    local got
+    got=$(as_broker "$ctl" --db "$db" balance --device "$1" --currency EUR)
+    echo "$got"
+    [ "$got" = "$2" ] || fail "expected '$2'"
+}
+expect_balance car-7 "car-7: balance 46.80 EUR, held 0.00"
+expect_balance charger-1 "charger-1: balance 8.20 EUR, held 0.00"
+as_broker "$ctl" --db "$db" verify
+
+echo "== the cloud's tool and the services' units"
+fogpay-cloud --store "sqlite:$work/cloud.db" init
+for unit in fogpay-agent.service fogpay-cloud@.service; do
+    [ -f "/lib/systemd/system/$unit" ] || fail "no unit $unit"
+done
+if command -v systemd-analyze >/dev/null; then
+    cp /lib/systemd/system/fogpay-cloud@.service "$work/fogpay-cloud@1.service"
+    systemd-analyze verify /lib/systemd/system/fogpay-agent.service "$work/fogpay-cloud@1.service"
+fi
+
+echo "== purging ${packages[*]}"
+rm -f "$db" "$db-wal" "$db-shm" /etc/fogpay/gateway.key
+DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" > "$work/purge.log" 2>&1 || {
+    tail -n 20 "$work/purge.log"
+    fail "apt-get purge failed"
+}
+installed_by_us=0
+installed_packages > "$work/packages.after"
+getent passwd | cut -d: -f1 | sort > "$work/users.after"
+diff "$work/packages.before" "$work/packages.after" || fail "the installed packages changed"
+diff "$work/users.before" "$work/users.after" || fail "the users changed"
+for path in /etc/fogpay /var/lib/fogpay /var/lib/fogpay-agent /var/lib/fogpay-cloud \
+    /etc/mosquitto/conf.d/fogpay.conf /usr/bin/fogpayctl; do
+    [ ! -e "$path" ] || fail "$path is left after the purge"
+done
+left=$(find /etc/systemd /var/lib/systemd -name '*fogpay*' 2>/dev/null)
+[ -z "$left" ] || fail "left after the purge: $left"
+echo "ok: built, lintian clean of errors, installed, paid, purged"
