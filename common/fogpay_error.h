@@ -5,7 +5,7 @@
  * where the fault lies: malformed input (1..29), a policy rejection of a
  * well-formed message (30..59, and 100..199 for the payment products:
  * holds 100..109, tariffs and metered use 110..119, fees and splits
- * 120..129, legal entities' own logins 130..139, financing 140..149),
+ * 120..129, legal entities' own logins 130..139, financing 140..154),
  * storage (60..79), and internal faults (80..99). The numeric values are
  * part of the wire contract: the reason code in a rejection receipt is one
  * of these values (schemas/reason.cddl), so a value is never renumbered or
@@ -119,6 +119,12 @@ typedef enum fogpay_error {
     FOGPAY_ERR_PLAN_PAYEE = 145,        /* an instalment not to the lender's account */
     FOGPAY_ERR_INSTALMENT_AMOUNT = 146, /* not the amount of the instalment due */
     FOGPAY_ERR_PLAN_PAID = 147,         /* every instalment of the plan is paid */
+    /* Financing: collection, arrears, statements and early settlement. */
+    FOGPAY_ERR_PLAN_ARREARS = 148,       /* the device is in arrears: only instalments are taken */
+    FOGPAY_ERR_COLLECTION_REFUSED = 149, /* the plan does not let the gateway collect */
+    FOGPAY_ERR_SETTLEMENT_FUNDS = 150,   /* the payer does not hold the settlement amount */
+    FOGPAY_ERR_STATEMENT_ENTITY = 151,   /* the entity never held the financed device */
+    FOGPAY_ERR_PLAN_NOT_STARTED = 152,   /* the plan is not in effect yet */
 
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,
