@@ -159,7 +159,7 @@ static const error_row error_rows[] = {
     {FOGPAY_ERR_SETTLEMENT_FUNDS, "settlement_funds",
      "the payer does not hold the amount that settles the financing plan"},
     {FOGPAY_ERR_STATEMENT_ENTITY, "statement_entity",
-     "the legal entity never held the financed device while an instalment fell due"},
+     "the legal entity never held the financed device"},
     {FOGPAY_ERR_PLAN_NOT_STARTED, "plan_not_started", "the financing plan is not in effect yet"},
     {FOGPAY_ERR_STORAGE, "storage", "the storage failed"},
     {FOGPAY_ERR_STORAGE_BUSY, "storage_busy", "the storage is busy"},

@@ -194,7 +194,7 @@ static const field_spec command_fields[] = {
     UINT_FIELD(fogpay_command, 3, kind, true, 0, FOGPAY_COMMAND_GATEWAY_KEY),
     UINT_FIELD(fogpay_command, 4, issued_s, true, 1, TIME_S_MAX),
     TEXT_FIELD(fogpay_command, 5, gateway_id, true, FIELD_ID),
-    UINT_FIELD(fogpay_command, 6, reason, false, 1, 99),
+    UINT_FIELD(fogpay_command, 6, reason, false, 1, FOGPAY_ERR_PRODUCT_LAST),
     UINT_FIELD(fogpay_command, 7, per_payment_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_command, 8, per_day_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_command, 9, wallet_max_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),

@@ -218,11 +218,33 @@ static fogpay_error statement__settle_write(fogpay_ledger *l, const fogpay_plan 
     t->amount_minor = amount;
     t->instalment = first;
     err = ledger__plan_transfer_append(l, p, &payer, t, now_ms);
+    /* Closed from now, or just after a version that began now. */
+    uint64_t close_ms = p->effective_ms < now_ms ? now_ms : p->effective_ms + 1;
     if (err == FOGPAY_OK) {
-        err = fogpay_ledger_plan_close(l, p->plan_id, now_ms, now_ms);
+        err = fogpay_ledger_plan_close(l, p->plan_id, close_ms, now_ms);
     }
     if (err == FOGPAY_OK) {
         err = ledger__plan_arrears_end(l, p->plan_id, now_ms, change);
+    }
+    return err;
+}
+
+/* FOGPAY_OK when p, in force at now, is the plan's latest version and
+ * open: FOGPAY_ERR_PLAN_CLOSED when it or a later one closes the plan,
+ * FOGPAY_ERR_PLAN_NOT_IN_ORDER when a later version restates it. */
+static fogpay_error statement__latest(fogpay_ledger *l, const fogpay_plan *p, uint64_t now_ms)
+{
+    fogpay_plan now;
+    uint64_t until_ms = UINT64_MAX;
+    fogpay_error err = fogpay_ledger_plan_at(l, p->plan_id, now_ms, &now, &until_ms);
+    fogpay_plan later = now;
+    if (err == FOGPAY_OK && until_ms != UINT64_MAX) {
+        err = fogpay_ledger_plan_at(l, p->plan_id, until_ms, &later, NULL);
+    }
+    if (err == FOGPAY_OK && (now.closed || later.closed)) {
+        err = FOGPAY_ERR_PLAN_CLOSED;
+    } else if (err == FOGPAY_OK && until_ms != UINT64_MAX) {
+        err = FOGPAY_ERR_PLAN_NOT_IN_ORDER;
     }
     return err;
 }
@@ -239,8 +261,8 @@ fogpay_error fogpay_ledger_plan_settle(fogpay_ledger *l, const char *plan_id, bo
     if (err == FOGPAY_OK) {
         err = statement__version(l, plan_id, now_ms, &p);
     }
-    if (err == FOGPAY_OK && p.closed) {
-        err = FOGPAY_ERR_PLAN_CLOSED;
+    if (err == FOGPAY_OK) {
+        err = statement__latest(l, &p, now_ms);
     }
     ledger_op op;
     if (err == FOGPAY_OK) {
