@@ -5,8 +5,8 @@
  * where the fault lies: malformed input (1..29), a policy rejection of a
  * well-formed message (30..59, and 100..199 for the payment products:
  * holds 100..109, tariffs and metered use 110..119, fees and splits
- * 120..129, legal entities' own logins 130..139, financing 140..149,
- * bearer notes 160..179),
+ * 120..129, legal entities' own logins 130..139, financing 140..154,
+ * bearer notes 160..179, pay-per-use from a hold 195..199),
  * storage (60..79), and internal faults (80..99). The numeric values are
  * part of the wire contract: the reason code in a rejection receipt is one
  * of these values (schemas/reason.cddl), so a value is never renumbered or
@@ -120,6 +120,12 @@ typedef enum fogpay_error {
     FOGPAY_ERR_PLAN_PAYEE = 145,        /* an instalment not to the lender's account */
     FOGPAY_ERR_INSTALMENT_AMOUNT = 146, /* not the amount of the instalment due */
     FOGPAY_ERR_PLAN_PAID = 147,         /* every instalment of the plan is paid */
+    /* Financing: collection, arrears, statements and early settlement. */
+    FOGPAY_ERR_PLAN_ARREARS = 148,       /* the device is in arrears: only instalments are taken */
+    FOGPAY_ERR_COLLECTION_REFUSED = 149, /* the plan does not let the gateway collect */
+    FOGPAY_ERR_SETTLEMENT_FUNDS = 150,   /* the payer does not hold the settlement amount */
+    FOGPAY_ERR_STATEMENT_ENTITY = 151,   /* the entity never held the financed device */
+    FOGPAY_ERR_PLAN_NOT_STARTED = 152,   /* the plan is not in effect yet */
     /* Bearer notes: the issuer's notes and their custody chains. */
     FOGPAY_ERR_NOTE_FORGED = 160,         /* the issuer's signature does not verify */
     FOGPAY_ERR_NOTE_ISSUER_UNKNOWN = 161, /* signed by a key no trusted issuer holds */

@@ -276,6 +276,23 @@ static bool export_event_plan(cJSON *o, const fogpay_event *e)
     return ok;
 }
 
+/* The fields of an arrears event into o: the plan, and for arrears
+ * entered the holder that owed (when one held the device), the currency
+ * and what was owed (minor units); false when out of memory. */
+static bool export_event_arrears(cJSON *o, const fogpay_event *e)
+{
+    bool ok = cJSON_AddStringToObject(o, "plan", e->plan_id) != NULL;
+    if (!ok || e->kind == FOGPAY_EVENT_ARREARS_CLEARED) {
+        return ok;
+    }
+    int exponent = 0;
+    const char *code = fogpay_currency_code(e->currency, &exponent);
+    return (e->entity_id[0] == '\0' ||
+            cJSON_AddStringToObject(o, "entity", e->entity_id) != NULL) &&
+           cJSON_AddStringToObject(o, "currency", code ? code : "") != NULL &&
+           export_json_u64(o, "owedMinor", e->arrears_minor);
+}
+
 /* The fields of a tariff (kind 7) or meter-bound (kind 8) event into o;
  * false when out of memory. */
 static bool export_event_tariff(cJSON *o, const fogpay_event *e, const char *usage_hex)
@@ -353,6 +370,10 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
     case FOGPAY_EVENT_PLAN:
     case FOGPAY_EVENT_PLAN_CLOSED:
         ok = export_event_plan(o, e);
+        break;
+    case FOGPAY_EVENT_ARREARS_ENTERED:
+    case FOGPAY_EVENT_ARREARS_CLEARED:
+        ok = export_event_arrears(o, e);
         break;
     case FOGPAY_EVENT_ENTITY_LOGIN:
         ok = cJSON_AddStringToObject(o, "entity", e->entity_id) != NULL &&

@@ -50,6 +50,17 @@
  * 2^40 * 2^17 * 2^45 = 2^102, exact in 128 bits. */
 #define FOGPAY_PLAN_RATE_BP_MAX 100000u
 
+/* Collection and arrears on the gateway's tick (ledger_collect.c): the
+ * plans one pass looks at, in plan id order, the next pass going on after
+ * the last (each costs a few indexed reads, so a pass stays well under a
+ * millisecond of the broker's thread); the instalments one pass collects
+ * of one plan (a wallet funded after several missed periods catches up
+ * over a few passes); and the real time between passes, off the path of
+ * every message. */
+#define FOGPAY_PLAN_COLLECT_PER_TICK    64
+#define FOGPAY_PLAN_COLLECT_INSTALMENTS 8
+#define FOGPAY_PLAN_COLLECT_INTERVAL_MS 200
+
 /* A tariff's price as text, "<num>/<den>": two decimal integers of at most
  * 19 digits (each at most 2^63-1) and the slash. */
 #define FOGPAY_PRICE_TEXT_MAX 39

@@ -197,7 +197,7 @@ static const field_spec command_fields[] = {
     UINT_FIELD(fogpay_command, 3, kind, true, 0, FOGPAY_COMMAND_GATEWAY_KEY),
     UINT_FIELD(fogpay_command, 4, issued_s, true, 1, TIME_S_MAX),
     TEXT_FIELD(fogpay_command, 5, gateway_id, true, FIELD_ID),
-    UINT_FIELD(fogpay_command, 6, reason, false, 1, 99),
+    UINT_FIELD(fogpay_command, 6, reason, false, 1, FOGPAY_ERR_PRODUCT_LAST),
     UINT_FIELD(fogpay_command, 7, per_payment_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_command, 8, per_day_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_command, 9, wallet_max_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
@@ -256,7 +256,7 @@ static const field_spec transfer_fields[] = {
 
 static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_PLAN_CLOSED),
+    UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_ARREARS_CLEARED),
     UINT_FIELD(fogpay_event, 3, time_ms, true, 1, TIME_MS_MAX),
     TEXT_FIELD(fogpay_event, 4, device_id, false, FIELD_ID),
     UINT_FIELD(fogpay_event, 5, seq, false, 1, FOGPAY_STORED_INT_MAX),
@@ -284,6 +284,7 @@ static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 26, principal_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     TUPLES_FIELD(fogpay_event, 27, plan_schedule, plan_schedule_count, plan_schedule_spec),
     TUPLES_FIELD(fogpay_event, 28, plan_terms, plan_terms_count, plan_terms_spec),
+    UINT_FIELD(fogpay_event, 29, arrears_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_event, 39, hold_id, false, 1, FOGPAY_STORED_INT_MAX),
 };
 
@@ -806,11 +807,14 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
         (charge && !device)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    /* An instalment names its plan and number, paid by its device; no
-     * other kind carries them. */
+    /* An instalment, an early settlement and a collection name their plan
+     * and instalment number; an instalment is paid by its device, the
+     * others by the gateway (no device origin). No other kind carries them. */
     bool instalment = in->kind == FOGPAY_TRANSFER_INSTALMENT;
-    if (instalment != (in->plan_id[0] != '\0') || instalment != (in->instalment != 0) ||
-        (instalment && !device)) {
+    bool planned = instalment || in->kind == FOGPAY_TRANSFER_EARLY_SETTLEMENT ||
+                   in->kind == FOGPAY_TRANSFER_COLLECTION;
+    if (planned != (in->plan_id[0] != '\0') || planned != (in->instalment != 0) ||
+        (planned && instalment != device)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     return FOGPAY_OK;
@@ -855,19 +859,22 @@ static fogpay_error event_fee_check(const fogpay_event *in)
     return FOGPAY_OK;
 }
 
-/* The fields of the plan kinds: both name their plan; a plan version its
+/* The fields of the plan kinds: each names its plan; a plan version its
  * currency, principal, schedule and terms, and a usage price (key 17)
- * exactly with the meter it counts (key 6). No other kind carries them. */
+ * exactly with the meter it counts (key 6); arrears entered its currency
+ * and what was owed (key 29). No other kind carries them. */
 static fogpay_error event_plan_check(const fogpay_event *in)
 {
     bool plan = in->kind == FOGPAY_EVENT_PLAN;
     bool closed = in->kind == FOGPAY_EVENT_PLAN_CLOSED;
-    if ((plan || closed) != (in->plan_id[0] != '\0') || plan != (in->principal_minor != 0) ||
+    bool arrears = in->kind == FOGPAY_EVENT_ARREARS_ENTERED;
+    bool others = closed || arrears || in->kind == FOGPAY_EVENT_ARREARS_CLEARED;
+    if ((plan || others) != (in->plan_id[0] != '\0') || plan != (in->principal_minor != 0) ||
         plan != (in->plan_schedule_count == 1) || plan != (in->plan_terms_count == 1) ||
-        (plan && in->currency == 0)) {
+        arrears != (in->arrears_minor != 0) || ((plan || arrears) && in->currency == 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    if (closed && (in->meter_id[0] != '\0' || in->price[0] != '\0')) {
+    if (others && (in->meter_id[0] != '\0' || in->price[0] != '\0')) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     uint64_t num = 0;
@@ -888,7 +895,7 @@ static fogpay_error event_tariff_check(const fogpay_event *in)
 {
     bool tariff = in->kind == FOGPAY_EVENT_TARIFF;
     bool bound = in->kind == FOGPAY_EVENT_METER_BOUND;
-    bool plan = in->kind == FOGPAY_EVENT_PLAN;
+    bool plan = in->kind == FOGPAY_EVENT_PLAN || in->kind == FOGPAY_EVENT_ARREARS_ENTERED;
     if ((tariff || bound) != (in->tariff_id[0] != '\0')) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
@@ -947,7 +954,9 @@ static fogpay_error event_check(const fogpay_event *in)
     if ((usage || tariff) != (in->unit[0] != '\0') || (!usage && in->quantity != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    if ((!fee && !tariff && entity != (in->entity_id[0] != '\0')) ||
+    /* Arrears entered names the holder when one held the device. */
+    bool holder = in->kind == FOGPAY_EVENT_ARREARS_ENTERED;
+    if ((!fee && !tariff && !holder && entity != (in->entity_id[0] != '\0')) ||
         (ownership || rotated || fee || tariff || plan) != (in->effective_ms != 0) ||
         (!ownership && in->role != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;

@@ -174,6 +174,10 @@ typedef enum fogpay_transfer_kind {
     FOGPAY_TRANSFER_USAGE_CHARGE = 9,    /* a bound meter's reading, charged at its tariff */
     FOGPAY_TRANSFER_ENTITY_PAYMENT = 10, /* a legal entity's account pays a device's wallet */
     FOGPAY_TRANSFER_INSTALMENT = 11,     /* a device pays an instalment of its plan's loan */
+    /* Financing by the gateway: no device origin, the plan named as an
+     * instalment names it (keys 24 and 25). */
+    FOGPAY_TRANSFER_EARLY_SETTLEMENT = 12, /* what is left of a plan, paid at once: it closes */
+    FOGPAY_TRANSFER_COLLECTION = 13,       /* the gateway takes a late instalment from the wallet */
     /* A bound meter's reading charged from the hold its binding names:
      * holds account to the tariff's payee, naming the hold by key 14. */
     FOGPAY_TRANSFER_HOLD_CHARGE = 18,
@@ -209,8 +213,8 @@ typedef struct fogpay_transfer {
     uint64_t related_position; /* key 14, optional: refunded/reversed, the authorisation */
     char meter_id[FOGPAY_METER_ID_MAX + 1];   /* key 18, usage charges: the meter */
     char tariff_id[FOGPAY_TARIFF_ID_MAX + 1]; /* key 19, usage charges: the tariff */
-    char plan_id[FOGPAY_PLAN_ID_MAX + 1];     /* key 24, instalments: the plan */
-    uint32_t instalment;                      /* key 25, instalments: its number, from 1 */
+    char plan_id[FOGPAY_PLAN_ID_MAX + 1];     /* key 24, kinds 11 to 13: the plan */
+    uint32_t instalment;                      /* key 25, kinds 11 to 13: its number, from 1 */
     uint8_t leg_count;                        /* legs after the first, 0..FOGPAY_LEGS_MAX-1 */
     fogpay_leg legs[FOGPAY_LEGS_MAX - 1];     /* key 20, optional: legs 2..leg_count+1 */
 } fogpay_transfer;
@@ -245,6 +249,8 @@ typedef enum fogpay_event_kind {
     FOGPAY_EVENT_ENTITY_LOGIN = 10, /* a legal entity's login was created or removed */
     FOGPAY_EVENT_PLAN = 11,         /* a device's financing plan is created or changed */
     FOGPAY_EVENT_PLAN_CLOSED = 12,  /* a device's financing plan is closed */
+    FOGPAY_EVENT_ARREARS_ENTERED = 13, /* a plan's instalment is unpaid past its grace */
+    FOGPAY_EVENT_ARREARS_CLEARED = 14, /* nothing past its grace is unpaid any more */
 } fogpay_event_kind;
 
 /* One event of a gateway's event chain (schemas/event.cddl): what the back
@@ -293,6 +299,10 @@ typedef struct fogpay_event {
     uint64_t plan_schedule[3];            /* key 27: rate_bp, instalment_count, period_ms */
     uint8_t plan_terms_count;             /* key 28's length: 1 in a plan version */
     uint64_t plan_terms[3];               /* key 28: grace_ms, shortfall, collect */
+    /* Arrears entered: device_id the financed device, entity_id its holder
+     * when the first unpaid instalment fell due, plan_id, currency and what
+     * was owed; arrears cleared names the device and the plan. */
+    uint64_t arrears_minor; /* key 29, arrears entered */
     uint64_t hold_id; /* key 39, meter bound: the hold that pays its readings (absent: the
                        * device's wallet) */
 } fogpay_event;

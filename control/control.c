@@ -743,6 +743,9 @@ static const control_command control_commands[] = {
     {"getPlan", control__get_plan},
     {"listPlans", control__list_plans},
     {"closePlan", control__close_plan},
+    {"getPlanStatement", control__get_plan_statement},
+    {"listArrears", control__list_arrears},
+    {"settlePlan", control__settle_plan},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */

@@ -1,7 +1,7 @@
 /*
  * control_internal.h - shared by the command handlers of control.c,
  * control_import.c, control_entity.c, control_fee.c, control_hold.c,
- * control_plan.c and control_tariff.c: the reply under construction and the
+ * control_plan.c, control_statement.c and control_tariff.c: the reply under construction and the
  * field readers that validate every field before the ledger sees it.
  */
 #ifndef FOGPAY_CONTROL_INTERNAL_H
@@ -108,6 +108,13 @@ fogpay_error control__list_plans(const fogpay_control_context *c, const cJSON *c
                                  control_reply *r);
 fogpay_error control__close_plan(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
                                  control_reply *r);
+/* What a plan's parties paid and owe (control_statement.c). */
+fogpay_error control__get_plan_statement(const fogpay_control_context *c, const cJSON *cmd,
+                                         uint64_t now_ms, control_reply *r);
+fogpay_error control__list_arrears(const fogpay_control_context *c, const cJSON *cmd,
+                                   uint64_t now_ms, control_reply *r);
+fogpay_error control__settle_plan(const fogpay_control_context *c, const cJSON *cmd,
+                                  uint64_t now_ms, control_reply *r);
 /* Tariffs and meter bindings (control_tariff.c). */
 fogpay_error control__define_tariff(const fogpay_control_context *c, const cJSON *cmd,
                                     uint64_t now_ms, control_reply *r);

@@ -61,6 +61,8 @@ static const struct {
     {ledger_tariff__sql, &ledger_tariff__sql_count},
     {ledger_hold__sql, &ledger_hold__sql_count},
     {ledger_plan__sql, &ledger_plan__sql_count},
+    {ledger_collect__sql, &ledger_collect__sql_count},
+    {ledger_statement__sql, &ledger_statement__sql_count},
     {ledger_verify__sql, &ledger_verify__sql_count},
     {ledger_gauge__sql, &ledger_gauge__sql_count},
 };

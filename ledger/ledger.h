@@ -729,6 +729,117 @@ typedef int (*fogpay_plan_visit)(void *ctx, const fogpay_plan *plan);
 fogpay_error fogpay_ledger_plan_list(fogpay_ledger *l, const char *device_id,
                                      fogpay_plan_visit visit, void *ctx);
 
+/* Collection, arrears, statements and early settlement (ledger_collect.c;
+ * the table plan_arrears in schemas/ledger.sql).
+ *
+ * Collection. An instalment unpaid when its grace has passed (due_ms +
+ * grace_ms at or before now) is late. A pass over the open plans
+ * (fogpay_ledger_plan_collect, on the gateway's tick) collects a late
+ * instalment of a plan with collect set from the device's wallet itself:
+ * a transfer of kind FOGPAY_TRANSFER_COLLECTION of the instalment's
+ * amount to the lender, numbered and counted as the instalment paid. A
+ * late instalment the pass cannot collect (the plan does not allow it:
+ * collection_refused; the wallet does not hold it: insufficient_funds)
+ * puts the plan in arrears: a row of plan_arrears, an event (kind 13)
+ * naming what is owed, and, for a plan whose shortfall is suspend, the
+ * device suspended (status event with reason plan_arrears). A suspended
+ * device in arrears may pay its instalments and nothing else. When a
+ * pass finds nothing late any more (the device paid, or money arrived and
+ * the pass collected it), the arrears are cleared (event 14) and a device
+ * the pass had suspended is active again.
+ *
+ * Attribution. An instalment and a collection are owed by the entity that
+ * held the device when the instalment fell due: that entity is the
+ * transfer's payer_entity, whoever holds the device when it is paid. */
+typedef struct fogpay_plan_change {
+    char plan_id[FOGPAY_PLAN_ID_MAX + 1];
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];
+    bool entered;   /* true: arrears entered; false: cleared */
+    bool suspended; /* entered: the device was suspended; cleared: it was resumed */
+} fogpay_plan_change;
+
+/* What one pass did. after is where the next pass goes on ("" from the
+ * first plan again); changes are the plans that entered or left arrears,
+ * for the caller to send the devices their suspend or resume. */
+typedef struct fogpay_plan_collect_result {
+    char after[FOGPAY_PLAN_ID_MAX + 1];
+    size_t plans;
+    size_t collected;
+    size_t change_count;
+    fogpay_plan_change changes[FOGPAY_PLAN_COLLECT_PER_TICK];
+} fogpay_plan_collect_result;
+
+/* One pass over up to FOGPAY_PLAN_COLLECT_PER_TICK open plans after
+ * `after` ("" from the first), each plan its own operation (its own
+ * transaction unless one is open), at most FOGPAY_PLAN_COLLECT_INSTALMENTS
+ * collections a plan. A plan that fails for storage stops the pass with
+ * that error; what earlier plans did stays. */
+fogpay_error fogpay_ledger_plan_collect(fogpay_ledger *l, const char *after, uint64_t now_ms,
+                                        fogpay_plan_collect_result *out);
+
+/* One episode of a plan's arrears: entered when instalment (the first
+ * unpaid) was late and not collected for reason, owed_minor owed then
+ * by entity_id (its holder when that instalment fell due, "" nobody);
+ * cleared_ms 0 while it lasts. */
+typedef struct fogpay_plan_arrears {
+    uint64_t id;
+    char plan_id[FOGPAY_PLAN_ID_MAX + 1];
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];
+    char entity_id[FOGPAY_ENTITY_ID_MAX + 1];
+    uint16_t currency;
+    uint32_t instalment;
+    uint64_t owed_minor;
+    uint16_t reason; /* fogpay_error: collection_refused or insufficient_funds */
+    bool suspended;  /* the gateway suspended the device for it */
+    uint64_t entered_ms;
+    uint64_t cleared_ms;
+} fogpay_plan_arrears;
+
+/* Visits the arrears (of device_id, or all when it is NULL or ""; only
+ * those still open when open_only), newest first, at most
+ * FOGPAY_TRANSFER_LIST_MAX; visit returns nonzero to stop. */
+typedef int (*fogpay_plan_arrears_visit)(void *ctx, const fogpay_plan_arrears *a);
+fogpay_error fogpay_ledger_plan_arrears_list(fogpay_ledger *l, const char *device_id,
+                                             bool open_only, fogpay_plan_arrears_visit visit,
+                                             void *ctx);
+
+/* An entity's statement of a plan at now: what it paid (instalments,
+ * collections and an early settlement with it as payer_entity, whole
+ * amounts with their fee legs) and what it owes: the instalments of the
+ * version in force that fell due while it held the device (due_count)
+ * and of those the ones still unpaid (owed_count, owed_minor, their usage
+ * part metered up to now). FOGPAY_ERR_PLAN_UNKNOWN,
+ * FOGPAY_ERR_STATEMENT_ENTITY (the entity never held the device). */
+typedef struct fogpay_plan_statement {
+    uint32_t paid_count;
+    uint64_t paid_minor;
+    uint32_t due_count;
+    uint32_t owed_count;
+    uint64_t owed_minor;
+    uint16_t currency;
+} fogpay_plan_statement;
+fogpay_error fogpay_ledger_plan_statement(fogpay_ledger *l, const char *plan_id,
+                                          const char *entity_id, uint64_t now_ms,
+                                          fogpay_plan_statement *out);
+
+/* Early settlement: what is left of the plan in force at now, paid at
+ * once by one transfer of kind FOGPAY_TRANSFER_EARLY_SETTLEMENT to the
+ * lender from the device's wallet (from_entity false) or the account of
+ * the entity holding the device now, and the plan closed from now (event
+ * 12), in one operation; open arrears are cleared with it. The rule: the
+ * principal of every unpaid instalment, and the interest and usage parts
+ * of the unpaid ones already due (interest not yet due is not charged).
+ * Refused, moving nothing: FOGPAY_ERR_PLAN_UNKNOWN,
+ * FOGPAY_ERR_PLAN_NOT_STARTED, FOGPAY_ERR_PLAN_CLOSED,
+ * FOGPAY_ERR_PLAN_PAID, FOGPAY_ERR_STATEMENT_ENTITY (from an entity when
+ * nobody holds the device), FOGPAY_ERR_SETTLEMENT_FUNDS (the payer holds
+ * less), FOGPAY_ERR_PLAN_NOT_IN_ORDER (a later version is defined).
+ * *out the transfer, *change (may be NULL) the arrears it cleared
+ * (plan_id "" when none). */
+fogpay_error fogpay_ledger_plan_settle(fogpay_ledger *l, const char *plan_id, bool from_entity,
+                                       uint64_t now_ms, fogpay_transfer *out,
+                                       fogpay_plan_change *change);
+
 /* What a reading came to. */
 typedef struct fogpay_usage_settlement {
     bool bound;            /* the meter is bound: tariff_id set */

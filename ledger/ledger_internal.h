@@ -209,6 +209,16 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_PLAN_LIST,
     LEDGER_STMT_PLAN_PAID,
     LEDGER_STMT_PLAN_USAGE,
+    /* ledger_collect.c */
+    LEDGER_STMT_PLAN_OPEN_PAGE,
+    LEDGER_STMT_ARREARS_OPEN,
+    LEDGER_STMT_ARREARS_OF_DEVICE,
+    LEDGER_STMT_ARREARS_INSERT,
+    LEDGER_STMT_ARREARS_CLEAR,
+    LEDGER_STMT_ARREARS_LIST,
+    /* ledger_statement.c */
+    LEDGER_STMT_PLAN_PAID_BY,
+    LEDGER_STMT_OWNERSHIP_HELD,
     /* ledger_verify.c */
     LEDGER_STMT_VERIFY_WALK,
     LEDGER_STMT_VERIFY_EVENTS,
@@ -258,6 +268,10 @@ extern const ledger_stmt_sql ledger_hold__sql[];
 extern const size_t ledger_hold__sql_count;
 extern const ledger_stmt_sql ledger_plan__sql[];
 extern const size_t ledger_plan__sql_count;
+extern const ledger_stmt_sql ledger_collect__sql[];
+extern const size_t ledger_collect__sql_count;
+extern const ledger_stmt_sql ledger_statement__sql[];
+extern const size_t ledger_statement__sql_count;
 extern const ledger_stmt_sql ledger_verify__sql[];
 extern const size_t ledger_verify__sql_count;
 
@@ -600,6 +614,7 @@ typedef struct ledger_payment {
     const char *meter_id;
     const char *tariff_id;
     uint32_t instalment; /* an instalment: its number (the plan is the intent's) */
+    uint64_t due_ms;     /* an instalment: when it falls due (its payer is the holder then) */
 } ledger_payment;
 
 /* ledger_plan.c: the number of the instalment an intent naming a plan
@@ -612,7 +627,27 @@ typedef struct ledger_payment {
  * FOGPAY_ERR_PLAN_PAID, FOGPAY_ERR_INSTALMENT_AMOUNT. Instalments are
  * monthly events, not the payment path's load: it reads the database. */
 fogpay_error ledger__plan_instalment_for(fogpay_ledger *l, const fogpay_intent *in, uint64_t now_ms,
-                                         uint32_t *number);
+                                         uint32_t *number, uint64_t *due_ms);
+/* The instalments of version p paid so far (instalments and collections
+ * from its effective time), at most its count. */
+fogpay_error ledger__plan_paid(fogpay_ledger *l, const fogpay_plan *p, uint32_t *paid);
+/* Instalment number of version p with its usage part metered up to now. */
+fogpay_error ledger__plan_instalment_n(fogpay_ledger *l, const fogpay_plan *p, uint32_t number,
+                                       uint64_t now_ms, fogpay_instalment *out);
+/* ledger_collect.c: FOGPAY_OK when device_id has no open arrears,
+ * FOGPAY_ERR_PLAN_ARREARS when it has (a suspended device in arrears may
+ * still pay its instalments). */
+fogpay_error ledger__plan_arrears_of(fogpay_ledger *l, const char *device_id);
+/* Appends t (its kind, amount, instalment and payer_entity set), a plan's
+ * transfer from payer to the lender's account in the plan's currency,
+ * split by the lender's fee schedule in force now. Inside an operation. */
+fogpay_error ledger__plan_transfer_append(fogpay_ledger *l, const fogpay_plan *p,
+                                          ledger_account *payer, fogpay_transfer *t,
+                                          uint64_t now_ms);
+/* Clears the plan's open arrears (if any: *change is written only then)
+ * as a pass that finds nothing late does. Inside an operation. */
+fogpay_error ledger__plan_arrears_end(fogpay_ledger *l, const char *plan_id, uint64_t now_ms,
+                                      fogpay_plan_change *change);
 
 /* Checks the payer, payee and funds (ledger.h's rules) and appends the
  * transfer, as one operation; a refusal changes nothing. *out and

@@ -93,10 +93,13 @@ static fogpay_error settle__check_intent(const fogpay_intent *in, uint64_t now_m
     return settle__check_amount(in->amount_minor, in->currency);
 }
 
-/* Rules 1-3: the payer is a known device, not revoked, not suspended. */
-static fogpay_error settle__check_payer(fogpay_ledger *l, const fogpay_intent *in,
+/* Rules 1-3: the payer is a known device, not revoked, not suspended; a
+ * device suspended for the arrears of its plan pays its instalments, and
+ * nothing else (plan_arrears). */
+static fogpay_error settle__check_payer(fogpay_ledger *l, const ledger_payment *pay,
                                         settle_parties *p)
 {
+    const fogpay_intent *in = pay->intent;
     fogpay_error err = ledger__device_state(l, in->device_id, &p->payer);
     if (err == FOGPAY_ERR_NOT_FOUND) {
         return FOGPAY_ERR_UNKNOWN_DEVICE;
@@ -108,7 +111,11 @@ static fogpay_error settle__check_payer(fogpay_ledger *l, const fogpay_intent *i
         return FOGPAY_ERR_DEVICE_REVOKED;
     }
     if (p->payer.status == FOGPAY_DEVICE_SUSPENDED) {
-        return FOGPAY_ERR_DEVICE_SUSPENDED;
+        err = ledger__plan_arrears_of(l, in->device_id);
+        if (err == FOGPAY_ERR_PLAN_ARREARS && pay->kind == FOGPAY_TRANSFER_INSTALMENT) {
+            return FOGPAY_OK;
+        }
+        return err == FOGPAY_OK ? FOGPAY_ERR_DEVICE_SUSPENDED : err;
     }
     return FOGPAY_OK;
 }
@@ -253,8 +260,10 @@ static fogpay_error settle__write(fogpay_ledger *l, const ledger_payment *pay, u
                                      &p->payee);
     }
     memset(t, 0, sizeof *t);
+    /* An instalment is owed by the holder of the device when it falls due. */
+    uint64_t owed_ms = pay->kind == FOGPAY_TRANSFER_INSTALMENT ? pay->due_ms : now_ms;
     if (err == FOGPAY_OK) {
-        err = ledger__account_entity(l, &p->payer_wallet, now_ms, t->payer_entity);
+        err = ledger__account_entity(l, &p->payer_wallet, owed_ms, t->payer_entity);
     }
     if (err == FOGPAY_OK) {
         err = ledger__account_entity(l, &p->payee, now_ms, t->payee_entity);
@@ -339,11 +348,12 @@ fogpay_error ledger__pay(fogpay_ledger *l, const ledger_payment *pay, uint64_t n
     ledger_payment instalment = *pay;
     if (pay->kind == FOGPAY_TRANSFER_PAYMENT && intent->plan_id[0] != '\0') {
         instalment.kind = FOGPAY_TRANSFER_INSTALMENT;
-        err = ledger__plan_instalment_for(l, intent, now_ms, &instalment.instalment);
+        err = ledger__plan_instalment_for(l, intent, now_ms, &instalment.instalment,
+                                          &instalment.due_ms);
         pay = &instalment;
     }
     if (err == FOGPAY_OK) {
-        err = settle__check_payer(l, intent, &p);
+        err = settle__check_payer(l, pay, &p);
     }
     if (err == FOGPAY_OK) {
         err = settle__check_payee(l, intent, &p);

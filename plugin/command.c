@@ -123,6 +123,22 @@ fogpay_error fogpay_command_send(void *gateway, const char *device_id, fogpay_co
     return err;
 }
 
+fogpay_error fogpay_command_send_for(fogpay_gateway *gw, const char *device_id,
+                                     fogpay_command_kind kind, fogpay_error reason)
+{
+    fogpay_command cmd;
+    fogpay_error err = command_base(gw, device_id, kind, &cmd);
+    if (err == FOGPAY_OK && (kind == FOGPAY_COMMAND_LIMITS || kind == FOGPAY_COMMAND_GATEWAY_KEY ||
+                             !fogpay_error_is_reason(reason))) {
+        err = FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    cmd.reason = (uint16_t)reason;
+    return command_publish(gw, gw->key, &cmd, true);
+}
+
 fogpay_error fogpay_command_send_gateway_key(fogpay_gateway *gw, const fogpay_key *signer,
                                              const char *device_id, const char *next_key_text,
                                              uint64_t from_s)

@@ -23,6 +23,8 @@
  *   outbox.c    the group transaction, its commit, and the answers that
  *               wait for it
  *   command.c   signed commands to devices (suspend, resume, limits, gateway key)
+ *   collect.c   financing on the tick: late instalments collected, arrears
+ *               entered and left, the devices suspended and resumed
  *   gateway_key.c  the gateway's signing key: its history, its rotation
  *   control*.c  operator commands on $CONTROL/fogpay/v1
  *   sync.c      upstream sync: signed batches out, signed acks in
@@ -423,6 +425,10 @@ typedef struct fogpay_gateway {
     char announce_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
     uint64_t announce_from_s;
     fogpay_key *announce_key; /* owned; NULL when nothing is to be announced */
+    /* Financing on the tick (collect.c): when the last pass ran (monotonic
+     * ms, 0 never) and the plan id it ended after ("" from the first). */
+    uint64_t collect_last_ms;
+    char collect_after[FOGPAY_PLAN_ID_MAX + 1];
 } fogpay_gateway;
 
 /* options.c: fills opts from the plugin_opt_* lines. Every problem is logged
@@ -495,6 +501,12 @@ fogpay_error fogpay_hold_receipt_held(fogpay_gateway *gw, fogpay_job *job);
 /* On the tick, with no group transaction open: expires the holds that are
  * due, at most FOGPAY_HOLD_EXPIRE_PER_TICK, in one transaction. */
 void fogpay_hold_tick(fogpay_gateway *gw, uint64_t now_ms);
+
+/* collect.c, broker thread: on the tick, with no group transaction open
+ * and at most once every FOGPAY_PLAN_COLLECT_INTERVAL_MS, collects late
+ * instalments of up to FOGPAY_PLAN_COLLECT_PER_TICK plans and sends the
+ * suspend or resume of each device whose plan entered or left arrears. */
+void fogpay_collect_tick(fogpay_gateway *gw, uint64_t now_ms);
 
 /* Holds expired in one tick's transaction: a tick after a gateway was
  * down for a day catches up in slices, each a short commit, without
@@ -582,6 +594,10 @@ void fogpay_outbox_job_free(fogpay_job *job);
 /* command.c: signs and publishes a device command (fogpay_control_send_fn). */
 fogpay_error fogpay_command_send(void *gw, const char *device_id, fogpay_command_kind kind,
                                  const fogpay_device_limits *limits);
+/* A suspend or resume the gateway sends of itself, naming why (a reason
+ * code: plan_arrears) in the command's key 6. */
+fogpay_error fogpay_command_send_for(fogpay_gateway *gw, const char *device_id,
+                                     fogpay_command_kind kind, fogpay_error reason);
 
 /* Announces the gateway's next key (its public text) to device_id, valid
  * from from_s, signed with signer (the key it replaces): at QoS 1, not

@@ -81,9 +81,10 @@ static int plugin_on_tick(int event, void *event_data, void *user_data)
     }
     fogpay_outbox_run(gw);
     fogpay_gateway_key_tick(gw);
-    fogpay_hold_tick(gw, fogpay_clock_wall_ms()); /* does nothing while a group is open */
-    fogpay_sync_tick(gw, fogpay_clock_wall_ms()); /* does nothing while a group is open */
-    fogpay_metrics_tick(gw);                      /* does nothing while a group is open */
+    fogpay_hold_tick(gw, fogpay_clock_wall_ms());    /* does nothing while a group is open */
+    fogpay_collect_tick(gw, fogpay_clock_wall_ms()); /* nor this */
+    fogpay_sync_tick(gw, fogpay_clock_wall_ms());    /* does nothing while a group is open */
+    fogpay_metrics_tick(gw);                         /* does nothing while a group is open */
     return MOSQ_ERR_SUCCESS;
 }
 

@@ -32,3 +32,35 @@ PRAGMA writable_schema = RESET;
 ALTER TABLE meter_bindings ADD COLUMN hold_position INTEGER REFERENCES holds (position);
 ALTER TABLE holds ADD COLUMN charged_minor INTEGER NOT NULL DEFAULT 0
     CHECK (charged_minor >= 0 AND charged_minor <= amount_minor);
+
+-- Financing: arrears (collection on the tick; ledger/ledger_collect.c; README.md, "Device
+-- financing"). A plan is in arrears from the tick that finds an
+-- instalment unpaid past its grace (the device did not pay it and the
+-- gateway could not collect it: reason 149 collection_refused for a plan
+-- without collection, 45 insufficient_funds for a wallet that cannot pay)
+-- until the tick that finds none: cleared_ms is set then, and the row is
+-- kept as the plan's history. One open row a plan at most. instalment is
+-- the first unpaid one when it entered, owed_minor what was owed then;
+-- suspended is 1 when the gateway suspended the device for it (and so
+-- resumes it when the arrears are cleared). Each row is an event (kind 13
+-- entered, kind 14 cleared) on the event chain.
+CREATE TABLE IF NOT EXISTS plan_arrears (
+    id INTEGER PRIMARY KEY,
+    plan_id TEXT NOT NULL CHECK (length(plan_id) BETWEEN 1 AND 23),
+    device_id TEXT NOT NULL REFERENCES devices (id),
+    entity_id TEXT REFERENCES entities (id),
+    currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
+    instalment INTEGER NOT NULL CHECK (instalment BETWEEN 1 AND 600),
+    owed_minor INTEGER NOT NULL CHECK (owed_minor BETWEEN 1 AND 1000000000000),
+    reason INTEGER NOT NULL CHECK (reason BETWEEN 1 AND 199),
+    suspended INTEGER NOT NULL CHECK (suspended IN (0, 1)),
+    entered_ms INTEGER NOT NULL CHECK (entered_ms >= 1),
+    cleared_ms INTEGER CHECK (cleared_ms IS NULL OR cleared_ms >= entered_ms)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS plan_arrears_open ON plan_arrears (plan_id)
+    WHERE cleared_ms IS NULL;
+CREATE INDEX IF NOT EXISTS plan_arrears_device ON plan_arrears (device_id, id);
+CREATE TRIGGER IF NOT EXISTS plan_arrears_no_delete BEFORE DELETE ON plan_arrears
+BEGIN
+    SELECT RAISE(ABORT, 'arrears are the plan''s history: never deleted');
+END;

@@ -464,6 +464,11 @@ static void ctl_print_usage(FILE *out)
         "  getPlan (plan show) --plan P [--at MS]: the version then and its schedule\n"
         "  listPlans (plan list) [--device D]\n"
         "  closePlan (plan close) --plan P [--effective MS]\n"
+        "  getPlanStatement (plan statement) --plan P --entity LE [--at MS]: what the\n"
+        "      entity paid and owes (the instalments due while it held the device)\n"
+        "  listArrears (plan arrears) [--device D] [--all true]\n"
+        "  settlePlan (plan settle) --plan P [--payer device|entity]: the principal left\n"
+        "      and the interest due, paid at once; the plan closes\n"
         "as a legal entity's own login (-u LOGIN --entity, online): balance, entity-account,\n"
         "  entity-devices, list-transfers, get-transfer and pay-device, on its own accounts\n"
         "  and devices; --entity LE may then be left out\n\noffline commands:\n",

@@ -103,6 +103,13 @@ static const command_row command_rows[] = {
     {"getPlan", "plan show", NULL},
     {"listPlans", "plan list", NULL},
     {"closePlan", "plan close", "plan {plan} closed from {effective}"},
+    {"getPlanStatement", "plan statement",
+     "{entity} on plan {plan}: paid {paid} {currency} in {paidCount}, owes {owed} "
+     "({owedCount} of the {dueCount} due while it held the device)"},
+    {"listArrears", "plan arrears", NULL},
+    {"settlePlan", "plan settle",
+     "plan {plan} settled: {amount} {currency} from instalment {fromInstalment} "
+     "(transfer {transfer}), closed"},
 };
 
 /* The two-word aliases ("plan create") start with this word. */

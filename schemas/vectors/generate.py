@@ -133,6 +133,17 @@ TRANSFER_INSTALMENT = {1: 12, 2: 11, 3: 3, 4: 17, 5: 10936, 6: 978, 7: 176400000
                        8: "charger-1", 9: 7, 12: HASH_A, 24: "charger-1-loan", 25: 1}
 EVENT_PLAN_CLOSED = {1: 7, 2: 12, 3: 1764000000001, 4: "charger-1", 11: 1764000000001,
                      25: "charger-1-loan"}
+# Financing by the gateway: a late instalment collected from the wallet,
+# the plan's arrears entered and cleared, an early settlement.
+TRANSFER_COLLECTION = {1: 13, 2: 13, 3: 3, 4: 17, 5: 10936, 6: 978, 7: 1766851200000,
+                       10: "le-0011223344556677", 11: "le-8899aabbccddeeff",
+                       24: "charger-1-loan", 25: 1}
+EVENT_ARREARS = {1: 8, 2: 13, 3: 1766851200000, 4: "charger-1", 9: "le-0011223344556677",
+                 19: 978, 25: "charger-1-loan", 29: 10936}
+EVENT_ARREARS_CLEARED = {1: 9, 2: 14, 3: 1766851400000, 4: "charger-1", 25: "charger-1-loan"}
+TRANSFER_SETTLEMENT = {1: 14, 2: 12, 3: 3, 4: 17, 5: 100936, 6: 978, 7: 1766851500000,
+                       10: "le-0011223344556677", 11: "le-8899aabbccddeeff",
+                       24: "charger-1-loan", 25: 2}
 ACK = {1: "gw-1", 2: 3, 3: 0, 5: 7, 6: HASH_A}
 ACK_RESEND = {1: "gw-1", 2: 4, 3: 2, 5: 7, 6: HASH_A, 7: 8}
 
@@ -208,6 +219,8 @@ valid = [
     ("receipt", "settled receipt with a negative balance field", RECEIPT_NEGATIVE),
     ("command", "suspend", COMMAND_SUSPEND),
     ("command", "new limits", COMMAND_LIMITS),
+    ("command", "suspend for a plan's arrears", with_(COMMAND_SUSPEND, k6=148)),
+    ("command", "resume when the arrears are paid", with_(COMMAND_SUSPEND, k3=1, k6=148)),
     ("transfer", "payment record", TRANSFER),
     ("transfer", "funding record", TRANSFER_FUNDING),
     ("transfer", "entity payment record: an entity's account tops up its device",
@@ -265,6 +278,11 @@ valid = [
     ("custody", "a note handed to a device's Ed25519 key", CUSTODY),
     ("custody", "a note handed to a P-256 key",
      with_(CUSTODY, k3="p256:04" + bytes(range(64)).hex())),
+    ("transfer", "collection of a late instalment", TRANSFER_COLLECTION),
+    ("transfer", "early settlement of a plan", TRANSFER_SETTLEMENT),
+    ("event", "plan in arrears", EVENT_ARREARS),
+    ("event", "plan in arrears, the device held by nobody", with_(EVENT_ARREARS, k9=None)),
+    ("event", "plan's arrears cleared", EVENT_ARREARS_CLEARED),
 ]
 
 invalid = [
@@ -344,6 +362,7 @@ invalid = [
     ("batch_ack", "stored position 2^63", with_(ACK, k5=2**63), "field_range"),
     ("command", "limits on a suspend", with_(COMMAND_SUSPEND, k7=5), "field_range"),
     ("command", "unknown kind", with_(COMMAND_SUSPEND, k3=3), "field_range"),
+    ("command", "reason 200", with_(COMMAND_SUSPEND, k6=200), "field_range"),
     ("transfer", "debit equals credit", with_(TRANSFER, k4=3), "field_range"),
     ("transfer", "device without seq", with_(TRANSFER, k9=None), "field_range"),
     ("transfer", "kind 11", with_(TRANSFER_FUNDING, k2=11), "field_range"),
@@ -441,6 +460,18 @@ invalid = [
     ("transfer", "payment naming a plan", with_(TRANSFER_INSTALMENT, k2=0), "field_range"),
     ("transfer", "instalment without its device", with_(TRANSFER_INSTALMENT, k8=None, k9=None,
                                                          k12=None), "field_range"),
+    ("transfer", "collection with a device origin",
+     with_(TRANSFER_COLLECTION, k8="charger-1", k9=7, k12=HASH_A), "field_range"),
+    ("transfer", "collection without its number", with_(TRANSFER_COLLECTION, k25=None),
+     "field_range"),
+    ("transfer", "early settlement without its plan", with_(TRANSFER_SETTLEMENT, k24=None),
+     "field_range"),
+    ("event", "arrears without what is owed", with_(EVENT_ARREARS, k29=None), "field_range"),
+    ("event", "arrears without a currency", with_(EVENT_ARREARS, k19=None), "field_range"),
+    ("event", "arrears cleared carrying an amount", with_(EVENT_ARREARS_CLEARED, k29=5),
+     "field_range"),
+    ("event", "arrears without its plan", with_(EVENT_ARREARS, k25=None), "field_range"),
+    ("event", "owed amount on a plan event", with_(EVENT_PLAN, k29=5), "field_range"),
 ]
 
 valid += [

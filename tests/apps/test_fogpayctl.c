@@ -219,6 +219,53 @@ static void test_offline_fees(void)
     cleanup();
 }
 
+/* What a plan's parties paid and owe: "plan statement" of the holder,
+ * "plan arrears" (none: no tick ran), "plan settle" paying it off from the
+ * wallet and closing it; refusals with their codes. */
+static void test_offline_plan_settle(void)
+{
+    static char out[OUT_MAX];
+    provision();
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db plan create --plan lease --device dev-a --lender %s "
+                        "--currency EUR --principal 10.00 --rate-basis-points 0 "
+                        "--instalments 2 --period-ms 2592000000 --effective 1700000000000",
+                        fogpayctl, dir, entity),
+                    0);
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out,
+            "%s --db %s/l.db plan statement --plan lease --entity %s --at 1700000000001", fogpayctl,
+            dir, entity),
+        0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "on plan lease: paid 0.00 EUR in 0, owes 0.00 (0 of the 0"));
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db plan arrears --device dev-a --all true",
+                        fogpayctl, dir),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"arrears\":\t[]"));
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db plan settle --plan lease --payer lender 2>&1", fogpayctl,
+                        dir),
+                    2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(field_range)"));
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db plan settle --plan lease --payer entity 2>&1", fogpayctl,
+                        dir),
+                    1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(settlement_funds)"));
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --db %s/l.db plan settle --plan lease", fogpayctl, dir), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "plan lease settled: 10.00 EUR from instalment 1"));
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --db %s/l.db plan settle --plan lease 2>&1", fogpayctl, dir), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(plan_closed)"));
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db plan statement --plan lease --entity %s",
+                        fogpayctl, dir, entity),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "paid 10.00 EUR in 1, owes 0.00"));
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
+    cleanup();
+}
+
 /* Financing plans: "plan create" prints the plan's total, "plan show" its
  * full schedule, "plan list" every version, "plan close" closes it, each a
  * plan event exported; refusals with their codes, no transfer made. */
@@ -357,6 +404,7 @@ int main(int argc, char **argv)
     CU_add_test(s, "fee schedules: set, list, exported, refused", test_offline_fees);
     CU_add_test(s, "financing plans: create, show, list, close, exported, refused",
                 test_offline_plans);
+    CU_add_test(s, "offline: plan statement, arrears and settle", test_offline_plan_settle);
     CU_add_test(s, "tampered amount found at its position", test_offline_tamper);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
