@@ -594,6 +594,14 @@ typedef struct ledger_payment {
     uint32_t instalment; /* an instalment: its number (the plan is the intent's) */
 } ledger_payment;
 
+/* ledger_plan.c: the instalments of version p paid so far (transfers of
+ * kinds 11, the device's, and 13, the gateway's collections, naming the
+ * plan from the version's effective time on). */
+fogpay_error ledger__plan_paid(fogpay_ledger *l, const fogpay_plan *p, uint64_t *paid);
+/* The next unpaid instalment of version p with its usage part up to
+ * now_ms; FOGPAY_ERR_PLAN_PAID when every one is paid. */
+fogpay_error ledger__plan_next(fogpay_ledger *l, const fogpay_plan *p, uint64_t now_ms,
+                               fogpay_instalment *out);
 /* ledger_plan.c: the number of the instalment an intent naming a plan
  * pays, inside the payment's operation: the plan's version applying now,
  * open, of the paying device, paid to the lender's account in its

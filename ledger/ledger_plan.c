@@ -38,7 +38,7 @@ const ledger_stmt_sql ledger_plan__sql[] = {
      "SELECT " PLAN_COLUMNS ", NULL FROM plans WHERE ?1 IS NULL OR device_id = ?1 "
      "ORDER BY plan_id, effective_ms"},
     {LEDGER_STMT_PLAN_PAID,
-     "SELECT count(*) FROM transfers WHERE plan_id = ?1 AND kind = 11 AND time_ms >= ?2"},
+     "SELECT count(*) FROM transfers WHERE plan_id = ?1 AND kind IN (11, 13) AND time_ms >= ?2"},
     {LEDGER_STMT_PLAN_USAGE,
      "SELECT coalesce(max(quantity) - coalesce((SELECT max(b.quantity) FROM usage_readings AS b "
      "WHERE b.device_id = ?1 AND b.meter_id = ?2 AND b.time_ms < ?3), min(quantity)), 0) "
@@ -356,16 +356,19 @@ fogpay_error fogpay_ledger_plan_list(fogpay_ledger *l, const char *device_id,
     return err;
 }
 
-/* The next unpaid instalment of version p (paid ones counted from its
- * effective time) with its usage part up to now. */
-static fogpay_error plan__next(fogpay_ledger *l, const fogpay_plan *p, uint64_t now_ms,
-                               fogpay_instalment *out)
+fogpay_error ledger__plan_paid(fogpay_ledger *l, const fogpay_plan *p, uint64_t *paid)
 {
-    uint64_t paid = 0;
     sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_PLAN_PAID);
     ledger__bind_text(l, s, 1, p->plan_id);
     ledger__bind_u64(l, s, 2, p->effective_ms);
-    fogpay_error err = ledger__scalar(l, s, &paid);
+    return ledger__scalar(l, s, paid);
+}
+
+fogpay_error ledger__plan_next(fogpay_ledger *l, const fogpay_plan *p, uint64_t now_ms,
+                               fogpay_instalment *out)
+{
+    uint64_t paid = 0;
+    fogpay_error err = ledger__plan_paid(l, p, &paid);
     if (err != FOGPAY_OK) {
         return err;
     }
@@ -376,7 +379,7 @@ static fogpay_error plan__next(fogpay_ledger *l, const fogpay_plan *p, uint64_t 
     uint64_t units = 0;
     if (p->usage_num != 0) {
         uint64_t end_ms = p->effective_ms + (uint64_t)number * p->period_ms;
-        s = ledger__stmt(l, LEDGER_STMT_PLAN_USAGE);
+        sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_PLAN_USAGE);
         ledger__bind_text(l, s, 1, p->device_id);
         ledger__bind_text(l, s, 2, p->meter_id);
         ledger__bind_u64(l, s, 3, end_ms - p->period_ms);
@@ -410,7 +413,7 @@ fogpay_error ledger__plan_instalment_for(fogpay_ledger *l, const fogpay_intent *
     }
     fogpay_instalment next;
     if (err == FOGPAY_OK) {
-        err = plan__next(l, &p, now_ms, &next);
+        err = ledger__plan_next(l, &p, now_ms, &next);
     }
     if (err == FOGPAY_OK && next.amount_minor != in->amount_minor) {
         err = FOGPAY_ERR_INSTALMENT_AMOUNT;
