@@ -152,6 +152,9 @@ static const error_row error_rows[] = {
     {FOGPAY_ERR_INSTALMENT_AMOUNT, "instalment_amount",
      "the amount is not that of the plan's next instalment"},
     {FOGPAY_ERR_PLAN_PAID, "plan_paid", "every instalment of the financing plan is paid"},
+    {FOGPAY_ERR_PLAN_LAPSED, "plan_lapsed",
+     "the device is paid up to a time that has passed: it is out of action until an instalment "
+     "is paid"},
     {FOGPAY_ERR_STORAGE, "storage", "the storage failed"},
     {FOGPAY_ERR_STORAGE_BUSY, "storage_busy", "the storage is busy"},
     {FOGPAY_ERR_SCHEMA_VERSION, "schema_version", "the database has another schema version"},

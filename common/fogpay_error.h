@@ -119,6 +119,8 @@ typedef enum fogpay_error {
     FOGPAY_ERR_PLAN_PAYEE = 145,        /* an instalment not to the lender's account */
     FOGPAY_ERR_INSTALMENT_AMOUNT = 146, /* not the amount of the instalment due */
     FOGPAY_ERR_PLAN_PAID = 147,         /* every instalment of the plan is paid */
+    /* The financed device's own refusals (edge-agent/README.md). */
+    FOGPAY_ERR_PLAN_LAPSED = 155, /* paid up to a time now past: only instalments are paid */
 
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,
