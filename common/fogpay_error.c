@@ -161,6 +161,9 @@ static const error_row error_rows[] = {
     {FOGPAY_ERR_STATEMENT_ENTITY, "statement_entity",
      "the legal entity never held the financed device"},
     {FOGPAY_ERR_PLAN_NOT_STARTED, "plan_not_started", "the financing plan is not in effect yet"},
+    {FOGPAY_ERR_PLAN_LAPSED, "plan_lapsed",
+     "the device is paid up to a time that has passed: it is out of action until an instalment "
+     "is paid"},
     {FOGPAY_ERR_NOTE_FORGED, "note_forged",
      "the note's issuer signature does not verify: it is forged or altered"},
     {FOGPAY_ERR_NOTE_ISSUER_UNKNOWN, "note_issuer_unknown",

@@ -189,12 +189,16 @@ static const field_spec receipt_fields[] = {
     TEXT_FIELD(fogpay_receipt, 19, tariff_id, false, FIELD_ID),
     UINT_FIELD(fogpay_receipt, 20, legs_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_receipt, 21, hold_left_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
+    UINT_FIELD(fogpay_receipt, 22, paid_up_to_s, false, 1, TIME_S_MAX),
+    TEXT_FIELD(fogpay_receipt, 23, plan_id, false, FIELD_ID),
+    UINT_FIELD(fogpay_receipt, 24, plan_arrears, false, 1, FOGPAY_PLAN_INSTALMENTS_MAX),
+    UINT_FIELD(fogpay_receipt, 25, plan_left, false, 1, FOGPAY_PLAN_INSTALMENTS_MAX),
 };
 
 static const field_spec command_fields[] = {
     TEXT_FIELD(fogpay_command, 1, device_id, true, FIELD_ID),
     UINT_FIELD(fogpay_command, 2, command_seq, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_command, 3, kind, true, 0, FOGPAY_COMMAND_GATEWAY_KEY),
+    UINT_FIELD(fogpay_command, 3, kind, true, 0, FOGPAY_COMMAND_PLAN),
     UINT_FIELD(fogpay_command, 4, issued_s, true, 1, TIME_S_MAX),
     TEXT_FIELD(fogpay_command, 5, gateway_id, true, FIELD_ID),
     UINT_FIELD(fogpay_command, 6, reason, false, 1, FOGPAY_ERR_PRODUCT_LAST),
@@ -202,6 +206,15 @@ static const field_spec command_fields[] = {
     UINT_FIELD(fogpay_command, 8, per_day_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_command, 9, wallet_max_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     TEXT_FIELD(fogpay_command, 10, gateway_key, false, FIELD_ID),
+    TEXT_FIELD(fogpay_command, 22, plan_id, false, FIELD_ID),
+    UINT_FIELD(fogpay_command, 23, next_due_s, false, 1, TIME_S_MAX),
+    UINT_FIELD(fogpay_command, 24, amount_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
+    UINT_FIELD(fogpay_command, 25, paid_up_to_s, false, 1, TIME_S_MAX),
+    UINT_FIELD(fogpay_command, 26, lender_account, false, 1, FOGPAY_STORED_INT_MAX),
+    UINT_FIELD(fogpay_command, 27, currency, false, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
+    UINT_FIELD(fogpay_command, 28, instalment, false, 1, FOGPAY_PLAN_INSTALMENTS_MAX),
+    UINT_FIELD(fogpay_command, 29, plan_left, false, 1, FOGPAY_PLAN_INSTALMENTS_MAX),
+    UINT_FIELD(fogpay_command, 30, plan_arrears, false, 1, FOGPAY_PLAN_INSTALMENTS_MAX),
 };
 
 /* A further leg of a transfer: [debit, credit, amount]. */
@@ -718,6 +731,18 @@ static fogpay_error receipt_metered_check(const fogpay_receipt *in)
     return in->kind == FOGPAY_RECEIPT_INTENT && tariff ? FOGPAY_ERR_FIELD_RANGE : FOGPAY_OK;
 }
 
+/* The plan fields: on a settled intent only, the plan and its paid-up-to
+ * time together, its arrears and instalments left only with them. */
+static fogpay_error receipt_plan_check(const fogpay_receipt *in)
+{
+    bool plan = in->plan_id[0] != '\0';
+    if (plan != (in->paid_up_to_s != 0) || (!plan && (in->plan_arrears || in->plan_left))) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    bool instalment = in->kind == FOGPAY_RECEIPT_INTENT && in->status == FOGPAY_STATUS_SETTLED;
+    return plan && !instalment ? FOGPAY_ERR_FIELD_RANGE : FOGPAY_OK;
+}
+
 static fogpay_error receipt_check(const fogpay_receipt *in)
 {
     bool rejected = in->status == FOGPAY_STATUS_REJECTED;
@@ -761,7 +786,29 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
     if (!settled && in->legs_minor != 0) {
         return FOGPAY_ERR_FIELD_RANGE; /* a settled transfer's legs only */
     }
-    return receipt_metered_check(in);
+    fogpay_error err = receipt_plan_check(in);
+    return err == FOGPAY_OK ? receipt_metered_check(in) : err;
+}
+
+/* A plan notice: its plan and paid-up-to time always, its next
+ * instalment exactly while one is left; none of them in another command. */
+static fogpay_error command_plan_check(const fogpay_command *in)
+{
+    bool notice = in->kind == FOGPAY_COMMAND_PLAN;
+    bool next =
+        in->next_due_s || in->amount_minor || in->lender_account || in->currency || in->instalment;
+    bool whole =
+        in->next_due_s && in->amount_minor && in->lender_account && in->currency && in->instalment;
+    if (!notice) {
+        return next || in->plan_id[0] || in->paid_up_to_s || in->plan_left || in->plan_arrears
+                   ? FOGPAY_ERR_FIELD_RANGE
+                   : FOGPAY_OK;
+    }
+    if (in->plan_id[0] == '\0' || in->paid_up_to_s == 0 || (next && !whole) ||
+        whole != (in->plan_left != 0) || (in->plan_left == 0 && in->plan_arrears != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return FOGPAY_OK;
 }
 
 static fogpay_error command_check(const fogpay_command *in)
@@ -773,7 +820,7 @@ static fogpay_error command_check(const fogpay_command *in)
     if ((in->kind == FOGPAY_COMMAND_GATEWAY_KEY) != (in->gateway_key[0] != '\0')) {
         return FOGPAY_ERR_FIELD_RANGE; /* the new key exactly in a gateway-key command */
     }
-    return FOGPAY_OK;
+    return command_plan_check(in);
 }
 
 static fogpay_error transfer_check(const fogpay_transfer *in)

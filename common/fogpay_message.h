@@ -134,6 +134,12 @@ typedef struct fogpay_receipt {
                                * took of the amount; the first leg is the rest */
     uint64_t hold_left_minor; /* key 21, a reading charged from a hold (key 14): what the
                                * hold has left after the charge (absent 0) */
+    /* A settled instalment (an intent naming a plan): where its plan stands
+     * once it is paid, signed by the gateway (ledger_plan_status.c). */
+    uint64_t paid_up_to_s;                /* key 22, with plan_id: the device is paid up to */
+    char plan_id[FOGPAY_PLAN_ID_MAX + 1]; /* key 23, with paid_up_to_s */
+    uint32_t plan_arrears;                /* key 24, optional: instalments past their grace */
+    uint32_t plan_left;                   /* key 25, optional: 0 (absent) when paid off */
 } fogpay_receipt;
 
 typedef enum fogpay_command_kind {
@@ -141,6 +147,7 @@ typedef enum fogpay_command_kind {
     FOGPAY_COMMAND_RESUME = 1,
     FOGPAY_COMMAND_LIMITS = 2,
     FOGPAY_COMMAND_GATEWAY_KEY = 3, /* the gateway's next key, signed with the current one */
+    FOGPAY_COMMAND_PLAN = 4,        /* a plan notice: the device's schedule and paid-up-to */
 } fogpay_command_kind;
 
 /* Command, gateway to device (schemas/command.cddl). Limits are present only
@@ -157,6 +164,18 @@ typedef struct fogpay_command {
     uint64_t wallet_max_minor;                    /* key 9, limits only */
     char gateway_key[FOGPAY_PUBLIC_KEY_TEXT_MAX]; /* key 10, gateway-key only: "<alg>:<hex>",
                                                      valid from issued_s */
+    /* A plan notice only (schemas/command.cddl): the plan, its next
+     * instalment (keys 23, 24, 26, 27, 28, present exactly while one is
+     * left), the time the device is paid up to and the arrears. */
+    char plan_id[FOGPAY_PLAN_ID_MAX + 1]; /* key 22 */
+    uint64_t next_due_s;                  /* key 23: when the next instalment falls due */
+    uint64_t amount_minor;                /* key 24: its amount */
+    uint64_t paid_up_to_s;                /* key 25 */
+    uint64_t lender_account;              /* key 26: the payee of an instalment */
+    uint16_t currency;                    /* key 27 */
+    uint32_t instalment;                  /* key 28: the next instalment's number */
+    uint32_t plan_left;                   /* key 29, optional: 0 (absent) when paid off or closed */
+    uint32_t plan_arrears;                /* key 30, optional */
 } fogpay_command;
 
 typedef enum fogpay_transfer_kind {

@@ -15,7 +15,7 @@ static const struct {
     {"receipt", FOGPAY_TOPIC_RECEIPT}, {"cmd", FOGPAY_TOPIC_COMMAND},
     {"reply", FOGPAY_TOPIC_REPLY},     {"batch", FOGPAY_TOPIC_BATCH},
     {"ack", FOGPAY_TOPIC_ACK},         {"bind", FOGPAY_TOPIC_BIND},
-    {"hold", FOGPAY_TOPIC_HOLD},
+    {"hold", FOGPAY_TOPIC_HOLD},       {"plan", FOGPAY_TOPIC_PLAN},
 };
 
 bool fogpay_id_char(uint8_t c)

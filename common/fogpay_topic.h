@@ -9,6 +9,7 @@
  *   {prefix}/dev/{device}/hold           device to gateway
  *   {prefix}/dev/{device}/receipt        gateway to device
  *   {prefix}/dev/{device}/cmd            gateway to device
+ *   {prefix}/dev/{device}/plan           gateway to device, the retained plan notice
  *   {prefix}/dev/{device}/reply/{name}   gateway to device, MQTT 5 response topic
  *   {prefix}/gw/{gateway}/batch          gateway to cloud
  *   {prefix}/gw/{gateway}/ack            cloud to gateway
@@ -47,6 +48,7 @@ typedef enum fogpay_topic_kind {
     FOGPAY_TOPIC_OTHER,    /* under the prefix but none of the above */
     FOGPAY_TOPIC_BIND,     /* dev/{device}/bind */
     FOGPAY_TOPIC_HOLD,     /* dev/{device}/hold */
+    FOGPAY_TOPIC_PLAN,     /* dev/{device}/plan */
 } fogpay_topic_kind;
 
 /* True for the characters of an id: [A-Za-z0-9._:-]. */

@@ -54,6 +54,9 @@ typedef fogpay_error (*fogpay_control_send_fn)(void *ctx, const char *device_id,
 typedef fogpay_error (*fogpay_control_rotate_fn)(void *ctx, char *public_text, size_t cap,
                                                  size_t *announced);
 
+/* Sends the notice of plan_id to its device (createPlan, closePlan). */
+typedef fogpay_error (*fogpay_control_plan_fn)(void *ctx, const char *plan_id);
+
 typedef struct fogpay_control_context {
     fogpay_ledger *ledger;
     fogpay_control_send_fn send_command;         /* may be NULL: no device commands */
@@ -64,6 +67,7 @@ typedef struct fogpay_control_context {
      * for an operator and offline. */
     const char *entity;
     const char *login;
+    fogpay_control_plan_fn send_plan_notice; /* may be NULL: offline, no notices */
 } fogpay_control_context;
 
 /* The shortest password of an entity's login: a person's passphrase, kept

@@ -165,6 +165,16 @@ static fogpay_error plan__schedule_into(const fogpay_plan *p, int exponent, cJSO
     return list == NULL ? FOGPAY_ERR_NO_MEMORY : err;
 }
 
+/* Tells the plan's device where it stands, when online. A notice that
+ * cannot be sent is logged by the sender and does not undo the command:
+ * the next instalment's notice carries the same figures. */
+static void plan__notice(const fogpay_control_context *c, const char *plan_id)
+{
+    if (c->send_plan_notice != NULL) {
+        c->send_plan_notice(c->send_ctx, plan_id);
+    }
+}
+
 fogpay_error control__create_plan(const fogpay_control_context *c, const cJSON *cmd,
                                   uint64_t now_ms, control_reply *r)
 {
@@ -193,6 +203,9 @@ fogpay_error control__create_plan(const fogpay_control_context *c, const cJSON *
     }
     if (err == FOGPAY_OK) {
         err = plan__schedule_into(&p, exponent, r->data);
+    }
+    if (err == FOGPAY_OK) {
+        plan__notice(c, p.plan_id);
     }
     return err;
 }
@@ -272,6 +285,7 @@ fogpay_error control__close_plan(const fogpay_control_context *c, const cJSON *c
         cJSON_AddStringToObject(r->data, "plan", id);
         cJSON_AddNumberToObject(r->data, "effective", (double)effective_ms);
         cJSON_AddBoolToObject(r->data, "closed", true);
+        plan__notice(c, id);
     }
     return err;
 }

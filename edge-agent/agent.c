@@ -59,6 +59,8 @@ static fogpay_error agent_topics(fogpay_agent *a, const char *prefix)
                                  sizeof a->topic_receipt) == FOGPAY_OK &&
               fogpay_topic_build(prefix, FOGPAY_TOPIC_COMMAND, id, NULL, a->topic_command,
                                  sizeof a->topic_command) == FOGPAY_OK &&
+              fogpay_topic_build(prefix, FOGPAY_TOPIC_PLAN, id, NULL, a->topic_plan,
+                                 sizeof a->topic_plan) == FOGPAY_OK &&
               fogpay_topic_build(prefix, FOGPAY_TOPIC_REPLY, id, "receipt", a->topic_reply,
                                  sizeof a->topic_reply) == FOGPAY_OK;
     return ok ? FOGPAY_OK : FOGPAY_ERR_CONFIG;
@@ -95,6 +97,9 @@ static fogpay_error agent_open_parts(fogpay_agent *a, const fogpay_agent_config 
         err = agent_state_load(a);
     }
     if (err == FOGPAY_OK) {
+        err = agent_plan_load(a);
+    }
+    if (err == FOGPAY_OK) {
         err = fogpay_client_create(&copts, &a->client);
     }
     return err;
@@ -115,6 +120,7 @@ fogpay_error fogpay_agent_open(const fogpay_agent_config *config, fogpay_agent *
         return err;
     }
     agent_command_resume_hook(a);
+    agent_plan_enforce(a);
     *out = a;
     return FOGPAY_OK;
 }
@@ -149,4 +155,15 @@ void fogpay_agent_status_get(const fogpay_agent *a, fogpay_agent_status *out)
     out->wallet_max_minor = a->state.wallet_max_minor;
     out->balance_count = a->state.balance_count;
     memcpy(out->balances, a->state.balances, sizeof out->balances);
+    const agent_plan *p = &a->plan;
+    memcpy(out->plan_id, p->plan_id, sizeof out->plan_id);
+    out->plan_next_due_ms = p->next_due_ms;
+    out->plan_amount_minor = p->amount_minor;
+    out->plan_currency = p->currency;
+    out->plan_instalment = p->instalment;
+    out->plan_left = p->left;
+    out->plan_arrears = p->arrears;
+    out->plan_paid_up_to_ms = p->paid_up_to_ms;
+    out->plan_lapsed = p->lapsed;
+    out->plan_clock_ms = agent_plan_now_ms(a);
 }

@@ -111,6 +111,20 @@ typedef struct fogpay_agent_status {
     uint64_t wallet_max_minor;
     size_t balance_count;
     fogpay_agent_balance balances[FOGPAY_AGENT_CURRENCIES_MAX];
+    /* The financing plan as the gateway last signed it (empty plan_id:
+     * none): the next instalment (number 0: none left), the instalments
+     * left and in arrears, the time the device is paid up to, whether it
+     * is out of action by the plan, and the plan's clock now. */
+    char plan_id[FOGPAY_PLAN_ID_MAX + 1];
+    uint64_t plan_next_due_ms;
+    uint64_t plan_amount_minor;
+    uint16_t plan_currency;
+    uint32_t plan_instalment;
+    uint32_t plan_left;
+    uint32_t plan_arrears;
+    uint64_t plan_paid_up_to_ms;
+    bool plan_lapsed;
+    uint64_t plan_clock_ms;
 } fogpay_agent_status;
 
 /* Opens the agent: loads the device key and the gateway key, opens the
@@ -146,6 +160,14 @@ fogpay_error fogpay_agent_pay_account(fogpay_agent *a, uint64_t account, uint64_
                                       uint16_t currency, const char *reference,
                                       fogpay_agent_outcome *out);
 
+/* Pays the next instalment of the device's plan, as the gateway's last
+ * plan notice states it (amount, the lender's account, currency): an
+ * intent naming the plan, journaled and answered like a payment. It is
+ * paid even while the plan has lapsed. FOGPAY_ERR_PLAN_UNKNOWN (no notice
+ * yet), FOGPAY_ERR_PLAN_PAID (none left), and the refusals of
+ * fogpay_agent_pay. Every other payment of a device whose paid-up-to time
+ * has passed is refused with FOGPAY_ERR_PLAN_LAPSED (agent_plan.c). */
+fogpay_error fogpay_agent_pay_instalment(fogpay_agent *a, fogpay_agent_outcome *out);
 /* Authorises amount_minor to payee, held hold_s seconds (1 to
  * FOGPAY_HOLD_TIMEOUT_MAX_S): an intent with a hold timeout, journaled and
  * answered like a payment. out->status is FOGPAY_STATUS_HELD when the

@@ -2,6 +2,11 @@
  * agent_command.c - commands from the gateway: suspend, resume, limits,
  * the gateway's next key.
  *
+ * A plan notice (kind 4, on the device's plan topic) is verified the same
+ * way and then handed to agent_plan.c, which keeps its own last seq: the
+ * retained notice and the retained suspend are delivered in either order
+ * on a subscription, and neither may hide the other.
+ *
  * A command is applied only when its COSE signature verifies with the
  * gateway key its kid names, at a time within that key's validity
  * (agent_gateway_key.c), it names this device, and its command_seq is above the last
@@ -79,6 +84,17 @@ void agent_command_resume_hook(fogpay_agent *a)
     command_finish_hook(a);
 }
 
+fogpay_error agent_command_hook(fogpay_agent *a, agent_hook_pending hook)
+{
+    agent_state next = a->state;
+    next.hook_pending = (uint8_t)hook;
+    fogpay_error err = agent_state_store(a, &next);
+    if (err == FOGPAY_OK) {
+        command_finish_hook(a);
+    }
+    return err;
+}
+
 fogpay_error fogpay_agent_command_handle(fogpay_agent *a, const uint8_t *msg, size_t len)
 {
     fogpay_command cmd;
@@ -86,6 +102,13 @@ fogpay_error fogpay_agent_command_handle(fogpay_agent *a, const uint8_t *msg, si
     fogpay_error err = command_open(a, msg, len, &cmd, &signer);
     if (err == FOGPAY_OK && strcmp(cmd.device_id, a->device_id) != 0) {
         err = FOGPAY_ERR_DEVICE_MISMATCH;
+    }
+    if (err == FOGPAY_OK && cmd.kind == FOGPAY_COMMAND_PLAN) {
+        err = agent_plan_notice(a, &cmd);
+        if (err != FOGPAY_OK && (err != FOGPAY_ERR_SEQ_CONFLICT || a->verbose)) {
+            agent_log("plan notice ignored: %s", fogpay_error_name(err));
+        }
+        return err;
     }
     if (err == FOGPAY_OK && cmd.command_seq <= a->state.last_command_seq) {
         err = FOGPAY_ERR_SEQ_CONFLICT;

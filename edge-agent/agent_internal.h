@@ -17,6 +17,8 @@
  *   agent_command.c  verifying commands, the hook, suspension and limits
  *   agent_gateway_key.c  the gateway's keys: finding a message's signer,
  *                    taking in an announced key
+ *   agent_plan.c     the financing plan: its notices, paying instalments,
+ *                    the paid-up-to time enforced offline, the plan's clock
  *
  * Calls go one way: pay to loop and send; loop to receipt, command and
  * send; receipt and command to state; every file may log.
@@ -66,6 +68,34 @@
  * fit the state file (agent_state.c). */
 #define FOGPAY_AGENT_GATEWAY_KEYS_MAX 3
 
+/* The plan file in the state directory (agent_plan.c). */
+#define FOGPAY_AGENT_PLAN_FILE "plan"
+
+/* The plan's clock persists the highest time it has seen at least this
+ * often (in the agent's time) while the agent runs, so that a clock set
+ * back across a restart loses at most this much. */
+#define FOGPAY_AGENT_PLAN_CLOCK_SAVE_MS 60000u
+
+/* The financed device's plan as the gateway last signed it (a plan notice,
+ * an instalment's receipt), and the plan's clock. Persisted in
+ * STATEDIR/plan (agent_plan.c). */
+typedef struct agent_plan {
+    char plan_id[FOGPAY_PLAN_ID_MAX + 1]; /* empty: no plan known */
+    uint64_t notice_seq;                  /* command seq of the last notice applied */
+    uint64_t paid_up_to_ms;               /* the highest the gateway signed */
+    uint64_t next_due_ms;                 /* the next instalment: due, ... */
+    uint64_t amount_minor;                /* ... amount, ... */
+    uint64_t lender_account;              /* ... payee account, ... */
+    uint16_t currency;                    /* ... currency ... */
+    uint32_t instalment;                  /* ... and number; 0: none left */
+    uint32_t left;                        /* instalments left; 0: paid off or closed */
+    uint32_t arrears;
+    uint32_t sent;     /* the last instalment number this agent journaled an intent for */
+    bool lapsed;       /* out of action by the plan: its paid-up-to time passed */
+    uint64_t high_ms;  /* the highest time of the plan's clock seen */
+    int64_t offset_ms; /* the gateway's correction of the wall clock */
+} agent_plan;
+
 /* A hook that was started but not known to have finished, persisted so a
  * crash in between runs it again at the next start. */
 typedef enum agent_hook_pending {
@@ -102,6 +132,9 @@ struct fogpay_agent {
     fogpay_journal *journal;
     fogpay_client *client;
     agent_state state;
+    agent_plan plan;
+    uint64_t plan_mono_ms;             /* the monotonic time when plan.high_ms was taken */
+    uint64_t plan_saved_ms;            /* plan.high_ms as last persisted */
     fogpay_agent_outcome last_outcome; /* of the last receipt applied */
     /* The message a payment waits for (agent_pay.c; 0: none) and the
      * outcome of its receipt once applied: other receipts may be applied
@@ -114,6 +147,7 @@ struct fogpay_agent {
     char topic_hold[FOGPAY_TOPIC_MAX];
     char topic_receipt[FOGPAY_TOPIC_MAX];
     char topic_command[FOGPAY_TOPIC_MAX];
+    char topic_plan[FOGPAY_TOPIC_MAX];
     char topic_reply[FOGPAY_TOPIC_MAX];
     fogpay_client_message incoming; /* one received message, reused */
     /* Resending while connected (agent_send.c): the oldest pending seq the
@@ -151,6 +185,11 @@ fogpay_error agent_resend_all(fogpay_agent *a);
  * payload, journals it under seq (reserved), tells the observer, sends it
  * and waits for its answer. */
 fogpay_error agent_may_send(const fogpay_agent *a);
+/* An intent to payee (a device) or account, held hold_s (0: a payment),
+ * naming plan_id (NULL: none) as an instalment of it. */
+fogpay_error agent_pay_to(fogpay_agent *a, const char *payee, uint64_t account,
+                          uint64_t amount_minor, uint16_t currency, uint32_t hold_s,
+                          const char *reference, const char *plan_id, fogpay_agent_outcome *out);
 fogpay_error agent_submit(fogpay_agent *a, uint64_t seq, uint8_t kind, const uint8_t *payload,
                           size_t payload_len, fogpay_agent_outcome *out);
 
@@ -186,5 +225,34 @@ fogpay_error agent_gateway_key_announced(const fogpay_agent *a, const fogpay_gat
 
 /* agent_command.c: runs a hook interrupted by a crash, at open. */
 void agent_command_resume_hook(fogpay_agent *a);
+/* Persists hook as pending, runs it and clears it, as a suspend or resume
+ * command does (the plan's lapse and its end). */
+fogpay_error agent_command_hook(fogpay_agent *a, agent_hook_pending hook);
+
+/* agent_plan.c */
+/* Loads the plan file at open (none: no plan). FOGPAY_ERR_STORAGE for a
+ * file of no known format, FOGPAY_ERR_IO. */
+fogpay_error agent_plan_load(fogpay_agent *a);
+/* The plan's clock now (agent_plan.c: the wall clock with the gateway's
+ * correction, never below the highest time seen plus the monotonic time
+ * since). */
+uint64_t agent_plan_now_ms(const fogpay_agent *a);
+/* Applies a verified plan notice whose command seq is above the last
+ * notice's (FOGPAY_ERR_SEQ_CONFLICT otherwise). */
+fogpay_error agent_plan_notice(fogpay_agent *a, const fogpay_command *cmd);
+/* Takes what a verified receipt answering a pending message says: the
+ * gateway's time (for the plan's clock) and, on a settled instalment, its
+ * plan's standing. */
+void agent_plan_receipt(fogpay_agent *a, const fogpay_receipt *r);
+/* FOGPAY_ERR_PLAN_LAPSED for a payment other than an instalment while the
+ * plan has lapsed. */
+fogpay_error agent_plan_may_pay(const fogpay_agent *a, bool instalment);
+/* Puts the device out of action, or back, as the plan's clock says now
+ * (at open, and after what the gateway signed). */
+void agent_plan_enforce(fogpay_agent *a);
+/* In run mode, between waits: puts the device out of action when its
+ * paid-up-to time has passed and back when it no longer has, pays an
+ * instalment that fell due (when connected), persists the clock. */
+void agent_plan_tick(fogpay_agent *a);
 
 #endif

@@ -17,7 +17,7 @@
 static void agent_dispatch(fogpay_agent *a, const fogpay_client_message *m)
 {
     bool receipt = strcmp(m->topic, a->topic_receipt) == 0 || strcmp(m->topic, a->topic_reply) == 0;
-    bool command = strcmp(m->topic, a->topic_command) == 0;
+    bool command = strcmp(m->topic, a->topic_command) == 0 || strcmp(m->topic, a->topic_plan) == 0;
     if (!receipt && !command) {
         return;
     }
@@ -76,9 +76,9 @@ fogpay_error agent_poll(fogpay_agent *a, uint32_t timeout_ms)
 
 fogpay_error fogpay_agent_connect(fogpay_agent *a)
 {
-    const char *topics[FOGPAY_CLIENT_SUBSCRIPTIONS_MAX] = {a->topic_command, a->topic_receipt,
-                                                           a->topic_reply};
-    size_t count = a->mqtt_version == 5 ? 3 : 2;
+    const char *topics[FOGPAY_CLIENT_SUBSCRIPTIONS_MAX] = {a->topic_command, a->topic_plan,
+                                                           a->topic_receipt, a->topic_reply};
+    size_t count = a->mqtt_version == 5 ? 4 : 3;
     fogpay_error err = fogpay_client_connect(a->client, topics, count);
     if (err != FOGPAY_OK) {
         return err;
@@ -123,10 +123,12 @@ fogpay_error fogpay_agent_drain(fogpay_agent *a, uint32_t timeout_ms)
     return FOGPAY_OK;
 }
 
-/* Sleeps ms in short steps, returning early when stop is set. */
-static void agent_sleep(uint32_t ms, const volatile sig_atomic_t *stop)
+/* Sleeps ms in short steps, returning early when stop is set; the plan is
+ * enforced at each step, offline too. */
+static void agent_sleep(fogpay_agent *a, uint32_t ms, const volatile sig_atomic_t *stop)
 {
     while (ms > 0 && !*stop) {
+        agent_plan_tick(a);
         uint32_t step = ms < FOGPAY_AGENT_POLL_MS ? ms : FOGPAY_AGENT_POLL_MS;
         struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)step * 1000000L};
         nanosleep(&ts, NULL);
@@ -148,7 +150,7 @@ fogpay_error fogpay_agent_run(fogpay_agent *a, const volatile sig_atomic_t *stop
                 }
                 agent_log("not connected (%s); next attempt in %u ms", fogpay_error_name(err),
                           (unsigned)wait_ms);
-                agent_sleep(wait_ms, stop);
+                agent_sleep(a, wait_ms, stop);
                 continue;
             }
             attempt = 0;
@@ -158,6 +160,7 @@ fogpay_error fogpay_agent_run(fogpay_agent *a, const volatile sig_atomic_t *stop
         if (until_drained && fogpay_journal_count(a->journal) == 0) {
             return FOGPAY_OK;
         }
+        agent_plan_tick(a);
         agent_poll(a, FOGPAY_AGENT_POLL_MS);
     }
     fogpay_client_disconnect(a->client);

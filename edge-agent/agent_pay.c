@@ -18,6 +18,7 @@
  * queued while the gateway is unreachable still settles when it returns.
  * An authorisation is a payment intent with a hold timeout.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -86,11 +87,11 @@ fogpay_error agent_submit(fogpay_agent *a, uint64_t seq, uint8_t kind, const uin
 }
 
 /* A payment to a device (payee) or an account (payee NULL, account), or an
- * authorisation held hold_s (0: a payment): the one way an intent is made,
- * journaled and sent. */
-static fogpay_error agent_pay_to(fogpay_agent *a, const char *payee, uint64_t account,
-                                 uint64_t amount_minor, uint16_t currency, uint32_t hold_s,
-                                 const char *reference, fogpay_agent_outcome *out)
+ * authorisation held hold_s (0: a payment), or an instalment of plan_id:
+ * the one way an intent is made, journaled and sent. */
+fogpay_error agent_pay_to(fogpay_agent *a, const char *payee, uint64_t account,
+                          uint64_t amount_minor, uint16_t currency, uint32_t hold_s,
+                          const char *reference, const char *plan_id, fogpay_agent_outcome *out)
 {
     memset(out, 0, sizeof *out);
     if (!fogpay_currency_code(currency, NULL)) {
@@ -109,11 +110,14 @@ static fogpay_error agent_pay_to(fogpay_agent *a, const char *payee, uint64_t ac
     in.payee_account = account;
     in.amount_minor = amount_minor;
     in.currency = currency;
-    in.created_s = (uint64_t)time(NULL);
+    in.created_s = agent_plan_now_ms(a) / 1000;
     in.ttl_s = FOGPAY_TTL_MAX_S;
     in.hold_s = hold_s;
     if (reference) {
         strcpy(in.reference, reference);
+    }
+    if (plan_id) {
+        snprintf(in.plan_id, sizeof in.plan_id, "%s", plan_id);
     }
     in.seq = fogpay_journal_next_seq(a->journal);
     uint8_t payload[FOGPAY_MESSAGE_MAX];
@@ -122,6 +126,9 @@ static fogpay_error agent_pay_to(fogpay_agent *a, const char *payee, uint64_t ac
     fogpay_error err = fogpay_intent_encode(&in, payload, sizeof payload, &len);
     if (err == FOGPAY_OK) {
         err = agent_may_send(a);
+    }
+    if (err == FOGPAY_OK) {
+        err = agent_plan_may_pay(a, plan_id != NULL);
     }
     if (err == FOGPAY_OK && a->state.per_payment_minor > 0 &&
         amount_minor > a->state.per_payment_minor) {
@@ -147,7 +154,7 @@ fogpay_error fogpay_agent_pay(fogpay_agent *a, const char *payee, uint64_t amoun
     if (!a || !payee || !out) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
-    return agent_pay_to(a, payee, 0, amount_minor, currency, 0, reference, out);
+    return agent_pay_to(a, payee, 0, amount_minor, currency, 0, reference, NULL, out);
 }
 
 fogpay_error fogpay_agent_pay_account(fogpay_agent *a, uint64_t account, uint64_t amount_minor,
@@ -157,7 +164,7 @@ fogpay_error fogpay_agent_pay_account(fogpay_agent *a, uint64_t account, uint64_
     if (!a || account == 0 || !out) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
-    return agent_pay_to(a, NULL, account, amount_minor, currency, 0, reference, out);
+    return agent_pay_to(a, NULL, account, amount_minor, currency, 0, reference, NULL, out);
 }
 
 fogpay_error fogpay_agent_authorise(fogpay_agent *a, const char *payee, uint64_t amount_minor,
@@ -170,7 +177,7 @@ fogpay_error fogpay_agent_authorise(fogpay_agent *a, const char *payee, uint64_t
     if (hold_s == 0) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
-    return agent_pay_to(a, payee, 0, amount_minor, currency, hold_s, reference, out);
+    return agent_pay_to(a, payee, 0, amount_minor, currency, hold_s, reference, NULL, out);
 }
 
 /* Encodes a reading or a binding (msg) into buf. */

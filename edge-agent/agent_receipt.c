@@ -137,10 +137,12 @@ fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, si
     }
     if (err != FOGPAY_OK) {
         if (err != FOGPAY_ERR_NOT_FOUND || a->verbose) {
-            agent_log("receipt ignored: %s", fogpay_error_name(err));
+            agent_log("receipt ignored: %s; nothing in it counts, a paid-up-to time neither",
+                      fogpay_error_name(err));
         }
         return err;
     }
+    agent_plan_receipt(a, &r);
     if (r.status == FOGPAY_STATUS_REJECTED && fogpay_error_is_transient((fogpay_error)r.reason)) {
         /* "Not now": the message stays pending and is sent again. */
         agent_log("seq %llu not taken now (%s); it stays pending and is sent again",

@@ -94,6 +94,7 @@ static void cli_usage(FILE *out)
                  "       fogpay-agent [options] void --hold ID\n"
                  "       fogpay-agent [options] usage --meter ID --quantity N --unit kWh\n"
                  "       fogpay-agent [options] bind --meter ID --tariff ID [--hold ID]\n"
+                 "       fogpay-agent [options] pay-instalment\n"
                  "       fogpay-agent [options] run [--drain]\n"
                  "       fogpay-agent [options] status\n"
                  "options: --dir STATEDIR --key FILE --device ID --gateway-key ed25519:HEX|FILE\n"
@@ -422,7 +423,8 @@ static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
         return CLI_EXIT_TIMEOUT;
     }
     if (err == FOGPAY_ERR_DEVICE_SUSPENDED || err == FOGPAY_ERR_LIMIT_PER_PAYMENT ||
-        err == FOGPAY_ERR_JOURNAL_FULL) {
+        err == FOGPAY_ERR_JOURNAL_FULL || err == FOGPAY_ERR_PLAN_LAPSED ||
+        err == FOGPAY_ERR_PLAN_UNKNOWN || err == FOGPAY_ERR_PLAN_PAID) {
         printf("refused: %s: %s\n", fogpay_error_name(err), fogpay_error_string(err));
         return CLI_EXIT_REFUSED;
     }
@@ -624,6 +626,32 @@ static int cli_bind(fogpay_agent *a, const cli_options *o)
     return cli_report(err, &r);
 }
 
+/* The plan's lines of status (none without a plan). */
+static void cli_status_plan(const fogpay_agent_status *s)
+{
+    if (s->plan_id[0] == '\0') {
+        return;
+    }
+    int exponent = 0;
+    const char *code = fogpay_currency_code(s->plan_currency, &exponent);
+    char amount[32] = "0";
+    fogpay_amount_format((int64_t)s->plan_amount_minor, exponent, amount, sizeof amount);
+    printf("plan %s\nplan_next_instalment %" PRIu32 "\nplan_next_due_ms %" PRIu64
+           "\nplan_amount %" PRIu64 " %s %s\nplan_left %" PRIu32 "\nplan_arrears %" PRIu32
+           "\nplan_paid_up_to_ms %" PRIu64 "\nplan_lapsed %s\nplan_clock_ms %" PRIu64 "\n",
+           s->plan_id, s->plan_instalment, s->plan_next_due_ms, s->plan_amount_minor, amount,
+           code ? code : "-", s->plan_left, s->plan_arrears, s->plan_paid_up_to_ms,
+           s->plan_lapsed ? "yes" : "no", s->plan_clock_ms);
+}
+
+static int cli_pay_instalment(fogpay_agent *a)
+{
+    fogpay_agent_connect(a);
+    fogpay_agent_outcome r;
+    fogpay_error err = fogpay_agent_pay_instalment(a, &r);
+    return cli_report(err, &r);
+}
+
 static int cli_status(fogpay_agent *a, const cli_options *o)
 {
     fogpay_agent_status s;
@@ -643,6 +671,7 @@ static int cli_status(fogpay_agent *a, const cli_options *o)
         fogpay_amount_format((int64_t)s.balances[i].held_minor, exponent, text, sizeof text);
         printf("held %s %" PRIu64 " %s\n", code ? code : "?", s.balances[i].held_minor, text);
     }
+    cli_status_plan(&s);
     return CLI_EXIT_OK;
 }
 
@@ -685,6 +714,8 @@ static int cli_with_agent(cli_options *o)
         rc = cli_hold(a, o, strcmp(o->command, "capture") == 0);
     } else if (strcmp(o->command, "run") == 0) {
         rc = cli_run(a, o);
+    } else if (strcmp(o->command, "pay-instalment") == 0) {
+        rc = cli_pay_instalment(a);
     } else {
         rc = cli_status(a, o);
     }
@@ -710,8 +741,8 @@ int main(int argc, char **argv)
     if (strcmp(o.command, "switch-key") == 0) {
         return cli_switch_key(&o);
     }
-    static const char *const commands[] = {"pay",     "usage", "bind", "authorise",
-                                           "capture", "void",  "run",  "status"};
+    static const char *const commands[] = {"pay",  "usage", "bind",   "authorise",     "capture",
+                                           "void", "run",   "status", "pay-instalment"};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(o.command, commands[i]) == 0) {
             return cli_with_agent(&o);

@@ -839,6 +839,35 @@ fogpay_error fogpay_ledger_plan_statement(fogpay_ledger *l, const char *plan_id,
 fogpay_error fogpay_ledger_plan_settle(fogpay_ledger *l, const char *plan_id, bool from_entity,
                                        uint64_t now_ms, fogpay_transfer *out,
                                        fogpay_plan_change *change);
+/* Where a plan stands at a time (ledger_plan_status.c): what the gateway
+ * signs into an instalment's receipt and its plan notices, and what the
+ * device enforces offline.
+ *
+ * paid_up_to_ms is the time the device is paid up to: the end of the
+ * grace of its first unpaid instalment (the version's effective time plus
+ * (paid + 1) periods plus the grace). Paid off (left 0) or closed, it is
+ * the end of the grace of the last instalment and binds nothing. arrears
+ * counts the unpaid instalments whose grace has ended. next is the first
+ * unpaid instalment (number 0: none), with its usage part up to the
+ * time. */
+typedef struct fogpay_plan_status {
+    char plan_id[FOGPAY_PLAN_ID_MAX + 1];
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];
+    bool closed;
+    uint16_t currency;
+    uint64_t lender_account; /* the lender's account in the currency */
+    uint32_t paid;           /* instalments of the version paid: kinds 11 and 13 */
+    uint32_t left;           /* instalments of the version unpaid; 0 when closed */
+    uint32_t arrears;
+    uint64_t paid_up_to_ms;
+    fogpay_instalment next;
+} fogpay_plan_status;
+
+/* The status of plan_id at time_ms, from the version applying then.
+ * FOGPAY_ERR_PLAN_UNKNOWN (no such plan, or none in effect yet), the
+ * ledger's errors. *out is written only on success. */
+fogpay_error fogpay_ledger_plan_status(fogpay_ledger *l, const char *plan_id, uint64_t time_ms,
+                                       fogpay_plan_status *out);
 
 /* What a reading came to. */
 typedef struct fogpay_usage_settlement {

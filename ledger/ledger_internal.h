@@ -617,6 +617,10 @@ typedef struct ledger_payment {
     uint64_t due_ms;     /* an instalment: when it falls due (its payer is the holder then) */
 } ledger_payment;
 
+/* The next unpaid instalment of version p with its usage part up to
+ * now_ms; FOGPAY_ERR_PLAN_PAID when every one is paid. */
+fogpay_error ledger__plan_next(fogpay_ledger *l, const fogpay_plan *p, uint64_t now_ms,
+                               fogpay_instalment *out);
 /* ledger_plan.c: the number of the instalment an intent naming a plan
  * pays, inside the payment's operation: the plan's version applying now,
  * open, of the paying device, paid to the lender's account in its

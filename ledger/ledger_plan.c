@@ -389,7 +389,7 @@ fogpay_error ledger__plan_instalment_n(fogpay_ledger *l, const fogpay_plan *p, u
 /* The next unpaid instalment of version p (paid ones, instalments and
  * collections, counted from its effective time) with its usage part up
  * to now. */
-static fogpay_error plan__next(fogpay_ledger *l, const fogpay_plan *p, uint64_t now_ms,
+fogpay_error ledger__plan_next(fogpay_ledger *l, const fogpay_plan *p, uint64_t now_ms,
                                fogpay_instalment *out)
 {
     uint32_t paid = 0;
@@ -427,7 +427,7 @@ fogpay_error ledger__plan_instalment_for(fogpay_ledger *l, const fogpay_intent *
     }
     fogpay_instalment next;
     if (err == FOGPAY_OK) {
-        err = plan__next(l, &p, now_ms, &next);
+        err = ledger__plan_next(l, &p, now_ms, &next);
     }
     if (err == FOGPAY_OK && next.amount_minor != in->amount_minor) {
         err = FOGPAY_ERR_INSTALMENT_AMOUNT;

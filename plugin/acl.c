@@ -4,7 +4,7 @@
  *   a device D (client id = username = D, registered)
  *       publish:   <prefix>/dev/D/intent, <prefix>/dev/D/usage, <prefix>/dev/D/bind,
  *                  <prefix>/dev/D/hold
- *       subscribe and read: <prefix>/dev/D/receipt, <prefix>/dev/D/cmd,
+ *       subscribe and read: <prefix>/dev/D/receipt, <prefix>/dev/D/cmd, <prefix>/dev/D/plan,
  *                  <prefix>/dev/D/reply/... (MQTT 5 response topics)
  *       nothing else, no wildcards
  *   a legal entity's own login L (entity_logins; auth.c)
@@ -71,7 +71,7 @@ static int acl_device(const char *self, fogpay_topic_kind kind, const char *owne
                    : MOSQ_ERR_ACL_DENIED;
     }
     return kind == FOGPAY_TOPIC_RECEIPT || kind == FOGPAY_TOPIC_COMMAND ||
-                   kind == FOGPAY_TOPIC_REPLY
+                   kind == FOGPAY_TOPIC_REPLY || kind == FOGPAY_TOPIC_PLAN
                ? MOSQ_ERR_SUCCESS
                : MOSQ_ERR_ACL_DENIED;
 }

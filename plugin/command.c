@@ -1,6 +1,6 @@
 /*
  * command.c - signed commands from the gateway to a device: suspend,
- * resume, new limits, the gateway's next key.
+ * resume, new limits, the gateway's next key, plan notices.
  *
  * A command carries a per-device sequence number, stored in the ledger
  * before it is sent, so a device can refuse an old command replayed to it.
@@ -9,7 +9,10 @@
  * a device that was offline (or never subscribed before) receives when it
  * subscribes. New limits and the gateway's next key go at QoS 1 without
  * retain and reach an offline device through its persistent session;
- * retaining them would replace the retained suspend or resume.
+ * retaining them would replace the retained suspend or resume. A plan
+ * notice (a financed device's schedule and paid-up-to time) is retained
+ * on a topic of its own, dev/{device}/plan, so that the latest reaches a
+ * device that reconnects without touching its retained suspension.
  *
  * Revocation takes effect at once: the control handler sends a suspend to
  * a revoked device, and this module then ends the device's connection
@@ -18,6 +21,7 @@
  * then on (auth.c), so no intent of a revoked device goes unanswered on an
  * open connection.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <mosquitto.h>
@@ -44,9 +48,9 @@ static void command_end_revoked(fogpay_gateway *gw, const char *device_id)
 }
 
 /* Numbers cmd for its device, signs it with key and publishes it at QoS 1
- * on the device's command topic (retained when retain). */
-static fogpay_error command_publish(fogpay_gateway *gw, const fogpay_key *key, fogpay_command *cmd,
-                                    bool retain)
+ * on the device's topic of kind (retained when retain). */
+static fogpay_error command_publish_on(fogpay_gateway *gw, const fogpay_key *key,
+                                       fogpay_command *cmd, fogpay_topic_kind kind, bool retain)
 {
     fogpay_error err =
         fogpay_ledger_device_next_command_seq(gw->ledger, cmd->device_id, &cmd->command_seq);
@@ -70,8 +74,8 @@ static fogpay_error command_publish(fogpay_gateway *gw, const fogpay_key *key, f
     }
     char topic[FOGPAY_TOPIC_MAX];
     if (err == FOGPAY_OK) {
-        err = fogpay_topic_build(gw->options.topic_prefix, FOGPAY_TOPIC_COMMAND, cmd->device_id,
-                                 NULL, topic, sizeof topic);
+        err = fogpay_topic_build(gw->options.topic_prefix, kind, cmd->device_id, NULL, topic,
+                                 sizeof topic);
     }
     if (err != FOGPAY_OK) {
         mosquitto_free(signed_command);
@@ -85,6 +89,13 @@ static fogpay_error command_publish(fogpay_gateway *gw, const fogpay_key *key, f
     mosquitto_log_printf(MOSQ_LOG_INFO, "fogpay: command %u (seq %llu) sent to %s",
                          (unsigned)cmd->kind, (unsigned long long)cmd->command_seq, cmd->device_id);
     return FOGPAY_OK;
+}
+
+/* A command on the device's command topic. */
+static fogpay_error command_publish(fogpay_gateway *gw, const fogpay_key *key, fogpay_command *cmd,
+                                    bool retain)
+{
+    return command_publish_on(gw, key, cmd, FOGPAY_TOPIC_COMMAND, retain);
 }
 
 /* The fields every command has, for device_id (checked) and kind. */
@@ -154,4 +165,42 @@ fogpay_error fogpay_command_send_gateway_key(fogpay_gateway *gw, const fogpay_ke
     strcpy(cmd.gateway_key, next_key_text);
     cmd.issued_s = from_s;
     return command_publish(gw, signer, &cmd, false);
+}
+
+/* The notice's figures from the plan's status: the next instalment while
+ * one is left, none once it is paid off or closed. */
+static void command_plan_fill(const fogpay_plan_status *st, fogpay_command *cmd)
+{
+    snprintf(cmd->plan_id, sizeof cmd->plan_id, "%s", st->plan_id);
+    cmd->paid_up_to_s = st->paid_up_to_ms / 1000;
+    cmd->plan_left = st->left;
+    if (st->left == 0) {
+        return;
+    }
+    cmd->plan_arrears = st->arrears;
+    cmd->next_due_s = st->next.due_ms / 1000;
+    cmd->amount_minor = st->next.amount_minor;
+    cmd->lender_account = st->lender_account;
+    cmd->currency = st->currency;
+    cmd->instalment = st->next.number;
+}
+
+fogpay_error fogpay_command_send_plan(void *gateway, const char *plan_id)
+{
+    fogpay_gateway *gw = gateway;
+    fogpay_plan_status st;
+    fogpay_error err = fogpay_ledger_plan_status(gw->ledger, plan_id, fogpay_clock_wall_ms(), &st);
+    fogpay_command cmd;
+    if (err == FOGPAY_OK) {
+        err = command_base(gw, st.device_id, FOGPAY_COMMAND_PLAN, &cmd);
+    }
+    if (err == FOGPAY_OK) {
+        command_plan_fill(&st, &cmd);
+        err = command_publish_on(gw, gw->key, &cmd, FOGPAY_TOPIC_PLAN, true);
+    }
+    if (err != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_WARNING, "fogpay: the notice of plan %s was not sent: %s",
+                             plan_id, fogpay_error_name(err));
+    }
+    return err;
 }

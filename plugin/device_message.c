@@ -277,6 +277,22 @@ void fogpay_device_message_settled(fogpay_gateway *gw, fogpay_job *job, fogpay_e
     fogpay_engine_submit_sign(&gw->engine, job);
 }
 
+/* A settled instalment's receipt: where its plan stands now that it is
+ * paid (inside the group, so the status counts this instalment). */
+static fogpay_error settle_receipt_plan(fogpay_gateway *gw, fogpay_job *job, const char *plan_id)
+{
+    fogpay_plan_status st;
+    fogpay_error err = fogpay_ledger_plan_status(gw->ledger, plan_id, job->now_ms, &st);
+    if (err == FOGPAY_OK) {
+        fogpay_receipt *r = &job->receipt;
+        memcpy(r->plan_id, st.plan_id, sizeof r->plan_id);
+        r->paid_up_to_s = st.paid_up_to_ms / 1000;
+        r->plan_arrears = st.arrears;
+        r->plan_left = st.left;
+    }
+    return err;
+}
+
 /* Settles an authentic intent inside the group; answers it either way. */
 static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
 {
@@ -301,6 +317,9 @@ static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
     }
     if (err == FOGPAY_OK && in->hold_s != 0) {
         err = fogpay_hold_receipt_held(gw, job);
+    }
+    if (err == FOGPAY_OK && t.kind == FOGPAY_TRANSFER_INSTALMENT) {
+        err = settle_receipt_plan(gw, job, t.plan_id);
     }
     fogpay_device_message_settled(gw, job, err, err == FOGPAY_OK ? t.position : 0);
 }

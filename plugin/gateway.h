@@ -599,6 +599,12 @@ fogpay_error fogpay_command_send(void *gw, const char *device_id, fogpay_command
 fogpay_error fogpay_command_send_for(fogpay_gateway *gw, const char *device_id,
                                      fogpay_command_kind kind, fogpay_error reason);
 
+/* Signs and publishes the notice of plan_id to its device, retained on
+ * the device's plan topic: the plan's status now (next instalment, amount,
+ * payee, paid-up-to time, arrears). Logs why when it cannot. A
+ * fogpay_control_plan_fn. */
+fogpay_error fogpay_command_send_plan(void *gw, const char *plan_id);
+
 /* Announces the gateway's next key (its public text) to device_id, valid
  * from from_s, signed with signer (the key it replaces): at QoS 1, not
  * retained. */

@@ -140,7 +140,8 @@ static void outbox_answer(const fogpay_gateway *gw, const fogpay_job *job)
 
 /* Ends the group: commits it (or rolls it back when a record failed), then
  * publishes the answers of [head, settle) in order, or withholds them all
- * when nothing of the group was settled. */
+ * when nothing of the group was settled. A settled instalment's answer is
+ * followed by its plan's notice, once the instalment is durable. */
 static void outbox_commit(fogpay_gateway *gw)
 {
     fogpay_engine *e = &gw->engine;
@@ -167,6 +168,9 @@ static void outbox_commit(fogpay_gateway *gw)
         fogpay_job *job = fogpay_engine_job(e, e->head);
         if (committed && job->answer_len > 0) {
             outbox_answer(gw, job);
+        }
+        if (committed && job->record && job->receipt.plan_id[0] != '\0') {
+            fogpay_command_send_plan(gw, job->receipt.plan_id); /* the instalment's notice */
         }
         fogpay_pending_remove(&gw->pending, job->device_id);
         fogpay_outbox_job_free(job);

@@ -58,7 +58,8 @@ static int plugin_on_control(int event, void *event_data, void *user_data)
                                   gw,
                                   fogpay_gateway_key_rotate,
                                   entity ? login.entity_id : NULL,
-                                  entity ? login.username : NULL};
+                                  entity ? login.username : NULL,
+                                  fogpay_command_send_plan};
     return fogpay_control_event(&ctx, ev, fogpay_clock_wall_ms());
 }
 

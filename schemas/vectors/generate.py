@@ -131,6 +131,16 @@ INTENT_INSTALMENT = {1: "charger-1", 2: 7, 4: 17, 5: 10936, 6: 978, 7: 176400000
                      10: PREV, 12: "charger-1-loan"}
 TRANSFER_INSTALMENT = {1: 12, 2: 11, 3: 3, 4: 17, 5: 10936, 6: 978, 7: 1764000000123,
                        8: "charger-1", 9: 7, 12: HASH_A, 24: "charger-1-loan", 25: 1}
+# The device's side of financing: the receipt of instalment 1 (paid up to
+# the grace end of instalment 2, 11 left), the plan notice that follows it
+# (instalment 2 due, its amount and payee), and the notice of a plan paid off.
+RECEIPT_INSTALMENT = {1: "charger-1", 2: 7, 3: 0, 4: 0, 6: 12, 7: 89064, 8: 12, 9: HASH_A,
+                      10: "gw-1", 11: 1764000001, 12: HASH_B, 13: 978, 22: 1769443200,
+                      23: "charger-1-loan", 25: 11}
+COMMAND_PLAN = {1: "charger-1", 2: 3, 3: 4, 4: 1764000002, 5: "gw-1", 22: "charger-1-loan",
+                23: 1769184000, 24: 10936, 25: 1769443200, 26: 17, 27: 978, 28: 2, 29: 11}
+COMMAND_PLAN_PAID = {1: "charger-1", 2: 14, 3: 4, 4: 1795104002, 5: "gw-1",
+                     22: "charger-1-loan", 25: 1795363200}
 EVENT_PLAN_CLOSED = {1: 7, 2: 12, 3: 1764000000001, 4: "charger-1", 11: 1764000000001,
                      25: "charger-1-loan"}
 # Financing by the gateway: a late instalment collected from the wallet,
@@ -283,6 +293,12 @@ valid = [
     ("event", "plan in arrears", EVENT_ARREARS),
     ("event", "plan in arrears, the device held by nobody", with_(EVENT_ARREARS, k9=None)),
     ("event", "plan's arrears cleared", EVENT_ARREARS_CLEARED),
+    ("receipt", "settled instalment: paid-up-to, plan, instalments left", RECEIPT_INSTALMENT),
+    ("receipt", "settled instalment of a plan in arrears", with_(RECEIPT_INSTALMENT, k24=2)),
+    ("receipt", "settled last instalment: the plan paid off", with_(RECEIPT_INSTALMENT, k25=None)),
+    ("command", "plan notice: the next instalment and the paid-up-to time", COMMAND_PLAN),
+    ("command", "plan notice with arrears", with_(COMMAND_PLAN, k30=1)),
+    ("command", "plan notice of a plan paid off", COMMAND_PLAN_PAID),
 ]
 
 invalid = [
@@ -458,6 +474,25 @@ invalid = [
      "field_range"),
     ("transfer", "instalment number 0", with_(TRANSFER_INSTALMENT, k25=0), "field_range"),
     ("transfer", "payment naming a plan", with_(TRANSFER_INSTALMENT, k2=0), "field_range"),
+    ("receipt", "paid-up-to without its plan", with_(RECEIPT_INSTALMENT, k23=None),
+     "field_range"),
+    ("receipt", "plan without its paid-up-to", with_(RECEIPT_INSTALMENT, k22=None),
+     "field_range"),
+    ("receipt", "plan fields on a rejection",
+     with_(RECEIPT_REJECTED, k22=1769443200, k23="charger-1-loan"), "field_range"),
+    ("receipt", "instalments left 0 sent", with_(RECEIPT_INSTALMENT, k25=0), "field_range"),
+    ("command", "plan notice without its paid-up-to", with_(COMMAND_PLAN, k25=None),
+     "field_range"),
+    ("command", "plan notice without its plan", with_(COMMAND_PLAN, k22=None), "field_range"),
+    ("command", "plan notice of a next instalment without its payee",
+     with_(COMMAND_PLAN, k26=None), "field_range"),
+    ("command", "plan notice of a next instalment and none left", with_(COMMAND_PLAN, k29=None),
+     "field_range"),
+    ("command", "plan notice of a plan paid off in arrears", with_(COMMAND_PLAN_PAID, k30=1),
+     "field_range"),
+    ("command", "plan fields on a suspend", with_(COMMAND_SUSPEND, k22="charger-1-loan"),
+     "field_range"),
+    ("command", "unknown kind 5", with_(COMMAND_PLAN_PAID, k3=5), "field_range"),
     ("transfer", "instalment without its device", with_(TRANSFER_INSTALMENT, k8=None, k9=None,
                                                          k12=None), "field_range"),
     ("transfer", "collection with a device origin",

@@ -473,6 +473,61 @@ static void test_usage_instalments(void)
     fogpay_ledger_close(fx.l);
 }
 
+/* The status of a plan through its life: before any instalment paid up
+ * to the first's grace end, one period more per instalment paid, arrears
+ * counted once a grace has ended, paid off after the 12th, closed. */
+static void test_plan_status(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    fogpay_plan p = plan_of("loan", "dev-a", fx.entity_b);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(fx.l, &p, NOW_MS), FOGPAY_OK);
+    fund(fx.l, "dev-a", EUR, 200000);
+    uint64_t lender = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(fx.l, fx.entity_b, EUR, &lender), FOGPAY_OK);
+    fogpay_plan_status st;
+    CU_ASSERT_EQUAL(fogpay_ledger_plan_status(fx.l, "loan", NOW_MS - 1, &st),
+                    FOGPAY_ERR_PLAN_UNKNOWN);
+    CU_ASSERT_EQUAL(fogpay_ledger_plan_status(fx.l, "none", NOW_MS, &st), FOGPAY_ERR_PLAN_UNKNOWN);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_status(fx.l, "loan", NOW_MS + 1, &st), FOGPAY_OK);
+    CU_ASSERT_EQUAL(st.paid, 0);
+    CU_ASSERT_EQUAL(st.left, 12);
+    CU_ASSERT_EQUAL(st.arrears, 0);
+    CU_ASSERT_EQUAL(st.lender_account, lender);
+    CU_ASSERT_EQUAL(st.paid_up_to_ms, NOW_MS + MONTH_MS + 3 * DAY_MS);
+    CU_ASSERT_EQUAL(st.next.number, 1);
+    CU_ASSERT_EQUAL(st.next.amount_minor, 10936);
+    CU_ASSERT_EQUAL(st.next.due_ms, NOW_MS + MONTH_MS);
+    /* Two graces over and nothing paid: two in arrears. */
+    uint64_t late = NOW_MS + 2 * MONTH_MS + 3 * DAY_MS;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_status(fx.l, "loan", late, &st), FOGPAY_OK);
+    CU_ASSERT_EQUAL(st.arrears, 2);
+    CU_ASSERT_EQUAL(st.paid_up_to_ms, NOW_MS + MONTH_MS + 3 * DAY_MS);
+    for (uint32_t i = 1; i <= 12; i++) {
+        fogpay_instalment due;
+        CU_ASSERT_EQUAL_FATAL(fogpay_plan_instalment(&p, i, 0, &due), FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(
+            instalment(fx.l, "dev-a", i, "loan", lender, due.amount_minor, NOW_MS + i, NULL),
+            FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_status(fx.l, "loan", NOW_MS + i, &st), FOGPAY_OK);
+        CU_ASSERT_EQUAL(st.paid, i);
+        CU_ASSERT_EQUAL(st.left, 12 - i);
+        uint64_t periods = i < 12 ? i + 1 : 12;
+        CU_ASSERT_EQUAL(st.paid_up_to_ms, NOW_MS + periods * MONTH_MS + 3 * DAY_MS);
+        CU_ASSERT_EQUAL(st.next.number, i < 12 ? i + 1 : 0);
+    }
+    CU_ASSERT_EQUAL(st.arrears, 0);
+    fogpay_plan other = plan_of("gone", "dev-a", fx.entity_b);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(fx.l, &other, NOW_MS), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_close(fx.l, "gone", NOW_MS + 5, NOW_MS), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_status(fx.l, "gone", NOW_MS + 6, &st), FOGPAY_OK);
+    CU_ASSERT_TRUE(st.closed);
+    CU_ASSERT_EQUAL(st.left, 0);
+    CU_ASSERT_EQUAL(st.arrears, 0);
+    CU_ASSERT_EQUAL(st.next.number, 0);
+    fogpay_ledger_close(fx.l);
+}
+
 int main(void)
 {
     static const ledger_test tests[] = {
@@ -485,6 +540,7 @@ int main(void)
         {"instalments: all 12 paid, summing to principal plus interest", test_instalments_paid},
         {"instalments: every refusal, no money moved", test_instalment_refusals},
         {"instalments: usage-dependent, two devices pay differently", test_usage_instalments},
+        {"status: paid-up-to, arrears, paid off, closed", test_plan_status},
     };
     return ledger_fixture_run("ledger_plan", tests, sizeof tests / sizeof tests[0]);
 }
