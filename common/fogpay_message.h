@@ -322,8 +322,8 @@ typedef struct fogpay_event {
      * when the first unpaid instalment fell due, plan_id, currency and what
      * was owed; arrears cleared names the device and the plan. */
     uint64_t arrears_minor; /* key 29, arrears entered */
-    uint64_t hold_id; /* key 39, meter bound: the hold that pays its readings (absent: the
-                       * device's wallet) */
+    uint64_t hold_id;       /* key 39, meter bound: the hold that pays its readings (absent: the
+                             * device's wallet) */
 } fogpay_event;
 
 /* The two chains a gateway syncs upstream, each in batches of its own. */

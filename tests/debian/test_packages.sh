@@ -5,8 +5,8 @@
 #   1. dpkg-buildpackage -us -uc -b in a temporary copy of the tree (without
 #      the package's own checks: the suite runs them);
 #   2. lintian on the .changes: any error (E:) fails;
-#   3. apt-get install of fogpay-gateway, fogpay-agent, libfogpay-agent-dev
-#      and fogpay-cloud from the built files;
+#   3. apt-get install of fogpay-gateway, fogpay-agent, libfogpay-agent-dev,
+#      fogpay-cloud and fogpay-issuer from the built files;
 #   4. a gateway provisioned the packaged way: the gateway key made with the
 #      packaged fogpayctl, the ledger in /var/lib/fogpay (the mosquitto
 #      user's), two devices with keys from the packaged fogpay-agent, and
@@ -28,7 +28,7 @@ set -euo pipefail
 
 src=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-packages=(fogpay-gateway fogpay-agent libfogpay-agent-dev fogpay-cloud)
+packages=(fogpay-gateway fogpay-agent libfogpay-agent-dev fogpay-cloud fogpay-issuer)
 skip() {
     echo "SKIP: $*"
     exit 77
@@ -117,6 +117,8 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${
 for user in fogpay-agent fogpay-cloud; do
     getent passwd "$user" >/dev/null || fail "the package made no user $user"
 done
+[ -x /usr/bin/fogpay-exporter ] || fail "fogpay-gateway holds no fogpay-exporter"
+/usr/bin/fogpay-issuer --db "$work/issuer.db" init >/dev/null || fail "the packaged fogpay-issuer cannot make its ledger"
 
 echo "== provisioning the gateway the packaged way"
 ctl=/usr/bin/fogpayctl
@@ -213,7 +215,8 @@ getent passwd | cut -d: -f1 | sort > "$work/users.after"
 diff "$work/packages.before" "$work/packages.after" || fail "the installed packages changed"
 diff "$work/users.before" "$work/users.after" || fail "the users changed"
 for path in /etc/fogpay /var/lib/fogpay /var/lib/fogpay-agent /var/lib/fogpay-cloud \
-    /etc/mosquitto/conf.d/fogpay.conf /usr/bin/fogpayctl; do
+    /etc/mosquitto/conf.d/fogpay.conf /usr/bin/fogpayctl /usr/bin/fogpay-exporter \
+    /usr/bin/fogpay-issuer; do
     [ ! -e "$path" ] || fail "$path is left after the purge"
 done
 left=$(find /etc/systemd /var/lib/systemd -name '*fogpay*' 2>/dev/null)
