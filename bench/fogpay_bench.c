@@ -33,14 +33,20 @@
  *   --scale     saturation on a fresh ledger and again after --transfers T
  *               (default 10,000,000) more through fogpay_ledger_settle:
  *               both rates, bytes stored per transfer, the chain's verify
- *               time.
+ *               time;
+ *   --mix       saturation, then for as long again the payment products'
+ *               mix: a quarter of the devices pay by holds (authorise,
+ *               bind the meter to the charger's tariff and the hold,
+ *               readings charged from it, the charger's capture;
+ *               bench_mix.c), a quarter are their chargers, the rest keep
+ *               paying plainly; settled messages per second of each.
  *
  * Intents are signed before any clock starts. Every receipt is decoded and
  * matched to its intent (device, seq, intent hash) and must say settled; one
  * in BENCH_VERIFY_SAMPLE has its signature verified with the gateway's key.
  * The MQTT client is bench_mqtt.c: hand-written packets, one thread, epoll.
  *
- * Usage: fogpay_bench [--quick] [--daily|--storm [--pbkdf2]|--provision|--scale]
+ * Usage: fogpay_bench [--quick] [--daily|--storm [--pbkdf2]|--provision|--scale|--mix]
  *                     [--listen-backlog N] [--devices N] [--seconds S]
  *                     [--rate R] [--window W] [--results DIR]
  * with FOGPAY_PLUGIN naming the plugin. Ends with one "fogpay-bench ..."
@@ -60,6 +66,7 @@
 #include <unistd.h>
 
 #include "bench_host.h"
+#include "bench_mix.h"
 #include "bench_mqtt.h"
 #include "broker.h"
 #include "fogpay_cose.h"
@@ -129,6 +136,7 @@ typedef struct options {
     bool pbkdf2;
     int listen_backlog; /* plugin_opt_listen_backlog; -1: the plugin's default */
     bool scale;
+    bool mix;
     long transfers;
     const char *results;
 } options;
@@ -167,6 +175,7 @@ typedef enum phase {
     PHASE_FIXED,
     PHASE_PLAIN_QOS1,
     PHASE_PLAIN_ECHO,
+    PHASE_MIX,
 } phase;
 
 typedef struct phase_cpu {
@@ -276,6 +285,9 @@ static void provision(const char *db_path, const char *key_path)
                     fogpay_ledger_last_message(l));
             die("cannot provision the devices");
         }
+    }
+    if (opt.mix && bench_mix_provision(l, device_ids, opt.devices, now_ms()) != FOGPAY_OK) {
+        die("cannot define the chargers' tariffs");
     }
     if (fogpay_ledger_commit(l) != FOGPAY_OK) {
         die("cannot commit the provisioning");
@@ -439,6 +451,15 @@ static void on_receipt(bench_conn *c, const uint8_t *payload, size_t len)
         }
         verified++;
     }
+    if (current == PHASE_MIX && !bench_mix_plain(c->index, opt.devices)) {
+        const char *why = strcmp(r.device_id, device_ids[c->index]) != 0
+                              ? "for another device"
+                              : bench_mix_receipt(c, &r, now);
+        if (why != NULL) {
+            receipt_wrong(why, c, r.seq);
+        }
+        return;
+    }
     pool *pl = pool_of(r.seq);
     if (strcmp(r.device_id, device_ids[c->index]) != 0 || r.kind != FOGPAY_RECEIPT_INTENT || !pl) {
         receipt_wrong("not for an intent this device sent", c, r.seq);
@@ -467,7 +488,7 @@ static void on_receipt(bench_conn *c, const uint8_t *payload, size_t len)
         double lat = (now - s->t0) * 1e6;
         pl->lat_us[pl->lat_n++] = lat > 4e9 ? UINT32_MAX : (uint32_t)lat;
     }
-    if (current == PHASE_SATURATION && pl == sat_pool) {
+    if ((current == PHASE_SATURATION || current == PHASE_MIX) && pl == sat_pool) {
         refill_saturation(c);
     }
 }
@@ -858,6 +879,78 @@ static int run_daily(figures *f0)
     return wrong ? 1 : 0;
 }
 
+/* --mix: the plain devices' pool and the mix's sessions drained. */
+static bool mix_drained(void)
+{
+    return sat_pool->answered == sat_pool->sent && bench_mix_idle();
+}
+
+/* The mix for opt.seconds after the saturation phase: the plain devices
+ * saturate from pl as before, the others run sessions; every message
+ * answered inside the window counts, the plain ones and the mix's. */
+static double phase_mix(pool *pl, bench_mix_counts *mc)
+{
+    phase_cpu a, b;
+    sat_pool = pl;
+    for (int i = 0; i < opt.devices; i++) {
+        conns[i].next = 0;
+    }
+    bench_mix_fleet fleet = {
+        opt.devices, device_ids,
+        device_keys, device_prev,
+        conns,       pools[0].seq_base + (uint64_t)pools[0].per_dev + (uint64_t)pl->per_dev,
+        opt.window};
+    current = PHASE_MIX;
+    sending = true;
+    cpu_mark(&a, gateway.pid);
+    pl->start = a.t;
+    pl->window_end = a.t + opt.seconds;
+    for (int i = 0; i < opt.devices; i++) {
+        if (bench_mix_plain(i, opt.devices)) {
+            refill_saturation(&conns[i]);
+        }
+    }
+    bench_mix_begin(&fleet, pl->window_end);
+    loop_until(pl->window_end, NULL);
+    cpu_mark(&b, gateway.pid);
+    sending = false;
+    bench_mix_stop();
+    loop_until(bench_now() + BENCH_DRAIN_WAIT_S, mix_drained);
+    if (!mix_drained()) {
+        die("mix: messages unanswered after the drain");
+    }
+    bench_mix_counts_get(mc);
+    double span = b.t - a.t;
+    double per_s = (double)(pl->lat_n + mc->messages_in_window) / span;
+    printf("mix          %.0f settled messages/s over %.1f s: %zu plain payments and %llu of "
+           "sessions (%llu holds captured, %llu readings charged from them), broker %.0f us CPU "
+           "per message\n",
+           per_s, span, pl->lat_n, (unsigned long long)mc->messages_in_window,
+           (unsigned long long)mc->holds, (unsigned long long)mc->readings,
+           pl->lat_n + mc->messages_in_window
+               ? (double)(b.broker_us - a.broker_us) / (double)(pl->lat_n + mc->messages_in_window)
+               : 0);
+    return per_s;
+}
+
+static int run_mix(figures *f0)
+{
+    phase_saturation(&pools[0], f0);
+    pool_sign(&pools[2], "mix-plain", (size_t)(opt.seconds * BENCH_SAT_BUDGET_PER_S),
+              pools[0].seq_base + (uint64_t)pools[0].per_dev);
+    bench_mix_counts mc;
+    double mix_per_s = phase_mix(&pools[2], &mc);
+    close_all();
+    test_broker_stop(&gateway);
+    printf("receipts     %llu checked, %llu signatures verified, %llu duplicates, %llu wrong\n",
+           (unsigned long long)receipts, (unsigned long long)verified,
+           (unsigned long long)duplicates, (unsigned long long)wrong);
+    printf("fogpay-bench-mix plain_per_s=%.0f mix_per_s=%.0f ratio=%.3f holds=%llu readings=%llu\n",
+           f0->settled_per_s, mix_per_s, f0->settled_per_s > 0 ? mix_per_s / f0->settled_per_s : 0,
+           (unsigned long long)mc.holds, (unsigned long long)mc.readings);
+    return wrong || mc.holds == 0 ? 1 : 0;
+}
+
 /* --storm: the payers' fixed rate runs; after BENCH_STORM_START_S the storm's
  * devices all connect at once. */
 static bool storm_and_fixed_done(void)
@@ -1191,11 +1284,10 @@ static int run_provision(void)
 
 static void usage(void)
 {
-    fprintf(
-        stderr,
-        "usage: fogpay_bench [--quick] [--daily|--storm [--pbkdf2]|--provision|--scale "
-        "[--transfers T]] [--listen-backlog N] [--devices N] [--seconds S] [--rate R] [--window W] "
-        "[--results DIR]\n");
+    fprintf(stderr,
+            "usage: fogpay_bench [--quick] [--daily|--storm [--pbkdf2]|--provision|--scale "
+            "[--transfers T]|--mix] [--listen-backlog N] [--devices N] [--seconds S] [--rate R] "
+            "[--window W] [--results DIR]\n");
     exit(2);
 }
 
@@ -1232,6 +1324,8 @@ static void parse_options(int argc, char **argv)
             opt.listen_backlog = atoi(v), i++;
         } else if (strcmp(a, "--scale") == 0) {
             opt.scale = true;
+        } else if (strcmp(a, "--mix") == 0) {
+            opt.mix = true;
         } else if (strcmp(a, "--transfers") == 0 && v) {
             opt.transfers = atol(v), i++;
         } else if (strcmp(a, "--results") == 0 && v) {
@@ -1396,6 +1490,9 @@ int main(int argc, char **argv)
     }
     if (opt.scale) {
         return run_scale(&f);
+    }
+    if (opt.mix) {
+        return run_mix(&f);
     }
     if (opt.storm) {
         return run_storm();

@@ -4,15 +4,16 @@
 # "fogpay-bench ..." summary line. Full runs (without --quick) write their
 # figures and the machine's description as JSON to bench/results/.
 #
-#   bench/run.sh [--quick] [--daily|--storm [--pbkdf2]|--provision|--scale [--transfers T]]
+#   bench/run.sh [--quick] [--daily|--storm [--pbkdf2]|--provision|--scale [--transfers T]|--mix]
 #                [--listen-backlog N]
 #                [--devices N] [--seconds S] [--rate R] [--window W]
 #   bench/run.sh [--quick] --agent-memory
 #
 # --quick: 100 devices, 3 s a phase, 500 intents/s fixed rate, under 60 s.
 # Defaults: 1,000 devices, 10 s a phase, 1,000 intents/s, a window of 2
-# intents per device. --daily, --storm, --provision and --scale are modes
-# of their own, with their own summary line and no JSON. --agent-memory is
+# intents per device. --daily, --storm, --provision, --scale and --mix
+# (holds and tariff readings beside plain payments, "fogpay-bench-mix ...")
+# are modes of their own, with their own summary line and no JSON. --agent-memory is
 # the device agent's memory beside paho's sample publisher
 # (bench/agent_memory_bench.c), with its own summary line and JSON. See
 # BENCHMARKS.md.

@@ -293,8 +293,8 @@ static bool export_event_arrears(cJSON *o, const fogpay_event *e)
            export_json_u64(o, "owedMinor", e->arrears_minor);
 }
 
-/* The fields of a tariff (kind 7) or meter-bound (kind 8) event into o;
- * false when out of memory. */
+/* The fields of a tariff (kind 7) or meter-bound (kind 8, with the hold
+ * that pays its readings) event into o; false when out of memory. */
 static bool export_event_tariff(cJSON *o, const fogpay_event *e, const char *usage_hex)
 {
     if (cJSON_AddStringToObject(o, "tariff", e->tariff_id) == NULL) {
@@ -303,7 +303,8 @@ static bool export_event_tariff(cJSON *o, const fogpay_event *e, const char *usa
     if (e->kind == FOGPAY_EVENT_METER_BOUND) {
         return cJSON_AddStringToObject(o, "meter", e->meter_id) != NULL &&
                (e->seq == 0 || (export_json_u64(o, "seq", e->seq) &&
-                                cJSON_AddStringToObject(o, "bindHash", usage_hex) != NULL));
+                                cJSON_AddStringToObject(o, "bindHash", usage_hex) != NULL)) &&
+               (e->hold_id == 0 || export_json_u64(o, "hold", e->hold_id));
     }
     int exponent = 0;
     const char *code = fogpay_currency_code(e->currency, &exponent);

@@ -89,8 +89,10 @@ typedef struct field_spec {
 #define TIME_MS_MAX   0x7fffffffffffull /* year 6429: any real time, and exact in JSON */
 #define TIME_S_MAX    0xffffffffffull
 
-/* Keys of a fogpay map are below this, so presence fits in a bit mask. */
-#define FIELD_KEY_LIMIT 32
+/* Keys of a fogpay map are below this, so presence fits in a bit mask of
+ * 64 bits (the event's key 39 is the highest so far); a map of more pairs
+ * than that is refused before its keys are read. */
+#define FIELD_KEY_LIMIT 64
 
 static const field_spec intent_fields[] = {
     TEXT_FIELD(fogpay_intent, 1, device_id, true, FIELD_ID),
@@ -537,7 +539,7 @@ static fogpay_error read_value(fogpay_cbor_reader *r, const field_spec *f, void 
 static fogpay_error decode_pairs(fogpay_cbor_reader *r, uint64_t pairs, const field_spec *fields,
                                  size_t count, void *base)
 {
-    uint32_t seen = 0;
+    uint64_t seen = 0;
     uint64_t last_key = 0;
     for (uint64_t i = 0; i < pairs; i++) {
         fogpay_cbor_item key;
@@ -558,13 +560,13 @@ static fogpay_error decode_pairs(fogpay_cbor_reader *r, uint64_t pairs, const fi
         if (!f) {
             return FOGPAY_ERR_UNKNOWN_FIELD;
         }
-        if (seen & (1u << f->key)) {
+        if (seen & (1ull << f->key)) {
             return FOGPAY_ERR_DUPLICATE_KEY;
         }
         if (i > 0 && key.value < last_key) {
             return FOGPAY_ERR_CBOR_NOT_DETERMINISTIC;
         }
-        seen |= 1u << f->key;
+        seen |= 1ull << f->key;
         last_key = key.value;
         err = read_value(r, f, base);
         if (err != FOGPAY_OK) {
@@ -572,7 +574,7 @@ static fogpay_error decode_pairs(fogpay_cbor_reader *r, uint64_t pairs, const fi
         }
     }
     for (size_t k = 0; k < count; k++) {
-        if (fields[k].required && !(seen & (1u << fields[k].key))) {
+        if (fields[k].required && !(seen & (1ull << fields[k].key))) {
             return FOGPAY_ERR_MISSING_FIELD;
         }
     }

@@ -496,11 +496,15 @@ typedef struct fogpay_hold_result {
 /* The hold id: FOGPAY_ERR_NOT_FOUND when there is none. From the hot state
  * when it is open. */
 fogpay_error fogpay_ledger_hold_get(fogpay_ledger *l, uint64_t id, fogpay_hold *out);
-/* What device_id holds in open holds in currency (0 when none). */
+/* What device_id holds in open holds in currency (0 when none): their
+ * amounts less what readings charged from them. */
 fogpay_error fogpay_ledger_hold_held(fogpay_ledger *l, const char *device_id, uint16_t currency,
                                      uint64_t *held_minor);
 /* Captures amount_minor of hold id for actor at now_ms, the rest released
- * to the payer; as its own transaction unless one is open. Refusals, in
+ * to the payer; as its own transaction unless one is open. A hold that
+ * readings were charged from (fogpay_ledger_meter_bind_hold) has that much
+ * less: its capture takes at most what it has left, and the release is
+ * what remains of that. Refusals, in
  * this order, each moving nothing: FOGPAY_ERR_HOLD_UNKNOWN,
  * FOGPAY_ERR_HOLD_CAPTURED, FOGPAY_ERR_HOLD_VOIDED, FOGPAY_ERR_HOLD_EXPIRED
  * (resolved by its timeout, or past it and not yet expired by the tick),
@@ -512,13 +516,16 @@ fogpay_error fogpay_ledger_hold_capture(fogpay_ledger *l, uint64_t id, uint64_t 
                                         const fogpay_hold_actor *actor, uint64_t now_ms,
                                         fogpay_hold_result *out);
 /* Voids hold id for actor (its payer, its payee device, or an operator):
- * the whole amount released to the payer. Refusals as a capture's, less
- * the amount's and the payer's (a payer may void). */
+ * what it has left released to the payer. Refusals as a capture's, less
+ * the amount's and the payer's (a payer may void), and
+ * FOGPAY_ERR_HOLD_INSUFFICIENT for a hold that readings took whole (its
+ * expiry resolves it). */
 fogpay_error fogpay_ledger_hold_void(fogpay_ledger *l, uint64_t id, const fogpay_hold_actor *actor,
                                      uint64_t now_ms, fogpay_hold_result *out);
 /* Expires up to max open holds whose expiry is at or before now_ms, in
  * one operation (its own transaction unless one is open): each a transfer
- * of kind FOGPAY_TRANSFER_EXPIRY of the whole amount back to the payer.
+ * of kind FOGPAY_TRANSFER_EXPIRY of what it has left back to the payer
+ * (none for a hold that readings took whole, resolved by its last charge).
  * *expired is how many; it costs no SELECT when none is due. */
 fogpay_error fogpay_ledger_hold_expire(fogpay_ledger *l, uint64_t now_ms, size_t max,
                                        size_t *expired);

@@ -12,7 +12,10 @@
  * as one operation: a savepoint inside the caller's transaction or a
  * transaction of its own, so a refusal or a fault moves nothing. The
  * schema lets a row be resolved once (holds_resolve_once), so a second
- * resolution cannot slip past these checks either.
+ * resolution cannot slip past these checks either. Readings of a meter
+ * bound with the hold are charged from it while it is open
+ * (ledger_hold_charge.c); the row keeps their total (charged_minor), and a
+ * resolution moves only the rest, the amount less that total.
  *
  * Hot state. The open holds are held in memory (ledger_hot_holds), loaded
  * with one SELECT on first use and changed only right after the statement

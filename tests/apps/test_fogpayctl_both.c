@@ -195,6 +195,9 @@ static void test_tariffs(void)
     both("bind-meter --device dev-a --meter dc-1 --tariff ev", 0);
     both("bindMeter --device dev-b --meter dc-1 --tariff ev", 1);
     both("bind-meter --device dev-a --meter dc-1 --tariff nope", 1);
+    /* Charged from a hold: no hold has that id; a hold id not a number. */
+    both("bind-meter --device dev-a --meter dc-2 --tariff ev --hold 9999", 1);
+    both("bindMeter --device dev-a --meter dc-2 --tariff ev --hold first", 2);
     both("meter --device dev-a --meter dc-1", 0);
     both("getMeter --device dev-a --meter dc-9", 1);
 }

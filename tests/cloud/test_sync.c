@@ -18,8 +18,10 @@
  *     refuses with its reason and moves nothing, and the cloud's copy
  *     gives every account the ledger's balance, summing to zero;
  *   - holds: an EV session's hold captured with the platform's fee leg and
- *     the rest released, another left to expire on the tick, all in the
- *     cloud with every account's balance equal to the ledger's;
+ *     the rest released, another left to expire on the tick, a third
+ *     paying the session's readings (kind 18, split by the fee schedule)
+ *     and then captured, all in the cloud with every account's balance
+ *     equal to the ledger's;
  *   - batches published by hand on the cloud broker: a duplicate is acked
  *     stored again and stored once, a flipped byte and an unknown key get no
  *     ack, a gap gets a resend from the right position, a fork is refused.
@@ -1003,10 +1005,70 @@ static uint64_t session_hold(gateway *g, const char *hold_s)
     return id;
 }
 
-/* The EV session's two endings on gateway 0, in the cloud: a hold of
- * 30.00 captured at 4.17 by the operator, split by dev-b's schedule (0.12
- * to the platform) with 25.83 released; a hold of a second expired by the
- * tick. The cloud's copy gives every account the ledger's balance. */
+/* dev-a's readings of meter m-sync through the agent, from quantity on
+ * by step each; the exit statuses summed (0: all answered). */
+static int session_readings(gateway *g, uint64_t quantity, uint64_t step, int count)
+{
+    int status = 0;
+    for (int i = 0; i < count; i++, quantity += step) {
+        char q[24];
+        snprintf(q, sizeof q, "%llu", (unsigned long long)quantity);
+        const char *usage[] = {"usage", "--meter", "m-sync", "--quantity", q, "--unit", "Wh", NULL};
+        status += agent_run(g, usage, false, NULL);
+    }
+    return status;
+}
+
+/* A session paid from its hold on gateway g: dev-a binds m-sync to dev-b's
+ * tariff and the hold, a baseline and two readings of 20000 Wh each charge
+ * 7.83 from the hold (kind 18, split by dev-b's schedule), the operator
+ * captures 1.00 and 12.34 goes back. The hold charges' count. */
+static uint64_t session_from_hold(gateway *g, uint64_t hold)
+{
+    fogpay_ledger *l = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    fogpay_tariff t = {.tariff_id = "ev-sync",
+                       .device_id = "dev-b",
+                       .unit = "Wh",
+                       .price_num = 3917,
+                       .price_den = 100000,
+                       .currency = EUR,
+                       .effective_ms = (uint64_t)time(NULL) * 1000u - 1000};
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_tariff_define(l, &t, t.effective_ms + 1000), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    char id[24];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)hold);
+    const char *bind[] = {"bind", "--meter", "m-sync", "--tariff", "ev-sync", "--hold", id, NULL};
+    CU_ASSERT_EQUAL(agent_run(g, bind, false, NULL), 0);
+    CU_ASSERT_EQUAL(session_readings(g, 1000, 20000, 3), 0);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    fogpay_hold h;
+    CU_ASSERT_EQUAL(fogpay_ledger_hold_get(l, hold, &h), FOGPAY_OK);
+    CU_ASSERT_EQUAL(h.charged_minor, 783 + 783);
+    const fogpay_hold_actor by_operator = {NULL, 0, NULL};
+    fogpay_hold_result r;
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_hold_capture(l, hold, 100, &by_operator, (uint64_t)time(NULL) * 1000u, &r),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(r.release.amount_minor, 3000 - 783 - 783 - 100);
+    uint64_t charges = 0;
+    uint64_t position = 0;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL(fogpay_ledger_chain_head(l, &position, hash), FOGPAY_OK);
+    for (uint64_t p = hold; p <= position; p++) {
+        fogpay_transfer x;
+        CU_ASSERT_EQUAL(fogpay_ledger_transfer_get(l, p, &x, NULL), FOGPAY_OK);
+        charges += x.kind == FOGPAY_TRANSFER_HOLD_CHARGE && x.related_position == hold;
+    }
+    fogpay_ledger_close(l);
+    return charges;
+}
+
+/* The EV session's endings on gateway 0, in the cloud: a hold of 30.00
+ * captured at 4.17 by the operator, split by dev-b's schedule (0.12 to
+ * the platform) with 25.83 released; a hold of a second expired by the
+ * tick; a hold paying the session's readings, then captured. The cloud's
+ * copy gives every account the ledger's balance. */
 static void test_session_holds(void)
 {
     gateway *g = &gws[0];
@@ -1049,6 +1111,9 @@ static void test_session_holds(void)
         fogpay_ledger_close(l);
     }
     CU_ASSERT_EQUAL(h.state, FOGPAY_HOLD_EXPIRED);
+    uint64_t paying = session_hold(g, "600");
+    CU_ASSERT_FATAL(paying != 0);
+    CU_ASSERT_EQUAL(session_from_hold(g, paying), 2);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
     uint64_t head = 0;
     uint8_t hash[FOGPAY_HASH_BYTES];
@@ -1067,7 +1132,9 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "ingest killed with SIGKILL mid-burst", test_ingest_killed);
     CU_add_test(s, "two ingest processes share the subscription", test_two_ingests);
     CU_add_test(s, "a payment with a fee: two legs at one position, in the cloud", test_fees);
-    CU_add_test(s, "an EV session's holds, captured with a fee and expired, in the cloud",
+    CU_add_test(s,
+                "an EV session's holds, captured with a fee, expired and paying readings, in "
+                "the cloud",
                 test_session_holds);
     CU_add_test(s, "duplicate, flipped byte, unknown key, fork, gap", test_hand_batches);
 }

@@ -18,8 +18,11 @@
  * charger capturing what the readings cost at 0.3917 EUR per kWh (summed
  * by the test), 3% of it to the platform's entity account by a fee
  * schedule, the rest back to the car; and a hold left to time out, given
- * back whole by the broker's tick. Balances and verify agree, and every
- * currency sums to zero.
+ * back whole by the broker's tick. And paid from the hold: the car's
+ * meter bound to the charger's tariff and the hold, each reading charged
+ * from the hold at once (3% to the platform), the rest released when the
+ * charger captures its connection fee. Balances and verify agree, and
+ * every currency sums to zero.
  *
  * argv[1] is the fogpay-agent program, argv[2] fogpayctl; FOGPAY_PLUGIN the
  * plugin. The ledger is provisioned through the ledger API before the
@@ -944,8 +947,8 @@ static uint64_t session_readings(uint64_t *quantity)
  * chain: per kind, the count and the sum of every leg. */
 typedef struct session_chain {
     uint64_t hold;
-    uint64_t count[FOGPAY_TRANSFER_ENTITY_PAYMENT + 1];
-    uint64_t total[FOGPAY_TRANSFER_ENTITY_PAYMENT + 1];
+    uint64_t count[FOGPAY_TRANSFER_HOLD_CHARGE + 1];
+    uint64_t total[FOGPAY_TRANSFER_HOLD_CHARGE + 1];
     uint64_t fee_legs;
 } session_chain;
 
@@ -954,7 +957,7 @@ static int session_visit(void *ctx, const fogpay_transfer *t, const uint8_t *has
     (void)hash;
     session_chain *c = ctx;
     if ((t->position == c->hold || t->related_position == c->hold) &&
-        t->kind <= FOGPAY_TRANSFER_ENTITY_PAYMENT) {
+        t->kind <= FOGPAY_TRANSFER_HOLD_CHARGE) {
         c->count[t->kind]++;
         c->total[t->kind] += fogpay_transfer_total(t);
         c->fee_legs += t->leg_count;
@@ -1061,6 +1064,92 @@ static void test_session_expired(void)
                              "1.00",    "--currency", "EUR", NULL};
     CU_ASSERT_EQUAL(agent("ev-charger", NULL, capture), 3); /* hold_expired */
     CU_ASSERT_EQUAL(gateway_balance("ev-charger"), charger);
+    ledger_sums_zero();
+}
+
+/* Paid from the hold: the car binds its meter to the charger's tariff and
+ * the session's hold, each reading a "minute" is charged from the hold at
+ * once (kind 18, 3% of it to the platform by the charger's schedule), the
+ * car's wallet untouched and its held amount going down; the charger's
+ * capture of a connection fee takes it from what the hold has left and
+ * the rest goes back to the car. A reading after that is refused. */
+static void test_session_from_hold(void)
+{
+    const char *tariff[] = {"define-tariff", "--tariff",   "ev-session", "--device",
+                            "ev-charger",    "--unit",     "Wh",         "--price",
+                            "3917/100000",   "--currency", "EUR",        NULL};
+    CU_ASSERT_EQUAL_FATAL(operator_run(tariff), 0);
+    int64_t car = gateway_balance("ev-car"), charger = gateway_balance("ev-charger");
+    int64_t platform = platform_balance();
+    uint64_t hold = session_authorise("600");
+    CU_ASSERT_FATAL(hold != 0);
+    char id[24], *text = NULL;
+    snprintf(id, sizeof id, "%" PRIu64, hold);
+    const char *bind[] = {"bind", "--meter", "ac-1", "--tariff", "ev-session", "--hold", id, NULL};
+    CU_ASSERT_EQUAL_FATAL(agent_text("ev-car", bind, &text), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "tariff ev-session"));
+    free(text);
+    uint64_t quantity = 5550000, total = 0, charged = 0, fees = 0;
+    char q[24];
+    snprintf(q, sizeof q, "%" PRIu64, quantity);
+    const char *baseline[] = {"usage", "--meter", "ac-1", "--quantity", q, "--unit", "Wh", NULL};
+    CU_ASSERT_EQUAL(agent_text("ev-car", baseline, &text), 0);
+    free(text);
+    for (uint64_t minute = 1; minute <= SESSION_MINUTES; minute++) {
+        uint64_t delta = 1 + (minute * 5279) % 833; /* up to 50 kW for a minute */
+        quantity += delta;
+        total += delta;
+        snprintf(q, sizeof q, "%" PRIu64, quantity);
+        const char *usage[] = {"usage", "--meter", "ac-1", "--quantity", q, "--unit", "Wh", NULL};
+        CU_ASSERT_EQUAL_FATAL(agent_text("ev-car", usage, &text), 0);
+        uint64_t charge = charge_cents(text);
+        charged += charge;
+        fees += charge * PLATFORM_FEE_BP / BASIS_POINTS;
+        if (charge != 0) {
+            CU_ASSERT_EQUAL(number_after(text, " hold "), hold);
+            char left[64];
+            snprintf(left, sizeof left, " left %" PRIu64 ".%02" PRIu64 " ",
+                     (SESSION_HOLD_MINOR - charged) / 100, (SESSION_HOLD_MINOR - charged) % 100);
+            CU_ASSERT_PTR_NOT_NULL(strstr(text, left));
+        }
+        free(text);
+    }
+    CU_ASSERT_EQUAL(charged, total * PRICE_NUM / PRICE_DEN);
+    CU_ASSERT_FATAL(charged > 0 && charged + 50 < SESSION_HOLD_MINOR);
+    CU_ASSERT_EQUAL(gateway_balance("ev-car"), car - SESSION_HOLD_MINOR);
+    CU_ASSERT_EQUAL(gateway_balance("ev-charger"), charger + (int64_t)(charged - fees));
+    CU_ASSERT_EQUAL(platform_balance(), platform + (int64_t)fees);
+    CU_ASSERT_EQUAL(status_value("ev-car", "held EUR "), (long long)(SESSION_HOLD_MINOR - charged));
+
+    /* A capture above what the hold has left is refused; a connection
+     * fee of 0.50 is taken and the rest goes back. */
+    char over[32];
+    uint64_t rest = SESSION_HOLD_MINOR - charged + 1;
+    snprintf(over, sizeof over, "%" PRIu64 ".%02" PRIu64, rest / 100, rest % 100);
+    const char *capture_over[] = {"capture", "--hold",     id,    "--amount",
+                                  over,      "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("ev-charger", NULL, capture_over), 3); /* hold_over_amount */
+    const char *capture[] = {"capture", "--hold",     id,    "--amount",
+                             "0.50",    "--currency", "EUR", NULL};
+    CU_ASSERT_EQUAL(agent("ev-charger", NULL, capture), 0);
+    uint64_t fee = 50 * PLATFORM_FEE_BP / BASIS_POINTS;
+    CU_ASSERT_EQUAL(gateway_balance("ev-car"), car - (int64_t)(charged + 50));
+    CU_ASSERT_EQUAL(gateway_balance("ev-charger"), charger + (int64_t)(charged - fees + 50 - fee));
+    CU_ASSERT_EQUAL(platform_balance(), platform + (int64_t)(fees + fee));
+    session_chain c = session_transfers(hold);
+    CU_ASSERT_EQUAL(c.count[FOGPAY_TRANSFER_AUTHORISATION], 1);
+    CU_ASSERT_EQUAL(c.total[FOGPAY_TRANSFER_HOLD_CHARGE], charged);
+    CU_ASSERT_EQUAL(c.total[FOGPAY_TRANSFER_CAPTURE], 50);
+    CU_ASSERT_EQUAL(c.count[FOGPAY_TRANSFER_RELEASE], 1);
+    CU_ASSERT_EQUAL(c.total[FOGPAY_TRANSFER_RELEASE], SESSION_HOLD_MINOR - charged - 50);
+
+    /* The hold is captured: a reading now charges nothing. */
+    snprintf(q, sizeof q, "%" PRIu64, quantity + 500);
+    const char *late[] = {"usage", "--meter", "ac-1", "--quantity", q, "--unit", "Wh", NULL};
+    CU_ASSERT_EQUAL(agent_text("ev-car", late, &text), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "hold_resolved"));
+    free(text);
+    CU_ASSERT_EQUAL(gateway_balance("ev-car"), car - (int64_t)(charged + 50));
     ledger_sums_zero();
 }
 
@@ -1589,6 +1678,8 @@ int main(int argc, char **argv)
     CU_add_test(s, "EV session captured: readings priced, captured, 3% to the platform",
                 test_session_captured);
     CU_add_test(s, "EV session left to time out: the tick gives it all back", test_session_expired);
+    CU_add_test(s, "EV session paid from its hold: readings charged, the rest released on capture",
+                test_session_from_hold);
     CU_add_test(s, "SIGKILL during a burst: each intent settles once", test_kill_during_burst);
     CU_add_test(s, "broker down: payments queue and settle in order", test_broker_down_queues);
     CU_add_test(s, "over the gateway's answers a second: pending, then settled in order",

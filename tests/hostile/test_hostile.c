@@ -97,6 +97,55 @@ __attribute__((format(printf, 1, 2))) static bool fail(const char *fmt, ...)
 
 /* ---- provisioning and the broker ------------------------------------------ */
 
+/* The holds the bind cases name (bind key 7), made in provisioning as the
+ * ledger makes them from authorisations, on the real clock and for the
+ * longest timeout so that none expires during the run. */
+enum { HOLD_FOREIGN, HOLD_VOIDED, HOLD_OTHER_PAYEE, HOLD_DOLLARS, HOLD_CENT, HOLDS_MADE };
+static uint64_t hold_ids[HOLDS_MADE];
+
+/* payer's hold of amount in currency to payee, with seq (far above any the
+ * cases send); its id into *id. */
+static bool provision_hold(fogpay_ledger *l, const char *payer, uint64_t seq, const char *payee,
+                           uint64_t amount, uint16_t currency, uint64_t *id)
+{
+    uint64_t now = (uint64_t)time(NULL) * 1000u;
+    fogpay_intent in;
+    memset(&in, 0, sizeof in);
+    snprintf(in.device_id, sizeof in.device_id, "%s", payer);
+    in.seq = seq;
+    snprintf(in.payee_device, sizeof in.payee_device, "%s", payee);
+    in.amount_minor = amount;
+    in.currency = currency;
+    in.created_s = now / 1000;
+    in.ttl_s = 3600;
+    in.hold_s = FOGPAY_HOLD_TIMEOUT_MAX_S;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    fogpay_sha256((const uint8_t *)&in, sizeof in, hash);
+    fogpay_transfer t;
+    int64_t balance = 0;
+    bool ok = fogpay_ledger_settle(l, &in, hash, now, &t, &balance) == FOGPAY_OK;
+    *id = t.position;
+    return ok;
+}
+
+/* dev-v's hold, dev-a's voided, dev-a's to dev-v (not the tariff's payee),
+ * dev-a's in dollars, dev-a's of one cent to dev-b. */
+static bool provision_holds(fogpay_ledger *l)
+{
+    fogpay_transfer t;
+    const fogpay_hold_actor by_operator = {NULL, 0, NULL};
+    fogpay_hold_result r;
+    uint64_t *id = hold_ids;
+    return fogpay_ledger_fund(l, "dev-a", USD, 100, "initial", 2000, &t) == FOGPAY_OK &&
+           provision_hold(l, "dev-v", 900001, "dev-b", 10, EUR, &id[HOLD_FOREIGN]) &&
+           provision_hold(l, "dev-a", 900001, "dev-b", 10, EUR, &id[HOLD_VOIDED]) &&
+           fogpay_ledger_hold_void(l, id[HOLD_VOIDED], &by_operator, (uint64_t)time(NULL) * 1000u,
+                                   &r) == FOGPAY_OK &&
+           provision_hold(l, "dev-a", 900002, "dev-v", 10, EUR, &id[HOLD_OTHER_PAYEE]) &&
+           provision_hold(l, "dev-a", 900003, "dev-b", 10, USD, &id[HOLD_DOLLARS]) &&
+           provision_hold(l, "dev-a", 900004, "dev-b", 1, EUR, &id[HOLD_CENT]);
+}
+
 static bool provision(void)
 {
     fogpay_ledger *l;
@@ -145,6 +194,7 @@ static bool provision(void)
                         .currency = EUR,
                         .effective_ms = 1000};
     ok = ok && fogpay_ledger_tariff_define(l, &t, 3000) == FOGPAY_OK;
+    ok = ok && provision_holds(l);
     fogpay_ledger_close(l);
     return ok;
 }
@@ -1222,6 +1272,58 @@ static bool c_bound_reading_backwards(void)
     return expect_reason_as("dev-a", "usage", m, n, FOGPAY_ERR_READING_BACKWARDS);
 }
 
+/* Bindings naming a hold that cannot pay dev-a's readings at t-b. */
+static bool bind_hold_expect(uint64_t hold, fogpay_error reason)
+{
+    fogpay_bind b = bind_of("dev-a", "m-hold", "t-b");
+    b.hold_id = hold;
+    return bind_expect(&b, key_of("dev-a"), reason);
+}
+
+static bool c_bind_hold_unknown(void)
+{
+    return bind_hold_expect(999999999, FOGPAY_ERR_HOLD_UNKNOWN);
+}
+
+static bool c_bind_hold_foreign(void)
+{
+    return bind_hold_expect(hold_ids[HOLD_FOREIGN], FOGPAY_ERR_HOLD_FOREIGN);
+}
+
+static bool c_bind_hold_resolved(void)
+{
+    return bind_hold_expect(hold_ids[HOLD_VOIDED], FOGPAY_ERR_HOLD_RESOLVED);
+}
+
+static bool c_bind_hold_other_payee(void)
+{
+    return bind_hold_expect(hold_ids[HOLD_OTHER_PAYEE], FOGPAY_ERR_HOLD_TARIFF_PAYEE);
+}
+
+static bool c_bind_hold_dollars(void)
+{
+    return bind_hold_expect(hold_ids[HOLD_DOLLARS], FOGPAY_ERR_HOLD_TARIFF_CURRENCY);
+}
+
+/* A meter bound with a hold of one cent, its baseline taken (nothing
+ * paid), then a reading of 2 cents: refused, nothing paid. */
+static bool c_hold_insufficient(void)
+{
+    uint8_t m[FOGPAY_MESSAGE_MAX];
+    fogpay_bind b = bind_of("dev-a", "m-cent", "t-b");
+    b.hold_id = hold_ids[HOLD_CENT];
+    size_t n = sign_bind(key_of("dev-a"), &b, m);
+    if (!expect_status("bind", m, n, FOGPAY_STATUS_STORED)) {
+        return false;
+    }
+    n = reading_a("m-cent", 1000, m);
+    if (!expect_status("usage", m, n, FOGPAY_STATUS_STORED)) {
+        return false;
+    }
+    n = reading_a("m-cent", 1020, m);
+    return expect_reason_as("dev-a", "usage", m, n, FOGPAY_ERR_HOLD_INSUFFICIENT);
+}
+
 /* Beyond the plausibility limit: refused, nothing paid. */
 static bool c_bound_reading_implausible(void)
 {
@@ -2087,6 +2189,15 @@ static const hostile_case cases[] = {
     CASE(bind_expired, "dev-a", "bind created two days ago", "expired"),
     CASE(bind_tariff_overlong, "dev-a", "tariff id of 24 bytes", "cbor_too_long"),
     CASE(intent_on_bind_topic, "dev-a", "an intent on the bind topic", "cbor_type"),
+    CASE(bind_hold_unknown, "dev-a", "bind naming hold 999999999", "hold_unknown"),
+    CASE(bind_hold_foreign, "dev-a", "bind naming dev-v's hold", "hold_foreign"),
+    CASE(bind_hold_resolved, "dev-a", "bind naming its voided hold", "hold_resolved"),
+    CASE(bind_hold_other_payee, "dev-a", "bind to t-b naming its hold to dev-v",
+         "hold_tariff_payee"),
+    CASE(bind_hold_dollars, "dev-a", "bind to t-b (EUR) naming its USD hold",
+         "hold_tariff_currency"),
+    CASE(hold_insufficient, "dev-a", "a reading of 2 cents charged from a hold of 1",
+         "hold_insufficient"),
     CASE(bound_reading_backwards, "dev-a", "bound meter read below its last reading",
          "reading_backwards"),
     CASE(bound_reading_implausible, "dev-a", "bound meter read 10^9+1 above its last",
