@@ -119,6 +119,16 @@ typedef enum fogpay_error {
     FOGPAY_ERR_PLAN_PAYEE = 145,        /* an instalment not to the lender's account */
     FOGPAY_ERR_INSTALMENT_AMOUNT = 146, /* not the amount of the instalment due */
     FOGPAY_ERR_PLAN_PAID = 147,         /* every instalment of the plan is paid */
+    /* Bank documents and personal data: statements, payouts, GDPR requests. */
+    FOGPAY_ERR_ENTITY_UNKNOWN = 180,          /* no legal entity has that id */
+    FOGPAY_ERR_PERIOD_EMPTY = 181,            /* the period ends where it starts */
+    FOGPAY_ERR_PERIOD_REVERSED = 182,         /* the period ends before it starts */
+    FOGPAY_ERR_BANK_REFERENCE_MISSING = 183,  /* the entity holds no bank reference */
+    FOGPAY_ERR_BANK_REFERENCE_NOT_IBAN = 184, /* the bank reference is not an IBAN */
+    FOGPAY_ERR_PAYOUT_CURRENCY = 185,         /* a SEPA credit transfer is in euro */
+    FOGPAY_ERR_DOCUMENT_TOO_LONG = 186,       /* over FOGPAY_BANK_DOCUMENT_ENTRIES_MAX */
+    FOGPAY_ERR_PERSONAL_DATA_ERASED = 187,    /* the entity's personal data are erased */
+    FOGPAY_ERR_PAYOUT_NONE = 188,             /* no payout in the period to initiate */
 
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,

@@ -211,6 +211,22 @@
     ((FOGPAY_FLOW_ANSWERS_MAX + 1) * (FOGPAY_FLOW_STRIKES_MAX + 1) + FOGPAY_DEVICE_COMMANDS_ROOM)
 #define FOGPAY_BROKER_QUEUED 2048u
 
+/* Bank documents (control/iso20022*.c): the entries of one camt.053
+ * statement and the credit transfers of one pain.001 initiation. A
+ * document is one control reply, and an entry takes about 1.2 KiB of XML,
+ * so 1000 keep a reply near a megabyte, which a broker and a bank's upload
+ * both take; a longer period is asked for in parts (document_too_long). */
+#define FOGPAY_BANK_DOCUMENT_ENTRIES_MAX 1000u
+
+/* An access request's export (control/control_entity_data.c): the
+ * transfers and the events naming the entity that one reply carries. The
+ * transfers past them are read with listTransfers from the cursor the
+ * export names; the events are few (registrations, ownership, logins). */
+#define FOGPAY_ENTITY_EXPORT_TRANSFERS_MAX 1000u
+#define FOGPAY_ENTITY_EXPORT_EVENTS_MAX    1000u
+/* The devices of an entity's ownership history one export lists. */
+#define FOGPAY_ENTITY_EXPORT_OWNERSHIP_MAX 1000u
+
 static_assert(FOGPAY_BROKER_QUEUED >= FOGPAY_BROKER_QUEUED_MIN,
               "the broker queues every answer a device can be owed");
 static_assert((FOGPAY_FLOW_DEVICES_MIN & (FOGPAY_FLOW_DEVICES_MIN - 1)) == 0 &&

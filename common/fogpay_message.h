@@ -161,7 +161,7 @@ typedef enum fogpay_transfer_kind {
     FOGPAY_TRANSFER_FUNDING = 1,    /* operator funds a wallet from a system account */
     FOGPAY_TRANSFER_REFUND = 2,     /* returns (part of) an earlier payment */
     FOGPAY_TRANSFER_REVERSAL = 3,   /* undoes an earlier transfer in full */
-    FOGPAY_TRANSFER_WITHDRAWAL = 4, /* operator moves money out of a wallet */
+    FOGPAY_TRANSFER_WITHDRAWAL = 4, /* money leaves the gateway: a payout of an entity account */
     /* Holds. The authorisation moves the amount from the payer's wallet to
      * the currency's holds account; the others name it by key 14. */
     FOGPAY_TRANSFER_AUTHORISATION = 5,   /* a device's held intent */
@@ -239,7 +239,14 @@ typedef enum fogpay_event_kind {
     FOGPAY_EVENT_ENTITY_LOGIN = 10, /* a legal entity's login was created or removed */
     FOGPAY_EVENT_PLAN = 11,         /* a device's financing plan is created or changed */
     FOGPAY_EVENT_PLAN_CLOSED = 12,  /* a device's financing plan is closed */
+    FOGPAY_EVENT_ERASURE = 18,      /* a legal entity's personal data were erased */
 } fogpay_event_kind;
+
+/* Which personal data an erasure event says were held and erased (key 36,
+ * a set of these bits; never the data themselves). */
+#define FOGPAY_ERASED_NAME     1u
+#define FOGPAY_ERASED_CONTACT  2u
+#define FOGPAY_ERASED_BANK_REF 4u
 
 /* One event of a gateway's event chain (schemas/event.cddl): what the back
  * office must know besides transfers. The chain is built as the transfer
@@ -287,6 +294,8 @@ typedef struct fogpay_event {
     uint64_t plan_schedule[3];            /* key 27: rate_bp, instalment_count, period_ms */
     uint8_t plan_terms_count;             /* key 28's length: 1 in a plan version */
     uint64_t plan_terms[3];               /* key 28: grace_ms, shortfall, collect */
+    /* An erasure: entity_id the legal entity, no device. */
+    uint8_t erased_fields; /* key 36, erasure: FOGPAY_ERASED_* of what was held */
 } fogpay_event;
 
 /* The two chains a gateway syncs upstream, each in batches of its own. */
