@@ -520,7 +520,8 @@ static fogpay_error read_value(fogpay_cbor_reader *r, const field_spec *f, void 
 static fogpay_error decode_pairs(fogpay_cbor_reader *r, uint64_t pairs, const field_spec *fields,
                                  size_t count, void *base)
 {
-    uint32_t seen = 0;
+    /* One bit a key: the keys of every message are below 64. */
+    uint64_t seen = 0;
     uint64_t last_key = 0;
     for (uint64_t i = 0; i < pairs; i++) {
         fogpay_cbor_item key;
@@ -541,13 +542,13 @@ static fogpay_error decode_pairs(fogpay_cbor_reader *r, uint64_t pairs, const fi
         if (!f) {
             return FOGPAY_ERR_UNKNOWN_FIELD;
         }
-        if (seen & (1u << f->key)) {
+        if (seen & (1ull << f->key)) {
             return FOGPAY_ERR_DUPLICATE_KEY;
         }
         if (i > 0 && key.value < last_key) {
             return FOGPAY_ERR_CBOR_NOT_DETERMINISTIC;
         }
-        seen |= 1u << f->key;
+        seen |= 1ull << f->key;
         last_key = key.value;
         err = read_value(r, f, base);
         if (err != FOGPAY_OK) {
@@ -555,7 +556,7 @@ static fogpay_error decode_pairs(fogpay_cbor_reader *r, uint64_t pairs, const fi
         }
     }
     for (size_t k = 0; k < count; k++) {
-        if (fields[k].required && !(seen & (1u << fields[k].key))) {
+        if (fields[k].required && !(seen & (1ull << fields[k].key))) {
             return FOGPAY_ERR_MISSING_FIELD;
         }
     }
