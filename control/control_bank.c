@@ -38,10 +38,9 @@ static void bank__explain(fogpay_error err, control_reply *r)
     }
 }
 
-/* Adds the document under "document" and frees it. */
-static fogpay_error bank__document(char *xml, size_t len, control_reply *r)
+/* Adds the document (NUL-terminated) under "document" and frees it. */
+static fogpay_error bank__document(char *xml, control_reply *r)
 {
-    (void)len;
     cJSON *item = cJSON_AddStringToObject(r->data, "document", xml);
     iso20022_free(xml);
     return item != NULL ? FOGPAY_OK : FOGPAY_ERR_NO_MEMORY;
@@ -81,7 +80,7 @@ fogpay_error control__get_statement(const fogpay_control_context *c, const cJSON
     control__add_amount(r->data, "credits", (int64_t)st.credits_minor, exponent);
     control__add_amount(r->data, "debits", (int64_t)st.debits_minor, exponent);
     cJSON_AddNumberToObject(r->data, "entries", st.entries);
-    return bank__document(xml, len, r);
+    return bank__document(xml, r);
 }
 
 fogpay_error control__payout(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
@@ -166,5 +165,5 @@ fogpay_error control__get_payout_initiation(const fogpay_control_context *c, con
     cJSON_AddStringToObject(r->data, "currency", fogpay_currency_code(currency, &exponent));
     cJSON_AddNumberToObject(r->data, "payouts", count);
     control__add_amount(r->data, "sum", (int64_t)sum, exponent);
-    return bank__document(xml, len, r);
+    return bank__document(xml, r);
 }

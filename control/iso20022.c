@@ -196,7 +196,7 @@ static int statement__entry(void *ctx, const fogpay_transfer *t, int64_t amount_
     return d->failed;
 }
 
-/* The statement's header and period, up to its (empty) account. */
+/* The group header, and the statement's id, creation and period. */
 static xmlNodePtr statement__head(iso20022_doc *d, xmlNodePtr message, uint64_t from_ms,
                                   uint64_t to_ms, uint64_t now_ms, const char *id)
 {
