@@ -366,6 +366,57 @@ static void test_refusals(void)
     fogpay_ledger_close(w.fx.l);
 }
 
+/* A period of more entries than one document holds is refused, for a
+ * statement and for an initiation; the period before the last is not. */
+static void test_too_long(void)
+{
+    world w;
+    world_open(&w);
+    fund(w.fx.l, "dev-a", EUR, 10000000);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_begin(w.fx.l), FOGPAY_OK);
+    for (uint64_t i = 0; i < FOGPAY_BANK_DOCUMENT_ENTRIES_MAX; i++) {
+        CU_ASSERT_EQUAL_FATAL(pay_full(w.fx.l, "dev-a", 4 + i, NULL, w.account_c, 100, EUR,
+                                       NOW_MS + 5 * 3600000 + i, NULL),
+                              FOGPAY_OK);
+        fogpay_transfer t;
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_payout(w.fx.l, w.entity_c, EUR, 1, "",
+                                                   NOW_MS + 5 * 3600000 + i, &t, NULL),
+                              FOGPAY_OK);
+    }
+    fogpay_transfer last;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_payout(w.fx.l, w.entity_c, EUR, 1, "",
+                             NOW_MS + 5 * 3600000 + FOGPAY_BANK_DOCUMENT_ENTRIES_MAX, &last, NULL),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_commit(w.fx.l), FOGPAY_OK);
+    char json[768];
+    unsigned long long from = NOW_MS + 5 * 3600000;
+    unsigned long long to = from + FOGPAY_BANK_DOCUMENT_ENTRIES_MAX;
+    snprintf(json, sizeof json,
+             "{\"commands\":[{\"command\":\"getStatement\",\"entity\":\"%s\",\"currency\":\"EUR\","
+             "\"from\":%llu,\"to\":%llu}]}",
+             w.entity_c, from, to);
+    refused(&w, json, "document_too_long");
+    snprintf(json, sizeof json,
+             "{\"commands\":[{\"command\":\"getPayoutInitiation\",\"currency\":\"EUR\","
+             "\"from\":%llu,\"to\":%llu," DEBTOR_OPS "}]}",
+             from, to + 1);
+    refused(&w, json, "document_too_long");
+    snprintf(json, sizeof json,
+             "{\"commands\":[{\"command\":\"getPayoutInitiation\",\"currency\":\"EUR\","
+             "\"from\":%llu,\"to\":%llu," DEBTOR_OPS "}]}",
+             from, to);
+    const cJSON *resp = NULL;
+    cJSON *reply = send_at(&w, NULL, json, to, &resp);
+    CU_ASSERT_STRING_EQUAL(error_of(resp), "");
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "payouts")->valueint,
+                    (int)FOGPAY_BANK_DOCUMENT_ENTRIES_MAX);
+    xmlDocPtr doc = validated(data_text(resp, "document"), "pain.001.001.09.xsd");
+    xmlFreeDoc(doc);
+    cJSON_Delete(reply);
+    fogpay_ledger_close(w.fx.l);
+}
+
 /* The IBAN check: spaces and case, the check digits. */
 static void test_iban(void)
 {
@@ -386,6 +437,7 @@ int main(void)
         {"a camt.053 statement, valid, its sums the ledger's", test_statement},
         {"payouts and their pain.001, valid, their sums the ledger's", test_payout_initiation},
         {"refusals of statements and payouts, nothing moved", test_refusals},
+        {"a period of more entries than a document holds", test_too_long},
         {"IBANs", test_iban},
     };
     return ledger_fixture_run("iso20022", tests, sizeof tests / sizeof tests[0]);
