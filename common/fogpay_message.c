@@ -21,6 +21,7 @@
 #include "fogpay_message.h"
 #include "fogpay_topic.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -542,6 +543,7 @@ static fogpay_error decode_pairs(fogpay_cbor_reader *r, uint64_t pairs, const fi
         if (!f) {
             return FOGPAY_ERR_UNKNOWN_FIELD;
         }
+        assert(f->key < 64); /* a table's key beyond what seen can mark */
         if (seen & (1ull << f->key)) {
             return FOGPAY_ERR_DUPLICATE_KEY;
         }
