@@ -218,6 +218,15 @@
  * both take; a longer period is asked for in parts (document_too_long). */
 #define FOGPAY_BANK_DOCUMENT_ENTRIES_MAX 1000u
 
+/* Bank identifiers (ISO 13616, ISO 9362): an IBAN is at most 34
+ * characters (two letters, two check digits, up to 30 letters and
+ * digits), written with spaces in groups of four at most 42; a BIC is 8 or
+ * 11; a party's name in an ISO 20022 message at most 140 characters. */
+#define FOGPAY_IBAN_MAX      34
+#define FOGPAY_IBAN_TEXT_MAX 42
+#define FOGPAY_BIC_MAX       11
+#define FOGPAY_BANK_NAME_MAX 140
+
 /* An access request's export (control/control_entity_data.c): the
  * transfers and the events naming the entity that one reply carries. The
  * transfers past them are read with listTransfers from the cursor the

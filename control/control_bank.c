@@ -122,12 +122,13 @@ fogpay_error control__payout(const fogpay_control_context *c, const cJSON *cmd, 
 /* The operator's own account the payouts leave from. */
 static fogpay_error bank__debtor(const cJSON *cmd, iso20022_debtor *debtor, control_reply *r)
 {
-    fogpay_error err = control__text(cmd, "debtorName", true, 140, &debtor->name, r);
+    fogpay_error err =
+        control__text(cmd, "debtorName", true, FOGPAY_BANK_NAME_MAX, &debtor->name, r);
     if (err == FOGPAY_OK) {
-        err = control__text(cmd, "debtorIban", true, FOGPAY_IBAN_MAX + 8, &debtor->iban, r);
+        err = control__text(cmd, "debtorIban", true, FOGPAY_IBAN_TEXT_MAX, &debtor->iban, r);
     }
     if (err == FOGPAY_OK) {
-        err = control__text(cmd, "debtorBic", false, 11, &debtor->bic, r);
+        err = control__text(cmd, "debtorBic", false, FOGPAY_BIC_MAX, &debtor->bic, r);
     }
     return err;
 }

@@ -908,7 +908,6 @@ fogpay_error fogpay_ledger_payout_list(fogpay_ledger *l, uint16_t currency, uint
  * digits, up to 30 letters and digits, and its check digits right (ISO
  * 13616, mod 97); out (FOGPAY_IBAN_MAX + 1 bytes, may be NULL) receives it
  * without spaces in upper case. */
-#define FOGPAY_IBAN_MAX 34
 bool fogpay_iban_parse(const char *text, char out[FOGPAY_IBAN_MAX + 1]);
 
 /* GDPR requests (ledger_personal.c). */
