@@ -6,7 +6,8 @@
  * well-formed message (30..59, and 100..199 for the payment products:
  * holds 100..109, tariffs and metered use 110..119, fees and splits
  * 120..129, legal entities' own logins 130..139, financing 140..154,
- * bearer notes 160..179, pay-per-use from a hold 195..199),
+ * bearer notes 160..179, bank documents and personal data 180..189,
+ * pay-per-use from a hold 195..199),
  * storage (60..79), and internal faults (80..99). The numeric values are
  * part of the wire contract: the reason code in a rejection receipt is one
  * of these values (schemas/reason.cddl), so a value is never renumbered or
@@ -136,6 +137,16 @@ typedef enum fogpay_error {
     FOGPAY_ERR_NOTE_EXPIRED = 164,        /* the note's expiry is past */
     FOGPAY_ERR_CUSTODY_NOT_HOLDER = 165,  /* a custody entry not signed by the holder */
     FOGPAY_ERR_CUSTODY_BROKEN = 166,      /* a custody entry that does not continue the chain */
+    /* Bank documents and personal data: statements, payouts, GDPR requests. */
+    FOGPAY_ERR_ENTITY_UNKNOWN = 180,          /* no legal entity has that id */
+    FOGPAY_ERR_PERIOD_EMPTY = 181,            /* the period ends where it starts */
+    FOGPAY_ERR_PERIOD_REVERSED = 182,         /* the period ends before it starts */
+    FOGPAY_ERR_BANK_REFERENCE_MISSING = 183,  /* the entity holds no bank reference */
+    FOGPAY_ERR_BANK_REFERENCE_NOT_IBAN = 184, /* the bank reference is not an IBAN */
+    FOGPAY_ERR_PAYOUT_CURRENCY = 185,         /* a SEPA credit transfer is in euro */
+    FOGPAY_ERR_DOCUMENT_TOO_LONG = 186,       /* over FOGPAY_BANK_DOCUMENT_ENTRIES_MAX */
+    FOGPAY_ERR_PERSONAL_DATA_ERASED = 187,    /* the entity's personal data are erased */
+    FOGPAY_ERR_PAYOUT_NONE = 188,             /* no payout in the period to initiate */
     /* Pay-per-use from a hold: a meter bound to a tariff and a hold. */
     FOGPAY_ERR_HOLD_INSUFFICIENT = 195,    /* the reading's charge is over what the hold has left */
     FOGPAY_ERR_HOLD_FOREIGN = 196,         /* the hold's payer is another device */

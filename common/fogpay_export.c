@@ -381,6 +381,10 @@ cJSON *fogpay_export_event_object(const fogpay_event *e, const uint8_t hash[FOGP
              cJSON_AddStringToObject(o, "login", e->login) != NULL &&
              cJSON_AddBoolToObject(o, "removed", e->login_removed != 0) != NULL;
         break;
+    case FOGPAY_EVENT_ERASURE:
+        ok = cJSON_AddStringToObject(o, "entity", e->entity_id) != NULL &&
+             export_json_u64(o, "erasedFields", e->erased_fields);
+        break;
     default:
         break;
     }

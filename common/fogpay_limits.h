@@ -284,6 +284,30 @@ static_assert(FOGPAY_METRICS_SLICES * FOGPAY_METRICS_SLICE_MS == 60000u,
               "the slices cover one minute");
 static_assert((FOGPAY_METRICS_CLIENTS_MAX & (FOGPAY_METRICS_CLIENTS_MAX - 1)) == 0,
               "the connection table is a power of two");
+/* Bank documents (control/iso20022*.c): the entries of one camt.053
+ * statement and the credit transfers of one pain.001 initiation. A
+ * document is one control reply, and an entry takes about 1.2 KiB of XML,
+ * so 1000 keep a reply near a megabyte, which a broker and a bank's upload
+ * both take; a longer period is asked for in parts (document_too_long). */
+#define FOGPAY_BANK_DOCUMENT_ENTRIES_MAX 1000u
+
+/* Bank identifiers (ISO 13616, ISO 9362): an IBAN is at most 34
+ * characters (two letters, two check digits, up to 30 letters and
+ * digits), written with spaces in groups of four at most 42; a BIC is 8 or
+ * 11; a party's name in an ISO 20022 message at most 140 characters. */
+#define FOGPAY_IBAN_MAX      34
+#define FOGPAY_IBAN_TEXT_MAX 42
+#define FOGPAY_BIC_MAX       11
+#define FOGPAY_BANK_NAME_MAX 140
+
+/* An access request's export (control/control_entity_data.c): the
+ * transfers and the events naming the entity that one reply carries. The
+ * transfers past them are read with listTransfers from the cursor the
+ * export names; the events are few (registrations, ownership, logins). */
+#define FOGPAY_ENTITY_EXPORT_TRANSFERS_MAX 1000u
+#define FOGPAY_ENTITY_EXPORT_EVENTS_MAX    1000u
+/* The devices of an entity's ownership history one export lists. */
+#define FOGPAY_ENTITY_EXPORT_OWNERSHIP_MAX 1000u
 
 static_assert(FOGPAY_BROKER_QUEUED >= FOGPAY_BROKER_QUEUED_MIN,
               "the broker queues every answer a device can be owed");

@@ -22,6 +22,7 @@
 #include "fogpay_note.h"
 #include "fogpay_topic.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -271,7 +272,7 @@ static const field_spec transfer_fields[] = {
 
 static const field_spec event_fields[] = {
     UINT_FIELD(fogpay_event, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_ARREARS_CLEARED),
+    UINT_FIELD(fogpay_event, 2, kind, true, 0, FOGPAY_EVENT_ERASURE),
     UINT_FIELD(fogpay_event, 3, time_ms, true, 1, TIME_MS_MAX),
     TEXT_FIELD(fogpay_event, 4, device_id, false, FIELD_ID),
     UINT_FIELD(fogpay_event, 5, seq, false, 1, FOGPAY_STORED_INT_MAX),
@@ -300,6 +301,7 @@ static const field_spec event_fields[] = {
     TUPLES_FIELD(fogpay_event, 27, plan_schedule, plan_schedule_count, plan_schedule_spec),
     TUPLES_FIELD(fogpay_event, 28, plan_terms, plan_terms_count, plan_terms_spec),
     UINT_FIELD(fogpay_event, 29, arrears_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
+    UINT_FIELD(fogpay_event, 36, erased_fields, false, 1, 7),
     UINT_FIELD(fogpay_event, 39, hold_id, false, 1, FOGPAY_STORED_INT_MAX),
 };
 
@@ -539,6 +541,7 @@ static fogpay_error read_value(fogpay_cbor_reader *r, const field_spec *f, void 
 static fogpay_error decode_pairs(fogpay_cbor_reader *r, uint64_t pairs, const field_spec *fields,
                                  size_t count, void *base)
 {
+    /* One bit a key: the keys of every message are below 64. */
     uint64_t seen = 0;
     uint64_t last_key = 0;
     for (uint64_t i = 0; i < pairs; i++) {
@@ -560,6 +563,7 @@ static fogpay_error decode_pairs(fogpay_cbor_reader *r, uint64_t pairs, const fi
         if (!f) {
             return FOGPAY_ERR_UNKNOWN_FIELD;
         }
+        assert(f->key < 64); /* a table's key beyond what seen can mark */
         if (seen & (1ull << f->key)) {
             return FOGPAY_ERR_DUPLICATE_KEY;
         }
@@ -977,16 +981,20 @@ static fogpay_error event_check(const fogpay_event *in)
     bool fee = in->kind == FOGPAY_EVENT_FEE_SCHEDULE;
     bool login = in->kind == FOGPAY_EVENT_ENTITY_LOGIN;
     bool plan = in->kind == FOGPAY_EVENT_PLAN || in->kind == FOGPAY_EVENT_PLAN_CLOSED;
-    bool entity =
-        ownership || login || in->kind == FOGPAY_EVENT_REGISTERED || in->kind == FOGPAY_EVENT_PLAN;
+    bool erasure = in->kind == FOGPAY_EVENT_ERASURE;
+    bool entity = ownership || login || erasure || in->kind == FOGPAY_EVENT_REGISTERED ||
+                  in->kind == FOGPAY_EVENT_PLAN;
     bool device = in->device_id[0] != '\0';
-    if (in->kind == 4) {
+    if (in->kind == 4 ||
+        (in->kind > FOGPAY_EVENT_ARREARS_CLEARED && in->kind < FOGPAY_EVENT_ERASURE)) {
         return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
     }
-    /* A device in every event but a login's (none) and a fee schedule's
-     * (its payee, if a device); a login exactly in login events. */
-    if ((login && device) || (!login && !fee && !device) || login != (in->login[0] != '\0') ||
-        (!login && in->login_removed != 0)) {
+    /* A device in every event but a login's and an erasure's (none) and a
+     * fee schedule's (its payee, if a device); a login exactly in login
+     * events; the erased fields exactly in an erasure. */
+    if (((login || erasure) && device) || (!login && !fee && !erasure && !device) ||
+        login != (in->login[0] != '\0') || (!login && in->login_removed != 0) ||
+        erasure != (in->erased_fields != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     fogpay_error err = event_fee_check(in);

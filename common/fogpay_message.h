@@ -183,7 +183,7 @@ typedef enum fogpay_transfer_kind {
     FOGPAY_TRANSFER_FUNDING = 1,    /* operator funds a wallet from a system account */
     FOGPAY_TRANSFER_REFUND = 2,     /* returns (part of) an earlier payment */
     FOGPAY_TRANSFER_REVERSAL = 3,   /* undoes an earlier transfer in full */
-    FOGPAY_TRANSFER_WITHDRAWAL = 4, /* operator moves money out of a wallet */
+    FOGPAY_TRANSFER_WITHDRAWAL = 4, /* money leaves the gateway: a payout of an entity account */
     /* Holds. The authorisation moves the amount from the payer's wallet to
      * the currency's holds account; the others name it by key 14. */
     FOGPAY_TRANSFER_AUTHORISATION = 5,   /* a device's held intent */
@@ -270,7 +270,14 @@ typedef enum fogpay_event_kind {
     FOGPAY_EVENT_PLAN_CLOSED = 12,  /* a device's financing plan is closed */
     FOGPAY_EVENT_ARREARS_ENTERED = 13, /* a plan's instalment is unpaid past its grace */
     FOGPAY_EVENT_ARREARS_CLEARED = 14, /* nothing past its grace is unpaid any more */
+    FOGPAY_EVENT_ERASURE = 18,         /* a legal entity's personal data were erased */
 } fogpay_event_kind;
+
+/* Which personal data an erasure event says were held and erased (key 36,
+ * a set of these bits; never the data themselves). */
+#define FOGPAY_ERASED_NAME     1u
+#define FOGPAY_ERASED_CONTACT  2u
+#define FOGPAY_ERASED_BANK_REF 4u
 
 /* One event of a gateway's event chain (schemas/event.cddl): what the back
  * office must know besides transfers. The chain is built as the transfer
@@ -324,6 +331,8 @@ typedef struct fogpay_event {
     uint64_t arrears_minor; /* key 29, arrears entered */
     uint64_t hold_id;       /* key 39, meter bound: the hold that pays its readings (absent: the
                              * device's wallet) */
+    /* An erasure: entity_id the legal entity, no device. */
+    uint8_t erased_fields; /* key 36, erasure: FOGPAY_ERASED_* of what was held */
 } fogpay_event;
 
 /* The two chains a gateway syncs upstream, each in batches of its own. */

@@ -134,10 +134,13 @@ static fogpay_error opener__configure(opener *o)
     return err;
 }
 
-/* The journal and durability pragmas (WAL is kept in the file) and the
- * page cache. synchronous=FULL in WAL mode syncs the WAL at every commit, so
- * a commit has reached the disk when it returns; NORMAL would sync only at
- * checkpoints, and a power cut could lose commits whose receipts were sent. */
+/* The journal and durability pragmas (WAL is kept in the file), the
+ * overwriting of deleted content and the page cache. secure_delete=FAST
+ * zeroes a deleted row's bytes in its page (where that costs no extra
+ * write), so that erased personal data do not linger in the file's free
+ * space once the WAL is checkpointed. synchronous=FULL in WAL mode syncs the WAL at every commit,
+ * so a commit has reached the disk when it returns; NORMAL would sync only at checkpoints, and a
+ * power cut could lose commits whose receipts were sent. */
 static fogpay_error opener__durability(opener *o)
 {
     char mode[16];
@@ -148,6 +151,9 @@ static fogpay_error opener__durability(opener *o)
     }
     if (err == FOGPAY_OK) {
         err = opener__query(o, "PRAGMA synchronous = FULL", NULL, 0);
+    }
+    if (err == FOGPAY_OK) {
+        err = opener__query(o, "PRAGMA secure_delete = FAST", NULL, 0);
     }
     if (err == FOGPAY_OK && o->schema->cache_kib > 0) {
         char pragma[48];

@@ -746,6 +746,11 @@ static const control_command control_commands[] = {
     {"getPlanStatement", control__get_plan_statement},
     {"listArrears", control__list_arrears},
     {"settlePlan", control__settle_plan},
+    {"getStatement", control__get_statement},
+    {"payout", control__payout},
+    {"getPayoutInitiation", control__get_payout_initiation},
+    {"eraseEntityData", control__erase_entity_data},
+    {"exportEntityData", control__export_entity_data},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */

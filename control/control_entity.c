@@ -18,6 +18,9 @@
  *   getTransfer        a transfer it is payer or payee of
  *   payDevice          from its own account to any device not revoked:
  *                      a top-up of its own device or a purchase
+ *   getStatement       the ISO 20022 statement of its own account
+ *   eraseEntityData    erasure of its own personal data
+ *   exportEntityData   everything the gateway holds about itself
  *
  * Whatever else it names is refused with a reason of its own, and nothing
  * moves: another entity's account or money (entity_foreign_account), a
@@ -114,6 +117,8 @@ static const control_entity_command control_entity_commands[] = {
     {"getBalance", entity__scope_device},      {"getEntityAccount", entity__scope_self},
     {"listEntityDevices", entity__scope_self}, {"listTransfers", entity__scope_transfers},
     {"getTransfer", entity__scope_transfer},   {"payDevice", entity__scope_self},
+    {"getStatement", entity__scope_self},      {"eraseEntityData", entity__scope_self},
+    {"exportEntityData", entity__scope_self},
 };
 
 fogpay_error control__entity_run(const fogpay_control_context *c, const char *name,

@@ -1,7 +1,8 @@
 /*
  * control_internal.h - shared by the command handlers of control.c,
  * control_import.c, control_entity.c, control_fee.c, control_hold.c,
- * control_plan.c, control_statement.c and control_tariff.c: the reply under construction and the
+ * control_plan.c, control_statement.c, control_tariff.c, control_bank.c and
+ * control_entity_data.c: the reply under construction and the
  * field readers that validate every field before the ledger sees it.
  */
 #ifndef FOGPAY_CONTROL_INTERNAL_H
@@ -132,5 +133,20 @@ fogpay_error control__hold_capture(const fogpay_control_context *c, const cJSON 
                                    uint64_t now_ms, control_reply *r);
 fogpay_error control__hold_void(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
                                 control_reply *r);
+
+/* Bank documents (control_bank.c): the camt.053 statement of an entity's
+ * account, payouts and the pain.001 initiation of a period's payouts. */
+fogpay_error control__get_statement(const fogpay_control_context *c, const cJSON *cmd,
+                                    uint64_t now_ms, control_reply *r);
+fogpay_error control__payout(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
+                             control_reply *r);
+fogpay_error control__get_payout_initiation(const fogpay_control_context *c, const cJSON *cmd,
+                                            uint64_t now_ms, control_reply *r);
+
+/* GDPR requests (control_entity_data.c): erasure and export. */
+fogpay_error control__erase_entity_data(const fogpay_control_context *c, const cJSON *cmd,
+                                        uint64_t now_ms, control_reply *r);
+fogpay_error control__export_entity_data(const fogpay_control_context *c, const cJSON *cmd,
+                                         uint64_t now_ms, control_reply *r);
 
 #endif

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 packages=(meson ninja-build pkg-config gcc mosquitto mosquitto-dev libmosquitto-dev
   libpaho-mqtt-dev libsqlite3-dev libcbor-dev libwolfssl-dev libcunit1-dev libcjson-dev
-  libmicrohttpd-dev python3)
+  libmicrohttpd-dev libxml2-dev python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -62,9 +62,12 @@ static const struct {
     {ledger_hold__sql, &ledger_hold__sql_count},
     {ledger_plan__sql, &ledger_plan__sql_count},
     {ledger_collect__sql, &ledger_collect__sql_count},
-    {ledger_statement__sql, &ledger_statement__sql_count},
+    {ledger_plan_statement__sql, &ledger_plan_statement__sql_count},
     {ledger_verify__sql, &ledger_verify__sql_count},
     {ledger_gauge__sql, &ledger_gauge__sql_count},
+    {ledger_statement__sql, &ledger_statement__sql_count},
+    {ledger_payout__sql, &ledger_payout__sql_count},
+    {ledger_personal__sql, &ledger_personal__sql_count},
 };
 
 sqlite3_stmt *ledger__stmt(fogpay_ledger *l, ledger_stmt_id id)

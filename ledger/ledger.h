@@ -1027,4 +1027,119 @@ fogpay_error fogpay_ledger_gauges(fogpay_ledger *l, fogpay_ledger_gauge *out);
 fogpay_error fogpay_ledger_verify(fogpay_ledger *l, uint64_t *checked, uint64_t *bad_position,
                                   char *problem, size_t problem_cap);
 
+/* Bank documents (ledger_statement.c, ledger_payout.c): what an ISO 20022
+ * statement of an entity's account and a credit transfer initiation of
+ * payouts read. A period is [from_ms, to_ms) by the transfers' times;
+ * from_ms == to_ms is FOGPAY_ERR_PERIOD_EMPTY, to_ms < from_ms
+ * FOGPAY_ERR_PERIOD_REVERSED. */
+
+/* An entity account's statement over a period: the account (0 when the
+ * entity has none in the currency: no entries, balances 0), its balance at
+ * from_ms and at to_ms, and the sums of its entries. */
+typedef struct fogpay_statement {
+    uint64_t account;
+    int64_t opening_minor;
+    int64_t closing_minor;
+    uint64_t credits_minor;
+    uint64_t debits_minor;
+    uint32_t entries;
+} fogpay_statement;
+
+/* One entry of a statement: the transfer and what it moved on the
+ * account, net over its legs (positive a credit, negative a debit). */
+typedef int (*fogpay_statement_visit)(void *ctx, const fogpay_transfer *t, int64_t amount_minor);
+
+/* Calls visit for each transfer of the period that moved entity_id's
+ * account in currency, in chain order (a non-zero return stops the walk
+ * with FOGPAY_ERR_NO_MEMORY, the visitor's only failure), then fills *out;
+ * one read transaction, so the balances and the entries agree. Errors:
+ * FOGPAY_ERR_ENTITY_UNKNOWN, the period's, FOGPAY_ERR_DOCUMENT_TOO_LONG
+ * (over FOGPAY_BANK_DOCUMENT_ENTRIES_MAX entries; visit is not called). */
+fogpay_error fogpay_ledger_statement(fogpay_ledger *l, const char *entity_id, uint16_t currency,
+                                     uint64_t from_ms, uint64_t to_ms, fogpay_statement_visit visit,
+                                     void *ctx, fogpay_statement *out);
+
+/* A payout: entity_id's account in currency pays out to the entity's bank
+ * account, a withdrawal (FOGPAY_TRANSFER_WITHDRAWAL) from its account to
+ * the currency's system account, as its own transaction unless one is
+ * open; payer_entity is entity_id. The bank account is the IBAN of the
+ * entity's bank reference (personal data, read here and never copied into
+ * the transfer). Errors: FOGPAY_ERR_ENTITY_UNKNOWN,
+ * FOGPAY_ERR_BANK_REFERENCE_MISSING (none, or erased),
+ * FOGPAY_ERR_BANK_REFERENCE_NOT_IBAN, FOGPAY_ERR_INSUFFICIENT_FUNDS,
+ * FOGPAY_ERR_AMOUNT_ZERO, FOGPAY_ERR_AMOUNT_TOO_LARGE,
+ * FOGPAY_ERR_FIELD_RANGE (a reference over FOGPAY_REFERENCE_MAX).
+ * *balance_after (may be NULL) is the account's balance after. */
+fogpay_error fogpay_ledger_payout(fogpay_ledger *l, const char *entity_id, uint16_t currency,
+                                  uint64_t amount_minor, const char *reference, uint64_t now_ms,
+                                  fogpay_transfer *out, int64_t *balance_after);
+
+/* One payout and where it goes: the entity's name and IBAN (spaces
+ * removed, upper case) read from its personal data now; valid during the
+ * call only. */
+typedef int (*fogpay_payout_visit)(void *ctx, const fogpay_transfer *t, const char *name,
+                                   const char *iban);
+
+/* Calls visit for each payout in currency of the period, in chain order
+ * (a non-zero return stops with FOGPAY_ERR_NO_MEMORY); *count and
+ * *sum_minor are theirs. Errors: the period's, FOGPAY_ERR_PAYOUT_NONE,
+ * FOGPAY_ERR_DOCUMENT_TOO_LONG, FOGPAY_ERR_BANK_REFERENCE_MISSING (an
+ * entity paid out to has erased its personal data since). */
+fogpay_error fogpay_ledger_payout_list(fogpay_ledger *l, uint16_t currency, uint64_t from_ms,
+                                       uint64_t to_ms, fogpay_payout_visit visit, void *ctx,
+                                       uint32_t *count, uint64_t *sum_minor);
+
+/* True when text, without its spaces, is an IBAN: two letters, two check
+ * digits, up to 30 letters and digits, and its check digits right (ISO
+ * 13616, mod 97); out (FOGPAY_IBAN_MAX + 1 bytes, may be NULL) receives it
+ * without spaces in upper case. */
+bool fogpay_iban_parse(const char *text, char out[FOGPAY_IBAN_MAX + 1]);
+
+/* GDPR requests (ledger_personal.c). */
+
+/* A copy of an entity's personal data, for its own access request only. */
+typedef struct fogpay_entity_personal_copy {
+    char name[FOGPAY_ENTITY_NAME_MAX + 1];
+    char contact[FOGPAY_ENTITY_CONTACT_MAX + 1];   /* "" when none */
+    char bank_ref[FOGPAY_ENTITY_BANK_REF_MAX + 1]; /* "" when none */
+    uint64_t created_ms;                           /* the entity's creation */
+} fogpay_entity_personal_copy;
+
+/* The entity's personal data. FOGPAY_ERR_ENTITY_UNKNOWN,
+ * FOGPAY_ERR_PERSONAL_DATA_ERASED (the entity exists, its data do not:
+ * out->created_ms is still set). */
+fogpay_error fogpay_ledger_entity_personal(fogpay_ledger *l, const char *entity_id,
+                                           fogpay_entity_personal_copy *out);
+
+/* Erases the entity's personal data: its one row of entity_personal is
+ * deleted and an erasure event (kind 18, naming the entity and which
+ * fields were held, never their values) is appended, in one transaction.
+ * Transfers, events and ownership name the entity by its pseudonymous id
+ * only, so both chains stay as they were and verify. *event_position (may
+ * be NULL) is the erasure event's. Errors: FOGPAY_ERR_ENTITY_UNKNOWN,
+ * FOGPAY_ERR_PERSONAL_DATA_ERASED (erased before). */
+fogpay_error fogpay_ledger_entity_erase(fogpay_ledger *l, const char *entity_id, uint64_t now_ms,
+                                        uint64_t *event_position);
+
+/* The entity's accounts, in id order. */
+typedef int (*fogpay_entity_account_visit)(void *ctx, uint64_t account, uint16_t currency,
+                                           int64_t balance_minor);
+fogpay_error fogpay_ledger_entity_accounts(fogpay_ledger *l, const char *entity_id,
+                                           fogpay_entity_account_visit visit, void *ctx);
+
+/* The entity's entries in the ownership history, in the order recorded,
+ * at most FOGPAY_ENTITY_EXPORT_OWNERSHIP_MAX: the device, the role, from
+ * when, recorded when, and until when (0: the entity holds it still; the
+ * next entry of the device's history otherwise). */
+typedef struct fogpay_holding {
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];
+    char role[8]; /* "owner" or "lessee" */
+    uint64_t effective_ms;
+    uint64_t recorded_ms;
+    uint64_t until_ms;
+} fogpay_holding;
+typedef int (*fogpay_holding_visit)(void *ctx, const fogpay_holding *h);
+fogpay_error fogpay_ledger_entity_holdings(fogpay_ledger *l, const char *entity_id,
+                                           fogpay_holding_visit visit, void *ctx);
+
 #endif

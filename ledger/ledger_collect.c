@@ -2,7 +2,7 @@
  * ledger_collect.c - what the gateway does about a plan's instalments by
  * itself: collecting a late one from the device's wallet, and a plan's
  * arrears (entered, cleared, listed). A plan's statements and its early
- * settlement are ledger_statement.c's.
+ * settlement are ledger_plan_statement.c's.
  *
  * Design. A pass (fogpay_ledger_plan_collect, on the plugin's tick) walks
  * the open plans in plan id order, a bounded page at a time, each plan in

@@ -13,7 +13,10 @@
  * event chain; ledger_fee.c fee schedules and transfers of several legs; ledger_sync.c the upstream
  * sync state; ledger_gauge.c the figures the gateway's metrics publish; ledger_verify.c
  * verification; ledger_hot.c the hot state of settlement in memory; ledger_checkpoint.c the WAL
- * checkpoints on a thread of their own.
+ * checkpoints on a thread of their own;
+ * ledger_statement.c an entity account's statement over a period;
+ * ledger_payout.c payouts to an entity's bank account and their list;
+ * ledger_personal.c personal data: erasure and an access request's reads.
  *
  * Statements. Each file keeps its SQL in a table of {id, text}; ledger.c
  * prepares all of them once at open with SQLITE_PREPARE_PERSISTENT. A
@@ -216,7 +219,7 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_ARREARS_INSERT,
     LEDGER_STMT_ARREARS_CLEAR,
     LEDGER_STMT_ARREARS_LIST,
-    /* ledger_statement.c */
+    /* ledger_plan_statement.c */
     LEDGER_STMT_PLAN_PAID_BY,
     LEDGER_STMT_OWNERSHIP_HELD,
     /* ledger_verify.c */
@@ -229,6 +232,18 @@ typedef enum ledger_stmt_id {
     /* ledger_gauge.c */
     LEDGER_STMT_GAUGE_HOLDS_OPEN,
     LEDGER_STMT_GAUGE_DEVICES,
+    /* ledger_statement.c */
+    LEDGER_STMT_STATEMENT_BALANCE_AT,
+    LEDGER_STMT_STATEMENT_COUNT,
+    LEDGER_STMT_STATEMENT_ENTRIES,
+    /* ledger_payout.c */
+    LEDGER_STMT_PERSONAL_GET,
+    LEDGER_STMT_PAYOUT_COUNT,
+    LEDGER_STMT_PAYOUT_LIST,
+    /* ledger_personal.c */
+    LEDGER_STMT_PERSONAL_DELETE,
+    LEDGER_STMT_ENTITY_ACCOUNTS,
+    LEDGER_STMT_ENTITY_HOLDINGS,
     LEDGER_STMT_COUNT
 } ledger_stmt_id;
 
@@ -270,10 +285,16 @@ extern const ledger_stmt_sql ledger_plan__sql[];
 extern const size_t ledger_plan__sql_count;
 extern const ledger_stmt_sql ledger_collect__sql[];
 extern const size_t ledger_collect__sql_count;
-extern const ledger_stmt_sql ledger_statement__sql[];
-extern const size_t ledger_statement__sql_count;
+extern const ledger_stmt_sql ledger_plan_statement__sql[];
+extern const size_t ledger_plan_statement__sql_count;
 extern const ledger_stmt_sql ledger_verify__sql[];
 extern const size_t ledger_verify__sql_count;
+extern const ledger_stmt_sql ledger_statement__sql[];
+extern const size_t ledger_statement__sql_count;
+extern const ledger_stmt_sql ledger_payout__sql[];
+extern const size_t ledger_payout__sql_count;
+extern const ledger_stmt_sql ledger_personal__sql[];
+extern const size_t ledger_personal__sql_count;
 
 /* schemas/ledger.sql and schemas/ledger_migrate_N.sql, NUL-terminated,
  * generated at build time by schemas/embed_sql.py. */
@@ -840,6 +861,16 @@ fogpay_error ledger__event_head(fogpay_ledger *l, uint64_t *position,
  * FOGPAY_ERR_LEDGER_CORRUPT otherwise. */
 fogpay_error ledger__event_read(sqlite3_stmt *s, fogpay_event *e, uint8_t hash[FOGPAY_HASH_BYTES],
                                 const uint8_t **record, size_t *record_len);
+
+/* ledger_statement.c: FOGPAY_OK for a period [from_ms, to_ms) of some
+ * length, FOGPAY_ERR_PERIOD_EMPTY, FOGPAY_ERR_PERIOD_REVERSED, or
+ * FOGPAY_ERR_FIELD_RANGE for a time past what a column holds. */
+fogpay_error ledger__period_check(uint64_t from_ms, uint64_t to_ms);
+
+/* ledger_payout.c: the entity's personal data (FOGPAY_ERR_ENTITY_UNKNOWN,
+ * FOGPAY_ERR_PERSONAL_DATA_ERASED with out->created_ms set). */
+fogpay_error ledger__personal_read(fogpay_ledger *l, const char *entity_id,
+                                   fogpay_entity_personal_copy *out);
 
 /* ledger_tariff.c: the meter's latest binding with its state from the
  * database (FOGPAY_ERR_METER_UNKNOWN when it has none), and the write of a

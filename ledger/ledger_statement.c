@@ -1,286 +1,197 @@
 /*
- * ledger_statement.c - what a financing plan's parties paid and owe: an
- * entity's statement of a plan, and the plan's early settlement.
+ * ledger_statement.c - the statement of a legal entity's account over a
+ * period: its balance at the start and at the end, and every transfer in
+ * between that moved it, for the bank statement (camt.053) that
+ * control/iso20022.c writes.
  *
- * Design. A statement is read, never stored: what the entity paid is the
- * sum of the plan's transfers (instalments, collections, an early
- * settlement) whose payer_entity it is, which ledger_settle.c and
- * ledger_collect.c set to the device's holder when the instalment fell
- * due; what it owes is computed from the version in force, instalment by
- * instalment, with the holder at each due time (fogpay_ledger_owner_at).
- * So a resale moves the obligations from its effective time without
- * rewriting anything. An early settlement is one transfer and the plan's
- * closing version in one operation; its amount is the rule of ledger.h.
+ * Design. The account's transfers are found through the accounts' indexes
+ * as listTransfers finds them (ledger_query.c): transfers_credit,
+ * transfers_debit (an entity account is never debited by a device's
+ * payment, kind 0, so the partial index holds all its debits) and the legs'
+ * own two indexes. The opening balance is the sum of what moved the
+ * account before from_ms, each entry's amount its net over the transfer's
+ * legs, and the closing balance the opening plus the entries, all inside
+ * one read transaction and on the same times, so that
+ * closing - opening is exactly the entries' sum and, for a period that
+ * reaches past the last transfer, the closing balance is the account's.
+ * The entries are counted before any is visited, so a period over
+ * FOGPAY_BANK_DOCUMENT_ENTRIES_MAX is refused before a document is begun.
  *
- * Ownership. Nothing here allocates; outputs are written only on success.
+ * Ownership. Nothing here allocates; a visited transfer is valid during
+ * the visitor's call only.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "ledger_internal.h"
 
+/* The positions of the transfers that moved account ?1 (legs included). */
+#define STATEMENT_POSITIONS                                                                        \
+    "SELECT position FROM transfers WHERE credit_account = ?1 "                                    \
+    "UNION SELECT position FROM transfers WHERE kind <> 0 AND debit_account = ?1 "                 \
+    "UNION SELECT position FROM transfer_legs WHERE credit_account = ?1 "                          \
+    "UNION SELECT position FROM transfer_legs WHERE debit_account = ?1"
+
 const ledger_stmt_sql ledger_statement__sql[] = {
-    {LEDGER_STMT_PLAN_PAID_BY,
-     "SELECT count(*), coalesce(sum(t.amount_minor + coalesce((SELECT sum(g.amount_minor) "
-     "FROM transfer_legs AS g WHERE g.position = t.position), 0)), 0) FROM transfers AS t "
-     "WHERE t.plan_id = ?1 AND t.payer_entity = ?2 AND t.kind IN (11, 12, 13)"},
-    {LEDGER_STMT_OWNERSHIP_HELD,
-     "SELECT count(*) FROM ownership WHERE device_id = ?1 AND entity_id = ?2"},
+    /* ?1 account, ?2 before: credits minus debits of the account's rows. */
+    {LEDGER_STMT_STATEMENT_BALANCE_AT,
+     "SELECT coalesce((SELECT sum(amount_minor) FROM transfers WHERE credit_account = ?1 "
+     "AND time_ms < ?2), 0) "
+     "- coalesce((SELECT sum(amount_minor) FROM transfers WHERE kind <> 0 "
+     "AND debit_account = ?1 AND time_ms < ?2), 0) "
+     "+ coalesce((SELECT sum(g.amount_minor) FROM transfer_legs AS g JOIN transfers AS t "
+     "ON t.position = g.position WHERE g.credit_account = ?1 AND t.time_ms < ?2), 0) "
+     "- coalesce((SELECT sum(g.amount_minor) FROM transfer_legs AS g JOIN transfers AS t "
+     "ON t.position = g.position WHERE g.debit_account = ?1 AND t.time_ms < ?2), 0)"},
+    /* ?1 account, ?2 from, ?3 to. */
+    {LEDGER_STMT_STATEMENT_COUNT,
+     "SELECT count(*) FROM transfers WHERE position IN (" STATEMENT_POSITIONS ") "
+     "AND time_ms >= ?2 AND time_ms < ?3"},
+    {LEDGER_STMT_STATEMENT_ENTRIES,
+     "SELECT " LEDGER_TRANSFER_COLUMNS " FROM transfers WHERE position IN (" STATEMENT_POSITIONS
+     ") AND time_ms >= ?2 AND time_ms < ?3 ORDER BY position"},
 };
 const size_t ledger_statement__sql_count =
     sizeof ledger_statement__sql / sizeof ledger_statement__sql[0];
 
-/* What entity_id paid of plan_id: count and whole amounts. */
-static fogpay_error statement__paid(fogpay_ledger *l, const char *plan_id, const char *entity_id,
-                                    fogpay_plan_statement *out)
+fogpay_error ledger__period_check(uint64_t from_ms, uint64_t to_ms)
 {
-    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_PLAN_PAID_BY);
-    ledger__bind_text(l, s, 1, plan_id);
-    ledger__bind_text(l, s, 2, entity_id);
-    int rc = ledger__step(l, s);
-    fogpay_error err = FOGPAY_OK;
-    if (rc == SQLITE_ROW) {
-        int64_t count = sqlite3_column_int64(s, 0);
-        int64_t sum = sqlite3_column_int64(s, 1);
-        if (count < 0 || count > UINT32_MAX || sum < 0) {
-            err = FOGPAY_ERR_LEDGER_CORRUPT;
+    if (to_ms < from_ms) {
+        return FOGPAY_ERR_PERIOD_REVERSED;
+    }
+    if (to_ms == from_ms) {
+        return FOGPAY_ERR_PERIOD_EMPTY;
+    }
+    return from_ms > LEDGER_INT_MAX || to_ms > LEDGER_INT_MAX ? FOGPAY_ERR_FIELD_RANGE : FOGPAY_OK;
+}
+
+/* What t moved on account, net over its legs (credits positive). */
+static int64_t statement__net(const fogpay_transfer *t, uint64_t account)
+{
+    int64_t net = 0;
+    for (uint32_t i = 0; i <= t->leg_count; i++) {
+        fogpay_leg leg = fogpay_transfer_leg(t, i);
+        if (leg.credit_account == account) {
+            net += (int64_t)leg.amount_minor;
+        } else if (leg.debit_account == account) {
+            net -= (int64_t)leg.amount_minor;
         }
-        out->paid_count = (uint32_t)count;
-        out->paid_minor = (uint64_t)sum;
+    }
+    return net;
+}
+
+typedef struct statement_walk {
+    fogpay_statement_visit visit;
+    void *ctx;
+    fogpay_statement *st;
+    bool stopped;
+} statement_walk;
+
+static int statement__visit(void *ctx, const void *record, const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    (void)hash;
+    statement_walk *w = ctx;
+    const fogpay_transfer *t = record;
+    int64_t net = statement__net(t, w->st->account);
+    if (net > 0) {
+        w->st->credits_minor += (uint64_t)net;
     } else {
-        err = ledger__error(l, rc);
+        w->st->debits_minor += (uint64_t)-net;
     }
-    ledger__finish(s);
+    w->st->entries++;
+    if (w->visit(w->ctx, t, net) != 0) {
+        w->stopped = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* The balance of account before time_ms. */
+static fogpay_error statement__balance_at(fogpay_ledger *l, uint64_t account, uint64_t time_ms,
+                                          int64_t *out)
+{
+    uint64_t balance = 0;
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_STATEMENT_BALANCE_AT);
+    ledger__bind_u64(l, s, 1, account);
+    ledger__bind_u64(l, s, 2, time_ms);
+    fogpay_error err = ledger__scalar(l, s, &balance);
+    if (err == FOGPAY_OK && balance > LEDGER_INT_MAX) {
+        err = FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    *out = (int64_t)balance;
     return err;
 }
 
-/* The instalments of p due by now while entity_id held the device, and
- * of those the unpaid ones with their amounts. */
-static fogpay_error statement__owed(fogpay_ledger *l, const fogpay_plan *p, const char *entity_id,
-                                    uint64_t now_ms, fogpay_plan_statement *out)
+/* Inside the read: the account's balances, the count, then the entries. */
+static fogpay_error statement__read(fogpay_ledger *l, const char *entity_id, uint16_t currency,
+                                    uint64_t from_ms, uint64_t to_ms, statement_walk *w)
 {
-    uint32_t paid = 0;
-    fogpay_error err = ledger__plan_paid(l, p, &paid);
-    for (uint32_t n = 1; err == FOGPAY_OK && n <= p->instalment_count; n++) {
-        fogpay_instalment in;
-        err = ledger__plan_instalment_n(l, p, n, now_ms, &in);
-        if (err != FOGPAY_OK || in.due_ms > now_ms) {
-            break;
-        }
-        char holder[FOGPAY_ENTITY_ID_MAX + 1];
-        err = fogpay_ledger_owner_at(l, p->device_id, in.due_ms, holder);
-        if (err == FOGPAY_ERR_NOT_FOUND) {
-            err = FOGPAY_OK;
-            continue;
-        }
-        if (err != FOGPAY_OK || strcmp(holder, entity_id) != 0) {
-            continue;
-        }
-        out->due_count++;
-        if (n > paid) {
-            out->owed_count++;
-            out->owed_minor += in.amount_minor;
-        }
-    }
-    return err;
-}
-
-/* The version of plan_id in force now (a closing one for a closed plan,
- * which owes nothing more while its statement stands). */
-static fogpay_error statement__version(fogpay_ledger *l, const char *plan_id, uint64_t now_ms,
-                                       fogpay_plan *p)
-{
-    fogpay_error err = fogpay_ledger_plan_at(l, plan_id, now_ms, p, NULL);
+    fogpay_error err = ledger__entity_exists(l, entity_id);
     if (err == FOGPAY_ERR_NOT_FOUND) {
-        return FOGPAY_ERR_PLAN_NOT_STARTED;
+        return FOGPAY_ERR_ENTITY_UNKNOWN;
+    }
+    ledger_account account;
+    if (err == FOGPAY_OK) {
+        err = ledger__account_find_db(l, LEDGER_ACCOUNT_ENTITY, entity_id, currency, &account);
+    }
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        return FOGPAY_OK; /* no account: nothing moved, balances 0 */
+    }
+    w->st->account = account.id;
+    if (err == FOGPAY_OK) {
+        err = statement__balance_at(l, account.id, from_ms, &w->st->opening_minor);
+    }
+    uint64_t count = 0;
+    if (err == FOGPAY_OK) {
+        sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_STATEMENT_COUNT);
+        ledger__bind_u64(l, s, 1, account.id);
+        ledger__bind_u64(l, s, 2, from_ms);
+        ledger__bind_u64(l, s, 3, to_ms);
+        err = ledger__scalar(l, s, &count);
+    }
+    if (err == FOGPAY_OK && count > FOGPAY_BANK_DOCUMENT_ENTRIES_MAX) {
+        ledger__note(l, "the period holds more entries than one statement");
+        return FOGPAY_ERR_DOCUMENT_TOO_LONG;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_STATEMENT_ENTRIES);
+    ledger__bind_u64(l, s, 1, account.id);
+    ledger__bind_u64(l, s, 2, from_ms);
+    ledger__bind_u64(l, s, 3, to_ms);
+    fogpay_transfer scratch;
+    err = ledger__chain_walk(l, &ledger_transfer_chain, s, &scratch, statement__visit, w);
+    if (err == FOGPAY_OK && w->stopped) {
+        err = FOGPAY_ERR_NO_MEMORY;
     }
     return err;
 }
 
-fogpay_error fogpay_ledger_plan_statement(fogpay_ledger *l, const char *plan_id,
-                                          const char *entity_id, uint64_t now_ms,
-                                          fogpay_plan_statement *out)
+fogpay_error fogpay_ledger_statement(fogpay_ledger *l, const char *entity_id, uint16_t currency,
+                                     uint64_t from_ms, uint64_t to_ms, fogpay_statement_visit visit,
+                                     void *ctx, fogpay_statement *out)
 {
-    if (l == NULL || plan_id == NULL || entity_id == NULL || out == NULL) {
+    if (l == NULL || visit == NULL || out == NULL) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
-    fogpay_error err = ledger__check_id(plan_id, FOGPAY_PLAN_ID_MAX);
+    fogpay_error err = ledger__check_id(entity_id, FOGPAY_ENTITY_ID_MAX);
     if (err == FOGPAY_OK) {
-        err = ledger__check_id(entity_id, FOGPAY_ENTITY_ID_MAX);
+        err = ledger__period_check(from_ms, to_ms);
     }
-    fogpay_plan p;
-    if (err == FOGPAY_OK) {
-        err = statement__version(l, plan_id, now_ms, &p);
+    if (err != FOGPAY_OK) {
+        return err;
     }
+    fogpay_statement st = {0};
+    statement_walk w = {.visit = visit, .ctx = ctx, .st = &st};
     bool own = false;
+    err = ledger__read_begin(l, &own);
     if (err == FOGPAY_OK) {
-        err = ledger__read_begin(l, &own);
+        err = statement__read(l, entity_id, currency, from_ms, to_ms, &w);
+        ledger__read_end(l, own);
     }
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    uint64_t held = 0;
-    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_OWNERSHIP_HELD);
-    ledger__bind_text(l, s, 1, p.device_id);
-    ledger__bind_text(l, s, 2, entity_id);
-    err = ledger__scalar(l, s, &held);
-    if (err == FOGPAY_OK && held == 0) {
-        err = FOGPAY_ERR_STATEMENT_ENTITY;
-    }
-    fogpay_plan_statement st;
-    memset(&st, 0, sizeof st);
-    st.currency = p.currency;
     if (err == FOGPAY_OK) {
-        err = statement__paid(l, plan_id, entity_id, &st);
-    }
-    if (err == FOGPAY_OK && !p.closed) {
-        err = statement__owed(l, &p, entity_id, now_ms, &st);
-    }
-    ledger__read_end(l, own);
-    if (err == FOGPAY_OK) {
+        st.closing_minor = st.opening_minor + (int64_t)st.credits_minor - (int64_t)st.debits_minor;
         *out = st;
-    }
-    return err;
-}
-
-/* What settles p at now, by the rule of ledger.h, and the first unpaid
- * instalment's number. */
-static fogpay_error statement__settle_amount(fogpay_ledger *l, const fogpay_plan *p,
-                                             uint64_t now_ms, uint64_t *amount_minor,
-                                             uint32_t *first)
-{
-    uint32_t paid = 0;
-    fogpay_error err = ledger__plan_paid(l, p, &paid);
-    if (err == FOGPAY_OK && paid >= p->instalment_count) {
-        err = FOGPAY_ERR_PLAN_PAID;
-    }
-    uint64_t amount = 0;
-    for (uint32_t n = paid + 1; err == FOGPAY_OK && n <= p->instalment_count; n++) {
-        fogpay_instalment in;
-        err = ledger__plan_instalment_n(l, p, n, now_ms, &in);
-        if (err == FOGPAY_OK) {
-            amount += in.due_ms <= now_ms ? in.amount_minor : in.principal_minor;
-        }
-    }
-    if (err == FOGPAY_OK && amount > FOGPAY_AMOUNT_MAX_MINOR) {
-        err = FOGPAY_ERR_AMOUNT_TOO_LARGE;
-    }
-    *amount_minor = amount;
-    *first = paid + 1;
-    return err;
-}
-
-/* The account that pays a settlement: the device's wallet, or the account
- * of the entity holding it now; FOGPAY_ERR_SETTLEMENT_FUNDS when it holds
- * less than amount_minor. payer_entity is the holder now. */
-static fogpay_error statement__payer(fogpay_ledger *l, const fogpay_plan *p, bool from_entity,
-                                     uint64_t amount_minor, uint64_t now_ms, ledger_account *payer,
-                                     char payer_entity[FOGPAY_ENTITY_ID_MAX + 1])
-{
-    fogpay_error err = fogpay_ledger_owner_at(l, p->device_id, now_ms, payer_entity);
-    if (err == FOGPAY_ERR_NOT_FOUND) {
-        if (from_entity) {
-            return FOGPAY_ERR_STATEMENT_ENTITY;
-        }
-        err = FOGPAY_OK;
-    }
-    if (err == FOGPAY_OK) {
-        err =
-            from_entity
-                ? ledger__account_find(l, LEDGER_ACCOUNT_ENTITY, payer_entity, p->currency, payer)
-                : ledger__account_find(l, LEDGER_ACCOUNT_WALLET, p->device_id, p->currency, payer);
-    }
-    if (err == FOGPAY_ERR_NOT_FOUND ||
-        (err == FOGPAY_OK && (payer->balance < 0 || (uint64_t)payer->balance < amount_minor))) {
-        return FOGPAY_ERR_SETTLEMENT_FUNDS;
-    }
-    return err;
-}
-
-/* The writes of a settlement inside its operation: the transfer, the
- * closing version, the arrears cleared. */
-static fogpay_error statement__settle_write(fogpay_ledger *l, const fogpay_plan *p,
-                                            bool from_entity, uint64_t now_ms, fogpay_transfer *t,
-                                            fogpay_plan_change *change)
-{
-    uint64_t amount = 0;
-    uint32_t first = 0;
-    fogpay_error err = statement__settle_amount(l, p, now_ms, &amount, &first);
-    ledger_account payer;
-    memset(t, 0, sizeof *t);
-    if (err == FOGPAY_OK) {
-        err = statement__payer(l, p, from_entity, amount, now_ms, &payer, t->payer_entity);
-    }
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    t->kind = FOGPAY_TRANSFER_EARLY_SETTLEMENT;
-    t->amount_minor = amount;
-    t->instalment = first;
-    err = ledger__plan_transfer_append(l, p, &payer, t, now_ms);
-    /* Closed from now, or just after a version that began now. */
-    uint64_t close_ms = p->effective_ms < now_ms ? now_ms : p->effective_ms + 1;
-    if (err == FOGPAY_OK) {
-        err = fogpay_ledger_plan_close(l, p->plan_id, close_ms, now_ms);
-    }
-    if (err == FOGPAY_OK) {
-        err = ledger__plan_arrears_end(l, p->plan_id, now_ms, change);
-    }
-    return err;
-}
-
-/* FOGPAY_OK when p, in force at now, is the plan's latest version and
- * open: FOGPAY_ERR_PLAN_CLOSED when it or a later one closes the plan,
- * FOGPAY_ERR_PLAN_NOT_IN_ORDER when a later version restates it. */
-static fogpay_error statement__latest(fogpay_ledger *l, const fogpay_plan *p, uint64_t now_ms)
-{
-    fogpay_plan now;
-    uint64_t until_ms = UINT64_MAX;
-    fogpay_error err = fogpay_ledger_plan_at(l, p->plan_id, now_ms, &now, &until_ms);
-    fogpay_plan later = now;
-    if (err == FOGPAY_OK && until_ms != UINT64_MAX) {
-        err = fogpay_ledger_plan_at(l, p->plan_id, until_ms, &later, NULL);
-    }
-    if (err == FOGPAY_OK && (now.closed || later.closed)) {
-        err = FOGPAY_ERR_PLAN_CLOSED;
-    } else if (err == FOGPAY_OK && until_ms != UINT64_MAX) {
-        err = FOGPAY_ERR_PLAN_NOT_IN_ORDER;
-    }
-    return err;
-}
-
-fogpay_error fogpay_ledger_plan_settle(fogpay_ledger *l, const char *plan_id, bool from_entity,
-                                       uint64_t now_ms, fogpay_transfer *out,
-                                       fogpay_plan_change *change)
-{
-    if (l == NULL || plan_id == NULL || out == NULL || now_ms == 0 || now_ms > LEDGER_INT_MAX) {
-        return FOGPAY_ERR_INVALID_ARGUMENT;
-    }
-    fogpay_error err = ledger__check_id(plan_id, FOGPAY_PLAN_ID_MAX);
-    fogpay_plan p;
-    if (err == FOGPAY_OK) {
-        err = statement__version(l, plan_id, now_ms, &p);
-    }
-    if (err == FOGPAY_OK) {
-        err = statement__latest(l, &p, now_ms);
-    }
-    ledger_op op;
-    if (err == FOGPAY_OK) {
-        err = ledger__op_begin(l, &op);
-    }
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    fogpay_transfer t;
-    fogpay_plan_change cleared;
-    memset(&cleared, 0, sizeof cleared);
-    err = statement__settle_write(l, &p, from_entity, now_ms, &t, &cleared);
-    err = ledger__op_end(l, &op, err);
-    if (err == FOGPAY_OK) {
-        *out = t;
-        if (change != NULL) {
-            *change = cleared;
-        }
     }
     return err;
 }

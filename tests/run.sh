@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 packages=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   mosquitto mosquitto-dev mosquitto-clients libmosquitto-dev
   libpaho-mqtt-dev paho.mqtt.c-examples libsqlite3-dev sqlite3 libcbor-dev libwolfssl-dev
-  libcunit1-dev libcjson-dev libmicrohttpd-dev postgresql libpq-dev openssl clang-format
-  python3-jsonschema debhelper dpkg-dev fakeroot lintian)
+  libcunit1-dev libcjson-dev libmicrohttpd-dev libxml2-dev postgresql libpq-dev openssl
+  clang-format python3-jsonschema debhelper dpkg-dev fakeroot lintian)
 
 missing=()
 for p in "${packages[@]}"; do

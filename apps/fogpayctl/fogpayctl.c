@@ -463,16 +463,27 @@ static void ctl_print_usage(FILE *out)
         "      [--usage-price NUM/DEN --meter M] [--effective MS]\n"
         "  getPlan (plan show) --plan P [--at MS]: the version then and its schedule\n"
         "  listPlans (plan list) [--device D]\n"
-        "  closePlan (plan close) --plan P [--effective MS]\n"
-        "  getPlanStatement (plan statement) --plan P --entity LE [--at MS]: what the\n"
-        "      entity paid and owes (the instalments due while it held the device)\n"
-        "  listArrears (plan arrears) [--device D] [--all true]\n"
-        "  settlePlan (plan settle) --plan P [--payer device|entity]: the principal left\n"
-        "      and the interest due, paid at once; the plan closes\n"
-        "as a legal entity's own login (-u LOGIN --entity, online): balance, entity-account,\n"
-        "  entity-devices, list-transfers, get-transfer and pay-device, on its own accounts\n"
-        "  and devices; --entity LE may then be left out\n\noffline commands:\n",
+        "  closePlan (plan close) --plan P [--effective MS]\n",
         ctl_program, ctl_program, ctl_program);
+    fputs("  getPlanStatement (plan statement) --plan P --entity LE [--at MS]: what the\n"
+          "      entity paid and owes (the instalments due while it held the device)\n"
+          "  listArrears (plan arrears) [--device D] [--all true]\n"
+          "  settlePlan (plan settle) --plan P [--payer device|entity]: the principal left\n"
+          "      and the interest due, paid at once; the plan closes\n",
+          out);
+    fputs("  getStatement (statement) --entity LE --currency CUR --from MS --to MS\n"
+          "      the camt.053 statement (XML) on stdout, its figures on stderr\n"
+          "  payout --entity LE --currency CUR --amount A [--reference R]\n"
+          "      to the IBAN of the entity's bank reference\n"
+          "  getPayoutInitiation (payout-initiation) --currency EUR --from MS --to MS\n"
+          "      --debtor-name NAME --debtor-iban IBAN [--debtor-bic BIC]: the pain.001 (XML)\n"
+          "  eraseEntityData (erase-entity) --entity LE, exportEntityData (export-entity)\n"
+          "      --entity LE: GDPR erasure of its personal data, and everything held about it\n"
+          "as a legal entity's own login (-u LOGIN --entity, online): balance, entity-account,\n"
+          "  entity-devices, list-transfers, get-transfer, pay-device, statement, plan statement,\n"
+          "  erase-entity and export-entity, on its own accounts and devices; --entity LE may\n"
+          "  then be left out\n\noffline commands:\n",
+          out);
     for (size_t i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++) {
         fprintf(out, "  %s %s\n", ctl_program, ctl_commands[i].usage);
     }

@@ -62,6 +62,12 @@ typedef struct command_row {
     const char *summary;
 } command_row;
 
+/* The commands whose text form is the reply's "document" (an ISO 20022
+ * file) as it is, on stdout, with the summary on stderr. */
+static const char *const command_document_commands[] = {"getStatement", "getPayoutInitiation"};
+#define COMMAND_DOCUMENT_COMMANDS                                                                  \
+    (sizeof command_document_commands / sizeof command_document_commands[0])
+
 static const command_row command_rows[] = {
     {"createLegalEntity", "create-entity", "{entity}"},
     {"registerDevice", "register-device", "registered {device}"},
@@ -110,6 +116,12 @@ static const command_row command_rows[] = {
     {"settlePlan", "plan settle",
      "plan {plan} settled: {amount} {currency} from instalment {fromInstalment} "
      "(transfer {transfer}), closed"},
+    {"getStatement", "statement",
+     "statement of account {account}: {entries} entries, {opening} to {closing} {currency}"},
+    {"payout", "payout", "transfer {transfer}, balance {balance} {currency}"},
+    {"getPayoutInitiation", "payout-initiation", "{payouts} payouts, {sum} {currency}"},
+    {"eraseEntityData", "erase-entity", "personal data of {entity} erased (event {event})"},
+    {"exportEntityData", "export-entity", NULL},
 };
 
 /* The two-word aliases ("plan create") start with this word. */
@@ -366,7 +378,14 @@ static int command__print_response(const fogpayctl_target *target, const command
     if (target->json) {
         return FOGPAY_CLI_EXIT_OK;
     }
-    if (row != NULL && row->summary != NULL) {
+    const cJSON *document = cJSON_GetObjectItemCaseSensitive(data, "document");
+    if (row != NULL && cJSON_IsString(document) &&
+        command__in(row->name, command_document_commands, COMMAND_DOCUMENT_COMMANDS)) {
+        char line[COMMAND_SUMMARY_MAX];
+        command__summary(row->summary, data, cmd, line, sizeof line);
+        fputs(document->valuestring, stdout);
+        fprintf(stderr, "%s\n", line);
+    } else if (row != NULL && row->summary != NULL) {
         char line[COMMAND_SUMMARY_MAX];
         command__summary(row->summary, data, cmd, line, sizeof line);
         printf("%s\n", line);

@@ -154,6 +154,9 @@ EVENT_ARREARS_CLEARED = {1: 9, 2: 14, 3: 1766851400000, 4: "charger-1", 25: "cha
 TRANSFER_SETTLEMENT = {1: 14, 2: 12, 3: 3, 4: 17, 5: 100936, 6: 978, 7: 1766851500000,
                        10: "le-0011223344556677", 11: "le-8899aabbccddeeff",
                        24: "charger-1-loan", 25: 2}
+# GDPR: the erasure of an entity's personal data (kind 18): the entity and
+# which fields were held (1 name, 2 contact, 4 bank reference), no device.
+EVENT_ERASURE = {1: 8, 2: 18, 3: 1764000000002, 9: "le-00112233445566aa", 36: 5}
 ACK = {1: "gw-1", 2: 3, 3: 0, 5: 7, 6: HASH_A}
 ACK_RESEND = {1: "gw-1", 2: 4, 3: 2, 5: 7, 6: HASH_A, 7: 8}
 
@@ -280,6 +283,7 @@ valid = [
     ("event", "financing plan with usage-dependent interest",
      with_(EVENT_PLAN, k6="dc-1", k17="3/100")),
     ("event", "financing plan closed", EVENT_PLAN_CLOSED),
+    ("event", "personal data of an entity erased", EVENT_ERASURE),
     ("intent", "instalment of a financing plan", INTENT_INSTALMENT),
     ("transfer", "instalment record", TRANSFER_INSTALMENT),
     ("note", "a 5.00 EUR note with an expiry", NOTE),
@@ -466,6 +470,12 @@ invalid = [
     ("event", "plan with a usage price and no meter", with_(EVENT_PLAN, k17="3/100"),
      "field_range"),
     ("event", "closed plan carrying a principal", with_(EVENT_PLAN_CLOSED, k26=5), "field_range"),
+    ("event", "erasure naming a device", with_(EVENT_ERASURE, k4="charger-1"), "field_range"),
+    ("event", "erasure without its entity", with_(EVENT_ERASURE, k9=None), "field_range"),
+    ("event", "erasure without its fields", with_(EVENT_ERASURE, k36=None), "field_range"),
+    ("event", "erased fields on a login event", with_(EVENT_LOGIN, k36=1), "field_range"),
+    ("event", "erased fields out of range", with_(EVENT_ERASURE, k36=8), "field_range"),
+    ("event", "kind 13, not yet of this contract", with_(EVENT_ERASURE, k2=13), "field_range"),
     ("event", "plan id on a status event", with_(EVENT_STATUS, k25="charger-1-loan"),
      "field_range"),
     ("transfer", "instalment without its number", with_(TRANSFER_INSTALMENT, k25=None),

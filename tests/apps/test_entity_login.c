@@ -5,8 +5,10 @@
  * real agent library), A tops up its own device and reads its own
  * transfers with `fogpayctl -u alpha --entity`; every attempt of A on B's
  * money, devices and transfers is refused with its reason and moves
- * nothing; A's login may publish only its control requests and read only
- * its own replies (the ACL), and a wrong password is refused.
+ * nothing; A reads its own ISO 20022 statement of what the devices paid
+ * it, exports and erases its own personal data and none of B's; A's login
+ * may publish only its control requests and read only its own replies
+ * (the ACL), and a wrong password is refused.
  *
  * argv[1] is the built fogpayctl, argv[2] fogpay-agent; FOGPAY_PLUGIN the
  * plugin.
@@ -370,6 +372,73 @@ static void test_isolation(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "entity_foreign_device"));
 }
 
+/* The rows of entity_personal naming entity. */
+static long personal_rows(const char *entity)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *s = NULL;
+    long n = -1;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        sqlite3_prepare_v2(h, "SELECT count(*) FROM entity_personal WHERE entity_id = ?1", -1, &s,
+                           NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(s, 1, entity, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        n = sqlite3_column_int(s, 0);
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+    return n;
+}
+
+/* How often needle occurs in text. */
+static int occurrences(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+/* A's statement of what the agents paid it, its export and its erasure,
+ * through the broker; B's statement, data and erasure refused to A. */
+static void test_statement_and_gdpr(void)
+{
+    char out[OUT_MAX], args[512];
+    /* The document on stdout, then its figures (run() joins stderr). */
+    CU_ASSERT_EQUAL(
+        as_entity(out, "alpha", alpha_pw, "statement --currency EUR --from 0 --to 99999999999999"),
+        0);
+    CU_ASSERT_EQUAL(strncmp(out, "<?xml", 5), 0);
+    CU_ASSERT_EQUAL(occurrences(out, "<Ntry>"), 3); /* two payments by dev-b, the top-up */
+    CU_ASSERT_EQUAL(occurrences(out, "<RmtInf>"), 2);
+    CU_ASSERT_EQUAL(occurrences(out, entity_b), 2); /* the payer, by its pseudonymous id */
+    CU_ASSERT_PTR_NULL(strstr(out, "Alice Example"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "3 entries, 0.00 to 4.80 EUR"));
+    snprintf(args, sizeof args, "statement --entity %s --currency EUR --from 0 --to 9", entity_b);
+    refused(args, "entity_foreign_account");
+    snprintf(args, sizeof args, "export-entity --entity %s", entity_b);
+    refused(args, "entity_foreign_account");
+    snprintf(args, sizeof args, "erase-entity --entity %s", entity_b);
+    refused(args, "entity_foreign_account");
+    refused("payout --currency EUR --amount 1.00", "entity_command");
+    CU_ASSERT_EQUAL(personal_rows(entity_b), 1);
+    CU_ASSERT_EQUAL(as_entity(out, "alpha", alpha_pw, "export-entity"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Alice Example"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"device\":\t\"dev-a\""));
+    CU_ASSERT_PTR_NULL(strstr(out, "Bob Example"));
+    CU_ASSERT_EQUAL(as_entity(out, "alpha", alpha_pw, "erase-entity"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "erased (event"));
+    CU_ASSERT_EQUAL(personal_rows(entity_a), 0);
+    CU_ASSERT_EQUAL(personal_rows(entity_b), 1);
+    CU_ASSERT_EQUAL(as_operator(out, "verify-ledger"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok:"));
+    CU_ASSERT_EQUAL(as_entity(out, "alpha", alpha_pw, "entity-account --currency EUR"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "balance 4.80 EUR"));
+}
+
 /* The ACL of an entity's login: no device topic, no other reply topic;
  * its own replies reach it alone. */
 static void test_acl(void)
@@ -491,6 +560,8 @@ int main(int argc, char **argv)
     CU_add_test(s, "a device pays an entity's account", test_device_pays_entity);
     CU_add_test(s, "an entity tops up its device and reads its transfers", test_entity_tops_up);
     CU_add_test(s, "an entity cannot read or move another's money or devices", test_isolation);
+    CU_add_test(s, "an entity's statement, export and erasure, none of another's",
+                test_statement_and_gdpr);
     CU_add_test(s, "an entity login's ACL: its control topic and its replies only", test_acl);
     CU_add_test(s, "a removed login can no longer log in", test_removed_login);
     return testutil_run();

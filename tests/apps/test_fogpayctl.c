@@ -386,6 +386,59 @@ static void test_offline_tamper(void)
     cleanup();
 }
 
+/* Bank documents and GDPR requests offline: a statement's XML on stdout,
+ * payouts refused without a bank reference or the money, an export, an
+ * erasure once. */
+static void test_offline_bank(void)
+{
+    static char out[OUT_MAX];
+    provision();
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db statement --entity %s --currency EUR --from 0 "
+                        "--to 99999999999999 2>/dev/null",
+                        fogpayctl, dir, entity),
+                    0);
+    CU_ASSERT_EQUAL(strncmp(out, "<?xml", 5), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"));
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db statement --entity %s --currency EUR --from 5 --to 4 "
+                        "2>&1",
+                        fogpayctl, dir, entity),
+                    1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(period_reversed)"));
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db payout --entity %s --currency EUR --amount 1.00 2>&1",
+                        fogpayctl, dir, entity),
+                    1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(bank_reference_missing)"));
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db payout-initiation --currency EUR --from 0 --to 5 "
+                        "--debtor-name Ops --debtor-iban FR1420041010050500013M02606 2>&1",
+                        fogpayctl, dir),
+                    1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(payout_none)"));
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --db %s/l.db export-entity --entity %s", fogpayctl, dir, entity),
+        0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"name\":\t\"Ex Ltd\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"device\":\t\"dev-a\""));
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --db %s/l.db erase-entity --entity %s", fogpayctl, dir, entity),
+        0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "erased (event"));
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --db %s/l.db export-entity --entity %s", fogpayctl, dir, entity),
+        0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"personalErased\":\ttrue"));
+    CU_ASSERT_PTR_NULL(strstr(out, "Ex Ltd"));
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db erase-entity --entity %s 2>&1", fogpayctl,
+                        dir, entity),
+                    1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(personal_data_erased)"));
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
+    cleanup();
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -406,6 +459,7 @@ int main(int argc, char **argv)
                 test_offline_plans);
     CU_add_test(s, "offline: plan statement, arrears and settle", test_offline_plan_settle);
     CU_add_test(s, "tampered amount found at its position", test_offline_tamper);
+    CU_add_test(s, "statements, payouts, erasure and export", test_offline_bank);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

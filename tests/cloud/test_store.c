@@ -1322,6 +1322,18 @@ static void test_version_3_migrated(void)
     event_chain_encode(&events, 4);
     events.n = 5;
     CU_ASSERT_EQUAL(event_append(s, "gw-a", &events, 4, 1, 5), FOGPAY_OK);
+    /* An erasure of an entity's personal data (kind 18) names the entity
+     * and no device; the store holds no personal data, only the event. */
+    e = &events.e[5];
+    memset(e, 0, sizeof *e);
+    e->position = 6;
+    e->kind = FOGPAY_EVENT_ERASURE;
+    e->time_ms = T0_MS + 42;
+    strcpy(e->entity_id, "le-00112233445566aa");
+    e->erased_fields = FOGPAY_ERASED_NAME | FOGPAY_ERASED_BANK_REF;
+    event_chain_encode(&events, 5);
+    events.n = 6;
+    CU_ASSERT_EQUAL(event_append(s, "gw-a", &events, 5, 1, 6), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_store_verify(s, NULL, NULL, NULL, NULL, 0), FOGPAY_OK);
     fogpay_transfer last;
     memset(&last, 0, sizeof last);

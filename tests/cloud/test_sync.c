@@ -470,9 +470,10 @@ static int suite_init_postgresql(void)
 /* ---- the tests ------------------------------------------------------------ */
 
 /* What the back office must know besides transfers, made on gateway g: a
- * usage reading through the agent, dev-b suspended and resumed, and dev-b
- * leased to a second legal entity (the last three by the operator's tool's
- * way, the ledger API on the running gateway's file). */
+ * usage reading through the agent, dev-b suspended and resumed, dev-b
+ * leased to a second legal entity, and that entity's personal data erased
+ * (the last four by the operator's tool's way, the ledger API on the
+ * running gateway's file). */
 static void make_events(gateway *g)
 {
     const char *usage[] = {"usage", "--meter", "m-1", "--quantity", "7", "--unit", "kWh", NULL};
@@ -489,6 +490,7 @@ static void make_events(gateway *g)
     CU_ASSERT_EQUAL(fogpay_ledger_entity_create(l, &p, now, lessee), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_ledger_ownership_change(l, "dev-b", lessee, "lessee", now, now),
                     FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_entity_erase(l, lessee, now, NULL), FOGPAY_OK);
     fogpay_ledger_close(l);
 }
 
@@ -526,6 +528,9 @@ static void test_two_gateways(void)
             CU_ASSERT_PTR_NOT_NULL(strstr(json, needle));
         }
         CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"unit\":\"kWh\""));
+        /* The erasure, synced and stored: it names the entity, not its data. */
+        CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"kind\":18,"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"erasedFields\":1"));
         free(json);
     }
 
