@@ -1359,6 +1359,108 @@ static void test_hold_race(void)
     device_close(&p);
 }
 
+/* dev-h's binding of meter m-race to tariff with hold, or its reading of
+ * quantity, linked to its last recorded message and signed. */
+static size_t sign_bind_h(const char *tariff, uint64_t hold, uint8_t *out)
+{
+    fogpay_bind b;
+    memset(&b, 0, sizeof b);
+    strcpy(b.device_id, "dev-h");
+    b.seq = test_chain_prev(db_path, "dev-h", b.prev_hash) + 1;
+    strcpy(b.meter_id, "m-race");
+    snprintf(b.tariff_id, sizeof b.tariff_id, "%s", tariff);
+    b.created_s = (uint64_t)time(NULL);
+    b.hold_id = hold;
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_bind_encode(&b, payload, sizeof payload, &len), FOGPAY_OK);
+    return sign_payload(key_h, payload, len, out);
+}
+
+static size_t sign_reading_h(uint64_t quantity, uint8_t *out)
+{
+    fogpay_usage u;
+    memset(&u, 0, sizeof u);
+    strcpy(u.device_id, "dev-h");
+    u.seq = test_chain_prev(db_path, "dev-h", u.prev_hash) + 1;
+    strcpy(u.meter_id, "m-race");
+    u.quantity = quantity;
+    strcpy(u.unit, "Wh");
+    u.created_s = (uint64_t)time(NULL);
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_usage_encode(&u, payload, sizeof payload, &len), FOGPAY_OK);
+    return sign_payload(key_h, payload, len, out);
+}
+
+/* A reading charged from a hold and the payee's capture of the whole held
+ * amount, sent in the same tick: whichever settles first wins and the
+ * other is refused; the hold never pays out more than it held. The
+ * reading first: charged 40, the capture over what is left
+ * (hold_over_amount), the hold open with 260. The capture first: 300 to
+ * dev-p, the reading refused (hold_resolved). */
+static void test_hold_reading_race(void)
+{
+    fogpay_ledger *l;
+    uint64_t now = (uint64_t)time(NULL) * 1000u;
+    fogpay_tariff t = {.tariff_id = "t-race",
+                       .device_id = "dev-p",
+                       .unit = "Wh",
+                       .price_num = 1,
+                       .price_den = 1,
+                       .currency = EUR,
+                       .effective_ms = now - 1000};
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_tariff_define(l, &t, now), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    device h, p;
+    CU_ASSERT_FATAL(device_open(&h, "dev-h", "pass-h"));
+    CU_ASSERT_FATAL(device_open(&p, "dev-p", "pass-p"));
+    fogpay_receipt r;
+    CU_ASSERT_FATAL(authorise(&h, 300, HOLD_S, &r));
+    uint64_t id = r.hold_id;
+    uint8_t msg[FOGPAY_MESSAGE_MAX], capture[FOGPAY_MESSAGE_MAX];
+    size_t len = sign_bind_h("t-race", id, msg);
+    publish(&h, "dev-h", "bind", msg, len, 1);
+    CU_ASSERT_FATAL(receive_receipt(&h, &r, NULL, NULL, RECEIPT_WAIT_MS) &&
+                    r.status == FOGPAY_STATUS_STORED);
+    len = sign_reading_h(1000, msg); /* the baseline */
+    publish(&h, "dev-h", "usage", msg, len, 1);
+    CU_ASSERT_FATAL(receive_receipt(&h, &r, NULL, NULL, RECEIPT_WAIT_MS) &&
+                    r.status == FOGPAY_STATUS_STORED);
+    int64_t before_h = balance_of("dev-h"), before_p = balance_of("dev-p");
+    len = sign_reading_h(1040, msg);
+    size_t capture_len = sign_hold(key_p, "dev-p", FOGPAY_HOLD_CAPTURE, id, 300, capture);
+    publish(&h, "dev-h", "usage", msg, len, 0);
+    publish(&p, "dev-p", "hold", capture, capture_len, 0);
+    fogpay_receipt rr, rc;
+    CU_ASSERT(receive_receipt(&h, &rr, NULL, NULL, RECEIPT_WAIT_MS));
+    CU_ASSERT(receive_receipt(&p, &rc, NULL, NULL, RECEIPT_WAIT_MS));
+    bool charged = rr.status == FOGPAY_STATUS_SETTLED;
+    CU_ASSERT(charged != (rc.status == FOGPAY_STATUS_SETTLED));
+    fogpay_hold st = hold_state(id);
+    if (charged) {
+        CU_ASSERT_EQUAL(rr.hold_id, id);
+        CU_ASSERT_EQUAL(rr.hold_left_minor, 260);
+        CU_ASSERT_EQUAL(rc.reason, FOGPAY_ERR_HOLD_OVER_AMOUNT);
+        CU_ASSERT_EQUAL(st.state, FOGPAY_HOLD_OPEN);
+        CU_ASSERT_EQUAL(st.charged_minor, 40);
+        CU_ASSERT_EQUAL(balance_of("dev-p"), before_p + 40);
+        CU_ASSERT_FATAL(hold_send(&h, key_h, FOGPAY_HOLD_VOID, id, 0, &r));
+        CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_SETTLED);
+        CU_ASSERT_EQUAL(balance_of("dev-h"), before_h + 260);
+    } else {
+        CU_ASSERT_EQUAL(rr.reason, FOGPAY_ERR_HOLD_RESOLVED);
+        CU_ASSERT_EQUAL(st.state, FOGPAY_HOLD_CAPTURED);
+        CU_ASSERT_EQUAL(st.charged_minor, 0);
+        CU_ASSERT_EQUAL(balance_of("dev-p"), before_p + 300);
+        CU_ASSERT_EQUAL(balance_of("dev-h"), before_h);
+    }
+    assert_ledger_verifies();
+    device_close(&h);
+    device_close(&p);
+}
+
 /* The race across a kill -9: the void reaches the broker, which dies
  * around its commit; after the restart both devices send again (as their
  * journals make them). Exactly one wins, and each device gets the same
@@ -1713,6 +1815,8 @@ int main(void)
     CU_add_test(s, "a hold expired by the tick", test_hold_expiry);
     CU_add_test(s, "each refusal of a hold has its reason and moves nothing", test_hold_refusals);
     CU_add_test(s, "capture and void in the same tick: one wins", test_hold_race);
+    CU_add_test(s, "a reading charged from a hold and its capture in the same tick: one wins",
+                test_hold_reading_race);
     CU_add_test(s, "the operator lists, captures and voids holds", test_hold_operator);
     CU_add_test(s, "capture and void across a kill -9: one wins", test_hold_race_kill);
     CU_add_test(s, "other clients, when allowed", test_other_clients);
