@@ -324,6 +324,24 @@ fogpay_error ledger__plan_arrears_end(fogpay_ledger *l, const char *plan_id, uin
     return err;
 }
 
+/* Whether a pass has anything to do for p: an instalment late, or
+ * arrears open (to be cleared, or to stay), read without writing. */
+static fogpay_error collect__anything(fogpay_ledger *l, const fogpay_plan *p, uint64_t now_ms,
+                                      bool *act)
+{
+    uint32_t paid = 0;
+    bool open = false;
+    fogpay_plan_arrears a;
+    fogpay_error err = ledger__plan_paid(l, p, &paid);
+    uint64_t due_ms = p->effective_ms + (uint64_t)(paid + 1) * p->period_ms;
+    *act = err == FOGPAY_OK && paid < p->instalment_count && due_ms + p->grace_ms <= now_ms;
+    if (err == FOGPAY_OK && !*act) {
+        err = collect__arrears_open(l, p->plan_id, &open, &a);
+        *act = open;
+    }
+    return err;
+}
+
 /* One plan of a pass, in its own operation. */
 static fogpay_error collect__plan(fogpay_ledger *l, const char *plan_id, uint64_t now_ms,
                                   fogpay_plan_collect_result *out)
@@ -339,6 +357,11 @@ static fogpay_error collect__plan(fogpay_ledger *l, const char *plan_id, uint64_
     }
     if (err != FOGPAY_OK || p.closed || state.status == FOGPAY_DEVICE_REVOKED) {
         return err;
+    }
+    bool act = false;
+    err = collect__anything(l, &p, now_ms, &act);
+    if (err != FOGPAY_OK || !act) {
+        return err; /* no write transaction for a plan with nothing to do */
     }
     ledger_op op;
     err = ledger__op_begin(l, &op);
