@@ -11,6 +11,9 @@
  * whose hook runs again and whose payments settle again. The ledger
  * agrees at each step: collections (kind 13) counted as instalments, the
  * arrears' events (13, 14), the status events with reason plan_arrears.
+ * And usage-dependent interest: two devices on the same plan terms whose
+ * agents report different metered usage are collected different,
+ * exactly computed instalments.
  *
  * argv[1] is the fogpay-agent program, argv[2] fogpayctl; FOGPAY_PLUGIN the
  * plugin. The ledger is provisioned through the ledger API before the
@@ -47,6 +50,7 @@ static char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
 static char test_clock[64];
 static char owner[FOGPAY_ENTITY_ID_MAX + 1];
 static char lender[FOGPAY_ENTITY_ID_MAX + 1];
+static uint64_t test_epoch_ms; /* the test clock's epoch */
 
 static void path_in(const char *name, char *out)
 {
@@ -113,6 +117,8 @@ static void provision(uint64_t epoch_ms)
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &f, 1000, lender), FOGPAY_OK);
     register_device(l, "fin", owner, 250);
     register_device(l, "other", owner, 1);
+    register_device(l, "use-a", owner, 10000);
+    register_device(l, "use-b", owner, 10000);
     owner_account_funded(l, 5000);
     fogpay_plan p;
     memset(&p, 0, sizeof p);
@@ -171,6 +177,7 @@ static void test_start(void)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     uint64_t epoch_ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    test_epoch_ms = epoch_ms;
     snprintf(test_clock, sizeof test_clock, "%u@%llu", RATE, (unsigned long long)epoch_ms);
     provision(epoch_ms);
     char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
@@ -378,6 +385,93 @@ static void test_shortfall_and_resume(void)
     CU_ASSERT_EQUAL(agent("fin", pay), 0);
 }
 
+/* The compressed wall clock of the gateway and the agents, in the test. */
+static uint64_t compressed_now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t real = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    return test_epoch_ms + (real - test_epoch_ms) * RATE;
+}
+
+/* device's reading of meter dc-1, through its agent. */
+static void reading(const char *device, const char *quantity)
+{
+    const char *args[] = {"usage", "--meter", "dc-1", "--quantity", quantity, "--unit", "Wh", NULL};
+    CU_ASSERT_EQUAL(agent(device, args), 0);
+}
+
+typedef struct collected {
+    const char *plan;
+    uint64_t amount;
+    size_t count;
+} collected;
+
+static int collected_visit(void *ctx, const fogpay_transfer *t, const uint8_t *hash)
+{
+    (void)hash;
+    collected *c = ctx;
+    if (t->kind == FOGPAY_TRANSFER_COLLECTION && strcmp(t->plan_id, c->plan) == 0) {
+        c->amount = t->amount_minor;
+        c->count++;
+    }
+    return 0;
+}
+
+/* The first collection of plan on device (waits up to 15 s): its amount. */
+static uint64_t first_collection(const char *device, const char *plan)
+{
+    collected c = {plan, 0, 0};
+    for (int i = 0; i < 150 && c.count == 0; i++) {
+        testutil_sleep_ms(100);
+        fogpay_ledger *l;
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+        fogpay_transfer_filter f = {.device_id = device};
+        CU_ASSERT_EQUAL(fogpay_ledger_transfer_list(l, &f, collected_visit, &c), FOGPAY_OK);
+        fogpay_ledger_close(l);
+    }
+    CU_ASSERT_EQUAL(c.count, 1);
+    return c.amount;
+}
+
+/* Usage-dependent interest: use-a and use-b are financed on the same terms
+ * (12.00 EUR in 12, a five-minute period, 3/100 cent a Wh of meter dc-1);
+ * their agents read 120 Wh and 7470 Wh in the first period; the gateway
+ * collects 1.00 + floor(120 * 3 / 100) = 1.03 and 1.00 + floor(7470 * 3 /
+ * 100) = 3.24, exactly. */
+static void test_usage_dependent_instalments(void)
+{
+    uint64_t start = compressed_now_ms();
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    const char *devices[2] = {"use-a", "use-b"};
+    for (int i = 0; i < 2; i++) {
+        fogpay_plan p;
+        memset(&p, 0, sizeof p);
+        snprintf(p.plan_id, sizeof p.plan_id, "%s-loan", devices[i]);
+        snprintf(p.device_id, sizeof p.device_id, "%s", devices[i]);
+        snprintf(p.lender_entity, sizeof p.lender_entity, "%s", lender);
+        snprintf(p.meter_id, sizeof p.meter_id, "dc-1");
+        p.currency = EUR;
+        p.principal_minor = 1200;
+        p.usage_num = 3;
+        p.usage_den = 100;
+        p.instalment_count = 12;
+        p.period_ms = 5 * PERIOD_MS;
+        p.collect = true;
+        p.effective_ms = start;
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(l, &p, start), FOGPAY_OK);
+    }
+    fogpay_ledger_close(l);
+    reading("use-a", "1000");
+    reading("use-b", "1000");
+    reading("use-a", "1120");
+    reading("use-b", "8470");
+    CU_ASSERT(compressed_now_ms() < start + 5 * PERIOD_MS); /* all in the first period */
+    CU_ASSERT_EQUAL(first_collection("use-a", "use-a-loan"), 100 + 120 * 3 / 100);
+    CU_ASSERT_EQUAL(first_collection("use-b", "use-b-loan"), 100 + 7470 * 3 / 100);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -395,5 +489,9 @@ int main(int argc, char **argv)
                 "financing: the wallet runs dry, suspended (its hook runs), other payments "
                 "refused, the owner pays in, resumed by itself",
                 test_shortfall_and_resume);
+    CU_add_test(s,
+                "usage-dependent interest: two devices on the same plan terms, different "
+                "metered usage, different and exactly computed instalments",
+                test_usage_dependent_instalments);
     return testutil_run();
 }
