@@ -18,6 +18,8 @@
  *   getTransfer        a transfer it is payer or payee of
  *   payDevice          from its own account to any device not revoked:
  *                      a top-up of its own device or a purchase
+ *   getPlanStatement   its own statement of a financing plan (what it
+ *                      paid and owes of a device it held)
  *
  * Whatever else it names is refused with a reason of its own, and nothing
  * moves: another entity's account or money (entity_foreign_account), a
@@ -114,6 +116,7 @@ static const control_entity_command control_entity_commands[] = {
     {"getBalance", entity__scope_device},      {"getEntityAccount", entity__scope_self},
     {"listEntityDevices", entity__scope_self}, {"listTransfers", entity__scope_transfers},
     {"getTransfer", entity__scope_transfer},   {"payDevice", entity__scope_self},
+    {"getPlanStatement", entity__scope_self},
 };
 
 fogpay_error control__entity_run(const fogpay_control_context *c, const char *name,

@@ -470,8 +470,8 @@ static void ctl_print_usage(FILE *out)
         "  settlePlan (plan settle) --plan P [--payer device|entity]: the principal left\n"
         "      and the interest due, paid at once; the plan closes\n"
         "as a legal entity's own login (-u LOGIN --entity, online): balance, entity-account,\n"
-        "  entity-devices, list-transfers, get-transfer and pay-device, on its own accounts\n"
-        "  and devices; --entity LE may then be left out\n\noffline commands:\n",
+        "  entity-devices, list-transfers, get-transfer, pay-device and plan statement, on its\n"
+        "  own accounts and devices; --entity LE may then be left out\n\noffline commands:\n",
         ctl_program, ctl_program, ctl_program);
     for (size_t i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++) {
         fprintf(out, "  %s %s\n", ctl_program, ctl_commands[i].usage);
