@@ -444,10 +444,12 @@ static fogpay_error collect__page(fogpay_ledger *l, const char *after, uint64_t 
 fogpay_error fogpay_ledger_plan_collect(fogpay_ledger *l, const char *after, uint64_t now_ms,
                                         fogpay_plan_collect_result *out)
 {
+    if (out != NULL) {
+        memset(out, 0, sizeof *out); /* a refused pass did nothing, and starts again */
+    }
     if (l == NULL || after == NULL || out == NULL || now_ms == 0 || now_ms > LEDGER_INT_MAX) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
-    memset(out, 0, sizeof *out);
     char ids[FOGPAY_PLAN_COLLECT_PER_TICK][FOGPAY_PLAN_ID_MAX + 1];
     size_t count = 0;
     fogpay_error err = collect__page(l, after, now_ms, ids, FOGPAY_PLAN_COLLECT_PER_TICK, &count);
