@@ -10,7 +10,10 @@
  * balances and appending to the chain; ledger_settle.c settlement, funding
  * and refunds; ledger_message.c device messages, usage readings and the
  * rejection log; ledger_query.c reading transfers; ledger_event.c the
- * event chain; ledger_fee.c fee schedules and transfers of several legs; ledger_sync.c the upstream
+ * event chain; ledger_fee.c fee schedules and transfers of several legs;
+ * ledger_plan.c and ledger_schedule.c financing plans, ledger_collect.c
+ * their collections and arrears, ledger_statement.c their statements and
+ * early settlement; ledger_sync.c the upstream
  * sync state; ledger_verify.c verification; ledger_hot.c the hot state of settlement in memory;
  * ledger_checkpoint.c the WAL checkpoints on a thread of their own.
  *
