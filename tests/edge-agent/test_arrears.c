@@ -13,7 +13,8 @@
  * arrears' events (13, 14), the status events with reason plan_arrears.
  * And usage-dependent interest: two devices on the same plan terms whose
  * agents report different metered usage are collected different,
- * exactly computed instalments.
+ * exactly computed instalments. And early settlement online: a suspended
+ * device's plan settled from its owner's account, the device resumed.
  *
  * argv[1] is the fogpay-agent program, argv[2] fogpayctl; FOGPAY_PLUGIN the
  * plugin. The ledger is provisioned through the ledger API before the
@@ -119,6 +120,7 @@ static void provision(uint64_t epoch_ms)
     register_device(l, "other", owner, 1);
     register_device(l, "use-a", owner, 10000);
     register_device(l, "use-b", owner, 10000);
+    register_device(l, "set-a", owner, 50);
     owner_account_funded(l, 5000);
     fogpay_plan p;
     memset(&p, 0, sizeof p);
@@ -472,6 +474,59 @@ static void test_usage_dependent_instalments(void)
     CU_ASSERT_EQUAL(first_collection("use-b", "use-b-loan"), 100 + 7470 * 3 / 100);
 }
 
+/* Early settlement online: set-a's wallet cannot pay its first
+ * instalment, so it is suspended (its hook runs); the operator settles
+ * its plan from the owner's account (fogpayctl plan settle --payer
+ * entity): one transfer of kind 12 of the whole principal, the plan
+ * closed, the arrears cleared and the device resumed by the signed resume
+ * the control command sends (its hook runs again). */
+static void test_settled_online(void)
+{
+    char hook[TEST_BROKER_PATH_MAX], marker[TEST_BROKER_PATH_MAX], script[2 * TEST_BROKER_PATH_MAX];
+    path_in("settle-hook.sh", hook);
+    path_in("settle-hook.marker", marker);
+    snprintf(script, sizeof script, "#!/bin/sh\necho \"$1\" >> %s\n", marker);
+    write_text(hook, script, 0700);
+    uint64_t start = compressed_now_ms();
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    fogpay_plan p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.plan_id, sizeof p.plan_id, "set-loan");
+    snprintf(p.device_id, sizeof p.device_id, "set-a");
+    snprintf(p.lender_entity, sizeof p.lender_entity, "%s", lender);
+    p.currency = EUR;
+    p.principal_minor = 1200;
+    p.instalment_count = 12;
+    p.period_ms = PERIOD_MS;
+    p.collect = true;
+    p.effective_ms = start;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(l, &p, start), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    const char *run[] = {"--hook", hook, "run", NULL};
+    pid_t pid = agent_spawn("set-a", run);
+    CU_ASSERT(wait_for_text(marker, "suspend"));
+    const char *settle[] = {"plan", "settle", "--plan", "set-loan", "--payer", "entity", NULL};
+    CU_ASSERT_EQUAL(operator_run(settle), 0);
+    CU_ASSERT(wait_for_text(marker, "resume"));
+    kill(pid, SIGTERM);
+    CU_ASSERT_EQUAL(wait_exit(pid), 0);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    fogpay_device d;
+    CU_ASSERT_EQUAL(fogpay_ledger_device_get(l, "set-a", &d), FOGPAY_OK);
+    CU_ASSERT_EQUAL(d.status, FOGPAY_DEVICE_ACTIVE);
+    fogpay_plan now;
+    CU_ASSERT_EQUAL(fogpay_ledger_plan_at(l, "set-loan", compressed_now_ms(), &now, NULL),
+                    FOGPAY_OK);
+    CU_ASSERT_TRUE(now.closed);
+    fogpay_plan_statement st;
+    CU_ASSERT_EQUAL(fogpay_ledger_plan_statement(l, "set-loan", owner, compressed_now_ms(), &st),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(st.paid_count, 1);
+    CU_ASSERT_EQUAL(st.paid_minor, 1200);
+    fogpay_ledger_close(l);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -493,5 +548,7 @@ int main(int argc, char **argv)
                 "usage-dependent interest: two devices on the same plan terms, different "
                 "metered usage, different and exactly computed instalments",
                 test_usage_dependent_instalments);
+    CU_add_test(s, "early settlement online: the plan closed, the suspended device resumed",
+                test_settled_online);
     return testutil_run();
 }
