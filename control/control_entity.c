@@ -21,6 +21,8 @@
  *   getStatement       the ISO 20022 statement of its own account
  *   eraseEntityData    erasure of its own personal data
  *   exportEntityData   everything the gateway holds about itself
+ *   getPlanStatement   its own statement of a financing plan (what it
+ *                      paid and owes of a device it held)
  *
  * Whatever else it names is refused with a reason of its own, and nothing
  * moves: another entity's account or money (entity_foreign_account), a
@@ -118,7 +120,7 @@ static const control_entity_command control_entity_commands[] = {
     {"listEntityDevices", entity__scope_self}, {"listTransfers", entity__scope_transfers},
     {"getTransfer", entity__scope_transfer},   {"payDevice", entity__scope_self},
     {"getStatement", entity__scope_self},      {"eraseEntityData", entity__scope_self},
-    {"exportEntityData", entity__scope_self},
+    {"exportEntityData", entity__scope_self},  {"getPlanStatement", entity__scope_self},
 };
 
 fogpay_error control__entity_run(const fogpay_control_context *c, const char *name,

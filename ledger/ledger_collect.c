@@ -32,7 +32,7 @@
 const ledger_stmt_sql ledger_collect__sql[] = {
     {LEDGER_STMT_PLAN_OPEN_PAGE,
      "SELECT plan_id FROM plans WHERE plan_id > ?1 GROUP BY plan_id HAVING max(closed) = 0 "
-     "ORDER BY plan_id LIMIT ?2"},
+     "OR max(CASE WHEN closed = 1 THEN effective_ms END) > ?3 ORDER BY plan_id LIMIT ?2"},
     {LEDGER_STMT_ARREARS_OPEN,
      "SELECT " ARREARS_COLUMNS " FROM plan_arrears WHERE plan_id = ?1 AND cleared_ms IS NULL"},
     {LEDGER_STMT_ARREARS_OF_DEVICE,
@@ -41,6 +41,8 @@ const ledger_stmt_sql ledger_collect__sql[] = {
      "INSERT INTO plan_arrears (plan_id, device_id, entity_id, currency, instalment, owed_minor, "
      "reason, suspended, entered_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
     {LEDGER_STMT_ARREARS_CLEAR, "UPDATE plan_arrears SET cleared_ms = ?2 WHERE id = ?1"},
+    {LEDGER_STMT_ARREARS_HAND_OVER,
+     "UPDATE plan_arrears SET suspended = 1 WHERE device_id = ?1 AND cleared_ms IS NULL"},
     {LEDGER_STMT_ARREARS_LIST,
      "SELECT " ARREARS_COLUMNS " FROM plan_arrears WHERE (?1 IS NULL OR device_id = ?1) "
      "AND (?2 = 0 OR cleared_ms IS NULL) ORDER BY id DESC LIMIT ?3"},
@@ -284,6 +286,21 @@ static fogpay_error collect__enter(fogpay_ledger *l, const fogpay_plan *p, const
     return err;
 }
 
+/* When arrears that suspended a device end: *resume when no other plan
+ * of the device is in arrears; otherwise those keep it suspended and
+ * resume it when they are cleared in turn. */
+static fogpay_error collect__others(fogpay_ledger *l, const char *device_id, bool *resume)
+{
+    fogpay_error err = ledger__plan_arrears_of(l, device_id);
+    *resume = err == FOGPAY_OK;
+    if (err == FOGPAY_ERR_PLAN_ARREARS) {
+        sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_ARREARS_HAND_OVER);
+        ledger__bind_text(l, s, 1, device_id);
+        err = ledger__exec(l, s);
+    }
+    return err;
+}
+
 /* Arrears a end: the row cleared, its event, and the device resumed when
  * they suspended it and it is suspended still. */
 static fogpay_error collect__clear(fogpay_ledger *l, const fogpay_plan_arrears *a, uint64_t now_ms,
@@ -301,6 +318,9 @@ static fogpay_error collect__clear(fogpay_ledger *l, const fogpay_plan_arrears *
         err = ledger__device_state(l, a->device_id, &state);
     }
     bool resume = err == FOGPAY_OK && a->suspended && state.status == FOGPAY_DEVICE_SUSPENDED;
+    if (resume) {
+        err = collect__others(l, a->device_id, &resume);
+    }
     if (resume) {
         err = fogpay_ledger_device_set_status(l, a->device_id, FOGPAY_DEVICE_ACTIVE, now_ms);
     }
@@ -324,6 +344,24 @@ fogpay_error ledger__plan_arrears_end(fogpay_ledger *l, const char *plan_id, uin
     return err;
 }
 
+/* Whether a pass has anything to do for p: an instalment late, or
+ * arrears open (to be cleared, or to stay), read without writing. */
+static fogpay_error collect__anything(fogpay_ledger *l, const fogpay_plan *p, uint64_t now_ms,
+                                      bool *act)
+{
+    uint32_t paid = 0;
+    bool open = false;
+    fogpay_plan_arrears a;
+    fogpay_error err = ledger__plan_paid(l, p, &paid);
+    uint64_t due_ms = p->effective_ms + (uint64_t)(paid + 1) * p->period_ms;
+    *act = err == FOGPAY_OK && paid < p->instalment_count && due_ms + p->grace_ms <= now_ms;
+    if (err == FOGPAY_OK && !*act) {
+        err = collect__arrears_open(l, p->plan_id, &open, &a);
+        *act = open;
+    }
+    return err;
+}
+
 /* One plan of a pass, in its own operation. */
 static fogpay_error collect__plan(fogpay_ledger *l, const char *plan_id, uint64_t now_ms,
                                   fogpay_plan_collect_result *out)
@@ -339,6 +377,11 @@ static fogpay_error collect__plan(fogpay_ledger *l, const char *plan_id, uint64_
     }
     if (err != FOGPAY_OK || p.closed || state.status == FOGPAY_DEVICE_REVOKED) {
         return err;
+    }
+    bool act = false;
+    err = collect__anything(l, &p, now_ms, &act);
+    if (err != FOGPAY_OK || !act) {
+        return err; /* no write transaction for a plan with nothing to do */
     }
     ledger_op op;
     err = ledger__op_begin(l, &op);
@@ -368,8 +411,9 @@ static fogpay_error collect__plan(fogpay_ledger *l, const char *plan_id, uint64_
     return err;
 }
 
-/* The next page of open plan ids after `after`, up to cap. */
-static fogpay_error collect__page(fogpay_ledger *l, const char *after,
+/* The next page of the ids of plans open at now (none closed, or closed
+ * from a later time) after `after`, up to cap. */
+static fogpay_error collect__page(fogpay_ledger *l, const char *after, uint64_t now_ms,
                                   char ids[][FOGPAY_PLAN_ID_MAX + 1], size_t cap, size_t *count)
 {
     bool own = false;
@@ -380,6 +424,7 @@ static fogpay_error collect__page(fogpay_ledger *l, const char *after,
     sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_PLAN_OPEN_PAGE);
     ledger__bind_text(l, s, 1, after);
     ledger__bind_u64(l, s, 2, cap);
+    ledger__bind_u64(l, s, 3, now_ms);
     int rc;
     *count = 0;
     while (err == FOGPAY_OK && (rc = ledger__step(l, s)) == SQLITE_ROW && *count < cap) {
@@ -399,13 +444,15 @@ static fogpay_error collect__page(fogpay_ledger *l, const char *after,
 fogpay_error fogpay_ledger_plan_collect(fogpay_ledger *l, const char *after, uint64_t now_ms,
                                         fogpay_plan_collect_result *out)
 {
+    if (out != NULL) {
+        memset(out, 0, sizeof *out); /* a refused pass did nothing, and starts again */
+    }
     if (l == NULL || after == NULL || out == NULL || now_ms == 0 || now_ms > LEDGER_INT_MAX) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
     }
-    memset(out, 0, sizeof *out);
     char ids[FOGPAY_PLAN_COLLECT_PER_TICK][FOGPAY_PLAN_ID_MAX + 1];
     size_t count = 0;
-    fogpay_error err = collect__page(l, after, ids, FOGPAY_PLAN_COLLECT_PER_TICK, &count);
+    fogpay_error err = collect__page(l, after, now_ms, ids, FOGPAY_PLAN_COLLECT_PER_TICK, &count);
     for (size_t i = 0; err == FOGPAY_OK && i < count; i++) {
         err = collect__plan(l, ids[i], now_ms, out);
         /* A plan that fails is passed over by the next pass. */

@@ -10,10 +10,13 @@
  * balances and appending to the chain; ledger_settle.c settlement, funding
  * and refunds; ledger_message.c device messages, usage readings and the
  * rejection log; ledger_query.c reading transfers; ledger_event.c the
- * event chain; ledger_fee.c fee schedules and transfers of several legs; ledger_sync.c the upstream
- * sync state; ledger_gauge.c the figures the gateway's metrics publish; ledger_verify.c
- * verification; ledger_hot.c the hot state of settlement in memory; ledger_checkpoint.c the WAL
- * checkpoints on a thread of their own;
+ * event chain; ledger_fee.c fee schedules and transfers of several legs;
+ * ledger_plan.c and ledger_schedule.c financing plans, ledger_collect.c
+ * their collections and arrears, ledger_plan_statement.c their statements
+ * and early settlement; ledger_sync.c the upstream sync state;
+ * ledger_gauge.c the figures the gateway's metrics publish; ledger_verify.c
+ * verification; ledger_hot.c the hot state of settlement in memory;
+ * ledger_checkpoint.c the WAL checkpoints on a thread of their own;
  * ledger_statement.c an entity account's statement over a period;
  * ledger_payout.c payouts to an entity's bank account and their list;
  * ledger_personal.c personal data: erasure and an access request's reads.
@@ -218,6 +221,7 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_ARREARS_OF_DEVICE,
     LEDGER_STMT_ARREARS_INSERT,
     LEDGER_STMT_ARREARS_CLEAR,
+    LEDGER_STMT_ARREARS_HAND_OVER,
     LEDGER_STMT_ARREARS_LIST,
     /* ledger_plan_statement.c */
     LEDGER_STMT_PLAN_PAID_BY,

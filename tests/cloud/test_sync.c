@@ -22,6 +22,10 @@
  *     paying the session's readings (kind 18, split by the fee schedule)
  *     and then captured, all in the cloud with every account's balance
  *     equal to the ledger's;
+ *   - financing: a financed device sold mid-plan, its instalments collected
+ *     on the tick and attributed to the owner when each fell due, its
+ *     arrears entered and cleared, what is left settled early; the same
+ *     sums per owner in the ledger, the JSON export and the cloud store;
  *   - batches published by hand on the cloud broker: a duplicate is acked
  *     stored again and stored once, a flipped byte and an unknown key get no
  *     ack, a gap gets a resend from the right position, a fork is refused.
@@ -43,6 +47,7 @@
 #include <unistd.h>
 
 #include <MQTTClient.h>
+#include <cjson/cJSON.h>
 
 #include "broker.h"
 #include "fogpay_cose.h"
@@ -1129,6 +1134,243 @@ static void test_session_holds(void)
     fogpay_ledger_close(l);
 }
 
+/* ---- financing: collections, arrears, resale, early settlement --------- */
+
+#define FIN_PERIOD_MS 60000ull
+
+/* What the chains hold of plan fin-loan: each transfer of the plan's
+ * kinds (11 to 13) summed by the entity that owed it, and the arrears
+ * events. */
+typedef struct fin_sums {
+    const char *entity[2];
+    uint64_t lender_account; /* the cloud's rows: the plan's transfers are those to it */
+    uint64_t paid[2];
+    size_t collections;
+    size_t settlements;
+    size_t entered;
+    size_t cleared;
+} fin_sums;
+
+static void fin_add(fin_sums *f, const fogpay_transfer *t)
+{
+    if (strcmp(t->plan_id, "fin-loan") != 0) {
+        return;
+    }
+    f->collections += t->kind == FOGPAY_TRANSFER_COLLECTION;
+    f->settlements += t->kind == FOGPAY_TRANSFER_EARLY_SETTLEMENT;
+    for (int i = 0; i < 2; i++) {
+        if (strcmp(t->payer_entity, f->entity[i]) == 0) {
+            f->paid[i] += fogpay_transfer_total(t);
+        }
+    }
+}
+
+static int fin_cloud_transfer(void *ctx, const char *gateway_id, const fogpay_transfer *t,
+                              const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    (void)gateway_id;
+    (void)hash;
+    fin_sums *f = ctx;
+    /* The store's columns carry no plan: the plan's kinds to its lender. */
+    fogpay_transfer row = *t;
+    bool planned = t->kind >= FOGPAY_TRANSFER_INSTALMENT && t->kind <= FOGPAY_TRANSFER_COLLECTION;
+    if (planned && t->credit_account == f->lender_account) {
+        snprintf(row.plan_id, sizeof row.plan_id, "fin-loan");
+    }
+    fin_add(f, &row);
+    return 0;
+}
+
+static int fin_cloud_event(void *ctx, const char *gateway_id, const fogpay_event *e,
+                           const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    (void)gateway_id;
+    (void)hash;
+    fin_sums *f = ctx;
+    f->entered += e->kind == FOGPAY_EVENT_ARREARS_ENTERED && strcmp(e->plan_id, "fin-loan") == 0;
+    f->cleared += e->kind == FOGPAY_EVENT_ARREARS_CLEARED && strcmp(e->plan_id, "fin-loan") == 0;
+    return 0;
+}
+
+static int fin_ledger_transfer(void *ctx, const fogpay_transfer *t,
+                               const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    (void)hash;
+    fin_add(ctx, t);
+    return 0;
+}
+
+/* The sums of the cloud store's copy of g: the back office's queries,
+ * every transfer of each owner (payer or payee) to the lender's account
+ * and every event naming the device fin-c. */
+static fin_sums fin_cloud(const gateway *g, const char *a, const char *b, uint64_t lender_account)
+{
+    fin_sums f = {.entity = {a, b}, .lender_account = lender_account};
+    fogpay_store *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_store_open(store_conninfo, false, &s), FOGPAY_OK);
+    for (int i = 0; i < 2; i++) {
+        fogpay_store_filter of = {.gateway_id = g->id, .entity_id = f.entity[i]};
+        CU_ASSERT_EQUAL(fogpay_store_transfers(s, &of, fin_cloud_transfer, &f), FOGPAY_OK);
+    }
+    fogpay_store_filter events = {.gateway_id = g->id, .device_id = "fin-c"};
+    CU_ASSERT_EQUAL(fogpay_store_events(s, &events, fin_cloud_event, &f), FOGPAY_OK);
+    fogpay_store_close(s);
+    return f;
+}
+
+/* The same sums from fogpayctl's JSON export of g's ledger. */
+static fin_sums fin_export(const gateway *g, const char *a, const char *b)
+{
+    fin_sums f = {.entity = {a, b}};
+    char out[TEST_BROKER_PATH_MAX];
+    gw_path(g, "export.json", out);
+    const char *argv[] = {ctl_bin, "--db", g->db, "export", "--format", "json", NULL};
+    CU_ASSERT_EQUAL(testutil_command(argv, out), 0);
+    char *text = testutil_read_file(out, NULL);
+    cJSON *all = text != NULL ? cJSON_Parse(text) : NULL;
+    CU_ASSERT_FATAL(cJSON_IsArray(all));
+    const cJSON *item = NULL;
+    cJSON_ArrayForEach(item, all)
+    {
+        const cJSON *plan = cJSON_GetObjectItem(item, "plan");
+        const cJSON *payer = cJSON_GetObjectItem(item, "payerEntity");
+        const cJSON *kind = cJSON_GetObjectItem(item, "kind");
+        const cJSON *amount = cJSON_GetObjectItem(item, "amount"); /* "1.00" EUR */
+        if (!cJSON_IsString(plan) || strcmp(plan->valuestring, "fin-loan") != 0 ||
+            !cJSON_IsString(payer) || !cJSON_IsNumber(kind)) {
+            continue;
+        }
+        fogpay_transfer t = {.kind = (uint8_t)kind->valueint};
+        snprintf(t.plan_id, sizeof t.plan_id, "%s", plan->valuestring);
+        snprintf(t.payer_entity, sizeof t.payer_entity, "%s", payer->valuestring);
+        for (const char *c = cJSON_IsString(amount) ? amount->valuestring : ""; *c; c++) {
+            t.amount_minor =
+                *c == '.' ? t.amount_minor : t.amount_minor * 10 + (uint64_t)(*c - '0');
+        }
+        fin_add(&f, &t);
+    }
+    cJSON_Delete(all);
+    free(text);
+    return f;
+}
+
+/* Waits until fin-c's plan has count collections and open arrears
+ * (true) or none; each look is a connection of its own. */
+static int fin_open_visit(void *ctx, const fogpay_plan_arrears *a)
+{
+    (void)a;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+static bool fin_wait(const gateway *g, size_t collections, bool in_arrears)
+{
+    for (uint64_t end = testutil_now_ms() + SYNC_WAIT_MS; testutil_now_ms() < end;
+         testutil_sleep_ms(100)) {
+        fogpay_ledger *l = NULL;
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+        fin_sums f = {.entity = {"", ""}};
+        fogpay_transfer_filter tf = {.device_id = "fin-c"};
+        size_t open = 0;
+        CU_ASSERT_EQUAL(fogpay_ledger_transfer_list(l, &tf, fin_ledger_transfer, &f), FOGPAY_OK);
+        CU_ASSERT_EQUAL(fogpay_ledger_plan_arrears_list(l, "fin-c", true, fin_open_visit, &open),
+                        FOGPAY_OK);
+        fogpay_ledger_close(l);
+        if (f.collections == collections && (open == 1) == in_arrears) {
+            return true;
+        }
+    }
+    test_broker_dump_log(&g->broker);
+    return false;
+}
+
+/* Resale mid-plan on gateway 1. fin-c (owner a) is financed from 2.5
+ * periods ago, 6.00 EUR in 6 instalments of 1.00 collected by the gateway;
+ * it was sold to b effective 1.5 periods ago, so instalment 1 fell due
+ * with a and instalment 2 with b. Its wallet pays instalment 1 and not 2:
+ * arrears (event 13); funded, the tick collects 2 and clears them (event
+ * 14); then b settles what is left early (kind 12: the four principals).
+ * In the ledger, in fogpayctl's JSON export and in the cloud store (both
+ * engines) instalment 1 is a's and the rest b's; the cloud agrees. */
+static void test_financing_resale(void)
+{
+    gateway *g = &gws[1];
+    fogpay_ledger *l = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    uint64_t now = (uint64_t)time(NULL) * 1000u;
+    char a[FOGPAY_ENTITY_ID_MAX + 1], b[FOGPAY_ENTITY_ID_MAX + 1], lender[FOGPAY_ENTITY_ID_MAX + 1];
+    fogpay_entity_personal pa = {"First Owner GmbH", NULL, NULL};
+    fogpay_entity_personal pb = {"Second Owner BV", NULL, NULL};
+    fogpay_entity_personal pl = {"Charger Finance SA", NULL, NULL};
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &pa, now, a), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &pb, now, b), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &pl, now, lender), FOGPAY_OK);
+    register_device(l, g, "fin-c", a, 150);
+    uint64_t start = now - 5 * FIN_PERIOD_MS / 2;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_ownership_change(l, "fin-c", b, "owner", start + 3 * FIN_PERIOD_MS / 2, now),
+        FOGPAY_OK);
+    fogpay_plan p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.plan_id, sizeof p.plan_id, "fin-loan");
+    snprintf(p.device_id, sizeof p.device_id, "fin-c");
+    snprintf(p.lender_entity, sizeof p.lender_entity, "%s", lender);
+    p.currency = EUR;
+    p.principal_minor = 600;
+    p.instalment_count = 6;
+    p.period_ms = FIN_PERIOD_MS;
+    p.collect = true;
+    p.effective_ms = start;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(l, &p, now), FOGPAY_OK);
+    fogpay_ledger_close(l);
+
+    CU_ASSERT_FATAL(fin_wait(g, 1, true));
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    fogpay_transfer t;
+    CU_ASSERT_EQUAL(fogpay_ledger_fund(l, "fin-c", EUR, 1000, "top-up", now, &t), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    CU_ASSERT_FATAL(fin_wait(g, 2, false));
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    now = (uint64_t)time(NULL) * 1000u;
+    CU_ASSERT_EQUAL(fogpay_ledger_plan_settle(l, "fin-loan", false, now, &t, NULL), FOGPAY_OK);
+    CU_ASSERT_EQUAL(t.amount_minor, 400);
+    CU_ASSERT_STRING_EQUAL(t.payer_entity, b);
+    fogpay_plan_statement st;
+    CU_ASSERT_EQUAL(fogpay_ledger_plan_statement(l, "fin-loan", a, now, &st), FOGPAY_OK);
+    CU_ASSERT_EQUAL(st.paid_count, 1);
+    CU_ASSERT_EQUAL(st.paid_minor, 100);
+    CU_ASSERT_EQUAL(fogpay_ledger_plan_statement(l, "fin-loan", b, now, &st), FOGPAY_OK);
+    CU_ASSERT_EQUAL(st.paid_count, 2);
+    CU_ASSERT_EQUAL(st.paid_minor, 500);
+    fin_sums ledger = {.entity = {a, b}};
+    fogpay_transfer_filter tf = {.device_id = "fin-c"};
+    CU_ASSERT_EQUAL(fogpay_ledger_transfer_list(l, &tf, fin_ledger_transfer, &ledger), FOGPAY_OK);
+    uint64_t head = 0;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL(fogpay_ledger_chain_head(l, &head, hash), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    CU_ASSERT_EQUAL(ledger.paid[0], 100);
+    CU_ASSERT_EQUAL(ledger.paid[1], 500);
+    CU_ASSERT_EQUAL(ledger.collections, 2);
+    CU_ASSERT_EQUAL(ledger.settlements, 1);
+
+    fin_sums exported = fin_export(g, a, b);
+    CU_ASSERT_EQUAL(exported.paid[0], 100);
+    CU_ASSERT_EQUAL(exported.paid[1], 500);
+    CU_ASSERT_EQUAL(exported.collections, 2);
+    CU_ASSERT_EQUAL(exported.settlements, 1);
+
+    CU_ASSERT_FATAL(sync_wait(g));
+    compare_with_cloud(g);
+    fin_sums stored = fin_cloud(g, a, b, t.credit_account);
+    CU_ASSERT_EQUAL(stored.paid[0], 100);
+    CU_ASSERT_EQUAL(stored.paid[1], 500);
+    CU_ASSERT_EQUAL(stored.collections, 2);
+    CU_ASSERT_EQUAL(stored.settlements, 1);
+    CU_ASSERT_EQUAL(stored.entered, 1);
+    CU_ASSERT_EQUAL(stored.cleared, 1);
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "start the cloud and two gateways", test_start);
@@ -1141,6 +1383,8 @@ static void add_tests(CU_pSuite s)
                 "an EV session's holds, captured with a fee, expired and paying readings, in "
                 "the cloud",
                 test_session_holds);
+    CU_add_test(s, "financing: resale mid-plan, arrears, early settlement, in the cloud",
+                test_financing_resale);
     CU_add_test(s, "duplicate, flipped byte, unknown key, fork, gap", test_hand_batches);
 }
 

@@ -261,6 +261,36 @@ static void test_event_fields_of_its_kind(void)
     cJSON_Delete(o);
 }
 
+/* A plan's arrears: entered with the holder, currency and what was owed,
+ * cleared with the plan alone. */
+static void test_event_arrears(void)
+{
+    fogpay_event in = {.position = 8,
+                       .kind = FOGPAY_EVENT_ARREARS_ENTERED,
+                       .time_ms = 9,
+                       .currency = 978,
+                       .arrears_minor = 10936};
+    strcpy(in.device_id, "charger-1");
+    strcpy(in.plan_id, "charger-1-loan");
+    strcpy(in.entity_id, "le-0011223344556677");
+    cJSON *o = fogpay_export_event_object(&in, NULL);
+    char *text = cJSON_PrintUnformatted(o);
+    CU_ASSERT_STRING_EQUAL(text, "{\"position\":8,\"kind\":13,\"time\":9,\"device\":\"charger-1\","
+                                 "\"plan\":\"charger-1-loan\",\"entity\":\"le-0011223344556677\","
+                                 "\"currency\":\"EUR\",\"owedMinor\":10936}");
+    free(text);
+    cJSON_Delete(o);
+    fogpay_event out = {.position = 9, .kind = FOGPAY_EVENT_ARREARS_CLEARED, .time_ms = 10};
+    strcpy(out.device_id, "charger-1");
+    strcpy(out.plan_id, "charger-1-loan");
+    o = fogpay_export_event_object(&out, NULL);
+    text = cJSON_PrintUnformatted(o);
+    CU_ASSERT_STRING_EQUAL(text, "{\"position\":9,\"kind\":14,\"time\":10,\"device\":\"charger-1\","
+                                 "\"plan\":\"charger-1-loan\"}");
+    free(text);
+    cJSON_Delete(o);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS) {
@@ -274,5 +304,6 @@ int main(void)
     CU_add_test(s, "CSV: a column for every field", test_csv_columns);
     CU_add_test(s, "CSV: quoting, a field per header column", test_transfer_csv);
     CU_add_test(s, "event JSON: the fields of its kind", test_event_fields_of_its_kind);
+    CU_add_test(s, "event JSON: a plan's arrears entered and cleared", test_event_arrears);
     return testutil_run();
 }

@@ -200,6 +200,12 @@ static void test_entity_isolation(void)
              w.fx.entity_a);
     refused(&w, json, "entity_command");
     refused(&w, "{\"commands\":[{\"command\":\"closePlan\",\"plan\":\"p\"}]}", "entity_command");
+    refused(&w, "{\"commands\":[{\"command\":\"settlePlan\",\"plan\":\"p\"}]}", "entity_command");
+    refused(&w, "{\"commands\":[{\"command\":\"listArrears\"}]}", "entity_command");
+    snprintf(json, sizeof json,
+             "{\"commands\":[{\"command\":\"getPlanStatement\",\"plan\":\"p\",\"entity\":\"%s\"}]}",
+             w.fx.entity_b);
+    refused(&w, json, "entity_foreign_account");
     /* Its own money, but more than it holds. */
     refused(&w,
             "{\"commands\":[{\"command\":\"payDevice\",\"device\":\"dev-a\",\"currency\":"
@@ -214,6 +220,34 @@ static void test_entity_isolation(void)
             "\"EUR\"}]}",
             "entity_foreign_device");
     CU_ASSERT_EQUAL(verify(w.fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(w.fx.l);
+}
+
+/* A's own statement of a plan financing its device: the entity is its
+ * own without being named. */
+static void test_entity_statement(void)
+{
+    world w;
+    world_open(&w);
+    fogpay_plan p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.plan_id, sizeof p.plan_id, "loan");
+    snprintf(p.device_id, sizeof p.device_id, "dev-a");
+    snprintf(p.lender_entity, sizeof p.lender_entity, "%s", w.fx.entity_b);
+    p.currency = EUR;
+    p.principal_minor = 1000;
+    p.instalment_count = 10;
+    p.period_ms = 60000;
+    p.effective_ms = NOW_MS + 50 - 60000; /* the first due at NOW_MS + 50, A's */
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(w.fx.l, &p, NOW_MS), FOGPAY_OK);
+    const cJSON *resp = NULL;
+    cJSON *reply =
+        send_as(&w, w.fx.entity_a, "alpha",
+                "{\"commands\":[{\"command\":\"getPlanStatement\",\"plan\":\"loan\"}]}", &resp);
+    CU_ASSERT_STRING_EQUAL(error_of(resp), "");
+    CU_ASSERT_STRING_EQUAL(data_text(resp, "entity"), w.fx.entity_a);
+    CU_ASSERT_STRING_EQUAL(data_text(resp, "owed"), "1.00"); /* due and unpaid */
+    cJSON_Delete(reply);
     fogpay_ledger_close(w.fx.l);
 }
 
@@ -265,6 +299,7 @@ int main(void)
         {"an entity on its own accounts and devices", test_entity_own},
         {"an entity cannot read or move another's money or devices", test_entity_isolation},
         {"operators create and remove entity logins", test_operator_logins},
+        {"an entity's own statement of a plan", test_entity_statement},
     };
     return ledger_fixture_run("control_entity", tests, sizeof tests / sizeof tests[0]);
 }

@@ -453,6 +453,61 @@ static void test_collect_catches_up(void)
     fogpay_ledger_close(fx.l);
 }
 
+/* A small plan of dev-a: 10.00 EUR in 10 monthly instalments of 1.00. */
+static void small_plan(fogpay_ledger *l, const char *id)
+{
+    fogpay_plan p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.plan_id, sizeof p.plan_id, "%s", id);
+    snprintf(p.device_id, sizeof p.device_id, "dev-a");
+    snprintf(p.lender_entity, sizeof p.lender_entity, "%s", lender);
+    p.currency = EUR;
+    p.principal_minor = 1000;
+    p.instalment_count = 10;
+    p.period_ms = MONTH_MS;
+    p.collect = true;
+    p.effective_ms = NOW_MS;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(l, &p, NOW_MS), FOGPAY_OK);
+}
+
+/* Two plans of one device in arrears: clearing the one that suspended it
+ * leaves it suspended while the other lasts, and clearing that resumes
+ * it. A plan closed from a later time is still collected until then. */
+static void test_two_plans_in_arrears(void)
+{
+    fixture fx;
+    fixture_open(&fx);
+    plan_of(fx.l, true); /* "loan": 109.36 an instalment */
+    small_plan(fx.l, "a-small");
+    uint64_t at = DUE_MS(1) + GRACE_MS;
+    fogpay_plan_collect_result r = pass(fx.l, at);
+    CU_ASSERT_EQUAL(r.change_count, 2);
+    CU_ASSERT_EQUAL(device_status(fx.l, "dev-a"), FOGPAY_DEVICE_SUSPENDED);
+    fund(fx.l, "dev-a", EUR, 100);
+    r = pass(fx.l, at + 1); /* a-small is collected and cleared, loan is not */
+    CU_ASSERT_EQUAL(r.collected, 1);
+    CU_ASSERT_EQUAL_FATAL(r.change_count, 1);
+    CU_ASSERT_FALSE(r.changes[0].entered);
+    CU_ASSERT_FALSE(r.changes[0].suspended);
+    CU_ASSERT_EQUAL(device_status(fx.l, "dev-a"), FOGPAY_DEVICE_SUSPENDED);
+    fund(fx.l, "dev-a", EUR, 40000);
+    r = pass(fx.l, at + 2);
+    CU_ASSERT_EQUAL(r.collected, 1);
+    CU_ASSERT_EQUAL_FATAL(r.change_count, 1);
+    CU_ASSERT_STRING_EQUAL(r.changes[0].plan_id, "loan");
+    CU_ASSERT_TRUE(r.changes[0].suspended);
+    CU_ASSERT_EQUAL(device_status(fx.l, "dev-a"), FOGPAY_DEVICE_ACTIVE);
+
+    /* Closed from month 3 on: instalment 2 is still collected. */
+    CU_ASSERT_EQUAL(fogpay_ledger_plan_close(fx.l, "a-small", DUE_MS(3), at + 3), FOGPAY_OK);
+    r = pass(fx.l, DUE_MS(2) + GRACE_MS);
+    CU_ASSERT_EQUAL(r.collected, 2); /* loan's and a-small's second */
+    r = pass(fx.l, DUE_MS(3) + GRACE_MS);
+    CU_ASSERT_EQUAL(r.collected, 1); /* loan's third only */
+    ledger_verifies(fx.l);
+    fogpay_ledger_close(fx.l);
+}
+
 int main(void)
 {
     static const ledger_test tests[] = {
@@ -466,6 +521,7 @@ int main(void)
         {"early settlement from the wallet, every refusal moving nothing", test_early_settlement},
         {"early settlement from the holder's account; a paid plan", test_settlement_from_entity},
         {"missed periods are collected over several passes", test_collect_catches_up},
+        {"two plans in arrears: resumed when the last is cleared", test_two_plans_in_arrears},
     };
     return ledger_fixture_run("collect", tests, sizeof tests / sizeof tests[0]);
 }
