@@ -743,6 +743,7 @@ static const control_command control_commands[] = {
     {"getPlan", control__get_plan},
     {"listPlans", control__list_plans},
     {"closePlan", control__close_plan},
+    {"listDevices", control__list_devices},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */

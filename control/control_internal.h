@@ -1,5 +1,6 @@
 /*
  * control_internal.h - shared by the command handlers of control.c,
+ * control_device.c,
  * control_import.c, control_entity.c, control_fee.c, control_hold.c,
  * control_plan.c and control_tariff.c: the reply under construction and the
  * field readers that validate every field before the ledger sees it.
@@ -90,6 +91,9 @@ fogpay_error control__remove_entity_login(const fogpay_control_context *c, const
                                           uint64_t now_ms, control_reply *r);
 fogpay_error control__get_entity_account(const fogpay_control_context *c, const cJSON *cmd,
                                          uint64_t now_ms, control_reply *r);
+/* control_device.c: listDevices. */
+fogpay_error control__list_devices(const fogpay_control_context *c, const cJSON *cmd,
+                                   uint64_t now_ms, control_reply *r);
 fogpay_error control__list_entity_devices(const fogpay_control_context *c, const cJSON *cmd,
                                           uint64_t now_ms, control_reply *r);
 fogpay_error control__pay_device(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,

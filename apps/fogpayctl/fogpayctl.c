@@ -464,6 +464,8 @@ static void ctl_print_usage(FILE *out)
         "  getPlan (plan show) --plan P [--at MS]: the version then and its schedule\n"
         "  listPlans (plan list) [--device D]\n"
         "  closePlan (plan close) --plan P [--effective MS]\n"
+        "  listDevices (list-devices) --currency CUR [--after D] [--limit N]: status, limits,\n"
+        "      balance and held of each device not revoked\n"
         "as a legal entity's own login (-u LOGIN --entity, online): balance, entity-account,\n"
         "  entity-devices, list-transfers, get-transfer and pay-device, on its own accounts\n"
         "  and devices; --entity LE may then be left out\n\noffline commands:\n",

@@ -102,6 +102,7 @@ static const command_row command_rows[] = {
     {"getPlan", "plan show", NULL},
     {"listPlans", "plan list", NULL},
     {"closePlan", "plan close", "plan {plan} closed from {effective}"},
+    {"listDevices", "list-devices", NULL},
 };
 
 /* The two-word aliases ("plan create") start with this word. */
