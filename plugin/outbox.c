@@ -27,6 +27,7 @@
 
 #include "fogpay_clock.h"
 #include "gateway.h"
+#include "live_feed.h"
 
 /* The response topic of an MQTT 5 request, if it lies in the device's own
  * reply space or is its receipt topic; another device's topics are never
@@ -167,6 +168,7 @@ static void outbox_commit(fogpay_gateway *gw)
         fogpay_job *job = fogpay_engine_job(e, e->head);
         if (committed && job->answer_len > 0) {
             outbox_answer(gw, job);
+            fogpay_live_feed_publish(gw, job);
         }
         fogpay_pending_remove(&gw->pending, job->device_id);
         fogpay_outbox_job_free(job);
