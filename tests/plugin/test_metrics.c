@@ -8,7 +8,8 @@
  *   settled, one refused under limit_per_payment, commits with a group
  *   size and a latency whose buckets end in +Inf with the commit count,
  *   every funding and payment in the sync backlog (no cloud here), an
- *   empty outbox, no open hold, the devices registered;
+ *   empty outbox, no open hold, the devices registered, and the one
+ *   financing plan with instalments overdue and unpaid in arrears;
  * - a device logged in counts as connected, and stops counting when it
  *   leaves; a device suspended by the operator counts as suspended (and
  *   its agent, told so, refuses by itself: nothing more is counted);
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <MQTTClient.h>
 
@@ -46,10 +48,46 @@ static test_site site;
 static figure figures[FIGURES_MAX];
 static size_t figure_count;
 
+/* A plan for meter-9 (which never pays) made ten days ago, an instalment
+ * a day, none paid: in arrears. Not collected from the wallet and limiting
+ * rather than suspending on shortfall, so that it moves nothing else. */
+static bool plan_in_arrears(void)
+{
+    char effective[32];
+    snprintf(effective, sizeof effective, "%llu",
+             (unsigned long long)(time(NULL) - 10 * 86400) * 1000ull);
+    const char *plan[] = {"plan",
+                          "create",
+                          "--plan",
+                          "meter-9-loan",
+                          "--device",
+                          "meter-9",
+                          "--lender",
+                          site.entity,
+                          "--currency",
+                          "EUR",
+                          "--principal",
+                          "100.00",
+                          "--rate-basis-points",
+                          "0",
+                          "--instalments",
+                          "10",
+                          "--period-ms",
+                          "86400000",
+                          "--collect",
+                          "false",
+                          "--shortfall",
+                          "limit",
+                          "--effective",
+                          effective,
+                          NULL};
+    return test_site_ctl(&site, false, plan, NULL) == 0;
+}
+
 static int suite_init(void)
 {
-    const char *devices[] = {"car-7", "charger-1", NULL};
-    if (!test_site_provision(&site, devices) ||
+    const char *devices[] = {"car-7", "charger-1", "meter-9", NULL};
+    if (!test_site_provision(&site, devices) || !plan_in_arrears() ||
         !test_site_start(&site,
                          "plugin_opt_metrics_interval 200\nplugin_opt_metrics_live true\n")) {
         return 1;
@@ -165,8 +203,9 @@ static void test_payments_and_refusal(void)
     CU_ASSERT_TRUE(figure_is("intents/refused", "1"));
     CU_ASSERT_TRUE(figure_is("holds/open", "0"));
     CU_ASSERT_TRUE(figure_is("outbox/depth", "0"));
-    CU_ASSERT_TRUE(figure_is("sync/backlog", "5")); /* two fundings, three payments */
-    CU_ASSERT_TRUE(figure_is("devices/registered", "2"));
+    CU_ASSERT_TRUE(figure_is("sync/backlog", "6")); /* three fundings, three payments */
+    CU_ASSERT_TRUE(figure_is("devices/registered", "3"));
+    CU_ASSERT_TRUE(figure_is("plans/arrears", "1"));
     CU_ASSERT_TRUE(figure_is("devices/suspended", "0"));
     CU_ASSERT_TRUE(figure_is("devices/connected", "0"));
 

@@ -77,6 +77,7 @@ async function run(page) {
   await waitText(page, '#fig-refused', '1');
   await waitText(page, '#fig-backlog', '5');
   await waitText(page, '#fig-holds', '0');
+  await waitText(page, '#fig-arrears', '0');
   await page.waitForFunction(() => Number(document.getElementById('rate').dataset.peak) > 0, null,
     { timeout: WAIT_MS });
   check(true, 'the settlement rate chart has drawn a rate above zero');

@@ -41,6 +41,7 @@ export function showFigures(figures) {
   setText('fig-age', figures.has('sync/oldest_unacked_age') ? seconds(get('sync/oldest_unacked_age')) : '-');
   setText('fig-connected', get('devices/connected'));
   setText('fig-suspended', get('devices/suspended'));
+  setText('fig-arrears', get('plans/arrears'));
   setText('fig-commit', figures.has('commit/latency/minute/p99') ? seconds(get('commit/latency/minute/p99')) : '-');
 }
 
