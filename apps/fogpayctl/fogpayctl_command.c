@@ -8,7 +8,8 @@
  *
  * The request. "--per-payment 5.00" becomes "perPayment":"5.00". Amounts
  * stay decimal strings; the fields that are integers in the contract (id,
- * effective, from, to, after, limit, overlapSeconds, remainderLeg, at, and a
+ * effective, from, to, after but for listDevices and listEntityDevices,
+ * whose after is a device id, limit, overlapSeconds, remainderLeg, at, and a
  * plan's rateBasisPoints, instalments, periodMs, graceMs) become JSON numbers
  * after a strict parse, "--certificate-only true", "--all true|false" and
  * "--collect true|false" JSON booleans, and each "--leg BP:TARGET" of
