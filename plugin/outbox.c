@@ -238,9 +238,11 @@ static bool outbox_step(fogpay_gateway *gw, bool force)
     }
     if (e->group_count > 0 && e->group_closing && e->record == e->settle) {
         outbox_commit(gw);
-        /* Between groups no transaction is open: sync reads only what is
-         * committed. */
+        /* Between groups no transaction is open: sync and the metrics'
+         * gauges read only what is committed (a busy gateway may have a
+         * group open at every tick). */
         fogpay_sync_tick(gw, fogpay_clock_wall_ms());
+        fogpay_metrics_tick(gw);
         moved = true;
     }
     return outbox_settle(gw) || moved;
