@@ -4,7 +4,8 @@
 // files in FOGPAY_SYNC_DIR: this script writes "ready" once the page is
 // logged in and shows the devices, and waits for "paid" (three payments
 // settled and one refused by then). It then checks what the page shows,
-// clicks Suspend on car-7, checks that too, and saves a screenshot to
+// clicks Suspend on car-7, funds charger-1 with 2.00 and sets its
+// per-payment limit to 15.00, checks each, and saves a screenshot to
 // FOGPAY_MONITOR_SCREENSHOT (also when a check fails). Exit 0: all held.
 //
 // env: FOGPAY_MONITOR_URL, FOGPAY_OPERATOR, FOGPAY_OPERATOR_PASSWORD,
@@ -92,6 +93,19 @@ async function run(page) {
   await page.waitForSelector('#devices tr[data-device="car-7"] button[data-action="resume"]', { timeout: WAIT_MS });
   await waitText(page, '#fig-suspended', '1');
   await waitText(page, '#action-result', 'suspend car-7: done');
+
+  // Fund charger-1 and set its per-payment limit from the page.
+  const charger = '#devices tr[data-device="charger-1"]';
+  await page.fill(`${charger} input[data-field="amount"]`, '2.00');
+  await page.click(`${charger} button[data-action="fund"]`);
+  await waitText(page, '#action-result', 'fund charger-1: done');
+  await waitText(page, `${charger} [data-field="balance"]`, '58.55 EUR');
+  await page.fill(`${charger} input[data-field="perPayment"]`, '15.00');
+  await page.click(`${charger} button[data-action="limits"]`);
+  await waitText(page, '#action-result', 'limits charger-1: done');
+  await page.waitForFunction((s) => document.querySelector(`${s} input[data-field="perPayment"]`).value === '15.00',
+    charger, { timeout: WAIT_MS });
+  check(true, 'charger-1 shows its new per-payment limit 15.00');
 }
 
 const browser = await chromium.launch({

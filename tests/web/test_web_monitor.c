@@ -10,8 +10,9 @@
  *   the page shows them live (the refusal with its reason), the figures
  *   (settled, refused, backlog, holds), a rate above zero on the chart,
  *   and car-7's balance after them;
- * - Suspend clicked on the page suspends car-7: the page shows it, and so
- *   does the ledger (fogpayctl list-devices, online);
+ * - Suspend clicked on the page suspends car-7, Fund and Set limits fund
+ *   charger-1 and change its per-payment limit: the page shows each, and
+ *   so does the ledger (fogpayctl list-devices, online);
  * - a screenshot is kept in FOGPAY_MONITOR_SCREENSHOT.
  *
  * Skipped (77) with the reason when node, Chromium, web/node_modules or
@@ -159,6 +160,9 @@ static void test_monitor(void)
     CU_ASSERT_TRUE(car != NULL && charger != NULL);
     if (car != NULL && charger != NULL) {
         /* car-7 comes first in id order: its entry ends where charger-1's starts. */
+        CU_ASSERT_PTR_NOT_NULL(strstr(charger, "\"active\""));
+        CU_ASSERT_PTR_NOT_NULL(strstr(charger, "\"58.55\""));
+        CU_ASSERT_PTR_NOT_NULL(strstr(charger, "\"perPayment\":\t\"15.00\""));
         *charger = '\0';
         CU_ASSERT_PTR_NOT_NULL(strstr(car, "\"suspended\""));
         CU_ASSERT_PTR_NOT_NULL(strstr(car, "\"43.45\""));
