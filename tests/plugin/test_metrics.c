@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <MQTTClient.h>
 
@@ -48,46 +47,10 @@ static test_site site;
 static figure figures[FIGURES_MAX];
 static size_t figure_count;
 
-/* A plan for meter-9 (which never pays) made ten days ago, an instalment
- * a day, none paid: in arrears. Not collected from the wallet and limiting
- * rather than suspending on shortfall, so that it moves nothing else. */
-static bool plan_in_arrears(void)
-{
-    char effective[32];
-    snprintf(effective, sizeof effective, "%llu",
-             (unsigned long long)(time(NULL) - 10 * 86400) * 1000ull);
-    const char *plan[] = {"plan",
-                          "create",
-                          "--plan",
-                          "meter-9-loan",
-                          "--device",
-                          "meter-9",
-                          "--lender",
-                          site.entity,
-                          "--currency",
-                          "EUR",
-                          "--principal",
-                          "100.00",
-                          "--rate-basis-points",
-                          "0",
-                          "--instalments",
-                          "10",
-                          "--period-ms",
-                          "86400000",
-                          "--collect",
-                          "false",
-                          "--shortfall",
-                          "limit",
-                          "--effective",
-                          effective,
-                          NULL};
-    return test_site_ctl(&site, false, plan, NULL) == 0;
-}
-
 static int suite_init(void)
 {
     const char *devices[] = {"car-7", "charger-1", "meter-9", NULL};
-    if (!test_site_provision(&site, devices) || !plan_in_arrears() ||
+    if (!test_site_provision(&site, devices) || !test_site_plan_in_arrears(&site, "meter-9") ||
         !test_site_start(&site,
                          "plugin_opt_metrics_interval 200\nplugin_opt_metrics_live true\n")) {
         return 1;

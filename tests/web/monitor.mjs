@@ -3,7 +3,7 @@
 // gateway and pays with the real agent meanwhile. The handshake is two
 // files in FOGPAY_SYNC_DIR: this script writes "ready" once the page is
 // logged in and shows the devices, and waits for "paid" (three payments
-// settled and one refused by then). It then checks what the page shows,
+// settled, one refused and a hold made by then). It then checks what the page shows,
 // clicks Suspend on car-7, funds charger-1 with 2.00 and sets its
 // per-payment limit to 15.00, checks each, and saves a screenshot to
 // FOGPAY_MONITOR_SCREENSHOT (also when a check fails). Exit 0: all held.
@@ -74,14 +74,22 @@ async function run(page) {
     'a settled payment of car-7 shows its amount and payee');
 
   // The figures from $SYS/broker/fogpay/ and the chart.
-  await waitText(page, '#fig-settled', '3');
+  await waitText(page, '#fig-settled', '4'); // the hold moved money too
   await waitText(page, '#fig-refused', '1');
-  await waitText(page, '#fig-backlog', '5');
-  await waitText(page, '#fig-holds', '0');
-  await waitText(page, '#fig-arrears', '0');
+  await waitText(page, '#fig-backlog', '7');
+  await waitText(page, '#fig-holds', '1');
+  await waitText(page, '#fig-arrears', '1');
   await page.waitForFunction(() => Number(document.getElementById('rate').dataset.peak) > 0, null,
     { timeout: WAIT_MS });
   check(true, 'the settlement rate chart has drawn a rate above zero');
+
+  // The hold charger-1 made, and meter-9's plan.
+  await page.waitForFunction(() => document.querySelector('#holds tbody').textContent.includes('5.00 EUR'),
+    null, { timeout: WAIT_MS });
+  const hold = await page.locator('#holds tbody tr').first().textContent();
+  check(hold.includes('charger-1') && hold.includes('car-7'), `the open hold shows: ${hold}`);
+  const plan = await page.locator('#plans tbody tr').first().textContent();
+  check(plan.includes('meter-9-loan') && plan.includes('100.00 EUR'), `the plan shows: ${plan}`);
 
   // The devices' balances follow the payments.
   await waitText(page, '#devices tr[data-device="car-7"] [data-field="balance"]',
@@ -99,7 +107,7 @@ async function run(page) {
   await page.fill(`${charger} input[data-field="amount"]`, '2.00');
   await page.click(`${charger} button[data-action="fund"]`);
   await waitText(page, '#action-result', 'fund charger-1: done');
-  await waitText(page, `${charger} [data-field="balance"]`, '58.55 EUR');
+  await waitText(page, `${charger} [data-field="balance"]`, '53.55 EUR');
   await page.fill(`${charger} input[data-field="perPayment"]`, '15.00');
   await page.click(`${charger} button[data-action="limits"]`);
   await waitText(page, '#action-result', 'limits charger-1: done');

@@ -6,10 +6,11 @@
  * fogpay-agent made while the page watches:
  *
  * - the page logs in as the operator and lists the devices;
- * - three payments settle and one is refused over the per-payment limit:
- *   the page shows them live (the refusal with its reason), the figures
- *   (settled, refused, backlog, holds), a rate above zero on the chart,
- *   and car-7's balance after them;
+ * - three payments settle, one is refused over the per-payment limit and
+ *   charger-1 authorises a hold: the page shows them live (the refusal
+ *   with its reason), the figures (settled, refused, backlog, holds, plans
+ *   in arrears: meter-9's), a rate above zero on the chart, car-7's
+ *   balance after them, the open hold and the plan;
  * - Suspend clicked on the page suspends car-7, Fund and Set limits fund
  *   charger-1 and change its per-payment limit: the page shows each, and
  *   so does the ledger (fogpayctl list-devices, online);
@@ -139,6 +140,7 @@ static void test_monitor(void)
         CU_ASSERT_EQUAL(test_site_pay(&site, "car-7", "charger-1", "3.85", "kWh 11.0"), 0);
         CU_ASSERT_EQUAL(test_site_pay(&site, "charger-1", "car-7", "1.50", "coffee"), 0);
         CU_ASSERT_NOT_EQUAL(test_site_pay(&site, "car-7", "charger-1", "25.00", "too much"), 0);
+        CU_ASSERT_EQUAL(test_site_authorise(&site, "charger-1", "car-7", "5.00", "3600"), 0);
         char paid[TEST_BROKER_PATH_MAX + 16];
         snprintf(paid, sizeof paid, "%s/paid", sync_dir);
         FILE *f = fopen(paid, "w");
@@ -161,7 +163,8 @@ static void test_monitor(void)
     if (car != NULL && charger != NULL) {
         /* car-7 comes first in id order: its entry ends where charger-1's starts. */
         CU_ASSERT_PTR_NOT_NULL(strstr(charger, "\"active\""));
-        CU_ASSERT_PTR_NOT_NULL(strstr(charger, "\"58.55\""));
+        CU_ASSERT_PTR_NOT_NULL(strstr(charger, "\"53.55\""));
+        CU_ASSERT_PTR_NOT_NULL(strstr(charger, "\"held\":\t\"5.00\""));
         CU_ASSERT_PTR_NOT_NULL(strstr(charger, "\"perPayment\":\t\"15.00\""));
         *charger = '\0';
         CU_ASSERT_PTR_NOT_NULL(strstr(car, "\"suspended\""));
@@ -177,8 +180,8 @@ int main(void)
         printf("web_monitor skipped: %s\n", why);
         return SKIP;
     }
-    const char *devices[] = {"car-7", "charger-1", NULL};
-    if (!test_site_provision(&site, devices)) {
+    const char *devices[] = {"car-7", "charger-1", "meter-9", NULL};
+    if (!test_site_provision(&site, devices) || !test_site_plan_in_arrears(&site, "meter-9")) {
         return 1;
     }
     if (CU_initialize_registry() != CUE_SUCCESS) {
