@@ -42,8 +42,9 @@ static_assert(FOGPAY_METRICS_REASONS > FOGPAY_ERR_PRODUCT_LAST,
 #define METRICS_PAYLOAD_MAX (FOGPAY_HISTOGRAM_BUCKETS * 32)
 #define METRICS_TOPIC_MAX   128
 
-fogpay_error fogpay_metrics_open(fogpay_metrics *m)
+fogpay_error fogpay_metrics_open(fogpay_metrics *m, uint32_t interval_ms)
 {
+    m->next_publish_ms = fogpay_engine_now_ns() / 1000000u + interval_ms;
     m->clients = calloc(FOGPAY_METRICS_CLIENTS_MAX, sizeof *m->clients);
     return m->clients ? FOGPAY_OK : FOGPAY_ERR_NO_MEMORY;
 }
