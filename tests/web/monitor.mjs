@@ -51,6 +51,14 @@ async function waitText(page, selector, want) {
 
 async function run(page) {
   await page.goto(env.FOGPAY_MONITOR_URL);
+  // A wrong password is refused, and the page says so.
+  await page.fill('#user', env.FOGPAY_OPERATOR);
+  await page.fill('#password', 'not-the-password');
+  await page.click('#connect');
+  await page.waitForFunction(() => document.getElementById('login-error').textContent !== '', null,
+    { timeout: WAIT_MS });
+  check((await text(page, '#connection')) === 'not connected' && await page.locator('#board').isHidden(),
+    `a wrong password is refused: ${await text(page, '#login-error')}`);
   await page.fill('#user', env.FOGPAY_OPERATOR);
   await page.fill('#password', env.FOGPAY_OPERATOR_PASSWORD);
   await page.click('#connect');

@@ -5,7 +5,8 @@
  * tests/web/monitor.mjs (playwright-core), and payments by the real
  * fogpay-agent made while the page watches:
  *
- * - the page logs in as the operator and lists the devices;
+ * - a wrong password is refused on the page; the operator's logs in and
+ *   the page lists the devices;
  * - three payments settle, one is refused over the per-payment limit and
  *   charger-1 authorises a hold: the page shows them live (the refusal
  *   with its reason), the figures (settled, refused, backlog, holds, plans

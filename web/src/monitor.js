@@ -16,6 +16,9 @@ const METRICS_ROOT = '$SYS/broker/fogpay/';
 const LIVE_TOPIC = `${METRICS_ROOT}live`;
 const REFRESH_MS = 10000;
 const FEED_REFRESH_DELAY_MS = 500;
+// CONNACK codes of a refused login: MQTT 3.1.1 (bad credentials, not
+// authorised) and MQTT 5 (the same two).
+const LOGIN_REFUSED = [4, 5, 134, 135];
 
 const state = {
   client: null,
@@ -127,6 +130,9 @@ function connect(event) {
   client.on('error', (err) => {
     document.getElementById('login-error').textContent = err.message;
     view.showConnection(false, 'not connected');
+    if (LOGIN_REFUSED.includes(err.code)) {
+      client.end(true); // the same login would be refused again
+    }
   });
   client.on('close', () => view.showConnection(false, 'not connected'));
 }
