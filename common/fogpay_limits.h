@@ -268,6 +268,11 @@
 #define FOGPAY_METRICS_CLIENTS_MAX         (1u << 16)
 #define FOGPAY_METRICS_REASONS             256u
 
+/* Devices in one listDevices page (control/control_device.c): a reply of
+ * about 25 KiB, well under the control topic's limits; a site of a
+ * thousand devices in ten pages. */
+#define FOGPAY_CONTROL_DEVICES_PAGE 100
+
 /* fogpay-exporter (apps/fogpay-exporter): the port it serves /metrics on
  * by default (next to the node exporter's 9100 family, unclaimed in
  * Prometheus' list of default ports), the figures it keeps (the gateway

@@ -751,6 +751,7 @@ static const control_command control_commands[] = {
     {"getPayoutInitiation", control__get_payout_initiation},
     {"eraseEntityData", control__erase_entity_data},
     {"exportEntityData", control__export_entity_data},
+    {"listDevices", control__list_devices},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */

@@ -1,5 +1,6 @@
 /*
  * control_internal.h - shared by the command handlers of control.c,
+ * control_device.c,
  * control_import.c, control_entity.c, control_fee.c, control_hold.c,
  * control_plan.c, control_statement.c, control_tariff.c, control_bank.c and
  * control_entity_data.c: the reply under construction and the
@@ -91,6 +92,9 @@ fogpay_error control__remove_entity_login(const fogpay_control_context *c, const
                                           uint64_t now_ms, control_reply *r);
 fogpay_error control__get_entity_account(const fogpay_control_context *c, const cJSON *cmd,
                                          uint64_t now_ms, control_reply *r);
+/* control_device.c: listDevices. */
+fogpay_error control__list_devices(const fogpay_control_context *c, const cJSON *cmd,
+                                   uint64_t now_ms, control_reply *r);
 fogpay_error control__list_entity_devices(const fogpay_control_context *c, const cJSON *cmd,
                                           uint64_t now_ms, control_reply *r);
 fogpay_error control__pay_device(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,

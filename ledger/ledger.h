@@ -999,17 +999,20 @@ fogpay_error fogpay_ledger_sync_set(fogpay_ledger *l, const fogpay_sync_state *i
 
 /* The ledger's figures for the gateway's metrics (ledger_gauge.c): holds
  * open, devices not revoked and those suspended, the transfers the cloud
- * has not acknowledged and when the oldest of them settled (0: none). */
+ * has not acknowledged and when the oldest of them settled (0: none), and
+ * the financing plans in arrears at now_ms (an instalment unpaid past its
+ * due time and grace). */
 typedef struct fogpay_ledger_gauge {
     uint64_t holds_open;
     uint64_t devices_registered;
     uint64_t devices_suspended;
     uint64_t sync_backlog;
     uint64_t sync_oldest_ms;
+    uint64_t plans_arrears;
 } fogpay_ledger_gauge;
 
 /* Reads them all; out is written only on success. */
-fogpay_error fogpay_ledger_gauges(fogpay_ledger *l, fogpay_ledger_gauge *out);
+fogpay_error fogpay_ledger_gauges(fogpay_ledger *l, uint64_t now_ms, fogpay_ledger_gauge *out);
 
 /* Checks the whole ledger: every chain hash from position 1, positions
  * contiguous, every balance equal to its transfers, per-currency sums zero,

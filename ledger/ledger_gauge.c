@@ -1,7 +1,12 @@
 /*
  * ledger_gauge.c - the figures of the ledger that the gateway's metrics
- * publish as gauges: open holds, devices registered and suspended, and how
- * far the cloud's acknowledgements lag behind the transfer chain.
+ * publish as gauges: open holds, devices registered and suspended,
+ * financing plans in arrears, and how far the cloud's acknowledgements lag
+ * behind the transfer chain.
+ *
+ * A plan is in arrears when its version in effect (not a closing one) has
+ * fewer instalments paid since its effective time than have fallen due and
+ * passed their grace: instalment n is due at effective + n periods.
  *
  * Design. One call reads everything, with a few indexed or small
  * statements, outside the settlement path: the plugin calls it on the tick
@@ -60,7 +65,66 @@ static fogpay_error gauge_sync(fogpay_ledger *l, uint64_t *backlog, uint64_t *ol
     return err;
 }
 
-fogpay_error fogpay_ledger_gauges(fogpay_ledger *l, fogpay_ledger_gauge *out)
+/* The plans visited in order, the version in effect of the current one
+ * kept until the next plan starts. */
+typedef struct gauge_plans {
+    fogpay_ledger *l;
+    uint64_t now_ms;
+    fogpay_plan current;
+    bool have;
+    uint64_t arrears;
+    fogpay_error err;
+} gauge_plans;
+
+/* Counts version p if it is in arrears at g->now_ms. */
+static void gauge_plan_judge(gauge_plans *g, const fogpay_plan *p)
+{
+    uint64_t start_ms = p->effective_ms + p->grace_ms;
+    if (p->closed || p->period_ms == 0 || g->now_ms <= start_ms + p->period_ms) {
+        return;
+    }
+    uint64_t overdue = (g->now_ms - start_ms - 1) / p->period_ms;
+    if (overdue > p->instalment_count) {
+        overdue = p->instalment_count;
+    }
+    uint64_t paid = 0;
+    sqlite3_stmt *s = ledger__stmt(g->l, LEDGER_STMT_PLAN_PAID);
+    ledger__bind_text(g->l, s, 1, p->plan_id);
+    ledger__bind_u64(g->l, s, 2, p->effective_ms);
+    fogpay_error err = ledger__scalar(g->l, s, &paid);
+    if (err != FOGPAY_OK) {
+        g->err = err;
+    } else if (paid < overdue) {
+        g->arrears++;
+    }
+}
+
+static int gauge_plan_visit(void *ctx, const fogpay_plan *p)
+{
+    gauge_plans *g = ctx;
+    if (g->have && strcmp(p->plan_id, g->current.plan_id) != 0) {
+        gauge_plan_judge(g, &g->current);
+        g->have = false;
+    }
+    if (p->effective_ms <= g->now_ms) {
+        g->current = *p;
+        g->have = true;
+    }
+    return g->err != FOGPAY_OK;
+}
+
+static fogpay_error gauge_plans_arrears(fogpay_ledger *l, uint64_t now_ms, uint64_t *arrears)
+{
+    gauge_plans g = {.l = l, .now_ms = now_ms, .err = FOGPAY_OK};
+    fogpay_error err = fogpay_ledger_plan_list(l, NULL, gauge_plan_visit, &g);
+    if (err == FOGPAY_OK && g.err == FOGPAY_OK && g.have) {
+        gauge_plan_judge(&g, &g.current);
+    }
+    *arrears = g.arrears;
+    return err != FOGPAY_OK ? err : g.err;
+}
+
+fogpay_error fogpay_ledger_gauges(fogpay_ledger *l, uint64_t now_ms, fogpay_ledger_gauge *out)
 {
     if (l == NULL || out == NULL) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
@@ -74,6 +138,9 @@ fogpay_error fogpay_ledger_gauges(fogpay_ledger *l, fogpay_ledger_gauge *out)
     }
     if (err == FOGPAY_OK) {
         err = gauge_sync(l, &g.sync_backlog, &g.sync_oldest_ms);
+    }
+    if (err == FOGPAY_OK) {
+        err = gauge_plans_arrears(l, now_ms, &g.plans_arrears);
     }
     if (err == FOGPAY_OK) {
         *out = g;

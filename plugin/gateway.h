@@ -31,6 +31,7 @@
  *   backlog.c   the listen backlog of the broker's listeners
  *   metrics.c   the gateway's figures under $SYS/broker/fogpay/ (metrics.h)
  *   histogram.c the histograms and one-minute windows of those figures
+ *   live_feed.c answered messages described live for monitors (live_feed.h)
  *
  * Threads. Mosquitto calls every callback on its one main thread (the
  * broker's thread), and the plugin API may only be called from there. The
@@ -222,6 +223,7 @@ typedef struct fogpay_gateway_options {
     uint32_t listen_backlog;      /* 0: the broker's own (100) */
     uint32_t workers;             /* 0 until parsed: the online cores */
     uint32_t metrics_interval_ms; /* 0: no metrics published */
+    bool metrics_live;            /* describe every answer on the live feed */
 } fogpay_gateway_options;
 
 /* A batch handed to the broker and not yet covered by an ack. */

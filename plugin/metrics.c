@@ -16,6 +16,7 @@
  *   sync/oldest_unacked_age         seconds since the oldest of them settled
  *   devices/registered, devices/suspended   devices not revoked, suspended
  *   devices/connected               device connections logged in by password
+ *   plans/arrears                   financing plans with an instalment overdue
  *
  * A histogram (commit/group_size, commit/latency) has count, sum, p50,
  * p99 (since start), minute/count, minute/p50, minute/p99 (the last
@@ -41,8 +42,9 @@ static_assert(FOGPAY_METRICS_REASONS > FOGPAY_ERR_PRODUCT_LAST,
 #define METRICS_PAYLOAD_MAX (FOGPAY_HISTOGRAM_BUCKETS * 32)
 #define METRICS_TOPIC_MAX   128
 
-fogpay_error fogpay_metrics_open(fogpay_metrics *m)
+fogpay_error fogpay_metrics_open(fogpay_metrics *m, uint32_t interval_ms)
 {
+    m->next_publish_ms = fogpay_engine_now_ns() / 1000000u + interval_ms;
     m->clients = calloc(FOGPAY_METRICS_CLIENTS_MAX, sizeof *m->clients);
     return m->clients ? FOGPAY_OK : FOGPAY_ERR_NO_MEMORY;
 }
@@ -231,14 +233,14 @@ static void metrics_refusals(const fogpay_metrics *m)
 static void metrics_ledger(fogpay_gateway *gw)
 {
     fogpay_ledger_gauge g;
-    fogpay_error err = fogpay_ledger_gauges(gw->ledger, &g);
+    uint64_t now_ms = fogpay_clock_wall_ms();
+    fogpay_error err = fogpay_ledger_gauges(gw->ledger, now_ms, &g);
     if (err != FOGPAY_OK) {
         mosquitto_log_printf(MOSQ_LOG_WARNING,
                              "fogpay: metrics: reading the ledger failed (%s: %s)",
                              fogpay_error_name(err), fogpay_ledger_last_message(gw->ledger));
         return;
     }
-    uint64_t now_ms = fogpay_clock_wall_ms();
     uint64_t age_ms =
         g.sync_oldest_ms != 0 && now_ms > g.sync_oldest_ms ? now_ms - g.sync_oldest_ms : 0;
     metrics_number("holds/open", g.holds_open);
@@ -246,6 +248,7 @@ static void metrics_ledger(fogpay_gateway *gw)
     metrics_value("sync", "oldest_unacked_age", age_ms, 1000.0);
     metrics_number("devices/registered", g.devices_registered);
     metrics_number("devices/suspended", g.devices_suspended);
+    metrics_number("plans/arrears", g.plans_arrears);
 }
 
 void fogpay_metrics_tick(fogpay_gateway *gw)

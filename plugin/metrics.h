@@ -39,11 +39,12 @@ typedef struct fogpay_metrics {
     const struct mosquitto **clients; /* FOGPAY_METRICS_CLIENTS_MAX slots, owned; NULL free */
     uint64_t connected;               /* slots in use */
     bool clients_full_logged;
-    uint64_t next_publish_ms; /* monotonic; 0: at the first tick */
+    uint64_t next_publish_ms; /* monotonic */
 } fogpay_metrics;
 
-/* Allocates the table of connections; FOGPAY_ERR_NO_MEMORY. */
-fogpay_error fogpay_metrics_open(fogpay_metrics *m);
+/* Allocates the table of connections (FOGPAY_ERR_NO_MEMORY) and sets the
+ * first publication one interval_ms from now. */
+fogpay_error fogpay_metrics_open(fogpay_metrics *m, uint32_t interval_ms);
 void fogpay_metrics_close(fogpay_metrics *m);
 /* A message refused with reason. */
 void fogpay_metrics_refused(fogpay_metrics *m, fogpay_error reason);

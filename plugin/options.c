@@ -176,6 +176,11 @@ static bool opt_metrics_interval(const char *v, fogpay_gateway_options *o)
             o->metrics_interval_ms >= FOGPAY_METRICS_INTERVAL_MIN_MS);
 }
 
+static bool opt_metrics_live(const char *v, fogpay_gateway_options *o)
+{
+    return parse_bool(v, &o->metrics_live);
+}
+
 /* Tests only: the compressed wall clock of fogpay_clock.h, set at once. */
 static bool opt_test_clock(const char *v, fogpay_gateway_options *o)
 {
@@ -218,6 +223,8 @@ static const option_spec option_specs[] = {
     {"metrics_interval", false, opt_metrics_interval,
      "milliseconds between publications of the metrics under $SYS/broker/fogpay/, 0 (none) or "
      "100 to 3600000"},
+    {"metrics_live", false, opt_metrics_live,
+     "true or false: describe every answered device message on $SYS/broker/fogpay/live"},
     {"test_clock", false, opt_test_clock,
      "RATE@EPOCH_MS, a wall clock RATE times faster from EPOCH_MS (tests only; RATE 1 to 1000)"},
 };

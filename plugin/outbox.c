@@ -27,6 +27,7 @@
 
 #include "fogpay_clock.h"
 #include "gateway.h"
+#include "live_feed.h"
 
 /* The response topic of an MQTT 5 request, if it lies in the device's own
  * reply space or is its receipt topic; another device's topics are never
@@ -168,6 +169,7 @@ static void outbox_commit(fogpay_gateway *gw)
         fogpay_job *job = fogpay_engine_job(e, e->head);
         if (committed && job->answer_len > 0) {
             outbox_answer(gw, job);
+            fogpay_live_feed_publish(gw, job);
         }
         if (committed && job->record && job->receipt.plan_id[0] != '\0') {
             fogpay_command_send_plan(gw, job->receipt.plan_id); /* the instalment's notice */
@@ -240,9 +242,11 @@ static bool outbox_step(fogpay_gateway *gw, bool force)
     }
     if (e->group_count > 0 && e->group_closing && e->record == e->settle) {
         outbox_commit(gw);
-        /* Between groups no transaction is open: sync reads only what is
-         * committed. */
+        /* Between groups no transaction is open: sync and the metrics'
+         * gauges read only what is committed (a busy gateway may have a
+         * group open at every tick). */
         fogpay_sync_tick(gw, fogpay_clock_wall_ms());
+        fogpay_metrics_tick(gw);
         moved = true;
     }
     return outbox_settle(gw) || moved;

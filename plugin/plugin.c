@@ -146,9 +146,7 @@ static fogpay_error plugin_open(fogpay_gateway *gw)
     }
     err = fogpay_gateway_key_open(gw);
     if (err == FOGPAY_OK) {
-        err = fogpay_metrics_open(&gw->metrics);
-        gw->metrics.next_publish_ms =
-            fogpay_engine_now_ns() / 1000000u + gw->options.metrics_interval_ms;
+        err = fogpay_metrics_open(&gw->metrics, gw->options.metrics_interval_ms);
     }
     if (err == FOGPAY_OK) {
         err = fogpay_options_load_operators(gw);

@@ -29,6 +29,26 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
+# The web monitor's browser test (tests/web): Debian's chromium, node and
+# npm, the npm packages of web/ (npm ci, from its package-lock.json) and the
+# page's bundle (npm run build). Where one cannot be had, the web_monitor
+# test is skipped and prints why; nothing else depends on them.
+web_missing=()
+command -v chromium >/dev/null || web_missing+=(chromium)
+command -v node >/dev/null || web_missing+=(nodejs)
+command -v npm >/dev/null || web_missing+=(npm)
+if [ ${#web_missing[@]} -gt 0 ] && [ "$(id -u)" -eq 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update && apt-get install -y --no-install-recommends "${web_missing[@]}"; } ||
+    echo "tests/run.sh: cannot install ${web_missing[*]}: the web_monitor test will be skipped"
+fi
+if command -v npm >/dev/null; then
+  (cd web && npm ci --no-audit --no-fund && npm run build) ||
+    echo "tests/run.sh: npm ci or the bundle build failed in web/: the web_monitor test will be skipped"
+else
+  echo "tests/run.sh: npm is not installed: the web_monitor test will be skipped"
+fi
+
 # Debian starts a system mosquitto on port 1883 when the package is
 # installed; the tests start their own brokers and never use it.
 

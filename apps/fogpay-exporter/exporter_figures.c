@@ -47,6 +47,8 @@ static const exporter_metric exporter_metrics[] = {
     {"devices/suspended", "fogpay_devices_suspended", EXPORTER_GAUGE, "Devices suspended."},
     {"devices/connected", "fogpay_devices_connected", EXPORTER_GAUGE,
      "Device connections logged in by password."},
+    {"plans/arrears", "fogpay_plans_arrears", EXPORTER_GAUGE,
+     "Financing plans with an instalment unpaid past its due time and grace."},
 };
 
 /* The two histograms: their topic family, name and help. */

@@ -465,7 +465,9 @@ static void ctl_print_usage(FILE *out)
         "  listPlans (plan list) [--device D]\n"
         "  closePlan (plan close) --plan P [--effective MS]\n",
         ctl_program, ctl_program, ctl_program);
-    fputs("  getPlanStatement (plan statement) --plan P --entity LE [--at MS]: what the\n"
+    fputs("  listDevices (list-devices) --currency CUR [--after D] [--limit N]: status, limits,\n"
+          "      balance and held of each device not revoked\n"
+          "  getPlanStatement (plan statement) --plan P --entity LE [--at MS]: what the\n"
           "      entity paid and owes (the instalments due while it held the device)\n"
           "  listArrears (plan arrears) [--device D] [--all true]\n"
           "  settlePlan (plan settle) --plan P [--payer device|entity]: the principal left\n"

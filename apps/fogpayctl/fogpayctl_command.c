@@ -11,6 +11,9 @@
  * effective, from, to, after, limit, overlapSeconds, remainderLeg, at, and a
  * plan's rateBasisPoints, instalments, periodMs, graceMs, and bindMeter's
  * hold) become JSON numbers
+ * effective, from, to, after but for listDevices and listEntityDevices,
+ * whose after is a device id, limit, overlapSeconds, remainderLeg, at, and a
+ * plan's rateBasisPoints, instalments, periodMs, graceMs) become JSON numbers
  * after a strict parse, "--certificate-only true", "--all true|false" and
  * "--collect true|false" JSON booleans, and each "--leg BP:TARGET" of
  * setFeeSchedule one element of "legs". For registerDevice the limit fields
@@ -122,6 +125,7 @@ static const command_row command_rows[] = {
     {"getPayoutInitiation", "payout-initiation", "{payouts} payouts, {sum} {currency}"},
     {"eraseEntityData", "erase-entity", "personal data of {entity} erased (event {event})"},
     {"exportEntityData", "export-entity", NULL},
+    {"listDevices", "list-devices", NULL},
 };
 
 /* The two-word aliases ("plan create") start with this word. */
@@ -144,6 +148,21 @@ static bool command__in(const char *name, const char *const *list, size_t count)
         }
     }
     return false;
+}
+
+/* The commands that page by device id: their "after" is a device id, not
+ * a number. */
+static const char *const command_after_device[] = {"listDevices", "listEntityDevices"};
+#define COMMAND_AFTER_DEVICE (sizeof command_after_device / sizeof command_after_device[0])
+
+static bool command__number_field(const cJSON *cmd, const char *name)
+{
+    const cJSON *command = cJSON_GetObjectItemCaseSensitive(cmd, "command");
+    if (strcmp(name, "after") == 0 && cJSON_IsString(command) &&
+        command__in(command->valuestring, command_after_device, COMMAND_AFTER_DEVICE)) {
+        return false;
+    }
+    return command__in(name, command_number_fields, COMMAND_NUMBER_FIELDS);
 }
 
 /* The row of name (a control name or an alias), or NULL: an unknown name
@@ -265,7 +284,7 @@ static bool command__add_field(const fogpayctl_target *target, cJSON *cmd, bool 
         }
         return cJSON_AddBoolToObject(dest, name, strcmp(value, "true") == 0) != NULL;
     }
-    if (command__in(name, command_number_fields, COMMAND_NUMBER_FIELDS)) {
+    if (command__number_field(cmd, name)) {
         uint64_t n = 0;
         if (!fogpay_cli_parse_u64(value, UINT64_MAX, &n)) {
             fprintf(stderr, "%s: %s takes a whole number, got \"%s\"\n", FOGPAYCTL_PROGRAM, option,

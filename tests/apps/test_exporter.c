@@ -7,6 +7,8 @@
  *   refusals by reason, the devices, the commit latency as a histogram
  *   whose +Inf bucket equals its count, each metric with its TYPE line;
  * - the figures follow the gateway: a further payment shows up;
+ * - when the broker stops, fogpay_exporter_broker_connected is 0 and the
+ *   last figures stay; when it is back the exporter logs in again;
  * - another path is 404;
  * - without a valid operator login the exporter serves no figures, only
  *   fogpay_exporter_broker_connected 0.
@@ -165,6 +167,15 @@ static void test_metrics_page(void)
     CU_ASSERT_EQUAL(test_site_pay(&site, "car-7", "charger-1", "2.00", "kWh 5.0"), 0);
     CU_ASSERT_TRUE(wait_sample("fogpay_intents_settled_total", 3));
     CU_ASSERT_EQUAL(http_get("/other"), 404);
+
+    /* The broker goes away and comes back: the exporter says so, logs in
+     * again and follows the restarted gateway's counters (from 0). */
+    test_broker_stop(&site.broker);
+    CU_ASSERT_TRUE(wait_sample("fogpay_exporter_broker_connected", 0));
+    CU_ASSERT_EQUAL(sample("fogpay_intents_settled_total"), 3);
+    CU_ASSERT_TRUE_FATAL(test_broker_restart(&site.broker));
+    CU_ASSERT_TRUE(wait_sample("fogpay_exporter_broker_connected", 1));
+    CU_ASSERT_TRUE(wait_sample("fogpay_intents_settled_total", 0));
     exporter_stop();
 }
 

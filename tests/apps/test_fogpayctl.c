@@ -269,6 +269,36 @@ static void test_offline_plan_settle(void)
 /* Financing plans: "plan create" prints the plan's total, "plan show" its
  * full schedule, "plan list" every version, "plan close" closes it, each a
  * plan event exported; refusals with their codes, no transfer made. */
+/* list-devices: each device with its status, limits and balance, paged
+ * by device id (--after a device id, not a number). */
+static void test_offline_list_devices(void)
+{
+    static char out[OUT_MAX];
+    provision();
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db register-device --device dev-b --public-key "
+                        "ed25519:%064d --owner %s --certificate-only true",
+                        fogpayctl, dir, 7, entity),
+                    0);
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --db %s/l.db suspend-device --device dev-b", fogpayctl, dir), 0);
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db list-devices --currency EUR --limit 1",
+                        fogpayctl, dir),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"device\":\t\"dev-a\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"balance\":\t\"12.50\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"perPayment\":\t\"5.00\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"next\":\t\"dev-a\""));
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db list-devices --currency EUR --limit 1 --after dev-a",
+                        fogpayctl, dir),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"device\":\t\"dev-b\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"status\":\t\"suspended\""));
+    CU_ASSERT_PTR_NULL(strstr(out, "dev-a"));
+    cleanup();
+}
+
 static void test_offline_plans(void)
 {
     static char out[OUT_MAX];
@@ -458,6 +488,7 @@ int main(int argc, char **argv)
     CU_add_test(s, "financing plans: create, show, list, close, exported, refused",
                 test_offline_plans);
     CU_add_test(s, "offline: plan statement, arrears and settle", test_offline_plan_settle);
+    CU_add_test(s, "list-devices, paged by device id", test_offline_list_devices);
     CU_add_test(s, "tampered amount found at its position", test_offline_tamper);
     CU_add_test(s, "statements, payouts, erasure and export", test_offline_bank);
     CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -311,6 +311,48 @@ static void test_sync_status(void)
     cJSON_Delete(reply);
 }
 
+/* listDevices: every device not revoked with its status, limits and
+ * balance; pages; a bad limit or currency refused. */
+static void test_list_devices(void)
+{
+    expect("{\"commands\":[{\"command\":\"suspendDevice\",\"device\":\"dev-b\"}]}", "");
+    cJSON *reply = NULL;
+    const cJSON *resp =
+        request("{\"commands\":[{\"command\":\"listDevices\",\"currency\":\"EUR\"}]}", &reply);
+    CU_ASSERT_STRING_EQUAL(error_of(resp), "");
+    CU_ASSERT_STRING_EQUAL(data_text(resp, "currency"), "EUR");
+    const cJSON *devices = cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "devices");
+    CU_ASSERT_TRUE(cJSON_GetArraySize(devices) >= 2);
+    const cJSON *b = NULL;
+    for (int i = 0; i < cJSON_GetArraySize(devices); i++) {
+        const cJSON *d = cJSON_GetArrayItem(devices, i);
+        if (strcmp(cJSON_GetObjectItem(d, "device")->valuestring, "dev-b") == 0) {
+            b = d;
+        }
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(b, "status")->valuestring, "suspended");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(b, "perPayment")->valuestring, "2.50");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(b, "walletMax")->valuestring, "100.00");
+    CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "next"));
+    cJSON_Delete(reply);
+    resp = request("{\"commands\":[{\"command\":\"listDevices\",\"currency\":\"EUR\","
+                   "\"limit\":1}]}",
+                   &reply);
+    CU_ASSERT_EQUAL(
+        cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "devices")), 1);
+    CU_ASSERT_STRING_NOT_EQUAL(data_text(resp, "next"), "");
+    cJSON_Delete(reply);
+    expect("{\"commands\":[{\"command\":\"listDevices\",\"currency\":\"EUR\",\"limit\":0}]}",
+           "field_range");
+    expect("{\"commands\":[{\"command\":\"listDevices\",\"currency\":\"EUR\",\"limit\":101}]}",
+           "field_range");
+    expect("{\"commands\":[{\"command\":\"listDevices\",\"currency\":\"XXX\"}]}",
+           "currency_unsupported");
+    expect("{\"commands\":[{\"command\":\"listDevices\"}]}", "missing_field");
+    expect("{\"commands\":[{\"command\":\"resumeDevice\",\"device\":\"dev-b\"}]}", "");
+}
+
 static void test_malformed(void)
 {
     expect("{\"commands\":[{\"command\":", "text_invalid");
@@ -330,6 +372,7 @@ int main(void)
     CU_add_test(s, "suspend, resume, setLimits send commands", test_suspend_resume_limits);
     CU_add_test(s, "getTransfer, listTransfers paging, verifyLedger", test_transfers_and_verify);
     CU_add_test(s, "getSyncStatus: the backlog past the cloud's ack", test_sync_status);
+    CU_add_test(s, "listDevices", test_list_devices);
     CU_add_test(s, "malformed requests", test_malformed);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();

@@ -8,12 +8,16 @@
  *   settled, one refused under limit_per_payment, commits with a group
  *   size and a latency whose buckets end in +Inf with the commit count,
  *   every funding and payment in the sync backlog (no cloud here), an
- *   empty outbox, no open hold, the devices registered;
+ *   empty outbox, no open hold, the devices registered, and the one
+ *   financing plan with instalments overdue and unpaid in arrears;
  * - a device logged in counts as connected, and stops counting when it
  *   leaves; a device suspended by the operator counts as suspended (and
  *   its agent, told so, refuses by itself: nothing more is counted);
  * - the figures are retained: a late subscriber reads them at once;
- * - a device may not read them.
+ * - a device may not read them;
+ * - with plugin_opt_metrics_live, every answer is described on
+ *   $SYS/broker/fogpay/live as it is published: a settled payment with its
+ *   amount, payee and transfer, a refusal with its reason.
  *
  * usage: test_metrics (FOGPAY_PLUGIN, FOGPAYCTL and FOGPAY_AGENT name the
  * programs)
@@ -45,9 +49,10 @@ static size_t figure_count;
 
 static int suite_init(void)
 {
-    const char *devices[] = {"car-7", "charger-1", NULL};
-    if (!test_site_provision(&site, devices) ||
-        !test_site_start(&site, "plugin_opt_metrics_interval 200\n")) {
+    const char *devices[] = {"car-7", "charger-1", "meter-9", NULL};
+    if (!test_site_provision(&site, devices) || !test_site_plan_in_arrears(&site, "meter-9") ||
+        !test_site_start(&site,
+                         "plugin_opt_metrics_interval 200\nplugin_opt_metrics_live true\n")) {
         return 1;
     }
     return 0;
@@ -161,8 +166,9 @@ static void test_payments_and_refusal(void)
     CU_ASSERT_TRUE(figure_is("intents/refused", "1"));
     CU_ASSERT_TRUE(figure_is("holds/open", "0"));
     CU_ASSERT_TRUE(figure_is("outbox/depth", "0"));
-    CU_ASSERT_TRUE(figure_is("sync/backlog", "5")); /* two fundings, three payments */
-    CU_ASSERT_TRUE(figure_is("devices/registered", "2"));
+    CU_ASSERT_TRUE(figure_is("sync/backlog", "6")); /* three fundings, three payments */
+    CU_ASSERT_TRUE(figure_is("devices/registered", "3"));
+    CU_ASSERT_TRUE(figure_is("plans/arrears", "1"));
     CU_ASSERT_TRUE(figure_is("devices/suspended", "0"));
     CU_ASSERT_TRUE(figure_is("devices/connected", "0"));
 
@@ -217,6 +223,51 @@ static void test_connected_and_suspended(void)
     CU_ASSERT_PTR_NULL(figure_of("intents/refused/device_suspended"));
 }
 
+/* The next live message (QoS 0, not retained) into text, or false. */
+static bool next_live(MQTTClient c, char *text, size_t cap)
+{
+    uint64_t until = testutil_now_ms() + WAIT_MS;
+    while (testutil_now_ms() < until) {
+        char *topic = NULL;
+        int topic_len = 0;
+        MQTTClient_message *m = NULL;
+        if (MQTTClient_receive(c, &topic, &topic_len, &m, 200) != MQTTCLIENT_SUCCESS || !m) {
+            continue;
+        }
+        bool live = strcmp(topic, "$SYS/broker/fogpay/live") == 0;
+        snprintf(text, cap, "%.*s", m->payloadlen, (const char *)m->payload);
+        MQTTClient_freeMessage(&m);
+        MQTTClient_free(topic);
+        if (live) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_live_feed(void)
+{
+    const char *resume[] = {"resume-device", "--device", "car-7", NULL};
+    CU_ASSERT_EQUAL(test_site_ctl(&site, true, resume, NULL), 0);
+    MQTTClient c;
+    CU_ASSERT_TRUE_FATAL(connect_as(&c, "ops-live", TEST_SITE_OPERATOR, site.operator_password));
+    CU_ASSERT_EQUAL(MQTTClient_subscribe(c, "$SYS/broker/fogpay/live", 0), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_EQUAL(test_site_pay(&site, "charger-1", "car-7", "1.25", "live"), 0);
+    CU_ASSERT_NOT_EQUAL(test_site_pay(&site, "charger-1", "car-7", "30.00", "live"), 0);
+    char text[FIGURE_TEXT];
+    CU_ASSERT_TRUE_FATAL(next_live(c, text, sizeof text));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"device\":\"charger-1\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"status\":\"settled\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"amount\":\"1.25\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"payee\":\"car-7\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"transfer\":"));
+    CU_ASSERT_TRUE_FATAL(next_live(c, text, sizeof text));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"status\":\"rejected\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"reason\":\"limit_per_payment\""));
+    CU_ASSERT_PTR_NULL(strstr(text, "\"transfer\":"));
+    close_client(&c);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS) {
@@ -225,5 +276,6 @@ int main(void)
     CU_pSuite s = CU_add_suite("metrics", suite_init, suite_clean);
     CU_add_test(s, "payments and a refusal", test_payments_and_refusal);
     CU_add_test(s, "connected and suspended devices", test_connected_and_suspended);
+    CU_add_test(s, "the live feed", test_live_feed);
     return testutil_run();
 }

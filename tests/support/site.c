@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "site.h"
 #include "testutil.h"
@@ -206,8 +207,9 @@ bool test_site_device_password(const test_site *s, const char *device, char *out
     return site_first_line(path, out, cap);
 }
 
-int test_site_pay(test_site *s, const char *from, const char *to, const char *amount,
-                  const char *ref)
+/* Runs the agent as device `from` with its options, then the subcommand
+ * and its arguments (tail, NULL-terminated). */
+static int site_agent(test_site *s, const char *from, const char *const *tail)
 {
     char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], pw[TEST_BROKER_PATH_MAX];
     char name[64], port[16];
@@ -218,31 +220,76 @@ int test_site_pay(test_site *s, const char *from, const char *to, const char *am
     snprintf(name, sizeof name, "%s.password", from);
     site_path(s, name, pw);
     snprintf(port, sizeof port, "%d", s->broker.port);
-    const char *args[] = {"pay",
-                          "--dir",
-                          dir,
+    const char *args[SITE_ARGS_MAX] = {"--dir",
+                                       dir,
+                                       "--device",
+                                       from,
+                                       "--key",
+                                       key,
+                                       "--password-file",
+                                       pw,
+                                       "--gateway-key",
+                                       s->gateway_public,
+                                       "-h",
+                                       "127.0.0.1",
+                                       "-p",
+                                       port};
+    size_t n = 14;
+    while (*tail != NULL && n < SITE_ARGS_MAX - 1) {
+        args[n++] = *tail++;
+    }
+    args[n] = NULL;
+    return site_run(s, s->agent, args, NULL);
+}
+
+int test_site_pay(test_site *s, const char *from, const char *to, const char *amount,
+                  const char *ref)
+{
+    const char *tail[] = {"pay",        "--to", to,      "--amount", amount,
+                          "--currency", "EUR",  "--ref", ref,        NULL};
+    return site_agent(s, from, tail);
+}
+
+int test_site_authorise(test_site *s, const char *from, const char *to, const char *amount,
+                        const char *hold_s)
+{
+    const char *tail[] = {"authorise",  "--to", to,         "--amount", amount,
+                          "--currency", "EUR",  "--hold-s", hold_s,     NULL};
+    return site_agent(s, from, tail);
+}
+
+bool test_site_plan_in_arrears(test_site *s, const char *device)
+{
+    char effective[32], plan_id[64];
+    snprintf(effective, sizeof effective, "%llu",
+             (unsigned long long)(time(NULL) - 10 * 86400) * 1000ull);
+    snprintf(plan_id, sizeof plan_id, "%s-loan", device);
+    const char *plan[] = {"plan",
+                          "create",
+                          "--plan",
+                          plan_id,
                           "--device",
-                          from,
-                          "--key",
-                          key,
-                          "--password-file",
-                          pw,
-                          "--gateway-key",
-                          s->gateway_public,
-                          "-h",
-                          "127.0.0.1",
-                          "-p",
-                          port,
-                          "--to",
-                          to,
-                          "--amount",
-                          amount,
+                          device,
+                          "--lender",
+                          s->entity,
                           "--currency",
                           "EUR",
-                          "--ref",
-                          ref,
+                          "--principal",
+                          "100.00",
+                          "--rate-basis-points",
+                          "0",
+                          "--instalments",
+                          "10",
+                          "--period-ms",
+                          "86400000",
+                          "--collect",
+                          "false",
+                          "--shortfall",
+                          "limit",
+                          "--effective",
+                          effective,
                           NULL};
-    return site_run(s, s->agent, args, NULL);
+    return test_site_ctl(s, false, plan, NULL) == 0;
 }
 
 void test_site_cleanup(test_site *s)

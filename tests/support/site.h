@@ -55,10 +55,21 @@ bool test_site_device_password(const test_site *s, const char *device, char *out
 int test_site_pay(test_site *s, const char *from, const char *to, const char *amount,
                   const char *ref);
 
+/* An authorisation by the real agent: from holds amount EUR for to,
+ * for hold_s seconds. The agent's exit status (0: held). */
+int test_site_authorise(test_site *s, const char *from, const char *to, const char *amount,
+                        const char *hold_s);
+
 /* Runs fogpayctl with args (NULL-terminated), online as the operator when
  * online is true, else on the ledger file; its output into out_path (or
  * the log when NULL). The exit status. */
 int test_site_ctl(test_site *s, bool online, const char *const *args, const char *out_path);
+
+/* Before the broker starts: a financing plan "<device>-loan" of 100.00
+ * EUR from the site's entity, made ten days ago with an instalment a day,
+ * none paid, so in arrears. Not collected from the wallet and limiting
+ * rather than suspending on shortfall, so that it moves nothing else. */
+bool test_site_plan_in_arrears(test_site *s, const char *device);
 
 void test_site_cleanup(test_site *s);
 
