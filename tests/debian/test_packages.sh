@@ -15,7 +15,8 @@
 #      the system's service), dropping to the mosquitto user as Debian's
 #      broker does; one payment by the packaged fogpay-agent, one by
 #      firmware built against the packaged library with its pkg-config
-#      file alone;
+#      file alone, one by the command of fogpay-agent.service as its user
+#      on /etc/fogpay/agent.conf, provisioned as that file says;
 #   6. the balances read with the packaged fogpayctl and the ledger
 #      verified, the cloud's tool and units checked;
 #   7. apt-get purge, and the machine checked to be as it was: no fogpay
@@ -68,7 +69,8 @@ finish() {
     fi
     if [ "$installed_by_us" = 1 ]; then
         rm -f /var/lib/fogpay/ledger.db /var/lib/fogpay/ledger.db-wal \
-            /var/lib/fogpay/ledger.db-shm /etc/fogpay/gateway.key
+            /var/lib/fogpay/ledger.db-shm /etc/fogpay/gateway.key /etc/fogpay/gateway.pub
+        rm -rf /var/lib/fogpay-agent/*
         DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" >/dev/null 2>&1 || true
     fi
     if [ "$status" -ne 0 ] && [ -f "$work/mosquitto.log" ]; then
@@ -138,6 +140,18 @@ done
 as_broker "$ctl" --db "$db" fund --device car-7 --currency EUR --amount 50.00 --reference test
 as_broker "$ctl" --db "$db" fund --device charger-1 --currency EUR --amount 5.00 --reference test
 
+# The service's device, provisioned as /etc/fogpay/agent.conf says.
+as_agent() { runuser -u fogpay-agent -- "$@"; }
+as_agent "$agent" keygen --out /var/lib/fogpay-agent/device.key > "$work/meter-3.pub"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/meter-3.password"
+chmod 0644 "$work/meter-3.password"
+install -m 0600 -o fogpay-agent -g fogpay-agent "$work/meter-3.password" /var/lib/fogpay-agent/password
+cp "$work/gateway.pub" /etc/fogpay/gateway.pub
+as_broker "$ctl" --db "$db" register-device --device meter-3 \
+    --public-key "$(cat "$work/meter-3.pub")" --owner "$entity" --per-payment 20.00 \
+    --per-day 100.00 --currency EUR --password-file "$work/meter-3.password"
+as_broker "$ctl" --db "$db" fund --device meter-3 --currency EUR --amount 10.00 --reference test
+
 # Enabled as the snippet's own comment says; the test's broker includes
 # only this snippet, beside a listener of its own.
 sed -i 's/^#\([a-z]\)/\1/' /etc/mosquitto/conf.d/fogpay.conf
@@ -176,6 +190,26 @@ cc -std=c11 -o "$work/firmware" "$here/firmware.c" $(pkg-config --static --cflag
 "$work/firmware" "$work/charger-1.state" "$work/charger-1.key" charger-1 \
     "$(cat "$work/gateway.pub")" "$(cat "$work/charger-1.password")" "$port" car-7 1.00
 
+echo "== meter-3 pays charger-1 0.50 EUR as fogpay-agent.service would run it"
+unit=/lib/systemd/system/fogpay-agent.service
+condition=$(sed -n 's/^ConditionPathExists=//p' "$unit")
+[ -e "$condition" ] || fail "provisioned as agent.conf says, the service's condition $condition fails"
+sed -i -e 's/--device charger-1 /--device meter-3 /' \
+    -e "s|-h gateway.example -p 8884 --cafile /etc/fogpay/tls/ca.crt |-h 127.0.0.1 -p $port |" \
+    /etc/fogpay/agent.conf
+grep -q -- "--device meter-3 .*-p $port " /etc/fogpay/agent.conf || fail "agent.conf has changed its shape"
+[ "$(sed -n 's/^User=//p' "$unit")" = fogpay-agent ] || fail "the service runs as another user"
+exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
+(
+    set -a
+    # shellcheck disable=SC1091
+    . /etc/fogpay/agent.conf
+    # The unit's own command, its $FOGPAY_AGENT_OPTIONS split as systemd
+    # splits it: once paying, once the daemon until its journal is empty.
+    eval "as_agent ${exec_start% run} pay --to charger-1 --amount 0.50 --currency EUR"
+    eval "as_agent $exec_start --drain"
+)
+
 kill "$broker_pid"
 wait "$broker_pid" 2>/dev/null || true
 broker_pid=
@@ -188,7 +222,8 @@ expect_balance() { # device expected-line
     [ "$got" = "$2" ] || fail "expected '$2'"
 }
 expect_balance car-7 "car-7: balance 46.80 EUR, held 0.00"
-expect_balance charger-1 "charger-1: balance 8.20 EUR, held 0.00"
+expect_balance charger-1 "charger-1: balance 8.70 EUR, held 0.00"
+expect_balance meter-3 "meter-3: balance 9.50 EUR, held 0.00"
 as_broker "$ctl" --db "$db" verify
 
 echo "== the cloud's tool and the services' units"
@@ -202,7 +237,8 @@ if command -v systemd-analyze >/dev/null; then
 fi
 
 echo "== purging ${packages[*]}"
-rm -f "$db" "$db-wal" "$db-shm" /etc/fogpay/gateway.key
+rm -f "$db" "$db-wal" "$db-shm" /etc/fogpay/gateway.key /etc/fogpay/gateway.pub
+rm -rf /var/lib/fogpay-agent/*
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" > "$work/purge.log" 2>&1 || {
     tail -n 20 "$work/purge.log"
     fail "apt-get purge failed"
