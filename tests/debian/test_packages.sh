@@ -17,9 +17,13 @@
 #      firmware built against the packaged library with its pkg-config
 #      file alone, one by the command of fogpay-agent.service as its user
 #      on /etc/fogpay/agent.conf, provisioned as that file says;
-#   6. the balances read with the packaged fogpayctl and the ledger
-#      verified, the cloud's tool and units checked;
-#   7. apt-get purge, and the machine checked to be as it was: no fogpay
+#   6. the cloud provisioned as /etc/fogpay/cloud.conf says, two workers
+#      run by the command of fogpay-cloud@.service as its user on a plain
+#      Mosquitto, the gateway bridged to it with the snippet's cloud key:
+#      every transfer reaches the cloud store, which verifies;
+#   7. the balances read with the packaged fogpayctl and the ledger
+#      verified, the units checked by systemd-analyze;
+#   8. apt-get purge, and the machine checked to be as it was: no fogpay
 #      package, file, directory or user left, the same packages installed.
 #
 # Needs root (it installs packages); otherwise, or without the packaging
@@ -60,22 +64,25 @@ done
 work=$(mktemp -d /tmp/fogpay-packages-XXXXXX)
 chmod 0755 "$work"
 broker_pid=
+cloud_pids=()
 installed_by_us=0
 finish() {
     local status=$?
-    if [ -n "$broker_pid" ]; then
-        kill "$broker_pid" 2>/dev/null || true
-        wait "$broker_pid" 2>/dev/null || true
-    fi
+    for pid in $broker_pid "${cloud_pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     if [ "$installed_by_us" = 1 ]; then
         rm -f /var/lib/fogpay/ledger.db /var/lib/fogpay/ledger.db-wal \
             /var/lib/fogpay/ledger.db-shm /etc/fogpay/gateway.key /etc/fogpay/gateway.pub
-        rm -rf /var/lib/fogpay-agent/*
+        rm -rf /var/lib/fogpay-agent/* /var/lib/fogpay-cloud/*
         DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" >/dev/null 2>&1 || true
     fi
-    if [ "$status" -ne 0 ] && [ -f "$work/mosquitto.log" ]; then
-        echo "--- mosquitto.log"
-        tail -n 20 "$work/mosquitto.log"
+    if [ "$status" -ne 0 ]; then
+        for log in "$work"/*.log; do
+            echo "--- $(basename "$log")"
+            tail -n 15 "$log"
+        done
     fi
     rm -rf "$work"
 }
@@ -152,16 +159,80 @@ as_broker "$ctl" --db "$db" register-device --device meter-3 \
     --per-day 100.00 --currency EUR --password-file "$work/meter-3.password"
 as_broker "$ctl" --db "$db" fund --device meter-3 --currency EUR --amount 10.00 --reference test
 
+echo "== provisioning the cloud as /etc/fogpay/cloud.conf says"
+as_cloud() { runuser -u fogpay-cloud -- "$@"; }
+store=sqlite:/var/lib/fogpay-cloud/cloud.db
+as_cloud fogpay-cloud --store "$store" init
+as_cloud fogpay-cloud keygen --out /var/lib/fogpay-cloud/cloud.key > "$work/cloud.pub"
+as_cloud fogpay-cloud --store "$store" add-gateway --id gw-packages \
+    --public-key "$(cat "$work/gateway.pub")"
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_port() { # port pid
+    for _ in $(seq 100); do
+        (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0
+        kill -0 "$2" 2>/dev/null || fail "the broker on port $1 exited"
+        sleep 0.1
+    done
+    fail "nothing listens on port $1"
+}
+cloud_port=$(free_port)
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n' \
+    "$cloud_port" > "$work/cloud-broker.conf"
+mosquitto -c "$work/cloud-broker.conf" > "$work/cloud-broker.log" 2>&1 &
+cloud_pids+=($!)
+wait_port "$cloud_port" "${cloud_pids[0]}"
+sed -i -e "s|--broker ssl://cloud.example:8883 --cafile /etc/fogpay/tls/ca.crt |--broker tcp://127.0.0.1:$cloud_port |" \
+    -e 's| --username ingest --password-file /var/lib/fogpay-cloud/broker.password"$|"|' \
+    /etc/fogpay/cloud.conf
+grep -q "^FOGPAY_INGEST_OPTIONS=\"--broker tcp://127.0.0.1:$cloud_port --key [^ ]*\"$" /etc/fogpay/cloud.conf ||
+    fail "cloud.conf has changed its shape"
+unit=/lib/systemd/system/fogpay-cloud@.service
+[ "$(sed -n 's/^User=//p' "$unit")" = fogpay-cloud ] || fail "the workers run as another user"
+for worker in 1 2; do
+    # The unit's own command for instance $worker, its specifiers filled
+    # and $FOGPAY_INGEST_OPTIONS split as systemd does.
+    exec_start=$(sed -n 's/^ExecStart=//p' "$unit" | sed -e "s/%H/$(hostname)/g" -e "s/%i/$worker/g")
+    (
+        set -a
+        # shellcheck disable=SC1091
+        . /etc/fogpay/cloud.conf
+        eval "exec runuser -u fogpay-cloud -- $exec_start"
+    ) > "$work/ingest-$worker.log" 2>&1 &
+    cloud_pids+=($!)
+done
+for worker in 1 2; do
+    for _ in $(seq 100); do
+        grep -q 'fogpay-ingest: ready' "$work/ingest-$worker.log" && break
+        sleep 0.1
+    done
+    grep -q 'fogpay-ingest: ready' "$work/ingest-$worker.log" || fail "worker $worker is not ready"
+done
+
 # Enabled as the snippet's own comment says; the test's broker includes
 # only this snippet, beside a listener of its own.
 sed -i 's/^#\([a-z]\)/\1/' /etc/mosquitto/conf.d/fogpay.conf
 sed -i 's/^plugin_opt_gateway_id .*/plugin_opt_gateway_id gw-packages/' \
     /etc/mosquitto/conf.d/fogpay.conf
+sed -i "s|^# plugin_opt_cloud_key .*|plugin_opt_cloud_key $(cat "$work/cloud.pub")|" \
+    /etc/mosquitto/conf.d/fogpay.conf
 grep -q "^plugin /usr/lib/.*/mosquitto/fogpay.so$" /etc/mosquitto/conf.d/fogpay.conf ||
     fail "the snippet does not load the packaged plugin"
+grep -q "^plugin_opt_cloud_key ed25519:" /etc/mosquitto/conf.d/fogpay.conf ||
+    fail "the snippet has no cloud key to enable"
 mkdir "$work/conf.d"
 ln -s /etc/mosquitto/conf.d/fogpay.conf "$work/conf.d/fogpay.conf"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$work/conf.d/sync.conf" <<EOF
+connection cloud
+address 127.0.0.1:$cloud_port
+remote_clientid bridge-gw-packages
+cleansession false
+restart_timeout 1
+topic fogpay/v1/gw/gw-packages/batch out 1
+topic fogpay/v1/gw/gw-packages/ack in 1
+EOF
+port=$(free_port)
 cat > "$work/mosquitto.conf" <<EOF
 include_dir $work/conf.d
 listener $port 127.0.0.1
@@ -172,11 +243,7 @@ EOF
 echo "== Mosquitto on 127.0.0.1:$port with the packaged configuration"
 mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
 broker_pid=$!
-for _ in $(seq 100); do
-    (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break
-    kill -0 "$broker_pid" 2>/dev/null || fail "mosquitto exited"
-    sleep 0.1
-done
+wait_port "$port" "$broker_pid"
 [ "$(stat -c %U "/proc/$broker_pid")" = mosquitto ] || fail "the broker does not run as mosquitto"
 
 echo "== car-7 pays charger-1 4.20 EUR with the packaged fogpay-agent"
@@ -210,9 +277,25 @@ exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
     eval "as_agent $exec_start --drain"
 )
 
+echo "== the cloud's workers store every transfer"
+cloud_transfers() {
+    as_cloud fogpay-cloud --store "$store" transfers --gateway gw-packages --format csv | tail -n +2 | wc -l
+}
+for _ in $(seq 150); do
+    [ "$(cloud_transfers)" -eq 6 ] && break
+    sleep 0.1
+done
+[ "$(cloud_transfers)" -eq 6 ] || fail "the cloud has $(cloud_transfers) of the 6 transfers"
+as_cloud fogpay-cloud --store "$store" verify
+
 kill "$broker_pid"
 wait "$broker_pid" 2>/dev/null || true
 broker_pid=
+for pid in "${cloud_pids[@]}"; do
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+done
+cloud_pids=()
 
 echo "== the balances, read with the packaged fogpayctl"
 expect_balance() { # device expected-line
@@ -226,8 +309,7 @@ expect_balance charger-1 "charger-1: balance 8.70 EUR, held 0.00"
 expect_balance meter-3 "meter-3: balance 9.50 EUR, held 0.00"
 as_broker "$ctl" --db "$db" verify
 
-echo "== the cloud's tool and the services' units"
-fogpay-cloud --store "sqlite:$work/cloud.db" init
+echo "== the services' units"
 for unit in fogpay-agent.service fogpay-cloud@.service; do
     [ -f "/lib/systemd/system/$unit" ] || fail "no unit $unit"
 done
@@ -238,7 +320,7 @@ fi
 
 echo "== purging ${packages[*]}"
 rm -f "$db" "$db-wal" "$db-shm" /etc/fogpay/gateway.key /etc/fogpay/gateway.pub
-rm -rf /var/lib/fogpay-agent/*
+rm -rf /var/lib/fogpay-agent/* /var/lib/fogpay-cloud/*
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" > "$work/purge.log" 2>&1 || {
     tail -n 20 "$work/purge.log"
     fail "apt-get purge failed"
