@@ -24,7 +24,8 @@
 #   7. the balances read with the packaged fogpayctl and the ledger
 #      verified, the units checked by systemd-analyze;
 #   8. apt-get purge, and the machine checked to be as it was: no fogpay
-#      package, file, directory or user left, the same packages installed.
+#      package, file, directory, user or group left, the same packages
+#      installed.
 #
 # Needs root (it installs packages); otherwise, or without the packaging
 # tools, or where fogpay is installed already, it prints why and skips
@@ -93,6 +94,7 @@ installed_packages() {
 }
 installed_packages > "$work/packages.before"
 getent passwd | cut -d: -f1 | sort > "$work/users.before"
+getent group | cut -d: -f1 | sort > "$work/groups.before"
 
 echo "== building the packages in a copy of the tree"
 mkdir "$work/src" "$work/src/fogpay"
@@ -106,7 +108,11 @@ fi
 changes=$(ls "$work"/src/fogpay_*.changes)
 
 echo "== lintian $(basename "$changes")"
-lintian "$changes" 2>&1 | grep -v 'running with root privileges' | tee "$work/lintian.log" || true
+lintian_status=0
+lintian "$changes" > "$work/lintian.log" 2>&1 || lintian_status=$?
+grep -v 'running with root privileges' "$work/lintian.log" || true
+# 1 is "tags found" (any error among them fails below), 2 a lintian that did not run.
+[ "$lintian_status" -le 1 ] || fail "lintian did not run (exit status $lintian_status)"
 if grep -q '^E:' "$work/lintian.log"; then
     fail "lintian reports errors"
 fi
@@ -210,8 +216,9 @@ for worker in 1 2; do
     grep -q 'fogpay-ingest: ready' "$work/ingest-$worker.log" || fail "worker $worker is not ready"
 done
 
-# Enabled as the snippet's own comment says; the test's broker includes
-# only this snippet, beside a listener of its own.
+# Enabled as the snippet's own comment says, with the cloud's key; the
+# test's broker includes only this snippet and a bridge to the cloud's
+# broker, beside a listener of its own.
 sed -i 's/^#\([a-z]\)/\1/' /etc/mosquitto/conf.d/fogpay.conf
 sed -i 's/^plugin_opt_gateway_id .*/plugin_opt_gateway_id gw-packages/' \
     /etc/mosquitto/conf.d/fogpay.conf
@@ -328,8 +335,10 @@ DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" > "$work/pur
 installed_by_us=0
 installed_packages > "$work/packages.after"
 getent passwd | cut -d: -f1 | sort > "$work/users.after"
+getent group | cut -d: -f1 | sort > "$work/groups.after"
 diff "$work/packages.before" "$work/packages.after" || fail "the installed packages changed"
 diff "$work/users.before" "$work/users.after" || fail "the users changed"
+diff "$work/groups.before" "$work/groups.after" || fail "the groups changed"
 for path in /etc/fogpay /var/lib/fogpay /var/lib/fogpay-agent /var/lib/fogpay-cloud \
     /etc/mosquitto/conf.d/fogpay.conf /usr/bin/fogpayctl; do
     [ ! -e "$path" ] || fail "$path is left after the purge"
