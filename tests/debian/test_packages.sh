@@ -22,7 +22,9 @@
 #      Mosquitto, the gateway bridged to it with the snippet's cloud key:
 #      every transfer reaches the cloud store, which verifies;
 #   7. the balances read with the packaged fogpayctl and the ledger
-#      verified, the units checked by systemd-analyze;
+#      verified, the units checked by systemd-analyze; the packages
+#      installed again over themselves (as an upgrade runs their scripts),
+#      keeping the ledger, its owner and the enabled snippet;
 #   8. apt-get purge, and the machine checked to be as it was: no fogpay
 #      package, file, directory, user or group left, the same packages
 #      installed.
@@ -324,6 +326,18 @@ if command -v systemd-analyze >/dev/null; then
     cp /lib/systemd/system/fogpay-cloud@.service "$work/fogpay-cloud@1.service"
     systemd-analyze verify /lib/systemd/system/fogpay-agent.service "$work/fogpay-cloud@1.service"
 fi
+
+echo "== installing the packages again over themselves"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall --no-install-recommends "${debs[@]}" \
+    > "$work/reinstall.log" 2>&1 || {
+    tail -n 20 "$work/reinstall.log"
+    fail "apt-get install --reinstall failed"
+}
+[ "$(stat -c %U:%a /var/lib/fogpay)" = mosquitto:750 ] || fail "/var/lib/fogpay changed its owner or mode"
+grep -q "^plugin_opt_cloud_key ed25519:" /etc/mosquitto/conf.d/fogpay.conf ||
+    fail "the enabled snippet was replaced"
+expect_balance car-7 "car-7: balance 46.80 EUR, held 0.00"
+as_broker "$ctl" --db "$db" verify
 
 echo "== purging ${packages[*]}"
 rm -f "$db" "$db-wal" "$db-shm" /etc/fogpay/gateway.key /etc/fogpay/gateway.pub
