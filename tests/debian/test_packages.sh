@@ -100,8 +100,17 @@ getent group | cut -d: -f1 | sort > "$work/groups.before"
 
 echo "== building the packages in a copy of the tree"
 mkdir "$work/src" "$work/src/fogpay"
-tar -C "$src" --exclude=./.git --exclude='./build*' --exclude=./fuzz-build --exclude=./run \
-    -cf - . | tar -C "$work/src/fogpay" -xf -
+# The tree's files as they are, committed or not, without what git ignores
+# (builds, fuzz corpora); outside git, without the build directories.
+if git -C "$src" rev-parse --is-inside-work-tree > /dev/null 2>&1; then
+    (cd "$src" && git ls-files -z --cached --others --exclude-standard |
+        while IFS= read -r -d '' file; do
+            [ ! -e "$file" ] || printf '%s\0' "$file"
+        done | tar --null -T - -cf -) | tar -C "$work/src/fogpay" -xf -
+else
+    tar -C "$src" --exclude=./.git --exclude='./build*' --exclude=./fuzz-build --exclude=./run \
+        -cf - . | tar -C "$work/src/fogpay" -xf -
+fi
 if ! (cd "$work/src/fogpay" && DEB_BUILD_OPTIONS="nocheck parallel=2" \
     dpkg-buildpackage -us -uc -b -Pnocheck > "$work/build.log" 2>&1); then
     tail -n 40 "$work/build.log"
