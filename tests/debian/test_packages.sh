@@ -47,7 +47,7 @@ fail() {
 }
 
 [ "$(id -u)" -eq 0 ] || skip "installing packages needs root"
-for tool in dpkg-buildpackage dh lintian apt-get mosquitto pkg-config cc; do
+for tool in dpkg-buildpackage dh lintian apt-get mosquitto pkg-config cc runuser flock python3 hostname; do
     command -v "$tool" >/dev/null || skip "$tool is not installed (tests/run.sh installs it)"
 done
 # One run at a time on a machine: another tree's run would find the
