@@ -25,9 +25,9 @@
 #      verified, the units checked by systemd-analyze; the packages
 #      installed again over themselves (as an upgrade runs their scripts),
 #      keeping the ledger, its owner and the enabled snippet;
-#   8. apt-get purge, and the machine checked to be as it was: no fogpay
-#      package, file, directory, user or group left, the same packages
-#      installed.
+#   8. apt-get purge (with what apt installed for them), and the machine
+#      checked to be as it was: no fogpay package, file, directory, user
+#      or group left, the same packages installed.
 #
 # Needs root (it installs packages); otherwise, or without the packaging
 # tools, or where fogpay is installed already, it prints why and skips
@@ -69,6 +69,7 @@ chmod 0755 "$work"
 broker_pid=
 cloud_pids=()
 installed_by_us=0
+pulled=()
 finish() {
     local status=$?
     for pid in $broker_pid "${cloud_pids[@]}"; do
@@ -79,7 +80,8 @@ finish() {
         rm -f /var/lib/fogpay/ledger.db /var/lib/fogpay/ledger.db-wal \
             /var/lib/fogpay/ledger.db-shm /etc/fogpay/gateway.key /etc/fogpay/gateway.pub
         rm -rf /var/lib/fogpay-agent/* /var/lib/fogpay-cloud/*
-        DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" >/dev/null 2>&1 || true
+        DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" "${pulled[@]}" \
+            > /dev/null 2>&1 || true
     fi
     if [ "$status" -ne 0 ]; then
         for log in "$work"/*.log; do
@@ -139,6 +141,15 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${
     tail -n 20 "$work/install.log"
     fail "apt-get install failed"
 }
+# What apt installed for them goes again with them at the purge.
+installed_packages > "$work/packages.installed"
+while read -r name; do
+    case " ${packages[*]} " in
+    *" ${name%:*} "*) ;;
+    *) pulled+=("$name") ;;
+    esac
+done < <(comm -13 <(cut -d' ' -f1 "$work/packages.before") <(cut -d' ' -f1 "$work/packages.installed"))
+[ ${#pulled[@]} -eq 0 ] || echo "(apt installed ${pulled[*]} with them)"
 [ "$(stat -c %U "/var/lib/fogpay")" = mosquitto ] || fail "/var/lib/fogpay is not the mosquitto user's"
 for user in fogpay-agent fogpay-cloud; do
     getent passwd "$user" >/dev/null || fail "the package made no user $user"
@@ -351,7 +362,8 @@ as_broker "$ctl" --db "$db" verify
 echo "== purging ${packages[*]}"
 rm -f "$db" "$db-wal" "$db-shm" /etc/fogpay/gateway.key /etc/fogpay/gateway.pub
 rm -rf /var/lib/fogpay-agent/* /var/lib/fogpay-cloud/*
-DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" > "$work/purge.log" 2>&1 || {
+DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" "${pulled[@]}" \
+    > "$work/purge.log" 2>&1 || {
     tail -n 20 "$work/purge.log"
     fail "apt-get purge failed"
 }
