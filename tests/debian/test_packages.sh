@@ -92,6 +92,8 @@ finish() {
     rm -rf "$work"
 }
 trap finish EXIT
+# meson's timeout ends the test with SIGTERM: the machine is cleaned then too.
+trap 'exit 143' TERM INT
 
 installed_packages() {
     dpkg-query -W -f='${Package}:${Architecture} ${Version} ${Status}\n' | grep -v ' not-installed$' | sort
