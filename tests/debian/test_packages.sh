@@ -15,11 +15,19 @@
 #      the system's service), dropping to the mosquitto user as Debian's
 #      broker does; one payment by the packaged fogpay-agent, one by
 #      firmware built against the packaged library with its pkg-config
-#      file alone;
-#   6. the balances read with the packaged fogpayctl and the ledger
-#      verified, the cloud's tool and units checked;
-#   7. apt-get purge, and the machine checked to be as it was: no fogpay
-#      package, file, directory or user left, the same packages installed.
+#      file alone, one by the command of fogpay-agent.service as its user
+#      on /etc/fogpay/agent.conf, provisioned as that file says;
+#   6. the cloud provisioned as /etc/fogpay/cloud.conf says, two workers
+#      run by the command of fogpay-cloud@.service as its user on a plain
+#      Mosquitto, the gateway bridged to it with the snippet's cloud key:
+#      every transfer reaches the cloud store, which verifies;
+#   7. the balances read with the packaged fogpayctl and the ledger
+#      verified, the units checked by systemd-analyze; the packages
+#      installed again over themselves (as an upgrade runs their scripts),
+#      keeping the ledger, its owner and the enabled snippet;
+#   8. apt-get purge (with what apt installed for them), and the machine
+#      checked to be as it was: no fogpay package, file, directory, user
+#      or group left, the same packages installed.
 #
 # Needs root (it installs packages); otherwise, or without the packaging
 # tools, or where fogpay is installed already, it prints why and skips
@@ -39,7 +47,7 @@ fail() {
 }
 
 [ "$(id -u)" -eq 0 ] || skip "installing packages needs root"
-for tool in dpkg-buildpackage dh lintian apt-get mosquitto pkg-config cc; do
+for tool in dpkg-buildpackage dh lintian apt-get mosquitto pkg-config cc runuser flock python3 hostname; do
     command -v "$tool" >/dev/null || skip "$tool is not installed (tests/run.sh installs it)"
 done
 # One run at a time on a machine: another tree's run would find the
@@ -59,36 +67,54 @@ done
 work=$(mktemp -d /tmp/fogpay-packages-XXXXXX)
 chmod 0755 "$work"
 broker_pid=
+cloud_pids=()
 installed_by_us=0
+pulled=()
 finish() {
     local status=$?
-    if [ -n "$broker_pid" ]; then
-        kill "$broker_pid" 2>/dev/null || true
-        wait "$broker_pid" 2>/dev/null || true
-    fi
+    for pid in $broker_pid "${cloud_pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     if [ "$installed_by_us" = 1 ]; then
         rm -f /var/lib/fogpay/ledger.db /var/lib/fogpay/ledger.db-wal \
-            /var/lib/fogpay/ledger.db-shm /etc/fogpay/gateway.key
-        DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" >/dev/null 2>&1 || true
+            /var/lib/fogpay/ledger.db-shm /etc/fogpay/gateway.key /etc/fogpay/gateway.pub
+        rm -rf /var/lib/fogpay-agent/* /var/lib/fogpay-cloud/*
+        DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" "${pulled[@]}" \
+            > /dev/null 2>&1 || true
     fi
-    if [ "$status" -ne 0 ] && [ -f "$work/mosquitto.log" ]; then
-        echo "--- mosquitto.log"
-        tail -n 20 "$work/mosquitto.log"
+    if [ "$status" -ne 0 ]; then
+        for log in "$work"/*.log; do
+            echo "--- $(basename "$log")"
+            tail -n 15 "$log"
+        done
     fi
     rm -rf "$work"
 }
 trap finish EXIT
+# meson's timeout ends the test with SIGTERM: the machine is cleaned then too.
+trap 'exit 143' TERM INT
 
 installed_packages() {
     dpkg-query -W -f='${Package}:${Architecture} ${Version} ${Status}\n' | grep -v ' not-installed$' | sort
 }
 installed_packages > "$work/packages.before"
 getent passwd | cut -d: -f1 | sort > "$work/users.before"
+getent group | cut -d: -f1 | sort > "$work/groups.before"
 
 echo "== building the packages in a copy of the tree"
 mkdir "$work/src" "$work/src/fogpay"
-tar -C "$src" --exclude=./.git --exclude='./build*' --exclude=./fuzz-build --exclude=./run \
-    -cf - . | tar -C "$work/src/fogpay" -xf -
+# The tree's files as they are, committed or not, without what git ignores
+# (builds, fuzz corpora); outside git, without the build directories.
+if git -C "$src" rev-parse --is-inside-work-tree > /dev/null 2>&1; then
+    (cd "$src" && git ls-files -z --cached --others --exclude-standard |
+        while IFS= read -r -d '' file; do
+            [ ! -e "$file" ] || printf '%s\0' "$file"
+        done | tar --null -T - -cf -) | tar -C "$work/src/fogpay" -xf -
+else
+    tar -C "$src" --exclude=./.git --exclude='./build*' --exclude=./fuzz-build --exclude=./run \
+        -cf - . | tar -C "$work/src/fogpay" -xf -
+fi
 if ! (cd "$work/src/fogpay" && DEB_BUILD_OPTIONS="nocheck parallel=2" \
     dpkg-buildpackage -us -uc -b -Pnocheck > "$work/build.log" 2>&1); then
     tail -n 40 "$work/build.log"
@@ -97,7 +123,11 @@ fi
 changes=$(ls "$work"/src/fogpay_*.changes)
 
 echo "== lintian $(basename "$changes")"
-lintian "$changes" 2>&1 | grep -v 'running with root privileges' | tee "$work/lintian.log" || true
+lintian_status=0
+lintian "$changes" > "$work/lintian.log" 2>&1 || lintian_status=$?
+grep -v 'running with root privileges' "$work/lintian.log" || true
+# 1 is "tags found" (any error among them fails below), 2 a lintian that did not run.
+[ "$lintian_status" -le 1 ] || fail "lintian did not run (exit status $lintian_status)"
 if grep -q '^E:' "$work/lintian.log"; then
     fail "lintian reports errors"
 fi
@@ -113,6 +143,15 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${
     tail -n 20 "$work/install.log"
     fail "apt-get install failed"
 }
+# What apt installed for them goes again with them at the purge.
+installed_packages > "$work/packages.installed"
+while read -r name; do
+    case " ${packages[*]} " in
+    *" ${name%:*} "*) ;;
+    *) pulled+=("$name") ;;
+    esac
+done < <(comm -13 <(cut -d' ' -f1 "$work/packages.before") <(cut -d' ' -f1 "$work/packages.installed"))
+[ ${#pulled[@]} -eq 0 ] || echo "(apt installed ${pulled[*]} with them)"
 [ "$(stat -c %U "/var/lib/fogpay")" = mosquitto ] || fail "/var/lib/fogpay is not the mosquitto user's"
 for user in fogpay-agent fogpay-cloud; do
     getent passwd "$user" >/dev/null || fail "the package made no user $user"
@@ -140,16 +179,93 @@ done
 as_broker "$ctl" --db "$db" fund --device car-7 --currency EUR --amount 50.00 --reference test
 as_broker "$ctl" --db "$db" fund --device charger-1 --currency EUR --amount 5.00 --reference test
 
-# Enabled as the snippet's own comment says; the test's broker includes
-# only this snippet, beside a listener of its own.
+# The service's device, provisioned as /etc/fogpay/agent.conf says.
+as_agent() { runuser -u fogpay-agent -- "$@"; }
+as_agent "$agent" keygen --out /var/lib/fogpay-agent/device.key > "$work/meter-3.pub"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/meter-3.password"
+chmod 0644 "$work/meter-3.password"
+install -m 0600 -o fogpay-agent -g fogpay-agent "$work/meter-3.password" /var/lib/fogpay-agent/password
+cp "$work/gateway.pub" /etc/fogpay/gateway.pub
+as_broker "$ctl" --db "$db" register-device --device meter-3 \
+    --public-key "$(cat "$work/meter-3.pub")" --owner "$entity" --per-payment 20.00 \
+    --per-day 100.00 --currency EUR --password-file "$work/meter-3.password"
+as_broker "$ctl" --db "$db" fund --device meter-3 --currency EUR --amount 10.00 --reference test
+
+echo "== provisioning the cloud as /etc/fogpay/cloud.conf says"
+as_cloud() { runuser -u fogpay-cloud -- "$@"; }
+store=sqlite:/var/lib/fogpay-cloud/cloud.db
+as_cloud fogpay-cloud --store "$store" init
+as_cloud fogpay-cloud keygen --out /var/lib/fogpay-cloud/cloud.key > "$work/cloud.pub"
+as_cloud fogpay-cloud --store "$store" add-gateway --id gw-packages \
+    --public-key "$(cat "$work/gateway.pub")"
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_port() { # port pid
+    for _ in $(seq 100); do
+        (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0
+        kill -0 "$2" 2>/dev/null || fail "the broker on port $1 exited"
+        sleep 0.1
+    done
+    fail "nothing listens on port $1"
+}
+cloud_port=$(free_port)
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n' \
+    "$cloud_port" > "$work/cloud-broker.conf"
+mosquitto -c "$work/cloud-broker.conf" > "$work/cloud-broker.log" 2>&1 &
+cloud_pids+=($!)
+wait_port "$cloud_port" "${cloud_pids[0]}"
+sed -i -e "s|--broker ssl://cloud.example:8883 --cafile /etc/fogpay/tls/ca.crt |--broker tcp://127.0.0.1:$cloud_port |" \
+    -e 's| --username ingest --password-file /var/lib/fogpay-cloud/broker.password"$|"|' \
+    /etc/fogpay/cloud.conf
+grep -q "^FOGPAY_INGEST_OPTIONS=\"--broker tcp://127.0.0.1:$cloud_port --key [^ ]*\"$" /etc/fogpay/cloud.conf ||
+    fail "cloud.conf has changed its shape"
+unit=/lib/systemd/system/fogpay-cloud@.service
+[ "$(sed -n 's/^User=//p' "$unit")" = fogpay-cloud ] || fail "the workers run as another user"
+for worker in 1 2; do
+    # The unit's own command for instance $worker, its specifiers filled
+    # and $FOGPAY_INGEST_OPTIONS split as systemd does.
+    exec_start=$(sed -n 's/^ExecStart=//p' "$unit" | sed -e "s/%H/$(hostname)/g" -e "s/%i/$worker/g")
+    (
+        set -a
+        # shellcheck disable=SC1091
+        . /etc/fogpay/cloud.conf
+        eval "exec runuser -u fogpay-cloud -- $exec_start"
+    ) > "$work/ingest-$worker.log" 2>&1 &
+    cloud_pids+=($!)
+done
+for worker in 1 2; do
+    for _ in $(seq 100); do
+        grep -q 'fogpay-ingest: ready' "$work/ingest-$worker.log" && break
+        sleep 0.1
+    done
+    grep -q 'fogpay-ingest: ready' "$work/ingest-$worker.log" || fail "worker $worker is not ready"
+done
+
+# Enabled as the snippet's own comment says, with the cloud's key; the
+# test's broker includes only this snippet and a bridge to the cloud's
+# broker, beside a listener of its own.
 sed -i 's/^#\([a-z]\)/\1/' /etc/mosquitto/conf.d/fogpay.conf
 sed -i 's/^plugin_opt_gateway_id .*/plugin_opt_gateway_id gw-packages/' \
     /etc/mosquitto/conf.d/fogpay.conf
+sed -i "s|^# plugin_opt_cloud_key .*|plugin_opt_cloud_key $(cat "$work/cloud.pub")|" \
+    /etc/mosquitto/conf.d/fogpay.conf
 grep -q "^plugin /usr/lib/.*/mosquitto/fogpay.so$" /etc/mosquitto/conf.d/fogpay.conf ||
     fail "the snippet does not load the packaged plugin"
+grep -q "^plugin_opt_cloud_key ed25519:" /etc/mosquitto/conf.d/fogpay.conf ||
+    fail "the snippet has no cloud key to enable"
 mkdir "$work/conf.d"
 ln -s /etc/mosquitto/conf.d/fogpay.conf "$work/conf.d/fogpay.conf"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$work/conf.d/sync.conf" <<EOF
+connection cloud
+address 127.0.0.1:$cloud_port
+remote_clientid bridge-gw-packages
+cleansession false
+restart_timeout 1
+topic fogpay/v1/gw/gw-packages/batch out 1
+topic fogpay/v1/gw/gw-packages/ack in 1
+EOF
+port=$(free_port)
 cat > "$work/mosquitto.conf" <<EOF
 include_dir $work/conf.d
 listener $port 127.0.0.1
@@ -160,11 +276,7 @@ EOF
 echo "== Mosquitto on 127.0.0.1:$port with the packaged configuration"
 mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
 broker_pid=$!
-for _ in $(seq 100); do
-    (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break
-    kill -0 "$broker_pid" 2>/dev/null || fail "mosquitto exited"
-    sleep 0.1
-done
+wait_port "$port" "$broker_pid"
 [ "$(stat -c %U "/proc/$broker_pid")" = mosquitto ] || fail "the broker does not run as mosquitto"
 
 echo "== car-7 pays charger-1 4.20 EUR with the packaged fogpay-agent"
@@ -178,9 +290,45 @@ cc -std=c11 -o "$work/firmware" "$here/firmware.c" $(pkg-config --static --cflag
 "$work/firmware" "$work/charger-1.state" "$work/charger-1.key" charger-1 \
     "$(cat "$work/gateway.pub")" "$(cat "$work/charger-1.password")" "$port" car-7 1.00
 
+echo "== meter-3 pays charger-1 0.50 EUR as fogpay-agent.service would run it"
+unit=/lib/systemd/system/fogpay-agent.service
+condition=$(sed -n 's/^ConditionPathExists=//p' "$unit")
+[ -e "$condition" ] || fail "provisioned as agent.conf says, the service's condition $condition fails"
+sed -i -e 's/--device charger-1 /--device meter-3 /' \
+    -e "s|-h gateway.example -p 8884 --cafile /etc/fogpay/tls/ca.crt |-h 127.0.0.1 -p $port |" \
+    /etc/fogpay/agent.conf
+grep -q -- "--device meter-3 .*-p $port " /etc/fogpay/agent.conf || fail "agent.conf has changed its shape"
+[ "$(sed -n 's/^User=//p' "$unit")" = fogpay-agent ] || fail "the service runs as another user"
+exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
+(
+    set -a
+    # shellcheck disable=SC1091
+    . /etc/fogpay/agent.conf
+    # The unit's own command, its $FOGPAY_AGENT_OPTIONS split as systemd
+    # splits it: once paying, once the daemon until its journal is empty.
+    eval "as_agent ${exec_start% run} pay --to charger-1 --amount 0.50 --currency EUR"
+    eval "as_agent $exec_start --drain"
+)
+
+echo "== the cloud's workers store every transfer"
+cloud_transfers() {
+    as_cloud fogpay-cloud --store "$store" transfers --gateway gw-packages --format csv | tail -n +2 | wc -l
+}
+for _ in $(seq 150); do
+    [ "$(cloud_transfers)" -eq 6 ] && break
+    sleep 0.1
+done
+[ "$(cloud_transfers)" -eq 6 ] || fail "the cloud has $(cloud_transfers) of the 6 transfers"
+as_cloud fogpay-cloud --store "$store" verify
+
 kill "$broker_pid"
 wait "$broker_pid" 2>/dev/null || true
 broker_pid=
+for pid in "${cloud_pids[@]}"; do
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+done
+cloud_pids=()
 
 echo "== the balances, read with the packaged fogpayctl"
 expect_balance() { # device expected-line
@@ -190,11 +338,11 @@ expect_balance() { # device expected-line
     [ "$got" = "$2" ] || fail "expected '$2'"
 }
 expect_balance car-7 "car-7: balance 46.80 EUR, held 0.00"
-expect_balance charger-1 "charger-1: balance 8.20 EUR, held 0.00"
+expect_balance charger-1 "charger-1: balance 8.70 EUR, held 0.00"
+expect_balance meter-3 "meter-3: balance 9.50 EUR, held 0.00"
 as_broker "$ctl" --db "$db" verify
 
-echo "== the cloud's tool and the services' units"
-fogpay-cloud --store "sqlite:$work/cloud.db" init
+echo "== the services' units"
 for unit in fogpay-agent.service fogpay-cloud@.service; do
     [ -f "/lib/systemd/system/$unit" ] || fail "no unit $unit"
 done
@@ -203,17 +351,33 @@ if command -v systemd-analyze >/dev/null; then
     systemd-analyze verify /lib/systemd/system/fogpay-agent.service "$work/fogpay-cloud@1.service"
 fi
 
+echo "== installing the packages again over themselves"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall --no-install-recommends "${debs[@]}" \
+    > "$work/reinstall.log" 2>&1 || {
+    tail -n 20 "$work/reinstall.log"
+    fail "apt-get install --reinstall failed"
+}
+[ "$(stat -c %U:%a /var/lib/fogpay)" = mosquitto:750 ] || fail "/var/lib/fogpay changed its owner or mode"
+grep -q "^plugin_opt_cloud_key ed25519:" /etc/mosquitto/conf.d/fogpay.conf ||
+    fail "the enabled snippet was replaced"
+expect_balance car-7 "car-7: balance 46.80 EUR, held 0.00"
+as_broker "$ctl" --db "$db" verify
+
 echo "== purging ${packages[*]}"
-rm -f "$db" "$db-wal" "$db-shm" /etc/fogpay/gateway.key
-DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" > "$work/purge.log" 2>&1 || {
+rm -f "$db" "$db-wal" "$db-shm" /etc/fogpay/gateway.key /etc/fogpay/gateway.pub
+rm -rf /var/lib/fogpay-agent/* /var/lib/fogpay-cloud/*
+DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" "${pulled[@]}" \
+    > "$work/purge.log" 2>&1 || {
     tail -n 20 "$work/purge.log"
     fail "apt-get purge failed"
 }
 installed_by_us=0
 installed_packages > "$work/packages.after"
 getent passwd | cut -d: -f1 | sort > "$work/users.after"
+getent group | cut -d: -f1 | sort > "$work/groups.after"
 diff "$work/packages.before" "$work/packages.after" || fail "the installed packages changed"
 diff "$work/users.before" "$work/users.after" || fail "the users changed"
+diff "$work/groups.before" "$work/groups.after" || fail "the groups changed"
 for path in /etc/fogpay /var/lib/fogpay /var/lib/fogpay-agent /var/lib/fogpay-cloud \
     /etc/mosquitto/conf.d/fogpay.conf /usr/bin/fogpayctl /usr/bin/fogpay-exporter \
     /usr/bin/fogpay-issuer; do
