@@ -121,13 +121,15 @@ typedef enum fogpay_error {
     FOGPAY_ERR_INSTALMENT_AMOUNT = 146, /* not the amount of the instalment due */
     FOGPAY_ERR_PLAN_PAID = 147,         /* every instalment of the plan is paid */
     /* Bearer notes: the issuer's notes and their custody chains. */
-    FOGPAY_ERR_NOTE_FORGED = 160,         /* the issuer's signature does not verify */
-    FOGPAY_ERR_NOTE_ISSUER_UNKNOWN = 161, /* signed by a key no trusted issuer holds */
-    FOGPAY_ERR_NOTE_ISSUER_RETIRED = 162, /* signed by an issuer key retired since */
-    FOGPAY_ERR_NOTE_DENOMINATION = 163,   /* not a denomination of its currency */
-    FOGPAY_ERR_NOTE_EXPIRED = 164,        /* the note's expiry is past */
-    FOGPAY_ERR_CUSTODY_NOT_HOLDER = 165,  /* a custody entry not signed by the holder */
-    FOGPAY_ERR_CUSTODY_BROKEN = 166,      /* a custody entry that does not continue the chain */
+    FOGPAY_ERR_NOTE_FORGED = 160,          /* the issuer's signature does not verify */
+    FOGPAY_ERR_NOTE_ISSUER_UNKNOWN = 161,  /* signed by a key no trusted issuer holds */
+    FOGPAY_ERR_NOTE_ISSUER_RETIRED = 162,  /* signed by an issuer key retired since */
+    FOGPAY_ERR_NOTE_DENOMINATION = 163,    /* not a denomination of its currency */
+    FOGPAY_ERR_NOTE_EXPIRED = 164,         /* the note's expiry is past */
+    FOGPAY_ERR_CUSTODY_NOT_HOLDER = 165,   /* a custody entry not signed by the holder */
+    FOGPAY_ERR_CUSTODY_BROKEN = 166,       /* a custody entry that does not continue the chain */
+    FOGPAY_ERR_NOTE_SERIAL_SEEN = 167,     /* the serial is in the register, or twice in one */
+    FOGPAY_ERR_CUSTODY_OTHER_HOLDER = 168, /* handed to another key than the receiver's */
 
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,

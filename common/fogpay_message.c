@@ -1084,7 +1084,32 @@ static fogpay_error custody_check(const fogpay_custody *in)
     return ed || p256 ? FOGPAY_OK : FOGPAY_ERR_TEXT_INVALID;
 }
 
+static const field_spec note_movement_fields[] = {
+    UINT_FIELD(fogpay_note_movement, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
+    UINT_FIELD(fogpay_note_movement, 2, kind, true, 0, FOGPAY_NOTE_REDEEMED),
+    UINT_FIELD(fogpay_note_movement, 3, time_ms, true, 1, TIME_MS_MAX),
+    BYTES_FIELD(fogpay_note_movement, 4, serial, true),
+    BYTES_FIELD(fogpay_note_movement, 5, link, true),
+    BYTES_FIELD(fogpay_note_movement, 6, holder_kid, true),
+    TEXT_FIELD(fogpay_note_movement, 7, device_id, false, FIELD_ID),
+    UINT_FIELD(fogpay_note_movement, 8, transfer_position, false, 1, FOGPAY_STORED_INT_MAX),
+};
+
+/* A device exactly when one holds the note after it, a transfer exactly
+ * when its value moved in the ledger. */
+static fogpay_error note_movement_check(const fogpay_note_movement *in)
+{
+    bool to_device = in->kind == FOGPAY_NOTE_WITHDRAWN || in->kind == FOGPAY_NOTE_PAID;
+    bool valued = in->kind == FOGPAY_NOTE_WITHDRAWN || in->kind == FOGPAY_NOTE_REDEEMED;
+    if (to_device != (in->device_id[0] != '\0') || valued != (in->transfer_position != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return FOGPAY_OK;
+}
+
 FLAT_MESSAGE(note, fogpay_note, note_fields, FOGPAY_MESSAGE_MAX, note_check)
+FLAT_MESSAGE(note_movement, fogpay_note_movement, note_movement_fields, FOGPAY_RECORD_BYTES_MAX,
+             note_movement_check)
 FLAT_MESSAGE(custody, fogpay_custody, custody_fields, FOGPAY_MESSAGE_MAX, custody_check)
 
 /* ---- prices ------------------------------------------------------------- */

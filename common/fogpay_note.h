@@ -50,6 +50,28 @@ typedef struct fogpay_custody {
     uint64_t time_s;                             /* key 4 */
 } fogpay_custody;
 
+typedef enum fogpay_note_movement_kind {
+    FOGPAY_NOTE_LOADED = 0,    /* into the gateway's stock, handed by its issuer */
+    FOGPAY_NOTE_WITHDRAWN = 1, /* from the stock to a device, against its wallet */
+    FOGPAY_NOTE_PAID = 2,      /* from a device to another */
+    FOGPAY_NOTE_REDEEMED = 3,  /* from a device back into a wallet or an account */
+} fogpay_note_movement_kind;
+
+/* One record of a gateway's chain of note movements (note.cddl,
+ * note-movement): which note moved, by which custody entry, to whom (the
+ * new holder's kid, pseudonymous, and its device when a device holds it),
+ * and the transfer that moved its value, if any. */
+typedef struct fogpay_note_movement {
+    uint64_t position;                        /* key 1 */
+    uint8_t kind;                             /* key 2, fogpay_note_movement_kind */
+    uint64_t time_ms;                         /* key 3 */
+    uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES]; /* key 4 */
+    uint8_t link[FOGPAY_HASH_BYTES];          /* key 5, fogpay_note_link of the custody entry */
+    uint8_t holder_kid[FOGPAY_KID_BYTES];     /* key 6, the new holder's key id */
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1]; /* key 7, optional: the new holder's device */
+    uint64_t transfer_position;               /* key 8, optional: the transfer of its value */
+} fogpay_note_movement;
+
 /* The payload codecs, as fogpay_message.h's: encoders validate as the
  * decoders do; decoders write *out only on success. A note whose value is
  * not a denomination of its currency is FOGPAY_ERR_NOTE_DENOMINATION; an
@@ -59,6 +81,12 @@ fogpay_error fogpay_note_encode(const fogpay_note *in, uint8_t *buf, size_t cap,
 fogpay_error fogpay_note_decode(const uint8_t *buf, size_t len, fogpay_note *out);
 fogpay_error fogpay_custody_encode(const fogpay_custody *in, uint8_t *buf, size_t cap, size_t *len);
 fogpay_error fogpay_custody_decode(const uint8_t *buf, size_t len, fogpay_custody *out);
+/* A movement names a device exactly when a device is its new holder
+ * (withdrawn, paid), a transfer exactly when its value moved in the
+ * ledger (withdrawn, redeemed); FOGPAY_ERR_FIELD_RANGE otherwise. */
+fogpay_error fogpay_note_movement_encode(const fogpay_note_movement *in, uint8_t *buf, size_t cap,
+                                         size_t *len);
+fogpay_error fogpay_note_movement_decode(const uint8_t *buf, size_t len, fogpay_note_movement *out);
 
 /* Whether denomination_minor is one of currency's denominations. */
 bool fogpay_note_denomination_valid(uint16_t currency, uint64_t denomination_minor);

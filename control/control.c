@@ -743,6 +743,8 @@ static const control_command control_commands[] = {
     {"getPlan", control__get_plan},
     {"listPlans", control__list_plans},
     {"closePlan", control__close_plan},
+    {"loadNotes", control__load_notes},
+    {"noteStock", control__note_stock},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */

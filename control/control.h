@@ -64,6 +64,9 @@ typedef struct fogpay_control_context {
      * for an operator and offline. */
     const char *entity;
     const char *login;
+    /* The issuer keys whose notes the gateway takes (plugin_opt_note_issuers,
+     * fogpayctl --note-issuers); NULL: bearer notes are refused. */
+    const struct fogpay_note_issuers *note_issuers;
 } fogpay_control_context;
 
 /* The shortest password of an entity's login: a person's passphrase, kept

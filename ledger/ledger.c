@@ -61,6 +61,7 @@ static const struct {
     {ledger_tariff__sql, &ledger_tariff__sql_count},
     {ledger_hold__sql, &ledger_hold__sql_count},
     {ledger_plan__sql, &ledger_plan__sql_count},
+    {ledger_note__sql, &ledger_note__sql_count},
     {ledger_verify__sql, &ledger_verify__sql_count},
 };
 

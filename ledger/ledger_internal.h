@@ -10,7 +10,8 @@
  * balances and appending to the chain; ledger_settle.c settlement, funding
  * and refunds; ledger_message.c device messages, usage readings and the
  * rejection log; ledger_query.c reading transfers; ledger_event.c the
- * event chain; ledger_fee.c fee schedules and transfers of several legs; ledger_sync.c the upstream
+ * event chain; ledger_note.c bearer notes' register and movement chain;
+ * ledger_fee.c fee schedules and transfers of several legs; ledger_sync.c the upstream
  * sync state; ledger_verify.c verification; ledger_hot.c the hot state of settlement in memory;
  * ledger_checkpoint.c the WAL checkpoints on a thread of their own.
  *
@@ -213,6 +214,13 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_VERIFY_SUMS,
     LEDGER_STMT_VERIFY_FLOORS,
     LEDGER_STMT_VERIFY_HOLDS,
+    /* ledger_note.c */
+    LEDGER_STMT_NOTE_GET,
+    LEDGER_STMT_NOTE_INSERT,
+    LEDGER_STMT_NOTE_STOCK,
+    LEDGER_STMT_NOTE_MOVEMENT_HEAD,
+    LEDGER_STMT_NOTE_MOVEMENT_INSERT,
+    LEDGER_STMT_NOTE_MOVEMENT_GET,
     LEDGER_STMT_COUNT
 } ledger_stmt_id;
 
@@ -250,6 +258,8 @@ extern const ledger_stmt_sql ledger_hold__sql[];
 extern const size_t ledger_hold__sql_count;
 extern const ledger_stmt_sql ledger_plan__sql[];
 extern const size_t ledger_plan__sql_count;
+extern const ledger_stmt_sql ledger_note__sql[];
+extern const size_t ledger_note__sql_count;
 extern const ledger_stmt_sql ledger_verify__sql[];
 extern const size_t ledger_verify__sql_count;
 
@@ -704,6 +714,7 @@ extern const ledger_chain ledger_transfer_chain;
  * the row's columns and of its further legs in transfer_legs (key 20). */
 #define LEDGER_TRANSFER_RECORD_LEGS 0x02
 extern const ledger_chain ledger_event_chain;
+extern const ledger_chain ledger_note_movement_chain;
 
 /* The last position (0 for an empty chain) and the hash there (32 zero
  * bytes then). FOGPAY_ERR_LEDGER_CORRUPT if the stored head is not a

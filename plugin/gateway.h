@@ -124,6 +124,7 @@
 #include "fogpay_key.h"
 #include "fogpay_limits.h"
 #include "fogpay_message.h"
+#include "fogpay_note.h"
 #include "fogpay_topic.h"
 #include "ledger.h"
 
@@ -207,6 +208,7 @@ typedef struct fogpay_gateway_options {
     uint16_t currencies[FOGPAY_CURRENCIES_MAX];
     size_t currency_count;
     char operators_path[512];
+    char note_issuers_path[512]; /* empty: no bearer notes */
     bool allow_other_clients;
     char cloud_key[FOGPAY_PUBLIC_KEY_TEXT_MAX]; /* empty: no upstream sync */
     uint32_t sync_batch;
@@ -402,6 +404,7 @@ typedef struct fogpay_gateway {
     uint8_t kid[FOGPAY_KID_BYTES];
     fogpay_operator operators[FOGPAY_OPERATORS_MAX];
     size_t operator_count;
+    fogpay_note_issuers note_issuers; /* plugin_opt_note_issuers; owns its keys */
     bool in_transaction;
     fogpay_engine engine;
     fogpay_pending pending;
@@ -426,6 +429,8 @@ fogpay_error fogpay_options_parse(const struct mosquitto_opt *opts, int count,
                                   fogpay_gateway_options *out);
 /* Loads the operators file ("name:hash" per line). */
 fogpay_error fogpay_options_load_operators(fogpay_gateway *gw);
+/* Loads the note issuers' trust file (plugin_opt_note_issuers), if any. */
+fogpay_error fogpay_options_load_note_issuers(fogpay_gateway *gw);
 bool fogpay_options_currency_enabled(const fogpay_gateway_options *o, uint16_t currency);
 
 /* auth.c: MOSQ_EVT_BASIC_AUTH. */

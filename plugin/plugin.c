@@ -58,7 +58,8 @@ static int plugin_on_control(int event, void *event_data, void *user_data)
                                   gw,
                                   fogpay_gateway_key_rotate,
                                   entity ? login.entity_id : NULL,
-                                  entity ? login.username : NULL};
+                                  entity ? login.username : NULL,
+                                  &gw->note_issuers};
     return fogpay_control_event(&ctx, ev, fogpay_clock_wall_ms());
 }
 
@@ -113,6 +114,7 @@ static void plugin_free(fogpay_gateway *gw)
     fogpay_key_free(gw->key);
     fogpay_flow_free(&gw->flow);
     fogpay_key_free(gw->announce_key);
+    fogpay_note_issuers_clear(&gw->note_issuers);
     free(gw);
 }
 
@@ -133,6 +135,9 @@ static fogpay_error plugin_open(fogpay_gateway *gw)
     err = fogpay_gateway_key_open(gw);
     if (err == FOGPAY_OK) {
         err = fogpay_options_load_operators(gw);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_options_load_note_issuers(gw);
     }
     if (err == FOGPAY_OK) {
         err = fogpay_sync_open(gw);

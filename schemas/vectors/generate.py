@@ -160,6 +160,10 @@ NOTE = {1: SERIAL, 2: 978, 3: 500, 4: 1764000000, 5: 1795536000}
 NOTE_USD = {1: SERIAL, 2: 840, 3: 25, 4: 1764000000}
 HOLDER = "ed25519:" + bytes(range(32)).hex()
 CUSTODY = {1: SERIAL, 2: HASH_A, 3: HOLDER, 4: 1764000500}
+KID = bytes(range(1, 9))
+MOVEMENT_LOADED = {1: 1, 2: 0, 3: 1764000000123, 4: SERIAL, 5: HASH_A, 6: KID}
+MOVEMENT_WITHDRAWN = {1: 2, 2: 1, 3: 1764000600123, 4: SERIAL, 5: HASH_B, 6: KID,
+                      7: "car-7", 8: 12}
 
 # Sequence numbers, positions, account ids and quantities are SQLite
 # integers: 2^63-1 is the largest (common.cddl, stored-int).
@@ -253,6 +257,10 @@ valid = [
     ("note", "a 0.25 USD note without an expiry", NOTE_USD),
     ("note", "a 500.00 EUR note, the largest of its currency", with_(NOTE, k3=50000)),
     ("custody", "a note handed to a device's Ed25519 key", CUSTODY),
+    ("note_movement", "a note loaded into the gateway's stock", MOVEMENT_LOADED),
+    ("note_movement", "a note withdrawn by a device", MOVEMENT_WITHDRAWN),
+    ("note_movement", "a note paid to a device", with_(MOVEMENT_WITHDRAWN, k2=2, k8=None)),
+    ("note_movement", "a note redeemed into a wallet", with_(MOVEMENT_WITHDRAWN, k2=3, k7=None)),
     ("custody", "a note handed to a P-256 key",
      with_(CUSTODY, k3="p256:04" + bytes(range(64)).hex())),
 ]
@@ -274,6 +282,14 @@ invalid = [
     ("custody", "a next holder named by a device id", with_(CUSTODY, k3="meter-07"),
      "text_invalid"),
     ("custody", "a link of 8 bytes", with_(CUSTODY, k2=PREV), "field_range"),
+    ("note_movement", "a load naming a device", with_(MOVEMENT_LOADED, k7="car-7"),
+     "field_range"),
+    ("note_movement", "a withdrawal without its transfer", with_(MOVEMENT_WITHDRAWN, k8=None),
+     "field_range"),
+    ("note_movement", "a payment without its payee", with_(MOVEMENT_WITHDRAWN, k2=2, k7=None,
+                                                            k8=None), "field_range"),
+    ("note_movement", "kind 4", with_(MOVEMENT_LOADED, k2=4), "field_range"),
+    ("note_movement", "a kid of 16 bytes", with_(MOVEMENT_LOADED, k6=KID + KID), "field_range"),
     ("intent", "not a map", [1, 2], "cbor_type"),
     ("intent", "empty input", Raw(b""), "cbor_truncated"),
     ("intent", "truncated in the middle", Raw(enc(INTENT)[:20]), "cbor_truncated"),

@@ -1,0 +1,48 @@
+/*
+ * ledger_note.h - bearer notes in the gateway's ledger (ledger_note.c): the
+ * register of every note the gateway has taken, its own stock of notes, and
+ * the chain of note movements.
+ *
+ * The register holds, per serial, the note's signed bytes, its current
+ * holder's key (and device) and the link to the custody entry that named
+ * that holder; the next entry must be signed by that key and continue from
+ * that link. Notes the gateway holds itself are its stock: loaded from the
+ * issuer, they are what devices withdraw and what gives change. Every
+ * movement is a record on a chain of its own (schemas/note.cddl,
+ * note-movement), appended in the write operation of the movement.
+ *
+ * Ownership: the caller's structs are filled by value; visitors get
+ * pointers valid only during their call.
+ */
+#ifndef FOGPAY_LEDGER_NOTE_H
+#define FOGPAY_LEDGER_NOTE_H
+
+#include "fogpay_note.h"
+#include "ledger.h"
+
+/* Most notes loaded in one operation (and one loadNotes command). */
+#define FOGPAY_LEDGER_NOTE_LOAD_MAX 64
+
+/* Loads count notes into the stock at now_ms, all or none. Each must open
+ * against issuers (fogpay_note_open) and carry the custody entry by which
+ * its issuer hands it to holder_key (the gateway's key, "<alg>:<hex>"), and
+ * its serial must be new to the register. On a refusal *refused is the
+ * index of the note refused and nothing is loaded. Errors: those of
+ * fogpay_note_open and fogpay_custody_open, FOGPAY_ERR_CUSTODY_OTHER_HOLDER
+ * (no entry, or one naming another key), FOGPAY_ERR_NOTE_SERIAL_SEEN. */
+fogpay_error fogpay_ledger_note_load(fogpay_ledger *l, const fogpay_note_issuers *issuers,
+                                     const char *holder_key, const fogpay_held_note *notes,
+                                     size_t count, uint64_t now_ms, size_t *refused);
+
+/* Visits the stock, by currency and then denomination ascending: the count
+ * of notes of each. A nonzero return stops the walk. */
+typedef int (*fogpay_note_stock_visit)(void *ctx, uint16_t currency, uint64_t denomination_minor,
+                                       uint64_t count);
+fogpay_error fogpay_ledger_note_stock(fogpay_ledger *l, fogpay_note_stock_visit visit, void *ctx);
+
+/* The note movement chain's head: its last position (0 when empty) and
+ * hash there. */
+fogpay_error fogpay_ledger_note_movement_head(fogpay_ledger *l, uint64_t *position,
+                                              uint8_t hash[FOGPAY_HASH_BYTES]);
+
+#endif
