@@ -169,6 +169,8 @@ static const error_row error_rows[] = {
      "the note's serial is in the register already, or appears twice in one message"},
     {FOGPAY_ERR_CUSTODY_OTHER_HOLDER, "custody_other_holder",
      "the note is not handed to the key that receives it"},
+    {FOGPAY_ERR_NOTE_STOCK_SHORT, "note_stock_short",
+     "the gateway's stock of notes cannot make the amount in at most 16 notes"},
     {FOGPAY_ERR_STORAGE, "storage", "the storage failed"},
     {FOGPAY_ERR_STORAGE_BUSY, "storage_busy", "the storage is busy"},
     {FOGPAY_ERR_SCHEMA_VERSION, "schema_version", "the database has another schema version"},

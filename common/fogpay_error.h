@@ -130,6 +130,7 @@ typedef enum fogpay_error {
     FOGPAY_ERR_CUSTODY_BROKEN = 166,       /* a custody entry that does not continue the chain */
     FOGPAY_ERR_NOTE_SERIAL_SEEN = 167,     /* the serial is in the register, or twice in one */
     FOGPAY_ERR_CUSTODY_OTHER_HOLDER = 168, /* handed to another key than the receiver's */
+    FOGPAY_ERR_NOTE_STOCK_SHORT = 169,     /* the stock cannot make the amount in notes */
 
     /* Storage: the ledger, journal or store could not do its part. */
     FOGPAY_ERR_STORAGE = 60,

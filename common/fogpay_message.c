@@ -232,7 +232,7 @@ static const tuple_spec fee_leg_spec = {
 
 static const field_spec transfer_fields[] = {
     UINT_FIELD(fogpay_transfer, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_INSTALMENT),
+    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_NOTE_WITHDRAWAL),
     UINT_FIELD(fogpay_transfer, 3, debit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 4, credit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 5, amount_minor, true, 1, FOGPAY_AMOUNT_MAX_MINOR),
@@ -800,6 +800,9 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
     }
     /* An instalment names its plan and number, paid by its device; no
      * other kind carries them. */
+    if (in->kind > FOGPAY_TRANSFER_INSTALMENT && in->kind != FOGPAY_TRANSFER_NOTE_WITHDRAWAL) {
+        return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
+    }
     bool instalment = in->kind == FOGPAY_TRANSFER_INSTALMENT;
     if (instalment != (in->plan_id[0] != '\0') || instalment != (in->instalment != 0) ||
         (instalment && !device)) {

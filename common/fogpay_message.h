@@ -171,6 +171,8 @@ typedef enum fogpay_transfer_kind {
     FOGPAY_TRANSFER_USAGE_CHARGE = 9,    /* a bound meter's reading, charged at its tariff */
     FOGPAY_TRANSFER_ENTITY_PAYMENT = 10, /* a legal entity's account pays a device's wallet */
     FOGPAY_TRANSFER_INSTALMENT = 11,     /* a device pays an instalment of its plan's loan */
+    /* 12 and 13 are financing's (early settlement, collection). */
+    FOGPAY_TRANSFER_NOTE_WITHDRAWAL = 14, /* a device's wallet to the notes account: notes out */
 } fogpay_transfer_kind;
 
 /* One leg of a transfer: amount_minor from the debit to the credit

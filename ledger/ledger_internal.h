@@ -145,6 +145,7 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_ACCOUNT_FIND_ENTITY,
     LEDGER_STMT_ACCOUNT_FIND_SYSTEM,
     LEDGER_STMT_ACCOUNT_FIND_HOLDS,
+    LEDGER_STMT_ACCOUNT_FIND_NOTES,
     LEDGER_STMT_ACCOUNT_INSERT,
     LEDGER_STMT_ACCOUNT_ADD,
     LEDGER_STMT_TRANSFER_INSERT,
@@ -218,6 +219,10 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_NOTE_GET,
     LEDGER_STMT_NOTE_INSERT,
     LEDGER_STMT_NOTE_STOCK,
+    LEDGER_STMT_NOTE_PICK,
+    LEDGER_STMT_NOTE_HAND_OUT,
+    LEDGER_STMT_NOTE_HELD_SUM,
+    LEDGER_STMT_NOTE_BYTES,
     LEDGER_STMT_NOTE_MOVEMENT_HEAD,
     LEDGER_STMT_NOTE_MOVEMENT_INSERT,
     LEDGER_STMT_NOTE_MOVEMENT_GET,
@@ -522,6 +527,7 @@ typedef enum ledger_account_kind {
     LEDGER_ACCOUNT_ENTITY = 1,
     LEDGER_ACCOUNT_SYSTEM = 2,
     LEDGER_ACCOUNT_HOLDS = 3, /* one a currency: the held amounts of its open holds */
+    LEDGER_ACCOUNT_NOTES = 4, /* one a currency: the bearer notes devices hold */
 } ledger_account_kind;
 
 typedef struct ledger_account {

@@ -15,6 +15,8 @@
  */
 #include <assert.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ledger_internal.h"
@@ -29,6 +31,16 @@ const ledger_stmt_sql ledger_note__sql[] = {
     {LEDGER_STMT_NOTE_STOCK,
      "SELECT currency, denomination_minor, count(*) FROM notes WHERE state = 0 "
      "GROUP BY currency, denomination_minor ORDER BY currency, denomination_minor"},
+    {LEDGER_STMT_NOTE_PICK,
+     "SELECT serial, note, last_link FROM notes WHERE state = 0 AND currency = ?1 "
+     "AND denomination_minor = ?2 AND holder_key = ?3 ORDER BY serial LIMIT ?4"},
+    {LEDGER_STMT_NOTE_HAND_OUT,
+     "UPDATE notes SET state = 1, holder_key = ?2, holder_device = ?3, last_link = ?4, "
+     "movement = ?5 WHERE serial = ?1 AND state = 0"},
+    {LEDGER_STMT_NOTE_BYTES, "SELECT note FROM notes WHERE serial = ?1"},
+    {LEDGER_STMT_NOTE_HELD_SUM,
+     "SELECT coalesce(sum(denomination_minor), 0) FROM notes WHERE state = 1 "
+     "AND holder_device = ?1 AND currency = ?2"},
     {LEDGER_STMT_NOTE_MOVEMENT_HEAD,
      "SELECT position, hash FROM note_movements ORDER BY position DESC LIMIT 1"},
     {LEDGER_STMT_NOTE_MOVEMENT_INSERT,
@@ -291,5 +303,269 @@ fogpay_error fogpay_ledger_note_stock(fogpay_ledger *l, fogpay_note_stock_visit 
         }
     }
     ledger__finish(s);
+    return err;
+}
+
+/* ---- withdrawal ----------------------------------------------------------- */
+
+/* A withdrawal on its way: the device's key, the notes chosen. */
+typedef struct withdraw_state {
+    char device_key[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    uint8_t device_kid[FOGPAY_KID_BYTES];
+    char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    size_t count;
+    uint8_t serial[FOGPAY_NOTE_WITHDRAW_MAX][FOGPAY_NOTE_SERIAL_BYTES];
+    uint8_t last_link[FOGPAY_NOTE_WITHDRAW_MAX][FOGPAY_HASH_BYTES];
+} withdraw_state;
+
+/* The device's status as a refusal, its key as text and kid, and its
+ * wallet limit. */
+static fogpay_error withdraw__device(fogpay_ledger *l, const char *device_id, withdraw_state *w,
+                                     uint64_t *wallet_max)
+{
+    fogpay_device d;
+    fogpay_error err = fogpay_ledger_device_get(l, device_id, &d);
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        return FOGPAY_ERR_UNKNOWN_DEVICE;
+    }
+    if (err == FOGPAY_OK && d.status != FOGPAY_DEVICE_ACTIVE) {
+        err = d.status == FOGPAY_DEVICE_SUSPENDED ? FOGPAY_ERR_DEVICE_SUSPENDED
+                                                  : FOGPAY_ERR_DEVICE_REVOKED;
+    }
+    fogpay_key *key = NULL;
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_from_public((fogpay_alg)d.alg, d.public_key, d.public_key_len, &key);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_public_text(key, w->device_key, sizeof w->device_key);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_id(key, w->device_kid);
+    }
+    fogpay_key_free(key);
+    *wallet_max = d.limits.wallet_max_minor;
+    return err;
+}
+
+/* Takes up to want notes of one denomination from the stock into w. */
+static fogpay_error withdraw__take(fogpay_ledger *l, withdraw_state *w, uint16_t currency,
+                                   uint64_t denomination, uint64_t want, uint64_t *taken)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_PICK);
+    ledger__bind_int64(l, s, 1, currency);
+    ledger__bind_u64(l, s, 2, denomination);
+    ledger__bind_text(l, s, 3, w->gateway_text);
+    ledger__bind_u64(l, s, 4, want);
+    fogpay_error err = FOGPAY_OK;
+    *taken = 0;
+    for (;;) {
+        int rc = ledger__step(l, s);
+        if (rc != SQLITE_ROW) {
+            err = rc == SQLITE_DONE ? FOGPAY_OK : ledger__error(l, rc);
+            break;
+        }
+        if (w->count >= FOGPAY_NOTE_WITHDRAW_MAX || sqlite3_column_bytes(s, 0) != 16 ||
+            sqlite3_column_bytes(s, 2) != FOGPAY_HASH_BYTES) {
+            err = w->count >= FOGPAY_NOTE_WITHDRAW_MAX ? FOGPAY_ERR_NOTE_STOCK_SHORT
+                                                       : FOGPAY_ERR_LEDGER_CORRUPT;
+            break;
+        }
+        memcpy(w->serial[w->count], sqlite3_column_blob(s, 0), FOGPAY_NOTE_SERIAL_BYTES);
+        memcpy(w->last_link[w->count], sqlite3_column_blob(s, 2), FOGPAY_HASH_BYTES);
+        w->count++;
+        (*taken)++;
+    }
+    ledger__finish(s);
+    return err;
+}
+
+/* Chooses notes that make amount exactly, the largest first. */
+static fogpay_error withdraw__choose(fogpay_ledger *l, withdraw_state *w, uint16_t currency,
+                                     uint64_t amount_minor)
+{
+    const uint64_t *list = NULL;
+    size_t n = fogpay_note_denominations(currency, &list);
+    uint64_t need = amount_minor;
+    fogpay_error err = FOGPAY_OK;
+    for (size_t i = n; err == FOGPAY_OK && i > 0 && need > 0; i--) {
+        uint64_t want = need / list[i - 1];
+        uint64_t taken = 0;
+        if (want > 0) {
+            want = want > FOGPAY_NOTE_WITHDRAW_MAX ? FOGPAY_NOTE_WITHDRAW_MAX + 1 : want;
+            err = withdraw__take(l, w, currency, list[i - 1], want, &taken);
+        }
+        need -= taken * list[i - 1];
+    }
+    return err == FOGPAY_OK && need != 0 ? FOGPAY_ERR_NOTE_STOCK_SHORT : err;
+}
+
+/* The kind 14 transfer of the withdrawal, appended. */
+static fogpay_error withdraw__transfer(fogpay_ledger *l, const char *device_id, uint16_t currency,
+                                       uint64_t amount_minor, uint64_t seq, const uint8_t *hash,
+                                       uint64_t now_ms, fogpay_note_withdrawal *out)
+{
+    ledger_account wallet;
+    ledger_account notes;
+    fogpay_transfer *t = &out->transfer;
+    memset(t, 0, sizeof *t);
+    fogpay_error err = ledger__account_find(l, LEDGER_ACCOUNT_WALLET, device_id, currency, &wallet);
+    if (err == FOGPAY_ERR_NOT_FOUND ||
+        (err == FOGPAY_OK && wallet.balance < (int64_t)amount_minor)) {
+        return FOGPAY_ERR_INSUFFICIENT_FUNDS;
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__account_ensure(l, LEDGER_ACCOUNT_NOTES, NULL, currency, &notes);
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__account_entity(l, &wallet, now_ms, t->payer_entity);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    t->kind = FOGPAY_TRANSFER_NOTE_WITHDRAWAL;
+    t->debit_account = wallet.id;
+    t->credit_account = notes.id;
+    t->amount_minor = amount_minor;
+    t->currency = currency;
+    t->time_ms = now_ms;
+    if (seq != 0) {
+        snprintf(t->device_id, sizeof t->device_id, "%s", device_id);
+        t->seq = seq;
+        memcpy(t->intent_hash, hash, FOGPAY_HASH_BYTES);
+    }
+    return ledger__transfer_append(l, t, &out->balance_after_minor);
+}
+
+/* Hands note i of w to the device: its custody entry signed by the
+ * gateway, its movement, its register row. */
+static fogpay_error withdraw__hand_out(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                       const withdraw_state *w, size_t i, const char *device_id,
+                                       uint64_t transfer_position, uint64_t now_ms,
+                                       fogpay_held_note *held)
+{
+    fogpay_custody c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.serial, w->serial[i], FOGPAY_NOTE_SERIAL_BYTES);
+    memcpy(c.prev_link, w->last_link[i], FOGPAY_HASH_BYTES);
+    snprintf(c.holder_key, sizeof c.holder_key, "%s", w->device_key);
+    c.time_s = now_ms / 1000u;
+    note_movement_row r;
+    memset(&r, 0, sizeof r);
+    fogpay_error err = fogpay_custody_sign(gateway_key, &c, held->custody, sizeof held->custody,
+                                           &held->custody_len);
+    if (err == FOGPAY_OK) {
+        err = fogpay_note_link(held->custody, held->custody_len, r.m.link);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    r.m.kind = FOGPAY_NOTE_WITHDRAWN;
+    r.m.time_ms = now_ms;
+    memcpy(r.m.serial, c.serial, FOGPAY_NOTE_SERIAL_BYTES);
+    memcpy(r.m.holder_kid, w->device_kid, FOGPAY_KID_BYTES);
+    snprintf(r.m.device_id, sizeof r.m.device_id, "%s", device_id);
+    r.m.transfer_position = transfer_position;
+    r.custody = held->custody;
+    r.custody_len = held->custody_len;
+    err = ledger__chain_append(l, &ledger_note_movement_chain, &r);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_HAND_OUT);
+    ledger__bind_blob(l, s, 1, c.serial, FOGPAY_NOTE_SERIAL_BYTES);
+    ledger__bind_text(l, s, 2, w->device_key);
+    ledger__bind_text(l, s, 3, device_id);
+    ledger__bind_blob(l, s, 4, r.m.link, FOGPAY_HASH_BYTES);
+    ledger__bind_u64(l, s, 5, r.m.position);
+    err = ledger__exec(l, s);
+    return err == FOGPAY_OK && sqlite3_changes(l->db) != 1 ? FOGPAY_ERR_LEDGER_CORRUPT : err;
+}
+
+/* The signed note of serial into held. */
+static fogpay_error withdraw__note_bytes(fogpay_ledger *l, const uint8_t *serial,
+                                         fogpay_held_note *held)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_BYTES);
+    ledger__bind_blob(l, s, 1, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    int rc = ledger__step(l, s);
+    fogpay_error err = rc == SQLITE_ROW ? FOGPAY_OK : ledger__error(l, rc);
+    int n = rc == SQLITE_ROW ? sqlite3_column_bytes(s, 0) : 0;
+    if (err == FOGPAY_OK && (n < 1 || n > FOGPAY_NOTE_SIGNED_MAX)) {
+        err = FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    if (err == FOGPAY_OK) {
+        memcpy(held->note, sqlite3_column_blob(s, 0), (size_t)n);
+        held->note_len = (size_t)n;
+    }
+    ledger__finish(s);
+    return err;
+}
+
+/* The checks of a withdrawal that read: the device, its notes against its
+ * wallet limit, the stock. */
+static fogpay_error withdraw__check(fogpay_ledger *l, const char *device_id, uint16_t currency,
+                                    uint64_t amount_minor, withdraw_state *w)
+{
+    uint64_t wallet_max = 0;
+    fogpay_error err = withdraw__device(l, device_id, w, &wallet_max);
+    uint64_t held = 0;
+    if (err == FOGPAY_OK && wallet_max != 0) {
+        sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_HELD_SUM);
+        ledger__bind_text(l, s, 1, device_id);
+        ledger__bind_int64(l, s, 2, currency);
+        err = ledger__scalar(l, s, &held);
+        if (err == FOGPAY_OK && held + amount_minor > wallet_max) {
+            err = FOGPAY_ERR_WALLET_MAX;
+        }
+    }
+    return err == FOGPAY_OK ? withdraw__choose(l, w, currency, amount_minor) : err;
+}
+
+fogpay_error fogpay_ledger_note_withdraw(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                         const char *device_id, uint16_t currency,
+                                         uint64_t amount_minor, uint64_t seq,
+                                         const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
+                                         fogpay_note_withdrawal *out)
+{
+    if (l == NULL || gateway_key == NULL || device_id == NULL || out == NULL ||
+        (seq != 0 && hash == NULL)) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (amount_minor == 0 || amount_minor > FOGPAY_AMOUNT_MAX_MINOR) {
+        return amount_minor == 0 ? FOGPAY_ERR_AMOUNT_ZERO : FOGPAY_ERR_AMOUNT_TOO_LARGE;
+    }
+    withdraw_state w;
+    memset(&w, 0, sizeof w);
+    /* About 17 KiB: on the heap, freed before return. */
+    fogpay_note_withdrawal *result = calloc(1, sizeof *result);
+    if (result == NULL) {
+        return FOGPAY_ERR_NO_MEMORY;
+    }
+    fogpay_error err = fogpay_key_public_text(gateway_key, w.gateway_text, sizeof w.gateway_text);
+    ledger_op op;
+    if (err == FOGPAY_OK) {
+        err = ledger__op_begin(l, &op);
+    }
+    if (err != FOGPAY_OK) {
+        free(result);
+        return err;
+    }
+    err = withdraw__check(l, device_id, currency, amount_minor, &w);
+    if (err == FOGPAY_OK) {
+        err = withdraw__transfer(l, device_id, currency, amount_minor, seq, hash, now_ms, result);
+    }
+    for (size_t i = 0; err == FOGPAY_OK && i < w.count; i++) {
+        err = withdraw__note_bytes(l, w.serial[i], &result->notes[i]);
+        if (err == FOGPAY_OK) {
+            err = withdraw__hand_out(l, gateway_key, &w, i, device_id, result->transfer.position,
+                                     now_ms, &result->notes[i]);
+        }
+    }
+    result->count = w.count;
+    err = ledger__op_end(l, &op, err);
+    if (err == FOGPAY_OK) {
+        *out = *result;
+    }
+    free(result);
     return err;
 }

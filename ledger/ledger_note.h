@@ -34,6 +34,34 @@ fogpay_error fogpay_ledger_note_load(fogpay_ledger *l, const fogpay_note_issuers
                                      const char *holder_key, const fogpay_held_note *notes,
                                      size_t count, uint64_t now_ms, size_t *refused);
 
+/* A device's withdrawal of notes: the transfer that moved their value
+ * (kind 14, the wallet to the currency's notes account), the wallet's
+ * balance after it, and the notes with the custody entries, signed by the
+ * gateway, that hand them to the device's key. */
+typedef struct fogpay_note_withdrawal {
+    fogpay_transfer transfer;
+    int64_t balance_after_minor;
+    size_t count;
+    fogpay_held_note notes[FOGPAY_NOTE_WITHDRAW_MAX];
+} fogpay_note_withdrawal;
+
+/* Withdraws amount_minor of currency from device_id's wallet in notes of
+ * the stock held by gateway_key (the largest denominations first, at most
+ * FOGPAY_NOTE_WITHDRAW_MAX notes), all in one write operation: the
+ * transfer, each note's custody entry to the device's key signed with
+ * gateway_key, its register row and movement. seq and hash (the device
+ * message's; seq 0 for none) are the transfer's device origin. *out is
+ * written only on success. Refused, moving nothing: FOGPAY_ERR_UNKNOWN_DEVICE,
+ * FOGPAY_ERR_DEVICE_SUSPENDED, FOGPAY_ERR_DEVICE_REVOKED,
+ * FOGPAY_ERR_AMOUNT_ZERO, FOGPAY_ERR_AMOUNT_TOO_LARGE,
+ * FOGPAY_ERR_INSUFFICIENT_FUNDS, FOGPAY_ERR_WALLET_MAX (the device would
+ * hold more in notes than its wallet may), FOGPAY_ERR_NOTE_STOCK_SHORT. */
+fogpay_error fogpay_ledger_note_withdraw(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                         const char *device_id, uint16_t currency,
+                                         uint64_t amount_minor, uint64_t seq,
+                                         const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
+                                         fogpay_note_withdrawal *out);
+
 /* Visits the stock, by currency and then denomination ascending: the count
  * of notes of each. A nonzero return stops the walk. */
 typedef int (*fogpay_note_stock_visit)(void *ctx, uint16_t currency, uint64_t denomination_minor,

@@ -159,20 +159,23 @@ END;
 -- same transaction as each transfer.
 CREATE TABLE accounts (
     id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('wallet', 'entity', 'system', 'holds')),
+    kind TEXT NOT NULL CHECK (kind IN ('wallet', 'entity', 'system', 'holds', 'notes')),
     device_id TEXT REFERENCES devices (id),
     entity_id TEXT REFERENCES entities (id),
     currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
     balance INTEGER NOT NULL DEFAULT 0,
     CHECK ((kind = 'wallet' AND device_id IS NOT NULL AND entity_id IS NULL)
         OR (kind = 'entity' AND entity_id IS NOT NULL AND device_id IS NULL)
-        OR (kind IN ('system', 'holds') AND device_id IS NULL AND entity_id IS NULL)),
+        OR (kind IN ('system', 'holds', 'notes') AND device_id IS NULL AND entity_id IS NULL)),
     CHECK (kind = 'system' OR balance >= 0)
 );
 CREATE UNIQUE INDEX accounts_wallet ON accounts (device_id, currency) WHERE kind = 'wallet';
 CREATE UNIQUE INDEX accounts_entity ON accounts (entity_id, currency) WHERE kind = 'entity';
 CREATE UNIQUE INDEX accounts_system ON accounts (currency) WHERE kind = 'system';
 CREATE UNIQUE INDEX accounts_holds ON accounts (currency) WHERE kind = 'holds';
+-- Version 7: one 'notes' account a currency, the value of the bearer notes
+-- devices withdrew and hold (ledger/ledger_note.c).
+CREATE UNIQUE INDEX accounts_notes ON accounts (currency) WHERE kind = 'notes';
 
 -- Transfers: the chain. position is the transfer id and its chain position,
 -- contiguous from 1. kind: 0 payment, 1 funding, 2 refund, 3 reversal,

@@ -85,3 +85,16 @@ WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM note_moveme
 BEGIN
     SELECT RAISE(ABORT, 'a note movement takes the next chain position');
 END;
+
+-- Bearer notes: the 'notes' account of a currency holds the value of the
+-- notes devices withdrew (transfer kind 14); the accounts CHECKs widen in
+-- place, as above.
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(replace(sql,
+                                               'kind IN (''wallet'', ''entity'', ''system'', ''holds'')',
+                                               'kind IN (''wallet'', ''entity'', ''system'', ''holds'', ''notes'')'),
+                                       'kind IN (''system'', ''holds'')',
+                                       'kind IN (''system'', ''holds'', ''notes'')')
+    WHERE type = 'table' AND name = 'accounts';
+PRAGMA writable_schema = RESET;
+CREATE UNIQUE INDEX IF NOT EXISTS accounts_notes ON accounts (currency) WHERE kind = 'notes';
