@@ -1110,7 +1110,26 @@ static fogpay_error note_movement_check(const fogpay_note_movement *in)
     return FOGPAY_OK;
 }
 
+static const field_spec note_withdraw_fields[] = {
+    TEXT_FIELD(fogpay_note_withdraw, 1, device_id, true, FIELD_ID),
+    UINT_FIELD(fogpay_note_withdraw, 2, seq, true, 1, FOGPAY_STORED_INT_MAX),
+    {.key = 3,
+     .kind = FIELD_UINT,
+     .required = true,
+     .offset = offsetof(fogpay_note_withdraw, amount_minor),
+     .size = MEMBER_SIZE(fogpay_note_withdraw, amount_minor),
+     .min = 1,
+     .max = FOGPAY_AMOUNT_MAX_MINOR,
+     .below = FOGPAY_ERR_AMOUNT_ZERO,
+     .above = FOGPAY_ERR_AMOUNT_TOO_LARGE},
+    UINT_FIELD(fogpay_note_withdraw, 4, currency, true, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
+    UINT_FIELD(fogpay_note_withdraw, 5, created_s, true, 1, TIME_S_MAX),
+    BYTES_FIELD(fogpay_note_withdraw, 6, prev_hash, true),
+};
+
 FLAT_MESSAGE(note, fogpay_note, note_fields, FOGPAY_MESSAGE_MAX, note_check)
+FLAT_MESSAGE(note_withdraw, fogpay_note_withdraw, note_withdraw_fields, FOGPAY_MESSAGE_MAX,
+             no_check)
 FLAT_MESSAGE(note_movement, fogpay_note_movement, note_movement_fields, FOGPAY_RECORD_BYTES_MAX,
              note_movement_check)
 FLAT_MESSAGE(custody, fogpay_custody, custody_fields, FOGPAY_MESSAGE_MAX, custody_check)

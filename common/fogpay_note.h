@@ -72,6 +72,19 @@ typedef struct fogpay_note_movement {
     uint64_t transfer_position;               /* key 8, optional: the transfer of its value */
 } fogpay_note_movement;
 
+/* A device's withdrawal of notes against its wallet (note.cddl,
+ * note-withdraw), device to gateway on dev/{device}/withdraw: device
+ * message kind 4, on the device's chain of sequence numbers and previous
+ * hashes like its intents. */
+typedef struct fogpay_note_withdraw {
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];  /* key 1 */
+    uint64_t seq;                              /* key 2 */
+    uint64_t amount_minor;                     /* key 3, 1..FOGPAY_AMOUNT_MAX_MINOR */
+    uint16_t currency;                         /* key 4 */
+    uint64_t created_s;                        /* key 5 */
+    uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES]; /* key 6 */
+} fogpay_note_withdraw;
+
 /* The payload codecs, as fogpay_message.h's: encoders validate as the
  * decoders do; decoders write *out only on success. A note whose value is
  * not a denomination of its currency is FOGPAY_ERR_NOTE_DENOMINATION; an
@@ -81,6 +94,9 @@ fogpay_error fogpay_note_encode(const fogpay_note *in, uint8_t *buf, size_t cap,
 fogpay_error fogpay_note_decode(const uint8_t *buf, size_t len, fogpay_note *out);
 fogpay_error fogpay_custody_encode(const fogpay_custody *in, uint8_t *buf, size_t cap, size_t *len);
 fogpay_error fogpay_custody_decode(const uint8_t *buf, size_t len, fogpay_custody *out);
+fogpay_error fogpay_note_withdraw_encode(const fogpay_note_withdraw *in, uint8_t *buf, size_t cap,
+                                         size_t *len);
+fogpay_error fogpay_note_withdraw_decode(const uint8_t *buf, size_t len, fogpay_note_withdraw *out);
 /* A movement names a device exactly when a device is its new holder
  * (withdrawn, paid), a transfer exactly when its value moved in the
  * ledger (withdrawn, redeemed); FOGPAY_ERR_FIELD_RANGE otherwise. */

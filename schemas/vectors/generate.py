@@ -161,6 +161,7 @@ NOTE_USD = {1: SERIAL, 2: 840, 3: 25, 4: 1764000000}
 HOLDER = "ed25519:" + bytes(range(32)).hex()
 CUSTODY = {1: SERIAL, 2: HASH_A, 3: HOLDER, 4: 1764000500}
 KID = bytes(range(1, 9))
+WITHDRAW = {1: "car-7", 2: 49, 3: 750, 4: 978, 5: 1764000600, 6: PREV}
 MOVEMENT_LOADED = {1: 1, 2: 0, 3: 1764000000123, 4: SERIAL, 5: HASH_A, 6: KID}
 MOVEMENT_WITHDRAWN = {1: 2, 2: 1, 3: 1764000600123, 4: SERIAL, 5: HASH_B, 6: KID,
                       7: "car-7", 8: 12}
@@ -258,6 +259,7 @@ valid = [
     ("note", "a 500.00 EUR note, the largest of its currency", with_(NOTE, k3=50000)),
     ("custody", "a note handed to a device's Ed25519 key", CUSTODY),
     ("note_movement", "a note loaded into the gateway's stock", MOVEMENT_LOADED),
+    ("note_withdraw", "a withdrawal of 7.50 EUR in notes", WITHDRAW),
     ("note_movement", "a note withdrawn by a device", MOVEMENT_WITHDRAWN),
     ("note_movement", "a note paid to a device", with_(MOVEMENT_WITHDRAWN, k2=2, k8=None)),
     ("note_movement", "a note redeemed into a wallet", with_(MOVEMENT_WITHDRAWN, k2=3, k7=None)),
@@ -289,6 +291,11 @@ invalid = [
     ("note_movement", "a payment without its payee", with_(MOVEMENT_WITHDRAWN, k2=2, k7=None,
                                                             k8=None), "field_range"),
     ("note_movement", "kind 4", with_(MOVEMENT_LOADED, k2=4), "field_range"),
+    ("note_withdraw", "a withdrawal of nothing", with_(WITHDRAW, k3=0), "amount_zero"),
+    ("note_withdraw", "a withdrawal over the largest amount", with_(WITHDRAW, k3=10**12 + 1),
+     "amount_too_large"),
+    ("note_withdraw", "no previous hash", with_(WITHDRAW, k6=None), "missing_field"),
+    ("note_withdraw", "seq 0", with_(WITHDRAW, k2=0), "field_range"),
     ("note_movement", "a kid of 16 bytes", with_(MOVEMENT_LOADED, k6=KID + KID), "field_range"),
     ("intent", "not a map", [1, 2], "cbor_type"),
     ("intent", "empty input", Raw(b""), "cbor_truncated"),
