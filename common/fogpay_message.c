@@ -164,7 +164,7 @@ static const field_spec receipt_fields[] = {
     /* The seq as the answered message carried it, even one refused as out
      * of range, so that the device can match the refusal. */
     UINT_FIELD(fogpay_receipt, 2, seq, true, 0, UINT64_MAX),
-    UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_BIND),
+    UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_WITHDRAW),
     UINT_FIELD(fogpay_receipt, 4, status, true, 0, FOGPAY_STATUS_HELD),
     UINT_FIELD(fogpay_receipt, 5, reason, false, 1, FOGPAY_ERR_PRODUCT_LAST),
     UINT_FIELD(fogpay_receipt, 6, transfer_id, false, 1, FOGPAY_STORED_INT_MAX),
@@ -187,6 +187,7 @@ static const field_spec receipt_fields[] = {
     UINT_FIELD(fogpay_receipt, 18, consumption, false, 1, FOGPAY_STORED_INT_MAX),
     TEXT_FIELD(fogpay_receipt, 19, tariff_id, false, FIELD_ID),
     UINT_FIELD(fogpay_receipt, 20, legs_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
+    UINT_FIELD(fogpay_receipt, 26, note_count, false, 1, FOGPAY_NOTE_WITHDRAW_MAX),
 };
 
 static const field_spec command_fields[] = {
@@ -752,6 +753,11 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
     }
     if (!settled && in->legs_minor != 0) {
         return FOGPAY_ERR_FIELD_RANGE; /* a settled transfer's legs only */
+    }
+    bool withdraw = in->kind == FOGPAY_RECEIPT_WITHDRAW;
+    if ((withdraw && settled) != (in->note_count != 0) ||
+        (withdraw && in->status == FOGPAY_STATUS_STORED)) {
+        return FOGPAY_ERR_FIELD_RANGE; /* a settled withdrawal counts its notes */
     }
     return receipt_metered_check(in);
 }

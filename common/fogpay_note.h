@@ -186,6 +186,15 @@ typedef struct fogpay_held_note {
     size_t custody_len; /* 0: held by its issuer */
 } fogpay_held_note;
 
+/* A note handed to a device, gateway to device on dev/{device}/note
+ * (note.cddl, note-delivery): [signed note, signed custody entry], both
+ * byte strings. _encode writes it into buf (cap bytes; FOGPAY_NOTE_LINE_MAX
+ * suffice); _decode reads one, views copied into *out, written only on
+ * success (FOGPAY_ERR_CBOR_TYPE, FOGPAY_ERR_CBOR_TOO_LONG, the reader's). */
+fogpay_error fogpay_note_delivery_encode(const fogpay_held_note *held, uint8_t *buf, size_t cap,
+                                         size_t *len);
+fogpay_error fogpay_note_delivery_decode(const uint8_t *buf, size_t len, fogpay_held_note *out);
+
 /* One line of a note file: the signed note in hex and, after a space, the
  * custody entry in hex when there is one; the file holds one such line a
  * note. _format writes it without the newline into out (at least

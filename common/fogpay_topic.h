@@ -7,6 +7,8 @@
  *   {prefix}/dev/{device}/usage          device to gateway
  *   {prefix}/dev/{device}/bind           device to gateway
  *   {prefix}/dev/{device}/hold           device to gateway
+ *   {prefix}/dev/{device}/withdraw       device to gateway (bearer notes)
+ *   {prefix}/dev/{device}/note           gateway to device (a note handed over)
  *   {prefix}/dev/{device}/receipt        gateway to device
  *   {prefix}/dev/{device}/cmd            gateway to device
  *   {prefix}/dev/{device}/reply/{name}   gateway to device, MQTT 5 response topic
@@ -47,6 +49,8 @@ typedef enum fogpay_topic_kind {
     FOGPAY_TOPIC_OTHER,    /* under the prefix but none of the above */
     FOGPAY_TOPIC_BIND,     /* dev/{device}/bind */
     FOGPAY_TOPIC_HOLD,     /* dev/{device}/hold */
+    FOGPAY_TOPIC_WITHDRAW, /* dev/{device}/withdraw */
+    FOGPAY_TOPIC_NOTE,     /* dev/{device}/note */
 } fogpay_topic_kind;
 
 /* True for the characters of an id: [A-Za-z0-9._:-]. */

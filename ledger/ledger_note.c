@@ -38,6 +38,8 @@ const ledger_stmt_sql ledger_note__sql[] = {
      "UPDATE notes SET state = 1, holder_key = ?2, holder_device = ?3, last_link = ?4, "
      "movement = ?5 WHERE serial = ?1 AND state = 0"},
     {LEDGER_STMT_NOTE_BYTES, "SELECT note FROM notes WHERE serial = ?1"},
+    {LEDGER_STMT_NOTE_HELD, "SELECT n.note, m.custody FROM notes AS n JOIN note_movements AS m "
+                            "ON m.position = n.movement WHERE n.serial = ?1"},
     {LEDGER_STMT_NOTE_HELD_SUM,
      "SELECT coalesce(sum(denomination_minor), 0) FROM notes WHERE state = 1 "
      "AND holder_device = ?1 AND currency = ?2"},
@@ -562,10 +564,41 @@ fogpay_error fogpay_ledger_note_withdraw(fogpay_ledger *l, const fogpay_key *gat
         }
     }
     result->count = w.count;
+    memcpy(result->serials, w.serial, sizeof result->serials);
     err = ledger__op_end(l, &op, err);
     if (err == FOGPAY_OK) {
         *out = *result;
     }
     free(result);
+    return err;
+}
+
+fogpay_error fogpay_ledger_note_held(fogpay_ledger *l,
+                                     const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                     fogpay_held_note *out)
+{
+    if (l == NULL || serial == NULL || out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_HELD);
+    ledger__bind_blob(l, s, 1, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    int rc = ledger__step(l, s);
+    fogpay_error err = rc == SQLITE_ROW    ? FOGPAY_OK
+                       : rc == SQLITE_DONE ? FOGPAY_ERR_NOT_FOUND
+                                           : ledger__error(l, rc);
+    int note_len = err == FOGPAY_OK ? sqlite3_column_bytes(s, 0) : 0;
+    int custody_len = err == FOGPAY_OK ? sqlite3_column_bytes(s, 1) : 0;
+    if (err == FOGPAY_OK && (note_len < 1 || note_len > FOGPAY_NOTE_SIGNED_MAX || custody_len < 1 ||
+                             custody_len > FOGPAY_CUSTODY_SIGNED_MAX)) {
+        err = FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    if (err == FOGPAY_OK) {
+        memset(out, 0, sizeof *out);
+        memcpy(out->note, sqlite3_column_blob(s, 0), (size_t)note_len);
+        out->note_len = (size_t)note_len;
+        memcpy(out->custody, sqlite3_column_blob(s, 1), (size_t)custody_len);
+        out->custody_len = (size_t)custody_len;
+    }
+    ledger__finish(s);
     return err;
 }

@@ -42,6 +42,7 @@ typedef struct fogpay_note_withdrawal {
     fogpay_transfer transfer;
     int64_t balance_after_minor;
     size_t count;
+    uint8_t serials[FOGPAY_NOTE_WITHDRAW_MAX][FOGPAY_NOTE_SERIAL_BYTES];
     fogpay_held_note notes[FOGPAY_NOTE_WITHDRAW_MAX];
 } fogpay_note_withdrawal;
 
@@ -61,6 +62,13 @@ fogpay_error fogpay_ledger_note_withdraw(fogpay_ledger *l, const fogpay_key *gat
                                          uint64_t amount_minor, uint64_t seq,
                                          const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
                                          fogpay_note_withdrawal *out);
+
+/* The signed note of serial and the custody entry of its last movement
+ * (the one that named its holder) into *out; FOGPAY_ERR_NOT_FOUND for a
+ * serial the register does not hold. */
+fogpay_error fogpay_ledger_note_held(fogpay_ledger *l,
+                                     const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                     fogpay_held_note *out);
 
 /* Visits the stock, by currency and then denomination ascending: the count
  * of notes of each. A nonzero return stops the walk. */

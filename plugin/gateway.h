@@ -12,6 +12,8 @@
  *               payment intents and meter readings, admitted, verified,
  *               settled and recorded
  *   bind_message.c  meter bindings (dev/{device}/bind): decoded, settled
+ *   note_message.c  bearer notes: a device's withdrawal (dev/{device}/withdraw)
+ *               settled, its notes handed over on dev/{device}/note
  *   hold_message.c  holds: the settlement of a hold message (capture,
  *               void), the held receipt of an authorisation, expiry on
  *               the tick
@@ -308,11 +310,16 @@ typedef struct fogpay_job {
     fogpay_usage usage;
     fogpay_bind bind;
     fogpay_hold_message hold;
+    fogpay_note_withdraw withdraw;
     /* settlement */
     fogpay_receipt receipt;
     bool record;       /* store the signed receipt with the message */
     uint64_t position; /* the transfer, for a settled intent */
     uint32_t original; /* FOGPAY_JOB_REPEAT: the ring number of the original */
+    /* A settled withdrawal: the serials of the notes to hand over after
+     * the commit (note_message.c). */
+    uint8_t note_count;
+    uint8_t note_serials[FOGPAY_NOTE_WITHDRAW_MAX][FOGPAY_NOTE_SERIAL_BYTES];
     /* the answer; answer_len 0: none (nothing is published) */
     fogpay_error sign_error;
     uint8_t answer[FOGPAY_MESSAGE_MAX];
@@ -479,11 +486,25 @@ fogpay_error fogpay_bind_message_settle(fogpay_gateway *gw, fogpay_job *job);
  * window of a message created at created_s living ttl_s (FOGPAY_OK, or the
  * refusal, for fogpay_device_message_reject). */
 void fogpay_device_message_receipt_base(const fogpay_gateway *gw, fogpay_job *job);
+/* A settled receipt of the transfer t: its id and chain entry (read from
+ * the ledger into t), the sender's balance after, its currency. */
+fogpay_error fogpay_device_message_receipt_transfer(fogpay_gateway *gw, fogpay_job *job,
+                                                    fogpay_transfer *t, int64_t balance);
 void fogpay_device_message_reject(fogpay_gateway *gw, fogpay_job *job, fogpay_error reason);
 void fogpay_device_message_settled(fogpay_gateway *gw, fogpay_job *job, fogpay_error err,
                                    uint64_t position);
 fogpay_error fogpay_device_message_open(fogpay_gateway *gw, const fogpay_job *job,
                                         uint64_t created_s, uint64_t ttl_s);
+
+/* note_message.c: a withdrawal of notes. A worker: decodes the authentic
+ * payload into job->withdraw (and job->seq); *named is the device it
+ * names. The broker's thread, inside the group: settles it in a savepoint
+ * of its own (fogpay_ledger_note_withdraw, signed with the gateway's key)
+ * and answers it either way. After the commit: publishes each note of a
+ * settled withdrawal on dev/{device}/note (QoS 1). */
+fogpay_error fogpay_note_message_decode(fogpay_job *job, fogpay_bytes payload, const char **named);
+void fogpay_note_message_settle(fogpay_gateway *gw, fogpay_job *job);
+void fogpay_note_message_deliver(const fogpay_gateway *gw, const fogpay_job *job);
 
 /* hold_message.c, broker thread. */
 /* Settles an authentic hold message (capture or void) inside the group,

@@ -161,6 +161,7 @@ static void outbox_commit(fogpay_gateway *gw)
     for (; e->head != e->settle; e->head++) {
         fogpay_job *job = fogpay_engine_job(e, e->head);
         if (committed && job->answer_len > 0) {
+            fogpay_note_message_deliver(gw, job); /* the notes before their receipt */
             outbox_answer(gw, job);
         }
         fogpay_pending_remove(&gw->pending, job->device_id);

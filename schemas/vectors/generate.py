@@ -162,6 +162,8 @@ HOLDER = "ed25519:" + bytes(range(32)).hex()
 CUSTODY = {1: SERIAL, 2: HASH_A, 3: HOLDER, 4: 1764000500}
 KID = bytes(range(1, 9))
 WITHDRAW = {1: "car-7", 2: 49, 3: 750, 4: 978, 5: 1764000600, 6: PREV}
+RECEIPT_WITHDRAWN = {1: "car-7", 2: 49, 3: 4, 4: 0, 6: 13, 7: 1250, 8: 13, 9: HASH_A,
+                     10: "gw-1", 11: 1764000601, 12: HASH_B, 13: 978, 26: 4}
 MOVEMENT_LOADED = {1: 1, 2: 0, 3: 1764000000123, 4: SERIAL, 5: HASH_A, 6: KID}
 MOVEMENT_WITHDRAWN = {1: 2, 2: 1, 3: 1764000600123, 4: SERIAL, 5: HASH_B, 6: KID,
                       7: "car-7", 8: 12}
@@ -260,6 +262,9 @@ valid = [
     ("custody", "a note handed to a device's Ed25519 key", CUSTODY),
     ("note_movement", "a note loaded into the gateway's stock", MOVEMENT_LOADED),
     ("note_withdraw", "a withdrawal of 7.50 EUR in notes", WITHDRAW),
+    ("receipt", "settled withdrawal of four notes", RECEIPT_WITHDRAWN),
+    ("receipt", "rejection of a withdrawal: note_stock_short",
+     {1: "car-7", 2: 49, 3: 4, 4: 1, 5: 169, 10: "gw-1", 11: 1764000601, 12: HASH_B}),
     ("note_movement", "a note withdrawn by a device", MOVEMENT_WITHDRAWN),
     ("note_movement", "a note paid to a device", with_(MOVEMENT_WITHDRAWN, k2=2, k8=None)),
     ("note_movement", "a note redeemed into a wallet", with_(MOVEMENT_WITHDRAWN, k2=3, k7=None)),
@@ -296,6 +301,10 @@ invalid = [
      "amount_too_large"),
     ("note_withdraw", "no previous hash", with_(WITHDRAW, k6=None), "missing_field"),
     ("note_withdraw", "seq 0", with_(WITHDRAW, k2=0), "field_range"),
+    ("receipt", "settled withdrawal without its notes", with_(RECEIPT_WITHDRAWN, k26=None),
+     "field_range"),
+    ("receipt", "notes on a payment's receipt", with_(RECEIPT_SETTLED, k26=2), "field_range"),
+    ("receipt", "seventeen notes", with_(RECEIPT_WITHDRAWN, k26=17), "field_range"),
     ("note_movement", "a kid of 16 bytes", with_(MOVEMENT_LOADED, k6=KID + KID), "field_range"),
     ("intent", "not a map", [1, 2], "cbor_type"),
     ("intent", "empty input", Raw(b""), "cbor_truncated"),
@@ -369,7 +378,7 @@ invalid = [
     ("bind", "no tariff", with_(BIND, k4=None), "missing_field"),
     ("bind", "tariff id with a space", with_(BIND, k4="ev ac"), "text_invalid"),
     ("bind", "seq 0", with_(BIND, k2=0), "field_range"),
-    ("receipt", "kind 4, not of this version", with_(RECEIPT_REJECTED, k3=4), "field_range"),
+    ("receipt", "kind 5, not of this version", with_(RECEIPT_REJECTED, k3=5), "field_range"),
     ("receipt", "stored binding without its tariff", with_(RECEIPT_BOUND, k19=None), "field_range"),
     ("receipt", "settled binding", with_(RECEIPT_SETTLED, k3=3), "field_range"),
     ("receipt", "settled reading without a charge", with_(RECEIPT_CHARGED, k17=None), "field_range"),

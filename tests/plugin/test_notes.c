@@ -5,8 +5,13 @@
  * stock listed; and each refusal of a load, with its reason, loading
  * nothing (a load is all or none): a serial loaded before, an unknown
  * issuer, a retired issuer key, a forged note, a note its issuer still
- * holds, a note handed to another key. Then offline on the same ledger:
- * refused without the issuers' trust file, loaded with it.
+ * holds, a note handed to another key. A device withdraws notes against
+ * its wallet over MQTT (a signed withdrawal on dev/D/withdraw): its receipt
+ * counts them, each arrives on dev/D/note handed to its key by the
+ * gateway, the wallet and the stock are down by their value; a withdrawal
+ * the stock cannot make is refused (note_stock_short) and moves nothing.
+ * Then offline on the same ledger: refused without the issuers' trust
+ * file, loaded with it, and the ledger verifies.
  *
  * The programs under test are the built plugin ($FOGPAY_PLUGIN), fogpayctl
  * and fogpay-issuer (argv[1], argv[2]).
@@ -17,8 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
+
+#include <MQTTClient.h>
 
 #include "broker.h"
+#include "fogpay_cose.h"
+#include "fogpay_message.h"
+#include "fogpay_note.h"
+#include "test_chain.h"
 #include "testutil.h"
 
 #define CMD_MAX 8192
@@ -159,6 +171,9 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
+    if (getenv("FOGPAY_TEST_KEEP_LOG")) {
+        test_broker_dump_log(&broker);
+    }
     test_broker_cleanup(&broker);
     return 0;
 }
@@ -214,6 +229,161 @@ static void test_refusals(void)
     CU_ASSERT_STRING_EQUAL(out, "6|1700\n");
 }
 
+/* ---- a device withdrawing, by hand ---------------------------------------- */
+
+#define DEVICE      "dev-w"
+#define DEVICE_PASS "0123456789abcdef0123456789abcdef"
+#define EUR         978
+#define WAIT_MS     5000
+
+static fogpay_key *device_key;
+static MQTTClient device;
+static fogpay_key *gateway_verify; /* the gateway's public key */
+
+/* Registers and funds the device (20.00 EUR) online, connects it and
+ * subscribes to its receipts and notes. */
+static void device_start(void)
+{
+    char path[TEST_BROKER_PATH_MAX], text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    test_broker_path(&broker, "dev-w.key", path, sizeof path);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_create_file(FOGPAY_ALG_EDDSA, path, text, sizeof text),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_load(path, &device_key), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_from_public_text(gateway_key, &gateway_verify), FOGPAY_OK);
+    char args[1024], entity[64];
+    CU_ASSERT_EQUAL_FATAL(online("create-entity --name 'Note Holder Ltd'"), 0);
+    first_line(entity, sizeof entity);
+    snprintf(args, sizeof args,
+             "register-device --device %s --public-key %s --owner %s --password-file dev-w.pw",
+             DEVICE, text, entity);
+    CU_ASSERT_EQUAL_FATAL(run("echo %s > dev-w.pw", DEVICE_PASS), 0);
+    CU_ASSERT_EQUAL_FATAL(online(args), 0);
+    CU_ASSERT_EQUAL_FATAL(online("fund --device " DEVICE " --currency EUR --amount 20.00"), 0);
+    char uri[64];
+    snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", broker.port);
+    MQTTClient_create(&device, uri, DEVICE, MQTTCLIENT_PERSISTENCE_NONE, NULL);
+    MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
+    opts.username = DEVICE;
+    opts.password = DEVICE_PASS;
+    CU_ASSERT_EQUAL_FATAL(MQTTClient_connect(device, &opts), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_EQUAL_FATAL(MQTTClient_subscribe(device, "fogpay/v1/dev/" DEVICE "/receipt", 1),
+                          MQTTCLIENT_SUCCESS);
+    CU_ASSERT_EQUAL_FATAL(MQTTClient_subscribe(device, "fogpay/v1/dev/" DEVICE "/note", 1),
+                          MQTTCLIENT_SUCCESS);
+}
+
+/* Publishes a signed withdrawal of amount (EUR), linked to the device's
+ * last recorded message. */
+static void withdraw(uint64_t amount)
+{
+    char db[TEST_BROKER_PATH_MAX];
+    test_broker_path(&broker, "l.db", db, sizeof db);
+    fogpay_note_withdraw m;
+    memset(&m, 0, sizeof m);
+    strcpy(m.device_id, DEVICE);
+    m.seq = test_chain_prev(db, DEVICE, m.prev_hash) + 1;
+    m.amount_minor = amount;
+    m.currency = EUR;
+    m.created_s = (uint64_t)time(NULL);
+    uint8_t payload[FOGPAY_MESSAGE_MAX], signed_msg[FOGPAY_MESSAGE_MAX];
+    size_t len = 0, signed_len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_note_withdraw_encode(&m, payload, sizeof payload, &len),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(device_key, NULL, 0, payload, len, NULL, 0,
+                                                 signed_msg, sizeof signed_msg, &signed_len),
+                          FOGPAY_OK);
+    MQTTClient_deliveryToken token;
+    MQTTClient_publish(device, "fogpay/v1/dev/" DEVICE "/withdraw", (int)signed_len, signed_msg, 1,
+                       0, &token);
+    MQTTClient_waitForCompletion(device, token, WAIT_MS);
+}
+
+/* The next message to the device: a note (into *held, true in *is_note)
+ * or a receipt, verified with the gateway's key (into *r). */
+static bool receive(fogpay_receipt *r, fogpay_held_note *held, bool *is_note)
+{
+    char *topic = NULL;
+    int topic_len = 0;
+    MQTTClient_message *msg = NULL;
+    if (MQTTClient_receive(device, &topic, &topic_len, &msg, WAIT_MS) != MQTTCLIENT_SUCCESS ||
+        msg == NULL) {
+        return false;
+    }
+    *is_note = strstr(topic, "/note") != NULL;
+    bool ok;
+    if (*is_note) {
+        ok = fogpay_note_delivery_decode(msg->payload, (size_t)msg->payloadlen, held) == FOGPAY_OK;
+    } else {
+        fogpay_bytes payload;
+        ok = fogpay_cose_sign1_open(msg->payload, (size_t)msg->payloadlen, gateway_verify, NULL,
+                                    &payload) == FOGPAY_OK &&
+             fogpay_receipt_decode(payload.ptr, payload.len, r) == FOGPAY_OK;
+    }
+    MQTTClient_freeMessage(&msg);
+    MQTTClient_free(topic);
+    return ok;
+}
+
+static void test_withdraw(void)
+{
+    device_start();
+    fogpay_note_issuers set = {0};
+    char trust[TEST_BROKER_PATH_MAX], device_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    test_broker_path(&broker, "issuers.txt", trust, sizeof trust);
+    CU_ASSERT_EQUAL_FATAL(fogpay_note_issuers_load(trust, &set), FOGPAY_OK);
+    fogpay_key_public_text(device_key, device_text, sizeof device_text);
+    withdraw(650); /* 5.00 + 1.00 + 0.50 */
+    fogpay_receipt r;
+    fogpay_held_note notes[4];
+    size_t count = 0;
+    bool is_note = true;
+    while (is_note && count < 4) {
+        CU_ASSERT_FATAL(receive(&r, &notes[count], &is_note));
+        count += is_note;
+    }
+    CU_ASSERT(!is_note);
+    CU_ASSERT_EQUAL(count, 3);
+    CU_ASSERT_EQUAL(r.kind, FOGPAY_RECEIPT_WITHDRAW);
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_SETTLED);
+    CU_ASSERT_EQUAL(r.note_count, 3);
+    CU_ASSERT_EQUAL(r.balance_after_minor, 1350);
+    uint64_t total = 0;
+    for (size_t i = 0; i < count; i++) {
+        fogpay_note n;
+        CU_ASSERT_EQUAL_FATAL(fogpay_note_open(notes[i].note, notes[i].note_len, &set,
+                                               (uint64_t)time(NULL), &n, NULL),
+                              FOGPAY_OK);
+        total += n.denomination_minor;
+        fogpay_bytes payload;
+        fogpay_custody c;
+        CU_ASSERT_EQUAL(fogpay_cose_sign1_open(notes[i].custody, notes[i].custody_len,
+                                               gateway_verify, NULL, &payload),
+                        FOGPAY_OK);
+        CU_ASSERT_EQUAL(fogpay_custody_decode(payload.ptr, payload.len, &c), FOGPAY_OK);
+        CU_ASSERT_STRING_EQUAL(c.holder_key, device_text);
+    }
+    CU_ASSERT_EQUAL(total, 650);
+    CU_ASSERT_EQUAL(run("sqlite3 l.db \"SELECT count(*), sum(denomination_minor) FROM notes "
+                        "WHERE state = 1 AND holder_device = '" DEVICE "'\""),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "3|650\n");
+    /* 0.20 cannot be made of the stock: refused, nothing moves. */
+    withdraw(20);
+    CU_ASSERT_FATAL(receive(&r, &notes[0], &is_note));
+    CU_ASSERT(!is_note);
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_REJECTED);
+    CU_ASSERT_EQUAL(r.reason, FOGPAY_ERR_NOTE_STOCK_SHORT);
+    CU_ASSERT_EQUAL(online("balance --device " DEVICE " --currency EUR"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "balance 13.50 EUR"));
+    CU_ASSERT_EQUAL(run("sqlite3 l.db 'SELECT count(*) FROM notes WHERE state = 0'"), 0);
+    CU_ASSERT_STRING_EQUAL(out, "3\n");
+    MQTTClient_disconnect(device, 1000);
+    MQTTClient_destroy(&device);
+    fogpay_note_issuers_clear(&set);
+    fogpay_key_free(device_key);
+    fogpay_key_free(gateway_verify);
+}
+
 static void test_offline(void)
 {
     test_broker_stop(&broker);
@@ -242,6 +412,7 @@ int main(int argc, char **argv)
     CU_pSuite s = CU_add_suite("notes", suite_init, suite_clean);
     CU_add_test(s, "notes loaded into the stock online, the stock listed", test_load_and_stock);
     CU_add_test(s, "each refusal of a load, and a load is all or none", test_refusals);
+    CU_add_test(s, "a device withdraws notes over MQTT; a refusal moves nothing", test_withdraw);
     CU_add_test(s, "offline: refused without the issuers, loaded with them", test_offline);
     return testutil_run();
 }
