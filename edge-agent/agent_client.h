@@ -30,7 +30,7 @@
 #include "fogpay_password.h"
 
 /* Topics subscribed: receipt, command, and the MQTT 5 reply topic. */
-#define FOGPAY_CLIENT_SUBSCRIPTIONS_MAX 3
+#define FOGPAY_CLIENT_SUBSCRIPTIONS_MAX 4
 
 /* Keep-alive: short enough that a dead gateway is noticed within a minute. */
 #define FOGPAY_CLIENT_KEEPALIVE_S 30

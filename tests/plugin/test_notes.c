@@ -10,6 +10,8 @@
  * counts them, each arrives on dev/D/note handed to its key by the
  * gateway, the wallet and the stock are down by their value; a withdrawal
  * the stock cannot make is refused (note_stock_short) and moves nothing.
+ * The real agent withdraws too (fogpay-agent withdraw): its note store
+ * holds the notes handed to it, which `fogpay-agent notes` lists.
  * Then offline on the same ledger: refused without the issuers' trust
  * file, loaded with it, and the ledger verifies.
  *
@@ -38,6 +40,7 @@
 
 static const char *fogpayctl;
 static const char *issuer;
+static const char *agent;
 static test_broker broker;
 static char dir[TEST_BROKER_DIR_MAX];
 static char out[OUT_MAX];
@@ -384,6 +387,44 @@ static void test_withdraw(void)
     fogpay_key_free(gateway_verify);
 }
 
+/* fogpay-agent as the device dev-g (its key and state in the directory),
+ * with the arguments. */
+static int agent_run(const char *args)
+{
+    return run("%s --dir dev-g.state --key dev-g.key --device dev-g --gateway-key %s -p %d "
+               "--password-file dev-g.pw %s",
+               agent, gateway_key, broker.port, args);
+}
+
+static void test_agent_withdraw(void)
+{
+    char args[1024], entity[64];
+    CU_ASSERT_EQUAL_FATAL(run("mkdir dev-g.state && %s keygen --out dev-g.key > dev-g.pub && "
+                              "echo %s > dev-g.pw",
+                              agent, DEVICE_PASS),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(online("create-entity --name 'Agent Holder Ltd'"), 0);
+    first_line(entity, sizeof entity);
+    snprintf(args, sizeof args,
+             "register-device --device dev-g --public-key \"$(cat dev-g.pub)\" --owner %s "
+             "--password-file dev-g.pw",
+             entity);
+    CU_ASSERT_EQUAL_FATAL(online(args), 0);
+    CU_ASSERT_EQUAL_FATAL(online("fund --device dev-g --currency EUR --amount 8.00"), 0);
+    /* The stock holds 5.00 x 2 and 0.50 x 1: 5.50 is two notes. */
+    CU_ASSERT_EQUAL(agent_run("withdraw --amount 5.50 --currency EUR"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "balance 2.50 EUR notes 2"));
+    CU_ASSERT_EQUAL(agent_run("notes"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "note EUR 5.00 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "note EUR 0.50 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "2 notes\n"));
+    /* The gateway refuses what its stock cannot make: exit 3, nothing stored. */
+    CU_ASSERT_EQUAL(agent_run("withdraw --amount 0.50 --currency EUR"), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "note_stock_short"));
+    CU_ASSERT_EQUAL(agent_run("notes"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "2 notes\n"));
+}
+
 static void test_offline(void)
 {
     test_broker_stop(&broker);
@@ -397,22 +438,25 @@ static void test_offline(void)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s FOGPAYCTL FOGPAY_ISSUER\n", argv[0]);
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s FOGPAYCTL FOGPAY_ISSUER FOGPAY_AGENT\n", argv[0]);
         return 2;
     }
-    static char ctl[4096], iss[4096];
-    if (realpath(argv[1], ctl) == NULL || realpath(argv[2], iss) == NULL) {
+    static char ctl[4096], iss[4096], agt[4096];
+    if (realpath(argv[1], ctl) == NULL || realpath(argv[2], iss) == NULL ||
+        realpath(argv[3], agt) == NULL) {
         perror("realpath");
         return 2;
     }
     fogpayctl = ctl;
     issuer = iss;
+    agent = agt;
     CU_initialize_registry();
     CU_pSuite s = CU_add_suite("notes", suite_init, suite_clean);
     CU_add_test(s, "notes loaded into the stock online, the stock listed", test_load_and_stock);
     CU_add_test(s, "each refusal of a load, and a load is all or none", test_refusals);
     CU_add_test(s, "a device withdraws notes over MQTT; a refusal moves nothing", test_withdraw);
+    CU_add_test(s, "the agent withdraws notes and lists them", test_agent_withdraw);
     CU_add_test(s, "offline: refused without the issuers, loaded with them", test_offline);
     return testutil_run();
 }
