@@ -21,7 +21,8 @@
  * run, key or state files); 2 a usage error (bad option, amount, currency,
  * reference); 3 rejected by the gateway; 4 no receipt in time (the message
  * stays journaled and is resent); 5 refused on the device before signing
- * (suspended, over a limit the gateway set, journal full).
+ * (suspended, over a limit the gateway set, journal full, more in notes
+ * than the wallet maximum).
  *
  * Options and subcommand may come in any order (GNU getopt permutes). The
  * password is read from a file so it never shows in the process list.
@@ -428,7 +429,7 @@ static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
         return CLI_EXIT_TIMEOUT;
     }
     if (err == FOGPAY_ERR_DEVICE_SUSPENDED || err == FOGPAY_ERR_LIMIT_PER_PAYMENT ||
-        err == FOGPAY_ERR_JOURNAL_FULL) {
+        err == FOGPAY_ERR_JOURNAL_FULL || err == FOGPAY_ERR_WALLET_MAX) {
         printf("refused: %s: %s\n", fogpay_error_name(err), fogpay_error_string(err));
         return CLI_EXIT_REFUSED;
     }

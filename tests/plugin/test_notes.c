@@ -423,6 +423,14 @@ static void test_agent_withdraw(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "note_stock_short"));
     CU_ASSERT_EQUAL(agent_run("notes"), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "2 notes\n"));
+    /* A wallet maximum of 6.00 from the gateway (a limits command, queued
+     * for the device's session): 5.50 in notes and 1.00 more is over it,
+     * refused on the device before anything is signed (exit 5). */
+    CU_ASSERT_EQUAL(online("set-limits --device dev-g --wallet-max 6.00 --currency EUR"), 0);
+    CU_ASSERT_EQUAL(agent_run("withdraw --amount 1.00 --currency EUR"), 5);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "refused: wallet_max"));
+    CU_ASSERT_EQUAL(agent_run("status"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "wallet_max 600"));
 }
 
 static void test_offline(void)
