@@ -30,6 +30,7 @@
 
 #include <sqlite3.h>
 
+#include "fogpay_note.h"
 #include "fogpay_sqlite.h"
 #include "ledger.h"
 
@@ -215,6 +216,8 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_VERIFY_SUMS,
     LEDGER_STMT_VERIFY_FLOORS,
     LEDGER_STMT_VERIFY_HOLDS,
+    LEDGER_STMT_VERIFY_NOTE_MOVEMENTS,
+    LEDGER_STMT_VERIFY_NOTES,
     /* ledger_note.c */
     LEDGER_STMT_NOTE_GET,
     LEDGER_STMT_NOTE_INSERT,
@@ -722,6 +725,13 @@ extern const ledger_chain ledger_transfer_chain;
 #define LEDGER_TRANSFER_RECORD_LEGS 0x02
 extern const ledger_chain ledger_event_chain;
 extern const ledger_chain ledger_note_movement_chain;
+/* Reads a note_movements row (position, kind, time_ms, serial, record,
+ * hash): decodes its record, requires its columns to agree, and gives its
+ * stored hash and a view of its record (may be NULL).
+ * FOGPAY_ERR_LEDGER_CORRUPT otherwise. */
+fogpay_error ledger__note_movement_read(sqlite3_stmt *s, fogpay_note_movement *m,
+                                        uint8_t hash[FOGPAY_HASH_BYTES], const uint8_t **record,
+                                        size_t *record_len);
 
 /* The last position (0 for an empty chain) and the hash there (32 zero
  * bytes then). FOGPAY_ERR_LEDGER_CORRUPT if the stored head is not a

@@ -84,31 +84,42 @@ static void movement__bind(fogpay_ledger *l, sqlite3_stmt *s, const void *record
     ledger__bind_blob(l, s, 5, r->custody, r->custody_len);
 }
 
-/* Decodes the row's record and requires its own columns to agree. */
+fogpay_error ledger__note_movement_read(sqlite3_stmt *s, fogpay_note_movement *m,
+                                        uint8_t hash[FOGPAY_HASH_BYTES], const uint8_t **record,
+                                        size_t *record_len)
+{
+    memset(m, 0, sizeof *m);
+    const uint8_t *stored = sqlite3_column_blob(s, 4);
+    int stored_len = sqlite3_column_bytes(s, 4);
+    const void *serial = sqlite3_column_blob(s, 3);
+    const void *stored_hash = sqlite3_column_blob(s, 5);
+    if (stored == NULL || stored_len < 1 || stored_len > FOGPAY_RECORD_BYTES_MAX ||
+        fogpay_note_movement_decode(stored, (size_t)stored_len, m) != FOGPAY_OK || serial == NULL ||
+        sqlite3_column_bytes(s, 3) != FOGPAY_NOTE_SERIAL_BYTES || stored_hash == NULL ||
+        sqlite3_column_bytes(s, 5) != FOGPAY_HASH_BYTES) {
+        return FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    if (sqlite3_column_int64(s, 0) != (int64_t)m->position ||
+        sqlite3_column_int64(s, 1) != (int64_t)m->kind ||
+        sqlite3_column_int64(s, 2) != (int64_t)m->time_ms ||
+        memcmp(serial, m->serial, FOGPAY_NOTE_SERIAL_BYTES) != 0) {
+        return FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    memcpy(hash, stored_hash, FOGPAY_HASH_BYTES);
+    if (record != NULL) {
+        *record = stored;
+        *record_len = (size_t)stored_len;
+    }
+    return FOGPAY_OK;
+}
+
 static fogpay_error movement__read(fogpay_ledger *l, sqlite3_stmt *s, void *record,
                                    uint8_t hash[FOGPAY_HASH_BYTES])
 {
     (void)l;
     note_movement_row *r = record;
     memset(r, 0, sizeof *r);
-    const uint8_t *stored = sqlite3_column_blob(s, 4);
-    int stored_len = sqlite3_column_bytes(s, 4);
-    const void *serial = sqlite3_column_blob(s, 3);
-    const void *stored_hash = sqlite3_column_blob(s, 5);
-    if (stored == NULL || stored_len < 1 || stored_len > FOGPAY_RECORD_BYTES_MAX ||
-        fogpay_note_movement_decode(stored, (size_t)stored_len, &r->m) != FOGPAY_OK ||
-        serial == NULL || sqlite3_column_bytes(s, 3) != FOGPAY_NOTE_SERIAL_BYTES ||
-        stored_hash == NULL || sqlite3_column_bytes(s, 5) != FOGPAY_HASH_BYTES) {
-        return FOGPAY_ERR_LEDGER_CORRUPT;
-    }
-    if (sqlite3_column_int64(s, 0) != (int64_t)r->m.position ||
-        sqlite3_column_int64(s, 1) != (int64_t)r->m.kind ||
-        sqlite3_column_int64(s, 2) != (int64_t)r->m.time_ms ||
-        memcmp(serial, r->m.serial, FOGPAY_NOTE_SERIAL_BYTES) != 0) {
-        return FOGPAY_ERR_LEDGER_CORRUPT;
-    }
-    memcpy(hash, stored_hash, FOGPAY_HASH_BYTES);
-    return FOGPAY_OK;
+    return ledger__note_movement_read(s, &r->m, hash, NULL, NULL);
 }
 
 const ledger_chain ledger_note_movement_chain = {

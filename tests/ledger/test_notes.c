@@ -170,11 +170,47 @@ static void test_refusals(void)
     fogpay_ledger_close(fx.l);
 }
 
+/* verify walks the note movement chain and checks the notes account. */
+static void test_verify(void)
+{
+    fixture fx;
+    stock_open(&fx);
+    fund(fx.l, "dev-a", EUR, 2000);
+    static fogpay_note_withdrawal w;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_note_withdraw(fx.l, gateway, "dev-a", EUR, 600, 0, NULL, NOW_MS, &w),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    char copy[512];
+    path_new(copy, sizeof copy, "copy");
+    copy_file(fx.path, copy);
+    /* A note handed back into the stock by hand: the account no longer matches. */
+    CU_ASSERT_EQUAL(raw_exec(fx.path, "UPDATE notes SET state = 0, holder_device = NULL "
+                                      "WHERE denomination_minor = 100 AND state = 1"),
+                    0);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
+    char problem[256] = "";
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, problem, sizeof problem), FOGPAY_ERR_LEDGER_CORRUPT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(problem, "but the notes out with devices sum to 500"));
+    fogpay_ledger_close(fx.l);
+    /* A movement's record altered: its chain hash no longer follows. */
+    CU_ASSERT_EQUAL(raw_exec(copy,
+                             "DROP TRIGGER note_movements_no_update;"
+                             "UPDATE note_movements SET hash = zeroblob(32) WHERE position = 3"),
+                    0);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(copy, false, &fx.l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, problem, sizeof problem), FOGPAY_ERR_LEDGER_CORRUPT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(problem, "note movement 3: its chain hash"));
+    fogpay_ledger_close(fx.l);
+}
+
 int main(void)
 {
     static const ledger_test tests[] = {
         {"a withdrawal of notes against the wallet", test_withdraw},
         {"every refusal of a withdrawal moves nothing", test_refusals},
+        {"verify checks the note chain and the notes account", test_verify},
     };
     int status = ledger_fixture_run("ledger_notes", tests, sizeof tests / sizeof tests[0]);
     fogpay_note_issuers_clear(&issuers);
