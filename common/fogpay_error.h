@@ -130,13 +130,16 @@ typedef enum fogpay_error {
     /* The financed device's own refusals (edge-agent/README.md). */
     FOGPAY_ERR_PLAN_LAPSED = 155, /* paid up to a time now past: only instalments are paid */
     /* Bearer notes: the issuer's notes and their custody chains. */
-    FOGPAY_ERR_NOTE_FORGED = 160,         /* the issuer's signature does not verify */
-    FOGPAY_ERR_NOTE_ISSUER_UNKNOWN = 161, /* signed by a key no trusted issuer holds */
-    FOGPAY_ERR_NOTE_ISSUER_RETIRED = 162, /* signed by an issuer key retired since */
-    FOGPAY_ERR_NOTE_DENOMINATION = 163,   /* not a denomination of its currency */
-    FOGPAY_ERR_NOTE_EXPIRED = 164,        /* the note's expiry is past */
-    FOGPAY_ERR_CUSTODY_NOT_HOLDER = 165,  /* a custody entry not signed by the holder */
-    FOGPAY_ERR_CUSTODY_BROKEN = 166,      /* a custody entry that does not continue the chain */
+    FOGPAY_ERR_NOTE_FORGED = 160,          /* the issuer's signature does not verify */
+    FOGPAY_ERR_NOTE_ISSUER_UNKNOWN = 161,  /* signed by a key no trusted issuer holds */
+    FOGPAY_ERR_NOTE_ISSUER_RETIRED = 162,  /* signed by an issuer key retired since */
+    FOGPAY_ERR_NOTE_DENOMINATION = 163,    /* not a denomination of its currency */
+    FOGPAY_ERR_NOTE_EXPIRED = 164,         /* the note's expiry is past */
+    FOGPAY_ERR_CUSTODY_NOT_HOLDER = 165,   /* a custody entry not signed by the holder */
+    FOGPAY_ERR_CUSTODY_BROKEN = 166,       /* a custody entry that does not continue the chain */
+    FOGPAY_ERR_NOTE_SERIAL_SEEN = 167,     /* the serial is in the register, or twice in one */
+    FOGPAY_ERR_CUSTODY_OTHER_HOLDER = 168, /* handed to another key than the receiver's */
+    FOGPAY_ERR_NOTE_STOCK_SHORT = 169,     /* the stock cannot make the amount in notes */
     /* Bank documents and personal data: statements, payouts, GDPR requests. */
     FOGPAY_ERR_ENTITY_UNKNOWN = 180,          /* no legal entity has that id */
     FOGPAY_ERR_PERIOD_EMPTY = 181,            /* the period ends where it starts */

@@ -246,6 +246,11 @@
  * space between them, and the NUL. */
 #define FOGPAY_NOTE_LINE_MAX (2 * (FOGPAY_NOTE_SIGNED_MAX + FOGPAY_CUSTODY_SIGNED_MAX) + 2)
 
+/* Notes handed out by one withdrawal: sixteen, so that any amount up to
+ * a wallet's daily needs is made of few notes and every custody entry the
+ * gateway signs for it is signed within one settlement. */
+#define FOGPAY_NOTE_WITHDRAW_MAX 16
+
 /* An issuer's trust file (plugin_opt_note_issuers): one key a line. */
 #define FOGPAY_NOTE_ISSUER_LINE_MAX 256
 /* The gateway's metrics (plugin/metrics.c), published retained under

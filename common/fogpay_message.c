@@ -168,7 +168,7 @@ static const field_spec receipt_fields[] = {
     /* The seq as the answered message carried it, even one refused as out
      * of range, so that the device can match the refusal. */
     UINT_FIELD(fogpay_receipt, 2, seq, true, 0, UINT64_MAX),
-    UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_BIND),
+    UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_WITHDRAW),
     UINT_FIELD(fogpay_receipt, 4, status, true, 0, FOGPAY_STATUS_HELD),
     UINT_FIELD(fogpay_receipt, 5, reason, false, 1, FOGPAY_ERR_PRODUCT_LAST),
     UINT_FIELD(fogpay_receipt, 6, transfer_id, false, 1, FOGPAY_STORED_INT_MAX),
@@ -196,6 +196,7 @@ static const field_spec receipt_fields[] = {
     TEXT_FIELD(fogpay_receipt, 23, plan_id, false, FIELD_ID),
     UINT_FIELD(fogpay_receipt, 24, plan_arrears, false, 1, FOGPAY_PLAN_INSTALMENTS_MAX),
     UINT_FIELD(fogpay_receipt, 25, plan_left, false, 1, FOGPAY_PLAN_INSTALMENTS_MAX),
+    UINT_FIELD(fogpay_receipt, 26, note_count, false, 1, FOGPAY_NOTE_WITHDRAW_MAX),
 };
 
 static const field_spec command_fields[] = {
@@ -792,6 +793,11 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
     if (!settled && in->legs_minor != 0) {
         return FOGPAY_ERR_FIELD_RANGE; /* a settled transfer's legs only */
     }
+    bool withdraw = in->kind == FOGPAY_RECEIPT_WITHDRAW;
+    if ((withdraw && settled) != (in->note_count != 0) ||
+        (withdraw && in->status == FOGPAY_STATUS_STORED)) {
+        return FOGPAY_ERR_FIELD_RANGE; /* a settled withdrawal counts its notes */
+    }
     fogpay_error err = receipt_plan_check(in);
     return err == FOGPAY_OK ? receipt_metered_check(in) : err;
 }
@@ -863,6 +869,9 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
     /* An instalment, an early settlement and a collection name their plan
      * and instalment number; an instalment is paid by its device, the
      * others by the gateway (no device origin). No other kind carries them. */
+    if (in->kind > FOGPAY_TRANSFER_NOTE_WITHDRAWAL && in->kind != FOGPAY_TRANSFER_HOLD_CHARGE) {
+        return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
+    }
     bool instalment = in->kind == FOGPAY_TRANSFER_INSTALMENT;
     bool planned = instalment || in->kind == FOGPAY_TRANSFER_EARLY_SETTLEMENT ||
                    in->kind == FOGPAY_TRANSFER_COLLECTION;
@@ -1158,7 +1167,51 @@ static fogpay_error custody_check(const fogpay_custody *in)
     return ed || p256 ? FOGPAY_OK : FOGPAY_ERR_TEXT_INVALID;
 }
 
+static const field_spec note_movement_fields[] = {
+    UINT_FIELD(fogpay_note_movement, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
+    UINT_FIELD(fogpay_note_movement, 2, kind, true, 0, FOGPAY_NOTE_REDEEMED),
+    UINT_FIELD(fogpay_note_movement, 3, time_ms, true, 1, TIME_MS_MAX),
+    BYTES_FIELD(fogpay_note_movement, 4, serial, true),
+    BYTES_FIELD(fogpay_note_movement, 5, link, true),
+    BYTES_FIELD(fogpay_note_movement, 6, holder_kid, true),
+    TEXT_FIELD(fogpay_note_movement, 7, device_id, false, FIELD_ID),
+    UINT_FIELD(fogpay_note_movement, 8, transfer_position, false, 1, FOGPAY_STORED_INT_MAX),
+};
+
+/* A device exactly when one holds the note after it, a transfer exactly
+ * when its value moved in the ledger. */
+static fogpay_error note_movement_check(const fogpay_note_movement *in)
+{
+    bool to_device = in->kind == FOGPAY_NOTE_WITHDRAWN || in->kind == FOGPAY_NOTE_PAID;
+    bool valued = in->kind == FOGPAY_NOTE_WITHDRAWN || in->kind == FOGPAY_NOTE_REDEEMED;
+    if (to_device != (in->device_id[0] != '\0') || valued != (in->transfer_position != 0)) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    return FOGPAY_OK;
+}
+
+static const field_spec note_withdraw_fields[] = {
+    TEXT_FIELD(fogpay_note_withdraw, 1, device_id, true, FIELD_ID),
+    UINT_FIELD(fogpay_note_withdraw, 2, seq, true, 1, FOGPAY_STORED_INT_MAX),
+    {.key = 3,
+     .kind = FIELD_UINT,
+     .required = true,
+     .offset = offsetof(fogpay_note_withdraw, amount_minor),
+     .size = MEMBER_SIZE(fogpay_note_withdraw, amount_minor),
+     .min = 1,
+     .max = FOGPAY_AMOUNT_MAX_MINOR,
+     .below = FOGPAY_ERR_AMOUNT_ZERO,
+     .above = FOGPAY_ERR_AMOUNT_TOO_LARGE},
+    UINT_FIELD(fogpay_note_withdraw, 4, currency, true, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX),
+    UINT_FIELD(fogpay_note_withdraw, 5, created_s, true, 1, TIME_S_MAX),
+    BYTES_FIELD(fogpay_note_withdraw, 6, prev_hash, true),
+};
+
 FLAT_MESSAGE(note, fogpay_note, note_fields, FOGPAY_MESSAGE_MAX, note_check)
+FLAT_MESSAGE(note_withdraw, fogpay_note_withdraw, note_withdraw_fields, FOGPAY_MESSAGE_MAX,
+             no_check)
+FLAT_MESSAGE(note_movement, fogpay_note_movement, note_movement_fields, FOGPAY_RECORD_BYTES_MAX,
+             note_movement_check)
 FLAT_MESSAGE(custody, fogpay_custody, custody_fields, FOGPAY_MESSAGE_MAX, custody_check)
 
 /* ---- prices ------------------------------------------------------------- */

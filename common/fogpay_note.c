@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fogpay_cbor.h"
 #include "fogpay_cose.h"
 #include "fogpay_hash.h"
 #include "fogpay_password.h"
@@ -315,6 +316,67 @@ fogpay_error fogpay_note_line_parse(const char *line, fogpay_held_note *out)
     if (err == FOGPAY_OK && space) {
         err = line_hex(space + 1, strlen(space + 1), held.custody, sizeof held.custody,
                        &held.custody_len);
+    }
+    if (err == FOGPAY_OK) {
+        *out = held;
+    }
+    return err;
+}
+
+/* ---- deliveries ----------------------------------------------------------- */
+
+fogpay_error fogpay_note_delivery_encode(const fogpay_held_note *held, uint8_t *buf, size_t cap,
+                                         size_t *len)
+{
+    if (held->note_len == 0 || held->custody_len == 0) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_cbor_writer w;
+    fogpay_cbor_writer_init(&w, buf, cap);
+    fogpay_cbor_put_array(&w, 2);
+    fogpay_cbor_put_bytes(&w, held->note, held->note_len);
+    fogpay_cbor_put_bytes(&w, held->custody, held->custody_len);
+    return fogpay_cbor_writer_finish(&w, len);
+}
+
+/* Reads one byte string of at most cap bytes into out. */
+static fogpay_error delivery_bytes(fogpay_cbor_reader *r, uint8_t *out, size_t cap, size_t *n)
+{
+    fogpay_cbor_item item;
+    fogpay_error err = fogpay_cbor_read(r, &item);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (item.type != FOGPAY_CBOR_BYTES || item.bytes.len == 0) {
+        return FOGPAY_ERR_CBOR_TYPE;
+    }
+    if (item.bytes.len > cap) {
+        return FOGPAY_ERR_CBOR_TOO_LONG;
+    }
+    memcpy(out, item.bytes.ptr, item.bytes.len);
+    *n = item.bytes.len;
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_note_delivery_decode(const uint8_t *buf, size_t len, fogpay_held_note *out)
+{
+    fogpay_held_note held;
+    memset(&held, 0, sizeof held);
+    fogpay_cbor_reader r;
+    fogpay_cbor_reader_init(&r, buf, len);
+    fogpay_cbor_item head;
+    fogpay_error err = fogpay_cbor_read(&r, &head);
+    if (err == FOGPAY_OK && (head.type != FOGPAY_CBOR_ARRAY || head.value != 2)) {
+        err = FOGPAY_ERR_CBOR_TYPE;
+    }
+    if (err == FOGPAY_OK) {
+        err = delivery_bytes(&r, held.note, sizeof held.note, &held.note_len);
+    }
+    if (err == FOGPAY_OK) {
+        err = delivery_bytes(&r, held.custody, sizeof held.custody, &held.custody_len);
+    }
+    if (err == FOGPAY_OK && !fogpay_cbor_reader_done(&r)) {
+        err = FOGPAY_ERR_CBOR_TRAILING;
     }
     if (err == FOGPAY_OK) {
         *out = held;

@@ -50,6 +50,41 @@ typedef struct fogpay_custody {
     uint64_t time_s;                             /* key 4 */
 } fogpay_custody;
 
+typedef enum fogpay_note_movement_kind {
+    FOGPAY_NOTE_LOADED = 0,    /* into the gateway's stock, handed by its issuer */
+    FOGPAY_NOTE_WITHDRAWN = 1, /* from the stock to a device, against its wallet */
+    FOGPAY_NOTE_PAID = 2,      /* from a device to another */
+    FOGPAY_NOTE_REDEEMED = 3,  /* from a device back into a wallet or an account */
+} fogpay_note_movement_kind;
+
+/* One record of a gateway's chain of note movements (note.cddl,
+ * note-movement): which note moved, by which custody entry, to whom (the
+ * new holder's kid, pseudonymous, and its device when a device holds it),
+ * and the transfer that moved its value, if any. */
+typedef struct fogpay_note_movement {
+    uint64_t position;                        /* key 1 */
+    uint8_t kind;                             /* key 2, fogpay_note_movement_kind */
+    uint64_t time_ms;                         /* key 3 */
+    uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES]; /* key 4 */
+    uint8_t link[FOGPAY_HASH_BYTES];          /* key 5, fogpay_note_link of the custody entry */
+    uint8_t holder_kid[FOGPAY_KID_BYTES];     /* key 6, the new holder's key id */
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1]; /* key 7, optional: the new holder's device */
+    uint64_t transfer_position;               /* key 8, optional: the transfer of its value */
+} fogpay_note_movement;
+
+/* A device's withdrawal of notes against its wallet (note.cddl,
+ * note-withdraw), device to gateway on dev/{device}/withdraw: device
+ * message kind 4, on the device's chain of sequence numbers and previous
+ * hashes like its intents. */
+typedef struct fogpay_note_withdraw {
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];  /* key 1 */
+    uint64_t seq;                              /* key 2 */
+    uint64_t amount_minor;                     /* key 3, 1..FOGPAY_AMOUNT_MAX_MINOR */
+    uint16_t currency;                         /* key 4 */
+    uint64_t created_s;                        /* key 5 */
+    uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES]; /* key 6 */
+} fogpay_note_withdraw;
+
 /* The payload codecs, as fogpay_message.h's: encoders validate as the
  * decoders do; decoders write *out only on success. A note whose value is
  * not a denomination of its currency is FOGPAY_ERR_NOTE_DENOMINATION; an
@@ -59,6 +94,15 @@ fogpay_error fogpay_note_encode(const fogpay_note *in, uint8_t *buf, size_t cap,
 fogpay_error fogpay_note_decode(const uint8_t *buf, size_t len, fogpay_note *out);
 fogpay_error fogpay_custody_encode(const fogpay_custody *in, uint8_t *buf, size_t cap, size_t *len);
 fogpay_error fogpay_custody_decode(const uint8_t *buf, size_t len, fogpay_custody *out);
+fogpay_error fogpay_note_withdraw_encode(const fogpay_note_withdraw *in, uint8_t *buf, size_t cap,
+                                         size_t *len);
+fogpay_error fogpay_note_withdraw_decode(const uint8_t *buf, size_t len, fogpay_note_withdraw *out);
+/* A movement names a device exactly when a device is its new holder
+ * (withdrawn, paid), a transfer exactly when its value moved in the
+ * ledger (withdrawn, redeemed); FOGPAY_ERR_FIELD_RANGE otherwise. */
+fogpay_error fogpay_note_movement_encode(const fogpay_note_movement *in, uint8_t *buf, size_t cap,
+                                         size_t *len);
+fogpay_error fogpay_note_movement_decode(const uint8_t *buf, size_t len, fogpay_note_movement *out);
 
 /* Whether denomination_minor is one of currency's denominations. */
 bool fogpay_note_denomination_valid(uint16_t currency, uint64_t denomination_minor);
@@ -141,6 +185,15 @@ typedef struct fogpay_held_note {
     uint8_t custody[FOGPAY_CUSTODY_SIGNED_MAX];
     size_t custody_len; /* 0: held by its issuer */
 } fogpay_held_note;
+
+/* A note handed to a device, gateway to device on dev/{device}/note
+ * (note.cddl, note-delivery): [signed note, signed custody entry], both
+ * byte strings. _encode writes it into buf (cap bytes; FOGPAY_NOTE_LINE_MAX
+ * suffice); _decode reads one, views copied into *out, written only on
+ * success (FOGPAY_ERR_CBOR_TYPE, FOGPAY_ERR_CBOR_TOO_LONG, the reader's). */
+fogpay_error fogpay_note_delivery_encode(const fogpay_held_note *held, uint8_t *buf, size_t cap,
+                                         size_t *len);
+fogpay_error fogpay_note_delivery_decode(const uint8_t *buf, size_t len, fogpay_held_note *out);
 
 /* One line of a note file: the signed note in hex and, after a space, the
  * custody entry in hex when there is one; the file holds one such line a

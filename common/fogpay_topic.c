@@ -16,6 +16,8 @@ static const struct {
     {"reply", FOGPAY_TOPIC_REPLY},     {"batch", FOGPAY_TOPIC_BATCH},
     {"ack", FOGPAY_TOPIC_ACK},         {"bind", FOGPAY_TOPIC_BIND},
     {"hold", FOGPAY_TOPIC_HOLD},       {"plan", FOGPAY_TOPIC_PLAN},
+    {"hold", FOGPAY_TOPIC_HOLD},       {"withdraw", FOGPAY_TOPIC_WITHDRAW},
+    {"note", FOGPAY_TOPIC_NOTE},
 };
 
 bool fogpay_id_char(uint8_t c)

@@ -7,6 +7,8 @@
  *   {prefix}/dev/{device}/usage          device to gateway
  *   {prefix}/dev/{device}/bind           device to gateway
  *   {prefix}/dev/{device}/hold           device to gateway
+ *   {prefix}/dev/{device}/withdraw       device to gateway (bearer notes)
+ *   {prefix}/dev/{device}/note           gateway to device (a note handed over)
  *   {prefix}/dev/{device}/receipt        gateway to device
  *   {prefix}/dev/{device}/cmd            gateway to device
  *   {prefix}/dev/{device}/plan           gateway to device, the retained plan notice
@@ -49,6 +51,8 @@ typedef enum fogpay_topic_kind {
     FOGPAY_TOPIC_BIND,     /* dev/{device}/bind */
     FOGPAY_TOPIC_HOLD,     /* dev/{device}/hold */
     FOGPAY_TOPIC_PLAN,     /* dev/{device}/plan */
+    FOGPAY_TOPIC_WITHDRAW, /* dev/{device}/withdraw */
+    FOGPAY_TOPIC_NOTE,     /* dev/{device}/note */
 } fogpay_topic_kind;
 
 /* True for the characters of an id: [A-Za-z0-9._:-]. */

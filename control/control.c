@@ -752,6 +752,8 @@ static const control_command control_commands[] = {
     {"eraseEntityData", control__erase_entity_data},
     {"exportEntityData", control__export_entity_data},
     {"listDevices", control__list_devices},
+    {"loadNotes", control__load_notes},
+    {"noteStock", control__note_stock},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */

@@ -68,6 +68,9 @@ typedef struct fogpay_control_context {
     const char *entity;
     const char *login;
     fogpay_control_plan_fn send_plan_notice; /* may be NULL: offline, no notices */
+    /* The issuer keys whose notes the gateway takes (plugin_opt_note_issuers,
+     * fogpayctl --note-issuers); NULL: bearer notes are refused. */
+    const struct fogpay_note_issuers *note_issuers;
 } fogpay_control_context;
 
 /* The shortest password of an entity's login: a person's passphrase, kept

@@ -55,6 +55,10 @@ static fogpay_error agent_topics(fogpay_agent *a, const char *prefix)
                                  sizeof a->topic_bind) == FOGPAY_OK &&
               fogpay_topic_build(prefix, FOGPAY_TOPIC_HOLD, id, NULL, a->topic_hold,
                                  sizeof a->topic_hold) == FOGPAY_OK &&
+              fogpay_topic_build(prefix, FOGPAY_TOPIC_WITHDRAW, id, NULL, a->topic_withdraw,
+                                 sizeof a->topic_withdraw) == FOGPAY_OK &&
+              fogpay_topic_build(prefix, FOGPAY_TOPIC_NOTE, id, NULL, a->topic_note,
+                                 sizeof a->topic_note) == FOGPAY_OK &&
               fogpay_topic_build(prefix, FOGPAY_TOPIC_RECEIPT, id, NULL, a->topic_receipt,
                                  sizeof a->topic_receipt) == FOGPAY_OK &&
               fogpay_topic_build(prefix, FOGPAY_TOPIC_COMMAND, id, NULL, a->topic_command,
@@ -90,6 +94,10 @@ static fogpay_error agent_open_parts(fogpay_agent *a, const fogpay_agent_config 
         return err;
     }
     if (fogpay_key_from_public_text(cfg->gateway_key, &a->gateway_key) != FOGPAY_OK) {
+        return FOGPAY_ERR_CONFIG;
+    }
+    int n = snprintf(a->notes_path, sizeof a->notes_path, "%s/notes", cfg->state_dir);
+    if (n < 0 || (size_t)n >= sizeof a->notes_path) {
         return FOGPAY_ERR_CONFIG;
     }
     err = fogpay_journal_open(cfg->state_dir, &a->journal);

@@ -91,6 +91,7 @@ typedef struct fogpay_agent_outcome {
     /* A reading charged from the hold its binding names: what the hold has
      * left (hold_id names it, held_minor what the device holds in all). */
     uint64_t hold_left_minor;
+    uint8_t note_count; /* a settled withdrawal: the notes handed over (and stored) */
 } fogpay_agent_outcome;
 
 typedef struct fogpay_agent_balance {
@@ -259,6 +260,24 @@ fogpay_error fogpay_agent_command_handle(fogpay_agent *a, const uint8_t *msg, si
 
 /* The outcome of the last receipt applied, for callers of the handlers. */
 void fogpay_agent_last_outcome(const fogpay_agent *a, fogpay_agent_outcome *out);
+
+/* Withdraws amount_minor of currency from the device's wallet in bearer
+ * notes (schemas/note.cddl note-withdraw), journaled and answered like a
+ * payment. The notes arrive on the device's note topic before the receipt
+ * and are kept in the note store of the state directory; out->note_count
+ * counts them. Refused before anything is signed: FOGPAY_ERR_WALLET_MAX
+ * when the notes held in the currency and the amount would exceed the
+ * wallet maximum the gateway set (a compromised device can lose at most
+ * that), and the refusals of fogpay_agent_pay. */
+fogpay_error fogpay_agent_withdraw(fogpay_agent *a, uint64_t amount_minor, uint16_t currency,
+                                   fogpay_agent_outcome *out);
+
+/* One note of the store: its serial, currency and value. */
+typedef int (*fogpay_agent_note_visit)(void *ctx, const uint8_t *serial, uint16_t currency,
+                                       uint64_t denomination_minor);
+/* Visits the notes the device holds, in the order they came; a nonzero
+ * return stops. FOGPAY_ERR_IO for a store that cannot be read. */
+fogpay_error fogpay_agent_notes(const fogpay_agent *a, fogpay_agent_note_visit visit, void *ctx);
 
 /* Journal and state as they are on disk now. */
 void fogpay_agent_status_get(const fogpay_agent *a, fogpay_agent_status *out);

@@ -29,8 +29,8 @@
 #include "fogpay_limits.h"
 #include "fogpay_password.h"
 
-/* Topics subscribed: receipt, command, and the MQTT 5 reply topic. */
-#define FOGPAY_CLIENT_SUBSCRIPTIONS_MAX 4
+/* Topics subscribed: command, plan, receipt, note, and the MQTT 5 reply topic. */
+#define FOGPAY_CLIENT_SUBSCRIPTIONS_MAX 5
 
 /* Keep-alive: short enough that a dead gateway is noticed within a minute. */
 #define FOGPAY_CLIENT_KEEPALIVE_S 30

@@ -145,6 +145,11 @@ struct fogpay_agent {
     char topic_usage[FOGPAY_TOPIC_MAX];
     char topic_bind[FOGPAY_TOPIC_MAX];
     char topic_hold[FOGPAY_TOPIC_MAX];
+    char topic_withdraw[FOGPAY_TOPIC_MAX];
+    char topic_note[FOGPAY_TOPIC_MAX];
+    /* The note store (agent_note.c): the bearer notes the device holds,
+     * one note line each, in the state directory. */
+    char notes_path[FOGPAY_AGENT_PATH_MAX + 16];
     char topic_receipt[FOGPAY_TOPIC_MAX];
     char topic_command[FOGPAY_TOPIC_MAX];
     char topic_plan[FOGPAY_TOPIC_MAX];
@@ -164,6 +169,13 @@ fogpay_error agent_state_store(fogpay_agent *a, const agent_state *next);
 /* Loads the state file at open (none: the zero state), migrating format 1.
  * FOGPAY_ERR_STORAGE for a file of no known format, FOGPAY_ERR_IO. */
 fogpay_error agent_state_load(fogpay_agent *a);
+
+/* agent_note.c: a note handed over on the device's note topic, checked
+ * (the custody entry signed by a gateway key the device knows, naming the
+ * device's own key) and stored once; and the sum of the notes held in a
+ * currency. */
+void agent_note_handle(fogpay_agent *a, const uint8_t *msg, size_t len);
+fogpay_error agent_notes_held(const fogpay_agent *a, uint16_t currency, uint64_t *sum_minor);
 
 /* agent_log.c */
 void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -18,6 +18,10 @@ static void agent_dispatch(fogpay_agent *a, const fogpay_client_message *m)
 {
     bool receipt = strcmp(m->topic, a->topic_receipt) == 0 || strcmp(m->topic, a->topic_reply) == 0;
     bool command = strcmp(m->topic, a->topic_command) == 0 || strcmp(m->topic, a->topic_plan) == 0;
+    if (strcmp(m->topic, a->topic_note) == 0) {
+        agent_note_handle(a, m->payload, m->len);
+        return;
+    }
     if (!receipt && !command) {
         return;
     }
@@ -76,8 +80,8 @@ fogpay_error agent_poll(fogpay_agent *a, uint32_t timeout_ms)
 
 fogpay_error fogpay_agent_connect(fogpay_agent *a)
 {
-    const char *topics[FOGPAY_CLIENT_SUBSCRIPTIONS_MAX] = {a->topic_command, a->topic_plan,
-                                                           a->topic_receipt, a->topic_reply};
+    const char *topics[FOGPAY_CLIENT_SUBSCRIPTIONS_MAX] = {
+        a->topic_command, a->topic_plan, a->topic_receipt, a->topic_note, a->topic_reply};
     size_t count = a->mqtt_version == 5 ? 4 : 3;
     fogpay_error err = fogpay_client_connect(a->client, topics, count);
     if (err != FOGPAY_OK) {

@@ -25,6 +25,7 @@
 #include "agent_internal.h"
 #include "fogpay_clock.h"
 #include "fogpay_cose.h"
+#include "fogpay_note.h"
 
 /* Refusals that need no gateway: suspension. Limits are checked by the
  * caller that knows the amount. */
@@ -249,6 +250,37 @@ fogpay_error fogpay_agent_bind_hold(fogpay_agent *a, const char *meter_id, const
     b.created_s = (uint64_t)time(NULL);
     return agent_send_message(a, &b, &b.seq, b.prev_hash, agent_encode_bind, FOGPAY_RECEIPT_BIND,
                               out);
+}
+
+static fogpay_error agent_encode_withdraw(const void *msg, uint8_t *buf, size_t cap, size_t *len)
+{
+    return fogpay_note_withdraw_encode(msg, buf, cap, len);
+}
+
+fogpay_error fogpay_agent_withdraw(fogpay_agent *a, uint64_t amount_minor, uint16_t currency,
+                                   fogpay_agent_outcome *out)
+{
+    if (!a || !out) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    memset(out, 0, sizeof *out);
+    uint64_t held = 0;
+    fogpay_error err = agent_notes_held(a, currency, &held);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    uint64_t wallet_max = a->state.wallet_max_minor;
+    if (wallet_max != 0 && (amount_minor > wallet_max || held > wallet_max - amount_minor)) {
+        return FOGPAY_ERR_WALLET_MAX;
+    }
+    fogpay_note_withdraw m;
+    memset(&m, 0, sizeof m);
+    strcpy(m.device_id, a->device_id);
+    m.amount_minor = amount_minor;
+    m.currency = currency;
+    m.created_s = (uint64_t)time(NULL);
+    return agent_send_message(a, &m, &m.seq, m.prev_hash, agent_encode_withdraw,
+                              FOGPAY_RECEIPT_WITHDRAW, out);
 }
 
 fogpay_error fogpay_agent_usage(fogpay_agent *a, const char *meter_id, uint64_t quantity,

@@ -21,6 +21,7 @@
 #include "agent_internal.h"
 #include "fogpay_cose.h"
 #include "fogpay_hash.h"
+#include "fogpay_note.h"
 
 fogpay_error fogpay_agent_receipt_verify(const fogpay_agent *a, const uint8_t *msg, size_t len,
                                          fogpay_receipt *out)
@@ -102,6 +103,10 @@ static fogpay_error receipt_link_of(const fogpay_agent *a, uint64_t seq,
         fogpay_bind b;
         err = fogpay_bind_decode(cose.payload.ptr, cose.payload.len, &b);
         memcpy(prev, b.prev_hash, FOGPAY_PREV_HASH_BYTES);
+    } else if (err == FOGPAY_OK && e->kind == FOGPAY_RECEIPT_WITHDRAW) {
+        fogpay_note_withdraw m;
+        err = fogpay_note_withdraw_decode(cose.payload.ptr, cose.payload.len, &m);
+        memcpy(prev, m.prev_hash, FOGPAY_PREV_HASH_BYTES);
     } else if (err == FOGPAY_OK && e->kind == FOGPAY_RECEIPT_HOLD) {
         fogpay_hold_message m;
         err = fogpay_hold_message_decode(cose.payload.ptr, cose.payload.len, &m);
@@ -188,6 +193,7 @@ fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, si
     o->hold_expiry_s = r.hold_expiry_s;
     o->held_minor = r.held_minor;
     o->hold_left_minor = r.hold_left_minor;
+    o->note_count = r.note_count;
     if (o->seq == a->awaited_seq) {
         a->awaited_outcome = *o;
     }

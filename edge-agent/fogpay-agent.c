@@ -12,6 +12,8 @@
  *   fogpay-agent [options] pay --to-account N ...   (an account: a legal entity's)
  *   fogpay-agent [options] usage --meter ID --quantity N --unit kWh
  *   fogpay-agent [options] bind --meter ID --tariff ID [--hold ID]
+ *   fogpay-agent [options] withdraw --amount 6.50 --currency EUR   (bearer notes)
+ *   fogpay-agent [options] notes                                  (the notes held)
  *   fogpay-agent [options] run [--drain]
  *   fogpay-agent [options] status
  *
@@ -19,7 +21,8 @@
  * run, key or state files); 2 a usage error (bad option, amount, currency,
  * reference); 3 rejected by the gateway; 4 no receipt in time (the message
  * stays journaled and is resent); 5 refused on the device before signing
- * (suspended, over a limit the gateway set, journal full).
+ * (suspended, over a limit the gateway set, journal full, more in notes
+ * than the wallet maximum).
  *
  * Options and subcommand may come in any order (GNU getopt permutes). The
  * password is read from a file so it never shows in the process list.
@@ -37,6 +40,7 @@
 #include "agent.h"
 #include "fogpay_cli.h"
 #include "fogpay_clock.h"
+#include "fogpay_hash.h"
 #include "fogpay_key.h"
 #include "fogpay_password.h"
 
@@ -95,6 +99,8 @@ static void cli_usage(FILE *out)
                  "       fogpay-agent [options] usage --meter ID --quantity N --unit kWh\n"
                  "       fogpay-agent [options] bind --meter ID --tariff ID [--hold ID]\n"
                  "       fogpay-agent [options] pay-instalment\n"
+                 "       fogpay-agent [options] withdraw --amount 6.50 --currency EUR\n"
+                 "       fogpay-agent [options] notes\n"
                  "       fogpay-agent [options] run [--drain]\n"
                  "       fogpay-agent [options] status\n"
                  "options: --dir STATEDIR --key FILE --device ID --gateway-key ed25519:HEX|FILE\n"
@@ -407,10 +413,11 @@ static void cli_on_journaled(void *ctx, uint64_t seq, uint8_t kind)
 {
     (void)ctx;
     printf("journaled seq %" PRIu64 " %s\n", seq,
-           kind == FOGPAY_RECEIPT_USAGE  ? "usage"
-           : kind == FOGPAY_RECEIPT_BIND ? "bind"
-           : kind == FOGPAY_RECEIPT_HOLD ? "hold"
-                                         : "intent");
+           kind == FOGPAY_RECEIPT_USAGE      ? "usage"
+           : kind == FOGPAY_RECEIPT_BIND     ? "bind"
+           : kind == FOGPAY_RECEIPT_HOLD     ? "hold"
+           : kind == FOGPAY_RECEIPT_WITHDRAW ? "withdraw"
+                                             : "intent");
     fflush(stdout);
 }
 
@@ -423,8 +430,9 @@ static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
         return CLI_EXIT_TIMEOUT;
     }
     if (err == FOGPAY_ERR_DEVICE_SUSPENDED || err == FOGPAY_ERR_LIMIT_PER_PAYMENT ||
-        err == FOGPAY_ERR_JOURNAL_FULL || err == FOGPAY_ERR_PLAN_LAPSED ||
-        err == FOGPAY_ERR_PLAN_UNKNOWN || err == FOGPAY_ERR_PLAN_PAID) {
+        err == FOGPAY_ERR_JOURNAL_FULL || err == FOGPAY_ERR_WALLET_MAX ||
+        err == FOGPAY_ERR_PLAN_LAPSED || err == FOGPAY_ERR_PLAN_UNKNOWN ||
+        err == FOGPAY_ERR_PLAN_PAID) {
         printf("refused: %s: %s\n", fogpay_error_name(err), fogpay_error_string(err));
         return CLI_EXIT_REFUSED;
     }
@@ -471,6 +479,9 @@ static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
     }
     printf("settled seq %" PRIu64 " transfer %" PRIu64 " balance %s %s", r->seq, r->transfer_id,
            balance, code ? code : "?");
+    if (r->note_count != 0) {
+        printf(" notes %u", (unsigned)r->note_count);
+    }
     if (r->legs_minor != 0) {
         char fees[32];
         fogpay_amount_format((int64_t)r->legs_minor, exponent, fees, sizeof fees);
@@ -652,6 +663,51 @@ static int cli_pay_instalment(fogpay_agent *a)
     return cli_report(err, &r);
 }
 
+static int cli_withdraw(fogpay_agent *a, const cli_options *o)
+{
+    uint16_t currency = 0;
+    uint64_t amount = 0;
+    if (!o->amount || !o->currency) {
+        return cli_usage_error("withdraw needs --amount and --currency");
+    }
+    int rc = cli_amount(o, &currency, &amount);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    fogpay_agent_connect(a);
+    fogpay_agent_outcome r;
+    fogpay_error err = fogpay_agent_withdraw(a, amount, currency, &r);
+    return cli_report(err, &r);
+}
+
+/* One line a note: its currency, value and serial. */
+static int cli_note_line(void *ctx, const uint8_t *serial, uint16_t currency,
+                         uint64_t denomination_minor)
+{
+    size_t *count = ctx;
+    int exponent = 0;
+    const char *code = fogpay_currency_code(currency, &exponent);
+    char value[32];
+    char hex[2 * FOGPAY_NOTE_SERIAL_BYTES + 1];
+    fogpay_amount_format((int64_t)denomination_minor, exponent, value, sizeof value);
+    fogpay_hex_encode(serial, FOGPAY_NOTE_SERIAL_BYTES, hex);
+    printf("note %s %s %s\n", code ? code : "?", value, hex);
+    (*count)++;
+    return 0;
+}
+
+static int cli_notes(fogpay_agent *a)
+{
+    size_t count = 0;
+    fogpay_error err = fogpay_agent_notes(a, cli_note_line, &count);
+    if (err != FOGPAY_OK) {
+        fprintf(stderr, "fogpay-agent: %s: %s\n", fogpay_error_name(err), fogpay_error_string(err));
+        return CLI_EXIT_FAILURE;
+    }
+    printf("%zu notes\n", count);
+    return CLI_EXIT_OK;
+}
+
 static int cli_status(fogpay_agent *a, const cli_options *o)
 {
     fogpay_agent_status s;
@@ -712,6 +768,10 @@ static int cli_with_agent(cli_options *o)
         rc = cli_authorise(a, o);
     } else if (strcmp(o->command, "capture") == 0 || strcmp(o->command, "void") == 0) {
         rc = cli_hold(a, o, strcmp(o->command, "capture") == 0);
+    } else if (strcmp(o->command, "withdraw") == 0) {
+        rc = cli_withdraw(a, o);
+    } else if (strcmp(o->command, "notes") == 0) {
+        rc = cli_notes(a);
     } else if (strcmp(o->command, "run") == 0) {
         rc = cli_run(a, o);
     } else if (strcmp(o->command, "pay-instalment") == 0) {
@@ -741,8 +801,9 @@ int main(int argc, char **argv)
     if (strcmp(o.command, "switch-key") == 0) {
         return cli_switch_key(&o);
     }
-    static const char *const commands[] = {"pay",  "usage", "bind",   "authorise",     "capture",
-                                           "void", "run",   "status", "pay-instalment"};
+    static const char *const commands[] = {"pay",     "usage",  "bind",          "authorise",
+                                           "capture", "void",   "withdraw",      "notes",
+                                           "run",     "status", "pay-instalment"};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(o.command, commands[i]) == 0) {
             return cli_with_agent(&o);

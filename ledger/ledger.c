@@ -63,6 +63,7 @@ static const struct {
     {ledger_plan__sql, &ledger_plan__sql_count},
     {ledger_collect__sql, &ledger_collect__sql_count},
     {ledger_plan_statement__sql, &ledger_plan_statement__sql_count},
+    {ledger_note__sql, &ledger_note__sql_count},
     {ledger_verify__sql, &ledger_verify__sql_count},
     {ledger_gauge__sql, &ledger_gauge__sql_count},
     {ledger_statement__sql, &ledger_statement__sql_count},

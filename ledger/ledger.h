@@ -232,6 +232,8 @@ fogpay_error fogpay_ledger_gateway_key_start(fogpay_ledger *l, const fogpay_key 
  * FOGPAY_ERR_NOT_FOUND with no active key. */
 fogpay_error fogpay_ledger_gateway_key_rotate(fogpay_ledger *l, const fogpay_key *next,
                                               uint64_t now_ms);
+/* The active key; FOGPAY_ERR_NOT_FOUND before the gateway's first start. */
+fogpay_error fogpay_ledger_gateway_key_active(fogpay_ledger *l, fogpay_gateway_key *out);
 /* The key of kid; FOGPAY_ERR_NOT_FOUND when the history has none. */
 fogpay_error fogpay_ledger_gateway_key_get(fogpay_ledger *l, const uint8_t kid[FOGPAY_KID_BYTES],
                                            fogpay_gateway_key *out);

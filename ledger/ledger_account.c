@@ -42,6 +42,8 @@ const ledger_stmt_sql ledger_account__sql[] = {
      "SELECT id, balance FROM accounts WHERE kind = 'system' AND ?1 IS NULL AND currency = ?2"},
     {LEDGER_STMT_ACCOUNT_FIND_HOLDS,
      "SELECT id, balance FROM accounts WHERE kind = 'holds' AND ?1 IS NULL AND currency = ?2"},
+    {LEDGER_STMT_ACCOUNT_FIND_NOTES,
+     "SELECT id, balance FROM accounts WHERE kind = 'notes' AND ?1 IS NULL AND currency = ?2"},
     {LEDGER_STMT_ACCOUNT_INSERT,
      "INSERT INTO accounts (kind, device_id, entity_id, currency, balance) "
      "VALUES (?1, ?2, ?3, ?4, 0) RETURNING id"},
@@ -62,10 +64,9 @@ const ledger_stmt_sql ledger_account__sql[] = {
 const size_t ledger_account__sql_count = sizeof ledger_account__sql / sizeof ledger_account__sql[0];
 
 static const char *const account__kind_names[] = {
-    [LEDGER_ACCOUNT_WALLET] = "wallet",
-    [LEDGER_ACCOUNT_ENTITY] = "entity",
-    [LEDGER_ACCOUNT_SYSTEM] = "system",
-    [LEDGER_ACCOUNT_HOLDS] = "holds",
+    [LEDGER_ACCOUNT_WALLET] = "wallet", [LEDGER_ACCOUNT_ENTITY] = "entity",
+    [LEDGER_ACCOUNT_SYSTEM] = "system", [LEDGER_ACCOUNT_HOLDS] = "holds",
+    [LEDGER_ACCOUNT_NOTES] = "notes",
 };
 
 static bool account__kind_parse(const char *text, ledger_account_kind *kind)
@@ -162,9 +163,11 @@ fogpay_error ledger__account_find_db(fogpay_ledger *l, ledger_account_kind kind,
         [LEDGER_ACCOUNT_ENTITY] = LEDGER_STMT_ACCOUNT_FIND_ENTITY,
         [LEDGER_ACCOUNT_SYSTEM] = LEDGER_STMT_ACCOUNT_FIND_SYSTEM,
         [LEDGER_ACCOUNT_HOLDS] = LEDGER_STMT_ACCOUNT_FIND_HOLDS,
+        [LEDGER_ACCOUNT_NOTES] = LEDGER_STMT_ACCOUNT_FIND_NOTES,
     };
     assert((size_t)kind < sizeof finders / sizeof finders[0]);
-    assert((kind == LEDGER_ACCOUNT_SYSTEM || kind == LEDGER_ACCOUNT_HOLDS) == (owner == NULL));
+    assert((kind == LEDGER_ACCOUNT_SYSTEM || kind == LEDGER_ACCOUNT_HOLDS ||
+            kind == LEDGER_ACCOUNT_NOTES) == (owner == NULL));
     sqlite3_stmt *s = ledger__stmt(l, finders[kind]);
     ledger__bind_text_or_null(l, s, 1, owner);
     ledger__bind_int64(l, s, 2, currency);
@@ -230,6 +233,7 @@ fogpay_error ledger__account_entity(fogpay_ledger *l, const ledger_account *a, u
         return FOGPAY_OK;
     case LEDGER_ACCOUNT_SYSTEM:
     case LEDGER_ACCOUNT_HOLDS:
+    case LEDGER_ACCOUNT_NOTES:
         return FOGPAY_OK;
     }
     return FOGPAY_ERR_LEDGER_CORRUPT;

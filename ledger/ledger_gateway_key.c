@@ -71,6 +71,14 @@ static fogpay_error gateway_key__active(fogpay_ledger *l, fogpay_gateway_key *ou
     return gateway_key__read(l, ledger__stmt(l, LEDGER_STMT_GATEWAY_KEY_ACTIVE), out);
 }
 
+fogpay_error fogpay_ledger_gateway_key_active(fogpay_ledger *l, fogpay_gateway_key *out)
+{
+    if (l == NULL || out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    return gateway_key__active(l, out);
+}
+
 fogpay_error fogpay_ledger_gateway_key_get(fogpay_ledger *l, const uint8_t kid[FOGPAY_KID_BYTES],
                                            fogpay_gateway_key *out)
 {

@@ -10,7 +10,8 @@
  * balances and appending to the chain; ledger_settle.c settlement, funding
  * and refunds; ledger_message.c device messages, usage readings and the
  * rejection log; ledger_query.c reading transfers; ledger_event.c the
- * event chain; ledger_fee.c fee schedules and transfers of several legs;
+ * event chain; ledger_note.c bearer notes' register and movement chain;
+ * ledger_fee.c fee schedules and transfers of several legs;
  * ledger_plan.c and ledger_schedule.c financing plans, ledger_collect.c
  * their collections and arrears, ledger_plan_statement.c their statements
  * and early settlement; ledger_sync.c the upstream sync state;
@@ -36,6 +37,7 @@
 
 #include <sqlite3.h>
 
+#include "fogpay_note.h"
 #include "fogpay_sqlite.h"
 #include "ledger.h"
 
@@ -151,6 +153,7 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_ACCOUNT_FIND_ENTITY,
     LEDGER_STMT_ACCOUNT_FIND_SYSTEM,
     LEDGER_STMT_ACCOUNT_FIND_HOLDS,
+    LEDGER_STMT_ACCOUNT_FIND_NOTES,
     LEDGER_STMT_ACCOUNT_INSERT,
     LEDGER_STMT_ACCOUNT_ADD,
     LEDGER_STMT_TRANSFER_INSERT,
@@ -233,6 +236,20 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_VERIFY_SUMS,
     LEDGER_STMT_VERIFY_FLOORS,
     LEDGER_STMT_VERIFY_HOLDS,
+    LEDGER_STMT_VERIFY_NOTE_MOVEMENTS,
+    LEDGER_STMT_VERIFY_NOTES,
+    /* ledger_note.c */
+    LEDGER_STMT_NOTE_GET,
+    LEDGER_STMT_NOTE_INSERT,
+    LEDGER_STMT_NOTE_STOCK,
+    LEDGER_STMT_NOTE_PICK,
+    LEDGER_STMT_NOTE_HAND_OUT,
+    LEDGER_STMT_NOTE_HELD_SUM,
+    LEDGER_STMT_NOTE_BYTES,
+    LEDGER_STMT_NOTE_HELD,
+    LEDGER_STMT_NOTE_MOVEMENT_HEAD,
+    LEDGER_STMT_NOTE_MOVEMENT_INSERT,
+    LEDGER_STMT_NOTE_MOVEMENT_GET,
     /* ledger_gauge.c */
     LEDGER_STMT_GAUGE_HOLDS_OPEN,
     LEDGER_STMT_GAUGE_DEVICES,
@@ -291,6 +308,8 @@ extern const ledger_stmt_sql ledger_collect__sql[];
 extern const size_t ledger_collect__sql_count;
 extern const ledger_stmt_sql ledger_plan_statement__sql[];
 extern const size_t ledger_plan_statement__sql_count;
+extern const ledger_stmt_sql ledger_note__sql[];
+extern const size_t ledger_note__sql_count;
 extern const ledger_stmt_sql ledger_verify__sql[];
 extern const size_t ledger_verify__sql_count;
 extern const ledger_stmt_sql ledger_statement__sql[];
@@ -559,6 +578,7 @@ typedef enum ledger_account_kind {
     LEDGER_ACCOUNT_ENTITY = 1,
     LEDGER_ACCOUNT_SYSTEM = 2,
     LEDGER_ACCOUNT_HOLDS = 3, /* one a currency: the held amounts of its open holds */
+    LEDGER_ACCOUNT_NOTES = 4, /* one a currency: the bearer notes devices hold */
 } ledger_account_kind;
 
 typedef struct ledger_account {
@@ -815,6 +835,14 @@ extern const ledger_chain ledger_transfer_chain;
  * the row's columns and of its further legs in transfer_legs (key 20). */
 #define LEDGER_TRANSFER_RECORD_LEGS 0x02
 extern const ledger_chain ledger_event_chain;
+extern const ledger_chain ledger_note_movement_chain;
+/* Reads a note_movements row (position, kind, time_ms, serial, record,
+ * hash): decodes its record, requires its columns to agree, and gives its
+ * stored hash and a view of its record (may be NULL).
+ * FOGPAY_ERR_LEDGER_CORRUPT otherwise. */
+fogpay_error ledger__note_movement_read(sqlite3_stmt *s, fogpay_note_movement *m,
+                                        uint8_t hash[FOGPAY_HASH_BYTES], const uint8_t **record,
+                                        size_t *record_len);
 
 /* The last position (0 for an empty chain) and the hash there (32 zero
  * bytes then). FOGPAY_ERR_LEDGER_CORRUPT if the stored head is not a

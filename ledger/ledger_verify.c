@@ -71,6 +71,15 @@ const ledger_stmt_sql ledger_verify__sql[] = {
      "LEFT JOIN (SELECT currency, sum(amount_minor - charged_minor) AS total FROM holds "
      "WHERE state = 0 GROUP BY currency) AS h ON h.currency = a.currency "
      "WHERE a.kind = 'holds' AND a.balance IS NOT coalesce(h.total, 0) ORDER BY a.id LIMIT 1"},
+    {LEDGER_STMT_VERIFY_NOTE_MOVEMENTS,
+     "SELECT position, kind, time_ms, serial, record, hash FROM note_movements ORDER BY position"},
+    /* A notes account holds exactly the value of its currency's notes out
+     * with devices. */
+    {LEDGER_STMT_VERIFY_NOTES,
+     "SELECT a.id, a.balance, coalesce(n.total, 0) FROM accounts AS a "
+     "LEFT JOIN (SELECT currency, sum(denomination_minor) AS total FROM notes WHERE state = 1 "
+     "GROUP BY currency) AS n ON n.currency = a.currency "
+     "WHERE a.kind = 'notes' AND a.balance IS NOT coalesce(n.total, 0) ORDER BY a.id LIMIT 1"},
 };
 const size_t ledger_verify__sql_count = sizeof ledger_verify__sql / sizeof ledger_verify__sql[0];
 
@@ -79,8 +88,10 @@ typedef struct verify_state {
     uint64_t checked;                    /* transfers that passed */
     uint8_t previous[FOGPAY_HASH_BYTES]; /* chain hash of the last one */
     uint64_t bad_position;
-    uint64_t events_checked;                   /* events that passed */
-    uint8_t event_previous[FOGPAY_HASH_BYTES]; /* chain hash of the last one */
+    uint64_t events_checked;                      /* events that passed */
+    uint8_t event_previous[FOGPAY_HASH_BYTES];    /* chain hash of the last one */
+    uint64_t movements_checked;                   /* note movements that passed */
+    uint8_t movement_previous[FOGPAY_HASH_BYTES]; /* chain hash of the last one */
     char problem[LEDGER_MESSAGE_MAX];
 } verify_state;
 
@@ -245,6 +256,45 @@ static fogpay_error verify__event(sqlite3_stmt *s, verify_state *v)
     return FOGPAY_OK;
 }
 
+/* Checks the note movement at the walk's current row against everything
+ * before it, as an event is checked. */
+static fogpay_error verify__note_movement(sqlite3_stmt *s, verify_state *v)
+{
+    uint64_t expected = v->movements_checked + 1;
+    fogpay_note_movement m;
+    uint8_t stored_hash[FOGPAY_HASH_BYTES];
+    const uint8_t *record = NULL;
+    size_t record_len = 0;
+    uint8_t encoded[FOGPAY_RECORD_BYTES_MAX];
+    size_t encoded_len = 0;
+    const char *problem = NULL;
+    if (sqlite3_column_int64(s, 0) != (int64_t)expected) {
+        problem = "missing: the next row has another position";
+    } else if (ledger__note_movement_read(s, &m, stored_hash, &record, &record_len) != FOGPAY_OK) {
+        problem = "its record is not a valid note movement or differs from its row";
+    } else if (fogpay_note_movement_encode(&m, encoded, sizeof encoded, &encoded_len) !=
+                   FOGPAY_OK ||
+               encoded_len != record_len || memcmp(encoded, record, record_len) != 0) {
+        problem = "its record is not the deterministic encoding of its movement";
+    } else {
+        uint8_t hash[FOGPAY_HASH_BYTES];
+        if (fogpay_sha256_pair(v->movement_previous, sizeof v->movement_previous, record,
+                               record_len, hash) != FOGPAY_OK) {
+            return FOGPAY_ERR_CRYPTO;
+        }
+        if (memcmp(hash, stored_hash, FOGPAY_HASH_BYTES) != 0) {
+            problem = "its chain hash is not SHA-256 of the previous movement hash and its record";
+        }
+    }
+    if (problem != NULL) {
+        snprintf(v->problem, sizeof v->problem, "note movement %" PRIu64 ": %s", expected, problem);
+        return FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    memcpy(v->movement_previous, stored_hash, FOGPAY_HASH_BYTES);
+    v->movements_checked = expected;
+    return FOGPAY_OK;
+}
+
 /* Runs one of the account checks, which return a row only for a problem:
  * column 0 names the account or currency, columns 1 and 2 the amounts. */
 static fogpay_error verify__accounts_one(fogpay_ledger *l, ledger_stmt_id id, verify_state *v)
@@ -261,6 +311,11 @@ static fogpay_error verify__accounts_one(fogpay_ledger *l, ledger_stmt_id id, ve
         if (id == LEDGER_STMT_VERIFY_BALANCES) {
             snprintf(v->problem, sizeof v->problem,
                      "account %" PRId64 " holds %" PRId64 " but its transfers sum to %" PRId64,
+                     what, amount, (int64_t)sqlite3_column_int64(s, 2));
+        } else if (id == LEDGER_STMT_VERIFY_NOTES) {
+            snprintf(v->problem, sizeof v->problem,
+                     "notes account %" PRId64 " holds %" PRId64
+                     " but the notes out with devices sum to %" PRId64,
                      what, amount, (int64_t)sqlite3_column_int64(s, 2));
         } else if (id == LEDGER_STMT_VERIFY_HOLDS) {
             snprintf(v->problem, sizeof v->problem,
@@ -286,10 +341,8 @@ static fogpay_error verify__accounts_one(fogpay_ledger *l, ledger_stmt_id id, ve
 static fogpay_error verify__accounts(fogpay_ledger *l, verify_state *v)
 {
     static const ledger_stmt_id checks[] = {
-        LEDGER_STMT_VERIFY_BALANCES,
-        LEDGER_STMT_VERIFY_SUMS,
-        LEDGER_STMT_VERIFY_FLOORS,
-        LEDGER_STMT_VERIFY_HOLDS,
+        LEDGER_STMT_VERIFY_BALANCES, LEDGER_STMT_VERIFY_SUMS,  LEDGER_STMT_VERIFY_FLOORS,
+        LEDGER_STMT_VERIFY_HOLDS,    LEDGER_STMT_VERIFY_NOTES,
     };
     fogpay_error err = FOGPAY_OK;
     for (size_t i = 0; i < sizeof checks / sizeof checks[0] && err == FOGPAY_OK; i++) {
@@ -315,6 +368,9 @@ fogpay_error fogpay_ledger_verify(fogpay_ledger *l, uint64_t *checked, uint64_t 
     err = verify__walk(l, LEDGER_STMT_VERIFY_WALK, verify__transfer, &v);
     if (err == FOGPAY_OK) {
         err = verify__walk(l, LEDGER_STMT_VERIFY_EVENTS, verify__event, &v);
+    }
+    if (err == FOGPAY_OK) {
+        err = verify__walk(l, LEDGER_STMT_VERIFY_NOTE_MOVEMENTS, verify__note_movement, &v);
     }
     if (err == FOGPAY_OK) {
         err = verify__accounts(l, &v);

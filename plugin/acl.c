@@ -66,12 +66,14 @@ static int acl_device(const char *self, fogpay_topic_kind kind, const char *owne
     }
     if (access == MOSQ_ACL_WRITE) {
         return kind == FOGPAY_TOPIC_INTENT || kind == FOGPAY_TOPIC_USAGE ||
-                       kind == FOGPAY_TOPIC_BIND || kind == FOGPAY_TOPIC_HOLD
+                       kind == FOGPAY_TOPIC_BIND || kind == FOGPAY_TOPIC_HOLD ||
+                       kind == FOGPAY_TOPIC_WITHDRAW
                    ? MOSQ_ERR_SUCCESS
                    : MOSQ_ERR_ACL_DENIED;
     }
     return kind == FOGPAY_TOPIC_RECEIPT || kind == FOGPAY_TOPIC_COMMAND ||
-                   kind == FOGPAY_TOPIC_REPLY || kind == FOGPAY_TOPIC_PLAN
+                   kind == FOGPAY_TOPIC_REPLY || kind == FOGPAY_TOPIC_PLAN ||
+                   kind == FOGPAY_TOPIC_NOTE
                ? MOSQ_ERR_SUCCESS
                : MOSQ_ERR_ACL_DENIED;
 }

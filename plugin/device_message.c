@@ -86,6 +86,8 @@ static fogpay_error verify_decode(fogpay_job *job, fogpay_bytes payload)
         job->seq = err == FOGPAY_OK ? job->intent.seq : job->seq;
     } else if (job->kind == FOGPAY_RECEIPT_BIND) {
         err = fogpay_bind_message_decode(job, payload, &named);
+    } else if (job->kind == FOGPAY_RECEIPT_WITHDRAW) {
+        err = fogpay_note_message_decode(job, payload, &named);
     } else if (job->kind == FOGPAY_RECEIPT_HOLD) {
         err = fogpay_hold_message_decode(payload.ptr, payload.len, &job->hold);
         named = job->hold.device_id;
@@ -151,15 +153,14 @@ static void settle_on_chain(fogpay_gateway *gw, const fogpay_job *job)
 void fogpay_device_message_reject(fogpay_gateway *gw, fogpay_job *job, fogpay_error reason)
 {
     static const char *const kinds[] = {
-        [FOGPAY_RECEIPT_INTENT] = "intent",
-        [FOGPAY_RECEIPT_USAGE] = "usage",
-        [FOGPAY_RECEIPT_HOLD] = "hold",
-        [FOGPAY_RECEIPT_BIND] = "bind",
+        [FOGPAY_RECEIPT_INTENT] = "intent",     [FOGPAY_RECEIPT_USAGE] = "usage",
+        [FOGPAY_RECEIPT_HOLD] = "hold",         [FOGPAY_RECEIPT_BIND] = "bind",
+        [FOGPAY_RECEIPT_WITHDRAW] = "withdraw",
     };
     gw->rejected_total++;
     fogpay_metrics_refused(&gw->metrics, reason);
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: %s %s seq %llu refused: %s",
-                         job->kind <= FOGPAY_RECEIPT_BIND ? kinds[job->kind] : "message",
+                         job->kind <= FOGPAY_RECEIPT_WITHDRAW ? kinds[job->kind] : "message",
                          job->device_id, (unsigned long long)job->seq, fogpay_error_name(reason));
     fogpay_ledger_rejection_log(gw->ledger, job->device_id, job->seq, reason, job->now_ms);
     fogpay_device_message_receipt_base(gw, job);
@@ -239,10 +240,8 @@ fogpay_error fogpay_device_message_open(fogpay_gateway *gw, const fogpay_job *jo
     return err;
 }
 
-/* A settled receipt: the transfer t, the payer's balance after, the chain
- * entry (from the ledger's head). */
-static fogpay_error settle_receipt_transfer(fogpay_gateway *gw, fogpay_job *job, fogpay_transfer *t,
-                                            int64_t balance)
+fogpay_error fogpay_device_message_receipt_transfer(fogpay_gateway *gw, fogpay_job *job,
+                                                    fogpay_transfer *t, int64_t balance)
 {
     fogpay_receipt *r = &job->receipt;
     r->status = FOGPAY_STATUS_SETTLED;
@@ -313,7 +312,7 @@ static void settle_intent(fogpay_gateway *gw, fogpay_job *job)
     err = fogpay_ledger_settle(gw->ledger, in, job->hash, job->now_ms, &t, &balance);
     fogpay_device_message_receipt_base(gw, job);
     if (err == FOGPAY_OK) {
-        err = settle_receipt_transfer(gw, job, &t, balance);
+        err = fogpay_device_message_receipt_transfer(gw, job, &t, balance);
     }
     if (err == FOGPAY_OK && in->hold_s != 0) {
         err = fogpay_hold_receipt_held(gw, job);
@@ -342,7 +341,7 @@ static void settle_usage(fogpay_gateway *gw, fogpay_job *job)
     fogpay_receipt *r = &job->receipt;
     r->status = FOGPAY_STATUS_STORED;
     if (err == FOGPAY_OK && s.charge_minor != 0) {
-        err = settle_receipt_transfer(gw, job, &s.transfer, s.balance_after_minor);
+        err = fogpay_device_message_receipt_transfer(gw, job, &s.transfer, s.balance_after_minor);
     }
     if (err == FOGPAY_OK && s.consumption != 0) {
         r->charge_minor = s.charge_minor;
@@ -434,10 +433,11 @@ static bool settle_repeat(fogpay_gateway *gw, fogpay_job *job)
  * else against the ledger's record. */
 static fogpay_error settle_link(fogpay_gateway *gw, const fogpay_job *job)
 {
-    const uint8_t *prev = job->kind == FOGPAY_RECEIPT_INTENT ? job->intent.prev_hash
-                          : job->kind == FOGPAY_RECEIPT_BIND ? job->bind.prev_hash
-                          : job->kind == FOGPAY_RECEIPT_HOLD ? job->hold.prev_hash
-                                                             : job->usage.prev_hash;
+    const uint8_t *prev = job->kind == FOGPAY_RECEIPT_INTENT     ? job->intent.prev_hash
+                          : job->kind == FOGPAY_RECEIPT_BIND     ? job->bind.prev_hash
+                          : job->kind == FOGPAY_RECEIPT_HOLD     ? job->hold.prev_hash
+                          : job->kind == FOGPAY_RECEIPT_WITHDRAW ? job->withdraw.prev_hash
+                                                                 : job->usage.prev_hash;
     uint64_t head_seq = 0;
     uint8_t head[FOGPAY_PREV_HASH_BYTES];
     if (fogpay_pending_head(&gw->pending, job->device_id, &head_seq, head) && job->seq > head_seq) {
@@ -501,6 +501,8 @@ void fogpay_device_message_settle(fogpay_gateway *gw, fogpay_job *job)
         settle_stored(gw, job, job->bind.created_s, fogpay_bind_message_settle);
     } else if (job->kind == FOGPAY_RECEIPT_HOLD) {
         fogpay_hold_message_settle(gw, job);
+    } else if (job->kind == FOGPAY_RECEIPT_WITHDRAW) {
+        fogpay_note_message_settle(gw, job);
     } else {
         settle_usage(gw, job);
     }
@@ -561,16 +563,18 @@ static void admit_fill(fogpay_gateway *gw, fogpay_job *job, const fogpay_device 
                        uint64_t now_ms)
 {
     strcpy(job->device_id, device->device_id);
-    job->kind = topic == FOGPAY_TOPIC_USAGE  ? FOGPAY_RECEIPT_USAGE
-                : topic == FOGPAY_TOPIC_BIND ? FOGPAY_RECEIPT_BIND
-                : topic == FOGPAY_TOPIC_HOLD ? FOGPAY_RECEIPT_HOLD
-                                             : FOGPAY_RECEIPT_INTENT;
+    job->kind = topic == FOGPAY_TOPIC_USAGE      ? FOGPAY_RECEIPT_USAGE
+                : topic == FOGPAY_TOPIC_BIND     ? FOGPAY_RECEIPT_BIND
+                : topic == FOGPAY_TOPIC_HOLD     ? FOGPAY_RECEIPT_HOLD
+                : topic == FOGPAY_TOPIC_WITHDRAW ? FOGPAY_RECEIPT_WITHDRAW
+                                                 : FOGPAY_RECEIPT_INTENT;
     job->device_status = device->status;
     job->alg = device->alg;
     memcpy(job->public_key, device->public_key, device->public_key_len);
     job->public_key_len = device->public_key_len;
     job->now_ms = now_ms;
     job->original = 0;
+    job->note_count = 0;
     if (ev->payloadlen > FOGPAY_MESSAGE_MAX) {
         /* Not copied: hashed here, refused by size. */
         job->admitted = FOGPAY_ERR_PAYLOAD_TOO_LARGE;
@@ -615,7 +619,7 @@ int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_messag
     char owner[FOGPAY_TOPIC_ID_MAX + 1];
     fogpay_topic_kind topic = fogpay_topic_parse_id(gw->options.topic_prefix, ev->topic, owner);
     if (topic != FOGPAY_TOPIC_INTENT && topic != FOGPAY_TOPIC_USAGE && topic != FOGPAY_TOPIC_BIND &&
-        topic != FOGPAY_TOPIC_HOLD) {
+        topic != FOGPAY_TOPIC_HOLD && topic != FOGPAY_TOPIC_WITHDRAW) {
         return MOSQ_ERR_SUCCESS; /* not a device message; the ACL decided who may send it */
     }
     const char *client_id = mosquitto_client_id(ev->client);

@@ -12,6 +12,8 @@
  *               payment intents and meter readings, admitted, verified,
  *               settled and recorded
  *   bind_message.c  meter bindings (dev/{device}/bind): decoded, settled
+ *   note_message.c  bearer notes: a device's withdrawal (dev/{device}/withdraw)
+ *               settled, its notes handed over on dev/{device}/note
  *   hold_message.c  holds: the settlement of a hold message (capture,
  *               void), the held receipt of an authorisation, expiry on
  *               the tick
@@ -129,6 +131,7 @@
 #include "fogpay_key.h"
 #include "fogpay_limits.h"
 #include "fogpay_message.h"
+#include "fogpay_note.h"
 #include "fogpay_topic.h"
 #include "ledger.h"
 #include "metrics.h"
@@ -213,6 +216,7 @@ typedef struct fogpay_gateway_options {
     uint16_t currencies[FOGPAY_CURRENCIES_MAX];
     size_t currency_count;
     char operators_path[512];
+    char note_issuers_path[512]; /* empty: no bearer notes */
     bool allow_other_clients;
     char cloud_key[FOGPAY_PUBLIC_KEY_TEXT_MAX]; /* empty: no upstream sync */
     uint32_t sync_batch;
@@ -314,11 +318,16 @@ typedef struct fogpay_job {
     fogpay_usage usage;
     fogpay_bind bind;
     fogpay_hold_message hold;
+    fogpay_note_withdraw withdraw;
     /* settlement */
     fogpay_receipt receipt;
     bool record;       /* store the signed receipt with the message */
     uint64_t position; /* the transfer, for a settled intent */
     uint32_t original; /* FOGPAY_JOB_REPEAT: the ring number of the original */
+    /* A settled withdrawal: the serials of the notes to hand over after
+     * the commit (note_message.c). */
+    uint8_t note_count;
+    uint8_t note_serials[FOGPAY_NOTE_WITHDRAW_MAX][FOGPAY_NOTE_SERIAL_BYTES];
     /* the answer; answer_len 0: none (nothing is published) */
     fogpay_error sign_error;
     uint8_t answer[FOGPAY_MESSAGE_MAX];
@@ -410,6 +419,7 @@ typedef struct fogpay_gateway {
     uint8_t kid[FOGPAY_KID_BYTES];
     fogpay_operator operators[FOGPAY_OPERATORS_MAX];
     size_t operator_count;
+    fogpay_note_issuers note_issuers; /* plugin_opt_note_issuers; owns its keys */
     bool in_transaction;
     fogpay_engine engine;
     fogpay_pending pending;
@@ -439,6 +449,8 @@ fogpay_error fogpay_options_parse(const struct mosquitto_opt *opts, int count,
                                   fogpay_gateway_options *out);
 /* Loads the operators file ("name:hash" per line). */
 fogpay_error fogpay_options_load_operators(fogpay_gateway *gw);
+/* Loads the note issuers' trust file (plugin_opt_note_issuers), if any. */
+fogpay_error fogpay_options_load_note_issuers(fogpay_gateway *gw);
 bool fogpay_options_currency_enabled(const fogpay_gateway_options *o, uint16_t currency);
 
 /* auth.c: MOSQ_EVT_BASIC_AUTH. */
@@ -487,11 +499,25 @@ fogpay_error fogpay_bind_message_settle(fogpay_gateway *gw, fogpay_job *job);
  * window of a message created at created_s living ttl_s (FOGPAY_OK, or the
  * refusal, for fogpay_device_message_reject). */
 void fogpay_device_message_receipt_base(const fogpay_gateway *gw, fogpay_job *job);
+/* A settled receipt of the transfer t: its id and chain entry (read from
+ * the ledger into t), the sender's balance after, its currency. */
+fogpay_error fogpay_device_message_receipt_transfer(fogpay_gateway *gw, fogpay_job *job,
+                                                    fogpay_transfer *t, int64_t balance);
 void fogpay_device_message_reject(fogpay_gateway *gw, fogpay_job *job, fogpay_error reason);
 void fogpay_device_message_settled(fogpay_gateway *gw, fogpay_job *job, fogpay_error err,
                                    uint64_t position);
 fogpay_error fogpay_device_message_open(fogpay_gateway *gw, const fogpay_job *job,
                                         uint64_t created_s, uint64_t ttl_s);
+
+/* note_message.c: a withdrawal of notes. A worker: decodes the authentic
+ * payload into job->withdraw (and job->seq); *named is the device it
+ * names. The broker's thread, inside the group: settles it in a savepoint
+ * of its own (fogpay_ledger_note_withdraw, signed with the gateway's key)
+ * and answers it either way. After the commit: publishes each note of a
+ * settled withdrawal on dev/{device}/note (QoS 1). */
+fogpay_error fogpay_note_message_decode(fogpay_job *job, fogpay_bytes payload, const char **named);
+void fogpay_note_message_settle(fogpay_gateway *gw, fogpay_job *job);
+void fogpay_note_message_deliver(const fogpay_gateway *gw, const fogpay_job *job);
 
 /* hold_message.c, broker thread. */
 /* Settles an authentic hold message (capture or void) inside the group,

@@ -100,6 +100,11 @@ static bool opt_operators(const char *v, fogpay_gateway_options *o)
     return copy_text(v, o->operators_path, sizeof o->operators_path);
 }
 
+static bool opt_note_issuers(const char *v, fogpay_gateway_options *o)
+{
+    return copy_text(v, o->note_issuers_path, sizeof o->note_issuers_path);
+}
+
 static bool opt_allow_other_clients(const char *v, fogpay_gateway_options *o)
 {
     return parse_bool(v, &o->allow_other_clients);
@@ -205,6 +210,8 @@ static const option_spec option_specs[] = {
     {"currencies", true, opt_currencies, "comma-separated ISO 4217 codes, e.g. EUR,USD"},
     {"operators", false, opt_operators, "the path of the operators file"},
     {"allow_other_clients", false, opt_allow_other_clients, "true or false"},
+    {"note_issuers", false, opt_note_issuers,
+     "the path of the note issuers' trust file (fogpay-issuer keys --out FILE)"},
     {"cloud_key", false, opt_cloud_key,
      "the cloud's public key as <alg>:<hex> (fogpay-cloud keygen prints it); without it there is "
      "no upstream sync"},
@@ -286,6 +293,21 @@ bool fogpay_options_currency_enabled(const fogpay_gateway_options *o, uint16_t c
         }
     }
     return false;
+}
+
+fogpay_error fogpay_options_load_note_issuers(fogpay_gateway *gw)
+{
+    if (gw->options.note_issuers_path[0] == '\0') {
+        return FOGPAY_OK;
+    }
+    fogpay_error err = fogpay_note_issuers_load(gw->options.note_issuers_path, &gw->note_issuers);
+    if (err != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_ERR,
+                             "fogpay: plugin_opt_note_issuers: %s is not a trust file of "
+                             "\"<alg>:<hex> active|retired\" lines: %s",
+                             gw->options.note_issuers_path, fogpay_error_string(err));
+    }
+    return err;
 }
 
 fogpay_error fogpay_options_load_operators(fogpay_gateway *gw)

@@ -168,6 +168,7 @@ static void outbox_commit(fogpay_gateway *gw)
     for (; e->head != e->settle; e->head++) {
         fogpay_job *job = fogpay_engine_job(e, e->head);
         if (committed && job->answer_len > 0) {
+            fogpay_note_message_deliver(gw, job); /* the notes before their receipt */
             outbox_answer(gw, job);
             fogpay_live_feed_publish(gw, job);
         }

@@ -59,7 +59,8 @@ static int plugin_on_control(int event, void *event_data, void *user_data)
                                   fogpay_gateway_key_rotate,
                                   entity ? login.entity_id : NULL,
                                   entity ? login.username : NULL,
-                                  fogpay_command_send_plan};
+                                  fogpay_command_send_plan,
+                                  &gw->note_issuers};
     return fogpay_control_event(&ctx, ev, fogpay_clock_wall_ms());
 }
 
@@ -127,6 +128,7 @@ static void plugin_free(fogpay_gateway *gw)
     fogpay_flow_free(&gw->flow);
     fogpay_key_free(gw->announce_key);
     fogpay_metrics_close(&gw->metrics);
+    fogpay_note_issuers_clear(&gw->note_issuers);
     free(gw);
 }
 
@@ -150,6 +152,9 @@ static fogpay_error plugin_open(fogpay_gateway *gw)
     }
     if (err == FOGPAY_OK) {
         err = fogpay_options_load_operators(gw);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_options_load_note_issuers(gw);
     }
     if (err == FOGPAY_OK) {
         err = fogpay_sync_open(gw);

@@ -159,20 +159,23 @@ END;
 -- same transaction as each transfer.
 CREATE TABLE accounts (
     id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('wallet', 'entity', 'system', 'holds')),
+    kind TEXT NOT NULL CHECK (kind IN ('wallet', 'entity', 'system', 'holds', 'notes')),
     device_id TEXT REFERENCES devices (id),
     entity_id TEXT REFERENCES entities (id),
     currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
     balance INTEGER NOT NULL DEFAULT 0,
     CHECK ((kind = 'wallet' AND device_id IS NOT NULL AND entity_id IS NULL)
         OR (kind = 'entity' AND entity_id IS NOT NULL AND device_id IS NULL)
-        OR (kind IN ('system', 'holds') AND device_id IS NULL AND entity_id IS NULL)),
+        OR (kind IN ('system', 'holds', 'notes') AND device_id IS NULL AND entity_id IS NULL)),
     CHECK (kind = 'system' OR balance >= 0)
 );
 CREATE UNIQUE INDEX accounts_wallet ON accounts (device_id, currency) WHERE kind = 'wallet';
 CREATE UNIQUE INDEX accounts_entity ON accounts (entity_id, currency) WHERE kind = 'entity';
 CREATE UNIQUE INDEX accounts_system ON accounts (currency) WHERE kind = 'system';
 CREATE UNIQUE INDEX accounts_holds ON accounts (currency) WHERE kind = 'holds';
+-- Version 7: one 'notes' account a currency, the value of the bearer notes
+-- devices withdrew and hold (ledger/ledger_note.c).
+CREATE UNIQUE INDEX accounts_notes ON accounts (currency) WHERE kind = 'notes';
 
 -- Transfers: the chain. position is the transfer id and its chain position,
 -- contiguous from 1. kind: 0 payment, 1 funding, 2 refund, 3 reversal,
@@ -638,6 +641,63 @@ WHEN NEW.effective_ms <= (SELECT max(effective_ms) FROM plans WHERE plan_id = NE
     OR EXISTS (SELECT 1 FROM plans WHERE plan_id = NEW.plan_id AND closed = 1)
 BEGIN
     SELECT RAISE(ABORT, 'a plan version follows the latest, and none follows a closed plan');
+END;
+
+-- Bearer notes: the register of every note this gateway has taken, keyed
+-- by serial: its issuer, value, signed bytes, its current holder (the key
+-- the last custody entry names, with the device of that key when a device
+-- holds it; none while the note is in the gateway's own stock), the link to
+-- that entry (the next entry must continue from it) and its state. A note
+-- is never deleted: one that came back is kept, redeemed, so that its
+-- serial is never taken twice.
+CREATE TABLE IF NOT EXISTS notes (
+    serial BLOB PRIMARY KEY CHECK (length(serial) = 16),
+    issuer_kid BLOB NOT NULL CHECK (length(issuer_kid) = 8),
+    currency INTEGER NOT NULL CHECK (currency BETWEEN 1 AND 999),
+    denomination_minor INTEGER NOT NULL CHECK (denomination_minor BETWEEN 1 AND 1000000000000),
+    expiry_s INTEGER CHECK (expiry_s IS NULL OR expiry_s >= 1),
+    note BLOB NOT NULL CHECK (length(note) BETWEEN 1 AND 512),
+    holder_key TEXT NOT NULL CHECK (length(holder_key) BETWEEN 1 AND 138),
+    holder_device TEXT REFERENCES devices (id),
+    last_link BLOB NOT NULL CHECK (length(last_link) = 32),
+    state INTEGER NOT NULL CHECK (state IN (0, 1, 2)), -- 0 in stock, 1 held, 2 redeemed
+    movement INTEGER NOT NULL CHECK (movement >= 1),   -- its last note movement
+    CHECK (state = 1 OR holder_device IS NULL)
+) WITHOUT ROWID;
+-- The stock by value, for withdrawals and change.
+CREATE INDEX IF NOT EXISTS notes_stock ON notes (state, currency, denomination_minor);
+CREATE TRIGGER IF NOT EXISTS notes_no_delete BEFORE DELETE ON notes
+BEGIN
+    SELECT RAISE(ABORT, 'a note is never deleted from the register');
+END;
+
+-- The chain of note movements, beside the transfer and event chains: one
+-- row a note moved (loaded into stock, withdrawn, paid, redeemed), with its
+-- record (schemas/note.cddl, note-movement), the custody entry that moved
+-- it, and the chain hash at this position, chained as the transfers are.
+CREATE TABLE IF NOT EXISTS note_movements (
+    position INTEGER PRIMARY KEY CHECK (position >= 1),
+    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 3),
+    time_ms INTEGER NOT NULL CHECK (time_ms >= 1),
+    serial BLOB NOT NULL REFERENCES notes (serial),
+    custody BLOB NOT NULL CHECK (length(custody) BETWEEN 1 AND 512),
+    record BLOB NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
+    hash BLOB NOT NULL CHECK (length(hash) = 32)
+);
+-- A serial's history.
+CREATE INDEX IF NOT EXISTS note_movements_serial ON note_movements (serial, position);
+CREATE TRIGGER IF NOT EXISTS note_movements_no_update BEFORE UPDATE ON note_movements
+BEGIN
+    SELECT RAISE(ABORT, 'note movements are never changed');
+END;
+CREATE TRIGGER IF NOT EXISTS note_movements_no_delete BEFORE DELETE ON note_movements
+BEGIN
+    SELECT RAISE(ABORT, 'note movements are never deleted');
+END;
+CREATE TRIGGER IF NOT EXISTS note_movements_next_position BEFORE INSERT ON note_movements
+WHEN NEW.position IS NOT (SELECT coalesce(max(position), 0) + 1 FROM note_movements)
+BEGIN
+    SELECT RAISE(ABORT, 'a note movement takes the next chain position');
 END;
 
 -- An instalment (transfer kind 11) names its plan and its number

@@ -32,6 +32,7 @@
 #include "fogpay_password.h"
 #include "fogpay_limits.h"
 #include "fogpayctl.h"
+#include "fogpay_note.h"
 #include "ledger.h"
 
 #define CTL_EXIT_OK    FOGPAY_CLI_EXIT_OK
@@ -467,6 +468,8 @@ static void ctl_print_usage(FILE *out)
         ctl_program, ctl_program, ctl_program);
     fputs("  listDevices (list-devices) --currency CUR [--after D] [--limit N]: status, limits,\n"
           "      balance and held of each device not revoked\n"
+          "  notes load --file FILE (loadNotes: the lines of fogpay-issuer's note file),\n"
+          "      noteStock (notes stock); offline, --note-issuers FILE names the trusted issuers\n"
           "  getPlanStatement (plan statement) --plan P --entity LE [--at MS]: what the\n"
           "      entity paid and owes (the instalments due while it held the device)\n"
           "  listArrears (plan arrears) [--device D] [--all true]\n"
@@ -491,6 +494,9 @@ static void ctl_print_usage(FILE *out)
     }
 }
 
+/* The note issuers trusted offline (--note-issuers FILE). */
+static fogpay_note_issuers ctl_note_issuers;
+
 /* The operator's password for the online path, from a file or "-". */
 static char ctl_operator_password[FOGPAY_PASSWORD_MAX + 2];
 
@@ -504,6 +510,7 @@ int main(int argc, char **argv)
         {"password-file", required_argument, NULL, 'W'},
         {"json", no_argument, NULL, 'J'},
         {"entity", no_argument, NULL, 'E'},
+        {"note-issuers", required_argument, NULL, 'N'},
         {NULL, 0, NULL, 0},
     };
     const char *db_path = NULL;
@@ -559,6 +566,14 @@ int main(int argc, char **argv)
         case 'E':
             conn.entity = true;
             break;
+        case 'N':
+            if (fogpay_note_issuers_load(optarg, &ctl_note_issuers) != FOGPAY_OK) {
+                fprintf(stderr, "%s: --note-issuers %s is not a trust file of issuer keys\n",
+                        ctl_program, optarg);
+                return CTL_EXIT_USAGE;
+            }
+            target.note_issuers = &ctl_note_issuers;
+            break;
         case 'H':
             ctl_print_usage(stdout);
             return CTL_EXIT_OK;
@@ -582,10 +597,14 @@ int main(int argc, char **argv)
         return ctl_usage_error(name, "give -h HOST (online) or --db FILE (offline), not both");
     }
     bool import = strcmp(name, "import-devices") == 0 || strcmp(name, "importDevices") == 0;
+    bool notes_load =
+        strcmp(name, "notes") == 0 && optind + 1 < argc && strcmp(argv[optind + 1], "load") == 0;
     if (command == NULL && conn.host != NULL) {
         target.conn = &conn;
         int status = import ? fogpayctl_import(&target, argc - optind, argv + optind)
-                            : fogpayctl_command(&target, argc - optind, argv + optind);
+                     : notes_load
+                         ? fogpayctl_notes_load(&target, argc - optind - 1, argv + optind + 1)
+                         : fogpayctl_command(&target, argc - optind, argv + optind);
         memset(ctl_operator_password, 0, sizeof ctl_operator_password);
         return status;
     }
@@ -613,8 +632,9 @@ int main(int argc, char **argv)
         status = command->handler(ledger, sub_argc, sub_argv);
     } else {
         target.ledger = ledger;
-        status = import ? fogpayctl_import(&target, sub_argc, sub_argv)
-                        : fogpayctl_command(&target, sub_argc, sub_argv);
+        status = import       ? fogpayctl_import(&target, sub_argc, sub_argv)
+                 : notes_load ? fogpayctl_notes_load(&target, sub_argc - 1, sub_argv + 1)
+                              : fogpayctl_command(&target, sub_argc, sub_argv);
     }
     if (ledger != NULL) {
         fogpay_ledger_close(ledger);

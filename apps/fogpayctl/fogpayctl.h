@@ -33,6 +33,8 @@ typedef struct fogpayctl_target {
     const fogpayctl_connection *conn;
     bool json;        /* print the whole reply as JSON, not the text form */
     bool stdin_taken; /* the operator password came from standard input */
+    /* Offline: the note issuers trusted (--note-issuers FILE); NULL: none. */
+    const struct fogpay_note_issuers *note_issuers;
 } fogpayctl_target;
 
 /* Runs the control command argv[0] (its control name, such as
@@ -53,6 +55,12 @@ char *fogpayctl_exchange(const fogpayctl_target *target, const char *request,
  * many devices from a file of JSON lines in one importDevices command, on
  * either path; the exit status as fogpayctl_command. */
 int fogpayctl_import(const fogpayctl_target *target, int argc, char **argv);
+
+/* "notes load --file FILE" (fogpayctl_notes.c): the lines of a note file
+ * (fogpay-issuer issue --out) into the gateway's stock, in loadNotes
+ * commands of at most FOGPAY_LEDGER_NOTE_LOAD_MAX notes each, on either
+ * path; the exit status as fogpayctl_command. */
+int fogpayctl_notes_load(const fogpayctl_target *target, int argc, char **argv);
 
 /* Online: publishes request (a NUL-terminated JSON request carrying
  * correlation) and returns the reply carrying that correlation data, as a

@@ -126,10 +126,13 @@ static const command_row command_rows[] = {
     {"eraseEntityData", "erase-entity", "personal data of {entity} erased (event {event})"},
     {"exportEntityData", "export-entity", NULL},
     {"listDevices", "list-devices", NULL},
+    {"noteStock", "notes stock", NULL},
 };
 
-/* The two-word aliases ("plan create") start with this word. */
-#define COMMAND_GROUP_PLAN "plan"
+/* The two-word aliases ("plan create", "notes stock") start with one of
+ * these words. */
+#define COMMAND_GROUP_PLAN  "plan"
+#define COMMAND_GROUP_NOTES "notes"
 
 static const char *const command_number_fields[] = {
     "id",          "effective",      "from",         "to",  "after",
@@ -452,7 +455,8 @@ char *fogpayctl_exchange(const fogpayctl_target *target, const char *request,
     }
     /* Offline no broker runs to send a device its signed command (suspend,
      * resume, limits): the ledger changes, and the gateway enforces it. */
-    fogpay_control_context c = {.ledger = target->ledger, .send_command = NULL};
+    fogpay_control_context c = {
+        .ledger = target->ledger, .send_command = NULL, .note_issuers = target->note_issuers};
     char *reply = fogpay_control_handle(&c, request, strlen(request), fogpay_clock_wall_ms());
     if (reply == NULL) {
         fogpay_cli_fail(FOGPAYCTL_PROGRAM, "handling the command", FOGPAY_ERR_NO_MEMORY);
@@ -466,7 +470,9 @@ int fogpayctl_command(const fogpayctl_target *target, int argc, char **argv)
      * options follow the second. */
     char typed[COMMAND_FIELD_MAX];
     snprintf(typed, sizeof typed, "%s", argv[0]);
-    if (strcmp(argv[0], COMMAND_GROUP_PLAN) == 0 && argc >= 2 && strncmp(argv[1], "--", 2) != 0) {
+    bool group =
+        strcmp(argv[0], COMMAND_GROUP_PLAN) == 0 || strcmp(argv[0], COMMAND_GROUP_NOTES) == 0;
+    if (group && argc >= 2 && strncmp(argv[1], "--", 2) != 0) {
         snprintf(typed, sizeof typed, "%s %s", argv[0], argv[1]);
         argc--;
         argv++;

@@ -194,6 +194,13 @@ NOTE = {1: SERIAL, 2: 978, 3: 500, 4: 1764000000, 5: 1795536000}
 NOTE_USD = {1: SERIAL, 2: 840, 3: 25, 4: 1764000000}
 HOLDER = "ed25519:" + bytes(range(32)).hex()
 CUSTODY = {1: SERIAL, 2: HASH_A, 3: HOLDER, 4: 1764000500}
+KID = bytes(range(1, 9))
+WITHDRAW = {1: "car-7", 2: 49, 3: 750, 4: 978, 5: 1764000600, 6: PREV}
+RECEIPT_WITHDRAWN = {1: "car-7", 2: 49, 3: 4, 4: 0, 6: 13, 7: 1250, 8: 13, 9: HASH_A,
+                     10: "gw-1", 11: 1764000601, 12: HASH_B, 13: 978, 26: 4}
+MOVEMENT_LOADED = {1: 1, 2: 0, 3: 1764000000123, 4: SERIAL, 5: HASH_A, 6: KID}
+MOVEMENT_WITHDRAWN = {1: 2, 2: 1, 3: 1764000600123, 4: SERIAL, 5: HASH_B, 6: KID,
+                      7: "car-7", 8: 12}
 
 # Sequence numbers, positions, account ids and quantities are SQLite
 # integers: 2^63-1 is the largest (common.cddl, stored-int).
@@ -290,6 +297,16 @@ valid = [
     ("note", "a 0.25 USD note without an expiry", NOTE_USD),
     ("note", "a 500.00 EUR note, the largest of its currency", with_(NOTE, k3=50000)),
     ("custody", "a note handed to a device's Ed25519 key", CUSTODY),
+    ("note_movement", "a note loaded into the gateway's stock", MOVEMENT_LOADED),
+    ("note_withdraw", "a withdrawal of 7.50 EUR in notes", WITHDRAW),
+    ("receipt", "settled withdrawal of four notes", RECEIPT_WITHDRAWN),
+    ("note_delivery", "a note and its custody entry (their bytes shortened)",
+     [bytes.fromhex("d28443a10127"), bytes.fromhex("d28443a10127a0")]),
+    ("receipt", "rejection of a withdrawal: note_stock_short",
+     {1: "car-7", 2: 49, 3: 4, 4: 1, 5: 169, 10: "gw-1", 11: 1764000601, 12: HASH_B}),
+    ("note_movement", "a note withdrawn by a device", MOVEMENT_WITHDRAWN),
+    ("note_movement", "a note paid to a device", with_(MOVEMENT_WITHDRAWN, k2=2, k8=None)),
+    ("note_movement", "a note redeemed into a wallet", with_(MOVEMENT_WITHDRAWN, k2=3, k7=None)),
     ("custody", "a note handed to a P-256 key",
      with_(CUSTODY, k3="p256:04" + bytes(range(64)).hex())),
     ("transfer", "collection of a late instalment", TRANSFER_COLLECTION),
@@ -322,6 +339,28 @@ invalid = [
     ("custody", "a next holder named by a device id", with_(CUSTODY, k3="meter-07"),
      "text_invalid"),
     ("custody", "a link of 8 bytes", with_(CUSTODY, k2=PREV), "field_range"),
+    ("note_movement", "a load naming a device", with_(MOVEMENT_LOADED, k7="car-7"),
+     "field_range"),
+    ("note_movement", "a withdrawal without its transfer", with_(MOVEMENT_WITHDRAWN, k8=None),
+     "field_range"),
+    ("note_movement", "a payment without its payee", with_(MOVEMENT_WITHDRAWN, k2=2, k7=None,
+                                                            k8=None), "field_range"),
+    ("note_movement", "kind 4", with_(MOVEMENT_LOADED, k2=4), "field_range"),
+    ("note_withdraw", "a withdrawal of nothing", with_(WITHDRAW, k3=0), "amount_zero"),
+    ("note_withdraw", "a withdrawal over the largest amount", with_(WITHDRAW, k3=10**12 + 1),
+     "amount_too_large"),
+    ("note_withdraw", "no previous hash", with_(WITHDRAW, k6=None), "missing_field"),
+    ("note_withdraw", "seq 0", with_(WITHDRAW, k2=0), "field_range"),
+    ("note_delivery", "a note without its custody entry", [bytes.fromhex("d28443a10127")],
+     "cbor_type"),
+    ("note_delivery", "a custody entry as text", [bytes.fromhex("d28443a10127"), "d284"],
+     "cbor_type"),
+    ("note_delivery", "a note of 513 bytes", [bytes(513), bytes(1)], "cbor_too_long"),
+    ("receipt", "settled withdrawal without its notes", with_(RECEIPT_WITHDRAWN, k26=None),
+     "field_range"),
+    ("receipt", "notes on a payment's receipt", with_(RECEIPT_SETTLED, k26=2), "field_range"),
+    ("receipt", "seventeen notes", with_(RECEIPT_WITHDRAWN, k26=17), "field_range"),
+    ("note_movement", "a kid of 16 bytes", with_(MOVEMENT_LOADED, k6=KID + KID), "field_range"),
     ("intent", "not a map", [1, 2], "cbor_type"),
     ("intent", "empty input", Raw(b""), "cbor_truncated"),
     ("intent", "truncated in the middle", Raw(enc(INTENT)[:20]), "cbor_truncated"),
@@ -395,7 +434,7 @@ invalid = [
     ("bind", "no tariff", with_(BIND, k4=None), "missing_field"),
     ("bind", "tariff id with a space", with_(BIND, k4="ev ac"), "text_invalid"),
     ("bind", "seq 0", with_(BIND, k2=0), "field_range"),
-    ("receipt", "kind 4, not of this version", with_(RECEIPT_REJECTED, k3=4), "field_range"),
+    ("receipt", "kind 5, not of this version", with_(RECEIPT_REJECTED, k3=5), "field_range"),
     ("receipt", "stored binding without its tariff", with_(RECEIPT_BOUND, k19=None), "field_range"),
     ("receipt", "settled binding", with_(RECEIPT_SETTLED, k3=3), "field_range"),
     ("receipt", "settled reading without a charge", with_(RECEIPT_CHARGED, k17=None), "field_range"),

@@ -46,6 +46,8 @@ int fuzz_cbor(const uint8_t *data, size_t size);
 int fuzz_gateway(const uint8_t *data, size_t size);
 int fuzz_note(const uint8_t *data, size_t size);
 int fuzz_custody(const uint8_t *data, size_t size);
+int fuzz_note_withdraw(const uint8_t *data, size_t size);
+int fuzz_note_delivery(const uint8_t *data, size_t size);
 
 typedef int (*fuzz_target)(const uint8_t *data, size_t size);
 
@@ -68,6 +70,8 @@ static const struct {
     {"hold_message", fuzz_hold_message},
     {"note", fuzz_note},
     {"custody", fuzz_custody},
+    {"note_withdraw", fuzz_note_withdraw},
+    {"note_delivery", fuzz_note_delivery},
 };
 #define TARGET_COUNT (sizeof targets / sizeof targets[0])
 

@@ -189,7 +189,8 @@ static void sync_state_is_empty(fogpay_ledger *l)
  * statuses 0..2, and the event kinds of version 5, every event with a device. Foreign keys are off
  * on this connection. */
 static const char *const schema_down_to_5 =
-    "DROP TABLE holds; DROP INDEX accounts_holds;"
+    "DROP TABLE holds; DROP INDEX accounts_holds; DROP INDEX accounts_notes;"
+    "DROP TABLE note_movements; DROP TABLE notes;"
     "DROP TABLE entity_logins; DROP TABLE plans;"
     "DROP TABLE fee_schedule_legs; DROP TABLE fee_schedules; DROP TABLE transfer_legs;"
     "DROP TABLE meter_bindings; DROP TABLE tariffs;"
@@ -232,9 +233,9 @@ static const char *const schema_down_to_5 =
     " BEGIN SELECT RAISE(ABORT, 'a transfer takes the next chain position'); END;"
     "PRAGMA writable_schema = ON;"
     "UPDATE sqlite_schema SET sql = replace(replace(sql,"
-    " 'kind IN (''wallet'', ''entity'', ''system'', ''holds'')',"
+    " 'kind IN (''wallet'', ''entity'', ''system'', ''holds'', ''notes'')',"
     " 'kind IN (''wallet'', ''entity'', ''system'')'),"
-    " 'kind IN (''system'', ''holds'')', 'kind = ''system''') WHERE name = 'accounts';"
+    " 'kind IN (''system'', ''holds'', ''notes'')', 'kind = ''system''') WHERE name = 'accounts';"
     "UPDATE sqlite_schema SET sql = replace(replace(sql, 'CHECK (kind BETWEEN 0 AND 7)',"
     " 'CHECK (kind IN (0, 1))'), 'CHECK (status IN (0, 1, 2, 3))', 'CHECK (status IN (0, 1, 2))')"
     " WHERE type = 'table' AND name = 'messages';"

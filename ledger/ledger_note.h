@@ -1,0 +1,84 @@
+/*
+ * ledger_note.h - bearer notes in the gateway's ledger (ledger_note.c): the
+ * register of every note the gateway has taken, its own stock of notes, and
+ * the chain of note movements.
+ *
+ * The register holds, per serial, the note's signed bytes, its current
+ * holder's key (and device) and the link to the custody entry that named
+ * that holder; the next entry must be signed by that key and continue from
+ * that link. Notes the gateway holds itself are its stock: loaded from the
+ * issuer, they are what devices withdraw and what gives change. Every
+ * movement is a record on a chain of its own (schemas/note.cddl,
+ * note-movement), appended in the write operation of the movement.
+ *
+ * Ownership: the caller's structs are filled by value; visitors get
+ * pointers valid only during their call.
+ */
+#ifndef FOGPAY_LEDGER_NOTE_H
+#define FOGPAY_LEDGER_NOTE_H
+
+#include "fogpay_note.h"
+#include "ledger.h"
+
+/* Most notes loaded in one operation (and one loadNotes command). */
+#define FOGPAY_LEDGER_NOTE_LOAD_MAX 64
+
+/* Loads count notes into the stock at now_ms, all or none. Each must open
+ * against issuers (fogpay_note_open) and carry the custody entry by which
+ * its issuer hands it to holder_key (the gateway's key, "<alg>:<hex>"), and
+ * its serial must be new to the register. On a refusal *refused is the
+ * index of the note refused and nothing is loaded. Errors: those of
+ * fogpay_note_open and fogpay_custody_open, FOGPAY_ERR_CUSTODY_OTHER_HOLDER
+ * (no entry, or one naming another key), FOGPAY_ERR_NOTE_SERIAL_SEEN. */
+fogpay_error fogpay_ledger_note_load(fogpay_ledger *l, const fogpay_note_issuers *issuers,
+                                     const char *holder_key, const fogpay_held_note *notes,
+                                     size_t count, uint64_t now_ms, size_t *refused);
+
+/* A device's withdrawal of notes: the transfer that moved their value
+ * (kind 14, the wallet to the currency's notes account), the wallet's
+ * balance after it, and the notes with the custody entries, signed by the
+ * gateway, that hand them to the device's key. */
+typedef struct fogpay_note_withdrawal {
+    fogpay_transfer transfer;
+    int64_t balance_after_minor;
+    size_t count;
+    uint8_t serials[FOGPAY_NOTE_WITHDRAW_MAX][FOGPAY_NOTE_SERIAL_BYTES];
+    fogpay_held_note notes[FOGPAY_NOTE_WITHDRAW_MAX];
+} fogpay_note_withdrawal;
+
+/* Withdraws amount_minor of currency from device_id's wallet in notes of
+ * the stock held by gateway_key (the largest denominations first, at most
+ * FOGPAY_NOTE_WITHDRAW_MAX notes), all in one write operation: the
+ * transfer, each note's custody entry to the device's key signed with
+ * gateway_key, its register row and movement. seq and hash (the device
+ * message's; seq 0 for none) are the transfer's device origin. *out is
+ * written only on success. Refused, moving nothing: FOGPAY_ERR_UNKNOWN_DEVICE,
+ * FOGPAY_ERR_DEVICE_SUSPENDED, FOGPAY_ERR_DEVICE_REVOKED,
+ * FOGPAY_ERR_AMOUNT_ZERO, FOGPAY_ERR_AMOUNT_TOO_LARGE,
+ * FOGPAY_ERR_INSUFFICIENT_FUNDS, FOGPAY_ERR_WALLET_MAX (the device would
+ * hold more in notes than its wallet may), FOGPAY_ERR_NOTE_STOCK_SHORT. */
+fogpay_error fogpay_ledger_note_withdraw(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                         const char *device_id, uint16_t currency,
+                                         uint64_t amount_minor, uint64_t seq,
+                                         const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
+                                         fogpay_note_withdrawal *out);
+
+/* The signed note of serial and the custody entry of its last movement
+ * (the one that named its holder) into *out; FOGPAY_ERR_NOT_FOUND for a
+ * serial the register does not hold. */
+fogpay_error fogpay_ledger_note_held(fogpay_ledger *l,
+                                     const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                     fogpay_held_note *out);
+
+/* Visits the stock, by currency and then denomination ascending: the count
+ * of notes of each. A nonzero return stops the walk. */
+typedef int (*fogpay_note_stock_visit)(void *ctx, uint16_t currency, uint64_t denomination_minor,
+                                       uint64_t count);
+fogpay_error fogpay_ledger_note_stock(fogpay_ledger *l, fogpay_note_stock_visit visit, void *ctx);
+
+/* The note movement chain's head: its last position (0 when empty) and
+ * hash there. */
+fogpay_error fogpay_ledger_note_movement_head(fogpay_ledger *l, uint64_t *position,
+                                              uint8_t hash[FOGPAY_HASH_BYTES]);
+
+#endif

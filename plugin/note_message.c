@@ -1,0 +1,134 @@
+/*
+ * note_message.c - bearer notes at the gateway: a device's withdrawal of
+ * notes against its wallet (schemas/note.cddl note-withdraw, on
+ * dev/{device}/withdraw), and the notes handed over on dev/{device}/note.
+ *
+ * Design. A withdrawal takes the path of every device message
+ * (device_message.c): admitted, verified and decoded by a worker, checked
+ * for repeats and against the device's chain, settled here on the
+ * broker's thread in a savepoint of the open group, signed by a worker,
+ * recorded and answered after the commit. The ledger does the whole
+ * withdrawal in one operation (ledger/ledger_note.c): the transfer of kind
+ * 14, the notes chosen from the stock, each custody entry to the device's
+ * key signed with the gateway's key, the register and the movement chain.
+ * The receipt (kind 4) counts the notes (key 26); the notes themselves are
+ * too large for a receipt, so each goes on the device's note topic, read
+ * back from the register after the commit, before the receipt: a device
+ * that has the receipt has been sent every note it counts, and a note is
+ * never published for a withdrawal that did not commit.
+ *
+ * Ownership: the withdrawal's result is on the heap for the call; what is
+ * published comes from mosquitto_malloc and belongs to the broker.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include "gateway.h"
+#include "ledger_note.h"
+
+fogpay_error fogpay_note_message_decode(fogpay_job *job, fogpay_bytes payload, const char **named)
+{
+    fogpay_error err = fogpay_note_withdraw_decode(payload.ptr, payload.len, &job->withdraw);
+    *named = job->withdraw.device_id;
+    if (err == FOGPAY_OK) {
+        job->seq = job->withdraw.seq;
+    }
+    return err;
+}
+
+/* Withdraws in the ledger and fills the settled receipt; the job keeps
+ * the serials to hand over. */
+static fogpay_error note_withdraw(fogpay_gateway *gw, fogpay_job *job, uint64_t *position)
+{
+    fogpay_note_withdrawal *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        return FOGPAY_ERR_NO_MEMORY;
+    }
+    const fogpay_note_withdraw *m = &job->withdraw;
+    fogpay_error err =
+        fogpay_ledger_note_withdraw(gw->ledger, gw->key, job->device_id, m->currency,
+                                    m->amount_minor, job->seq, job->hash, job->now_ms, w);
+    fogpay_device_message_receipt_base(gw, job);
+    if (err == FOGPAY_OK) {
+        err = fogpay_device_message_receipt_transfer(gw, job, &w->transfer, w->balance_after_minor);
+    }
+    if (err == FOGPAY_OK) {
+        job->receipt.note_count = (uint8_t)w->count;
+        job->note_count = (uint8_t)w->count;
+        memcpy(job->note_serials, w->serials, sizeof job->note_serials);
+        *position = w->transfer.position;
+    }
+    free(w);
+    return err;
+}
+
+void fogpay_note_message_settle(fogpay_gateway *gw, fogpay_job *job)
+{
+    const fogpay_note_withdraw *m = &job->withdraw;
+    fogpay_error err = FOGPAY_OK;
+    if (!fogpay_options_currency_enabled(&gw->options, m->currency)) {
+        err = FOGPAY_ERR_CURRENCY_UNSUPPORTED;
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_device_message_open(gw, job, m->created_s, FOGPAY_TTL_MAX_S);
+    }
+    if (err != FOGPAY_OK) {
+        fogpay_device_message_reject(gw, job, err);
+        return;
+    }
+    uint64_t position = 0;
+    err = note_withdraw(gw, job, &position);
+    if (err != FOGPAY_OK) {
+        job->note_count = 0;
+    }
+    fogpay_device_message_settled(gw, job, err, position);
+}
+
+/* Publishes one note of the register on the device's note topic. */
+static fogpay_error note_publish(const fogpay_gateway *gw, const char *topic,
+                                 const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES])
+{
+    fogpay_held_note held;
+    fogpay_error err = fogpay_ledger_note_held(gw->ledger, serial, &held);
+    uint8_t bytes[FOGPAY_NOTE_LINE_MAX];
+    size_t len = 0;
+    if (err == FOGPAY_OK) {
+        err = fogpay_note_delivery_encode(&held, bytes, sizeof bytes, &len);
+    }
+    void *copy = err == FOGPAY_OK ? mosquitto_malloc(len) : NULL;
+    if (err == FOGPAY_OK && copy == NULL) {
+        err = FOGPAY_ERR_NO_MEMORY;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    memcpy(copy, bytes, len);
+    if (mosquitto_broker_publish(NULL, topic, (int)len, copy, 1, false, NULL) != MOSQ_ERR_SUCCESS) {
+        mosquitto_free(copy);
+        return FOGPAY_ERR_NETWORK;
+    }
+    return FOGPAY_OK;
+}
+
+void fogpay_note_message_deliver(const fogpay_gateway *gw, const fogpay_job *job)
+{
+    if (job->kind != FOGPAY_RECEIPT_WITHDRAW || job->note_count == 0) {
+        return;
+    }
+    char topic[FOGPAY_TOPIC_MAX];
+    fogpay_error err = fogpay_topic_build(gw->options.topic_prefix, FOGPAY_TOPIC_NOTE,
+                                          job->device_id, NULL, topic, sizeof topic);
+    for (uint8_t i = 0; err == FOGPAY_OK && i < job->note_count; i++) {
+        err = note_publish(gw, topic, job->note_serials[i]);
+    }
+    if (err != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_ERR,
+                             "fogpay: handing the notes of %s seq %llu over failed: %s; the "
+                             "register holds them as the device's",
+                             job->device_id, (unsigned long long)job->seq, fogpay_error_name(err));
+    }
+}

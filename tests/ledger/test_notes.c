@@ -1,0 +1,220 @@
+/*
+ * test_notes.c - bearer notes in the ledger (ledger/ledger_note.h): the
+ * stock loaded, a device's withdrawal (the wallet debited by a transfer of
+ * kind 14 to the notes account, the notes handed to the device's key by
+ * custody entries the gateway signs, the register and the movement chain
+ * updated), and each refusal of a withdrawal moving no money and no note.
+ */
+#include <string.h>
+
+#include "fogpay_cose.h"
+#include "ledger_fixture.h"
+#include "ledger_note.h"
+
+static fogpay_key *issuer;
+static fogpay_key *gateway;
+static fogpay_note_issuers issuers;
+static char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+
+/* A note of denomination (EUR) handed by the issuer to the gateway. */
+static fogpay_held_note stock_note(uint64_t denomination)
+{
+    fogpay_held_note h;
+    memset(&h, 0, sizeof h);
+    fogpay_note n;
+    memset(&n, 0, sizeof n);
+    CU_ASSERT_EQUAL(fogpay_note_serial_new(n.serial), FOGPAY_OK);
+    n.currency = EUR;
+    n.denomination_minor = denomination;
+    n.issued_s = NOW_MS / 1000u - 60;
+    CU_ASSERT_EQUAL(fogpay_note_sign(issuer, &n, h.note, sizeof h.note, &h.note_len), FOGPAY_OK);
+    fogpay_custody c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.serial, n.serial, sizeof c.serial);
+    fogpay_note_link(h.note, h.note_len, c.prev_link);
+    snprintf(c.holder_key, sizeof c.holder_key, "%s", gateway_text);
+    c.time_s = n.issued_s;
+    CU_ASSERT_EQUAL(fogpay_custody_sign(issuer, &c, h.custody, sizeof h.custody, &h.custody_len),
+                    FOGPAY_OK);
+    return h;
+}
+
+/* A ledger with a stock of 2 x 5.00, 3 x 1.00 and 2 x 0.50 EUR. */
+static void stock_open(fixture *fx)
+{
+    if (issuer == NULL) {
+        CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &issuer), FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &gateway), FOGPAY_OK);
+        fogpay_key_public_text(gateway, gateway_text, sizeof gateway_text);
+        char text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+        fogpay_key_public_text(issuer, text, sizeof text);
+        CU_ASSERT_EQUAL_FATAL(fogpay_note_issuers_add(&issuers, text, false), FOGPAY_OK);
+    }
+    fixture_open(fx);
+    static const uint64_t values[] = {500, 500, 100, 100, 100, 50, 50};
+    fogpay_held_note held[7];
+    for (size_t i = 0; i < 7; i++) {
+        held[i] = stock_note(values[i]);
+    }
+    size_t refused = 99;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_note_load(fx->l, &issuers, gateway_text, held, 7, NOW_MS, &refused),
+        FOGPAY_OK);
+}
+
+/* The count of notes in stock of denomination (EUR). */
+static uint64_t stock_of(fixture *fx, uint64_t denomination)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM notes WHERE state = 0 AND denomination_minor = %llu",
+             (unsigned long long)denomination);
+    return (uint64_t)raw_long(fx->path, sql);
+}
+
+static uint64_t movements(fixture *fx)
+{
+    uint64_t head = 0;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL(fogpay_ledger_note_movement_head(fx->l, &head, hash), FOGPAY_OK);
+    return head;
+}
+
+static void test_withdraw(void)
+{
+    fixture fx;
+    stock_open(&fx);
+    fund(fx.l, "dev-a", EUR, 2000);
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    intent_hash_of("dev-a", 1, hash);
+    static fogpay_note_withdrawal w;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_note_withdraw(fx.l, gateway, "dev-a", EUR, 750, 1, hash, NOW_MS + 1000, &w),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(w.transfer.kind, FOGPAY_TRANSFER_NOTE_WITHDRAWAL);
+    CU_ASSERT_EQUAL(w.transfer.amount_minor, 750);
+    CU_ASSERT_STRING_EQUAL(w.transfer.device_id, "dev-a");
+    CU_ASSERT_EQUAL(w.balance_after_minor, 1250);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 1250);
+    CU_ASSERT_EQUAL(w.count, 4); /* 5.00 + 1.00 + 1.00 + 0.50 */
+    char device_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    fogpay_key_public_text(key_one, device_text, sizeof device_text);
+    uint64_t total = 0;
+    for (size_t i = 0; i < w.count; i++) {
+        fogpay_note n;
+        CU_ASSERT_EQUAL_FATAL(fogpay_note_open(w.notes[i].note, w.notes[i].note_len, &issuers,
+                                               NOW_MS / 1000u, &n, NULL),
+                              FOGPAY_OK);
+        total += n.denomination_minor;
+        fogpay_cose_sign1 cose;
+        fogpay_custody c;
+        CU_ASSERT_EQUAL(fogpay_cose_sign1_parse(w.notes[i].custody, w.notes[i].custody_len, &cose),
+                        FOGPAY_OK);
+        CU_ASSERT_EQUAL(fogpay_cose_sign1_verify(&cose, gateway, NULL, 0), FOGPAY_OK);
+        CU_ASSERT_EQUAL(fogpay_custody_decode(cose.payload.ptr, cose.payload.len, &c), FOGPAY_OK);
+        CU_ASSERT_STRING_EQUAL(c.holder_key, device_text);
+    }
+    CU_ASSERT_EQUAL(total, 750);
+    CU_ASSERT_EQUAL(stock_of(&fx, 500), 1);
+    CU_ASSERT_EQUAL(stock_of(&fx, 100), 1);
+    CU_ASSERT_EQUAL(stock_of(&fx, 50), 1);
+    CU_ASSERT_EQUAL(movements(&fx), 7 + 4);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM notes WHERE state = 1 AND "
+                                      "holder_device = 'dev-a'"),
+                    4);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT balance FROM accounts WHERE kind = 'notes'"), 750);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+}
+
+/* A refused withdrawal: reason err, and nothing moved. */
+static void refused(fixture *fx, const fogpay_key *key, const char *device, uint64_t amount,
+                    fogpay_error want)
+{
+    snapshot before;
+    snapshot_take(fx, &before);
+    uint64_t head = movements(fx);
+    uint64_t in_stock = (uint64_t)raw_long(fx->path, "SELECT count(*) FROM notes WHERE state = 0");
+    static fogpay_note_withdrawal w;
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_note_withdraw(fx->l, key, device, EUR, amount, 0, NULL, NOW_MS, &w), want);
+    CU_ASSERT(snapshot_same(fx, &before));
+    CU_ASSERT_EQUAL(movements(fx), head);
+    CU_ASSERT_EQUAL((uint64_t)raw_long(fx->path, "SELECT count(*) FROM notes WHERE state = 0"),
+                    in_stock);
+}
+
+static void test_refusals(void)
+{
+    fixture fx;
+    stock_open(&fx);
+    fund(fx.l, "dev-a", EUR, 5000);
+    refused(&fx, gateway, "dev-a", 20, FOGPAY_ERR_NOTE_STOCK_SHORT);    /* no 0.20 made of these */
+    refused(&fx, gateway, "dev-a", 4000, FOGPAY_ERR_NOTE_STOCK_SHORT);  /* the stock is 13.00 */
+    refused(&fx, gateway, "dev-b", 500, FOGPAY_ERR_INSUFFICIENT_FUNDS); /* no money */
+    refused(&fx, gateway, "dev-z", 500, FOGPAY_ERR_UNKNOWN_DEVICE);
+    refused(&fx, gateway, "dev-a", 0, FOGPAY_ERR_AMOUNT_ZERO);
+    refused(&fx, key_two, "dev-a", 500, FOGPAY_ERR_NOTE_STOCK_SHORT); /* held by another key */
+    fogpay_device_limits limits = {.wallet_max_minor = 600};
+    device_new(fx.l, "dev-c", fx.entity_a, &limits);
+    fund(fx.l, "dev-c", EUR, 600);
+    static fogpay_note_withdrawal w;
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_note_withdraw(fx.l, gateway, "dev-c", EUR, 500, 0, NULL, NOW_MS, &w),
+        FOGPAY_OK);
+    refused(&fx, gateway, "dev-c", 100 + 50, FOGPAY_ERR_WALLET_MAX); /* 6.50 in notes over 6.00 */
+    CU_ASSERT_EQUAL(fogpay_ledger_device_set_status(fx.l, "dev-a", FOGPAY_DEVICE_SUSPENDED, NOW_MS),
+                    FOGPAY_OK);
+    refused(&fx, gateway, "dev-a", 500, FOGPAY_ERR_DEVICE_SUSPENDED);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+}
+
+/* verify walks the note movement chain and checks the notes account. */
+static void test_verify(void)
+{
+    fixture fx;
+    stock_open(&fx);
+    fund(fx.l, "dev-a", EUR, 2000);
+    static fogpay_note_withdrawal w;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_note_withdraw(fx.l, gateway, "dev-a", EUR, 600, 0, NULL, NOW_MS, &w),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+    char copy[512];
+    path_new(copy, sizeof copy, "copy");
+    copy_file(fx.path, copy);
+    /* A note handed back into the stock by hand: the account no longer matches. */
+    CU_ASSERT_EQUAL(raw_exec(fx.path, "UPDATE notes SET state = 0, holder_device = NULL "
+                                      "WHERE denomination_minor = 100 AND state = 1"),
+                    0);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.path, false, &fx.l), FOGPAY_OK);
+    char problem[256] = "";
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, problem, sizeof problem), FOGPAY_ERR_LEDGER_CORRUPT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(problem, "but the notes out with devices sum to 500"));
+    fogpay_ledger_close(fx.l);
+    /* A movement's record altered: its chain hash no longer follows. */
+    CU_ASSERT_EQUAL(raw_exec(copy,
+                             "DROP TRIGGER note_movements_no_update;"
+                             "UPDATE note_movements SET hash = zeroblob(32) WHERE position = 3"),
+                    0);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(copy, false, &fx.l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, problem, sizeof problem), FOGPAY_ERR_LEDGER_CORRUPT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(problem, "note movement 3: its chain hash"));
+    fogpay_ledger_close(fx.l);
+}
+
+int main(void)
+{
+    static const ledger_test tests[] = {
+        {"a withdrawal of notes against the wallet", test_withdraw},
+        {"every refusal of a withdrawal moves nothing", test_refusals},
+        {"verify checks the note chain and the notes account", test_verify},
+    };
+    int status = ledger_fixture_run("ledger_notes", tests, sizeof tests / sizeof tests[0]);
+    fogpay_note_issuers_clear(&issuers);
+    fogpay_key_free(issuer);
+    fogpay_key_free(gateway);
+    return status;
+}
