@@ -17,10 +17,12 @@
  *     FOGPAY_AGENT_PLAN_CLOCK_SAVE_MS, so a clock set back, even across a
  *     restart, cannot bring the device back into its paid-up period);
  *   - a clock far forward is believed, so the device goes out of action
- *     early rather than late, until the gateway's signed time in the next
- *     receipt or notice corrects it: when that time and the device's differ
- *     by more than FOGPAY_CLOCK_SKEW_MAX_S, the device takes the gateway's
- *     (its offset, and the highest time seen reset to it).
+ *     early rather than late, until the gateway's signed time corrects it:
+ *     the device takes the gateway's time (its offset, and the highest time
+ *     seen reset to it) when its own is more than FOGPAY_CLOCK_SKEW_MAX_S
+ *     ahead of the receipt of the message it is waiting for (a live round
+ *     trip), or behind any verified receipt or notice. A retained notice
+ *     or a repeated receipt may be old, so neither sets the clock back.
  *
  * Out of action. When the plan's clock reaches the paid-up-to time with an
  * instalment left, the plan lapses: persisted, the hook runs with
@@ -187,14 +189,19 @@ static void plan_clock_take(fogpay_agent *a, agent_plan *next, uint64_t now_ms)
     a->plan_mono_ms = fogpay_clock_monotonic_ms();
 }
 
-/* The gateway's signed time gateway_s: taken when the device's differs by
- * more than the allowed skew. */
-static void plan_gateway_time(fogpay_agent *a, agent_plan *next, uint64_t gateway_s)
+/* The gateway's signed time gateway_s: taken when the device's is behind
+ * it by more than the allowed skew, or ahead of it when the time is live
+ * (the receipt of the message the device is waiting for now: a retained
+ * notice or a repeated receipt may be old, so neither sets the clock
+ * back). */
+static void plan_gateway_time(fogpay_agent *a, agent_plan *next, uint64_t gateway_s, bool live)
 {
     uint64_t gateway_ms = gateway_s * 1000;
     uint64_t mine = agent_plan_now_ms(a);
     uint64_t skew = (uint64_t)FOGPAY_CLOCK_SKEW_MAX_S * 1000;
-    if (mine <= gateway_ms + skew && mine + skew >= gateway_ms) {
+    bool behind = mine + skew < gateway_ms;
+    bool ahead = mine > gateway_ms + skew;
+    if (!behind && !(ahead && live)) {
         return;
     }
     next->offset_ms = (int64_t)gateway_ms - (int64_t)fogpay_clock_wall_ms();
@@ -264,7 +271,7 @@ fogpay_error agent_plan_notice(fogpay_agent *a, const fogpay_command *cmd)
         return FOGPAY_ERR_SEQ_CONFLICT;
     }
     agent_plan next = a->plan;
-    plan_gateway_time(a, &next, cmd->issued_s);
+    plan_gateway_time(a, &next, cmd->issued_s, false);
     plan_notice_take(&next, cmd);
     fogpay_error err = plan_store(a, &next);
     if (err == FOGPAY_OK) {
@@ -280,7 +287,7 @@ fogpay_error agent_plan_notice(fogpay_agent *a, const fogpay_command *cmd)
 void agent_plan_receipt(fogpay_agent *a, const fogpay_receipt *r)
 {
     agent_plan next = a->plan;
-    plan_gateway_time(a, &next, r->time_s);
+    plan_gateway_time(a, &next, r->time_s, r->seq == a->awaited_seq);
     bool ours =
         r->plan_id[0] != '\0' && (next.plan_id[0] == '\0' || strcmp(next.plan_id, r->plan_id) == 0);
     if (r->plan_id[0] != '\0' && !ours) {
