@@ -286,6 +286,9 @@ fogpay_error agent_plan_notice(fogpay_agent *a, const fogpay_command *cmd)
 
 void agent_plan_receipt(fogpay_agent *a, const fogpay_receipt *r)
 {
+    if (a->plan.plan_id[0] == '\0' && r->plan_id[0] == '\0') {
+        return; /* a device without a plan keeps its clock as it is */
+    }
     agent_plan next = a->plan;
     plan_gateway_time(a, &next, r->time_s, r->seq == a->awaited_seq);
     bool ours =
