@@ -330,14 +330,24 @@ fogpay_error fogpay_agent_pay_instalment(fogpay_agent *a, fogpay_agent_outcome *
     if (p->left == 0 || p->instalment == 0) {
         return FOGPAY_ERR_PLAN_PAID;
     }
+    /* Marked sent before it is journaled, so that a crash in between never
+     * has run pay it twice; unmarked when it was refused before the
+     * journal (out->seq 0). */
     agent_plan next = a->plan;
+    uint32_t before = next.sent;
     next.sent = p->instalment;
     fogpay_error err = plan_store(a, &next);
     if (err != FOGPAY_OK) {
         return err;
     }
-    return agent_pay_to(a, NULL, next.lender_account, next.amount_minor, next.currency, 0, NULL,
-                        next.plan_id, out);
+    err = agent_pay_to(a, NULL, next.lender_account, next.amount_minor, next.currency, 0, NULL,
+                       next.plan_id, out);
+    if (out->seq == 0) {
+        next = a->plan;
+        next.sent = before;
+        plan_store(a, &next);
+    }
+    return err;
 }
 
 /* An instalment that fell due and was not sent yet, when connected. */
