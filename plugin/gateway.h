@@ -411,7 +411,8 @@ typedef struct fogpay_gateway {
     uint64_t dropped_total;      /* refused over the flow limit without an answer */
     fogpay_flow flow;
     fogpay_sync sync;
-    bool backlog_done; /* the listeners' backlog was set (backlog.c) */
+    bool backlog_done;    /* the listeners' backlog was set (backlog.c) */
+    bool plans_announced; /* the plans' notices were sent again at start (command.c) */
     /* Gateway key rotation (gateway_key.c): the next key's text and start
      * while it is being announced; after a crashed rotation, the ended key
      * that signs the announcements on the first tick. */
@@ -583,6 +584,10 @@ fogpay_error fogpay_command_send(void *gw, const char *device_id, fogpay_command
  * payee, paid-up-to time, arrears). Logs why when it cannot. A
  * fogpay_control_plan_fn. */
 fogpay_error fogpay_command_send_plan(void *gw, const char *plan_id);
+/* Sends the notice of every plan in effect again (at start, on the first
+ * tick with no group open): retained notices are lost with a broker that
+ * does not persist, and a plan defined offline has none yet. */
+void fogpay_command_announce_plans(fogpay_gateway *gw);
 
 /* Announces the gateway's next key (its public text) to device_id, valid
  * from from_s, signed with signer (the key it replaces): at QoS 1, not

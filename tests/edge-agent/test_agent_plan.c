@@ -14,7 +14,8 @@
  *     plan_lapsed, nothing signed); the gateway back, it pays what fell
  *     due and resumes by itself (the hook runs "resume");
  *   - refusals, each moving no money: an instalment of a plan closed
- *     meanwhile (plan_closed at the gateway), an instalment of another
+ *     meanwhile (plan_closed at the gateway; the closing, made offline,
+ *     reaches the device from the gateway's notices sent again at start), an instalment of another
  *     device's plan (plan_device), a forged receipt and a forged plan
  *     notice carrying a later paid-up-to time, and a genuine receipt
  *     replayed (ignored: the paid-up-to time stays);
@@ -524,6 +525,10 @@ static void test_closed_plan(void)
     CU_ASSERT_EQUAL(ledger_balance(NULL), lent);
     CU_ASSERT_EQUAL(ledger_instalments("fin-c", "fin-c-loan").count, 0);
     CU_ASSERT_EQUAL(status_value("fin-c", "pending "), 0);
+    /* The gateway announced its plans again at start: the closing made
+     * offline reached the device as a notice with nothing left. */
+    CU_ASSERT_EQUAL(status_value("fin-c", "plan_left "), 0);
+    CU_ASSERT_EQUAL(status_value("fin-c", "plan_lapsed no"), 0);
 }
 
 /* The agent of device in this process, on its state dir. */
