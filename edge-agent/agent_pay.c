@@ -20,7 +20,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "agent_internal.h"
 #include "fogpay_clock.h"
@@ -238,7 +237,7 @@ fogpay_error fogpay_agent_bind(fogpay_agent *a, const char *meter_id, const char
     strcpy(b.device_id, a->device_id);
     strcpy(b.meter_id, meter_id);
     strcpy(b.tariff_id, tariff_id);
-    b.created_s = (uint64_t)time(NULL);
+    b.created_s = agent_plan_now_ms(a) / 1000;
     return agent_send_message(a, &b, &b.seq, b.prev_hash, agent_encode_bind, FOGPAY_RECEIPT_BIND,
                               out);
 }
@@ -259,7 +258,7 @@ fogpay_error fogpay_agent_usage(fogpay_agent *a, const char *meter_id, uint64_t 
     strcpy(u.meter_id, meter_id);
     strcpy(u.unit, unit);
     u.quantity = quantity;
-    u.created_s = (uint64_t)time(NULL);
+    u.created_s = agent_plan_now_ms(a) / 1000;
     return agent_send_message(a, &u, &u.seq, u.prev_hash, agent_encode_usage, FOGPAY_RECEIPT_USAGE,
                               out);
 }

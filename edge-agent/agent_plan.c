@@ -253,6 +253,9 @@ static void plan_notice_take(agent_plan *next, const fogpay_command *cmd)
         snprintf(next->plan_id, sizeof next->plan_id, "%s", cmd->plan_id);
     }
     next->notice_seq = cmd->command_seq;
+    if (cmd->instalment == next->sent && cmd->amount_minor != next->amount_minor) {
+        next->sent--; /* refused for its amount (its usage part grew): paid again at this one */
+    }
     if (cmd->paid_up_to_s * 1000 > next->paid_up_to_ms) {
         next->paid_up_to_ms = cmd->paid_up_to_s * 1000;
     }

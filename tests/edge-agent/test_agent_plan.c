@@ -19,6 +19,10 @@
  *     device's plan (plan_device), a forged receipt and a forged plan
  *     notice carrying a later paid-up-to time, and a genuine receipt
  *     replayed (ignored: the paid-up-to time stays);
+ *   - usage-dependent: the device's readings of the plan's meter raise its
+ *     first instalment; paid at the notice's amount it is refused
+ *     (instalment_amount), the gateway's fresh notice names the amount due
+ *     and the device pays exactly that;
  *   - the clock rules: a clock set back does not bring a lapsed device
  *     back; a clock far forward puts it out of action at once, and the
  *     gateway's signed time in the next receipt sets it right.
@@ -97,7 +101,8 @@ static void register_device(fogpay_ledger *l, const char *id, const char *entity
     fogpay_key_free(key);
 }
 
-static const char *const devices[] = {"fin-a", "fin-b", "fin-c", "fin-d", "fin-e", "fin-f"};
+static const char *const devices[] = {"fin-a", "fin-b", "fin-c", "fin-d",
+                                      "fin-e", "fin-f", "fin-g"};
 
 static int suite_init(void)
 {
@@ -278,32 +283,44 @@ static int operator_run(const char *const *args)
 }
 
 /* A plan of 1200.00 EUR at 950 bp in 12 instalments of period_ms for
- * device, with grace_ms of grace, created online. */
+ * device, with grace_ms of grace (and more, NULL-terminated), created
+ * online. */
+static void plan_create_with(const char *plan, const char *device, const char *period_ms,
+                             const char *grace_ms, const char *const *more)
+{
+    const char *args[ARGS_MAX] = {"plan",
+                                  "create",
+                                  "--plan",
+                                  plan,
+                                  "--device",
+                                  device,
+                                  "--lender",
+                                  lender,
+                                  "--currency",
+                                  "EUR",
+                                  "--principal",
+                                  "1200.00",
+                                  "--rate-basis-points",
+                                  "950",
+                                  "--instalments",
+                                  "12",
+                                  "--period-ms",
+                                  period_ms,
+                                  "--grace-ms",
+                                  grace_ms,
+                                  NULL};
+    size_t n = 20;
+    for (size_t i = 0; more && more[i] && n < ARGS_MAX - 1; i++) {
+        args[n++] = more[i];
+    }
+    args[n] = NULL;
+    CU_ASSERT_EQUAL_FATAL(operator_run(args), 0);
+}
+
 static void plan_create_every(const char *plan, const char *device, const char *period_ms,
                               const char *grace_ms)
 {
-    const char *args[] = {"plan",
-                          "create",
-                          "--plan",
-                          plan,
-                          "--device",
-                          device,
-                          "--lender",
-                          lender,
-                          "--currency",
-                          "EUR",
-                          "--principal",
-                          "1200.00",
-                          "--rate-basis-points",
-                          "950",
-                          "--instalments",
-                          "12",
-                          "--period-ms",
-                          period_ms,
-                          "--grace-ms",
-                          grace_ms,
-                          NULL};
-    CU_ASSERT_EQUAL_FATAL(operator_run(args), 0);
+    plan_create_with(plan, device, period_ms, grace_ms, NULL);
 }
 
 static void plan_create(const char *plan, const char *device, const char *grace_ms)
@@ -684,6 +701,37 @@ static void test_forged_paid_up_to(void)
     CU_ASSERT_EQUAL(ledger_balance(NULL), lent);
 }
 
+/* fin-g's plan charges 3/100 cents a unit of meter m1 besides: its
+ * readings of 1000 and 5000 units in the first period make the first
+ * instalment 120 cents more than the notice sent at creation says. */
+static void test_usage_instalment(void)
+{
+    const char *usage_price[] = {"--usage-price", "3/100", "--meter", "m1", NULL};
+    plan_create_with("fin-g-loan", "fin-g", "3600000", "3600000", usage_price);
+    const char *first[] = {"usage", "--meter", "m1", "--quantity", "1000", "--unit", "kWh", NULL};
+    const char *second[] = {"usage", "--meter", "m1", "--quantity", "5000", "--unit", "kWh", NULL};
+    CU_ASSERT_EQUAL(agent("fin-g", first), 0);
+    CU_ASSERT_EQUAL(agent("fin-g", second), 0);
+    fogpay_plan p = ledger_plan("fin-g-loan");
+    fogpay_instalment fixed;
+    CU_ASSERT_EQUAL_FATAL(fogpay_plan_instalment(&p, 1, 0, &fixed), FOGPAY_OK);
+    /* The notice at creation: the fixed part only. */
+    CU_ASSERT_EQUAL(status_value("fin-g", "plan_amount "), (long long)fixed.amount_minor);
+    const char *run[] = {"run", NULL};
+    char log[TEST_BROKER_PATH_MAX];
+    path_in("fin-g.log", log);
+    pid_t pid = agent_spawn_at("fin-g", NULL, "fin-g.log", run);
+    CU_ASSERT(wait_instalments("fin-g", "fin-g-loan", 1));
+    kill(pid, SIGTERM);
+    CU_ASSERT_EQUAL(testutil_wait_exit(pid), 0);
+    instalments in = ledger_instalments("fin-g", "fin-g-loan");
+    CU_ASSERT_EQUAL(in.count, 1);
+    CU_ASSERT_EQUAL(in.sum_minor, fixed.amount_minor + 4000 * 3 / 100);
+    char *text = testutil_read_file(log, NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text ? text : "", "rejected: instalment_amount"));
+    free(text);
+}
+
 /* A --test-clock whose wall clock reads shift_ms later (earlier when
  * negative) than the common one: epoch' = epoch - shift / (RATE - 1). */
 static void clock_shifted(int64_t shift_ms, char *out, size_t cap)
@@ -752,6 +800,8 @@ int main(int argc, char **argv)
     CU_add_test(s, "refused: an instalment of a closed plan", test_closed_plan);
     CU_add_test(s, "refused: an instalment of another device's plan", test_another_devices_plan);
     CU_add_test(s, "ignored: forged and replayed paid-up-to times", test_forged_paid_up_to);
+    CU_add_test(s, "usage-dependent: the amount due now, from a fresh notice",
+                test_usage_instalment);
     CU_add_test(s, "clock set back: still out of action", test_clock_set_back);
     CU_add_test(s, "clock far forward: out of action until the gateway's time",
                 test_clock_far_forward);
