@@ -212,24 +212,22 @@ static int command_plan_batch_visit(void *ctx, const fogpay_plan *plan)
 
 void fogpay_command_announce_plans(fogpay_gateway *gw)
 {
-    char after[FOGPAY_PLAN_ID_MAX + 1] = "";
-    size_t sent = 0;
-    for (;;) {
-        command_plan_batch b = {.after = after};
-        if (fogpay_ledger_plan_list(gw->ledger, NULL, command_plan_batch_visit, &b) != FOGPAY_OK) {
-            mosquitto_log_printf(MOSQ_LOG_WARNING, "fogpay: the plans could not be listed; "
-                                                   "their notices were not sent again");
-            return;
-        }
-        for (size_t i = 0; i < b.count; i++) {
-            sent += fogpay_command_send_plan(gw, b.ids[i]) == FOGPAY_OK;
-        }
-        if (b.count < FOGPAY_PLAN_ANNOUNCE_BATCH) {
-            break;
-        }
-        snprintf(after, sizeof after, "%s", b.ids[b.count - 1]);
+    if (gw->plans_announced || gw->in_transaction) {
+        return;
     }
-    if (sent > 0) {
-        mosquitto_log_printf(MOSQ_LOG_INFO, "fogpay: %zu plan notices sent again", sent);
+    command_plan_batch b = {.after = gw->plans_announced_after};
+    if (fogpay_ledger_plan_list(gw->ledger, NULL, command_plan_batch_visit, &b) != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_WARNING, "fogpay: the plans could not be listed; their "
+                                               "notices are not sent again");
+        gw->plans_announced = true;
+        return;
     }
+    for (size_t i = 0; i < b.count; i++) {
+        fogpay_command_send_plan(gw, b.ids[i]);
+    }
+    if (b.count < FOGPAY_PLAN_ANNOUNCE_BATCH) {
+        gw->plans_announced = true;
+        return;
+    }
+    snprintf(gw->plans_announced_after, sizeof gw->plans_announced_after, "%s", b.ids[b.count - 1]);
 }

@@ -412,7 +412,8 @@ typedef struct fogpay_gateway {
     fogpay_flow flow;
     fogpay_sync sync;
     bool backlog_done;    /* the listeners' backlog was set (backlog.c) */
-    bool plans_announced; /* the plans' notices were sent again at start (command.c) */
+    bool plans_announced; /* the plans' notices were sent again after the start (command.c) */
+    char plans_announced_after[FOGPAY_PLAN_ID_MAX + 1]; /* the last plan announced so far */
     /* Gateway key rotation (gateway_key.c): the next key's text and start
      * while it is being announced; after a crashed rotation, the ended key
      * that signs the announcements on the first tick. */
@@ -584,9 +585,10 @@ fogpay_error fogpay_command_send(void *gw, const char *device_id, fogpay_command
  * payee, paid-up-to time, arrears). Logs why when it cannot. A
  * fogpay_control_plan_fn. */
 fogpay_error fogpay_command_send_plan(void *gw, const char *plan_id);
-/* Sends the notice of every plan in effect again (at start, on the first
- * tick with no group open): retained notices are lost with a broker that
- * does not persist, and a plan defined offline has none yet. */
+/* On each tick after the start, with no group open, until every plan is
+ * done: sends the notices of the next FOGPAY_PLAN_ANNOUNCE_BATCH plans
+ * again (retained notices are lost with a broker that does not persist,
+ * and a plan defined offline has none yet). */
 void fogpay_command_announce_plans(fogpay_gateway *gw);
 
 /* Announces the gateway's next key (its public text) to device_id, valid

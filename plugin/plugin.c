@@ -72,10 +72,7 @@ static int plugin_on_tick(int event, void *event_data, void *user_data)
         fogpay_backlog_raise(gw);
     }
     fogpay_outbox_run(gw);
-    if (!gw->plans_announced && !gw->in_transaction) {
-        gw->plans_announced = true;
-        fogpay_command_announce_plans(gw);
-    }
+    fogpay_command_announce_plans(gw); /* after the start, a batch a tick */
     fogpay_gateway_key_tick(gw);
     fogpay_hold_tick(gw, fogpay_clock_wall_ms()); /* does nothing while a group is open */
     fogpay_sync_tick(gw, fogpay_clock_wall_ms()); /* does nothing while a group is open */

@@ -102,7 +102,7 @@ static void register_device(fogpay_ledger *l, const char *id, const char *entity
 }
 
 static const char *const devices[] = {"fin-a", "fin-b", "fin-c", "fin-d",
-                                      "fin-e", "fin-f", "fin-g"};
+                                      "fin-e", "fin-f", "fin-g", "fin-h"};
 
 static int suite_init(void)
 {
@@ -512,6 +512,49 @@ static void test_offline_lapse(void)
     CU_ASSERT_EQUAL(status_value("fin-b", "pending "), 0);
 }
 
+/* Plans defined offline for fin-h, more than one batch of the gateway's
+ * notices at start. */
+#define OFFLINE_PLANS 20
+
+static void plans_offline(void)
+{
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    for (int i = 0; i < OFFLINE_PLANS; i++) {
+        fogpay_plan p;
+        memset(&p, 0, sizeof p);
+        snprintf(p.plan_id, sizeof p.plan_id, "fin-h-%02d", i);
+        snprintf(p.device_id, sizeof p.device_id, "fin-h");
+        snprintf(p.lender_entity, sizeof p.lender_entity, "%s", lender);
+        p.currency = EUR;
+        p.principal_minor = PRINCIPAL;
+        p.instalment_count = 12;
+        p.period_ms = PERIOD_MS;
+        p.effective_ms = fogpay_clock_wall_ms();
+        CU_ASSERT_EQUAL(fogpay_ledger_plan_define(l, &p, p.effective_ms), FOGPAY_OK);
+    }
+    fogpay_ledger_close(l);
+}
+
+/* Waits until the gateway numbered count commands of device. */
+static bool wait_commands(const char *device, uint64_t count)
+{
+    uint64_t until = testutil_now_ms() + WAIT_REAL_MS;
+    while (testutil_now_ms() < until) {
+        fogpay_ledger *l;
+        fogpay_device d;
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+        bool done =
+            fogpay_ledger_device_get(l, device, &d) == FOGPAY_OK && d.last_command_seq >= count;
+        fogpay_ledger_close(l);
+        if (done) {
+            return true;
+        }
+        testutil_sleep_ms(100);
+    }
+    return false;
+}
+
 /* An instalment of a plan closed while the device was away: refused by
  * the gateway, no money moved. */
 static void test_closed_plan(void)
@@ -530,6 +573,7 @@ static void test_closed_plan(void)
     char log[TEST_BROKER_PATH_MAX];
     path_in("fogpayctl.log", log);
     CU_ASSERT_EQUAL(testutil_command_logged(close, log), 0);
+    plans_offline();
     int64_t device = ledger_balance("fin-c"), lent = ledger_balance(NULL);
     CU_ASSERT_FATAL(test_broker_restart(&broker));
     char out[TEST_BROKER_PATH_MAX];
@@ -546,6 +590,8 @@ static void test_closed_plan(void)
      * offline reached the device as a notice with nothing left. */
     CU_ASSERT_EQUAL(status_value("fin-c", "plan_left "), 0);
     CU_ASSERT_EQUAL(status_value("fin-c", "plan_lapsed no"), 0);
+    /* fin-h's 20 plans, defined offline, each announced (two batches). */
+    CU_ASSERT(wait_commands("fin-h", OFFLINE_PLANS));
 }
 
 /* The agent of device in this process, on its state dir. */
