@@ -36,6 +36,15 @@
  * lives; it bounds a schedule listed in full by the control API. */
 #define FOGPAY_PLAN_INSTALMENTS_MAX 600
 
+/* Plans whose notice the gateway publishes again after its start, one
+ * batch a tick (the plan ids are read, then each notice numbered, signed
+ * and sent): the retained notices do not survive a broker without
+ * persistence, and a plan defined offline (fogpayctl --db) has none yet.
+ * Each notice commits its command seq (an fsync) on the broker's thread,
+ * so a batch of 16 holds the broker for tens of milliseconds at most; a
+ * gateway's plans are announced over as many ticks as they need. */
+#define FOGPAY_PLAN_ANNOUNCE_BATCH 16
+
 /* A plan's period, from a minute (so that a test runs a whole plan in
  * minutes) to a leap year; its grace at most one period, so that an
  * instalment is late before the next falls due. */

@@ -5,10 +5,11 @@
  *
  * A fogpay_agent holds the device key, the gateway's public key, the
  * journal (agent_journal.h) and the device's persisted state (suspended,
- * limits, last known balances), and an MQTT connection (agent_client.h).
- * Paying is: check locally (suspended, limits, journal room), reserve a
- * sequence number durably, build and sign the intent, journal it with
- * fsync, publish it at QoS 1, and wait for its receipt. Every receipt and
+ * limits, last known balances, its financing plan), and an MQTT connection
+ * (agent_client.h). Paying is: check locally (suspended, out of action by
+ * its plan, limits, journal room), reserve a sequence number durably,
+ * build and sign the intent, journal it with fsync, publish it at QoS 1,
+ * and wait for its receipt. Every receipt and
  * command is verified with the gateway key its kid names, at a time within
  * that key's validity, before it changes anything.
  *

@@ -128,7 +128,8 @@ fogpay_error fogpay_agent_command_handle(fogpay_agent *a, const uint8_t *msg, si
         break;
     case FOGPAY_COMMAND_RESUME:
         next.suspended = false;
-        next.hook_pending = AGENT_HOOK_RESUME;
+        /* A device out of action by its plan stays so: no resume hook. */
+        next.hook_pending = a->plan.lapsed ? AGENT_HOOK_NONE : AGENT_HOOK_RESUME;
         break;
     case FOGPAY_COMMAND_GATEWAY_KEY:
         err = agent_gateway_key_announced(a, &signer, &cmd, &next);

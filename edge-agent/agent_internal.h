@@ -21,7 +21,9 @@
  *                    the paid-up-to time enforced offline, the plan's clock
  *
  * Calls go one way: pay to loop and send; loop to receipt, command and
- * send; receipt and command to state; every file may log.
+ * send; receipt and command to plan and state; the daemon's loop (run) to
+ * plan, and plan to pay for a due instalment (never from inside a wait,
+ * so a payment's wait never pays another); every file may log.
  *
  * The fogpay_agent struct is allocated by fogpay_agent_open() and owns the
  * keys, the journal and the client; everything else is held by value.

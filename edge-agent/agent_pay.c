@@ -20,7 +20,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "agent_internal.h"
 #include "fogpay_clock.h"
@@ -247,7 +246,7 @@ fogpay_error fogpay_agent_bind_hold(fogpay_agent *a, const char *meter_id, const
     strcpy(b.meter_id, meter_id);
     strcpy(b.tariff_id, tariff_id);
     b.hold_id = hold_id;
-    b.created_s = (uint64_t)time(NULL);
+    b.created_s = agent_plan_now_ms(a) / 1000;
     return agent_send_message(a, &b, &b.seq, b.prev_hash, agent_encode_bind, FOGPAY_RECEIPT_BIND,
                               out);
 }
@@ -278,7 +277,7 @@ fogpay_error fogpay_agent_withdraw(fogpay_agent *a, uint64_t amount_minor, uint1
     strcpy(m.device_id, a->device_id);
     m.amount_minor = amount_minor;
     m.currency = currency;
-    m.created_s = (uint64_t)time(NULL);
+    m.created_s = agent_plan_now_ms(a) / 1000;
     return agent_send_message(a, &m, &m.seq, m.prev_hash, agent_encode_withdraw,
                               FOGPAY_RECEIPT_WITHDRAW, out);
 }
@@ -299,7 +298,7 @@ fogpay_error fogpay_agent_usage(fogpay_agent *a, const char *meter_id, uint64_t 
     strcpy(u.meter_id, meter_id);
     strcpy(u.unit, unit);
     u.quantity = quantity;
-    u.created_s = (uint64_t)time(NULL);
+    u.created_s = agent_plan_now_ms(a) / 1000;
     return agent_send_message(a, &u, &u.seq, u.prev_hash, agent_encode_usage, FOGPAY_RECEIPT_USAGE,
                               out);
 }

@@ -17,10 +17,12 @@
  *     FOGPAY_AGENT_PLAN_CLOCK_SAVE_MS, so a clock set back, even across a
  *     restart, cannot bring the device back into its paid-up period);
  *   - a clock far forward is believed, so the device goes out of action
- *     early rather than late, until the gateway's signed time in the next
- *     receipt or notice corrects it: when that time and the device's differ
- *     by more than FOGPAY_CLOCK_SKEW_MAX_S, the device takes the gateway's
- *     (its offset, and the highest time seen reset to it).
+ *     early rather than late, until the gateway's signed time corrects it:
+ *     the device takes the gateway's time (its offset, and the highest time
+ *     seen reset to it) when its own is more than FOGPAY_CLOCK_SKEW_MAX_S
+ *     ahead of the receipt of the message it is waiting for (a live round
+ *     trip), or behind any verified receipt or notice. A retained notice
+ *     or a repeated receipt may be old, so neither sets the clock back.
  *
  * Out of action. When the plan's clock reaches the paid-up-to time with an
  * instalment left, the plan lapses: persisted, the hook runs with
@@ -187,14 +189,19 @@ static void plan_clock_take(fogpay_agent *a, agent_plan *next, uint64_t now_ms)
     a->plan_mono_ms = fogpay_clock_monotonic_ms();
 }
 
-/* The gateway's signed time gateway_s: taken when the device's differs by
- * more than the allowed skew. */
-static void plan_gateway_time(fogpay_agent *a, agent_plan *next, uint64_t gateway_s)
+/* The gateway's signed time gateway_s: taken when the device's is behind
+ * it by more than the allowed skew, or ahead of it when the time is live
+ * (the receipt of the message the device is waiting for now: a retained
+ * notice or a repeated receipt may be old, so neither sets the clock
+ * back). */
+static void plan_gateway_time(fogpay_agent *a, agent_plan *next, uint64_t gateway_s, bool live)
 {
     uint64_t gateway_ms = gateway_s * 1000;
     uint64_t mine = agent_plan_now_ms(a);
     uint64_t skew = (uint64_t)FOGPAY_CLOCK_SKEW_MAX_S * 1000;
-    if (mine <= gateway_ms + skew && mine + skew >= gateway_ms) {
+    bool behind = mine + skew < gateway_ms;
+    bool ahead = mine > gateway_ms + skew;
+    if (!behind && !(ahead && live)) {
         return;
     }
     next->offset_ms = (int64_t)gateway_ms - (int64_t)fogpay_clock_wall_ms();
@@ -246,6 +253,9 @@ static void plan_notice_take(agent_plan *next, const fogpay_command *cmd)
         snprintf(next->plan_id, sizeof next->plan_id, "%s", cmd->plan_id);
     }
     next->notice_seq = cmd->command_seq;
+    if (cmd->instalment == next->sent && cmd->amount_minor != next->amount_minor) {
+        next->sent--; /* refused for its amount (its usage part grew): paid again at this one */
+    }
     if (cmd->paid_up_to_s * 1000 > next->paid_up_to_ms) {
         next->paid_up_to_ms = cmd->paid_up_to_s * 1000;
     }
@@ -264,7 +274,7 @@ fogpay_error agent_plan_notice(fogpay_agent *a, const fogpay_command *cmd)
         return FOGPAY_ERR_SEQ_CONFLICT;
     }
     agent_plan next = a->plan;
-    plan_gateway_time(a, &next, cmd->issued_s);
+    plan_gateway_time(a, &next, cmd->issued_s, false);
     plan_notice_take(&next, cmd);
     fogpay_error err = plan_store(a, &next);
     if (err == FOGPAY_OK) {
@@ -279,8 +289,11 @@ fogpay_error agent_plan_notice(fogpay_agent *a, const fogpay_command *cmd)
 
 void agent_plan_receipt(fogpay_agent *a, const fogpay_receipt *r)
 {
+    if (a->plan.plan_id[0] == '\0' && r->plan_id[0] == '\0') {
+        return; /* a device without a plan keeps its clock as it is */
+    }
     agent_plan next = a->plan;
-    plan_gateway_time(a, &next, r->time_s);
+    plan_gateway_time(a, &next, r->time_s, r->seq == a->awaited_seq);
     bool ours =
         r->plan_id[0] != '\0' && (next.plan_id[0] == '\0' || strcmp(next.plan_id, r->plan_id) == 0);
     if (r->plan_id[0] != '\0' && !ours) {
@@ -320,14 +333,24 @@ fogpay_error fogpay_agent_pay_instalment(fogpay_agent *a, fogpay_agent_outcome *
     if (p->left == 0 || p->instalment == 0) {
         return FOGPAY_ERR_PLAN_PAID;
     }
+    /* Marked sent before it is journaled, so that a crash in between never
+     * has run pay it twice; unmarked when it was refused before the
+     * journal (out->seq 0). */
     agent_plan next = a->plan;
+    uint32_t before = next.sent;
     next.sent = p->instalment;
     fogpay_error err = plan_store(a, &next);
     if (err != FOGPAY_OK) {
         return err;
     }
-    return agent_pay_to(a, NULL, next.lender_account, next.amount_minor, next.currency, 0, NULL,
-                        next.plan_id, out);
+    err = agent_pay_to(a, NULL, next.lender_account, next.amount_minor, next.currency, 0, NULL,
+                       next.plan_id, out);
+    if (out->seq == 0) {
+        next = a->plan;
+        next.sent = before;
+        plan_store(a, &next);
+    }
+    return err;
 }
 
 /* An instalment that fell due and was not sent yet, when connected. */

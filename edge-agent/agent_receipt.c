@@ -15,6 +15,10 @@
  * a replay of an old one (its message is no longer pending). The second
  * copy of a receipt that MQTT 5 delivers on both the receipt and the reply
  * topic is such a replay too, and is logged only when verbose.
+ *
+ * A receipt that answers a pending message also gives agent_plan.c the
+ * gateway's signed time and, on a settled instalment, where the plan
+ * stands (agent_plan_receipt), before anything else of it is applied.
  */
 #include <string.h>
 

@@ -204,3 +204,46 @@ fogpay_error fogpay_command_send_plan(void *gateway, const char *plan_id)
     }
     return err;
 }
+
+/* A batch of plan ids after a given one, read by fogpay_ledger_plan_list. */
+typedef struct command_plan_batch {
+    const char *after; /* ids up to this one are announced already ("": none) */
+    char ids[FOGPAY_PLAN_ANNOUNCE_BATCH][FOGPAY_PLAN_ID_MAX + 1];
+    size_t count;
+} command_plan_batch;
+
+static int command_plan_batch_visit(void *ctx, const fogpay_plan *plan)
+{
+    command_plan_batch *b = ctx;
+    if (strcmp(plan->plan_id, b->after) <= 0 ||
+        (b->count > 0 && strcmp(plan->plan_id, b->ids[b->count - 1]) == 0)) {
+        return 0; /* announced, or a later version of the last id */
+    }
+    if (b->count == FOGPAY_PLAN_ANNOUNCE_BATCH) {
+        return 1;
+    }
+    snprintf(b->ids[b->count++], sizeof b->ids[0], "%s", plan->plan_id);
+    return 0;
+}
+
+void fogpay_command_announce_plans(fogpay_gateway *gw)
+{
+    if (gw->plans_announced || gw->in_transaction) {
+        return;
+    }
+    command_plan_batch b = {.after = gw->plans_announced_after};
+    if (fogpay_ledger_plan_list(gw->ledger, NULL, command_plan_batch_visit, &b) != FOGPAY_OK) {
+        mosquitto_log_printf(MOSQ_LOG_WARNING, "fogpay: the plans could not be listed; their "
+                                               "notices are not sent again");
+        gw->plans_announced = true;
+        return;
+    }
+    for (size_t i = 0; i < b.count; i++) {
+        fogpay_command_send_plan(gw, b.ids[i]);
+    }
+    if (b.count < FOGPAY_PLAN_ANNOUNCE_BATCH) {
+        gw->plans_announced = true;
+        return;
+    }
+    snprintf(gw->plans_announced_after, sizeof gw->plans_announced_after, "%s", b.ids[b.count - 1]);
+}

@@ -430,7 +430,9 @@ typedef struct fogpay_gateway {
     fogpay_flow flow;
     fogpay_sync sync;
     fogpay_metrics metrics;
-    bool backlog_done; /* the listeners' backlog was set (backlog.c) */
+    bool backlog_done;    /* the listeners' backlog was set (backlog.c) */
+    bool plans_announced; /* the plans' notices were sent again after the start (command.c) */
+    char plans_announced_after[FOGPAY_PLAN_ID_MAX + 1]; /* the last plan announced so far */
     /* Gateway key rotation (gateway_key.c): the next key's text and start
      * while it is being announced; after a crashed rotation, the ended key
      * that signs the announcements on the first tick. */
@@ -632,6 +634,11 @@ fogpay_error fogpay_command_send_for(fogpay_gateway *gw, const char *device_id,
  * payee, paid-up-to time, arrears). Logs why when it cannot. A
  * fogpay_control_plan_fn. */
 fogpay_error fogpay_command_send_plan(void *gw, const char *plan_id);
+/* On each tick after the start, with no group open, until every plan is
+ * done: sends the notices of the next FOGPAY_PLAN_ANNOUNCE_BATCH plans
+ * again (retained notices are lost with a broker that does not persist,
+ * and a plan defined offline has none yet). */
+void fogpay_command_announce_plans(fogpay_gateway *gw);
 
 /* Announces the gateway's next key (its public text) to device_id, valid
  * from from_s, signed with signer (the key it replaces): at QoS 1, not

@@ -139,6 +139,20 @@ static void outbox_answer(const fogpay_gateway *gw, const fogpay_job *job)
     outbox_publish(job->device_id, job->response_topic, job->answer, job->answer_len, props);
 }
 
+/* After a settled instalment, its plan's notice; after an instalment
+ * refused for its amount (its usage part grew since the last notice), a
+ * notice with the amount due now, so that the device can pay it. */
+static void outbox_plan_notice(fogpay_gateway *gw, const fogpay_job *job)
+{
+    const fogpay_receipt *r = &job->receipt;
+    if (r->plan_id[0] != '\0') {
+        fogpay_command_send_plan(gw, r->plan_id);
+    } else if (job->kind == FOGPAY_RECEIPT_INTENT && r->status == FOGPAY_STATUS_REJECTED &&
+               r->reason == FOGPAY_ERR_INSTALMENT_AMOUNT && job->intent.plan_id[0] != '\0') {
+        fogpay_command_send_plan(gw, job->intent.plan_id);
+    }
+}
+
 /* Ends the group: commits it (or rolls it back when a record failed), then
  * publishes the answers of [head, settle) in order, or withholds them all
  * when nothing of the group was settled. A settled instalment's answer is
@@ -172,8 +186,8 @@ static void outbox_commit(fogpay_gateway *gw)
             outbox_answer(gw, job);
             fogpay_live_feed_publish(gw, job);
         }
-        if (committed && job->record && job->receipt.plan_id[0] != '\0') {
-            fogpay_command_send_plan(gw, job->receipt.plan_id); /* the instalment's notice */
+        if (committed && job->record) {
+            outbox_plan_notice(gw, job);
         }
         fogpay_pending_remove(&gw->pending, job->device_id);
         fogpay_outbox_job_free(job);

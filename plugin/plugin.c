@@ -82,6 +82,7 @@ static int plugin_on_tick(int event, void *event_data, void *user_data)
         fogpay_backlog_raise(gw);
     }
     fogpay_outbox_run(gw);
+    fogpay_command_announce_plans(gw); /* after the start, a batch a tick */
     fogpay_gateway_key_tick(gw);
     fogpay_hold_tick(gw, fogpay_clock_wall_ms());    /* does nothing while a group is open */
     fogpay_collect_tick(gw, fogpay_clock_wall_ms()); /* nor this */

@@ -26,6 +26,11 @@
  *     on the tick and attributed to the owner when each fell due, its
  *     arrears entered and cleared, what is left settled early; the same
  *     sums per owner in the ledger, the JSON export and the cloud store;
+ *   - financing: a device's plan of 12 instalments created by the operator
+ *     online, every instalment paid by the device itself (fogpay-agent
+ *     pay-instalment, from the retained plan notice); the cloud's copy
+ *     holds the 12, summing to principal plus interest exactly, and every
+ *     account has the ledger's balance, as the agent has its wallet's;
  *   - batches published by hand on the cloud broker: a duplicate is acked
  *     stored again and stored once, a flipped byte and an unknown key get no
  *     ack, a gap gets a resend from the right position, a fork is refused.
@@ -232,6 +237,13 @@ static bool gateway_start(gateway *g)
         return false;
     }
     fogpay_key_free(key);
+    /* The operator "ops" (password "ops-pass") for fogpayctl online. */
+    char operators[TEST_BROKER_PATH_MAX], hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
+    char line[FOGPAY_PASSWORD_HASH_TEXT_MAX + 8];
+    gw_path(g, "operators", operators);
+    fogpay_password_hash("ops-pass", 8, 1000, hash, sizeof hash);
+    snprintf(line, sizeof line, "ops:%s\n", hash);
+    write_text(operators, line);
     fogpay_ledger *l = NULL;
     if (fogpay_ledger_open(g->db, true, &l) != FOGPAY_OK) {
         return false;
@@ -253,6 +265,7 @@ static bool gateway_start(gateway *g)
              "plugin_opt_gateway_id %s\n"
              "plugin_opt_gateway_key %s\n"
              "plugin_opt_currencies EUR\n"
+             "plugin_opt_operators %s\n"
              "plugin_opt_cloud_key %s\n"
              "plugin_opt_sync_batch 8\n"
              "plugin_opt_sync_interval 50\n"
@@ -265,8 +278,8 @@ static bool gateway_start(gateway *g)
              "restart_timeout 1\n"
              "topic fogpay/v1/gw/%s/batch out 1\n"
              "topic fogpay/v1/gw/%s/ack in 1\n",
-             getenv("FOGPAY_PLUGIN"), g->db, g->id, g->key_path, cloud_key_text, cloud.port, g->id,
-             g->id, g->id);
+             getenv("FOGPAY_PLUGIN"), g->db, g->id, g->key_path, operators, cloud_key_text,
+             cloud.port, g->id, g->id, g->id);
     return test_broker_start(&g->broker, conf);
 }
 
@@ -999,6 +1012,145 @@ static void test_fees(void)
     fogpay_ledger_close(l);
 }
 
+/* The instalments to account in the cloud's copy of g (the store's rows
+ * carry kind and accounts; the plan is in the record): count and sum. */
+typedef struct cloud_instalments {
+    uint64_t account;
+    uint32_t count;
+    uint64_t sum_minor;
+    uint64_t last;
+} cloud_instalments;
+
+static int cloud_instalments_visit(void *ctx, const char *gateway_id, const fogpay_transfer *t,
+                                   const uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    (void)gateway_id;
+    (void)hash;
+    cloud_instalments *c = ctx;
+    if (t->kind == FOGPAY_TRANSFER_INSTALMENT && t->credit_account == c->account) {
+        c->count++;
+        c->sum_minor += t->amount_minor;
+    }
+    c->last = t->position;
+    return 0;
+}
+
+static cloud_instalments cloud_instalments_of(const gateway *g, uint64_t account)
+{
+    cloud_instalments c = {.account = account};
+    fogpay_store *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_store_open(store_conninfo, false, &s), FOGPAY_OK);
+    for (uint64_t before = UINT64_MAX; before != c.last;) {
+        before = c.last;
+        fogpay_store_filter f = {
+            .gateway_id = g->id, .after_gateway = g->id, .after_position = c.last};
+        CU_ASSERT_EQUAL(fogpay_store_transfers(s, &f, cloud_instalments_visit, &c), FOGPAY_OK);
+    }
+    fogpay_store_close(s);
+    return c;
+}
+
+/* fogpayctl online on g as the operator, with args (NULL-terminated). */
+static int operator_run(gateway *g, const char *const *args)
+{
+    char port[16], password_file[TEST_BROKER_PATH_MAX], log[TEST_BROKER_PATH_MAX];
+    snprintf(port, sizeof port, "%d", g->broker.port);
+    gw_path(g, "ops.password", password_file);
+    gw_path(g, "fogpayctl.log", log);
+    write_text(password_file, "ops-pass\n");
+    const char *argv[ARGS_MAX] = {ctl_bin, "-h",  "127.0.0.1",       "-p",         port,
+                                  "-u",    "ops", "--password-file", password_file};
+    size_t n = 9;
+    for (size_t i = 0; args[i] && n < ARGS_MAX - 1; i++) {
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    return testutil_command_logged(argv, log);
+}
+
+/* The first number after key at the start of a line of dev-a's status. */
+static long long agent_status_value(gateway *g, const char *key)
+{
+    char out[TEST_BROKER_PATH_MAX];
+    gw_path(g, "status.txt", out);
+    const char *status[] = {"status", NULL};
+    CU_ASSERT_EQUAL(agent_run_to(g, status, false, NULL, out), 0);
+    char *text = testutil_read_file(out, NULL);
+    long long value = -1;
+    for (char *line = text; line && *line;) {
+        char *end = strchr(line, '\n');
+        if (strncmp(line, key, strlen(key)) == 0) {
+            value = strtoll(line + strlen(key), NULL, 10);
+        }
+        line = end ? end + 1 : NULL;
+    }
+    free(text);
+    return value;
+}
+
+/* Gateway 1's dev-a financed: 1200.00 EUR at 950 bp in 12 instalments of
+ * 30 days, all paid by the device now (early); the ledger, the cloud and
+ * the agent agree, and the instalments sum to principal plus interest
+ * exactly (11243 cents: README's worked example). */
+static void test_financing(void)
+{
+    gateway *g = &gws[1];
+    fogpay_ledger *l = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    fogpay_entity_personal p = {"Charger Finance AG", NULL, NULL};
+    char lender[FOGPAY_ENTITY_ID_MAX + 1];
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &p, (uint64_t)time(NULL) * 1000u, lender),
+                          FOGPAY_OK);
+    fogpay_ledger_close(l);
+    const char *create[] = {"plan",
+                            "create",
+                            "--plan",
+                            "dev-a-loan",
+                            "--device",
+                            "dev-a",
+                            "--lender",
+                            lender,
+                            "--currency",
+                            "EUR",
+                            "--principal",
+                            "1200.00",
+                            "--rate-basis-points",
+                            "950",
+                            "--instalments",
+                            "12",
+                            "--period-ms",
+                            "2592000000",
+                            "--grace-ms",
+                            "259200000",
+                            NULL};
+    CU_ASSERT_EQUAL_FATAL(operator_run(g, create), 0);
+    const char *pay[] = {"pay-instalment", NULL};
+    for (int i = 0; i < 12; i++) {
+        CU_ASSERT_EQUAL(agent_run(g, pay, false, NULL), 0);
+    }
+    CU_ASSERT_EQUAL(agent_run(g, pay, false, NULL), 5); /* paid off: refused on the device */
+    CU_ASSERT_FATAL(sync_wait(g));
+    compare_with_cloud(g);
+    cloud_balances cb = cloud_balances_of(g);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    uint64_t lender_account = 0, wallet = 0;
+    int64_t lent = 0, balance = 0;
+    CU_ASSERT_EQUAL(fogpay_ledger_entity_account(l, lender, EUR, &lender_account), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_wallet(l, "dev-a", EUR, &wallet), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, lender_account, &lent), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, wallet, &balance), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    CU_ASSERT_EQUAL(lent, 120000 + 11243);
+    cloud_instalments c = cloud_instalments_of(g, lender_account);
+    CU_ASSERT_EQUAL(c.count, 12);
+    CU_ASSERT_EQUAL(c.sum_minor, 120000 + 11243);
+    CU_ASSERT_FATAL(lender_account < FEES_ACCOUNTS_MAX && wallet < FEES_ACCOUNTS_MAX);
+    CU_ASSERT_EQUAL(cb.balance[lender_account], lent);
+    CU_ASSERT_EQUAL(cb.balance[wallet], balance);
+    CU_ASSERT_EQUAL(agent_status_value(g, "balance EUR "), balance);
+    CU_ASSERT_EQUAL(agent_status_value(g, "plan_left "), 0);
+}
+
 /* dev-a's authorisation of 30.00 to dev-b for hold_s on gateway g, through
  * the agent; the hold's id from its output. */
 static uint64_t session_hold(gateway *g, const char *hold_s)
@@ -1385,6 +1537,7 @@ static void add_tests(CU_pSuite s)
                 test_session_holds);
     CU_add_test(s, "financing: resale mid-plan, arrears, early settlement, in the cloud",
                 test_financing_resale);
+    CU_add_test(s, "a device's 12 instalments, paid by itself, in the cloud", test_financing);
     CU_add_test(s, "duplicate, flipped byte, unknown key, fork, gap", test_hand_batches);
 }
 

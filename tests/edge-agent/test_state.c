@@ -2,7 +2,9 @@
  * test_state.c - the agent's state file: format 1 (hand-packed, big
  * endian) migrated to the CBOR of format 3 at open with every field kept,
  * format 3 read back after a reopen, format 2 (format 3 without gateway
- * keys) read, and a file of no known format refused.
+ * keys) read, and a file of no known format refused; the plan file read
+ * with every field, a plan paid up to a time past lapsed at open and kept
+ * so, and a plan file of no known format refused.
  * No broker: opening the agent does not connect.
  */
 #include <stdio.h>
@@ -28,12 +30,17 @@ static fogpay_error open_agent(fogpay_agent **a)
     return fogpay_agent_open(&cfg, a);
 }
 
-static void write_state(const uint8_t *body, size_t len)
+static void write_file(const char *name, const uint8_t *body, size_t len)
 {
     fogpay_journal *j = NULL;
     CU_ASSERT_EQUAL_FATAL(fogpay_journal_open(state_dir, &j), FOGPAY_OK);
-    CU_ASSERT_EQUAL(fogpay_journal_file_replace(j, "state", body, len), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_journal_file_replace(j, name, body, len), FOGPAY_OK);
     fogpay_journal_close(j);
+}
+
+static void write_state(const uint8_t *body, size_t len)
+{
+    write_file("state", body, len);
 }
 
 static void check_status(fogpay_agent *a)
@@ -106,6 +113,44 @@ static void test_unknown_format_refused(void)
     CU_ASSERT_EQUAL(open_agent(&a), FOGPAY_ERR_STORAGE);
 }
 
+/* [1, "p1", notice 5, paid up to 1000 ms, due 2000 ms, 109.36, account 17,
+ * EUR, instalment 2, 3 left, 1 in arrears, 1 sent, not lapsed, 0, 0] */
+static const uint8_t plan_v1[] = {0x8f, 0x01, 0x62, 'p',  '1',  0x05, 0x19, 0x03, 0xe8,
+                                  0x19, 0x07, 0xd0, 0x19, 0x2a, 0xb8, 0x11, 0x19, 0x03,
+                                  0xd2, 0x02, 0x03, 0x01, 0x01, 0xf4, 0x00, 0x00};
+
+static void test_plan_file(void)
+{
+    const uint8_t v2[] = {0xa8, 0x01, 0x02, 0x02, 0xf4, 0x03, 0x00, 0x04, 0x07,
+                          0x05, 0x18, 0x64, 0x06, 0x18, 0xc8, 0x07, 0x19, 0x01,
+                          0x2c, 0x08, 0x81, 0x83, 0x19, 0x03, 0xd2, 0x24, 0x09};
+    write_state(v2, sizeof v2); /* not suspended */
+    write_file("plan", plan_v1, sizeof plan_v1);
+    for (int round = 0; round < 2; round++) {
+        fogpay_agent *a = NULL;
+        CU_ASSERT_EQUAL_FATAL(open_agent(&a), FOGPAY_OK);
+        fogpay_agent_status s;
+        fogpay_agent_status_get(a, &s);
+        CU_ASSERT_STRING_EQUAL(s.plan_id, "p1");
+        CU_ASSERT_EQUAL(s.plan_paid_up_to_ms, 1000);
+        CU_ASSERT_EQUAL(s.plan_next_due_ms, 2000);
+        CU_ASSERT_EQUAL(s.plan_amount_minor, 10936);
+        CU_ASSERT_EQUAL(s.plan_currency, EUR);
+        CU_ASSERT_EQUAL(s.plan_instalment, 2);
+        CU_ASSERT_EQUAL(s.plan_left, 3);
+        CU_ASSERT_EQUAL(s.plan_arrears, 1);
+        CU_ASSERT(s.plan_lapsed); /* paid up to 1970: out of action at open */
+        CU_ASSERT(s.plan_clock_ms > 1000);
+        fogpay_agent_outcome out;
+        CU_ASSERT_EQUAL(fogpay_agent_pay(a, "dev-x", 1, EUR, NULL, &out), FOGPAY_ERR_PLAN_LAPSED);
+        fogpay_agent_close(a);
+    }
+    const uint8_t unknown[] = {0x81, 0x02}; /* [2]: a format not known */
+    write_file("plan", unknown, sizeof unknown);
+    fogpay_agent *a = NULL;
+    CU_ASSERT_EQUAL(open_agent(&a), FOGPAY_ERR_STORAGE);
+}
+
 int main(void)
 {
     testutil_tempdir(dir, sizeof dir);
@@ -125,6 +170,7 @@ int main(void)
     CU_add_test(s, "format 1 migrated to CBOR, every field kept", test_migrate_format_1);
     CU_add_test(s, "format 2 read, without gateway keys", test_read_format_2);
     CU_add_test(s, "a state of no known format refused", test_unknown_format_refused);
+    CU_add_test(s, "the plan file: read, lapsed at open, unknown format refused", test_plan_file);
     int rc = testutil_run();
     testutil_rmtree(dir);
     return rc;

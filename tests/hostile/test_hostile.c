@@ -1437,6 +1437,10 @@ static bool c_sub_other_cmd(void)
 {
     return expect_sub_refused_as("dev-a", "fogpay/v1/dev/dev-b/cmd");
 }
+static bool c_sub_other_plan(void)
+{
+    return expect_sub_refused_as("dev-a", "fogpay/v1/dev/dev-b/plan");
+}
 static bool c_sub_other_intent(void)
 {
     return expect_sub_refused_as("dev-a", "fogpay/v1/dev/dev-b/intent");
@@ -1487,6 +1491,13 @@ static bool c_pub_own_receipt(void)
 {
     static const uint8_t m[] = {0xd2, 0x84, 0x40, 0xa0, 0x40, 0x40};
     return expect_ignored("fogpay/v1/dev/dev-a/receipt", m, sizeof m, 0);
+}
+
+/* A device writing its own plan notice (a later paid-up-to time, say). */
+static bool c_pub_own_plan(void)
+{
+    static const uint8_t m[] = {0xd2, 0x84, 0x40, 0xa0, 0x40, 0x40};
+    return expect_ignored("fogpay/v1/dev/dev-a/plan", m, sizeof m, 0);
 }
 
 static bool c_pub_control_from_device(void)
@@ -2219,11 +2230,13 @@ static const hostile_case cases[] = {
     CASE(sub_share_all, "dev-a", "$share/g/#", "SUBACK failure"),
     CASE(sub_other_receipt, "dev-a", "dev-b's receipts", "SUBACK failure"),
     CASE(sub_other_cmd, "dev-a", "dev-b's commands", "SUBACK failure"),
+    CASE(sub_other_plan, "dev-a", "dev-b's plan notices", "SUBACK failure"),
     CASE(sub_other_intent, "dev-a", "dev-b's intents", "SUBACK failure"),
     CASE(sub_own_reply_wild, "dev-a", "own reply/# (a wildcard)", "SUBACK failure"),
     CASE(pub_other_intent, "dev-a", "dev-b's intent on dev-b's topic", "dropped, no answer"),
     CASE(pub_forged_receipt, "dev-a", "a receipt to dev-b", "dropped, dev-b hears nothing"),
     CASE(pub_own_receipt, "dev-a", "a receipt to itself", "dropped"),
+    CASE(pub_own_plan, "dev-a", "a plan notice to itself", "dropped"),
     CASE(pub_control_from_device, "dev-a", "fundWallet on $CONTROL", "dropped, no money"),
     CASE(pub_overlong_topic, "dev-a", "a 20000-byte topic", "dropped"),
     CASE(pub_intent_subtopic, "dev-a", "intent on .../intent/x", "dropped"),
