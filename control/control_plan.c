@@ -168,7 +168,7 @@ static fogpay_error plan__schedule_into(const fogpay_plan *p, int exponent, cJSO
 /* Tells the plan's device where it stands, when online. A notice that
  * cannot be sent is logged by the sender and does not undo the command:
  * the next instalment's notice carries the same figures. */
-static void plan__notice(const fogpay_control_context *c, const char *plan_id)
+void control__plan_notice(const fogpay_control_context *c, const char *plan_id)
 {
     if (c->send_plan_notice != NULL) {
         c->send_plan_notice(c->send_ctx, plan_id);
@@ -205,7 +205,7 @@ fogpay_error control__create_plan(const fogpay_control_context *c, const cJSON *
         err = plan__schedule_into(&p, exponent, r->data);
     }
     if (err == FOGPAY_OK) {
-        plan__notice(c, p.plan_id);
+        control__plan_notice(c, p.plan_id);
     }
     return err;
 }
@@ -285,7 +285,7 @@ fogpay_error control__close_plan(const fogpay_control_context *c, const cJSON *c
         cJSON_AddStringToObject(r->data, "plan", id);
         cJSON_AddNumberToObject(r->data, "effective", (double)effective_ms);
         cJSON_AddBoolToObject(r->data, "closed", true);
-        plan__notice(c, id);
+        control__plan_notice(c, id);
     }
     return err;
 }

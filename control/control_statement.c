@@ -143,6 +143,7 @@ fogpay_error control__settle_plan(const fogpay_control_context *c, const cJSON *
     control__add_amount(r->data, "amount", (int64_t)t.amount_minor, exponent);
     cJSON_AddNumberToObject(r->data, "fromInstalment", t.instalment);
     cJSON_AddBoolToObject(r->data, "closed", true);
+    control__plan_notice(c, plan);
     if (change.suspended && c->send_command != NULL) {
         /* Committed already; a resume that cannot be sent leaves the
          * device's status in the ledger active all the same. */

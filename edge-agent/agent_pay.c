@@ -124,7 +124,9 @@ fogpay_error agent_pay_to(fogpay_agent *a, const char *payee, uint64_t account,
     size_t len = 0;
     /* A trial encoding validates every field before anything is reserved. */
     fogpay_error err = fogpay_intent_encode(&in, payload, sizeof payload, &len);
-    if (err == FOGPAY_OK) {
+    /* An instalment goes out suspended too: the gateway takes a suspended
+     * device's instalments (a plan's arrears end so) and decides. */
+    if (err == FOGPAY_OK && plan_id == NULL) {
         err = agent_may_send(a);
     }
     if (err == FOGPAY_OK) {

@@ -776,6 +776,10 @@ typedef struct fogpay_plan_collect_result {
     size_t collected;
     size_t change_count;
     fogpay_plan_change changes[FOGPAY_PLAN_COLLECT_PER_TICK];
+    /* The plans the pass collected for or whose arrears changed: their
+     * devices are told where they stand now (a plan notice). */
+    size_t noticed_count;
+    char noticed[FOGPAY_PLAN_COLLECT_PER_TICK][FOGPAY_PLAN_ID_MAX + 1];
 } fogpay_plan_collect_result;
 
 /* One pass over up to FOGPAY_PLAN_COLLECT_PER_TICK open plans after

@@ -407,6 +407,9 @@ static fogpay_error collect__plan(fogpay_ledger *l, const char *plan_id, uint64_
         if (changed && out->change_count < FOGPAY_PLAN_COLLECT_PER_TICK) {
             out->changes[out->change_count++] = change;
         }
+        if ((changed || sc.collected > 0) && out->noticed_count < FOGPAY_PLAN_COLLECT_PER_TICK) {
+            memcpy(out->noticed[out->noticed_count++], p.plan_id, sizeof p.plan_id);
+        }
     }
     return err;
 }

@@ -25,9 +25,13 @@
 #include "fogpay_clock.h"
 #include "gateway.h"
 
-/* The commands of one pass's changes. */
+/* The commands of one pass's changes, and the plan notices of the plans
+ * it collected for or whose arrears changed. */
 static void collect_commands(fogpay_gateway *gw, const fogpay_plan_collect_result *r)
 {
+    for (size_t i = 0; i < r->noticed_count; i++) {
+        fogpay_command_send_plan(gw, r->noticed[i]);
+    }
     for (size_t i = 0; i < r->change_count; i++) {
         const fogpay_plan_change *c = &r->changes[i];
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: plan %s of %s %s arrears%s", c->plan_id,
