@@ -4,7 +4,8 @@
 #
 #   1. dpkg-buildpackage -us -uc -b in a temporary copy of the tree (without
 #      the package's own checks: the suite runs them);
-#   2. lintian on the .changes: any error (E:) fails;
+#   2. lintian on the .changes: any error (E:) fails, and so does any tag
+#      of a manual page missing or wrong (every program has its page);
 #   3. apt-get install of fogpay-gateway, fogpay-agent, libfogpay-agent-dev,
 #      fogpay-cloud and fogpay-issuer from the built files;
 #   4. a gateway provisioned the packaged way: the gateway key made with the
@@ -130,6 +131,10 @@ grep -v 'running with root privileges' "$work/lintian.log" || true
 [ "$lintian_status" -le 1 ] || fail "lintian did not run (exit status $lintian_status)"
 if grep -q '^E:' "$work/lintian.log"; then
     fail "lintian reports errors"
+fi
+# Every program has its manual page, and lintian finds nothing wrong in one.
+if grep -E '^[EW]: .*(no-manual-page|manpage|groff-message)' "$work/lintian.log"; then
+    fail "lintian finds a manual page missing or wrong"
 fi
 
 echo "== installing ${packages[*]}"

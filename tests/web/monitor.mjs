@@ -3,14 +3,17 @@
 // gateway and pays with the real agent meanwhile. The handshake is two
 // files in FOGPAY_SYNC_DIR: this script writes "ready" once the page is
 // logged in and shows the devices, and waits for "paid" (three payments
-// settled, one refused and a hold made by then). It then checks what the page shows,
+// settled, one refused and a hold made by then). It then checks what the
+// page shows, meter-9's plan among the plans in arrears with what it owes
+// and since when (that time written to FOGPAY_SYNC_DIR/arrears-since),
 // clicks Suspend on car-7, funds charger-1 with 2.00 and sets its
 // per-payment limit to 15.00, checks each, and saves a screenshot to
 // FOGPAY_MONITOR_SCREENSHOT (also when a check fails). Exit 0: all held.
 //
 // env: FOGPAY_MONITOR_URL, FOGPAY_OPERATOR, FOGPAY_OPERATOR_PASSWORD,
 // FOGPAY_SYNC_DIR, FOGPAY_MONITOR_SCREENSHOT, FOGPAY_CHROMIUM,
-// FOGPAY_WEB_DIR (where node_modules is), FOGPAY_EXPECT_BALANCE (car-7's).
+// FOGPAY_WEB_DIR (where node_modules is), FOGPAY_EXPECT_BALANCE (car-7's),
+// FOGPAY_EXPECT_ARREARS (what meter-9's plan owes).
 import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -98,6 +101,19 @@ async function run(page) {
   check(hold.includes('charger-1') && hold.includes('car-7'), `the open hold shows: ${hold}`);
   const plan = await page.locator('#plans tbody tr').first().textContent();
   check(plan.includes('meter-9-loan') && plan.includes('100.00 EUR'), `the plan shows: ${plan}`);
+
+  // meter-9's plan named among the plans in arrears, with what it owes
+  // since when; the time shown goes to FOGPAY_SYNC_DIR/arrears-since for
+  // the test to compare with the ledger's.
+  const arrears = '#arrears tr[data-plan="meter-9-loan"]';
+  await page.waitForSelector(arrears, { timeout: WAIT_MS });
+  check(await text(page, `${arrears} [data-field="device"]`) === 'meter-9', 'the plan in arrears is meter-9\'s');
+  await waitText(page, `${arrears} [data-field="owed"]`, `${env.FOGPAY_EXPECT_ARREARS} EUR`);
+  const since = await text(page, `${arrears} [data-field="since"]`);
+  const sinceMs = Date.parse(since);
+  check(Number.isFinite(sinceMs) && sinceMs <= Date.now() && sinceMs > Date.now() - 10 * 60000,
+    `the plan is in arrears since ${since}`);
+  writeFileSync(join(env.FOGPAY_SYNC_DIR, 'arrears-since'), since);
 
   // The devices' balances follow the payments.
   await waitText(page, '#devices tr[data-device="car-7"] [data-field="balance"]',

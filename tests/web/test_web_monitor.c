@@ -12,6 +12,8 @@
  *   with its reason), the figures (settled, refused, backlog, holds, plans
  *   in arrears: meter-9's), a rate above zero on the chart, car-7's
  *   balance after them, the open hold and the plan;
+ * - meter-9's plan is named among the plans in arrears (listArrears) with
+ *   what it owes and since when, the time the ledger recorded;
  * - Suspend clicked on the page suspends car-7, Fund and Set limits fund
  *   charger-1 and change its per-payment limit: the page shows each, and
  *   so does the ledger (fogpayctl list-devices, online);
@@ -30,6 +32,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "site.h"
@@ -37,6 +40,9 @@
 
 #define MONITOR_WAIT_MS 120000
 #define SKIP            77
+/* What meter-9's plan owes when it goes into arrears: its ten daily
+ * instalments, all late (the plan took effect ten days before the test). */
+#define MONITOR_ARREARS "100.00"
 
 static test_site site;
 static char sync_dir[TEST_BROKER_PATH_MAX];
@@ -95,6 +101,7 @@ static pid_t monitor_start(int ws_port)
         setenv("FOGPAY_OPERATOR_PASSWORD", site.operator_password, 1);
         setenv("FOGPAY_SYNC_DIR", sync_dir, 1);
         setenv("FOGPAY_EXPECT_BALANCE", "43.45", 1);
+        setenv("FOGPAY_EXPECT_ARREARS", MONITOR_ARREARS, 1);
         execl(getenv("FOGPAY_NODE"), "node", getenv("FOGPAY_MONITOR_SCRIPT"), (char *)NULL);
         _exit(127);
     }
@@ -115,6 +122,35 @@ static int monitor_wait(pid_t pid)
         testutil_sleep_ms(100);
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The ledger's time of meter-9's arrears (listArrears' entered, unix ms)
+ * as the page shows it, ISO 8601 in UTC with milliseconds, into iso. */
+static bool arrears_entered(char *iso, size_t iso_size)
+{
+    char out[TEST_BROKER_PATH_MAX];
+    test_broker_path(&site.broker, "arrears.json", out, sizeof out);
+    const char *list[] = {"plan", "arrears", "--device", "meter-9", NULL};
+    if (test_site_ctl(&site, true, list, out) != 0) {
+        return false;
+    }
+    char *text = testutil_read_file(out, NULL);
+    const char *entered = text ? strstr(text, "\"entered\":") : NULL;
+    bool ok = entered != NULL && strstr(text, "\"meter-9-loan\"") != NULL &&
+              strstr(text, "\"owed\":\t\"" MONITOR_ARREARS "\"") != NULL;
+    if (ok) {
+        unsigned long long ms = strtoull(entered + strlen("\"entered\":"), NULL, 10);
+        time_t seconds = (time_t)(ms / 1000);
+        struct tm tm;
+        char at[32];
+        ok = gmtime_r(&seconds, &tm) != NULL &&
+             strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%S", &tm) > 0;
+        if (ok) {
+            snprintf(iso, iso_size, "%s.%03lluZ", at, ms % 1000);
+        }
+    }
+    free(text);
+    return ok;
 }
 
 static void test_monitor(void)
@@ -151,6 +187,14 @@ static void test_monitor(void)
         }
     }
     CU_ASSERT_EQUAL(monitor_wait(monitor), 0);
+
+    /* The plan in arrears the page named is the ledger's, since then. */
+    char since[TEST_BROKER_PATH_MAX + 16], entered[64] = "";
+    snprintf(since, sizeof since, "%s/arrears-since", sync_dir);
+    char *shown = testutil_read_file(since, NULL);
+    CU_ASSERT_TRUE(arrears_entered(entered, sizeof entered));
+    CU_ASSERT_TRUE(shown != NULL && strcmp(shown, entered) == 0);
+    free(shown);
 
     /* The suspension clicked on the page is the ledger's. */
     char out[TEST_BROKER_PATH_MAX];

@@ -47,15 +47,17 @@ function redraw() {
 async function refreshLists() {
   const { control, currency } = state;
   try {
-    const [devices, holds, plans] = await Promise.all([
+    const [devices, holds, plans, arrears] = await Promise.all([
       control.send({ command: 'listDevices', currency }),
       control.send({ command: 'holdList' }),
       control.send({ command: 'listPlans' }),
+      control.send({ command: 'listArrears' }),
     ]);
     state.devices = devices.devices || [];
     view.showDevices(state.devices, devices.currency || currency, act);
     view.showHolds(holds.holds || []);
     view.showPlans(plans.plans || [], state.devices);
+    view.showArrears(arrears.arrears || []);
   } catch (err) {
     view.showResult(err.message);
   }

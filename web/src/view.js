@@ -110,6 +110,18 @@ export function showPlans(plans, devices) {
     el('td', {}, p.instalments), el('td', {}, status.get(p.device) ?? '-'))));
 }
 
+// The plans in arrears (listArrears, open ones): what each owes since
+// when, the first late instalment and why the gateway did not collect it.
+export function showArrears(arrears) {
+  const body = document.querySelector('#arrears tbody');
+  body.replaceChildren(...arrears.map((a) => el('tr', { 'data-plan': a.plan, 'data-device': a.device },
+    el('td', { 'data-field': 'plan' }, a.plan), el('td', { 'data-field': 'device' }, a.device),
+    el('td', { 'data-field': 'owed' }, `${a.owed} ${a.currency}`),
+    el('td', { 'data-field': 'since' }, new Date(a.entered).toISOString()),
+    el('td', {}, a.instalment), el('td', {}, a.reason),
+    el('td', { 'data-field': 'suspended' }, a.suspended ? 'yes' : 'no'))));
+}
+
 export function showConnection(on, text) {
   const badge = document.getElementById('connection');
   badge.textContent = text;
