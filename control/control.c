@@ -745,6 +745,8 @@ static const control_command control_commands[] = {
     {"closePlan", control__close_plan},
     {"loadNotes", control__load_notes},
     {"noteStock", control__note_stock},
+    {"noteRegister", control__note_register},
+    {"noteHistory", control__note_history},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */

@@ -38,6 +38,12 @@ const ledger_stmt_sql ledger_note__sql[] = {
      "UPDATE notes SET state = 1, holder_key = ?2, holder_device = ?3, last_link = ?4, "
      "movement = ?5 WHERE serial = ?1 AND state = 0"},
     {LEDGER_STMT_NOTE_BYTES, "SELECT note FROM notes WHERE serial = ?1"},
+    {LEDGER_STMT_NOTE_ENTRY,
+     "SELECT issuer_kid, currency, denomination_minor, expiry_s, holder_key, holder_device, "
+     "state, movement FROM notes WHERE serial = ?1"},
+    {LEDGER_STMT_NOTE_HISTORY,
+     "SELECT position, kind, time_ms, serial, record, hash FROM note_movements "
+     "WHERE serial = ?1 ORDER BY position LIMIT ?2"},
     {LEDGER_STMT_NOTE_HELD, "SELECT n.note, m.custody FROM notes AS n JOIN note_movements AS m "
                             "ON m.position = n.movement WHERE n.serial = ?1"},
     {LEDGER_STMT_NOTE_HELD_SUM,
@@ -609,6 +615,88 @@ fogpay_error fogpay_ledger_note_held(fogpay_ledger *l,
         out->note_len = (size_t)note_len;
         memcpy(out->custody, sqlite3_column_blob(s, 1), (size_t)custody_len);
         out->custody_len = (size_t)custody_len;
+    }
+    ledger__finish(s);
+    return err;
+}
+
+/* ---- the register and the history of a serial -------------------------- */
+
+/* Reads the NOTE_ENTRY row into out. */
+static fogpay_error note__entry_read(sqlite3_stmt *s, fogpay_note_entry *out)
+{
+    int64_t currency = sqlite3_column_int64(s, 1);
+    int64_t denomination = sqlite3_column_int64(s, 2);
+    int64_t expiry = sqlite3_column_int64(s, 3);
+    int64_t state = sqlite3_column_int64(s, 6);
+    int64_t movement = sqlite3_column_int64(s, 7);
+    if (sqlite3_column_bytes(s, 0) != FOGPAY_KID_BYTES || currency < FOGPAY_CURRENCY_MIN ||
+        currency > FOGPAY_CURRENCY_MAX || denomination < 1 || expiry < 0 || state < 0 ||
+        state > FOGPAY_NOTE_CAME_BACK || movement < 1 ||
+        !ledger__column_text(s, 4, out->holder_key, sizeof out->holder_key) ||
+        !ledger__column_text(s, 5, out->holder_device, sizeof out->holder_device)) {
+        return FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    memcpy(out->issuer_kid, sqlite3_column_blob(s, 0), FOGPAY_KID_BYTES);
+    out->currency = (uint16_t)currency;
+    out->denomination_minor = (uint64_t)denomination;
+    out->expiry_s = (uint64_t)expiry;
+    out->state = (uint8_t)state;
+    out->movement = (uint64_t)movement;
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_ledger_note_get(fogpay_ledger *l,
+                                    const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                    fogpay_note_entry *out)
+{
+    if (l == NULL || serial == NULL || out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_note_entry e;
+    memset(&e, 0, sizeof e);
+    memcpy(e.serial, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_ENTRY);
+    ledger__bind_blob(l, s, 1, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    int rc = ledger__step(l, s);
+    fogpay_error err = rc == SQLITE_ROW    ? note__entry_read(s, &e)
+                       : rc == SQLITE_DONE ? FOGPAY_ERR_NOT_FOUND
+                                           : ledger__error(l, rc);
+    ledger__finish(s);
+    if (err == FOGPAY_OK) {
+        *out = e;
+    }
+    return err;
+}
+
+fogpay_error fogpay_ledger_note_history(fogpay_ledger *l,
+                                        const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                        fogpay_note_movement_visit visit, void *ctx, size_t *count)
+{
+    if (l == NULL || serial == NULL || visit == NULL || count == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    *count = 0;
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_HISTORY);
+    ledger__bind_blob(l, s, 1, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    ledger__bind_int64(l, s, 2, FOGPAY_LEDGER_NOTE_HISTORY_MAX);
+    fogpay_error err = FOGPAY_OK;
+    for (;;) {
+        int rc = ledger__step(l, s);
+        if (rc != SQLITE_ROW) {
+            err = rc == SQLITE_DONE ? FOGPAY_OK : ledger__error(l, rc);
+            break;
+        }
+        fogpay_note_movement m;
+        uint8_t hash[FOGPAY_HASH_BYTES];
+        err = ledger__note_movement_read(s, &m, hash, NULL, NULL);
+        if (err != FOGPAY_OK) {
+            break;
+        }
+        (*count)++;
+        if (visit(ctx, &m) != 0) {
+            break;
+        }
     }
     ledger__finish(s);
     return err;

@@ -70,6 +70,39 @@ fogpay_error fogpay_ledger_note_held(fogpay_ledger *l,
                                      const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
                                      fogpay_held_note *out);
 
+typedef enum fogpay_note_state {
+    FOGPAY_NOTE_IN_STOCK = 0,  /* the gateway's own */
+    FOGPAY_NOTE_HELD = 1,      /* out with a device */
+    FOGPAY_NOTE_CAME_BACK = 2, /* redeemed */
+} fogpay_note_state;
+
+/* A note of the register. */
+typedef struct fogpay_note_entry {
+    uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES];
+    uint8_t issuer_kid[FOGPAY_KID_BYTES];
+    uint16_t currency;
+    uint64_t denomination_minor;
+    uint64_t expiry_s; /* 0: none */
+    char holder_key[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    char holder_device[FOGPAY_DEVICE_ID_MAX + 1]; /* "" in stock */
+    uint8_t state;                                /* fogpay_note_state */
+    uint64_t movement;                            /* its last movement */
+} fogpay_note_entry;
+
+/* The register's entry of serial; FOGPAY_ERR_NOT_FOUND when it has none. */
+fogpay_error fogpay_ledger_note_get(fogpay_ledger *l,
+                                    const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                    fogpay_note_entry *out);
+
+/* The history of serial: its movements in chain order, at most
+ * FOGPAY_LEDGER_NOTE_HISTORY_MAX, each to visit (a nonzero return stops);
+ * *count the movements visited. */
+#define FOGPAY_LEDGER_NOTE_HISTORY_MAX 1000u
+typedef int (*fogpay_note_movement_visit)(void *ctx, const fogpay_note_movement *m);
+fogpay_error fogpay_ledger_note_history(fogpay_ledger *l,
+                                        const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                        fogpay_note_movement_visit visit, void *ctx, size_t *count);
+
 /* Visits the stock, by currency and then denomination ascending: the count
  * of notes of each. A nonzero return stops the walk. */
 typedef int (*fogpay_note_stock_visit)(void *ctx, uint16_t currency, uint64_t denomination_minor,

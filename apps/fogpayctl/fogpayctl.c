@@ -467,6 +467,7 @@ static void ctl_print_usage(FILE *out)
         "  closePlan (plan close) --plan P [--effective MS]\n"
         "  notes load --file FILE (loadNotes: the lines of fogpay-issuer's note file),\n"
         "      noteStock (notes stock); offline, --note-issuers FILE names the trusted issuers\n"
+        "  noteRegister (notes register) --serial HEX, noteHistory (notes history) --serial HEX\n"
         "as a legal entity's own login (-u LOGIN --entity, online): balance, entity-account,\n"
         "  entity-devices, list-transfers, get-transfer and pay-device, on its own accounts\n"
         "  and devices; --entity LE may then be left out\n\noffline commands:\n",

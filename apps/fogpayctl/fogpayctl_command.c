@@ -103,6 +103,8 @@ static const command_row command_rows[] = {
     {"listPlans", "plan list", NULL},
     {"closePlan", "plan close", "plan {plan} closed from {effective}"},
     {"noteStock", "notes stock", NULL},
+    {"noteRegister", "notes register", NULL},
+    {"noteHistory", "notes history", NULL},
 };
 
 /* The two-word aliases ("plan create", "notes stock") start with one of

@@ -11,7 +11,9 @@
  * gateway, the wallet and the stock are down by their value; a withdrawal
  * the stock cannot make is refused (note_stock_short) and moves nothing.
  * The real agent withdraws too (fogpay-agent withdraw): its note store
- * holds the notes handed to it, which `fogpay-agent notes` lists.
+ * holds the notes handed to it, which `fogpay-agent notes` lists; the
+ * register and the history of a withdrawn note name the device
+ * (fogpayctl notes register, notes history).
  * Then offline on the same ledger: refused without the issuers' trust
  * file, loaded with it, and the ledger verifies.
  *
@@ -431,6 +433,25 @@ static void test_agent_withdraw(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "refused: wallet_max"));
     CU_ASSERT_EQUAL(agent_run("status"), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "wallet_max 600"));
+    /* The register and the history of the agent's 0.50 note. */
+    char serial[64];
+    CU_ASSERT_EQUAL_FATAL(run("sqlite3 l.db \"SELECT lower(hex(serial)) FROM notes WHERE "
+                              "holder_device = 'dev-g' AND denomination_minor = 50\""),
+                          0);
+    first_line(serial, sizeof serial);
+    snprintf(args, sizeof args, "notes register --serial %s | tr -d ' \\t\\n'", serial);
+    CU_ASSERT_EQUAL(online(args), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"denomination\":\"0.50\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"state\":\"held\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"device\":\"dev-g\""));
+    snprintf(args, sizeof args, "notes history --serial %s | tr -d ' \\t\\n'", serial);
+    CU_ASSERT_EQUAL(online(args), 0);
+    char *loaded = strstr(out, "\"kind\":\"loaded\"");
+    char *withdrawn = strstr(out, "\"kind\":\"withdrawn\"");
+    CU_ASSERT(loaded != NULL && withdrawn != NULL && loaded < withdrawn);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"device\":\"dev-g\""));
+    CU_ASSERT_EQUAL(online("notes history --serial 00000000000000000000000000000000"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(not_found)"));
 }
 
 static void test_offline(void)
