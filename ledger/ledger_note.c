@@ -38,6 +38,10 @@ const ledger_stmt_sql ledger_note__sql[] = {
      "UPDATE notes SET state = 1, holder_key = ?2, holder_device = ?3, last_link = ?4, "
      "movement = ?5 WHERE serial = ?1 AND state = 0"},
     {LEDGER_STMT_NOTE_BYTES, "SELECT note FROM notes WHERE serial = ?1"},
+    {LEDGER_STMT_NOTE_LINK, "SELECT last_link FROM notes WHERE serial = ?1"},
+    {LEDGER_STMT_NOTE_PASS_ON,
+     "UPDATE notes SET holder_key = ?2, holder_device = ?3, last_link = ?4, movement = ?5 "
+     "WHERE serial = ?1 AND state = 1"},
     {LEDGER_STMT_NOTE_ENTRY,
      "SELECT issuer_kid, currency, denomination_minor, expiry_s, holder_key, holder_device, "
      "state, movement FROM notes WHERE serial = ?1"},
@@ -699,5 +703,166 @@ fogpay_error fogpay_ledger_note_history(fogpay_ledger *l,
         }
     }
     ledger__finish(s);
+    return err;
+}
+
+/* ---- payments with notes ------------------------------------------------- */
+
+/* A device's active key as a verify key and as text. */
+static fogpay_error pay__device_key(fogpay_ledger *l, const char *device_id, bool payer,
+                                    fogpay_key **key, char text[FOGPAY_PUBLIC_KEY_TEXT_MAX])
+{
+    fogpay_device d;
+    fogpay_error err = fogpay_ledger_device_get(l, device_id, &d);
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        return payer ? FOGPAY_ERR_UNKNOWN_DEVICE : FOGPAY_ERR_UNKNOWN_PAYEE;
+    }
+    if (err == FOGPAY_OK && d.status != FOGPAY_DEVICE_ACTIVE) {
+        err = !payer                                ? FOGPAY_ERR_PAYEE_INACTIVE
+              : d.status == FOGPAY_DEVICE_SUSPENDED ? FOGPAY_ERR_DEVICE_SUSPENDED
+                                                    : FOGPAY_ERR_DEVICE_REVOKED;
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_from_public((fogpay_alg)d.alg, d.public_key, d.public_key_len, key);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_public_text(*key, text, FOGPAY_PUBLIC_KEY_TEXT_MAX);
+    }
+    return err;
+}
+
+/* The last link of a held note. */
+static fogpay_error pay__last_link(fogpay_ledger *l, const uint8_t *serial,
+                                   uint8_t link[FOGPAY_HASH_BYTES])
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_LINK);
+    ledger__bind_blob(l, s, 1, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    int rc = ledger__step(l, s);
+    fogpay_error err = rc == SQLITE_ROW ? FOGPAY_OK : ledger__error(l, rc);
+    if (err == FOGPAY_OK && sqlite3_column_bytes(s, 0) != FOGPAY_HASH_BYTES) {
+        err = FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    if (err == FOGPAY_OK) {
+        memcpy(link, sqlite3_column_blob(s, 0), FOGPAY_HASH_BYTES);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+/* Checks note i and moves it to the payee. */
+static fogpay_error pay__one(fogpay_ledger *l, const fogpay_note_payment *p, size_t i,
+                             const fogpay_key *payer_key, const char *payee_text,
+                             const uint8_t payee_kid[FOGPAY_KID_BYTES], uint64_t now_ms,
+                             uint64_t *sum)
+{
+    const fogpay_note_pay_entry *n = &p->notes[i];
+    fogpay_note_entry e;
+    fogpay_error err = fogpay_ledger_note_get(l, n->serial, &e);
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        return FOGPAY_ERR_NOTE_UNKNOWN;
+    }
+    if (err == FOGPAY_OK &&
+        (e.state != FOGPAY_NOTE_HELD || strcmp(e.holder_device, p->device_id) != 0)) {
+        return FOGPAY_ERR_NOTE_DOUBLE_SPEND;
+    }
+    if (err == FOGPAY_OK && e.currency != p->currency) {
+        return FOGPAY_ERR_NOTE_SUM_MISMATCH;
+    }
+    fogpay_custody c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.serial, n->serial, FOGPAY_NOTE_SERIAL_BYTES);
+    snprintf(c.holder_key, sizeof c.holder_key, "%s", payee_text);
+    c.time_s = p->custody_s;
+    uint8_t entry[FOGPAY_CUSTODY_SIGNED_MAX];
+    size_t entry_len = 0;
+    err = err == FOGPAY_OK ? pay__last_link(l, n->serial, c.prev_link) : err;
+    err = err == FOGPAY_OK ? fogpay_custody_assemble(payer_key, &c, n->signature, entry,
+                                                     sizeof entry, &entry_len)
+                           : err;
+    fogpay_custody opened;
+    err = err == FOGPAY_OK
+              ? fogpay_custody_open(entry, entry_len, payer_key, n->serial, c.prev_link, &opened)
+              : err;
+    note_movement_row r;
+    memset(&r, 0, sizeof r);
+    err = err == FOGPAY_OK ? fogpay_note_link(entry, entry_len, r.m.link) : err;
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    r.m.kind = FOGPAY_NOTE_PAID;
+    r.m.time_ms = now_ms;
+    memcpy(r.m.serial, n->serial, FOGPAY_NOTE_SERIAL_BYTES);
+    memcpy(r.m.holder_kid, payee_kid, FOGPAY_KID_BYTES);
+    snprintf(r.m.device_id, sizeof r.m.device_id, "%s", p->payee_device);
+    r.custody = entry;
+    r.custody_len = entry_len;
+    err = ledger__chain_append(l, &ledger_note_movement_chain, &r);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_PASS_ON);
+    ledger__bind_blob(l, s, 1, n->serial, FOGPAY_NOTE_SERIAL_BYTES);
+    ledger__bind_text(l, s, 2, payee_text);
+    ledger__bind_text(l, s, 3, p->payee_device);
+    ledger__bind_blob(l, s, 4, r.m.link, FOGPAY_HASH_BYTES);
+    ledger__bind_u64(l, s, 5, r.m.position);
+    err = ledger__exec(l, s);
+    *sum += e.denomination_minor;
+    return err == FOGPAY_OK && sqlite3_changes(l->db) != 1 ? FOGPAY_ERR_LEDGER_CORRUPT : err;
+}
+
+/* The payer's and the payee's keys. */
+typedef struct pay_keys {
+    fogpay_key *payer;
+    fogpay_key *payee;
+    char payer_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    char payee_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    uint8_t payee_kid[FOGPAY_KID_BYTES];
+} pay_keys;
+
+static fogpay_error pay__keys(fogpay_ledger *l, const fogpay_note_payment *p, pay_keys *k)
+{
+    if (strcmp(p->device_id, p->payee_device) == 0) {
+        return FOGPAY_ERR_PAYEE_SELF;
+    }
+    fogpay_error err = pay__device_key(l, p->device_id, true, &k->payer, k->payer_text);
+    if (err == FOGPAY_OK) {
+        err = pay__device_key(l, p->payee_device, false, &k->payee, k->payee_text);
+    }
+    return err == FOGPAY_OK ? fogpay_key_id(k->payee, k->payee_kid) : err;
+}
+
+fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_note_payment *p, uint64_t now_ms,
+                                    fogpay_note_paid *out)
+{
+    if (l == NULL || p == NULL || out == NULL || p->count == 0 ||
+        p->count > FOGPAY_NOTE_PAYMENT_NOTES_MAX) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    pay_keys k;
+    memset(&k, 0, sizeof k);
+    fogpay_error err = pay__keys(l, p, &k);
+    ledger_op op;
+    if (err == FOGPAY_OK) {
+        err = ledger__op_begin(l, &op);
+        if (err == FOGPAY_OK) {
+            uint64_t sum = 0;
+            for (size_t i = 0; err == FOGPAY_OK && i < p->count; i++) {
+                err = pay__one(l, p, i, k.payer, k.payee_text, k.payee_kid, now_ms, &sum);
+            }
+            if (err == FOGPAY_OK && sum != p->amount_minor) {
+                err = FOGPAY_ERR_NOTE_SUM_MISMATCH;
+            }
+            err = ledger__op_end(l, &op, err);
+        }
+    }
+    fogpay_key_free(k.payer);
+    fogpay_key_free(k.payee);
+    if (err == FOGPAY_OK) {
+        out->count = p->count;
+        for (size_t i = 0; i < p->count; i++) {
+            memcpy(out->serials[i], p->notes[i].serial, FOGPAY_NOTE_SERIAL_BYTES);
+        }
+    }
     return err;
 }
