@@ -164,7 +164,7 @@ static const field_spec receipt_fields[] = {
     /* The seq as the answered message carried it, even one refused as out
      * of range, so that the device can match the refusal. */
     UINT_FIELD(fogpay_receipt, 2, seq, true, 0, UINT64_MAX),
-    UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_WITHDRAW),
+    UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_NOTE_PAYMENT),
     UINT_FIELD(fogpay_receipt, 4, status, true, 0, FOGPAY_STATUS_HELD),
     UINT_FIELD(fogpay_receipt, 5, reason, false, 1, FOGPAY_ERR_PRODUCT_LAST),
     UINT_FIELD(fogpay_receipt, 6, transfer_id, false, 1, FOGPAY_STORED_INT_MAX),
@@ -755,9 +755,11 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
         return FOGPAY_ERR_FIELD_RANGE; /* a settled transfer's legs only */
     }
     bool withdraw = in->kind == FOGPAY_RECEIPT_WITHDRAW;
-    if ((withdraw && settled) != (in->note_count != 0) ||
-        (withdraw && in->status == FOGPAY_STATUS_STORED)) {
-        return FOGPAY_ERR_FIELD_RANGE; /* a settled withdrawal counts its notes */
+    bool note_payment = in->kind == FOGPAY_RECEIPT_NOTE_PAYMENT;
+    bool stored = in->status == FOGPAY_STATUS_STORED;
+    if (((withdraw && settled) || (note_payment && stored)) != (in->note_count != 0) ||
+        (withdraw && stored) || (note_payment && moved)) {
+        return FOGPAY_ERR_FIELD_RANGE; /* a withdrawal settles, a note payment is stored */
     }
     return receipt_metered_check(in);
 }

@@ -90,9 +90,10 @@ typedef struct fogpay_hold_message {
 typedef enum fogpay_receipt_kind {
     FOGPAY_RECEIPT_INTENT = 0,
     FOGPAY_RECEIPT_USAGE = 1,
-    FOGPAY_RECEIPT_HOLD = 2,     /* a hold message: capture or void */
-    FOGPAY_RECEIPT_BIND = 3,     /* a meter binding */
-    FOGPAY_RECEIPT_WITHDRAW = 4, /* a withdrawal of bearer notes (note.cddl) */
+    FOGPAY_RECEIPT_HOLD = 2,         /* a hold message: capture or void */
+    FOGPAY_RECEIPT_BIND = 3,         /* a meter binding */
+    FOGPAY_RECEIPT_WITHDRAW = 4,     /* a withdrawal of bearer notes (note.cddl) */
+    FOGPAY_RECEIPT_NOTE_PAYMENT = 5, /* a payment with bearer notes (note.cddl) */
 } fogpay_receipt_kind;
 
 typedef enum fogpay_receipt_status {
@@ -132,7 +133,8 @@ typedef struct fogpay_receipt {
     char tariff_id[FOGPAY_TARIFF_ID_MAX + 1]; /* key 19, a bound reading or a binding */
     uint64_t legs_minor; /* key 20, settled, optional: what the transfer's further legs (fees)
                           * took of the amount; the first leg is the rest */
-    uint8_t note_count;  /* key 26, a settled withdrawal: the notes handed over on dev/D/note */
+    uint8_t note_count;  /* key 26, a settled withdrawal: the notes handed over on dev/D/note;
+                          * a stored note payment: the notes now the payee's */
 } fogpay_receipt;
 
 typedef enum fogpay_command_kind {

@@ -16,7 +16,7 @@ static const struct {
     {"reply", FOGPAY_TOPIC_REPLY},     {"batch", FOGPAY_TOPIC_BATCH},
     {"ack", FOGPAY_TOPIC_ACK},         {"bind", FOGPAY_TOPIC_BIND},
     {"hold", FOGPAY_TOPIC_HOLD},       {"withdraw", FOGPAY_TOPIC_WITHDRAW},
-    {"note", FOGPAY_TOPIC_NOTE},
+    {"note", FOGPAY_TOPIC_NOTE},       {"notepay", FOGPAY_TOPIC_NOTEPAY},
 };
 
 bool fogpay_id_char(uint8_t c)

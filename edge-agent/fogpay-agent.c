@@ -13,6 +13,7 @@
  *   fogpay-agent [options] usage --meter ID --quantity N --unit kWh
  *   fogpay-agent [options] bind --meter ID --tariff ID
  *   fogpay-agent [options] withdraw --amount 6.50 --currency EUR   (bearer notes)
+ *   fogpay-agent [options] pay --notes --to PAYEE --to-key KEY --amount 5.50 --currency EUR
  *   fogpay-agent [options] notes                                  (the notes held)
  *   fogpay-agent [options] run [--drain]
  *   fogpay-agent [options] status
@@ -63,6 +64,8 @@ typedef struct cli_options {
     const char *out;
     const char *to;
     const char *to_account;
+    const char *to_key; /* pay --notes: the payee's public key */
+    bool notes;         /* pay --notes: with bearer notes */
     const char *amount;
     const char *currency;
     const char *reference;
@@ -100,6 +103,8 @@ static void cli_usage(FILE *out)
                  "       fogpay-agent [options] bind --meter ID --tariff ID\n"
                  "       fogpay-agent [options] withdraw --amount 6.50 --currency EUR\n"
                  "       fogpay-agent [options] notes\n"
+                 "       fogpay-agent [options] pay --notes --to PAYEE --to-key ed25519:HEX "
+                 "--amount 5.50 --currency EUR\n"
                  "       fogpay-agent [options] run [--drain]\n"
                  "       fogpay-agent [options] status\n"
                  "options: --dir STATEDIR --key FILE --device ID --gateway-key ed25519:HEX|FILE\n"
@@ -143,6 +148,8 @@ enum cli_option_id {
     OPT_OUT,
     OPT_TO,
     OPT_TO_ACCOUNT,
+    OPT_TO_KEY,
+    OPT_NOTES,
     OPT_AMOUNT,
     OPT_CURRENCY,
     OPT_REF,
@@ -177,6 +184,8 @@ static const struct option cli_long_options[] = {
     {"out", required_argument, NULL, OPT_OUT},
     {"to", required_argument, NULL, OPT_TO},
     {"to-account", required_argument, NULL, OPT_TO_ACCOUNT},
+    {"to-key", required_argument, NULL, OPT_TO_KEY},
+    {"notes", no_argument, NULL, OPT_NOTES},
     {"amount", required_argument, NULL, OPT_AMOUNT},
     {"currency", required_argument, NULL, OPT_CURRENCY},
     {"ref", required_argument, NULL, OPT_REF},
@@ -298,6 +307,12 @@ static int cli_parse(cli_options *o, int argc, char **argv)
             break;
         case OPT_TO_ACCOUNT:
             slot = &o->to_account;
+            break;
+        case OPT_TO_KEY:
+            slot = &o->to_key;
+            break;
+        case OPT_NOTES:
+            o->notes = true;
             break;
         case OPT_AMOUNT:
             slot = &o->amount;
@@ -429,7 +444,8 @@ static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
         return CLI_EXIT_TIMEOUT;
     }
     if (err == FOGPAY_ERR_DEVICE_SUSPENDED || err == FOGPAY_ERR_LIMIT_PER_PAYMENT ||
-        err == FOGPAY_ERR_JOURNAL_FULL || err == FOGPAY_ERR_WALLET_MAX) {
+        err == FOGPAY_ERR_JOURNAL_FULL || err == FOGPAY_ERR_WALLET_MAX ||
+        err == FOGPAY_ERR_NOTE_SUM_MISMATCH) {
         printf("refused: %s: %s\n", fogpay_error_name(err), fogpay_error_string(err));
         return CLI_EXIT_REFUSED;
     }
@@ -458,6 +474,10 @@ static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
         return CLI_EXIT_OK;
     }
     if (r->status == FOGPAY_STATUS_STORED) {
+        if (r->note_count != 0) {
+            printf("stored seq %" PRIu64 " notes %u\n", r->seq, (unsigned)r->note_count);
+            return CLI_EXIT_OK;
+        }
         printf("stored seq %" PRIu64 "\n", r->seq);
         return CLI_EXIT_OK;
     }
@@ -502,6 +522,9 @@ static int cli_pay(fogpay_agent *a, const cli_options *o)
     uint16_t currency = 0;
     int exponent = 0;
     uint64_t amount = 0;
+    if (o->notes && (!o->to || !o->to_key || o->to_account)) {
+        return cli_usage_error("pay --notes needs --to PAYEE and --to-key (the payee's key)");
+    }
     if ((o->to == NULL) == (o->to_account == NULL) || !o->amount || !o->currency) {
         return cli_usage_error("pay needs --to or --to-account, --amount and --currency");
     }
@@ -527,8 +550,9 @@ static int cli_pay(fogpay_agent *a, const cli_options *o)
             fogpay_agent_connect(a);
         }
         fogpay_agent_outcome r;
-        err = o->to ? fogpay_agent_pay(a, o->to, amount, currency, o->reference, &r)
-                    : fogpay_agent_pay_account(a, account, amount, currency, o->reference, &r);
+        err = o->notes ? fogpay_agent_pay_notes(a, o->to, o->to_key, amount, currency, &r)
+              : o->to  ? fogpay_agent_pay(a, o->to, amount, currency, o->reference, &r)
+                       : fogpay_agent_pay_account(a, account, amount, currency, o->reference, &r);
         int one = cli_report(err, &r);
         if (one != CLI_EXIT_OK) {
             rc = one;

@@ -17,6 +17,11 @@
  * that has the receipt has been sent every note it counts, and a note is
  * never published for a withdrawal that did not commit.
  *
+ * A payment with notes (note-payment, on dev/{device}/notepay) takes the
+ * same path: the ledger moves all its notes to the payee or none
+ * (fogpay_ledger_note_pay), the payer's receipt is stored, counting them,
+ * and after the commit each goes to the payee's note topic.
+ *
  * Ownership: the withdrawal's result is on the heap for the call; what is
  * published comes from mosquitto_malloc and belongs to the broker.
  */
@@ -114,14 +119,54 @@ static fogpay_error note_publish(const fogpay_gateway *gw, const char *topic,
     return FOGPAY_OK;
 }
 
+fogpay_error fogpay_note_payment_message_decode(fogpay_job *job, fogpay_bytes payload,
+                                                const char **named)
+{
+    fogpay_error err = fogpay_note_payment_decode(payload.ptr, payload.len, &job->notepay);
+    *named = job->notepay.device_id;
+    if (err == FOGPAY_OK) {
+        job->seq = job->notepay.seq;
+    }
+    return err;
+}
+
+void fogpay_note_payment_message_settle(fogpay_gateway *gw, fogpay_job *job)
+{
+    const fogpay_note_payment *m = &job->notepay;
+    fogpay_error err = FOGPAY_OK;
+    if (!fogpay_options_currency_enabled(&gw->options, m->currency)) {
+        err = FOGPAY_ERR_CURRENCY_UNSUPPORTED;
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_device_message_open(gw, job, m->created_s, FOGPAY_TTL_MAX_S);
+    }
+    if (err != FOGPAY_OK) {
+        fogpay_device_message_reject(gw, job, err);
+        return;
+    }
+    fogpay_note_paid paid;
+    err = fogpay_ledger_note_pay(gw->ledger, m, job->now_ms, &paid);
+    fogpay_device_message_receipt_base(gw, job);
+    job->receipt.status = FOGPAY_STATUS_STORED;
+    if (err == FOGPAY_OK) {
+        job->receipt.note_count = (uint8_t)paid.count;
+        job->note_count = (uint8_t)paid.count;
+        memcpy(job->note_serials, paid.serials, paid.count * FOGPAY_NOTE_SERIAL_BYTES);
+    }
+    fogpay_device_message_settled(gw, job, err, 0);
+}
+
 void fogpay_note_message_deliver(const fogpay_gateway *gw, const fogpay_job *job)
 {
-    if (job->kind != FOGPAY_RECEIPT_WITHDRAW || job->note_count == 0) {
+    bool withdraw = job->kind == FOGPAY_RECEIPT_WITHDRAW;
+    if ((!withdraw && job->kind != FOGPAY_RECEIPT_NOTE_PAYMENT) || job->note_count == 0 ||
+        job->receipt.status == FOGPAY_STATUS_REJECTED) {
         return;
     }
     char topic[FOGPAY_TOPIC_MAX];
     fogpay_error err = fogpay_topic_build(gw->options.topic_prefix, FOGPAY_TOPIC_NOTE,
-                                          job->device_id, NULL, topic, sizeof topic);
+                                          withdraw ? job->device_id : job->notepay.payee_device,
+                                          NULL, topic, sizeof topic);
     for (uint8_t i = 0; err == FOGPAY_OK && i < job->note_count; i++) {
         err = note_publish(gw, topic, job->note_serials[i]);
     }

@@ -46,6 +46,7 @@ static fogpay_error decode_named(const char *type, const uint8_t *buf, size_t le
     ROUND_TRIP(note_movement, fogpay_note_movement)
     ROUND_TRIP(note_withdraw, fogpay_note_withdraw)
     ROUND_TRIP(note_delivery, fogpay_held_note)
+    ROUND_TRIP(note_payment, fogpay_note_payment)
 #undef ROUND_TRIP
     CU_FAIL("unknown message type in a vector");
     return FOGPAY_ERR_INVALID_ARGUMENT;

@@ -13,7 +13,11 @@
  * The real agent withdraws too (fogpay-agent withdraw): its note store
  * holds the notes handed to it, which `fogpay-agent notes` lists; the
  * register and the history of a withdrawn note name the device
- * (fogpayctl notes register, notes history).
+ * (fogpayctl notes register, notes history). The agent then pays another
+ * agent with a note (fogpay-agent pay --notes): the note leaves the
+ * payer's store with the stored receipt, the payee's holds it, the
+ * register names the payee; an amount the store cannot make is refused on
+ * the device.
  * Then offline on the same ledger: refused without the issuers' trust
  * file, loaded with it, and the ledger verifies.
  *
@@ -398,6 +402,14 @@ static int agent_run(const char *args)
                agent, gateway_key, broker.port, args);
 }
 
+/* fogpay-agent as the payee dev-h. */
+static int payee_run(const char *args)
+{
+    return run("%s --dir dev-h.state --key dev-h.key --device dev-h --gateway-key %s -p %d "
+               "--password-file dev-h.pw %s",
+               agent, gateway_key, broker.port, args);
+}
+
 static void test_agent_withdraw(void)
 {
     char args[1024], entity[64];
@@ -452,6 +464,38 @@ static void test_agent_withdraw(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"device\":\"dev-g\""));
     CU_ASSERT_EQUAL(online("notes history --serial 00000000000000000000000000000000"), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "(not_found)"));
+
+    /* dev-g pays dev-h 5.00 with its 5.00 note, device to device. */
+    CU_ASSERT_EQUAL_FATAL(run("mkdir dev-h.state && %s keygen --out dev-h.key > dev-h.pub && "
+                              "echo %s > dev-h.pw",
+                              agent, DEVICE_PASS),
+                          0);
+    snprintf(args, sizeof args,
+             "register-device --device dev-h --public-key \"$(cat dev-h.pub)\" --owner %s "
+             "--password-file dev-h.pw",
+             entity);
+    CU_ASSERT_EQUAL_FATAL(online(args), 0);
+    CU_ASSERT_EQUAL(payee_run("run --drain"), 0);
+    CU_ASSERT_EQUAL(agent_run("pay --notes --to dev-h --to-key \"$(cat dev-h.pub)\" --amount "
+                              "5.00 --currency EUR"),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "stored seq"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "notes 1"));
+    CU_ASSERT_EQUAL(agent_run("pay --notes --to dev-h --to-key \"$(cat dev-h.pub)\" --amount "
+                              "0.20 --currency EUR"),
+                    5); /* the store cannot make 0.20: refused on the device */
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "note_sum_mismatch"));
+    CU_ASSERT_EQUAL(agent_run("notes"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "1 notes\n"));
+    CU_ASSERT_PTR_NULL(strstr(out, "EUR 5.00"));
+    CU_ASSERT_EQUAL(payee_run("run --drain"), 0);
+    CU_ASSERT_EQUAL(payee_run("notes"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "note EUR 5.00 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "1 notes\n"));
+    CU_ASSERT_EQUAL(run("sqlite3 l.db \"SELECT count(*) FROM notes WHERE holder_device = 'dev-h' "
+                        "AND denomination_minor = 500\""),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "1\n");
 }
 
 static void test_offline(void)
