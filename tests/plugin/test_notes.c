@@ -307,6 +307,48 @@ static void withdraw(uint64_t amount)
     MQTTClient_waitForCompletion(device, token, WAIT_MS);
 }
 
+/* Publishes a payment by the device of note h (held by it) to dev-p,
+ * whose key is payee_text, its custody entry signed with signer. */
+static void pay_note(const fogpay_held_note *h, const char *payee_text, const fogpay_key *signer)
+{
+    char db[TEST_BROKER_PATH_MAX];
+    test_broker_path(&broker, "l.db", db, sizeof db);
+    fogpay_note_payment p;
+    memset(&p, 0, sizeof p);
+    strcpy(p.device_id, DEVICE);
+    p.seq = test_chain_prev(db, DEVICE, p.prev_hash) + 1;
+    strcpy(p.payee_device, "dev-p");
+    p.currency = EUR;
+    fogpay_cose_sign1 cose;
+    fogpay_note n;
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(h->note, h->note_len, &cose), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_note_decode(cose.payload.ptr, cose.payload.len, &n), FOGPAY_OK);
+    p.amount_minor = n.denomination_minor;
+    p.created_s = (uint64_t)time(NULL);
+    p.custody_s = p.created_s;
+    p.count = 1;
+    fogpay_custody c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.serial, n.serial, sizeof c.serial);
+    fogpay_note_link(h->custody, h->custody_len, c.prev_link);
+    snprintf(c.holder_key, sizeof c.holder_key, "%s", payee_text);
+    c.time_s = p.custody_s;
+    uint8_t entry[FOGPAY_CUSTODY_SIGNED_MAX], payload[FOGPAY_MESSAGE_MAX],
+        signed_msg[FOGPAY_MESSAGE_MAX];
+    size_t len = 0, signed_len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_custody_sign(signer, &c, entry, sizeof entry, &len), FOGPAY_OK);
+    memcpy(p.notes[0].serial, n.serial, sizeof n.serial);
+    CU_ASSERT_EQUAL_FATAL(fogpay_custody_signature(entry, len, p.notes[0].signature), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_note_payment_encode(&p, payload, sizeof payload, &len), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(device_key, NULL, 0, payload, len, NULL, 0,
+                                                 signed_msg, sizeof signed_msg, &signed_len),
+                          FOGPAY_OK);
+    MQTTClient_deliveryToken token;
+    MQTTClient_publish(device, "fogpay/v1/dev/" DEVICE "/notepay", (int)signed_len, signed_msg, 1,
+                       0, &token);
+    MQTTClient_waitForCompletion(device, token, WAIT_MS);
+}
+
 /* The next message to the device: a note (into *held, true in *is_note)
  * or a receipt, verified with the gateway's key (into *r). */
 static bool receive(fogpay_receipt *r, fogpay_held_note *held, bool *is_note)
@@ -372,6 +414,8 @@ static void test_withdraw(void)
         CU_ASSERT_STRING_EQUAL(c.holder_key, device_text);
     }
     CU_ASSERT_EQUAL(total, 650);
+    static fogpay_held_note notes_kept[4];
+    memcpy(notes_kept, notes, sizeof notes_kept);
     CU_ASSERT_EQUAL(run("sqlite3 l.db \"SELECT count(*), sum(denomination_minor) FROM notes "
                         "WHERE state = 1 AND holder_device = '" DEVICE "'\""),
                     0);
@@ -386,6 +430,46 @@ static void test_withdraw(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "balance 13.50 EUR"));
     CU_ASSERT_EQUAL(run("sqlite3 l.db 'SELECT count(*) FROM notes WHERE state = 0'"), 0);
     CU_ASSERT_STRING_EQUAL(out, "3\n");
+
+    /* A payment with the first note to dev-p: signed by another key than
+     * the holder's, refused; by the holder's, stored; the same note
+     * again, spent. */
+    fogpay_key *payee_key = NULL, *thief = NULL;
+    char payee_text[FOGPAY_PUBLIC_KEY_TEXT_MAX], args[512];
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &payee_key), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &thief), FOGPAY_OK);
+    fogpay_key_public_text(payee_key, payee_text, sizeof payee_text);
+    char entity[64];
+    CU_ASSERT_EQUAL_FATAL(online("create-entity --name 'Note Payee Ltd'"), 0);
+    first_line(entity, sizeof entity);
+    snprintf(args, sizeof args,
+             "register-device --device dev-p --public-key %s --owner %s --certificate-only true",
+             payee_text, entity);
+    CU_ASSERT_EQUAL_FATAL(online(args), 0);
+    static const struct {
+        bool thief;
+        uint8_t status;
+        fogpay_error reason;
+    } steps[] = {
+        {true, FOGPAY_STATUS_REJECTED, FOGPAY_ERR_CUSTODY_NOT_HOLDER},
+        {false, FOGPAY_STATUS_STORED, FOGPAY_OK},
+        {false, FOGPAY_STATUS_REJECTED, FOGPAY_ERR_NOTE_DOUBLE_SPEND},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        pay_note(&notes_kept[0], payee_text, steps[i].thief ? thief : device_key);
+        CU_ASSERT_FATAL(receive(&r, &notes[0], &is_note));
+        CU_ASSERT(!is_note);
+        CU_ASSERT_EQUAL(r.kind, FOGPAY_RECEIPT_NOTE_PAYMENT);
+        CU_ASSERT_EQUAL(r.status, steps[i].status);
+        CU_ASSERT_EQUAL(r.reason, steps[i].reason);
+        CU_ASSERT_EQUAL(r.note_count, steps[i].status == FOGPAY_STATUS_STORED ? 1 : 0);
+    }
+    CU_ASSERT_EQUAL(run("sqlite3 l.db \"SELECT count(*) FROM notes WHERE holder_device = "
+                        "'dev-p'\""),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "1\n");
+    fogpay_key_free(payee_key);
+    fogpay_key_free(thief);
     MQTTClient_disconnect(device, 1000);
     MQTTClient_destroy(&device);
     fogpay_note_issuers_clear(&set);
