@@ -164,7 +164,7 @@ static const field_spec receipt_fields[] = {
     /* The seq as the answered message carried it, even one refused as out
      * of range, so that the device can match the refusal. */
     UINT_FIELD(fogpay_receipt, 2, seq, true, 0, UINT64_MAX),
-    UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_NOTE_PAYMENT),
+    UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_NOTE_REDEEM),
     UINT_FIELD(fogpay_receipt, 4, status, true, 0, FOGPAY_STATUS_HELD),
     UINT_FIELD(fogpay_receipt, 5, reason, false, 1, FOGPAY_ERR_PRODUCT_LAST),
     UINT_FIELD(fogpay_receipt, 6, transfer_id, false, 1, FOGPAY_STORED_INT_MAX),
@@ -233,7 +233,7 @@ static const tuple_spec fee_leg_spec = {
 
 static const field_spec transfer_fields[] = {
     UINT_FIELD(fogpay_transfer, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_NOTE_WITHDRAWAL),
+    UINT_FIELD(fogpay_transfer, 2, kind, true, 0, FOGPAY_TRANSFER_NOTE_REDEMPTION),
     UINT_FIELD(fogpay_transfer, 3, debit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 4, credit_account, true, 1, FOGPAY_STORED_INT_MAX),
     UINT_FIELD(fogpay_transfer, 5, amount_minor, true, 1, FOGPAY_AMOUNT_MAX_MINOR),
@@ -754,7 +754,7 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
     if (!settled && in->legs_minor != 0) {
         return FOGPAY_ERR_FIELD_RANGE; /* a settled transfer's legs only */
     }
-    bool withdraw = in->kind == FOGPAY_RECEIPT_WITHDRAW;
+    bool withdraw = in->kind == FOGPAY_RECEIPT_WITHDRAW || in->kind == FOGPAY_RECEIPT_NOTE_REDEEM;
     bool note_payment = in->kind == FOGPAY_RECEIPT_NOTE_PAYMENT;
     bool stored = in->status == FOGPAY_STATUS_STORED;
     if (((withdraw && settled) || (note_payment && stored)) != (in->note_count != 0) ||
@@ -808,7 +808,8 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
     }
     /* An instalment names its plan and number, paid by its device; no
      * other kind carries them. */
-    if (in->kind > FOGPAY_TRANSFER_INSTALMENT && in->kind != FOGPAY_TRANSFER_NOTE_WITHDRAWAL) {
+    if (in->kind > FOGPAY_TRANSFER_INSTALMENT && in->kind != FOGPAY_TRANSFER_NOTE_WITHDRAWAL &&
+        in->kind != FOGPAY_TRANSFER_NOTE_REDEMPTION) {
         return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
     }
     bool instalment = in->kind == FOGPAY_TRANSFER_INSTALMENT;

@@ -94,6 +94,7 @@ typedef enum fogpay_receipt_kind {
     FOGPAY_RECEIPT_BIND = 3,         /* a meter binding */
     FOGPAY_RECEIPT_WITHDRAW = 4,     /* a withdrawal of bearer notes (note.cddl) */
     FOGPAY_RECEIPT_NOTE_PAYMENT = 5, /* a payment with bearer notes (note.cddl) */
+    FOGPAY_RECEIPT_NOTE_REDEEM = 6,  /* bearer notes given back into a wallet (note.cddl) */
 } fogpay_receipt_kind;
 
 typedef enum fogpay_receipt_status {
@@ -177,6 +178,8 @@ typedef enum fogpay_transfer_kind {
     FOGPAY_TRANSFER_INSTALMENT = 11,     /* a device pays an instalment of its plan's loan */
     /* 12 and 13 are financing's (early settlement, collection). */
     FOGPAY_TRANSFER_NOTE_WITHDRAWAL = 14, /* a device's wallet to the notes account: notes out */
+    /* 15 is reserved for bearer notes. */
+    FOGPAY_TRANSFER_NOTE_REDEMPTION = 16, /* the notes account to a wallet: notes come back */
 } fogpay_transfer_kind;
 
 /* One leg of a transfer: amount_minor from the debit to the credit

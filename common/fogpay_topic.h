@@ -10,6 +10,7 @@
  *   {prefix}/dev/{device}/withdraw       device to gateway (bearer notes)
  *   {prefix}/dev/{device}/note           gateway to device (a note handed over)
  *   {prefix}/dev/{device}/notepay        device to gateway (a payment with notes)
+ *   {prefix}/dev/{device}/redeem         device to gateway (notes given back)
  *   {prefix}/dev/{device}/receipt        gateway to device
  *   {prefix}/dev/{device}/cmd            gateway to device
  *   {prefix}/dev/{device}/reply/{name}   gateway to device, MQTT 5 response topic
@@ -53,6 +54,7 @@ typedef enum fogpay_topic_kind {
     FOGPAY_TOPIC_WITHDRAW, /* dev/{device}/withdraw */
     FOGPAY_TOPIC_NOTE,     /* dev/{device}/note */
     FOGPAY_TOPIC_NOTEPAY,  /* dev/{device}/notepay */
+    FOGPAY_TOPIC_REDEEM,   /* dev/{device}/redeem */
 } fogpay_topic_kind;
 
 /* True for the characters of an id: [A-Za-z0-9._:-]. */

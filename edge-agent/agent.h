@@ -251,6 +251,14 @@ fogpay_error fogpay_agent_pay_notes(fogpay_agent *a, const char *payee, const ch
                                     uint64_t amount_minor, uint16_t currency,
                                     fogpay_agent_outcome *out);
 
+/* Gives notes of the store that make amount_minor of currency exactly
+ * back to the gateway (its key the one the device was configured with),
+ * their value credited to the device's own wallet: journaled and answered
+ * like a payment; a settled receipt (out->note_count) takes them out of the
+ * store. Refusals as fogpay_agent_pay_notes. */
+fogpay_error fogpay_agent_redeem(fogpay_agent *a, uint64_t amount_minor, uint16_t currency,
+                                 fogpay_agent_outcome *out);
+
 /* One note of the store: its serial, currency and value. */
 typedef int (*fogpay_agent_note_visit)(void *ctx, const uint8_t *serial, uint16_t currency,
                                        uint64_t denomination_minor);

@@ -115,6 +115,7 @@ struct fogpay_agent {
     char topic_withdraw[FOGPAY_TOPIC_MAX];
     char topic_note[FOGPAY_TOPIC_MAX];
     char topic_notepay[FOGPAY_TOPIC_MAX];
+    char topic_redeem[FOGPAY_TOPIC_MAX];
     /* The note store (agent_note.c): the bearer notes the device holds,
      * one note line each, in the state directory. */
     char notes_path[FOGPAY_AGENT_PATH_MAX + 16];

@@ -301,9 +301,38 @@ static fogpay_error agent_sign_notes(const fogpay_agent *a, const char *payee_ke
     return err;
 }
 
+/* A note payment (kind) of the store's notes making amount_minor, each
+ * handed to payee_key, credited to payee. */
+static fogpay_error agent_notes_send(fogpay_agent *a, const char *payee, const char *payee_key,
+                                     uint64_t amount_minor, uint16_t currency, uint8_t kind,
+                                     fogpay_agent_outcome *out);
+
+fogpay_error fogpay_agent_redeem(fogpay_agent *a, uint64_t amount_minor, uint16_t currency,
+                                 fogpay_agent_outcome *out)
+{
+    if (!a || !out) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    fogpay_error err = fogpay_key_public_text(a->gateway_key, gateway_text, sizeof gateway_text);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    return agent_notes_send(a, a->device_id, gateway_text, amount_minor, currency,
+                            FOGPAY_RECEIPT_NOTE_REDEEM, out);
+}
+
 fogpay_error fogpay_agent_pay_notes(fogpay_agent *a, const char *payee, const char *payee_key,
                                     uint64_t amount_minor, uint16_t currency,
                                     fogpay_agent_outcome *out)
+{
+    return agent_notes_send(a, payee, payee_key, amount_minor, currency,
+                            FOGPAY_RECEIPT_NOTE_PAYMENT, out);
+}
+
+static fogpay_error agent_notes_send(fogpay_agent *a, const char *payee, const char *payee_key,
+                                     uint64_t amount_minor, uint16_t currency, uint8_t kind,
+                                     fogpay_agent_outcome *out)
 {
     if (!a || !payee || !payee_key || !out) {
         return FOGPAY_ERR_INVALID_ARGUMENT;
@@ -330,8 +359,7 @@ fogpay_error fogpay_agent_pay_notes(fogpay_agent *a, const char *payee, const ch
     if (err != FOGPAY_OK) {
         return err;
     }
-    return agent_send_message(a, &p, &p.seq, p.prev_hash, agent_encode_note_payment,
-                              FOGPAY_RECEIPT_NOTE_PAYMENT, out);
+    return agent_send_message(a, &p, &p.seq, p.prev_hash, agent_encode_note_payment, kind, out);
 }
 
 fogpay_error fogpay_agent_usage(fogpay_agent *a, const char *meter_id, uint64_t quantity,

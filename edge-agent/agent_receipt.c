@@ -103,7 +103,8 @@ static fogpay_error receipt_link_of(const fogpay_agent *a, uint64_t seq,
         fogpay_bind b;
         err = fogpay_bind_decode(cose.payload.ptr, cose.payload.len, &b);
         memcpy(prev, b.prev_hash, FOGPAY_PREV_HASH_BYTES);
-    } else if (err == FOGPAY_OK && e->kind == FOGPAY_RECEIPT_NOTE_PAYMENT) {
+    } else if (err == FOGPAY_OK &&
+               (e->kind == FOGPAY_RECEIPT_NOTE_PAYMENT || e->kind == FOGPAY_RECEIPT_NOTE_REDEEM)) {
         fogpay_note_payment m;
         err = fogpay_note_payment_decode(cose.payload.ptr, cose.payload.len, &m);
         memcpy(prev, m.prev_hash, FOGPAY_PREV_HASH_BYTES);
@@ -171,7 +172,8 @@ fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, si
             return err;
         }
     }
-    if (r.kind == FOGPAY_RECEIPT_NOTE_PAYMENT && r.status == FOGPAY_STATUS_STORED) {
+    if ((r.kind == FOGPAY_RECEIPT_NOTE_PAYMENT && r.status == FOGPAY_STATUS_STORED) ||
+        (r.kind == FOGPAY_RECEIPT_NOTE_REDEEM && r.status == FOGPAY_STATUS_SETTLED)) {
         /* The notes are the payee's now: out of the store before the
          * journal lets the message go (a crash in between resends it, and
          * the repeat of this receipt takes out nothing more). */

@@ -14,6 +14,7 @@
  *   fogpay-agent [options] bind --meter ID --tariff ID
  *   fogpay-agent [options] withdraw --amount 6.50 --currency EUR   (bearer notes)
  *   fogpay-agent [options] pay --notes --to PAYEE --to-key KEY --amount 5.50 --currency EUR
+ *   fogpay-agent [options] redeem --amount 0.50 --currency EUR     (notes back into the wallet)
  *   fogpay-agent [options] notes                                  (the notes held)
  *   fogpay-agent [options] run [--drain]
  *   fogpay-agent [options] status
@@ -105,6 +106,7 @@ static void cli_usage(FILE *out)
                  "       fogpay-agent [options] notes\n"
                  "       fogpay-agent [options] pay --notes --to PAYEE --to-key ed25519:HEX "
                  "--amount 5.50 --currency EUR\n"
+                 "       fogpay-agent [options] redeem --amount 0.50 --currency EUR\n"
                  "       fogpay-agent [options] run [--drain]\n"
                  "       fogpay-agent [options] status\n"
                  "options: --dir STATEDIR --key FILE --device ID --gateway-key ed25519:HEX|FILE\n"
@@ -666,6 +668,23 @@ static int cli_withdraw(fogpay_agent *a, const cli_options *o)
     return cli_report(err, &r);
 }
 
+static int cli_redeem(fogpay_agent *a, const cli_options *o)
+{
+    uint16_t currency = 0;
+    uint64_t amount = 0;
+    if (!o->amount || !o->currency) {
+        return cli_usage_error("redeem needs --amount and --currency");
+    }
+    int rc = cli_amount(o, &currency, &amount);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    fogpay_agent_connect(a);
+    fogpay_agent_outcome r;
+    fogpay_error err = fogpay_agent_redeem(a, amount, currency, &r);
+    return cli_report(err, &r);
+}
+
 /* One line a note: its currency, value and serial. */
 static int cli_note_line(void *ctx, const uint8_t *serial, uint16_t currency,
                          uint64_t denomination_minor)
@@ -757,6 +776,8 @@ static int cli_with_agent(cli_options *o)
         rc = cli_withdraw(a, o);
     } else if (strcmp(o->command, "notes") == 0) {
         rc = cli_notes(a);
+    } else if (strcmp(o->command, "redeem") == 0) {
+        rc = cli_redeem(a, o);
     } else if (strcmp(o->command, "run") == 0) {
         rc = cli_run(a, o);
     } else {
@@ -784,8 +805,9 @@ int main(int argc, char **argv)
     if (strcmp(o.command, "switch-key") == 0) {
         return cli_switch_key(&o);
     }
-    static const char *const commands[] = {"pay",  "usage",    "bind",  "authorise", "capture",
-                                           "void", "withdraw", "notes", "run",       "status"};
+    static const char *const commands[] = {"pay",     "usage", "bind",   "authorise",
+                                           "capture", "void",  "redeem", "withdraw",
+                                           "notes",   "run",   "status"};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(o.command, commands[i]) == 0) {
             return cli_with_agent(&o);

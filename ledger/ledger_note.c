@@ -39,6 +39,9 @@ const ledger_stmt_sql ledger_note__sql[] = {
      "movement = ?5 WHERE serial = ?1 AND state = 0"},
     {LEDGER_STMT_NOTE_BYTES, "SELECT note FROM notes WHERE serial = ?1"},
     {LEDGER_STMT_NOTE_LINK, "SELECT last_link FROM notes WHERE serial = ?1"},
+    {LEDGER_STMT_NOTE_BACK,
+     "UPDATE notes SET state = 0, holder_key = ?2, holder_device = ?3, last_link = ?4, "
+     "movement = ?5 WHERE serial = ?1 AND state = 1"},
     {LEDGER_STMT_NOTE_PASS_ON,
      "UPDATE notes SET holder_key = ?2, holder_device = ?3, last_link = ?4, movement = ?5 "
      "WHERE serial = ?1 AND state = 1"},
@@ -749,11 +752,13 @@ static fogpay_error pay__last_link(fogpay_ledger *l, const uint8_t *serial,
     return err;
 }
 
-/* Checks note i and moves it to the payee. */
+/* Checks note i and moves it to the payee's key: to its device when
+ * to_device is given (paid), else back into the stock (redeemed, its
+ * value by the transfer at transfer_position). */
 static fogpay_error pay__one(fogpay_ledger *l, const fogpay_note_payment *p, size_t i,
                              const fogpay_key *payer_key, const char *payee_text,
-                             const uint8_t payee_kid[FOGPAY_KID_BYTES], uint64_t now_ms,
-                             uint64_t *sum)
+                             const uint8_t payee_kid[FOGPAY_KID_BYTES], const char *to_device,
+                             uint64_t transfer_position, uint64_t now_ms, uint64_t *sum)
 {
     const fogpay_note_pay_entry *n = &p->notes[i];
     fogpay_note_entry e;
@@ -789,21 +794,22 @@ static fogpay_error pay__one(fogpay_ledger *l, const fogpay_note_payment *p, siz
     if (err != FOGPAY_OK) {
         return err;
     }
-    r.m.kind = FOGPAY_NOTE_PAID;
+    r.m.kind = to_device ? FOGPAY_NOTE_PAID : FOGPAY_NOTE_REDEEMED;
     r.m.time_ms = now_ms;
     memcpy(r.m.serial, n->serial, FOGPAY_NOTE_SERIAL_BYTES);
     memcpy(r.m.holder_kid, payee_kid, FOGPAY_KID_BYTES);
-    snprintf(r.m.device_id, sizeof r.m.device_id, "%s", p->payee_device);
+    snprintf(r.m.device_id, sizeof r.m.device_id, "%s", to_device ? to_device : "");
+    r.m.transfer_position = transfer_position;
     r.custody = entry;
     r.custody_len = entry_len;
     err = ledger__chain_append(l, &ledger_note_movement_chain, &r);
     if (err != FOGPAY_OK) {
         return err;
     }
-    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_PASS_ON);
+    sqlite3_stmt *s = ledger__stmt(l, to_device ? LEDGER_STMT_NOTE_PASS_ON : LEDGER_STMT_NOTE_BACK);
     ledger__bind_blob(l, s, 1, n->serial, FOGPAY_NOTE_SERIAL_BYTES);
     ledger__bind_text(l, s, 2, payee_text);
-    ledger__bind_text(l, s, 3, p->payee_device);
+    ledger__bind_text_or_null(l, s, 3, to_device);
     ledger__bind_blob(l, s, 4, r.m.link, FOGPAY_HASH_BYTES);
     ledger__bind_u64(l, s, 5, r.m.position);
     err = ledger__exec(l, s);
@@ -848,7 +854,8 @@ fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_note_payment 
         if (err == FOGPAY_OK) {
             uint64_t sum = 0;
             for (size_t i = 0; err == FOGPAY_OK && i < p->count; i++) {
-                err = pay__one(l, p, i, k.payer, k.payee_text, k.payee_kid, now_ms, &sum);
+                err = pay__one(l, p, i, k.payer, k.payee_text, k.payee_kid, p->payee_device, 0,
+                               now_ms, &sum);
             }
             if (err == FOGPAY_OK && sum != p->amount_minor) {
                 err = FOGPAY_ERR_NOTE_SUM_MISMATCH;
@@ -863,6 +870,105 @@ fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_note_payment 
         for (size_t i = 0; i < p->count; i++) {
             memcpy(out->serials[i], p->notes[i].serial, FOGPAY_NOTE_SERIAL_BYTES);
         }
+    }
+    return err;
+}
+
+/* The value of p's notes held by its sender, in its currency: what a
+ * redemption credits. */
+static fogpay_error redeem__sum(fogpay_ledger *l, const fogpay_note_payment *p, uint64_t *sum)
+{
+    *sum = 0;
+    for (size_t i = 0; i < p->count; i++) {
+        fogpay_note_entry e;
+        fogpay_error err = fogpay_ledger_note_get(l, p->notes[i].serial, &e);
+        if (err != FOGPAY_OK) {
+            return err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_ERR_NOTE_UNKNOWN : err;
+        }
+        if (e.state != FOGPAY_NOTE_HELD || strcmp(e.holder_device, p->device_id) != 0) {
+            return FOGPAY_ERR_NOTE_DOUBLE_SPEND;
+        }
+        if (e.currency != p->currency) {
+            return FOGPAY_ERR_NOTE_SUM_MISMATCH;
+        }
+        *sum += e.denomination_minor;
+    }
+    return *sum == p->amount_minor ? FOGPAY_OK : FOGPAY_ERR_NOTE_SUM_MISMATCH;
+}
+
+/* The kind 16 transfer of a redemption, appended. */
+static fogpay_error redeem__transfer(fogpay_ledger *l, const fogpay_note_payment *p,
+                                     const uint8_t *hash, uint64_t now_ms,
+                                     fogpay_note_redemption *out)
+{
+    ledger_account notes;
+    ledger_account wallet;
+    fogpay_transfer *t = &out->transfer;
+    memset(t, 0, sizeof *t);
+    fogpay_error err = ledger__account_find(l, LEDGER_ACCOUNT_NOTES, NULL, p->currency, &notes);
+    if (err == FOGPAY_OK) {
+        uint64_t id = 0;
+        err = fogpay_ledger_wallet(l, p->payee_device, p->currency, &id);
+        err = err == FOGPAY_OK ? ledger__account_get(l, id, &wallet) : err;
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__account_entity(l, &wallet, now_ms, t->payee_entity);
+    }
+    if (err != FOGPAY_OK) {
+        return err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_ERR_LEDGER_CORRUPT : err;
+    }
+    t->kind = FOGPAY_TRANSFER_NOTE_REDEMPTION;
+    t->debit_account = notes.id;
+    t->credit_account = wallet.id;
+    t->amount_minor = p->amount_minor;
+    t->currency = p->currency;
+    t->time_ms = now_ms;
+    if (hash != NULL) {
+        snprintf(t->device_id, sizeof t->device_id, "%s", p->device_id);
+        t->seq = p->seq;
+        memcpy(t->intent_hash, hash, FOGPAY_HASH_BYTES);
+    }
+    int64_t ignored = 0;
+    err = ledger__transfer_append(l, t, &ignored);
+    return err == FOGPAY_OK ? fogpay_ledger_balance(l, wallet.id, &out->balance_after_minor) : err;
+}
+
+fogpay_error fogpay_ledger_note_redeem(fogpay_ledger *l, const char *gateway_text,
+                                       const fogpay_note_payment *p,
+                                       const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
+                                       fogpay_note_redemption *out)
+{
+    if (l == NULL || gateway_text == NULL || p == NULL || out == NULL || p->count == 0 ||
+        p->count > FOGPAY_NOTE_PAYMENT_NOTES_MAX) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    pay_keys k;
+    memset(&k, 0, sizeof k);
+    fogpay_error err = pay__device_key(l, p->device_id, true, &k.payer, k.payer_text);
+    if (err == FOGPAY_OK) {
+        err = pay__device_key(l, p->payee_device, false, &k.payee, k.payee_text);
+    }
+    err = err == FOGPAY_OK ? note__kid(gateway_text, k.payee_kid) : err;
+    fogpay_note_redemption result;
+    memset(&result, 0, sizeof result);
+    ledger_op op;
+    if (err == FOGPAY_OK && (err = ledger__op_begin(l, &op)) == FOGPAY_OK) {
+        uint64_t sum = 0;
+        err = redeem__sum(l, p, &sum);
+        err = err == FOGPAY_OK ? redeem__transfer(l, p, hash, now_ms, &result) : err;
+        for (size_t i = 0; err == FOGPAY_OK && i < p->count; i++) {
+            uint64_t ignored = 0;
+            err = pay__one(l, p, i, k.payer, gateway_text, k.payee_kid, NULL,
+                           result.transfer.position, now_ms, &ignored);
+            memcpy(result.paid.serials[i], p->notes[i].serial, FOGPAY_NOTE_SERIAL_BYTES);
+        }
+        result.paid.count = p->count;
+        err = ledger__op_end(l, &op, err);
+    }
+    fogpay_key_free(k.payer);
+    fogpay_key_free(k.payee);
+    if (err == FOGPAY_OK) {
+        *out = result;
     }
     return err;
 }

@@ -125,6 +125,25 @@ typedef struct fogpay_note_paid {
 fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_note_payment *p, uint64_t now_ms,
                                     fogpay_note_paid *out);
 
+/* Notes given back into a wallet: the transfer (kind 16, the notes
+ * account to the wallet of p->payee_device) and the wallet's balance. */
+typedef struct fogpay_note_redemption {
+    fogpay_note_paid paid;
+    fogpay_transfer transfer;
+    int64_t balance_after_minor;
+} fogpay_note_redemption;
+
+/* Takes the notes of p back into the stock at now_ms, all or none, as
+ * fogpay_ledger_note_pay checks them but with each custody entry naming
+ * gateway_text (the gateway's key, the new holder), and credits their
+ * value to the wallet of p->payee_device (which may be the sender) by a
+ * transfer of kind 16 from the currency's notes account; seq and hash are
+ * its device origin. Refusals as fogpay_ledger_note_pay's. */
+fogpay_error fogpay_ledger_note_redeem(fogpay_ledger *l, const char *gateway_text,
+                                       const fogpay_note_payment *p,
+                                       const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
+                                       fogpay_note_redemption *out);
+
 /* Visits the stock, by currency and then denomination ascending: the count
  * of notes of each. A nonzero return stops the walk. */
 typedef int (*fogpay_note_stock_visit)(void *ctx, uint16_t currency, uint64_t denomination_minor,

@@ -119,7 +119,7 @@ fogpay_error ledger__transfer_read(fogpay_ledger *l, sqlite3_stmt *s, fogpay_tra
               query__u64(s, 13, &t->related_position);
     uint64_t instalment = 0;
     ok = ok && query__u64(s, 19, &instalment) && instalment <= FOGPAY_PLAN_INSTALMENTS_MAX;
-    ok = ok && kind <= FOGPAY_TRANSFER_NOTE_WITHDRAWAL && currency <= FOGPAY_CURRENCY_MAX;
+    ok = ok && kind <= FOGPAY_TRANSFER_NOTE_REDEMPTION && currency <= FOGPAY_CURRENCY_MAX;
     t->instalment = (uint32_t)instalment;
     ok = ok && ledger__column_text(s, 7, t->device_id, sizeof t->device_id) &&
          ledger__column_text(s, 9, t->payer_entity, sizeof t->payer_entity) &&

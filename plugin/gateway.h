@@ -512,6 +512,10 @@ void fogpay_note_message_settle(fogpay_gateway *gw, fogpay_job *job);
 fogpay_error fogpay_note_payment_message_decode(fogpay_job *job, fogpay_bytes payload,
                                                 const char **named);
 void fogpay_note_payment_message_settle(fogpay_gateway *gw, fogpay_job *job);
+/* Notes given back (dev/{device}/redeem, the same payload, decoded into
+ * job->notepay): settled in the ledger (fogpay_ledger_note_redeem), the
+ * receipt settled with the transfer of their value. */
+void fogpay_note_redeem_message_settle(fogpay_gateway *gw, fogpay_job *job);
 void fogpay_note_message_deliver(const fogpay_gateway *gw, const fogpay_job *job);
 
 /* hold_message.c, broker thread. */

@@ -156,6 +156,36 @@ void fogpay_note_payment_message_settle(fogpay_gateway *gw, fogpay_job *job)
     fogpay_device_message_settled(gw, job, err, 0);
 }
 
+void fogpay_note_redeem_message_settle(fogpay_gateway *gw, fogpay_job *job)
+{
+    const fogpay_note_payment *m = &job->notepay;
+    fogpay_error err = FOGPAY_OK;
+    if (!fogpay_options_currency_enabled(&gw->options, m->currency)) {
+        err = FOGPAY_ERR_CURRENCY_UNSUPPORTED;
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_device_message_open(gw, job, m->created_s, FOGPAY_TTL_MAX_S);
+    }
+    if (err != FOGPAY_OK) {
+        fogpay_device_message_reject(gw, job, err);
+        return;
+    }
+    char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    fogpay_note_redemption r;
+    err = fogpay_key_public_text(gw->key, gateway_text, sizeof gateway_text);
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_note_redeem(gw->ledger, gateway_text, m, job->hash, job->now_ms, &r);
+    }
+    fogpay_device_message_receipt_base(gw, job);
+    if (err == FOGPAY_OK) {
+        err = fogpay_device_message_receipt_transfer(gw, job, &r.transfer, r.balance_after_minor);
+    }
+    if (err == FOGPAY_OK) {
+        job->receipt.note_count = (uint8_t)r.paid.count;
+    }
+    fogpay_device_message_settled(gw, job, err, err == FOGPAY_OK ? r.transfer.position : 0);
+}
+
 void fogpay_note_message_deliver(const fogpay_gateway *gw, const fogpay_job *job)
 {
     bool withdraw = job->kind == FOGPAY_RECEIPT_WITHDRAW;

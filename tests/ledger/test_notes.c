@@ -263,6 +263,45 @@ static void test_pay(void)
     fogpay_ledger_close(fx.l);
 }
 
+/* Notes given back into a wallet: the value credited from the notes
+ * account, the notes in stock again; the same note twice is spent. */
+static void test_redeem(void)
+{
+    fixture fx;
+    stock_open(&fx);
+    fund(fx.l, "dev-a", EUR, 2000);
+    static fogpay_note_withdrawal w;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_note_withdraw(fx.l, gateway, "dev-a", EUR, 600, 0, NULL, NOW_MS, &w),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 1400);
+    fogpay_note_payment p = payment_of(&w, "dev-a", gateway, key_one, 600);
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    intent_hash_of("dev-a", 2, hash);
+    fogpay_note_redemption r;
+    fogpay_note_payment wrong = payment_of(&w, "dev-a", key_two, key_one, 600);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_redeem(fx.l, gateway_text, &wrong, hash, NOW_MS, &r),
+                    FOGPAY_ERR_CUSTODY_NOT_HOLDER); /* handed to another key than the gateway's */
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 1400);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_note_redeem(fx.l, gateway_text, &p, hash, NOW_MS, &r),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL(r.transfer.kind, FOGPAY_TRANSFER_NOTE_REDEMPTION);
+    CU_ASSERT_EQUAL(r.transfer.amount_minor, 600);
+    CU_ASSERT_EQUAL(r.balance_after_minor, 2000);
+    CU_ASSERT_EQUAL(r.paid.count, 2);
+    CU_ASSERT_EQUAL(stock_of(&fx, 500), 2);
+    CU_ASSERT_EQUAL(stock_of(&fx, 100), 3);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT balance FROM accounts WHERE kind = 'notes'"), 0);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_redeem(fx.l, gateway_text, &p, hash, NOW_MS, &r),
+                    FOGPAY_ERR_NOTE_DOUBLE_SPEND);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    /* Back in stock, the notes are withdrawn again. */
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_note_withdraw(fx.l, gateway, "dev-a", EUR, 600, 0, NULL, NOW_MS, &w),
+        FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+}
+
 /* verify walks the note movement chain and checks the notes account. */
 static void test_verify(void)
 {
@@ -305,6 +344,7 @@ int main(void)
         {"every refusal of a withdrawal moves nothing", test_refusals},
         {"verify checks the note chain and the notes account", test_verify},
         {"a payment with notes, device to device, and its refusals", test_pay},
+        {"notes given back into a wallet", test_redeem},
     };
     int status = ledger_fixture_run("ledger_notes", tests, sizeof tests / sizeof tests[0]);
     fogpay_note_issuers_clear(&issuers);

@@ -580,6 +580,17 @@ static void test_agent_withdraw(void)
                         "AND denomination_minor = 500\""),
                     0);
     CU_ASSERT_STRING_EQUAL(out, "1\n");
+    /* dev-g gives its 0.50 note back: its wallet is credited, the note is
+     * in the stock again, the store empty. */
+    CU_ASSERT_EQUAL(agent_run("redeem --amount 0.50 --currency EUR"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "balance 3.00 EUR notes 1"));
+    CU_ASSERT_EQUAL(agent_run("notes"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "0 notes\n"));
+    CU_ASSERT_EQUAL(run("sqlite3 l.db \"SELECT state, holder_device IS NULL FROM notes WHERE "
+                        "lower(hex(serial)) = '%s'\"",
+                        serial),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "0|1\n");
 }
 
 static void test_offline(void)
