@@ -39,6 +39,10 @@ const ledger_stmt_sql ledger_note__sql[] = {
      "movement = ?5 WHERE serial = ?1 AND state = 0"},
     {LEDGER_STMT_NOTE_BYTES, "SELECT note FROM notes WHERE serial = ?1"},
     {LEDGER_STMT_NOTE_LINK, "SELECT last_link FROM notes WHERE serial = ?1"},
+    {LEDGER_STMT_NOTE_WITHDRAWN,
+     "SELECT m.position, m.kind, m.time_ms, m.serial, m.record, m.hash FROM notes AS n "
+     "JOIN note_movements AS m ON m.position = n.movement WHERE n.holder_device = ?1 "
+     "AND n.state = 1 AND m.kind = 1 ORDER BY m.position"},
     {LEDGER_STMT_NOTE_BACK,
      "UPDATE notes SET state = 0, holder_key = ?2, holder_device = ?3, last_link = ?4, "
      "movement = ?5 WHERE serial = ?1 AND state = 1"},
@@ -970,5 +974,38 @@ fogpay_error fogpay_ledger_note_redeem(fogpay_ledger *l, const char *gateway_tex
     if (err == FOGPAY_OK) {
         *out = result;
     }
+    return err;
+}
+
+fogpay_error fogpay_ledger_note_withdrawn(fogpay_ledger *l, const char *device_id,
+                                          uint64_t transfer_position,
+                                          uint8_t serials[][FOGPAY_NOTE_SERIAL_BYTES],
+                                          size_t *count)
+{
+    if (l == NULL || device_id == NULL || serials == NULL || count == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    *count = 0;
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_WITHDRAWN);
+    ledger__bind_text(l, s, 1, device_id);
+    fogpay_error err = FOGPAY_OK;
+    /* Bounded by the notes the device holds: its wallet's worth. */
+    while (*count < FOGPAY_NOTE_WITHDRAW_MAX) {
+        int rc = ledger__step(l, s);
+        if (rc != SQLITE_ROW) {
+            err = rc == SQLITE_DONE ? FOGPAY_OK : ledger__error(l, rc);
+            break;
+        }
+        fogpay_note_movement m;
+        uint8_t hash[FOGPAY_HASH_BYTES];
+        err = ledger__note_movement_read(s, &m, hash, NULL, NULL);
+        if (err != FOGPAY_OK) {
+            break;
+        }
+        if (m.transfer_position == transfer_position) {
+            memcpy(serials[(*count)++], m.serial, FOGPAY_NOTE_SERIAL_BYTES);
+        }
+    }
+    ledger__finish(s);
     return err;
 }

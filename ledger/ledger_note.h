@@ -144,6 +144,15 @@ fogpay_error fogpay_ledger_note_redeem(fogpay_ledger *l, const char *gateway_tex
                                        const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
                                        fogpay_note_redemption *out);
 
+/* The serials of the notes a withdrawal (its transfer at
+ * transfer_position) handed to device_id that the device still holds, at
+ * most FOGPAY_NOTE_WITHDRAW_MAX, into serials; *count of them. What a
+ * repeat of the withdrawal hands over again. */
+fogpay_error fogpay_ledger_note_withdrawn(fogpay_ledger *l, const char *device_id,
+                                          uint64_t transfer_position,
+                                          uint8_t serials[][FOGPAY_NOTE_SERIAL_BYTES],
+                                          size_t *count);
+
 /* Visits the stock, by currency and then denomination ascending: the count
  * of notes of each. A nonzero return stops the walk. */
 typedef int (*fogpay_note_stock_visit)(void *ctx, uint16_t currency, uint64_t denomination_minor,

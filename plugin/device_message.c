@@ -395,7 +395,9 @@ static bool settle_repeat(fogpay_gateway *gw, fogpay_job *job)
         fogpay_ledger_message_lookup(gw->ledger, job->device_id, job->seq, job->hash, job->answer,
                                      sizeof job->answer, &job->answer_len);
     if (err == FOGPAY_OK) {
-        /* A repeat: the original answer again, nothing moves. */
+        /* A repeat: the original answer again, nothing moves (a
+         * withdrawal's notes go with it again). */
+        fogpay_note_message_repeat(gw, job);
         fogpay_engine_set_state(job, FOGPAY_JOB_ANSWERED);
         return true;
     }

@@ -32,6 +32,7 @@
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 
+#include "fogpay_cose.h"
 #include "gateway.h"
 #include "ledger_note.h"
 
@@ -184,6 +185,26 @@ void fogpay_note_redeem_message_settle(fogpay_gateway *gw, fogpay_job *job)
         job->receipt.note_count = (uint8_t)r.paid.count;
     }
     fogpay_device_message_settled(gw, job, err, err == FOGPAY_OK ? r.transfer.position : 0);
+}
+
+void fogpay_note_message_repeat(fogpay_gateway *gw, fogpay_job *job)
+{
+    if (job->kind != FOGPAY_RECEIPT_WITHDRAW) {
+        return;
+    }
+    fogpay_cose_sign1 cose;
+    fogpay_receipt r;
+    if (fogpay_cose_sign1_parse(job->answer, job->answer_len, &cose) != FOGPAY_OK ||
+        fogpay_receipt_decode(cose.payload.ptr, cose.payload.len, &r) != FOGPAY_OK ||
+        r.status != FOGPAY_STATUS_SETTLED) {
+        return;
+    }
+    size_t count = 0;
+    if (fogpay_ledger_note_withdrawn(gw->ledger, job->device_id, r.transfer_id, job->note_serials,
+                                     &count) == FOGPAY_OK) {
+        job->note_count = (uint8_t)count;
+        job->receipt.status = FOGPAY_STATUS_SETTLED;
+    }
 }
 
 void fogpay_note_message_deliver(const fogpay_gateway *gw, const fogpay_job *job)

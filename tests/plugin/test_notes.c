@@ -281,6 +281,9 @@ static void device_start(void)
                           MQTTCLIENT_SUCCESS);
 }
 
+static uint8_t last_withdraw[FOGPAY_MESSAGE_MAX];
+static size_t last_withdraw_len;
+
 /* Publishes a signed withdrawal of amount (EUR), linked to the device's
  * last recorded message. */
 static void withdraw(uint64_t amount)
@@ -304,6 +307,17 @@ static void withdraw(uint64_t amount)
     MQTTClient_deliveryToken token;
     MQTTClient_publish(device, "fogpay/v1/dev/" DEVICE "/withdraw", (int)signed_len, signed_msg, 1,
                        0, &token);
+    MQTTClient_waitForCompletion(device, token, WAIT_MS);
+    memcpy(last_withdraw, signed_msg, signed_len);
+    last_withdraw_len = signed_len;
+}
+
+/* Publishes the last withdrawal again, byte for byte. */
+static void republish_last(void)
+{
+    MQTTClient_deliveryToken token;
+    MQTTClient_publish(device, "fogpay/v1/dev/" DEVICE "/withdraw", (int)last_withdraw_len,
+                       last_withdraw, 1, 0, &token);
     MQTTClient_waitForCompletion(device, token, WAIT_MS);
 }
 
@@ -414,6 +428,20 @@ static void test_withdraw(void)
         CU_ASSERT_STRING_EQUAL(c.holder_key, device_text);
     }
     CU_ASSERT_EQUAL(total, 650);
+    /* The same withdrawal again (as after a gateway stopped before its
+     * notes went out): the original receipt, and the same notes again. */
+    republish_last();
+    size_t again = 0;
+    fogpay_held_note note_again;
+    fogpay_receipt r_again;
+    is_note = true;
+    while (is_note && again < 4) {
+        CU_ASSERT_FATAL(receive(&r_again, &note_again, &is_note));
+        again += is_note;
+    }
+    CU_ASSERT_EQUAL(again, 3);
+    CU_ASSERT_EQUAL(r_again.transfer_id, r.transfer_id);
+    CU_ASSERT_EQUAL(r_again.note_count, 3);
     static fogpay_held_note notes_kept[4];
     memcpy(notes_kept, notes, sizeof notes_kept);
     CU_ASSERT_EQUAL(run("sqlite3 l.db \"SELECT count(*), sum(denomination_minor) FROM notes "
