@@ -517,10 +517,11 @@ void fogpay_note_payment_message_settle(fogpay_gateway *gw, fogpay_job *job);
  * receipt settled with the transfer of their value. */
 void fogpay_note_redeem_message_settle(fogpay_gateway *gw, fogpay_job *job);
 void fogpay_note_message_deliver(const fogpay_gateway *gw, const fogpay_job *job);
-/* A repeat of a settled withdrawal answered with its original receipt
- * (job->answer): its notes the device still holds are handed over again
- * with it, so that a gateway stopped between the commit and their
- * publication loses none. Broker thread, in the group. */
+/* A repeat of a settled withdrawal or a stored note payment answered with
+ * its original receipt (job->answer): its notes that the device (the
+ * payee) still holds are handed over again with it, so that a gateway
+ * stopped between the commit and their publication loses none. Broker
+ * thread, in the group. */
 void fogpay_note_message_repeat(fogpay_gateway *gw, fogpay_job *job);
 
 /* hold_message.c, broker thread. */

@@ -187,16 +187,37 @@ void fogpay_note_redeem_message_settle(fogpay_gateway *gw, fogpay_job *job)
     fogpay_device_message_settled(gw, job, err, err == FOGPAY_OK ? r.transfer.position : 0);
 }
 
+/* The notes of a stored note payment (job->notepay, decoded from the
+ * repeated bytes) that its payee still holds. */
+static void note_payment_repeat(fogpay_gateway *gw, fogpay_job *job)
+{
+    const fogpay_note_payment *m = &job->notepay;
+    size_t count = 0;
+    for (uint8_t i = 0; i < m->count && i < FOGPAY_NOTE_PAYMENT_NOTES_MAX; i++) {
+        fogpay_note_entry e;
+        if (fogpay_ledger_note_get(gw->ledger, m->notes[i].serial, &e) == FOGPAY_OK &&
+            e.state == FOGPAY_NOTE_HELD && strcmp(e.holder_device, m->payee_device) == 0) {
+            memcpy(job->note_serials[count++], m->notes[i].serial, FOGPAY_NOTE_SERIAL_BYTES);
+        }
+    }
+    job->note_count = (uint8_t)count;
+    job->receipt.status = FOGPAY_STATUS_STORED;
+}
+
 void fogpay_note_message_repeat(fogpay_gateway *gw, fogpay_job *job)
 {
-    if (job->kind != FOGPAY_RECEIPT_WITHDRAW) {
+    if (job->kind != FOGPAY_RECEIPT_WITHDRAW && job->kind != FOGPAY_RECEIPT_NOTE_PAYMENT) {
         return;
     }
     fogpay_cose_sign1 cose;
     fogpay_receipt r;
     if (fogpay_cose_sign1_parse(job->answer, job->answer_len, &cose) != FOGPAY_OK ||
         fogpay_receipt_decode(cose.payload.ptr, cose.payload.len, &r) != FOGPAY_OK ||
-        r.status != FOGPAY_STATUS_SETTLED) {
+        r.note_count == 0) {
+        return;
+    }
+    if (job->kind == FOGPAY_RECEIPT_NOTE_PAYMENT) {
+        note_payment_repeat(gw, job);
         return;
     }
     size_t count = 0;

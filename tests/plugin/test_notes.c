@@ -321,6 +321,9 @@ static void republish_last(void)
     MQTTClient_waitForCompletion(device, token, WAIT_MS);
 }
 
+static uint8_t last_payment[FOGPAY_MESSAGE_MAX], stored_payment[FOGPAY_MESSAGE_MAX];
+static size_t last_payment_len, stored_payment_len;
+
 /* Publishes a payment by the device of note h (held by it) to dev-p,
  * whose key is payee_text, its custody entry signed with signer. */
 static void pay_note(const fogpay_held_note *h, const char *payee_text, const fogpay_key *signer)
@@ -361,6 +364,27 @@ static void pay_note(const fogpay_held_note *h, const char *payee_text, const fo
     MQTTClient_publish(device, "fogpay/v1/dev/" DEVICE "/notepay", (int)signed_len, signed_msg, 1,
                        0, &token);
     MQTTClient_waitForCompletion(device, token, WAIT_MS);
+    memcpy(last_payment, signed_msg, signed_len);
+    last_payment_len = signed_len;
+}
+
+/* The notes that reach the payee's client within the wait. */
+static int payee_notes(MQTTClient payee)
+{
+    int n = 0;
+    for (;;) {
+        char *topic = NULL;
+        int topic_len = 0;
+        MQTTClient_message *msg = NULL;
+        if (MQTTClient_receive(payee, &topic, &topic_len, &msg, 2000) != MQTTCLIENT_SUCCESS ||
+            msg == NULL) {
+            return n;
+        }
+        fogpay_held_note h;
+        n += fogpay_note_delivery_decode(msg->payload, (size_t)msg->payloadlen, &h) == FOGPAY_OK;
+        MQTTClient_freeMessage(&msg);
+        MQTTClient_free(topic);
+    }
 }
 
 /* The next message to the device: a note (into *held, true in *is_note)
@@ -471,9 +495,19 @@ static void test_withdraw(void)
     CU_ASSERT_EQUAL_FATAL(online("create-entity --name 'Note Payee Ltd'"), 0);
     first_line(entity, sizeof entity);
     snprintf(args, sizeof args,
-             "register-device --device dev-p --public-key %s --owner %s --certificate-only true",
+             "register-device --device dev-p --public-key %s --owner %s --password-file dev-w.pw",
              payee_text, entity);
     CU_ASSERT_EQUAL_FATAL(online(args), 0);
+    MQTTClient payee;
+    char uri[64];
+    snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", broker.port);
+    MQTTClient_create(&payee, uri, "dev-p", MQTTCLIENT_PERSISTENCE_NONE, NULL);
+    MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
+    opts.username = "dev-p";
+    opts.password = DEVICE_PASS;
+    CU_ASSERT_EQUAL_FATAL(MQTTClient_connect(payee, &opts), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_EQUAL_FATAL(MQTTClient_subscribe(payee, "fogpay/v1/dev/dev-p/note", 1),
+                          MQTTCLIENT_SUCCESS);
     static const struct {
         bool thief;
         uint8_t status;
@@ -485,6 +519,10 @@ static void test_withdraw(void)
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         pay_note(&notes_kept[0], payee_text, steps[i].thief ? thief : device_key);
+        if (steps[i].status == FOGPAY_STATUS_STORED) {
+            memcpy(stored_payment, last_payment, last_payment_len);
+            stored_payment_len = last_payment_len;
+        }
         CU_ASSERT_FATAL(receive(&r, &notes[0], &is_note));
         CU_ASSERT(!is_note);
         CU_ASSERT_EQUAL(r.kind, FOGPAY_RECEIPT_NOTE_PAYMENT);
@@ -496,6 +534,19 @@ static void test_withdraw(void)
                         "'dev-p'\""),
                     0);
     CU_ASSERT_STRING_EQUAL(out, "1\n");
+    /* The payee got the note; the stored payment sent again gets its
+     * original receipt, and the payee the note again. */
+    CU_ASSERT_EQUAL(payee_notes(payee), 1);
+    MQTTClient_deliveryToken token;
+    MQTTClient_publish(device, "fogpay/v1/dev/" DEVICE "/notepay", (int)stored_payment_len,
+                       stored_payment, 1, 0, &token);
+    MQTTClient_waitForCompletion(device, token, WAIT_MS);
+    CU_ASSERT_FATAL(receive(&r, &notes[0], &is_note));
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_STORED);
+    CU_ASSERT_EQUAL(r.note_count, 1);
+    CU_ASSERT_EQUAL(payee_notes(payee), 1);
+    MQTTClient_disconnect(payee, 1000);
+    MQTTClient_destroy(&payee);
     fogpay_key_free(payee_key);
     fogpay_key_free(thief);
     MQTTClient_disconnect(device, 1000);
