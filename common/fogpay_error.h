@@ -140,6 +140,9 @@ typedef enum fogpay_error {
     FOGPAY_ERR_NOTE_SERIAL_SEEN = 167,     /* the serial is in the register, or twice in one */
     FOGPAY_ERR_CUSTODY_OTHER_HOLDER = 168, /* handed to another key than the receiver's */
     FOGPAY_ERR_NOTE_STOCK_SHORT = 169,     /* the stock cannot make the amount in notes */
+    FOGPAY_ERR_NOTE_UNKNOWN = 170,         /* the register holds no note of that serial */
+    FOGPAY_ERR_NOTE_DOUBLE_SPEND = 171,    /* the note was spent already: its holder moved on */
+    FOGPAY_ERR_NOTE_SUM_MISMATCH = 172,    /* the notes do not sum to the amount in its currency */
     /* Bank documents and personal data: statements, payouts, GDPR requests. */
     FOGPAY_ERR_ENTITY_UNKNOWN = 180,          /* no legal entity has that id */
     FOGPAY_ERR_PERIOD_EMPTY = 181,            /* the period ends where it starts */

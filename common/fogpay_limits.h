@@ -260,6 +260,11 @@
  * gateway signs for it is signed within one settlement. */
 #define FOGPAY_NOTE_WITHDRAW_MAX 16
 
+/* Notes paid in one note payment (note.cddl note-payment): each costs
+ * its serial and the payer's signature of its custody entry (about 85
+ * bytes), and four keep the signed message under FOGPAY_MESSAGE_MAX. */
+#define FOGPAY_NOTE_PAYMENT_NOTES_MAX 4
+
 /* An issuer's trust file (plugin_opt_note_issuers): one key a line. */
 #define FOGPAY_NOTE_ISSUER_LINE_MAX 256
 /* The gateway's metrics (plugin/metrics.c), published retained under

@@ -168,7 +168,7 @@ static const field_spec receipt_fields[] = {
     /* The seq as the answered message carried it, even one refused as out
      * of range, so that the device can match the refusal. */
     UINT_FIELD(fogpay_receipt, 2, seq, true, 0, UINT64_MAX),
-    UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_WITHDRAW),
+    UINT_FIELD(fogpay_receipt, 3, kind, true, 0, FOGPAY_RECEIPT_NOTE_REDEEM),
     UINT_FIELD(fogpay_receipt, 4, status, true, 0, FOGPAY_STATUS_HELD),
     UINT_FIELD(fogpay_receipt, 5, reason, false, 1, FOGPAY_ERR_PRODUCT_LAST),
     UINT_FIELD(fogpay_receipt, 6, transfer_id, false, 1, FOGPAY_STORED_INT_MAX),
@@ -793,10 +793,12 @@ static fogpay_error receipt_check(const fogpay_receipt *in)
     if (!settled && in->legs_minor != 0) {
         return FOGPAY_ERR_FIELD_RANGE; /* a settled transfer's legs only */
     }
-    bool withdraw = in->kind == FOGPAY_RECEIPT_WITHDRAW;
-    if ((withdraw && settled) != (in->note_count != 0) ||
-        (withdraw && in->status == FOGPAY_STATUS_STORED)) {
-        return FOGPAY_ERR_FIELD_RANGE; /* a settled withdrawal counts its notes */
+    bool withdraw = in->kind == FOGPAY_RECEIPT_WITHDRAW || in->kind == FOGPAY_RECEIPT_NOTE_REDEEM;
+    bool note_payment = in->kind == FOGPAY_RECEIPT_NOTE_PAYMENT;
+    bool stored = in->status == FOGPAY_STATUS_STORED;
+    if (((withdraw && settled) || (note_payment && stored)) != (in->note_count != 0) ||
+        (withdraw && stored) || (note_payment && moved)) {
+        return FOGPAY_ERR_FIELD_RANGE; /* a withdrawal settles, a note payment is stored */
     }
     fogpay_error err = receipt_plan_check(in);
     return err == FOGPAY_OK ? receipt_metered_check(in) : err;
@@ -869,7 +871,8 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
     /* An instalment, an early settlement and a collection name their plan
      * and instalment number; an instalment is paid by its device, the
      * others by the gateway (no device origin). No other kind carries them. */
-    if (in->kind > FOGPAY_TRANSFER_NOTE_WITHDRAWAL && in->kind != FOGPAY_TRANSFER_HOLD_CHARGE) {
+    if (in->kind > FOGPAY_TRANSFER_NOTE_WITHDRAWAL && in->kind != FOGPAY_TRANSFER_NOTE_REDEMPTION &&
+        in->kind != FOGPAY_TRANSFER_HOLD_CHARGE) {
         return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
     }
     bool instalment = in->kind == FOGPAY_TRANSFER_INSTALMENT;

@@ -91,9 +91,11 @@ typedef struct fogpay_hold_message {
 typedef enum fogpay_receipt_kind {
     FOGPAY_RECEIPT_INTENT = 0,
     FOGPAY_RECEIPT_USAGE = 1,
-    FOGPAY_RECEIPT_HOLD = 2,     /* a hold message: capture or void */
-    FOGPAY_RECEIPT_BIND = 3,     /* a meter binding */
-    FOGPAY_RECEIPT_WITHDRAW = 4, /* a withdrawal of bearer notes (note.cddl) */
+    FOGPAY_RECEIPT_HOLD = 2,         /* a hold message: capture or void */
+    FOGPAY_RECEIPT_BIND = 3,         /* a meter binding */
+    FOGPAY_RECEIPT_WITHDRAW = 4,     /* a withdrawal of bearer notes (note.cddl) */
+    FOGPAY_RECEIPT_NOTE_PAYMENT = 5, /* a payment with bearer notes (note.cddl) */
+    FOGPAY_RECEIPT_NOTE_REDEEM = 6,  /* bearer notes given back into a wallet (note.cddl) */
 } fogpay_receipt_kind;
 
 typedef enum fogpay_receipt_status {
@@ -141,7 +143,8 @@ typedef struct fogpay_receipt {
     char plan_id[FOGPAY_PLAN_ID_MAX + 1]; /* key 23, with paid_up_to_s */
     uint32_t plan_arrears;                /* key 24, optional: instalments past their grace */
     uint32_t plan_left;                   /* key 25, optional: 0 (absent) when paid off */
-    uint8_t note_count; /* key 26, a settled withdrawal: the notes handed over on dev/D/note */
+    uint8_t note_count; /* key 26, a settled withdrawal: the notes handed over on dev/D/note;
+                         * a stored note payment: the notes now the payee's */
 } fogpay_receipt;
 
 typedef enum fogpay_command_kind {
@@ -200,6 +203,8 @@ typedef enum fogpay_transfer_kind {
     FOGPAY_TRANSFER_EARLY_SETTLEMENT = 12, /* what is left of a plan, paid at once: it closes */
     FOGPAY_TRANSFER_COLLECTION = 13,       /* the gateway takes a late instalment from the wallet */
     FOGPAY_TRANSFER_NOTE_WITHDRAWAL = 14,  /* a device's wallet to the notes account: notes out */
+    /* 15 is reserved for bearer notes. */
+    FOGPAY_TRANSFER_NOTE_REDEMPTION = 16, /* the notes account to a wallet: notes come back */
     /* A bound meter's reading charged from the hold its binding names:
      * holds account to the tariff's payee, naming the hold by key 14. */
     FOGPAY_TRANSFER_HOLD_CHARGE = 18,

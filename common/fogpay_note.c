@@ -383,3 +383,231 @@ fogpay_error fogpay_note_delivery_decode(const uint8_t *buf, size_t len, fogpay_
     }
     return err;
 }
+
+/* ---- note payments -------------------------------------------------------- */
+
+#define NOTE_PAYMENT_KEYS 9
+
+fogpay_error fogpay_note_payment_encode(const fogpay_note_payment *in, uint8_t *buf, size_t cap,
+                                        size_t *len)
+{
+    fogpay_cbor_writer w;
+    fogpay_cbor_writer_init(&w, buf, cap);
+    fogpay_cbor_put_map(&w, NOTE_PAYMENT_KEYS);
+    fogpay_cbor_put_uint(&w, 1);
+    fogpay_cbor_put_text(&w, in->device_id, strlen(in->device_id));
+    fogpay_cbor_put_uint(&w, 2);
+    fogpay_cbor_put_uint(&w, in->seq);
+    fogpay_cbor_put_uint(&w, 3);
+    fogpay_cbor_put_text(&w, in->payee_device, strlen(in->payee_device));
+    fogpay_cbor_put_uint(&w, 4);
+    fogpay_cbor_put_uint(&w, in->currency);
+    fogpay_cbor_put_uint(&w, 5);
+    fogpay_cbor_put_uint(&w, in->amount_minor);
+    fogpay_cbor_put_uint(&w, 6);
+    fogpay_cbor_put_uint(&w, in->created_s);
+    fogpay_cbor_put_uint(&w, 7);
+    fogpay_cbor_put_bytes(&w, in->prev_hash, sizeof in->prev_hash);
+    fogpay_cbor_put_uint(&w, 8);
+    fogpay_cbor_put_uint(&w, in->custody_s);
+    fogpay_cbor_put_uint(&w, 9);
+    fogpay_cbor_put_array(&w, in->count);
+    for (uint8_t i = 0; i < in->count && i < FOGPAY_NOTE_PAYMENT_NOTES_MAX; i++) {
+        fogpay_cbor_put_array(&w, 2);
+        fogpay_cbor_put_bytes(&w, in->notes[i].serial, FOGPAY_NOTE_SERIAL_BYTES);
+        fogpay_cbor_put_bytes(&w, in->notes[i].signature, FOGPAY_SIGNATURE_BYTES);
+    }
+    size_t n = 0;
+    fogpay_error err = fogpay_cbor_writer_finish(&w, &n);
+    if (err == FOGPAY_OK) {
+        err = fogpay_note_payment_decode(buf, n, NULL); /* nothing invalid is signed */
+    }
+    if (err == FOGPAY_OK) {
+        *len = n;
+    }
+    return err;
+}
+
+/* The next item, of type; FOGPAY_ERR_CBOR_TYPE for another. */
+static fogpay_error pay_item(fogpay_cbor_reader *r, fogpay_cbor_type type, fogpay_cbor_item *item)
+{
+    fogpay_error err = fogpay_cbor_read(r, item);
+    return err == FOGPAY_OK && item->type != type ? FOGPAY_ERR_CBOR_TYPE : err;
+}
+
+/* Key `key` next, then an unsigned integer in [min, max]. */
+static fogpay_error pay_uint(fogpay_cbor_reader *r, uint64_t key, uint64_t min, uint64_t max,
+                             uint64_t *out)
+{
+    fogpay_cbor_item item;
+    fogpay_error err = pay_item(r, FOGPAY_CBOR_UINT, &item);
+    if (err == FOGPAY_OK && item.value != key) {
+        err = item.value > key ? FOGPAY_ERR_MISSING_FIELD : FOGPAY_ERR_UNKNOWN_FIELD;
+    }
+    if (err == FOGPAY_OK && out != NULL) {
+        err = pay_item(r, FOGPAY_CBOR_UINT, &item);
+        if (err == FOGPAY_OK && (item.value < min || item.value > max)) {
+            err = FOGPAY_ERR_FIELD_RANGE;
+        }
+        if (err == FOGPAY_OK) {
+            *out = item.value;
+        }
+    }
+    return err;
+}
+
+/* Key `key` next, then a device id. */
+static fogpay_error pay_id(fogpay_cbor_reader *r, uint64_t key, char out[FOGPAY_DEVICE_ID_MAX + 1])
+{
+    fogpay_cbor_item item;
+    fogpay_error err = pay_uint(r, key, 0, 0, NULL);
+    if (err == FOGPAY_OK) {
+        err = pay_item(r, FOGPAY_CBOR_TEXT, &item);
+    }
+    if (err == FOGPAY_OK && (item.bytes.len == 0 || item.bytes.len > FOGPAY_DEVICE_ID_MAX)) {
+        err = item.bytes.len == 0 ? FOGPAY_ERR_FIELD_RANGE : FOGPAY_ERR_CBOR_TOO_LONG;
+    }
+    if (err == FOGPAY_OK) {
+        memcpy(out, item.bytes.ptr, item.bytes.len);
+        out[item.bytes.len] = '\0';
+        for (size_t i = 0; i < item.bytes.len && err == FOGPAY_OK; i++) {
+            if (!((out[i] >= 'a' && out[i] <= 'z') || (out[i] >= 'A' && out[i] <= 'Z') ||
+                  (out[i] >= '0' && out[i] <= '9') || out[i] == '.' || out[i] == '_' ||
+                  out[i] == ':' || out[i] == '-')) {
+                err = FOGPAY_ERR_TEXT_INVALID;
+            }
+        }
+    }
+    return err;
+}
+
+/* A byte string of exactly n bytes into out. */
+static fogpay_error pay_bytes(fogpay_cbor_reader *r, uint8_t *out, size_t n)
+{
+    fogpay_cbor_item item;
+    fogpay_error err = pay_item(r, FOGPAY_CBOR_BYTES, &item);
+    if (err == FOGPAY_OK && item.bytes.len != n) {
+        err = FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (err == FOGPAY_OK) {
+        memcpy(out, item.bytes.ptr, n);
+    }
+    return err;
+}
+
+/* Key 9: the pairs [serial, signature], no serial twice. */
+static fogpay_error pay_notes(fogpay_cbor_reader *r, fogpay_note_payment *p)
+{
+    fogpay_cbor_item item;
+    fogpay_error err = pay_uint(r, 9, 0, 0, NULL);
+    if (err == FOGPAY_OK) {
+        err = pay_item(r, FOGPAY_CBOR_ARRAY, &item);
+    }
+    if (err == FOGPAY_OK && (item.value == 0 || item.value > FOGPAY_NOTE_PAYMENT_NOTES_MAX)) {
+        err = item.value == 0 ? FOGPAY_ERR_FIELD_RANGE : FOGPAY_ERR_CBOR_TOO_LONG;
+    }
+    p->count = err == FOGPAY_OK ? (uint8_t)item.value : 0;
+    for (uint8_t i = 0; err == FOGPAY_OK && i < p->count; i++) {
+        err = pay_item(r, FOGPAY_CBOR_ARRAY, &item);
+        if (err == FOGPAY_OK && item.value != 2) {
+            err = FOGPAY_ERR_CBOR_TYPE;
+        }
+        if (err == FOGPAY_OK) {
+            err = pay_bytes(r, p->notes[i].serial, FOGPAY_NOTE_SERIAL_BYTES);
+        }
+        if (err == FOGPAY_OK) {
+            err = pay_bytes(r, p->notes[i].signature, FOGPAY_SIGNATURE_BYTES);
+        }
+        for (uint8_t j = 0; err == FOGPAY_OK && j < i; j++) {
+            if (memcmp(p->notes[j].serial, p->notes[i].serial, FOGPAY_NOTE_SERIAL_BYTES) == 0) {
+                err = FOGPAY_ERR_NOTE_SERIAL_SEEN;
+            }
+        }
+    }
+    return err;
+}
+
+fogpay_error fogpay_note_payment_decode(const uint8_t *buf, size_t len, fogpay_note_payment *out)
+{
+    fogpay_note_payment p;
+    memset(&p, 0, sizeof p);
+    fogpay_cbor_reader r;
+    fogpay_cbor_reader_init(&r, buf, len);
+    fogpay_cbor_item head;
+    uint64_t v[6] = {0};
+    fogpay_error err = pay_item(&r, FOGPAY_CBOR_MAP, &head);
+    if (err == FOGPAY_OK && head.value != NOTE_PAYMENT_KEYS) {
+        err = head.value < NOTE_PAYMENT_KEYS ? FOGPAY_ERR_MISSING_FIELD : FOGPAY_ERR_UNKNOWN_FIELD;
+    }
+    err = err == FOGPAY_OK ? pay_id(&r, 1, p.device_id) : err;
+    err = err == FOGPAY_OK ? pay_uint(&r, 2, 1, FOGPAY_STORED_INT_MAX, &v[0]) : err;
+    err = err == FOGPAY_OK ? pay_id(&r, 3, p.payee_device) : err;
+    err = err == FOGPAY_OK ? pay_uint(&r, 4, FOGPAY_CURRENCY_MIN, FOGPAY_CURRENCY_MAX, &v[1]) : err;
+    err = err == FOGPAY_OK ? pay_uint(&r, 5, 1, FOGPAY_AMOUNT_MAX_MINOR, &v[2]) : err;
+    err = err == FOGPAY_OK ? pay_uint(&r, 6, 1, 0xffffffffffull, &v[3]) : err;
+    err = err == FOGPAY_OK ? pay_uint(&r, 7, 0, 0, NULL) : err;
+    err = err == FOGPAY_OK ? pay_bytes(&r, p.prev_hash, sizeof p.prev_hash) : err;
+    err = err == FOGPAY_OK ? pay_uint(&r, 8, 1, 0xffffffffffull, &v[4]) : err;
+    err = err == FOGPAY_OK ? pay_notes(&r, &p) : err;
+    if (err == FOGPAY_OK && !fogpay_cbor_reader_done(&r)) {
+        err = FOGPAY_ERR_CBOR_TRAILING;
+    }
+    if (err == FOGPAY_OK && out != NULL) {
+        p.seq = v[0];
+        p.currency = (uint16_t)v[1];
+        p.amount_minor = v[2];
+        p.created_s = v[3];
+        p.custody_s = v[4];
+        *out = p;
+    }
+    return err;
+}
+
+fogpay_error fogpay_custody_assemble(const fogpay_key *holder, const fogpay_custody *c,
+                                     const uint8_t signature[FOGPAY_SIGNATURE_BYTES], uint8_t *out,
+                                     size_t cap, size_t *len)
+{
+    uint8_t kid[FOGPAY_KID_BYTES];
+    uint8_t payload[FOGPAY_MESSAGE_MAX];
+    uint8_t protected_header[4];
+    size_t n = 0;
+    size_t hn = 0;
+    fogpay_error err = fogpay_key_id(holder, kid);
+    if (err == FOGPAY_OK) {
+        err = fogpay_custody_encode(c, payload, sizeof payload, &n);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_cbor_writer hw;
+    fogpay_cbor_writer_init(&hw, protected_header, sizeof protected_header);
+    fogpay_cbor_put_map(&hw, 1);
+    fogpay_cbor_put_uint(&hw, 1);
+    fogpay_cbor_put_int(&hw, fogpay_key_alg(holder));
+    err = fogpay_cbor_writer_finish(&hw, &hn);
+    fogpay_cbor_writer w;
+    fogpay_cbor_writer_init(&w, out, cap);
+    fogpay_cbor_put_tag(&w, 18);
+    fogpay_cbor_put_array(&w, 4);
+    fogpay_cbor_put_bytes(&w, protected_header, hn);
+    fogpay_cbor_put_map(&w, 1);
+    fogpay_cbor_put_uint(&w, 4);
+    fogpay_cbor_put_bytes(&w, kid, sizeof kid);
+    fogpay_cbor_put_bytes(&w, payload, n);
+    fogpay_cbor_put_bytes(&w, signature, FOGPAY_SIGNATURE_BYTES);
+    return err == FOGPAY_OK ? fogpay_cbor_writer_finish(&w, len) : err;
+}
+
+fogpay_error fogpay_custody_signature(const uint8_t *msg, size_t len,
+                                      uint8_t signature[FOGPAY_SIGNATURE_BYTES])
+{
+    fogpay_cose_sign1 cose;
+    fogpay_error err = fogpay_cose_sign1_parse(msg, len, &cose);
+    if (err == FOGPAY_OK && cose.signature.len != FOGPAY_SIGNATURE_BYTES) {
+        err = FOGPAY_ERR_COSE_STRUCTURE;
+    }
+    if (err == FOGPAY_OK) {
+        memcpy(signature, cose.signature.ptr, FOGPAY_SIGNATURE_BYTES);
+    }
+    return err;
+}

@@ -85,6 +85,30 @@ typedef struct fogpay_note_withdraw {
     uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES]; /* key 6 */
 } fogpay_note_withdraw;
 
+/* One note of a note payment: its serial and the payer's signature of the
+ * custody entry handing it to the payee, which the gateway rebuilds
+ * (fogpay_custody_assemble) from its register. */
+typedef struct fogpay_note_pay_entry {
+    uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES];
+    uint8_t signature[FOGPAY_SIGNATURE_BYTES];
+} fogpay_note_pay_entry;
+
+/* A payment with bearer notes, device to device (note.cddl note-payment),
+ * on dev/{device}/notepay: device message kind 5, on the payer's chain.
+ * The notes' values sum to the amount exactly. */
+typedef struct fogpay_note_payment {
+    char device_id[FOGPAY_DEVICE_ID_MAX + 1];    /* key 1, the payer */
+    uint64_t seq;                                /* key 2 */
+    char payee_device[FOGPAY_DEVICE_ID_MAX + 1]; /* key 3 */
+    uint16_t currency;                           /* key 4 */
+    uint64_t amount_minor;                       /* key 5 */
+    uint64_t created_s;                          /* key 6 */
+    uint8_t prev_hash[FOGPAY_PREV_HASH_BYTES];   /* key 7 */
+    uint64_t custody_s;                          /* key 8, the time of every custody entry */
+    uint8_t count;                               /* key 9's length, 1..MAX */
+    fogpay_note_pay_entry notes[FOGPAY_NOTE_PAYMENT_NOTES_MAX]; /* key 9 */
+} fogpay_note_payment;
+
 /* The payload codecs, as fogpay_message.h's: encoders validate as the
  * decoders do; decoders write *out only on success. A note whose value is
  * not a denomination of its currency is FOGPAY_ERR_NOTE_DENOMINATION; an
@@ -97,6 +121,23 @@ fogpay_error fogpay_custody_decode(const uint8_t *buf, size_t len, fogpay_custod
 fogpay_error fogpay_note_withdraw_encode(const fogpay_note_withdraw *in, uint8_t *buf, size_t cap,
                                          size_t *len);
 fogpay_error fogpay_note_withdraw_decode(const uint8_t *buf, size_t len, fogpay_note_withdraw *out);
+/* Every key is required, in order; key 9 is an array of 1 to
+ * FOGPAY_NOTE_PAYMENT_NOTES_MAX pairs [serial, signature]; a serial twice
+ * is FOGPAY_ERR_NOTE_SERIAL_SEEN. */
+fogpay_error fogpay_note_payment_encode(const fogpay_note_payment *in, uint8_t *buf, size_t cap,
+                                        size_t *len);
+fogpay_error fogpay_note_payment_decode(const uint8_t *buf, size_t len, fogpay_note_payment *out);
+
+/* The signed custody entry c as fogpay_custody_sign writes it with a key
+ * of holder's algorithm and kid, around the given signature: what a
+ * receiver rebuilds from a note payment to open it. */
+fogpay_error fogpay_custody_assemble(const fogpay_key *holder, const fogpay_custody *c,
+                                     const uint8_t signature[FOGPAY_SIGNATURE_BYTES], uint8_t *out,
+                                     size_t cap, size_t *len);
+/* The signature of a signed custody entry (its fourth item). */
+fogpay_error fogpay_custody_signature(const uint8_t *msg, size_t len,
+                                      uint8_t signature[FOGPAY_SIGNATURE_BYTES]);
+
 /* A movement names a device exactly when a device is its new holder
  * (withdrawn, paid), a transfer exactly when its value moved in the
  * ledger (withdrawn, redeemed); FOGPAY_ERR_FIELD_RANGE otherwise. */

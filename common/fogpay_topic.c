@@ -17,7 +17,8 @@ static const struct {
     {"ack", FOGPAY_TOPIC_ACK},         {"bind", FOGPAY_TOPIC_BIND},
     {"hold", FOGPAY_TOPIC_HOLD},       {"plan", FOGPAY_TOPIC_PLAN},
     {"hold", FOGPAY_TOPIC_HOLD},       {"withdraw", FOGPAY_TOPIC_WITHDRAW},
-    {"note", FOGPAY_TOPIC_NOTE},
+    {"note", FOGPAY_TOPIC_NOTE},       {"notepay", FOGPAY_TOPIC_NOTEPAY},
+    {"redeem", FOGPAY_TOPIC_REDEEM},
 };
 
 bool fogpay_id_char(uint8_t c)

@@ -9,6 +9,8 @@
  *   {prefix}/dev/{device}/hold           device to gateway
  *   {prefix}/dev/{device}/withdraw       device to gateway (bearer notes)
  *   {prefix}/dev/{device}/note           gateway to device (a note handed over)
+ *   {prefix}/dev/{device}/notepay        device to gateway (a payment with notes)
+ *   {prefix}/dev/{device}/redeem         device to gateway (notes given back)
  *   {prefix}/dev/{device}/receipt        gateway to device
  *   {prefix}/dev/{device}/cmd            gateway to device
  *   {prefix}/dev/{device}/plan           gateway to device, the retained plan notice
@@ -53,6 +55,8 @@ typedef enum fogpay_topic_kind {
     FOGPAY_TOPIC_PLAN,     /* dev/{device}/plan */
     FOGPAY_TOPIC_WITHDRAW, /* dev/{device}/withdraw */
     FOGPAY_TOPIC_NOTE,     /* dev/{device}/note */
+    FOGPAY_TOPIC_NOTEPAY,  /* dev/{device}/notepay */
+    FOGPAY_TOPIC_REDEEM,   /* dev/{device}/redeem */
 } fogpay_topic_kind;
 
 /* True for the characters of an id: [A-Za-z0-9._:-]. */

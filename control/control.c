@@ -754,6 +754,8 @@ static const control_command control_commands[] = {
     {"listDevices", control__list_devices},
     {"loadNotes", control__load_notes},
     {"noteStock", control__note_stock},
+    {"noteRegister", control__note_register},
+    {"noteHistory", control__note_history},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */

@@ -3,6 +3,10 @@
  * issuer's notes into the gateway's stock) and noteStock
  * (schemas/control.schema.json).
  *
+ * noteRegister and noteHistory answer by serial (32 hex digits) for
+ * regulators and disputes: the note's register entry, and every movement
+ * of it on the chain, each naming its holder by key id and device only.
+ *
  * Design. A note travels in JSON as a line of a note file (the signed note
  * in hex, a space, the custody entry in hex: fogpay_note_line_format), so
  * that what fogpay-issuer writes is what loadNotes takes. The gateway's
@@ -19,6 +23,7 @@
 
 #include "control_internal.h"
 #include "fogpay_currency.h"
+#include "fogpay_hash.h"
 #include "ledger_note.h"
 
 /* The public text of the gateway's active key into out. */
@@ -132,4 +137,116 @@ fogpay_error control__note_stock(const fogpay_control_context *c, const cJSON *c
         return FOGPAY_ERR_NO_MEMORY;
     }
     return fogpay_ledger_note_stock(c->ledger, control_note_stock_row, stock);
+}
+
+/* The "serial" of cmd: 32 hex digits. */
+static fogpay_error control_note_serial(const cJSON *cmd, uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                        control_reply *r)
+{
+    const char *text = NULL;
+    fogpay_error err = control__text(cmd, "serial", true, 2 * FOGPAY_NOTE_SERIAL_BYTES, &text, r);
+    if (err == FOGPAY_OK &&
+        (strlen(text) != 2 * FOGPAY_NOTE_SERIAL_BYTES ||
+         fogpay_hex_decode(text, serial, FOGPAY_NOTE_SERIAL_BYTES) != FOGPAY_OK)) {
+        r->message = "\"serial\" is a note's serial: 32 hex digits";
+        err = FOGPAY_ERR_TEXT_INVALID;
+    }
+    return err;
+}
+
+static const char *const control_note_states[] = {
+    [FOGPAY_NOTE_IN_STOCK] = "stock",
+    [FOGPAY_NOTE_HELD] = "held",
+    [FOGPAY_NOTE_CAME_BACK] = "redeemed",
+};
+
+static const char *const control_note_movements[] = {
+    [FOGPAY_NOTE_LOADED] = "loaded",
+    [FOGPAY_NOTE_WITHDRAWN] = "withdrawn",
+    [FOGPAY_NOTE_PAID] = "paid",
+    [FOGPAY_NOTE_REDEEMED] = "redeemed",
+};
+
+fogpay_error control__note_register(const fogpay_control_context *c, const cJSON *cmd,
+                                    uint64_t now_ms, control_reply *r)
+{
+    (void)now_ms;
+    uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES];
+    fogpay_note_entry e;
+    fogpay_error err = control_note_serial(cmd, serial, r);
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_note_get(c->ledger, serial, &e);
+    }
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        r->message = "the register holds no note of that serial";
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    int exponent = 0;
+    const char *code = fogpay_currency_code(e.currency, &exponent);
+    char kid[2 * FOGPAY_KID_BYTES + 1];
+    fogpay_hex_encode(e.issuer_kid, FOGPAY_KID_BYTES, kid);
+    cJSON_AddStringToObject(r->data, "currency", code ? code : "");
+    control__add_amount(r->data, "denomination", (int64_t)e.denomination_minor, exponent);
+    cJSON_AddStringToObject(r->data, "issuer", kid);
+    cJSON_AddStringToObject(r->data, "state", control_note_states[e.state]);
+    cJSON_AddStringToObject(r->data, "holderKey", e.holder_key);
+    if (e.holder_device[0] != '\0') {
+        cJSON_AddStringToObject(r->data, "device", e.holder_device);
+    }
+    if (e.expiry_s != 0) {
+        cJSON_AddNumberToObject(r->data, "expiry", (double)e.expiry_s);
+    }
+    cJSON_AddNumberToObject(r->data, "movement", (double)e.movement);
+    return FOGPAY_OK;
+}
+
+/* Visitor of fogpay_ledger_note_history: one object a movement. */
+static int control_note_movement(void *ctx, const fogpay_note_movement *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+        return 1;
+    }
+    char kid[2 * FOGPAY_KID_BYTES + 1];
+    fogpay_hex_encode(m->holder_kid, FOGPAY_KID_BYTES, kid);
+    cJSON_AddNumberToObject(o, "position", (double)m->position);
+    cJSON_AddStringToObject(o, "kind", control_note_movements[m->kind]);
+    cJSON_AddNumberToObject(o, "time", (double)m->time_ms);
+    cJSON_AddStringToObject(o, "holder", kid);
+    if (m->device_id[0] != '\0') {
+        cJSON_AddStringToObject(o, "device", m->device_id);
+    }
+    if (m->transfer_position != 0) {
+        cJSON_AddNumberToObject(o, "transfer", (double)m->transfer_position);
+    }
+    cJSON_AddItemToArray(ctx, o);
+    return 0;
+}
+
+fogpay_error control__note_history(const fogpay_control_context *c, const cJSON *cmd,
+                                   uint64_t now_ms, control_reply *r)
+{
+    (void)now_ms;
+    uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES];
+    fogpay_error err = control_note_serial(cmd, serial, r);
+    cJSON *list = err == FOGPAY_OK ? cJSON_CreateArray() : NULL;
+    if (err == FOGPAY_OK && list == NULL) {
+        err = FOGPAY_ERR_NO_MEMORY;
+    }
+    size_t count = 0;
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_note_history(c->ledger, serial, control_note_movement, list, &count);
+    }
+    if (err == FOGPAY_OK && count == 0) {
+        r->message = "the register holds no note of that serial";
+        err = FOGPAY_ERR_NOT_FOUND;
+    }
+    if (err != FOGPAY_OK) {
+        cJSON_Delete(list);
+        return err;
+    }
+    cJSON_AddItemToObject(r->data, "movements", list);
+    return FOGPAY_OK;
 }

@@ -59,6 +59,10 @@ static fogpay_error agent_topics(fogpay_agent *a, const char *prefix)
                                  sizeof a->topic_withdraw) == FOGPAY_OK &&
               fogpay_topic_build(prefix, FOGPAY_TOPIC_NOTE, id, NULL, a->topic_note,
                                  sizeof a->topic_note) == FOGPAY_OK &&
+              fogpay_topic_build(prefix, FOGPAY_TOPIC_NOTEPAY, id, NULL, a->topic_notepay,
+                                 sizeof a->topic_notepay) == FOGPAY_OK &&
+              fogpay_topic_build(prefix, FOGPAY_TOPIC_REDEEM, id, NULL, a->topic_redeem,
+                                 sizeof a->topic_redeem) == FOGPAY_OK &&
               fogpay_topic_build(prefix, FOGPAY_TOPIC_RECEIPT, id, NULL, a->topic_receipt,
                                  sizeof a->topic_receipt) == FOGPAY_OK &&
               fogpay_topic_build(prefix, FOGPAY_TOPIC_COMMAND, id, NULL, a->topic_command,

@@ -273,6 +273,26 @@ void fogpay_agent_last_outcome(const fogpay_agent *a, fogpay_agent_outcome *out)
 fogpay_error fogpay_agent_withdraw(fogpay_agent *a, uint64_t amount_minor, uint16_t currency,
                                    fogpay_agent_outcome *out);
 
+/* Pays amount_minor of currency to the device payee with notes of the
+ * store that make it exactly (at most FOGPAY_NOTE_PAYMENT_NOTES_MAX), each
+ * handed to payee_key ("<alg>:<hex>": the payee's public key, which the
+ * payee shows) by a custody entry the device signs; journaled and answered
+ * like a payment. A stored receipt (out->note_count) takes them out of
+ * the store. Refused before anything is signed:
+ * FOGPAY_ERR_NOTE_SUM_MISMATCH (the store cannot make the amount),
+ * FOGPAY_ERR_TEXT_INVALID (payee_key), and those of fogpay_agent_pay. */
+fogpay_error fogpay_agent_pay_notes(fogpay_agent *a, const char *payee, const char *payee_key,
+                                    uint64_t amount_minor, uint16_t currency,
+                                    fogpay_agent_outcome *out);
+
+/* Gives notes of the store that make amount_minor of currency exactly
+ * back to the gateway (its key the one the device was configured with),
+ * their value credited to the device's own wallet: journaled and answered
+ * like a payment; a settled receipt (out->note_count) takes them out of the
+ * store. Refusals as fogpay_agent_pay_notes. */
+fogpay_error fogpay_agent_redeem(fogpay_agent *a, uint64_t amount_minor, uint16_t currency,
+                                 fogpay_agent_outcome *out);
+
 /* One note of the store: its serial, currency and value. */
 typedef int (*fogpay_agent_note_visit)(void *ctx, const uint8_t *serial, uint16_t currency,
                                        uint64_t denomination_minor);

@@ -149,6 +149,8 @@ struct fogpay_agent {
     char topic_hold[FOGPAY_TOPIC_MAX];
     char topic_withdraw[FOGPAY_TOPIC_MAX];
     char topic_note[FOGPAY_TOPIC_MAX];
+    char topic_notepay[FOGPAY_TOPIC_MAX];
+    char topic_redeem[FOGPAY_TOPIC_MAX];
     /* The note store (agent_note.c): the bearer notes the device holds,
      * one note line each, in the state directory. */
     char notes_path[FOGPAY_AGENT_PATH_MAX + 16];
@@ -178,6 +180,16 @@ fogpay_error agent_state_load(fogpay_agent *a);
  * currency. */
 void agent_note_handle(fogpay_agent *a, const uint8_t *msg, size_t len);
 fogpay_error agent_notes_held(const fogpay_agent *a, uint16_t currency, uint64_t *sum_minor);
+/* Notes of the store that make amount_minor of currency exactly, the
+ * largest first, at most FOGPAY_NOTE_PAYMENT_NOTES_MAX: their serials and
+ * the links of their custody entries into the arrays, *count of them;
+ * FOGPAY_ERR_NOTE_SUM_MISMATCH when the store cannot make it. */
+fogpay_error agent_notes_choose(const fogpay_agent *a, uint16_t currency, uint64_t amount_minor,
+                                uint8_t serials[][FOGPAY_NOTE_SERIAL_BYTES],
+                                uint8_t links[][FOGPAY_HASH_BYTES], size_t *count);
+/* Takes the notes of a stored payment (the journaled message msg) out of
+ * the store: rewritten without them, renamed over it, synced. */
+fogpay_error agent_notes_remove(const fogpay_agent *a, const uint8_t *msg, size_t len);
 
 /* agent_log.c */
 void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

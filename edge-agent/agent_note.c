@@ -17,6 +17,7 @@
  * Ownership: nothing here allocates; lines are read into a static buffer
  * on the agent's one thread.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,22 +36,29 @@ static fogpay_error note_payload(const fogpay_held_note *h, fogpay_note *out)
     return err == FOGPAY_OK ? fogpay_note_decode(cose.payload.ptr, cose.payload.len, out) : err;
 }
 
-/* Checks a delivered note: the custody entry signed by a known gateway key
- * within its validity, for this note's serial, naming the device's key. */
+/* Checks a delivered note: the custody entry for this note's serial,
+ * naming the device's key, and signed by a known gateway key within its
+ * validity (a withdrawal) or by the payer (a payment with notes, whose
+ * entry the gateway opened with the payer's key before it handed the note
+ * on: the note topic is the gateway's alone to publish on). */
 static fogpay_error note_check(const fogpay_agent *a, const fogpay_held_note *h, fogpay_note *n)
 {
     fogpay_bytes payload;
     fogpay_gateway_key signer;
     fogpay_custody c;
+    fogpay_cose_sign1 cose;
     char own[FOGPAY_PUBLIC_KEY_TEXT_MAX];
     fogpay_error err = note_payload(h, n);
-    if (err == FOGPAY_OK) {
-        err = agent_gateway_open(a, h->custody, h->custody_len, &payload, &signer);
+    bool by_gateway = err == FOGPAY_OK && agent_gateway_open(a, h->custody, h->custody_len,
+                                                             &payload, &signer) == FOGPAY_OK;
+    if (err == FOGPAY_OK && !by_gateway) {
+        err = fogpay_cose_sign1_parse(h->custody, h->custody_len, &cose);
+        payload = cose.payload;
     }
     if (err == FOGPAY_OK) {
         err = fogpay_custody_decode(payload.ptr, payload.len, &c);
     }
-    if (err == FOGPAY_OK) {
+    if (err == FOGPAY_OK && by_gateway) {
         err = fogpay_gateway_key_valid_at(&signer, c.time_s);
     }
     if (err == FOGPAY_OK) {
@@ -183,4 +191,122 @@ fogpay_error fogpay_agent_notes(const fogpay_agent *a, fogpay_agent_note_visit v
     }
     note_list l = {visit, ctx};
     return notes_each(a, note_list_one, &l);
+}
+
+typedef struct note_choice {
+    uint16_t currency;
+    uint64_t need;
+    uint64_t denomination; /* the value taken in this pass */
+    uint8_t (*serials)[FOGPAY_NOTE_SERIAL_BYTES];
+    uint8_t (*links)[FOGPAY_HASH_BYTES];
+    size_t count;
+    bool full;
+} note_choice;
+
+/* Takes notes of the pass's denomination while they fit. */
+static int note_take(void *ctx, const fogpay_held_note *h, const fogpay_note *n)
+{
+    note_choice *c = ctx;
+    if (n->currency != c->currency || n->denomination_minor != c->denomination ||
+        n->denomination_minor > c->need) {
+        return 0;
+    }
+    if (c->count == FOGPAY_NOTE_PAYMENT_NOTES_MAX) {
+        c->full = true;
+        return 1;
+    }
+    memcpy(c->serials[c->count], n->serial, FOGPAY_NOTE_SERIAL_BYTES);
+    fogpay_note_link(h->custody, h->custody_len, c->links[c->count]);
+    c->count++;
+    c->need -= n->denomination_minor;
+    return c->need == 0;
+}
+
+fogpay_error agent_notes_choose(const fogpay_agent *a, uint16_t currency, uint64_t amount_minor,
+                                uint8_t serials[][FOGPAY_NOTE_SERIAL_BYTES],
+                                uint8_t links[][FOGPAY_HASH_BYTES], size_t *count)
+{
+    const uint64_t *list = NULL;
+    size_t n = fogpay_note_denominations(currency, &list);
+    note_choice c = {currency, amount_minor, 0, serials, links, 0, false};
+    fogpay_error err = FOGPAY_OK;
+    for (size_t i = n; err == FOGPAY_OK && i > 0 && c.need > 0 && !c.full; i--) {
+        c.denomination = list[i - 1];
+        err = notes_each(a, note_take, &c);
+    }
+    *count = c.count;
+    return err == FOGPAY_OK && c.need != 0 ? FOGPAY_ERR_NOTE_SUM_MISMATCH : err;
+}
+
+/* Copies every note line of the store but those of p into f. */
+static fogpay_error notes_copy_but(const fogpay_agent *a, const fogpay_note_payment *p, FILE *f)
+{
+    FILE *in = fopen(a->notes_path, "r");
+    if (in == NULL) {
+        return FOGPAY_OK; /* nothing to take out */
+    }
+    static char line[FOGPAY_NOTE_LINE_MAX + 2];
+    fogpay_error err = FOGPAY_OK;
+    while (err == FOGPAY_OK && fgets(line, sizeof line, in)) {
+        char copy[FOGPAY_NOTE_LINE_MAX + 2];
+        memcpy(copy, line, sizeof copy);
+        copy[strcspn(copy, "\n")] = '\0';
+        fogpay_held_note h;
+        fogpay_note n;
+        err = fogpay_note_line_parse(copy, &h);
+        err = err == FOGPAY_OK ? note_payload(&h, &n) : err;
+        bool paid = false;
+        for (uint8_t i = 0; err == FOGPAY_OK && i < p->count; i++) {
+            paid = paid || memcmp(p->notes[i].serial, n.serial, FOGPAY_NOTE_SERIAL_BYTES) == 0;
+        }
+        if (err == FOGPAY_OK && !paid && fputs(line, f) < 0) {
+            err = FOGPAY_ERR_IO;
+        }
+    }
+    fclose(in);
+    return err;
+}
+
+/* Syncs the state directory, so that the rename of the store is durable. */
+static fogpay_error notes_sync_dir(const fogpay_agent *a)
+{
+    char dir[sizeof a->notes_path];
+    snprintf(dir, sizeof dir, "%s", a->notes_path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL) {
+        return FOGPAY_ERR_IO;
+    }
+    *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    bool ok = fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return ok ? FOGPAY_OK : FOGPAY_ERR_IO;
+}
+
+fogpay_error agent_notes_remove(const fogpay_agent *a, const uint8_t *msg, size_t len)
+{
+    fogpay_cose_sign1 cose;
+    fogpay_note_payment p;
+    fogpay_error err = fogpay_cose_sign1_parse(msg, len, &cose);
+    err =
+        err == FOGPAY_OK ? fogpay_note_payment_decode(cose.payload.ptr, cose.payload.len, &p) : err;
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    char tmp[sizeof a->notes_path + 8];
+    snprintf(tmp, sizeof tmp, "%s.next", a->notes_path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) {
+        return FOGPAY_ERR_IO;
+    }
+    err = notes_copy_but(a, &p, f);
+    bool ok = err == FOGPAY_OK && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, a->notes_path) != 0) {
+        remove(tmp);
+        return err != FOGPAY_OK ? err : FOGPAY_ERR_IO;
+    }
+    return notes_sync_dir(a);
 }

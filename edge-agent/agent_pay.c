@@ -284,6 +284,99 @@ fogpay_error fogpay_agent_withdraw(fogpay_agent *a, uint64_t amount_minor, uint1
                               FOGPAY_RECEIPT_WITHDRAW, out);
 }
 
+static fogpay_error agent_encode_note_payment(const void *msg, uint8_t *buf, size_t cap,
+                                              size_t *len)
+{
+    return fogpay_note_payment_encode(msg, buf, cap, len);
+}
+
+/* Signs the custody entry of each chosen note to payee_key into p. */
+static fogpay_error agent_sign_notes(const fogpay_agent *a, const char *payee_key,
+                                     uint8_t serials[][FOGPAY_NOTE_SERIAL_BYTES],
+                                     uint8_t links[][FOGPAY_HASH_BYTES], size_t count,
+                                     fogpay_note_payment *p)
+{
+    fogpay_error err = FOGPAY_OK;
+    for (size_t i = 0; err == FOGPAY_OK && i < count; i++) {
+        fogpay_custody c;
+        memset(&c, 0, sizeof c);
+        memcpy(c.serial, serials[i], FOGPAY_NOTE_SERIAL_BYTES);
+        memcpy(c.prev_link, links[i], FOGPAY_HASH_BYTES);
+        snprintf(c.holder_key, sizeof c.holder_key, "%s", payee_key);
+        c.time_s = p->custody_s;
+        uint8_t entry[FOGPAY_CUSTODY_SIGNED_MAX];
+        size_t len = 0;
+        err = fogpay_custody_sign(a->key, &c, entry, sizeof entry, &len);
+        if (err == FOGPAY_OK) {
+            memcpy(p->notes[i].serial, serials[i], FOGPAY_NOTE_SERIAL_BYTES);
+            err = fogpay_custody_signature(entry, len, p->notes[i].signature);
+        }
+    }
+    p->count = (uint8_t)count;
+    return err;
+}
+
+/* A note payment (kind) of the store's notes making amount_minor, each
+ * handed to payee_key, credited to payee. */
+static fogpay_error agent_notes_send(fogpay_agent *a, const char *payee, const char *payee_key,
+                                     uint64_t amount_minor, uint16_t currency, uint8_t kind,
+                                     fogpay_agent_outcome *out);
+
+fogpay_error fogpay_agent_redeem(fogpay_agent *a, uint64_t amount_minor, uint16_t currency,
+                                 fogpay_agent_outcome *out)
+{
+    if (!a || !out) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    fogpay_error err = fogpay_key_public_text(a->gateway_key, gateway_text, sizeof gateway_text);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    return agent_notes_send(a, a->device_id, gateway_text, amount_minor, currency,
+                            FOGPAY_RECEIPT_NOTE_REDEEM, out);
+}
+
+fogpay_error fogpay_agent_pay_notes(fogpay_agent *a, const char *payee, const char *payee_key,
+                                    uint64_t amount_minor, uint16_t currency,
+                                    fogpay_agent_outcome *out)
+{
+    return agent_notes_send(a, payee, payee_key, amount_minor, currency,
+                            FOGPAY_RECEIPT_NOTE_PAYMENT, out);
+}
+
+static fogpay_error agent_notes_send(fogpay_agent *a, const char *payee, const char *payee_key,
+                                     uint64_t amount_minor, uint16_t currency, uint8_t kind,
+                                     fogpay_agent_outcome *out)
+{
+    if (!a || !payee || !payee_key || !out) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    memset(out, 0, sizeof *out);
+    if (strlen(payee) > FOGPAY_DEVICE_ID_MAX || strlen(payee_key) >= FOGPAY_PUBLIC_KEY_TEXT_MAX) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    uint8_t serials[FOGPAY_NOTE_PAYMENT_NOTES_MAX][FOGPAY_NOTE_SERIAL_BYTES];
+    uint8_t links[FOGPAY_NOTE_PAYMENT_NOTES_MAX][FOGPAY_HASH_BYTES];
+    size_t count = 0;
+    fogpay_error err = agent_notes_choose(a, currency, amount_minor, serials, links, &count);
+    fogpay_note_payment p;
+    memset(&p, 0, sizeof p);
+    strcpy(p.device_id, a->device_id);
+    strcpy(p.payee_device, payee);
+    p.currency = currency;
+    p.amount_minor = amount_minor;
+    p.created_s = agent_plan_now_ms(a) / 1000;
+    p.custody_s = p.created_s;
+    if (err == FOGPAY_OK) {
+        err = agent_sign_notes(a, payee_key, serials, links, count, &p);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    return agent_send_message(a, &p, &p.seq, p.prev_hash, agent_encode_note_payment, kind, out);
+}
+
 fogpay_error fogpay_agent_usage(fogpay_agent *a, const char *meter_id, uint64_t quantity,
                                 const char *unit, fogpay_agent_outcome *out)
 {

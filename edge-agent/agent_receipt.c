@@ -107,6 +107,11 @@ static fogpay_error receipt_link_of(const fogpay_agent *a, uint64_t seq,
         fogpay_bind b;
         err = fogpay_bind_decode(cose.payload.ptr, cose.payload.len, &b);
         memcpy(prev, b.prev_hash, FOGPAY_PREV_HASH_BYTES);
+    } else if (err == FOGPAY_OK &&
+               (e->kind == FOGPAY_RECEIPT_NOTE_PAYMENT || e->kind == FOGPAY_RECEIPT_NOTE_REDEEM)) {
+        fogpay_note_payment m;
+        err = fogpay_note_payment_decode(cose.payload.ptr, cose.payload.len, &m);
+        memcpy(prev, m.prev_hash, FOGPAY_PREV_HASH_BYTES);
     } else if (err == FOGPAY_OK && e->kind == FOGPAY_RECEIPT_WITHDRAW) {
         fogpay_note_withdraw m;
         err = fogpay_note_withdraw_decode(cose.payload.ptr, cose.payload.len, &m);
@@ -169,6 +174,23 @@ fogpay_error fogpay_agent_receipt_handle(fogpay_agent *a, const uint8_t *msg, si
         if (err != FOGPAY_OK) {
             agent_log("receipt for seq %llu not applied: its balance was not saved (%s); the "
                       "message stays pending",
+                      (unsigned long long)r.seq, fogpay_error_name(err));
+            return err;
+        }
+    }
+    if ((r.kind == FOGPAY_RECEIPT_NOTE_PAYMENT && r.status == FOGPAY_STATUS_STORED) ||
+        (r.kind == FOGPAY_RECEIPT_NOTE_REDEEM && r.status == FOGPAY_STATUS_SETTLED)) {
+        /* The notes are the payee's now: out of the store before the
+         * journal lets the message go (a crash in between resends it, and
+         * the repeat of this receipt takes out nothing more). */
+        const fogpay_journal_entry *e = fogpay_journal_find(a->journal, r.seq);
+        uint8_t sent[FOGPAY_MESSAGE_MAX];
+        err = fogpay_journal_read(a->journal, e, sent, sizeof sent);
+        if (err == FOGPAY_OK) {
+            err = agent_notes_remove(a, sent, e->len);
+        }
+        if (err != FOGPAY_OK) {
+            agent_log("receipt for seq %llu not applied: its notes stay in the store (%s)",
                       (unsigned long long)r.seq, fogpay_error_name(err));
             return err;
         }

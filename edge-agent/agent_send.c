@@ -19,11 +19,13 @@ fogpay_error agent_send_entry(fogpay_agent *a, const fogpay_journal_entry *e)
     if (err != FOGPAY_OK) {
         return err;
     }
-    const char *topic = e->kind == FOGPAY_RECEIPT_USAGE      ? a->topic_usage
-                        : e->kind == FOGPAY_RECEIPT_BIND     ? a->topic_bind
-                        : e->kind == FOGPAY_RECEIPT_HOLD     ? a->topic_hold
-                        : e->kind == FOGPAY_RECEIPT_WITHDRAW ? a->topic_withdraw
-                                                             : a->topic_intent;
+    const char *topic = e->kind == FOGPAY_RECEIPT_USAGE          ? a->topic_usage
+                        : e->kind == FOGPAY_RECEIPT_BIND         ? a->topic_bind
+                        : e->kind == FOGPAY_RECEIPT_HOLD         ? a->topic_hold
+                        : e->kind == FOGPAY_RECEIPT_WITHDRAW     ? a->topic_withdraw
+                        : e->kind == FOGPAY_RECEIPT_NOTE_PAYMENT ? a->topic_notepay
+                        : e->kind == FOGPAY_RECEIPT_NOTE_REDEEM  ? a->topic_redeem
+                                                                 : a->topic_intent;
     const char *reply = a->mqtt_version == 5 ? a->topic_reply : NULL;
     return fogpay_client_publish(a->client, topic, msg, e->len, reply, e->seq);
 }

@@ -13,6 +13,8 @@
  *   fogpay-agent [options] usage --meter ID --quantity N --unit kWh
  *   fogpay-agent [options] bind --meter ID --tariff ID [--hold ID]
  *   fogpay-agent [options] withdraw --amount 6.50 --currency EUR   (bearer notes)
+ *   fogpay-agent [options] pay --notes --to PAYEE --to-key KEY --amount 5.50 --currency EUR
+ *   fogpay-agent [options] redeem --amount 0.50 --currency EUR     (notes back into the wallet)
  *   fogpay-agent [options] notes                                  (the notes held)
  *   fogpay-agent [options] run [--drain]
  *   fogpay-agent [options] status
@@ -63,6 +65,8 @@ typedef struct cli_options {
     const char *out;
     const char *to;
     const char *to_account;
+    const char *to_key; /* pay --notes: the payee's public key */
+    bool notes;         /* pay --notes: with bearer notes */
     const char *amount;
     const char *currency;
     const char *reference;
@@ -101,6 +105,9 @@ static void cli_usage(FILE *out)
                  "       fogpay-agent [options] pay-instalment\n"
                  "       fogpay-agent [options] withdraw --amount 6.50 --currency EUR\n"
                  "       fogpay-agent [options] notes\n"
+                 "       fogpay-agent [options] pay --notes --to PAYEE --to-key ed25519:HEX "
+                 "--amount 5.50 --currency EUR\n"
+                 "       fogpay-agent [options] redeem --amount 0.50 --currency EUR\n"
                  "       fogpay-agent [options] run [--drain]\n"
                  "       fogpay-agent [options] status\n"
                  "options: --dir STATEDIR --key FILE --device ID --gateway-key ed25519:HEX|FILE\n"
@@ -144,6 +151,8 @@ enum cli_option_id {
     OPT_OUT,
     OPT_TO,
     OPT_TO_ACCOUNT,
+    OPT_TO_KEY,
+    OPT_NOTES,
     OPT_AMOUNT,
     OPT_CURRENCY,
     OPT_REF,
@@ -178,6 +187,8 @@ static const struct option cli_long_options[] = {
     {"out", required_argument, NULL, OPT_OUT},
     {"to", required_argument, NULL, OPT_TO},
     {"to-account", required_argument, NULL, OPT_TO_ACCOUNT},
+    {"to-key", required_argument, NULL, OPT_TO_KEY},
+    {"notes", no_argument, NULL, OPT_NOTES},
     {"amount", required_argument, NULL, OPT_AMOUNT},
     {"currency", required_argument, NULL, OPT_CURRENCY},
     {"ref", required_argument, NULL, OPT_REF},
@@ -299,6 +310,12 @@ static int cli_parse(cli_options *o, int argc, char **argv)
             break;
         case OPT_TO_ACCOUNT:
             slot = &o->to_account;
+            break;
+        case OPT_TO_KEY:
+            slot = &o->to_key;
+            break;
+        case OPT_NOTES:
+            o->notes = true;
             break;
         case OPT_AMOUNT:
             slot = &o->amount;
@@ -432,7 +449,7 @@ static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
     if (err == FOGPAY_ERR_DEVICE_SUSPENDED || err == FOGPAY_ERR_LIMIT_PER_PAYMENT ||
         err == FOGPAY_ERR_JOURNAL_FULL || err == FOGPAY_ERR_WALLET_MAX ||
         err == FOGPAY_ERR_PLAN_LAPSED || err == FOGPAY_ERR_PLAN_UNKNOWN ||
-        err == FOGPAY_ERR_PLAN_PAID) {
+        err == FOGPAY_ERR_PLAN_PAID || err == FOGPAY_ERR_NOTE_SUM_MISMATCH) {
         printf("refused: %s: %s\n", fogpay_error_name(err), fogpay_error_string(err));
         return CLI_EXIT_REFUSED;
     }
@@ -461,6 +478,10 @@ static int cli_report(fogpay_error err, const fogpay_agent_outcome *r)
         return CLI_EXIT_OK;
     }
     if (r->status == FOGPAY_STATUS_STORED) {
+        if (r->note_count != 0) {
+            printf("stored seq %" PRIu64 " notes %u\n", r->seq, (unsigned)r->note_count);
+            return CLI_EXIT_OK;
+        }
         printf("stored seq %" PRIu64 "\n", r->seq);
         return CLI_EXIT_OK;
     }
@@ -510,6 +531,9 @@ static int cli_pay(fogpay_agent *a, const cli_options *o)
     uint16_t currency = 0;
     int exponent = 0;
     uint64_t amount = 0;
+    if (o->notes && (!o->to || !o->to_key || o->to_account)) {
+        return cli_usage_error("pay --notes needs --to PAYEE and --to-key (the payee's key)");
+    }
     if ((o->to == NULL) == (o->to_account == NULL) || !o->amount || !o->currency) {
         return cli_usage_error("pay needs --to or --to-account, --amount and --currency");
     }
@@ -535,8 +559,9 @@ static int cli_pay(fogpay_agent *a, const cli_options *o)
             fogpay_agent_connect(a);
         }
         fogpay_agent_outcome r;
-        err = o->to ? fogpay_agent_pay(a, o->to, amount, currency, o->reference, &r)
-                    : fogpay_agent_pay_account(a, account, amount, currency, o->reference, &r);
+        err = o->notes ? fogpay_agent_pay_notes(a, o->to, o->to_key, amount, currency, &r)
+              : o->to  ? fogpay_agent_pay(a, o->to, amount, currency, o->reference, &r)
+                       : fogpay_agent_pay_account(a, account, amount, currency, o->reference, &r);
         int one = cli_report(err, &r);
         if (one != CLI_EXIT_OK) {
             rc = one;
@@ -680,6 +705,23 @@ static int cli_withdraw(fogpay_agent *a, const cli_options *o)
     return cli_report(err, &r);
 }
 
+static int cli_redeem(fogpay_agent *a, const cli_options *o)
+{
+    uint16_t currency = 0;
+    uint64_t amount = 0;
+    if (!o->amount || !o->currency) {
+        return cli_usage_error("redeem needs --amount and --currency");
+    }
+    int rc = cli_amount(o, &currency, &amount);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    fogpay_agent_connect(a);
+    fogpay_agent_outcome r;
+    fogpay_error err = fogpay_agent_redeem(a, amount, currency, &r);
+    return cli_report(err, &r);
+}
+
 /* One line a note: its currency, value and serial. */
 static int cli_note_line(void *ctx, const uint8_t *serial, uint16_t currency,
                          uint64_t denomination_minor)
@@ -772,6 +814,8 @@ static int cli_with_agent(cli_options *o)
         rc = cli_withdraw(a, o);
     } else if (strcmp(o->command, "notes") == 0) {
         rc = cli_notes(a);
+    } else if (strcmp(o->command, "redeem") == 0) {
+        rc = cli_redeem(a, o);
     } else if (strcmp(o->command, "run") == 0) {
         rc = cli_run(a, o);
     } else if (strcmp(o->command, "pay-instalment") == 0) {
@@ -801,9 +845,9 @@ int main(int argc, char **argv)
     if (strcmp(o.command, "switch-key") == 0) {
         return cli_switch_key(&o);
     }
-    static const char *const commands[] = {"pay",     "usage",  "bind",          "authorise",
-                                           "capture", "void",   "withdraw",      "notes",
-                                           "run",     "status", "pay-instalment"};
+    static const char *const commands[] = {"pay",     "usage", "bind",   "authorise",
+                                           "capture", "void",  "redeem", "withdraw",
+                                           "notes",   "run",   "status", "pay-instalment"};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(o.command, commands[i]) == 0) {
             return cli_with_agent(&o);

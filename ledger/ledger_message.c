@@ -330,7 +330,7 @@ fogpay_error fogpay_ledger_message_record(fogpay_ledger *l, const char *device_i
     }
     fogpay_error err = ledger__check_text(device_id, FOGPAY_DEVICE_ID_MAX);
     if (err == FOGPAY_OK &&
-        (seq == 0 || seq > LEDGER_INT_MAX || kind > FOGPAY_RECEIPT_WITHDRAW ||
+        (seq == 0 || seq > LEDGER_INT_MAX || kind > FOGPAY_RECEIPT_NOTE_REDEEM ||
          status > FOGPAY_STATUS_HELD || position > LEDGER_INT_MAX || receipt_len == 0 ||
          receipt_len > FOGPAY_MESSAGE_MAX || now_ms > LEDGER_INT_MAX)) {
         err = FOGPAY_ERR_FIELD_RANGE;

@@ -38,6 +38,23 @@ const ledger_stmt_sql ledger_note__sql[] = {
      "UPDATE notes SET state = 1, holder_key = ?2, holder_device = ?3, last_link = ?4, "
      "movement = ?5 WHERE serial = ?1 AND state = 0"},
     {LEDGER_STMT_NOTE_BYTES, "SELECT note FROM notes WHERE serial = ?1"},
+    {LEDGER_STMT_NOTE_LINK, "SELECT last_link FROM notes WHERE serial = ?1"},
+    {LEDGER_STMT_NOTE_WITHDRAWN,
+     "SELECT m.position, m.kind, m.time_ms, m.serial, m.record, m.hash FROM notes AS n "
+     "JOIN note_movements AS m ON m.position = n.movement WHERE n.holder_device = ?1 "
+     "AND n.state = 1 AND m.kind = 1 ORDER BY m.position"},
+    {LEDGER_STMT_NOTE_BACK,
+     "UPDATE notes SET state = 0, holder_key = ?2, holder_device = ?3, last_link = ?4, "
+     "movement = ?5 WHERE serial = ?1 AND state = 1"},
+    {LEDGER_STMT_NOTE_PASS_ON,
+     "UPDATE notes SET holder_key = ?2, holder_device = ?3, last_link = ?4, movement = ?5 "
+     "WHERE serial = ?1 AND state = 1"},
+    {LEDGER_STMT_NOTE_ENTRY,
+     "SELECT issuer_kid, currency, denomination_minor, expiry_s, holder_key, holder_device, "
+     "state, movement FROM notes WHERE serial = ?1"},
+    {LEDGER_STMT_NOTE_HISTORY,
+     "SELECT position, kind, time_ms, serial, record, hash FROM note_movements "
+     "WHERE serial = ?1 ORDER BY position LIMIT ?2"},
     {LEDGER_STMT_NOTE_HELD, "SELECT n.note, m.custody FROM notes AS n JOIN note_movements AS m "
                             "ON m.position = n.movement WHERE n.serial = ?1"},
     {LEDGER_STMT_NOTE_HELD_SUM,
@@ -609,6 +626,385 @@ fogpay_error fogpay_ledger_note_held(fogpay_ledger *l,
         out->note_len = (size_t)note_len;
         memcpy(out->custody, sqlite3_column_blob(s, 1), (size_t)custody_len);
         out->custody_len = (size_t)custody_len;
+    }
+    ledger__finish(s);
+    return err;
+}
+
+/* ---- the register and the history of a serial -------------------------- */
+
+/* Reads the NOTE_ENTRY row into out. */
+static fogpay_error note__entry_read(sqlite3_stmt *s, fogpay_note_entry *out)
+{
+    int64_t currency = sqlite3_column_int64(s, 1);
+    int64_t denomination = sqlite3_column_int64(s, 2);
+    int64_t expiry = sqlite3_column_int64(s, 3);
+    int64_t state = sqlite3_column_int64(s, 6);
+    int64_t movement = sqlite3_column_int64(s, 7);
+    if (sqlite3_column_bytes(s, 0) != FOGPAY_KID_BYTES || currency < FOGPAY_CURRENCY_MIN ||
+        currency > FOGPAY_CURRENCY_MAX || denomination < 1 || expiry < 0 || state < 0 ||
+        state > FOGPAY_NOTE_CAME_BACK || movement < 1 ||
+        !ledger__column_text(s, 4, out->holder_key, sizeof out->holder_key) ||
+        !ledger__column_text(s, 5, out->holder_device, sizeof out->holder_device)) {
+        return FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    memcpy(out->issuer_kid, sqlite3_column_blob(s, 0), FOGPAY_KID_BYTES);
+    out->currency = (uint16_t)currency;
+    out->denomination_minor = (uint64_t)denomination;
+    out->expiry_s = (uint64_t)expiry;
+    out->state = (uint8_t)state;
+    out->movement = (uint64_t)movement;
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_ledger_note_get(fogpay_ledger *l,
+                                    const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                    fogpay_note_entry *out)
+{
+    if (l == NULL || serial == NULL || out == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    fogpay_note_entry e;
+    memset(&e, 0, sizeof e);
+    memcpy(e.serial, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_ENTRY);
+    ledger__bind_blob(l, s, 1, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    int rc = ledger__step(l, s);
+    fogpay_error err = rc == SQLITE_ROW    ? note__entry_read(s, &e)
+                       : rc == SQLITE_DONE ? FOGPAY_ERR_NOT_FOUND
+                                           : ledger__error(l, rc);
+    ledger__finish(s);
+    if (err == FOGPAY_OK) {
+        *out = e;
+    }
+    return err;
+}
+
+fogpay_error fogpay_ledger_note_history(fogpay_ledger *l,
+                                        const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                        fogpay_note_movement_visit visit, void *ctx, size_t *count)
+{
+    if (l == NULL || serial == NULL || visit == NULL || count == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    *count = 0;
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_HISTORY);
+    ledger__bind_blob(l, s, 1, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    ledger__bind_int64(l, s, 2, FOGPAY_LEDGER_NOTE_HISTORY_MAX);
+    fogpay_error err = FOGPAY_OK;
+    for (;;) {
+        int rc = ledger__step(l, s);
+        if (rc != SQLITE_ROW) {
+            err = rc == SQLITE_DONE ? FOGPAY_OK : ledger__error(l, rc);
+            break;
+        }
+        fogpay_note_movement m;
+        uint8_t hash[FOGPAY_HASH_BYTES];
+        err = ledger__note_movement_read(s, &m, hash, NULL, NULL);
+        if (err != FOGPAY_OK) {
+            break;
+        }
+        (*count)++;
+        if (visit(ctx, &m) != 0) {
+            break;
+        }
+    }
+    ledger__finish(s);
+    return err;
+}
+
+/* ---- payments with notes ------------------------------------------------- */
+
+/* A device's active key as a verify key and as text. */
+static fogpay_error pay__device_key(fogpay_ledger *l, const char *device_id, bool payer,
+                                    fogpay_key **key, char text[FOGPAY_PUBLIC_KEY_TEXT_MAX])
+{
+    fogpay_device d;
+    fogpay_error err = fogpay_ledger_device_get(l, device_id, &d);
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        return payer ? FOGPAY_ERR_UNKNOWN_DEVICE : FOGPAY_ERR_UNKNOWN_PAYEE;
+    }
+    if (err == FOGPAY_OK && d.status != FOGPAY_DEVICE_ACTIVE) {
+        err = !payer                                ? FOGPAY_ERR_PAYEE_INACTIVE
+              : d.status == FOGPAY_DEVICE_SUSPENDED ? FOGPAY_ERR_DEVICE_SUSPENDED
+                                                    : FOGPAY_ERR_DEVICE_REVOKED;
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_from_public((fogpay_alg)d.alg, d.public_key, d.public_key_len, key);
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_key_public_text(*key, text, FOGPAY_PUBLIC_KEY_TEXT_MAX);
+    }
+    return err;
+}
+
+/* The last link of a held note. */
+static fogpay_error pay__last_link(fogpay_ledger *l, const uint8_t *serial,
+                                   uint8_t link[FOGPAY_HASH_BYTES])
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_LINK);
+    ledger__bind_blob(l, s, 1, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    int rc = ledger__step(l, s);
+    fogpay_error err = rc == SQLITE_ROW ? FOGPAY_OK : ledger__error(l, rc);
+    if (err == FOGPAY_OK && sqlite3_column_bytes(s, 0) != FOGPAY_HASH_BYTES) {
+        err = FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    if (err == FOGPAY_OK) {
+        memcpy(link, sqlite3_column_blob(s, 0), FOGPAY_HASH_BYTES);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+/* Checks note i and moves it to the payee's key: to its device when
+ * to_device is given (paid), else back into the stock (redeemed, its
+ * value by the transfer at transfer_position). */
+static fogpay_error pay__one(fogpay_ledger *l, const fogpay_note_payment *p, size_t i,
+                             const fogpay_key *payer_key, const char *payee_text,
+                             const uint8_t payee_kid[FOGPAY_KID_BYTES], const char *to_device,
+                             uint64_t transfer_position, uint64_t now_ms, uint64_t *sum)
+{
+    const fogpay_note_pay_entry *n = &p->notes[i];
+    fogpay_note_entry e;
+    fogpay_error err = fogpay_ledger_note_get(l, n->serial, &e);
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        return FOGPAY_ERR_NOTE_UNKNOWN;
+    }
+    if (err == FOGPAY_OK &&
+        (e.state != FOGPAY_NOTE_HELD || strcmp(e.holder_device, p->device_id) != 0)) {
+        return FOGPAY_ERR_NOTE_DOUBLE_SPEND;
+    }
+    if (err == FOGPAY_OK && e.currency != p->currency) {
+        return FOGPAY_ERR_NOTE_SUM_MISMATCH;
+    }
+    fogpay_custody c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.serial, n->serial, FOGPAY_NOTE_SERIAL_BYTES);
+    snprintf(c.holder_key, sizeof c.holder_key, "%s", payee_text);
+    c.time_s = p->custody_s;
+    uint8_t entry[FOGPAY_CUSTODY_SIGNED_MAX];
+    size_t entry_len = 0;
+    err = err == FOGPAY_OK ? pay__last_link(l, n->serial, c.prev_link) : err;
+    err = err == FOGPAY_OK ? fogpay_custody_assemble(payer_key, &c, n->signature, entry,
+                                                     sizeof entry, &entry_len)
+                           : err;
+    fogpay_custody opened;
+    err = err == FOGPAY_OK
+              ? fogpay_custody_open(entry, entry_len, payer_key, n->serial, c.prev_link, &opened)
+              : err;
+    note_movement_row r;
+    memset(&r, 0, sizeof r);
+    err = err == FOGPAY_OK ? fogpay_note_link(entry, entry_len, r.m.link) : err;
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    r.m.kind = to_device ? FOGPAY_NOTE_PAID : FOGPAY_NOTE_REDEEMED;
+    r.m.time_ms = now_ms;
+    memcpy(r.m.serial, n->serial, FOGPAY_NOTE_SERIAL_BYTES);
+    memcpy(r.m.holder_kid, payee_kid, FOGPAY_KID_BYTES);
+    snprintf(r.m.device_id, sizeof r.m.device_id, "%s", to_device ? to_device : "");
+    r.m.transfer_position = transfer_position;
+    r.custody = entry;
+    r.custody_len = entry_len;
+    err = ledger__chain_append(l, &ledger_note_movement_chain, &r);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    sqlite3_stmt *s = ledger__stmt(l, to_device ? LEDGER_STMT_NOTE_PASS_ON : LEDGER_STMT_NOTE_BACK);
+    ledger__bind_blob(l, s, 1, n->serial, FOGPAY_NOTE_SERIAL_BYTES);
+    ledger__bind_text(l, s, 2, payee_text);
+    ledger__bind_text_or_null(l, s, 3, to_device);
+    ledger__bind_blob(l, s, 4, r.m.link, FOGPAY_HASH_BYTES);
+    ledger__bind_u64(l, s, 5, r.m.position);
+    err = ledger__exec(l, s);
+    *sum += e.denomination_minor;
+    return err == FOGPAY_OK && sqlite3_changes(l->db) != 1 ? FOGPAY_ERR_LEDGER_CORRUPT : err;
+}
+
+/* The payer's and the payee's keys. */
+typedef struct pay_keys {
+    fogpay_key *payer;
+    fogpay_key *payee;
+    char payer_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    char payee_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    uint8_t payee_kid[FOGPAY_KID_BYTES];
+} pay_keys;
+
+static fogpay_error pay__keys(fogpay_ledger *l, const fogpay_note_payment *p, pay_keys *k)
+{
+    if (strcmp(p->device_id, p->payee_device) == 0) {
+        return FOGPAY_ERR_PAYEE_SELF;
+    }
+    fogpay_error err = pay__device_key(l, p->device_id, true, &k->payer, k->payer_text);
+    if (err == FOGPAY_OK) {
+        err = pay__device_key(l, p->payee_device, false, &k->payee, k->payee_text);
+    }
+    return err == FOGPAY_OK ? fogpay_key_id(k->payee, k->payee_kid) : err;
+}
+
+fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_note_payment *p, uint64_t now_ms,
+                                    fogpay_note_paid *out)
+{
+    if (l == NULL || p == NULL || out == NULL || p->count == 0 ||
+        p->count > FOGPAY_NOTE_PAYMENT_NOTES_MAX) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    pay_keys k;
+    memset(&k, 0, sizeof k);
+    fogpay_error err = pay__keys(l, p, &k);
+    ledger_op op;
+    if (err == FOGPAY_OK) {
+        err = ledger__op_begin(l, &op);
+        if (err == FOGPAY_OK) {
+            uint64_t sum = 0;
+            for (size_t i = 0; err == FOGPAY_OK && i < p->count; i++) {
+                err = pay__one(l, p, i, k.payer, k.payee_text, k.payee_kid, p->payee_device, 0,
+                               now_ms, &sum);
+            }
+            if (err == FOGPAY_OK && sum != p->amount_minor) {
+                err = FOGPAY_ERR_NOTE_SUM_MISMATCH;
+            }
+            err = ledger__op_end(l, &op, err);
+        }
+    }
+    fogpay_key_free(k.payer);
+    fogpay_key_free(k.payee);
+    if (err == FOGPAY_OK) {
+        out->count = p->count;
+        for (size_t i = 0; i < p->count; i++) {
+            memcpy(out->serials[i], p->notes[i].serial, FOGPAY_NOTE_SERIAL_BYTES);
+        }
+    }
+    return err;
+}
+
+/* The value of p's notes held by its sender, in its currency: what a
+ * redemption credits. */
+static fogpay_error redeem__sum(fogpay_ledger *l, const fogpay_note_payment *p, uint64_t *sum)
+{
+    *sum = 0;
+    for (size_t i = 0; i < p->count; i++) {
+        fogpay_note_entry e;
+        fogpay_error err = fogpay_ledger_note_get(l, p->notes[i].serial, &e);
+        if (err != FOGPAY_OK) {
+            return err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_ERR_NOTE_UNKNOWN : err;
+        }
+        if (e.state != FOGPAY_NOTE_HELD || strcmp(e.holder_device, p->device_id) != 0) {
+            return FOGPAY_ERR_NOTE_DOUBLE_SPEND;
+        }
+        if (e.currency != p->currency) {
+            return FOGPAY_ERR_NOTE_SUM_MISMATCH;
+        }
+        *sum += e.denomination_minor;
+    }
+    return *sum == p->amount_minor ? FOGPAY_OK : FOGPAY_ERR_NOTE_SUM_MISMATCH;
+}
+
+/* The kind 16 transfer of a redemption, appended. */
+static fogpay_error redeem__transfer(fogpay_ledger *l, const fogpay_note_payment *p,
+                                     const uint8_t *hash, uint64_t now_ms,
+                                     fogpay_note_redemption *out)
+{
+    ledger_account notes;
+    ledger_account wallet;
+    fogpay_transfer *t = &out->transfer;
+    memset(t, 0, sizeof *t);
+    fogpay_error err = ledger__account_find(l, LEDGER_ACCOUNT_NOTES, NULL, p->currency, &notes);
+    if (err == FOGPAY_OK) {
+        uint64_t id = 0;
+        err = fogpay_ledger_wallet(l, p->payee_device, p->currency, &id);
+        err = err == FOGPAY_OK ? ledger__account_get(l, id, &wallet) : err;
+    }
+    if (err == FOGPAY_OK) {
+        err = ledger__account_entity(l, &wallet, now_ms, t->payee_entity);
+    }
+    if (err != FOGPAY_OK) {
+        return err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_ERR_LEDGER_CORRUPT : err;
+    }
+    t->kind = FOGPAY_TRANSFER_NOTE_REDEMPTION;
+    t->debit_account = notes.id;
+    t->credit_account = wallet.id;
+    t->amount_minor = p->amount_minor;
+    t->currency = p->currency;
+    t->time_ms = now_ms;
+    if (hash != NULL) {
+        snprintf(t->device_id, sizeof t->device_id, "%s", p->device_id);
+        t->seq = p->seq;
+        memcpy(t->intent_hash, hash, FOGPAY_HASH_BYTES);
+    }
+    int64_t ignored = 0;
+    err = ledger__transfer_append(l, t, &ignored);
+    return err == FOGPAY_OK ? fogpay_ledger_balance(l, wallet.id, &out->balance_after_minor) : err;
+}
+
+fogpay_error fogpay_ledger_note_redeem(fogpay_ledger *l, const char *gateway_text,
+                                       const fogpay_note_payment *p,
+                                       const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
+                                       fogpay_note_redemption *out)
+{
+    if (l == NULL || gateway_text == NULL || p == NULL || out == NULL || p->count == 0 ||
+        p->count > FOGPAY_NOTE_PAYMENT_NOTES_MAX) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    pay_keys k;
+    memset(&k, 0, sizeof k);
+    fogpay_error err = pay__device_key(l, p->device_id, true, &k.payer, k.payer_text);
+    if (err == FOGPAY_OK) {
+        err = pay__device_key(l, p->payee_device, false, &k.payee, k.payee_text);
+    }
+    err = err == FOGPAY_OK ? note__kid(gateway_text, k.payee_kid) : err;
+    fogpay_note_redemption result;
+    memset(&result, 0, sizeof result);
+    ledger_op op;
+    if (err == FOGPAY_OK && (err = ledger__op_begin(l, &op)) == FOGPAY_OK) {
+        uint64_t sum = 0;
+        err = redeem__sum(l, p, &sum);
+        err = err == FOGPAY_OK ? redeem__transfer(l, p, hash, now_ms, &result) : err;
+        for (size_t i = 0; err == FOGPAY_OK && i < p->count; i++) {
+            uint64_t ignored = 0;
+            err = pay__one(l, p, i, k.payer, gateway_text, k.payee_kid, NULL,
+                           result.transfer.position, now_ms, &ignored);
+            memcpy(result.paid.serials[i], p->notes[i].serial, FOGPAY_NOTE_SERIAL_BYTES);
+        }
+        result.paid.count = p->count;
+        err = ledger__op_end(l, &op, err);
+    }
+    fogpay_key_free(k.payer);
+    fogpay_key_free(k.payee);
+    if (err == FOGPAY_OK) {
+        *out = result;
+    }
+    return err;
+}
+
+fogpay_error fogpay_ledger_note_withdrawn(fogpay_ledger *l, const char *device_id,
+                                          uint64_t transfer_position,
+                                          uint8_t serials[][FOGPAY_NOTE_SERIAL_BYTES],
+                                          size_t *count)
+{
+    if (l == NULL || device_id == NULL || serials == NULL || count == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    *count = 0;
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_WITHDRAWN);
+    ledger__bind_text(l, s, 1, device_id);
+    fogpay_error err = FOGPAY_OK;
+    /* Bounded by the notes the device holds: its wallet's worth. */
+    while (*count < FOGPAY_NOTE_WITHDRAW_MAX) {
+        int rc = ledger__step(l, s);
+        if (rc != SQLITE_ROW) {
+            err = rc == SQLITE_DONE ? FOGPAY_OK : ledger__error(l, rc);
+            break;
+        }
+        fogpay_note_movement m;
+        uint8_t hash[FOGPAY_HASH_BYTES];
+        err = ledger__note_movement_read(s, &m, hash, NULL, NULL);
+        if (err != FOGPAY_OK) {
+            break;
+        }
+        if (m.transfer_position == transfer_position) {
+            memcpy(serials[(*count)++], m.serial, FOGPAY_NOTE_SERIAL_BYTES);
+        }
     }
     ledger__finish(s);
     return err;

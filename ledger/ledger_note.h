@@ -70,6 +70,89 @@ fogpay_error fogpay_ledger_note_held(fogpay_ledger *l,
                                      const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
                                      fogpay_held_note *out);
 
+typedef enum fogpay_note_state {
+    FOGPAY_NOTE_IN_STOCK = 0,  /* the gateway's own */
+    FOGPAY_NOTE_HELD = 1,      /* out with a device */
+    FOGPAY_NOTE_CAME_BACK = 2, /* redeemed */
+} fogpay_note_state;
+
+/* A note of the register. */
+typedef struct fogpay_note_entry {
+    uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES];
+    uint8_t issuer_kid[FOGPAY_KID_BYTES];
+    uint16_t currency;
+    uint64_t denomination_minor;
+    uint64_t expiry_s; /* 0: none */
+    char holder_key[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    char holder_device[FOGPAY_DEVICE_ID_MAX + 1]; /* "" in stock */
+    uint8_t state;                                /* fogpay_note_state */
+    uint64_t movement;                            /* its last movement */
+} fogpay_note_entry;
+
+/* The register's entry of serial; FOGPAY_ERR_NOT_FOUND when it has none. */
+fogpay_error fogpay_ledger_note_get(fogpay_ledger *l,
+                                    const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                    fogpay_note_entry *out);
+
+/* The history of serial: its movements in chain order, at most
+ * FOGPAY_LEDGER_NOTE_HISTORY_MAX, each to visit (a nonzero return stops);
+ * *count the movements visited. */
+#define FOGPAY_LEDGER_NOTE_HISTORY_MAX 1000u
+typedef int (*fogpay_note_movement_visit)(void *ctx, const fogpay_note_movement *m);
+fogpay_error fogpay_ledger_note_history(fogpay_ledger *l,
+                                        const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                        fogpay_note_movement_visit visit, void *ctx, size_t *count);
+
+/* A payment with notes, device to device: the serials paid. */
+typedef struct fogpay_note_paid {
+    size_t count;
+    uint8_t serials[FOGPAY_NOTE_PAYMENT_NOTES_MAX][FOGPAY_NOTE_SERIAL_BYTES];
+} fogpay_note_paid;
+
+/* Settles a payment with notes (schemas/note.cddl note-payment) at
+ * now_ms, all notes or none: each must be held by the payer
+ * (p->device_id), its custody entry, rebuilt from the register around the
+ * payer's signature, must open with the payer's key, continue the note's
+ * chain and name the payee's key; their values sum to the amount in its
+ * currency. Each note then belongs to the payee: register, and a movement
+ * (paid) keeping the rebuilt entry. hash is the message's (its device
+ * origin). *out written only on success. Refused, moving nothing:
+ * FOGPAY_ERR_UNKNOWN_DEVICE, FOGPAY_ERR_DEVICE_SUSPENDED,
+ * FOGPAY_ERR_DEVICE_REVOKED, FOGPAY_ERR_UNKNOWN_PAYEE,
+ * FOGPAY_ERR_PAYEE_INACTIVE, FOGPAY_ERR_PAYEE_SELF,
+ * FOGPAY_ERR_NOTE_UNKNOWN, FOGPAY_ERR_NOTE_DOUBLE_SPEND,
+ * FOGPAY_ERR_CUSTODY_NOT_HOLDER, FOGPAY_ERR_NOTE_SUM_MISMATCH. */
+fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_note_payment *p, uint64_t now_ms,
+                                    fogpay_note_paid *out);
+
+/* Notes given back into a wallet: the transfer (kind 16, the notes
+ * account to the wallet of p->payee_device) and the wallet's balance. */
+typedef struct fogpay_note_redemption {
+    fogpay_note_paid paid;
+    fogpay_transfer transfer;
+    int64_t balance_after_minor;
+} fogpay_note_redemption;
+
+/* Takes the notes of p back into the stock at now_ms, all or none, as
+ * fogpay_ledger_note_pay checks them but with each custody entry naming
+ * gateway_text (the gateway's key, the new holder), and credits their
+ * value to the wallet of p->payee_device (which may be the sender) by a
+ * transfer of kind 16 from the currency's notes account; seq and hash are
+ * its device origin. Refusals as fogpay_ledger_note_pay's. */
+fogpay_error fogpay_ledger_note_redeem(fogpay_ledger *l, const char *gateway_text,
+                                       const fogpay_note_payment *p,
+                                       const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
+                                       fogpay_note_redemption *out);
+
+/* The serials of the notes a withdrawal (its transfer at
+ * transfer_position) handed to device_id that the device still holds, at
+ * most FOGPAY_NOTE_WITHDRAW_MAX, into serials; *count of them. What a
+ * repeat of the withdrawal hands over again. */
+fogpay_error fogpay_ledger_note_withdrawn(fogpay_ledger *l, const char *device_id,
+                                          uint64_t transfer_position,
+                                          uint8_t serials[][FOGPAY_NOTE_SERIAL_BYTES],
+                                          size_t *count);
+
 /* Visits the stock, by currency and then denomination ascending: the count
  * of notes of each. A nonzero return stops the walk. */
 typedef int (*fogpay_note_stock_visit)(void *ctx, uint16_t currency, uint64_t denomination_minor,

@@ -67,7 +67,8 @@ static int acl_device(const char *self, fogpay_topic_kind kind, const char *owne
     if (access == MOSQ_ACL_WRITE) {
         return kind == FOGPAY_TOPIC_INTENT || kind == FOGPAY_TOPIC_USAGE ||
                        kind == FOGPAY_TOPIC_BIND || kind == FOGPAY_TOPIC_HOLD ||
-                       kind == FOGPAY_TOPIC_WITHDRAW
+                       kind == FOGPAY_TOPIC_WITHDRAW || kind == FOGPAY_TOPIC_NOTEPAY ||
+                       kind == FOGPAY_TOPIC_REDEEM
                    ? MOSQ_ERR_SUCCESS
                    : MOSQ_ERR_ACL_DENIED;
     }

@@ -88,6 +88,9 @@ static fogpay_error verify_decode(fogpay_job *job, fogpay_bytes payload)
         err = fogpay_bind_message_decode(job, payload, &named);
     } else if (job->kind == FOGPAY_RECEIPT_WITHDRAW) {
         err = fogpay_note_message_decode(job, payload, &named);
+    } else if (job->kind == FOGPAY_RECEIPT_NOTE_PAYMENT ||
+               job->kind == FOGPAY_RECEIPT_NOTE_REDEEM) {
+        err = fogpay_note_payment_message_decode(job, payload, &named);
     } else if (job->kind == FOGPAY_RECEIPT_HOLD) {
         err = fogpay_hold_message_decode(payload.ptr, payload.len, &job->hold);
         named = job->hold.device_id;
@@ -153,14 +156,18 @@ static void settle_on_chain(fogpay_gateway *gw, const fogpay_job *job)
 void fogpay_device_message_reject(fogpay_gateway *gw, fogpay_job *job, fogpay_error reason)
 {
     static const char *const kinds[] = {
-        [FOGPAY_RECEIPT_INTENT] = "intent",     [FOGPAY_RECEIPT_USAGE] = "usage",
-        [FOGPAY_RECEIPT_HOLD] = "hold",         [FOGPAY_RECEIPT_BIND] = "bind",
+        [FOGPAY_RECEIPT_INTENT] = "intent",
+        [FOGPAY_RECEIPT_USAGE] = "usage",
+        [FOGPAY_RECEIPT_HOLD] = "hold",
+        [FOGPAY_RECEIPT_BIND] = "bind",
         [FOGPAY_RECEIPT_WITHDRAW] = "withdraw",
+        [FOGPAY_RECEIPT_NOTE_PAYMENT] = "note payment",
+        [FOGPAY_RECEIPT_NOTE_REDEEM] = "note redemption",
     };
     gw->rejected_total++;
     fogpay_metrics_refused(&gw->metrics, reason);
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "fogpay: %s %s seq %llu refused: %s",
-                         job->kind <= FOGPAY_RECEIPT_WITHDRAW ? kinds[job->kind] : "message",
+                         job->kind <= FOGPAY_RECEIPT_NOTE_REDEEM ? kinds[job->kind] : "message",
                          job->device_id, (unsigned long long)job->seq, fogpay_error_name(reason));
     fogpay_ledger_rejection_log(gw->ledger, job->device_id, job->seq, reason, job->now_ms);
     fogpay_device_message_receipt_base(gw, job);
@@ -415,7 +422,9 @@ static bool settle_repeat(fogpay_gateway *gw, fogpay_job *job)
         fogpay_ledger_message_lookup(gw->ledger, job->device_id, job->seq, job->hash, job->answer,
                                      sizeof job->answer, &job->answer_len);
     if (err == FOGPAY_OK) {
-        /* A repeat: the original answer again, nothing moves. */
+        /* A repeat: the original answer again, nothing moves (a
+         * withdrawal's notes go with it again). */
+        fogpay_note_message_repeat(gw, job);
         fogpay_engine_set_state(job, FOGPAY_JOB_ANSWERED);
         return true;
     }
@@ -433,11 +442,13 @@ static bool settle_repeat(fogpay_gateway *gw, fogpay_job *job)
  * else against the ledger's record. */
 static fogpay_error settle_link(fogpay_gateway *gw, const fogpay_job *job)
 {
-    const uint8_t *prev = job->kind == FOGPAY_RECEIPT_INTENT     ? job->intent.prev_hash
-                          : job->kind == FOGPAY_RECEIPT_BIND     ? job->bind.prev_hash
-                          : job->kind == FOGPAY_RECEIPT_HOLD     ? job->hold.prev_hash
-                          : job->kind == FOGPAY_RECEIPT_WITHDRAW ? job->withdraw.prev_hash
-                                                                 : job->usage.prev_hash;
+    const uint8_t *prev = job->kind == FOGPAY_RECEIPT_INTENT         ? job->intent.prev_hash
+                          : job->kind == FOGPAY_RECEIPT_BIND         ? job->bind.prev_hash
+                          : job->kind == FOGPAY_RECEIPT_HOLD         ? job->hold.prev_hash
+                          : job->kind == FOGPAY_RECEIPT_WITHDRAW     ? job->withdraw.prev_hash
+                          : job->kind == FOGPAY_RECEIPT_NOTE_PAYMENT ? job->notepay.prev_hash
+                          : job->kind == FOGPAY_RECEIPT_NOTE_REDEEM  ? job->notepay.prev_hash
+                                                                     : job->usage.prev_hash;
     uint64_t head_seq = 0;
     uint8_t head[FOGPAY_PREV_HASH_BYTES];
     if (fogpay_pending_head(&gw->pending, job->device_id, &head_seq, head) && job->seq > head_seq) {
@@ -503,6 +514,10 @@ void fogpay_device_message_settle(fogpay_gateway *gw, fogpay_job *job)
         fogpay_hold_message_settle(gw, job);
     } else if (job->kind == FOGPAY_RECEIPT_WITHDRAW) {
         fogpay_note_message_settle(gw, job);
+    } else if (job->kind == FOGPAY_RECEIPT_NOTE_PAYMENT) {
+        fogpay_note_payment_message_settle(gw, job);
+    } else if (job->kind == FOGPAY_RECEIPT_NOTE_REDEEM) {
+        fogpay_note_redeem_message_settle(gw, job);
     } else {
         settle_usage(gw, job);
     }
@@ -567,6 +582,8 @@ static void admit_fill(fogpay_gateway *gw, fogpay_job *job, const fogpay_device 
                 : topic == FOGPAY_TOPIC_BIND     ? FOGPAY_RECEIPT_BIND
                 : topic == FOGPAY_TOPIC_HOLD     ? FOGPAY_RECEIPT_HOLD
                 : topic == FOGPAY_TOPIC_WITHDRAW ? FOGPAY_RECEIPT_WITHDRAW
+                : topic == FOGPAY_TOPIC_NOTEPAY  ? FOGPAY_RECEIPT_NOTE_PAYMENT
+                : topic == FOGPAY_TOPIC_REDEEM   ? FOGPAY_RECEIPT_NOTE_REDEEM
                                                  : FOGPAY_RECEIPT_INTENT;
     job->device_status = device->status;
     job->alg = device->alg;
@@ -619,7 +636,8 @@ int fogpay_device_message_handle(fogpay_gateway *gw, struct mosquitto_evt_messag
     char owner[FOGPAY_TOPIC_ID_MAX + 1];
     fogpay_topic_kind topic = fogpay_topic_parse_id(gw->options.topic_prefix, ev->topic, owner);
     if (topic != FOGPAY_TOPIC_INTENT && topic != FOGPAY_TOPIC_USAGE && topic != FOGPAY_TOPIC_BIND &&
-        topic != FOGPAY_TOPIC_HOLD && topic != FOGPAY_TOPIC_WITHDRAW) {
+        topic != FOGPAY_TOPIC_HOLD && topic != FOGPAY_TOPIC_WITHDRAW &&
+        topic != FOGPAY_TOPIC_NOTEPAY && topic != FOGPAY_TOPIC_REDEEM) {
         return MOSQ_ERR_SUCCESS; /* not a device message; the ACL decided who may send it */
     }
     const char *client_id = mosquitto_client_id(ev->client);

@@ -319,13 +319,15 @@ typedef struct fogpay_job {
     fogpay_bind bind;
     fogpay_hold_message hold;
     fogpay_note_withdraw withdraw;
+    fogpay_note_payment notepay;
     /* settlement */
     fogpay_receipt receipt;
     bool record;       /* store the signed receipt with the message */
     uint64_t position; /* the transfer, for a settled intent */
     uint32_t original; /* FOGPAY_JOB_REPEAT: the ring number of the original */
-    /* A settled withdrawal: the serials of the notes to hand over after
-     * the commit (note_message.c). */
+    /* A settled withdrawal or a stored note payment: the serials of the
+     * notes to hand over after the commit (note_message.c), to the sender
+     * or to the payee. */
     uint8_t note_count;
     uint8_t note_serials[FOGPAY_NOTE_WITHDRAW_MAX][FOGPAY_NOTE_SERIAL_BYTES];
     /* the answer; answer_len 0: none (nothing is published) */
@@ -519,7 +521,23 @@ fogpay_error fogpay_device_message_open(fogpay_gateway *gw, const fogpay_job *jo
  * settled withdrawal on dev/{device}/note (QoS 1). */
 fogpay_error fogpay_note_message_decode(fogpay_job *job, fogpay_bytes payload, const char **named);
 void fogpay_note_message_settle(fogpay_gateway *gw, fogpay_job *job);
+/* The same for a payment with notes (dev/{device}/notepay): settled in
+ * the ledger (fogpay_ledger_note_pay), answered with a stored receipt
+ * counting the notes, which go to the payee's note topic after the commit. */
+fogpay_error fogpay_note_payment_message_decode(fogpay_job *job, fogpay_bytes payload,
+                                                const char **named);
+void fogpay_note_payment_message_settle(fogpay_gateway *gw, fogpay_job *job);
+/* Notes given back (dev/{device}/redeem, the same payload, decoded into
+ * job->notepay): settled in the ledger (fogpay_ledger_note_redeem), the
+ * receipt settled with the transfer of their value. */
+void fogpay_note_redeem_message_settle(fogpay_gateway *gw, fogpay_job *job);
 void fogpay_note_message_deliver(const fogpay_gateway *gw, const fogpay_job *job);
+/* A repeat of a settled withdrawal or a stored note payment answered with
+ * its original receipt (job->answer): its notes that the device (the
+ * payee) still holds are handed over again with it, so that a gateway
+ * stopped between the commit and their publication loses none. Broker
+ * thread, in the group. */
+void fogpay_note_message_repeat(fogpay_gateway *gw, fogpay_job *job);
 
 /* hold_message.c, broker thread. */
 /* Settles an authentic hold message (capture or void) inside the group,

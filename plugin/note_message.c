@@ -17,6 +17,11 @@
  * that has the receipt has been sent every note it counts, and a note is
  * never published for a withdrawal that did not commit.
  *
+ * A payment with notes (note-payment, on dev/{device}/notepay) takes the
+ * same path: the ledger moves all its notes to the payee or none
+ * (fogpay_ledger_note_pay), the payer's receipt is stored, counting them,
+ * and after the commit each goes to the payee's note topic.
+ *
  * Ownership: the withdrawal's result is on the heap for the call; what is
  * published comes from mosquitto_malloc and belongs to the broker.
  */
@@ -27,6 +32,7 @@
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 
+#include "fogpay_cose.h"
 #include "gateway.h"
 #include "ledger_note.h"
 
@@ -114,14 +120,125 @@ static fogpay_error note_publish(const fogpay_gateway *gw, const char *topic,
     return FOGPAY_OK;
 }
 
+fogpay_error fogpay_note_payment_message_decode(fogpay_job *job, fogpay_bytes payload,
+                                                const char **named)
+{
+    fogpay_error err = fogpay_note_payment_decode(payload.ptr, payload.len, &job->notepay);
+    *named = job->notepay.device_id;
+    if (err == FOGPAY_OK) {
+        job->seq = job->notepay.seq;
+    }
+    return err;
+}
+
+void fogpay_note_payment_message_settle(fogpay_gateway *gw, fogpay_job *job)
+{
+    const fogpay_note_payment *m = &job->notepay;
+    fogpay_error err = FOGPAY_OK;
+    if (!fogpay_options_currency_enabled(&gw->options, m->currency)) {
+        err = FOGPAY_ERR_CURRENCY_UNSUPPORTED;
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_device_message_open(gw, job, m->created_s, FOGPAY_TTL_MAX_S);
+    }
+    if (err != FOGPAY_OK) {
+        fogpay_device_message_reject(gw, job, err);
+        return;
+    }
+    fogpay_note_paid paid;
+    err = fogpay_ledger_note_pay(gw->ledger, m, job->now_ms, &paid);
+    fogpay_device_message_receipt_base(gw, job);
+    job->receipt.status = FOGPAY_STATUS_STORED;
+    if (err == FOGPAY_OK) {
+        job->receipt.note_count = (uint8_t)paid.count;
+        job->note_count = (uint8_t)paid.count;
+        memcpy(job->note_serials, paid.serials, paid.count * FOGPAY_NOTE_SERIAL_BYTES);
+    }
+    fogpay_device_message_settled(gw, job, err, 0);
+}
+
+void fogpay_note_redeem_message_settle(fogpay_gateway *gw, fogpay_job *job)
+{
+    const fogpay_note_payment *m = &job->notepay;
+    fogpay_error err = FOGPAY_OK;
+    if (!fogpay_options_currency_enabled(&gw->options, m->currency)) {
+        err = FOGPAY_ERR_CURRENCY_UNSUPPORTED;
+    }
+    if (err == FOGPAY_OK) {
+        err = fogpay_device_message_open(gw, job, m->created_s, FOGPAY_TTL_MAX_S);
+    }
+    if (err != FOGPAY_OK) {
+        fogpay_device_message_reject(gw, job, err);
+        return;
+    }
+    char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    fogpay_note_redemption r;
+    err = fogpay_key_public_text(gw->key, gateway_text, sizeof gateway_text);
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_note_redeem(gw->ledger, gateway_text, m, job->hash, job->now_ms, &r);
+    }
+    fogpay_device_message_receipt_base(gw, job);
+    if (err == FOGPAY_OK) {
+        err = fogpay_device_message_receipt_transfer(gw, job, &r.transfer, r.balance_after_minor);
+    }
+    if (err == FOGPAY_OK) {
+        job->receipt.note_count = (uint8_t)r.paid.count;
+    }
+    fogpay_device_message_settled(gw, job, err, err == FOGPAY_OK ? r.transfer.position : 0);
+}
+
+/* The notes of a stored note payment (job->notepay, decoded from the
+ * repeated bytes) that its payee still holds. */
+static void note_payment_repeat(fogpay_gateway *gw, fogpay_job *job)
+{
+    const fogpay_note_payment *m = &job->notepay;
+    size_t count = 0;
+    for (uint8_t i = 0; i < m->count && i < FOGPAY_NOTE_PAYMENT_NOTES_MAX; i++) {
+        fogpay_note_entry e;
+        if (fogpay_ledger_note_get(gw->ledger, m->notes[i].serial, &e) == FOGPAY_OK &&
+            e.state == FOGPAY_NOTE_HELD && strcmp(e.holder_device, m->payee_device) == 0) {
+            memcpy(job->note_serials[count++], m->notes[i].serial, FOGPAY_NOTE_SERIAL_BYTES);
+        }
+    }
+    job->note_count = (uint8_t)count;
+    job->receipt.status = FOGPAY_STATUS_STORED;
+}
+
+void fogpay_note_message_repeat(fogpay_gateway *gw, fogpay_job *job)
+{
+    if (job->kind != FOGPAY_RECEIPT_WITHDRAW && job->kind != FOGPAY_RECEIPT_NOTE_PAYMENT) {
+        return;
+    }
+    fogpay_cose_sign1 cose;
+    fogpay_receipt r;
+    if (fogpay_cose_sign1_parse(job->answer, job->answer_len, &cose) != FOGPAY_OK ||
+        fogpay_receipt_decode(cose.payload.ptr, cose.payload.len, &r) != FOGPAY_OK ||
+        r.note_count == 0) {
+        return;
+    }
+    if (job->kind == FOGPAY_RECEIPT_NOTE_PAYMENT) {
+        note_payment_repeat(gw, job);
+        return;
+    }
+    size_t count = 0;
+    if (fogpay_ledger_note_withdrawn(gw->ledger, job->device_id, r.transfer_id, job->note_serials,
+                                     &count) == FOGPAY_OK) {
+        job->note_count = (uint8_t)count;
+        job->receipt.status = FOGPAY_STATUS_SETTLED;
+    }
+}
+
 void fogpay_note_message_deliver(const fogpay_gateway *gw, const fogpay_job *job)
 {
-    if (job->kind != FOGPAY_RECEIPT_WITHDRAW || job->note_count == 0) {
+    bool withdraw = job->kind == FOGPAY_RECEIPT_WITHDRAW;
+    if ((!withdraw && job->kind != FOGPAY_RECEIPT_NOTE_PAYMENT) || job->note_count == 0 ||
+        job->receipt.status == FOGPAY_STATUS_REJECTED) {
         return;
     }
     char topic[FOGPAY_TOPIC_MAX];
     fogpay_error err = fogpay_topic_build(gw->options.topic_prefix, FOGPAY_TOPIC_NOTE,
-                                          job->device_id, NULL, topic, sizeof topic);
+                                          withdraw ? job->device_id : job->notepay.payee_device,
+                                          NULL, topic, sizeof topic);
     for (uint8_t i = 0; err == FOGPAY_OK && i < job->note_count; i++) {
         err = note_publish(gw, topic, job->note_serials[i]);
     }

@@ -470,6 +470,7 @@ static void ctl_print_usage(FILE *out)
           "      balance and held of each device not revoked\n"
           "  notes load --file FILE (loadNotes: the lines of fogpay-issuer's note file),\n"
           "      noteStock (notes stock); offline, --note-issuers FILE names the trusted issuers\n"
+          "  noteRegister (notes register) --serial HEX, noteHistory (notes history) --serial HEX\n"
           "  getPlanStatement (plan statement) --plan P --entity LE [--at MS]: what the\n"
           "      entity paid and owes (the instalments due while it held the device)\n"
           "  listArrears (plan arrears) [--device D] [--all true]\n"

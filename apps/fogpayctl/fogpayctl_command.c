@@ -127,6 +127,8 @@ static const command_row command_rows[] = {
     {"exportEntityData", "export-entity", NULL},
     {"listDevices", "list-devices", NULL},
     {"noteStock", "notes stock", NULL},
+    {"noteRegister", "notes register", NULL},
+    {"noteHistory", "notes history", NULL},
 };
 
 /* The two-word aliases ("plan create", "notes stock") start with one of

@@ -196,6 +196,10 @@ HOLDER = "ed25519:" + bytes(range(32)).hex()
 CUSTODY = {1: SERIAL, 2: HASH_A, 3: HOLDER, 4: 1764000500}
 KID = bytes(range(1, 9))
 WITHDRAW = {1: "car-7", 2: 49, 3: 750, 4: 978, 5: 1764000600, 6: PREV}
+NOTE_PAYMENT = {1: "car-7", 2: 50, 3: "charger-1", 4: 978, 5: 600, 6: 1764000700, 7: PREV,
+                8: 1764000700, 9: [[SERIAL, bytes(range(64))], [bytes(range(16)), bytes(64)]]}
+RECEIPT_NOTES_PAID = {1: "car-7", 2: 50, 3: 5, 4: 2, 10: "gw-1", 11: 1764000701, 12: HASH_A,
+                      26: 2}
 RECEIPT_WITHDRAWN = {1: "car-7", 2: 49, 3: 4, 4: 0, 6: 13, 7: 1250, 8: 13, 9: HASH_A,
                      10: "gw-1", 11: 1764000601, 12: HASH_B, 13: 978, 26: 4}
 MOVEMENT_LOADED = {1: 1, 2: 0, 3: 1764000000123, 4: SERIAL, 5: HASH_A, 6: KID}
@@ -300,6 +304,11 @@ valid = [
     ("note_movement", "a note loaded into the gateway's stock", MOVEMENT_LOADED),
     ("note_withdraw", "a withdrawal of 7.50 EUR in notes", WITHDRAW),
     ("receipt", "settled withdrawal of four notes", RECEIPT_WITHDRAWN),
+    ("note_payment", "6.00 EUR in two notes to a device", NOTE_PAYMENT),
+    ("receipt", "stored payment with two notes", RECEIPT_NOTES_PAID),
+    ("receipt", "settled redemption of two notes", with_(RECEIPT_WITHDRAWN, k3=6, k26=2)),
+    ("transfer", "note redemption record", {1: 14, 2: 16, 3: 21, 4: 3, 5: 550, 6: 978,
+                                            7: 1764000800123, 8: "car-7", 9: 51, 12: HASH_A}),
     ("note_delivery", "a note and its custody entry (their bytes shortened)",
      [bytes.fromhex("d28443a10127"), bytes.fromhex("d28443a10127a0")]),
     ("receipt", "rejection of a withdrawal: note_stock_short",
@@ -360,6 +369,18 @@ invalid = [
      "field_range"),
     ("receipt", "notes on a payment's receipt", with_(RECEIPT_SETTLED, k26=2), "field_range"),
     ("receipt", "seventeen notes", with_(RECEIPT_WITHDRAWN, k26=17), "field_range"),
+    ("receipt", "a settled note payment", with_(RECEIPT_WITHDRAWN, k3=5), "field_range"),
+    ("receipt", "a stored note payment without its notes", with_(RECEIPT_NOTES_PAID, k26=None),
+     "field_range"),
+    ("note_payment", "no notes", with_(NOTE_PAYMENT, k9=[]), "field_range"),
+    ("note_payment", "five notes", with_(NOTE_PAYMENT, k9=[[bytes([i]) * 16, bytes(64)]
+                                                           for i in range(5)]), "cbor_too_long"),
+    ("note_payment", "a serial twice", with_(NOTE_PAYMENT, k9=[[SERIAL, bytes(64)],
+                                                               [SERIAL, bytes(64)]]),
+     "note_serial_seen"),
+    ("note_payment", "a signature of 63 bytes", with_(NOTE_PAYMENT, k9=[[SERIAL, bytes(63)]]),
+     "field_range"),
+    ("note_payment", "no custody time", with_(NOTE_PAYMENT, k8=None), "missing_field"),
     ("note_movement", "a kid of 16 bytes", with_(MOVEMENT_LOADED, k6=KID + KID), "field_range"),
     ("intent", "not a map", [1, 2], "cbor_type"),
     ("intent", "empty input", Raw(b""), "cbor_truncated"),
@@ -434,7 +455,7 @@ invalid = [
     ("bind", "no tariff", with_(BIND, k4=None), "missing_field"),
     ("bind", "tariff id with a space", with_(BIND, k4="ev ac"), "text_invalid"),
     ("bind", "seq 0", with_(BIND, k2=0), "field_range"),
-    ("receipt", "kind 5, not of this version", with_(RECEIPT_REJECTED, k3=5), "field_range"),
+    ("receipt", "kind 7, not of this version", with_(RECEIPT_REJECTED, k3=7), "field_range"),
     ("receipt", "stored binding without its tariff", with_(RECEIPT_BOUND, k19=None), "field_range"),
     ("receipt", "settled binding", with_(RECEIPT_SETTLED, k3=3), "field_range"),
     ("receipt", "settled reading without a charge", with_(RECEIPT_CHARGED, k17=None), "field_range"),

@@ -46,6 +46,7 @@ static fogpay_error decode_named(const char *type, const uint8_t *buf, size_t le
     ROUND_TRIP(note_movement, fogpay_note_movement)
     ROUND_TRIP(note_withdraw, fogpay_note_withdraw)
     ROUND_TRIP(note_delivery, fogpay_held_note)
+    ROUND_TRIP(note_payment, fogpay_note_payment)
 #undef ROUND_TRIP
     CU_FAIL("unknown message type in a vector");
     return FOGPAY_ERR_INVALID_ARGUMENT;
@@ -719,7 +720,7 @@ static void test_errors(void)
         CU_ASSERT_EQUAL(fogpay_error_is_reason((fogpay_error)e) != 0,
                         (e >= 1 && e < 60) || (e >= 100 && e < 200));
     }
-    CU_ASSERT_EQUAL(named, 134);
+    CU_ASSERT_EQUAL(named, 137);
     CU_ASSERT(fogpay_error_is_transient(FOGPAY_ERR_TOO_MANY_PENDING));
     CU_ASSERT(fogpay_error_is_transient(FOGPAY_ERR_CHAIN_GAP));
     CU_ASSERT(!fogpay_error_is_transient(FOGPAY_ERR_CHAIN_FORK));

@@ -232,6 +232,56 @@ static void test_custody_chain(void)
     fogpay_key_free(device);
 }
 
+/* A custody entry rebuilt around its signature is the signed entry, byte
+ * for byte; a note payment round-trips and refuses a serial twice. */
+static void test_payment(void)
+{
+    fogpay_key *payer = new_key();
+    fogpay_key *payee = new_key();
+    fogpay_custody c;
+    memset(&c, 0, sizeof c);
+    fogpay_note_serial_new(c.serial);
+    memset(c.prev_link, 7, sizeof c.prev_link);
+    fogpay_key_public_text(payee, c.holder_key, sizeof c.holder_key);
+    c.time_s = NOW_S;
+    uint8_t signed_entry[FOGPAY_CUSTODY_SIGNED_MAX], rebuilt[FOGPAY_CUSTODY_SIGNED_MAX];
+    size_t len = 0, rebuilt_len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_custody_sign(payer, &c, signed_entry, sizeof signed_entry, &len),
+                          FOGPAY_OK);
+    fogpay_note_payment p;
+    memset(&p, 0, sizeof p);
+    CU_ASSERT_EQUAL(fogpay_custody_signature(signed_entry, len, p.notes[0].signature), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_custody_assemble(payer, &c, p.notes[0].signature, rebuilt,
+                                            sizeof rebuilt, &rebuilt_len),
+                    FOGPAY_OK);
+    CU_ASSERT(rebuilt_len == len && memcmp(rebuilt, signed_entry, len) == 0);
+    strcpy(p.device_id, "car-7");
+    p.seq = 9;
+    strcpy(p.payee_device, "charger-1");
+    p.currency = 978;
+    p.amount_minor = 1000;
+    p.created_s = NOW_S;
+    p.custody_s = NOW_S;
+    p.count = 4;
+    for (int i = 0; i < 4; i++) {
+        fogpay_note_serial_new(p.notes[i].serial);
+        memcpy(p.notes[i].signature, p.notes[0].signature, FOGPAY_SIGNATURE_BYTES);
+    }
+    uint8_t buf[FOGPAY_MESSAGE_MAX];
+    CU_ASSERT_EQUAL_FATAL(fogpay_note_payment_encode(&p, buf, sizeof buf, &len), FOGPAY_OK);
+    CU_ASSERT(len + FOGPAY_COSE_OVERHEAD + 1 <= FOGPAY_MESSAGE_MAX); /* signed, it fits */
+    fogpay_note_payment back;
+    CU_ASSERT_EQUAL(fogpay_note_payment_decode(buf, len, &back), FOGPAY_OK);
+    CU_ASSERT(memcmp(&back, &p, sizeof p) == 0);
+    memcpy(p.notes[3].serial, p.notes[1].serial, FOGPAY_NOTE_SERIAL_BYTES);
+    CU_ASSERT_EQUAL(fogpay_note_payment_encode(&p, buf, sizeof buf, &len),
+                    FOGPAY_ERR_NOTE_SERIAL_SEEN);
+    p.count = 5;
+    CU_ASSERT_NOT_EQUAL(fogpay_note_payment_encode(&p, buf, sizeof buf, &len), FOGPAY_OK);
+    fogpay_key_free(payer);
+    fogpay_key_free(payee);
+}
+
 int main(void)
 {
     CU_initialize_registry();
@@ -240,5 +290,6 @@ int main(void)
     CU_add_test(s, "the issuers' trust file", test_trust_file);
     CU_add_test(s, "a note opened, forged, of an unknown or retired issuer", test_note_open);
     CU_add_test(s, "a custody chain and its refusals", test_custody_chain);
+    CU_add_test(s, "note payments: entries rebuilt, the codec", test_payment);
     return testutil_run();
 }

@@ -48,6 +48,7 @@ int fuzz_note(const uint8_t *data, size_t size);
 int fuzz_custody(const uint8_t *data, size_t size);
 int fuzz_note_withdraw(const uint8_t *data, size_t size);
 int fuzz_note_delivery(const uint8_t *data, size_t size);
+int fuzz_note_payment(const uint8_t *data, size_t size);
 
 typedef int (*fuzz_target)(const uint8_t *data, size_t size);
 
@@ -72,6 +73,7 @@ static const struct {
     {"custody", fuzz_custody},
     {"note_withdraw", fuzz_note_withdraw},
     {"note_delivery", fuzz_note_delivery},
+    {"note_payment", fuzz_note_payment},
 };
 #define TARGET_COUNT (sizeof targets / sizeof targets[0])
 

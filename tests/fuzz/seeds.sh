@@ -25,7 +25,7 @@ import json, os, sys
 vectors = json.load(open(sys.argv[1]))["vectors"]
 out = sys.argv[2]
 targets = ["intent", "receipt", "usage", "bind", "hold_message", "command", "batch", "batch_ack", "transfer", "event", "cose", "cbor",
-           "gateway", "note", "custody", "note_withdraw", "note_delivery"]
+           "gateway", "note", "custody", "note_withdraw", "note_delivery", "note_payment"]
 for t in targets:
     os.makedirs(os.path.join(out, t), exist_ok=True)
 

@@ -3,7 +3,10 @@
  * stock loaded, a device's withdrawal (the wallet debited by a transfer of
  * kind 14 to the notes account, the notes handed to the device's key by
  * custody entries the gateway signs, the register and the movement chain
- * updated), and each refusal of a withdrawal moving no money and no note.
+ * updated), and each refusal of a withdrawal moving no money and no note;
+ * a payment with notes from one device to another (the payer's custody
+ * entries rebuilt around its signatures), all notes or none, and each of
+ * its refusals moving no note.
  */
 #include <string.h>
 
@@ -170,6 +173,135 @@ static void test_refusals(void)
     fogpay_ledger_close(fx.l);
 }
 
+/* A payment of the withdrawn notes w from dev-a to payee for amount,
+ * each custody entry signed with signer. */
+static fogpay_note_payment payment_of(const fogpay_note_withdrawal *w, const char *payee,
+                                      const fogpay_key *payee_key, const fogpay_key *signer,
+                                      uint64_t amount)
+{
+    fogpay_note_payment p;
+    memset(&p, 0, sizeof p);
+    strcpy(p.device_id, "dev-a");
+    p.seq = 2;
+    strcpy(p.payee_device, payee);
+    p.currency = EUR;
+    p.amount_minor = amount;
+    p.created_s = NOW_MS / 1000u;
+    p.custody_s = NOW_MS / 1000u + 5;
+    p.count = (uint8_t)w->count;
+    for (size_t i = 0; i < w->count; i++) {
+        fogpay_custody c;
+        memset(&c, 0, sizeof c);
+        memcpy(c.serial, w->serials[i], FOGPAY_NOTE_SERIAL_BYTES);
+        fogpay_note_link(w->notes[i].custody, w->notes[i].custody_len, c.prev_link);
+        fogpay_key_public_text(payee_key, c.holder_key, sizeof c.holder_key);
+        c.time_s = p.custody_s;
+        uint8_t entry[FOGPAY_CUSTODY_SIGNED_MAX];
+        size_t len = 0;
+        CU_ASSERT_EQUAL(fogpay_custody_sign(signer, &c, entry, sizeof entry, &len), FOGPAY_OK);
+        memcpy(p.notes[i].serial, c.serial, FOGPAY_NOTE_SERIAL_BYTES);
+        CU_ASSERT_EQUAL(fogpay_custody_signature(entry, len, p.notes[i].signature), FOGPAY_OK);
+    }
+    return p;
+}
+
+/* A payment that must be refused with want, moving no note. */
+static void pay_refused(fixture *fx, const fogpay_note_payment *p, fogpay_error want)
+{
+    uint64_t head = movements(fx);
+    fogpay_note_paid paid;
+    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx->l, p, NOW_MS, &paid), want);
+    CU_ASSERT_EQUAL(movements(fx), head);
+    CU_ASSERT_EQUAL(raw_long(fx->path, "SELECT count(*) FROM notes WHERE holder_device = 'dev-a'"),
+                    2);
+}
+
+static void test_pay(void)
+{
+    fixture fx;
+    stock_open(&fx);
+    fund(fx.l, "dev-a", EUR, 2000);
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_device_register(fx.l, "dev-q", key_two, "", fx.entity_b, NULL, NOW_MS),
+        FOGPAY_OK);
+    static fogpay_note_withdrawal w;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_note_withdraw(fx.l, gateway, "dev-a", EUR, 600, 1, NULL, NOW_MS, &w),
+        FOGPAY_ERR_INVALID_ARGUMENT); /* a seq needs its message's hash */
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_note_withdraw(fx.l, gateway, "dev-a", EUR, 600, 0, NULL, NOW_MS, &w),
+        FOGPAY_OK);
+    fogpay_note_payment p = payment_of(&w, "dev-q", key_two, key_one, 600);
+    fogpay_note_payment bad = p;
+    bad.amount_minor = 500;
+    pay_refused(&fx, &bad, FOGPAY_ERR_NOTE_SUM_MISMATCH);
+    bad = payment_of(&w, "dev-q", key_two, key_two, 600); /* not the holder's signature */
+    pay_refused(&fx, &bad, FOGPAY_ERR_CUSTODY_NOT_HOLDER);
+    bad = payment_of(&w, "dev-q", key_one, key_one, 600); /* names another key than dev-q's */
+    pay_refused(&fx, &bad, FOGPAY_ERR_CUSTODY_NOT_HOLDER);
+    bad = p;
+    bad.notes[1].serial[0] ^= 1;
+    pay_refused(&fx, &bad, FOGPAY_ERR_NOTE_UNKNOWN);
+    bad = p;
+    strcpy(bad.payee_device, "dev-a");
+    pay_refused(&fx, &bad, FOGPAY_ERR_PAYEE_SELF);
+    bad = p;
+    strcpy(bad.payee_device, "dev-z");
+    pay_refused(&fx, &bad, FOGPAY_ERR_UNKNOWN_PAYEE);
+    fogpay_note_paid paid;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_note_pay(fx.l, &p, NOW_MS, &paid), FOGPAY_OK);
+    CU_ASSERT_EQUAL(paid.count, 2);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM notes WHERE holder_device = 'dev-q'"),
+                    2);
+    /* The same notes again: spent. */
+    uint64_t head = movements(&fx);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx.l, &p, NOW_MS, &paid), FOGPAY_ERR_NOTE_DOUBLE_SPEND);
+    CU_ASSERT_EQUAL(movements(&fx), head);
+    /* The payee's history: loaded, withdrawn, paid; the wallets untouched. */
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 1400);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+}
+
+/* Notes given back into a wallet: the value credited from the notes
+ * account, the notes in stock again; the same note twice is spent. */
+static void test_redeem(void)
+{
+    fixture fx;
+    stock_open(&fx);
+    fund(fx.l, "dev-a", EUR, 2000);
+    static fogpay_note_withdrawal w;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_note_withdraw(fx.l, gateway, "dev-a", EUR, 600, 0, NULL, NOW_MS, &w),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 1400);
+    fogpay_note_payment p = payment_of(&w, "dev-a", gateway, key_one, 600);
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    intent_hash_of("dev-a", 2, hash);
+    fogpay_note_redemption r;
+    fogpay_note_payment wrong = payment_of(&w, "dev-a", key_two, key_one, 600);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_redeem(fx.l, gateway_text, &wrong, hash, NOW_MS, &r),
+                    FOGPAY_ERR_CUSTODY_NOT_HOLDER); /* handed to another key than the gateway's */
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 1400);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_note_redeem(fx.l, gateway_text, &p, hash, NOW_MS, &r),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL(r.transfer.kind, FOGPAY_TRANSFER_NOTE_REDEMPTION);
+    CU_ASSERT_EQUAL(r.transfer.amount_minor, 600);
+    CU_ASSERT_EQUAL(r.balance_after_minor, 2000);
+    CU_ASSERT_EQUAL(r.paid.count, 2);
+    CU_ASSERT_EQUAL(stock_of(&fx, 500), 2);
+    CU_ASSERT_EQUAL(stock_of(&fx, 100), 3);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT balance FROM accounts WHERE kind = 'notes'"), 0);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_redeem(fx.l, gateway_text, &p, hash, NOW_MS, &r),
+                    FOGPAY_ERR_NOTE_DOUBLE_SPEND);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    /* Back in stock, the notes are withdrawn again. */
+    CU_ASSERT_EQUAL(
+        fogpay_ledger_note_withdraw(fx.l, gateway, "dev-a", EUR, 600, 0, NULL, NOW_MS, &w),
+        FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+}
+
 /* verify walks the note movement chain and checks the notes account. */
 static void test_verify(void)
 {
@@ -211,6 +343,8 @@ int main(void)
         {"a withdrawal of notes against the wallet", test_withdraw},
         {"every refusal of a withdrawal moves nothing", test_refusals},
         {"verify checks the note chain and the notes account", test_verify},
+        {"a payment with notes, device to device, and its refusals", test_pay},
+        {"notes given back into a wallet", test_redeem},
     };
     int status = ledger_fixture_run("ledger_notes", tests, sizeof tests / sizeof tests[0]);
     fogpay_note_issuers_clear(&issuers);

@@ -11,7 +11,13 @@
  * gateway, the wallet and the stock are down by their value; a withdrawal
  * the stock cannot make is refused (note_stock_short) and moves nothing.
  * The real agent withdraws too (fogpay-agent withdraw): its note store
- * holds the notes handed to it, which `fogpay-agent notes` lists.
+ * holds the notes handed to it, which `fogpay-agent notes` lists; the
+ * register and the history of a withdrawn note name the device
+ * (fogpayctl notes register, notes history). The agent then pays another
+ * agent with a note (fogpay-agent pay --notes): the note leaves the
+ * payer's store with the stored receipt, the payee's holds it, the
+ * register names the payee; an amount the store cannot make is refused on
+ * the device.
  * Then offline on the same ledger: refused without the issuers' trust
  * file, loaded with it, and the ledger verifies.
  *
@@ -275,6 +281,9 @@ static void device_start(void)
                           MQTTCLIENT_SUCCESS);
 }
 
+static uint8_t last_withdraw[FOGPAY_MESSAGE_MAX];
+static size_t last_withdraw_len;
+
 /* Publishes a signed withdrawal of amount (EUR), linked to the device's
  * last recorded message. */
 static void withdraw(uint64_t amount)
@@ -299,6 +308,83 @@ static void withdraw(uint64_t amount)
     MQTTClient_publish(device, "fogpay/v1/dev/" DEVICE "/withdraw", (int)signed_len, signed_msg, 1,
                        0, &token);
     MQTTClient_waitForCompletion(device, token, WAIT_MS);
+    memcpy(last_withdraw, signed_msg, signed_len);
+    last_withdraw_len = signed_len;
+}
+
+/* Publishes the last withdrawal again, byte for byte. */
+static void republish_last(void)
+{
+    MQTTClient_deliveryToken token;
+    MQTTClient_publish(device, "fogpay/v1/dev/" DEVICE "/withdraw", (int)last_withdraw_len,
+                       last_withdraw, 1, 0, &token);
+    MQTTClient_waitForCompletion(device, token, WAIT_MS);
+}
+
+static uint8_t last_payment[FOGPAY_MESSAGE_MAX], stored_payment[FOGPAY_MESSAGE_MAX];
+static size_t last_payment_len, stored_payment_len;
+
+/* Publishes a payment by the device of note h (held by it) to dev-p,
+ * whose key is payee_text, its custody entry signed with signer. */
+static void pay_note(const fogpay_held_note *h, const char *payee_text, const fogpay_key *signer)
+{
+    char db[TEST_BROKER_PATH_MAX];
+    test_broker_path(&broker, "l.db", db, sizeof db);
+    fogpay_note_payment p;
+    memset(&p, 0, sizeof p);
+    strcpy(p.device_id, DEVICE);
+    p.seq = test_chain_prev(db, DEVICE, p.prev_hash) + 1;
+    strcpy(p.payee_device, "dev-p");
+    p.currency = EUR;
+    fogpay_cose_sign1 cose;
+    fogpay_note n;
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(h->note, h->note_len, &cose), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_note_decode(cose.payload.ptr, cose.payload.len, &n), FOGPAY_OK);
+    p.amount_minor = n.denomination_minor;
+    p.created_s = (uint64_t)time(NULL);
+    p.custody_s = p.created_s;
+    p.count = 1;
+    fogpay_custody c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.serial, n.serial, sizeof c.serial);
+    fogpay_note_link(h->custody, h->custody_len, c.prev_link);
+    snprintf(c.holder_key, sizeof c.holder_key, "%s", payee_text);
+    c.time_s = p.custody_s;
+    uint8_t entry[FOGPAY_CUSTODY_SIGNED_MAX], payload[FOGPAY_MESSAGE_MAX],
+        signed_msg[FOGPAY_MESSAGE_MAX];
+    size_t len = 0, signed_len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_custody_sign(signer, &c, entry, sizeof entry, &len), FOGPAY_OK);
+    memcpy(p.notes[0].serial, n.serial, sizeof n.serial);
+    CU_ASSERT_EQUAL_FATAL(fogpay_custody_signature(entry, len, p.notes[0].signature), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_note_payment_encode(&p, payload, sizeof payload, &len), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(device_key, NULL, 0, payload, len, NULL, 0,
+                                                 signed_msg, sizeof signed_msg, &signed_len),
+                          FOGPAY_OK);
+    MQTTClient_deliveryToken token;
+    MQTTClient_publish(device, "fogpay/v1/dev/" DEVICE "/notepay", (int)signed_len, signed_msg, 1,
+                       0, &token);
+    MQTTClient_waitForCompletion(device, token, WAIT_MS);
+    memcpy(last_payment, signed_msg, signed_len);
+    last_payment_len = signed_len;
+}
+
+/* The notes that reach the payee's client within the wait. */
+static int payee_notes(MQTTClient payee)
+{
+    int n = 0;
+    for (;;) {
+        char *topic = NULL;
+        int topic_len = 0;
+        MQTTClient_message *msg = NULL;
+        if (MQTTClient_receive(payee, &topic, &topic_len, &msg, 2000) != MQTTCLIENT_SUCCESS ||
+            msg == NULL) {
+            return n;
+        }
+        fogpay_held_note h;
+        n += fogpay_note_delivery_decode(msg->payload, (size_t)msg->payloadlen, &h) == FOGPAY_OK;
+        MQTTClient_freeMessage(&msg);
+        MQTTClient_free(topic);
+    }
 }
 
 /* The next message to the device: a note (into *held, true in *is_note)
@@ -366,6 +452,22 @@ static void test_withdraw(void)
         CU_ASSERT_STRING_EQUAL(c.holder_key, device_text);
     }
     CU_ASSERT_EQUAL(total, 650);
+    /* The same withdrawal again (as after a gateway stopped before its
+     * notes went out): the original receipt, and the same notes again. */
+    republish_last();
+    size_t again = 0;
+    fogpay_held_note note_again;
+    fogpay_receipt r_again;
+    is_note = true;
+    while (is_note && again < 4) {
+        CU_ASSERT_FATAL(receive(&r_again, &note_again, &is_note));
+        again += is_note;
+    }
+    CU_ASSERT_EQUAL(again, 3);
+    CU_ASSERT_EQUAL(r_again.transfer_id, r.transfer_id);
+    CU_ASSERT_EQUAL(r_again.note_count, 3);
+    static fogpay_held_note notes_kept[4];
+    memcpy(notes_kept, notes, sizeof notes_kept);
     CU_ASSERT_EQUAL(run("sqlite3 l.db \"SELECT count(*), sum(denomination_minor) FROM notes "
                         "WHERE state = 1 AND holder_device = '" DEVICE "'\""),
                     0);
@@ -380,6 +482,73 @@ static void test_withdraw(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "balance 13.50 EUR"));
     CU_ASSERT_EQUAL(run("sqlite3 l.db 'SELECT count(*) FROM notes WHERE state = 0'"), 0);
     CU_ASSERT_STRING_EQUAL(out, "3\n");
+
+    /* A payment with the first note to dev-p: signed by another key than
+     * the holder's, refused; by the holder's, stored; the same note
+     * again, spent. */
+    fogpay_key *payee_key = NULL, *thief = NULL;
+    char payee_text[FOGPAY_PUBLIC_KEY_TEXT_MAX], args[512];
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &payee_key), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &thief), FOGPAY_OK);
+    fogpay_key_public_text(payee_key, payee_text, sizeof payee_text);
+    char entity[64];
+    CU_ASSERT_EQUAL_FATAL(online("create-entity --name 'Note Payee Ltd'"), 0);
+    first_line(entity, sizeof entity);
+    snprintf(args, sizeof args,
+             "register-device --device dev-p --public-key %s --owner %s --password-file dev-w.pw",
+             payee_text, entity);
+    CU_ASSERT_EQUAL_FATAL(online(args), 0);
+    MQTTClient payee;
+    char uri[64];
+    snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", broker.port);
+    MQTTClient_create(&payee, uri, "dev-p", MQTTCLIENT_PERSISTENCE_NONE, NULL);
+    MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
+    opts.username = "dev-p";
+    opts.password = DEVICE_PASS;
+    CU_ASSERT_EQUAL_FATAL(MQTTClient_connect(payee, &opts), MQTTCLIENT_SUCCESS);
+    CU_ASSERT_EQUAL_FATAL(MQTTClient_subscribe(payee, "fogpay/v1/dev/dev-p/note", 1),
+                          MQTTCLIENT_SUCCESS);
+    static const struct {
+        bool thief;
+        uint8_t status;
+        fogpay_error reason;
+    } steps[] = {
+        {true, FOGPAY_STATUS_REJECTED, FOGPAY_ERR_CUSTODY_NOT_HOLDER},
+        {false, FOGPAY_STATUS_STORED, FOGPAY_OK},
+        {false, FOGPAY_STATUS_REJECTED, FOGPAY_ERR_NOTE_DOUBLE_SPEND},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        pay_note(&notes_kept[0], payee_text, steps[i].thief ? thief : device_key);
+        if (steps[i].status == FOGPAY_STATUS_STORED) {
+            memcpy(stored_payment, last_payment, last_payment_len);
+            stored_payment_len = last_payment_len;
+        }
+        CU_ASSERT_FATAL(receive(&r, &notes[0], &is_note));
+        CU_ASSERT(!is_note);
+        CU_ASSERT_EQUAL(r.kind, FOGPAY_RECEIPT_NOTE_PAYMENT);
+        CU_ASSERT_EQUAL(r.status, steps[i].status);
+        CU_ASSERT_EQUAL(r.reason, steps[i].reason);
+        CU_ASSERT_EQUAL(r.note_count, steps[i].status == FOGPAY_STATUS_STORED ? 1 : 0);
+    }
+    CU_ASSERT_EQUAL(run("sqlite3 l.db \"SELECT count(*) FROM notes WHERE holder_device = "
+                        "'dev-p'\""),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "1\n");
+    /* The payee got the note; the stored payment sent again gets its
+     * original receipt, and the payee the note again. */
+    CU_ASSERT_EQUAL(payee_notes(payee), 1);
+    MQTTClient_deliveryToken token;
+    MQTTClient_publish(device, "fogpay/v1/dev/" DEVICE "/notepay", (int)stored_payment_len,
+                       stored_payment, 1, 0, &token);
+    MQTTClient_waitForCompletion(device, token, WAIT_MS);
+    CU_ASSERT_FATAL(receive(&r, &notes[0], &is_note));
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_STORED);
+    CU_ASSERT_EQUAL(r.note_count, 1);
+    CU_ASSERT_EQUAL(payee_notes(payee), 1);
+    MQTTClient_disconnect(payee, 1000);
+    MQTTClient_destroy(&payee);
+    fogpay_key_free(payee_key);
+    fogpay_key_free(thief);
     MQTTClient_disconnect(device, 1000);
     MQTTClient_destroy(&device);
     fogpay_note_issuers_clear(&set);
@@ -393,6 +562,14 @@ static int agent_run(const char *args)
 {
     return run("%s --dir dev-g.state --key dev-g.key --device dev-g --gateway-key %s -p %d "
                "--password-file dev-g.pw %s",
+               agent, gateway_key, broker.port, args);
+}
+
+/* fogpay-agent as the payee dev-h. */
+static int payee_run(const char *args)
+{
+    return run("%s --dir dev-h.state --key dev-h.key --device dev-h --gateway-key %s -p %d "
+               "--password-file dev-h.pw %s",
                agent, gateway_key, broker.port, args);
 }
 
@@ -431,6 +608,68 @@ static void test_agent_withdraw(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "refused: wallet_max"));
     CU_ASSERT_EQUAL(agent_run("status"), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "wallet_max 600"));
+    /* The register and the history of the agent's 0.50 note. */
+    char serial[64];
+    CU_ASSERT_EQUAL_FATAL(run("sqlite3 l.db \"SELECT lower(hex(serial)) FROM notes WHERE "
+                              "holder_device = 'dev-g' AND denomination_minor = 50\""),
+                          0);
+    first_line(serial, sizeof serial);
+    snprintf(args, sizeof args, "notes register --serial %s | tr -d ' \\t\\n'", serial);
+    CU_ASSERT_EQUAL(online(args), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"denomination\":\"0.50\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"state\":\"held\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"device\":\"dev-g\""));
+    snprintf(args, sizeof args, "notes history --serial %s | tr -d ' \\t\\n'", serial);
+    CU_ASSERT_EQUAL(online(args), 0);
+    char *loaded = strstr(out, "\"kind\":\"loaded\"");
+    char *withdrawn = strstr(out, "\"kind\":\"withdrawn\"");
+    CU_ASSERT(loaded != NULL && withdrawn != NULL && loaded < withdrawn);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"device\":\"dev-g\""));
+    CU_ASSERT_EQUAL(online("notes history --serial 00000000000000000000000000000000"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(not_found)"));
+
+    /* dev-g pays dev-h 5.00 with its 5.00 note, device to device. */
+    CU_ASSERT_EQUAL_FATAL(run("mkdir dev-h.state && %s keygen --out dev-h.key > dev-h.pub && "
+                              "echo %s > dev-h.pw",
+                              agent, DEVICE_PASS),
+                          0);
+    snprintf(args, sizeof args,
+             "register-device --device dev-h --public-key \"$(cat dev-h.pub)\" --owner %s "
+             "--password-file dev-h.pw",
+             entity);
+    CU_ASSERT_EQUAL_FATAL(online(args), 0);
+    CU_ASSERT_EQUAL(payee_run("run --drain"), 0);
+    CU_ASSERT_EQUAL(agent_run("pay --notes --to dev-h --to-key \"$(cat dev-h.pub)\" --amount "
+                              "5.00 --currency EUR"),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "stored seq"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "notes 1"));
+    CU_ASSERT_EQUAL(agent_run("pay --notes --to dev-h --to-key \"$(cat dev-h.pub)\" --amount "
+                              "0.20 --currency EUR"),
+                    5); /* the store cannot make 0.20: refused on the device */
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "note_sum_mismatch"));
+    CU_ASSERT_EQUAL(agent_run("notes"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "1 notes\n"));
+    CU_ASSERT_PTR_NULL(strstr(out, "EUR 5.00"));
+    CU_ASSERT_EQUAL(payee_run("run --drain"), 0);
+    CU_ASSERT_EQUAL(payee_run("notes"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "note EUR 5.00 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "1 notes\n"));
+    CU_ASSERT_EQUAL(run("sqlite3 l.db \"SELECT count(*) FROM notes WHERE holder_device = 'dev-h' "
+                        "AND denomination_minor = 500\""),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "1\n");
+    /* dev-g gives its 0.50 note back: its wallet is credited, the note is
+     * in the stock again, the store empty. */
+    CU_ASSERT_EQUAL(agent_run("redeem --amount 0.50 --currency EUR"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "balance 3.00 EUR notes 1"));
+    CU_ASSERT_EQUAL(agent_run("notes"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "0 notes\n"));
+    CU_ASSERT_EQUAL(run("sqlite3 l.db \"SELECT state, holder_device IS NULL FROM notes WHERE "
+                        "lower(hex(serial)) = '%s'\"",
+                        serial),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "0|1\n");
 }
 
 static void test_offline(void)
