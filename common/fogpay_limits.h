@@ -49,7 +49,7 @@
  * or entity ids, each at most FOGPAY_PLAN_PAYEE_ID_MAX bytes): the few a
  * device in arrears may still pay (its energy supplier, the site's
  * operator), listed in full in the plan's event and by the control API. */
-#define FOGPAY_PLAN_PAYEES_MAX   8
+#define FOGPAY_PLAN_PAYEES_MAX   6
 #define FOGPAY_PLAN_PAYEE_ID_MAX 23
 
 /* A plan's period, from a minute (so that a test runs a whole plan in

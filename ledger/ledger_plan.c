@@ -186,6 +186,8 @@ static fogpay_error plan__event(fogpay_ledger *l, const fogpay_plan *p, uint64_t
     e.plan_terms[0] = p->grace_ms;
     e.plan_terms[1] = p->shortfall;
     e.plan_terms[2] = p->collect ? 1 : 0;
+    e.plan_payee_count = p->payee_count;
+    memcpy(e.plan_payees, p->payees, sizeof e.plan_payees);
     if (p->usage_num != 0) {
         snprintf(e.meter_id, sizeof e.meter_id, "%s", p->meter_id);
         fogpay_error err = fogpay_price_format(p->usage_num, p->usage_den, e.price);

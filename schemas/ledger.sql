@@ -760,12 +760,12 @@ END;
 -- (1) names, device ids or entity ids (ledger/ledger_plan.c; README.md,
 -- "Device financing"). While the plan is in arrears its device may pay
 -- its instalments and these payees, nothing else (reason 153
--- plan_limited). At most 8 a version, numbered 1.. in the order given;
+-- plan_limited). At most 6 a version, numbered 1.. in the order given;
 -- written with their version and, like it, never changed or deleted.
 CREATE TABLE IF NOT EXISTS plan_payees (
     plan_id TEXT NOT NULL,
     effective_ms INTEGER NOT NULL,
-    n INTEGER NOT NULL CHECK (n BETWEEN 1 AND 8),
+    n INTEGER NOT NULL CHECK (n BETWEEN 1 AND 6),
     payee TEXT NOT NULL CHECK (length(payee) BETWEEN 1 AND 23),
     PRIMARY KEY (plan_id, effective_ms, n),
     UNIQUE (plan_id, effective_ms, payee),

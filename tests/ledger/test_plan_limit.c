@@ -94,6 +94,13 @@ static void test_payees_stored(void)
     CU_ASSERT_EQUAL_FATAL(p.payee_count, 2);
     CU_ASSERT_STRING_EQUAL(p.payees[0], "dev-b");
     CU_ASSERT_STRING_EQUAL(p.payees[1], fx.entity_b);
+    /* The version's event carries them upstream (key 37); dev-c came after. */
+    fogpay_event e;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_event_get(fx.l, event_head(fx.l) - 1, &e, NULL), FOGPAY_OK);
+    CU_ASSERT_EQUAL(e.kind, FOGPAY_EVENT_PLAN);
+    CU_ASSERT_EQUAL_FATAL(e.plan_payee_count, 2);
+    CU_ASSERT_STRING_EQUAL(e.plan_payees[0], "dev-b");
+    CU_ASSERT_STRING_EQUAL(e.plan_payees[1], fx.entity_b);
     fogpay_ledger_close(fx.l);
 }
 
