@@ -866,7 +866,10 @@ fogpay_error fogpay_ledger_plan_settle(fogpay_ledger *l, const char *plan_id, bo
  * paid_up_to_ms is the time the device is paid up to: the end of the
  * grace of its first unpaid instalment (the version's effective time plus
  * (paid + 1) periods plus the grace). Paid off (left 0) or closed, it is
- * the end of the grace of the last instalment and binds nothing. arrears
+ * the end of the grace of the last instalment and binds nothing. A plan
+ * whose shortfall is limit is paid up to the end of the grace of its last
+ * instalment throughout: in arrears the gateway limits its device's
+ * payees, and the device does not put itself out of action. arrears
  * counts the unpaid instalments whose grace has ended. next is the first
  * unpaid instalment (number 0: none), with its usage part up to the
  * time. */

@@ -4,8 +4,9 @@
  * its payees; in arrears its device is not suspended, its payments to any
  * other payee are refused with plan_limited and move nothing, its payments
  * to a named device or entity settle, its instalments pass; when the
- * arrears clear the limit lifts by itself. And the refusals of a set of
- * payees that cannot be.
+ * arrears clear the limit lifts by itself; the device is paid up to the
+ * plan's end, so that it does not put itself out of action. And the
+ * refusals of a set of payees that cannot be.
  */
 #include <stdio.h>
 #include <string.h>
@@ -121,6 +122,11 @@ static void test_limited_then_lifted(void)
     CU_ASSERT_TRUE(r.changes[0].entered);
     CU_ASSERT_FALSE(r.changes[0].suspended);
     CU_ASSERT_EQUAL(device_status(fx.l, "dev-a"), FOGPAY_DEVICE_ACTIVE);
+    /* Not put out of action by its own clock: paid up to the plan's end. */
+    fogpay_plan_status st;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_status(fx.l, "loan", LATE_MS, &st), FOGPAY_OK);
+    CU_ASSERT_EQUAL(st.arrears, 1);
+    CU_ASSERT_EQUAL(st.paid_up_to_ms, NOW_MS + 12 * MONTH_MS + GRACE_MS);
 
     snapshot before;
     snapshot_take(&fx, &before);
