@@ -2,8 +2,9 @@
  * ledger_hot.c - the hot state of settlement in memory: for each device in
  * use its registry row and active key, who holds it now, its wallets with
  * their balances and today's paid total per currency, the highest seq it
- * has had answered, whether a plan of it is in arrears; and the transfer chain's head with the
- * transfer there. A settlement reads all of it from here and runs no SELECT.
+ * has had answered, whether a plan of it is in arrears; and the transfer
+ * chain's head with the transfer there. A settlement reads all of it from
+ * here and runs no SELECT.
  *
  * Design. Memory follows the database, never the other way: an entry is
  * loaded from the database on first use (inside a transaction it sees that
