@@ -133,6 +133,10 @@ static void test_limited_then_lifted(void)
     CU_ASSERT_EQUAL(pay_at(fx.l, 2, "dev-c", 0, 100, LATE_MS + 1), FOGPAY_ERR_PLAN_LIMITED);
     CU_ASSERT_EQUAL(pay_at(fx.l, 2, NULL, account_of(fx.l, lender), 100, LATE_MS + 1),
                     FOGPAY_ERR_PLAN_LIMITED);
+    /* Naming dev-c's wallet by its account number is the same payee. */
+    uint64_t wallet_c = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_wallet(fx.l, "dev-c", EUR, &wallet_c), FOGPAY_OK);
+    CU_ASSERT_EQUAL(pay_at(fx.l, 2, NULL, wallet_c, 100, LATE_MS + 1), FOGPAY_ERR_PLAN_LIMITED);
     CU_ASSERT_TRUE(snapshot_same(&fx, &before));
 
     CU_ASSERT_EQUAL(pay_at(fx.l, 2, "dev-b", 0, 200, LATE_MS + 2), FOGPAY_OK);
