@@ -161,6 +161,9 @@ static const error_row error_rows[] = {
     {FOGPAY_ERR_STATEMENT_ENTITY, "statement_entity",
      "the legal entity never held the financed device"},
     {FOGPAY_ERR_PLAN_NOT_STARTED, "plan_not_started", "the financing plan is not in effect yet"},
+    {FOGPAY_ERR_PLAN_LIMITED, "plan_limited",
+     "the device is in arrears on a financing plan that limits it to named payees, and this payee "
+     "is not one of them"},
     {FOGPAY_ERR_PLAN_LAPSED, "plan_lapsed",
      "the device is paid up to a time that has passed: it is out of action until an instalment "
      "is paid"},

@@ -127,6 +127,7 @@ typedef enum fogpay_error {
     FOGPAY_ERR_SETTLEMENT_FUNDS = 150,   /* the payer does not hold the settlement amount */
     FOGPAY_ERR_STATEMENT_ENTITY = 151,   /* the entity never held the financed device */
     FOGPAY_ERR_PLAN_NOT_STARTED = 152,   /* the plan is not in effect yet */
+    FOGPAY_ERR_PLAN_LIMITED = 153,       /* in arrears: a payee the plan does not name */
     /* The financed device's own refusals (edge-agent/README.md). */
     FOGPAY_ERR_PLAN_LAPSED = 155, /* paid up to a time now past: only instalments are paid */
     /* Bearer notes: the issuer's notes and their custody chains. */

@@ -273,6 +273,14 @@ static bool export_event_plan(cJSON *o, const fogpay_event *e)
         ok = cJSON_AddStringToObject(o, "usagePrice", e->price) != NULL &&
              cJSON_AddStringToObject(o, "meter", e->meter_id) != NULL;
     }
+    cJSON *payees = NULL;
+    if (ok && e->plan_payee_count != 0) {
+        ok = (payees = cJSON_AddArrayToObject(o, "payees")) != NULL;
+    }
+    for (uint8_t i = 0; ok && i < e->plan_payee_count && i < FOGPAY_PLAN_PAYEES_MAX; i++) {
+        cJSON *id = cJSON_CreateString(e->plan_payees[i]);
+        ok = id != NULL && cJSON_AddItemToArray(payees, id);
+    }
     return ok;
 }
 

@@ -45,6 +45,13 @@
  * gateway's plans are announced over as many ticks as they need. */
 #define FOGPAY_PLAN_ANNOUNCE_BATCH 16
 
+/* The payees a plan version whose shortfall is limit names (device ids
+ * or entity ids, each at most FOGPAY_PLAN_PAYEE_ID_MAX bytes): the few a
+ * device in arrears may still pay (its energy supplier, the site's
+ * operator), listed in full in the plan's event and by the control API. */
+#define FOGPAY_PLAN_PAYEES_MAX   6
+#define FOGPAY_PLAN_PAYEE_ID_MAX 23
+
 /* A plan's period, from a minute (so that a test runs a whole plan in
  * minutes) to a leap year; its grace at most one period, so that an
  * instalment is late before the next falls due. */

@@ -34,6 +34,7 @@ typedef enum field_kind {
     FIELD_PRINT,  /* text of printable ASCII */
     FIELD_BYTES,  /* byte string of exactly size bytes */
     FIELD_TUPLES, /* array of 1.. arrays of unsigned integers (tuple_spec) */
+    FIELD_IDS,    /* array of 1.. distinct texts of FIELD_ID's alphabet */
 } field_kind;
 
 /* The tuples of a FIELD_TUPLES field: each an array of width unsigned
@@ -57,7 +58,8 @@ typedef struct field_spec {
     uint64_t max;
     fogpay_error below; /* error for a value under min (FIELD_RANGE if 0) */
     fogpay_error above; /* error for a value over max */
-    size_t flag_offset; /* FIELD_INT: its bool presence flag; FIELD_TUPLES: its count */
+    size_t flag_offset; /* FIELD_INT: its bool presence flag; FIELD_TUPLES, FIELD_IDS: its
+                         * count (a uint8_t) */
     const tuple_spec *tuples;
 } field_spec;
 
@@ -83,6 +85,15 @@ typedef struct field_spec {
         .key = k, .kind = FIELD_TUPLES, .required = false, .offset = offsetof(type, member),       \
         .size = MEMBER_SIZE(type, member), .flag_offset = offsetof(type, count_member),            \
         .tuples = &spec                                                                            \
+    }
+
+/* A FIELD_IDS field: an array of char[width] members (each text with its
+ * NUL), size / width of them at most. */
+#define IDS_FIELD(type, k, member, count_member)                                                   \
+    {                                                                                              \
+        .key = k, .kind = FIELD_IDS, .required = false, .offset = offsetof(type, member),          \
+        .size = MEMBER_SIZE(type, member), .max = MEMBER_SIZE(type, member[0]),                    \
+        .flag_offset = offsetof(type, count_member)                                                \
     }
 
 #define U8_MAX_VALUE  0xffu
@@ -303,6 +314,7 @@ static const field_spec event_fields[] = {
     TUPLES_FIELD(fogpay_event, 28, plan_terms, plan_terms_count, plan_terms_spec),
     UINT_FIELD(fogpay_event, 29, arrears_minor, false, 1, FOGPAY_AMOUNT_MAX_MINOR),
     UINT_FIELD(fogpay_event, 36, erased_fields, false, 1, 7),
+    IDS_FIELD(fogpay_event, 37, plan_payees, plan_payee_count),
     UINT_FIELD(fogpay_event, 39, hold_id, false, 1, FOGPAY_STORED_INT_MAX),
 };
 
@@ -404,6 +416,7 @@ static bool field_present(const void *base, const field_spec *f)
     case FIELD_BYTES:
         return !all_zero(p, f->size);
     case FIELD_TUPLES:
+    case FIELD_IDS:
         return *((const uint8_t *)base + f->flag_offset) != 0;
     default:
         return p[0] != '\0';
@@ -466,6 +479,60 @@ static fogpay_error read_tuples(fogpay_cbor_reader *r, const fogpay_cbor_item *i
     return FOGPAY_OK;
 }
 
+/* Reads one text of FIELD_ID's alphabet, shorter than cap, into out. */
+static fogpay_error read_id(fogpay_cbor_reader *r, char *out, size_t cap)
+{
+    fogpay_cbor_item v;
+    fogpay_error err = fogpay_cbor_read(r, &v);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    if (v.type != FOGPAY_CBOR_TEXT) {
+        return FOGPAY_ERR_CBOR_TYPE;
+    }
+    if (v.bytes.len >= cap) {
+        return FOGPAY_ERR_CBOR_TOO_LONG;
+    }
+    if (v.bytes.len == 0) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    for (size_t i = 0; i < v.bytes.len; i++) {
+        if (!text_allowed(FIELD_ID, v.bytes.ptr[i])) {
+            return FOGPAY_ERR_TEXT_INVALID;
+        }
+    }
+    memcpy(out, v.bytes.ptr, v.bytes.len);
+    out[v.bytes.len] = '\0';
+    return FOGPAY_OK;
+}
+
+/* Reads the array of a FIELD_IDS field whose head is item: 1.. texts,
+ * each once. */
+static fogpay_error read_ids(fogpay_cbor_reader *r, const fogpay_cbor_item *item,
+                             const field_spec *f, void *base)
+{
+    if (item->type != FOGPAY_CBOR_ARRAY) {
+        return FOGPAY_ERR_CBOR_TYPE;
+    }
+    if (item->value == 0 || item->value > f->size / f->max) {
+        return FOGPAY_ERR_FIELD_RANGE;
+    }
+    char *ids = (char *)base + f->offset;
+    for (uint64_t i = 0; i < item->value; i++) {
+        fogpay_error err = read_id(r, ids + i * f->max, f->max);
+        for (uint64_t j = 0; err == FOGPAY_OK && j < i; j++) {
+            if (strcmp(ids + i * f->max, ids + j * f->max) == 0) {
+                err = FOGPAY_ERR_FIELD_RANGE;
+            }
+        }
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+    }
+    *((uint8_t *)base + f->flag_offset) = (uint8_t)item->value;
+    return FOGPAY_OK;
+}
+
 static fogpay_error read_value(fogpay_cbor_reader *r, const field_spec *f, void *base)
 {
     fogpay_cbor_item item;
@@ -477,6 +544,8 @@ static fogpay_error read_value(fogpay_cbor_reader *r, const field_spec *f, void 
     switch (f->kind) {
     case FIELD_TUPLES:
         return read_tuples(r, &item, f, base);
+    case FIELD_IDS:
+        return read_ids(r, &item, f, base);
     case FIELD_UINT:
         if (item.type != FOGPAY_CBOR_UINT) {
             return FOGPAY_ERR_CBOR_TYPE;
@@ -643,6 +712,16 @@ static void write_tuples(fogpay_cbor_writer *w, const field_spec *f, const void 
     }
 }
 
+static void write_ids(fogpay_cbor_writer *w, const field_spec *f, const void *base)
+{
+    uint8_t count = *((const uint8_t *)base + f->flag_offset);
+    const char *ids = (const char *)base + f->offset;
+    fogpay_cbor_put_array(w, count);
+    for (size_t i = 0; i < count && i < f->size / f->max; i++) {
+        fogpay_cbor_put_text(w, ids + i * f->max, strnlen(ids + i * f->max, f->max));
+    }
+}
+
 static void write_pairs(fogpay_cbor_writer *w, const field_spec *fields, size_t count,
                         const void *base)
 {
@@ -668,6 +747,9 @@ static void write_pairs(fogpay_cbor_writer *w, const field_spec *fields, size_t 
             break;
         case FIELD_TUPLES:
             write_tuples(w, f, base);
+            break;
+        case FIELD_IDS:
+            write_ids(w, f, base);
             break;
         default:
             fogpay_cbor_put_text(w, (const char *)p, strnlen((const char *)p, f->size));
@@ -926,8 +1008,9 @@ static fogpay_error event_fee_check(const fogpay_event *in)
 
 /* The fields of the plan kinds: each names its plan; a plan version its
  * currency, principal, schedule and terms, and a usage price (key 17)
- * exactly with the meter it counts (key 6); arrears entered its currency
- * and what was owed (key 29). No other kind carries them. */
+ * exactly with the meter it counts (key 6), and a version whose shortfall
+ * is limit the payees it names (key 37); arrears entered its currency and
+ * what was owed (key 29). No other kind carries them. */
 static fogpay_error event_plan_check(const fogpay_event *in)
 {
     bool plan = in->kind == FOGPAY_EVENT_PLAN;
@@ -938,6 +1021,9 @@ static fogpay_error event_plan_check(const fogpay_event *in)
         plan != (in->plan_schedule_count == 1) || plan != (in->plan_terms_count == 1) ||
         arrears != (in->arrears_minor != 0) || ((plan || arrears) && in->currency == 0)) {
         return FOGPAY_ERR_FIELD_RANGE;
+    }
+    if (in->plan_payee_count != 0 && (!plan || in->plan_terms[1] != 1)) {
+        return FOGPAY_ERR_FIELD_RANGE; /* payees are a limit plan version's */
     }
     if (others && (in->meter_id[0] != '\0' || in->price[0] != '\0')) {
         return FOGPAY_ERR_FIELD_RANGE;

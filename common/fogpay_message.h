@@ -333,6 +333,8 @@ typedef struct fogpay_event {
     uint64_t plan_schedule[3];            /* key 27: rate_bp, instalment_count, period_ms */
     uint8_t plan_terms_count;             /* key 28's length: 1 in a plan version */
     uint64_t plan_terms[3];               /* key 28: grace_ms, shortfall, collect */
+    uint8_t plan_payee_count;             /* key 37's length: a limit plan's named payees */
+    char plan_payees[FOGPAY_PLAN_PAYEES_MAX][FOGPAY_PLAN_PAYEE_ID_MAX + 1]; /* key 37 */
     /* Arrears entered: device_id the financed device, entity_id its holder
      * when the first unpaid instalment fell due, plan_id, currency and what
      * was owed; arrears cleared names the device and the plan. */

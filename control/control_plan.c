@@ -7,7 +7,9 @@
  * Amounts are decimal strings of the currency ("1200.00"), the rate whole
  * basis points a year ("rateBasisPoints": 950 is 9.5 %), times and
  * durations unix milliseconds (effective now when absent). A usage price
- * is the text "<num>/<den>" with the meter it counts, as a tariff's. The
+ * is the text "<num>/<den>" with the meter it counts, as a tariff's. A
+ * plan whose shortfall is "limit" names in "allowedPayees" the devices
+ * and legal entities its device may still pay in arrears. The
  * schedule is computed by the ledger's rule (fogpay_plan_instalment: the
  * last instalment takes what the rounding leaves), with no metered usage:
  * the usage part of an instalment is known only when it falls due. The
@@ -77,6 +79,38 @@ static fogpay_error plan__read_options(const cJSON *cmd, fogpay_plan *p, control
     return err;
 }
 
+/* The optional "allowedPayees" of a createPlan: an array of 1..
+ * FOGPAY_PLAN_PAYEES_MAX device or entity ids (the ledger checks that
+ * each is registered, once, and that the shortfall is limit). */
+static fogpay_error plan__read_payees(const cJSON *cmd, fogpay_plan *p, control_reply *r)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(cmd, "allowedPayees");
+    if (list == NULL) {
+        return FOGPAY_OK;
+    }
+    int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : 0;
+    if (n < 1 || n > FOGPAY_PLAN_PAYEES_MAX) {
+        r->message = "allowedPayees is an array of 1 to 6 device or entity ids";
+        return FOGPAY_ERR_PLAN_TERMS;
+    }
+    if (p->shortfall != FOGPAY_PLAN_SHORTFALL_LIMIT) {
+        r->message = "allowedPayees are named for a plan whose shortfall is \"limit\"";
+        return FOGPAY_ERR_PLAN_TERMS;
+    }
+    const cJSON *item = NULL;
+    cJSON_ArrayForEach(item, list)
+    {
+        const char *id = cJSON_GetStringValue(item);
+        if (id == NULL || id[0] == '\0' || strlen(id) > FOGPAY_PLAN_PAYEE_ID_MAX) {
+            r->message = "each of allowedPayees is a device or entity id of 1 to 23 characters";
+            return FOGPAY_ERR_FIELD_RANGE;
+        }
+        control__copy_text(p->payees[p->payee_count], sizeof p->payees[0], id);
+        p->payee_count++;
+    }
+    return FOGPAY_OK;
+}
+
 /* The numbers of a createPlan, each a whole JSON number. */
 static fogpay_error plan__read_numbers(const cJSON *cmd, fogpay_plan *p, control_reply *r)
 {
@@ -136,6 +170,10 @@ static fogpay_error plan__into(const fogpay_plan *p, int exponent, cJSON *obj)
         cJSON_AddStringToObject(obj, "usagePrice", price);
         cJSON_AddStringToObject(obj, "meter", p->meter_id);
     }
+    cJSON *payees = p->payee_count != 0 ? cJSON_AddArrayToObject(obj, "allowedPayees") : NULL;
+    for (uint8_t i = 0; payees != NULL && i < p->payee_count; i++) {
+        cJSON_AddItemToArray(payees, cJSON_CreateString(p->payees[i]));
+    }
     return FOGPAY_OK;
 }
 
@@ -194,6 +232,9 @@ fogpay_error control__create_plan(const fogpay_control_context *c, const cJSON *
     }
     if (err == FOGPAY_OK) {
         err = plan__read_options(cmd, &p, r);
+    }
+    if (err == FOGPAY_OK) {
+        err = plan__read_payees(cmd, &p, r);
     }
     if (err == FOGPAY_OK) {
         err = fogpay_ledger_plan_define(c->ledger, &p, now_ms);

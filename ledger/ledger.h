@@ -15,7 +15,8 @@
  *
  * Responsibilities. The ledger owns every check that needs stored state:
  * device status, (device, seq) duplicates and conflicts, payee existence and
- * status, per-payment and per-day limits, funds, the payee's wallet maximum,
+ * status, a financing plan in arrears limiting the payer to named payees,
+ * per-payment and per-day limits, funds, the payee's wallet maximum,
  * the payee's fee schedule, which splits a payment into legs at one
  * chain position (ledger_fee.c), and a bound meter's readings against its
  * tariff and last settled reading.
@@ -24,7 +25,8 @@
  *
  * The hot state. What a settlement reads (devices with their keys and
  * limits, holders, wallets and balances, today's paid totals, the highest
- * answered seq, the chain head, each device's bound meters with their
+ * answered seq, whether a plan of the device is in arrears, the chain
+ * head, each device's bound meters with their
  * settlement state and tariff version) is held in memory by the handle, loaded on
  * first use and changed only with the ledger's own writes, rolled back
  * with them, and dropped when another connection commits to the file
@@ -651,7 +653,9 @@ fogpay_error fogpay_tariff_charge(uint64_t delta, uint64_t num, uint64_t den, ui
  * usage_num is set, usage_num/usage_den minor units per unit the device's
  * meter_id meters during the instalment's period ("conditions altered by
  * the degree of usage"). On shortfall the plan suspends the device, or
- * limits it to the payees named by an operator; collect allows the
+ * limits it to the payees named by an operator (payees: while the plan is
+ * in arrears the device pays its instalments and those payees, and any
+ * other payment is refused with FOGPAY_ERR_PLAN_LIMITED); collect allows the
  * gateway to take an instalment from the device's wallet after its grace.
  * Versions are append-only and effective-dated like tariffs: a version
  * restates the terms from its effective time on (its principal is what is
@@ -680,6 +684,10 @@ typedef struct fogpay_plan {
     bool collect;              /* the gateway may collect from the wallet after grace */
     bool closed;               /* this version ends the plan */
     uint64_t effective_ms;     /* from when this version applies, at least 1 */
+    /* Shortfall limit: the payees (device ids or entity ids, distinct,
+     * not the financed device) its device may still pay in arrears. */
+    uint8_t payee_count; /* 0..FOGPAY_PLAN_PAYEES_MAX, 0 unless shortfall is limit */
+    char payees[FOGPAY_PLAN_PAYEES_MAX][FOGPAY_PLAN_PAYEE_ID_MAX + 1];
 } fogpay_plan;
 
 /* One instalment of a plan version: principal_minor + interest_minor +
@@ -752,7 +760,10 @@ fogpay_error fogpay_ledger_plan_list(fogpay_ledger *l, const char *device_id,
  * puts the plan in arrears: a row of plan_arrears, an event (kind 13)
  * naming what is owed, and, for a plan whose shortfall is suspend, the
  * device suspended (status event with reason plan_arrears). A suspended
- * device in arrears may pay its instalments and nothing else. When a
+ * device in arrears may pay its instalments and nothing else; a device
+ * in arrears on a plan whose shortfall is limit, not suspended, may pay
+ * its instalments and the payees the version in force names, and any
+ * other payment is refused (plan_limited). When a
  * pass finds nothing late any more (the device paid, or money arrived and
  * the pass collected it), the arrears are cleared (event 14) and a device
  * the pass had suspended is active again.
@@ -859,7 +870,10 @@ fogpay_error fogpay_ledger_plan_settle(fogpay_ledger *l, const char *plan_id, bo
  * paid_up_to_ms is the time the device is paid up to: the end of the
  * grace of its first unpaid instalment (the version's effective time plus
  * (paid + 1) periods plus the grace). Paid off (left 0) or closed, it is
- * the end of the grace of the last instalment and binds nothing. arrears
+ * the end of the grace of the last instalment and binds nothing. A plan
+ * whose shortfall is limit is paid up to the end of the grace of its last
+ * instalment throughout: in arrears the gateway limits its device's
+ * payees, and the device does not put itself out of action. arrears
  * counts the unpaid instalments whose grace has ended. next is the first
  * unpaid instalment (number 0: none), with its usage part up to the
  * time. */

@@ -12,7 +12,12 @@
  * wallet holds it; the first it cannot collect puts the plan in arrears,
  * and a plan with nothing late leaves them. Entering and leaving arrears
  * suspend and resume the device through the registry (its status events),
- * and each is an event of its own (kinds 13 and 14). A collection is
+ * and each is an event of its own (kinds 13 and 14). A plan whose
+ * shortfall is limit does not suspend its device: while it is in arrears
+ * the device's payments to payees its version in force does not name are
+ * refused (ledger__plan_limit_check, on the path of a payment, asks the
+ * hot state first, so that a device without arrears runs no statement).
+ * A collection is
  * written as an instalment is (ledger_settle.c): the lender's fee
  * schedule splits it, and its payer_entity is the device's holder when the
  * instalment fell due.
@@ -43,6 +48,13 @@ const ledger_stmt_sql ledger_collect__sql[] = {
     {LEDGER_STMT_ARREARS_CLEAR, "UPDATE plan_arrears SET cleared_ms = ?2 WHERE id = ?1"},
     {LEDGER_STMT_ARREARS_HAND_OVER,
      "UPDATE plan_arrears SET suspended = 1 WHERE device_id = ?1 AND cleared_ms IS NULL"},
+    {LEDGER_STMT_ARREARS_LIMITED,
+     "SELECT count(*) FROM plan_arrears AS a JOIN plans AS p ON p.plan_id = a.plan_id "
+     "AND p.effective_ms = (SELECT max(v.effective_ms) FROM plans AS v "
+     "WHERE v.plan_id = a.plan_id AND v.effective_ms <= ?4) "
+     "WHERE a.device_id = ?1 AND a.cleared_ms IS NULL AND p.shortfall = 1 AND p.closed = 0 "
+     "AND NOT EXISTS (SELECT 1 FROM plan_payees AS y WHERE y.plan_id = p.plan_id "
+     "AND y.effective_ms = p.effective_ms AND y.payee IN (?2, ?3))"},
     {LEDGER_STMT_ARREARS_LIST,
      "SELECT " ARREARS_COLUMNS " FROM plan_arrears WHERE (?1 IS NULL OR device_id = ?1) "
      "AND (?2 = 0 OR cleared_ms IS NULL) ORDER BY id DESC LIMIT ?3"},
@@ -102,6 +114,29 @@ fogpay_error ledger__plan_arrears_of(fogpay_ledger *l, const char *device_id)
         err = FOGPAY_ERR_PLAN_ARREARS;
     }
     return err;
+}
+
+fogpay_error ledger__plan_limit_check(fogpay_ledger *l, const char *device_id,
+                                      const char *payee_device, const char *payee_entity,
+                                      uint64_t now_ms)
+{
+    ledger_hot_device *d = NULL;
+    bool arrears = false;
+    fogpay_error err = ledger__hot_device(l, device_id, &d);
+    if (err == FOGPAY_OK) {
+        err = ledger__hot_arrears(l, d, &arrears);
+    }
+    if (err != FOGPAY_OK || !arrears) {
+        return err;
+    }
+    uint64_t limited = 0;
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_ARREARS_LIMITED);
+    ledger__bind_text(l, s, 1, device_id);
+    ledger__bind_text_or_null(l, s, 2, payee_device);
+    ledger__bind_text_or_null(l, s, 3, payee_entity);
+    ledger__bind_u64(l, s, 4, now_ms);
+    err = ledger__scalar(l, s, &limited);
+    return err == FOGPAY_OK && limited > 0 ? FOGPAY_ERR_PLAN_LIMITED : err;
 }
 
 fogpay_error ledger__plan_transfer_append(fogpay_ledger *l, const fogpay_plan *p,
@@ -273,6 +308,7 @@ static fogpay_error collect__enter(fogpay_ledger *l, const fogpay_plan *p, const
     ledger__bind_int64(l, s, 8, a.suspended ? 1 : 0);
     ledger__bind_u64(l, s, 9, now_ms);
     err = ledger__exec(l, s);
+    ledger__hot_forget(l, a.device_id); /* its arrears changed */
     a.currency = p->currency;
     a.owed_minor = sc->owed_minor;
     if (err == FOGPAY_OK) {
@@ -310,6 +346,7 @@ static fogpay_error collect__clear(fogpay_ledger *l, const fogpay_plan_arrears *
     ledger__bind_u64(l, s, 1, a->id);
     ledger__bind_u64(l, s, 2, now_ms);
     fogpay_error err = ledger__exec(l, s);
+    ledger__hot_forget(l, a->device_id); /* its arrears changed */
     if (err == FOGPAY_OK) {
         err = collect__event(l, a, false, now_ms);
     }

@@ -2,8 +2,9 @@
  * ledger_hot.c - the hot state of settlement in memory: for each device in
  * use its registry row and active key, who holds it now, its wallets with
  * their balances and today's paid total per currency, the highest seq it
- * has had answered; and the transfer chain's head with the transfer there.
- * A settlement reads all of it from here and runs no SELECT.
+ * has had answered, whether a plan of it is in arrears; and the transfer
+ * chain's head with the transfer there. A settlement reads all of it from
+ * here and runs no SELECT.
  *
  * Design. Memory follows the database, never the other way: an entry is
  * loaded from the database on first use (inside a transaction it sees that
@@ -595,6 +596,21 @@ fogpay_error ledger__hot_last_seq(fogpay_ledger *l, ledger_hot_device *d, uint64
         d->seq_known = true;
     }
     *seq = d->last_message_seq;
+    return FOGPAY_OK;
+}
+
+fogpay_error ledger__hot_arrears(fogpay_ledger *l, ledger_hot_device *d, bool *arrears)
+{
+    if (!d->arrears_known) {
+        fogpay_error err = ledger__plan_arrears_of(l, d->device.device_id);
+        if (err != FOGPAY_OK && err != FOGPAY_ERR_PLAN_ARREARS) {
+            return err;
+        }
+        hot__journal(l, d);
+        d->arrears = err == FOGPAY_ERR_PLAN_ARREARS;
+        d->arrears_known = true;
+    }
+    *arrears = d->arrears;
     return FOGPAY_OK;
 }
 

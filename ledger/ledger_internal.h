@@ -218,6 +218,8 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_PLAN_LIST,
     LEDGER_STMT_PLAN_PAID,
     LEDGER_STMT_PLAN_USAGE,
+    LEDGER_STMT_PLAN_PAYEE_INSERT,
+    LEDGER_STMT_PLAN_PAYEES,
     /* ledger_collect.c */
     LEDGER_STMT_PLAN_OPEN_PAGE,
     LEDGER_STMT_ARREARS_OPEN,
@@ -226,6 +228,7 @@ typedef enum ledger_stmt_id {
     LEDGER_STMT_ARREARS_CLEAR,
     LEDGER_STMT_ARREARS_HAND_OVER,
     LEDGER_STMT_ARREARS_LIST,
+    LEDGER_STMT_ARREARS_LIMITED,
     /* ledger_plan_statement.c */
     LEDGER_STMT_PLAN_PAID_BY,
     LEDGER_STMT_OWNERSHIP_HELD,
@@ -370,6 +373,8 @@ typedef struct ledger_hot_device {
     uint64_t holder_until_ms;
     bool seq_known;
     uint64_t last_message_seq;
+    bool arrears_known;
+    bool arrears;         /* a plan of the device is in arrears (plan_arrears open) */
     uint32_t next_wallet; /* the slot the next currency takes */
     ledger_hot_wallet wallets[LEDGER_HOT_WALLETS];
     uint32_t next_meter; /* the slot the next meter takes */
@@ -693,6 +698,14 @@ fogpay_error ledger__plan_instalment_n(fogpay_ledger *l, const fogpay_plan *p, u
  * FOGPAY_ERR_PLAN_ARREARS when it has (a suspended device in arrears may
  * still pay its instalments). */
 fogpay_error ledger__plan_arrears_of(fogpay_ledger *l, const char *device_id);
+/* A payment of device_id (not an instalment) to payee_device (a device's
+ * wallet) or payee_entity (an entity's account), "" for neither, at
+ * now_ms: FOGPAY_ERR_PLAN_LIMITED while a plan of the device is in arrears
+ * whose version in force limits it to payees that name neither. From the
+ * hot state for a device without arrears: no statement runs. */
+fogpay_error ledger__plan_limit_check(fogpay_ledger *l, const char *device_id,
+                                      const char *payee_device, const char *payee_entity,
+                                      uint64_t now_ms);
 /* Appends t (its kind, amount, instalment and payer_entity set), a plan's
  * transfer from payer to the lender's account in the plan's currency,
  * split by the lender's fee schedule in force now. Inside an operation. */
@@ -974,6 +987,9 @@ fogpay_error ledger__hot_holder(fogpay_ledger *l, ledger_hot_device *d, uint64_t
                                 char entity_out[FOGPAY_ENTITY_ID_MAX + 1]);
 /* The highest seq of the device's answered messages (0: none). */
 fogpay_error ledger__hot_last_seq(fogpay_ledger *l, ledger_hot_device *d, uint64_t *seq);
+/* Whether a plan of the device is in arrears, read once and kept until
+ * arrears of the device are entered or cleared (ledger__hot_forget). */
+fogpay_error ledger__hot_arrears(fogpay_ledger *l, ledger_hot_device *d, bool *arrears);
 /* The meter meter_id of device d, its binding loaded on first use (also
  * when it is not bound, binding_id 0). Valid until the ledger's next call. */
 fogpay_error ledger__hot_meter(fogpay_ledger *l, ledger_hot_device *d, const char *meter_id,

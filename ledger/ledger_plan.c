@@ -9,7 +9,9 @@
  * writer can). A plan keeps its device for life. Each version appends its
  * event (kind 11, a closing one kind 12) in the same operation, so it
  * goes upstream with the event chain. The schedule itself is computed
- * from the version's terms (ledger_schedule.c), never stored.
+ * from the version's terms (ledger_schedule.c), never stored. A version
+ * whose shortfall is limit names its payees in plan_payees, written with
+ * it and read with it; each names a registered device or entity.
  *
  * Ownership. Nothing here allocates; outputs are copied into the caller's
  * structs only on success.
@@ -43,6 +45,10 @@ const ledger_stmt_sql ledger_plan__sql[] = {
      "SELECT coalesce(max(quantity) - coalesce((SELECT max(b.quantity) FROM usage_readings AS b "
      "WHERE b.device_id = ?1 AND b.meter_id = ?2 AND b.time_ms < ?3), min(quantity)), 0) "
      "FROM usage_readings WHERE device_id = ?1 AND meter_id = ?2 AND time_ms < ?4"},
+    {LEDGER_STMT_PLAN_PAYEE_INSERT,
+     "INSERT INTO plan_payees (plan_id, effective_ms, n, payee) VALUES (?1, ?2, ?3, ?4)"},
+    {LEDGER_STMT_PLAN_PAYEES,
+     "SELECT payee FROM plan_payees WHERE plan_id = ?1 AND effective_ms = ?2 ORDER BY n"},
 };
 const size_t ledger_plan__sql_count = sizeof ledger_plan__sql / sizeof ledger_plan__sql[0];
 
@@ -97,7 +103,63 @@ static fogpay_error plan__insert(fogpay_ledger *l, const fogpay_plan *p, uint64_
     ledger__bind_int64(l, s, 15, p->collect ? 1 : 0);
     ledger__bind_int64(l, s, 16, p->closed ? 1 : 0);
     ledger__bind_u64(l, s, 17, now_ms);
-    return ledger__exec(l, s);
+    fogpay_error err = ledger__exec(l, s);
+    for (uint8_t i = 0; err == FOGPAY_OK && !p->closed && i < p->payee_count; i++) {
+        s = ledger__stmt(l, LEDGER_STMT_PLAN_PAYEE_INSERT);
+        ledger__bind_text(l, s, 1, p->plan_id);
+        ledger__bind_u64(l, s, 2, p->effective_ms);
+        ledger__bind_u64(l, s, 3, (uint64_t)i + 1);
+        ledger__bind_text(l, s, 4, p->payees[i]);
+        err = ledger__exec(l, s);
+    }
+    return err;
+}
+
+/* The payees of version p into it, for a version whose shortfall is
+ * limit (the others name none). */
+static fogpay_error plan__payees_read(fogpay_ledger *l, fogpay_plan *p)
+{
+    p->payee_count = 0;
+    if (p->shortfall != FOGPAY_PLAN_SHORTFALL_LIMIT || p->closed) {
+        return FOGPAY_OK;
+    }
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_PLAN_PAYEES);
+    ledger__bind_text(l, s, 1, p->plan_id);
+    ledger__bind_u64(l, s, 2, p->effective_ms);
+    int rc;
+    fogpay_error err = FOGPAY_OK;
+    while (err == FOGPAY_OK && (rc = ledger__step(l, s)) == SQLITE_ROW) {
+        if (p->payee_count == FOGPAY_PLAN_PAYEES_MAX ||
+            !ledger__column_text(s, 0, p->payees[p->payee_count], sizeof p->payees[0])) {
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+        }
+        p->payee_count++;
+    }
+    if (err == FOGPAY_OK && rc != SQLITE_DONE) {
+        err = ledger__error(l, rc);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+/* Each payee of p names a registered device or legal entity. */
+static fogpay_error plan__payees_check(fogpay_ledger *l, const fogpay_plan *p)
+{
+    fogpay_error err = FOGPAY_OK;
+    for (uint8_t i = 0; err == FOGPAY_OK && i < p->payee_count; i++) {
+        ledger_device_state device;
+        err = ledger__check_device_id(p->payees[i]);
+        if (err == FOGPAY_OK) {
+            err = ledger__device_state(l, p->payees[i], &device);
+        }
+        if (err == FOGPAY_ERR_NOT_FOUND || err == FOGPAY_ERR_FIELD_RANGE ||
+            err == FOGPAY_ERR_TEXT_INVALID) {
+            err = ledger__check_id(p->payees[i], FOGPAY_ENTITY_ID_MAX);
+            err = err == FOGPAY_OK ? ledger__entity_exists(l, p->payees[i]) : err;
+            err = err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_ERR_UNKNOWN_PAYEE : err;
+        }
+    }
+    return err;
 }
 
 /* The event of a version: kind 11 with its terms, or 12 for a closing one. */
@@ -124,6 +186,8 @@ static fogpay_error plan__event(fogpay_ledger *l, const fogpay_plan *p, uint64_t
     e.plan_terms[0] = p->grace_ms;
     e.plan_terms[1] = p->shortfall;
     e.plan_terms[2] = p->collect ? 1 : 0;
+    e.plan_payee_count = p->payee_count;
+    memcpy(e.plan_payees, p->payees, sizeof e.plan_payees);
     if (p->usage_num != 0) {
         snprintf(e.meter_id, sizeof e.meter_id, "%s", p->meter_id);
         fogpay_error err = fogpay_price_format(p->usage_num, p->usage_den, e.price);
@@ -184,6 +248,9 @@ static fogpay_error plan__latest(fogpay_ledger *l, const char *plan_id, fogpay_p
     }
     ledger__finish(s);
     if (err == FOGPAY_OK) {
+        err = plan__payees_read(l, &p);
+    }
+    if (err == FOGPAY_OK) {
         *out = p;
     }
     return err;
@@ -221,6 +288,9 @@ static fogpay_error plan__define_checks(fogpay_ledger *l, const fogpay_plan *p)
     }
     if (err == FOGPAY_OK) {
         err = ledger__entity_exists(l, p->lender_entity);
+    }
+    if (err == FOGPAY_OK) {
+        err = plan__payees_check(l, p);
     }
     ledger_account account;
     if (err == FOGPAY_OK) {
@@ -284,6 +354,7 @@ fogpay_error fogpay_ledger_plan_close(fogpay_ledger *l, const char *plan_id, uin
         return FOGPAY_ERR_PLAN_CLOSED;
     }
     p.closed = true;
+    p.payee_count = 0; /* a closing version names no payees */
     p.effective_ms = effective_ms;
     err = plan__check(&p, now_ms);
     return err == FOGPAY_OK ? plan__append(l, &p, now_ms) : err;
@@ -313,6 +384,9 @@ fogpay_error fogpay_ledger_plan_at(fogpay_ledger *l, const char *plan_id, uint64
         err = ledger__error(l, rc);
     }
     ledger__finish(s);
+    if (err == FOGPAY_OK && rc == SQLITE_ROW) {
+        err = plan__payees_read(l, &p);
+    }
     if (err == FOGPAY_OK && rc == SQLITE_DONE) {
         err = plan__latest(l, plan_id, &p);
         err = err == FOGPAY_OK ? FOGPAY_ERR_NOT_FOUND : err;
@@ -344,6 +418,9 @@ fogpay_error fogpay_ledger_plan_list(fogpay_ledger *l, const char *device_id,
     while (err == FOGPAY_OK && (rc = ledger__step(l, s)) == SQLITE_ROW) {
         fogpay_plan p;
         err = plan__read(s, &p, NULL);
+        if (err == FOGPAY_OK) {
+            err = plan__payees_read(l, &p);
+        }
         if (err == FOGPAY_OK && visit(ctx, &p) != 0) {
             break;
         }

@@ -9,7 +9,11 @@
  * instalment and every plan notice carry the same figures because they
  * come from this one function. The paid-up-to time moves only when an
  * instalment is paid, by one period; it never depends on the device's
- * clock.
+ * clock. A plan whose shortfall is limit is the exception: its device is
+ * limited by the gateway in arrears (which payees it may pay is known only
+ * there), not put out of action by its own clock, so it is paid up to the
+ * grace end of the last instalment, and goes out of action only when the
+ * whole term has passed unpaid.
  *
  * Ownership. Nothing here allocates; *out is written only on success.
  */
@@ -35,7 +39,9 @@ static fogpay_error status__fill(fogpay_ledger *l, const fogpay_plan *p, uint32_
     uint64_t count = p->instalment_count;
     st->paid = (uint32_t)(paid < count ? paid : count);
     st->left = p->closed ? 0 : (uint32_t)(count - st->paid);
-    st->paid_up_to_ms = status__grace_end(p, st->left == 0 ? count : (uint64_t)st->paid + 1);
+    bool limit = p->shortfall == FOGPAY_PLAN_SHORTFALL_LIMIT;
+    st->paid_up_to_ms =
+        status__grace_end(p, st->left == 0 || limit ? count : (uint64_t)st->paid + 1);
     for (uint64_t n = (uint64_t)st->paid + 1; st->left > 0 && n <= count; n++) {
         if (status__grace_end(p, n) > time_ms) {
             break;

@@ -52,6 +52,21 @@ fogpay_error fogpay_plan_check(const fogpay_plan *p)
         p->usage_num > FOGPAY_STORED_INT_MAX || p->usage_den > FOGPAY_STORED_INT_MAX) {
         return FOGPAY_ERR_PLAN_TERMS; /* a usage price and its meter come together */
     }
+    if (p->payee_count > FOGPAY_PLAN_PAYEES_MAX ||
+        (p->payee_count != 0 && p->shortfall != FOGPAY_PLAN_SHORTFALL_LIMIT)) {
+        return FOGPAY_ERR_PLAN_TERMS; /* named payees are the limit's */
+    }
+    for (uint8_t i = 0; i < p->payee_count; i++) {
+        if (memchr(p->payees[i], '\0', sizeof p->payees[i]) == NULL || p->payees[i][0] == '\0' ||
+            strcmp(p->payees[i], p->device_id) == 0) {
+            return FOGPAY_ERR_PLAN_TERMS;
+        }
+        for (uint8_t j = 0; j < i; j++) {
+            if (strcmp(p->payees[i], p->payees[j]) == 0) {
+                return FOGPAY_ERR_PLAN_TERMS; /* each payee once */
+            }
+        }
+    }
     return FOGPAY_OK;
 }
 

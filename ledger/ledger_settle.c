@@ -181,6 +181,19 @@ static fogpay_error settle__check_payee(fogpay_ledger *l, const fogpay_intent *i
     return err;
 }
 
+/* Rule 6a: a device in arrears on a plan whose shortfall is limit pays
+ * only the payees the plan names (plan_limited); its instalments always
+ * pass. */
+static fogpay_error settle__check_plan_limit(fogpay_ledger *l, const ledger_payment *pay,
+                                             uint64_t now_ms, const settle_parties *p)
+{
+    if (pay->kind == FOGPAY_TRANSFER_INSTALMENT) {
+        return FOGPAY_OK;
+    }
+    const char *entity = p->payee.kind == LEDGER_ACCOUNT_ENTITY ? p->payee.entity_id : "";
+    return ledger__plan_limit_check(l, pay->intent->device_id, p->payee_device, entity, now_ms);
+}
+
 /* Rules 7-8: the payer's per-payment limit, and its per-day limit over the
  * payments of the same currency in the UTC day of now_ms: the day's running
  * total (device_day_totals), kept with each payment by settle__write. */
@@ -357,6 +370,9 @@ fogpay_error ledger__pay(fogpay_ledger *l, const ledger_payment *pay, uint64_t n
     }
     if (err == FOGPAY_OK) {
         err = settle__check_payee(l, intent, &p);
+    }
+    if (err == FOGPAY_OK) {
+        err = settle__check_plan_limit(l, pay, now_ms, &p);
     }
     if (err == FOGPAY_OK && pay->kind == FOGPAY_TRANSFER_PAYMENT) {
         err = settle__check_limits(l, intent, now_ms, &p);

@@ -136,3 +136,27 @@ UPDATE sqlite_schema SET sql = replace(replace(sql,
     WHERE type = 'table' AND name = 'accounts';
 PRAGMA writable_schema = RESET;
 CREATE UNIQUE INDEX IF NOT EXISTS accounts_notes ON accounts (currency) WHERE kind = 'notes';
+
+-- Financing's limit: the payees a plan version whose shortfall is limit
+-- (1) names, device ids or entity ids (ledger/ledger_plan.c; README.md,
+-- "Device financing"). While the plan is in arrears its device may pay
+-- its instalments and these payees, nothing else (reason 153
+-- plan_limited). At most 6 a version, numbered 1.. in the order given;
+-- written with their version and, like it, never changed or deleted.
+CREATE TABLE IF NOT EXISTS plan_payees (
+    plan_id TEXT NOT NULL,
+    effective_ms INTEGER NOT NULL,
+    n INTEGER NOT NULL CHECK (n BETWEEN 1 AND 6),
+    payee TEXT NOT NULL CHECK (length(payee) BETWEEN 1 AND 23),
+    PRIMARY KEY (plan_id, effective_ms, n),
+    UNIQUE (plan_id, effective_ms, payee),
+    FOREIGN KEY (plan_id, effective_ms) REFERENCES plans (plan_id, effective_ms)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS plan_payees_no_update BEFORE UPDATE ON plan_payees
+BEGIN
+    SELECT RAISE(ABORT, 'a plan version''s payees are never changed: define a new version');
+END;
+CREATE TRIGGER IF NOT EXISTS plan_payees_no_delete BEFORE DELETE ON plan_payees
+BEGIN
+    SELECT RAISE(ABORT, 'a plan version''s payees are never deleted: define a new version');
+END;

@@ -462,6 +462,7 @@ static void ctl_print_usage(FILE *out)
         "      --principal A --rate-basis-points BP --instalments N --period-ms MS\n"
         "      [--grace-ms MS] [--shortfall suspend|limit] [--collect true|false]\n"
         "      [--usage-price NUM/DEN --meter M] [--effective MS]\n"
+        "      [--allowed-payee ID[,ID]]... (shortfall limit: who it may pay in arrears)\n"
         "  getPlan (plan show) --plan P [--at MS]: the version then and its schedule\n"
         "  listPlans (plan list) [--device D]\n"
         "  closePlan (plan close) --plan P [--effective MS]\n",

@@ -15,8 +15,10 @@
  * whose after is a device id, limit, overlapSeconds, remainderLeg, at, and a
  * plan's rateBasisPoints, instalments, periodMs, graceMs) become JSON numbers
  * after a strict parse, "--certificate-only true", "--all true|false" and
- * "--collect true|false" JSON booleans, and each "--leg BP:TARGET" of
- * setFeeSchedule one element of "legs". For registerDevice the limit fields
+ * "--collect true|false" JSON booleans, each "--leg BP:TARGET" of
+ * setFeeSchedule one element of "legs", and each "--allowed-payee ID" of
+ * createPlan (repeated, or a comma list "ID,ID") elements of
+ * "allowedPayees". For registerDevice the limit fields
  * (--per-payment, --per-day, --wallet-max, --currency) go into a "limits"
  * object. A password is never
  * taken from the command line, where ps shows it: "--password-file FILE"
@@ -242,6 +244,39 @@ static bool command__add_leg(cJSON *cmd, const char *option, const char *value)
     return ok && cJSON_AddStringToObject(leg, kind, target) != NULL;
 }
 
+/* Adds "--allowed-payee ID[,ID...]" to the command's "allowedPayees", one
+ * element an id; the control handler checks them. Returns false after
+ * printing why. */
+static bool command__add_payees(cJSON *cmd, const char *option, const char *value)
+{
+    cJSON *list = cJSON_GetObjectItemCaseSensitive(cmd, "allowedPayees");
+    if (list == NULL) {
+        list = cJSON_AddArrayToObject(cmd, "allowedPayees");
+    }
+    for (const char *p = value; list != NULL;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        char id[FOGPAY_PLAN_PAYEE_ID_MAX + 1];
+        if (len == 0 || len >= sizeof id) {
+            fogpay_cli_usage_error(FOGPAYCTL_PROGRAM, option,
+                                   "a payee is a device or entity id of 1 to 23 characters");
+            return false;
+        }
+        memcpy(id, p, len);
+        id[len] = '\0';
+        cJSON *item = cJSON_CreateString(id);
+        if (item == NULL || !cJSON_AddItemToArray(list, item)) {
+            cJSON_Delete(item);
+            return false;
+        }
+        if (comma == NULL) {
+            return true;
+        }
+        p = comma + 1;
+    }
+    return false;
+}
+
 /* Adds one "--field value" to the command object (or its limits). Returns
  * false after printing why. */
 static bool command__add_field(const fogpayctl_target *target, cJSON *cmd, bool limits_nested,
@@ -280,6 +315,9 @@ static bool command__add_field(const fogpayctl_target *target, cJSON *cmd, bool 
     }
     if (strcmp(name, "leg") == 0) {
         return command__add_leg(cmd, option, value);
+    }
+    if (strcmp(name, "allowedPayee") == 0) {
+        return command__add_payees(cmd, option, value);
     }
     if (command__in(name, command_bool_fields, COMMAND_BOOL_FIELDS)) {
         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {

@@ -141,6 +141,9 @@ COMMAND_PLAN = {1: "charger-1", 2: 3, 3: 4, 4: 1764000002, 5: "gw-1", 22: "charg
                 23: 1769184000, 24: 10936, 25: 1769443200, 26: 17, 27: 978, 28: 2, 29: 11}
 COMMAND_PLAN_PAID = {1: "charger-1", 2: 14, 3: 4, 4: 1795104002, 5: "gw-1",
                      22: "charger-1-loan", 25: 1795363200}
+# The same plan limiting its device in arrears to a device and an entity.
+EVENT_PLAN_LIMIT = dict(EVENT_PLAN)
+EVENT_PLAN_LIMIT.update({28: [[259200000, 1, 1]], 37: ["charger-2", "le-0011223344556677"]})
 EVENT_PLAN_CLOSED = {1: 7, 2: 12, 3: 1764000000001, 4: "charger-1", 11: 1764000000001,
                      25: "charger-1-loan"}
 # Financing by the gateway: a late instalment collected from the wallet,
@@ -294,6 +297,7 @@ valid = [
     ("event", "financing plan with usage-dependent interest",
      with_(EVENT_PLAN, k6="dc-1", k17="3/100")),
     ("event", "financing plan closed", EVENT_PLAN_CLOSED),
+    ("event", "financing plan limiting its device to two payees in arrears", EVENT_PLAN_LIMIT),
     ("event", "personal data of an entity erased", EVENT_ERASURE),
     ("intent", "instalment of a financing plan", INTENT_INSTALMENT),
     ("transfer", "instalment record", TRANSFER_INSTALMENT),
@@ -530,6 +534,16 @@ invalid = [
     ("event", "plan with a usage price and no meter", with_(EVENT_PLAN, k17="3/100"),
      "field_range"),
     ("event", "closed plan carrying a principal", with_(EVENT_PLAN_CLOSED, k26=5), "field_range"),
+    ("event", "payees on a plan that suspends", with_(EVENT_PLAN_LIMIT, k28=[[259200000, 0, 1]]),
+     "field_range"),
+    ("event", "payees on a closed plan", with_(EVENT_PLAN_CLOSED, k37=["charger-2"]),
+     "field_range"),
+    ("event", "plan of an empty set of payees", with_(EVENT_PLAN_LIMIT, k37=[]), "field_range"),
+    ("event", "plan naming a payee twice", with_(EVENT_PLAN_LIMIT, k37=["charger-2", "charger-2"]),
+     "field_range"),
+    ("event", "plan of seven payees", with_(EVENT_PLAN_LIMIT, k37=["p%d" % i for i in range(7)]),
+     "field_range"),
+    ("event", "plan payee of a space", with_(EVENT_PLAN_LIMIT, k37=["charger 2"]), "text_invalid"),
     ("event", "erasure naming a device", with_(EVENT_ERASURE, k4="charger-1"), "field_range"),
     ("event", "erasure without its entity", with_(EVENT_ERASURE, k9=None), "field_range"),
     ("event", "erasure without its fields", with_(EVENT_ERASURE, k36=None), "field_range"),

@@ -351,6 +351,53 @@ static void test_offline_plans(void)
     cleanup();
 }
 
+/* "plan create --shortfall limit --allowed-payee": repeated or a comma
+ * list, shown by "plan show", carried by the plan's event; an unknown
+ * payee refused. */
+static void test_offline_plan_payees(void)
+{
+    static char out[OUT_MAX];
+    provision();
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db register-device --device dev-b --public-key "
+                        "ed25519:%064d --owner %s --certificate-only true",
+                        fogpayctl, dir, 7, entity),
+                    0);
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db plan create --plan loan --device dev-a --lender %s "
+                        "--currency EUR --principal 300.00 --rate-basis-points 0 "
+                        "--instalments 3 --period-ms 2592000000 --shortfall limit "
+                        "--allowed-payee dev-b --allowed-payee %s --effective 1700000000000",
+                        fogpayctl, dir, entity, entity),
+                    0);
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db plan show --plan loan --at 1700000000000",
+                        fogpayctl, dir),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"allowedPayees\":\t[\"dev-b\", \""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, entity));
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db plan create --plan loan --device dev-a --lender %s "
+                        "--currency EUR --principal 200.00 --rate-basis-points 0 "
+                        "--instalments 2 --period-ms 2592000000 --shortfall limit "
+                        "--allowed-payee %s,dev-b --effective 1700000000001",
+                        fogpayctl, dir, entity, entity),
+                    0);
+    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db plan show --plan loan", fogpayctl, dir),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\", \"dev-b\"]"));
+    CU_ASSERT_EQUAL(
+        run(out, sizeof out, "%s --db %s/l.db export-events --format json", fogpayctl, dir), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"payees\":[\"dev-b\","));
+    CU_ASSERT_EQUAL(run(out, sizeof out,
+                        "%s --db %s/l.db plan create --plan p2 --device dev-a --lender %s "
+                        "--currency EUR --principal 10.00 --rate-basis-points 0 --instalments 1 "
+                        "--period-ms 2592000000 --shortfall limit --allowed-payee nobody 2>&1",
+                        fogpayctl, dir, entity),
+                    1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(unknown_payee)"));
+    cleanup();
+}
+
 static void test_offline_refusals(void)
 {
     static char out[OUT_MAX];
@@ -488,6 +535,7 @@ int main(int argc, char **argv)
     CU_add_test(s, "financing plans: create, show, list, close, exported, refused",
                 test_offline_plans);
     CU_add_test(s, "offline: plan statement, arrears and settle", test_offline_plan_settle);
+    CU_add_test(s, "plan create --allowed-payee, shown and exported", test_offline_plan_payees);
     CU_add_test(s, "list-devices, paged by device id", test_offline_list_devices);
     CU_add_test(s, "tampered amount found at its position", test_offline_tamper);
     CU_add_test(s, "statements, payouts, erasure and export", test_offline_bank);

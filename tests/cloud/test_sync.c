@@ -30,7 +30,8 @@
  *     online, every instalment paid by the device itself (fogpay-agent
  *     pay-instalment, from the retained plan notice); the cloud's copy
  *     holds the 12, summing to principal plus interest exactly, and every
- *     account has the ledger's balance, as the agent has its wallet's;
+ *     account has the ledger's balance, as the agent has its wallet's; a
+ *     plan limiting its device to a named payee has them in the cloud;
  *   - batches published by hand on the cloud broker: a duplicate is acked
  *     stored again and stored once, a flipped byte and an unknown key get no
  *     ack, a gap gets a resend from the right position, a fork is refused.
@@ -1149,6 +1150,43 @@ static void test_financing(void)
     CU_ASSERT_EQUAL(cb.balance[wallet], balance);
     CU_ASSERT_EQUAL(agent_status_value(g, "balance EUR "), balance);
     CU_ASSERT_EQUAL(agent_status_value(g, "plan_left "), 0);
+
+    /* A plan limiting dev-b to dev-a in arrears: its payees go upstream
+     * with its event (key 37). */
+    const char *limit[] = {"plan",
+                           "create",
+                           "--plan",
+                           "dev-b-loan",
+                           "--device",
+                           "dev-b",
+                           "--lender",
+                           lender,
+                           "--currency",
+                           "EUR",
+                           "--principal",
+                           "10.00",
+                           "--rate-basis-points",
+                           "0",
+                           "--instalments",
+                           "2",
+                           "--period-ms",
+                           "2592000000",
+                           "--shortfall",
+                           "limit",
+                           "--allowed-payee",
+                           "dev-a",
+                           NULL};
+    CU_ASSERT_EQUAL_FATAL(operator_run(g, limit), 0);
+    CU_ASSERT_FATAL(sync_wait(g));
+    compare_with_cloud(g);
+    char out[TEST_BROKER_PATH_MAX];
+    path_work("cloud-plan-events.json", out);
+    CU_ASSERT_EQUAL(cloud_tool(out, "events", "--gateway", g->id, "--format", "json"), 0);
+    char *json = testutil_read_file(out, NULL);
+    CU_ASSERT_PTR_NOT_NULL(json);
+    CU_ASSERT_PTR_NOT_NULL(json ? strstr(json, "\"plan\":\"dev-b-loan\"") : NULL);
+    CU_ASSERT_PTR_NOT_NULL(json ? strstr(json, "\"payees\":[\"dev-a\"]") : NULL);
+    free(json);
 }
 
 /* dev-a's authorisation of 30.00 to dev-b for hold_s on gateway g, through

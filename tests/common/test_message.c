@@ -702,6 +702,48 @@ static void test_transfer_legs(void)
     CU_ASSERT_NOT_EQUAL(fogpay_transfer_encode(&t, buf, sizeof buf, &len), FOGPAY_OK);
 }
 
+/* The largest plan version, every text at its longest, a usage price of
+ * the longest and every payee it may name, fits a record; its payees
+ * decode back in order. */
+static void test_plan_event_largest(void)
+{
+    fogpay_event e;
+    memset(&e, 0, sizeof e);
+    e.position = FOGPAY_STORED_INT_MAX;
+    e.kind = FOGPAY_EVENT_PLAN;
+    e.time_ms = 0x7fffffffffffull;
+    e.effective_ms = 0x7fffffffffffull;
+    memset(e.device_id, 'd', FOGPAY_DEVICE_ID_MAX);
+    memset(e.meter_id, 'm', FOGPAY_METER_ID_MAX);
+    memset(e.entity_id, 'e', FOGPAY_ENTITY_ID_MAX);
+    snprintf(e.price, sizeof e.price, "9223372036854775807/9223372036854775807");
+    e.currency = 999;
+    memset(e.plan_id, 'p', FOGPAY_PLAN_ID_MAX);
+    e.principal_minor = FOGPAY_AMOUNT_MAX_MINOR;
+    e.plan_schedule_count = 1;
+    e.plan_schedule[0] = FOGPAY_PLAN_RATE_BP_MAX;
+    e.plan_schedule[1] = FOGPAY_PLAN_INSTALMENTS_MAX;
+    e.plan_schedule[2] = FOGPAY_PLAN_PERIOD_MS_MAX;
+    e.plan_terms_count = 1;
+    e.plan_terms[0] = FOGPAY_PLAN_PERIOD_MS_MAX;
+    e.plan_terms[1] = 1;
+    e.plan_terms[2] = 1;
+    e.plan_payee_count = FOGPAY_PLAN_PAYEES_MAX;
+    for (int i = 0; i < FOGPAY_PLAN_PAYEES_MAX; i++) {
+        memset(e.plan_payees[i], 'a' + i, FOGPAY_PLAN_PAYEE_ID_MAX);
+    }
+    uint8_t buf[FOGPAY_RECORD_BYTES_MAX + 64];
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(fogpay_event_encode(&e, buf, sizeof buf, &len), FOGPAY_OK);
+    CU_ASSERT(len <= FOGPAY_RECORD_BYTES_MAX);
+    fogpay_event back;
+    CU_ASSERT_EQUAL_FATAL(fogpay_event_decode(buf, len, &back), FOGPAY_OK);
+    CU_ASSERT_EQUAL(back.plan_payee_count, FOGPAY_PLAN_PAYEES_MAX);
+    CU_ASSERT_STRING_EQUAL(back.plan_payees[5], e.plan_payees[5]);
+    e.plan_terms[1] = 0; /* payees without the limit */
+    CU_ASSERT_EQUAL(fogpay_event_encode(&e, buf, sizeof buf, &len), FOGPAY_ERR_FIELD_RANGE);
+}
+
 /* Every error value has a distinct name and a sentence; reasons are the
  * malformed and policy groups only. */
 static void test_errors(void)
@@ -720,7 +762,7 @@ static void test_errors(void)
         CU_ASSERT_EQUAL(fogpay_error_is_reason((fogpay_error)e) != 0,
                         (e >= 1 && e < 60) || (e >= 100 && e < 200));
     }
-    CU_ASSERT_EQUAL(named, 137);
+    CU_ASSERT_EQUAL(named, 138);
     CU_ASSERT(fogpay_error_is_transient(FOGPAY_ERR_TOO_MANY_PENDING));
     CU_ASSERT(fogpay_error_is_transient(FOGPAY_ERR_CHAIN_GAP));
     CU_ASSERT(!fogpay_error_is_transient(FOGPAY_ERR_CHAIN_FORK));
@@ -733,6 +775,7 @@ int main(void)
     CU_initialize_registry();
     CU_pSuite s = CU_add_suite("message", NULL, NULL);
     CU_add_test(s, "schemas/vectors/payloads.json", test_vectors);
+    CU_add_test(s, "the largest plan version fits a record", test_plan_event_largest);
     CU_add_test(s, "intent fields and encoder checks", test_intent_fields);
     CU_add_test(s, "a settled receipt's balance, 0 included", test_receipt_balance);
     CU_add_test(s, "untagged and tagged are two messages", test_untagged_is_another_message);

@@ -15,7 +15,11 @@
  * And usage-dependent interest: two devices on the same plan terms whose
  * agents report different metered usage are collected different,
  * exactly computed instalments. And early settlement online: a suspended
- * device's plan settled from its owner's account, the device resumed.
+ * device's plan settled from its owner's account, the device resumed. And
+ * the shortfall action limit: a device in arrears on such a plan stays in
+ * action, its agent's payment to a payee the plan does not name is
+ * refused by the gateway (plan_limited), to the named one settled; the
+ * owner pays in and the limit lifts by itself.
  *
  * argv[1] is the fogpay-agent program, argv[2] fogpayctl; FOGPAY_PLUGIN the
  * plugin. The ledger is provisioned through the ledger API before the
@@ -122,6 +126,8 @@ static void provision(uint64_t epoch_ms)
     register_device(l, "use-a", owner, 10000);
     register_device(l, "use-b", owner, 10000);
     register_device(l, "set-a", owner, 50);
+    register_device(l, "lim", owner, 50);
+    register_device(l, "named", owner, 1);
     owner_account_funded(l, 5000);
     fogpay_plan p;
     memset(&p, 0, sizeof p);
@@ -196,8 +202,8 @@ static void test_start(void)
 }
 
 /* Starts fogpay-agent for device on the same compressed clock, then extra
- * (NULL-terminated); its output to /dev/null. */
-static pid_t agent_spawn(const char *device, const char *const *extra)
+ * (NULL-terminated); its output to the file out. */
+static pid_t agent_spawn_to(const char *device, const char *const *extra, const char *out)
 {
     char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], pass[TEST_BROKER_PATH_MAX], port[16],
         name[64];
@@ -220,12 +226,17 @@ static pid_t agent_spawn(const char *device, const char *const *extra)
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(fd, STDOUT_FILENO);
         execv(agent_bin, (char *const *)argv);
         _exit(127);
     }
     return pid;
+}
+
+static pid_t agent_spawn(const char *device, const char *const *extra)
+{
+    return agent_spawn_to(device, extra, "/dev/null");
 }
 
 static int wait_exit(pid_t pid)
@@ -529,6 +540,114 @@ static void test_settled_online(void)
     fogpay_ledger_close(l);
 }
 
+/* lim's open arrears and the balances of lim, other and named. */
+typedef struct limit_state {
+    size_t open_arrears;
+    int64_t lim, other, named;
+} limit_state;
+
+static int limit_arrears(void *ctx, const fogpay_plan_arrears *a)
+{
+    ((limit_state *)ctx)->open_arrears += a->cleared_ms == 0;
+    return 0;
+}
+
+static int64_t wallet_balance(fogpay_ledger *l, const char *device)
+{
+    uint64_t account = 0;
+    int64_t balance = 0;
+    CU_ASSERT_EQUAL(fogpay_ledger_wallet(l, device, EUR, &account), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, account, &balance), FOGPAY_OK);
+    return balance;
+}
+
+static limit_state limit_now(void)
+{
+    limit_state s;
+    memset(&s, 0, sizeof s);
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_ledger_plan_arrears_list(l, "lim", true, limit_arrears, &s), FOGPAY_OK);
+    s.lim = wallet_balance(l, "lim");
+    s.other = wallet_balance(l, "other");
+    s.named = wallet_balance(l, "named");
+    fogpay_ledger_close(l);
+    return s;
+}
+
+/* True once lim's open arrears are open (or, open false, none; up to 15 s). */
+static bool limit_wait(bool open)
+{
+    for (int i = 0; i < 150; i++) {
+        if ((limit_now().open_arrears > 0) == open) {
+            return true;
+        }
+        testutil_sleep_ms(100);
+    }
+    return false;
+}
+
+/* The shortfall action limit: lim's plan (12.00 EUR in 12, a three-minute
+ * period, collected, limited to "named") cannot take its first
+ * instalment from 0.50: arrears, the device still active. Its agent pays
+ * "other" (refused by the gateway, exit 3, plan_limited, nothing moved)
+ * and "named" (settled); the owner pays in 5.00, the tick collects and
+ * clears, and "other" is paid. */
+static void test_limited_payees(void)
+{
+    uint64_t start = compressed_now_ms();
+    fogpay_ledger *l;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    fogpay_plan p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.plan_id, sizeof p.plan_id, "lim-loan");
+    snprintf(p.device_id, sizeof p.device_id, "lim");
+    snprintf(p.lender_entity, sizeof p.lender_entity, "%s", lender);
+    p.currency = EUR;
+    p.principal_minor = 1200;
+    p.instalment_count = 12;
+    p.period_ms = 3 * PERIOD_MS;
+    p.collect = true;
+    p.shortfall = FOGPAY_PLAN_SHORTFALL_LIMIT;
+    p.payee_count = 1;
+    snprintf(p.payees[0], sizeof p.payees[0], "named");
+    p.effective_ms = start;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(l, &p, start), FOGPAY_OK);
+    fogpay_ledger_close(l);
+    bool entered = limit_wait(true);
+    CU_ASSERT_FATAL(entered);
+    fogpay_ledger *r;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &r), FOGPAY_OK);
+    fogpay_device d;
+    CU_ASSERT_EQUAL(fogpay_ledger_device_get(r, "lim", &d), FOGPAY_OK);
+    CU_ASSERT_EQUAL(d.status, FOGPAY_DEVICE_ACTIVE);
+    fogpay_ledger_close(r);
+
+    limit_state before = limit_now();
+    char out[TEST_BROKER_PATH_MAX];
+    path_in("lim-pay.out", out);
+    const char *to_other[] = {"pay",  "--to",       "other", "--amount",
+                              "0.01", "--currency", "EUR",   NULL};
+    CU_ASSERT_EQUAL(wait_exit(agent_spawn_to("lim", to_other, out)), 3);
+    CU_ASSERT(wait_for_text(out, "plan_limited"));
+    limit_state after = limit_now();
+    CU_ASSERT_EQUAL(after.lim, before.lim);
+    CU_ASSERT_EQUAL(after.other, before.other);
+    const char *to_named[] = {"pay",  "--to",       "named", "--amount",
+                              "0.02", "--currency", "EUR",   NULL};
+    CU_ASSERT_EQUAL(agent("lim", to_named), 0);
+    after = limit_now();
+    CU_ASSERT_EQUAL(after.named, before.named + 2);
+    CU_ASSERT_EQUAL(after.lim, before.lim - 2);
+
+    const char *pay_in[] = {"pay-device", "--entity", owner,      "--device", "lim",
+                            "--currency", "EUR",      "--amount", "5.00",     NULL};
+    CU_ASSERT_EQUAL(operator_run(pay_in), 0);
+    CU_ASSERT(limit_wait(false));
+    CU_ASSERT_EQUAL(agent("lim", to_other), 0);
+    CU_ASSERT_EQUAL(limit_now().other, before.other + 1);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -552,5 +671,9 @@ int main(int argc, char **argv)
                 test_usage_dependent_instalments);
     CU_add_test(s, "early settlement online: the plan closed, the suspended device resumed",
                 test_settled_online);
+    CU_add_test(s,
+                "shortfall limit: in arrears, the device's payment to an unnamed payee refused "
+                "(plan_limited), to the named one settled; the owner pays in, the limit lifts",
+                test_limited_payees);
     return testutil_run();
 }
