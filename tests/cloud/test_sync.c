@@ -1076,14 +1076,7 @@ static long long agent_status_value(gateway *g, const char *key)
     const char *status[] = {"status", NULL};
     CU_ASSERT_EQUAL(agent_run_to(g, status, false, NULL, out), 0);
     char *text = testutil_read_file(out, NULL);
-    long long value = -1;
-    for (char *line = text; line && *line;) {
-        char *end = strchr(line, '\n');
-        if (strncmp(line, key, strlen(key)) == 0) {
-            value = strtoll(line + strlen(key), NULL, 10);
-        }
-        line = end ? end + 1 : NULL;
-    }
+    long long value = testutil_line_value(text, key);
     free(text);
     return value;
 }

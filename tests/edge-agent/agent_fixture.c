@@ -208,14 +208,7 @@ long long agent_fixture_status(const agent_fixture *fx, const char *device, cons
     const char *args[] = {"status", NULL};
     CU_ASSERT_EQUAL(agent_fixture_agent(fx, device, clock, "status.out", args), 0);
     char *text = testutil_read_file(out, NULL);
-    long long value = -1;
-    for (char *line = text; line && *line;) {
-        char *end = strchr(line, '\n');
-        if (strncmp(line, key, strlen(key)) == 0) {
-            value = strtoll(line + strlen(key), NULL, 10);
-        }
-        line = end ? end + 1 : NULL;
-    }
+    long long value = testutil_line_value(text, key);
     free(text);
     return value;
 }

@@ -57,6 +57,19 @@ static int hex_digit(char c)
     return -1;
 }
 
+long long testutil_line_value(const char *text, const char *key)
+{
+    long long value = -1;
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        if (strncmp(line, key, strlen(key)) == 0) {
+            value = strtoll(line + strlen(key), NULL, 10);
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return value;
+}
+
 uint8_t *testutil_hex(const char *hex, size_t *len)
 {
     size_t n = strlen(hex);

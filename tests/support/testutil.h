@@ -14,6 +14,10 @@
  * NULL on failure. *len may be NULL. */
 char *testutil_read_file(const char *path, size_t *len);
 
+/* The number after key in the last line of text (may be NULL) starting
+ * with key, as agents' `status` prints its values; -1 when none does. */
+long long testutil_line_value(const char *text, const char *key);
+
 /* Decodes hex (either case) into a heap buffer the caller frees; NULL for
  * invalid hex. An empty string gives a 1-byte buffer and *len 0. */
 uint8_t *testutil_hex(const char *hex, size_t *len);
