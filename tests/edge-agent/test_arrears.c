@@ -67,6 +67,26 @@ static void owner_account_funded(fogpay_ledger *l, uint64_t amount)
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_settle(l, &in, hash, 3000, &t, NULL), FOGPAY_OK);
 }
 
+/* plan_id financing device from epoch_ms: 12.00 EUR in 12 instalments of
+ * period_ms, collected by the gateway, lent by lender; the rest of the
+ * terms (a meter, usage) the caller's to add. */
+static fogpay_plan plan_terms(const char *plan_id, const char *device, uint64_t period_ms,
+                              uint64_t epoch_ms)
+{
+    fogpay_plan p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.plan_id, sizeof p.plan_id, "%s", plan_id);
+    snprintf(p.device_id, sizeof p.device_id, "%s", device);
+    snprintf(p.lender_entity, sizeof p.lender_entity, "%s", lender);
+    p.currency = EUR;
+    p.principal_minor = 1200;
+    p.instalment_count = 12;
+    p.period_ms = period_ms;
+    p.collect = true;
+    p.effective_ms = epoch_ms;
+    return p;
+}
+
 /* "fin" is financed from epoch_ms: 12.00 EUR in 12 instalments of 1.00,
  * one a (compressed) minute, collected by the gateway, suspend on
  * shortfall. Its wallet holds 2.50: two instalments and a half. */
@@ -84,17 +104,7 @@ static void provision(uint64_t epoch_ms)
     agent_fixture_register(&fx, l, "use-b", owner, 10000);
     agent_fixture_register(&fx, l, "set-a", owner, 50);
     owner_account_funded(l, 5000);
-    fogpay_plan p;
-    memset(&p, 0, sizeof p);
-    snprintf(p.plan_id, sizeof p.plan_id, "fin-loan");
-    snprintf(p.device_id, sizeof p.device_id, "fin");
-    snprintf(p.lender_entity, sizeof p.lender_entity, "%s", lender);
-    p.currency = EUR;
-    p.principal_minor = 1200;
-    p.instalment_count = 12;
-    p.period_ms = PERIOD_MS;
-    p.collect = true;
-    p.effective_ms = epoch_ms;
+    fogpay_plan p = plan_terms("fin-loan", "fin", PERIOD_MS, epoch_ms);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(l, &p, epoch_ms), FOGPAY_OK);
     fogpay_ledger_close(l);
 }
@@ -297,20 +307,12 @@ static void test_usage_dependent_instalments(void)
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     const char *devices[2] = {"use-a", "use-b"};
     for (int i = 0; i < 2; i++) {
-        fogpay_plan p;
-        memset(&p, 0, sizeof p);
-        snprintf(p.plan_id, sizeof p.plan_id, "%s-loan", devices[i]);
-        snprintf(p.device_id, sizeof p.device_id, "%s", devices[i]);
-        snprintf(p.lender_entity, sizeof p.lender_entity, "%s", lender);
+        char plan_id[FOGPAY_PLAN_ID_MAX + 1];
+        snprintf(plan_id, sizeof plan_id, "%s-loan", devices[i]);
+        fogpay_plan p = plan_terms(plan_id, devices[i], 5 * PERIOD_MS, start);
         snprintf(p.meter_id, sizeof p.meter_id, "dc-1");
-        p.currency = EUR;
-        p.principal_minor = 1200;
         p.usage_num = 3;
         p.usage_den = 100;
-        p.instalment_count = 12;
-        p.period_ms = 5 * PERIOD_MS;
-        p.collect = true;
-        p.effective_ms = start;
         CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(l, &p, start), FOGPAY_OK);
     }
     fogpay_ledger_close(l);
@@ -336,17 +338,7 @@ static void test_settled_online(void)
     uint64_t start = compressed_now_ms();
     fogpay_ledger *l;
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
-    fogpay_plan p;
-    memset(&p, 0, sizeof p);
-    snprintf(p.plan_id, sizeof p.plan_id, "set-loan");
-    snprintf(p.device_id, sizeof p.device_id, "set-a");
-    snprintf(p.lender_entity, sizeof p.lender_entity, "%s", lender);
-    p.currency = EUR;
-    p.principal_minor = 1200;
-    p.instalment_count = 12;
-    p.period_ms = PERIOD_MS;
-    p.collect = true;
-    p.effective_ms = start;
+    fogpay_plan p = plan_terms("set-loan", "set-a", PERIOD_MS, start);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(l, &p, start), FOGPAY_OK);
     fogpay_ledger_close(l);
     const char *run[] = {"--hook", hook, "run", NULL};
