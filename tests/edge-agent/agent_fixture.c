@@ -143,42 +143,55 @@ static void args_append(const char **argv, size_t n, const char *const *extra)
     argv[n] = NULL;
 }
 
+/* A run of fogpay-agent: its argv and the paths and port it names. */
+typedef struct agent_argv {
+    const char *argv[AGENT_FIXTURE_ARGS_MAX];
+    char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], pass[TEST_BROKER_PATH_MAX];
+    char port[16];
+} agent_argv;
+
+/* fogpay-agent's argv for device with the common options, --test-clock
+ * clock unless NULL, then extra (NULL-terminated), into a. */
+static void agent_args(const agent_fixture *fx, const char *device, const char *clock,
+                       const char *const *extra, agent_argv *a)
+{
+    char name[64];
+    snprintf(name, sizeof name, "state-%s", device);
+    agent_fixture_path(fx, name, a->dir);
+    snprintf(name, sizeof name, "%s.key", device);
+    agent_fixture_path(fx, name, a->key);
+    snprintf(name, sizeof name, "%s.pass", device);
+    agent_fixture_path(fx, name, a->pass);
+    snprintf(a->port, sizeof a->port, "%d", fx->broker.port);
+    const char *common[] = {fx->agent_bin, "--dir", a->dir,          "--key",           a->key,
+                            "--device",    device,  "--gateway-key", fx->gateway_text,  "-h",
+                            "127.0.0.1",   "-p",    a->port,         "--password-file", a->pass};
+    memcpy(a->argv, common, sizeof common);
+    size_t n = sizeof common / sizeof common[0];
+    if (clock) {
+        a->argv[n++] = "--test-clock";
+        a->argv[n++] = clock;
+    }
+    args_append(a->argv, n, extra);
+}
+
+int agent_fixture_command(const agent_fixture *fx, const char *device, const char *const *extra,
+                          const char *out_path)
+{
+    agent_argv a;
+    agent_args(fx, device, NULL, extra, &a);
+    return testutil_command(a.argv, out_path);
+}
+
 pid_t agent_fixture_spawn(const agent_fixture *fx, const char *device, const char *clock,
                           const char *out_name, const char *const *extra)
 {
-    char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], pass[TEST_BROKER_PATH_MAX], port[16],
-        out[TEST_BROKER_PATH_MAX] = "/dev/null", name[64];
-    snprintf(name, sizeof name, "state-%s", device);
-    agent_fixture_path(fx, name, dir);
-    snprintf(name, sizeof name, "%s.key", device);
-    agent_fixture_path(fx, name, key);
-    snprintf(name, sizeof name, "%s.pass", device);
-    agent_fixture_path(fx, name, pass);
-    snprintf(port, sizeof port, "%d", fx->broker.port);
+    char out[TEST_BROKER_PATH_MAX] = "/dev/null";
     if (out_name) {
         agent_fixture_path(fx, out_name, out);
     }
-    const char *argv[AGENT_FIXTURE_ARGS_MAX] = {fx->agent_bin,
-                                                "--dir",
-                                                dir,
-                                                "--key",
-                                                key,
-                                                "--device",
-                                                device,
-                                                "--gateway-key",
-                                                fx->gateway_text,
-                                                "-h",
-                                                "127.0.0.1",
-                                                "-p",
-                                                port,
-                                                "--password-file",
-                                                pass};
-    size_t n = 15;
-    if (clock) {
-        argv[n++] = "--test-clock";
-        argv[n++] = clock;
-    }
-    args_append(argv, n, extra);
+    agent_argv a;
+    agent_args(fx, device, clock, extra, &a);
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
@@ -187,7 +200,7 @@ pid_t agent_fixture_spawn(const agent_fixture *fx, const char *device, const cha
         if (out_name) {
             dup2(fd, STDERR_FILENO); /* the agent's log lines too */
         }
-        execv(fx->agent_bin, (char *const *)argv);
+        execv(fx->agent_bin, (char *const *)a.argv);
         _exit(127);
     }
     return pid;

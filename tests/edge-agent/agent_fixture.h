@@ -67,6 +67,11 @@ void agent_fixture_start(agent_fixture *fx, const char *gateway_id, const char *
  * stdout goes to /dev/null. Its pid. */
 pid_t agent_fixture_spawn(const agent_fixture *fx, const char *device, const char *clock,
                           const char *out_name, const char *const *extra);
+/* fogpay-agent for device with the common options and extra, run to its
+ * end with its stdout into out_path (created or truncated; NULL:
+ * /dev/null) and its stderr the test's: its exit status. */
+int agent_fixture_command(const agent_fixture *fx, const char *device, const char *const *extra,
+                          const char *out_path);
 /* agent_fixture_spawn run to its end: its exit status. */
 int agent_fixture_agent(const agent_fixture *fx, const char *device, const char *clock,
                         const char *out_name, const char *const *extra);
