@@ -133,6 +133,21 @@ static void mix__send(int d, const mix_message *m)
     }
 }
 
+/* Device d's first message of a session (payload of len bytes with seq,
+ * published under leaf): signed, the device active with that one message,
+ * and sent. */
+static void mix__start(int d, const uint8_t *payload, size_t len, uint64_t seq, const char *leaf)
+{
+    mix_device *p = &mix[d];
+    p->messages[0].seq = seq;
+    mix__sign(d, payload, len, leaf, &p->messages[0]);
+    p->active = true;
+    p->count = 1;
+    p->sent = 1;
+    p->answered = 0;
+    mix__send(d, &p->messages[0]);
+}
+
 /* The payer's authorisation, the session's first message. */
 static void mix__authorise(int d)
 {
@@ -153,14 +168,8 @@ static void mix__authorise(int d)
     if (fogpay_intent_encode(&in, payload, sizeof payload, &len) != FOGPAY_OK) {
         mix__die("cannot encode an authorisation");
     }
-    p->messages[0].seq = in.seq;
-    mix__sign(d, payload, len, "intent", &p->messages[0]);
-    p->active = true;
-    p->count = 1;
-    p->sent = 1;
-    p->answered = 0;
     p->hold = 0;
-    mix__send(d, &p->messages[0]);
+    mix__start(d, payload, len, in.seq, "intent");
 }
 
 /* The binding of the payer's meter to its charger's tariff and the hold,
@@ -223,13 +232,7 @@ static void mix__capture(int charger)
     if (fogpay_hold_message_encode(&m, payload, sizeof payload, &len) != FOGPAY_OK) {
         mix__die("cannot encode a capture");
     }
-    c->messages[0].seq = m.seq;
-    mix__sign(charger, payload, len, "hold", &c->messages[0]);
-    c->active = true;
-    c->count = 1;
-    c->sent = 1;
-    c->answered = 0;
-    mix__send(charger, &c->messages[0]);
+    mix__start(charger, payload, len, m.seq, "hold");
 }
 
 /* Sends the payer's signed messages while its window has room. */

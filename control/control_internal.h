@@ -113,10 +113,10 @@ fogpay_error control__list_plans(const fogpay_control_context *c, const cJSON *c
                                  control_reply *r);
 fogpay_error control__close_plan(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,
                                  control_reply *r);
-/* What a plan's parties paid and owe (control_statement.c). */
 /* control_plan.c: tells the plan's device where it stands, when online (the
  * context's send_plan_notice); a notice not sent does not undo a command. */
 void control__plan_notice(const fogpay_control_context *c, const char *plan_id);
+/* What a plan's parties paid and owe (control_statement.c). */
 fogpay_error control__get_plan_statement(const fogpay_control_context *c, const cJSON *cmd,
                                          uint64_t now_ms, control_reply *r);
 fogpay_error control__list_arrears(const fogpay_control_context *c, const cJSON *cmd,

@@ -108,6 +108,29 @@ fogpay_error iso20022__finish(iso20022_doc *d, char **xml_out, size_t *len_out)
     return FOGPAY_OK;
 }
 
+void iso20022__adopt(iso20022_doc *d, xmlNodePtr parent, xmlNodePtr holder)
+{
+    for (xmlNodePtr e = holder->children; e != NULL; e = holder->children) {
+        xmlUnlinkNode(e);
+        if (parent == NULL || xmlAddChild(parent, e) == NULL) {
+            xmlFreeNode(e);
+            d->failed = true;
+        }
+    }
+}
+
+fogpay_error iso20022__end(iso20022_doc *d, fogpay_error err, xmlNodePtr holder, char **xml_out,
+                           size_t *len_out)
+{
+    xmlFreeNode(holder);
+    if (err != FOGPAY_OK) {
+        xmlFreeDoc(d->doc);
+        d->doc = NULL;
+        return err;
+    }
+    return iso20022__finish(d, xml_out, len_out);
+}
+
 void iso20022_free(char *xml)
 {
     xmlFree(xml);
@@ -277,18 +300,7 @@ fogpay_error iso20022_statement(fogpay_ledger *l, const char *entity_id, uint16_
         statement__balance(&d, stmt, "OPBD", st->opening_minor, currency, from_ms);
         statement__balance(&d, stmt, "CLBD", st->closing_minor, currency, to_ms);
         statement__summary(&d, stmt, &w, st);
-        for (xmlNodePtr e = w.holder->children; e != NULL; e = w.holder->children) {
-            xmlUnlinkNode(e);
-            if (xmlAddChild(stmt, e) == NULL) {
-                xmlFreeNode(e);
-                d.failed = true;
-            }
-        }
+        iso20022__adopt(&d, stmt, w.holder);
     }
-    xmlFreeNode(w.holder);
-    if (err != FOGPAY_OK) {
-        xmlFreeDoc(d.doc);
-        return err;
-    }
-    return iso20022__finish(&d, xml_out, len_out);
+    return iso20022__end(&d, err, w.holder, xml_out, len_out);
 }

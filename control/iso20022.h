@@ -56,6 +56,13 @@ void iso20022__date(uint64_t time_ms, char out[ISO20022_DATETIME_MAX]);
 void iso20022__entity_id(iso20022_doc *d, xmlNodePtr party, const char *entity_id);
 /* Serialises and frees the tree: FOGPAY_ERR_NO_MEMORY after any failure. */
 fogpay_error iso20022__finish(iso20022_doc *d, char **xml_out, size_t *len_out);
+/* Moves every child of holder (a node of d's outside its tree) under
+ * parent, in order; a NULL parent or a failure sets d->failed. */
+void iso20022__adopt(iso20022_doc *d, xmlNodePtr parent, xmlNodePtr holder);
+/* Frees holder (may be NULL) and ends d as err says: serialised by
+ * iso20022__finish() on FOGPAY_OK, else freed and err returned. */
+fogpay_error iso20022__end(iso20022_doc *d, fogpay_error err, xmlNodePtr holder, char **xml_out,
+                           size_t *len_out);
 
 /* The camt.053 statement of entity_id's account in currency over
  * [from_ms, to_ms), created at now_ms. Errors of fogpay_ledger_statement;

@@ -156,18 +156,7 @@ fogpay_error iso20022_payout_initiation(fogpay_ledger *l, const iso20022_debtor 
         payout__header(&d, message, id, now_ms, number, sum, debtor);
         xmlNodePtr info =
             payout__information(&d, message, id, now_ms, number, sum, debtor, debtor_iban);
-        for (xmlNodePtr e = w.holder->children; e != NULL; e = w.holder->children) {
-            xmlUnlinkNode(e);
-            if (info == NULL || xmlAddChild(info, e) == NULL) {
-                xmlFreeNode(e);
-                d.failed = true;
-            }
-        }
+        iso20022__adopt(&d, info, w.holder);
     }
-    xmlFreeNode(w.holder);
-    if (err != FOGPAY_OK) {
-        xmlFreeDoc(d.doc);
-        return err;
-    }
-    return iso20022__finish(&d, xml_out, len_out);
+    return iso20022__end(&d, err, w.holder, xml_out, len_out);
 }

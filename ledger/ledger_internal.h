@@ -723,6 +723,13 @@ fogpay_error ledger__plan_arrears_end(fogpay_ledger *l, const char *plan_id, uin
 fogpay_error ledger__pay(fogpay_ledger *l, const ledger_payment *pay, uint64_t now_ms,
                          fogpay_transfer *out, int64_t *balance_after);
 
+/* Ends op with err (ledger__op_end()); on FOGPAY_OK *out is t and
+ * *balance_after (may be NULL) the balance of t's debit account after it,
+ * read before op ends. The end of the API's one-transfer operations. */
+fogpay_error ledger__op_end_transfer(fogpay_ledger *l, ledger_op *op, fogpay_error err,
+                                     const fogpay_transfer *t, fogpay_transfer *out,
+                                     int64_t *balance_after);
+
 /* What device_id paid in currency on day (a UTC day number), from
  * device_day_totals. */
 fogpay_error ledger__day_total_db(fogpay_ledger *l, const char *device_id, uint16_t currency,

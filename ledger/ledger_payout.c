@@ -181,18 +181,7 @@ fogpay_error fogpay_ledger_payout(fogpay_ledger *l, const char *entity_id, uint1
     }
     fogpay_transfer t;
     err = payout__write(l, entity_id, currency, amount_minor, reference, now_ms, &t);
-    int64_t balance = 0;
-    if (err == FOGPAY_OK) {
-        err = fogpay_ledger_balance(l, t.debit_account, &balance);
-    }
-    err = ledger__op_end(l, &op, err);
-    if (err == FOGPAY_OK) {
-        *out = t;
-        if (balance_after != NULL) {
-            *balance_after = balance;
-        }
-    }
-    return err;
+    return ledger__op_end_transfer(l, &op, err, &t, out, balance_after);
 }
 
 typedef struct payout_walk {

@@ -489,11 +489,7 @@ fogpay_error fogpay_ledger_fund(fogpay_ledger *l, const char *device_id, uint16_
     }
     fogpay_transfer t;
     err = settle__fund_write(l, device_id, currency, amount_minor, reference, now_ms, &t);
-    err = ledger__op_end(l, &op, err);
-    if (err == FOGPAY_OK) {
-        *out = t;
-    }
-    return err;
+    return ledger__op_end_transfer(l, &op, err, &t, out, NULL);
 }
 
 /* The entity's account pays the device's wallet: the device exists and is
@@ -571,13 +567,20 @@ fogpay_error fogpay_ledger_entity_pay(fogpay_ledger *l, const char *entity_id,
     fogpay_transfer t;
     err = settle__entity_pay_write(l, entity_id, device_id, currency, amount_minor, reference,
                                    now_ms, &t);
+    return ledger__op_end_transfer(l, &op, err, &t, out, balance_after);
+}
+
+fogpay_error ledger__op_end_transfer(fogpay_ledger *l, ledger_op *op, fogpay_error err,
+                                     const fogpay_transfer *t, fogpay_transfer *out,
+                                     int64_t *balance_after)
+{
     int64_t balance = 0;
     if (err == FOGPAY_OK && balance_after != NULL) {
-        err = fogpay_ledger_balance(l, t.debit_account, &balance);
+        err = fogpay_ledger_balance(l, t->debit_account, &balance);
     }
-    err = ledger__op_end(l, &op, err);
+    err = ledger__op_end(l, op, err);
     if (err == FOGPAY_OK) {
-        *out = t;
+        *out = *t;
         if (balance_after != NULL) {
             *balance_after = balance;
         }
@@ -663,9 +666,5 @@ fogpay_error fogpay_ledger_refund(fogpay_ledger *l, uint64_t position, uint64_t 
     }
     fogpay_transfer t;
     err = settle__refund_write(l, position, amount_minor, now_ms, &t);
-    err = ledger__op_end(l, &op, err);
-    if (err == FOGPAY_OK) {
-        *out = t;
-    }
-    return err;
+    return ledger__op_end_transfer(l, &op, err, &t, out, NULL);
 }

@@ -135,6 +135,37 @@ static bool verify__legs_currency(fogpay_ledger *l, const fogpay_transfer *t)
     return true;
 }
 
+/* Whether stored is SHA-256 of previous and record: into *linked, with
+ * FOGPAY_OK, or FOGPAY_ERR_CRYPTO when hashing failed. */
+static fogpay_error verify__chained(const uint8_t previous[FOGPAY_HASH_BYTES],
+                                    const uint8_t *record, size_t record_len,
+                                    const uint8_t stored[FOGPAY_HASH_BYTES], bool *linked)
+{
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    if (fogpay_sha256_pair(previous, FOGPAY_HASH_BYTES, record, record_len, hash) != FOGPAY_OK) {
+        return FOGPAY_ERR_CRYPTO;
+    }
+    *linked = memcmp(hash, stored, FOGPAY_HASH_BYTES) == 0;
+    return FOGPAY_OK;
+}
+
+/* Ends the check of row expected of the chain what ("transfer", "event"):
+ * a problem goes into v->problem as "what expected: problem"
+ * (FOGPAY_ERR_LEDGER_CORRUPT); with none the walk moves on, previous
+ * becoming stored and *checked expected. */
+static fogpay_error verify__next(verify_state *v, const char *what, uint64_t expected,
+                                 const char *problem, uint8_t previous[FOGPAY_HASH_BYTES],
+                                 const uint8_t stored[FOGPAY_HASH_BYTES], uint64_t *checked)
+{
+    if (problem != NULL) {
+        snprintf(v->problem, sizeof v->problem, "%s %" PRIu64 ": %s", what, expected, problem);
+        return FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    memcpy(previous, stored, FOGPAY_HASH_BYTES);
+    *checked = expected;
+    return FOGPAY_OK;
+}
+
 /* Checks the transfer at the walk's current row against everything before
  * it; on failure fills v->bad_position and v->problem. */
 static fogpay_error verify__transfer(sqlite3_stmt *s, verify_state *v)
@@ -162,12 +193,11 @@ static fogpay_error verify__transfer(sqlite3_stmt *s, verify_state *v)
     } else if (!verify__record_matches(&t, stored_record, stored_record_len, record, record_len)) {
         problem = "its stored values differ from the record its hash covers";
     } else {
-        uint8_t hash[FOGPAY_HASH_BYTES];
-        if (fogpay_sha256_pair(v->previous, sizeof v->previous, record, record_len, hash) !=
-            FOGPAY_OK) {
+        bool linked = false;
+        if (verify__chained(v->previous, record, record_len, stored_hash, &linked) != FOGPAY_OK) {
             return FOGPAY_ERR_CRYPTO;
         }
-        if (memcmp(hash, stored_hash, FOGPAY_HASH_BYTES) != 0) {
+        if (!linked) {
             problem = "its chain hash is not SHA-256 of the previous hash and its record";
         } else if (!verify__currency_matches(s, VERIFY_COLUMN_DEBIT_CURRENCY, t.currency) ||
                    !verify__currency_matches(s, VERIFY_COLUMN_CREDIT_CURRENCY, t.currency) ||
@@ -175,14 +205,12 @@ static fogpay_error verify__transfer(sqlite3_stmt *s, verify_state *v)
             problem = "its debit or credit account is missing or in another currency";
         }
     }
-    if (problem != NULL) {
-        snprintf(v->problem, sizeof v->problem, "transfer %" PRIu64 ": %s", expected, problem);
-        return FOGPAY_ERR_LEDGER_CORRUPT;
+    fogpay_error err =
+        verify__next(v, "transfer", expected, problem, v->previous, stored_hash, &v->checked);
+    if (err == FOGPAY_OK) {
+        v->bad_position = 0;
     }
-    memcpy(v->previous, stored_hash, FOGPAY_HASH_BYTES);
-    v->checked = expected;
-    v->bad_position = 0;
-    return FOGPAY_OK;
+    return err;
 }
 
 /* Walks the rows of one chain's statement through check, in position
@@ -238,22 +266,17 @@ static fogpay_error verify__event(sqlite3_stmt *s, verify_state *v)
                encoded_len != record_len || memcmp(encoded, record, record_len) != 0) {
         problem = "its record is not the deterministic encoding of its event";
     } else {
-        uint8_t hash[FOGPAY_HASH_BYTES];
-        if (fogpay_sha256_pair(v->event_previous, sizeof v->event_previous, record, record_len,
-                               hash) != FOGPAY_OK) {
+        bool linked = false;
+        if (verify__chained(v->event_previous, record, record_len, stored_hash, &linked) !=
+            FOGPAY_OK) {
             return FOGPAY_ERR_CRYPTO;
         }
-        if (memcmp(hash, stored_hash, FOGPAY_HASH_BYTES) != 0) {
+        if (!linked) {
             problem = "its chain hash is not SHA-256 of the previous event hash and its record";
         }
     }
-    if (problem != NULL) {
-        snprintf(v->problem, sizeof v->problem, "event %" PRIu64 ": %s", expected, problem);
-        return FOGPAY_ERR_LEDGER_CORRUPT;
-    }
-    memcpy(v->event_previous, stored_hash, FOGPAY_HASH_BYTES);
-    v->events_checked = expected;
-    return FOGPAY_OK;
+    return verify__next(v, "event", expected, problem, v->event_previous, stored_hash,
+                        &v->events_checked);
 }
 
 /* Checks the note movement at the walk's current row against everything
@@ -277,22 +300,17 @@ static fogpay_error verify__note_movement(sqlite3_stmt *s, verify_state *v)
                encoded_len != record_len || memcmp(encoded, record, record_len) != 0) {
         problem = "its record is not the deterministic encoding of its movement";
     } else {
-        uint8_t hash[FOGPAY_HASH_BYTES];
-        if (fogpay_sha256_pair(v->movement_previous, sizeof v->movement_previous, record,
-                               record_len, hash) != FOGPAY_OK) {
+        bool linked = false;
+        if (verify__chained(v->movement_previous, record, record_len, stored_hash, &linked) !=
+            FOGPAY_OK) {
             return FOGPAY_ERR_CRYPTO;
         }
-        if (memcmp(hash, stored_hash, FOGPAY_HASH_BYTES) != 0) {
+        if (!linked) {
             problem = "its chain hash is not SHA-256 of the previous movement hash and its record";
         }
     }
-    if (problem != NULL) {
-        snprintf(v->problem, sizeof v->problem, "note movement %" PRIu64 ": %s", expected, problem);
-        return FOGPAY_ERR_LEDGER_CORRUPT;
-    }
-    memcpy(v->movement_previous, stored_hash, FOGPAY_HASH_BYTES);
-    v->movements_checked = expected;
-    return FOGPAY_OK;
+    return verify__next(v, "note movement", expected, problem, v->movement_previous, stored_hash,
+                        &v->movements_checked);
 }
 
 /* Runs one of the account checks, which return a row only for a problem:

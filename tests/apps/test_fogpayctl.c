@@ -9,43 +9,19 @@
  * the exit status and output.
  */
 #include <CUnit/Basic.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#define CMD_MAX 4096
+#include "testutil.h"
+
 #define OUT_MAX 65536
 
 static const char *fogpayctl;
 static char dir[256];
 static char pub[256];   /* public key text of dev-a */
 static char entity[64]; /* owner of dev-a */
-
-/* Runs a shell command line, captures its stdout into out (NUL-terminated)
- * and returns its exit status, or -1 when it could not run. */
-static int run(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int run(char *out, size_t cap, const char *fmt, ...)
-{
-    char cmd[CMD_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof cmd) {
-        return -1;
-    }
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) {
-        return -1;
-    }
-    size_t len = fread(out, 1, cap - 1, p);
-    out[len] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static void strip_newline(char *s)
 {
@@ -76,44 +52,51 @@ static void provision(void)
     static char out[OUT_MAX];
     snprintf(dir, sizeof dir, "/tmp/fogpay-ctl-XXXXXX");
     CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
-    CU_ASSERT_EQUAL_FATAL(run(out, sizeof out, "%s --db %s/l.db init", fogpayctl, dir), 0);
-    CU_ASSERT_EQUAL_FATAL(run(out, sizeof out, "%s keygen --out %s/dev.key", fogpayctl, dir), 0);
+    CU_ASSERT_EQUAL_FATAL(testutil_shell(out, sizeof out, "%s --db %s/l.db init", fogpayctl, dir),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(
+        testutil_shell(out, sizeof out, "%s keygen --out %s/dev.key", fogpayctl, dir), 0);
     strip_newline(out);
     CU_ASSERT_FATAL(strncmp(out, "ed25519:", 8) == 0);
     copy_text(pub, sizeof pub, out);
-    CU_ASSERT_EQUAL_FATAL(
-        run(out, sizeof out, "%s --db %s/l.db create-entity --name 'Ex Ltd'", fogpayctl, dir), 0);
+    CU_ASSERT_EQUAL_FATAL(testutil_shell(out, sizeof out,
+                                         "%s --db %s/l.db create-entity --name 'Ex Ltd'", fogpayctl,
+                                         dir),
+                          0);
     strip_newline(out);
     CU_ASSERT_FATAL(strncmp(out, "le-", 3) == 0);
     copy_text(entity, sizeof entity, out);
-    CU_ASSERT_EQUAL_FATAL(run(out, sizeof out,
-                              "%s --db %s/l.db register-device --device dev-a --public-key %s "
-                              "--owner %s --per-payment 5.00 --currency EUR",
-                              fogpayctl, dir, pub, entity),
-                          0);
-    CU_ASSERT_EQUAL_FATAL(run(out, sizeof out,
-                              "%s --db %s/l.db fund --device dev-a --currency EUR --amount 10.00",
-                              fogpayctl, dir),
-                          0);
-    CU_ASSERT_EQUAL_FATAL(run(out, sizeof out,
-                              "%s --db %s/l.db fund --device dev-a --currency EUR --amount 2.50 "
-                              "--reference top-up",
-                              fogpayctl, dir),
-                          0);
+    CU_ASSERT_EQUAL_FATAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db register-device --device dev-a --public-key %s "
+                       "--owner %s --per-payment 5.00 --currency EUR",
+                       fogpayctl, dir, pub, entity),
+        0);
+    CU_ASSERT_EQUAL_FATAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db fund --device dev-a --currency EUR --amount 10.00",
+                       fogpayctl, dir),
+        0);
+    CU_ASSERT_EQUAL_FATAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db fund --device dev-a --currency EUR --amount 2.50 "
+                       "--reference top-up",
+                       fogpayctl, dir),
+        0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "balance 12.50 EUR"));
 }
 
 static void cleanup(void)
 {
     char out[256];
-    run(out, sizeof out, "rm -rf %s", dir);
+    testutil_shell(out, sizeof out, "rm -rf %s", dir);
 }
 
 static void test_offline_verify_ok(void)
 {
     static char out[OUT_MAX];
     provision();
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 2 transfers checked"));
     cleanup();
 }
@@ -122,17 +105,20 @@ static void test_offline_export_csv_json(void)
 {
     static char out[OUT_MAX];
     provision();
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db export --format csv", fogpayctl, dir), 0);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out, "%s --db %s/l.db export --format csv", fogpayctl, dir), 0);
     /* A header and one line per transfer. */
     CU_ASSERT_EQUAL(count_lines(out), 3);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, ",10.00,EUR,"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, ",top-up,\n"));
-    CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --db %s/l.db export --format json --device dev-a", fogpayctl, dir),
-        0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --db %s/l.db export --format json --device dev-a", fogpayctl,
+                                   dir),
+                    0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"amount\":\"2.50\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"position\":2"));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db export --format xml", fogpayctl, dir), 2);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out, "%s --db %s/l.db export --format xml", fogpayctl, dir), 2);
     cleanup();
 }
 
@@ -143,8 +129,9 @@ static void test_offline_export_events(void)
     static char out[OUT_MAX], again[OUT_MAX];
     char expected[128];
     provision();
-    CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --db %s/l.db export-events --format csv", fogpayctl, dir), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db export-events --format csv",
+                                   fogpayctl, dir),
+                    0);
     /* A header and one line. */
     CU_ASSERT_EQUAL(count_lines(out), 2);
     const char *header = "position,kind,time_ms,device,";
@@ -153,21 +140,25 @@ static void test_offline_export_events(void)
     snprintf(expected, sizeof expected, ",dev-a,0,,0,,%s,0,0,0,,", entity);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, expected));
     /* CSV is the default. */
-    CU_ASSERT_EQUAL(run(again, sizeof again, "%s --db %s/l.db export-events", fogpayctl, dir), 0);
-    CU_ASSERT_STRING_EQUAL(again, out);
     CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --db %s/l.db export-events --format json", fogpayctl, dir), 0);
+        testutil_shell(again, sizeof again, "%s --db %s/l.db export-events", fogpayctl, dir), 0);
+    CU_ASSERT_STRING_EQUAL(again, out);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db export-events --format json",
+                                   fogpayctl, dir),
+                    0);
     const char *first = "[\n{\"position\":1,\"kind\":0,";
     CU_ASSERT_EQUAL(strncmp(out, first, strlen(first)), 0);
     snprintf(expected, sizeof expected, "\"entity\":\"%s\"", entity);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, expected));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"device\":\"dev-a\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "}\n]\n"));
-    CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --db %s/l.db export-events --format xml 2>&1", fogpayctl, dir), 2);
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s export-events 2>&1", fogpayctl), 2);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --db %s/l.db export-events --format xml 2>&1", fogpayctl,
+                                   dir),
+                    2);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s export-events 2>&1", fogpayctl), 2);
     /* verify counts the events it walked. */
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 2 transfers checked, 1 events checked"));
     cleanup();
 }
@@ -179,43 +170,50 @@ static void test_offline_fees(void)
     static char out[OUT_MAX];
     char platform[64];
     provision();
-    CU_ASSERT_EQUAL_FATAL(
-        run(out, sizeof out, "%s --db %s/l.db create-entity --name 'Platform SE'", fogpayctl, dir),
-        0);
+    CU_ASSERT_EQUAL_FATAL(testutil_shell(out, sizeof out,
+                                         "%s --db %s/l.db create-entity --name 'Platform SE'",
+                                         fogpayctl, dir),
+                          0);
     strip_newline(out);
     copy_text(platform, sizeof platform, out);
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db set-fee --payee dev-a --currency EUR --leg 300:%s "
-                        "--remainder-leg 1",
-                        fogpayctl, dir, platform),
-                    0);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db set-fee --payee dev-a --currency EUR --leg 300:%s "
+                       "--remainder-leg 1",
+                       fogpayctl, dir, platform),
+        0);
     CU_ASSERT_STRING_EQUAL(out, "fee schedule set (event 2)\n");
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db list-fees", fogpayctl, dir), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db list-fees", fogpayctl, dir),
+                    0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"payee\":\t\"dev-a\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"basisPoints\":\t300"));
-    CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --db %s/l.db export-events --format json", fogpayctl, dir), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db export-events --format json",
+                                   fogpayctl, dir),
+                    0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"kind\":9,"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"feeLegs\":[{\"account\":"));
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db set-fee --currency EUR --leg 6000:%s --leg 4000:%s 2>&1",
-                        fogpayctl, dir, platform, platform),
-                    1);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db set-fee --currency EUR --leg 6000:%s --leg 4000:%s 2>&1",
+                       fogpayctl, dir, platform, platform),
+        1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "(fee_over_total)"));
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db set-fee --payee dev-a --currency EUR --leg 300:dev-a 2>&1",
-                        fogpayctl, dir),
-                    1);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db set-fee --payee dev-a --currency EUR --leg 300:dev-a 2>&1",
+                       fogpayctl, dir),
+        1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "(fee_leg_payee)"));
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db set-fee --currency EUR --leg 300:999 2>&1", fogpayctl,
-                        dir),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --db %s/l.db set-fee --currency EUR --leg 300:999 2>&1",
+                                   fogpayctl, dir),
                     1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "(fee_account_unknown)"));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db set-fee --currency EUR --leg 300 2>&1",
-                        fogpayctl, dir),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --db %s/l.db set-fee --currency EUR --leg 300 2>&1",
+                                   fogpayctl, dir),
                     2);
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
     cleanup();
 }
 
@@ -226,43 +224,48 @@ static void test_offline_plan_settle(void)
 {
     static char out[OUT_MAX];
     provision();
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db plan create --plan lease --device dev-a --lender %s "
-                        "--currency EUR --principal 10.00 --rate-basis-points 0 "
-                        "--instalments 2 --period-ms 2592000000 --effective 1700000000000",
-                        fogpayctl, dir, entity),
-                    0);
     CU_ASSERT_EQUAL(
-        run(out, sizeof out,
-            "%s --db %s/l.db plan statement --plan lease --entity %s --at 1700000000001", fogpayctl,
-            dir, entity),
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db plan create --plan lease --device dev-a --lender %s "
+                       "--currency EUR --principal 10.00 --rate-basis-points 0 "
+                       "--instalments 2 --period-ms 2592000000 --effective 1700000000000",
+                       fogpayctl, dir, entity),
+        0);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db plan statement --plan lease --entity %s --at 1700000000001",
+                       fogpayctl, dir, entity),
         0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "on plan lease: paid 0.00 EUR in 0, owes 0.00 (0 of the 0"));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db plan arrears --device dev-a --all true",
-                        fogpayctl, dir),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --db %s/l.db plan arrears --device dev-a --all true",
+                                   fogpayctl, dir),
                     0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"arrears\":\t[]"));
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db plan settle --plan lease --payer lender 2>&1", fogpayctl,
-                        dir),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --db %s/l.db plan settle --plan lease --payer lender 2>&1",
+                                   fogpayctl, dir),
                     2);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "(field_range)"));
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db plan settle --plan lease --payer entity 2>&1", fogpayctl,
-                        dir),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --db %s/l.db plan settle --plan lease --payer entity 2>&1",
+                                   fogpayctl, dir),
                     1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "(settlement_funds)"));
     CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --db %s/l.db plan settle --plan lease", fogpayctl, dir), 0);
+        testutil_shell(out, sizeof out, "%s --db %s/l.db plan settle --plan lease", fogpayctl, dir),
+        0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "plan lease settled: 10.00 EUR from instalment 1"));
-    CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --db %s/l.db plan settle --plan lease 2>&1", fogpayctl, dir), 1);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db plan settle --plan lease 2>&1",
+                                   fogpayctl, dir),
+                    1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "(plan_closed)"));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db plan statement --plan lease --entity %s",
-                        fogpayctl, dir, entity),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --db %s/l.db plan statement --plan lease --entity %s",
+                                   fogpayctl, dir, entity),
                     0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "paid 10.00 EUR in 1, owes 0.00"));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
     cleanup();
 }
 
@@ -275,24 +278,27 @@ static void test_offline_list_devices(void)
 {
     static char out[OUT_MAX];
     provision();
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db register-device --device dev-b --public-key "
-                        "ed25519:%064d --owner %s --certificate-only true",
-                        fogpayctl, dir, 7, entity),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --db %s/l.db register-device --device dev-b --public-key "
+                                   "ed25519:%064d --owner %s --certificate-only true",
+                                   fogpayctl, dir, 7, entity),
                     0);
-    CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --db %s/l.db suspend-device --device dev-b", fogpayctl, dir), 0);
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db list-devices --currency EUR --limit 1",
-                        fogpayctl, dir),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db suspend-device --device dev-b",
+                                   fogpayctl, dir),
+                    0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --db %s/l.db list-devices --currency EUR --limit 1",
+                                   fogpayctl, dir),
                     0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"device\":\t\"dev-a\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"balance\":\t\"12.50\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"perPayment\":\t\"5.00\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"next\":\t\"dev-a\""));
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db list-devices --currency EUR --limit 1 --after dev-a",
-                        fogpayctl, dir),
-                    0);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db list-devices --currency EUR --limit 1 --after dev-a",
+                       fogpayctl, dir),
+        0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"device\":\t\"dev-b\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"status\":\t\"suspended\""));
     CU_ASSERT_PTR_NULL(strstr(out, "dev-a"));
@@ -303,50 +309,58 @@ static void test_offline_plans(void)
 {
     static char out[OUT_MAX];
     provision();
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db plan create --plan loan --device dev-a --lender %s "
-                        "--currency EUR --principal 1200.00 --rate-basis-points 950 "
-                        "--instalments 12 --period-ms 2592000000 --grace-ms 259200000 "
-                        "--collect true --effective 1700000000000",
-                        fogpayctl, dir, entity),
-                    0);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db plan create --plan loan --device dev-a --lender %s "
+                       "--currency EUR --principal 1200.00 --rate-basis-points 950 "
+                       "--instalments 12 --period-ms 2592000000 --grace-ms 259200000 "
+                       "--collect true --effective 1700000000000",
+                       fogpayctl, dir, entity),
+        0);
     CU_ASSERT_STRING_EQUAL(out, "plan loan for dev-a: 1200.00 + 112.43 EUR in 12 instalments\n");
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db plan show --plan loan --at 1700000000000",
-                        fogpayctl, dir),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --db %s/l.db plan show --plan loan --at 1700000000000",
+                                   fogpayctl, dir),
                     0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"amount\":\t\"109.36\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"number\":\t12,"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"amount\":\t\"109.47\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"collect\":\ttrue"));
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db plan close --plan loan --effective 1700000000001",
-                        fogpayctl, dir),
-                    0);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db plan close --plan loan --effective 1700000000001",
+                       fogpayctl, dir),
+        0);
     CU_ASSERT_STRING_EQUAL(out, "plan loan closed from 1700000000001\n");
     CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --db %s/l.db plan list --device dev-a", fogpayctl, dir), 0);
+        testutil_shell(out, sizeof out, "%s --db %s/l.db plan list --device dev-a", fogpayctl, dir),
+        0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"closed\":\ttrue"));
-    CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --db %s/l.db export-events --format json", fogpayctl, dir), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db export-events --format json",
+                                   fogpayctl, dir),
+                    0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"kind\":11,"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"kind\":12,"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"plan\":\"loan\""));
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db plan close --plan loan --effective 1700000000002 2>&1",
-                        fogpayctl, dir),
-                    1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(plan_closed)"));
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db plan create --plan p2 --device dev-a --lender %s "
-                        "--currency EUR --principal 10.00 --rate-basis-points 0 --instalments 0 "
-                        "--period-ms 2592000000 2>&1",
-                        fogpayctl, dir, entity),
-                    1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(plan_terms)"));
     CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --db %s/l.db plan show --plan none 2>&1", fogpayctl, dir), 1);
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db plan close --plan loan --effective 1700000000002 2>&1",
+                       fogpayctl, dir),
+        1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(plan_closed)"));
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db plan create --plan p2 --device dev-a --lender %s "
+                       "--currency EUR --principal 10.00 --rate-basis-points 0 --instalments 0 "
+                       "--period-ms 2592000000 2>&1",
+                       fogpayctl, dir, entity),
+        1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(plan_terms)"));
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db plan show --plan none 2>&1",
+                                   fogpayctl, dir),
+                    1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "(plan_unknown)"));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "ok: 2 transfers checked"));
     cleanup();
 }
@@ -358,42 +372,48 @@ static void test_offline_plan_payees(void)
 {
     static char out[OUT_MAX];
     provision();
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db register-device --device dev-b --public-key "
-                        "ed25519:%064d --owner %s --certificate-only true",
-                        fogpayctl, dir, 7, entity),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --db %s/l.db register-device --device dev-b --public-key "
+                                   "ed25519:%064d --owner %s --certificate-only true",
+                                   fogpayctl, dir, 7, entity),
                     0);
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db plan create --plan loan --device dev-a --lender %s "
-                        "--currency EUR --principal 300.00 --rate-basis-points 0 "
-                        "--instalments 3 --period-ms 2592000000 --shortfall limit "
-                        "--allowed-payee dev-b --allowed-payee %s --effective 1700000000000",
-                        fogpayctl, dir, entity, entity),
-                    0);
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db plan show --plan loan --at 1700000000000",
-                        fogpayctl, dir),
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db plan create --plan loan --device dev-a --lender %s "
+                       "--currency EUR --principal 300.00 --rate-basis-points 0 "
+                       "--instalments 3 --period-ms 2592000000 --shortfall limit "
+                       "--allowed-payee dev-b --allowed-payee %s --effective 1700000000000",
+                       fogpayctl, dir, entity, entity),
+        0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --db %s/l.db plan show --plan loan --at 1700000000000",
+                                   fogpayctl, dir),
                     0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"allowedPayees\":\t[\"dev-b\", \""));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, entity));
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db plan create --plan loan --device dev-a --lender %s "
-                        "--currency EUR --principal 200.00 --rate-basis-points 0 "
-                        "--instalments 2 --period-ms 2592000000 --shortfall limit "
-                        "--allowed-payee %s,dev-b --effective 1700000000001",
-                        fogpayctl, dir, entity, entity),
-                    0);
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db plan show --plan loan", fogpayctl, dir),
-                    0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\", \"dev-b\"]"));
     CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --db %s/l.db export-events --format json", fogpayctl, dir), 0);
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db plan create --plan loan --device dev-a --lender %s "
+                       "--currency EUR --principal 200.00 --rate-basis-points 0 "
+                       "--instalments 2 --period-ms 2592000000 --shortfall limit "
+                       "--allowed-payee %s,dev-b --effective 1700000000001",
+                       fogpayctl, dir, entity, entity),
+        0);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out, "%s --db %s/l.db plan show --plan loan", fogpayctl, dir),
+        0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\", \"dev-b\"]"));
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db export-events --format json",
+                                   fogpayctl, dir),
+                    0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"payees\":[\"dev-b\","));
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db plan create --plan p2 --device dev-a --lender %s "
-                        "--currency EUR --principal 10.00 --rate-basis-points 0 --instalments 1 "
-                        "--period-ms 2592000000 --shortfall limit --allowed-payee nobody 2>&1",
-                        fogpayctl, dir, entity),
-                    1);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db plan create --plan p2 --device dev-a --lender %s "
+                       "--currency EUR --principal 10.00 --rate-basis-points 0 --instalments 1 "
+                       "--period-ms 2592000000 --shortfall limit --allowed-payee nobody 2>&1",
+                       fogpayctl, dir, entity),
+        1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "(unknown_payee)"));
     cleanup();
 }
@@ -403,27 +423,31 @@ static void test_offline_refusals(void)
     static char out[OUT_MAX];
     provision();
     /* The same device again: the ledger refuses a duplicate. */
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db register-device --device dev-a --public-key "
-                        "%s --owner %s 2>&1",
-                        fogpayctl, dir, pub, entity),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --db %s/l.db register-device --device dev-a --public-key "
+                                   "%s --owner %s 2>&1",
+                                   fogpayctl, dir, pub, entity),
                     1);
     /* More decimals than the currency has, and an unknown currency. */
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db fund --device dev-a --currency EUR --amount 1.505 2>&1",
-                        fogpayctl, dir),
-                    2);
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db fund --device dev-a --currency XXZ --amount 1 2>&1",
-                        fogpayctl, dir),
-                    2);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db fund --device dev-a --currency EUR --amount 1.505 2>&1",
+                       fogpayctl, dir),
+        2);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db fund --device dev-a --currency XXZ --amount 1 2>&1",
+                       fogpayctl, dir),
+        2);
     /* Funding a device that does not exist. */
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db fund --device nobody --currency EUR --amount 1 2>&1",
-                        fogpayctl, dir),
-                    1);
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/none.db verify 2>&1", fogpayctl, dir), 1);
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s frobnicate 2>&1", fogpayctl), 2);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db fund --device nobody --currency EUR --amount 1 2>&1",
+                       fogpayctl, dir),
+        1);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out, "%s --db %s/none.db verify 2>&1", fogpayctl, dir), 1);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s frobnicate 2>&1", fogpayctl), 2);
     cleanup();
 }
 
@@ -433,32 +457,34 @@ static void test_offline_tamper(void)
 {
     static char out[OUT_MAX];
     provision();
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "sqlite3 %s/l.db \"SELECT 'DROP TRIGGER ' || name || ';' FROM "
-                        "sqlite_master WHERE type = 'trigger'\" | sqlite3 %s/l.db",
-                        dir, dir),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "sqlite3 %s/l.db \"SELECT 'DROP TRIGGER ' || name || ';' FROM "
+                                   "sqlite_master WHERE type = 'trigger'\" | sqlite3 %s/l.db",
+                                   dir, dir),
                     0);
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "sqlite3 %s/l.db \"SELECT name FROM sqlite_master WHERE type = 'table' "
-                        "AND name LIKE 'transfer%%' ORDER BY length(name) LIMIT 1\"",
-                        dir),
-                    0);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "sqlite3 %s/l.db \"SELECT name FROM sqlite_master WHERE type = 'table' "
+                       "AND name LIKE 'transfer%%' ORDER BY length(name) LIMIT 1\"",
+                       dir),
+        0);
     strip_newline(out);
     char table[64];
     copy_text(table, sizeof table, out);
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "sqlite3 %s/l.db \"SELECT name FROM pragma_table_info('%s') WHERE name "
-                        "LIKE 'amount%%' LIMIT 1\"",
-                        dir, table),
-                    0);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "sqlite3 %s/l.db \"SELECT name FROM pragma_table_info('%s') WHERE name "
+                       "LIKE 'amount%%' LIMIT 1\"",
+                       dir, table),
+        0);
     strip_newline(out);
     char column[64];
     copy_text(column, sizeof column, out);
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "sqlite3 %s/l.db \"UPDATE %s SET %s = %s + 1 WHERE rowid = 2\"", dir, table,
-                        column, column),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "sqlite3 %s/l.db \"UPDATE %s SET %s = %s + 1 WHERE rowid = 2\"",
+                                   dir, table, column, column),
                     0);
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 1);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "corrupt at position 2"));
     cleanup();
 }
@@ -470,49 +496,52 @@ static void test_offline_bank(void)
 {
     static char out[OUT_MAX];
     provision();
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db statement --entity %s --currency EUR --from 0 "
-                        "--to 99999999999999 2>/dev/null",
-                        fogpayctl, dir, entity),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --db %s/l.db statement --entity %s --currency EUR --from 0 "
+                                   "--to 99999999999999 2>/dev/null",
+                                   fogpayctl, dir, entity),
                     0);
     CU_ASSERT_EQUAL(strncmp(out, "<?xml", 5), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"));
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db statement --entity %s --currency EUR --from 5 --to 4 "
-                        "2>&1",
-                        fogpayctl, dir, entity),
-                    1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(period_reversed)"));
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db payout --entity %s --currency EUR --amount 1.00 2>&1",
-                        fogpayctl, dir, entity),
-                    1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(bank_reference_missing)"));
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "%s --db %s/l.db payout-initiation --currency EUR --from 0 --to 5 "
-                        "--debtor-name Ops --debtor-iban FR1420041010050500013M02606 2>&1",
-                        fogpayctl, dir),
-                    1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(payout_none)"));
     CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --db %s/l.db export-entity --entity %s", fogpayctl, dir, entity),
-        0);
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db statement --entity %s --currency EUR --from 5 --to 4 "
+                       "2>&1",
+                       fogpayctl, dir, entity),
+        1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(period_reversed)"));
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db payout --entity %s --currency EUR --amount 1.00 2>&1",
+                       fogpayctl, dir, entity),
+        1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(bank_reference_missing)"));
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db payout-initiation --currency EUR --from 0 --to 5 "
+                       "--debtor-name Ops --debtor-iban FR1420041010050500013M02606 2>&1",
+                       fogpayctl, dir),
+        1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(payout_none)"));
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db export-entity --entity %s",
+                                   fogpayctl, dir, entity),
+                    0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"name\":\t\"Ex Ltd\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"device\":\t\"dev-a\""));
-    CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --db %s/l.db erase-entity --entity %s", fogpayctl, dir, entity),
-        0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db erase-entity --entity %s",
+                                   fogpayctl, dir, entity),
+                    0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "erased (event"));
-    CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --db %s/l.db export-entity --entity %s", fogpayctl, dir, entity),
-        0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db export-entity --entity %s",
+                                   fogpayctl, dir, entity),
+                    0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"personalErased\":\ttrue"));
     CU_ASSERT_PTR_NULL(strstr(out, "Ex Ltd"));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db erase-entity --entity %s 2>&1", fogpayctl,
-                        dir, entity),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db erase-entity --entity %s 2>&1",
+                                   fogpayctl, dir, entity),
                     1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "(personal_data_erased)"));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --db %s/l.db verify", fogpayctl, dir), 0);
     cleanup();
 }
 

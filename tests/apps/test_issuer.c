@@ -42,14 +42,7 @@ static int issuer(const char *fmt, ...)
     va_end(ap);
     char cmd[CMD_MAX];
     snprintf(cmd, sizeof cmd, "cd %s && %s --db i.db %s 2>err.txt", dir, issuer_bin, args);
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) {
-        return -1;
-    }
-    size_t len = fread(out, 1, sizeof out - 1, p);
-    out[len] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return testutil_shell(out, sizeof out, "%s", cmd);
 }
 
 /* The first line of out, its newline removed, into text. */

@@ -18,7 +18,6 @@
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +35,6 @@
  * bit, so paging crosses FOGPAY_STORE_LIST_MAX twice. */
 #define CHAIN_MAX    2600
 #define CONNINFO_MAX 512
-#define CMD_MAX      4096
 #define OUT_MAX      (1024 * 1024)
 /* Rounds of the two-handle race; each is one contested append. */
 #define RACE_ROUNDS 12
@@ -1403,29 +1401,6 @@ static void test_durable_across_reopen(void)
 
 /* The tools. */
 
-/* Runs a shell command line, captures its stdout into out and returns its
- * exit status, or -1 when it could not run. */
-static int run(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int run(char *out, size_t cap, const char *fmt, ...)
-{
-    char cmd[CMD_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof cmd) {
-        return -1;
-    }
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) {
-        return -1;
-    }
-    size_t len = fread(out, 1, cap - 1, p);
-    out[len] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* Copies the ledger's chain (record and hash of every transfer, in order)
  * into the store as gateway gw, in one batch. The records are read through
  * the ledger, which rebuilds each from its row (the row does not keep a
@@ -1499,50 +1474,57 @@ static void test_fogpay_cloud_tool(void)
     static char expected[OUT_MAX];
     char dir[300];
     snprintf(dir, sizeof dir, "%s/tool-%u", tmp_dir, ++store_counter);
-    CU_ASSERT_EQUAL_FATAL(run(out, sizeof out, "mkdir -p %s", dir), 0);
+    CU_ASSERT_EQUAL_FATAL(testutil_shell(out, sizeof out, "mkdir -p %s", dir), 0);
     char conninfo[CONNINFO_MAX];
     fresh_conninfo(conninfo, sizeof conninfo);
 
     /* A real gateway ledger with three fundings, one with a reference. */
-    CU_ASSERT_EQUAL_FATAL(run(out, sizeof out, "%s --db %s/l.db init", ctl, dir), 0);
-    CU_ASSERT_EQUAL_FATAL(run(out, sizeof out, "%s keygen --out %s/dev.key", ctl, dir), 0);
+    CU_ASSERT_EQUAL_FATAL(testutil_shell(out, sizeof out, "%s --db %s/l.db init", ctl, dir), 0);
+    CU_ASSERT_EQUAL_FATAL(testutil_shell(out, sizeof out, "%s keygen --out %s/dev.key", ctl, dir),
+                          0);
     char device_key[FOGPAY_PUBLIC_KEY_TEXT_MAX];
     snprintf(device_key, sizeof device_key, "%.*s", (int)strcspn(out, "\n"), out);
     CU_ASSERT_EQUAL_FATAL(
-        run(out, sizeof out, "%s --db %s/l.db create-entity --name 'Ex Ltd'", ctl, dir), 0);
+        testutil_shell(out, sizeof out, "%s --db %s/l.db create-entity --name 'Ex Ltd'", ctl, dir),
+        0);
     char entity[64];
     snprintf(entity, sizeof entity, "%.*s", (int)strcspn(out, "\n"), out);
-    CU_ASSERT_EQUAL_FATAL(run(out, sizeof out,
-                              "%s --db %s/l.db register-device --device dev-a --public-key %s "
-                              "--owner %s --currency EUR",
-                              ctl, dir, device_key, entity),
-                          0);
+    CU_ASSERT_EQUAL_FATAL(
+        testutil_shell(out, sizeof out,
+                       "%s --db %s/l.db register-device --device dev-a --public-key %s "
+                       "--owner %s --currency EUR",
+                       ctl, dir, device_key, entity),
+        0);
     const char *amounts[] = {"10.00", "2.50", "0.07"};
     for (size_t i = 0; i < 3; i++) {
-        CU_ASSERT_EQUAL_FATAL(run(out, sizeof out,
-                                  "%s --db %s/l.db fund --device dev-a --currency EUR "
-                                  "--amount %s --reference top-%zu",
-                                  ctl, dir, amounts[i], i),
+        CU_ASSERT_EQUAL_FATAL(testutil_shell(out, sizeof out,
+                                             "%s --db %s/l.db fund --device dev-a --currency EUR "
+                                             "--amount %s --reference top-%zu",
+                                             ctl, dir, amounts[i], i),
                               0);
     }
     CU_ASSERT_EQUAL_FATAL(
-        run(expected, sizeof expected, "%s --db %s/l.db export --format csv", ctl, dir), 0);
+        testutil_shell(expected, sizeof expected, "%s --db %s/l.db export --format csv", ctl, dir),
+        0);
 
     /* The cloud: init, its key, the gateway, its chain copied in. */
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' init", cloud, conninfo), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --store '%s' init", cloud, conninfo), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, use_pg ? "postgresql" : "sqlite"));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s keygen --out %s/cloud.key", cloud, dir), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s keygen --out %s/cloud.key", cloud, dir), 0);
     CU_ASSERT_EQUAL(strncmp(out, "ed25519:", 8), 0);
     char gateway_key[FOGPAY_PUBLIC_KEY_TEXT_MAX];
     snprintf(gateway_key, sizeof gateway_key, "%.*s", (int)strcspn(out, "\n"), out);
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' add-gateway --id gw-1 --public-key %s",
-                        cloud, conninfo, gateway_key),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --store '%s' add-gateway --id gw-1 --public-key %s", cloud,
+                                   conninfo, gateway_key),
                     0);
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' add-gateway --id gw-1 --public-key %s",
-                        cloud, conninfo, gateway_key),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --store '%s' add-gateway --id gw-1 --public-key %s", cloud,
+                                   conninfo, gateway_key),
                     1);
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' add-gateway --id gw-2", cloud, conninfo),
-                    2);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out, "%s --store '%s' add-gateway --id gw-2", cloud, conninfo),
+        2);
     fogpay_store *s = open_store(conninfo, false);
     char path[400];
     snprintf(path, sizeof path, "%s/l.db", dir);
@@ -1551,71 +1533,82 @@ static void test_fogpay_cloud_tool(void)
     fogpay_store_close(s);
 
     /* The gateway's CSV, byte for byte. */
-    CU_ASSERT_EQUAL(run(out, sizeof out,
-                        "FOGPAY_STORE='%s' %s transfers --gateway gw-1 --format csv", conninfo,
-                        cloud),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "FOGPAY_STORE='%s' %s transfers --gateway gw-1 --format csv",
+                                   conninfo, cloud),
                     0);
     CU_ASSERT_STRING_EQUAL(out, expected);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "top-2"));
-    CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --store '%s' transfers --format json --from 1", cloud, conninfo),
-        0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --store '%s' transfers --format json --from 1", cloud,
+                                   conninfo),
+                    0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"gateway\":\"gw-1\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"amount\":\"0.07\""));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' transfers --format xml", cloud, conninfo),
-                    2);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out, "%s --store '%s' transfers --format xml", cloud, conninfo),
+        2);
 
     /* The gateway's event CSV and JSON, byte for byte. */
-    CU_ASSERT_EQUAL_FATAL(
-        run(expected, sizeof expected, "%s --db %s/l.db export-events --format csv", ctl, dir), 0);
-    CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --store '%s' events --gateway gw-1 --format csv", cloud, conninfo),
-        0);
+    CU_ASSERT_EQUAL_FATAL(testutil_shell(expected, sizeof expected,
+                                         "%s --db %s/l.db export-events --format csv", ctl, dir),
+                          0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --store '%s' events --gateway gw-1 --format csv", cloud,
+                                   conninfo),
+                    0);
     CU_ASSERT_STRING_EQUAL(out, expected);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "dev-a"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, entity));
-    CU_ASSERT_EQUAL_FATAL(
-        run(expected, sizeof expected, "%s --db %s/l.db export-events --format json", ctl, dir), 0);
+    CU_ASSERT_EQUAL_FATAL(testutil_shell(expected, sizeof expected,
+                                         "%s --db %s/l.db export-events --format json", ctl, dir),
+                          0);
     CU_ASSERT_PTR_NOT_NULL(strstr(expected, "\"device\":\"dev-a\""));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' events --format json --device dev-a",
-                        cloud, conninfo),
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out,
+                                   "%s --store '%s' events --format json --device dev-a", cloud,
+                                   conninfo),
                     0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"gateway\":\"gw-1\",\"event\":{\"position\":1,"));
     /* Every event, each line a gateway column and the gateway's line. */
-    CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --store '%s' events --entity %s", cloud, conninfo, entity), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --store '%s' events --entity %s", cloud,
+                                   conninfo, entity),
+                    0);
     CU_ASSERT_EQUAL(strncmp(out, "gateway,position,kind,", 22), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\ngw-1,1,0,"));
-    CU_ASSERT_EQUAL(
-        run(out, sizeof out, "%s --store '%s' events --device dev-none", cloud, conninfo), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --store '%s' events --device dev-none",
+                                   cloud, conninfo),
+                    0);
     CU_ASSERT_STRING_EQUAL(out, "gateway,position,kind,time_ms,device,seq,meter,quantity,unit,"
                                 "entity,role,effective_ms,status,usage_hash,chain_hash\n");
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' events --to soon", cloud, conninfo), 2);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out, "%s --store '%s' events --to soon", cloud, conninfo), 2);
 
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' gateways", cloud, conninfo), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --store '%s' gateways", cloud, conninfo),
+                    0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "gw-1\t3\t2\t2\t"));
     char event_head[64];
     snprintf(event_head, sizeof event_head, "\t%llu\t", (unsigned long long)events);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, event_head));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' gateways --format json", cloud, conninfo),
-                    0);
+    CU_ASSERT_EQUAL(
+        testutil_shell(out, sizeof out, "%s --store '%s' gateways --format json", cloud, conninfo),
+        0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"position\":3"));
     snprintf(event_head, sizeof event_head, "\"eventPosition\":%llu,", (unsigned long long)events);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, event_head));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' verify", cloud, conninfo), 0);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --store '%s' verify", cloud, conninfo), 0);
     CU_ASSERT_STRING_EQUAL(out, "ok: 3 transfers checked\n");
     tamper(conninfo, "UPDATE transfers SET amount_minor = 3 WHERE gateway_id = 'gw-1' AND "
                      "position = 2");
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' verify", cloud, conninfo), 1);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --store '%s' verify", cloud, conninfo), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "gateway gw-1 at position 2"));
     CU_ASSERT_PTR_NULL(strstr(out, "event chain"));
     tamper(conninfo, "UPDATE transfers SET amount_minor = 250 WHERE gateway_id = 'gw-1' AND "
                      "position = 2");
     tamper(conninfo, "DELETE FROM events WHERE gateway_id = 'gw-1' AND position = 1");
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s --store '%s' verify", cloud, conninfo), 1);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s --store '%s' verify", cloud, conninfo), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "gateway gw-1 at position 1: in the event chain"));
-    CU_ASSERT_EQUAL(run(out, sizeof out, "%s verify 2>/dev/null", cloud), 2);
-    run(out, sizeof out, "rm -rf %s", dir);
+    CU_ASSERT_EQUAL(testutil_shell(out, sizeof out, "%s verify 2>/dev/null", cloud), 2);
+    testutil_shell(out, sizeof out, "rm -rf %s", dir);
 }
 
 static void add_tests(CU_pSuite suite)

@@ -55,10 +55,10 @@
 #include <MQTTClient.h>
 #include <cjson/cJSON.h>
 
+#include "agent_fixture.h"
 #include "broker.h"
 #include "fogpay_cose.h"
 #include "fogpay_hash.h"
-#include "fogpay_password.h"
 #include "ledger.h"
 #include "pg.h"
 #include "store.h"
@@ -67,7 +67,6 @@
 #define EUR         978
 #define GATEWAYS    2
 #define INGESTS_MAX 2
-#define ARGS_MAX    40
 /* Longest wait for the cloud to catch up: the gateways' sync timeout is
  * 1 s and doubles while the cloud is away, so a few seconds of partition
  * are made up well within this. */
@@ -82,12 +81,12 @@ static const char *ctl_bin;
 static const char *ingest_bin;
 static const char *cloud_bin;
 
+/* A gateway: its broker, ledger, key and operator as the agent tests
+ * have theirs (agent_fixture.h), and where its key is. */
 typedef struct gateway {
     const char *id;
-    test_broker broker;
-    char db[TEST_BROKER_PATH_MAX];
+    agent_fixture fx;
     char key_path[TEST_BROKER_PATH_MAX];
-    char key_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
 } gateway;
 
 static gateway gws[GATEWAYS] = {{.id = "gw-north"}, {.id = "gw-south"}};
@@ -107,7 +106,7 @@ static void path_work(const char *name, char *out)
 
 static void gw_path(const gateway *g, const char *name, char *out)
 {
-    test_broker_path(&g->broker, name, out, TEST_BROKER_PATH_MAX);
+    test_broker_path(&g->fx.broker, name, out, TEST_BROKER_PATH_MAX);
 }
 
 /* ---- the cloud: store, broker, ingest ------------------------------------ */
@@ -190,72 +189,31 @@ static int ingest_log_count(int i, const char *text)
 
 /* ---- gateways ------------------------------------------------------------- */
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fputs(text, f);
-    fclose(f);
-    chmod(path, 0600);
-}
-
-static void register_device(fogpay_ledger *l, gateway *g, const char *id, const char *entity,
-                            uint64_t fund)
-{
-    fogpay_key *key = NULL;
-    char path[TEST_BROKER_PATH_MAX], name[64], hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
-    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key), FOGPAY_OK);
-    snprintf(name, sizeof name, "%s.key", id);
-    gw_path(g, name, path);
-    CU_ASSERT_EQUAL_FATAL(fogpay_key_save(key, path, false), FOGPAY_OK);
-    snprintf(name, sizeof name, "%s.pass", id);
-    gw_path(g, name, path);
-    write_text(path, id);
-    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash(id, strlen(id), 1000, hash, sizeof hash), FOGPAY_OK);
-    fogpay_device_limits none = {0, 0, 0};
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_register(l, id, key, hash, entity, &none, 1000),
-                          FOGPAY_OK);
-    fogpay_transfer t;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, id, EUR, fund, "initial", 2000, &t), FOGPAY_OK);
-    fogpay_key_free(key);
-}
-
 /* Provisions gateway g (key, ledger with a legal entity and two funded
  * devices), registers its key with the cloud and starts its broker with the
  * plugin, sync and the bridge to the cloud broker. */
 static bool gateway_start(gateway *g)
 {
-    if (!test_broker_init(&g->broker)) {
+    g->fx.agent_bin = agent_bin;
+    g->fx.ctl_bin = ctl_bin;
+    if (!agent_fixture_init(&g->fx)) {
         return false;
     }
-    gw_path(g, "ledger.db", g->db);
     gw_path(g, "gateway.key", g->key_path);
-    fogpay_key *key = NULL;
-    if (fogpay_key_generate(FOGPAY_ALG_EDDSA, &key) != FOGPAY_OK ||
-        fogpay_key_save(key, g->key_path, false) != FOGPAY_OK ||
-        fogpay_key_public_text(key, g->key_text, sizeof g->key_text) != FOGPAY_OK) {
-        fogpay_key_free(key);
-        return false;
-    }
-    fogpay_key_free(key);
     /* The operator "ops" (password "ops-pass") for fogpayctl online. */
-    char operators[TEST_BROKER_PATH_MAX], hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
-    char line[FOGPAY_PASSWORD_HASH_TEXT_MAX + 8];
+    char operators[TEST_BROKER_PATH_MAX];
     gw_path(g, "operators", operators);
-    fogpay_password_hash("ops-pass", 8, 1000, hash, sizeof hash);
-    snprintf(line, sizeof line, "ops:%s\n", hash);
-    write_text(operators, line);
     fogpay_ledger *l = NULL;
-    if (fogpay_ledger_open(g->db, true, &l) != FOGPAY_OK) {
+    if (fogpay_ledger_open(g->fx.db_path, true, &l) != FOGPAY_OK) {
         return false;
     }
     fogpay_entity_personal p = {"Example Vending GmbH", "ops@example.invalid", NULL};
     char entity[FOGPAY_ENTITY_ID_MAX + 1];
     CU_ASSERT_EQUAL(fogpay_ledger_entity_create(l, &p, 1000, entity), FOGPAY_OK);
-    register_device(l, g, "dev-a", entity, 1000000);
-    register_device(l, g, "dev-b", entity, 100);
+    agent_fixture_register(&g->fx, l, "dev-a", entity, 1000000);
+    agent_fixture_register(&g->fx, l, "dev-b", entity, 100);
     fogpay_ledger_close(l);
-    if (cloud_tool(NULL, "add-gateway", "--id", g->id, "--public-key", g->key_text) != 0) {
+    if (cloud_tool(NULL, "add-gateway", "--id", g->id, "--public-key", g->fx.gateway_text) != 0) {
         return false;
     }
     char conf[TEST_BROKER_CONF_MAX];
@@ -279,9 +237,9 @@ static bool gateway_start(gateway *g)
              "restart_timeout 1\n"
              "topic fogpay/v1/gw/%s/batch out 1\n"
              "topic fogpay/v1/gw/%s/ack in 1\n",
-             getenv("FOGPAY_PLUGIN"), g->db, g->id, g->key_path, operators, cloud_key_text,
+             getenv("FOGPAY_PLUGIN"), g->fx.db_path, g->id, g->key_path, operators, cloud_key_text,
              cloud.port, g->id, g->id, g->id);
-    return test_broker_start(&g->broker, conf);
+    return test_broker_start(&g->fx.broker, conf);
 }
 
 /* Runs fogpay-agent as dev-a of gateway g with the subcommand words in
@@ -290,32 +248,10 @@ static bool gateway_start(gateway *g)
 static int agent_run_to(gateway *g, const char *const *tail, bool background, pid_t *pid_out,
                         const char *out_path)
 {
-    char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], pass[TEST_BROKER_PATH_MAX], port[16];
-    gw_path(g, "state-dev-a", dir);
-    gw_path(g, "dev-a.key", key);
-    gw_path(g, "dev-a.pass", pass);
-    snprintf(port, sizeof port, "%d", g->broker.port);
-    const char *argv[ARGS_MAX] = {
-        agent_bin, "--dir",           dir,         "--key", key,         "--device",
-        "dev-a",   "--gateway-key",   g->key_text, "-h",    "127.0.0.1", "-p",
-        port,      "--password-file", pass};
-    size_t n = 15;
-    for (size_t i = 0; tail[i] != NULL && n < ARGS_MAX - 1; i++) {
-        argv[n++] = tail[i];
-    }
-    argv[n] = NULL;
     if (!background) {
-        return testutil_command(argv, out_path);
+        return agent_fixture_command(&g->fx, "dev-a", tail, out_path);
     }
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        dup2(fd, STDOUT_FILENO);
-        execv(agent_bin, (char *const *)argv);
-        _exit(127);
-    }
-    *pid_out = pid;
+    *pid_out = agent_fixture_spawn(&g->fx, "dev-a", NULL, NULL, tail);
     return 0;
 }
 
@@ -347,7 +283,7 @@ static positions positions_of(const gateway *g)
     fogpay_ledger *l = NULL;
     uint8_t hash[FOGPAY_HASH_BYTES];
     fogpay_sync_state st = {0};
-    if (fogpay_ledger_open(g->db, false, &l) == FOGPAY_OK) {
+    if (fogpay_ledger_open(g->fx.db_path, false, &l) == FOGPAY_OK) {
         fogpay_ledger_chain_head(l, &p.head, hash);
         fogpay_ledger_event_head(l, &p.event_head, hash);
         fogpay_ledger_sync_get(l, &st);
@@ -391,7 +327,7 @@ static bool sync_wait(const gateway *g)
             g->id, SYNC_WAIT_MS, (unsigned long long)p.head, (unsigned long long)p.acked,
             (unsigned long long)p.cloud, (unsigned long long)p.event_head,
             (unsigned long long)p.event_acked, (unsigned long long)p.event_cloud);
-    test_broker_dump_log(&g->broker);
+    test_broker_dump_log(&g->fx.broker);
     return false;
 }
 
@@ -402,7 +338,8 @@ static void compare_exports(const gateway *g, const char *ctl_command, const cha
     char ours[TEST_BROKER_PATH_MAX], theirs[TEST_BROKER_PATH_MAX];
     gw_path(g, "export.csv", ours);
     path_work("cloud-export.csv", theirs);
-    const char *export_argv[] = {ctl_bin, "--db", g->db, ctl_command, "--format", "csv", NULL};
+    const char *export_argv[] = {ctl_bin,    "--db", g->fx.db_path, ctl_command,
+                                 "--format", "csv",  NULL};
     CU_ASSERT_EQUAL(testutil_command(export_argv, ours), 0);
     CU_ASSERT_EQUAL(cloud_tool(theirs, cloud_command, "--gateway", g->id, "--format", "csv"), 0);
     size_t ours_len = 0, theirs_len = 0;
@@ -428,7 +365,7 @@ static void compare_with_cloud(const gateway *g)
     compare_exports(g, "export", "transfers");
     compare_exports(g, "export-events", "events");
     CU_ASSERT_EQUAL(cloud_tool(NULL, "verify", NULL, NULL, NULL, NULL), 0);
-    const char *verify_argv[] = {ctl_bin, "--db", g->db, "verify", NULL};
+    const char *verify_argv[] = {ctl_bin, "--db", g->fx.db_path, "verify", NULL};
     CU_ASSERT_EQUAL(testutil_command(verify_argv, NULL), 0);
 }
 
@@ -463,7 +400,7 @@ static int suite_stop(void)
         ingest_signal(i, SIGTERM);
     }
     for (int i = 0; i < GATEWAYS; i++) {
-        test_broker_cleanup(&gws[i].broker);
+        agent_fixture_cleanup(&gws[i].fx);
     }
     test_broker_cleanup(&cloud);
     testutil_rmtree(work);
@@ -498,7 +435,7 @@ static void make_events(gateway *g)
     const char *usage[] = {"usage", "--meter", "m-1", "--quantity", "7", "--unit", "kWh", NULL};
     CU_ASSERT_EQUAL(agent_run(g, usage, false, NULL), 0); /* stored */
     fogpay_ledger *l = NULL;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
     uint64_t now = (uint64_t)time(NULL) * 1000u;
     CU_ASSERT_EQUAL(fogpay_ledger_device_set_status(l, "dev-b", FOGPAY_DEVICE_SUSPENDED, now),
                     FOGPAY_OK);
@@ -744,7 +681,7 @@ static size_t batch_of(const gateway *g, uint64_t first, uint64_t last, uint64_t
                        size_t cap)
 {
     fogpay_ledger *l = NULL;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
     fogpay_batch_header h = {0};
     snprintf(h.gateway_id, sizeof h.gateway_id, "%s", g->id);
     h.batch_seq = batch_seq;
@@ -939,7 +876,7 @@ static void test_fees(void)
 {
     gateway *g = &gws[0];
     fogpay_ledger *l = NULL;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
     uint64_t now = (uint64_t)time(NULL) * 1000u;
     fogpay_entity_personal p = {"Platform Operator SE", NULL, NULL};
     char platform[FOGPAY_ENTITY_ID_MAX + 1];
@@ -965,7 +902,7 @@ static void test_fees(void)
 
     const char *pay[] = {"pay", "--to", "dev-b", "--amount", "30.01", "--currency", "EUR", NULL};
     CU_ASSERT_EQUAL(agent_run(g, pay, false, NULL), 0);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
     uint64_t head = 0;
     uint8_t hash[FOGPAY_HASH_BYTES];
     fogpay_transfer t;
@@ -996,7 +933,7 @@ static void test_fees(void)
     char *text = testutil_read_file(out, NULL);
     CU_ASSERT_PTR_NOT_NULL(text != NULL ? strstr(text, "fee_leg_payer") : NULL);
     free(text);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
     uint64_t head_after = 0;
     int64_t a_after = 0, b_after = 0, fee_after = 0;
     CU_ASSERT_EQUAL(fogpay_ledger_chain_head(l, &head_after, hash), FOGPAY_OK);
@@ -1054,39 +991,13 @@ static cloud_instalments cloud_instalments_of(const gateway *g, uint64_t account
 /* fogpayctl online on g as the operator, with args (NULL-terminated). */
 static int operator_run(gateway *g, const char *const *args)
 {
-    char port[16], password_file[TEST_BROKER_PATH_MAX], log[TEST_BROKER_PATH_MAX];
-    snprintf(port, sizeof port, "%d", g->broker.port);
-    gw_path(g, "ops.password", password_file);
-    gw_path(g, "fogpayctl.log", log);
-    write_text(password_file, "ops-pass\n");
-    const char *argv[ARGS_MAX] = {ctl_bin, "-h",  "127.0.0.1",       "-p",         port,
-                                  "-u",    "ops", "--password-file", password_file};
-    size_t n = 9;
-    for (size_t i = 0; args[i] && n < ARGS_MAX - 1; i++) {
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
-    return testutil_command_logged(argv, log);
+    return agent_fixture_operator_logged(&g->fx, args);
 }
 
 /* The first number after key at the start of a line of dev-a's status. */
 static long long agent_status_value(gateway *g, const char *key)
 {
-    char out[TEST_BROKER_PATH_MAX];
-    gw_path(g, "status.txt", out);
-    const char *status[] = {"status", NULL};
-    CU_ASSERT_EQUAL(agent_run_to(g, status, false, NULL, out), 0);
-    char *text = testutil_read_file(out, NULL);
-    long long value = -1;
-    for (char *line = text; line && *line;) {
-        char *end = strchr(line, '\n');
-        if (strncmp(line, key, strlen(key)) == 0) {
-            value = strtoll(line + strlen(key), NULL, 10);
-        }
-        line = end ? end + 1 : NULL;
-    }
-    free(text);
-    return value;
+    return agent_fixture_status(&g->fx, "dev-a", NULL, key);
 }
 
 /* Gateway 1's dev-a financed: 1200.00 EUR at 950 bp in 12 instalments of
@@ -1097,7 +1008,7 @@ static void test_financing(void)
 {
     gateway *g = &gws[1];
     fogpay_ledger *l = NULL;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
     fogpay_entity_personal p = {"Charger Finance AG", NULL, NULL};
     char lender[FOGPAY_ENTITY_ID_MAX + 1];
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &p, (uint64_t)time(NULL) * 1000u, lender),
@@ -1133,7 +1044,7 @@ static void test_financing(void)
     CU_ASSERT_FATAL(sync_wait(g));
     compare_with_cloud(g);
     cloud_balances cb = cloud_balances_of(g);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
     uint64_t lender_account = 0, wallet = 0;
     int64_t lent = 0, balance = 0;
     CU_ASSERT_EQUAL(fogpay_ledger_entity_account(l, lender, EUR, &lender_account), FOGPAY_OK);
@@ -1226,7 +1137,7 @@ static int session_readings(gateway *g, uint64_t quantity, uint64_t step, int co
 static uint64_t session_from_hold(gateway *g, uint64_t hold)
 {
     fogpay_ledger *l = NULL;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
     fogpay_tariff t = {.tariff_id = "ev-sync",
                        .device_id = "dev-b",
                        .unit = "Wh",
@@ -1241,7 +1152,7 @@ static uint64_t session_from_hold(gateway *g, uint64_t hold)
     const char *bind[] = {"bind", "--meter", "m-sync", "--tariff", "ev-sync", "--hold", id, NULL};
     CU_ASSERT_EQUAL(agent_run(g, bind, false, NULL), 0);
     CU_ASSERT_EQUAL(session_readings(g, 1000, 20000, 3), 0);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
     fogpay_hold h;
     CU_ASSERT_EQUAL(fogpay_ledger_hold_get(l, hold, &h), FOGPAY_OK);
     CU_ASSERT_EQUAL(h.charged_minor, 783 + 783);
@@ -1273,7 +1184,7 @@ static void test_session_holds(void)
 {
     gateway *g = &gws[0];
     fogpay_ledger *l = NULL;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
     uint64_t now = (uint64_t)time(NULL) * 1000u;
     fogpay_entity_personal p = {"Charging Platform SE", NULL, NULL};
     char platform[FOGPAY_ENTITY_ID_MAX + 1];
@@ -1291,7 +1202,7 @@ static void test_session_holds(void)
     fogpay_ledger_close(l);
     uint64_t captured = session_hold(g, "600"), expiring = session_hold(g, "1");
     CU_ASSERT_FATAL(captured != 0 && expiring != 0 && captured != expiring);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
     const fogpay_hold_actor by_operator = {NULL, 0, NULL};
     fogpay_hold_result r;
     CU_ASSERT_EQUAL(fogpay_ledger_hold_capture(l, captured, 417, &by_operator,
@@ -1306,7 +1217,7 @@ static void test_session_holds(void)
     fogpay_hold h = {.state = FOGPAY_HOLD_OPEN};
     for (uint64_t end = testutil_now_ms() + SYNC_WAIT_MS;
          h.state == FOGPAY_HOLD_OPEN && testutil_now_ms() < end; testutil_sleep_ms(100)) {
-        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
         CU_ASSERT_EQUAL(fogpay_ledger_hold_get(l, expiring, &h), FOGPAY_OK);
         fogpay_ledger_close(l);
     }
@@ -1314,7 +1225,7 @@ static void test_session_holds(void)
     uint64_t paying = session_hold(g, "600");
     CU_ASSERT_FATAL(paying != 0);
     CU_ASSERT_EQUAL(session_from_hold(g, paying), 2);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
     uint64_t head = 0;
     uint8_t hash[FOGPAY_HASH_BYTES];
     CU_ASSERT_EQUAL(fogpay_ledger_chain_head(l, &head, hash), FOGPAY_OK);
@@ -1414,7 +1325,7 @@ static fin_sums fin_export(const gateway *g, const char *a, const char *b)
     fin_sums f = {.entity = {a, b}};
     char out[TEST_BROKER_PATH_MAX];
     gw_path(g, "export.json", out);
-    const char *argv[] = {ctl_bin, "--db", g->db, "export", "--format", "json", NULL};
+    const char *argv[] = {ctl_bin, "--db", g->fx.db_path, "export", "--format", "json", NULL};
     CU_ASSERT_EQUAL(testutil_command(argv, out), 0);
     char *text = testutil_read_file(out, NULL);
     cJSON *all = text != NULL ? cJSON_Parse(text) : NULL;
@@ -1458,7 +1369,7 @@ static bool fin_wait(const gateway *g, size_t collections, bool in_arrears)
     for (uint64_t end = testutil_now_ms() + SYNC_WAIT_MS; testutil_now_ms() < end;
          testutil_sleep_ms(100)) {
         fogpay_ledger *l = NULL;
-        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
         fin_sums f = {.entity = {"", ""}};
         fogpay_transfer_filter tf = {.device_id = "fin-c"};
         size_t open = 0;
@@ -1470,7 +1381,7 @@ static bool fin_wait(const gateway *g, size_t collections, bool in_arrears)
             return true;
         }
     }
-    test_broker_dump_log(&g->broker);
+    test_broker_dump_log(&g->fx.broker);
     return false;
 }
 
@@ -1486,7 +1397,7 @@ static void test_financing_resale(void)
 {
     gateway *g = &gws[1];
     fogpay_ledger *l = NULL;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
     uint64_t now = (uint64_t)time(NULL) * 1000u;
     char a[FOGPAY_ENTITY_ID_MAX + 1], b[FOGPAY_ENTITY_ID_MAX + 1], lender[FOGPAY_ENTITY_ID_MAX + 1];
     fogpay_entity_personal pa = {"First Owner GmbH", NULL, NULL};
@@ -1495,7 +1406,7 @@ static void test_financing_resale(void)
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &pa, now, a), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &pb, now, b), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &pl, now, lender), FOGPAY_OK);
-    register_device(l, g, "fin-c", a, 150);
+    agent_fixture_register(&g->fx, l, "fin-c", a, 150);
     uint64_t start = now - 5 * FIN_PERIOD_MS / 2;
     CU_ASSERT_EQUAL_FATAL(
         fogpay_ledger_ownership_change(l, "fin-c", b, "owner", start + 3 * FIN_PERIOD_MS / 2, now),
@@ -1515,12 +1426,12 @@ static void test_financing_resale(void)
     fogpay_ledger_close(l);
 
     CU_ASSERT_FATAL(fin_wait(g, 1, true));
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
     fogpay_transfer t;
     CU_ASSERT_EQUAL(fogpay_ledger_fund(l, "fin-c", EUR, 1000, "top-up", now, &t), FOGPAY_OK);
     fogpay_ledger_close(l);
     CU_ASSERT_FATAL(fin_wait(g, 2, false));
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->db, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(g->fx.db_path, false, &l), FOGPAY_OK);
     now = (uint64_t)time(NULL) * 1000u;
     CU_ASSERT_EQUAL(fogpay_ledger_plan_settle(l, "fin-loan", false, now, &t, NULL), FOGPAY_OK);
     CU_ASSERT_EQUAL(t.amount_minor, 400);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "control_fixture.h"
 #include "ledger_fixture.h"
 
 /* The ledger: A owns dev-a and has 500 in its account, paid by dev-b;
@@ -45,21 +46,7 @@ static void world_open(world *w)
 static cJSON *send_as(world *w, const char *entity, const char *login, const char *json,
                       const cJSON **resp)
 {
-    fogpay_control_context c = {.ledger = w->fx.l, .entity = entity, .login = login};
-    char *text = fogpay_control_handle(&c, json, strlen(json), NOW_MS + 100);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    cJSON *reply = cJSON_Parse(text);
-    free(text);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
-    *resp = cJSON_GetArrayItem(cJSON_GetObjectItem(reply, "responses"), 0);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(*resp);
-    return reply;
-}
-
-static const char *error_of(const cJSON *resp)
-{
-    const cJSON *e = cJSON_GetObjectItem(resp, "error");
-    return cJSON_IsString(e) ? e->valuestring : "";
+    return control_fixture_send(w->fx.l, entity, login, json, NOW_MS + 100, resp);
 }
 
 /* A's request refused with error, nothing moved. */
@@ -69,10 +56,11 @@ static void refused(world *w, const char *json, const char *error)
     snapshot_take(&w->fx, &before);
     const cJSON *resp = NULL;
     cJSON *reply = send_as(w, w->fx.entity_a, "alpha", json, &resp);
-    if (strcmp(error_of(resp), error) != 0) {
-        fprintf(stderr, "\n%s -> \"%s\", expected \"%s\"\n", json, error_of(resp), error);
+    if (strcmp(control_fixture_error(resp), error) != 0) {
+        fprintf(stderr, "\n%s -> \"%s\", expected \"%s\"\n", json, control_fixture_error(resp),
+                error);
     }
-    CU_ASSERT_STRING_EQUAL(error_of(resp), error);
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(resp), error);
     CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "balance"));
     CU_ASSERT(snapshot_same(&w->fx, &before));
     cJSON_Delete(reply);
@@ -94,7 +82,7 @@ static void test_entity_own(void)
     cJSON *reply =
         send_as(&w, w.fx.entity_a, "alpha",
                 "{\"commands\":[{\"command\":\"getEntityAccount\",\"currency\":\"EUR\"}]}", &resp);
-    CU_ASSERT_STRING_EQUAL(error_of(resp), "");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(resp), "");
     CU_ASSERT_STRING_EQUAL(data_text(resp, "balance"), "5.00");
     const cJSON *account = cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "account");
     CU_ASSERT(cJSON_IsNumber(account) && account->valuedouble == (double)w.account_a);
@@ -103,7 +91,7 @@ static void test_entity_own(void)
                     "{\"commands\":[{\"command\":\"payDevice\",\"device\":\"dev-a\","
                     "\"currency\":\"EUR\",\"amount\":\"2.00\",\"reference\":\"top-up\"}]}",
                     &resp);
-    CU_ASSERT_STRING_EQUAL(error_of(resp), "");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(resp), "");
     CU_ASSERT_STRING_EQUAL(data_text(resp, "balance"), "3.00");
     cJSON_Delete(reply);
     CU_ASSERT_EQUAL(balance_of(w.fx.l, "dev-a", EUR), 1000 - 300 + 200);
@@ -112,7 +100,7 @@ static void test_entity_own(void)
                     "{\"commands\":[{\"command\":\"payDevice\",\"device\":\"dev-b\","
                     "\"currency\":\"EUR\",\"amount\":\"0.50\"}]}",
                     &resp);
-    CU_ASSERT_STRING_EQUAL(error_of(resp), "");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(resp), "");
     cJSON_Delete(reply);
     reply = send_as(&w, w.fx.entity_a, "alpha",
                     "{\"commands\":[{\"command\":\"getBalance\",\"device\":\"dev-a\","
@@ -244,7 +232,7 @@ static void test_entity_statement(void)
     cJSON *reply =
         send_as(&w, w.fx.entity_a, "alpha",
                 "{\"commands\":[{\"command\":\"getPlanStatement\",\"plan\":\"loan\"}]}", &resp);
-    CU_ASSERT_STRING_EQUAL(error_of(resp), "");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(resp), "");
     CU_ASSERT_STRING_EQUAL(data_text(resp, "entity"), w.fx.entity_a);
     CU_ASSERT_STRING_EQUAL(data_text(resp, "owed"), "1.00"); /* due and unpaid */
     cJSON_Delete(reply);
@@ -270,10 +258,10 @@ static void test_operator_logins(void)
              w.fx.entity_a, w.fx.entity_b, w.fx.entity_b, w.fx.entity_b);
     cJSON *reply = send_as(&w, NULL, NULL, json, &resp);
     const cJSON *responses = cJSON_GetObjectItem(reply, "responses");
-    CU_ASSERT_STRING_EQUAL(error_of(cJSON_GetArrayItem(responses, 0)), "");
-    CU_ASSERT_STRING_EQUAL(error_of(cJSON_GetArrayItem(responses, 1)), "secret_weak");
-    CU_ASSERT_STRING_EQUAL(error_of(cJSON_GetArrayItem(responses, 2)), "exists");
-    CU_ASSERT_STRING_EQUAL(error_of(cJSON_GetArrayItem(responses, 3)), "field_range");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(cJSON_GetArrayItem(responses, 0)), "");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(cJSON_GetArrayItem(responses, 1)), "secret_weak");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(cJSON_GetArrayItem(responses, 2)), "exists");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(cJSON_GetArrayItem(responses, 3)), "field_range");
     cJSON_Delete(reply);
     fogpay_entity_login login;
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_login_get(w.fx.l, "alpha", &login), FOGPAY_OK);
@@ -287,8 +275,8 @@ static void test_operator_logins(void)
     reply = send_as(&w, NULL, NULL, json, &resp);
     responses = cJSON_GetObjectItem(reply, "responses");
     CU_ASSERT_STRING_EQUAL(data_text(cJSON_GetArrayItem(responses, 0), "balance"), "3.00");
-    CU_ASSERT_STRING_EQUAL(error_of(cJSON_GetArrayItem(responses, 1)), "");
-    CU_ASSERT_STRING_EQUAL(error_of(cJSON_GetArrayItem(responses, 2)), "not_found");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(cJSON_GetArrayItem(responses, 1)), "");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(cJSON_GetArrayItem(responses, 2)), "not_found");
     cJSON_Delete(reply);
     fogpay_ledger_close(w.fx.l);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "control_fixture.h"
 #include "ledger_fixture.h"
 
 #define PERSON_NAME "Chloe Personne-Erasable"
@@ -29,21 +30,7 @@ typedef struct world {
 
 static cJSON *send_as(world *w, const char *entity, const char *json, const cJSON **resp)
 {
-    fogpay_control_context c = {.ledger = w->fx.l, .entity = entity, .login = "login"};
-    char *text = fogpay_control_handle(&c, json, strlen(json), NOW_MS + 1000);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    cJSON *reply = cJSON_Parse(text);
-    free(text);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
-    *resp = cJSON_GetArrayItem(cJSON_GetObjectItem(reply, "responses"), 0);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(*resp);
-    return reply;
-}
-
-static const char *error_of(const cJSON *resp)
-{
-    const cJSON *e = cJSON_GetObjectItem(resp, "error");
-    return cJSON_IsString(e) ? e->valuestring : "";
+    return control_fixture_send(w->fx.l, entity, "login", json, NOW_MS + 1000, resp);
 }
 
 static void world_open(world *w)
@@ -65,7 +52,7 @@ static void world_open(world *w)
              w->entity_c);
     const cJSON *resp = NULL;
     cJSON *reply = send_as(w, NULL, json, &resp);
-    CU_ASSERT_STRING_EQUAL_FATAL(error_of(resp), "");
+    CU_ASSERT_STRING_EQUAL_FATAL(control_fixture_error(resp), "");
     cJSON_Delete(reply);
 }
 
@@ -96,7 +83,7 @@ static void test_erasure(void)
              "{\"commands\":[{\"command\":\"eraseEntityData\",\"entity\":\"%s\"}]}", w.entity_c);
     const cJSON *resp = NULL;
     cJSON *reply = send_as(&w, NULL, json, &resp);
-    CU_ASSERT_STRING_EQUAL_FATAL(error_of(resp), "");
+    CU_ASSERT_STRING_EQUAL_FATAL(control_fixture_error(resp), "");
     uint64_t position =
         (uint64_t)cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "event")->valuedouble;
     cJSON_Delete(reply);
@@ -122,7 +109,7 @@ static void test_erasure(void)
     CU_ASSERT_STRING_EQUAL(t.payer_entity, w.entity_c);
     /* Once is all: again, and a payout to the erased bank account, are refused. */
     reply = send_as(&w, NULL, json, &resp);
-    CU_ASSERT_STRING_EQUAL(error_of(resp), "personal_data_erased");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(resp), "personal_data_erased");
     cJSON_Delete(reply);
     snprintf(json, sizeof json,
              "{\"commands\":[{\"command\":\"payout\",\"entity\":\"%s\",\"currency\":\"EUR\","
@@ -132,8 +119,10 @@ static void test_erasure(void)
              w.entity_c, (unsigned long long)(NOW_MS + 10000));
     reply = send_as(&w, NULL, json, &resp);
     const cJSON *responses = cJSON_GetObjectItem(reply, "responses");
-    CU_ASSERT_STRING_EQUAL(error_of(cJSON_GetArrayItem(responses, 0)), "bank_reference_missing");
-    CU_ASSERT_STRING_EQUAL(error_of(cJSON_GetArrayItem(responses, 1)), "bank_reference_missing");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(cJSON_GetArrayItem(responses, 0)),
+                           "bank_reference_missing");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(cJSON_GetArrayItem(responses, 1)),
+                           "bank_reference_missing");
     cJSON_Delete(reply);
     /* The bytes are gone from the file too, once the ledger is closed. */
     fogpay_ledger_close(w.fx.l);
@@ -168,7 +157,7 @@ static void test_export(void)
     const cJSON *resp = NULL;
     cJSON *reply =
         send_as(&w, w.entity_c, "{\"commands\":[{\"command\":\"exportEntityData\"}]}", &resp);
-    CU_ASSERT_STRING_EQUAL_FATAL(error_of(resp), "");
+    CU_ASSERT_STRING_EQUAL_FATAL(control_fixture_error(resp), "");
     CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(field(resp, "personal"), "name")->valuestring,
                            PERSON_NAME);
     CU_ASSERT_STRING_EQUAL(
@@ -188,10 +177,10 @@ static void test_export(void)
     cJSON_Delete(reply);
     /* After an erasure: no personal data, the erasure among its events. */
     reply = send_as(&w, w.entity_c, "{\"commands\":[{\"command\":\"eraseEntityData\"}]}", &resp);
-    CU_ASSERT_STRING_EQUAL(error_of(resp), "");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(resp), "");
     cJSON_Delete(reply);
     reply = send_as(&w, w.entity_c, "{\"commands\":[{\"command\":\"exportEntityData\"}]}", &resp);
-    CU_ASSERT_STRING_EQUAL_FATAL(error_of(resp), "");
+    CU_ASSERT_STRING_EQUAL_FATAL(control_fixture_error(resp), "");
     CU_ASSERT_PTR_NULL(field(resp, "personal"));
     CU_ASSERT(cJSON_IsTrue(field(resp, "personalErased")));
     CU_ASSERT(events_hold_kind(field(resp, "events"), FOGPAY_EVENT_ERASURE));
@@ -215,7 +204,7 @@ static void test_isolation(void)
                  commands[i], w.entity_c);
         const cJSON *resp = NULL;
         cJSON *reply = send_as(&w, w.fx.entity_a, json, &resp);
-        CU_ASSERT_STRING_EQUAL(error_of(resp), "entity_foreign_account");
+        CU_ASSERT_STRING_EQUAL(control_fixture_error(resp), "entity_foreign_account");
         char *text = cJSON_PrintUnformatted(reply);
         CU_ASSERT_PTR_NULL(strstr(text, PERSON_NAME));
         CU_ASSERT_PTR_NULL(strstr(text, "transfers"));
@@ -232,13 +221,13 @@ static void test_isolation(void)
                            "{\"commands\":[{\"command\":\"eraseEntityData\","
                            "\"entity\":\"le-0123456789abcdef\"}]}",
                            &resp);
-    CU_ASSERT_STRING_EQUAL(error_of(resp), "entity_unknown");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(resp), "entity_unknown");
     cJSON_Delete(reply);
     reply = send_as(&w, NULL,
                     "{\"commands\":[{\"command\":\"exportEntityData\","
                     "\"entity\":\"le-0123456789abcdef\"}]}",
                     &resp);
-    CU_ASSERT_STRING_EQUAL(error_of(resp), "entity_unknown");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(resp), "entity_unknown");
     cJSON_Delete(reply);
     fogpay_ledger_close(w.fx.l);
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "control_fixture.h"
 #include "ledger_fixture.h"
 
 /* A valid IBAN (the ISO 13616 example) and one with a wrong check. */
@@ -58,21 +59,7 @@ static void world_open(world *w)
 static cJSON *send_at(world *w, const char *entity, const char *json, uint64_t now_ms,
                       const cJSON **resp)
 {
-    fogpay_control_context c = {.ledger = w->fx.l, .entity = entity, .login = "login"};
-    char *text = fogpay_control_handle(&c, json, strlen(json), now_ms);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    cJSON *reply = cJSON_Parse(text);
-    free(text);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
-    *resp = cJSON_GetArrayItem(cJSON_GetObjectItem(reply, "responses"), 0);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(*resp);
-    return reply;
-}
-
-static const char *error_of(const cJSON *resp)
-{
-    const cJSON *e = cJSON_GetObjectItem(resp, "error");
-    return cJSON_IsString(e) ? e->valuestring : "";
+    return control_fixture_send(w->fx.l, entity, "login", json, now_ms, resp);
 }
 
 static const char *data_text(const cJSON *resp, const char *name)
@@ -169,7 +156,7 @@ static void test_statement(void)
              w.entity_c);
     const cJSON *resp = NULL;
     cJSON *reply = send_at(&w, NULL, json, NOW_MS + 2 * 3600000 + 1000, &resp);
-    CU_ASSERT_STRING_EQUAL(error_of(resp), "");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(resp), "");
     cJSON_Delete(reply);
     snprintf(json, sizeof json,
              "{\"commands\":[{\"command\":\"getStatement\",\"entity\":\"%s\",\"currency\":\"EUR\","
@@ -177,7 +164,7 @@ static void test_statement(void)
              w.entity_c, (unsigned long long)(NOW_MS + 2 * 3600000),
              (unsigned long long)(NOW_MS + 4 * 3600000));
     reply = send_at(&w, NULL, json, NOW_MS + 5 * 3600000, &resp);
-    CU_ASSERT_STRING_EQUAL_FATAL(error_of(resp), "");
+    CU_ASSERT_STRING_EQUAL_FATAL(control_fixture_error(resp), "");
     /* Opening: the first payment; the period: the second, the payout, the third. */
     CU_ASSERT_STRING_EQUAL(data_text(resp, "opening"), "12.50");
     CU_ASSERT_STRING_EQUAL(data_text(resp, "closing"), "27.53");
@@ -236,8 +223,8 @@ static void test_payout_initiation(void)
     const cJSON *resp = NULL;
     cJSON *reply = send_at(&w, NULL, json, NOW_MS + 5 * 3600000, &resp);
     const cJSON *responses = cJSON_GetObjectItem(reply, "responses");
-    CU_ASSERT_STRING_EQUAL(error_of(cJSON_GetArrayItem(responses, 0)), "");
-    CU_ASSERT_STRING_EQUAL(error_of(cJSON_GetArrayItem(responses, 1)), "");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(cJSON_GetArrayItem(responses, 0)), "");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(cJSON_GetArrayItem(responses, 1)), "");
     CU_ASSERT_STRING_EQUAL(data_text(cJSON_GetArrayItem(responses, 1), "balance"), "20.03");
     uint64_t position =
         (uint64_t)cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(responses, 0), "data"),
@@ -257,7 +244,7 @@ static void test_payout_initiation(void)
              "\"from\":%llu,\"to\":%llu," DEBTOR_OPS "}]}",
              (unsigned long long)NOW_MS, (unsigned long long)(NOW_MS + 6 * 3600000));
     reply = send_at(&w, NULL, json, NOW_MS + 6 * 3600000, &resp);
-    CU_ASSERT_STRING_EQUAL_FATAL(error_of(resp), "");
+    CU_ASSERT_STRING_EQUAL_FATAL(control_fixture_error(resp), "");
     CU_ASSERT_STRING_EQUAL(data_text(resp, "sum"), "27.49");
     xmlDocPtr doc = validated(data_text(resp, "document"), "pain.001.001.09.xsd");
     CU_ASSERT_EQUAL(count_at(doc, PAIN, "//d:CdtTrfTxInf"), 2);
@@ -281,10 +268,11 @@ static void refused(world *w, const char *json, const char *error)
     snapshot_take(&w->fx, &before);
     const cJSON *resp = NULL;
     cJSON *reply = send_at(w, NULL, json, NOW_MS + 5 * 3600000, &resp);
-    if (strcmp(error_of(resp), error) != 0) {
-        fprintf(stderr, "\n%s -> \"%s\", expected \"%s\"\n", json, error_of(resp), error);
+    if (strcmp(control_fixture_error(resp), error) != 0) {
+        fprintf(stderr, "\n%s -> \"%s\", expected \"%s\"\n", json, control_fixture_error(resp),
+                error);
     }
-    CU_ASSERT_STRING_EQUAL(error_of(resp), error);
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(resp), error);
     CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "document"));
     CU_ASSERT(snapshot_same(&w->fx, &before));
     cJSON_Delete(reply);
@@ -355,13 +343,13 @@ static void test_refusals(void)
              w.entity_c);
     const cJSON *resp = NULL;
     cJSON *reply = send_at(&w, w.fx.entity_a, json, NOW_MS, &resp);
-    CU_ASSERT_STRING_EQUAL(error_of(resp), "entity_foreign_account");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(resp), "entity_foreign_account");
     cJSON_Delete(reply);
     reply = send_at(&w, w.fx.entity_a,
                     "{\"commands\":[{\"command\":\"payout\",\"currency\":\"EUR\","
                     "\"amount\":\"1.00\"}]}",
                     NOW_MS, &resp);
-    CU_ASSERT_STRING_EQUAL(error_of(resp), "entity_command");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(resp), "entity_command");
     cJSON_Delete(reply);
     fogpay_ledger_close(w.fx.l);
 }
@@ -408,7 +396,7 @@ static void test_too_long(void)
              from, to);
     const cJSON *resp = NULL;
     cJSON *reply = send_at(&w, NULL, json, to, &resp);
-    CU_ASSERT_STRING_EQUAL(error_of(resp), "");
+    CU_ASSERT_STRING_EQUAL(control_fixture_error(resp), "");
     CU_ASSERT_EQUAL(cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "payouts")->valueint,
                     (int)FOGPAY_BANK_DOCUMENT_ENTRIES_MAX);
     xmlDocPtr doc = validated(data_text(resp, "document"), "pain.001.001.09.xsd");

@@ -28,235 +28,89 @@
  * plugin. The ledger is provisioned through the ledger API before the
  * broker starts and read through it (a second connection, as WAL allows).
  */
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "agent_internal.h"
+#include "agent_fixture.h"
 #include "broker.h"
 #include "fogpay_cose.h"
 #include "fogpay_hash.h"
-#include "fogpay_password.h"
 #include "ledger.h"
 #include "testutil.h"
 
 #include <sqlite3.h>
 
 #define EUR         978
-#define ARGS_MAX    40
 #define KILL_ROUNDS 6
+/* How long a line may take to show in an agent's output or a hook's marker. */
+#define WAIT_TEXT_MS 10000u
 
-static const char *agent_bin;
-static const char *fogpayctl_bin;
-static test_broker broker;
-static char db_path[TEST_BROKER_PATH_MAX];
-static fogpay_key *gateway_key;
-static char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+static agent_fixture fx;
 static char platform_entity[FOGPAY_ENTITY_ID_MAX + 1]; /* takes a fee of the EV session */
-
-static void path_in(const char *name, char *out)
-{
-    test_broker_path(&broker, name, out, TEST_BROKER_PATH_MAX);
-}
-
-static void write_text(const char *path, const char *text, mode_t mode)
-{
-    FILE *f = fopen(path, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fputs(text, f);
-    fclose(f);
-    chmod(path, mode);
-}
-
-static void register_device(fogpay_ledger *l, const char *id, const char *entity, uint64_t fund)
-{
-    fogpay_key *key = NULL;
-    char path[TEST_BROKER_PATH_MAX], name[64], hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
-    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key), FOGPAY_OK);
-    snprintf(name, sizeof name, "%s.key", id);
-    path_in(name, path);
-    CU_ASSERT_EQUAL_FATAL(fogpay_key_save(key, path, false), FOGPAY_OK);
-    snprintf(name, sizeof name, "%s.pass", id);
-    path_in(name, path);
-    write_text(path, id, 0600);
-    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash(id, strlen(id), 1000, hash, sizeof hash), FOGPAY_OK);
-    fogpay_device_limits none = {0, 0, 0};
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_register(l, id, key, hash, entity, &none, 1000),
-                          FOGPAY_OK);
-    fogpay_transfer t;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, id, EUR, fund, "initial", 2000, &t), FOGPAY_OK);
-    fogpay_key_free(key);
-}
 
 static int suite_init(void)
 {
-    if (!test_broker_init(&broker)) {
-        return 1;
-    }
-    char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
-    path_in("ledger.db", db_path);
-    path_in("gateway.key", key_path);
-    path_in("operators", operators);
-    if (fogpay_key_generate(FOGPAY_ALG_EDDSA, &gateway_key) != FOGPAY_OK ||
-        fogpay_key_save(gateway_key, key_path, false) != FOGPAY_OK ||
-        fogpay_key_public_text(gateway_key, gateway_text, sizeof gateway_text) != FOGPAY_OK) {
-        return 1;
-    }
-    char hash[FOGPAY_PASSWORD_HASH_TEXT_MAX], line[FOGPAY_PASSWORD_HASH_TEXT_MAX + 8];
-    fogpay_password_hash("ops-pass", 8, 1000, hash, sizeof hash);
-    snprintf(line, sizeof line, "ops:%s\n", hash);
-    FILE *f = fopen(operators, "w");
-    if (!f) {
-        return 1;
-    }
-    fputs(line, f);
-    fclose(f);
-    return 0;
+    return agent_fixture_init(&fx) ? 0 : 1;
 }
 
 static int suite_clean(void)
 {
-    test_broker_cleanup(&broker);
-    fogpay_key_free(gateway_key);
+    agent_fixture_cleanup(&fx);
     return 0;
 }
 
 static void test_start(void)
 {
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, true, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, true, &l), FOGPAY_OK);
     fogpay_entity_personal p = {"Example Charging Ltd", NULL, NULL};
     char entity[FOGPAY_ENTITY_ID_MAX + 1];
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &p, 1000, entity), FOGPAY_OK);
-    register_device(l, "dev-a", entity, 100000);
-    register_device(l, "dev-b", entity, 1000);
-    register_device(l, "dev-r", entity, 100000);
+    agent_fixture_register(&fx, l, "dev-a", entity, 100000);
+    agent_fixture_register(&fx, l, "dev-b", entity, 1000);
+    agent_fixture_register(&fx, l, "dev-r", entity, 100000);
     /* Pay-per-use: car charges at charger; poor holds 0.10; big is for a
      * charge over the largest amount. */
-    register_device(l, "car", entity, 5000);
-    register_device(l, "charger", entity, 1);
-    register_device(l, "poor", entity, 10);
-    register_device(l, "big", entity, 100);
+    agent_fixture_register(&fx, l, "car", entity, 5000);
+    agent_fixture_register(&fx, l, "charger", entity, 1);
+    agent_fixture_register(&fx, l, "poor", entity, 10);
+    agent_fixture_register(&fx, l, "big", entity, 100);
     /* The EV charging session: ev-car holds 50.00, ev-charger's takings
      * pay the platform's fee. */
-    register_device(l, "ev-car", entity, 5000);
-    register_device(l, "ev-charger", entity, 1);
+    agent_fixture_register(&fx, l, "ev-car", entity, 5000);
+    agent_fixture_register(&fx, l, "ev-charger", entity, 1);
     fogpay_entity_personal platform = {"Platform Operator SE", NULL, NULL};
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &platform, 1000, platform_entity),
                           FOGPAY_OK);
     fogpay_ledger_close(l);
-    char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
-    path_in("gateway.key", key_path);
-    path_in("operators", operators);
-    char conf[TEST_BROKER_CONF_MAX];
-    CU_ASSERT_FATAL(
-        test_broker_gateway_conf(conf, sizeof conf, "gw-test", db_path, key_path, operators));
-    CU_ASSERT_FATAL(test_broker_start(&broker, conf));
+    agent_fixture_start(&fx, "gw-test", NULL);
 }
 
 /* ---- running the agent ---------------------------------------------------- */
 
-/* Starts fogpay-agent for device with the common options, then extra
- * (NULL-terminated), stdout to out_name in the broker dir (or /dev/null). */
-static pid_t agent_spawn(const char *device, const char *out_name, const char *const *extra)
-{
-    static char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], pass[TEST_BROKER_PATH_MAX],
-        port[16], out[TEST_BROKER_PATH_MAX], name[64];
-    snprintf(name, sizeof name, "state-%s", device);
-    path_in(name, dir);
-    snprintf(name, sizeof name, "%s.key", device);
-    path_in(name, key);
-    snprintf(name, sizeof name, "%s.pass", device);
-    path_in(name, pass);
-    snprintf(port, sizeof port, "%d", broker.port);
-    if (out_name) {
-        path_in(out_name, out);
-    } else {
-        strcpy(out, "/dev/null");
-    }
-    const char *argv[ARGS_MAX] = {
-        agent_bin, "--dir",           dir,          "--key", key,         "--device",
-        device,    "--gateway-key",   gateway_text, "-h",    "127.0.0.1", "-p",
-        port,      "--password-file", pass};
-    size_t n = 15;
-    for (size_t i = 0; extra[i] && n < ARGS_MAX - 1; i++) {
-        argv[n++] = extra[i];
-    }
-    argv[n] = NULL;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        dup2(fd, STDOUT_FILENO);
-        if (out_name) {
-            dup2(fd, STDERR_FILENO); /* the agent's log lines too */
-        }
-        execv(agent_bin, (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
+/* fogpay-agent for device run to its end (agent_fixture_spawn's out_name
+ * and extra); its exit status. */
 static int agent(const char *device, const char *out_name, const char *const *extra)
 {
-    return wait_exit(agent_spawn(device, out_name, extra));
+    return agent_fixture_agent(&fx, device, NULL, out_name, extra);
 }
 
-/* One line of `status` starting with key: its first number. */
 static long long status_value(const char *device, const char *key)
 {
-    char out[TEST_BROKER_PATH_MAX];
-    path_in("status.out", out);
-    unlink(out);
-    const char *args[] = {"status", NULL};
-    CU_ASSERT_EQUAL(agent(device, "status.out", args), 0);
-    char *text = testutil_read_file(out, NULL);
-    long long value = -1;
-    for (char *line = text; line && *line;) {
-        char *end = strchr(line, '\n');
-        if (strncmp(line, key, strlen(key)) == 0) {
-            value = strtoll(line + strlen(key), NULL, 10);
-        }
-        line = end ? end + 1 : NULL;
-    }
-    free(text);
-    return value;
+    return agent_fixture_status(&fx, device, NULL, key);
 }
 
-/* The EUR balance of device's wallet, or with device NULL of entity's
- * account, in the gateway's ledger. */
-static int64_t ledger_balance(const char *device, const char *entity)
-{
-    fogpay_ledger *l;
-    uint64_t account = 0;
-    int64_t balance = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
-    CU_ASSERT_EQUAL(device ? fogpay_ledger_wallet(l, device, EUR, &account)
-                           : fogpay_ledger_entity_account(l, entity, EUR, &account),
-                    FOGPAY_OK);
-    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, account, &balance), FOGPAY_OK);
-    fogpay_ledger_close(l);
-    return balance;
-}
-
+/* The EUR balance of device's wallet in the gateway's ledger. */
 static int64_t gateway_balance(const char *device)
 {
-    return ledger_balance(device, NULL);
+    return agent_fixture_balance(&fx, device, NULL);
 }
 
 /* Settled payments of device with seq >= from: seqs in chain order. */
@@ -288,7 +142,7 @@ static void ledger_paid(paid *p, const char *device, uint64_t from)
     p->device = device;
     p->from = from;
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     fogpay_transfer_filter f = {.device_id = device, .limit = 1000};
     for (int page = 0; page < 64; page++) {
         p->visited = 0;
@@ -349,7 +203,7 @@ static void test_two_devices_pay_each_other(void)
 static uint64_t held_hold_id(const char *out_name)
 {
     char path[TEST_BROKER_PATH_MAX];
-    path_in(out_name, path);
+    agent_fixture_path(&fx, out_name, path);
     char *text = testutil_read_file(path, NULL);
     const char *at = text ? strstr(text, " hold ") : NULL;
     uint64_t id = at ? strtoull(at + 6, NULL, 10) : 0;
@@ -360,7 +214,7 @@ static uint64_t held_hold_id(const char *out_name)
 static bool ledger_verifies(void)
 {
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     fogpay_error err = fogpay_ledger_verify(l, NULL, NULL, NULL, 0);
     fogpay_ledger_close(l);
     return err == FOGPAY_OK;
@@ -409,7 +263,7 @@ static void test_charging_session(void)
 static size_t journaled_seqs(const char *name, uint64_t *seqs, size_t cap, size_t n)
 {
     char path[TEST_BROKER_PATH_MAX];
-    path_in(name, path);
+    agent_fixture_path(&fx, name, path);
     char *text = testutil_read_file(path, NULL);
     for (char *p = text; p && (p = strstr(p, "journaled seq ")) != NULL && n < cap; p++) {
         seqs[n++] = strtoull(p + 14, NULL, 10);
@@ -430,11 +284,11 @@ static void test_kill_during_burst(void)
         snprintf(out, sizeof out, "burst-%d.out", round);
         const char *burst[] = {"pay",        "--to", "dev-b",   "--amount", "0.01",
                                "--currency", "EUR",  "--count", "40",       NULL};
-        pid_t pid = agent_spawn("dev-a", out, burst);
+        pid_t pid = agent_fixture_spawn(&fx, "dev-a", NULL, out, burst);
         struct timespec ts = {0, (long)(200 + random() % 700) * 1000000L};
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
-        wait_exit(pid);
+        testutil_wait_exit(pid);
         count = journaled_seqs(out, journaled, 4096, count);
     }
     const char *drain[] = {"run", "--drain", NULL};
@@ -466,14 +320,14 @@ static void test_kill_during_burst(void)
 static void test_broker_down_queues(void)
 {
     uint64_t first = (uint64_t)status_value("dev-a", "next_seq ");
-    test_broker_stop(&broker);
+    test_broker_stop(&fx.broker);
     const char *pay[] = {"--timeout", "300",  "pay",        "--to", "dev-b",
                          "--amount",  "0.05", "--currency", "EUR",  NULL};
     for (int i = 0; i < 3; i++) {
         CU_ASSERT_EQUAL(agent("dev-a", NULL, pay), 4);
     }
     CU_ASSERT_EQUAL(status_value("dev-a", "pending "), 3);
-    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    CU_ASSERT_FATAL(test_broker_restart(&fx.broker));
     const char *drain[] = {"run", "--drain", NULL};
     CU_ASSERT_EQUAL(agent("dev-a", NULL, drain), 0);
     CU_ASSERT_EQUAL(status_value("dev-a", "pending "), 0);
@@ -488,16 +342,8 @@ static void test_broker_down_queues(void)
 /* Restarts the gateway on the same ledger with extra mosquitto.conf lines. */
 static void gateway_restart_with(const char *extra)
 {
-    char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
-    path_in("gateway.key", key_path);
-    path_in("operators", operators);
-    char conf[TEST_BROKER_CONF_MAX];
-    CU_ASSERT_FATAL(
-        test_broker_gateway_conf(conf, sizeof conf, "gw-test", db_path, key_path, operators));
-    CU_ASSERT_FATAL(strlen(conf) + strlen(extra) < sizeof conf);
-    strcat(conf, extra);
-    test_broker_stop(&broker);
-    CU_ASSERT_FATAL(test_broker_start(&broker, conf));
+    test_broker_stop(&fx.broker);
+    agent_fixture_start(&fx, "gw-test", extra);
 }
 
 static void test_over_answers_per_second(void)
@@ -508,7 +354,7 @@ static void test_over_answers_per_second(void)
      * them again until every one has settled, in order, once: none of them
      * is taken for refused. */
     uint64_t first = (uint64_t)status_value("dev-a", "next_seq ");
-    test_broker_stop(&broker);
+    test_broker_stop(&fx.broker);
     const char *pay[] = {"--timeout", "300",  "pay",        "--to", "dev-b",
                          "--amount",  "0.01", "--currency", "EUR",  NULL};
     for (int i = 0; i < 6; i++) {
@@ -527,54 +373,9 @@ static void test_over_answers_per_second(void)
     gateway_restart_with("");
 }
 
-static bool wait_for_text(const char *path, const char *text)
-{
-    for (int i = 0; i < 100; i++) {
-        char *s = testutil_read_file(path, NULL);
-        bool found = s && strstr(s, text);
-        free(s);
-        if (found) {
-            return true;
-        }
-        struct timespec ts = {0, 100000000L};
-        nanosleep(&ts, NULL);
-    }
-    return false;
-}
-
-/* fogpayctl online as the operator with the control command and its
- * "--field value" pairs (NULL-terminated), its output in out_name in the
- * broker dir (NULL: none); its exit status. */
-static int operator_run_to(const char *const *command, const char *out_name)
-{
-    char port[16], password_file[TEST_BROKER_PATH_MAX];
-    snprintf(port, sizeof port, "%d", broker.port);
-    path_in("ops.password", password_file);
-    write_text(password_file, "ops-pass\n", 0600);
-    const char *argv[ARGS_MAX] = {fogpayctl_bin, "-h",  "127.0.0.1",       "-p",         port,
-                                  "-u",          "ops", "--password-file", password_file};
-    size_t n = 9;
-    for (size_t i = 0; command[i] && n < ARGS_MAX - 1; i++) {
-        argv[n++] = command[i];
-    }
-    argv[n] = NULL;
-    char out[TEST_BROKER_PATH_MAX] = "/dev/null";
-    if (out_name) {
-        path_in(out_name, out);
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, STDOUT_FILENO);
-        execv(fogpayctl_bin, (char *const *)argv);
-        _exit(127);
-    }
-    return wait_exit(pid);
-}
-
 static int operator_run(const char *const *command)
 {
-    return operator_run_to(command, NULL);
+    return agent_fixture_operator(&fx, command, NULL);
 }
 
 static int operator_command(const char *command, const char *device)
@@ -585,31 +386,28 @@ static int operator_command(const char *command, const char *device)
 
 static void test_operator_suspend(void)
 {
-    char hook[TEST_BROKER_PATH_MAX], marker[TEST_BROKER_PATH_MAX], script[2 * TEST_BROKER_PATH_MAX];
-    path_in("hook.sh", hook);
-    path_in("hook.marker", marker);
-    snprintf(script, sizeof script, "#!/bin/sh\necho \"$1\" >> %s\n", marker);
-    write_text(hook, script, 0700);
+    char hook[TEST_BROKER_PATH_MAX], marker[TEST_BROKER_PATH_MAX];
+    agent_fixture_hook(&fx, "hook", hook, marker);
     /* dev-b is offline when the operator suspends it. */
     CU_ASSERT_EQUAL_FATAL(operator_command("suspendDevice", "dev-b"), 0);
     const char *run[] = {"--hook", hook, "run", NULL};
-    pid_t pid = agent_spawn("dev-b", NULL, run);
-    CU_ASSERT(wait_for_text(marker, "suspend"));
+    pid_t pid = agent_fixture_spawn(&fx, "dev-b", NULL, NULL, run);
+    CU_ASSERT(agent_fixture_wait_text(marker, "suspend", WAIT_TEXT_MS));
     kill(pid, SIGTERM);
-    CU_ASSERT_EQUAL(wait_exit(pid), 0);
+    CU_ASSERT_EQUAL(testutil_wait_exit(pid), 0);
     CU_ASSERT_EQUAL(status_value("dev-b", "suspended yes"), 0); /* the line is there */
     long long next = status_value("dev-b", "next_seq ");
     const char *pay[] = {"pay", "--to", "dev-a", "--amount", "0.01", "--currency", "EUR", NULL};
     CU_ASSERT_EQUAL(agent("dev-b", NULL, pay), 5);
     CU_ASSERT_EQUAL(status_value("dev-b", "next_seq "), next);
     /* Resumed while online. */
-    pid = agent_spawn("dev-b", NULL, run);
+    pid = agent_fixture_spawn(&fx, "dev-b", NULL, NULL, run);
     struct timespec ts = {0, 300000000L};
     nanosleep(&ts, NULL);
     CU_ASSERT_EQUAL(operator_command("resumeDevice", "dev-b"), 0);
-    CU_ASSERT(wait_for_text(marker, "resume"));
+    CU_ASSERT(agent_fixture_wait_text(marker, "resume", WAIT_TEXT_MS));
     kill(pid, SIGTERM);
-    CU_ASSERT_EQUAL(wait_exit(pid), 0);
+    CU_ASSERT_EQUAL(testutil_wait_exit(pid), 0);
     CU_ASSERT_EQUAL(agent("dev-b", NULL, pay), 0);
 }
 
@@ -624,7 +422,7 @@ static void test_operator_suspend(void)
 static int agent_text(const char *device, const char *const *extra, char **text)
 {
     char out[TEST_BROKER_PATH_MAX];
-    path_in("tariff.out", out);
+    agent_fixture_path(&fx, "tariff.out", out);
     unlink(out);
     int rc = agent(device, "tariff.out", extra);
     *text = testutil_read_file(out, NULL);
@@ -738,7 +536,7 @@ static void test_session(void)
     CU_ASSERT_EQUAL(gateway_balance("charger"), charger + (int64_t)expected);
     CU_ASSERT_EQUAL(last_balance, gateway_balance("car"));
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     fogpay_meter m;
     CU_ASSERT_EQUAL(fogpay_ledger_meter_get(l, "car", "dc-1", &m), FOGPAY_OK);
     CU_ASSERT_EQUAL(m.last_quantity, quantity);
@@ -762,7 +560,7 @@ static void test_refusals(void)
 {
     fogpay_ledger *l;
     fogpay_meter m;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_meter_get(l, "car", "dc-1", &m), FOGPAY_OK);
     fogpay_ledger_close(l);
     uint64_t last = m.last_quantity;
@@ -833,7 +631,7 @@ static int events_visit(void *ctx, const fogpay_event *e, const uint8_t *hash)
 static void test_ledger_agrees(void)
 {
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     charges c = {0, 0, true};
     const char *payers[] = {"car", "poor"};
     for (size_t i = 0; i < 2; i++) {
@@ -867,7 +665,7 @@ static void test_ledger_agrees(void)
 /* The platform operator's EUR account. */
 static int64_t platform_balance(void)
 {
-    return ledger_balance(NULL, platform_entity);
+    return agent_fixture_balance(&fx, NULL, platform_entity);
 }
 
 /* The sum of every account's balance per currency is zero, and verify
@@ -875,7 +673,7 @@ static int64_t platform_balance(void)
 static void ledger_sums_zero(void)
 {
     sqlite3 *db = NULL;
-    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(fx.db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *s = NULL;
     CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db,
                                              "SELECT currency, sum(balance), count(*) FROM "
@@ -910,7 +708,7 @@ static uint64_t session_authorise(const char *hold_s)
     const char *authorise[] = {"authorise",  "--to", "ev-charger", "--amount", SESSION_HOLD,
                                "--currency", "EUR",  "--hold-s",   hold_s,     NULL};
     char out[TEST_BROKER_PATH_MAX];
-    path_in("ev-authorise.out", out);
+    agent_fixture_path(&fx, "ev-authorise.out", out);
     unlink(out); /* the agent appends; this session's hold is the one read */
     CU_ASSERT_EQUAL(agent("ev-car", "ev-authorise.out", authorise), 0);
     uint64_t id = held_hold_id("ev-authorise.out");
@@ -971,7 +769,7 @@ static session_chain session_transfers(uint64_t hold)
     memset(&c, 0, sizeof c);
     c.hold = hold;
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     fogpay_transfer_filter f = {.after_position = hold - 1, .limit = 1000};
     CU_ASSERT_EQUAL(fogpay_ledger_transfer_list(l, &f, session_visit, &c), FOGPAY_OK);
     fogpay_ledger_close(l);
@@ -1015,7 +813,7 @@ static void test_session_captured(void)
     CU_ASSERT_EQUAL(platform_balance(), platform + (int64_t)fee);
     fogpay_ledger *l;
     uint64_t held = 1;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_ledger_hold_held(l, "ev-car", EUR, &held), FOGPAY_OK);
     fogpay_ledger_close(l);
     CU_ASSERT_EQUAL(held, 0);
@@ -1044,7 +842,7 @@ static void test_session_expired(void)
         struct timespec ts = {0, 100000000L};
         nanosleep(&ts, NULL);
         fogpay_ledger *l;
-        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
         CU_ASSERT_EQUAL(fogpay_ledger_hold_get(l, hold, &h), FOGPAY_OK);
         fogpay_ledger_close(l);
     }
@@ -1161,13 +959,13 @@ static void test_session_from_hold(void)
 static uint64_t journal_offline(const char *device, int count)
 {
     uint64_t first = (uint64_t)status_value(device, "next_seq ");
-    test_broker_stop(&broker);
+    test_broker_stop(&fx.broker);
     const char *pay[] = {"--timeout", "300",  "pay",        "--to", "dev-b",
                          "--amount",  "0.07", "--currency", "EUR",  NULL};
     for (int i = 0; i < count; i++) {
         CU_ASSERT_EQUAL(agent(device, NULL, pay), 4);
     }
-    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    CU_ASSERT_FATAL(test_broker_restart(&fx.broker));
     return first;
 }
 
@@ -1177,7 +975,7 @@ static uint64_t journal_offline(const char *device, int count)
 static void rotate_device(const char *device, const char *overlap_s, bool revoke)
 {
     char out[TEST_BROKER_PATH_MAX], public_key[FOGPAY_PUBLIC_KEY_TEXT_MAX];
-    path_in("rotate.out", out);
+    agent_fixture_path(&fx, "rotate.out", out);
     unlink(out);
     const char *rotate[] = {"rotate-key", NULL};
     CU_ASSERT_EQUAL_FATAL(agent(device, "rotate.out", rotate), 0);
@@ -1200,7 +998,7 @@ static void rotate_device(const char *device, const char *overlap_s, bool revoke
 static char *drain_logged(const char *device)
 {
     char out[TEST_BROKER_PATH_MAX];
-    path_in("drain.out", out);
+    agent_fixture_path(&fx, "drain.out", out);
     unlink(out);
     const char *drain[] = {"run", "--drain", NULL};
     CU_ASSERT_EQUAL(agent(device, "drain.out", drain), 0);
@@ -1270,7 +1068,7 @@ static void test_device_key_rotation(void)
     /* Three rotations; the second ended the first window early, and the
      * operator ended the third's. */
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     key_events k = {"dev-r", 0, 0};
     CU_ASSERT_EQUAL(fogpay_ledger_event_list(l, 0, 0, key_events_visit, &k), FOGPAY_OK);
     CU_ASSERT_EQUAL(k.rotated, 3);
@@ -1343,13 +1141,10 @@ static size_t command_bytes(const fogpay_key *key, const char *device, uint64_t 
 static void test_forged_messages_change_nothing(void)
 {
     char dir[TEST_BROKER_PATH_MAX], key_path[TEST_BROKER_PATH_MAX], hook[TEST_BROKER_PATH_MAX],
-        marker[TEST_BROKER_PATH_MAX], script[2 * TEST_BROKER_PATH_MAX];
-    path_in("state-lib", dir);
-    path_in("lib.key", key_path);
-    path_in("lib-hook.sh", hook);
-    path_in("lib-hook.marker", marker);
-    snprintf(script, sizeof script, "#!/bin/sh\necho \"$1\" >> %s\n", marker);
-    write_text(hook, script, 0700);
+        marker[TEST_BROKER_PATH_MAX];
+    agent_fixture_path(&fx, "state-lib", dir);
+    agent_fixture_path(&fx, "lib.key", key_path);
+    agent_fixture_hook(&fx, "lib-hook", hook, marker);
     fogpay_key *device_key = NULL, *other = NULL;
     CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &device_key), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_key_save(device_key, key_path, false), FOGPAY_OK);
@@ -1357,7 +1152,7 @@ static void test_forged_messages_change_nothing(void)
     fogpay_agent_config cfg = {.state_dir = dir,
                                .key_path = key_path,
                                .device_id = "dev-lib",
-                               .gateway_key = gateway_text,
+                               .gateway_key = fx.gateway_text,
                                .port = 1,
                                .timeout_ms = 200,
                                .hook = hook};
@@ -1381,9 +1176,9 @@ static void test_forged_messages_change_nothing(void)
     fogpay_agent_status s;
     n = receipt_bytes(other, "dev-lib", 1, hash, 900, msg);
     CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(a, msg, n), FOGPAY_ERR_BAD_SIGNATURE);
-    n = receipt_bytes(gateway_key, "dev-b", 1, hash, 900, msg);
+    n = receipt_bytes(fx.gateway_key, "dev-b", 1, hash, 900, msg);
     CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(a, msg, n), FOGPAY_ERR_DEVICE_MISMATCH);
-    n = receipt_bytes(gateway_key, "dev-lib", 1, wrong, 900, msg);
+    n = receipt_bytes(fx.gateway_key, "dev-lib", 1, wrong, 900, msg);
     CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(a, msg, n), FOGPAY_ERR_SEQ_CONFLICT);
     msg[n - 1] ^= 1;
     CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(a, msg, n), FOGPAY_ERR_BAD_SIGNATURE);
@@ -1392,13 +1187,13 @@ static void test_forged_messages_change_nothing(void)
     CU_ASSERT_EQUAL(s.balance_count, 0);
     /* The real one applies; replayed, it changes nothing. */
     uint8_t good[FOGPAY_MESSAGE_MAX];
-    size_t good_len = receipt_bytes(gateway_key, "dev-lib", 1, hash, 900, good);
+    size_t good_len = receipt_bytes(fx.gateway_key, "dev-lib", 1, hash, 900, good);
     CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(a, good, good_len), FOGPAY_OK);
     fogpay_agent_status_get(a, &s);
     CU_ASSERT_EQUAL(s.pending, 0);
     CU_ASSERT_EQUAL_FATAL(s.balance_count, 1);
     CU_ASSERT_EQUAL(s.balances[0].balance_minor, 900);
-    n = receipt_bytes(gateway_key, "dev-lib", 1, hash, 5, msg);
+    n = receipt_bytes(fx.gateway_key, "dev-lib", 1, hash, 5, msg);
     CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(a, msg, n), FOGPAY_ERR_NOT_FOUND);
     CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(a, good, good_len), FOGPAY_ERR_NOT_FOUND);
     fogpay_agent_status_get(a, &s);
@@ -1409,13 +1204,13 @@ static void test_forged_messages_change_nothing(void)
     uint8_t unsigned_cmd[4] = {0x84, 0x40, 0xa0, 0x40};
     CU_ASSERT_NOT_EQUAL(fogpay_agent_command_handle(a, unsigned_cmd, sizeof unsigned_cmd),
                         FOGPAY_OK);
-    n = command_bytes(gateway_key, "dev-b", 1, FOGPAY_COMMAND_SUSPEND, msg);
+    n = command_bytes(fx.gateway_key, "dev-b", 1, FOGPAY_COMMAND_SUSPEND, msg);
     CU_ASSERT_EQUAL(fogpay_agent_command_handle(a, msg, n), FOGPAY_ERR_DEVICE_MISMATCH);
     fogpay_agent_status_get(a, &s);
     CU_ASSERT_FALSE(s.suspended);
     CU_ASSERT_EQUAL(access(marker, F_OK), -1);
     /* A real suspend: hook runs, pay refused, state survives a reopen. */
-    n = command_bytes(gateway_key, "dev-lib", 2, FOGPAY_COMMAND_SUSPEND, msg);
+    n = command_bytes(fx.gateway_key, "dev-lib", 2, FOGPAY_COMMAND_SUSPEND, msg);
     CU_ASSERT_EQUAL(fogpay_agent_command_handle(a, msg, n), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_agent_pay(a, "dev-b", 100, EUR, NULL, &o), FOGPAY_ERR_DEVICE_SUSPENDED);
     fogpay_agent_close(a);
@@ -1424,10 +1219,10 @@ static void test_forged_messages_change_nothing(void)
     CU_ASSERT(s.suspended);
     CU_ASSERT_EQUAL(s.next_seq, 2);
     /* An old resume replayed does nothing; a new one resumes. */
-    n = command_bytes(gateway_key, "dev-lib", 1, FOGPAY_COMMAND_RESUME, msg);
+    n = command_bytes(fx.gateway_key, "dev-lib", 1, FOGPAY_COMMAND_RESUME, msg);
     CU_ASSERT_EQUAL(fogpay_agent_command_handle(a, msg, n), FOGPAY_ERR_SEQ_CONFLICT);
     CU_ASSERT_EQUAL(fogpay_agent_pay(a, "dev-b", 100, EUR, NULL, &o), FOGPAY_ERR_DEVICE_SUSPENDED);
-    n = command_bytes(gateway_key, "dev-lib", 3, FOGPAY_COMMAND_RESUME, msg);
+    n = command_bytes(fx.gateway_key, "dev-lib", 3, FOGPAY_COMMAND_RESUME, msg);
     CU_ASSERT_EQUAL(fogpay_agent_command_handle(a, msg, n), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_agent_pay(a, "dev-b", 100, EUR, NULL, &o), FOGPAY_ERR_TIMEOUT);
     char *hooked = testutil_read_file(marker, NULL);
@@ -1449,7 +1244,7 @@ static size_t ledger_receipt(const char *device, uint8_t *out)
     uint64_t seq = 0;
     uint8_t hash[FOGPAY_HASH_BYTES];
     size_t len = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     if (fogpay_ledger_message_head(l, device, &seq, hash) != FOGPAY_OK ||
         fogpay_ledger_message_lookup(l, device, seq, hash, out, FOGPAY_MESSAGE_MAX, &len) !=
             FOGPAY_OK) {
@@ -1464,17 +1259,17 @@ static size_t ledger_receipt(const char *device, uint8_t *out)
 static int ctl_verify_receipt(const uint8_t *msg, size_t len)
 {
     char file[TEST_BROKER_PATH_MAX], out[TEST_BROKER_PATH_MAX];
-    path_in("receipt.cbor", file);
-    path_in("verify-receipt.out", out);
+    agent_fixture_path(&fx, "receipt.cbor", file);
+    agent_fixture_path(&fx, "verify-receipt.out", out);
     FILE *f = fopen(file, "wb");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     CU_ASSERT_EQUAL(fwrite(msg, 1, len, f), len);
     fclose(f);
-    const char *argv[] = {fogpayctl_bin, "--db", db_path, "verify-receipt", "--file", file, NULL};
+    const char *argv[] = {fx.ctl_bin, "--db", fx.db_path, "verify-receipt", "--file", file, NULL};
     return testutil_command(argv, out);
 }
 
-/* An agent on device's state directory, configured with gateway_text (the
+/* An agent on device's state directory, configured with the gateway key text (the
  * key it was provisioned with), not connected. */
 /* The agent of device on its state directory, in this process: offline
  * (port 1, nobody listens) unless online, then on the gateway with the
@@ -1485,14 +1280,14 @@ static fogpay_agent *agent_on_state(const char *device, bool online)
     static char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX];
     char name[64];
     snprintf(name, sizeof name, "state-%s", device);
-    path_in(name, dir);
+    agent_fixture_path(&fx, name, dir);
     snprintf(name, sizeof name, "%s.key", device);
-    path_in(name, key);
+    agent_fixture_path(&fx, name, key);
     fogpay_agent_config cfg = {.state_dir = dir,
                                .key_path = key,
                                .device_id = device,
-                               .gateway_key = gateway_text,
-                               .port = online ? broker.port : 1,
+                               .gateway_key = fx.gateway_text,
+                               .port = online ? fx.broker.port : 1,
                                .password = online ? device : NULL,
                                .timeout_ms = online ? 30000 : 0};
     fogpay_agent *a = NULL;
@@ -1512,12 +1307,12 @@ static void test_resend_in_windows(void)
     char count_text[16];
     snprintf(count_text, sizeof count_text, "%d", count);
     uint64_t first = (uint64_t)status_value("dev-a", "next_seq ");
-    test_broker_stop(&broker);
+    test_broker_stop(&fx.broker);
     const char *pay[] = {"--timeout", "300",        "pay", "--to",    "dev-b",    "--amount",
                          "0.01",      "--currency", "EUR", "--count", count_text, NULL};
     CU_ASSERT_EQUAL(agent("dev-a", NULL, pay), 4);
     CU_ASSERT_EQUAL(status_value("dev-a", "pending "), count);
-    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    CU_ASSERT_FATAL(test_broker_restart(&fx.broker));
     fogpay_agent *a = agent_on_state("dev-a", true);
     CU_ASSERT_EQUAL_FATAL(fogpay_agent_connect(a), FOGPAY_OK);
     fogpay_agent_status st;
@@ -1548,22 +1343,22 @@ static void test_gateway_key_rotation(void)
     CU_ASSERT_FATAL(old_len > 0);
 
     char log[TEST_BROKER_PATH_MAX];
-    path_in("rotation-a.out", log);
+    agent_fixture_path(&fx, "rotation-a.out", log);
     unlink(log);
     const char *run[] = {"run", NULL};
-    pid_t pid = agent_spawn("dev-a", "rotation-a.out", run);
-    CU_ASSERT(wait_for_text(log, "connected"));
+    pid_t pid = agent_fixture_spawn(&fx, "dev-a", NULL, "rotation-a.out", run);
+    CU_ASSERT(agent_fixture_wait_text(log, "connected", WAIT_TEXT_MS));
     const char *rotate[] = {"rotateGatewayKey", NULL};
-    CU_ASSERT_EQUAL_FATAL(operator_run_to(rotate, "rotate-gateway.out"), 0);
-    CU_ASSERT(wait_for_text(log, "applied: gateway key"));
+    CU_ASSERT_EQUAL_FATAL(agent_fixture_operator(&fx, rotate, "rotate-gateway.out"), 0);
+    CU_ASSERT(agent_fixture_wait_text(log, "applied: gateway key", WAIT_TEXT_MS));
     kill(pid, SIGTERM);
-    CU_ASSERT_EQUAL(wait_exit(pid), 0);
+    CU_ASSERT_EQUAL(testutil_wait_exit(pid), 0);
     char out[TEST_BROKER_PATH_MAX];
-    path_in("rotate-gateway.out", out);
+    agent_fixture_path(&fx, "rotate-gateway.out", out);
     char *printed = testutil_read_file(out, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(printed);
     CU_ASSERT_EQUAL(strncmp(printed, "ed25519:", 8), 0);
-    CU_ASSERT_PTR_NOT_EQUAL(strstr(printed, gateway_text), printed); /* another key */
+    CU_ASSERT_PTR_NOT_EQUAL(strstr(printed, fx.gateway_text), printed); /* another key */
     free(printed);
 
     /* Receipts signed by the new key: accepted by the connected agent and
@@ -1585,7 +1380,7 @@ static void test_gateway_key_rotation(void)
     CU_ASSERT_EQUAL(fogpay_agent_receipt_verify(b, old_receipt, old_len, &r), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_agent_receipt_verify(b, new_receipt, new_len, &r), FOGPAY_OK);
     uint8_t forged[FOGPAY_MESSAGE_MAX], hash[FOGPAY_HASH_BYTES] = {7};
-    size_t n = receipt_bytes_at(gateway_key, "dev-b", r.seq, hash, 5, r.time_s + 60, forged);
+    size_t n = receipt_bytes_at(fx.gateway_key, "dev-b", r.seq, hash, 5, r.time_s + 60, forged);
     CU_ASSERT_EQUAL(fogpay_agent_receipt_verify(b, forged, n, &r), FOGPAY_ERR_KEY_REVOKED);
     CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(b, forged, n), FOGPAY_ERR_KEY_REVOKED);
     fogpay_agent_close(b);
@@ -1594,14 +1389,14 @@ static void test_gateway_key_rotation(void)
     CU_ASSERT_EQUAL(ctl_verify_receipt(old_receipt, old_len), 0);
     CU_ASSERT_EQUAL(ctl_verify_receipt(new_receipt, new_len), 0);
     CU_ASSERT_EQUAL(ctl_verify_receipt(forged, n), 1);
-    path_in("verify-receipt.out", out);
+    agent_fixture_path(&fx, "verify-receipt.out", out);
     char *said = testutil_read_file(out, NULL);
     CU_ASSERT_PTR_NOT_NULL(said ? strstr(said, "refused: key_revoked") : NULL);
     free(said);
 
     /* The ledger's history: the old key ended, the new one active. */
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     fogpay_gateway_key old_key, new_key;
     CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_get(l, old_cose.kid.ptr, &old_key), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_get(l, new_cose.kid.ptr, &new_key), FOGPAY_OK);
@@ -1611,8 +1406,8 @@ static void test_gateway_key_rotation(void)
     fogpay_ledger_close(l);
 
     /* The gateway starts again on the new key file. */
-    test_broker_stop(&broker);
-    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    test_broker_stop(&fx.broker);
+    CU_ASSERT_FATAL(test_broker_restart(&fx.broker));
     CU_ASSERT_EQUAL(agent("dev-a", NULL, a_pays), 0);
 
     /* A rotation cut off by a crash after the ledger's commit (the key file
@@ -1620,25 +1415,25 @@ static void test_gateway_key_rotation(void)
      * at the next start: announced, renamed, signing. The announcement
      * reaches dev-b, offline, through its session, which the broker keeps
      * across the restart as deploy/mosquitto.conf has it (persistence). */
-    test_broker_stop(&broker);
-    FILE *conf = fopen(broker.conf_path, "a");
+    test_broker_stop(&fx.broker);
+    FILE *conf = fopen(fx.broker.conf_path, "a");
     CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
-    fprintf(conf, "persistence true\npersistence_location %s/\n", broker.dir);
+    fprintf(conf, "persistence true\npersistence_location %s/\n", fx.broker.dir);
     fclose(conf);
-    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    CU_ASSERT_FATAL(test_broker_restart(&fx.broker));
     CU_ASSERT_EQUAL(agent("dev-b", NULL, b_pays), 0); /* its session, then saved */
-    test_broker_stop(&broker);
+    test_broker_stop(&fx.broker);
     char key_path[TEST_BROKER_PATH_MAX], next_path[TEST_BROKER_PATH_MAX + 8];
-    path_in("gateway.key", key_path);
+    agent_fixture_path(&fx, "gateway.key", key_path);
     snprintf(next_path, sizeof next_path, "%s.next", key_path);
     fogpay_key *third = NULL;
     CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &third), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_key_save(third, next_path, true), FOGPAY_OK);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_ledger_gateway_key_rotate(l, third, (uint64_t)time(NULL) * 1000),
                     FOGPAY_OK);
     fogpay_ledger_close(l);
-    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    CU_ASSERT_FATAL(test_broker_restart(&fx.broker));
     CU_ASSERT_EQUAL(agent("dev-b", NULL, b_pays), 0);
     CU_ASSERT_EQUAL(access(next_path, F_OK), -1);
     fogpay_key *in_file = NULL;
@@ -1657,8 +1452,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test_agent FOGPAY_AGENT FOGPAYCTL\n");
         return 2;
     }
-    agent_bin = argv[1];
-    fogpayctl_bin = argv[2];
+    fx.agent_bin = argv[1];
+    fx.ctl_bin = argv[2];
     if (CU_initialize_registry() != CUE_SUCCESS) {
         return 1;
     }

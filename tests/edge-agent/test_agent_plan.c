@@ -35,16 +35,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "agent_internal.h"
+#include "agent_fixture.h"
 #include "broker.h"
 #include "fogpay_clock.h"
 #include "fogpay_cose.h"
-#include "fogpay_password.h"
 #include "ledger.h"
 #include "testutil.h"
 
@@ -57,229 +55,64 @@
 #define PRINCIPAL    120000u
 #define WAIT_REAL_MS 60000u
 
-static const char *agent_bin;
-static const char *ctl_bin;
-static test_broker broker;
-static char db_path[TEST_BROKER_PATH_MAX];
-static fogpay_key *gateway_key;
-static char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+static agent_fixture fx;
 static char lender[FOGPAY_ENTITY_ID_MAX + 1];
 static uint64_t epoch_ms;
 static char clock_text[48];
-
-static void path_in(const char *name, char *out)
-{
-    test_broker_path(&broker, name, out, TEST_BROKER_PATH_MAX);
-}
-
-static void write_text(const char *path, const char *text, mode_t mode)
-{
-    FILE *f = fopen(path, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fputs(text, f);
-    fclose(f);
-    chmod(path, mode);
-}
-
-static void register_device(fogpay_ledger *l, const char *id, const char *entity)
-{
-    fogpay_key *key = NULL;
-    char path[TEST_BROKER_PATH_MAX], name[64], hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
-    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key), FOGPAY_OK);
-    snprintf(name, sizeof name, "%s.key", id);
-    path_in(name, path);
-    CU_ASSERT_EQUAL_FATAL(fogpay_key_save(key, path, false), FOGPAY_OK);
-    snprintf(name, sizeof name, "%s.pass", id);
-    path_in(name, path);
-    write_text(path, id, 0600);
-    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash(id, strlen(id), 1000, hash, sizeof hash), FOGPAY_OK);
-    fogpay_device_limits none = {0, 0, 0};
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_register(l, id, key, hash, entity, &none, 1000),
-                          FOGPAY_OK);
-    fogpay_transfer t;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, id, EUR, 200000, "initial", 2000, &t), FOGPAY_OK);
-    fogpay_key_free(key);
-}
 
 static const char *const devices[] = {"fin-a", "fin-b", "fin-c", "fin-d",
                                       "fin-e", "fin-f", "fin-g", "fin-h"};
 
 static int suite_init(void)
 {
-    if (!test_broker_init(&broker)) {
-        return 1;
-    }
     /* The test's own clock is the agents' and the gateway's. */
     epoch_ms = fogpay_clock_wall_ms() - 1;
     fogpay_clock_set_test(RATE, epoch_ms);
     snprintf(clock_text, sizeof clock_text, "%u@%" PRIu64, RATE, epoch_ms);
-    char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
-    path_in("ledger.db", db_path);
-    path_in("gateway.key", key_path);
-    path_in("operators", operators);
-    if (fogpay_key_generate(FOGPAY_ALG_EDDSA, &gateway_key) != FOGPAY_OK ||
-        fogpay_key_save(gateway_key, key_path, false) != FOGPAY_OK ||
-        fogpay_key_public_text(gateway_key, gateway_text, sizeof gateway_text) != FOGPAY_OK) {
-        return 1;
-    }
-    char hash[FOGPAY_PASSWORD_HASH_TEXT_MAX], line[FOGPAY_PASSWORD_HASH_TEXT_MAX + 8];
-    fogpay_password_hash("ops-pass", 8, 1000, hash, sizeof hash);
-    snprintf(line, sizeof line, "ops:%s\n", hash);
-    FILE *f = fopen(operators, "w");
-    if (!f) {
-        return 1;
-    }
-    fputs(line, f);
-    fclose(f);
-    return 0;
+    return agent_fixture_init(&fx) ? 0 : 1;
 }
 
 static int suite_clean(void)
 {
-    test_broker_cleanup(&broker);
-    fogpay_key_free(gateway_key);
+    agent_fixture_cleanup(&fx);
     return 0;
 }
 
 static void test_start(void)
 {
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, true, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, true, &l), FOGPAY_OK);
     fogpay_entity_personal owner = {"Charging Site Ltd", NULL, NULL};
     fogpay_entity_personal bank = {"Charger Finance AG", NULL, NULL};
     char entity[FOGPAY_ENTITY_ID_MAX + 1];
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &owner, 1000, entity), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &bank, 1000, lender), FOGPAY_OK);
     for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
-        register_device(l, devices[i], entity);
+        agent_fixture_register(&fx, l, devices[i], entity, 200000);
     }
     fogpay_ledger_close(l);
-    char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
-    path_in("gateway.key", key_path);
-    path_in("operators", operators);
-    char conf[TEST_BROKER_CONF_MAX];
-    CU_ASSERT_FATAL(
-        test_broker_gateway_conf(conf, sizeof conf, "gw-fin", db_path, key_path, operators));
-    size_t n = strlen(conf);
-    snprintf(conf + n, sizeof conf - n, "plugin_opt_test_clock %s\n", clock_text);
-    CU_ASSERT_FATAL(test_broker_start(&broker, conf));
+    char extra[96];
+    snprintf(extra, sizeof extra, "plugin_opt_test_clock %s\n", clock_text);
+    agent_fixture_start(&fx, "gw-fin", extra);
 }
 
 /* ---- the agent and the operator -------------------------------------------- */
 
-/* fogpay-agent for device on the test clock (clock: its --test-clock, NULL
- * for the common one) with extra (NULL-terminated); output to out_name in
- * the broker dir (NULL: /dev/null). */
-static pid_t agent_spawn_at(const char *device, const char *clock, const char *out_name,
-                            const char *const *extra)
-{
-    static char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], pass[TEST_BROKER_PATH_MAX],
-        port[16], out[TEST_BROKER_PATH_MAX], name[64];
-    snprintf(name, sizeof name, "state-%s", device);
-    path_in(name, dir);
-    snprintf(name, sizeof name, "%s.key", device);
-    path_in(name, key);
-    snprintf(name, sizeof name, "%s.pass", device);
-    path_in(name, pass);
-    snprintf(port, sizeof port, "%d", broker.port);
-    if (out_name) {
-        path_in(out_name, out);
-    } else {
-        strcpy(out, "/dev/null");
-    }
-    const char *argv[ARGS_MAX] = {agent_bin,
-                                  "--dir",
-                                  dir,
-                                  "--key",
-                                  key,
-                                  "--device",
-                                  device,
-                                  "--gateway-key",
-                                  gateway_text,
-                                  "-h",
-                                  "127.0.0.1",
-                                  "-p",
-                                  port,
-                                  "--password-file",
-                                  pass,
-                                  "--test-clock",
-                                  clock ? clock : clock_text};
-    size_t n = 17;
-    for (size_t i = 0; extra[i] && n < ARGS_MAX - 1; i++) {
-        argv[n++] = extra[i];
-    }
-    argv[n] = NULL;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        execv(agent_bin, (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
-}
-
+/* fogpay-agent for device run to its end on the test clock clock (agent:
+ * the common one), its output appended to agent.log; its exit status. */
 static int agent_at(const char *device, const char *clock, const char *const *extra)
 {
-    return testutil_wait_exit(agent_spawn_at(device, clock, "agent.log", extra));
+    return agent_fixture_agent(&fx, device, clock, "agent.log", extra);
 }
 
 static int agent(const char *device, const char *const *extra)
 {
-    return agent_at(device, NULL, extra);
-}
-
-/* The first number after key at the start of a line of `status`. */
-static long long status_at(const char *device, const char *clock, const char *key)
-{
-    char out[TEST_BROKER_PATH_MAX];
-    path_in("status.out", out);
-    unlink(out);
-    const char *args[] = {"status", NULL};
-    CU_ASSERT_EQUAL(testutil_wait_exit(agent_spawn_at(device, clock, "status.out", args)), 0);
-    char *text = testutil_read_file(out, NULL);
-    long long value = -1;
-    for (char *line = text; line && *line;) {
-        char *end = strchr(line, '\n');
-        if (strncmp(line, key, strlen(key)) == 0) {
-            value = strtoll(line + strlen(key), NULL, 10);
-        }
-        line = end ? end + 1 : NULL;
-    }
-    free(text);
-    return value;
+    return agent_at(device, clock_text, extra);
 }
 
 static long long status_value(const char *device, const char *key)
 {
-    return status_at(device, NULL, key);
-}
-
-/* fogpayctl online as the operator with args (NULL-terminated). */
-static int operator_run(const char *const *args)
-{
-    char port[16], password_file[TEST_BROKER_PATH_MAX];
-    snprintf(port, sizeof port, "%d", broker.port);
-    path_in("ops.password", password_file);
-    write_text(password_file, "ops-pass\n", 0600);
-    const char *argv[ARGS_MAX] = {ctl_bin, "-h",  "127.0.0.1",       "-p",         port,
-                                  "-u",    "ops", "--password-file", password_file};
-    size_t n = 9;
-    for (size_t i = 0; args[i] && n < ARGS_MAX - 1; i++) {
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
-    char log[TEST_BROKER_PATH_MAX];
-    path_in("fogpayctl.log", log);
-    int rc = testutil_command_logged(argv, log);
-    if (rc != 0) {
-        char *text = testutil_read_file(log, NULL);
-        fprintf(stderr, "fogpayctl %s: exit %d\n%s\n", args[0], rc, text ? text : "");
-        free(text);
-    }
-    return rc;
+    return agent_fixture_status(&fx, device, clock_text, key);
 }
 
 /* A plan of 1200.00 EUR at 950 bp in 12 instalments of period_ms for
@@ -314,7 +147,7 @@ static void plan_create_with(const char *plan, const char *device, const char *p
         args[n++] = more[i];
     }
     args[n] = NULL;
-    CU_ASSERT_EQUAL_FATAL(operator_run(args), 0);
+    CU_ASSERT_EQUAL_FATAL(agent_fixture_operator_logged(&fx, args), 0);
 }
 
 static void plan_create_every(const char *plan, const char *device, const char *period_ms,
@@ -326,33 +159,6 @@ static void plan_create_every(const char *plan, const char *device, const char *
 static void plan_create(const char *plan, const char *device, const char *grace_ms)
 {
     plan_create_every(plan, device, PERIOD_TEXT, grace_ms);
-}
-
-/* A hook writing its argument to a marker file; its path into hook. */
-static void hook_for(const char *device, char *hook, char *marker)
-{
-    char name[64], script[2 * TEST_BROKER_PATH_MAX];
-    snprintf(name, sizeof name, "hook-%s.sh", device);
-    path_in(name, hook);
-    snprintf(name, sizeof name, "hook-%s.marker", device);
-    path_in(name, marker);
-    snprintf(script, sizeof script, "#!/bin/sh\necho \"$1\" >> %s\n", marker);
-    write_text(hook, script, 0700);
-}
-
-static bool wait_for_text(const char *path, const char *text)
-{
-    uint64_t until = testutil_now_ms() + WAIT_REAL_MS;
-    while (testutil_now_ms() < until) {
-        char *s = testutil_read_file(path, NULL);
-        bool found = s && strstr(s, text);
-        free(s);
-        if (found) {
-            return true;
-        }
-        testutil_sleep_ms(50);
-    }
-    return false;
 }
 
 /* ---- the ledger ------------------------------------------------------------ */
@@ -382,7 +188,7 @@ static instalments ledger_instalments(const char *device, const char *plan)
 {
     instalments in = {.plan = plan};
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     fogpay_transfer_filter f = {.device_id = device, .limit = 1000};
     CU_ASSERT_EQUAL(fogpay_ledger_transfer_list(l, &f, instalments_visit, &in), FOGPAY_OK);
     fogpay_ledger_close(l);
@@ -404,25 +210,14 @@ static bool wait_instalments(const char *device, const char *plan, uint32_t coun
 
 static int64_t ledger_balance(const char *device)
 {
-    fogpay_ledger *l;
-    uint64_t account = 0;
-    int64_t balance = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
-    if (device) {
-        CU_ASSERT_EQUAL(fogpay_ledger_wallet(l, device, EUR, &account), FOGPAY_OK);
-    } else {
-        CU_ASSERT_EQUAL(fogpay_ledger_entity_account(l, lender, EUR, &account), FOGPAY_OK);
-    }
-    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, account, &balance), FOGPAY_OK);
-    fogpay_ledger_close(l);
-    return balance;
+    return agent_fixture_balance(&fx, device, lender);
 }
 
 static uint64_t lender_account(void)
 {
     fogpay_ledger *l;
     uint64_t account = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_ledger_entity_account(l, lender, EUR, &account), FOGPAY_OK);
     fogpay_ledger_close(l);
     return account;
@@ -433,7 +228,7 @@ static fogpay_plan ledger_plan(const char *plan)
     fogpay_ledger *l;
     fogpay_plan p;
     memset(&p, 0, sizeof p);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_ledger_plan_at(l, plan, fogpay_clock_wall_ms(), &p, NULL), FOGPAY_OK);
     fogpay_ledger_close(l);
     return p;
@@ -446,11 +241,11 @@ static fogpay_plan ledger_plan(const char *plan)
 static void test_twelve_instalments(void)
 {
     char hook[TEST_BROKER_PATH_MAX], marker[TEST_BROKER_PATH_MAX];
-    hook_for("fin-a", hook, marker);
+    agent_fixture_hook(&fx, "hook-fin-a", hook, marker);
     plan_create("fin-a-loan", "fin-a", PERIOD_TEXT);
     int64_t lender_before = ledger_balance(NULL);
     const char *run[] = {"--hook", hook, "run", NULL};
-    pid_t pid = agent_spawn_at("fin-a", NULL, "fin-a.log", run);
+    pid_t pid = agent_fixture_spawn(&fx, "fin-a", clock_text, "fin-a.log", run);
     CU_ASSERT(wait_instalments("fin-a", "fin-a-loan", 12));
     testutil_sleep_ms(500); /* the last notice */
     kill(pid, SIGTERM);
@@ -486,15 +281,15 @@ static void test_twelve_instalments(void)
 static void test_offline_lapse(void)
 {
     char hook[TEST_BROKER_PATH_MAX], marker[TEST_BROKER_PATH_MAX];
-    hook_for("fin-b", hook, marker);
+    agent_fixture_hook(&fx, "hook-fin-b", hook, marker);
     plan_create("fin-b-loan", "fin-b", "600000");
     const char *run[] = {"--hook", hook, "run", NULL};
-    pid_t pid = agent_spawn_at("fin-b", NULL, "fin-b.log", run);
+    pid_t pid = agent_fixture_spawn(&fx, "fin-b", clock_text, "fin-b.log", run);
     CU_ASSERT_FATAL(wait_instalments("fin-b", "fin-b-loan", 1));
-    test_broker_stop(&broker);
+    test_broker_stop(&fx.broker);
     /* No gateway: paid up to the second instalment's grace end, 1.8 s of
      * real time away. */
-    CU_ASSERT(wait_for_text(marker, "suspend"));
+    CU_ASSERT(agent_fixture_wait_text(marker, "suspend", WAIT_REAL_MS));
     kill(pid, SIGTERM);
     CU_ASSERT_EQUAL(testutil_wait_exit(pid), 0);
     CU_ASSERT_EQUAL(status_value("fin-b", "plan_lapsed yes"), 0);
@@ -502,9 +297,9 @@ static void test_offline_lapse(void)
     const char *pay[] = {"pay", "--to", "fin-a", "--amount", "0.01", "--currency", "EUR", NULL};
     CU_ASSERT_EQUAL(agent("fin-b", pay), 5); /* plan_lapsed, on the device */
     CU_ASSERT_EQUAL(status_value("fin-b", "next_seq "), next);
-    CU_ASSERT_FATAL(test_broker_restart(&broker));
-    pid = agent_spawn_at("fin-b", NULL, "fin-b.log", run);
-    CU_ASSERT(wait_for_text(marker, "resume"));
+    CU_ASSERT_FATAL(test_broker_restart(&fx.broker));
+    pid = agent_fixture_spawn(&fx, "fin-b", clock_text, "fin-b.log", run);
+    CU_ASSERT(agent_fixture_wait_text(marker, "resume", WAIT_REAL_MS));
     kill(pid, SIGTERM);
     CU_ASSERT_EQUAL(testutil_wait_exit(pid), 0);
     CU_ASSERT(ledger_instalments("fin-b", "fin-b-loan").count >= 2);
@@ -519,7 +314,7 @@ static void test_offline_lapse(void)
 static void plans_offline(void)
 {
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     for (int i = 0; i < OFFLINE_PLANS; i++) {
         fogpay_plan p;
         memset(&p, 0, sizeof p);
@@ -543,7 +338,7 @@ static bool wait_commands(const char *device, uint64_t count)
     while (testutil_now_ms() < until) {
         fogpay_ledger *l;
         fogpay_device d;
-        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
         bool done =
             fogpay_ledger_device_get(l, device, &d) == FOGPAY_OK && d.last_command_seq >= count;
         fogpay_ledger_close(l);
@@ -563,22 +358,23 @@ static void test_closed_plan(void)
     const char *run[] = {"run", "--drain", NULL};
     CU_ASSERT_EQUAL(agent("fin-c", run), 0); /* learns its plan */
     CU_ASSERT_EQUAL(status_value("fin-c", "plan_next_instalment "), 1);
-    test_broker_stop(&broker);
+    test_broker_stop(&fx.broker);
     const char *pay[] = {"--timeout", "300", "pay-instalment", NULL};
     CU_ASSERT_EQUAL(agent("fin-c", pay), 4); /* journaled, no gateway */
     char at[24];
     snprintf(at, sizeof at, "%" PRIu64, fogpay_clock_wall_ms()); /* the gateway's clock */
-    const char *close[] = {ctl_bin,  "--db",       db_path,       "plan", "close",
-                           "--plan", "fin-c-loan", "--effective", at,     NULL};
+    const char *close[] = {fx.ctl_bin, "--db",       fx.db_path,    "plan", "close",
+                           "--plan",   "fin-c-loan", "--effective", at,     NULL};
     char log[TEST_BROKER_PATH_MAX];
-    path_in("fogpayctl.log", log);
+    agent_fixture_path(&fx, "fogpayctl.log", log);
     CU_ASSERT_EQUAL(testutil_command_logged(close, log), 0);
     plans_offline();
     int64_t device = ledger_balance("fin-c"), lent = ledger_balance(NULL);
-    CU_ASSERT_FATAL(test_broker_restart(&broker));
+    CU_ASSERT_FATAL(test_broker_restart(&fx.broker));
     char out[TEST_BROKER_PATH_MAX];
-    path_in("fin-c.out", out);
-    CU_ASSERT_EQUAL(testutil_wait_exit(agent_spawn_at("fin-c", NULL, "fin-c.out", run)), 0);
+    agent_fixture_path(&fx, "fin-c.out", out);
+    CU_ASSERT_EQUAL(
+        testutil_wait_exit(agent_fixture_spawn(&fx, "fin-c", clock_text, "fin-c.out", run)), 0);
     char *text = testutil_read_file(out, NULL);
     CU_ASSERT_PTR_NOT_NULL(strstr(text ? text : "", "rejected: plan_closed"));
     free(text);
@@ -599,15 +395,15 @@ static fogpay_agent *agent_open_here(const char *device)
 {
     char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], name[64];
     snprintf(name, sizeof name, "state-%s", device);
-    path_in(name, dir);
+    agent_fixture_path(&fx, name, dir);
     snprintf(name, sizeof name, "%s.key", device);
-    path_in(name, key);
+    agent_fixture_path(&fx, name, key);
     fogpay_agent_config c = {.state_dir = dir,
                              .key_path = key,
                              .device_id = device,
-                             .gateway_key = gateway_text,
+                             .gateway_key = fx.gateway_text,
                              .host = "127.0.0.1",
-                             .port = broker.port,
+                             .port = fx.broker.port,
                              .password = device,
                              .timeout_ms = 3000};
     fogpay_agent *a = NULL;
@@ -662,7 +458,7 @@ static fogpay_error receipt_logged(fogpay_agent *a, const uint8_t *msg, size_t l
                                    const char *log_name)
 {
     char path[TEST_BROKER_PATH_MAX];
-    path_in(log_name, path);
+    agent_fixture_path(&fx, log_name, path);
     fflush(stderr);
     int saved = dup(STDERR_FILENO);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -717,12 +513,12 @@ static void test_forged_paid_up_to(void)
     size_t n = sign_with(forger, payload, len, msg);
     CU_ASSERT_EQUAL(receipt_logged(a, msg, n, "forged.log"), FOGPAY_ERR_BAD_SIGNATURE);
     char log[TEST_BROKER_PATH_MAX];
-    path_in("forged.log", log);
+    agent_fixture_path(&fx, "forged.log", log);
     char *said = testutil_read_file(log, NULL);
     CU_ASSERT_PTR_NOT_NULL(strstr(said ? said : "", "bad_signature; nothing in it counts"));
     free(said);
     /* Signed by the gateway's key but answering nothing pending: a replay. */
-    n = sign_with(gateway_key, payload, len, msg);
+    n = sign_with(fx.gateway_key, payload, len, msg);
     CU_ASSERT_EQUAL(fogpay_agent_receipt_handle(a, msg, n), FOGPAY_ERR_NOT_FOUND);
     fogpay_command c;
     memset(&c, 0, sizeof c);
@@ -765,8 +561,8 @@ static void test_usage_instalment(void)
     CU_ASSERT_EQUAL(status_value("fin-g", "plan_amount "), (long long)fixed.amount_minor);
     const char *run[] = {"run", NULL};
     char log[TEST_BROKER_PATH_MAX];
-    path_in("fin-g.log", log);
-    pid_t pid = agent_spawn_at("fin-g", NULL, "fin-g.log", run);
+    agent_fixture_path(&fx, "fin-g.log", log);
+    pid_t pid = agent_fixture_spawn(&fx, "fin-g", clock_text, "fin-g.log", run);
     CU_ASSERT(wait_instalments("fin-g", "fin-g-loan", 1));
     kill(pid, SIGTERM);
     CU_ASSERT_EQUAL(testutil_wait_exit(pid), 0);
@@ -801,8 +597,8 @@ static void test_clock_set_back(void)
     while (fogpay_clock_wall_ms() < epoch_ms + 3700 * RATE) {
         testutil_sleep_ms(100); /* the set-back epoch must be in the past */
     }
-    CU_ASSERT_EQUAL(status_at("fin-e", back, "plan_lapsed yes"), 0);
-    CU_ASSERT(status_at("fin-e", back, "plan_clock_ms ") >= paid_up_to);
+    CU_ASSERT_EQUAL(agent_fixture_status(&fx, "fin-e", back, "plan_lapsed yes"), 0);
+    CU_ASSERT(agent_fixture_status(&fx, "fin-e", back, "plan_clock_ms ") >= paid_up_to);
     const char *pay[] = {"pay", "--to", "fin-a", "--amount", "0.01", "--currency", "EUR", NULL};
     CU_ASSERT_EQUAL(agent_at("fin-e", back, pay), 5);
 }
@@ -818,12 +614,12 @@ static void test_clock_far_forward(void)
     CU_ASSERT_EQUAL(status_value("fin-f", "plan_lapsed no"), 0);
     char ahead[48];
     clock_shifted(30ll * 86400000, ahead, sizeof ahead);
-    CU_ASSERT_EQUAL(status_at("fin-f", ahead, "plan_lapsed yes"), 0);
+    CU_ASSERT_EQUAL(agent_fixture_status(&fx, "fin-f", ahead, "plan_lapsed yes"), 0);
     /* The next instalment, signed on the clock ahead: the gateway refuses
      * it as not yet valid, and its receipt carries the gateway's time. */
     CU_ASSERT_EQUAL(agent_at("fin-f", ahead, pay), 3);
-    CU_ASSERT_EQUAL(status_at("fin-f", ahead, "plan_lapsed no"), 0);
-    long long clock = status_at("fin-f", ahead, "plan_clock_ms ");
+    CU_ASSERT_EQUAL(agent_fixture_status(&fx, "fin-f", ahead, "plan_lapsed no"), 0);
+    long long clock = agent_fixture_status(&fx, "fin-f", ahead, "plan_clock_ms ");
     CU_ASSERT(clock < (long long)fogpay_clock_wall_ms() + 600000);
     CU_ASSERT_EQUAL(agent_at("fin-f", ahead, pay), 0);
     CU_ASSERT_EQUAL(ledger_instalments("fin-f", "fin-f-loan").count, 2);
@@ -835,8 +631,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test_agent_plan FOGPAY_AGENT FOGPAYCTL\n");
         return 2;
     }
-    agent_bin = argv[1];
-    ctl_bin = argv[2];
+    fx.agent_bin = argv[1];
+    fx.ctl_bin = argv[2];
     CU_initialize_registry();
     CU_pSuite s = CU_add_suite("agent_plan", suite_init, suite_clean);
     CU_add_test(s, "gateway with a compressed clock", test_start);

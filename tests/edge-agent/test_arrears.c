@@ -25,76 +25,37 @@
  * plugin. The ledger is provisioned through the ledger API before the
  * broker starts and read through it (a second connection, as WAL allows).
  */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "agent_fixture.h"
 #include "broker.h"
-#include "fogpay_password.h"
 #include "ledger.h"
 #include "testutil.h"
 
-#define EUR      978
-#define ARGS_MAX 32
+#define EUR 978
+/* How long a hook's marker may take to show. */
+#define WAIT_TEXT_MS 15000u
 
 /* The compression: 100 times the real clock, so the plan's 60-second
  * period (the shortest a plan takes) is 0.6 s of the test. */
 #define RATE      100u
 #define PERIOD_MS 60000ull
 
-static const char *agent_bin;
-static const char *fogpayctl_bin;
-static test_broker broker;
-static char db_path[TEST_BROKER_PATH_MAX];
-static char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+static agent_fixture fx;
 static char test_clock[64];
 static char owner[FOGPAY_ENTITY_ID_MAX + 1];
 static char lender[FOGPAY_ENTITY_ID_MAX + 1];
 static uint64_t test_epoch_ms; /* the test clock's epoch */
 
-static void path_in(const char *name, char *out)
-{
-    test_broker_path(&broker, name, out, TEST_BROKER_PATH_MAX);
-}
-
-static void write_text(const char *path, const char *text, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-    CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT_FATAL(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-    close(fd);
-}
-
-static void register_device(fogpay_ledger *l, const char *id, const char *entity, uint64_t fund)
-{
-    fogpay_key *key = NULL;
-    char path[TEST_BROKER_PATH_MAX], name[64], hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
-    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key), FOGPAY_OK);
-    snprintf(name, sizeof name, "%s.key", id);
-    path_in(name, path);
-    CU_ASSERT_EQUAL_FATAL(fogpay_key_save(key, path, false), FOGPAY_OK);
-    snprintf(name, sizeof name, "%s.pass", id);
-    path_in(name, path);
-    write_text(path, id, 0600);
-    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash(id, strlen(id), 1000, hash, sizeof hash), FOGPAY_OK);
-    fogpay_device_limits none = {0, 0, 0};
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_register(l, id, key, hash, entity, &none, 1000),
-                          FOGPAY_OK);
-    fogpay_transfer t;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, id, EUR, fund, "initial", 2000, &t), FOGPAY_OK);
-    fogpay_key_free(key);
-}
-
 /* The owner's account holds money to pay in with: its shop device pays it. */
 static void owner_account_funded(fogpay_ledger *l, uint64_t amount)
 {
-    register_device(l, "shop", owner, amount);
+    agent_fixture_register(&fx, l, "shop", owner, amount);
     uint64_t account = 0;
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_account(l, owner, EUR, &account), FOGPAY_OK);
     fogpay_intent in;
@@ -110,72 +71,58 @@ static void owner_account_funded(fogpay_ledger *l, uint64_t amount)
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_settle(l, &in, hash, 3000, &t, NULL), FOGPAY_OK);
 }
 
+/* plan_id financing device from epoch_ms: 12.00 EUR in 12 instalments of
+ * period_ms, collected by the gateway, lent by lender; the rest of the
+ * terms (a meter, usage) the caller's to add. */
+static fogpay_plan plan_terms(const char *plan_id, const char *device, uint64_t period_ms,
+                              uint64_t epoch_ms)
+{
+    fogpay_plan p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.plan_id, sizeof p.plan_id, "%s", plan_id);
+    snprintf(p.device_id, sizeof p.device_id, "%s", device);
+    snprintf(p.lender_entity, sizeof p.lender_entity, "%s", lender);
+    p.currency = EUR;
+    p.principal_minor = 1200;
+    p.instalment_count = 12;
+    p.period_ms = period_ms;
+    p.collect = true;
+    p.effective_ms = epoch_ms;
+    return p;
+}
+
 /* "fin" is financed from epoch_ms: 12.00 EUR in 12 instalments of 1.00,
  * one a (compressed) minute, collected by the gateway, suspend on
  * shortfall. Its wallet holds 2.50: two instalments and a half. */
 static void provision(uint64_t epoch_ms)
 {
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, true, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, true, &l), FOGPAY_OK);
     fogpay_entity_personal o = {"Charging Owner Ltd", NULL, NULL};
     fogpay_entity_personal f = {"Device Finance SA", NULL, NULL};
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &o, 1000, owner), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &f, 1000, lender), FOGPAY_OK);
-    register_device(l, "fin", owner, 250);
-    register_device(l, "other", owner, 1);
-    register_device(l, "use-a", owner, 10000);
-    register_device(l, "use-b", owner, 10000);
-    register_device(l, "set-a", owner, 50);
-    register_device(l, "lim", owner, 50);
-    register_device(l, "named", owner, 1);
+    agent_fixture_register(&fx, l, "fin", owner, 250);
+    agent_fixture_register(&fx, l, "other", owner, 1);
+    agent_fixture_register(&fx, l, "use-a", owner, 10000);
+    agent_fixture_register(&fx, l, "use-b", owner, 10000);
+    agent_fixture_register(&fx, l, "set-a", owner, 50);
+    agent_fixture_register(&fx, l, "lim", owner, 50);
+    agent_fixture_register(&fx, l, "named", owner, 1);
     owner_account_funded(l, 5000);
-    fogpay_plan p;
-    memset(&p, 0, sizeof p);
-    snprintf(p.plan_id, sizeof p.plan_id, "fin-loan");
-    snprintf(p.device_id, sizeof p.device_id, "fin");
-    snprintf(p.lender_entity, sizeof p.lender_entity, "%s", lender);
-    p.currency = EUR;
-    p.principal_minor = 1200;
-    p.instalment_count = 12;
-    p.period_ms = PERIOD_MS;
-    p.collect = true;
-    p.effective_ms = epoch_ms;
+    fogpay_plan p = plan_terms("fin-loan", "fin", PERIOD_MS, epoch_ms);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(l, &p, epoch_ms), FOGPAY_OK);
     fogpay_ledger_close(l);
 }
 
 static int suite_init(void)
 {
-    if (!test_broker_init(&broker)) {
-        return 1;
-    }
-    char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
-    path_in("ledger.db", db_path);
-    path_in("gateway.key", key_path);
-    path_in("operators", operators);
-    fogpay_key *key = NULL;
-    if (fogpay_key_generate(FOGPAY_ALG_EDDSA, &key) != FOGPAY_OK ||
-        fogpay_key_save(key, key_path, false) != FOGPAY_OK ||
-        fogpay_key_public_text(key, gateway_text, sizeof gateway_text) != FOGPAY_OK) {
-        fogpay_key_free(key);
-        return 1;
-    }
-    fogpay_key_free(key);
-    char hash[FOGPAY_PASSWORD_HASH_TEXT_MAX], line[FOGPAY_PASSWORD_HASH_TEXT_MAX + 8];
-    fogpay_password_hash("ops-pass", 8, 1000, hash, sizeof hash);
-    snprintf(line, sizeof line, "ops:%s\n", hash);
-    FILE *f = fopen(operators, "w");
-    if (!f) {
-        return 1;
-    }
-    fputs(line, f);
-    fclose(f);
-    return 0;
+    return agent_fixture_init(&fx) ? 0 : 1;
 }
 
 static int suite_clean(void)
 {
-    test_broker_cleanup(&broker);
+    agent_fixture_cleanup(&fx);
     return 0;
 }
 
@@ -189,106 +136,14 @@ static void test_start(void)
     test_epoch_ms = epoch_ms;
     snprintf(test_clock, sizeof test_clock, "%u@%llu", RATE, (unsigned long long)epoch_ms);
     provision(epoch_ms);
-    char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
-    path_in("gateway.key", key_path);
-    path_in("operators", operators);
-    char conf[TEST_BROKER_CONF_MAX], extra[128];
-    CU_ASSERT_FATAL(
-        test_broker_gateway_conf(conf, sizeof conf, "gw-fin", db_path, key_path, operators));
+    char extra[128];
     snprintf(extra, sizeof extra, "plugin_opt_test_clock %s\n", test_clock);
-    CU_ASSERT_FATAL(strlen(conf) + strlen(extra) < sizeof conf);
-    strcat(conf, extra);
-    CU_ASSERT_FATAL(test_broker_start(&broker, conf));
-}
-
-/* Starts fogpay-agent for device on the same compressed clock, then extra
- * (NULL-terminated); its output to the file out. */
-static pid_t agent_spawn_to(const char *device, const char *const *extra, const char *out)
-{
-    char dir[TEST_BROKER_PATH_MAX], key[TEST_BROKER_PATH_MAX], pass[TEST_BROKER_PATH_MAX], port[16],
-        name[64];
-    snprintf(name, sizeof name, "state-%s", device);
-    path_in(name, dir);
-    snprintf(name, sizeof name, "%s.key", device);
-    path_in(name, key);
-    snprintf(name, sizeof name, "%s.pass", device);
-    path_in(name, pass);
-    snprintf(port, sizeof port, "%d", broker.port);
-    const char *argv[ARGS_MAX] = {
-        agent_bin, "--dir",           dir,          "--key",        key,         "--device",
-        device,    "--gateway-key",   gateway_text, "-h",           "127.0.0.1", "-p",
-        port,      "--password-file", pass,         "--test-clock", test_clock};
-    size_t n = 17;
-    for (size_t i = 0; extra[i] && n < ARGS_MAX - 1; i++) {
-        argv[n++] = extra[i];
-    }
-    argv[n] = NULL;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, STDOUT_FILENO);
-        execv(agent_bin, (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static pid_t agent_spawn(const char *device, const char *const *extra)
-{
-    return agent_spawn_to(device, extra, "/dev/null");
-}
-
-static int wait_exit(pid_t pid)
-{
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    agent_fixture_start(&fx, "gw-fin", extra);
 }
 
 static int agent(const char *device, const char *const *extra)
 {
-    return wait_exit(agent_spawn(device, extra));
-}
-
-/* fogpayctl online as the operator with the control command and its
- * "--field value" pairs (NULL-terminated); its exit status. */
-static int operator_run(const char *const *command)
-{
-    char port[16], password_file[TEST_BROKER_PATH_MAX];
-    snprintf(port, sizeof port, "%d", broker.port);
-    path_in("ops.password", password_file);
-    write_text(password_file, "ops-pass\n", 0600);
-    const char *argv[ARGS_MAX] = {fogpayctl_bin, "-h",  "127.0.0.1",       "-p",         port,
-                                  "-u",          "ops", "--password-file", password_file};
-    size_t n = 9;
-    for (size_t i = 0; command[i] && n < ARGS_MAX - 1; i++) {
-        argv[n++] = command[i];
-    }
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        dup2(fd, STDOUT_FILENO);
-        execv(fogpayctl_bin, (char *const *)argv);
-        _exit(127);
-    }
-    return wait_exit(pid);
-}
-
-/* True once path holds text (up to 15 s). */
-static bool wait_for_text(const char *path, const char *text)
-{
-    for (int i = 0; i < 150; i++) {
-        char *s = testutil_read_file(path, NULL);
-        bool found = s && strstr(s, text);
-        free(s);
-        if (found) {
-            return true;
-        }
-        testutil_sleep_ms(100);
-    }
-    return false;
+    return agent_fixture_agent(&fx, device, test_clock, NULL, extra);
 }
 
 /* What the ledger says of fin's plan now. */
@@ -338,7 +193,7 @@ static plan_state ledger_state(void)
     plan_state s;
     memset(&s, 0, sizeof s);
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     fogpay_device d;
     CU_ASSERT_EQUAL(fogpay_ledger_device_get(l, "fin", &d), FOGPAY_OK);
     s.status = d.status;
@@ -354,20 +209,17 @@ static plan_state ledger_state(void)
  * refused; the owner pays in; resumed by itself (the hook runs), paying. */
 static void test_shortfall_and_resume(void)
 {
-    char hook[TEST_BROKER_PATH_MAX], marker[TEST_BROKER_PATH_MAX], script[2 * TEST_BROKER_PATH_MAX];
-    path_in("hook.sh", hook);
-    path_in("hook.marker", marker);
-    snprintf(script, sizeof script, "#!/bin/sh\necho \"$1\" >> %s\n", marker);
-    write_text(hook, script, 0700);
+    char hook[TEST_BROKER_PATH_MAX], marker[TEST_BROKER_PATH_MAX];
+    agent_fixture_hook(&fx, "hook", hook, marker);
     const char *run[] = {"--hook", hook, "run", NULL};
-    pid_t pid = agent_spawn("fin", run);
-    bool suspended = wait_for_text(marker, "suspend");
+    pid_t pid = agent_fixture_spawn(&fx, "fin", test_clock, NULL, run);
+    bool suspended = agent_fixture_wait_text(marker, "suspend", WAIT_TEXT_MS);
     CU_ASSERT(suspended);
     if (!suspended) {
-        test_broker_dump_log(&broker);
+        test_broker_dump_log(&fx.broker);
     }
     kill(pid, SIGTERM);
-    CU_ASSERT_EQUAL(wait_exit(pid), 0);
+    CU_ASSERT_EQUAL(testutil_wait_exit(pid), 0);
 
     plan_state s = ledger_state();
     CU_ASSERT_EQUAL(s.status, FOGPAY_DEVICE_SUSPENDED);
@@ -383,14 +235,14 @@ static void test_shortfall_and_resume(void)
     CU_ASSERT_EQUAL(agent("fin", pay), 5);
 
     /* The owner pays in from its account; the tick does the rest. */
-    pid = agent_spawn("fin", run);
+    pid = agent_fixture_spawn(&fx, "fin", test_clock, NULL, run);
     testutil_sleep_ms(300);
     const char *pay_in[] = {"pay-device", "--entity", owner,      "--device", "fin",
                             "--currency", "EUR",      "--amount", "20.00",    NULL};
-    CU_ASSERT_EQUAL(operator_run(pay_in), 0);
-    CU_ASSERT(wait_for_text(marker, "resume"));
+    CU_ASSERT_EQUAL(agent_fixture_operator(&fx, pay_in, NULL), 0);
+    CU_ASSERT(agent_fixture_wait_text(marker, "resume", WAIT_TEXT_MS));
     kill(pid, SIGTERM);
-    CU_ASSERT_EQUAL(wait_exit(pid), 0);
+    CU_ASSERT_EQUAL(testutil_wait_exit(pid), 0);
     s = ledger_state();
     CU_ASSERT_EQUAL(s.status, FOGPAY_DEVICE_ACTIVE);
     CU_ASSERT_EQUAL(s.open_arrears, 0);
@@ -440,7 +292,7 @@ static uint64_t first_collection(const char *device, const char *plan)
     for (int i = 0; i < 150 && c.count == 0; i++) {
         testutil_sleep_ms(100);
         fogpay_ledger *l;
-        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
         fogpay_transfer_filter f = {.device_id = device};
         CU_ASSERT_EQUAL(fogpay_ledger_transfer_list(l, &f, collected_visit, &c), FOGPAY_OK);
         fogpay_ledger_close(l);
@@ -458,23 +310,15 @@ static void test_usage_dependent_instalments(void)
 {
     uint64_t start = compressed_now_ms();
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     const char *devices[2] = {"use-a", "use-b"};
     for (int i = 0; i < 2; i++) {
-        fogpay_plan p;
-        memset(&p, 0, sizeof p);
-        snprintf(p.plan_id, sizeof p.plan_id, "%s-loan", devices[i]);
-        snprintf(p.device_id, sizeof p.device_id, "%s", devices[i]);
-        snprintf(p.lender_entity, sizeof p.lender_entity, "%s", lender);
+        char plan_id[FOGPAY_PLAN_ID_MAX + 1];
+        snprintf(plan_id, sizeof plan_id, "%s-loan", devices[i]);
+        fogpay_plan p = plan_terms(plan_id, devices[i], 5 * PERIOD_MS, start);
         snprintf(p.meter_id, sizeof p.meter_id, "dc-1");
-        p.currency = EUR;
-        p.principal_minor = 1200;
         p.usage_num = 3;
         p.usage_den = 100;
-        p.instalment_count = 12;
-        p.period_ms = 5 * PERIOD_MS;
-        p.collect = true;
-        p.effective_ms = start;
         CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(l, &p, start), FOGPAY_OK);
     }
     fogpay_ledger_close(l);
@@ -495,36 +339,23 @@ static void test_usage_dependent_instalments(void)
  * the control command sends (its hook runs again). */
 static void test_settled_online(void)
 {
-    char hook[TEST_BROKER_PATH_MAX], marker[TEST_BROKER_PATH_MAX], script[2 * TEST_BROKER_PATH_MAX];
-    path_in("settle-hook.sh", hook);
-    path_in("settle-hook.marker", marker);
-    snprintf(script, sizeof script, "#!/bin/sh\necho \"$1\" >> %s\n", marker);
-    write_text(hook, script, 0700);
+    char hook[TEST_BROKER_PATH_MAX], marker[TEST_BROKER_PATH_MAX];
+    agent_fixture_hook(&fx, "settle-hook", hook, marker);
     uint64_t start = compressed_now_ms();
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
-    fogpay_plan p;
-    memset(&p, 0, sizeof p);
-    snprintf(p.plan_id, sizeof p.plan_id, "set-loan");
-    snprintf(p.device_id, sizeof p.device_id, "set-a");
-    snprintf(p.lender_entity, sizeof p.lender_entity, "%s", lender);
-    p.currency = EUR;
-    p.principal_minor = 1200;
-    p.instalment_count = 12;
-    p.period_ms = PERIOD_MS;
-    p.collect = true;
-    p.effective_ms = start;
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
+    fogpay_plan p = plan_terms("set-loan", "set-a", PERIOD_MS, start);
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_plan_define(l, &p, start), FOGPAY_OK);
     fogpay_ledger_close(l);
     const char *run[] = {"--hook", hook, "run", NULL};
-    pid_t pid = agent_spawn("set-a", run);
-    CU_ASSERT(wait_for_text(marker, "suspend"));
+    pid_t pid = agent_fixture_spawn(&fx, "set-a", test_clock, NULL, run);
+    CU_ASSERT(agent_fixture_wait_text(marker, "suspend", WAIT_TEXT_MS));
     const char *settle[] = {"plan", "settle", "--plan", "set-loan", "--payer", "entity", NULL};
-    CU_ASSERT_EQUAL(operator_run(settle), 0);
-    CU_ASSERT(wait_for_text(marker, "resume"));
+    CU_ASSERT_EQUAL(agent_fixture_operator(&fx, settle, NULL), 0);
+    CU_ASSERT(agent_fixture_wait_text(marker, "resume", WAIT_TEXT_MS));
     kill(pid, SIGTERM);
-    CU_ASSERT_EQUAL(wait_exit(pid), 0);
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL(testutil_wait_exit(pid), 0);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     fogpay_device d;
     CU_ASSERT_EQUAL(fogpay_ledger_device_get(l, "set-a", &d), FOGPAY_OK);
     CU_ASSERT_EQUAL(d.status, FOGPAY_DEVICE_ACTIVE);
@@ -566,7 +397,7 @@ static limit_state limit_now(void)
     limit_state s;
     memset(&s, 0, sizeof s);
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_ledger_plan_arrears_list(l, "lim", true, limit_arrears, &s), FOGPAY_OK);
     s.lim = wallet_balance(l, "lim");
     s.other = wallet_balance(l, "other");
@@ -597,7 +428,7 @@ static void test_limited_payees(void)
 {
     uint64_t start = compressed_now_ms();
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &l), FOGPAY_OK);
     fogpay_plan p;
     memset(&p, 0, sizeof p);
     snprintf(p.plan_id, sizeof p.plan_id, "lim-loan");
@@ -617,7 +448,7 @@ static void test_limited_payees(void)
     bool entered = limit_wait(true);
     CU_ASSERT_FATAL(entered);
     fogpay_ledger *r;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &r), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, false, &r), FOGPAY_OK);
     fogpay_device d;
     CU_ASSERT_EQUAL(fogpay_ledger_device_get(r, "lim", &d), FOGPAY_OK);
     CU_ASSERT_EQUAL(d.status, FOGPAY_DEVICE_ACTIVE);
@@ -625,11 +456,11 @@ static void test_limited_payees(void)
 
     limit_state before = limit_now();
     char out[TEST_BROKER_PATH_MAX];
-    path_in("lim-pay.out", out);
+    agent_fixture_path(&fx, "lim-pay.out", out);
     const char *to_other[] = {"pay",  "--to",       "other", "--amount",
                               "0.01", "--currency", "EUR",   NULL};
-    CU_ASSERT_EQUAL(wait_exit(agent_spawn_to("lim", to_other, out)), 3);
-    CU_ASSERT(wait_for_text(out, "plan_limited"));
+    CU_ASSERT_EQUAL(agent_fixture_agent(&fx, "lim", test_clock, "lim-pay.out", to_other), 3);
+    CU_ASSERT(agent_fixture_wait_text(out, "plan_limited", WAIT_TEXT_MS));
     limit_state after = limit_now();
     CU_ASSERT_EQUAL(after.lim, before.lim);
     CU_ASSERT_EQUAL(after.other, before.other);
@@ -642,7 +473,7 @@ static void test_limited_payees(void)
 
     const char *pay_in[] = {"pay-device", "--entity", owner,      "--device", "lim",
                             "--currency", "EUR",      "--amount", "5.00",     NULL};
-    CU_ASSERT_EQUAL(operator_run(pay_in), 0);
+    CU_ASSERT_EQUAL(agent_fixture_operator(&fx, pay_in, NULL), 0);
     CU_ASSERT(limit_wait(false));
     CU_ASSERT_EQUAL(agent("lim", to_other), 0);
     CU_ASSERT_EQUAL(limit_now().other, before.other + 1);
@@ -654,8 +485,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test_arrears FOGPAY_AGENT FOGPAYCTL\n");
         return 2;
     }
-    agent_bin = argv[1];
-    fogpayctl_bin = argv[2];
+    fx.agent_bin = argv[1];
+    fx.ctl_bin = argv[2];
     if (CU_initialize_registry() != CUE_SUCCESS) {
         return 1;
     }

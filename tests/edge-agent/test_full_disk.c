@@ -27,29 +27,22 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agent_fixture.h"
 #include "broker.h"
-#include "fogpay_password.h"
 #include "ledger.h"
 #include "testutil.h"
 
 #define EUR  978
 #define FUND 10000
 
-static test_broker broker;
-static char db_path[TEST_BROKER_PATH_MAX + 16];
+static agent_fixture fx;
 static char fs_dir[TEST_BROKER_PATH_MAX];
 static char filler[TEST_BROKER_PATH_MAX + 16];
 static char gw_dir[TEST_BROKER_PATH_MAX];
 static char gw_filler[TEST_BROKER_PATH_MAX + 16];
 static bool gw_mounted;
-static char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
 static bool mounted;
 static bool fill_on_journal;
-
-static void path_in(const char *name, char *out)
-{
-    test_broker_path(&broker, name, out, TEST_BROKER_PATH_MAX);
-}
 
 /* Writes the filler until the file system has no block left. */
 static void fill_disk_with(const char *path)
@@ -78,77 +71,37 @@ static void on_journaled(void *ctx, uint64_t seq, uint8_t kind)
     }
 }
 
-static void register_device(fogpay_ledger *l, const char *id, const char *entity)
-{
-    fogpay_key *key = NULL;
-    char path[TEST_BROKER_PATH_MAX], name[64], hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
-    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &key), FOGPAY_OK);
-    snprintf(name, sizeof name, "%s.key", id);
-    path_in(name, path);
-    CU_ASSERT_EQUAL_FATAL(fogpay_key_save(key, path, false), FOGPAY_OK);
-    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash(id, strlen(id), 1000, hash, sizeof hash), FOGPAY_OK);
-    fogpay_device_limits none = {0, 0, 0};
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_device_register(l, id, key, hash, entity, &none, 1000),
-                          FOGPAY_OK);
-    fogpay_transfer t;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_fund(l, id, EUR, FUND, "initial", 2000, &t), FOGPAY_OK);
-    fogpay_key_free(key);
-}
-
 static int64_t gateway_balance(const char *device)
 {
-    fogpay_ledger *l;
-    uint64_t account = 0;
-    int64_t balance = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, false, &l), FOGPAY_OK);
-    CU_ASSERT_EQUAL(fogpay_ledger_wallet(l, device, EUR, &account), FOGPAY_OK);
-    CU_ASSERT_EQUAL(fogpay_ledger_balance(l, account, &balance), FOGPAY_OK);
-    fogpay_ledger_close(l);
-    return balance;
+    return agent_fixture_balance(&fx, device, NULL);
 }
 
 static void test_start(void)
 {
-    char key_path[TEST_BROKER_PATH_MAX], operators[TEST_BROKER_PATH_MAX];
-    snprintf(db_path, sizeof db_path, "%s/ledger.db", gw_dir);
-    path_in("gateway.key", key_path);
-    path_in("operators", operators);
-    fogpay_key *gateway_key = NULL;
-    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &gateway_key), FOGPAY_OK);
-    CU_ASSERT_EQUAL_FATAL(fogpay_key_save(gateway_key, key_path, false), FOGPAY_OK);
-    CU_ASSERT_EQUAL_FATAL(fogpay_key_public_text(gateway_key, gateway_text, sizeof gateway_text),
-                          FOGPAY_OK);
-    fogpay_key_free(gateway_key);
-    char hash[FOGPAY_PASSWORD_HASH_TEXT_MAX];
-    CU_ASSERT_EQUAL_FATAL(fogpay_password_hash("ops-pass", 8, 1000, hash, sizeof hash), FOGPAY_OK);
-    FILE *f = fopen(operators, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fprintf(f, "ops:%s\n", hash);
-    fclose(f);
+    /* The gateway's ledger on its own small file system. */
+    CU_ASSERT_FATAL(snprintf(fx.db_path, sizeof fx.db_path, "%s/ledger.db", gw_dir) <
+                    (int)sizeof fx.db_path);
     fogpay_ledger *l;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(db_path, true, &l), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_open(fx.db_path, true, &l), FOGPAY_OK);
     fogpay_entity_personal p = {"Example Charging Ltd", NULL, NULL};
     char entity[FOGPAY_ENTITY_ID_MAX + 1];
     CU_ASSERT_EQUAL_FATAL(fogpay_ledger_entity_create(l, &p, 1000, entity), FOGPAY_OK);
-    register_device(l, "dev-f", entity);
-    register_device(l, "dev-p", entity);
+    agent_fixture_register(&fx, l, "dev-f", entity, FUND);
+    agent_fixture_register(&fx, l, "dev-p", entity, FUND);
     fogpay_ledger_close(l);
-    char conf[TEST_BROKER_CONF_MAX];
-    CU_ASSERT_FATAL(
-        test_broker_gateway_conf(conf, sizeof conf, "gw-test", db_path, key_path, operators));
-    CU_ASSERT_FATAL(test_broker_start(&broker, conf));
+    agent_fixture_start(&fx, "gw-test", NULL);
 }
 
 static void open_agent(fogpay_agent **a)
 {
     static char state[TEST_BROKER_PATH_MAX + 16], key[TEST_BROKER_PATH_MAX];
     snprintf(state, sizeof state, "%s/state", fs_dir);
-    path_in("dev-f.key", key);
+    agent_fixture_path(&fx, "dev-f.key", key);
     fogpay_agent_config cfg = {.state_dir = state,
                                .key_path = key,
                                .device_id = "dev-f",
-                               .gateway_key = gateway_text,
-                               .port = broker.port,
+                               .gateway_key = fx.gateway_text,
+                               .port = fx.broker.port,
                                .password = "dev-f",
                                .timeout_ms = 300,
                                .journaled = on_journaled};
@@ -195,7 +148,7 @@ static void test_full_state_disk(void)
 /* Lines of the broker's log that tell of device's connection. */
 static int broker_connections(const char *device)
 {
-    char *log = testutil_read_file(broker.log_path, NULL);
+    char *log = testutil_read_file(fx.broker.log_path, NULL);
     char needle[64];
     snprintf(needle, sizeof needle, "as %s ", device);
     int n = 0;
@@ -236,7 +189,7 @@ static void test_full_gateway_disk(void)
     CU_ASSERT_EQUAL(fogpay_agent_pay(a, "dev-p", 100, EUR, NULL, &o), FOGPAY_ERR_TIMEOUT);
     CU_ASSERT(fogpay_agent_connected(a));
     CU_ASSERT(connections > 0);
-    char *log = testutil_read_file(broker.log_path, NULL);
+    char *log = testutil_read_file(fx.broker.log_path, NULL);
     CU_ASSERT_PTR_NOT_NULL(log ? strstr(log, "device messages failed") : NULL);
     free(log);
     pthread_t t;
@@ -258,16 +211,16 @@ static void test_full_gateway_disk(void)
 
 static int suite_init(void)
 {
-    if (!test_broker_init(&broker)) {
+    if (!agent_fixture_init(&fx)) {
         return 1;
     }
-    path_in("agent-fs", fs_dir);
+    agent_fixture_path(&fx, "agent-fs", fs_dir);
     snprintf(filler, sizeof filler, "%s/filler", fs_dir);
     if (mkdir(fs_dir, 0700) != 0) {
         return 1;
     }
     mounted = mount("tmpfs", fs_dir, "tmpfs", 0, "size=512k,mode=0700") == 0;
-    path_in("gateway-fs", gw_dir);
+    agent_fixture_path(&fx, "gateway-fs", gw_dir);
     snprintf(gw_filler, sizeof gw_filler, "%s/filler", gw_dir);
     if (mkdir(gw_dir, 0700) != 0) {
         return 1;
@@ -278,14 +231,14 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
-    test_broker_stop(&broker);
+    test_broker_stop(&fx.broker);
     if (mounted) {
         umount(fs_dir);
     }
     if (gw_mounted) {
         umount(gw_dir);
     }
-    test_broker_cleanup(&broker);
+    agent_fixture_cleanup(&fx);
     return 0;
 }
 

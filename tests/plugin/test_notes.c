@@ -65,14 +65,7 @@ static int run(const char *fmt, ...)
         return -1;
     }
     snprintf(cmd, sizeof cmd, "cd %s && { %s; } 2>&1", dir, inner);
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) {
-        return -1;
-    }
-    size_t len = fread(out, 1, sizeof out - 1, p);
-    out[len] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return testutil_shell(out, sizeof out, "%s", cmd);
 }
 
 /* fogpayctl online as the operator, with the arguments. */

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,19 @@ static int hex_digit(char c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+long long testutil_line_value(const char *text, const char *key)
+{
+    long long value = -1;
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        if (strncmp(line, key, strlen(key)) == 0) {
+            value = strtoll(line + strlen(key), NULL, 10);
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return value;
 }
 
 uint8_t *testutil_hex(const char *hex, size_t *len)
@@ -174,6 +188,26 @@ int testutil_command_logged(const char *const *argv, const char *log)
         _exit(127);
     }
     return testutil_wait_exit(pid);
+}
+
+int testutil_shell(char *out, size_t cap, const char *fmt, ...)
+{
+    char cmd[TESTUTIL_SHELL_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof cmd) {
+        return -1;
+    }
+    FILE *p = popen(cmd, "r");
+    if (p == NULL) {
+        return -1;
+    }
+    size_t len = fread(out, 1, cap - 1, p);
+    out[len] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int testutil_wait_exit(int pid)

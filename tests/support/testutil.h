@@ -14,6 +14,10 @@
  * NULL on failure. *len may be NULL. */
 char *testutil_read_file(const char *path, size_t *len);
 
+/* The number after key in the last line of text (may be NULL) starting
+ * with key, as agents' `status` prints its values; -1 when none does. */
+long long testutil_line_value(const char *text, const char *key);
+
 /* Decodes hex (either case) into a heap buffer the caller frees; NULL for
  * invalid hex. An empty string gives a 1-byte buffer and *len 0. */
 uint8_t *testutil_hex(const char *hex, size_t *len);
@@ -38,6 +42,13 @@ int testutil_command(const char *const *argv, const char *out_path);
  * stderr appended to log (created if missing; /dev/null when NULL). The
  * exit status, 127 when it could not start, or 128 + the signal. */
 int testutil_command_logged(const char *const *argv, const char *log);
+/* The longest shell command line testutil_shell runs. */
+#define TESTUTIL_SHELL_MAX 16384
+/* Runs the shell command line fmt (printf-style) with /bin/sh, its stdout
+ * into out (cap bytes, NUL-terminated; the rest is dropped); its exit
+ * status, or -1 when it could not run or did not exit. */
+int testutil_shell(char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Waits for a child; its exit status, or 128 + the signal that ended it. */
 int testutil_wait_exit(int pid);
 /* A monotonic clock in milliseconds, and a sleep in milliseconds. */
