@@ -92,8 +92,9 @@ typedef struct agent_plan {
     uint32_t instalment;                  /* ... and number; 0: none left */
     uint32_t left;                        /* instalments left; 0: paid off or closed */
     uint32_t arrears;
-    uint32_t sent;     /* the last instalment number this agent journaled an intent for */
-    bool lapsed;       /* out of action by the plan: its paid-up-to time passed */
+    uint32_t sent; /* the last instalment number this agent journaled an intent for */
+    bool lapsed;   /* out of action by the plan: its paid-up-to time passed */
+    /* The plan's clock, last: kept when a notice names another plan. */
     uint64_t high_ms;  /* the highest time of the plan's clock seen */
     int64_t offset_ms; /* the gateway's correction of the wall clock */
 } agent_plan;

@@ -249,8 +249,12 @@ static void plan_enforce(fogpay_agent *a, uint64_t now_ms)
 static void plan_notice_take(agent_plan *next, const fogpay_command *cmd)
 {
     if (strcmp(next->plan_id, cmd->plan_id) != 0) {
-        memset(next, 0, offsetof(agent_plan, high_ms)); /* another plan: its own figures */
+        /* Another plan: its own figures; the lapse stays until the new
+         * figures end it, so that its resume hook runs. */
+        bool lapsed = next->lapsed;
+        memset(next, 0, offsetof(agent_plan, high_ms));
         snprintf(next->plan_id, sizeof next->plan_id, "%s", cmd->plan_id);
+        next->lapsed = lapsed;
     }
     next->notice_seq = cmd->command_seq;
     if (cmd->instalment == next->sent && cmd->amount_minor != next->amount_minor) {
