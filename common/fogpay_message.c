@@ -1172,7 +1172,7 @@ static fogpay_error custody_check(const fogpay_custody *in)
 
 static const field_spec note_movement_fields[] = {
     UINT_FIELD(fogpay_note_movement, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_note_movement, 2, kind, true, 0, FOGPAY_NOTE_REDEEMED),
+    UINT_FIELD(fogpay_note_movement, 2, kind, true, 0, FOGPAY_NOTE_CHANGE),
     UINT_FIELD(fogpay_note_movement, 3, time_ms, true, 1, TIME_MS_MAX),
     BYTES_FIELD(fogpay_note_movement, 4, serial, true),
     BYTES_FIELD(fogpay_note_movement, 5, link, true),
@@ -1185,7 +1185,8 @@ static const field_spec note_movement_fields[] = {
  * when its value moved in the ledger. */
 static fogpay_error note_movement_check(const fogpay_note_movement *in)
 {
-    bool to_device = in->kind == FOGPAY_NOTE_WITHDRAWN || in->kind == FOGPAY_NOTE_PAID;
+    bool to_device = in->kind == FOGPAY_NOTE_WITHDRAWN || in->kind == FOGPAY_NOTE_PAID ||
+                     in->kind == FOGPAY_NOTE_CHANGE;
     bool valued = in->kind == FOGPAY_NOTE_WITHDRAWN || in->kind == FOGPAY_NOTE_REDEEMED;
     if (to_device != (in->device_id[0] != '\0') || valued != (in->transfer_position != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;

@@ -165,6 +165,8 @@ static const char *const control_note_movements[] = {
     [FOGPAY_NOTE_WITHDRAWN] = "withdrawn",
     [FOGPAY_NOTE_PAID] = "paid",
     [FOGPAY_NOTE_REDEEMED] = "redeemed",
+    [FOGPAY_NOTE_TENDERED] = "tendered",
+    [FOGPAY_NOTE_CHANGE] = "change",
 };
 
 fogpay_error control__note_register(const fogpay_control_context *c, const cJSON *cmd,

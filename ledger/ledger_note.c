@@ -467,7 +467,8 @@ static fogpay_error withdraw__transfer(fogpay_ledger *l, const char *device_id, 
 }
 
 /* Hands note i of w to the device: its custody entry signed by the
- * gateway, its movement, its register row. */
+ * gateway, its movement (withdrawn against the transfer at
+ * transfer_position, or change without one), its register row. */
 static fogpay_error withdraw__hand_out(fogpay_ledger *l, const fogpay_key *gateway_key,
                                        const withdraw_state *w, size_t i, const char *device_id,
                                        uint64_t transfer_position, uint64_t now_ms,
@@ -489,7 +490,7 @@ static fogpay_error withdraw__hand_out(fogpay_ledger *l, const fogpay_key *gatew
     if (err != FOGPAY_OK) {
         return err;
     }
-    r.m.kind = FOGPAY_NOTE_WITHDRAWN;
+    r.m.kind = transfer_position != 0 ? FOGPAY_NOTE_WITHDRAWN : FOGPAY_NOTE_CHANGE;
     r.m.time_ms = now_ms;
     memcpy(r.m.serial, c.serial, FOGPAY_NOTE_SERIAL_BYTES);
     memcpy(r.m.holder_kid, w->device_kid, FOGPAY_KID_BYTES);
@@ -758,7 +759,8 @@ static fogpay_error pay__last_link(fogpay_ledger *l, const uint8_t *serial,
 
 /* Checks note i and moves it to the payee's key: to its device when
  * to_device is given (paid), else back into the stock (redeemed, its
- * value by the transfer at transfer_position). */
+ * value by the transfer at transfer_position; tendered for change
+ * without one). */
 static fogpay_error pay__one(fogpay_ledger *l, const fogpay_note_payment *p, size_t i,
                              const fogpay_key *payer_key, const char *payee_text,
                              const uint8_t payee_kid[FOGPAY_KID_BYTES], const char *to_device,
@@ -798,7 +800,9 @@ static fogpay_error pay__one(fogpay_ledger *l, const fogpay_note_payment *p, siz
     if (err != FOGPAY_OK) {
         return err;
     }
-    r.m.kind = to_device ? FOGPAY_NOTE_PAID : FOGPAY_NOTE_REDEEMED;
+    r.m.kind = to_device                ? FOGPAY_NOTE_PAID
+               : transfer_position != 0 ? FOGPAY_NOTE_REDEEMED
+                                        : FOGPAY_NOTE_TENDERED;
     r.m.time_ms = now_ms;
     memcpy(r.m.serial, n->serial, FOGPAY_NOTE_SERIAL_BYTES);
     memcpy(r.m.holder_kid, payee_kid, FOGPAY_KID_BYTES);
@@ -819,6 +823,28 @@ static fogpay_error pay__one(fogpay_ledger *l, const fogpay_note_payment *p, siz
     err = ledger__exec(l, s);
     *sum += e.denomination_minor;
     return err == FOGPAY_OK && sqlite3_changes(l->db) != 1 ? FOGPAY_ERR_LEDGER_CORRUPT : err;
+}
+
+/* The value of p's notes, each held by its sender, in its currency. */
+static fogpay_error note__tendered_sum(fogpay_ledger *l, const fogpay_note_payment *p,
+                                       uint64_t *sum)
+{
+    *sum = 0;
+    for (size_t i = 0; i < p->count; i++) {
+        fogpay_note_entry e;
+        fogpay_error err = fogpay_ledger_note_get(l, p->notes[i].serial, &e);
+        if (err != FOGPAY_OK) {
+            return err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_ERR_NOTE_UNKNOWN : err;
+        }
+        if (e.state != FOGPAY_NOTE_HELD || strcmp(e.holder_device, p->device_id) != 0) {
+            return FOGPAY_ERR_NOTE_DOUBLE_SPEND;
+        }
+        if (e.currency != p->currency) {
+            return FOGPAY_ERR_NOTE_SUM_MISMATCH;
+        }
+        *sum += e.denomination_minor;
+    }
+    return FOGPAY_OK;
 }
 
 /* The payer's and the payee's keys. */
@@ -842,7 +868,80 @@ static fogpay_error pay__keys(fogpay_ledger *l, const fogpay_note_payment *p, pa
     return err == FOGPAY_OK ? fogpay_key_id(k->payee, k->payee_kid) : err;
 }
 
-fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_note_payment *p, uint64_t now_ms,
+/* Hands device_id (its key text and kid) notes of the stock making
+ * amount_minor, as change, into ids; FOGPAY_ERR_NOTE_CHANGE_SHORT when
+ * the stock cannot make it. */
+static fogpay_error change__hand(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                 const char *gateway_text, const char *device_id,
+                                 const char *device_text, const uint8_t kid[FOGPAY_KID_BYTES],
+                                 uint16_t currency, uint64_t amount_minor, uint64_t now_ms,
+                                 size_t *count, uint8_t ids[][FOGPAY_NOTE_SERIAL_BYTES])
+{
+    withdraw_state w;
+    memset(&w, 0, sizeof w);
+    snprintf(w.device_key, sizeof w.device_key, "%s", device_text);
+    memcpy(w.device_kid, kid, FOGPAY_KID_BYTES);
+    snprintf(w.gateway_text, sizeof w.gateway_text, "%s", gateway_text);
+    fogpay_error err = withdraw__choose(l, &w, currency, amount_minor);
+    if (err == FOGPAY_ERR_NOTE_STOCK_SHORT) {
+        return FOGPAY_ERR_NOTE_CHANGE_SHORT;
+    }
+    fogpay_held_note held;
+    for (size_t i = 0; err == FOGPAY_OK && i < w.count; i++) {
+        err = withdraw__hand_out(l, gateway_key, &w, i, device_id, 0, now_ms, &held);
+    }
+    *count = w.count;
+    memcpy(ids, w.serial, w.count * FOGPAY_NOTE_SERIAL_BYTES);
+    return err;
+}
+
+/* Settles p with change, inside the caller's operation: its notes
+ * (summing to sum) into the stock, then the payee's amount and the
+ * payer's change out of it. */
+static fogpay_error pay__change(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                const fogpay_note_payment *p, const pay_keys *k, uint64_t sum,
+                                uint64_t now_ms, fogpay_note_paid *out)
+{
+    char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    uint8_t gateway_kid[FOGPAY_KID_BYTES], payer_kid[FOGPAY_KID_BYTES];
+    fogpay_error err = fogpay_key_public_text(gateway_key, gateway_text, sizeof gateway_text);
+    err = err == FOGPAY_OK ? fogpay_key_id(gateway_key, gateway_kid) : err;
+    err = err == FOGPAY_OK ? fogpay_key_id(k->payer, payer_kid) : err;
+    for (size_t i = 0; err == FOGPAY_OK && i < p->count; i++) {
+        uint64_t ignored = 0;
+        err = pay__one(l, p, i, k->payer, gateway_text, gateway_kid, NULL, 0, now_ms, &ignored);
+    }
+    if (err == FOGPAY_OK) {
+        err = change__hand(l, gateway_key, gateway_text, p->payee_device, k->payee_text,
+                           k->payee_kid, p->currency, p->amount_minor, now_ms, &out->count,
+                           out->serials);
+    }
+    if (err == FOGPAY_OK) {
+        err = change__hand(l, gateway_key, gateway_text, p->device_id, k->payer_text, payer_kid,
+                           p->currency, sum - p->amount_minor, now_ms, &out->change_count,
+                           out->change_serials);
+    }
+    return err;
+}
+
+/* Settles p exactly, inside the caller's operation: its notes to the
+ * payee. */
+static fogpay_error pay__exact(fogpay_ledger *l, const fogpay_note_payment *p, const pay_keys *k,
+                               uint64_t now_ms, fogpay_note_paid *out)
+{
+    fogpay_error err = FOGPAY_OK;
+    for (size_t i = 0; err == FOGPAY_OK && i < p->count; i++) {
+        uint64_t ignored = 0;
+        err = pay__one(l, p, i, k->payer, k->payee_text, k->payee_kid, p->payee_device, 0, now_ms,
+                       &ignored);
+        memcpy(out->serials[i], p->notes[i].serial, FOGPAY_NOTE_SERIAL_BYTES);
+    }
+    out->count = p->count;
+    return err;
+}
+
+fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                    const fogpay_note_payment *p, uint64_t now_ms,
                                     fogpay_note_paid *out)
 {
     if (l == NULL || p == NULL || out == NULL || p->count == 0 ||
@@ -852,52 +951,41 @@ fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_note_payment 
     pay_keys k;
     memset(&k, 0, sizeof k);
     fogpay_error err = pay__keys(l, p, &k);
+    /* About 1 KiB of serials: on the heap, freed before return. */
+    fogpay_note_paid *result = err == FOGPAY_OK ? calloc(1, sizeof *result) : NULL;
+    if (err == FOGPAY_OK && result == NULL) {
+        err = FOGPAY_ERR_NO_MEMORY;
+    }
     ledger_op op;
-    if (err == FOGPAY_OK) {
-        err = ledger__op_begin(l, &op);
-        if (err == FOGPAY_OK) {
-            uint64_t sum = 0;
-            for (size_t i = 0; err == FOGPAY_OK && i < p->count; i++) {
-                err = pay__one(l, p, i, k.payer, k.payee_text, k.payee_kid, p->payee_device, 0,
-                               now_ms, &sum);
-            }
-            if (err == FOGPAY_OK && sum != p->amount_minor) {
-                err = FOGPAY_ERR_NOTE_SUM_MISMATCH;
-            }
-            err = ledger__op_end(l, &op, err);
+    if (err == FOGPAY_OK && (err = ledger__op_begin(l, &op)) == FOGPAY_OK) {
+        uint64_t sum = 0;
+        err = note__tendered_sum(l, p, &sum);
+        if (err == FOGPAY_OK && (sum < p->amount_minor || (sum > p->amount_minor &&
+                                                           gateway_key == NULL))) {
+            err = FOGPAY_ERR_NOTE_SUM_MISMATCH;
         }
+        if (err == FOGPAY_OK) {
+            err = sum == p->amount_minor
+                      ? pay__exact(l, p, &k, now_ms, result)
+                      : pay__change(l, gateway_key, p, &k, sum, now_ms, result);
+        }
+        err = ledger__op_end(l, &op, err);
     }
     fogpay_key_free(k.payer);
     fogpay_key_free(k.payee);
     if (err == FOGPAY_OK) {
-        out->count = p->count;
-        for (size_t i = 0; i < p->count; i++) {
-            memcpy(out->serials[i], p->notes[i].serial, FOGPAY_NOTE_SERIAL_BYTES);
-        }
+        *out = *result;
     }
+    free(result);
     return err;
 }
 
-/* The value of p's notes held by its sender, in its currency: what a
- * redemption credits. */
+/* The value of p's notes, each held by its sender, in its currency:
+ * what a redemption credits. */
 static fogpay_error redeem__sum(fogpay_ledger *l, const fogpay_note_payment *p, uint64_t *sum)
 {
-    *sum = 0;
-    for (size_t i = 0; i < p->count; i++) {
-        fogpay_note_entry e;
-        fogpay_error err = fogpay_ledger_note_get(l, p->notes[i].serial, &e);
-        if (err != FOGPAY_OK) {
-            return err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_ERR_NOTE_UNKNOWN : err;
-        }
-        if (e.state != FOGPAY_NOTE_HELD || strcmp(e.holder_device, p->device_id) != 0) {
-            return FOGPAY_ERR_NOTE_DOUBLE_SPEND;
-        }
-        if (e.currency != p->currency) {
-            return FOGPAY_ERR_NOTE_SUM_MISMATCH;
-        }
-        *sum += e.denomination_minor;
-    }
-    return *sum == p->amount_minor ? FOGPAY_OK : FOGPAY_ERR_NOTE_SUM_MISMATCH;
+    fogpay_error err = note__tendered_sum(l, p, sum);
+    return err == FOGPAY_OK && *sum != p->amount_minor ? FOGPAY_ERR_NOTE_SUM_MISMATCH : err;
 }
 
 /* The kind 16 transfer of a redemption, appended. */

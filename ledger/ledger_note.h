@@ -103,26 +103,37 @@ fogpay_error fogpay_ledger_note_history(fogpay_ledger *l,
                                         const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
                                         fogpay_note_movement_visit visit, void *ctx, size_t *count);
 
-/* A payment with notes, device to device: the serials paid. */
+/* A payment with notes, device to device: the serials the payee now
+ * holds, and with change the serials handed to the payer. */
 typedef struct fogpay_note_paid {
     size_t count;
-    uint8_t serials[FOGPAY_NOTE_PAYMENT_NOTES_MAX][FOGPAY_NOTE_SERIAL_BYTES];
+    uint8_t serials[FOGPAY_NOTE_WITHDRAW_MAX][FOGPAY_NOTE_SERIAL_BYTES];
+    size_t change_count;
+    uint8_t change_serials[FOGPAY_NOTE_WITHDRAW_MAX][FOGPAY_NOTE_SERIAL_BYTES];
 } fogpay_note_paid;
 
 /* Settles a payment with notes (schemas/note.cddl note-payment) at
  * now_ms, all notes or none: each must be held by the payer
  * (p->device_id), its custody entry, rebuilt from the register around the
- * payer's signature, must open with the payer's key, continue the note's
- * chain and name the payee's key; their values sum to the amount in its
- * currency. Each note then belongs to the payee: register, and a movement
- * (paid) keeping the rebuilt entry. hash is the message's (its device
- * origin). *out written only on success. Refused, moving nothing:
+ * payer's signature, must open with the payer's key and continue the
+ * note's chain; their values in its currency sum to the amount or more.
+ * Summing to the amount, each entry names the payee's key and each note
+ * then belongs to the payee: register, and a movement (paid) keeping the
+ * rebuilt entry. Summing to more, each entry names gateway_key (NULL:
+ * refused, FOGPAY_ERR_NOTE_SUM_MISMATCH) and the notes go into the stock
+ * (tendered), from which the gateway hands the payee notes making the
+ * amount and the payer notes making the change, the largest first, by
+ * custody entries it signs (change): the value out with devices stays
+ * what it was, and no transfer is needed. hash is the message's (its
+ * device origin). *out written only on success. Refused, moving nothing:
  * FOGPAY_ERR_UNKNOWN_DEVICE, FOGPAY_ERR_DEVICE_SUSPENDED,
  * FOGPAY_ERR_DEVICE_REVOKED, FOGPAY_ERR_UNKNOWN_PAYEE,
  * FOGPAY_ERR_PAYEE_INACTIVE, FOGPAY_ERR_PAYEE_SELF,
  * FOGPAY_ERR_NOTE_UNKNOWN, FOGPAY_ERR_NOTE_DOUBLE_SPEND,
- * FOGPAY_ERR_CUSTODY_NOT_HOLDER, FOGPAY_ERR_NOTE_SUM_MISMATCH. */
-fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_note_payment *p, uint64_t now_ms,
+ * FOGPAY_ERR_CUSTODY_NOT_HOLDER, FOGPAY_ERR_NOTE_SUM_MISMATCH,
+ * FOGPAY_ERR_NOTE_CHANGE_SHORT (the stock cannot make both). */
+fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                    const fogpay_note_payment *p, uint64_t now_ms,
                                     fogpay_note_paid *out);
 
 /* Notes given back into a wallet: the transfer (kind 16, the notes

@@ -210,7 +210,7 @@ static void pay_refused(fixture *fx, const fogpay_note_payment *p, fogpay_error 
 {
     uint64_t head = movements(fx);
     fogpay_note_paid paid;
-    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx->l, p, NOW_MS, &paid), want);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx->l, gateway, p, NOW_MS, &paid), want);
     CU_ASSERT_EQUAL(movements(fx), head);
     CU_ASSERT_EQUAL(raw_long(fx->path, "SELECT count(*) FROM notes WHERE holder_device = 'dev-a'"),
                     2);
@@ -233,7 +233,7 @@ static void test_pay(void)
         FOGPAY_OK);
     fogpay_note_payment p = payment_of(&w, "dev-q", key_two, key_one, 600);
     fogpay_note_payment bad = p;
-    bad.amount_minor = 500;
+    bad.amount_minor = 700; /* more than the notes make */
     pay_refused(&fx, &bad, FOGPAY_ERR_NOTE_SUM_MISMATCH);
     bad = payment_of(&w, "dev-q", key_two, key_two, 600); /* not the holder's signature */
     pay_refused(&fx, &bad, FOGPAY_ERR_CUSTODY_NOT_HOLDER);
@@ -249,13 +249,13 @@ static void test_pay(void)
     strcpy(bad.payee_device, "dev-z");
     pay_refused(&fx, &bad, FOGPAY_ERR_UNKNOWN_PAYEE);
     fogpay_note_paid paid;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_note_pay(fx.l, &p, NOW_MS, &paid), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_note_pay(fx.l, gateway, &p, NOW_MS, &paid), FOGPAY_OK);
     CU_ASSERT_EQUAL(paid.count, 2);
     CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM notes WHERE holder_device = 'dev-q'"),
                     2);
     /* The same notes again: spent. */
     uint64_t head = movements(&fx);
-    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx.l, &p, NOW_MS, &paid), FOGPAY_ERR_NOTE_DOUBLE_SPEND);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx.l, gateway, &p, NOW_MS, &paid), FOGPAY_ERR_NOTE_DOUBLE_SPEND);
     CU_ASSERT_EQUAL(movements(&fx), head);
     /* The payee's history: loaded, withdrawn, paid; the wallets untouched. */
     CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 1400);

@@ -324,9 +324,11 @@ static void republish_last(void)
 static uint8_t last_payment[FOGPAY_MESSAGE_MAX], stored_payment[FOGPAY_MESSAGE_MAX];
 static size_t last_payment_len, stored_payment_len;
 
-/* Publishes a payment by the device of note h (held by it) to dev-p,
- * whose key is payee_text, its custody entry signed with signer. */
-static void pay_note(const fogpay_held_note *h, const char *payee_text, const fogpay_key *signer)
+/* Publishes a payment of amount by the device with the count notes of h
+ * (held by it) to dev-p, each custody entry naming holder_text and signed
+ * with signer. */
+static void pay_notes(const fogpay_held_note *h, size_t count, uint64_t amount,
+                      const char *holder_text, const fogpay_key *signer)
 {
     char db[TEST_BROKER_PATH_MAX];
     test_broker_path(&broker, "l.db", db, sizeof db);
@@ -336,26 +338,31 @@ static void pay_note(const fogpay_held_note *h, const char *payee_text, const fo
     p.seq = test_chain_prev(db, DEVICE, p.prev_hash) + 1;
     strcpy(p.payee_device, "dev-p");
     p.currency = EUR;
-    fogpay_cose_sign1 cose;
-    fogpay_note n;
-    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(h->note, h->note_len, &cose), FOGPAY_OK);
-    CU_ASSERT_EQUAL_FATAL(fogpay_note_decode(cose.payload.ptr, cose.payload.len, &n), FOGPAY_OK);
-    p.amount_minor = n.denomination_minor;
+    p.amount_minor = amount;
     p.created_s = (uint64_t)time(NULL);
     p.custody_s = p.created_s;
-    p.count = 1;
-    fogpay_custody c;
-    memset(&c, 0, sizeof c);
-    memcpy(c.serial, n.serial, sizeof c.serial);
-    fogpay_note_link(h->custody, h->custody_len, c.prev_link);
-    snprintf(c.holder_key, sizeof c.holder_key, "%s", payee_text);
-    c.time_s = p.custody_s;
-    uint8_t entry[FOGPAY_CUSTODY_SIGNED_MAX], payload[FOGPAY_MESSAGE_MAX],
-        signed_msg[FOGPAY_MESSAGE_MAX];
+    p.count = (uint8_t)count;
+    uint8_t payload[FOGPAY_MESSAGE_MAX], signed_msg[FOGPAY_MESSAGE_MAX];
     size_t len = 0, signed_len = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_custody_sign(signer, &c, entry, sizeof entry, &len), FOGPAY_OK);
-    memcpy(p.notes[0].serial, n.serial, sizeof n.serial);
-    CU_ASSERT_EQUAL_FATAL(fogpay_custody_signature(entry, len, p.notes[0].signature), FOGPAY_OK);
+    for (size_t i = 0; i < count; i++) {
+        fogpay_cose_sign1 cose;
+        fogpay_note n;
+        CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(h[i].note, h[i].note_len, &cose), FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(fogpay_note_decode(cose.payload.ptr, cose.payload.len, &n),
+                              FOGPAY_OK);
+        fogpay_custody c;
+        memset(&c, 0, sizeof c);
+        memcpy(c.serial, n.serial, sizeof c.serial);
+        fogpay_note_link(h[i].custody, h[i].custody_len, c.prev_link);
+        snprintf(c.holder_key, sizeof c.holder_key, "%s", holder_text);
+        c.time_s = p.custody_s;
+        uint8_t entry[FOGPAY_CUSTODY_SIGNED_MAX];
+        CU_ASSERT_EQUAL_FATAL(fogpay_custody_sign(signer, &c, entry, sizeof entry, &len),
+                              FOGPAY_OK);
+        memcpy(p.notes[i].serial, n.serial, sizeof n.serial);
+        CU_ASSERT_EQUAL_FATAL(fogpay_custody_signature(entry, len, p.notes[i].signature),
+                              FOGPAY_OK);
+    }
     CU_ASSERT_EQUAL_FATAL(fogpay_note_payment_encode(&p, payload, sizeof payload, &len), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(device_key, NULL, 0, payload, len, NULL, 0,
                                                  signed_msg, sizeof signed_msg, &signed_len),
@@ -366,6 +373,25 @@ static void pay_note(const fogpay_held_note *h, const char *payee_text, const fo
     MQTTClient_waitForCompletion(device, token, WAIT_MS);
     memcpy(last_payment, signed_msg, signed_len);
     last_payment_len = signed_len;
+}
+
+/* The value of a held note. */
+static uint64_t note_value(const fogpay_held_note *h)
+{
+    fogpay_cose_sign1 cose;
+    fogpay_note n;
+    if (fogpay_cose_sign1_parse(h->note, h->note_len, &cose) != FOGPAY_OK ||
+        fogpay_note_decode(cose.payload.ptr, cose.payload.len, &n) != FOGPAY_OK) {
+        return 0;
+    }
+    return n.denomination_minor;
+}
+
+/* Publishes a payment by the device of note h (held by it), its whole
+ * value, to dev-p, whose key is payee_text, signed with signer. */
+static void pay_note(const fogpay_held_note *h, const char *payee_text, const fogpay_key *signer)
+{
+    pay_notes(h, 1, note_value(h), payee_text, signer);
 }
 
 /* The notes that reach the payee's client within the wait. */
@@ -411,6 +437,63 @@ static bool receive(fogpay_receipt *r, fogpay_held_note *held, bool *is_note)
     MQTTClient_freeMessage(&msg);
     MQTTClient_free(topic);
     return ok;
+}
+
+/* The device, holding the 1.00 and the 0.50 note of tender (in either
+ * order; the stock 5.00 x 2 and 0.50 x 1), pays dev-p 0.50 with change.
+ * With the 1.00 note alone the stock, the note in it, cannot make both
+ * the payee's 0.50 and the payer's 0.50: refused (note_change_short),
+ * nothing moves. With both notes the payee gets 0.50 and the payer 1.00
+ * back, each by a custody entry the gateway signs; the value out with
+ * devices is what it was. */
+static void pay_with_change(const fogpay_held_note *tender, const char *device_text)
+{
+    const fogpay_held_note *one = note_value(&tender[0]) == 100 ? &tender[0] : &tender[1];
+    CU_ASSERT_EQUAL_FATAL(note_value(one), 100);
+    CU_ASSERT_EQUAL(run("sqlite3 l.db 'SELECT count(*) FROM note_movements; SELECT balance FROM "
+                        "accounts WHERE kind = \"notes\"'"),
+                    0);
+    static char before[OUT_MAX];
+    memcpy(before, out, sizeof before);
+    pay_notes(one, 1, 50, gateway_key, device_key);
+    fogpay_receipt r;
+    fogpay_held_note change;
+    bool is_note = true;
+    CU_ASSERT_FATAL(receive(&r, &change, &is_note));
+    CU_ASSERT(!is_note);
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_REJECTED);
+    CU_ASSERT_EQUAL(r.reason, FOGPAY_ERR_NOTE_CHANGE_SHORT);
+    CU_ASSERT_EQUAL(run("sqlite3 l.db 'SELECT count(*) FROM note_movements; SELECT balance FROM "
+                        "accounts WHERE kind = \"notes\"'"),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, before);
+    pay_notes(tender, 2, 50, gateway_key, device_key);
+    CU_ASSERT_FATAL(receive(&r, &change, &is_note));
+    CU_ASSERT_FATAL(is_note); /* the change before the receipt */
+    CU_ASSERT_EQUAL(note_value(&change), 100);
+    fogpay_bytes payload;
+    fogpay_custody c;
+    CU_ASSERT_EQUAL(fogpay_cose_sign1_open(change.custody, change.custody_len, gateway_verify,
+                                           NULL, &payload),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_custody_decode(payload.ptr, payload.len, &c), FOGPAY_OK);
+    CU_ASSERT_STRING_EQUAL(c.holder_key, device_text);
+    CU_ASSERT_FATAL(receive(&r, &change, &is_note));
+    CU_ASSERT(!is_note);
+    CU_ASSERT_EQUAL(r.kind, FOGPAY_RECEIPT_NOTE_PAYMENT);
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_STORED);
+    CU_ASSERT_EQUAL(r.note_count, 2);
+    CU_ASSERT_EQUAL(run("sqlite3 l.db \"SELECT holder_device, count(*), sum(denomination_minor) "
+                        "FROM notes WHERE state = 1 AND holder_device IN ('" DEVICE "', 'dev-p') "
+                        "GROUP BY holder_device ORDER BY holder_device; SELECT balance FROM "
+                        "accounts WHERE kind = 'notes'; SELECT count(*), sum(denomination_minor) "
+                        "FROM notes WHERE state = 0\""),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "dev-p|2|550\n" DEVICE "|1|100\n650\n3|1050\n");
+    CU_ASSERT_EQUAL(run("sqlite3 l.db 'SELECT kind, count(*) FROM note_movements WHERE kind >= 4 "
+                        "GROUP BY kind'"),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "4|2\n5|2\n");
 }
 
 static void test_withdraw(void)
@@ -544,6 +627,8 @@ static void test_withdraw(void)
     CU_ASSERT_FATAL(receive(&r, &notes[0], &is_note));
     CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_STORED);
     CU_ASSERT_EQUAL(r.note_count, 1);
+    CU_ASSERT_EQUAL(payee_notes(payee), 1);
+    pay_with_change(&notes_kept[1], device_text);
     CU_ASSERT_EQUAL(payee_notes(payee), 1);
     MQTTClient_disconnect(payee, 1000);
     MQTTClient_destroy(&payee);
