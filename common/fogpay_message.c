@@ -872,6 +872,7 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
      * and instalment number; an instalment is paid by its device, the
      * others by the gateway (no device origin). No other kind carries them. */
     if (in->kind > FOGPAY_TRANSFER_NOTE_WITHDRAWAL && in->kind != FOGPAY_TRANSFER_NOTE_REDEMPTION &&
+        in->kind != FOGPAY_TRANSFER_NOTE_ENTITY_REDEMPTION &&
         in->kind != FOGPAY_TRANSFER_HOLD_CHARGE) {
         return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
     }

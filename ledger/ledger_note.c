@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fogpay_cose.h"
 #include "ledger_internal.h"
 #include "ledger_note.h"
 
@@ -757,6 +758,30 @@ static fogpay_error pay__last_link(fogpay_ledger *l, const uint8_t *serial,
     return err;
 }
 
+/* Moves a held note on from its device (r: its movement, kind, link,
+ * holder kid, device and transfer set, its custody entry) to holder_text:
+ * the movement onto the chain, the register's row to the device named,
+ * or back into the stock without one. */
+static fogpay_error note__move(fogpay_ledger *l, note_movement_row *r, const uint8_t *serial,
+                               const char *holder_text, uint64_t now_ms)
+{
+    r->m.time_ms = now_ms;
+    memcpy(r->m.serial, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    fogpay_error err = ledger__chain_append(l, &ledger_note_movement_chain, r);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    const char *device = r->m.device_id[0] != '\0' ? r->m.device_id : NULL;
+    sqlite3_stmt *s = ledger__stmt(l, device ? LEDGER_STMT_NOTE_PASS_ON : LEDGER_STMT_NOTE_BACK);
+    ledger__bind_blob(l, s, 1, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    ledger__bind_text(l, s, 2, holder_text);
+    ledger__bind_text_or_null(l, s, 3, device);
+    ledger__bind_blob(l, s, 4, r->m.link, FOGPAY_HASH_BYTES);
+    ledger__bind_u64(l, s, 5, r->m.position);
+    err = ledger__exec(l, s);
+    return err == FOGPAY_OK && sqlite3_changes(l->db) != 1 ? FOGPAY_ERR_LEDGER_CORRUPT : err;
+}
+
 /* Checks note i and moves it to the payee's key: to its device when
  * to_device is given (paid), else back into the stock (redeemed, its
  * value by the transfer at transfer_position; tendered for change
@@ -803,26 +828,13 @@ static fogpay_error pay__one(fogpay_ledger *l, const fogpay_note_payment *p, siz
     r.m.kind = to_device                ? FOGPAY_NOTE_PAID
                : transfer_position != 0 ? FOGPAY_NOTE_REDEEMED
                                         : FOGPAY_NOTE_TENDERED;
-    r.m.time_ms = now_ms;
-    memcpy(r.m.serial, n->serial, FOGPAY_NOTE_SERIAL_BYTES);
     memcpy(r.m.holder_kid, payee_kid, FOGPAY_KID_BYTES);
     snprintf(r.m.device_id, sizeof r.m.device_id, "%s", to_device ? to_device : "");
     r.m.transfer_position = transfer_position;
     r.custody = entry;
     r.custody_len = entry_len;
-    err = ledger__chain_append(l, &ledger_note_movement_chain, &r);
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    sqlite3_stmt *s = ledger__stmt(l, to_device ? LEDGER_STMT_NOTE_PASS_ON : LEDGER_STMT_NOTE_BACK);
-    ledger__bind_blob(l, s, 1, n->serial, FOGPAY_NOTE_SERIAL_BYTES);
-    ledger__bind_text(l, s, 2, payee_text);
-    ledger__bind_text_or_null(l, s, 3, to_device);
-    ledger__bind_blob(l, s, 4, r.m.link, FOGPAY_HASH_BYTES);
-    ledger__bind_u64(l, s, 5, r.m.position);
-    err = ledger__exec(l, s);
     *sum += e.denomination_minor;
-    return err == FOGPAY_OK && sqlite3_changes(l->db) != 1 ? FOGPAY_ERR_LEDGER_CORRUPT : err;
+    return note__move(l, &r, n->serial, payee_text, now_ms);
 }
 
 /* The value of p's notes, each held by its sender, in its currency. */
@@ -912,9 +924,9 @@ static fogpay_error pay__change(fogpay_ledger *l, const fogpay_key *gateway_key,
         err = pay__one(l, p, i, k->payer, gateway_text, gateway_kid, NULL, 0, now_ms, &ignored);
     }
     if (err == FOGPAY_OK) {
-        err = change__hand(l, gateway_key, gateway_text, p->payee_device, k->payee_text,
-                           k->payee_kid, p->currency, p->amount_minor, now_ms, &out->count,
-                           out->serials);
+        err =
+            change__hand(l, gateway_key, gateway_text, p->payee_device, k->payee_text, k->payee_kid,
+                         p->currency, p->amount_minor, now_ms, &out->count, out->serials);
     }
     if (err == FOGPAY_OK) {
         err = change__hand(l, gateway_key, gateway_text, p->device_id, k->payer_text, payer_kid,
@@ -960,14 +972,13 @@ fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_key *gateway_
     if (err == FOGPAY_OK && (err = ledger__op_begin(l, &op)) == FOGPAY_OK) {
         uint64_t sum = 0;
         err = note__tendered_sum(l, p, &sum);
-        if (err == FOGPAY_OK && (sum < p->amount_minor || (sum > p->amount_minor &&
-                                                           gateway_key == NULL))) {
+        if (err == FOGPAY_OK &&
+            (sum < p->amount_minor || (sum > p->amount_minor && gateway_key == NULL))) {
             err = FOGPAY_ERR_NOTE_SUM_MISMATCH;
         }
         if (err == FOGPAY_OK) {
-            err = sum == p->amount_minor
-                      ? pay__exact(l, p, &k, now_ms, result)
-                      : pay__change(l, gateway_key, p, &k, sum, now_ms, result);
+            err = sum == p->amount_minor ? pay__exact(l, p, &k, now_ms, result)
+                                         : pay__change(l, gateway_key, p, &k, sum, now_ms, result);
         }
         err = ledger__op_end(l, &op, err);
     }
@@ -1095,5 +1106,145 @@ fogpay_error fogpay_ledger_note_withdrawn(fogpay_ledger *l, const char *device_i
         }
     }
     ledger__finish(s);
+    return err;
+}
+
+/* ---- redemption into a legal entity's account ---------------------------- */
+
+/* Checks one note handed back (the signed note and the custody entry by
+ * which its holder names gateway_text) against the register, into *e and
+ * *r (the movement's link). */
+static fogpay_error entity__check(fogpay_ledger *l, const char *gateway_text,
+                                  const fogpay_held_note *h, fogpay_note_entry *e,
+                                  note_movement_row *r)
+{
+    fogpay_cose_sign1 cose;
+    fogpay_note n;
+    fogpay_error err = fogpay_cose_sign1_parse(h->note, h->note_len, &cose);
+    err = err == FOGPAY_OK ? fogpay_note_decode(cose.payload.ptr, cose.payload.len, &n) : err;
+    if (err != FOGPAY_OK || h->custody_len == 0) {
+        return err != FOGPAY_OK ? FOGPAY_ERR_NOTE_FORGED : FOGPAY_ERR_CUSTODY_OTHER_HOLDER;
+    }
+    err = fogpay_ledger_note_get(l, n.serial, e);
+    if (err != FOGPAY_OK || e->state != FOGPAY_NOTE_HELD) {
+        return err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_ERR_NOTE_UNKNOWN
+               : err != FOGPAY_OK          ? err
+                                           : FOGPAY_ERR_NOTE_DOUBLE_SPEND;
+    }
+    fogpay_held_note stored;
+    err = withdraw__note_bytes(l, n.serial, &stored);
+    if (err == FOGPAY_OK &&
+        (stored.note_len != h->note_len || memcmp(stored.note, h->note, h->note_len) != 0)) {
+        err = FOGPAY_ERR_NOTE_FORGED;
+    }
+    fogpay_key *holder = NULL;
+    uint8_t link[FOGPAY_HASH_BYTES];
+    fogpay_custody c;
+    err = err == FOGPAY_OK ? fogpay_key_from_public_text(e->holder_key, &holder) : err;
+    err = err == FOGPAY_OK ? pay__last_link(l, n.serial, link) : err;
+    err = err == FOGPAY_OK
+              ? fogpay_custody_open(h->custody, h->custody_len, holder, n.serial, link, &c)
+              : err;
+    fogpay_key_free(holder);
+    if (err == FOGPAY_OK && strcmp(c.holder_key, gateway_text) != 0) {
+        err = FOGPAY_ERR_CUSTODY_OTHER_HOLDER;
+    }
+    return err == FOGPAY_OK ? fogpay_note_link(h->custody, h->custody_len, r->m.link) : err;
+}
+
+/* The kind 17 transfer of a redemption into entity_id's account. */
+static fogpay_error entity__transfer(fogpay_ledger *l, const char *entity_id, uint16_t currency,
+                                     uint64_t amount_minor, uint64_t now_ms,
+                                     fogpay_note_entity_redemption *out)
+{
+    ledger_account notes;
+    ledger_account account;
+    fogpay_transfer *t = &out->transfer;
+    memset(t, 0, sizeof *t);
+    fogpay_error err = ledger__account_find(l, LEDGER_ACCOUNT_NOTES, NULL, currency, &notes);
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        return FOGPAY_ERR_LEDGER_CORRUPT; /* notes out with devices, and no notes account */
+    }
+    err = err == FOGPAY_OK
+              ? ledger__account_ensure(l, LEDGER_ACCOUNT_ENTITY, entity_id, currency, &account)
+              : err;
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    t->kind = FOGPAY_TRANSFER_NOTE_ENTITY_REDEMPTION;
+    t->debit_account = notes.id;
+    t->credit_account = account.id;
+    t->amount_minor = amount_minor;
+    t->currency = currency;
+    t->time_ms = now_ms;
+    snprintf(t->payee_entity, sizeof t->payee_entity, "%s", entity_id);
+    int64_t ignored = 0;
+    err = ledger__transfer_append(l, t, &ignored);
+    return err == FOGPAY_OK ? fogpay_ledger_balance(l, account.id, &out->balance_after_minor) : err;
+}
+
+/* Checks every note of notes, of one currency, into their sum. */
+static fogpay_error entity__sum(fogpay_ledger *l, const char *gateway_text,
+                                const fogpay_held_note *notes, size_t count, uint16_t *currency,
+                                uint64_t *sum, size_t *refused)
+{
+    *sum = 0;
+    for (size_t i = 0; i < count; i++) {
+        fogpay_note_entry e;
+        note_movement_row r;
+        fogpay_error err = entity__check(l, gateway_text, &notes[i], &e, &r);
+        if (err == FOGPAY_OK && i > 0 && e.currency != *currency) {
+            err = FOGPAY_ERR_NOTE_SUM_MISMATCH;
+        }
+        if (err != FOGPAY_OK) {
+            *refused = i;
+            return err;
+        }
+        *currency = e.currency;
+        *sum += e.denomination_minor;
+    }
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_ledger_note_redeem_entity(fogpay_ledger *l, const char *gateway_text,
+                                              const char *entity_id, const fogpay_held_note *notes,
+                                              size_t count, uint64_t now_ms,
+                                              fogpay_note_entity_redemption *out, size_t *refused)
+{
+    if (l == NULL || gateway_text == NULL || entity_id == NULL || notes == NULL || out == NULL ||
+        refused == NULL || count == 0 || count > FOGPAY_LEDGER_NOTE_LOAD_MAX) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    uint8_t kid[FOGPAY_KID_BYTES];
+    fogpay_error err = note__kid(gateway_text, kid);
+    err = err == FOGPAY_OK ? ledger__entity_exists(l, entity_id) : err;
+    err = err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_ERR_ENTITY_UNKNOWN : err;
+    ledger_op op;
+    if (err != FOGPAY_OK || (err = ledger__op_begin(l, &op)) != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_note_entity_redemption result;
+    memset(&result, 0, sizeof result);
+    uint64_t sum = 0;
+    err = entity__sum(l, gateway_text, notes, count, &result.currency, &sum, refused);
+    err = err == FOGPAY_OK ? entity__transfer(l, entity_id, result.currency, sum, now_ms, &result)
+                           : err;
+    for (size_t i = 0; err == FOGPAY_OK && i < count; i++) {
+        fogpay_note_entry e;
+        note_movement_row r;
+        memset(&r, 0, sizeof r);
+        err = entity__check(l, gateway_text, &notes[i], &e, &r);
+        r.m.kind = FOGPAY_NOTE_REDEEMED;
+        memcpy(r.m.holder_kid, kid, FOGPAY_KID_BYTES);
+        r.m.transfer_position = result.transfer.position;
+        r.custody = notes[i].custody;
+        r.custody_len = notes[i].custody_len;
+        err = err == FOGPAY_OK ? note__move(l, &r, e.serial, gateway_text, now_ms) : err;
+    }
+    result.count = count;
+    err = ledger__op_end(l, &op, err);
+    if (err == FOGPAY_OK) {
+        *out = result;
+    }
     return err;
 }

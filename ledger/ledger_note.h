@@ -155,6 +155,34 @@ fogpay_error fogpay_ledger_note_redeem(fogpay_ledger *l, const char *gateway_tex
                                        const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
                                        fogpay_note_redemption *out);
 
+/* Notes handed back into a legal entity's account: their count and
+ * currency, the transfer (kind 17, the notes account to the entity's
+ * account) and the account's balance. */
+typedef struct fogpay_note_entity_redemption {
+    size_t count;
+    uint16_t currency;
+    fogpay_transfer transfer;
+    int64_t balance_after_minor;
+} fogpay_note_entity_redemption;
+
+/* Takes count notes (1..FOGPAY_LEDGER_NOTE_LOAD_MAX: each the signed note
+ * and the custody entry by which its holder, a device in the register,
+ * names gateway_text) back into the stock at now_ms, all or none, and
+ * credits their value, of one currency, to entity_id's account by a
+ * transfer of kind 17 from the notes account; each note's movement
+ * (redeemed) names that transfer. *out written only on success; on a
+ * refusal of a note *refused is its index. Refused, moving nothing:
+ * FOGPAY_ERR_ENTITY_UNKNOWN, FOGPAY_ERR_NOTE_FORGED (not the
+ * register's note), FOGPAY_ERR_NOTE_UNKNOWN, FOGPAY_ERR_NOTE_DOUBLE_SPEND
+ * (no device holds it now), FOGPAY_ERR_CUSTODY_NOT_HOLDER,
+ * FOGPAY_ERR_CUSTODY_BROKEN, FOGPAY_ERR_CUSTODY_OTHER_HOLDER (the entry
+ * names another key than the gateway's), FOGPAY_ERR_NOTE_SUM_MISMATCH
+ * (notes of two currencies). */
+fogpay_error fogpay_ledger_note_redeem_entity(fogpay_ledger *l, const char *gateway_text,
+                                              const char *entity_id, const fogpay_held_note *notes,
+                                              size_t count, uint64_t now_ms,
+                                              fogpay_note_entity_redemption *out, size_t *refused);
+
 /* The serials of the notes a withdrawal (its transfer at
  * transfer_position) handed to device_id that the device still holds, at
  * most FOGPAY_NOTE_WITHDRAW_MAX, into serials; *count of them. What a

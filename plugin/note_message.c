@@ -258,9 +258,8 @@ void fogpay_note_message_deliver(const fogpay_gateway *gw, const fogpay_job *job
         job->receipt.status == FOGPAY_STATUS_REJECTED) {
         return;
     }
-    fogpay_error err =
-        notes_publish(gw, withdraw ? job->device_id : job->notepay.payee_device, job->note_count,
-                      job->note_serials);
+    fogpay_error err = notes_publish(gw, withdraw ? job->device_id : job->notepay.payee_device,
+                                     job->note_count, job->note_serials);
     if (err == FOGPAY_OK) {
         err = notes_publish(gw, job->device_id, job->change_count, job->change_serials);
     }

@@ -247,6 +247,7 @@ static void test_refusals(void)
 
 static fogpay_key *device_key;
 static MQTTClient device;
+static char device_entity[64];     /* the device's holder */
 static fogpay_key *gateway_verify; /* the gateway's public key */
 
 /* Registers and funds the device (20.00 EUR) online, connects it and
@@ -262,6 +263,7 @@ static void device_start(void)
     char args[1024], entity[64];
     CU_ASSERT_EQUAL_FATAL(online("create-entity --name 'Note Holder Ltd'"), 0);
     first_line(entity, sizeof entity);
+    snprintf(device_entity, sizeof device_entity, "%s", entity);
     snprintf(args, sizeof args,
              "register-device --device %s --public-key %s --owner %s --password-file dev-w.pw",
              DEVICE, text, entity);
@@ -439,6 +441,80 @@ static bool receive(fogpay_receipt *r, fogpay_held_note *held, bool *is_note)
     return ok;
 }
 
+/* Writes file: the note line of h handed on by the device to holder_text
+ * (its custody entry signed with signer). */
+static void hand_back_file(const char *file, const fogpay_held_note *h, const char *holder_text,
+                           const fogpay_key *signer)
+{
+    fogpay_cose_sign1 cose;
+    fogpay_note n;
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(h->note, h->note_len, &cose), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_note_decode(cose.payload.ptr, cose.payload.len, &n), FOGPAY_OK);
+    fogpay_custody c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.serial, n.serial, sizeof c.serial);
+    fogpay_note_link(h->custody, h->custody_len, c.prev_link);
+    snprintf(c.holder_key, sizeof c.holder_key, "%s", holder_text);
+    c.time_s = (uint64_t)time(NULL);
+    fogpay_held_note back = *h;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_custody_sign(signer, &c, back.custody, sizeof back.custody, &back.custody_len),
+        FOGPAY_OK);
+    static char line[FOGPAY_NOTE_LINE_MAX];
+    CU_ASSERT_EQUAL_FATAL(fogpay_note_line_format(&back, line, sizeof line), FOGPAY_OK);
+    char path[TEST_BROKER_PATH_MAX];
+    test_broker_path(&broker, file, path, sizeof path);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fprintf(f, "%s\n", line);
+    fclose(f);
+}
+
+/* The device's holder hands the device's 1.00 note h back into its
+ * account (fogpayctl notes redeem, redeemNotes): refused when the custody
+ * entry is not the holder's or names another key than the gateway's,
+ * then taken: the entity's account is credited by a transfer of kind 17,
+ * the note is in the stock, the notes account down by its value; the same
+ * file again is a note spent. */
+static void redeem_to_entity(const fogpay_held_note *h)
+{
+    fogpay_key *thief = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &thief), FOGPAY_OK);
+    char args[512], thief_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    fogpay_key_public_text(thief, thief_text, sizeof thief_text);
+    hand_back_file("back-thief.txt", h, gateway_key, thief);
+    hand_back_file("back-other.txt", h, thief_text, device_key);
+    hand_back_file("back.txt", h, gateway_key, device_key);
+    static const struct {
+        const char *file;
+        const char *reason;
+    } refusals[] = {{"back-thief.txt", "(custody_not_holder)"},
+                    {"back-other.txt", "(custody_other_holder)"}};
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        snprintf(args, sizeof args, "notes redeem --entity %s --file %s", device_entity,
+                 refusals[i].file);
+        CU_ASSERT_EQUAL(online(args), 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "line 1 refused"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, refusals[i].reason));
+    }
+    CU_ASSERT_EQUAL(online("notes redeem --entity le-0000000000000000 --file back.txt"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(entity_unknown)"));
+    snprintf(args, sizeof args, "notes redeem --entity %s --file back.txt", device_entity);
+    CU_ASSERT_EQUAL(online(args), 0);
+    CU_ASSERT_STRING_EQUAL(out, "redeemed 1 notes\n");
+    CU_ASSERT_EQUAL(run("sqlite3 l.db \"SELECT kind, amount_minor, payee_entity = '%s' FROM "
+                        "transfers ORDER BY position DESC LIMIT 1; SELECT balance FROM accounts "
+                        "WHERE kind = 'notes'; SELECT balance FROM accounts WHERE kind = "
+                        "'entity' AND entity_id = '%s'; SELECT count(*), sum(denomination_minor) "
+                        "FROM notes WHERE state = 0\"",
+                        device_entity, device_entity),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "17|100|1\n550\n100\n4|1150\n");
+    CU_ASSERT_EQUAL(online(args), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(note_double_spend)"));
+    fogpay_key_free(thief);
+}
+
 /* The device, holding the 1.00 and the 0.50 note of tender (in either
  * order; the stock 5.00 x 2 and 0.50 x 1), pays dev-p 0.50 with change.
  * With the 1.00 note alone the stock, the note in it, cannot make both
@@ -471,11 +547,12 @@ static void pay_with_change(const fogpay_held_note *tender, const char *device_t
     CU_ASSERT_FATAL(receive(&r, &change, &is_note));
     CU_ASSERT_FATAL(is_note); /* the change before the receipt */
     CU_ASSERT_EQUAL(note_value(&change), 100);
+    fogpay_held_note kept = change;
     fogpay_bytes payload;
     fogpay_custody c;
-    CU_ASSERT_EQUAL(fogpay_cose_sign1_open(change.custody, change.custody_len, gateway_verify,
-                                           NULL, &payload),
-                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(
+        fogpay_cose_sign1_open(change.custody, change.custody_len, gateway_verify, NULL, &payload),
+        FOGPAY_OK);
     CU_ASSERT_EQUAL(fogpay_custody_decode(payload.ptr, payload.len, &c), FOGPAY_OK);
     CU_ASSERT_STRING_EQUAL(c.holder_key, device_text);
     CU_ASSERT_FATAL(receive(&r, &change, &is_note));
@@ -494,6 +571,7 @@ static void pay_with_change(const fogpay_held_note *tender, const char *device_t
                         "GROUP BY kind'"),
                     0);
     CU_ASSERT_STRING_EQUAL(out, "4|2\n5|2\n");
+    redeem_to_entity(&kept);
 }
 
 static void test_withdraw(void)
