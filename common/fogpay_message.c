@@ -1173,7 +1173,7 @@ static fogpay_error custody_check(const fogpay_custody *in)
 
 static const field_spec note_movement_fields[] = {
     UINT_FIELD(fogpay_note_movement, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_note_movement, 2, kind, true, 0, FOGPAY_NOTE_CHANGE),
+    UINT_FIELD(fogpay_note_movement, 2, kind, true, 0, FOGPAY_NOTE_RETURNED),
     UINT_FIELD(fogpay_note_movement, 3, time_ms, true, 1, TIME_MS_MAX),
     BYTES_FIELD(fogpay_note_movement, 4, serial, true),
     BYTES_FIELD(fogpay_note_movement, 5, link, true),

@@ -201,6 +201,7 @@ static const char *const control_note_movements[] = {
     [FOGPAY_NOTE_LOADED] = "loaded",     [FOGPAY_NOTE_WITHDRAWN] = "withdrawn",
     [FOGPAY_NOTE_PAID] = "paid",         [FOGPAY_NOTE_REDEEMED] = "redeemed",
     [FOGPAY_NOTE_TENDERED] = "tendered", [FOGPAY_NOTE_CHANGE] = "change",
+    [FOGPAY_NOTE_RETURNED] = "returned",
 };
 
 fogpay_error control__note_register(const fogpay_control_context *c, const cJSON *cmd,

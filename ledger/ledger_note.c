@@ -50,6 +50,12 @@ const ledger_stmt_sql ledger_note__sql[] = {
     {LEDGER_STMT_NOTE_PASS_ON,
      "UPDATE notes SET holder_key = ?2, holder_device = ?3, last_link = ?4, movement = ?5 "
      "WHERE serial = ?1 AND state = 1"},
+    {LEDGER_STMT_NOTE_RETURNABLE,
+     "SELECT n.serial FROM notes AS n JOIN note_movements AS m ON m.position = n.movement "
+     "WHERE n.state = 0 AND n.holder_key = ?1 AND m.kind = 3 ORDER BY n.serial LIMIT ?2"},
+    {LEDGER_STMT_NOTE_RETURN,
+     "UPDATE notes SET state = 2, holder_key = ?2, holder_device = NULL, last_link = ?3, "
+     "movement = ?4 WHERE serial = ?1 AND state = 0"},
     {LEDGER_STMT_NOTE_ENTRY,
      "SELECT issuer_kid, currency, denomination_minor, expiry_s, holder_key, holder_device, "
      "state, movement FROM notes WHERE serial = ?1"},
@@ -1245,6 +1251,113 @@ fogpay_error fogpay_ledger_note_redeem_entity(fogpay_ledger *l, const char *gate
     err = ledger__op_end(l, &op, err);
     if (err == FOGPAY_OK) {
         *out = result;
+    }
+    return err;
+}
+
+/* ---- the stock returned to the issuer ------------------------------------ */
+
+/* Hands the stock's note serial back to its issuer: a custody entry
+ * signed by gateway_key naming the issuer's key, its movement (returned),
+ * its register row (state 2, the issuer its holder), into *out. */
+static fogpay_error return__one(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                const fogpay_note_issuers *issuers, const uint8_t *serial,
+                                uint64_t now_ms, fogpay_held_note *out)
+{
+    fogpay_note_entry e;
+    fogpay_error err = fogpay_ledger_note_get(l, serial, &e);
+    const fogpay_note_issuer *issuer =
+        err == FOGPAY_OK ? fogpay_note_issuers_find(issuers, e.issuer_kid) : NULL;
+    if (err == FOGPAY_OK && issuer == NULL) {
+        err = FOGPAY_ERR_NOTE_ISSUER_UNKNOWN;
+    }
+    fogpay_custody c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.serial, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    c.time_s = now_ms / 1000u;
+    err = err == FOGPAY_OK ? withdraw__note_bytes(l, serial, out) : err;
+    err = err == FOGPAY_OK ? pay__last_link(l, serial, c.prev_link) : err;
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    snprintf(c.holder_key, sizeof c.holder_key, "%s", issuer->public_text);
+    note_movement_row r;
+    memset(&r, 0, sizeof r);
+    err =
+        fogpay_custody_sign(gateway_key, &c, out->custody, sizeof out->custody, &out->custody_len);
+    err = err == FOGPAY_OK ? fogpay_note_link(out->custody, out->custody_len, r.m.link) : err;
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    r.m.kind = FOGPAY_NOTE_RETURNED;
+    r.m.time_ms = now_ms;
+    memcpy(r.m.serial, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    memcpy(r.m.holder_kid, issuer->kid, FOGPAY_KID_BYTES);
+    r.custody = out->custody;
+    r.custody_len = out->custody_len;
+    err = ledger__chain_append(l, &ledger_note_movement_chain, &r);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_RETURN);
+    ledger__bind_blob(l, s, 1, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    ledger__bind_text(l, s, 2, issuer->public_text);
+    ledger__bind_blob(l, s, 3, r.m.link, FOGPAY_HASH_BYTES);
+    ledger__bind_u64(l, s, 4, r.m.position);
+    err = ledger__exec(l, s);
+    return err == FOGPAY_OK && sqlite3_changes(l->db) != 1 ? FOGPAY_ERR_LEDGER_CORRUPT : err;
+}
+
+/* The serials of up to FOGPAY_LEDGER_NOTE_LOAD_MAX notes of the stock
+ * held by holder_text that came back from devices. */
+static fogpay_error return__pick(fogpay_ledger *l, const char *holder_text,
+                                 uint8_t serials[][FOGPAY_NOTE_SERIAL_BYTES], size_t *count)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_RETURNABLE);
+    ledger__bind_text(l, s, 1, holder_text);
+    ledger__bind_int64(l, s, 2, FOGPAY_LEDGER_NOTE_LOAD_MAX);
+    fogpay_error err = FOGPAY_OK;
+    *count = 0;
+    for (;;) {
+        int rc = ledger__step(l, s);
+        if (rc != SQLITE_ROW) {
+            err = rc == SQLITE_DONE ? FOGPAY_OK : ledger__error(l, rc);
+            break;
+        }
+        if (*count >= FOGPAY_LEDGER_NOTE_LOAD_MAX ||
+            sqlite3_column_bytes(s, 0) != FOGPAY_NOTE_SERIAL_BYTES) {
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+            break;
+        }
+        memcpy(serials[(*count)++], sqlite3_column_blob(s, 0), FOGPAY_NOTE_SERIAL_BYTES);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+fogpay_error fogpay_ledger_note_return(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                       const fogpay_note_issuers *issuers, uint64_t now_ms,
+                                       fogpay_held_note *out, size_t *count)
+{
+    if (l == NULL || gateway_key == NULL || issuers == NULL || out == NULL || count == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    *count = 0;
+    char holder_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    fogpay_error err = fogpay_key_public_text(gateway_key, holder_text, sizeof holder_text);
+    ledger_op op;
+    if (err != FOGPAY_OK || (err = ledger__op_begin(l, &op)) != FOGPAY_OK) {
+        return err;
+    }
+    uint8_t serials[FOGPAY_LEDGER_NOTE_LOAD_MAX][FOGPAY_NOTE_SERIAL_BYTES];
+    size_t n = 0;
+    err = return__pick(l, holder_text, serials, &n);
+    for (size_t i = 0; err == FOGPAY_OK && i < n; i++) {
+        err = return__one(l, gateway_key, issuers, serials[i], now_ms, &out[i]);
+    }
+    err = ledger__op_end(l, &op, err);
+    if (err == FOGPAY_OK) {
+        *count = n;
     }
     return err;
 }

@@ -73,7 +73,7 @@ fogpay_error fogpay_ledger_note_held(fogpay_ledger *l,
 typedef enum fogpay_note_state {
     FOGPAY_NOTE_IN_STOCK = 0,  /* the gateway's own */
     FOGPAY_NOTE_HELD = 1,      /* out with a device */
-    FOGPAY_NOTE_CAME_BACK = 2, /* redeemed */
+    FOGPAY_NOTE_CAME_BACK = 2, /* returned to its issuer */
 } fogpay_note_state;
 
 /* A note of the register. */
@@ -154,6 +154,19 @@ fogpay_error fogpay_ledger_note_redeem(fogpay_ledger *l, const char *gateway_tex
                                        const fogpay_note_payment *p,
                                        const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
                                        fogpay_note_redemption *out);
+
+/* Hands the stock's notes that came back from devices (their last
+ * movement redeemed) and are held by gateway_key back to their issuers,
+ * up to FOGPAY_LEDGER_NOTE_LOAD_MAX a call, in one write operation: each
+ * by a custody entry gateway_key signs naming its issuer's key (from
+ * issuers, by the note's kid), a movement (returned), its register state
+ * 2. out (FOGPAY_LEDGER_NOTE_LOAD_MAX entries) receives each signed note
+ * and that entry, *count how many (0: none left). Errors:
+ * FOGPAY_ERR_NOTE_ISSUER_UNKNOWN (a note's issuer is not in issuers),
+ * the ledger's. */
+fogpay_error fogpay_ledger_note_return(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                       const fogpay_note_issuers *issuers, uint64_t now_ms,
+                                       fogpay_held_note *out, size_t *count);
 
 /* Notes handed back into a legal entity's account: their count and
  * currency, the transfer (kind 17, the notes account to the entity's

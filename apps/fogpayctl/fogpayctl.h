@@ -68,6 +68,12 @@ int fogpayctl_notes_load(const fogpayctl_target *target, int argc, char **argv);
  * status as fogpayctl_command. */
 int fogpayctl_notes_redeem(const fogpayctl_target *target, int argc, char **argv);
 
+/* Offline, "notes export-returned --key GATEWAY-KEY --out FILE": the
+ * stock's notes that came back from devices, handed back to their issuers
+ * (fogpay_ledger_note_return) and written as a note file; the exit status
+ * as fogpayctl_command. */
+int fogpayctl_notes_export(const fogpayctl_target *target, int argc, char **argv);
+
 /* Online: publishes request (a NUL-terminated JSON request carrying
  * correlation) and returns the reply carrying that correlation data, as a
  * string from malloc the caller frees; NULL after printing why (connect,

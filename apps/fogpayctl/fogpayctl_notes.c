@@ -4,7 +4,10 @@
  * gateway's stock, online or offline; and "fogpayctl notes redeem
  * --entity LE --file FILE": the notes of a note file handed back by a
  * legal entity (each line's custody entry naming the gateway's key) into
- * the entity's account, in redeemNotes commands the same way.
+ * the entity's account, in redeemNotes commands the same way; and,
+ * offline, "fogpayctl notes export-returned --key GATEWAY-KEY --out FILE":
+ * the stock's notes that came back from devices handed back to their
+ * issuers, as a note file for fogpay-issuer redeem.
  *
  * The file is sent in loadNotes commands of at most
  * FOGPAY_LEDGER_NOTE_LOAD_MAX notes, one request each, in order; each
@@ -24,6 +27,7 @@
 #include <cjson/cJSON.h>
 
 #include "fogpay_cli.h"
+#include "fogpay_clock.h"
 #include "fogpayctl.h"
 #include "ledger_note.h"
 
@@ -151,4 +155,70 @@ int fogpayctl_notes_redeem(const fogpayctl_target *target, int argc, char **argv
     }
     notes_send redeem = {"notes redeem", "redeemNotes", entity, "redeemed"};
     return notes__file(target, &redeem, path);
+}
+
+/* Writes the count notes of held to f as note lines. */
+static fogpay_error notes__write(FILE *f, const fogpay_held_note *held, size_t count)
+{
+    static char line[FOGPAY_NOTE_LINE_MAX];
+    for (size_t i = 0; i < count; i++) {
+        fogpay_error err = fogpay_note_line_format(&held[i], line, sizeof line);
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+        if (fprintf(f, "%s\n", line) < 0) {
+            return FOGPAY_ERR_IO;
+        }
+    }
+    return FOGPAY_OK;
+}
+
+int fogpayctl_notes_export(const fogpayctl_target *target, int argc, char **argv)
+{
+    static const char words[] = "notes export-returned";
+    const char *key_path = NULL;
+    const char *out_path = NULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--key") == 0) {
+            key_path = argv[i + 1];
+        } else if (strcmp(argv[i], "--out") == 0) {
+            out_path = argv[i + 1];
+        }
+    }
+    if (argc != 5 || key_path == NULL || out_path == NULL) {
+        return fogpay_cli_usage_error(FOGPAYCTL_PROGRAM, words,
+                                      "--key GATEWAY-KEY and --out FILE are required");
+    }
+    if (target->ledger == NULL || target->note_issuers == NULL) {
+        return fogpay_cli_usage_error(FOGPAYCTL_PROGRAM, words,
+                                      "offline only: --db FILE and --note-issuers FILE");
+    }
+    fogpay_key *key = NULL;
+    fogpay_error err = fogpay_key_load(key_path, &key);
+    FILE *f = err == FOGPAY_OK ? fopen(out_path, "w") : NULL;
+    if (err == FOGPAY_OK && f == NULL) {
+        err = FOGPAY_ERR_IO;
+    }
+    static fogpay_held_note held[FOGPAY_LEDGER_NOTE_LOAD_MAX];
+    size_t count = 0;
+    unsigned long total = 0;
+    /* A batch a write operation: a note is marked returned only once the
+     * batch before it is in the file. */
+    do {
+        err = err == FOGPAY_OK
+                  ? fogpay_ledger_note_return(target->ledger, key, target->note_issuers,
+                                              fogpay_clock_wall_ms(), held, &count)
+                  : err;
+        err = err == FOGPAY_OK ? notes__write(f, held, count) : err;
+        total += err == FOGPAY_OK ? count : 0;
+    } while (err == FOGPAY_OK && count == FOGPAY_LEDGER_NOTE_LOAD_MAX);
+    if (f != NULL && fclose(f) != 0 && err == FOGPAY_OK) {
+        err = FOGPAY_ERR_IO;
+    }
+    fogpay_key_free(key);
+    if (err != FOGPAY_OK) {
+        return fogpay_cli_fail(FOGPAYCTL_PROGRAM, words, err);
+    }
+    printf("returned %lu notes\n", total);
+    return FOGPAY_CLI_EXIT_OK;
 }

@@ -846,6 +846,48 @@ static void test_offline(void)
     CU_ASSERT_EQUAL(run("%s --db l.db verify", fogpayctl), 0);
 }
 
+/* The notes that came back from devices into the stock (the entity's
+ * 1.00, the agent's 0.50) go back to the issuer: exported by the gateway
+ * (fogpayctl notes export-returned), taken back by the issuer
+ * (fogpay-issuer redeem), so that circulation falls by their value; the
+ * issuer's circulation is then the gateway's register of notes out of the
+ * issuer's hands plus the three notes the gateway never took (r, d, e:
+ * 15.00). The same file again is refused; nothing is left to export. */
+static void test_back_to_issuer(void)
+{
+    CU_ASSERT_EQUAL(issue("i.db", "circulation"), 0);
+    CU_ASSERT_STRING_EQUAL(out, "EUR 10 34.00\n");
+    CU_ASSERT_EQUAL(run("%s --db l.db --note-issuers issuers.txt notes export-returned --key "
+                        "gateway.key --out returned.txt",
+                        fogpayctl),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "returned 2 notes\n");
+    CU_ASSERT_EQUAL(run("wc -l < returned.txt"), 0);
+    CU_ASSERT_STRING_EQUAL(out, "2\n");
+    char args[512];
+    snprintf(args, sizeof args, "redeem --file a.txt --from %s", gateway_key);
+    CU_ASSERT_EQUAL(issue("i.db", args), 1); /* not handed back: the issuer's own entries */
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "line 1 refused"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(custody_not_holder)"));
+    snprintf(args, sizeof args, "redeem --file returned.txt --from %s", gateway_key);
+    CU_ASSERT_EQUAL(issue("i.db", args), 0);
+    CU_ASSERT_STRING_EQUAL(out, "redeemed 2 notes\n");
+    CU_ASSERT_EQUAL(issue("i.db", "circulation"), 0);
+    CU_ASSERT_STRING_EQUAL(out, "EUR 8 32.50\n");
+    CU_ASSERT_EQUAL(run("sqlite3 l.db 'SELECT state, count(*), sum(denomination_minor) FROM notes "
+                        "GROUP BY state = 2 ORDER BY state = 2'"),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "0|5|1750\n2|2|150\n"); /* 17.50 + 15.00 = 32.50 */
+    CU_ASSERT_EQUAL(issue("i.db", args), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(note_double_spend)"));
+    CU_ASSERT_EQUAL(run("%s --db l.db --note-issuers issuers.txt notes export-returned --key "
+                        "gateway.key --out again.txt",
+                        fogpayctl),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "returned 0 notes\n");
+    CU_ASSERT_EQUAL(run("%s --db l.db verify", fogpayctl), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -868,5 +910,7 @@ int main(int argc, char **argv)
     CU_add_test(s, "a device withdraws notes over MQTT; a refusal moves nothing", test_withdraw);
     CU_add_test(s, "the agent withdraws notes and lists them", test_agent_withdraw);
     CU_add_test(s, "offline: refused without the issuers, loaded with them", test_offline);
+    CU_add_test(s, "the stock's returned notes back to the issuer: circulation falls",
+                test_back_to_issuer);
     return testutil_run();
 }
