@@ -255,9 +255,55 @@ static void test_pay(void)
                     2);
     /* The same notes again: spent. */
     uint64_t head = movements(&fx);
-    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx.l, gateway, &p, NOW_MS, &paid), FOGPAY_ERR_NOTE_DOUBLE_SPEND);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx.l, gateway, &p, NOW_MS, &paid),
+                    FOGPAY_ERR_NOTE_DOUBLE_SPEND);
     CU_ASSERT_EQUAL(movements(&fx), head);
     /* The payee's history: loaded, withdrawn, paid; the wallets untouched. */
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 1400);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+}
+
+/* A payment with notes summing to more than its amount settles with
+ * change: 5.00 + 1.00 for 5.50 takes both into the stock and hands the
+ * payee 5.00 + 0.50 and the payer 0.50. Refused, moving nothing: without
+ * the gateway's key, with entries naming the payee, and when the stock
+ * cannot make the change. */
+static void test_change(void)
+{
+    fixture fx;
+    stock_open(&fx);
+    fund(fx.l, "dev-a", EUR, 2000);
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_device_register(fx.l, "dev-q", key_two, "", fx.entity_b, NULL, NOW_MS),
+        FOGPAY_OK);
+    static fogpay_note_withdrawal w;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_note_withdraw(fx.l, gateway, "dev-a", EUR, 600, 0, NULL, NOW_MS, &w),
+        FOGPAY_OK);
+    uint64_t head = movements(&fx);
+    static fogpay_note_paid paid;
+    fogpay_note_payment p = payment_of(&w, "dev-q", gateway, key_one, 550);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx.l, NULL, &p, NOW_MS, &paid),
+                    FOGPAY_ERR_NOTE_SUM_MISMATCH);
+    fogpay_note_payment named = payment_of(&w, "dev-q", key_two, key_one, 550);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx.l, gateway, &named, NOW_MS, &paid),
+                    FOGPAY_ERR_CUSTODY_NOT_HOLDER);
+    fogpay_note_payment short_change = payment_of(&w, "dev-q", gateway, key_one, 10);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx.l, gateway, &short_change, NOW_MS, &paid),
+                    FOGPAY_ERR_NOTE_CHANGE_SHORT); /* 0.10 for the payee: no such note */
+    CU_ASSERT_EQUAL(movements(&fx), head);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_note_pay(fx.l, gateway, &p, NOW_MS, &paid), FOGPAY_OK);
+    CU_ASSERT_EQUAL(paid.count, 2);
+    CU_ASSERT_EQUAL(paid.change_count, 1);
+    CU_ASSERT_EQUAL(movements(&fx), head + 5); /* 2 tendered, 3 handed out */
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT sum(denomination_minor) FROM notes WHERE state = 1 "
+                                      "AND holder_device = 'dev-q'"),
+                    550);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT sum(denomination_minor) FROM notes WHERE state = 1 "
+                                      "AND holder_device = 'dev-a'"),
+                    50);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT balance FROM accounts WHERE kind = 'notes'"), 600);
     CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 1400);
     CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
     fogpay_ledger_close(fx.l);
@@ -344,6 +390,7 @@ int main(void)
         {"every refusal of a withdrawal moves nothing", test_refusals},
         {"verify checks the note chain and the notes account", test_verify},
         {"a payment with notes, device to device, and its refusals", test_pay},
+        {"a payment with notes settled with change from the stock", test_change},
         {"notes given back into a wallet", test_redeem},
     };
     int status = ledger_fixture_run("ledger_notes", tests, sizeof tests / sizeof tests[0]);
