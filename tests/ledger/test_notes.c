@@ -309,6 +309,72 @@ static void test_change(void)
     fogpay_ledger_close(fx.l);
 }
 
+/* Note i of w handed on by dev-a (key_one) to holder, as a note line
+ * holds it. */
+static fogpay_held_note handed_back(const fogpay_note_withdrawal *w, size_t i, const char *holder)
+{
+    fogpay_held_note h = w->notes[i];
+    fogpay_custody c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.serial, w->serials[i], FOGPAY_NOTE_SERIAL_BYTES);
+    fogpay_note_link(w->notes[i].custody, w->notes[i].custody_len, c.prev_link);
+    snprintf(c.holder_key, sizeof c.holder_key, "%s", holder);
+    c.time_s = NOW_MS / 1000u + 5;
+    CU_ASSERT_EQUAL(fogpay_custody_sign(key_one, &c, h.custody, sizeof h.custody, &h.custody_len),
+                    FOGPAY_OK);
+    return h;
+}
+
+/* Notes handed back by a legal entity into its account: the transfer of
+ * kind 17 from the notes account, the notes in stock again. Refused,
+ * moving nothing, naming the note: other bytes than the register's note,
+ * an entry naming another key than the gateway's, an unknown entity; the
+ * same notes again are spent. */
+static void test_redeem_entity(void)
+{
+    fixture fx;
+    stock_open(&fx);
+    fund(fx.l, "dev-a", EUR, 2000);
+    static fogpay_note_withdrawal w;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_note_withdraw(fx.l, gateway, "dev-a", EUR, 600, 0, NULL, NOW_MS, &w),
+        FOGPAY_OK);
+    fogpay_held_note back[2] = {handed_back(&w, 0, gateway_text), handed_back(&w, 1, gateway_text)};
+    fogpay_held_note bad[2] = {back[0], back[1]};
+    bad[1].note[bad[1].note_len - 1] ^= 1;
+    uint64_t head = movements(&fx);
+    static fogpay_note_entity_redemption r;
+    size_t refused = 99;
+    CU_ASSERT_EQUAL(fogpay_ledger_note_redeem_entity(fx.l, gateway_text, fx.entity_a, bad, 2,
+                                                     NOW_MS, &r, &refused),
+                    FOGPAY_ERR_NOTE_FORGED);
+    CU_ASSERT_EQUAL(refused, 1);
+    char key_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    fogpay_key_public_text(key_two, key_text, sizeof key_text);
+    bad[1] = handed_back(&w, 1, key_text);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_redeem_entity(fx.l, gateway_text, fx.entity_a, bad, 2,
+                                                     NOW_MS, &r, &refused),
+                    FOGPAY_ERR_CUSTODY_OTHER_HOLDER);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_redeem_entity(fx.l, gateway_text, "le-0000000000000000",
+                                                     back, 2, NOW_MS, &r, &refused),
+                    FOGPAY_ERR_ENTITY_UNKNOWN);
+    CU_ASSERT_EQUAL(movements(&fx), head);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_note_redeem_entity(fx.l, gateway_text, fx.entity_a, back, 2,
+                                                           NOW_MS, &r, &refused),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL(r.count, 2);
+    CU_ASSERT_EQUAL(r.transfer.kind, FOGPAY_TRANSFER_NOTE_ENTITY_REDEMPTION);
+    CU_ASSERT_EQUAL(r.transfer.amount_minor, 600);
+    CU_ASSERT_EQUAL(r.balance_after_minor, 600);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT balance FROM accounts WHERE kind = 'notes'"), 0);
+    CU_ASSERT_EQUAL(stock_of(&fx, 500), 2);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_redeem_entity(fx.l, gateway_text, fx.entity_a, back, 2,
+                                                     NOW_MS, &r, &refused),
+                    FOGPAY_ERR_NOTE_DOUBLE_SPEND);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+}
+
 /* Notes given back into a wallet: the value credited from the notes
  * account, the notes in stock again; the same note twice is spent. */
 static void test_redeem(void)
@@ -392,6 +458,7 @@ int main(void)
         {"a payment with notes, device to device, and its refusals", test_pay},
         {"a payment with notes settled with change from the stock", test_change},
         {"notes given back into a wallet", test_redeem},
+        {"notes handed back into a legal entity's account", test_redeem_entity},
     };
     int status = ledger_fixture_run("ledger_notes", tests, sizeof tests / sizeof tests[0]);
     fogpay_note_issuers_clear(&issuers);
