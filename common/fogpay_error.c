@@ -192,6 +192,8 @@ static const error_row error_rows[] = {
      "the note was spent already: the payer no longer holds it"},
     {FOGPAY_ERR_NOTE_SUM_MISMATCH, "note_sum_mismatch",
      "the notes are not of the payment's currency or do not sum to its amount"},
+    {FOGPAY_ERR_NOTE_CHANGE_SHORT, "note_change_short",
+     "the gateway's stock cannot make the payee's amount and the payer's change in notes"},
     {FOGPAY_ERR_ENTITY_UNKNOWN, "entity_unknown", "no legal entity has that id"},
     {FOGPAY_ERR_PERIOD_EMPTY, "period_empty", "the period ends where it starts: it holds no time"},
     {FOGPAY_ERR_PERIOD_REVERSED, "period_reversed", "the period ends before it starts"},

@@ -144,6 +144,7 @@ typedef enum fogpay_error {
     FOGPAY_ERR_NOTE_UNKNOWN = 170,         /* the register holds no note of that serial */
     FOGPAY_ERR_NOTE_DOUBLE_SPEND = 171,    /* the note was spent already: its holder moved on */
     FOGPAY_ERR_NOTE_SUM_MISMATCH = 172,    /* the notes do not sum to the amount in its currency */
+    FOGPAY_ERR_NOTE_CHANGE_SHORT = 173,    /* the stock cannot make a payment's change in notes */
     /* Bank documents and personal data: statements, payouts, GDPR requests. */
     FOGPAY_ERR_ENTITY_UNKNOWN = 180,          /* no legal entity has that id */
     FOGPAY_ERR_PERIOD_EMPTY = 181,            /* the period ends where it starts */

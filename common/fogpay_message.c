@@ -954,6 +954,7 @@ static fogpay_error transfer_check(const fogpay_transfer *in)
      * and instalment number; an instalment is paid by its device, the
      * others by the gateway (no device origin). No other kind carries them. */
     if (in->kind > FOGPAY_TRANSFER_NOTE_WITHDRAWAL && in->kind != FOGPAY_TRANSFER_NOTE_REDEMPTION &&
+        in->kind != FOGPAY_TRANSFER_NOTE_ENTITY_REDEMPTION &&
         in->kind != FOGPAY_TRANSFER_HOLD_CHARGE) {
         return FOGPAY_ERR_FIELD_RANGE; /* not a kind of this contract's version */
     }
@@ -1258,7 +1259,7 @@ static fogpay_error custody_check(const fogpay_custody *in)
 
 static const field_spec note_movement_fields[] = {
     UINT_FIELD(fogpay_note_movement, 1, position, true, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_note_movement, 2, kind, true, 0, FOGPAY_NOTE_REDEEMED),
+    UINT_FIELD(fogpay_note_movement, 2, kind, true, 0, FOGPAY_NOTE_RETURNED),
     UINT_FIELD(fogpay_note_movement, 3, time_ms, true, 1, TIME_MS_MAX),
     BYTES_FIELD(fogpay_note_movement, 4, serial, true),
     BYTES_FIELD(fogpay_note_movement, 5, link, true),
@@ -1271,7 +1272,8 @@ static const field_spec note_movement_fields[] = {
  * when its value moved in the ledger. */
 static fogpay_error note_movement_check(const fogpay_note_movement *in)
 {
-    bool to_device = in->kind == FOGPAY_NOTE_WITHDRAWN || in->kind == FOGPAY_NOTE_PAID;
+    bool to_device = in->kind == FOGPAY_NOTE_WITHDRAWN || in->kind == FOGPAY_NOTE_PAID ||
+                     in->kind == FOGPAY_NOTE_CHANGE;
     bool valued = in->kind == FOGPAY_NOTE_WITHDRAWN || in->kind == FOGPAY_NOTE_REDEEMED;
     if (to_device != (in->device_id[0] != '\0') || valued != (in->transfer_position != 0)) {
         return FOGPAY_ERR_FIELD_RANGE;

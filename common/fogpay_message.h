@@ -205,6 +205,9 @@ typedef enum fogpay_transfer_kind {
     FOGPAY_TRANSFER_NOTE_WITHDRAWAL = 14,  /* a device's wallet to the notes account: notes out */
     /* 15 is reserved for bearer notes. */
     FOGPAY_TRANSFER_NOTE_REDEMPTION = 16, /* the notes account to a wallet: notes come back */
+    /* The notes account to a legal entity's account: notes handed back by
+     * the entity (redeemNotes), no device origin. */
+    FOGPAY_TRANSFER_NOTE_ENTITY_REDEMPTION = 17,
     /* A bound meter's reading charged from the hold its binding names:
      * holds account to the tariff's payee, naming the hold by key 14. */
     FOGPAY_TRANSFER_HOLD_CHARGE = 18,

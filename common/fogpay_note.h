@@ -55,6 +55,9 @@ typedef enum fogpay_note_movement_kind {
     FOGPAY_NOTE_WITHDRAWN = 1, /* from the stock to a device, against its wallet */
     FOGPAY_NOTE_PAID = 2,      /* from a device to another */
     FOGPAY_NOTE_REDEEMED = 3,  /* from a device back into a wallet or an account */
+    FOGPAY_NOTE_TENDERED = 4,  /* from a device into the stock, paying with change */
+    FOGPAY_NOTE_CHANGE = 5,    /* from the stock to a device, paying with change */
+    FOGPAY_NOTE_RETURNED = 6,  /* from the stock back to its issuer */
 } fogpay_note_movement_kind;
 
 /* One record of a gateway's chain of note movements (note.cddl,

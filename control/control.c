@@ -756,6 +756,7 @@ static const control_command control_commands[] = {
     {"noteStock", control__note_stock},
     {"noteRegister", control__note_register},
     {"noteHistory", control__note_history},
+    {"redeemNotes", control__redeem_notes},
 };
 
 /* Adds one response for cmd (an element of "commands") to responses. */

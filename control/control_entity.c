@@ -23,6 +23,7 @@
  *   exportEntityData   everything the gateway holds about itself
  *   getPlanStatement   its own statement of a financing plan (what it
  *                      paid and owes of a device it held)
+ *   redeemNotes        bearer notes handed back into its own account
  *
  * Whatever else it names is refused with a reason of its own, and nothing
  * moves: another entity's account or money (entity_foreign_account), a
@@ -121,6 +122,7 @@ static const control_entity_command control_entity_commands[] = {
     {"getTransfer", entity__scope_transfer},   {"payDevice", entity__scope_self},
     {"getStatement", entity__scope_self},      {"eraseEntityData", entity__scope_self},
     {"exportEntityData", entity__scope_self},  {"getPlanStatement", entity__scope_self},
+    {"redeemNotes", entity__scope_self},
 };
 
 fogpay_error control__entity_run(const fogpay_control_context *c, const char *name,

@@ -142,6 +142,8 @@ fogpay_error control__note_register(const fogpay_control_context *c, const cJSON
                                     uint64_t now_ms, control_reply *r);
 fogpay_error control__note_history(const fogpay_control_context *c, const cJSON *cmd,
                                    uint64_t now_ms, control_reply *r);
+fogpay_error control__redeem_notes(const fogpay_control_context *c, const cJSON *cmd,
+                                   uint64_t now_ms, control_reply *r);
 
 /* Holds (control_hold.c): list, capture and void by the operator. */
 fogpay_error control__hold_list(const fogpay_control_context *c, const cJSON *cmd, uint64_t now_ms,

@@ -15,6 +15,12 @@
  * checks every note and loads all or none; a refusal's data names the
  * index of the note refused.
  *
+ * redeemNotes takes notes back from a legal entity (its own login, or an
+ * operator naming it) into the stock and credits their value to the
+ * entity's account (transfer kind 17): note lines as loadNotes takes,
+ * each custody entry signed by the note's holder naming the gateway's
+ * active key; all or none.
+ *
  * Ownership. The reply's cJSON objects belong to r->data.
  */
 #include <string.h>
@@ -33,7 +39,7 @@ static fogpay_error control_note_holder(const fogpay_control_context *c, char *o
     fogpay_gateway_key k;
     fogpay_error err = fogpay_ledger_gateway_key_active(c->ledger, &k);
     if (err == FOGPAY_ERR_NOT_FOUND) {
-        r->message = "the ledger has no gateway key yet: start the gateway once, then load";
+        r->message = "the ledger has no gateway key yet: start the gateway once first";
         return err;
     }
     fogpay_key *key = NULL;
@@ -53,7 +59,7 @@ static fogpay_error control_note_lines(const cJSON *cmd, fogpay_held_note *held,
 {
     const cJSON *notes = cJSON_GetObjectItemCaseSensitive(cmd, "notes");
     if (notes == NULL) {
-        r->message = "loadNotes needs \"notes\": the lines of a note file";
+        r->message = "the command needs \"notes\": the lines of a note file";
         return FOGPAY_ERR_MISSING_FIELD;
     }
     int n = cJSON_IsArray(notes) ? cJSON_GetArraySize(notes) : 0;
@@ -110,6 +116,37 @@ fogpay_error control__load_notes(const fogpay_control_context *c, const cJSON *c
     return err;
 }
 
+fogpay_error control__redeem_notes(const fogpay_control_context *c, const cJSON *cmd,
+                                   uint64_t now_ms, control_reply *r)
+{
+    static fogpay_held_note held[FOGPAY_LEDGER_NOTE_LOAD_MAX];
+    size_t count = 0;
+    const char *entity = NULL;
+    fogpay_error err = control__text(cmd, "entity", true, FOGPAY_ENTITY_ID_MAX, &entity, r);
+    err = err == FOGPAY_OK ? control_note_lines(cmd, held, &count, r) : err;
+    char holder[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    err = err == FOGPAY_OK ? control_note_holder(c, holder, sizeof holder, r) : err;
+    fogpay_note_entity_redemption out;
+    size_t refused = 0;
+    if (err == FOGPAY_OK) {
+        err = fogpay_ledger_note_redeem_entity(c->ledger, holder, entity, held, count, now_ms, &out,
+                                               &refused);
+        if (err != FOGPAY_OK && err != FOGPAY_ERR_ENTITY_UNKNOWN) {
+            cJSON_AddNumberToObject(r->data, "refused", (double)refused);
+        }
+    }
+    if (err == FOGPAY_OK) {
+        int exponent = 0;
+        const char *code = fogpay_currency_code(out.currency, &exponent);
+        cJSON_AddNumberToObject(r->data, "redeemed", (double)out.count);
+        cJSON_AddNumberToObject(r->data, "transfer", (double)out.transfer.position);
+        control__add_amount(r->data, "amount", (int64_t)out.transfer.amount_minor, exponent);
+        control__add_amount(r->data, "balance", out.balance_after_minor, exponent);
+        cJSON_AddStringToObject(r->data, "currency", code ? code : "");
+    }
+    return err;
+}
+
 /* Visitor of fogpay_ledger_note_stock: one object a value. */
 static int control_note_stock_row(void *ctx, uint16_t currency, uint64_t denomination_minor,
                                   uint64_t count)
@@ -161,10 +198,10 @@ static const char *const control_note_states[] = {
 };
 
 static const char *const control_note_movements[] = {
-    [FOGPAY_NOTE_LOADED] = "loaded",
-    [FOGPAY_NOTE_WITHDRAWN] = "withdrawn",
-    [FOGPAY_NOTE_PAID] = "paid",
-    [FOGPAY_NOTE_REDEEMED] = "redeemed",
+    [FOGPAY_NOTE_LOADED] = "loaded",     [FOGPAY_NOTE_WITHDRAWN] = "withdrawn",
+    [FOGPAY_NOTE_PAID] = "paid",         [FOGPAY_NOTE_REDEEMED] = "redeemed",
+    [FOGPAY_NOTE_TENDERED] = "tendered", [FOGPAY_NOTE_CHANGE] = "change",
+    [FOGPAY_NOTE_RETURNED] = "returned",
 };
 
 fogpay_error control__note_register(const fogpay_control_context *c, const cJSON *cmd,

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fogpay_cose.h"
 #include "ledger_internal.h"
 #include "ledger_note.h"
 
@@ -49,6 +50,12 @@ const ledger_stmt_sql ledger_note__sql[] = {
     {LEDGER_STMT_NOTE_PASS_ON,
      "UPDATE notes SET holder_key = ?2, holder_device = ?3, last_link = ?4, movement = ?5 "
      "WHERE serial = ?1 AND state = 1"},
+    {LEDGER_STMT_NOTE_RETURNABLE,
+     "SELECT n.serial FROM notes AS n JOIN note_movements AS m ON m.position = n.movement "
+     "WHERE n.state = 0 AND n.holder_key = ?1 AND m.kind = 3 ORDER BY n.serial LIMIT ?2"},
+    {LEDGER_STMT_NOTE_RETURN,
+     "UPDATE notes SET state = 2, holder_key = ?2, holder_device = NULL, last_link = ?3, "
+     "movement = ?4 WHERE serial = ?1 AND state = 0"},
     {LEDGER_STMT_NOTE_ENTRY,
      "SELECT issuer_kid, currency, denomination_minor, expiry_s, holder_key, holder_device, "
      "state, movement FROM notes WHERE serial = ?1"},
@@ -467,7 +474,8 @@ static fogpay_error withdraw__transfer(fogpay_ledger *l, const char *device_id, 
 }
 
 /* Hands note i of w to the device: its custody entry signed by the
- * gateway, its movement, its register row. */
+ * gateway, its movement (withdrawn against the transfer at
+ * transfer_position, or change without one), its register row. */
 static fogpay_error withdraw__hand_out(fogpay_ledger *l, const fogpay_key *gateway_key,
                                        const withdraw_state *w, size_t i, const char *device_id,
                                        uint64_t transfer_position, uint64_t now_ms,
@@ -489,7 +497,7 @@ static fogpay_error withdraw__hand_out(fogpay_ledger *l, const fogpay_key *gatew
     if (err != FOGPAY_OK) {
         return err;
     }
-    r.m.kind = FOGPAY_NOTE_WITHDRAWN;
+    r.m.kind = transfer_position != 0 ? FOGPAY_NOTE_WITHDRAWN : FOGPAY_NOTE_CHANGE;
     r.m.time_ms = now_ms;
     memcpy(r.m.serial, c.serial, FOGPAY_NOTE_SERIAL_BYTES);
     memcpy(r.m.holder_kid, w->device_kid, FOGPAY_KID_BYTES);
@@ -756,9 +764,34 @@ static fogpay_error pay__last_link(fogpay_ledger *l, const uint8_t *serial,
     return err;
 }
 
+/* Moves a held note on from its device (r: its movement, kind, link,
+ * holder kid, device and transfer set, its custody entry) to holder_text:
+ * the movement onto the chain, the register's row to the device named,
+ * or back into the stock without one. */
+static fogpay_error note__move(fogpay_ledger *l, note_movement_row *r, const uint8_t *serial,
+                               const char *holder_text, uint64_t now_ms)
+{
+    r->m.time_ms = now_ms;
+    memcpy(r->m.serial, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    fogpay_error err = ledger__chain_append(l, &ledger_note_movement_chain, r);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    const char *device = r->m.device_id[0] != '\0' ? r->m.device_id : NULL;
+    sqlite3_stmt *s = ledger__stmt(l, device ? LEDGER_STMT_NOTE_PASS_ON : LEDGER_STMT_NOTE_BACK);
+    ledger__bind_blob(l, s, 1, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    ledger__bind_text(l, s, 2, holder_text);
+    ledger__bind_text_or_null(l, s, 3, device);
+    ledger__bind_blob(l, s, 4, r->m.link, FOGPAY_HASH_BYTES);
+    ledger__bind_u64(l, s, 5, r->m.position);
+    err = ledger__exec(l, s);
+    return err == FOGPAY_OK && sqlite3_changes(l->db) != 1 ? FOGPAY_ERR_LEDGER_CORRUPT : err;
+}
+
 /* Checks note i and moves it to the payee's key: to its device when
  * to_device is given (paid), else back into the stock (redeemed, its
- * value by the transfer at transfer_position). */
+ * value by the transfer at transfer_position; tendered for change
+ * without one). */
 static fogpay_error pay__one(fogpay_ledger *l, const fogpay_note_payment *p, size_t i,
                              const fogpay_key *payer_key, const char *payee_text,
                              const uint8_t payee_kid[FOGPAY_KID_BYTES], const char *to_device,
@@ -798,27 +831,38 @@ static fogpay_error pay__one(fogpay_ledger *l, const fogpay_note_payment *p, siz
     if (err != FOGPAY_OK) {
         return err;
     }
-    r.m.kind = to_device ? FOGPAY_NOTE_PAID : FOGPAY_NOTE_REDEEMED;
-    r.m.time_ms = now_ms;
-    memcpy(r.m.serial, n->serial, FOGPAY_NOTE_SERIAL_BYTES);
+    r.m.kind = to_device                ? FOGPAY_NOTE_PAID
+               : transfer_position != 0 ? FOGPAY_NOTE_REDEEMED
+                                        : FOGPAY_NOTE_TENDERED;
     memcpy(r.m.holder_kid, payee_kid, FOGPAY_KID_BYTES);
     snprintf(r.m.device_id, sizeof r.m.device_id, "%s", to_device ? to_device : "");
     r.m.transfer_position = transfer_position;
     r.custody = entry;
     r.custody_len = entry_len;
-    err = ledger__chain_append(l, &ledger_note_movement_chain, &r);
-    if (err != FOGPAY_OK) {
-        return err;
-    }
-    sqlite3_stmt *s = ledger__stmt(l, to_device ? LEDGER_STMT_NOTE_PASS_ON : LEDGER_STMT_NOTE_BACK);
-    ledger__bind_blob(l, s, 1, n->serial, FOGPAY_NOTE_SERIAL_BYTES);
-    ledger__bind_text(l, s, 2, payee_text);
-    ledger__bind_text_or_null(l, s, 3, to_device);
-    ledger__bind_blob(l, s, 4, r.m.link, FOGPAY_HASH_BYTES);
-    ledger__bind_u64(l, s, 5, r.m.position);
-    err = ledger__exec(l, s);
     *sum += e.denomination_minor;
-    return err == FOGPAY_OK && sqlite3_changes(l->db) != 1 ? FOGPAY_ERR_LEDGER_CORRUPT : err;
+    return note__move(l, &r, n->serial, payee_text, now_ms);
+}
+
+/* The value of p's notes, each held by its sender, in its currency. */
+static fogpay_error note__tendered_sum(fogpay_ledger *l, const fogpay_note_payment *p,
+                                       uint64_t *sum)
+{
+    *sum = 0;
+    for (size_t i = 0; i < p->count; i++) {
+        fogpay_note_entry e;
+        fogpay_error err = fogpay_ledger_note_get(l, p->notes[i].serial, &e);
+        if (err != FOGPAY_OK) {
+            return err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_ERR_NOTE_UNKNOWN : err;
+        }
+        if (e.state != FOGPAY_NOTE_HELD || strcmp(e.holder_device, p->device_id) != 0) {
+            return FOGPAY_ERR_NOTE_DOUBLE_SPEND;
+        }
+        if (e.currency != p->currency) {
+            return FOGPAY_ERR_NOTE_SUM_MISMATCH;
+        }
+        *sum += e.denomination_minor;
+    }
+    return FOGPAY_OK;
 }
 
 /* The payer's and the payee's keys. */
@@ -842,7 +886,80 @@ static fogpay_error pay__keys(fogpay_ledger *l, const fogpay_note_payment *p, pa
     return err == FOGPAY_OK ? fogpay_key_id(k->payee, k->payee_kid) : err;
 }
 
-fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_note_payment *p, uint64_t now_ms,
+/* Hands device_id (its key text and kid) notes of the stock making
+ * amount_minor, as change, into ids; FOGPAY_ERR_NOTE_CHANGE_SHORT when
+ * the stock cannot make it. */
+static fogpay_error change__hand(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                 const char *gateway_text, const char *device_id,
+                                 const char *device_text, const uint8_t kid[FOGPAY_KID_BYTES],
+                                 uint16_t currency, uint64_t amount_minor, uint64_t now_ms,
+                                 size_t *count, uint8_t ids[][FOGPAY_NOTE_SERIAL_BYTES])
+{
+    withdraw_state w;
+    memset(&w, 0, sizeof w);
+    snprintf(w.device_key, sizeof w.device_key, "%s", device_text);
+    memcpy(w.device_kid, kid, FOGPAY_KID_BYTES);
+    snprintf(w.gateway_text, sizeof w.gateway_text, "%s", gateway_text);
+    fogpay_error err = withdraw__choose(l, &w, currency, amount_minor);
+    if (err == FOGPAY_ERR_NOTE_STOCK_SHORT) {
+        return FOGPAY_ERR_NOTE_CHANGE_SHORT;
+    }
+    fogpay_held_note held;
+    for (size_t i = 0; err == FOGPAY_OK && i < w.count; i++) {
+        err = withdraw__hand_out(l, gateway_key, &w, i, device_id, 0, now_ms, &held);
+    }
+    *count = w.count;
+    memcpy(ids, w.serial, w.count * FOGPAY_NOTE_SERIAL_BYTES);
+    return err;
+}
+
+/* Settles p with change, inside the caller's operation: its notes
+ * (summing to sum) into the stock, then the payee's amount and the
+ * payer's change out of it. */
+static fogpay_error pay__change(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                const fogpay_note_payment *p, const pay_keys *k, uint64_t sum,
+                                uint64_t now_ms, fogpay_note_paid *out)
+{
+    char gateway_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    uint8_t gateway_kid[FOGPAY_KID_BYTES], payer_kid[FOGPAY_KID_BYTES];
+    fogpay_error err = fogpay_key_public_text(gateway_key, gateway_text, sizeof gateway_text);
+    err = err == FOGPAY_OK ? fogpay_key_id(gateway_key, gateway_kid) : err;
+    err = err == FOGPAY_OK ? fogpay_key_id(k->payer, payer_kid) : err;
+    for (size_t i = 0; err == FOGPAY_OK && i < p->count; i++) {
+        uint64_t ignored = 0;
+        err = pay__one(l, p, i, k->payer, gateway_text, gateway_kid, NULL, 0, now_ms, &ignored);
+    }
+    if (err == FOGPAY_OK) {
+        err =
+            change__hand(l, gateway_key, gateway_text, p->payee_device, k->payee_text, k->payee_kid,
+                         p->currency, p->amount_minor, now_ms, &out->count, out->serials);
+    }
+    if (err == FOGPAY_OK) {
+        err = change__hand(l, gateway_key, gateway_text, p->device_id, k->payer_text, payer_kid,
+                           p->currency, sum - p->amount_minor, now_ms, &out->change_count,
+                           out->change_serials);
+    }
+    return err;
+}
+
+/* Settles p exactly, inside the caller's operation: its notes to the
+ * payee. */
+static fogpay_error pay__exact(fogpay_ledger *l, const fogpay_note_payment *p, const pay_keys *k,
+                               uint64_t now_ms, fogpay_note_paid *out)
+{
+    fogpay_error err = FOGPAY_OK;
+    for (size_t i = 0; err == FOGPAY_OK && i < p->count; i++) {
+        uint64_t ignored = 0;
+        err = pay__one(l, p, i, k->payer, k->payee_text, k->payee_kid, p->payee_device, 0, now_ms,
+                       &ignored);
+        memcpy(out->serials[i], p->notes[i].serial, FOGPAY_NOTE_SERIAL_BYTES);
+    }
+    out->count = p->count;
+    return err;
+}
+
+fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                    const fogpay_note_payment *p, uint64_t now_ms,
                                     fogpay_note_paid *out)
 {
     if (l == NULL || p == NULL || out == NULL || p->count == 0 ||
@@ -852,52 +969,40 @@ fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_note_payment 
     pay_keys k;
     memset(&k, 0, sizeof k);
     fogpay_error err = pay__keys(l, p, &k);
+    /* About 1 KiB of serials: on the heap, freed before return. */
+    fogpay_note_paid *result = err == FOGPAY_OK ? calloc(1, sizeof *result) : NULL;
+    if (err == FOGPAY_OK && result == NULL) {
+        err = FOGPAY_ERR_NO_MEMORY;
+    }
     ledger_op op;
-    if (err == FOGPAY_OK) {
-        err = ledger__op_begin(l, &op);
-        if (err == FOGPAY_OK) {
-            uint64_t sum = 0;
-            for (size_t i = 0; err == FOGPAY_OK && i < p->count; i++) {
-                err = pay__one(l, p, i, k.payer, k.payee_text, k.payee_kid, p->payee_device, 0,
-                               now_ms, &sum);
-            }
-            if (err == FOGPAY_OK && sum != p->amount_minor) {
-                err = FOGPAY_ERR_NOTE_SUM_MISMATCH;
-            }
-            err = ledger__op_end(l, &op, err);
+    if (err == FOGPAY_OK && (err = ledger__op_begin(l, &op)) == FOGPAY_OK) {
+        uint64_t sum = 0;
+        err = note__tendered_sum(l, p, &sum);
+        if (err == FOGPAY_OK &&
+            (sum < p->amount_minor || (sum > p->amount_minor && gateway_key == NULL))) {
+            err = FOGPAY_ERR_NOTE_SUM_MISMATCH;
         }
+        if (err == FOGPAY_OK) {
+            err = sum == p->amount_minor ? pay__exact(l, p, &k, now_ms, result)
+                                         : pay__change(l, gateway_key, p, &k, sum, now_ms, result);
+        }
+        err = ledger__op_end(l, &op, err);
     }
     fogpay_key_free(k.payer);
     fogpay_key_free(k.payee);
     if (err == FOGPAY_OK) {
-        out->count = p->count;
-        for (size_t i = 0; i < p->count; i++) {
-            memcpy(out->serials[i], p->notes[i].serial, FOGPAY_NOTE_SERIAL_BYTES);
-        }
+        *out = *result;
     }
+    free(result);
     return err;
 }
 
-/* The value of p's notes held by its sender, in its currency: what a
- * redemption credits. */
+/* The value of p's notes, each held by its sender, in its currency:
+ * what a redemption credits. */
 static fogpay_error redeem__sum(fogpay_ledger *l, const fogpay_note_payment *p, uint64_t *sum)
 {
-    *sum = 0;
-    for (size_t i = 0; i < p->count; i++) {
-        fogpay_note_entry e;
-        fogpay_error err = fogpay_ledger_note_get(l, p->notes[i].serial, &e);
-        if (err != FOGPAY_OK) {
-            return err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_ERR_NOTE_UNKNOWN : err;
-        }
-        if (e.state != FOGPAY_NOTE_HELD || strcmp(e.holder_device, p->device_id) != 0) {
-            return FOGPAY_ERR_NOTE_DOUBLE_SPEND;
-        }
-        if (e.currency != p->currency) {
-            return FOGPAY_ERR_NOTE_SUM_MISMATCH;
-        }
-        *sum += e.denomination_minor;
-    }
-    return *sum == p->amount_minor ? FOGPAY_OK : FOGPAY_ERR_NOTE_SUM_MISMATCH;
+    fogpay_error err = note__tendered_sum(l, p, sum);
+    return err == FOGPAY_OK && *sum != p->amount_minor ? FOGPAY_ERR_NOTE_SUM_MISMATCH : err;
 }
 
 /* The kind 16 transfer of a redemption, appended. */
@@ -1007,5 +1112,252 @@ fogpay_error fogpay_ledger_note_withdrawn(fogpay_ledger *l, const char *device_i
         }
     }
     ledger__finish(s);
+    return err;
+}
+
+/* ---- redemption into a legal entity's account ---------------------------- */
+
+/* Checks one note handed back (the signed note and the custody entry by
+ * which its holder names gateway_text) against the register, into *e and
+ * *r (the movement's link). */
+static fogpay_error entity__check(fogpay_ledger *l, const char *gateway_text,
+                                  const fogpay_held_note *h, fogpay_note_entry *e,
+                                  note_movement_row *r)
+{
+    fogpay_cose_sign1 cose;
+    fogpay_note n;
+    fogpay_error err = fogpay_cose_sign1_parse(h->note, h->note_len, &cose);
+    err = err == FOGPAY_OK ? fogpay_note_decode(cose.payload.ptr, cose.payload.len, &n) : err;
+    if (err != FOGPAY_OK || h->custody_len == 0) {
+        return err != FOGPAY_OK ? FOGPAY_ERR_NOTE_FORGED : FOGPAY_ERR_CUSTODY_OTHER_HOLDER;
+    }
+    err = fogpay_ledger_note_get(l, n.serial, e);
+    if (err != FOGPAY_OK || e->state != FOGPAY_NOTE_HELD) {
+        return err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_ERR_NOTE_UNKNOWN
+               : err != FOGPAY_OK          ? err
+                                           : FOGPAY_ERR_NOTE_DOUBLE_SPEND;
+    }
+    fogpay_held_note stored;
+    err = withdraw__note_bytes(l, n.serial, &stored);
+    if (err == FOGPAY_OK &&
+        (stored.note_len != h->note_len || memcmp(stored.note, h->note, h->note_len) != 0)) {
+        err = FOGPAY_ERR_NOTE_FORGED;
+    }
+    fogpay_key *holder = NULL;
+    uint8_t link[FOGPAY_HASH_BYTES];
+    fogpay_custody c;
+    err = err == FOGPAY_OK ? fogpay_key_from_public_text(e->holder_key, &holder) : err;
+    err = err == FOGPAY_OK ? pay__last_link(l, n.serial, link) : err;
+    err = err == FOGPAY_OK
+              ? fogpay_custody_open(h->custody, h->custody_len, holder, n.serial, link, &c)
+              : err;
+    fogpay_key_free(holder);
+    if (err == FOGPAY_OK && strcmp(c.holder_key, gateway_text) != 0) {
+        err = FOGPAY_ERR_CUSTODY_OTHER_HOLDER;
+    }
+    return err == FOGPAY_OK ? fogpay_note_link(h->custody, h->custody_len, r->m.link) : err;
+}
+
+/* The kind 17 transfer of a redemption into entity_id's account. */
+static fogpay_error entity__transfer(fogpay_ledger *l, const char *entity_id, uint16_t currency,
+                                     uint64_t amount_minor, uint64_t now_ms,
+                                     fogpay_note_entity_redemption *out)
+{
+    ledger_account notes;
+    ledger_account account;
+    fogpay_transfer *t = &out->transfer;
+    memset(t, 0, sizeof *t);
+    fogpay_error err = ledger__account_find(l, LEDGER_ACCOUNT_NOTES, NULL, currency, &notes);
+    if (err == FOGPAY_ERR_NOT_FOUND) {
+        return FOGPAY_ERR_LEDGER_CORRUPT; /* notes out with devices, and no notes account */
+    }
+    err = err == FOGPAY_OK
+              ? ledger__account_ensure(l, LEDGER_ACCOUNT_ENTITY, entity_id, currency, &account)
+              : err;
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    t->kind = FOGPAY_TRANSFER_NOTE_ENTITY_REDEMPTION;
+    t->debit_account = notes.id;
+    t->credit_account = account.id;
+    t->amount_minor = amount_minor;
+    t->currency = currency;
+    t->time_ms = now_ms;
+    snprintf(t->payee_entity, sizeof t->payee_entity, "%s", entity_id);
+    int64_t ignored = 0;
+    err = ledger__transfer_append(l, t, &ignored);
+    return err == FOGPAY_OK ? fogpay_ledger_balance(l, account.id, &out->balance_after_minor) : err;
+}
+
+/* Checks every note of notes, of one currency, into their sum. */
+static fogpay_error entity__sum(fogpay_ledger *l, const char *gateway_text,
+                                const fogpay_held_note *notes, size_t count, uint16_t *currency,
+                                uint64_t *sum, size_t *refused)
+{
+    *sum = 0;
+    for (size_t i = 0; i < count; i++) {
+        fogpay_note_entry e;
+        note_movement_row r;
+        fogpay_error err = entity__check(l, gateway_text, &notes[i], &e, &r);
+        if (err == FOGPAY_OK && i > 0 && e.currency != *currency) {
+            err = FOGPAY_ERR_NOTE_SUM_MISMATCH;
+        }
+        if (err != FOGPAY_OK) {
+            *refused = i;
+            return err;
+        }
+        *currency = e.currency;
+        *sum += e.denomination_minor;
+    }
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_ledger_note_redeem_entity(fogpay_ledger *l, const char *gateway_text,
+                                              const char *entity_id, const fogpay_held_note *notes,
+                                              size_t count, uint64_t now_ms,
+                                              fogpay_note_entity_redemption *out, size_t *refused)
+{
+    if (l == NULL || gateway_text == NULL || entity_id == NULL || notes == NULL || out == NULL ||
+        refused == NULL || count == 0 || count > FOGPAY_LEDGER_NOTE_LOAD_MAX) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    uint8_t kid[FOGPAY_KID_BYTES];
+    fogpay_error err = note__kid(gateway_text, kid);
+    err = err == FOGPAY_OK ? ledger__entity_exists(l, entity_id) : err;
+    err = err == FOGPAY_ERR_NOT_FOUND ? FOGPAY_ERR_ENTITY_UNKNOWN : err;
+    ledger_op op;
+    if (err != FOGPAY_OK || (err = ledger__op_begin(l, &op)) != FOGPAY_OK) {
+        return err;
+    }
+    fogpay_note_entity_redemption result;
+    memset(&result, 0, sizeof result);
+    uint64_t sum = 0;
+    err = entity__sum(l, gateway_text, notes, count, &result.currency, &sum, refused);
+    err = err == FOGPAY_OK ? entity__transfer(l, entity_id, result.currency, sum, now_ms, &result)
+                           : err;
+    for (size_t i = 0; err == FOGPAY_OK && i < count; i++) {
+        fogpay_note_entry e;
+        note_movement_row r;
+        memset(&r, 0, sizeof r);
+        err = entity__check(l, gateway_text, &notes[i], &e, &r);
+        r.m.kind = FOGPAY_NOTE_REDEEMED;
+        memcpy(r.m.holder_kid, kid, FOGPAY_KID_BYTES);
+        r.m.transfer_position = result.transfer.position;
+        r.custody = notes[i].custody;
+        r.custody_len = notes[i].custody_len;
+        err = err == FOGPAY_OK ? note__move(l, &r, e.serial, gateway_text, now_ms) : err;
+    }
+    result.count = count;
+    err = ledger__op_end(l, &op, err);
+    if (err == FOGPAY_OK) {
+        *out = result;
+    }
+    return err;
+}
+
+/* ---- the stock returned to the issuer ------------------------------------ */
+
+/* Hands the stock's note serial back to its issuer: a custody entry
+ * signed by gateway_key naming the issuer's key, its movement (returned),
+ * its register row (state 2, the issuer its holder), into *out. */
+static fogpay_error return__one(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                const fogpay_note_issuers *issuers, const uint8_t *serial,
+                                uint64_t now_ms, fogpay_held_note *out)
+{
+    fogpay_note_entry e;
+    fogpay_error err = fogpay_ledger_note_get(l, serial, &e);
+    const fogpay_note_issuer *issuer =
+        err == FOGPAY_OK ? fogpay_note_issuers_find(issuers, e.issuer_kid) : NULL;
+    if (err == FOGPAY_OK && issuer == NULL) {
+        err = FOGPAY_ERR_NOTE_ISSUER_UNKNOWN;
+    }
+    fogpay_custody c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.serial, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    c.time_s = now_ms / 1000u;
+    err = err == FOGPAY_OK ? withdraw__note_bytes(l, serial, out) : err;
+    err = err == FOGPAY_OK ? pay__last_link(l, serial, c.prev_link) : err;
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    snprintf(c.holder_key, sizeof c.holder_key, "%s", issuer->public_text);
+    note_movement_row r;
+    memset(&r, 0, sizeof r);
+    err =
+        fogpay_custody_sign(gateway_key, &c, out->custody, sizeof out->custody, &out->custody_len);
+    err = err == FOGPAY_OK ? fogpay_note_link(out->custody, out->custody_len, r.m.link) : err;
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    r.m.kind = FOGPAY_NOTE_RETURNED;
+    r.m.time_ms = now_ms;
+    memcpy(r.m.serial, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    memcpy(r.m.holder_kid, issuer->kid, FOGPAY_KID_BYTES);
+    r.custody = out->custody;
+    r.custody_len = out->custody_len;
+    err = ledger__chain_append(l, &ledger_note_movement_chain, &r);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_RETURN);
+    ledger__bind_blob(l, s, 1, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    ledger__bind_text(l, s, 2, issuer->public_text);
+    ledger__bind_blob(l, s, 3, r.m.link, FOGPAY_HASH_BYTES);
+    ledger__bind_u64(l, s, 4, r.m.position);
+    err = ledger__exec(l, s);
+    return err == FOGPAY_OK && sqlite3_changes(l->db) != 1 ? FOGPAY_ERR_LEDGER_CORRUPT : err;
+}
+
+/* The serials of up to FOGPAY_LEDGER_NOTE_LOAD_MAX notes of the stock
+ * held by holder_text that came back from devices. */
+static fogpay_error return__pick(fogpay_ledger *l, const char *holder_text,
+                                 uint8_t serials[][FOGPAY_NOTE_SERIAL_BYTES], size_t *count)
+{
+    sqlite3_stmt *s = ledger__stmt(l, LEDGER_STMT_NOTE_RETURNABLE);
+    ledger__bind_text(l, s, 1, holder_text);
+    ledger__bind_int64(l, s, 2, FOGPAY_LEDGER_NOTE_LOAD_MAX);
+    fogpay_error err = FOGPAY_OK;
+    *count = 0;
+    for (;;) {
+        int rc = ledger__step(l, s);
+        if (rc != SQLITE_ROW) {
+            err = rc == SQLITE_DONE ? FOGPAY_OK : ledger__error(l, rc);
+            break;
+        }
+        if (*count >= FOGPAY_LEDGER_NOTE_LOAD_MAX ||
+            sqlite3_column_bytes(s, 0) != FOGPAY_NOTE_SERIAL_BYTES) {
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+            break;
+        }
+        memcpy(serials[(*count)++], sqlite3_column_blob(s, 0), FOGPAY_NOTE_SERIAL_BYTES);
+    }
+    ledger__finish(s);
+    return err;
+}
+
+fogpay_error fogpay_ledger_note_return(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                       const fogpay_note_issuers *issuers, uint64_t now_ms,
+                                       fogpay_held_note *out, size_t *count)
+{
+    if (l == NULL || gateway_key == NULL || issuers == NULL || out == NULL || count == NULL) {
+        return FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    *count = 0;
+    char holder_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    fogpay_error err = fogpay_key_public_text(gateway_key, holder_text, sizeof holder_text);
+    ledger_op op;
+    if (err != FOGPAY_OK || (err = ledger__op_begin(l, &op)) != FOGPAY_OK) {
+        return err;
+    }
+    uint8_t serials[FOGPAY_LEDGER_NOTE_LOAD_MAX][FOGPAY_NOTE_SERIAL_BYTES];
+    size_t n = 0;
+    err = return__pick(l, holder_text, serials, &n);
+    for (size_t i = 0; err == FOGPAY_OK && i < n; i++) {
+        err = return__one(l, gateway_key, issuers, serials[i], now_ms, &out[i]);
+    }
+    err = ledger__op_end(l, &op, err);
+    if (err == FOGPAY_OK) {
+        *count = n;
+    }
     return err;
 }

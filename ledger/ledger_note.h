@@ -73,7 +73,7 @@ fogpay_error fogpay_ledger_note_held(fogpay_ledger *l,
 typedef enum fogpay_note_state {
     FOGPAY_NOTE_IN_STOCK = 0,  /* the gateway's own */
     FOGPAY_NOTE_HELD = 1,      /* out with a device */
-    FOGPAY_NOTE_CAME_BACK = 2, /* redeemed */
+    FOGPAY_NOTE_CAME_BACK = 2, /* returned to its issuer */
 } fogpay_note_state;
 
 /* A note of the register. */
@@ -103,26 +103,37 @@ fogpay_error fogpay_ledger_note_history(fogpay_ledger *l,
                                         const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
                                         fogpay_note_movement_visit visit, void *ctx, size_t *count);
 
-/* A payment with notes, device to device: the serials paid. */
+/* A payment with notes, device to device: the serials the payee now
+ * holds, and with change the serials handed to the payer. */
 typedef struct fogpay_note_paid {
     size_t count;
-    uint8_t serials[FOGPAY_NOTE_PAYMENT_NOTES_MAX][FOGPAY_NOTE_SERIAL_BYTES];
+    uint8_t serials[FOGPAY_NOTE_WITHDRAW_MAX][FOGPAY_NOTE_SERIAL_BYTES];
+    size_t change_count;
+    uint8_t change_serials[FOGPAY_NOTE_WITHDRAW_MAX][FOGPAY_NOTE_SERIAL_BYTES];
 } fogpay_note_paid;
 
 /* Settles a payment with notes (schemas/note.cddl note-payment) at
  * now_ms, all notes or none: each must be held by the payer
  * (p->device_id), its custody entry, rebuilt from the register around the
- * payer's signature, must open with the payer's key, continue the note's
- * chain and name the payee's key; their values sum to the amount in its
- * currency. Each note then belongs to the payee: register, and a movement
- * (paid) keeping the rebuilt entry. hash is the message's (its device
- * origin). *out written only on success. Refused, moving nothing:
+ * payer's signature, must open with the payer's key and continue the
+ * note's chain; their values in its currency sum to the amount or more.
+ * Summing to the amount, each entry names the payee's key and each note
+ * then belongs to the payee: register, and a movement (paid) keeping the
+ * rebuilt entry. Summing to more, each entry names gateway_key (NULL:
+ * refused, FOGPAY_ERR_NOTE_SUM_MISMATCH) and the notes go into the stock
+ * (tendered), from which the gateway hands the payee notes making the
+ * amount and the payer notes making the change, the largest first, by
+ * custody entries it signs (change): the value out with devices stays
+ * what it was, and no transfer is needed. hash is the message's (its
+ * device origin). *out written only on success. Refused, moving nothing:
  * FOGPAY_ERR_UNKNOWN_DEVICE, FOGPAY_ERR_DEVICE_SUSPENDED,
  * FOGPAY_ERR_DEVICE_REVOKED, FOGPAY_ERR_UNKNOWN_PAYEE,
  * FOGPAY_ERR_PAYEE_INACTIVE, FOGPAY_ERR_PAYEE_SELF,
  * FOGPAY_ERR_NOTE_UNKNOWN, FOGPAY_ERR_NOTE_DOUBLE_SPEND,
- * FOGPAY_ERR_CUSTODY_NOT_HOLDER, FOGPAY_ERR_NOTE_SUM_MISMATCH. */
-fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_note_payment *p, uint64_t now_ms,
+ * FOGPAY_ERR_CUSTODY_NOT_HOLDER, FOGPAY_ERR_NOTE_SUM_MISMATCH,
+ * FOGPAY_ERR_NOTE_CHANGE_SHORT (the stock cannot make both). */
+fogpay_error fogpay_ledger_note_pay(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                    const fogpay_note_payment *p, uint64_t now_ms,
                                     fogpay_note_paid *out);
 
 /* Notes given back into a wallet: the transfer (kind 16, the notes
@@ -143,6 +154,47 @@ fogpay_error fogpay_ledger_note_redeem(fogpay_ledger *l, const char *gateway_tex
                                        const fogpay_note_payment *p,
                                        const uint8_t hash[FOGPAY_HASH_BYTES], uint64_t now_ms,
                                        fogpay_note_redemption *out);
+
+/* Hands the stock's notes that came back from devices (their last
+ * movement redeemed) and are held by gateway_key back to their issuers,
+ * up to FOGPAY_LEDGER_NOTE_LOAD_MAX a call, in one write operation: each
+ * by a custody entry gateway_key signs naming its issuer's key (from
+ * issuers, by the note's kid), a movement (returned), its register state
+ * 2. out (FOGPAY_LEDGER_NOTE_LOAD_MAX entries) receives each signed note
+ * and that entry, *count how many (0: none left). Errors:
+ * FOGPAY_ERR_NOTE_ISSUER_UNKNOWN (a note's issuer is not in issuers),
+ * the ledger's. */
+fogpay_error fogpay_ledger_note_return(fogpay_ledger *l, const fogpay_key *gateway_key,
+                                       const fogpay_note_issuers *issuers, uint64_t now_ms,
+                                       fogpay_held_note *out, size_t *count);
+
+/* Notes handed back into a legal entity's account: their count and
+ * currency, the transfer (kind 17, the notes account to the entity's
+ * account) and the account's balance. */
+typedef struct fogpay_note_entity_redemption {
+    size_t count;
+    uint16_t currency;
+    fogpay_transfer transfer;
+    int64_t balance_after_minor;
+} fogpay_note_entity_redemption;
+
+/* Takes count notes (1..FOGPAY_LEDGER_NOTE_LOAD_MAX: each the signed note
+ * and the custody entry by which its holder, a device in the register,
+ * names gateway_text) back into the stock at now_ms, all or none, and
+ * credits their value, of one currency, to entity_id's account by a
+ * transfer of kind 17 from the notes account; each note's movement
+ * (redeemed) names that transfer. *out written only on success; on a
+ * refusal of a note *refused is its index. Refused, moving nothing:
+ * FOGPAY_ERR_ENTITY_UNKNOWN, FOGPAY_ERR_NOTE_FORGED (not the
+ * register's note), FOGPAY_ERR_NOTE_UNKNOWN, FOGPAY_ERR_NOTE_DOUBLE_SPEND
+ * (no device holds it now), FOGPAY_ERR_CUSTODY_NOT_HOLDER,
+ * FOGPAY_ERR_CUSTODY_BROKEN, FOGPAY_ERR_CUSTODY_OTHER_HOLDER (the entry
+ * names another key than the gateway's), FOGPAY_ERR_NOTE_SUM_MISMATCH
+ * (notes of two currencies). */
+fogpay_error fogpay_ledger_note_redeem_entity(fogpay_ledger *l, const char *gateway_text,
+                                              const char *entity_id, const fogpay_held_note *notes,
+                                              size_t count, uint64_t now_ms,
+                                              fogpay_note_entity_redemption *out, size_t *refused);
 
 /* The serials of the notes a withdrawal (its transfer at
  * transfer_position) handed to device_id that the device still holds, at

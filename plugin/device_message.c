@@ -592,6 +592,7 @@ static void admit_fill(fogpay_gateway *gw, fogpay_job *job, const fogpay_device 
     job->now_ms = now_ms;
     job->original = 0;
     job->note_count = 0;
+    job->change_count = 0;
     if (ev->payloadlen > FOGPAY_MESSAGE_MAX) {
         /* Not copied: hashed here, refused by size. */
         job->admitted = FOGPAY_ERR_PAYLOAD_TOO_LARGE;

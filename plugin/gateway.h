@@ -327,9 +327,11 @@ typedef struct fogpay_job {
     uint32_t original; /* FOGPAY_JOB_REPEAT: the ring number of the original */
     /* A settled withdrawal or a stored note payment: the serials of the
      * notes to hand over after the commit (note_message.c), to the sender
-     * or to the payee. */
+     * or to the payee; and a payment's change, to the sender. */
     uint8_t note_count;
     uint8_t note_serials[FOGPAY_NOTE_WITHDRAW_MAX][FOGPAY_NOTE_SERIAL_BYTES];
+    uint8_t change_count;
+    uint8_t change_serials[FOGPAY_NOTE_WITHDRAW_MAX][FOGPAY_NOTE_SERIAL_BYTES];
     /* the answer; answer_len 0: none (nothing is published) */
     fogpay_error sign_error;
     uint8_t answer[FOGPAY_MESSAGE_MAX];

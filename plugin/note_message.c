@@ -20,7 +20,10 @@
  * A payment with notes (note-payment, on dev/{device}/notepay) takes the
  * same path: the ledger moves all its notes to the payee or none
  * (fogpay_ledger_note_pay), the payer's receipt is stored, counting them,
- * and after the commit each goes to the payee's note topic.
+ * and after the commit each goes to the payee's note topic. Paid with
+ * change, the payer's notes go into the stock and the payee's notes and
+ * the payer's change come out of it: the payee's go to its note topic,
+ * the change to the payer's, before the receipt.
  *
  * Ownership: the withdrawal's result is on the heap for the call; what is
  * published comes from mosquitto_malloc and belongs to the broker.
@@ -120,6 +123,19 @@ static fogpay_error note_publish(const fogpay_gateway *gw, const char *topic,
     return FOGPAY_OK;
 }
 
+/* Publishes count notes of the register on device_id's note topic. */
+static fogpay_error notes_publish(const fogpay_gateway *gw, const char *device_id, uint8_t count,
+                                  const uint8_t serials[][FOGPAY_NOTE_SERIAL_BYTES])
+{
+    char topic[FOGPAY_TOPIC_MAX];
+    fogpay_error err = fogpay_topic_build(gw->options.topic_prefix, FOGPAY_TOPIC_NOTE, device_id,
+                                          NULL, topic, sizeof topic);
+    for (uint8_t i = 0; err == FOGPAY_OK && i < count; i++) {
+        err = note_publish(gw, topic, serials[i]);
+    }
+    return err;
+}
+
 fogpay_error fogpay_note_payment_message_decode(fogpay_job *job, fogpay_bytes payload,
                                                 const char **named)
 {
@@ -145,15 +161,21 @@ void fogpay_note_payment_message_settle(fogpay_gateway *gw, fogpay_job *job)
         fogpay_device_message_reject(gw, job, err);
         return;
     }
-    fogpay_note_paid paid;
-    err = fogpay_ledger_note_pay(gw->ledger, m, job->now_ms, &paid);
+    /* About 1 KiB of serials: on the heap for the call. */
+    fogpay_note_paid *paid = calloc(1, sizeof *paid);
+    err = paid == NULL ? FOGPAY_ERR_NO_MEMORY
+                       : fogpay_ledger_note_pay(gw->ledger, gw->key, m, job->now_ms, paid);
     fogpay_device_message_receipt_base(gw, job);
     job->receipt.status = FOGPAY_STATUS_STORED;
     if (err == FOGPAY_OK) {
-        job->receipt.note_count = (uint8_t)paid.count;
-        job->note_count = (uint8_t)paid.count;
-        memcpy(job->note_serials, paid.serials, paid.count * FOGPAY_NOTE_SERIAL_BYTES);
+        job->receipt.note_count = m->count;
+        job->note_count = (uint8_t)paid->count;
+        memcpy(job->note_serials, paid->serials, paid->count * FOGPAY_NOTE_SERIAL_BYTES);
+        job->change_count = (uint8_t)paid->change_count;
+        memcpy(job->change_serials, paid->change_serials,
+               paid->change_count * FOGPAY_NOTE_SERIAL_BYTES);
     }
+    free(paid);
     fogpay_device_message_settled(gw, job, err, 0);
 }
 
@@ -231,16 +253,15 @@ void fogpay_note_message_repeat(fogpay_gateway *gw, fogpay_job *job)
 void fogpay_note_message_deliver(const fogpay_gateway *gw, const fogpay_job *job)
 {
     bool withdraw = job->kind == FOGPAY_RECEIPT_WITHDRAW;
-    if ((!withdraw && job->kind != FOGPAY_RECEIPT_NOTE_PAYMENT) || job->note_count == 0 ||
+    if ((!withdraw && job->kind != FOGPAY_RECEIPT_NOTE_PAYMENT) ||
+        (job->note_count == 0 && job->change_count == 0) ||
         job->receipt.status == FOGPAY_STATUS_REJECTED) {
         return;
     }
-    char topic[FOGPAY_TOPIC_MAX];
-    fogpay_error err = fogpay_topic_build(gw->options.topic_prefix, FOGPAY_TOPIC_NOTE,
-                                          withdraw ? job->device_id : job->notepay.payee_device,
-                                          NULL, topic, sizeof topic);
-    for (uint8_t i = 0; err == FOGPAY_OK && i < job->note_count; i++) {
-        err = note_publish(gw, topic, job->note_serials[i]);
+    fogpay_error err = notes_publish(gw, withdraw ? job->device_id : job->notepay.payee_device,
+                                     job->note_count, job->note_serials);
+    if (err == FOGPAY_OK) {
+        err = notes_publish(gw, job->device_id, job->change_count, job->change_serials);
     }
     if (err != FOGPAY_OK) {
         mosquitto_log_printf(MOSQ_LOG_ERR,

@@ -101,7 +101,7 @@ END;
 -- it, and the chain hash at this position, chained as the transfers are.
 CREATE TABLE IF NOT EXISTS note_movements (
     position INTEGER PRIMARY KEY CHECK (position >= 1),
-    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 3),
+    kind INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 6),
     time_ms INTEGER NOT NULL CHECK (time_ms >= 1),
     serial BLOB NOT NULL REFERENCES notes (serial),
     custody BLOB NOT NULL CHECK (length(custody) BETWEEN 1 AND 512),

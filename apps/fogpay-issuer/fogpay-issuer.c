@@ -11,6 +11,7 @@
  *   fogpay-issuer --db issuer.db retire --public-key ed25519:<hex>
  *   fogpay-issuer --db issuer.db keys [--out issuers.txt]
  *   fogpay-issuer --db issuer.db circulation
+ *   fogpay-issuer --db issuer.db redeem --file returned.txt --from ed25519:<gateway key>
  *
  * The commands are rows of one table {name, handler, usage}; each parses
  * its own options with getopt_long and returns the exit status (0 done, 1
@@ -18,7 +19,10 @@
  * gateways read (plugin_opt_note_issuers). `issue` writes one note a line
  * (fogpay_note_line_format), after the ledger has recorded them; with --to
  * each note's first custody entry hands it from the issuer to that key (a
- * gateway's, for its stock), else the issuer holds it.
+ * gateway's, for its stock), else the issuer holds it. `redeem` takes
+ * back the notes a gateway handed back (fogpayctl notes export-returned:
+ * each line's custody entry signed by that gateway's key naming one of
+ * the issuer's), all or none: they leave circulation.
  *
  * Ownership: main opens the ledger and closes it; handlers free what they
  * allocate.
@@ -143,6 +147,72 @@ static int issuer_circulation(sqlite3 *db, int argc, char **argv)
     (void)argv;
     fogpay_error err = issuer_circulation_write(db, stdout);
     return err == FOGPAY_OK ? FOGPAY_CLI_EXIT_OK : fogpay_cli_fail(PROGRAM, "circulation", err);
+}
+
+/* The note lines of path (at most ISSUER_ISSUE_COUNT_MAX) into *held, on
+ * the heap (the caller frees it). */
+static fogpay_error redeem_read(const char *path, fogpay_held_note **held, size_t *count,
+                                size_t *bad_line)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    *held = calloc(ISSUER_ISSUE_COUNT_MAX, sizeof **held);
+    fogpay_error err = f == NULL ? FOGPAY_ERR_IO : *held == NULL ? FOGPAY_ERR_NO_MEMORY : FOGPAY_OK;
+    static char line[FOGPAY_NOTE_LINE_MAX + 2];
+    *count = 0;
+    while (err == FOGPAY_OK && f != NULL && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (*count >= ISSUER_ISSUE_COUNT_MAX) {
+            err = FOGPAY_ERR_FIELD_RANGE;
+        } else if (fogpay_note_line_parse(line, &(*held)[*count]) != FOGPAY_OK) {
+            err = FOGPAY_ERR_TEXT_INVALID;
+        } else {
+            (*count)++;
+        }
+        *bad_line = *count + 1;
+    }
+    if (f != NULL && f != stdin) {
+        fclose(f);
+    }
+    return err;
+}
+
+/* redeem --file FILE --from ed25519:<gateway key>: the notes a gateway
+ * handed back (fogpayctl notes export-returned) leave circulation. */
+static int issuer_redeem(sqlite3 *db, int argc, char **argv)
+{
+    const char *path = NULL;
+    const char *from_text = NULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--file") == 0) {
+            path = argv[i + 1];
+        } else if (strcmp(argv[i], "--from") == 0) {
+            from_text = argv[i + 1];
+        }
+    }
+    if (argc != 5 || path == NULL || from_text == NULL) {
+        return fogpay_cli_usage_error(PROGRAM, "redeem",
+                                      "--file FILE and --from <the gateway's key> are required");
+    }
+    fogpay_key *from = NULL;
+    if (fogpay_key_from_public_text(from_text, &from) != FOGPAY_OK) {
+        return fogpay_cli_usage_error(PROGRAM, "redeem", "--from is not a public key");
+    }
+    fogpay_held_note *held = NULL;
+    size_t count = 0, line = 0, refused = 0;
+    fogpay_error err = redeem_read(path, &held, &count, &line);
+    if (err == FOGPAY_OK && count > 0) {
+        err = issuer_notes_redeem(db, from, held, count, fogpay_clock_wall_ms(), &refused);
+        line = refused + 1;
+    }
+    free(held);
+    fogpay_key_free(from);
+    if (err != FOGPAY_OK) {
+        fprintf(stderr, "%s redeem: line %zu refused: %s (%s)\n", PROGRAM, line,
+                fogpay_error_string(err), fogpay_error_name(err));
+        return FOGPAY_CLI_EXIT_FAILURE;
+    }
+    printf("redeemed %zu notes\n", count);
+    return FOGPAY_CLI_EXIT_OK;
 }
 
 /* What one issue run prints: its options, parsed and checked. */
@@ -350,6 +420,7 @@ static const issuer_command issuer_commands[] = {
      "issue --key FILE --currency EUR --denomination 5.00 --count N --out FILE\n"
      "        [--to ed25519:<hex>] [--expiry-days D]"},
     {"circulation", issuer_circulation, false, "circulation"},
+    {"redeem", issuer_redeem, false, "redeem --file FILE --from ed25519:<gateway key>"},
 };
 
 static void issuer_usage(FILE *out)

@@ -61,4 +61,17 @@ fogpay_error issuer_notes_record(sqlite3 *db, const fogpay_key *key, const fogpa
 /* Prints the notes in circulation per currency: "<code> <count> <total>". */
 fogpay_error issuer_circulation_write(sqlite3 *db, FILE *out);
 
+/* Marks count notes handed back by a gateway (held: each signed note and
+ * the custody entry, signed with from, the gateway's key, naming one of
+ * the issuer's keys) redeemed at now_ms, all or none, so that they leave
+ * circulation. On a refusal *refused is the note's index: not the
+ * gateway's entry (FOGPAY_ERR_CUSTODY_NOT_HOLDER), another note's entry
+ * (FOGPAY_ERR_CUSTODY_BROKEN), naming another key than the issuer's
+ * (FOGPAY_ERR_CUSTODY_OTHER_HOLDER), a note never issued here
+ * (FOGPAY_ERR_NOTE_UNKNOWN), redeemed before
+ * (FOGPAY_ERR_NOTE_DOUBLE_SPEND), other bytes than the note issued
+ * (FOGPAY_ERR_NOTE_FORGED). */
+fogpay_error issuer_notes_redeem(sqlite3 *db, const fogpay_key *from, const fogpay_held_note *held,
+                                 size_t count, uint64_t now_ms, size_t *refused);
+
 #endif

@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "fogpay_cose.h"
 #include "fogpay_currency.h"
 #include "fogpay_sqlite.h"
 
@@ -258,4 +259,106 @@ fogpay_error issuer_circulation_write(sqlite3 *db, FILE *out)
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? FOGPAY_OK : fogpay_sqlite_error(rc);
+}
+
+/* Whether public_text is a key of the issuer, active or retired. */
+static fogpay_error key_known(sqlite3 *db, const char *public_text, bool *known)
+{
+    sqlite3_stmt *st = NULL;
+    fogpay_error err = prepare(db, "SELECT 1 FROM issuer_keys WHERE public_key = ?1", &st);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    sqlite3_bind_text(st, 1, public_text, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    *known = rc == SQLITE_ROW;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? FOGPAY_OK : fogpay_sqlite_error(rc);
+}
+
+/* Why note held could not be marked redeemed: not issued here, redeemed
+ * before, or other bytes than the note issued. */
+static fogpay_error redeem_why(sqlite3 *db, const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES])
+{
+    sqlite3_stmt *st = NULL;
+    fogpay_error err = prepare(db, "SELECT state FROM issued_notes WHERE serial = ?1", &st);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    sqlite3_bind_blob(st, 1, serial, FOGPAY_NOTE_SERIAL_BYTES, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    err = rc == SQLITE_DONE                ? FOGPAY_ERR_NOTE_UNKNOWN
+          : rc != SQLITE_ROW               ? fogpay_sqlite_error(rc)
+          : sqlite3_column_int(st, 0) != 0 ? FOGPAY_ERR_NOTE_DOUBLE_SPEND
+                                           : FOGPAY_ERR_NOTE_FORGED;
+    sqlite3_finalize(st);
+    return err;
+}
+
+/* Checks one note handed back and marks it redeemed (st: the update). */
+static fogpay_error redeem_one(sqlite3 *db, sqlite3_stmt *st, const fogpay_key *from,
+                               const fogpay_held_note *held, uint64_t now_ms)
+{
+    fogpay_cose_sign1 cose;
+    fogpay_note n;
+    fogpay_error err = fogpay_cose_sign1_parse(held->note, held->note_len, &cose);
+    err = err == FOGPAY_OK ? fogpay_note_decode(cose.payload.ptr, cose.payload.len, &n) : err;
+    if (err != FOGPAY_OK) {
+        return FOGPAY_ERR_NOTE_FORGED;
+    }
+    fogpay_bytes payload;
+    fogpay_custody c;
+    if (held->custody_len == 0 || fogpay_cose_sign1_open(held->custody, held->custody_len, from,
+                                                         NULL, &payload) != FOGPAY_OK) {
+        return FOGPAY_ERR_CUSTODY_NOT_HOLDER; /* not handed back by that gateway */
+    }
+    err = fogpay_custody_decode(payload.ptr, payload.len, &c);
+    if (err == FOGPAY_OK && memcmp(c.serial, n.serial, sizeof c.serial) != 0) {
+        err = FOGPAY_ERR_CUSTODY_BROKEN;
+    }
+    bool ours = false;
+    err = err == FOGPAY_OK ? key_known(db, c.holder_key, &ours) : err;
+    if (err == FOGPAY_OK && !ours) {
+        err = FOGPAY_ERR_CUSTODY_OTHER_HOLDER; /* handed to another key than the issuer's */
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)now_ms);
+    sqlite3_bind_blob(st, 2, n.serial, sizeof n.serial, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, held->note, (int)held->note_len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE) {
+        return fogpay_sqlite_error(rc);
+    }
+    return sqlite3_changes(db) == 1 ? FOGPAY_OK : redeem_why(db, n.serial);
+}
+
+fogpay_error issuer_notes_redeem(sqlite3 *db, const fogpay_key *from, const fogpay_held_note *held,
+                                 size_t count, uint64_t now_ms, size_t *refused)
+{
+    sqlite3_stmt *st = NULL;
+    fogpay_error err = prepare(db,
+                               "UPDATE issued_notes SET state = 1, redeemed_ms = ?1 "
+                               "WHERE serial = ?2 AND note = ?3 AND state = 0",
+                               &st);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    err = rc == SQLITE_OK ? FOGPAY_OK : fogpay_sqlite_error(rc);
+    for (size_t i = 0; err == FOGPAY_OK && i < count; i++) {
+        err = redeem_one(db, st, from, &held[i], now_ms);
+        *refused = i;
+    }
+    sqlite3_finalize(st);
+    if (err == FOGPAY_OK) {
+        rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        err = rc == SQLITE_OK ? FOGPAY_OK : fogpay_sqlite_error(rc);
+    }
+    if (err != FOGPAY_OK) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return err;
 }

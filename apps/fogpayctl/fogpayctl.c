@@ -471,6 +471,11 @@ static void ctl_print_usage(FILE *out)
           "      balance and held of each device not revoked\n"
           "  notes load --file FILE (loadNotes: the lines of fogpay-issuer's note file),\n"
           "      noteStock (notes stock); offline, --note-issuers FILE names the trusted issuers\n"
+          "  notes redeem --entity LE --file FILE (redeemNotes: notes handed back by the\n"
+          "      entity, each custody entry naming the gateway's key, into its account)\n"
+          "  notes export-returned --key GATEWAY-KEY --out FILE (offline, with --note-issuers:\n"
+          "      the stock's notes back from devices handed to their issuers, for\n"
+          "      fogpay-issuer redeem)\n"
           "  noteRegister (notes register) --serial HEX, noteHistory (notes history) --serial HEX\n"
           "  getPlanStatement (plan statement) --plan P --entity LE [--at MS]: what the\n"
           "      entity paid and owes (the instalments due while it held the device)\n"
@@ -599,14 +604,20 @@ int main(int argc, char **argv)
         return ctl_usage_error(name, "give -h HOST (online) or --db FILE (offline), not both");
     }
     bool import = strcmp(name, "import-devices") == 0 || strcmp(name, "importDevices") == 0;
-    bool notes_load =
-        strcmp(name, "notes") == 0 && optind + 1 < argc && strcmp(argv[optind + 1], "load") == 0;
+    bool notes_file =
+        strcmp(name, "notes") == 0 && optind + 1 < argc &&
+        (strcmp(argv[optind + 1], "load") == 0 || strcmp(argv[optind + 1], "redeem") == 0 ||
+         strcmp(argv[optind + 1], "export-returned") == 0);
+    bool notes_load = notes_file && strcmp(argv[optind + 1], "load") == 0;
+    bool notes_export = notes_file && strcmp(argv[optind + 1], "export-returned") == 0;
     if (command == NULL && conn.host != NULL) {
         target.conn = &conn;
-        int status = import ? fogpayctl_import(&target, argc - optind, argv + optind)
-                     : notes_load
-                         ? fogpayctl_notes_load(&target, argc - optind - 1, argv + optind + 1)
-                         : fogpayctl_command(&target, argc - optind, argv + optind);
+        int status =
+            import         ? fogpayctl_import(&target, argc - optind, argv + optind)
+            : notes_load   ? fogpayctl_notes_load(&target, argc - optind - 1, argv + optind + 1)
+            : notes_export ? fogpayctl_notes_export(&target, argc - optind - 1, argv + optind + 1)
+            : notes_file   ? fogpayctl_notes_redeem(&target, argc - optind - 1, argv + optind + 1)
+                           : fogpayctl_command(&target, argc - optind, argv + optind);
         memset(ctl_operator_password, 0, sizeof ctl_operator_password);
         return status;
     }
@@ -634,9 +645,11 @@ int main(int argc, char **argv)
         status = command->handler(ledger, sub_argc, sub_argv);
     } else {
         target.ledger = ledger;
-        status = import       ? fogpayctl_import(&target, sub_argc, sub_argv)
-                 : notes_load ? fogpayctl_notes_load(&target, sub_argc - 1, sub_argv + 1)
-                              : fogpayctl_command(&target, sub_argc, sub_argv);
+        status = import         ? fogpayctl_import(&target, sub_argc, sub_argv)
+                 : notes_load   ? fogpayctl_notes_load(&target, sub_argc - 1, sub_argv + 1)
+                 : notes_export ? fogpayctl_notes_export(&target, sub_argc - 1, sub_argv + 1)
+                 : notes_file   ? fogpayctl_notes_redeem(&target, sub_argc - 1, sub_argv + 1)
+                                : fogpayctl_command(&target, sub_argc, sub_argv);
     }
     if (ledger != NULL) {
         fogpay_ledger_close(ledger);

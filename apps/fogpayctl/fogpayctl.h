@@ -62,6 +62,18 @@ int fogpayctl_import(const fogpayctl_target *target, int argc, char **argv);
  * path; the exit status as fogpayctl_command. */
 int fogpayctl_notes_load(const fogpayctl_target *target, int argc, char **argv);
 
+/* "notes redeem --entity LE --file FILE": the notes of a note file handed
+ * back by a legal entity into its account, in redeemNotes commands of at
+ * most FOGPAY_LEDGER_NOTE_LOAD_MAX notes each, on either path; the exit
+ * status as fogpayctl_command. */
+int fogpayctl_notes_redeem(const fogpayctl_target *target, int argc, char **argv);
+
+/* Offline, "notes export-returned --key GATEWAY-KEY --out FILE": the
+ * stock's notes that came back from devices, handed back to their issuers
+ * (fogpay_ledger_note_return) and written as a note file; the exit status
+ * as fogpayctl_command. */
+int fogpayctl_notes_export(const fogpayctl_target *target, int argc, char **argv);
+
 /* Online: publishes request (a NUL-terminated JSON request carrying
  * correlation) and returns the reply carrying that correlation data, as a
  * string from malloc the caller frees; NULL after printing why (connect,

@@ -210,7 +210,7 @@ static void pay_refused(fixture *fx, const fogpay_note_payment *p, fogpay_error 
 {
     uint64_t head = movements(fx);
     fogpay_note_paid paid;
-    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx->l, p, NOW_MS, &paid), want);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx->l, gateway, p, NOW_MS, &paid), want);
     CU_ASSERT_EQUAL(movements(fx), head);
     CU_ASSERT_EQUAL(raw_long(fx->path, "SELECT count(*) FROM notes WHERE holder_device = 'dev-a'"),
                     2);
@@ -233,7 +233,7 @@ static void test_pay(void)
         FOGPAY_OK);
     fogpay_note_payment p = payment_of(&w, "dev-q", key_two, key_one, 600);
     fogpay_note_payment bad = p;
-    bad.amount_minor = 500;
+    bad.amount_minor = 700; /* more than the notes make */
     pay_refused(&fx, &bad, FOGPAY_ERR_NOTE_SUM_MISMATCH);
     bad = payment_of(&w, "dev-q", key_two, key_two, 600); /* not the holder's signature */
     pay_refused(&fx, &bad, FOGPAY_ERR_CUSTODY_NOT_HOLDER);
@@ -249,16 +249,128 @@ static void test_pay(void)
     strcpy(bad.payee_device, "dev-z");
     pay_refused(&fx, &bad, FOGPAY_ERR_UNKNOWN_PAYEE);
     fogpay_note_paid paid;
-    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_note_pay(fx.l, &p, NOW_MS, &paid), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_note_pay(fx.l, gateway, &p, NOW_MS, &paid), FOGPAY_OK);
     CU_ASSERT_EQUAL(paid.count, 2);
     CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT count(*) FROM notes WHERE holder_device = 'dev-q'"),
                     2);
     /* The same notes again: spent. */
     uint64_t head = movements(&fx);
-    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx.l, &p, NOW_MS, &paid), FOGPAY_ERR_NOTE_DOUBLE_SPEND);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx.l, gateway, &p, NOW_MS, &paid),
+                    FOGPAY_ERR_NOTE_DOUBLE_SPEND);
     CU_ASSERT_EQUAL(movements(&fx), head);
     /* The payee's history: loaded, withdrawn, paid; the wallets untouched. */
     CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 1400);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+}
+
+/* A payment with notes summing to more than its amount settles with
+ * change: 5.00 + 1.00 for 5.50 takes both into the stock and hands the
+ * payee 5.00 + 0.50 and the payer 0.50. Refused, moving nothing: without
+ * the gateway's key, with entries naming the payee, and when the stock
+ * cannot make the change. */
+static void test_change(void)
+{
+    fixture fx;
+    stock_open(&fx);
+    fund(fx.l, "dev-a", EUR, 2000);
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_device_register(fx.l, "dev-q", key_two, "", fx.entity_b, NULL, NOW_MS),
+        FOGPAY_OK);
+    static fogpay_note_withdrawal w;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_note_withdraw(fx.l, gateway, "dev-a", EUR, 600, 0, NULL, NOW_MS, &w),
+        FOGPAY_OK);
+    uint64_t head = movements(&fx);
+    static fogpay_note_paid paid;
+    fogpay_note_payment p = payment_of(&w, "dev-q", gateway, key_one, 550);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx.l, NULL, &p, NOW_MS, &paid),
+                    FOGPAY_ERR_NOTE_SUM_MISMATCH);
+    fogpay_note_payment named = payment_of(&w, "dev-q", key_two, key_one, 550);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx.l, gateway, &named, NOW_MS, &paid),
+                    FOGPAY_ERR_CUSTODY_NOT_HOLDER);
+    fogpay_note_payment short_change = payment_of(&w, "dev-q", gateway, key_one, 10);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_pay(fx.l, gateway, &short_change, NOW_MS, &paid),
+                    FOGPAY_ERR_NOTE_CHANGE_SHORT); /* 0.10 for the payee: no such note */
+    CU_ASSERT_EQUAL(movements(&fx), head);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_note_pay(fx.l, gateway, &p, NOW_MS, &paid), FOGPAY_OK);
+    CU_ASSERT_EQUAL(paid.count, 2);
+    CU_ASSERT_EQUAL(paid.change_count, 1);
+    CU_ASSERT_EQUAL(movements(&fx), head + 5); /* 2 tendered, 3 handed out */
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT sum(denomination_minor) FROM notes WHERE state = 1 "
+                                      "AND holder_device = 'dev-q'"),
+                    550);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT sum(denomination_minor) FROM notes WHERE state = 1 "
+                                      "AND holder_device = 'dev-a'"),
+                    50);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT balance FROM accounts WHERE kind = 'notes'"), 600);
+    CU_ASSERT_EQUAL(balance_of(fx.l, "dev-a", EUR), 1400);
+    CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_ledger_close(fx.l);
+}
+
+/* Note i of w handed on by dev-a (key_one) to holder, as a note line
+ * holds it. */
+static fogpay_held_note handed_back(const fogpay_note_withdrawal *w, size_t i, const char *holder)
+{
+    fogpay_held_note h = w->notes[i];
+    fogpay_custody c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.serial, w->serials[i], FOGPAY_NOTE_SERIAL_BYTES);
+    fogpay_note_link(w->notes[i].custody, w->notes[i].custody_len, c.prev_link);
+    snprintf(c.holder_key, sizeof c.holder_key, "%s", holder);
+    c.time_s = NOW_MS / 1000u + 5;
+    CU_ASSERT_EQUAL(fogpay_custody_sign(key_one, &c, h.custody, sizeof h.custody, &h.custody_len),
+                    FOGPAY_OK);
+    return h;
+}
+
+/* Notes handed back by a legal entity into its account: the transfer of
+ * kind 17 from the notes account, the notes in stock again. Refused,
+ * moving nothing, naming the note: other bytes than the register's note,
+ * an entry naming another key than the gateway's, an unknown entity; the
+ * same notes again are spent. */
+static void test_redeem_entity(void)
+{
+    fixture fx;
+    stock_open(&fx);
+    fund(fx.l, "dev-a", EUR, 2000);
+    static fogpay_note_withdrawal w;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_ledger_note_withdraw(fx.l, gateway, "dev-a", EUR, 600, 0, NULL, NOW_MS, &w),
+        FOGPAY_OK);
+    fogpay_held_note back[2] = {handed_back(&w, 0, gateway_text), handed_back(&w, 1, gateway_text)};
+    fogpay_held_note bad[2] = {back[0], back[1]};
+    bad[1].note[bad[1].note_len - 1] ^= 1;
+    uint64_t head = movements(&fx);
+    static fogpay_note_entity_redemption r;
+    size_t refused = 99;
+    CU_ASSERT_EQUAL(fogpay_ledger_note_redeem_entity(fx.l, gateway_text, fx.entity_a, bad, 2,
+                                                     NOW_MS, &r, &refused),
+                    FOGPAY_ERR_NOTE_FORGED);
+    CU_ASSERT_EQUAL(refused, 1);
+    char key_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    fogpay_key_public_text(key_two, key_text, sizeof key_text);
+    bad[1] = handed_back(&w, 1, key_text);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_redeem_entity(fx.l, gateway_text, fx.entity_a, bad, 2,
+                                                     NOW_MS, &r, &refused),
+                    FOGPAY_ERR_CUSTODY_OTHER_HOLDER);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_redeem_entity(fx.l, gateway_text, "le-0000000000000000",
+                                                     back, 2, NOW_MS, &r, &refused),
+                    FOGPAY_ERR_ENTITY_UNKNOWN);
+    CU_ASSERT_EQUAL(movements(&fx), head);
+    CU_ASSERT_EQUAL_FATAL(fogpay_ledger_note_redeem_entity(fx.l, gateway_text, fx.entity_a, back, 2,
+                                                           NOW_MS, &r, &refused),
+                          FOGPAY_OK);
+    CU_ASSERT_EQUAL(r.count, 2);
+    CU_ASSERT_EQUAL(r.transfer.kind, FOGPAY_TRANSFER_NOTE_ENTITY_REDEMPTION);
+    CU_ASSERT_EQUAL(r.transfer.amount_minor, 600);
+    CU_ASSERT_EQUAL(r.balance_after_minor, 600);
+    CU_ASSERT_EQUAL(raw_long(fx.path, "SELECT balance FROM accounts WHERE kind = 'notes'"), 0);
+    CU_ASSERT_EQUAL(stock_of(&fx, 500), 2);
+    CU_ASSERT_EQUAL(fogpay_ledger_note_redeem_entity(fx.l, gateway_text, fx.entity_a, back, 2,
+                                                     NOW_MS, &r, &refused),
+                    FOGPAY_ERR_NOTE_DOUBLE_SPEND);
     CU_ASSERT_EQUAL(verify(fx.l, NULL, NULL, NULL, 0), FOGPAY_OK);
     fogpay_ledger_close(fx.l);
 }
@@ -344,7 +456,9 @@ int main(void)
         {"every refusal of a withdrawal moves nothing", test_refusals},
         {"verify checks the note chain and the notes account", test_verify},
         {"a payment with notes, device to device, and its refusals", test_pay},
+        {"a payment with notes settled with change from the stock", test_change},
         {"notes given back into a wallet", test_redeem},
+        {"notes handed back into a legal entity's account", test_redeem_entity},
     };
     int status = ledger_fixture_run("ledger_notes", tests, sizeof tests / sizeof tests[0]);
     fogpay_note_issuers_clear(&issuers);

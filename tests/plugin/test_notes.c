@@ -240,6 +240,7 @@ static void test_refusals(void)
 
 static fogpay_key *device_key;
 static MQTTClient device;
+static char device_entity[64];     /* the device's holder */
 static fogpay_key *gateway_verify; /* the gateway's public key */
 
 /* Registers and funds the device (20.00 EUR) online, connects it and
@@ -255,6 +256,7 @@ static void device_start(void)
     char args[1024], entity[64];
     CU_ASSERT_EQUAL_FATAL(online("create-entity --name 'Note Holder Ltd'"), 0);
     first_line(entity, sizeof entity);
+    snprintf(device_entity, sizeof device_entity, "%s", entity);
     snprintf(args, sizeof args,
              "register-device --device %s --public-key %s --owner %s --password-file dev-w.pw",
              DEVICE, text, entity);
@@ -317,9 +319,11 @@ static void republish_last(void)
 static uint8_t last_payment[FOGPAY_MESSAGE_MAX], stored_payment[FOGPAY_MESSAGE_MAX];
 static size_t last_payment_len, stored_payment_len;
 
-/* Publishes a payment by the device of note h (held by it) to dev-p,
- * whose key is payee_text, its custody entry signed with signer. */
-static void pay_note(const fogpay_held_note *h, const char *payee_text, const fogpay_key *signer)
+/* Publishes a payment of amount by the device with the count notes of h
+ * (held by it) to dev-p, each custody entry naming holder_text and signed
+ * with signer. */
+static void pay_notes(const fogpay_held_note *h, size_t count, uint64_t amount,
+                      const char *holder_text, const fogpay_key *signer)
 {
     char db[TEST_BROKER_PATH_MAX];
     test_broker_path(&broker, "l.db", db, sizeof db);
@@ -329,26 +333,31 @@ static void pay_note(const fogpay_held_note *h, const char *payee_text, const fo
     p.seq = test_chain_prev(db, DEVICE, p.prev_hash) + 1;
     strcpy(p.payee_device, "dev-p");
     p.currency = EUR;
-    fogpay_cose_sign1 cose;
-    fogpay_note n;
-    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(h->note, h->note_len, &cose), FOGPAY_OK);
-    CU_ASSERT_EQUAL_FATAL(fogpay_note_decode(cose.payload.ptr, cose.payload.len, &n), FOGPAY_OK);
-    p.amount_minor = n.denomination_minor;
+    p.amount_minor = amount;
     p.created_s = (uint64_t)time(NULL);
     p.custody_s = p.created_s;
-    p.count = 1;
-    fogpay_custody c;
-    memset(&c, 0, sizeof c);
-    memcpy(c.serial, n.serial, sizeof c.serial);
-    fogpay_note_link(h->custody, h->custody_len, c.prev_link);
-    snprintf(c.holder_key, sizeof c.holder_key, "%s", payee_text);
-    c.time_s = p.custody_s;
-    uint8_t entry[FOGPAY_CUSTODY_SIGNED_MAX], payload[FOGPAY_MESSAGE_MAX],
-        signed_msg[FOGPAY_MESSAGE_MAX];
+    p.count = (uint8_t)count;
+    uint8_t payload[FOGPAY_MESSAGE_MAX], signed_msg[FOGPAY_MESSAGE_MAX];
     size_t len = 0, signed_len = 0;
-    CU_ASSERT_EQUAL_FATAL(fogpay_custody_sign(signer, &c, entry, sizeof entry, &len), FOGPAY_OK);
-    memcpy(p.notes[0].serial, n.serial, sizeof n.serial);
-    CU_ASSERT_EQUAL_FATAL(fogpay_custody_signature(entry, len, p.notes[0].signature), FOGPAY_OK);
+    for (size_t i = 0; i < count; i++) {
+        fogpay_cose_sign1 cose;
+        fogpay_note n;
+        CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(h[i].note, h[i].note_len, &cose), FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(fogpay_note_decode(cose.payload.ptr, cose.payload.len, &n),
+                              FOGPAY_OK);
+        fogpay_custody c;
+        memset(&c, 0, sizeof c);
+        memcpy(c.serial, n.serial, sizeof c.serial);
+        fogpay_note_link(h[i].custody, h[i].custody_len, c.prev_link);
+        snprintf(c.holder_key, sizeof c.holder_key, "%s", holder_text);
+        c.time_s = p.custody_s;
+        uint8_t entry[FOGPAY_CUSTODY_SIGNED_MAX];
+        CU_ASSERT_EQUAL_FATAL(fogpay_custody_sign(signer, &c, entry, sizeof entry, &len),
+                              FOGPAY_OK);
+        memcpy(p.notes[i].serial, n.serial, sizeof n.serial);
+        CU_ASSERT_EQUAL_FATAL(fogpay_custody_signature(entry, len, p.notes[i].signature),
+                              FOGPAY_OK);
+    }
     CU_ASSERT_EQUAL_FATAL(fogpay_note_payment_encode(&p, payload, sizeof payload, &len), FOGPAY_OK);
     CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(device_key, NULL, 0, payload, len, NULL, 0,
                                                  signed_msg, sizeof signed_msg, &signed_len),
@@ -359,6 +368,25 @@ static void pay_note(const fogpay_held_note *h, const char *payee_text, const fo
     MQTTClient_waitForCompletion(device, token, WAIT_MS);
     memcpy(last_payment, signed_msg, signed_len);
     last_payment_len = signed_len;
+}
+
+/* The value of a held note. */
+static uint64_t note_value(const fogpay_held_note *h)
+{
+    fogpay_cose_sign1 cose;
+    fogpay_note n;
+    if (fogpay_cose_sign1_parse(h->note, h->note_len, &cose) != FOGPAY_OK ||
+        fogpay_note_decode(cose.payload.ptr, cose.payload.len, &n) != FOGPAY_OK) {
+        return 0;
+    }
+    return n.denomination_minor;
+}
+
+/* Publishes a payment by the device of note h (held by it), its whole
+ * value, to dev-p, whose key is payee_text, signed with signer. */
+static void pay_note(const fogpay_held_note *h, const char *payee_text, const fogpay_key *signer)
+{
+    pay_notes(h, 1, note_value(h), payee_text, signer);
 }
 
 /* The notes that reach the payee's client within the wait. */
@@ -404,6 +432,139 @@ static bool receive(fogpay_receipt *r, fogpay_held_note *held, bool *is_note)
     MQTTClient_freeMessage(&msg);
     MQTTClient_free(topic);
     return ok;
+}
+
+/* Writes file: the note line of h handed on by the device to holder_text
+ * (its custody entry signed with signer). */
+static void hand_back_file(const char *file, const fogpay_held_note *h, const char *holder_text,
+                           const fogpay_key *signer)
+{
+    fogpay_cose_sign1 cose;
+    fogpay_note n;
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_parse(h->note, h->note_len, &cose), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_note_decode(cose.payload.ptr, cose.payload.len, &n), FOGPAY_OK);
+    fogpay_custody c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.serial, n.serial, sizeof c.serial);
+    fogpay_note_link(h->custody, h->custody_len, c.prev_link);
+    snprintf(c.holder_key, sizeof c.holder_key, "%s", holder_text);
+    c.time_s = (uint64_t)time(NULL);
+    fogpay_held_note back = *h;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_custody_sign(signer, &c, back.custody, sizeof back.custody, &back.custody_len),
+        FOGPAY_OK);
+    static char line[FOGPAY_NOTE_LINE_MAX];
+    CU_ASSERT_EQUAL_FATAL(fogpay_note_line_format(&back, line, sizeof line), FOGPAY_OK);
+    char path[TEST_BROKER_PATH_MAX];
+    test_broker_path(&broker, file, path, sizeof path);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fprintf(f, "%s\n", line);
+    fclose(f);
+}
+
+/* The device's holder hands the device's 1.00 note h back into its
+ * account (fogpayctl notes redeem, redeemNotes): refused when the custody
+ * entry is not the holder's or names another key than the gateway's,
+ * then taken: the entity's account is credited by a transfer of kind 17,
+ * the note is in the stock, the notes account down by its value; the same
+ * file again is a note spent. */
+static void redeem_to_entity(const fogpay_held_note *h)
+{
+    fogpay_key *thief = NULL;
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_generate(FOGPAY_ALG_EDDSA, &thief), FOGPAY_OK);
+    char args[512], thief_text[FOGPAY_PUBLIC_KEY_TEXT_MAX];
+    fogpay_key_public_text(thief, thief_text, sizeof thief_text);
+    hand_back_file("back-thief.txt", h, gateway_key, thief);
+    hand_back_file("back-other.txt", h, thief_text, device_key);
+    hand_back_file("back.txt", h, gateway_key, device_key);
+    static const struct {
+        const char *file;
+        const char *reason;
+    } refusals[] = {{"back-thief.txt", "(custody_not_holder)"},
+                    {"back-other.txt", "(custody_other_holder)"}};
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        snprintf(args, sizeof args, "notes redeem --entity %s --file %s", device_entity,
+                 refusals[i].file);
+        CU_ASSERT_EQUAL(online(args), 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "line 1 refused"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, refusals[i].reason));
+    }
+    CU_ASSERT_EQUAL(online("notes redeem --entity le-0000000000000000 --file back.txt"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(entity_unknown)"));
+    snprintf(args, sizeof args, "notes redeem --entity %s --file back.txt", device_entity);
+    CU_ASSERT_EQUAL(online(args), 0);
+    CU_ASSERT_STRING_EQUAL(out, "redeemed 1 notes\n");
+    CU_ASSERT_EQUAL(run("sqlite3 l.db \"SELECT kind, amount_minor, payee_entity = '%s' FROM "
+                        "transfers ORDER BY position DESC LIMIT 1; SELECT balance FROM accounts "
+                        "WHERE kind = 'notes'; SELECT balance FROM accounts WHERE kind = "
+                        "'entity' AND entity_id = '%s'; SELECT count(*), sum(denomination_minor) "
+                        "FROM notes WHERE state = 0\"",
+                        device_entity, device_entity),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "17|100|1\n550\n100\n4|1150\n");
+    CU_ASSERT_EQUAL(online(args), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(note_double_spend)"));
+    fogpay_key_free(thief);
+}
+
+/* The device, holding the 1.00 and the 0.50 note of tender (in either
+ * order; the stock 5.00 x 2 and 0.50 x 1), pays dev-p 0.50 with change.
+ * With the 1.00 note alone the stock, the note in it, cannot make both
+ * the payee's 0.50 and the payer's 0.50: refused (note_change_short),
+ * nothing moves. With both notes the payee gets 0.50 and the payer 1.00
+ * back, each by a custody entry the gateway signs; the value out with
+ * devices is what it was. */
+static void pay_with_change(const fogpay_held_note *tender, const char *device_text)
+{
+    const fogpay_held_note *one = note_value(&tender[0]) == 100 ? &tender[0] : &tender[1];
+    CU_ASSERT_EQUAL_FATAL(note_value(one), 100);
+    CU_ASSERT_EQUAL(run("sqlite3 l.db 'SELECT count(*) FROM note_movements; SELECT balance FROM "
+                        "accounts WHERE kind = \"notes\"'"),
+                    0);
+    static char before[OUT_MAX];
+    memcpy(before, out, sizeof before);
+    pay_notes(one, 1, 50, gateway_key, device_key);
+    fogpay_receipt r;
+    fogpay_held_note change;
+    bool is_note = true;
+    CU_ASSERT_FATAL(receive(&r, &change, &is_note));
+    CU_ASSERT(!is_note);
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_REJECTED);
+    CU_ASSERT_EQUAL(r.reason, FOGPAY_ERR_NOTE_CHANGE_SHORT);
+    CU_ASSERT_EQUAL(run("sqlite3 l.db 'SELECT count(*) FROM note_movements; SELECT balance FROM "
+                        "accounts WHERE kind = \"notes\"'"),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, before);
+    pay_notes(tender, 2, 50, gateway_key, device_key);
+    CU_ASSERT_FATAL(receive(&r, &change, &is_note));
+    CU_ASSERT_FATAL(is_note); /* the change before the receipt */
+    CU_ASSERT_EQUAL(note_value(&change), 100);
+    fogpay_held_note kept = change;
+    fogpay_bytes payload;
+    fogpay_custody c;
+    CU_ASSERT_EQUAL(
+        fogpay_cose_sign1_open(change.custody, change.custody_len, gateway_verify, NULL, &payload),
+        FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_custody_decode(payload.ptr, payload.len, &c), FOGPAY_OK);
+    CU_ASSERT_STRING_EQUAL(c.holder_key, device_text);
+    CU_ASSERT_FATAL(receive(&r, &change, &is_note));
+    CU_ASSERT(!is_note);
+    CU_ASSERT_EQUAL(r.kind, FOGPAY_RECEIPT_NOTE_PAYMENT);
+    CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_STORED);
+    CU_ASSERT_EQUAL(r.note_count, 2);
+    CU_ASSERT_EQUAL(run("sqlite3 l.db \"SELECT holder_device, count(*), sum(denomination_minor) "
+                        "FROM notes WHERE state = 1 AND holder_device IN ('" DEVICE "', 'dev-p') "
+                        "GROUP BY holder_device ORDER BY holder_device; SELECT balance FROM "
+                        "accounts WHERE kind = 'notes'; SELECT count(*), sum(denomination_minor) "
+                        "FROM notes WHERE state = 0\""),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "dev-p|2|550\n" DEVICE "|1|100\n650\n3|1050\n");
+    CU_ASSERT_EQUAL(run("sqlite3 l.db 'SELECT kind, count(*) FROM note_movements WHERE kind >= 4 "
+                        "GROUP BY kind'"),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "4|2\n5|2\n");
+    redeem_to_entity(&kept);
 }
 
 static void test_withdraw(void)
@@ -537,6 +698,8 @@ static void test_withdraw(void)
     CU_ASSERT_FATAL(receive(&r, &notes[0], &is_note));
     CU_ASSERT_EQUAL(r.status, FOGPAY_STATUS_STORED);
     CU_ASSERT_EQUAL(r.note_count, 1);
+    CU_ASSERT_EQUAL(payee_notes(payee), 1);
+    pay_with_change(&notes_kept[1], device_text);
     CU_ASSERT_EQUAL(payee_notes(payee), 1);
     MQTTClient_disconnect(payee, 1000);
     MQTTClient_destroy(&payee);
@@ -676,6 +839,48 @@ static void test_offline(void)
     CU_ASSERT_EQUAL(run("%s --db l.db verify", fogpayctl), 0);
 }
 
+/* The notes that came back from devices into the stock (the entity's
+ * 1.00, the agent's 0.50) go back to the issuer: exported by the gateway
+ * (fogpayctl notes export-returned), taken back by the issuer
+ * (fogpay-issuer redeem), so that circulation falls by their value; the
+ * issuer's circulation is then the gateway's register of notes out of the
+ * issuer's hands plus the three notes the gateway never took (r, d, e:
+ * 15.00). The same file again is refused; nothing is left to export. */
+static void test_back_to_issuer(void)
+{
+    CU_ASSERT_EQUAL(issue("i.db", "circulation"), 0);
+    CU_ASSERT_STRING_EQUAL(out, "EUR 10 34.00\n");
+    CU_ASSERT_EQUAL(run("%s --db l.db --note-issuers issuers.txt notes export-returned --key "
+                        "gateway.key --out returned.txt",
+                        fogpayctl),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "returned 2 notes\n");
+    CU_ASSERT_EQUAL(run("wc -l < returned.txt"), 0);
+    CU_ASSERT_STRING_EQUAL(out, "2\n");
+    char args[512];
+    snprintf(args, sizeof args, "redeem --file a.txt --from %s", gateway_key);
+    CU_ASSERT_EQUAL(issue("i.db", args), 1); /* not handed back: the issuer's own entries */
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "line 1 refused"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(custody_not_holder)"));
+    snprintf(args, sizeof args, "redeem --file returned.txt --from %s", gateway_key);
+    CU_ASSERT_EQUAL(issue("i.db", args), 0);
+    CU_ASSERT_STRING_EQUAL(out, "redeemed 2 notes\n");
+    CU_ASSERT_EQUAL(issue("i.db", "circulation"), 0);
+    CU_ASSERT_STRING_EQUAL(out, "EUR 8 32.50\n");
+    CU_ASSERT_EQUAL(run("sqlite3 l.db 'SELECT state, count(*), sum(denomination_minor) FROM notes "
+                        "GROUP BY state = 2 ORDER BY state = 2'"),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "0|5|1750\n2|2|150\n"); /* 17.50 + 15.00 = 32.50 */
+    CU_ASSERT_EQUAL(issue("i.db", args), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(note_double_spend)"));
+    CU_ASSERT_EQUAL(run("%s --db l.db --note-issuers issuers.txt notes export-returned --key "
+                        "gateway.key --out again.txt",
+                        fogpayctl),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "returned 0 notes\n");
+    CU_ASSERT_EQUAL(run("%s --db l.db verify", fogpayctl), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -698,5 +903,7 @@ int main(int argc, char **argv)
     CU_add_test(s, "a device withdraws notes over MQTT; a refusal moves nothing", test_withdraw);
     CU_add_test(s, "the agent withdraws notes and lists them", test_agent_withdraw);
     CU_add_test(s, "offline: refused without the issuers, loaded with them", test_offline);
+    CU_add_test(s, "the stock's returned notes back to the issuer: circulation falls",
+                test_back_to_issuer);
     return testutil_run();
 }
