@@ -762,7 +762,7 @@ static void test_errors(void)
         CU_ASSERT_EQUAL(fogpay_error_is_reason((fogpay_error)e) != 0,
                         (e >= 1 && e < 60) || (e >= 100 && e < 200));
     }
-    CU_ASSERT_EQUAL(named, 138);
+    CU_ASSERT_EQUAL(named, 139);
     CU_ASSERT(fogpay_error_is_transient(FOGPAY_ERR_TOO_MANY_PENDING));
     CU_ASSERT(fogpay_error_is_transient(FOGPAY_ERR_CHAIN_GAP));
     CU_ASSERT(!fogpay_error_is_transient(FOGPAY_ERR_CHAIN_FORK));
