@@ -3,14 +3,14 @@
  * and fogpay_message_peek_seq(), which the gateway runs on every withdrawal
  * of notes a device publishes.
  *
- * The check is fuzz_device_message() (fuzz_device_message.h): refused with
+ * The check is fuzz_device_message() (device_message_check.h): refused with
  * a reason, or re-encoded byte for byte with fogpay_note_withdraw_encode()
  * and the same seq peeked.
  */
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fuzz_device_message.h"
+#include "device_message_check.h"
 #include "fogpay_message.h"
 #include "fogpay_note.h"
 

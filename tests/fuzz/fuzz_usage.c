@@ -3,14 +3,14 @@
  * fogpay_message_peek_seq(), which the gateway runs on every usage a device
  * publishes.
  *
- * The check is fuzz_device_message() (fuzz_device_message.h): refused with
+ * The check is fuzz_device_message() (device_message_check.h): refused with
  * a reason, or re-encoded byte for byte with fogpay_usage_encode() and the
  * same seq peeked.
  */
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fuzz_device_message.h"
+#include "device_message_check.h"
 #include "fogpay_message.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,5 +1,5 @@
 /*
- * fuzz_device_message.h - the one check of the libFuzzer targets of the
+ * device_message_check.h - the one check of the libFuzzer targets of the
  * signed messages a device publishes with a seq (intent, usage, bind, hold
  * message, note withdrawal): any input is either refused with an error of
  * the malformed-input or policy group (fogpay_error_is_reason()), or

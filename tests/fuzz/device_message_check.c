@@ -1,8 +1,8 @@
 /*
- * fuzz_device_message.c - the check shared by the libFuzzer targets of a
- * device's signed messages with a seq (fuzz_device_message.h).
+ * device_message_check.c - the check shared by the libFuzzer targets of a
+ * device's signed messages with a seq (device_message_check.h).
  */
-#include "fuzz_device_message.h"
+#include "device_message_check.h"
 
 #include <stdlib.h>
 #include <string.h>
