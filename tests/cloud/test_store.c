@@ -1195,7 +1195,11 @@ static void store_exec(const char *conninfo, const char *sql)
 }
 
 /* The events table as version 2 had it (no key event kinds), rows kept. */
+/* What versions before the note chain did not have. */
+#define STORE_NOTES_DROP "DROP TABLE note_homes; DROP TABLE note_movements; "
+
 #define STORE_EVENTS_V2                                                                            \
+    STORE_NOTES_DROP                                                                               \
     "CREATE TABLE events_v2 (gateway_id TEXT NOT NULL REFERENCES gateways (id),"                   \
     " position BIGINT NOT NULL CHECK (position >= 1),"                                             \
     " kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 3),"                                          \
@@ -1243,6 +1247,7 @@ static void test_version_2_migrated(void)
 /* The events table as version 3 had it (no product kinds, every event a
  * device's), rows kept, and no transfer_legs. */
 #define STORE_EVENTS_V3                                                                            \
+    STORE_NOTES_DROP                                                                               \
     "DROP TABLE transfer_legs;"                                                                    \
     " CREATE TABLE events_v3 (gateway_id TEXT NOT NULL REFERENCES gateways (id),"                  \
     " position BIGINT NOT NULL CHECK (position >= 1),"                                             \
