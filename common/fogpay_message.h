@@ -348,10 +348,11 @@ typedef struct fogpay_event {
     uint8_t erased_fields; /* key 36, erasure: FOGPAY_ERASED_* of what was held */
 } fogpay_event;
 
-/* The two chains a gateway syncs upstream, each in batches of its own. */
+/* The chains a gateway keeps for upstream, each in batches of its own. */
 typedef enum fogpay_stream {
     FOGPAY_STREAM_TRANSFERS = 0, /* batch key 8: transfer records */
     FOGPAY_STREAM_EVENTS = 1,    /* batch key 9: event records */
+    FOGPAY_STREAM_NOTES = 2,     /* the note movement chain (note.cddl, note-movement) */
 } fogpay_stream;
 
 /* Header of an upstream batch (schemas/batch.cddl); key 8 (transfers) or
