@@ -211,8 +211,8 @@ typedef int (*fogpay_store_event_visit)(void *ctx, const char *gateway_id, const
 fogpay_error fogpay_store_events(fogpay_store *s, const fogpay_store_filter *f,
                                  fogpay_store_event_visit visit, void *ctx);
 
-/* Checks the whole store: for every gateway and each of its two chains
- * (transfers, events), positions contiguous from 1, every chain hash
+/* Checks the whole store: for every gateway and each of its three chains
+ * (transfers, events, note movements), positions contiguous from 1, every chain hash
  * recomputed from the stored record bytes, every record decoding to exactly
  * the stored columns, the head equal to the last row.
  * FOGPAY_OK with *checked the count of transfers, or

@@ -58,6 +58,11 @@
 #define STORE_NOTE_HEAD_SQL(p1)                                                                    \
     "SELECT position, hash FROM note_movements WHERE gateway_id = " p1                             \
     " ORDER BY position DESC LIMIT 1"
+#define STORE_NOTE_PAGE_SQL(p1, p2, p3)                                                            \
+    "SELECT " STORE_NOTE_COLUMNS " FROM note_movements WHERE gateway_id = " p1                     \
+    " AND position > " p2 " ORDER BY position LIMIT " p3
+/* Largest note movement kind a row may hold (fogpay_note_movement_kind). */
+#define STORE_NOTE_KIND_MAX 6
 #define STORE_NOTE_HOME_GET_SQL(p1)                                                                \
     "SELECT gateway_id, position, time_ms FROM note_homes WHERE serial = " p1
 
@@ -79,8 +84,10 @@ typedef enum store_txn {
 typedef struct store_row {
     char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1];
     union {
-        fogpay_transfer t; /* FOGPAY_STREAM_TRANSFERS */
-        fogpay_event e;    /* FOGPAY_STREAM_EVENTS */
+        fogpay_transfer t;      /* FOGPAY_STREAM_TRANSFERS */
+        fogpay_event e;         /* FOGPAY_STREAM_EVENTS */
+        fogpay_note_movement m; /* FOGPAY_STREAM_NOTES: position, kind, time_ms, serial,
+                                 * device_id */
     };
     uint8_t record[FOGPAY_RECORD_BYTES_MAX];
     size_t record_len;
@@ -144,7 +151,8 @@ typedef struct store_engine {
      * events or note_movements); FOGPAY_ERR_NOT_FOUND when there is none. */
     fogpay_error (*chain_hash)(fogpay_store *s, fogpay_stream stream, const char *gateway_id,
                                uint64_t position, uint8_t hash[FOGPAY_HASH_BYTES]);
-    /* The rows of stream's chain that match f (its limit already resolved,
+    /* The rows of stream's chain that match f (of the note chain, only
+     * f's gateway, after_position and limit count) (its limit already resolved,
      * 1..FOGPAY_STORE_LIST_MAX; after_gateway never NULL) in (gateway_id,
      * position) order; *count receives how many were visited. The entity
      * filter matches either side of a transfer, an event's entity_id. */

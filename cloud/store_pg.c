@@ -153,6 +153,10 @@ static const pg_statement pg__sql_note_hash = {
     {PG_OID_TEXT, PG_OID_INT8}};
 static const pg_statement pg__sql_note_head = {
     "fogpay_note_head", STORE_NOTE_HEAD_SQL("$1"), 1, {PG_OID_TEXT}};
+static const pg_statement pg__sql_note_page = {"fogpay_note_page",
+                                               STORE_NOTE_PAGE_SQL("$1", "$2", "$3"),
+                                               3,
+                                               {PG_OID_TEXT, PG_OID_INT8, PG_OID_INT8}};
 static const pg_statement pg__sql_note_home_get = {
     "fogpay_note_home_get", STORE_NOTE_HOME_GET_SQL("$1"), 1, {PG_OID_BYTEA}};
 
@@ -162,7 +166,7 @@ static const pg_statement *const pg__statements[] = {
     &pg__sql_chain_hash,      &pg__sql_event_insert,     &pg__sql_event_hash,
     &pg__sql_gateway_set_key, &pg__sql_leg_insert,       &pg__sql_note_insert,
     &pg__sql_note_home_set,   &pg__sql_note_hash,        &pg__sql_note_head,
-    &pg__sql_note_home_get,
+    &pg__sql_note_home_get,   &pg__sql_note_page,
 };
 
 /* Parameters of a transfer or event page: $1 after gateway, $2 after position,
@@ -399,6 +403,36 @@ static void pg__event_row_read(const PGresult *res, int r, store_row *row)
         row->problem = "the chain hash is not 32 bytes";
     }
     e->kind = (uint8_t)kind;
+    int len = PQgetlength(res, r, 6);
+    if (PQgetisnull(res, r, 6) || len <= 0 || len > FOGPAY_RECORD_BYTES_MAX) {
+        row->problem = row->problem ? row->problem : "the record is not 1 to 384 bytes";
+    } else {
+        memcpy(row->record, PQgetvalue(res, r, 6), (size_t)len);
+        row->record_len = (size_t)len;
+    }
+}
+
+/* Reads a note movement row (STORE_NOTE_COLUMNS from column 0). */
+static void pg__note_row_read(const PGresult *res, int r, store_row *row)
+{
+    memset(row, 0, sizeof *row);
+    fogpay_note_movement *m = &row->m;
+    uint64_t kind = 0;
+    if (!pg__text(res, r, 0, row->gateway_id, sizeof row->gateway_id) ||
+        !pg__u64(res, r, 1, &m->position)) {
+        row->problem = "its gateway id or position is not of its type";
+    } else if (!pg__u64(res, r, 2, &kind) || !pg__u64(res, r, 3, &m->time_ms) ||
+               kind > STORE_NOTE_KIND_MAX) {
+        row->problem = "a number column is out of its range";
+    } else if (PQgetisnull(res, r, 4) || PQgetlength(res, r, 4) != FOGPAY_NOTE_SERIAL_BYTES ||
+               !pg__text(res, r, 5, m->device_id, sizeof m->device_id)) {
+        row->problem = "the serial is not 16 bytes or the device id is over its limit";
+    } else if (!pg__hash(res, r, 7, false, row->hash)) {
+        row->problem = "the chain hash is not 32 bytes";
+    } else {
+        memcpy(m->serial, PQgetvalue(res, r, 4), FOGPAY_NOTE_SERIAL_BYTES);
+    }
+    m->kind = (uint8_t)kind;
     int len = PQgetlength(res, r, 6);
     if (PQgetisnull(res, r, 6) || len <= 0 || len > FOGPAY_RECORD_BYTES_MAX) {
         row->problem = row->problem ? row->problem : "the record is not 1 to 384 bytes";
@@ -1008,12 +1042,24 @@ static fogpay_error pg__page(fogpay_store *s, fogpay_stream stream, const fogpay
                              store_row_visit visit, void *ctx, uint32_t *count)
 {
     bool events = stream == FOGPAY_STREAM_EVENTS;
+    bool notes = stream == FOGPAY_STREAM_NOTES;
     PGresult *res = NULL;
     *count = 0;
-    fogpay_error err = pg__page_run(s, events, f, &res);
+    fogpay_error err = FOGPAY_OK;
+    if (notes) {
+        pg_params p = {0};
+        pg__add_text(&p, f->gateway_id);
+        pg__add_u64(&p, f->after_position);
+        pg__add_u64(&p, f->limit);
+        err = pg__run(s, pg__sql_note_page.name, &p, PGRES_TUPLES_OK, "read note movements", &res);
+    } else {
+        err = pg__page_run(s, events, f, &res);
+    }
     store_row row;
     for (int r = 0; err == FOGPAY_OK && r < PQntuples(res); r++) {
-        if (events) {
+        if (notes) {
+            pg__note_row_read(res, r, &row);
+        } else if (events) {
             pg__event_row_read(res, r, &row);
         } else {
             pg__row_read(res, r, &row);

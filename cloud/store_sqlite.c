@@ -66,6 +66,7 @@ typedef enum sqlite_stmt_id {
     SQLITE_STMT_NOTE_HASH,
     SQLITE_STMT_NOTE_HEAD,
     SQLITE_STMT_NOTE_HOME_GET,
+    SQLITE_STMT_NOTE_PAGE,
     SQLITE_STMT_FIXED_COUNT
 } sqlite_stmt_id;
 
@@ -111,6 +112,7 @@ static const char *const sqlite__sql[SQLITE_STMT_FIXED_COUNT] = {
         "SELECT hash FROM note_movements WHERE gateway_id = ?1 AND position = ?2",
     [SQLITE_STMT_NOTE_HEAD] = STORE_NOTE_HEAD_SQL("?1"),
     [SQLITE_STMT_NOTE_HOME_GET] = STORE_NOTE_HOME_GET_SQL("?1"),
+    [SQLITE_STMT_NOTE_PAGE] = STORE_NOTE_PAGE_SQL("?1", "?2", "?3"),
 };
 
 typedef struct store_sqlite {
@@ -313,6 +315,38 @@ static void sqlite__event_row_read(sqlite3_stmt *st, store_row *row)
         row->problem = "the chain hash is not 32 bytes";
     }
     e->kind = (uint8_t)kind;
+    const void *record = sqlite3_column_blob(st, 6);
+    int len = sqlite3_column_bytes(st, 6);
+    if (record == NULL || len <= 0 || len > FOGPAY_RECORD_BYTES_MAX) {
+        row->problem = row->problem ? row->problem : "the record is not 1 to 384 bytes";
+    } else {
+        memcpy(row->record, record, (size_t)len);
+        row->record_len = (size_t)len;
+    }
+}
+
+/* Reads a note movement row (STORE_NOTE_COLUMNS from column 0). */
+static void sqlite__note_row_read(sqlite3_stmt *st, store_row *row)
+{
+    memset(row, 0, sizeof *row);
+    fogpay_note_movement *m = &row->m;
+    uint64_t kind = 0;
+    const void *serial = sqlite3_column_blob(st, 4);
+    if (!sqlite__text(st, 0, row->gateway_id, sizeof row->gateway_id) ||
+        !sqlite__u64(st, 1, &m->position)) {
+        row->problem = "its gateway id or position is not of its type";
+    } else if (!sqlite__u64(st, 2, &kind) || !sqlite__u64(st, 3, &m->time_ms) ||
+               kind > STORE_NOTE_KIND_MAX) {
+        row->problem = "a number column is out of its range";
+    } else if (serial == NULL || sqlite3_column_bytes(st, 4) != FOGPAY_NOTE_SERIAL_BYTES ||
+               !sqlite__text(st, 5, m->device_id, sizeof m->device_id)) {
+        row->problem = "the serial is not 16 bytes or the device id is over its limit";
+    } else if (!sqlite__hash(st, 7, false, row->hash)) {
+        row->problem = "the chain hash is not 32 bytes";
+    } else {
+        memcpy(m->serial, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    }
+    m->kind = (uint8_t)kind;
     const void *record = sqlite3_column_blob(st, 6);
     int len = sqlite3_column_bytes(st, 6);
     if (record == NULL || len <= 0 || len > FOGPAY_RECORD_BYTES_MAX) {
@@ -777,12 +811,23 @@ static fogpay_error sqlite__page(fogpay_store *s, fogpay_stream stream,
 {
     store_sqlite *q = sqlite__state(s);
     bool events = stream == FOGPAY_STREAM_EVENTS;
-    sqlite3_stmt *st = sqlite__page_bind(q, events ? q->event_page : q->page, f);
+    bool notes = stream == FOGPAY_STREAM_NOTES;
+    sqlite3_stmt *st = NULL;
+    if (notes) {
+        st = q->stmt[SQLITE_STMT_NOTE_PAGE];
+        sqlite__bind_text(q, st, 1, f->gateway_id);
+        sqlite__bind_u64(q, st, 2, f->after_position);
+        sqlite__bind_u64(q, st, 3, f->limit);
+    } else {
+        st = sqlite__page_bind(q, events ? q->event_page : q->page, f);
+    }
     *count = 0;
     int rc;
     store_row row;
     while ((rc = sqlite__step(q, st)) == SQLITE_ROW) {
-        if (events) {
+        if (notes) {
+            sqlite__note_row_read(st, &row);
+        } else if (events) {
             sqlite__event_row_read(st, &row);
         } else {
             sqlite__row_read(st, &row);
@@ -794,7 +839,10 @@ static fogpay_error sqlite__page(fogpay_store *s, fogpay_stream stream,
     }
     fogpay_error err = FOGPAY_OK;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        err = sqlite__error(s, q->db, rc, events ? "read events" : "read transfers");
+        err = sqlite__error(s, q->db, rc,
+                            notes    ? "read note movements"
+                            : events ? "read events"
+                                     : "read transfers");
     }
     sqlite__finish(st);
     return err;

@@ -1273,6 +1273,20 @@ static void test_notes_append_moves_homes(void)
     uint8_t other[FOGPAY_NOTE_SERIAL_BYTES];
     memset(other, 0x22, sizeof other);
     CU_ASSERT_EQUAL(fogpay_store_note_home_get(s, other, &home), FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_store_verify(s, NULL, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_store_close(s);
+    /* A movement's device edited: verification names the note chain there. */
+    store_exec(conninfo, "UPDATE note_movements SET device_id = 'dev-c' WHERE position = 2");
+    s = open_store(conninfo, false);
+    char bad_gateway[FOGPAY_GATEWAY_ID_MAX + 1] = "";
+    uint64_t bad_position = 0;
+    char problem[256] = "";
+    CU_ASSERT_EQUAL(
+        fogpay_store_verify(s, NULL, bad_gateway, &bad_position, problem, sizeof problem),
+        FOGPAY_ERR_LEDGER_CORRUPT);
+    CU_ASSERT_STRING_EQUAL(bad_gateway, "gw-a");
+    CU_ASSERT_EQUAL(bad_position, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(problem, "note movement chain"));
     fogpay_store_close(s);
 }
 
