@@ -616,8 +616,7 @@ static fogpay_error store__hash_at(fogpay_store *s, fogpay_stream stream, const 
         return err;
     }
     if (position == 0 || position > STORE_INT_MAX) {
-        store__note(s, "there is no %s chain hash at position %llu",
-                    stream == FOGPAY_STREAM_EVENTS ? "event" : "transfer",
+        store__note(s, "there is no %s chain hash at position %llu", store__chain_noun(stream),
                     (unsigned long long)position);
         return FOGPAY_ERR_NOT_FOUND;
     }
@@ -634,6 +633,12 @@ fogpay_error fogpay_store_event_hash(fogpay_store *s, const char *gateway_id, ui
                                      uint8_t hash[FOGPAY_HASH_BYTES])
 {
     return store__hash_at(s, FOGPAY_STREAM_EVENTS, gateway_id, position, hash);
+}
+
+fogpay_error fogpay_store_note_hash(fogpay_store *s, const char *gateway_id, uint64_t position,
+                                    uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    return store__hash_at(s, FOGPAY_STREAM_NOTES, gateway_id, position, hash);
 }
 
 /* Queries. */

@@ -160,6 +160,11 @@ fogpay_error fogpay_store_append_notes(fogpay_store *s, const char *gateway_id,
 fogpay_error fogpay_store_note_head(fogpay_store *s, const char *gateway_id, uint64_t *position,
                                     uint8_t hash[FOGPAY_HASH_BYTES]);
 
+/* The stored note chain hash at a position; FOGPAY_ERR_NOT_FOUND beyond
+ * the note chain's head or at 0. */
+fogpay_error fogpay_store_note_hash(fogpay_store *s, const char *gateway_id, uint64_t position,
+                                    uint8_t hash[FOGPAY_HASH_BYTES]);
+
 /* A note's home: the gateway whose note chain moved it last, the position
  * of that movement there and its time. */
 typedef struct fogpay_store_note_home {
