@@ -16,7 +16,9 @@
 -- office's questions; cloud_migrate_3.sql takes a version 3 store there.
 -- Version 5 takes the transfer kinds 12 to 18 and the event kinds 13 to 20
 -- of financing, bearer notes, pay-per-use and the operator's requests;
--- cloud_migrate_4.sql takes a version 4 store there.
+-- cloud_migrate_4.sql takes a version 4 store there. Version 5 also holds
+-- each gateway's note movement chain and the register of every note's
+-- home gateway (note_movements, note_homes, at the end of this file).
 --
 -- One text for both engines. cloud/store_sqlite.c and cloud/store_pg.c embed
 -- this file at build time (schemas/meson.build) and run it, unchanged, inside
