@@ -45,6 +45,8 @@ struct fogpay_ingest {
     fogpay_store_record *records;      /* FOGPAY_BATCH_RECORDS_MAX, owned; views into the message */
     fogpay_event *events;              /* FOGPAY_BATCH_RECORDS_MAX, owned */
     fogpay_store_event *event_records; /* the same for a batch of events */
+    fogpay_note_movement *notes;       /* FOGPAY_BATCH_RECORDS_MAX, owned */
+    fogpay_store_note *note_records;   /* the same for a batch of note movements */
 };
 
 /* The head of one of a gateway's chains, as the store holds it. */
@@ -69,7 +71,10 @@ fogpay_error fogpay_ingest_create(fogpay_store *store, const fogpay_key *cloud_k
     in->records = calloc(FOGPAY_BATCH_RECORDS_MAX, sizeof *in->records);
     in->events = calloc(FOGPAY_BATCH_RECORDS_MAX, sizeof *in->events);
     in->event_records = calloc(FOGPAY_BATCH_RECORDS_MAX, sizeof *in->event_records);
-    fogpay_error err = in->transfers && in->records && in->events && in->event_records
+    in->notes = calloc(FOGPAY_BATCH_RECORDS_MAX, sizeof *in->notes);
+    in->note_records = calloc(FOGPAY_BATCH_RECORDS_MAX, sizeof *in->note_records);
+    fogpay_error err = in->transfers && in->records && in->events && in->event_records &&
+                               in->notes && in->note_records
                            ? FOGPAY_OK
                            : FOGPAY_ERR_NO_MEMORY;
     if (err == FOGPAY_OK) {
@@ -92,6 +97,8 @@ void fogpay_ingest_destroy(fogpay_ingest *in)
     free(in->records);
     free(in->events);
     free(in->event_records);
+    free(in->notes);
+    free(in->note_records);
     free(in);
 }
 
@@ -211,8 +218,9 @@ static fogpay_error ingest_check_sender(fogpay_ingest *in, const char *topic_gat
 /* The chain hash slot of record i of the batch in hand. */
 static uint8_t *ingest_record_hash(fogpay_ingest *in, size_t i)
 {
-    return in->header.stream == FOGPAY_STREAM_EVENTS ? in->event_records[i].hash
-                                                     : in->records[i].hash;
+    return in->header.stream == FOGPAY_STREAM_NOTES    ? in->note_records[i].hash
+           : in->header.stream == FOGPAY_STREAM_EVENTS ? in->event_records[i].hash
+                                                       : in->records[i].hash;
 }
 
 /* Reads the next record of the batch's stream into slot i (when i is in
@@ -223,6 +231,17 @@ static fogpay_error ingest_next_record(fogpay_ingest *in, fogpay_batch_reader *r
 {
     bool room = i < FOGPAY_BATCH_RECORDS_MAX;
     fogpay_error err;
+    if (in->header.stream == FOGPAY_STREAM_NOTES) {
+        fogpay_note_movement m;
+        err = fogpay_batch_next_note(reader, &m, record);
+        if (err == FOGPAY_OK && room) {
+            in->notes[i] = m;
+            in->note_records[i] = (fogpay_store_note){
+                .movement = &in->notes[i], .record = record->ptr, .record_len = record->len};
+        }
+        *position = m.position;
+        return err;
+    }
     if (in->header.stream == FOGPAY_STREAM_EVENTS) {
         fogpay_event e;
         err = fogpay_batch_next_event(reader, &e, record);
@@ -307,14 +326,18 @@ static const uint8_t *ingest_batch_hash(fogpay_ingest *in, uint64_t position)
     return ingest_record_hash(in, (size_t)(position - in->header.first_position));
 }
 
-/* The head of the batch's chain in the gateway row gw. */
-static ingest_head ingest_head_of(const fogpay_ingest *in, const fogpay_store_gateway *gw)
+/* The head of the batch's chain: in the gateway row gw, or for the note
+ * chain its last stored row. */
+static fogpay_error ingest_head_of(const fogpay_ingest *in, const fogpay_store_gateway *gw,
+                                   ingest_head *head)
 {
-    ingest_head head;
+    if (in->header.stream == FOGPAY_STREAM_NOTES) {
+        return fogpay_store_note_head(in->store, gw->gateway_id, &head->position, head->hash);
+    }
     bool events = in->header.stream == FOGPAY_STREAM_EVENTS;
-    head.position = events ? gw->event_position : gw->position;
-    memcpy(head.hash, events ? gw->event_hash : gw->hash, FOGPAY_HASH_BYTES);
-    return head;
+    head->position = events ? gw->event_position : gw->position;
+    memcpy(head->hash, events ? gw->event_hash : gw->hash, FOGPAY_HASH_BYTES);
+    return FOGPAY_OK;
 }
 
 /* A batch that ends at or before the head: stored before if the stored
@@ -325,7 +348,9 @@ static fogpay_error ingest_duplicate(fogpay_ingest *in, const char *gateway_id,
     const fogpay_batch_header *h = &in->header;
     uint8_t stored[FOGPAY_HASH_BYTES];
     fogpay_error err =
-        h->stream == FOGPAY_STREAM_EVENTS
+        h->stream == FOGPAY_STREAM_NOTES
+            ? fogpay_store_note_hash(in->store, gateway_id, h->last_position, stored)
+        : h->stream == FOGPAY_STREAM_EVENTS
             ? fogpay_store_event_hash(in->store, gateway_id, h->last_position, stored)
             : fogpay_store_chain_hash(in->store, gateway_id, h->last_position, stored);
     if (err != FOGPAY_OK) {
@@ -349,6 +374,10 @@ static fogpay_error ingest_append(fogpay_ingest *in, const char *gateway_id,
                                   const ingest_head *head, size_t skip, size_t n, uint64_t now_ms)
 {
     const fogpay_batch_header *h = &in->header;
+    if (h->stream == FOGPAY_STREAM_NOTES) {
+        return fogpay_store_append_notes(in->store, gateway_id, head->position, head->hash,
+                                         in->note_records + skip, n, h->batch_seq, now_ms);
+    }
     if (h->stream == FOGPAY_STREAM_EVENTS) {
         return fogpay_store_append_events(in->store, gateway_id, head->position, head->hash,
                                           in->event_records + skip, n, h->batch_seq, now_ms);
@@ -364,8 +393,13 @@ static fogpay_error ingest_place(fogpay_ingest *in, const fogpay_store_gateway *
                                  bool *moved, fogpay_ingest_result *out)
 {
     const fogpay_batch_header *h = &in->header;
-    const ingest_head head = ingest_head_of(in, gw);
+    ingest_head head;
     *moved = false;
+    fogpay_error err = ingest_head_of(in, gw, &head);
+    if (err != FOGPAY_OK) {
+        return ingest_set(out, FOGPAY_INGEST_FAILED, err, "reading the chain's head: %s",
+                          fogpay_store_last_message(in->store));
+    }
     if (h->last_position <= head.position) {
         return ingest_duplicate(in, gw->gateway_id, &head, out);
     }
@@ -385,7 +419,7 @@ static fogpay_error ingest_place(fogpay_ingest *in, const fogpay_store_gateway *
     }
     size_t skip = (size_t)(head.position + 1 - h->first_position);
     size_t n = h->record_count - skip;
-    fogpay_error err = ingest_append(in, gw->gateway_id, &head, skip, n, now_ms);
+    err = ingest_append(in, gw->gateway_id, &head, skip, n, now_ms);
     if (err == FOGPAY_ERR_CHAIN_MISMATCH) {
         *moved = true;
         return err;
@@ -413,7 +447,12 @@ fogpay_error fogpay_ingest_batch(fogpay_ingest *in, const char *topic_gateway, c
     }
     err = ingest_read_records(in, &reader, out);
     if (err == FOGPAY_ERR_CHAIN_MISMATCH) {
-        const ingest_head head = ingest_head_of(in, &gw);
+        ingest_head head;
+        fogpay_error head_err = ingest_head_of(in, &gw, &head);
+        if (head_err != FOGPAY_OK) {
+            return ingest_set(out, FOGPAY_INGEST_FAILED, head_err, "reading the chain's head: %s",
+                              fogpay_store_last_message(in->store));
+        }
         ingest_ack(in, out, FOGPAY_ACK_REFUSED, head.position, head.hash, 0);
         return out->reason;
     }
@@ -453,7 +492,10 @@ void fogpay_ingest_format(const fogpay_ingest_result *r, char *out, size_t cap)
 {
     snprintf(out, cap,
              "gateway %s batch %" PRIu64 " %spositions %" PRIu64 "..%" PRIu64 ": %s (%s: %s; %s)%s",
-             r->gateway_id, r->batch_seq, r->stream == FOGPAY_STREAM_EVENTS ? "events " : "",
+             r->gateway_id, r->batch_seq,
+             r->stream == FOGPAY_STREAM_NOTES    ? "note movements "
+             : r->stream == FOGPAY_STREAM_EVENTS ? "events "
+                                                 : "",
              r->first_position, r->last_position, fogpay_ingest_outcome_name(r->outcome),
              fogpay_error_name(r->reason), fogpay_error_string(r->reason), r->detail,
              r->ack_len ? "" : "; no ack");

@@ -330,20 +330,36 @@ fogpay_error fogpay_store_gateway_list(fogpay_store *s, fogpay_store_gateway_vis
 
 /* Appending. */
 
-/* One append of either chain: which, and its n rows (records for
- * transfers, events for events; the other NULL). Views of the caller's. */
+/* One append of any chain: which, and its n rows (records for
+ * transfers, events for events, notes for note movements; the others
+ * NULL). Views of the caller's. */
 typedef struct store_append {
     fogpay_stream stream;
     const fogpay_store_record *records;
     const fogpay_store_event *events;
+    const fogpay_store_note *notes;
     size_t n;
 } store_append;
+
+static const char *store__chain_noun(fogpay_stream stream)
+{
+    return stream == FOGPAY_STREAM_EVENTS  ? "event"
+           : stream == FOGPAY_STREAM_NOTES ? "note movement"
+                                           : "transfer";
+}
 
 /* The position, record bytes and chain hash of row i of a; NULL record
  * when the caller gave none. */
 static uint64_t store__append_row(const store_append *a, size_t i, const uint8_t **record,
                                   size_t *record_len, const uint8_t **hash)
 {
+    if (a->stream == FOGPAY_STREAM_NOTES) {
+        const fogpay_store_note *m = &a->notes[i];
+        *record = m->movement != NULL ? m->record : NULL;
+        *record_len = m->record_len;
+        *hash = m->hash;
+        return m->movement != NULL ? m->movement->position : 0;
+    }
     if (a->stream == FOGPAY_STREAM_EVENTS) {
         const fogpay_store_event *e = &a->events[i];
         *record = e->event != NULL ? e->record : NULL;
@@ -361,6 +377,10 @@ static uint64_t store__append_row(const store_append *a, size_t i, const uint8_t
 /* Whether row i's numbers fit a BIGINT (positions are checked apart). */
 static bool store__append_row_fits(const store_append *a, size_t i)
 {
+    if (a->stream == FOGPAY_STREAM_NOTES) {
+        const fogpay_note_movement *m = a->notes[i].movement;
+        return m->time_ms <= STORE_INT_MAX && m->transfer_position <= STORE_INT_MAX;
+    }
     if (a->stream == FOGPAY_STREAM_EVENTS) {
         return a->events[i].event->time_ms <= STORE_INT_MAX;
     }
@@ -375,9 +395,10 @@ static bool store__append_row_fits(const store_append *a, size_t i)
 static fogpay_error store__check_append(fogpay_store *s, uint64_t expect_position,
                                         const store_append *a)
 {
-    const char *noun = a->stream == FOGPAY_STREAM_EVENTS ? "event" : "transfer";
-    const void *rows =
-        a->stream == FOGPAY_STREAM_EVENTS ? (const void *)a->events : (const void *)a->records;
+    const char *noun = store__chain_noun(a->stream);
+    const void *rows = a->stream == FOGPAY_STREAM_NOTES    ? (const void *)a->notes
+                       : a->stream == FOGPAY_STREAM_EVENTS ? (const void *)a->events
+                                                           : (const void *)a->records;
     if (rows == NULL || a->n == 0 || a->n > FOGPAY_BATCH_RECORDS_MAX) {
         store__note(s, "an append takes 1 to %d records, not %zu", FOGPAY_BATCH_RECORDS_MAX, a->n);
         return FOGPAY_ERR_INVALID_ARGUMENT;
@@ -417,7 +438,9 @@ static fogpay_error store__append_insert(fogpay_store *s, const char *gateway_id
 {
     fogpay_error err = FOGPAY_OK;
     for (size_t i = 0; i < a->n && err == FOGPAY_OK; i++) {
-        if (a->stream == FOGPAY_STREAM_EVENTS) {
+        if (a->stream == FOGPAY_STREAM_NOTES) {
+            err = s->engine->note_insert(s, gateway_id, &a->notes[i]);
+        } else if (a->stream == FOGPAY_STREAM_EVENTS) {
             err = s->engine->event_insert(s, gateway_id, &a->events[i]);
         } else {
             err = s->engine->transfer_insert(s, gateway_id, &a->records[i]);
@@ -436,7 +459,7 @@ static fogpay_error store__append_insert(fogpay_store *s, const char *gateway_id
     if (a->stream == FOGPAY_STREAM_EVENTS) {
         g->event_position = last;
         memcpy(g->event_hash, hash, FOGPAY_HASH_BYTES);
-    } else {
+    } else if (a->stream == FOGPAY_STREAM_TRANSFERS) {
         g->position = last;
         memcpy(g->hash, hash, FOGPAY_HASH_BYTES);
     }
@@ -459,11 +482,20 @@ static fogpay_error store__append_locked(fogpay_store *s, const char *gateway_id
     bool events = a->stream == FOGPAY_STREAM_EVENTS;
     uint64_t position = events ? g.event_position : g.position;
     const uint8_t *hash = events ? g.event_hash : g.hash;
+    uint8_t note_hash[FOGPAY_HASH_BYTES];
+    if (a->stream == FOGPAY_STREAM_NOTES) {
+        /* The note chain's head is its last row, read under the gateway's lock. */
+        err = s->engine->note_head(s, gateway_id, &position, note_hash);
+        if (err != FOGPAY_OK) {
+            return err;
+        }
+        hash = note_hash;
+    }
     if (position != expect_position || memcmp(hash, expect_hash, FOGPAY_HASH_BYTES) != 0) {
         store__note(s,
                     "the %s chain of %s is at position %llu (or another hash there), not at "
                     "%llu as the append expected: nothing was written",
-                    events ? "event" : "transfer", gateway_id, (unsigned long long)position,
+                    store__chain_noun(a->stream), gateway_id, (unsigned long long)position,
                     (unsigned long long)expect_position);
         return FOGPAY_ERR_CHAIN_MISMATCH;
     }
@@ -529,6 +561,46 @@ fogpay_error fogpay_store_append_events(fogpay_store *s, const char *gateway_id,
     return store__append(s, gateway_id, expect_position, expect_hash, &a, batch_seq, received_ms);
 }
 
+fogpay_error fogpay_store_append_notes(fogpay_store *s, const char *gateway_id,
+                                       uint64_t expect_position,
+                                       const uint8_t expect_hash[FOGPAY_HASH_BYTES],
+                                       const fogpay_store_note *notes, size_t n, uint64_t batch_seq,
+                                       uint64_t received_ms)
+{
+    store_append a = {.stream = FOGPAY_STREAM_NOTES, .notes = notes, .n = n};
+    return store__append(s, gateway_id, expect_position, expect_hash, &a, batch_seq, received_ms);
+}
+
+fogpay_error fogpay_store_note_head(fogpay_store *s, const char *gateway_id, uint64_t *position,
+                                    uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    fogpay_error err = store__enter(s);
+    if (err == FOGPAY_OK) {
+        err = store__check_gateway_id(s, gateway_id);
+    }
+    if (err == FOGPAY_OK && (position == NULL || hash == NULL)) {
+        err = FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    return s->engine->note_head(s, gateway_id, position, hash);
+}
+
+fogpay_error fogpay_store_note_home_get(fogpay_store *s,
+                                        const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                        fogpay_store_note_home *out)
+{
+    fogpay_error err = store__enter(s);
+    if (err == FOGPAY_OK && (serial == NULL || out == NULL)) {
+        err = FOGPAY_ERR_INVALID_ARGUMENT;
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    return s->engine->note_home_get(s, serial, out);
+}
+
 /* fogpay_store_chain_hash and fogpay_store_event_hash. */
 static fogpay_error store__hash_at(fogpay_store *s, fogpay_stream stream, const char *gateway_id,
                                    uint64_t position, uint8_t hash[FOGPAY_HASH_BYTES])
@@ -544,8 +616,7 @@ static fogpay_error store__hash_at(fogpay_store *s, fogpay_stream stream, const 
         return err;
     }
     if (position == 0 || position > STORE_INT_MAX) {
-        store__note(s, "there is no %s chain hash at position %llu",
-                    stream == FOGPAY_STREAM_EVENTS ? "event" : "transfer",
+        store__note(s, "there is no %s chain hash at position %llu", store__chain_noun(stream),
                     (unsigned long long)position);
         return FOGPAY_ERR_NOT_FOUND;
     }
@@ -562,6 +633,12 @@ fogpay_error fogpay_store_event_hash(fogpay_store *s, const char *gateway_id, ui
                                      uint8_t hash[FOGPAY_HASH_BYTES])
 {
     return store__hash_at(s, FOGPAY_STREAM_EVENTS, gateway_id, position, hash);
+}
+
+fogpay_error fogpay_store_note_hash(fogpay_store *s, const char *gateway_id, uint64_t position,
+                                    uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    return store__hash_at(s, FOGPAY_STREAM_NOTES, gateway_id, position, hash);
 }
 
 /* Queries. */

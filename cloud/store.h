@@ -29,6 +29,7 @@
 #include "fogpay_key.h"
 #include "fogpay_limits.h"
 #include "fogpay_message.h"
+#include "fogpay_note.h"
 
 /* Longest connection string accepted. */
 #define FOGPAY_STORE_CONNINFO_MAX 1024
@@ -133,6 +134,51 @@ fogpay_error fogpay_store_append_events(fogpay_store *s, const char *gateway_id,
 fogpay_error fogpay_store_event_hash(fogpay_store *s, const char *gateway_id, uint64_t position,
                                      uint8_t hash[FOGPAY_HASH_BYTES]);
 
+/* One note movement to append, as fogpay_store_record is for transfers. */
+typedef struct fogpay_store_note {
+    const fogpay_note_movement *movement;
+    const uint8_t *record;
+    size_t record_len;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+} fogpay_store_note;
+
+/* Appends n movements to the gateway's note chain exactly as
+ * fogpay_store_append() does for transfers: one transaction, a
+ * compare-and-set on the note chain's head (its last stored row, or 0 and
+ * 32 zero bytes), FOGPAY_ERR_CHAIN_MISMATCH with nothing written when it
+ * moved. In the same transaction each moved note's home becomes this
+ * gateway at that position; the gateway's batch_seq and last_batch_ms
+ * move as well. */
+fogpay_error fogpay_store_append_notes(fogpay_store *s, const char *gateway_id,
+                                       uint64_t expect_position,
+                                       const uint8_t expect_hash[FOGPAY_HASH_BYTES],
+                                       const fogpay_store_note *notes, size_t n, uint64_t batch_seq,
+                                       uint64_t received_ms);
+
+/* The head of the gateway's note chain in the store: its last position (0
+ * when it holds none) and the chain hash there (32 zero bytes for 0). */
+fogpay_error fogpay_store_note_head(fogpay_store *s, const char *gateway_id, uint64_t *position,
+                                    uint8_t hash[FOGPAY_HASH_BYTES]);
+
+/* The stored note chain hash at a position; FOGPAY_ERR_NOT_FOUND beyond
+ * the note chain's head or at 0. */
+fogpay_error fogpay_store_note_hash(fogpay_store *s, const char *gateway_id, uint64_t position,
+                                    uint8_t hash[FOGPAY_HASH_BYTES]);
+
+/* A note's home: the gateway whose note chain moved it last, the position
+ * of that movement there and its time. */
+typedef struct fogpay_store_note_home {
+    char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1];
+    uint64_t position;
+    uint64_t time_ms;
+} fogpay_store_note_home;
+
+/* The home of serial; FOGPAY_ERR_NOT_FOUND when no gateway's chain ever
+ * moved it. */
+fogpay_error fogpay_store_note_home_get(fogpay_store *s,
+                                        const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                        fogpay_store_note_home *out);
+
 /* The stored chain hash at a position of a gateway's chain;
  * FOGPAY_ERR_NOT_FOUND beyond the head or at 0. */
 fogpay_error fogpay_store_chain_hash(fogpay_store *s, const char *gateway_id, uint64_t position,
@@ -170,8 +216,8 @@ typedef int (*fogpay_store_event_visit)(void *ctx, const char *gateway_id, const
 fogpay_error fogpay_store_events(fogpay_store *s, const fogpay_store_filter *f,
                                  fogpay_store_event_visit visit, void *ctx);
 
-/* Checks the whole store: for every gateway and each of its two chains
- * (transfers, events), positions contiguous from 1, every chain hash
+/* Checks the whole store: for every gateway and each of its three chains
+ * (transfers, events, note movements), positions contiguous from 1, every chain hash
  * recomputed from the stored record bytes, every record decoding to exactly
  * the stored columns, the head equal to the last row.
  * FOGPAY_OK with *checked the count of transfers, or

@@ -47,6 +47,25 @@
 /* Rows read per page by verification; the same as a back-office page. */
 #define STORE_VERIFY_PAGE FOGPAY_STORE_LIST_MAX
 
+/* The note chain's SQL, the same in both engines but for the parameters'
+ * spelling (?1 or $1). A note's home is inserted or replaced
+ * (INSERT ... ON CONFLICT, SQLite 3.24 and PostgreSQL 9.5 on). */
+#define STORE_NOTE_COLUMNS "gateway_id, position, kind, time_ms, serial, device_id, record, hash"
+#define STORE_NOTE_HOME_SET_SQL(p1, p2, p3, p4)                                                    \
+    "INSERT INTO note_homes (serial, gateway_id, position, time_ms) VALUES (" p1 ", " p2 ", " p3   \
+    ", " p4 ") ON CONFLICT (serial) DO UPDATE SET gateway_id = excluded.gateway_id,"               \
+    " position = excluded.position, time_ms = excluded.time_ms"
+#define STORE_NOTE_HEAD_SQL(p1)                                                                    \
+    "SELECT position, hash FROM note_movements WHERE gateway_id = " p1                             \
+    " ORDER BY position DESC LIMIT 1"
+#define STORE_NOTE_PAGE_SQL(p1, p2, p3)                                                            \
+    "SELECT " STORE_NOTE_COLUMNS " FROM note_movements WHERE gateway_id = " p1                     \
+    " AND position > " p2 " ORDER BY position LIMIT " p3
+/* Largest note movement kind a row may hold (fogpay_note_movement_kind). */
+#define STORE_NOTE_KIND_MAX 6
+#define STORE_NOTE_HOME_GET_SQL(p1)                                                                \
+    "SELECT gateway_id, position, time_ms FROM note_homes WHERE serial = " p1
+
 /* How a transaction is begun. A write transaction takes the store's write
  * lock at once (SQLite BEGIN IMMEDIATE) or row locks as it reads the head
  * (PostgreSQL SELECT ... FOR UPDATE); a read transaction sees one snapshot. */
@@ -65,8 +84,10 @@ typedef enum store_txn {
 typedef struct store_row {
     char gateway_id[FOGPAY_GATEWAY_ID_MAX + 1];
     union {
-        fogpay_transfer t; /* FOGPAY_STREAM_TRANSFERS */
-        fogpay_event e;    /* FOGPAY_STREAM_EVENTS */
+        fogpay_transfer t;      /* FOGPAY_STREAM_TRANSFERS */
+        fogpay_event e;         /* FOGPAY_STREAM_EVENTS */
+        fogpay_note_movement m; /* FOGPAY_STREAM_NOTES: position, kind, time_ms, serial,
+                                 * device_id */
     };
     uint8_t record[FOGPAY_RECORD_BYTES_MAX];
     size_t record_len;
@@ -115,11 +136,23 @@ typedef struct store_engine {
                                     const fogpay_store_record *r);
     fogpay_error (*event_insert)(fogpay_store *s, const char *gateway_id,
                                  const fogpay_store_event *e);
-    /* The hash of the row at that position of stream's table (transfers or
-     * events); FOGPAY_ERR_NOT_FOUND when there is none. */
+    /* Inserts a note movement and makes the note's home this gateway at
+     * its position (inserted or replaced). */
+    fogpay_error (*note_insert)(fogpay_store *s, const char *gateway_id,
+                                const fogpay_store_note *m);
+    /* The last row of the gateway's note chain: its position and hash, or
+     * 0 and zeros when there is none. */
+    fogpay_error (*note_head)(fogpay_store *s, const char *gateway_id, uint64_t *position,
+                              uint8_t hash[FOGPAY_HASH_BYTES]);
+    /* The home of serial; FOGPAY_ERR_NOT_FOUND when it has none. */
+    fogpay_error (*note_home_get)(fogpay_store *s, const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                  fogpay_store_note_home *out);
+    /* The hash of the row at that position of stream's table (transfers,
+     * events or note_movements); FOGPAY_ERR_NOT_FOUND when there is none. */
     fogpay_error (*chain_hash)(fogpay_store *s, fogpay_stream stream, const char *gateway_id,
                                uint64_t position, uint8_t hash[FOGPAY_HASH_BYTES]);
-    /* The rows of stream's chain that match f (its limit already resolved,
+    /* The rows of stream's chain that match f (of the note chain, only
+     * f's gateway, after_position and limit count) (its limit already resolved,
      * 1..FOGPAY_STORE_LIST_MAX; after_gateway never NULL) in (gateway_id,
      * position) order; *count receives how many were visited. The entity
      * filter matches either side of a transfer, an event's entity_id. */

@@ -135,11 +135,38 @@ static const pg_statement pg__sql_event_hash = {
     2,
     {PG_OID_TEXT, PG_OID_INT8}};
 
+static const pg_statement pg__sql_note_insert = {
+    "fogpay_note_insert",
+    "INSERT INTO note_movements (" STORE_NOTE_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    8,
+    {PG_OID_TEXT, PG_OID_INT8, PG_OID_INT8, PG_OID_INT8, PG_OID_BYTEA, PG_OID_TEXT, PG_OID_BYTEA,
+     PG_OID_BYTEA}};
+static const pg_statement pg__sql_note_home_set = {
+    "fogpay_note_home_set",
+    STORE_NOTE_HOME_SET_SQL("$1", "$2", "$3", "$4"),
+    4,
+    {PG_OID_BYTEA, PG_OID_TEXT, PG_OID_INT8, PG_OID_INT8}};
+static const pg_statement pg__sql_note_hash = {
+    "fogpay_note_hash",
+    "SELECT hash FROM note_movements WHERE gateway_id = $1 AND position = $2",
+    2,
+    {PG_OID_TEXT, PG_OID_INT8}};
+static const pg_statement pg__sql_note_head = {
+    "fogpay_note_head", STORE_NOTE_HEAD_SQL("$1"), 1, {PG_OID_TEXT}};
+static const pg_statement pg__sql_note_page = {"fogpay_note_page",
+                                               STORE_NOTE_PAGE_SQL("$1", "$2", "$3"),
+                                               3,
+                                               {PG_OID_TEXT, PG_OID_INT8, PG_OID_INT8}};
+static const pg_statement pg__sql_note_home_get = {
+    "fogpay_note_home_get", STORE_NOTE_HOME_GET_SQL("$1"), 1, {PG_OID_BYTEA}};
+
 static const pg_statement *const pg__statements[] = {
     &pg__sql_gateway_insert,  &pg__sql_gateway_get,      &pg__sql_gateway_lock,
     &pg__sql_gateway_page,    &pg__sql_gateway_set_head, &pg__sql_transfer_insert,
     &pg__sql_chain_hash,      &pg__sql_event_insert,     &pg__sql_event_hash,
-    &pg__sql_gateway_set_key, &pg__sql_leg_insert,
+    &pg__sql_gateway_set_key, &pg__sql_leg_insert,       &pg__sql_note_insert,
+    &pg__sql_note_home_set,   &pg__sql_note_hash,        &pg__sql_note_head,
+    &pg__sql_note_home_get,   &pg__sql_note_page,
 };
 
 /* Parameters of a transfer or event page: $1 after gateway, $2 after position,
@@ -376,6 +403,36 @@ static void pg__event_row_read(const PGresult *res, int r, store_row *row)
         row->problem = "the chain hash is not 32 bytes";
     }
     e->kind = (uint8_t)kind;
+    int len = PQgetlength(res, r, 6);
+    if (PQgetisnull(res, r, 6) || len <= 0 || len > FOGPAY_RECORD_BYTES_MAX) {
+        row->problem = row->problem ? row->problem : "the record is not 1 to 384 bytes";
+    } else {
+        memcpy(row->record, PQgetvalue(res, r, 6), (size_t)len);
+        row->record_len = (size_t)len;
+    }
+}
+
+/* Reads a note movement row (STORE_NOTE_COLUMNS from column 0). */
+static void pg__note_row_read(const PGresult *res, int r, store_row *row)
+{
+    memset(row, 0, sizeof *row);
+    fogpay_note_movement *m = &row->m;
+    uint64_t kind = 0;
+    if (!pg__text(res, r, 0, row->gateway_id, sizeof row->gateway_id) ||
+        !pg__u64(res, r, 1, &m->position)) {
+        row->problem = "its gateway id or position is not of its type";
+    } else if (!pg__u64(res, r, 2, &kind) || !pg__u64(res, r, 3, &m->time_ms) ||
+               kind > STORE_NOTE_KIND_MAX) {
+        row->problem = "a number column is out of its range";
+    } else if (PQgetisnull(res, r, 4) || PQgetlength(res, r, 4) != FOGPAY_NOTE_SERIAL_BYTES ||
+               !pg__text(res, r, 5, m->device_id, sizeof m->device_id)) {
+        row->problem = "the serial is not 16 bytes or the device id is over its limit";
+    } else if (!pg__hash(res, r, 7, false, row->hash)) {
+        row->problem = "the chain hash is not 32 bytes";
+    } else {
+        memcpy(m->serial, PQgetvalue(res, r, 4), FOGPAY_NOTE_SERIAL_BYTES);
+    }
+    m->kind = (uint8_t)kind;
     int len = PQgetlength(res, r, 6);
     if (PQgetisnull(res, r, 6) || len <= 0 || len > FOGPAY_RECORD_BYTES_MAX) {
         row->problem = row->problem ? row->problem : "the record is not 1 to 384 bytes";
@@ -851,6 +908,86 @@ static fogpay_error pg__event_insert(fogpay_store *s, const char *gateway_id,
     return err;
 }
 
+/* Note movements and the notes' homes. */
+
+static fogpay_error pg__note_insert(fogpay_store *s, const char *gateway_id,
+                                    const fogpay_store_note *r)
+{
+    const fogpay_note_movement *m = r->movement;
+    pg_params p = {0};
+    pg__add_text(&p, gateway_id);
+    pg__add_u64(&p, m->position);
+    pg__add_u64(&p, m->kind);
+    pg__add_u64(&p, m->time_ms);
+    pg__add_bytes(&p, m->serial, FOGPAY_NOTE_SERIAL_BYTES);
+    pg__add_text(&p, m->device_id);
+    pg__add_bytes(&p, r->record, r->record_len);
+    pg__add_bytes(&p, r->hash, FOGPAY_HASH_BYTES);
+    PGresult *res = NULL;
+    fogpay_error err =
+        pg__run(s, pg__sql_note_insert.name, &p, PGRES_COMMAND_OK, "store a note movement", &res);
+    PQclear(res);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    pg_params home = {0};
+    pg__add_bytes(&home, m->serial, FOGPAY_NOTE_SERIAL_BYTES);
+    pg__add_text(&home, gateway_id);
+    pg__add_u64(&home, m->position);
+    pg__add_u64(&home, m->time_ms);
+    res = NULL;
+    err =
+        pg__run(s, pg__sql_note_home_set.name, &home, PGRES_COMMAND_OK, "move a note's home", &res);
+    PQclear(res);
+    return err;
+}
+
+static fogpay_error pg__note_head(fogpay_store *s, const char *gateway_id, uint64_t *position,
+                                  uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    pg_params p = {0};
+    pg__add_text(&p, gateway_id);
+    PGresult *res = NULL;
+    *position = 0;
+    memset(hash, 0, FOGPAY_HASH_BYTES);
+    fogpay_error err =
+        pg__run(s, pg__sql_note_head.name, &p, PGRES_TUPLES_OK, "read the note chain's head", &res);
+    if (err == FOGPAY_OK && PQntuples(res) == 1 &&
+        (!pg__u64(res, 0, 0, position) || !pg__hash(res, 0, 1, false, hash))) {
+        store__note(s, "the note chain head of %s is malformed", gateway_id);
+        err = FOGPAY_ERR_LEDGER_CORRUPT;
+    }
+    PQclear(res);
+    return err;
+}
+
+static fogpay_error pg__note_home_get(fogpay_store *s,
+                                      const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                      fogpay_store_note_home *out)
+{
+    pg_params p = {0};
+    pg__add_bytes(&p, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    PGresult *res = NULL;
+    memset(out, 0, sizeof *out);
+    fogpay_error err =
+        pg__run(s, pg__sql_note_home_get.name, &p, PGRES_TUPLES_OK, "read a note's home", &res);
+    if (err == FOGPAY_OK && PQntuples(res) == 0) {
+        store__note(s, "no gateway's note chain has moved this note");
+        err = FOGPAY_ERR_NOT_FOUND;
+    } else if (err == FOGPAY_OK) {
+        const char *id = PQgetvalue(res, 0, 0);
+        if (PQgetisnull(res, 0, 0) || strlen(id) > FOGPAY_GATEWAY_ID_MAX ||
+            !pg__u64(res, 0, 1, &out->position) || !pg__u64(res, 0, 2, &out->time_ms)) {
+            store__note(s, "a note's home row is malformed");
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+        } else {
+            strcpy(out->gateway_id, id);
+        }
+    }
+    PQclear(res);
+    return err;
+}
+
 static fogpay_error pg__chain_hash(fogpay_store *s, fogpay_stream stream, const char *gateway_id,
                                    uint64_t position, uint8_t hash[FOGPAY_HASH_BYTES])
 {
@@ -858,8 +995,9 @@ static fogpay_error pg__chain_hash(fogpay_store *s, fogpay_stream stream, const 
     pg__add_text(&p, gateway_id);
     pg__add_u64(&p, position);
     PGresult *res = NULL;
-    const char *name =
-        stream == FOGPAY_STREAM_EVENTS ? pg__sql_event_hash.name : pg__sql_chain_hash.name;
+    const char *name = stream == FOGPAY_STREAM_NOTES    ? pg__sql_note_hash.name
+                       : stream == FOGPAY_STREAM_EVENTS ? pg__sql_event_hash.name
+                                                        : pg__sql_chain_hash.name;
     fogpay_error err = pg__run(s, name, &p, PGRES_TUPLES_OK, "read a chain hash", &res);
     if (err == FOGPAY_OK && PQntuples(res) == 0) {
         store__note(s, "the chain of %s has no position %llu", gateway_id,
@@ -904,12 +1042,24 @@ static fogpay_error pg__page(fogpay_store *s, fogpay_stream stream, const fogpay
                              store_row_visit visit, void *ctx, uint32_t *count)
 {
     bool events = stream == FOGPAY_STREAM_EVENTS;
+    bool notes = stream == FOGPAY_STREAM_NOTES;
     PGresult *res = NULL;
     *count = 0;
-    fogpay_error err = pg__page_run(s, events, f, &res);
+    fogpay_error err = FOGPAY_OK;
+    if (notes) {
+        pg_params p = {0};
+        pg__add_text(&p, f->gateway_id);
+        pg__add_u64(&p, f->after_position);
+        pg__add_u64(&p, f->limit);
+        err = pg__run(s, pg__sql_note_page.name, &p, PGRES_TUPLES_OK, "read note movements", &res);
+    } else {
+        err = pg__page_run(s, events, f, &res);
+    }
     store_row row;
     for (int r = 0; err == FOGPAY_OK && r < PQntuples(res); r++) {
-        if (events) {
+        if (notes) {
+            pg__note_row_read(res, r, &row);
+        } else if (events) {
             pg__event_row_read(res, r, &row);
         } else {
             pg__row_read(res, r, &row);
@@ -937,6 +1087,9 @@ const store_engine store_pg__engine = {
     .gateway_set_head = pg__gateway_set_head,
     .transfer_insert = pg__transfer_insert,
     .event_insert = pg__event_insert,
+    .note_insert = pg__note_insert,
+    .note_head = pg__note_head,
+    .note_home_get = pg__note_home_get,
     .chain_hash = pg__chain_hash,
     .page = pg__page,
 };

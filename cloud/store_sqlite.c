@@ -61,6 +61,12 @@ typedef enum sqlite_stmt_id {
     SQLITE_STMT_CHAIN_HASH,
     SQLITE_STMT_EVENT_INSERT,
     SQLITE_STMT_EVENT_HASH,
+    SQLITE_STMT_NOTE_INSERT,
+    SQLITE_STMT_NOTE_HOME_SET,
+    SQLITE_STMT_NOTE_HASH,
+    SQLITE_STMT_NOTE_HEAD,
+    SQLITE_STMT_NOTE_HOME_GET,
+    SQLITE_STMT_NOTE_PAGE,
     SQLITE_STMT_FIXED_COUNT
 } sqlite_stmt_id;
 
@@ -99,6 +105,14 @@ static const char *const sqlite__sql[SQLITE_STMT_FIXED_COUNT] = {
     [SQLITE_STMT_EVENT_INSERT] =
         "INSERT INTO events (" SQLITE_EVENT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [SQLITE_STMT_EVENT_HASH] = "SELECT hash FROM events WHERE gateway_id = ?1 AND position = ?2",
+    [SQLITE_STMT_NOTE_INSERT] = "INSERT INTO note_movements (" STORE_NOTE_COLUMNS
+                                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [SQLITE_STMT_NOTE_HOME_SET] = STORE_NOTE_HOME_SET_SQL("?1", "?2", "?3", "?4"),
+    [SQLITE_STMT_NOTE_HASH] =
+        "SELECT hash FROM note_movements WHERE gateway_id = ?1 AND position = ?2",
+    [SQLITE_STMT_NOTE_HEAD] = STORE_NOTE_HEAD_SQL("?1"),
+    [SQLITE_STMT_NOTE_HOME_GET] = STORE_NOTE_HOME_GET_SQL("?1"),
+    [SQLITE_STMT_NOTE_PAGE] = STORE_NOTE_PAGE_SQL("?1", "?2", "?3"),
 };
 
 typedef struct store_sqlite {
@@ -301,6 +315,38 @@ static void sqlite__event_row_read(sqlite3_stmt *st, store_row *row)
         row->problem = "the chain hash is not 32 bytes";
     }
     e->kind = (uint8_t)kind;
+    const void *record = sqlite3_column_blob(st, 6);
+    int len = sqlite3_column_bytes(st, 6);
+    if (record == NULL || len <= 0 || len > FOGPAY_RECORD_BYTES_MAX) {
+        row->problem = row->problem ? row->problem : "the record is not 1 to 384 bytes";
+    } else {
+        memcpy(row->record, record, (size_t)len);
+        row->record_len = (size_t)len;
+    }
+}
+
+/* Reads a note movement row (STORE_NOTE_COLUMNS from column 0). */
+static void sqlite__note_row_read(sqlite3_stmt *st, store_row *row)
+{
+    memset(row, 0, sizeof *row);
+    fogpay_note_movement *m = &row->m;
+    uint64_t kind = 0;
+    const void *serial = sqlite3_column_blob(st, 4);
+    if (!sqlite__text(st, 0, row->gateway_id, sizeof row->gateway_id) ||
+        !sqlite__u64(st, 1, &m->position)) {
+        row->problem = "its gateway id or position is not of its type";
+    } else if (!sqlite__u64(st, 2, &kind) || !sqlite__u64(st, 3, &m->time_ms) ||
+               kind > STORE_NOTE_KIND_MAX) {
+        row->problem = "a number column is out of its range";
+    } else if (serial == NULL || sqlite3_column_bytes(st, 4) != FOGPAY_NOTE_SERIAL_BYTES ||
+               !sqlite__text(st, 5, m->device_id, sizeof m->device_id)) {
+        row->problem = "the serial is not 16 bytes or the device id is over its limit";
+    } else if (!sqlite__hash(st, 7, false, row->hash)) {
+        row->problem = "the chain hash is not 32 bytes";
+    } else {
+        memcpy(m->serial, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    }
+    m->kind = (uint8_t)kind;
     const void *record = sqlite3_column_blob(st, 6);
     int len = sqlite3_column_bytes(st, 6);
     if (record == NULL || len <= 0 || len > FOGPAY_RECORD_BYTES_MAX) {
@@ -623,13 +669,93 @@ static fogpay_error sqlite__event_insert(fogpay_store *s, const char *gateway_id
     return sqlite__exec(s, st, "store an event");
 }
 
+/* Note movements and the notes' homes. */
+
+static fogpay_error sqlite__note_insert(fogpay_store *s, const char *gateway_id,
+                                        const fogpay_store_note *r)
+{
+    store_sqlite *q = sqlite__state(s);
+    sqlite3_stmt *st = q->stmt[SQLITE_STMT_NOTE_INSERT];
+    const fogpay_note_movement *m = r->movement;
+    sqlite__bind_text(q, st, 1, gateway_id);
+    sqlite__bind_u64(q, st, 2, m->position);
+    sqlite__bind_u64(q, st, 3, m->kind);
+    sqlite__bind_u64(q, st, 4, m->time_ms);
+    sqlite__bind_blob(q, st, 5, m->serial, FOGPAY_NOTE_SERIAL_BYTES);
+    sqlite__bind_text(q, st, 6, m->device_id);
+    sqlite__bind_blob(q, st, 7, r->record, r->record_len);
+    sqlite__bind_blob(q, st, 8, r->hash, FOGPAY_HASH_BYTES);
+    fogpay_error err = sqlite__exec(s, st, "store a note movement");
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    st = q->stmt[SQLITE_STMT_NOTE_HOME_SET];
+    sqlite__bind_blob(q, st, 1, m->serial, FOGPAY_NOTE_SERIAL_BYTES);
+    sqlite__bind_text(q, st, 2, gateway_id);
+    sqlite__bind_u64(q, st, 3, m->position);
+    sqlite__bind_u64(q, st, 4, m->time_ms);
+    return sqlite__exec(s, st, "move a note's home");
+}
+
+static fogpay_error sqlite__note_head(fogpay_store *s, const char *gateway_id, uint64_t *position,
+                                      uint8_t hash[FOGPAY_HASH_BYTES])
+{
+    store_sqlite *q = sqlite__state(s);
+    sqlite3_stmt *st = q->stmt[SQLITE_STMT_NOTE_HEAD];
+    sqlite__bind_text(q, st, 1, gateway_id);
+    int rc = sqlite__step(q, st);
+    fogpay_error err = FOGPAY_OK;
+    *position = 0;
+    memset(hash, 0, FOGPAY_HASH_BYTES);
+    if (rc == SQLITE_ROW) {
+        if (!sqlite__u64(st, 0, position) || !sqlite__hash(st, 1, false, hash)) {
+            store__note(s, "the note chain head of %s is malformed", gateway_id);
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+        }
+    } else if (rc != SQLITE_DONE) {
+        err = sqlite__error(s, q->db, rc, "read the note chain's head");
+    }
+    sqlite__finish(st);
+    return err;
+}
+
+static fogpay_error sqlite__note_home_get(fogpay_store *s,
+                                          const uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES],
+                                          fogpay_store_note_home *out)
+{
+    store_sqlite *q = sqlite__state(s);
+    sqlite3_stmt *st = q->stmt[SQLITE_STMT_NOTE_HOME_GET];
+    sqlite__bind_blob(q, st, 1, serial, FOGPAY_NOTE_SERIAL_BYTES);
+    int rc = sqlite__step(q, st);
+    fogpay_error err = FOGPAY_OK;
+    memset(out, 0, sizeof *out);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *id = sqlite3_column_text(st, 0);
+        if (id == NULL || strlen((const char *)id) > FOGPAY_GATEWAY_ID_MAX ||
+            !sqlite__u64(st, 1, &out->position) || !sqlite__u64(st, 2, &out->time_ms)) {
+            store__note(s, "a note's home row is malformed");
+            err = FOGPAY_ERR_LEDGER_CORRUPT;
+        } else {
+            strcpy(out->gateway_id, (const char *)id);
+        }
+    } else if (rc == SQLITE_DONE) {
+        store__note(s, "no gateway's note chain has moved this note");
+        err = FOGPAY_ERR_NOT_FOUND;
+    } else {
+        err = sqlite__error(s, q->db, rc, "read a note's home");
+    }
+    sqlite__finish(st);
+    return err;
+}
+
 static fogpay_error sqlite__chain_hash(fogpay_store *s, fogpay_stream stream,
                                        const char *gateway_id, uint64_t position,
                                        uint8_t hash[FOGPAY_HASH_BYTES])
 {
     store_sqlite *q = sqlite__state(s);
-    sqlite3_stmt *st =
-        q->stmt[stream == FOGPAY_STREAM_EVENTS ? SQLITE_STMT_EVENT_HASH : SQLITE_STMT_CHAIN_HASH];
+    sqlite3_stmt *st = q->stmt[stream == FOGPAY_STREAM_NOTES    ? SQLITE_STMT_NOTE_HASH
+                               : stream == FOGPAY_STREAM_EVENTS ? SQLITE_STMT_EVENT_HASH
+                                                                : SQLITE_STMT_CHAIN_HASH];
     sqlite__bind_text(q, st, 1, gateway_id);
     sqlite__bind_u64(q, st, 2, position);
     int rc = sqlite__step(q, st);
@@ -685,12 +811,23 @@ static fogpay_error sqlite__page(fogpay_store *s, fogpay_stream stream,
 {
     store_sqlite *q = sqlite__state(s);
     bool events = stream == FOGPAY_STREAM_EVENTS;
-    sqlite3_stmt *st = sqlite__page_bind(q, events ? q->event_page : q->page, f);
+    bool notes = stream == FOGPAY_STREAM_NOTES;
+    sqlite3_stmt *st = NULL;
+    if (notes) {
+        st = q->stmt[SQLITE_STMT_NOTE_PAGE];
+        sqlite__bind_text(q, st, 1, f->gateway_id);
+        sqlite__bind_u64(q, st, 2, f->after_position);
+        sqlite__bind_u64(q, st, 3, f->limit);
+    } else {
+        st = sqlite__page_bind(q, events ? q->event_page : q->page, f);
+    }
     *count = 0;
     int rc;
     store_row row;
     while ((rc = sqlite__step(q, st)) == SQLITE_ROW) {
-        if (events) {
+        if (notes) {
+            sqlite__note_row_read(st, &row);
+        } else if (events) {
             sqlite__event_row_read(st, &row);
         } else {
             sqlite__row_read(st, &row);
@@ -702,7 +839,10 @@ static fogpay_error sqlite__page(fogpay_store *s, fogpay_stream stream,
     }
     fogpay_error err = FOGPAY_OK;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        err = sqlite__error(s, q->db, rc, events ? "read events" : "read transfers");
+        err = sqlite__error(s, q->db, rc,
+                            notes    ? "read note movements"
+                            : events ? "read events"
+                                     : "read transfers");
     }
     sqlite__finish(st);
     return err;
@@ -722,6 +862,9 @@ const store_engine store_sqlite__engine = {
     .gateway_set_head = sqlite__gateway_set_head,
     .transfer_insert = sqlite__transfer_insert,
     .event_insert = sqlite__event_insert,
+    .note_insert = sqlite__note_insert,
+    .note_head = sqlite__note_head,
+    .note_home_get = sqlite__note_home_get,
     .chain_hash = sqlite__chain_hash,
     .page = sqlite__page,
 };

@@ -1,5 +1,5 @@
 /*
- * store_verify.c - fogpay_store_verify(): every gateway's two chains read in
+ * store_verify.c - fogpay_store_verify(): every gateway's three chains read in
  * bounded pages inside one read transaction, each chain recomputed from the
  * stored record bytes, each record checked against its row's columns, each
  * head against the last row (store.h). The engine-independent rules, as in
@@ -142,6 +142,50 @@ static int store__verify_event_row(void *ctx, const store_row *row)
     return store__verify_link(w, position, row->record, row->record_len, row->hash);
 }
 
+/* The first field in which the decoded movement a differs from the
+ * columns b, or NULL when they agree. */
+static const char *store__note_difference(const fogpay_note_movement *a,
+                                          const fogpay_note_movement *b)
+{
+    if (a->position != b->position) {
+        return "position";
+    }
+    if (a->kind != b->kind || a->time_ms != b->time_ms) {
+        return "kind or time";
+    }
+    if (memcmp(a->serial, b->serial, FOGPAY_NOTE_SERIAL_BYTES) != 0) {
+        return "serial";
+    }
+    if (strcmp(a->device_id, b->device_id) != 0) {
+        return "device";
+    }
+    return NULL;
+}
+
+static int store__verify_note_row(void *ctx, const store_row *row)
+{
+    store_verify_walk *w = ctx;
+    uint64_t position = row->m.position;
+    if (row->problem != NULL) {
+        return store__verify_fail(w, position, row->problem);
+    }
+    if (!store__verify_follows(w, position)) {
+        return 1;
+    }
+    fogpay_note_movement decoded;
+    if (fogpay_note_movement_decode(row->record, row->record_len, &decoded) != FOGPAY_OK) {
+        return store__verify_fail(w, position, "the record does not decode as a note movement");
+    }
+    const char *difference = store__note_difference(&decoded, &row->m);
+    if (difference != NULL) {
+        w->bad_position = position;
+        snprintf(w->problem, sizeof w->problem, "the record and the columns differ in: %s",
+                 difference);
+        return 1;
+    }
+    return store__verify_link(w, position, row->record, row->record_len, row->hash);
+}
+
 /* Walks one of a gateway's chains in pages and compares its end with that
  * chain's head. FOGPAY_ERR_LEDGER_CORRUPT with w->bad_position and
  * w->problem set; a problem of the event chain says so. */
@@ -149,6 +193,10 @@ static fogpay_error store__verify_chain(fogpay_store *s, const fogpay_store_gate
                                         fogpay_stream stream, store_verify_walk *w)
 {
     bool events = stream == FOGPAY_STREAM_EVENTS;
+    bool notes = stream == FOGPAY_STREAM_NOTES;
+    store_row_visit visit = notes    ? store__verify_note_row
+                            : events ? store__verify_event_row
+                                     : store__verify_row;
     fogpay_store_filter f = {
         .gateway_id = g->gateway_id,
         .after_gateway = g->gateway_id,
@@ -160,8 +208,7 @@ static fogpay_error store__verify_chain(fogpay_store *s, const fogpay_store_gate
     for (;;) {
         f.after_position = w->position;
         uint32_t count = 0;
-        fogpay_error err = s->engine->page(
-            s, stream, &f, events ? store__verify_event_row : store__verify_row, w, &count);
+        fogpay_error err = s->engine->page(s, stream, &f, visit, w, &count);
         if (err != FOGPAY_OK) {
             return err;
         }
@@ -171,6 +218,11 @@ static fogpay_error store__verify_chain(fogpay_store *s, const fogpay_store_gate
         if (count < STORE_VERIFY_PAGE) {
             break;
         }
+    }
+    /* The note chain's head is its last row: nothing apart to compare. */
+    if (notes) {
+        head = w->position;
+        head_hash = w->hash;
     }
     if (w->problem[0] == '\0' &&
         (w->position != head || memcmp(w->hash, head_hash, FOGPAY_HASH_BYTES) != 0)) {
@@ -183,16 +235,16 @@ static fogpay_error store__verify_chain(fogpay_store *s, const fogpay_store_gate
     if (w->problem[0] == '\0') {
         return FOGPAY_OK;
     }
-    if (events) {
+    if (events || notes) {
         char problem[STORE_MESSAGE_MAX];
         memcpy(problem, w->problem, sizeof problem);
-        snprintf(w->problem, sizeof w->problem, "in the event chain: %.*s",
-                 (int)(sizeof w->problem - 32), problem);
+        snprintf(w->problem, sizeof w->problem, "in the %s chain: %.*s",
+                 notes ? "note movement" : "event", (int)(sizeof w->problem - 40), problem);
     }
     return FOGPAY_ERR_LEDGER_CORRUPT;
 }
 
-/* Both chains of one gateway, transfers first; *checked_transfers
+/* The three chains of one gateway, transfers first; *checked_transfers
  * receives how many transfers held. */
 static fogpay_error store__verify_gateway(fogpay_store *s, const fogpay_store_gateway *g,
                                           store_verify_walk *w, uint64_t *checked_transfers)
@@ -204,7 +256,12 @@ static fogpay_error store__verify_gateway(fogpay_store *s, const fogpay_store_ga
         return err;
     }
     memset(w, 0, sizeof *w);
-    return store__verify_chain(s, g, FOGPAY_STREAM_EVENTS, w);
+    err = store__verify_chain(s, g, FOGPAY_STREAM_EVENTS, w);
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    memset(w, 0, sizeof *w);
+    return store__verify_chain(s, g, FOGPAY_STREAM_NOTES, w);
 }
 
 /* A page of gateways copied out, so their chains are walked with no other

@@ -338,7 +338,7 @@ static const field_spec batch_ack_fields[] = {
     UINT_FIELD(fogpay_batch_ack, 5, stored_position, true, 0, FOGPAY_STORED_INT_MAX),
     BYTES_FIELD(fogpay_batch_ack, 6, stored_hash, true),
     UINT_FIELD(fogpay_batch_ack, 7, resend_from, false, 1, FOGPAY_STORED_INT_MAX),
-    UINT_FIELD(fogpay_batch_ack, 8, stream, false, 1, FOGPAY_STREAM_EVENTS),
+    UINT_FIELD(fogpay_batch_ack, 8, stream, false, 1, FOGPAY_STREAM_NOTES),
 };
 
 #define COUNT(table) (sizeof(table) / sizeof((table)[0]))
@@ -1355,9 +1355,11 @@ fogpay_error fogpay_price_parse(const char *text, uint64_t *num, uint64_t *den)
 
 /* ---- batches ------------------------------------------------------------ */
 
-/* The records of a batch: key 8 for transfers, key 9 for events. */
+/* The records of a batch: key 8 for transfers, key 9 for events, key 10
+ * for note movements; a stream's key is BATCH_RECORDS_KEY + its value. */
 #define BATCH_RECORDS_KEY 8
 #define BATCH_EVENTS_KEY  9
+#define BATCH_NOTES_KEY   10
 
 fogpay_error fogpay_batch_begin(fogpay_batch_writer *bw, const fogpay_batch_header *h, uint8_t *buf,
                                 size_t cap)
@@ -1370,7 +1372,7 @@ fogpay_error fogpay_batch_begin(fogpay_batch_writer *bw, const fogpay_batch_head
         return err;
     }
     if (h->record_count != h->last_position - h->first_position + 1 ||
-        h->stream > FOGPAY_STREAM_EVENTS) {
+        h->stream > FOGPAY_STREAM_NOTES) {
         return FOGPAY_ERR_FIELD_RANGE;
     }
     fogpay_cbor_writer_init(&bw->cbor, buf,
@@ -1380,8 +1382,7 @@ fogpay_error fogpay_batch_begin(fogpay_batch_writer *bw, const fogpay_batch_head
     bw->stream = h->stream;
     fogpay_cbor_put_map(&bw->cbor, COUNT(batch_header_fields) + 1);
     write_pairs(&bw->cbor, batch_header_fields, COUNT(batch_header_fields), h);
-    fogpay_cbor_put_uint(&bw->cbor,
-                         h->stream == FOGPAY_STREAM_EVENTS ? BATCH_EVENTS_KEY : BATCH_RECORDS_KEY);
+    fogpay_cbor_put_uint(&bw->cbor, BATCH_RECORDS_KEY + (uint64_t)h->stream);
     fogpay_cbor_put_array(&bw->cbor, h->record_count);
     return bw->cbor.err == FOGPAY_ERR_BUFFER_TOO_SMALL ? FOGPAY_ERR_PAYLOAD_TOO_LARGE
                                                        : bw->cbor.err;
@@ -1427,6 +1428,20 @@ fogpay_error fogpay_batch_add_event(fogpay_batch_writer *bw, const fogpay_event 
     return err == FOGPAY_OK ? batch_put_record(bw, record, len) : err;
 }
 
+fogpay_error fogpay_batch_add_note(fogpay_batch_writer *bw, const fogpay_note_movement *m)
+{
+    if (bw->stream != FOGPAY_STREAM_NOTES) {
+        return FOGPAY_ERR_CBOR_TYPE;
+    }
+    if (bw->written >= bw->expected) {
+        return FOGPAY_ERR_CBOR_TOO_LONG;
+    }
+    uint8_t record[FOGPAY_RECORD_BYTES_MAX];
+    size_t len;
+    fogpay_error err = fogpay_note_movement_encode(m, record, sizeof record, &len);
+    return err == FOGPAY_OK ? batch_put_record(bw, record, len) : err;
+}
+
 fogpay_error fogpay_batch_finish(fogpay_batch_writer *bw, size_t *len)
 {
     if (bw->written != bw->expected) {
@@ -1459,10 +1474,10 @@ fogpay_error fogpay_batch_open(fogpay_batch_reader *br, const uint8_t *buf, size
         return err;
     }
     if (item.type != FOGPAY_CBOR_UINT ||
-        (item.value != BATCH_RECORDS_KEY && item.value != BATCH_EVENTS_KEY)) {
+        (item.value < BATCH_RECORDS_KEY || item.value > BATCH_NOTES_KEY)) {
         return item.type != FOGPAY_CBOR_UINT ? FOGPAY_ERR_CBOR_TYPE : FOGPAY_ERR_UNKNOWN_FIELD;
     }
-    h.stream = item.value == BATCH_EVENTS_KEY ? FOGPAY_STREAM_EVENTS : FOGPAY_STREAM_TRANSFERS;
+    h.stream = (uint8_t)(item.value - BATCH_RECORDS_KEY);
     err = fogpay_cbor_read(&br->cbor, &item);
     if (err != FOGPAY_OK) {
         return err;
@@ -1532,6 +1547,24 @@ fogpay_error fogpay_batch_next_event(fogpay_batch_reader *br, fogpay_event *out,
     fogpay_error err = batch_next_record(br, FOGPAY_STREAM_EVENTS, &record);
     if (err == FOGPAY_OK) {
         err = fogpay_event_decode(record.ptr, record.len, out);
+    }
+    if (err != FOGPAY_OK) {
+        return err;
+    }
+    br->remaining--;
+    if (record_cbor) {
+        *record_cbor = record;
+    }
+    return FOGPAY_OK;
+}
+
+fogpay_error fogpay_batch_next_note(fogpay_batch_reader *br, fogpay_note_movement *out,
+                                    fogpay_bytes *record_cbor)
+{
+    fogpay_bytes record;
+    fogpay_error err = batch_next_record(br, FOGPAY_STREAM_NOTES, &record);
+    if (err == FOGPAY_OK) {
+        err = fogpay_note_movement_decode(record.ptr, record.len, out);
     }
     if (err != FOGPAY_OK) {
         return err;

@@ -348,10 +348,11 @@ typedef struct fogpay_event {
     uint8_t erased_fields; /* key 36, erasure: FOGPAY_ERASED_* of what was held */
 } fogpay_event;
 
-/* The two chains a gateway syncs upstream, each in batches of its own. */
+/* The chains a gateway keeps for upstream, each in batches of its own. */
 typedef enum fogpay_stream {
     FOGPAY_STREAM_TRANSFERS = 0, /* batch key 8: transfer records */
     FOGPAY_STREAM_EVENTS = 1,    /* batch key 9: event records */
+    FOGPAY_STREAM_NOTES = 2,     /* batch key 10: note movements (note.cddl) */
 } fogpay_stream;
 
 /* Header of an upstream batch (schemas/batch.cddl); key 8 (transfers) or
@@ -428,6 +429,9 @@ fogpay_error fogpay_batch_begin(fogpay_batch_writer *bw, const fogpay_batch_head
                                 size_t cap);
 fogpay_error fogpay_batch_add(fogpay_batch_writer *bw, const fogpay_transfer *t);
 fogpay_error fogpay_batch_add_event(fogpay_batch_writer *bw, const fogpay_event *e);
+/* Note movements (batch key 10) go in with fogpay_batch_add_note. */
+struct fogpay_note_movement;
+fogpay_error fogpay_batch_add_note(fogpay_batch_writer *bw, const struct fogpay_note_movement *m);
 fogpay_error fogpay_batch_finish(fogpay_batch_writer *bw, size_t *len);
 
 /* Batch reading: decodes and checks the header, then yields each record in
@@ -448,6 +452,8 @@ fogpay_error fogpay_batch_next(fogpay_batch_reader *br, fogpay_transfer *out,
  * of the other stream. */
 fogpay_error fogpay_batch_next_event(fogpay_batch_reader *br, fogpay_event *out,
                                      fogpay_bytes *record_cbor);
+fogpay_error fogpay_batch_next_note(fogpay_batch_reader *br, struct fogpay_note_movement *out,
+                                    fogpay_bytes *record_cbor);
 
 /* A tariff's price as the event record writes it: "<num>/<den>", num
  * price_num minor units per price_den units of the meter, each 1..2^63-1,

@@ -406,6 +406,13 @@ bool fogpay_sync_on_message(fogpay_gateway *gw, const struct mosquitto_evt_messa
                              fogpay_error_string(err));
         return true;
     }
+    if (ack.stream >= FOGPAY_SYNC_STREAMS) {
+        mosquitto_log_printf(MOSQ_LOG_WARNING,
+                             "fogpay: sync: ack ignored: it answers a chain this gateway does not "
+                             "sync (stream %u)",
+                             (unsigned)ack.stream);
+        return true;
+    }
     fogpay_sync_stream *st = &s->streams[ack.stream];
     if (ack.status != FOGPAY_ACK_REFUSED &&
         !sync_chain_agrees(gw, st, ack.stored_position, ack.stored_hash)) {

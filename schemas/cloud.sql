@@ -16,7 +16,9 @@
 -- office's questions; cloud_migrate_3.sql takes a version 3 store there.
 -- Version 5 takes the transfer kinds 12 to 18 and the event kinds 13 to 20
 -- of financing, bearer notes, pay-per-use and the operator's requests;
--- cloud_migrate_4.sql takes a version 4 store there.
+-- cloud_migrate_4.sql takes a version 4 store there. Version 5 also holds
+-- each gateway's note movement chain and the register of every note's
+-- home gateway (note_movements, note_homes, at the end of this file).
 --
 -- One text for both engines. cloud/store_sqlite.c and cloud/store_pg.c embed
 -- this file at build time (schemas/meson.build) and run it, unchanged, inside
@@ -168,3 +170,42 @@ CREATE TABLE events (
 CREATE INDEX events_device ON events (device_id, gateway_id, position);
 CREATE INDEX events_entity ON events (entity_id, gateway_id, position);
 CREATE INDEX events_time ON events (time_ms);
+
+-- Bearer notes: each gateway's chain of note movements (schemas/note.cddl,
+-- note-movement), a chain of its own beside the transfers and the events,
+-- positions contiguous from 1, hashed as they are. Only what the back
+-- office looks up is a column: kind (0 loaded, 1 withdrawn, 2 paid,
+-- 3 redeemed, 4 tendered, 5 change, 6 returned), time_ms (the gateway's
+-- clock), serial (the note's 16 bytes) and device_id (the new holder's
+-- device, NULL when the stock or an issuer holds it). The rest is read
+-- from record, the movement's CBOR as the batch carried it; hash is the
+-- note chain hash at this position. Only inserted, as transfers and events.
+CREATE TABLE note_movements (
+    gateway_id TEXT NOT NULL REFERENCES gateways (id),
+    position BIGINT NOT NULL CHECK (position >= 1),
+    kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 6),
+    time_ms BIGINT NOT NULL CHECK (time_ms >= 1),
+    serial BYTEA NOT NULL CHECK (length(serial) = 16),
+    device_id TEXT CHECK (device_id IS NULL OR length(device_id) BETWEEN 1 AND 23),
+    record BYTEA NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
+    hash BYTEA NOT NULL CHECK (length(hash) = 32),
+    PRIMARY KEY (gateway_id, position),
+    CHECK (device_id IS NOT NULL OR kind IN (0, 3, 4, 6))
+);
+-- A note's history across gateways, in each gateway's chain order.
+CREATE INDEX note_movements_serial ON note_movements (serial, gateway_id, position);
+
+-- The register of every note's current home: the gateway whose chain
+-- moved it last and the position there (its newest movement on that
+-- gateway's note chain). Written in the transaction that inserts the
+-- movement it names: a note that moves on to another gateway's chain
+-- moves its home with it. The one table of the store a row of which is
+-- updated; fogpay_store_verify checks each row against note_movements.
+CREATE TABLE note_homes (
+    serial BYTEA PRIMARY KEY CHECK (length(serial) = 16),
+    gateway_id TEXT NOT NULL REFERENCES gateways (id),
+    position BIGINT NOT NULL CHECK (position >= 1),
+    time_ms BIGINT NOT NULL CHECK (time_ms >= 1),
+    FOREIGN KEY (gateway_id, position) REFERENCES note_movements (gateway_id, position)
+);
+CREATE INDEX note_homes_gateway ON note_homes (gateway_id, serial);

@@ -79,3 +79,35 @@ ALTER TABLE events_v5 RENAME TO events;
 CREATE INDEX events_device ON events (device_id, gateway_id, position);
 CREATE INDEX events_entity ON events (entity_id, gateway_id, position);
 CREATE INDEX events_time ON events (time_ms);
+
+-- Bearer notes: the note movement chain upstream and the register of every
+-- note's home gateway (cloud.sql says what each column holds).
+CREATE TABLE note_movements (
+    gateway_id TEXT NOT NULL REFERENCES gateways (id),
+    position BIGINT NOT NULL CHECK (position >= 1),
+    kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 6),
+    time_ms BIGINT NOT NULL CHECK (time_ms >= 1),
+    serial BYTEA NOT NULL CHECK (length(serial) = 16),
+    device_id TEXT CHECK (device_id IS NULL OR length(device_id) BETWEEN 1 AND 23),
+    record BYTEA NOT NULL CHECK (length(record) BETWEEN 1 AND 384),
+    hash BYTEA NOT NULL CHECK (length(hash) = 32),
+    PRIMARY KEY (gateway_id, position),
+    CHECK (device_id IS NOT NULL OR kind IN (0, 3, 4, 6))
+);
+-- A note's history across gateways, in each gateway's chain order.
+CREATE INDEX note_movements_serial ON note_movements (serial, gateway_id, position);
+
+-- The register of every note's current home: the gateway whose chain
+-- moved it last and the position there (its newest movement on that
+-- gateway's note chain). Written in the transaction that inserts the
+-- movement it names: a note that moves on to another gateway's chain
+-- moves its home with it. The one table of the store a row of which is
+-- updated; fogpay_store_verify checks each row against note_movements.
+CREATE TABLE note_homes (
+    serial BYTEA PRIMARY KEY CHECK (length(serial) = 16),
+    gateway_id TEXT NOT NULL REFERENCES gateways (id),
+    position BIGINT NOT NULL CHECK (position >= 1),
+    time_ms BIGINT NOT NULL CHECK (time_ms >= 1),
+    FOREIGN KEY (gateway_id, position) REFERENCES note_movements (gateway_id, position)
+);
+CREATE INDEX note_homes_gateway ON note_homes (gateway_id, serial);

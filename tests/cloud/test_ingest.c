@@ -831,6 +831,85 @@ static void test_event_fork(void)
 
 /* The two chains of one gateway move apart: a batch of either is placed
  * against its own head only. */
+/* Builds and signs a batch of gw-1's note chain into fx.msg: one note,
+ * withdrawn by dev-a at position 1 and paid to dev-b at position 2. */
+static void build_note_batch(uint64_t seq)
+{
+    fogpay_note_movement m[2];
+    uint8_t records[2][FOGPAY_RECORD_BYTES_MAX];
+    fogpay_batch_header h = {.batch_seq = seq,
+                             .first_position = 1,
+                             .last_position = 2,
+                             .created_ms = now - 1000,
+                             .record_count = 2,
+                             .stream = FOGPAY_STREAM_NOTES};
+    snprintf(h.gateway_id, sizeof h.gateway_id, "gw-1");
+    uint8_t running[FOGPAY_HASH_BYTES] = {0};
+    for (size_t i = 0; i < 2; i++) {
+        memset(&m[i], 0, sizeof m[i]);
+        m[i].position = i + 1;
+        m[i].kind = i == 0 ? FOGPAY_NOTE_WITHDRAWN : FOGPAY_NOTE_PAID;
+        m[i].time_ms = now - 5000 + i;
+        memset(m[i].serial, 0x5a, FOGPAY_NOTE_SERIAL_BYTES);
+        memset(m[i].link, (int)(i + 1), FOGPAY_HASH_BYTES);
+        memset(m[i].holder_kid, (int)(i + 3), FOGPAY_KID_BYTES);
+        snprintf(m[i].device_id, sizeof m[i].device_id, "%s", i == 0 ? "dev-a" : "dev-b");
+        m[i].transfer_position = i == 0 ? 1 : 0;
+        size_t len = 0;
+        CU_ASSERT_EQUAL_FATAL(
+            fogpay_note_movement_encode(&m[i], records[i], sizeof records[i], &len), FOGPAY_OK);
+        CU_ASSERT_EQUAL_FATAL(fogpay_sha256_pair(running, sizeof running, records[i], len, running),
+                              FOGPAY_OK);
+    }
+    memcpy(h.hash_after, running, sizeof running);
+    static uint8_t payload[FOGPAY_BATCH_BYTES_MAX];
+    fogpay_batch_writer bw;
+    CU_ASSERT_EQUAL_FATAL(fogpay_batch_begin(&bw, &h, payload, sizeof payload), FOGPAY_OK);
+    for (size_t i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL_FATAL(fogpay_batch_add_note(&bw, &m[i]), FOGPAY_OK);
+    }
+    size_t payload_len;
+    CU_ASSERT_EQUAL_FATAL(fogpay_batch_finish(&bw, &payload_len), FOGPAY_OK);
+    uint8_t kid[FOGPAY_KID_BYTES];
+    CU_ASSERT_EQUAL_FATAL(fogpay_key_id(fx.gw1_key, kid), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_cose_sign1_sign(fx.gw1_key, kid, sizeof kid, payload, payload_len,
+                                                 NULL, 0, fx.msg, sizeof fx.msg, &fx.msg_len),
+                          FOGPAY_OK);
+}
+
+/* A batch of note movements: stored on the note chain, acked on its
+ * stream, the note's home the gateway; once only. */
+static void test_note_batch_stored(void)
+{
+    setup();
+    build_note_batch(1);
+    fogpay_ingest_result *r = ingest_on("gw-1");
+    CU_ASSERT_EQUAL(r->outcome, FOGPAY_INGEST_STORED);
+    CU_ASSERT_EQUAL(r->appended, 2);
+    CU_ASSERT_EQUAL(r->stream, FOGPAY_STREAM_NOTES);
+    fogpay_batch_ack ack;
+    read_ack(&ack);
+    CU_ASSERT_EQUAL(ack.stream, FOGPAY_STREAM_NOTES);
+    CU_ASSERT_EQUAL(ack.status, FOGPAY_ACK_STORED);
+    CU_ASSERT_EQUAL(ack.stored_position, 2);
+    heads_are("gw-1", 0, 0);
+    uint8_t serial[FOGPAY_NOTE_SERIAL_BYTES];
+    memset(serial, 0x5a, sizeof serial);
+    fogpay_store_note_home home;
+    CU_ASSERT_EQUAL(fogpay_store_note_home_get(fx.store, serial, &home), FOGPAY_OK);
+    CU_ASSERT_STRING_EQUAL(home.gateway_id, "gw-1");
+    CU_ASSERT_EQUAL(home.position, 2);
+    CU_ASSERT_EQUAL(fogpay_store_verify(fx.store, NULL, NULL, NULL, NULL, 0), FOGPAY_OK);
+    build_note_batch(2);
+    r = ingest_on("gw-1");
+    CU_ASSERT_EQUAL(r->outcome, FOGPAY_INGEST_DUPLICATE);
+    uint64_t head = 0;
+    uint8_t hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL(fogpay_store_note_head(fx.store, "gw-1", &head, hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(head, 2);
+    teardown();
+}
+
 static void test_chains_independent(void)
 {
     setup();
@@ -893,6 +972,8 @@ int main(void)
     CU_add_test(s, "a second ingest on the same store", test_two_ingests);
     CU_add_test(s, "the log line", test_log_line);
     CU_add_test(s, "event batch stored, acked on the events stream", test_event_batch_stored);
+    CU_add_test(s, "note batch stored, acked on the notes stream, the note's home moved",
+                test_note_batch_stored);
     CU_add_test(s, "event batch again: acked stored on the events stream", test_event_duplicate);
     CU_add_test(s, "event gap: resend from the event head", test_event_gap);
     CU_add_test(s, "event fork or broken event chain: refused", test_event_fork);

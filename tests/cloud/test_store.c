@@ -1195,7 +1195,106 @@ static void store_exec(const char *conninfo, const char *sql)
 }
 
 /* The events table as version 2 had it (no key event kinds), rows kept. */
+/* A note's movements, encoded and chained as a gateway's note chain. */
+typedef struct note_chain {
+    fogpay_note_movement m[4];
+    uint8_t bytes[4][FOGPAY_RECORD_BYTES_MAX];
+    fogpay_store_note r[4];
+} note_chain;
+
+/* Movement i+1 of the note with serial byte fill: withdrawn by dev-a,
+ * paid to dev-b, redeemed into a wallet; chained after prev. */
+static void note_chain_put(note_chain *c, size_t i, uint8_t kind, uint8_t fill,
+                           const uint8_t prev[FOGPAY_HASH_BYTES])
+{
+    fogpay_note_movement *m = &c->m[i];
+    memset(m, 0, sizeof *m);
+    m->position = i + 1;
+    m->kind = kind;
+    m->time_ms = T0_MS + m->position * 10;
+    memset(m->serial, fill, FOGPAY_NOTE_SERIAL_BYTES);
+    memset(m->link, (int)(i + 1), FOGPAY_HASH_BYTES);
+    memset(m->holder_kid, (int)(i + 7), FOGPAY_KID_BYTES);
+    if (kind == FOGPAY_NOTE_WITHDRAWN || kind == FOGPAY_NOTE_PAID) {
+        snprintf(m->device_id, sizeof m->device_id, "%s",
+                 kind == FOGPAY_NOTE_WITHDRAWN ? "dev-a" : "dev-b");
+    }
+    if (kind == FOGPAY_NOTE_WITHDRAWN || kind == FOGPAY_NOTE_REDEEMED) {
+        m->transfer_position = i + 1;
+    }
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_note_movement_encode(m, c->bytes[i], FOGPAY_RECORD_BYTES_MAX, &len), FOGPAY_OK);
+    c->r[i] = (fogpay_store_note){.movement = m, .record = c->bytes[i], .record_len = len};
+    CU_ASSERT_EQUAL_FATAL(
+        fogpay_sha256_pair(prev, FOGPAY_HASH_BYTES, c->bytes[i], len, c->r[i].hash), FOGPAY_OK);
+}
+
+/* The note chain: appended under a compare-and-set on its head, each
+ * moved note's home the gateway that moved it last. */
+static void test_notes_append_moves_homes(void)
+{
+    static note_chain a;
+    static note_chain b;
+    char conninfo[CONNINFO_MAX];
+    fogpay_store *s = fresh_store(conninfo, sizeof conninfo, true);
+    note_chain_put(&a, 0, FOGPAY_NOTE_WITHDRAWN, 0x11, zero_hash);
+    note_chain_put(&a, 1, FOGPAY_NOTE_PAID, 0x11, a.r[0].hash);
+    uint64_t head = 9;
+    uint8_t head_hash[FOGPAY_HASH_BYTES];
+    CU_ASSERT_EQUAL(fogpay_store_note_head(s, "gw-a", &head, head_hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(head, 0);
+    CU_ASSERT_EQUAL(memcmp(head_hash, zero_hash, FOGPAY_HASH_BYTES), 0);
+    CU_ASSERT_EQUAL(fogpay_store_append_notes(s, "gw-a", 0, zero_hash, a.r, 2, 1, T0_MS),
+                    FOGPAY_OK);
+    /* The same batch again: the head moved, nothing is written twice. */
+    CU_ASSERT_EQUAL(fogpay_store_append_notes(s, "gw-a", 0, zero_hash, a.r, 2, 1, T0_MS),
+                    FOGPAY_ERR_CHAIN_MISMATCH);
+    CU_ASSERT_EQUAL(fogpay_store_note_head(s, "gw-a", &head, head_hash), FOGPAY_OK);
+    CU_ASSERT_EQUAL(head, 2);
+    CU_ASSERT_EQUAL(memcmp(head_hash, a.r[1].hash, FOGPAY_HASH_BYTES), 0);
+    fogpay_store_gateway g;
+    CU_ASSERT_EQUAL(fogpay_store_gateway_get(s, "gw-a", &g), FOGPAY_OK);
+    CU_ASSERT_EQUAL(g.batch_seq, 1);
+    CU_ASSERT_EQUAL(g.position, 0);
+    CU_ASSERT_EQUAL(g.event_position, 0);
+    fogpay_store_note_home home;
+    CU_ASSERT_EQUAL(fogpay_store_note_home_get(s, a.m[0].serial, &home), FOGPAY_OK);
+    CU_ASSERT_STRING_EQUAL(home.gateway_id, "gw-a");
+    CU_ASSERT_EQUAL(home.position, 2);
+    CU_ASSERT_EQUAL(home.time_ms, a.m[1].time_ms);
+    /* The note is redeemed at another gateway: its home moves there. */
+    note_chain_put(&b, 0, FOGPAY_NOTE_REDEEMED, 0x11, zero_hash);
+    CU_ASSERT_EQUAL(fogpay_store_append_notes(s, "gw-b", 0, zero_hash, b.r, 1, 1, T0_MS),
+                    FOGPAY_OK);
+    CU_ASSERT_EQUAL(fogpay_store_note_home_get(s, a.m[0].serial, &home), FOGPAY_OK);
+    CU_ASSERT_STRING_EQUAL(home.gateway_id, "gw-b");
+    CU_ASSERT_EQUAL(home.position, 1);
+    uint8_t other[FOGPAY_NOTE_SERIAL_BYTES];
+    memset(other, 0x22, sizeof other);
+    CU_ASSERT_EQUAL(fogpay_store_note_home_get(s, other, &home), FOGPAY_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(fogpay_store_verify(s, NULL, NULL, NULL, NULL, 0), FOGPAY_OK);
+    fogpay_store_close(s);
+    /* A movement's device edited: verification names the note chain there. */
+    store_exec(conninfo, "UPDATE note_movements SET device_id = 'dev-c' WHERE position = 2");
+    s = open_store(conninfo, false);
+    char bad_gateway[FOGPAY_GATEWAY_ID_MAX + 1] = "";
+    uint64_t bad_position = 0;
+    char problem[256] = "";
+    CU_ASSERT_EQUAL(
+        fogpay_store_verify(s, NULL, bad_gateway, &bad_position, problem, sizeof problem),
+        FOGPAY_ERR_LEDGER_CORRUPT);
+    CU_ASSERT_STRING_EQUAL(bad_gateway, "gw-a");
+    CU_ASSERT_EQUAL(bad_position, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(problem, "note movement chain"));
+    fogpay_store_close(s);
+}
+
+/* What versions before the note chain did not have. */
+#define STORE_NOTES_DROP "DROP TABLE note_homes; DROP TABLE note_movements; "
+
 #define STORE_EVENTS_V2                                                                            \
+    STORE_NOTES_DROP                                                                               \
     "CREATE TABLE events_v2 (gateway_id TEXT NOT NULL REFERENCES gateways (id),"                   \
     " position BIGINT NOT NULL CHECK (position >= 1),"                                             \
     " kind BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 3),"                                          \
@@ -1243,6 +1342,7 @@ static void test_version_2_migrated(void)
 /* The events table as version 3 had it (no product kinds, every event a
  * device's), rows kept, and no transfer_legs. */
 #define STORE_EVENTS_V3                                                                            \
+    STORE_NOTES_DROP                                                                               \
     "DROP TABLE transfer_legs;"                                                                    \
     " CREATE TABLE events_v3 (gateway_id TEXT NOT NULL REFERENCES gateways (id),"                  \
     " position BIGINT NOT NULL CHECK (position >= 1),"                                             \
@@ -1632,6 +1732,8 @@ static void add_tests(CU_pSuite suite)
                 test_events_queries_and_paging);
     CU_add_test(suite, "verify finds edited, deleted and inserted event rows",
                 test_events_verify_finds_tampering);
+    CU_add_test(suite, "notes: append moves the note chain head and the notes' homes",
+                test_notes_append_moves_homes);
     CU_add_test(suite, "a version 1 store is refused: no migration", test_version_1_refused);
     CU_add_test(suite, "a version 2 store is migrated, key events stored after",
                 test_version_2_migrated);

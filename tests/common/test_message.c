@@ -578,7 +578,11 @@ static void test_event_batch(void)
     size_t plain_len = 0;
     CU_ASSERT_EQUAL(fogpay_batch_ack_encode(&ack, abuf, sizeof abuf, &plain_len), FOGPAY_OK);
     CU_ASSERT_EQUAL(plain_len + 2, alen); /* key 8 absent for transfers */
-    ack.stream = 2;
+    ack.stream = FOGPAY_STREAM_NOTES;
+    CU_ASSERT_EQUAL(fogpay_batch_ack_encode(&ack, abuf, sizeof abuf, &alen), FOGPAY_OK);
+    CU_ASSERT_EQUAL_FATAL(fogpay_batch_ack_decode(abuf, alen, &back), FOGPAY_OK);
+    CU_ASSERT_EQUAL(back.stream, FOGPAY_STREAM_NOTES);
+    ack.stream = 3;
     CU_ASSERT_EQUAL(fogpay_batch_ack_encode(&ack, abuf, sizeof abuf, &plain_len),
                     FOGPAY_ERR_FIELD_RANGE);
 }
